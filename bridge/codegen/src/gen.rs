@@ -1,0 +1,799 @@
+//! Stage 2: from jsii types to Rust source, one file per generated module.
+//!
+//! The model: every jsii class and behavioural interface becomes a `Copy` handle type; a class
+//! derefs to its base class (as web-sys does) and converts into every ancestor and implemented
+//! interface; a struct (jsii datatype) becomes a Rust struct with required fields required and a
+//! builder-style setter per optional field; enums and unions become Rust enums. Types outside the
+//! generated modules become `rt::Opaque` (objects) or `rt::JsAny` (values): never a compile error.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+use crate::jsii::{Assembly, Callable, Docs, Kind, Property, Type, TypeRef};
+
+/// One generated Rust module.
+#[derive(Debug, Clone)]
+pub struct ModuleSpec {
+    /// The jsii submodule fqn prefix (`aws-cdk-lib.aws_ecs`) or the assembly name for its root.
+    pub jsii: String,
+    /// The Rust module path below the crate root, e.g. `["aws_cdk_lib", "aws_ecs"]`.
+    pub path: Vec<String>,
+    /// The cargo feature gating it; `None` = always compiled.
+    pub feature: Option<String>,
+}
+
+/// A generated file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// Path relative to the bridge crate root.
+    pub path: String,
+    pub contents: String,
+}
+
+/// Where each fqn lives in Rust.
+struct Index<'a> {
+    types: HashMap<&'a str, &'a Type>,
+    /// fqn -> (module index, Rust name) for generated types.
+    place: HashMap<&'a str, (usize, String)>,
+    modules: &'a [ModuleSpec],
+}
+
+const RESERVED_TYPE_NAMES: &[&str] = &["Option", "Vec", "Result", "String", "Box", "Self", "BTreeMap", "Some", "None"];
+
+impl<'a> Index<'a> {
+    fn new(assemblies: &'a [Assembly], modules: &'a [ModuleSpec]) -> Self {
+        let mut types = HashMap::new();
+        for a in assemblies {
+            for (fqn, t) in &a.types {
+                types.insert(fqn.as_str(), t);
+            }
+        }
+        // Every submodule known to any assembly, to find a type's own (innermost) submodule.
+        let mut submodules: Vec<String> = assemblies.iter().flat_map(|a| a.submodules.keys().cloned()).collect();
+        submodules.extend(assemblies.iter().map(|a| a.name.clone()));
+        let mut place = HashMap::new();
+        let mut taken: HashMap<(usize, String), &str> = HashMap::new();
+        let mut fqns: Vec<&&str> = types.keys().collect();
+        fqns.sort();
+        for fqn in fqns {
+            let owner = submodules
+                .iter()
+                .filter(|s| fqn.starts_with(&format!("{s}.")))
+                .max_by_key(|s| s.len())
+                .expect("every type is in its assembly");
+            let Some(m) = modules.iter().position(|m| &m.jsii == owner) else { continue };
+            let rest = &fqn[owner.len() + 1..];
+            let mut name: String = rest.split('.').collect();
+            if RESERVED_TYPE_NAMES.contains(&name.as_str()) {
+                name.push('_');
+            }
+            while taken.contains_key(&(m, name.clone())) {
+                name.push('_');
+            }
+            taken.insert((m, name.clone()), fqn);
+            place.insert(*fqn, (m, name));
+        }
+        Index { types, place, modules }
+    }
+
+    fn path_of(&self, fqn: &str) -> Option<String> {
+        self.place.get(fqn).map(|(m, name)| format!("crate::{}::{}", self.modules[*m].path.join("::"), name))
+    }
+
+    fn module_of(&self, fqn: &str) -> Option<usize> {
+        self.place.get(fqn).map(|(m, _)| *m)
+    }
+
+    fn generated(&self, fqn: &str) -> Option<&'a Type> {
+        if self.place.contains_key(fqn) {
+            self.types.get(fqn).copied()
+        } else {
+            None
+        }
+    }
+}
+
+/// What a jsii type becomes in Rust.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum RustType {
+    String,
+    Number,
+    Bool,
+    Any,
+    Opaque,
+    /// A generated handle, struct or enum (full path), and whether it is a handle (object).
+    Named { path: String, handle: bool },
+    Vec(Box<RustType>),
+    Map(Box<RustType>),
+    /// A union enum, by its name in the current module.
+    Union(String),
+}
+
+impl RustType {
+    fn render(&self) -> String {
+        match self {
+            RustType::String => "rt::JsString".into(),
+            RustType::Number => "rt::JsNumber".into(),
+            RustType::Bool => "rt::JsBool".into(),
+            RustType::Any => "rt::JsAny".into(),
+            RustType::Opaque => "rt::Opaque".into(),
+            RustType::Named { path, .. } => path.clone(),
+            RustType::Vec(t) => format!("Vec<{}>", t.render()),
+            RustType::Map(t) => format!("std::collections::BTreeMap<String, {}>", t.render()),
+            RustType::Union(name) => name.clone(),
+        }
+    }
+
+    /// A variant name for this type inside a union enum.
+    fn variant(&self) -> String {
+        match self {
+            RustType::String => "String".into(),
+            RustType::Number => "Number".into(),
+            RustType::Bool => "Bool".into(),
+            RustType::Any => "Any".into(),
+            RustType::Opaque => "Object".into(),
+            RustType::Named { path, .. } => path.rsplit("::").next().unwrap().trim_end_matches('_').to_string(),
+            RustType::Vec(t) => format!("{}List", t.variant()),
+            RustType::Map(t) => format!("{}Map", t.variant()),
+            RustType::Union(name) => name.clone(),
+        }
+    }
+}
+
+/// One module being generated.
+struct ModuleGen<'a> {
+    index: &'a Index<'a>,
+    me: usize,
+    out: String,
+    /// Union enums of this module: canonical member list -> (name, members).
+    unions: BTreeMap<Vec<RustType>, String>,
+    union_names: HashSet<String>,
+    /// Other generated modules this one refers to.
+    uses: BTreeSet<usize>,
+}
+
+impl<'a> ModuleGen<'a> {
+    fn input(&mut self, t: &TypeRef) -> RustType {
+        match t {
+            TypeRef::Primitive { primitive } => match primitive.as_str() {
+                "string" => RustType::String,
+                "number" => RustType::Number,
+                "boolean" => RustType::Bool,
+                _ => RustType::Any,
+            },
+            TypeRef::Named { fqn } => match self.index.generated(fqn) {
+                Some(ty) => {
+                    let m = self.index.module_of(fqn).unwrap();
+                    if m != self.me {
+                        self.uses.insert(m);
+                    }
+                    let handle = ty.kind == Kind::Class || (ty.kind == Kind::Interface && !ty.datatype);
+                    RustType::Named { path: self.index.path_of(fqn).unwrap(), handle }
+                }
+                None => match self.index.types.get(fqn.as_str()) {
+                    Some(ty) if ty.kind == Kind::Enum || ty.datatype => RustType::Any,
+                    _ => RustType::Opaque,
+                },
+            },
+            TypeRef::Collection { collection } => {
+                let item = self.input(&collection.elementtype);
+                if collection.kind == "array" {
+                    RustType::Vec(Box::new(item))
+                } else {
+                    RustType::Map(Box::new(item))
+                }
+            }
+            TypeRef::Union { union } => {
+                let mut members: Vec<RustType> = Vec::new();
+                for m in &union.types {
+                    let r = self.input(m);
+                    if !members.contains(&r) {
+                        members.push(r);
+                    }
+                }
+                if members.len() == 1 {
+                    return members.pop().unwrap();
+                }
+                members.sort();
+                if let Some(name) = self.unions.get(&members) {
+                    return RustType::Union(name.clone());
+                }
+                let mut name: String = members.iter().map(RustType::variant).collect::<Vec<_>>().join("Or");
+                if name.len() > 120 {
+                    name = format!("{}OrOthers{}", members[0].variant(), members.len());
+                }
+                while self.union_names.contains(&name) || self.index.place.values().any(|(m, n)| *m == self.me && *n == name) {
+                    name.push('_');
+                }
+                self.union_names.insert(name.clone());
+                self.unions.insert(members, name.clone());
+                RustType::Union(name)
+            }
+            TypeRef::Intersection { .. } => RustType::Opaque,
+        }
+    }
+
+    /// The Rust type a result of jsii type `t` is returned as.
+    fn output(&mut self, t: &TypeRef) -> String {
+        match t {
+            TypeRef::Collection { collection } if collection.kind == "array" => {
+                format!("rt::JsArray<{}>", self.output(&collection.elementtype))
+            }
+            TypeRef::Union { .. } | TypeRef::Collection { .. } | TypeRef::Intersection { .. } => "rt::JsAny".into(),
+            other => match self.input(other) {
+                RustType::Named { path, handle: true } => path,
+                RustType::Named { .. } => "rt::JsAny".into(),
+                simple => simple.render(),
+            },
+        }
+    }
+}
+
+/// A Rust identifier for a jsii member or parameter name.
+fn ident(name: &str) -> String {
+    let snake = name.to_snake_case();
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "box", "break", "const", "continue", "dyn", "else", "enum", "extern", "false", "fn",
+        "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
+        "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "do", "final",
+        "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+    ];
+    if ["self", "super", "crate", "Self"].contains(&snake.as_str()) {
+        format!("{snake}_")
+    } else if KEYWORDS.contains(&snake.as_str()) {
+        format!("r#{snake}")
+    } else {
+        snake
+    }
+}
+
+fn doc(out: &mut String, indent: &str, docs: &Docs, extra: &[String]) {
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(s) = &docs.summary {
+        lines.extend(s.lines().map(str::to_string));
+    }
+    if let Some(r) = &docs.remarks {
+        lines.push(String::new());
+        lines.extend(r.lines().map(str::to_string));
+    }
+    if let Some(d) = &docs.deprecated {
+        lines.push(String::new());
+        lines.push(format!("**Deprecated:** {}", d.lines().collect::<Vec<_>>().join(" ")));
+    }
+    if let Some(d) = &docs.default {
+        lines.push(String::new());
+        lines.push(format!("Default: {}", d.lines().collect::<Vec<_>>().join(" ")));
+    }
+    if let Some(r) = &docs.returns {
+        lines.push(String::new());
+        lines.push(format!("Returns: {}", r.lines().collect::<Vec<_>>().join(" ")));
+    }
+    if let Some(s) = &docs.see {
+        lines.push(String::new());
+        lines.push(format!("See: <{}>", s.trim()));
+    }
+    for e in extra {
+        lines.push(String::new());
+        lines.extend(e.lines().map(str::to_string));
+    }
+    while lines.first().is_some_and(|l| l.trim().is_empty()) {
+        lines.remove(0);
+    }
+    for line in lines.iter().flat_map(|l| l.split('\n')) {
+        let line = line.trim_end();
+        if line.is_empty() {
+            let _ = writeln!(out, "{indent}///");
+        } else {
+            let _ = writeln!(out, "{indent}/// {line}");
+        }
+    }
+}
+
+/// Generates every module. `modules[i].jsii` picks which jsii submodule goes where.
+pub fn generate(assemblies: &[Assembly], modules: &[ModuleSpec]) -> Vec<File> {
+    let index = Index::new(assemblies, modules);
+    let mut files = Vec::new();
+    let mut deps: Vec<BTreeSet<usize>> = Vec::new();
+    for (m, spec) in modules.iter().enumerate() {
+        let mut g = ModuleGen {
+            index: &index,
+            me: m,
+            out: String::new(),
+            unions: BTreeMap::new(),
+            union_names: HashSet::new(),
+            uses: BTreeSet::new(),
+        };
+        let mut mine: Vec<(&str, &String)> =
+            index.place.iter().filter(|(_, (mm, _))| *mm == m).map(|(f, (_, n))| (*f, n)).collect();
+        mine.sort();
+        for (fqn, name) in mine {
+            let t = index.types[fqn];
+            match t.kind {
+                Kind::Enum => gen_enum(&mut g, t, name),
+                Kind::Interface if t.datatype => gen_struct(&mut g, t, name),
+                Kind::Interface => gen_interface(&mut g, t, name),
+                Kind::Class => gen_class(&mut g, t, name),
+            }
+        }
+        gen_unions(&mut g);
+        deps.push(g.uses.clone());
+        files.push(File { path: module_file(spec), contents: module_text(spec, modules, g.out) });
+    }
+    files.push(File { path: "src/generated/mod.rs".into(), contents: root_text(modules) });
+    files.push(File { path: "FEATURES".into(), contents: features_text(modules, &deps) });
+    files
+}
+
+fn module_file(spec: &ModuleSpec) -> String {
+    format!("src/generated/{}.rs", spec.path.join("/"))
+}
+
+const HEADER: &str = "// @generated by cdk-from-rust-codegen from the pinned jsii assemblies. Do not edit by hand:\n// change bridge/codegen and run `cargo run -p cdk-from-rust-codegen` (see README.md).\n";
+
+fn module_text(spec: &ModuleSpec, modules: &[ModuleSpec], body: String) -> String {
+    let mut out = String::from(HEADER);
+    let _ = writeln!(out, "//! Bindings for jsii module `{}`.", spec.jsii);
+    out.push_str("#![allow(clippy::all, clippy::pedantic, non_camel_case_types, unused_imports, deprecated)]\n\n");
+    // Child modules (e.g. aws_cdk_lib's submodules) are declared in their parent's file.
+    for child in modules.iter().filter(|c| c.path.len() == spec.path.len() + 1 && c.path.starts_with(&spec.path)) {
+        if let Some(f) = &child.feature {
+            let _ = writeln!(out, "#[cfg(feature = \"{f}\")]");
+        }
+        let _ = writeln!(out, "pub mod {};", child.path.last().unwrap());
+    }
+    out.push_str("\nuse crate::runtime as rt;\n\n");
+    out.push_str(&body);
+    out
+}
+
+fn root_text(modules: &[ModuleSpec]) -> String {
+    let mut out = String::from(HEADER);
+    out.push_str("//! The generated bindings, one module per jsii module.\n\n");
+    for m in modules.iter().filter(|m| m.path.len() == 1) {
+        if let Some(f) = &m.feature {
+            let _ = writeln!(out, "#[cfg(feature = \"{f}\")]");
+        }
+        let _ = writeln!(out, "pub mod {};", m.path[0]);
+    }
+    out
+}
+
+fn features_text(modules: &[ModuleSpec], deps: &[BTreeSet<usize>]) -> String {
+    let mut out = String::new();
+    let mut all = Vec::new();
+    for (m, spec) in modules.iter().enumerate() {
+        let Some(f) = &spec.feature else { continue };
+        all.push(format!("\"{f}\""));
+        let needs: Vec<String> =
+            deps[m].iter().filter_map(|d| modules[*d].feature.as_ref()).filter(|d| *d != f).map(|d| format!("\"{d}\"")).collect();
+        let _ = writeln!(out, "{f} = [{}]", needs.join(", "));
+    }
+    let _ = writeln!(out, "all = [{}]", all.join(", "));
+    out
+}
+
+fn gen_enum(g: &mut ModuleGen, t: &Type, name: &str) {
+    let out = &mut g.out;
+    doc(out, "", &t.docs, &[format!("jsii: `{}`", t.fqn)]);
+    let _ = writeln!(out, "#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]\npub enum {name} {{");
+    let mut variants = Vec::new();
+    let mut used = HashSet::new();
+    for m in &t.members {
+        let mut v = m.name.to_lowercase().to_upper_camel_case();
+        if v.is_empty() || v.starts_with(|c: char| c.is_ascii_digit()) {
+            v = format!("V{v}");
+        }
+        while !used.insert(v.clone()) {
+            v.push('_');
+        }
+        doc(out, "    ", &m.docs, &[]);
+        let _ = writeln!(out, "    {v},");
+        variants.push((v, m.name.clone()));
+    }
+    let _ = writeln!(out, "}}");
+    let arms: Vec<String> = variants.iter().map(|(v, m)| format!("{v} => \"{m}\"")).collect();
+    let _ = writeln!(out, "crate::__enum!({name}, \"{}\", {{ {} }});\n", t.fqn, arms.join(", "));
+}
+
+/// All ancestors (base classes, then interfaces, transitively) that are generated: (fqn, Rust path).
+fn ancestors(g: &ModuleGen, t: &Type) -> Vec<(String, String)> {
+    let mut seen = BTreeSet::new();
+    let mut order = Vec::new();
+    let mut stack: Vec<&str> = Vec::new();
+    if let Some(b) = &t.base {
+        stack.push(b);
+    }
+    stack.extend(t.interfaces.iter().map(String::as_str));
+    while let Some(fqn) = stack.pop() {
+        if !seen.insert(fqn.to_string()) {
+            continue;
+        }
+        let Some(ty) = g.index.types.get(fqn) else { continue };
+        if let Some(path) = g.index.generated(fqn).and_then(|_| g.index.path_of(fqn)) {
+            order.push((fqn.to_string(), path));
+        }
+        if let Some(b) = &ty.base {
+            stack.push(b);
+        }
+        stack.extend(ty.interfaces.iter().map(String::as_str));
+    }
+    order.sort_by(|a, b| a.1.cmp(&b.1));
+    order
+}
+
+fn gen_handle_decl(g: &mut ModuleGen, t: &Type, name: &str, base: Option<String>) {
+    let ups: Vec<String> = ancestors(g, t)
+        .into_iter()
+        .map(|(fqn, path)| {
+            if let Some(m) = g.index.module_of(&fqn).filter(|m| *m != g.me) {
+                g.uses.insert(m);
+            }
+            path
+        })
+        .collect();
+    let out = &mut g.out;
+    doc(out, "", &t.docs, &[format!("jsii: `{}`", t.fqn)]);
+    match &base {
+        Some(b) => {
+            let _ = writeln!(out, "#[derive(Clone, Copy, Debug, PartialEq, Eq)]\npub struct {name}({b});");
+            let _ = writeln!(out, "crate::__handle!({name} : {b});");
+        }
+        None => {
+            let _ = writeln!(out, "#[derive(Clone, Copy, Debug, PartialEq, Eq)]\npub struct {name}(rt::Handle);");
+            let _ = writeln!(out, "crate::__handle!({name});");
+        }
+    }
+    let _ = writeln!(out, "crate::__upcasts!({name} => {});", ups.join(", "));
+}
+
+fn gen_class(g: &mut ModuleGen, t: &Type, name: &str) {
+    let base = t.base.as_deref().filter(|b| g.index.generated(b).is_some()).map(|b| g.index.path_of(b).unwrap());
+    if let Some(b) = t.base.as_deref() {
+        if let Some(m) = g.index.module_of(b) {
+            if m != g.me {
+                g.uses.insert(m);
+            }
+        }
+    }
+    gen_handle_decl(g, t, name, base);
+    let mut names = HashSet::new();
+    let mut body = String::new();
+    if let Some(init) = &t.initializer {
+        if !t.is_abstract && !init.protected {
+            names.insert("new".to_string());
+            gen_callable(g, &mut body, t, init, "new", Target::New);
+        }
+    }
+    let methods: Vec<&Callable> = t.methods.iter().filter(|m| !m.protected).collect();
+    let props: Vec<&Property> = t.properties.iter().filter(|p| !p.protected).collect();
+    gen_members(g, &mut body, t, &methods, &props, &mut names);
+    let _ = writeln!(g.out, "impl {name} {{\n{body}}}\n");
+}
+
+fn gen_interface(g: &mut ModuleGen, t: &Type, name: &str) {
+    gen_handle_decl(g, t, name, None);
+    // Interfaces inherit members from all their super-interfaces (multiple inheritance): flatten.
+    let mut methods: Vec<&Callable> = Vec::new();
+    let mut props: Vec<&Property> = Vec::new();
+    let mut seen_m = HashSet::new();
+    let mut seen_p = HashSet::new();
+    let mut queue: Vec<&Type> = vec![t];
+    let mut visited = HashSet::new();
+    while !queue.is_empty() {
+        let ty = queue.remove(0);
+        if !visited.insert(ty.fqn.clone()) {
+            continue;
+        }
+        for m in &ty.methods {
+            if !m.protected && seen_m.insert(m.name.clone()) {
+                methods.push(m);
+            }
+        }
+        for p in &ty.properties {
+            if !p.protected && seen_p.insert(p.name.clone()) {
+                props.push(p);
+            }
+        }
+        for i in &ty.interfaces {
+            if let Some(it) = g.index.types.get(i.as_str()) {
+                queue.push(it);
+            }
+        }
+    }
+    let mut names = HashSet::new();
+    let mut body = String::new();
+    gen_members(g, &mut body, t, &methods, &props, &mut names);
+    let _ = writeln!(g.out, "impl {name} {{\n{body}}}\n");
+}
+
+enum Target {
+    New,
+    Static,
+    Instance,
+}
+
+fn unique(names: &mut HashSet<String>, base: String, suffix: &str) -> String {
+    let mut n = base;
+    if names.contains(&n) {
+        n = format!("{}_{suffix}", n.trim_start_matches("r#"));
+    }
+    while names.contains(&n) {
+        n.push('_');
+    }
+    names.insert(n.clone());
+    n
+}
+
+fn gen_members(g: &mut ModuleGen, body: &mut String, t: &Type, methods: &[&Callable], props: &[&Property], names: &mut HashSet<String>) {
+    let mut statics: Vec<&Callable> = methods.iter().copied().filter(|m| m.is_static).collect();
+    let mut instance: Vec<&Callable> = methods.iter().copied().filter(|m| !m.is_static).collect();
+    statics.sort_by(|a, b| a.name.cmp(&b.name));
+    instance.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut sprops: Vec<&Property> = props.iter().copied().filter(|p| p.is_static).collect();
+    let mut iprops: Vec<&Property> = props.iter().copied().filter(|p| !p.is_static).collect();
+    sprops.sort_by(|a, b| a.name.cmp(&b.name));
+    iprops.sort_by(|a, b| a.name.cmp(&b.name));
+    for m in statics {
+        let n = unique(names, ident(m.name.as_deref().unwrap_or("f")), "static");
+        gen_callable(g, body, t, m, &n, Target::Static);
+    }
+    for m in instance {
+        let n = unique(names, ident(m.name.as_deref().unwrap_or("f")), "method");
+        gen_callable(g, body, t, m, &n, Target::Instance);
+    }
+    for p in sprops.into_iter().chain(iprops) {
+        let n = unique(names, ident(&p.name), "property");
+        let ret = g.output(&p.type_ref);
+        doc(body, "    ", &p.docs, &[]);
+        let _ = writeln!(body, "    #[track_caller]");
+        if p.is_static {
+            let _ = writeln!(body, "    pub fn {n}() -> {ret} {{\n        rt::static_get_op(\"{}\", \"{}\")\n    }}", t.fqn, p.name);
+        } else {
+            let _ = writeln!(
+                body,
+                "    pub fn {n}(&self) -> {ret} {{\n        rt::get_op(rt::JsObject::handle(self), \"{}\")\n    }}",
+                p.name
+            );
+        }
+    }
+}
+
+/// The parameter type and the expression converting the parameter `p` to a `Value`.
+fn param(g: &mut ModuleGen, name: &str, t: &TypeRef, optional: bool) -> (String, String) {
+    let r = g.input(t);
+    if optional {
+        return (format!("Option<{}>", r.render()), format!("rt::ToValue::to_value(&{name})"));
+    }
+    match &r {
+        RustType::Vec(item) => (
+            format!("impl IntoIterator<Item = impl Into<{}>>", item.render()),
+            format!("rt::ToValue::to_value(&rt::collect::<{}, _>({name}))", item.render()),
+        ),
+        RustType::Map(item) => (
+            format!("impl IntoIterator<Item = (impl Into<String>, impl Into<{}>)>", item.render()),
+            format!("rt::ToValue::to_value(&rt::collect_map::<{}, _, _>({name}))", item.render()),
+        ),
+        other => (format!("impl Into<{}>", other.render()), format!("rt::ToValue::to_value(&Into::<{}>::into({name}))", other.render())),
+    }
+}
+
+fn gen_callable(g: &mut ModuleGen, body: &mut String, t: &Type, c: &Callable, rust_name: &str, target: Target) {
+    let mut params = Vec::new();
+    let mut pushes = Vec::new();
+    let mut used = HashSet::new();
+    let mut param_docs = Vec::new();
+    for p in &c.parameters {
+        let mut n = ident(&p.name);
+        while !used.insert(n.clone()) || n == "__args" {
+            n.push('_');
+        }
+        if p.variadic {
+            let item = g.input(&p.type_ref).render();
+            params.push(format!("{n}: impl IntoIterator<Item = impl Into<{item}>>"));
+            pushes.push(format!("__args.extend({n}.into_iter().map(|v| rt::ToValue::to_value(&Into::<{item}>::into(v))));"));
+        } else {
+            let (ty, expr) = param(g, &n, &p.type_ref, p.optional);
+            params.push(format!("{n}: {ty}"));
+            pushes.push(format!("__args.push({expr});"));
+        }
+        if let Some(s) = &p.docs.summary {
+            param_docs.push(format!("- `{n}`: {}", s.lines().collect::<Vec<_>>().join(" ")));
+        }
+    }
+    let ret = match (&target, &c.returns) {
+        (Target::New, _) => "Self".to_string(),
+        (_, Some(r)) => g.output(&r.type_ref),
+        (_, None) => "()".to_string(),
+    };
+    let mut extra = Vec::new();
+    if !param_docs.is_empty() {
+        extra.push(format!("Arguments:\n{}", param_docs.join("\n")));
+    }
+    doc(body, "    ", &c.docs, &extra);
+    let _ = writeln!(body, "    #[track_caller]");
+    let receiver = match target {
+        Target::Instance => {
+            let mut v = vec!["&self".to_string()];
+            v.extend(params);
+            v
+        }
+        _ => params,
+    };
+    let ret_sig = if ret == "()" { String::new() } else { format!(" -> {ret}") };
+    let _ = writeln!(body, "    pub fn {rust_name}({}){ret_sig} {{", receiver.join(", "));
+    let mutable = if pushes.is_empty() { "" } else { "mut " };
+    let _ = writeln!(body, "        let {mutable}__args: Vec<crate::program::Value> = Vec::new();");
+    for p in pushes {
+        let _ = writeln!(body, "        {p}");
+    }
+    let call = match target {
+        Target::New => format!("rt::new_op(\"{}\", __args)", t.fqn),
+        Target::Static => format!("rt::static_op(\"{}\", \"{}\", __args)", t.fqn, c.name.as_deref().unwrap_or_default()),
+        Target::Instance => format!("rt::call_op(rt::JsObject::handle(self), \"{}\", __args)", c.name.as_deref().unwrap_or_default()),
+    };
+    let _ = writeln!(body, "        {call}\n    }}");
+}
+
+fn gen_struct(g: &mut ModuleGen, t: &Type, name: &str) {
+    // Fields: inherited first (breadth-first over super-structs), then own; own overrides.
+    let mut chain: Vec<&Type> = Vec::new();
+    let mut queue: Vec<&Type> = vec![t];
+    let mut visited = HashSet::new();
+    while !queue.is_empty() {
+        let ty = queue.remove(0);
+        if !visited.insert(ty.fqn.clone()) {
+            continue;
+        }
+        chain.push(ty);
+        for i in &ty.interfaces {
+            if let Some(it) = g.index.types.get(i.as_str()) {
+                queue.push(it);
+            }
+        }
+    }
+    let mut fields: Vec<&Property> = Vec::new();
+    let mut seen = HashSet::new();
+    for ty in &chain {
+        for p in &ty.properties {
+            if seen.insert(p.name.clone()) {
+                fields.push(p);
+            }
+        }
+    }
+    fields.sort_by(|a, b| a.name.cmp(&b.name));
+    let rendered: Vec<(String, RustType)> = fields.iter().map(|p| (ident(&p.name), g.input(&p.type_ref))).collect();
+    let required: Vec<usize> = (0..fields.len()).filter(|i| !fields[*i].optional).collect();
+    let out = &mut g.out;
+    doc(out, "", &t.docs, &[format!("jsii: `{}` (a struct: plain data)", t.fqn)]);
+    let derive = if required.is_empty() { "#[derive(Clone, Debug, PartialEq, Default)]" } else { "#[derive(Clone, Debug, PartialEq)]" };
+    let _ = writeln!(out, "{derive}\npub struct {name} {{");
+    for (p, (n, r)) in fields.iter().zip(&rendered) {
+        doc(out, "    ", &p.docs, &[]);
+        if p.optional {
+            let _ = writeln!(out, "    pub {n}: Option<{}>,", r.render());
+        } else {
+            let _ = writeln!(out, "    pub {n}: {},", r.render());
+        }
+    }
+    let _ = writeln!(out, "}}\n");
+    let _ = writeln!(out, "impl {name} {{");
+    // new(required...)
+    let mut args = Vec::new();
+    let mut inits = Vec::new();
+    for (i, (p, (n, r))) in fields.iter().zip(&rendered).enumerate() {
+        if required.contains(&i) {
+            let (ty, _) = param_simple(r);
+            args.push(format!("{n}: {ty}"));
+            inits.push(format!("{n}: {}", convert(n, r)));
+        } else {
+            let _ = p;
+            inits.push(format!("{n}: None"));
+        }
+    }
+    let _ = writeln!(out, "    /// A `{name}` with its required fields; set optional ones with the setters.");
+    let _ = writeln!(out, "    pub fn new({}) -> Self {{\n        {name} {{ {} }}\n    }}", args.join(", "), inits.join(", "));
+    for (p, (n, r)) in fields.iter().zip(&rendered) {
+        let setter = if n == "new" { "new_".to_string() } else { n.clone() };
+        let (ty, _) = param_simple(r);
+        let value = convert(n, r);
+        doc(out, "    ", &p.docs, &[]);
+        if p.optional {
+            let _ = writeln!(out, "    pub fn {setter}(mut self, {n}: {ty}) -> Self {{\n        self.{n} = Some({value});\n        self\n    }}");
+        } else {
+            let _ = writeln!(out, "    pub fn {setter}(mut self, {n}: {ty}) -> Self {{\n        self.{n} = {value};\n        self\n    }}");
+        }
+    }
+    let _ = writeln!(out, "}}\n");
+    let mutable = if fields.is_empty() { "" } else { "mut " };
+    let _ = writeln!(out, "impl rt::ToValue for {name} {{\n    fn to_value(&self) -> crate::program::Value {{\n        let {mutable}o = rt::ObjectBuilder::new();");
+    for (p, (n, _)) in fields.iter().zip(&rendered) {
+        if p.optional {
+            let _ = writeln!(out, "        o.opt(\"{}\", &self.{n});", p.name);
+        } else {
+            let _ = writeln!(out, "        o.field(\"{}\", &self.{n});", p.name);
+        }
+    }
+    let _ = writeln!(out, "        o.build()\n    }}\n}}\n");
+}
+
+/// Setter / constructor parameter type for a field of type `r`.
+fn param_simple(r: &RustType) -> (String, ()) {
+    let ty = match r {
+        RustType::Vec(item) => format!("impl IntoIterator<Item = impl Into<{}>>", item.render()),
+        RustType::Map(item) => format!("impl IntoIterator<Item = (impl Into<String>, impl Into<{}>)>", item.render()),
+        other => format!("impl Into<{}>", other.render()),
+    };
+    (ty, ())
+}
+
+fn convert(n: &str, r: &RustType) -> String {
+    match r {
+        RustType::Vec(item) => format!("rt::collect::<{}, _>({n})", item.render()),
+        RustType::Map(item) => format!("rt::collect_map::<{}, _, _>({n})", item.render()),
+        _ => format!("{n}.into()"),
+    }
+}
+
+fn gen_unions(g: &mut ModuleGen) {
+    let unions: Vec<(Vec<RustType>, String)> = g.unions.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for (members, name) in unions {
+        let out = &mut g.out;
+        let _ = writeln!(out, "/// A jsii union: one of {}.", members.iter().map(|m| format!("`{}`", m.render())).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(out, "#[derive(Clone, Debug, PartialEq)]\npub enum {name} {{");
+        let mut variants = Vec::new();
+        let mut used = HashSet::new();
+        for m in &members {
+            let mut v = m.variant();
+            while !used.insert(v.clone()) {
+                v.push('_');
+            }
+            // Structs are boxed: L1 property types recurse through unions (WAF statements).
+            match m {
+                RustType::Named { handle: false, .. } => {
+                    let _ = writeln!(out, "    {v}(Box<{}>),", m.render());
+                }
+                _ => {
+                    let _ = writeln!(out, "    {v}({}),", m.render());
+                }
+            }
+            variants.push((v, m));
+        }
+        let _ = writeln!(out, "}}");
+        let _ = writeln!(out, "impl rt::ToValue for {name} {{\n    fn to_value(&self) -> crate::program::Value {{\n        match self {{");
+        for (v, _) in &variants {
+            let _ = writeln!(out, "            {name}::{v}(x) => rt::ToValue::to_value(x),");
+        }
+        let _ = writeln!(out, "        }}\n    }}\n}}");
+        // From each member type (first variant wins), and from Rust literals.
+        let mut froms: HashSet<String> = HashSet::new();
+        let mut emit = |out: &mut String, src: String, variant: &str, expr: &str| {
+            if froms.insert(src.clone()) {
+                let _ = writeln!(out, "impl From<{src}> for {name} {{\n    fn from(v: {src}) -> Self {{\n        {name}::{variant}({expr})\n    }}\n}}");
+            }
+        };
+        for (v, m) in &variants {
+            let boxed = matches!(m, RustType::Named { handle: false, .. });
+            emit(out, m.render(), v, if boxed { "Box::new(v)" } else { "v" });
+            if let RustType::Named { handle: true, path } = m {
+                emit(out, format!("&{path}"), v, "*v");
+            }
+        }
+        let literal_target = |want: &RustType| variants.iter().find(|(_, m)| *m == want).map(|(v, _)| v.clone());
+        if let Some(v) = literal_target(&RustType::String).or_else(|| literal_target(&RustType::Any)) {
+            for src in ["&str", "String", "&String"] {
+                emit(out, src.to_string(), &v, "v.into()");
+            }
+        }
+        if let Some(v) = literal_target(&RustType::Number) {
+            for src in ["i32", "i64", "u32", "u64", "usize", "f64"] {
+                emit(out, src.to_string(), &v, "v.into()");
+            }
+        }
+        if let Some(v) = literal_target(&RustType::Bool) {
+            emit(out, "bool".to_string(), &v, "v.into()");
+        }
+        let _ = writeln!(out);
+    }
+}

@@ -1,0 +1,568 @@
+#!/usr/bin/env node
+// Replays a cdk-from-rust Program (JSON, on stdin or from a file named as the
+// first argument) against the real aws-cdk-lib and synthesizes the listed Apps.
+//
+// The shim knows nothing about particular constructs: it resolves jsii-style
+// fqns ("<npm package>.<dotted.path>") by require + property access, replays the
+// recorded operations in order, and reports failures in terms of the Rust call
+// sites recorded in the program. Protocol, exit codes and env vars: README.md.
+'use strict';
+
+// stdout carries exactly one JSON line (the result). Anything else that would
+// go there (console.log from libraries, stray writes) is diverted to stderr,
+// before any library is loaded.
+const writeResultLine = process.stdout.write.bind(process.stdout);
+process.stdout.write = process.stderr.write.bind(process.stderr);
+
+const fs = require('fs');
+const path = require('path');
+
+const SCHEMA = 'cdk-from-rust.program';
+const SUPPORTED_MAJOR = 1;
+const OP_KINDS = ['new', 'call', 'get', 'static', 'static-get'];
+// Fields each op kind requires, with their JSON types ('ref' = id of an earlier op).
+const OP_FIELDS = {
+  'new': { fqn: 'string', args: 'array' },
+  'call': { target: 'ref', method: 'string', args: 'array' },
+  'get': { target: 'ref', property: 'string' },
+  'static': { fqn: 'string', method: 'string', args: 'array' },
+  'static-get': { fqn: 'string', property: 'string' },
+};
+const EXIT = { ok: 0, refused: 2, operation: 3, synthesis: 4, internal: 70 };
+
+/** A failure to report: kind (protocol error kind), one-line summary, problem list. */
+class Failure extends Error {
+  constructor(kind, summary, problems, { details = [], headline = summary } = {}) {
+    super(summary);
+    this.kind = kind;
+    this.problems = problems; // [{message, op, site, path}]
+    this.headline = headline; // first line on stderr
+    this.details = details; // further human-readable lines for stderr
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Module and fqn resolution
+// ---------------------------------------------------------------------------
+
+const moduleCache = new Map();
+
+/** require() an npm package, from CDK_FROM_RUST_NODE_PATH if set, else from here. */
+function loadModule(name) {
+  if (!moduleCache.has(name)) {
+    const dir = process.env.CDK_FROM_RUST_NODE_PATH;
+    moduleCache.set(name, require(dir ? require.resolve(name, { paths: [path.resolve(dir)] }) : name));
+  }
+  return moduleCache.get(name);
+}
+
+/** Split "<assembly>.<a.b.c>"; the assembly name ends at the first '.' after the last '/'. */
+function splitFqn(fqn) {
+  const dot = fqn.indexOf('.', fqn.lastIndexOf('/') + 1);
+  if (dot <= 0 || dot === fqn.length - 1) return null;
+  return { assembly: fqn.slice(0, dot), path: fqn.slice(dot + 1).split('.') };
+}
+
+/** Resolve an fqn to a value; throws an Error with a one-line message on failure. */
+function resolveFqn(fqn) {
+  const parts = splitFqn(fqn);
+  if (!parts || parts.path.some((p) => p === '')) {
+    throw new Error(`fqn "${fqn}" is not of the form <package>.<Name>`);
+  }
+  let value;
+  try {
+    value = loadModule(parts.assembly);
+  } catch (err) {
+    throw new Error(`fqn "${fqn}": cannot load package "${parts.assembly}": ${firstLine(err)}`);
+  }
+  let walked = parts.assembly;
+  for (const segment of parts.path) {
+    if (value === null || value === undefined || value[segment] === undefined) {
+      throw new Error(`fqn "${fqn}" does not resolve: ${walked} has no member "${segment}"`);
+    }
+    value = value[segment];
+    walked += '.' + segment;
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------
+// Reading and validating the program (nothing is replayed before this passes)
+// ---------------------------------------------------------------------------
+
+function parseProgram(text) {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const message = `the program is not valid JSON: ${err.message.replace(/\s*\n\s*/g, ' ')}`;
+    throw new Failure('malformed', message, [{ message, op: null, site: null, path: null }]);
+  }
+}
+
+/** Check schema name and version; refuses anything but cdk-from-rust.program 1.x. */
+function checkVersion(program) {
+  const refuse = (kind, message) => {
+    throw new Failure(kind, message, [{ message, op: null, site: null, path: null }]);
+  };
+  if (!isPlainObject(program)) refuse('malformed', 'the program must be a JSON object');
+  if (program.schema !== SCHEMA) {
+    refuse('malformed', `this shim reads "${SCHEMA}" documents; the input has schema ${JSON.stringify(program.schema)}`);
+  }
+  const m = typeof program.version === 'string' && /^(\d+)\.(\d+)$/.exec(program.version);
+  if (!m) refuse('malformed', `version must be a "MAJOR.MINOR" string; got ${JSON.stringify(program.version)}`);
+  const major = Number(m[1]);
+  if (major !== SUPPORTED_MAJOR) {
+    const who = major > SUPPORTED_MAJOR
+      ? 'written by a newer cdk-from-rust). Upgrade the shim (bridge/shim) to match.'
+      : 'written by an older cdk-from-rust). Re-record it with the current cdk-from-rust.';
+    refuse('unsupported-version', `this shim reads ${SCHEMA} version ${SUPPORTED_MAJOR}.x; `
+      + `the program is version ${program.version} (${who}`);
+  }
+}
+
+/** Validate the whole structure; throws one Failure listing every problem found. */
+function validateProgram(program) {
+  const problems = [];
+  const problem = (op, site, message) => problems.push({ message, op, site: site || null, path: null });
+  if (!Array.isArray(program.ops)) {
+    problem(null, null, '"ops" must be an array');
+  } else {
+    program.ops.forEach((op, index) => validateOp(op, index, problem));
+  }
+  if (program.synth !== undefined) {
+    const count = Array.isArray(program.ops) ? program.ops.length : 0;
+    if (!Array.isArray(program.synth)) {
+      problem(null, null, '"synth" must be an array of op ids');
+    } else {
+      program.synth.forEach((id, i) => {
+        if (!Number.isInteger(id) || id < 0 || id >= count) {
+          problem(null, null, `synth[${i}] = ${JSON.stringify(id)} is not the id of an op`);
+        }
+      });
+    }
+  }
+  if (problems.length > 0) {
+    const n = problems.length;
+    throw new Failure('malformed', `the program is malformed (${n} problem${n === 1 ? '' : 's'})`, problems);
+  }
+}
+
+function validateOp(op, index, problem) {
+  const where = `op at index ${index}`;
+  if (!isPlainObject(op)) return problem(null, null, `${where} is not an object`);
+  const site = validSite(op.site) ? op.site : null;
+  const id = Number.isInteger(op.id) ? op.id : null;
+  const label = id === null ? where : `op #${id} (index ${index})`;
+  const report = (message) => problem(id, site, `${label}: ${message}`);
+
+  if (op.id === undefined) report('missing "id"');
+  else if (op.id !== index) report(`id must be ${index} (ids count up from 0 in order); got ${JSON.stringify(op.id)}`);
+  if (op.site !== undefined && !validSite(op.site)) report('"site" must be {"file": string, "line": int, "column": int}');
+  if (op.op === undefined) return report('missing "op"');
+  if (!OP_KINDS.includes(op.op)) return report(`unknown op kind ${JSON.stringify(op.op)} (known: ${OP_KINDS.join(', ')})`);
+
+  for (const [field, type] of Object.entries(OP_FIELDS[op.op])) {
+    const value = op[field];
+    if (value === undefined) report(`"${op.op}" op is missing "${field}"`);
+    else if (type === 'array' && !Array.isArray(value)) report(`"${field}" must be an array`);
+    else if (type === 'string' && typeof value !== 'string') report(`"${field}" must be a string`);
+    else if (type === 'ref' && !(Number.isInteger(value) && value >= 0 && value < index)) {
+      report(`"${field}" ${JSON.stringify(value)} is not the id of an earlier op`);
+    }
+  }
+  if (typeof op.fqn === 'string' && OP_FIELDS[op.op].fqn) {
+    try {
+      const resolved = resolveFqn(op.fqn);
+      if (op.op === 'new' && typeof resolved !== 'function') report(`${op.fqn} is not a class`);
+      if (op.op === 'static' && typeof op.method === 'string' && typeof resolved[op.method] !== 'function') {
+        report(`${op.fqn} has no static method "${op.method}"`);
+      }
+      if (op.op === 'static-get' && typeof op.property === 'string' && !(op.property in Object(resolved))) {
+        report(`${op.fqn} has no static property "${op.property}"`);
+      }
+    } catch (err) {
+      report(err.message);
+    }
+  }
+  if (Array.isArray(op.args)) op.args.forEach((arg, i) => validateValue(arg, index, `args[${i}]`, report));
+}
+
+/** Check an encoded argument value: $ref targets, $enum members, unknown $-forms. */
+function validateValue(value, index, where, report) {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => validateValue(v, index, `${where}[${i}]`, report));
+    return;
+  }
+  if (!isPlainObject(value)) return;
+  const keys = Object.keys(value);
+  if ('$literal' in value) {
+    if (keys.length !== 1) report(`${where}: {"$literal": ...} must have no other keys`);
+  } else if ('$undefined' in value) {
+    if (keys.length !== 1 || value.$undefined !== true) report(`${where}: undefined must be exactly {"$undefined": true}`);
+  } else if ('$ref' in value) {
+    if (keys.length !== 1) report(`${where}: {"$ref": n} must have no other keys`);
+    if (!(Number.isInteger(value.$ref) && value.$ref >= 0 && value.$ref < index)) {
+      report(`${where}: $ref ${JSON.stringify(value.$ref)} is not the id of an earlier op`);
+    }
+  } else if ('$enum' in value) {
+    if (keys.length !== 2 || typeof value.$enum !== 'string' || typeof value.member !== 'string') {
+      report(`${where}: an enum must be exactly {"$enum": "<fqn>", "member": "<NAME>"}`);
+      return;
+    }
+    try {
+      if (resolveFqn(value.$enum)[value.member] === undefined) {
+        report(`${where}: enum ${value.$enum} has no member "${value.member}"`);
+      }
+    } catch (err) {
+      report(`${where}: ${err.message}`);
+    }
+  } else if (keys.length === 1 && keys[0].startsWith('$')) {
+    report(`${where}: unknown special form "${keys[0]}" (wrap arbitrary JSON in {"$literal": ...})`);
+  } else {
+    for (const k of keys) validateValue(value[k], index, `${where}.${k}`, report);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Replay
+// ---------------------------------------------------------------------------
+
+/** Decode an (already validated) argument value into a JavaScript value. */
+function decode(value, results) {
+  if (Array.isArray(value)) return value.map((v) => decode(v, results));
+  if (!isPlainObject(value)) return value;
+  if ('$literal' in value) return value.$literal;
+  if ('$undefined' in value) return undefined;
+  if ('$ref' in value) return results[value.$ref];
+  if ('$enum' in value) return resolveFqn(value.$enum)[value.member];
+  const out = {};
+  for (const [k, v] of Object.entries(value)) out[k] = decode(v, results);
+  return out;
+}
+
+/** Runs the ops; returns results and the construct-path -> creating-op map. */
+function replay(program) {
+  const results = [];
+  const creators = new Map(); // construct path -> id of the first op that produced it
+  for (const op of program.ops) {
+    let args = [];
+    try {
+      args = (op.args || []).map((a) => decode(a, results));
+      setHostStackTrace(op, results);
+      results[op.id] = execute(op, args, results);
+    } catch (err) {
+      throw operationFailure(program, op, args, results, err);
+    } finally {
+      setHostStackTrace(null);
+    }
+    // A `get` only reaches constructs that already exist, so it never "creates" one.
+    const node = constructNode(results[op.id]);
+    if (node && op.op !== 'get' && op.op !== 'static-get' && !creators.has(node.path)) {
+      creators.set(node.path, op.id);
+    }
+  }
+  return { results, creators };
+}
+
+/**
+ * aws-cdk-lib records where each construct was created (shown in its validation reports and
+ * construct metadata). It honours the jsii host-runtime convention: frames from the host's
+ * directory are skipped, and the host's own stack trace is appended. Declaring the shim as
+ * the "host" and the Rust call site as the host's stack makes those reports point at the
+ * Rust source instead of this file.
+ */
+global[Symbol.for('jsii.context.hostDirName')] = __dirname;
+function setHostStackTrace(op, results) {
+  const key = Symbol.for('jsii.context.hostStackTrace');
+  if (op && validSite(op.site)) {
+    // The first entry stands for the host's own call into the runtime; aws-cdk-lib drops it.
+    global[key] = [['cdk-from-rust', 0, 0, ''], [op.site.file, op.site.line, op.site.column, describeOp(op, results)]];
+  } else {
+    delete global[key];
+  }
+}
+
+function execute(op, args, results) {
+  switch (op.op) {
+    case 'new': return new (resolveFqn(op.fqn))(...args);
+    case 'static': return resolveFqn(op.fqn)[op.method](...args);
+    case 'static-get': return resolveFqn(op.fqn)[op.property];
+    case 'call': {
+      const target = targetOf(op, results);
+      if (typeof target[op.method] !== 'function') {
+        throw new Error(`${describeValue(target)} has no method "${op.method}"`);
+      }
+      return target[op.method](...args);
+    }
+    case 'get': return targetOf(op, results)[op.property];
+    default: throw new Error(`unknown op kind ${op.op}`); // unreachable after validation
+  }
+}
+
+function targetOf(op, results) {
+  const target = results[op.target];
+  if (target === null || target === undefined) {
+    throw new Error(`its target, the result of operation #${op.target}, is ${target}`);
+  }
+  return target;
+}
+
+function operationFailure(program, op, args, results, err) {
+  // Construct path: the error's own (aws-cdk-lib construct errors carry one), else the
+  // path the new construct would have had, else the target construct's path.
+  let cpath = typeof err?.constructPath === 'string' ? err.constructPath : null;
+  if (cpath === null && op.op === 'new' && constructNode(args[0]) && typeof args[1] === 'string') {
+    const scopePath = constructNode(args[0]).path;
+    cpath = scopePath ? `${scopePath}/${args[1]}` : args[1];
+  }
+  if (cpath === null && (op.op === 'call' || op.op === 'get')) {
+    const node = constructNode(results[op.target]);
+    if (node) cpath = node.path;
+  }
+  const header = `operation #${op.id} (${describeOp(op, results)}) recorded at ${formatSite(op.site)} failed`;
+  const says = errorText(err);
+  const details = [];
+  if (cpath !== null) details.push(`construct path: ${cpath || '(the app root)'}`);
+  details.push(`aws-cdk-lib says: ${indentContinuation(says, '    ')}`);
+  return new Failure('operation', `${header}: ${firstLine(says)}`,
+    [{ message: says, op: op.id, site: op.site || null, path: cpath }], { details, headline: header });
+}
+
+// ---------------------------------------------------------------------------
+// Synthesis
+// ---------------------------------------------------------------------------
+
+/** Synthesize every App listed in program.synth; collects all errors of all apps. */
+function synthesize(program, results, creators) {
+  const synthesized = [];
+  const problems = [];
+  const seen = new Set();
+  for (const appId of program.synth || []) {
+    if (seen.has(appId)) continue;
+    seen.add(appId);
+    const app = results[appId];
+    if (!app || typeof app.synth !== 'function') {
+      const op = program.ops[appId];
+      throw new Failure('malformed', `synth lists operation #${appId}, which is not an App`, [{
+        message: `synth lists operation #${appId} (${describeValue(app)}), which is not an App`,
+        op: appId, site: op.site || null, path: null,
+      }]);
+    }
+    const errors = []; // {path, message}
+    let assembly = null;
+    try {
+      assembly = app.synth();
+    } catch (err) {
+      errors.push(...errorsFromSynthThrow(err, app.outdir));
+    }
+    if (assembly) {
+      // Synthesis succeeded, but error annotations (Annotations.of(x).addError) only
+      // show up as error-level messages in the assembly; they fail synthesis too.
+      const stacks = assembly.stacksRecursively || assembly.stacks;
+      for (const stack of stacks) {
+        for (const m of stack.messages || []) {
+          if (m.level === 'error') {
+            errors.push({ path: String(m.id || '').replace(/^\//, ''), message: String(m.entry?.data) });
+          }
+        }
+      }
+      if (errors.length === 0) {
+        synthesized.push({ app: appId, outdir: assembly.directory, stacks: stacks.map((s) => s.stackName) });
+      }
+    }
+    for (const e of errors) {
+      const op = e.path === null ? null : nearestCreator(e.path, creators);
+      problems.push({
+        message: e.message,
+        op,
+        site: op === null ? null : program.ops[op].site || null,
+        path: e.path,
+      });
+    }
+  }
+  if (problems.length > 0) {
+    const n = problems.length;
+    const details = [];
+    for (const p of problems) {
+      details.push(`- ${p.path === null ? '(no construct path)' : p.path || '(the app root)'}: `
+        + indentContinuation(p.message, '    '));
+      if (p.op !== null) {
+        details.push(`    construct created by operation #${p.op} (${describeOp(program.ops[p.op], results)})`
+          + ` recorded at ${formatSite(p.site)}`);
+      }
+    }
+    throw new Failure('synthesis', `synthesis failed with ${n} error${n === 1 ? '' : 's'}`, problems, { details });
+  }
+  return synthesized;
+}
+
+/**
+ * Turn an error thrown by app.synth() into [{path, message}]. aws-cdk-lib 2.276 throws:
+ *  - construct validation: "Validation failed with the following errors:\n  [path] message" lines;
+ *  - validation plugins / template validation: "Validation failed. A copy of this report can be
+ *    found in: <outdir>/validation-report.json" (violations with construct paths in the report);
+ *  - other construct errors carry `constructPath`.
+ */
+function errorsFromSynthThrow(err, outdir) {
+  const message = errorText(err);
+  const bracketed = [];
+  for (const line of String(err?.message ?? '').split('\n')) {
+    const m = /^\s*\[([^\]]*)\]\s+(.*)$/.exec(line);
+    if (m) bracketed.push({ path: m[1], message: m[2] });
+  }
+  if (bracketed.length > 0) return bracketed;
+  if (/validation-report\.json/.test(message) && outdir) {
+    const fromReport = violationsFromReport(path.join(outdir, 'validation-report.json'));
+    if (fromReport.length > 0) return fromReport;
+  }
+  const cpath = typeof err?.constructPath === 'string' ? err.constructPath : null;
+  return [{ path: cpath, message }];
+}
+
+/** Read the failing violations of a validation report written by aws-cdk-lib. */
+function violationsFromReport(file) {
+  let report;
+  try {
+    report = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return [];
+  }
+  const out = [];
+  for (const plugin of report.pluginReports || []) {
+    if (plugin.conclusion !== 'failure') continue;
+    for (const v of plugin.violations || []) {
+      if (v.severity && v.severity !== 'error') continue;
+      const text = `${v.description} (${plugin.pluginName}: ${v.ruleName})`;
+      for (const c of v.violatingConstructs || [{}]) {
+        out.push({ path: typeof c.constructPath === 'string' ? c.constructPath : null, message: text });
+      }
+    }
+  }
+  return out;
+}
+
+/** The op that created the construct at `cpath`, or its nearest ancestor that has one. */
+function nearestCreator(cpath, creators) {
+  const parts = cpath.split('/');
+  for (let n = parts.length; n >= 0; n--) {
+    const candidate = parts.slice(0, n).join('/'); // ends with "", the App's own path
+    if (creators.has(candidate)) return creators.get(candidate);
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// Formatting helpers
+// ---------------------------------------------------------------------------
+
+function isPlainObject(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function validSite(site) {
+  return isPlainObject(site) && typeof site.file === 'string'
+    && Number.isInteger(site.line) && Number.isInteger(site.column);
+}
+
+function formatSite(site) {
+  return validSite(site) ? `${site.file}:${site.line}:${site.column}` : '(no recorded site)';
+}
+
+function constructNode(value) {
+  const node = value !== null && typeof value === 'object' ? value.node : undefined;
+  return node && typeof node.path === 'string' ? node : null;
+}
+
+/** jsii fqn of an object's class if it has one (aws-cdk-lib classes do), else a JS type name. */
+function describeValue(value) {
+  if (value === null || value === undefined) return String(value);
+  const fqn = value.constructor?.[Symbol.for('jsii.rtti')]?.fqn;
+  if (fqn) return `the ${fqn}`;
+  return Array.isArray(value) ? 'the array' : `the ${typeof value}`;
+}
+
+function describeOp(op, results) {
+  switch (op.op) {
+    case 'new': return `new ${op.fqn}`;
+    case 'static': return `static ${op.fqn}.${op.method}`;
+    case 'static-get': return `static-get ${op.fqn}.${op.property}`;
+    case 'call': return `call ${op.method} on #${op.target}${targetFqn(op, results)}`;
+    case 'get': return `get ${op.property} of #${op.target}${targetFqn(op, results)}`;
+    default: return String(op.op);
+  }
+}
+
+function targetFqn(op, results) {
+  const fqn = results[op.target]?.constructor?.[Symbol.for('jsii.rtti')]?.fqn;
+  return fqn ? ` (${fqn})` : '';
+}
+
+/** An error's message (never its stack: aws-cdk-lib is minified), plus its name if telling. */
+function errorText(err) {
+  if (!(err instanceof Error) && !(err && typeof err.message === 'string')) return String(err);
+  const name = err.name && err.name !== 'Error' ? `${err.name}: ` : '';
+  return `${name}${err.message}`;
+}
+
+function firstLine(err) {
+  const text = typeof err === 'string' ? err : String(err?.message ?? err);
+  return text.split('\n')[0];
+}
+
+function indentContinuation(text, indent) {
+  return text.split('\n').join(`\n${indent}`);
+}
+
+// ---------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------
+
+async function readInput() {
+  if (process.argv[2]) return fs.readFileSync(process.argv[2], 'utf8');
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function finish(code, result) {
+  writeResultLine(`${JSON.stringify(result)}\n`);
+  // Exit explicitly: an App created while CDK_OUTDIR is set synthesizes itself again on
+  // 'beforeExit' (autoSynth), which would write to the outdir after a failure and print
+  // aws-cdk-lib's reports a second time. process.exit() skips 'beforeExit'; writes to
+  // pipes and files are synchronous, so nothing written above is lost.
+  process.exit(code);
+}
+
+async function main() {
+  let program;
+  try {
+    program = parseProgram(await readInput());
+    checkVersion(program);
+    validateProgram(program);
+    const { results, creators } = replay(program);
+    const synthesized = synthesize(program, results, creators);
+    finish(EXIT.ok, { ok: true, synthesized });
+  } catch (err) {
+    if (!(err instanceof Failure)) throw err;
+    const lines = [`error: ${err.headline}`];
+    const listProblems = err.kind === 'malformed'
+      && (err.problems.length > 1 || err.problems[0].message !== err.message);
+    if (listProblems) {
+      for (const p of err.problems) lines.push(`- ${p.message}${p.site ? ` (recorded at ${formatSite(p.site)})` : ''}`);
+    }
+    lines.push(...err.details.map((d) => `  ${d}`));
+    process.stderr.write(`${lines.join('\n')}\n`);
+    const code = err.kind === 'operation' ? EXIT.operation
+      : err.kind === 'synthesis' ? EXIT.synthesis : EXIT.refused;
+    finish(code, { ok: false, error: { kind: err.kind, message: err.message, problems: err.problems } });
+  }
+}
+
+main().catch((err) => {
+  const message = `internal error in the cdk-from-rust shim: ${errorText(err)}`;
+  process.stderr.write(`error: ${message}\n`);
+  finish(EXIT.internal, {
+    ok: false,
+    error: { kind: 'internal', message: firstLine(message), problems: [{ message, op: null, site: null, path: null }] },
+  });
+});

@@ -1,0 +1,62 @@
+// Shared helpers for the shim tests: build programs, run replay.js as a child
+// process. (node --test also loads this file as a test file; it defines no tests.)
+'use strict';
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const assert = require('node:assert/strict');
+
+const SHIM = path.join(__dirname, '..', 'replay.js');
+
+/** A call site as the Rust recorder writes it. */
+function site(line, file = 'stacks/src/sample.rs', column = 5) {
+  return { file, line, column };
+}
+
+/** A version 1.0 program from a list of ops (ids are assigned in order). */
+function program(ops, extra = {}) {
+  return {
+    schema: 'cdk-from-rust.program',
+    version: '1.0',
+    ops: ops.map((op, id) => ({ id, ...op })),
+    synth: [0],
+    ...extra,
+  };
+}
+
+/** A fresh, empty directory for CDK_OUTDIR; removed when the test ends. */
+function tempOutdir(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-from-rust-shim-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Run the shim with `input` (an object is JSON-encoded, a string is sent as-is) on stdin.
+ * Resolves to { code, stdout, stderr, result } where result is the parsed JSON line; also
+ * asserts the protocol: stdout holds exactly one JSON line.
+ */
+function runShim(input, { outdir, env = {} } = {}) {
+  const childEnv = { ...process.env, ...env };
+  delete childEnv.CDK_CONTEXT_JSON;
+  if (!('CDK_FROM_RUST_NODE_PATH' in env)) delete childEnv.CDK_FROM_RUST_NODE_PATH;
+  if (outdir) childEnv.CDK_OUTDIR = outdir;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SHIM], { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const lines = stdout.split('\n').filter((l) => l !== '');
+      assert.equal(lines.length, 1, `stdout must be exactly one JSON line, got:\n${stdout}\nstderr:\n${stderr}`);
+      resolve({ code, stdout, stderr, result: JSON.parse(lines[0]) });
+    });
+    child.stdin.end(typeof input === 'string' ? input : JSON.stringify(input));
+  });
+}
+
+module.exports = { SHIM, site, program, tempOutdir, runShim };

@@ -1,0 +1,566 @@
+//! The recording runtime the generated bindings call into.
+//!
+//! Every binding call appends one [`Op`] to the Program being recorded on the current thread (see
+//! [`record`]) and returns a typed handle for its result. Handles are `Copy` ids; nothing is
+//! evaluated in Rust: a string property such as an ALB's DNS name is a [`JsString`] that refers to
+//! the operation's result and resolves to aws-cdk-lib's token in the shim.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::panic::Location;
+
+use crate::program::{LiteralValue, Op, OpKind, Program, Site, Value};
+
+thread_local! {
+    static RECORDER: RefCell<Option<Program>> = const { RefCell::new(None) };
+}
+
+/// Records every binding call made by `build` into a fresh [`Program`].
+///
+/// # Panics
+/// When called while another recording is active on this thread.
+pub fn record<T>(build: impl FnOnce() -> T) -> (Program, T) {
+    RECORDER.with(|r| {
+        let mut slot = r.borrow_mut();
+        assert!(slot.is_none(), "cdk_from_rust::record called while a recording is already active");
+        *slot = Some(Program::new());
+    });
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            RECORDER.with(|r| r.borrow_mut().take());
+        }
+    }
+    let reset = Reset;
+    let value = build();
+    let program = RECORDER.with(|r| r.borrow_mut().take()).expect("recording is active");
+    drop(reset);
+    (program, value)
+}
+
+/// Marks an `App` to be synthesized after the Program is replayed.
+pub fn synthesize(app: &impl JsObject) {
+    with_program(|p| p.synth.push(app.handle().0));
+}
+
+fn with_program<R>(f: impl FnOnce(&mut Program) -> R) -> R {
+    RECORDER.with(|r| {
+        let mut slot = r.borrow_mut();
+        let program = slot.as_mut().expect(
+            "an aws-cdk-lib binding was called outside cdk_from_rust::record(..): \
+             construct programs must be built inside a recording",
+        );
+        f(program)
+    })
+}
+
+fn push(kind: OpKind, location: &'static Location<'static>) -> Handle {
+    with_program(|p| {
+        let id = p.ops.len() as u32;
+        p.ops.push(Op { id, kind, site: Site::from_location(location) });
+        Handle(id)
+    })
+}
+
+/// The id of an operation's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Handle(pub u32);
+
+/// A typed view of an operation's result: a class instance, an interface, or a value.
+pub trait JsObject: Copy {
+    /// The operation whose result this is.
+    fn handle(&self) -> Handle;
+    /// A typed view of the result of `handle`. The caller vouches for the type.
+    fn from_handle(handle: Handle) -> Self;
+}
+
+/// Conversion of a binding argument into a Program [`Value`].
+pub trait ToValue {
+    fn to_value(&self) -> Value;
+}
+
+/// Results of operations: what a `get`, `call` or `static` op returns in Rust.
+pub trait FromRef {
+    fn from_ref(handle: Handle) -> Self;
+}
+
+impl<T: JsObject> FromRef for T {
+    fn from_ref(handle: Handle) -> Self {
+        T::from_handle(handle)
+    }
+}
+
+impl FromRef for () {
+    fn from_ref(_: Handle) -> Self {}
+}
+
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> Value {
+        match self {
+            Some(v) => v.to_value(),
+            None => Value::undefined(),
+        }
+    }
+}
+
+impl<T: ToValue> ToValue for Box<T> {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+
+impl<T: ToValue> ToValue for Vec<T> {
+    fn to_value(&self) -> Value {
+        Value::Array(self.iter().map(ToValue::to_value).collect())
+    }
+}
+
+impl<T: ToValue> ToValue for BTreeMap<String, T> {
+    fn to_value(&self) -> Value {
+        Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_value())).collect())
+    }
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording helpers used by the generated code.
+
+/// Records `new fqn(...args)`.
+#[track_caller]
+pub fn new_op<R: FromRef>(fqn: &str, args: Vec<Value>) -> R {
+    R::from_ref(push(OpKind::New { fqn: fqn.to_string(), args: trim(args) }, Location::caller()))
+}
+
+/// Records `target.method(...args)`.
+#[track_caller]
+pub fn call_op<R: FromRef>(target: Handle, method: &str, args: Vec<Value>) -> R {
+    R::from_ref(push(
+        OpKind::Call { target: target.0, method: method.to_string(), args: trim(args) },
+        Location::caller(),
+    ))
+}
+
+/// Records `target.property`.
+#[track_caller]
+pub fn get_op<R: FromRef>(target: Handle, property: &str) -> R {
+    R::from_ref(push(OpKind::Get { target: target.0, property: property.to_string() }, Location::caller()))
+}
+
+/// Records `fqn.method(...args)`.
+#[track_caller]
+pub fn static_op<R: FromRef>(fqn: &str, method: &str, args: Vec<Value>) -> R {
+    R::from_ref(push(
+        OpKind::Static { fqn: fqn.to_string(), method: method.to_string(), args: trim(args) },
+        Location::caller(),
+    ))
+}
+
+/// Records `fqn.property`.
+#[track_caller]
+pub fn static_get_op<R: FromRef>(fqn: &str, property: &str) -> R {
+    R::from_ref(push(OpKind::StaticGet { fqn: fqn.to_string(), property: property.to_string() }, Location::caller()))
+}
+
+/// Drops trailing `undefined` arguments, so an omitted optional argument is really omitted.
+fn trim(mut args: Vec<Value>) -> Vec<Value> {
+    while matches!(args.last(), Some(Value::Undefined(_))) {
+        args.pop();
+    }
+    args
+}
+
+/// Builds the JSON object of a struct (jsii datatype); `None` fields are left out.
+#[derive(Default)]
+pub struct ObjectBuilder(BTreeMap<String, Value>);
+
+impl ObjectBuilder {
+    pub fn new() -> Self {
+        ObjectBuilder::default()
+    }
+    pub fn field(&mut self, key: &str, value: &impl ToValue) {
+        self.0.insert(key.to_string(), value.to_value());
+    }
+    pub fn opt<T: ToValue>(&mut self, key: &str, value: &Option<T>) {
+        if let Some(v) = value {
+            self.0.insert(key.to_string(), v.to_value());
+        }
+    }
+    pub fn build(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+/// Collects an iterator of convertible items into a `Vec` (used by generated setters).
+pub fn collect<T, I: Into<T>>(items: impl IntoIterator<Item = I>) -> Vec<T> {
+    items.into_iter().map(Into::into).collect()
+}
+
+/// Collects `(key, value)` pairs into a sorted map (used by generated setters).
+pub fn collect_map<T, K: Into<String>, I: Into<T>>(items: impl IntoIterator<Item = (K, I)>) -> BTreeMap<String, T> {
+    items.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Primitive values: literals from Rust, or tokens (results of operations) from aws-cdk-lib.
+
+macro_rules! primitive {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name(Value);
+
+        impl $name {
+            /// The Program value.
+            pub fn value(&self) -> &Value {
+                &self.0
+            }
+            /// The operation this value is the result of, if it is not a literal.
+            pub fn as_ref_handle(&self) -> Option<Handle> {
+                match &self.0 {
+                    Value::Ref(r) => Some(Handle(r.id)),
+                    _ => None,
+                }
+            }
+        }
+
+        impl ToValue for $name {
+            fn to_value(&self) -> Value {
+                self.0.clone()
+            }
+        }
+
+        impl FromRef for $name {
+            fn from_ref(handle: Handle) -> Self {
+                $name(Value::reference(handle.0))
+            }
+        }
+
+        impl From<&$name> for $name {
+            fn from(v: &$name) -> Self {
+                v.clone()
+            }
+        }
+    };
+}
+
+primitive!(
+    /// A jsii `string`: a Rust literal, or a token produced by aws-cdk-lib (e.g. `alb.load_balancer_dns_name()`).
+    JsString
+);
+primitive!(
+    /// A jsii `number`: a Rust literal, or a numeric token produced by aws-cdk-lib.
+    JsNumber
+);
+primitive!(
+    /// A jsii `boolean`.
+    JsBool
+);
+primitive!(
+    /// A jsii `any`, `json` or `date`, or a value of a type the bindings do not model
+    /// (a struct or enum returned by a method): arbitrary JSON, or an operation's result.
+    JsAny
+);
+
+impl JsString {
+    /// The literal text, when this string is not a token.
+    pub fn as_literal(&self) -> Option<&str> {
+        match &self.0 {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl From<&str> for JsString {
+    fn from(s: &str) -> Self {
+        JsString(Value::String(s.to_string()))
+    }
+}
+impl From<String> for JsString {
+    fn from(s: String) -> Self {
+        JsString(Value::String(s))
+    }
+}
+impl From<&String> for JsString {
+    fn from(s: &String) -> Self {
+        JsString(Value::String(s.clone()))
+    }
+}
+
+macro_rules! number_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for JsNumber {
+            fn from(n: $t) -> Self {
+                JsNumber(Value::number(n as f64))
+            }
+        }
+    )*};
+}
+number_from!(u8, u16, u32, u64, usize, i8, i16, i32, i64, f32, f64);
+
+impl From<bool> for JsBool {
+    fn from(b: bool) -> Self {
+        JsBool(Value::Bool(b))
+    }
+}
+
+impl From<serde_json::Value> for JsAny {
+    /// Arbitrary JSON, passed through as it is.
+    fn from(json: serde_json::Value) -> Self {
+        JsAny(Value::Literal(LiteralValue { json }))
+    }
+}
+impl From<&str> for JsAny {
+    fn from(s: &str) -> Self {
+        JsAny(Value::String(s.to_string()))
+    }
+}
+impl From<String> for JsAny {
+    fn from(s: String) -> Self {
+        JsAny(Value::String(s))
+    }
+}
+impl From<&String> for JsAny {
+    fn from(s: &String) -> Self {
+        JsAny(Value::String(s.clone()))
+    }
+}
+impl From<JsString> for JsAny {
+    fn from(s: JsString) -> Self {
+        JsAny(s.0)
+    }
+}
+impl From<JsNumber> for JsAny {
+    fn from(n: JsNumber) -> Self {
+        JsAny(n.0)
+    }
+}
+impl From<JsBool> for JsAny {
+    fn from(b: JsBool) -> Self {
+        JsAny(b.0)
+    }
+}
+
+impl JsAny {
+    /// Any object handle, as an `any` value.
+    pub fn object(object: &impl JsObject) -> Self {
+        JsAny(Value::reference(object.handle().0))
+    }
+    /// Reads a property of this value (a struct returned by a method, say).
+    #[track_caller]
+    pub fn get(&self, property: &str) -> JsAny {
+        match self.as_ref_handle() {
+            Some(h) => get_op(h, property),
+            None => panic!("JsAny::get({property:?}) on a literal value; only results of operations have properties"),
+        }
+    }
+}
+
+/// An array produced by aws-cdk-lib (e.g. `vpc.private_subnets()`).
+pub struct JsArray<T> {
+    handle: Handle,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for JsArray<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for JsArray<T> {}
+
+impl<T: FromRef> JsArray<T> {
+    /// The element at `index` (recorded as a property read, resolved in the shim).
+    #[track_caller]
+    pub fn at(&self, index: usize) -> T {
+        get_op(self.handle, &index.to_string())
+    }
+}
+
+impl<T> JsObject for JsArray<T> {
+    fn handle(&self) -> Handle {
+        self.handle
+    }
+    fn from_handle(handle: Handle) -> Self {
+        JsArray { handle, item: PhantomData }
+    }
+}
+
+impl<T> ToValue for JsArray<T> {
+    fn to_value(&self) -> Value {
+        Value::reference(self.handle.0)
+    }
+}
+
+/// A handle for a type the bindings do not model (outside the generated allow-list).
+/// Every generated handle converts into it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Opaque(Handle);
+
+impl JsObject for Opaque {
+    fn handle(&self) -> Handle {
+        self.0
+    }
+    fn from_handle(handle: Handle) -> Self {
+        Opaque(handle)
+    }
+}
+
+impl ToValue for Opaque {
+    fn to_value(&self) -> Value {
+        Value::reference(self.0 .0)
+    }
+}
+
+impl Opaque {
+    /// Reads a property of the object.
+    #[track_caller]
+    pub fn get(&self, property: &str) -> JsAny {
+        get_op(self.0, property)
+    }
+    /// Reinterprets the object as another handle type. The caller vouches for the type.
+    pub fn cast<T: JsObject>(&self) -> T {
+        T::from_handle(self.0)
+    }
+}
+
+/// Declares a generated handle type's conversions: into each ancestor (base classes and
+/// implemented interfaces) and into [`Opaque`], by value and by reference.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __upcasts {
+    ($from:ty => $($to:ty),* $(,)?) => {
+        $(
+            impl ::core::convert::From<$from> for $to {
+                fn from(v: $from) -> $to {
+                    <$to as $crate::runtime::JsObject>::from_handle($crate::runtime::JsObject::handle(&v))
+                }
+            }
+            impl ::core::convert::From<&$from> for $to {
+                fn from(v: &$from) -> $to {
+                    <$to as $crate::runtime::JsObject>::from_handle($crate::runtime::JsObject::handle(v))
+                }
+            }
+        )*
+        impl ::core::convert::From<$from> for $crate::runtime::Opaque {
+            fn from(v: $from) -> $crate::runtime::Opaque {
+                <$crate::runtime::Opaque as $crate::runtime::JsObject>::from_handle($crate::runtime::JsObject::handle(&v))
+            }
+        }
+        impl ::core::convert::From<&$from> for $crate::runtime::Opaque {
+            fn from(v: &$from) -> $crate::runtime::Opaque {
+                <$crate::runtime::Opaque as $crate::runtime::JsObject>::from_handle($crate::runtime::JsObject::handle(v))
+            }
+        }
+        impl ::core::convert::From<&$from> for $from {
+            fn from(v: &$from) -> $from {
+                *v
+            }
+        }
+        impl $crate::runtime::ToValue for $from {
+            fn to_value(&self) -> $crate::program::Value {
+                $crate::program::Value::reference($crate::runtime::JsObject::handle(self).0)
+            }
+        }
+    };
+}
+
+/// Declares a generated root handle type (a class without a generated base, or an interface).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __handle {
+    ($name:ident) => {
+        impl $crate::runtime::JsObject for $name {
+            fn handle(&self) -> $crate::runtime::Handle {
+                self.0
+            }
+            fn from_handle(handle: $crate::runtime::Handle) -> Self {
+                $name(handle)
+            }
+        }
+    };
+    ($name:ident : $base:ty) => {
+        impl $crate::runtime::JsObject for $name {
+            fn handle(&self) -> $crate::runtime::Handle {
+                $crate::runtime::JsObject::handle(&self.0)
+            }
+            fn from_handle(handle: $crate::runtime::Handle) -> Self {
+                $name(<$base as $crate::runtime::JsObject>::from_handle(handle))
+            }
+        }
+        impl ::core::ops::Deref for $name {
+            type Target = $base;
+            fn deref(&self) -> &$base {
+                &self.0
+            }
+        }
+    };
+}
+
+/// Declares a generated enum's conversion into `{"$enum": fqn, "member": ...}`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __enum {
+    ($name:ident, $fqn:literal, { $($variant:ident => $member:literal),* $(,)? }) => {
+        impl $crate::runtime::ToValue for $name {
+            fn to_value(&self) -> $crate::program::Value {
+                let member = match self {
+                    $($name::$variant => $member,)*
+                };
+                $crate::program::Value::enum_member($fqn, member)
+            }
+        }
+        impl ::core::convert::From<&$name> for $name {
+            fn from(v: &$name) -> $name {
+                *v
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_ops_with_call_sites_and_drops_trailing_undefined() {
+        let (program, handle) = record(|| {
+            let h: Opaque = new_op("aws-cdk-lib.App", vec![Value::undefined()]);
+            let _: JsString = get_op(h.handle(), "account");
+            h
+        });
+        assert_eq!(handle.handle(), Handle(0));
+        assert_eq!(program.ops.len(), 2);
+        assert_eq!(program.ops[0].kind, OpKind::New { fqn: "aws-cdk-lib.App".into(), args: vec![] });
+        assert!(program.ops[0].site.file.ends_with("runtime.rs"), "{:?}", program.ops[0].site);
+    }
+
+    #[test]
+    #[should_panic(expected = "outside cdk_from_rust::record")]
+    fn fails_when_a_binding_is_called_outside_a_recording() {
+        let _: Opaque = new_op("aws-cdk-lib.App", vec![]);
+    }
+
+    #[test]
+    fn a_panicking_recording_leaves_the_thread_ready_for_the_next() {
+        let result = std::panic::catch_unwind(|| record(|| panic!("boom")));
+        assert!(result.is_err());
+        let (program, ()) = record(|| ());
+        assert!(program.ops.is_empty());
+    }
+
+    #[test]
+    fn array_elements_are_property_reads() {
+        let (program, _) = record(|| {
+            let a: JsArray<JsString> = static_op("x.Y", "list", vec![]);
+            a.at(1)
+        });
+        assert_eq!(program.ops[1].kind, OpKind::Get { target: 0, property: "1".into() });
+    }
+}

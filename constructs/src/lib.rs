@@ -1,0 +1,1 @@
+//! The tracker construct library (see issue 3).
