@@ -22,4 +22,6 @@ pub mod runtime;
 mod generated;
 pub use generated::*;
 
-pub use runtime::{record, synthesize, Handle, JsAny, JsArray, JsBool, JsNumber, JsObject, JsString, Opaque};
+pub use runtime::{
+    record, synthesize, Handle, JsAny, JsArray, JsBool, JsNumber, JsObject, JsString, Opaque,
+};

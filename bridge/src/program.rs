@@ -78,11 +78,19 @@ pub enum OpKind {
     /// `new Fqn(...args)`.
     New { fqn: String, args: Vec<Value> },
     /// `results[target].method(...args)`.
-    Call { target: u32, method: String, args: Vec<Value> },
+    Call {
+        target: u32,
+        method: String,
+        args: Vec<Value>,
+    },
     /// `results[target].property`.
     Get { target: u32, property: String },
     /// `Fqn.method(...args)`.
-    Static { fqn: String, method: String, args: Vec<Value> },
+    Static {
+        fqn: String,
+        method: String,
+        args: Vec<Value>,
+    },
     /// `Fqn.property`.
     StaticGet { fqn: String, property: String },
 }
@@ -191,7 +199,10 @@ impl Value {
 
     /// An enum member.
     pub fn enum_member(fqn: &str, member: &str) -> Value {
-        Value::Enum(EnumValue { fqn: fqn.to_string(), member: member.to_string() })
+        Value::Enum(EnumValue {
+            fqn: fqn.to_string(),
+            member: member.to_string(),
+        })
     }
 
     /// JavaScript `undefined`.
@@ -204,7 +215,9 @@ impl Value {
         if n.fract() == 0.0 && n.abs() < 9.0e15 {
             Value::Number(serde_json::Number::from(n as i64))
         } else {
-            serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)
+            serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)
         }
     }
 }
@@ -236,7 +249,9 @@ mod tests {
         let values = vec![
             Value::reference(3),
             Value::enum_member("aws-cdk-lib.aws_ecs.Protocol", "TCP"),
-            Value::Literal(LiteralValue { json: serde_json::json!({"$ref": "not a ref"}) }),
+            Value::Literal(LiteralValue {
+                json: serde_json::json!({"$ref": "not a ref"}),
+            }),
             Value::undefined(),
             Value::number(30.0),
             Value::number(0.5),
@@ -255,8 +270,15 @@ mod tests {
     fn ops_serialize_with_kebab_case_kinds() {
         let op = Op {
             id: 0,
-            kind: OpKind::StaticGet { fqn: "aws-cdk-lib.Aws".into(), property: "REGION".into() },
-            site: Site { file: "a.rs".into(), line: 1, column: 2 },
+            kind: OpKind::StaticGet {
+                fqn: "aws-cdk-lib.Aws".into(),
+                property: "REGION".into(),
+            },
+            site: Site {
+                file: "a.rs".into(),
+                line: 1,
+                column: 2,
+            },
         };
         let json = serde_json::to_value(&op).unwrap();
         assert_eq!(json["op"], "static-get");

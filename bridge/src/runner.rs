@@ -14,7 +14,8 @@ use crate::program::{Program, Site};
 #[derive(Clone, Debug)]
 pub struct Runner {
     /// The `node` executable. Default: `$CDK_FROM_RUST_NODE`, else `node` on the `PATH`.
-    pub node: PathBuf,
+    /// (A string, not a path: duct would run a relative `Path` from the current directory.)
+    pub node: std::ffi::OsString,
     /// The shim script. Default: `$CDK_FROM_RUST_SHIM`, else `bridge/shim/replay.js` of this crate.
     pub shim: PathBuf,
     /// The cloud assembly directory. Default: `$CDK_OUTDIR` (set by the CDK CLI), else `cdk.out`.
@@ -26,11 +27,17 @@ pub struct Runner {
 impl Default for Runner {
     fn default() -> Self {
         Runner {
-            node: std::env::var_os("CDK_FROM_RUST_NODE").map(PathBuf::from).unwrap_or_else(|| "node".into()),
+            node: std::env::var_os("CDK_FROM_RUST_NODE").unwrap_or_else(|| "node".into()),
             shim: std::env::var_os("CDK_FROM_RUST_SHIM")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("shim").join("replay.js")),
-            outdir: std::env::var_os("CDK_OUTDIR").map(PathBuf::from).unwrap_or_else(|| "cdk.out".into()),
+                .unwrap_or_else(|| {
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("shim")
+                        .join("replay.js")
+                }),
+            outdir: std::env::var_os("CDK_OUTDIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| "cdk.out".into()),
             env: Vec::new(),
         }
     }
@@ -90,11 +97,20 @@ pub enum RunError {
         source: std::io::Error,
     },
     #[error("the shim refused the Program: {message}{}", list(problems))]
-    Refused { message: String, problems: Vec<Problem> },
+    Refused {
+        message: String,
+        problems: Vec<Problem>,
+    },
     #[error("aws-cdk-lib rejected an operation: {message}{}", list(problems))]
-    Operation { message: String, problems: Vec<Problem> },
+    Operation {
+        message: String,
+        problems: Vec<Problem>,
+    },
     #[error("synthesis failed: {message}{}", list(problems))]
-    Synthesis { message: String, problems: Vec<Problem> },
+    Synthesis {
+        message: String,
+        problems: Vec<Problem>,
+    },
     #[error("the shim failed unexpectedly (exit {status:?}): {stderr}")]
     Crashed { status: Option<i32>, stderr: String },
 }
@@ -150,13 +166,17 @@ impl Runner {
             expression = expression.env(k, v);
         }
         let output = expression.run().map_err(|source| RunError::Spawn {
-            node: self.node.display().to_string(),
+            node: self.node.to_string_lossy().into_owned(),
             shim: self.shim.display().to_string(),
             source,
         })?;
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let report = stdout.lines().rev().find(|l| l.starts_with('{')).and_then(|l| serde_json::from_str::<Report>(l).ok());
+        let report = stdout
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .and_then(|l| serde_json::from_str::<Report>(l).ok());
         match report {
             Some(Report::Ok(done)) if output.status.success() => {
                 // aws-cdk-lib's warnings (deprecations, notices) are for the user.
@@ -166,14 +186,21 @@ impl Runner {
                 Ok(done)
             }
             Some(Report::Failed { error }) => {
-                let ReportError { kind, message, problems } = error;
+                let ReportError {
+                    kind,
+                    message,
+                    problems,
+                } = error;
                 Err(match kind.as_str() {
                     "unsupported-version" | "malformed" => RunError::Refused { message, problems },
                     "operation" => RunError::Operation { message, problems },
                     _ => RunError::Synthesis { message, problems },
                 })
             }
-            _ => Err(RunError::Crashed { status: output.status.code(), stderr }),
+            _ => Err(RunError::Crashed {
+                status: output.status.code(),
+                stderr,
+            }),
         }
     }
 }
@@ -181,7 +208,9 @@ impl Runner {
 /// Removes what a synthesis writes into `outdir` (manifest, tree, templates, assets, nested
 /// assemblies), keeping anything else, such as the CDK CLI's lock files.
 pub fn remove_assembly(outdir: &Path) {
-    let Ok(entries) = std::fs::read_dir(outdir) else { return };
+    let Ok(entries) = std::fs::read_dir(outdir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let assembly_file = name == "manifest.json"
@@ -194,7 +223,11 @@ pub fn remove_assembly(outdir: &Path) {
             || name.starts_with("assembly-");
         if assembly_file {
             let path = entry.path();
-            let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
         }
     }
 }
@@ -206,13 +239,21 @@ mod tests {
     #[test]
     fn remove_assembly_keeps_lock_files() {
         let dir = tempfile::tempdir().unwrap();
-        for f in ["manifest.json", "Sample.template.json", "tree.json", "synth.lock", "cdk.out"] {
+        for f in [
+            "manifest.json",
+            "Sample.template.json",
+            "tree.json",
+            "synth.lock",
+            "cdk.out",
+        ] {
             std::fs::write(dir.path().join(f), "{}").unwrap();
         }
         std::fs::create_dir(dir.path().join("asset.abc")).unwrap();
         remove_assembly(dir.path());
-        let mut left: Vec<_> =
-            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
         left.sort();
         assert_eq!(left, vec!["synth.lock"]);
     }

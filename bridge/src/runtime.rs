@@ -23,7 +23,10 @@ thread_local! {
 pub fn record<T>(build: impl FnOnce() -> T) -> (Program, T) {
     RECORDER.with(|r| {
         let mut slot = r.borrow_mut();
-        assert!(slot.is_none(), "cdk_from_rust::record called while a recording is already active");
+        assert!(
+            slot.is_none(),
+            "cdk_from_rust::record called while a recording is already active"
+        );
         *slot = Some(Program::new());
     });
     struct Reset;
@@ -34,7 +37,9 @@ pub fn record<T>(build: impl FnOnce() -> T) -> (Program, T) {
     }
     let reset = Reset;
     let value = build();
-    let program = RECORDER.with(|r| r.borrow_mut().take()).expect("recording is active");
+    let program = RECORDER
+        .with(|r| r.borrow_mut().take())
+        .expect("recording is active");
     drop(reset);
     (program, value)
 }
@@ -58,7 +63,11 @@ fn with_program<R>(f: impl FnOnce(&mut Program) -> R) -> R {
 fn push(kind: OpKind, location: &'static Location<'static>) -> Handle {
     with_program(|p| {
         let id = p.ops.len() as u32;
-        p.ops.push(Op { id, kind, site: Site::from_location(location) });
+        p.ops.push(Op {
+            id,
+            kind,
+            site: Site::from_location(location),
+        });
         Handle(id)
     })
 }
@@ -118,7 +127,11 @@ impl<T: ToValue> ToValue for Vec<T> {
 
 impl<T: ToValue> ToValue for BTreeMap<String, T> {
     fn to_value(&self) -> Value {
-        Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_value())).collect())
+        Value::Object(
+            self.iter()
+                .map(|(k, v)| (k.clone(), v.to_value()))
+                .collect(),
+        )
     }
 }
 
@@ -134,14 +147,24 @@ impl ToValue for Value {
 /// Records `new fqn(...args)`.
 #[track_caller]
 pub fn new_op<R: FromRef>(fqn: &str, args: Vec<Value>) -> R {
-    R::from_ref(push(OpKind::New { fqn: fqn.to_string(), args: trim(args) }, Location::caller()))
+    R::from_ref(push(
+        OpKind::New {
+            fqn: fqn.to_string(),
+            args: trim(args),
+        },
+        Location::caller(),
+    ))
 }
 
 /// Records `target.method(...args)`.
 #[track_caller]
 pub fn call_op<R: FromRef>(target: Handle, method: &str, args: Vec<Value>) -> R {
     R::from_ref(push(
-        OpKind::Call { target: target.0, method: method.to_string(), args: trim(args) },
+        OpKind::Call {
+            target: target.0,
+            method: method.to_string(),
+            args: trim(args),
+        },
         Location::caller(),
     ))
 }
@@ -149,14 +172,24 @@ pub fn call_op<R: FromRef>(target: Handle, method: &str, args: Vec<Value>) -> R 
 /// Records `target.property`.
 #[track_caller]
 pub fn get_op<R: FromRef>(target: Handle, property: &str) -> R {
-    R::from_ref(push(OpKind::Get { target: target.0, property: property.to_string() }, Location::caller()))
+    R::from_ref(push(
+        OpKind::Get {
+            target: target.0,
+            property: property.to_string(),
+        },
+        Location::caller(),
+    ))
 }
 
 /// Records `fqn.method(...args)`.
 #[track_caller]
 pub fn static_op<R: FromRef>(fqn: &str, method: &str, args: Vec<Value>) -> R {
     R::from_ref(push(
-        OpKind::Static { fqn: fqn.to_string(), method: method.to_string(), args: trim(args) },
+        OpKind::Static {
+            fqn: fqn.to_string(),
+            method: method.to_string(),
+            args: trim(args),
+        },
         Location::caller(),
     ))
 }
@@ -164,7 +197,13 @@ pub fn static_op<R: FromRef>(fqn: &str, method: &str, args: Vec<Value>) -> R {
 /// Records `fqn.property`.
 #[track_caller]
 pub fn static_get_op<R: FromRef>(fqn: &str, property: &str) -> R {
-    R::from_ref(push(OpKind::StaticGet { fqn: fqn.to_string(), property: property.to_string() }, Location::caller()))
+    R::from_ref(push(
+        OpKind::StaticGet {
+            fqn: fqn.to_string(),
+            property: property.to_string(),
+        },
+        Location::caller(),
+    ))
 }
 
 /// Drops trailing `undefined` arguments, so an omitted optional argument is really omitted.
@@ -202,8 +241,13 @@ pub fn collect<T, I: Into<T>>(items: impl IntoIterator<Item = I>) -> Vec<T> {
 }
 
 /// Collects `(key, value)` pairs into a sorted map (used by generated setters).
-pub fn collect_map<T, K: Into<String>, I: Into<T>>(items: impl IntoIterator<Item = (K, I)>) -> BTreeMap<String, T> {
-    items.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
+pub fn collect_map<T, K: Into<String>, I: Into<T>>(
+    items: impl IntoIterator<Item = (K, I)>,
+) -> BTreeMap<String, T> {
+    items
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,7 +432,10 @@ impl<T> JsObject for JsArray<T> {
         self.handle
     }
     fn from_handle(handle: Handle) -> Self {
-        JsArray { handle, item: PhantomData }
+        JsArray {
+            handle,
+            item: PhantomData,
+        }
     }
 }
 
@@ -537,8 +584,18 @@ mod tests {
         });
         assert_eq!(handle.handle(), Handle(0));
         assert_eq!(program.ops.len(), 2);
-        assert_eq!(program.ops[0].kind, OpKind::New { fqn: "aws-cdk-lib.App".into(), args: vec![] });
-        assert!(program.ops[0].site.file.ends_with("runtime.rs"), "{:?}", program.ops[0].site);
+        assert_eq!(
+            program.ops[0].kind,
+            OpKind::New {
+                fqn: "aws-cdk-lib.App".into(),
+                args: vec![]
+            }
+        );
+        assert!(
+            program.ops[0].site.file.ends_with("runtime.rs"),
+            "{:?}",
+            program.ops[0].site
+        );
     }
 
     #[test]
@@ -561,6 +618,12 @@ mod tests {
             let a: JsArray<JsString> = static_op("x.Y", "list", vec![]);
             a.at(1)
         });
-        assert_eq!(program.ops[1].kind, OpKind::Get { target: 0, property: "1".into() });
+        assert_eq!(
+            program.ops[1].kind,
+            OpKind::Get {
+                target: 0,
+                property: "1".into()
+            }
+        );
     }
 }

@@ -40,7 +40,9 @@ struct Index<'a> {
     modules: &'a [ModuleSpec],
 }
 
-const RESERVED_TYPE_NAMES: &[&str] = &["Option", "Vec", "Result", "String", "Box", "Self", "BTreeMap", "Some", "None"];
+const RESERVED_TYPE_NAMES: &[&str] = &[
+    "Option", "Vec", "Result", "String", "Box", "Self", "BTreeMap", "Some", "None",
+];
 
 impl<'a> Index<'a> {
     fn new(assemblies: &'a [Assembly], modules: &'a [ModuleSpec]) -> Self {
@@ -51,7 +53,10 @@ impl<'a> Index<'a> {
             }
         }
         // Every submodule known to any assembly, to find a type's own (innermost) submodule.
-        let mut submodules: Vec<String> = assemblies.iter().flat_map(|a| a.submodules.keys().cloned()).collect();
+        let mut submodules: Vec<String> = assemblies
+            .iter()
+            .flat_map(|a| a.submodules.keys().cloned())
+            .collect();
         submodules.extend(assemblies.iter().map(|a| a.name.clone()));
         let mut place = HashMap::new();
         let mut taken: HashMap<(usize, String), &str> = HashMap::new();
@@ -63,7 +68,9 @@ impl<'a> Index<'a> {
                 .filter(|s| fqn.starts_with(&format!("{s}.")))
                 .max_by_key(|s| s.len())
                 .expect("every type is in its assembly");
-            let Some(m) = modules.iter().position(|m| &m.jsii == owner) else { continue };
+            let Some(m) = modules.iter().position(|m| &m.jsii == owner) else {
+                continue;
+            };
             let rest = &fqn[owner.len() + 1..];
             let mut name: String = rest.split('.').collect();
             if RESERVED_TYPE_NAMES.contains(&name.as_str()) {
@@ -75,11 +82,17 @@ impl<'a> Index<'a> {
             taken.insert((m, name.clone()), fqn);
             place.insert(*fqn, (m, name));
         }
-        Index { types, place, modules }
+        Index {
+            types,
+            place,
+            modules,
+        }
     }
 
     fn path_of(&self, fqn: &str) -> Option<String> {
-        self.place.get(fqn).map(|(m, name)| format!("crate::{}::{}", self.modules[*m].path.join("::"), name))
+        self.place
+            .get(fqn)
+            .map(|(m, name)| format!("crate::{}::{}", self.modules[*m].path.join("::"), name))
     }
 
     fn module_of(&self, fqn: &str) -> Option<usize> {
@@ -104,7 +117,10 @@ enum RustType {
     Any,
     Opaque,
     /// A generated handle, struct or enum (full path), and whether it is a handle (object).
-    Named { path: String, handle: bool },
+    Named {
+        path: String,
+        handle: bool,
+    },
     Vec(Box<RustType>),
     Map(Box<RustType>),
     /// A union enum, by its name in the current module.
@@ -134,7 +150,12 @@ impl RustType {
             RustType::Bool => "Bool".into(),
             RustType::Any => "Any".into(),
             RustType::Opaque => "Object".into(),
-            RustType::Named { path, .. } => path.rsplit("::").next().unwrap().trim_end_matches('_').to_string(),
+            RustType::Named { path, .. } => path
+                .rsplit("::")
+                .next()
+                .unwrap()
+                .trim_end_matches('_')
+                .to_string(),
             RustType::Vec(t) => format!("{}List", t.variant()),
             RustType::Map(t) => format!("{}Map", t.variant()),
             RustType::Union(name) => name.clone(),
@@ -169,8 +190,12 @@ impl<'a> ModuleGen<'a> {
                     if m != self.me {
                         self.uses.insert(m);
                     }
-                    let handle = ty.kind == Kind::Class || (ty.kind == Kind::Interface && !ty.datatype);
-                    RustType::Named { path: self.index.path_of(fqn).unwrap(), handle }
+                    let handle =
+                        ty.kind == Kind::Class || (ty.kind == Kind::Interface && !ty.datatype);
+                    RustType::Named {
+                        path: self.index.path_of(fqn).unwrap(),
+                        handle,
+                    }
                 }
                 None => match self.index.types.get(fqn.as_str()) {
                     Some(ty) if ty.kind == Kind::Enum || ty.datatype => RustType::Any,
@@ -200,11 +225,21 @@ impl<'a> ModuleGen<'a> {
                 if let Some(name) = self.unions.get(&members) {
                     return RustType::Union(name.clone());
                 }
-                let mut name: String = members.iter().map(RustType::variant).collect::<Vec<_>>().join("Or");
+                let mut name: String = members
+                    .iter()
+                    .map(RustType::variant)
+                    .collect::<Vec<_>>()
+                    .join("Or");
                 if name.len() > 120 {
                     name = format!("{}OrOthers{}", members[0].variant(), members.len());
                 }
-                while self.union_names.contains(&name) || self.index.place.values().any(|(m, n)| *m == self.me && *n == name) {
+                while self.union_names.contains(&name)
+                    || self
+                        .index
+                        .place
+                        .values()
+                        .any(|(m, n)| *m == self.me && *n == name)
+                {
                     name.push('_');
                 }
                 self.union_names.insert(name.clone());
@@ -221,7 +256,9 @@ impl<'a> ModuleGen<'a> {
             TypeRef::Collection { collection } if collection.kind == "array" => {
                 format!("rt::JsArray<{}>", self.output(&collection.elementtype))
             }
-            TypeRef::Union { .. } | TypeRef::Collection { .. } | TypeRef::Intersection { .. } => "rt::JsAny".into(),
+            TypeRef::Union { .. } | TypeRef::Collection { .. } | TypeRef::Intersection { .. } => {
+                "rt::JsAny".into()
+            }
             other => match self.input(other) {
                 RustType::Named { path, handle: true } => path,
                 RustType::Named { .. } => "rt::JsAny".into(),
@@ -233,12 +270,19 @@ impl<'a> ModuleGen<'a> {
 
 /// A Rust identifier for a jsii member or parameter name.
 fn ident(name: &str) -> String {
+    // Binary-unit acronyms read as one word (`memoryLimitMiB` -> `memory_limit_mib`).
+    let name = name
+        .replace("MiB", "Mib")
+        .replace("GiB", "Gib")
+        .replace("KiB", "Kib")
+        .replace("TiB", "Tib");
     let snake = name.to_snake_case();
     const KEYWORDS: &[&str] = &[
-        "as", "async", "await", "box", "break", "const", "continue", "dyn", "else", "enum", "extern", "false", "fn",
-        "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
-        "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "do", "final",
-        "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+        "as", "async", "await", "box", "break", "const", "continue", "dyn", "else", "enum",
+        "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
+        "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "type", "unsafe",
+        "use", "where", "while", "abstract", "become", "do", "final", "macro", "override", "priv",
+        "typeof", "unsized", "virtual", "yield", "try", "gen",
     ];
     if ["self", "super", "crate", "Self"].contains(&snake.as_str()) {
         format!("{snake}_")
@@ -260,15 +304,24 @@ fn doc(out: &mut String, indent: &str, docs: &Docs, extra: &[String]) {
     }
     if let Some(d) = &docs.deprecated {
         lines.push(String::new());
-        lines.push(format!("**Deprecated:** {}", d.lines().collect::<Vec<_>>().join(" ")));
+        lines.push(format!(
+            "**Deprecated:** {}",
+            d.lines().collect::<Vec<_>>().join(" ")
+        ));
     }
     if let Some(d) = &docs.default {
         lines.push(String::new());
-        lines.push(format!("Default: {}", d.lines().collect::<Vec<_>>().join(" ")));
+        lines.push(format!(
+            "Default: {}",
+            d.lines().collect::<Vec<_>>().join(" ")
+        ));
     }
     if let Some(r) = &docs.returns {
         lines.push(String::new());
-        lines.push(format!("Returns: {}", r.lines().collect::<Vec<_>>().join(" ")));
+        lines.push(format!(
+            "Returns: {}",
+            r.lines().collect::<Vec<_>>().join(" ")
+        ));
     }
     if let Some(s) = &docs.see {
         lines.push(String::new());
@@ -305,8 +358,12 @@ pub fn generate(assemblies: &[Assembly], modules: &[ModuleSpec]) -> Vec<File> {
             union_names: HashSet::new(),
             uses: BTreeSet::new(),
         };
-        let mut mine: Vec<(&str, &String)> =
-            index.place.iter().filter(|(_, (mm, _))| *mm == m).map(|(f, (_, n))| (*f, n)).collect();
+        let mut mine: Vec<(&str, &String)> = index
+            .place
+            .iter()
+            .filter(|(_, (mm, _))| *mm == m)
+            .map(|(f, (_, n))| (*f, n))
+            .collect();
         mine.sort();
         for (fqn, name) in mine {
             let t = index.types[fqn];
@@ -319,10 +376,19 @@ pub fn generate(assemblies: &[Assembly], modules: &[ModuleSpec]) -> Vec<File> {
         }
         gen_unions(&mut g);
         deps.push(g.uses.clone());
-        files.push(File { path: module_file(spec), contents: module_text(spec, modules, g.out) });
+        files.push(File {
+            path: module_file(spec),
+            contents: module_text(spec, modules, g.out),
+        });
     }
-    files.push(File { path: "src/generated/mod.rs".into(), contents: root_text(modules) });
-    files.push(File { path: "FEATURES".into(), contents: features_text(modules, &deps) });
+    files.push(File {
+        path: "src/generated/mod.rs".into(),
+        contents: root_text(modules),
+    });
+    files.push(File {
+        path: "FEATURES".into(),
+        contents: features_text(modules, &deps),
+    });
     files
 }
 
@@ -337,7 +403,10 @@ fn module_text(spec: &ModuleSpec, modules: &[ModuleSpec], body: String) -> Strin
     let _ = writeln!(out, "//! Bindings for jsii module `{}`.", spec.jsii);
     out.push_str("#![allow(clippy::all, clippy::pedantic, non_camel_case_types, unused_imports, deprecated)]\n\n");
     // Child modules (e.g. aws_cdk_lib's submodules) are declared in their parent's file.
-    for child in modules.iter().filter(|c| c.path.len() == spec.path.len() + 1 && c.path.starts_with(&spec.path)) {
+    for child in modules
+        .iter()
+        .filter(|c| c.path.len() == spec.path.len() + 1 && c.path.starts_with(&spec.path))
+    {
         if let Some(f) = &child.feature {
             let _ = writeln!(out, "#[cfg(feature = \"{f}\")]");
         }
@@ -366,8 +435,12 @@ fn features_text(modules: &[ModuleSpec], deps: &[BTreeSet<usize>]) -> String {
     for (m, spec) in modules.iter().enumerate() {
         let Some(f) = &spec.feature else { continue };
         all.push(format!("\"{f}\""));
-        let needs: Vec<String> =
-            deps[m].iter().filter_map(|d| modules[*d].feature.as_ref()).filter(|d| *d != f).map(|d| format!("\"{d}\"")).collect();
+        let needs: Vec<String> = deps[m]
+            .iter()
+            .filter_map(|d| modules[*d].feature.as_ref())
+            .filter(|d| *d != f)
+            .map(|d| format!("\"{d}\""))
+            .collect();
         let _ = writeln!(out, "{f} = [{}]", needs.join(", "));
     }
     let _ = writeln!(out, "all = [{}]", all.join(", "));
@@ -377,7 +450,10 @@ fn features_text(modules: &[ModuleSpec], deps: &[BTreeSet<usize>]) -> String {
 fn gen_enum(g: &mut ModuleGen, t: &Type, name: &str) {
     let out = &mut g.out;
     doc(out, "", &t.docs, &[format!("jsii: `{}`", t.fqn)]);
-    let _ = writeln!(out, "#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]\npub enum {name} {{");
+    let _ = writeln!(
+        out,
+        "#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]\npub enum {name} {{"
+    );
     let mut variants = Vec::new();
     let mut used = HashSet::new();
     for m in &t.members {
@@ -393,8 +469,16 @@ fn gen_enum(g: &mut ModuleGen, t: &Type, name: &str) {
         variants.push((v, m.name.clone()));
     }
     let _ = writeln!(out, "}}");
-    let arms: Vec<String> = variants.iter().map(|(v, m)| format!("{v} => \"{m}\"")).collect();
-    let _ = writeln!(out, "crate::__enum!({name}, \"{}\", {{ {} }});\n", t.fqn, arms.join(", "));
+    let arms: Vec<String> = variants
+        .iter()
+        .map(|(v, m)| format!("{v} => \"{m}\""))
+        .collect();
+    let _ = writeln!(
+        out,
+        "crate::__enum!({name}, \"{}\", {{ {} }});\n",
+        t.fqn,
+        arms.join(", ")
+    );
 }
 
 /// All ancestors (base classes, then interfaces, transitively) that are generated: (fqn, Rust path).
@@ -410,7 +494,9 @@ fn ancestors(g: &ModuleGen, t: &Type) -> Vec<(String, String)> {
         if !seen.insert(fqn.to_string()) {
             continue;
         }
-        let Some(ty) = g.index.types.get(fqn) else { continue };
+        let Some(ty) = g.index.types.get(fqn) else {
+            continue;
+        };
         if let Some(path) = g.index.generated(fqn).and_then(|_| g.index.path_of(fqn)) {
             order.push((fqn.to_string(), path));
         }
@@ -437,11 +523,17 @@ fn gen_handle_decl(g: &mut ModuleGen, t: &Type, name: &str, base: Option<String>
     doc(out, "", &t.docs, &[format!("jsii: `{}`", t.fqn)]);
     match &base {
         Some(b) => {
-            let _ = writeln!(out, "#[derive(Clone, Copy, Debug, PartialEq, Eq)]\npub struct {name}({b});");
+            let _ = writeln!(
+                out,
+                "#[derive(Clone, Copy, Debug, PartialEq, Eq)]\npub struct {name}({b});"
+            );
             let _ = writeln!(out, "crate::__handle!({name} : {b});");
         }
         None => {
-            let _ = writeln!(out, "#[derive(Clone, Copy, Debug, PartialEq, Eq)]\npub struct {name}(rt::Handle);");
+            let _ = writeln!(
+                out,
+                "#[derive(Clone, Copy, Debug, PartialEq, Eq)]\npub struct {name}(rt::Handle);"
+            );
             let _ = writeln!(out, "crate::__handle!({name});");
         }
     }
@@ -449,7 +541,11 @@ fn gen_handle_decl(g: &mut ModuleGen, t: &Type, name: &str, base: Option<String>
 }
 
 fn gen_class(g: &mut ModuleGen, t: &Type, name: &str) {
-    let base = t.base.as_deref().filter(|b| g.index.generated(b).is_some()).map(|b| g.index.path_of(b).unwrap());
+    let base = t
+        .base
+        .as_deref()
+        .filter(|b| g.index.generated(b).is_some())
+        .map(|b| g.index.path_of(b).unwrap());
     if let Some(b) = t.base.as_deref() {
         if let Some(m) = g.index.module_of(b) {
             if m != g.me {
@@ -526,7 +622,14 @@ fn unique(names: &mut HashSet<String>, base: String, suffix: &str) -> String {
     n
 }
 
-fn gen_members(g: &mut ModuleGen, body: &mut String, t: &Type, methods: &[&Callable], props: &[&Property], names: &mut HashSet<String>) {
+fn gen_members(
+    g: &mut ModuleGen,
+    body: &mut String,
+    t: &Type,
+    methods: &[&Callable],
+    props: &[&Property],
+    names: &mut HashSet<String>,
+) {
     let mut statics: Vec<&Callable> = methods.iter().copied().filter(|m| m.is_static).collect();
     let mut instance: Vec<&Callable> = methods.iter().copied().filter(|m| !m.is_static).collect();
     statics.sort_by(|a, b| a.name.cmp(&b.name));
@@ -549,7 +652,11 @@ fn gen_members(g: &mut ModuleGen, body: &mut String, t: &Type, methods: &[&Calla
         doc(body, "    ", &p.docs, &[]);
         let _ = writeln!(body, "    #[track_caller]");
         if p.is_static {
-            let _ = writeln!(body, "    pub fn {n}() -> {ret} {{\n        rt::static_get_op(\"{}\", \"{}\")\n    }}", t.fqn, p.name);
+            let _ = writeln!(
+                body,
+                "    pub fn {n}() -> {ret} {{\n        rt::static_get_op(\"{}\", \"{}\")\n    }}",
+                t.fqn, p.name
+            );
         } else {
             let _ = writeln!(
                 body,
@@ -564,22 +671,47 @@ fn gen_members(g: &mut ModuleGen, body: &mut String, t: &Type, methods: &[&Calla
 fn param(g: &mut ModuleGen, name: &str, t: &TypeRef, optional: bool) -> (String, String) {
     let r = g.input(t);
     if optional {
-        return (format!("Option<{}>", r.render()), format!("rt::ToValue::to_value(&{name})"));
+        return (
+            format!("Option<{}>", r.render()),
+            format!("rt::ToValue::to_value(&{name})"),
+        );
     }
     match &r {
         RustType::Vec(item) => (
             format!("impl IntoIterator<Item = impl Into<{}>>", item.render()),
-            format!("rt::ToValue::to_value(&rt::collect::<{}, _>({name}))", item.render()),
+            format!(
+                "rt::ToValue::to_value(&rt::collect::<{}, _>({name}))",
+                item.render()
+            ),
         ),
         RustType::Map(item) => (
-            format!("impl IntoIterator<Item = (impl Into<String>, impl Into<{}>)>", item.render()),
-            format!("rt::ToValue::to_value(&rt::collect_map::<{}, _, _>({name}))", item.render()),
+            format!(
+                "impl IntoIterator<Item = (impl Into<String>, impl Into<{}>)>",
+                item.render()
+            ),
+            format!(
+                "rt::ToValue::to_value(&rt::collect_map::<{}, _, _>({name}))",
+                item.render()
+            ),
         ),
-        other => (format!("impl Into<{}>", other.render()), format!("rt::ToValue::to_value(&Into::<{}>::into({name}))", other.render())),
+        other => (
+            format!("impl Into<{}>", other.render()),
+            format!(
+                "rt::ToValue::to_value(&Into::<{}>::into({name}))",
+                other.render()
+            ),
+        ),
     }
 }
 
-fn gen_callable(g: &mut ModuleGen, body: &mut String, t: &Type, c: &Callable, rust_name: &str, target: Target) {
+fn gen_callable(
+    g: &mut ModuleGen,
+    body: &mut String,
+    t: &Type,
+    c: &Callable,
+    rust_name: &str,
+    target: Target,
+) {
     let mut params = Vec::new();
     let mut pushes = Vec::new();
     let mut used = HashSet::new();
@@ -594,12 +726,19 @@ fn gen_callable(g: &mut ModuleGen, body: &mut String, t: &Type, c: &Callable, ru
             params.push(format!("{n}: impl IntoIterator<Item = impl Into<{item}>>"));
             pushes.push(format!("__args.extend({n}.into_iter().map(|v| rt::ToValue::to_value(&Into::<{item}>::into(v))));"));
         } else {
-            let (ty, expr) = param(g, &n, &p.type_ref, p.optional);
+            // A construct's scope and id are optional in jsii only for `new Stack()` in unit tests:
+            // required here, so `Stack::new(&app, "Name", props)` reads like the TypeScript.
+            let construct_arg =
+                matches!(target, Target::New) && (p.name == "scope" || p.name == "id");
+            let (ty, expr) = param(g, &n, &p.type_ref, p.optional && !construct_arg);
             params.push(format!("{n}: {ty}"));
             pushes.push(format!("__args.push({expr});"));
         }
         if let Some(s) = &p.docs.summary {
-            param_docs.push(format!("- `{n}`: {}", s.lines().collect::<Vec<_>>().join(" ")));
+            param_docs.push(format!(
+                "- `{n}`: {}",
+                s.lines().collect::<Vec<_>>().join(" ")
+            ));
         }
     }
     let ret = match (&target, &c.returns) {
@@ -621,17 +760,35 @@ fn gen_callable(g: &mut ModuleGen, body: &mut String, t: &Type, c: &Callable, ru
         }
         _ => params,
     };
-    let ret_sig = if ret == "()" { String::new() } else { format!(" -> {ret}") };
-    let _ = writeln!(body, "    pub fn {rust_name}({}){ret_sig} {{", receiver.join(", "));
+    let ret_sig = if ret == "()" {
+        String::new()
+    } else {
+        format!(" -> {ret}")
+    };
+    let _ = writeln!(
+        body,
+        "    pub fn {rust_name}({}){ret_sig} {{",
+        receiver.join(", ")
+    );
     let mutable = if pushes.is_empty() { "" } else { "mut " };
-    let _ = writeln!(body, "        let {mutable}__args: Vec<crate::program::Value> = Vec::new();");
+    let _ = writeln!(
+        body,
+        "        let {mutable}__args: Vec<crate::program::Value> = Vec::new();"
+    );
     for p in pushes {
         let _ = writeln!(body, "        {p}");
     }
     let call = match target {
         Target::New => format!("rt::new_op(\"{}\", __args)", t.fqn),
-        Target::Static => format!("rt::static_op(\"{}\", \"{}\", __args)", t.fqn, c.name.as_deref().unwrap_or_default()),
-        Target::Instance => format!("rt::call_op(rt::JsObject::handle(self), \"{}\", __args)", c.name.as_deref().unwrap_or_default()),
+        Target::Static => format!(
+            "rt::static_op(\"{}\", \"{}\", __args)",
+            t.fqn,
+            c.name.as_deref().unwrap_or_default()
+        ),
+        Target::Instance => format!(
+            "rt::call_op(rt::JsObject::handle(self), \"{}\", __args)",
+            c.name.as_deref().unwrap_or_default()
+        ),
     };
     let _ = writeln!(body, "        {call}\n    }}");
 }
@@ -663,11 +820,23 @@ fn gen_struct(g: &mut ModuleGen, t: &Type, name: &str) {
         }
     }
     fields.sort_by(|a, b| a.name.cmp(&b.name));
-    let rendered: Vec<(String, RustType)> = fields.iter().map(|p| (ident(&p.name), g.input(&p.type_ref))).collect();
+    let rendered: Vec<(String, RustType)> = fields
+        .iter()
+        .map(|p| (ident(&p.name), g.input(&p.type_ref)))
+        .collect();
     let required: Vec<usize> = (0..fields.len()).filter(|i| !fields[*i].optional).collect();
     let out = &mut g.out;
-    doc(out, "", &t.docs, &[format!("jsii: `{}` (a struct: plain data)", t.fqn)]);
-    let derive = if required.is_empty() { "#[derive(Clone, Debug, PartialEq, Default)]" } else { "#[derive(Clone, Debug, PartialEq)]" };
+    doc(
+        out,
+        "",
+        &t.docs,
+        &[format!("jsii: `{}` (a struct: plain data)", t.fqn)],
+    );
+    let derive = if required.is_empty() {
+        "#[derive(Clone, Debug, PartialEq, Default)]"
+    } else {
+        "#[derive(Clone, Debug, PartialEq)]"
+    };
     let _ = writeln!(out, "{derive}\npub struct {name} {{");
     for (p, (n, r)) in fields.iter().zip(&rendered) {
         doc(out, "    ", &p.docs, &[]);
@@ -692,10 +861,22 @@ fn gen_struct(g: &mut ModuleGen, t: &Type, name: &str) {
             inits.push(format!("{n}: None"));
         }
     }
-    let _ = writeln!(out, "    /// A `{name}` with its required fields; set optional ones with the setters.");
-    let _ = writeln!(out, "    pub fn new({}) -> Self {{\n        {name} {{ {} }}\n    }}", args.join(", "), inits.join(", "));
+    let _ = writeln!(
+        out,
+        "    /// A `{name}` with its required fields; set optional ones with the setters."
+    );
+    let _ = writeln!(
+        out,
+        "    pub fn new({}) -> Self {{\n        {name} {{ {} }}\n    }}",
+        args.join(", "),
+        inits.join(", ")
+    );
     for (p, (n, r)) in fields.iter().zip(&rendered) {
-        let setter = if n == "new" { "new_".to_string() } else { n.clone() };
+        let setter = if n == "new" {
+            "new_".to_string()
+        } else {
+            n.clone()
+        };
         let (ty, _) = param_simple(r);
         let value = convert(n, r);
         doc(out, "    ", &p.docs, &[]);
@@ -722,7 +903,10 @@ fn gen_struct(g: &mut ModuleGen, t: &Type, name: &str) {
 fn param_simple(r: &RustType) -> (String, ()) {
     let ty = match r {
         RustType::Vec(item) => format!("impl IntoIterator<Item = impl Into<{}>>", item.render()),
-        RustType::Map(item) => format!("impl IntoIterator<Item = (impl Into<String>, impl Into<{}>)>", item.render()),
+        RustType::Map(item) => format!(
+            "impl IntoIterator<Item = (impl Into<String>, impl Into<{}>)>",
+            item.render()
+        ),
         other => format!("impl Into<{}>", other.render()),
     };
     (ty, ())
@@ -737,11 +921,26 @@ fn convert(n: &str, r: &RustType) -> String {
 }
 
 fn gen_unions(g: &mut ModuleGen) {
-    let unions: Vec<(Vec<RustType>, String)> = g.unions.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let unions: Vec<(Vec<RustType>, String)> = g
+        .unions
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (members, name) in unions {
         let out = &mut g.out;
-        let _ = writeln!(out, "/// A jsii union: one of {}.", members.iter().map(|m| format!("`{}`", m.render())).collect::<Vec<_>>().join(", "));
-        let _ = writeln!(out, "#[derive(Clone, Debug, PartialEq)]\npub enum {name} {{");
+        let _ = writeln!(
+            out,
+            "/// A jsii union: one of {}.",
+            members
+                .iter()
+                .map(|m| format!("`{}`", m.render()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "#[derive(Clone, Debug, PartialEq)]\npub enum {name} {{"
+        );
         let mut variants = Vec::new();
         let mut used = HashSet::new();
         for m in &members {
@@ -763,7 +962,10 @@ fn gen_unions(g: &mut ModuleGen) {
         let _ = writeln!(out, "}}");
         let _ = writeln!(out, "impl rt::ToValue for {name} {{\n    fn to_value(&self) -> crate::program::Value {{\n        match self {{");
         for (v, _) in &variants {
-            let _ = writeln!(out, "            {name}::{v}(x) => rt::ToValue::to_value(x),");
+            let _ = writeln!(
+                out,
+                "            {name}::{v}(x) => rt::ToValue::to_value(x),"
+            );
         }
         let _ = writeln!(out, "        }}\n    }}\n}}");
         // From each member type (first variant wins), and from Rust literals.
@@ -780,8 +982,15 @@ fn gen_unions(g: &mut ModuleGen) {
                 emit(out, format!("&{path}"), v, "*v");
             }
         }
-        let literal_target = |want: &RustType| variants.iter().find(|(_, m)| *m == want).map(|(v, _)| v.clone());
-        if let Some(v) = literal_target(&RustType::String).or_else(|| literal_target(&RustType::Any)) {
+        let literal_target = |want: &RustType| {
+            variants
+                .iter()
+                .find(|(_, m)| *m == want)
+                .map(|(v, _)| v.clone())
+        };
+        if let Some(v) =
+            literal_target(&RustType::String).or_else(|| literal_target(&RustType::Any))
+        {
             for src in ["&str", "String", "&String"] {
                 emit(out, src.to_string(), &v, "v.into()");
             }

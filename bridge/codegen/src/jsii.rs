@@ -12,9 +12,15 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {path}: {source} (run `npm ci` first)")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a jsii assembly: {source}")]
-    Parse { path: PathBuf, source: serde_json::Error },
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("{path} redirects with compression {compression:?}; only gzip is supported")]
     Compression { path: PathBuf, compression: String },
 }
@@ -40,26 +46,41 @@ struct Redirect {
 /// Reads `<package_dir>/.jsii`, following a `jsii/file-redirect` to a gzipped assembly.
 pub fn load(package_dir: &Path) -> Result<Assembly, LoadError> {
     let path = package_dir.join(".jsii");
-    let bytes = std::fs::read(&path).map_err(|source| LoadError::Io { path: path.clone(), source })?;
+    let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
+        path: path.clone(),
+        source,
+    })?;
     if bytes.len() < 4096 {
         if let Ok(redirect) = serde_json::from_slice::<Redirect>(&bytes) {
             if redirect.schema == "jsii/file-redirect" {
                 let target = package_dir.join(&redirect.filename);
-                let raw = std::fs::read(&target).map_err(|source| LoadError::Io { path: target.clone(), source })?;
+                let raw = std::fs::read(&target).map_err(|source| LoadError::Io {
+                    path: target.clone(),
+                    source,
+                })?;
                 let json = match redirect.compression.as_deref() {
                     Some("gzip") => {
                         let mut out = Vec::new();
                         flate2::read::GzDecoder::new(&raw[..])
                             .read_to_end(&mut out)
-                            .map_err(|source| LoadError::Io { path: target.clone(), source })?;
+                            .map_err(|source| LoadError::Io {
+                                path: target.clone(),
+                                source,
+                            })?;
                         out
                     }
                     None => raw,
                     Some(other) => {
-                        return Err(LoadError::Compression { path: target, compression: other.to_string() })
+                        return Err(LoadError::Compression {
+                            path: target,
+                            compression: other.to_string(),
+                        })
                     }
                 };
-                return serde_json::from_slice(&json).map_err(|source| LoadError::Parse { path: target, source });
+                return serde_json::from_slice(&json).map_err(|source| LoadError::Parse {
+                    path: target,
+                    source,
+                });
             }
         }
     }

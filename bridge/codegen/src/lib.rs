@@ -48,8 +48,16 @@ pub const AWS_CDK_LIB_MODULES: &[&str] = &[
 /// aws-cdk-lib submodules and cdk-nag (one cargo feature each).
 pub fn modules() -> Vec<ModuleSpec> {
     let mut m = vec![
-        ModuleSpec { jsii: "constructs".into(), path: vec!["constructs".into()], feature: None },
-        ModuleSpec { jsii: "aws-cdk-lib".into(), path: vec!["aws_cdk_lib".into()], feature: None },
+        ModuleSpec {
+            jsii: "constructs".into(),
+            path: vec!["constructs".into()],
+            feature: None,
+        },
+        ModuleSpec {
+            jsii: "aws-cdk-lib".into(),
+            path: vec!["aws_cdk_lib".into()],
+            feature: None,
+        },
     ];
     for name in AWS_CDK_LIB_MODULES {
         m.push(ModuleSpec {
@@ -58,7 +66,11 @@ pub fn modules() -> Vec<ModuleSpec> {
             feature: Some(name.to_string()),
         });
     }
-    m.push(ModuleSpec { jsii: "cdk-nag".into(), path: vec!["cdk_nag".into()], feature: Some("cdk_nag".into()) });
+    m.push(ModuleSpec {
+        jsii: "cdk-nag".into(),
+        path: vec!["cdk_nag".into()],
+        feature: Some("cdk_nag".into()),
+    });
     m
 }
 
@@ -71,7 +83,10 @@ pub enum CodegenError {
     #[error(transparent)]
     Load(#[from] jsii::LoadError),
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("bridge/Cargo.toml has no `# BEGIN GENERATED FEATURES` / `# END GENERATED FEATURES` markers")]
     Markers,
     #[error("the committed bindings differ from what the pinned assemblies generate ({} file(s): {}); run `cargo run -p cdk-from-rust-codegen` and commit the result", .0.len(), .0.join(", "))]
@@ -81,14 +96,29 @@ pub enum CodegenError {
 /// Reads the assemblies and generates every file (bindings, plus the feature table of
 /// `bridge/Cargo.toml` spliced in).
 pub fn generate(node_modules: &Path, bridge_dir: &Path) -> Result<Vec<File>, CodegenError> {
-    let assemblies = PACKAGES.iter().map(|p| jsii::load(&node_modules.join(p))).collect::<Result<Vec<_>, _>>()?;
+    let assemblies = PACKAGES
+        .iter()
+        .map(|p| jsii::load(&node_modules.join(p)))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut files = gen::generate(&assemblies, &modules());
-    let features = files.iter().position(|f| f.path == "FEATURES").expect("features are generated");
+    let features = files
+        .iter()
+        .position(|f| f.path == "FEATURES")
+        .expect("features are generated");
     let table = files.remove(features).contents;
-    let versions: Vec<String> = assemblies.iter().map(|a| format!("{}@{}", a.name, a.version)).collect();
+    let versions: Vec<String> = assemblies
+        .iter()
+        .map(|a| format!("{}@{}", a.name, a.version))
+        .collect();
     let cargo_path = bridge_dir.join("Cargo.toml");
-    let cargo = std::fs::read_to_string(&cargo_path).map_err(|source| CodegenError::Write { path: cargo_path, source })?;
-    let (Some(begin), Some(end)) = (cargo.find("# BEGIN GENERATED FEATURES"), cargo.find("# END GENERATED FEATURES")) else {
+    let cargo = std::fs::read_to_string(&cargo_path).map_err(|source| CodegenError::Write {
+        path: cargo_path,
+        source,
+    })?;
+    let (Some(begin), Some(end)) = (
+        cargo.find("# BEGIN GENERATED FEATURES"),
+        cargo.find("# END GENERATED FEATURES"),
+    ) else {
         return Err(CodegenError::Markers);
     };
     let begin_line_end = begin + cargo[begin..].find('\n').unwrap() + 1;
@@ -99,7 +129,10 @@ pub fn generate(node_modules: &Path, bridge_dir: &Path) -> Result<Vec<File>, Cod
         table,
         &cargo[end..]
     );
-    files.push(File { path: "Cargo.toml".into(), contents: spliced });
+    files.push(File {
+        path: "Cargo.toml".into(),
+        contents: spliced,
+    });
     Ok(files)
 }
 
@@ -107,14 +140,21 @@ pub fn generate(node_modules: &Path, bridge_dir: &Path) -> Result<Vec<File>, Cod
 pub fn write(bridge_dir: &Path, files: &[File]) -> Result<(), CodegenError> {
     let generated = bridge_dir.join("src/generated");
     if generated.exists() {
-        std::fs::remove_dir_all(&generated).map_err(|source| CodegenError::Write { path: generated.clone(), source })?;
+        std::fs::remove_dir_all(&generated).map_err(|source| CodegenError::Write {
+            path: generated.clone(),
+            source,
+        })?;
     }
     for f in files {
         let path = bridge_dir.join(&f.path);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| CodegenError::Write { path: parent.into(), source })?;
+            std::fs::create_dir_all(parent).map_err(|source| CodegenError::Write {
+                path: parent.into(),
+                source,
+            })?;
         }
-        std::fs::write(&path, &f.contents).map_err(|source| CodegenError::Write { path, source })?;
+        std::fs::write(&path, &f.contents)
+            .map_err(|source| CodegenError::Write { path, source })?;
     }
     Ok(())
 }
@@ -128,7 +168,8 @@ pub fn verify(bridge_dir: &Path, files: &[File]) -> Result<(), CodegenError> {
             _ => drift.push(f.path.clone()),
         }
     }
-    let expected: std::collections::BTreeSet<String> = files.iter().map(|f| f.path.clone()).collect();
+    let expected: std::collections::BTreeSet<String> =
+        files.iter().map(|f| f.path.clone()).collect();
     let mut stack = vec![bridge_dir.join("src/generated")];
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
@@ -136,7 +177,11 @@ pub fn verify(bridge_dir: &Path, files: &[File]) -> Result<(), CodegenError> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let rel = p.strip_prefix(bridge_dir).unwrap().to_string_lossy().replace('\\', "/");
+                let rel = p
+                    .strip_prefix(bridge_dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 if !expected.contains(&rel) {
                     drift.push(format!("{rel} (stale)"));
                 }

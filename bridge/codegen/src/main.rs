@@ -6,13 +6,21 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let verify = std::env::args().any(|a| a == "--verify");
-    let bridge = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("codegen lives in bridge/");
-    let node_modules = bridge.parent().expect("bridge lives in the repository").join("node_modules");
+    let bridge = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("codegen lives in bridge/");
+    let node_modules = bridge
+        .parent()
+        .expect("bridge lives in the repository")
+        .join("node_modules");
     let result = cdk_from_rust_codegen::generate(&node_modules, bridge).and_then(|files| {
         let lines: usize = files.iter().map(|f| f.contents.lines().count()).sum();
         if verify {
             cdk_from_rust_codegen::verify(bridge, &files)?;
-            eprintln!("bindings are up to date ({} files, {lines} lines)", files.len());
+            eprintln!(
+                "bindings are up to date ({} files, {lines} lines)",
+                files.len()
+            );
         } else {
             cdk_from_rust_codegen::write(bridge, &files)?;
             eprintln!("wrote {} files, {lines} lines", files.len());

@@ -1,0 +1,155 @@
+//! The bridge end to end, through the real aws-cdk-lib: differential against JavaScript,
+//! determinism, and errors mapped back to Rust call sites.
+
+use cdk_from_rust::aws_cdk_lib::aws_s3::{Bucket, BucketProps};
+use cdk_from_rust::aws_cdk_lib::aws_sqs::{Queue, QueueProps};
+use cdk_from_rust::aws_cdk_lib::{Annotations, App, Duration, Stack};
+use cdk_from_rust::runner::RunError;
+use tracker_tests::{repo_root, synth_js, synth_program, template_json, templates};
+
+fn sample_program() -> cdk_from_rust::program::Program {
+    cdk_from_rust::record(|| {
+        let app = App::new(None);
+        tracker_stacks::sample::sample(&app);
+        cdk_from_rust::synthesize(&app);
+    })
+    .0
+}
+
+#[test]
+fn rust_and_javascript_samples_synthesize_byte_identical_templates() {
+    let rust = tempfile::tempdir().unwrap();
+    let js = tempfile::tempdir().unwrap();
+    synth_program(&sample_program(), rust.path()).unwrap();
+    synth_js(&repo_root().join("test/differential/sample.js"), js.path());
+    let (r, j) = (templates(rust.path()), templates(js.path()));
+    assert_eq!(
+        r.keys().collect::<Vec<_>>(),
+        vec!["SampleStack.template.json"]
+    );
+    assert_eq!(r.keys().collect::<Vec<_>>(), j.keys().collect::<Vec<_>>());
+    for (name, bytes) in &r {
+        assert!(
+            bytes == &j[name],
+            "{name} differs between the Rust and the JavaScript sample"
+        );
+    }
+    // And the sample really exercises what the differential test is meant to cover.
+    let t = template_json(rust.path(), "SampleStack");
+    let types: Vec<&str> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|r| r["Type"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "AWS::EC2::VPC",
+        "AWS::ECS::Cluster",
+        "AWS::ECS::TaskDefinition",
+        "AWS::ECS::Service",
+        "AWS::EFS::AccessPoint",
+        "AWS::SecretsManager::Secret",
+        "AWS::ElasticLoadBalancingV2::ListenerRule",
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        "AWS::CloudWatch::Alarm",
+    ] {
+        assert!(types.contains(&expected), "the sample has no {expected}");
+    }
+}
+
+#[test]
+fn synthesizing_twice_gives_byte_identical_templates() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    synth_program(&sample_program(), a.path()).unwrap();
+    synth_program(&sample_program(), b.path()).unwrap();
+    assert_eq!(templates(a.path()), templates(b.path()));
+    assert_eq!(
+        sample_program(),
+        sample_program(),
+        "recording is deterministic too"
+    );
+}
+
+#[test]
+fn an_operation_aws_cdk_lib_rejects_is_reported_at_its_rust_call_site() {
+    let mut line = 0;
+    let (program, ()) = cdk_from_rust::record(|| {
+        let app = App::new(None);
+        let stack = Stack::new(app, "Clash", None);
+        Queue::new(stack, "Jobs", None);
+        line = line!() + 1;
+        Queue::new(
+            stack,
+            "Jobs",
+            Some(QueueProps::new().visibility_timeout(Duration::seconds(30))),
+        );
+        cdk_from_rust::synthesize(&app);
+    });
+    let out = tempfile::tempdir().unwrap();
+    let err = synth_program(&program, out.path()).unwrap_err();
+    let RunError::Operation { problems, .. } = &err else {
+        panic!("expected an operation error, got {err}")
+    };
+    let site = problems[0]
+        .site
+        .as_ref()
+        .expect("the problem has a Rust site");
+    assert_eq!(site.file, "test/tests/bridge_end_to_end.rs");
+    assert_eq!(site.line, line);
+    assert!(
+        problems[0]
+            .message
+            .contains("There is already a Construct with name 'Jobs'"),
+        "{err}"
+    );
+    assert_eq!(problems[0].path.as_deref(), Some("Clash/Jobs"));
+    let shown = err.to_string();
+    assert!(
+        shown.contains(&format!("test/tests/bridge_end_to_end.rs:{line}")),
+        "{shown}"
+    );
+    assert!(
+        shown.len() < 2000,
+        "no minified source dump in the message: {shown}"
+    );
+    assert!(!out.path().join("manifest.json").exists());
+}
+
+#[test]
+fn synthesis_errors_name_the_rust_site_and_leave_no_assembly_behind() {
+    let mut line = 0;
+    let (program, ()) = cdk_from_rust::record(|| {
+        let app = App::new(None);
+        let stack = Stack::new(app, "Annotated", None);
+        line = line!() + 1;
+        let bucket = Bucket::new(stack, "Data", Some(BucketProps::new().versioned(true)));
+        Annotations::of(bucket).add_error("this bucket is not allowed here");
+        cdk_from_rust::synthesize(&app);
+    });
+    let out = tempfile::tempdir().unwrap();
+    // A stale template from an earlier run must not survive a failed synthesis.
+    std::fs::write(out.path().join("Annotated.template.json"), "{}").unwrap();
+    std::fs::write(out.path().join("synth.lock"), "").unwrap();
+    let err = synth_program(&program, out.path()).unwrap_err();
+    let RunError::Synthesis { problems, .. } = &err else {
+        panic!("expected a synthesis error, got {err}")
+    };
+    let p = problems
+        .iter()
+        .find(|p| p.message.contains("not allowed here"))
+        .expect("the annotation is reported");
+    let site = p.site.as_ref().unwrap();
+    assert_eq!(
+        (site.file.as_str(), site.line),
+        ("test/tests/bridge_end_to_end.rs", line)
+    );
+    assert!(
+        templates(out.path()).is_empty(),
+        "no template is left looking valid"
+    );
+    assert!(!out.path().join("manifest.json").exists());
+    assert!(
+        out.path().join("synth.lock").exists(),
+        "the CDK CLI's lock files are kept"
+    );
+}
