@@ -19,6 +19,7 @@ pub mod program;
 pub mod runner;
 pub mod runtime;
 
+#[rustfmt::skip]
 mod generated;
 pub use generated::*;
 

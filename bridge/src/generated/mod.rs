@@ -2,7 +2,7 @@
 // change bridge/codegen and run `cargo run -p cdk-from-rust-codegen` (see README.md).
 //! The generated bindings, one module per jsii module.
 
+pub mod constructs;
 pub mod aws_cdk_lib;
 #[cfg(feature = "cdk_nag")]
 pub mod cdk_nag;
-pub mod constructs;
