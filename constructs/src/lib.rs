@@ -1,1 +1,26 @@
-//! The tracker construct library (see issue 3).
+//! The tracker construct library: the high-level pieces the tracker is made of, on the
+//! `cdk-from-rust` bindings. Each construct validates all its props at construction (every
+//! problem reported at once, see [`validation`]) and lowers itself onto aws-cdk-lib.
+
+pub mod anisette;
+pub mod container_registry;
+pub mod managed_redis;
+pub mod network;
+pub mod one_off_task;
+pub mod patroni;
+pub mod platform;
+pub mod private_worker_service;
+pub mod public_alb_service;
+pub mod service;
+pub mod staging_data_host;
+pub mod static_site;
+pub mod task_size;
+#[doc(hidden)]
+pub mod testing;
+pub mod validation;
+pub mod wiring;
+
+pub use network::{Network, NetworkProps};
+pub use platform::{Platform, PlatformProps};
+pub use task_size::TaskSize;
+pub use validation::{ValidationErrors, Violation};

@@ -1,0 +1,180 @@
+//! `Network`: the VPC of one environment.
+//!
+//! Creates: a VPC over 2-3 AZs with public, private-with-egress and isolated subnets; NAT gateways
+//! (count a prop); interface endpoints for ecr.api, ecr.dkr, logs, secretsmanager and ssm and an S3
+//! gateway endpoint (on by default); flow logs to a CloudWatch log group with retention (retained
+//! on delete).
+
+use cdk_from_rust::aws_cdk_lib::aws_ec2::{
+    FlowLogDestination, FlowLogOptions, GatewayVpcEndpointAwsService, GatewayVpcEndpointOptions,
+    InterfaceVpcEndpointAwsService, InterfaceVpcEndpointOptions, IpAddresses, SubnetConfiguration,
+    SubnetType, Vpc, VpcProps,
+};
+use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps, RetentionDays};
+use cdk_from_rust::aws_cdk_lib::RemovalPolicy;
+use cdk_from_rust::constructs::Construct;
+
+use crate::validation::{is_ipv4_cidr, Check, ValidationErrors};
+
+/// Props of [`Network`].
+#[derive(Clone, Debug)]
+pub struct NetworkProps {
+    /// Availability zones to span, 2 or 3. Default: 2.
+    pub max_azs: u8,
+    /// NAT gateways: 1 (staging: one shared gateway) up to `max_azs` (production: one per AZ).
+    /// Default: 1.
+    pub nat_gateways: u8,
+    /// The VPC's IPv4 block, /16 to /22. Default: `10.0.0.0/16`.
+    pub cidr: String,
+    /// Interface endpoints for ecr.api, ecr.dkr, logs, secretsmanager, ssm and an S3 gateway
+    /// endpoint, so tasks pull images and read secrets without the NAT. Default: on.
+    pub vpc_endpoints: bool,
+    /// Retention of the VPC flow logs. Default: 90 days.
+    pub flow_log_retention: RetentionDays,
+}
+
+impl Default for NetworkProps {
+    fn default() -> Self {
+        NetworkProps {
+            max_azs: 2,
+            nat_gateways: 1,
+            cidr: "10.0.0.0/16".to_string(),
+            vpc_endpoints: true,
+            flow_log_retention: RetentionDays::ThreeMonths,
+        }
+    }
+}
+
+impl NetworkProps {
+    fn validate(&self, id: &str) -> Result<(), ValidationErrors> {
+        let mut c = Check::new("Network", id);
+        c.require(
+            (2..=3).contains(&self.max_azs),
+            "max_azs",
+            self.max_azs,
+            "2 or 3",
+        );
+        c.require(
+            self.nat_gateways >= 1 && self.nat_gateways <= self.max_azs,
+            "nat_gateways",
+            self.nat_gateways,
+            format!("1 to max_azs ({})", self.max_azs),
+        );
+        let prefix_ok = self
+            .cidr
+            .split_once('/')
+            .and_then(|(_, l)| l.parse::<u8>().ok())
+            .is_some_and(|l| (16..=22).contains(&l));
+        c.require(
+            is_ipv4_cidr(&self.cidr) && prefix_ok,
+            "cidr",
+            &self.cidr,
+            "an IPv4 CIDR block from /16 to /22, e.g. 10.0.0.0/16",
+        );
+        c.finish()
+    }
+}
+
+/// The VPC of one environment.
+#[derive(Clone, Copy, Debug)]
+pub struct Network {
+    pub vpc: Vpc,
+}
+
+impl Network {
+    /// Validates `props` and adds the network to `scope`.
+    pub fn new(
+        scope: impl Into<Construct>,
+        id: &str,
+        props: NetworkProps,
+    ) -> Result<Network, ValidationErrors> {
+        props.validate(id)?;
+        let scope = Construct::new(scope, id);
+        let vpc = Vpc::new(
+            scope,
+            "Vpc",
+            Some(
+                VpcProps::new()
+                    .ip_addresses(IpAddresses::cidr(&props.cidr))
+                    .max_azs(props.max_azs)
+                    .nat_gateways(props.nat_gateways)
+                    .subnet_configuration([
+                        SubnetConfiguration::new("public", SubnetType::Public).cidr_mask(24),
+                        SubnetConfiguration::new("private", SubnetType::PrivateWithEgress)
+                            .cidr_mask(20),
+                        SubnetConfiguration::new("isolated", SubnetType::PrivateIsolated)
+                            .cidr_mask(24),
+                    ]),
+            ),
+        );
+        let flow_logs = LogGroup::new(
+            scope,
+            "FlowLogs",
+            Some(
+                LogGroupProps::new()
+                    .retention(props.flow_log_retention)
+                    .removal_policy(RemovalPolicy::Retain),
+            ),
+        );
+        vpc.add_flow_log(
+            "FlowLog",
+            Some(
+                FlowLogOptions::new().destination(FlowLogDestination::to_cloud_watch_logs(
+                    Some(flow_logs.into()),
+                    None,
+                )),
+            ),
+        );
+        if props.vpc_endpoints {
+            let services = [
+                ("EcrApi", InterfaceVpcEndpointAwsService::ecr()),
+                ("EcrDocker", InterfaceVpcEndpointAwsService::ecr_docker()),
+                ("Logs", InterfaceVpcEndpointAwsService::cloudwatch_logs()),
+                (
+                    "SecretsManager",
+                    InterfaceVpcEndpointAwsService::secrets_manager(),
+                ),
+                ("Ssm", InterfaceVpcEndpointAwsService::ssm()),
+            ];
+            for (name, service) in services {
+                vpc.add_interface_endpoint(
+                    name,
+                    InterfaceVpcEndpointOptions::new(service).private_dns_enabled(true),
+                );
+            }
+            vpc.add_gateway_endpoint(
+                "S3",
+                GatewayVpcEndpointOptions::new(GatewayVpcEndpointAwsService::s3()),
+            );
+        }
+        Ok(Network { vpc })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fails_on_azs_nat_count_and_cidr_together() {
+        let props = NetworkProps {
+            max_azs: 4,
+            nat_gateways: 0,
+            cidr: "10.0.0.0/8".into(),
+            ..NetworkProps::default()
+        };
+        let err = props.validate("Net").unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["max_azs", "nat_gateways", "cidr"]);
+        assert!(
+            err.to_string()
+                .contains("Network \"Net\": `max_azs` = 4 is not allowed: 2 or 3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        NetworkProps::default().validate("Net").unwrap();
+    }
+}

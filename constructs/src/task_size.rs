@@ -1,0 +1,196 @@
+//! Fargate task sizes: only the CPU/memory pairs Fargate accepts can be expressed or parsed.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A Fargate task size (CPU units and memory in MiB) that Fargate accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TaskSize {
+    cpu: u32,
+    memory_mib: u32,
+}
+
+/// Why a CPU/memory pair is not a Fargate task size.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{cpu} CPU units / {memory_mib} MiB is not a Fargate task size; allowed: {allowed}")]
+pub struct InvalidTaskSize {
+    pub cpu: u32,
+    pub memory_mib: u32,
+    pub allowed: String,
+}
+
+/// (cpu, min memory, max memory, step), all in MiB.
+const SIZES: &[(u32, u32, u32, u32)] = &[
+    (256, 512, 2048, 0),
+    (512, 1024, 4096, 1024),
+    (1024, 2048, 8192, 1024),
+    (2048, 4096, 16384, 1024),
+    (4096, 8192, 30720, 1024),
+    (8192, 16384, 61440, 4096),
+    (16384, 32768, 122880, 8192),
+];
+
+/// The allowed combinations, for messages.
+pub const ALLOWED: &str = "256 CPU: 512, 1024 or 2048 MiB; 512: 1024-4096; 1024: 2048-8192; 2048: 4096-16384 \
+                           (1 GiB steps); 4096: 8192-30720 (1 GiB steps); 8192: 16384-61440 (4 GiB steps); \
+                           16384: 32768-122880 (8 GiB steps)";
+
+impl TaskSize {
+    /// 0.25 vCPU, 0.5 GiB.
+    pub const QUARTER_HALF: TaskSize = TaskSize {
+        cpu: 256,
+        memory_mib: 512,
+    };
+    /// 0.5 vCPU, 1 GiB.
+    pub const HALF_1: TaskSize = TaskSize {
+        cpu: 512,
+        memory_mib: 1024,
+    };
+    /// 1 vCPU, 2 GiB.
+    pub const ONE_2: TaskSize = TaskSize {
+        cpu: 1024,
+        memory_mib: 2048,
+    };
+
+    /// A task size, when Fargate accepts the pair.
+    pub fn new(cpu: u32, memory_mib: u32) -> Result<TaskSize, InvalidTaskSize> {
+        let ok = SIZES.iter().any(|&(c, min, max, step)| {
+            c == cpu
+                && memory_mib >= min
+                && memory_mib <= max
+                && if step == 0 {
+                    [512, 1024, 2048].contains(&memory_mib)
+                } else {
+                    (memory_mib - min) % step == 0
+                }
+        });
+        if ok {
+            Ok(TaskSize { cpu, memory_mib })
+        } else {
+            Err(InvalidTaskSize {
+                cpu,
+                memory_mib,
+                allowed: ALLOWED.to_string(),
+            })
+        }
+    }
+
+    /// CPU units (1024 = 1 vCPU).
+    pub fn cpu(&self) -> u32 {
+        self.cpu
+    }
+
+    /// Memory in MiB.
+    pub fn memory_mib(&self) -> u32 {
+        self.memory_mib
+    }
+}
+
+impl fmt::Display for TaskSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.cpu, self.memory_mib)
+    }
+}
+
+impl FromStr for TaskSize {
+    type Err = InvalidTaskSize;
+
+    /// Parses `CPU/MEMORY` in CPU units and MiB (`512/1024`), or in vCPU and GiB (`0.5vcpu/1gb`).
+    fn from_str(s: &str) -> Result<TaskSize, InvalidTaskSize> {
+        let bad = || InvalidTaskSize {
+            cpu: 0,
+            memory_mib: 0,
+            allowed: format!("`CPU/MEMORY`, e.g. 512/1024 or 0.5vcpu/1gb; {ALLOWED}"),
+        };
+        let (c, m) = s.trim().split_once('/').ok_or_else(bad)?;
+        let c = c.trim().to_ascii_lowercase();
+        let m = m.trim().to_ascii_lowercase();
+        let cpu = match c.strip_suffix("vcpu") {
+            Some(v) => (v.trim().parse::<f64>().map_err(|_| bad())? * 1024.0).round() as u32,
+            None => c.parse().map_err(|_| bad())?,
+        };
+        let memory = match m.strip_suffix("gb").or_else(|| m.strip_suffix("gib")) {
+            Some(v) => (v.trim().parse::<f64>().map_err(|_| bad())? * 1024.0).round() as u32,
+            None => m.parse().map_err(|_| bad())?,
+        };
+        TaskSize::new(cpu, memory)
+    }
+}
+
+/// Ephemeral storage of a Fargate task: 21-200 GiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EphemeralStorage(u32);
+
+impl EphemeralStorage {
+    /// Ephemeral storage in GiB, when within 21-200.
+    pub fn gib(gib: u32) -> Result<EphemeralStorage, InvalidTaskSize> {
+        if (21..=200).contains(&gib) {
+            Ok(EphemeralStorage(gib))
+        } else {
+            Err(InvalidTaskSize {
+                cpu: 0,
+                memory_mib: 0,
+                allowed: format!("ephemeral storage {gib} GiB: 21-200 GiB"),
+            })
+        }
+    }
+
+    pub fn as_gib(&self) -> u32 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_exactly_the_fargate_table() {
+        for (c, m) in [
+            (256, 512),
+            (256, 2048),
+            (512, 4096),
+            (1024, 8192),
+            (2048, 5120),
+            (4096, 30720),
+            (8192, 20480),
+            (16384, 122880),
+        ] {
+            assert!(TaskSize::new(c, m).is_ok(), "{c}/{m}");
+        }
+        for (c, m) in [
+            (256, 1536),
+            (256, 4096),
+            (512, 512),
+            (1024, 9216),
+            (2048, 4608),
+            (8192, 18432),
+            (16384, 36864),
+            (300, 1024),
+        ] {
+            let e = TaskSize::new(c, m).unwrap_err();
+            assert!(e.to_string().contains("256 CPU: 512, 1024 or 2048"), "{e}");
+        }
+    }
+
+    #[test]
+    fn parses_units_and_vcpu_notation() {
+        assert_eq!("512/1024".parse::<TaskSize>().unwrap(), TaskSize::HALF_1);
+        assert_eq!(
+            "0.25vcpu/0.5gb".parse::<TaskSize>().unwrap(),
+            TaskSize::QUARTER_HALF
+        );
+        assert_eq!(
+            " 1 vCPU / 2 GiB ".parse::<TaskSize>().unwrap(),
+            TaskSize::ONE_2
+        );
+        assert!("1/2".parse::<TaskSize>().is_err());
+        assert!("big".parse::<TaskSize>().is_err());
+    }
+
+    #[test]
+    fn ephemeral_storage_range() {
+        assert!(EphemeralStorage::gib(21).is_ok() && EphemeralStorage::gib(200).is_ok());
+        assert!(EphemeralStorage::gib(20).is_err() && EphemeralStorage::gib(201).is_err());
+    }
+}

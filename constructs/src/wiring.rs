@@ -1,0 +1,209 @@
+//! Typed wiring: services declare what they talk to; security-group rules and the environment
+//! variables carrying host names follow from those declarations. Secrets are a type of their own
+//! that can only become container secrets.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use cdk_from_rust::aws_cdk_lib::aws_ec2::{ISecurityGroup, Port};
+use cdk_from_rust::aws_cdk_lib::aws_ecs::Secret as EcsSecret;
+use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::ISecret;
+
+use crate::validation::{is_dns_label, Check};
+
+/// Something services can talk to: a name, the host clients use, its ports, and the security
+/// group that guards it.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// The declared name (`db`, `redis`, `anisette-v3`, `api`): a DNS label.
+    pub name: String,
+    /// The host name clients connect to (a Service Connect name, or a name in the namespace).
+    pub host: String,
+    /// The ports it serves.
+    pub ports: Vec<u16>,
+    /// Ingress rules for declared consumers are added to this group.
+    pub security_group: ISecurityGroup,
+}
+
+/// A consumer's declaration: "I talk to `name` on `port`" (`"db:5432".parse()`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Dependency {
+    pub name: String,
+    pub port: u16,
+}
+
+impl Dependency {
+    pub fn new(name: &str, port: u16) -> Self {
+        Dependency {
+            name: name.to_string(),
+            port,
+        }
+    }
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.name, self.port)
+    }
+}
+
+impl FromStr for Dependency {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, port) = s
+            .split_once(':')
+            .ok_or_else(|| format!("{s:?}: expected NAME:PORT, e.g. db:5432"))?;
+        let port = port
+            .parse()
+            .map_err(|_| format!("{s:?}: the port must be 1-65535"))?;
+        Ok(Dependency::new(name, port))
+    }
+}
+
+/// The endpoints of one environment, by name. Lives in the `Platform`.
+#[derive(Default, Debug)]
+pub struct Registry {
+    endpoints: RefCell<BTreeMap<String, Endpoint>>,
+}
+
+impl Registry {
+    /// Registers `endpoint`; a name must be a DNS label and unique in the environment.
+    pub fn register(&self, check: &mut Check, endpoint: Endpoint) {
+        let mut endpoints = self.endpoints.borrow_mut();
+        if !is_dns_label(&endpoint.name) {
+            check.fail(
+                "name",
+                &endpoint.name,
+                "a DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-'",
+            );
+        } else if endpoints.contains_key(&endpoint.name) {
+            check.fail(
+                "name",
+                &endpoint.name,
+                "a name not yet used in this environment (names are unique)",
+            );
+        } else {
+            endpoints.insert(endpoint.name.clone(), endpoint);
+        }
+    }
+
+    /// The endpoint named `name`.
+    pub fn get(&self, name: &str) -> Option<Endpoint> {
+        self.endpoints.borrow().get(name).cloned()
+    }
+
+    /// The registered names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.endpoints.borrow().keys().cloned().collect()
+    }
+
+    /// Checks each dependency names a registered endpoint and a port it serves; records a
+    /// violation of `field` for each that does not. Returns the resolved ones.
+    pub fn resolve(
+        &self,
+        check: &mut Check,
+        field: &str,
+        dependencies: &[Dependency],
+    ) -> Vec<(Dependency, Endpoint)> {
+        let mut resolved = Vec::new();
+        for d in dependencies {
+            match self.get(&d.name) {
+                None => {
+                    check.fail(
+                        field,
+                        d.to_string(),
+                        format!(
+                            "one of the endpoints declared so far: {}",
+                            self.names().join(", ")
+                        ),
+                    );
+                }
+                Some(e) if !e.ports.contains(&d.port) => {
+                    let ports: Vec<String> = e.ports.iter().map(u16::to_string).collect();
+                    check.fail(
+                        field,
+                        d.to_string(),
+                        format!("a port `{}` serves: {}", d.name, ports.join(", ")),
+                    );
+                }
+                Some(e) => resolved.push((d.clone(), e)),
+            }
+        }
+        resolved
+    }
+}
+
+/// Opens each resolved dependency to `consumer` and returns the environment variables carrying
+/// the hosts and ports (`DB_HOST`, `DB_PORT`, ...).
+pub fn connect(
+    consumer_id: &str,
+    consumer: ISecurityGroup,
+    resolved: &[(Dependency, Endpoint)],
+) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for (d, e) in resolved {
+        e.security_group.add_ingress_rule(
+            consumer,
+            Port::tcp(d.port),
+            Some(format!("{consumer_id} -> {}:{}", d.name, d.port).into()),
+            None,
+        );
+        let prefix = d.name.to_ascii_uppercase().replace('-', "_");
+        env.insert(format!("{prefix}_HOST"), e.host.clone());
+        env.insert(format!("{prefix}_PORT"), d.port.to_string());
+    }
+    env
+}
+
+/// A secret for a container: only ever injected as an ECS container secret (the task's
+/// execution role is granted read), never as a plain environment value.
+#[derive(Clone, Debug)]
+pub struct ContainerSecret {
+    secret: ISecret,
+    field: Option<String>,
+}
+
+impl ContainerSecret {
+    /// The whole secret value.
+    pub fn whole(secret: impl Into<ISecret>) -> Self {
+        ContainerSecret {
+            secret: secret.into(),
+            field: None,
+        }
+    }
+
+    /// One JSON field of the secret (e.g. `password`).
+    pub fn field(secret: impl Into<ISecret>, field: &str) -> Self {
+        ContainerSecret {
+            secret: secret.into(),
+            field: Some(field.to_string()),
+        }
+    }
+
+    /// The secret it reads.
+    pub fn secret(&self) -> ISecret {
+        self.secret
+    }
+
+    /// Lowers into the ECS binding (what a container definition's `secrets` takes).
+    pub fn to_ecs(&self) -> EcsSecret {
+        EcsSecret::from_secrets_manager(self.secret, self.field.as_ref().map(Into::into))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependencies_parse_name_and_port() {
+        assert_eq!(
+            "db:5432".parse::<Dependency>().unwrap(),
+            Dependency::new("db", 5432)
+        );
+        assert!("db".parse::<Dependency>().is_err());
+        assert!("db:99999".parse::<Dependency>().is_err());
+    }
+}
