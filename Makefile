@@ -11,7 +11,16 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-setup: node_modules/.package-lock.json
+# cfn-lint (the CloudFormation resource specification checker) in a project venv, pinned exactly.
+# The stamp file names the version, so bumping CFN_LINT_VERSION reinstalls; otherwise a no-op.
+CFN_LINT_VERSION := 1.58.0
+
+.venv/.cfn-lint-$(CFN_LINT_VERSION):
+	python3 -m venv .venv && .venv/bin/pip install -q cfn-lint==$(CFN_LINT_VERSION)
+	rm -f .venv/.cfn-lint-*
+	touch $@
+
+setup: node_modules/.package-lock.json .venv/.cfn-lint-$(CFN_LINT_VERSION)
 
 synth: setup
 	npx cdk synth --no-notices -q

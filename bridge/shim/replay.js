@@ -469,7 +469,15 @@ function formatSite(site) {
 }
 
 function constructNode(value) {
-  const node = value !== null && typeof value === 'object' ? value.node : undefined;
+  if (value === null || typeof value !== 'object') return null;
+  let node;
+  try {
+    // Some aws-cdk-lib values are not constructs but throw on `.node`
+    // (e.g. `ManagedPolicy.fromAwsManagedPolicyName` raises DetachedConstructNodeAccess).
+    node = value.node;
+  } catch {
+    return null;
+  }
   return node && typeof node.path === 'string' ? node : null;
 }
 

@@ -1,1 +1,504 @@
-//! (being written)
+//! `ManagedRedis`: production ElastiCache (Valkey or Redis OSS) replication group.
+//!
+//! Creates, under the construct id:
+//! - `SubnetGroup`: an ElastiCache subnet group over the VPC's private subnets.
+//! - `SecurityGroup`: the replication group's own group, with no ingress of its own: declared
+//!   consumers (`redis:6379`) are let in through the registry endpoint.
+//! - `AuthToken`: a generated Secrets Manager secret (64 characters, no punctuation), passed to
+//!   the replication group as a `{{resolve:secretsmanager:...}}` dynamic reference.
+//! - `ReplicationGroup`: `AWS::ElastiCache::ReplicationGroup`, engine `valkey` by default,
+//!   `num_nodes` nodes (one primary, the rest replicas), multi-AZ with automatic failover,
+//!   in-transit (TLS, required) and at-rest encryption, snapshots kept `snapshot_retention_days`,
+//!   `RemovalPolicy::SNAPSHOT` (final snapshot on delete or replacement).
+//! - `DnsName`: a Cloud Map service `<endpoint_name>` in the platform's namespace with a CNAME to
+//!   the primary endpoint, registered in `platform.registry` as `<endpoint_name>` (port 6379).
+//! - outputs: primary endpoint address, the `<name>.<namespace>` host, security group, secret.
+
+use cdk_from_rust::aws_cdk_lib::aws_ec2::{
+    SecurityGroup, SecurityGroupProps, SubnetSelection, SubnetType,
+};
+use cdk_from_rust::aws_cdk_lib::aws_elasticache::{
+    CfnReplicationGroup, CfnReplicationGroupProps, CfnSubnetGroup, CfnSubnetGroupProps,
+};
+use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::{Secret, SecretProps, SecretStringGenerator};
+use cdk_from_rust::aws_cdk_lib::aws_servicediscovery::{
+    CnameInstanceBaseProps, DnsRecordType, Service as CloudMapService, ServiceProps,
+};
+use cdk_from_rust::aws_cdk_lib::{CfnOutput, CfnOutputProps, Duration, RemovalPolicy};
+use cdk_from_rust::constructs::Construct;
+use cdk_from_rust::JsString;
+
+use crate::platform::Platform;
+use crate::validation::{is_dns_label, Check, ValidationErrors};
+use crate::wiring::Endpoint;
+
+/// The port the replication group serves.
+pub const REDIS_PORT: u16 = 6379;
+/// The engines the construct accepts.
+pub const ENGINES: [&str; 2] = ["valkey", "redis"];
+
+/// Props of [`ManagedRedis`].
+#[derive(Clone, Debug)]
+pub struct ManagedRedisProps {
+    /// The engine: `valkey` or `redis` (Redis OSS). Default: `valkey`.
+    pub engine: String,
+    /// The engine version, `MAJOR` or `MAJOR.MINOR`. Default: `8.0`.
+    pub engine_version: String,
+    /// The node type (`cache.*`). Default: `cache.t4g.small`.
+    pub node_type: String,
+    /// Nodes in the group: one primary and `num_nodes - 1` replicas, 1-6; at least 2 with
+    /// `multi_az`. Default: 2.
+    pub num_nodes: u8,
+    /// Multi-AZ with automatic failover to a replica in another AZ. Default: on.
+    pub multi_az: bool,
+    /// Days automatic snapshots are kept, 0 (none) to 35. Default: 7.
+    pub snapshot_retention_days: u8,
+    /// The name the group is registered under (endpoint, Cloud Map name `<name>.<namespace>`,
+    /// environment variables `<NAME>_HOST`): a DNS label unique in the environment.
+    /// Default: `redis`.
+    pub endpoint_name: String,
+}
+
+impl Default for ManagedRedisProps {
+    fn default() -> Self {
+        ManagedRedisProps {
+            engine: "valkey".to_string(),
+            engine_version: "8.0".to_string(),
+            node_type: "cache.t4g.small".to_string(),
+            num_nodes: 2,
+            multi_az: true,
+            snapshot_retention_days: 7,
+            endpoint_name: "redis".to_string(),
+        }
+    }
+}
+
+impl ManagedRedisProps {
+    /// Props with the documented defaults (nothing is required).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn validate(&self, id: &str) -> Result<(), ValidationErrors> {
+        let mut c = Check::new("ManagedRedis", id);
+        c.require(
+            ENGINES.contains(&self.engine.as_str()),
+            "engine",
+            &self.engine,
+            "valkey or redis",
+        );
+        let version_parts: Vec<&str> = self.engine_version.split('.').collect();
+        c.require(
+            (1..=2).contains(&version_parts.len())
+                && version_parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+            "engine_version",
+            &self.engine_version,
+            "MAJOR or MAJOR.MINOR, e.g. 8.0",
+        );
+        c.require(
+            self.node_type
+                .strip_prefix("cache.")
+                .is_some_and(|rest| rest.contains('.') && !rest.starts_with('.')),
+            "node_type",
+            &self.node_type,
+            "an ElastiCache node type, cache.<family>.<size>, e.g. cache.t4g.small",
+        );
+        c.require(
+            (1..=6).contains(&self.num_nodes),
+            "num_nodes",
+            self.num_nodes,
+            "1 to 6 (one primary and up to 5 replicas)",
+        );
+        if self.multi_az {
+            c.require(
+                self.num_nodes >= 2,
+                "num_nodes",
+                self.num_nodes,
+                "at least 2 with multi_az (a replica in another AZ to fail over to)",
+            );
+        }
+        c.require(
+            self.snapshot_retention_days <= 35,
+            "snapshot_retention_days",
+            self.snapshot_retention_days,
+            "0 to 35 days",
+        );
+        c.require(
+            is_dns_label(&self.endpoint_name),
+            "endpoint_name",
+            &self.endpoint_name,
+            "a DNS label, e.g. redis",
+        );
+        c.finish()
+    }
+}
+
+/// A production ElastiCache replication group, encrypted, authenticated from Secrets Manager.
+#[derive(Clone, Debug)]
+pub struct ManagedRedis {
+    pub replication_group: CfnReplicationGroup,
+    /// The group's security group (consumers are let into it).
+    pub security_group: SecurityGroup,
+    /// The AUTH token (a plain string secret).
+    pub auth_token: Secret,
+    /// The registered endpoint (`redis`).
+    pub endpoint: Endpoint,
+}
+
+impl ManagedRedis {
+    /// Validates `props` and adds the replication group to `scope`, registering its endpoint in
+    /// `platform.registry`.
+    pub fn new(
+        scope: impl Into<Construct>,
+        id: &str,
+        platform: &Platform,
+        props: ManagedRedisProps,
+    ) -> Result<ManagedRedis, ValidationErrors> {
+        props.validate(id)?;
+        let mut check = Check::new("ManagedRedis", id);
+        if platform.registry.get(&props.endpoint_name).is_some() {
+            check.fail(
+                "endpoint_name",
+                &props.endpoint_name,
+                "a name not yet used in this environment (names are unique)",
+            );
+            return Err(check.finish().unwrap_err());
+        }
+        let scope = Construct::new(scope, id);
+        let vpc = platform.network.vpc;
+        let host = format!("{}.{}", props.endpoint_name, platform.namespace);
+
+        let security_group = SecurityGroup::new(
+            scope,
+            "SecurityGroup",
+            SecurityGroupProps::new(vpc)
+                .description(format!(
+                    "ManagedRedis {id}: reachable only from declared consumers"
+                ))
+                .allow_all_outbound(false),
+        );
+        let subnet_group = CfnSubnetGroup::new(
+            scope,
+            "SubnetGroup",
+            CfnSubnetGroupProps::new(
+                format!("ManagedRedis {id}: private subnets"),
+                Vec::<JsString>::new(),
+            ),
+        );
+        // The private subnets' ids, however many AZs the network spans.
+        let selected = vpc.select_subnets(Some(
+            SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress),
+        ));
+        subnet_group.add_property_override("SubnetIds", selected.get("subnetIds"));
+
+        let auth_token = Secret::new(
+            scope,
+            "AuthToken",
+            Some(
+                SecretProps::new()
+                    .description(format!("ManagedRedis {id}: AUTH token"))
+                    .generate_secret_string(
+                        SecretStringGenerator::new()
+                            .password_length(64)
+                            .exclude_punctuation(true),
+                    ),
+            ),
+        );
+
+        let group = CfnReplicationGroup::new(
+            scope,
+            "ReplicationGroup",
+            CfnReplicationGroupProps::new(format!("ManagedRedis {id}"))
+                .engine(props.engine.as_str())
+                .engine_version(props.engine_version.as_str())
+                .cache_node_type(props.node_type.as_str())
+                .num_cache_clusters(props.num_nodes)
+                .multi_az_enabled(props.multi_az)
+                .automatic_failover_enabled(props.multi_az)
+                .transit_encryption_enabled(true)
+                .transit_encryption_mode("required")
+                .at_rest_encryption_enabled(true)
+                .auth_token(auth_token.secret_value().unsafe_unwrap())
+                .cache_subnet_group_name(subnet_group.r#ref())
+                .security_group_ids([security_group.security_group_id()])
+                .port(REDIS_PORT)
+                .snapshot_retention_limit(props.snapshot_retention_days)
+                .auto_minor_version_upgrade(true),
+        );
+        group.apply_removal_policy(Some(RemovalPolicy::Snapshot), None);
+
+        // `<name>.<namespace>`: a Cloud Map CNAME to the primary endpoint.
+        let service = CloudMapService::new(
+            scope,
+            "DnsName",
+            ServiceProps::new(platform.cluster.default_cloud_map_namespace())
+                .name(props.endpoint_name.as_str())
+                .dns_record_type(DnsRecordType::Cname)
+                .dns_ttl(Duration::seconds(30))
+                .description(format!("ManagedRedis {id}: primary endpoint")),
+        );
+        service.register_cname_instance(
+            "Primary",
+            CnameInstanceBaseProps::new(group.attr_primary_end_point_address()),
+        );
+        let endpoint = Endpoint {
+            name: props.endpoint_name.clone(),
+            host: host.clone(),
+            ports: vec![REDIS_PORT],
+            security_group: security_group.into(),
+        };
+        platform.registry.register(&mut check, endpoint.clone());
+        check.finish()?;
+
+        let output = |out_id: &str, value: JsString, description: String| {
+            CfnOutput::new(
+                scope,
+                out_id,
+                CfnOutputProps::new(value).description(description),
+            );
+        };
+        output(
+            "PrimaryEndpointAddress",
+            group.attr_primary_end_point_address(),
+            format!("ManagedRedis {id}: primary endpoint (the name in the TLS certificate)"),
+        );
+        output(
+            "Host",
+            format!("{host}:{REDIS_PORT}").into(),
+            format!("ManagedRedis {id}: the CNAME consumers are given"),
+        );
+        output(
+            "SecurityGroupId",
+            security_group.security_group_id(),
+            format!("ManagedRedis {id}: security group"),
+        );
+        output(
+            "AuthTokenSecretArn",
+            auth_token.secret_arn(),
+            format!("ManagedRedis {id}: AUTH token secret"),
+        );
+
+        Ok(ManagedRedis {
+            replication_group: group,
+            security_group,
+            auth_token,
+            endpoint,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(props: &ManagedRedisProps) -> Vec<String> {
+        props
+            .validate("Cache")
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|v| v.field)
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        ManagedRedisProps::new().validate("Cache").unwrap();
+    }
+
+    #[test]
+    fn fails_on_an_unknown_engine() {
+        let p = ManagedRedisProps {
+            engine: "memcached".into(),
+            ..ManagedRedisProps::new()
+        };
+        let err = p.validate("Cache").unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "ManagedRedis \"Cache\": `engine` = \"memcached\" is not allowed: valkey or redis"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fails_on_a_malformed_engine_version() {
+        let p = ManagedRedisProps {
+            engine_version: "latest".into(),
+            ..ManagedRedisProps::new()
+        };
+        assert_eq!(fields(&p), ["engine_version"]);
+    }
+
+    #[test]
+    fn fails_on_a_node_type_without_the_cache_prefix() {
+        let p = ManagedRedisProps {
+            node_type: "t4g.small".into(),
+            ..ManagedRedisProps::new()
+        };
+        assert_eq!(fields(&p), ["node_type"]);
+    }
+
+    #[test]
+    fn fails_on_a_single_node_with_multi_az() {
+        let p = ManagedRedisProps {
+            num_nodes: 1,
+            ..ManagedRedisProps::new()
+        };
+        let err = p.validate("Cache").unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(err.0[0].field, "num_nodes");
+        assert!(err.0[0].allowed.contains("multi_az"));
+        // Without multi-AZ a single node is allowed.
+        ManagedRedisProps {
+            num_nodes: 1,
+            multi_az: false,
+            ..ManagedRedisProps::new()
+        }
+        .validate("Cache")
+        .unwrap();
+    }
+
+    #[test]
+    fn fails_on_too_many_nodes() {
+        let p = ManagedRedisProps {
+            num_nodes: 7,
+            ..ManagedRedisProps::new()
+        };
+        assert_eq!(fields(&p), ["num_nodes"]);
+    }
+
+    #[test]
+    fn fails_on_snapshot_retention_above_35_days() {
+        let p = ManagedRedisProps {
+            snapshot_retention_days: 36,
+            ..ManagedRedisProps::new()
+        };
+        assert_eq!(fields(&p), ["snapshot_retention_days"]);
+    }
+
+    #[test]
+    fn fails_on_an_endpoint_name_that_is_not_a_dns_label() {
+        let p = ManagedRedisProps {
+            endpoint_name: "Redis!".into(),
+            ..ManagedRedisProps::new()
+        };
+        assert_eq!(fields(&p), ["endpoint_name"]);
+    }
+
+    #[test]
+    fn fails_on_several_settings_together() {
+        let p = ManagedRedisProps {
+            engine: "memcached".into(),
+            node_type: "m7g.large".into(),
+            num_nodes: 1,
+            snapshot_retention_days: 40,
+            ..ManagedRedisProps::new()
+        };
+        assert_eq!(
+            fields(&p),
+            [
+                "engine",
+                "node_type",
+                "num_nodes",
+                "snapshot_retention_days"
+            ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+    use crate::network::{Network, NetworkProps};
+    use crate::platform::PlatformProps;
+    use crate::testing::synth;
+    use crate::wiring::{connect, Dependency};
+
+    const CERT: &str =
+        "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
+
+    #[test]
+    fn synthesizes_an_encrypted_multi_az_valkey_group() {
+        let t = synth(|stack| {
+            let network = Network::new(stack, "Network", NetworkProps::default()).unwrap();
+            let platform = Platform::new(
+                stack,
+                "Platform",
+                network,
+                PlatformProps::new("production", CERT),
+            )
+            .unwrap();
+            ManagedRedis::new(stack, "Cache", &platform, ManagedRedisProps::new()).unwrap();
+            let worker =
+                SecurityGroup::new(stack, "WorkerSg", SecurityGroupProps::new(network.vpc));
+            let mut check = Check::new("Test", "worker");
+            let resolved = platform.registry.resolve(
+                &mut check,
+                "dependencies",
+                &[Dependency::new("redis", 6379)],
+            );
+            check.finish().unwrap();
+            let env = connect("worker", worker.into(), &resolved);
+            assert_eq!(env["REDIS_HOST"], "redis.production.tracker.internal");
+            assert_eq!(env["REDIS_PORT"], "6379");
+        });
+        let rg = t.one("AWS::ElastiCache::ReplicationGroup");
+        let p = &rg["Properties"];
+        assert_eq!(p["Engine"], "valkey");
+        assert_eq!(p["EngineVersion"], "8.0");
+        assert_eq!(p["CacheNodeType"], "cache.t4g.small");
+        assert_eq!(p["NumCacheClusters"], 2);
+        assert_eq!(p["TransitEncryptionEnabled"], true);
+        assert_eq!(p["AtRestEncryptionEnabled"], true);
+        assert_eq!(p["AutomaticFailoverEnabled"], true);
+        assert_eq!(p["MultiAZEnabled"], true);
+        assert_eq!(p["SnapshotRetentionLimit"], 7);
+        assert!(
+            p["AuthToken"]
+                .to_string()
+                .contains("resolve:secretsmanager"),
+            "{}",
+            p["AuthToken"]
+        );
+        assert_eq!(rg["DeletionPolicy"], "Snapshot");
+        assert_eq!(rg["UpdateReplacePolicy"], "Snapshot");
+
+        let subnets = t.one("AWS::ElastiCache::SubnetGroup")["Properties"]["SubnetIds"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(subnets, 2);
+        assert_eq!(t.resources("AWS::SecretsManager::Secret").len(), 1);
+
+        // Only the declared consumer is let in, on 6379.
+        let sg = t
+            .resources("AWS::EC2::SecurityGroup")
+            .into_iter()
+            .find(|(_, v)| {
+                v["Metadata"]["aws:cdk:path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("/Cache/SecurityGroup/"))
+            })
+            .unwrap()
+            .0
+            .clone();
+        let ingress: Vec<_> = t
+            .resources("AWS::EC2::SecurityGroupIngress")
+            .into_iter()
+            .filter(|(_, r)| r["Properties"]["GroupId"]["Fn::GetAtt"][0] == sg.as_str())
+            .collect();
+        assert_eq!(ingress.len(), 1);
+        let rule = &ingress[0].1["Properties"];
+        assert_eq!(rule["FromPort"], 6379);
+        assert_eq!(rule["ToPort"], 6379);
+        assert!(rule["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("WorkerSg"));
+        let service = t.one("AWS::ServiceDiscovery::Service");
+        assert_eq!(service["Properties"]["Name"], "redis");
+    }
+}

@@ -1,1 +1,661 @@
-//! (being written)
+//! `OneOffTask`: a Fargate task definition meant to be run once, by hand or by CI, rather than
+//! kept running by a service: database migrations before a service update, management commands.
+//!
+//! Creates:
+//! - an explicit log group with the platform's retention, `DeletionPolicy: Retain` (never the
+//!   container's `logRetention` prop, which would add a Lambda-backed custom resource);
+//! - the Fargate task definition (family `<environment>-<id>` unless given) with one essential
+//!   container named [`CONTAINER_NAME`]: the image, the command, plain environment values, secrets
+//!   as ECS container secrets (the execution role is granted read), logs to the log group;
+//! - a security group of its own in the platform's VPC (all outbound allowed; no inbound);
+//! - for each declared dependency (`connects_to`), an ingress rule on the dependency's security
+//!   group from the task's, and `<NAME>_HOST` / `<NAME>_PORT` environment values;
+//! - an output `RunTaskCommand`: the exact `aws ecs run-task` invocation (cluster, family, launch
+//!   type, the private subnets, the task's security group, no public IP), resolved at deploy time.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cdk_from_rust::aws_cdk_lib::aws_ec2::{
+    SecurityGroup, SecurityGroupProps, SubnetSelection, SubnetType,
+};
+use cdk_from_rust::aws_cdk_lib::aws_ecs::{
+    AwsLogDriverProps, ContainerDefinitionOptions, ContainerImage, FargateTaskDefinition,
+    FargateTaskDefinitionProps, LogDrivers,
+};
+use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps};
+use cdk_from_rust::aws_cdk_lib::{CfnOutput, CfnOutputProps, Fn, RemovalPolicy};
+use cdk_from_rust::constructs::Construct;
+use cdk_from_rust::runtime::{static_op, ToValue};
+use cdk_from_rust::JsString;
+
+use crate::platform::Platform;
+use crate::service::Image;
+use crate::task_size::TaskSize;
+use crate::validation::{Check, ValidationErrors};
+use crate::wiring::{self, ContainerSecret, Dependency, Endpoint, Registry};
+
+/// The name of the task's container (for `--overrides` of `aws ecs run-task`).
+pub const CONTAINER_NAME: &str = "task";
+
+/// Props of [`OneOffTask`].
+#[derive(Clone, Debug)]
+pub struct OneOffTaskProps {
+    /// The container image: an image handle, or a registry reference pinned to a tag other than
+    /// `latest` or to a digest (`registry/app:v1.4.2`, `registry/app@sha256:...`), so a re-run
+    /// runs the same code. Required.
+    pub image: Image,
+    /// The command run in the container (replaces the image's `CMD`), e.g.
+    /// `["python", "manage.py", "migrate"]`. Required: at least one argument, the first not
+    /// blank.
+    pub command: Vec<String>,
+    /// The Fargate task size. [`OneOffTaskProps::new`] sets 0.5 vCPU / 1 GiB.
+    pub task_size: TaskSize,
+    /// Plain environment values, names `[A-Z_][A-Z0-9_]*`. Secrets never go here, and the
+    /// `<NAME>_HOST` / `<NAME>_PORT` values of `connects_to` are set automatically. When empty,
+    /// only those dependency values are set.
+    pub environment: BTreeMap<String, String>,
+    /// Secrets, injected as ECS container secrets by variable name (`[A-Z_][A-Z0-9_]*`, not also
+    /// in `environment`). When empty, the container gets no secrets.
+    pub secrets: BTreeMap<String, ContainerSecret>,
+    /// What the task talks to (`"db:5432".parse()`), each declared earlier in the environment:
+    /// opens the dependency's security group to the task on that port and sets `<NAME>_HOST` /
+    /// `<NAME>_PORT`. When empty, nothing is opened.
+    pub connects_to: Vec<Dependency>,
+    /// The task-definition family (1-255 of `A-Z a-z 0-9 _ -`), the name `run-task` uses. When
+    /// `None`, `<environment>-<id in lower case>` (e.g. `staging-migrate`).
+    pub family: Option<String>,
+}
+
+impl OneOffTaskProps {
+    /// Props running `command` in `image` on 0.5 vCPU / 1 GiB, with no environment, secrets or
+    /// dependencies and the default family.
+    pub fn new<S: Into<String>>(
+        image: impl Into<Image>,
+        command: impl IntoIterator<Item = S>,
+    ) -> Self {
+        OneOffTaskProps {
+            image: image.into(),
+            command: command.into_iter().map(Into::into).collect(),
+            task_size: TaskSize::HALF_1,
+            environment: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            connects_to: Vec::new(),
+            family: None,
+        }
+    }
+
+    /// The family the task definition gets in `environment`.
+    pub fn family_name(&self, id: &str, environment: &str) -> String {
+        self.family
+            .clone()
+            .unwrap_or_else(|| format!("{environment}-{}", id.to_ascii_lowercase()))
+    }
+
+    /// Every violation of these props for the construct `id` in `environment`, including
+    /// dependencies not declared in `registry`; else the resolved dependencies.
+    pub fn validate(
+        &self,
+        id: &str,
+        environment: &str,
+        registry: &Registry,
+    ) -> Result<Vec<(Dependency, Endpoint)>, ValidationErrors> {
+        let mut c = Check::new("OneOffTask", id);
+        if let Image::Registry(r) = &self.image {
+            if r.trim().is_empty() || r.contains(char::is_whitespace) {
+                c.fail(
+                    "image",
+                    r,
+                    "an image reference such as 111111111111.dkr.ecr.eu-west-1.amazonaws.com/tracker/api:v1.4.2",
+                );
+            } else if !is_pinned(r) {
+                c.fail(
+                    "image",
+                    r,
+                    "a reference pinned to a tag other than `latest` or to a digest \
+                     (repo:v1.4.2, repo@sha256:...), so every run runs the same code",
+                );
+            }
+        }
+        c.require(
+            self.command.first().is_some_and(|a| !a.trim().is_empty()),
+            "command",
+            &self.command,
+            "at least one argument, the first not blank, e.g. [\"python\", \"manage.py\", \"migrate\"]",
+        );
+        let dependency_vars: BTreeSet<String> = self
+            .connects_to
+            .iter()
+            .flat_map(|d| {
+                let p = d.name.to_ascii_uppercase().replace('-', "_");
+                [format!("{p}_HOST"), format!("{p}_PORT")]
+            })
+            .collect();
+        for key in self.environment.keys() {
+            if !is_env_name(key) {
+                c.fail("environment", key, ENV_NAME);
+            } else if self.secrets.contains_key(key) {
+                c.fail(
+                    "environment",
+                    key,
+                    "a name not also in `secrets` (a variable is either plain or secret)",
+                );
+            } else if dependency_vars.contains(key) {
+                c.fail(
+                    "environment",
+                    key,
+                    "a name not set from `connects_to` (<NAME>_HOST / <NAME>_PORT)",
+                );
+            }
+        }
+        for key in self.secrets.keys() {
+            if !is_env_name(key) {
+                c.fail("secrets", key, ENV_NAME);
+            } else if dependency_vars.contains(key) {
+                c.fail(
+                    "secrets",
+                    key,
+                    "a name not set from `connects_to` (<NAME>_HOST / <NAME>_PORT)",
+                );
+            }
+        }
+        let family = self.family_name(id, environment);
+        c.require(
+            (1..=255).contains(&family.len())
+                && family
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            "family",
+            &family,
+            "1-255 of A-Z, a-z, 0-9, '_' and '-' (when not given: <environment>-<id>)",
+        );
+        let resolved = registry.resolve(&mut c, "connects_to", &self.connects_to);
+        c.finish().map(|()| resolved)
+    }
+}
+
+const ENV_NAME: &str =
+    "a variable name of A-Z, 0-9 and '_', not starting with a digit ([A-Z_][A-Z0-9_]*)";
+
+fn is_env_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && !b[0].is_ascii_digit()
+        && b.iter()
+            .all(|&x| x.is_ascii_uppercase() || x.is_ascii_digit() || x == b'_')
+}
+
+/// Whether an image reference names a digest, or a tag other than `latest`.
+fn is_pinned(reference: &str) -> bool {
+    if reference.contains("@sha256:") {
+        return true;
+    }
+    // The tag follows the last ':' of the last path component (a ':' before a '/' is a port).
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    last.rsplit_once(':')
+        .is_some_and(|(_, tag)| !tag.is_empty() && tag != "latest")
+}
+
+/// A task definition to run once, with everything `aws ecs run-task` needs.
+#[derive(Clone, Debug)]
+pub struct OneOffTask {
+    pub task_definition: FargateTaskDefinition,
+    /// The task's security group (dependencies admit it).
+    pub security_group: SecurityGroup,
+    pub log_group: LogGroup,
+    /// The task-definition family.
+    pub family: String,
+    /// The `aws ecs run-task` command (a token, resolved at deploy time; also the stack output
+    /// `RunTaskCommand`).
+    pub run_task_command: JsString,
+}
+
+impl OneOffTask {
+    /// Validates `props` (and its dependencies against the platform's registry) and adds the
+    /// task to `scope`.
+    pub fn new(
+        scope: impl Into<Construct>,
+        id: &str,
+        platform: &Platform,
+        props: OneOffTaskProps,
+    ) -> Result<OneOffTask, ValidationErrors> {
+        let resolved = props.validate(id, &platform.environment, &platform.registry)?;
+        let family = props.family_name(id, &platform.environment);
+        let scope = Construct::new(scope, id);
+        let vpc = platform.network.vpc;
+
+        let log_group = LogGroup::new(
+            scope,
+            "Logs",
+            Some(
+                LogGroupProps::new()
+                    .retention(platform.log_retention)
+                    .removal_policy(RemovalPolicy::Retain),
+            ),
+        );
+        let security_group = SecurityGroup::new(
+            scope,
+            "SecurityGroup",
+            SecurityGroupProps::new(vpc)
+                .description(format!("one-off task {family}"))
+                .allow_all_outbound(true),
+        );
+        let mut environment = props.environment.clone();
+        environment.extend(wiring::connect(id, security_group.into(), &resolved));
+
+        let task_definition = FargateTaskDefinition::new(
+            scope,
+            "TaskDefinition",
+            Some(
+                FargateTaskDefinitionProps::new()
+                    .family(family.as_str())
+                    .cpu(props.task_size.cpu())
+                    .memory_limit_mib(props.task_size.memory_mib()),
+            ),
+        );
+        let image: ContainerImage = match &props.image {
+            Image::Handle(h) => *h,
+            Image::Registry(r) => ContainerImage::from_registry(r.as_str(), None).into(),
+        };
+        task_definition.add_container(
+            CONTAINER_NAME,
+            ContainerDefinitionOptions::new(image)
+                .container_name(CONTAINER_NAME)
+                .essential(true)
+                .command(props.command.iter())
+                .environment(environment.iter())
+                .secrets(props.secrets.iter().map(|(k, s)| (k.as_str(), s.to_ecs())))
+                .logging(LogDrivers::aws_logs(
+                    AwsLogDriverProps::new(CONTAINER_NAME).log_group(log_group),
+                )),
+        );
+
+        // `subnetIds` of the selection is an array of tokens; Fn.join over it as a whole keeps
+        // the number of subnets out of Rust.
+        let selection = vpc.select_subnets(Some(
+            SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress),
+        ));
+        let subnet_ids: JsString = static_op(
+            "aws-cdk-lib.Fn",
+            "join",
+            vec![
+                JsString::from(",").to_value(),
+                selection.get("subnetIds").to_value(),
+            ],
+        );
+        let run_task_command = Fn::join(
+            "",
+            [
+                JsString::from("aws ecs run-task --cluster "),
+                platform.cluster.cluster_name(),
+                JsString::from(format!(
+                    " --task-definition {family} --launch-type FARGATE --network-configuration \
+                     'awsvpcConfiguration={{subnets=["
+                )),
+                subnet_ids,
+                JsString::from("],securityGroups=["),
+                security_group.security_group_id(),
+                JsString::from("],assignPublicIp=DISABLED}'"),
+            ],
+        );
+        CfnOutput::new(
+            scope,
+            "RunTaskCommand",
+            CfnOutputProps::new(run_task_command.clone())
+                .description(format!("Runs {family} once (wait for exit code 0)")),
+        );
+        Ok(OneOffTask {
+            task_definition,
+            security_group,
+            log_group,
+            family,
+            run_task_command,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IMAGE: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/tracker/api:v1.4.2";
+
+    fn props() -> OneOffTaskProps {
+        OneOffTaskProps::new(IMAGE, ["python", "manage.py", "migrate"])
+    }
+
+    fn one_violation(p: OneOffTaskProps) -> String {
+        let err = p
+            .validate("Migrate", "staging", &Registry::default())
+            .unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        err.to_string()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_family_is_environment_and_id() {
+        let p = props();
+        assert!(p
+            .validate("Migrate", "staging", &Registry::default())
+            .unwrap()
+            .is_empty());
+        assert_eq!(p.family_name("Migrate", "staging"), "staging-migrate");
+        for ok in [
+            "nginx:1.27",
+            "localhost:5000/app:v1",
+            "public.ecr.aws/a/b@sha256:0123",
+        ] {
+            assert!(is_pinned(ok), "{ok}");
+        }
+        for bad in ["nginx", "nginx:latest", "localhost:5000/app", "app:"] {
+            assert!(!is_pinned(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fails_on_blank_image_reference() {
+        let mut p = props();
+        p.image = Image::Registry("my image".into());
+        let text = one_violation(p);
+        assert!(
+            text.contains(
+                "OneOffTask \"Migrate\": `image` = \"my image\" is not allowed: an image reference"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fails_on_unpinned_image_reference() {
+        let mut p = props();
+        p.image = Image::Registry("tracker/api:latest".into());
+        let text = one_violation(p);
+        assert!(
+            text.contains("`image` = \"tracker/api:latest\" is not allowed: a reference pinned to a tag other than `latest`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fails_on_empty_command() {
+        let mut p = props();
+        p.command.clear();
+        let text = one_violation(p);
+        assert!(
+            text.contains("`command` = [] is not allowed: at least one argument"),
+            "{text}"
+        );
+        let mut p = props();
+        p.command = vec![" ".into()];
+        let text = one_violation(p);
+        assert!(text.contains("`command` = [\" \"]"), "{text}");
+    }
+
+    #[test]
+    fn fails_on_invalid_environment_name() {
+        let mut p = props();
+        p.environment.insert("log_level".into(), "info".into());
+        let text = one_violation(p);
+        assert!(
+            text.contains("`environment` = \"log_level\" is not allowed: a variable name of A-Z"),
+            "{text}"
+        );
+        let mut p = props();
+        p.environment.insert("1X".into(), "1".into());
+        assert!(one_violation(p).contains("`environment` = \"1X\""));
+    }
+
+    #[test]
+    fn fails_on_name_in_both_environment_and_secrets() {
+        let (_, text) = cdk_from_rust::record(|| {
+            let app = cdk_from_rust::aws_cdk_lib::App::new(None);
+            let secret =
+                cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S", None);
+            let mut p = props();
+            p.environment
+                .insert("DATABASE_PASSWORD".into(), "hunter2".into());
+            p.secrets.insert(
+                "DATABASE_PASSWORD".into(),
+                ContainerSecret::field(secret, "password"),
+            );
+            one_violation(p)
+        });
+        assert!(
+            text.contains("`environment` = \"DATABASE_PASSWORD\" is not allowed: a name not also in `secrets`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fails_on_invalid_secret_name() {
+        let (_, text) = cdk_from_rust::record(|| {
+            let app = cdk_from_rust::aws_cdk_lib::App::new(None);
+            let secret =
+                cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S", None);
+            let mut p = props();
+            p.secrets
+                .insert("db-password".into(), ContainerSecret::whole(secret));
+            one_violation(p)
+        });
+        assert!(
+            text.contains("`secrets` = \"db-password\" is not allowed: a variable name of A-Z"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fails_on_environment_name_set_by_connects_to() {
+        let mut p = props();
+        p.environment.insert("DB_HOST".into(), "localhost".into());
+        p.connects_to = vec![Dependency::new("db", 5432)];
+        let err = p
+            .validate("Migrate", "staging", &Registry::default())
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(
+                "`environment` = \"DB_HOST\" is not allowed: a name not set from `connects_to`"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fails_on_secret_name_set_by_connects_to() {
+        let (_, text) = cdk_from_rust::record(|| {
+            let app = cdk_from_rust::aws_cdk_lib::App::new(None);
+            let secret =
+                cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S", None);
+            let mut p = props();
+            p.secrets
+                .insert("ANISETTE_V3_PORT".into(), ContainerSecret::whole(secret));
+            p.connects_to = vec![Dependency::new("anisette-v3", 6969)];
+            p.validate("Migrate", "staging", &Registry::default())
+                .unwrap_err()
+                .to_string()
+        });
+        assert!(
+            text.contains("`secrets` = \"ANISETTE_V3_PORT\" is not allowed: a name not set from `connects_to`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fails_on_invalid_family() {
+        let mut p = props();
+        p.family = Some("db migrate".into());
+        let text = one_violation(p);
+        assert!(
+            text.contains("`family` = \"db migrate\" is not allowed: 1-255 of A-Z"),
+            "{text}"
+        );
+        // The default family is derived from the id, which must then fit too.
+        let err = props()
+            .validate("Migrate DB", "staging", &Registry::default())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`family` = \"staging-migrate db\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fails_on_undeclared_dependency() {
+        let mut p = props();
+        p.connects_to = vec![Dependency::new("db", 5432)];
+        let text = one_violation(p);
+        assert!(
+            text.contains(
+                "`connects_to` = \"db:5432\" is not allowed: one of the endpoints declared so far"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fails_on_every_violation_together() {
+        let mut p = OneOffTaskProps::new("app", Vec::<String>::new());
+        p.environment.insert("bad-name".into(), "x".into());
+        p.family = Some(String::new());
+        p.connects_to = vec![Dependency::new("redis", 6379)];
+        let err = p
+            .validate("Migrate", "staging", &Registry::default())
+            .unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["image", "command", "environment", "family", "connects_to"]
+        );
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+    use crate::network::{Network, NetworkProps};
+    use crate::platform::PlatformProps;
+    use crate::testing::synth;
+    use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret;
+
+    const CERT: &str =
+        "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
+
+    #[test]
+    fn migration_task_has_command_secrets_retained_logs_and_a_run_task_output() {
+        let t = synth(|stack| {
+            let network = Network::new(stack, "Network", NetworkProps::default()).unwrap();
+            let platform = Platform::new(
+                stack,
+                "Platform",
+                network,
+                PlatformProps::new("staging", CERT),
+            )
+            .unwrap();
+            let db_sg = SecurityGroup::new(stack, "DbSg", SecurityGroupProps::new(network.vpc));
+            let mut check = Check::new("Test", "db");
+            platform.registry.register(
+                &mut check,
+                Endpoint {
+                    name: "db".into(),
+                    host: "db.staging.tracker.internal".into(),
+                    ports: vec![5432],
+                    security_group: db_sg.into(),
+                },
+            );
+            check.finish().unwrap();
+            let secret = Secret::new(stack, "DbCredentials", None);
+            let mut props = OneOffTaskProps::new(
+                "111111111111.dkr.ecr.eu-west-1.amazonaws.com/tracker/api:v1.4.2",
+                ["python", "manage.py", "migrate"],
+            );
+            props.environment.insert("LOG_LEVEL".into(), "info".into());
+            props.secrets.insert(
+                "DB_PASSWORD".into(),
+                ContainerSecret::field(secret, "password"),
+            );
+            props.connects_to = vec!["db:5432".parse().unwrap()];
+            let task = OneOffTask::new(stack, "Migrate", &platform, props).unwrap();
+            assert_eq!(task.family, "staging-migrate");
+        });
+        let td = &t.one("AWS::ECS::TaskDefinition")["Properties"];
+        assert_eq!(td["Family"], "staging-migrate");
+        assert_eq!(td["Cpu"], "512");
+        assert_eq!(td["Memory"], "1024");
+        assert_eq!(td["RequiresCompatibilities"][0], "FARGATE");
+        let c = &td["ContainerDefinitions"][0];
+        assert_eq!(c["Name"], CONTAINER_NAME);
+        assert_eq!(
+            c["Command"],
+            serde_json::json!(["python", "manage.py", "migrate"])
+        );
+        let env: Vec<&str> = c["Environment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(env, ["DB_HOST", "DB_PORT", "LOG_LEVEL"]);
+        assert_eq!(c["Secrets"][0]["Name"], "DB_PASSWORD");
+        assert!(
+            c["Secrets"][0]["ValueFrom"]
+                .to_string()
+                .contains(":password::"),
+            "{}",
+            c["Secrets"][0]
+        );
+        assert_eq!(c["LogConfiguration"]["LogDriver"], "awslogs");
+
+        let logs = t.at_path("AWS::Logs::LogGroup", "Migrate/Logs");
+        assert_eq!(logs.len(), 1);
+        assert_eq!(logs[0]["Properties"]["RetentionInDays"], 30);
+        assert_eq!(logs[0]["DeletionPolicy"], "Retain");
+        // No Lambda-backed log-retention custom resource.
+        assert!(t.resources("Custom::LogRetention").is_empty());
+
+        // The dependency admits the task on 5432.
+        let ingress = t.resources("AWS::EC2::SecurityGroupIngress");
+        assert!(
+            ingress
+                .iter()
+                .any(|(_, r)| r["Properties"]["FromPort"] == 5432
+                    && r["Properties"]["Description"] == "Migrate -> db:5432"),
+            "{ingress:?}"
+        );
+
+        let outputs = t.0["Outputs"].as_object().unwrap();
+        let (_, out) = outputs
+            .iter()
+            .find(|(k, _)| k.contains("RunTaskCommand"))
+            .expect("RunTaskCommand output");
+        let text = out["Value"].to_string();
+        for part in [
+            "aws ecs run-task --cluster ",
+            "--task-definition staging-migrate --launch-type FARGATE",
+            "awsvpcConfiguration={subnets=[",
+            "],securityGroups=[",
+            "assignPublicIp=DISABLED}'",
+        ] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
+        let join = &out["Value"]["Fn::Join"];
+        assert_eq!(join[0], "");
+        let parts = join[1].as_array().unwrap();
+        assert!(parts.iter().any(|p| p.get("Ref").is_some()), "{text}");
+        // The private subnets (two AZs), by reference, comma-joined.
+        let subnets = parts
+            .iter()
+            .find_map(|p| p.get("Fn::Join").filter(|j| j[0] == ","))
+            .expect("the joined subnet ids");
+        let subnet_refs = subnets[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| {
+                p["Ref"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("privateSubnet"))
+            })
+            .count();
+        assert_eq!(subnet_refs, 2, "{text}");
+    }
+}

@@ -1,1 +1,1791 @@
-//! (being written)
+//! `PatroniCluster`: production PostgreSQL HA on three EC2 nodes (see `DATAPLANE.md`).
+//!
+//! Creates, under the construct id:
+//! - `NodeA`, `NodeB`, `NodeC`: one EC2 instance per AZ in the private subnets (private subnet
+//!   `i` of the VPC, so the network must span 3 AZs), fixed private IPs, pinned AMI, IMDSv2
+//!   required (hop limit 2), no key pair, termination protection, encrypted gp3 root volume.
+//!   These ids are public API: renaming one replaces that node.
+//! - per node a data volume (`<Node>Data`, PostgreSQL) and an etcd volume (`<Node>Etcd`):
+//!   encrypted gp3, `RemovalPolicy::SNAPSHOT`. They are not attached with
+//!   `AWS::EC2::VolumeAttachment` (a replacement would fail with "in use"): user data attaches
+//!   them by volume id once they are `available`, formats them only when they carry no file
+//!   system and mounts them by UUID with `nofail`.
+//! - `Role`: the nodes' role (SSM core, CloudWatch agent, S3 on the backup prefix, read of the
+//!   cluster's own secrets, attach of its own volumes by resource tag).
+//! - `ClusterSecurityGroup` (the nodes) and `NlbSecurityGroup` (the load balancer, clients):
+//!   5432 from the NLB and within the cluster (streaming replication), 8008 from the cluster
+//!   and the NLB, 2379/2380 within the cluster only.
+//! - `Backups`: the WAL-G bucket (versioned, S3-encrypted, public access blocked, SSL only,
+//!   retained).
+//! - five generated secrets: superuser, replication, rewind, REST API, application user.
+//! - `Nlb`: internal network load balancer (security group attached at creation, cross-zone),
+//!   listener 5432 -> `WriterTargets` checked on Patroni's `GET :8008/primary`; optionally
+//!   5433 -> `ReaderTargets` checked on `/replica`.
+//! - alarms: system status check per node (EC2 recover action), disk use per node (CWAgent
+//!   `disk_used_percent` of the data volume), healthy writer targets < 1.
+//! - a Cloud Map service `<endpoint_name>` (CNAME to the NLB) in the platform's namespace, and
+//!   the registry endpoint `<endpoint_name>` (ports 5432, and 5433 with the reader endpoint),
+//!   guarded by the NLB security group, so consumers declaring `db:5432` get ingress.
+//! - outputs: writer endpoint, reader endpoint, client security group, secret ARNs, backup
+//!   bucket.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
+    Alarm, AlarmProps, ComparisonOperator, Metric, MetricOptions, MetricProps, TreatMissingData,
+};
+use cdk_from_rust::aws_cdk_lib::aws_cloudwatch_actions::{Ec2Action, Ec2InstanceAction};
+use cdk_from_rust::aws_cdk_lib::aws_ec2::{
+    BlockDevice, BlockDeviceVolume, EbsDeviceOptions, EbsDeviceVolumeType, HttpTokens, Instance,
+    InstanceProps, InstanceType, MachineImage, Port, SecurityGroup, SecurityGroupProps,
+    SubnetSelection, SubnetType, UserData, Volume, VolumeProps,
+};
+use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::{
+    BaseNetworkListenerProps, HealthCheck, NetworkLoadBalancer, NetworkLoadBalancerProps,
+    NetworkTargetGroup, NetworkTargetGroupProps, Protocol, TargetType,
+};
+use cdk_from_rust::aws_cdk_lib::aws_iam::{
+    IManagedPolicy, ManagedPolicy, PolicyStatement, PolicyStatementProps, Role, RoleProps,
+    ServicePrincipal,
+};
+use cdk_from_rust::aws_cdk_lib::aws_s3::{
+    BlockPublicAccess, Bucket, BucketEncryption, BucketProps,
+};
+use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::{Secret, SecretProps, SecretStringGenerator};
+use cdk_from_rust::aws_cdk_lib::aws_servicediscovery::{
+    CnameInstanceBaseProps, DnsRecordType, Service as CloudMapService, ServiceProps,
+};
+use cdk_from_rust::aws_cdk_lib::{
+    Aws, CfnOutput, CfnOutputProps, CfnResource, Duration, Fn, RemovalPolicy, Size, Tags,
+};
+use cdk_from_rust::constructs::Construct;
+use cdk_from_rust::{JsAny, JsString, Opaque};
+
+use crate::platform::Platform;
+use crate::validation::{is_dns_label, Check, ValidationErrors};
+use crate::wiring::Endpoint;
+
+/// The construct ids of the three nodes, one per AZ. Public API: renaming replaces a node.
+pub const NODE_IDS: [&str; 3] = ["NodeA", "NodeB", "NodeC"];
+/// The PostgreSQL port clients and replicas use.
+pub const POSTGRES_PORT: u16 = 5432;
+/// The reader listener's port on the NLB (replicas).
+pub const READER_PORT: u16 = 5433;
+/// Patroni's REST API port.
+pub const PATRONI_API_PORT: u16 = 8008;
+/// The key prefix of WAL-G's backups in the bucket.
+pub const BACKUP_PREFIX: &str = "wal-g";
+
+/// Props of [`PatroniCluster`].
+#[derive(Clone, Debug)]
+pub struct PatroniClusterProps {
+    /// The pinned AMI per region (`eu-west-1` -> `ami-0123...`): Ubuntu 24.04 for the instance
+    /// type's architecture. Required; never an SSM "latest" lookup, which would replace the
+    /// nodes whenever a new image ships. Upgrade the OS in place, one node at a time.
+    pub amis: BTreeMap<String, String>,
+    /// The fixed private IPv4 address of `NodeA`, `NodeB`, `NodeC`, each inside the private
+    /// subnet of the VPC's first, second and third AZ. Required. They seed the static etcd
+    /// bootstrap and the load balancer's targets.
+    pub private_ips: [String; 3],
+    /// The EC2 instance type of every node; not burstable (no `t*` family). Default:
+    /// `m7g.large` (Graviton: pick an arm64 AMI).
+    pub instance_type: String,
+    /// The PostgreSQL major version, 14-17; selects the PGDG, PostGIS and TimescaleDB packages.
+    /// Default: 17.
+    pub postgres_version: u8,
+    /// The WAL-G release installed from GitHub. Default: `v3.0.5`.
+    pub walg_version: String,
+    /// The encrypted gp3 root volume of each node, GiB (8-1024). Default: 30.
+    pub root_volume_gib: u32,
+    /// The encrypted gp3 PostgreSQL data volume of each node, GiB (20-16384). Default: 100.
+    pub data_volume_gib: u32,
+    /// The encrypted gp3 etcd volume of each node, GiB (1-100). Default: 8.
+    pub etcd_volume_gib: u32,
+    /// Patroni's leader-key TTL, seconds. Must satisfy `loop_wait + 2 * retry_timeout <= ttl`.
+    /// Default: 30.
+    pub ttl: u32,
+    /// Patroni's HA loop interval, seconds (at least 1). Default: 10.
+    pub loop_wait: u32,
+    /// Patroni's timeout for DCS and PostgreSQL operations, seconds (at least 1). Default: 10.
+    pub retry_timeout: u32,
+    /// The cron schedule (5 fields) of the nightly WAL-G base backup; it runs on every node
+    /// but only the primary backs up. Default: `0 1 * * *`.
+    pub backup_schedule: String,
+    /// How many full base backups WAL-G keeps (older ones and their WAL are deleted), at
+    /// least 1. Default: 5.
+    pub backup_retain: u32,
+    /// Adds a reader listener on port 5433 that forwards to the replicas (health check
+    /// `/replica`). Default: off (only the writer endpoint on 5432).
+    pub reader_endpoint: bool,
+    /// The application database created at bootstrap (with the timescaledb and postgis
+    /// extensions): a lower-case identifier. Default: `tracker`.
+    pub database_name: String,
+    /// The application user, owner of `database_name`: a lower-case identifier, not a
+    /// reserved role (`postgres`, `replicator`, `rewind_user`). Default: `tracker`.
+    pub app_username: String,
+    /// The name the cluster is registered under (endpoint, Cloud Map name `<name>.<namespace>`,
+    /// environment variables `<NAME>_HOST`): a DNS label unique in the environment.
+    /// Default: `db`.
+    pub endpoint_name: String,
+    /// Disk use (percent of the data volume) above which the disk alarm fires, 50-99.
+    /// Default: 80.
+    pub disk_alarm_percent: u8,
+}
+
+impl PatroniClusterProps {
+    /// Props with the required fields (per-region pinned AMIs, the three fixed private IPs) and
+    /// the documented defaults.
+    pub fn new(
+        amis: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+        private_ips: [&str; 3],
+    ) -> Self {
+        PatroniClusterProps {
+            amis: amis
+                .into_iter()
+                .map(|(r, a)| (r.into(), a.into()))
+                .collect(),
+            private_ips: private_ips.map(str::to_string),
+            instance_type: "m7g.large".to_string(),
+            postgres_version: 17,
+            walg_version: "v3.0.5".to_string(),
+            root_volume_gib: 30,
+            data_volume_gib: 100,
+            etcd_volume_gib: 8,
+            ttl: 30,
+            loop_wait: 10,
+            retry_timeout: 10,
+            backup_schedule: "0 1 * * *".to_string(),
+            backup_retain: 5,
+            reader_endpoint: false,
+            database_name: "tracker".to_string(),
+            app_username: "tracker".to_string(),
+            endpoint_name: "db".to_string(),
+            disk_alarm_percent: 80,
+        }
+    }
+
+    fn validate(&self, id: &str) -> Result<(), ValidationErrors> {
+        let mut c = Check::new("PatroniCluster", id);
+        c.require(
+            !self.amis.is_empty(),
+            "amis",
+            &self.amis,
+            "at least one region -> pinned AMI id, e.g. eu-west-1 -> ami-0123456789abcdef0",
+        );
+        for (region, ami) in &self.amis {
+            c.require(
+                is_region(region),
+                "amis",
+                region,
+                "an AWS region name as key, e.g. eu-west-1",
+            );
+            c.require(
+                is_ami_id(ami),
+                &format!("amis.{region}"),
+                ami,
+                "a pinned AMI id: `ami-` and 8 or 17 hex digits (never an SSM latest lookup)",
+            );
+        }
+        for (i, ip) in self.private_ips.iter().enumerate() {
+            c.require(
+                is_ipv4(ip),
+                &format!("private_ips[{i}]"),
+                ip,
+                format!("an IPv4 address in the private subnet of {}", NODE_IDS[i]),
+            );
+        }
+        let distinct: BTreeSet<&String> = self.private_ips.iter().collect();
+        c.require(
+            distinct.len() == self.private_ips.len(),
+            "private_ips",
+            &self.private_ips,
+            "three distinct addresses, one per node",
+        );
+        let family = self.instance_type.split('.').next().unwrap_or_default();
+        c.require(
+            is_instance_type(&self.instance_type) && !family.starts_with('t'),
+            "instance_type",
+            &self.instance_type,
+            "a non-burstable EC2 instance type (not a t* family), e.g. m7g.large",
+        );
+        c.require(
+            (14..=17).contains(&self.postgres_version),
+            "postgres_version",
+            self.postgres_version,
+            "a PostgreSQL major version from 14 to 17",
+        );
+        c.require(
+            self.walg_version.starts_with('v')
+                && self.walg_version[1..]
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+            "walg_version",
+            &self.walg_version,
+            "a WAL-G release tag, e.g. v3.0.5",
+        );
+        c.require(
+            (8..=1024).contains(&self.root_volume_gib),
+            "root_volume_gib",
+            self.root_volume_gib,
+            "8 to 1024 GiB",
+        );
+        c.require(
+            (20..=16384).contains(&self.data_volume_gib),
+            "data_volume_gib",
+            self.data_volume_gib,
+            "20 to 16384 GiB",
+        );
+        c.require(
+            (1..=100).contains(&self.etcd_volume_gib),
+            "etcd_volume_gib",
+            self.etcd_volume_gib,
+            "1 to 100 GiB",
+        );
+        c.require(
+            self.loop_wait >= 1,
+            "loop_wait",
+            self.loop_wait,
+            "at least 1 second",
+        );
+        c.require(
+            self.retry_timeout >= 1,
+            "retry_timeout",
+            self.retry_timeout,
+            "at least 1 second",
+        );
+        let needed = u64::from(self.loop_wait) + 2 * u64::from(self.retry_timeout);
+        c.require(
+            needed <= u64::from(self.ttl),
+            "ttl",
+            self.ttl,
+            format!(
+                "at least loop_wait + 2 * retry_timeout = {} + 2 * {} = {needed} seconds \
+                 (Patroni's timing rule)",
+                self.loop_wait, self.retry_timeout
+            ),
+        );
+        c.require(
+            is_cron(&self.backup_schedule),
+            "backup_schedule",
+            &self.backup_schedule,
+            "a 5-field cron schedule, e.g. `0 1 * * *`",
+        );
+        c.require(
+            self.backup_retain >= 1,
+            "backup_retain",
+            self.backup_retain,
+            "at least 1 full backup",
+        );
+        c.require(
+            is_pg_identifier(&self.database_name)
+                && !["postgres", "template0", "template1"].contains(&self.database_name.as_str()),
+            "database_name",
+            &self.database_name,
+            "a lower-case identifier (a-z, 0-9, _; not starting with a digit; at most 63), \
+             not postgres/template0/template1",
+        );
+        c.require(
+            is_pg_identifier(&self.app_username)
+                && !RESERVED_ROLES.contains(&self.app_username.as_str()),
+            "app_username",
+            &self.app_username,
+            "a lower-case identifier (a-z, 0-9, _; not starting with a digit; at most 63), \
+             not postgres/replicator/rewind_user/patroni",
+        );
+        c.require(
+            is_dns_label(&self.endpoint_name),
+            "endpoint_name",
+            &self.endpoint_name,
+            "a DNS label, e.g. db",
+        );
+        c.require(
+            (50..=99).contains(&self.disk_alarm_percent),
+            "disk_alarm_percent",
+            self.disk_alarm_percent,
+            "50 to 99",
+        );
+        c.finish()
+    }
+}
+
+const RESERVED_ROLES: [&str; 4] = ["postgres", "replicator", "rewind_user", "patroni"];
+
+fn is_ipv4(s: &str) -> bool {
+    let octets: Vec<&str> = s.split('.').collect();
+    octets.len() == 4
+        && octets.iter().all(|o| {
+            !o.is_empty()
+                && o.len() <= 3
+                && o.bytes().all(|b| b.is_ascii_digit())
+                && o.parse::<u8>().is_ok()
+        })
+}
+
+fn is_ami_id(s: &str) -> bool {
+    s.strip_prefix("ami-").is_some_and(|hex| {
+        (hex.len() == 8 || hex.len() == 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn is_instance_type(s: &str) -> bool {
+    s.split_once('.').is_some_and(|(family, size)| {
+        family.len() >= 2
+            && family.as_bytes()[0].is_ascii_lowercase()
+            && family
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !size.is_empty()
+            && size
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+fn is_cron(s: &str) -> bool {
+    let fields: Vec<&str> = s.split_whitespace().collect();
+    fields.len() == 5
+        && fields.iter().all(|f| {
+            f.bytes()
+                .all(|b| b.is_ascii_digit() || b"*/,-".contains(&b))
+        })
+}
+
+fn is_pg_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && !s.as_bytes()[0].is_ascii_digit()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Placeholders in the rendered user data, replaced by CloudFormation values with `Fn::Join`.
+pub mod placeholder {
+    pub const DATA_VOLUME_ID: &str = "@@DATA_VOLUME_ID@@";
+    pub const ETCD_VOLUME_ID: &str = "@@ETCD_VOLUME_ID@@";
+    pub const BACKUP_BUCKET: &str = "@@BACKUP_BUCKET@@";
+    pub const SUPERUSER_SECRET: &str = "@@SUPERUSER_SECRET@@";
+    pub const REPLICATION_SECRET: &str = "@@REPLICATION_SECRET@@";
+    pub const REWIND_SECRET: &str = "@@REWIND_SECRET@@";
+    pub const RESTAPI_SECRET: &str = "@@RESTAPI_SECRET@@";
+    pub const APP_SECRET: &str = "@@APP_SECRET@@";
+}
+
+/// What one node's user data is rendered from.
+#[derive(Clone, Debug)]
+pub struct NodeConfig<'a> {
+    /// The Patroni scope (cluster name) and etcd cluster token.
+    pub scope: &'a str,
+    /// This node's index in [`NODE_IDS`].
+    pub index: usize,
+    pub props: &'a PatroniClusterProps,
+}
+
+/// Renders a node's bash user data. Values only known at deploy time (volume ids, bucket,
+/// secret ARNs) appear as the [`placeholder`]s.
+pub fn render_user_data(cfg: &NodeConfig) -> String {
+    let p = cfg.props;
+    let v = p.postgres_version;
+    let name = NODE_IDS[cfg.index].to_ascii_lowercase();
+    let ip = &p.private_ips[cfg.index];
+    let members: Vec<(String, &String)> = NODE_IDS
+        .iter()
+        .zip(&p.private_ips)
+        .map(|(n, ip)| (n.to_ascii_lowercase(), ip))
+        .collect();
+    let initial_cluster = members
+        .iter()
+        .map(|(n, ip)| format!("{n}=http://{ip}:2380"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let etcd_hosts = members
+        .iter()
+        .map(|(_, ip)| format!("{ip}:2379"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let replication_hba = members
+        .iter()
+        .map(|(_, ip)| format!("    - host replication replicator {ip}/32 scram-sha-256"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let scope = cfg.scope;
+    let ttl = p.ttl;
+    let loop_wait = p.loop_wait;
+    let retry_timeout = p.retry_timeout;
+    let schedule = &p.backup_schedule;
+    let retain = p.backup_retain;
+    let walg = &p.walg_version;
+    let db = &p.database_name;
+    let app_user = &p.app_username;
+    use placeholder::*;
+    format!(
+        r##"#!/bin/bash
+# PatroniCluster {scope}: node {name} ({ip}). Rendered by tracker-constructs (patroni.rs).
+# Runs once, at first boot. Upgrades happen in place, one node at a time, with a switchover.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+exec > >(tee -a /var/log/patroni-bootstrap.log) 2>&1
+
+NODE_NAME={name}
+NODE_IP={ip}
+DATA_VOLUME_ID={DATA_VOLUME_ID}
+ETCD_VOLUME_ID={ETCD_VOLUME_ID}
+BACKUP_BUCKET={BACKUP_BUCKET}
+
+# --- Instance identity (IMDSv2) ----------------------------------------------------------
+IMDS_TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token \
+  -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+imds() {{ curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "http://169.254.169.254/latest/$1"; }}
+INSTANCE_ID=$(imds meta-data/instance-id)
+export AWS_DEFAULT_REGION=$(imds meta-data/placement/region)
+
+apt-get update
+apt-get install -y curl gnupg jq lsb-release ca-certificates
+snap install aws-cli --classic || true
+export PATH=$PATH:/snap/bin
+
+# --- Data volumes: attach by id once available, format only if empty, mount by UUID -------
+attach_and_mount() {{
+  local volume=$1 device=$2 mountpoint=$3
+  local disk=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${{volume//-/}}
+  until [ -e "$disk" ]; do
+    state=$(aws ec2 describe-volumes --volume-ids "$volume" --query 'Volumes[0].State' --output text)
+    if [ "$state" = available ]; then
+      aws ec2 attach-volume --volume-id "$volume" --instance-id "$INSTANCE_ID" --device "$device" || true
+    fi
+    sleep 5
+  done
+  blkid "$disk" || mkfs.ext4 -q "$disk"
+  local uuid
+  uuid=$(blkid -s UUID -o value "$disk")
+  mkdir -p "$mountpoint"
+  grep -q "$uuid" /etc/fstab || echo "UUID=$uuid $mountpoint ext4 defaults,noatime,nofail 0 2" >> /etc/fstab
+  mount "$mountpoint" || true
+}}
+attach_and_mount "$DATA_VOLUME_ID" /dev/sdf /var/lib/postgresql
+attach_and_mount "$ETCD_VOLUME_ID" /dev/sdg /var/lib/etcd
+
+# --- Packages: PGDG PostgreSQL, PostGIS, TimescaleDB (community), Patroni, etcd, WAL-G -----
+mkdir -p /etc/postgresql-common
+echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf
+apt-get install -y postgresql-common
+/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y
+curl -fsSL https://packagecloud.io/timescale/timescaledb/gpgkey \
+  | gpg --dearmor --yes -o /etc/apt/trusted.gpg.d/timescaledb.gpg
+echo "deb https://packagecloud.io/timescale/timescaledb/ubuntu/ $(lsb_release -cs) main" \
+  > /etc/apt/sources.list.d/timescaledb.list
+apt-get update
+apt-get install -y postgresql-{v} postgresql-{v}-postgis-3 \
+  postgresql-{v}-postgis-3-scripts timescaledb-2-postgresql-{v} \
+  patroni etcd-server
+systemctl disable --now postgresql etcd patroni || true
+chown postgres:postgres /var/lib/postgresql
+chown etcd:etcd /var/lib/etcd || true
+
+ARCH=$(uname -m); [ "$ARCH" = aarch64 ] || ARCH=amd64
+curl -fsSL "https://github.com/wal-g/wal-g/releases/download/{walg}/wal-g-pg-ubuntu-22.04-$ARCH.tar.gz" \
+  | tar -xz -C /usr/local/bin
+mv /usr/local/bin/wal-g-pg-ubuntu-22.04-$ARCH /usr/local/bin/wal-g
+chmod 0755 /usr/local/bin/wal-g
+
+# --- Secrets --------------------------------------------------------------------------------
+secret() {{ aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text | jq -r "$2"; }}
+SUPERUSER_PASSWORD=$(secret '{SUPERUSER_SECRET}' .password)
+REPLICATION_PASSWORD=$(secret '{REPLICATION_SECRET}' .password)
+REWIND_PASSWORD=$(secret '{REWIND_SECRET}' .password)
+RESTAPI_PASSWORD=$(secret '{RESTAPI_SECRET}' .password)
+
+# --- etcd v3: static bootstrap over the three fixed addresses (client 2379, peer 2380) ------
+cat > /etc/default/etcd <<EOF
+ETCD_NAME=$NODE_NAME
+ETCD_DATA_DIR=/var/lib/etcd/default
+ETCD_LISTEN_PEER_URLS=http://$NODE_IP:2380
+ETCD_LISTEN_CLIENT_URLS=http://$NODE_IP:2379,http://127.0.0.1:2379
+ETCD_INITIAL_ADVERTISE_PEER_URLS=http://$NODE_IP:2380
+ETCD_ADVERTISE_CLIENT_URLS=http://$NODE_IP:2379
+ETCD_INITIAL_CLUSTER={initial_cluster}
+ETCD_INITIAL_CLUSTER_STATE=new
+ETCD_INITIAL_CLUSTER_TOKEN={scope}
+EOF
+systemctl enable --now etcd
+
+# --- WAL-G: archive to s3://$BACKUP_BUCKET/{BACKUP_PREFIX}/{scope} ---------------------------
+cat > /var/lib/postgresql/.walg.json <<EOF
+{{
+  "WALG_S3_PREFIX": "s3://$BACKUP_BUCKET/{BACKUP_PREFIX}/{scope}",
+  "AWS_REGION": "$AWS_DEFAULT_REGION",
+  "WALG_COMPRESSION_METHOD": "brotli",
+  "PGHOST": "/var/run/postgresql"
+}}
+EOF
+chown postgres:postgres /var/lib/postgresql/.walg.json
+
+# Nightly base backup from the primary only (every node runs it; replicas exit at once).
+cat > /usr/local/bin/walg-base-backup <<'EOF'
+#!/bin/bash
+set -euo pipefail
+curl -sf -o /dev/null http://127.0.0.1:{PATRONI_API_PORT}/primary || exit 0
+wal-g backup-push /var/lib/postgresql/{v}/main
+wal-g delete retain FULL {retain} --confirm
+EOF
+chmod 0755 /usr/local/bin/walg-base-backup
+echo '{schedule} postgres /usr/local/bin/walg-base-backup >> /var/log/postgresql/walg-backup.log 2>&1' \
+  > /etc/cron.d/walg-base-backup
+
+# Application database and user, created once by the first leader.
+cat > /usr/local/bin/patroni-post-bootstrap <<'EOF'
+#!/bin/bash
+set -euo pipefail
+APP_SECRET=$(aws secretsmanager get-secret-value --secret-id '{APP_SECRET}' --query SecretString --output text)
+APP_PASSWORD=$(echo "$APP_SECRET" | jq -r .password)
+psql -v ON_ERROR_STOP=1 "$1" <<SQL
+CREATE ROLE {app_user} LOGIN PASSWORD '$APP_PASSWORD';
+CREATE DATABASE {db} OWNER {app_user};
+\c {db}
+CREATE EXTENSION IF NOT EXISTS timescaledb;
+CREATE EXTENSION IF NOT EXISTS postgis;
+SQL
+EOF
+sed -i "1a export PATH=\$PATH:/snap/bin AWS_DEFAULT_REGION=$AWS_DEFAULT_REGION" /usr/local/bin/patroni-post-bootstrap
+chmod 0755 /usr/local/bin/patroni-post-bootstrap
+
+# --- Patroni: etcd3 DCS, failsafe mode, REST API on {PATRONI_API_PORT} with authentication ----
+mkdir -p /etc/patroni
+cat > /etc/patroni/config.yml <<EOF
+scope: {scope}
+namespace: /service/
+name: $NODE_NAME
+
+restapi:
+  listen: 0.0.0.0:{PATRONI_API_PORT}
+  connect_address: $NODE_IP:{PATRONI_API_PORT}
+  authentication:
+    username: patroni
+    password: $RESTAPI_PASSWORD
+
+etcd3:
+  hosts: {etcd_hosts}
+
+bootstrap:
+  dcs:
+    ttl: {ttl}
+    loop_wait: {loop_wait}
+    retry_timeout: {retry_timeout}
+    maximum_lag_on_failover: 1048576
+    failsafe_mode: true
+    postgresql:
+      use_pg_rewind: true
+      use_slots: true
+      parameters:
+        shared_preload_libraries: timescaledb
+        wal_level: replica
+        hot_standby: "on"
+        wal_log_hints: "on"
+        max_wal_senders: 10
+        max_replication_slots: 10
+        archive_mode: "on"
+        archive_timeout: 60
+        archive_command: wal-g wal-push %p
+      recovery_conf:
+        restore_command: wal-g wal-fetch %f %p
+  initdb:
+    - encoding: UTF8
+    - data-checksums
+  post_bootstrap: /usr/local/bin/patroni-post-bootstrap
+
+postgresql:
+  listen: 0.0.0.0:{POSTGRES_PORT}
+  connect_address: $NODE_IP:{POSTGRES_PORT}
+  data_dir: /var/lib/postgresql/{v}/main
+  bin_dir: /usr/lib/postgresql/{v}/bin
+  pgpass: /var/lib/postgresql/.pgpass_patroni
+  authentication:
+    superuser:
+      username: postgres
+      password: $SUPERUSER_PASSWORD
+    replication:
+      username: replicator
+      password: $REPLICATION_PASSWORD
+    rewind:
+      username: rewind_user
+      password: $REWIND_PASSWORD
+  parameters:
+    unix_socket_directories: /var/run/postgresql
+    password_encryption: scram-sha-256
+  pg_hba:
+    - local all all peer
+{replication_hba}
+    - host all all 0.0.0.0/0 scram-sha-256
+
+tags:
+  nofailover: false
+  noloadbalance: false
+EOF
+chown -R postgres:postgres /etc/patroni
+chmod 0600 /etc/patroni/config.yml
+systemctl enable --now patroni
+
+# --- CloudWatch agent: disk use of the data, etcd and root volumes ------------------------
+DEB_ARCH=$(dpkg --print-architecture)
+curl -fsSL -o /tmp/amazon-cloudwatch-agent.deb \
+  "https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/$DEB_ARCH/latest/amazon-cloudwatch-agent.deb"
+dpkg -i /tmp/amazon-cloudwatch-agent.deb
+cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'EOF'
+{{
+  "metrics": {{
+    "append_dimensions": {{ "InstanceId": "${{aws:InstanceId}}" }},
+    "aggregation_dimensions": [["InstanceId", "path"]],
+    "metrics_collected": {{
+      "disk": {{
+        "measurement": ["used_percent"],
+        "resources": ["/", "/var/lib/postgresql", "/var/lib/etcd"],
+        "metrics_collection_interval": 60
+      }}
+    }}
+  }}
+}}
+EOF
+/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
+  -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
+"##
+    )
+}
+
+/// Splits `text` at the [`placeholder`]s and joins the parts with the CloudFormation values
+/// (`Fn::Join`), so the script stays one readable Rust-rendered text.
+fn join_placeholders(text: &str, values: &[(&str, JsString)]) -> JsString {
+    let mut parts: Vec<JsString> = Vec::new();
+    let mut rest = text;
+    loop {
+        let next = values
+            .iter()
+            .filter_map(|(ph, v)| rest.find(ph).map(|at| (at, *ph, v)))
+            .min_by_key(|(at, _, _)| *at);
+        match next {
+            Some((at, ph, value)) => {
+                parts.push(rest[..at].into());
+                parts.push(value.clone());
+                rest = &rest[at + ph.len()..];
+            }
+            None => {
+                parts.push(rest.into());
+                break;
+            }
+        }
+    }
+    Fn::join("", parts)
+}
+
+/// Production PostgreSQL HA: three Patroni nodes behind an internal NLB.
+#[derive(Clone, Debug)]
+pub struct PatroniCluster {
+    /// The nodes, in [`NODE_IDS`] order.
+    pub nodes: Vec<Instance>,
+    /// The nodes' security group.
+    pub cluster_security_group: SecurityGroup,
+    /// The load balancer's security group: the one clients are let into.
+    pub client_security_group: SecurityGroup,
+    pub load_balancer: NetworkLoadBalancer,
+    pub writer_target_group: NetworkTargetGroup,
+    pub reader_target_group: Option<NetworkTargetGroup>,
+    pub backup_bucket: Bucket,
+    pub superuser_secret: Secret,
+    pub replication_secret: Secret,
+    pub rewind_secret: Secret,
+    pub restapi_secret: Secret,
+    /// JSON: username, password, host, port, dbname.
+    pub app_secret: Secret,
+    /// The registered endpoint (`db`).
+    pub endpoint: Endpoint,
+}
+
+fn generated_secret(
+    scope: Construct,
+    id: &str,
+    description: String,
+    template: serde_json::Value,
+) -> Secret {
+    Secret::new(
+        scope,
+        id,
+        Some(
+            SecretProps::new()
+                .description(description)
+                .generate_secret_string(
+                    SecretStringGenerator::new()
+                        .secret_string_template(template.to_string())
+                        .generate_string_key("password")
+                        .password_length(32)
+                        .exclude_punctuation(true),
+                ),
+        ),
+    )
+}
+
+/// An AWS managed policy, imported as a construct. (`ManagedPolicy::from_aws_managed_policy_name`
+/// returns a detached object the replay shim cannot inspect: it fails with
+/// `DetachedConstructNodeAccess`.)
+pub(crate) fn aws_managed_policy(scope: Construct, name: &str) -> IManagedPolicy {
+    ManagedPolicy::from_managed_policy_arn(
+        scope,
+        format!("{name}Policy"),
+        Fn::join(
+            "",
+            [
+                JsString::from("arn:"),
+                Aws::partition(),
+                JsString::from(format!(":iam::aws:policy/{name}")),
+            ],
+        ),
+    )
+}
+
+impl PatroniCluster {
+    /// Validates `props` and adds the cluster to `scope`, registering its endpoint in
+    /// `platform.registry`.
+    pub fn new(
+        scope: impl Into<Construct>,
+        id: &str,
+        platform: &Platform,
+        props: PatroniClusterProps,
+    ) -> Result<PatroniCluster, ValidationErrors> {
+        props.validate(id)?;
+        let mut check = Check::new("PatroniCluster", id);
+        if platform.registry.get(&props.endpoint_name).is_some() {
+            check.fail(
+                "endpoint_name",
+                &props.endpoint_name,
+                "a name not yet used in this environment (names are unique)",
+            );
+            return Err(check.finish().unwrap_err());
+        }
+        let scope = Construct::new(scope, id);
+        let vpc = platform.network.vpc;
+        let cluster_name = format!("{}-{}", platform.environment, id.to_ascii_lowercase());
+        let host = format!("{}.{}", props.endpoint_name, platform.namespace);
+
+        // Security groups.
+        let cluster_sg = SecurityGroup::new(
+            scope,
+            "ClusterSecurityGroup",
+            SecurityGroupProps::new(vpc)
+                .description(format!("PatroniCluster {id}: the nodes"))
+                .allow_all_outbound(true),
+        );
+        let nlb_sg = SecurityGroup::new(
+            scope,
+            "NlbSecurityGroup",
+            SecurityGroupProps::new(vpc)
+                .description(format!("PatroniCluster {id}: the load balancer (clients)"))
+                .allow_all_outbound(false),
+        );
+        cluster_sg.add_ingress_rule(
+            nlb_sg,
+            Port::tcp(POSTGRES_PORT),
+            Some("PostgreSQL from the NLB".into()),
+            None,
+        );
+        cluster_sg.add_ingress_rule(
+            cluster_sg,
+            Port::tcp(POSTGRES_PORT),
+            Some("PostgreSQL streaming replication within the cluster".into()),
+            None,
+        );
+        cluster_sg.add_ingress_rule(
+            nlb_sg,
+            Port::tcp(PATRONI_API_PORT),
+            Some("Patroni REST API health checks from the NLB".into()),
+            None,
+        );
+        cluster_sg.add_ingress_rule(
+            cluster_sg,
+            Port::tcp(PATRONI_API_PORT),
+            Some("Patroni REST API within the cluster".into()),
+            None,
+        );
+        cluster_sg.add_ingress_rule(
+            cluster_sg,
+            Port::tcp_range(2379, 2380),
+            Some("etcd client and peer within the cluster".into()),
+            None,
+        );
+        nlb_sg.add_egress_rule(
+            cluster_sg,
+            Port::tcp(POSTGRES_PORT),
+            Some("PostgreSQL to the nodes".into()),
+            None,
+        );
+        nlb_sg.add_egress_rule(
+            cluster_sg,
+            Port::tcp(PATRONI_API_PORT),
+            Some("Health checks on the Patroni REST API".into()),
+            None,
+        );
+
+        // Backups.
+        let bucket = Bucket::new(
+            scope,
+            "Backups",
+            Some(
+                BucketProps::new()
+                    .versioned(true)
+                    .encryption(BucketEncryption::S3Managed)
+                    .block_public_access(BlockPublicAccess::block_all())
+                    .enforce_ssl(true)
+                    .removal_policy(RemovalPolicy::Retain),
+            ),
+        );
+
+        // Secrets.
+        let user = |name: &str| serde_json::json!({ "username": name });
+        let superuser = generated_secret(
+            scope,
+            "SuperuserSecret",
+            format!("PatroniCluster {id}: PostgreSQL superuser"),
+            user("postgres"),
+        );
+        let replication = generated_secret(
+            scope,
+            "ReplicationSecret",
+            format!("PatroniCluster {id}: replication user"),
+            user("replicator"),
+        );
+        let rewind = generated_secret(
+            scope,
+            "RewindSecret",
+            format!("PatroniCluster {id}: pg_rewind user"),
+            user("rewind_user"),
+        );
+        let restapi = generated_secret(
+            scope,
+            "RestApiSecret",
+            format!("PatroniCluster {id}: Patroni REST API authentication"),
+            user("patroni"),
+        );
+        let app = generated_secret(
+            scope,
+            "AppSecret",
+            format!("PatroniCluster {id}: application user"),
+            serde_json::json!({
+                "username": props.app_username,
+                "host": host,
+                "port": POSTGRES_PORT,
+                "dbname": props.database_name,
+            }),
+        );
+        let secrets = [superuser, replication, rewind, restapi, app];
+
+        // The nodes' role.
+        let role = Role::new(
+            scope,
+            "Role",
+            RoleProps::new(ServicePrincipal::new("ec2.amazonaws.com", None))
+                .description(format!("PatroniCluster {id}: the nodes"))
+                .managed_policies(
+                    [
+                        "AmazonSSMManagedInstanceCore",
+                        "CloudWatchAgentServerPolicy",
+                    ]
+                    .map(|name| aws_managed_policy(scope, name)),
+                ),
+        );
+        let prefix = format!("{BACKUP_PREFIX}/{cluster_name}");
+        role.add_to_policy(PolicyStatement::new(Some(
+            PolicyStatementProps::new()
+                .actions(["s3:ListBucket", "s3:GetBucketLocation"])
+                .resources([bucket.bucket_arn()])
+                .conditions([(
+                    "StringLike",
+                    JsAny::from(serde_json::json!({
+                        "s3:prefix": [prefix.clone(), format!("{prefix}/*")]
+                    })),
+                )]),
+        )));
+        role.add_to_policy(PolicyStatement::new(Some(
+            PolicyStatementProps::new()
+                .actions(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+                .resources([bucket.arn_for_objects(format!("{prefix}/*"))]),
+        )));
+        role.add_to_policy(PolicyStatement::new(Some(
+            PolicyStatementProps::new()
+                .actions(["secretsmanager:GetSecretValue"])
+                .resources(secrets.iter().map(|s| s.secret_arn())),
+        )));
+        role.add_to_policy(PolicyStatement::new(Some(
+            PolicyStatementProps::new()
+                .actions(["ec2:DescribeVolumes"])
+                .resources(["*"]),
+        )));
+
+        let image = MachineImage::generic_linux(
+            props.amis.iter().map(|(r, a)| (r.clone(), a.as_str())),
+            None,
+        );
+        let scope_name = cluster_name.clone();
+        let mut nodes = Vec::new();
+        for (i, node_id) in NODE_IDS.iter().enumerate() {
+            let subnet = vpc.private_subnets().at(i);
+            let az = subnet.availability_zone();
+            let volume = |suffix: &str, gib: u32, purpose: &str| {
+                let v = Volume::new(
+                    scope,
+                    format!("{node_id}{suffix}"),
+                    VolumeProps::new(az.clone())
+                        .size(Size::gibibytes(gib))
+                        .volume_type(EbsDeviceVolumeType::Gp3)
+                        .encrypted(true)
+                        .removal_policy(RemovalPolicy::Snapshot),
+                );
+                Tags::of(v).add(
+                    "tracker:patroni-volume",
+                    format!("{cluster_name}/{node_id}/{purpose}"),
+                    None,
+                );
+                v
+            };
+            let data = volume("Data", props.data_volume_gib, "data");
+            let etcd = volume("Etcd", props.etcd_volume_gib, "etcd");
+            let script = render_user_data(&NodeConfig {
+                scope: &scope_name,
+                index: i,
+                props: &props,
+            });
+            let user_data = UserData::custom(join_placeholders(
+                &script,
+                &[
+                    (placeholder::DATA_VOLUME_ID, data.volume_id()),
+                    (placeholder::ETCD_VOLUME_ID, etcd.volume_id()),
+                    (placeholder::BACKUP_BUCKET, bucket.bucket_name()),
+                    (placeholder::SUPERUSER_SECRET, superuser.secret_arn()),
+                    (placeholder::REPLICATION_SECRET, replication.secret_arn()),
+                    (placeholder::REWIND_SECRET, rewind.secret_arn()),
+                    (placeholder::RESTAPI_SECRET, restapi.secret_arn()),
+                    (placeholder::APP_SECRET, app.secret_arn()),
+                ],
+            ));
+            let instance = Instance::new(
+                scope,
+                *node_id,
+                InstanceProps::new(InstanceType::new(props.instance_type.as_str()), image, vpc)
+                    .vpc_subnets(SubnetSelection::new().subnets([subnet]))
+                    .availability_zone(az.clone())
+                    .private_ip_address(props.private_ips[i].as_str())
+                    .security_group(cluster_sg)
+                    .role(role)
+                    .user_data(user_data)
+                    .http_tokens(HttpTokens::Required)
+                    .http_put_response_hop_limit(2)
+                    .http_endpoint(true)
+                    .disable_api_termination(true)
+                    .detailed_monitoring(true)
+                    .block_devices([BlockDevice::new(
+                        "/dev/sda1",
+                        BlockDeviceVolume::ebs(
+                            props.root_volume_gib,
+                            Some(
+                                EbsDeviceOptions::new()
+                                    .encrypted(true)
+                                    .volume_type(EbsDeviceVolumeType::Gp3)
+                                    .delete_on_termination(true),
+                            ),
+                        ),
+                    )]),
+            );
+            // Belt and braces: termination protection on the L1 even if the L2 drops it.
+            instance.instance().add_property_override(
+                "DisableApiTermination",
+                JsAny::from(serde_json::json!(true)),
+            );
+            data.grant_attach_volume_by_resource_tag(role, [instance], None);
+            etcd.grant_attach_volume_by_resource_tag(role, [instance], None);
+
+            let status = Alarm::new(
+                scope,
+                format!("{node_id}SystemStatusAlarm"),
+                AlarmProps::new(
+                    2,
+                    Metric::new(
+                        MetricProps::new("StatusCheckFailed_System", "AWS/EC2")
+                            .dimensions_map([("InstanceId", instance.instance_id())])
+                            .statistic("Maximum")
+                            .period(Duration::minutes(1)),
+                    ),
+                    1,
+                )
+                .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+                .alarm_description(format!(
+                    "PatroniCluster {id} {node_id}: system status check failed (recovering)"
+                )),
+            );
+            status.add_alarm_action([Ec2Action::new(Ec2InstanceAction::Recover)]);
+            Alarm::new(
+                scope,
+                format!("{node_id}DiskAlarm"),
+                AlarmProps::new(
+                    2,
+                    Metric::new(
+                        MetricProps::new("disk_used_percent", "CWAgent")
+                            .dimensions_map([
+                                ("InstanceId", instance.instance_id()),
+                                ("path", "/var/lib/postgresql".into()),
+                            ])
+                            .statistic("Maximum")
+                            .period(Duration::minutes(5)),
+                    ),
+                    props.disk_alarm_percent,
+                )
+                .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+                .alarm_description(format!(
+                    "PatroniCluster {id} {node_id}: data volume above {}% used",
+                    props.disk_alarm_percent
+                )),
+            );
+            nodes.push(instance);
+        }
+        for s in &secrets {
+            s.grant_read(role, None);
+        }
+
+        // The load balancer.
+        let nlb = NetworkLoadBalancer::new(
+            scope,
+            "Nlb",
+            NetworkLoadBalancerProps::new(vpc)
+                .internet_facing(false)
+                .cross_zone_enabled(true)
+                .security_groups([nlb_sg])
+                .vpc_subnets(SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress)),
+        );
+        let target_group = |tg_id: &str, path: &str| {
+            let tg = NetworkTargetGroup::new(
+                scope,
+                tg_id,
+                NetworkTargetGroupProps::new(POSTGRES_PORT)
+                    .vpc(vpc)
+                    .protocol(Protocol::Tcp)
+                    .target_type(TargetType::Ip)
+                    .cross_zone_enabled(true)
+                    .connection_termination(true)
+                    .deregistration_delay(Duration::seconds(10))
+                    .health_check(
+                        HealthCheck::new()
+                            .protocol(Protocol::Http)
+                            .port(PATRONI_API_PORT.to_string())
+                            .path(path)
+                            .interval(Duration::seconds(5))
+                            .timeout(Duration::seconds(2))
+                            .healthy_threshold_count(3)
+                            .unhealthy_threshold_count(2)
+                            .healthy_http_codes("200"),
+                    ),
+            );
+            // The nodes' fixed addresses are the targets (IP targets on port 5432).
+            let targets: Vec<serde_json::Value> = props
+                .private_ips
+                .iter()
+                .map(|ip| serde_json::json!({ "Id": ip, "Port": POSTGRES_PORT }))
+                .collect();
+            Opaque::from(tg.node().default_child())
+                .cast::<CfnResource>()
+                .add_property_override("Targets", JsAny::from(serde_json::json!(targets)));
+            tg
+        };
+        let writer = target_group("WriterTargets", "/primary");
+        nlb.add_listener(
+            "Writer",
+            BaseNetworkListenerProps::new(POSTGRES_PORT)
+                .protocol(Protocol::Tcp)
+                .default_target_groups([writer]),
+        );
+        let mut ports = vec![POSTGRES_PORT];
+        let reader = props.reader_endpoint.then(|| {
+            let reader = target_group("ReaderTargets", "/replica");
+            nlb.add_listener(
+                "Reader",
+                BaseNetworkListenerProps::new(READER_PORT)
+                    .protocol(Protocol::Tcp)
+                    .default_target_groups([reader]),
+            );
+            ports.push(READER_PORT);
+            reader
+        });
+        Alarm::new(
+            scope,
+            "NoPrimaryAlarm",
+            AlarmProps::new(
+                2,
+                writer.metric_healthy_host_count(Some(
+                    MetricOptions::new()
+                        .statistic("Minimum")
+                        .period(Duration::minutes(1)),
+                )),
+                1,
+            )
+            .comparison_operator(ComparisonOperator::LessThanThreshold)
+            .treat_missing_data(TreatMissingData::Breaching)
+            .alarm_description(format!(
+                "PatroniCluster {id}: no healthy primary behind the writer endpoint"
+            )),
+        );
+
+        // The name `db.<namespace>`: a Cloud Map CNAME to the NLB.
+        let service = CloudMapService::new(
+            scope,
+            "DnsName",
+            ServiceProps::new(platform.cluster.default_cloud_map_namespace())
+                .name(props.endpoint_name.as_str())
+                .dns_record_type(DnsRecordType::Cname)
+                .dns_ttl(Duration::seconds(30))
+                .description(format!("PatroniCluster {id}: writer endpoint")),
+        );
+        service.register_cname_instance(
+            "Nlb",
+            CnameInstanceBaseProps::new(nlb.load_balancer_dns_name()),
+        );
+        let endpoint = Endpoint {
+            name: props.endpoint_name.clone(),
+            host: host.clone(),
+            ports,
+            security_group: nlb_sg.into(),
+        };
+        platform.registry.register(&mut check, endpoint.clone());
+        check.finish()?;
+
+        // Outputs.
+        let output = |out_id: &str, value: JsString, description: String| {
+            CfnOutput::new(
+                scope,
+                out_id,
+                CfnOutputProps::new(value).description(description),
+            );
+        };
+        output(
+            "WriterEndpoint",
+            format!("{host}:{POSTGRES_PORT}").into(),
+            format!("PatroniCluster {id}: writer endpoint (the primary)"),
+        );
+        output(
+            "WriterLoadBalancerDns",
+            nlb.load_balancer_dns_name(),
+            format!("PatroniCluster {id}: the NLB's DNS name"),
+        );
+        if reader.is_some() {
+            output(
+                "ReaderEndpoint",
+                format!("{host}:{READER_PORT}").into(),
+                format!("PatroniCluster {id}: reader endpoint (the replicas)"),
+            );
+        }
+        output(
+            "ClientSecurityGroupId",
+            nlb_sg.security_group_id(),
+            format!("PatroniCluster {id}: security group clients are let into"),
+        );
+        for (out_id, secret) in [
+            ("SuperuserSecretArn", superuser),
+            ("ReplicationSecretArn", replication),
+            ("RewindSecretArn", rewind),
+            ("RestApiSecretArn", restapi),
+            ("AppSecretArn", app),
+        ] {
+            output(
+                out_id,
+                secret.secret_arn(),
+                format!("PatroniCluster {id}: {out_id}"),
+            );
+        }
+        output(
+            "BackupBucketName",
+            bucket.bucket_name(),
+            format!("PatroniCluster {id}: WAL-G backups (prefix {prefix})"),
+        );
+
+        Ok(PatroniCluster {
+            nodes,
+            cluster_security_group: cluster_sg,
+            client_security_group: nlb_sg,
+            load_balancer: nlb,
+            writer_target_group: writer,
+            reader_target_group: reader,
+            backup_bucket: bucket,
+            superuser_secret: superuser,
+            replication_secret: replication,
+            rewind_secret: rewind,
+            restapi_secret: restapi,
+            app_secret: app,
+            endpoint,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AMI: &str = "ami-0123456789abcdef0";
+
+    fn props() -> PatroniClusterProps {
+        PatroniClusterProps::new(
+            [("eu-west-1", AMI)],
+            ["10.0.16.10", "10.0.32.10", "10.0.48.10"],
+        )
+    }
+
+    fn fields(props: &PatroniClusterProps) -> Vec<String> {
+        props
+            .validate("Db")
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|v| v.field)
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        props().validate("Db").unwrap();
+    }
+
+    #[test]
+    fn fails_on_the_timing_rule() {
+        let mut p = props();
+        p.ttl = 25;
+        let err = p.validate("Db").unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("PatroniCluster \"Db\": `ttl` = 25 is not allowed: at least loop_wait + 2 * retry_timeout = 10 + 2 * 10 = 30 seconds"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fails_on_an_ami_that_is_not_pinned() {
+        let mut p = props();
+        p.amis.insert(
+            "eu-west-1".into(),
+            "/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id"
+                .into(),
+        );
+        let err = p.validate("Db").unwrap_err();
+        assert_eq!(err.0[0].field, "amis.eu-west-1");
+        assert!(err.0[0].allowed.contains("ami-"), "{err}");
+    }
+
+    #[test]
+    fn fails_without_amis() {
+        let mut p = props();
+        p.amis.clear();
+        assert_eq!(fields(&p), ["amis"]);
+    }
+
+    #[test]
+    fn fails_on_an_ami_region_that_is_not_a_region() {
+        let mut p = props();
+        p.amis = BTreeMap::from([("Ireland".to_string(), AMI.to_string())]);
+        assert_eq!(fields(&p), ["amis"]);
+    }
+
+    #[test]
+    fn fails_on_a_malformed_private_ip() {
+        let mut p = props();
+        p.private_ips[1] = "10.0.32.300".into();
+        let err = p.validate("Db").unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(err.0[0].field, "private_ips[1]");
+        assert_eq!(err.0[0].value, "\"10.0.32.300\"");
+        assert!(err.0[0].allowed.contains("NodeB"));
+    }
+
+    #[test]
+    fn fails_on_duplicate_private_ips() {
+        let mut p = props();
+        p.private_ips[2] = p.private_ips[0].clone();
+        assert_eq!(fields(&p), ["private_ips"]);
+    }
+
+    #[test]
+    fn fails_on_a_burstable_instance_type() {
+        let mut p = props();
+        p.instance_type = "t4g.large".into();
+        let err = p.validate("Db").unwrap_err();
+        assert_eq!(err.0[0].field, "instance_type");
+        assert!(err.0[0].allowed.contains("non-burstable"));
+    }
+
+    #[test]
+    fn fails_on_a_malformed_instance_type() {
+        let mut p = props();
+        p.instance_type = "large".into();
+        assert_eq!(fields(&p), ["instance_type"]);
+    }
+
+    #[test]
+    fn fails_on_an_unsupported_postgres_version() {
+        let mut p = props();
+        p.postgres_version = 12;
+        assert_eq!(fields(&p), ["postgres_version"]);
+    }
+
+    #[test]
+    fn fails_on_a_walg_version_that_is_not_a_tag() {
+        let mut p = props();
+        p.walg_version = "latest".into();
+        assert_eq!(fields(&p), ["walg_version"]);
+    }
+
+    #[test]
+    fn fails_on_volume_sizes() {
+        let mut p = props();
+        p.root_volume_gib = 4;
+        p.data_volume_gib = 10;
+        p.etcd_volume_gib = 0;
+        assert_eq!(
+            fields(&p),
+            ["root_volume_gib", "data_volume_gib", "etcd_volume_gib"]
+        );
+    }
+
+    #[test]
+    fn fails_on_zero_loop_wait_and_retry_timeout() {
+        let mut p = props();
+        p.loop_wait = 0;
+        p.retry_timeout = 0;
+        assert_eq!(fields(&p), ["loop_wait", "retry_timeout"]);
+    }
+
+    #[test]
+    fn fails_on_a_malformed_backup_schedule() {
+        let mut p = props();
+        p.backup_schedule = "nightly".into();
+        assert_eq!(fields(&p), ["backup_schedule"]);
+    }
+
+    #[test]
+    fn fails_on_zero_backups_retained() {
+        let mut p = props();
+        p.backup_retain = 0;
+        assert_eq!(fields(&p), ["backup_retain"]);
+    }
+
+    #[test]
+    fn fails_on_database_and_user_names() {
+        let mut p = props();
+        p.database_name = "Tracker-DB".into();
+        p.app_username = "postgres".into();
+        assert_eq!(fields(&p), ["database_name", "app_username"]);
+    }
+
+    #[test]
+    fn fails_on_an_endpoint_name_that_is_not_a_dns_label() {
+        let mut p = props();
+        p.endpoint_name = "DB_main".into();
+        assert_eq!(fields(&p), ["endpoint_name"]);
+    }
+
+    #[test]
+    fn fails_on_a_disk_alarm_threshold_out_of_range() {
+        let mut p = props();
+        p.disk_alarm_percent = 100;
+        assert_eq!(fields(&p), ["disk_alarm_percent"]);
+    }
+
+    #[test]
+    fn fails_on_several_settings_together() {
+        let mut p = props();
+        p.instance_type = "t3.medium".into();
+        p.private_ips = ["10.0.16.10".into(), "10.0.16.10".into(), "x".into()];
+        p.loop_wait = 20;
+        p.backup_retain = 0;
+        let err = p.validate("Db").unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "private_ips[2]",
+                "private_ips",
+                "instance_type",
+                "ttl",
+                "backup_retain"
+            ]
+        );
+        assert!(
+            err.to_string().starts_with("5 invalid setting(s):"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn user_data_renders_timing_failsafe_etcd_and_walg() {
+        let mut p = props();
+        p.ttl = 40;
+        p.loop_wait = 5;
+        p.retry_timeout = 15;
+        let text = render_user_data(&NodeConfig {
+            scope: "production-db",
+            index: 1,
+            props: &p,
+        });
+        for needle in [
+            "ttl: 40",
+            "loop_wait: 5",
+            "retry_timeout: 15",
+            "failsafe_mode: true",
+            "shared_preload_libraries: timescaledb",
+            "archive_command: wal-g wal-push %p",
+            "restore_command: wal-g wal-fetch %f %p",
+            "ETCD_INITIAL_CLUSTER=nodea=http://10.0.16.10:2380,nodeb=http://10.0.32.10:2380,nodec=http://10.0.48.10:2380",
+            "hosts: 10.0.16.10:2379,10.0.32.10:2379,10.0.48.10:2379",
+            "NODE_IP=10.0.32.10",
+            "0 1 * * * postgres /usr/local/bin/walg-base-backup",
+            "wal-g delete retain FULL 5 --confirm",
+            "curl -sf -o /dev/null http://127.0.0.1:8008/primary || exit 0",
+            "postgresql-17-postgis-3-scripts timescaledb-2-postgresql-17",
+            "patroni etcd-server",
+            placeholder::DATA_VOLUME_ID,
+        ] {
+            assert!(text.contains(needle), "missing {needle:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+    use crate::network::{Network, NetworkProps};
+    use crate::platform::PlatformProps;
+    use crate::testing::{synth, Template};
+    use crate::wiring::{connect, Dependency};
+    use cdk_from_rust::aws_cdk_lib::aws_ec2::SecurityGroupProps;
+
+    const CERT: &str =
+        "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
+
+    fn cluster(reader: bool) -> Template {
+        synth(|stack| {
+            let network = Network::new(
+                stack,
+                "Network",
+                NetworkProps {
+                    max_azs: 3,
+                    ..NetworkProps::default()
+                },
+            )
+            .unwrap();
+            let platform = Platform::new(
+                stack,
+                "Platform",
+                network,
+                PlatformProps::new("production", CERT),
+            )
+            .unwrap();
+            let mut props = PatroniClusterProps::new(
+                [("eu-west-1", "ami-0123456789abcdef0")],
+                ["10.0.16.10", "10.0.32.10", "10.0.48.10"],
+            );
+            props.reader_endpoint = reader;
+            PatroniCluster::new(stack, "Db", &platform, props).unwrap();
+            // A consumer declaring db:5432.
+            let api_sg = SecurityGroup::new(stack, "ApiSg", SecurityGroupProps::new(network.vpc));
+            let mut check = Check::new("Test", "api");
+            let resolved = platform.registry.resolve(
+                &mut check,
+                "dependencies",
+                &[Dependency::new("db", 5432)],
+            );
+            check.finish().unwrap();
+            let env = connect("api", api_sg.into(), &resolved);
+            assert_eq!(env["DB_HOST"], "db.production.tracker.internal");
+        })
+    }
+
+    fn logical_id_at(t: &Template, type_: &str, part: &str) -> String {
+        t.resources(type_)
+            .into_iter()
+            .find(|(_, v)| {
+                v["Metadata"]["aws:cdk:path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains(part))
+            })
+            .unwrap_or_else(|| panic!("no {type_} at {part}"))
+            .0
+            .clone()
+    }
+
+    #[test]
+    fn synthesizes_the_cluster() {
+        let t = cluster(false);
+
+        // Three nodes, one per AZ, with the fixed IPs, IMDSv2, termination protection.
+        let instances = t.resources("AWS::EC2::Instance");
+        assert_eq!(instances.len(), 3);
+        let mut azs = BTreeSet::new();
+        for (node, ip) in NODE_IDS
+            .iter()
+            .zip(["10.0.16.10", "10.0.32.10", "10.0.48.10"])
+        {
+            let i = t.at_path("AWS::EC2::Instance", &format!("/Db/{node}/"));
+            assert_eq!(i.len(), 1, "{node}");
+            let p = &i[0]["Properties"];
+            assert_eq!(p["PrivateIpAddress"], ip);
+            assert_eq!(p["InstanceType"], "m7g.large");
+            assert_eq!(p["ImageId"], "ami-0123456789abcdef0");
+            assert_eq!(p["DisableApiTermination"], true);
+            assert_eq!(p["MetadataOptions"]["HttpTokens"], "required");
+            assert_eq!(p["MetadataOptions"]["HttpPutResponseHopLimit"], 2);
+            assert!(p.get("KeyName").is_none());
+            assert_eq!(p["BlockDeviceMappings"][0]["Ebs"]["Encrypted"], true);
+            assert_eq!(p["BlockDeviceMappings"][0]["Ebs"]["VolumeType"], "gp3");
+            azs.insert(p["AvailabilityZone"].as_str().unwrap().to_string());
+            let user_data = p["UserData"].to_string();
+            for needle in [
+                "ttl: 30",
+                "loop_wait: 10",
+                "retry_timeout: 10",
+                "failsafe_mode: true",
+            ] {
+                assert!(
+                    user_data.contains(needle),
+                    "{node} user data lacks {needle}"
+                );
+            }
+            assert!(!user_data.contains("@@"), "unreplaced placeholder");
+        }
+        assert_eq!(
+            azs.into_iter().collect::<Vec<_>>(),
+            ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+        );
+        // Data and etcd volumes.
+        let volumes = t.resources("AWS::EC2::Volume");
+        assert_eq!(volumes.len(), 6);
+        for (_, v) in &volumes {
+            assert_eq!(v["Properties"]["Encrypted"], true);
+            assert_eq!(v["Properties"]["VolumeType"], "gp3");
+            assert_eq!(v["DeletionPolicy"], "Snapshot");
+            assert_eq!(v["UpdateReplacePolicy"], "Snapshot");
+        }
+        assert!(t.resources("AWS::EC2::VolumeAttachment").is_empty());
+        assert_eq!(
+            t.at_path("AWS::EC2::Volume", "/Db/NodeAData/")[0]["Properties"]["Size"],
+            100
+        );
+        assert_eq!(
+            t.at_path("AWS::EC2::Volume", "/Db/NodeAEtcd/")[0]["Properties"]["Size"],
+            8
+        );
+
+        // The WAL-G bucket.
+        let bucket = &t.at_path("AWS::S3::Bucket", "/Db/Backups/")[0];
+        assert_eq!(bucket["DeletionPolicy"], "Retain");
+        assert_eq!(bucket["UpdateReplacePolicy"], "Retain");
+        assert_eq!(
+            bucket["Properties"]["VersioningConfiguration"]["Status"],
+            "Enabled"
+        );
+        assert_eq!(
+            bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+                ["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
+            "AES256"
+        );
+        assert_eq!(
+            bucket["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicAcls"],
+            true
+        );
+
+        // The writer target group: Patroni's /primary on 8008.
+        let tgs = t.resources("AWS::ElasticLoadBalancingV2::TargetGroup");
+        assert_eq!(tgs.len(), 1);
+        let tg = &tgs[0].1["Properties"];
+        assert_eq!(tg["Port"], 5432);
+        assert_eq!(tg["Protocol"], "TCP");
+        assert_eq!(tg["HealthCheckPort"], "8008");
+        assert_eq!(tg["HealthCheckProtocol"], "HTTP");
+        assert_eq!(tg["HealthCheckPath"], "/primary");
+        assert_eq!(tg["HealthCheckIntervalSeconds"], 5);
+        assert_eq!(tg["HealthCheckTimeoutSeconds"], 2);
+        assert_eq!(tg["HealthyThresholdCount"], 3);
+        assert_eq!(tg["UnhealthyThresholdCount"], 2);
+        assert_eq!(tg["Matcher"]["HttpCode"], "200");
+        assert_eq!(tg["Targets"].as_array().unwrap().len(), 3);
+        assert_eq!(tg["Targets"][0]["Id"], "10.0.16.10");
+        let attrs = tg["TargetGroupAttributes"].as_array().unwrap();
+        let attr = |k: &str| {
+            attrs
+                .iter()
+                .find(|a| a["Key"] == k)
+                .unwrap_or_else(|| panic!("no {k}"))["Value"]
+                .clone()
+        };
+        assert_eq!(attr("deregistration_delay.timeout_seconds"), "10");
+        assert_eq!(
+            attr("deregistration_delay.connection_termination.enabled"),
+            "true"
+        );
+        let nlb = t.at_path("AWS::ElasticLoadBalancingV2::LoadBalancer", "/Db/Nlb/")[0];
+        assert_eq!(nlb["Properties"]["Type"], "network");
+        assert_eq!(nlb["Properties"]["Scheme"], "internal");
+        assert_eq!(
+            nlb["Properties"]["SecurityGroups"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        let listeners = t.at_path("AWS::ElasticLoadBalancingV2::Listener", "/Db/Nlb/");
+        assert_eq!(listeners.len(), 1);
+        assert_eq!(listeners[0]["Properties"]["Port"], 5432);
+        assert_eq!(listeners[0]["Properties"]["Protocol"], "TCP");
+
+        // Security groups.
+        let cluster_sg = logical_id_at(&t, "AWS::EC2::SecurityGroup", "/Db/ClusterSecurityGroup/");
+        let nlb_sg = logical_id_at(&t, "AWS::EC2::SecurityGroup", "/Db/NlbSecurityGroup/");
+        let api_sg = logical_id_at(&t, "AWS::EC2::SecurityGroup", "/ApiSg/");
+        let sg_ref = |id: &str| serde_json::json!({ "Fn::GetAtt": [id, "GroupId"] });
+        let ingress: Vec<&serde_json::Value> = t
+            .resources("AWS::EC2::SecurityGroupIngress")
+            .into_iter()
+            .map(|(_, r)| &r["Properties"])
+            .collect();
+        let sources = |group: &str, port: u16| -> Vec<serde_json::Value> {
+            ingress
+                .iter()
+                .filter(|r| {
+                    r["GroupId"] == sg_ref(group)
+                        && r["FromPort"].as_u64() <= Some(u64::from(port))
+                        && r["ToPort"].as_u64() >= Some(u64::from(port))
+                })
+                .map(|r| r["SourceSecurityGroupId"].clone())
+                .collect()
+        };
+        for etcd_port in [2379, 2380] {
+            assert_eq!(sources(&cluster_sg, etcd_port), [sg_ref(&cluster_sg)]);
+        }
+        let etcd_rule = ingress.iter().find(|r| r["FromPort"] == 2379).unwrap();
+        assert_eq!(etcd_rule["ToPort"], 2380);
+        let mut api = sources(&cluster_sg, 8008);
+        api.sort_by_key(|v| v.to_string());
+        let mut expected = vec![sg_ref(&cluster_sg), sg_ref(&nlb_sg)];
+        expected.sort_by_key(|v| v.to_string());
+        assert_eq!(api, expected);
+        assert!(sources(&cluster_sg, 5432).contains(&sg_ref(&nlb_sg)));
+        // The declared consumer is let into the NLB on 5432.
+        assert_eq!(sources(&nlb_sg, 5432), [sg_ref(&api_sg)]);
+
+        // Secrets, role, alarms, name, outputs.
+        assert_eq!(t.resources("AWS::SecretsManager::Secret").len(), 5);
+        let app = &t.at_path("AWS::SecretsManager::Secret", "/Db/AppSecret/")[0];
+        let template = app["Properties"]["GenerateSecretString"]["SecretStringTemplate"]
+            .as_str()
+            .unwrap();
+        let template: serde_json::Value = serde_json::from_str(template).unwrap();
+        assert_eq!(template["host"], "db.production.tracker.internal");
+        assert_eq!(template["port"], 5432);
+        assert_eq!(template["dbname"], "tracker");
+        let role = &t.at_path("AWS::IAM::Role", "/Db/Role/")[0];
+        let managed = role["Properties"]["ManagedPolicyArns"].to_string();
+        assert!(managed.contains("AmazonSSMManagedInstanceCore"));
+        assert!(managed.contains("CloudWatchAgentServerPolicy"));
+        let policies = t.resources("AWS::IAM::Policy");
+        let policy_text = serde_json::to_string(&policies).unwrap();
+        for action in [
+            "s3:ListBucket",
+            "s3:GetBucketLocation",
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "secretsmanager:GetSecretValue",
+            "ec2:AttachVolume",
+        ] {
+            assert!(policy_text.contains(action), "policy lacks {action}");
+        }
+        assert!(policy_text.contains("/wal-g/production-db/*"));
+
+        let alarms = t.resources("AWS::CloudWatch::Alarm");
+        assert_eq!(alarms.len(), 7);
+        let status: Vec<_> = alarms
+            .iter()
+            .filter(|(_, a)| a["Properties"]["MetricName"] == "StatusCheckFailed_System")
+            .collect();
+        assert_eq!(status.len(), 3);
+        for (_, a) in &status {
+            assert!(a["Properties"]["AlarmActions"]
+                .to_string()
+                .contains("ec2:recover"));
+        }
+        let disk: Vec<_> = alarms
+            .iter()
+            .filter(|(_, a)| a["Properties"]["MetricName"] == "disk_used_percent")
+            .collect();
+        assert_eq!(disk.len(), 3);
+        assert_eq!(disk[0].1["Properties"]["Namespace"], "CWAgent");
+        let healthy = alarms
+            .iter()
+            .find(|(_, a)| a["Properties"]["MetricName"] == "HealthyHostCount")
+            .unwrap()
+            .1;
+        assert_eq!(healthy["Properties"]["Threshold"], 1);
+        assert_eq!(
+            healthy["Properties"]["ComparisonOperator"],
+            "LessThanThreshold"
+        );
+
+        let service = t.one("AWS::ServiceDiscovery::Service");
+        assert_eq!(service["Properties"]["Name"], "db");
+        assert_eq!(
+            service["Properties"]["DnsConfig"]["DnsRecords"][0]["Type"],
+            "CNAME"
+        );
+        assert_eq!(t.resources("AWS::ServiceDiscovery::Instance").len(), 1);
+
+        let outputs = t.0["Outputs"].as_object().unwrap();
+        let has = |part: &str| outputs.keys().any(|k| k.contains(part));
+        for part in [
+            "WriterEndpoint",
+            "ClientSecurityGroupId",
+            "SuperuserSecretArn",
+            "ReplicationSecretArn",
+            "RewindSecretArn",
+            "RestApiSecretArn",
+            "AppSecretArn",
+            "BackupBucketName",
+        ] {
+            assert!(has(part), "no output {part}");
+        }
+        assert!(!has("ReaderEndpoint"));
+    }
+
+    #[test]
+    fn reader_endpoint_adds_a_replica_listener() {
+        let t = cluster(true);
+        let tgs = t.resources("AWS::ElasticLoadBalancingV2::TargetGroup");
+        assert_eq!(tgs.len(), 2);
+        let reader = &t.at_path(
+            "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "/Db/ReaderTargets/",
+        )[0];
+        assert_eq!(reader["Properties"]["HealthCheckPath"], "/replica");
+        let ports: BTreeSet<u64> = t
+            .at_path("AWS::ElasticLoadBalancingV2::Listener", "/Db/Nlb/")
+            .iter()
+            .filter_map(|l| l["Properties"]["Port"].as_u64())
+            .collect();
+        assert_eq!(ports, BTreeSet::from([5432, 5433]));
+        let outputs = t.0["Outputs"].as_object().unwrap();
+        assert!(outputs.keys().any(|k| k.contains("ReaderEndpoint")));
+    }
+}

@@ -1,1 +1,517 @@
-//! (being written)
+//! `PrivateWorkerService`: a Fargate service with no load balancer, in the private subnets with no
+//! public IP, for background workers (tracker fetcher, geofence, notifications, ...).
+//!
+//! Creates (on top of the shared [`service`](crate::service) lowering): Spot-weighted capacity by
+//! default, and scaling on CPU or on an SQS queue's depth. A *singleton* (a scheduler, a
+//! materialized-view refresher) runs exactly one task and never two at once: desired 1, minimum
+//! healthy 0 %, maximum 100 % (the old task stops before the new one starts), on-demand Fargate
+//! only, no autoscaling.
+
+use cdk_from_rust::aws_cdk_lib::aws_applicationautoscaling::{
+    AdjustmentType, BasicStepScalingPolicyProps, EnableScalingProps, ScalingInterval,
+};
+use cdk_from_rust::aws_cdk_lib::aws_ec2::SecurityGroup;
+use cdk_from_rust::aws_cdk_lib::aws_ecs::{
+    ContainerDefinition, CpuUtilizationScalingProps, FargateService, FargateTaskDefinition,
+};
+use cdk_from_rust::aws_cdk_lib::aws_logs::LogGroup;
+use cdk_from_rust::aws_cdk_lib::aws_sqs::IQueue;
+use cdk_from_rust::aws_cdk_lib::Duration;
+use cdk_from_rust::constructs::Construct;
+
+use crate::platform::Platform;
+use crate::service::{self, CapacityProvider, CapacityShare, Image, ServiceProps};
+use crate::task_size::TaskSize;
+use crate::validation::{Check, ValidationErrors};
+
+const KIND: &str = "PrivateWorkerService";
+
+/// How a worker scales.
+#[derive(Clone, Debug)]
+pub enum WorkerScaling {
+    /// A fixed `service.desired_count`.
+    None,
+    /// Target tracking on average CPU utilization, between `min` (at least 1: CPU is not
+    /// measured without tasks) and `max` tasks.
+    Cpu {
+        min: u32,
+        max: u32,
+        /// Target average CPU, 1-100 %.
+        target_percent: u32,
+    },
+    /// Step scaling on the queue's visible messages, between `min` (0 allowed: an empty queue
+    /// needs no workers) and `max` tasks: one task more while at least `messages_per_task`
+    /// messages wait, three more from 5 x `messages_per_task`, one task fewer while the queue is
+    /// empty.
+    QueueDepth {
+        queue: IQueue,
+        min: u32,
+        max: u32,
+        /// The backlog one task is expected to handle, at least 1.
+        messages_per_task: u32,
+    },
+}
+
+/// Props of [`PrivateWorkerService`].
+#[derive(Clone, Debug)]
+pub struct PrivateWorkerServiceProps {
+    /// The container, deployment and wiring settings shared by every service.
+    /// [`PrivateWorkerServiceProps::new`] sets one task, 100/200 %, and FARGATE (base 1, weight 1)
+    /// plus FARGATE_SPOT (weight 3), so one task is always on-demand and three in four beyond it
+    /// run on Spot; no ports (a pure Service Connect client) unless some are added.
+    pub service: ServiceProps,
+    /// Scaling. When [`WorkerScaling::None`] (the default), `service.desired_count` tasks run.
+    pub scaling: WorkerScaling,
+    /// Exactly one task, never two at once. Requires desired count 1, min healthy 0 %, max
+    /// healthy 100 %, no FARGATE_SPOT and no scaling; [`PrivateWorkerServiceProps::singleton`]
+    /// sets all of these. Default off.
+    pub singleton: bool,
+}
+
+impl PrivateWorkerServiceProps {
+    /// A worker `name` with every documented default (Spot-weighted, no scaling, not singleton).
+    pub fn new(name: &str, task_size: TaskSize, image: impl Into<Image>) -> Self {
+        let mut service = ServiceProps::new(name, task_size, image);
+        service.capacity = vec![
+            CapacityShare::new(CapacityProvider::Fargate, 1).with_base(1),
+            CapacityShare::new(CapacityProvider::FargateSpot, 3),
+        ];
+        PrivateWorkerServiceProps {
+            service,
+            scaling: WorkerScaling::None,
+            singleton: false,
+        }
+    }
+
+    /// A singleton worker: one task on on-demand Fargate, 0/100 % (the old task stops before the
+    /// new one starts), no scaling.
+    pub fn singleton(name: &str, task_size: TaskSize, image: impl Into<Image>) -> Self {
+        let mut props = Self::new(name, task_size, image);
+        props.service.desired_count = 1;
+        props.service.min_healthy_percent = 0;
+        props.service.max_healthy_percent = 100;
+        props.service.capacity = CapacityShare::fargate_only();
+        props.singleton = true;
+        props
+    }
+
+    /// Every violation of these props (no platform needed).
+    pub fn validate(&self, id: &str) -> Result<(), ValidationErrors> {
+        let mut c = Check::new(KIND, id);
+        self.validate_into(&mut c);
+        c.finish()
+    }
+
+    fn validate_into(&self, c: &mut Check) {
+        self.service.validate(c, "service.");
+        let desired = self.service.desired_count;
+        match &self.scaling {
+            WorkerScaling::None => {}
+            WorkerScaling::Cpu {
+                min,
+                max,
+                target_percent,
+            } => {
+                c.require(
+                    *min >= 1 && *min <= desired,
+                    "scaling.min",
+                    min,
+                    format!(
+                        "1 to service.desired_count ({desired}); CPU is not measured without tasks"
+                    ),
+                );
+                self.check_max(c, *min, *max);
+                c.require(
+                    (1..=100).contains(target_percent),
+                    "scaling.target_percent",
+                    target_percent,
+                    "1-100 %",
+                );
+            }
+            WorkerScaling::QueueDepth {
+                min,
+                max,
+                messages_per_task,
+                ..
+            } => {
+                c.require(
+                    *min <= desired,
+                    "scaling.min",
+                    min,
+                    format!("0 to service.desired_count ({desired})"),
+                );
+                self.check_max(c, *min, *max);
+                c.require(
+                    *messages_per_task >= 1,
+                    "scaling.messages_per_task",
+                    messages_per_task,
+                    "at least 1 message",
+                );
+            }
+        }
+        if self.singleton {
+            const WHY: &str = "for a singleton (exactly one task, no overlap)";
+            c.require(
+                desired == 1,
+                "service.desired_count",
+                desired,
+                format!("1 {WHY}"),
+            );
+            c.require(
+                self.service.min_healthy_percent == 0,
+                "service.min_healthy_percent",
+                self.service.min_healthy_percent,
+                format!("0 {WHY}"),
+            );
+            c.require(
+                self.service.max_healthy_percent == 100,
+                "service.max_healthy_percent",
+                self.service.max_healthy_percent,
+                format!("100 {WHY}"),
+            );
+            let providers: Vec<&str> = self
+                .service
+                .capacity
+                .iter()
+                .map(|s| s.provider.name())
+                .collect();
+            c.require(
+                !providers.contains(&"FARGATE_SPOT"),
+                "service.capacity",
+                &providers,
+                format!("FARGATE only {WHY}: a Spot interruption would leave it not running"),
+            );
+            c.require(
+                matches!(self.scaling, WorkerScaling::None),
+                "scaling",
+                scaling_name(&self.scaling),
+                format!("WorkerScaling::None {WHY}"),
+            );
+        } else {
+            c.require(
+                desired >= 1 || matches!(self.scaling, WorkerScaling::QueueDepth { .. }),
+                "service.desired_count",
+                desired,
+                "at least 1 (0 only with queue-depth scaling)",
+            );
+        }
+    }
+
+    fn check_max(&self, c: &mut Check, min: u32, max: u32) {
+        let desired = self.service.desired_count;
+        c.require(
+            max >= 1 && max >= desired && max >= min,
+            "scaling.max",
+            max,
+            format!("at least 1, service.desired_count ({desired}) and scaling.min ({min})"),
+        );
+    }
+}
+
+fn scaling_name(s: &WorkerScaling) -> &'static str {
+    match s {
+        WorkerScaling::None => "None",
+        WorkerScaling::Cpu { .. } => "Cpu",
+        WorkerScaling::QueueDepth { .. } => "QueueDepth",
+    }
+}
+
+/// A private Fargate worker service.
+#[derive(Clone, Copy, Debug)]
+pub struct PrivateWorkerService {
+    pub service: FargateService,
+    pub task_definition: FargateTaskDefinition,
+    pub container: ContainerDefinition,
+    pub security_group: SecurityGroup,
+    pub log_group: LogGroup,
+}
+
+impl PrivateWorkerService {
+    /// Validates `props` (all problems at once, including undeclared dependencies and a taken
+    /// name) and adds the worker to `scope`.
+    pub fn new(
+        scope: impl Into<Construct>,
+        id: &str,
+        platform: &Platform,
+        props: PrivateWorkerServiceProps,
+    ) -> Result<PrivateWorkerService, ValidationErrors> {
+        let mut c = Check::new(KIND, id);
+        props.validate_into(&mut c);
+        let resolved = service::resolve(platform, &mut c, &props.service, "service.");
+        c.finish()?;
+
+        let scope = Construct::new(scope, id);
+        let parts = service::build(scope, KIND, id, platform, &props.service, &resolved)?;
+        match &props.scaling {
+            WorkerScaling::None => {}
+            WorkerScaling::Cpu {
+                min,
+                max,
+                target_percent,
+            } => {
+                parts
+                    .service
+                    .auto_scale_task_count(EnableScalingProps::new(*max).min_capacity(*min))
+                    .scale_on_cpu_utilization(
+                        "Cpu",
+                        CpuUtilizationScalingProps::new(*target_percent),
+                    );
+            }
+            WorkerScaling::QueueDepth {
+                queue,
+                min,
+                max,
+                messages_per_task,
+            } => {
+                let m = *messages_per_task;
+                parts
+                    .service
+                    .auto_scale_task_count(EnableScalingProps::new(*max).min_capacity(*min))
+                    .scale_on_metric(
+                        "QueueDepth",
+                        BasicStepScalingPolicyProps::new(
+                            queue.metric_approximate_number_of_messages_visible(None),
+                            [
+                                ScalingInterval::new(-1).upper(0),
+                                ScalingInterval::new(1).lower(m),
+                                ScalingInterval::new(3).lower(m * 5),
+                            ],
+                        )
+                        .adjustment_type(AdjustmentType::ChangeInCapacity)
+                        .cooldown(Duration::seconds(60)),
+                    );
+            }
+        }
+        Ok(PrivateWorkerService {
+            service: parts.service,
+            task_definition: parts.task_definition,
+            container: parts.container,
+            security_group: parts.security_group,
+            log_group: parts.log_group,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props() -> PrivateWorkerServiceProps {
+        PrivateWorkerServiceProps::new("tracker-fetcher", TaskSize::HALF_1, "repo/app:1")
+    }
+
+    fn assert_violation(p: &PrivateWorkerServiceProps, field: &str, value: &str, allowed: &str) {
+        let err = p.validate("Fetcher").unwrap_err();
+        let v = err
+            .0
+            .iter()
+            .find(|v| v.field == field && v.value == value)
+            .unwrap_or_else(|| panic!("no violation of {field} = {value}: {err}"));
+        assert_eq!(v.construct, "PrivateWorkerService \"Fetcher\"");
+        assert!(v.allowed.contains(allowed), "{v}");
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        props().validate("Fetcher").unwrap();
+        PrivateWorkerServiceProps::singleton("scheduler", TaskSize::QUARTER_HALF, "repo/app:1")
+            .validate("Scheduler")
+            .unwrap();
+        let mut p = props();
+        p.scaling = WorkerScaling::Cpu {
+            min: 1,
+            max: 4,
+            target_percent: 70,
+        };
+        p.validate("Fetcher").unwrap();
+    }
+
+    #[test]
+    fn fails_on_cpu_scaling_bounds_and_target() {
+        let mut p = props();
+        p.service.desired_count = 2;
+        p.scaling = WorkerScaling::Cpu {
+            min: 0,
+            max: 1,
+            target_percent: 101,
+        };
+        assert_violation(&p, "scaling.min", "0", "1 to service.desired_count (2)");
+        assert_violation(&p, "scaling.max", "1", "service.desired_count (2)");
+        assert_violation(&p, "scaling.target_percent", "101", "1-100");
+    }
+
+    #[test]
+    fn fails_on_queue_scaling_bounds_and_messages_per_task() {
+        let err = crate::service::test_support::recorded(|stack| {
+            let queue = cdk_from_rust::aws_cdk_lib::aws_sqs::Queue::new(stack, "Q", None);
+            let mut p = props();
+            p.service.desired_count = 0;
+            p.scaling = WorkerScaling::QueueDepth {
+                queue: queue.into(),
+                min: 1,
+                max: 0,
+                messages_per_task: 0,
+            };
+            p.validate("Fetcher").unwrap_err()
+        });
+        let has = |f: &str, v: &str, a: &str| {
+            err.0
+                .iter()
+                .any(|x| x.field == f && x.value == v && x.allowed.contains(a))
+        };
+        assert!(
+            has("scaling.min", "1", "0 to service.desired_count (0)"),
+            "{err}"
+        );
+        assert!(has("scaling.max", "0", "at least 1"), "{err}");
+        assert!(has("scaling.messages_per_task", "0", "at least 1"), "{err}");
+        // A queue worker may start with no tasks.
+        assert!(!err.0.iter().any(|x| x.field == "service.desired_count"));
+    }
+
+    #[test]
+    fn fails_on_zero_desired_count_without_queue_scaling() {
+        let mut p = props();
+        p.service.desired_count = 0;
+        assert_violation(&p, "service.desired_count", "0", "at least 1");
+    }
+
+    #[test]
+    fn fails_on_singleton_with_overlap_spot_or_scaling() {
+        let mut p = PrivateWorkerServiceProps::singleton("scheduler", TaskSize::HALF_1, "a:1");
+        p.service.desired_count = 2;
+        p.service.min_healthy_percent = 50;
+        p.service.max_healthy_percent = 200;
+        p.service.capacity = props().service.capacity;
+        p.scaling = WorkerScaling::Cpu {
+            min: 1,
+            max: 3,
+            target_percent: 60,
+        };
+        assert_violation(&p, "service.desired_count", "2", "1 for a singleton");
+        assert_violation(&p, "service.min_healthy_percent", "50", "0 for a singleton");
+        assert_violation(
+            &p,
+            "service.max_healthy_percent",
+            "200",
+            "100 for a singleton",
+        );
+        assert_violation(
+            &p,
+            "service.capacity",
+            "[\"FARGATE\", \"FARGATE_SPOT\"]",
+            "FARGATE only",
+        );
+        assert_violation(
+            &p,
+            "scaling",
+            "\"Cpu\"",
+            "WorkerScaling::None for a singleton",
+        );
+    }
+
+    #[test]
+    fn reports_several_errors_together() {
+        let mut p = props();
+        p.service.name = "Tracker Fetcher".into();
+        p.service.command = Some(vec![]);
+        p.scaling = WorkerScaling::Cpu {
+            min: 1,
+            max: 2,
+            target_percent: 0,
+        };
+        let err = p.validate("Fetcher").unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["service.name", "service.command", "scaling.target_percent"]
+        );
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+    use crate::service::test_support::platform;
+    use crate::testing::synth;
+    use serde_json::json;
+
+    #[test]
+    fn worker_runs_private_on_spot_and_scales_on_queue_depth() {
+        let t = synth(|stack| {
+            let platform = platform(stack);
+            let queue = cdk_from_rust::aws_cdk_lib::aws_sqs::Queue::new(stack, "Jobs", None);
+            let mut p = PrivateWorkerServiceProps::new(
+                "notification-service",
+                TaskSize::HALF_1,
+                "repo/app:1",
+            );
+            p.service.command = Some(vec!["celery".into(), "worker".into()]);
+            p.scaling = WorkerScaling::QueueDepth {
+                queue: queue.into(),
+                min: 0,
+                max: 5,
+                messages_per_task: 100,
+            };
+            PrivateWorkerService::new(stack, "Notifications", &platform, p).unwrap();
+        });
+        let svc = &t.one("AWS::ECS::Service")["Properties"];
+        assert_eq!(
+            svc["CapacityProviderStrategy"],
+            json!([
+                {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+                {"CapacityProvider": "FARGATE_SPOT", "Weight": 3}
+            ])
+        );
+        assert_eq!(
+            svc["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"],
+            "DISABLED"
+        );
+        assert!(svc.get("LoadBalancers").is_none());
+        // A pure client: Service Connect on, nothing published.
+        assert_eq!(svc["ServiceConnectConfiguration"]["Enabled"], true);
+        assert!(svc["ServiceConnectConfiguration"].get("Services").is_none());
+        let container = &t.one("AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0];
+        assert_eq!(container["Command"], json!(["celery", "worker"]));
+
+        let target = &t.one("AWS::ApplicationAutoScaling::ScalableTarget")["Properties"];
+        assert_eq!(target["MinCapacity"], 0);
+        assert_eq!(target["MaxCapacity"], 5);
+        let alarms = t.resources("AWS::CloudWatch::Alarm");
+        assert!(alarms.iter().any(|(_, a)| {
+            a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+                && a["Properties"]["Threshold"] == 100
+        }));
+        let steps: Vec<_> = t
+            .resources("AWS::ApplicationAutoScaling::ScalingPolicy")
+            .into_iter()
+            .map(|(_, p)| &p["Properties"]["StepScalingPolicyConfiguration"])
+            .collect();
+        assert_eq!(steps.len(), 2, "a scale-in and a scale-out policy");
+    }
+
+    #[test]
+    fn singleton_never_overlaps_and_does_not_scale() {
+        let t = synth(|stack| {
+            let platform = platform(stack);
+            let p = PrivateWorkerServiceProps::singleton(
+                "materialized-view-service",
+                TaskSize::QUARTER_HALF,
+                "repo/app:1",
+            );
+            PrivateWorkerService::new(stack, "Views", &platform, p).unwrap();
+        });
+        let svc = &t.one("AWS::ECS::Service")["Properties"];
+        assert_eq!(svc["DesiredCount"], 1);
+        let dc = &svc["DeploymentConfiguration"];
+        assert_eq!(dc["MinimumHealthyPercent"], 0);
+        assert_eq!(dc["MaximumPercent"], 100);
+        assert_eq!(
+            svc["CapacityProviderStrategy"],
+            json!([{"CapacityProvider": "FARGATE", "Weight": 1}])
+        );
+        assert!(t
+            .resources("AWS::ApplicationAutoScaling::ScalableTarget")
+            .is_empty());
+    }
+}

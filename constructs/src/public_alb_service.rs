@@ -1,1 +1,1052 @@
-//! (being written)
+//! `PublicAlbService`: a Fargate service behind the platform's shared public ALB.
+//!
+//! Creates (on top of the shared [`service`](crate::service) lowering): an IP target group with
+//! the health check, a rule on the shared HTTPS listener matching the host headers (and optional
+//! path patterns and source-IP allow-list) at the given priority, an ingress rule from the ALB for
+//! a separate health-check port, autoscaling on CPU / memory / requests per target, and optionally
+//! a WAF web ACL (rate limit + AWS common rule set) on the ALB.
+//!
+//! The WAF caveat: an ALB can have only one web ACL association, and the platform's ALB is shared,
+//! so the web ACL is attached to the *whole ALB* and applies to every host it serves. Enable it on
+//! at most one service per platform; a second service enabling it fails at synthesis (the
+//! association is created under the ALB with a fixed id, so a second one collides there instead of
+//! two associations replacing each other at deploy time).
+
+use cdk_from_rust::aws_cdk_lib::aws_applicationautoscaling::EnableScalingProps;
+use cdk_from_rust::aws_cdk_lib::aws_ec2::{Port, SecurityGroup};
+use cdk_from_rust::aws_cdk_lib::aws_ecs::{
+    ContainerDefinition, CpuUtilizationScalingProps, FargateService, FargateTaskDefinition,
+    LoadBalancerTargetOptions, MemoryUtilizationScalingProps, RequestCountScalingProps,
+};
+use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::{
+    ApplicationListenerRule, ApplicationListenerRuleProps, ApplicationProtocol,
+    ApplicationTargetGroup, ApplicationTargetGroupProps, HealthCheck, ListenerCondition,
+    TargetType,
+};
+use cdk_from_rust::aws_cdk_lib::aws_logs::LogGroup;
+use cdk_from_rust::aws_cdk_lib::aws_wafv2::{
+    CfnWebACL, CfnWebACLAllowActionProperty, CfnWebACLAssociation, CfnWebACLAssociationProps,
+    CfnWebACLBlockActionProperty, CfnWebACLDefaultActionProperty,
+    CfnWebACLManagedRuleGroupStatementProperty, CfnWebACLOverrideActionProperty, CfnWebACLProps,
+    CfnWebACLRateBasedStatementProperty, CfnWebACLRuleActionProperty, CfnWebACLRuleProperty,
+    CfnWebACLStatementProperty, CfnWebACLVisibilityConfigProperty,
+    IResolvableOrCfnWebACLRuleProperty,
+};
+use cdk_from_rust::aws_cdk_lib::Duration;
+use cdk_from_rust::constructs::Construct;
+use cdk_from_rust::JsAny;
+
+use crate::platform::Platform;
+use crate::service::{self, Image, ServiceProps};
+use crate::task_size::TaskSize;
+use crate::validation::{is_dns_label, is_ipv4_cidr, Check, ValidationErrors};
+
+const KIND: &str = "PublicAlbService";
+
+/// The target group's health check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlbHealthCheck {
+    /// The path checked, starting with `/`. Default `/health`.
+    pub path: String,
+    /// The container port checked; must be one of the service's ports. When `None`, the port
+    /// traffic is sent to (`target_port`) is checked.
+    pub port: Option<u16>,
+    /// Seconds between checks, 5-300 and above `timeout_secs`. Default 30.
+    pub interval_secs: u32,
+    /// Seconds a check may take, 2-120. Default 5.
+    pub timeout_secs: u32,
+    /// Consecutive successes before a target is healthy, 2-10. Default 2.
+    pub healthy_threshold: u32,
+    /// Consecutive failures before a target is unhealthy, 2-10. Default 3.
+    pub unhealthy_threshold: u32,
+    /// The HTTP codes counted as healthy: `200`, `200-299` or `200,302` (codes 200-499).
+    /// Default `200`.
+    pub matcher: String,
+}
+
+impl Default for AlbHealthCheck {
+    fn default() -> Self {
+        AlbHealthCheck {
+            path: "/health".into(),
+            port: None,
+            interval_secs: 30,
+            timeout_secs: 5,
+            healthy_threshold: 2,
+            unhealthy_threshold: 3,
+            matcher: "200".into(),
+        }
+    }
+}
+
+/// Autoscaling of a public service: target tracking on each metric given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlbAutoscaling {
+    /// The fewest tasks, at least 1 and at most `service.desired_count`.
+    pub min: u32,
+    /// The most tasks, at least `service.desired_count` and at least 1.
+    pub max: u32,
+    /// Target average CPU utilization, 1-100 %. [`AlbAutoscaling::new`] sets 60; when `None`,
+    /// CPU does not drive scaling.
+    pub cpu_percent: Option<u32>,
+    /// Target average memory utilization, 1-100 %. When `None` (the default), memory does not
+    /// drive scaling.
+    pub memory_percent: Option<u32>,
+    /// Target ALB requests per task (per target, per minute), at least 1. When `None` (the
+    /// default), request count does not drive scaling.
+    pub requests_per_target: Option<u32>,
+    /// Seconds between scale-in activities. Default 300.
+    pub scale_in_cooldown_secs: u32,
+    /// Seconds between scale-out activities. Default 60.
+    pub scale_out_cooldown_secs: u32,
+}
+
+impl AlbAutoscaling {
+    /// Between `min` and `max` tasks, tracking 60 % CPU, scale-in cooldown 300 s, scale-out 60 s.
+    pub fn new(min: u32, max: u32) -> Self {
+        AlbAutoscaling {
+            min,
+            max,
+            cpu_percent: Some(60),
+            memory_percent: None,
+            requests_per_target: None,
+            scale_in_cooldown_secs: 300,
+            scale_out_cooldown_secs: 60,
+        }
+    }
+}
+
+/// A WAF web ACL on the shared ALB (see the module docs: it applies to every host on the ALB).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlbWaf {
+    /// Requests per client IP per 5 minutes before that IP is blocked, 10-2000000000.
+    /// [`AlbWaf::default`] sets 1000.
+    pub rate_limit_per_5_min: u32,
+}
+
+impl Default for AlbWaf {
+    fn default() -> Self {
+        AlbWaf {
+            rate_limit_per_5_min: 1000,
+        }
+    }
+}
+
+/// Props of [`PublicAlbService`].
+#[derive(Clone, Debug)]
+pub struct PublicAlbServiceProps {
+    /// The container, deployment and wiring settings shared by every service.
+    /// [`PublicAlbServiceProps::new`] sets one task, 100/200 %, on-demand Fargate (weight 1), the
+    /// target port as the only container port, and a 60 s health-check grace period.
+    pub service: ServiceProps,
+    /// The container port the ALB forwards to; one of `service.ports`.
+    pub target_port: u16,
+    /// Host names routed to this service (`api.example.com`, `*.example.com`), DNS names.
+    /// At least one.
+    pub host_headers: Vec<String>,
+    /// Path patterns (`/api/*`) narrowing the rule, each starting with `/`. When empty, every
+    /// path of the hosts is routed here.
+    pub path_patterns: Vec<String>,
+    /// The listener rule priority, 1-50000 (lower is evaluated first). Required; unique on the
+    /// listener (the caller's concern: ALB rejects duplicates at deploy time).
+    pub priority: u32,
+    /// The target group's health check. Default: `GET /health` on the target port every 30 s,
+    /// 5 s timeout, healthy after 2, unhealthy after 3, expecting 200.
+    pub health_check: AlbHealthCheck,
+    /// Client IPv4 CIDR blocks allowed through (a `source-ip` rule condition; others fall
+    /// through to the listener's 404). When empty, every client is allowed.
+    pub source_ip_allow_list: Vec<String>,
+    /// A WAF web ACL on the shared ALB. When `None`, no web ACL is created.
+    pub waf: Option<AlbWaf>,
+    /// Autoscaling. When `None`, the service runs `service.desired_count` tasks.
+    pub autoscaling: Option<AlbAutoscaling>,
+    /// Seconds the ALB drains a deregistering target, 0-3600. Default 30.
+    pub deregistration_delay_secs: u32,
+}
+
+impl PublicAlbServiceProps {
+    /// Props for service `name` serving `target_port` for `host` at listener priority `priority`,
+    /// with every documented default.
+    pub fn new(
+        name: &str,
+        task_size: TaskSize,
+        image: impl Into<Image>,
+        target_port: u16,
+        host: &str,
+        priority: u32,
+    ) -> Self {
+        let mut service = ServiceProps::new(name, task_size, image);
+        service.ports = vec![target_port];
+        service.health_check_grace_period_secs = Some(60);
+        PublicAlbServiceProps {
+            service,
+            target_port,
+            host_headers: vec![host.to_string()],
+            path_patterns: Vec::new(),
+            priority,
+            health_check: AlbHealthCheck::default(),
+            source_ip_allow_list: Vec::new(),
+            waf: None,
+            autoscaling: None,
+            deregistration_delay_secs: 30,
+        }
+    }
+
+    /// Every violation of these props (no platform needed).
+    pub fn validate(&self, id: &str) -> Result<(), ValidationErrors> {
+        let mut c = Check::new(KIND, id);
+        self.validate_into(&mut c);
+        c.finish()
+    }
+
+    fn validate_into(&self, c: &mut Check) {
+        self.service.validate(c, "service.");
+        let ports = ports_text(&self.service.ports);
+        c.require(
+            self.service.ports.contains(&self.target_port),
+            "target_port",
+            self.target_port,
+            format!("one of service.ports: {ports}"),
+        );
+        c.require(
+            !self.host_headers.is_empty(),
+            "host_headers",
+            &self.host_headers,
+            "at least one host name",
+        );
+        for h in &self.host_headers {
+            c.require(
+                is_host_name(h),
+                "host_headers",
+                h,
+                "a DNS name such as api.example.com (or *.example.com)",
+            );
+        }
+        for p in &self.path_patterns {
+            c.require(
+                p.starts_with('/') && p.len() <= 128,
+                "path_patterns",
+                p,
+                "a path pattern starting with '/', at most 128 characters, e.g. /api/*",
+            );
+        }
+        let values =
+            self.host_headers.len() + self.path_patterns.len() + self.source_ip_allow_list.len();
+        c.require(
+            values <= 5,
+            "host_headers + path_patterns + source_ip_allow_list",
+            values,
+            "at most 5 condition values in one listener rule (ALB quota)",
+        );
+        c.require(
+            (1..=50_000).contains(&self.priority),
+            "priority",
+            self.priority,
+            "1-50000",
+        );
+        let h = &self.health_check;
+        c.require(
+            h.path.starts_with('/'),
+            "health_check.path",
+            &h.path,
+            "a path starting with '/', e.g. /health",
+        );
+        if let Some(port) = h.port {
+            c.require(
+                self.service.ports.contains(&port),
+                "health_check.port",
+                port,
+                format!("one of service.ports: {ports}"),
+            );
+        }
+        c.require(
+            (5..=300).contains(&h.interval_secs) && h.interval_secs > h.timeout_secs,
+            "health_check.interval_secs",
+            h.interval_secs,
+            format!("5-300 seconds and above timeout_secs ({})", h.timeout_secs),
+        );
+        c.require(
+            (2..=120).contains(&h.timeout_secs),
+            "health_check.timeout_secs",
+            h.timeout_secs,
+            "2-120 seconds",
+        );
+        c.require(
+            (2..=10).contains(&h.healthy_threshold),
+            "health_check.healthy_threshold",
+            h.healthy_threshold,
+            "2-10",
+        );
+        c.require(
+            (2..=10).contains(&h.unhealthy_threshold),
+            "health_check.unhealthy_threshold",
+            h.unhealthy_threshold,
+            "2-10",
+        );
+        c.require(
+            is_matcher(&h.matcher),
+            "health_check.matcher",
+            &h.matcher,
+            "HTTP codes 200-499 as `200`, `200-299` or `200,302`",
+        );
+        for cidr in &self.source_ip_allow_list {
+            c.require(
+                is_ipv4_cidr(cidr),
+                "source_ip_allow_list",
+                cidr,
+                "IPv4 CIDR blocks such as 203.0.113.0/24",
+            );
+        }
+        if let Some(w) = &self.waf {
+            c.require(
+                (10..=2_000_000_000).contains(&w.rate_limit_per_5_min),
+                "waf.rate_limit_per_5_min",
+                w.rate_limit_per_5_min,
+                "10-2000000000 requests per IP per 5 minutes",
+            );
+        }
+        let desired = self.service.desired_count;
+        match &self.autoscaling {
+            None => {
+                c.require(
+                    desired >= 1,
+                    "service.desired_count",
+                    desired,
+                    "at least 1 (a public service without tasks only answers 503)",
+                );
+            }
+            Some(a) => {
+                c.require(
+                    a.min >= 1 && a.min <= desired,
+                    "autoscaling.min",
+                    a.min,
+                    format!("1 to service.desired_count ({desired})"),
+                );
+                c.require(
+                    a.max >= 1 && a.max >= desired && a.max >= a.min,
+                    "autoscaling.max",
+                    a.max,
+                    format!(
+                        "at least 1, service.desired_count ({desired}) and autoscaling.min ({})",
+                        a.min
+                    ),
+                );
+                for (field, v) in [
+                    ("autoscaling.cpu_percent", a.cpu_percent),
+                    ("autoscaling.memory_percent", a.memory_percent),
+                ] {
+                    if let Some(v) = v {
+                        c.require((1..=100).contains(&v), field, v, "1-100 %");
+                    }
+                }
+                if let Some(r) = a.requests_per_target {
+                    c.require(
+                        r >= 1,
+                        "autoscaling.requests_per_target",
+                        r,
+                        "at least 1 request per target per minute",
+                    );
+                }
+                c.require(
+                    a.cpu_percent.is_some()
+                        || a.memory_percent.is_some()
+                        || a.requests_per_target.is_some(),
+                    "autoscaling",
+                    "no metric",
+                    "at least one of cpu_percent, memory_percent, requests_per_target",
+                );
+            }
+        }
+        c.require(
+            self.deregistration_delay_secs <= 3600,
+            "deregistration_delay_secs",
+            self.deregistration_delay_secs,
+            "0-3600 seconds",
+        );
+    }
+}
+
+fn ports_text(ports: &[u16]) -> String {
+    if ports.is_empty() {
+        "(none declared)".into()
+    } else {
+        ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A DNS name of at least two labels; the first may be `*`.
+fn is_host_name(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    s.len() <= 253
+        && labels.len() >= 2
+        && labels
+            .iter()
+            .enumerate()
+            .all(|(i, l)| is_dns_label(l) || (i == 0 && *l == "*"))
+}
+
+/// `200`, `200-299`, `200,302`: HTTP codes 200-499.
+fn is_matcher(s: &str) -> bool {
+    let code = |c: &str| c.parse::<u16>().is_ok_and(|c| (200..=499).contains(&c));
+    !s.is_empty()
+        && s.split(',').all(|part| match part.split_once('-') {
+            Some((a, b)) => code(a) && code(b) && a.parse::<u16>().ok() < b.parse::<u16>().ok(),
+            None => code(part),
+        })
+}
+
+/// A Fargate service behind the shared public ALB.
+#[derive(Clone, Copy, Debug)]
+pub struct PublicAlbService {
+    pub service: FargateService,
+    pub task_definition: FargateTaskDefinition,
+    pub container: ContainerDefinition,
+    pub security_group: SecurityGroup,
+    pub log_group: LogGroup,
+    pub target_group: ApplicationTargetGroup,
+    pub listener_rule: ApplicationListenerRule,
+    /// The web ACL, when `waf` was set.
+    pub web_acl: Option<CfnWebACL>,
+}
+
+impl PublicAlbService {
+    /// Validates `props` (all problems at once, including undeclared dependencies and a taken
+    /// name) and adds the service to `scope`.
+    pub fn new(
+        scope: impl Into<Construct>,
+        id: &str,
+        platform: &Platform,
+        props: PublicAlbServiceProps,
+    ) -> Result<PublicAlbService, ValidationErrors> {
+        let mut c = Check::new(KIND, id);
+        props.validate_into(&mut c);
+        let resolved = service::resolve(platform, &mut c, &props.service, "service.");
+        c.finish()?;
+
+        let scope = Construct::new(scope, id);
+        let parts = service::build(scope, KIND, id, platform, &props.service, &resolved)?;
+        let name = props.service.name.as_str();
+        let h = &props.health_check;
+        let mut health_check = HealthCheck::new()
+            .path(h.path.as_str())
+            .interval(Duration::seconds(h.interval_secs))
+            .timeout(Duration::seconds(h.timeout_secs))
+            .healthy_threshold_count(h.healthy_threshold)
+            .unhealthy_threshold_count(h.unhealthy_threshold)
+            .healthy_http_codes(h.matcher.as_str());
+        if let Some(port) = h.port.filter(|&p| p != props.target_port) {
+            health_check = health_check.port(port.to_string());
+            parts.security_group.connections().allow_from(
+                platform.alb,
+                Port::tcp(port),
+                Some(format!("ALB health check of {name}").into()),
+            );
+        }
+        let target_group = ApplicationTargetGroup::new(
+            scope,
+            "TargetGroup",
+            Some(
+                ApplicationTargetGroupProps::new()
+                    .vpc(platform.network.vpc)
+                    .port(props.target_port)
+                    .protocol(ApplicationProtocol::Http)
+                    .target_type(TargetType::Ip)
+                    .deregistration_delay(Duration::seconds(props.deregistration_delay_secs))
+                    .health_check(health_check)
+                    .targets([parts.service.load_balancer_target(
+                        LoadBalancerTargetOptions::new(name).container_port(props.target_port),
+                    )]),
+            ),
+        );
+        let mut conditions = vec![ListenerCondition::host_headers(
+            props.host_headers.iter().map(String::as_str),
+        )];
+        if !props.path_patterns.is_empty() {
+            conditions.push(ListenerCondition::path_patterns(
+                props.path_patterns.iter().map(String::as_str),
+            ));
+        }
+        if !props.source_ip_allow_list.is_empty() {
+            conditions.push(ListenerCondition::source_ips(
+                props.source_ip_allow_list.iter().map(String::as_str),
+            ));
+        }
+        let listener_rule = ApplicationListenerRule::new(
+            scope,
+            "ListenerRule",
+            ApplicationListenerRuleProps::new(platform.https_listener, props.priority)
+                .conditions(conditions)
+                .target_groups([target_group]),
+        );
+
+        if let Some(a) = &props.autoscaling {
+            let scaling = parts
+                .service
+                .auto_scale_task_count(EnableScalingProps::new(a.max).min_capacity(a.min));
+            let cool_in = Duration::seconds(a.scale_in_cooldown_secs);
+            let cool_out = Duration::seconds(a.scale_out_cooldown_secs);
+            if let Some(p) = a.cpu_percent {
+                scaling.scale_on_cpu_utilization(
+                    "Cpu",
+                    CpuUtilizationScalingProps::new(p)
+                        .scale_in_cooldown(cool_in)
+                        .scale_out_cooldown(cool_out),
+                );
+            }
+            if let Some(p) = a.memory_percent {
+                scaling.scale_on_memory_utilization(
+                    "Memory",
+                    MemoryUtilizationScalingProps::new(p)
+                        .scale_in_cooldown(cool_in)
+                        .scale_out_cooldown(cool_out),
+                );
+            }
+            if let Some(r) = a.requests_per_target {
+                scaling.scale_on_request_count(
+                    "Requests",
+                    RequestCountScalingProps::new(r, target_group)
+                        .scale_in_cooldown(cool_in)
+                        .scale_out_cooldown(cool_out),
+                );
+            }
+        }
+
+        let web_acl = props
+            .waf
+            .as_ref()
+            .map(|w| web_acl(scope, platform, name, w));
+        Ok(PublicAlbService {
+            service: parts.service,
+            task_definition: parts.task_definition,
+            container: parts.container,
+            security_group: parts.security_group,
+            log_group: parts.log_group,
+            target_group,
+            listener_rule,
+            web_acl,
+        })
+    }
+}
+
+/// A regional web ACL (per-IP rate limit, AWS common rule set) associated with the shared ALB.
+fn web_acl(scope: Construct, platform: &Platform, name: &str, waf: &AlbWaf) -> CfnWebACL {
+    let visibility = |metric: &str| {
+        CfnWebACLVisibilityConfigProperty::new(true, format!("{name}-{metric}"), true)
+    };
+    let rules: Vec<IResolvableOrCfnWebACLRuleProperty> = vec![
+        CfnWebACLRuleProperty::new(
+            "RateLimitPerIp",
+            0,
+            CfnWebACLStatementProperty::new().rate_based_statement(
+                CfnWebACLRateBasedStatementProperty::new("IP", waf.rate_limit_per_5_min)
+                    .evaluation_window_sec(300),
+            ),
+            visibility("rate-limit"),
+        )
+        .action(CfnWebACLRuleActionProperty::new().block(CfnWebACLBlockActionProperty::new()))
+        .into(),
+        CfnWebACLRuleProperty::new(
+            "AWSManagedRulesCommonRuleSet",
+            1,
+            CfnWebACLStatementProperty::new().managed_rule_group_statement(
+                CfnWebACLManagedRuleGroupStatementProperty::new(
+                    "AWSManagedRulesCommonRuleSet",
+                    "AWS",
+                ),
+            ),
+            visibility("common-rule-set"),
+        )
+        .override_action(
+            CfnWebACLOverrideActionProperty::new().none(JsAny::from(serde_json::json!({}))),
+        )
+        .into(),
+    ];
+    let acl = CfnWebACL::new(
+        scope,
+        "WebAcl",
+        CfnWebACLProps::new(
+            CfnWebACLDefaultActionProperty::new().allow(CfnWebACLAllowActionProperty::new()),
+            "REGIONAL",
+            visibility("web-acl"),
+        )
+        .description(format!(
+            "{} shared ALB (enabled by {name}): per-IP rate limit and AWS common rule set",
+            platform.environment
+        ))
+        .rules(rules),
+    );
+    // Under the ALB with a fixed id: one ALB takes one web ACL, so a second service asking for
+    // one collides here at synthesis.
+    CfnWebACLAssociation::new(
+        platform.alb,
+        "WebAclAssociation",
+        CfnWebACLAssociationProps::new(platform.alb.load_balancer_arn(), acl.attr_arn()),
+    );
+    acl
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props() -> PublicAlbServiceProps {
+        PublicAlbServiceProps::new(
+            "api",
+            TaskSize::HALF_1,
+            "public.ecr.aws/nginx/nginx:1.27",
+            8000,
+            "api.example.com",
+            10,
+        )
+    }
+
+    fn assert_violation(p: &PublicAlbServiceProps, field: &str, value: &str, allowed: &str) {
+        let err = p.validate("Api").unwrap_err();
+        let v = err
+            .0
+            .iter()
+            .find(|v| v.field == field && v.value == value)
+            .unwrap_or_else(|| panic!("no violation of {field} = {value}: {err}"));
+        assert_eq!(v.construct, "PublicAlbService \"Api\"");
+        assert!(v.allowed.contains(allowed), "{v}");
+        assert!(
+            err.to_string()
+                .contains(&format!("PublicAlbService \"Api\": `{field}` = {value}")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        props().validate("Api").unwrap();
+        let mut p = props();
+        p.service.desired_count = 2;
+        p.autoscaling = Some(AlbAutoscaling::new(2, 6));
+        p.waf = Some(AlbWaf::default());
+        p.source_ip_allow_list = vec!["203.0.113.0/24".into()];
+        p.path_patterns = vec!["/api/*".into()];
+        p.host_headers.push("*.example.com".into());
+        p.validate("Api").unwrap();
+    }
+
+    #[test]
+    fn fails_on_target_port_not_declared() {
+        let mut p = props();
+        p.target_port = 9000;
+        assert_violation(&p, "target_port", "9000", "one of service.ports: 8000");
+    }
+
+    #[test]
+    fn fails_on_missing_and_bad_host_headers() {
+        let mut p = props();
+        p.host_headers = vec![];
+        assert_violation(&p, "host_headers", "[]", "at least one host name");
+        p.host_headers = vec!["Not A Host".into(), "localhost".into()];
+        assert_violation(&p, "host_headers", "\"Not A Host\"", "a DNS name");
+        assert_violation(&p, "host_headers", "\"localhost\"", "a DNS name");
+    }
+
+    #[test]
+    fn fails_on_path_pattern_without_slash() {
+        let mut p = props();
+        p.path_patterns = vec!["api/*".into()];
+        assert_violation(&p, "path_patterns", "\"api/*\"", "starting with '/'");
+    }
+
+    #[test]
+    fn fails_on_too_many_condition_values() {
+        let mut p = props();
+        p.source_ip_allow_list = (1..=5).map(|i| format!("203.0.113.{i}/32")).collect();
+        assert_violation(
+            &p,
+            "host_headers + path_patterns + source_ip_allow_list",
+            "6",
+            "at most 5",
+        );
+    }
+
+    #[test]
+    fn fails_on_priority_out_of_range() {
+        let mut p = props();
+        p.priority = 0;
+        assert_violation(&p, "priority", "0", "1-50000");
+        p.priority = 50_001;
+        assert_violation(&p, "priority", "50001", "1-50000");
+    }
+
+    #[test]
+    fn fails_on_health_check_path_port_and_matcher() {
+        let mut p = props();
+        p.health_check.path = "health".into();
+        p.health_check.port = Some(9000);
+        p.health_check.matcher = "200-199".into();
+        assert_violation(&p, "health_check.path", "\"health\"", "starting with '/'");
+        assert_violation(
+            &p,
+            "health_check.port",
+            "9000",
+            "one of service.ports: 8000",
+        );
+        assert_violation(&p, "health_check.matcher", "\"200-199\"", "200-499");
+        p.health_check.matcher = "600".into();
+        assert_violation(&p, "health_check.matcher", "\"600\"", "200-499");
+    }
+
+    #[test]
+    fn fails_when_interval_does_not_exceed_timeout() {
+        let mut p = props();
+        p.health_check.interval_secs = 10;
+        p.health_check.timeout_secs = 10;
+        assert_violation(
+            &p,
+            "health_check.interval_secs",
+            "10",
+            "above timeout_secs (10)",
+        );
+        p.health_check.interval_secs = 400;
+        p.health_check.timeout_secs = 1;
+        assert_violation(&p, "health_check.interval_secs", "400", "5-300");
+        assert_violation(&p, "health_check.timeout_secs", "1", "2-120");
+    }
+
+    #[test]
+    fn fails_on_thresholds_out_of_range() {
+        let mut p = props();
+        p.health_check.healthy_threshold = 1;
+        p.health_check.unhealthy_threshold = 11;
+        assert_violation(&p, "health_check.healthy_threshold", "1", "2-10");
+        assert_violation(&p, "health_check.unhealthy_threshold", "11", "2-10");
+    }
+
+    #[test]
+    fn fails_on_source_ips_that_are_not_ipv4_cidrs() {
+        let mut p = props();
+        p.source_ip_allow_list = vec!["203.0.113.7".into()];
+        assert_violation(&p, "source_ip_allow_list", "\"203.0.113.7\"", "IPv4 CIDR");
+    }
+
+    #[test]
+    fn fails_on_waf_rate_limit() {
+        let mut p = props();
+        p.waf = Some(AlbWaf {
+            rate_limit_per_5_min: 5,
+        });
+        assert_violation(&p, "waf.rate_limit_per_5_min", "5", "10-2000000000");
+    }
+
+    #[test]
+    fn fails_on_zero_desired_count_without_autoscaling() {
+        let mut p = props();
+        p.service.desired_count = 0;
+        assert_violation(&p, "service.desired_count", "0", "at least 1");
+    }
+
+    #[test]
+    fn fails_on_autoscaling_bounds_percents_and_metrics() {
+        let mut p = props();
+        p.service.desired_count = 3;
+        p.autoscaling = Some(AlbAutoscaling {
+            min: 4,
+            max: 2,
+            cpu_percent: Some(0),
+            memory_percent: Some(101),
+            requests_per_target: Some(0),
+            ..AlbAutoscaling::new(1, 1)
+        });
+        assert_violation(&p, "autoscaling.min", "4", "1 to service.desired_count (3)");
+        assert_violation(&p, "autoscaling.max", "2", "service.desired_count (3)");
+        assert_violation(&p, "autoscaling.cpu_percent", "0", "1-100");
+        assert_violation(&p, "autoscaling.memory_percent", "101", "1-100");
+        assert_violation(&p, "autoscaling.requests_per_target", "0", "at least 1");
+        p.autoscaling = Some(AlbAutoscaling {
+            min: 0,
+            max: 0,
+            cpu_percent: None,
+            ..AlbAutoscaling::new(1, 1)
+        });
+        p.service.desired_count = 0;
+        assert_violation(&p, "autoscaling.min", "0", "1 to service.desired_count");
+        assert_violation(&p, "autoscaling.max", "0", "at least 1");
+        assert_violation(
+            &p,
+            "autoscaling",
+            "\"no metric\"",
+            "at least one of cpu_percent",
+        );
+    }
+
+    #[test]
+    fn fails_on_deregistration_delay() {
+        let mut p = props();
+        p.deregistration_delay_secs = 4000;
+        assert_violation(&p, "deregistration_delay_secs", "4000", "0-3600");
+    }
+
+    #[test]
+    fn fails_on_grace_period_shorter_than_container_start_period() {
+        let mut p = props();
+        let mut h = crate::service::ContainerHealthCheck::new(["CMD", "/check"]);
+        h.start_period_secs = 120;
+        p.service.health_check = Some(h);
+        assert_violation(
+            &p,
+            "service.health_check_grace_period_secs",
+            "60",
+            "start period (120 s)",
+        );
+    }
+
+    #[test]
+    fn reports_several_errors_together() {
+        let mut p = props();
+        p.service.name = "API".into();
+        p.priority = 0;
+        p.health_check.path = "x".into();
+        p.health_check.healthy_threshold = 20;
+        p.source_ip_allow_list = vec!["everyone".into()];
+        let err = p.validate("Api").unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "service.name",
+                "priority",
+                "health_check.path",
+                "health_check.healthy_threshold",
+                "source_ip_allow_list"
+            ]
+        );
+        assert!(
+            err.to_string().starts_with("5 invalid setting(s):"),
+            "{err}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+    use crate::service::test_support::platform;
+    use crate::service::ContainerHealthCheck;
+    use crate::testing::synth;
+    use crate::wiring::{ContainerSecret, Dependency, Endpoint};
+    use cdk_from_rust::aws_cdk_lib::aws_ec2::SecurityGroupProps;
+    use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret;
+    use serde_json::{json, Value};
+
+    fn env_value<'a>(container: &'a Value, name: &str) -> Option<&'a Value> {
+        container["Environment"]
+            .as_array()?
+            .iter()
+            .find(|e| e["Name"] == name)
+            .map(|e| &e["Value"])
+    }
+
+    #[test]
+    fn public_service_routes_checks_scales_and_wires() {
+        let t = synth(|stack| {
+            let platform = platform(stack);
+            // A fake database endpoint declared before the service.
+            let db_sg =
+                SecurityGroup::new(stack, "DbSg", SecurityGroupProps::new(platform.network.vpc));
+            let mut c = Check::new("Test", "db");
+            platform.registry.register(
+                &mut c,
+                Endpoint {
+                    name: "db".into(),
+                    host: "db.staging.tracker.internal".into(),
+                    ports: vec![5432],
+                    security_group: db_sg.into(),
+                },
+            );
+            c.finish().unwrap();
+            let secret = Secret::new(stack, "DbPassword", None);
+
+            let mut p = PublicAlbServiceProps::new(
+                "api",
+                TaskSize::HALF_1,
+                "public.ecr.aws/nginx/nginx:1.27",
+                8000,
+                "api.example.com",
+                10,
+            );
+            p.path_patterns = vec!["/v1/*".into()];
+            p.source_ip_allow_list = vec!["203.0.113.0/24".into()];
+            p.service.desired_count = 2;
+            p.service.connects_to = vec!["db:5432".parse().unwrap()];
+            p.service
+                .environment
+                .insert("LOG_LEVEL".into(), "info".into());
+            p.service.secrets.insert(
+                "DB_PASSWORD".into(),
+                ContainerSecret::field(secret, "password"),
+            );
+            let mut hc = ContainerHealthCheck::new(["CMD-SHELL", "curl -f localhost:8000/health"]);
+            hc.start_period_secs = 30;
+            p.service.health_check = Some(hc);
+            p.health_check.path = "/healthz".into();
+            p.health_check.interval_secs = 15;
+            p.health_check.matcher = "200-299".into();
+            p.autoscaling = Some(AlbAutoscaling {
+                memory_percent: Some(75),
+                requests_per_target: Some(500),
+                ..AlbAutoscaling::new(2, 8)
+            });
+            p.waf = Some(AlbWaf::default());
+            let svc = PublicAlbService::new(stack, "Api", &platform, p).unwrap();
+            assert!(svc.web_acl.is_some());
+            // The service's own endpoint is declared for later consumers.
+            let e = platform.registry.get("api").unwrap();
+            assert_eq!((e.host.as_str(), e.ports.as_slice()), ("api", &[8000][..]));
+            let _ = Dependency::new("api", 8000);
+        });
+
+        // Listener rule: host header, path, source IP, priority, forward to the target group.
+        let rule = t.one("AWS::ElasticLoadBalancingV2::ListenerRule");
+        assert_eq!(rule["Properties"]["Priority"], 10);
+        let conditions = rule["Properties"]["Conditions"].as_array().unwrap();
+        let field = |f: &str| conditions.iter().find(|c| c["Field"] == f).unwrap();
+        assert_eq!(
+            field("host-header")["HostHeaderConfig"]["Values"],
+            json!(["api.example.com"])
+        );
+        assert_eq!(
+            field("path-pattern")["PathPatternConfig"]["Values"],
+            json!(["/v1/*"])
+        );
+        assert_eq!(
+            field("source-ip")["SourceIpConfig"]["Values"],
+            json!(["203.0.113.0/24"])
+        );
+        assert_eq!(rule["Properties"]["Actions"][0]["Type"], "forward");
+
+        // Target group health check.
+        let tg = &t.one("AWS::ElasticLoadBalancingV2::TargetGroup")["Properties"];
+        assert_eq!(tg["TargetType"], "ip");
+        assert_eq!(tg["Port"], 8000);
+        assert_eq!(tg["HealthCheckPath"], "/healthz");
+        assert_eq!(tg["HealthCheckIntervalSeconds"], 15);
+        assert_eq!(tg["HealthCheckTimeoutSeconds"], 5);
+        assert_eq!(tg["HealthyThresholdCount"], 2);
+        assert_eq!(tg["UnhealthyThresholdCount"], 3);
+        assert_eq!(tg["Matcher"]["HttpCode"], "200-299");
+
+        // Service: deployment, network, exec, capacity, grace period, Service Connect.
+        let svc = &t.one("AWS::ECS::Service")["Properties"];
+        let dc = &svc["DeploymentConfiguration"];
+        assert_eq!(dc["MinimumHealthyPercent"], 100);
+        assert_eq!(dc["MaximumPercent"], 200);
+        assert_eq!(dc["DeploymentCircuitBreaker"]["Enable"], true);
+        assert_eq!(dc["DeploymentCircuitBreaker"]["Rollback"], true);
+        assert_eq!(
+            svc["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"],
+            "DISABLED"
+        );
+        assert_eq!(svc["EnableExecuteCommand"], true);
+        assert_eq!(svc["DesiredCount"], 2);
+        assert_eq!(svc["HealthCheckGracePeriodSeconds"], 60);
+        assert_eq!(
+            svc["CapacityProviderStrategy"],
+            json!([{"CapacityProvider": "FARGATE", "Weight": 1}])
+        );
+        let sc = &svc["ServiceConnectConfiguration"];
+        assert_eq!(sc["Enabled"], true);
+        assert_eq!(sc["Services"][0]["PortName"], "api-8000");
+        assert_eq!(
+            sc["Services"][0]["ClientAliases"],
+            json!([{"DnsName": "api", "Port": 8000}])
+        );
+        assert_eq!(svc["LoadBalancers"][0]["ContainerPort"], 8000);
+
+        // Container: env (plain + dependency), secrets as Secrets, named port, health check, logs.
+        let td = &t.one("AWS::ECS::TaskDefinition")["Properties"];
+        assert_eq!(td["Cpu"], "512");
+        assert_eq!(td["Memory"], "1024");
+        let container = &td["ContainerDefinitions"][0];
+        assert_eq!(env_value(container, "LOG_LEVEL").unwrap(), "info");
+        assert_eq!(
+            env_value(container, "DB_HOST").unwrap(),
+            "db.staging.tracker.internal"
+        );
+        assert_eq!(env_value(container, "DB_PORT").unwrap(), "5432");
+        assert!(env_value(container, "DB_PASSWORD").is_none());
+        assert_eq!(container["Secrets"][0]["Name"], "DB_PASSWORD");
+        assert_eq!(
+            container["PortMappings"][0],
+            json!({"ContainerPort": 8000, "Name": "api-8000", "Protocol": "tcp"})
+        );
+        assert_eq!(container["HealthCheck"]["StartPeriod"], 30);
+        assert_eq!(container["LogConfiguration"]["LogDriver"], "awslogs");
+        let logs = t.at_path("AWS::Logs::LogGroup", "/Api/Logs");
+        assert_eq!(logs.len(), 1);
+        assert_eq!(logs[0]["DeletionPolicy"], "Retain");
+        assert_eq!(logs[0]["Properties"]["RetentionInDays"], 30);
+        assert!(t.resources("Custom::LogRetention").is_empty());
+
+        // Scaling: CPU 60 %, memory 75 %, 500 requests per target.
+        let target = &t.one("AWS::ApplicationAutoScaling::ScalableTarget")["Properties"];
+        assert_eq!(
+            (target["MinCapacity"].clone(), target["MaxCapacity"].clone()),
+            (json!(2), json!(8))
+        );
+        let policies = t.resources("AWS::ApplicationAutoScaling::ScalingPolicy");
+        let tracking = |metric: &str| {
+            policies
+                .iter()
+                .map(|(_, p)| &p["Properties"]["TargetTrackingScalingPolicyConfiguration"])
+                .find(|c| c["PredefinedMetricSpecification"]["PredefinedMetricType"] == metric)
+                .unwrap_or_else(|| panic!("no {metric} policy"))
+                .clone()
+        };
+        assert_eq!(
+            tracking("ECSServiceAverageCPUUtilization")["TargetValue"],
+            60
+        );
+        assert_eq!(
+            tracking("ECSServiceAverageMemoryUtilization")["TargetValue"],
+            75
+        );
+        let requests = tracking("ALBRequestCountPerTarget");
+        assert_eq!(requests["TargetValue"], 500);
+        assert_eq!(requests["ScaleInCooldown"], 300);
+        assert_eq!(requests["ScaleOutCooldown"], 60);
+
+        // Declared dependency: ingress on the db group from the service's group on 5432.
+        let ingress: Vec<&Value> = t
+            .resources("AWS::EC2::SecurityGroupIngress")
+            .into_iter()
+            .map(|(_, r)| &r["Properties"])
+            .filter(|p| p["FromPort"] == 5432)
+            .collect();
+        assert_eq!(ingress.len(), 1);
+        assert_eq!(ingress[0]["Description"], "api -> db:5432");
+        assert!(ingress[0]["GroupId"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("DbSg"));
+        assert!(ingress[0]["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("ApiSecurityGroup"));
+
+        // WAF: regional ACL with the rate rule and the common rule set, on the ALB.
+        let acl = &t.one("AWS::WAFv2::WebACL")["Properties"];
+        assert_eq!(acl["Scope"], "REGIONAL");
+        assert_eq!(
+            acl["Rules"][0]["Statement"]["RateBasedStatement"]["Limit"],
+            1000
+        );
+        assert_eq!(
+            acl["Rules"][1]["Statement"]["ManagedRuleGroupStatement"]["Name"],
+            "AWSManagedRulesCommonRuleSet"
+        );
+        let assoc = &t.one("AWS::WAFv2::WebACLAssociation")["Properties"];
+        assert!(assoc["ResourceArn"]["Ref"]
+            .as_str()
+            .unwrap()
+            .starts_with("PlatformAlb"));
+    }
+}

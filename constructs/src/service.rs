@@ -1,1 +1,846 @@
-//! (being written)
+//! The shared lowering of an ECS service on Fargate, used by [`PublicAlbService`],
+//! [`PrivateWorkerService`] and any later service construct, so nothing is written twice.
+//!
+//! [`ServiceProps`] carries what every service has: a name (its Service Connect name), a task
+//! size, an image and command, plain environment values, secrets (only ever container secrets),
+//! container ports, an optional container health check, the declared dependencies, and the
+//! deployment settings (desired count, healthy percents, capacity providers, grace period).
+//!
+//! [`build`] creates: an explicit log group (the platform's retention, retained on delete; never
+//! the container's `logRetention` prop, which would add a Lambda-backed custom resource), the
+//! Fargate task definition and its one container (a named port mapping per port), a security group
+//! of its own, and the `FargateService` in the private subnets with no public IP, ECS Exec on, the
+//! deployment circuit breaker with rollback, the capacity-provider strategy and Service Connect in
+//! the platform namespace. Declared dependencies become security-group ingress rules on the
+//! dependency and `<NAME>_HOST` / `<NAME>_PORT` environment values; the service's own endpoint is
+//! registered so later services can declare it.
+//!
+//! [`PublicAlbService`]: crate::public_alb_service::PublicAlbService
+//! [`PrivateWorkerService`]: crate::private_worker_service::PrivateWorkerService
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cdk_from_rust::aws_cdk_lib::aws_ec2::{
+    SecurityGroup, SecurityGroupProps, SubnetSelection, SubnetType,
+};
+use cdk_from_rust::aws_cdk_lib::aws_ecs::{
+    AwsLogDriverProps, CapacityProviderStrategy, ContainerDefinition, ContainerDefinitionOptions,
+    ContainerImage, DeploymentCircuitBreaker, FargateService, FargateServiceProps,
+    FargateTaskDefinition, FargateTaskDefinitionProps, HealthCheck, LogDrivers, PortMapping,
+    Protocol, ServiceConnectProps, ServiceConnectService,
+};
+use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps};
+use cdk_from_rust::aws_cdk_lib::{Duration, RemovalPolicy};
+use cdk_from_rust::constructs::Construct;
+
+use crate::platform::Platform;
+use crate::task_size::TaskSize;
+use crate::validation::{is_dns_label, Check, ValidationErrors};
+use crate::wiring::{self, ContainerSecret, Dependency, Endpoint};
+
+/// The container image: an image handle (ECR repository, asset, ...) or a registry reference.
+#[derive(Clone, Debug)]
+pub enum Image {
+    /// An image handle made with the bindings (`ContainerImage::from_ecr_repository(...)`).
+    Handle(ContainerImage),
+    /// A registry reference such as `public.ecr.aws/nginx/nginx:1.27`.
+    Registry(String),
+}
+
+impl Image {
+    /// Any image handle (`RepositoryImage`, `EcrImage`, `AssetImage`, ...).
+    pub fn handle(image: impl Into<ContainerImage>) -> Self {
+        Image::Handle(image.into())
+    }
+
+    fn lower(&self) -> ContainerImage {
+        match self {
+            Image::Handle(h) => *h,
+            Image::Registry(r) => ContainerImage::from_registry(r.as_str(), None).into(),
+        }
+    }
+}
+
+impl From<ContainerImage> for Image {
+    fn from(image: ContainerImage) -> Self {
+        Image::Handle(image)
+    }
+}
+
+impl From<&str> for Image {
+    fn from(reference: &str) -> Self {
+        Image::Registry(reference.to_string())
+    }
+}
+
+impl From<String> for Image {
+    fn from(reference: String) -> Self {
+        Image::Registry(reference)
+    }
+}
+
+/// A container health check, run by ECS inside the task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerHealthCheck {
+    /// The command, in ECS form: `["CMD-SHELL", "curl -f http://localhost:8000/health"]` or
+    /// `["CMD", "/bin/check"]`. Required, not empty.
+    pub command: Vec<String>,
+    /// Seconds between checks, 5-300. [`ContainerHealthCheck::new`] sets 30.
+    pub interval_secs: u32,
+    /// Seconds a check may take, 2-60 and less than the interval. [`ContainerHealthCheck::new`]
+    /// sets 5.
+    pub timeout_secs: u32,
+    /// Consecutive failures before the container is unhealthy, 1-10. [`ContainerHealthCheck::new`]
+    /// sets 3.
+    pub retries: u32,
+    /// Seconds after start during which failures do not count, 0-300. The service's health-check
+    /// grace period must be at least this. [`ContainerHealthCheck::new`] sets 0 (failures count
+    /// from the first check).
+    pub start_period_secs: u32,
+}
+
+impl ContainerHealthCheck {
+    /// A health check running `command`, every 30 s with a 5 s timeout, 3 retries and no start
+    /// period.
+    pub fn new<S: Into<String>>(command: impl IntoIterator<Item = S>) -> Self {
+        ContainerHealthCheck {
+            command: command.into_iter().map(Into::into).collect(),
+            interval_secs: 30,
+            timeout_secs: 5,
+            retries: 3,
+            start_period_secs: 0,
+        }
+    }
+
+    fn validate(&self, c: &mut Check, field: &str) {
+        c.require(
+            !self.command.is_empty() && !self.command.iter().any(|s| s.is_empty()),
+            &format!("{field}.command"),
+            &self.command,
+            "a non-empty command, e.g. [\"CMD-SHELL\", \"curl -f http://localhost:8000/health\"]",
+        );
+        c.require(
+            (5..=300).contains(&self.interval_secs),
+            &format!("{field}.interval_secs"),
+            self.interval_secs,
+            "5-300 seconds",
+        );
+        c.require(
+            (2..=60).contains(&self.timeout_secs) && self.timeout_secs < self.interval_secs,
+            &format!("{field}.timeout_secs"),
+            self.timeout_secs,
+            format!(
+                "2-60 seconds and less than interval_secs ({})",
+                self.interval_secs
+            ),
+        );
+        c.require(
+            (1..=10).contains(&self.retries),
+            &format!("{field}.retries"),
+            self.retries,
+            "1-10",
+        );
+        c.require(
+            self.start_period_secs <= 300,
+            &format!("{field}.start_period_secs"),
+            self.start_period_secs,
+            "0-300 seconds",
+        );
+    }
+}
+
+/// A Fargate capacity provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CapacityProvider {
+    /// On-demand Fargate.
+    Fargate,
+    /// Fargate Spot: cheaper, but tasks can be stopped with two minutes' notice.
+    FargateSpot,
+}
+
+impl CapacityProvider {
+    /// The provider's name in ECS.
+    pub fn name(self) -> &'static str {
+        match self {
+            CapacityProvider::Fargate => "FARGATE",
+            CapacityProvider::FargateSpot => "FARGATE_SPOT",
+        }
+    }
+}
+
+/// One entry of a capacity-provider strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapacityShare {
+    pub provider: CapacityProvider,
+    /// Tasks placed on this provider before weights apply, 0-100000; only one provider of a
+    /// strategy may have a base.
+    pub base: u32,
+    /// Relative share of the tasks beyond the bases, 0-1000.
+    pub weight: u32,
+}
+
+impl CapacityShare {
+    /// `provider` with `weight` and no base.
+    pub fn new(provider: CapacityProvider, weight: u32) -> Self {
+        CapacityShare {
+            provider,
+            base: 0,
+            weight,
+        }
+    }
+
+    /// The same share with `base` tasks placed first.
+    pub fn with_base(mut self, base: u32) -> Self {
+        self.base = base;
+        self
+    }
+
+    /// On-demand Fargate only (`FARGATE`, weight 1).
+    pub fn fargate_only() -> Vec<CapacityShare> {
+        vec![CapacityShare::new(CapacityProvider::Fargate, 1)]
+    }
+}
+
+/// What every ECS service of the tracker has. Embedded in each service construct's props.
+#[derive(Clone, Debug)]
+pub struct ServiceProps {
+    /// The service's name: a DNS label, unique in the environment. It is the Service Connect
+    /// name other services reach it by and the name it is declared by (`api`, `anisette-v3`).
+    pub name: String,
+    /// The Fargate task size (only pairs Fargate accepts can be expressed).
+    pub task_size: TaskSize,
+    /// The container image.
+    pub image: Image,
+    /// Replaces the image's `CMD`, so one image can serve several process types. When `None`,
+    /// the image's own command runs.
+    pub command: Option<Vec<String>>,
+    /// Plain environment values (names `[A-Za-z_][A-Za-z0-9_]*`). Secrets never go here; the
+    /// `<NAME>_HOST` / `<NAME>_PORT` values of declared dependencies are added automatically and
+    /// may not be set by hand. When empty, only the dependency values are set.
+    pub environment: BTreeMap<String, String>,
+    /// Secrets, injected as ECS container secrets (the execution role is granted read), by
+    /// environment variable name. When empty, the container gets no secrets.
+    pub secrets: BTreeMap<String, ContainerSecret>,
+    /// The container ports (TCP). Each gets a named port mapping `<name>-<port>` and is published
+    /// through Service Connect as `<name>:<port>`. When empty, the service serves nothing and is a
+    /// pure Service Connect client.
+    pub ports: Vec<u16>,
+    /// A container health check. When `None`, ECS only watches that the container keeps running
+    /// (and the load balancer's check, for load-balanced services).
+    pub health_check: Option<ContainerHealthCheck>,
+    /// What the service talks to (`"db:5432".parse()`): each must be declared earlier in the
+    /// environment. Each opens the dependency's security group to this service on that port and
+    /// sets `<NAME>_HOST` / `<NAME>_PORT`. When empty, nothing is opened.
+    pub connects_to: Vec<Dependency>,
+    /// Tasks to run (the initial count when autoscaling). The constructs' `new` sets 1.
+    pub desired_count: u32,
+    /// Share of `desired_count` that must keep running during a deployment, 0-100. The constructs'
+    /// `new` sets 100 (a new task starts before an old one stops).
+    pub min_healthy_percent: u32,
+    /// Upper bound of running tasks during a deployment as a share of `desired_count`, 100-200 and
+    /// above `min_healthy_percent`. The constructs' `new` sets 200.
+    pub max_healthy_percent: u32,
+    /// The capacity-provider strategy. The constructs' `new` set their own default (on-demand
+    /// Fargate for public services, Spot-weighted for workers).
+    pub capacity: Vec<CapacityShare>,
+    /// Seconds ECS ignores failing load-balancer and container health checks of a new task; at
+    /// least the container health check's start period. When `None`, the container health check's
+    /// start period is used (no grace period without a health check).
+    pub health_check_grace_period_secs: Option<u32>,
+}
+
+impl ServiceProps {
+    /// Props with the required fields; one task, 100/200 %, on-demand Fargate, no ports, no
+    /// environment, no secrets, no dependencies, no container health check.
+    pub fn new(name: &str, task_size: TaskSize, image: impl Into<Image>) -> Self {
+        ServiceProps {
+            name: name.to_string(),
+            task_size,
+            image: image.into(),
+            command: None,
+            environment: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            ports: Vec::new(),
+            health_check: None,
+            connects_to: Vec::new(),
+            desired_count: 1,
+            min_healthy_percent: 100,
+            max_healthy_percent: 200,
+            capacity: CapacityShare::fargate_only(),
+            health_check_grace_period_secs: None,
+        }
+    }
+
+    /// The grace period actually applied.
+    pub fn effective_grace_period_secs(&self) -> Option<u32> {
+        self.health_check_grace_period_secs.or_else(|| {
+            self.health_check
+                .as_ref()
+                .map(|h| h.start_period_secs)
+                .filter(|&s| s > 0)
+        })
+    }
+
+    /// The port-mapping name of `port` (`api-8000`).
+    pub fn port_mapping_name(&self, port: u16) -> String {
+        format!("{}-{port}", self.name)
+    }
+
+    /// Records every violation of these props in `c`; field names are prefixed with `prefix`
+    /// (`service.`), as the user writes them.
+    pub fn validate(&self, c: &mut Check, prefix: &str) {
+        let f = |name: &str| format!("{prefix}{name}");
+        c.require(
+            is_dns_label(&self.name),
+            &f("name"),
+            &self.name,
+            "a DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-'",
+        );
+        if let Image::Registry(r) = &self.image {
+            c.require(
+                !r.trim().is_empty() && !r.contains(char::is_whitespace),
+                &f("image"),
+                r,
+                "an image reference such as public.ecr.aws/nginx/nginx:1.27",
+            );
+        }
+        if let Some(cmd) = &self.command {
+            c.require(
+                !cmd.is_empty(),
+                &f("command"),
+                cmd,
+                "None (the image's command) or at least one argument",
+            );
+        }
+        let dependency_vars: BTreeSet<String> = self
+            .connects_to
+            .iter()
+            .flat_map(|d| {
+                let p = env_prefix(&d.name);
+                [format!("{p}_HOST"), format!("{p}_PORT")]
+            })
+            .collect();
+        for key in self.environment.keys() {
+            if !is_env_name(key) {
+                c.fail(
+                    &f("environment"),
+                    key,
+                    "variable names of A-Z, a-z, 0-9 and '_', not starting with a digit",
+                );
+            } else if self.secrets.contains_key(key) {
+                c.fail(
+                    &f("environment"),
+                    key,
+                    "a name not also used in `secrets` (a variable is either plain or secret)",
+                );
+            } else if dependency_vars.contains(key) {
+                c.fail(
+                    &f("environment"),
+                    key,
+                    "a name not set from `connects_to` (<NAME>_HOST and <NAME>_PORT are set \
+                     from the declared dependencies)",
+                );
+            }
+        }
+        for key in self.secrets.keys() {
+            c.require(
+                is_env_name(key),
+                &f("secrets"),
+                key,
+                "variable names of A-Z, a-z, 0-9 and '_', not starting with a digit",
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for &port in &self.ports {
+            c.require(port != 0, &f("ports"), port, "1-65535");
+            c.require(
+                seen.insert(port),
+                &f("ports"),
+                port,
+                "each port declared once",
+            );
+        }
+        if let Some(h) = &self.health_check {
+            h.validate(c, &f("health_check"));
+        }
+        c.require(
+            self.min_healthy_percent <= 100,
+            &f("min_healthy_percent"),
+            self.min_healthy_percent,
+            "0-100",
+        );
+        c.require(
+            (100..=200).contains(&self.max_healthy_percent)
+                && self.max_healthy_percent > self.min_healthy_percent,
+            &f("max_healthy_percent"),
+            self.max_healthy_percent,
+            format!(
+                "100-200 and above min_healthy_percent ({}), so a deployment can progress",
+                self.min_healthy_percent
+            ),
+        );
+        self.validate_capacity(c, &f("capacity"));
+        if let Some(grace) = self.health_check_grace_period_secs {
+            let start = self
+                .health_check
+                .as_ref()
+                .map_or(0, |h| h.start_period_secs);
+            c.require(
+                grace >= start && grace <= 2_147_483_647,
+                &f("health_check_grace_period_secs"),
+                grace,
+                format!(
+                    "at least the container health check's start period ({start} s), so new \
+                     tasks are not replaced while starting"
+                ),
+            );
+        }
+    }
+
+    fn validate_capacity(&self, c: &mut Check, field: &str) {
+        let names: Vec<String> = self
+            .capacity
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}(base {}, weight {})",
+                    s.provider.name(),
+                    s.base,
+                    s.weight
+                )
+            })
+            .collect();
+        c.require(
+            !self.capacity.is_empty() && self.capacity.iter().any(|s| s.weight > 0),
+            field,
+            &names,
+            "at least one provider with a weight above 0",
+        );
+        let providers: BTreeSet<CapacityProvider> =
+            self.capacity.iter().map(|s| s.provider).collect();
+        c.require(
+            providers.len() == self.capacity.len(),
+            field,
+            &names,
+            "each provider at most once",
+        );
+        c.require(
+            self.capacity.iter().filter(|s| s.base > 0).count() <= 1,
+            field,
+            &names,
+            "a base on at most one provider",
+        );
+        for s in &self.capacity {
+            c.require(
+                s.weight <= 1000 && s.base <= 100_000,
+                field,
+                format!(
+                    "{}(base {}, weight {})",
+                    s.provider.name(),
+                    s.base,
+                    s.weight
+                ),
+                "weight 0-1000 and base 0-100000",
+            );
+        }
+    }
+}
+
+/// `anisette-v3` -> `ANISETTE_V3`.
+fn env_prefix(name: &str) -> String {
+    name.to_ascii_uppercase().replace('-', "_")
+}
+
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Checks what needs the platform: the name is not yet taken and every dependency names a
+/// declared endpoint and one of its ports. Returns the resolved dependencies.
+pub fn resolve(
+    platform: &Platform,
+    c: &mut Check,
+    props: &ServiceProps,
+    prefix: &str,
+) -> Vec<(Dependency, Endpoint)> {
+    if platform.registry.get(&props.name).is_some() {
+        c.fail(
+            &format!("{prefix}name"),
+            &props.name,
+            "a name not yet used in this environment (names are unique)",
+        );
+    }
+    platform
+        .registry
+        .resolve(c, &format!("{prefix}connects_to"), &props.connects_to)
+}
+
+/// What [`build`] created.
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceParts {
+    pub service: FargateService,
+    pub task_definition: FargateTaskDefinition,
+    pub container: ContainerDefinition,
+    pub security_group: SecurityGroup,
+    pub log_group: LogGroup,
+}
+
+/// Lowers `props` (already validated and resolved) into `scope`, wires the resolved dependencies
+/// and registers the service's endpoint. `kind` and `id` name the construct in errors.
+pub fn build(
+    scope: Construct,
+    kind: &str,
+    id: &str,
+    platform: &Platform,
+    props: &ServiceProps,
+    resolved: &[(Dependency, Endpoint)],
+) -> Result<ServiceParts, ValidationErrors> {
+    let name = props.name.as_str();
+    let log_group = LogGroup::new(
+        scope,
+        "Logs",
+        Some(
+            LogGroupProps::new()
+                .retention(platform.log_retention)
+                .removal_policy(RemovalPolicy::Retain),
+        ),
+    );
+    let task_definition = FargateTaskDefinition::new(
+        scope,
+        "TaskDefinition",
+        Some(
+            FargateTaskDefinitionProps::new()
+                .cpu(props.task_size.cpu())
+                .memory_limit_mib(props.task_size.memory_mib()),
+        ),
+    );
+    let security_group = SecurityGroup::new(
+        scope,
+        "SecurityGroup",
+        SecurityGroupProps::new(platform.network.vpc)
+            .description(format!("{} service {name}", platform.environment))
+            .allow_all_outbound(true),
+    );
+    let mut environment = props.environment.clone();
+    environment.extend(wiring::connect(name, security_group.into(), resolved));
+
+    let mut options = ContainerDefinitionOptions::new(props.image.lower())
+        .container_name(name)
+        .essential(true)
+        .logging(LogDrivers::aws_logs(
+            AwsLogDriverProps::new(name).log_group(log_group),
+        ));
+    if !environment.is_empty() {
+        options = options.environment(environment);
+    }
+    if !props.secrets.is_empty() {
+        options = options.secrets(props.secrets.iter().map(|(k, s)| (k.clone(), s.to_ecs())));
+    }
+    if let Some(command) = &props.command {
+        options = options.command(command.clone());
+    }
+    if !props.ports.is_empty() {
+        options = options.port_mappings(props.ports.iter().map(|&p| {
+            PortMapping::new(p)
+                .name(props.port_mapping_name(p))
+                .protocol(Protocol::Tcp)
+        }));
+    }
+    if let Some(h) = &props.health_check {
+        options = options.health_check(
+            HealthCheck::new(h.command.clone())
+                .interval(Duration::seconds(h.interval_secs))
+                .timeout(Duration::seconds(h.timeout_secs))
+                .retries(h.retries)
+                .start_period(Duration::seconds(h.start_period_secs)),
+        );
+    }
+    let container = task_definition.add_container(name, options);
+
+    let namespace_arn = platform
+        .cluster
+        .default_cloud_map_namespace()
+        .namespace_arn();
+    let mut service_connect = ServiceConnectProps::new().namespace(namespace_arn);
+    if !props.ports.is_empty() {
+        service_connect = service_connect.services(props.ports.iter().map(|&p| {
+            ServiceConnectService::new(props.port_mapping_name(p))
+                .dns_name(name)
+                .port(p)
+        }));
+    }
+    let mut service_props = FargateServiceProps::new(platform.cluster, task_definition)
+        .desired_count(props.desired_count)
+        .min_healthy_percent(props.min_healthy_percent)
+        .max_healthy_percent(props.max_healthy_percent)
+        .circuit_breaker(DeploymentCircuitBreaker::new().enable(true).rollback(true))
+        .assign_public_ip(false)
+        .vpc_subnets(SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress))
+        .security_groups([security_group])
+        .enable_execute_command(true)
+        .capacity_provider_strategies(props.capacity.iter().map(|s| {
+            let mut strategy = CapacityProviderStrategy::new(s.provider.name()).weight(s.weight);
+            if s.base > 0 {
+                strategy = strategy.base(s.base);
+            }
+            strategy
+        }))
+        .service_connect_configuration(service_connect);
+    if let Some(grace) = props.effective_grace_period_secs() {
+        service_props = service_props.health_check_grace_period(Duration::seconds(grace));
+    }
+    let service = FargateService::new(scope, "Service", service_props);
+
+    let mut c = Check::new(kind, id);
+    platform.registry.register(
+        &mut c,
+        Endpoint {
+            name: name.to_string(),
+            host: name.to_string(),
+            ports: props.ports.clone(),
+            security_group: security_group.into(),
+        },
+    );
+    c.finish()?;
+    Ok(ServiceParts {
+        service,
+        task_definition,
+        container,
+        security_group,
+        log_group,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Shared by the service constructs' tests.
+    use cdk_from_rust::aws_cdk_lib::Stack;
+
+    use crate::network::{Network, NetworkProps};
+    use crate::platform::{Platform, PlatformProps};
+
+    pub const CERT: &str =
+        "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
+
+    /// A network and a staging platform in `stack`.
+    pub fn platform(stack: Stack) -> Platform {
+        let network = Network::new(stack, "Network", NetworkProps::default()).unwrap();
+        Platform::new(
+            stack,
+            "Platform",
+            network,
+            PlatformProps::new("staging", CERT),
+        )
+        .unwrap()
+    }
+
+    /// Runs `f` with a recorded (not synthesized) stack: for checks that need a platform but no
+    /// template.
+    pub fn recorded<T>(f: impl FnOnce(Stack) -> T) -> T {
+        let (_, out) = cdk_from_rust::record(|| {
+            let app = cdk_from_rust::aws_cdk_lib::App::new(None);
+            let stack = Stack::new(app, "Test", None);
+            f(stack)
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props() -> ServiceProps {
+        let mut p = ServiceProps::new("api", TaskSize::HALF_1, "public.ecr.aws/nginx/nginx:1.27");
+        p.ports = vec![8000];
+        p
+    }
+
+    fn errors(p: &ServiceProps) -> ValidationErrors {
+        let mut c = Check::new("TestService", "svc");
+        p.validate(&mut c, "service.");
+        c.finish().unwrap_err()
+    }
+
+    fn assert_one(err: &ValidationErrors, field: &str, value: &str, allowed: &str) {
+        let v = err
+            .0
+            .iter()
+            .find(|v| v.field == field)
+            .unwrap_or_else(|| panic!("no violation of {field}: {err}"));
+        assert_eq!(v.construct, "TestService \"svc\"");
+        assert!(v.value.contains(value), "{v}");
+        assert!(v.allowed.contains(allowed), "{v}");
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let mut c = Check::new("TestService", "svc");
+        props().validate(&mut c, "service.");
+        c.finish().unwrap();
+    }
+
+    #[test]
+    fn fails_on_a_name_that_is_not_a_dns_label() {
+        let mut p = props();
+        p.name = "Api_1".into();
+        assert_one(&errors(&p), "service.name", "\"Api_1\"", "a DNS label");
+    }
+
+    #[test]
+    fn fails_on_an_empty_image_reference_and_empty_command() {
+        let mut p = props();
+        p.image = "".into();
+        p.command = Some(vec![]);
+        let e = errors(&p);
+        assert_one(&e, "service.image", "\"\"", "an image reference");
+        assert_one(&e, "service.command", "[]", "at least one argument");
+    }
+
+    #[test]
+    fn fails_on_bad_environment_names_and_collisions() {
+        let mut p = props();
+        p.connects_to = vec![Dependency::new("db", 5432)];
+        p.environment.insert("1BAD".into(), "x".into());
+        p.environment.insert("DB_HOST".into(), "x".into());
+        let e = errors(&p);
+        assert_one(&e, "service.environment", "\"1BAD\"", "variable names");
+        assert!(e
+            .0
+            .iter()
+            .any(|v| v.value == "\"DB_HOST\"" && v.allowed.contains("connects_to")));
+    }
+
+    #[test]
+    fn fails_on_duplicate_and_zero_ports() {
+        let mut p = props();
+        p.ports = vec![8000, 8000, 0];
+        let e = errors(&p);
+        assert!(e
+            .0
+            .iter()
+            .any(|v| v.value == "8000" && v.allowed.contains("once")));
+        assert!(e.0.iter().any(|v| v.value == "0" && v.allowed == "1-65535"));
+    }
+
+    #[test]
+    fn fails_on_container_health_check_ranges() {
+        let mut p = props();
+        p.health_check = Some(ContainerHealthCheck {
+            command: vec![],
+            interval_secs: 4,
+            timeout_secs: 61,
+            retries: 0,
+            start_period_secs: 301,
+        });
+        p.health_check_grace_period_secs = Some(400);
+        let e = errors(&p);
+        assert_one(&e, "service.health_check.command", "[]", "non-empty");
+        assert_one(&e, "service.health_check.interval_secs", "4", "5-300");
+        assert_one(&e, "service.health_check.timeout_secs", "61", "2-60");
+        assert_one(&e, "service.health_check.retries", "0", "1-10");
+        assert_one(&e, "service.health_check.start_period_secs", "301", "0-300");
+    }
+
+    #[test]
+    fn fails_when_grace_period_does_not_cover_the_start_period() {
+        let mut p = props();
+        let mut h = ContainerHealthCheck::new(["CMD", "/check"]);
+        h.start_period_secs = 90;
+        p.health_check = Some(h);
+        p.health_check_grace_period_secs = Some(60);
+        assert_one(
+            &errors(&p),
+            "service.health_check_grace_period_secs",
+            "60",
+            "start period (90 s)",
+        );
+    }
+
+    #[test]
+    fn fails_on_healthy_percents() {
+        let mut p = props();
+        p.min_healthy_percent = 101;
+        p.max_healthy_percent = 250;
+        let e = errors(&p);
+        assert_one(&e, "service.min_healthy_percent", "101", "0-100");
+        assert_one(&e, "service.max_healthy_percent", "250", "100-200");
+    }
+
+    #[test]
+    fn fails_on_capacity_strategy() {
+        let mut p = props();
+        p.capacity = vec![];
+        assert_one(&errors(&p), "service.capacity", "[]", "weight above 0");
+        p.capacity = vec![
+            CapacityShare::new(CapacityProvider::Fargate, 1).with_base(1),
+            CapacityShare::new(CapacityProvider::FargateSpot, 3).with_base(1),
+            CapacityShare::new(CapacityProvider::FargateSpot, 2000),
+        ];
+        let e = errors(&p);
+        assert!(e
+            .0
+            .iter()
+            .any(|v| v.allowed == "each provider at most once"));
+        assert!(e
+            .0
+            .iter()
+            .any(|v| v.allowed == "a base on at most one provider"));
+        assert!(e.0.iter().any(|v| v.allowed.contains("weight 0-1000")));
+    }
+
+    #[test]
+    fn fails_on_secret_names() {
+        // A ContainerSecret needs a recorded secret handle.
+        let e = test_support::recorded(|stack| {
+            let secret =
+                cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(stack, "S", None);
+            let mut p = props();
+            p.secrets
+                .insert("BAD-NAME".into(), ContainerSecret::whole(secret));
+            p.secrets
+                .insert("TOKEN".into(), ContainerSecret::whole(secret));
+            p.environment.insert("TOKEN".into(), "plain".into());
+            errors(&p)
+        });
+        assert_one(&e, "service.secrets", "\"BAD-NAME\"", "variable names");
+        assert_one(&e, "service.environment", "\"TOKEN\"", "plain or secret");
+    }
+
+    #[test]
+    fn fails_on_unknown_dependencies_and_taken_names() {
+        let e = test_support::recorded(|stack| {
+            let platform = test_support::platform(stack);
+            let sg =
+                SecurityGroup::new(stack, "DbSg", SecurityGroupProps::new(platform.network.vpc));
+            let mut c = Check::new("X", "y");
+            platform.registry.register(
+                &mut c,
+                Endpoint {
+                    name: "db".into(),
+                    host: "db".into(),
+                    ports: vec![5432],
+                    security_group: sg.into(),
+                },
+            );
+            c.finish().unwrap();
+            let mut p = props();
+            p.name = "db".into();
+            p.connects_to = vec![Dependency::new("db", 5433), Dependency::new("redis", 6379)];
+            let mut c = Check::new("TestService", "svc");
+            resolve(&platform, &mut c, &p, "service.");
+            c.finish().unwrap_err()
+        });
+        assert_one(&e, "service.name", "\"db\"", "not yet used");
+        assert!(e
+            .0
+            .iter()
+            .any(|v| v.value == "\"db:5433\"" && v.allowed.contains("5432")));
+        assert!(e
+            .0
+            .iter()
+            .any(|v| v.value == "\"redis:6379\"" && v.allowed.contains("db")));
+    }
+}

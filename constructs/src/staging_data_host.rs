@@ -1,1 +1,1264 @@
-//! (being written)
+//! `StagingDataHost`: staging's PostgreSQL (TimescaleDB, PostGIS) and Valkey on one EC2 host.
+//!
+//! Creates:
+//! - one EC2 instance (default `t4g.large`, arm64) in the first private subnet, no public IP,
+//!   IMDSv2 required (hop limit 2), no key pair (SSM Session Manager instead), termination
+//!   protection on, an encrypted gp3 root volume, a pinned AMI (`MachineImage.genericLinux`, never
+//!   an SSM "latest" lookup, which would replace the host when a new image ships);
+//! - a separate encrypted gp3 data volume (default 50 GiB) in the instance's AZ with
+//!   `DeletionPolicy`/`UpdateReplacePolicy` Snapshot. It is attached by the user data, by volume
+//!   id, once it is available (no `AWS::EC2::VolumeAttachment`: CloudFormation creates a
+//!   replacement before deleting the old resource, and the attachment would fail "in use"); the
+//!   instance role may attach only volumes carrying the grant's tag;
+//! - user data (bash, rendered by [`render_user_data`]) that formats the data volume only when
+//!   it has no file system, mounts it by UUID with `nofail` at `/data`, installs PostgreSQL from
+//!   PGDG, TimescaleDB (Timescale's packagecloud repository), PostGIS 3, Valkey and the CloudWatch
+//!   agent, configures them, and creates the application role and database from the secrets;
+//! - three generated secrets: the postgres superuser, the application user (JSON `username`,
+//!   `password`, `host`, `port`, `dbname`) and the Valkey password; the instance role may read
+//!   exactly these;
+//! - a security group with no ingress until consumers declare `db:5432` / `redis:<port>` (never
+//!   port 22); egress open (apt repositories, Secrets Manager, SSM, CloudWatch);
+//! - the names `db` and `redis` as Cloud Map services (DNS A records) in the platform namespace,
+//!   each with one IP instance: the host's private address; endpoints `db` and `redis` in the
+//!   platform registry;
+//! - daily snapshots of the data volume with AWS Backup (kept 7 days): Data Lifecycle Manager is
+//!   not in the bindings, and AWS Backup also gives a vault and restore jobs;
+//! - alarms: system status check failed (recover action) and `/data` disk use above 80 %.
+
+use std::collections::BTreeMap;
+
+use cdk_from_rust::aws_cdk_lib::aws_backup::{
+    BackupPlan, BackupPlanProps, BackupPlanRule, BackupPlanRuleProps, BackupResource,
+    BackupSelectionOptions,
+};
+use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
+    Alarm, AlarmProps, ComparisonOperator, Metric, MetricProps, TreatMissingData,
+};
+use cdk_from_rust::aws_cdk_lib::aws_cloudwatch_actions::{Ec2Action, Ec2InstanceAction};
+use cdk_from_rust::aws_cdk_lib::aws_ec2::{
+    BlockDevice, BlockDeviceVolume, EbsDeviceOptions, EbsDeviceVolumeType, HttpTokens, Instance,
+    InstanceProps, InstanceType, MachineImage, SecurityGroup, SecurityGroupProps, SubnetSelection,
+    UserData, Volume, VolumeProps,
+};
+use cdk_from_rust::aws_cdk_lib::aws_events::{CronOptions, Schedule};
+use cdk_from_rust::aws_cdk_lib::aws_iam::{
+    IManagedPolicy, ManagedPolicy, PolicyStatement, PolicyStatementProps, Role, RoleProps,
+    ServicePrincipal,
+};
+use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::{Secret, SecretProps, SecretStringGenerator};
+use cdk_from_rust::aws_cdk_lib::aws_servicediscovery::{
+    DnsRecordType, IpInstanceBaseProps, Service as CloudMapService, ServiceProps as CloudMapProps,
+};
+use cdk_from_rust::aws_cdk_lib::{ArnComponents, Aws, Duration, Fn, RemovalPolicy, Size, Stack};
+use cdk_from_rust::constructs::Construct;
+use cdk_from_rust::JsString;
+
+use crate::platform::Platform;
+use crate::validation::{Check, ValidationErrors};
+use crate::wiring::Endpoint;
+
+/// PostgreSQL's port.
+pub const POSTGRES_PORT: u16 = 5432;
+/// Where the data volume is mounted.
+pub const DATA_MOUNT: &str = "/data";
+/// The root volume size; the data lives on the data volume.
+const ROOT_VOLUME_GIB: u32 = 20;
+/// The disk-use alarm threshold, percent.
+pub const DISK_ALARM_PERCENT: u32 = 80;
+/// PostgreSQL majors that PGDG and TimescaleDB 2 both ship for Ubuntu 24.04.
+const POSTGRES_VERSIONS: [u32; 3] = [15, 16, 17];
+
+/// Valkey's `maxmemory-policy`: what happens when `maxmemory` is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MaxmemoryPolicy {
+    /// Refuse writes when full; nothing is evicted (queues must not lose jobs).
+    #[default]
+    NoEviction,
+    AllKeysLru,
+    AllKeysLfu,
+    AllKeysRandom,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+}
+
+impl MaxmemoryPolicy {
+    /// The valkey.conf value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MaxmemoryPolicy::NoEviction => "noeviction",
+            MaxmemoryPolicy::AllKeysLru => "allkeys-lru",
+            MaxmemoryPolicy::AllKeysLfu => "allkeys-lfu",
+            MaxmemoryPolicy::AllKeysRandom => "allkeys-random",
+            MaxmemoryPolicy::VolatileLru => "volatile-lru",
+            MaxmemoryPolicy::VolatileLfu => "volatile-lfu",
+            MaxmemoryPolicy::VolatileRandom => "volatile-random",
+            MaxmemoryPolicy::VolatileTtl => "volatile-ttl",
+        }
+    }
+}
+
+/// Props of [`StagingDataHost`].
+#[derive(Clone, Debug)]
+pub struct StagingDataHostProps {
+    /// The pinned AMI per region (`eu-west-1` -> `ami-...`), an Ubuntu 24.04 image of the instance
+    /// type's architecture (arm64 for the default `t4g.large`). Required, at least one region.
+    /// Changing it replaces the host (the data volume survives and is re-attached).
+    pub machine_image_ids: BTreeMap<String, String>,
+    /// The EC2 instance type. Defaults to `t4g.large` (2 vCPU, 8 GiB, arm64, burstable).
+    pub instance_type: String,
+    /// Size of the data volume in GiB (20-16384). Defaults to 50 GiB.
+    pub data_volume_gib: u32,
+    /// PostgreSQL major version (15, 16 or 17), from PGDG. Defaults to 17, as in production:
+    /// dump/restore between the two needs matching PostgreSQL and TimescaleDB.
+    pub postgres_version: u32,
+    /// TimescaleDB major version (the package `timescaledb-<major>-postgresql-<pg>`, community
+    /// edition). Defaults to 2, the only major published.
+    pub timescaledb_major: u32,
+    /// The port Valkey listens on (1024-65535, not 5432). Defaults to 6379.
+    pub valkey_port: u16,
+    /// What Valkey does when `maxmemory` (a quarter of the RAM) is reached. Defaults to
+    /// `noeviction`: writes fail rather than silently dropping queued jobs.
+    pub maxmemory_policy: MaxmemoryPolicy,
+    /// The application's database (a lower-case PostgreSQL identifier). Defaults to `tracker`.
+    pub database_name: String,
+    /// The application's login role (a lower-case PostgreSQL identifier, not `postgres`).
+    /// Defaults to `tracker`.
+    pub app_username: String,
+}
+
+impl StagingDataHostProps {
+    /// Props with the pinned AMI for `region` and the documented defaults.
+    pub fn new(region: &str, machine_image_id: &str) -> Self {
+        StagingDataHostProps {
+            machine_image_ids: BTreeMap::from([(region.to_string(), machine_image_id.to_string())]),
+            instance_type: "t4g.large".to_string(),
+            data_volume_gib: 50,
+            postgres_version: 17,
+            timescaledb_major: 2,
+            valkey_port: 6379,
+            maxmemory_policy: MaxmemoryPolicy::NoEviction,
+            database_name: "tracker".to_string(),
+            app_username: "tracker".to_string(),
+        }
+    }
+
+    /// Checks every prop; all problems are reported together.
+    pub fn validate(&self, id: &str) -> Result<(), ValidationErrors> {
+        let mut c = Check::new("StagingDataHost", id);
+        if self.machine_image_ids.is_empty() {
+            c.fail(
+                "machine_image_ids",
+                &self.machine_image_ids,
+                "at least one region with its pinned AMI, e.g. eu-west-1 -> ami-0123456789abcdef0",
+            );
+        }
+        for (region, ami) in &self.machine_image_ids {
+            c.require(
+                is_region(region),
+                "machine_image_ids",
+                region,
+                "an AWS region name such as eu-west-1",
+            );
+            c.require(
+                is_ami_id(ami),
+                &format!("machine_image_ids[{region}]"),
+                ami,
+                "a pinned AMI id: `ami-` followed by 8 or 17 lower-case hex digits",
+            );
+        }
+        c.require(
+            is_instance_type(&self.instance_type),
+            "instance_type",
+            &self.instance_type,
+            "an EC2 instance type `<family>.<size>`, e.g. t4g.large",
+        );
+        c.require(
+            (20..=16384).contains(&self.data_volume_gib),
+            "data_volume_gib",
+            self.data_volume_gib,
+            "20-16384 GiB",
+        );
+        c.require(
+            POSTGRES_VERSIONS.contains(&self.postgres_version),
+            "postgres_version",
+            self.postgres_version,
+            "15, 16 or 17 (PGDG and TimescaleDB 2 packages for Ubuntu 24.04)",
+        );
+        c.require(
+            self.timescaledb_major == 2,
+            "timescaledb_major",
+            self.timescaledb_major,
+            "2 (the TimescaleDB major published for these PostgreSQL versions)",
+        );
+        c.require(
+            self.valkey_port >= 1024 && self.valkey_port != POSTGRES_PORT,
+            "valkey_port",
+            self.valkey_port,
+            "1024-65535, other than PostgreSQL's 5432",
+        );
+        c.require(
+            is_pg_identifier(&self.database_name),
+            "database_name",
+            &self.database_name,
+            "a lower-case PostgreSQL identifier: 1-63 of a-z, 0-9, _, not starting with a digit",
+        );
+        c.require(
+            is_pg_identifier(&self.app_username) && self.app_username != "postgres",
+            "app_username",
+            &self.app_username,
+            "a lower-case PostgreSQL identifier: 1-63 of a-z, 0-9, _, not starting with a digit, \
+             other than `postgres`",
+        );
+        c.finish()
+    }
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
+fn is_ami_id(s: &str) -> bool {
+    s.strip_prefix("ami-").is_some_and(|hex| {
+        (hex.len() == 8 || hex.len() == 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+fn is_instance_type(s: &str) -> bool {
+    let ok = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    s.split_once('.').is_some_and(|(family, size)| {
+        ok(family) && ok(size) && family.as_bytes()[0].is_ascii_lowercase()
+    })
+}
+
+fn is_pg_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && !s.as_bytes()[0].is_ascii_digit()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// What the user data is rendered from: the props, and the names of the shell variables the
+/// CloudFormation values are assigned to first (see [`StagingDataHost`]).
+#[derive(Clone, Debug)]
+pub struct UserDataSettings {
+    pub postgres_version: u32,
+    pub timescaledb_major: u32,
+    pub valkey_port: u16,
+    pub maxmemory_policy: MaxmemoryPolicy,
+}
+
+/// The shell variables the user data expects to be set before it runs (CloudFormation values).
+pub const USER_DATA_INPUTS: [&str; 6] = [
+    "AWS_REGION",
+    "DATA_VOLUME_ID",
+    "VPC_CIDR",
+    "PG_SUPERUSER_SECRET_ARN",
+    "APP_SECRET_ARN",
+    "VALKEY_SECRET_ARN",
+];
+
+const USER_DATA_TEMPLATE: &str = r#"set -euo pipefail
+exec > >(tee -a /var/log/staging-data-host-init.log) 2>&1
+export DEBIAN_FRONTEND=noninteractive
+export AWS_DEFAULT_REGION="$AWS_REGION"
+
+PG_VERSION=@PG_VERSION@
+TIMESCALEDB_MAJOR=@TIMESCALEDB_MAJOR@
+VALKEY_PORT=@VALKEY_PORT@
+DATA_MOUNT=@DATA_MOUNT@
+
+imds() {
+  local token
+  token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token \
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+  curl -fsS -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
+}
+INSTANCE_ID=$(imds instance-id)
+PRIVATE_IP=$(imds local-ipv4)
+
+# --- Tools: jq, the AWS CLI (a snap on Ubuntu 24.04) --------------------------------------
+apt-get update
+apt-get install -y ca-certificates curl gnupg lsb-release jq
+snap install aws-cli --classic
+secret() { aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text; }
+
+# --- Data volume: attach by id once it is available, format only when blank, mount by UUID --
+attached_to=$(aws ec2 describe-volumes --volume-ids "$DATA_VOLUME_ID" \
+  --query 'Volumes[0].Attachments[0].InstanceId' --output text)
+if [ "$attached_to" != "$INSTANCE_ID" ]; then
+  # A replaced host may still hold it: wait until it is released (up to 30 minutes).
+  for _ in $(seq 1 180); do
+    state=$(aws ec2 describe-volumes --volume-ids "$DATA_VOLUME_ID" \
+      --query 'Volumes[0].State' --output text)
+    [ "$state" = "available" ] && break
+    sleep 10
+  done
+  aws ec2 attach-volume --volume-id "$DATA_VOLUME_ID" --instance-id "$INSTANCE_ID" --device /dev/sdf
+fi
+DEVICE="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${DATA_VOLUME_ID//-/}"
+for _ in $(seq 1 60); do [ -e "$DEVICE" ] && break; sleep 5; done
+[ -e "$DEVICE" ] || { echo "data volume $DATA_VOLUME_ID did not appear"; exit 1; }
+if [ -z "$(blkid -o value -s TYPE "$DEVICE" || true)" ]; then
+  mkfs.ext4 -L data "$DEVICE"
+fi
+UUID=$(blkid -o value -s UUID "$DEVICE")
+mkdir -p "$DATA_MOUNT"
+grep -q "UUID=$UUID" /etc/fstab ||
+  echo "UUID=$UUID $DATA_MOUNT ext4 defaults,noatime,nofail 0 2" >> /etc/fstab
+mountpoint -q "$DATA_MOUNT" || mount "$DATA_MOUNT"
+
+# --- Packages: PostgreSQL (PGDG), TimescaleDB (packagecloud), PostGIS 3, Valkey -------------
+CODENAME=$(lsb_release -cs)
+install -d /usr/share/postgresql-common/pgdg /etc/apt/keyrings
+curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
+  https://www.postgresql.org/media/keys/ACCC4CF8.asc
+echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt $CODENAME-pgdg main" \
+  > /etc/apt/sources.list.d/pgdg.list
+curl -fsSL https://packagecloud.io/timescale/timescaledb/gpgkey | gpg --dearmor --yes -o /etc/apt/keyrings/timescaledb.gpg
+echo "deb [signed-by=/etc/apt/keyrings/timescaledb.gpg] https://packagecloud.io/timescale/timescaledb/ubuntu/ $CODENAME main" \
+  > /etc/apt/sources.list.d/timescaledb.list
+# Our cluster lives on the data volume: no default cluster under /var/lib.
+install -d /etc/postgresql-common
+echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+apt-get update
+apt-get install -y -o Dpkg::Options::=--force-confold \
+  "postgresql-$PG_VERSION" \
+  "postgresql-$PG_VERSION-postgis-3" "postgresql-$PG_VERSION-postgis-3-scripts" \
+  "timescaledb-$TIMESCALEDB_MAJOR-postgresql-$PG_VERSION" \
+  valkey-server
+
+# Neither service may start without the data volume (it is mounted with nofail).
+for unit in "postgresql@.service" "valkey-server.service"; do
+  install -d "/etc/systemd/system/$unit.d"
+  printf '[Unit]\nRequiresMountsFor=%s\n[Service]\nReadWritePaths=%s\n' "$DATA_MOUNT" "$DATA_MOUNT" \
+    > "/etc/systemd/system/$unit.d/data-volume.conf"
+done
+systemctl daemon-reload
+
+# --- PostgreSQL: data under /data/postgresql, private address, scram-sha-256 from the VPC ----
+PG_DATA="$DATA_MOUNT/postgresql/$PG_VERSION/main"
+install -d -o postgres -g postgres -m 0700 "$DATA_MOUNT/postgresql"
+if [ ! -d "/etc/postgresql/$PG_VERSION/main" ]; then
+  # Adopts an existing data directory (a re-attached volume) or initializes a new one.
+  pg_createcluster "$PG_VERSION" main --datadir="$PG_DATA" -- --auth-local=peer --auth-host=scram-sha-256
+fi
+cat > "/etc/postgresql/$PG_VERSION/main/conf.d/50-staging.conf" <<EOF
+listen_addresses = 'localhost,$PRIVATE_IP'
+port = @POSTGRES_PORT@
+password_encryption = 'scram-sha-256'
+shared_preload_libraries = 'timescaledb'
+timescaledb.telemetry_level = off
+EOF
+HBA="/etc/postgresql/$PG_VERSION/main/pg_hba.conf"
+grep -q "^host all all $VPC_CIDR scram-sha-256" "$HBA" ||
+  echo "host all all $VPC_CIDR scram-sha-256" >> "$HBA"
+systemctl enable "postgresql@$PG_VERSION-main"
+systemctl restart "postgresql@$PG_VERSION-main"
+
+# Roles and database from Secrets Manager (values passed as psql variables, never in argv).
+PG_SUPERUSER_PASSWORD=$(secret "$PG_SUPERUSER_SECRET_ARN" | jq -r .password)
+APP_SECRET=$(secret "$APP_SECRET_ARN")
+APP_USER=$(jq -r .username <<<"$APP_SECRET")
+APP_PASSWORD=$(jq -r .password <<<"$APP_SECRET")
+APP_DB=$(jq -r .dbname <<<"$APP_SECRET")
+sudo -u postgres psql -v ON_ERROR_STOP=1 --set=super_pw="$PG_SUPERUSER_PASSWORD" \
+  --set=app_user="$APP_USER" --set=app_pw="$APP_PASSWORD" --set=app_db="$APP_DB" <<'SQL'
+ALTER ROLE postgres PASSWORD :'super_pw';
+SELECT format('CREATE ROLE %I LOGIN', :'app_user')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
+ALTER ROLE :"app_user" LOGIN PASSWORD :'app_pw';
+SELECT format('CREATE DATABASE %I OWNER %I', :'app_db', :'app_user')
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app_db') \gexec
+\connect :"app_db"
+CREATE EXTENSION IF NOT EXISTS timescaledb;
+CREATE EXTENSION IF NOT EXISTS postgis;
+SQL
+
+# --- Valkey: private address, password, data on /data, AOF, a quarter of the RAM -------------
+echo "vm.overcommit_memory = 1" > /etc/sysctl.d/60-valkey.conf
+sysctl --system
+VALKEY_PASSWORD=$(secret "$VALKEY_SECRET_ARN")
+MAXMEMORY_MB=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 4 / 1024 ))
+install -d -o valkey -g valkey -m 0750 "$DATA_MOUNT/valkey"
+install -m 0640 -o root -g valkey /dev/null /etc/valkey/staging.conf
+cat > /etc/valkey/staging.conf <<EOF
+bind $PRIVATE_IP 127.0.0.1
+port $VALKEY_PORT
+protected-mode yes
+requirepass $VALKEY_PASSWORD
+dir $DATA_MOUNT/valkey
+appendonly yes
+maxmemory ${MAXMEMORY_MB}mb
+maxmemory-policy @MAXMEMORY_POLICY@
+EOF
+grep -q '^include /etc/valkey/staging.conf' /etc/valkey/valkey.conf ||
+  echo "include /etc/valkey/staging.conf" >> /etc/valkey/valkey.conf
+systemctl enable valkey-server
+systemctl restart valkey-server
+
+# --- CloudWatch agent: disk use of /data (CWAgent disk_used_percent) ------------------------
+ARCH=$(dpkg --print-architecture)
+curl -fsSL -o /tmp/amazon-cloudwatch-agent.deb \
+  "https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/$ARCH/latest/amazon-cloudwatch-agent.deb"
+apt-get install -y /tmp/amazon-cloudwatch-agent.deb
+cat > /opt/aws/amazon-cloudwatch-agent/etc/staging-data-host.json <<'EOF'
+{
+  "agent": { "metrics_collection_interval": 60, "omit_hostname": true },
+  "metrics": {
+    "namespace": "CWAgent",
+    "append_dimensions": { "InstanceId": "${aws:InstanceId}" },
+    "metrics_collected": {
+      "disk": { "measurement": ["used_percent"], "resources": ["@DATA_MOUNT@"], "drop_device": true },
+      "mem": { "measurement": ["used_percent"] }
+    }
+  }
+}
+EOF
+/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
+  -c file:/opt/aws/amazon-cloudwatch-agent/etc/staging-data-host.json
+
+echo "staging data host ready: PostgreSQL $PG_VERSION, TimescaleDB $TIMESCALEDB_MAJOR, Valkey on $VALKEY_PORT"
+"#;
+
+/// Renders the host's boot script. It expects [`USER_DATA_INPUTS`] to be set as shell variables
+/// first; everything else comes from `settings`. Runs once, at the first boot of an instance.
+pub fn render_user_data(settings: &UserDataSettings) -> String {
+    USER_DATA_TEMPLATE
+        .replace("@PG_VERSION@", &settings.postgres_version.to_string())
+        .replace(
+            "@TIMESCALEDB_MAJOR@",
+            &settings.timescaledb_major.to_string(),
+        )
+        .replace("@VALKEY_PORT@", &settings.valkey_port.to_string())
+        .replace("@POSTGRES_PORT@", &POSTGRES_PORT.to_string())
+        .replace("@MAXMEMORY_POLICY@", settings.maxmemory_policy.as_str())
+        .replace("@DATA_MOUNT@", DATA_MOUNT)
+}
+
+/// An AWS managed policy by name, in the stack's partition. (`fromAwsManagedPolicyName` returns
+/// a detached object the shim cannot pass on.)
+fn aws_managed_policy(scope: Construct, name: &str) -> IManagedPolicy {
+    ManagedPolicy::from_managed_policy_arn(
+        scope,
+        format!("{name}Policy"),
+        Fn::join(
+            "",
+            [
+                JsString::from("arn:"),
+                Aws::partition(),
+                JsString::from(format!(":iam::aws:policy/{name}")),
+            ],
+        ),
+    )
+}
+
+/// Staging's data host: PostgreSQL + TimescaleDB + PostGIS and Valkey on one EC2 instance.
+#[derive(Clone, Debug)]
+pub struct StagingDataHost {
+    pub instance: Instance,
+    pub role: Role,
+    pub data_volume: Volume,
+    /// The host's group: consumers get 5432 / the Valkey port through the registry.
+    pub security_group: SecurityGroup,
+    /// `{"username": "postgres", "password": ...}`.
+    pub superuser_secret: Secret,
+    /// `{"username", "password", "host", "port", "dbname"}` of the application role.
+    pub app_secret: Secret,
+    /// The Valkey password (the whole secret string).
+    pub valkey_secret: Secret,
+    pub backup_plan: BackupPlan,
+    pub status_check_alarm: Alarm,
+    pub disk_alarm: Alarm,
+    /// `db` (host `db.<namespace>`, 5432).
+    pub db_endpoint: Endpoint,
+    /// `redis` (host `redis.<namespace>`, the Valkey port).
+    pub redis_endpoint: Endpoint,
+}
+
+impl StagingDataHost {
+    /// Validates `props`, adds the host to `scope` and registers `db` and `redis`.
+    pub fn new(
+        scope: impl Into<Construct>,
+        id: &str,
+        platform: &Platform,
+        props: StagingDataHostProps,
+    ) -> Result<StagingDataHost, ValidationErrors> {
+        props.validate(id)?;
+        let scope = Construct::new(scope, id);
+        let vpc = platform.network.vpc;
+        let namespace = &platform.namespace;
+        let db_host = format!("db.{namespace}");
+        let redis_host = format!("redis.{namespace}");
+
+        // The host lives in one private subnet; the data volume in the same AZ.
+        let subnet = vpc.private_subnets().at(0);
+        let az = subnet.availability_zone();
+
+        let security_group = SecurityGroup::new(
+            scope,
+            "SecurityGroup",
+            SecurityGroupProps::new(vpc)
+                .description(format!(
+                    "StagingDataHost {id}: PostgreSQL and Valkey, from declared consumers only"
+                ))
+                .allow_all_outbound(true),
+        );
+
+        // Secrets.
+        let generated = |template: Option<serde_json::Value>| {
+            let g = SecretStringGenerator::new()
+                .exclude_punctuation(true)
+                .password_length(32);
+            match template {
+                Some(t) => g
+                    .secret_string_template(t.to_string())
+                    .generate_string_key("password"),
+                None => g,
+            }
+        };
+        let superuser_secret = Secret::new(
+            scope,
+            "SuperuserSecret",
+            Some(
+                SecretProps::new()
+                    .description(format!("StagingDataHost {id}: PostgreSQL superuser"))
+                    .generate_secret_string(generated(Some(
+                        serde_json::json!({ "username": "postgres" }),
+                    ))),
+            ),
+        );
+        let app_secret = Secret::new(
+            scope,
+            "AppSecret",
+            Some(
+                SecretProps::new()
+                    .description(format!("StagingDataHost {id}: application database user"))
+                    .generate_secret_string(generated(Some(serde_json::json!({
+                        "username": props.app_username,
+                        "host": db_host,
+                        "port": POSTGRES_PORT,
+                        "dbname": props.database_name,
+                    })))),
+            ),
+        );
+        let valkey_secret = Secret::new(
+            scope,
+            "ValkeySecret",
+            Some(
+                SecretProps::new()
+                    .description(format!("StagingDataHost {id}: Valkey password"))
+                    .generate_secret_string(generated(None)),
+            ),
+        );
+
+        // The role: SSM, CloudWatch agent, its own secrets, attaching its data volume.
+        let role = Role::new(
+            scope,
+            "Role",
+            RoleProps::new(ServicePrincipal::new("ec2.amazonaws.com", None))
+                .description(format!("StagingDataHost {id}: the host"))
+                .managed_policies(
+                    [
+                        "AmazonSSMManagedInstanceCore",
+                        "CloudWatchAgentServerPolicy",
+                    ]
+                    .map(|name| aws_managed_policy(scope, name)),
+                ),
+        );
+        for secret in [superuser_secret, app_secret, valkey_secret] {
+            secret.grant_read(role, None);
+        }
+        role.add_to_policy(PolicyStatement::new(Some(
+            PolicyStatementProps::new()
+                .actions(["ec2:DescribeVolumes"])
+                .resources(["*"]),
+        )));
+
+        // The data volume, snapshotted when removed or replaced.
+        let data_volume = Volume::new(
+            scope,
+            "DataVolume",
+            VolumeProps::new(az.clone())
+                .size(Size::gibibytes(props.data_volume_gib))
+                .volume_type(EbsDeviceVolumeType::Gp3)
+                .encrypted(true)
+                .removal_policy(RemovalPolicy::Snapshot)
+                .volume_name(format!("{id}-data")),
+        );
+
+        // The user data: CloudFormation values as shell variables, then the rendered script.
+        let stack = Stack::of(scope);
+        let user_data = UserData::for_linux(None);
+        let inputs: [(&str, JsString); 6] = [
+            ("AWS_REGION", stack.region()),
+            ("DATA_VOLUME_ID", data_volume.volume_id()),
+            ("VPC_CIDR", vpc.vpc_cidr_block()),
+            ("PG_SUPERUSER_SECRET_ARN", superuser_secret.secret_arn()),
+            ("APP_SECRET_ARN", app_secret.secret_arn()),
+            ("VALKEY_SECRET_ARN", valkey_secret.secret_arn()),
+        ];
+        debug_assert!(inputs
+            .iter()
+            .map(|(n, _)| *n)
+            .eq(USER_DATA_INPUTS.iter().copied()));
+        user_data.add_commands(inputs.map(|(name, value)| {
+            Fn::join("", [JsString::from(format!("{name}='")), value, "'".into()])
+        }));
+        user_data.add_commands([render_user_data(&UserDataSettings {
+            postgres_version: props.postgres_version,
+            timescaledb_major: props.timescaledb_major,
+            valkey_port: props.valkey_port,
+            maxmemory_policy: props.maxmemory_policy,
+        })]);
+
+        let machine_image = MachineImage::generic_linux(
+            props
+                .machine_image_ids
+                .iter()
+                .map(|(r, a)| (r.clone(), a.clone())),
+            None,
+        );
+        let instance = Instance::new(
+            scope,
+            "Instance",
+            InstanceProps::new(
+                InstanceType::new(props.instance_type.as_str()),
+                machine_image,
+                vpc,
+            )
+            .vpc_subnets(SubnetSelection::new().subnets([subnet]))
+            .availability_zone(az)
+            .associate_public_ip_address(false)
+            .security_group(security_group)
+            .role(role)
+            .user_data(user_data)
+            .http_endpoint(true)
+            .http_tokens(HttpTokens::Required)
+            .http_put_response_hop_limit(2)
+            .disable_api_termination(true)
+            .block_devices([BlockDevice::new(
+                "/dev/sda1",
+                BlockDeviceVolume::ebs(
+                    ROOT_VOLUME_GIB,
+                    Some(
+                        EbsDeviceOptions::new()
+                            .volume_type(EbsDeviceVolumeType::Gp3)
+                            .encrypted(true)
+                            .delete_on_termination(true),
+                    ),
+                ),
+            )]),
+        );
+        // ec2:AttachVolume only for this volume and this instance (matched by a grant tag).
+        data_volume.grant_attach_volume_by_resource_tag(role, [instance], None);
+
+        // Daily snapshots of the data volume, kept 7 days.
+        let backup_plan = BackupPlan::new(
+            scope,
+            "Backup",
+            Some(
+                BackupPlanProps::new().backup_plan_rules([BackupPlanRule::new(
+                    BackupPlanRuleProps::new()
+                        .rule_name("Daily")
+                        .schedule_expression(Schedule::cron(
+                            CronOptions::new().hour("3").minute("0"),
+                        ))
+                        .delete_after(Duration::days(7)),
+                )]),
+            ),
+        );
+        let volume_arn = stack
+            .format_arn(ArnComponents::new("volume", "ec2").resource_name(data_volume.volume_id()));
+        backup_plan.add_selection(
+            "DataVolume",
+            BackupSelectionOptions::new([BackupResource::from_arn(volume_arn)]),
+        );
+
+        // Names in the platform namespace: db and redis -> the host's private address.
+        let cloud_map_namespace = platform.cluster.default_cloud_map_namespace();
+        for (name, construct_id) in [("db", "DbName"), ("redis", "RedisName")] {
+            let service = CloudMapService::new(
+                scope,
+                construct_id,
+                CloudMapProps::new(cloud_map_namespace)
+                    .name(name)
+                    .dns_record_type(DnsRecordType::A)
+                    .dns_ttl(Duration::seconds(30))
+                    .description(format!("StagingDataHost {id}: {name}")),
+            );
+            service.register_ip_instance(
+                "Host",
+                IpInstanceBaseProps::new().ipv4(instance.instance_private_ip()),
+            );
+        }
+
+        // Alarms.
+        let status_check_alarm = Alarm::new(
+            scope,
+            "SystemStatusCheckAlarm",
+            AlarmProps::new(
+                2,
+                Metric::new(
+                    MetricProps::new("StatusCheckFailed_System", "AWS/EC2")
+                        .dimensions_map([("InstanceId", instance.instance_id())])
+                        .statistic("Maximum")
+                        .period(Duration::minutes(1)),
+                ),
+                1,
+            )
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .alarm_description(format!(
+                "StagingDataHost {id}: system status check failed; the instance is recovered"
+            )),
+        );
+        status_check_alarm.add_alarm_action([Ec2Action::new(Ec2InstanceAction::Recover)]);
+        let disk_alarm = Alarm::new(
+            scope,
+            "DataDiskAlarm",
+            AlarmProps::new(
+                2,
+                Metric::new(
+                    MetricProps::new("disk_used_percent", "CWAgent")
+                        .dimensions_map([
+                            ("InstanceId", instance.instance_id()),
+                            ("path", DATA_MOUNT.into()),
+                            ("fstype", "ext4".into()),
+                        ])
+                        .statistic("Maximum")
+                        .period(Duration::minutes(5)),
+                ),
+                DISK_ALARM_PERCENT,
+            )
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .treat_missing_data(TreatMissingData::Missing)
+            .alarm_description(format!(
+                "StagingDataHost {id}: {DATA_MOUNT} is more than {DISK_ALARM_PERCENT} % full"
+            )),
+        );
+
+        // Endpoints for typed wiring.
+        let db_endpoint = Endpoint {
+            name: "db".to_string(),
+            host: db_host,
+            ports: vec![POSTGRES_PORT],
+            security_group: security_group.into(),
+        };
+        let redis_endpoint = Endpoint {
+            name: "redis".to_string(),
+            host: redis_host,
+            ports: vec![props.valkey_port],
+            security_group: security_group.into(),
+        };
+        let mut c = Check::new("StagingDataHost", id);
+        platform.registry.register(&mut c, db_endpoint.clone());
+        platform.registry.register(&mut c, redis_endpoint.clone());
+        c.finish()?;
+
+        Ok(StagingDataHost {
+            instance,
+            role,
+            data_volume,
+            security_group,
+            superuser_secret,
+            app_secret,
+            valkey_secret,
+            backup_plan,
+            status_check_alarm,
+            disk_alarm,
+            db_endpoint,
+            redis_endpoint,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AMI: &str = "ami-0123456789abcdef0";
+
+    fn props() -> StagingDataHostProps {
+        StagingDataHostProps::new("eu-west-1", AMI)
+    }
+
+    fn fields(e: &ValidationErrors) -> Vec<&str> {
+        e.0.iter().map(|v| v.field.as_str()).collect()
+    }
+
+    fn only_error(p: StagingDataHostProps, field: &str, expected: &str) {
+        let err = p.validate("Data").unwrap_err();
+        assert_eq!(fields(&err), [field], "{err}");
+        let text = err.to_string();
+        assert!(text.contains("StagingDataHost \"Data\""), "{text}");
+        assert!(text.contains(expected), "{text}");
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let p = props();
+        p.validate("Data").unwrap();
+        assert_eq!(p.instance_type, "t4g.large");
+        assert_eq!(p.data_volume_gib, 50);
+        assert_eq!(p.postgres_version, 17);
+        assert_eq!(p.timescaledb_major, 2);
+        assert_eq!(p.valkey_port, 6379);
+        assert_eq!(p.maxmemory_policy, MaxmemoryPolicy::NoEviction);
+    }
+
+    #[test]
+    fn fails_on_no_machine_image() {
+        let mut p = props();
+        p.machine_image_ids.clear();
+        only_error(p, "machine_image_ids", "at least one region");
+    }
+
+    #[test]
+    fn fails_on_bad_region() {
+        let mut p = props();
+        p.machine_image_ids = BTreeMap::from([("Ireland".to_string(), AMI.to_string())]);
+        only_error(
+            p,
+            "machine_image_ids",
+            "`machine_image_ids` = \"Ireland\" is not allowed: an AWS region name",
+        );
+    }
+
+    #[test]
+    fn fails_on_bad_ami() {
+        for ami in [
+            "resolve:ssm:/aws/service/canonical/ubuntu",
+            "ami-XYZ",
+            "ami-123",
+        ] {
+            let mut p = props();
+            p.machine_image_ids = BTreeMap::from([("eu-west-1".to_string(), ami.to_string())]);
+            only_error(
+                p,
+                "machine_image_ids[eu-west-1]",
+                &format!("= {ami:?} is not allowed: a pinned AMI id"),
+            );
+        }
+    }
+
+    #[test]
+    fn fails_on_bad_instance_type() {
+        let mut p = props();
+        p.instance_type = "large".into();
+        only_error(
+            p,
+            "instance_type",
+            "`instance_type` = \"large\" is not allowed: an EC2 instance type",
+        );
+    }
+
+    #[test]
+    fn fails_on_data_volume_size_out_of_range() {
+        for gib in [19, 16385] {
+            let mut p = props();
+            p.data_volume_gib = gib;
+            only_error(
+                p,
+                "data_volume_gib",
+                &format!("`data_volume_gib` = {gib} is not allowed: 20-16384 GiB"),
+            );
+        }
+    }
+
+    #[test]
+    fn fails_on_unsupported_postgres_version() {
+        let mut p = props();
+        p.postgres_version = 14;
+        only_error(
+            p,
+            "postgres_version",
+            "`postgres_version` = 14 is not allowed: 15, 16 or 17",
+        );
+    }
+
+    #[test]
+    fn fails_on_unsupported_timescaledb_major() {
+        let mut p = props();
+        p.timescaledb_major = 1;
+        only_error(
+            p,
+            "timescaledb_major",
+            "`timescaledb_major` = 1 is not allowed: 2",
+        );
+    }
+
+    #[test]
+    fn fails_on_bad_valkey_port() {
+        for port in [80, 5432] {
+            let mut p = props();
+            p.valkey_port = port;
+            only_error(
+                p,
+                "valkey_port",
+                &format!("`valkey_port` = {port} is not allowed: 1024-65535"),
+            );
+        }
+    }
+
+    #[test]
+    fn fails_on_bad_database_name() {
+        let mut p = props();
+        p.database_name = "Tracker-DB".into();
+        only_error(
+            p,
+            "database_name",
+            "`database_name` = \"Tracker-DB\" is not allowed: a lower-case PostgreSQL identifier",
+        );
+    }
+
+    #[test]
+    fn fails_on_bad_app_username() {
+        for user in ["postgres", "1app", ""] {
+            let mut p = props();
+            p.app_username = user.into();
+            only_error(
+                p,
+                "app_username",
+                &format!("`app_username` = {user:?} is not allowed"),
+            );
+        }
+    }
+
+    #[test]
+    fn fails_on_several_props_together() {
+        let mut p = props();
+        p.machine_image_ids = BTreeMap::from([("eu-west-1".to_string(), "ami-bad".to_string())]);
+        p.data_volume_gib = 10;
+        p.postgres_version = 13;
+        p.valkey_port = 5432;
+        let err = p.validate("Data").unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "machine_image_ids[eu-west-1]",
+                "data_volume_gib",
+                "postgres_version",
+                "valkey_port"
+            ]
+        );
+    }
+
+    #[test]
+    fn user_data_carries_the_pinned_versions_and_settings() {
+        let script = render_user_data(&UserDataSettings {
+            postgres_version: 16,
+            timescaledb_major: 2,
+            valkey_port: 6380,
+            maxmemory_policy: MaxmemoryPolicy::AllKeysLru,
+        });
+        for placeholder in [
+            "@PG_VERSION@",
+            "@TIMESCALEDB_MAJOR@",
+            "@VALKEY_PORT@",
+            "@POSTGRES_PORT@",
+            "@MAXMEMORY_POLICY@",
+            "@DATA_MOUNT@",
+        ] {
+            assert!(!script.contains(placeholder), "{placeholder} left");
+        }
+        for expected in [
+            "PG_VERSION=16",
+            "TIMESCALEDB_MAJOR=2",
+            "VALKEY_PORT=6380",
+            "\"postgresql-$PG_VERSION-postgis-3\"",
+            "\"timescaledb-$TIMESCALEDB_MAJOR-postgresql-$PG_VERSION\"",
+            "valkey-server",
+            "https://apt.postgresql.org/pub/repos/apt $CODENAME-pgdg main",
+            "packagecloud.io/timescale/timescaledb/ubuntu/",
+            "shared_preload_libraries = 'timescaledb'",
+            "host all all $VPC_CIDR scram-sha-256",
+            "--datadir=\"$PG_DATA\"",
+            "PG_DATA=\"$DATA_MOUNT/postgresql/$PG_VERSION/main\"",
+            "DATA_MOUNT=/data",
+            "ext4 defaults,noatime,nofail",
+            "UUID=$UUID",
+            "if [ -z \"$(blkid -o value -s TYPE \"$DEVICE\" || true)\" ]; then",
+            "bind $PRIVATE_IP 127.0.0.1",
+            "requirepass $VALKEY_PASSWORD",
+            "dir $DATA_MOUNT/valkey",
+            "appendonly yes",
+            "maxmemory ${MAXMEMORY_MB}mb",
+            "maxmemory-policy allkeys-lru",
+            "vm.overcommit_memory = 1",
+            "aws secretsmanager get-secret-value",
+            "CREATE EXTENSION IF NOT EXISTS timescaledb;",
+            "CREATE EXTENSION IF NOT EXISTS postgis;",
+            "\"resources\": [\"/data\"]",
+            "\"InstanceId\": \"${aws:InstanceId}\"",
+        ] {
+            assert!(script.contains(expected), "missing {expected:?}");
+        }
+        for input in USER_DATA_INPUTS {
+            assert!(script.contains(&format!("${input}")), "{input} unused");
+        }
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+    use crate::network::{Network, NetworkProps};
+    use crate::platform::PlatformProps;
+    use crate::testing::{synth, Template};
+    use crate::wiring::{connect, Dependency};
+    use serde_json::Value;
+
+    const CERT: &str =
+        "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
+    const AMI: &str = "ami-0123456789abcdef0";
+
+    fn logical_id_at(t: &Template, type_: &str, part: &str) -> String {
+        let found: Vec<String> = t
+            .resources(type_)
+            .into_iter()
+            .filter(|(_, v)| {
+                v["Metadata"]["aws:cdk:path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains(part))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        assert_eq!(found.len(), 1, "{type_} at {part}: {found:?}");
+        found[0].clone()
+    }
+
+    #[test]
+    fn one_protected_host_with_a_snapshotted_data_volume_and_consumer_only_ingress() {
+        let t = synth(|stack| {
+            let network = Network::new(stack, "Network", NetworkProps::default()).unwrap();
+            let platform = Platform::new(
+                stack,
+                "Platform",
+                network,
+                PlatformProps::new("staging", CERT),
+            )
+            .unwrap();
+            StagingDataHost::new(
+                stack,
+                "Data",
+                &platform,
+                StagingDataHostProps::new("eu-west-1", AMI),
+            )
+            .unwrap();
+            // A consumer declaring db:5432 and redis:6379.
+            let api =
+                SecurityGroup::new(stack, "ApiSg", SecurityGroupProps::new(vpc_of(&platform)));
+            let mut c = Check::new("Test", "api");
+            let resolved = platform.registry.resolve(
+                &mut c,
+                "talks_to",
+                &[Dependency::new("db", 5432), Dependency::new("redis", 6379)],
+            );
+            c.finish().unwrap();
+            let env = connect("api", api.into(), &resolved);
+            assert_eq!(env["DB_HOST"], "db.staging.tracker.internal");
+            assert_eq!(env["REDIS_HOST"], "redis.staging.tracker.internal");
+            // An undeclared port is refused.
+            let mut c = Check::new("Test", "api");
+            platform
+                .registry
+                .resolve(&mut c, "talks_to", &[Dependency::new("db", 22)]);
+            assert!(c.finish().is_err());
+        });
+
+        // The instance.
+        let inst = t.one("AWS::EC2::Instance");
+        let p = &inst["Properties"];
+        assert_eq!(p["InstanceType"], "t4g.large");
+        assert_eq!(p["ImageId"], AMI);
+        assert_eq!(p["DisableApiTermination"], true);
+        assert!(p["KeyName"].is_null());
+        assert_eq!(p["MetadataOptions"]["HttpTokens"], "required");
+        assert_eq!(p["MetadataOptions"]["HttpPutResponseHopLimit"], 2);
+        let nic = &p["NetworkInterfaces"][0];
+        assert_eq!(nic["AssociatePublicIpAddress"], false);
+        let subnet = nic["SubnetId"]["Ref"].as_str().unwrap();
+        assert!(subnet.contains("private"), "{subnet}");
+        let root = &p["BlockDeviceMappings"][0]["Ebs"];
+        assert_eq!(root["Encrypted"], true);
+        assert_eq!(root["VolumeType"], "gp3");
+        assert!(t.resources("AWS::EC2::LaunchTemplate").is_empty());
+
+        // The data volume: encrypted gp3, snapshot on delete/replace, same AZ, no attachment
+        // resource (the user data attaches it).
+        let vol = t.one("AWS::EC2::Volume");
+        assert_eq!(vol["DeletionPolicy"], "Snapshot");
+        assert_eq!(vol["UpdateReplacePolicy"], "Snapshot");
+        assert_eq!(vol["Properties"]["Encrypted"], true);
+        assert_eq!(vol["Properties"]["VolumeType"], "gp3");
+        assert_eq!(vol["Properties"]["Size"], 50);
+        assert_eq!(vol["Properties"]["AvailabilityZone"], p["AvailabilityZone"]);
+        assert!(t.resources("AWS::EC2::VolumeAttachment").is_empty());
+        let vol_id = logical_id_at(&t, "AWS::EC2::Volume", "Data/DataVolume");
+
+        // User data: the inputs and the pinned versions.
+        let user_data = p["UserData"].to_string();
+        for expected in [
+            "PG_VERSION=17",
+            "TIMESCALEDB_MAJOR=2",
+            "VALKEY_PORT=6379",
+            "timescaledb-$TIMESCALEDB_MAJOR-postgresql-$PG_VERSION",
+            "DATA_VOLUME_ID='",
+            "maxmemory-policy noeviction",
+        ] {
+            assert!(user_data.contains(expected), "user data lacks {expected}");
+        }
+        assert!(
+            user_data.contains(&format!("{{\"Ref\":\"{vol_id}\"}}")),
+            "the volume id is passed in"
+        );
+
+        // Security group: no ingress but the consumer's 5432 and 6379; never 22.
+        let sg_id = logical_id_at(&t, "AWS::EC2::SecurityGroup", "Data/SecurityGroup/");
+        let sgs = t.resources("AWS::EC2::SecurityGroup");
+        let sg = sgs.iter().find(|(k, _)| **k == sg_id).unwrap().1;
+        assert!(sg["Properties"]["SecurityGroupIngress"].is_null());
+        let api_sg = logical_id_at(&t, "AWS::EC2::SecurityGroup", "ApiSg");
+        let mut ports: Vec<(i64, String)> = t
+            .resources("AWS::EC2::SecurityGroupIngress")
+            .into_iter()
+            .map(|(_, v)| &v["Properties"])
+            .filter(|r| r["GroupId"]["Fn::GetAtt"][0] == sg_id.as_str())
+            .map(|r| {
+                assert_eq!(r["FromPort"], r["ToPort"]);
+                (
+                    r["FromPort"].as_i64().unwrap(),
+                    r["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                )
+            })
+            .collect();
+        ports.sort();
+        assert_eq!(ports, [(5432, api_sg.clone()), (6379, api_sg)]);
+        assert!(!t.0.to_string().contains("\"FromPort\":22,"));
+
+        // Secrets: superuser, application (JSON), Valkey; the role reads exactly those.
+        let secrets = t.resources("AWS::SecretsManager::Secret");
+        assert_eq!(secrets.len(), 3);
+        let app = t
+            .at_path("AWS::SecretsManager::Secret", "Data/AppSecret")
+            .pop()
+            .unwrap();
+        let template: Value = serde_json::from_str(
+            app["Properties"]["GenerateSecretString"]["SecretStringTemplate"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(template["username"], "tracker");
+        assert_eq!(template["host"], "db.staging.tracker.internal");
+        assert_eq!(template["port"], 5432);
+        assert_eq!(template["dbname"], "tracker");
+        assert_eq!(
+            app["Properties"]["GenerateSecretString"]["GenerateStringKey"],
+            "password"
+        );
+        let role_policy = t
+            .at_path("AWS::IAM::Policy", "Data/Role/DefaultPolicy")
+            .pop()
+            .unwrap()
+            .to_string();
+        let mut read: Vec<String> = t
+            .resources("AWS::SecretsManager::Secret")
+            .into_iter()
+            .map(|(k, _)| k.clone())
+            .filter(|k| role_policy.contains(&format!("{{\"Ref\":\"{k}\"}}")))
+            .collect();
+        read.sort();
+        assert_eq!(read.len(), 3, "{read:?}");
+        assert!(role_policy.contains("ec2:AttachVolume"));
+        let role = t
+            .at_path("AWS::IAM::Role", "Data/Role")
+            .pop()
+            .unwrap()
+            .to_string();
+        assert!(role.contains("AmazonSSMManagedInstanceCore"));
+        assert!(role.contains("CloudWatchAgentServerPolicy"));
+
+        // Backups: daily, deleted after 7 days, selecting the data volume's ARN.
+        let plan = t.one("AWS::Backup::BackupPlan");
+        let rule = &plan["Properties"]["BackupPlan"]["BackupPlanRule"][0];
+        assert_eq!(rule["Lifecycle"]["DeleteAfterDays"], 7);
+        assert_eq!(rule["ScheduleExpression"], "cron(0 3 * * ? *)");
+        let selection = t.one("AWS::Backup::BackupSelection").to_string();
+        assert!(selection.contains(":volume/"), "{selection}");
+        assert!(
+            selection.contains(&format!("{{\"Ref\":\"{vol_id}\"}}")),
+            "{selection}"
+        );
+
+        // Names db and redis: A records in the platform namespace -> the host's private IP.
+        let names: Vec<&Value> = t
+            .resources("AWS::ServiceDiscovery::Service")
+            .into_iter()
+            .map(|(_, v)| v)
+            .filter(|v| v["Properties"]["DnsConfig"].is_object())
+            .collect();
+        let mut name_list: Vec<&str> = names
+            .iter()
+            .map(|v| v["Properties"]["Name"].as_str().unwrap())
+            .collect();
+        name_list.sort();
+        assert_eq!(name_list, ["db", "redis"]);
+        for v in &names {
+            assert_eq!(v["Properties"]["DnsConfig"]["DnsRecords"][0]["Type"], "A");
+        }
+        let instances = t.resources("AWS::ServiceDiscovery::Instance");
+        assert_eq!(instances.len(), 2);
+        for (_, i) in instances {
+            assert_eq!(
+                i["Properties"]["InstanceAttributes"]["AWS_INSTANCE_IPV4"]["Fn::GetAtt"][1],
+                "PrivateIp"
+            );
+        }
+
+        // Alarms: status check with recover, /data disk use.
+        let alarms = t.resources("AWS::CloudWatch::Alarm");
+        let status = alarms
+            .iter()
+            .find(|(_, a)| a["Properties"]["MetricName"] == "StatusCheckFailed_System")
+            .expect("status check alarm")
+            .1;
+        assert!(status["Properties"]["AlarmActions"][0]
+            .to_string()
+            .contains("ec2:recover"));
+        let disk = alarms
+            .iter()
+            .find(|(_, a)| a["Properties"]["MetricName"] == "disk_used_percent")
+            .expect("disk alarm")
+            .1;
+        assert_eq!(disk["Properties"]["Namespace"], "CWAgent");
+        assert_eq!(disk["Properties"]["Threshold"], 80);
+        assert!(disk["Properties"]["Dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["Name"] == "path" && d["Value"] == "/data"));
+    }
+
+    fn vpc_of(p: &Platform) -> cdk_from_rust::aws_cdk_lib::aws_ec2::Vpc {
+        p.network.vpc
+    }
+}

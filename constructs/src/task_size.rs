@@ -61,7 +61,7 @@ impl TaskSize {
                 && if step == 0 {
                     [512, 1024, 2048].contains(&memory_mib)
                 } else {
-                    (memory_mib - min) % step == 0
+                    (memory_mib - min).is_multiple_of(step)
                 }
         });
         if ok {

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Synthesis benchmarks (medians of N runs; not a test): run `python3 bench/synth.py [N]`.
+
+Compares the sample stack synthesized through Rust (bridge + shim) with the same stack written
+directly in JavaScript, through the CDK CLI and directly, and times recording the Program alone.
+Build first (`cargo build -p tracker-cdk`); the numbers go into closing notes, not assertions.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+ENV = dict(os.environ, CDK_DISABLE_VERSION_CHECK="1", CDK_DISABLE_CLI_TELEMETRY="1")
+BIN = os.path.join(ROOT, "target", "debug", "tracker-cdk")
+
+
+def median_seconds(cmd, env=None):
+    samples = []
+    for _ in range(N):
+        with tempfile.TemporaryDirectory() as out:
+            full = [c.replace("{out}", out) for c in cmd]
+            start = time.perf_counter()
+            subprocess.run(full, cwd=ROOT, env=dict(ENV, CDK_OUTDIR=out, **(env or {})), check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+CASES = [
+    ("npx cdk synth, Rust app (cdk.json: cargo run)", ["npx", "cdk", "synth", "-q", "--no-notices", "-o", "{out}"]),
+    ("npx cdk synth, Rust app (built binary)", ["npx", "cdk", "synth", "-q", "--no-notices", "-o", "{out}", "-a", BIN + " synth"]),
+    ("npx cdk synth, JavaScript app", ["npx", "cdk", "synth", "-q", "--no-notices", "-o", "{out}", "-a", "node test/differential/sample.js"]),
+    ("tracker-cdk synth (no CLI)", [BIN, "synth", "--out", "{out}"]),
+    ("node sample.js (no CLI)", ["node", "test/differential/sample.js"]),
+    ("tracker-cdk program (record the Program only)", [BIN, "program"]),
+]
+
+if __name__ == "__main__":
+    print(f"medians of {N} runs, {os.cpu_count()} cores")
+    for name, cmd in CASES:
+        print(f"{median_seconds(cmd):7.3f} s  {name}", flush=True)
