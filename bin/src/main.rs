@@ -45,7 +45,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Synth { out } => {
-            let program = tracker_stacks::app_program();
+            let program = match tracker_stacks::app_program_from_env() {
+                Ok(program) => program,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(exit::INFRASTRUCTURE);
+                }
+            };
             let mut runner = Runner::default();
             if let Some(out) = out {
                 runner.outdir = out;
@@ -68,10 +74,16 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Program => {
-            println!("{}", tracker_stacks::app_program().to_json());
-            ExitCode::SUCCESS
-        }
+        Command::Program => match tracker_stacks::app_program_from_env() {
+            Ok(program) => {
+                println!("{}", program.to_json());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(exit::INFRASTRUCTURE)
+            }
+        },
         Command::Schema => {
             print!("{}", cdk_from_rust::program::json_schema());
             ExitCode::SUCCESS

@@ -573,7 +573,7 @@ fn web_acl(scope: Construct, platform: &Platform, name: &str, waf: &AlbWaf) -> C
             visibility("web-acl"),
         )
         .description(format!(
-            "{} shared ALB (enabled by {name}): per-IP rate limit and AWS common rule set",
+            "{} shared ALB, enabled by {name}: per-IP rate limit and AWS common rule set",
             platform.environment
         ))
         .rules(rules),

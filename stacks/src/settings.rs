@@ -1,0 +1,850 @@
+//! Per-environment settings: typed Rust with documented defaults, overridable with CDK context.
+//!
+//! Context keys (in `cdk.json` or `-c key=value`; values from `-c` arrive as strings, values in
+//! `cdk.json` may also be JSON numbers, booleans and arrays):
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `account`, `region` | where both environments deploy (env-bound stacks) |
+//! | `domain` | the public domain; hosts are `api.`, `app.`, `admin.` under it |
+//! | `certificateArn` | the ACM certificate of the ALB (same region), covering the three hosts |
+//! | `cloudfrontCertificateArn` | an ACM certificate in us-east-1 for `docs.` / `redoc.`; when absent the sites use their CloudFront domain |
+//! | `adminAllowList` | client CIDRs allowed to reach admin (comma-separated or a JSON array) |
+//! | `imageTag` | the image tag (or `sha256:` digest) every service runs |
+//! | `registryAccount`, `registryRegion` | where the ECR repositories live (default: `account`, `region`) |
+//!
+//! Each key may be set for one environment with a prefix: `staging.imageTag`,
+//! `production.domain`. Sizes and counts are `<environment>.<service>.<field>` with fields
+//! `cpu`, `memoryMiB`, `desiredCount`, `minCount`, `maxCount` (e.g.
+//! `-c production.api.maxCount=10`); the data plane has `<environment>.db.instanceType`,
+//! `<environment>.db.volumeGiB`, `<environment>.db.ami`, `production.db.privateIps` and
+//! `production.redis.nodeType`; `<environment>.spotWorkers` puts workers on Fargate Spot and
+//! `<environment>.anisetteImageTag` pins the mirrored Anisette image. An unknown key under
+//! `staging.` or `production.` is an error (a typo must not be silently ignored).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+use tracker_constructs::task_size::TaskSize;
+use tracker_constructs::validation::{is_ipv4_cidr, Check, ValidationErrors};
+
+/// The environments this repository deploys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Environment {
+    Staging,
+    Production,
+}
+
+impl Environment {
+    pub const ALL: [Environment; 2] = [Environment::Staging, Environment::Production];
+
+    /// `staging` / `production`: the tag value, the context prefix and the name in resource names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+        }
+    }
+
+    /// `TrackerStaging` / `TrackerProduction`: the stack's construct id and CloudFormation name.
+    /// Public API: renaming it creates a new stack.
+    pub fn stack_name(self) -> &'static str {
+        match self {
+            Environment::Staging => "TrackerStaging",
+            Environment::Production => "TrackerProduction",
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Size and task counts of one ECS service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sizing {
+    /// CPU units (256 = 0.25 vCPU).
+    pub cpu: u32,
+    /// Memory in MiB; with `cpu`, a pair Fargate accepts.
+    pub memory_mib: u32,
+    /// Tasks started (the initial count when the service autoscales).
+    pub desired: u32,
+    /// The fewest tasks when the service autoscales; equals `desired` otherwise.
+    pub min: u32,
+    /// The most tasks when the service autoscales; equals `desired` otherwise.
+    pub max: u32,
+}
+
+impl Sizing {
+    /// A fixed count of `count` tasks.
+    pub const fn fixed(cpu: u32, memory_mib: u32, count: u32) -> Self {
+        Sizing {
+            cpu,
+            memory_mib,
+            desired: count,
+            min: count,
+            max: count,
+        }
+    }
+
+    /// Between `min` and `max` tasks, starting at `min`.
+    pub const fn scaling(cpu: u32, memory_mib: u32, min: u32, max: u32) -> Self {
+        Sizing {
+            cpu,
+            memory_mib,
+            desired: min,
+            min,
+            max,
+        }
+    }
+
+    /// Whether the task count moves (min below max).
+    pub fn autoscales(&self) -> bool {
+        self.min < self.max
+    }
+
+    /// The Fargate task size (already validated by [`Settings::validate`]).
+    pub fn task_size(&self) -> TaskSize {
+        TaskSize::new(self.cpu, self.memory_mib).expect("task size validated with the settings")
+    }
+}
+
+/// The services, in declaration order, with their Service Connect names (public API: the names
+/// are DNS names other services and stored configuration use).
+pub const SERVICES: [&str; 8] = [
+    "api",
+    "frontend",
+    "admin",
+    "anisette-v3",
+    "tracker-fetcher",
+    "unified-geofence",
+    "notification-service",
+    "materialized-view-service",
+];
+
+/// The ECR repositories (in `TrackerRegistry`) the environments pull from: one per image.
+pub fn repositories() -> Vec<String> {
+    SERVICES.iter().map(|s| format!("tracker/{s}")).collect()
+}
+
+/// Everything one environment's stack is built from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub environment: Environment,
+    /// The AWS account id (12 digits). Default: the example account `111111111111` from
+    /// `cdk.json`.
+    pub account: String,
+    /// The AWS region. Default: `eu-west-1`.
+    pub region: String,
+    /// The public domain: the services answer on `api.`, `app.` and `admin.` under it.
+    /// Default (staging): `staging.tracker.example.com`; (production): `tracker.example.com`.
+    pub domain: String,
+    /// The ALB's ACM certificate (in `region`), covering the three hosts. Default: a placeholder
+    /// ARN that synthesizes but does not deploy.
+    pub certificate_arn: String,
+    /// An ACM certificate in us-east-1 for `docs.<domain>` and `redoc.<domain>` on CloudFront.
+    /// When `None` (the default), the sites are served on their `*.cloudfront.net` names.
+    pub cloudfront_certificate_arn: Option<String>,
+    /// Client IPv4 CIDRs allowed to reach admin; everyone else gets the listener's 404.
+    /// Default: the documentation range `203.0.113.0/24` (replace with the office/VPN ranges).
+    pub admin_allow_list: Vec<String>,
+    /// The image tag (or `sha256:<digest>`) every service runs. Production refuses a mutable tag
+    /// (`latest`, a branch name); staging accepts one with a warning. Default: `v1.0.0`.
+    pub image_tag: String,
+    /// The pinned tag (or digest) of the Anisette image mirrored to `tracker/anisette-v3`.
+    /// Default: `2024-06-01` (upstream publishes only `:latest`; mirror and date it).
+    pub anisette_image_tag: String,
+    /// The account of the ECR repositories. Default: `account`.
+    pub registry_account: String,
+    /// The region of the ECR repositories. Default: `region`.
+    pub registry_region: String,
+    /// Sizes and counts by service name ([`SERVICES`]).
+    pub services: BTreeMap<String, Sizing>,
+    /// Workers (except singletons) run three in four tasks beyond the first on Fargate Spot.
+    /// Default: on in staging; in production only `unified-geofence` is Spot-weighted.
+    pub spot_workers: bool,
+    /// The database host instance type: staging `t4g.large`, production `m7g.large` (per node).
+    pub db_instance_type: String,
+    /// The database data volume in GiB: staging 50, production 100 (per node).
+    pub db_volume_gib: u32,
+    /// The pinned Ubuntu 24.04 arm64 AMI of the database hosts in `region`. Default: a
+    /// placeholder id that synthesizes but must be replaced before a real deploy.
+    pub db_ami: String,
+    /// Production only: the three fixed private IPs of the Patroni nodes, one in each private
+    /// subnet (AZ a, b, c of the 10.0.0.0/16 VPC).
+    pub patroni_private_ips: [String; 3],
+    /// Production only: the ElastiCache node type. Default `cache.t4g.small`.
+    pub redis_node_type: String,
+    /// CloudFormation termination protection on the stack. Default: on in production.
+    pub termination_protection: bool,
+    /// The migration command, run as a one-off task on the api image.
+    pub migration_command: Vec<String>,
+}
+
+/// The example account `cdk.json` ships (and that `availability-zones` context is seeded for).
+pub const EXAMPLE_ACCOUNT: &str = "111111111111";
+const EXAMPLE_CERTIFICATE: &str =
+    "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
+const PLACEHOLDER_AMI: &str = "ami-0123456789abcdef0";
+
+impl Settings {
+    /// The documented defaults of `environment` (what synthesizes with an empty context).
+    pub fn defaults(environment: Environment) -> Settings {
+        let production = environment == Environment::Production;
+        let services: BTreeMap<String, Sizing> = match environment {
+            Environment::Staging => [
+                ("api", Sizing::fixed(512, 1024, 1)),
+                ("frontend", Sizing::fixed(256, 512, 1)),
+                ("admin", Sizing::fixed(256, 512, 1)),
+                ("anisette-v3", Sizing::fixed(256, 512, 1)),
+                ("tracker-fetcher", Sizing::fixed(512, 1024, 1)),
+                ("unified-geofence", Sizing::fixed(256, 512, 1)),
+                ("notification-service", Sizing::fixed(256, 512, 1)),
+                ("materialized-view-service", Sizing::fixed(256, 512, 1)),
+            ],
+            Environment::Production => [
+                ("api", Sizing::scaling(1024, 2048, 2, 6)),
+                ("frontend", Sizing::scaling(512, 1024, 2, 4)),
+                ("admin", Sizing::fixed(512, 1024, 2)),
+                ("anisette-v3", Sizing::fixed(256, 512, 1)),
+                ("tracker-fetcher", Sizing::fixed(512, 1024, 1)),
+                ("unified-geofence", Sizing::scaling(512, 1024, 1, 4)),
+                ("notification-service", Sizing::scaling(512, 1024, 2, 4)),
+                ("materialized-view-service", Sizing::fixed(512, 1024, 1)),
+            ],
+        }
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Settings {
+            environment,
+            account: EXAMPLE_ACCOUNT.into(),
+            region: "eu-west-1".into(),
+            domain: if production {
+                "tracker.example.com".into()
+            } else {
+                "staging.tracker.example.com".into()
+            },
+            certificate_arn: EXAMPLE_CERTIFICATE.into(),
+            cloudfront_certificate_arn: None,
+            admin_allow_list: vec!["203.0.113.0/24".into()],
+            image_tag: "v1.0.0".into(),
+            anisette_image_tag: "2024-06-01".into(),
+            registry_account: EXAMPLE_ACCOUNT.into(),
+            registry_region: "eu-west-1".into(),
+            services,
+            spot_workers: !production,
+            db_instance_type: if production { "m7g.large" } else { "t4g.large" }.into(),
+            db_volume_gib: if production { 100 } else { 50 },
+            db_ami: PLACEHOLDER_AMI.into(),
+            patroni_private_ips: ["10.0.96.10", "10.0.112.10", "10.0.128.10"].map(String::from),
+            redis_node_type: "cache.t4g.small".into(),
+            termination_protection: production,
+            migration_command: ["python", "manage.py", "migrate", "--noinput"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+
+    /// The defaults of `environment` with every context override applied, validated. All
+    /// problems (unknown keys, unparsable values, invalid settings) are reported together.
+    pub fn from_context(
+        environment: Environment,
+        context: &serde_json::Map<String, Value>,
+    ) -> Result<Settings, ValidationErrors> {
+        let mut s = Settings::defaults(environment);
+        let mut c = Check::new("Settings", environment.name());
+        let prefix = format!("{}.", environment.name());
+        // Global keys first, then the environment's own, so the environment wins.
+        let global = context
+            .iter()
+            .filter(|(k, _)| GLOBAL_KEYS.contains(&k.as_str()));
+        let own = context
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k, v)));
+        let registry_set = context
+            .keys()
+            .any(|k| k.ends_with("registryAccount") || k.ends_with("registryRegion"));
+        for (key, value) in global.map(|(k, v)| (k.as_str(), v)).chain(own) {
+            s.apply(&mut c, &prefix, key, value);
+        }
+        if !registry_set {
+            s.registry_account = s.account.clone();
+            s.registry_region = s.region.clone();
+        }
+        s.validate_into(&mut c);
+        c.finish()?;
+        Ok(s)
+    }
+
+    fn apply(&mut self, c: &mut Check, prefix: &str, key: &str, value: &Value) {
+        let field = format!("{prefix}{key}");
+        let text = |c: &mut Check| -> Option<String> {
+            match value {
+                Value::String(v) => Some(v.clone()),
+                other => {
+                    c.fail(&field, other, "a string");
+                    None
+                }
+            }
+        };
+        match key {
+            "account" => self.account = text(c).unwrap_or_default(),
+            "region" => self.region = text(c).unwrap_or_default(),
+            "domain" => self.domain = text(c).unwrap_or_default(),
+            "certificateArn" => self.certificate_arn = text(c).unwrap_or_default(),
+            "cloudfrontCertificateArn" => {
+                self.cloudfront_certificate_arn = text(c).filter(|v| !v.is_empty())
+            }
+            "adminAllowList" => self.admin_allow_list = list(c, &field, value),
+            "imageTag" => self.image_tag = text(c).unwrap_or_default(),
+            "anisetteImageTag" => self.anisette_image_tag = text(c).unwrap_or_default(),
+            "registryAccount" => self.registry_account = text(c).unwrap_or_default(),
+            "registryRegion" => self.registry_region = text(c).unwrap_or_default(),
+            "spotWorkers" => {
+                if let Some(b) = boolean(c, &field, value) {
+                    self.spot_workers = b
+                }
+            }
+            "terminationProtection" => {
+                if let Some(b) = boolean(c, &field, value) {
+                    self.termination_protection = b
+                }
+            }
+            "db.instanceType" => self.db_instance_type = text(c).unwrap_or_default(),
+            "db.ami" => self.db_ami = text(c).unwrap_or_default(),
+            "db.volumeGiB" => {
+                if let Some(n) = number(c, &field, value) {
+                    self.db_volume_gib = n
+                }
+            }
+            "db.privateIps" if self.environment == Environment::Production => {
+                let ips = list(c, &field, value);
+                match <[String; 3]>::try_from(ips) {
+                    Ok(ips) => self.patroni_private_ips = ips,
+                    Err(ips) => {
+                        c.fail(&field, ips, "exactly three IPv4 addresses, one per AZ");
+                    }
+                }
+            }
+            "redis.nodeType" if self.environment == Environment::Production => {
+                self.redis_node_type = text(c).unwrap_or_default()
+            }
+            "migrationCommand" => self.migration_command = list(c, &field, value),
+            _ => {
+                let sized = key.split_once('.').and_then(|(service, f)| {
+                    let sizing = self.services.get_mut(service)?;
+                    let slot = match f {
+                        "cpu" => &mut sizing.cpu,
+                        "memoryMiB" => &mut sizing.memory_mib,
+                        "desiredCount" => &mut sizing.desired,
+                        "minCount" => &mut sizing.min,
+                        "maxCount" => &mut sizing.max,
+                        _ => return None,
+                    };
+                    Some(slot)
+                });
+                match sized {
+                    Some(slot) => {
+                        if let Some(n) = number(c, &field, value) {
+                            *slot = n
+                        }
+                    }
+                    None => {
+                        c.fail(
+                            &field,
+                            key,
+                            format!(
+                            "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
+                             maxCount for a service in {}, db.instanceType|volumeGiB|ami{}",
+                            ENV_KEYS.join(", "),
+                            SERVICES.join(", "),
+                            if self.environment == Environment::Production {
+                                "|privateIps, redis.nodeType"
+                            } else {
+                                ""
+                            }
+                        ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every violation of these settings, named by context key.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut c = Check::new("Settings", self.environment.name());
+        self.validate_into(&mut c);
+        c.finish()
+    }
+
+    fn validate_into(&self, c: &mut Check) {
+        let p = |k: &str| format!("{}.{k}", self.environment.name());
+        for (key, account) in [
+            ("account", &self.account),
+            ("registryAccount", &self.registry_account),
+        ] {
+            c.require(
+                account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
+                &p(key),
+                account,
+                "a 12-digit AWS account id",
+            );
+        }
+        for (key, region) in [
+            ("region", &self.region),
+            ("registryRegion", &self.registry_region),
+        ] {
+            c.require(
+                is_region(region),
+                &p(key),
+                region,
+                "an AWS region name such as eu-west-1",
+            );
+        }
+        c.require(
+            is_domain(&self.domain),
+            &p("domain"),
+            &self.domain,
+            "a DNS domain such as tracker.example.com",
+        );
+        let acm = |arn: &str, region: &str| {
+            arn.strip_prefix("arn:aws:acm:")
+                .and_then(|rest| rest.strip_prefix(region))
+                .is_some_and(|rest| rest.contains(":certificate/"))
+        };
+        c.require(
+            acm(&self.certificate_arn, &self.region),
+            &p("certificateArn"),
+            &self.certificate_arn,
+            format!(
+                "an ACM certificate ARN in {} (arn:aws:acm:{}:<account>:certificate/<id>)",
+                self.region, self.region
+            ),
+        );
+        if let Some(arn) = &self.cloudfront_certificate_arn {
+            c.require(
+                acm(arn, "us-east-1"),
+                &p("cloudfrontCertificateArn"),
+                arn,
+                "an ACM certificate ARN in us-east-1 (CloudFront only reads certificates there)",
+            );
+        }
+        c.require(
+            !self.admin_allow_list.is_empty(),
+            &p("adminAllowList"),
+            &self.admin_allow_list,
+            "at least one CIDR: admin is never open to everyone",
+        );
+        for (i, cidr) in self.admin_allow_list.iter().enumerate() {
+            c.require(
+                is_ipv4_cidr(cidr) && cidr != "0.0.0.0/0",
+                &format!("{}[{i}]", p("adminAllowList")),
+                cidr,
+                "an IPv4 CIDR block narrower than 0.0.0.0/0, e.g. 203.0.113.0/24",
+            );
+        }
+        match tag_kind(&self.image_tag) {
+            TagKind::Invalid => drop(c.fail(
+                &p("imageTag"),
+                &self.image_tag,
+                "an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}) or sha256:<64 hex digits>",
+            )),
+            TagKind::Mutable if self.environment == Environment::Production => drop(c.fail(
+                &p("imageTag"),
+                &self.image_tag,
+                "an immutable reference in production: a version (v1.4.2), a commit SHA (7-40 \
+                 hex digits) or sha256:<digest>; a tag like `latest` or a branch name can point \
+                 at a different image on the next deploy",
+            )),
+            _ => {}
+        }
+        if tag_kind(&self.anisette_image_tag) == TagKind::Invalid
+            || self.anisette_image_tag == "latest"
+        {
+            c.fail(
+                &p("anisetteImageTag"),
+                &self.anisette_image_tag,
+                "a pinned tag or sha256:<digest> of the mirrored image, not `latest`",
+            );
+        }
+        for name in SERVICES {
+            let Some(s) = self.services.get(name) else {
+                c.fail(&p(name), "missing", "sizes for every service");
+                continue;
+            };
+            let f = |k: &str| p(&format!("{name}.{k}"));
+            if let Err(e) = TaskSize::new(s.cpu, s.memory_mib) {
+                c.fail(
+                    &f("cpu"),
+                    format!("{} / {} MiB", s.cpu, s.memory_mib),
+                    e.to_string(),
+                );
+            }
+            c.require(
+                s.min >= 1 && s.min <= s.desired && s.desired <= s.max,
+                &f("desiredCount"),
+                format!("min {} / desired {} / max {}", s.min, s.desired, s.max),
+                "1 <= minCount <= desiredCount <= maxCount",
+            );
+            let singleton = matches!(
+                name,
+                "anisette-v3" | "tracker-fetcher" | "materialized-view-service"
+            );
+            if singleton {
+                c.require(
+                    s.desired == 1 && s.max == 1,
+                    &f("desiredCount"),
+                    s.desired,
+                    "1: this service must run exactly one task (a single writer)",
+                );
+            }
+        }
+        c.require(
+            (20..=16384).contains(&self.db_volume_gib),
+            &p("db.volumeGiB"),
+            self.db_volume_gib,
+            "20-16384 GiB",
+        );
+        c.require(
+            !self.migration_command.is_empty(),
+            &p("migrationCommand"),
+            &self.migration_command,
+            "a non-empty command",
+        );
+    }
+
+    /// Whether the image tag is mutable (staging warns about it).
+    pub fn image_tag_is_mutable(&self) -> bool {
+        tag_kind(&self.image_tag) == TagKind::Mutable
+    }
+
+    /// `<registry>/tracker/<service>` without tag.
+    pub fn repository_uri(&self, service: &str) -> String {
+        format!(
+            "{}.dkr.ecr.{}.amazonaws.com/tracker/{service}",
+            self.registry_account, self.registry_region
+        )
+    }
+
+    /// The ARN of the ECR repository `tracker/<service>`.
+    pub fn repository_arn(&self, service: &str) -> String {
+        format!(
+            "arn:aws:ecr:{}:{}:repository/tracker/{service}",
+            self.registry_region, self.registry_account
+        )
+    }
+
+    /// The sizing of `service` (one of [`SERVICES`]).
+    pub fn sizing(&self, service: &str) -> Sizing {
+        self.services[service]
+    }
+}
+
+const GLOBAL_KEYS: [&str; 9] = [
+    "account",
+    "region",
+    "domain",
+    "certificateArn",
+    "cloudfrontCertificateArn",
+    "adminAllowList",
+    "imageTag",
+    "registryAccount",
+    "registryRegion",
+];
+
+const ENV_KEYS: [&str; 13] = [
+    "account",
+    "region",
+    "domain",
+    "certificateArn",
+    "cloudfrontCertificateArn",
+    "adminAllowList",
+    "imageTag",
+    "anisetteImageTag",
+    "registryAccount",
+    "registryRegion",
+    "spotWorkers",
+    "terminationProtection",
+    "migrationCommand",
+];
+
+#[derive(Debug, PartialEq, Eq)]
+enum TagKind {
+    Immutable,
+    Mutable,
+    Invalid,
+}
+
+/// Digests, versions (`v1.4.2`, `1.4.2-rc.1`, `2024-06-01`) and commit SHAs are immutable by
+/// convention (and the registry's tag immutability enforces it); anything else (`latest`, `main`,
+/// `feature-x`) is a moving pointer.
+fn tag_kind(tag: &str) -> TagKind {
+    if let Some(hex) = tag.strip_prefix("sha256:") {
+        return if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            TagKind::Immutable
+        } else {
+            TagKind::Invalid
+        };
+    }
+    let valid = !tag.is_empty()
+        && tag.len() <= 128
+        && !tag.starts_with(['.', '-'])
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if !valid {
+        return TagKind::Invalid;
+    }
+    let version = tag
+        .strip_prefix('v')
+        .unwrap_or(tag)
+        .split(['-', '+'])
+        .next()
+        .is_some_and(|core| {
+            let parts: Vec<&str> = core.split('.').collect();
+            parts.len() >= 2
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        });
+    let date = tag.len() == 10
+        && tag.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    let sha = {
+        let hex = tag
+            .strip_prefix("sha-")
+            .or_else(|| tag.strip_prefix("git-"))
+            .unwrap_or(tag);
+        (7..=40).contains(&hex.len())
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            && hex.bytes().any(|b| b.is_ascii_alphabetic())
+    };
+    if version || date || sha {
+        TagKind::Immutable
+    } else {
+        TagKind::Mutable
+    }
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
+fn is_domain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').count() >= 2
+        && s.split('.')
+            .all(tracker_constructs::validation::is_dns_label)
+}
+
+fn list(c: &mut Check, field: &str, value: &Value) -> Vec<String> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                other => {
+                    c.fail(field, other, "a list of strings");
+                    None
+                }
+            })
+            .collect(),
+        Value::String(s) if s.trim_start().starts_with('[') => {
+            match serde_json::from_str::<Vec<String>>(s) {
+                Ok(v) => v,
+                Err(e) => {
+                    c.fail(field, s, format!("a JSON array of strings ({e})"));
+                    Vec::new()
+                }
+            }
+        }
+        Value::String(s) => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        other => {
+            c.fail(
+                field,
+                other,
+                "a list: a JSON array or comma-separated values",
+            );
+            Vec::new()
+        }
+    }
+}
+
+fn number(c: &mut Check, field: &str, value: &Value) -> Option<u32> {
+    let n = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    let n = n.and_then(|n| u32::try_from(n).ok());
+    if n.is_none() {
+        c.fail(field, value, "a whole number");
+    }
+    n
+}
+
+fn boolean(c: &mut Check, field: &str, value: &Value) -> Option<bool> {
+    let b = match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s == "true" => Some(true),
+        Value::String(s) if s == "false" => Some(false),
+        _ => None,
+    };
+    if b.is_none() {
+        c.fail(field, value, "true or false");
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx(v: Value) -> serde_json::Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn fields(e: ValidationErrors) -> Vec<String> {
+        e.0.into_iter().map(|v| v.field).collect()
+    }
+
+    #[test]
+    fn defaults_of_both_environments_are_valid() {
+        for env in Environment::ALL {
+            Settings::defaults(env).validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn environment_keys_override_global_keys_and_strings_parse() {
+        let s = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({
+                "imageTag": "v2.0.0",
+                "production.imageTag": "v2.0.1",
+                "staging.imageTag": "latest",
+                "production.api.maxCount": "10",
+                "production.db.volumeGiB": 200,
+                "adminAllowList": "198.51.100.0/24, 192.0.2.7/32",
+                "@aws-cdk/core:newStyleStackSynthesis": true,
+            })),
+        )
+        .unwrap();
+        assert_eq!(s.image_tag, "v2.0.1");
+        assert_eq!(s.sizing("api").max, 10);
+        assert_eq!(s.db_volume_gib, 200);
+        assert_eq!(s.admin_allow_list, ["198.51.100.0/24", "192.0.2.7/32"]);
+        assert_eq!(s.registry_account, s.account);
+    }
+
+    #[test]
+    fn fails_on_a_mutable_production_image_tag() {
+        for tag in ["latest", "main", "feature-login"] {
+            let err =
+                Settings::from_context(Environment::Production, &ctx(json!({ "imageTag": tag })))
+                    .unwrap_err();
+            assert_eq!(fields(err), ["production.imageTag"], "{tag}");
+        }
+    }
+
+    #[test]
+    fn staging_accepts_a_mutable_tag_and_flags_it() {
+        let s = Settings::from_context(Environment::Staging, &ctx(json!({ "imageTag": "latest" })))
+            .unwrap();
+        assert!(s.image_tag_is_mutable());
+        for tag in [
+            "v1.4.2",
+            "1.4.2-rc.1",
+            "2024-06-01",
+            "3f9c2ab",
+            "sha256:".to_owned().as_str(),
+        ]
+        .iter()
+        .take(4)
+        {
+            assert_eq!(tag_kind(tag), TagKind::Immutable, "{tag}");
+        }
+        assert_eq!(
+            tag_kind(&format!("sha256:{}", "a".repeat(64))),
+            TagKind::Immutable
+        );
+        assert_eq!(tag_kind("sha256:abc"), TagKind::Invalid);
+    }
+
+    #[test]
+    fn fails_on_every_bad_setting_at_once() {
+        let err = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({
+                "account": "12345",
+                "production.region": "Ireland",
+                "production.certificateArn": "arn:aws:acm:us-east-1:1:certificate/x",
+                "production.adminAllowList": ["0.0.0.0/0"],
+                "production.api.cpu": 300,
+                "production.tracker-fetcher.desiredCount": 2,
+                "production.tracker-fetcher.maxCount": 2,
+                "production.apii.cpu": 256,
+                "production.db.volumeGiB": "lots",
+            })),
+        )
+        .unwrap_err();
+        let f = fields(err);
+        for expected in [
+            "production.account",
+            "production.region",
+            "production.certificateArn",
+            "production.adminAllowList[0]",
+            "production.api.cpu",
+            "production.tracker-fetcher.desiredCount",
+            "production.apii.cpu",
+            "production.db.volumeGiB",
+        ] {
+            assert!(
+                f.iter().any(|x| x == expected),
+                "{expected} missing in {f:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fails_on_an_unknown_key_naming_the_allowed_ones() {
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({ "staging.imagetag": "v1.0.0" })),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("staging.imagetag"), "{text}");
+        assert!(text.contains("imageTag"), "{text}");
+    }
+
+    #[test]
+    fn fails_on_production_only_keys_in_staging() {
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({ "staging.redis.nodeType": "cache.t4g.micro" })),
+        )
+        .unwrap_err();
+        assert_eq!(fields(err), ["staging.redis.nodeType"]);
+    }
+}
