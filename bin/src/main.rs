@@ -45,14 +45,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Synth { out } => {
-            let program = match tracker_stacks::app_program_from_env() {
-                Ok(program) => program,
+            let (program, env) = match tracker_stacks::app_program_from_env() {
+                Ok(found) => found,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(exit::INFRASTRUCTURE);
                 }
             };
-            let mut runner = Runner::default();
+            let mut runner = Runner {
+                env,
+                ..Runner::default()
+            };
             if let Some(out) = out {
                 runner.outdir = out;
             }
@@ -75,7 +78,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Program => match tracker_stacks::app_program_from_env() {
-            Ok(program) => {
+            Ok((program, _)) => {
                 println!("{}", program.to_json());
                 ExitCode::SUCCESS
             }

@@ -68,49 +68,105 @@ pub enum StacksError {
     Invalid(#[from] ValidationErrors),
 }
 
+/// Where the context came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContextSource {
+    /// The CDK CLI passed it (`CDK_CONTEXT_JSON` or its overflow file): aws-cdk-lib reads it too.
+    Cli,
+    /// `cdk.json` read by hand (the binary run without the CLI): it must be handed to aws-cdk-lib.
+    CdkJson,
+}
+
 /// The CDK context as the CLI passes it: `CDK_CONTEXT_JSON`, or the file named by
 /// `CONTEXT_OVERFLOW_LOCATION_ENV` when it is too large for the environment. Without either (the
-/// binary run by hand) the context of `cdk.json` in the working directory is used, so both ways
+/// binary run by hand) the `context` of `cdk.json` in the working directory, so both ways
 /// synthesize the same stacks.
-pub fn context_from_env() -> Result<Map<String, Value>, StacksError> {
-    let (source_name, text) = if let Ok(json) = std::env::var("CDK_CONTEXT_JSON") {
-        ("CDK_CONTEXT_JSON".to_string(), json)
-    } else if let Ok(path) = std::env::var("CONTEXT_OVERFLOW_LOCATION_ENV") {
+pub fn context_from_env() -> Result<(Map<String, Value>, ContextSource), StacksError> {
+    if let Ok(json) = std::env::var("CDK_CONTEXT_JSON") {
+        return parse_object("CDK_CONTEXT_JSON", &json).map(|m| (m, ContextSource::Cli));
+    }
+    if let Ok(path) = std::env::var("CONTEXT_OVERFLOW_LOCATION_ENV") {
         let text = std::fs::read_to_string(&path).map_err(|e| StacksError::Context {
             source_name: path.clone(),
             message: e.to_string(),
         })?;
-        (path, text)
-    } else {
-        let path = PathBuf::from("cdk.json");
-        if !path.exists() {
-            return Ok(Map::new());
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| StacksError::Context {
-            source_name: "cdk.json".into(),
-            message: e.to_string(),
-        })?;
-        let cdk_json: Value = serde_json::from_str(&text).map_err(|e| StacksError::Context {
-            source_name: "cdk.json".into(),
-            message: e.to_string(),
-        })?;
-        let context = cdk_json
-            .get("context")
-            .cloned()
-            .unwrap_or(Value::Object(Map::new()));
-        ("cdk.json `context`".to_string(), context.to_string())
-    };
-    match serde_json::from_str::<Value>(&text) {
+        return parse_object(&path, &text).map(|m| (m, ContextSource::Cli));
+    }
+    let path = PathBuf::from("cdk.json");
+    if !path.exists() {
+        return Ok((Map::new(), ContextSource::CdkJson));
+    }
+    cdk_json_context(&path).map(|m| (m, ContextSource::CdkJson))
+}
+
+/// The `context` object of a `cdk.json`.
+pub fn cdk_json_context(path: &std::path::Path) -> Result<Map<String, Value>, StacksError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| StacksError::Context {
+        source_name: name.clone(),
+        message: e.to_string(),
+    })?;
+    let cdk_json = parse_object(&name, &text)?;
+    match cdk_json.get("context") {
+        None => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map.clone()),
+        Some(other) => Err(StacksError::Context {
+            source_name: name,
+            message: format!("`context` must be a JSON object, got {other}"),
+        }),
+    }
+}
+
+fn parse_object(source_name: &str, text: &str) -> Result<Map<String, Value>, StacksError> {
+    match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => Err(StacksError::Context {
-            source_name,
+            source_name: source_name.to_string(),
             message: format!("expected a JSON object, got {other}"),
         }),
         Err(e) => Err(StacksError::Context {
-            source_name,
+            source_name: source_name.to_string(),
             message: e.to_string(),
         }),
     }
+}
+
+/// The environment that hands `context` to aws-cdk-lib in the shim, as the CDK CLI would: with
+/// construct-path metadata on (the CLI's default), which the review uses to name constructs.
+pub fn shim_env(context: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut context = context.clone();
+    context
+        .entry("aws:cdk:enable-path-metadata")
+        .or_insert(Value::Bool(true));
+    vec![(
+        "CDK_CONTEXT_JSON".to_string(),
+        Value::Object(context).to_string(),
+    )]
+}
+
+/// Synthesizes the app of `settings` with `context` into `outdir` (tests, the review's
+/// scenarios, and the binary run without the CLI).
+pub fn synth_to(
+    settings: &AppSettings,
+    context: &Map<String, Value>,
+    outdir: &std::path::Path,
+) -> Result<cdk_from_rust::runner::Synthesized, SynthError> {
+    let program = app_program(settings)?;
+    let runner = cdk_from_rust::runner::Runner {
+        outdir: outdir.to_path_buf(),
+        env: shim_env(context),
+        ..Default::default()
+    };
+    Ok(runner.run(&program)?)
+}
+
+/// Why [`synth_to`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error(transparent)]
+    Stacks(#[from] StacksError),
+    #[error(transparent)]
+    Run(#[from] cdk_from_rust::runner::RunError),
 }
 
 /// Records the whole CDK app: the three stacks, cdk-nag's AwsSolutions checks, and the App marked
@@ -131,9 +187,14 @@ pub fn app_program(settings: &AppSettings) -> Result<Program, StacksError> {
     Ok(program)
 }
 
-/// Records the app from the CDK context (see [`context_from_env`]).
-pub fn app_program_from_env() -> Result<Program, StacksError> {
-    let context = context_from_env()?;
+/// Records the app from the CDK context (see [`context_from_env`]); also returns the environment
+/// the shim needs when the context did not come from the CLI.
+pub fn app_program_from_env() -> Result<(Program, Vec<(String, String)>), StacksError> {
+    let (context, source) = context_from_env()?;
     let settings = AppSettings::from_context(&context)?;
-    app_program(&settings)
+    let env = match source {
+        ContextSource::Cli => Vec::new(),
+        ContextSource::CdkJson => shim_env(&context),
+    };
+    Ok((app_program(&settings)?, env))
 }

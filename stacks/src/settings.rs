@@ -174,7 +174,8 @@ pub struct Settings {
     /// placeholder id that synthesizes but must be replaced before a real deploy.
     pub db_ami: String,
     /// Production only: the three fixed private IPs of the Patroni nodes, one in each private
-    /// subnet (AZ a, b, c of the 10.0.0.0/16 VPC).
+    /// subnet of the VPC's layout (AZ a, b, c: 10.0.16.0/20, 10.0.32.0/20, 10.0.48.0/20).
+    /// Default: `.10` of each.
     pub patroni_private_ips: [String; 3],
     /// Production only: the ElastiCache node type. Default `cache.t4g.small`.
     pub redis_node_type: String,
@@ -240,7 +241,7 @@ impl Settings {
             db_instance_type: if production { "m7g.large" } else { "t4g.large" }.into(),
             db_volume_gib: if production { 100 } else { 50 },
             db_ami: PLACEHOLDER_AMI.into(),
-            patroni_private_ips: ["10.0.96.10", "10.0.112.10", "10.0.128.10"].map(String::from),
+            patroni_private_ips: ["10.0.16.10", "10.0.32.10", "10.0.48.10"].map(String::from),
             redis_node_type: "cache.t4g.small".into(),
             termination_protection: production,
             migration_command: ["python", "manage.py", "migrate", "--noinput"]
@@ -504,6 +505,21 @@ impl Settings {
                 );
             }
         }
+        if self.environment == Environment::Production {
+            for (i, ip) in self.patroni_private_ips.iter().enumerate() {
+                c.require(
+                    in_private_subnet(ip, i),
+                    &format!("{}[{i}]", p("db.privateIps")),
+                    ip,
+                    format!(
+                        "an address of private subnet {} (10.0.{}.0/20), not its first four or \
+                         its last",
+                        i + 1,
+                        PRIVATE_SUBNET_THIRD_OCTET[i]
+                    ),
+                );
+            }
+        }
         c.require(
             (20..=16384).contains(&self.db_volume_gib),
             &p("db.volumeGiB"),
@@ -634,6 +650,21 @@ fn tag_kind(tag: &str) -> TagKind {
     } else {
         TagKind::Mutable
     }
+}
+
+/// The third octet where each AZ's private subnet (a /20) starts in the Network's layout of
+/// 10.0.0.0/16 over three AZs (public /24s from 10.0.0.0, then private /20s). A test checks the
+/// synthesized subnets still match.
+pub const PRIVATE_SUBNET_THIRD_OCTET: [u8; 3] = [16, 32, 48];
+
+fn in_private_subnet(ip: &str, az: usize) -> bool {
+    let octets: Vec<u8> = ip.split('.').filter_map(|o| o.parse().ok()).collect();
+    let [a, b, c, d] = octets[..] else {
+        return false;
+    };
+    let start = PRIVATE_SUBNET_THIRD_OCTET[az];
+    let offset = u16::from(c - start.min(c)) * 256 + u16::from(d);
+    (a, b) == (10, 0) && (start..start + 16).contains(&c) && (4..4095).contains(&offset)
 }
 
 fn is_region(s: &str) -> bool {
@@ -824,6 +855,19 @@ mod tests {
                 "{expected} missing in {f:?}"
             );
         }
+    }
+
+    #[test]
+    fn fails_on_patroni_ips_outside_their_private_subnets() {
+        let err = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({ "production.db.privateIps": "10.0.16.10,10.0.16.11,10.0.48.1" })),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(err),
+            ["production.db.privateIps[1]", "production.db.privateIps[2]"]
+        );
     }
 
     #[test]
