@@ -97,7 +97,12 @@ fn golden_templates_match() {
 fn synthesizing_twice_is_byte_identical() {
     let again = tempfile::tempdir().unwrap();
     let ctx = context();
-    synth_to(&AppSettings::from_context(&ctx).unwrap(), &ctx, again.path()).unwrap();
+    synth_to(
+        &AppSettings::from_context(&ctx).unwrap(),
+        &ctx,
+        again.path(),
+    )
+    .unwrap();
     for stack in STACKS {
         let name = format!("{stack}.template.json");
         let a = std::fs::read(assembly().join(&name)).unwrap();
@@ -127,7 +132,11 @@ fn cfn_lint_finds_no_errors() {
     // Parseable lines: file:line:col:line:col:RULE:message. Errors are rules E*, warnings W*.
     let errors: Vec<&str> = stdout
         .lines()
-        .filter(|l| l.split(':').nth(5).is_some_and(|rule| rule.starts_with('E')))
+        .filter(|l| {
+            l.split(':')
+                .nth(5)
+                .is_some_and(|rule| rule.starts_with('E'))
+        })
         .collect();
     println!("cfn-lint (exit {:?}):\n{stdout}", out.status.code());
     assert!(
@@ -165,7 +174,10 @@ fn cdk_nag_runs_and_every_acknowledgment_carries_a_reason_into_the_template() {
                                 .any(|x| x["id"] == rule.as_str() && x["reason"] == reason.as_str())
                         })
             });
-            assert!(carried, "{stack}: {rule} on {path} is not in any resource's cdk_nag metadata");
+            assert!(
+                carried,
+                "{stack}: {rule} on {path} is not in any resource's cdk_nag metadata"
+            );
         }
     }
 }
@@ -190,7 +202,10 @@ fn fails_synthesis_on_an_unacknowledged_cdk_nag_finding() {
     for rule in ["AwsSolutions-S1", "AwsSolutions-S10"] {
         assert!(err.contains(rule), "{rule} not reported: {err}");
     }
-    assert!(!dir.path().join("manifest.json").exists(), "a failed synthesis left an assembly");
+    assert!(
+        !dir.path().join("manifest.json").exists(),
+        "a failed synthesis left an assembly"
+    );
 }
 
 #[test]
@@ -207,7 +222,10 @@ fn staging_and_production_have_their_deployment_settings() {
     let dc = &api["Properties"]["DeploymentConfiguration"];
     assert_eq!(dc["MinimumHealthyPercent"], 100);
     assert_eq!(dc["MaximumPercent"], 200);
-    assert_eq!(dc["DeploymentCircuitBreaker"], json!({"Enable": true, "Rollback": true}));
+    assert_eq!(
+        dc["DeploymentCircuitBreaker"],
+        json!({"Enable": true, "Rollback": true})
+    );
     assert_eq!(
         dc["Alarms"]["AlarmNames"],
         json!(["tracker-production-api-target-5xx"])
@@ -226,38 +244,43 @@ fn staging_and_production_have_their_deployment_settings() {
         .1;
     assert_eq!(target["Properties"]["MinCapacity"], 2);
     assert_eq!(target["Properties"]["MaxCapacity"], 6);
-    let policies: Vec<String> = resources(&production, "AWS::ApplicationAutoScaling::ScalingPolicy")
-        .into_iter()
-        .filter(|(_, r)| {
-            r["Metadata"]["aws:cdk:path"]
-                .as_str()
-                .unwrap()
-                .starts_with("TrackerProduction/Api/")
-        })
-        .map(|(_, r)| {
-            let c = &r["Properties"]["TargetTrackingScalingPolicyConfiguration"];
-            format!(
-                "{} {}",
-                c["PredefinedMetricSpecification"]["PredefinedMetricType"]
+    let policies: Vec<String> =
+        resources(&production, "AWS::ApplicationAutoScaling::ScalingPolicy")
+            .into_iter()
+            .filter(|(_, r)| {
+                r["Metadata"]["aws:cdk:path"]
                     .as_str()
-                    .unwrap(),
-                c["TargetValue"]
-            )
-        })
-        .collect();
+                    .unwrap()
+                    .starts_with("TrackerProduction/Api/")
+            })
+            .map(|(_, r)| {
+                let c = &r["Properties"]["TargetTrackingScalingPolicyConfiguration"];
+                format!(
+                    "{} {}",
+                    c["PredefinedMetricSpecification"]["PredefinedMetricType"]
+                        .as_str()
+                        .unwrap(),
+                    c["TargetValue"]
+                )
+            })
+            .collect();
     for expected in [
         "ECSServiceAverageCPUUtilization 60",
         "ECSServiceAverageMemoryUtilization 75",
         "ALBRequestCountPerTarget 1000",
     ] {
-        assert!(policies.iter().any(|p| p == expected), "{expected} not in {policies:?}");
+        assert!(
+            policies.iter().any(|p| p == expected),
+            "{expected} not in {policies:?}"
+        );
     }
 
     // Production stacks are protected; staging is not.
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(assembly().join("manifest.json")).unwrap())
             .unwrap();
-    let protection = |s: &str| manifest["artifacts"][s]["properties"]["terminationProtection"].clone();
+    let protection =
+        |s: &str| manifest["artifacts"][s]["properties"]["terminationProtection"].clone();
     assert_eq!(protection("TrackerProduction"), true);
     assert_eq!(protection("TrackerRegistry"), true);
     assert_ne!(protection("TrackerStaging"), true);
@@ -270,8 +293,15 @@ fn admin_is_restricted_by_source_ip_and_waf() {
         let rule = by_path(&t, &format!("{stack}/Admin/ListenerRule/Resource"));
         let conditions = rule["Properties"]["Conditions"].to_string();
         assert!(conditions.contains("source-ip"), "{stack}: {conditions}");
-        assert!(conditions.contains("203.0.113.0/24"), "{stack}: {conditions}");
-        assert_eq!(resources(&t, "AWS::WAFv2::WebACLAssociation").len(), 1, "{stack}");
+        assert!(
+            conditions.contains("203.0.113.0/24"),
+            "{stack}: {conditions}"
+        );
+        assert_eq!(
+            resources(&t, "AWS::WAFv2::WebACLAssociation").len(),
+            1,
+            "{stack}"
+        );
     }
 }
 
@@ -289,9 +319,16 @@ fn every_service_has_its_service_connect_name_and_the_data_plane_is_reachable() 
             })
             .collect();
         names.sort();
-        assert_eq!(names, ["admin", "anisette-v3", "api", "frontend"], "{stack}");
+        assert_eq!(
+            names,
+            ["admin", "anisette-v3", "api", "frontend"],
+            "{stack}"
+        );
         // The fetcher talks to anisette, the db and redis through the environment it is given.
-        let fetcher = by_path(&t, &format!("{stack}/TrackerFetcher/TaskDefinition/Resource"));
+        let fetcher = by_path(
+            &t,
+            &format!("{stack}/TrackerFetcher/TaskDefinition/Resource"),
+        );
         let env = fetcher["Properties"]["ContainerDefinitions"][0]["Environment"].to_string();
         for var in ["ANISETTE_V3_HOST", "DB_HOST", "REDIS_HOST", "ANISETTE_URL"] {
             assert!(env.contains(var), "{stack}: {var} missing in {env}");
@@ -308,8 +345,14 @@ fn every_resource_is_tagged_with_project_and_environment() {
         "TrackerStaging/Platform/Alb/Resource",
     ] {
         let tags = by_path(&t, path)["Properties"]["Tags"].to_string();
-        assert!(tags.contains(r#""Key":"project","Value":"tracker""#), "{path}: {tags}");
-        assert!(tags.contains(r#""Key":"environment","Value":"staging""#), "{path}: {tags}");
+        assert!(
+            tags.contains(r#""Key":"project","Value":"tracker""#),
+            "{path}: {tags}"
+        );
+        assert!(
+            tags.contains(r#""Key":"environment","Value":"staging""#),
+            "{path}: {tags}"
+        );
     }
 }
 
@@ -323,11 +366,17 @@ fn stateful_resources_are_retained_or_snapshotted() {
             ("AWS::S3::Bucket", &["Retain"][..]),
             ("AWS::Logs::LogGroup", &["Retain"][..]),
             ("AWS::ECR::Repository", &["Retain"][..]),
-            ("AWS::ElastiCache::ReplicationGroup", &["Snapshot", "Retain"][..]),
+            (
+                "AWS::ElastiCache::ReplicationGroup",
+                &["Snapshot", "Retain"][..],
+            ),
         ] {
             for (id, r) in resources(&t, ty) {
                 let policy = r["DeletionPolicy"].as_str().unwrap_or("Delete");
-                assert!(allowed.contains(&policy), "{stack} {id} ({ty}): DeletionPolicy {policy}");
+                assert!(
+                    allowed.contains(&policy),
+                    "{stack} {id} ({ty}): DeletionPolicy {policy}"
+                );
             }
         }
     }
@@ -359,11 +408,23 @@ fn outputs_give_urls_endpoints_and_the_migration_command() {
     ] {
         let outputs = template(stack)["Outputs"].clone();
         assert_eq!(outputs["ApiUrl"]["Value"], format!("https://api.{domain}"));
-        assert_eq!(outputs["AdminUrl"]["Value"], format!("https://admin.{domain}"));
-        assert_eq!(outputs["FrontendUrl"]["Value"], format!("https://app.{domain}"));
-        assert!(outputs["DatabaseEndpoint"]["Value"].as_str().unwrap().starts_with("db."));
+        assert_eq!(
+            outputs["AdminUrl"]["Value"],
+            format!("https://admin.{domain}")
+        );
+        assert_eq!(
+            outputs["FrontendUrl"]["Value"],
+            format!("https://app.{domain}")
+        );
+        assert!(outputs["DatabaseEndpoint"]["Value"]
+            .as_str()
+            .unwrap()
+            .starts_with("db."));
         let text = outputs.to_string();
-        assert!(text.contains("aws ecs run-task"), "{stack}: no run-task output");
+        assert!(
+            text.contains("aws ecs run-task"),
+            "{stack}: no run-task output"
+        );
     }
 }
 
