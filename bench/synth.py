@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Synthesis benchmarks (medians of N runs; not a test): run `python3 bench/synth.py [N]`.
 
-Compares the sample stack synthesized through Rust (bridge + shim) with the same stack written
-directly in JavaScript, through the CDK CLI and directly, and times recording the Program alone.
-Build first (`cargo build -p tracker-cdk`); the numbers go into closing notes, not assertions.
+1. The tracker app (TrackerRegistry, TrackerStaging, TrackerProduction) through the CDK CLI as users
+   run it, through the built binary, and the Program recording alone.
+2. The sample stack synthesized through Rust (bridge + shim) against the same stack written directly
+   in JavaScript, through the CDK CLI and directly.
+Build first (`cargo build -p tracker-cdk -p tracker-stacks --examples`); numbers go into closing notes, not
+assertions.
 """
 import os
 import statistics
@@ -16,6 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 ENV = dict(os.environ, CDK_DISABLE_VERSION_CHECK="1", CDK_DISABLE_CLI_TELEMETRY="1")
 BIN = os.path.join(ROOT, "target", "debug", "tracker-cdk")
+SAMPLE = os.path.join(ROOT, "target", "debug", "examples", "sample")
 
 
 def median_seconds(cmd, env=None):
@@ -31,12 +35,15 @@ def median_seconds(cmd, env=None):
 
 
 CASES = [
-    ("npx cdk synth, Rust app (cdk.json: cargo run)", ["npx", "cdk", "synth", "-q", "--no-notices", "-o", "{out}"]),
-    ("npx cdk synth, Rust app (built binary)", ["npx", "cdk", "synth", "-q", "--no-notices", "-o", "{out}", "-a", BIN + " synth"]),
-    ("npx cdk synth, JavaScript app", ["npx", "cdk", "synth", "-q", "--no-notices", "-o", "{out}", "-a", "node test/differential/sample.js"]),
-    ("tracker-cdk synth (no CLI)", [BIN, "synth", "--out", "{out}"]),
-    ("node sample.js (no CLI)", ["node", "test/differential/sample.js"]),
-    ("tracker-cdk program (record the Program only)", [BIN, "program"]),
+    ("tracker app: npx cdk synth (cdk.json: cargo run, warm build)", ["npx", "cdk", "synth", "-q", "--no-notices", "-o", "{out}"]),
+    ("tracker app: npx cdk synth -a built binary", ["npx", "cdk", "synth", "-q", "--no-notices", "-o", "{out}", "-a", BIN + " synth"]),
+    ("tracker app: tracker-cdk synth (no CLI)", [BIN, "synth", "--out", "{out}"]),
+    ("tracker app: tracker-cdk program (record only)", [BIN, "program"]),
+    ("sample: npx cdk synth -a Rust example", ["npx", "cdk", "synth", "-q", "--no-notices", "-o", "{out}", "-a", SAMPLE]),
+    ("sample: npx cdk synth -a JavaScript app", ["npx", "cdk", "synth", "-q", "--no-notices", "-o", "{out}", "-a", "node test/differential/sample.js"]),
+    ("sample: Rust example (no CLI)", [SAMPLE]),
+    ("sample: node sample.js (no CLI)", ["node", "test/differential/sample.js"]),
+    ("sample: record the Program only", [SAMPLE, "--program"]),
 ]
 
 if __name__ == "__main__":

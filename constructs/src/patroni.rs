@@ -1129,7 +1129,7 @@ impl PatroniCluster {
             "NoPrimaryAlarm",
             AlarmProps::new(
                 2,
-                writer.metric_healthy_host_count(Some(
+                writer.metrics().healthy_host_count(Some(
                     MetricOptions::new()
                         .statistic("Minimum")
                         .period(Duration::minutes(1)),
