@@ -20,7 +20,19 @@ CFN_LINT_VERSION := 1.58.0
 	rm -f .venv/.cfn-lint-*
 	touch $@
 
-setup: node_modules/.package-lock.json .venv/.cfn-lint-$(CFN_LINT_VERSION)
+# moto's server mode (the AWS API emulator of the deploy-loop test, test/moto/) and boto3, pinned
+# exactly, in the same venv; cfn-lint is pinned again so moto's extras cannot move it. Same stamp
+# scheme: bumping a version reinstalls.
+MOTO_VERSION := 5.2.5
+BOTO3_VERSION := 1.44.5
+MOTO_STAMP := .venv/.moto-$(MOTO_VERSION)-boto3-$(BOTO3_VERSION)
+
+$(MOTO_STAMP): .venv/.cfn-lint-$(CFN_LINT_VERSION)
+	.venv/bin/pip install -q cfn-lint==$(CFN_LINT_VERSION) 'moto[server]==$(MOTO_VERSION)' boto3==$(BOTO3_VERSION)
+	rm -f .venv/.moto-*
+	touch $@
+
+setup: node_modules/.package-lock.json .venv/.cfn-lint-$(CFN_LINT_VERSION) $(MOTO_STAMP)
 
 synth: setup
 	npx cdk synth --no-notices -q
