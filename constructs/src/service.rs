@@ -247,6 +247,9 @@ pub struct ServiceProps {
     /// least the container health check's start period. When `None`, the container health check's
     /// start period is used (no grace period without a health check).
     pub health_check_grace_period_secs: Option<u32>,
+    /// ECS Exec (`aws ecs execute-command`) into the running containers: the task role gets the
+    /// SSM message-channel permissions and sessions are logged. The constructs' `new` sets `true`.
+    pub execute_command: bool,
 }
 
 impl ServiceProps {
@@ -268,6 +271,7 @@ impl ServiceProps {
             max_healthy_percent: 200,
             capacity: CapacityShare::fargate_only(),
             health_check_grace_period_secs: None,
+            execute_command: true,
         }
     }
 
@@ -579,7 +583,7 @@ pub fn build(
         .assign_public_ip(false)
         .vpc_subnets(SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress))
         .security_groups([security_group])
-        .enable_execute_command(true)
+        .enable_execute_command(props.execute_command)
         .capacity_provider_strategies(props.capacity.iter().map(|s| {
             let mut strategy = CapacityProviderStrategy::new(s.provider.name()).weight(s.weight);
             if s.base > 0 {

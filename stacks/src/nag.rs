@@ -22,15 +22,16 @@ pub fn apply(app: &App) {
     )]);
 }
 
-const TASKS: [&str; 8] = [
-    "Api",
-    "Frontend",
-    "Admin",
-    "TrackerFetcher",
-    "UnifiedGeofence",
-    "NotificationService",
-    "MaterializedViewService",
-    "Migrate",
+/// The task definitions: construct id and service name.
+const TASKS: [(&str, &str); 8] = [
+    ("Api", "api"),
+    ("Frontend", "frontend"),
+    ("Admin", "admin"),
+    ("TrackerFetcher", "tracker-fetcher"),
+    ("UnifiedGeofence", "unified-geofence"),
+    ("NotificationService", "notification-service"),
+    ("MaterializedViewService", "materialized-view-service"),
+    ("Migrate", "api"),
 ];
 
 const ENDPOINTS: [&str; 5] = ["EcrApi", "EcrDocker", "Logs", "SecretsManager", "Ssm"];
@@ -80,7 +81,10 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
         "this bucket is the ALB access-log destination, written only by ELB log delivery; \
          logging access to it would need yet another bucket",
     );
-    for task in TASKS {
+    for (task, service) in TASKS {
+        if !settings.enabled(service) {
+            continue;
+        }
         let path = format!("{task}/TaskDefinition");
         add(&path, "AwsSolutions-ECS2", ENV_VARS);
         add(&path, "AwsSolutions-IAM5[Resource::*]", STAR);

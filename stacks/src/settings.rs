@@ -125,6 +125,16 @@ pub const SERVICES: [&str; 8] = [
     "materialized-view-service",
 ];
 
+/// The services an environment may leave out (`disabledServices`).
+pub const OPTIONAL_SERVICES: [&str; 6] = [
+    "frontend",
+    "admin",
+    "tracker-fetcher",
+    "unified-geofence",
+    "notification-service",
+    "materialized-view-service",
+];
+
 /// The ECR repositories (in `TrackerRegistry`) the environments pull from: one per image.
 pub fn repositories() -> Vec<String> {
     SERVICES.iter().map(|s| format!("tracker/{s}")).collect()
@@ -182,7 +192,17 @@ pub struct Settings {
     /// CloudFormation termination protection on the stack. Default: on in production.
     pub termination_protection: bool,
     /// The migration command, run as a one-off task on the api image.
+    /// Default: `python manage.py migrate --noinput`.
     pub migration_command: Vec<String>,
+    /// Extra tags on every resource of the stack (cost center, owner), beside `project` and
+    /// `environment`. Default: none.
+    pub tags: BTreeMap<String, String>,
+    /// ECS Exec (`aws ecs execute-command`) into the services' containers. Default: on in staging,
+    /// off in production (turning it on grants the SSM channel actions: a widening).
+    pub ecs_exec: bool,
+    /// Services not deployed in this environment (e.g. admin moved to static hosting). A service
+    /// others connect to cannot be disabled. Default: none.
+    pub disabled_services: Vec<String>,
 }
 
 /// The example account `cdk.json` ships (and that `availability-zones` context is seeded for).
@@ -247,6 +267,9 @@ impl Settings {
             migration_command: ["python", "manage.py", "migrate", "--noinput"]
                 .map(String::from)
                 .to_vec(),
+            tags: BTreeMap::new(),
+            ecs_exec: !production,
+            disabled_services: Vec::new(),
         }
     }
 
@@ -335,6 +358,24 @@ impl Settings {
                 self.redis_node_type = text(c).unwrap_or_default()
             }
             "migrationCommand" => self.migration_command = list(c, &field, value),
+            "ecsExec" => {
+                if let Some(b) = boolean(c, &field, value) {
+                    self.ecs_exec = b
+                }
+            }
+            "disabledServices" => self.disabled_services = list(c, &field, value),
+            "tags" => {
+                self.tags = list(c, &field, value)
+                    .into_iter()
+                    .filter_map(|pair| match pair.split_once('=') {
+                        Some((k, v)) if !k.is_empty() => Some((k.to_string(), v.to_string())),
+                        _ => {
+                            c.fail(&field, &pair, "key=value pairs, e.g. owner=platform");
+                            None
+                        }
+                    })
+                    .collect()
+            }
             _ => {
                 let sized = key.split_once('.').and_then(|(service, f)| {
                     let sizing = self.services.get_mut(service)?;
@@ -526,6 +567,29 @@ impl Settings {
             self.db_volume_gib,
             "20-16384 GiB",
         );
+        for (i, name) in self.disabled_services.iter().enumerate() {
+            c.require(
+                OPTIONAL_SERVICES.contains(&name.as_str()),
+                &format!("{}[{i}]", p("disabledServices")),
+                name,
+                format!(
+                    "one of {} (api and anisette-v3 are what the others connect to)",
+                    OPTIONAL_SERVICES.join(", ")
+                ),
+            );
+        }
+        for (key, value) in &self.tags {
+            c.require(
+                key.len() <= 128
+                    && value.len() <= 256
+                    && !key.starts_with("aws:")
+                    && !["project", "environment"].contains(&key.as_str()),
+                &format!("{}.{key}", p("tags")),
+                value,
+                "a tag key of at most 128 characters, not starting with aws: and not project or \
+                 environment (set by the stacks), with a value of at most 256",
+            );
+        }
         c.require(
             !self.migration_command.is_empty(),
             &p("migrationCommand"),
@@ -555,13 +619,18 @@ impl Settings {
         )
     }
 
+    /// Whether `service` is deployed (not in `disabled_services`).
+    pub fn enabled(&self, service: &str) -> bool {
+        !self.disabled_services.iter().any(|s| s == service)
+    }
+
     /// The sizing of `service` (one of [`SERVICES`]).
     pub fn sizing(&self, service: &str) -> Sizing {
         self.services[service]
     }
 }
 
-const GLOBAL_KEYS: [&str; 9] = [
+const GLOBAL_KEYS: [&str; 10] = [
     "account",
     "region",
     "domain",
@@ -571,9 +640,10 @@ const GLOBAL_KEYS: [&str; 9] = [
     "imageTag",
     "registryAccount",
     "registryRegion",
+    "tags",
 ];
 
-const ENV_KEYS: [&str; 13] = [
+const ENV_KEYS: [&str; 16] = [
     "account",
     "region",
     "domain",
@@ -587,6 +657,9 @@ const ENV_KEYS: [&str; 13] = [
     "spotWorkers",
     "terminationProtection",
     "migrationCommand",
+    "ecsExec",
+    "disabledServices",
+    "tags",
 ];
 
 #[derive(Debug, PartialEq, Eq)]
@@ -880,6 +953,37 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("staging.imagetag"), "{text}");
         assert!(text.contains("imageTag"), "{text}");
+    }
+
+    #[test]
+    fn tags_exec_and_disabled_services_parse_and_fail_on_bad_values() {
+        let s = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({
+                "tags": "owner=platform,cost-center=42",
+                "production.ecsExec": "true",
+                "production.disabledServices": ["admin"],
+            })),
+        )
+        .unwrap();
+        assert_eq!(s.tags["owner"], "platform");
+        assert!(s.ecs_exec && !s.enabled("admin") && s.enabled("api"));
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({
+                "staging.tags": "project=other,novalue",
+                "staging.disabledServices": "api",
+            })),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(err),
+            [
+                "staging.tags",
+                "staging.disabledServices[0]",
+                "staging.tags.project"
+            ]
+        );
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
     );
     Tags::of(stack).add("project", TAG_PROJECT, None);
     Tags::of(stack).add("environment", env.name(), None);
+    for (key, value) in &s.tags {
+        Tags::of(stack).add(key.as_str(), value.as_str(), None);
+    }
     if s.image_tag_is_mutable() {
         let message = format!(
             "imageTag {:?} is mutable: a redeploy may run a different image. Pin a version, \
@@ -201,6 +204,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
                 .secrets
                 .insert("REDIS_PASSWORD".into(), data.redis_password.clone());
         }
+        service.execute_command = s.ecs_exec;
         if !production {
             // Staging rolls half the tasks at a time.
             service.min_healthy_percent = 50;
@@ -253,6 +257,9 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         ("Admin", "admin", "admin", 8000, 30, vec![&db, &redis]),
     ];
     for (id, name, host, port, priority, deps) in public {
+        if !s.enabled(name) {
+            continue;
+        }
         let sizing = s.sizing(name);
         let mut props = PublicAlbServiceProps::new(
             name,
@@ -344,6 +351,9 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         ),
     ];
     for (id, name, singleton, deps) in workers {
+        if !s.enabled(name) {
+            continue;
+        }
         let sizing = s.sizing(name);
         let mut props = if singleton {
             PrivateWorkerServiceProps::singleton(name, sizing.task_size(), image(stack, name))
