@@ -189,7 +189,7 @@ fn fails_synthesis_on_an_unacknowledged_cdk_nag_finding() {
     let (program, ()) = cdk_from_rust::record(|| {
         let app = App::new(None);
         tracker_stacks::nag::apply(&app);
-        let stack = Stack::new(&app, "Bare", None);
+        let stack = Stack::new(app, "Bare", None);
         Bucket::new(stack, "Plain", None);
         cdk_from_rust::synthesize(&app);
     });
