@@ -773,6 +773,10 @@ def _patch_efs() -> None:
             return self.access_point_id
         raise NotImplementedError(f"AWS::EFS::AccessPoint.{attr}")
 
+    # Bug: AccessPoint has no `physical_resource_id`, so `Ref` of it resolves to the Python object
+    # (a task definition's EFS volume then carries no access point id) and DescribeStackResources
+    # omits its PhysicalResourceId.
+    AccessPoint.physical_resource_id = property(lambda self: self.access_point_id)  # type: ignore[attr-defined]
     FileSystem.get_cfn_attribute = fs_attr  # type: ignore[attr-defined]
     FileSystem.has_cfn_attr = classmethod(lambda cls, attr: attr in ("Arn", "FileSystemId"))  # type: ignore[method-assign]
     AccessPoint.get_cfn_attribute = ap_attr  # type: ignore[attr-defined]
@@ -785,8 +789,80 @@ def _camel(value: Any) -> Any:
     return remap_nested_keys(value, pascal_to_camelcase)
 
 
+def _patch_security_group_ingress_id() -> None:
+    """Bug: moto's SecurityGroupIngress model has no `physical_resource_id`: `Ref` of it resolves
+    to the Python object and DescribeStackResources lists it without a PhysicalResourceId (which
+    boto3 and the CDK CLI expect). Give each rule an id of CloudFormation's `sgr-` form."""
+    from moto.ec2.models.security_groups import SecurityGroupIngress
+
+    def physical_resource_id(self: Any) -> str:
+        if not hasattr(self, "_rule_id"):
+            self._rule_id = f"sgr-{mock_random.get_random_hex(17)}"
+        return self._rule_id
+
+    SecurityGroupIngress.physical_resource_id = property(physical_resource_id)  # type: ignore[attr-defined]
+
+
+def _patch_ec2_properties() -> None:
+    """Bugs in moto's EC2 CloudFormation models that drop declared properties:
+
+    - SecurityGroup ignores `SecurityGroupEgress`: the group keeps the default allow-all egress
+      rule. CloudFormation replaces the default with the declared rules (CDK's
+      `allowAllOutbound: false` declares a no-op rule precisely to remove it), so the emulator
+      would show wider egress than the template. Revoke the default, authorize the declared ones.
+    - Volume passes only Size and AvailabilityZone: VolumeType, Encrypted, KmsKeyId, Iops and
+      Throughput are dropped (the data volume would come up as an unencrypted gp2). Pass them.
+    """
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.elastic_block_store import Volume
+    from moto.ec2.models.security_groups import SecurityGroup
+
+    original_sg = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    @classmethod  # type: ignore[misc]
+    def sg_create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        group = original_sg(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        egress = cloudformation_json["Properties"].get("SecurityGroupEgress")
+        if egress is not None:
+            backend = ec2_backends[account_id][region_name]
+            backend.revoke_security_group_egress(group.id, "-1", None, None, [{"CidrIp": "0.0.0.0/0"}])
+            for rule in egress:
+                peer = rule.get("DestinationSecurityGroupId")
+                backend.authorize_security_group_egress(
+                    group_name_or_id=group.id,
+                    ip_protocol=str(rule["IpProtocol"]),
+                    from_port=rule.get("FromPort"),
+                    to_port=rule.get("ToPort"),
+                    ip_ranges=[{"CidrIp": rule["CidrIp"], "Description": rule.get("Description")}] if rule.get("CidrIp") else [],
+                    source_groups=[{"GroupId": peer}] if peer else [],
+                )
+        return group
+
+    SecurityGroup.create_from_cloudformation_json = sg_create  # type: ignore[method-assign]
+
+    @classmethod  # type: ignore[misc]
+    def volume_create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        return ec2_backends[account_id][region_name].create_volume(
+            size=p.get("Size"),
+            zone_name=p.get("AvailabilityZone"),
+            snapshot_id=p.get("SnapshotId"),
+            encrypted=bool(p.get("Encrypted", False)),
+            kms_key_id=p.get("KmsKeyId"),
+            volume_type=p.get("VolumeType"),
+            iops=p.get("Iops"),
+            throughput=p.get("Throughput"),
+            multi_attach_enabled=p.get("MultiAttachEnabled"),
+        )
+
+    Volume.create_from_cloudformation_json = volume_create  # type: ignore[method-assign]
+
+
 def _patch_ecs() -> None:
     """Bugs in moto's ECS CloudFormation models (moto/ecs/models.py):
+
+    - Cluster: create passes only the name (ClusterSettings such as containerInsights,
+      Configuration with the ECS Exec settings, ServiceConnectDefaults and Tags are dropped).
 
     - TaskDefinition: create passes only family, containers, volumes and memory (Cpu, NetworkMode,
       RequiresCompatibilities, the task and execution roles, RuntimePlatform are dropped); update
@@ -798,7 +874,20 @@ def _patch_ecs() -> None:
       deployment settings are dropped, and the launch type defaults to EC2). Pass them all, and
       keep the launch type unset when a capacity-provider strategy is given, as ECS does.
     """
-    from moto.ecs.models import Service, TaskDefinition, ecs_backends
+    from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
+
+    @classmethod  # type: ignore[misc]
+    def cluster_create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        return ecs_backends[account_id][region_name].create_cluster(
+            cluster_name=p.get("ClusterName") or resource_name,
+            tags=_camel(p.get("Tags")),
+            cluster_settings=_camel(p.get("ClusterSettings")),
+            configuration=_camel(p.get("Configuration")),
+            service_connect_defaults=_camel(p.get("ServiceConnectDefaults")),
+        )
+
+    Cluster.create_from_cloudformation_json = cluster_create  # type: ignore[method-assign]
 
     def register(props: dict[str, Any], account_id: str, region_name: str) -> Any:
         definition = ecs_backends[account_id][region_name].register_task_definition(
@@ -1148,6 +1237,8 @@ def seed_certificate(arn: str) -> None:
 def install() -> None:
     _register_models()
     _patch_efs()
+    _patch_security_group_ingress_id()
+    _patch_ec2_properties()
     _patch_ecs()
     _patch_missing_deletes()
     _patch_bucket_policy_conditions()

@@ -1,0 +1,521 @@
+//! The deploy loop against an AWS emulator: the real CDK CLI bootstraps, deploys, updates and
+//! destroys the real `TrackerStaging` (synthesized through cdk.json's `app`) on moto's server mode,
+//! started on loopback by this test and always stopped (a guard kills its process group).
+//!
+//! moto 5.2.5 lacks CloudFormation models for several types the stack uses and has bugs it hits;
+//! `test/moto/tracker_moto/gaps.py` fills them (each named there) before serving. Nothing here
+//! edits the template: what is deployed is what `cdk synth` writes.
+//!
+//! The run happens in a temporary directory holding a copy of cdk.json (the repository's files,
+//! `cdk.out/` and `cdk.context.json` are not touched): same `app` (with `--manifest-path`), same
+//! context, plus the emulator's account (moto's 123456789012), the availability zones of that
+//! account (so the CLI attempts no lookup) and the certificate ARN in that account, which the
+//! launcher seeds into moto's ACM as the account's owner would have created it.
+//!
+//! Needs the project venv with moto (`make setup`) and node_modules (`npm ci`, also `make setup`).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tracker_tests::repo_root;
+
+/// moto's default account.
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "eu-west-1";
+const STACK: &str = "TrackerStaging";
+const FIRST_TAG: &str = "v1.0.0";
+const UPDATE_TAG: &str = "v1.0.1";
+
+/// Kills a process group (the process started with `process_group(0)` and all its children).
+fn kill_group(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid}")])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// moto's server, in its own process group; killed (with everything it started) on drop, also
+/// when the test panics.
+struct Emulator {
+    child: Child,
+    endpoint: String,
+    log: PathBuf,
+}
+
+impl Emulator {
+    fn start(python: &Path, dir: &Path, certificates: &[String]) -> Emulator {
+        let log = dir.join("moto.log");
+        let mut cmd = Command::new(python);
+        cmd.arg(repo_root().join("test/moto/launch.py"))
+            .args(["--max-seconds", "900"]);
+        for arn in certificates {
+            cmd.args(["--certificate", arn]);
+        }
+        let mut child = cmd
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            // stdin stays open while we live: the launcher exits when it closes.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("moto log file"))
+            .process_group(0)
+            .spawn()
+            .expect("start the moto launcher");
+        // The launcher binds a free port itself and prints {"port": N} once it listens.
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = Vec::new();
+            let mut byte = [0u8; 1];
+            while stdout.read(&mut byte).map(|n| n == 1).unwrap_or(false) && byte[0] != b'\n' {
+                line.push(byte[0]);
+            }
+            let _ = tx.send(line);
+        });
+        let mut emulator = Emulator {
+            child,
+            endpoint: String::new(),
+            log,
+        };
+        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+        let port = serde_json::from_slice::<Value>(&line)
+            .ok()
+            .and_then(|v| v["port"].as_u64())
+            .unwrap_or_else(|| {
+                panic!(
+                    "the moto launcher did not report its port within 60 s\n{}",
+                    emulator.log_tail()
+                )
+            });
+        // moto reads path-style S3 URLs (the CLI's template uploads) only when the host is
+        // `localhost`.
+        emulator.endpoint = format!("http://localhost:{port}");
+        emulator
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+        format!(
+            "--- last lines of the moto log ({}) ---\n{tail}",
+            self.log.display()
+        )
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        kill_group(self.child.id());
+        let _ = self.child.wait();
+    }
+}
+
+/// The output of a finished subprocess.
+struct Output {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `cmd` in its own process group with a deadline; on timeout kills the group and panics.
+fn run(cmd: &mut Command, timeout: Duration, what: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: could not start: {e}"));
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().unwrap()));
+    let err = reader(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for a subprocess") {
+            break status;
+        }
+        if start.elapsed() > timeout {
+            kill_group(child.id());
+            let _ = child.wait();
+            panic!(
+                "{what}: timed out after {} s\nstderr:\n{}",
+                timeout.as_secs(),
+                err.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    Output {
+        code: status.code(),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+/// The loop's working directory, emulator and environment.
+struct Loop {
+    dir: tempfile::TempDir,
+    python: PathBuf,
+    emulator: Emulator,
+}
+
+impl Loop {
+    fn env(&self, cmd: &mut Command) {
+        for key in [
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_DEFAULT_PROFILE",
+            "CDK_OUTDIR",
+            "CDK_CONTEXT_JSON",
+            "CDK_DEFAULT_ACCOUNT",
+            "CDK_DEFAULT_REGION",
+        ] {
+            cmd.env_remove(key);
+        }
+        let missing = self.dir.path().join("no-aws-config");
+        cmd.current_dir(self.dir.path())
+            .env("AWS_ENDPOINT_URL", &self.emulator.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", REGION)
+            .env("AWS_DEFAULT_REGION", REGION)
+            .env("AWS_CONFIG_FILE", &missing)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &missing)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("CDK_DISABLE_VERSION_CHECK", "1")
+            .env("CDK_DISABLE_CLI_TELEMETRY", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1");
+    }
+
+    /// Runs the CDK CLI (`node_modules/.bin/cdk`) with `args`; panics with its output and the
+    /// emulator's log unless it succeeds.
+    fn cdk(&self, args: &[&str], timeout: Duration) -> Output {
+        let mut cmd = Command::new(repo_root().join("node_modules/.bin/cdk"));
+        cmd.args(args).arg("--no-notices");
+        self.env(&mut cmd);
+        let what = format!("cdk {}", args.join(" "));
+        let out = run(&mut cmd, timeout, &what);
+        assert_eq!(
+            out.code,
+            Some(0),
+            "{what} failed\nstdout:\n{}\nstderr:\n{}\n{}",
+            out.stdout,
+            out.stderr,
+            self.emulator.log_tail()
+        );
+        out
+    }
+
+    /// Runs a helper script of test/moto with the venv's Python; returns its JSON output.
+    fn python(&self, script: &str, args: &[&str], timeout: Duration) -> Value {
+        let mut cmd = Command::new(&self.python);
+        cmd.arg(repo_root().join("test/moto").join(script))
+            .args(args);
+        self.env(&mut cmd);
+        let what = format!("{script} {}", args.join(" "));
+        let out = run(&mut cmd, timeout, &what);
+        assert_eq!(
+            out.code,
+            Some(0),
+            "{what} failed\nstdout:\n{}\nstderr:\n{}\n{}",
+            out.stdout,
+            out.stderr,
+            self.emulator.log_tail()
+        );
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("{what} printed no JSON ({e}):\n{}", out.stdout))
+    }
+
+    fn template(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join(format!("cdk.out/{STACK}.template.json"))
+    }
+
+    /// Reads the stack back (check.py) and asserts every check passed; returns the report.
+    fn check(&self, phase: &str) -> Value {
+        let template = self.template();
+        let state = self.dir.path().join("state.json");
+        let report = self.python(
+            "check.py",
+            &[
+                "--phase",
+                phase,
+                "--stack",
+                STACK,
+                "--template",
+                template.to_str().unwrap(),
+                "--state",
+                state.to_str().unwrap(),
+            ],
+            Duration::from_secs(180),
+        );
+        let failed: Vec<String> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["ok"] != true)
+            .map(|c| format!("  {} {}: {}", c["kind"], c["resource"], c["detail"]))
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "{phase}: {} of {} checks failed:\n{}\n{}",
+            failed.len(),
+            report["checks"].as_array().unwrap().len(),
+            failed.join("\n"),
+            self.emulator.log_tail()
+        );
+        report
+    }
+}
+
+/// How many checks of `kind` the report holds.
+fn count(report: &Value, kind: &str) -> usize {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == kind)
+        .count()
+}
+
+/// Resources of `type_` in a template.
+fn resources_of(template: &Value, type_: &str) -> Vec<String> {
+    template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == type_)
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The venv's Python, with moto 5.2.5 and boto3; panics with what to do otherwise.
+fn venv_python() -> PathBuf {
+    let python = repo_root().join(".venv/bin/python");
+    let ok = python.exists()
+        && Command::new(&python)
+            .args([
+                "-c",
+                "import moto, boto3, werkzeug; assert moto.__version__ == '5.2.5', moto.__version__",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "the project venv has no moto 5.2.5 ({}): run `make setup` in the repository root (it \
+         installs the pinned moto[server] and boto3 into .venv)",
+        python.display()
+    );
+    python
+}
+
+/// A copy of the repository's cdk.json for the emulator's account: the same app (run with
+/// `--manifest-path` from the temporary directory) and context, plus account, region,
+/// availability zones and the certificate in that account. Returns the certificate ARNs to seed.
+fn write_cdk_json(dir: &Path) -> Vec<String> {
+    let mut cdk_json = read_json(&repo_root().join("cdk.json"));
+    let app = cdk_json["app"]
+        .as_str()
+        .expect("cdk.json has an app")
+        .to_string();
+    let manifest = repo_root().join("Cargo.toml");
+    let app = app
+        .strip_prefix("cargo run")
+        .map(|rest| format!("cargo run --manifest-path {}{rest}", manifest.display()))
+        .unwrap_or_else(|| panic!("cdk.json's app is not a `cargo run` command: {app}"));
+    cdk_json["app"] = json!(app);
+    cdk_json["output"] = json!("cdk.out");
+    let context = cdk_json["context"].as_object_mut().unwrap();
+    context.insert("account".into(), json!(ACCOUNT));
+    context.insert("region".into(), json!(REGION));
+    context.insert(
+        format!("availability-zones:account={ACCOUNT}:region={REGION}"),
+        json!([
+            format!("{REGION}a"),
+            format!("{REGION}b"),
+            format!("{REGION}c")
+        ]),
+    );
+    let mut certificates = Vec::new();
+    for (key, value) in context.iter_mut() {
+        if key.ends_with("ertificateArn") {
+            if let Some(arn) = value.as_str() {
+                // arn:aws:acm:REGION:ACCOUNT:certificate/ID -> the emulator's account.
+                let mut parts: Vec<&str> = arn.split(':').collect();
+                if parts.len() > 5 {
+                    parts[4] = ACCOUNT;
+                }
+                let moved = parts.join(":");
+                certificates.push(moved.clone());
+                *value = json!(moved);
+            }
+        }
+    }
+    std::fs::write(
+        dir.join("cdk.json"),
+        serde_json::to_string_pretty(&cdk_json).unwrap(),
+    )
+    .unwrap();
+    certificates
+}
+
+#[test]
+fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
+    let started = Instant::now();
+    let python = venv_python();
+    assert!(
+        repo_root().join("node_modules/.bin/cdk").exists(),
+        "the CDK CLI is not installed: run `make setup` (npm ci) in the repository root"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let certificates = write_cdk_json(dir.path());
+    let emulator = Emulator::start(&python, dir.path(), &certificates);
+    let lp = Loop {
+        dir,
+        python,
+        emulator,
+    };
+    let minutes = |n: u64| Duration::from_secs(60 * n);
+
+    // Bootstrap, then the first deployment. Direct deployment: moto cannot run the CLI's
+    // change-set path (see FIELD-NOTES), and --no-previous-parameters for the same reason.
+    lp.cdk(
+        &["bootstrap", &format!("aws://{ACCOUNT}/{REGION}")],
+        minutes(3),
+    );
+    let deploy = |tag: &str| {
+        lp.cdk(
+            &[
+                "deploy",
+                STACK,
+                "--exclusively",
+                "-c",
+                &format!("imageTag={tag}"),
+                "--method=direct",
+                "--no-previous-parameters",
+                "--require-approval",
+                "never",
+            ],
+            minutes(10),
+        )
+    };
+    deploy(FIRST_TAG);
+    let first = lp.check("deployed");
+    let template = read_json(&lp.template());
+
+    // What the checks covered: one check per resource of each kind the template declares.
+    for (kind, type_) in [
+        ("ecs-cluster", "AWS::ECS::Cluster"),
+        ("ecs-service", "AWS::ECS::Service"),
+        ("ecs-task-definition", "AWS::ECS::TaskDefinition"),
+        ("load-balancer", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
+        ("listener", "AWS::ElasticLoadBalancingV2::Listener"),
+        ("target-group", "AWS::ElasticLoadBalancingV2::TargetGroup"),
+        ("efs-file-system", "AWS::EFS::FileSystem"),
+        ("efs-access-point", "AWS::EFS::AccessPoint"),
+        ("efs-mount-target", "AWS::EFS::MountTarget"),
+        ("ec2-instance", "AWS::EC2::Instance"),
+        ("ebs-volume", "AWS::EC2::Volume"),
+        ("log-group", "AWS::Logs::LogGroup"),
+    ] {
+        let declared = resources_of(&template, type_).len();
+        assert!(declared > 0, "the staging template declares no {type_}");
+        assert_eq!(count(&first, kind), declared, "{kind} checks vs {type_}");
+    }
+    let declared_rules = resources_of(&template, "AWS::EC2::SecurityGroupIngress").len()
+        + resources_of(&template, "AWS::EC2::SecurityGroupEgress").len();
+    assert!(
+        count(&first, "security-group-rule") >= declared_rules,
+        "every security-group rule resource is checked"
+    );
+
+    // Every service runs the first tag (Anisette is pinned separately).
+    let images = |report: &Value| -> BTreeMap<String, Vec<String>> {
+        serde_json::from_value(report["images"].clone()).unwrap()
+    };
+    let before = images(&first);
+    let tagged: Vec<&String> = before
+        .iter()
+        .filter(|(_, i)| i.iter().all(|i| i.ends_with(&format!(":{FIRST_TAG}"))))
+        .map(|(s, _)| s)
+        .collect();
+    assert!(
+        tagged.len() >= before.len() - 1 && !tagged.is_empty(),
+        "services on {FIRST_TAG}: {before:#?}"
+    );
+
+    // An update: a new image tag. The task definitions get new revisions and the services move.
+    deploy(UPDATE_TAG);
+    let updated = lp.check("deployed");
+    let after = images(&updated);
+    for service in &tagged {
+        assert!(
+            after[*service]
+                .iter()
+                .all(|i| i.ends_with(&format!(":{UPDATE_TAG}"))),
+            "{service} did not move to {UPDATE_TAG}: {:?}",
+            after[*service]
+        );
+    }
+    for (service, images) in &after {
+        if !tagged.contains(&service) {
+            assert_eq!(images, &before[service], "{service} changed unasked");
+        }
+    }
+
+    // Destroy: the stack goes, what the template retains stays.
+    lp.cdk(&["destroy", STACK, "--exclusively", "--force"], minutes(5));
+    let destroyed = lp.check("destroyed");
+    assert_eq!(count(&destroyed, "stack-deleted"), 1);
+    let retained: Vec<String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["DeletionPolicy"] == "Retain")
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert!(!retained.is_empty(), "the staging template retains nothing");
+    assert_eq!(
+        count(&destroyed, "retained"),
+        retained.len(),
+        "a retention check for each retained resource ({retained:?})"
+    );
+    assert_eq!(
+        count(&destroyed, "snapshot"),
+        template["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|r| r["DeletionPolicy"] == "Snapshot")
+            .count()
+    );
+    assert!(
+        count(&destroyed, "deleted") > 0,
+        "deleted resources are checked to be gone"
+    );
+
+    eprintln!(
+        "deploy loop (bootstrap, deploy, check, update, check, destroy, check): {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
