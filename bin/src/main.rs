@@ -14,7 +14,31 @@ mod exit {
     pub const INFRASTRUCTURE: u8 = 1;
     /// The toolchain is not usable: Node.js missing, shim and Program versions disagree, shim crashed.
     pub const TOOLCHAIN: u8 = 3;
+    /// `review`: a template or change-set file is missing, unreadable or not what it claims.
+    pub const REVIEW_INPUT: u8 = 4;
+    /// `review`: CloudFormation could not be asked (credentials, region, network), refused, or the
+    /// change set is not reviewable.
+    pub const REVIEW_AWS: u8 = 5;
+    // `review` also exits with `tracker_review::EXIT_DATA_LOSS` (10) and `EXIT_WIDENING` (11).
 }
+
+const REVIEW_HELP: &str = "\
+Baselines: `golden` = stacks/golden/<STACK>.template.json (default offline), `deployed` = the
+stack's template in CloudFormation (GetTemplate; default with --change-set), or a template file.
+Run `npx cdk synth <STACK>` first: the review reads cdk.out/<STACK>.template.json.
+
+AWS (only for `deployed` and --change-set): region from --region, AWS_REGION or
+AWS_DEFAULT_REGION; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+(SSO or profiles: eval \"$(aws configure export-credentials --format env)\" first); endpoint
+AWS_ENDPOINT_URL_CLOUDFORMATION or AWS_ENDPOINT_URL when set.
+
+Exit codes:
+   0  safe: no data loss, no widened access
+  10  data loss: a stateful resource is replaced or deleted (wins over 11)
+  11  widening: IAM grants, security-group rules or source-IP conditions widen access
+   2  usage error
+   4  a template or change-set file is missing or invalid
+   5  CloudFormation could not be asked or refused, or the change set is not reviewable";
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +63,31 @@ enum Command {
     Program,
     /// Print the JSON Schema of the Program wire format.
     Schema,
+    /// Review a stack's changes: replacements, deletions, data loss, widened access.
+    #[command(after_help = REVIEW_HELP)]
+    Review {
+        /// The stack (its CloudFormation name), e.g. TrackerStaging.
+        stack: String,
+        /// What to compare against: golden, deployed, or a template file.
+        #[arg(long)]
+        baseline: Option<tracker_review::Baseline>,
+        /// The new template. Default: cdk.out/<STACK>.template.json.
+        #[arg(long)]
+        template: Option<PathBuf>,
+        /// Review this change set (e.g. from `cdk deploy --method=prepare-change-set`) through
+        /// the CloudFormation API.
+        #[arg(long, conflicts_with = "change_set_file")]
+        change_set: Option<String>,
+        /// Review the JSON of `aws cloudformation describe-change-set --output json`.
+        #[arg(long)]
+        change_set_file: Option<PathBuf>,
+        /// The AWS region. Default: AWS_REGION, else AWS_DEFAULT_REGION.
+        #[arg(long)]
+        region: Option<String>,
+        /// Output format: text, markdown (a pull-request comment) or json (for CI).
+        #[arg(long, default_value = "text")]
+        format: tracker_review::Format,
+    },
 }
 
 fn main() -> ExitCode {
@@ -90,6 +139,40 @@ fn main() -> ExitCode {
         Command::Schema => {
             print!("{}", cdk_from_rust::program::json_schema());
             ExitCode::SUCCESS
+        }
+        Command::Review {
+            stack,
+            baseline,
+            template,
+            change_set,
+            change_set_file,
+            region,
+            format,
+        } => {
+            let opts = tracker_review::Options {
+                stack,
+                baseline,
+                template,
+                change_set: change_set
+                    .map(tracker_review::ChangeSetSource::Name)
+                    .or(change_set_file.map(tracker_review::ChangeSetSource::File)),
+                region,
+                root: PathBuf::from("."),
+            };
+            match tracker_review::run(&opts) {
+                Ok(report) => {
+                    print!("{}", report.render(format));
+                    ExitCode::from(report.exit_code())
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(match e.kind() {
+                        tracker_review::ErrorKind::Usage => 2,
+                        tracker_review::ErrorKind::Input => exit::REVIEW_INPUT,
+                        tracker_review::ErrorKind::Aws => exit::REVIEW_AWS,
+                    })
+                }
+            }
         }
     }
 }

@@ -1,0 +1,433 @@
+//! Offline review: compares two CloudFormation templates resource by resource.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+use crate::report::{Action, Change, PropertyChange, Replacement};
+use crate::risk;
+use crate::spec::Table;
+
+/// Resource attributes (besides `Type` and `Properties`) whose change updates the stack entry
+/// without touching the physical resource.
+const ATTRIBUTES: &[&str] = &[
+    "DeletionPolicy",
+    "UpdateReplacePolicy",
+    "Metadata",
+    "DependsOn",
+    "Condition",
+    "UpdatePolicy",
+    "CreationPolicy",
+];
+
+/// Whether `v` contains an intrinsic function whose value is only known at deploy time.
+pub(crate) fn has_intrinsic(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => {
+            (m.len() == 1
+                && m.keys()
+                    .next()
+                    .is_some_and(|k| k == "Ref" || k.starts_with("Fn::")))
+                || m.values().any(has_intrinsic)
+        }
+        Value::Array(a) => a.iter().any(has_intrinsic),
+        _ => false,
+    }
+}
+
+/// Logical ids referenced by `v` (`Ref`, `Fn::GetAtt`, `${Id}` / `${Id.Attr}` in `Fn::Sub`).
+fn references(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(id)) = m.get("Ref") {
+                out.insert(id.clone());
+            }
+            match m.get("Fn::GetAtt") {
+                Some(Value::Array(a)) => {
+                    if let Some(Value::String(id)) = a.first() {
+                        out.insert(id.clone());
+                    }
+                }
+                Some(Value::String(s)) => {
+                    out.insert(s.split('.').next().unwrap_or_default().to_string());
+                }
+                _ => {}
+            }
+            let sub = match m.get("Fn::Sub") {
+                Some(Value::String(s)) => Some(s.as_str()),
+                Some(Value::Array(a)) => a.first().and_then(Value::as_str),
+                _ => None,
+            };
+            if let Some(s) = sub {
+                for part in s.split("${").skip(1) {
+                    if let Some(name) = part.split('}').next() {
+                        out.insert(name.split('.').next().unwrap_or_default().to_string());
+                    }
+                }
+            }
+            m.values().for_each(|x| references(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| references(x, out)),
+        _ => {}
+    }
+}
+
+/// The values found at `path` in `v` (`*` expands over array elements and object keys), in
+/// order; absent values are left out.
+fn values_at<'a>(v: &'a Value, path: &[String], out: &mut Vec<(String, &'a Value)>, at: String) {
+    let Some((first, rest)) = path.split_first() else {
+        out.push((at, v));
+        return;
+    };
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}/{k}")
+        }
+    };
+    match (first.as_str(), v) {
+        ("*", Value::Array(a)) => {
+            for (i, x) in a.iter().enumerate() {
+                values_at(x, rest, out, join(&i.to_string()));
+            }
+        }
+        ("*", Value::Object(m)) => {
+            for (k, x) in m {
+                values_at(x, rest, out, join(k));
+            }
+        }
+        (key, Value::Object(m)) => {
+            if let Some(x) = m.get(key) {
+                values_at(x, rest, out, join(key));
+            }
+        }
+        // An array where the schema expects an object: compare element-wise.
+        (_, Value::Array(a)) => {
+            for (i, x) in a.iter().enumerate() {
+                values_at(x, path, out, join(&i.to_string()));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Leaf paths where `a` and `b` differ; arrays are compared whole (reported at the array).
+fn changed_paths(a: &Value, b: &Value, at: &str, depth: usize, out: &mut Vec<String>) {
+    if a == b {
+        return;
+    }
+    match (a, b) {
+        (Value::Object(x), Value::Object(y))
+            if depth < 3 && !is_intrinsic(a) && !is_intrinsic(b) =>
+        {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let p = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}/{k}")
+                };
+                changed_paths(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    &p,
+                    depth + 1,
+                    out,
+                );
+            }
+        }
+        _ => out.push(at.to_string()),
+    }
+}
+
+fn is_intrinsic(v: &Value) -> bool {
+    v.as_object().is_some_and(|m| {
+        m.len() == 1
+            && m.keys()
+                .next()
+                .is_some_and(|k| k == "Ref" || k.starts_with("Fn::"))
+    })
+}
+
+/// Create-only paths of `type_` whose value differs between `old` and `new` properties, each
+/// with whether the replacement is certain or depends on deploy-time values.
+fn replacing(type_: &str, old: &Value, new: &Value) -> Vec<(String, Replacement)> {
+    let Some(paths) = Table::get().create_only(type_) else {
+        return Vec::new();
+    };
+    let mut out = BTreeMap::new();
+    for path in paths {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        values_at(old, path, &mut a, String::new());
+        values_at(new, path, &mut b, String::new());
+        if a == b {
+            continue;
+        }
+        let conditional = a.iter().chain(b.iter()).any(|(_, v)| has_intrinsic(v));
+        // Name the concrete paths that differ.
+        let mut names: BTreeSet<String> = BTreeSet::new();
+        let bm: BTreeMap<&String, &Value> = b.iter().map(|(k, v)| (k, *v)).collect();
+        let am: BTreeMap<&String, &Value> = a.iter().map(|(k, v)| (k, *v)).collect();
+        for (k, v) in &am {
+            if bm.get(k) != Some(v) {
+                names.insert((*k).clone());
+            }
+        }
+        for k in bm.keys() {
+            if !am.contains_key(k) {
+                names.insert((*k).clone());
+            }
+        }
+        if names.is_empty() {
+            names.insert(path.join("/"));
+        }
+        let r = if conditional {
+            Replacement::Conditional
+        } else {
+            Replacement::Always
+        };
+        for n in names {
+            let e = out.entry(n).or_insert(r);
+            if r == Replacement::Always {
+                *e = r;
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Resource types left out of the review: `AWS::CDK::Metadata` is CDK's version-reporting
+/// resource (no infrastructure; the golden templates drop it).
+pub(crate) const IGNORED_TYPES: &[&str] = &["AWS::CDK::Metadata"];
+
+fn resources(t: &Value) -> Map<String, Value> {
+    t["Resources"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, r)| !IGNORED_TYPES.contains(&r["Type"].as_str().unwrap_or_default()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The construct path of a resource (`aws:cdk:path` metadata).
+pub(crate) fn cdk_path(r: &Value) -> Option<String> {
+    r["Metadata"]["aws:cdk:path"].as_str().map(str::to_string)
+}
+
+/// Compares the `Resources` of two templates. Both must be objects with a `Resources` object
+/// (checked by the caller).
+pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
+    let (old_r, new_r) = (&resources(old), &resources(new));
+    let mut changes: BTreeMap<String, Change> = BTreeMap::new();
+
+    for (id, o) in old_r {
+        let type_ = o["Type"].as_str().unwrap_or_default().to_string();
+        let Some(n) = new_r.get(id) else {
+            let mut c = Change::new(id, &type_, cdk_path(o), Action::Delete);
+            c.old_policy = o["DeletionPolicy"].as_str().map(str::to_string);
+            changes.insert(id.clone(), c);
+            continue;
+        };
+        let new_type = n["Type"].as_str().unwrap_or_default();
+        let path = cdk_path(n).or_else(|| cdk_path(o));
+        if new_type != type_ {
+            let mut c = Change::new(id, new_type, path, Action::Replace);
+            c.replacement = Replacement::Always;
+            c.properties.push(PropertyChange {
+                path: format!("Type ({type_} -> {new_type})"),
+                replacement: Replacement::Always,
+            });
+            c.old_policy = n["UpdateReplacePolicy"].as_str().map(str::to_string);
+            changes.insert(id.clone(), c);
+            continue;
+        }
+        let (op, np) = (&o["Properties"], &n["Properties"]);
+        let mut props = Vec::new();
+        changed_paths(op, np, "", 0, &mut props);
+        let mut attrs: Vec<String> = ATTRIBUTES
+            .iter()
+            .filter(|a| o.get(**a) != n.get(**a))
+            .map(|a| a.to_string())
+            .collect();
+        if props.is_empty() && attrs.is_empty() {
+            continue;
+        }
+        let repl = replacing(&type_, op, np);
+        let mut c = Change::new(id, &type_, path, Action::Modify);
+        for p in props {
+            let r = repl
+                .iter()
+                .filter(|(rp, _)| {
+                    rp == &p || rp.starts_with(&format!("{p}/")) || p.starts_with(&format!("{rp}/"))
+                })
+                .map(|(_, r)| *r)
+                .max()
+                .unwrap_or(Replacement::Never);
+            c.properties.push(PropertyChange {
+                path: p,
+                replacement: r,
+            });
+        }
+        // Create-only paths that differ where the generic diff stopped higher up.
+        for (rp, r) in &repl {
+            if !c.properties.iter().any(|p| &p.path == rp) {
+                c.properties.push(PropertyChange {
+                    path: rp.clone(),
+                    replacement: *r,
+                });
+            }
+        }
+        c.properties.retain(|p| {
+            p.replacement != Replacement::Never
+                || !repl
+                    .iter()
+                    .any(|(rp, _)| rp.starts_with(&format!("{}/", p.path)))
+        });
+        attrs.sort();
+        c.attributes = attrs;
+        c.replacement = c
+            .properties
+            .iter()
+            .map(|p| p.replacement)
+            .max()
+            .unwrap_or(Replacement::Never);
+        if c.replacement != Replacement::Never {
+            c.action = Action::Replace;
+            c.old_policy = n["UpdateReplacePolicy"]
+                .as_str()
+                .or(o["UpdateReplacePolicy"].as_str())
+                .map(str::to_string);
+        }
+        c.widening = risk::iam_widening(&type_, op, np);
+        c.widening.extend(risk::network_widening(&type_, op, np));
+        changes.insert(id.clone(), c);
+    }
+    for (id, n) in new_r {
+        if old_r.contains_key(id) {
+            continue;
+        }
+        let type_ = n["Type"].as_str().unwrap_or_default();
+        let mut c = Change::new(id, type_, cdk_path(n), Action::Add);
+        let np = &n["Properties"];
+        c.widening = risk::iam_widening(type_, &Value::Null, np);
+        c.widening
+            .extend(risk::network_widening(type_, &Value::Null, np));
+        changes.insert(id.clone(), c);
+    }
+
+    // A resource whose create-only property references a replaced resource gets a new value at
+    // deploy time: CloudFormation replaces it too (conditionally); a mutable reference updates it.
+    loop {
+        let replaced: BTreeSet<String> = changes
+            .values()
+            .filter(|c| c.action == Action::Replace)
+            .map(|c| c.logical_id.clone())
+            .collect();
+        let mut grew = false;
+        for (id, n) in new_r {
+            if !old_r.contains_key(id)
+                || changes.get(id).is_some_and(|c| c.action == Action::Replace)
+            {
+                continue;
+            }
+            let type_ = n["Type"].as_str().unwrap_or_default();
+            let np = &n["Properties"];
+            let mut hits = Vec::new();
+            for path in Table::get().create_only(type_).unwrap_or_default() {
+                let mut vals = Vec::new();
+                values_at(np, path, &mut vals, String::new());
+                for (p, v) in vals {
+                    let mut refs = BTreeSet::new();
+                    references(v, &mut refs);
+                    if let Some(r) = refs.iter().find(|r| replaced.contains(*r)) {
+                        hits.push((p, r.clone()));
+                    }
+                }
+            }
+            if hits.is_empty() {
+                continue;
+            }
+            let c = changes
+                .entry(id.clone())
+                .or_insert_with(|| Change::new(id, type_, cdk_path(n), Action::Modify));
+            c.action = Action::Replace;
+            c.replacement = c.replacement.max(Replacement::Conditional);
+            c.old_policy = n["UpdateReplacePolicy"].as_str().map(str::to_string);
+            for (p, r) in hits {
+                c.properties.push(PropertyChange {
+                    path: format!("{p} (references {r}, which is replaced)"),
+                    replacement: Replacement::Conditional,
+                });
+            }
+            grew = true;
+        }
+        if !grew {
+            break;
+        }
+    }
+
+    let mut out: Vec<Change> = changes.into_values().collect();
+    pair_renames(&mut out);
+    out
+}
+
+/// Adds a note to a delete and an add that look like the same construct moved or renamed
+/// (same type, same last two construct-path segments, or same path with a different id).
+fn pair_renames(changes: &mut [Change]) {
+    let tail = |p: &Option<String>| -> Option<String> {
+        let p = p.as_ref()?;
+        let segs: Vec<&str> = p.split('/').collect();
+        Some(segs[segs.len().saturating_sub(2)..].join("/"))
+    };
+    let adds: Vec<(usize, String, Option<String>, Option<String>)> = changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.action == Action::Add)
+        .map(|(i, c)| {
+            (
+                i,
+                c.resource_type.clone(),
+                tail(&c.construct_path),
+                c.construct_path.clone(),
+            )
+        })
+        .collect();
+    let mut notes = Vec::new();
+    for (i, c) in changes.iter().enumerate() {
+        if c.action != Action::Delete {
+            continue;
+        }
+        let t = tail(&c.construct_path);
+        if t.is_none() {
+            continue;
+        }
+        let same: Vec<_> = adds
+            .iter()
+            .filter(|(_, ty, at, _)| *ty == c.resource_type && *at == t)
+            .collect();
+        if let [(j, _, _, Some(new_path))] = same.as_slice() {
+            notes.push((
+                i,
+                format!(
+                    "looks moved or renamed to {new_path} ({}): CloudFormation deletes this one and creates a new one; keep the construct id, or move it with `cdk refactor`",
+                    changes[*j].logical_id
+                ),
+            ));
+            notes.push((
+                *j,
+                format!(
+                    "looks moved or renamed from {} ({})",
+                    c.construct_path.as_deref().unwrap_or("?"),
+                    c.logical_id
+                ),
+            ));
+        }
+    }
+    for (i, n) in notes {
+        changes[i].notes.push(n);
+    }
+}

@@ -1,0 +1,380 @@
+//! `tracker-review`: a CloudFormation change review that stops data loss.
+//!
+//! Compares the freshly synthesized template with a baseline (offline), or reads what a
+//! CloudFormation change set says (online), and classifies every change: add, modify in place,
+//! replace, delete. Replacement follows the create-only properties of the resource provider
+//! schemas cfn-lint ships ([`spec`]). Each change is reported against the construct that owns it
+//! (`aws:cdk:path`), and two kinds of risk come first: *data loss* (a stateful resource replaced
+//! or deleted, [`risk::STATEFUL`]) and *widening* (IAM grants, security-group rules, source-IP
+//! conditions).
+//!
+//! ```no_run
+//! let old: serde_json::Value = serde_json::from_str("{\"Resources\": {}}").unwrap();
+//! let new = old.clone();
+//! let report = tracker_review::review_templates(&old, &new);
+//! print!("{}", report.render(tracker_review::Format::Text));
+//! std::process::exit(report.exit_code().into());
+//! ```
+
+pub mod aws;
+pub mod changeset;
+mod diff;
+pub mod report;
+pub mod risk;
+pub mod spec;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+pub use report::{
+    Action, Change, Format, PropertyChange, Replacement, Report, Risk, Source, EXIT_DATA_LOSS,
+    EXIT_SAFE, EXIT_WIDENING, SCHEMA, SCHEMA_VERSION,
+};
+
+/// Why a review could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    /// The options contradict each other.
+    #[error("{0}")]
+    Usage(String),
+    #[error("{path}: not found. {hint}")]
+    Missing { path: PathBuf, hint: String },
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{what} is not valid JSON: {source}")]
+    Json {
+        what: String,
+        source: serde_json::Error,
+    },
+    #[error("{what} is not a CloudFormation template: {reason}")]
+    NotATemplate { what: String, reason: String },
+    #[error("change set {name}: {reason}")]
+    ChangeSet { name: String, reason: String },
+    #[error(transparent)]
+    Aws(#[from] aws::AwsError),
+}
+
+impl ReviewError {
+    /// The class of error, for exit codes.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ReviewError::Usage(_) => ErrorKind::Usage,
+            ReviewError::Aws(_) => ErrorKind::Aws,
+            ReviewError::ChangeSet { .. } => ErrorKind::Aws,
+            _ => ErrorKind::Input,
+        }
+    }
+}
+
+/// Classes of [`ReviewError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Contradictory options.
+    Usage,
+    /// A template or change-set file is missing or unreadable.
+    Input,
+    /// CloudFormation could not be asked, or refused, or the change set is not reviewable.
+    Aws,
+}
+
+/// Compares two templates (offline). Both are CloudFormation templates as JSON; a template
+/// without `Resources` counts as empty.
+pub fn review_templates(old: &Value, new: &Value) -> Report {
+    review_templates_named(
+        "",
+        Source::TemplateDiff {
+            baseline: "old".into(),
+            template: "new".into(),
+        },
+        old,
+        new,
+    )
+}
+
+/// [`review_templates`] with the stack name and source recorded in the report.
+pub fn review_templates_named(stack: &str, source: Source, old: &Value, new: &Value) -> Report {
+    Report::new(stack, source, diff::compare(old, new))
+}
+
+/// Classifies what a change set says. `template` (the new synthesized template) gives the
+/// construct paths; `baseline` (the deployed template), when given, lets the review say *how*
+/// access widens (the change set itself carries no property values).
+pub fn review_change_set(
+    stack: &str,
+    change_set: &changeset::ChangeSet,
+    template: Option<&Value>,
+    baseline: Option<&Value>,
+) -> Result<Report, ReviewError> {
+    let name = change_set.change_set_name.clone();
+    let ready = changeset::readiness(change_set).map_err(|reason| ReviewError::ChangeSet {
+        name: name.clone(),
+        reason,
+    })?;
+    let mut changes = if ready {
+        changeset::classify(change_set, template)
+    } else {
+        Vec::new()
+    };
+    if let (Some(new), Some(old)) = (template, baseline) {
+        let offline = diff::compare(old, new);
+        for c in &mut changes {
+            if let Some(o) = offline.iter().find(|o| o.logical_id == c.logical_id) {
+                c.widening = o.widening.clone();
+                if c.construct_path.is_none() {
+                    c.construct_path = o.construct_path.clone();
+                }
+            }
+        }
+    } else {
+        for c in &mut changes {
+            if c.action != Action::Delete && touches_access(&c.resource_type) {
+                c.notes.push(
+                    "access rules changed; without a baseline template the review cannot tell whether they widen: pass --baseline".into(),
+                );
+            }
+        }
+    }
+    Ok(Report::new(
+        stack,
+        Source::ChangeSet {
+            change_set: name,
+            template: None,
+        },
+        changes,
+    ))
+}
+
+fn touches_access(type_: &str) -> bool {
+    type_.starts_with("AWS::IAM::")
+        || type_.starts_with("AWS::EC2::SecurityGroup")
+        || type_.ends_with("Policy")
+        || type_ == "AWS::KMS::Key"
+        || type_ == "AWS::ElasticLoadBalancingV2::ListenerRule"
+}
+
+/// Where the baseline template comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Baseline {
+    /// `stacks/golden/<STACK>.template.json`.
+    Golden,
+    /// The deployed template (CloudFormation `GetTemplate`).
+    Deployed,
+    /// A template file.
+    Path(PathBuf),
+}
+
+impl std::str::FromStr for Baseline {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Baseline, String> {
+        Ok(match s {
+            "golden" => Baseline::Golden,
+            "deployed" => Baseline::Deployed,
+            "" => return Err("empty baseline".into()),
+            p => Baseline::Path(PathBuf::from(p)),
+        })
+    }
+}
+
+/// Where the change set comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeSetSource {
+    /// By name, through the CloudFormation API.
+    Name(String),
+    /// `aws cloudformation describe-change-set --output json` saved to a file.
+    File(PathBuf),
+}
+
+/// What `tracker-cdk review` was asked.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub stack: String,
+    /// Default: `golden`, or `deployed` with a change set by name.
+    pub baseline: Option<Baseline>,
+    /// Default: `cdk.out/<STACK>.template.json`.
+    pub template: Option<PathBuf>,
+    pub change_set: Option<ChangeSetSource>,
+    /// Overrides `AWS_REGION`.
+    pub region: Option<String>,
+    /// The directory relative paths are resolved against (the workspace root).
+    pub root: PathBuf,
+}
+
+fn read_template(path: &Path, display: &str, hint: &str) -> Result<Value, ReviewError> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ReviewError::Missing {
+                path: PathBuf::from(display),
+                hint: hint.to_string(),
+            }
+        } else {
+            ReviewError::Read {
+                path: PathBuf::from(display),
+                source,
+            }
+        }
+    })?;
+    parse_template(&text, display)
+}
+
+fn parse_template(text: &str, what: &str) -> Result<Value, ReviewError> {
+    let v: Value = serde_json::from_str(text).map_err(|source| ReviewError::Json {
+        what: what.to_string(),
+        source,
+    })?;
+    check_template(&v, what)?;
+    Ok(v)
+}
+
+fn check_template(v: &Value, what: &str) -> Result<(), ReviewError> {
+    let bad = |reason: &str| ReviewError::NotATemplate {
+        what: what.to_string(),
+        reason: reason.to_string(),
+    };
+    let obj = v.as_object().ok_or_else(|| bad("not a JSON object"))?;
+    let res = obj
+        .get("Resources")
+        .ok_or_else(|| bad("no `Resources` section"))?
+        .as_object()
+        .ok_or_else(|| bad("`Resources` is not an object"))?;
+    for (id, r) in res {
+        if !r["Type"].is_string() {
+            return Err(bad(&format!("resource {id} has no `Type`")));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the review `tracker-cdk review` describes.
+pub fn run(opts: &Options) -> Result<Report, ReviewError> {
+    let stack = &opts.stack;
+    if stack.is_empty() {
+        return Err(ReviewError::Usage("the stack name is empty".into()));
+    }
+    let rel = |p: &Path| -> (PathBuf, String) {
+        let full = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            opts.root.join(p)
+        };
+        (full, p.display().to_string())
+    };
+    let template_rel = opts
+        .template
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("cdk.out/{stack}.template.json")));
+    let (template_path, template_name) = rel(&template_rel);
+    let template_hint = if opts.template.is_some() {
+        "Pass the template `cdk synth` wrote.".to_string()
+    } else {
+        format!("Synthesize first: `npx cdk synth {stack}` (or `make synth`); or pass --template.")
+    };
+    let baseline = opts.baseline.clone().unwrap_or(match opts.change_set {
+        Some(ChangeSetSource::Name(_)) => Baseline::Deployed,
+        _ => Baseline::Golden,
+    });
+    let needs_client =
+        baseline == Baseline::Deployed || matches!(opts.change_set, Some(ChangeSetSource::Name(_)));
+    let client = if needs_client {
+        Some(aws::Client::from_env(opts.region.as_deref())?)
+    } else {
+        None
+    };
+    let load_baseline = || -> Result<(Value, String), ReviewError> {
+        match &baseline {
+            Baseline::Golden => {
+                let (p, name) = rel(Path::new(&format!("stacks/golden/{stack}.template.json")));
+                let hint = format!(
+                    "There is no golden template for {stack}; pass --baseline deployed or --baseline <file>."
+                );
+                Ok((read_template(&p, &name, &hint)?, format!("golden {name}")))
+            }
+            Baseline::Path(p) => {
+                let (full, name) = rel(p);
+                Ok((
+                    read_template(
+                        &full,
+                        &name,
+                        "Pass an existing template file as --baseline.",
+                    )?,
+                    name,
+                ))
+            }
+            Baseline::Deployed => {
+                let c = client.as_ref().expect("client made above");
+                let text = c.get_template(stack)?;
+                let what = format!("the deployed template of {stack}");
+                Ok((parse_template(&text, &what)?, what))
+            }
+        }
+    };
+
+    match &opts.change_set {
+        None => {
+            let new = read_template(&template_path, &template_name, &template_hint)?;
+            let (old, baseline_name) = load_baseline()?;
+            Ok(review_templates_named(
+                stack,
+                Source::TemplateDiff {
+                    baseline: baseline_name,
+                    template: template_name,
+                },
+                &old,
+                &new,
+            ))
+        }
+        Some(source) => {
+            let cs = match source {
+                ChangeSetSource::Name(name) => client
+                    .as_ref()
+                    .expect("client made above")
+                    .describe_change_set(stack, name)?,
+                ChangeSetSource::File(p) => {
+                    let (full, name) = rel(p);
+                    let text = std::fs::read_to_string(&full).map_err(|source| {
+                        if source.kind() == std::io::ErrorKind::NotFound {
+                            ReviewError::Missing {
+                                path: PathBuf::from(&name),
+                                hint: format!("Save it with `aws cloudformation describe-change-set --stack-name {stack} --change-set-name <NAME> --output json > {name}`."),
+                            }
+                        } else {
+                            ReviewError::Read {
+                                path: PathBuf::from(&name),
+                                source,
+                            }
+                        }
+                    })?;
+                    changeset::parse_describe_change_set_json(&text).map_err(|e| {
+                        ReviewError::ChangeSet {
+                            name: name.clone(),
+                            reason: format!("not the JSON of describe-change-set: {e}"),
+                        }
+                    })?
+                }
+            };
+            // The new template gives construct paths; without it, logical ids are shown.
+            let template = match read_template(&template_path, &template_name, &template_hint) {
+                Ok(t) => Some(t),
+                Err(ReviewError::Missing { .. }) if opts.template.is_none() => None,
+                Err(e) => return Err(e),
+            };
+            // A baseline is optional online unless asked for explicitly.
+            let old = match (&opts.baseline, template.is_some()) {
+                (Some(_), _) | (None, true) => match load_baseline() {
+                    Ok((v, _)) => Some(v),
+                    Err(e) if opts.baseline.is_some() => return Err(e),
+                    Err(_) => None,
+                },
+                _ => None,
+            };
+            let mut report = review_change_set(stack, &cs, template.as_ref(), old.as_ref())?;
+            if let Source::ChangeSet { template: t, .. } = &mut report.source {
+                *t = template.as_ref().map(|_| template_name.clone());
+            }
+            Ok(report)
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! The review: changes with their risk, ordered, and rendered for a terminal, a pull-request
+//! comment, or CI (JSON, schema [`SCHEMA`] version [`SCHEMA_VERSION`]).
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::risk;
+
+/// The JSON report's schema name.
+pub const SCHEMA: &str = "tracker-review.report";
+/// The JSON report's schema version: the major changes when a field is removed or its meaning
+/// changes; the minor when a field is added.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// Exit code: nothing risky.
+pub const EXIT_SAFE: u8 = 0;
+/// Exit code: a stateful resource is replaced or deleted (wins over widening).
+pub const EXIT_DATA_LOSS: u8 = 10;
+/// Exit code: access is widened (IAM, security groups, source-IP conditions).
+pub const EXIT_WIDENING: u8 = 11;
+
+/// What CloudFormation does to the resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Add,
+    /// Updated in place (with or without interruption).
+    Modify,
+    /// A new physical resource is created and the old one removed.
+    Replace,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Add => "add",
+            Action::Modify => "modify",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// Whether a change replaces the resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Replacement {
+    Never,
+    /// Depends on a value only known at deploy time (an intrinsic such as `Ref`/`Fn::GetAtt`).
+    Conditional,
+    Always,
+}
+
+/// The risk category of a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Risk {
+    DataLoss,
+    Widening,
+    None,
+}
+
+/// One changed property.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PropertyChange {
+    /// The property path (`Size`, `Tags`, `NetworkInterfaces/0/SubnetId`).
+    pub path: String,
+    pub replacement: Replacement,
+}
+
+/// One changed resource.
+#[derive(Clone, Debug, Serialize)]
+pub struct Change {
+    pub logical_id: String,
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// The construct path (`aws:cdk:path`), e.g. `TrackerStaging/Data/DataVolume/Resource`.
+    pub construct_path: Option<String>,
+    pub action: Action,
+    pub replacement: Replacement,
+    pub properties: Vec<PropertyChange>,
+    /// Changed resource attributes (`DeletionPolicy`, `Metadata`, ...): no interruption.
+    pub attributes: Vec<String>,
+    /// Why this is data loss, if it is.
+    pub data_loss: Option<String>,
+    /// Each way access is widened.
+    pub widening: Vec<String>,
+    pub notes: Vec<String>,
+    /// The retention policy that applies to the old resource (internal).
+    #[serde(skip)]
+    pub(crate) old_policy: Option<String>,
+}
+
+impl Change {
+    pub(crate) fn new(id: &str, type_: &str, path: Option<String>, action: Action) -> Change {
+        Change {
+            logical_id: id.to_string(),
+            resource_type: type_.to_string(),
+            construct_path: path,
+            action,
+            replacement: if action == Action::Replace {
+                Replacement::Always
+            } else {
+                Replacement::Never
+            },
+            properties: Vec::new(),
+            attributes: Vec::new(),
+            data_loss: None,
+            widening: Vec::new(),
+            notes: Vec::new(),
+            old_policy: None,
+        }
+    }
+
+    pub fn risk(&self) -> Risk {
+        if self.data_loss.is_some() {
+            Risk::DataLoss
+        } else if !self.widening.is_empty() {
+            Risk::Widening
+        } else {
+            Risk::None
+        }
+    }
+
+    /// The construct, for people: the path without the stack and without the trailing
+    /// `Resource`/`Default` of L1 resources, joined with ` › `; the logical id when there is no
+    /// path.
+    pub fn construct(&self) -> String {
+        let Some(p) = &self.construct_path else {
+            return self.logical_id.clone();
+        };
+        let mut segs: Vec<&str> = p.split('/').collect();
+        if segs.len() > 1 {
+            segs.remove(0);
+        }
+        while segs.len() > 1 && matches!(segs.last(), Some(&"Resource") | Some(&"Default")) {
+            segs.pop();
+        }
+        segs.join(" › ")
+    }
+
+    /// Sets `data_loss` from the resource type and action.
+    pub(crate) fn assess(&mut self) {
+        let destroys = matches!(self.action, Action::Delete | Action::Replace);
+        if let (true, Some(why)) = (destroys, risk::stateful(&self.resource_type)) {
+            let replaced = self.action == Action::Replace;
+            let cond = if self.replacement == Replacement::Conditional {
+                "may be replaced (depends on deploy-time values): "
+            } else {
+                ""
+            };
+            self.data_loss = Some(format!(
+                "{cond}{why}; {}",
+                risk::retention_note(self.old_policy.as_deref(), replaced)
+            ));
+        }
+    }
+
+    fn headline(&self) -> String {
+        let mut s = match (self.action, self.replacement) {
+            (Action::Replace, Replacement::Conditional) => "REPLACE (conditional)".to_string(),
+            (a, _) => a.as_str().to_uppercase(),
+        };
+        match self.risk() {
+            Risk::DataLoss => s.push_str(" — data loss"),
+            Risk::Widening => s.push_str(" — widening"),
+            Risk::None => {}
+        }
+        s
+    }
+
+    fn why(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let forcing: Vec<&str> = self
+            .properties
+            .iter()
+            .filter(|p| p.replacement != Replacement::Never)
+            .map(|p| p.path.as_str())
+            .collect();
+        if !forcing.is_empty() {
+            out.push(format!("replaced because of: {}", forcing.join(", ")));
+        }
+        let other: Vec<&str> = self
+            .properties
+            .iter()
+            .filter(|p| p.replacement == Replacement::Never)
+            .map(|p| p.path.as_str())
+            .collect();
+        if !other.is_empty() {
+            out.push(format!("changed in place: {}", other.join(", ")));
+        }
+        if !self.attributes.is_empty() {
+            out.push(format!(
+                "attributes (no interruption): {}",
+                self.attributes.join(", ")
+            ));
+        }
+        if let Some(d) = &self.data_loss {
+            out.push(format!("data loss: {d}"));
+        }
+        for w in &self.widening {
+            out.push(format!("widening: {w}"));
+        }
+        out.extend(self.notes.iter().cloned());
+        out
+    }
+}
+
+/// Where the changes came from.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Source {
+    /// Offline: two templates compared.
+    TemplateDiff { baseline: String, template: String },
+    /// Online: a CloudFormation change set (CloudFormation's own classification).
+    ChangeSet {
+        change_set: String,
+        template: Option<String>,
+    },
+}
+
+/// The output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// For a person in a terminal.
+    Text,
+    /// A pull-request comment.
+    Markdown,
+    /// For CI: schema [`SCHEMA`] version [`SCHEMA_VERSION`].
+    Json,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "text" => Ok(Format::Text),
+            "markdown" | "md" => Ok(Format::Markdown),
+            "json" => Ok(Format::Json),
+            other => Err(format!(
+                "unknown format {other:?}: expected text, markdown or json"
+            )),
+        }
+    }
+}
+
+/// The review of one stack.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub stack: String,
+    pub source: Source,
+    /// Ordered: data loss, then widening, then the rest; each by construct path, then logical id.
+    pub changes: Vec<Change>,
+    /// The cfn-lint version the replacement table came from.
+    pub cfn_lint: String,
+}
+
+impl Report {
+    pub(crate) fn new(stack: &str, source: Source, mut changes: Vec<Change>) -> Report {
+        for c in &mut changes {
+            c.assess();
+        }
+        changes.sort_by(|a, b| {
+            (a.risk(), a.construct(), &a.logical_id).cmp(&(b.risk(), b.construct(), &b.logical_id))
+        });
+        Report {
+            stack: stack.to_string(),
+            source,
+            changes,
+            cfn_lint: crate::spec::Table::get().cfn_lint.clone(),
+        }
+    }
+
+    /// The most severe risk in the report.
+    pub fn verdict(&self) -> Risk {
+        self.changes
+            .iter()
+            .map(Change::risk)
+            .min()
+            .unwrap_or(Risk::None)
+    }
+
+    /// [`EXIT_DATA_LOSS`], [`EXIT_WIDENING`] or [`EXIT_SAFE`].
+    pub fn exit_code(&self) -> u8 {
+        match self.verdict() {
+            Risk::DataLoss => EXIT_DATA_LOSS,
+            Risk::Widening => EXIT_WIDENING,
+            Risk::None => EXIT_SAFE,
+        }
+    }
+
+    fn count(&self, a: Action) -> usize {
+        self.changes.iter().filter(|c| c.action == a).count()
+    }
+
+    fn risk_count(&self, r: Risk) -> usize {
+        self.changes.iter().filter(|c| c.risk() == r).count()
+    }
+
+    fn summary_line(&self) -> String {
+        let n = self.changes.len();
+        if n == 0 {
+            return "no changes".to_string();
+        }
+        let parts: Vec<String> = [Action::Replace, Action::Delete, Action::Add, Action::Modify]
+            .iter()
+            .filter(|a| self.count(**a) > 0)
+            .map(|a| format!("{} {}", self.count(*a), a.as_str()))
+            .collect();
+        format!(
+            "{n} change{}: {}",
+            if n == 1 { "" } else { "s" },
+            parts.join(", ")
+        )
+    }
+
+    fn verdict_line(&self) -> String {
+        match self.verdict() {
+            Risk::DataLoss => format!(
+                "DATA LOSS: {} change(s) replace or delete stateful resources (exit {EXIT_DATA_LOSS})",
+                self.risk_count(Risk::DataLoss)
+            ),
+            Risk::Widening => format!(
+                "WIDENING: {} change(s) widen access (exit {EXIT_WIDENING})",
+                self.risk_count(Risk::Widening)
+            ),
+            Risk::None => "safe: no data loss, no widened access (exit 0)".to_string(),
+        }
+    }
+
+    fn source_line(&self) -> String {
+        match &self.source {
+            Source::TemplateDiff { baseline, template } => {
+                format!("{template} against {baseline}")
+            }
+            Source::ChangeSet { change_set, .. } => format!("change set {change_set}"),
+        }
+    }
+
+    /// The report as JSON (schema [`SCHEMA`] [`SCHEMA_VERSION`]).
+    pub fn to_json(&self) -> Value {
+        let changes: Vec<Value> = self
+            .changes
+            .iter()
+            .map(|c| {
+                let mut v = serde_json::to_value(c).expect("a change serializes");
+                v["construct"] = json!(c.construct());
+                v["risk"] = serde_json::to_value(c.risk()).expect("risk serializes");
+                v
+            })
+            .collect();
+        json!({
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "stack": self.stack,
+            "source": self.source,
+            "replacement_table": {"cfn_lint": self.cfn_lint},
+            "summary": {
+                "verdict": self.verdict(),
+                "exit_code": self.exit_code(),
+                "changes": self.changes.len(),
+                "add": self.count(Action::Add),
+                "modify": self.count(Action::Modify),
+                "replace": self.count(Action::Replace),
+                "delete": self.count(Action::Delete),
+                "data_loss": self.risk_count(Risk::DataLoss),
+                "widening": self.risk_count(Risk::Widening),
+            },
+            "changes": changes,
+        })
+    }
+
+    /// Renders the report.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Json => {
+                let mut s = serde_json::to_string_pretty(&self.to_json()).expect("JSON");
+                s.push('\n');
+                s
+            }
+            Format::Text => self.render_text(),
+            Format::Markdown => self.render_markdown(),
+        }
+    }
+
+    fn render_text(&self) -> String {
+        let mut s = format!(
+            "Review of {}: {}\n{}\n{}\n",
+            self.stack,
+            self.source_line(),
+            self.summary_line(),
+            self.verdict_line()
+        );
+        let mut last = None;
+        for c in &self.changes {
+            let r = c.risk();
+            if last != Some(r) {
+                s.push_str(match r {
+                    Risk::DataLoss => "\nDATA LOSS\n",
+                    Risk::Widening => "\nWIDENING\n",
+                    Risk::None => "\nOTHER CHANGES\n",
+                });
+                last = Some(r);
+            }
+            s.push_str(&format!(
+                "  {}: {}\n      {} {}\n",
+                c.construct(),
+                c.headline(),
+                c.resource_type,
+                c.logical_id
+            ));
+            for w in c.why() {
+                s.push_str(&format!("      {w}\n"));
+            }
+        }
+        s
+    }
+
+    fn render_markdown(&self) -> String {
+        let icon = match self.verdict() {
+            Risk::DataLoss => "🛑",
+            Risk::Widening => "⚠️",
+            Risk::None => "✅",
+        };
+        let mut s = format!(
+            "### {icon} Infrastructure review: `{}`\n\n{}. **{}**\n\n<sub>{}</sub>\n",
+            self.stack,
+            self.summary_line(),
+            self.verdict_line(),
+            md_escape(&self.source_line())
+        );
+        let risky: Vec<&Change> = self
+            .changes
+            .iter()
+            .filter(|c| c.risk() != Risk::None)
+            .collect();
+        let table = |changes: &[&Change]| {
+            let mut t = String::from(
+                "\n| | Construct | Change | Resource | Why |\n|---|---|---|---|---|\n",
+            );
+            for c in changes {
+                let flag = match c.risk() {
+                    Risk::DataLoss => "🛑 data loss",
+                    Risk::Widening => "⚠️ widening",
+                    Risk::None => "",
+                };
+                t.push_str(&format!(
+                    "| {flag} | {} | **{}** | `{}` `{}` | {} |\n",
+                    md_escape(&c.construct()),
+                    c.headline().split(" — ").next().unwrap_or_default(),
+                    c.resource_type,
+                    c.logical_id,
+                    c.why()
+                        .iter()
+                        .map(|w| md_escape(w))
+                        .collect::<Vec<_>>()
+                        .join("<br>")
+                ));
+            }
+            t
+        };
+        if !risky.is_empty() {
+            s.push_str(&table(&risky));
+        }
+        let rest: Vec<&Change> = self
+            .changes
+            .iter()
+            .filter(|c| c.risk() == Risk::None)
+            .collect();
+        if !rest.is_empty() {
+            s.push_str(&format!(
+                "\n<details><summary>{} other change(s)</summary>\n{}\n</details>\n",
+                rest.len(),
+                table(&rest)
+            ));
+        }
+        s
+    }
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\n', " ")
+}
