@@ -431,3 +431,118 @@ fn pair_renames(changes: &mut [Change]) {
         changes[i].notes.push(n);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The classification rules on minimal templates (the scenarios on real synthesized
+    //! templates are in `tests/synthesized.rs`).
+    use super::*;
+    use serde_json::json;
+
+    fn one(old: Value, new: Value) -> Change {
+        let t = |r: Value| json!({"Resources": {"R": r}});
+        let mut c = compare(&t(old), &t(new));
+        assert_eq!(c.len(), 1, "{c:?}");
+        c.remove(0)
+    }
+
+    #[test]
+    fn type_change_replaces() {
+        let c = one(
+            json!({"Type": "AWS::SQS::Queue"}),
+            json!({"Type": "AWS::SNS::Topic"}),
+        );
+        assert_eq!(
+            (c.action, c.replacement),
+            (Action::Replace, Replacement::Always)
+        );
+    }
+
+    #[test]
+    fn policies_and_metadata_modify_without_interruption() {
+        let c = one(
+            json!({"Type": "AWS::S3::Bucket", "Metadata": {"aws:cdk:path": "S/A/Resource"}}),
+            json!({"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain",
+                   "UpdateReplacePolicy": "Retain", "Metadata": {"aws:cdk:path": "S/B/Resource"}}),
+        );
+        assert_eq!(c.action, Action::Modify);
+        assert_eq!(
+            c.attributes,
+            ["DeletionPolicy", "Metadata", "UpdateReplacePolicy"]
+        );
+        assert!(c.properties.is_empty());
+    }
+
+    #[test]
+    fn nested_create_only_paths() {
+        let budget = |name: &str, limit: i64| {
+            json!({"Type": "AWS::Budgets::Budget", "Properties": {"Budget": {
+                "BudgetName": name, "BudgetLimit": {"Amount": limit, "Unit": "USD"}}}})
+        };
+        let c = one(budget("a", 1), budget("a", 2));
+        assert_eq!(c.action, Action::Modify, "{c:?}");
+        let c = one(budget("a", 1), budget("b", 1));
+        assert_eq!(c.action, Action::Replace, "{c:?}");
+        assert_eq!(c.properties[0].path, "Budget/BudgetName");
+
+        let rep = |arn: &str, extra: &str| {
+            json!({"Type": "AWS::MSK::Replicator", "Properties": {"ReplicationInfoList": [
+                {"SourceKafkaClusterArn": "arn:src", "TargetKafkaClusterArn": arn, "TopicReplication": {"x": extra}}]}})
+        };
+        // `ReplicationInfoList/*/SourceKafkaClusterArn` is create-only, the rest of the element
+        // is not.
+        let c = one(rep("arn:t", "1"), rep("arn:t", "2"));
+        assert_eq!(c.action, Action::Modify, "{c:?}");
+        let mut changed = rep("arn:t", "1");
+        changed["Properties"]["ReplicationInfoList"][0]["SourceKafkaClusterArn"] =
+            "arn:other".into();
+        let c = one(rep("arn:t", "1"), changed);
+        assert_eq!(c.action, Action::Replace, "{c:?}");
+        assert!(c
+            .properties
+            .iter()
+            .any(|p| p.path == "ReplicationInfoList/0/SourceKafkaClusterArn"
+                && p.replacement == Replacement::Always));
+    }
+
+    #[test]
+    fn replacement_propagates_through_references_conditionally() {
+        let old = json!({"Resources": {
+            "Sg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "a", "VpcId": "vpc-1"}},
+            "Rule": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {
+                "GroupId": {"Fn::GetAtt": ["Sg", "GroupId"]}, "IpProtocol": "tcp",
+                "FromPort": 5432, "ToPort": 5432, "CidrIp": "10.0.0.0/16"}}}});
+        let mut new = old.clone();
+        new["Resources"]["Sg"]["Properties"]["GroupDescription"] = "b".into();
+        let changes = compare(&old, &new);
+        let rule = changes.iter().find(|c| c.logical_id == "Rule").unwrap();
+        assert_eq!(
+            (rule.action, rule.replacement),
+            (Action::Replace, Replacement::Conditional)
+        );
+        assert!(rule.properties[0]
+            .path
+            .contains("references Sg, which is replaced"));
+        // Re-creating the same rule is not widening.
+        assert!(rule.widening.is_empty());
+    }
+
+    #[test]
+    fn rename_is_delete_plus_add_with_a_hint() {
+        let r = |path: &str| {
+            json!({"Type": "AWS::EC2::Volume", "Properties": {"Size": 50},
+            "Metadata": {"aws:cdk:path": path}})
+        };
+        let old = json!({"Resources": {"DataVolA": r("S/Data/Volume/Resource")}});
+        let new = json!({"Resources": {"DbVolB": r("S/Db/Volume/Resource")}});
+        let changes = compare(&old, &new);
+        assert_eq!(changes.len(), 2);
+        let del = changes.iter().find(|c| c.action == Action::Delete).unwrap();
+        assert!(
+            del.notes[0].contains("renamed to S/Db/Volume/Resource"),
+            "{:?}",
+            del.notes
+        );
+        assert!(changes.iter().any(|c| c.action == Action::Add));
+    }
+}

@@ -357,7 +357,11 @@ impl Report {
             "source": self.source,
             "replacement_table": {"cfn_lint": self.cfn_lint},
             "summary": {
-                "verdict": self.verdict(),
+                "verdict": match self.verdict() {
+                    Risk::DataLoss => "data-loss",
+                    Risk::Widening => "widening",
+                    Risk::None => "safe",
+                },
                 "exit_code": self.exit_code(),
                 "changes": self.changes.len(),
                 "add": self.count(Action::Add),
@@ -484,4 +488,198 @@ fn md_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(id: &str, type_: &str, path: &str, action: Action) -> Change {
+        Change::new(id, type_, Some(path.to_string()), action)
+    }
+
+    fn sample() -> Report {
+        let mut vol = change(
+            "DataVolume1",
+            "AWS::EC2::Volume",
+            "TrackerStaging/Data/Volume/Resource",
+            Action::Replace,
+        );
+        vol.properties.push(PropertyChange {
+            path: "AvailabilityZone".into(),
+            replacement: Replacement::Always,
+        });
+        vol.old_policy = Some("Snapshot".into());
+        let mut sg = change(
+            "ApiSg1",
+            "AWS::EC2::SecurityGroup",
+            "TrackerStaging/Api/SecurityGroup/Resource",
+            Action::Modify,
+        );
+        sg.properties.push(PropertyChange {
+            path: "SecurityGroupIngress".into(),
+            replacement: Replacement::Never,
+        });
+        sg.widening
+            .push("ingress tcp 443 from 0.0.0.0/0 (anywhere on the internet) is new".into());
+        let tag = change(
+            "Topic1",
+            "AWS::SNS::Topic",
+            "TrackerStaging/Alarms/Topic/Resource",
+            Action::Modify,
+        );
+        let mut no_path = Change::new("Orphan", "AWS::SQS::Queue", None, Action::Add);
+        no_path.notes.push("a | pipe".into());
+        Report::new(
+            "TrackerStaging",
+            Source::TemplateDiff {
+                baseline: "golden".into(),
+                template: "cdk.out/TrackerStaging.template.json".into(),
+            },
+            vec![tag, no_path, sg, vol],
+        )
+    }
+
+    #[test]
+    fn order_is_risk_then_construct() {
+        let r = sample();
+        let order: Vec<&str> = r.changes.iter().map(|c| c.logical_id.as_str()).collect();
+        assert_eq!(order, ["DataVolume1", "ApiSg1", "Topic1", "Orphan"]);
+        assert_eq!(r.changes[0].construct(), "Data › Volume");
+        assert_eq!(r.changes[3].construct(), "Orphan");
+    }
+
+    #[test]
+    fn exit_codes_data_loss_wins_over_widening() {
+        let mut r = sample();
+        assert_eq!(r.verdict(), Risk::DataLoss);
+        assert_eq!(r.exit_code(), EXIT_DATA_LOSS);
+        r.changes.retain(|c| c.risk() != Risk::DataLoss);
+        assert_eq!(r.exit_code(), EXIT_WIDENING);
+        r.changes.retain(|c| c.risk() != Risk::Widening);
+        assert_eq!(r.exit_code(), EXIT_SAFE);
+        r.changes.clear();
+        assert_eq!(r.exit_code(), EXIT_SAFE);
+        assert_eq!((EXIT_SAFE, EXIT_DATA_LOSS, EXIT_WIDENING), (0, 10, 11));
+    }
+
+    #[test]
+    fn json_shape_is_stable() {
+        let v = sample().to_json();
+        assert_eq!(v["schema"], SCHEMA);
+        assert_eq!(v["version"], "1.0");
+        assert_eq!(v["stack"], "TrackerStaging");
+        assert_eq!(v["source"]["kind"], "template-diff");
+        assert_eq!(v["source"]["baseline"], "golden");
+        let s = &v["summary"];
+        assert_eq!(s["verdict"], "data-loss");
+        assert_eq!(s["exit_code"], 10);
+        assert_eq!(
+            (
+                s["changes"].as_u64(),
+                s["add"].as_u64(),
+                s["modify"].as_u64()
+            ),
+            (Some(4), Some(1), Some(2))
+        );
+        assert_eq!(
+            (s["replace"].as_u64(), s["delete"].as_u64()),
+            (Some(1), Some(0))
+        );
+        assert_eq!(
+            (s["data_loss"].as_u64(), s["widening"].as_u64()),
+            (Some(1), Some(1))
+        );
+        assert!(v["replacement_table"]["cfn_lint"].is_string());
+        let c = &v["changes"][0];
+        let mut keys: Vec<&String> = c.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "action",
+                "attributes",
+                "construct",
+                "construct_path",
+                "data_loss",
+                "logical_id",
+                "notes",
+                "properties",
+                "replacement",
+                "risk",
+                "type",
+                "widening"
+            ]
+        );
+        assert_eq!(c["action"], "replace");
+        assert_eq!(c["replacement"], "always");
+        assert_eq!(c["risk"], "data-loss");
+        assert_eq!(c["type"], "AWS::EC2::Volume");
+        assert_eq!(c["construct"], "Data › Volume");
+        assert_eq!(c["construct_path"], "TrackerStaging/Data/Volume/Resource");
+        assert_eq!(
+            c["properties"][0],
+            json!({"path": "AvailabilityZone", "replacement": "always"})
+        );
+        assert!(c["data_loss"]
+            .as_str()
+            .unwrap()
+            .contains("snapshotted (UpdateReplacePolicy: Snapshot); the new one starts empty"));
+        assert_eq!(v["changes"][1]["risk"], "widening");
+        assert_eq!(v["changes"][3]["construct_path"], Value::Null);
+        let empty = Report::new("S", sample().source, Vec::new()).to_json();
+        assert_eq!(empty["summary"]["verdict"], "safe");
+        assert_eq!(empty["summary"]["exit_code"], 0);
+        // The rendered form is the same JSON.
+        let parsed: Value = serde_json::from_str(&sample().render(Format::Json)).unwrap();
+        assert_eq!(parsed, v);
+    }
+
+    #[test]
+    fn text_leads_with_risk() {
+        let t = sample().render(Format::Text);
+        let dl = t
+            .find("DATA LOSS\n  Data › Volume: REPLACE — data loss")
+            .unwrap();
+        let w = t
+            .find("WIDENING\n  Api › SecurityGroup: MODIFY — widening")
+            .unwrap();
+        let o = t.find("OTHER CHANGES").unwrap();
+        assert!(dl < w && w < o, "{t}");
+        assert!(t.contains("replaced because of: AvailabilityZone"), "{t}");
+    }
+
+    #[test]
+    fn markdown_is_a_pull_request_comment() {
+        let m = sample().render(Format::Markdown);
+        assert!(
+            m.starts_with("### 🛑 Infrastructure review: `TrackerStaging`\n"),
+            "{m}"
+        );
+        assert!(m.contains("**DATA LOSS: 1 change(s)"), "{m}");
+        assert!(m.contains("| | Construct | Change | Resource | Why |\n|---|---|---|---|---|\n"));
+        assert!(m.contains(
+            "| 🛑 data loss | Data › Volume | **REPLACE** | `AWS::EC2::Volume` `DataVolume1` | replaced because of: AvailabilityZone<br>data loss:"
+        ), "{m}");
+        assert!(m.contains("| ⚠️ widening | Api › SecurityGroup |"), "{m}");
+        // Other changes fold away; table cells are escaped.
+        assert!(
+            m.contains("<details><summary>2 other change(s)</summary>"),
+            "{m}"
+        );
+        assert!(m.contains("a \\| pipe"), "{m}");
+        let safe = Report::new("S", sample().source, Vec::new()).render(Format::Markdown);
+        assert!(safe.starts_with("### ✅"), "{safe}");
+        assert!(!safe.contains("<details>"), "{safe}");
+    }
+
+    #[test]
+    fn formats_parse() {
+        assert_eq!("json".parse::<Format>(), Ok(Format::Json));
+        assert_eq!("markdown".parse::<Format>(), Ok(Format::Markdown));
+        assert!("yaml"
+            .parse::<Format>()
+            .unwrap_err()
+            .contains("text, markdown or json"));
+    }
 }
