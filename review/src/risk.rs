@@ -1,7 +1,7 @@
 //! What makes a change risky: stateful resources (data loss) and widened access (IAM, security
 //! groups, load-balancer source-IP conditions).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -276,15 +276,30 @@ pub fn iam_widening(type_: &str, old: &Value, new: &Value) -> Vec<String> {
     };
     let (before, after) = (collect(&old_docs), collect(&new_docs));
     let trust = type_ == "AWS::IAM::Role";
+    // New Allow tuples, actions grouped per (principal, resource, condition).
+    let mut grouped: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
     for g in after.difference(&before) {
-        if g.effect == "Allow" {
-            let assume = trust && g.action.starts_with("sts:");
-            out.push(if assume {
-                format!("lets {} assume the role", short(&g.principal))
-            } else {
-                format!("allows {}", describe_grant(g))
-            });
+        if g.effect != "Allow" {
+            continue;
         }
+        if trust && g.action.starts_with("sts:") {
+            out.push(format!("lets {} assume the role", short(&g.principal)));
+            continue;
+        }
+        grouped
+            .entry((g.principal.clone(), g.resource.clone(), g.condition.clone()))
+            .or_default()
+            .push(g.action.clone());
+    }
+    for ((principal, resource, condition), actions) in grouped {
+        let g = Grant {
+            effect: "Allow".into(),
+            principal,
+            action: actions.join("`, `"),
+            resource,
+            condition,
+        };
+        out.push(format!("allows {}", describe_grant(&g)));
     }
     for g in before.difference(&after) {
         if g.effect == "Deny" {

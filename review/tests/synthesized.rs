@@ -317,3 +317,120 @@ fn removing_a_service_deletes_it() {
     assert_eq!(logs.action, Action::Delete);
     eprintln!("{}", r.render(tracker_review::Format::Text));
 }
+
+/// `run` as `tracker-cdk review` calls it: files, defaults, errors.
+#[test]
+fn run_reads_files_and_names_what_is_missing() {
+    use tracker_review::{run, Baseline, ChangeSetSource, ErrorKind, Options};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("cdk.out")).unwrap();
+    std::fs::create_dir_all(dir.path().join("stacks/golden")).unwrap();
+    let mut moved = baseline().clone();
+    for (_, r) in moved["Resources"].as_object_mut().unwrap() {
+        if r["Type"] == "AWS::EC2::Volume" {
+            r["Properties"]["AvailabilityZone"] = "eu-west-1b".into();
+        }
+    }
+    let write = |rel: &str, v: &Value| {
+        std::fs::write(dir.path().join(rel), serde_json::to_string(v).unwrap()).unwrap()
+    };
+    write("stacks/golden/Test.template.json", baseline());
+    write("cdk.out/Test.template.json", &moved);
+    let opts = Options {
+        stack: "Test".into(),
+        baseline: None,
+        template: None,
+        change_set: None,
+        region: None,
+        root: dir.path().to_path_buf(),
+    };
+    let r = run(&opts).unwrap();
+    assert_eq!(r.exit_code(), tracker_review::EXIT_DATA_LOSS);
+    assert!(r
+        .render(tracker_review::Format::Text)
+        .contains("against golden stacks/golden/Test.template.json"));
+    // An explicit baseline file: the same template is safe.
+    let same = Options {
+        baseline: Some(Baseline::Path("cdk.out/Test.template.json".into())),
+        ..opts.clone()
+    };
+    assert_eq!(run(&same).unwrap().exit_code(), 0);
+    // No synthesized template: says which file and what to run.
+    let e = run(&Options {
+        stack: "Other".into(),
+        ..opts.clone()
+    })
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Input);
+    let msg = e.to_string();
+    assert!(
+        msg.contains("cdk.out/Other.template.json: not found")
+            && msg.contains("npx cdk synth Other"),
+        "{msg}"
+    );
+    // Not a template.
+    write(
+        "cdk.out/Test.template.json",
+        &serde_json::json!({"Resources": {"X": {}}}),
+    );
+    let e = run(&opts).unwrap_err();
+    assert!(e.to_string().contains("resource X has no `Type`"), "{e}");
+    // A change-set file that is missing.
+    let e = run(&Options {
+        change_set: Some(ChangeSetSource::File("cs.json".into())),
+        ..opts.clone()
+    })
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Input);
+    assert!(e.to_string().contains("describe-change-set"), "{e}");
+}
+
+/// Online: what CloudFormation says, reported against the construct of the new template.
+#[test]
+fn change_set_file_is_classified_against_constructs() {
+    use tracker_review::{run, ChangeSetSource, Options};
+    let t = baseline();
+    let (vol_id, _) = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, r)| r["Type"] == "AWS::EC2::Volume")
+        .unwrap();
+    let cs = serde_json::json!({
+        "ChangeSetName": "review-me", "StackName": "Test", "Status": "CREATE_COMPLETE",
+        "ExecutionStatus": "AVAILABLE",
+        "Changes": [
+            {"Type": "Resource", "ResourceChange": {"Action": "Modify", "LogicalResourceId": vol_id,
+             "PhysicalResourceId": "vol-0123", "ResourceType": "AWS::EC2::Volume",
+             "Replacement": "True", "PolicyAction": "ReplaceAndSnapshot", "Scope": ["Properties"],
+             "Details": [{"Target": {"Attribute": "Properties", "Name": "AvailabilityZone",
+               "RequiresRecreation": "Always"}, "Evaluation": "Static",
+               "ChangeSource": "DirectModification"}]}},
+            {"Type": "Resource", "ResourceChange": {"Action": "Add", "LogicalResourceId": "CDKMetadata",
+             "ResourceType": "AWS::CDK::Metadata", "Scope": [], "Details": []}}
+        ]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cs.json"), cs.to_string()).unwrap();
+    std::fs::write(dir.path().join("new.json"), t.to_string()).unwrap();
+    let r = run(&Options {
+        stack: "Test".into(),
+        baseline: Some("new.json".parse().unwrap()),
+        template: Some("new.json".into()),
+        change_set: Some(ChangeSetSource::File("cs.json".into())),
+        region: None,
+        root: dir.path().to_path_buf(),
+    })
+    .unwrap();
+    assert_eq!(r.changes.len(), 1, "CDK metadata is left out");
+    let c = &r.changes[0];
+    assert_eq!(c.action, Action::Replace);
+    assert_eq!(c.construct(), "Data › DataVolume");
+    assert!(c
+        .data_loss
+        .as_deref()
+        .unwrap()
+        .contains("snapshotted (UpdateReplacePolicy: Snapshot)"));
+    assert_eq!(r.exit_code(), tracker_review::EXIT_DATA_LOSS);
+    assert_eq!(r.to_json()["source"]["kind"], "change-set");
+}
