@@ -1,6 +1,8 @@
 //! The deploy loop against an AWS emulator: the real CDK CLI bootstraps, deploys, updates and
 //! destroys the real `TrackerStaging` (synthesized through cdk.json's `app`) on moto's server mode,
-//! started on loopback by this test and always stopped (a guard kills its process group).
+//! started on loopback by this test and always stopped (a guard kills its process group). Two
+//! change sets prepared by the CLI (`--method=prepare-change-set`) are reviewed online by
+//! `tracker-cdk review --change-set` (a safe image update, exit 0; a widened allow-list, exit 11).
 //!
 //! moto 5.2.5 lacks CloudFormation models for several types the stack uses and has bugs it hits;
 //! `test/moto/tracker_moto/gaps.py` fills them (each named there) before serving. Nothing here
@@ -235,6 +237,30 @@ impl Loop {
         );
         serde_json::from_str(&out.stdout)
             .unwrap_or_else(|e| panic!("{what} printed no JSON ({e}):\n{}", out.stdout))
+    }
+
+    /// `tracker-cdk review STACK --change-set NAME --format json`, built and run like cdk.json's
+    /// app; returns its exit code and JSON report.
+    fn review(&self, change_set: &str) -> (Option<i32>, Value) {
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args(["run", "--quiet", "--locked", "--manifest-path"])
+            .arg(repo_root().join("Cargo.toml"))
+            .args(["-p", "tracker-cdk", "--", "review", STACK, "--change-set"])
+            .arg(change_set)
+            .args(["--format", "json"]);
+        self.env(&mut cmd);
+        let what = format!("tracker-cdk review {STACK} --change-set {change_set}");
+        let out = run(&mut cmd, Duration::from_secs(600), &what);
+        let report = serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{what} (exit {:?}) printed no JSON ({e})\nstdout:\n{}\nstderr:\n{}\n{}",
+                out.code,
+                out.stdout,
+                out.stderr,
+                self.emulator.log_tail()
+            )
+        });
+        (out.code, report)
     }
 
     fn template(&self) -> PathBuf {
@@ -482,6 +508,112 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
             assert_eq!(images, &before[service], "{service} changed unasked");
         }
     }
+
+    // Review: change sets prepared by the CLI itself (the same command as against a real
+    // account), reviewed online through the CloudFormation API by `tracker-cdk review`.
+    let deployed_template = read_json(&lp.template());
+    let prepare = |name: &str, context: &[String]| {
+        let mut args = vec!["deploy", STACK, "--exclusively"];
+        for c in context {
+            args.extend(["-c", c.as_str()]);
+        }
+        args.extend([
+            "--method=prepare-change-set",
+            "--change-set-name",
+            name,
+            "--no-previous-parameters",
+            "--require-approval",
+            "never",
+        ]);
+        lp.cdk(&args, minutes(10));
+        read_json(&lp.template())
+    };
+    let changed_ids = |from: &Value, to: &Value| -> Vec<String> {
+        let (from, to) = (
+            from["Resources"].as_object().unwrap(),
+            to["Resources"].as_object().unwrap(),
+        );
+        let mut ids: Vec<String> = to
+            .iter()
+            .filter(|(id, r)| from.get(*id) != Some(*r))
+            .map(|(id, _)| id.clone())
+            .chain(from.keys().filter(|id| !to.contains_key(*id)).cloned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let reviewed_ids = |report: &Value| -> Vec<String> {
+        let mut ids: Vec<String> = report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["logical_id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    // A new image tag: new task definition revisions only, safe.
+    let proposed = prepare("deploy-loop-image", &["imageTag=v1.0.2".to_string()]);
+    let (code, report) = lp.review("deploy-loop-image");
+    assert_eq!(code, Some(0), "a new image tag is safe: {report:#}");
+    assert_eq!(report["summary"]["verdict"], "safe", "{report:#}");
+    assert_eq!(report["summary"]["exit_code"], 0, "{report:#}");
+    assert_eq!(report["summary"]["data_loss"], 0, "{report:#}");
+    assert_eq!(report["summary"]["widening"], 0, "{report:#}");
+    assert_eq!(report["source"]["change_set"], "deploy-loop-image");
+    let expected = changed_ids(&deployed_template, &proposed);
+    assert!(!expected.is_empty());
+    assert_eq!(
+        reviewed_ids(&report),
+        expected,
+        "the change set's changes: {report:#}"
+    );
+    for change in report["changes"].as_array().unwrap() {
+        assert_eq!(change["type"], "AWS::ECS::TaskDefinition", "{change:#}");
+        assert_eq!(change["action"], "modify", "{change:#}");
+    }
+
+    // One more CIDR on the admin allow-list: widened access, exit 11.
+    let allow_list = read_json(&repo_root().join("cdk.json"))["context"]["adminAllowList"].clone();
+    let mut cidrs: Vec<String> = match &allow_list {
+        Value::Array(items) => items
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect(),
+        Value::String(text) => text.split(',').map(str::to_string).collect(),
+        _ => Vec::new(),
+    };
+    let new_cidr = "198.51.100.0/24";
+    cidrs.push(new_cidr.to_string());
+    let proposed = prepare(
+        "deploy-loop-widen",
+        &[
+            format!("imageTag={UPDATE_TAG}"),
+            format!("adminAllowList={}", cidrs.join(",")),
+        ],
+    );
+    let (code, report) = lp.review("deploy-loop-widen");
+    assert_eq!(
+        code,
+        Some(11),
+        "a new source CIDR widens access: {report:#}"
+    );
+    assert_eq!(report["summary"]["verdict"], "widening", "{report:#}");
+    assert_eq!(report["summary"]["exit_code"], 11, "{report:#}");
+    assert_eq!(report["summary"]["data_loss"], 0, "{report:#}");
+    assert_eq!(
+        reviewed_ids(&report),
+        changed_ids(&deployed_template, &proposed)
+    );
+    assert!(
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["risk"] == "widening" && c["widening"].to_string().contains(new_cidr)),
+        "the widening names {new_cidr}: {report:#}"
+    );
 
     // Destroy: the stack goes, what the template retains stays.
     lp.cdk(&["destroy", STACK, "--exclusively", "--force"], minutes(5));

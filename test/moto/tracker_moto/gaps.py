@@ -1203,6 +1203,44 @@ def _patch_update_propagation() -> None:
     ResourceMap.update = update  # type: ignore[method-assign]
 
 
+def _patch_change_set_lookups() -> None:
+    """Bugs in moto's change-set lookups that break the CDK CLI's change-set path
+    (`cdk deploy --method=prepare-change-set`), which first deletes a leftover change set of the
+    same name and waits until DescribeChangeSet says ChangeSetNotFound:
+
+    - DeleteChangeSet of a name that does not exist raises UnboundLocalError (HTTP 500; the CLI
+      retries for ~45 s, then fails with "XML parse error"). CloudFormation treats it as done.
+    - DescribeChangeSet of a missing change set answers ValidationError "Stack with id ... does
+      not exist" instead of ChangeSetNotFoundException. Answer the modelled exception.
+    """
+    from moto.cloudformation.exceptions import CloudFormationError, ValidationError
+    from moto.cloudformation.models import CloudFormationBackend
+
+    class ChangeSetNotFound(CloudFormationError):
+        code = "ChangeSetNotFoundException"
+
+    def known(self: Any, name: str) -> bool:
+        return name in self.change_sets or any(cs.change_set_name == name for cs in self.change_sets.values())
+
+    original_delete = CloudFormationBackend.delete_change_set
+    original_describe = CloudFormationBackend.describe_change_set
+
+    def delete_change_set(self: Any, change_set_name: str) -> None:
+        if known(self, change_set_name):
+            original_delete(self, change_set_name)
+
+    def describe_change_set(self: Any, change_set_name: str) -> Any:
+        try:
+            return original_describe(self, change_set_name)
+        except ValidationError:
+            if known(self, change_set_name):
+                raise
+            raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist") from None
+
+    CloudFormationBackend.delete_change_set = delete_change_set  # type: ignore[method-assign]
+    CloudFormationBackend.describe_change_set = describe_change_set  # type: ignore[method-assign]
+
+
 def _register_models() -> None:
     """moto builds its type map from CloudFormationModel's *direct* subclasses (lru-cached); the
     models above subclass `_Gap`, so add them to the list and drop the caches."""
@@ -1243,4 +1281,5 @@ def install() -> None:
     _patch_missing_deletes()
     _patch_bucket_policy_conditions()
     _patch_update_propagation()
+    _patch_change_set_lookups()
     _patch_deletion_policy_snapshot()
