@@ -5,6 +5,7 @@
    run it, through the built binary, and the Program recording alone.
 2. The sample stack synthesized through Rust (bridge + shim) against the same stack written directly
    in JavaScript, through the CDK CLI and directly.
+3. Growth with the number of services (stacks/examples/scale.rs: N private workers).
 Build first (`cargo build -p tracker-cdk -p tracker-stacks --examples`); numbers go into closing notes, not
 assertions.
 """
@@ -20,6 +21,7 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 ENV = dict(os.environ, CDK_DISABLE_VERSION_CHECK="1", CDK_DISABLE_CLI_TELEMETRY="1")
 BIN = os.path.join(ROOT, "target", "debug", "tracker-cdk")
 SAMPLE = os.path.join(ROOT, "target", "debug", "examples", "sample")
+SCALE = os.path.join(ROOT, "target", "debug", "examples", "scale")
 
 
 def median_seconds(cmd, env=None):
@@ -44,6 +46,10 @@ CASES = [
     ("sample: Rust example (no CLI)", [SAMPLE]),
     ("sample: node sample.js (no CLI)", ["node", "test/differential/sample.js"]),
     ("sample: record the Program only", [SAMPLE, "--program"]),
+] + [
+    (f"growth: Network + Platform + {n} workers, synth (no CLI)", [SCALE, str(n)]) for n in (1, 8, 32)
+] + [
+    (f"growth: {n} workers, record the Program only", [SCALE, str(n), "--program"]) for n in (1, 32)
 ]
 
 if __name__ == "__main__":
