@@ -1,6 +1,7 @@
 //! The deploy loop against an AWS emulator: the real CDK CLI bootstraps, deploys, updates and
 //! destroys the real `TrackerStaging` (synthesized through cdk.json's `app`) on moto's server mode,
-//! started on loopback by this test and always stopped (a guard kills its process group). Two
+//! started on loopback by this test and always stopped (a guard kills its process group); `cdk
+//! diff` shows the update before it is deployed. Two
 //! change sets prepared by the CLI (`--method=prepare-change-set`) are reviewed online by
 //! `tracker-cdk review --change-set` (a safe image update, exit 0; a widened allow-list, exit 11).
 //!
@@ -503,6 +504,29 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         "services on {FIRST_TAG}: {before:#?}"
     );
 
+    // The diff of that update against the deployed stack. `--method=template`: the default
+    // change-set diff runs on moto but reports "no differences", as moto's change sets carry no
+    // property-level details.
+    let diff = lp.cdk(
+        &[
+            "diff",
+            STACK,
+            "--exclusively",
+            "-c",
+            &format!("imageTag={UPDATE_TAG}"),
+            "--method=template",
+        ],
+        minutes(10),
+    );
+    let diff = format!("{}{}", diff.stdout, diff.stderr);
+    assert!(
+        diff.contains(&format!(":{FIRST_TAG}\""))
+            && diff.contains(&format!(":{UPDATE_TAG}\""))
+            && diff.contains("AWS::ECS::TaskDefinition")
+            && diff.contains("Number of stacks with differences: 1"),
+        "cdk diff shows the image change:\n{diff}"
+    );
+
     // An update: a new image tag. The task definitions get new revisions and the services move.
     deploy(UPDATE_TAG);
     let updated = lp.check("deployed");
@@ -660,8 +684,8 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
     );
 
     eprintln!(
-        "deploy loop (bootstrap, deploy, check, update, check, two change sets reviewed, \
-         destroy, check): {:.1} s",
+        "deploy loop (bootstrap, deploy, check, diff, update, check, two change sets \
+         reviewed, destroy, check): {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }
