@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
@@ -124,7 +125,6 @@ class Resolver:
                 return UNRESOLVED if text is UNRESOLVED else text.split(arg[0])
             if key == "Fn::Sub":
                 text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
-                import re
 
                 def sub(match: re.Match[str]) -> str:
                     name = match.group(1)
@@ -396,12 +396,10 @@ def check_deployed(template: dict[str, Any], r: Resolver, report: Report) -> Non
     for lid, res in of_type(template, "AWS::EC2::SecurityGroupEgress"):
         want(P(res).get("GroupId"), P(res), True, lid)
     for group, rules in wanted.items():
-        actual = {(False, None), (True, None)}
         actual_keys: set[tuple[bool, str]] = set()
         for rule in ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]:
             peer = rule.get("CidrIpv4") or rule.get("CidrIpv6") or (rule.get("ReferencedGroupInfo") or {}).get("GroupId") or rule.get("PrefixListId")
             actual_keys.add((rule["IsEgress"], rule_key(rule["IpProtocol"], rule.get("FromPort"), rule.get("ToPort"), peer)))
-        del actual
         for key, source, egress in rules:
             ok = (egress, key) in actual_keys
             report.add("security-group-rule", source, ok, f"{'egress' if egress else 'ingress'} {key} on {group}" + ("" if ok else f"; emulator has {sorted(k for e, k in actual_keys if e == egress)}"))
