@@ -197,6 +197,12 @@ pub fn readiness(cs: &ChangeSet) -> Result<bool, String> {
     }
 }
 
+/// The note on a `Modify` entry whose change set says nothing about replacement (CloudFormation
+/// always says `True`, `False` or `Conditional`; emulators may not). With both templates the review
+/// then classifies the entry from the template diff instead.
+pub const NO_REPLACEMENT_FIELD: &str =
+    "the change set gives no Replacement for this entry; classified from the templates";
+
 /// The review's classification of the change set's entries. `template` (the new synthesized
 /// template, if any) gives construct paths and retention policies.
 pub fn classify(cs: &ChangeSet, template: Option<&Value>) -> Vec<Change> {
@@ -219,6 +225,9 @@ pub fn classify(cs: &ChangeSet, template: Option<&Value>) -> Vec<Change> {
         };
         let mut c = Change::new(&rc.logical_resource_id, &rc.resource_type, path, action);
         c.replacement = replacement;
+        if action == Action::Modify && rc.replacement.is_none() {
+            c.notes.push(NO_REPLACEMENT_FIELD.to_string());
+        }
         for d in &rc.details {
             let t = &d.target;
             let name = t

@@ -124,6 +124,12 @@ pub fn review_change_set(
         for c in &mut changes {
             if let Some(o) = offline.iter().find(|o| o.logical_id == c.logical_id) {
                 c.widening = o.widening.clone();
+                let unstated = c.notes.iter().any(|n| n == changeset::NO_REPLACEMENT_FIELD);
+                if unstated && o.action == Action::Replace {
+                    c.action = o.action;
+                    c.replacement = o.replacement;
+                    c.properties = o.properties.clone();
+                }
                 if c.construct_path.is_none() {
                     c.construct_path = o.construct_path.clone();
                 }
@@ -376,5 +382,43 @@ pub fn run(opts: &Options) -> Result<Report, ReviewError> {
             }
             Ok(report)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn volume(az: &str) -> Value {
+        json!({"Resources": {"Vol": {"Type": "AWS::EC2::Volume",
+            "Properties": {"AvailabilityZone": az, "Size": 50},
+            "DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot",
+            "Metadata": {"aws:cdk:path": "S/Data/DataVolume/Resource"}}}})
+    }
+
+    #[test]
+    fn a_change_set_entry_without_replacement_is_classified_from_the_templates() {
+        // What moto answers: Modify, no Replacement, no Details.
+        let cs = changeset::parse_describe_change_set_json(
+            r#"{"ChangeSetName": "cs", "StackName": "S", "Status": "CREATE_COMPLETE",
+              "Changes": [{"Type": "Resource", "ResourceChange": {"Action": "Modify",
+                "LogicalResourceId": "Vol", "ResourceType": "AWS::EC2::Volume"}}]}"#,
+        )
+        .unwrap();
+        let (old, new) = (volume("eu-west-1a"), volume("eu-west-1b"));
+        let report = review_change_set("S", &cs, Some(&new), Some(&old)).unwrap();
+        let c = &report.changes[0];
+        assert_eq!(c.action, Action::Replace);
+        assert!(c.data_loss.is_some(), "{c:?}");
+        assert_eq!(report.exit_code(), report::EXIT_DATA_LOSS);
+
+        // Without the templates it stays what the change set says, with the note.
+        let report = review_change_set("S", &cs, None, None).unwrap();
+        assert_eq!(report.changes[0].action, Action::Modify);
+        assert!(report.changes[0]
+            .notes
+            .iter()
+            .any(|n| n == changeset::NO_REPLACEMENT_FIELD));
     }
 }
