@@ -62,7 +62,9 @@ use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::{JsAny, JsString, Opaque};
 
 use crate::platform::Platform;
-use crate::validation::{is_dns_label, Check, ValidationErrors};
+use crate::validation::{
+    is_ami_id, is_dns_label, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
+};
 use crate::wiring::Endpoint;
 
 /// The construct ids of the three nodes, one per AZ. Public API: renaming replaces a node.
@@ -321,42 +323,6 @@ fn is_ipv4(s: &str) -> bool {
         })
 }
 
-fn is_ami_id(s: &str) -> bool {
-    s.strip_prefix("ami-").is_some_and(|hex| {
-        (hex.len() == 8 || hex.len() == 17)
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
-fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
-}
-
-fn is_instance_type(s: &str) -> bool {
-    s.split_once('.').is_some_and(|(family, size)| {
-        family.len() >= 2
-            && family.as_bytes()[0].is_ascii_lowercase()
-            && family
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !size.is_empty()
-            && size
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    })
-}
-
 fn is_cron(s: &str) -> bool {
     let fields: Vec<&str> = s.split_whitespace().collect();
     fields.len() == 5
@@ -364,14 +330,6 @@ fn is_cron(s: &str) -> bool {
             f.bytes()
                 .all(|b| b.is_ascii_digit() || b"*/,-".contains(&b))
         })
-}
-
-fn is_pg_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && !s.as_bytes()[0].is_ascii_digit()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Placeholders in the rendered user data, replaced by CloudFormation values with `Fn::Join`.

@@ -55,7 +55,9 @@ use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
 
 use crate::platform::Platform;
-use crate::validation::{Check, ValidationErrors};
+use crate::validation::{
+    is_ami_id, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
+};
 use crate::wiring::Endpoint;
 
 /// PostgreSQL's port.
@@ -214,43 +216,6 @@ impl StagingDataHostProps {
         );
         c.finish()
     }
-}
-
-fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].parse::<u8>().is_ok()
-}
-
-fn is_ami_id(s: &str) -> bool {
-    s.strip_prefix("ami-").is_some_and(|hex| {
-        (hex.len() == 8 || hex.len() == 17)
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
-fn is_instance_type(s: &str) -> bool {
-    let ok = |p: &str| {
-        !p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    };
-    s.split_once('.').is_some_and(|(family, size)| {
-        ok(family) && ok(size) && family.as_bytes()[0].is_ascii_lowercase()
-    })
-}
-
-fn is_pg_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && !s.as_bytes()[0].is_ascii_digit()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// What the user data is rendered from: the props, and the names of the shell variables the

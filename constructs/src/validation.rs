@@ -129,6 +129,47 @@ impl Check {
         }
     }
 }
+/// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
+pub fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
+/// A pinned AMI id: `ami-` and 8 or 17 lower-case hex digits.
+pub fn is_ami_id(s: &str) -> bool {
+    s.strip_prefix("ami-").is_some_and(|hex| {
+        (hex.len() == 8 || hex.len() == 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// An EC2 instance type such as `t4g.large` or `m7g.2xlarge`: family and size, lower case.
+pub fn is_instance_type(s: &str) -> bool {
+    let ok = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    s.split_once('.').is_some_and(|(family, size)| {
+        ok(family) && ok(size) && family.as_bytes()[0].is_ascii_lowercase()
+    })
+}
+
+/// A PostgreSQL identifier as the constructs accept it: 1-63 of a-z, 0-9 and `_`, not starting
+/// with a digit (lower case, so it needs no quoting).
+pub fn is_pg_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && !s.as_bytes()[0].is_ascii_digit()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
 
 /// A DNS label (RFC 1123): 1-63 of `a-z`, `0-9`, `-`, not starting or ending with `-`.
 pub fn is_dns_label(s: &str) -> bool {

@@ -27,7 +27,7 @@ use std::fmt;
 
 use serde_json::Value;
 use tracker_constructs::task_size::TaskSize;
-use tracker_constructs::validation::{is_ipv4_cidr, Check, ValidationErrors};
+use tracker_constructs::validation::{is_ipv4_cidr, is_region, Check, ValidationErrors};
 
 /// The environments this repository deploys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -738,15 +738,6 @@ fn in_private_subnet(ip: &str, az: usize) -> bool {
     let start = PRIVATE_SUBNET_THIRD_OCTET[az];
     let offset = u16::from(c - start.min(c)) * 256 + u16::from(d);
     (a, b) == (10, 0) && (start..start + 16).contains(&c) && (4..4095).contains(&offset)
-}
-
-fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].parse::<u8>().is_ok()
 }
 
 fn is_domain(s: &str) -> bool {
