@@ -223,7 +223,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             (service, repository)
         })
         .collect();
-    let image = |_scope: Stack, service: &str| -> Image {
+    let image = |service: &str| -> Image {
         Image::handle(ContainerImage::from_ecr_repository(
             repositories[service],
             Some(s.image_tag.as_str().into()),
@@ -239,8 +239,14 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         AnisetteProps {
             task_size: anisette_size.task_size(),
             ..AnisetteProps::new(&format!(
-                "{}:{}",
+                "{}{}{}",
                 s.repository_uri("anisette-v3"),
+                // A digest follows `@`, a tag `:`.
+                if s.anisette_image_tag.starts_with("sha256:") {
+                    "@"
+                } else {
+                    ":"
+                },
                 s.anisette_image_tag
             ))
         },
@@ -264,7 +270,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         let mut props = PublicAlbServiceProps::new(
             name,
             sizing.task_size(),
-            image(stack, name),
+            image(name),
             port,
             &format!("{host}.{}", s.domain),
             priority,
@@ -356,9 +362,9 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         }
         let sizing = s.sizing(name);
         let mut props = if singleton {
-            PrivateWorkerServiceProps::singleton(name, sizing.task_size(), image(stack, name))
+            PrivateWorkerServiceProps::singleton(name, sizing.task_size(), image(name))
         } else {
-            PrivateWorkerServiceProps::new(name, sizing.task_size(), image(stack, name))
+            PrivateWorkerServiceProps::new(name, sizing.task_size(), image(name))
         };
         common(&mut props.service, &deps);
         if name == "tracker-fetcher" {
@@ -409,7 +415,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
     }
 
     // Migrations: a one-off task on the api image, run before a release is rolled out.
-    let mut migrate = OneOffTaskProps::new(image(stack, "api"), s.migration_command.clone());
+    let mut migrate = OneOffTaskProps::new(image("api"), s.migration_command.clone());
     migrate.connects_to = vec![db.clone()];
     migrate
         .secrets

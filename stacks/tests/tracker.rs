@@ -447,3 +447,24 @@ fn fails_on_a_mutable_production_tag_and_warns_on_staging() {
         .unwrap();
     assert!(metadata.contains("is mutable"), "no warning recorded");
 }
+
+#[test]
+fn an_image_digest_is_referenced_with_an_at_sign() {
+    let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
+    let mut ctx = context();
+    ctx.insert("imageTag".into(), json!(digest));
+    ctx.insert("production.anisetteImageTag".into(), json!(digest));
+    let settings = AppSettings::from_context(&ctx).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    synth_to(&settings, &ctx, dir.path()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("TrackerProduction.template.json")).unwrap();
+    let t: Value = serde_json::from_str(&text).unwrap();
+    for path in [
+        "TrackerProduction/Api/TaskDefinition/Resource",
+        "TrackerProduction/Anisette/TaskDefinition/Resource",
+    ] {
+        let image = by_path(&t, path)["Properties"]["ContainerDefinitions"][0]["Image"].to_string();
+        assert!(image.contains(&format!("@{digest}")), "{path}: {image}");
+        assert!(!image.contains(&format!(":{digest}")), "{path}: {image}");
+    }
+}
