@@ -1,12 +1,13 @@
 # Quick start (see README.md):
 #   make synth   set up (npm ci) and synthesize every stack into cdk.out/, offline, no AWS account
-#   make test    every test: shim (node:test), formatting, clippy, Rust unit/integration/e2e tests
+#   make test    every test: shim (node:test), formatting, clippy, Rust unit/integration/e2e tests,
+#                goldens + cfn-lint + cdk-nag on the stacks, the review scenarios, the moto deploy loop
 
 # Offline by default: no version check, no telemetry, no notices.
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 
-.PHONY: setup synth test lint regen verify-bindings
+.PHONY: setup synth test lint golden regen verify-bindings
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -44,6 +45,10 @@ lint:
 test: setup lint
 	node --test bridge/shim/test/
 	cargo test --workspace
+
+# Rewrite stacks/golden/*.template.json after an intended change; review `git diff stacks/golden`.
+golden: setup
+	UPDATE_GOLDEN=1 cargo test -q -p tracker-stacks --test tracker golden_templates_match
 
 # Regenerate the bindings after upgrading aws-cdk-lib, constructs or cdk-nag in package.json.
 regen: setup
