@@ -150,6 +150,57 @@ fn is_intrinsic(v: &Value) -> bool {
     })
 }
 
+/// Whether the values found at one create-only path certainly resolve differently: a value
+/// added or removed, or one pair that [`certainly_differs`].
+fn certainly_differs_at(a: &[(String, &Value)], b: &[(String, &Value)]) -> bool {
+    let am: BTreeMap<&String, &Value> = a.iter().map(|(k, v)| (k, *v)).collect();
+    let bm: BTreeMap<&String, &Value> = b.iter().map(|(k, v)| (k, *v)).collect();
+    am.len() != bm.len()
+        || am
+            .iter()
+            .any(|(k, x)| bm.get(k).is_none_or(|y| certainly_differs(x, y)))
+}
+
+/// Whether `a` and `b` resolve to different values whatever the deploy-time values are. Equal
+/// intrinsics resolve alike; a difference inside a `Ref`, `Fn::GetAtt`, `Fn::Sub` or other
+/// function may resolve alike, except one literal part of the same `Fn::Join` (same delimiter,
+/// same parts elsewhere): the joined strings then differ.
+pub(crate) fn certainly_differs(a: &Value, b: &Value) -> bool {
+    if a == b {
+        return false;
+    }
+    match (is_intrinsic(a), is_intrinsic(b)) {
+        (false, false) => match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() != y.len()
+                    || x.iter()
+                        .any(|(k, v)| y.get(k).is_none_or(|w| certainly_differs(v, w)))
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() != y.len() || x.iter().zip(y).any(|(v, w)| certainly_differs(v, w))
+            }
+            // Literals (or an object against a literal).
+            _ => !has_intrinsic(a) && !has_intrinsic(b),
+        },
+        (true, true) => {
+            let parts = |v: &Value| match &v["Fn::Join"] {
+                Value::Array(j) if j.len() == 2 => Some((j[0].clone(), j[1].as_array().cloned()?)),
+                _ => None,
+            };
+            let (Some((da, pa)), Some((db, pb))) = (parts(a), parts(b)) else {
+                return false;
+            };
+            if da != db || pa.len() != pb.len() {
+                return false;
+            }
+            let differing: Vec<(&Value, &Value)> =
+                pa.iter().zip(&pb).filter(|(x, y)| x != y).collect();
+            matches!(differing.as_slice(), [(Value::String(_), Value::String(_))])
+        }
+        _ => false,
+    }
+}
+
 /// Create-only paths of `type_` whose value differs between `old` and `new` properties, each
 /// with whether the replacement is certain or depends on deploy-time values.
 fn replacing(type_: &str, old: &Value, new: &Value) -> Vec<(String, Replacement)> {
@@ -164,7 +215,10 @@ fn replacing(type_: &str, old: &Value, new: &Value) -> Vec<(String, Replacement)
         if a == b {
             continue;
         }
-        let conditional = a.iter().chain(b.iter()).any(|(_, v)| has_intrinsic(v));
+        // Certain when some value at the path differs in a part known before deploy time (a
+        // new image tag inside the `Fn::Join` of an image URI); conditional when only
+        // deploy-time values differ.
+        let conditional = !certainly_differs_at(&a, &b);
         // Name the concrete paths that differ.
         let mut names: BTreeSet<String> = BTreeSet::new();
         let bm: BTreeMap<&String, &Value> = b.iter().map(|(k, v)| (k, *v)).collect();
@@ -503,6 +557,44 @@ mod tests {
             .iter()
             .any(|p| p.path == "ReplicationInfoList/0/SourceKafkaClusterArn"
                 && p.replacement == Replacement::Always));
+    }
+
+    #[test]
+    fn a_literal_difference_inside_a_join_is_certain_a_reference_difference_is_not() {
+        let image = |tag: &str, repo: &str| json!({"Fn::Join": ["", [{"Ref": "AWS::AccountId"}, ".dkr.ecr/", {"Ref": repo}, ":", tag]]});
+        assert!(certainly_differs(
+            &image("v1", "Repo"),
+            &image("v2", "Repo")
+        ));
+        assert!(!certainly_differs(
+            &image("v1", "Repo"),
+            &image("v1", "Other")
+        ));
+        assert!(!certainly_differs(
+            &image("v1", "Repo"),
+            &image("v1", "Repo")
+        ));
+        // Two literal parts changed: "a"+X+"" and ""+X+"a" can resolve alike when X is "".
+        assert!(!certainly_differs(
+            &json!({"Fn::Join": ["", ["a", {"Ref": "X"}, ""]]}),
+            &json!({"Fn::Join": ["", ["", {"Ref": "X"}, "a"]]})
+        ));
+        assert!(certainly_differs(
+            &json!([{"Image": image("v1", "Repo"), "Cpu": 256}]),
+            &json!([{"Image": image("v1", "Repo"), "Cpu": 512}])
+        ));
+        assert!(!certainly_differs(&json!({"Ref": "A"}), &json!("literal")));
+
+        let td = |tag: &str| {
+            json!({"Type": "AWS::ECS::TaskDefinition", "Properties": {
+                "ContainerDefinitions": [{"Name": "app", "Image": image(tag, "Repo")}]}})
+        };
+        let c = one(td("v1"), td("v2"));
+        assert_eq!(
+            (c.action, c.replacement),
+            (Action::Replace, Replacement::Always),
+            "{c:?}"
+        );
     }
 
     #[test]

@@ -606,9 +606,25 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         expected,
         "the change set's changes: {report:#}"
     );
+    // A task definition is immutable: a new image is a new revision, which CloudFormation
+    // reports as a replacement (`Replacement: True`); moto's change set gives no Replacement, so
+    // the review classifies the entry from the templates and must reach the same answer.
     for change in report["changes"].as_array().unwrap() {
         assert_eq!(change["type"], "AWS::ECS::TaskDefinition", "{change:#}");
-        assert_eq!(change["action"], "modify", "{change:#}");
+        assert_eq!(change["action"], "replace", "{change:#}");
+        assert_eq!(change["replacement"], "always", "{change:#}");
+        assert_eq!(change["risk"], "none", "{change:#}");
+        assert!(
+            change["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["path"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("ContainerDefinitions")),
+            "{change:#}"
+        );
     }
 
     // One more CIDR on the admin allow-list: widened access, exit 11.
