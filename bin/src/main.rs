@@ -94,35 +94,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Synth { out } => {
-            let (program, env) = match tracker_stacks::app_program_from_env() {
-                Ok(found) => found,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(exit::INFRASTRUCTURE);
-                }
-            };
-            let mut runner = Runner {
-                env,
-                ..Runner::default()
-            };
+            let mut runner = Runner::default();
             if let Some(out) = out {
                 runner.outdir = out;
             }
-            match runner.run(&program) {
-                Ok(done) => {
-                    for app in done.synthesized {
-                        eprintln!("synthesized {} into {}", app.stacks.join(", "), app.outdir);
-                    }
-                    ExitCode::SUCCESS
+            match tracker_stacks::app_program_from_env() {
+                Ok((program, env)) => {
+                    runner.env = env;
+                    synth(&runner, &program)
                 }
                 Err(e) => {
+                    // Rejected before the shim ran (settings, construct validation): an assembly
+                    // from an earlier run must not be left looking like this run's.
+                    cdk_from_rust::runner::remove_assembly(&runner.outdir);
                     eprintln!("error: {e}");
-                    ExitCode::from(match e {
-                        RunError::Operation { .. } | RunError::Synthesis { .. } => {
-                            exit::INFRASTRUCTURE
-                        }
-                        _ => exit::TOOLCHAIN,
-                    })
+                    ExitCode::from(exit::INFRASTRUCTURE)
                 }
             }
         }
@@ -173,6 +159,26 @@ fn main() -> ExitCode {
                     })
                 }
             }
+        }
+    }
+}
+
+/// Replays `program` into the runner's output directory (the runner removes the assembly on
+/// failure).
+fn synth(runner: &Runner, program: &cdk_from_rust::program::Program) -> ExitCode {
+    match runner.run(program) {
+        Ok(done) => {
+            for app in done.synthesized {
+                eprintln!("synthesized {} into {}", app.stacks.join(", "), app.outdir);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(match e {
+                RunError::Operation { .. } | RunError::Synthesis { .. } => exit::INFRASTRUCTURE,
+                _ => exit::TOOLCHAIN,
+            })
         }
     }
 }

@@ -7,8 +7,10 @@
 //! a WAF web ACL (rate limit + AWS common rule set) on the ALB.
 //!
 //! The WAF caveat: an ALB can have only one web ACL association, and the platform's ALB is shared,
-//! so the web ACL is attached to the *whole ALB* and applies to every host it serves. Enable it on
-//! at most one service per platform; a second service enabling it fails at synthesis (the
+//! so the web ACL is attached to the *whole ALB*. Its rules are scoped down to the service's own
+//! host headers, so the rate limit and the common rule set act on that service's requests only
+//! (an admin panel's strict per-IP limit never throttles the API behind the same ALB). Enable it
+//! on at most one service per platform; a second service enabling it fails at synthesis (the
 //! association is created under the ALB with a fixed id, so a second one collides there instead of
 //! two associations replacing each other at deploy time).
 
@@ -26,7 +28,9 @@ use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::{
 use cdk_from_rust::aws_cdk_lib::aws_logs::LogGroup;
 use cdk_from_rust::aws_cdk_lib::aws_wafv2::{
     CfnWebACL, CfnWebACLAllowActionProperty, CfnWebACLAssociation, CfnWebACLAssociationProps,
-    CfnWebACLBlockActionProperty, CfnWebACLDefaultActionProperty,
+    CfnWebACLBlockActionProperty, CfnWebACLByteMatchStatementProperty,
+    CfnWebACLDefaultActionProperty, CfnWebACLFieldToMatchProperty, CfnWebACLOrStatementProperty,
+    CfnWebACLTextTransformationProperty,
     CfnWebACLManagedRuleGroupStatementProperty, CfnWebACLOverrideActionProperty, CfnWebACLProps,
     CfnWebACLRateBasedStatementProperty, CfnWebACLRuleActionProperty, CfnWebACLRuleProperty,
     CfnWebACLStatementProperty, CfnWebACLVisibilityConfigProperty,
@@ -115,7 +119,8 @@ impl AlbAutoscaling {
     }
 }
 
-/// A WAF web ACL on the shared ALB (see the module docs: it applies to every host on the ALB).
+/// A WAF web ACL on the shared ALB whose rules act on this service's host headers only (see the
+/// module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlbWaf {
     /// Requests per client IP per 5 minutes before that IP is blocked, 10-2000000000.
@@ -517,7 +522,7 @@ impl PublicAlbService {
         let web_acl = props
             .waf
             .as_ref()
-            .map(|w| web_acl(scope, platform, name, w));
+            .map(|w| web_acl(scope, platform, name, &props.host_headers, w));
         Ok(PublicAlbService {
             service: parts.service,
             task_definition: parts.task_definition,
@@ -531,8 +536,41 @@ impl PublicAlbService {
     }
 }
 
-/// A regional web ACL (per-IP rate limit, AWS common rule set) associated with the shared ALB.
-fn web_acl(scope: Construct, platform: &Platform, name: &str, waf: &AlbWaf) -> CfnWebACL {
+/// The WAF statement matching requests for `hosts` (the `Host` header, lower-cased; `*.x` matches
+/// any name ending in `.x`).
+fn host_statement(hosts: &[String]) -> CfnWebACLStatementProperty {
+    let one = |host: &String| {
+        let (constraint, value) = match host.strip_prefix('*') {
+            Some(suffix) => ("ENDS_WITH", suffix.to_ascii_lowercase()),
+            None => ("EXACTLY", host.to_ascii_lowercase()),
+        };
+        CfnWebACLStatementProperty::new().byte_match_statement(
+            CfnWebACLByteMatchStatementProperty::new(
+                CfnWebACLFieldToMatchProperty::new()
+                    .single_header(JsAny::from(serde_json::json!({"Name": "host"}))),
+                constraint,
+                vec![CfnWebACLTextTransformationProperty::new(0, "LOWERCASE").into()],
+            )
+            .search_string(value),
+        )
+    };
+    match hosts {
+        [host] => one(host),
+        _ => CfnWebACLStatementProperty::new().or_statement(CfnWebACLOrStatementProperty::new(
+            hosts.iter().map(|h| one(h).into()).collect::<Vec<_>>(),
+        )),
+    }
+}
+
+/// A regional web ACL (per-IP rate limit, AWS common rule set) associated with the shared ALB, its
+/// rules scoped down to requests for `hosts`.
+fn web_acl(
+    scope: Construct,
+    platform: &Platform,
+    name: &str,
+    hosts: &[String],
+    waf: &AlbWaf,
+) -> CfnWebACL {
     let visibility = |metric: &str| {
         CfnWebACLVisibilityConfigProperty::new(true, format!("{name}-{metric}"), true)
     };
@@ -542,7 +580,8 @@ fn web_acl(scope: Construct, platform: &Platform, name: &str, waf: &AlbWaf) -> C
             0,
             CfnWebACLStatementProperty::new().rate_based_statement(
                 CfnWebACLRateBasedStatementProperty::new("IP", waf.rate_limit_per_5_min)
-                    .evaluation_window_sec(300),
+                    .evaluation_window_sec(300)
+                    .scope_down_statement(host_statement(hosts)),
             ),
             visibility("rate-limit"),
         )
@@ -555,7 +594,8 @@ fn web_acl(scope: Construct, platform: &Platform, name: &str, waf: &AlbWaf) -> C
                 CfnWebACLManagedRuleGroupStatementProperty::new(
                     "AWSManagedRulesCommonRuleSet",
                     "AWS",
-                ),
+                )
+                .scope_down_statement(host_statement(hosts)),
             ),
             visibility("common-rule-set"),
         )
@@ -573,7 +613,8 @@ fn web_acl(scope: Construct, platform: &Platform, name: &str, waf: &AlbWaf) -> C
             visibility("web-acl"),
         )
         .description(format!(
-            "{} shared ALB, enabled by {name}: per-IP rate limit and AWS common rule set",
+            "{} shared ALB, enabled by {name}: per-IP rate limit and AWS common rule set on \
+             the hosts of {name}",
             platform.environment
         ))
         .rules(rules),
@@ -591,6 +632,25 @@ fn web_acl(scope: Construct, platform: &Platform, name: &str, waf: &AlbWaf) -> C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_waf_scope_covers_every_host_and_wildcards_by_suffix() {
+        let v = cdk_from_rust::runtime::ToValue::to_value(&host_statement(&[
+            "Admin.example.com".to_string(),
+            "*.admin.example.com".to_string(),
+        ]));
+        let text = serde_json::to_string(&v).unwrap();
+        for part in [
+            "orStatement",
+            "EXACTLY",
+            "admin.example.com",
+            "ENDS_WITH",
+            ".admin.example.com",
+        ] {
+            assert!(text.contains(part), "{part} missing: {text}");
+        }
+        assert!(!text.contains("Admin."), "the host is not lower-cased: {text}");
+    }
 
     fn props() -> PublicAlbServiceProps {
         PublicAlbServiceProps::new(
@@ -1042,6 +1102,20 @@ mod template_tests {
         assert_eq!(
             acl["Rules"][1]["Statement"]["ManagedRuleGroupStatement"]["Name"],
             "AWSManagedRulesCommonRuleSet"
+        );
+        // Both rules act on this service's host only: the ALB's other services are untouched.
+        let host_only = json!({"ByteMatchStatement": {
+            "FieldToMatch": {"SingleHeader": {"Name": "host"}},
+            "PositionalConstraint": "EXACTLY",
+            "SearchString": "api.example.com",
+            "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}]}});
+        assert_eq!(
+            acl["Rules"][0]["Statement"]["RateBasedStatement"]["ScopeDownStatement"],
+            host_only
+        );
+        assert_eq!(
+            acl["Rules"][1]["Statement"]["ManagedRuleGroupStatement"]["ScopeDownStatement"],
+            host_only
         );
         let assoc = &t.one("AWS::WAFv2::WebACLAssociation")["Properties"];
         assert!(assoc["ResourceArn"]["Ref"]

@@ -501,7 +501,8 @@ impl Settings {
                 &self.image_tag,
                 "an immutable reference in production: a version (v1.4.2), a commit SHA (7-40 \
                  hex digits) or sha256:<digest>; a tag like `latest` or a branch name can point \
-                 at a different image on the next deploy",
+                 at a different image on the next deploy (every stack is synthesized on each \
+                 run: for staging alone, set `staging.imageTag` instead of `imageTag`)",
             )),
             _ => {}
         }

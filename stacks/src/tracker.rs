@@ -62,7 +62,12 @@ pub fn registry_stack(app: &App, settings: &Settings) -> Result<Stack, Validatio
                 .termination_protection(true),
         ),
     );
+    // The repositories serve both environments: `environment=shared`, plus the extra tags.
     Tags::of(stack).add("project", TAG_PROJECT, None);
+    Tags::of(stack).add("environment", "shared", None);
+    for (key, value) in &settings.tags {
+        Tags::of(stack).add(key.as_str(), value.as_str(), None);
+    }
     ContainerRegistry::new(stack, "Images", ContainerRegistryProps::new(repositories()))?;
     Ok(stack)
 }

@@ -338,21 +338,38 @@ fn every_service_has_its_service_connect_name_and_the_data_plane_is_reachable() 
 
 #[test]
 fn every_resource_is_tagged_with_project_and_environment() {
-    let t = template("TrackerStaging");
+    for (stack, environment) in [
+        ("TrackerRegistry", "shared"),
+        ("TrackerStaging", "staging"),
+        ("TrackerProduction", "production"),
+    ] {
+        let t = template(stack);
+        let mut tagged = 0;
+        for (id, r) in t["Resources"].as_object().unwrap() {
+            let Some(tags) = r["Properties"].get("Tags") else {
+                continue;
+            };
+            // A list of {Key, Value} (most types) or a map (SSM, some L1s).
+            let has = |key: &str, value: &str| match tags {
+                Value::Array(items) => items
+                    .iter()
+                    .any(|t| t["Key"] == key && t["Value"] == value),
+                Value::Object(map) => map.get(key).is_some_and(|v| v == value),
+                _ => false,
+            };
+            assert!(has("project", "tracker"), "{stack} {id}: {tags}");
+            assert!(has("environment", environment), "{stack} {id}: {tags}");
+            tagged += 1;
+        }
+        assert!(tagged >= 8, "{stack}: only {tagged} tagged resources");
+    }
     for path in [
         "TrackerStaging/Data/DataVolume/Resource",
         "TrackerStaging/Network/Vpc/Resource",
         "TrackerStaging/Platform/Alb/Resource",
     ] {
-        let tags = by_path(&t, path)["Properties"]["Tags"].to_string();
-        assert!(
-            tags.contains(r#""Key":"project","Value":"tracker""#),
-            "{path}: {tags}"
-        );
-        assert!(
-            tags.contains(r#""Key":"environment","Value":"staging""#),
-            "{path}: {tags}"
-        );
+        let tags = by_path(&template("TrackerStaging"), path)["Properties"]["Tags"].to_string();
+        assert!(tags.contains(r#""Key":"environment""#), "{path}: {tags}");
     }
 }
 
@@ -434,7 +451,11 @@ fn fails_on_a_mutable_production_tag_and_warns_on_staging() {
     ctx.insert("imageTag".into(), json!("latest"));
     let err = AppSettings::from_context(&ctx).unwrap_err().to_string();
     assert!(err.contains("production.imageTag"), "{err}");
-    assert!(!err.contains("staging.imageTag"), "{err}");
+    assert!(!err.contains(r#"Settings "staging""#), "{err}");
+    assert!(
+        err.contains("set `staging.imageTag`"),
+        "no hint for staging alone: {err}"
+    );
 
     // Staging alone with a mutable tag synthesizes, with a warning in the assembly.
     ctx.insert("production.imageTag".into(), json!("v1.0.0"));
