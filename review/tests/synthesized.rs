@@ -26,6 +26,7 @@ struct Variant {
     volume_gib: u32,
     data_id: &'static str,
     open_to_internet: bool,
+    drop_allow_list: bool,
     extra_iam_action: bool,
     worker: bool,
 }
@@ -35,6 +36,7 @@ const BASELINE: Variant = Variant {
     volume_gib: 50,
     data_id: "Data",
     open_to_internet: false,
+    drop_allow_list: false,
     extra_iam_action: false,
     worker: true,
 };
@@ -61,7 +63,7 @@ fn build(v: Variant) -> Value {
             "api.example.com",
             10,
         );
-        if !v.open_to_internet {
+        if !v.drop_allow_list {
             api.source_ip_allow_list = vec!["203.0.113.0/24".into()];
         }
         let api = PublicAlbService::new(stack, "Api", &platform, api).unwrap();
@@ -257,48 +259,80 @@ fn vol_az(t: &mut Value, id: &str, az: Value) {
     t["Resources"][id]["Properties"]["AvailabilityZone"] = az;
 }
 
-#[test]
-fn opening_the_service_to_the_internet_and_a_new_iam_action_widen() {
-    let r = review(Variant {
-        open_to_internet: true,
-        extra_iam_action: true,
-        ..BASELINE
-    });
+/// The widening statements of `r`'s changes to resources of type `type_prefix`.
+fn widening_of<'a>(r: &'a Report, type_prefix: &str) -> Vec<&'a String> {
+    r.changes
+        .iter()
+        .filter(|c| c.resource_type.starts_with(type_prefix))
+        .flat_map(|c| &c.widening)
+        .collect()
+}
+
+/// A widening change and nothing else risky: exit 11, no data loss, reported under WIDENING.
+fn assert_only_widening(r: &Report) -> String {
     let text = r.render(tracker_review::Format::Text);
     assert_eq!(r.exit_code(), tracker_review::EXIT_WIDENING, "{text}");
-    // The security-group rule to 0.0.0.0/0.
-    let sg_rules: Vec<&String> = r
-        .changes
-        .iter()
-        .filter(|c| c.resource_type.starts_with("AWS::EC2::SecurityGroup"))
-        .flat_map(|c| &c.widening)
-        .collect();
     assert!(
-        sg_rules
+        r.changes.iter().all(|c| c.risk() != Risk::DataLoss),
+        "{text}"
+    );
+    assert!(text.starts_with("Review of "), "{text}");
+    assert!(text.contains("\nWIDENING\n"), "{text}");
+    text
+}
+
+#[test]
+fn a_security_group_rule_opened_to_the_internet_widens() {
+    let r = review(Variant {
+        open_to_internet: true,
+        ..BASELINE
+    });
+    let text = assert_only_widening(&r);
+    assert!(
+        widening_of(&r, "AWS::EC2::SecurityGroup")
             .iter()
             .any(|w| w.contains("ingress tcp 8000 from 0.0.0.0/0")),
         "{text}"
     );
-    // The listener rule lost its source-IP condition.
+    // Only the security group's rules widen.
+    assert!(
+        r.changes
+            .iter()
+            .filter(|c| !c.widening.is_empty())
+            .all(|c| c.resource_type.starts_with("AWS::EC2::SecurityGroup")),
+        "{text}"
+    );
+}
+
+#[test]
+fn dropping_the_source_ip_allow_list_widens_the_listener_rule() {
+    let r = review(Variant {
+        drop_allow_list: true,
+        ..BASELINE
+    });
+    let text = assert_only_widening(&r);
     let rule = one(&r, "AWS::ElasticLoadBalancingV2::ListenerRule", "Api");
     assert_eq!(rule.risk(), Risk::Widening);
     assert!(rule.widening[0].contains("203.0.113.0/24"), "{text}");
-    // The task role's new action.
-    let iam: Vec<&String> = r
-        .changes
-        .iter()
-        .filter(|c| c.resource_type == "AWS::IAM::Policy")
-        .flat_map(|c| &c.widening)
-        .collect();
+}
+
+#[test]
+fn a_new_iam_action_widens() {
+    let r = review(Variant {
+        extra_iam_action: true,
+        ..BASELINE
+    });
+    let text = assert_only_widening(&r);
     assert!(
-        iam.iter()
+        widening_of(&r, "AWS::IAM::Policy")
+            .iter()
             .any(|w| w.contains("`s3:PutObject` on arn:aws:s3:::tracker-exports/*")),
         "{text}"
     );
-    // Nothing is replaced or lost.
-    assert!(r.changes.iter().all(|c| c.risk() != Risk::DataLoss));
-    assert!(text.starts_with("Review of "), "{text}");
-    assert!(text.contains("\nWIDENING\n"), "{text}");
+    assert!(
+        widening_of(&r, "AWS::EC2::SecurityGroup").is_empty(),
+        "{text}"
+    );
 }
 
 #[test]

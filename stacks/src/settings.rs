@@ -197,6 +197,9 @@ pub struct Settings {
     /// Extra tags on every resource of the stack (cost center, owner), beside `project` and
     /// `environment`. Default: none.
     pub tags: BTreeMap<String, String>,
+    /// The CloudFormation stack description (1-1024 characters). When `None`, a description of
+    /// the environment's shape is generated (`tracker staging: ECS Fargate services, ...`).
+    pub description: Option<String>,
     /// ECS Exec (`aws ecs execute-command`) into the services' containers. Default: on in staging,
     /// off in production (turning it on grants the SSM channel actions: a widening).
     pub ecs_exec: bool,
@@ -268,6 +271,7 @@ impl Settings {
                 .map(String::from)
                 .to_vec(),
             tags: BTreeMap::new(),
+            description: None,
             ecs_exec: !production,
             disabled_services: Vec::new(),
         }
@@ -358,6 +362,7 @@ impl Settings {
                 self.redis_node_type = text(c).unwrap_or_default()
             }
             "migrationCommand" => self.migration_command = list(c, &field, value),
+            "description" => self.description = text(c),
             "ecsExec" => {
                 if let Some(b) = boolean(c, &field, value) {
                     self.ecs_exec = b
@@ -591,6 +596,14 @@ impl Settings {
                  environment (set by the stacks), with a value of at most 256",
             );
         }
+        if let Some(d) = &self.description {
+            c.require(
+                (1..=1024).contains(&d.len()),
+                &p("description"),
+                d,
+                "a stack description of 1-1024 characters",
+            );
+        }
         c.require(
             !self.migration_command.is_empty(),
             &p("migrationCommand"),
@@ -644,7 +657,7 @@ const GLOBAL_KEYS: [&str; 10] = [
     "tags",
 ];
 
-const ENV_KEYS: [&str; 16] = [
+const ENV_KEYS: [&str; 17] = [
     "account",
     "region",
     "domain",
@@ -658,6 +671,7 @@ const ENV_KEYS: [&str; 16] = [
     "spotWorkers",
     "terminationProtection",
     "migrationCommand",
+    "description",
     "ecsExec",
     "disabledServices",
     "tags",
@@ -920,6 +934,27 @@ mod tests {
                 "{expected} missing in {f:?}"
             );
         }
+    }
+
+    #[test]
+    fn fails_on_an_empty_or_overlong_description() {
+        for bad in [String::new(), "x".repeat(1025)] {
+            let err = Settings::from_context(
+                Environment::Staging,
+                &ctx(json!({ "staging.description": bad })),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(r#"Settings "staging""#), "{err}");
+            assert!(err.contains("`staging.description`"), "{err}");
+            assert!(err.contains("1-1024 characters"), "{err}");
+        }
+        let s = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({ "staging.description": "tracker staging (team A)" })),
+        )
+        .unwrap();
+        assert_eq!(s.description.as_deref(), Some("tracker staging (team A)"));
     }
 
     #[test]

@@ -81,14 +81,16 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         env.stack_name(),
         Some(
             StackProps::new()
-                .description(format!(
-                    "tracker {env}: ECS Fargate services, ALB, Anisette on EFS, {}",
-                    if production {
-                        "Patroni PostgreSQL cluster and ElastiCache"
-                    } else {
-                        "single-host PostgreSQL and Valkey"
-                    }
-                ))
+                .description(s.description.clone().unwrap_or_else(|| {
+                    format!(
+                        "tracker {env}: ECS Fargate services, ALB, Anisette on EFS, {}",
+                        if production {
+                            "Patroni PostgreSQL cluster and ElastiCache"
+                        } else {
+                            "single-host PostgreSQL and Valkey"
+                        }
+                    )
+                }))
                 .env(
                     CdkEnvironment::new()
                         .account(s.account.as_str())

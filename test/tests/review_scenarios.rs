@@ -2,8 +2,9 @@
 //! synthesized through aws-cdk-lib from the stacks with one setting (context key) changed, and the
 //! classification the review must give it.
 //!
-//! (Scenarios no setting can express, such as a renamed construct or a security-group rule opened
-//! to 0.0.0.0/0, are covered on construct-built stacks in `review/tests/synthesized.rs`.)
+//! (Scenarios no setting can express, because the settings refuse them — a renamed construct, a
+//! security-group rule opened to 0.0.0.0/0 — are covered on construct-built stacks, each alone,
+//! in `review/tests/synthesized.rs`.)
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -90,7 +91,32 @@ fn a_cosmetic_tag_change_modifies_in_place_and_is_safe() {
             );
         }
     }
+    // Nothing at all is replaced, deleted or widened.
+    for c in &report.changes {
+        assert_eq!(
+            c.action,
+            Action::Modify,
+            "{}: {}",
+            c.logical_id,
+            show(&report)
+        );
+        assert!(c.widening.is_empty(), "{}: {}", c.logical_id, show(&report));
+    }
     assert_eq!(report.verdict(), Risk::None, "{}", show(&report));
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[test]
+fn a_new_stack_description_changes_no_resource() {
+    let report = review(
+        &[(
+            "staging.description",
+            json!("tracker staging, owned by the platform team"),
+        )],
+        "TrackerStaging",
+    );
+    assert!(report.changes.is_empty(), "{}", show(&report));
+    assert_eq!(report.verdict(), Risk::None);
     assert_eq!(report.exit_code(), 0);
 }
 
