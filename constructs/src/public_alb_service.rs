@@ -29,11 +29,11 @@ use cdk_from_rust::aws_cdk_lib::aws_logs::LogGroup;
 use cdk_from_rust::aws_cdk_lib::aws_wafv2::{
     CfnWebACL, CfnWebACLAllowActionProperty, CfnWebACLAssociation, CfnWebACLAssociationProps,
     CfnWebACLBlockActionProperty, CfnWebACLByteMatchStatementProperty,
-    CfnWebACLDefaultActionProperty, CfnWebACLFieldToMatchProperty, CfnWebACLOrStatementProperty,
-    CfnWebACLTextTransformationProperty,
-    CfnWebACLManagedRuleGroupStatementProperty, CfnWebACLOverrideActionProperty, CfnWebACLProps,
-    CfnWebACLRateBasedStatementProperty, CfnWebACLRuleActionProperty, CfnWebACLRuleProperty,
-    CfnWebACLStatementProperty, CfnWebACLVisibilityConfigProperty,
+    CfnWebACLDefaultActionProperty, CfnWebACLFieldToMatchProperty,
+    CfnWebACLManagedRuleGroupStatementProperty, CfnWebACLOrStatementProperty,
+    CfnWebACLOverrideActionProperty, CfnWebACLProps, CfnWebACLRateBasedStatementProperty,
+    CfnWebACLRuleActionProperty, CfnWebACLRuleProperty, CfnWebACLStatementProperty,
+    CfnWebACLTextTransformationProperty, CfnWebACLVisibilityConfigProperty,
     IResolvableOrCfnWebACLRuleProperty,
 };
 use cdk_from_rust::aws_cdk_lib::Duration;
@@ -649,7 +649,10 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part} missing: {text}");
         }
-        assert!(!text.contains("Admin."), "the host is not lower-cased: {text}");
+        assert!(
+            !text.contains("Admin."),
+            "the host is not lower-cased: {text}"
+        );
     }
 
     fn props() -> PublicAlbServiceProps {

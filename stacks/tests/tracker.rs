@@ -351,9 +351,7 @@ fn every_resource_is_tagged_with_project_and_environment() {
             };
             // A list of {Key, Value} (most types) or a map (SSM, some L1s).
             let has = |key: &str, value: &str| match tags {
-                Value::Array(items) => items
-                    .iter()
-                    .any(|t| t["Key"] == key && t["Value"] == value),
+                Value::Array(items) => items.iter().any(|t| t["Key"] == key && t["Value"] == value),
                 Value::Object(map) => map.get(key).is_some_and(|v| v == value),
                 _ => false,
             };
