@@ -432,8 +432,11 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
     };
     let minutes = |n: u64| Duration::from_secs(60 * n);
 
-    // Bootstrap, then the first deployment. Direct deployment: moto cannot run the CLI's
-    // change-set path (see FIELD-NOTES), and --no-previous-parameters for the same reason.
+    // Bootstrap, then the first deployment. Direct deployment: a stack that moto creates from a
+    // change set gets no outputs or exports (the CLI's default change-set deploy would then find
+    // none), and --no-previous-parameters because `UsePreviousValue` on the bootstrap version
+    // parameter raises in moto. (The lookups of the CLI's `prepare-change-set` path are patched
+    // in `test/moto/tracker_moto/gaps.py` and used for the reviews below.)
     // From a directory without cdk.json: with an explicit environment the CLI needs no app, and
     // would otherwise synthesize it first.
     let elsewhere = lp.dir.path().join("bootstrap");
