@@ -44,7 +44,7 @@ use cdk_from_rust::{JsAny, Opaque};
 
 use crate::platform::Platform;
 use crate::task_size::TaskSize;
-use crate::validation::{Check, ValidationErrors};
+use crate::validation::{Check, ValidationErrors, NAME_NOT_TAKEN};
 use crate::wiring::Endpoint;
 
 /// The Service Connect name, port-mapping name and registry name.
@@ -210,7 +210,12 @@ impl AnisetteWithEfs {
         platform: &Platform,
         props: AnisetteProps,
     ) -> Result<AnisetteWithEfs, ValidationErrors> {
-        props.validate(id)?;
+        // The props and the name, reported together, before anything is created.
+        let mut c = Check::new("AnisetteWithEfs", id);
+        if platform.registry.get(NAME).is_some() {
+            c.fail("name", NAME, NAME_NOT_TAKEN);
+        }
+        ValidationErrors::collect([props.validate(id), c.finish()])?;
         let scope = Construct::new(scope, id);
         let vpc = platform.network.vpc;
         let private = || SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress);
@@ -401,12 +406,18 @@ impl AnisetteWithEfs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_rejects_value;
 
     const DIGEST: &str = "dadoum/anisette-v3-server@sha256:\
                           0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     fn fields(e: &ValidationErrors) -> Vec<&str> {
         e.0.iter().map(|v| v.field.as_str()).collect()
+    }
+
+    /// Asserts `err` reports `field` = `value` of `AnisetteWithEfs "Anisette"` and what is allowed.
+    fn rejects(err: &ValidationErrors, field: &str, value: &str, allowed: &str) {
+        assert_rejects_value(err, "AnisetteWithEfs", "Anisette", field, value, allowed);
     }
 
     #[test]
@@ -430,15 +441,18 @@ mod tests {
             .validate("Anisette")
             .unwrap_err();
         assert_eq!(fields(&err), ["image"]);
-        let text = err.to_string();
-        assert!(
-            text.contains(
-                "AnisetteWithEfs \"Anisette\": `image` = \"dadoum/anisette-v3-server:latest\" \
-                 is not allowed: a pinned image"
-            ),
-            "{text}"
+        rejects(
+            &err,
+            "image",
+            "\"dadoum/anisette-v3-server:latest\"",
+            "a pinned image",
         );
-        assert!(text.contains("allow_mutable_image"), "{text}");
+        rejects(
+            &err,
+            "image",
+            "\"dadoum/anisette-v3-server:latest\"",
+            "or set `allow_mutable_image: true`",
+        );
     }
 
     #[test]
@@ -447,7 +461,7 @@ mod tests {
         for image in ["dadoum/anisette-v3-server", "registry.local:5000/anisette"] {
             let err = AnisetteProps::new(image).validate("Anisette").unwrap_err();
             assert_eq!(fields(&err), ["image"], "{image}");
-            assert!(err.to_string().contains("a pinned image"), "{err}");
+            rejects(&err, "image", &format!("{image:?}"), "a pinned image");
         }
     }
 
@@ -471,9 +485,12 @@ mod tests {
             p.allow_mutable_image = true; // malformed is rejected regardless
             let err = p.validate("Anisette").unwrap_err();
             assert_eq!(fields(&err), ["image"], "{image:?}");
-            assert!(
-                err.to_string().contains("a container image reference"),
-                "{err}"
+            rejects(
+                &err,
+                "image",
+                &format!("{image:?}"),
+                "a container image reference: [registry/]repository followed by `:<tag>` or \
+                 `@sha256:<64 hex digits>`",
             );
         }
     }
@@ -484,10 +501,11 @@ mod tests {
         p.health_check_start_period_secs = 301;
         let err = p.validate("Anisette").unwrap_err();
         assert_eq!(fields(&err), ["health_check_start_period_secs"]);
-        assert!(
-            err.to_string()
-                .contains("`health_check_start_period_secs` = 301 is not allowed: 0-300 seconds"),
-            "{err}"
+        rejects(
+            &err,
+            "health_check_start_period_secs",
+            "301",
+            "0-300 seconds (the ECS limit)",
         );
     }
 
@@ -497,12 +515,11 @@ mod tests {
         p.health_check_grace_period_secs = Some(60);
         let err = p.validate("Anisette").unwrap_err();
         assert_eq!(fields(&err), ["health_check_grace_period_secs"]);
-        assert!(
-            err.to_string().contains(
-                "`health_check_grace_period_secs` = 60 is not allowed: at least \
-                 health_check_start_period_secs (120 s)"
-            ),
-            "{err}"
+        rejects(
+            &err,
+            "health_check_grace_period_secs",
+            "60",
+            "at least health_check_start_period_secs (120 s)",
         );
     }
 
@@ -520,6 +537,41 @@ mod tests {
                 "health_check_grace_period_secs"
             ]
         );
+    }
+
+    #[test]
+    fn fails_on_a_second_anisette_in_the_environment() {
+        let err = crate::service::test_support::recorded(|stack| {
+            let platform = crate::service::test_support::platform(stack);
+            AnisetteWithEfs::new(stack, "First", &platform, AnisetteProps::new(DIGEST)).unwrap();
+            // The first one registered its endpoint.
+            let registered = platform.registry.get(NAME).expect("registered");
+            assert_eq!(
+                (registered.host.as_str(), registered.ports.as_slice()),
+                (NAME, &[PORT][..])
+            );
+            AnisetteWithEfs::new(stack, "Anisette", &platform, AnisetteProps::new(DIGEST))
+                .unwrap_err()
+        });
+        assert_eq!(fields(&err), ["name"], "{err}");
+        rejects(&err, "name", "\"anisette-v3\"", NAME_NOT_TAKEN);
+    }
+
+    #[test]
+    fn reports_props_and_a_taken_name_together() {
+        let err = crate::service::test_support::recorded(|stack| {
+            let platform = crate::service::test_support::platform(stack);
+            AnisetteWithEfs::new(stack, "First", &platform, AnisetteProps::new(DIGEST)).unwrap();
+            let mut p = AnisetteProps::new("dadoum/anisette-v3-server:latest");
+            p.health_check_start_period_secs = 301;
+            AnisetteWithEfs::new(stack, "Anisette", &platform, p).unwrap_err()
+        });
+        assert_eq!(
+            fields(&err),
+            ["image", "health_check_start_period_secs", "name"],
+            "{err}"
+        );
+        rejects(&err, "name", "\"anisette-v3\"", NAME_NOT_TAKEN);
     }
 }
 

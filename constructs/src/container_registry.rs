@@ -235,15 +235,18 @@ impl ContainerRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_rejects_value;
 
     fn fields(err: &ValidationErrors) -> Vec<&str> {
         err.0.iter().map(|v| v.field.as_str()).collect()
     }
 
-    fn one_violation(props: ContainerRegistryProps) -> String {
+    /// Asserts `props` has exactly one violation, of `field` = `value`, naming the construct and
+    /// what is allowed.
+    fn rejects(props: ContainerRegistryProps, field: &str, value: &str, allowed: &str) {
         let err = props.validate("Images").unwrap_err();
         assert_eq!(err.0.len(), 1, "{err}");
-        err.to_string()
+        assert_rejects_value(&err, "ContainerRegistry", "Images", field, value, allowed);
     }
 
     #[test]
@@ -268,34 +271,31 @@ mod tests {
 
     #[test]
     fn fails_without_repositories() {
-        let text = one_violation(ContainerRegistryProps::new(Vec::<String>::new()));
-        assert!(
-            text.contains(
-                "ContainerRegistry \"Images\": `repositories` = [] is not allowed: at least one"
-            ),
-            "{text}"
+        rejects(
+            ContainerRegistryProps::new(Vec::<String>::new()),
+            "repositories",
+            "[]",
+            "at least one repository name, e.g. tracker/api",
         );
     }
 
     #[test]
     fn fails_on_invalid_repository_name() {
-        let text = one_violation(ContainerRegistryProps::new(["Tracker/API"]));
-        assert!(
-            text.contains(
-                "`repositories` = \"Tracker/API\" is not allowed: an ECR repository name"
-            ),
-            "{text}"
+        rejects(
+            ContainerRegistryProps::new(["Tracker/API"]),
+            "repositories",
+            "\"Tracker/API\"",
+            "an ECR repository name: 2-256 characters, components of a-z and 0-9",
         );
     }
 
     #[test]
     fn fails_on_duplicate_repository_name() {
-        let text = one_violation(ContainerRegistryProps::new(["tracker/api", "tracker/api"]));
-        assert!(
-            text.contains(
-                "`repositories` = \"tracker/api\" is not allowed: each repository name once"
-            ),
-            "{text}"
+        rejects(
+            ContainerRegistryProps::new(["tracker/api", "tracker/api"]),
+            "repositories",
+            "\"tracker/api\"",
+            "each repository name once",
         );
     }
 
@@ -303,21 +303,18 @@ mod tests {
     fn fails_on_keep_release_images_out_of_range() {
         let mut props = ContainerRegistryProps::new(["tracker/api"]);
         props.keep_release_images = 0;
-        let text = one_violation(props);
-        assert!(
-            text.contains("`keep_release_images` = 0 is not allowed: 1-10000 images"),
-            "{text}"
-        );
+        rejects(props, "keep_release_images", "0", "1-10000 images");
     }
 
     #[test]
     fn fails_without_release_tag_prefixes() {
         let mut props = ContainerRegistryProps::new(["tracker/api"]);
         props.release_tag_prefixes.clear();
-        let text = one_violation(props);
-        assert!(
-            text.contains("`release_tag_prefixes` = [] is not allowed: at least one tag prefix"),
-            "{text}"
+        rejects(
+            props,
+            "release_tag_prefixes",
+            "[]",
+            "at least one tag prefix, e.g. v",
         );
     }
 
@@ -325,10 +322,11 @@ mod tests {
     fn fails_on_invalid_release_tag_prefix() {
         let mut props = ContainerRegistryProps::new(["tracker/api"]);
         props.release_tag_prefixes = vec!["-rel*".into()];
-        let text = one_violation(props);
-        assert!(
-            text.contains("`release_tag_prefixes` = \"-rel*\" is not allowed: 1-128 of"),
-            "{text}"
+        rejects(
+            props,
+            "release_tag_prefixes",
+            "\"-rel*\"",
+            "1-128 of A-Z, a-z, 0-9, '_', '.' and '-', not starting with '.' or '-'",
         );
     }
 
@@ -336,22 +334,14 @@ mod tests {
     fn fails_on_duplicate_release_tag_prefix() {
         let mut props = ContainerRegistryProps::new(["tracker/api"]);
         props.release_tag_prefixes = vec!["v".into(), "v".into()];
-        let text = one_violation(props);
-        assert!(
-            text.contains("`release_tag_prefixes` = \"v\" is not allowed: each prefix once"),
-            "{text}"
-        );
+        rejects(props, "release_tag_prefixes", "\"v\"", "each prefix once");
     }
 
     #[test]
     fn fails_on_untagged_expiry_days_out_of_range() {
         let mut props = ContainerRegistryProps::new(["tracker/api"]);
         props.untagged_expiry_days = 0;
-        let text = one_violation(props);
-        assert!(
-            text.contains("`untagged_expiry_days` = 0 is not allowed: 1-3650 days"),
-            "{text}"
-        );
+        rejects(props, "untagged_expiry_days", "0", "1-3650 days");
     }
 
     #[test]

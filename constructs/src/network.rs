@@ -154,6 +154,61 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_rejects_value;
+
+    /// Asserts `props` has exactly one violation, of `field` = `value`, naming the construct and
+    /// what is allowed.
+    fn rejects(props: NetworkProps, field: &str, value: &str, allowed: &str) {
+        let err = props.validate("Net").unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        assert_rejects_value(&err, "Network", "Net", field, value, allowed);
+    }
+
+    #[test]
+    fn fails_on_max_azs() {
+        for azs in [1, 4] {
+            let props = NetworkProps {
+                max_azs: azs,
+                ..NetworkProps::default()
+            };
+            rejects(props, "max_azs", &azs.to_string(), "2 or 3");
+        }
+    }
+
+    #[test]
+    fn fails_on_nat_gateways() {
+        for nat in [0, 3] {
+            let props = NetworkProps {
+                nat_gateways: nat,
+                ..NetworkProps::default()
+            };
+            rejects(props, "nat_gateways", &nat.to_string(), "1 to max_azs (2)");
+        }
+        // Up to one per AZ.
+        NetworkProps {
+            max_azs: 3,
+            nat_gateways: 3,
+            ..NetworkProps::default()
+        }
+        .validate("Net")
+        .unwrap();
+    }
+
+    #[test]
+    fn fails_on_cidr() {
+        for cidr in ["10.0.0.0/8", "10.0.0.0/24", "10.0.0.0", "10.0.0.300/16"] {
+            let props = NetworkProps {
+                cidr: cidr.into(),
+                ..NetworkProps::default()
+            };
+            rejects(
+                props,
+                "cidr",
+                &format!("{cidr:?}"),
+                "an IPv4 CIDR block from /16 to /22, e.g. 10.0.0.0/16",
+            );
+        }
+    }
 
     #[test]
     fn fails_on_azs_nat_count_and_cidr_together() {

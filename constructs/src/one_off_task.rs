@@ -316,6 +316,7 @@ impl OneOffTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_rejects, assert_rejects_value};
 
     const IMAGE: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/tracker/api:v1.4.2";
 
@@ -323,12 +324,23 @@ mod tests {
         OneOffTaskProps::new(IMAGE, ["python", "manage.py", "migrate"])
     }
 
-    fn one_violation(p: OneOffTaskProps) -> String {
-        let err = p
-            .validate("Migrate", "staging", &Registry::default())
-            .unwrap_err();
+    /// Asserts `p` (validated as `Migrate` in staging against `registry`) has exactly one
+    /// violation, of `field` = `value`, naming the construct and what is allowed.
+    fn rejects_with(
+        registry: &Registry,
+        p: &OneOffTaskProps,
+        field: &str,
+        value: &str,
+        allowed: &str,
+    ) {
+        let err = p.validate("Migrate", "staging", registry).unwrap_err();
         assert_eq!(err.0.len(), 1, "{err}");
-        err.to_string()
+        assert_rejects_value(&err, "OneOffTask", "Migrate", field, value, allowed);
+    }
+
+    /// [`rejects_with`] an empty registry.
+    fn rejects(p: &OneOffTaskProps, field: &str, value: &str, allowed: &str) {
+        rejects_with(&Registry::default(), p, field, value, allowed);
     }
 
     #[test]
@@ -355,58 +367,51 @@ mod tests {
     fn fails_on_blank_image_reference() {
         let mut p = props();
         p.image = Image::Registry("my image".into());
-        let text = one_violation(p);
-        assert!(
-            text.contains(
-                "OneOffTask \"Migrate\": `image` = \"my image\" is not allowed: an image reference"
-            ),
-            "{text}"
+        rejects(
+            &p,
+            "image",
+            "\"my image\"",
+            "an image reference such as 111111111111.dkr.ecr.eu-west-1.amazonaws.com/tracker/api:v1.4.2",
         );
     }
 
     #[test]
     fn fails_on_unpinned_image_reference() {
-        let mut p = props();
-        p.image = Image::Registry("tracker/api:latest".into());
-        let text = one_violation(p);
-        assert!(
-            text.contains("`image` = \"tracker/api:latest\" is not allowed: a reference pinned to a tag other than `latest`"),
-            "{text}"
-        );
+        for image in ["tracker/api:latest", "tracker/api"] {
+            let mut p = props();
+            p.image = Image::Registry(image.into());
+            rejects(
+                &p,
+                "image",
+                &format!("{image:?}"),
+                "a reference pinned to a tag other than `latest` or to a digest \
+                 (repo:v1.4.2, repo@sha256:...)",
+            );
+        }
     }
 
     #[test]
     fn fails_on_empty_command() {
+        const ALLOWED: &str = "at least one argument, the first not blank";
         let mut p = props();
         p.command.clear();
-        let text = one_violation(p);
-        assert!(
-            text.contains("`command` = [] is not allowed: at least one argument"),
-            "{text}"
-        );
-        let mut p = props();
+        rejects(&p, "command", "[]", ALLOWED);
         p.command = vec![" ".into()];
-        let text = one_violation(p);
-        assert!(text.contains("`command` = [\" \"]"), "{text}");
+        rejects(&p, "command", "[\" \"]", ALLOWED);
     }
 
     #[test]
     fn fails_on_invalid_environment_name() {
-        let mut p = props();
-        p.environment.insert("log_level".into(), "info".into());
-        let text = one_violation(p);
-        assert!(
-            text.contains("`environment` = \"log_level\" is not allowed: a variable name of A-Z"),
-            "{text}"
-        );
-        let mut p = props();
-        p.environment.insert("1X".into(), "1".into());
-        assert!(one_violation(p).contains("`environment` = \"1X\""));
+        for name in ["log_level", "1X"] {
+            let mut p = props();
+            p.environment.insert(name.into(), "info".into());
+            rejects(&p, "environment", &format!("{name:?}"), ENV_NAME);
+        }
     }
 
     #[test]
     fn fails_on_name_in_both_environment_and_secrets() {
-        let (_, text) = cdk_from_rust::record(|| {
+        cdk_from_rust::record(|| {
             let app = cdk_from_rust::aws_cdk_lib::App::new(None);
             let secret =
                 cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S", None);
@@ -417,29 +422,26 @@ mod tests {
                 "DATABASE_PASSWORD".into(),
                 ContainerSecret::field(secret, "password"),
             );
-            one_violation(p)
+            rejects(
+                &p,
+                "environment",
+                "\"DATABASE_PASSWORD\"",
+                "a name not also in `secrets` (a variable is either plain or secret)",
+            );
         });
-        assert!(
-            text.contains("`environment` = \"DATABASE_PASSWORD\" is not allowed: a name not also in `secrets`"),
-            "{text}"
-        );
     }
 
     #[test]
     fn fails_on_invalid_secret_name() {
-        let (_, text) = cdk_from_rust::record(|| {
+        cdk_from_rust::record(|| {
             let app = cdk_from_rust::aws_cdk_lib::App::new(None);
             let secret =
                 cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S", None);
             let mut p = props();
             p.secrets
                 .insert("db-password".into(), ContainerSecret::whole(secret));
-            one_violation(p)
+            rejects(&p, "secrets", "\"db-password\"", ENV_NAME);
         });
-        assert!(
-            text.contains("`secrets` = \"db-password\" is not allowed: a variable name of A-Z"),
-            "{text}"
-        );
     }
 
     #[test]
@@ -450,18 +452,19 @@ mod tests {
         let err = p
             .validate("Migrate", "staging", &Registry::default())
             .unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.contains(
-                "`environment` = \"DB_HOST\" is not allowed: a name not set from `connects_to`"
-            ),
-            "{text}"
+        let line = assert_rejects(
+            &err,
+            "OneOffTask",
+            "Migrate",
+            "environment",
+            "a name not set from `connects_to` (<NAME>_HOST / <NAME>_PORT)",
         );
+        assert!(line.contains("= \"DB_HOST\" is not allowed"), "{line}");
     }
 
     #[test]
     fn fails_on_secret_name_set_by_connects_to() {
-        let (_, text) = cdk_from_rust::record(|| {
+        let err = cdk_from_rust::record(|| {
             let app = cdk_from_rust::aws_cdk_lib::App::new(None);
             let secret =
                 cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S", None);
@@ -471,31 +474,36 @@ mod tests {
             p.connects_to = vec![Dependency::new("anisette-v3", 6969)];
             p.validate("Migrate", "staging", &Registry::default())
                 .unwrap_err()
-                .to_string()
-        });
+        })
+        .1;
+        let line = assert_rejects(
+            &err,
+            "OneOffTask",
+            "Migrate",
+            "secrets",
+            "a name not set from `connects_to` (<NAME>_HOST / <NAME>_PORT)",
+        );
         assert!(
-            text.contains("`secrets` = \"ANISETTE_V3_PORT\" is not allowed: a name not set from `connects_to`"),
-            "{text}"
+            line.contains("= \"ANISETTE_V3_PORT\" is not allowed"),
+            "{line}"
         );
     }
 
     #[test]
     fn fails_on_invalid_family() {
+        const ALLOWED: &str =
+            "1-255 of A-Z, a-z, 0-9, '_' and '-' (when not given: <environment>-<id>)";
         let mut p = props();
         p.family = Some("db migrate".into());
-        let text = one_violation(p);
-        assert!(
-            text.contains("`family` = \"db migrate\" is not allowed: 1-255 of A-Z"),
-            "{text}"
-        );
+        rejects(&p, "family", "\"db migrate\"", ALLOWED);
         // The default family is derived from the id, which must then fit too.
         let err = props()
             .validate("Migrate DB", "staging", &Registry::default())
             .unwrap_err();
+        let line = assert_rejects(&err, "OneOffTask", "Migrate DB", "family", ALLOWED);
         assert!(
-            err.to_string()
-                .contains("`family` = \"staging-migrate db\""),
-            "{err}"
+            line.contains("= \"staging-migrate db\" is not allowed"),
+            "{line}"
         );
     }
 
@@ -503,13 +511,42 @@ mod tests {
     fn fails_on_undeclared_dependency() {
         let mut p = props();
         p.connects_to = vec![Dependency::new("db", 5432)];
-        let text = one_violation(p);
-        assert!(
-            text.contains(
-                "`connects_to` = \"db:5432\" is not allowed: one of the endpoints declared so far"
-            ),
-            "{text}"
+        rejects(
+            &p,
+            "connects_to",
+            "\"db:5432\"",
+            "one of the endpoints declared so far",
         );
+    }
+
+    #[test]
+    fn fails_on_a_dependency_port_the_endpoint_does_not_serve() {
+        crate::service::test_support::recorded(|stack| {
+            let platform = crate::service::test_support::platform(stack);
+            crate::service::test_support::declare_endpoint(
+                stack,
+                &platform,
+                "DbSg",
+                "db",
+                "db.staging.tracker.internal",
+                &[5432],
+            );
+            let mut p = props();
+            p.connects_to = vec![Dependency::new("db", 5433)];
+            rejects_with(
+                &platform.registry,
+                &p,
+                "connects_to",
+                "\"db:5433\"",
+                "a port `db` serves: 5432",
+            );
+            // The declared port resolves.
+            p.connects_to = vec![Dependency::new("db", 5432)];
+            let resolved = p
+                .validate("Migrate", "staging", &platform.registry)
+                .unwrap();
+            assert_eq!(resolved.len(), 1);
+        });
     }
 
     #[test]
@@ -551,18 +588,14 @@ mod template_tests {
                 PlatformProps::new("staging", CERT),
             )
             .unwrap();
-            let db_sg = SecurityGroup::new(stack, "DbSg", SecurityGroupProps::new(network.vpc));
-            let mut check = Check::new("Test", "db");
-            platform.registry.register(
-                &mut check,
-                Endpoint {
-                    name: "db".into(),
-                    host: "db.staging.tracker.internal".into(),
-                    ports: vec![5432],
-                    security_group: db_sg.into(),
-                },
+            crate::service::test_support::declare_endpoint(
+                stack,
+                &platform,
+                "DbSg",
+                "db",
+                "db.staging.tracker.internal",
+                &[5432],
             );
-            check.finish().unwrap();
             let secret = Secret::new(stack, "DbCredentials", None);
             let mut props = OneOffTaskProps::new(
                 "111111111111.dkr.ecr.eu-west-1.amazonaws.com/tracker/api:v1.4.2",

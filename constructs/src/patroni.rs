@@ -63,7 +63,8 @@ use cdk_from_rust::{JsAny, JsString, Opaque};
 
 use crate::platform::Platform;
 use crate::validation::{
-    is_ami_id, is_dns_label, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
+    is_ami_id, is_dns_label, is_instance_type, is_pg_identifier, is_region, Check,
+    ValidationErrors, NAME_NOT_TAKEN,
 };
 use crate::wiring::Endpoint;
 
@@ -722,16 +723,13 @@ impl PatroniCluster {
         platform: &Platform,
         props: PatroniClusterProps,
     ) -> Result<PatroniCluster, ValidationErrors> {
-        props.validate(id)?;
+        // The props and the name, reported together, before anything is created.
         let mut check = Check::new("PatroniCluster", id);
         if platform.registry.get(&props.endpoint_name).is_some() {
-            check.fail(
-                "endpoint_name",
-                &props.endpoint_name,
-                "a name not yet used in this environment (names are unique)",
-            );
-            return Err(check.finish().unwrap_err());
+            check.fail("endpoint_name", &props.endpoint_name, NAME_NOT_TAKEN);
         }
+        ValidationErrors::collect([props.validate(id), check.finish()])?;
+        let mut check = Check::new("PatroniCluster", id);
         let scope = Construct::new(scope, id);
         let vpc = platform.network.vpc;
         let cluster_name = format!("{}-{}", platform.environment, id.to_ascii_lowercase());
@@ -1194,6 +1192,7 @@ impl PatroniCluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_rejects_value;
 
     const AMI: &str = "ami-0123456789abcdef0";
 
@@ -1204,14 +1203,17 @@ mod tests {
         )
     }
 
-    fn fields(props: &PatroniClusterProps) -> Vec<String> {
-        props
-            .validate("Db")
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|v| v.field)
-            .collect()
+    /// Asserts `p` has exactly one violation, of `field` = `value` (as written in the message),
+    /// naming the construct and what is allowed.
+    fn rejects(p: &PatroniClusterProps, field: &str, value: &str, allowed: &str) {
+        let err = p.validate("Db").unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        rejects_among(&err, field, value, allowed);
+    }
+
+    /// Asserts `err` reports `field` = `value`, naming the construct and what is allowed.
+    fn rejects_among(err: &ValidationErrors, field: &str, value: &str, allowed: &str) {
+        assert_rejects_value(err, "PatroniCluster", "Db", field, value, allowed);
     }
 
     #[test]
@@ -1223,88 +1225,112 @@ mod tests {
     fn fails_on_the_timing_rule() {
         let mut p = props();
         p.ttl = 25;
-        let err = p.validate("Db").unwrap_err();
-        assert_eq!(err.0.len(), 1, "{err}");
-        let text = err.to_string();
-        assert!(
-            text.contains("PatroniCluster \"Db\": `ttl` = 25 is not allowed: at least loop_wait + 2 * retry_timeout = 10 + 2 * 10 = 30 seconds"),
-            "{text}"
+        rejects(
+            &p,
+            "ttl",
+            "25",
+            "at least loop_wait + 2 * retry_timeout = 10 + 2 * 10 = 30 seconds",
         );
     }
 
     #[test]
     fn fails_on_an_ami_that_is_not_pinned() {
         let mut p = props();
-        p.amis.insert(
-            "eu-west-1".into(),
-            "/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id"
-                .into(),
+        let ssm =
+            "/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id";
+        p.amis.insert("eu-west-1".into(), ssm.into());
+        rejects(
+            &p,
+            "amis.eu-west-1",
+            &format!("{ssm:?}"),
+            "a pinned AMI id: `ami-` and 8 or 17 hex digits",
         );
-        let err = p.validate("Db").unwrap_err();
-        assert_eq!(err.0[0].field, "amis.eu-west-1");
-        assert!(err.0[0].allowed.contains("ami-"), "{err}");
     }
 
     #[test]
     fn fails_without_amis() {
         let mut p = props();
         p.amis.clear();
-        assert_eq!(fields(&p), ["amis"]);
+        rejects(&p, "amis", "{}", "at least one region -> pinned AMI id");
     }
 
     #[test]
     fn fails_on_an_ami_region_that_is_not_a_region() {
         let mut p = props();
         p.amis = BTreeMap::from([("Ireland".to_string(), AMI.to_string())]);
-        assert_eq!(fields(&p), ["amis"]);
+        rejects(&p, "amis", "\"Ireland\"", "an AWS region name as key");
     }
 
     #[test]
     fn fails_on_a_malformed_private_ip() {
         let mut p = props();
         p.private_ips[1] = "10.0.32.300".into();
-        let err = p.validate("Db").unwrap_err();
-        assert_eq!(err.0.len(), 1);
-        assert_eq!(err.0[0].field, "private_ips[1]");
-        assert_eq!(err.0[0].value, "\"10.0.32.300\"");
-        assert!(err.0[0].allowed.contains("NodeB"));
+        rejects(
+            &p,
+            "private_ips[1]",
+            "\"10.0.32.300\"",
+            "an IPv4 address in the private subnet of NodeB",
+        );
     }
 
     #[test]
     fn fails_on_duplicate_private_ips() {
         let mut p = props();
         p.private_ips[2] = p.private_ips[0].clone();
-        assert_eq!(fields(&p), ["private_ips"]);
+        rejects(
+            &p,
+            "private_ips",
+            "[\"10.0.16.10\", \"10.0.32.10\", \"10.0.16.10\"]",
+            "three distinct addresses, one per node",
+        );
     }
 
     #[test]
     fn fails_on_a_burstable_instance_type() {
         let mut p = props();
         p.instance_type = "t4g.large".into();
-        let err = p.validate("Db").unwrap_err();
-        assert_eq!(err.0[0].field, "instance_type");
-        assert!(err.0[0].allowed.contains("non-burstable"));
+        rejects(
+            &p,
+            "instance_type",
+            "\"t4g.large\"",
+            "a non-burstable EC2 instance type (not a t* family), e.g. m7g.large",
+        );
     }
 
     #[test]
     fn fails_on_a_malformed_instance_type() {
         let mut p = props();
         p.instance_type = "large".into();
-        assert_eq!(fields(&p), ["instance_type"]);
+        rejects(
+            &p,
+            "instance_type",
+            "\"large\"",
+            "a non-burstable EC2 instance type (not a t* family), e.g. m7g.large",
+        );
     }
 
     #[test]
     fn fails_on_an_unsupported_postgres_version() {
         let mut p = props();
         p.postgres_version = 12;
-        assert_eq!(fields(&p), ["postgres_version"]);
+        rejects(
+            &p,
+            "postgres_version",
+            "12",
+            "a PostgreSQL major version from 14 to 17",
+        );
     }
 
     #[test]
     fn fails_on_a_walg_version_that_is_not_a_tag() {
         let mut p = props();
         p.walg_version = "latest".into();
-        assert_eq!(fields(&p), ["walg_version"]);
+        rejects(
+            &p,
+            "walg_version",
+            "\"latest\"",
+            "a WAL-G release tag, e.g. v3.0.5",
+        );
     }
 
     #[test]
@@ -1313,10 +1339,11 @@ mod tests {
         p.root_volume_gib = 4;
         p.data_volume_gib = 10;
         p.etcd_volume_gib = 0;
-        assert_eq!(
-            fields(&p),
-            ["root_volume_gib", "data_volume_gib", "etcd_volume_gib"]
-        );
+        let err = p.validate("Db").unwrap_err();
+        assert_eq!(err.0.len(), 3, "{err}");
+        rejects_among(&err, "root_volume_gib", "4", "8 to 1024 GiB");
+        rejects_among(&err, "data_volume_gib", "10", "20 to 16384 GiB");
+        rejects_among(&err, "etcd_volume_gib", "0", "1 to 100 GiB");
     }
 
     #[test]
@@ -1324,21 +1351,29 @@ mod tests {
         let mut p = props();
         p.loop_wait = 0;
         p.retry_timeout = 0;
-        assert_eq!(fields(&p), ["loop_wait", "retry_timeout"]);
+        let err = p.validate("Db").unwrap_err();
+        assert_eq!(err.0.len(), 2, "{err}");
+        rejects_among(&err, "loop_wait", "0", "at least 1 second");
+        rejects_among(&err, "retry_timeout", "0", "at least 1 second");
     }
 
     #[test]
     fn fails_on_a_malformed_backup_schedule() {
         let mut p = props();
         p.backup_schedule = "nightly".into();
-        assert_eq!(fields(&p), ["backup_schedule"]);
+        rejects(
+            &p,
+            "backup_schedule",
+            "\"nightly\"",
+            "a 5-field cron schedule, e.g. `0 1 * * *`",
+        );
     }
 
     #[test]
     fn fails_on_zero_backups_retained() {
         let mut p = props();
         p.backup_retain = 0;
-        assert_eq!(fields(&p), ["backup_retain"]);
+        rejects(&p, "backup_retain", "0", "at least 1 full backup");
     }
 
     #[test]
@@ -1346,21 +1381,92 @@ mod tests {
         let mut p = props();
         p.database_name = "Tracker-DB".into();
         p.app_username = "postgres".into();
-        assert_eq!(fields(&p), ["database_name", "app_username"]);
+        let err = p.validate("Db").unwrap_err();
+        assert_eq!(err.0.len(), 2, "{err}");
+        rejects_among(
+            &err,
+            "database_name",
+            "\"Tracker-DB\"",
+            "a lower-case identifier (a-z, 0-9, _; not starting with a digit; at most 63), \
+             not postgres/template0/template1",
+        );
+        rejects_among(
+            &err,
+            "app_username",
+            "\"postgres\"",
+            "a lower-case identifier (a-z, 0-9, _; not starting with a digit; at most 63), \
+             not postgres/replicator/rewind_user/patroni",
+        );
     }
 
     #[test]
     fn fails_on_an_endpoint_name_that_is_not_a_dns_label() {
         let mut p = props();
         p.endpoint_name = "DB_main".into();
-        assert_eq!(fields(&p), ["endpoint_name"]);
+        rejects(&p, "endpoint_name", "\"DB_main\"", "a DNS label, e.g. db");
     }
 
     #[test]
     fn fails_on_a_disk_alarm_threshold_out_of_range() {
         let mut p = props();
         p.disk_alarm_percent = 100;
-        assert_eq!(fields(&p), ["disk_alarm_percent"]);
+        rejects(&p, "disk_alarm_percent", "100", "50 to 99");
+    }
+
+    /// A recorded platform where `db` is already registered (as by a `StagingDataHost`).
+    fn platform_with_db(stack: cdk_from_rust::aws_cdk_lib::Stack) -> Platform {
+        let platform = crate::service::test_support::platform(stack);
+        let sg = SecurityGroup::new(stack, "DbSg", SecurityGroupProps::new(platform.network.vpc));
+        let mut c = Check::new("Test", "db");
+        platform.registry.register(
+            &mut c,
+            Endpoint {
+                name: "db".into(),
+                host: "db".into(),
+                ports: vec![POSTGRES_PORT],
+                security_group: sg.into(),
+            },
+        );
+        c.finish().unwrap();
+        platform
+    }
+
+    #[test]
+    fn fails_on_an_endpoint_name_already_taken() {
+        let err = crate::service::test_support::recorded(|stack| {
+            let platform = platform_with_db(stack);
+            PatroniCluster::new(stack, "Db", &platform, props()).unwrap_err()
+        });
+        assert_eq!(err.0.len(), 1, "{err}");
+        rejects_among(&err, "endpoint_name", "\"db\"", NAME_NOT_TAKEN);
+        // Another name is free.
+        crate::service::test_support::recorded(|stack| {
+            let platform = platform_with_db(stack);
+            let mut p = props();
+            p.endpoint_name = "db-production".into();
+            PatroniCluster::new(stack, "Db", &platform, p).unwrap();
+            let e = platform.registry.get("db-production").expect("registered");
+            assert_eq!(e.host, "db-production.staging.tracker.internal");
+            assert_eq!(e.ports, [POSTGRES_PORT]);
+        });
+    }
+
+    #[test]
+    fn reports_props_and_a_taken_name_together() {
+        let err = crate::service::test_support::recorded(|stack| {
+            let platform = platform_with_db(stack);
+            let mut p = props();
+            p.ttl = 25;
+            p.backup_retain = 0;
+            PatroniCluster::new(stack, "Db", &platform, p).unwrap_err()
+        });
+        let fields: Vec<&str> = err.0.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["ttl", "backup_retain", "endpoint_name"], "{err}");
+        rejects_among(&err, "endpoint_name", "\"db\"", NAME_NOT_TAKEN);
+        assert!(
+            err.to_string().starts_with("3 invalid setting(s):"),
+            "{err}"
+        );
     }
 
     #[test]

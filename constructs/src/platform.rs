@@ -182,6 +182,57 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_rejects_value;
+
+    const CERT: &str =
+        "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
+
+    /// Asserts `props` has exactly one violation, of `field` = `value`, naming the construct and
+    /// what is allowed.
+    fn rejects(props: PlatformProps, field: &str, value: &str, allowed: &str) {
+        let err = props.validate("Platform").unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        assert_rejects_value(&err, "Platform", "Platform", field, value, allowed);
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        PlatformProps::new("staging", CERT)
+            .validate("Platform")
+            .unwrap();
+    }
+
+    #[test]
+    fn fails_on_an_environment_that_is_not_a_dns_label() {
+        rejects(
+            PlatformProps::new("Staging!", CERT),
+            "environment",
+            "\"Staging!\"",
+            "a DNS label, e.g. staging",
+        );
+    }
+
+    #[test]
+    fn fails_on_a_certificate_that_is_not_an_acm_arn() {
+        rejects(
+            PlatformProps::new("staging", "not-an-arn"),
+            "certificate_arn",
+            "\"not-an-arn\"",
+            "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+        );
+    }
+
+    #[test]
+    fn fails_on_a_namespace_that_is_not_a_dns_name() {
+        let mut props = PlatformProps::new("staging", CERT);
+        props.namespace = Some("bad_ns.internal".into());
+        rejects(
+            props,
+            "namespace",
+            "\"bad_ns.internal\"",
+            "a DNS name of DNS labels, e.g. staging.tracker.internal",
+        );
+    }
 
     #[test]
     fn fails_on_environment_certificate_and_namespace_together() {

@@ -295,6 +295,7 @@ impl PrivateWorkerService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_rejects, assert_rejects_value};
 
     fn props() -> PrivateWorkerServiceProps {
         PrivateWorkerServiceProps::new("tracker-fetcher", TaskSize::HALF_1, "repo/app:1")
@@ -302,13 +303,7 @@ mod tests {
 
     fn assert_violation(p: &PrivateWorkerServiceProps, field: &str, value: &str, allowed: &str) {
         let err = p.validate("Fetcher").unwrap_err();
-        let v = err
-            .0
-            .iter()
-            .find(|v| v.field == field && v.value == value)
-            .unwrap_or_else(|| panic!("no violation of {field} = {value}: {err}"));
-        assert_eq!(v.construct, "PrivateWorkerService \"Fetcher\"");
-        assert!(v.allowed.contains(allowed), "{v}");
+        assert_rejects_value(&err, KIND, "Fetcher", field, value, allowed);
     }
 
     #[test]
@@ -354,17 +349,16 @@ mod tests {
             };
             p.validate("Fetcher").unwrap_err()
         });
-        let has = |f: &str, v: &str, a: &str| {
-            err.0
-                .iter()
-                .any(|x| x.field == f && x.value == v && x.allowed.contains(a))
+        let has = |field: &str, value: &str, allowed: &str| {
+            assert_rejects_value(&err, KIND, "Fetcher", field, value, allowed);
         };
-        assert!(
-            has("scaling.min", "1", "0 to service.desired_count (0)"),
-            "{err}"
+        has("scaling.min", "1", "0 to service.desired_count (0)");
+        has(
+            "scaling.max",
+            "0",
+            "at least 1, service.desired_count (0) and scaling.min (1)",
         );
-        assert!(has("scaling.max", "0", "at least 1"), "{err}");
-        assert!(has("scaling.messages_per_task", "0", "at least 1"), "{err}");
+        has("scaling.messages_per_task", "0", "at least 1 message");
         // A queue worker may start with no tasks.
         assert!(!err.0.iter().any(|x| x.field == "service.desired_count"));
     }
@@ -425,6 +419,35 @@ mod tests {
         assert_eq!(
             fields,
             ["service.name", "service.command", "scaling.target_percent"]
+        );
+    }
+
+    #[test]
+    fn reports_props_a_taken_name_and_unknown_dependencies_together() {
+        let err = crate::service::test_support::recorded(|stack| {
+            let platform = crate::service::test_support::platform(stack);
+            PrivateWorkerService::new(stack, "First", &platform, props()).unwrap();
+            let mut p = props();
+            p.service.command = Some(vec![]);
+            p.service.connects_to = vec!["db:5432".parse().unwrap()];
+            PrivateWorkerService::new(stack, "Fetcher", &platform, p).unwrap_err()
+        });
+        let fields: Vec<&str> = err.0.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["service.command", "service.name", "service.connects_to"],
+            "{err}"
+        );
+        let line = assert_rejects(
+            &err,
+            KIND,
+            "Fetcher",
+            "service.name",
+            crate::validation::NAME_NOT_TAKEN,
+        );
+        assert!(
+            line.contains("= \"tracker-fetcher\" is not allowed"),
+            "{line}"
         );
     }
 }

@@ -895,8 +895,7 @@ mod template_tests {
     use crate::service::test_support::platform;
     use crate::service::ContainerHealthCheck;
     use crate::testing::synth;
-    use crate::wiring::{ContainerSecret, Dependency, Endpoint};
-    use cdk_from_rust::aws_cdk_lib::aws_ec2::SecurityGroupProps;
+    use crate::wiring::{ContainerSecret, Dependency};
     use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret;
     use serde_json::{json, Value};
 
@@ -913,19 +912,14 @@ mod template_tests {
         let t = synth(|stack| {
             let platform = platform(stack);
             // A fake database endpoint declared before the service.
-            let db_sg =
-                SecurityGroup::new(stack, "DbSg", SecurityGroupProps::new(platform.network.vpc));
-            let mut c = Check::new("Test", "db");
-            platform.registry.register(
-                &mut c,
-                Endpoint {
-                    name: "db".into(),
-                    host: "db.staging.tracker.internal".into(),
-                    ports: vec![5432],
-                    security_group: db_sg.into(),
-                },
+            crate::service::test_support::declare_endpoint(
+                stack,
+                &platform,
+                "DbSg",
+                "db",
+                "db.staging.tracker.internal",
+                &[5432],
             );
-            c.finish().unwrap();
             let secret = Secret::new(stack, "DbPassword", None);
 
             let mut p = PublicAlbServiceProps::new(

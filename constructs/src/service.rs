@@ -35,7 +35,7 @@ use cdk_from_rust::constructs::Construct;
 
 use crate::platform::Platform;
 use crate::task_size::TaskSize;
-use crate::validation::{is_dns_label, Check, ValidationErrors};
+use crate::validation::{is_dns_label, Check, ValidationErrors, NAME_NOT_TAKEN};
 use crate::wiring::{self, ContainerSecret, Dependency, Endpoint};
 
 /// The container image: an image handle (ECR repository, asset, ...) or a registry reference.
@@ -470,11 +470,7 @@ pub fn resolve(
     prefix: &str,
 ) -> Vec<(Dependency, Endpoint)> {
     if platform.registry.get(&props.name).is_some() {
-        c.fail(
-            &format!("{prefix}name"),
-            &props.name,
-            "a name not yet used in this environment (names are unique)",
-        );
+        c.fail(&format!("{prefix}name"), &props.name, NAME_NOT_TAKEN);
     }
     platform
         .registry
@@ -620,7 +616,11 @@ pub fn build(
 #[cfg(test)]
 pub(crate) mod test_support {
     //! Shared by the service constructs' tests.
+    use cdk_from_rust::aws_cdk_lib::aws_ec2::{SecurityGroup, SecurityGroupProps};
     use cdk_from_rust::aws_cdk_lib::Stack;
+
+    use crate::validation::Check;
+    use crate::wiring::Endpoint;
 
     use crate::network::{Network, NetworkProps};
     use crate::platform::{Platform, PlatformProps};
@@ -640,6 +640,30 @@ pub(crate) mod test_support {
         .unwrap()
     }
 
+    /// Declares a stand-in endpoint `name` (reached at `host` on `ports`) in `platform`'s registry,
+    /// with a security group `sg_id` of its own, as a data-plane construct would.
+    pub fn declare_endpoint(
+        stack: Stack,
+        platform: &Platform,
+        sg_id: &str,
+        name: &str,
+        host: &str,
+        ports: &[u16],
+    ) {
+        let sg = SecurityGroup::new(stack, sg_id, SecurityGroupProps::new(platform.network.vpc));
+        let mut c = Check::new("Test", name);
+        platform.registry.register(
+            &mut c,
+            Endpoint {
+                name: name.into(),
+                host: host.into(),
+                ports: ports.to_vec(),
+                security_group: sg.into(),
+            },
+        );
+        c.finish().unwrap();
+    }
+
     /// Runs `f` with a recorded (not synthesized) stack: for checks that need a platform but no
     /// template.
     pub fn recorded<T>(f: impl FnOnce(Stack) -> T) -> T {
@@ -655,6 +679,7 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_rejects, assert_rejects_value};
 
     fn props() -> ServiceProps {
         let mut p = ServiceProps::new("api", TaskSize::HALF_1, "public.ecr.aws/nginx/nginx:1.27");
@@ -668,15 +693,9 @@ mod tests {
         c.finish().unwrap_err()
     }
 
+    /// Asserts `err` reports `field` = `value` of `TestService "svc"` and what is allowed.
     fn assert_one(err: &ValidationErrors, field: &str, value: &str, allowed: &str) {
-        let v = err
-            .0
-            .iter()
-            .find(|v| v.field == field)
-            .unwrap_or_else(|| panic!("no violation of {field}: {err}"));
-        assert_eq!(v.construct, "TestService \"svc\"");
-        assert!(v.value.contains(value), "{v}");
-        assert!(v.allowed.contains(allowed), "{v}");
+        assert_rejects_value(err, "TestService", "svc", field, value, allowed);
     }
 
     #[test]
@@ -711,10 +730,12 @@ mod tests {
         p.environment.insert("DB_HOST".into(), "x".into());
         let e = errors(&p);
         assert_one(&e, "service.environment", "\"1BAD\"", "variable names");
-        assert!(e
-            .0
-            .iter()
-            .any(|v| v.value == "\"DB_HOST\"" && v.allowed.contains("connects_to")));
+        assert_one(
+            &e,
+            "service.environment",
+            "\"DB_HOST\"",
+            "a name not set from `connects_to` (<NAME>_HOST and <NAME>_PORT are set",
+        );
     }
 
     #[test]
@@ -722,11 +743,9 @@ mod tests {
         let mut p = props();
         p.ports = vec![8000, 8000, 0];
         let e = errors(&p);
-        assert!(e
-            .0
-            .iter()
-            .any(|v| v.value == "8000" && v.allowed.contains("once")));
-        assert!(e.0.iter().any(|v| v.value == "0" && v.allowed == "1-65535"));
+        assert_eq!(e.0.len(), 2, "{e}");
+        assert_one(&e, "service.ports", "8000", "each port declared once");
+        assert_one(&e, "service.ports", "0", "1-65535");
     }
 
     #[test]
@@ -774,6 +793,25 @@ mod tests {
     }
 
     #[test]
+    fn fails_when_max_healthy_percent_does_not_exceed_min_healthy_percent() {
+        let mut p = props();
+        p.max_healthy_percent = 100;
+        let e = errors(&p);
+        assert_eq!(e.0.len(), 1, "{e}");
+        assert_one(
+            &e,
+            "service.max_healthy_percent",
+            "100",
+            "100-200 and above min_healthy_percent (100), so a deployment can progress",
+        );
+        // 0/100 (stop the old task first) progresses.
+        p.min_healthy_percent = 0;
+        let mut c = Check::new("TestService", "svc");
+        p.validate(&mut c, "service.");
+        c.finish().unwrap();
+    }
+
+    #[test]
     fn fails_on_capacity_strategy() {
         let mut p = props();
         p.capacity = vec![];
@@ -784,15 +822,21 @@ mod tests {
             CapacityShare::new(CapacityProvider::FargateSpot, 2000),
         ];
         let e = errors(&p);
-        assert!(e
-            .0
-            .iter()
-            .any(|v| v.allowed == "each provider at most once"));
-        assert!(e
-            .0
-            .iter()
-            .any(|v| v.allowed == "a base on at most one provider"));
-        assert!(e.0.iter().any(|v| v.allowed.contains("weight 0-1000")));
+        let names = "[\"FARGATE(base 1, weight 1)\", \"FARGATE_SPOT(base 1, weight 3)\", \
+                     \"FARGATE_SPOT(base 0, weight 2000)\"]";
+        assert_one(&e, "service.capacity", names, "each provider at most once");
+        assert_one(
+            &e,
+            "service.capacity",
+            names,
+            "a base on at most one provider",
+        );
+        assert_one(
+            &e,
+            "service.capacity",
+            "\"FARGATE_SPOT(base 0, weight 2000)\"",
+            "weight 0-1000 and base 0-100000",
+        );
     }
 
     #[test]
@@ -817,19 +861,14 @@ mod tests {
     fn fails_on_unknown_dependencies_and_taken_names() {
         let e = test_support::recorded(|stack| {
             let platform = test_support::platform(stack);
-            let sg =
-                SecurityGroup::new(stack, "DbSg", SecurityGroupProps::new(platform.network.vpc));
-            let mut c = Check::new("X", "y");
-            platform.registry.register(
-                &mut c,
-                Endpoint {
-                    name: "db".into(),
-                    host: "db".into(),
-                    ports: vec![5432],
-                    security_group: sg.into(),
-                },
+            crate::service::test_support::declare_endpoint(
+                stack,
+                &platform,
+                "DbSg",
+                "db",
+                "db",
+                &[5432],
             );
-            c.finish().unwrap();
             let mut p = props();
             p.name = "db".into();
             p.connects_to = vec![Dependency::new("db", 5433), Dependency::new("redis", 6379)];
@@ -837,14 +876,73 @@ mod tests {
             resolve(&platform, &mut c, &p, "service.");
             c.finish().unwrap_err()
         });
-        assert_one(&e, "service.name", "\"db\"", "not yet used");
-        assert!(e
-            .0
-            .iter()
-            .any(|v| v.value == "\"db:5433\"" && v.allowed.contains("5432")));
-        assert!(e
-            .0
-            .iter()
-            .any(|v| v.value == "\"redis:6379\"" && v.allowed.contains("db")));
+        assert_eq!(e.0.len(), 3, "{e}");
+        assert_one(&e, "service.name", "\"db\"", NAME_NOT_TAKEN);
+        assert_one(
+            &e,
+            "service.connects_to",
+            "\"db:5433\"",
+            "a port `db` serves: 5432",
+        );
+        assert_one(
+            &e,
+            "service.connects_to",
+            "\"redis:6379\"",
+            "one of the endpoints declared so far: db",
+        );
+    }
+
+    #[test]
+    fn build_registers_the_endpoint_and_register_refuses_taken_and_bad_names() {
+        let (registered, taken, bad) = test_support::recorded(|stack| {
+            let platform = test_support::platform(stack);
+            let p = props();
+            build(
+                Construct::new(stack, "First"),
+                "TestService",
+                "first",
+                &platform,
+                &p,
+                &[],
+            )
+            .unwrap();
+            let e = platform.registry.get("api").expect("registered");
+            // Lowered again past `resolve`, the registry itself refuses the taken name ...
+            let taken = build(
+                Construct::new(stack, "Second"),
+                "TestService",
+                "svc",
+                &platform,
+                &p,
+                &[],
+            )
+            .unwrap_err();
+            // ... and a name that is not a DNS label.
+            let mut bad_name = props();
+            bad_name.name = "Bad_Name".into();
+            let bad = build(
+                Construct::new(stack, "Third"),
+                "TestService",
+                "svc",
+                &platform,
+                &bad_name,
+                &[],
+            )
+            .unwrap_err();
+            ((e.host, e.ports), taken, bad)
+        });
+        assert_eq!(registered, ("api".to_string(), vec![8000]));
+        assert_eq!(taken.0.len(), 1, "{taken}");
+        let line = assert_rejects(&taken, "TestService", "svc", "name", NAME_NOT_TAKEN);
+        assert!(line.contains("= \"api\" is not allowed"), "{line}");
+        assert_eq!(bad.0.len(), 1, "{bad}");
+        let line = assert_rejects(
+            &bad,
+            "TestService",
+            "svc",
+            "name",
+            "a DNS label: 1-63 of a-z, 0-9 and '-'",
+        );
+        assert!(line.contains("= \"Bad_Name\" is not allowed"), "{line}");
     }
 }

@@ -57,6 +57,7 @@ use cdk_from_rust::JsString;
 use crate::platform::Platform;
 use crate::validation::{
     is_ami_id, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
+    NAME_NOT_TAKEN,
 };
 use crate::wiring::Endpoint;
 
@@ -464,7 +465,14 @@ impl StagingDataHost {
         platform: &Platform,
         props: StagingDataHostProps,
     ) -> Result<StagingDataHost, ValidationErrors> {
-        props.validate(id)?;
+        // The props and the names, reported together, before anything is created.
+        let mut c = Check::new("StagingDataHost", id);
+        for name in ["db", "redis"] {
+            if platform.registry.get(name).is_some() {
+                c.fail("name", name, NAME_NOT_TAKEN);
+            }
+        }
+        ValidationErrors::collect([props.validate(id), c.finish()])?;
         let scope = Construct::new(scope, id);
         let vpc = platform.network.vpc;
         let namespace = &platform.namespace;
@@ -755,6 +763,7 @@ impl StagingDataHost {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_rejects, assert_rejects_value};
 
     const AMI: &str = "ami-0123456789abcdef0";
 
@@ -766,12 +775,12 @@ mod tests {
         e.0.iter().map(|v| v.field.as_str()).collect()
     }
 
-    fn only_error(p: StagingDataHostProps, field: &str, expected: &str) {
+    /// Asserts `p` has exactly one violation, of `field` = `value`, naming the construct and what
+    /// is allowed.
+    fn only_error(p: StagingDataHostProps, field: &str, value: &str, allowed: &str) {
         let err = p.validate("Data").unwrap_err();
         assert_eq!(fields(&err), [field], "{err}");
-        let text = err.to_string();
-        assert!(text.contains("StagingDataHost \"Data\""), "{text}");
-        assert!(text.contains(expected), "{text}");
+        assert_rejects_value(&err, "StagingDataHost", "Data", field, value, allowed);
     }
 
     #[test]
@@ -790,7 +799,12 @@ mod tests {
     fn fails_on_no_machine_image() {
         let mut p = props();
         p.machine_image_ids.clear();
-        only_error(p, "machine_image_ids", "at least one region");
+        only_error(
+            p,
+            "machine_image_ids",
+            "{}",
+            "at least one region with its pinned AMI",
+        );
     }
 
     #[test]
@@ -800,7 +814,8 @@ mod tests {
         only_error(
             p,
             "machine_image_ids",
-            "`machine_image_ids` = \"Ireland\" is not allowed: an AWS region name",
+            "\"Ireland\"",
+            "an AWS region name such as eu-west-1",
         );
     }
 
@@ -816,7 +831,8 @@ mod tests {
             only_error(
                 p,
                 "machine_image_ids[eu-west-1]",
-                &format!("= {ami:?} is not allowed: a pinned AMI id"),
+                &format!("{ami:?}"),
+                "a pinned AMI id: `ami-` followed by 8 or 17 lower-case hex digits",
             );
         }
     }
@@ -828,7 +844,8 @@ mod tests {
         only_error(
             p,
             "instance_type",
-            "`instance_type` = \"large\" is not allowed: an EC2 instance type",
+            "\"large\"",
+            "an EC2 instance type `<family>.<size>`, e.g. t4g.large",
         );
     }
 
@@ -837,11 +854,7 @@ mod tests {
         for gib in [19, 16385] {
             let mut p = props();
             p.data_volume_gib = gib;
-            only_error(
-                p,
-                "data_volume_gib",
-                &format!("`data_volume_gib` = {gib} is not allowed: 20-16384 GiB"),
-            );
+            only_error(p, "data_volume_gib", &gib.to_string(), "20-16384 GiB");
         }
     }
 
@@ -849,22 +862,14 @@ mod tests {
     fn fails_on_unsupported_postgres_version() {
         let mut p = props();
         p.postgres_version = 14;
-        only_error(
-            p,
-            "postgres_version",
-            "`postgres_version` = 14 is not allowed: 15, 16 or 17",
-        );
+        only_error(p, "postgres_version", "14", "15, 16 or 17");
     }
 
     #[test]
     fn fails_on_unsupported_timescaledb_major() {
         let mut p = props();
         p.timescaledb_major = 1;
-        only_error(
-            p,
-            "timescaledb_major",
-            "`timescaledb_major` = 1 is not allowed: 2",
-        );
+        only_error(p, "timescaledb_major", "1", "2 (the TimescaleDB major");
     }
 
     #[test]
@@ -875,7 +880,8 @@ mod tests {
             only_error(
                 p,
                 "valkey_port",
-                &format!("`valkey_port` = {port} is not allowed: 1024-65535"),
+                &port.to_string(),
+                "1024-65535, other than PostgreSQL's 5432",
             );
         }
     }
@@ -887,7 +893,8 @@ mod tests {
         only_error(
             p,
             "database_name",
-            "`database_name` = \"Tracker-DB\" is not allowed: a lower-case PostgreSQL identifier",
+            "\"Tracker-DB\"",
+            "a lower-case PostgreSQL identifier: 1-63 of a-z, 0-9, _, not starting with a digit",
         );
     }
 
@@ -899,9 +906,97 @@ mod tests {
             only_error(
                 p,
                 "app_username",
-                &format!("`app_username` = {user:?} is not allowed"),
+                &format!("{user:?}"),
+                "a lower-case PostgreSQL identifier: 1-63 of a-z, 0-9, _, not starting with a \
+                 digit, other than `postgres`",
             );
         }
+    }
+
+    /// A recorded platform where `name` is already registered.
+    fn platform_with(stack: Stack, name: &str) -> Platform {
+        let platform = crate::service::test_support::platform(stack);
+        let sg = SecurityGroup::new(
+            stack,
+            "TakenSg",
+            SecurityGroupProps::new(platform.network.vpc),
+        );
+        let mut c = Check::new("Test", name);
+        platform.registry.register(
+            &mut c,
+            Endpoint {
+                name: name.into(),
+                host: name.into(),
+                ports: vec![6379],
+                security_group: sg.into(),
+            },
+        );
+        c.finish().unwrap();
+        platform
+    }
+
+    #[test]
+    fn registers_db_and_redis() {
+        crate::service::test_support::recorded(|stack| {
+            let platform = crate::service::test_support::platform(stack);
+            let mut p = props();
+            p.valkey_port = 6380;
+            StagingDataHost::new(stack, "Data", &platform, p).unwrap();
+            let db = platform.registry.get("db").expect("db registered");
+            assert_eq!(db.host, "db.staging.tracker.internal");
+            assert_eq!(db.ports, [POSTGRES_PORT]);
+            let redis = platform.registry.get("redis").expect("redis registered");
+            assert_eq!(redis.host, "redis.staging.tracker.internal");
+            assert_eq!(redis.ports, [6380]);
+        });
+    }
+
+    #[test]
+    fn fails_on_db_or_redis_already_taken() {
+        for name in ["db", "redis"] {
+            let err = crate::service::test_support::recorded(|stack| {
+                let platform = platform_with(stack, name);
+                StagingDataHost::new(stack, "Data", &platform, props()).unwrap_err()
+            });
+            assert_eq!(fields(&err), ["name"], "{err}");
+            let line = assert_rejects(&err, "StagingDataHost", "Data", "name", NAME_NOT_TAKEN);
+            assert!(
+                line.contains(&format!("= {name:?} is not allowed")),
+                "{line}"
+            );
+        }
+        // A second host: both names are taken.
+        let err = crate::service::test_support::recorded(|stack| {
+            let platform = crate::service::test_support::platform(stack);
+            StagingDataHost::new(stack, "First", &platform, props()).unwrap();
+            StagingDataHost::new(stack, "Data", &platform, props()).unwrap_err()
+        });
+        let values: Vec<&str> = err.0.iter().map(|v| v.value.as_str()).collect();
+        assert_eq!(values, ["\"db\"", "\"redis\""], "{err}");
+    }
+
+    #[test]
+    fn reports_props_and_a_taken_name_together() {
+        let err = crate::service::test_support::recorded(|stack| {
+            let platform = platform_with(stack, "redis");
+            let mut p = props();
+            p.postgres_version = 13;
+            p.valkey_port = 5432;
+            StagingDataHost::new(stack, "Data", &platform, p).unwrap_err()
+        });
+        assert_eq!(
+            fields(&err),
+            ["postgres_version", "valkey_port", "name"],
+            "{err}"
+        );
+        assert_rejects(
+            &err,
+            "StagingDataHost",
+            "Data",
+            "postgres_version",
+            "15, 16 or 17",
+        );
+        assert_rejects(&err, "StagingDataHost", "Data", "name", NAME_NOT_TAKEN);
     }
 
     #[test]

@@ -294,6 +294,7 @@ impl StaticSite {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_rejects_value;
 
     const CERT: &str =
         "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
@@ -305,10 +306,12 @@ mod tests {
         }
     }
 
-    fn one_violation(props: StaticSiteProps) -> String {
+    /// Asserts `props` has exactly one violation, of `field` = `value`, naming the construct and
+    /// what is allowed.
+    fn rejects(props: StaticSiteProps, field: &str, value: &str, allowed: &str) {
         let err = props.validate("Docs").unwrap_err();
         assert_eq!(err.0.len(), 1, "{err}");
-        err.to_string()
+        assert_rejects_value(&err, "StaticSite", "Docs", field, value, allowed);
     }
 
     #[test]
@@ -321,10 +324,11 @@ mod tests {
 
     #[test]
     fn fails_on_empty_domain_names() {
-        let text = one_violation(with_domain(&[], CERT));
-        assert!(
-            text.contains("StaticSite \"Docs\": `custom_domain.domain_names` = [] is not allowed: at least one host name"),
-            "{text}"
+        rejects(
+            with_domain(&[], CERT),
+            "custom_domain.domain_names",
+            "[]",
+            "at least one host name, e.g. docs.example.com",
         );
     }
 
@@ -337,22 +341,22 @@ mod tests {
             "docs.*.com",
             "-a.com",
         ] {
-            let text = one_violation(with_domain(&[bad], CERT));
-            assert!(
-                text.contains(&format!(
-                    "`custom_domain.domain_names` = {bad:?} is not allowed: a fully qualified host name"
-                )),
-                "{text}"
+            rejects(
+                with_domain(&[bad], CERT),
+                "custom_domain.domain_names",
+                &format!("{bad:?}"),
+                "a fully qualified host name of DNS labels (a-z, 0-9, '-'), at most 253 characters",
             );
         }
     }
 
     #[test]
     fn fails_on_duplicate_domain_name() {
-        let text = one_violation(with_domain(&["docs.example.com", "docs.example.com"], CERT));
-        assert!(
-            text.contains("`custom_domain.domain_names` = \"docs.example.com\" is not allowed: each host name once"),
-            "{text}"
+        rejects(
+            with_domain(&["docs.example.com", "docs.example.com"], CERT),
+            "custom_domain.domain_names",
+            "\"docs.example.com\"",
+            "each host name once",
         );
     }
 
@@ -364,12 +368,11 @@ mod tests {
             "arn:aws:acm:us-east-1:1111:certificate/x",
             "arn:aws:acm:us-east-1:111111111111:certificate/",
         ] {
-            let text = one_violation(with_domain(&["docs.example.com"], bad));
-            assert!(
-                text.contains(&format!(
-                    "`custom_domain.certificate_arn` = {bad:?} is not allowed: an ACM certificate ARN"
-                )),
-                "{text}"
+            rejects(
+                with_domain(&["docs.example.com"], bad),
+                "custom_domain.certificate_arn",
+                &format!("{bad:?}"),
+                "an ACM certificate ARN: arn:aws:acm:us-east-1:<12-digit account>:certificate/<id>",
             );
         }
     }
@@ -377,11 +380,12 @@ mod tests {
     #[test]
     fn fails_on_certificate_outside_us_east_1() {
         let arn = CERT.replace("us-east-1", "eu-west-1");
-        let text = one_violation(with_domain(&["docs.example.com"], &arn));
-        assert!(
-            text.contains("is not allowed: a certificate in us-east-1")
-                && text.contains("this one is in eu-west-1"),
-            "{text}"
+        rejects(
+            with_domain(&["docs.example.com"], &arn),
+            "custom_domain.certificate_arn",
+            &format!("{arn:?}"),
+            "a certificate in us-east-1 (CloudFront only uses certificates from us-east-1; this \
+             one is in eu-west-1)",
         );
     }
 
@@ -391,11 +395,7 @@ mod tests {
             access_log_expiry_days: 0,
             ..StaticSiteProps::new()
         };
-        let text = one_violation(props);
-        assert!(
-            text.contains("`access_log_expiry_days` = 0 is not allowed: 1-3650 days"),
-            "{text}"
-        );
+        rejects(props, "access_log_expiry_days", "0", "1-3650 days");
         // Not checked when there are no logs to expire.
         StaticSiteProps {
             access_logs: false,
@@ -412,10 +412,11 @@ mod tests {
             noncurrent_version_expiry_days: 4000,
             ..StaticSiteProps::new()
         };
-        let text = one_violation(props);
-        assert!(
-            text.contains("`noncurrent_version_expiry_days` = 4000 is not allowed: 1-3650 days"),
-            "{text}"
+        rejects(
+            props,
+            "noncurrent_version_expiry_days",
+            "4000",
+            "1-3650 days",
         );
     }
 

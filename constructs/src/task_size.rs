@@ -10,14 +10,25 @@ pub struct TaskSize {
     memory_mib: u32,
 }
 
-/// Why a CPU/memory pair is not a Fargate task size.
+/// Why a CPU/memory pair (or its text) is not a Fargate task size: what was given and what is
+/// allowed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{cpu} CPU units / {memory_mib} MiB is not a Fargate task size; allowed: {allowed}")]
+#[error("{given} is not a Fargate task size; allowed: {allowed}")]
 pub struct InvalidTaskSize {
-    pub cpu: u32,
-    pub memory_mib: u32,
+    /// The value as given, e.g. `300 CPU units / 1024 MiB` or `"big"`.
+    pub given: String,
     pub allowed: String,
 }
+
+/// Why a size is not a Fargate task's ephemeral storage.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{gib} GiB is not a Fargate ephemeral storage size; allowed: {EPHEMERAL_STORAGE_GIB}")]
+pub struct InvalidEphemeralStorage {
+    pub gib: u32,
+}
+
+/// The ephemeral storage sizes Fargate accepts, for messages.
+const EPHEMERAL_STORAGE_GIB: &str = "21-200 GiB";
 
 /// (cpu, min memory, max memory, step), all in MiB.
 const SIZES: &[(u32, u32, u32, u32)] = &[
@@ -68,8 +79,7 @@ impl TaskSize {
             Ok(TaskSize { cpu, memory_mib })
         } else {
             Err(InvalidTaskSize {
-                cpu,
-                memory_mib,
+                given: format!("{cpu} CPU units / {memory_mib} MiB"),
                 allowed: ALLOWED.to_string(),
             })
         }
@@ -98,9 +108,11 @@ impl FromStr for TaskSize {
     /// Parses `CPU/MEMORY` in CPU units and MiB (`512/1024`), or in vCPU and GiB (`0.5vcpu/1gb`).
     fn from_str(s: &str) -> Result<TaskSize, InvalidTaskSize> {
         let bad = || InvalidTaskSize {
-            cpu: 0,
-            memory_mib: 0,
-            allowed: format!("`CPU/MEMORY`, e.g. 512/1024 or 0.5vcpu/1gb; {ALLOWED}"),
+            given: format!("{s:?}"),
+            allowed: format!(
+                "`CPU/MEMORY` in CPU units and MiB or in vCPU and GiB, e.g. 512/1024 or \
+                 0.5vcpu/1gb; {ALLOWED}"
+            ),
         };
         let (c, m) = s.trim().split_once('/').ok_or_else(bad)?;
         let c = c.trim().to_ascii_lowercase();
@@ -113,7 +125,10 @@ impl FromStr for TaskSize {
             Some(v) => (v.trim().parse::<f64>().map_err(|_| bad())? * 1024.0).round() as u32,
             None => m.parse().map_err(|_| bad())?,
         };
-        TaskSize::new(cpu, memory)
+        TaskSize::new(cpu, memory).map_err(|e| InvalidTaskSize {
+            given: format!("{s:?} ({})", e.given),
+            ..e
+        })
     }
 }
 
@@ -123,15 +138,11 @@ pub struct EphemeralStorage(u32);
 
 impl EphemeralStorage {
     /// Ephemeral storage in GiB, when within 21-200.
-    pub fn gib(gib: u32) -> Result<EphemeralStorage, InvalidTaskSize> {
+    pub fn gib(gib: u32) -> Result<EphemeralStorage, InvalidEphemeralStorage> {
         if (21..=200).contains(&gib) {
             Ok(EphemeralStorage(gib))
         } else {
-            Err(InvalidTaskSize {
-                cpu: 0,
-                memory_mib: 0,
-                allowed: format!("ephemeral storage {gib} GiB: 21-200 GiB"),
-            })
+            Err(InvalidEphemeralStorage { gib })
         }
     }
 
@@ -168,8 +179,14 @@ mod tests {
             (16384, 36864),
             (300, 1024),
         ] {
-            let e = TaskSize::new(c, m).unwrap_err();
-            assert!(e.to_string().contains("256 CPU: 512, 1024 or 2048"), "{e}");
+            let e = TaskSize::new(c, m).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!(
+                    "{c} CPU units / {m} MiB is not a Fargate task size; allowed: 256 CPU: 512, \
+                     1024 or 2048 MiB; 512: 1024-4096;"
+                )),
+                "{e}"
+            );
         }
     }
 
@@ -184,13 +201,48 @@ mod tests {
             " 1 vCPU / 2 GiB ".parse::<TaskSize>().unwrap(),
             TaskSize::ONE_2
         );
-        assert!("1/2".parse::<TaskSize>().is_err());
-        assert!("big".parse::<TaskSize>().is_err());
+    }
+
+    #[test]
+    fn fails_to_parse_text_that_is_not_cpu_slash_memory() {
+        for text in ["big", "512", "half/1gb", "0.5vcpu/lots", ""] {
+            let e = text.parse::<TaskSize>().unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!(
+                    "{text:?} is not a Fargate task size; allowed: `CPU/MEMORY` in CPU units and \
+                     MiB or in vCPU and GiB, e.g. 512/1024 or 0.5vcpu/1gb; 256 CPU: 512, 1024 or \
+                     2048 MiB;"
+                )),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn fails_to_parse_a_pair_fargate_does_not_accept() {
+        let e = "1/2".parse::<TaskSize>().unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "\"1/2\" (1 CPU units / 2 MiB) is not a Fargate task size; allowed: 256 CPU: \
+                 512, 1024 or 2048 MiB;"
+            ),
+            "{e}"
+        );
+        let e = "0.5vcpu/0.5gb".parse::<TaskSize>().unwrap_err().to_string();
+        assert!(
+            e.starts_with("\"0.5vcpu/0.5gb\" (512 CPU units / 512 MiB) is not a Fargate task size"),
+            "{e}"
+        );
     }
 
     #[test]
     fn ephemeral_storage_range() {
         assert!(EphemeralStorage::gib(21).is_ok() && EphemeralStorage::gib(200).is_ok());
-        assert!(EphemeralStorage::gib(20).is_err() && EphemeralStorage::gib(201).is_err());
+        for gib in [20, 201] {
+            assert_eq!(
+                EphemeralStorage::gib(gib).unwrap_err().to_string(),
+                format!("{gib} GiB is not a Fargate ephemeral storage size; allowed: 21-200 GiB")
+            );
+        }
     }
 }

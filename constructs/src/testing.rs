@@ -92,3 +92,47 @@ pub fn synth(build: impl FnOnce(Stack)) -> Template {
         std::fs::read_to_string(dir.path().join("Test.template.json")).expect("template written");
     Template(serde_json::from_str(&text).expect("template is JSON"))
 }
+
+/// Asserts that `err` (a [`ValidationErrors`](crate::validation::ValidationErrors) or its text)
+/// reports the construct `kind` `id`, its `field`, and an allowed text containing `allowed`, as
+/// one line `<kind> "<id>": `<field>` = <value> is not allowed: <allowed>`. Returns that line, so
+/// a test can check the value too.
+pub fn assert_rejects(
+    err: impl std::fmt::Display,
+    kind: &str,
+    id: &str,
+    field: &str,
+    allowed: &str,
+) -> String {
+    let text = err.to_string();
+    let head = format!("{kind} {id:?}: `{field}` = ");
+    text.lines()
+        .map(|line| line.trim_start().trim_start_matches("- "))
+        .find(|line| {
+            line.starts_with(&head)
+                && line
+                    .split_once(" is not allowed: ")
+                    .is_some_and(|(_, a)| a.contains(allowed))
+        })
+        .unwrap_or_else(|| {
+            panic!("no violation of {kind} {id:?} `{field}` allowing {allowed:?} in:\n{text}")
+        })
+        .to_string()
+}
+
+/// [`assert_rejects`], and the rejected value as rendered (`"db:5433"`, `0`) is `value`.
+pub fn assert_rejects_value(
+    err: impl std::fmt::Display,
+    kind: &str,
+    id: &str,
+    field: &str,
+    value: &str,
+    allowed: &str,
+) -> String {
+    let line = assert_rejects(err, kind, id, field, allowed);
+    assert!(
+        line.contains(&format!("= {value} is not allowed")),
+        "{line}"
+    );
+    line
+}

@@ -129,6 +129,9 @@ impl Check {
         }
     }
 }
+/// What a name already registered in the environment must be instead (names are unique).
+pub const NAME_NOT_TAKEN: &str = "a name not yet used in this environment (names are unique)";
+
 /// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
 pub fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
