@@ -382,9 +382,10 @@ impl AnisetteWithEfs {
 
         let endpoint = Endpoint {
             name: NAME.to_string(),
-            host: NAME.to_string(),
+            host: NAME.into(),
             ports: vec![PORT],
             security_group: security_group.into(),
+            service_connect_only: true,
         };
         let mut c = Check::new("AnisetteWithEfs", id);
         platform.registry.register(&mut c, endpoint.clone());
@@ -547,7 +548,10 @@ mod tests {
             // The first one registered its endpoint.
             let registered = platform.registry.get(NAME).expect("registered");
             assert_eq!(
-                (registered.host.as_str(), registered.ports.as_slice()),
+                (
+                    registered.host.as_literal().unwrap(),
+                    registered.ports.as_slice()
+                ),
                 (NAME, &[PORT][..])
             );
             AnisetteWithEfs::new(stack, "Anisette", &platform, AnisetteProps::new(DIGEST))
@@ -633,8 +637,8 @@ mod template_tests {
                     .resolve(&mut c, "talks_to", &[Dependency::new(NAME, PORT)]);
             c.finish().unwrap();
             let env = connect("fetcher", fetcher.into(), &resolved);
-            assert_eq!(env["ANISETTE_V3_HOST"], "anisette-v3");
-            assert_eq!(env["ANISETTE_V3_PORT"], "6969");
+            assert_eq!(env["ANISETTE_V3_HOST"].as_literal(), Some("anisette-v3"));
+            assert_eq!(env["ANISETTE_V3_PORT"].as_literal(), Some("6969"));
         });
 
         // EFS: encrypted, backups on, retained.

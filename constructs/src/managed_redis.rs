@@ -11,7 +11,9 @@
 //!   in-transit (TLS, required) and at-rest encryption, snapshots kept `snapshot_retention_days`,
 //!   `RemovalPolicy::SNAPSHOT` (final snapshot on delete or replacement).
 //! - `DnsName`: a Cloud Map service `<endpoint_name>` in the platform's namespace with a CNAME to
-//!   the primary endpoint, registered in `platform.registry` as `<endpoint_name>` (port 6379).
+//!   the primary endpoint, for people and tools. The endpoint registered in `platform.registry`
+//!   as `<endpoint_name>` (port 6379) gives consumers the primary endpoint address itself
+//!   (`<NAME>_HOST`): the name in the group's TLS certificate, which the CNAME is not.
 //! - outputs: primary endpoint address, the `<name>.<namespace>` host, security group, secret.
 
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{
@@ -29,7 +31,7 @@ use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
 
 use crate::platform::Platform;
-use crate::validation::{is_dns_label, Check, ValidationErrors};
+use crate::validation::{is_dns_label, Check, ValidationErrors, NAME_NOT_TAKEN};
 use crate::wiring::Endpoint;
 
 /// The port the replication group serves.
@@ -156,16 +158,13 @@ impl ManagedRedis {
         platform: &Platform,
         props: ManagedRedisProps,
     ) -> Result<ManagedRedis, ValidationErrors> {
-        props.validate(id)?;
+        // The props and the name, reported together, before anything is created.
         let mut check = Check::new("ManagedRedis", id);
         if platform.registry.get(&props.endpoint_name).is_some() {
-            check.fail(
-                "endpoint_name",
-                &props.endpoint_name,
-                "a name not yet used in this environment (names are unique)",
-            );
-            return Err(check.finish().unwrap_err());
+            check.fail("endpoint_name", &props.endpoint_name, NAME_NOT_TAKEN);
         }
+        ValidationErrors::collect([props.validate(id), check.finish()])?;
+        let mut check = Check::new("ManagedRedis", id);
         let scope = Construct::new(scope, id);
         let vpc = platform.network.vpc;
         let host = format!("{}.{}", props.endpoint_name, platform.namespace);
@@ -243,11 +242,14 @@ impl ManagedRedis {
             "Primary",
             CnameInstanceBaseProps::new(group.attr_primary_end_point_address()),
         );
+        // Consumers are given the primary endpoint itself, not the CNAME: it is the name in the
+        // group's TLS certificate, so clients that verify the host name connect.
         let endpoint = Endpoint {
             name: props.endpoint_name.clone(),
-            host: host.clone(),
+            host: group.attr_primary_end_point_address(),
             ports: vec![REDIS_PORT],
             security_group: security_group.into(),
+            service_connect_only: false,
         };
         platform.registry.register(&mut check, endpoint.clone());
         check.finish()?;
@@ -267,7 +269,7 @@ impl ManagedRedis {
         output(
             "Host",
             format!("{host}:{REDIS_PORT}").into(),
-            format!("ManagedRedis {id}: the CNAME consumers are given"),
+            format!("ManagedRedis {id}: a CNAME to the primary endpoint, for people and tools"),
         );
         output(
             "SecurityGroupId",
@@ -292,6 +294,15 @@ impl ManagedRedis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_rejects_value;
+
+    /// Asserts `props` has exactly one violation, of `field` = `value`, naming the construct and
+    /// what is allowed.
+    fn rejects(props: &ManagedRedisProps, field: &str, value: &str, allowed: &str) {
+        let err = props.validate("Cache").unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        assert_rejects_value(&err, "ManagedRedis", "Cache", field, value, allowed);
+    }
 
     fn fields(props: &ManagedRedisProps) -> Vec<String> {
         props
@@ -314,13 +325,7 @@ mod tests {
             engine: "memcached".into(),
             ..ManagedRedisProps::new()
         };
-        let err = p.validate("Cache").unwrap_err();
-        assert!(
-            err.to_string().contains(
-                "ManagedRedis \"Cache\": `engine` = \"memcached\" is not allowed: valkey or redis"
-            ),
-            "{err}"
-        );
+        rejects(&p, "engine", "\"memcached\"", "valkey or redis");
     }
 
     #[test]
@@ -329,7 +334,7 @@ mod tests {
             engine_version: "latest".into(),
             ..ManagedRedisProps::new()
         };
-        assert_eq!(fields(&p), ["engine_version"]);
+        rejects(&p, "engine_version", "\"latest\"", "MAJOR or MAJOR.MINOR");
     }
 
     #[test]
@@ -338,7 +343,7 @@ mod tests {
             node_type: "t4g.small".into(),
             ..ManagedRedisProps::new()
         };
-        assert_eq!(fields(&p), ["node_type"]);
+        rejects(&p, "node_type", "\"t4g.small\"", "cache.<family>.<size>");
     }
 
     #[test]
@@ -347,10 +352,7 @@ mod tests {
             num_nodes: 1,
             ..ManagedRedisProps::new()
         };
-        let err = p.validate("Cache").unwrap_err();
-        assert_eq!(err.0.len(), 1);
-        assert_eq!(err.0[0].field, "num_nodes");
-        assert!(err.0[0].allowed.contains("multi_az"));
+        rejects(&p, "num_nodes", "1", "at least 2 with multi_az");
         // Without multi-AZ a single node is allowed.
         ManagedRedisProps {
             num_nodes: 1,
@@ -367,7 +369,7 @@ mod tests {
             num_nodes: 7,
             ..ManagedRedisProps::new()
         };
-        assert_eq!(fields(&p), ["num_nodes"]);
+        rejects(&p, "num_nodes", "7", "1 to 6");
     }
 
     #[test]
@@ -376,7 +378,7 @@ mod tests {
             snapshot_retention_days: 36,
             ..ManagedRedisProps::new()
         };
-        assert_eq!(fields(&p), ["snapshot_retention_days"]);
+        rejects(&p, "snapshot_retention_days", "36", "0 to 35 days");
     }
 
     #[test]
@@ -385,7 +387,7 @@ mod tests {
             endpoint_name: "Redis!".into(),
             ..ManagedRedisProps::new()
         };
-        assert_eq!(fields(&p), ["endpoint_name"]);
+        rejects(&p, "endpoint_name", "\"Redis!\"", "a DNS label");
     }
 
     #[test]
@@ -421,6 +423,42 @@ mod template_tests {
         "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
 
     #[test]
+    fn reports_props_and_a_taken_name_together() {
+        let err = crate::service::test_support::recorded(|stack| {
+            let platform = crate::service::test_support::platform(stack);
+            crate::service::test_support::declare_endpoint(
+                stack,
+                &platform,
+                "OtherRedisSg",
+                "redis",
+                "redis.staging.tracker.internal",
+                &[6379],
+            );
+            let p = ManagedRedisProps {
+                num_nodes: 9,
+                ..ManagedRedisProps::new()
+            };
+            ManagedRedis::new(stack, "Cache", &platform, p).unwrap_err()
+        });
+        crate::testing::assert_rejects_value(
+            &err,
+            "ManagedRedis",
+            "Cache",
+            "num_nodes",
+            "9",
+            "1 to 6",
+        );
+        crate::testing::assert_rejects_value(
+            &err,
+            "ManagedRedis",
+            "Cache",
+            "endpoint_name",
+            "\"redis\"",
+            crate::validation::NAME_NOT_TAKEN,
+        );
+    }
+
+    #[test]
     fn synthesizes_an_encrypted_multi_az_valkey_group() {
         let t = synth(|stack| {
             let network = Network::new(stack, "Network", NetworkProps::default()).unwrap();
@@ -431,7 +469,8 @@ mod template_tests {
                 PlatformProps::new("production", CERT),
             )
             .unwrap();
-            ManagedRedis::new(stack, "Cache", &platform, ManagedRedisProps::new()).unwrap();
+            let redis =
+                ManagedRedis::new(stack, "Cache", &platform, ManagedRedisProps::new()).unwrap();
             let worker =
                 SecurityGroup::new(stack, "WorkerSg", SecurityGroupProps::new(network.vpc));
             let mut check = Check::new("Test", "worker");
@@ -442,8 +481,14 @@ mod template_tests {
             );
             check.finish().unwrap();
             let env = connect("worker", worker.into(), &resolved);
-            assert_eq!(env["REDIS_HOST"], "redis.production.tracker.internal");
-            assert_eq!(env["REDIS_PORT"], "6379");
+            // The primary endpoint address (a deploy-time value), the name in the TLS
+            // certificate, not the CNAME.
+            assert_eq!(
+                env["REDIS_HOST"].as_ref_handle(),
+                redis.endpoint.host.as_ref_handle()
+            );
+            assert!(env["REDIS_HOST"].as_literal().is_none());
+            assert_eq!(env["REDIS_PORT"].as_literal(), Some("6379"));
         });
         let rg = t.one("AWS::ElastiCache::ReplicationGroup");
         let p = &rg["Properties"];
@@ -452,6 +497,7 @@ mod template_tests {
         assert_eq!(p["CacheNodeType"], "cache.t4g.small");
         assert_eq!(p["NumCacheClusters"], 2);
         assert_eq!(p["TransitEncryptionEnabled"], true);
+        assert_eq!(p["TransitEncryptionMode"], "required");
         assert_eq!(p["AtRestEncryptionEnabled"], true);
         assert_eq!(p["AutomaticFailoverEnabled"], true);
         assert_eq!(p["MultiAZEnabled"], true);

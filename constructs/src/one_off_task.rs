@@ -57,9 +57,10 @@ pub struct OneOffTaskProps {
     /// Secrets, injected as ECS container secrets by variable name (`[A-Z_][A-Z0-9_]*`, not also
     /// in `environment`). When empty, the container gets no secrets.
     pub secrets: BTreeMap<String, ContainerSecret>,
-    /// What the task talks to (`"db:5432".parse()`), each declared earlier in the environment:
-    /// opens the dependency's security group to the task on that port and sets `<NAME>_HOST` /
-    /// `<NAME>_PORT`. When empty, nothing is opened.
+    /// What the task talks to (`"db:5432".parse()`), each declared earlier in the environment and
+    /// reachable by DNS (not a service's Service Connect name: a `run-task` task does not join
+    /// Service Connect): opens the dependency's security group to the task on that port and sets
+    /// `<NAME>_HOST` / `<NAME>_PORT`. When empty, nothing is opened.
     pub connects_to: Vec<Dependency>,
     /// The task-definition family (1-255 of `A-Z a-z 0-9 _ -`), the name `run-task` uses. When
     /// `None`, `<environment>-<id in lower case>` (e.g. `staging-migrate`).
@@ -169,6 +170,21 @@ impl OneOffTaskProps {
             "1-255 of A-Z, a-z, 0-9, '_' and '-' (when not given: <environment>-<id>)",
         );
         let resolved = registry.resolve(&mut c, "connects_to", &self.connects_to);
+        // `run-task` tasks do not join Service Connect, so a service's Service Connect name does
+        // not resolve in them.
+        for (d, e) in &resolved {
+            c.require(
+                !e.service_connect_only,
+                "connects_to",
+                d.to_string(),
+                format!(
+                    "an endpoint reachable by DNS (a data-plane name such as `db` or `redis`); \
+                     `{}` resolves only through Service Connect, which a run-task task does not \
+                     join",
+                    d.name
+                ),
+            );
+        }
         c.finish().map(|()| resolved)
     }
 }
@@ -239,7 +255,11 @@ impl OneOffTask {
                 .description(format!("one-off task {family}"))
                 .allow_all_outbound(true),
         );
-        let mut environment = props.environment.clone();
+        let mut environment: BTreeMap<String, JsString> = props
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.into()))
+            .collect();
         environment.extend(wiring::connect(id, security_group.into(), &resolved));
 
         let task_definition = FargateTaskDefinition::new(
@@ -546,6 +566,39 @@ mod tests {
                 .validate("Migrate", "staging", &platform.registry)
                 .unwrap();
             assert_eq!(resolved.len(), 1);
+        });
+    }
+
+    #[test]
+    fn fails_on_a_dependency_only_service_connect_resolves() {
+        crate::service::test_support::recorded(|stack| {
+            let platform = crate::service::test_support::platform(stack);
+            let sg = SecurityGroup::new(
+                stack,
+                "ApiSg",
+                SecurityGroupProps::new(platform.network.vpc),
+            );
+            let mut check = Check::new("Test", "api");
+            platform.registry.register(
+                &mut check,
+                Endpoint {
+                    name: "api".into(),
+                    host: "api".into(),
+                    ports: vec![8000],
+                    security_group: sg.into(),
+                    service_connect_only: true,
+                },
+            );
+            check.finish().unwrap();
+            let mut p = props();
+            p.connects_to = vec![Dependency::new("api", 8000)];
+            rejects_with(
+                &platform.registry,
+                &p,
+                "connects_to",
+                "\"api:8000\"",
+                "`api` resolves only through Service Connect",
+            );
         });
     }
 

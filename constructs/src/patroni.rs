@@ -1115,9 +1115,10 @@ impl PatroniCluster {
         );
         let endpoint = Endpoint {
             name: props.endpoint_name.clone(),
-            host: host.clone(),
+            host: host.clone().into(),
             ports,
             security_group: nlb_sg.into(),
+            service_connect_only: false,
         };
         platform.registry.register(&mut check, endpoint.clone());
         check.finish()?;
@@ -1425,6 +1426,7 @@ mod tests {
                 host: "db".into(),
                 ports: vec![POSTGRES_PORT],
                 security_group: sg.into(),
+                service_connect_only: false,
             },
         );
         c.finish().unwrap();
@@ -1446,7 +1448,10 @@ mod tests {
             p.endpoint_name = "db-production".into();
             PatroniCluster::new(stack, "Db", &platform, p).unwrap();
             let e = platform.registry.get("db-production").expect("registered");
-            assert_eq!(e.host, "db-production.staging.tracker.internal");
+            assert_eq!(
+                e.host.as_literal(),
+                Some("db-production.staging.tracker.internal")
+            );
             assert_eq!(e.ports, [POSTGRES_PORT]);
         });
     }
@@ -1574,7 +1579,10 @@ mod template_tests {
             );
             check.finish().unwrap();
             let env = connect("api", api_sg.into(), &resolved);
-            assert_eq!(env["DB_HOST"], "db.production.tracker.internal");
+            assert_eq!(
+                env["DB_HOST"].as_literal(),
+                Some("db.production.tracker.internal")
+            );
         })
     }
 

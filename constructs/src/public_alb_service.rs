@@ -957,7 +957,10 @@ mod template_tests {
             assert!(svc.web_acl.is_some());
             // The service's own endpoint is declared for later consumers.
             let e = platform.registry.get("api").unwrap();
-            assert_eq!((e.host.as_str(), e.ports.as_slice()), ("api", &[8000][..]));
+            assert_eq!(
+                (e.host.as_literal().unwrap(), e.ports.as_slice()),
+                ("api", &[8000][..])
+            );
             let _ = Dependency::new("api", 8000);
         });
 

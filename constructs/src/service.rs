@@ -32,6 +32,7 @@ use cdk_from_rust::aws_cdk_lib::aws_ecs::{
 use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps};
 use cdk_from_rust::aws_cdk_lib::{Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
+use cdk_from_rust::JsString;
 
 use crate::platform::Platform;
 use crate::task_size::TaskSize;
@@ -523,7 +524,11 @@ pub fn build(
             .description(format!("{} service {name}", platform.environment))
             .allow_all_outbound(true),
     );
-    let mut environment = props.environment.clone();
+    let mut environment: BTreeMap<String, JsString> = props
+        .environment
+        .iter()
+        .map(|(k, v)| (k.clone(), v.into()))
+        .collect();
     environment.extend(wiring::connect(name, security_group.into(), resolved));
 
     let mut options = ContainerDefinitionOptions::new(props.image.lower())
@@ -598,9 +603,10 @@ pub fn build(
         &mut c,
         Endpoint {
             name: name.to_string(),
-            host: name.to_string(),
+            host: name.into(),
             ports: props.ports.clone(),
             security_group: security_group.into(),
+            service_connect_only: true,
         },
     );
     c.finish()?;
@@ -659,6 +665,7 @@ pub(crate) mod test_support {
                 host: host.into(),
                 ports: ports.to_vec(),
                 security_group: sg.into(),
+                service_connect_only: false,
             },
         );
         c.finish().unwrap();
@@ -929,7 +936,11 @@ mod tests {
                 &[],
             )
             .unwrap_err();
-            ((e.host, e.ports), taken, bad)
+            (
+                (e.host.as_literal().unwrap().to_string(), e.ports),
+                taken,
+                bad,
+            )
         });
         assert_eq!(registered, ("api".to_string(), vec![8000]));
         assert_eq!(taken.0.len(), 1, "{taken}");

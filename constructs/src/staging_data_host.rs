@@ -728,15 +728,17 @@ impl StagingDataHost {
         // Endpoints for typed wiring.
         let db_endpoint = Endpoint {
             name: "db".to_string(),
-            host: db_host,
+            host: db_host.into(),
             ports: vec![POSTGRES_PORT],
             security_group: security_group.into(),
+            service_connect_only: false,
         };
         let redis_endpoint = Endpoint {
             name: "redis".to_string(),
-            host: redis_host,
+            host: redis_host.into(),
             ports: vec![props.valkey_port],
             security_group: security_group.into(),
+            service_connect_only: false,
         };
         let mut c = Check::new("StagingDataHost", id);
         platform.registry.register(&mut c, db_endpoint.clone());
@@ -929,6 +931,7 @@ mod tests {
                 host: name.into(),
                 ports: vec![6379],
                 security_group: sg.into(),
+                service_connect_only: false,
             },
         );
         c.finish().unwrap();
@@ -943,10 +946,13 @@ mod tests {
             p.valkey_port = 6380;
             StagingDataHost::new(stack, "Data", &platform, p).unwrap();
             let db = platform.registry.get("db").expect("db registered");
-            assert_eq!(db.host, "db.staging.tracker.internal");
+            assert_eq!(db.host.as_literal(), Some("db.staging.tracker.internal"));
             assert_eq!(db.ports, [POSTGRES_PORT]);
             let redis = platform.registry.get("redis").expect("redis registered");
-            assert_eq!(redis.host, "redis.staging.tracker.internal");
+            assert_eq!(
+                redis.host.as_literal(),
+                Some("redis.staging.tracker.internal")
+            );
             assert_eq!(redis.ports, [6380]);
         });
     }
@@ -1131,8 +1137,14 @@ mod template_tests {
             );
             c.finish().unwrap();
             let env = connect("api", api.into(), &resolved);
-            assert_eq!(env["DB_HOST"], "db.staging.tracker.internal");
-            assert_eq!(env["REDIS_HOST"], "redis.staging.tracker.internal");
+            assert_eq!(
+                env["DB_HOST"].as_literal(),
+                Some("db.staging.tracker.internal")
+            );
+            assert_eq!(
+                env["REDIS_HOST"].as_literal(),
+                Some("redis.staging.tracker.internal")
+            );
             // An undeclared port is refused.
             let mut c = Check::new("Test", "api");
             platform

@@ -10,6 +10,7 @@ use std::str::FromStr;
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{ISecurityGroup, Port};
 use cdk_from_rust::aws_cdk_lib::aws_ecs::Secret as EcsSecret;
 use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::ISecret;
+use cdk_from_rust::JsString;
 
 use crate::validation::{is_dns_label, Check};
 
@@ -19,10 +20,14 @@ use crate::validation::{is_dns_label, Check};
 pub struct Endpoint {
     /// The declared name (`db`, `redis`, `anisette-v3`, `api`): a DNS label.
     pub name: String,
-    /// The host name clients connect to (a Service Connect name, or a name in the namespace).
-    pub host: String,
+    /// The host name clients connect to: a Service Connect name, a name in the namespace, or a
+    /// deploy-time value (an ElastiCache primary endpoint, the name its TLS certificate carries).
+    pub host: JsString,
     /// The ports it serves.
     pub ports: Vec<u16>,
+    /// Whether `host` resolves only inside Service Connect (a service's own name): tasks that do
+    /// not join Service Connect, such as one-off `run-task` tasks, cannot reach it.
+    pub service_connect_only: bool,
     /// Ingress rules for declared consumers are added to this group.
     pub security_group: ISecurityGroup,
 }
@@ -141,7 +146,7 @@ pub fn connect(
     consumer_id: &str,
     consumer: ISecurityGroup,
     resolved: &[(Dependency, Endpoint)],
-) -> BTreeMap<String, String> {
+) -> BTreeMap<String, JsString> {
     let mut env = BTreeMap::new();
     for (d, e) in resolved {
         e.security_group.add_ingress_rule(
@@ -152,7 +157,7 @@ pub fn connect(
         );
         let prefix = d.name.to_ascii_uppercase().replace('-', "_");
         env.insert(format!("{prefix}_HOST"), e.host.clone());
-        env.insert(format!("{prefix}_PORT"), d.port.to_string());
+        env.insert(format!("{prefix}_PORT"), d.port.to_string().into());
     }
     env
 }

@@ -210,6 +210,10 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             service
                 .secrets
                 .insert("REDIS_PASSWORD".into(), data.redis_password.clone());
+            // ElastiCache requires TLS in transit; the staging host's Valkey is plain TCP.
+            service
+                .environment
+                .insert("REDIS_TLS".into(), production.to_string());
         }
         service.execute_command = s.ecs_exec;
         if !production {
@@ -381,7 +385,14 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
                 .push(Dependency::new("anisette-v3", 6969));
             props.service.environment.insert(
                 "ANISETTE_URL".into(),
-                format!("http://{}:6969", anisette.endpoint.host),
+                format!(
+                    "http://{}:6969",
+                    anisette
+                        .endpoint
+                        .host
+                        .as_literal()
+                        .expect("a Service Connect name")
+                ),
             );
         }
         if singleton {

@@ -337,6 +337,34 @@ fn every_service_has_its_service_connect_name_and_the_data_plane_is_reachable() 
 }
 
 #[test]
+fn production_services_reach_redis_by_its_primary_endpoint_the_name_in_its_certificate() {
+    let t = template("TrackerProduction");
+    let api = by_path(&t, "TrackerProduction/Api/TaskDefinition/Resource");
+    let env = api["Properties"]["ContainerDefinitions"][0]["Environment"]
+        .as_array()
+        .unwrap();
+    let value = |name: &str| {
+        env.iter()
+            .find(|e| e["Name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"))["Value"]
+            .clone()
+    };
+    let host = value("REDIS_HOST");
+    let target = host["Fn::GetAtt"][0].as_str().unwrap_or_default();
+    assert!(target.starts_with("RedisReplicationGroup"), "{host}");
+    assert_eq!(host["Fn::GetAtt"][1], "PrimaryEndPoint.Address", "{host}");
+    assert_eq!(value("REDIS_TLS"), "true");
+    // Staging's Valkey speaks plain TCP on the data host.
+    let staging = template("TrackerStaging");
+    let api = by_path(&staging, "TrackerStaging/Api/TaskDefinition/Resource");
+    let env = api["Properties"]["ContainerDefinitions"][0]["Environment"].to_string();
+    assert!(
+        env.contains(r#"{"Name":"REDIS_TLS","Value":"false"}"#),
+        "{env}"
+    );
+}
+
+#[test]
 fn every_resource_is_tagged_with_project_and_environment() {
     for (stack, environment) in [
         ("TrackerRegistry", "shared"),
