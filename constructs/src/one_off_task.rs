@@ -255,11 +255,7 @@ impl OneOffTask {
                 .description(format!("one-off task {family}"))
                 .allow_all_outbound(true),
         );
-        let mut environment: BTreeMap<String, JsString> = props
-            .environment
-            .iter()
-            .map(|(k, v)| (k.clone(), v.into()))
-            .collect();
+        let mut environment = wiring::literal_environment(&props.environment);
         environment.extend(wiring::connect(id, security_group.into(), &resolved));
 
         let task_definition = FargateTaskDefinition::new(

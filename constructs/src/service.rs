@@ -32,7 +32,6 @@ use cdk_from_rust::aws_cdk_lib::aws_ecs::{
 use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps};
 use cdk_from_rust::aws_cdk_lib::{Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
-use cdk_from_rust::JsString;
 
 use crate::platform::Platform;
 use crate::task_size::TaskSize;
@@ -524,11 +523,7 @@ pub fn build(
             .description(format!("{} service {name}", platform.environment))
             .allow_all_outbound(true),
     );
-    let mut environment: BTreeMap<String, JsString> = props
-        .environment
-        .iter()
-        .map(|(k, v)| (k.clone(), v.into()))
-        .collect();
+    let mut environment = wiring::literal_environment(&props.environment);
     environment.extend(wiring::connect(name, security_group.into(), resolved));
 
     let mut options = ContainerDefinitionOptions::new(props.image.lower())

@@ -162,6 +162,11 @@ pub fn connect(
     env
 }
 
+/// Plain environment values as the container definition takes them, beside [`connect`]'s.
+pub fn literal_environment(values: &BTreeMap<String, String>) -> BTreeMap<String, JsString> {
+    values.iter().map(|(k, v)| (k.clone(), v.into())).collect()
+}
+
 /// A secret for a container: only ever injected as an ECS container secret (the task's
 /// execution role is granted read), never as a plain environment value.
 #[derive(Clone, Debug)]
