@@ -539,14 +539,7 @@ mod tests {
     fn fails_on_a_dependency_port_the_endpoint_does_not_serve() {
         crate::service::test_support::recorded(|stack| {
             let platform = crate::service::test_support::platform(stack);
-            crate::service::test_support::declare_endpoint(
-                stack,
-                &platform,
-                "DbSg",
-                "db",
-                "db.staging.tracker.internal",
-                &[5432],
-            );
+            crate::service::test_support::declare_db(stack, &platform);
             let mut p = props();
             p.connects_to = vec![Dependency::new("db", 5433)];
             rejects_with(
@@ -637,14 +630,7 @@ mod template_tests {
                 PlatformProps::new("staging", CERT),
             )
             .unwrap();
-            crate::service::test_support::declare_endpoint(
-                stack,
-                &platform,
-                "DbSg",
-                "db",
-                "db.staging.tracker.internal",
-                &[5432],
-            );
+            crate::service::test_support::declare_db(stack, &platform);
             let secret = Secret::new(stack, "DbCredentials", None);
             let mut props = OneOffTaskProps::new(
                 "111111111111.dkr.ecr.eu-west-1.amazonaws.com/tracker/api:v1.4.2",

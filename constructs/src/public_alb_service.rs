@@ -912,14 +912,7 @@ mod template_tests {
         let t = synth(|stack| {
             let platform = platform(stack);
             // A fake database endpoint declared before the service.
-            crate::service::test_support::declare_endpoint(
-                stack,
-                &platform,
-                "DbSg",
-                "db",
-                "db.staging.tracker.internal",
-                &[5432],
-            );
+            crate::service::test_support::declare_db(stack, &platform);
             let secret = Secret::new(stack, "DbPassword", None);
 
             let mut p = PublicAlbServiceProps::new(

@@ -666,6 +666,18 @@ pub(crate) mod test_support {
         c.finish().unwrap();
     }
 
+    /// A stand-in staging database: `db` at `db.staging.tracker.internal:5432`, guarded by `DbSg`.
+    pub fn declare_db(stack: Stack, platform: &Platform) {
+        declare_endpoint(
+            stack,
+            platform,
+            "DbSg",
+            "db",
+            "db.staging.tracker.internal",
+            &[5432],
+        );
+    }
+
     /// Runs `f` with a recorded (not synthesized) stack: for checks that need a platform but no
     /// template.
     pub fn recorded<T>(f: impl FnOnce(Stack) -> T) -> T {
