@@ -44,7 +44,7 @@ use cdk_from_rust::{JsAny, Opaque};
 
 use crate::platform::Platform;
 use crate::task_size::TaskSize;
-use crate::validation::{Check, ValidationErrors, NAME_NOT_TAKEN};
+use crate::validation::{Check, ValidationErrors};
 use crate::wiring::Endpoint;
 
 /// The Service Connect name, port-mapping name and registry name.
@@ -212,9 +212,7 @@ impl AnisetteWithEfs {
     ) -> Result<AnisetteWithEfs, ValidationErrors> {
         // The props and the name, reported together, before anything is created.
         let mut c = Check::new("AnisetteWithEfs", id);
-        if platform.registry.get(NAME).is_some() {
-            c.fail("name", NAME, NAME_NOT_TAKEN);
-        }
+        platform.registry.require_free(&mut c, "name", NAME);
         ValidationErrors::collect([props.validate(id), c.finish()])?;
         let scope = Construct::new(scope, id);
         let vpc = platform.network.vpc;
@@ -386,6 +384,7 @@ impl AnisetteWithEfs {
             ports: vec![PORT],
             security_group: security_group.into(),
             service_connect_only: true,
+            tls: false,
         };
         let mut c = Check::new("AnisetteWithEfs", id);
         platform.registry.register(&mut c, endpoint.clone());
@@ -558,7 +557,12 @@ mod tests {
                 .unwrap_err()
         });
         assert_eq!(fields(&err), ["name"], "{err}");
-        rejects(&err, "name", "\"anisette-v3\"", NAME_NOT_TAKEN);
+        rejects(
+            &err,
+            "name",
+            "\"anisette-v3\"",
+            crate::validation::NAME_NOT_TAKEN,
+        );
     }
 
     #[test]
@@ -575,7 +579,12 @@ mod tests {
             ["image", "health_check_start_period_secs", "name"],
             "{err}"
         );
-        rejects(&err, "name", "\"anisette-v3\"", NAME_NOT_TAKEN);
+        rejects(
+            &err,
+            "name",
+            "\"anisette-v3\"",
+            crate::validation::NAME_NOT_TAKEN,
+        );
     }
 }
 

@@ -31,11 +31,13 @@ use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
 
 use crate::platform::Platform;
-use crate::validation::{is_dns_label, Check, ValidationErrors, NAME_NOT_TAKEN};
+use crate::validation::{is_dns_label, Check, ValidationErrors};
 use crate::wiring::Endpoint;
 
 /// The port the replication group serves.
 pub const REDIS_PORT: u16 = 6379;
+/// In-transit encryption (TLS, required): always on; consumers learn it from the endpoint.
+const TLS: bool = true;
 /// The engines the construct accepts.
 pub const ENGINES: [&str; 2] = ["valkey", "redis"];
 
@@ -160,9 +162,9 @@ impl ManagedRedis {
     ) -> Result<ManagedRedis, ValidationErrors> {
         // The props and the name, reported together, before anything is created.
         let mut check = Check::new("ManagedRedis", id);
-        if platform.registry.get(&props.endpoint_name).is_some() {
-            check.fail("endpoint_name", &props.endpoint_name, NAME_NOT_TAKEN);
-        }
+        platform
+            .registry
+            .require_free(&mut check, "endpoint_name", &props.endpoint_name);
         ValidationErrors::collect([props.validate(id), check.finish()])?;
         let mut check = Check::new("ManagedRedis", id);
         let scope = Construct::new(scope, id);
@@ -216,7 +218,7 @@ impl ManagedRedis {
                 .num_cache_clusters(props.num_nodes)
                 .multi_az_enabled(props.multi_az)
                 .automatic_failover_enabled(props.multi_az)
-                .transit_encryption_enabled(true)
+                .transit_encryption_enabled(TLS)
                 .transit_encryption_mode("required")
                 .at_rest_encryption_enabled(true)
                 .auth_token(auth_token.secret_value().unsafe_unwrap())
@@ -250,6 +252,7 @@ impl ManagedRedis {
             ports: vec![REDIS_PORT],
             security_group: security_group.into(),
             service_connect_only: false,
+            tls: TLS,
         };
         platform.registry.register(&mut check, endpoint.clone());
         check.finish()?;
@@ -294,14 +297,19 @@ impl ManagedRedis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::assert_rejects_value;
+    use crate::testing::assert_only_rejection;
 
     /// Asserts `props` has exactly one violation, of `field` = `value`, naming the construct and
     /// what is allowed.
     fn rejects(props: &ManagedRedisProps, field: &str, value: &str, allowed: &str) {
-        let err = props.validate("Cache").unwrap_err();
-        assert_eq!(err.0.len(), 1, "{err}");
-        assert_rejects_value(&err, "ManagedRedis", "Cache", field, value, allowed);
+        assert_only_rejection(
+            props.validate("Cache"),
+            "ManagedRedis",
+            "Cache",
+            field,
+            value,
+            allowed,
+        );
     }
 
     fn fields(props: &ManagedRedisProps) -> Vec<String> {

@@ -154,14 +154,19 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::assert_rejects_value;
+    use crate::testing::assert_only_rejection;
 
     /// Asserts `props` has exactly one violation, of `field` = `value`, naming the construct and
     /// what is allowed.
     fn rejects(props: NetworkProps, field: &str, value: &str, allowed: &str) {
-        let err = props.validate("Net").unwrap_err();
-        assert_eq!(err.0.len(), 1, "{err}");
-        assert_rejects_value(&err, "Network", "Net", field, value, allowed);
+        assert_only_rejection(
+            props.validate("Net"),
+            "Network",
+            "Net",
+            field,
+            value,
+            allowed,
+        );
     }
 
     #[test]

@@ -332,7 +332,7 @@ impl OneOffTask {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{assert_rejects, assert_rejects_value};
+    use crate::testing::{assert_only_rejection, assert_rejects};
 
     const IMAGE: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/tracker/api:v1.4.2";
 
@@ -349,9 +349,14 @@ mod tests {
         value: &str,
         allowed: &str,
     ) {
-        let err = p.validate("Migrate", "staging", registry).unwrap_err();
-        assert_eq!(err.0.len(), 1, "{err}");
-        assert_rejects_value(&err, "OneOffTask", "Migrate", field, value, allowed);
+        assert_only_rejection(
+            p.validate("Migrate", "staging", registry),
+            "OneOffTask",
+            "Migrate",
+            field,
+            value,
+            allowed,
+        );
     }
 
     /// [`rejects_with`] an empty registry.
@@ -562,23 +567,7 @@ mod tests {
     fn fails_on_a_dependency_only_service_connect_resolves() {
         crate::service::test_support::recorded(|stack| {
             let platform = crate::service::test_support::platform(stack);
-            let sg = SecurityGroup::new(
-                stack,
-                "ApiSg",
-                SecurityGroupProps::new(platform.network.vpc),
-            );
-            let mut check = Check::new("Test", "api");
-            platform.registry.register(
-                &mut check,
-                Endpoint {
-                    name: "api".into(),
-                    host: "api".into(),
-                    ports: vec![8000],
-                    security_group: sg.into(),
-                    service_connect_only: true,
-                },
-            );
-            check.finish().unwrap();
+            crate::service::test_support::declare_service(stack, &platform, "ApiSg", "api", 8000);
             let mut p = props();
             p.connects_to = vec![Dependency::new("api", 8000)];
             rejects_with(

@@ -63,8 +63,7 @@ use cdk_from_rust::{JsAny, JsString, Opaque};
 
 use crate::platform::Platform;
 use crate::validation::{
-    is_ami_id, is_dns_label, is_instance_type, is_pg_identifier, is_region, Check,
-    ValidationErrors, NAME_NOT_TAKEN,
+    is_ami_id, is_dns_label, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
 };
 use crate::wiring::Endpoint;
 
@@ -725,9 +724,9 @@ impl PatroniCluster {
     ) -> Result<PatroniCluster, ValidationErrors> {
         // The props and the name, reported together, before anything is created.
         let mut check = Check::new("PatroniCluster", id);
-        if platform.registry.get(&props.endpoint_name).is_some() {
-            check.fail("endpoint_name", &props.endpoint_name, NAME_NOT_TAKEN);
-        }
+        platform
+            .registry
+            .require_free(&mut check, "endpoint_name", &props.endpoint_name);
         ValidationErrors::collect([props.validate(id), check.finish()])?;
         let mut check = Check::new("PatroniCluster", id);
         let scope = Construct::new(scope, id);
@@ -1119,6 +1118,7 @@ impl PatroniCluster {
             ports,
             security_group: nlb_sg.into(),
             service_connect_only: false,
+            tls: false,
         };
         platform.registry.register(&mut check, endpoint.clone());
         check.finish()?;
@@ -1427,6 +1427,7 @@ mod tests {
                 ports: vec![POSTGRES_PORT],
                 security_group: sg.into(),
                 service_connect_only: false,
+                tls: false,
             },
         );
         c.finish().unwrap();
@@ -1440,7 +1441,12 @@ mod tests {
             PatroniCluster::new(stack, "Db", &platform, props()).unwrap_err()
         });
         assert_eq!(err.0.len(), 1, "{err}");
-        rejects_among(&err, "endpoint_name", "\"db\"", NAME_NOT_TAKEN);
+        rejects_among(
+            &err,
+            "endpoint_name",
+            "\"db\"",
+            crate::validation::NAME_NOT_TAKEN,
+        );
         // Another name is free.
         crate::service::test_support::recorded(|stack| {
             let platform = platform_with_db(stack);
@@ -1467,7 +1473,12 @@ mod tests {
         });
         let fields: Vec<&str> = err.0.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["ttl", "backup_retain", "endpoint_name"], "{err}");
-        rejects_among(&err, "endpoint_name", "\"db\"", NAME_NOT_TAKEN);
+        rejects_among(
+            &err,
+            "endpoint_name",
+            "\"db\"",
+            crate::validation::NAME_NOT_TAKEN,
+        );
         assert!(
             err.to_string().starts_with("3 invalid setting(s):"),
             "{err}"

@@ -182,7 +182,7 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::assert_rejects_value;
+    use crate::testing::assert_only_rejection;
 
     const CERT: &str =
         "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
@@ -190,9 +190,14 @@ mod tests {
     /// Asserts `props` has exactly one violation, of `field` = `value`, naming the construct and
     /// what is allowed.
     fn rejects(props: PlatformProps, field: &str, value: &str, allowed: &str) {
-        let err = props.validate("Platform").unwrap_err();
-        assert_eq!(err.0.len(), 1, "{err}");
-        assert_rejects_value(&err, "Platform", "Platform", field, value, allowed);
+        assert_only_rejection(
+            props.validate("Platform"),
+            "Platform",
+            "Platform",
+            field,
+            value,
+            allowed,
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ use cdk_from_rust::constructs::Construct;
 
 use crate::platform::Platform;
 use crate::task_size::TaskSize;
-use crate::validation::{is_dns_label, Check, ValidationErrors, NAME_NOT_TAKEN};
+use crate::validation::{is_dns_label, Check, ValidationErrors};
 use crate::wiring::{self, ContainerSecret, Dependency, Endpoint};
 
 /// The container image: an image handle (ECR repository, asset, ...) or a registry reference.
@@ -469,9 +469,9 @@ pub fn resolve(
     props: &ServiceProps,
     prefix: &str,
 ) -> Vec<(Dependency, Endpoint)> {
-    if platform.registry.get(&props.name).is_some() {
-        c.fail(&format!("{prefix}name"), &props.name, NAME_NOT_TAKEN);
-    }
+    platform
+        .registry
+        .require_free(c, &format!("{prefix}name"), &props.name);
     platform
         .registry
         .resolve(c, &format!("{prefix}connects_to"), &props.connects_to)
@@ -602,6 +602,7 @@ pub fn build(
             ports: props.ports.clone(),
             security_group: security_group.into(),
             service_connect_only: true,
+            tls: false,
         },
     );
     c.finish()?;
@@ -651,6 +652,24 @@ pub(crate) mod test_support {
         host: &str,
         ports: &[u16],
     ) {
+        declare(stack, platform, sg_id, name, host, ports, false);
+    }
+
+    /// Declares a stand-in service `name` on `port`, reached by its Service Connect name only, as
+    /// the service constructs register themselves.
+    pub fn declare_service(stack: Stack, platform: &Platform, sg_id: &str, name: &str, port: u16) {
+        declare(stack, platform, sg_id, name, name, &[port], true);
+    }
+
+    fn declare(
+        stack: Stack,
+        platform: &Platform,
+        sg_id: &str,
+        name: &str,
+        host: &str,
+        ports: &[u16],
+        service_connect_only: bool,
+    ) {
         let sg = SecurityGroup::new(stack, sg_id, SecurityGroupProps::new(platform.network.vpc));
         let mut c = Check::new("Test", name);
         platform.registry.register(
@@ -660,7 +679,8 @@ pub(crate) mod test_support {
                 host: host.into(),
                 ports: ports.to_vec(),
                 security_group: sg.into(),
-                service_connect_only: false,
+                service_connect_only,
+                tls: false,
             },
         );
         c.finish().unwrap();
@@ -891,7 +911,12 @@ mod tests {
             c.finish().unwrap_err()
         });
         assert_eq!(e.0.len(), 3, "{e}");
-        assert_one(&e, "service.name", "\"db\"", NAME_NOT_TAKEN);
+        assert_one(
+            &e,
+            "service.name",
+            "\"db\"",
+            crate::validation::NAME_NOT_TAKEN,
+        );
         assert_one(
             &e,
             "service.connects_to",
@@ -951,7 +976,13 @@ mod tests {
         });
         assert_eq!(registered, ("api".to_string(), vec![8000]));
         assert_eq!(taken.0.len(), 1, "{taken}");
-        let line = assert_rejects(&taken, "TestService", "svc", "name", NAME_NOT_TAKEN);
+        let line = assert_rejects(
+            &taken,
+            "TestService",
+            "svc",
+            "name",
+            crate::validation::NAME_NOT_TAKEN,
+        );
         assert!(line.contains("= \"api\" is not allowed"), "{line}");
         assert_eq!(bad.0.len(), 1, "{bad}");
         let line = assert_rejects(

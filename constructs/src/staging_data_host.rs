@@ -57,7 +57,6 @@ use cdk_from_rust::JsString;
 use crate::platform::Platform;
 use crate::validation::{
     is_ami_id, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
-    NAME_NOT_TAKEN,
 };
 use crate::wiring::Endpoint;
 
@@ -468,9 +467,7 @@ impl StagingDataHost {
         // The props and the names, reported together, before anything is created.
         let mut c = Check::new("StagingDataHost", id);
         for name in ["db", "redis"] {
-            if platform.registry.get(name).is_some() {
-                c.fail("name", name, NAME_NOT_TAKEN);
-            }
+            platform.registry.require_free(&mut c, "name", name);
         }
         ValidationErrors::collect([props.validate(id), c.finish()])?;
         let scope = Construct::new(scope, id);
@@ -732,6 +729,7 @@ impl StagingDataHost {
             ports: vec![POSTGRES_PORT],
             security_group: security_group.into(),
             service_connect_only: false,
+            tls: false,
         };
         let redis_endpoint = Endpoint {
             name: "redis".to_string(),
@@ -739,6 +737,7 @@ impl StagingDataHost {
             ports: vec![props.valkey_port],
             security_group: security_group.into(),
             service_connect_only: false,
+            tls: false,
         };
         let mut c = Check::new("StagingDataHost", id);
         platform.registry.register(&mut c, db_endpoint.clone());
@@ -932,6 +931,7 @@ mod tests {
                 ports: vec![6379],
                 security_group: sg.into(),
                 service_connect_only: false,
+                tls: false,
             },
         );
         c.finish().unwrap();
@@ -965,7 +965,13 @@ mod tests {
                 StagingDataHost::new(stack, "Data", &platform, props()).unwrap_err()
             });
             assert_eq!(fields(&err), ["name"], "{err}");
-            let line = assert_rejects(&err, "StagingDataHost", "Data", "name", NAME_NOT_TAKEN);
+            let line = assert_rejects(
+                &err,
+                "StagingDataHost",
+                "Data",
+                "name",
+                crate::validation::NAME_NOT_TAKEN,
+            );
             assert!(
                 line.contains(&format!("= {name:?} is not allowed")),
                 "{line}"
@@ -1002,7 +1008,13 @@ mod tests {
             "postgres_version",
             "15, 16 or 17",
         );
-        assert_rejects(&err, "StagingDataHost", "Data", "name", NAME_NOT_TAKEN);
+        assert_rejects(
+            &err,
+            "StagingDataHost",
+            "Data",
+            "name",
+            crate::validation::NAME_NOT_TAKEN,
+        );
     }
 
     #[test]

@@ -294,7 +294,7 @@ impl StaticSite {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::assert_rejects_value;
+    use crate::testing::assert_only_rejection;
 
     const CERT: &str =
         "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
@@ -309,9 +309,14 @@ mod tests {
     /// Asserts `props` has exactly one violation, of `field` = `value`, naming the construct and
     /// what is allowed.
     fn rejects(props: StaticSiteProps, field: &str, value: &str, allowed: &str) {
-        let err = props.validate("Docs").unwrap_err();
-        assert_eq!(err.0.len(), 1, "{err}");
-        assert_rejects_value(&err, "StaticSite", "Docs", field, value, allowed);
+        assert_only_rejection(
+            props.validate("Docs"),
+            "StaticSite",
+            "Docs",
+            field,
+            value,
+            allowed,
+        );
     }
 
     #[test]

@@ -136,3 +136,17 @@ pub fn assert_rejects_value(
     );
     line
 }
+
+/// Asserts `result` failed with exactly one violation, the one [`assert_rejects_value`] describes.
+pub fn assert_only_rejection<T: std::fmt::Debug>(
+    result: Result<T, crate::validation::ValidationErrors>,
+    kind: &str,
+    id: &str,
+    field: &str,
+    value: &str,
+    allowed: &str,
+) -> String {
+    let err = result.unwrap_err();
+    assert_eq!(err.0.len(), 1, "{err}");
+    assert_rejects_value(&err, kind, id, field, value, allowed)
+}

@@ -12,7 +12,7 @@ use cdk_from_rust::aws_cdk_lib::aws_ecs::Secret as EcsSecret;
 use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::ISecret;
 use cdk_from_rust::JsString;
 
-use crate::validation::{is_dns_label, Check};
+use crate::validation::{is_dns_label, Check, NAME_NOT_TAKEN};
 
 /// Something services can talk to: a name, the host clients use, its ports, and the security
 /// group that guards it.
@@ -28,6 +28,9 @@ pub struct Endpoint {
     /// Whether `host` resolves only inside Service Connect (a service's own name): tasks that do
     /// not join Service Connect, such as one-off `run-task` tasks, cannot reach it.
     pub service_connect_only: bool,
+    /// Whether clients must speak TLS to it (an ElastiCache group with transit encryption
+    /// required); the consumer's configuration follows from it.
+    pub tls: bool,
     /// Ingress rules for declared consumers are added to this group.
     pub security_group: ISecurityGroup,
 }
@@ -84,13 +87,17 @@ impl Registry {
                 "a DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-'",
             );
         } else if endpoints.contains_key(&endpoint.name) {
-            check.fail(
-                "name",
-                &endpoint.name,
-                "a name not yet used in this environment (names are unique)",
-            );
+            check.fail("name", &endpoint.name, NAME_NOT_TAKEN);
         } else {
             endpoints.insert(endpoint.name.clone(), endpoint);
+        }
+    }
+
+    /// Records a violation of `field` when `name` is already registered: for constructs that
+    /// report it with their other props errors, before creating anything.
+    pub fn require_free(&self, check: &mut Check, field: &str, name: &str) {
+        if self.endpoints.borrow().contains_key(name) {
+            check.fail(field, name, NAME_NOT_TAKEN);
         }
     }
 

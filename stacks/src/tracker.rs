@@ -44,6 +44,8 @@ struct DataPlane {
     db_secret: ContainerSecret,
     db_user: ContainerSecret,
     redis_password: ContainerSecret,
+    /// Whether Redis must be reached over TLS (the endpoint's own fact).
+    redis_tls: bool,
 }
 
 /// Adds `TrackerRegistry` to `app`: the ECR repositories, in the registry account and region.
@@ -159,6 +161,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             db_secret: ContainerSecret::field(db.app_secret, "password"),
             db_user: ContainerSecret::field(db.app_secret, "username"),
             redis_password: ContainerSecret::whole(redis.auth_token),
+            redis_tls: redis.endpoint.tls,
         }
     } else {
         let mut host = StagingDataHostProps::new(&s.region, &s.db_ami);
@@ -175,6 +178,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             db_secret: ContainerSecret::field(host.app_secret, "password"),
             db_user: ContainerSecret::field(host.app_secret, "username"),
             redis_password: ContainerSecret::whole(host.valkey_secret),
+            redis_tls: host.redis_endpoint.tls,
         }
     };
     output(
@@ -210,10 +214,9 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             service
                 .secrets
                 .insert("REDIS_PASSWORD".into(), data.redis_password.clone());
-            // ElastiCache requires TLS in transit; the staging host's Valkey is plain TCP.
             service
                 .environment
-                .insert("REDIS_TLS".into(), production.to_string());
+                .insert("REDIS_TLS".into(), data.redis_tls.to_string());
         }
         service.execute_command = s.ecs_exec;
         if !production {
