@@ -1417,20 +1417,14 @@ mod tests {
     /// A recorded platform where `db` is already registered (as by a `StagingDataHost`).
     fn platform_with_db(stack: cdk_from_rust::aws_cdk_lib::Stack) -> Platform {
         let platform = crate::service::test_support::platform(stack);
-        let sg = SecurityGroup::new(stack, "DbSg", SecurityGroupProps::new(platform.network.vpc));
-        let mut c = Check::new("Test", "db");
-        platform.registry.register(
-            &mut c,
-            Endpoint {
-                name: "db".into(),
-                host: "db".into(),
-                ports: vec![POSTGRES_PORT],
-                security_group: sg.into(),
-                service_connect_only: false,
-                tls: false,
-            },
+        crate::service::test_support::declare_endpoint(
+            stack,
+            &platform,
+            "DbSg",
+            "db",
+            "db",
+            &[POSTGRES_PORT],
         );
-        c.finish().unwrap();
         platform
     }
 

@@ -917,24 +917,14 @@ mod tests {
     /// A recorded platform where `name` is already registered.
     fn platform_with(stack: Stack, name: &str) -> Platform {
         let platform = crate::service::test_support::platform(stack);
-        let sg = SecurityGroup::new(
+        crate::service::test_support::declare_endpoint(
             stack,
+            &platform,
             "TakenSg",
-            SecurityGroupProps::new(platform.network.vpc),
+            name,
+            name,
+            &[6379],
         );
-        let mut c = Check::new("Test", name);
-        platform.registry.register(
-            &mut c,
-            Endpoint {
-                name: name.into(),
-                host: name.into(),
-                ports: vec![6379],
-                security_group: sg.into(),
-                service_connect_only: false,
-                tls: false,
-            },
-        );
-        c.finish().unwrap();
         platform
     }
 
