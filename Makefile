@@ -7,7 +7,7 @@
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 
-.PHONY: setup synth test lint golden regen verify-bindings verify-features
+.PHONY: setup test-packages synth test lint golden regen verify-bindings verify-features
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -35,6 +35,27 @@ $(MOTO_STAMP): .venv/.cfn-lint-$(CFN_LINT_VERSION)
 
 setup: node_modules/.package-lock.json .venv/.cfn-lint-$(CFN_LINT_VERSION) $(MOTO_STAMP)
 
+# Debian packages the tests run (not needed to synthesize): the data-plane suite's real daemons
+# (PostgreSQL 15 + PostGIS, Patroni, etcd, pgBackRest, Redis as Valkey's stand-in, stunnel for
+# pgBackRest's TLS to the S3 emulator, openssl for test certificates) and shellcheck for the
+# scripts the constructs render. Installs only what is missing (as root, or through sudo); no
+# `main` cluster is created and nothing is started: the tests start and stop every daemon.
+TEST_PACKAGES := postgresql-15 postgresql-15-postgis-3 patroni etcd-server etcd-client pgbackrest \
+	redis-server stunnel4 shellcheck openssl
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+test-packages:
+	@missing=$$(for p in $(TEST_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  $(SUDO) mkdir -p /etc/postgresql-common; \
+	  grep -qs '^create_main_cluster = false' /etc/postgresql-common/createcluster.conf || \
+	    echo 'create_main_cluster = false' | $(SUDO) tee -a /etc/postgresql-common/createcluster.conf >/dev/null; \
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
 synth: setup
 	npx cdk synth --no-notices -q
 
@@ -52,7 +73,7 @@ lint:
 verify-features:
 	for f in $(FEATURES); do echo "cdk-from-rust --features $$f"; cargo check -q -p cdk-from-rust --features $$f || exit 1; done
 
-test: setup lint
+test: setup test-packages lint
 	node --test bridge/shim/test/
 	cargo test --workspace
 
