@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
+use tracker_constructs::service::ContainerHealthCheck;
 use tracker_constructs::task_size::TaskSize;
 use tracker_constructs::validation::{is_ipv4_cidr, is_region, Check, ValidationErrors};
 
@@ -206,7 +207,36 @@ pub struct Settings {
     /// Services not deployed in this environment (e.g. admin moved to static hosting). A service
     /// others connect to cannot be disabled. Default: none.
     pub disabled_services: Vec<String>,
+    /// The container health command (`CMD-SHELL`, run inside the container every 30 s, unhealthy
+    /// after 3 failures, 60 s start period) by service name, context
+    /// `<service>.healthCommand`. Default: the workers check a heartbeat file,
+    /// [`WORKER_HEARTBEAT_COMMAND`] (the worker touches `/tmp/worker-heartbeat` at least once a
+    /// minute while its loop runs); the public services curl their target group's health path
+    /// on localhost; `anisette-v3` has its own check (not a setting).
+    pub health_commands: BTreeMap<String, String>,
 }
+
+/// The workers' default health command: the heartbeat file was touched in the last 2 minutes.
+pub const WORKER_HEARTBEAT_COMMAND: &str = "test -n \"$(find /tmp/worker-heartbeat -mmin -2)\"";
+
+/// The services whose container health command is a setting (every one but `anisette-v3`).
+const HEALTH_COMMAND_SERVICES: [&str; 7] = [
+    "api",
+    "frontend",
+    "admin",
+    "tracker-fetcher",
+    "unified-geofence",
+    "notification-service",
+    "materialized-view-service",
+];
+
+/// The workers (the services without a load balancer to check them).
+const WORKERS: [&str; 4] = [
+    "tracker-fetcher",
+    "unified-geofence",
+    "notification-service",
+    "materialized-view-service",
+];
 
 /// The example account `cdk.json` ships (and that `availability-zones` context is seeded for).
 pub const EXAMPLE_ACCOUNT: &str = "111111111111";
@@ -274,6 +304,10 @@ impl Settings {
             description: None,
             ecs_exec: !production,
             disabled_services: Vec::new(),
+            health_commands: WORKERS
+                .iter()
+                .map(|w| (w.to_string(), WORKER_HEARTBEAT_COMMAND.to_string()))
+                .collect(),
         }
     }
 
@@ -381,6 +415,20 @@ impl Settings {
                     })
                     .collect()
             }
+            _ if key
+                .strip_suffix(".healthCommand")
+                .is_some_and(|service| HEALTH_COMMAND_SERVICES.contains(&service)) =>
+            {
+                let service = key.trim_end_matches(".healthCommand");
+                let command = text(c).unwrap_or_default();
+                c.require(
+                    !command.trim().is_empty(),
+                    &field,
+                    &command,
+                    "a shell command that exits 0 while the service is healthy",
+                );
+                self.health_commands.insert(service.to_string(), command);
+            }
             _ => {
                 let sized = key.split_once('.').and_then(|(service, f)| {
                     let sizing = self.services.get_mut(service)?;
@@ -406,9 +454,11 @@ impl Settings {
                             key,
                             format!(
                             "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
-                             maxCount for a service in {}, db.instanceType|volumeGiB|ami{}",
+                             maxCount for a service in {}, <service>.healthCommand for a service \
+                             in {}, db.instanceType|volumeGiB|ami{}",
                             ENV_KEYS.join(", "),
                             SERVICES.join(", "),
+                            HEALTH_COMMAND_SERVICES.join(", "),
                             if self.environment == Environment::Production {
                                 "|privateIps, redis.nodeType"
                             } else {
@@ -636,6 +686,16 @@ impl Settings {
     /// Whether `service` is deployed (not in `disabled_services`).
     pub fn enabled(&self, service: &str) -> bool {
         !self.disabled_services.iter().any(|s| s == service)
+    }
+
+    /// The container health check of `service` from [`Settings::health_commands`]; `None` when
+    /// no command is set (a public service then derives one from its target group's check).
+    pub fn container_health_check(&self, service: &str) -> Option<ContainerHealthCheck> {
+        self.health_commands.get(service).map(|command| {
+            let mut check = ContainerHealthCheck::new(["CMD-SHELL", command.as_str()]);
+            check.start_period_secs = 60;
+            check
+        })
     }
 
     /// The sizing of `service` (one of [`SERVICES`]).
@@ -1010,6 +1070,48 @@ mod tests {
                 "staging.disabledServices[0]",
                 "staging.tags.project"
             ]
+        );
+    }
+
+    #[test]
+    fn health_commands_default_for_workers_and_are_set_per_service() {
+        let s = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({ "staging.api.healthCommand": "python -m tracker.health" })),
+        )
+        .unwrap();
+        let api = s.container_health_check("api").unwrap();
+        assert_eq!(api.command, ["CMD-SHELL", "python -m tracker.health"]);
+        let fetcher = s.container_health_check("tracker-fetcher").unwrap();
+        assert_eq!(fetcher.command, ["CMD-SHELL", WORKER_HEARTBEAT_COMMAND]);
+        assert!(s.container_health_check("frontend").is_none());
+    }
+
+    #[test]
+    fn fails_on_an_empty_health_command_and_on_one_for_anisette() {
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({
+                "staging.tracker-fetcher.healthCommand": " ",
+                "staging.anisette-v3.healthCommand": "true",
+            })),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(err.clone()),
+            [
+                "staging.tracker-fetcher.healthCommand",
+                "staging.anisette-v3.healthCommand"
+            ]
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("exits 0 while the service is healthy"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<service>.healthCommand for a service in api"),
+            "{text}"
         );
     }
 

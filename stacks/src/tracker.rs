@@ -219,6 +219,9 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
                 .insert("REDIS_TLS".into(), data.redis_tls.to_string());
         }
         service.execute_command = s.ecs_exec;
+        // Workers get their health command from the settings; a public service without one
+        // derives its container check from its target group's.
+        service.health_check = s.container_health_check(&service.name);
         if !production {
             // Staging rolls half the tasks at a time.
             service.min_healthy_percent = 50;
