@@ -21,7 +21,8 @@ use cdk_from_rust::constructs::Construct;
 
 use crate::platform::Platform;
 use crate::service::{
-    self, CapacityProvider, CapacityShare, Image, ServiceProps, SPOT_NOTICE_SECS,
+    self, CapacityProvider, CapacityShare, ContainerHealthCheck, Image, ServiceProps,
+    SPOT_NOTICE_SECS,
 };
 use crate::task_size::TaskSize;
 use crate::validation::{Check, ValidationErrors};
@@ -99,6 +100,13 @@ impl PrivateWorkerServiceProps {
         props.service.capacity = CapacityShare::fargate_only();
         props.singleton = true;
         props
+    }
+
+    /// These props with `service.health_check` set to a `CMD-SHELL` check running `command`
+    /// (every 30 s, 5 s timeout, 3 retries, no start period).
+    pub fn with_health_command(mut self, command: &str) -> Self {
+        self.service.health_check = Some(ContainerHealthCheck::new(["CMD-SHELL", command]));
+        self
     }
 
     /// Every violation of these props (no platform needed).

@@ -10,6 +10,7 @@
 //! | `certificateArn` | the ACM certificate of the ALB (same region), covering the three hosts |
 //! | `cloudfrontCertificateArn` | an ACM certificate in us-east-1 for `docs.` / `redoc.`; when absent the sites use their CloudFront domain |
 //! | `adminAllowList` | client CIDRs allowed to reach admin (comma-separated or a JSON array) |
+//! | `alertEmails`, `alertHttpsEndpoints` | subscriptions of the environment's alert topic (lists) |
 //! | `imageTag` | the image tag (or `sha256:` digest) every service runs |
 //! | `registryAccount`, `registryRegion` | where the ECR repositories live (default: `account`, `region`) |
 //!
@@ -26,6 +27,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
+use tracker_constructs::alerts;
 use tracker_constructs::service::ContainerHealthCheck;
 use tracker_constructs::task_size::TaskSize;
 use tracker_constructs::validation::{is_ipv4_cidr, is_region, Check, ValidationErrors};
@@ -214,6 +216,13 @@ pub struct Settings {
     /// minute while its loop runs); the public services curl their target group's health path
     /// on localhost; `anisette-v3` has its own check (not a setting).
     pub health_commands: BTreeMap<String, String>,
+    /// E-mail addresses subscribed to the environment's alert topic (every alarm's ALARM and OK;
+    /// each address confirms once). Context `alertEmails` (comma-separated or a JSON array).
+    /// Default: none.
+    pub alert_emails: Vec<String>,
+    /// HTTPS endpoints subscribed to the alert topic (an on-call tool's SNS integration URL).
+    /// Context `alertHttpsEndpoints`. Default: none.
+    pub alert_https_endpoints: Vec<String>,
 }
 
 /// The workers' default health command: the heartbeat file was touched in the last 2 minutes.
@@ -304,6 +313,8 @@ impl Settings {
             description: None,
             ecs_exec: !production,
             disabled_services: Vec::new(),
+            alert_emails: Vec::new(),
+            alert_https_endpoints: Vec::new(),
             health_commands: WORKERS
                 .iter()
                 .map(|w| (w.to_string(), WORKER_HEARTBEAT_COMMAND.to_string()))
@@ -362,6 +373,8 @@ impl Settings {
                 self.cloudfront_certificate_arn = text(c).filter(|v| !v.is_empty())
             }
             "adminAllowList" => self.admin_allow_list = list(c, &field, value),
+            "alertEmails" => self.alert_emails = list(c, &field, value),
+            "alertHttpsEndpoints" => self.alert_https_endpoints = list(c, &field, value),
             "imageTag" => self.image_tag = text(c).unwrap_or_default(),
             "anisetteImageTag" => self.anisette_image_tag = text(c).unwrap_or_default(),
             "registryAccount" => self.registry_account = text(c).unwrap_or_default(),
@@ -545,6 +558,22 @@ impl Settings {
                 "an IPv4 CIDR block narrower than 0.0.0.0/0, e.g. 203.0.113.0/24",
             );
         }
+        for (i, email) in self.alert_emails.iter().enumerate() {
+            c.require(
+                alerts::is_email(email),
+                &format!("{}[{i}]", p("alertEmails")),
+                email,
+                alerts::EMAIL_ALLOWED,
+            );
+        }
+        for (i, url) in self.alert_https_endpoints.iter().enumerate() {
+            c.require(
+                alerts::is_https_url(url),
+                &format!("{}[{i}]", p("alertHttpsEndpoints")),
+                url,
+                alerts::HTTPS_ALLOWED,
+            );
+        }
         match tag_kind(&self.image_tag) {
             TagKind::Invalid => drop(c.fail(
                 &p("imageTag"),
@@ -704,7 +733,9 @@ impl Settings {
     }
 }
 
-const GLOBAL_KEYS: [&str; 10] = [
+const GLOBAL_KEYS: [&str; 12] = [
+    "alertEmails",
+    "alertHttpsEndpoints",
     "account",
     "region",
     "domain",
@@ -717,7 +748,9 @@ const GLOBAL_KEYS: [&str; 10] = [
     "tags",
 ];
 
-const ENV_KEYS: [&str; 17] = [
+const ENV_KEYS: [&str; 19] = [
+    "alertEmails",
+    "alertHttpsEndpoints",
     "account",
     "region",
     "domain",
@@ -1113,6 +1146,36 @@ mod tests {
             text.contains("<service>.healthCommand for a service in api"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn alert_subscriptions_parse_per_environment_and_fail_on_bad_values() {
+        let s = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({
+                "alertEmails": "team@example.com",
+                "production.alertEmails": ["oncall@example.com", "db@example.com"],
+                "production.alertHttpsEndpoints": "https://events.example.com/sns",
+            })),
+        )
+        .unwrap();
+        assert_eq!(s.alert_emails, ["oncall@example.com", "db@example.com"]);
+        assert_eq!(s.alert_https_endpoints, ["https://events.example.com/sns"]);
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({
+                "staging.alertEmails": "oncall",
+                "staging.alertHttpsEndpoints": "http://events.example.com",
+            })),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(err.clone()),
+            ["staging.alertEmails[0]", "staging.alertHttpsEndpoints[0]"]
+        );
+        let text = err.to_string();
+        assert!(text.contains(alerts::EMAIL_ALLOWED), "{text}");
+        assert!(text.contains(alerts::HTTPS_ALLOWED), "{text}");
     }
 
     #[test]

@@ -600,3 +600,91 @@ fn workers_on_spot_get_the_whole_interruption_notice_and_public_targets_drain_fi
         "the public services' target groups: {drained}"
     );
 }
+
+#[test]
+fn every_alarm_has_an_action_and_every_alarm_for_people_reaches_the_alert_topic() {
+    let mut for_people = 0;
+    for (stack, t) in all_templates() {
+        let topics: Vec<&String> = resources(&t, "AWS::SNS::Topic")
+            .into_iter()
+            .filter(|(_, r)| {
+                r["Properties"]["TopicName"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("-alerts"))
+            })
+            .map(|(id, _)| id)
+            .collect();
+        for (id, alarm) in resources(&t, "AWS::CloudWatch::Alarm") {
+            let actions = alarm["Properties"]["AlarmActions"].as_array();
+            assert!(
+                actions.is_some_and(|a| !a.is_empty()),
+                "{stack} {id}: an alarm without an action"
+            );
+            // Alarms that drive autoscaling act on a scaling policy; every other one is for people.
+            let scaling = actions.unwrap().iter().all(|a| {
+                a.get("Ref").and_then(|r| r.as_str()).is_some_and(|r| {
+                    t["Resources"][r]["Type"]
+                        .as_str()
+                        .is_some_and(|ty| ty.ends_with("ScalingPolicy"))
+                })
+            });
+            if scaling {
+                continue;
+            }
+            for_people += 1;
+            assert_eq!(topics.len(), 1, "{stack}: one alert topic");
+            let topic = json!({ "Ref": topics[0] });
+            for key in ["AlarmActions", "OKActions"] {
+                let list = alarm["Properties"][key].as_array();
+                assert!(
+                    list.is_some_and(|l| l.contains(&topic)),
+                    "{stack} {id}: {key} lacks the alert topic"
+                );
+            }
+        }
+    }
+    assert!(for_people >= 10, "{for_people} alarms for people");
+}
+
+#[test]
+fn alert_subscriptions_come_from_the_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = context();
+    ctx.insert(
+        "production.alertEmails".into(),
+        json!(["oncall@example.com"]),
+    );
+    ctx.insert(
+        "production.alertHttpsEndpoints".into(),
+        json!("https://events.example.com/sns"),
+    );
+    let settings = AppSettings::from_context(&ctx).unwrap();
+    synth_to(&settings, &ctx, dir.path()).unwrap();
+    let read = |stack: &str| -> Value {
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("{stack}.template.json"))).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let production = read("TrackerProduction");
+    let mut subscriptions: Vec<(String, String)> = resources(&production, "AWS::SNS::Subscription")
+        .into_iter()
+        .map(|(_, s)| {
+            (
+                s["Properties"]["Protocol"].as_str().unwrap().into(),
+                s["Properties"]["Endpoint"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    subscriptions.sort();
+    assert_eq!(
+        subscriptions,
+        [
+            ("email".to_string(), "oncall@example.com".to_string()),
+            (
+                "https".to_string(),
+                "https://events.example.com/sns".to_string()
+            )
+        ]
+    );
+    assert!(resources(&read("TrackerStaging"), "AWS::SNS::Subscription").is_empty());
+}
