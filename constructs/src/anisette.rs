@@ -82,6 +82,9 @@ pub struct AnisetteProps {
     /// How long ECS ignores unhealthy health checks of a new task, in seconds; must be at least
     /// the start period. When unset, it equals `health_check_start_period_secs`.
     pub health_check_grace_period_secs: Option<u32>,
+    /// Seconds the server gets between SIGTERM and SIGKILL when its task stops, 2-120. Default 30
+    /// (it holds no requests longer than that; its state is on EFS).
+    pub stop_timeout_secs: u32,
 }
 
 impl AnisetteProps {
@@ -93,6 +96,7 @@ impl AnisetteProps {
             task_size: TaskSize::QUARTER_HALF,
             health_check_start_period_secs: 120,
             health_check_grace_period_secs: None,
+            stop_timeout_secs: 30,
         }
     }
 
@@ -125,6 +129,7 @@ impl AnisetteProps {
             }
             _ => {}
         }
+        crate::service::validate_stop_timeout(&mut c, "stop_timeout_secs", self.stop_timeout_secs);
         c.require(
             self.health_check_start_period_secs <= MAX_START_PERIOD_SECS,
             "health_check_start_period_secs",
@@ -335,6 +340,7 @@ impl AnisetteWithEfs {
                 None,
             ))
             .essential(true)
+            .stop_timeout(Duration::seconds(props.stop_timeout_secs))
             .port_mappings([PortMapping::new(PORT).name(NAME).protocol(Protocol::Tcp)])
             .health_check(
                 HealthCheck::new(["CMD-SHELL", HEALTH_CHECK])
@@ -493,6 +499,15 @@ mod tests {
                  `@sha256:<64 hex digits>`",
             );
         }
+    }
+
+    #[test]
+    fn fails_on_a_stop_timeout_over_the_fargate_limit() {
+        let mut p = AnisetteProps::new(DIGEST);
+        p.stop_timeout_secs = 121;
+        let err = p.validate("Anisette").unwrap_err();
+        assert_eq!(fields(&err), ["stop_timeout_secs"]);
+        rejects(&err, "stop_timeout_secs", "121", "2-120 seconds");
     }
 
     #[test]

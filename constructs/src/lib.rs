@@ -2,6 +2,7 @@
 //! `cdk-from-rust` bindings. Each construct validates all its props at construction (every
 //! problem reported at once, see [`validation`]) and lowers itself onto aws-cdk-lib.
 
+pub mod alerts;
 pub mod anisette;
 pub mod container_registry;
 pub mod managed_redis;

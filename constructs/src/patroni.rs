@@ -988,7 +988,8 @@ impl PatroniCluster {
                 )),
             );
             status.add_alarm_action([Ec2Action::new(Ec2InstanceAction::Recover)]);
-            Alarm::new(
+            platform.alerts.notify(status);
+            let disk = Alarm::new(
                 scope,
                 format!("{node_id}DiskAlarm"),
                 AlarmProps::new(
@@ -1010,6 +1011,7 @@ impl PatroniCluster {
                     props.disk_alarm_percent
                 )),
             );
+            platform.alerts.notify(disk);
             nodes.push(instance);
         }
         for s in &secrets {
@@ -1079,7 +1081,7 @@ impl PatroniCluster {
             ports.push(READER_PORT);
             reader
         });
-        Alarm::new(
+        let no_primary = Alarm::new(
             scope,
             "NoPrimaryAlarm",
             AlarmProps::new(
@@ -1097,6 +1099,7 @@ impl PatroniCluster {
                 "PatroniCluster {id}: no healthy primary behind the writer endpoint"
             )),
         );
+        platform.alerts.notify(no_primary);
 
         // The name `db.<namespace>`: a Cloud Map CNAME to the NLB.
         let service = CloudMapService::new(

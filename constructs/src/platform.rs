@@ -3,7 +3,8 @@
 //! Creates: an ECS cluster (Container Insights, FARGATE and FARGATE_SPOT capacity providers, ECS
 //! Exec logging), a Cloud Map namespace used for Service Connect, the shared public ALB (HTTPS
 //! listener with the certificate, HTTP->HTTPS redirect, access logs to a retained, encrypted,
-//! SSL-only bucket, deletion protection a prop) and the environment's endpoint [`Registry`].
+//! SSL-only bucket, deletion protection a prop), the environment's endpoint [`Registry`], and,
+//! unless one is given, the environment's alert topic (`Alerts`, see [`AlertTopic`]).
 
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{
     CloudMapNamespaceOptions, Cluster, ClusterProps, ContainerInsights,
@@ -21,6 +22,7 @@ use cdk_from_rust::aws_cdk_lib::aws_s3::{
 use cdk_from_rust::aws_cdk_lib::RemovalPolicy;
 use cdk_from_rust::constructs::Construct;
 
+use crate::alerts::{AlertTopic, AlertTopicProps, Alerts};
 use crate::network::Network;
 use crate::validation::{is_dns_label, Check, ValidationErrors};
 use crate::wiring::Registry;
@@ -38,6 +40,10 @@ pub struct PlatformProps {
     pub log_retention: RetentionDays,
     /// Deletion protection on the shared ALB. Default: on.
     pub alb_deletion_protection: bool,
+    /// Where the alarms of every construct on this platform go (their ALARM and OK actions).
+    /// When `None`, the platform creates its own [`AlertTopic`] `Alerts`, named
+    /// `tracker-<environment>-alerts`, without subscriptions.
+    pub alerts: Option<Alerts>,
 }
 
 impl PlatformProps {
@@ -49,6 +55,7 @@ impl PlatformProps {
             namespace: None,
             log_retention: RetentionDays::OneMonth,
             alb_deletion_protection: true,
+            alerts: None,
         }
     }
 
@@ -90,6 +97,9 @@ pub struct Platform {
     /// The HTTPS listener public services attach their host rules to.
     pub https_listener: ApplicationListener,
     pub log_retention: RetentionDays,
+    /// Where every alarm of the environment goes: constructs send theirs through
+    /// [`Alerts::notify`].
+    pub alerts: Alerts,
     /// The endpoints declared so far, for typed wiring.
     pub registry: Registry,
 }
@@ -166,7 +176,15 @@ impl Platform {
                 )),
         );
         alb.add_redirect(None);
+        let alerts = match props.alerts {
+            Some(alerts) => alerts,
+            None => {
+                let name = format!("tracker-{}-alerts", props.environment);
+                AlertTopic::new(scope, "Alerts", &AlertTopicProps::new(&name))?.alerts
+            }
+        };
         Ok(Platform {
+            alerts,
             environment: props.environment,
             network,
             cluster,

@@ -20,7 +20,10 @@ use cdk_from_rust::aws_cdk_lib::Duration;
 use cdk_from_rust::constructs::Construct;
 
 use crate::platform::Platform;
-use crate::service::{self, CapacityProvider, CapacityShare, Image, ServiceProps};
+use crate::service::{
+    self, CapacityProvider, CapacityShare, ContainerHealthCheck, Image, ServiceProps,
+    SPOT_NOTICE_SECS,
+};
 use crate::task_size::TaskSize;
 use crate::validation::{Check, ValidationErrors};
 
@@ -58,7 +61,10 @@ pub struct PrivateWorkerServiceProps {
     /// The container, deployment and wiring settings shared by every service.
     /// [`PrivateWorkerServiceProps::new`] sets one task, 100/200 %, and FARGATE (base 1, weight 1)
     /// plus FARGATE_SPOT (weight 3), so one task is always on-demand and three in four beyond it
-    /// run on Spot; no ports (a pure Service Connect client) unless some are added.
+    /// run on Spot; no ports (a pure Service Connect client) unless some are added; a 120 s stop
+    /// timeout (all of Spot's interruption notice). A worker has no load balancer to check it:
+    /// set `service.health_check` (a command that fails when the worker is stuck, e.g. a
+    /// heartbeat file older than its loop) or `service.health_check_waiver` with the reason.
     pub service: ServiceProps,
     /// Scaling. When [`WorkerScaling::None`] (the default), `service.desired_count` tasks run.
     pub scaling: WorkerScaling,
@@ -72,6 +78,7 @@ impl PrivateWorkerServiceProps {
     /// A worker `name` with every documented default (Spot-weighted, no scaling, not singleton).
     pub fn new(name: &str, task_size: TaskSize, image: impl Into<Image>) -> Self {
         let mut service = ServiceProps::new(name, task_size, image);
+        service.stop_timeout_secs = SPOT_NOTICE_SECS;
         service.capacity = vec![
             CapacityShare::new(CapacityProvider::Fargate, 1).with_base(1),
             CapacityShare::new(CapacityProvider::FargateSpot, 3),
@@ -93,6 +100,13 @@ impl PrivateWorkerServiceProps {
         props.service.capacity = CapacityShare::fargate_only();
         props.singleton = true;
         props
+    }
+
+    /// These props with `service.health_check` set to a `CMD-SHELL` check running `command`
+    /// (every 30 s, 5 s timeout, 3 retries, no start period).
+    pub fn with_health_command(mut self, command: &str) -> Self {
+        self.service.health_check = Some(ContainerHealthCheck::new(["CMD-SHELL", command]));
+        self
     }
 
     /// Every violation of these props (no platform needed).
@@ -298,7 +312,35 @@ mod tests {
     use crate::testing::{assert_rejects, assert_rejects_value};
 
     fn props() -> PrivateWorkerServiceProps {
-        PrivateWorkerServiceProps::new("tracker-fetcher", TaskSize::HALF_1, "repo/app:1")
+        with_heartbeat(PrivateWorkerServiceProps::new(
+            "tracker-fetcher",
+            TaskSize::HALF_1,
+            "repo/app:1",
+        ))
+    }
+
+    #[test]
+    fn fails_on_a_worker_without_a_health_check_naming_service_and_field() {
+        let p = PrivateWorkerServiceProps::new("tracker-fetcher", TaskSize::HALF_1, "repo/app:1");
+        let err = p.validate("Fetcher").unwrap_err();
+        assert_rejects_value(
+            &err,
+            KIND,
+            "Fetcher",
+            "service.health_check",
+            "None",
+            "or `health_check_waiver` with the reason",
+        );
+        assert!(
+            err.to_string().contains("PrivateWorkerService \"Fetcher\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_worker_stops_within_the_spot_notice() {
+        let p = props();
+        assert_eq!(p.service.stop_timeout_secs, 120);
     }
 
     fn assert_violation(p: &PrivateWorkerServiceProps, field: &str, value: &str, allowed: &str) {
@@ -309,9 +351,13 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         props().validate("Fetcher").unwrap();
-        PrivateWorkerServiceProps::singleton("scheduler", TaskSize::QUARTER_HALF, "repo/app:1")
-            .validate("Scheduler")
-            .unwrap();
+        with_heartbeat(PrivateWorkerServiceProps::singleton(
+            "scheduler",
+            TaskSize::QUARTER_HALF,
+            "repo/app:1",
+        ))
+        .validate("Scheduler")
+        .unwrap();
         let mut p = props();
         p.scaling = WorkerScaling::Cpu {
             min: 1,
@@ -456,19 +502,53 @@ mod tests {
 mod template_tests {
     use super::*;
     use crate::service::test_support::platform;
+    use crate::service::HEALTH_CHECK_WAIVER_METADATA;
     use crate::testing::synth;
     use serde_json::json;
+
+    #[test]
+    fn a_waiver_is_written_into_the_service_metadata_and_the_check_into_the_container() {
+        let t = synth(|stack| {
+            let platform = platform(stack);
+            let mut p = PrivateWorkerServiceProps::new("batch", TaskSize::HALF_1, "repo/app:1");
+            p.service.health_check_waiver = Some("exits after each batch".into());
+            PrivateWorkerService::new(stack, "Batch", &platform, p).unwrap();
+            let p = with_heartbeat(PrivateWorkerServiceProps::new(
+                "beat",
+                TaskSize::HALF_1,
+                "repo/app:1",
+            ));
+            PrivateWorkerService::new(stack, "Beat", &platform, p).unwrap();
+        });
+        let batch = t.at_path("AWS::ECS::Service", "/Batch/")[0];
+        assert_eq!(
+            batch["Metadata"][HEALTH_CHECK_WAIVER_METADATA],
+            "exits after each batch"
+        );
+        let beat = t.at_path("AWS::ECS::Service", "/Beat/")[0];
+        assert!(beat["Metadata"].get(HEALTH_CHECK_WAIVER_METADATA).is_none());
+        let container = &t.at_path("AWS::ECS::TaskDefinition", "/Beat/")[0]["Properties"]
+            ["ContainerDefinitions"][0];
+        assert_eq!(container["StopTimeout"], 120);
+        assert_eq!(
+            container["HealthCheck"]["Command"],
+            json!(["CMD-SHELL", HEARTBEAT])
+        );
+        let container = &t.at_path("AWS::ECS::TaskDefinition", "/Batch/")[0]["Properties"]
+            ["ContainerDefinitions"][0];
+        assert!(container.get("HealthCheck").is_none());
+    }
 
     #[test]
     fn worker_runs_private_on_spot_and_scales_on_queue_depth() {
         let t = synth(|stack| {
             let platform = platform(stack);
             let queue = cdk_from_rust::aws_cdk_lib::aws_sqs::Queue::new(stack, "Jobs", None);
-            let mut p = PrivateWorkerServiceProps::new(
+            let mut p = with_heartbeat(PrivateWorkerServiceProps::new(
                 "notification-service",
                 TaskSize::HALF_1,
                 "repo/app:1",
-            );
+            ));
             p.service.command = Some(vec!["celery".into(), "worker".into()]);
             p.scaling = WorkerScaling::QueueDepth {
                 queue: queue.into(),
@@ -517,11 +597,11 @@ mod template_tests {
     fn singleton_never_overlaps_and_does_not_scale() {
         let t = synth(|stack| {
             let platform = platform(stack);
-            let p = PrivateWorkerServiceProps::singleton(
+            let p = with_heartbeat(PrivateWorkerServiceProps::singleton(
                 "materialized-view-service",
                 TaskSize::QUARTER_HALF,
                 "repo/app:1",
-            );
+            ));
             PrivateWorkerService::new(stack, "Views", &platform, p).unwrap();
         });
         let svc = &t.one("AWS::ECS::Service")["Properties"];
@@ -537,4 +617,17 @@ mod template_tests {
             .resources("AWS::ApplicationAutoScaling::ScalableTarget")
             .is_empty());
     }
+}
+
+#[cfg(test)]
+const HEARTBEAT: &str = "test -n \"$(find /tmp/heartbeat -mmin -2)\"";
+
+/// `props` with a heartbeat-file health check (tests).
+#[cfg(test)]
+fn with_heartbeat(mut props: PrivateWorkerServiceProps) -> PrivateWorkerServiceProps {
+    props.service.health_check = Some(crate::service::ContainerHealthCheck::new([
+        "CMD-SHELL",
+        HEARTBEAT,
+    ]));
+    props
 }

@@ -41,7 +41,9 @@ use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsAny;
 
 use crate::platform::Platform;
-use crate::service::{self, Image, ServiceProps};
+use crate::service::{
+    self, CapacityProvider, ContainerHealthCheck, Image, ServiceProps, SPOT_NOTICE_SECS,
+};
 use crate::task_size::TaskSize;
 use crate::validation::{is_dns_label, is_ipv4_cidr, Check, ValidationErrors};
 
@@ -164,7 +166,9 @@ pub struct PublicAlbServiceProps {
     pub waf: Option<AlbWaf>,
     /// Autoscaling. When `None`, the service runs `service.desired_count` tasks.
     pub autoscaling: Option<AlbAutoscaling>,
-    /// Seconds the ALB drains a deregistering target, 0-3600. Default 30.
+    /// Seconds the ALB drains a deregistering target, 0-3600. ECS waits for the draining to end
+    /// before it sends the container SIGTERM, then waits `service.stop_timeout_secs`; on Fargate
+    /// Spot both must fit in the two-minute interruption notice. Default 30.
     pub deregistration_delay_secs: u32,
 }
 
@@ -196,15 +200,68 @@ impl PublicAlbServiceProps {
         }
     }
 
+    /// The container health check derived from the target group's: the same path on the same
+    /// port, fetched with `curl` inside the container (the image must have curl), at the same
+    /// interval and timeout, unhealthy after the same number of failures, with the service's grace
+    /// period (at most 300 s) as its start period. Used when `service.health_check` is `None` and
+    /// no waiver is given.
+    pub fn derived_container_health_check(&self) -> ContainerHealthCheck {
+        let h = &self.health_check;
+        let port = h.port.unwrap_or(self.target_port);
+        let mut check = ContainerHealthCheck::new([
+            "CMD-SHELL".to_string(),
+            format!(
+                "curl -fsS -o /dev/null http://localhost:{port}{} || exit 1",
+                h.path
+            ),
+        ]);
+        check.interval_secs = h.interval_secs;
+        check.timeout_secs = h.timeout_secs;
+        check.retries = h.unhealthy_threshold;
+        check.start_period_secs = self
+            .service
+            .health_check_grace_period_secs
+            .unwrap_or(0)
+            .min(300);
+        check
+    }
+
+    /// These props with the derived container health check filled in where none is given.
+    fn effective(&self) -> PublicAlbServiceProps {
+        let mut props = self.clone();
+        if props.service.health_check.is_none() && props.service.health_check_waiver.is_none() {
+            props.service.health_check = Some(self.derived_container_health_check());
+        }
+        props
+    }
+
     /// Every violation of these props (no platform needed).
     pub fn validate(&self, id: &str) -> Result<(), ValidationErrors> {
         let mut c = Check::new(KIND, id);
-        self.validate_into(&mut c);
+        self.effective().validate_into(&mut c);
         c.finish()
     }
 
     fn validate_into(&self, c: &mut Check) {
         self.service.validate(c, "service.");
+        let on_spot =
+            self.service.capacity.iter().any(|s| {
+                s.provider == CapacityProvider::FargateSpot && (s.weight > 0 || s.base > 0)
+            });
+        if on_spot {
+            let total = self.deregistration_delay_secs + self.service.stop_timeout_secs;
+            c.require(
+                total <= SPOT_NOTICE_SECS,
+                "deregistration_delay_secs",
+                self.deregistration_delay_secs,
+                format!(
+                    "at most {} s with FARGATE_SPOT capacity: draining plus the stop timeout \
+                     ({} s) must fit in Spot's {SPOT_NOTICE_SECS} s interruption notice",
+                    SPOT_NOTICE_SECS.saturating_sub(self.service.stop_timeout_secs),
+                    self.service.stop_timeout_secs
+                ),
+            );
+        }
         let ports = ports_text(&self.service.ports);
         c.require(
             self.service.ports.contains(&self.target_port),
@@ -426,6 +483,7 @@ impl PublicAlbService {
         platform: &Platform,
         props: PublicAlbServiceProps,
     ) -> Result<PublicAlbService, ValidationErrors> {
+        let props = props.effective();
         let mut c = Check::new(KIND, id);
         props.validate_into(&mut c);
         let resolved = service::resolve(platform, &mut c, &props.service, "service.");
@@ -632,6 +690,7 @@ fn web_acl(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::CapacityShare;
 
     #[test]
     fn the_waf_scope_covers_every_host_and_wildcards_by_suffix() {
@@ -849,6 +908,46 @@ mod tests {
     }
 
     #[test]
+    fn fails_when_draining_and_stop_timeout_exceed_the_spot_notice() {
+        let mut p = props();
+        p.service.capacity = vec![
+            CapacityShare::new(CapacityProvider::Fargate, 1).with_base(1),
+            CapacityShare::new(CapacityProvider::FargateSpot, 1),
+        ];
+        p.deregistration_delay_secs = 100;
+        assert_violation(
+            &p,
+            "deregistration_delay_secs",
+            "100",
+            "at most 90 s with FARGATE_SPOT capacity",
+        );
+        // On-demand only, the same drain is fine.
+        p.service.capacity = CapacityShare::fargate_only();
+        p.validate("Api").unwrap();
+    }
+
+    #[test]
+    fn the_derived_container_check_follows_the_target_group_check() {
+        let mut p = props();
+        p.health_check.path = "/healthz".into();
+        p.health_check.port = Some(9000);
+        p.service.ports.push(9000);
+        p.health_check.interval_secs = 15;
+        p.health_check.unhealthy_threshold = 4;
+        let h = p.derived_container_health_check();
+        assert_eq!(
+            h.command,
+            [
+                "CMD-SHELL",
+                "curl -fsS -o /dev/null http://localhost:9000/healthz || exit 1"
+            ]
+        );
+        assert_eq!((h.interval_secs, h.timeout_secs, h.retries), (15, 5, 4));
+        assert_eq!(h.start_period_secs, 60, "the service's grace period");
+        p.validate("Api").unwrap();
+    }
+
+    #[test]
     fn fails_on_grace_period_shorter_than_container_start_period() {
         let mut p = props();
         let mut h = crate::service::ContainerHealthCheck::new(["CMD", "/check"]);
@@ -905,6 +1004,33 @@ mod template_tests {
             .iter()
             .find(|e| e["Name"] == name)
             .map(|e| &e["Value"])
+    }
+
+    #[test]
+    fn without_a_container_check_the_target_groups_is_derived_and_the_stop_timeout_set() {
+        let t = synth(|stack| {
+            let platform = platform(stack);
+            let p = PublicAlbServiceProps::new(
+                "frontend",
+                TaskSize::QUARTER_HALF,
+                "public.ecr.aws/nginx/nginx:1.27",
+                3000,
+                "app.example.com",
+                20,
+            );
+            PublicAlbService::new(stack, "Frontend", &platform, p).unwrap();
+        });
+        let container = &t.one("AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0];
+        assert_eq!(
+            container["HealthCheck"],
+            json!({
+                "Command": ["CMD-SHELL", "curl -fsS -o /dev/null http://localhost:3000/health || exit 1"],
+                "Interval": 30, "Retries": 3, "StartPeriod": 60, "Timeout": 5
+            })
+        );
+        assert_eq!(container["StopTimeout"], 30);
+        let tg = &t.one("AWS::ElasticLoadBalancingV2::TargetGroup")["Properties"];
+        assert_eq!(tg["HealthCheckPath"], "/health");
     }
 
     #[test]

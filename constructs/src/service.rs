@@ -3,8 +3,9 @@
 //!
 //! [`ServiceProps`] carries what every service has: a name (its Service Connect name), a task
 //! size, an image and command, plain environment values, secrets (only ever container secrets),
-//! container ports, an optional container health check, the declared dependencies, and the
-//! deployment settings (desired count, healthy percents, capacity providers, grace period).
+//! container ports, a container health check (or a written waiver), a stop timeout, the declared
+//! dependencies, and the deployment settings (desired count, healthy percents, capacity providers,
+//! grace period).
 //!
 //! [`build`] creates: an explicit log group (the platform's retention, retained on delete; never
 //! the container's `logRetention` prop, which would add a Lambda-backed custom resource), the
@@ -30,8 +31,9 @@ use cdk_from_rust::aws_cdk_lib::aws_ecs::{
     Protocol, ServiceConnectProps, ServiceConnectService,
 };
 use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps};
-use cdk_from_rust::aws_cdk_lib::{Duration, RemovalPolicy};
+use cdk_from_rust::aws_cdk_lib::{CfnResource, Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
+use cdk_from_rust::{JsAny, Opaque};
 
 use crate::platform::Platform;
 use crate::task_size::TaskSize;
@@ -149,6 +151,12 @@ impl ContainerHealthCheck {
     }
 }
 
+/// The `Metadata` key on a `AWS::ECS::Service` whose container has no health check: the reason.
+pub const HEALTH_CHECK_WAIVER_METADATA: &str = "tracker:healthCheckWaiver";
+
+/// Seconds between Fargate Spot's interruption notice (SIGTERM) and the task's end.
+pub const SPOT_NOTICE_SECS: u32 = 120;
+
 /// A Fargate capacity provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum CapacityProvider {
@@ -225,9 +233,23 @@ pub struct ServiceProps {
     /// through Service Connect as `<name>:<port>`. When empty, the service serves nothing and is a
     /// pure Service Connect client.
     pub ports: Vec<u16>,
-    /// A container health check. When `None`, ECS only watches that the container keeps running
-    /// (and the load balancer's check, for load-balanced services).
+    /// A container health check. Required unless `health_check_waiver` gives the reason the
+    /// service has none: without one ECS only sees that the process still runs, not that it
+    /// works. The constructs' `new` set none ([`PublicAlbService`] then derives one from its
+    /// target group's check; a worker must be given one).
+    ///
+    /// [`PublicAlbService`]: crate::public_alb_service::PublicAlbService
     pub health_check: Option<ContainerHealthCheck>,
+    /// Why the service has no container health check, written into the template (the
+    /// `FargateService`'s `Metadata` key `tracker:healthCheckWaiver`) so the exception is
+    /// reviewed like code. Only allowed, and then required, when `health_check` is `None`.
+    /// Default: `None` (a health check is required).
+    pub health_check_waiver: Option<String>,
+    /// Seconds a container gets between SIGTERM and SIGKILL when its task stops (a deployment,
+    /// a scale-in, a Spot interruption), 2-120 (Fargate's maximum). The constructs' `new` set 30
+    /// for load-balanced services and 120 for workers (Fargate Spot's interruption notice is two
+    /// minutes: a worker gets all of it to finish or hand back its work).
+    pub stop_timeout_secs: u32,
     /// What the service talks to (`"db:5432".parse()`): each must be declared earlier in the
     /// environment. Each opens the dependency's security group to this service on that port and
     /// sets `<NAME>_HOST` / `<NAME>_PORT`. When empty, nothing is opened.
@@ -254,7 +276,8 @@ pub struct ServiceProps {
 
 impl ServiceProps {
     /// Props with the required fields; one task, 100/200 %, on-demand Fargate, no ports, no
-    /// environment, no secrets, no dependencies, no container health check.
+    /// environment, no secrets, no dependencies, a 30 s stop timeout, and no container health
+    /// check yet (one, or a waiver, must be set before validation).
     pub fn new(name: &str, task_size: TaskSize, image: impl Into<Image>) -> Self {
         ServiceProps {
             name: name.to_string(),
@@ -265,6 +288,8 @@ impl ServiceProps {
             secrets: BTreeMap::new(),
             ports: Vec::new(),
             health_check: None,
+            health_check_waiver: None,
+            stop_timeout_secs: 30,
             connects_to: Vec::new(),
             desired_count: 1,
             min_healthy_percent: 100,
@@ -364,9 +389,34 @@ impl ServiceProps {
                 "each port declared once",
             );
         }
-        if let Some(h) = &self.health_check {
-            h.validate(c, &f("health_check"));
+        match (&self.health_check, &self.health_check_waiver) {
+            (Some(h), None) => h.validate(c, &f("health_check")),
+            (None, Some(reason)) => {
+                c.require(
+                    !reason.trim().is_empty(),
+                    &f("health_check_waiver"),
+                    reason,
+                    "the reason this service has no container health check (not empty)",
+                );
+            }
+            (None, None) => {
+                c.fail(
+                    &f("health_check"),
+                    &self.health_check,
+                    "a container health check (ContainerHealthCheck::new([\"CMD-SHELL\", \"...\"])), \
+                     or `health_check_waiver` with the reason the service has none",
+                );
+            }
+            (Some(h), Some(reason)) => {
+                h.validate(c, &f("health_check"));
+                c.fail(
+                    &f("health_check_waiver"),
+                    reason,
+                    "None when a health check is set (a waiver is only for a service without one)",
+                );
+            }
         }
+        validate_stop_timeout(c, &f("stop_timeout_secs"), self.stop_timeout_secs);
         c.require(
             self.min_healthy_percent <= 100,
             &f("min_healthy_percent"),
@@ -450,6 +500,16 @@ impl ServiceProps {
     }
 }
 
+/// The stop-timeout rule of every service: 2-120 s (Fargate's maximum).
+pub fn validate_stop_timeout(c: &mut Check, field: &str, secs: u32) {
+    c.require(
+        (2..=120).contains(&secs),
+        field,
+        secs,
+        "2-120 seconds (Fargate's maximum stop timeout is 120)",
+    );
+}
+
 /// `anisette-v3` -> `ANISETTE_V3`.
 fn env_prefix(name: &str) -> String {
     name.to_ascii_uppercase().replace('-', "_")
@@ -529,6 +589,7 @@ pub fn build(
     let mut options = ContainerDefinitionOptions::new(props.image.lower())
         .container_name(name)
         .essential(true)
+        .stop_timeout(Duration::seconds(props.stop_timeout_secs))
         .logging(LogDrivers::aws_logs(
             AwsLogDriverProps::new(name).log_group(log_group),
         ));
@@ -592,6 +653,11 @@ pub fn build(
         service_props = service_props.health_check_grace_period(Duration::seconds(grace));
     }
     let service = FargateService::new(scope, "Service", service_props);
+    if let Some(reason) = &props.health_check_waiver {
+        Opaque::from(service.node().default_child())
+            .cast::<CfnResource>()
+            .add_metadata(HEALTH_CHECK_WAIVER_METADATA, JsAny::from(reason.as_str()));
+    }
 
     let mut c = Check::new(kind, id);
     platform.registry.register(
@@ -718,7 +784,58 @@ mod tests {
     fn props() -> ServiceProps {
         let mut p = ServiceProps::new("api", TaskSize::HALF_1, "public.ecr.aws/nginx/nginx:1.27");
         p.ports = vec![8000];
+        p.health_check = Some(ContainerHealthCheck::new(["CMD", "/bin/check"]));
         p
+    }
+
+    #[test]
+    fn fails_without_a_health_check_or_a_waiver() {
+        let mut p = props();
+        p.health_check = None;
+        assert_one(
+            &errors(&p),
+            "service.health_check",
+            "None",
+            "health_check_waiver",
+        );
+    }
+
+    #[test]
+    fn fails_on_a_blank_waiver_and_on_a_waiver_beside_a_health_check() {
+        let mut p = props();
+        p.health_check_waiver = Some("no probe needed".into());
+        assert_one(
+            &errors(&p),
+            "service.health_check_waiver",
+            "\"no probe needed\"",
+            "None when a health check is set",
+        );
+        p.health_check = None;
+        p.health_check_waiver = Some("  ".into());
+        assert_one(
+            &errors(&p),
+            "service.health_check_waiver",
+            "\"  \"",
+            "the reason this service has no container health check",
+        );
+        p.health_check_waiver = Some("a batch job that exits when done".into());
+        let mut c = Check::new("TestService", "svc");
+        p.validate(&mut c, "service.");
+        c.finish().unwrap();
+    }
+
+    #[test]
+    fn fails_on_a_stop_timeout_out_of_range() {
+        for bad in [0, 1, 121] {
+            let mut p = props();
+            p.stop_timeout_secs = bad;
+            assert_one(
+                &errors(&p),
+                "service.stop_timeout_secs",
+                &bad.to_string(),
+                "2-120 seconds",
+            );
+        }
     }
 
     fn errors(p: &ServiceProps) -> ValidationErrors {

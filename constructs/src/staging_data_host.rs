@@ -698,6 +698,7 @@ impl StagingDataHost {
             )),
         );
         status_check_alarm.add_alarm_action([Ec2Action::new(Ec2InstanceAction::Recover)]);
+        platform.alerts.notify(status_check_alarm);
         let disk_alarm = Alarm::new(
             scope,
             "DataDiskAlarm",
@@ -721,6 +722,7 @@ impl StagingDataHost {
                 "StagingDataHost {id}: {DATA_MOUNT} is more than {DISK_ALARM_PERCENT} % full"
             )),
         );
+        platform.alerts.notify(disk_alarm);
 
         // Endpoints for typed wiring.
         let db_endpoint = Endpoint {

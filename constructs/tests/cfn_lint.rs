@@ -20,6 +20,7 @@ use tracker_constructs::private_worker_service::{
 use tracker_constructs::public_alb_service::{
     AlbAutoscaling, AlbWaf, PublicAlbService, PublicAlbServiceProps,
 };
+use tracker_constructs::service::ContainerHealthCheck;
 use tracker_constructs::staging_data_host::{StagingDataHost, StagingDataHostProps};
 use tracker_constructs::static_site::{CustomDomain, StaticSite, StaticSiteProps};
 use tracker_constructs::task_size::TaskSize;
@@ -135,6 +136,10 @@ fn every_construct_in_one_template_passes_cfn_lint() {
             TaskSize::HALF_1,
             "111111111111.dkr.ecr.eu-west-1.amazonaws.com/tracker/fetcher:v1.4.2",
         );
+        fetcher.service.health_check = Some(ContainerHealthCheck::new([
+            "CMD-SHELL",
+            "test -n \"$(find /tmp/heartbeat -mmin -2)\"",
+        ]));
         fetcher.service.connects_to = vec![
             Dependency::new("anisette-v3", 6969),
             Dependency::new("redis", 6379),

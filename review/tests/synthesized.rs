@@ -89,7 +89,8 @@ fn build(v: Variant) -> Value {
                     "tracker-fetcher",
                     TaskSize::HALF_1,
                     "public.ecr.aws/nginx/nginx:1.27",
-                ),
+                )
+                .with_health_command("test -f /tmp/worker-heartbeat"),
             )
             .unwrap();
         }

@@ -46,7 +46,8 @@ fn main() -> std::process::ExitCode {
                     &name,
                     TaskSize::QUARTER_HALF,
                     format!("111111111111.dkr.ecr.eu-west-1.amazonaws.com/{name}:v1.0.0"),
-                ),
+                )
+                .with_health_command("test -f /tmp/worker-heartbeat"),
             )
             .unwrap();
         }

@@ -10,6 +10,7 @@
 //! | `certificateArn` | the ACM certificate of the ALB (same region), covering the three hosts |
 //! | `cloudfrontCertificateArn` | an ACM certificate in us-east-1 for `docs.` / `redoc.`; when absent the sites use their CloudFront domain |
 //! | `adminAllowList` | client CIDRs allowed to reach admin (comma-separated or a JSON array) |
+//! | `alertEmails`, `alertHttpsEndpoints` | subscriptions of the environment's alert topic (lists) |
 //! | `imageTag` | the image tag (or `sha256:` digest) every service runs |
 //! | `registryAccount`, `registryRegion` | where the ECR repositories live (default: `account`, `region`) |
 //!
@@ -26,6 +27,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
+use tracker_constructs::alerts;
+use tracker_constructs::service::ContainerHealthCheck;
 use tracker_constructs::task_size::TaskSize;
 use tracker_constructs::validation::{is_ipv4_cidr, is_region, Check, ValidationErrors};
 
@@ -206,7 +209,43 @@ pub struct Settings {
     /// Services not deployed in this environment (e.g. admin moved to static hosting). A service
     /// others connect to cannot be disabled. Default: none.
     pub disabled_services: Vec<String>,
+    /// The container health command (`CMD-SHELL`, run inside the container every 30 s, unhealthy
+    /// after 3 failures, 60 s start period) by service name, context
+    /// `<service>.healthCommand`. Default: the workers check a heartbeat file,
+    /// [`WORKER_HEARTBEAT_COMMAND`] (the worker touches `/tmp/worker-heartbeat` at least once a
+    /// minute while its loop runs); the public services curl their target group's health path
+    /// on localhost; `anisette-v3` has its own check (not a setting).
+    pub health_commands: BTreeMap<String, String>,
+    /// E-mail addresses subscribed to the environment's alert topic (every alarm's ALARM and OK;
+    /// each address confirms once). Context `alertEmails` (comma-separated or a JSON array).
+    /// Default: none.
+    pub alert_emails: Vec<String>,
+    /// HTTPS endpoints subscribed to the alert topic (an on-call tool's SNS integration URL).
+    /// Context `alertHttpsEndpoints`. Default: none.
+    pub alert_https_endpoints: Vec<String>,
 }
+
+/// The workers' default health command: the heartbeat file was touched in the last 2 minutes.
+pub const WORKER_HEARTBEAT_COMMAND: &str = "test -n \"$(find /tmp/worker-heartbeat -mmin -2)\"";
+
+/// The services whose container health command is a setting (every one but `anisette-v3`).
+const HEALTH_COMMAND_SERVICES: [&str; 7] = [
+    "api",
+    "frontend",
+    "admin",
+    "tracker-fetcher",
+    "unified-geofence",
+    "notification-service",
+    "materialized-view-service",
+];
+
+/// The workers (the services without a load balancer to check them).
+const WORKERS: [&str; 4] = [
+    "tracker-fetcher",
+    "unified-geofence",
+    "notification-service",
+    "materialized-view-service",
+];
 
 /// The example account `cdk.json` ships (and that `availability-zones` context is seeded for).
 pub const EXAMPLE_ACCOUNT: &str = "111111111111";
@@ -274,6 +313,12 @@ impl Settings {
             description: None,
             ecs_exec: !production,
             disabled_services: Vec::new(),
+            alert_emails: Vec::new(),
+            alert_https_endpoints: Vec::new(),
+            health_commands: WORKERS
+                .iter()
+                .map(|w| (w.to_string(), WORKER_HEARTBEAT_COMMAND.to_string()))
+                .collect(),
         }
     }
 
@@ -328,6 +373,8 @@ impl Settings {
                 self.cloudfront_certificate_arn = text(c).filter(|v| !v.is_empty())
             }
             "adminAllowList" => self.admin_allow_list = list(c, &field, value),
+            "alertEmails" => self.alert_emails = list(c, &field, value),
+            "alertHttpsEndpoints" => self.alert_https_endpoints = list(c, &field, value),
             "imageTag" => self.image_tag = text(c).unwrap_or_default(),
             "anisetteImageTag" => self.anisette_image_tag = text(c).unwrap_or_default(),
             "registryAccount" => self.registry_account = text(c).unwrap_or_default(),
@@ -381,6 +428,20 @@ impl Settings {
                     })
                     .collect()
             }
+            _ if key
+                .strip_suffix(".healthCommand")
+                .is_some_and(|service| HEALTH_COMMAND_SERVICES.contains(&service)) =>
+            {
+                let service = key.trim_end_matches(".healthCommand");
+                let command = text(c).unwrap_or_default();
+                c.require(
+                    !command.trim().is_empty(),
+                    &field,
+                    &command,
+                    "a shell command that exits 0 while the service is healthy",
+                );
+                self.health_commands.insert(service.to_string(), command);
+            }
             _ => {
                 let sized = key.split_once('.').and_then(|(service, f)| {
                     let sizing = self.services.get_mut(service)?;
@@ -406,9 +467,11 @@ impl Settings {
                             key,
                             format!(
                             "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
-                             maxCount for a service in {}, db.instanceType|volumeGiB|ami{}",
+                             maxCount for a service in {}, <service>.healthCommand for a service \
+                             in {}, db.instanceType|volumeGiB|ami{}",
                             ENV_KEYS.join(", "),
                             SERVICES.join(", "),
+                            HEALTH_COMMAND_SERVICES.join(", "),
                             if self.environment == Environment::Production {
                                 "|privateIps, redis.nodeType"
                             } else {
@@ -493,6 +556,22 @@ impl Settings {
                 &format!("{}[{i}]", p("adminAllowList")),
                 cidr,
                 "an IPv4 CIDR block narrower than 0.0.0.0/0, e.g. 203.0.113.0/24",
+            );
+        }
+        for (i, email) in self.alert_emails.iter().enumerate() {
+            c.require(
+                alerts::is_email(email),
+                &format!("{}[{i}]", p("alertEmails")),
+                email,
+                alerts::EMAIL_ALLOWED,
+            );
+        }
+        for (i, url) in self.alert_https_endpoints.iter().enumerate() {
+            c.require(
+                alerts::is_https_url(url),
+                &format!("{}[{i}]", p("alertHttpsEndpoints")),
+                url,
+                alerts::HTTPS_ALLOWED,
             );
         }
         match tag_kind(&self.image_tag) {
@@ -638,13 +717,25 @@ impl Settings {
         !self.disabled_services.iter().any(|s| s == service)
     }
 
+    /// The container health check of `service` from [`Settings::health_commands`]; `None` when
+    /// no command is set (a public service then derives one from its target group's check).
+    pub fn container_health_check(&self, service: &str) -> Option<ContainerHealthCheck> {
+        self.health_commands.get(service).map(|command| {
+            let mut check = ContainerHealthCheck::new(["CMD-SHELL", command.as_str()]);
+            check.start_period_secs = 60;
+            check
+        })
+    }
+
     /// The sizing of `service` (one of [`SERVICES`]).
     pub fn sizing(&self, service: &str) -> Sizing {
         self.services[service]
     }
 }
 
-const GLOBAL_KEYS: [&str; 10] = [
+const GLOBAL_KEYS: [&str; 12] = [
+    "alertEmails",
+    "alertHttpsEndpoints",
     "account",
     "region",
     "domain",
@@ -657,7 +748,9 @@ const GLOBAL_KEYS: [&str; 10] = [
     "tags",
 ];
 
-const ENV_KEYS: [&str; 17] = [
+const ENV_KEYS: [&str; 19] = [
+    "alertEmails",
+    "alertHttpsEndpoints",
     "account",
     "region",
     "domain",
@@ -1011,6 +1104,78 @@ mod tests {
                 "staging.tags.project"
             ]
         );
+    }
+
+    #[test]
+    fn health_commands_default_for_workers_and_are_set_per_service() {
+        let s = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({ "staging.api.healthCommand": "python -m tracker.health" })),
+        )
+        .unwrap();
+        let api = s.container_health_check("api").unwrap();
+        assert_eq!(api.command, ["CMD-SHELL", "python -m tracker.health"]);
+        let fetcher = s.container_health_check("tracker-fetcher").unwrap();
+        assert_eq!(fetcher.command, ["CMD-SHELL", WORKER_HEARTBEAT_COMMAND]);
+        assert!(s.container_health_check("frontend").is_none());
+    }
+
+    #[test]
+    fn fails_on_an_empty_health_command_and_on_one_for_anisette() {
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({
+                "staging.tracker-fetcher.healthCommand": " ",
+                "staging.anisette-v3.healthCommand": "true",
+            })),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(err.clone()),
+            [
+                "staging.tracker-fetcher.healthCommand",
+                "staging.anisette-v3.healthCommand"
+            ]
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("exits 0 while the service is healthy"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<service>.healthCommand for a service in api"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn alert_subscriptions_parse_per_environment_and_fail_on_bad_values() {
+        let s = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({
+                "alertEmails": "team@example.com",
+                "production.alertEmails": ["oncall@example.com", "db@example.com"],
+                "production.alertHttpsEndpoints": "https://events.example.com/sns",
+            })),
+        )
+        .unwrap();
+        assert_eq!(s.alert_emails, ["oncall@example.com", "db@example.com"]);
+        assert_eq!(s.alert_https_endpoints, ["https://events.example.com/sns"]);
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({
+                "staging.alertEmails": "oncall",
+                "staging.alertHttpsEndpoints": "http://events.example.com",
+            })),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(err.clone()),
+            ["staging.alertEmails[0]", "staging.alertHttpsEndpoints[0]"]
+        );
+        let text = err.to_string();
+        assert!(text.contains(alerts::EMAIL_ALLOWED), "{text}");
+        assert!(text.contains(alerts::HTTPS_ALLOWED), "{text}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use cdk_from_rust::aws_cdk_lib::{
     StackProps, Tags,
 };
 use cdk_from_rust::constructs::Construct;
+use tracker_constructs::alerts::{AlertTopic, AlertTopicProps};
 use tracker_constructs::anisette::{AnisetteProps, AnisetteWithEfs};
 use tracker_constructs::container_registry::{ContainerRegistry, ContainerRegistryProps};
 use tracker_constructs::managed_redis::{ManagedRedis, ManagedRedisProps};
@@ -125,12 +126,23 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             ..NetworkProps::default()
         },
     )?;
+    // Every alarm of the environment goes to this topic (subscriptions from the settings).
+    let alert_topic = AlertTopic::new(
+        stack,
+        "Alerts",
+        &AlertTopicProps {
+            emails: s.alert_emails.clone(),
+            https_endpoints: s.alert_https_endpoints.clone(),
+            ..AlertTopicProps::new(&format!("tracker-{env}-alerts"))
+        },
+    )?;
     let platform = Platform::new(
         stack,
         "Platform",
         network,
         PlatformProps {
             alb_deletion_protection: production,
+            alerts: Some(alert_topic.alerts),
             ..PlatformProps::new(env.name(), &s.certificate_arn)
         },
     )?;
@@ -219,6 +231,9 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
                 .insert("REDIS_TLS".into(), data.redis_tls.to_string());
         }
         service.execute_command = s.ecs_exec;
+        // Workers get their health command from the settings; a public service without one
+        // derives its container check from its target group's.
+        service.health_check = s.container_health_check(&service.name);
         if !production {
             // Staging rolls half the tasks at a time.
             service.min_healthy_percent = 50;
@@ -315,7 +330,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         );
         if production {
             let alarm_name = format!("tracker-{env}-{name}-target-5xx");
-            Alarm::new(
+            let alarm = Alarm::new(
                 svc.service,
                 "TargetErrors",
                 AlarmProps::new(
@@ -344,6 +359,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
                     "{env} {name}: 10+ target 5xx a minute for 2 minutes (rolls a deployment back)"
                 )),
             );
+            platform.alerts.notify(alarm);
             deployment_alarms.push((svc.service, alarm_name));
         }
     }
@@ -417,7 +433,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         let svc = PrivateWorkerService::new(stack, id, &platform, props)?;
         if production {
             let alarm_name = format!("tracker-{env}-{name}-memory-high");
-            Alarm::new(
+            let alarm = Alarm::new(
                 svc.service,
                 "MemoryHigh",
                 AlarmProps::new(3, svc.service.metric_memory_utilization(None), 90)
@@ -428,6 +444,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
                         "{env} {name}: memory at 90 %+ for 3 minutes (rolls a deployment back)"
                     )),
             );
+            platform.alerts.notify(alarm);
             deployment_alarms.push((svc.service, alarm_name));
         }
     }

@@ -515,3 +515,176 @@ fn an_image_digest_is_referenced_with_an_at_sign() {
         assert!(!image.contains(&format!(":{digest}")), "{path}: {image}");
     }
 }
+
+/// Every template the app synthesizes (whatever the stacks are called).
+fn all_templates() -> Vec<(String, Value)> {
+    let mut names: Vec<String> = std::fs::read_dir(assembly())
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".template.json").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| (n.clone(), template(&n)))
+        .collect()
+}
+
+#[test]
+fn every_service_container_has_a_health_check_and_a_stop_timeout() {
+    let mut containers = 0;
+    for (stack, t) in all_templates() {
+        // The task definitions of services (a one-off task runs to completion: no check needed).
+        let services: Vec<&Value> = resources(&t, "AWS::ECS::Service")
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
+        for service in services {
+            let td_ref = &service["Properties"]["TaskDefinition"]["Ref"];
+            let td = &t["Resources"][td_ref.as_str().expect("a task definition Ref")];
+            let waived = service["Metadata"]
+                .get("tracker:healthCheckWaiver")
+                .is_some();
+            for c in td["Properties"]["ContainerDefinitions"].as_array().unwrap() {
+                containers += 1;
+                let name = format!("{stack} {}", c["Name"]);
+                assert!(
+                    waived
+                        || c["HealthCheck"]["Command"]
+                            .as_array()
+                            .is_some_and(|a| !a.is_empty()),
+                    "{name}: no container health check and no waiver"
+                );
+                let stop = c["StopTimeout"].as_u64().unwrap_or(0);
+                assert!((2..=120).contains(&stop), "{name}: StopTimeout {stop}");
+            }
+        }
+    }
+    // api, frontend, admin, anisette-v3 and the four workers in each environment.
+    assert_eq!(containers, 16);
+}
+
+#[test]
+fn workers_on_spot_get_the_whole_interruption_notice_and_public_targets_drain_first() {
+    let (mut workers, mut drained) = (0, 0);
+    for (_, t) in all_templates() {
+        for (_, td) in resources(&t, "AWS::ECS::TaskDefinition") {
+            for c in td["Properties"]["ContainerDefinitions"].as_array().unwrap() {
+                let heartbeat = c["HealthCheck"]["Command"][1]
+                    .as_str()
+                    .is_some_and(|cmd| cmd.contains("/tmp/worker-heartbeat"));
+                if heartbeat {
+                    workers += 1;
+                    assert_eq!(c["StopTimeout"], 120, "{}", c["Name"]);
+                }
+            }
+        }
+        for (_, tg) in resources(&t, "AWS::ElasticLoadBalancingV2::TargetGroup") {
+            let attrs = tg["Properties"]["TargetGroupAttributes"].as_array();
+            let Some(attrs) = attrs else { continue };
+            if let Some(delay) = attrs
+                .iter()
+                .find(|a| a["Key"] == "deregistration_delay.timeout_seconds")
+            {
+                let secs: u32 = delay["Value"].as_str().unwrap().parse().unwrap();
+                assert!(secs <= 30, "{tg}: drains {secs} s");
+                drained += 1;
+            }
+        }
+    }
+    assert_eq!(workers, 8, "four workers in each environment");
+    assert!(
+        drained >= 6,
+        "the public services' target groups: {drained}"
+    );
+}
+
+#[test]
+fn every_alarm_has_an_action_and_every_alarm_for_people_reaches_the_alert_topic() {
+    let mut for_people = 0;
+    for (stack, t) in all_templates() {
+        let topics: Vec<&String> = resources(&t, "AWS::SNS::Topic")
+            .into_iter()
+            .filter(|(_, r)| {
+                r["Properties"]["TopicName"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("-alerts"))
+            })
+            .map(|(id, _)| id)
+            .collect();
+        for (id, alarm) in resources(&t, "AWS::CloudWatch::Alarm") {
+            let actions = alarm["Properties"]["AlarmActions"].as_array();
+            assert!(
+                actions.is_some_and(|a| !a.is_empty()),
+                "{stack} {id}: an alarm without an action"
+            );
+            // Alarms that drive autoscaling act on a scaling policy; every other one is for people.
+            let scaling = actions.unwrap().iter().all(|a| {
+                a.get("Ref").and_then(|r| r.as_str()).is_some_and(|r| {
+                    t["Resources"][r]["Type"]
+                        .as_str()
+                        .is_some_and(|ty| ty.ends_with("ScalingPolicy"))
+                })
+            });
+            if scaling {
+                continue;
+            }
+            for_people += 1;
+            assert_eq!(topics.len(), 1, "{stack}: one alert topic");
+            let topic = json!({ "Ref": topics[0] });
+            for key in ["AlarmActions", "OKActions"] {
+                let list = alarm["Properties"][key].as_array();
+                assert!(
+                    list.is_some_and(|l| l.contains(&topic)),
+                    "{stack} {id}: {key} lacks the alert topic"
+                );
+            }
+        }
+    }
+    assert!(for_people >= 10, "{for_people} alarms for people");
+}
+
+#[test]
+fn alert_subscriptions_come_from_the_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = context();
+    ctx.insert(
+        "production.alertEmails".into(),
+        json!(["oncall@example.com"]),
+    );
+    ctx.insert(
+        "production.alertHttpsEndpoints".into(),
+        json!("https://events.example.com/sns"),
+    );
+    let settings = AppSettings::from_context(&ctx).unwrap();
+    synth_to(&settings, &ctx, dir.path()).unwrap();
+    let read = |stack: &str| -> Value {
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("{stack}.template.json"))).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let production = read("TrackerProduction");
+    let mut subscriptions: Vec<(String, String)> = resources(&production, "AWS::SNS::Subscription")
+        .into_iter()
+        .map(|(_, s)| {
+            (
+                s["Properties"]["Protocol"].as_str().unwrap().into(),
+                s["Properties"]["Endpoint"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    subscriptions.sort();
+    assert_eq!(
+        subscriptions,
+        [
+            ("email".to_string(), "oncall@example.com".to_string()),
+            (
+                "https".to_string(),
+                "https://events.example.com/sns".to_string()
+            )
+        ]
+    );
+    assert!(resources(&read("TrackerStaging"), "AWS::SNS::Subscription").is_empty());
+}

@@ -514,6 +514,9 @@ def exists(kind: str, physical: str) -> bool | None:
         if kind == "AWS::Backup::BackupVault":
             boto3.client("backup").describe_backup_vault(BackupVaultName=physical)
             return True
+        if kind == "AWS::KMS::Key":
+            meta = boto3.client("kms").describe_key(KeyId=physical)["KeyMetadata"]
+            return meta["KeyState"] == "Enabled"
         if kind == "AWS::ECR::Repository":
             return bool(boto3.client("ecr").describe_repositories(repositoryNames=[physical])["repositories"])
         if kind == "AWS::SecretsManager::Secret":

@@ -268,6 +268,22 @@ class BucketPolicy(_Gap):
 
 
 @gap
+class TopicPolicy(_Gap):
+    """Gap: no model for AWS::SNS::TopicPolicy (moto's SNS backend has SetTopicAttributes). Sets the
+    policy on each topic; restores nothing on delete (the topics go with the stack)."""
+
+    TYPE = "AWS::SNS::TopicPolicy"
+
+    def _create(self) -> str:
+        from moto.sns.models import sns_backends
+
+        backend = sns_backends[self.account_id][self.region]
+        for arn in self.props["Topics"]:
+            backend.set_topic_attribute(arn, "Policy", json.dumps(self.props["PolicyDocument"]))
+        return f"{self.logical_id}-{mock_random.get_random_hex(8)}"
+
+
+@gap
 class PrivateDnsNamespace(_Gap):
     """Gap: no model for AWS::ServiceDiscovery::PrivateDnsNamespace (moto has the servicediscovery
     backend). Creates the namespace (and its private hosted zone) there; Ref/Id is the namespace
@@ -783,6 +799,27 @@ def _patch_efs() -> None:
     AccessPoint.has_cfn_attr = classmethod(lambda cls, attr: attr in ("Arn", "AccessPointId"))  # type: ignore[method-assign]
 
 
+def _patch_kms_key_tags() -> None:
+    """Bug: moto's KMS Key model passes the template's `Tags` (`Key`/`Value`, the CloudFormation
+    form) to its tagger, which reads `TagKey`/`TagValue` (the KMS API form): KeyError, HTTP 500,
+    and the CLI reports a misleading "stack already exists". Convert them (and a `KeyPolicy`
+    object to the JSON text `create_key` stores) before moto's own code runs."""
+    import json
+
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        props = dict(cloudformation_json.get("Properties", {}))
+        props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
+        if isinstance(props.get("KeyPolicy"), dict):
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+        return original(cls, resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign]
+
+
 def _camel(value: Any) -> Any:
     from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 
@@ -1275,6 +1312,7 @@ def seed_certificate(arn: str) -> None:
 def install() -> None:
     _register_models()
     _patch_efs()
+    _patch_kms_key_tags()
     _patch_security_group_ingress_id()
     _patch_ec2_properties()
     _patch_ecs()
