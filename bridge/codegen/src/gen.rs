@@ -383,7 +383,7 @@ pub fn generate(assemblies: &[Assembly], modules: &[ModuleSpec]) -> Vec<File> {
     }
     files.push(File {
         path: "src/generated/mod.rs".into(),
-        contents: root_text(modules),
+        contents: root_text(modules, assemblies),
     });
     files.push(File {
         path: "FEATURES".into(),
@@ -417,7 +417,7 @@ fn module_text(spec: &ModuleSpec, modules: &[ModuleSpec], body: String) -> Strin
     out
 }
 
-fn root_text(modules: &[ModuleSpec]) -> String {
+fn root_text(modules: &[ModuleSpec], assemblies: &[Assembly]) -> String {
     let mut out = String::from(HEADER);
     out.push_str("//! The generated bindings, one module per jsii module.\n\n");
     for m in modules.iter().filter(|m| m.path.len() == 1) {
@@ -426,6 +426,16 @@ fn root_text(modules: &[ModuleSpec]) -> String {
         }
         let _ = writeln!(out, "pub mod {};", m.path[0]);
     }
+    out.push_str(
+        "\n/// The npm packages these bindings were generated from, with their exact versions. Every\n\
+         /// recorded Program carries them (`packages`), and the shim refuses to replay against other\n\
+         /// installed versions.\n\
+         pub const PACKAGES: &[(&str, &str)] = &[\n",
+    );
+    for a in assemblies {
+        let _ = writeln!(out, "    ({:?}, {:?}),", a.name, a.version);
+    }
+    out.push_str("];\n");
     out
 }
 
