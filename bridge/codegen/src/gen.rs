@@ -22,6 +22,9 @@ pub struct ModuleSpec {
     pub path: Vec<String>,
     /// The cargo feature gating it; `None` = always compiled.
     pub feature: Option<String>,
+    /// Whether the feature is part of the `all` feature (every crate of this repository enables
+    /// `all`, so a library bound only for users of the crate stays out of it).
+    pub in_all: bool,
 }
 
 /// A generated file.
@@ -277,6 +280,10 @@ fn ident(name: &str) -> String {
         .replace("KiB", "Kib")
         .replace("TiB", "Tib");
     let snake = name.to_snake_case();
+    if snake.is_empty() {
+        // A parameter named `_` (or only punctuation), e.g. in cdk-monitoring-constructs.
+        return "unnamed".to_string();
+    }
     const KEYWORDS: &[&str] = &[
         "as", "async", "await", "box", "break", "const", "continue", "dyn", "else", "enum",
         "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
@@ -444,7 +451,9 @@ fn features_text(modules: &[ModuleSpec], deps: &[BTreeSet<usize>]) -> String {
     let mut all = Vec::new();
     for (m, spec) in modules.iter().enumerate() {
         let Some(f) = &spec.feature else { continue };
-        all.push(format!("\"{f}\""));
+        if spec.in_all {
+            all.push(format!("\"{f}\""));
+        }
         let needs: Vec<String> = deps[m]
             .iter()
             .filter_map(|d| modules[*d].feature.as_ref())
