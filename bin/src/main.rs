@@ -12,15 +12,40 @@ use clap::{Parser, Subcommand};
 mod exit {
     /// The infrastructure was rejected: by a construct's validation, by aws-cdk-lib, or at synthesis.
     pub const INFRASTRUCTURE: u8 = 1;
-    /// The toolchain is not usable: Node.js missing, shim and Program versions disagree, shim crashed.
+    /// The toolchain is not usable: shim and Program versions disagree, the shim could not be
+    /// started or written to its cache directory, or it crashed.
     pub const TOOLCHAIN: u8 = 3;
     /// `review`: a template or change-set file is missing, unreadable or not what it claims.
     pub const REVIEW_INPUT: u8 = 4;
     /// `review`: CloudFormation could not be asked (credentials, region, network), refused, or the
     /// change set is not reviewable.
     pub const REVIEW_AWS: u8 = 5;
+    /// Node.js is not installed (no `node` on the PATH, or not where `CDK_FROM_RUST_NODE` points).
+    pub const NODE_MISSING: u8 = 6;
+    /// `node_modules` is missing or incomplete where the app runs: run `npm ci` in the project.
+    pub const NODE_MODULES: u8 = 7;
+    /// `node_modules` holds another aws-cdk-lib (or constructs, cdk-nag) version than the one the
+    /// bindings were generated from.
+    pub const PACKAGE_VERSIONS: u8 = 8;
     // `review` also exits with `tracker_review::EXIT_DATA_LOSS` (10) and `EXIT_WIDENING` (11).
 }
+
+const SYNTH_HELP: &str = "\
+Run from the project directory (the one with package.json and node_modules; any subdirectory
+works too): aws-cdk-lib is loaded from the node_modules found there. The Node shim is built into
+this binary and written once to $XDG_CACHE_HOME/cdk-from-rust (else ~/.cache/cdk-from-rust).
+
+Exit codes:
+   0  synthesized
+   1  the infrastructure was rejected (construct validation, aws-cdk-lib, synthesis); every
+      problem is listed with its Rust file:line and construct path
+   2  usage error
+   3  the toolchain is not usable (shim and Program versions disagree, the shim crashed)
+   6  Node.js is not installed: install Node.js 20+, or set CDK_FROM_RUST_NODE
+   7  node_modules is missing or incomplete: run `npm ci` in the project directory
+   8  node_modules has another aws-cdk-lib/constructs/cdk-nag version than the bindings:
+      `npm ci` with the project's package-lock.json (or install the version the message names)
+On any failure the assembly in the output directory is removed.";
 
 const REVIEW_HELP: &str = "\
 Baselines: `golden` = stacks/golden/<STACK>.template.json (default offline), `deployed` = the
@@ -54,10 +79,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Synthesize the cloud assembly (the CDK app contract: what `cdk.json` runs).
+    #[command(after_help = SYNTH_HELP)]
     Synth {
         /// Output directory. Default: `$CDK_OUTDIR` as set by the CDK CLI, else `cdk.out`.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replay this recorded Program (JSON, as `program` prints it) instead of the tracker app.
+        #[arg(long, value_name = "FILE")]
+        program: Option<PathBuf>,
     },
     /// Print the recorded Program (the JSON the Node shim replays).
     Program,
@@ -93,10 +122,19 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Synth { out } => {
+        Command::Synth { out, program } => {
             let mut runner = Runner::default();
             if let Some(out) = out {
                 runner.outdir = out;
+            }
+            if let Some(file) = program {
+                return match read_program(&file) {
+                    Ok(program) => synth(&runner, &program),
+                    Err(e) => {
+                        eprintln!("error: {e:#}");
+                        ExitCode::from(2)
+                    }
+                };
             }
             match tracker_stacks::app_program_from_env() {
                 Ok((program, env)) => {
@@ -163,6 +201,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Reads a recorded Program from a JSON file.
+fn read_program(file: &std::path::Path) -> anyhow::Result<cdk_from_rust::program::Program> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the Program {}", file.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a cdk-from-rust Program", file.display()))
+}
+
 /// Replays `program` into the runner's output directory (the runner removes the assembly on
 /// failure).
 fn synth(runner: &Runner, program: &cdk_from_rust::program::Program) -> ExitCode {
@@ -177,7 +224,13 @@ fn synth(runner: &Runner, program: &cdk_from_rust::program::Program) -> ExitCode
             eprintln!("error: {e}");
             ExitCode::from(match e {
                 RunError::Operation { .. } | RunError::Synthesis { .. } => exit::INFRASTRUCTURE,
-                _ => exit::TOOLCHAIN,
+                RunError::NodeMissing { .. } => exit::NODE_MISSING,
+                RunError::Packages { .. } => exit::NODE_MODULES,
+                RunError::PackageVersions { .. } => exit::PACKAGE_VERSIONS,
+                RunError::Refused { .. }
+                | RunError::Spawn { .. }
+                | RunError::ShimCache { .. }
+                | RunError::Crashed { .. } => exit::TOOLCHAIN,
             })
         }
     }

@@ -8,11 +8,14 @@
 // sites recorded in the program. Protocol, exit codes and env vars: README.md.
 'use strict';
 
-// stdout carries exactly one JSON line (the result). Anything else that would
-// go there (console.log from libraries, stray writes) is diverted to stderr,
+// The result is one JSON line: written to the file named by CDK_FROM_RUST_RESULT
+// (how the Rust runner calls the shim), else to stdout. Anything else that would
+// go to stdout (console.log from libraries, stray writes) is diverted to stderr,
 // before any library is loaded.
-const writeResultLine = process.stdout.write.bind(process.stdout);
-process.stdout.write = process.stderr.write.bind(process.stderr);
+const writeStdout = process.stdout.write.bind(process.stdout);
+const writeStderr = process.stderr.write.bind(process.stderr);
+process.stdout.write = writeStderr;
+const RESULT_FILE = process.env.CDK_FROM_RUST_RESULT || null;
 
 const fs = require('fs');
 const path = require('path');
@@ -28,7 +31,9 @@ const OP_FIELDS = {
   'static': { fqn: 'string', method: 'string', args: 'array' },
   'static-get': { fqn: 'string', property: 'string' },
 };
-const EXIT = { ok: 0, refused: 2, operation: 3, synthesis: 4, internal: 70 };
+const EXIT = { ok: 0, refused: 2, operation: 3, synthesis: 4, environment: 5, internal: 70 };
+// Failure kinds that mean the project's node_modules is not what the program needs.
+const ENVIRONMENT_KINDS = ['missing-packages', 'package-versions'];
 
 /** A failure to report: kind (protocol error kind), one-line summary, problem list. */
 class Failure extends Error {
@@ -47,11 +52,19 @@ class Failure extends Error {
 
 const moduleCache = new Map();
 
-/** require() an npm package, from CDK_FROM_RUST_NODE_PATH if set, else from here. */
+/**
+ * Where npm packages are resolved from: CDK_FROM_RUST_NODE_PATH if set, else the working
+ * directory (the CDK app's project: the CLI runs the app there). Node looks in
+ * `<dir>/node_modules` and in every parent's, so any subdirectory of the project works too.
+ */
+function packageBase() {
+  return path.resolve(process.env.CDK_FROM_RUST_NODE_PATH || process.cwd());
+}
+
+/** require() an npm package, resolved from packageBase(). */
 function loadModule(name) {
   if (!moduleCache.has(name)) {
-    const dir = process.env.CDK_FROM_RUST_NODE_PATH;
-    moduleCache.set(name, require(dir ? require.resolve(name, { paths: [path.resolve(dir)] }) : name));
+    moduleCache.set(name, require(require.resolve(name, { paths: [packageBase()] })));
   }
   return moduleCache.get(name);
 }
@@ -84,6 +97,110 @@ function resolveFqn(fqn) {
     walked += '.' + segment;
   }
   return value;
+}
+
+// ---------------------------------------------------------------------------
+// The environment: are the packages the program uses installed, in the versions
+// the bindings were generated from? (Checked once, before the per-op checks, so a
+// missing node_modules is one message, not one per operation.)
+// ---------------------------------------------------------------------------
+
+/** The npm packages named by the program's fqns (ops and enum values), in first-use order. */
+function packagesUsed(program) {
+  const used = new Set();
+  const add = (fqn) => {
+    const parts = typeof fqn === 'string' ? splitFqn(fqn) : null;
+    if (parts) used.add(parts.assembly);
+  };
+  const walk = (value) => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (!isPlainObject(value) || '$literal' in value) return;
+    if ('$enum' in value) add(value.$enum);
+    Object.values(value).forEach(walk);
+  };
+  for (const op of Array.isArray(program.ops) ? program.ops : []) {
+    if (!isPlainObject(op)) continue;
+    add(op.fqn);
+    walk(op.args);
+  }
+  return [...used];
+}
+
+/**
+ * Where a package is installed, as Node finds it (`<dir>/node_modules/<name>` for `base` and
+ * each parent), with the version its package.json names; null if no such directory exists.
+ */
+function installedPackage(name, base) {
+  for (let dir = base; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (fs.existsSync(candidate)) {
+      try {
+        const manifest = JSON.parse(fs.readFileSync(path.join(candidate, 'package.json'), 'utf8'));
+        return { dir: candidate, version: String(manifest.version), error: null };
+      } catch (err) {
+        return { dir: candidate, version: null, error: err };
+      }
+    }
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+/** Refuses to replay unless every package the program uses loads, in the expected version. */
+function checkEnvironment(program) {
+  const base = packageBase();
+  const expected = isPlainObject(program.packages) ? program.packages : {};
+  const missing = [];
+  const broken = [];
+  const mismatched = [];
+  for (const name of packagesUsed(program)) {
+    const found = installedPackage(name, base);
+    if (found === null) {
+      missing.push(name);
+      continue;
+    }
+    const want = expected[name];
+    if (!found.error && typeof want === 'string' && found.version !== want) {
+      mismatched.push({ name, want, found });
+      continue;
+    }
+    try {
+      if (found.error) throw found.error;
+      loadModule(name);
+    } catch (err) {
+      broken.push({ name, dir: found.dir, err });
+    }
+  }
+  const versionOf = (name) => (typeof expected[name] === 'string' ? `${name}@${expected[name]}` : name);
+  if (missing.length > 0 || broken.length > 0) {
+    const problems = [];
+    const parts = [];
+    if (missing.length > 0) {
+      const names = missing.join(', ');
+      parts.push(`${names} ${missing.length === 1 ? 'is' : 'are'} not installed: no node_modules `
+        + `from ${base} upwards has ${missing.length === 1 ? 'it' : 'them'}`);
+      for (const name of missing) {
+        problems.push({ message: `${name} is not installed (looked from ${base} upwards)`, op: null, site: null, path: null });
+      }
+    }
+    for (const b of broken) {
+      const text = `${b.name}${b.dir ? ` (${b.dir})` : ''} is incomplete: ${firstLine(errorText(b.err))}`;
+      parts.push(text);
+      problems.push({ message: text, op: null, site: null, path: null });
+    }
+    const message = `${parts.join('; ')}. Run \`npm ci\` in the project directory (the one with `
+      + `package.json and package-lock.json) and run the app from there; the project's package.json `
+      + `must list ${[...missing, ...broken.map((b) => b.name)].map(versionOf).join(', ')}`;
+    throw new Failure('missing-packages', message, problems);
+  }
+  if (mismatched.length > 0) {
+    const list = mismatched.map((m) => `${m.name} ${m.found.version} is installed (${m.found.dir})`
+      + ` but the bindings were generated from ${m.want}`);
+    const message = `${list.join('; ')}. Install the versions the bindings expect: `
+      + `\`npm install --save-exact ${mismatched.map((m) => `${m.name}@${m.want}`).join(' ')}\``
+      + ' (or use a cdk-from-rust generated from the installed versions)';
+    throw new Failure('package-versions', message,
+      list.map((text) => ({ message: text, op: null, site: null, path: null })));
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -532,13 +649,34 @@ async function readInput() {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * Writes the result and exits with `code` once everything written to stdout and stderr has
+ * been handed to the operating system: process.exit() drops what a pipe has not taken yet
+ * (a report over 64 KiB would be cut off), so exit waits for the streams' write callbacks.
+ * Exiting explicitly matters: an App created while CDK_OUTDIR is set synthesizes itself again
+ * on 'beforeExit' (autoSynth), which would write to the outdir after a failure and print
+ * aws-cdk-lib's reports a second time; process.exit() skips 'beforeExit'.
+ */
 function finish(code, result) {
-  writeResultLine(`${JSON.stringify(result)}\n`);
-  // Exit explicitly: an App created while CDK_OUTDIR is set synthesizes itself again on
-  // 'beforeExit' (autoSynth), which would write to the outdir after a failure and print
-  // aws-cdk-lib's reports a second time. process.exit() skips 'beforeExit'; writes to
-  // pipes and files are synchronous, so nothing written above is lost.
-  process.exit(code);
+  const line = `${JSON.stringify(result)}\n`;
+  if (RESULT_FILE) {
+    try {
+      fs.writeFileSync(RESULT_FILE, line); // synchronous and whole, whatever the size
+    } catch (err) {
+      writeStderr(`error: cannot write the result to ${RESULT_FILE}: ${errorText(err)}\n`);
+      code = EXIT.internal;
+    }
+  } else {
+    writeStdout(line);
+  }
+  let pending = 2;
+  const flushed = () => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  // Write callbacks run in order, so an empty write's callback means all earlier writes are out.
+  writeStdout('', flushed);
+  writeStderr('', flushed);
 }
 
 async function main() {
@@ -546,29 +684,34 @@ async function main() {
   try {
     program = parseProgram(await readInput());
     checkVersion(program);
+    checkEnvironment(program);
     validateProgram(program);
     const { results, creators } = replay(program);
     const synthesized = synthesize(program, results, creators);
     finish(EXIT.ok, { ok: true, synthesized });
   } catch (err) {
     if (!(err instanceof Failure)) throw err;
-    const lines = [`error: ${err.headline}`];
-    const listProblems = err.kind === 'malformed'
-      && (err.problems.length > 1 || err.problems[0].message !== err.message);
-    if (listProblems) {
-      for (const p of err.problems) lines.push(`- ${p.message}${p.site ? ` (recorded at ${formatSite(p.site)})` : ''}`);
+    // A caller that reads the result file renders the report itself.
+    if (!RESULT_FILE) {
+      const lines = [`error: ${err.headline}`];
+      const listProblems = err.kind === 'malformed'
+        && (err.problems.length > 1 || err.problems[0].message !== err.message);
+      if (listProblems) {
+        for (const p of err.problems) lines.push(`- ${p.message}${p.site ? ` (recorded at ${formatSite(p.site)})` : ''}`);
+      }
+      lines.push(...err.details.map((d) => `  ${d}`));
+      writeStderr(`${lines.join('\n')}\n`);
     }
-    lines.push(...err.details.map((d) => `  ${d}`));
-    process.stderr.write(`${lines.join('\n')}\n`);
     const code = err.kind === 'operation' ? EXIT.operation
-      : err.kind === 'synthesis' ? EXIT.synthesis : EXIT.refused;
+      : err.kind === 'synthesis' ? EXIT.synthesis
+        : ENVIRONMENT_KINDS.includes(err.kind) ? EXIT.environment : EXIT.refused;
     finish(code, { ok: false, error: { kind: err.kind, message: err.message, problems: err.problems } });
   }
 }
 
 main().catch((err) => {
   const message = `internal error in the cdk-from-rust shim: ${errorText(err)}`;
-  process.stderr.write(`error: ${message}\n`);
+  writeStderr(`error: ${message}\n`);
   finish(EXIT.internal, {
     ok: false,
     error: { kind: 'internal', message: firstLine(message), problems: [{ message, op: null, site: null, path: null }] },

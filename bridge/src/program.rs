@@ -14,7 +14,7 @@ pub const SCHEMA_NAME: &str = "cdk-from-rust.program";
 /// Major version: bumped on any change an older shim could misread. The shim refuses other majors.
 pub const SCHEMA_MAJOR: u32 = 1;
 /// Minor version: bumped on additions an older shim of the same major can ignore.
-pub const SCHEMA_MINOR: u32 = 0;
+pub const SCHEMA_MINOR: u32 = 1;
 
 /// A recorded construct program.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -29,6 +29,11 @@ pub struct Program {
     /// Ids of the `aws-cdk-lib.App` results to synthesize after replay, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub synth: Vec<u32>,
+    /// The exact versions of the npm packages the recording bindings were generated from, by
+    /// package name (since 1.1). The shim refuses to replay when a package the ops use is
+    /// installed in another version.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub packages: BTreeMap<String, String>,
 }
 
 impl Program {
@@ -39,6 +44,7 @@ impl Program {
             version: format!("{SCHEMA_MAJOR}.{SCHEMA_MINOR}"),
             ops: Vec::new(),
             synth: Vec::new(),
+            packages: BTreeMap::new(),
         }
     }
 

@@ -1,8 +1,12 @@
 //! The runner: hands a [`Program`] to the Node shim and turns its answer into typed results.
 //!
-//! The shim (`bridge/shim/replay.js`) reads the Program on stdin, replays it against aws-cdk-lib,
-//! synthesizes, and writes one JSON line to stdout describing the outcome. The CDK CLI's app
-//! environment (`CDK_OUTDIR`, `CDK_CONTEXT_JSON`, `CDK_DEFAULT_*`, ...) passes straight through.
+//! The shim (`bridge/shim/replay.js`, embedded in this crate) reads the Program on stdin, replays
+//! it against aws-cdk-lib, synthesizes, and writes its result, one JSON document of any size, to
+//! the file named by `CDK_FROM_RUST_RESULT`. What the shim and aws-cdk-lib print (warnings, their
+//! own reports) goes straight to this process's stderr, on success and on failure. The CDK CLI's
+//! app environment (`CDK_OUTDIR`, `CDK_CONTEXT_JSON`, `CDK_DEFAULT_*`, ...) passes straight
+//! through. npm packages are resolved from the working directory (the CDK app's project, where
+//! the CLI runs the app) and its parents, or from `$CDK_FROM_RUST_NODE_PATH`.
 
 use std::path::{Path, PathBuf};
 
@@ -10,14 +14,19 @@ use serde::Deserialize;
 
 use crate::program::{Program, Site};
 
+/// The shim's source, embedded at compile time: a built binary needs no checkout of this crate.
+pub const SHIM_SOURCE: &str = include_str!("../shim/replay.js");
+
 /// Where the shim and Node are, and where the assembly goes.
 #[derive(Clone, Debug)]
 pub struct Runner {
     /// The `node` executable. Default: `$CDK_FROM_RUST_NODE`, else `node` on the `PATH`.
     /// (A string, not a path: duct would run a relative `Path` from the current directory.)
     pub node: std::ffi::OsString,
-    /// The shim script. Default: `$CDK_FROM_RUST_SHIM`, else `bridge/shim/replay.js` of this crate.
-    pub shim: PathBuf,
+    /// The shim script. Default: `$CDK_FROM_RUST_SHIM`, else `None`: the shim embedded in this
+    /// crate ([`SHIM_SOURCE`]), written once per content to the cache directory
+    /// (see [`embedded_shim`]).
+    pub shim: Option<PathBuf>,
     /// The cloud assembly directory. Default: `$CDK_OUTDIR` (set by the CDK CLI), else `cdk.out`.
     pub outdir: PathBuf,
     /// Extra environment for the shim (on top of this process's environment).
@@ -28,19 +37,61 @@ impl Default for Runner {
     fn default() -> Self {
         Runner {
             node: std::env::var_os("CDK_FROM_RUST_NODE").unwrap_or_else(|| "node".into()),
-            shim: std::env::var_os("CDK_FROM_RUST_SHIM")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    Path::new(env!("CARGO_MANIFEST_DIR"))
-                        .join("shim")
-                        .join("replay.js")
-                }),
+            shim: std::env::var_os("CDK_FROM_RUST_SHIM").map(PathBuf::from),
             outdir: std::env::var_os("CDK_OUTDIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| "cdk.out".into()),
             env: Vec::new(),
         }
     }
+}
+
+/// The directory the embedded shim is written to: `$XDG_CACHE_HOME/cdk-from-rust`, else
+/// `$HOME/.cache/cdk-from-rust`, else `cdk-from-rust` in the temporary directory.
+pub fn cache_dir() -> PathBuf {
+    let non_empty = |v: &str| std::env::var_os(v).filter(|s| !s.is_empty());
+    non_empty("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("cdk-from-rust")
+}
+
+/// Writes the embedded shim to `<cache_dir>/shim-<content hash>/replay.js`, unless it is already
+/// there with the same content, and returns its path. Falls back to the temporary directory when
+/// the cache directory is not writable.
+pub fn embedded_shim() -> Result<PathBuf, RunError> {
+    let name = format!("shim-{:016x}", fnv1a(SHIM_SOURCE.as_bytes()));
+    let first = cache_dir().join(&name);
+    write_shim(&first).or_else(|error| {
+        write_shim(&std::env::temp_dir().join("cdk-from-rust").join(&name))
+            .map_err(|_| RunError::ShimCache { dir: first, error })
+    })
+}
+
+fn write_shim(dir: &Path) -> std::io::Result<PathBuf> {
+    let path = dir.join("replay.js");
+    if std::fs::read(&path).is_ok_and(|b| b == SHIM_SOURCE.as_bytes()) {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(dir)?;
+    // Write aside and rename: concurrent runs never see a half-written shim.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = dir.join(format!("replay.js.{}.{nanos}.tmp", std::process::id()));
+    std::fs::write(&tmp, SHIM_SOURCE)?;
+    std::fs::rename(&tmp, &path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    Ok(path)
+}
+
+/// FNV-1a, 64 bits: a content key that is the same in every build and on every platform.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// What a successful synthesis produced.
@@ -89,13 +140,25 @@ fn list(problems: &[Problem]) -> String {
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("could not start the shim ({node} {shim}): {source}; is Node.js installed and `npm ci` done?")]
+    #[error("Node.js was not found (`{node}` cannot be run): install Node.js 20 or later so that `node` is on the PATH, or set CDK_FROM_RUST_NODE to the node executable")]
+    NodeMissing { node: String },
+    #[error("could not start the shim ({node} {shim}): {source}")]
     Spawn {
         node: String,
         shim: String,
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write the cdk-from-rust shim to {} (nor to the temporary directory): {error}; set XDG_CACHE_HOME to a writable directory", dir.display())]
+    ShimCache { dir: PathBuf, error: std::io::Error },
+    /// The project's `node_modules` is missing, or lacks (a working copy of) a package the
+    /// Program uses. The message names the packages and says to run `npm ci`.
+    #[error("node_modules cannot run this app: {message}")]
+    Packages { message: String },
+    /// A package the Program uses is installed in another version than the bindings were
+    /// generated from ([`crate::PACKAGES`]).
+    #[error("node_modules has other package versions than these bindings: {message}")]
+    PackageVersions { message: String },
     #[error("the shim refused the Program: {message}{}", list(problems))]
     Refused {
         message: String,
@@ -111,8 +174,9 @@ pub enum RunError {
         message: String,
         problems: Vec<Problem>,
     },
-    #[error("the shim failed unexpectedly (exit {status:?}): {stderr}")]
-    Crashed { status: Option<i32>, stderr: String },
+    /// The shim ended without a usable result; what it printed is on stderr, above.
+    #[error("the shim failed unexpectedly (exit {status:?}): {detail}")]
+    Crashed { status: Option<i32>, detail: String },
 }
 
 impl RunError {
@@ -156,36 +220,60 @@ impl Runner {
     }
 
     fn run_shim(&self, program: &Program) -> Result<Synthesized, RunError> {
-        let mut expression = duct::cmd(&self.node, [&self.shim])
+        let shim = match &self.shim {
+            Some(shim) => shim.clone(),
+            None => embedded_shim()?,
+        };
+        let spawn_error = |source: std::io::Error| RunError::Spawn {
+            node: self.node.to_string_lossy().into_owned(),
+            shim: shim.display().to_string(),
+            source,
+        };
+        // The result goes to a file, not a pipe: written synchronously by the shim, it is whole
+        // at any size, and nothing a library or a child process prints can mix into it.
+        let result_file = tempfile::Builder::new()
+            .prefix("cdk-from-rust-result-")
+            .suffix(".json")
+            .tempfile()
+            .map_err(spawn_error)?;
+        let mut expression = duct::cmd(&self.node, [&shim])
             .stdin_bytes(program.to_json())
             .env("CDK_OUTDIR", &self.outdir)
-            .stdout_capture()
-            .stderr_capture()
+            .env("CDK_FROM_RUST_RESULT", result_file.path())
+            // Everything the shim and aws-cdk-lib print (warnings, reports) is for the user.
+            .stdout_to_stderr()
             .unchecked();
         for (k, v) in &self.env {
             expression = expression.env(k, v);
         }
-        let output = expression.run().map_err(|source| RunError::Spawn {
-            node: self.node.to_string_lossy().into_owned(),
-            shim: self.shim.display().to_string(),
-            source,
-        })?;
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let report = stdout
-            .lines()
-            .rev()
-            .find(|l| l.starts_with('{'))
-            .and_then(|l| serde_json::from_str::<Report>(l).ok());
-        match report {
-            Some(Report::Ok(done)) if output.status.success() => {
-                // aws-cdk-lib's warnings (deprecations, notices) are for the user.
-                if !stderr.trim().is_empty() {
-                    eprint!("{stderr}");
+        let output = expression.run().map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                RunError::NodeMissing {
+                    node: self.node.to_string_lossy().into_owned(),
                 }
-                Ok(done)
+            } else {
+                spawn_error(source)
             }
-            Some(Report::Failed { error }) => {
+        })?;
+        let status = output.status.code();
+        let text = std::fs::read_to_string(result_file.path()).unwrap_or_default();
+        if text.trim().is_empty() {
+            return Err(RunError::Crashed {
+                status,
+                detail: "it wrote no result; its messages are above".into(),
+            });
+        }
+        let report = serde_json::from_str::<Report>(&text).map_err(|e| RunError::Crashed {
+            status,
+            detail: format!("its result is not readable ({e}): {}", truncate(&text, 500)),
+        })?;
+        match report {
+            Report::Ok(done) if output.status.success() => Ok(done),
+            Report::Ok(_) => Err(RunError::Crashed {
+                status,
+                detail: "it reported success but exited with an error".into(),
+            }),
+            Report::Failed { error } => {
                 let ReportError {
                     kind,
                     message,
@@ -193,15 +281,24 @@ impl Runner {
                 } = error;
                 Err(match kind.as_str() {
                     "unsupported-version" | "malformed" => RunError::Refused { message, problems },
+                    "missing-packages" => RunError::Packages { message },
+                    "package-versions" => RunError::PackageVersions { message },
                     "operation" => RunError::Operation { message, problems },
+                    "internal" => RunError::Crashed {
+                        status,
+                        detail: message,
+                    },
                     _ => RunError::Synthesis { message, problems },
                 })
             }
-            _ => Err(RunError::Crashed {
-                status: output.status.code(),
-                stderr,
-            }),
         }
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
     }
 }
 
@@ -259,7 +356,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_node_is_a_spawn_error() {
+    fn a_missing_node_says_to_install_node() {
         let dir = tempfile::tempdir().unwrap();
         let runner = Runner {
             node: "/nonexistent/node".into(),
@@ -267,7 +364,27 @@ mod tests {
             ..Runner::default()
         };
         let err = runner.run(&Program::new()).unwrap_err();
-        assert!(matches!(err, RunError::Spawn { .. }), "{err}");
-        assert!(err.to_string().contains("npm ci"));
+        assert!(matches!(err, RunError::NodeMissing { .. }), "{err}");
+        assert!(err.to_string().contains("install Node.js"), "{err}");
+        assert!(err.to_string().contains("CDK_FROM_RUST_NODE"), "{err}");
+    }
+
+    #[test]
+    fn the_embedded_shim_is_written_once_per_content_and_repaired() {
+        let cache = tempfile::tempdir().unwrap();
+        let dir = cache
+            .path()
+            .join(format!("shim-{:016x}", fnv1a(SHIM_SOURCE.as_bytes())));
+        let path = write_shim(&dir).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), SHIM_SOURCE);
+        assert_eq!(write_shim(&dir).unwrap(), path, "same content, same place");
+        std::fs::write(&path, "truncated").unwrap();
+        write_shim(&dir).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), SHIM_SOURCE);
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary files are left behind");
+        // The key is stable: FNV-1a of the empty input is its offset basis.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
     }
 }

@@ -27,7 +27,12 @@ pub fn record<T>(build: impl FnOnce() -> T) -> (Program, T) {
             slot.is_none(),
             "cdk_from_rust::record called while a recording is already active"
         );
-        *slot = Some(Program::new());
+        let mut program = Program::new();
+        program.packages = crate::generated::PACKAGES
+            .iter()
+            .map(|(name, version)| (name.to_string(), version.to_string()))
+            .collect();
+        *slot = Some(program);
     });
     struct Reset;
     impl Drop for Reset {

@@ -22,6 +22,9 @@ pub struct ModuleSpec {
     pub path: Vec<String>,
     /// The cargo feature gating it; `None` = always compiled.
     pub feature: Option<String>,
+    /// Whether the feature is part of the `all` feature (every crate of this repository enables
+    /// `all`, so a library bound only for users of the crate stays out of it).
+    pub in_all: bool,
 }
 
 /// A generated file.
@@ -277,6 +280,10 @@ fn ident(name: &str) -> String {
         .replace("KiB", "Kib")
         .replace("TiB", "Tib");
     let snake = name.to_snake_case();
+    if snake.is_empty() {
+        // A parameter named `_` (or only punctuation), e.g. in cdk-monitoring-constructs.
+        return "unnamed".to_string();
+    }
     const KEYWORDS: &[&str] = &[
         "as", "async", "await", "box", "break", "const", "continue", "dyn", "else", "enum",
         "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
@@ -383,7 +390,7 @@ pub fn generate(assemblies: &[Assembly], modules: &[ModuleSpec]) -> Vec<File> {
     }
     files.push(File {
         path: "src/generated/mod.rs".into(),
-        contents: root_text(modules),
+        contents: root_text(modules, assemblies),
     });
     files.push(File {
         path: "FEATURES".into(),
@@ -417,7 +424,7 @@ fn module_text(spec: &ModuleSpec, modules: &[ModuleSpec], body: String) -> Strin
     out
 }
 
-fn root_text(modules: &[ModuleSpec]) -> String {
+fn root_text(modules: &[ModuleSpec], assemblies: &[Assembly]) -> String {
     let mut out = String::from(HEADER);
     out.push_str("//! The generated bindings, one module per jsii module.\n\n");
     for m in modules.iter().filter(|m| m.path.len() == 1) {
@@ -426,6 +433,16 @@ fn root_text(modules: &[ModuleSpec]) -> String {
         }
         let _ = writeln!(out, "pub mod {};", m.path[0]);
     }
+    out.push_str(
+        "\n/// The npm packages these bindings were generated from, with their exact versions. Every\n\
+         /// recorded Program carries them (`packages`), and the shim refuses to replay against other\n\
+         /// installed versions.\n\
+         pub const PACKAGES: &[(&str, &str)] = &[\n",
+    );
+    for a in assemblies {
+        let _ = writeln!(out, "    ({:?}, {:?}),", a.name, a.version);
+    }
+    out.push_str("];\n");
     out
 }
 
@@ -434,7 +451,9 @@ fn features_text(modules: &[ModuleSpec], deps: &[BTreeSet<usize>]) -> String {
     let mut all = Vec::new();
     for (m, spec) in modules.iter().enumerate() {
         let Some(f) = &spec.feature else { continue };
-        all.push(format!("\"{f}\""));
+        if spec.in_all {
+            all.push(format!("\"{f}\""));
+        }
         let needs: Vec<String> = deps[m]
             .iter()
             .filter_map(|d| modules[*d].feature.as_ref())

@@ -44,19 +44,100 @@ pub const AWS_CDK_LIB_MODULES: &[&str] = &[
     "aws_wafv2",
 ];
 
+/// The list of bound jsii libraries, relative to the bridge crate: one npm package name a line,
+/// optionally followed by `all` to put its feature into the `all` feature; `#` starts a comment.
+pub const LIBRARIES_FILE: &str = "codegen/libraries.txt";
+
+/// A jsii library bound besides constructs and aws-cdk-lib (e.g. cdk-nag): its root module
+/// becomes `cdk_from_rust::<feature>`, behind the cargo feature of the same name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Library {
+    /// The npm package name, e.g. `cdk-nag` or `@scope/name`.
+    pub package: String,
+    /// Whether its feature is part of `all`.
+    pub in_all: bool,
+}
+
+impl Library {
+    /// The Rust module and cargo feature name: `cdk-nag` -> `cdk_nag`, `@scope/a-b` -> `scope_a_b`.
+    pub fn feature(&self) -> String {
+        let words: Vec<&str> = self
+            .package
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        words.join("_").to_ascii_lowercase()
+    }
+}
+
+/// Reads [`LIBRARIES_FILE`].
+pub fn read_libraries(bridge_dir: &Path) -> Result<Vec<Library>, CodegenError> {
+    let path = bridge_dir.join(LIBRARIES_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|source| CodegenError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    let mut libraries = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        let mut words = line.split_whitespace();
+        let Some(package) = words.next() else {
+            continue;
+        };
+        let in_all = match words.next() {
+            None => false,
+            Some("all") => true,
+            Some(other) => {
+                return Err(CodegenError::LibraryLine {
+                    line: line.to_string(),
+                    word: other.to_string(),
+                })
+            }
+        };
+        libraries.push(Library {
+            package: package.to_string(),
+            in_all,
+        });
+    }
+    Ok(libraries)
+}
+
+/// Appends `package` to [`LIBRARIES_FILE`] (outside `all`) unless it is listed already.
+pub fn add_library(bridge_dir: &Path, package: &str) -> Result<(), CodegenError> {
+    if read_libraries(bridge_dir)?
+        .iter()
+        .any(|l| l.package == package)
+    {
+        return Ok(());
+    }
+    let path = bridge_dir.join(LIBRARIES_FILE);
+    let mut text = std::fs::read_to_string(&path).map_err(|source| CodegenError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(package);
+    text.push('\n');
+    std::fs::write(&path, text).map_err(|source| CodegenError::Write { path, source })
+}
+
 /// The generated modules: constructs and aws-cdk-lib's core (always compiled), the allow-listed
-/// aws-cdk-lib submodules and cdk-nag (one cargo feature each).
-pub fn modules() -> Vec<ModuleSpec> {
+/// aws-cdk-lib submodules and each library's root module (one cargo feature each).
+pub fn modules(libraries: &[Library]) -> Vec<ModuleSpec> {
     let mut m = vec![
         ModuleSpec {
             jsii: "constructs".into(),
             path: vec!["constructs".into()],
             feature: None,
+            in_all: true,
         },
         ModuleSpec {
             jsii: "aws-cdk-lib".into(),
             path: vec!["aws_cdk_lib".into()],
             feature: None,
+            in_all: true,
         },
     ];
     for name in AWS_CDK_LIB_MODULES {
@@ -64,18 +145,26 @@ pub fn modules() -> Vec<ModuleSpec> {
             jsii: format!("aws-cdk-lib.{name}"),
             path: vec!["aws_cdk_lib".into(), name.to_string()],
             feature: Some(name.to_string()),
+            in_all: true,
         });
     }
-    m.push(ModuleSpec {
-        jsii: "cdk-nag".into(),
-        path: vec!["cdk_nag".into()],
-        feature: Some("cdk_nag".into()),
-    });
+    for library in libraries {
+        m.push(ModuleSpec {
+            jsii: library.package.clone(),
+            path: vec![library.feature()],
+            feature: Some(library.feature()),
+            in_all: library.in_all,
+        });
+    }
     m
 }
 
 /// The packages whose assemblies are read, relative to `node_modules`.
-pub const PACKAGES: &[&str] = &["constructs", "aws-cdk-lib", "cdk-nag"];
+pub fn packages(libraries: &[Library]) -> Vec<String> {
+    let mut p = vec!["constructs".to_string(), "aws-cdk-lib".to_string()];
+    p.extend(libraries.iter().map(|l| l.package.clone()));
+    p
+}
 
 /// Why generation failed.
 #[derive(Debug, thiserror::Error)]
@@ -89,18 +178,29 @@ pub enum CodegenError {
     },
     #[error("bridge/Cargo.toml has no `# BEGIN GENERATED FEATURES` / `# END GENERATED FEATURES` markers")]
     Markers,
+    #[error("{LIBRARIES_FILE}: `{line}`: unknown word `{word}` (a line is an npm package name, optionally followed by `all`)")]
+    LibraryLine { line: String, word: String },
     #[error("the committed bindings differ from what the pinned assemblies generate ({} file(s): {}); run `cargo run -p cdk-from-rust-codegen` and commit the result", .0.len(), .0.join(", "))]
     Drift(Vec<String>),
 }
 
-/// Reads the assemblies and generates every file (bindings, plus the feature table of
-/// `bridge/Cargo.toml` spliced in).
+/// Reads the assemblies of constructs, aws-cdk-lib and the libraries of [`LIBRARIES_FILE`] and
+/// generates every file (bindings, plus the feature table of `bridge/Cargo.toml` spliced in).
 pub fn generate(node_modules: &Path, bridge_dir: &Path) -> Result<Vec<File>, CodegenError> {
-    let assemblies = PACKAGES
+    generate_with(node_modules, bridge_dir, &read_libraries(bridge_dir)?)
+}
+
+/// [`generate`] for these libraries.
+pub fn generate_with(
+    node_modules: &Path,
+    bridge_dir: &Path,
+    libraries: &[Library],
+) -> Result<Vec<File>, CodegenError> {
+    let assemblies = packages(libraries)
         .iter()
         .map(|p| jsii::load(&node_modules.join(p)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut files = gen::generate(&assemblies, &modules());
+    let mut files = gen::generate(&assemblies, &modules(libraries));
     let features = files
         .iter()
         .position(|f| f.path == "FEATURES")

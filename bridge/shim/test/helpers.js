@@ -33,24 +33,39 @@ function tempOutdir(t) {
   return dir;
 }
 
+/** A fresh, empty directory (e.g. a project without node_modules); removed when the test ends. */
+function tempDir(t, prefix = 'cdk-from-rust-dir-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /**
- * Run the shim with `input` (an object is JSON-encoded, a string is sent as-is) on stdin.
- * Resolves to { code, stdout, stderr, result } where result is the parsed JSON line; also
- * asserts the protocol: stdout holds exactly one JSON line.
+ * Run the shim with `input` (an object is JSON-encoded, a string is sent as-is) on stdin,
+ * stdout and stderr being pipes, in `cwd` (default: this process's). Resolves to
+ * { code, stdout, stderr, result } where result is the parsed JSON line; also asserts the
+ * protocol: stdout holds exactly one JSON line. With `resultFile`, the shim is told to write
+ * the result there (CDK_FROM_RUST_RESULT, as the Rust runner does) and stdout must stay empty.
  */
-function runShim(input, { outdir, env = {} } = {}) {
+function runShim(input, { outdir, env = {}, cwd, resultFile } = {}) {
   const childEnv = { ...process.env, ...env };
   delete childEnv.CDK_CONTEXT_JSON;
+  delete childEnv.CDK_FROM_RUST_RESULT;
   if (!('CDK_FROM_RUST_NODE_PATH' in env)) delete childEnv.CDK_FROM_RUST_NODE_PATH;
   if (outdir) childEnv.CDK_OUTDIR = outdir;
+  if (resultFile) childEnv.CDK_FROM_RUST_RESULT = resultFile;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SHIM], { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [SHIM], { env: childEnv, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
     child.on('error', reject);
     child.on('close', (code) => {
+      if (resultFile) {
+        assert.equal(stdout, '', 'with a result file, nothing goes to stdout');
+        stdout = fs.readFileSync(resultFile, 'utf8');
+      }
       const lines = stdout.split('\n').filter((l) => l !== '');
       assert.equal(lines.length, 1, `stdout must be exactly one JSON line, got:\n${stdout}\nstderr:\n${stderr}`);
       resolve({ code, stdout, stderr, result: JSON.parse(lines[0]) });
@@ -59,4 +74,4 @@ function runShim(input, { outdir, env = {} } = {}) {
   });
 }
 
-module.exports = { SHIM, site, program, tempOutdir, runShim };
+module.exports = { SHIM, site, program, tempOutdir, tempDir, runShim };

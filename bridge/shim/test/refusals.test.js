@@ -91,8 +91,9 @@ test('CDK_FROM_RUST_NODE_PATH decides where packages are loaded from', async (t)
   const empty = fs.mkdtempSync(`${os.tmpdir()}/no-node-modules-`);
   t.after(() => fs.rmSync(empty, { recursive: true, force: true }));
   const missing = await runShim(noSynth, { outdir: tempOutdir(t), env: { CDK_FROM_RUST_NODE_PATH: empty } });
-  assert.equal(missing.code, 2, missing.stderr);
-  assert.match(missing.stderr, /cannot load package "aws-cdk-lib"/);
+  assert.equal(missing.code, 5, missing.stderr);
+  assert.equal(missing.result.error.kind, 'missing-packages');
+  assert.match(missing.stderr, /aws-cdk-lib is not installed/);
 
   const repo = `${__dirname}/../../..`; // the repository root, which has node_modules
   const found = await runShim(noSynth, { outdir: tempOutdir(t), env: { CDK_FROM_RUST_NODE_PATH: repo } });

@@ -6,3 +6,12 @@ pub mod constructs;
 pub mod aws_cdk_lib;
 #[cfg(feature = "cdk_nag")]
 pub mod cdk_nag;
+
+/// The npm packages these bindings were generated from, with their exact versions. Every
+/// recorded Program carries them (`packages`), and the shim refuses to replay against other
+/// installed versions.
+pub const PACKAGES: &[(&str, &str)] = &[
+    ("constructs", "10.8.1"),
+    ("aws-cdk-lib", "2.276.0"),
+    ("cdk-nag", "3.0.2"),
+];
