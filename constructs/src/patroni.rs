@@ -78,6 +78,18 @@ pub const POSTGRES_PORT: u16 = 5432;
 pub const READER_PORT: u16 = 5433;
 /// Patroni's REST API port.
 pub const PATRONI_API_PORT: u16 = 8008;
+/// The writer target group's health check: Patroni answers 200 only on the leader running
+/// as primary.
+pub const WRITER_HEALTH_PATH: &str = "/primary";
+/// The reader target group's health check: 200 on a running replica.
+pub const READER_HEALTH_PATH: &str = "/replica";
+
+/// The cluster's name: Patroni's scope, etcd's cluster token, pgBackRest's stanza and the
+/// backup prefix (`<environment>-<construct id in lower case>`, e.g. `production-database`).
+pub fn cluster_name(environment: &str, id: &str) -> String {
+    format!("{environment}-{}", id.to_ascii_lowercase())
+}
+
 /// The key prefix of pgBackRest's repository in the bucket (`<prefix>/<scope>`).
 pub const BACKUP_PREFIX: &str = "pgbackrest";
 
@@ -919,7 +931,7 @@ impl PatroniCluster {
         let mut check = Check::new("PatroniCluster", id);
         let scope = Construct::new(scope, id);
         let vpc = platform.network.vpc;
-        let cluster_name = format!("{}-{}", platform.environment, id.to_ascii_lowercase());
+        let cluster_name = cluster_name(&platform.environment, id);
         let host = format!("{}.{}", props.endpoint_name, platform.namespace);
 
         // Security groups.
@@ -1258,7 +1270,7 @@ impl PatroniCluster {
                 .add_property_override("Targets", JsAny::from(serde_json::json!(targets)));
             tg
         };
-        let writer = target_group("WriterTargets", "/primary");
+        let writer = target_group("WriterTargets", WRITER_HEALTH_PATH);
         nlb.add_listener(
             "Writer",
             BaseNetworkListenerProps::new(POSTGRES_PORT)
@@ -1267,7 +1279,7 @@ impl PatroniCluster {
         );
         let mut ports = vec![POSTGRES_PORT];
         let reader = props.reader_endpoint.then(|| {
-            let reader = target_group("ReaderTargets", "/replica");
+            let reader = target_group("ReaderTargets", READER_HEALTH_PATH);
             nlb.add_listener(
                 "Reader",
                 BaseNetworkListenerProps::new(READER_PORT)
