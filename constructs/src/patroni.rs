@@ -1986,12 +1986,16 @@ mod template_tests {
             assert_eq!(p["BlockDeviceMappings"][0]["Ebs"]["Encrypted"], true);
             assert_eq!(p["BlockDeviceMappings"][0]["Ebs"]["VolumeType"], "gp3");
             azs.insert(p["AvailabilityZone"].as_str().unwrap().to_string());
+            // The user data: the environment file with the CloudFormation values joined in,
+            // then the packed files (the rendering is tested on `render_node_files`).
             let user_data = p["UserData"].to_string();
             for needle in [
-                "ttl: 30",
-                "loop_wait: 10",
-                "retry_timeout: 10",
-                "failsafe_mode: true",
+                "DATA_VOLUME_ID='",
+                "BACKUP_BUCKET='",
+                "APP_SECRET_ARN='",
+                "AWS::URLSuffix",
+                "base64 -d <<'TRACKER_PAYLOAD'",
+                "exec /usr/local/lib/tracker/patroni-boot.sh",
             ] {
                 assert!(
                     user_data.contains(needle),
@@ -2023,7 +2027,7 @@ mod template_tests {
             8
         );
 
-        // The WAL-G bucket.
+        // The pgBackRest bucket: noncurrent versions expire.
         let bucket = &t.at_path("AWS::S3::Bucket", "/Db/Backups/")[0];
         assert_eq!(bucket["DeletionPolicy"], "Retain");
         assert_eq!(bucket["UpdateReplacePolicy"], "Retain");
@@ -2040,6 +2044,12 @@ mod template_tests {
             bucket["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicAcls"],
             true
         );
+        let rules = &bucket["Properties"]["LifecycleConfiguration"]["Rules"];
+        assert_eq!(
+            rules[0]["NoncurrentVersionExpiration"]["NoncurrentDays"],
+            30
+        );
+        assert_eq!(rules[0]["Status"], "Enabled");
 
         // The writer target group: Patroni's /primary on 8008.
         let tgs = t.resources("AWS::ElasticLoadBalancingV2::TargetGroup");
@@ -2147,7 +2157,7 @@ mod template_tests {
         ] {
             assert!(policy_text.contains(action), "policy lacks {action}");
         }
-        assert!(policy_text.contains("/wal-g/production-db/*"));
+        assert!(policy_text.contains("/pgbackrest/production-db/*"));
 
         let alarms = t.resources("AWS::CloudWatch::Alarm");
         assert_eq!(alarms.len(), 7);

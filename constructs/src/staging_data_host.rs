@@ -1175,18 +1175,18 @@ mod template_tests {
         assert!(t.resources("AWS::EC2::VolumeAttachment").is_empty());
         let vol_id = logical_id_at(&t, "AWS::EC2::Volume", "Data/DataVolume");
 
-        // User data: the inputs and the pinned versions.
+        // User data: the environment file with the CloudFormation values, then the packed
+        // files (their rendering is tested on `render_host_files`).
         let user_data = p["UserData"].to_string();
         for expected in [
-            "PG_VERSION=17",
-            "TIMESCALEDB_MAJOR=2",
-            "VALKEY_PORT=6379",
-            "timescaledb-$TIMESCALEDB_MAJOR-postgresql-$PG_VERSION",
             "DATA_VOLUME_ID='",
-            "maxmemory-policy noeviction",
+            "VALKEY_SECRET_ARN='",
+            "base64 -d <<'TRACKER_PAYLOAD'",
+            "exec /usr/local/lib/tracker/staging-boot.sh",
         ] {
             assert!(user_data.contains(expected), "user data lacks {expected}");
         }
+        assert!(!user_data.contains("@@"), "unreplaced placeholder");
         assert!(
             user_data.contains(&format!("{{\"Ref\":\"{vol_id}\"}}")),
             "the volume id is passed in"
