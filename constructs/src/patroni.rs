@@ -973,10 +973,19 @@ impl PatroniCluster {
             Some("Patroni REST API within the cluster".into()),
             None,
         );
+        // etcd speaks plain http: its three members boot at once, and a certificate authority
+        // they would share cannot be made without a deploy-time step. So its exposure is
+        // restricted instead: 2379/2380 only from this group (the three nodes), and each member
+        // listens only on its own address and loopback. What it carries is Patroni's leader
+        // key and cluster state, no passwords and no data.
         cluster_sg.add_ingress_rule(
             cluster_sg,
-            Port::tcp_range(2379, 2380),
-            Some("etcd client and peer within the cluster".into()),
+            Port::tcp_range(ETCD_CLIENT_PORT, ETCD_PEER_PORT),
+            Some(
+                "etcd client and peer, plain http: only the three nodes of this group \
+                 (no shared CA at first boot)"
+                    .into(),
+            ),
             None,
         );
         nlb_sg.add_egress_rule(
@@ -1328,7 +1337,8 @@ impl PatroniCluster {
             ports,
             security_group: nlb_sg.into(),
             service_connect_only: false,
-            tls: false,
+            tls: true,
+            client_environment: crate::wiring::postgres_client_environment(),
         };
         platform.registry.register(&mut check, endpoint.clone());
         check.finish()?;
@@ -1945,6 +1955,8 @@ mod template_tests {
                 env["DB_HOST"].as_literal(),
                 Some("db.production.tracker.internal")
             );
+            // The server requires TLS: clients are told.
+            assert_eq!(env["DB_SSLMODE"].as_literal(), Some("require"));
         })
     }
 

@@ -686,7 +686,8 @@ impl StagingDataHost {
             ports: vec![POSTGRES_PORT],
             security_group: security_group.into(),
             service_connect_only: false,
-            tls: false,
+            tls: true,
+            client_environment: crate::wiring::postgres_client_environment(),
         };
         let redis_endpoint = Endpoint {
             name: "redis".to_string(),
@@ -695,6 +696,7 @@ impl StagingDataHost {
             security_group: security_group.into(),
             service_connect_only: false,
             tls: false,
+            client_environment: Default::default(),
         };
         let mut c = Check::new("StagingDataHost", id);
         platform.registry.register(&mut c, db_endpoint.clone());
