@@ -2,6 +2,16 @@
 # Functions shared by the data-plane boot scripts (sourced, not run). Part of tracker-constructs
 # (constructs/scripts/lib.sh); no placeholders.
 
+# start_boot: logs to /var/log/tracker-boot.log, reads the deploy-time values from
+# /etc/tracker/dataplane.env (written by the user data) and sets the AWS CLI's region.
+start_boot() {
+  exec > >(tee -a /var/log/tracker-boot.log) 2>&1
+  export DEBIAN_FRONTEND=noninteractive
+  # shellcheck source=/dev/null
+  . /etc/tracker/dataplane.env
+  export AWS_DEFAULT_REGION="$AWS_REGION"
+}
+
 # imds PATH: instance metadata (IMDSv2), e.g. `imds instance-id`.
 imds() {
   local token

@@ -4,14 +4,10 @@
 # Patroni. Every configuration file was written by the user data before this runs.
 # Rendered by tracker-constructs (constructs/scripts/patroni-boot.sh).
 set -euo pipefail
-exec > >(tee -a /var/log/tracker-boot.log) 2>&1
-export DEBIAN_FRONTEND=noninteractive
-# The deploy-time values: AWS_REGION, AWS_URL_SUFFIX, the volume ids, BACKUP_BUCKET, *_SECRET_ARN.
-# shellcheck source=/dev/null
-. /etc/tracker/dataplane.env
 # shellcheck source=lib.sh
 . @@SCRIPT_DIR@@/lib.sh
-export AWS_DEFAULT_REGION="$AWS_REGION"
+# Log, and the deploy-time values: AWS_REGION, AWS_URL_SUFFIX, the volume ids, BACKUP_BUCKET, *_SECRET_ARN.
+start_boot
 PG_VERSION=@@PG_VERSION@@
 
 install_base_tools

@@ -4,14 +4,10 @@
 # Valkey on the data volume, the application database from Secrets Manager.
 # Rendered by tracker-constructs (constructs/scripts/staging-boot.sh).
 set -euo pipefail
-exec > >(tee -a /var/log/tracker-boot.log) 2>&1
-export DEBIAN_FRONTEND=noninteractive
-# The deploy-time values: AWS_REGION, DATA_VOLUME_ID, *_SECRET_ARN.
-# shellcheck source=/dev/null
-. /etc/tracker/dataplane.env
 # shellcheck source=lib.sh
 . @@SCRIPT_DIR@@/lib.sh
-export AWS_DEFAULT_REGION="$AWS_REGION"
+# Log, and the deploy-time values: AWS_REGION, DATA_VOLUME_ID, *_SECRET_ARN.
+start_boot
 PG_VERSION=@@PG_VERSION@@
 DATA_MOUNT=@@DATA_MOUNT@@
 
