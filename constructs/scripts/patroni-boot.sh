@@ -26,6 +26,13 @@ install -d -o postgres -g postgres -m 0750 /var/log/pgbackrest /var/log/postgres
 apply_owners
 
 @@SCRIPT_DIR@@/make-cert.sh /var/lib/postgresql/tls postgres:postgres
+# Patroni's watchdog (mode automatic: a missing module only costs the guard).
+if modprobe softdog; then
+  udevadm trigger --subsystem-match=misc --action=add || true
+  chown postgres:postgres /dev/watchdog || true
+else
+  echo "warning: softdog not loaded; Patroni runs without a watchdog" >&2
+fi
 
 # Passwords: Patroni reads them from its EnvironmentFile; the application's for post_bootstrap.
 secret_env /etc/patroni/secrets.env postgres:postgres \

@@ -400,6 +400,7 @@ struct PatroniYaml {
     etcd3: Etcd3,
     bootstrap: Bootstrap,
     postgresql: PostgresqlLocal,
+    watchdog: BTreeMap<&'static str, &'static str>,
     tags: BTreeMap<&'static str, bool>,
 }
 
@@ -420,6 +421,9 @@ struct Etcd3 {
 struct Bootstrap {
     dcs: Dcs,
     initdb: Vec<InitdbOption>,
+    /// The same rules as `postgresql.pg_hba`, which wins: Patroni 3.0's `--validate-config`
+    /// requires this key (later versions do not).
+    pg_hba: Vec<HbaRule>,
     post_bootstrap: String,
 }
 
@@ -498,6 +502,7 @@ fn patroni_yaml(cfg: &NodeConfig) -> PatroniYaml {
     let script = |name: &str| format!("{}/{name}", hostconfig::SCRIPT_DIR);
     let cidrs: Vec<String> = p.private_ips.iter().map(|ip| format!("{ip}/32")).collect();
     let user = |name: &'static str| BTreeMap::from([("username", name)]);
+    let hba = hostconfig::tls_only_hba(&cidrs, Some("replicator"));
     PatroniYaml {
         scope: cfg.scope.to_string(),
         namespace: "/service/",
@@ -545,6 +550,7 @@ fn patroni_yaml(cfg: &NodeConfig) -> PatroniYaml {
                 InitdbOption::Value(BTreeMap::from([("encoding", "UTF8")])),
                 InitdbOption::Flag("data-checksums"),
             ],
+            pg_hba: hba.clone(),
             post_bootstrap: script("patroni-post-bootstrap.sh"),
         },
         postgresql: PostgresqlLocal {
@@ -565,9 +571,13 @@ fn patroni_yaml(cfg: &NodeConfig) -> PatroniYaml {
                 ("ssl_cert_file", format!("{TLS_DIR}/server.crt").into()),
                 ("ssl_key_file", format!("{TLS_DIR}/server.key").into()),
             ]),
-            pg_hba: hostconfig::tls_only_hba(&cidrs, Some("replicator")),
+            pg_hba: hba,
             basebackup: vec![BTreeMap::from([("checkpoint", "fast")])],
         },
+        // Split-brain guard: a primary whose Patroni hangs is reset by the kernel's watchdog
+        // before its leader key expires (softdog, loaded at boot). `automatic`: used when the
+        // device is there, never a reason not to run.
+        watchdog: BTreeMap::from([("mode", "automatic"), ("device", "/dev/watchdog")]),
         tags: BTreeMap::from([("nofailover", false), ("noloadbalance", false)]),
     }
 }
@@ -812,6 +822,19 @@ pub fn render_node_files(cfg: &NodeConfig) -> Vec<HostFile> {
                 ],
             )
             .to_string(),
+        ),
+        HostFile::new(
+            "/etc/modules-load.d/softdog.conf",
+            0o644,
+            "root:root",
+            "# Patroni's watchdog (rendered by tracker-constructs)\nsoftdog\n",
+        ),
+        HostFile::new(
+            "/etc/udev/rules.d/61-patroni-watchdog.rules",
+            0o644,
+            "root:root",
+            "# Patroni (user postgres) opens the watchdog (rendered by tracker-constructs)\n\
+             KERNEL==\"watchdog\", OWNER=\"postgres\", GROUP=\"postgres\", MODE=\"0600\"\n",
         ),
         HostFile::new(
             "/etc/cron.d/pgbackrest-backup",
