@@ -479,6 +479,10 @@ struct EtcdYaml {
     initial_cluster: String,
     initial_cluster_state: &'static str,
     initial_cluster_token: String,
+    /// Patroni's etcd3 client speaks etcd's JSON gateway (`/v3/...`). The `--enable-grpc-gateway`
+    /// flag defaults to on, but with `--config-file` the key defaults to off: without it
+    /// Patroni never finds the members and no leader is elected.
+    enable_grpc_gateway: bool,
 }
 
 fn node_name(index: usize) -> String {
@@ -603,6 +607,7 @@ fn etcd_yaml(cfg: &NodeConfig) -> EtcdYaml {
             .join(","),
         initial_cluster_state: "new",
         initial_cluster_token: cfg.scope.to_string(),
+        enable_grpc_gateway: true,
     }
 }
 
@@ -1864,6 +1869,7 @@ mod tests {
             etcd["initial-cluster-token"].as_str(),
             Some("production-db")
         );
+        assert_eq!(etcd["enable-grpc-gateway"].as_bool(), Some(true));
         let conf = &file(&files, PGBACKREST_CONFIG).content;
         for line in [
             "[global]",
