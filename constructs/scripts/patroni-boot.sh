@@ -43,6 +43,7 @@ secret_env /etc/patroni/secrets.env postgres:postgres \
 secret_env /etc/tracker/app-database.env postgres:postgres APP_PASSWORD "$APP_SECRET_ARN"
 
 # The backup repository's location (deploy-time values); credentials from the instance role.
+install -d -m 0750 -o root -g postgres /etc/pgbackrest/conf.d
 install -m 0640 -o root -g postgres /dev/null /etc/pgbackrest/conf.d/repo.conf
 cat >/etc/pgbackrest/conf.d/repo.conf <<CONF
 [global]
