@@ -1024,7 +1024,7 @@ mod tests {
             "make-cert.sh \"$DATA_MOUNT/postgresql/tls\" postgres:postgres",
             "--datadir=\"$DATA_MOUNT/postgresql/$PG_VERSION/main\"",
             "echo \"bind $PRIVATE_IP 127.0.0.1\"",
-            "requirepass $(secret \"$VALKEY_SECRET_ARN\")",
+            "echo \"requirepass $VALKEY_PASSWORD\"",
             "vm.overcommit_memory = 1",
         ] {
             assert!(boot.contains(expected), "boot lacks {expected:?}");
