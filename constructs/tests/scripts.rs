@@ -192,3 +192,64 @@ fn user_data_stays_under_the_ec2_limit() {
         );
     }
 }
+
+#[test]
+fn make_cert_makes_a_key_only_its_owner_reads_and_keeps_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = props();
+    let files = render_node_files(&NodeConfig {
+        scope: "production-database",
+        index: 0,
+        props: &p,
+    });
+    let script = files
+        .iter()
+        .find(|f| f.path.ends_with("/make-cert.sh"))
+        .expect("make-cert.sh")
+        .content
+        .clone();
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("make-cert.sh");
+    std::fs::write(&path, script).unwrap();
+    let me = |flag: &str| {
+        let out = Command::new("id").arg(flag).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let owner = format!("{}:{}", me("-un"), me("-gn"));
+    let dir = work.path().join("tls");
+    let run = || {
+        let out = Command::new("bash")
+            .arg(&path)
+            .arg(&dir)
+            .arg(&owner)
+            .arg("db.test")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "make-cert.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run();
+    let key = dir.join("server.key");
+    let crt = dir.join("server.crt");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&key), 0o600);
+    assert_eq!(mode(&crt), 0o644);
+    assert_eq!(mode(&dir), 0o700);
+    let subject = Command::new("openssl")
+        .args(["x509", "-noout", "-subject", "-in"])
+        .arg(&crt)
+        .output()
+        .expect("openssl");
+    assert!(
+        String::from_utf8_lossy(&subject.stdout).contains("CN = db.test"),
+        "{}",
+        String::from_utf8_lossy(&subject.stdout)
+    );
+    // A second boot keeps the pair.
+    let before = std::fs::read(&key).unwrap();
+    run();
+    assert_eq!(std::fs::read(&key).unwrap(), before);
+}
