@@ -14,9 +14,14 @@
 //!   cluster's own secrets, attach of its own volumes by resource tag).
 //! - `ClusterSecurityGroup` (the nodes) and `NlbSecurityGroup` (the load balancer, clients):
 //!   5432 from the NLB and within the cluster (streaming replication), 8008 from the cluster
-//!   and the NLB, 2379/2380 within the cluster only.
-//! - `Backups`: the WAL-G bucket (versioned, S3-encrypted, public access blocked, SSL only,
-//!   retained).
+//!   and the NLB, 2379/2380 within the cluster only (etcd is plain http: restricted, not TLS).
+//! - `Backups`: the pgBackRest repository bucket (versioned with noncurrent versions expiring
+//!   after `backup_noncurrent_expiry_days`, S3-encrypted, public access blocked, SSL only,
+//!   retained); the repository is the prefix `pgbackrest/<cluster name>`.
+//! - the nodes' files ([`render_node_files`]: Patroni and etcd YAML, pgBackRest INI, systemd
+//!   units, cron, scripts from `constructs/scripts/`), written by the user data
+//!   ([`render_node_user_data`]); PostgreSQL serves TLS with a certificate made at first boot and
+//!   `pg_hba` admits network clients only over TLS; consumers get `<NAME>_SSLMODE=require`.
 //! - five generated secrets: superuser, replication, rewind, REST API, application user.
 //! - `Nlb`: internal network load balancer (security group attached at creation, cross-zone),
 //!   listener 5432 -> `WriterTargets` checked on Patroni's `GET :8008/primary`; optionally

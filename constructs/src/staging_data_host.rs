@@ -13,7 +13,10 @@
 //! - user data (bash, rendered by [`render_user_data`]) that formats the data volume only when
 //!   it has no file system, mounts it by UUID with `nofail` at `/data`, installs PostgreSQL from
 //!   PGDG, TimescaleDB (Timescale's packagecloud repository), PostGIS 3, Valkey and the CloudWatch
-//!   agent, configures them, and creates the application role and database from the secrets;
+//!   agent, configures them from the files of [`render_host_files`] (PostgreSQL with TLS and a
+//!   `pg_hba` admitting network clients only over TLS, so `db` consumers get
+//!   `DB_SSLMODE=require`; Valkey), and creates the application role and database from the
+//!   secrets;
 //! - three generated secrets: the postgres superuser, the application user (JSON `username`,
 //!   `password`, `host`, `port`, `dbname`) and the Valkey password; the instance role may read
 //!   exactly these;
