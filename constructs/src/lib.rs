@@ -4,6 +4,7 @@
 
 pub mod anisette;
 pub mod container_registry;
+pub mod hostconfig;
 pub mod managed_redis;
 pub mod network;
 pub mod one_off_task;

@@ -49,7 +49,7 @@ use cdk_from_rust::aws_cdk_lib::aws_iam::{
     ServicePrincipal,
 };
 use cdk_from_rust::aws_cdk_lib::aws_s3::{
-    BlockPublicAccess, Bucket, BucketEncryption, BucketProps,
+    BlockPublicAccess, Bucket, BucketEncryption, BucketProps, LifecycleRule,
 };
 use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::{Secret, SecretProps, SecretStringGenerator};
 use cdk_from_rust::aws_cdk_lib::aws_servicediscovery::{
@@ -61,6 +61,9 @@ use cdk_from_rust::aws_cdk_lib::{
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::{JsAny, JsString, Opaque};
 
+use serde::Serialize;
+
+use crate::hostconfig::{self, fill_script, CronEntry, HbaRule, HostFile, Ini, PgValue};
 use crate::platform::Platform;
 use crate::validation::{
     is_ami_id, is_dns_label, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
@@ -75,8 +78,20 @@ pub const POSTGRES_PORT: u16 = 5432;
 pub const READER_PORT: u16 = 5433;
 /// Patroni's REST API port.
 pub const PATRONI_API_PORT: u16 = 8008;
-/// The key prefix of WAL-G's backups in the bucket.
-pub const BACKUP_PREFIX: &str = "wal-g";
+/// The writer target group's health check: Patroni answers 200 only on the leader running
+/// as primary.
+pub const WRITER_HEALTH_PATH: &str = "/primary";
+/// The reader target group's health check: 200 on a running replica.
+pub const READER_HEALTH_PATH: &str = "/replica";
+
+/// The cluster's name: Patroni's scope, etcd's cluster token, pgBackRest's stanza and the
+/// backup prefix (`<environment>-<construct id in lower case>`, e.g. `production-database`).
+pub fn cluster_name(environment: &str, id: &str) -> String {
+    format!("{environment}-{}", id.to_ascii_lowercase())
+}
+
+/// The key prefix of pgBackRest's repository in the bucket (`<prefix>/<scope>`).
+pub const BACKUP_PREFIX: &str = "pgbackrest";
 
 /// Props of [`PatroniCluster`].
 #[derive(Clone, Debug)]
@@ -95,8 +110,6 @@ pub struct PatroniClusterProps {
     /// The PostgreSQL major version, 14-17; selects the PGDG, PostGIS and TimescaleDB packages.
     /// Default: 17.
     pub postgres_version: u8,
-    /// The WAL-G release installed from GitHub. Default: `v3.0.5`.
-    pub walg_version: String,
     /// The encrypted gp3 root volume of each node, GiB (8-1024). Default: 30.
     pub root_volume_gib: u32,
     /// The encrypted gp3 PostgreSQL data volume of each node, GiB (20-16384). Default: 100.
@@ -110,12 +123,16 @@ pub struct PatroniClusterProps {
     pub loop_wait: u32,
     /// Patroni's timeout for DCS and PostgreSQL operations, seconds (at least 1). Default: 10.
     pub retry_timeout: u32,
-    /// The cron schedule (5 fields) of the nightly WAL-G base backup; it runs on every node
-    /// but only the primary backs up. Default: `0 1 * * *`.
+    /// The cron schedule (5 fields) of the nightly pgBackRest full backup; it runs on every
+    /// node but only the primary backs up. Default: `0 1 * * *`.
     pub backup_schedule: String,
-    /// How many full base backups WAL-G keeps (older ones and their WAL are deleted), at
-    /// least 1. Default: 5.
+    /// How many full backups pgBackRest keeps (`repo1-retention-full`; older ones and their
+    /// WAL are expired after each backup), at least 1. Default: 5.
     pub backup_retain: u32,
+    /// Days the backup bucket keeps a noncurrent object version (an expired backup's files,
+    /// an overwritten `backup.info`) before S3 deletes it, 1-3650: the window in which a
+    /// backup removed by mistake can still be recovered. Default: 30.
+    pub backup_noncurrent_expiry_days: u32,
     /// Adds a reader listener on port 5433 that forwards to the replicas (health check
     /// `/replica`). Default: off (only the writer endpoint on 5432).
     pub reader_endpoint: bool,
@@ -149,7 +166,6 @@ impl PatroniClusterProps {
             private_ips: private_ips.map(str::to_string),
             instance_type: "m7g.large".to_string(),
             postgres_version: 17,
-            walg_version: "v3.0.5".to_string(),
             root_volume_gib: 30,
             data_volume_gib: 100,
             etcd_volume_gib: 8,
@@ -158,6 +174,7 @@ impl PatroniClusterProps {
             retry_timeout: 10,
             backup_schedule: "0 1 * * *".to_string(),
             backup_retain: 5,
+            backup_noncurrent_expiry_days: 30,
             reader_endpoint: false,
             database_name: "tracker".to_string(),
             app_username: "tracker".to_string(),
@@ -217,15 +234,6 @@ impl PatroniClusterProps {
             "a PostgreSQL major version from 14 to 17",
         );
         c.require(
-            self.walg_version.starts_with('v')
-                && self.walg_version[1..]
-                    .split('.')
-                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
-            "walg_version",
-            &self.walg_version,
-            "a WAL-G release tag, e.g. v3.0.5",
-        );
-        c.require(
             (8..=1024).contains(&self.root_volume_gib),
             "root_volume_gib",
             self.root_volume_gib,
@@ -277,6 +285,12 @@ impl PatroniClusterProps {
             "backup_retain",
             self.backup_retain,
             "at least 1 full backup",
+        );
+        c.require(
+            (1..=3650).contains(&self.backup_noncurrent_expiry_days),
+            "backup_noncurrent_expiry_days",
+            self.backup_noncurrent_expiry_days,
+            "1 to 3650 days",
         );
         c.require(
             is_pg_identifier(&self.database_name)
@@ -332,321 +346,507 @@ fn is_cron(s: &str) -> bool {
         })
 }
 
-/// Placeholders in the rendered user data, replaced by CloudFormation values with `Fn::Join`.
-pub mod placeholder {
-    pub const DATA_VOLUME_ID: &str = "@@DATA_VOLUME_ID@@";
-    pub const ETCD_VOLUME_ID: &str = "@@ETCD_VOLUME_ID@@";
-    pub const BACKUP_BUCKET: &str = "@@BACKUP_BUCKET@@";
-    pub const SUPERUSER_SECRET: &str = "@@SUPERUSER_SECRET@@";
-    pub const REPLICATION_SECRET: &str = "@@REPLICATION_SECRET@@";
-    pub const REWIND_SECRET: &str = "@@REWIND_SECRET@@";
-    pub const RESTAPI_SECRET: &str = "@@RESTAPI_SECRET@@";
-    pub const APP_SECRET: &str = "@@APP_SECRET@@";
-}
+/// The deploy-time values of a node's environment file ([`hostconfig::ENV_FILE`]): each appears
+/// there as `@@NAME@@` and is replaced by a CloudFormation value (`Fn::Join`) in the user data.
+pub const NODE_ENV_INPUTS: [&str; 10] = [
+    "AWS_REGION",
+    "AWS_URL_SUFFIX",
+    "DATA_VOLUME_ID",
+    "ETCD_VOLUME_ID",
+    "BACKUP_BUCKET",
+    "SUPERUSER_SECRET_ARN",
+    "REPLICATION_SECRET_ARN",
+    "REWIND_SECRET_ARN",
+    "RESTAPI_SECRET_ARN",
+    "APP_SECRET_ARN",
+];
 
-/// What one node's user data is rendered from.
+/// etcd's client port (Patroni's DCS).
+pub const ETCD_CLIENT_PORT: u16 = 2379;
+/// etcd's peer port.
+pub const ETCD_PEER_PORT: u16 = 2380;
+/// Where each node keeps PostgreSQL's TLS certificate and key (on the data volume).
+pub const TLS_DIR: &str = "/var/lib/postgresql/tls";
+/// The Patroni configuration file.
+pub const PATRONI_CONFIG: &str = "/etc/patroni/config.yml";
+/// The pgBackRest configuration file (its default path); the boot script adds the repository's
+/// location in `/etc/pgbackrest/conf.d/repo.conf`.
+pub const PGBACKREST_CONFIG: &str = "/etc/pgbackrest/pgbackrest.conf";
+
+const SCRIPT_LIB: &str = include_str!("../scripts/lib.sh");
+const SCRIPT_MAKE_CERT: &str = include_str!("../scripts/make-cert.sh");
+pub(crate) const SCRIPT_APP_DATABASE: &str = include_str!("../scripts/app-database.sh");
+const SCRIPT_PATRONI_BOOT: &str = include_str!("../scripts/patroni-boot.sh");
+const SCRIPT_POST_BOOTSTRAP: &str = include_str!("../scripts/patroni-post-bootstrap.sh");
+const SCRIPT_BACKUP: &str = include_str!("../scripts/pgbackrest-backup.sh");
+
+/// What one node's files are rendered from.
 #[derive(Clone, Debug)]
 pub struct NodeConfig<'a> {
-    /// The Patroni scope (cluster name) and etcd cluster token.
+    /// The Patroni scope (cluster name), etcd cluster token and pgBackRest stanza.
     pub scope: &'a str,
     /// This node's index in [`NODE_IDS`].
     pub index: usize,
     pub props: &'a PatroniClusterProps,
 }
 
-/// Renders a node's bash user data. Values only known at deploy time (volume ids, bucket,
-/// secret ARNs) appear as the [`placeholder`]s.
-pub fn render_user_data(cfg: &NodeConfig) -> String {
-    let p = cfg.props;
-    let v = p.postgres_version;
-    let name = NODE_IDS[cfg.index].to_ascii_lowercase();
-    let ip = &p.private_ips[cfg.index];
-    let members: Vec<(String, &String)> = NODE_IDS
-        .iter()
-        .zip(&p.private_ips)
-        .map(|(n, ip)| (n.to_ascii_lowercase(), ip))
-        .collect();
-    let initial_cluster = members
-        .iter()
-        .map(|(n, ip)| format!("{n}=http://{ip}:2380"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let etcd_hosts = members
-        .iter()
-        .map(|(_, ip)| format!("{ip}:2379"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let replication_hba = members
-        .iter()
-        .map(|(_, ip)| format!("    - host replication replicator {ip}/32 scram-sha-256"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let scope = cfg.scope;
-    let ttl = p.ttl;
-    let loop_wait = p.loop_wait;
-    let retry_timeout = p.retry_timeout;
-    let schedule = &p.backup_schedule;
-    let retain = p.backup_retain;
-    let walg = &p.walg_version;
-    let db = &p.database_name;
-    let app_user = &p.app_username;
-    use placeholder::*;
-    format!(
-        r##"#!/bin/bash
-# PatroniCluster {scope}: node {name} ({ip}). Rendered by tracker-constructs (patroni.rs).
-# Runs once, at first boot. Upgrades happen in place, one node at a time, with a switchover.
-set -euo pipefail
-export DEBIAN_FRONTEND=noninteractive
-exec > >(tee -a /var/log/patroni-bootstrap.log) 2>&1
-
-NODE_NAME={name}
-NODE_IP={ip}
-DATA_VOLUME_ID={DATA_VOLUME_ID}
-ETCD_VOLUME_ID={ETCD_VOLUME_ID}
-BACKUP_BUCKET={BACKUP_BUCKET}
-
-# --- Instance identity (IMDSv2) ----------------------------------------------------------
-IMDS_TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token \
-  -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
-imds() {{ curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "http://169.254.169.254/latest/$1"; }}
-INSTANCE_ID=$(imds meta-data/instance-id)
-export AWS_DEFAULT_REGION=$(imds meta-data/placement/region)
-
-apt-get update
-apt-get install -y curl gnupg jq lsb-release ca-certificates
-snap install aws-cli --classic || true
-export PATH=$PATH:/snap/bin
-
-# --- Data volumes: attach by id once available, format only if empty, mount by UUID -------
-attach_and_mount() {{
-  local volume=$1 device=$2 mountpoint=$3
-  local disk=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${{volume//-/}}
-  until [ -e "$disk" ]; do
-    state=$(aws ec2 describe-volumes --volume-ids "$volume" --query 'Volumes[0].State' --output text)
-    if [ "$state" = available ]; then
-      aws ec2 attach-volume --volume-id "$volume" --instance-id "$INSTANCE_ID" --device "$device" || true
-    fi
-    sleep 5
-  done
-  blkid "$disk" || mkfs.ext4 -q "$disk"
-  local uuid
-  uuid=$(blkid -s UUID -o value "$disk")
-  mkdir -p "$mountpoint"
-  grep -q "$uuid" /etc/fstab || echo "UUID=$uuid $mountpoint ext4 defaults,noatime,nofail 0 2" >> /etc/fstab
-  mount "$mountpoint" || true
-}}
-attach_and_mount "$DATA_VOLUME_ID" /dev/sdf /var/lib/postgresql
-attach_and_mount "$ETCD_VOLUME_ID" /dev/sdg /var/lib/etcd
-
-# --- Packages: PGDG PostgreSQL, PostGIS, TimescaleDB (community), Patroni, etcd, WAL-G -----
-mkdir -p /etc/postgresql-common
-echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf
-apt-get install -y postgresql-common
-/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y
-curl -fsSL https://packagecloud.io/timescale/timescaledb/gpgkey \
-  | gpg --dearmor --yes -o /etc/apt/trusted.gpg.d/timescaledb.gpg
-echo "deb https://packagecloud.io/timescale/timescaledb/ubuntu/ $(lsb_release -cs) main" \
-  > /etc/apt/sources.list.d/timescaledb.list
-apt-get update
-apt-get install -y postgresql-{v} postgresql-{v}-postgis-3 \
-  postgresql-{v}-postgis-3-scripts timescaledb-2-postgresql-{v} \
-  patroni etcd-server
-systemctl disable --now postgresql etcd patroni || true
-chown postgres:postgres /var/lib/postgresql
-chown etcd:etcd /var/lib/etcd || true
-
-ARCH=$(uname -m); [ "$ARCH" = aarch64 ] || ARCH=amd64
-curl -fsSL "https://github.com/wal-g/wal-g/releases/download/{walg}/wal-g-pg-ubuntu-22.04-$ARCH.tar.gz" \
-  | tar -xz -C /usr/local/bin
-mv /usr/local/bin/wal-g-pg-ubuntu-22.04-$ARCH /usr/local/bin/wal-g
-chmod 0755 /usr/local/bin/wal-g
-
-# --- Secrets --------------------------------------------------------------------------------
-secret() {{ aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text | jq -r "$2"; }}
-SUPERUSER_PASSWORD=$(secret '{SUPERUSER_SECRET}' .password)
-REPLICATION_PASSWORD=$(secret '{REPLICATION_SECRET}' .password)
-REWIND_PASSWORD=$(secret '{REWIND_SECRET}' .password)
-RESTAPI_PASSWORD=$(secret '{RESTAPI_SECRET}' .password)
-
-# --- etcd v3: static bootstrap over the three fixed addresses (client 2379, peer 2380) ------
-cat > /etc/default/etcd <<EOF
-ETCD_NAME=$NODE_NAME
-ETCD_DATA_DIR=/var/lib/etcd/default
-ETCD_LISTEN_PEER_URLS=http://$NODE_IP:2380
-ETCD_LISTEN_CLIENT_URLS=http://$NODE_IP:2379,http://127.0.0.1:2379
-ETCD_INITIAL_ADVERTISE_PEER_URLS=http://$NODE_IP:2380
-ETCD_ADVERTISE_CLIENT_URLS=http://$NODE_IP:2379
-ETCD_INITIAL_CLUSTER={initial_cluster}
-ETCD_INITIAL_CLUSTER_STATE=new
-ETCD_INITIAL_CLUSTER_TOKEN={scope}
-EOF
-systemctl enable --now etcd
-
-# --- WAL-G: archive to s3://$BACKUP_BUCKET/{BACKUP_PREFIX}/{scope} ---------------------------
-cat > /var/lib/postgresql/.walg.json <<EOF
-{{
-  "WALG_S3_PREFIX": "s3://$BACKUP_BUCKET/{BACKUP_PREFIX}/{scope}",
-  "AWS_REGION": "$AWS_DEFAULT_REGION",
-  "WALG_COMPRESSION_METHOD": "brotli",
-  "PGHOST": "/var/run/postgresql"
-}}
-EOF
-chown postgres:postgres /var/lib/postgresql/.walg.json
-
-# Nightly base backup from the primary only (every node runs it; replicas exit at once).
-cat > /usr/local/bin/walg-base-backup <<'EOF'
-#!/bin/bash
-set -euo pipefail
-curl -sf -o /dev/null http://127.0.0.1:{PATRONI_API_PORT}/primary || exit 0
-wal-g backup-push /var/lib/postgresql/{v}/main
-wal-g delete retain FULL {retain} --confirm
-EOF
-chmod 0755 /usr/local/bin/walg-base-backup
-echo '{schedule} postgres /usr/local/bin/walg-base-backup >> /var/log/postgresql/walg-backup.log 2>&1' \
-  > /etc/cron.d/walg-base-backup
-
-# Application database and user, created once by the first leader.
-cat > /usr/local/bin/patroni-post-bootstrap <<'EOF'
-#!/bin/bash
-set -euo pipefail
-APP_SECRET=$(aws secretsmanager get-secret-value --secret-id '{APP_SECRET}' --query SecretString --output text)
-APP_PASSWORD=$(echo "$APP_SECRET" | jq -r .password)
-psql -v ON_ERROR_STOP=1 "$1" <<SQL
-CREATE ROLE {app_user} LOGIN PASSWORD '$APP_PASSWORD';
-CREATE DATABASE {db} OWNER {app_user};
-\c {db}
-CREATE EXTENSION IF NOT EXISTS timescaledb;
-CREATE EXTENSION IF NOT EXISTS postgis;
-SQL
-EOF
-sed -i "1a export PATH=\$PATH:/snap/bin AWS_DEFAULT_REGION=$AWS_DEFAULT_REGION" /usr/local/bin/patroni-post-bootstrap
-chmod 0755 /usr/local/bin/patroni-post-bootstrap
-
-# --- Patroni: etcd3 DCS, failsafe mode, REST API on {PATRONI_API_PORT} with authentication ----
-mkdir -p /etc/patroni
-cat > /etc/patroni/config.yml <<EOF
-scope: {scope}
-namespace: /service/
-name: $NODE_NAME
-
-restapi:
-  listen: 0.0.0.0:{PATRONI_API_PORT}
-  connect_address: $NODE_IP:{PATRONI_API_PORT}
-  authentication:
-    username: patroni
-    password: $RESTAPI_PASSWORD
-
-etcd3:
-  hosts: {etcd_hosts}
-
-bootstrap:
-  dcs:
-    ttl: {ttl}
-    loop_wait: {loop_wait}
-    retry_timeout: {retry_timeout}
-    maximum_lag_on_failover: 1048576
-    failsafe_mode: true
-    postgresql:
-      use_pg_rewind: true
-      use_slots: true
-      parameters:
-        shared_preload_libraries: timescaledb
-        wal_level: replica
-        hot_standby: "on"
-        wal_log_hints: "on"
-        max_wal_senders: 10
-        max_replication_slots: 10
-        archive_mode: "on"
-        archive_timeout: 60
-        archive_command: wal-g wal-push %p
-      recovery_conf:
-        restore_command: wal-g wal-fetch %f %p
-  initdb:
-    - encoding: UTF8
-    - data-checksums
-  post_bootstrap: /usr/local/bin/patroni-post-bootstrap
-
-postgresql:
-  listen: 0.0.0.0:{POSTGRES_PORT}
-  connect_address: $NODE_IP:{POSTGRES_PORT}
-  data_dir: /var/lib/postgresql/{v}/main
-  bin_dir: /usr/lib/postgresql/{v}/bin
-  pgpass: /var/lib/postgresql/.pgpass_patroni
-  authentication:
-    superuser:
-      username: postgres
-      password: $SUPERUSER_PASSWORD
-    replication:
-      username: replicator
-      password: $REPLICATION_PASSWORD
-    rewind:
-      username: rewind_user
-      password: $REWIND_PASSWORD
-  parameters:
-    unix_socket_directories: /var/run/postgresql
-    password_encryption: scram-sha-256
-  pg_hba:
-    - local all all peer
-{replication_hba}
-    - host all all 0.0.0.0/0 scram-sha-256
-
-tags:
-  nofailover: false
-  noloadbalance: false
-EOF
-chown -R postgres:postgres /etc/patroni
-chmod 0600 /etc/patroni/config.yml
-systemctl enable --now patroni
-
-# --- CloudWatch agent: disk use of the data, etcd and root volumes ------------------------
-DEB_ARCH=$(dpkg --print-architecture)
-curl -fsSL -o /tmp/amazon-cloudwatch-agent.deb \
-  "https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/$DEB_ARCH/latest/amazon-cloudwatch-agent.deb"
-dpkg -i /tmp/amazon-cloudwatch-agent.deb
-cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'EOF'
-{{
-  "metrics": {{
-    "append_dimensions": {{ "InstanceId": "${{aws:InstanceId}}" }},
-    "aggregation_dimensions": [["InstanceId", "path"]],
-    "metrics_collected": {{
-      "disk": {{
-        "measurement": ["used_percent"],
-        "resources": ["/", "/var/lib/postgresql", "/var/lib/etcd"],
-        "metrics_collection_interval": 60
-      }}
-    }}
-  }}
-}}
-EOF
-/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
-  -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
-"##
-    )
+/// Patroni's configuration file (the fields this construct sets), serialized as YAML.
+#[derive(Serialize)]
+struct PatroniYaml {
+    scope: String,
+    namespace: &'static str,
+    name: String,
+    restapi: RestApi,
+    etcd3: Etcd3,
+    bootstrap: Bootstrap,
+    postgresql: PostgresqlLocal,
+    tags: BTreeMap<&'static str, bool>,
 }
 
-/// Splits `text` at the [`placeholder`]s and joins the parts with the CloudFormation values
-/// (`Fn::Join`), so the script stays one readable Rust-rendered text.
-fn join_placeholders(text: &str, values: &[(&str, JsString)]) -> JsString {
-    let mut parts: Vec<JsString> = Vec::new();
-    let mut rest = text;
-    loop {
-        let next = values
+#[derive(Serialize)]
+struct RestApi {
+    listen: String,
+    connect_address: String,
+    /// The username; the password comes from `PATRONI_RESTAPI_PASSWORD`.
+    authentication: BTreeMap<&'static str, &'static str>,
+}
+
+#[derive(Serialize)]
+struct Etcd3 {
+    hosts: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Bootstrap {
+    dcs: Dcs,
+    initdb: Vec<InitdbOption>,
+    post_bootstrap: String,
+}
+
+#[derive(Serialize)]
+struct Dcs {
+    ttl: u32,
+    loop_wait: u32,
+    retry_timeout: u32,
+    maximum_lag_on_failover: u64,
+    failsafe_mode: bool,
+    postgresql: DcsPostgresql,
+}
+
+#[derive(Serialize)]
+struct DcsPostgresql {
+    use_pg_rewind: bool,
+    use_slots: bool,
+    parameters: BTreeMap<&'static str, PgValue>,
+    recovery_conf: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum InitdbOption {
+    Flag(&'static str),
+    Value(BTreeMap<&'static str, &'static str>),
+}
+
+#[derive(Serialize)]
+struct PostgresqlLocal {
+    listen: String,
+    connect_address: String,
+    data_dir: String,
+    bin_dir: String,
+    pgpass: &'static str,
+    /// Usernames only; the passwords come from `PATRONI_<KIND>_PASSWORD`.
+    authentication: BTreeMap<&'static str, BTreeMap<&'static str, &'static str>>,
+    parameters: BTreeMap<&'static str, PgValue>,
+    pg_hba: Vec<HbaRule>,
+    basebackup: Vec<BTreeMap<&'static str, &'static str>>,
+}
+
+/// etcd's `--config-file` (YAML, etcd 3.4+).
+#[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct EtcdYaml {
+    name: String,
+    data_dir: &'static str,
+    listen_peer_urls: String,
+    listen_client_urls: String,
+    initial_advertise_peer_urls: String,
+    advertise_client_urls: String,
+    initial_cluster: String,
+    initial_cluster_state: &'static str,
+    initial_cluster_token: String,
+}
+
+fn node_name(index: usize) -> String {
+    NODE_IDS[index].to_ascii_lowercase()
+}
+
+/// The pgBackRest commands PostgreSQL runs (cluster-wide, in the DCS).
+pub fn archive_command(stanza: &str) -> String {
+    format!("pgbackrest --stanza={stanza} archive-push %p")
+}
+
+/// PostgreSQL's `restore_command` (replicas and point-in-time restores).
+pub fn restore_command(stanza: &str) -> String {
+    format!("pgbackrest --stanza={stanza} archive-get %f \"%p\"")
+}
+
+fn patroni_yaml(cfg: &NodeConfig) -> PatroniYaml {
+    let p = cfg.props;
+    let v = p.postgres_version;
+    let ip = &p.private_ips[cfg.index];
+    let script = |name: &str| format!("{}/{name}", hostconfig::SCRIPT_DIR);
+    let cidrs: Vec<String> = p.private_ips.iter().map(|ip| format!("{ip}/32")).collect();
+    let user = |name: &'static str| BTreeMap::from([("username", name)]);
+    PatroniYaml {
+        scope: cfg.scope.to_string(),
+        namespace: "/service/",
+        name: node_name(cfg.index),
+        restapi: RestApi {
+            listen: format!("0.0.0.0:{PATRONI_API_PORT}"),
+            connect_address: format!("{ip}:{PATRONI_API_PORT}"),
+            authentication: user("patroni"),
+        },
+        etcd3: Etcd3 {
+            hosts: p
+                .private_ips
+                .iter()
+                .map(|ip| format!("{ip}:{ETCD_CLIENT_PORT}"))
+                .collect(),
+        },
+        bootstrap: Bootstrap {
+            dcs: Dcs {
+                ttl: p.ttl,
+                loop_wait: p.loop_wait,
+                retry_timeout: p.retry_timeout,
+                maximum_lag_on_failover: 1_048_576,
+                failsafe_mode: true,
+                postgresql: DcsPostgresql {
+                    use_pg_rewind: true,
+                    use_slots: true,
+                    parameters: BTreeMap::from([
+                        ("shared_preload_libraries", "timescaledb".into()),
+                        ("wal_level", "replica".into()),
+                        ("hot_standby", true.into()),
+                        ("wal_log_hints", true.into()),
+                        ("max_wal_senders", 10u32.into()),
+                        ("max_replication_slots", 10u32.into()),
+                        ("archive_mode", true.into()),
+                        ("archive_timeout", 60u32.into()),
+                        ("archive_command", archive_command(cfg.scope).into()),
+                    ]),
+                    recovery_conf: BTreeMap::from([(
+                        "restore_command",
+                        restore_command(cfg.scope),
+                    )]),
+                },
+            },
+            initdb: vec![
+                InitdbOption::Value(BTreeMap::from([("encoding", "UTF8")])),
+                InitdbOption::Flag("data-checksums"),
+            ],
+            post_bootstrap: script("patroni-post-bootstrap.sh"),
+        },
+        postgresql: PostgresqlLocal {
+            listen: format!("0.0.0.0:{POSTGRES_PORT}"),
+            connect_address: format!("{ip}:{POSTGRES_PORT}"),
+            data_dir: format!("/var/lib/postgresql/{v}/main"),
+            bin_dir: format!("/usr/lib/postgresql/{v}/bin"),
+            pgpass: "/var/lib/postgresql/.pgpass_patroni",
+            authentication: BTreeMap::from([
+                ("superuser", user("postgres")),
+                ("replication", user("replicator")),
+                ("rewind", user("rewind_user")),
+            ]),
+            parameters: BTreeMap::from([
+                ("unix_socket_directories", "/var/run/postgresql".into()),
+                ("password_encryption", "scram-sha-256".into()),
+                ("ssl", true.into()),
+                ("ssl_cert_file", format!("{TLS_DIR}/server.crt").into()),
+                ("ssl_key_file", format!("{TLS_DIR}/server.key").into()),
+            ]),
+            pg_hba: hostconfig::tls_only_hba(&cidrs, Some("replicator")),
+            basebackup: vec![BTreeMap::from([("checkpoint", "fast")])],
+        },
+        tags: BTreeMap::from([("nofailover", false), ("noloadbalance", false)]),
+    }
+}
+
+fn etcd_yaml(cfg: &NodeConfig) -> EtcdYaml {
+    let p = cfg.props;
+    let ip = &p.private_ips[cfg.index];
+    EtcdYaml {
+        name: node_name(cfg.index),
+        data_dir: "/var/lib/etcd/default",
+        listen_peer_urls: format!("http://{ip}:{ETCD_PEER_PORT}"),
+        listen_client_urls: format!(
+            "http://{ip}:{ETCD_CLIENT_PORT},http://127.0.0.1:{ETCD_CLIENT_PORT}"
+        ),
+        initial_advertise_peer_urls: format!("http://{ip}:{ETCD_PEER_PORT}"),
+        advertise_client_urls: format!("http://{ip}:{ETCD_CLIENT_PORT}"),
+        initial_cluster: p
+            .private_ips
             .iter()
-            .filter_map(|(ph, v)| rest.find(ph).map(|at| (at, *ph, v)))
-            .min_by_key(|(at, _, _)| *at);
-        match next {
-            Some((at, ph, value)) => {
-                parts.push(rest[..at].into());
-                parts.push(value.clone());
-                rest = &rest[at + ph.len()..];
-            }
-            None => {
-                parts.push(rest.into());
-                break;
+            .enumerate()
+            .map(|(i, ip)| format!("{}=http://{ip}:{ETCD_PEER_PORT}", node_name(i)))
+            .collect::<Vec<_>>()
+            .join(","),
+        initial_cluster_state: "new",
+        initial_cluster_token: cfg.scope.to_string(),
+    }
+}
+
+fn pgbackrest_conf(cfg: &NodeConfig) -> Ini {
+    let p = cfg.props;
+    Ini::new("pgBackRest, rendered by tracker-constructs (patroni.rs); the repository's bucket, region and endpoint are in conf.d/repo.conf")
+        .section(
+            "global",
+            [
+                ("repo1-type", "s3".to_string()),
+                ("repo1-path", format!("/{BACKUP_PREFIX}/{}", cfg.scope)),
+                ("repo1-bundle", "y".to_string()),
+                ("repo1-retention-full-type", "count".to_string()),
+                ("repo1-retention-full", p.backup_retain.to_string()),
+                ("start-fast", "y".to_string()),
+                ("process-max", "2".to_string()),
+                ("log-level-console", "info".to_string()),
+                ("log-level-file", "detail".to_string()),
+                ("log-path", "/var/log/pgbackrest".to_string()),
+            ],
+        )
+        .section(
+            cfg.scope,
+            [
+                ("pg1-path", format!("/var/lib/postgresql/{}/main", p.postgres_version)),
+                ("pg1-port", POSTGRES_PORT.to_string()),
+                ("pg1-socket-path", "/var/run/postgresql".to_string()),
+            ],
+        )
+}
+
+/// The systemd unit of a daemon: rendered whole (it replaces the packaged unit of that name).
+pub(crate) fn service_unit(
+    description: &str,
+    after: &str,
+    mounts: &str,
+    service: &[(&str, &str)],
+) -> Ini {
+    Ini::new("rendered by tracker-constructs; replaces the packaged unit")
+        .section(
+            "Unit",
+            [
+                ("Description", description),
+                ("After", after),
+                ("Wants", "network-online.target"),
+                ("RequiresMountsFor", mounts),
+            ],
+        )
+        .section("Service", service.iter().copied())
+        .section("Install", [("WantedBy", "multi-user.target")])
+}
+
+/// The CloudWatch agent's configuration: `disk_used_percent` of `paths` per instance.
+pub(crate) fn cloudwatch_agent_json(paths: &[&str]) -> String {
+    let config = serde_json::json!({
+        "agent": { "metrics_collection_interval": 60, "omit_hostname": true },
+        "metrics": {
+            "namespace": "CWAgent",
+            "append_dimensions": { "InstanceId": "${aws:InstanceId}" },
+            "aggregation_dimensions": [["InstanceId", "path"]],
+            "metrics_collected": {
+                "disk": { "measurement": ["used_percent"], "resources": paths, "drop_device": true },
+                "mem": { "measurement": ["used_percent"] }
             }
         }
-    }
-    Fn::join("", parts)
+    });
+    serde_json::to_string_pretty(&config).expect("JSON") + "\n"
+}
+
+/// The SQL lines creating the application database's extensions.
+pub(crate) fn create_extensions(extensions: &[&str]) -> String {
+    extensions
+        .iter()
+        .map(|e| format!("CREATE EXTENSION IF NOT EXISTS {e};"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The scripts both data planes share: `lib.sh`, `make-cert.sh`, `app-database.sh`.
+pub(crate) fn common_scripts(app_user: &str, database: &str) -> Vec<HostFile> {
+    vec![
+        HostFile::script("lib.sh", fill_script("lib.sh", SCRIPT_LIB, &[])),
+        HostFile::script(
+            "make-cert.sh",
+            fill_script("make-cert.sh", SCRIPT_MAKE_CERT, &[]),
+        ),
+        HostFile::script(
+            "app-database.sh",
+            fill_script(
+                "app-database.sh",
+                SCRIPT_APP_DATABASE,
+                &[
+                    ("APP_USER", app_user.to_string()),
+                    ("DATABASE", database.to_string()),
+                    (
+                        "CREATE_EXTENSIONS",
+                        create_extensions(&["timescaledb", "postgis"]),
+                    ),
+                ],
+            ),
+        ),
+    ]
+}
+
+/// Every file of one production node, in the order the user data writes them: the environment
+/// file first (its `@@NAME@@` placeholders are [`NODE_ENV_INPUTS`]), the owners manifest last.
+pub fn render_node_files(cfg: &NodeConfig) -> Vec<HostFile> {
+    let p = cfg.props;
+    let ip = &p.private_ips[cfg.index];
+    let stanza = cfg.scope.to_string();
+    let dir = hostconfig::SCRIPT_DIR.to_string();
+    let env = hostconfig::env_file(
+        &format!(
+            "PatroniCluster {}: deploy-time values (CloudFormation)",
+            cfg.scope
+        ),
+        &NODE_ENV_INPUTS.map(|n| (n, format!("@@{n}@@"))),
+    );
+    let mut files = vec![HostFile::new(hostconfig::ENV_FILE, 0o600, "root:root", env)];
+    files.extend(common_scripts(&p.app_username, &p.database_name));
+    files.extend([
+        HostFile::script(
+            "patroni-boot.sh",
+            fill_script(
+                "patroni-boot.sh",
+                SCRIPT_PATRONI_BOOT,
+                &[
+                    ("SCRIPT_DIR", dir.clone()),
+                    ("PG_VERSION", p.postgres_version.to_string()),
+                ],
+            ),
+        ),
+        HostFile::script(
+            "patroni-post-bootstrap.sh",
+            fill_script(
+                "patroni-post-bootstrap.sh",
+                SCRIPT_POST_BOOTSTRAP,
+                &[("SCRIPT_DIR", dir), ("STANZA", stanza.clone())],
+            ),
+        ),
+        HostFile::script(
+            "pgbackrest-backup.sh",
+            fill_script(
+                "pgbackrest-backup.sh",
+                SCRIPT_BACKUP,
+                &[
+                    ("PATRONI_API", format!("http://{ip}:{PATRONI_API_PORT}")),
+                    ("STANZA", stanza),
+                ],
+            ),
+        ),
+        HostFile::new(
+            PATRONI_CONFIG,
+            0o600,
+            "postgres:postgres",
+            hostconfig::to_yaml(
+                &format!("Patroni, node {} of {}: rendered by tracker-constructs (patroni.rs); passwords come from PATRONI_*_PASSWORD in /etc/patroni/secrets.env", node_name(cfg.index), cfg.scope),
+                &patroni_yaml(cfg),
+            ),
+        ),
+        HostFile::new(
+            "/etc/etcd/etcd.conf.yml",
+            0o644,
+            "root:root",
+            hostconfig::to_yaml(
+                &format!(
+                    "etcd, node {}: rendered by tracker-constructs (patroni.rs)",
+                    node_name(cfg.index)
+                ),
+                &etcd_yaml(cfg),
+            ),
+        ),
+        HostFile::new(
+            PGBACKREST_CONFIG,
+            0o640,
+            "root:postgres",
+            pgbackrest_conf(cfg).to_string(),
+        ),
+        HostFile::new(
+            "/etc/systemd/system/patroni.service",
+            0o644,
+            "root:root",
+            service_unit(
+                &format!("Patroni (PatroniCluster {})", cfg.scope),
+                "network-online.target etcd.service",
+                "/var/lib/postgresql",
+                &[
+                    ("Type", "simple"),
+                    ("User", "postgres"),
+                    ("Group", "postgres"),
+                    ("EnvironmentFile", "/etc/patroni/secrets.env"),
+                    ("ExecStart", "/usr/bin/patroni /etc/patroni/config.yml"),
+                    ("ExecReload", "/bin/kill -s HUP $MAINPID"),
+                    ("KillMode", "process"),
+                    ("TimeoutSec", "30"),
+                    ("Restart", "on-failure"),
+                ],
+            )
+            .to_string(),
+        ),
+        HostFile::new(
+            "/etc/systemd/system/etcd.service",
+            0o644,
+            "root:root",
+            service_unit(
+                &format!("etcd (PatroniCluster {} DCS)", cfg.scope),
+                "network-online.target",
+                "/var/lib/etcd",
+                &[
+                    ("Type", "notify"),
+                    ("User", "etcd"),
+                    // etcd 3.4 (Ubuntu 24.04) starts on arm64 only when told to.
+                    ("Environment", "ETCD_UNSUPPORTED_ARCH=arm64"),
+                    ("ExecStart", "/usr/bin/etcd --config-file /etc/etcd/etcd.conf.yml"),
+                    ("Restart", "on-failure"),
+                    ("LimitNOFILE", "65536"),
+                ],
+            )
+            .to_string(),
+        ),
+        HostFile::new(
+            "/etc/cron.d/pgbackrest-backup",
+            0o644,
+            "root:root",
+            CronEntry {
+                schedule: p.backup_schedule.clone(),
+                user: "postgres".into(),
+                command: format!(
+                    "{}/pgbackrest-backup.sh >> /var/log/pgbackrest/backup-cron.log 2>&1",
+                    hostconfig::SCRIPT_DIR
+                ),
+            }
+            .to_string(),
+        ),
+        HostFile::new(
+            "/etc/tracker/cloudwatch-agent.json",
+            0o644,
+            "root:root",
+            cloudwatch_agent_json(&["/", "/var/lib/postgresql", "/var/lib/etcd"]),
+        ),
+    ]);
+    let owners = hostconfig::owners_manifest(&files);
+    files.push(owners);
+    files
+}
+
+/// One node's bash user data: writes [`render_node_files`] and runs `patroni-boot.sh`. The
+/// environment file's `@@NAME@@` placeholders remain, for [`hostconfig::join_tokens`].
+pub fn render_node_user_data(cfg: &NodeConfig) -> String {
+    hostconfig::user_data_script(
+        &format!("PatroniCluster {} node {}", cfg.scope, node_name(cfg.index)),
+        &render_node_files(cfg),
+        &format!("{}/patroni-boot.sh", hostconfig::SCRIPT_DIR),
+    )
 }
 
 /// Production PostgreSQL HA: three Patroni nodes behind an internal NLB.
@@ -731,7 +931,7 @@ impl PatroniCluster {
         let mut check = Check::new("PatroniCluster", id);
         let scope = Construct::new(scope, id);
         let vpc = platform.network.vpc;
-        let cluster_name = format!("{}-{}", platform.environment, id.to_ascii_lowercase());
+        let cluster_name = cluster_name(&platform.environment, id);
         let host = format!("{}.{}", props.endpoint_name, platform.namespace);
 
         // Security groups.
@@ -799,6 +999,9 @@ impl PatroniCluster {
             Some(
                 BucketProps::new()
                     .versioned(true)
+                    .lifecycle_rules([LifecycleRule::new().noncurrent_version_expiration(
+                        Duration::days(props.backup_noncurrent_expiry_days),
+                    )])
                     .encryption(BucketEncryption::S3Managed)
                     .block_public_access(BlockPublicAccess::block_all())
                     .enforce_ssl(true)
@@ -915,23 +1118,30 @@ impl PatroniCluster {
             };
             let data = volume("Data", props.data_volume_gib, "data");
             let etcd = volume("Etcd", props.etcd_volume_gib, "etcd");
-            let script = render_user_data(&NodeConfig {
+            let script = render_node_user_data(&NodeConfig {
                 scope: &scope_name,
                 index: i,
                 props: &props,
             });
-            let user_data = UserData::custom(join_placeholders(
+            let tokens: [JsString; 10] = [
+                Aws::region(),
+                Aws::url_suffix(),
+                data.volume_id(),
+                etcd.volume_id(),
+                bucket.bucket_name(),
+                superuser.secret_arn(),
+                replication.secret_arn(),
+                rewind.secret_arn(),
+                restapi.secret_arn(),
+                app.secret_arn(),
+            ];
+            let user_data = UserData::custom(hostconfig::join_tokens(
                 &script,
-                &[
-                    (placeholder::DATA_VOLUME_ID, data.volume_id()),
-                    (placeholder::ETCD_VOLUME_ID, etcd.volume_id()),
-                    (placeholder::BACKUP_BUCKET, bucket.bucket_name()),
-                    (placeholder::SUPERUSER_SECRET, superuser.secret_arn()),
-                    (placeholder::REPLICATION_SECRET, replication.secret_arn()),
-                    (placeholder::REWIND_SECRET, rewind.secret_arn()),
-                    (placeholder::RESTAPI_SECRET, restapi.secret_arn()),
-                    (placeholder::APP_SECRET, app.secret_arn()),
-                ],
+                &NODE_ENV_INPUTS
+                    .iter()
+                    .copied()
+                    .zip(tokens)
+                    .collect::<Vec<_>>(),
             ));
             let instance = Instance::new(
                 scope,
@@ -1060,7 +1270,7 @@ impl PatroniCluster {
                 .add_property_override("Targets", JsAny::from(serde_json::json!(targets)));
             tg
         };
-        let writer = target_group("WriterTargets", "/primary");
+        let writer = target_group("WriterTargets", WRITER_HEALTH_PATH);
         nlb.add_listener(
             "Writer",
             BaseNetworkListenerProps::new(POSTGRES_PORT)
@@ -1069,7 +1279,7 @@ impl PatroniCluster {
         );
         let mut ports = vec![POSTGRES_PORT];
         let reader = props.reader_endpoint.then(|| {
-            let reader = target_group("ReaderTargets", "/replica");
+            let reader = target_group("ReaderTargets", READER_HEALTH_PATH);
             nlb.add_listener(
                 "Reader",
                 BaseNetworkListenerProps::new(READER_PORT)
@@ -1169,7 +1379,7 @@ impl PatroniCluster {
         output(
             "BackupBucketName",
             bucket.bucket_name(),
-            format!("PatroniCluster {id}: WAL-G backups (prefix {prefix})"),
+            format!("PatroniCluster {id}: pgBackRest repository (prefix {prefix})"),
         );
 
         Ok(PatroniCluster {
@@ -1323,15 +1533,10 @@ mod tests {
     }
 
     #[test]
-    fn fails_on_a_walg_version_that_is_not_a_tag() {
+    fn fails_on_a_noncurrent_expiry_out_of_range() {
         let mut p = props();
-        p.walg_version = "latest".into();
-        rejects(
-            &p,
-            "walg_version",
-            "\"latest\"",
-            "a WAL-G release tag, e.g. v3.0.5",
-        );
+        p.backup_noncurrent_expiry_days = 0;
+        rejects(&p, "backup_noncurrent_expiry_days", "0", "1 to 3650 days");
     }
 
     #[test]
@@ -1504,37 +1709,189 @@ mod tests {
         );
     }
 
+    fn node_files(p: &PatroniClusterProps, index: usize) -> Vec<HostFile> {
+        render_node_files(&NodeConfig {
+            scope: "production-db",
+            index,
+            props: p,
+        })
+    }
+
+    fn file<'a>(files: &'a [HostFile], path: &str) -> &'a HostFile {
+        files
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("no {path}"))
+    }
+
+    fn yaml(files: &[HostFile], path: &str) -> serde_yaml_ng::Value {
+        serde_yaml_ng::from_str(&file(files, path).content).unwrap()
+    }
+
     #[test]
-    fn user_data_renders_timing_failsafe_etcd_and_walg() {
+    fn patroni_config_parses_back_with_timing_tls_and_pgbackrest() {
         let mut p = props();
         p.ttl = 40;
         p.loop_wait = 5;
         p.retry_timeout = 15;
-        let text = render_user_data(&NodeConfig {
-            scope: "production-db",
-            index: 1,
-            props: &p,
-        });
-        for needle in [
-            "ttl: 40",
-            "loop_wait: 5",
-            "retry_timeout: 15",
-            "failsafe_mode: true",
-            "shared_preload_libraries: timescaledb",
-            "archive_command: wal-g wal-push %p",
-            "restore_command: wal-g wal-fetch %f %p",
-            "ETCD_INITIAL_CLUSTER=nodea=http://10.0.16.10:2380,nodeb=http://10.0.32.10:2380,nodec=http://10.0.48.10:2380",
-            "hosts: 10.0.16.10:2379,10.0.32.10:2379,10.0.48.10:2379",
-            "NODE_IP=10.0.32.10",
-            "0 1 * * * postgres /usr/local/bin/walg-base-backup",
-            "wal-g delete retain FULL 5 --confirm",
-            "curl -sf -o /dev/null http://127.0.0.1:8008/primary || exit 0",
-            "postgresql-17-postgis-3-scripts timescaledb-2-postgresql-17",
-            "patroni etcd-server",
-            placeholder::DATA_VOLUME_ID,
+        let files = node_files(&p, 1);
+        let f = file(&files, PATRONI_CONFIG);
+        assert_eq!((f.mode, f.owner.as_str()), (0o600, "postgres:postgres"));
+        let y = yaml(&files, PATRONI_CONFIG);
+        let dcs = &y["bootstrap"]["dcs"];
+        assert_eq!(dcs["ttl"].as_u64(), Some(40));
+        assert_eq!(dcs["loop_wait"].as_u64(), Some(5));
+        assert_eq!(dcs["retry_timeout"].as_u64(), Some(15));
+        assert_eq!(dcs["failsafe_mode"].as_bool(), Some(true));
+        let params = &dcs["postgresql"]["parameters"];
+        assert_eq!(
+            params["archive_command"].as_str(),
+            Some("pgbackrest --stanza=production-db archive-push %p")
+        );
+        assert_eq!(params["archive_mode"].as_bool(), Some(true));
+        assert_eq!(
+            params["shared_preload_libraries"].as_str(),
+            Some("timescaledb")
+        );
+        assert_eq!(
+            dcs["postgresql"]["recovery_conf"]["restore_command"].as_str(),
+            Some("pgbackrest --stanza=production-db archive-get %f \"%p\"")
+        );
+        assert_eq!(y["scope"].as_str(), Some("production-db"));
+        assert_eq!(y["name"].as_str(), Some("nodeb"));
+        assert_eq!(
+            y["postgresql"]["connect_address"].as_str(),
+            Some("10.0.32.10:5432")
+        );
+        assert_eq!(
+            y["restapi"]["connect_address"].as_str(),
+            Some("10.0.32.10:8008")
+        );
+        assert_eq!(
+            y["bootstrap"]["post_bootstrap"].as_str(),
+            Some("/usr/local/lib/tracker/patroni-post-bootstrap.sh")
+        );
+        let hosts: Vec<&str> = y["etcd3"]["hosts"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|h| h.as_str())
+            .collect();
+        assert_eq!(
+            hosts,
+            ["10.0.16.10:2379", "10.0.32.10:2379", "10.0.48.10:2379"]
+        );
+        let local = &y["postgresql"]["parameters"];
+        assert_eq!(local["ssl"].as_bool(), Some(true));
+        assert_eq!(
+            local["ssl_key_file"].as_str(),
+            Some("/var/lib/postgresql/tls/server.key")
+        );
+        let hba: Vec<&str> = y["postgresql"]["pg_hba"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|h| h.as_str())
+            .collect();
+        assert_eq!(
+            hba,
+            [
+                "local all all peer",
+                "hostssl replication replicator 10.0.16.10/32 scram-sha-256",
+                "hostssl replication replicator 10.0.32.10/32 scram-sha-256",
+                "hostssl replication replicator 10.0.48.10/32 scram-sha-256",
+                "hostssl all all 0.0.0.0/0 scram-sha-256",
+                "hostnossl all all 0.0.0.0/0 reject",
+            ]
+        );
+        // Usernames only: passwords come from PATRONI_*_PASSWORD.
+        let auth = &y["postgresql"]["authentication"];
+        assert_eq!(auth["superuser"]["username"].as_str(), Some("postgres"));
+        assert!(auth["superuser"]["password"].is_null());
+        assert!(y["restapi"]["authentication"]["password"].is_null());
+    }
+
+    #[test]
+    fn etcd_pgbackrest_cron_and_units_are_rendered() {
+        let mut p = props();
+        p.backup_retain = 7;
+        p.backup_schedule = "30 2 * * *".into();
+        let files = node_files(&p, 0);
+        let etcd = yaml(&files, "/etc/etcd/etcd.conf.yml");
+        assert_eq!(etcd["name"].as_str(), Some("nodea"));
+        assert_eq!(
+            etcd["initial-cluster"].as_str(),
+            Some("nodea=http://10.0.16.10:2380,nodeb=http://10.0.32.10:2380,nodec=http://10.0.48.10:2380")
+        );
+        assert_eq!(
+            etcd["listen-client-urls"].as_str(),
+            Some("http://10.0.16.10:2379,http://127.0.0.1:2379")
+        );
+        assert_eq!(
+            etcd["initial-cluster-token"].as_str(),
+            Some("production-db")
+        );
+        let conf = &file(&files, PGBACKREST_CONFIG).content;
+        for line in [
+            "[global]",
+            "repo1-type=s3",
+            "repo1-path=/pgbackrest/production-db",
+            "repo1-bundle=y",
+            "repo1-retention-full=7",
+            "[production-db]",
+            "pg1-path=/var/lib/postgresql/17/main",
         ] {
-            assert!(text.contains(needle), "missing {needle:?}");
+            assert!(
+                conf.lines().any(|l| l == line),
+                "pgbackrest.conf lacks {line}"
+            );
         }
+        let cron = &file(&files, "/etc/cron.d/pgbackrest-backup").content;
+        assert!(cron.contains(
+            "30 2 * * * postgres /usr/local/lib/tracker/pgbackrest-backup.sh >> /var/log/pgbackrest/backup-cron.log 2>&1"
+        ));
+        let backup = &file(&files, "/usr/local/lib/tracker/pgbackrest-backup.sh").content;
+        assert!(backup.contains("curl -sf -o /dev/null http://10.0.16.10:8008/primary || exit 0"));
+        assert!(backup.contains("pgbackrest --stanza=production-db --type=full backup"));
+        let unit = &file(&files, "/etc/systemd/system/patroni.service").content;
+        assert!(unit.contains("EnvironmentFile=/etc/patroni/secrets.env\n"));
+        assert!(unit.contains("User=postgres\n"));
+        let unit = &file(&files, "/etc/systemd/system/etcd.service").content;
+        assert!(unit.contains("ExecStart=/usr/bin/etcd --config-file /etc/etcd/etcd.conf.yml\n"));
+        let owners = &file(&files, hostconfig::OWNERS_FILE).content;
+        assert!(owners.contains("postgres:postgres /etc/patroni/config.yml\n"));
+        assert!(owners.contains("root:postgres /etc/pgbackrest/pgbackrest.conf\n"));
+    }
+
+    #[test]
+    fn only_the_environment_file_has_placeholders_and_no_file_has_a_password() {
+        let files = node_files(&props(), 2);
+        assert_eq!(files[0].path, hostconfig::ENV_FILE);
+        assert_eq!(files[0].mode, 0o600);
+        assert_eq!(
+            hostconfig::placeholders(&files[0].content),
+            NODE_ENV_INPUTS.iter().map(|s| s.to_string()).collect()
+        );
+        for f in &files[1..] {
+            assert!(
+                hostconfig::placeholders(&f.content).is_empty(),
+                "{} has placeholders",
+                f.path
+            );
+            assert!(
+                !f.content.contains("password:"),
+                "{} has a password",
+                f.path
+            );
+        }
+        let user_data = render_node_user_data(&NodeConfig {
+            scope: "production-db",
+            index: 2,
+            props: &props(),
+        });
+        assert!(user_data.starts_with("#!/bin/bash\n"));
+        assert!(user_data.ends_with("exec /usr/local/lib/tracker/patroni-boot.sh\n"));
+        assert!(!user_data.contains("wal-g"));
     }
 }
 

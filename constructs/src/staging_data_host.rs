@@ -54,6 +54,8 @@ use cdk_from_rust::aws_cdk_lib::{ArnComponents, Aws, Duration, Fn, RemovalPolicy
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
 
+use crate::hostconfig::{self, fill_script, HostFile, PgValue};
+use crate::patroni;
 use crate::platform::Platform;
 use crate::validation::{
     is_ami_id, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
@@ -218,202 +220,163 @@ impl StagingDataHostProps {
     }
 }
 
-/// What the user data is rendered from: the props, and the names of the shell variables the
-/// CloudFormation values are assigned to first (see [`StagingDataHost`]).
+/// What the host's files are rendered from (the props that shape them).
 #[derive(Clone, Debug)]
 pub struct UserDataSettings {
     pub postgres_version: u32,
     pub timescaledb_major: u32,
     pub valkey_port: u16,
     pub maxmemory_policy: MaxmemoryPolicy,
+    /// The application database, created at first boot.
+    pub database_name: String,
+    /// The application role, owner of `database_name`.
+    pub app_username: String,
 }
 
-/// The shell variables the user data expects to be set before it runs (CloudFormation values).
-pub const USER_DATA_INPUTS: [&str; 6] = [
+impl From<&StagingDataHostProps> for UserDataSettings {
+    fn from(p: &StagingDataHostProps) -> Self {
+        UserDataSettings {
+            postgres_version: p.postgres_version,
+            timescaledb_major: p.timescaledb_major,
+            valkey_port: p.valkey_port,
+            maxmemory_policy: p.maxmemory_policy,
+            database_name: p.database_name.clone(),
+            app_username: p.app_username.clone(),
+        }
+    }
+}
+
+/// The deploy-time values of the host's environment file ([`hostconfig::ENV_FILE`]): each
+/// appears there as `@@NAME@@` and is replaced by a CloudFormation value in the user data.
+pub const USER_DATA_INPUTS: [&str; 5] = [
     "AWS_REGION",
     "DATA_VOLUME_ID",
-    "VPC_CIDR",
     "PG_SUPERUSER_SECRET_ARN",
     "APP_SECRET_ARN",
     "VALKEY_SECRET_ARN",
 ];
 
-const USER_DATA_TEMPLATE: &str = r#"set -euo pipefail
-exec > >(tee -a /var/log/staging-data-host-init.log) 2>&1
-export DEBIAN_FRONTEND=noninteractive
-export AWS_DEFAULT_REGION="$AWS_REGION"
+/// Where PostgreSQL's TLS certificate and key live (on the data volume).
+pub const TLS_DIR: &str = "/data/postgresql/tls";
 
-PG_VERSION=@PG_VERSION@
-TIMESCALEDB_MAJOR=@TIMESCALEDB_MAJOR@
-VALKEY_PORT=@VALKEY_PORT@
-DATA_MOUNT=@DATA_MOUNT@
+const SCRIPT_STAGING_BOOT: &str = include_str!("../scripts/staging-boot.sh");
 
-imds() {
-  local token
-  token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token \
-    -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
-  curl -fsS -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
+/// The PostgreSQL settings of the staging host (installed into the cluster's `conf.d`; the
+/// boot script adds `listen_addresses` with the host's private address).
+pub fn postgresql_parameters(settings: &UserDataSettings) -> Vec<(&'static str, PgValue)> {
+    let _ = settings;
+    vec![
+        ("port", u32::from(POSTGRES_PORT).into()),
+        ("password_encryption", "scram-sha-256".into()),
+        ("shared_preload_libraries", "timescaledb".into()),
+        ("timescaledb.telemetry_level", "off".into()),
+        ("ssl", true.into()),
+        ("ssl_cert_file", format!("{TLS_DIR}/server.crt").into()),
+        ("ssl_key_file", format!("{TLS_DIR}/server.key").into()),
+        ("hba_file", "/etc/tracker/postgresql/pg_hba.conf".into()),
+    ]
 }
-INSTANCE_ID=$(imds instance-id)
-PRIVATE_IP=$(imds local-ipv4)
 
-# --- Tools: jq, the AWS CLI (a snap on Ubuntu 24.04) --------------------------------------
-apt-get update
-apt-get install -y ca-certificates curl gnupg lsb-release jq
-snap install aws-cli --classic
-secret() { aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text; }
-
-# --- Data volume: attach by id once it is available, format only when blank, mount by UUID --
-attached_to=$(aws ec2 describe-volumes --volume-ids "$DATA_VOLUME_ID" \
-  --query 'Volumes[0].Attachments[0].InstanceId' --output text)
-if [ "$attached_to" != "$INSTANCE_ID" ]; then
-  # A replaced host may still hold it: wait until it is released (up to 30 minutes).
-  for _ in $(seq 1 180); do
-    state=$(aws ec2 describe-volumes --volume-ids "$DATA_VOLUME_ID" \
-      --query 'Volumes[0].State' --output text)
-    [ "$state" = "available" ] && break
-    sleep 10
-  done
-  aws ec2 attach-volume --volume-id "$DATA_VOLUME_ID" --instance-id "$INSTANCE_ID" --device /dev/sdf
-fi
-DEVICE="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${DATA_VOLUME_ID//-/}"
-for _ in $(seq 1 60); do [ -e "$DEVICE" ] && break; sleep 5; done
-[ -e "$DEVICE" ] || { echo "data volume $DATA_VOLUME_ID did not appear"; exit 1; }
-if [ -z "$(blkid -o value -s TYPE "$DEVICE" || true)" ]; then
-  mkfs.ext4 -L data "$DEVICE"
-fi
-UUID=$(blkid -o value -s UUID "$DEVICE")
-mkdir -p "$DATA_MOUNT"
-grep -q "UUID=$UUID" /etc/fstab ||
-  echo "UUID=$UUID $DATA_MOUNT ext4 defaults,noatime,nofail 0 2" >> /etc/fstab
-mountpoint -q "$DATA_MOUNT" || mount "$DATA_MOUNT"
-
-# --- Packages: PostgreSQL (PGDG), TimescaleDB (packagecloud), PostGIS 3, Valkey -------------
-CODENAME=$(lsb_release -cs)
-install -d /usr/share/postgresql-common/pgdg /etc/apt/keyrings
-curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
-  https://www.postgresql.org/media/keys/ACCC4CF8.asc
-echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt $CODENAME-pgdg main" \
-  > /etc/apt/sources.list.d/pgdg.list
-curl -fsSL https://packagecloud.io/timescale/timescaledb/gpgkey | gpg --dearmor --yes -o /etc/apt/keyrings/timescaledb.gpg
-echo "deb [signed-by=/etc/apt/keyrings/timescaledb.gpg] https://packagecloud.io/timescale/timescaledb/ubuntu/ $CODENAME main" \
-  > /etc/apt/sources.list.d/timescaledb.list
-# Our cluster lives on the data volume: no default cluster under /var/lib.
-install -d /etc/postgresql-common
-echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
-apt-get update
-apt-get install -y -o Dpkg::Options::=--force-confold \
-  "postgresql-$PG_VERSION" \
-  "postgresql-$PG_VERSION-postgis-3" "postgresql-$PG_VERSION-postgis-3-scripts" \
-  "timescaledb-$TIMESCALEDB_MAJOR-postgresql-$PG_VERSION" \
-  valkey-server
-
-# Neither service may start without the data volume (it is mounted with nofail).
-for unit in "postgresql@.service" "valkey-server.service"; do
-  install -d "/etc/systemd/system/$unit.d"
-  printf '[Unit]\nRequiresMountsFor=%s\n[Service]\nReadWritePaths=%s\n' "$DATA_MOUNT" "$DATA_MOUNT" \
-    > "/etc/systemd/system/$unit.d/data-volume.conf"
-done
-systemctl daemon-reload
-
-# --- PostgreSQL: data under /data/postgresql, private address, scram-sha-256 from the VPC ----
-PG_DATA="$DATA_MOUNT/postgresql/$PG_VERSION/main"
-install -d -o postgres -g postgres -m 0700 "$DATA_MOUNT/postgresql"
-if [ ! -d "/etc/postgresql/$PG_VERSION/main" ]; then
-  # Adopts an existing data directory (a re-attached volume) or initializes a new one.
-  pg_createcluster "$PG_VERSION" main --datadir="$PG_DATA" -- --auth-local=peer --auth-host=scram-sha-256
-fi
-cat > "/etc/postgresql/$PG_VERSION/main/conf.d/50-staging.conf" <<EOF
-listen_addresses = 'localhost,$PRIVATE_IP'
-port = @POSTGRES_PORT@
-password_encryption = 'scram-sha-256'
-shared_preload_libraries = 'timescaledb'
-timescaledb.telemetry_level = off
-EOF
-HBA="/etc/postgresql/$PG_VERSION/main/pg_hba.conf"
-grep -q "^host all all $VPC_CIDR scram-sha-256" "$HBA" ||
-  echo "host all all $VPC_CIDR scram-sha-256" >> "$HBA"
-systemctl enable "postgresql@$PG_VERSION-main"
-systemctl restart "postgresql@$PG_VERSION-main"
-
-# Roles and database from Secrets Manager (values passed as psql variables, never in argv).
-PG_SUPERUSER_PASSWORD=$(secret "$PG_SUPERUSER_SECRET_ARN" | jq -r .password)
-APP_SECRET=$(secret "$APP_SECRET_ARN")
-APP_USER=$(jq -r .username <<<"$APP_SECRET")
-APP_PASSWORD=$(jq -r .password <<<"$APP_SECRET")
-APP_DB=$(jq -r .dbname <<<"$APP_SECRET")
-sudo -u postgres psql -v ON_ERROR_STOP=1 --set=super_pw="$PG_SUPERUSER_PASSWORD" \
-  --set=app_user="$APP_USER" --set=app_pw="$APP_PASSWORD" --set=app_db="$APP_DB" <<'SQL'
-ALTER ROLE postgres PASSWORD :'super_pw';
-SELECT format('CREATE ROLE %I LOGIN', :'app_user')
-  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
-ALTER ROLE :"app_user" LOGIN PASSWORD :'app_pw';
-SELECT format('CREATE DATABASE %I OWNER %I', :'app_db', :'app_user')
-  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app_db') \gexec
-\connect :"app_db"
-CREATE EXTENSION IF NOT EXISTS timescaledb;
-CREATE EXTENSION IF NOT EXISTS postgis;
-SQL
-
-# --- Valkey: private address, password, data on /data, AOF, a quarter of the RAM -------------
-echo "vm.overcommit_memory = 1" > /etc/sysctl.d/60-valkey.conf
-sysctl --system
-VALKEY_PASSWORD=$(secret "$VALKEY_SECRET_ARN")
-MAXMEMORY_MB=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 4 / 1024 ))
-install -d -o valkey -g valkey -m 0750 "$DATA_MOUNT/valkey"
-install -m 0640 -o root -g valkey /dev/null /etc/valkey/staging.conf
-cat > /etc/valkey/staging.conf <<EOF
-bind $PRIVATE_IP 127.0.0.1
-port $VALKEY_PORT
-protected-mode yes
-requirepass $VALKEY_PASSWORD
-dir $DATA_MOUNT/valkey
-appendonly yes
-maxmemory ${MAXMEMORY_MB}mb
-maxmemory-policy @MAXMEMORY_POLICY@
-EOF
-grep -q '^include /etc/valkey/staging.conf' /etc/valkey/valkey.conf ||
-  echo "include /etc/valkey/staging.conf" >> /etc/valkey/valkey.conf
-systemctl enable valkey-server
-systemctl restart valkey-server
-
-# --- CloudWatch agent: disk use of /data (CWAgent disk_used_percent) ------------------------
-ARCH=$(dpkg --print-architecture)
-curl -fsSL -o /tmp/amazon-cloudwatch-agent.deb \
-  "https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/$ARCH/latest/amazon-cloudwatch-agent.deb"
-apt-get install -y /tmp/amazon-cloudwatch-agent.deb
-cat > /opt/aws/amazon-cloudwatch-agent/etc/staging-data-host.json <<'EOF'
-{
-  "agent": { "metrics_collection_interval": 60, "omit_hostname": true },
-  "metrics": {
-    "namespace": "CWAgent",
-    "append_dimensions": { "InstanceId": "${aws:InstanceId}" },
-    "metrics_collected": {
-      "disk": { "measurement": ["used_percent"], "resources": ["@DATA_MOUNT@"], "drop_device": true },
-      "mem": { "measurement": ["used_percent"] }
-    }
-  }
+/// Every file of the staging host, in the order the user data writes them: the environment
+/// file first (its `@@NAME@@` placeholders are [`USER_DATA_INPUTS`]), the owners manifest last.
+pub fn render_host_files(settings: &UserDataSettings) -> Vec<HostFile> {
+    let env = hostconfig::env_file(
+        "StagingDataHost: deploy-time values (CloudFormation)",
+        &USER_DATA_INPUTS.map(|n| (n, format!("@@{n}@@"))),
+    );
+    let mut files = vec![HostFile::new(hostconfig::ENV_FILE, 0o600, "root:root", env)];
+    files.extend(patroni::common_scripts(
+        &settings.app_username,
+        &settings.database_name,
+    ));
+    let data_volume_dropin =
+        hostconfig::Ini::new("rendered by tracker-constructs: the data volume first")
+            .section("Unit", [("RequiresMountsFor", DATA_MOUNT)])
+            .section("Service", [("ReadWritePaths", DATA_MOUNT)])
+            .to_string();
+    let hba: String = hostconfig::tls_only_hba(&[], None)
+        .iter()
+        .map(|r| format!("{r}\n"))
+        .collect();
+    files.extend([
+        HostFile::script(
+            "staging-boot.sh",
+            fill_script(
+                "staging-boot.sh",
+                SCRIPT_STAGING_BOOT,
+                &[
+                    ("SCRIPT_DIR", hostconfig::SCRIPT_DIR.to_string()),
+                    ("PG_VERSION", settings.postgres_version.to_string()),
+                    ("TIMESCALEDB_MAJOR", settings.timescaledb_major.to_string()),
+                    ("DATA_MOUNT", DATA_MOUNT.to_string()),
+                    ("VALKEY_PORT", settings.valkey_port.to_string()),
+                ],
+            ),
+        ),
+        HostFile::new(
+            "/etc/tracker/postgresql/50-tracker.conf",
+            0o644,
+            "root:root",
+            hostconfig::postgresql_conf(
+                "StagingDataHost PostgreSQL: rendered by tracker-constructs (staging_data_host.rs)",
+                &postgresql_parameters(settings),
+            ),
+        ),
+        HostFile::new(
+            "/etc/tracker/postgresql/pg_hba.conf",
+            0o640,
+            "postgres:postgres",
+            format!(
+                "# StagingDataHost pg_hba: TLS required over the network (the security group \
+                 admits only declared consumers)\n{hba}"
+            ),
+        ),
+        HostFile::new(
+            "/etc/valkey/tracker.conf",
+            0o640,
+            "root:valkey",
+            hostconfig::ValkeyConfig {
+                port: settings.valkey_port,
+                protected_mode: true,
+                dir: format!("{DATA_MOUNT}/valkey"),
+                appendonly: true,
+                maxmemory_policy: settings.maxmemory_policy.as_str().to_string(),
+                includes: vec!["/etc/valkey/tracker-boot.conf".to_string()],
+            }
+            .to_string(),
+        ),
+        HostFile::new(
+            "/etc/systemd/system/postgresql@.service.d/data-volume.conf",
+            0o644,
+            "root:root",
+            data_volume_dropin.clone(),
+        ),
+        HostFile::new(
+            "/etc/systemd/system/valkey-server.service.d/data-volume.conf",
+            0o644,
+            "root:root",
+            data_volume_dropin,
+        ),
+        HostFile::new(
+            "/etc/tracker/cloudwatch-agent.json",
+            0o644,
+            "root:root",
+            patroni::cloudwatch_agent_json(&[DATA_MOUNT]),
+        ),
+    ]);
+    let owners = hostconfig::owners_manifest(&files);
+    files.push(owners);
+    files
 }
-EOF
-/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
-  -c file:/opt/aws/amazon-cloudwatch-agent/etc/staging-data-host.json
 
-echo "staging data host ready: PostgreSQL $PG_VERSION, TimescaleDB $TIMESCALEDB_MAJOR, Valkey on $VALKEY_PORT"
-"#;
-
-/// Renders the host's boot script. It expects [`USER_DATA_INPUTS`] to be set as shell variables
-/// first; everything else comes from `settings`. Runs once, at the first boot of an instance.
+/// The host's bash user data: writes [`render_host_files`] and runs `staging-boot.sh`. The
+/// environment file's `@@NAME@@` placeholders remain, for [`hostconfig::join_tokens`].
 pub fn render_user_data(settings: &UserDataSettings) -> String {
-    USER_DATA_TEMPLATE
-        .replace("@PG_VERSION@", &settings.postgres_version.to_string())
-        .replace(
-            "@TIMESCALEDB_MAJOR@",
-            &settings.timescaledb_major.to_string(),
-        )
-        .replace("@VALKEY_PORT@", &settings.valkey_port.to_string())
-        .replace("@POSTGRES_PORT@", &POSTGRES_PORT.to_string())
-        .replace("@MAXMEMORY_POLICY@", settings.maxmemory_policy.as_str())
-        .replace("@DATA_MOUNT@", DATA_MOUNT)
+    hostconfig::user_data_script(
+        "StagingDataHost",
+        &render_host_files(settings),
+        &format!("{}/staging-boot.sh", hostconfig::SCRIPT_DIR),
+    )
 }
 
 /// An AWS managed policy by name, in the stack's partition. (`fromAwsManagedPolicyName` returns
@@ -572,30 +535,24 @@ impl StagingDataHost {
                 .volume_name(format!("{id}-data")),
         );
 
-        // The user data: CloudFormation values as shell variables, then the rendered script.
+        // The user data: the rendered files, the environment file joined with CloudFormation
+        // values.
         let stack = Stack::of(scope);
-        let user_data = UserData::for_linux(None);
-        let inputs: [(&str, JsString); 6] = [
-            ("AWS_REGION", stack.region()),
-            ("DATA_VOLUME_ID", data_volume.volume_id()),
-            ("VPC_CIDR", vpc.vpc_cidr_block()),
-            ("PG_SUPERUSER_SECRET_ARN", superuser_secret.secret_arn()),
-            ("APP_SECRET_ARN", app_secret.secret_arn()),
-            ("VALKEY_SECRET_ARN", valkey_secret.secret_arn()),
+        let tokens: [JsString; 5] = [
+            stack.region(),
+            data_volume.volume_id(),
+            superuser_secret.secret_arn(),
+            app_secret.secret_arn(),
+            valkey_secret.secret_arn(),
         ];
-        debug_assert!(inputs
-            .iter()
-            .map(|(n, _)| *n)
-            .eq(USER_DATA_INPUTS.iter().copied()));
-        user_data.add_commands(inputs.map(|(name, value)| {
-            Fn::join("", [JsString::from(format!("{name}='")), value, "'".into()])
-        }));
-        user_data.add_commands([render_user_data(&UserDataSettings {
-            postgres_version: props.postgres_version,
-            timescaledb_major: props.timescaledb_major,
-            valkey_port: props.valkey_port,
-            maxmemory_policy: props.maxmemory_policy,
-        })]);
+        let user_data = UserData::custom(hostconfig::join_tokens(
+            &render_user_data(&UserDataSettings::from(&props)),
+            &USER_DATA_INPUTS
+                .iter()
+                .copied()
+                .zip(tokens)
+                .collect::<Vec<_>>(),
+        ));
 
         let machine_image = MachineImage::generic_linux(
             props
@@ -1027,58 +984,91 @@ mod tests {
     }
 
     #[test]
-    fn user_data_carries_the_pinned_versions_and_settings() {
-        let script = render_user_data(&UserDataSettings {
+    fn host_files_carry_the_pinned_versions_and_settings() {
+        let settings = UserDataSettings {
             postgres_version: 16,
             timescaledb_major: 2,
             valkey_port: 6380,
             maxmemory_policy: MaxmemoryPolicy::AllKeysLru,
-        });
-        for placeholder in [
-            "@PG_VERSION@",
-            "@TIMESCALEDB_MAJOR@",
-            "@VALKEY_PORT@",
-            "@POSTGRES_PORT@",
-            "@MAXMEMORY_POLICY@",
-            "@DATA_MOUNT@",
-        ] {
-            assert!(!script.contains(placeholder), "{placeholder} left");
+            database_name: "tracker".into(),
+            app_username: "tracker_app".into(),
+        };
+        let files = render_host_files(&settings);
+        let file = |path: &str| {
+            files
+                .iter()
+                .find(|f| f.path == path)
+                .unwrap_or_else(|| panic!("no {path}"))
+        };
+        assert_eq!(files[0].path, hostconfig::ENV_FILE);
+        assert_eq!(
+            hostconfig::placeholders(&files[0].content),
+            USER_DATA_INPUTS.iter().map(|s| s.to_string()).collect()
+        );
+        for f in &files[1..] {
+            assert!(
+                hostconfig::placeholders(&f.content).is_empty(),
+                "{}",
+                f.path
+            );
         }
+        let boot = &file("/usr/local/lib/tracker/staging-boot.sh").content;
         for expected in [
             "PG_VERSION=16",
-            "TIMESCALEDB_MAJOR=2",
-            "VALKEY_PORT=6380",
-            "\"postgresql-$PG_VERSION-postgis-3\"",
-            "\"timescaledb-$TIMESCALEDB_MAJOR-postgresql-$PG_VERSION\"",
+            "\"timescaledb-2-postgresql-$PG_VERSION\"",
             "valkey-server",
-            "https://apt.postgresql.org/pub/repos/apt $CODENAME-pgdg main",
-            "packagecloud.io/timescale/timescaledb/ubuntu/",
-            "shared_preload_libraries = 'timescaledb'",
-            "host all all $VPC_CIDR scram-sha-256",
-            "--datadir=\"$PG_DATA\"",
-            "PG_DATA=\"$DATA_MOUNT/postgresql/$PG_VERSION/main\"",
             "DATA_MOUNT=/data",
-            "ext4 defaults,noatime,nofail",
-            "UUID=$UUID",
-            "if [ -z \"$(blkid -o value -s TYPE \"$DEVICE\" || true)\" ]; then",
-            "bind $PRIVATE_IP 127.0.0.1",
-            "requirepass $VALKEY_PASSWORD",
-            "dir $DATA_MOUNT/valkey",
-            "appendonly yes",
-            "maxmemory ${MAXMEMORY_MB}mb",
-            "maxmemory-policy allkeys-lru",
+            "attach_and_mount \"$DATA_VOLUME_ID\" /dev/sdf \"$DATA_MOUNT\"",
+            "make-cert.sh \"$DATA_MOUNT/postgresql/tls\" postgres:postgres",
+            "--datadir=\"$DATA_MOUNT/postgresql/$PG_VERSION/main\"",
+            "echo \"bind $PRIVATE_IP 127.0.0.1\"",
+            "requirepass $(secret \"$VALKEY_SECRET_ARN\")",
             "vm.overcommit_memory = 1",
-            "aws secretsmanager get-secret-value",
-            "CREATE EXTENSION IF NOT EXISTS timescaledb;",
-            "CREATE EXTENSION IF NOT EXISTS postgis;",
-            "\"resources\": [\"/data\"]",
-            "\"InstanceId\": \"${aws:InstanceId}\"",
         ] {
-            assert!(script.contains(expected), "missing {expected:?}");
+            assert!(boot.contains(expected), "boot lacks {expected:?}");
         }
-        for input in USER_DATA_INPUTS {
-            assert!(script.contains(&format!("${input}")), "{input} unused");
+        let conf = &file("/etc/tracker/postgresql/50-tracker.conf").content;
+        for line in [
+            "shared_preload_libraries = 'timescaledb'",
+            "ssl = on",
+            "ssl_key_file = '/data/postgresql/tls/server.key'",
+            "hba_file = '/etc/tracker/postgresql/pg_hba.conf'",
+        ] {
+            assert!(conf.lines().any(|l| l == line), "conf lacks {line}");
         }
+        let hba = &file("/etc/tracker/postgresql/pg_hba.conf").content;
+        assert!(hba.contains(
+            "\nhostssl all all 0.0.0.0/0 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n"
+        ));
+        assert!(!hba.contains("\nhost "));
+        let valkey = &file("/etc/valkey/tracker.conf").content;
+        for line in [
+            "port 6380",
+            "protected-mode yes",
+            "dir /data/valkey",
+            "appendonly yes",
+            "maxmemory-policy allkeys-lru",
+            "include /etc/valkey/tracker-boot.conf",
+        ] {
+            assert!(valkey.lines().any(|l| l == line), "valkey lacks {line}");
+        }
+        let sql = &file("/usr/local/lib/tracker/app-database.sh").content;
+        assert!(sql.contains("--set=app_user=tracker_app --set=app_db=tracker"));
+        assert!(sql.contains(
+            "CREATE EXTENSION IF NOT EXISTS timescaledb;\nCREATE EXTENSION IF NOT EXISTS postgis;"
+        ));
+        let cw: serde_json::Value =
+            serde_json::from_str(&file("/etc/tracker/cloudwatch-agent.json").content).unwrap();
+        assert_eq!(
+            cw["metrics"]["metrics_collected"]["disk"]["resources"][0],
+            "/data"
+        );
+        assert_eq!(
+            cw["metrics"]["append_dimensions"]["InstanceId"],
+            "${aws:InstanceId}"
+        );
+        let script = render_user_data(&settings);
+        assert!(script.ends_with("exec /usr/local/lib/tracker/staging-boot.sh\n"));
     }
 }
 
