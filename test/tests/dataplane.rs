@@ -180,7 +180,9 @@ fn localize_node(
             "PostgreSQL 17 -> 15: bin_dir /usr/lib/postgresql/17/bin -> /usr/lib/postgresql/15/bin",
             "Debian 12 packages PostgreSQL 15 (production installs 17 from PGDG)",
         );
-        f.content = f.content.replace("/usr/lib/postgresql/17/", "/usr/lib/postgresql/15/");
+        f.content = f
+            .content
+            .replace("/usr/lib/postgresql/17/", "/usr/lib/postgresql/15/");
     }
 
     // 4. Patroni: listen addresses, preload list, watchdog, the loopback replication rule.
@@ -203,7 +205,10 @@ fn localize_node(
             .fold(&mut y, |v, key| &mut v[*key])
             .get_mut("parameters")
             .unwrap();
-        if let Some(libs) = params.get("shared_preload_libraries").and_then(Value::as_str) {
+        if let Some(libs) = params
+            .get("shared_preload_libraries")
+            .and_then(Value::as_str)
+        {
             let kept: Vec<&str> = libs
                 .split(',')
                 .map(str::trim)
@@ -265,7 +270,9 @@ fn localize_node(
 
     // 6. The application database script: no timescaledb extension.
     for f in &mut files {
-        if f.content.contains("CREATE EXTENSION IF NOT EXISTS timescaledb;") {
+        if f.content
+            .contains("CREATE EXTENSION IF NOT EXISTS timescaledb;")
+        {
             changes.note(
                 "app-database.sh: `CREATE EXTENSION IF NOT EXISTS timescaledb;` removed",
                 "TimescaleDB is not packaged in Debian (the suite asserts the line is rendered)",
@@ -352,8 +359,10 @@ impl Node {
     }
     fn data_dir(&self) -> PathBuf {
         PathBuf::from(
-            yaml(find(&self.files, &self.host_path("/etc/patroni/config.yml")))["postgresql"]
-                ["data_dir"]
+            yaml(find(
+                &self.files,
+                &self.host_path("/etc/patroni/config.yml"),
+            ))["postgresql"]["data_dir"]
                 .as_str()
                 .expect("postgresql.data_dir")
                 .to_string(),
@@ -366,12 +375,18 @@ impl Node {
     /// `Environment` and `EnvironmentFile`, systemd's default `PATH`, nothing else inherited.
     fn unit_command(&self, unit: &str) -> Command {
         let settings = unit_service(find(&self.files, &self.host_path(unit)));
-        let exec = settings.get("ExecStart").and_then(|v| v.first()).expect("ExecStart");
+        let exec = settings
+            .get("ExecStart")
+            .and_then(|v| v.first())
+            .expect("ExecStart");
         let mut words = exec.split_whitespace();
         let mut cmd = Command::new(words.next().unwrap());
         cmd.args(words);
         cmd.env_clear()
-            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
             .env("LANG", "C.UTF-8")
             .current_dir(&self.root);
         self.apply_unit_env(&settings, &mut cmd);
@@ -406,7 +421,10 @@ impl Node {
         let (uid, gid) = user_ids("postgres");
         let mut cmd = Command::new(program);
         cmd.env_clear()
-            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
             .env("LANG", "C.UTF-8")
             .current_dir(&self.root)
             .uid(uid)
@@ -601,9 +619,9 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
         "the rendered Patroni config preloads timescaledb (got {preload:?})"
     );
     assert!(
-        rendered
-            .iter()
-            .any(|f| f.content.contains("CREATE EXTENSION IF NOT EXISTS timescaledb;")),
+        rendered.iter().any(|f| f
+            .content
+            .contains("CREATE EXTENSION IF NOT EXISTS timescaledb;")),
         "the rendered application-database step creates the timescaledb extension"
     );
     println!(
@@ -639,15 +657,21 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
         ] {
             make_dir(Path::new(&n.host_path(dir)), 0o700, postgres);
         }
-        make_dir(Path::new(&n.host_path("/var/lib/etcd")), 0o700, user_ids("etcd"));
+        make_dir(
+            Path::new(&n.host_path("/var/lib/etcd")),
+            0o700,
+            user_ids("etcd"),
+        );
         d.watch_data_dir(&n.data_dir());
         // The TLS certificate, made by the rendered script as at first boot.
         let tls_dir = n.host_path("/var/lib/postgresql/tls");
-        run_ok(Command::new(n.host_path("/usr/local/lib/tracker/make-cert.sh")).args([
-            tls_dir.as_str(),
-            "postgres:postgres",
-            &n.name,
-        ]));
+        run_ok(
+            Command::new(n.host_path("/usr/local/lib/tracker/make-cert.sh")).args([
+                tls_dir.as_str(),
+                "postgres:postgres",
+                &n.name,
+            ]),
+        );
     }
 
     start_s3(&mut d, base.path());
@@ -741,11 +765,26 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
         let primary = http_status(n.api(), &health_path);
         let replica = http_status(n.api(), READER_HEALTH_PATH);
         if i == leader {
-            assert_eq!(primary, Some(health_ok), "{} (leader) {health_path}", n.name);
-            assert_eq!(replica, Some(503), "{} (leader) {READER_HEALTH_PATH}", n.name);
+            assert_eq!(
+                primary,
+                Some(health_ok),
+                "{} (leader) {health_path}",
+                n.name
+            );
+            assert_eq!(
+                replica,
+                Some(503),
+                "{} (leader) {READER_HEALTH_PATH}",
+                n.name
+            );
         } else {
             assert_eq!(primary, Some(503), "{} (replica) {health_path}", n.name);
-            assert_eq!(replica, Some(200), "{} (replica) {READER_HEALTH_PATH}", n.name);
+            assert_eq!(
+                replica,
+                Some(200),
+                "{} (replica) {READER_HEALTH_PATH}",
+                n.name
+            );
         }
     }
     let (_, cluster) = http_get(nodes[leader].api(), "/cluster").expect("GET /cluster");
@@ -789,7 +828,9 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
     );
     for role in ["replicator", "rewind_user"] {
         assert_eq!(
-            su.query(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{role}'")),
+            su.query(&format!(
+                "SELECT count(*) FROM pg_roles WHERE rolname = '{role}'"
+            )),
             "1",
             "role {role}"
         );
@@ -858,7 +899,10 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
     stop_postmaster_immediately(&nodes[old].data_dir());
     let others: Vec<usize> = (0..3).filter(|&i| i != old).collect();
     let new = wait_for(
-        &format!("a replica to be promoted within ttl + loop_wait = {} s", ttl + loop_wait),
+        &format!(
+            "a replica to be promoted within ttl + loop_wait = {} s",
+            ttl + loop_wait
+        ),
         Duration::from_secs(ttl + loop_wait + 30),
         || {
             others
@@ -957,23 +1001,28 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
     let restore_run = base.path().join("restore-run");
     make_dir(&restore_run, 0o755, postgres);
     let restored = restore_run.join("postgresql.log");
-    run_ok(nodes[new].as_postgres(&format!("{POSTGRES_BIN}/pg_ctl")).args([
-        "-D",
-        &restore_dir.display().to_string(),
-        "-l",
-        &restored.display().to_string(),
-        "-w",
-        "-t",
-        "60",
-        "-o",
-        &format!(
-            "-c port={RESTORE_PORT} -c listen_addresses={} -c archive_mode=off \
+    pg_ctl_start(
+        nodes[new]
+            .as_postgres(&format!("{POSTGRES_BIN}/pg_ctl"))
+            .args([
+                "-D",
+                &restore_dir.display().to_string(),
+                "-l",
+                &restored.display().to_string(),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                &format!(
+                    "-c port={RESTORE_PORT} -c listen_addresses={} -c archive_mode=off \
              -c unix_socket_directories={}",
-            NODE_ADDRS[0],
-            restore_run.display()
-        ),
-        "start",
-    ]));
+                    NODE_ADDRS[0],
+                    restore_run.display()
+                ),
+                "start",
+            ]),
+        &restored,
+    );
     let copy = Conn {
         host: NODE_ADDRS[0].to_string(),
         port: RESTORE_PORT,
@@ -985,21 +1034,28 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
         || (copy.try_query("SELECT pg_is_in_recovery()").ok()? == "f").then_some(()),
         || tail(&restored, 30),
     );
-    report("pgBackRest restore to a point in time (restore + recovery)", t_restore.elapsed());
+    report(
+        "pgBackRest restore to a point in time (restore + recovery)",
+        t_restore.elapsed(),
+    );
     assert_eq!(
         copy.query("SELECT phase, count(*) FROM pitr_rows GROUP BY phase ORDER BY phase"),
         "before|100",
         "the restore has the rows written before {target} and none after"
     );
     assert_eq!(copy.query("SELECT count(*) FROM failover_rows"), "1000");
-    run_ok(nodes[new].as_postgres(&format!("{POSTGRES_BIN}/pg_ctl")).args([
-        "-D",
-        &restore_dir.display().to_string(),
-        "-m",
-        "fast",
-        "-w",
-        "stop",
-    ]));
+    run_ok(
+        nodes[new]
+            .as_postgres(&format!("{POSTGRES_BIN}/pg_ctl"))
+            .args([
+                "-D",
+                &restore_dir.display().to_string(),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ]),
+    );
 
     // Teardown: nothing left running.
     drop(d);
@@ -1018,7 +1074,6 @@ fn patroni_name(n: &Node) -> String {
         .to_string()
 }
 
-
 /// Every change the rendered staging host files need to run on this machine, in one place.
 fn localize_staging(
     changes: &mut Changes,
@@ -1030,6 +1085,13 @@ fn localize_staging(
     let mut files = rendered.to_vec();
     for f in &mut files {
         f.path = format!("{root_s}{}", f.path);
+        if f.owner.contains("valkey") {
+            changes.note(
+                "file owner valkey -> redis",
+                "redis-server stands in for Valkey; its Debian package creates the user redis",
+            );
+            f.owner = f.owner.replace("valkey", "redis");
+        }
         changes.note(
             "host directories (/data, /etc/tracker, /etc/valkey, /usr/local/lib/tracker) -> \
              <staging root>/...",
@@ -1098,17 +1160,14 @@ fn localize_staging(
     ));
     changes.note(
         "valkey-server -> redis-server 7.0 with a main file that includes the rendered \
-         /etc/valkey/tracker.conf and the boot lines (the package's valkey.conf + include)",
+         /etc/valkey/tracker.conf (the package's valkey.conf plus the boot's include line)",
         "Valkey is not packaged in Debian 12; Redis 7.0 accepts the same directives",
     );
     files.push(HostFile::new(
         format!("{root_s}/etc/valkey/valkey.conf"),
         0o640,
         "root:redis",
-        format!(
-            "daemonize no\nlogfile \"\"\ninclude {root_s}/etc/valkey/tracker.conf\n\
-             include {root_s}/etc/valkey/tracker-boot.conf\n"
-        ),
+        format!("daemonize no\nlogfile \"\"\ninclude {root_s}/etc/valkey/tracker.conf\n"),
     ));
     changes.note(
         "initdb as postgres (with the boot script's options) instead of pg_createcluster; the \
@@ -1169,11 +1228,13 @@ fn staging_host_runs_postgres_and_valkey() {
     make_dir(&socket_dir, 0o755, postgres);
 
     // PostgreSQL: the certificate, the cluster, the rendered settings.
-    run_ok(Command::new(root.join("usr/local/lib/tracker/make-cert.sh")).args([
-        &root.join("data/postgresql/tls").display().to_string(),
-        "postgres:postgres",
-        "staging",
-    ]));
+    run_ok(
+        Command::new(root.join("usr/local/lib/tracker/make-cert.sh")).args([
+            &root.join("data/postgresql/tls").display().to_string(),
+            "postgres:postgres",
+            "staging",
+        ]),
+    );
     let t_start = Instant::now();
     let (uid, gid) = postgres;
     let as_postgres = |program: &str| {
@@ -1199,7 +1260,12 @@ fn staging_host_runs_postgres_and_valkey() {
     ]));
     let conf_d = data_dir.join("conf.d");
     make_dir(&conf_d, 0o700, postgres);
-    for f in files.iter().filter(|f| f.path.contains("/etc/tracker/postgresql/")) {
+    // What the boot script copies into the cluster's conf.d (50-tracker.conf names the
+    // rendered pg_hba.conf as hba_file) plus its 60-address.conf.
+    for f in files
+        .iter()
+        .filter(|f| f.path.contains("/etc/tracker/postgresql/") && !f.path.ends_with("pg_hba.conf"))
+    {
         let name = Path::new(&f.path).file_name().unwrap();
         write_file(&conf_d.join(name), &f.content, 0o600, postgres);
     }
@@ -1209,21 +1275,21 @@ fn staging_host_runs_postgres_and_valkey() {
         socket_dir.display()
     ));
     write_file(&data_dir.join("postgresql.conf"), &conf, 0o600, postgres);
-    if let Some(hba) = files.iter().find(|f| f.path.ends_with("pg_hba.conf")) {
-        write_file(&data_dir.join("pg_hba.conf"), &hba.content, 0o600, postgres);
-    }
     d.watch_data_dir(&data_dir);
-    let log = root.join("postgresql.log");
-    run_ok(as_postgres(&format!("{POSTGRES_BIN}/pg_ctl")).args([
-        "-D",
-        &data_dir.display().to_string(),
-        "-l",
-        &log.display().to_string(),
-        "-w",
-        "-t",
-        "60",
-        "start",
-    ]));
+    let log = socket_dir.join("postgresql.log");
+    pg_ctl_start(
+        as_postgres(&format!("{POSTGRES_BIN}/pg_ctl")).args([
+            "-D",
+            &data_dir.display().to_string(),
+            "-l",
+            &log.display().to_string(),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ]),
+        &log,
+    );
     report("staging PostgreSQL start", t_start.elapsed());
     // The boot script's database steps: the superuser's password, then app-database.sh.
     let socket = format!("host={} dbname=postgres", socket_dir.display());
@@ -1235,8 +1301,13 @@ fn staging_host_runs_postgres_and_valkey() {
         &format!("ALTER ROLE postgres PASSWORD '{SUPERUSER_PASSWORD}'"),
     ]));
     run_ok(
-        as_postgres(&root.join("usr/local/lib/tracker/app-database.sh").display().to_string())
-            .arg(&socket),
+        as_postgres(
+            &root
+                .join("usr/local/lib/tracker/app-database.sh")
+                .display()
+                .to_string(),
+        )
+        .arg(&socket),
     );
     let app = Conn {
         host: STAGING_ADDR.into(),
@@ -1259,12 +1330,23 @@ fn staging_host_runs_postgres_and_valkey() {
         "t",
         "the staging PostgreSQL serves TLS"
     );
+    let refused = app
+        .with(|c| c.sslmode = "disable".into())
+        .try_query("SELECT 1")
+        .expect_err("the staging application user must be refused without TLS");
+    assert!(
+        refused.contains("pg_hba.conf rejects"),
+        "refused by pg_hba without TLS, got: {refused}"
+    );
 
     // Valkey (redis-server) with the rendered configuration.
     let valkey_conf = file("/etc/valkey/valkey.conf");
     let mut cmd = Command::new("/usr/bin/redis-server");
     let (ruid, rgid) = user_ids("redis");
-    cmd.arg(&valkey_conf.path).current_dir(&root).uid(ruid).gid(rgid);
+    cmd.arg(&valkey_conf.path)
+        .current_dir(&root)
+        .uid(ruid)
+        .gid(rgid);
     d.spawn("valkey", cmd, &root.join("valkey.log"));
     let cli = |addr: &SocketAddr, auth: bool, args: &[&str]| {
         let mut cmd = Command::new("/usr/bin/redis-cli");
@@ -1328,11 +1410,17 @@ fn staging_host_runs_postgres_and_valkey() {
         std::net::TcpStream::connect_timeout(&elsewhere, Duration::from_secs(1)).is_err(),
         "Valkey listens only where `bind` says, not on {elsewhere}"
     );
-    report("staging host (PostgreSQL + Valkey) up and checked", t_start.elapsed());
+    report(
+        "staging host (PostgreSQL + Valkey) up and checked",
+        t_start.elapsed(),
+    );
 
     drop(d);
     let mut left = processes_mentioning(&base.path().display().to_string());
-    left.extend(processes_mentioning(&format!("{STAGING_ADDR}:{}", props.valkey_port)));
+    left.extend(processes_mentioning(&format!(
+        "{STAGING_ADDR}:{}",
+        props.valkey_port
+    )));
     assert!(left.is_empty(), "processes left after teardown: {left:#?}");
     require_free(&ports);
 }

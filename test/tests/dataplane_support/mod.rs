@@ -164,7 +164,9 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
 /// `method path` over plain HTTP/1.0 with the given `Host`, no body: status code and body.
 pub fn http(addr: SocketAddr, method: &str, path: &str, host: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     write!(
         stream,
         "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"
@@ -198,6 +200,19 @@ pub fn run_ok(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Starts a PostgreSQL server with `pg_ctl` (`cmd`, logging to `log`); on failure panics with the
+/// server log's tail.
+pub fn pg_ctl_start(cmd: &mut Command, log: &Path) {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed\n{}\n--- {} ---\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        log.display(),
+        tail(log, 30)
+    );
 }
 
 /// A PostgreSQL connection string for psql.
@@ -284,7 +299,10 @@ pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
             // The state follows the parenthesized command name.
-            let state = stat.rsplit_once(')').map(|(_, r)| r.trim_start()).unwrap_or("");
+            let state = stat
+                .rsplit_once(')')
+                .map(|(_, r)| r.trim_start())
+                .unwrap_or("");
             !state.starts_with('Z') && !state.starts_with('X')
         }
         Err(_) => false,
@@ -382,7 +400,14 @@ impl Daemons {
         self.daemons
             .iter()
             .filter(|d| d.name.starts_with(prefix))
-            .map(|d| format!("--- {} ({}) ---\n{}", d.name, d.log.display(), tail(&d.log, lines)))
+            .map(|d| {
+                format!(
+                    "--- {} ({}) ---\n{}",
+                    d.name,
+                    d.log.display(),
+                    tail(&d.log, lines)
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -437,7 +462,10 @@ impl Drop for Daemons {
             .filter(|a| TcpListener::bind(a).is_err())
             .map(|a| a.to_string())
             .collect();
-        eprintln!("warning: ports still taken after teardown: {}", taken.join(", "));
+        eprintln!(
+            "warning: ports still taken after teardown: {}",
+            taken.join(", ")
+        );
     }
 }
 
