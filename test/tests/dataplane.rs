@@ -848,28 +848,7 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
         dbname: db.clone(),
         ..superuser(leader)
     };
-    assert_eq!(
-        app.query("SELECT extname FROM pg_extension WHERE extname = 'postgis'"),
-        "postgis"
-    );
-    assert!(app
-        .query("SELECT ST_AsText(ST_MakePoint(1, 2))")
-        .contains("POINT(1 2)"));
-
-    // TLS: required for the application user.
-    assert_eq!(
-        app.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"),
-        "t",
-        "sslmode=require gets a TLS connection"
-    );
-    let refused = app
-        .with(|c| c.sslmode = "disable".into())
-        .try_query("SELECT 1")
-        .expect_err("the application user must be refused without TLS");
-    assert!(
-        refused.contains("pg_hba.conf") || refused.contains("reject"),
-        "refused by pg_hba without TLS, got: {refused}"
-    );
+    let refused = assert_app_database(&app, "production");
     println!("TLS: sslmode=require accepted; sslmode=disable refused: {refused}");
 
     // Failover: committed, replicated rows survive the loss of the leader.
@@ -1002,26 +981,15 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
     make_dir(&restore_run, 0o755, postgres);
     let restored = restore_run.join("postgresql.log");
     pg_ctl_start(
-        nodes[new]
-            .as_postgres(&format!("{POSTGRES_BIN}/pg_ctl"))
-            .args([
-                "-D",
-                &restore_dir.display().to_string(),
-                "-l",
-                &restored.display().to_string(),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                &format!(
-                    "-c port={RESTORE_PORT} -c listen_addresses={} -c archive_mode=off \
-             -c unix_socket_directories={}",
-                    NODE_ADDRS[0],
-                    restore_run.display()
-                ),
-                "start",
-            ]),
+        nodes[new].as_postgres(&format!("{POSTGRES_BIN}/pg_ctl")),
+        &restore_dir,
         &restored,
+        &format!(
+            "-c port={RESTORE_PORT} -c listen_addresses={} -c archive_mode=off \
+             -c unix_socket_directories={}",
+            NODE_ADDRS[0],
+            restore_run.display()
+        ),
     );
     let copy = Conn {
         host: NODE_ADDRS[0].to_string(),
@@ -1044,18 +1012,7 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
         "the restore has the rows written before {target} and none after"
     );
     assert_eq!(copy.query("SELECT count(*) FROM failover_rows"), "1000");
-    run_ok(
-        nodes[new]
-            .as_postgres(&format!("{POSTGRES_BIN}/pg_ctl"))
-            .args([
-                "-D",
-                &restore_dir.display().to_string(),
-                "-m",
-                "fast",
-                "-w",
-                "stop",
-            ]),
-    );
+    // The restored copy is stopped with the rest (its data directory is watched).
 
     // Teardown: nothing left running.
     drop(d);
@@ -1064,6 +1021,34 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
     assert!(left.is_empty(), "processes left after teardown: {left:#?}");
     require_free(&ports);
     report("whole production scenario", t_start.elapsed());
+}
+
+/// The application database as the application sees it: PostGIS works, the connection
+/// (`sslmode=require`) is TLS, and the same login without TLS is refused by pg_hba. Returns the
+/// refusal.
+fn assert_app_database(app: &Conn, environment: &str) -> String {
+    assert_eq!(
+        app.query("SELECT extname FROM pg_extension WHERE extname = 'postgis'"),
+        "postgis",
+        "{environment}: PostGIS in the application database"
+    );
+    assert!(app
+        .query("SELECT ST_AsText(ST_MakePoint(1, 2))")
+        .contains("POINT(1 2)"));
+    assert_eq!(
+        app.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"),
+        "t",
+        "{environment}: sslmode=require gets a TLS connection"
+    );
+    let refused = app
+        .with(|c| c.sslmode = "disable".into())
+        .try_query("SELECT 1")
+        .expect_err("the application user must be refused without TLS");
+    assert!(
+        refused.contains("pg_hba.conf rejects") && refused.contains("no encryption"),
+        "{environment}: refused by pg_hba without TLS, got: {refused}"
+    );
+    refused
 }
 
 /// The name Patroni gives the node (`name:` in its config; `application_name` of its replication).
@@ -1075,12 +1060,7 @@ fn patroni_name(n: &Node) -> String {
 }
 
 /// Every change the rendered staging host files need to run on this machine, in one place.
-fn localize_staging(
-    changes: &mut Changes,
-    rendered: &[HostFile],
-    root: &Path,
-    data_dir: &Path,
-) -> Vec<HostFile> {
+fn localize_staging(changes: &mut Changes, rendered: &[HostFile], root: &Path) -> Vec<HostFile> {
     let root_s = root.display().to_string();
     let mut files = rendered.to_vec();
     for f in &mut files {
@@ -1175,7 +1155,6 @@ fn localize_staging(
         "Debian's cluster wrapper manages /etc/postgresql and /var/run/postgresql, system \
          directories the suite does not touch",
     );
-    let _ = data_dir;
     files
 }
 
@@ -1198,7 +1177,7 @@ fn staging_host_runs_postgres_and_valkey() {
     let data_dir = root.join(format!("data/postgresql/{POSTGRES_MAJOR}/main"));
 
     let mut changes = Changes(Vec::new());
-    let files = localize_staging(&mut changes, &rendered, &root, &data_dir);
+    let files = localize_staging(&mut changes, &rendered, &root);
     println!(
         "rendered staging configuration changed to run here (all of it):\n{}",
         changes.0.join("\n")
@@ -1278,17 +1257,10 @@ fn staging_host_runs_postgres_and_valkey() {
     d.watch_data_dir(&data_dir);
     let log = socket_dir.join("postgresql.log");
     pg_ctl_start(
-        as_postgres(&format!("{POSTGRES_BIN}/pg_ctl")).args([
-            "-D",
-            &data_dir.display().to_string(),
-            "-l",
-            &log.display().to_string(),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ]),
+        as_postgres(&format!("{POSTGRES_BIN}/pg_ctl")),
+        &data_dir,
         &log,
+        "",
     );
     report("staging PostgreSQL start", t_start.elapsed());
     // The boot script's database steps: the superuser's password, then app-database.sh.
@@ -1317,27 +1289,8 @@ fn staging_host_runs_postgres_and_valkey() {
         dbname: props.database_name.clone(),
         sslmode: "require".into(),
     };
-    assert_eq!(
-        app.query("SELECT extname FROM pg_extension WHERE extname = 'postgis'"),
-        "postgis",
-        "PostGIS in the staging application database"
-    );
-    assert!(app
-        .query("SELECT ST_AsText(ST_MakePoint(3, 4))")
-        .contains("POINT(3 4)"));
-    assert_eq!(
-        app.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"),
-        "t",
-        "the staging PostgreSQL serves TLS"
-    );
-    let refused = app
-        .with(|c| c.sslmode = "disable".into())
-        .try_query("SELECT 1")
-        .expect_err("the staging application user must be refused without TLS");
-    assert!(
-        refused.contains("pg_hba.conf rejects"),
-        "refused by pg_hba without TLS, got: {refused}"
-    );
+    let refused = assert_app_database(&app, "staging");
+    println!("staging TLS: sslmode=require accepted; sslmode=disable refused: {refused}");
 
     // Valkey (redis-server) with the rendered configuration.
     let valkey_conf = file("/etc/valkey/valkey.conf");

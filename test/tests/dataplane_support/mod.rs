@@ -202,10 +202,16 @@ pub fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Starts a PostgreSQL server with `pg_ctl` (`cmd`, logging to `log`); on failure panics with the
-/// server log's tail.
-pub fn pg_ctl_start(cmd: &mut Command, log: &Path) {
-    let out = run(cmd);
+/// Starts PostgreSQL on `data_dir` with `pg_ctl` (`cmd`: pg_ctl with its user and environment),
+/// logging to `log`, with extra server `options` (`-c name=value ...`), waiting up to 60 s; on
+/// failure panics with the server log's tail.
+pub fn pg_ctl_start(mut cmd: Command, data_dir: &Path, log: &Path, options: &str) {
+    cmd.arg("-D")
+        .arg(data_dir)
+        .arg("-l")
+        .arg(log)
+        .args(["-w", "-t", "60", "-o", options, "start"]);
+    let out = run(&mut cmd);
     assert!(
         out.status.success(),
         "{cmd:?} failed\n{}\n--- {} ---\n{}",
