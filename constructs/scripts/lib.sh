@@ -2,6 +2,16 @@
 # Functions shared by the data-plane boot scripts (sourced, not run). Part of tracker-constructs
 # (constructs/scripts/lib.sh); no placeholders.
 
+# start_boot: logs to /var/log/tracker-boot.log, reads the deploy-time values from
+# /etc/tracker/dataplane.env (written by the user data) and sets the AWS CLI's region.
+start_boot() {
+  exec > >(tee -a /var/log/tracker-boot.log) 2>&1
+  export DEBIAN_FRONTEND=noninteractive
+  # shellcheck source=/dev/null
+  . /etc/tracker/dataplane.env
+  export AWS_DEFAULT_REGION="$AWS_REGION"
+}
+
 # imds PATH: instance metadata (IMDSv2), e.g. `imds instance-id`.
 imds() {
   local token
@@ -15,14 +25,25 @@ secret() {
   aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text
 }
 
+# secret_password ARN: the `password` field of a JSON secret; fails when it is missing or empty.
+secret_password() {
+  local value
+  # Explicit checks: errexit does not reach into the $(...) this runs in.
+  value=$(secret "$1" | jq -er .password) || { echo "cannot read secret $1" >&2; return 1; }
+  [ -n "$value" ] || { echo "secret $1 has an empty password" >&2; return 1; }
+  printf '%s' "$value"
+}
+
 # secret_env FILE OWNER NAME ARN [NAME ARN ...]: writes NAME='<password of the JSON secret ARN>'
 # lines to FILE, mode 0600, owned by OWNER (user:group), for systemd's EnvironmentFile and bash.
+# Fails (before writing the line) when a secret cannot be read.
 secret_env() {
-  local file=$1 owner=$2
+  local file=$1 owner=$2 value
   shift 2
   install -m 0600 -o "${owner%%:*}" -g "${owner##*:}" /dev/null "$file"
   while [ $# -ge 2 ]; do
-    printf "%s='%s'\n" "$1" "$(secret "$2" | jq -r .password)" >>"$file"
+    value=$(secret_password "$2")
+    printf "%s='%s'\n" "$1" "$value" >>"$file"
     shift 2
   done
 }

@@ -4,14 +4,10 @@
 # Patroni. Every configuration file was written by the user data before this runs.
 # Rendered by tracker-constructs (constructs/scripts/patroni-boot.sh).
 set -euo pipefail
-exec > >(tee -a /var/log/tracker-boot.log) 2>&1
-export DEBIAN_FRONTEND=noninteractive
-# The deploy-time values: AWS_REGION, AWS_URL_SUFFIX, the volume ids, BACKUP_BUCKET, *_SECRET_ARN.
-# shellcheck source=/dev/null
-. /etc/tracker/dataplane.env
 # shellcheck source=lib.sh
 . @@SCRIPT_DIR@@/lib.sh
-export AWS_DEFAULT_REGION="$AWS_REGION"
+# Log, and the deploy-time values: AWS_REGION, AWS_URL_SUFFIX, the volume ids, BACKUP_BUCKET, *_SECRET_ARN.
+start_boot
 PG_VERSION=@@PG_VERSION@@
 
 install_base_tools
@@ -30,6 +26,13 @@ install -d -o postgres -g postgres -m 0750 /var/log/pgbackrest /var/log/postgres
 apply_owners
 
 @@SCRIPT_DIR@@/make-cert.sh /var/lib/postgresql/tls postgres:postgres
+# Patroni's watchdog (mode automatic: a missing module only costs the guard).
+if modprobe softdog; then
+  udevadm trigger --subsystem-match=misc --action=add || true
+  chown postgres:postgres /dev/watchdog || true
+else
+  echo "warning: softdog not loaded; Patroni runs without a watchdog" >&2
+fi
 
 # Passwords: Patroni reads them from its EnvironmentFile; the application's for post_bootstrap.
 secret_env /etc/patroni/secrets.env postgres:postgres \
@@ -40,6 +43,7 @@ secret_env /etc/patroni/secrets.env postgres:postgres \
 secret_env /etc/tracker/app-database.env postgres:postgres APP_PASSWORD "$APP_SECRET_ARN"
 
 # The backup repository's location (deploy-time values); credentials from the instance role.
+install -d -m 0750 -o root -g postgres /etc/pgbackrest/conf.d
 install -m 0640 -o root -g postgres /dev/null /etc/pgbackrest/conf.d/repo.conf
 cat >/etc/pgbackrest/conf.d/repo.conf <<CONF
 [global]

@@ -4,14 +4,10 @@
 # Valkey on the data volume, the application database from Secrets Manager.
 # Rendered by tracker-constructs (constructs/scripts/staging-boot.sh).
 set -euo pipefail
-exec > >(tee -a /var/log/tracker-boot.log) 2>&1
-export DEBIAN_FRONTEND=noninteractive
-# The deploy-time values: AWS_REGION, DATA_VOLUME_ID, *_SECRET_ARN.
-# shellcheck source=/dev/null
-. /etc/tracker/dataplane.env
 # shellcheck source=lib.sh
 . @@SCRIPT_DIR@@/lib.sh
-export AWS_DEFAULT_REGION="$AWS_REGION"
+# Log, and the deploy-time values: AWS_REGION, DATA_VOLUME_ID, *_SECRET_ARN.
+start_boot
 PG_VERSION=@@PG_VERSION@@
 DATA_MOUNT=@@DATA_MOUNT@@
 
@@ -54,11 +50,14 @@ sudo -u postgres @@SCRIPT_DIR@@/app-database.sh "dbname=postgres"
 # --- Valkey: the rendered settings, then this host's address, password and memory ---------
 echo "vm.overcommit_memory = 1" >/etc/sysctl.d/60-valkey.conf
 sysctl --system
+VALKEY_PASSWORD=$(secret "$VALKEY_SECRET_ARN")
+[ -n "$VALKEY_PASSWORD" ] || { echo "the Valkey secret is empty" >&2; exit 1; }
+MEM_KB=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
 install -m 0640 -o root -g valkey /dev/null /etc/valkey/tracker-boot.conf
 {
   echo "bind $PRIVATE_IP 127.0.0.1"
-  echo "requirepass $(secret "$VALKEY_SECRET_ARN")"
-  echo "maxmemory $(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 4 / 1024))mb"
+  echo "requirepass $VALKEY_PASSWORD"
+  echo "maxmemory $((MEM_KB / 4 / 1024))mb"
 } >/etc/valkey/tracker-boot.conf
 grep -q '^include /etc/valkey/tracker.conf' /etc/valkey/valkey.conf ||
   echo "include /etc/valkey/tracker.conf" >>/etc/valkey/valkey.conf

@@ -385,6 +385,7 @@ impl AnisetteWithEfs {
             security_group: security_group.into(),
             service_connect_only: true,
             tls: false,
+            client_environment: Default::default(),
         };
         let mut c = Check::new("AnisetteWithEfs", id);
         platform.registry.register(&mut c, endpoint.clone());

@@ -420,46 +420,88 @@ pub fn owners_manifest(files: &[HostFile]) -> HostFile {
     HostFile::new(OWNERS_FILE, 0o644, "root:root", text)
 }
 
-/// The heredoc delimiter of [`user_data_script`]; no rendered file may contain it as a line.
+/// The heredoc delimiter of the file-writing scripts; no rendered file may contain it as a line.
 const EOF_MARK: &str = "TRACKER_FILE_EOF";
+/// Where the user data unpacks the script that writes the other files.
+pub const FILES_SCRIPT: &str = "/run/tracker-write-files.sh";
 
-/// The bash user data: writes every file (quoted heredocs, so nothing is expanded; directories
-/// 0755), sets its mode, then runs `entry`. Owners are applied later, from [`OWNERS_FILE`], when
-/// the packages have created the users. Deploy-time `@@NAME@@` placeholders stay in the text for
-/// the caller to join with CloudFormation values.
-pub fn user_data_script(title: &str, files: &[HostFile], entry: &str) -> String {
-    let mut out = format!(
-        "#!/bin/bash\n# {title}: first boot. Rendered by tracker-constructs; the files are listed \
-         in the README (data plane).\nset -euo pipefail\numask 022\n"
+/// A bash script writing `files`: directories (0755), then each file through a quoted heredoc
+/// (nothing is expanded) with its mode. Owners are applied later by the boot script, from
+/// [`OWNERS_FILE`], once the packages have created the users.
+pub fn write_files_script(files: &[HostFile]) -> String {
+    let mut out = String::from(
+        "#!/bin/bash\n# Writes the host's files (rendered by tracker-constructs).\nset -euo pipefail\n",
     );
     let dirs: BTreeSet<&str> = files
         .iter()
         .filter_map(|f| f.path.rsplit_once('/').map(|(d, _)| d))
         .filter(|d| !d.is_empty())
         .collect();
-    out.push_str(&format!(
-        "mkdir -p {}\n",
-        dirs.into_iter().collect::<Vec<_>>().join(" ")
-    ));
+    if !dirs.is_empty() {
+        out.push_str(&format!(
+            "mkdir -p {}\n",
+            dirs.into_iter().collect::<Vec<_>>().join(" ")
+        ));
+    }
     for f in files {
         assert!(
             !f.content.lines().any(|l| l == EOF_MARK),
             "{} contains the heredoc delimiter line {EOF_MARK}",
             f.path
         );
-        let content = if f.content.ends_with('\n') {
-            f.content.clone()
-        } else {
-            format!("{}\n", f.content)
-        };
+        let newline = if f.content.ends_with('\n') { "" } else { "\n" };
         out.push_str(&format!(
-            "install -m {:o} /dev/null {path}\ncat > {path} <<'{EOF_MARK}'\n{content}{EOF_MARK}\n",
+            "install -m {:o} /dev/null {path}\ncat > {path} <<'{EOF_MARK}'\n{}{newline}{EOF_MARK}\n",
             f.mode,
+            f.content,
             path = f.path
         ));
     }
-    out.push_str(&format!("exec {entry}\n"));
     out
+}
+
+/// gzip (no name, no time stamp: deterministic) then base64 in lines of 76.
+fn gzip_base64(text: &str) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let mut gz = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
+    gz.write_all(text.as_bytes()).expect("in memory");
+    let bytes = gz.finish().expect("in memory");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).expect("base64 is ASCII")))
+        .collect()
+}
+
+/// The bash user data of a host: writes the files that carry deploy-time placeholders in plain
+/// text (the environment file), then unpacks and runs [`write_files_script`] of the others,
+/// gzip-compressed and base64-encoded (EC2 takes at most 16 KB of user data; the plain text of a
+/// node's files is larger), then runs `entry`. The placeholders stay for the caller to join with
+/// CloudFormation values ([`join_tokens`]). Deterministic: same files, same bytes.
+pub fn user_data_script(title: &str, files: &[HostFile], entry: &str) -> String {
+    let (plain, packed): (Vec<HostFile>, Vec<HostFile>) = files
+        .iter()
+        .cloned()
+        .partition(|f| !placeholders(&f.content).is_empty());
+    let listing: String = packed
+        .iter()
+        .map(|f| format!("#   {} ({:o} {})\n", f.path, f.mode, f.owner))
+        .collect();
+    let plain_script = write_files_script(&plain);
+    let plain_body = plain_script
+        .split_once("set -euo pipefail\n")
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    format!(
+        "#!/bin/bash\n# {title}: first boot. Rendered by tracker-constructs (hostconfig.rs).\n\
+         set -euo pipefail\numask 022\n{plain_body}\
+         # The other files, written by a gzip-compressed, base64-encoded script:\n{listing}\
+         base64 -d <<'TRACKER_PAYLOAD' | gunzip > {FILES_SCRIPT}\n{payload}TRACKER_PAYLOAD\n\
+         bash {FILES_SCRIPT}\nexec {entry}\n",
+        payload = gzip_base64(&write_files_script(&packed)),
+    )
 }
 
 /// Splits `text` at the `@@NAME@@` placeholders named in `values` and joins the parts with the
@@ -557,7 +599,8 @@ mod tests {
     #[test]
     fn user_data_writes_each_file_then_runs_the_entry() {
         let files = [
-            HostFile::new("/etc/a/x.conf", 0o600, "root:root", "x=1"),
+            HostFile::new("/etc/a/env", 0o600, "root:root", "X='@@X@@'\n"),
+            HostFile::new("/etc/a/x.conf", 0o640, "root:postgres", "x=1"),
             HostFile::new(
                 "/usr/local/lib/tracker/run.sh",
                 0o755,
@@ -567,10 +610,36 @@ mod tests {
         ];
         let text = user_data_script("Test", &files, "/usr/local/lib/tracker/run.sh");
         assert!(text.starts_with("#!/bin/bash\n"));
-        assert!(text.contains("mkdir -p /etc/a /usr/local/lib/tracker\n"));
+        // The file with a placeholder in plain text, first.
         assert!(text.contains(
-            "install -m 600 /dev/null /etc/a/x.conf\ncat > /etc/a/x.conf <<'TRACKER_FILE_EOF'\nx=1\nTRACKER_FILE_EOF\n"
+            "mkdir -p /etc/a\ninstall -m 600 /dev/null /etc/a/env\ncat > /etc/a/env <<'TRACKER_FILE_EOF'\nX='@@X@@'\nTRACKER_FILE_EOF\n"
         ));
-        assert!(text.ends_with("exec /usr/local/lib/tracker/run.sh\n"));
+        assert!(text.contains("#   /etc/a/x.conf (640 root:postgres)\n"));
+        assert!(text
+            .ends_with("bash /run/tracker-write-files.sh\nexec /usr/local/lib/tracker/run.sh\n"));
+        assert_eq!(
+            text,
+            user_data_script("Test", &files, "/usr/local/lib/tracker/run.sh")
+        );
+        // The packed part decodes to the script writing the other two files.
+        use base64::Engine;
+        use std::io::Read;
+        let b64: String = text
+            .split("<<'TRACKER_PAYLOAD' | gunzip > /run/tracker-write-files.sh\n")
+            .nth(1)
+            .and_then(|rest| rest.split("TRACKER_PAYLOAD\n").next())
+            .unwrap()
+            .replace('\n', "");
+        let gz = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        let mut inner = String::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut inner)
+            .unwrap();
+        assert_eq!(inner, write_files_script(&files[1..]));
+        assert!(inner.contains(
+            "install -m 640 /dev/null /etc/a/x.conf\ncat > /etc/a/x.conf <<'TRACKER_FILE_EOF'\nx=1\nTRACKER_FILE_EOF\n"
+        ));
     }
 }

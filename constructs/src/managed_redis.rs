@@ -253,6 +253,7 @@ impl ManagedRedis {
             security_group: security_group.into(),
             service_connect_only: false,
             tls: TLS,
+            client_environment: Default::default(),
         };
         platform.registry.register(&mut check, endpoint.clone());
         check.finish()?;

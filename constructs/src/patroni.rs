@@ -14,9 +14,14 @@
 //!   cluster's own secrets, attach of its own volumes by resource tag).
 //! - `ClusterSecurityGroup` (the nodes) and `NlbSecurityGroup` (the load balancer, clients):
 //!   5432 from the NLB and within the cluster (streaming replication), 8008 from the cluster
-//!   and the NLB, 2379/2380 within the cluster only.
-//! - `Backups`: the WAL-G bucket (versioned, S3-encrypted, public access blocked, SSL only,
-//!   retained).
+//!   and the NLB, 2379/2380 within the cluster only (etcd is plain http: restricted, not TLS).
+//! - `Backups`: the pgBackRest repository bucket (versioned with noncurrent versions expiring
+//!   after `backup_noncurrent_expiry_days`, S3-encrypted, public access blocked, SSL only,
+//!   retained); the repository is the prefix `pgbackrest/<cluster name>`.
+//! - the nodes' files ([`render_node_files`]: Patroni and etcd YAML, pgBackRest INI, systemd
+//!   units, cron, scripts from `constructs/scripts/`), written by the user data
+//!   ([`render_node_user_data`]); PostgreSQL serves TLS with a certificate made at first boot and
+//!   `pg_hba` admits network clients only over TLS; consumers get `<NAME>_SSLMODE=require`.
 //! - five generated secrets: superuser, replication, rewind, REST API, application user.
 //! - `Nlb`: internal network load balancer (security group attached at creation, cross-zone),
 //!   listener 5432 -> `WriterTargets` checked on Patroni's `GET :8008/primary`; optionally
@@ -400,6 +405,7 @@ struct PatroniYaml {
     etcd3: Etcd3,
     bootstrap: Bootstrap,
     postgresql: PostgresqlLocal,
+    watchdog: BTreeMap<&'static str, &'static str>,
     tags: BTreeMap<&'static str, bool>,
 }
 
@@ -420,6 +426,9 @@ struct Etcd3 {
 struct Bootstrap {
     dcs: Dcs,
     initdb: Vec<InitdbOption>,
+    /// The same rules as `postgresql.pg_hba`, which wins: Patroni 3.0's `--validate-config`
+    /// requires this key (later versions do not).
+    pg_hba: Vec<HbaRule>,
     post_bootstrap: String,
 }
 
@@ -475,6 +484,10 @@ struct EtcdYaml {
     initial_cluster: String,
     initial_cluster_state: &'static str,
     initial_cluster_token: String,
+    /// Patroni's etcd3 client speaks etcd's JSON gateway (`/v3/...`). The `--enable-grpc-gateway`
+    /// flag defaults to on, but with `--config-file` the key defaults to off: without it
+    /// Patroni never finds the members and no leader is elected.
+    enable_grpc_gateway: bool,
 }
 
 fn node_name(index: usize) -> String {
@@ -498,6 +511,7 @@ fn patroni_yaml(cfg: &NodeConfig) -> PatroniYaml {
     let script = |name: &str| format!("{}/{name}", hostconfig::SCRIPT_DIR);
     let cidrs: Vec<String> = p.private_ips.iter().map(|ip| format!("{ip}/32")).collect();
     let user = |name: &'static str| BTreeMap::from([("username", name)]);
+    let hba = hostconfig::tls_only_hba(&cidrs, Some("replicator"));
     PatroniYaml {
         scope: cfg.scope.to_string(),
         namespace: "/service/",
@@ -545,6 +559,7 @@ fn patroni_yaml(cfg: &NodeConfig) -> PatroniYaml {
                 InitdbOption::Value(BTreeMap::from([("encoding", "UTF8")])),
                 InitdbOption::Flag("data-checksums"),
             ],
+            pg_hba: hba.clone(),
             post_bootstrap: script("patroni-post-bootstrap.sh"),
         },
         postgresql: PostgresqlLocal {
@@ -565,9 +580,13 @@ fn patroni_yaml(cfg: &NodeConfig) -> PatroniYaml {
                 ("ssl_cert_file", format!("{TLS_DIR}/server.crt").into()),
                 ("ssl_key_file", format!("{TLS_DIR}/server.key").into()),
             ]),
-            pg_hba: hostconfig::tls_only_hba(&cidrs, Some("replicator")),
+            pg_hba: hba,
             basebackup: vec![BTreeMap::from([("checkpoint", "fast")])],
         },
+        // Split-brain guard: a primary whose Patroni hangs is reset by the kernel's watchdog
+        // before its leader key expires (softdog, loaded at boot). `automatic`: used when the
+        // device is there, never a reason not to run.
+        watchdog: BTreeMap::from([("mode", "automatic"), ("device", "/dev/watchdog")]),
         tags: BTreeMap::from([("nofailover", false), ("noloadbalance", false)]),
     }
 }
@@ -593,6 +612,7 @@ fn etcd_yaml(cfg: &NodeConfig) -> EtcdYaml {
             .join(","),
         initial_cluster_state: "new",
         initial_cluster_token: cfg.scope.to_string(),
+        enable_grpc_gateway: true,
     }
 }
 
@@ -814,6 +834,19 @@ pub fn render_node_files(cfg: &NodeConfig) -> Vec<HostFile> {
             .to_string(),
         ),
         HostFile::new(
+            "/etc/modules-load.d/softdog.conf",
+            0o644,
+            "root:root",
+            "# Patroni's watchdog (rendered by tracker-constructs)\nsoftdog\n",
+        ),
+        HostFile::new(
+            "/etc/udev/rules.d/61-patroni-watchdog.rules",
+            0o644,
+            "root:root",
+            "# Patroni (user postgres) opens the watchdog (rendered by tracker-constructs)\n\
+             KERNEL==\"watchdog\", OWNER=\"postgres\", GROUP=\"postgres\", MODE=\"0600\"\n",
+        ),
+        HostFile::new(
             "/etc/cron.d/pgbackrest-backup",
             0o644,
             "root:root",
@@ -973,10 +1006,19 @@ impl PatroniCluster {
             Some("Patroni REST API within the cluster".into()),
             None,
         );
+        // etcd speaks plain http: its three members boot at once, and a certificate authority
+        // they would share cannot be made without a deploy-time step. So its exposure is
+        // restricted instead: 2379/2380 only from this group (the three nodes), and each member
+        // listens only on its own address and loopback. What it carries is Patroni's leader
+        // key and cluster state, no passwords and no data.
         cluster_sg.add_ingress_rule(
             cluster_sg,
-            Port::tcp_range(2379, 2380),
-            Some("etcd client and peer within the cluster".into()),
+            Port::tcp_range(ETCD_CLIENT_PORT, ETCD_PEER_PORT),
+            Some(
+                "etcd client and peer, plain http: only the three nodes of this group \
+                 (no shared CA at first boot)"
+                    .into(),
+            ),
             None,
         );
         nlb_sg.add_egress_rule(
@@ -1328,7 +1370,8 @@ impl PatroniCluster {
             ports,
             security_group: nlb_sg.into(),
             service_connect_only: false,
-            tls: false,
+            tls: true,
+            client_environment: crate::wiring::postgres_client_environment(),
         };
         platform.registry.register(&mut check, endpoint.clone());
         check.finish()?;
@@ -1831,6 +1874,7 @@ mod tests {
             etcd["initial-cluster-token"].as_str(),
             Some("production-db")
         );
+        assert_eq!(etcd["enable-grpc-gateway"].as_bool(), Some(true));
         let conf = &file(&files, PGBACKREST_CONFIG).content;
         for line in [
             "[global]",
@@ -1945,6 +1989,8 @@ mod template_tests {
                 env["DB_HOST"].as_literal(),
                 Some("db.production.tracker.internal")
             );
+            // The server requires TLS: clients are told.
+            assert_eq!(env["DB_SSLMODE"].as_literal(), Some("require"));
         })
     }
 
@@ -1986,12 +2032,16 @@ mod template_tests {
             assert_eq!(p["BlockDeviceMappings"][0]["Ebs"]["Encrypted"], true);
             assert_eq!(p["BlockDeviceMappings"][0]["Ebs"]["VolumeType"], "gp3");
             azs.insert(p["AvailabilityZone"].as_str().unwrap().to_string());
+            // The user data: the environment file with the CloudFormation values joined in,
+            // then the packed files (the rendering is tested on `render_node_files`).
             let user_data = p["UserData"].to_string();
             for needle in [
-                "ttl: 30",
-                "loop_wait: 10",
-                "retry_timeout: 10",
-                "failsafe_mode: true",
+                "DATA_VOLUME_ID='",
+                "BACKUP_BUCKET='",
+                "APP_SECRET_ARN='",
+                "AWS::URLSuffix",
+                "base64 -d <<'TRACKER_PAYLOAD'",
+                "exec /usr/local/lib/tracker/patroni-boot.sh",
             ] {
                 assert!(
                     user_data.contains(needle),
@@ -2023,7 +2073,7 @@ mod template_tests {
             8
         );
 
-        // The WAL-G bucket.
+        // The pgBackRest bucket: noncurrent versions expire.
         let bucket = &t.at_path("AWS::S3::Bucket", "/Db/Backups/")[0];
         assert_eq!(bucket["DeletionPolicy"], "Retain");
         assert_eq!(bucket["UpdateReplacePolicy"], "Retain");
@@ -2040,6 +2090,12 @@ mod template_tests {
             bucket["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicAcls"],
             true
         );
+        let rules = &bucket["Properties"]["LifecycleConfiguration"]["Rules"];
+        assert_eq!(
+            rules[0]["NoncurrentVersionExpiration"]["NoncurrentDays"],
+            30
+        );
+        assert_eq!(rules[0]["Status"], "Enabled");
 
         // The writer target group: Patroni's /primary on 8008.
         let tgs = t.resources("AWS::ElasticLoadBalancingV2::TargetGroup");
@@ -2147,7 +2203,7 @@ mod template_tests {
         ] {
             assert!(policy_text.contains(action), "policy lacks {action}");
         }
-        assert!(policy_text.contains("/wal-g/production-db/*"));
+        assert!(policy_text.contains("/pgbackrest/production-db/*"));
 
         let alarms = t.resources("AWS::CloudWatch::Alarm");
         assert_eq!(alarms.len(), 7);

@@ -16,9 +16,9 @@ use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::{
 };
 use cdk_from_rust::aws_cdk_lib::aws_logs::RetentionDays;
 use cdk_from_rust::aws_cdk_lib::aws_s3::{
-    BlockPublicAccess, Bucket, BucketEncryption, BucketProps,
+    BlockPublicAccess, Bucket, BucketEncryption, BucketProps, LifecycleRule,
 };
-use cdk_from_rust::aws_cdk_lib::RemovalPolicy;
+use cdk_from_rust::aws_cdk_lib::{Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
 
 use crate::network::Network;
@@ -38,6 +38,9 @@ pub struct PlatformProps {
     pub log_retention: RetentionDays,
     /// Deletion protection on the shared ALB. Default: on.
     pub alb_deletion_protection: bool,
+    /// Days the (versioned) ALB access-log bucket keeps a noncurrent object version before S3
+    /// deletes it, 1-3650. Default: 30.
+    pub access_log_noncurrent_expiry_days: u32,
 }
 
 impl PlatformProps {
@@ -49,6 +52,7 @@ impl PlatformProps {
             namespace: None,
             log_retention: RetentionDays::OneMonth,
             alb_deletion_protection: true,
+            access_log_noncurrent_expiry_days: 30,
         }
     }
 
@@ -65,6 +69,12 @@ impl PlatformProps {
             "certificate_arn",
             &self.certificate_arn,
             "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+        );
+        c.require(
+            (1..=3650).contains(&self.access_log_noncurrent_expiry_days),
+            "access_log_noncurrent_expiry_days",
+            self.access_log_noncurrent_expiry_days,
+            "1 to 3650 days",
         );
         if let Some(ns) = &self.namespace {
             c.require(
@@ -134,6 +144,9 @@ impl Platform {
                     .block_public_access(BlockPublicAccess::block_all())
                     .enforce_ssl(true)
                     .versioned(true)
+                    .lifecycle_rules([LifecycleRule::new().noncurrent_version_expiration(
+                        Duration::days(props.access_log_noncurrent_expiry_days),
+                    )])
                     .removal_policy(RemovalPolicy::Retain),
             ),
         );
@@ -240,6 +253,18 @@ mod tests {
     }
 
     #[test]
+    fn fails_on_a_noncurrent_expiry_out_of_range() {
+        let mut props = PlatformProps::new("staging", CERT);
+        props.access_log_noncurrent_expiry_days = 0;
+        rejects(
+            props,
+            "access_log_noncurrent_expiry_days",
+            "0",
+            "1 to 3650 days",
+        );
+    }
+
+    #[test]
     fn fails_on_environment_certificate_and_namespace_together() {
         let mut props = PlatformProps::new("Staging!", "not-an-arn");
         props.namespace = Some("bad_ns.internal".into());
@@ -270,6 +295,12 @@ mod template_tests {
             )
             .unwrap();
         });
+        let logs = t.one("AWS::S3::Bucket");
+        assert_eq!(
+            logs["Properties"]["LifecycleConfiguration"]["Rules"][0]["NoncurrentVersionExpiration"]
+                ["NoncurrentDays"],
+            30
+        );
         let listeners = t.resources("AWS::ElasticLoadBalancingV2::Listener");
         let https = listeners
             .iter()

@@ -603,6 +603,7 @@ pub fn build(
             security_group: security_group.into(),
             service_connect_only: true,
             tls: false,
+            client_environment: Default::default(),
         },
     );
     c.finish()?;
@@ -681,6 +682,7 @@ pub(crate) mod test_support {
                 security_group: sg.into(),
                 service_connect_only,
                 tls: false,
+                client_environment: Default::default(),
             },
         );
         c.finish().unwrap();

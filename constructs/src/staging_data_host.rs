@@ -13,7 +13,10 @@
 //! - user data (bash, rendered by [`render_user_data`]) that formats the data volume only when
 //!   it has no file system, mounts it by UUID with `nofail` at `/data`, installs PostgreSQL from
 //!   PGDG, TimescaleDB (Timescale's packagecloud repository), PostGIS 3, Valkey and the CloudWatch
-//!   agent, configures them, and creates the application role and database from the secrets;
+//!   agent, configures them from the files of [`render_host_files`] (PostgreSQL with TLS and a
+//!   `pg_hba` admitting network clients only over TLS, so `db` consumers get
+//!   `DB_SSLMODE=require`; Valkey), and creates the application role and database from the
+//!   secrets;
 //! - three generated secrets: the postgres superuser, the application user (JSON `username`,
 //!   `password`, `host`, `port`, `dbname`) and the Valkey password; the instance role may read
 //!   exactly these;
@@ -686,7 +689,8 @@ impl StagingDataHost {
             ports: vec![POSTGRES_PORT],
             security_group: security_group.into(),
             service_connect_only: false,
-            tls: false,
+            tls: true,
+            client_environment: crate::wiring::postgres_client_environment(),
         };
         let redis_endpoint = Endpoint {
             name: "redis".to_string(),
@@ -695,6 +699,7 @@ impl StagingDataHost {
             security_group: security_group.into(),
             service_connect_only: false,
             tls: false,
+            client_environment: Default::default(),
         };
         let mut c = Check::new("StagingDataHost", id);
         platform.registry.register(&mut c, db_endpoint.clone());
@@ -1022,7 +1027,7 @@ mod tests {
             "make-cert.sh \"$DATA_MOUNT/postgresql/tls\" postgres:postgres",
             "--datadir=\"$DATA_MOUNT/postgresql/$PG_VERSION/main\"",
             "echo \"bind $PRIVATE_IP 127.0.0.1\"",
-            "requirepass $(secret \"$VALKEY_SECRET_ARN\")",
+            "echo \"requirepass $VALKEY_PASSWORD\"",
             "vm.overcommit_memory = 1",
         ] {
             assert!(boot.contains(expected), "boot lacks {expected:?}");
@@ -1175,18 +1180,18 @@ mod template_tests {
         assert!(t.resources("AWS::EC2::VolumeAttachment").is_empty());
         let vol_id = logical_id_at(&t, "AWS::EC2::Volume", "Data/DataVolume");
 
-        // User data: the inputs and the pinned versions.
+        // User data: the environment file with the CloudFormation values, then the packed
+        // files (their rendering is tested on `render_host_files`).
         let user_data = p["UserData"].to_string();
         for expected in [
-            "PG_VERSION=17",
-            "TIMESCALEDB_MAJOR=2",
-            "VALKEY_PORT=6379",
-            "timescaledb-$TIMESCALEDB_MAJOR-postgresql-$PG_VERSION",
             "DATA_VOLUME_ID='",
-            "maxmemory-policy noeviction",
+            "VALKEY_SECRET_ARN='",
+            "base64 -d <<'TRACKER_PAYLOAD'",
+            "exec /usr/local/lib/tracker/staging-boot.sh",
         ] {
             assert!(user_data.contains(expected), "user data lacks {expected}");
         }
+        assert!(!user_data.contains("@@"), "unreplaced placeholder");
         assert!(
             user_data.contains(&format!("{{\"Ref\":\"{vol_id}\"}}")),
             "the volume id is passed in"

@@ -31,6 +31,9 @@ pub struct Endpoint {
     /// Whether clients must speak TLS to it (an ElastiCache group with transit encryption
     /// required); the consumer's configuration follows from it.
     pub tls: bool,
+    /// Settings every consumer is given, as `<NAME>_<KEY>` environment variables (a
+    /// PostgreSQL endpoint: `SSLMODE=require`, so `DB_SSLMODE=require`).
+    pub client_environment: BTreeMap<String, String>,
     /// Ingress rules for declared consumers are added to this group.
     pub security_group: ISecurityGroup,
 }
@@ -165,8 +168,18 @@ pub fn connect(
         let prefix = d.name.to_ascii_uppercase().replace('-', "_");
         env.insert(format!("{prefix}_HOST"), e.host.clone());
         env.insert(format!("{prefix}_PORT"), d.port.to_string().into());
+        for (key, value) in &e.client_environment {
+            env.insert(format!("{prefix}_{key}"), value.as_str().into());
+        }
     }
     env
+}
+
+/// What clients of a PostgreSQL endpoint are told: the server requires TLS (`pg_hba`
+/// `hostssl`, `hostnossl ... reject`), so libpq's `sslmode=require` (`<NAME>_SSLMODE`). The
+/// certificate is self-signed at first boot: `require` encrypts without verifying it.
+pub fn postgres_client_environment() -> BTreeMap<String, String> {
+    BTreeMap::from([("SSLMODE".to_string(), "require".to_string())])
 }
 
 /// Plain environment values as the container definition takes them, beside [`connect`]'s.

@@ -37,20 +37,21 @@ const TASKS: [(&str, &str); 8] = [
 const ENDPOINTS: [&str; 5] = ["EcrApi", "EcrDocker", "Logs", "SecretsManager", "Ssm"];
 
 const ENV_VARS: &str = "plain environment values are non-secret configuration (ENVIRONMENT, \
-    PUBLIC_DOMAIN, <DEPENDENCY>_HOST/_PORT); credentials reach the container as ECS secrets from \
+    PUBLIC_DOMAIN, <DEPENDENCY>_HOST/_PORT, DB_SSLMODE); credentials reach the container as ECS secrets from \
     Secrets Manager";
 const STAR: &str = "actions without resource-level permissions: ecr:GetAuthorizationToken \
     (execution role) and the ssmmessages channel and session-logging actions of ECS Exec (task \
     role) accept only Resource *";
 const ROTATION: &str = "generated credential of a self-managed data store (PostgreSQL, \
     Valkey/ElastiCache AUTH): automatic rotation needs a rotation Lambda that also changes the \
-    password in the store and restarts consumers; rotated by hand per the runbook until one exists";
+    password in the store and restarts consumers; until one exists a password is changed by hand \
+    as the README's data-plane operations describe";
 const SSM_CORE: &str = "AmazonSSMManagedInstanceCore: Session Manager access instead of SSH \
     (no key pair, no port 22)";
 const CW_AGENT: &str = "CloudWatchAgentServerPolicy: the CloudWatch agent publishes the disk-use \
     metric the disk alarm watches";
-const DESCRIBE: &str = "ec2:DescribeVolumes has no resource-level permissions; the host uses \
-    it to find its data volume by tag before attaching it";
+const DESCRIBE: &str = "ec2:DescribeVolumes has no resource-level permissions; the host's boot \
+    script uses it to wait until its own data volume (by id) is available before attaching it";
 const PINNED_AMI: &str = "the AMI is pinned on purpose (an SSM latest-AMI lookup would replace \
     the database host whenever a new image ships)";
 
@@ -183,20 +184,24 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
             add("Database/Role", &attach, attach_reason);
             add(
                 "Database/Role",
-                "AwsSolutions-IAM5[Resource::<DatabaseBackups204EFA11.Arn>/wal-g/production-database/*]",
-                "WAL-G reads and writes the objects under its own prefix of the backup bucket",
+                "AwsSolutions-IAM5[Resource::<DatabaseBackups204EFA11.Arn>/pgbackrest/production-database/*]",
+                "pgBackRest reads, writes and expires (deletes) the objects of its repository, \
+                 which is exactly this prefix of the backup bucket",
             );
             add(
                 "Database/Nlb",
                 "AwsSolutions-ELB2",
                 "NLB access logs only record TLS listeners; this NLB forwards TCP 5432 and \
-                 PostgreSQL negotiates TLS itself",
+                 PostgreSQL does its own TLS: the nodes' user data sets ssl on and pg_hba \
+                 accepts network connections only as hostssl (hostnossl ... reject)",
             );
             add(
                 "Database/Backups",
                 "AwsSolutions-S1",
-                "the WAL-G bucket is written only by the database role; CloudTrail data events \
-                 are its audit trail",
+                "the pgBackRest repository bucket: the database nodes' role is the only \
+                 principal the template grants access to it (its own prefix), the bucket policy \
+                 denies non-TLS requests and public access is blocked; access logging would \
+                 need another bucket",
             );
             for secret in [
                 "SuperuserSecret",

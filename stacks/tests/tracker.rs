@@ -333,6 +333,11 @@ fn every_service_has_its_service_connect_name_and_the_data_plane_is_reachable() 
         for var in ["ANISETTE_V3_HOST", "DB_HOST", "REDIS_HOST", "ANISETTE_URL"] {
             assert!(env.contains(var), "{stack}: {var} missing in {env}");
         }
+        // PostgreSQL refuses connections without TLS in both environments: clients are told.
+        assert!(
+            env.contains(r#"{"Name":"DB_SSLMODE","Value":"require"}"#),
+            "{stack}: DB_SSLMODE=require missing in {env}"
+        );
     }
 }
 
