@@ -443,14 +443,18 @@ fn stop_daemon(d: &mut Daemon, signal: i32, grace: Duration) {
 
 impl Drop for Daemons {
     fn drop(&mut self) {
-        // Patroni first (it stops its PostgreSQL cleanly when it can), then the rest.
-        let mut daemons = std::mem::take(&mut self.daemons);
-        daemons.sort_by_key(|d| !d.name.starts_with("patroni"));
-        for d in &daemons {
-            signal_group(d.child.id(), libc::SIGTERM);
-        }
-        for d in &mut daemons {
-            stop_daemon(d, libc::SIGTERM, Duration::from_secs(20));
+        // Patroni first, while etcd still answers (it stops its PostgreSQL and releases its
+        // keys), then the rest; within each group all at once.
+        let (mut patroni, mut rest): (Vec<Daemon>, Vec<Daemon>) = std::mem::take(&mut self.daemons)
+            .into_iter()
+            .partition(|d| d.name.starts_with("patroni"));
+        for group in [&mut patroni, &mut rest] {
+            for d in group.iter() {
+                signal_group(d.child.id(), libc::SIGTERM);
+            }
+            for d in group.iter_mut() {
+                stop_daemon(d, libc::SIGTERM, Duration::from_secs(20));
+            }
         }
         for dir in &self.data_dirs {
             stop_postmaster_immediately(dir);
