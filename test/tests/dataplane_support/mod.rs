@@ -346,6 +346,14 @@ impl Daemons {
     /// Starts `cmd` as daemon `name` in its own process group, stdout and stderr to `log`.
     pub fn spawn(&mut self, name: &str, mut cmd: Command, log: &Path) -> u32 {
         let file = File::create(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        // If the test process is killed outright (no drop runs), the kernel kills the daemon.
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let child = cmd
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
