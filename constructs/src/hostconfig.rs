@@ -11,6 +11,14 @@
 //!   PostgreSQL parameters ([`PgValue`]).
 //! - [`user_data_script`]: the bash user data that writes a host's files and runs its boot script.
 //!
+//! Why a bash script and not cloud-init's `#cloud-config` `write_files`: most files belong to
+//! users (`postgres`, `etcd`, `valkey`) that only exist once the packages are installed, from
+//! repositories the boot script adds, and `write_files` (even `defer: true`) runs before that;
+//! the script writes every file as root with its mode and the boot script applies the owners
+//! ([`OWNERS_FILE`]) after `apt-get`. A script is also what shellcheck can check, and it can carry
+//! the files gzip-compressed (EC2 takes 16 KB of user data) while the one file with
+//! CloudFormation values stays plain text.
+//!
 //! Deploy-time values (volume ids, the bucket, secret ARNs, the region) appear in exactly one
 //! file, the host's environment file ([`ENV_FILE`]), as `@@NAME@@` placeholders that the
 //! constructs replace with CloudFormation values (`Fn::Join`); every other file is plain text

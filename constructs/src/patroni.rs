@@ -1767,6 +1767,15 @@ mod tests {
             .unwrap_or_else(|| panic!("no {path}"))
     }
 
+    /// The strings of a YAML sequence.
+    fn strings(v: &serde_yaml_ng::Value) -> Vec<&str> {
+        v.as_sequence()
+            .expect("a sequence")
+            .iter()
+            .filter_map(|s| s.as_str())
+            .collect()
+    }
+
     fn yaml(files: &[HostFile], path: &str) -> serde_yaml_ng::Value {
         serde_yaml_ng::from_str(&file(files, path).content).unwrap()
     }
@@ -1814,14 +1823,8 @@ mod tests {
             y["bootstrap"]["post_bootstrap"].as_str(),
             Some("/usr/local/lib/tracker/patroni-post-bootstrap.sh")
         );
-        let hosts: Vec<&str> = y["etcd3"]["hosts"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .filter_map(|h| h.as_str())
-            .collect();
         assert_eq!(
-            hosts,
+            strings(&y["etcd3"]["hosts"]),
             ["10.0.16.10:2379", "10.0.32.10:2379", "10.0.48.10:2379"]
         );
         let local = &y["postgresql"]["parameters"];
@@ -1830,12 +1833,8 @@ mod tests {
             local["ssl_key_file"].as_str(),
             Some("/var/lib/postgresql/tls/server.key")
         );
-        let hba: Vec<&str> = y["postgresql"]["pg_hba"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .filter_map(|h| h.as_str())
-            .collect();
+        let hba = strings(&y["postgresql"]["pg_hba"]);
+        assert_eq!(strings(&y["bootstrap"]["pg_hba"]), hba);
         assert_eq!(
             hba,
             [
