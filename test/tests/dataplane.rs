@@ -316,8 +316,8 @@ fn localize_node(
         ),
     ));
     changes.note(
-        "patroni.service: Environment PGBACKREST_CONFIG, PGBACKREST_CONFIG_INCLUDE_PATH and \
-         APP_DATABASE_ENV pointing into the node's root",
+        "patroni.service: Environment PGBACKREST_CONFIG, PGBACKREST_CONFIG_INCLUDE_PATH, \
+         APP_DATABASE_ENV and HOME pointing into the node's root",
         "pgBackRest and app-database.sh read their files at the default paths (/etc/pgbackrest, \
          /etc/tracker), which three nodes on one machine cannot share; archive_command is \
          cluster-wide (kept in etcd), so the per-node file comes from the environment",
