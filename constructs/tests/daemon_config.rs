@@ -52,18 +52,23 @@ fn tool(name: &str) -> Command {
 /// The one substitution this machine needs: PostgreSQL's binaries are those of the installed
 /// major (the validator checks that `bin_dir` exists), not 17's.
 fn local_bin_dir() -> String {
-    let out = tool("pg_config").arg("--bindir").output().unwrap();
-    let dir = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    // pg_config of postgresql-common may point at /usr/bin; the server binaries are beside it.
-    if std::path::Path::new(&dir).join("postgres").exists() {
-        return dir;
-    }
-    std::fs::read_dir("/usr/lib/postgresql")
-        .expect("a PostgreSQL server package")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("bin"))
-        .find(|p| p.join("postgres").exists())
-        .expect("/usr/lib/postgresql/<major>/bin/postgres")
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .filter(|p| p.join("postgres").exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.pop()
+        .unwrap_or_else(|| {
+            panic!(
+                "no /usr/lib/postgresql/<major>/bin/postgres: install the Debian test packages \
+                 (`make test-packages`, which `make test` runs)"
+            )
+        })
         .to_string_lossy()
         .into_owned()
 }
