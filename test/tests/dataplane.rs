@@ -32,7 +32,7 @@ use dataplane_support::*;
 use serde_json::Value;
 use tracker_constructs::hostconfig::HostFile;
 use tracker_constructs::patroni::{
-    cluster_name, render_node_files, NodeConfig, PATRONI_API_PORT, POSTGRES_PORT,
+    cluster_name, render_node_files, NodeConfig, BACKUP_PREFIX, PATRONI_API_PORT, POSTGRES_PORT,
     READER_HEALTH_PATH, WRITER_HEALTH_PATH,
 };
 use tracker_constructs::staging_data_host::{render_host_files, UserDataSettings, DATA_MOUNT};
@@ -556,7 +556,7 @@ fn leader_index(nodes: &[Node], path: &str, ok: u16) -> Option<usize> {
 #[test]
 fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
     let _lock = lock_suite();
-    require_environment(&repo_root().join(".venv/bin/moto_server"));
+    require_environment(Some(&repo_root().join(".venv/bin/moto_server")));
     let settings = app_settings().production;
     let props = database_props(&settings);
     let scope = cluster_name(settings.environment.name(), DATABASE_ID);
@@ -969,6 +969,23 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
     report("pgBackRest full backup", t_backup.elapsed());
     let info = pgbackrest(&nodes[new], &["info", "--output=json"]);
     assert!(info.contains("\"full\""), "a full backup in: {info}");
+    // In the bucket, under the construct's prefix: the backup and the archived WAL.
+    for kind in ["backup", "archive"] {
+        let prefix = format!("{BACKUP_PREFIX}/{scope}/{kind}/");
+        let (code, listing) = http(
+            MOTO_ADDR.parse().unwrap(),
+            "GET",
+            &format!("/{TEST_BUCKET}?prefix={prefix}"),
+            "localhost",
+        )
+        .expect("list the test bucket on moto");
+        let keys = listing.matches("<Key>").count();
+        assert!(
+            code == 200 && keys > 0,
+            "objects under s3://{TEST_BUCKET}/{prefix} (HTTP {code}, {keys} keys)"
+        );
+        println!("S3: {keys} objects under s3://{TEST_BUCKET}/{prefix}");
+    }
     app.query("CREATE TABLE pitr_rows (id int PRIMARY KEY, phase text)");
     app.query("INSERT INTO pitr_rows SELECT g, 'before' FROM generate_series(1, 100) g");
     std::thread::sleep(Duration::from_millis(1100));
@@ -1181,7 +1198,7 @@ fn localize_staging(changes: &mut Changes, rendered: &[HostFile], root: &Path) -
 #[test]
 fn staging_host_runs_postgres_and_valkey() {
     let _lock = lock_suite();
-    require_environment(&repo_root().join(".venv/bin/moto_server"));
+    require_environment(None);
     let settings = app_settings().staging;
     let props = data_host_props(&settings);
     let rendered = render_host_files(&UserDataSettings::from(&props));

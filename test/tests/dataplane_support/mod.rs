@@ -34,13 +34,14 @@ pub const REQUIRED_BINARIES: [(&str, &str); 11] = [
 ];
 
 /// Fails (never skips) when a daemon or tool is missing or the suite is not root.
-pub fn require_environment(venv_moto: &Path) {
+/// `venv_moto`: moto's server in the project venv, when the test needs S3.
+pub fn require_environment(venv_moto: Option<&Path>) {
     let mut missing: Vec<String> = REQUIRED_BINARIES
         .iter()
         .filter(|(path, _)| !Path::new(path).exists())
         .map(|(path, package)| format!("{path} (Debian package {package})"))
         .collect();
-    if !venv_moto.exists() {
+    if let Some(venv_moto) = venv_moto.filter(|p| !p.exists()) {
         missing.push(format!(
             "{} (the project venv: `make setup`)",
             venv_moto.display()
