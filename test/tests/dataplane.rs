@@ -1054,7 +1054,12 @@ fn production_cluster_bootstraps_fails_over_backs_up_and_restores() {
         t_teardown.elapsed(),
     );
     let mut left = processes_mentioning(&base.path().display().to_string());
-    left.extend(processes_mentioning(MOTO_ADDR.split(':').nth(1).unwrap()));
+    let moto: SocketAddr = MOTO_ADDR.parse().unwrap();
+    left.extend(processes_mentioning(&format!(
+        "-H {} -p {}",
+        moto.ip(),
+        moto.port()
+    )));
     assert!(left.is_empty(), "processes left after teardown: {left:#?}");
     require_free(&ports);
     report("whole production scenario", t_start.elapsed());
