@@ -49,6 +49,36 @@ struct DataPlane {
     redis_tls: bool,
 }
 
+/// The construct id of production's `PatroniCluster` (public API: it makes the logical ids).
+pub const DATABASE_ID: &str = "Database";
+/// The construct id of staging's `StagingDataHost` (public API: it makes the logical ids).
+pub const DATA_HOST_ID: &str = "Data";
+
+/// The props of production's `PatroniCluster`, as `environment_stack` builds them (also what the
+/// data-plane suite renders and boots).
+pub fn database_props(s: &Settings) -> PatroniClusterProps {
+    let mut db = PatroniClusterProps::new(
+        [(s.region.as_str(), s.db_ami.as_str())],
+        [
+            s.patroni_private_ips[0].as_str(),
+            s.patroni_private_ips[1].as_str(),
+            s.patroni_private_ips[2].as_str(),
+        ],
+    );
+    db.instance_type = s.db_instance_type.clone();
+    db.data_volume_gib = s.db_volume_gib;
+    db
+}
+
+/// The props of staging's `StagingDataHost`, as `environment_stack` builds them (also what the
+/// data-plane suite renders and boots).
+pub fn data_host_props(s: &Settings) -> StagingDataHostProps {
+    let mut host = StagingDataHostProps::new(&s.region, &s.db_ami);
+    host.instance_type = s.db_instance_type.clone();
+    host.data_volume_gib = s.db_volume_gib;
+    host
+}
+
 /// Adds `TrackerRegistry` to `app`: the ECR repositories, in the registry account and region.
 pub fn registry_stack(app: &App, settings: &Settings) -> Result<Stack, ValidationErrors> {
     let stack = Stack::new(
@@ -149,17 +179,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
 
     // The data plane first: services declare what they connect to, and it must exist.
     let data = if production {
-        let mut db = PatroniClusterProps::new(
-            [(s.region.as_str(), s.db_ami.as_str())],
-            [
-                s.patroni_private_ips[0].as_str(),
-                s.patroni_private_ips[1].as_str(),
-                s.patroni_private_ips[2].as_str(),
-            ],
-        );
-        db.instance_type = s.db_instance_type.clone();
-        db.data_volume_gib = s.db_volume_gib;
-        let db = PatroniCluster::new(stack, "Database", &platform, db)?;
+        let db = PatroniCluster::new(stack, DATABASE_ID, &platform, database_props(s))?;
         let redis = ManagedRedis::new(
             stack,
             "Redis",
@@ -176,10 +196,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             redis_tls: redis.endpoint.tls,
         }
     } else {
-        let mut host = StagingDataHostProps::new(&s.region, &s.db_ami);
-        host.instance_type = s.db_instance_type.clone();
-        host.data_volume_gib = s.db_volume_gib;
-        let host = StagingDataHost::new(stack, "Data", &platform, host)?;
+        let host = StagingDataHost::new(stack, DATA_HOST_ID, &platform, data_host_props(s))?;
         output(
             stack,
             "DatabaseHostPrivateIp",
