@@ -21,6 +21,9 @@
 //!   start, AWS APIs) and 2049 to the file system;
 //! - the endpoint `anisette-v3` (host `anisette-v3`, port 6969) in the platform registry.
 
+use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
+    ComparisonOperator, IMetric, Metric, MetricProps, TreatMissingData,
+};
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{
     Peer, Port, SecurityGroup, SecurityGroupProps, SubnetSelection, SubnetType,
 };
@@ -42,6 +45,7 @@ use cdk_from_rust::aws_cdk_lib::{CfnResource, Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::{JsAny, Opaque};
 
+use crate::monitoring::{self, AlarmSpec};
 use crate::platform::Platform;
 use crate::task_size::TaskSize;
 use crate::validation::{Check, ValidationErrors};
@@ -62,6 +66,66 @@ pub const HEALTH_CHECK: &str = "curl -fsS http://localhost:6969/v3/client_info |
 /// ECS accepts container health check start periods of 0-300 s.
 const MAX_START_PERIOD_SECS: u32 = 300;
 const VOLUME_NAME: &str = "anisette-state";
+
+/// The Anisette alarms under `scope`: the task is not running (a singleton: below 1), the file
+/// system's burst credits run low or its I/O limit is reached. Returns the dashboard graphs.
+fn anisette_alarms(
+    scope: Construct,
+    platform: &Platform,
+    service: FargateService,
+    file_system: FileSystem,
+) -> Vec<(String, Vec<IMetric>)> {
+    let what = format!("{} {NAME}", platform.environment);
+    let running = monitoring::running_tasks(platform.cluster, service);
+    monitoring::running_tasks_alarm(scope, &platform.alerts, running, 1, &what);
+    monitoring::deployment_failed_rule(scope, &platform.alerts, service, &what);
+    let efs = |metric: &str, statistic: &str| {
+        Metric::new(
+            MetricProps::new(metric, "AWS/EFS")
+                .dimensions_map([("FileSystemId", file_system.file_system_id())])
+                .statistic(statistic)
+                .period(Duration::minutes(5)),
+        )
+    };
+    let credits = efs("BurstCreditBalance", "Minimum");
+    let io_limit = efs("PercentIOLimit", "Maximum");
+    for spec in [
+        AlarmSpec {
+            id: "EfsBurstCreditsAlarm".into(),
+            metric: credits.into(),
+            threshold: EFS_BURST_CREDITS_LOW_BYTES,
+            evaluation_periods: 3,
+            comparison: ComparisonOperator::LessThanThreshold,
+            missing_data: TreatMissingData::NotBreaching,
+            description: format!(
+                "{what}: the state file system's burst credits are below 100 GiB; at zero its \
+                 throughput drops to the baseline. Switch it to elastic throughput if this \
+                 persists."
+            ),
+        },
+        AlarmSpec {
+            id: "EfsIoLimitAlarm".into(),
+            metric: io_limit.into(),
+            threshold: 95.0,
+            evaluation_periods: 3,
+            comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
+            missing_data: TreatMissingData::NotBreaching,
+            description: format!(
+                "{what}: the state file system is at 95 %+ of its I/O limit for 15 minutes."
+            ),
+        },
+    ] {
+        monitoring::alarm(scope, &platform.alerts, spec);
+    }
+    vec![
+        ("Running tasks".into(), vec![running.into()]),
+        ("EFS burst credits".into(), vec![credits.into()]),
+        ("EFS I/O limit %".into(), vec![io_limit.into()]),
+    ]
+}
+
+/// EFS burst credits (bytes) below which the Anisette file system alarms: 100 GiB.
+pub const EFS_BURST_CREDITS_LOW_BYTES: f64 = 100.0 * 1024.0 * 1024.0 * 1024.0;
 
 /// Props of [`AnisetteWithEfs`].
 #[derive(Clone, Debug)]
@@ -383,6 +447,10 @@ impl AnisetteWithEfs {
         service
             .node()
             .add_dependency([file_system.mount_targets_available()]);
+        let graphs = anisette_alarms(scope, platform, service, file_system);
+        platform
+            .dashboard
+            .add_row(&format!("{NAME} (Anisette)"), graphs);
 
         let endpoint = Endpoint {
             name: NAME.to_string(),

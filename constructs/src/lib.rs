@@ -7,6 +7,7 @@ pub mod anisette;
 pub mod container_registry;
 pub mod hostconfig;
 pub mod managed_redis;
+pub mod monitoring;
 pub mod network;
 pub mod one_off_task;
 pub mod patroni;

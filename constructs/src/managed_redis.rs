@@ -16,6 +16,9 @@
 //!   (`<NAME>_HOST`): the name in the group's TLS certificate, which the CNAME is not.
 //! - outputs: primary endpoint address, the `<name>.<namespace>` host, security group, secret.
 
+use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
+    ComparisonOperator, IMetric, Metric, MetricOptions, MetricProps, TreatMissingData,
+};
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{
     SecurityGroup, SecurityGroupProps, SubnetSelection, SubnetType,
 };
@@ -26,10 +29,11 @@ use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::{Secret, SecretProps, Secret
 use cdk_from_rust::aws_cdk_lib::aws_servicediscovery::{
     CnameInstanceBaseProps, DnsRecordType, Service as CloudMapService, ServiceProps,
 };
-use cdk_from_rust::aws_cdk_lib::{CfnOutput, CfnOutputProps, Duration, RemovalPolicy};
+use cdk_from_rust::aws_cdk_lib::{CfnOutput, CfnOutputProps, Duration, Fn, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
 
+use crate::monitoring::{self, AlarmSpec};
 use crate::platform::Platform;
 use crate::validation::{is_dns_label, Check, ValidationErrors};
 use crate::wiring::Endpoint;
@@ -61,6 +65,35 @@ pub struct ManagedRedisProps {
     /// environment variables `<NAME>_HOST`): a DNS label unique in the environment.
     /// Default: `redis`.
     pub endpoint_name: String,
+    /// The thresholds of the per-node alarms. Default: [`RedisAlarmThresholds::default`].
+    pub alarms: RedisAlarmThresholds,
+}
+
+/// Thresholds of [`ManagedRedis`]'s per-node alarms (each over 5-minute periods).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RedisAlarmThresholds {
+    /// Engine CPU (the one thread that serves commands) above this percent for 15 minutes;
+    /// 1-100. Default: 80.
+    pub engine_cpu_percent: u32,
+    /// Used memory as a percent of `maxmemory` above this for 15 minutes; 1-100. Default: 80.
+    pub memory_percent: u32,
+    /// Evicted keys in 5 minutes at or above which the node alarms (evicted keys are lost
+    /// data: queues and locks live here); at least 1. Default: 1.
+    pub evictions: u32,
+    /// A replica's replication lag above this many seconds for 15 minutes; at least 1.
+    /// Default: 10.
+    pub replication_lag_secs: u32,
+}
+
+impl Default for RedisAlarmThresholds {
+    fn default() -> Self {
+        RedisAlarmThresholds {
+            engine_cpu_percent: 80,
+            memory_percent: 80,
+            evictions: 1,
+            replication_lag_secs: 10,
+        }
+    }
 }
 
 impl Default for ManagedRedisProps {
@@ -73,6 +106,7 @@ impl Default for ManagedRedisProps {
             multi_az: true,
             snapshot_retention_days: 7,
             endpoint_name: "redis".to_string(),
+            alarms: RedisAlarmThresholds::default(),
         }
     }
 }
@@ -135,6 +169,35 @@ impl ManagedRedisProps {
             &self.endpoint_name,
             "a DNS label, e.g. redis",
         );
+        let a = &self.alarms;
+        for (field, value, ok, allowed) in [
+            (
+                "alarms.engine_cpu_percent",
+                a.engine_cpu_percent,
+                (1..=100).contains(&a.engine_cpu_percent),
+                "1-100 %",
+            ),
+            (
+                "alarms.memory_percent",
+                a.memory_percent,
+                (1..=100).contains(&a.memory_percent),
+                "1-100 %",
+            ),
+            (
+                "alarms.evictions",
+                a.evictions,
+                a.evictions >= 1,
+                "at least 1",
+            ),
+            (
+                "alarms.replication_lag_secs",
+                a.replication_lag_secs,
+                a.replication_lag_secs >= 1,
+                "at least 1 second",
+            ),
+        ] {
+            c.require(ok, field, value, allowed);
+        }
         c.finish()
     }
 }
@@ -286,6 +349,11 @@ impl ManagedRedis {
             format!("ManagedRedis {id}: AUTH token secret"),
         );
 
+        let graphs = redis_alarms(scope, platform, id, &props, group);
+        platform
+            .dashboard
+            .add_row(&format!("{} (ElastiCache)", props.endpoint_name), graphs);
+
         Ok(ManagedRedis {
             replication_group: group,
             security_group,
@@ -293,6 +361,92 @@ impl ManagedRedis {
             endpoint,
         })
     }
+}
+
+/// The per-node alarms of the group under `scope` (node `i`'s cache cluster is
+/// `<group id>-00<i>`); returns the dashboard graphs.
+fn redis_alarms(
+    scope: Construct,
+    platform: &Platform,
+    id: &str,
+    props: &ManagedRedisProps,
+    group: CfnReplicationGroup,
+) -> Vec<(String, Vec<IMetric>)> {
+    let a = &props.alarms;
+    let mut graphs: Vec<(String, Vec<IMetric>)> = [
+        "Engine CPU %",
+        "Memory % of maxmemory",
+        "Evictions",
+        "Replication lag (s)",
+    ]
+    .map(|t| (t.to_string(), Vec::new()))
+    .into();
+    for node in 1..=u32::from(props.num_nodes) {
+        let cluster_id = Fn::join("", [group.r#ref(), JsString::from(format!("-{node:03}"))]);
+        let metric = |name: &str, statistic: &str| {
+            Metric::new(
+                MetricProps::new(name, "AWS/ElastiCache")
+                    .dimensions_map([("CacheClusterId", cluster_id.clone())])
+                    .statistic(statistic)
+                    .period(Duration::minutes(5)),
+            )
+        };
+        let what = format!("{} ManagedRedis {id} node {node}", platform.environment);
+        let specs = [
+            (
+                "EngineCpu",
+                metric("EngineCPUUtilization", "Average"),
+                a.engine_cpu_percent,
+                3,
+                format!("{what}: engine CPU above {} % for 15 minutes: commands queue up. Look for slow commands (SLOWLOG) or scale the node type (redis.nodeType).", a.engine_cpu_percent),
+            ),
+            (
+                "Memory",
+                metric("DatabaseMemoryUsagePercentage", "Maximum"),
+                a.memory_percent,
+                3,
+                format!("{what}: memory above {} % of maxmemory for 15 minutes; evictions follow. Scale the node type (redis.nodeType).", a.memory_percent),
+            ),
+            (
+                "Evictions",
+                metric("Evictions", "Sum"),
+                a.evictions,
+                1,
+                format!("{what}: {}+ keys evicted in 5 minutes: data was dropped for memory. Scale the node type (redis.nodeType).", a.evictions),
+            ),
+            (
+                "ReplicationLag",
+                metric("ReplicationLag", "Maximum"),
+                a.replication_lag_secs,
+                3,
+                format!("{what}: a replica lags more than {} s for 15 minutes; a failover now would lose writes.", a.replication_lag_secs),
+            ),
+        ];
+        for (i, (alarm_id, m, threshold, periods, description)) in specs.into_iter().enumerate() {
+            // Any eviction at all counts; the others alarm above their threshold.
+            let comparison = match alarm_id {
+                "Evictions" => ComparisonOperator::GreaterThanOrEqualToThreshold,
+                _ => ComparisonOperator::GreaterThanThreshold,
+            };
+            monitoring::alarm(
+                scope,
+                &platform.alerts,
+                AlarmSpec {
+                    id: format!("Node{node}{alarm_id}Alarm"),
+                    metric: m.into(),
+                    threshold: f64::from(threshold),
+                    evaluation_periods: periods,
+                    comparison,
+                    missing_data: TreatMissingData::NotBreaching,
+                    description,
+                },
+            );
+            // Labelled for the graph only: a labelled metric in an alarm becomes a metric query.
+            let label = MetricOptions::new().label(format!("node {node}"));
+            graphs[i].1.push(m.with(label).into());
+        }
+    }
+    graphs
 }
 
 #[cfg(test)]

@@ -37,7 +37,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
-    Alarm, AlarmProps, ComparisonOperator, Metric, MetricOptions, MetricProps, TreatMissingData,
+    Alarm, AlarmProps, ComparisonOperator, IMetric, Metric, MetricOptions, MetricProps,
+    TreatMissingData,
 };
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch_actions::{Ec2Action, Ec2InstanceAction};
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{
@@ -882,6 +883,58 @@ pub fn render_node_user_data(cfg: &NodeConfig) -> String {
     )
 }
 
+/// The cluster's dashboard row: healthy writer targets, and per node CPU and data-volume use.
+fn dashboard_row(platform: &Platform, id: &str, nodes: &[Instance], writer: NetworkTargetGroup) {
+    let per_node = |name: &str, namespace: &str, statistic: &str, extra: Option<(&str, &str)>| {
+        nodes
+            .iter()
+            .zip(NODE_IDS)
+            .map(|(node, node_id)| {
+                let mut dimensions = vec![("InstanceId", node.instance_id())];
+                if let Some((k, v)) = extra {
+                    dimensions.push((k, v.into()));
+                }
+                IMetric::from(Metric::new(
+                    MetricProps::new(name, namespace)
+                        .dimensions_map(dimensions)
+                        .statistic(statistic)
+                        .period(Duration::minutes(5))
+                        .label(node_id),
+                ))
+            })
+            .collect::<Vec<_>>()
+    };
+    platform.dashboard.add_row(
+        &format!("{id} (PostgreSQL, Patroni)"),
+        vec![
+            (
+                "Healthy writer targets (1 = a primary)".into(),
+                vec![writer
+                    .metrics()
+                    .healthy_host_count(Some(
+                        MetricOptions::new()
+                            .statistic("Minimum")
+                            .period(Duration::minutes(1)),
+                    ))
+                    .into()],
+            ),
+            (
+                "CPU %".into(),
+                per_node("CPUUtilization", "AWS/EC2", "Average", None),
+            ),
+            (
+                "Data volume used %".into(),
+                per_node(
+                    "disk_used_percent",
+                    "CWAgent",
+                    "Maximum",
+                    Some(("path", "/var/lib/postgresql")),
+                ),
+            ),
+        ],
+    );
+}
+
 /// Production PostgreSQL HA: three Patroni nodes behind an internal NLB.
 #[derive(Clone, Debug)]
 pub struct PatroniCluster {
@@ -1352,6 +1405,7 @@ impl PatroniCluster {
             )),
         );
         platform.alerts.notify(no_primary);
+        dashboard_row(platform, id, &nodes, writer);
 
         // The name `db.<namespace>`: a Cloud Map CNAME to the NLB.
         let service = CloudMapService::new(
@@ -2208,7 +2262,11 @@ mod template_tests {
         assert!(policy_text.contains("/pgbackrest/production-db/*"));
 
         let alarms = t.resources("AWS::CloudWatch::Alarm");
-        assert_eq!(alarms.len(), 7);
+        assert_eq!(
+            alarms.len(),
+            8,
+            "the cluster's 7 and the platform's ALB 5xx"
+        );
         let status: Vec<_> = alarms
             .iter()
             .filter(|(_, a)| a["Properties"]["MetricName"] == "StatusCheckFailed_System")

@@ -255,7 +255,31 @@ impl PrivateWorkerService {
         c.finish()?;
 
         let scope = Construct::new(scope, id);
-        let parts = service::build(scope, KIND, id, platform, &props.service, &resolved)?;
+        let min_running = match &props.scaling {
+            WorkerScaling::None => props.service.desired_count,
+            WorkerScaling::Cpu { min, .. } | WorkerScaling::QueueDepth { min, .. } => *min,
+        };
+        let parts = service::build(
+            scope,
+            KIND,
+            id,
+            platform,
+            &props.service,
+            &resolved,
+            min_running,
+        )?;
+        let mut graphs = parts.graphs.clone();
+        if let WorkerScaling::QueueDepth { queue, .. } = &props.scaling {
+            graphs.push((
+                "Queue depth".into(),
+                vec![queue
+                    .metric_approximate_number_of_messages_visible(None)
+                    .into()],
+            ));
+        }
+        platform
+            .dashboard
+            .add_row(&format!("{} (worker)", props.service.name), graphs);
         match &props.scaling {
             WorkerScaling::None => {}
             WorkerScaling::Cpu {

@@ -15,6 +15,10 @@
 //! two associations replacing each other at deploy time).
 
 use cdk_from_rust::aws_cdk_lib::aws_applicationautoscaling::EnableScalingProps;
+use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
+    ComparisonOperator, IMetric, MathExpression, MathExpressionProps, MetricOptions,
+    TreatMissingData,
+};
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{Port, SecurityGroup};
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{
     ContainerDefinition, CpuUtilizationScalingProps, FargateService, FargateTaskDefinition,
@@ -22,8 +26,8 @@ use cdk_from_rust::aws_cdk_lib::aws_ecs::{
 };
 use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::{
     ApplicationListenerRule, ApplicationListenerRuleProps, ApplicationProtocol,
-    ApplicationTargetGroup, ApplicationTargetGroupProps, HealthCheck, ListenerCondition,
-    TargetType,
+    ApplicationTargetGroup, ApplicationTargetGroupProps, HealthCheck, HttpCodeTarget,
+    ListenerCondition, TargetType,
 };
 use cdk_from_rust::aws_cdk_lib::aws_logs::LogGroup;
 use cdk_from_rust::aws_cdk_lib::aws_wafv2::{
@@ -40,6 +44,7 @@ use cdk_from_rust::aws_cdk_lib::Duration;
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsAny;
 
+use crate::monitoring::{self, AlarmSpec, AlbAlarmThresholds};
 use crate::platform::Platform;
 use crate::service::{
     self, CapacityProvider, ContainerHealthCheck, Image, ServiceProps, SPOT_NOTICE_SECS,
@@ -166,6 +171,9 @@ pub struct PublicAlbServiceProps {
     pub waf: Option<AlbWaf>,
     /// Autoscaling. When `None`, the service runs `service.desired_count` tasks.
     pub autoscaling: Option<AlbAutoscaling>,
+    /// The thresholds of the target group's alarms (unhealthy targets, 5xx share, p99 latency).
+    /// Default: [`AlbAlarmThresholds::default`] (1 target, 5 %, 2000 ms).
+    pub alarms: AlbAlarmThresholds,
     /// Seconds the ALB drains a deregistering target, 0-3600. ECS waits for the draining to end
     /// before it sends the container SIGTERM, then waits `service.stop_timeout_secs`; on Fargate
     /// Spot both must fit in the two-minute interruption notice. Default 30.
@@ -196,6 +204,7 @@ impl PublicAlbServiceProps {
             source_ip_allow_list: Vec::new(),
             waf: None,
             autoscaling: None,
+            alarms: AlbAlarmThresholds::default(),
             deregistration_delay_secs: 30,
         }
     }
@@ -244,6 +253,7 @@ impl PublicAlbServiceProps {
 
     fn validate_into(&self, c: &mut Check) {
         self.service.validate(c, "service.");
+        self.alarms.validate(c, "alarms.");
         let on_spot =
             self.service.capacity.iter().any(|s| {
                 s.provider == CapacityProvider::FargateSpot && (s.weight > 0 || s.base > 0)
@@ -490,7 +500,19 @@ impl PublicAlbService {
         c.finish()?;
 
         let scope = Construct::new(scope, id);
-        let parts = service::build(scope, KIND, id, platform, &props.service, &resolved)?;
+        let min_running = props
+            .autoscaling
+            .as_ref()
+            .map_or(props.service.desired_count, |a| a.min);
+        let parts = service::build(
+            scope,
+            KIND,
+            id,
+            platform,
+            &props.service,
+            &resolved,
+            min_running,
+        )?;
         let name = props.service.name.as_str();
         let h = &props.health_check;
         let mut health_check = HealthCheck::new()
@@ -581,6 +603,11 @@ impl PublicAlbService {
             .waf
             .as_ref()
             .map(|w| web_acl(scope, platform, name, &props.host_headers, w));
+        let mut graphs = parts.graphs.clone();
+        graphs.extend(target_alarms(scope, platform, &props, target_group));
+        platform
+            .dashboard
+            .add_row(&format!("{name} (public)"), graphs);
         Ok(PublicAlbService {
             service: parts.service,
             task_definition: parts.task_definition,
@@ -592,6 +619,88 @@ impl PublicAlbService {
             web_acl,
         })
     }
+}
+
+/// The target group's alarms (unhealthy targets, 5xx share, p99 latency) under `scope`; returns
+/// the service's request graphs.
+fn target_alarms(
+    scope: Construct,
+    platform: &Platform,
+    props: &PublicAlbServiceProps,
+    target_group: ApplicationTargetGroup,
+) -> Vec<(String, Vec<IMetric>)> {
+    let t = &props.alarms;
+    let what = format!("{} {KIND} {}", platform.environment, props.service.name);
+    let options = |statistic: &str, minutes: u32| {
+        MetricOptions::new()
+            .statistic(statistic)
+            .period(Duration::minutes(minutes))
+    };
+    let metrics = target_group.metrics();
+    let unhealthy = metrics.unhealthy_host_count(Some(options("Minimum", 1)));
+    let requests = metrics.request_count(Some(options("Sum", 5)));
+    let errors = metrics.http_code_target(HttpCodeTarget::Target5xxCount, Some(options("Sum", 5)));
+    let error_rate = MathExpression::new(
+        MathExpressionProps::new("IF(requests > 0, 100 * errors / requests, 0)")
+            .label("target 5xx %")
+            .period(Duration::minutes(5))
+            .using_metrics([
+                ("requests", IMetric::from(requests)),
+                ("errors", errors.into()),
+            ]),
+    );
+    let p99 = metrics.target_response_time(Some(options("p99", 5)));
+    let specs = [
+        AlarmSpec {
+            id: "UnhealthyTargetsAlarm".into(),
+            metric: unhealthy.into(),
+            threshold: f64::from(t.unhealthy_targets),
+            evaluation_periods: 3,
+            comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
+            missing_data: TreatMissingData::NotBreaching,
+            description: format!(
+                "{what}: {}+ unhealthy target(s) for 3 minutes: tasks fail the ALB health check \
+                 ({} on port {}). Look at the service's events and the tasks' logs.",
+                t.unhealthy_targets,
+                props.health_check.path,
+                props.health_check.port.unwrap_or(props.target_port)
+            ),
+        },
+        AlarmSpec {
+            id: "Target5xxRateAlarm".into(),
+            metric: error_rate.into(),
+            threshold: f64::from(t.target_5xx_percent),
+            evaluation_periods: 2,
+            comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
+            missing_data: TreatMissingData::NotBreaching,
+            description: format!(
+                "{what}: {} %+ of requests answered 5xx by the service for 10 minutes. Look at \
+                 its logs; roll back a bad release.",
+                t.target_5xx_percent
+            ),
+        },
+        AlarmSpec {
+            id: "LatencyP99Alarm".into(),
+            metric: p99.into(),
+            threshold: f64::from(t.p99_latency_ms) / 1000.0,
+            evaluation_periods: 3,
+            comparison: ComparisonOperator::GreaterThanThreshold,
+            missing_data: TreatMissingData::NotBreaching,
+            description: format!(
+                "{what}: 99th percentile response time above {} ms for 15 minutes. Look at \
+                 the database and the service's CPU.",
+                t.p99_latency_ms
+            ),
+        },
+    ];
+    for spec in specs {
+        monitoring::alarm(scope, &platform.alerts, spec);
+    }
+    vec![
+        ("Requests (5 min)".into(), vec![requests.into()]),
+        ("Target 5xx %".into(), vec![error_rate.into()]),
+        ("Response time p99".into(), vec![p99.into()]),
+    ]
 }
 
 /// The WAF statement matching requests for `hosts` (the `Host` header, lower-cased; `*.x` matches

@@ -21,6 +21,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
+    ComparisonOperator, IMetric, MetricOptions, TreatMissingData,
+};
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{
     SecurityGroup, SecurityGroupProps, SubnetSelection, SubnetType,
 };
@@ -35,6 +38,7 @@ use cdk_from_rust::aws_cdk_lib::{CfnResource, Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::{JsAny, Opaque};
 
+use crate::monitoring::{self, AlarmSpec, ServiceAlarmThresholds};
 use crate::platform::Platform;
 use crate::task_size::TaskSize;
 use crate::validation::{is_dns_label, Check, ValidationErrors};
@@ -272,6 +276,9 @@ pub struct ServiceProps {
     /// ECS Exec (`aws ecs execute-command`) into the running containers: the task role gets the
     /// SSM message-channel permissions and sessions are logged. The constructs' `new` sets `true`.
     pub execute_command: bool,
+    /// The CPU and memory alarms' thresholds (a running-task alarm comes from the service's
+    /// minimum count). Default: [`ServiceAlarmThresholds::default`] (CPU 80 %, memory 85 %).
+    pub alarms: ServiceAlarmThresholds,
 }
 
 impl ServiceProps {
@@ -297,6 +304,7 @@ impl ServiceProps {
             capacity: CapacityShare::fargate_only(),
             health_check_grace_period_secs: None,
             execute_command: true,
+            alarms: ServiceAlarmThresholds::default(),
         }
     }
 
@@ -434,6 +442,7 @@ impl ServiceProps {
             ),
         );
         self.validate_capacity(c, &f("capacity"));
+        self.alarms.validate(c, &f("alarms."));
         if let Some(grace) = self.health_check_grace_period_secs {
             let start = self
                 .health_check
@@ -538,17 +547,21 @@ pub fn resolve(
 }
 
 /// What [`build`] created.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ServiceParts {
     pub service: FargateService,
     pub task_definition: FargateTaskDefinition,
     pub container: ContainerDefinition,
     pub security_group: SecurityGroup,
     pub log_group: LogGroup,
+    /// The service's dashboard graphs (tasks, CPU, memory); the construct adds its own and the
+    /// row.
+    pub graphs: Vec<(String, Vec<IMetric>)>,
 }
 
 /// Lowers `props` (already validated and resolved) into `scope`, wires the resolved dependencies
-/// and registers the service's endpoint. `kind` and `id` name the construct in errors.
+/// and registers the service's endpoint. `kind` and `id` name the construct in errors. The
+/// service alarms on CPU and memory, and on fewer than `min_running` tasks (none when 0).
 pub fn build(
     scope: Construct,
     kind: &str,
@@ -556,6 +569,7 @@ pub fn build(
     platform: &Platform,
     props: &ServiceProps,
     resolved: &[(Dependency, Endpoint)],
+    min_running: u32,
 ) -> Result<ServiceParts, ValidationErrors> {
     let name = props.name.as_str();
     let log_group = LogGroup::new(
@@ -659,6 +673,8 @@ pub fn build(
             .add_metadata(HEALTH_CHECK_WAIVER_METADATA, JsAny::from(reason.as_str()));
     }
 
+    let graphs = service_alarms(scope, kind, platform, props, service, min_running);
+
     let mut c = Check::new(kind, id);
     platform.registry.register(
         &mut c,
@@ -679,7 +695,60 @@ pub fn build(
         container,
         security_group,
         log_group,
+        graphs,
     })
+}
+
+/// The alarms every service gets (CPU, memory, running tasks), under `scope`; returns the
+/// service's dashboard graphs.
+fn service_alarms(
+    scope: Construct,
+    kind: &str,
+    platform: &Platform,
+    props: &ServiceProps,
+    service: FargateService,
+    min_running: u32,
+) -> Vec<(String, Vec<IMetric>)> {
+    let what = format!("{} {kind} {}", platform.environment, props.name);
+    let minute = || {
+        MetricOptions::new()
+            .statistic("Average")
+            .period(Duration::minutes(1))
+    };
+    let cpu = service.metric_cpu_utilization(Some(minute()));
+    let memory = service.metric_memory_utilization(Some(minute()));
+    let running = monitoring::running_tasks(platform.cluster, service);
+    for (alarm_id, metric, threshold, resource) in [
+        ("CpuAlarm", cpu, props.alarms.cpu_percent, "CPU"),
+        ("MemoryAlarm", memory, props.alarms.memory_percent, "memory"),
+    ] {
+        monitoring::alarm(
+            scope,
+            &platform.alerts,
+            AlarmSpec {
+                id: alarm_id.into(),
+                metric: metric.into(),
+                threshold: f64::from(threshold),
+                evaluation_periods: 3,
+                comparison: ComparisonOperator::GreaterThanThreshold,
+                missing_data: TreatMissingData::NotBreaching,
+                description: format!(
+                    "{what}: average {resource} above {threshold} % of the task's for 3 \
+                     minutes. Scale out (maxCount), give the task more {resource} \
+                     (<service>.cpu / memoryMiB), or find what the service is doing."
+                ),
+            },
+        );
+    }
+    if min_running > 0 {
+        monitoring::running_tasks_alarm(scope, &platform.alerts, running, min_running, &what);
+    }
+    monitoring::deployment_failed_rule(scope, &platform.alerts, service, &what);
+    vec![
+        ("Running tasks".into(), vec![running.into()]),
+        ("CPU %".into(), vec![cpu.into()]),
+        ("Memory %".into(), vec![memory.into()]),
+    ]
 }
 
 #[cfg(test)]
@@ -1062,6 +1131,7 @@ mod tests {
                 &platform,
                 &p,
                 &[],
+                1,
             )
             .unwrap();
             let e = platform.registry.get("api").expect("registered");
@@ -1073,6 +1143,7 @@ mod tests {
                 &platform,
                 &p,
                 &[],
+                1,
             )
             .unwrap_err();
             // ... and a name that is not a DNS label.
@@ -1085,6 +1156,7 @@ mod tests {
                 &platform,
                 &bad_name,
                 &[],
+                1,
             )
             .unwrap_err();
             (

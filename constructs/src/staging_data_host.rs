@@ -58,6 +58,7 @@ use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
 
 use crate::hostconfig::{self, fill_script, HostFile, PgValue};
+use crate::monitoring::{self, AlarmSpec};
 use crate::patroni;
 use crate::platform::Platform;
 use crate::validation::{
@@ -399,6 +400,64 @@ fn aws_managed_policy(scope: Construct, name: &str) -> IManagedPolicy {
     )
 }
 
+/// Memory use (CWAgent `mem_used_percent`) above which, for 15 minutes, the host alarms.
+pub const MEMORY_ALARM_PERCENT: u32 = 90;
+
+/// The host's memory alarm and its dashboard row (CPU, memory, data-volume use).
+fn host_memory_and_dashboard(scope: Construct, platform: &Platform, id: &str, instance: Instance) {
+    let agent = |name: &str, dimensions: Vec<(&str, JsString)>| {
+        Metric::new(
+            MetricProps::new(name, "CWAgent")
+                .dimensions_map(dimensions)
+                .statistic("Maximum")
+                .period(Duration::minutes(5)),
+        )
+    };
+    let memory = agent(
+        "mem_used_percent",
+        vec![("InstanceId", instance.instance_id())],
+    );
+    monitoring::alarm(
+        scope,
+        &platform.alerts,
+        AlarmSpec {
+            id: "MemoryAlarm".into(),
+            metric: memory.into(),
+            threshold: f64::from(MEMORY_ALARM_PERCENT),
+            evaluation_periods: 3,
+            comparison: ComparisonOperator::GreaterThanThreshold,
+            missing_data: TreatMissingData::Missing,
+            description: format!(
+                "StagingDataHost {id}: memory above {MEMORY_ALARM_PERCENT} % for 15 minutes \
+                 (PostgreSQL and Valkey share the host; Valkey's maxmemory is a quarter of it). \
+                 A larger instance type: db.instanceType."
+            ),
+        },
+    );
+    let disk = agent(
+        "disk_used_percent",
+        vec![
+            ("InstanceId", instance.instance_id()),
+            ("path", DATA_MOUNT.into()),
+            ("fstype", "ext4".into()),
+        ],
+    );
+    let cpu = Metric::new(
+        MetricProps::new("CPUUtilization", "AWS/EC2")
+            .dimensions_map([("InstanceId", instance.instance_id())])
+            .statistic("Average")
+            .period(Duration::minutes(5)),
+    );
+    platform.dashboard.add_row(
+        &format!("{id} (staging data host: db, redis)"),
+        vec![
+            ("CPU %".into(), vec![cpu.into()]),
+            ("Memory %".into(), vec![memory.into()]),
+            (format!("{DATA_MOUNT} used %"), vec![disk.into()]),
+        ],
+    );
+}
+
 /// Staging's data host: PostgreSQL + TimescaleDB + PostGIS and Valkey on one EC2 instance.
 #[derive(Clone, Debug)]
 pub struct StagingDataHost {
@@ -683,6 +742,7 @@ impl StagingDataHost {
             )),
         );
         platform.alerts.notify(disk_alarm);
+        host_memory_and_dashboard(scope, platform, id, instance);
 
         // Endpoints for typed wiring.
         let db_endpoint = Endpoint {

@@ -19,6 +19,7 @@ use tracker_constructs::alerts::{AlertTopic, AlertTopicProps};
 use tracker_constructs::anisette::{AnisetteProps, AnisetteWithEfs};
 use tracker_constructs::container_registry::{ContainerRegistry, ContainerRegistryProps};
 use tracker_constructs::managed_redis::{ManagedRedis, ManagedRedisProps};
+use tracker_constructs::monitoring;
 use tracker_constructs::one_off_task::{OneOffTask, OneOffTaskProps};
 use tracker_constructs::patroni::{PatroniCluster, PatroniClusterProps};
 use tracker_constructs::private_worker_service::{
@@ -468,6 +469,13 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
     for (service, alarm) in deployment_alarms {
         service.enable_deployment_alarms([alarm], None);
     }
+
+    // Operations: failed AWS Backup jobs to the alert topic, and the dashboard of every row the
+    // constructs added (load balancer, each service, the data plane).
+    monitoring::backup_failed_rule(stack.into(), &platform.alerts, env.name());
+    platform
+        .dashboard
+        .build(stack, "Dashboard", &format!("tracker-{env}"));
 
     // Migrations: a one-off task on the api image, run before a release is rolled out.
     let mut migrate = OneOffTaskProps::new(image("api"), s.migration_command.clone());

@@ -799,6 +799,38 @@ def _patch_efs() -> None:
     AccessPoint.has_cfn_attr = classmethod(lambda cls, attr: attr in ("Arn", "AccessPointId"))  # type: ignore[method-assign]
 
 
+def _patch_elbv2_full_names() -> None:
+    """Bug: moto's target group model has no `get_cfn_attribute`, and its load balancer's raises
+    NotImplementedError for `LoadBalancerFullName`: the CloudWatch metrics of both (alarms on
+    unhealthy targets, 5xx, latency) use those names, and CreateStack fails with HTTP 500. Answer
+    them from the ARNs, as AWS forms them (`app/<name>/<id>`, `targetgroup/<name>/<id>`)."""
+    from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+
+    lb_original = FakeLoadBalancer.get_cfn_attribute
+
+    def lb_attr(self: Any, attr: str) -> Any:
+        if attr == "LoadBalancerFullName":
+            return self.arn.split(":loadbalancer/", 1)[1]
+        return lb_original(self, attr)
+
+    def tg_attr(self: Any, attr: str) -> Any:
+        if attr == "TargetGroupFullName":
+            return self.arn.split(":", 5)[5]
+        if attr == "TargetGroupName":
+            return self.name
+        if attr == "TargetGroupArn":
+            return self.arn
+        if attr == "LoadBalancerArns":
+            return list(self.load_balancer_arns)
+        raise NotImplementedError(f"AWS::ElasticLoadBalancingV2::TargetGroup.{attr}")
+
+    FakeLoadBalancer.get_cfn_attribute = lb_attr  # type: ignore[method-assign]
+    FakeTargetGroup.get_cfn_attribute = tg_attr  # type: ignore[attr-defined]
+    FakeTargetGroup.has_cfn_attr = classmethod(  # type: ignore[method-assign]
+        lambda cls, attr: attr in ("TargetGroupFullName", "TargetGroupName", "TargetGroupArn", "LoadBalancerArns")
+    )
+
+
 def _patch_kms_key_tags() -> None:
     """Bug: moto's KMS Key model passes the template's `Tags` (`Key`/`Value`, the CloudFormation
     form) to its tagger, which reads `TagKey`/`TagValue` (the KMS API form): KeyError, HTTP 500,
@@ -1313,6 +1345,7 @@ def install() -> None:
     _register_models()
     _patch_efs()
     _patch_kms_key_tags()
+    _patch_elbv2_full_names()
     _patch_security_group_ingress_id()
     _patch_ec2_properties()
     _patch_ecs()
