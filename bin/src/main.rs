@@ -88,6 +88,20 @@ enum Command {
         #[arg(long, default_value = "text")]
         format: tracker_review::Format,
     },
+    /// Print the CloudFormation stack policy of a data stack (JSON): replacement and deletion of
+    /// its stateful and retained resources denied, every other update allowed. Apply it with
+    /// `aws cloudformation set-stack-policy --stack-name STACK --stack-policy-body file://p.json`.
+    StackPolicy {
+        /// The stack, e.g. TrackerProductionData.
+        stack: String,
+        /// The template. Default: cdk.out/<STACK>.template.json (run `npx cdk synth` first).
+        #[arg(long)]
+        template: Option<PathBuf>,
+        /// The documented override: leave this logical id out of the denial (repeatable), for the
+        /// one update that replaces or deletes it on purpose.
+        #[arg(long)]
+        allow: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -125,6 +139,26 @@ fn main() -> ExitCode {
         Command::Schema => {
             print!("{}", cdk_from_rust::program::json_schema());
             ExitCode::SUCCESS
+        }
+        Command::StackPolicy {
+            stack,
+            template,
+            allow,
+        } => {
+            let path =
+                template.unwrap_or_else(|| PathBuf::from(format!("cdk.out/{stack}.template.json")));
+            let hint = format!("Synthesize first: `npx cdk synth {stack}`; or pass --template.");
+            match tracker_review::read_template(&path, &path.display().to_string(), &hint) {
+                Ok(t) => {
+                    let policy = tracker_review::policy::stack_policy(&t, &allow);
+                    println!("{}", serde_json::to_string_pretty(&policy).expect("JSON"));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(exit::REVIEW_INPUT)
+                }
+            }
         }
         Command::Review {
             stack,
