@@ -66,8 +66,11 @@ enum Command {
     /// Review a stack's changes: replacements, deletions, data loss, widened access.
     #[command(after_help = REVIEW_HELP)]
     Review {
-        /// The stack (its CloudFormation name), e.g. TrackerStaging.
-        stack: String,
+        /// The stack (its CloudFormation name), e.g. TrackerStaging. Several stacks (e.g.
+        /// TrackerStagingData TrackerStaging) are reviewed together: a resource leaving one and
+        /// entering another under the same logical id is reported as a move.
+        #[arg(required = true, num_args = 1..)]
+        stacks: Vec<String>,
         /// What to compare against: golden, deployed, or a template file.
         #[arg(long)]
         baseline: Option<tracker_review::Baseline>,
@@ -161,7 +164,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Review {
-            stack,
+            stacks,
             baseline,
             template,
             change_set,
@@ -169,30 +172,61 @@ fn main() -> ExitCode {
             region,
             format,
         } => {
-            let opts = tracker_review::Options {
-                stack,
-                baseline,
-                template,
-                change_set: change_set
-                    .map(tracker_review::ChangeSetSource::Name)
-                    .or(change_set_file.map(tracker_review::ChangeSetSource::File)),
-                region,
-                root: PathBuf::from("."),
-            };
-            match tracker_review::run(&opts) {
-                Ok(report) => {
-                    print!("{}", report.render(format));
-                    ExitCode::from(report.exit_code())
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(match e.kind() {
-                        tracker_review::ErrorKind::Usage => 2,
-                        tracker_review::ErrorKind::Input => exit::REVIEW_INPUT,
-                        tracker_review::ErrorKind::Aws => exit::REVIEW_AWS,
-                    })
+            if stacks.len() > 1
+                && (template.is_some() || change_set.is_some() || change_set_file.is_some())
+            {
+                eprintln!(
+                    "error: --template, --change-set and --change-set-file name one stack's \
+                     files: review one stack with them"
+                );
+                return ExitCode::from(2);
+            }
+            let mut reports = Vec::new();
+            for stack in stacks {
+                let opts = tracker_review::Options {
+                    stack,
+                    baseline: baseline.clone(),
+                    template: template.clone(),
+                    change_set: change_set
+                        .clone()
+                        .map(tracker_review::ChangeSetSource::Name)
+                        .or(change_set_file
+                            .clone()
+                            .map(tracker_review::ChangeSetSource::File)),
+                    region: region.clone(),
+                    root: PathBuf::from("."),
+                };
+                match tracker_review::run(&opts) {
+                    Ok(report) => reports.push(report),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(match e.kind() {
+                            tracker_review::ErrorKind::Usage => 2,
+                            tracker_review::ErrorKind::Input => exit::REVIEW_INPUT,
+                            tracker_review::ErrorKind::Aws => exit::REVIEW_AWS,
+                        });
+                    }
                 }
             }
+            tracker_review::moves::link(&mut reports);
+            if reports.len() == 1 || format != tracker_review::Format::Json {
+                let rendered: Vec<String> = reports.iter().map(|r| r.render(format)).collect();
+                print!("{}", rendered.join("\n"));
+            } else {
+                let all: Vec<serde_json::Value> = reports.iter().map(|r| r.to_json()).collect();
+                println!("{}", serde_json::to_string_pretty(&all).expect("JSON"));
+            }
+            // Data loss wins over widening, widening over safe.
+            let codes: Vec<u8> = reports.iter().map(|r| r.exit_code()).collect();
+            ExitCode::from(
+                [
+                    tracker_review::EXIT_DATA_LOSS,
+                    tracker_review::EXIT_WIDENING,
+                ]
+                .into_iter()
+                .find(|c| codes.contains(c))
+                .unwrap_or(tracker_review::EXIT_SAFE),
+            )
         }
     }
 }

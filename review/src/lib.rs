@@ -19,6 +19,7 @@
 pub mod aws;
 pub mod changeset;
 mod diff;
+pub mod moves;
 pub mod policy;
 pub mod report;
 pub mod risk;

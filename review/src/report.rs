@@ -93,6 +93,10 @@ pub struct Change {
     /// Each way access is widened.
     pub widening: Vec<String>,
     pub notes: Vec<String>,
+    /// Set when the resource leaves one reviewed stack and enters another under the same logical
+    /// id and type (`crate::moves`): `"<from stack> -> <to stack>"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved: Option<String>,
     /// The retention policy that applies to the old resource (internal).
     #[serde(skip)]
     pub(crate) old_policy: Option<String>,
@@ -113,6 +117,7 @@ impl Change {
             properties: Vec::new(),
             attributes: Vec::new(),
             data_loss: None,
+            moved: None,
             widening: Vec::new(),
             notes: Vec::new(),
             old_policy: None,
@@ -185,6 +190,9 @@ impl Change {
             (Action::Replace, Replacement::Conditional) => "REPLACE (conditional)".to_string(),
             (a, _) => a.as_str().to_uppercase(),
         };
+        if let Some(moved) = &self.moved {
+            s = format!("MOVE {moved} ({})", s.to_lowercase());
+        }
         match self.risk() {
             Risk::DataLoss => s.push_str(" — data loss"),
             Risk::Widening => s.push_str(" — widening"),
