@@ -596,6 +596,14 @@ fn each_environment_is_a_data_stack_and_a_services_stack_that_depends_on_it() {
             "{data}"
         );
         // Construct ids kept: a resource's logical id is what it was in the single stack.
+        let data_ids = data_t["Resources"].as_object().unwrap();
+        let shared: Vec<&String> = services_t["Resources"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|id| *id != "CDKMetadata" && data_ids.contains_key(*id))
+            .collect();
+        assert!(shared.is_empty(), "{data} and {services} share {shared:?}");
         let vpc = resources(&data_t, "AWS::EC2::VPC")[0].0;
         assert!(vpc.starts_with("NetworkVpc"), "{vpc}");
         let fs = resources(&data_t, "AWS::EFS::FileSystem")[0].0;
