@@ -26,6 +26,8 @@ const REVIEW_HELP: &str = "\
 Baselines: `golden` = stacks/golden/<STACK>.template.json (default offline), `deployed` = the
 stack's template in CloudFormation (GetTemplate; default with --change-set), or a template file.
 Run `npx cdk synth <STACK>` first: the review reads cdk.out/<STACK>.template.json.
+Several stacks are reviewed together (a resource moving between them is reported as a move); in a
+data stack (a name ending in `Data`) any replacement or deletion is data loss.
 
 AWS (only for `deployed` and --change-set): region from --region, AWS_REGION or
 AWS_DEFAULT_REGION; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN

@@ -1,8 +1,9 @@
 //! cdk-nag's AwsSolutions pack, applied to the whole app at synthesis, and the findings this
 //! repository accepts.
 //!
-//! Every acknowledgment is a row of a table: the construct path under the stack (public API, like
-//! every construct id), the rule (with cdk-nag's finding suffix where the rule reports one, so only
+//! Every acknowledgment is a row of a table: the construct path from the app, starting with the
+//! stack's name (the data stack's for the network, platform and data plane, the services stack's
+//! for task definitions and sites; public API, like every construct id), the rule (with cdk-nag's finding suffix where the rule reports one, so only
 //! that finding is accepted), and the reason a reviewer accepts. An acknowledgment covers the
 //! construct and its children. cdk-nag writes the accepted rules into each resource's
 //! `Metadata.cdk_nag`, so the templates carry the audit trail.
