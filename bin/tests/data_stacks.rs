@@ -29,20 +29,24 @@ fn denied(policy: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `tracker-cdk stack-policy TrackerProductionData` on the golden template, with `extra`.
+fn production_data_policy(extra: &[&str]) -> Value {
+    let golden = "stacks/golden/TrackerProductionData.template.json";
+    let mut args = vec![
+        "stack-policy",
+        "TrackerProductionData",
+        "--template",
+        golden,
+    ];
+    args.extend(extra);
+    let out = tracker_cdk(repo_root(), &args);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn stack_policy_denies_replacing_or_deleting_the_production_data_and_allows_an_override() {
-    let golden = "stacks/golden/TrackerProductionData.template.json";
-    let out = tracker_cdk(
-        repo_root(),
-        &[
-            "stack-policy",
-            "TrackerProductionData",
-            "--template",
-            golden,
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let policy: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let policy = production_data_policy(&[]);
     let deny = denied(&policy);
     for id in [
         "DatabaseNodeADataAB7870DE",
@@ -67,18 +71,10 @@ fn stack_policy_denies_replacing_or_deleting_the_production_data_and_allows_an_o
         json!(["Update:Replace", "Update:Delete"])
     );
     // The override: one resource allowed, the rest still denied.
-    let out = tracker_cdk(
-        repo_root(),
-        &[
-            "stack-policy",
-            "TrackerProductionData",
-            "--template",
-            golden,
-            "--allow",
-            "DatabaseNodeADataAB7870DE",
-        ],
-    );
-    let overridden = denied(&serde_json::from_slice(&out.stdout).unwrap());
+    let overridden = denied(&production_data_policy(&[
+        "--allow",
+        "DatabaseNodeADataAB7870DE",
+    ]));
     assert_eq!(overridden.len(), deny.len() - 1);
     assert!(!overridden.contains(&"LogicalResourceId/DatabaseNodeADataAB7870DE".to_string()));
     // No template: exit 4, saying what to do.
