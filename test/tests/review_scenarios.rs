@@ -209,3 +209,19 @@ fn removing_a_service_deletes_it_and_flags_its_log_group() {
     assert!(logs[0].data_loss.is_some(), "{}", show(&report));
     assert_eq!(report.verdict(), Risk::DataLoss);
 }
+
+#[test]
+fn removing_a_service_or_changing_the_image_leaves_the_data_stack_untouched() {
+    // The split's point: a service change is not an update of the stack that holds the data.
+    for overrides in [
+        vec![("staging.disabledServices", json!(["notification-service"]))],
+        vec![("imageTag", json!("v9.9.9"))],
+    ] {
+        let report = review(&overrides, "TrackerStagingData");
+        assert!(
+            report.changes.is_empty(),
+            "{overrides:?}: {}",
+            show(&report)
+        );
+    }
+}
