@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Synthesis benchmarks (medians of N runs; not a test): run `python3 bench/synth.py [N]`.
 
-1. The tracker app (TrackerRegistry, TrackerStaging, TrackerProduction) through the CDK CLI as users
+1. The tracker app (TrackerRegistry and each environment's data and services stacks) through the CDK CLI as users
    run it, through the built binary, and the Program recording alone.
 2. The sample stack synthesized through Rust (bridge + shim) against the same stack written directly
    in JavaScript, through the CDK CLI and directly.
-3. Growth with the number of services (stacks/examples/scale.rs: N private workers).
+3. Growth with the number of services (stacks/examples/scale.rs: N private workers, 40 a services
+   stack beside one data stack, each stack checked against 80 % of the CloudFormation quotas).
 Build first (`cargo build -p tracker-cdk -p tracker-stacks --examples`); numbers go into closing notes, not
 assertions.
 """

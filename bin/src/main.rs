@@ -51,6 +51,8 @@ const REVIEW_HELP: &str = "\
 Baselines: `golden` = stacks/golden/<STACK>.template.json (default offline), `deployed` = the
 stack's template in CloudFormation (GetTemplate; default with --change-set), or a template file.
 Run `npx cdk synth <STACK>` first: the review reads cdk.out/<STACK>.template.json.
+Several stacks are reviewed together (a resource moving between them is reported as a move); in a
+data stack (a name ending in `Data`) any replacement or deletion is data loss.
 
 AWS (only for `deployed` and --change-set): region from --region, AWS_REGION or
 AWS_DEFAULT_REGION; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
@@ -95,8 +97,11 @@ enum Command {
     /// Review a stack's changes: replacements, deletions, data loss, widened access.
     #[command(after_help = REVIEW_HELP)]
     Review {
-        /// The stack (its CloudFormation name), e.g. TrackerStaging.
-        stack: String,
+        /// The stack (its CloudFormation name), e.g. TrackerStaging. Several stacks (e.g.
+        /// TrackerStagingData TrackerStaging) are reviewed together: a resource leaving one and
+        /// entering another under the same logical id is reported as a move.
+        #[arg(required = true, num_args = 1..)]
+        stacks: Vec<String>,
         /// What to compare against: golden, deployed, or a template file.
         #[arg(long)]
         baseline: Option<tracker_review::Baseline>,
@@ -116,6 +121,20 @@ enum Command {
         /// Output format: text, markdown (a pull-request comment) or json (for CI).
         #[arg(long, default_value = "text")]
         format: tracker_review::Format,
+    },
+    /// Print the CloudFormation stack policy of a data stack (JSON): replacement and deletion of
+    /// its stateful and retained resources denied, every other update allowed. Apply it with
+    /// `aws cloudformation set-stack-policy --stack-name STACK --stack-policy-body file://p.json`.
+    StackPolicy {
+        /// The stack, e.g. TrackerProductionData.
+        stack: String,
+        /// The template. Default: cdk.out/<STACK>.template.json (run `npx cdk synth` first).
+        #[arg(long)]
+        template: Option<PathBuf>,
+        /// The documented override: leave this logical id out of the denial (repeatable), for the
+        /// one update that replaces or deletes it on purpose.
+        #[arg(long)]
+        allow: Vec<String>,
     },
 }
 
@@ -164,8 +183,28 @@ fn main() -> ExitCode {
             print!("{}", cdk_from_rust::program::json_schema());
             ExitCode::SUCCESS
         }
-        Command::Review {
+        Command::StackPolicy {
             stack,
+            template,
+            allow,
+        } => {
+            let path =
+                template.unwrap_or_else(|| PathBuf::from(format!("cdk.out/{stack}.template.json")));
+            let hint = format!("Synthesize first: `npx cdk synth {stack}`; or pass --template.");
+            match tracker_review::read_template(&path, &path.display().to_string(), &hint) {
+                Ok(t) => {
+                    let policy = tracker_review::policy::stack_policy(&t, &allow);
+                    println!("{}", serde_json::to_string_pretty(&policy).expect("JSON"));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(exit::REVIEW_INPUT)
+                }
+            }
+        }
+        Command::Review {
+            stacks,
             baseline,
             template,
             change_set,
@@ -173,30 +212,61 @@ fn main() -> ExitCode {
             region,
             format,
         } => {
-            let opts = tracker_review::Options {
-                stack,
-                baseline,
-                template,
-                change_set: change_set
-                    .map(tracker_review::ChangeSetSource::Name)
-                    .or(change_set_file.map(tracker_review::ChangeSetSource::File)),
-                region,
-                root: PathBuf::from("."),
-            };
-            match tracker_review::run(&opts) {
-                Ok(report) => {
-                    print!("{}", report.render(format));
-                    ExitCode::from(report.exit_code())
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(match e.kind() {
-                        tracker_review::ErrorKind::Usage => 2,
-                        tracker_review::ErrorKind::Input => exit::REVIEW_INPUT,
-                        tracker_review::ErrorKind::Aws => exit::REVIEW_AWS,
-                    })
+            if stacks.len() > 1
+                && (template.is_some() || change_set.is_some() || change_set_file.is_some())
+            {
+                eprintln!(
+                    "error: --template, --change-set and --change-set-file name one stack's \
+                     files: review one stack with them"
+                );
+                return ExitCode::from(2);
+            }
+            let mut reports = Vec::new();
+            for stack in stacks {
+                let opts = tracker_review::Options {
+                    stack,
+                    baseline: baseline.clone(),
+                    template: template.clone(),
+                    change_set: change_set
+                        .clone()
+                        .map(tracker_review::ChangeSetSource::Name)
+                        .or(change_set_file
+                            .clone()
+                            .map(tracker_review::ChangeSetSource::File)),
+                    region: region.clone(),
+                    root: PathBuf::from("."),
+                };
+                match tracker_review::run(&opts) {
+                    Ok(report) => reports.push(report),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(match e.kind() {
+                            tracker_review::ErrorKind::Usage => 2,
+                            tracker_review::ErrorKind::Input => exit::REVIEW_INPUT,
+                            tracker_review::ErrorKind::Aws => exit::REVIEW_AWS,
+                        });
+                    }
                 }
             }
+            tracker_review::moves::link(&mut reports);
+            if reports.len() == 1 || format != tracker_review::Format::Json {
+                let rendered: Vec<String> = reports.iter().map(|r| r.render(format)).collect();
+                print!("{}", rendered.join("\n"));
+            } else {
+                let all: Vec<serde_json::Value> = reports.iter().map(|r| r.to_json()).collect();
+                println!("{}", serde_json::to_string_pretty(&all).expect("JSON"));
+            }
+            // Data loss wins over widening, widening over safe.
+            let codes: Vec<u8> = reports.iter().map(|r| r.exit_code()).collect();
+            ExitCode::from(
+                [
+                    tracker_review::EXIT_DATA_LOSS,
+                    tracker_review::EXIT_WIDENING,
+                ]
+                .into_iter()
+                .find(|c| codes.contains(c))
+                .unwrap_or(tracker_review::EXIT_SAFE),
+            )
         }
     }
 }

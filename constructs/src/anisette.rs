@@ -255,6 +255,67 @@ fn image_reference(image: &str) -> ImageRef {
     }
 }
 
+/// The state of anisette-v3: the file system, its access point and its security group. Created
+/// by [`AnisetteWithEfs::new`] beside the service, or on its own with [`AnisetteStorage::new`]
+/// (in a data stack) and handed to [`AnisetteWithEfs::with_storage`] (in a services stack).
+#[derive(Clone, Debug)]
+pub struct AnisetteStorage {
+    pub file_system: FileSystem,
+    pub access_point: AccessPoint,
+    /// The file system's security group: NFS (2049) from the service's task group only, added
+    /// by the service.
+    pub file_system_security_group: SecurityGroup,
+}
+
+impl AnisetteStorage {
+    /// Adds the file system to `scope` under `id`: the construct paths (`<id>/FileSystem`,
+    /// `<id>/FileSystemSecurityGroup`) and so the logical ids are those [`AnisetteWithEfs::new`]
+    /// gives them, so the storage can live in another stack than the service under the same id.
+    pub fn new(scope: impl Into<Construct>, id: &str, platform: &Platform) -> AnisetteStorage {
+        AnisetteStorage::create(Construct::new(scope, id), id, platform)
+    }
+
+    fn create(scope: Construct, id: &str, platform: &Platform) -> AnisetteStorage {
+        let vpc = platform.network.vpc;
+        let file_system_security_group = SecurityGroup::new(
+            scope,
+            "FileSystemSecurityGroup",
+            SecurityGroupProps::new(vpc)
+                .description(format!("AnisetteWithEfs {id}: the state file system"))
+                .allow_all_outbound(false),
+        );
+        let file_system = FileSystem::new(
+            scope,
+            "FileSystem",
+            FileSystemProps::new(vpc)
+                .encrypted(true)
+                .enable_automatic_backups(true)
+                .allow_anonymous_access(false)
+                .removal_policy(RemovalPolicy::Retain)
+                .vpc_subnets(private_subnets())
+                .security_group(file_system_security_group),
+        );
+        let access_point = file_system.add_access_point(
+            "AccessPoint",
+            Some(
+                AccessPointOptions::new()
+                    .path(ACCESS_POINT_ROOT)
+                    .posix_user(PosixUser::new(UID_GID, UID_GID))
+                    .create_acl(Acl::new(UID_GID, UID_GID, "0750")),
+            ),
+        );
+        AnisetteStorage {
+            file_system,
+            access_point,
+            file_system_security_group,
+        }
+    }
+}
+
+fn private_subnets() -> SubnetSelection {
+    SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress)
+}
+
 /// The private anisette-v3 service with its state on EFS.
 #[derive(Clone, Debug)]
 pub struct AnisetteWithEfs {
@@ -272,11 +333,36 @@ pub struct AnisetteWithEfs {
 }
 
 impl AnisetteWithEfs {
-    /// Validates `props`, adds the service to `scope` and registers its endpoint.
+    /// Validates `props`, adds the service and its file system to `scope` and registers its
+    /// endpoint.
     pub fn new(
         scope: impl Into<Construct>,
         id: &str,
         platform: &Platform,
+        props: AnisetteProps,
+    ) -> Result<AnisetteWithEfs, ValidationErrors> {
+        AnisetteWithEfs::build(scope.into(), id, platform, None, props)
+    }
+
+    /// Like [`AnisetteWithEfs::new`], on a file system created earlier with
+    /// [`AnisetteStorage::new`], possibly in another stack (a data stack): the NFS rules between
+    /// the two security groups are then created here, beside the task's group, so the storage's
+    /// stack never refers to this one.
+    pub fn with_storage(
+        scope: impl Into<Construct>,
+        id: &str,
+        platform: &Platform,
+        storage: &AnisetteStorage,
+        props: AnisetteProps,
+    ) -> Result<AnisetteWithEfs, ValidationErrors> {
+        AnisetteWithEfs::build(scope.into(), id, platform, Some(storage), props)
+    }
+
+    fn build(
+        scope: Construct,
+        id: &str,
+        platform: &Platform,
+        storage: Option<&AnisetteStorage>,
         props: AnisetteProps,
     ) -> Result<AnisetteWithEfs, ValidationErrors> {
         // The props and the name, reported together, before anything is created.
@@ -285,12 +371,10 @@ impl AnisetteWithEfs {
         ValidationErrors::collect([props.validate(id), c.finish()])?;
         let scope = Construct::new(scope, id);
         let vpc = platform.network.vpc;
-        let private = || SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress);
 
         // Security groups. Egress is limited to 443 (the image registry, Apple's servers for the
-        // first-start library download, ECS/logs APIs) and 2049 to the file system (added by
-        // `allow_default_port_from` below); DNS goes to the VPC resolver, which security groups
-        // do not filter.
+        // first-start library download, ECS/logs APIs) and 2049 to the file system; DNS goes to
+        // the VPC resolver, which security groups do not filter.
         let security_group = SecurityGroup::new(
             scope,
             "SecurityGroup",
@@ -304,37 +388,29 @@ impl AnisetteWithEfs {
             Some("HTTPS: image pulls, Apple libraries, AWS APIs".into()),
             None,
         );
-        let file_system_security_group = SecurityGroup::new(
-            scope,
-            "FileSystemSecurityGroup",
-            SecurityGroupProps::new(vpc)
-                .description(format!("AnisetteWithEfs {id}: the state file system"))
-                .allow_all_outbound(false),
+        let AnisetteStorage {
+            file_system,
+            access_point,
+            file_system_security_group,
+        } = match storage {
+            Some(storage) => storage.clone(),
+            None => AnisetteStorage::create(scope, id, platform),
+        };
+        // NFS from the task group only. The ingress rule is marked remote: when the file system
+        // is in another stack, aws-cdk-lib creates it beside the task's group (in this stack);
+        // in one stack it is the file system group's rule, as `allow_default_port_from` makes it.
+        let nfs = format!("{NAME} tasks -> NFS");
+        file_system_security_group.add_ingress_rule(
+            security_group,
+            Port::tcp(2049),
+            Some(nfs.as_str().into()),
+            Some(true.into()),
         );
-
-        // The file system and its access point.
-        let file_system = FileSystem::new(
-            scope,
-            "FileSystem",
-            FileSystemProps::new(vpc)
-                .encrypted(true)
-                .enable_automatic_backups(true)
-                .allow_anonymous_access(false)
-                .removal_policy(RemovalPolicy::Retain)
-                .vpc_subnets(private())
-                .security_group(file_system_security_group),
-        );
-        file_system
-            .connections()
-            .allow_default_port_from(security_group, Some(format!("{NAME} tasks -> NFS").into()));
-        let access_point = file_system.add_access_point(
-            "AccessPoint",
-            Some(
-                AccessPointOptions::new()
-                    .path(ACCESS_POINT_ROOT)
-                    .posix_user(PosixUser::new(UID_GID, UID_GID))
-                    .create_acl(Acl::new(UID_GID, UID_GID, "0750")),
-            ),
+        security_group.add_egress_rule(
+            file_system_security_group,
+            Port::tcp(2049),
+            Some(nfs.as_str().into()),
+            None,
         );
 
         // The task.
@@ -432,7 +508,7 @@ impl AnisetteWithEfs {
                     .weight(1)
                     .base(1)])
                 .security_groups([security_group])
-                .vpc_subnets(private())
+                .vpc_subnets(private_subnets())
                 .assign_public_ip(false)
                 .health_check_grace_period(Duration::seconds(props.grace_period_secs()))
                 .service_connect_configuration(

@@ -11,8 +11,10 @@
 //! host headers, so the rate limit and the common rule set act on that service's requests only
 //! (an admin panel's strict per-IP limit never throttles the API behind the same ALB). Enable it
 //! on at most one service per platform; a second service enabling it fails at synthesis (the
-//! association is created under the ALB with a fixed id, so a second one collides there instead of
-//! two associations replacing each other at deploy time).
+//! association is created in the service's stack with a fixed id, `AlbWebAclAssociation`, so a
+//! second one collides there instead of two associations replacing each other at deploy time).
+//! It is not created under the ALB: the ALB may live in another stack (a data stack), which must
+//! not refer to the service's stack.
 
 use cdk_from_rust::aws_cdk_lib::aws_applicationautoscaling::EnableScalingProps;
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
@@ -40,7 +42,7 @@ use cdk_from_rust::aws_cdk_lib::aws_wafv2::{
     CfnWebACLTextTransformationProperty, CfnWebACLVisibilityConfigProperty,
     IResolvableOrCfnWebACLRuleProperty,
 };
-use cdk_from_rust::aws_cdk_lib::Duration;
+use cdk_from_rust::aws_cdk_lib::{Duration, Stack};
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsAny;
 
@@ -786,11 +788,12 @@ fn web_acl(
         ))
         .rules(rules),
     );
-    // Under the ALB with a fixed id: one ALB takes one web ACL, so a second service asking for
-    // one collides here at synthesis.
+    // In the service's stack (beside the web ACL, so the ALB's stack never refers to it) with a
+    // fixed id: one ALB takes one web ACL, so a second service asking for one collides here at
+    // synthesis.
     CfnWebACLAssociation::new(
-        platform.alb,
-        "WebAclAssociation",
+        Stack::of(scope),
+        "AlbWebAclAssociation",
         CfnWebACLAssociationProps::new(platform.alb.load_balancer_arn(), acl.attr_arn()),
     );
     acl

@@ -159,11 +159,14 @@ pub fn connect(
 ) -> BTreeMap<String, JsString> {
     let mut env = BTreeMap::new();
     for (d, e) in resolved {
+        // Marked remote: when the endpoint is in another stack (a data stack), aws-cdk-lib
+        // creates the rule beside the consumer's group, so the endpoint's stack never refers to
+        // its consumers' (no dependency cycle); in one stack it is the endpoint group's rule.
         e.security_group.add_ingress_rule(
             consumer,
             Port::tcp(d.port),
             Some(format!("{consumer_id} -> {}:{}", d.name, d.port).into()),
-            None,
+            Some(true.into()),
         );
         let prefix = d.name.to_ascii_uppercase().replace('-', "_");
         env.insert(format!("{prefix}_HOST"), e.host.clone());

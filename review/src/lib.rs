@@ -19,6 +19,8 @@
 pub mod aws;
 pub mod changeset;
 mod diff;
+pub mod moves;
+pub mod policy;
 pub mod report;
 pub mod risk;
 pub mod spec;
@@ -209,7 +211,9 @@ pub struct Options {
     pub root: PathBuf,
 }
 
-fn read_template(path: &Path, display: &str, hint: &str) -> Result<Value, ReviewError> {
+/// Reads and checks the CloudFormation template at `path` (`display` names it in errors; `hint`
+/// says what to do when it is missing).
+pub fn read_template(path: &Path, display: &str, hint: &str) -> Result<Value, ReviewError> {
     let text = std::fs::read_to_string(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             ReviewError::Missing {

@@ -19,6 +19,12 @@ pub const EXIT_DATA_LOSS: u8 = 10;
 /// Exit code: access is widened (IAM, security groups, source-IP conditions).
 pub const EXIT_WIDENING: u8 = 11;
 
+/// Whether `stack` is a data stack (`TrackerStagingData`, `TrackerProductionData`: its name ends
+/// in `Data`), where every replacement or deletion needs explicit acceptance.
+pub fn is_data_stack(stack: &str) -> bool {
+    stack.len() > "Data".len() && stack.ends_with("Data")
+}
+
 /// What CloudFormation does to the resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -87,6 +93,10 @@ pub struct Change {
     /// Each way access is widened.
     pub widening: Vec<String>,
     pub notes: Vec<String>,
+    /// Set when the resource leaves one reviewed stack and enters another under the same logical
+    /// id and type (`crate::moves`): `"<from stack> -> <to stack>"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved: Option<String>,
     /// The retention policy that applies to the old resource (internal).
     #[serde(skip)]
     pub(crate) old_policy: Option<String>,
@@ -107,6 +117,7 @@ impl Change {
             properties: Vec::new(),
             attributes: Vec::new(),
             data_loss: None,
+            moved: None,
             widening: Vec::new(),
             notes: Vec::new(),
             old_policy: None,
@@ -141,6 +152,23 @@ impl Change {
     }
 
     /// Sets `data_loss` from the resource type and action.
+    /// In a data stack every replacement or deletion counts as data loss, whatever the type:
+    /// nothing there is meant to go without someone accepting it (the stack policy denies it).
+    pub(crate) fn guard_data_stack(&mut self) {
+        let destroys = matches!(self.action, Action::Delete | Action::Replace);
+        if destroys && self.data_loss.is_none() {
+            self.data_loss = Some(format!(
+                "{} in a data stack: needs explicit acceptance (the stack policy denies it \
+                 unless overridden; see the README, \"Changing a data stack on purpose\")",
+                if self.action == Action::Replace {
+                    "replaced"
+                } else {
+                    "deleted"
+                }
+            ));
+        }
+    }
+
     pub(crate) fn assess(&mut self) {
         let destroys = matches!(self.action, Action::Delete | Action::Replace);
         if let (true, Some(why)) = (destroys, risk::stateful(&self.resource_type)) {
@@ -162,6 +190,9 @@ impl Change {
             (Action::Replace, Replacement::Conditional) => "REPLACE (conditional)".to_string(),
             (a, _) => a.as_str().to_uppercase(),
         };
+        if let Some(moved) = &self.moved {
+            s = format!("MOVE {moved} ({})", s.to_lowercase());
+        }
         match self.risk() {
             Risk::DataLoss => s.push_str(" — data loss"),
             Risk::Widening => s.push_str(" — widening"),
@@ -258,8 +289,12 @@ pub struct Report {
 
 impl Report {
     pub(crate) fn new(stack: &str, source: Source, mut changes: Vec<Change>) -> Report {
+        let data_stack = is_data_stack(stack);
         for c in &mut changes {
             c.assess();
+            if data_stack {
+                c.guard_data_stack();
+            }
         }
         changes.sort_by(|a, b| {
             (a.risk(), a.construct(), &a.logical_id).cmp(&(b.risk(), b.construct(), &b.logical_id))
@@ -496,6 +531,56 @@ mod tests {
 
     fn change(id: &str, type_: &str, path: &str, action: Action) -> Change {
         Change::new(id, type_, Some(path.to_string()), action)
+    }
+
+    #[test]
+    fn in_a_data_stack_any_replacement_or_deletion_needs_acceptance() {
+        let changes = || {
+            vec![
+                change(
+                    "Rule1",
+                    "AWS::EC2::SecurityGroupIngress",
+                    "X/Network/Rule/Resource",
+                    Action::Delete,
+                ),
+                change(
+                    "Sg1",
+                    "AWS::EC2::SecurityGroup",
+                    "X/Network/Sg/Resource",
+                    Action::Replace,
+                ),
+                change(
+                    "Sg2",
+                    "AWS::EC2::SecurityGroup",
+                    "X/Network/Sg2/Resource",
+                    Action::Modify,
+                ),
+                change("New1", "AWS::SNS::Topic", "X/Topic/Resource", Action::Add),
+            ]
+        };
+        let source = || Source::TemplateDiff {
+            baseline: "golden".into(),
+            template: "new".into(),
+        };
+        let data = Report::new("TrackerStagingData", source(), changes());
+        assert_eq!(data.exit_code(), EXIT_DATA_LOSS);
+        assert_eq!(
+            data.risk_count(Risk::DataLoss),
+            2,
+            "{}",
+            data.render(Format::Text)
+        );
+        assert!(data.changes[0]
+            .data_loss
+            .as_deref()
+            .unwrap()
+            .contains("explicit acceptance"));
+        // The same changes in a services stack are not data loss (no stateful type).
+        let services = Report::new("TrackerStaging", source(), changes());
+        assert_eq!(services.exit_code(), EXIT_SAFE);
+        assert!(is_data_stack("TrackerProductionData"));
+        assert!(!is_data_stack("TrackerProduction"));
+        assert!(!is_data_stack("Data"));
     }
 
     fn sample() -> Report {

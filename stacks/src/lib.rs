@@ -4,6 +4,7 @@
 //! Pipeline stage: CDK context -> [`Settings`] (typed, validated) -> recorded [`Program`]. The
 //! binary hands the Program to the runner (the Node shim and aws-cdk-lib).
 
+pub mod limits;
 pub mod nag;
 pub mod sample;
 pub mod settings;
@@ -169,7 +170,7 @@ pub enum SynthError {
     Run(#[from] cdk_from_rust::runner::RunError),
 }
 
-/// Records the whole CDK app: the three stacks, cdk-nag's AwsSolutions checks, and the App marked
+/// Records the whole CDK app: the registry and each environment's data and services stacks, cdk-nag's AwsSolutions checks, and the App marked
 /// for synthesis. Construct validation errors of every stack are reported together.
 pub fn app_program(settings: &AppSettings) -> Result<Program, StacksError> {
     let (program, result) = cdk_from_rust::record(|| {
@@ -177,8 +178,8 @@ pub fn app_program(settings: &AppSettings) -> Result<Program, StacksError> {
         nag::apply(&app);
         let results = [
             tracker::registry_stack(&app, &settings.staging).map(drop),
-            tracker::environment_stack(&app, &settings.staging).map(drop),
-            tracker::environment_stack(&app, &settings.production).map(drop),
+            tracker::environment_stacks(&app, &settings.staging).map(drop),
+            tracker::environment_stacks(&app, &settings.production).map(drop),
         ];
         cdk_from_rust::synthesize(&app);
         ValidationErrors::collect(results)

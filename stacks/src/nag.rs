@@ -1,13 +1,14 @@
 //! cdk-nag's AwsSolutions pack, applied to the whole app at synthesis, and the findings this
 //! repository accepts.
 //!
-//! Every acknowledgment is a row of a table: the construct path under the stack (public API, like
-//! every construct id), the rule (with cdk-nag's finding suffix where the rule reports one, so only
+//! Every acknowledgment is a row of a table: the construct path from the app, starting with the
+//! stack's name (the data stack's for the network, platform and data plane, the services stack's
+//! for task definitions and sites; public API, like every construct id), the rule (with cdk-nag's finding suffix where the rule reports one, so only
 //! that finding is accepted), and the reason a reviewer accepts. An acknowledgment covers the
 //! construct and its children. cdk-nag writes the accepted rules into each resource's
 //! `Metadata.cdk_nag`, so the templates carry the audit trail.
 
-use cdk_from_rust::aws_cdk_lib::{Acknowledgment, Annotations, App, Stack, Validations};
+use cdk_from_rust::aws_cdk_lib::{Acknowledgment, Annotations, App, Validations};
 use cdk_from_rust::cdk_nag::{AwsSolutionsChecks, NagPackProps};
 use cdk_from_rust::constructs::IConstruct;
 
@@ -55,15 +56,22 @@ const DESCRIBE: &str = "ec2:DescribeVolumes has no resource-level permissions; t
 const PINNED_AMI: &str = "the AMI is pinned on purpose (an SSM latest-AMI lookup would replace \
     the database host whenever a new image ships)";
 
-/// `(construct path under the stack, rule, reason)` of every accepted finding of `settings`'
-/// environment stack.
+/// `(construct path from the app: stack name first, rule, reason)` of every accepted finding of
+/// `settings`' environment (its data stack and its services stack).
 pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
+    let data = settings.environment.data_stack_name();
+    let services = settings.environment.stack_name();
     let mut rows: Vec<(String, String, String)> = Vec::new();
-    let mut add = |path: &str, rule: &str, reason: &str| {
-        rows.push((path.to_string(), rule.to_string(), reason.to_string()))
+    let mut add = |stack: &str, path: &str, rule: &str, reason: &str| {
+        rows.push((
+            format!("{stack}/{path}"),
+            rule.to_string(),
+            reason.to_string(),
+        ))
     };
     for endpoint in ENDPOINTS {
         add(
+            data,
             &format!("Network/Vpc/{endpoint}"),
             "AwsSolutions-EC23",
             "the interface endpoint admits 443 from the VPC CIDR only; cdk-nag cannot evaluate \
@@ -71,12 +79,14 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
         );
     }
     add(
+        data,
         "Platform/Alb",
         "AwsSolutions-EC23",
         "internet-facing ALB: 443 (and 80, which only redirects to 443) from anywhere is its \
          purpose; admin is limited by a source-ip listener condition and WAF",
     );
     add(
+        data,
         "Platform/AlbAccessLogs",
         "AwsSolutions-S1",
         "this bucket is the ALB access-log destination, written only by ELB log delivery; \
@@ -87,10 +97,11 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
             continue;
         }
         let path = format!("{task}/TaskDefinition");
-        add(&path, "AwsSolutions-ECS2", ENV_VARS);
-        add(&path, "AwsSolutions-IAM5[Resource::*]", STAR);
+        add(services, &path, "AwsSolutions-ECS2", ENV_VARS);
+        add(services, &path, "AwsSolutions-IAM5[Resource::*]", STAR);
     }
     add(
+        services,
         "Anisette/TaskDefinition",
         "AwsSolutions-IAM5[Resource::*]",
         STAR,
@@ -99,6 +110,7 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
         let path = format!("{site}/Distribution");
         if settings.cloudfront_certificate_arn.is_none() {
             add(
+                services,
                 &path,
                 "AwsSolutions-CFR4",
                 "served on the default *.cloudfront.net certificate, whose TLS policy CloudFront \
@@ -106,11 +118,13 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
             );
         }
         add(
+            services,
             &path,
             "AwsSolutions-CFR1",
             "public API documentation: no reason to restrict by country",
         );
         add(
+            services,
             &path,
             "AwsSolutions-CFR2",
             "static, public, read-only files from S3 through origin access control: no \
@@ -130,65 +144,89 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
     match settings.environment {
         Environment::Staging => {
             add(
+                data,
                 "Data/Instance",
                 "AwsSolutions-EC28",
                 "staging host: 5-minute basic monitoring is enough; the production Patroni nodes \
                  have detailed monitoring",
             );
             add(
+                data,
                 "Data/Instance",
                 "CloudFormation-Validate::W9010",
                 PINNED_AMI,
             );
             add(
+                data,
                 "Data/Role",
                 &managed("AmazonSSMManagedInstanceCore"),
                 SSM_CORE,
             );
             add(
+                data,
                 "Data/Role",
                 &managed("CloudWatchAgentServerPolicy"),
                 CW_AGENT,
             );
-            add("Data/Role", "AwsSolutions-IAM5[Resource::*]", DESCRIBE);
-            add("Data/Role", &attach, attach_reason);
             add(
+                data,
+                "Data/Role",
+                "AwsSolutions-IAM5[Resource::*]",
+                DESCRIBE,
+            );
+            add(data, "Data/Role", &attach, attach_reason);
+            add(
+                data,
                 "Data/Backup",
                 &managed("service-role/AWSBackupServiceRolePolicyForBackup"),
                 "the AWS Backup service role policy is how AWS Backup is allowed to snapshot the \
                  data volume",
             );
             for secret in ["SuperuserSecret", "AppSecret", "ValkeySecret"] {
-                add(&format!("Data/{secret}"), "AwsSolutions-SMG4", ROTATION);
+                add(
+                    data,
+                    &format!("Data/{secret}"),
+                    "AwsSolutions-SMG4",
+                    ROTATION,
+                );
             }
         }
         Environment::Production => {
             for node in ["NodeA", "NodeB", "NodeC"] {
                 add(
+                    data,
                     &format!("Database/{node}"),
                     "CloudFormation-Validate::W9010",
                     PINNED_AMI,
                 );
             }
             add(
+                data,
                 "Database/Role",
                 &managed("AmazonSSMManagedInstanceCore"),
                 SSM_CORE,
             );
             add(
+                data,
                 "Database/Role",
                 &managed("CloudWatchAgentServerPolicy"),
                 CW_AGENT,
             );
-            add("Database/Role", "AwsSolutions-IAM5[Resource::*]", DESCRIBE);
-            add("Database/Role", &attach, attach_reason);
             add(
+                data,
+                "Database/Role",
+                "AwsSolutions-IAM5[Resource::*]",
+                DESCRIBE,
+            );
+            add(data, "Database/Role", &attach, attach_reason);
+            add(data,
                 "Database/Role",
                 "AwsSolutions-IAM5[Resource::<DatabaseBackups204EFA11.Arn>/pgbackrest/production-database/*]",
                 "pgBackRest reads, writes and expires (deletes) the objects of its repository, \
                  which is exactly this prefix of the backup bucket",
             );
             add(
+                data,
                 "Database/Nlb",
                 "AwsSolutions-ELB2",
                 "NLB access logs only record TLS listeners; this NLB forwards TCP 5432 and \
@@ -196,6 +234,7 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
                  accepts network connections only as hostssl (hostnossl ... reject)",
             );
             add(
+                data,
                 "Database/Backups",
                 "AwsSolutions-S1",
                 "the pgBackRest repository bucket: the database nodes' role is the only \
@@ -210,32 +249,43 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
                 "RestApiSecret",
                 "AppSecret",
             ] {
-                add(&format!("Database/{secret}"), "AwsSolutions-SMG4", ROTATION);
+                add(
+                    data,
+                    &format!("Database/{secret}"),
+                    "AwsSolutions-SMG4",
+                    ROTATION,
+                );
             }
-            add("Redis/AuthToken", "AwsSolutions-SMG4", ROTATION);
+            add(data, "Redis/AuthToken", "AwsSolutions-SMG4", ROTATION);
         }
     }
     rows
 }
 
-/// Records the acknowledgments of [`acknowledgments`] on `stack`'s constructs.
-pub fn acknowledge(stack: Stack, settings: &Settings) {
+/// Records the acknowledgments of [`acknowledgments`] of `settings`' environment on the
+/// constructs of `app`.
+pub fn acknowledge(app: &App, settings: &Settings) {
     for (path, rule, reason) in acknowledgments(settings) {
-        let construct = find(stack, &path);
+        let construct = find(app, &path);
         Validations::of(construct)
             .acknowledge([Acknowledgment::new(rule.as_str(), reason.as_str())]);
     }
     // aws-cdk-lib warns about any image given by registry URL; the Anisette image is the mirrored
     // ECR repository, and its execution role is granted pull on it explicitly.
-    Annotations::of(find(stack, "Anisette/TaskDefinition/anisette-v3")).acknowledge_warning(
+    let anisette = format!(
+        "{}/Anisette/TaskDefinition/anisette-v3",
+        settings.environment.stack_name()
+    );
+    Annotations::of(find(app, &anisette)).acknowledge_warning(
         "@aws-cdk/aws-ecs:ecrImageRequiresPolicy",
         Some("the execution role is granted pull on tracker/anisette-v3".into()),
     );
 }
 
-/// The construct at `path` (ids joined by `/`) under `stack`; aws-cdk-lib reports a missing one.
-fn find(stack: Stack, path: &str) -> IConstruct {
-    path.split('/').fold(IConstruct::from(stack), |scope, id| {
+/// The construct at `path` (ids joined by `/`, the stack's first) under `app`; aws-cdk-lib
+/// reports a missing one.
+fn find(app: &App, path: &str) -> IConstruct {
+    path.split('/').fold(IConstruct::from(*app), |scope, id| {
         scope.node().find_child(id)
     })
 }

@@ -58,6 +58,16 @@ impl Environment {
             Environment::Production => "TrackerProduction",
         }
     }
+
+    /// `TrackerStagingData` / `TrackerProductionData`: the environment's data stack (network,
+    /// platform, data plane, file systems, secrets), which the services stack [`Self::stack_name`]
+    /// depends on. Public API like the services stack's name.
+    pub fn data_stack_name(self) -> &'static str {
+        match self {
+            Environment::Staging => "TrackerStagingData",
+            Environment::Production => "TrackerProductionData",
+        }
+    }
 }
 
 impl fmt::Display for Environment {
@@ -192,7 +202,8 @@ pub struct Settings {
     pub patroni_private_ips: [String; 3],
     /// Production only: the ElastiCache node type. Default `cache.t4g.small`.
     pub redis_node_type: String,
-    /// CloudFormation termination protection on the stack. Default: on in production.
+    /// CloudFormation termination protection on the services stack. Default: on in production.
+    /// The data stack has it in every environment, whatever this says.
     pub termination_protection: bool,
     /// The migration command, run as a one-off task on the api image.
     /// Default: `python manage.py migrate --noinput`.

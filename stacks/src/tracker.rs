@@ -1,7 +1,16 @@
-//! `TrackerStaging` and `TrackerProduction`: the whole tracker in one environment, and
-//! `TrackerRegistry`, the ECR repositories both pull from.
+//! Each environment is two stacks: the data stack (`TrackerStagingData`, `TrackerProductionData`:
+//! network, platform, data plane, file systems, secrets) and the services stack (`TrackerStaging`,
+//! `TrackerProduction`: services, alarms, static sites, outputs), which refers to the data stack
+//! through CloudFormation exports and so is deployed after it. `TrackerRegistry` holds the ECR
+//! repositories both pull from.
+//!
+//! An environment is built in named steps, each taking the settings and what the earlier steps
+//! produced: [`network_and_platform`], [`data_plane`], [`services`], [`operations`], [`edge`],
+//! [`outputs`].
 //!
 //! Construct ids are public API (they make the logical ids): renaming one replaces its resources.
+//! Logical ids do not include the stack, so a construct keeps its id (`Network`, `Data`,
+//! `Anisette`) in whichever stack it lives.
 
 use std::collections::BTreeMap;
 
@@ -10,13 +19,14 @@ use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
 };
 use cdk_from_rust::aws_cdk_lib::aws_ecr::{IRepository, Repository, RepositoryAttributes};
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{ContainerImage, FargateService};
+use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroup;
 use cdk_from_rust::aws_cdk_lib::{
-    Annotations, App, CfnOutput, CfnOutputProps, Duration, Environment as CdkEnvironment, Stack,
-    StackProps, Tags,
+    Annotations, App, Aws, CfnOutput, CfnOutputProps, Duration, Environment as CdkEnvironment, Fn,
+    Stack, StackProps, Tags,
 };
 use cdk_from_rust::constructs::Construct;
-use tracker_constructs::alerts::{AlertTopic, AlertTopicProps};
-use tracker_constructs::anisette::{AnisetteProps, AnisetteWithEfs};
+use tracker_constructs::alerts::{AlertTopic, AlertTopicProps, Alerts};
+use tracker_constructs::anisette::{AnisetteProps, AnisetteStorage, AnisetteWithEfs};
 use tracker_constructs::container_registry::{ContainerRegistry, ContainerRegistryProps};
 use tracker_constructs::managed_redis::{ManagedRedis, ManagedRedisProps};
 use tracker_constructs::monitoring;
@@ -40,22 +50,12 @@ use crate::settings::{repositories, Environment, Settings};
 
 const TAG_PROJECT: &str = "tracker";
 
-/// The data plane's secrets as the services see them.
-struct DataPlane {
-    /// The application database login: JSON with username, password, host, port, dbname.
-    db_secret: ContainerSecret,
-    db_user: ContainerSecret,
-    redis_password: ContainerSecret,
-    /// Whether Redis must be reached over TLS (the endpoint's own fact).
-    redis_tls: bool,
-}
-
 /// The construct id of production's `PatroniCluster` (public API: it makes the logical ids).
 pub const DATABASE_ID: &str = "Database";
 /// The construct id of staging's `StagingDataHost` (public API: it makes the logical ids).
 pub const DATA_HOST_ID: &str = "Data";
 
-/// The props of production's `PatroniCluster`, as `environment_stack` builds them (also what the
+/// The props of production's `PatroniCluster`, as [`data_plane`] builds them (also what the
 /// data-plane suite renders and boots).
 pub fn database_props(s: &Settings) -> PatroniClusterProps {
     let mut db = PatroniClusterProps::new(
@@ -71,13 +71,19 @@ pub fn database_props(s: &Settings) -> PatroniClusterProps {
     db
 }
 
-/// The props of staging's `StagingDataHost`, as `environment_stack` builds them (also what the
+/// The props of staging's `StagingDataHost`, as [`data_plane`] builds them (also what the
 /// data-plane suite renders and boots).
 pub fn data_host_props(s: &Settings) -> StagingDataHostProps {
     let mut host = StagingDataHostProps::new(&s.region, &s.db_ami);
     host.instance_type = s.db_instance_type.clone();
     host.data_volume_gib = s.db_volume_gib;
     host
+}
+
+/// The name of the environment's alert topic (fixed, so the services stack imports it by ARN
+/// without a CloudFormation export).
+pub fn alert_topic_name(s: &Settings) -> String {
+    format!("tracker-{}-alerts", s.environment)
 }
 
 /// Adds `TrackerRegistry` to `app`: the ECR repositories, in the registry account and region.
@@ -106,38 +112,105 @@ pub fn registry_stack(app: &App, settings: &Settings) -> Result<Stack, Validatio
     Ok(stack)
 }
 
-/// Adds the environment's stack (`TrackerStaging` / `TrackerProduction`) to `app`.
-pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErrors> {
+/// The data plane as the services see it.
+pub struct DataPlane {
+    /// The application database login: JSON with username, password, host, port, dbname.
+    pub db_secret: ContainerSecret,
+    pub db_user: ContainerSecret,
+    pub redis_password: ContainerSecret,
+    /// Whether Redis must be reached over TLS (the endpoint's own fact).
+    pub redis_tls: bool,
+    /// Anisette's file system, in the data stack; the service mounts it.
+    pub anisette: AnisetteStorage,
+}
+
+/// The two stacks of one environment.
+#[derive(Clone, Copy, Debug)]
+pub struct EnvironmentStacks {
+    /// `TrackerStagingData` / `TrackerProductionData`: what holds data (termination protection
+    /// always on).
+    pub data: Stack,
+    /// `TrackerStaging` / `TrackerProduction`: the services (depends on `data`).
+    pub services: Stack,
+}
+
+/// What the services step built: each service with the alarm the operations step gives it.
+pub struct Services {
+    /// Public services: Service Connect name, service, target group.
+    pub public: Vec<(&'static str, FargateService, ApplicationTargetGroup)>,
+    /// Private workers: Service Connect name, service.
+    pub workers: Vec<(&'static str, FargateService)>,
+}
+
+/// Adds the environment's two stacks to `app`, built step by step.
+pub fn environment_stacks(app: &App, s: &Settings) -> Result<EnvironmentStacks, ValidationErrors> {
+    let stacks = new_environment_stacks(app, s);
+    let mut platform = network_and_platform(stacks.data, s)?;
+    let data = data_plane(stacks.data, s, &platform)?;
+    // From here on, alarms are made in the services stack: they reach the topic by its ARN.
+    platform.alerts = imported_alerts(stacks.services, s);
+    let services = services(stacks.services, s, &platform, &data)?;
+    operations(stacks.services, s, &platform, &services);
+    let sites = edge(stacks.services, s)?;
+    outputs(stacks, s, &platform, &sites);
+    nag::acknowledge(app, s);
+    Ok(stacks)
+}
+
+/// The two stacks, tagged; the services stack depends on the data stack (the CLI deploys the
+/// data stack first when asked for the services stack).
+fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
     let env = s.environment;
     let production = env == Environment::Production;
-    let stack = Stack::new(
-        app,
-        env.stack_name(),
-        Some(
-            StackProps::new()
-                .description(s.description.clone().unwrap_or_else(|| {
-                    format!(
-                        "tracker {env}: ECS Fargate services, ALB, Anisette on EFS, {}",
-                        if production {
-                            "Patroni PostgreSQL cluster and ElastiCache"
-                        } else {
-                            "single-host PostgreSQL and Valkey"
-                        }
+    let data_plane = if production {
+        "Patroni PostgreSQL cluster and ElastiCache"
+    } else {
+        "single-host PostgreSQL and Valkey"
+    };
+    let new_stack = |name: &str, description: String, protected: bool| {
+        let stack = Stack::new(
+            app,
+            name,
+            Some(
+                StackProps::new()
+                    .description(description)
+                    .env(
+                        CdkEnvironment::new()
+                            .account(s.account.as_str())
+                            .region(s.region.as_str()),
                     )
-                }))
-                .env(
-                    CdkEnvironment::new()
-                        .account(s.account.as_str())
-                        .region(s.region.as_str()),
-                )
-                .termination_protection(s.termination_protection),
+                    .termination_protection(protected),
+            ),
+        );
+        Tags::of(stack).add("project", TAG_PROJECT, None);
+        Tags::of(stack).add("environment", env.name(), None);
+        for (key, value) in &s.tags {
+            Tags::of(stack).add(key.as_str(), value.as_str(), None);
+        }
+        stack
+    };
+    let data = new_stack(
+        env.data_stack_name(),
+        format!(
+            "tracker {env} data: VPC, ECS cluster and ALB, Anisette EFS, {data_plane}; \
+             termination-protected, replaced or deleted only on purpose"
         ),
+        true,
     );
-    Tags::of(stack).add("project", TAG_PROJECT, None);
-    Tags::of(stack).add("environment", env.name(), None);
-    for (key, value) in &s.tags {
-        Tags::of(stack).add(key.as_str(), value.as_str(), None);
-    }
+    let services = new_stack(
+        env.stack_name(),
+        s.description.clone().unwrap_or_else(|| {
+            format!(
+                "tracker {env}: ECS Fargate services, alarms and static sites (data in {})",
+                env.data_stack_name()
+            )
+        }),
+        s.termination_protection,
+    );
+    services.add_stack_dependency(
+        data,
+        Some("the services run in the data stack's network and reach its data plane".into()),
+    );
     if s.image_tag_is_mutable() {
         let message = format!(
             "imageTag {:?} is mutable: a redeploy may run a different image. Pin a version, \
@@ -145,9 +218,14 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             s.image_tag
         );
         eprintln!("warning: {}: {message}", env.stack_name());
-        Annotations::of(stack).add_warning_v2("tracker:mutable-image-tag", message, None);
+        Annotations::of(services).add_warning_v2("tracker:mutable-image-tag", message, None);
     }
+    EnvironmentStacks { data, services }
+}
 
+/// Step 1, in the data stack: the VPC and the platform (cluster, namespace, ALB).
+pub fn network_and_platform(stack: Stack, s: &Settings) -> Result<Platform, ValidationErrors> {
+    let production = s.environment == Environment::Production;
     let network = Network::new(
         stack,
         "Network",
@@ -157,73 +235,109 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             ..NetworkProps::default()
         },
     )?;
-    // Every alarm of the environment goes to this topic (subscriptions from the settings).
+    // Every alarm of the environment goes to this topic (subscriptions from the settings). The
+    // data stack owns it; the services stack imports it by its fixed name's ARN.
     let alert_topic = AlertTopic::new(
         stack,
         "Alerts",
         &AlertTopicProps {
             emails: s.alert_emails.clone(),
             https_endpoints: s.alert_https_endpoints.clone(),
-            ..AlertTopicProps::new(&format!("tracker-{env}-alerts"))
+            ..AlertTopicProps::new(&alert_topic_name(s))
         },
     )?;
-    let platform = Platform::new(
+    // Failed AWS Backup jobs of the account and region (the staging host's snapshots, EFS's
+    // automatic backups) reach the same topic.
+    monitoring::backup_failed_rule(stack.into(), &alert_topic.alerts, s.environment.name());
+    Platform::new(
         stack,
         "Platform",
         network,
         PlatformProps {
             alb_deletion_protection: production,
             alerts: Some(alert_topic.alerts),
-            ..PlatformProps::new(env.name(), &s.certificate_arn)
+            ..PlatformProps::new(s.environment.name(), &s.certificate_arn)
         },
-    )?;
+    )
+}
 
-    // The data plane first: services declare what they connect to, and it must exist.
-    let data = if production {
-        let db = PatroniCluster::new(stack, DATABASE_ID, &platform, database_props(s))?;
+/// The alert topic as the services stack sees it: imported by ARN (built from its fixed name),
+/// so no alarm of the services stack needs a CloudFormation export of the data stack.
+pub fn imported_alerts(stack: Stack, s: &Settings) -> Alerts {
+    let arn = Fn::join(
+        "",
+        [
+            "arn:".into(),
+            Aws::partition(),
+            format!(":sns:{}:{}:{}", s.region, s.account, alert_topic_name(s)).into(),
+        ],
+    );
+    Alerts::from_topic_arn(stack, "AlertTopic", arn)
+}
+
+/// Step 2, in the data stack: PostgreSQL and Redis/Valkey (a Patroni cluster and ElastiCache in
+/// production, one host in staging), their secrets, and Anisette's file system. Services declare
+/// what they connect to, so the data plane comes first.
+pub fn data_plane(
+    stack: Stack,
+    s: &Settings,
+    platform: &Platform,
+) -> Result<DataPlane, ValidationErrors> {
+    let anisette = AnisetteStorage::new(stack, "Anisette", platform);
+    if s.environment == Environment::Production {
+        let db = PatroniCluster::new(stack, DATABASE_ID, platform, database_props(s))?;
         let redis = ManagedRedis::new(
             stack,
             "Redis",
-            &platform,
+            platform,
             ManagedRedisProps {
                 node_type: s.redis_node_type.clone(),
                 ..ManagedRedisProps::new()
             },
         )?;
-        DataPlane {
+        Ok(DataPlane {
             db_secret: ContainerSecret::field(db.app_secret, "password"),
             db_user: ContainerSecret::field(db.app_secret, "username"),
             redis_password: ContainerSecret::whole(redis.auth_token),
             redis_tls: redis.endpoint.tls,
-        }
+            anisette,
+        })
     } else {
-        let host = StagingDataHost::new(stack, DATA_HOST_ID, &platform, data_host_props(s))?;
+        let host = StagingDataHost::new(stack, DATA_HOST_ID, platform, data_host_props(s))?;
         output(
             stack,
             "DatabaseHostPrivateIp",
             host.instance.instance_private_ip(),
             "The staging data host (PostgreSQL 5432, Valkey 6379); reach it with SSM",
         );
-        DataPlane {
+        Ok(DataPlane {
             db_secret: ContainerSecret::field(host.app_secret, "password"),
             db_user: ContainerSecret::field(host.app_secret, "username"),
             redis_password: ContainerSecret::whole(host.valkey_secret),
             redis_tls: host.redis_endpoint.tls,
-        }
-    };
-    output(
-        stack,
-        "DatabaseEndpoint",
-        format!("db.{}:5432", platform.namespace),
-        "PostgreSQL for the services (Service Connect / Cloud Map name `db`)",
-    );
-    output(
-        stack,
-        "RedisEndpoint",
-        format!("redis.{}:6379", platform.namespace),
-        "Redis/Valkey for the services (Cloud Map name `redis`)",
-    );
+            anisette,
+        })
+    }
+}
 
+/// The public services: construct id, Service Connect name, host label, port, listener rule
+/// priority, whether it talks to the data plane.
+const PUBLIC: [(&str, &str, &str, u16, u32, bool); 3] = [
+    ("Api", "api", "api", 8000, 10, true),
+    ("Frontend", "frontend", "app", 3000, 20, false),
+    ("Admin", "admin", "admin", 8000, 30, true),
+];
+
+/// Step 3, in the services stack: Anisette, the public services, the workers and the migration
+/// task, each wired to the data plane it declares.
+pub fn services(
+    stack: Stack,
+    s: &Settings,
+    platform: &Platform,
+    data: &DataPlane,
+) -> Result<Services, ValidationErrors> {
+    let env = s.environment;
+    let production = env == Environment::Production;
     let db = Dependency::new("db", 5432);
     let redis = Dependency::new("redis", 6379);
     let common = |service: &mut ServiceProps, deps: &[&Dependency]| {
@@ -277,12 +391,14 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         ))
     };
 
-    // Anisette: private, EFS-backed; its endpoint `anisette-v3` is what the fetcher connects to.
+    // Anisette: private, its state on the data stack's EFS; its endpoint `anisette-v3` is what
+    // the fetcher connects to.
     let anisette_size = s.sizing("anisette-v3");
-    let anisette = AnisetteWithEfs::new(
+    let anisette = AnisetteWithEfs::with_storage(
         stack,
         "Anisette",
-        &platform,
+        platform,
+        &data.anisette,
         AnisetteProps {
             task_size: anisette_size.task_size(),
             ..AnisetteProps::new(&format!(
@@ -300,16 +416,12 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
     )?;
     repositories["anisette-v3"].grant_pull(anisette.task_definition.obtain_execution_role());
 
+    let mut built = Services {
+        public: Vec::new(),
+        workers: Vec::new(),
+    };
     // Public services on the shared ALB.
-    // Deployment alarms are referenced by name: a literal name, so the service does not depend on
-    // the alarm resource (whose metric depends on the service).
-    let mut deployment_alarms: Vec<(FargateService, String)> = Vec::new();
-    let public = [
-        ("Api", "api", "api", 8000, 10, vec![&db, &redis]),
-        ("Frontend", "frontend", "app", 3000, 20, vec![]),
-        ("Admin", "admin", "admin", 8000, 30, vec![&db, &redis]),
-    ];
-    for (id, name, host, port, priority, deps) in public {
+    for (id, name, host, port, priority, uses_data) in PUBLIC {
         if !s.enabled(name) {
             continue;
         }
@@ -322,7 +434,11 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             &format!("{host}.{}", s.domain),
             priority,
         );
-        common(&mut props.service, &deps);
+        let data_plane = [&db, &redis];
+        common(
+            &mut props.service,
+            if uses_data { &data_plane[..] } else { &[] },
+        );
         props.service.desired_count = sizing.desired;
         if name == "frontend" {
             props.service.connects_to.push(Dependency::new("api", 8000));
@@ -339,47 +455,8 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             }
             props.autoscaling = Some(scaling);
         }
-        let svc = PublicAlbService::new(stack, id, &platform, props)?;
-        output(
-            stack,
-            &format!("{id}Url"),
-            format!("https://{host}.{}", s.domain),
-            &format!("The public URL of {name}"),
-        );
-        if production {
-            let alarm_name = format!("tracker-{env}-{name}-target-5xx");
-            let alarm = Alarm::new(
-                svc.service,
-                "TargetErrors",
-                AlarmProps::new(
-                    2,
-                    Metric::new(
-                        MetricProps::new("HTTPCode_Target_5XX_Count", "AWS/ApplicationELB")
-                            .dimensions_map(BTreeMap::from([
-                                (
-                                    "LoadBalancer".to_string(),
-                                    platform.alb.load_balancer_full_name(),
-                                ),
-                                (
-                                    "TargetGroup".to_string(),
-                                    svc.target_group.target_group_full_name(),
-                                ),
-                            ]))
-                            .statistic("Sum")
-                            .period(Duration::minutes(1)),
-                    ),
-                    10,
-                )
-                .alarm_name(alarm_name.as_str())
-                .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-                .treat_missing_data(TreatMissingData::NotBreaching)
-                .alarm_description(format!(
-                    "{env} {name}: 10+ target 5xx a minute for 2 minutes (rolls a deployment back)"
-                )),
-            );
-            platform.alerts.notify(alarm);
-            deployment_alarms.push((svc.service, alarm_name));
-        }
+        let svc = PublicAlbService::new(stack, id, platform, props)?;
+        built.public.push((name, svc.service, svc.target_group));
     }
 
     // Private workers.
@@ -448,34 +525,9 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
                 };
             }
         }
-        let svc = PrivateWorkerService::new(stack, id, &platform, props)?;
-        if production {
-            let alarm_name = format!("tracker-{env}-{name}-memory-high");
-            let alarm = Alarm::new(
-                svc.service,
-                "MemoryHigh",
-                AlarmProps::new(3, svc.service.metric_memory_utilization(None), 90)
-                    .alarm_name(alarm_name.as_str())
-                    .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-                    .treat_missing_data(TreatMissingData::NotBreaching)
-                    .alarm_description(format!(
-                        "{env} {name}: memory at 90 %+ for 3 minutes (rolls a deployment back)"
-                    )),
-            );
-            platform.alerts.notify(alarm);
-            deployment_alarms.push((svc.service, alarm_name));
-        }
+        let svc = PrivateWorkerService::new(stack, id, platform, props)?;
+        built.workers.push((name, svc.service));
     }
-    for (service, alarm) in deployment_alarms {
-        service.enable_deployment_alarms([alarm], None);
-    }
-
-    // Operations: failed AWS Backup jobs to the alert topic, and the dashboard of every row the
-    // constructs added (load balancer, each service, the data plane).
-    monitoring::backup_failed_rule(stack.into(), &platform.alerts, env.name());
-    platform
-        .dashboard
-        .build(stack, "Dashboard", &format!("tracker-{env}"));
 
     // Migrations: a one-off task on the api image, run before a release is rolled out.
     let mut migrate = OneOffTaskProps::new(image("api"), s.migration_command.clone());
@@ -489,9 +541,86 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
     migrate
         .environment
         .insert("ENVIRONMENT".into(), env.name().into());
-    OneOffTask::new(stack, "Migrate", &platform, migrate)?;
+    OneOffTask::new(stack, "Migrate", platform, migrate)?;
+    Ok(built)
+}
 
-    // Docs and ReDoc: static sites, published by CI.
+/// Step 4, in the services stack: the environment's dashboard (the rows every construct added,
+/// data plane included), and production's deployment alarms (target 5xx of public services,
+/// memory of workers), each under its service and rolling a failing deployment back.
+pub fn operations(stack: Stack, s: &Settings, platform: &Platform, services: &Services) {
+    let env = s.environment;
+    platform
+        .dashboard
+        .build(stack, "Dashboard", &format!("tracker-{env}"));
+    if env != Environment::Production {
+        return;
+    }
+    // Deployment alarms are referenced by name: a literal name, so the service does not depend on
+    // the alarm resource (whose metric depends on the service).
+    let mut deployment_alarms: Vec<(FargateService, String)> = Vec::new();
+    for (name, service, target_group) in &services.public {
+        let alarm_name = format!("tracker-{env}-{name}-target-5xx");
+        let alarm = Alarm::new(
+            *service,
+            "TargetErrors",
+            AlarmProps::new(
+                2,
+                Metric::new(
+                    MetricProps::new("HTTPCode_Target_5XX_Count", "AWS/ApplicationELB")
+                        .dimensions_map(BTreeMap::from([
+                            (
+                                "LoadBalancer".to_string(),
+                                platform.alb.load_balancer_full_name(),
+                            ),
+                            (
+                                "TargetGroup".to_string(),
+                                target_group.target_group_full_name(),
+                            ),
+                        ]))
+                        .statistic("Sum")
+                        .period(Duration::minutes(1)),
+                ),
+                10,
+            )
+            .alarm_name(alarm_name.as_str())
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .treat_missing_data(TreatMissingData::NotBreaching)
+            .alarm_description(format!(
+                "{env} {name}: 10+ target 5xx a minute for 2 minutes (rolls a deployment back)"
+            )),
+        );
+        platform.alerts.notify(alarm);
+        deployment_alarms.push((*service, alarm_name));
+    }
+    for (name, service) in &services.workers {
+        let alarm_name = format!("tracker-{env}-{name}-memory-high");
+        let alarm = Alarm::new(
+            *service,
+            "MemoryHigh",
+            AlarmProps::new(3, service.metric_memory_utilization(None), 90)
+                .alarm_name(alarm_name.as_str())
+                .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+                .treat_missing_data(TreatMissingData::NotBreaching)
+                .alarm_description(format!(
+                    "{env} {name}: memory at 90 %+ for 3 minutes (rolls a deployment back)"
+                )),
+        );
+        platform.alerts.notify(alarm);
+        deployment_alarms.push((*service, alarm_name));
+    }
+    for (service, alarm) in deployment_alarms {
+        service.enable_deployment_alarms([alarm], None);
+    }
+}
+
+/// Step 5, in the services stack: docs and ReDoc as static sites (S3 + CloudFront, published by
+/// CI; their files are rebuilt from the repository, so they are not data the data stack keeps).
+pub fn edge(
+    stack: Stack,
+    s: &Settings,
+) -> Result<Vec<(&'static str, StaticSite)>, ValidationErrors> {
+    let mut sites = Vec::new();
     for (id, host) in [("Docs", "docs"), ("Redoc", "redoc")] {
         let site = StaticSite::new(
             stack,
@@ -504,6 +633,44 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
                 ..StaticSiteProps::new()
             },
         )?;
+        sites.push((id, site));
+    }
+    Ok(sites)
+}
+
+/// Step 6, in the services stack: what a person needs (URLs, endpoints). The data stack's own
+/// output (the staging host's address) is written by [`data_plane`].
+pub fn outputs(
+    stacks: EnvironmentStacks,
+    s: &Settings,
+    platform: &Platform,
+    sites: &[(&'static str, StaticSite)],
+) {
+    let stack = stacks.services;
+    output(
+        stack,
+        "DatabaseEndpoint",
+        format!("db.{}:5432", platform.namespace),
+        "PostgreSQL for the services (Service Connect / Cloud Map name `db`)",
+    );
+    output(
+        stack,
+        "RedisEndpoint",
+        format!("redis.{}:6379", platform.namespace),
+        "Redis/Valkey for the services (Cloud Map name `redis`)",
+    );
+    for (id, name, host, ..) in PUBLIC {
+        if s.enabled(name) {
+            output(
+                stack,
+                &format!("{id}Url"),
+                format!("https://{host}.{}", s.domain),
+                &format!("The public URL of {name}"),
+            );
+        }
+    }
+    for (id, site) in sites {
+        let host = id.to_ascii_lowercase();
         output(
             stack,
             &format!("{id}Url"),
@@ -511,9 +678,6 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             &format!("The CloudFront name of {host}.{} (CNAME it)", s.domain),
         );
     }
-
-    nag::acknowledge(stack, s);
-    Ok(stack)
 }
 
 fn output(scope: Stack, id: &str, value: impl Into<cdk_from_rust::JsString>, description: &str) {

@@ -11,7 +11,13 @@ use std::sync::OnceLock;
 use serde_json::{json, Map, Value};
 use tracker_stacks::{cdk_json_context, synth_to, AppSettings, Environment};
 
-const STACKS: [&str; 3] = ["TrackerRegistry", "TrackerStaging", "TrackerProduction"];
+const STACKS: [&str; 5] = [
+    "TrackerRegistry",
+    "TrackerStagingData",
+    "TrackerStaging",
+    "TrackerProductionData",
+    "TrackerProduction",
+];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -150,18 +156,17 @@ fn cfn_lint_finds_no_errors() {
 #[test]
 fn cdk_nag_runs_and_every_acknowledgment_carries_a_reason_into_the_template() {
     // That the plugin runs at all is `fails_synthesis_on_an_unacknowledged_cdk_nag_finding`.
-    for (stack, env) in [
-        ("TrackerStaging", Environment::Staging),
-        ("TrackerProduction", Environment::Production),
-    ] {
-        let t = template(stack);
+    for env in Environment::ALL {
         let settings = tracker_stacks::Settings::defaults(env);
         for (path, rule, reason) in tracker_stacks::nag::acknowledgments(&settings) {
             assert!(reason.len() > 40, "{rule} at {path}: reason too thin");
             if rule.starts_with("CloudFormation-Validate") {
                 continue;
             }
-            let prefix = format!("{stack}/{path}/");
+            // The path starts with its stack's name.
+            let stack = path.split('/').next().unwrap();
+            let t = template(stack);
+            let prefix = format!("{path}/");
             let carried = t["Resources"].as_object().unwrap().values().any(|r| {
                 r["Metadata"]["aws:cdk:path"]
                     .as_str()
@@ -284,6 +289,9 @@ fn staging_and_production_have_their_deployment_settings() {
     assert_eq!(protection("TrackerProduction"), true);
     assert_eq!(protection("TrackerRegistry"), true);
     assert_ne!(protection("TrackerStaging"), true);
+    // Data stacks are protected in every environment.
+    assert_eq!(protection("TrackerStagingData"), true);
+    assert_eq!(protection("TrackerProductionData"), true);
 }
 
 #[test]
@@ -354,10 +362,24 @@ fn production_services_reach_redis_by_its_primary_endpoint_the_name_in_its_certi
             .unwrap_or_else(|| panic!("{name} missing"))["Value"]
             .clone()
     };
+    // Imported from the data stack, which exports the replication group's primary endpoint.
     let host = value("REDIS_HOST");
-    let target = host["Fn::GetAtt"][0].as_str().unwrap_or_default();
-    assert!(target.starts_with("RedisReplicationGroup"), "{host}");
-    assert_eq!(host["Fn::GetAtt"][1], "PrimaryEndPoint.Address", "{host}");
+    let export = host["Fn::ImportValue"].as_str().unwrap_or_default();
+    assert!(
+        export.starts_with("TrackerProductionData:ExportsOutputFnGetAttRedisReplicationGroup"),
+        "{host}"
+    );
+    let data = template("TrackerProductionData");
+    let exported = data["Outputs"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|o| o["Export"]["Name"] == export)
+        .unwrap_or_else(|| panic!("{export} not exported"));
+    assert_eq!(
+        exported["Value"]["Fn::GetAtt"][1], "PrimaryEndPoint.Address",
+        "{exported}"
+    );
     assert_eq!(value("REDIS_TLS"), "true");
     // Staging's Valkey speaks plain TCP on the data host.
     let staging = template("TrackerStaging");
@@ -373,7 +395,9 @@ fn production_services_reach_redis_by_its_primary_endpoint_the_name_in_its_certi
 fn every_resource_is_tagged_with_project_and_environment() {
     for (stack, environment) in [
         ("TrackerRegistry", "shared"),
+        ("TrackerStagingData", "staging"),
         ("TrackerStaging", "staging"),
+        ("TrackerProductionData", "production"),
         ("TrackerProduction", "production"),
     ] {
         let t = template(stack);
@@ -395,11 +419,11 @@ fn every_resource_is_tagged_with_project_and_environment() {
         assert!(tagged >= 8, "{stack}: only {tagged} tagged resources");
     }
     for path in [
-        "TrackerStaging/Data/DataVolume/Resource",
-        "TrackerStaging/Network/Vpc/Resource",
-        "TrackerStaging/Platform/Alb/Resource",
+        "TrackerStagingData/Data/DataVolume/Resource",
+        "TrackerStagingData/Network/Vpc/Resource",
+        "TrackerStagingData/Platform/Alb/Resource",
     ] {
-        let tags = by_path(&template("TrackerStaging"), path)["Properties"]["Tags"].to_string();
+        let tags = by_path(&template("TrackerStagingData"), path)["Properties"]["Tags"].to_string();
         assert!(tags.contains(r#""Key":"environment""#), "{path}: {tags}");
     }
 }
@@ -432,7 +456,7 @@ fn stateful_resources_are_retained_or_snapshotted() {
 
 #[test]
 fn patroni_nodes_sit_in_their_private_subnets() {
-    let t = template("TrackerProduction");
+    let t = template("TrackerProductionData");
     let subnets = t["Resources"].as_object().unwrap();
     for (id, node) in resources(&t, "AWS::EC2::Instance") {
         let ip = node["Properties"]["PrivateIpAddress"].as_str().unwrap();
@@ -637,13 +661,24 @@ fn every_alarm_has_an_action_and_every_alarm_for_people_reaches_the_alert_topic(
                 continue;
             }
             for_people += 1;
-            assert_eq!(topics.len(), 1, "{stack}: one alert topic");
-            let topic = json!({ "Ref": topics[0] });
+            // The data stack refers to its own topic; the services stack imports it by the ARN
+            // of its fixed name (`tracker-<env>-alerts`), without an export.
+            let is_alert_topic = |action: &Value| {
+                topics.iter().any(|t| action == &json!({ "Ref": t }))
+                    || action.to_string().contains("-alerts\"")
+                        && action.to_string().contains(":sns:")
+            };
             for key in ["AlarmActions", "OKActions"] {
                 let list = alarm["Properties"][key].as_array();
                 assert!(
-                    list.is_some_and(|l| l.contains(&topic)),
-                    "{stack} {id}: {key} lacks the alert topic"
+                    list.is_some_and(|l| l.iter().any(is_alert_topic)),
+                    "{stack} {id}: {key} lacks the alert topic: {list:?}"
+                );
+            }
+            for key in ["AlarmActions", "OKActions"] {
+                assert!(
+                    !alarm["Properties"][key].to_string().contains("Fn::ImportValue"),
+                    "{stack} {id}: the alert topic through an export"
                 );
             }
         }
@@ -670,7 +705,7 @@ fn alert_subscriptions_come_from_the_settings() {
             std::fs::read_to_string(dir.path().join(format!("{stack}.template.json"))).unwrap();
         serde_json::from_str(&text).unwrap()
     };
-    let production = read("TrackerProduction");
+    let production = read("TrackerProductionData");
     let mut subscriptions: Vec<(String, String)> = resources(&production, "AWS::SNS::Subscription")
         .into_iter()
         .map(|(_, s)| {
@@ -691,5 +726,84 @@ fn alert_subscriptions_come_from_the_settings() {
             )
         ]
     );
-    assert!(resources(&read("TrackerStaging"), "AWS::SNS::Subscription").is_empty());
+    assert!(resources(&read("TrackerStagingData"), "AWS::SNS::Subscription").is_empty());
+}
+
+/// The types that hold data or identity others depend on: they live in the data stacks only.
+const DATA_TYPES: [&str; 10] = [
+    "AWS::EC2::VPC",
+    "AWS::EC2::Instance",
+    "AWS::EC2::Volume",
+    "AWS::EFS::FileSystem",
+    "AWS::EFS::AccessPoint",
+    "AWS::SecretsManager::Secret",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::ECS::Cluster",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::Backup::BackupVault",
+];
+
+#[test]
+fn each_environment_is_a_data_stack_and_a_services_stack_that_depends_on_it() {
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(assembly().join("manifest.json")).unwrap())
+            .unwrap();
+    for env in Environment::ALL {
+        let (data, services) = (env.data_stack_name(), env.stack_name());
+        // The services stack depends on the data stack (the CLI deploys it first), never the
+        // other way round.
+        let deps = |s: &str| manifest["artifacts"][s]["dependencies"].clone();
+        assert!(
+            deps(services).as_array().unwrap().contains(&json!(data)),
+            "{services}: {}",
+            deps(services)
+        );
+        assert!(
+            !deps(data).as_array().unwrap().contains(&json!(services)),
+            "{data}: {}",
+            deps(data)
+        );
+        let data_t = template(data);
+        let services_t = template(services);
+        assert!(
+            !data_t.to_string().contains("Fn::ImportValue"),
+            "{data} imports a value: a data stack must not depend on any other stack"
+        );
+        assert!(services_t.to_string().contains("Fn::ImportValue"));
+        for ty in DATA_TYPES {
+            assert!(
+                resources(&services_t, ty).is_empty(),
+                "{services} holds a {ty}: it belongs in {data}"
+            );
+        }
+        for ty in ["AWS::EC2::VPC", "AWS::EFS::FileSystem", "AWS::ECS::Cluster"] {
+            assert_eq!(resources(&data_t, ty).len(), 1, "{data}: {ty}");
+        }
+        assert!(resources(&data_t, "AWS::ECS::Service").is_empty(), "{data}");
+        assert!(
+            resources(&data_t, "AWS::ECS::TaskDefinition").is_empty(),
+            "{data}"
+        );
+        // Construct ids kept: a resource's logical id is what it was in the single stack.
+        let data_ids = data_t["Resources"].as_object().unwrap();
+        let shared: Vec<&String> = services_t["Resources"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|id| *id != "CDKMetadata" && data_ids.contains_key(*id))
+            .collect();
+        assert!(shared.is_empty(), "{data} and {services} share {shared:?}");
+        let vpc = resources(&data_t, "AWS::EC2::VPC")[0].0;
+        assert!(vpc.starts_with("NetworkVpc"), "{vpc}");
+        let fs = resources(&data_t, "AWS::EFS::FileSystem")[0].0;
+        assert!(fs.starts_with("AnisetteFileSystem"), "{fs}");
+    }
+}
+
+#[test]
+fn every_stack_stays_under_80_percent_of_each_cloudformation_quota() {
+    let (problems, lines) = tracker_stacks::limits::check_assembly(assembly()).unwrap();
+    println!("{}", lines.join("\n"));
+    assert_eq!(lines.len(), STACKS.len(), "{lines:?}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -10,7 +10,11 @@ intrinsics and the stack's physical ids). Writes the stack's resources to the st
 `destroyed`: the stack is gone; every resource the template retains (DeletionPolicy Retain, and a
 snapshot for Snapshot) survives; the deleted ones are gone.
 
-Prints one JSON object: {"phase", "checks": [{"kind", "resource", "ok", "detail"}], "images"}.
+`Fn::ImportValue` resolves through the emulator's exports (ListExports), so a services stack's
+references into its data stack are checked like its own.
+
+Prints one JSON object: {"phase", "checks": [{"kind", "resource", "ok", "detail"}], "images",
+"created"} (`created`: the stack's creation time, deployed phase).
 Exit code 0 when it could run (the test asserts on the checks), 2 when it could not.
 Credentials, region and AWS_ENDPOINT_URL come from the environment.
 """
@@ -61,6 +65,16 @@ class Resolver:
             "AWS::NoValue": None,
         }
         self.attributes: dict[tuple[str, str], Any] = {}
+        self._exports: dict[str, str] | None = None
+
+    def import_value(self, name: Any) -> Any:
+        """An export of another stack (a data stack's value a services stack imports)."""
+        if self._exports is None:
+            self._exports = {}
+            for page in boto3.client("cloudformation").get_paginator("list_exports").paginate():
+                for export in page["Exports"]:
+                    self._exports[export["Name"]] = export["Value"]
+        return self._exports.get(name, UNRESOLVED) if isinstance(name, str) else UNRESOLVED
 
     def ref(self, name: str) -> Any:
         if name in self.pseudo:
@@ -112,6 +126,8 @@ class Resolver:
             if key == "Fn::GetAtt":
                 name, attr = arg if isinstance(arg, list) else arg.split(".", 1)
                 return self.get_att(name, attr)
+            if key == "Fn::ImportValue":
+                return self.import_value(self(arg))
             if key == "Fn::Join":
                 parts = self(arg[1])
                 if contains_unresolved(parts):
@@ -152,6 +168,7 @@ class Report:
         self.phase = phase
         self.checks: list[dict[str, Any]] = []
         self.images: dict[str, list[str]] = {}
+        self.created = ""
 
     def add(self, kind: str, resource: str, ok: bool, detail: str = "") -> None:
         self.checks.append({"kind": kind, "resource": resource, "ok": bool(ok), "detail": detail})
@@ -170,7 +187,7 @@ class Report:
         self.add(kind, resource, not wrong, "; ".join(wrong) or f"compared {', '.join(compared)}")
 
     def dump(self) -> str:
-        return json.dumps({"phase": self.phase, "checks": self.checks, "images": self.images}, indent=1, default=str)
+        return json.dumps({"phase": self.phase, "checks": self.checks, "images": self.images, "created": self.created}, indent=1, default=str)
 
 
 def of_type(template: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -569,6 +586,9 @@ def main() -> int:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--template", required=True)
     parser.add_argument("--state", required=True)
+    parser.add_argument("--termination-protection", action="store_true",
+                        help="deployed: check the stack has termination protection")
+    parser.add_argument("--stack-policy", help="deployed: set this stack policy (a JSON file) and read it back")
     args = parser.parse_args()
     with open(args.template) as f:
         template = json.load(f)
@@ -582,6 +602,17 @@ def main() -> int:
         region = boto3.session.Session().region_name
         resolver = Resolver(template, physical, account, region, stack["StackId"])
         report.add("stack-status", args.stack, stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE"), stack["StackStatus"])
+        report.created = str(stack["CreationTime"])
+        if args.termination_protection:
+            on = stack.get("EnableTerminationProtection")
+            report.add("termination-protection", args.stack, on is True, f"EnableTerminationProtection {on!r}")
+        if args.stack_policy:
+            with open(args.stack_policy) as f:
+                body = f.read()
+            cfn.set_stack_policy(StackName=args.stack, StackPolicyBody=body)
+            back = cfn.get_stack_policy(StackName=args.stack).get("StackPolicyBody", "")
+            same = json.loads(back) == json.loads(body) if back else False
+            report.add("stack-policy", args.stack, same, "set and read back" if same else f"read back {back!r}")
         missing = sorted(set(template["Resources"]) - set(physical))
         report.add("stack-resources", args.stack, not missing, f"not in the stack: {missing}" if missing else f"{len(physical)} resources")
         check_deployed(template, resolver, report)

@@ -453,10 +453,10 @@ fn install(files: &[HostFile]) {
     }
 }
 
-/// The writer target group's health check in the synthesized TrackerProduction template (the
+/// The writer target group's health check in the synthesized TrackerProductionData template (the
 /// golden file `stacks/tests/tracker.rs` keeps byte-identical to `cdk synth`).
 fn writer_health_check() -> (String, u16, u16) {
-    let path = repo_root().join("stacks/golden/TrackerProduction.template.json");
+    let path = repo_root().join("stacks/golden/TrackerProductionData.template.json");
     let t: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let tg = t["Resources"]
         .as_object()
@@ -467,7 +467,7 @@ fn writer_health_check() -> (String, u16, u16) {
                 && id.starts_with(&format!("{DATABASE_ID}WriterTargets"))
         })
         .map(|(_, r)| &r["Properties"])
-        .expect("the writer target group in TrackerProduction.template.json");
+        .expect("the writer target group in TrackerProductionData.template.json");
     assert_eq!(tg["HealthCheckProtocol"], "HTTP");
     (
         tg["HealthCheckPath"].as_str().unwrap().to_string(),

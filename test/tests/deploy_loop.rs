@@ -1,5 +1,9 @@
 //! The deploy loop against an AWS emulator: the real CDK CLI bootstraps, deploys, updates and
-//! destroys the real `TrackerStaging` (synthesized through cdk.json's `app`) on moto's server mode,
+//! destroys the real staging stacks (synthesized through cdk.json's `app`) on moto's server mode:
+//! `cdk deploy TrackerStaging` deploys its dependency `TrackerStagingData` first (the services
+//! stack imports the data stack's exports), the data stack gets its stack policy
+//! (`tracker-cdk stack-policy`, SetStackPolicy), and destruction goes the other way, the data
+//! stack's retained resources surviving. All on moto's server mode,
 //! started on loopback by this test and always stopped (a guard kills its process group); `cdk
 //! diff` shows the update before it is deployed. Two
 //! change sets prepared by the CLI (`--method=prepare-change-set`) are reviewed online by
@@ -31,6 +35,8 @@ use tracker_tests::repo_root;
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "eu-west-1";
 const STACK: &str = "TrackerStaging";
+/// The data stack `STACK` depends on.
+const DATA_STACK: &str = "TrackerStagingData";
 const FIRST_TAG: &str = "v1.0.0";
 const UPDATE_TAG: &str = "v1.0.1";
 
@@ -248,6 +254,27 @@ impl Loop {
             .unwrap_or_else(|e| panic!("{what} printed no JSON ({e}):\n{}", out.stdout))
     }
 
+    /// `tracker-cdk ARGS`, built and run like cdk.json's app; panics unless it succeeds; returns
+    /// its standard output.
+    fn tracker_cdk(&self, args: &[&str]) -> String {
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args(["run", "--quiet", "--locked", "--manifest-path"])
+            .arg(repo_root().join("Cargo.toml"))
+            .args(["-p", "tracker-cdk", "--"])
+            .args(args);
+        self.env(&mut cmd);
+        let what = format!("tracker-cdk {}", args.join(" "));
+        let out = run(&mut cmd, Duration::from_secs(600), &what);
+        assert_eq!(
+            out.code,
+            Some(0),
+            "{what} failed\nstdout:\n{}\nstderr:\n{}",
+            out.stdout,
+            out.stderr
+        );
+        out.stdout
+    }
+
     /// `tracker-cdk review STACK --change-set NAME --format json`, built and run like cdk.json's
     /// app; returns its exit code and JSON report.
     fn review(&self, change_set: &str) -> (Option<i32>, Value) {
@@ -273,29 +300,38 @@ impl Loop {
     }
 
     fn template(&self) -> PathBuf {
-        self.dir
-            .path()
-            .join(format!("cdk.out/{STACK}.template.json"))
+        self.template_of(STACK)
     }
 
-    /// Reads the stack back (check.py) and asserts every check passed; returns the report.
+    fn template_of(&self, stack: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join(format!("cdk.out/{stack}.template.json"))
+    }
+
+    /// Reads the services stack back (check.py) and asserts every check passed; returns the
+    /// report.
     fn check(&self, phase: &str) -> Value {
-        let template = self.template();
-        let state = self.dir.path().join("state.json");
-        let report = self.python(
-            "check.py",
-            &[
-                "--phase",
-                phase,
-                "--stack",
-                STACK,
-                "--template",
-                template.to_str().unwrap(),
-                "--state",
-                state.to_str().unwrap(),
-            ],
-            Duration::from_secs(180),
-        );
+        self.check_stack(phase, STACK, &[])
+    }
+
+    /// Reads `stack` back (check.py, with `extra` arguments) and asserts every check passed;
+    /// returns the report.
+    fn check_stack(&self, phase: &str, stack: &str, extra: &[&str]) -> Value {
+        let template = self.template_of(stack);
+        let state = self.dir.path().join(format!("state-{stack}.json"));
+        let mut args = vec![
+            "--phase",
+            phase,
+            "--stack",
+            stack,
+            "--template",
+            template.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let report = self.python("check.py", &args, Duration::from_secs(180));
         let failed: Vec<String> = report["checks"]
             .as_array()
             .unwrap()
@@ -323,6 +359,34 @@ fn count(report: &Value, kind: &str) -> usize {
         .iter()
         .filter(|c| c["kind"] == kind)
         .count()
+}
+
+/// One template whose resources are those of `a` and `b` (the two stacks of an environment:
+/// their logical ids do not collide, which `stacks/tests/tracker.rs` also checks).
+fn merge_resources(a: &Value, b: &Value) -> Value {
+    let mut resources = a["Resources"].as_object().unwrap().clone();
+    for (id, r) in b["Resources"].as_object().unwrap() {
+        // The CLI's analytics resource is in every stack.
+        if id != "CDKMetadata" {
+            assert!(
+                resources.insert(id.clone(), r.clone()).is_none(),
+                "{id} in both stacks"
+            );
+        }
+    }
+    json!({ "Resources": resources })
+}
+
+/// The checks of two check.py reports together.
+fn merge_checks(a: &Value, b: &Value) -> Value {
+    let checks: Vec<Value> = a["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(b["checks"].as_array().unwrap())
+        .cloned()
+        .collect();
+    json!({ "checks": checks })
 }
 
 /// Resources of `type_` in a template.
@@ -447,11 +511,11 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         minutes(3),
     );
     let deploy = |tag: &str| {
+        // Not --exclusively: the CLI deploys the data stack first, as for a user.
         lp.cdk(
             &[
                 "deploy",
                 STACK,
-                "--exclusively",
                 "-c",
                 &format!("imageTag={tag}"),
                 "--method=direct",
@@ -463,8 +527,43 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         )
     };
     deploy(FIRST_TAG);
+    // The data stack: deployed first, termination-protected, and its stack policy (generated
+    // by `tracker-cdk stack-policy` from the synthesized template) set and read back.
+    let policy = lp.dir.path().join("stack-policy.json");
+    let printed = lp.tracker_cdk(&[
+        "stack-policy",
+        DATA_STACK,
+        "--template",
+        lp.template_of(DATA_STACK).to_str().unwrap(),
+    ]);
+    let denied = serde_json::from_str::<Value>(&printed).unwrap()["Statement"][1]["Resource"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(denied > 0, "the stack policy protects nothing: {printed}");
+    std::fs::write(&policy, &printed).unwrap();
+    let data = lp.check_stack(
+        "deployed",
+        DATA_STACK,
+        &[
+            "--termination-protection",
+            "--stack-policy",
+            policy.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(count(&data, "termination-protection"), 1);
+    assert_eq!(count(&data, "stack-policy"), 1);
     let first = lp.check("deployed");
-    let template = read_json(&lp.template());
+    assert!(
+        data["created"].as_str().unwrap() < first["created"].as_str().unwrap(),
+        "the data stack is created before the services stack: {} / {}",
+        data["created"],
+        first["created"]
+    );
+    // The checks of both stacks, against both templates.
+    let data_template = read_json(&lp.template_of(DATA_STACK));
+    let services_template = read_json(&lp.template());
+    let template = merge_resources(&data_template, &services_template);
+    let first_both = merge_checks(&data, &first);
 
     // What the checks covered: one check per resource of each kind the template declares.
     for (kind, type_) in [
@@ -482,13 +581,17 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         ("log-group", "AWS::Logs::LogGroup"),
     ] {
         let declared = resources_of(&template, type_).len();
-        assert!(declared > 0, "the staging template declares no {type_}");
-        assert_eq!(count(&first, kind), declared, "{kind} checks vs {type_}");
+        assert!(declared > 0, "the staging templates declare no {type_}");
+        assert_eq!(
+            count(&first_both, kind),
+            declared,
+            "{kind} checks vs {type_}"
+        );
     }
     let declared_rules = resources_of(&template, "AWS::EC2::SecurityGroupIngress").len()
         + resources_of(&template, "AWS::EC2::SecurityGroupEgress").len();
     assert!(
-        count(&first, "security-group-rule") >= declared_rules,
+        count(&first_both, "security-group-rule") >= declared_rules,
         "every security-group rule resource is checked"
     );
 
@@ -671,10 +774,19 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         "the widening names {new_cidr}: {report:#}"
     );
 
-    // Destroy: the stack goes, what the template retains stays.
+    // Destroy, in reverse order: the services stack, then the data stack. Each goes; what its
+    // template retains stays. (moto keeps termination protection as a flag but does not enforce
+    // it and has no UpdateTerminationProtection: against an account, turn it off first, as the
+    // README says.)
     lp.cdk(&["destroy", STACK, "--exclusively", "--force"], minutes(5));
-    let destroyed = lp.check("destroyed");
-    assert_eq!(count(&destroyed, "stack-deleted"), 1);
+    let gone = lp.check("destroyed");
+    lp.cdk(
+        &["destroy", DATA_STACK, "--exclusively", "--force"],
+        minutes(5),
+    );
+    let gone_data = lp.check_stack("destroyed", DATA_STACK, &[]);
+    let destroyed = merge_checks(&gone_data, &gone);
+    assert_eq!(count(&destroyed, "stack-deleted"), 2);
     let retained: Vec<String> = template["Resources"]
         .as_object()
         .unwrap()
@@ -682,12 +794,15 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         .filter(|(_, r)| r["DeletionPolicy"] == "Retain")
         .map(|(id, _)| id.clone())
         .collect();
-    assert!(!retained.is_empty(), "the staging template retains nothing");
+    assert!(!retained.is_empty(), "the staging templates retain nothing");
     assert_eq!(
         count(&destroyed, "retained"),
         retained.len(),
         "a retention check for each retained resource ({retained:?})"
     );
+    for id in ["AnisetteFileSystemE1342D7B", "DataBackupVault7EE20BF7"] {
+        assert!(retained.iter().any(|r| r == id), "{id} is not retained");
+    }
     assert_eq!(
         count(&destroyed, "snapshot"),
         template["Resources"]

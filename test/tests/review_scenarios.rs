@@ -6,8 +6,9 @@
 //! security-group rule opened to 0.0.0.0/0 — are covered on construct-built stacks, each alone,
 //! in `review/tests/synthesized.rs`.)
 
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::{json, Map, Value};
 use tracker_review::report::{Action, Change, Report, Risk};
@@ -32,14 +33,11 @@ fn synthesize(overrides: &[(&str, Value)], stack: &str) -> Value {
 }
 
 fn baseline(stack: &str) -> &'static Value {
-    static STAGING: OnceLock<Value> = OnceLock::new();
-    static PRODUCTION: OnceLock<Value> = OnceLock::new();
-    let cell = if stack == "TrackerStaging" {
-        &STAGING
-    } else {
-        &PRODUCTION
-    };
-    cell.get_or_init(|| synthesize(&[], stack))
+    static STACKS: OnceLock<Mutex<BTreeMap<String, &'static Value>>> = OnceLock::new();
+    let mut cache = STACKS.get_or_init(Default::default).lock().unwrap();
+    cache
+        .entry(stack.to_string())
+        .or_insert_with(|| Box::leak(Box::new(synthesize(&[], stack))))
 }
 
 fn review(overrides: &[(&str, Value)], stack: &str) -> Report {
@@ -72,7 +70,8 @@ fn an_identical_synthesis_reviews_as_no_change() {
 
 #[test]
 fn a_cosmetic_tag_change_modifies_in_place_and_is_safe() {
-    let report = review(&[("tags", json!("owner=platform"))], "TrackerStaging");
+    // The data stack: where the stateful resources are.
+    let report = review(&[("tags", json!("owner=platform"))], "TrackerStagingData");
     assert!(!report.changes.is_empty(), "a new tag changes nothing?");
     // Stateful resources are tagged in place; nothing is lost or widened.
     for ty in [
@@ -122,10 +121,13 @@ fn a_new_stack_description_changes_no_resource() {
 
 #[test]
 fn a_bigger_data_volume_modifies_it_in_place() {
-    let report = review(&[("staging.db.volumeGiB", json!(100))], "TrackerStaging");
+    let report = review(
+        &[("staging.db.volumeGiB", json!(100))],
+        "TrackerStagingData",
+    );
     let volume = at(
         &report,
-        "TrackerStaging/Data/DataVolume",
+        "TrackerStagingData/Data/DataVolume",
         "AWS::EC2::Volume",
     );
     assert_eq!(volume.len(), 1, "{}", show(&report));
@@ -143,11 +145,11 @@ fn a_changed_availability_zone_replaces_the_data_host_and_its_volume_as_data_los
             "availability-zones:account=111111111111:region=eu-west-1",
             json!(["eu-west-1b", "eu-west-1a", "eu-west-1c"]),
         )],
-        "TrackerStaging",
+        "TrackerStagingData",
     );
     let volume = at(
         &report,
-        "TrackerStaging/Data/DataVolume",
+        "TrackerStagingData/Data/DataVolume",
         "AWS::EC2::Volume",
     );
     assert_eq!(volume.len(), 1, "{}", show(&report));
@@ -206,4 +208,20 @@ fn removing_a_service_deletes_it_and_flags_its_log_group() {
     assert_eq!(logs[0].action, Action::Delete);
     assert!(logs[0].data_loss.is_some(), "{}", show(&report));
     assert_eq!(report.verdict(), Risk::DataLoss);
+}
+
+#[test]
+fn removing_a_service_or_changing_the_image_leaves_the_data_stack_untouched() {
+    // The split's point: a service change is not an update of the stack that holds the data.
+    for overrides in [
+        vec![("staging.disabledServices", json!(["notification-service"]))],
+        vec![("imageTag", json!("v9.9.9"))],
+    ] {
+        let report = review(&overrides, "TrackerStagingData");
+        assert!(
+            report.changes.is_empty(),
+            "{overrides:?}: {}",
+            show(&report)
+        );
+    }
 }
