@@ -31,7 +31,9 @@ use cdk_from_rust::JsString;
 use crate::platform::Platform;
 use crate::service::Image;
 use crate::task_size::TaskSize;
-use crate::validation::{Check, ValidationErrors};
+use crate::validation::{
+    is_env_var_name as is_env_name, Check, ValidationErrors, ENV_VAR_NAME as ENV_NAME,
+};
 use crate::wiring::{self, ContainerSecret, Dependency, Endpoint, Registry};
 
 /// The name of the task's container (for `--overrides` of `aws ecs run-task`).
@@ -187,17 +189,6 @@ impl OneOffTaskProps {
         }
         c.finish().map(|()| resolved)
     }
-}
-
-const ENV_NAME: &str =
-    "a variable name of A-Z, 0-9 and '_', not starting with a digit ([A-Z_][A-Z0-9_]*)";
-
-fn is_env_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && !b[0].is_ascii_digit()
-        && b.iter()
-            .all(|&x| x.is_ascii_uppercase() || x.is_ascii_digit() || x == b'_')
 }
 
 /// Whether an image reference names a digest, or a tag other than `latest`.

@@ -37,7 +37,8 @@ const TASKS: [(&str, &str); 8] = [
 const ENDPOINTS: [&str; 5] = ["EcrApi", "EcrDocker", "Logs", "SecretsManager", "Ssm"];
 
 const ENV_VARS: &str = "plain environment values are non-secret configuration (ENVIRONMENT, \
-    PUBLIC_DOMAIN, <DEPENDENCY>_HOST/_PORT); credentials reach the container as ECS secrets from \
+    PUBLIC_DOMAIN, DATABASE_NAME, <DEPENDENCY>_HOST/_PORT, and the env settings, where names that \
+    look like credentials are refused); credentials reach the container as ECS secrets from \
     Secrets Manager";
 const STAR: &str = "actions without resource-level permissions: ecr:GetAuthorizationToken \
     (execution role) and the ssmmessages channel and session-logging actions of ECS Exec (task \

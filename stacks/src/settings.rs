@@ -21,13 +21,23 @@
 //! `production.redis.nodeType`; `<environment>.spotWorkers` puts workers on Fargate Spot and
 //! `<environment>.anisetteImageTag` pins the mirrored Anisette image. An unknown key under
 //! `staging.` or `production.` is an error (a typo must not be silently ignored).
+//!
+//! Per-container configuration, without code edits: `<environment>.<target>.env.<NAME>=<value>`
+//! (a plain environment value) and `<environment>.<target>.secrets.<NAME>=<secret name or complete
+//! ARN>[:<json-key>]` (a Secrets Manager secret, injected as an ECS container secret and granted to
+//! that target's execution role alone), where `<target>` is a service of [`CONFIGURABLE`] or
+//! `migrate` (the migration task). A plain value whose name looks like a credential, and a name
+//! the stacks set themselves ([`STACK_VARIABLES`]), are refused.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
 use tracker_constructs::task_size::TaskSize;
-use tracker_constructs::validation::{is_ipv4_cidr, is_region, Check, ValidationErrors};
+use tracker_constructs::validation::{
+    is_env_var_name, is_ipv4_cidr, is_region, Check, ValidationErrors, ENV_VAR_NAME,
+};
+use tracker_constructs::wiring::{SecretReference, SECRET_REFERENCE};
 
 /// The environments this repository deploys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -135,6 +145,64 @@ pub const OPTIONAL_SERVICES: [&str; 6] = [
     "materialized-view-service",
 ];
 
+/// What `<environment>.<target>.env.*` / `.secrets.*` configure: the tracker's own services and
+/// `migrate`, the migration task. Not `anisette-v3`, a mirrored third-party image configured by
+/// its construct.
+pub const CONFIGURABLE: [&str; 8] = [
+    "api",
+    "frontend",
+    "admin",
+    "tracker-fetcher",
+    "unified-geofence",
+    "notification-service",
+    "materialized-view-service",
+    MIGRATE,
+];
+
+/// The migration task's name as a configuration target.
+pub const MIGRATE: &str = "migrate";
+
+/// Every variable the stacks set in some container themselves (the README's container contract
+/// lists them, and a test checks that every variable of the synthesized task definitions is
+/// either here or came from the settings), and those ECS sets in every Fargate container:
+/// `env` / `secrets` settings may not reuse them.
+pub const STACK_VARIABLES: [&str; 23] = [
+    "ENVIRONMENT",
+    "PUBLIC_DOMAIN",
+    "DB_HOST",
+    "DB_PORT",
+    "DATABASE_NAME",
+    "DATABASE_USER",
+    "DATABASE_PASSWORD",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDIS_TLS",
+    "REDIS_PASSWORD",
+    "API_HOST",
+    "API_PORT",
+    "ANISETTE_URL",
+    "ANISETTE_V3_HOST",
+    "ANISETTE_V3_PORT",
+    // Set by ECS on Fargate.
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "ECS_CONTAINER_METADATA_URI",
+    "ECS_CONTAINER_METADATA_URI_V4",
+    "ECS_AGENT_URI",
+];
+
+/// Whether a variable name looks like a credential, which must be a secret: `*PASSWORD*`,
+/// `*TOKEN*`, `*SECRET*` or `*_KEY` (case-insensitive).
+pub fn looks_like_credential(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["PASSWORD", "TOKEN", "SECRET"]
+        .iter()
+        .any(|w| upper.contains(w))
+        || upper.ends_with("_KEY")
+}
+
 /// The ECR repositories (in `TrackerRegistry`) the environments pull from: one per image.
 pub fn repositories() -> Vec<String> {
     SERVICES.iter().map(|s| format!("tracker/{s}")).collect()
@@ -206,6 +274,14 @@ pub struct Settings {
     /// Services not deployed in this environment (e.g. admin moved to static hosting). A service
     /// others connect to cannot be disabled. Default: none.
     pub disabled_services: Vec<String>,
+    /// Plain environment values by target ([`CONFIGURABLE`]) and variable name, from
+    /// `<environment>.<target>.env.<NAME>`: non-secret configuration (`LOG_LEVEL=info`). Default:
+    /// none.
+    pub container_environment: BTreeMap<String, BTreeMap<String, String>>,
+    /// Secrets Manager secrets by target ([`CONFIGURABLE`]) and variable name, from
+    /// `<environment>.<target>.secrets.<NAME>`: injected as ECS container secrets, read by that
+    /// target's execution role only. Default: none.
+    pub container_secrets: BTreeMap<String, BTreeMap<String, SecretReference>>,
 }
 
 /// The example account `cdk.json` ships (and that `availability-zones` context is seeded for).
@@ -274,6 +350,8 @@ impl Settings {
             description: None,
             ecs_exec: !production,
             disabled_services: Vec::new(),
+            container_environment: BTreeMap::new(),
+            container_secrets: BTreeMap::new(),
         }
     }
 
@@ -381,6 +459,7 @@ impl Settings {
                     })
                     .collect()
             }
+            _ if self.apply_container_config(c, &field, key, value) => {}
             _ => {
                 let sized = key.split_once('.').and_then(|(service, f)| {
                     let sizing = self.services.get_mut(service)?;
@@ -406,9 +485,11 @@ impl Settings {
                             key,
                             format!(
                             "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
-                             maxCount for a service in {}, db.instanceType|volumeGiB|ami{}",
+                             maxCount for a service in {}, <target>.env.<NAME>|secrets.<NAME> for \
+                             a target in {}, db.instanceType|volumeGiB|ami{}",
                             ENV_KEYS.join(", "),
                             SERVICES.join(", "),
+                            CONFIGURABLE.join(", "),
                             if self.environment == Environment::Production {
                                 "|privateIps, redis.nodeType"
                             } else {
@@ -417,6 +498,129 @@ impl Settings {
                         ),
                         );
                     }
+                }
+            }
+        }
+    }
+
+    /// Applies `<target>.env.<NAME>` / `<target>.secrets.<NAME>`; `false` when `key` is neither.
+    fn apply_container_config(
+        &mut self,
+        c: &mut Check,
+        field: &str,
+        key: &str,
+        value: &Value,
+    ) -> bool {
+        let Some((target, rest)) = key.split_once('.') else {
+            return false;
+        };
+        if !CONFIGURABLE.contains(&target) {
+            return false;
+        }
+        if let Some(name) = rest.strip_prefix("env.") {
+            let text = match value {
+                Value::String(v) => Some(v.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            };
+            match text {
+                Some(v) => {
+                    self.container_environment
+                        .entry(target.to_string())
+                        .or_default()
+                        .insert(name.to_string(), v);
+                }
+                None => drop(c.fail(field, value, "a string, number or boolean")),
+            }
+            true
+        } else if let Some(name) = rest.strip_prefix("secrets.") {
+            match value.as_str().map(SecretReference::parse) {
+                Some(Ok(r)) => {
+                    self.container_secrets
+                        .entry(target.to_string())
+                        .or_default()
+                        .insert(name.to_string(), r);
+                }
+                _ => drop(c.fail(field, value, SECRET_REFERENCE)),
+            }
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The plain values `<environment>.<target>.env.*` give `target`.
+    pub fn environment_of(&self, target: &str) -> BTreeMap<String, String> {
+        self.container_environment
+            .get(target)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The secrets `<environment>.<target>.secrets.*` give `target`.
+    pub fn secrets_of(&self, target: &str) -> BTreeMap<String, SecretReference> {
+        self.container_secrets
+            .get(target)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn validate_container_config(&self, c: &mut Check) {
+        let env = self.environment.name();
+        let taken = format!(
+            "a name neither the stacks nor ECS set themselves (reserved: {})",
+            STACK_VARIABLES.join(", ")
+        );
+        let targets = self
+            .container_environment
+            .keys()
+            .chain(self.container_secrets.keys());
+        for target in targets.collect::<std::collections::BTreeSet<_>>() {
+            c.require(
+                CONFIGURABLE.contains(&target.as_str()),
+                &format!("{env}.{target}"),
+                target,
+                format!("a configurable target: {}", CONFIGURABLE.join(", ")),
+            );
+            let plain = self.environment_of(target);
+            let secrets = self.secrets_of(target);
+            for name in plain.keys() {
+                let field = format!("{env}.{target}.env.{name}");
+                // The value is never echoed: it may be the credential this check catches.
+                if looks_like_credential(name) {
+                    c.fail(
+                        &field,
+                        name,
+                        format!(
+                            "a name that does not look like a credential (*PASSWORD*, *TOKEN*, \
+                             *SECRET*, *_KEY): keep the value in Secrets Manager and use \
+                             `{env}.{target}.secrets.{name}=<secret name or ARN>[:json-key]` \
+                             instead (plain values are visible in the task definition and the \
+                             template)"
+                        ),
+                    );
+                } else if !is_env_var_name(name) {
+                    c.fail(&field, name, ENV_VAR_NAME);
+                } else if STACK_VARIABLES.contains(&name.as_str()) {
+                    c.fail(&field, name, taken.as_str());
+                } else if secrets.contains_key(name) {
+                    c.fail(
+                        &field,
+                        name,
+                        format!(
+                            "a name not also set in `{env}.{target}.secrets` (a variable is \
+                             either plain or secret)"
+                        ),
+                    );
+                }
+            }
+            for name in secrets.keys() {
+                let field = format!("{env}.{target}.secrets.{name}");
+                if !is_env_var_name(name) {
+                    c.fail(&field, name, ENV_VAR_NAME);
+                } else if STACK_VARIABLES.contains(&name.as_str()) {
+                    c.fail(&field, name, taken.as_str());
                 }
             }
         }
@@ -610,6 +814,7 @@ impl Settings {
             &self.migration_command,
             "a non-empty command",
         );
+        self.validate_container_config(c);
     }
 
     /// Whether the image tag is mutable (staging warns about it).
@@ -1010,6 +1215,138 @@ mod tests {
                 "staging.disabledServices[0]",
                 "staging.tags.project"
             ]
+        );
+    }
+
+    #[test]
+    fn container_environment_and_secrets_parse_per_target() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:tracker/notify-AbCdEf";
+        let s = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({
+                "production.tracker-fetcher.env.LOG_LEVEL": "info",
+                "production.tracker-fetcher.env.WORKERS": 4,
+                "production.tracker-fetcher.secrets.APPLE_ID": "tracker/apple:username",
+                "production.notification-service.secrets.PUSH_API_KEY": arn,
+                "production.migrate.secrets.DJANGO_SECRET_KEY": "tracker/django",
+                "staging.api.env.LOG_LEVEL": "debug",
+            })),
+        )
+        .unwrap();
+        let fetcher = s.environment_of("tracker-fetcher");
+        assert_eq!(fetcher["LOG_LEVEL"], "info");
+        assert_eq!(fetcher["WORKERS"], "4");
+        assert!(s.environment_of("api").is_empty(), "staging keys leak");
+        assert_eq!(
+            s.secrets_of("tracker-fetcher")["APPLE_ID"].to_string(),
+            "tracker/apple:username"
+        );
+        assert_eq!(
+            s.secrets_of("notification-service")["PUSH_API_KEY"].to_string(),
+            arn
+        );
+        assert!(s.secrets_of(MIGRATE).contains_key("DJANGO_SECRET_KEY"));
+    }
+
+    #[test]
+    fn fails_on_a_plain_value_named_like_a_credential_pointing_to_secrets() {
+        for name in [
+            "DB_PASSWORD",
+            "GITHUB_TOKEN",
+            "client_secret_id",
+            "API_KEY",
+            "Stripe_Key",
+        ] {
+            let key = format!("production.api.env.{name}");
+            let err = Settings::from_context(
+                Environment::Production,
+                &ctx(json!({ key.clone(): "hunter2" })),
+            )
+            .unwrap_err();
+            let text = err.to_string();
+            assert_eq!(fields(err), std::slice::from_ref(&key), "{name}");
+            assert!(
+                text.contains(&format!("use `production.api.secrets.{name}=")),
+                "{text}"
+            );
+            assert!(!text.contains("hunter2"), "the value is echoed: {text}");
+        }
+        // Names that merely contain KEY are plain settings.
+        Settings::from_context(
+            Environment::Production,
+            &ctx(json!({ "production.api.env.KEYBOARD_LAYOUT": "us", "production.api.env.MONKEY": "1" })),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn fails_on_names_the_stacks_or_ecs_set() {
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({
+                "staging.api.env.DATABASE_NAME": "other",
+                "staging.api.env.AWS_REGION": "us-east-1",
+                "staging.tracker-fetcher.env.ANISETTE_URL": "http://x",
+                "staging.migrate.secrets.DATABASE_PASSWORD": "mine",
+            })),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(
+            fields(err),
+            [
+                "staging.api.env.AWS_REGION",
+                "staging.api.env.DATABASE_NAME",
+                "staging.migrate.secrets.DATABASE_PASSWORD",
+                "staging.tracker-fetcher.env.ANISETTE_URL",
+            ]
+        );
+        assert!(
+            text.contains("reserved: ENVIRONMENT, PUBLIC_DOMAIN"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fails_on_bad_secret_references_names_and_targets_all_at_once() {
+        let err = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({
+                "production.api.secrets.APPLE_ID":
+                    "arn:aws:secretsmanager:eu-west-1:111111111111:secret:tracker/apple",
+                "production.api.secrets.EMPTY_KEY": "tracker/apple:",
+                "production.api.env.lower_case": "x",
+                "production.api.env.BOTH": "x",
+                "production.api.secrets.BOTH": "tracker/both",
+                "production.worker.env.LOG_LEVEL": "info",
+                "production.anisette-v3.env.LOG_LEVEL": "info",
+                "production.api.env.LIST": ["a"],
+            })),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        let f = fields(err);
+        for expected in [
+            "production.api.secrets.APPLE_ID",
+            "production.api.secrets.EMPTY_KEY",
+            "production.api.env.lower_case",
+            "production.api.env.BOTH",
+            "production.worker.env.LOG_LEVEL",
+            "production.anisette-v3.env.LOG_LEVEL",
+            "production.api.env.LIST",
+        ] {
+            assert!(
+                f.iter().any(|x| x == expected),
+                "{expected} missing in {f:?}"
+            );
+        }
+        assert_eq!(f.len(), 7, "{text}");
+        assert!(text.contains("6-character suffix"), "{text}");
+        assert!(text.contains("either plain or secret"), "{text}");
+        assert!(text.contains("[A-Z_][A-Z0-9_]*"), "{text}");
+        assert!(
+            text.contains("<target>.env.<NAME>|secrets.<NAME> for a target in api"),
+            "{text}"
         );
     }
 

@@ -34,7 +34,7 @@ use tracker_constructs::wiring::{ContainerSecret, Dependency};
 use tracker_constructs::{Network, NetworkProps, Platform, PlatformProps};
 
 use crate::nag;
-use crate::settings::{repositories, Environment, Settings};
+use crate::settings::{repositories, Environment, Settings, MIGRATE};
 
 const TAG_PROJECT: &str = "tracker";
 
@@ -43,6 +43,8 @@ struct DataPlane {
     /// The application database login: JSON with username, password, host, port, dbname.
     db_secret: ContainerSecret,
     db_user: ContainerSecret,
+    /// The application database's name (plain: `DATABASE_NAME`).
+    db_name: String,
     redis_password: ContainerSecret,
     /// Whether Redis must be reached over TLS (the endpoint's own fact).
     redis_tls: bool,
@@ -147,6 +149,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         );
         db.instance_type = s.db_instance_type.clone();
         db.data_volume_gib = s.db_volume_gib;
+        let db_name = db.database_name.clone();
         let db = PatroniCluster::new(stack, "Database", &platform, db)?;
         let redis = ManagedRedis::new(
             stack,
@@ -160,6 +163,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         DataPlane {
             db_secret: ContainerSecret::field(db.app_secret, "password"),
             db_user: ContainerSecret::field(db.app_secret, "username"),
+            db_name,
             redis_password: ContainerSecret::whole(redis.auth_token),
             redis_tls: redis.endpoint.tls,
         }
@@ -167,6 +171,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         let mut host = StagingDataHostProps::new(&s.region, &s.db_ami);
         host.instance_type = s.db_instance_type.clone();
         host.data_volume_gib = s.db_volume_gib;
+        let db_name = host.database_name.clone();
         let host = StagingDataHost::new(stack, "Data", &platform, host)?;
         output(
             stack,
@@ -177,6 +182,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         DataPlane {
             db_secret: ContainerSecret::field(host.app_secret, "password"),
             db_user: ContainerSecret::field(host.app_secret, "username"),
+            db_name,
             redis_password: ContainerSecret::whole(host.valkey_secret),
             redis_tls: host.redis_endpoint.tls,
         }
@@ -209,6 +215,9 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             service
                 .secrets
                 .insert("DATABASE_USER".into(), data.db_user.clone());
+            service
+                .environment
+                .insert("DATABASE_NAME".into(), data.db_name.clone());
         }
         if deps.contains(&&redis) {
             service
@@ -218,6 +227,14 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
                 .environment
                 .insert("REDIS_TLS".into(), data.redis_tls.to_string());
         }
+        let name = service.name.clone();
+        configure(
+            stack,
+            s,
+            &name,
+            &mut service.environment,
+            &mut service.secrets,
+        );
         service.execute_command = s.ecs_exec;
         if !production {
             // Staging rolls half the tasks at a time.
@@ -447,6 +464,16 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
     migrate
         .environment
         .insert("ENVIRONMENT".into(), env.name().into());
+    migrate
+        .environment
+        .insert("DATABASE_NAME".into(), data.db_name.clone());
+    configure(
+        stack,
+        s,
+        MIGRATE,
+        &mut migrate.environment,
+        &mut migrate.secrets,
+    );
     OneOffTask::new(stack, "Migrate", &platform, migrate)?;
 
     // Docs and ReDoc: static sites, published by CI.
@@ -472,6 +499,23 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
 
     nag::acknowledge(stack, s);
     Ok(stack)
+}
+
+/// Adds what the settings `<env>.<target>.env.*` / `.secrets.*` give `target` (validated with the
+/// settings): plain values, and secrets imported by name or ARN (no resource; the container's
+/// execution role alone is granted read).
+fn configure(
+    stack: Stack,
+    s: &Settings,
+    target: &str,
+    environment: &mut BTreeMap<String, String>,
+    secrets: &mut BTreeMap<String, ContainerSecret>,
+) {
+    environment.extend(s.environment_of(target));
+    for (name, reference) in s.secrets_of(target) {
+        let secret = reference.import(stack, &format!("Secret-{target}-{name}"));
+        secrets.insert(name, secret);
+    }
 }
 
 fn output(scope: Stack, id: &str, value: impl Into<cdk_from_rust::JsString>, description: &str) {
