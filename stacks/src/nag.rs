@@ -229,6 +229,17 @@ pub fn acknowledge(stack: Stack, settings: &Settings) {
     );
 }
 
+/// Accepts the findings of `TrackerRegistry`.
+pub fn acknowledge_registry(stack: Stack, settings: &Settings) {
+    if settings.ci_repository.is_some() {
+        Validations::of(find(stack, "Images/CiRole")).acknowledge([Acknowledgment::new(
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken has no resource-level permissions (docker login to the \
+             registry); every push and pull action is limited to the tracker repositories",
+        )]);
+    }
+}
+
 /// The construct at `path` (ids joined by `/`) under `stack`; aws-cdk-lib reports a missing one.
 fn find(stack: Stack, path: &str) -> IConstruct {
     path.split('/').fold(IConstruct::from(stack), |scope, id| {

@@ -33,7 +33,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
-use tracker_constructs::task_size::TaskSize;
+use tracker_constructs::container_registry::CiPushAccess;
+use tracker_constructs::task_size::{CpuArchitecture, TaskSize};
 use tracker_constructs::validation::{
     is_env_var_name, is_ipv4_cidr, is_region, Check, ValidationErrors, ENV_VAR_NAME,
 };
@@ -274,6 +275,23 @@ pub struct Settings {
     /// Services not deployed in this environment (e.g. admin moved to static hosting). A service
     /// others connect to cannot be disabled. Default: none.
     pub disabled_services: Vec<String>,
+    /// The CPU architecture of every task whose service has no `<service>.cpuArchitecture`
+    /// (`cpuArchitecture`: `X86_64` or `ARM64`). Default: X86_64, what the default GitHub-hosted
+    /// runners build natively (see [`CpuArchitecture`]).
+    pub cpu_architecture: CpuArchitecture,
+    /// Per-service CPU architectures (`<service>.cpuArchitecture`), overriding
+    /// `cpu_architecture`; the migration task follows `api` (it runs the api image). Default:
+    /// none.
+    pub service_architectures: BTreeMap<String, CpuArchitecture>,
+    /// The GitHub repository (`owner/repo`) whose Actions workflows may push images
+    /// (`ciRepository`, global only). When `None` (the default), `TrackerRegistry` has no CI role.
+    pub ci_repository: Option<String>,
+    /// The git refs whose workflow runs may push (`ciRefs`, global only). Default:
+    /// `refs/heads/main` and `refs/tags/*`.
+    pub ci_refs: Vec<String>,
+    /// The registry account's existing OIDC provider for GitHub Actions (`ciOidcProviderArn`,
+    /// global only). When `None` (the default), `TrackerRegistry` creates it.
+    pub ci_oidc_provider_arn: Option<String>,
     /// Plain environment values by target ([`CONFIGURABLE`]) and variable name, from
     /// `<environment>.<target>.env.<NAME>`: non-secret configuration (`LOG_LEVEL=info`). Default:
     /// none.
@@ -352,6 +370,11 @@ impl Settings {
             disabled_services: Vec::new(),
             container_environment: BTreeMap::new(),
             container_secrets: BTreeMap::new(),
+            cpu_architecture: CpuArchitecture::default(),
+            service_architectures: BTreeMap::new(),
+            ci_repository: None,
+            ci_refs: CiPushAccess::new("").refs,
+            ci_oidc_provider_arn: None,
         }
     }
 
@@ -374,6 +397,21 @@ impl Settings {
         let registry_set = context
             .keys()
             .any(|k| k.ends_with("registryAccount") || k.ends_with("registryRegion"));
+        let own = own.filter(|(key, _)| {
+            let global_only = REGISTRY_ONLY_KEYS.contains(key);
+            if global_only {
+                c.fail(
+                    &format!("{prefix}{key}"),
+                    key,
+                    format!(
+                        "a key without the environment prefix (`{key}`): it configures \
+                         TrackerRegistry, which serves both environments"
+                    ),
+                );
+            }
+            !global_only
+        });
+        let own: Vec<(&str, &Value)> = own.collect();
         for (key, value) in global.map(|(k, v)| (k.as_str(), v)).chain(own) {
             s.apply(&mut c, &prefix, key, value);
         }
@@ -459,6 +497,23 @@ impl Settings {
                     })
                     .collect()
             }
+            "cpuArchitecture" => {
+                if let Some(a) = architecture(c, &field, value) {
+                    self.cpu_architecture = a
+                }
+            }
+            "ciRepository" => self.ci_repository = text(c).filter(|v| !v.is_empty()),
+            "ciRefs" => self.ci_refs = list(c, &field, value),
+            "ciOidcProviderArn" => self.ci_oidc_provider_arn = text(c).filter(|v| !v.is_empty()),
+            _ if key
+                .strip_suffix(".cpuArchitecture")
+                .is_some_and(|service| SERVICES.contains(&service)) =>
+            {
+                if let Some(a) = architecture(c, &field, value) {
+                    let service = key.strip_suffix(".cpuArchitecture").unwrap_or_default();
+                    self.service_architectures.insert(service.to_string(), a);
+                }
+            }
             _ if self.apply_container_config(c, &field, key, value) => {}
             _ => {
                 let sized = key.split_once('.').and_then(|(service, f)| {
@@ -485,7 +540,7 @@ impl Settings {
                             key,
                             format!(
                             "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
-                             maxCount for a service in {}, <target>.env.<NAME>|secrets.<NAME> for \
+                             maxCount|cpuArchitecture for a service in {}, <target>.env.<NAME>|secrets.<NAME> for \
                              a target in {}, db.instanceType|volumeGiB|ami{}",
                             ENV_KEYS.join(", "),
                             SERVICES.join(", "),
@@ -815,6 +870,36 @@ impl Settings {
             "a non-empty command",
         );
         self.validate_container_config(c);
+        if let Some(ci) = self.ci_push_access() {
+            // The construct's own rules, reported under the context keys.
+            let mut props =
+                tracker_constructs::container_registry::ContainerRegistryProps::new(["tracker/x"]);
+            props.ci = Some(ci);
+            if let Err(e) = props.validate("Images") {
+                for v in e.0 {
+                    let key = match v.field.as_str() {
+                        "ci.repository" => "ciRepository",
+                        "ci.refs" => "ciRefs",
+                        "ci.oidc_provider_arn" => "ciOidcProviderArn",
+                        other => other,
+                    };
+                    c.fail(key, RawValue(v.value), v.allowed);
+                }
+            }
+        }
+        if let Some(arn) = &self.ci_oidc_provider_arn {
+            let account = arn.split(':').nth(4).unwrap_or_default();
+            if !account.is_empty() && account != self.registry_account {
+                c.fail(
+                    "ciOidcProviderArn",
+                    arn,
+                    format!(
+                        "the OIDC provider of the registry account {} (where the CI role is)",
+                        self.registry_account
+                    ),
+                );
+            }
+        }
     }
 
     /// Whether the image tag is mutable (staging warns about it).
@@ -843,13 +928,39 @@ impl Settings {
         !self.disabled_services.iter().any(|s| s == service)
     }
 
+    /// The CPU architecture of `service` (one of [`SERVICES`], or [`MIGRATE`], which runs the
+    /// api image and so follows `api`).
+    pub fn architecture_of(&self, service: &str) -> CpuArchitecture {
+        let service = if service == MIGRATE { "api" } else { service };
+        self.service_architectures
+            .get(service)
+            .copied()
+            .unwrap_or(self.cpu_architecture)
+    }
+
+    /// The CI push access of `TrackerRegistry`, when `ciRepository` is set.
+    pub fn ci_push_access(&self) -> Option<CiPushAccess> {
+        self.ci_repository.as_ref().map(|repository| CiPushAccess {
+            refs: self.ci_refs.clone(),
+            oidc_provider_arn: self.ci_oidc_provider_arn.clone(),
+            role_name: Some(CI_ROLE_NAME.to_string()),
+            ..CiPushAccess::new(repository)
+        })
+    }
+
     /// The sizing of `service` (one of [`SERVICES`]).
     pub fn sizing(&self, service: &str) -> Sizing {
         self.services[service]
     }
 }
 
-const GLOBAL_KEYS: [&str; 10] = [
+/// Keys of `TrackerRegistry` only: refused with an environment prefix.
+const REGISTRY_ONLY_KEYS: [&str; 3] = ["ciRepository", "ciRefs", "ciOidcProviderArn"];
+
+/// The name of the role CI assumes (`role-to-assume: arn:aws:iam::<registry account>:role/...`).
+pub const CI_ROLE_NAME: &str = "tracker-ci-image-push";
+
+const GLOBAL_KEYS: [&str; 14] = [
     "account",
     "region",
     "domain",
@@ -860,9 +971,13 @@ const GLOBAL_KEYS: [&str; 10] = [
     "registryAccount",
     "registryRegion",
     "tags",
+    "cpuArchitecture",
+    "ciRepository",
+    "ciRefs",
+    "ciOidcProviderArn",
 ];
 
-const ENV_KEYS: [&str; 17] = [
+const ENV_KEYS: [&str; 18] = [
     "account",
     "region",
     "domain",
@@ -880,6 +995,7 @@ const ENV_KEYS: [&str; 17] = [
     "ecsExec",
     "disabledServices",
     "tags",
+    "cpuArchitecture",
 ];
 
 #[derive(Debug, PartialEq, Eq)]
@@ -1015,6 +1131,29 @@ fn number(c: &mut Check, field: &str, value: &Value) -> Option<u32> {
         c.fail(field, value, "a whole number");
     }
     n
+}
+
+/// A value already written as the user wrote it (a nested check's), passed through unquoted.
+struct RawValue(String);
+
+impl fmt::Debug for RawValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn architecture(c: &mut Check, field: &str, value: &Value) -> Option<CpuArchitecture> {
+    match value.as_str().map(str::parse::<CpuArchitecture>) {
+        Some(Ok(a)) => Some(a),
+        Some(Err(allowed)) => {
+            c.fail(field, value, allowed);
+            None
+        }
+        None => {
+            c.fail(field, value, "X86_64 or ARM64");
+            None
+        }
+    }
 }
 
 fn boolean(c: &mut Check, field: &str, value: &Value) -> Option<bool> {
@@ -1347,6 +1486,82 @@ mod tests {
         assert!(
             text.contains("<target>.env.<NAME>|secrets.<NAME> for a target in api"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn cpu_architecture_per_environment_and_per_service_and_migrate_follows_api() {
+        let s = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({
+                "cpuArchitecture": "ARM64",
+                "production.anisette-v3.cpuArchitecture": "X86_64",
+            })),
+        )
+        .unwrap();
+        assert_eq!(s.architecture_of("api"), CpuArchitecture::Arm64);
+        assert_eq!(s.architecture_of(MIGRATE), CpuArchitecture::Arm64);
+        assert_eq!(s.architecture_of("anisette-v3"), CpuArchitecture::X86_64);
+        let s = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({ "staging.api.cpuArchitecture": "arm64" })),
+        )
+        .unwrap();
+        assert_eq!(s.architecture_of(MIGRATE), CpuArchitecture::Arm64);
+        assert_eq!(s.architecture_of("frontend"), CpuArchitecture::X86_64);
+    }
+
+    #[test]
+    fn fails_on_an_unknown_cpu_architecture() {
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({
+                "staging.cpuArchitecture": "riscv64",
+                "staging.api.cpuArchitecture": 64,
+            })),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(
+            fields(err),
+            ["staging.cpuArchitecture", "staging.api.cpuArchitecture"]
+        );
+        assert!(text.contains("X86_64 or ARM64"), "{text}");
+    }
+
+    #[test]
+    fn ci_settings_parse_and_fail_on_bad_values_under_their_keys() {
+        let s = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({ "ciRepository": "example-org/tracker", "ciRefs": "refs/heads/release" })),
+        )
+        .unwrap();
+        let ci = s.ci_push_access().unwrap();
+        assert_eq!(ci.repository, "example-org/tracker");
+        assert_eq!(ci.refs, ["refs/heads/release"]);
+        assert_eq!(ci.role_name.as_deref(), Some(CI_ROLE_NAME));
+        assert!(Settings::defaults(Environment::Staging)
+            .ci_push_access()
+            .is_none());
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({
+                "ciRepository": "tracker",
+                "ciRefs": ["main"],
+                "ciOidcProviderArn":
+                    "arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com",
+                "staging.ciRepository": "org/other",
+            })),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(err),
+            [
+                "staging.ciRepository",
+                "ciRepository",
+                "ciRefs",
+                "ciOidcProviderArn"
+            ]
         );
     }
 

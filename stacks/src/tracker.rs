@@ -50,8 +50,11 @@ struct DataPlane {
     redis_tls: bool,
 }
 
-/// Adds `TrackerRegistry` to `app`: the ECR repositories, in the registry account and region.
-pub fn registry_stack(app: &App, settings: &Settings) -> Result<Stack, ValidationErrors> {
+/// Adds `TrackerRegistry` to `app`: the ECR repositories, in the registry account and region
+/// (`environments` share them), the CI role when `ciRepository` is set, and a pull grant for each
+/// environment account other than the registry's.
+pub fn registry_stack(app: &App, environments: &[&Settings]) -> Result<Stack, ValidationErrors> {
+    let settings = environments[0];
     let stack = Stack::new(
         app,
         "TrackerRegistry",
@@ -72,7 +75,25 @@ pub fn registry_stack(app: &App, settings: &Settings) -> Result<Stack, Validatio
     for (key, value) in &settings.tags {
         Tags::of(stack).add(key.as_str(), value.as_str(), None);
     }
-    ContainerRegistry::new(stack, "Images", ContainerRegistryProps::new(repositories()))?;
+    let mut props = ContainerRegistryProps::new(repositories());
+    props.ci = settings.ci_push_access();
+    props.pull_accounts = environments
+        .iter()
+        .map(|e| e.account.clone())
+        .filter(|a| *a != settings.registry_account)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let registry = ContainerRegistry::new(stack, "Images", props)?;
+    if let Some(role) = registry.ci_role {
+        output(
+            stack,
+            "CiRoleArn",
+            role.role_arn(),
+            "The role GitHub Actions assumes to push images (aws-actions/configure-aws-credentials role-to-assume)",
+        );
+    }
+    nag::acknowledge_registry(stack, settings);
     Ok(stack)
 }
 
@@ -235,6 +256,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
             &mut service.environment,
             &mut service.secrets,
         );
+        service.cpu_architecture = s.architecture_of(&name);
         service.execute_command = s.ecs_exec;
         if !production {
             // Staging rolls half the tasks at a time.
@@ -269,6 +291,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
         &platform,
         AnisetteProps {
             task_size: anisette_size.task_size(),
+            cpu_architecture: s.architecture_of("anisette-v3"),
             ..AnisetteProps::new(&format!(
                 "{}{}{}",
                 s.repository_uri("anisette-v3"),
@@ -454,6 +477,7 @@ pub fn environment_stack(app: &App, s: &Settings) -> Result<Stack, ValidationErr
 
     // Migrations: a one-off task on the api image, run before a release is rolled out.
     let mut migrate = OneOffTaskProps::new(image("api"), s.migration_command.clone());
+    migrate.cpu_architecture = s.architecture_of(MIGRATE);
     migrate.connects_to = vec![db.clone()];
     migrate
         .secrets

@@ -633,3 +633,84 @@ fn configured_variables_and_secrets_reach_their_container_and_execution_role_onl
     assert_eq!(owners("DATABASE_NAME"), owners("DATABASE_PASSWORD"));
     assert!(!owners("DATABASE_NAME").is_empty());
 }
+
+#[test]
+fn a_separate_registry_account_lets_each_environment_account_pull_and_architectures_follow_settings(
+) {
+    let mut ctx = context();
+    for (k, v) in [
+        ("registryAccount", json!("999999999999")),
+        ("staging.account", json!("222222222222")),
+        (
+            "availability-zones:account=222222222222:region=eu-west-1",
+            json!(["eu-west-1a", "eu-west-1b", "eu-west-1c"]),
+        ),
+        ("production.cpuArchitecture", json!("ARM64")),
+        ("production.anisette-v3.cpuArchitecture", json!("X86_64")),
+    ] {
+        ctx.insert(k.into(), v);
+    }
+    let settings = AppSettings::from_context(&ctx).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    synth_to(&settings, &ctx, dir.path()).unwrap();
+    let read = |stack: &str| -> Value {
+        let text = std::fs::read_to_string(dir.path().join(format!("{stack}.template.json")));
+        serde_json::from_str(&text.unwrap()).unwrap()
+    };
+
+    let registry = read("TrackerRegistry");
+    let repositories = resources(&registry, "AWS::ECR::Repository");
+    assert_eq!(repositories.len(), 8);
+    for (id, r) in repositories {
+        let statements = r["Properties"]["RepositoryPolicyText"]["Statement"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{id}: no repository policy"));
+        let sids: Vec<&str> = statements
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            sids,
+            ["PullFrom111111111111", "PullFrom222222222222"],
+            "{id}"
+        );
+        for s in statements {
+            let actions = s["Action"].to_string();
+            assert!(
+                !actions.contains("PutImage") && !actions.contains('*'),
+                "{actions}"
+            );
+        }
+    }
+    // The CI role (cdk.json names example-org/tracker) and its ARN as an output.
+    assert_eq!(resources(&registry, "AWS::IAM::Role").len(), 1);
+    assert!(registry["Outputs"]["CiRoleArn"].is_object());
+
+    // Production on ARM64, Anisette kept on X86_64 (its mirrored image); staging the default.
+    let production = read("TrackerProduction");
+    let staging = read("TrackerStaging");
+    for (t, stack, id, expected) in [
+        (&production, "TrackerProduction", "Api", "ARM64"),
+        (&production, "TrackerProduction", "TrackerFetcher", "ARM64"),
+        (&production, "TrackerProduction", "Migrate", "ARM64"),
+        (&production, "TrackerProduction", "Anisette", "X86_64"),
+        (&staging, "TrackerStaging", "Api", "X86_64"),
+        (&staging, "TrackerStaging", "Migrate", "X86_64"),
+    ] {
+        let td = by_path(t, &format!("{stack}/{id}/TaskDefinition/Resource"));
+        assert_eq!(
+            td["Properties"]["RuntimePlatform"],
+            json!({"CpuArchitecture": expected, "OperatingSystemFamily": "LINUX"}),
+            "{stack}/{id}"
+        );
+    }
+}
+
+#[test]
+fn fails_when_the_environments_name_different_registries() {
+    let mut ctx = context();
+    ctx.insert("production.registryAccount".into(), json!("999999999999"));
+    let err = AppSettings::from_context(&ctx).unwrap_err().to_string();
+    assert!(err.contains("`production.registryAccount`"), "{err}");
+    assert!(err.contains("one TrackerRegistry serves both"), "{err}");
+}
