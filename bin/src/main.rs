@@ -27,10 +27,11 @@ Baselines: `golden` = stacks/golden/<STACK>.template.json (default offline), `de
 stack's template in CloudFormation (GetTemplate; default with --change-set), or a template file.
 Run `npx cdk synth <STACK>` first: the review reads cdk.out/<STACK>.template.json.
 
-AWS (only for `deployed` and --change-set): region from --region, AWS_REGION or
-AWS_DEFAULT_REGION; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
-(SSO or profiles: eval \"$(aws configure export-credentials --format env)\" first); endpoint
-AWS_ENDPOINT_URL_CLOUDFORMATION or AWS_ENDPOINT_URL when set.
+AWS (only for `deployed` and --change-set), through the AWS SDK's standard chain, as the AWS CLI:
+region from --region, AWS_REGION, AWS_DEFAULT_REGION or the profile; credentials from
+AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, web identity (AWS_WEB_IDENTITY_TOKEN_FILE
++ AWS_ROLE_ARN), AWS_PROFILE (SSO after `aws sso login`, assumed roles, credential_process), or
+container/instance metadata; endpoint AWS_ENDPOINT_URL_CLOUDFORMATION or AWS_ENDPOINT_URL when set.
 
 Exit codes:
    0  safe: no data loss, no widened access
