@@ -68,7 +68,6 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo check -q -p tracker-review --no-default-features
-	cargo check -q -p tracker-cdk --features aws
 	cargo check -q -p cdk-from-rust --features aws_wafv2
 	cargo check -q -p cdk-from-rust --features aws_ecs
 
