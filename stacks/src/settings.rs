@@ -11,7 +11,9 @@
 //! | `cloudfrontCertificateArn` | an ACM certificate in us-east-1 for `docs.` / `redoc.`; when absent the sites use their CloudFront domain |
 //! | `adminAllowList` | client CIDRs allowed to reach admin (comma-separated or a JSON array) |
 //! | `imageTag` | the image tag (or `sha256:` digest) every service runs |
-//! | `registryAccount`, `registryRegion` | where the ECR repositories live (default: `account`, `region`) |
+//! | `registryAccount`, `registryRegion` | where the ECR repositories live (default: `account`, `region`); the same for both environments |
+//! | `cpuArchitecture` | `X86_64` (default) or `ARM64`: the tasks' CPU architecture (`<service>.cpuArchitecture` per service) |
+//! | `ciRepository`, `ciRefs`, `ciOidcProviderArn` | `TrackerRegistry`'s CI role: the GitHub `owner/repo`, the refs it may push from (default `refs/heads/main`, `refs/tags/*`), an existing OIDC provider to import (default: create one); no environment prefix |
 //!
 //! Each key may be set for one environment with a prefix: `staging.imageTag`,
 //! `production.domain`. Sizes and counts are `<environment>.<service>.<field>` with fields
