@@ -54,10 +54,11 @@ Run `npx cdk synth <STACK>` first: the review reads cdk.out/<STACK>.template.jso
 Several stacks are reviewed together (a resource moving between them is reported as a move); in a
 data stack (a name ending in `Data`) any replacement or deletion is data loss.
 
-AWS (only for `deployed` and --change-set): region from --region, AWS_REGION or
-AWS_DEFAULT_REGION; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
-(SSO or profiles: eval \"$(aws configure export-credentials --format env)\" first); endpoint
-AWS_ENDPOINT_URL_CLOUDFORMATION or AWS_ENDPOINT_URL when set.
+AWS (only for `deployed` and --change-set), through the AWS SDK's standard chain, as the AWS CLI:
+region from --region, AWS_REGION, AWS_DEFAULT_REGION or the profile; credentials from
+AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, web identity (AWS_WEB_IDENTITY_TOKEN_FILE
++ AWS_ROLE_ARN), AWS_PROFILE (SSO after `aws sso login`, assumed roles, credential_process), or
+container/instance metadata; endpoint AWS_ENDPOINT_URL_CLOUDFORMATION or AWS_ENDPOINT_URL when set.
 
 Exit codes:
    0  safe: no data loss, no widened access

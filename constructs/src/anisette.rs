@@ -47,7 +47,7 @@ use cdk_from_rust::{JsAny, Opaque};
 
 use crate::monitoring::{self, AlarmSpec};
 use crate::platform::Platform;
-use crate::task_size::TaskSize;
+use crate::task_size::{CpuArchitecture, TaskSize};
 use crate::validation::{Check, ValidationErrors};
 use crate::wiring::Endpoint;
 
@@ -140,6 +140,9 @@ pub struct AnisetteProps {
     pub allow_mutable_image: bool,
     /// CPU and memory of the task. Defaults to 0.25 vCPU / 512 MiB.
     pub task_size: TaskSize,
+    /// The CPU architecture the task runs on (the task definition's `RuntimePlatform`); the
+    /// (mirrored) image must include it. Defaults to X86_64.
+    pub cpu_architecture: CpuArchitecture,
     /// How long a failing container health check is not counted after the task starts, in
     /// seconds (0-300). Defaults to 120 s: the first start downloads Apple's libraries.
     pub health_check_start_period_secs: u32,
@@ -158,6 +161,7 @@ impl AnisetteProps {
             image: image.to_string(),
             allow_mutable_image: false,
             task_size: TaskSize::QUARTER_HALF,
+            cpu_architecture: CpuArchitecture::default(),
             health_check_start_period_secs: 120,
             health_check_grace_period_secs: None,
             stop_timeout_secs: 30,
@@ -420,7 +424,8 @@ impl AnisetteWithEfs {
             Some(
                 FargateTaskDefinitionProps::new()
                     .cpu(props.task_size.cpu())
-                    .memory_limit_mib(props.task_size.memory_mib()),
+                    .memory_limit_mib(props.task_size.memory_mib())
+                    .runtime_platform(props.cpu_architecture.runtime_platform()),
             ),
         );
         task_definition.add_volume(

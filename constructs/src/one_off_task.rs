@@ -30,8 +30,10 @@ use cdk_from_rust::JsString;
 
 use crate::platform::Platform;
 use crate::service::Image;
-use crate::task_size::TaskSize;
-use crate::validation::{Check, ValidationErrors};
+use crate::task_size::{CpuArchitecture, TaskSize};
+use crate::validation::{
+    is_env_var_name as is_env_name, Check, ValidationErrors, ENV_VAR_NAME as ENV_NAME,
+};
 use crate::wiring::{self, ContainerSecret, Dependency, Endpoint, Registry};
 
 /// The name of the task's container (for `--overrides` of `aws ecs run-task`).
@@ -50,6 +52,9 @@ pub struct OneOffTaskProps {
     pub command: Vec<String>,
     /// The Fargate task size. [`OneOffTaskProps::new`] sets 0.5 vCPU / 1 GiB.
     pub task_size: TaskSize,
+    /// The CPU architecture the task runs on (the task definition's `RuntimePlatform`); the image
+    /// must be built for it. [`OneOffTaskProps::new`] sets X86_64.
+    pub cpu_architecture: CpuArchitecture,
     /// Plain environment values, names `[A-Z_][A-Z0-9_]*`. Secrets never go here, and the
     /// `<NAME>_HOST` / `<NAME>_PORT` values of `connects_to` are set automatically. When empty,
     /// only those dependency values are set.
@@ -78,6 +83,7 @@ impl OneOffTaskProps {
             image: image.into(),
             command: command.into_iter().map(Into::into).collect(),
             task_size: TaskSize::HALF_1,
+            cpu_architecture: CpuArchitecture::default(),
             environment: BTreeMap::new(),
             secrets: BTreeMap::new(),
             connects_to: Vec::new(),
@@ -189,17 +195,6 @@ impl OneOffTaskProps {
     }
 }
 
-const ENV_NAME: &str =
-    "a variable name of A-Z, 0-9 and '_', not starting with a digit ([A-Z_][A-Z0-9_]*)";
-
-fn is_env_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && !b[0].is_ascii_digit()
-        && b.iter()
-            .all(|&x| x.is_ascii_uppercase() || x.is_ascii_digit() || x == b'_')
-}
-
 /// Whether an image reference names a digest, or a tag other than `latest`.
 fn is_pinned(reference: &str) -> bool {
     if reference.contains("@sha256:") {
@@ -265,7 +260,8 @@ impl OneOffTask {
                 FargateTaskDefinitionProps::new()
                     .family(family.as_str())
                     .cpu(props.task_size.cpu())
-                    .memory_limit_mib(props.task_size.memory_mib()),
+                    .memory_limit_mib(props.task_size.memory_mib())
+                    .runtime_platform(props.cpu_architecture.runtime_platform()),
             ),
         );
         let image: ContainerImage = match &props.image {

@@ -40,7 +40,7 @@ use cdk_from_rust::{JsAny, Opaque};
 
 use crate::monitoring::{self, AlarmSpec, ServiceAlarmThresholds};
 use crate::platform::Platform;
-use crate::task_size::TaskSize;
+use crate::task_size::{CpuArchitecture, TaskSize};
 use crate::validation::{is_dns_label, Check, ValidationErrors};
 use crate::wiring::{self, ContainerSecret, Dependency, Endpoint};
 
@@ -221,6 +221,9 @@ pub struct ServiceProps {
     pub name: String,
     /// The Fargate task size (only pairs Fargate accepts can be expressed).
     pub task_size: TaskSize,
+    /// The CPU architecture the task runs on (the task definition's `RuntimePlatform`); the image
+    /// must be built for it. [`ServiceProps::new`] sets X86_64.
+    pub cpu_architecture: CpuArchitecture,
     /// The container image.
     pub image: Image,
     /// Replaces the image's `CMD`, so one image can serve several process types. When `None`,
@@ -282,13 +285,14 @@ pub struct ServiceProps {
 }
 
 impl ServiceProps {
-    /// Props with the required fields; one task, 100/200 %, on-demand Fargate, no ports, no
-    /// environment, no secrets, no dependencies, a 30 s stop timeout, and no container health
-    /// check yet (one, or a waiver, must be set before validation).
+    /// Props with the required fields; one task on X86_64, 100/200 %, on-demand Fargate, no
+    /// ports, no environment, no secrets, no dependencies, a 30 s stop timeout, and no container
+    /// health check yet (one, or a waiver, must be set before validation).
     pub fn new(name: &str, task_size: TaskSize, image: impl Into<Image>) -> Self {
         ServiceProps {
             name: name.to_string(),
             task_size,
+            cpu_architecture: CpuArchitecture::default(),
             image: image.into(),
             command: None,
             environment: BTreeMap::new(),
@@ -587,7 +591,8 @@ pub fn build(
         Some(
             FargateTaskDefinitionProps::new()
                 .cpu(props.task_size.cpu())
-                .memory_limit_mib(props.task_size.memory_mib()),
+                .memory_limit_mib(props.task_size.memory_mib())
+                .runtime_platform(props.cpu_architecture.runtime_platform()),
         ),
     );
     let security_group = SecurityGroup::new(

@@ -132,6 +132,19 @@ impl Check {
 /// What a name already registered in the environment must be instead (names are unique).
 pub const NAME_NOT_TAKEN: &str = "a name not yet used in this environment (names are unique)";
 
+/// What [`is_env_var_name`] accepts, for error messages.
+pub const ENV_VAR_NAME: &str =
+    "a variable name of A-Z, 0-9 and '_', not starting with a digit ([A-Z_][A-Z0-9_]*)";
+
+/// A conventional environment variable name: `[A-Z_][A-Z0-9_]*`.
+pub fn is_env_var_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && !b[0].is_ascii_digit()
+        && b.iter()
+            .all(|&x| x.is_ascii_uppercase() || x.is_ascii_digit() || x == b'_')
+}
+
 /// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
 pub fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();

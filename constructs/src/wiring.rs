@@ -9,7 +9,8 @@ use std::str::FromStr;
 
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{ISecurityGroup, Port};
 use cdk_from_rust::aws_cdk_lib::aws_ecs::Secret as EcsSecret;
-use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::ISecret;
+use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::{ISecret, Secret};
+use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
 
 use crate::validation::{is_dns_label, Check, NAME_NOT_TAKEN};
@@ -226,6 +227,124 @@ impl ContainerSecret {
     }
 }
 
+/// A Secrets Manager secret that exists outside the stack (created and rotated by its owner),
+/// named in configuration as `<secret name or complete ARN>[:<json-key>]`:
+/// `tracker/apple-id`, `tracker/apple-id:password`,
+/// `arn:aws:secretsmanager:eu-west-1:111111111111:secret:tracker/apple-id-AbCdEf:password`.
+///
+/// Imported, it becomes a [`ContainerSecret`]; the container's execution role is granted
+/// `secretsmanager:GetSecretValue` (and `DescribeSecret`) on that secret alone: on
+/// `...:secret:<name>-??????` for a name (Secrets Manager appends a random 6-character suffix
+/// to every ARN, which a name does not carry), on the exact ARN for a complete ARN in the
+/// stack's own account and region. A secret encrypted with a customer-managed KMS key also needs
+/// `kms:Decrypt` on that key for the execution role: grant it in the key policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretReference {
+    pub secret: SecretId,
+    /// One field of a JSON secret; `None` for the whole secret string.
+    pub json_key: Option<String>,
+}
+
+/// How a [`SecretReference`] names its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretId {
+    /// The secret's name (`tracker/apple-id`), in the stack's account and region.
+    Name(String),
+    /// The complete ARN, with the 6-character suffix Secrets Manager adds.
+    CompleteArn(String),
+}
+
+/// What [`SecretReference::parse`] accepts, for error messages.
+pub const SECRET_REFERENCE: &str = "<secret name or complete ARN>[:<json-key>]: a name of 1-512 \
+     of A-Z a-z 0-9 / _ + = . @ - (tracker/apple-id), or the complete ARN with the 6-character \
+     suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf; \
+     a partial ARN would need a wildcard grant, give the name instead), optionally followed by \
+     :<json-key> for one field of a JSON secret";
+
+impl SecretReference {
+    /// Parses `<secret name or complete ARN>[:<json-key>]`; `Err` says what is allowed.
+    pub fn parse(text: &str) -> Result<SecretReference, String> {
+        let bad = || Err(SECRET_REFERENCE.to_string());
+        let (secret, json_key) = if let Some(rest) = text.strip_prefix("arn:") {
+            // arn:<partition>:secretsmanager:<region>:<account>:secret:<name-suffix>[:<key>]
+            let parts: Vec<&str> = rest.splitn(7, ':').collect();
+            let [partition, service, region, account, kind, name, ..] = parts[..] else {
+                return bad();
+            };
+            let arn_ok = matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
+                && service == "secretsmanager"
+                && crate::validation::is_region(region)
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && kind == "secret"
+                && is_secret_name(name)
+                && has_arn_suffix(name);
+            if !arn_ok {
+                return bad();
+            }
+            let arn = format!("arn:{partition}:{service}:{region}:{account}:{kind}:{name}");
+            (SecretId::CompleteArn(arn), parts.get(6).copied())
+        } else {
+            match text.split_once(':') {
+                Some((name, key)) => (SecretId::Name(name.to_string()), Some(key)),
+                None => (SecretId::Name(text.to_string()), None),
+            }
+        };
+        if let SecretId::Name(name) = &secret {
+            if !is_secret_name(name) {
+                return bad();
+            }
+        }
+        if json_key.is_some_and(|k| k.is_empty() || k.contains(':')) {
+            return bad();
+        }
+        Ok(SecretReference {
+            secret,
+            json_key: json_key.map(str::to_string),
+        })
+    }
+
+    /// Imports the secret into `scope` as `id` (no resource is created) for one container.
+    pub fn import(&self, scope: impl Into<Construct>, id: &str) -> ContainerSecret {
+        let secret = match &self.secret {
+            SecretId::Name(name) => Secret::from_secret_name_v2(scope, id, name.as_str()),
+            SecretId::CompleteArn(arn) => Secret::from_secret_complete_arn(scope, id, arn.as_str()),
+        };
+        ContainerSecret {
+            secret,
+            field: self.json_key.clone(),
+        }
+    }
+}
+
+impl fmt::Display for SecretReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.secret {
+            SecretId::Name(s) | SecretId::CompleteArn(s) => f.write_str(s)?,
+        }
+        match &self.json_key {
+            Some(k) => write!(f, ":{k}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A Secrets Manager secret name: 1-512 of `A-Z a-z 0-9 / _ + = . @ -`.
+fn is_secret_name(s: &str) -> bool {
+    (1..=512).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-".contains(&b))
+}
+
+/// Whether `name` ends in the `-XXXXXX` suffix of a complete ARN (what aws-cdk-lib checks too).
+fn has_arn_suffix(name: &str) -> bool {
+    name.len() > 7
+        && name.as_bytes()[name.len() - 7] == b'-'
+        && name[name.len() - 6..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +357,51 @@ mod tests {
         );
         assert!("db".parse::<Dependency>().is_err());
         assert!("db:99999".parse::<Dependency>().is_err());
+    }
+
+    #[test]
+    fn secret_references_parse_names_complete_arns_and_json_keys() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:tracker/apple-id-AbCdEf";
+        let cases = [
+            (
+                "tracker/apple-id",
+                SecretId::Name("tracker/apple-id".into()),
+                None,
+            ),
+            (
+                "tracker/apple-id:password",
+                SecretId::Name("tracker/apple-id".into()),
+                Some("password"),
+            ),
+            (arn, SecretId::CompleteArn(arn.into()), None),
+            (
+                &format!("{arn}:password"),
+                SecretId::CompleteArn(arn.into()),
+                Some("password"),
+            ),
+        ];
+        for (text, secret, key) in cases {
+            let r = SecretReference::parse(text).unwrap();
+            assert_eq!(r.secret, secret, "{text}");
+            assert_eq!(r.json_key.as_deref(), key, "{text}");
+            assert_eq!(r.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn fails_on_partial_arns_bad_names_and_empty_json_keys() {
+        for bad in [
+            "",
+            "tracker apple",
+            "tracker/apple:",
+            "tracker/apple:a:b",
+            // A partial ARN (no 6-character suffix) would need a wildcard grant.
+            "arn:aws:secretsmanager:eu-west-1:111111111111:secret:tracker/apple-id",
+            "arn:aws:ssm:eu-west-1:111111111111:parameter/x-AbCdEf",
+            "arn:aws:secretsmanager:eu-west-1:1111:secret:x-AbCdEf",
+        ] {
+            let e = SecretReference::parse(bad).unwrap_err();
+            assert!(e.contains("complete ARN"), "{bad}: {e}");
+        }
     }
 }

@@ -1,440 +1,468 @@
-//! A minimal CloudFormation Query API client: AWS Signature Version 4, form-encoded POST, XML
-//! responses. Only what the review needs: `DescribeChangeSet` (paginated) and `GetTemplate`.
+//! The CloudFormation calls of the online review (`DescribeChangeSet`, paginated, and
+//! `GetTemplate`), through the AWS SDK for Rust.
 //!
-//! Configuration, like the AWS CLI: endpoint `AWS_ENDPOINT_URL_CLOUDFORMATION`, else
-//! `AWS_ENDPOINT_URL`, else `https://cloudformation.<region>.amazonaws.com`; region `--region`,
-//! else `AWS_REGION`, else `AWS_DEFAULT_REGION`; credentials `AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY`, optional `AWS_SESSION_TOKEN` (SSO users: run
-//! `eval "$(aws configure export-credentials --format env)"` first).
-
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
-
-use crate::changeset::{ChangeSet, ParseError};
-
-/// Static credentials.
-#[derive(Clone)]
-pub struct Credentials {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: Option<String>,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
-    }
-}
+//! Configuration is the SDK's standard chain, the same as the AWS CLI's: region from `--region`,
+//! else `AWS_REGION` / `AWS_DEFAULT_REGION`, else the profile's; credentials from the environment
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), web identity
+//! (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, what CI gets from OIDC), the profile
+//! (`AWS_PROFILE`, `~/.aws/config` and `credentials`: static keys, `role_arn` + `source_profile`,
+//! SSO after `aws sso login`, `credential_process`), then the ECS container and EC2 instance
+//! metadata endpoints; endpoint `AWS_ENDPOINT_URL_CLOUDFORMATION`, else `AWS_ENDPOINT_URL`, else
+//! the region's.
+//!
+//! Nothing here runs unless a review needs AWS (`--baseline deployed`, `--change-set`): offline
+//! reviews never build a client and make no network call.
+//!
+//! Behind the cargo feature `aws` (on by default in `tracker-cdk`): without it the crate builds
+//! without the SDK and [`Client::from_env`] says how to get it.
 
 /// Why a CloudFormation call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
-    #[error("no AWS region: pass --region or set AWS_REGION")]
+    #[error("no AWS region: pass --region, set AWS_REGION, or give the profile a region")]
     NoRegion,
     #[error(
-        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN); \
-         with SSO or a profile run `eval \"$(aws configure export-credentials --format env)\"` first"
+        "no AWS credentials ({detail}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or \
+         AWS_PROFILE (after `aws sso login` for an SSO profile), or AWS_WEB_IDENTITY_TOKEN_FILE \
+         and AWS_ROLE_ARN"
     )]
-    NoCredentials,
-    #[error("endpoint {0:?} is not an http(s) URL")]
-    BadEndpoint(String),
-    #[error("CloudFormation {action} at {endpoint}: {message}")]
-    Transport {
-        action: String,
-        endpoint: String,
-        message: String,
-    },
+    NoCredentials { detail: String },
+    #[error("CloudFormation {action}: {message}")]
+    Transport { action: String, message: String },
     #[error("CloudFormation {action}: {code}: {message}")]
     Api {
         action: String,
         code: String,
         message: String,
     },
-    #[error("CloudFormation {action}: unreadable response: {source}")]
-    Response { action: String, source: ParseError },
+    #[error("cannot start the AWS client's runtime: {0}")]
+    Runtime(String),
+    #[error(
+        "this build has no AWS access (the `aws` cargo feature of tracker-review is off): \
+         rebuild with it, e.g. `cargo run -p tracker-cdk --features aws -- review ...`"
+    )]
+    NotBuilt,
 }
 
-type HmacSha256 = Hmac<Sha256>;
+#[cfg(feature = "aws")]
+pub use sdk::Client;
 
-fn hmac(key: &[u8], data: &str) -> Vec<u8> {
-    let mut m = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
-    m.update(data.as_bytes());
-    m.finalize().into_bytes().to_vec()
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-/// Percent-encodes per RFC 3986 (unreserved characters kept), as SigV4 requires.
-pub fn uri_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// A request to sign.
-pub struct SignRequest<'a> {
-    pub method: &'a str,
-    /// The canonical URI (the path, already encoded), e.g. `/`.
-    pub path: &'a str,
-    /// The canonical query string (sorted, encoded), often empty.
-    pub query: &'a str,
-    /// Headers to sign, names lower-case, including `host` and `x-amz-date`.
-    pub headers: &'a [(String, String)],
-    pub payload: &'a [u8],
-    pub region: &'a str,
-    pub service: &'a str,
-    /// `YYYYMMDDTHHMMSSZ`.
-    pub amz_date: &'a str,
-}
-
-/// The `Authorization` header value of AWS Signature Version 4.
-pub fn authorization(req: &SignRequest<'_>, creds: &Credentials) -> String {
-    let mut headers: Vec<(String, String)> = req
-        .headers
-        .iter()
-        .map(|(k, v)| (k.to_lowercase(), v.trim().to_string()))
-        .collect();
-    headers.sort();
-    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-    let signed: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
-    let signed = signed.join(";");
-    let canonical = format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        req.method,
-        req.path,
-        req.query,
-        canonical_headers,
-        signed,
-        sha256_hex(req.payload)
-    );
-    let date = &req.amz_date[..8];
-    let scope = format!("{date}/{}/{}/aws4_request", req.region, req.service);
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{}\n{scope}\n{}",
-        req.amz_date,
-        sha256_hex(canonical.as_bytes())
-    );
-    let k = hmac(format!("AWS4{}", creds.secret_access_key).as_bytes(), date);
-    let k = hmac(&k, req.region);
-    let k = hmac(&k, req.service);
-    let k = hmac(&k, "aws4_request");
-    let signature = hex::encode(hmac(&k, &to_sign));
-    format!(
-        "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={signature}",
-        creds.access_key_id
-    )
-}
-
-/// `YYYYMMDDTHHMMSSZ` for seconds since the Unix epoch (UTC).
-pub fn amz_date(unix: u64) -> String {
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    // Civil from days (H. Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// A CloudFormation client for one region and endpoint.
+#[cfg(not(feature = "aws"))]
+/// A CloudFormation client; this build has none (see [`AwsError::NotBuilt`]).
 #[derive(Debug)]
 pub struct Client {
-    pub endpoint: String,
-    pub region: String,
-    credentials: Credentials,
-    agent: ureq::Agent,
+    _none: (),
 }
 
+#[cfg(not(feature = "aws"))]
 impl Client {
-    /// From the environment (see the module docs); `region` overrides the environment's.
-    pub fn from_env(region: Option<&str>) -> Result<Client, AwsError> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let region = region
-            .map(str::to_string)
-            .or_else(|| var("AWS_REGION"))
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .ok_or(AwsError::NoRegion)?;
-        let credentials = Credentials {
-            access_key_id: var("AWS_ACCESS_KEY_ID").ok_or(AwsError::NoCredentials)?,
-            secret_access_key: var("AWS_SECRET_ACCESS_KEY").ok_or(AwsError::NoCredentials)?,
-            session_token: var("AWS_SESSION_TOKEN"),
-        };
-        let endpoint = var("AWS_ENDPOINT_URL_CLOUDFORMATION")
-            .or_else(|| var("AWS_ENDPOINT_URL"))
-            .unwrap_or_else(|| format!("https://cloudformation.{region}.amazonaws.com"));
-        Client::new(&endpoint, &region, credentials)
+    /// Always [`AwsError::NotBuilt`]: the crate was built without the `aws` feature.
+    pub fn from_env(_region: Option<&str>) -> Result<Client, AwsError> {
+        Err(AwsError::NotBuilt)
     }
 
-    pub fn new(endpoint: &str, region: &str, credentials: Credentials) -> Result<Client, AwsError> {
-        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
-            return Err(AwsError::BadEndpoint(endpoint.to_string()));
-        }
-        let agent = ureq::AgentBuilder::new()
-            .timeout(std::time::Duration::from_secs(30))
-            .build();
-        Ok(Client {
-            endpoint: endpoint.trim_end_matches('/').to_string(),
-            region: region.to_string(),
-            credentials,
-            agent,
-        })
-    }
-
-    /// (host header, canonical path) of the endpoint.
-    fn host_and_path(&self) -> Result<(String, String), AwsError> {
-        let (scheme, rest) = self
-            .endpoint
-            .split_once("://")
-            .ok_or_else(|| AwsError::BadEndpoint(self.endpoint.clone()))?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let host = match (scheme, authority.rsplit_once(':')) {
-            ("https", Some((h, "443"))) | ("http", Some((h, "80"))) => h.to_string(),
-            _ => authority.to_string(),
-        };
-        if host.is_empty() {
-            return Err(AwsError::BadEndpoint(self.endpoint.clone()));
-        }
-        Ok((host, path.to_string()))
-    }
-
-    /// Calls `action` with `params`, returns the response body (XML).
-    pub fn call(&self, action: &str, params: &[(&str, &str)]) -> Result<String, AwsError> {
-        let mut all: Vec<(&str, &str)> = vec![("Action", action), ("Version", "2010-05-15")];
-        all.extend_from_slice(params);
-        all.sort();
-        let body: Vec<String> = all
-            .iter()
-            .map(|(k, v)| format!("{}={}", uri_encode(k), uri_encode(v)))
-            .collect();
-        let body = body.join("&");
-        let (host, path) = self.host_and_path()?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        let date = amz_date(now);
-        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        let mut headers = vec![
-            ("content-type".to_string(), content_type.to_string()),
-            ("host".to_string(), host),
-            ("x-amz-date".to_string(), date.clone()),
-        ];
-        if let Some(t) = &self.credentials.session_token {
-            headers.push(("x-amz-security-token".to_string(), t.clone()));
-        }
-        let auth = authorization(
-            &SignRequest {
-                method: "POST",
-                path: &path,
-                query: "",
-                headers: &headers,
-                payload: body.as_bytes(),
-                region: &self.region,
-                service: "cloudformation",
-                amz_date: &date,
-            },
-            &self.credentials,
-        );
-        let mut req = self
-            .agent
-            .post(&self.endpoint)
-            .set("Content-Type", content_type)
-            .set("X-Amz-Date", &date)
-            .set("Authorization", &auth);
-        if let Some(t) = &self.credentials.session_token {
-            req = req.set("X-Amz-Security-Token", t);
-        }
-        let transport = |message: String| AwsError::Transport {
-            action: action.to_string(),
-            endpoint: self.endpoint.clone(),
-            message,
-        };
-        match req.send_string(&body) {
-            Ok(resp) => resp.into_string().map_err(|e| transport(e.to_string())),
-            Err(ureq::Error::Status(status, resp)) => {
-                let text = resp.into_string().unwrap_or_default();
-                let (code, message) = crate::changeset::parse_error(&text).unwrap_or_else(|| {
-                    (format!("HTTP {status}"), text.chars().take(300).collect())
-                });
-                Err(AwsError::Api {
-                    action: action.to_string(),
-                    code,
-                    message,
-                })
-            }
-            Err(e) => Err(transport(e.to_string())),
-        }
-    }
-
-    /// Every page of `DescribeChangeSet` for `change_set` of `stack`.
     pub fn describe_change_set(
         &self,
-        stack: &str,
-        change_set: &str,
-    ) -> Result<ChangeSet, AwsError> {
-        let mut token: Option<String> = None;
-        let mut all: Option<ChangeSet> = None;
-        for _ in 0..1000 {
-            let mut params = vec![("StackName", stack), ("ChangeSetName", change_set)];
-            if let Some(t) = &token {
-                params.push(("NextToken", t.as_str()));
-            }
-            let xml = self.call("DescribeChangeSet", &params)?;
-            let page = crate::changeset::parse_describe_change_set_xml(&xml).map_err(|source| {
-                AwsError::Response {
-                    action: "DescribeChangeSet".into(),
-                    source,
-                }
-            })?;
-            token = page.next_token.clone();
-            match &mut all {
-                None => all = Some(page),
-                Some(a) => a.changes.extend(page.changes),
-            }
-            if token.is_none() {
-                break;
-            }
-        }
-        let mut cs = all.expect("at least one page");
-        cs.next_token = None;
-        Ok(cs)
+        _: &str,
+        _: &str,
+    ) -> Result<crate::changeset::ChangeSet, AwsError> {
+        Err(AwsError::NotBuilt)
     }
 
-    /// The deployed (original, before transforms) template of `stack`, as JSON.
-    pub fn get_template(&self, stack: &str) -> Result<String, AwsError> {
-        let xml = self.call(
-            "GetTemplate",
-            &[("StackName", stack), ("TemplateStage", "Original")],
-        )?;
-        crate::changeset::parse_get_template_xml(&xml).map_err(|source| AwsError::Response {
-            action: "GetTemplate".into(),
-            source,
-        })
+    pub fn get_template(&self, _: &str) -> Result<String, AwsError> {
+        Err(AwsError::NotBuilt)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#[cfg(feature = "aws")]
+mod sdk {
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+    use aws_sdk_cloudformation::types::{self as cfn, TemplateStage};
 
-    fn example_creds() -> Credentials {
-        Credentials {
-            access_key_id: "AKIDEXAMPLE".into(),
-            secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-            session_token: None,
+    use super::AwsError;
+    use crate::changeset::{ChangeEntry, ChangeSet, Detail, ResourceChange, Target};
+
+    /// A CloudFormation client for one region, with its own single-threaded runtime (the review
+    /// is synchronous; two calls at most).
+    #[derive(Debug)]
+    pub struct Client {
+        pub region: String,
+        inner: aws_sdk_cloudformation::Client,
+        runtime: tokio::runtime::Runtime,
+    }
+
+    impl Client {
+        /// From the standard chain (see the module docs); `region` overrides it.
+        pub fn from_env(region: Option<&str>) -> Result<Client, AwsError> {
+            let runtime = runtime()?;
+            let mut loader = aws_config::defaults(BehaviorVersion::latest());
+            if let Some(r) = region {
+                loader = loader.region(Region::new(r.to_string()));
+            }
+            let config = runtime.block_on(loader.load());
+            let region = config.region().ok_or(AwsError::NoRegion)?.to_string();
+            Ok(Client {
+                region,
+                inner: aws_sdk_cloudformation::Client::new(&config),
+                runtime,
+            })
+        }
+
+        /// A client with an explicit configuration (an endpoint and static credentials, say).
+        pub fn from_conf(config: aws_sdk_cloudformation::Config) -> Result<Client, AwsError> {
+            let region = config.region().ok_or(AwsError::NoRegion)?.to_string();
+            Ok(Client {
+                region,
+                inner: aws_sdk_cloudformation::Client::from_conf(config),
+                runtime: runtime()?,
+            })
+        }
+
+        /// Every page of `DescribeChangeSet` for `change_set` of `stack`.
+        pub fn describe_change_set(
+            &self,
+            stack: &str,
+            change_set: &str,
+        ) -> Result<ChangeSet, AwsError> {
+            let mut token: Option<String> = None;
+            let mut all: Option<ChangeSet> = None;
+            for _ in 0..1000 {
+                let page = self
+                    .runtime
+                    .block_on(
+                        self.inner
+                            .describe_change_set()
+                            .stack_name(stack)
+                            .change_set_name(change_set)
+                            .set_next_token(token.take())
+                            .send(),
+                    )
+                    .map_err(|e| error("DescribeChangeSet", e))?;
+                token = page
+                    .next_token()
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string);
+                let page = from_sdk(page);
+                match &mut all {
+                    None => all = Some(page),
+                    Some(a) => a.changes.extend(page.changes),
+                }
+                if token.is_none() {
+                    break;
+                }
+            }
+            Ok(all.expect("at least one page"))
+        }
+
+        /// The deployed (original, before transforms) template of `stack`, as JSON text.
+        pub fn get_template(&self, stack: &str) -> Result<String, AwsError> {
+            let out = self
+                .runtime
+                .block_on(
+                    self.inner
+                        .get_template()
+                        .stack_name(stack)
+                        .template_stage(TemplateStage::Original)
+                        .send(),
+                )
+                .map_err(|e| error("GetTemplate", e))?;
+            out.template_body.ok_or_else(|| AwsError::Transport {
+                action: "GetTemplate".into(),
+                message: "the response has no TemplateBody".into(),
+            })
         }
     }
 
-    /// The `get-vanilla` case of AWS's Signature Version 4 test suite.
-    #[test]
-    fn sigv4_get_vanilla_test_vector() {
-        let headers = vec![
-            ("Host".to_string(), "example.amazonaws.com".to_string()),
-            ("X-Amz-Date".to_string(), "20150830T123600Z".to_string()),
-        ];
-        let auth = authorization(
-            &SignRequest {
-                method: "GET",
-                path: "/",
-                query: "",
-                headers: &headers,
-                payload: b"",
-                region: "us-east-1",
-                service: "service",
-                amz_date: "20150830T123600Z",
-            },
-            &example_creds(),
-        );
-        assert_eq!(
-            auth,
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
-             SignedHeaders=host;x-amz-date, \
-             Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
-        );
+    fn runtime() -> Result<tokio::runtime::Runtime, AwsError> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| AwsError::Runtime(e.to_string()))
     }
 
-    /// The IAM `ListUsers` example of the Signature Version 4 documentation (query string and
-    /// a content-type header signed).
+    /// A service's refusal keeps its code; a missing credential says so; anything else (network,
+    /// timeout, endpoint) is a transport failure with the whole chain of causes.
+    fn error<E, R>(action: &str, e: SdkError<E, R>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        if let SdkError::ServiceError(s) = &e {
+            let err = s.err();
+            return AwsError::Api {
+                action: action.to_string(),
+                code: err.code().unwrap_or("Unknown").to_string(),
+                message: err.message().unwrap_or_default().to_string(),
+            };
+        }
+        let message = DisplayErrorContext(&e).to_string();
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            if s.is::<aws_credential_types::provider::error::CredentialsError>() {
+                return AwsError::NoCredentials { detail: message };
+            }
+            source = s.source();
+        }
+        AwsError::Transport {
+            action: action.to_string(),
+            message,
+        }
+    }
+
+    fn text(s: Option<&str>) -> String {
+        s.unwrap_or_default().to_string()
+    }
+
+    fn opt(s: Option<&str>) -> Option<String> {
+        s.filter(|s| !s.is_empty()).map(str::to_string)
+    }
+
+    /// The SDK's `DescribeChangeSet` output in the review's terms (the same fields the JSON of
+    /// `aws cloudformation describe-change-set` gives).
+    pub(crate) fn from_sdk(
+        out: aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput,
+    ) -> ChangeSet {
+        let changes = out
+            .changes()
+            .iter()
+            .map(|c| ChangeEntry {
+                type_: text(c.r#type().map(cfn::ChangeType::as_str)),
+                resource_change: c.resource_change().map(|rc| ResourceChange {
+                    action: text(rc.action().map(cfn::ChangeAction::as_str)),
+                    logical_resource_id: text(rc.logical_resource_id()),
+                    physical_resource_id: opt(rc.physical_resource_id()),
+                    resource_type: text(rc.resource_type()),
+                    replacement: opt(rc.replacement().map(cfn::Replacement::as_str)),
+                    policy_action: opt(rc.policy_action().map(cfn::PolicyAction::as_str)),
+                    scope: rc.scope().iter().map(|s| s.as_str().to_string()).collect(),
+                    details: rc
+                        .details()
+                        .iter()
+                        .map(|d| Detail {
+                            target: d
+                                .target()
+                                .map(|t| Target {
+                                    attribute: text(
+                                        t.attribute().map(cfn::ResourceAttribute::as_str),
+                                    ),
+                                    name: opt(t.name()),
+                                    path: opt(t.path()),
+                                    requires_recreation: opt(t
+                                        .requires_recreation()
+                                        .map(cfn::RequiresRecreation::as_str)),
+                                })
+                                .unwrap_or_default(),
+                            evaluation: opt(d.evaluation().map(cfn::EvaluationType::as_str)),
+                            change_source: opt(d.change_source().map(cfn::ChangeSource::as_str)),
+                            causing_entity: opt(d.causing_entity()),
+                        })
+                        .collect(),
+                }),
+            })
+            .collect();
+        ChangeSet {
+            change_set_name: text(out.change_set_name()),
+            stack_name: text(out.stack_name()),
+            status: text(out.status().map(cfn::ChangeSetStatus::as_str)),
+            status_reason: opt(out.status_reason()),
+            execution_status: opt(out.execution_status().map(cfn::ExecutionStatus::as_str)),
+            changes,
+            next_token: None,
+        }
+    }
+}
+
+#[cfg(all(test, feature = "aws"))]
+mod tests {
+    //! The real SDK against a local HTTP server that answers with the CloudFormation API
+    //! reference's example responses (XML, as the Query protocol returns them).
+
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
+
+    use super::*;
+    use crate::changeset::classify;
+    use crate::report::Action;
+
+    const PAGE_1: &str = r#"<DescribeChangeSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeChangeSetResult>
+    <ChangeSetName>SampleChangeSet-direct</ChangeSetName>
+    <StackName>SampleStack</StackName>
+    <Status>CREATE_COMPLETE</Status>
+    <ExecutionStatus>AVAILABLE</ExecutionStatus>
+    <Changes>
+      <member>
+        <ResourceChange>
+          <Action>Modify</Action>
+          <LogicalResourceId>MyEC2Instance</LogicalResourceId>
+          <PhysicalResourceId>i-1abc23d4</PhysicalResourceId>
+          <Replacement>True</Replacement>
+          <ResourceType>AWS::EC2::Instance</ResourceType>
+          <Scope><member>Properties</member></Scope>
+          <Details>
+            <member>
+              <ChangeSource>DirectModification</ChangeSource>
+              <Evaluation>Static</Evaluation>
+              <Target>
+                <Attribute>Properties</Attribute>
+                <Name>ImageId</Name>
+                <RequiresRecreation>Always</RequiresRecreation>
+              </Target>
+            </member>
+            <member>
+              <ChangeSource>DirectModification</ChangeSource>
+              <Evaluation>Static</Evaluation>
+              <Target><Attribute>Tags</Attribute><RequiresRecreation>Never</RequiresRecreation></Target>
+            </member>
+          </Details>
+        </ResourceChange>
+        <Type>Resource</Type>
+      </member>
+    </Changes>
+    <NextToken>page-2</NextToken>
+  </DescribeChangeSetResult>
+  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+</DescribeChangeSetResponse>"#;
+
+    const PAGE_2: &str = r#"<DescribeChangeSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeChangeSetResult>
+    <ChangeSetName>SampleChangeSet-direct</ChangeSetName>
+    <StackName>SampleStack</StackName>
+    <Status>CREATE_COMPLETE</Status>
+    <Changes>
+      <member>
+        <ResourceChange>
+          <Action>Remove</Action>
+          <LogicalResourceId>Logs</LogicalResourceId>
+          <ResourceType>AWS::Logs::LogGroup</ResourceType>
+          <PolicyAction>Retain</PolicyAction>
+          <Scope/>
+          <Details/>
+        </ResourceChange>
+        <Type>Resource</Type>
+      </member>
+    </Changes>
+  </DescribeChangeSetResult>
+  <ResponseMetadata><RequestId>2</RequestId></ResponseMetadata>
+</DescribeChangeSetResponse>"#;
+
+    const NOT_FOUND: &str = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ChangeSetNotFound</Code><Message>ChangeSet [x] does not exist</Message></Error><RequestId>3</RequestId></ErrorResponse>"#;
+
+    const TEMPLATE: &str = r#"<GetTemplateResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><GetTemplateResult><TemplateBody>{"Resources":{}}</TemplateBody><StagesAvailable><member>Original</member></StagesAvailable></GetTemplateResult><ResponseMetadata><RequestId>4</RequestId></ResponseMetadata></GetTemplateResponse>"#;
+
+    /// Serves `responses` (status, body) in order, one connection each; returns the endpoint
+    /// and a handle yielding the request bodies it received.
+    fn serve(
+        responses: Vec<(u16, &'static str)>,
+    ) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let mut bodies = Vec::new();
+            for (status, body) in responses {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut request = vec![0; length];
+                reader.read_exact(&mut request).unwrap();
+                bodies.push(String::from_utf8(request).unwrap());
+                let mut stream = reader.into_inner();
+                write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .unwrap();
+            }
+            bodies
+        });
+        (endpoint, handle)
+    }
+
+    fn client(endpoint: &str) -> Client {
+        let config = aws_sdk_cloudformation::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(Credentials::for_tests())
+            .build();
+        Client::from_conf(config).unwrap()
+    }
+
     #[test]
-    fn sigv4_iam_documentation_example() {
-        let headers = vec![
-            (
-                "Content-Type".to_string(),
-                "application/x-www-form-urlencoded; charset=utf-8".to_string(),
-            ),
-            ("Host".to_string(), "iam.amazonaws.com".to_string()),
-            ("X-Amz-Date".to_string(), "20150830T123600Z".to_string()),
-        ];
-        let auth = authorization(
-            &SignRequest {
-                method: "GET",
-                path: "/",
-                query: "Action=ListUsers&Version=2010-05-08",
-                headers: &headers,
-                payload: b"",
-                region: "us-east-1",
-                service: "iam",
-                amz_date: "20150830T123600Z",
-            },
-            &example_creds(),
-        );
+    fn describe_change_set_reads_every_page_through_the_sdk() {
+        let (endpoint, server) = serve(vec![(200, PAGE_1), (200, PAGE_2)]);
+        let cs = client(&endpoint)
+            .describe_change_set("SampleStack", "SampleChangeSet-direct")
+            .unwrap();
+        let requests = server.join().unwrap();
         assert!(
-            auth.ends_with(
-                "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
-            ),
-            "{auth}"
+            requests[0].contains("Action=DescribeChangeSet"),
+            "{requests:?}"
+        );
+        assert!(!requests[0].contains("NextToken"), "{requests:?}");
+        assert!(requests[1].contains("NextToken=page-2"), "{requests:?}");
+        assert_eq!(cs.change_set_name, "SampleChangeSet-direct");
+        assert_eq!(cs.status, "CREATE_COMPLETE");
+        assert_eq!(cs.execution_status.as_deref(), Some("AVAILABLE"));
+        assert_eq!(cs.next_token, None);
+        assert_eq!(cs.changes.len(), 2);
+        let rc = cs.changes[0].resource_change.as_ref().unwrap();
+        assert_eq!(rc.replacement.as_deref(), Some("True"));
+        assert_eq!(rc.scope, ["Properties"]);
+        assert_eq!(rc.details[0].target.name.as_deref(), Some("ImageId"));
+        assert_eq!(
+            rc.details[0].target.requires_recreation.as_deref(),
+            Some("Always")
+        );
+        let changes = classify(&cs, None);
+        assert_eq!(changes[0].action, Action::Replace);
+        assert_eq!(changes[0].attributes, ["Tags"]);
+        assert_eq!(changes[1].action, Action::Delete);
+        assert_eq!(changes[1].old_policy.as_deref(), Some("Retain"));
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_code_and_get_template_returns_the_body() {
+        let (endpoint, server) = serve(vec![(400, NOT_FOUND), (200, TEMPLATE)]);
+        let c = client(&endpoint);
+        let err = c.describe_change_set("S", "x").unwrap_err();
+        assert!(
+            matches!(&err, AwsError::Api { code, .. } if code == "ChangeSetNotFound"),
+            "{err}"
+        );
+        assert_eq!(c.get_template("S").unwrap(), r#"{"Resources":{}}"#);
+        let requests = server.join().unwrap();
+        assert!(
+            requests[1].contains("TemplateStage=Original"),
+            "{requests:?}"
         );
     }
 
     #[test]
-    fn dates_and_encoding() {
-        assert_eq!(amz_date(1_440_938_160), "20150830T123600Z");
-        assert_eq!(amz_date(951_782_400), "20000229T000000Z");
-        assert_eq!(uri_encode("a b/c~d=é"), "a%20b%2Fc~d%3D%C3%A9");
-    }
-
-    #[test]
-    fn endpoint_host_keeps_non_default_ports() {
-        let c = Client::new("http://localhost:5000", "eu-west-1", example_creds()).unwrap();
-        assert_eq!(
-            c.host_and_path().unwrap(),
-            ("localhost:5000".into(), "/".into())
-        );
-        let c = Client::new(
-            "https://cloudformation.eu-west-1.amazonaws.com:443/",
-            "eu-west-1",
-            example_creds(),
-        )
-        .unwrap();
-        assert_eq!(
-            c.host_and_path().unwrap().0,
-            "cloudformation.eu-west-1.amazonaws.com"
-        );
-        assert!(Client::new("localhost:5000", "x", example_creds()).is_err());
+    fn an_unreachable_endpoint_is_a_transport_error() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = client(&format!("http://127.0.0.1:{port}"))
+            .get_template("S")
+            .unwrap_err();
+        assert!(matches!(err, AwsError::Transport { .. }), "{err}");
     }
 }

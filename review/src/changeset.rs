@@ -1,5 +1,5 @@
-//! Online review: what a CloudFormation change set says it will do, read from the
-//! `DescribeChangeSet` XML response or from `aws cloudformation describe-change-set --output json`.
+//! Online review: what a CloudFormation change set says it will do, read through the SDK
+//! (`crate::aws`) or from `aws cloudformation describe-change-set --output json`.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -68,113 +68,16 @@ pub struct Target {
     pub requires_recreation: Option<String>,
 }
 
-/// A response that is not what the API documents.
+/// A change-set file that is not what `describe-change-set --output json` prints.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
-    #[error("not XML: {0}")]
-    Xml(#[from] roxmltree::Error),
     #[error("not JSON: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("no <{0}> element")]
-    Missing(&'static str),
-}
-
-fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
-    n.children()
-        .find(|c| c.is_element() && c.tag_name().name() == name)
-}
-
-fn text(n: roxmltree::Node<'_, '_>, name: &str) -> Option<String> {
-    child(n, name).map(|c| c.text().unwrap_or_default().to_string())
-}
-
-fn members<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Vec<roxmltree::Node<'a, 'i>> {
-    child(n, name)
-        .map(|l| {
-            l.children()
-                .filter(|c| c.is_element() && c.tag_name().name() == "member")
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Parses one page of a `DescribeChangeSet` Query API response.
-pub fn parse_describe_change_set_xml(xml: &str) -> Result<ChangeSet, ParseError> {
-    let doc = roxmltree::Document::parse(xml)?;
-    let result = doc
-        .descendants()
-        .find(|n| n.is_element() && n.tag_name().name() == "DescribeChangeSetResult")
-        .ok_or(ParseError::Missing("DescribeChangeSetResult"))?;
-    let changes = members(result, "Changes")
-        .into_iter()
-        .map(|m| ChangeEntry {
-            type_: text(m, "Type").unwrap_or_default(),
-            resource_change: child(m, "ResourceChange").map(|rc| ResourceChange {
-                action: text(rc, "Action").unwrap_or_default(),
-                logical_resource_id: text(rc, "LogicalResourceId").unwrap_or_default(),
-                physical_resource_id: text(rc, "PhysicalResourceId"),
-                resource_type: text(rc, "ResourceType").unwrap_or_default(),
-                replacement: text(rc, "Replacement"),
-                policy_action: text(rc, "PolicyAction"),
-                scope: members(rc, "Scope")
-                    .into_iter()
-                    .map(|s| s.text().unwrap_or_default().to_string())
-                    .collect(),
-                details: members(rc, "Details")
-                    .into_iter()
-                    .map(|d| {
-                        let t = child(d, "Target");
-                        Detail {
-                            target: Target {
-                                attribute: t.and_then(|t| text(t, "Attribute")).unwrap_or_default(),
-                                name: t.and_then(|t| text(t, "Name")),
-                                path: t.and_then(|t| text(t, "Path")),
-                                requires_recreation: t.and_then(|t| text(t, "RequiresRecreation")),
-                            },
-                            evaluation: text(d, "Evaluation"),
-                            change_source: text(d, "ChangeSource"),
-                            causing_entity: text(d, "CausingEntity"),
-                        }
-                    })
-                    .collect(),
-            }),
-        })
-        .collect();
-    Ok(ChangeSet {
-        change_set_name: text(result, "ChangeSetName").unwrap_or_default(),
-        stack_name: text(result, "StackName").unwrap_or_default(),
-        status: text(result, "Status").unwrap_or_default(),
-        status_reason: text(result, "StatusReason").filter(|s| !s.is_empty()),
-        execution_status: text(result, "ExecutionStatus"),
-        changes,
-        next_token: text(result, "NextToken").filter(|s| !s.is_empty()),
-    })
 }
 
 /// Parses the JSON that `aws cloudformation describe-change-set --output json` prints.
 pub fn parse_describe_change_set_json(text: &str) -> Result<ChangeSet, ParseError> {
     Ok(serde_json::from_str(text)?)
-}
-
-/// Parses a `GetTemplate` response: the `TemplateBody` text.
-pub fn parse_get_template_xml(xml: &str) -> Result<String, ParseError> {
-    let doc = roxmltree::Document::parse(xml)?;
-    doc.descendants()
-        .find(|n| n.is_element() && n.tag_name().name() == "TemplateBody")
-        .map(|n| n.text().unwrap_or_default().to_string())
-        .ok_or(ParseError::Missing("TemplateBody"))
-}
-
-/// (code, message) of a Query API `ErrorResponse`.
-pub fn parse_error(xml: &str) -> Option<(String, String)> {
-    let doc = roxmltree::Document::parse(xml).ok()?;
-    let err = doc
-        .descendants()
-        .find(|n| n.is_element() && n.tag_name().name() == "Error")?;
-    Some((
-        text(err, "Code").unwrap_or_default(),
-        text(err, "Message").unwrap_or_default(),
-    ))
 }
 
 /// Whether the change set can be reviewed: `Ok(true)` ready, `Ok(false)` CloudFormation found
@@ -287,97 +190,8 @@ pub fn classify(cs: &ChangeSet, template: Option<&Value>) -> Vec<Change> {
 mod tests {
     use super::*;
 
-    /// The shape of the `DescribeChangeSet` example response in the CloudFormation API
-    /// reference, with a second page token.
-    pub(crate) const XML: &str = r#"<DescribeChangeSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
-  <DescribeChangeSetResult>
-    <ChangeSetName>SampleChangeSet-direct</ChangeSetName>
-    <ChangeSetId>arn:aws:cloudformation:us-east-1:123456789012:changeSet/SampleChangeSet-direct/9edde307-960d-4e6e-ad66-b1b9e3a0fe1b</ChangeSetId>
-    <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/SampleStack/36fb3a60-5b1b-11e5-a0b7-50d5017c7eaa</StackId>
-    <StackName>SampleStack</StackName>
-    <Status>CREATE_COMPLETE</Status>
-    <ExecutionStatus>AVAILABLE</ExecutionStatus>
-    <Changes>
-      <member>
-        <ResourceChange>
-          <Action>Modify</Action>
-          <LogicalResourceId>MyEC2Instance</LogicalResourceId>
-          <PhysicalResourceId>i-1abc23d4</PhysicalResourceId>
-          <Replacement>True</Replacement>
-          <ResourceType>AWS::EC2::Instance</ResourceType>
-          <Scope>
-            <member>Properties</member>
-          </Scope>
-          <Details>
-            <member>
-              <ChangeSource>DirectModification</ChangeSource>
-              <Evaluation>Static</Evaluation>
-              <Target>
-                <Attribute>Properties</Attribute>
-                <Name>ImageId</Name>
-                <RequiresRecreation>Always</RequiresRecreation>
-              </Target>
-            </member>
-            <member>
-              <ChangeSource>DirectModification</ChangeSource>
-              <Evaluation>Static</Evaluation>
-              <Target>
-                <Attribute>Tags</Attribute>
-                <RequiresRecreation>Never</RequiresRecreation>
-              </Target>
-            </member>
-          </Details>
-        </ResourceChange>
-        <Type>Resource</Type>
-      </member>
-      <member>
-        <ResourceChange>
-          <Action>Remove</Action>
-          <LogicalResourceId>Logs</LogicalResourceId>
-          <PhysicalResourceId>sample-logs</PhysicalResourceId>
-          <ResourceType>AWS::Logs::LogGroup</ResourceType>
-          <PolicyAction>Retain</PolicyAction>
-          <Scope/>
-          <Details/>
-        </ResourceChange>
-        <Type>Resource</Type>
-      </member>
-    </Changes>
-    <NextToken>page-2</NextToken>
-    <CreationTime>2015-09-15T22:36:31.914Z</CreationTime>
-  </DescribeChangeSetResult>
-  <ResponseMetadata>
-    <RequestId>6dab2d9c-f0c7-4b32-b3b6-1c2bbef6f0f0</RequestId>
-  </ResponseMetadata>
-</DescribeChangeSetResponse>"#;
-
     #[test]
-    fn parses_a_describe_change_set_response() {
-        let cs = parse_describe_change_set_xml(XML).unwrap();
-        assert_eq!(cs.change_set_name, "SampleChangeSet-direct");
-        assert_eq!(cs.stack_name, "SampleStack");
-        assert_eq!(cs.status, "CREATE_COMPLETE");
-        assert_eq!(cs.next_token.as_deref(), Some("page-2"));
-        assert_eq!(cs.changes.len(), 2);
-        let rc = cs.changes[0].resource_change.as_ref().unwrap();
-        assert_eq!(rc.action, "Modify");
-        assert_eq!(rc.replacement.as_deref(), Some("True"));
-        assert_eq!(rc.scope, ["Properties"]);
-        assert_eq!(rc.details.len(), 2);
-        assert_eq!(rc.details[0].target.name.as_deref(), Some("ImageId"));
-        assert_eq!(
-            rc.details[0].target.requires_recreation.as_deref(),
-            Some("Always")
-        );
-        let changes = classify(&cs, None);
-        assert_eq!(changes[0].action, Action::Replace);
-        assert_eq!(changes[0].attributes, ["Tags"]);
-        assert_eq!(changes[1].action, Action::Delete);
-        assert_eq!(changes[1].old_policy.as_deref(), Some("Retain"));
-    }
-
-    #[test]
-    fn parses_the_cli_json_and_errors() {
+    fn parses_the_cli_json_and_reads_a_failed_change_set() {
         let json = r#"{"ChangeSetName": "cs", "StackName": "S", "Status": "CREATE_COMPLETE",
           "Changes": [{"Type": "Resource", "ResourceChange": {"Action": "Modify",
             "LogicalResourceId": "Vol", "ResourceType": "AWS::EC2::Volume", "Replacement": "Conditional",
@@ -392,16 +206,6 @@ mod tests {
             .path
             .contains("caused by Instance.AvailabilityZone"));
 
-        let err = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ChangeSetNotFound</Code><Message>ChangeSet [x] does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>"#;
-        assert_eq!(
-            parse_error(err),
-            Some((
-                "ChangeSetNotFound".into(),
-                "ChangeSet [x] does not exist".into()
-            ))
-        );
-        let t = r#"<GetTemplateResponse><GetTemplateResult><TemplateBody>{"Resources":{}}</TemplateBody></GetTemplateResult></GetTemplateResponse>"#;
-        assert_eq!(parse_get_template_xml(t).unwrap(), r#"{"Resources":{}}"#);
         let failed = ChangeSet {
             status: "FAILED".into(),
             status_reason: Some("The submitted information didn't contain changes.".into()),

@@ -40,10 +40,38 @@ impl AppSettings {
         let staging = Settings::from_context(Environment::Staging, context);
         let production = Settings::from_context(Environment::Production, context);
         match (staging, production) {
-            (Ok(staging), Ok(production)) => Ok(AppSettings {
-                staging,
-                production,
-            }),
+            (Ok(staging), Ok(production)) => {
+                // One TrackerRegistry serves both environments.
+                let mut c = tracker_constructs::validation::Check::new("Settings", "production");
+                for (key, a, b) in [
+                    (
+                        "production.registryAccount",
+                        &staging.registry_account,
+                        &production.registry_account,
+                    ),
+                    (
+                        "production.registryRegion",
+                        &staging.registry_region,
+                        &production.registry_region,
+                    ),
+                ] {
+                    c.require(
+                        a == b,
+                        key,
+                        b,
+                        format!(
+                            "the same as staging's ({a}): one TrackerRegistry serves both \
+                             environments, set `registryAccount` / `registryRegion` without a \
+                             prefix"
+                        ),
+                    );
+                }
+                c.finish()?;
+                Ok(AppSettings {
+                    staging,
+                    production,
+                })
+            }
             (s, p) => Err(ValidationErrors(
                 [s.err(), p.err()]
                     .into_iter()
@@ -177,7 +205,7 @@ pub fn app_program(settings: &AppSettings) -> Result<Program, StacksError> {
         let app = App::new(None);
         nag::apply(&app);
         let results = [
-            tracker::registry_stack(&app, &settings.staging).map(drop),
+            tracker::registry_stack(&app, &[&settings.staging, &settings.production]).map(drop),
             tracker::environment_stacks(&app, &settings.staging).map(drop),
             tracker::environment_stacks(&app, &settings.production).map(drop),
         ];

@@ -8,7 +8,7 @@
 //! construct and its children. cdk-nag writes the accepted rules into each resource's
 //! `Metadata.cdk_nag`, so the templates carry the audit trail.
 
-use cdk_from_rust::aws_cdk_lib::{Acknowledgment, Annotations, App, Validations};
+use cdk_from_rust::aws_cdk_lib::{Acknowledgment, Annotations, App, Stack, Validations};
 use cdk_from_rust::cdk_nag::{AwsSolutionsChecks, NagPackProps};
 use cdk_from_rust::constructs::IConstruct;
 
@@ -38,7 +38,8 @@ const TASKS: [(&str, &str); 8] = [
 const ENDPOINTS: [&str; 5] = ["EcrApi", "EcrDocker", "Logs", "SecretsManager", "Ssm"];
 
 const ENV_VARS: &str = "plain environment values are non-secret configuration (ENVIRONMENT, \
-    PUBLIC_DOMAIN, <DEPENDENCY>_HOST/_PORT, DB_SSLMODE); credentials reach the container as ECS secrets from \
+    PUBLIC_DOMAIN, DATABASE_NAME, <DEPENDENCY>_HOST/_PORT, DB_SSLMODE, and the env settings, where \
+    names that look like credentials are refused); credentials reach the container as ECS secrets from \
     Secrets Manager";
 const STAR: &str = "actions without resource-level permissions: ecr:GetAuthorizationToken \
     (execution role) and the ssmmessages channel and session-logging actions of ECS Exec (task \
@@ -280,6 +281,22 @@ pub fn acknowledge(app: &App, settings: &Settings) {
         "@aws-cdk/aws-ecs:ecrImageRequiresPolicy",
         Some("the execution role is granted pull on tracker/anisette-v3".into()),
     );
+}
+
+/// Accepts the findings of `TrackerRegistry`.
+pub fn acknowledge_registry(stack: Stack, settings: &Settings) {
+    if settings.ci_repository.is_some() {
+        let role = ["Images", "CiRole"]
+            .iter()
+            .fold(IConstruct::from(stack), |scope, id| {
+                scope.node().find_child(*id)
+            });
+        Validations::of(role).acknowledge([Acknowledgment::new(
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken has no resource-level permissions (docker login to the \
+             registry); every push and pull action is limited to the tracker repositories",
+        )]);
+    }
 }
 
 /// The construct at `path` (ids joined by `/`, the stack's first) under `app`; aws-cdk-lib

@@ -12,7 +12,9 @@
 //! | `adminAllowList` | client CIDRs allowed to reach admin (comma-separated or a JSON array) |
 //! | `alertEmails`, `alertHttpsEndpoints` | subscriptions of the environment's alert topic (lists) |
 //! | `imageTag` | the image tag (or `sha256:` digest) every service runs |
-//! | `registryAccount`, `registryRegion` | where the ECR repositories live (default: `account`, `region`) |
+//! | `registryAccount`, `registryRegion` | where the ECR repositories live (default: `account`, `region`); the same for both environments |
+//! | `cpuArchitecture` | `X86_64` (default) or `ARM64`: the tasks' CPU architecture (`<service>.cpuArchitecture` per service) |
+//! | `ciRepository`, `ciRefs`, `ciOidcProviderArn` | `TrackerRegistry`'s CI role: the GitHub `owner/repo`, the refs it may push from (default `refs/heads/main`, `refs/tags/*`), an existing OIDC provider to import (default: create one); no environment prefix |
 //!
 //! Each key may be set for one environment with a prefix: `staging.imageTag`,
 //! `production.domain`. Sizes and counts are `<environment>.<service>.<field>` with fields
@@ -22,15 +24,26 @@
 //! `production.redis.nodeType`; `<environment>.spotWorkers` puts workers on Fargate Spot and
 //! `<environment>.anisetteImageTag` pins the mirrored Anisette image. An unknown key under
 //! `staging.` or `production.` is an error (a typo must not be silently ignored).
+//!
+//! Per-container configuration, without code edits: `<environment>.<target>.env.<NAME>=<value>`
+//! (a plain environment value) and `<environment>.<target>.secrets.<NAME>=<secret name or complete
+//! ARN>[:<json-key>]` (a Secrets Manager secret, injected as an ECS container secret and granted to
+//! that target's execution role alone), where `<target>` is a service of [`CONFIGURABLE`] or
+//! `migrate` (the migration task). A plain value whose name looks like a credential, and a name
+//! the stacks set themselves ([`STACK_VARIABLES`]), are refused.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
 use tracker_constructs::alerts;
+use tracker_constructs::container_registry::CiPushAccess;
 use tracker_constructs::service::ContainerHealthCheck;
-use tracker_constructs::task_size::TaskSize;
-use tracker_constructs::validation::{is_ipv4_cidr, is_region, Check, ValidationErrors};
+use tracker_constructs::task_size::{CpuArchitecture, TaskSize};
+use tracker_constructs::validation::{
+    is_env_var_name, is_ipv4_cidr, is_region, Check, ValidationErrors, ENV_VAR_NAME,
+};
+use tracker_constructs::wiring::{SecretReference, SECRET_REFERENCE};
 
 /// The environments this repository deploys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -148,6 +161,65 @@ pub const OPTIONAL_SERVICES: [&str; 6] = [
     "materialized-view-service",
 ];
 
+/// What `<environment>.<target>.env.*` / `.secrets.*` configure: the tracker's own services and
+/// `migrate`, the migration task. Not `anisette-v3`, a mirrored third-party image configured by
+/// its construct.
+pub const CONFIGURABLE: [&str; 8] = [
+    "api",
+    "frontend",
+    "admin",
+    "tracker-fetcher",
+    "unified-geofence",
+    "notification-service",
+    "materialized-view-service",
+    MIGRATE,
+];
+
+/// The migration task's name as a configuration target.
+pub const MIGRATE: &str = "migrate";
+
+/// Every variable the stacks set in some container themselves (the README's container contract
+/// lists them, and a test checks that every variable of the synthesized task definitions is
+/// either here or came from the settings), and those ECS sets in every Fargate container:
+/// `env` / `secrets` settings may not reuse them.
+pub const STACK_VARIABLES: [&str; 24] = [
+    "ENVIRONMENT",
+    "PUBLIC_DOMAIN",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_SSLMODE",
+    "DATABASE_NAME",
+    "DATABASE_USER",
+    "DATABASE_PASSWORD",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDIS_TLS",
+    "REDIS_PASSWORD",
+    "API_HOST",
+    "API_PORT",
+    "ANISETTE_URL",
+    "ANISETTE_V3_HOST",
+    "ANISETTE_V3_PORT",
+    // Set by ECS on Fargate.
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "ECS_CONTAINER_METADATA_URI",
+    "ECS_CONTAINER_METADATA_URI_V4",
+    "ECS_AGENT_URI",
+];
+
+/// Whether a variable name looks like a credential, which must be a secret: `*PASSWORD*`,
+/// `*TOKEN*`, `*SECRET*` or `*_KEY` (case-insensitive).
+pub fn looks_like_credential(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["PASSWORD", "TOKEN", "SECRET"]
+        .iter()
+        .any(|w| upper.contains(w))
+        || upper.ends_with("_KEY")
+}
+
 /// The ECR repositories (in `TrackerRegistry`) the environments pull from: one per image.
 pub fn repositories() -> Vec<String> {
     SERVICES.iter().map(|s| format!("tracker/{s}")).collect()
@@ -234,6 +306,31 @@ pub struct Settings {
     /// HTTPS endpoints subscribed to the alert topic (an on-call tool's SNS integration URL).
     /// Context `alertHttpsEndpoints`. Default: none.
     pub alert_https_endpoints: Vec<String>,
+    /// The CPU architecture of every task whose service has no `<service>.cpuArchitecture`
+    /// (`cpuArchitecture`: `X86_64` or `ARM64`). Default: X86_64, what the default GitHub-hosted
+    /// runners build natively (see [`CpuArchitecture`]).
+    pub cpu_architecture: CpuArchitecture,
+    /// Per-service CPU architectures (`<service>.cpuArchitecture`), overriding
+    /// `cpu_architecture`; the migration task follows `api` (it runs the api image). Default:
+    /// none.
+    pub service_architectures: BTreeMap<String, CpuArchitecture>,
+    /// The GitHub repository (`owner/repo`) whose Actions workflows may push images
+    /// (`ciRepository`, global only). When `None` (the default), `TrackerRegistry` has no CI role.
+    pub ci_repository: Option<String>,
+    /// The git refs whose workflow runs may push (`ciRefs`, global only). Default:
+    /// `refs/heads/main` and `refs/tags/*`.
+    pub ci_refs: Vec<String>,
+    /// The registry account's existing OIDC provider for GitHub Actions (`ciOidcProviderArn`,
+    /// global only). When `None` (the default), `TrackerRegistry` creates it.
+    pub ci_oidc_provider_arn: Option<String>,
+    /// Plain environment values by target ([`CONFIGURABLE`]) and variable name, from
+    /// `<environment>.<target>.env.<NAME>`: non-secret configuration (`LOG_LEVEL=info`). Default:
+    /// none.
+    pub container_environment: BTreeMap<String, BTreeMap<String, String>>,
+    /// Secrets Manager secrets by target ([`CONFIGURABLE`]) and variable name, from
+    /// `<environment>.<target>.secrets.<NAME>`: injected as ECS container secrets, read by that
+    /// target's execution role only. Default: none.
+    pub container_secrets: BTreeMap<String, BTreeMap<String, SecretReference>>,
 }
 
 /// The workers' default health command: the heartbeat file was touched in the last 2 minutes.
@@ -330,6 +427,13 @@ impl Settings {
                 .iter()
                 .map(|w| (w.to_string(), WORKER_HEARTBEAT_COMMAND.to_string()))
                 .collect(),
+            container_environment: BTreeMap::new(),
+            container_secrets: BTreeMap::new(),
+            cpu_architecture: CpuArchitecture::default(),
+            service_architectures: BTreeMap::new(),
+            ci_repository: None,
+            ci_refs: CiPushAccess::new("").refs,
+            ci_oidc_provider_arn: None,
         }
     }
 
@@ -352,6 +456,21 @@ impl Settings {
         let registry_set = context
             .keys()
             .any(|k| k.ends_with("registryAccount") || k.ends_with("registryRegion"));
+        let own = own.filter(|(key, _)| {
+            let global_only = REGISTRY_ONLY_KEYS.contains(key);
+            if global_only {
+                c.fail(
+                    &format!("{prefix}{key}"),
+                    key,
+                    format!(
+                        "a key without the environment prefix (`{key}`): it configures \
+                         TrackerRegistry, which serves both environments"
+                    ),
+                );
+            }
+            !global_only
+        });
+        let own: Vec<(&str, &Value)> = own.collect();
         for (key, value) in global.map(|(k, v)| (k.as_str(), v)).chain(own) {
             s.apply(&mut c, &prefix, key, value);
         }
@@ -453,6 +572,24 @@ impl Settings {
                 );
                 self.health_commands.insert(service.to_string(), command);
             }
+            "cpuArchitecture" => {
+                if let Some(a) = architecture(c, &field, value) {
+                    self.cpu_architecture = a
+                }
+            }
+            "ciRepository" => self.ci_repository = text(c).filter(|v| !v.is_empty()),
+            "ciRefs" => self.ci_refs = list(c, &field, value),
+            "ciOidcProviderArn" => self.ci_oidc_provider_arn = text(c).filter(|v| !v.is_empty()),
+            _ if key
+                .strip_suffix(".cpuArchitecture")
+                .is_some_and(|service| SERVICES.contains(&service)) =>
+            {
+                if let Some(a) = architecture(c, &field, value) {
+                    let service = key.strip_suffix(".cpuArchitecture").unwrap_or_default();
+                    self.service_architectures.insert(service.to_string(), a);
+                }
+            }
+            _ if self.apply_container_config(c, &field, key, value) => {}
             _ => {
                 let sized = key.split_once('.').and_then(|(service, f)| {
                     let sizing = self.services.get_mut(service)?;
@@ -478,11 +615,13 @@ impl Settings {
                             key,
                             format!(
                             "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
-                             maxCount for a service in {}, <service>.healthCommand for a service \
+                             maxCount|cpuArchitecture for a service in {}, <service>.healthCommand \
+                             for a service in {}, <target>.env.<NAME>|secrets.<NAME> for a target \
                              in {}, db.instanceType|volumeGiB|ami{}",
                             ENV_KEYS.join(", "),
                             SERVICES.join(", "),
                             HEALTH_COMMAND_SERVICES.join(", "),
+                            CONFIGURABLE.join(", "),
                             if self.environment == Environment::Production {
                                 "|privateIps, redis.nodeType"
                             } else {
@@ -491,6 +630,129 @@ impl Settings {
                         ),
                         );
                     }
+                }
+            }
+        }
+    }
+
+    /// Applies `<target>.env.<NAME>` / `<target>.secrets.<NAME>`; `false` when `key` is neither.
+    fn apply_container_config(
+        &mut self,
+        c: &mut Check,
+        field: &str,
+        key: &str,
+        value: &Value,
+    ) -> bool {
+        let Some((target, rest)) = key.split_once('.') else {
+            return false;
+        };
+        if !CONFIGURABLE.contains(&target) {
+            return false;
+        }
+        if let Some(name) = rest.strip_prefix("env.") {
+            let text = match value {
+                Value::String(v) => Some(v.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            };
+            match text {
+                Some(v) => {
+                    self.container_environment
+                        .entry(target.to_string())
+                        .or_default()
+                        .insert(name.to_string(), v);
+                }
+                None => drop(c.fail(field, value, "a string, number or boolean")),
+            }
+            true
+        } else if let Some(name) = rest.strip_prefix("secrets.") {
+            match value.as_str().map(SecretReference::parse) {
+                Some(Ok(r)) => {
+                    self.container_secrets
+                        .entry(target.to_string())
+                        .or_default()
+                        .insert(name.to_string(), r);
+                }
+                _ => drop(c.fail(field, value, SECRET_REFERENCE)),
+            }
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The plain values `<environment>.<target>.env.*` give `target`.
+    pub fn environment_of(&self, target: &str) -> BTreeMap<String, String> {
+        self.container_environment
+            .get(target)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The secrets `<environment>.<target>.secrets.*` give `target`.
+    pub fn secrets_of(&self, target: &str) -> BTreeMap<String, SecretReference> {
+        self.container_secrets
+            .get(target)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn validate_container_config(&self, c: &mut Check) {
+        let env = self.environment.name();
+        let taken = format!(
+            "a name neither the stacks nor ECS set themselves (reserved: {})",
+            STACK_VARIABLES.join(", ")
+        );
+        let targets = self
+            .container_environment
+            .keys()
+            .chain(self.container_secrets.keys());
+        for target in targets.collect::<std::collections::BTreeSet<_>>() {
+            c.require(
+                CONFIGURABLE.contains(&target.as_str()),
+                &format!("{env}.{target}"),
+                target,
+                format!("a configurable target: {}", CONFIGURABLE.join(", ")),
+            );
+            let plain = self.environment_of(target);
+            let secrets = self.secrets_of(target);
+            for name in plain.keys() {
+                let field = format!("{env}.{target}.env.{name}");
+                // The value is never echoed: it may be the credential this check catches.
+                if looks_like_credential(name) {
+                    c.fail(
+                        &field,
+                        name,
+                        format!(
+                            "a name that does not look like a credential (*PASSWORD*, *TOKEN*, \
+                             *SECRET*, *_KEY): keep the value in Secrets Manager and use \
+                             `{env}.{target}.secrets.{name}=<secret name or ARN>[:json-key]` \
+                             instead (plain values are visible in the task definition and the \
+                             template)"
+                        ),
+                    );
+                } else if !is_env_var_name(name) {
+                    c.fail(&field, name, ENV_VAR_NAME);
+                } else if STACK_VARIABLES.contains(&name.as_str()) {
+                    c.fail(&field, name, taken.as_str());
+                } else if secrets.contains_key(name) {
+                    c.fail(
+                        &field,
+                        name,
+                        format!(
+                            "a name not also set in `{env}.{target}.secrets` (a variable is \
+                             either plain or secret)"
+                        ),
+                    );
+                }
+            }
+            for name in secrets.keys() {
+                let field = format!("{env}.{target}.secrets.{name}");
+                if !is_env_var_name(name) {
+                    c.fail(&field, name, ENV_VAR_NAME);
+                } else if STACK_VARIABLES.contains(&name.as_str()) {
+                    c.fail(&field, name, taken.as_str());
                 }
             }
         }
@@ -700,6 +962,37 @@ impl Settings {
             &self.migration_command,
             "a non-empty command",
         );
+        self.validate_container_config(c);
+        if let Some(ci) = self.ci_push_access() {
+            // The construct's own rules, reported under the context keys.
+            let mut props =
+                tracker_constructs::container_registry::ContainerRegistryProps::new(["tracker/x"]);
+            props.ci = Some(ci);
+            if let Err(e) = props.validate("Images") {
+                for v in e.0 {
+                    let key = match v.field.as_str() {
+                        "ci.repository" => "ciRepository",
+                        "ci.refs" => "ciRefs",
+                        "ci.oidc_provider_arn" => "ciOidcProviderArn",
+                        other => other,
+                    };
+                    c.fail(key, RawValue(v.value), v.allowed);
+                }
+            }
+        }
+        if let Some(arn) = &self.ci_oidc_provider_arn {
+            let account = arn.split(':').nth(4).unwrap_or_default();
+            if !account.is_empty() && account != self.registry_account {
+                c.fail(
+                    "ciOidcProviderArn",
+                    arn,
+                    format!(
+                        "the OIDC provider of the registry account {} (where the CI role is)",
+                        self.registry_account
+                    ),
+                );
+            }
+        }
     }
 
     /// Whether the image tag is mutable (staging warns about it).
@@ -738,13 +1031,39 @@ impl Settings {
         })
     }
 
+    /// The CPU architecture of `service` (one of [`SERVICES`], or [`MIGRATE`], which runs the
+    /// api image and so follows `api`).
+    pub fn architecture_of(&self, service: &str) -> CpuArchitecture {
+        let service = if service == MIGRATE { "api" } else { service };
+        self.service_architectures
+            .get(service)
+            .copied()
+            .unwrap_or(self.cpu_architecture)
+    }
+
+    /// The CI push access of `TrackerRegistry`, when `ciRepository` is set.
+    pub fn ci_push_access(&self) -> Option<CiPushAccess> {
+        self.ci_repository.as_ref().map(|repository| CiPushAccess {
+            refs: self.ci_refs.clone(),
+            oidc_provider_arn: self.ci_oidc_provider_arn.clone(),
+            role_name: Some(CI_ROLE_NAME.to_string()),
+            ..CiPushAccess::new(repository)
+        })
+    }
+
     /// The sizing of `service` (one of [`SERVICES`]).
     pub fn sizing(&self, service: &str) -> Sizing {
         self.services[service]
     }
 }
 
-const GLOBAL_KEYS: [&str; 12] = [
+/// Keys of `TrackerRegistry` only: refused with an environment prefix.
+const REGISTRY_ONLY_KEYS: [&str; 3] = ["ciRepository", "ciRefs", "ciOidcProviderArn"];
+
+/// The name of the role CI assumes (`role-to-assume: arn:aws:iam::<registry account>:role/...`).
+pub const CI_ROLE_NAME: &str = "tracker-ci-image-push";
+
+const GLOBAL_KEYS: [&str; 16] = [
     "alertEmails",
     "alertHttpsEndpoints",
     "account",
@@ -757,9 +1076,13 @@ const GLOBAL_KEYS: [&str; 12] = [
     "registryAccount",
     "registryRegion",
     "tags",
+    "cpuArchitecture",
+    "ciRepository",
+    "ciRefs",
+    "ciOidcProviderArn",
 ];
 
-const ENV_KEYS: [&str; 19] = [
+const ENV_KEYS: [&str; 20] = [
     "alertEmails",
     "alertHttpsEndpoints",
     "account",
@@ -779,6 +1102,7 @@ const ENV_KEYS: [&str; 19] = [
     "ecsExec",
     "disabledServices",
     "tags",
+    "cpuArchitecture",
 ];
 
 #[derive(Debug, PartialEq, Eq)]
@@ -914,6 +1238,29 @@ fn number(c: &mut Check, field: &str, value: &Value) -> Option<u32> {
         c.fail(field, value, "a whole number");
     }
     n
+}
+
+/// A value already written as the user wrote it (a nested check's), passed through unquoted.
+struct RawValue(String);
+
+impl fmt::Debug for RawValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn architecture(c: &mut Check, field: &str, value: &Value) -> Option<CpuArchitecture> {
+    match value.as_str().map(str::parse::<CpuArchitecture>) {
+        Some(Ok(a)) => Some(a),
+        Some(Err(allowed)) => {
+            c.fail(field, value, allowed);
+            None
+        }
+        None => {
+            c.fail(field, value, "X86_64 or ARM64");
+            None
+        }
+    }
 }
 
 fn boolean(c: &mut Check, field: &str, value: &Value) -> Option<bool> {
@@ -1187,6 +1534,214 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains(alerts::EMAIL_ALLOWED), "{text}");
         assert!(text.contains(alerts::HTTPS_ALLOWED), "{text}");
+    }
+
+    #[test]
+    fn container_environment_and_secrets_parse_per_target() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:tracker/notify-AbCdEf";
+        let s = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({
+                "production.tracker-fetcher.env.LOG_LEVEL": "info",
+                "production.tracker-fetcher.env.WORKERS": 4,
+                "production.tracker-fetcher.secrets.APPLE_ID": "tracker/apple:username",
+                "production.notification-service.secrets.PUSH_API_KEY": arn,
+                "production.migrate.secrets.DJANGO_SECRET_KEY": "tracker/django",
+                "staging.api.env.LOG_LEVEL": "debug",
+            })),
+        )
+        .unwrap();
+        let fetcher = s.environment_of("tracker-fetcher");
+        assert_eq!(fetcher["LOG_LEVEL"], "info");
+        assert_eq!(fetcher["WORKERS"], "4");
+        assert!(s.environment_of("api").is_empty(), "staging keys leak");
+        assert_eq!(
+            s.secrets_of("tracker-fetcher")["APPLE_ID"].to_string(),
+            "tracker/apple:username"
+        );
+        assert_eq!(
+            s.secrets_of("notification-service")["PUSH_API_KEY"].to_string(),
+            arn
+        );
+        assert!(s.secrets_of(MIGRATE).contains_key("DJANGO_SECRET_KEY"));
+    }
+
+    #[test]
+    fn fails_on_a_plain_value_named_like_a_credential_pointing_to_secrets() {
+        for name in [
+            "DB_PASSWORD",
+            "GITHUB_TOKEN",
+            "client_secret_id",
+            "API_KEY",
+            "Stripe_Key",
+        ] {
+            let key = format!("production.api.env.{name}");
+            let err = Settings::from_context(
+                Environment::Production,
+                &ctx(json!({ key.clone(): "hunter2" })),
+            )
+            .unwrap_err();
+            let text = err.to_string();
+            assert_eq!(fields(err), std::slice::from_ref(&key), "{name}");
+            assert!(
+                text.contains(&format!("use `production.api.secrets.{name}=")),
+                "{text}"
+            );
+            assert!(!text.contains("hunter2"), "the value is echoed: {text}");
+        }
+        // Names that merely contain KEY are plain settings.
+        Settings::from_context(
+            Environment::Production,
+            &ctx(json!({ "production.api.env.KEYBOARD_LAYOUT": "us", "production.api.env.MONKEY": "1" })),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn fails_on_names_the_stacks_or_ecs_set() {
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({
+                "staging.api.env.DATABASE_NAME": "other",
+                "staging.api.env.AWS_REGION": "us-east-1",
+                "staging.tracker-fetcher.env.ANISETTE_URL": "http://x",
+                "staging.migrate.secrets.DATABASE_PASSWORD": "mine",
+            })),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(
+            fields(err),
+            [
+                "staging.api.env.AWS_REGION",
+                "staging.api.env.DATABASE_NAME",
+                "staging.migrate.secrets.DATABASE_PASSWORD",
+                "staging.tracker-fetcher.env.ANISETTE_URL",
+            ]
+        );
+        assert!(
+            text.contains("reserved: ENVIRONMENT, PUBLIC_DOMAIN"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fails_on_bad_secret_references_names_and_targets_all_at_once() {
+        let err = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({
+                "production.api.secrets.APPLE_ID":
+                    "arn:aws:secretsmanager:eu-west-1:111111111111:secret:tracker/apple",
+                "production.api.secrets.EMPTY_KEY": "tracker/apple:",
+                "production.api.env.lower_case": "x",
+                "production.api.env.BOTH": "x",
+                "production.api.secrets.BOTH": "tracker/both",
+                "production.worker.env.LOG_LEVEL": "info",
+                "production.anisette-v3.env.LOG_LEVEL": "info",
+                "production.api.env.LIST": ["a"],
+            })),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        let f = fields(err);
+        for expected in [
+            "production.api.secrets.APPLE_ID",
+            "production.api.secrets.EMPTY_KEY",
+            "production.api.env.lower_case",
+            "production.api.env.BOTH",
+            "production.worker.env.LOG_LEVEL",
+            "production.anisette-v3.env.LOG_LEVEL",
+            "production.api.env.LIST",
+        ] {
+            assert!(
+                f.iter().any(|x| x == expected),
+                "{expected} missing in {f:?}"
+            );
+        }
+        assert_eq!(f.len(), 7, "{text}");
+        assert!(text.contains("6-character suffix"), "{text}");
+        assert!(text.contains("either plain or secret"), "{text}");
+        assert!(text.contains("[A-Z_][A-Z0-9_]*"), "{text}");
+        assert!(
+            text.contains("<target>.env.<NAME>|secrets.<NAME> for a target in api"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn cpu_architecture_per_environment_and_per_service_and_migrate_follows_api() {
+        let s = Settings::from_context(
+            Environment::Production,
+            &ctx(json!({
+                "cpuArchitecture": "ARM64",
+                "production.anisette-v3.cpuArchitecture": "X86_64",
+            })),
+        )
+        .unwrap();
+        assert_eq!(s.architecture_of("api"), CpuArchitecture::Arm64);
+        assert_eq!(s.architecture_of(MIGRATE), CpuArchitecture::Arm64);
+        assert_eq!(s.architecture_of("anisette-v3"), CpuArchitecture::X86_64);
+        let s = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({ "staging.api.cpuArchitecture": "arm64" })),
+        )
+        .unwrap();
+        assert_eq!(s.architecture_of(MIGRATE), CpuArchitecture::Arm64);
+        assert_eq!(s.architecture_of("frontend"), CpuArchitecture::X86_64);
+    }
+
+    #[test]
+    fn fails_on_an_unknown_cpu_architecture() {
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({
+                "staging.cpuArchitecture": "riscv64",
+                "staging.api.cpuArchitecture": 64,
+            })),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(
+            fields(err),
+            ["staging.cpuArchitecture", "staging.api.cpuArchitecture"]
+        );
+        assert!(text.contains("X86_64 or ARM64"), "{text}");
+    }
+
+    #[test]
+    fn ci_settings_parse_and_fail_on_bad_values_under_their_keys() {
+        let s = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({ "ciRepository": "example-org/tracker", "ciRefs": "refs/heads/release" })),
+        )
+        .unwrap();
+        let ci = s.ci_push_access().unwrap();
+        assert_eq!(ci.repository, "example-org/tracker");
+        assert_eq!(ci.refs, ["refs/heads/release"]);
+        assert_eq!(ci.role_name.as_deref(), Some(CI_ROLE_NAME));
+        assert!(Settings::defaults(Environment::Staging)
+            .ci_push_access()
+            .is_none());
+        let err = Settings::from_context(
+            Environment::Staging,
+            &ctx(json!({
+                "ciRepository": "tracker",
+                "ciRefs": ["main"],
+                "ciOidcProviderArn":
+                    "arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com",
+                "staging.ciRepository": "org/other",
+            })),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(err),
+            [
+                "staging.ciRepository",
+                "ciRepository",
+                "ciRefs",
+                "ciOidcProviderArn"
+            ]
+        );
     }
 
     #[test]

@@ -46,7 +46,7 @@ use tracker_constructs::wiring::{ContainerSecret, Dependency};
 use tracker_constructs::{Network, NetworkProps, Platform, PlatformProps};
 
 use crate::nag;
-use crate::settings::{repositories, Environment, Settings};
+use crate::settings::{repositories, Environment, Settings, MIGRATE};
 
 const TAG_PROJECT: &str = "tracker";
 
@@ -86,8 +86,11 @@ pub fn alert_topic_name(s: &Settings) -> String {
     format!("tracker-{}-alerts", s.environment)
 }
 
-/// Adds `TrackerRegistry` to `app`: the ECR repositories, in the registry account and region.
-pub fn registry_stack(app: &App, settings: &Settings) -> Result<Stack, ValidationErrors> {
+/// Adds `TrackerRegistry` to `app`: the ECR repositories, in the registry account and region
+/// (`environments` share them), the CI role when `ciRepository` is set, and a pull grant for each
+/// environment account other than the registry's.
+pub fn registry_stack(app: &App, environments: &[&Settings]) -> Result<Stack, ValidationErrors> {
+    let settings = environments[0];
     let stack = Stack::new(
         app,
         "TrackerRegistry",
@@ -108,7 +111,25 @@ pub fn registry_stack(app: &App, settings: &Settings) -> Result<Stack, Validatio
     for (key, value) in &settings.tags {
         Tags::of(stack).add(key.as_str(), value.as_str(), None);
     }
-    ContainerRegistry::new(stack, "Images", ContainerRegistryProps::new(repositories()))?;
+    let mut props = ContainerRegistryProps::new(repositories());
+    props.ci = settings.ci_push_access();
+    props.pull_accounts = environments
+        .iter()
+        .map(|e| e.account.clone())
+        .filter(|a| *a != settings.registry_account)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let registry = ContainerRegistry::new(stack, "Images", props)?;
+    if let Some(role) = registry.ci_role {
+        output(
+            stack,
+            "CiRoleArn",
+            role.role_arn(),
+            "The role GitHub Actions assumes to push images (aws-actions/configure-aws-credentials role-to-assume)",
+        );
+    }
+    nag::acknowledge_registry(stack, settings);
     Ok(stack)
 }
 
@@ -117,6 +138,8 @@ pub struct DataPlane {
     /// The application database login: JSON with username, password, host, port, dbname.
     pub db_secret: ContainerSecret,
     pub db_user: ContainerSecret,
+    /// The application database's name (plain: `DATABASE_NAME`).
+    pub db_name: String,
     pub redis_password: ContainerSecret,
     /// Whether Redis must be reached over TLS (the endpoint's own fact).
     pub redis_tls: bool,
@@ -285,7 +308,9 @@ pub fn data_plane(
 ) -> Result<DataPlane, ValidationErrors> {
     let anisette = AnisetteStorage::new(stack, "Anisette", platform);
     if s.environment == Environment::Production {
-        let db = PatroniCluster::new(stack, DATABASE_ID, platform, database_props(s))?;
+        let props = database_props(s);
+        let db_name = props.database_name.clone();
+        let db = PatroniCluster::new(stack, DATABASE_ID, platform, props)?;
         let redis = ManagedRedis::new(
             stack,
             "Redis",
@@ -298,12 +323,15 @@ pub fn data_plane(
         Ok(DataPlane {
             db_secret: ContainerSecret::field(db.app_secret, "password"),
             db_user: ContainerSecret::field(db.app_secret, "username"),
+            db_name,
             redis_password: ContainerSecret::whole(redis.auth_token),
             redis_tls: redis.endpoint.tls,
             anisette,
         })
     } else {
-        let host = StagingDataHost::new(stack, DATA_HOST_ID, platform, data_host_props(s))?;
+        let props = data_host_props(s);
+        let db_name = props.database_name.clone();
+        let host = StagingDataHost::new(stack, DATA_HOST_ID, platform, props)?;
         output(
             stack,
             "DatabaseHostPrivateIp",
@@ -313,6 +341,7 @@ pub fn data_plane(
         Ok(DataPlane {
             db_secret: ContainerSecret::field(host.app_secret, "password"),
             db_user: ContainerSecret::field(host.app_secret, "username"),
+            db_name,
             redis_password: ContainerSecret::whole(host.valkey_secret),
             redis_tls: host.redis_endpoint.tls,
             anisette,
@@ -353,6 +382,9 @@ pub fn services(
             service
                 .secrets
                 .insert("DATABASE_USER".into(), data.db_user.clone());
+            service
+                .environment
+                .insert("DATABASE_NAME".into(), data.db_name.clone());
         }
         if deps.contains(&&redis) {
             service
@@ -362,6 +394,15 @@ pub fn services(
                 .environment
                 .insert("REDIS_TLS".into(), data.redis_tls.to_string());
         }
+        let name = service.name.clone();
+        configure(
+            stack,
+            s,
+            &name,
+            &mut service.environment,
+            &mut service.secrets,
+        );
+        service.cpu_architecture = s.architecture_of(&name);
         service.execute_command = s.ecs_exec;
         // Workers get their health command from the settings; a public service without one
         // derives its container check from its target group's.
@@ -401,6 +442,7 @@ pub fn services(
         &data.anisette,
         AnisetteProps {
             task_size: anisette_size.task_size(),
+            cpu_architecture: s.architecture_of("anisette-v3"),
             ..AnisetteProps::new(&format!(
                 "{}{}{}",
                 s.repository_uri("anisette-v3"),
@@ -531,6 +573,7 @@ pub fn services(
 
     // Migrations: a one-off task on the api image, run before a release is rolled out.
     let mut migrate = OneOffTaskProps::new(image("api"), s.migration_command.clone());
+    migrate.cpu_architecture = s.architecture_of(MIGRATE);
     migrate.connects_to = vec![db.clone()];
     migrate
         .secrets
@@ -541,6 +584,16 @@ pub fn services(
     migrate
         .environment
         .insert("ENVIRONMENT".into(), env.name().into());
+    migrate
+        .environment
+        .insert("DATABASE_NAME".into(), data.db_name.clone());
+    configure(
+        stack,
+        s,
+        MIGRATE,
+        &mut migrate.environment,
+        &mut migrate.secrets,
+    );
     OneOffTask::new(stack, "Migrate", platform, migrate)?;
     Ok(built)
 }
@@ -677,6 +730,23 @@ pub fn outputs(
             site.distribution.distribution_domain_name(),
             &format!("The CloudFront name of {host}.{} (CNAME it)", s.domain),
         );
+    }
+}
+
+/// Adds what the settings `<env>.<target>.env.*` / `.secrets.*` give `target` (validated with the
+/// settings): plain values, and secrets imported by name or ARN (no resource; the container's
+/// execution role alone is granted read).
+fn configure(
+    stack: Stack,
+    s: &Settings,
+    target: &str,
+    environment: &mut BTreeMap<String, String>,
+    secrets: &mut BTreeMap<String, ContainerSecret>,
+) {
+    environment.extend(s.environment_of(target));
+    for (name, reference) in s.secrets_of(target) {
+        let secret = reference.import(stack, &format!("Secret-{target}-{name}"));
+        secrets.insert(name, secret);
     }
 }
 

@@ -677,7 +677,9 @@ fn every_alarm_has_an_action_and_every_alarm_for_people_reaches_the_alert_topic(
             }
             for key in ["AlarmActions", "OKActions"] {
                 assert!(
-                    !alarm["Properties"][key].to_string().contains("Fn::ImportValue"),
+                    !alarm["Properties"][key]
+                        .to_string()
+                        .contains("Fn::ImportValue"),
                     "{stack} {id}: the alert topic through an export"
                 );
             }
@@ -806,4 +808,203 @@ fn every_stack_stays_under_80_percent_of_each_cloudformation_quota() {
     println!("{}", lines.join("\n"));
     assert_eq!(lines.len(), STACKS.len(), "{lines:?}");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every container's variables (plain and secret), by construct path of its task definition.
+fn container_variables(t: &Value) -> Vec<(String, Vec<String>)> {
+    resources(t, "AWS::ECS::TaskDefinition")
+        .into_iter()
+        .map(|(_, r)| {
+            let c = &r["Properties"]["ContainerDefinitions"][0];
+            let names = ["Environment", "Secrets"]
+                .iter()
+                .flat_map(|k| c[*k].as_array().cloned().unwrap_or_default())
+                .map(|v| v["Name"].as_str().unwrap().to_string())
+                .collect();
+            let path = r["Metadata"]["aws:cdk:path"].as_str().unwrap().to_string();
+            (path, names)
+        })
+        .collect()
+}
+
+#[test]
+fn every_container_variable_is_in_the_container_contract() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    for stack in ["TrackerStaging", "TrackerProduction"] {
+        for (path, names) in container_variables(&template(stack)) {
+            for name in names {
+                assert!(
+                    tracker_stacks::settings::STACK_VARIABLES.contains(&name.as_str()),
+                    "{path}: {name} is not in settings::STACK_VARIABLES (settings could reuse it)"
+                );
+                assert!(
+                    readme.contains(&format!("`{name}`")),
+                    "{path}: {name} is not in the README's container contract"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn configured_variables_and_secrets_reach_their_container_and_execution_role_only() {
+    let arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:tracker/notify-AbCdEf";
+    let mut ctx = context();
+    for (k, v) in [
+        ("production.tracker-fetcher.env.LOG_LEVEL", "debug"),
+        (
+            "production.tracker-fetcher.secrets.APPLE_ID",
+            "tracker/apple:username",
+        ),
+        ("production.notification-service.secrets.PUSH_KEY", arn),
+        (
+            "production.migrate.secrets.DJANGO_SECRET_KEY",
+            "tracker/django",
+        ),
+    ] {
+        ctx.insert(k.into(), json!(v));
+    }
+    let settings = AppSettings::from_context(&ctx).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    synth_to(&settings, &ctx, dir.path()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("TrackerProduction.template.json")).unwrap();
+    let t: Value = serde_json::from_str(&text).unwrap();
+
+    // Each variable on its own container only.
+    let owners = |var: &str| -> Vec<String> {
+        container_variables(&t)
+            .into_iter()
+            .filter(|(_, names)| names.iter().any(|n| n == var))
+            .map(|(path, _)| path)
+            .collect()
+    };
+    let td = |id: &str| format!("TrackerProduction/{id}/TaskDefinition/Resource");
+    assert_eq!(owners("LOG_LEVEL"), [td("TrackerFetcher")]);
+    assert_eq!(owners("APPLE_ID"), [td("TrackerFetcher")]);
+    assert_eq!(owners("PUSH_KEY"), [td("NotificationService")]);
+    assert_eq!(owners("DJANGO_SECRET_KEY"), [td("Migrate")]);
+    let fetcher =
+        by_path(&t, &td("TrackerFetcher"))["Properties"]["ContainerDefinitions"][0].clone();
+    let apple = fetcher["Secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Name"] == "APPLE_ID")
+        .unwrap()
+        .to_string();
+    assert!(
+        apple.contains(":secret:tracker/apple:username::"),
+        "{apple}"
+    );
+
+    // Each secret granted to its execution role only: a name on `<name>-??????` (the suffix
+    // Secrets Manager adds), a complete ARN exactly.
+    let grants = |needle: &str| -> Vec<String> {
+        resources(&t, "AWS::IAM::Policy")
+            .into_iter()
+            .filter(|(_, r)| {
+                r["Properties"]["PolicyDocument"]
+                    .to_string()
+                    .contains(needle)
+            })
+            .map(|(_, r)| r["Metadata"]["aws:cdk:path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let role = |id: &str| {
+        format!("TrackerProduction/{id}/TaskDefinition/ExecutionRole/DefaultPolicy/Resource")
+    };
+    assert_eq!(
+        grants(":secret:tracker/apple-??????"),
+        [role("TrackerFetcher")]
+    );
+    assert_eq!(grants(&format!("\"{arn}\"")), [role("NotificationService")]);
+    assert_eq!(grants(":secret:tracker/django-??????"), [role("Migrate")]);
+    // No wildcard beyond the suffix, no task role.
+    assert!(grants(":secret:tracker/apple*").is_empty());
+    assert!(grants(":secret:tracker/apple\"").is_empty());
+
+    // DATABASE_NAME is passed beside the other database settings.
+    assert_eq!(owners("DATABASE_NAME"), owners("DATABASE_PASSWORD"));
+    assert!(!owners("DATABASE_NAME").is_empty());
+}
+
+#[test]
+fn a_separate_registry_account_lets_each_environment_account_pull_and_architectures_follow_settings(
+) {
+    let mut ctx = context();
+    for (k, v) in [
+        ("registryAccount", json!("999999999999")),
+        ("staging.account", json!("222222222222")),
+        (
+            "availability-zones:account=222222222222:region=eu-west-1",
+            json!(["eu-west-1a", "eu-west-1b", "eu-west-1c"]),
+        ),
+        ("production.cpuArchitecture", json!("ARM64")),
+        ("production.anisette-v3.cpuArchitecture", json!("X86_64")),
+    ] {
+        ctx.insert(k.into(), v);
+    }
+    let settings = AppSettings::from_context(&ctx).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    synth_to(&settings, &ctx, dir.path()).unwrap();
+    let read = |stack: &str| -> Value {
+        let text = std::fs::read_to_string(dir.path().join(format!("{stack}.template.json")));
+        serde_json::from_str(&text.unwrap()).unwrap()
+    };
+
+    let registry = read("TrackerRegistry");
+    let repositories = resources(&registry, "AWS::ECR::Repository");
+    assert_eq!(repositories.len(), 8);
+    for (id, r) in repositories {
+        let statements = r["Properties"]["RepositoryPolicyText"]["Statement"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{id}: no repository policy"));
+        let sids: Vec<&str> = statements
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            sids,
+            ["PullFrom111111111111", "PullFrom222222222222"],
+            "{id}"
+        );
+        for s in statements {
+            let actions = s["Action"].to_string();
+            assert!(
+                !actions.contains("PutImage") && !actions.contains('*'),
+                "{actions}"
+            );
+        }
+    }
+    // The CI role (cdk.json names example-org/tracker) and its ARN as an output.
+    assert_eq!(resources(&registry, "AWS::IAM::Role").len(), 1);
+    assert!(registry["Outputs"]["CiRoleArn"].is_object());
+
+    // Production on ARM64, Anisette kept on X86_64 (its mirrored image); staging the default.
+    let production = read("TrackerProduction");
+    let staging = read("TrackerStaging");
+    for (t, stack, id, expected) in [
+        (&production, "TrackerProduction", "Api", "ARM64"),
+        (&production, "TrackerProduction", "TrackerFetcher", "ARM64"),
+        (&production, "TrackerProduction", "Migrate", "ARM64"),
+        (&production, "TrackerProduction", "Anisette", "X86_64"),
+        (&staging, "TrackerStaging", "Api", "X86_64"),
+        (&staging, "TrackerStaging", "Migrate", "X86_64"),
+    ] {
+        let td = by_path(t, &format!("{stack}/{id}/TaskDefinition/Resource"));
+        assert_eq!(
+            td["Properties"]["RuntimePlatform"],
+            json!({"CpuArchitecture": expected, "OperatingSystemFamily": "LINUX"}),
+            "{stack}/{id}"
+        );
+    }
+}
+
+#[test]
+fn fails_when_the_environments_name_different_registries() {
+    let mut ctx = context();
+    ctx.insert("production.registryAccount".into(), json!("999999999999"));
+    let err = AppSettings::from_context(&ctx).unwrap_err().to_string();
+    assert!(err.contains("`production.registryAccount`"), "{err}");
+    assert!(err.contains("one TrackerRegistry serves both"), "{err}");
 }

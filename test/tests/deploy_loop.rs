@@ -281,7 +281,8 @@ impl Loop {
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cmd.args(["run", "--quiet", "--locked", "--manifest-path"])
             .arg(repo_root().join("Cargo.toml"))
-            .args(["-p", "tracker-cdk", "--", "review", STACK, "--change-set"])
+            .args(["-p", "tracker-cdk", "--features", "aws"])
+            .args(["--", "review", STACK, "--change-set"])
             .arg(change_set)
             .args(["--format", "json"]);
         self.env(&mut cmd);
