@@ -22,7 +22,8 @@
 //!   units, cron, scripts from `constructs/scripts/`), written by the user data
 //!   ([`render_node_user_data`]); PostgreSQL serves TLS with a certificate made at first boot and
 //!   `pg_hba` admits network clients only over TLS; consumers get `<NAME>_SSLMODE=require`.
-//! - five generated secrets: superuser, replication, rewind, REST API, application user.
+//! - five generated secrets: superuser, replication, rewind, REST API, application user; retained
+//!   when the stack is deleted (the volumes' snapshots are hard to use without them).
 //! - `Nlb`: internal network load balancer (security group attached at creation, cross-zone),
 //!   listener 5432 -> `WriterTargets` checked on Patroni's `GET :8008/primary`; optionally
 //!   5433 -> `ReaderTargets` checked on `/replica`.
@@ -970,6 +971,9 @@ fn generated_secret(
         Some(
             SecretProps::new()
                 .description(description)
+                // Retained on delete: a retained database volume is hard to use without its
+                // passwords.
+                .removal_policy(RemovalPolicy::Retain)
                 .generate_secret_string(
                     SecretStringGenerator::new()
                         .secret_string_template(template.to_string())
@@ -2129,6 +2133,13 @@ mod template_tests {
             8
         );
 
+        // The five credentials outlive the stack, like the volumes' snapshots.
+        let secrets = t.resources("AWS::SecretsManager::Secret");
+        assert_eq!(secrets.len(), 5);
+        for (id, secret) in secrets {
+            assert_eq!(secret["DeletionPolicy"], "Retain", "{id}");
+            assert_eq!(secret["UpdateReplacePolicy"], "Retain", "{id}");
+        }
         // The pgBackRest bucket: noncurrent versions expire.
         let bucket = &t.at_path("AWS::S3::Bucket", "/Db/Backups/")[0];
         assert_eq!(bucket["DeletionPolicy"], "Retain");

@@ -236,6 +236,28 @@ pub struct Settings {
     pub alert_https_endpoints: Vec<String>,
 }
 
+/// A setting that synthesizes but should not be deployed as is ([`Settings::warnings`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingWarning {
+    /// The annotation id (`tracker:placeholder-ami`), stable for acknowledgements.
+    pub id: &'static str,
+    /// The context key to set, without the environment prefix (`db.ami`).
+    pub key: &'static str,
+    /// Which of the environment's stacks the value concerns (the annotation goes there).
+    pub stack: WarningStack,
+    /// What is wrong and what to set, naming the context key.
+    pub message: String,
+}
+
+/// The stack of an environment a [`SettingWarning`] is recorded on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WarningStack {
+    /// `Tracker<Env>Data`.
+    Data,
+    /// `Tracker<Env>`.
+    Services,
+}
+
 /// The workers' default health command: the heartbeat file was touched in the last 2 minutes.
 pub const WORKER_HEARTBEAT_COMMAND: &str = "test -n \"$(find /tmp/worker-heartbeat -mmin -2)\"";
 
@@ -707,6 +729,69 @@ impl Settings {
         tag_kind(&self.image_tag) == TagKind::Mutable
     }
 
+    /// What synthesizes but should not be deployed as is: the example account, the example
+    /// certificate ARN, the placeholder AMI (each names the context key to set), and a mutable
+    /// image tag in staging. `cdk synth` prints each and records it as a warning annotation on
+    /// the stack it concerns.
+    pub fn warnings(&self) -> Vec<SettingWarning> {
+        let env = self.environment;
+        let key = |k: &str| format!("{k}` (or `{env}.{k}`");
+        let mut warnings = Vec::new();
+        if self.account == EXAMPLE_ACCOUNT {
+            warnings.push(SettingWarning {
+                id: "tracker:example-account",
+                key: "account",
+                stack: WarningStack::Data,
+                message: format!(
+                    "account is the example account {EXAMPLE_ACCOUNT}, which cannot deploy: set \
+                     `{})` to your AWS account id",
+                    key("account")
+                ),
+            });
+        }
+        if self.certificate_arn == EXAMPLE_CERTIFICATE {
+            warnings.push(SettingWarning {
+                id: "tracker:example-certificate",
+                key: "certificateArn",
+                stack: WarningStack::Data,
+                message: format!(
+                    "certificateArn is the example ARN {EXAMPLE_CERTIFICATE}, which cannot \
+                     deploy: set `{})` to an ACM certificate in {} covering api., app. and \
+                     admin.{}",
+                    key("certificateArn"),
+                    self.region,
+                    self.domain
+                ),
+            });
+        }
+        if self.db_ami == PLACEHOLDER_AMI {
+            warnings.push(SettingWarning {
+                id: "tracker:placeholder-ami",
+                key: "db.ami",
+                stack: WarningStack::Data,
+                message: format!(
+                    "db.ami is the placeholder {PLACEHOLDER_AMI}, which cannot deploy: set \
+                     `{env}.db.ami` to the Ubuntu 24.04 arm64 AMI of {} (e.g. from \
+                     /aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id)",
+                    self.region
+                ),
+            });
+        }
+        if self.image_tag_is_mutable() {
+            warnings.push(SettingWarning {
+                id: "tracker:mutable-image-tag",
+                key: "imageTag",
+                stack: WarningStack::Services,
+                message: format!(
+                    "imageTag {:?} is mutable: a redeploy may run a different image. Pin a \
+                     version, commit SHA or digest (production refuses mutable tags).",
+                    self.image_tag
+                ),
+            });
+        }
+        warnings
+    }
+
     /// `<registry>/tracker/<service>` without tag.
     pub fn repository_uri(&self, service: &str) -> String {
         format!(
@@ -933,6 +1018,39 @@ fn boolean(c: &mut Check, field: &str, value: &Value) -> Option<bool> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn placeholders_warn_naming_the_context_key() {
+        let keys = |s: &Settings| s.warnings().iter().map(|w| w.key).collect::<Vec<_>>();
+        let defaults = Settings::defaults(Environment::Staging);
+        assert_eq!(keys(&defaults), ["account", "certificateArn", "db.ami"]);
+        for w in defaults.warnings() {
+            assert_eq!(w.stack, WarningStack::Data);
+            let named = if w.key == "db.ami" {
+                "`staging.db.ami`".to_string()
+            } else {
+                format!("`{}` (or `staging.{}`)", w.key, w.key)
+            };
+            assert!(w.message.contains(&named), "{}", w.message);
+        }
+
+        let mut ctx = serde_json::Map::new();
+        ctx.insert("account".into(), json!("123456789012"));
+        ctx.insert(
+            "certificateArn".into(),
+            json!("arn:aws:acm:eu-west-1:123456789012:certificate/1234"),
+        );
+        ctx.insert("production.db.ami".into(), json!("ami-0aaaabbbbccccdddd"));
+        let set = Settings::from_context(Environment::Production, &ctx).unwrap();
+        assert!(set.warnings().is_empty(), "{:?}", set.warnings());
+
+        ctx.insert("staging.imageTag".into(), json!("main"));
+        let staging = Settings::from_context(Environment::Staging, &ctx).unwrap();
+        assert_eq!(keys(&staging), ["db.ami", "imageTag"]);
+        let tag = &staging.warnings()[1];
+        assert_eq!(tag.stack, WarningStack::Services);
+        assert!(tag.message.contains("is mutable"), "{}", tag.message);
+    }
 
     fn ctx(v: Value) -> serde_json::Map<String, Value> {
         v.as_object().unwrap().clone()

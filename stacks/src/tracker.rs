@@ -46,7 +46,7 @@ use tracker_constructs::wiring::{ContainerSecret, Dependency};
 use tracker_constructs::{Network, NetworkProps, Platform, PlatformProps};
 
 use crate::nag;
-use crate::settings::{repositories, Environment, Settings};
+use crate::settings::{repositories, Environment, Settings, WarningStack};
 
 const TAG_PROJECT: &str = "tracker";
 
@@ -211,14 +211,13 @@ fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
         data,
         Some("the services run in the data stack's network and reach its data plane".into()),
     );
-    if s.image_tag_is_mutable() {
-        let message = format!(
-            "imageTag {:?} is mutable: a redeploy may run a different image. Pin a version, \
-             commit SHA or digest (production refuses mutable tags).",
-            s.image_tag
-        );
-        eprintln!("warning: {}: {message}", env.stack_name());
-        Annotations::of(services).add_warning_v2("tracker:mutable-image-tag", message, None);
+    for warning in s.warnings() {
+        let (stack, name) = match warning.stack {
+            WarningStack::Data => (data, env.data_stack_name()),
+            WarningStack::Services => (services, env.stack_name()),
+        };
+        eprintln!("warning: {name}: {}", warning.message);
+        Annotations::of(stack).add_warning_v2(warning.id, warning.message, None);
     }
     EnvironmentStacks { data, services }
 }

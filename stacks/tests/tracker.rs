@@ -524,6 +524,56 @@ fn fails_on_a_mutable_production_tag_and_warns_on_staging() {
     assert!(metadata.contains("is mutable"), "no warning recorded");
 }
 
+/// The warning annotations recorded on `stack` in the shared assembly's manifest.
+fn warnings(stack: &str) -> Vec<String> {
+    // Recent assemblies keep a stack's metadata in `<stack>.metadata.json`, older ones in the
+    // manifest; read both.
+    let read = |name: String| -> Value {
+        std::fs::read_to_string(assembly().join(name))
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap_or(Value::Null)
+    };
+    let manifest = read("manifest.json".to_string());
+    let sources = [
+        read(format!("{stack}.metadata.json")),
+        manifest["artifacts"][stack]["metadata"].clone(),
+    ];
+    sources
+        .iter()
+        .flat_map(|m| m.as_object().into_iter())
+        .flat_map(|m| m.values())
+        .flat_map(|entries| entries.as_array().into_iter().flatten())
+        .filter(|e| e["type"] == "aws:cdk:warning")
+        .map(|e| e["data"].to_string())
+        .collect()
+}
+
+#[test]
+fn placeholder_settings_are_synthesis_warnings_naming_the_key() {
+    // cdk.json ships the example account and certificate and no AMI: each data stack carries a
+    // warning naming the key to set; the services stacks carry none (their image tag is pinned).
+    for env in Environment::ALL {
+        let data = warnings(env.data_stack_name());
+        for (id, key) in [
+            ("tracker:example-account", "`account` (or"),
+            ("tracker:example-certificate", "`certificateArn` (or"),
+            ("tracker:placeholder-ami", &format!("`{env}.db.ami`")),
+        ] {
+            assert!(
+                data.iter().any(|w| w.contains(id) && w.contains(key)),
+                "{}: no {id} warning naming {key}: {data:?}",
+                env.data_stack_name()
+            );
+        }
+        let services = warnings(env.stack_name());
+        assert!(
+            !services.iter().any(|w| w.contains("[ack: tracker:")),
+            "{}: {services:?}",
+            env.stack_name()
+        );
+    }
+}
+
 #[test]
 fn an_image_digest_is_referenced_with_an_at_sign() {
     let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
@@ -677,7 +727,9 @@ fn every_alarm_has_an_action_and_every_alarm_for_people_reaches_the_alert_topic(
             }
             for key in ["AlarmActions", "OKActions"] {
                 assert!(
-                    !alarm["Properties"][key].to_string().contains("Fn::ImportValue"),
+                    !alarm["Properties"][key]
+                        .to_string()
+                        .contains("Fn::ImportValue"),
                     "{stack} {id}: the alert topic through an export"
                 );
             }
