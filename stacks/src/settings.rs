@@ -9,6 +9,7 @@
 //! | `domain` | the public domain; hosts are `api.`, `app.`, `admin.` under it |
 //! | `certificateArn` | the ACM certificate of the ALB (same region), covering the three hosts |
 //! | `cloudfrontCertificateArn` | an ACM certificate in us-east-1 for `docs.` / `redoc.`; when absent the sites use their CloudFront domain |
+//! | `hostedZoneId`, `hostedZoneName` | the Route 53 public hosted zone of `domain` (both or neither): alias records for the hosts are created in it |
 //! | `adminAllowList` | client CIDRs allowed to reach admin (comma-separated or a JSON array) |
 //! | `alertEmails`, `alertHttpsEndpoints` | subscriptions of the environment's alert topic (lists) |
 //! | `imageTag` | the image tag (or `sha256:` digest) every service runs |
@@ -171,6 +172,15 @@ pub struct Settings {
     /// An ACM certificate in us-east-1 for `docs.<domain>` and `redoc.<domain>` on CloudFront.
     /// When `None` (the default), the sites are served on their `*.cloudfront.net` names.
     pub cloudfront_certificate_arn: Option<String>,
+    /// The Route 53 public hosted zone holding `domain` (its id, `Z...`), context
+    /// `hostedZoneId`; with [`Settings::hosted_zone_name`]. When set, alias records for `api.`,
+    /// `app.`, `admin.` (to the ALB) and, with `cloudfront_certificate_arn`, `docs.`/`redoc.`
+    /// (to CloudFront) are created in it. Default: `None` (the data stack outputs the ALB's DNS
+    /// name and the CNAME records to create by hand).
+    pub hosted_zone_id: Option<String>,
+    /// The hosted zone's name (`example.com`): `domain` itself or a parent of it. Context
+    /// `hostedZoneName`. Default: `None`.
+    pub hosted_zone_name: Option<String>,
     /// Client IPv4 CIDRs allowed to reach admin; everyone else gets the listener's 404.
     /// Default: the documentation range `203.0.113.0/24` (replace with the office/VPN ranges).
     pub admin_allow_list: Vec<String>,
@@ -326,6 +336,8 @@ impl Settings {
             },
             certificate_arn: EXAMPLE_CERTIFICATE.into(),
             cloudfront_certificate_arn: None,
+            hosted_zone_id: None,
+            hosted_zone_name: None,
             admin_allow_list: vec!["203.0.113.0/24".into()],
             image_tag: "v1.0.0".into(),
             anisette_image_tag: "2024-06-01".into(),
@@ -404,6 +416,12 @@ impl Settings {
             "certificateArn" => self.certificate_arn = text(c).unwrap_or_default(),
             "cloudfrontCertificateArn" => {
                 self.cloudfront_certificate_arn = text(c).filter(|v| !v.is_empty())
+            }
+            "hostedZoneId" => self.hosted_zone_id = text(c).filter(|v| !v.is_empty()),
+            "hostedZoneName" => {
+                self.hosted_zone_name = text(c)
+                    .map(|v| v.trim_end_matches('.').to_string())
+                    .filter(|v| !v.is_empty())
             }
             "adminAllowList" => self.admin_allow_list = list(c, &field, value),
             "alertEmails" => self.alert_emails = list(c, &field, value),
@@ -576,6 +594,35 @@ impl Settings {
                 arn,
                 "an ACM certificate ARN in us-east-1 (CloudFront only reads certificates there)",
             );
+        }
+        match (&self.hosted_zone_id, &self.hosted_zone_name) {
+            (None, None) => {}
+            (Some(id), Some(name)) => {
+                c.require(
+                    id.len() <= 32
+                        && id.starts_with('Z')
+                        && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+                    &p("hostedZoneId"),
+                    id,
+                    "a Route 53 hosted zone id (Z followed by upper-case letters and digits)",
+                );
+                c.require(
+                    is_domain(name)
+                        && (self.domain == *name || self.domain.ends_with(&format!(".{name}"))),
+                    &p("hostedZoneName"),
+                    name,
+                    format!("the hosted zone's name: {} or a parent domain of it", self.domain),
+                );
+            }
+            (id, name) => drop(c.fail(
+                &p(if id.is_none() {
+                    "hostedZoneId"
+                } else {
+                    "hostedZoneName"
+                }),
+                "missing",
+                "both hostedZoneId and hostedZoneName, or neither",
+            )),
         }
         c.require(
             !self.admin_allow_list.is_empty(),
@@ -829,7 +876,9 @@ impl Settings {
     }
 }
 
-const GLOBAL_KEYS: [&str; 12] = [
+const GLOBAL_KEYS: [&str; 14] = [
+    "hostedZoneId",
+    "hostedZoneName",
     "alertEmails",
     "alertHttpsEndpoints",
     "account",
@@ -844,7 +893,9 @@ const GLOBAL_KEYS: [&str; 12] = [
     "tags",
 ];
 
-const ENV_KEYS: [&str; 19] = [
+const ENV_KEYS: [&str; 21] = [
+    "hostedZoneId",
+    "hostedZoneName",
     "alertEmails",
     "alertHttpsEndpoints",
     "account",
@@ -1018,6 +1069,33 @@ fn boolean(c: &mut Check, field: &str, value: &Value) -> Option<bool> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_hosted_zone_needs_id_and_name_and_must_hold_the_domain() {
+        let mut ctx = serde_json::Map::new();
+        ctx.insert("staging.hostedZoneId".into(), json!("Z0123456789ABCDEFGHIJ"));
+        ctx.insert("staging.hostedZoneName".into(), json!("tracker.example.com."));
+        let s = Settings::from_context(Environment::Staging, &ctx).unwrap();
+        assert_eq!(s.hosted_zone_name.as_deref(), Some("tracker.example.com"));
+        assert_eq!(Settings::defaults(Environment::Staging).hosted_zone_id, None);
+
+        ctx.insert("staging.hostedZoneName".into(), json!("other.example.org"));
+        ctx.insert("staging.hostedZoneId".into(), json!("not-a-zone"));
+        let err = Settings::from_context(Environment::Staging, &ctx)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("staging.hostedZoneId"), "{err}");
+        assert!(err.contains("staging.hostedZoneName"), "{err}");
+        assert!(err.contains("staging.tracker.example.com or a parent"), "{err}");
+
+        let mut ctx = serde_json::Map::new();
+        ctx.insert("hostedZoneId".into(), json!("Z0123456789ABCDEFGHIJ"));
+        let err = Settings::from_context(Environment::Production, &ctx)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("production.hostedZoneName"), "{err}");
+        assert!(err.contains("or neither"), "{err}");
+    }
 
     #[test]
     fn placeholders_warn_naming_the_context_key() {
