@@ -601,7 +601,9 @@ impl Settings {
                 c.require(
                     id.len() <= 32
                         && id.starts_with('Z')
-                        && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+                        && id
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
                     &p("hostedZoneId"),
                     id,
                     "a Route 53 hosted zone id (Z followed by upper-case letters and digits)",
@@ -611,10 +613,13 @@ impl Settings {
                         && (self.domain == *name || self.domain.ends_with(&format!(".{name}"))),
                     &p("hostedZoneName"),
                     name,
-                    format!("the hosted zone's name: {} or a parent domain of it", self.domain),
+                    format!(
+                        "the hosted zone's name: {} or a parent domain of it",
+                        self.domain
+                    ),
                 );
             }
-            (id, name) => drop(c.fail(
+            (id, _) => drop(c.fail(
                 &p(if id.is_none() {
                     "hostedZoneId"
                 } else {
@@ -1073,11 +1078,20 @@ mod tests {
     #[test]
     fn a_hosted_zone_needs_id_and_name_and_must_hold_the_domain() {
         let mut ctx = serde_json::Map::new();
-        ctx.insert("staging.hostedZoneId".into(), json!("Z0123456789ABCDEFGHIJ"));
-        ctx.insert("staging.hostedZoneName".into(), json!("tracker.example.com."));
+        ctx.insert(
+            "staging.hostedZoneId".into(),
+            json!("Z0123456789ABCDEFGHIJ"),
+        );
+        ctx.insert(
+            "staging.hostedZoneName".into(),
+            json!("tracker.example.com."),
+        );
         let s = Settings::from_context(Environment::Staging, &ctx).unwrap();
         assert_eq!(s.hosted_zone_name.as_deref(), Some("tracker.example.com"));
-        assert_eq!(Settings::defaults(Environment::Staging).hosted_zone_id, None);
+        assert_eq!(
+            Settings::defaults(Environment::Staging).hosted_zone_id,
+            None
+        );
 
         ctx.insert("staging.hostedZoneName".into(), json!("other.example.org"));
         ctx.insert("staging.hostedZoneId".into(), json!("not-a-zone"));
@@ -1086,7 +1100,10 @@ mod tests {
             .to_string();
         assert!(err.contains("staging.hostedZoneId"), "{err}");
         assert!(err.contains("staging.hostedZoneName"), "{err}");
-        assert!(err.contains("staging.tracker.example.com or a parent"), "{err}");
+        assert!(
+            err.contains("staging.tracker.example.com or a parent"),
+            "{err}"
+        );
 
         let mut ctx = serde_json::Map::new();
         ctx.insert("hostedZoneId".into(), json!("Z0123456789ABCDEFGHIJ"));

@@ -20,12 +20,12 @@ use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
 use cdk_from_rust::aws_cdk_lib::aws_ecr::{IRepository, Repository, RepositoryAttributes};
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{ContainerImage, FargateService};
 use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroup;
+use cdk_from_rust::aws_cdk_lib::aws_route53::{
+    CfnRecordSet, CfnRecordSetAliasTargetProperty, CfnRecordSetProps,
+};
 use cdk_from_rust::aws_cdk_lib::{
     Annotations, App, Aws, CfnOutput, CfnOutputProps, Duration, Environment as CdkEnvironment, Fn,
     Stack, StackProps, Tags,
-};
-use cdk_from_rust::aws_cdk_lib::aws_route53::{
-    CfnRecordSet, CfnRecordSetAliasTargetProperty, CfnRecordSetProps,
 };
 use cdk_from_rust::constructs::Construct;
 use tracker_constructs::alerts::{AlertTopic, AlertTopicProps, Alerts};

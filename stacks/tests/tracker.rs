@@ -597,11 +597,19 @@ fn dns_records_with_a_hosted_zone_and_cname_outputs_without() {
     // With a zone (and a CloudFront certificate, so the sites answer on their names): alias
     // records in it, and no CNAME outputs.
     let mut ctx = context();
-    ctx.insert("staging.hostedZoneId".into(), json!("Z0123456789ABCDEFGHIJ"));
-    ctx.insert("staging.hostedZoneName".into(), json!("tracker.example.com"));
+    ctx.insert(
+        "staging.hostedZoneId".into(),
+        json!("Z0123456789ABCDEFGHIJ"),
+    );
+    ctx.insert(
+        "staging.hostedZoneName".into(),
+        json!("tracker.example.com"),
+    );
     ctx.insert(
         "staging.cloudfrontCertificateArn".into(),
-        json!("arn:aws:acm:us-east-1:111111111111:certificate/11111111-1111-1111-1111-111111111111"),
+        json!(
+            "arn:aws:acm:us-east-1:111111111111:certificate/11111111-1111-1111-1111-111111111111"
+        ),
     );
     let settings = AppSettings::from_context(&ctx).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -637,7 +645,10 @@ fn dns_records_with_a_hosted_zone_and_cname_outputs_without() {
         ["docs", "redoc"].map(|h| format!("{h}.staging.tracker.example.com."))
     );
     for (_, r) in resources(&services, "AWS::Route53::RecordSet") {
-        assert_eq!(r["Properties"]["AliasTarget"]["HostedZoneId"], "Z2FDTNDATAQYW2");
+        assert_eq!(
+            r["Properties"]["AliasTarget"]["HostedZoneId"],
+            "Z2FDTNDATAQYW2"
+        );
     }
     // Production has no zone set: unchanged.
     assert!(resources(&read("TrackerProductionData"), "AWS::Route53::RecordSet").is_empty());
