@@ -8,7 +8,7 @@
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 
-.PHONY: setup test-packages synth test lint golden regen verify-bindings verify-features
+.PHONY: setup test-packages synth test lint golden alarms-table regen verify-bindings verify-features
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -82,6 +82,10 @@ test: setup test-packages lint
 # Rewrite stacks/golden/*.template.json after an intended change; review `git diff stacks/golden`.
 golden: setup
 	UPDATE_GOLDEN=1 cargo test -q -p tracker-stacks --test tracker golden_templates_match
+
+# The README's alarm tables, from the golden templates (paste under Operations > Alarms).
+alarms-table:
+	python3 stacks/tools/alarms-table.py stacks/golden
 
 # Regenerate the bindings after upgrading aws-cdk-lib, constructs or cdk-nag in package.json.
 regen: setup

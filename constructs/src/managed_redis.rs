@@ -5,7 +5,8 @@
 //! - `SecurityGroup`: the replication group's own group, with no ingress of its own: declared
 //!   consumers (`redis:6379`) are let in through the registry endpoint.
 //! - `AuthToken`: a generated Secrets Manager secret (64 characters, no punctuation), passed to
-//!   the replication group as a `{{resolve:secretsmanager:...}}` dynamic reference.
+//!   the replication group as a `{{resolve:secretsmanager:...}}` dynamic reference; retained
+//!   when the stack is deleted, like the group's final snapshot.
 //! - `ReplicationGroup`: `AWS::ElastiCache::ReplicationGroup`, engine `valkey` by default,
 //!   `num_nodes` nodes (one primary, the rest replicas), multi-AZ with automatic failover,
 //!   in-transit (TLS, required) and at-rest encryption, snapshots kept `snapshot_retention_days`,
@@ -263,6 +264,8 @@ impl ManagedRedis {
             Some(
                 SecretProps::new()
                     .description(format!("ManagedRedis {id}: AUTH token"))
+                    // Retained: clients configured with it keep working after a restore.
+                    .removal_policy(RemovalPolicy::Retain)
                     .generate_secret_string(
                         SecretStringGenerator::new()
                             .password_length(64)
@@ -681,6 +684,11 @@ mod template_tests {
             .len();
         assert_eq!(subnets, 2);
         assert_eq!(t.resources("AWS::SecretsManager::Secret").len(), 1);
+        // The AUTH token outlives the stack (a restored snapshot still needs it).
+        assert_eq!(
+            t.one("AWS::SecretsManager::Secret")["DeletionPolicy"],
+            "Retain"
+        );
 
         // Only the declared consumer is let in, on 6379.
         let sg = t

@@ -22,12 +22,18 @@
 //!   units, cron, scripts from `constructs/scripts/`), written by the user data
 //!   ([`render_node_user_data`]); PostgreSQL serves TLS with a certificate made at first boot and
 //!   `pg_hba` admits network clients only over TLS; consumers get `<NAME>_SSLMODE=require`.
-//! - five generated secrets: superuser, replication, rewind, REST API, application user.
+//! - five generated secrets: superuser, replication, rewind, REST API, application user; retained
+//!   when the stack is deleted (the volumes' snapshots are hard to use without them).
 //! - `Nlb`: internal network load balancer (security group attached at creation, cross-zone),
 //!   listener 5432 -> `WriterTargets` checked on Patroni's `GET :8008/primary`; optionally
 //!   5433 -> `ReaderTargets` checked on `/replica`.
 //! - alarms: system status check per node (EC2 recover action), disk use per node (CWAgent
-//!   `disk_used_percent` of the data volume), healthy writer targets < 1.
+//!   `disk_used_percent` of the data volume), healthy writer targets < 1; and on what the nodes
+//!   publish to [`METRICS_NAMESPACE`] (`patroni-metrics.sh` every minute on the primary,
+//!   `pgbackrest-backup.sh` after a backup): replication lag above `replication_lag_alarm_mib`
+//!   for 5 minutes, fewer than 2 streaming replicas for 5 minutes, no successful backup in 26
+//!   hours (missing data breaches). The role may `cloudwatch:PutMetricData` to that namespace
+//!   only.
 //! - a Cloud Map service `<endpoint_name>` (CNAME to the NLB) in the platform's namespace, and
 //!   the registry endpoint `<endpoint_name>` (ports 5432, and 5433 with the reader endpoint),
 //!   guarded by the NLB security group, so consumers declaring `db:5432` get ingress.
@@ -70,6 +76,7 @@ use cdk_from_rust::{JsAny, JsString, Opaque};
 use serde::Serialize;
 
 use crate::hostconfig::{self, fill_script, CronEntry, HbaRule, HostFile, Ini, PgValue};
+use crate::monitoring::{alarm, AlarmSpec};
 use crate::platform::Platform;
 use crate::validation::{
     is_ami_id, is_dns_label, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
@@ -155,6 +162,11 @@ pub struct PatroniClusterProps {
     /// Disk use (percent of the data volume) above which the disk alarm fires, 50-99.
     /// Default: 80.
     pub disk_alarm_percent: u8,
+    /// Replication lag, MiB of WAL the primary has written that a replica has not replayed
+    /// (`ReplicationLagBytes`, published every minute by the primary), above which for 5
+    /// consecutive minutes the cluster alarms, 1-102400. Default: 256 (16 WAL segments: more
+    /// than a burst of writes, far less than a replica that stopped replaying under load).
+    pub replication_lag_alarm_mib: u32,
 }
 
 impl PatroniClusterProps {
@@ -186,6 +198,7 @@ impl PatroniClusterProps {
             app_username: "tracker".to_string(),
             endpoint_name: "db".to_string(),
             disk_alarm_percent: 80,
+            replication_lag_alarm_mib: 256,
         }
     }
 
@@ -326,6 +339,12 @@ impl PatroniClusterProps {
             self.disk_alarm_percent,
             "50 to 99",
         );
+        c.require(
+            (1..=102_400).contains(&self.replication_lag_alarm_mib),
+            "replication_lag_alarm_mib",
+            self.replication_lag_alarm_mib,
+            "1 to 102400 MiB",
+        );
         c.finish()
     }
 }
@@ -385,6 +404,12 @@ pub(crate) const SCRIPT_APP_DATABASE: &str = include_str!("../scripts/app-databa
 const SCRIPT_PATRONI_BOOT: &str = include_str!("../scripts/patroni-boot.sh");
 const SCRIPT_POST_BOOTSTRAP: &str = include_str!("../scripts/patroni-post-bootstrap.sh");
 const SCRIPT_BACKUP: &str = include_str!("../scripts/pgbackrest-backup.sh");
+const SCRIPT_METRICS: &str = include_str!("../scripts/patroni-metrics.sh");
+
+/// The CloudWatch namespace of the nodes' own metrics (dimension `Cluster`: the cluster's name):
+/// `ReplicationLagBytes` (also per replica, dimension `Node`), `StreamingReplicas` and
+/// `BackupSuccess`. The nodes' role may publish to this namespace only.
+pub const METRICS_NAMESPACE: &str = "Tracker/Patroni";
 
 /// What one node's files are rendered from.
 #[derive(Clone, Debug)]
@@ -751,7 +776,7 @@ pub fn render_node_files(cfg: &NodeConfig) -> Vec<HostFile> {
             fill_script(
                 "patroni-post-bootstrap.sh",
                 SCRIPT_POST_BOOTSTRAP,
-                &[("SCRIPT_DIR", dir), ("STANZA", stanza.clone())],
+                &[("SCRIPT_DIR", dir.clone()), ("STANZA", stanza.clone())],
             ),
         ),
         HostFile::script(
@@ -760,8 +785,23 @@ pub fn render_node_files(cfg: &NodeConfig) -> Vec<HostFile> {
                 "pgbackrest-backup.sh",
                 SCRIPT_BACKUP,
                 &[
+                    ("SCRIPT_DIR", dir.clone()),
                     ("PATRONI_API", format!("http://{ip}:{PATRONI_API_PORT}")),
-                    ("STANZA", stanza),
+                    ("STANZA", stanza.clone()),
+                    ("NAMESPACE", METRICS_NAMESPACE.to_string()),
+                ],
+            ),
+        ),
+        HostFile::script(
+            "patroni-metrics.sh",
+            fill_script(
+                "patroni-metrics.sh",
+                SCRIPT_METRICS,
+                &[
+                    ("SCRIPT_DIR", dir.clone()),
+                    ("PORT", POSTGRES_PORT.to_string()),
+                    ("CLUSTER", stanza),
+                    ("NAMESPACE", METRICS_NAMESPACE.to_string()),
                 ],
             ),
         ),
@@ -862,6 +902,20 @@ pub fn render_node_files(cfg: &NodeConfig) -> Vec<HostFile> {
             .to_string(),
         ),
         HostFile::new(
+            "/etc/cron.d/patroni-metrics",
+            0o644,
+            "root:root",
+            CronEntry {
+                schedule: "* * * * *".into(),
+                user: "postgres".into(),
+                command: format!(
+                    "{}/patroni-metrics.sh 2>&1 | logger -t patroni-metrics",
+                    hostconfig::SCRIPT_DIR
+                ),
+            }
+            .to_string(),
+        ),
+        HostFile::new(
             "/etc/tracker/cloudwatch-agent.json",
             0o644,
             "root:root",
@@ -883,8 +937,117 @@ pub fn render_node_user_data(cfg: &NodeConfig) -> String {
     )
 }
 
-/// The cluster's dashboard row: healthy writer targets, and per node CPU and data-volume use.
-fn dashboard_row(platform: &Platform, id: &str, nodes: &[Instance], writer: NetworkTargetGroup) {
+/// A metric the nodes publish ([`METRICS_NAMESPACE`]) of the cluster `cluster` (and `node`).
+fn node_metric(
+    name: &str,
+    cluster: &str,
+    node: Option<&str>,
+    statistic: &str,
+    period: Duration,
+) -> Metric {
+    let mut dimensions = vec![("Cluster", cluster.to_string())];
+    if let Some(node) = node {
+        dimensions.push(("Node", node.to_string()));
+    }
+    let props = MetricProps::new(name, METRICS_NAMESPACE)
+        .dimensions_map(dimensions)
+        .statistic(statistic)
+        .period(period);
+    // A label only on the per-node graph lines: an alarm on a labelled metric is rendered as a
+    // metric-math `Metrics` array instead of a plain metric.
+    Metric::new(match node {
+        Some(node) => props.label(node),
+        None => props,
+    })
+}
+
+/// The alarms on what the nodes publish: replication lag, replicas not streaming, no backup.
+fn node_metric_alarms(
+    scope: Construct,
+    platform: &Platform,
+    id: &str,
+    cluster: &str,
+    props: &PatroniClusterProps,
+) {
+    let lag_bytes = f64::from(props.replication_lag_alarm_mib) * 1024.0 * 1024.0;
+    for spec in [
+        AlarmSpec {
+            id: "ReplicationLagAlarm".into(),
+            metric: node_metric(
+                "ReplicationLagBytes",
+                cluster,
+                None,
+                "Maximum",
+                Duration::minutes(1),
+            )
+            .into(),
+            threshold: lag_bytes,
+            evaluation_periods: 5,
+            comparison: ComparisonOperator::GreaterThanThreshold,
+            missing_data: TreatMissingData::NotBreaching,
+            description: format!(
+                "PatroniCluster {id}: a replica is more than {} MiB of WAL behind the primary for \
+                 5 minutes (a failover now would lose or wait for that much). Check the \
+                 replica's disk, CPU and network, and `patronictl list` on a node",
+                props.replication_lag_alarm_mib
+            ),
+        },
+        AlarmSpec {
+            id: "ReplicasNotStreamingAlarm".into(),
+            metric: node_metric(
+                "StreamingReplicas",
+                cluster,
+                None,
+                "Minimum",
+                Duration::minutes(1),
+            )
+            .into(),
+            threshold: (NODE_IDS.len() - 1) as f64,
+            evaluation_periods: 5,
+            comparison: ComparisonOperator::LessThanThreshold,
+            missing_data: TreatMissingData::NotBreaching,
+            description: format!(
+                "PatroniCluster {id}: fewer than {} replicas stream from the primary for 5 \
+                 minutes (a replica is down, rebuilding or disconnected: its lag is not \
+                 measured). `patronictl list`; the node's journal (patroni, etcd)",
+                NODE_IDS.len() - 1
+            ),
+        },
+        AlarmSpec {
+            id: "BackupMissingAlarm".into(),
+            metric: node_metric(
+                "BackupSuccess",
+                cluster,
+                None,
+                "Maximum",
+                Duration::hours(1),
+            )
+            .into(),
+            threshold: 1.0,
+            evaluation_periods: 26,
+            comparison: ComparisonOperator::LessThanThreshold,
+            missing_data: TreatMissingData::Breaching,
+            description: format!(
+                "PatroniCluster {id}: no successful pgBackRest full backup for 26 hours. On \
+                 the primary: /var/log/pgbackrest/backup-cron.log, `pgbackrest --stanza={cluster} \
+                 info`; run {}/pgbackrest-backup.sh as postgres",
+                hostconfig::SCRIPT_DIR
+            ),
+        },
+    ] {
+        alarm(scope, &platform.alerts, spec);
+    }
+}
+
+/// The cluster's dashboard row: healthy writer targets, per node CPU and data-volume use, and
+/// each replica's lag.
+fn dashboard_row(
+    platform: &Platform,
+    id: &str,
+    cluster: &str,
+    nodes: &[Instance],
+    writer: NetworkTargetGroup,
+) {
     let per_node = |name: &str, namespace: &str, statistic: &str, extra: Option<(&str, &str)>| {
         nodes
             .iter()
@@ -931,6 +1094,22 @@ fn dashboard_row(platform: &Platform, id: &str, nodes: &[Instance], writer: Netw
                     Some(("path", "/var/lib/postgresql")),
                 ),
             ),
+            (
+                "Replication lag (bytes)".into(),
+                (0..NODE_IDS.len())
+                    .map(|i| {
+                        let node = node_name(i);
+                        node_metric(
+                            "ReplicationLagBytes",
+                            cluster,
+                            Some(&node),
+                            "Maximum",
+                            Duration::minutes(1),
+                        )
+                        .into()
+                    })
+                    .collect(),
+            ),
         ],
     );
 }
@@ -970,6 +1149,9 @@ fn generated_secret(
         Some(
             SecretProps::new()
                 .description(description)
+                // Retained on delete: a retained database volume is hard to use without its
+                // passwords.
+                .removal_policy(RemovalPolicy::Retain)
                 .generate_secret_string(
                     SecretStringGenerator::new()
                         .secret_string_template(template.to_string())
@@ -1183,6 +1365,17 @@ impl PatroniCluster {
             PolicyStatementProps::new()
                 .actions(["ec2:DescribeVolumes"])
                 .resources(["*"]),
+        )));
+        // The replication lag and backup metrics (no resource-level permissions: the namespace
+        // is the condition).
+        role.add_to_policy(PolicyStatement::new(Some(
+            PolicyStatementProps::new()
+                .actions(["cloudwatch:PutMetricData"])
+                .resources(["*"])
+                .conditions([(
+                    "StringEquals",
+                    JsAny::from(serde_json::json!({ "cloudwatch:namespace": METRICS_NAMESPACE })),
+                )]),
         )));
 
         let image = MachineImage::generic_linux(
@@ -1405,7 +1598,8 @@ impl PatroniCluster {
             )),
         );
         platform.alerts.notify(no_primary);
-        dashboard_row(platform, id, &nodes, writer);
+        node_metric_alarms(scope, platform, id, &cluster_name, &props);
+        dashboard_row(platform, id, &cluster_name, &nodes, writer);
 
         // The name `db.<namespace>`: a Cloud Map CNAME to the NLB.
         let service = CloudMapService::new(
@@ -1953,6 +2147,26 @@ mod tests {
         let backup = &file(&files, "/usr/local/lib/tracker/pgbackrest-backup.sh").content;
         assert!(backup.contains("curl -sf -o /dev/null http://10.0.16.10:8008/primary || exit 0"));
         assert!(backup.contains("pgbackrest --stanza=production-db --type=full backup"));
+        // After the backup (set -e: only when it succeeded), the success metric.
+        let published = backup.find("--metric-name BackupSuccess").unwrap();
+        assert!(published > backup.find("--type=full backup").unwrap());
+        assert!(backup.contains("--namespace Tracker/Patroni"));
+        assert!(backup.contains("--dimensions Cluster=production-db"));
+        // Every minute, the primary publishes its replicas' lag.
+        let cron = &file(&files, "/etc/cron.d/patroni-metrics").content;
+        assert!(cron.contains(
+            "* * * * * postgres /usr/local/lib/tracker/patroni-metrics.sh 2>&1 | logger -t patroni-metrics"
+        ), "{cron}");
+        let metrics = &file(&files, "/usr/local/lib/tracker/patroni-metrics.sh").content;
+        for part in [
+            "[ \"$(query 'SELECT pg_is_in_recovery()')\" = f ] || exit 0",
+            "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)",
+            "'Value', 'production-db'",
+            "-p 5432",
+            "--namespace Tracker/Patroni",
+        ] {
+            assert!(metrics.contains(part), "no {part} in {metrics}");
+        }
         let unit = &file(&files, "/etc/systemd/system/patroni.service").content;
         assert!(unit.contains("EnvironmentFile=/etc/patroni/secrets.env\n"));
         assert!(unit.contains("User=postgres\n"));
@@ -2129,6 +2343,13 @@ mod template_tests {
             8
         );
 
+        // The five credentials outlive the stack, like the volumes' snapshots.
+        let secrets = t.resources("AWS::SecretsManager::Secret");
+        assert_eq!(secrets.len(), 5);
+        for (id, secret) in secrets {
+            assert_eq!(secret["DeletionPolicy"], "Retain", "{id}");
+            assert_eq!(secret["UpdateReplacePolicy"], "Retain", "{id}");
+        }
         // The pgBackRest bucket: noncurrent versions expire.
         let bucket = &t.at_path("AWS::S3::Bucket", "/Db/Backups/")[0];
         assert_eq!(bucket["DeletionPolicy"], "Retain");
@@ -2264,8 +2485,8 @@ mod template_tests {
         let alarms = t.resources("AWS::CloudWatch::Alarm");
         assert_eq!(
             alarms.len(),
-            8,
-            "the cluster's 7 and the platform's ALB 5xx"
+            11,
+            "the cluster's 10 and the platform's ALB 5xx"
         );
         let status: Vec<_> = alarms
             .iter()
@@ -2292,6 +2513,49 @@ mod template_tests {
         assert_eq!(
             healthy["Properties"]["ComparisonOperator"],
             "LessThanThreshold"
+        );
+
+        // What the nodes publish: lag above 256 MiB for 5 minutes, fewer than 2 streaming
+        // replicas, no successful backup in 26 hours (silence counts as none).
+        let published = |name: &str| {
+            let found: Vec<_> = alarms
+                .iter()
+                .filter(|(_, a)| a["Properties"]["MetricName"] == name)
+                .collect();
+            assert_eq!(found.len(), 1, "{name}");
+            let p = &found[0].1["Properties"];
+            assert_eq!(p["Namespace"], METRICS_NAMESPACE, "{name}");
+            assert_eq!(
+                p["Dimensions"],
+                serde_json::json!([{ "Name": "Cluster", "Value": "production-db" }]),
+                "{name}"
+            );
+            assert_eq!(
+                p["AlarmActions"].as_array().map(Vec::len),
+                Some(1),
+                "{name}"
+            );
+            assert_eq!(p["OKActions"], p["AlarmActions"], "{name}");
+            p.clone()
+        };
+        let lag = published("ReplicationLagBytes");
+        assert_eq!(lag["Threshold"], 256.0 * 1024.0 * 1024.0);
+        assert_eq!(lag["EvaluationPeriods"], 5);
+        assert_eq!(lag["Statistic"], "Maximum");
+        assert_eq!(lag["TreatMissingData"], "notBreaching");
+        let streaming = published("StreamingReplicas");
+        assert_eq!(streaming["Threshold"], 2);
+        assert_eq!(streaming["ComparisonOperator"], "LessThanThreshold");
+        let backup = published("BackupSuccess");
+        assert_eq!(backup["Period"], 3600);
+        assert_eq!(backup["EvaluationPeriods"], 26);
+        assert_eq!(backup["Threshold"], 1);
+        assert_eq!(backup["ComparisonOperator"], "LessThanThreshold");
+        assert_eq!(backup["TreatMissingData"], "breaching");
+        // Publishing is allowed to that namespace only.
+        assert!(
+            policy_text.contains(r#""cloudwatch:namespace":"Tracker/Patroni""#),
+            "{policy_text}"
         );
 
         let service = t.one("AWS::ServiceDiscovery::Service");

@@ -19,7 +19,8 @@
 //!   secrets;
 //! - three generated secrets: the postgres superuser, the application user (JSON `username`,
 //!   `password`, `host`, `port`, `dbname`) and the Valkey password; the instance role may read
-//!   exactly these;
+//!   exactly these; retained when the stack is deleted (the data volume's snapshot is unusable
+//!   without them);
 //! - a security group with no ingress until consumers declare `db:5432` / `redis:<port>` (never
 //!   port 22); egress open (apt repositories, Secrets Manager, SSM, CloudWatch);
 //! - the names `db` and `redis` as Cloud Map services (DNS A records) in the platform namespace,
@@ -533,6 +534,7 @@ impl StagingDataHost {
             Some(
                 SecretProps::new()
                     .description(format!("StagingDataHost {id}: PostgreSQL superuser"))
+                    .removal_policy(RemovalPolicy::Retain)
                     .generate_secret_string(generated(Some(
                         serde_json::json!({ "username": "postgres" }),
                     ))),
@@ -544,6 +546,7 @@ impl StagingDataHost {
             Some(
                 SecretProps::new()
                     .description(format!("StagingDataHost {id}: application database user"))
+                    .removal_policy(RemovalPolicy::Retain)
                     .generate_secret_string(generated(Some(serde_json::json!({
                         "username": props.app_username,
                         "host": db_host,
@@ -558,6 +561,7 @@ impl StagingDataHost {
             Some(
                 SecretProps::new()
                     .description(format!("StagingDataHost {id}: Valkey password"))
+                    .removal_policy(RemovalPolicy::Retain)
                     .generate_secret_string(generated(None)),
             ),
         );
@@ -1240,6 +1244,13 @@ mod template_tests {
         assert_eq!(vol["Properties"]["Size"], 50);
         assert_eq!(vol["Properties"]["AvailabilityZone"], p["AvailabilityZone"]);
         assert!(t.resources("AWS::EC2::VolumeAttachment").is_empty());
+        // The credentials outlive the stack, like the volume's snapshot.
+        let secrets = t.resources("AWS::SecretsManager::Secret");
+        assert_eq!(secrets.len(), 3);
+        for (id, secret) in secrets {
+            assert_eq!(secret["DeletionPolicy"], "Retain", "{id}");
+            assert_eq!(secret["UpdateReplacePolicy"], "Retain", "{id}");
+        }
         let vol_id = logical_id_at(&t, "AWS::EC2::Volume", "Data/DataVolume");
 
         // User data: the environment file with the CloudFormation values, then the packed

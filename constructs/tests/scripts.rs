@@ -131,6 +131,7 @@ fn every_rendered_script_passes_shellcheck() {
             "patroni-boot.sh",
             "patroni-post-bootstrap.sh",
             "pgbackrest-backup.sh",
+            "patroni-metrics.sh",
             "staging-boot.sh",
         ]
     );

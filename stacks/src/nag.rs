@@ -217,7 +217,10 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
                 data,
                 "Database/Role",
                 "AwsSolutions-IAM5[Resource::*]",
-                DESCRIBE,
+                &format!(
+                    "{DESCRIBE}; cloudwatch:PutMetricData has no resource-level permissions \
+                     either and is conditioned on the Tracker/Patroni namespace"
+                ),
             );
             add(data, "Database/Role", &attach, attach_reason);
             add(data,

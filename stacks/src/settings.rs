@@ -9,6 +9,7 @@
 //! | `domain` | the public domain; hosts are `api.`, `app.`, `admin.` under it |
 //! | `certificateArn` | the ACM certificate of the ALB (same region), covering the three hosts |
 //! | `cloudfrontCertificateArn` | an ACM certificate in us-east-1 for `docs.` / `redoc.`; when absent the sites use their CloudFront domain |
+//! | `hostedZoneId`, `hostedZoneName` | the Route 53 public hosted zone of `domain` (both or neither): alias records for the hosts are created in it |
 //! | `adminAllowList` | client CIDRs allowed to reach admin (comma-separated or a JSON array) |
 //! | `alertEmails`, `alertHttpsEndpoints` | subscriptions of the environment's alert topic (lists) |
 //! | `imageTag` | the image tag (or `sha256:` digest) every service runs |
@@ -243,6 +244,15 @@ pub struct Settings {
     /// An ACM certificate in us-east-1 for `docs.<domain>` and `redoc.<domain>` on CloudFront.
     /// When `None` (the default), the sites are served on their `*.cloudfront.net` names.
     pub cloudfront_certificate_arn: Option<String>,
+    /// The Route 53 public hosted zone holding `domain` (its id, `Z...`), context
+    /// `hostedZoneId`; with [`Settings::hosted_zone_name`]. When set, alias records for `api.`,
+    /// `app.`, `admin.` (to the ALB) and, with `cloudfront_certificate_arn`, `docs.`/`redoc.`
+    /// (to CloudFront) are created in it. Default: `None` (the data stack outputs the ALB's DNS
+    /// name and the CNAME records to create by hand).
+    pub hosted_zone_id: Option<String>,
+    /// The hosted zone's name (`example.com`): `domain` itself or a parent of it. Context
+    /// `hostedZoneName`. Default: `None`.
+    pub hosted_zone_name: Option<String>,
     /// Client IPv4 CIDRs allowed to reach admin; everyone else gets the listener's 404.
     /// Default: the documentation range `203.0.113.0/24` (replace with the office/VPN ranges).
     pub admin_allow_list: Vec<String>,
@@ -333,6 +343,28 @@ pub struct Settings {
     pub container_secrets: BTreeMap<String, BTreeMap<String, SecretReference>>,
 }
 
+/// A setting that synthesizes but should not be deployed as is ([`Settings::warnings`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingWarning {
+    /// The annotation id (`tracker:placeholder-ami`), stable for acknowledgements.
+    pub id: &'static str,
+    /// The context key to set, without the environment prefix (`db.ami`).
+    pub key: &'static str,
+    /// Which of the environment's stacks the value concerns (the annotation goes there).
+    pub stack: WarningStack,
+    /// What is wrong and what to set, naming the context key.
+    pub message: String,
+}
+
+/// The stack of an environment a [`SettingWarning`] is recorded on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WarningStack {
+    /// `Tracker<Env>Data`.
+    Data,
+    /// `Tracker<Env>`.
+    Services,
+}
+
 /// The workers' default health command: the heartbeat file was touched in the last 2 minutes.
 pub const WORKER_HEARTBEAT_COMMAND: &str = "test -n \"$(find /tmp/worker-heartbeat -mmin -2)\"";
 
@@ -401,6 +433,8 @@ impl Settings {
             },
             certificate_arn: EXAMPLE_CERTIFICATE.into(),
             cloudfront_certificate_arn: None,
+            hosted_zone_id: None,
+            hosted_zone_name: None,
             admin_allow_list: vec!["203.0.113.0/24".into()],
             image_tag: "v1.0.0".into(),
             anisette_image_tag: "2024-06-01".into(),
@@ -501,6 +535,12 @@ impl Settings {
             "certificateArn" => self.certificate_arn = text(c).unwrap_or_default(),
             "cloudfrontCertificateArn" => {
                 self.cloudfront_certificate_arn = text(c).filter(|v| !v.is_empty())
+            }
+            "hostedZoneId" => self.hosted_zone_id = text(c).filter(|v| !v.is_empty()),
+            "hostedZoneName" => {
+                self.hosted_zone_name = text(c)
+                    .map(|v| v.trim_end_matches('.').to_string())
+                    .filter(|v| !v.is_empty())
             }
             "adminAllowList" => self.admin_allow_list = list(c, &field, value),
             "alertEmails" => self.alert_emails = list(c, &field, value),
@@ -817,6 +857,40 @@ impl Settings {
                 "an ACM certificate ARN in us-east-1 (CloudFront only reads certificates there)",
             );
         }
+        match (&self.hosted_zone_id, &self.hosted_zone_name) {
+            (None, None) => {}
+            (Some(id), Some(name)) => {
+                c.require(
+                    id.len() <= 32
+                        && id.starts_with('Z')
+                        && id
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+                    &p("hostedZoneId"),
+                    id,
+                    "a Route 53 hosted zone id (Z followed by upper-case letters and digits)",
+                );
+                c.require(
+                    is_domain(name)
+                        && (self.domain == *name || self.domain.ends_with(&format!(".{name}"))),
+                    &p("hostedZoneName"),
+                    name,
+                    format!(
+                        "the hosted zone's name: {} or a parent domain of it",
+                        self.domain
+                    ),
+                );
+            }
+            (id, _) => drop(c.fail(
+                &p(if id.is_none() {
+                    "hostedZoneId"
+                } else {
+                    "hostedZoneName"
+                }),
+                "missing",
+                "both hostedZoneId and hostedZoneName, or neither",
+            )),
+        }
         c.require(
             !self.admin_allow_list.is_empty(),
             &p("adminAllowList"),
@@ -1000,6 +1074,69 @@ impl Settings {
         tag_kind(&self.image_tag) == TagKind::Mutable
     }
 
+    /// What synthesizes but should not be deployed as is: the example account, the example
+    /// certificate ARN, the placeholder AMI (each names the context key to set), and a mutable
+    /// image tag in staging. `cdk synth` prints each and records it as a warning annotation on
+    /// the stack it concerns.
+    pub fn warnings(&self) -> Vec<SettingWarning> {
+        let env = self.environment;
+        let key = |k: &str| format!("{k}` (or `{env}.{k}`");
+        let mut warnings = Vec::new();
+        if self.account == EXAMPLE_ACCOUNT {
+            warnings.push(SettingWarning {
+                id: "tracker:example-account",
+                key: "account",
+                stack: WarningStack::Data,
+                message: format!(
+                    "account is the example account {EXAMPLE_ACCOUNT}, which cannot deploy: set \
+                     `{})` to your AWS account id",
+                    key("account")
+                ),
+            });
+        }
+        if self.certificate_arn == EXAMPLE_CERTIFICATE {
+            warnings.push(SettingWarning {
+                id: "tracker:example-certificate",
+                key: "certificateArn",
+                stack: WarningStack::Data,
+                message: format!(
+                    "certificateArn is the example ARN {EXAMPLE_CERTIFICATE}, which cannot \
+                     deploy: set `{})` to an ACM certificate in {} covering api., app. and \
+                     admin.{}",
+                    key("certificateArn"),
+                    self.region,
+                    self.domain
+                ),
+            });
+        }
+        if self.db_ami == PLACEHOLDER_AMI {
+            warnings.push(SettingWarning {
+                id: "tracker:placeholder-ami",
+                key: "db.ami",
+                stack: WarningStack::Data,
+                message: format!(
+                    "db.ami is the placeholder {PLACEHOLDER_AMI}, which cannot deploy: set \
+                     `{env}.db.ami` to the Ubuntu 24.04 arm64 AMI of {} (e.g. from \
+                     /aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id)",
+                    self.region
+                ),
+            });
+        }
+        if self.image_tag_is_mutable() {
+            warnings.push(SettingWarning {
+                id: "tracker:mutable-image-tag",
+                key: "imageTag",
+                stack: WarningStack::Services,
+                message: format!(
+                    "imageTag {:?} is mutable: a redeploy may run a different image. Pin a \
+                     version, commit SHA or digest (production refuses mutable tags).",
+                    self.image_tag
+                ),
+            });
+        }
+        warnings
+    }
+
     /// `<registry>/tracker/<service>` without tag.
     pub fn repository_uri(&self, service: &str) -> String {
         format!(
@@ -1063,7 +1200,9 @@ const REGISTRY_ONLY_KEYS: [&str; 3] = ["ciRepository", "ciRefs", "ciOidcProvider
 /// The name of the role CI assumes (`role-to-assume: arn:aws:iam::<registry account>:role/...`).
 pub const CI_ROLE_NAME: &str = "tracker-ci-image-push";
 
-const GLOBAL_KEYS: [&str; 16] = [
+const GLOBAL_KEYS: [&str; 18] = [
+    "hostedZoneId",
+    "hostedZoneName",
     "alertEmails",
     "alertHttpsEndpoints",
     "account",
@@ -1082,7 +1221,9 @@ const GLOBAL_KEYS: [&str; 16] = [
     "ciOidcProviderArn",
 ];
 
-const ENV_KEYS: [&str; 20] = [
+const ENV_KEYS: [&str; 22] = [
+    "hostedZoneId",
+    "hostedZoneName",
     "alertEmails",
     "alertHttpsEndpoints",
     "account",
@@ -1280,6 +1421,78 @@ fn boolean(c: &mut Check, field: &str, value: &Value) -> Option<bool> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_hosted_zone_needs_id_and_name_and_must_hold_the_domain() {
+        let mut ctx = serde_json::Map::new();
+        ctx.insert(
+            "staging.hostedZoneId".into(),
+            json!("Z0123456789ABCDEFGHIJ"),
+        );
+        ctx.insert(
+            "staging.hostedZoneName".into(),
+            json!("tracker.example.com."),
+        );
+        let s = Settings::from_context(Environment::Staging, &ctx).unwrap();
+        assert_eq!(s.hosted_zone_name.as_deref(), Some("tracker.example.com"));
+        assert_eq!(
+            Settings::defaults(Environment::Staging).hosted_zone_id,
+            None
+        );
+
+        ctx.insert("staging.hostedZoneName".into(), json!("other.example.org"));
+        ctx.insert("staging.hostedZoneId".into(), json!("not-a-zone"));
+        let err = Settings::from_context(Environment::Staging, &ctx)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("staging.hostedZoneId"), "{err}");
+        assert!(err.contains("staging.hostedZoneName"), "{err}");
+        assert!(
+            err.contains("staging.tracker.example.com or a parent"),
+            "{err}"
+        );
+
+        let mut ctx = serde_json::Map::new();
+        ctx.insert("hostedZoneId".into(), json!("Z0123456789ABCDEFGHIJ"));
+        let err = Settings::from_context(Environment::Production, &ctx)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("production.hostedZoneName"), "{err}");
+        assert!(err.contains("or neither"), "{err}");
+    }
+
+    #[test]
+    fn placeholders_warn_naming_the_context_key() {
+        let keys = |s: &Settings| s.warnings().iter().map(|w| w.key).collect::<Vec<_>>();
+        let defaults = Settings::defaults(Environment::Staging);
+        assert_eq!(keys(&defaults), ["account", "certificateArn", "db.ami"]);
+        for w in defaults.warnings() {
+            assert_eq!(w.stack, WarningStack::Data);
+            let named = if w.key == "db.ami" {
+                "`staging.db.ami`".to_string()
+            } else {
+                format!("`{}` (or `staging.{}`)", w.key, w.key)
+            };
+            assert!(w.message.contains(&named), "{}", w.message);
+        }
+
+        let mut ctx = serde_json::Map::new();
+        ctx.insert("account".into(), json!("123456789012"));
+        ctx.insert(
+            "certificateArn".into(),
+            json!("arn:aws:acm:eu-west-1:123456789012:certificate/1234"),
+        );
+        ctx.insert("production.db.ami".into(), json!("ami-0aaaabbbbccccdddd"));
+        let set = Settings::from_context(Environment::Production, &ctx).unwrap();
+        assert!(set.warnings().is_empty(), "{:?}", set.warnings());
+
+        ctx.insert("staging.imageTag".into(), json!("main"));
+        let staging = Settings::from_context(Environment::Staging, &ctx).unwrap();
+        assert_eq!(keys(&staging), ["db.ami", "imageTag"]);
+        let tag = &staging.warnings()[1];
+        assert_eq!(tag.stack, WarningStack::Services);
+        assert!(tag.message.contains("is mutable"), "{}", tag.message);
+    }
 
     fn ctx(v: Value) -> serde_json::Map<String, Value> {
         v.as_object().unwrap().clone()

@@ -20,6 +20,9 @@ use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
 use cdk_from_rust::aws_cdk_lib::aws_ecr::{IRepository, Repository, RepositoryAttributes};
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{ContainerImage, FargateService};
 use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroup;
+use cdk_from_rust::aws_cdk_lib::aws_route53::{
+    CfnRecordSet, CfnRecordSetAliasTargetProperty, CfnRecordSetProps,
+};
 use cdk_from_rust::aws_cdk_lib::{
     Annotations, App, Aws, CfnOutput, CfnOutputProps, Duration, Environment as CdkEnvironment, Fn,
     Stack, StackProps, Tags,
@@ -46,7 +49,7 @@ use tracker_constructs::wiring::{ContainerSecret, Dependency};
 use tracker_constructs::{Network, NetworkProps, Platform, PlatformProps};
 
 use crate::nag;
-use crate::settings::{repositories, Environment, Settings, MIGRATE};
+use crate::settings::{repositories, Environment, Settings, WarningStack, MIGRATE};
 
 const TAG_PROJECT: &str = "tracker";
 
@@ -234,14 +237,13 @@ fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
         data,
         Some("the services run in the data stack's network and reach its data plane".into()),
     );
-    if s.image_tag_is_mutable() {
-        let message = format!(
-            "imageTag {:?} is mutable: a redeploy may run a different image. Pin a version, \
-             commit SHA or digest (production refuses mutable tags).",
-            s.image_tag
-        );
-        eprintln!("warning: {}: {message}", env.stack_name());
-        Annotations::of(services).add_warning_v2("tracker:mutable-image-tag", message, None);
+    for warning in s.warnings() {
+        let (stack, name) = match warning.stack {
+            WarningStack::Data => (data, env.data_stack_name()),
+            WarningStack::Services => (services, env.stack_name()),
+        };
+        eprintln!("warning: {name}: {}", warning.message);
+        Annotations::of(stack).add_warning_v2(warning.id, warning.message, None);
     }
     EnvironmentStacks { data, services }
 }
@@ -272,7 +274,7 @@ pub fn network_and_platform(stack: Stack, s: &Settings) -> Result<Platform, Vali
     // Failed AWS Backup jobs of the account and region (the staging host's snapshots, EFS's
     // automatic backups) reach the same topic.
     monitoring::backup_failed_rule(stack.into(), &alert_topic.alerts, s.environment.name());
-    Platform::new(
+    let platform = Platform::new(
         stack,
         "Platform",
         network,
@@ -281,7 +283,87 @@ pub fn network_and_platform(stack: Stack, s: &Settings) -> Result<Platform, Vali
             alerts: Some(alert_topic.alerts),
             ..PlatformProps::new(s.environment.name(), &s.certificate_arn)
         },
-    )
+    )?;
+    public_dns(stack, s, &platform);
+    Ok(platform)
+}
+
+/// CloudFront's hosted zone id: the alias target zone of every distribution (fixed by AWS).
+const CLOUDFRONT_HOSTED_ZONE_ID: &str = "Z2FDTNDATAQYW2";
+
+/// An alias `A` record `<host>.<domain>` to `target` (a DNS name, the id of its hosted zone) in
+/// the settings' hosted zone `zone`, as `<id>` under `scope` (a stack's `Dns`). Plain
+/// `AWS::Route53::RecordSet`s: the zone is known by id, so synthesis needs no lookup.
+fn alias_record(
+    scope: Construct,
+    s: &Settings,
+    zone: &str,
+    id: &str,
+    host: &str,
+    target: (cdk_from_rust::JsString, cdk_from_rust::JsString),
+) {
+    CfnRecordSet::new(
+        scope,
+        id,
+        CfnRecordSetProps::new(format!("{host}.{}.", s.domain), "A")
+            .hosted_zone_id(zone)
+            .alias_target(CfnRecordSetAliasTargetProperty::new(target.0, target.1)),
+    );
+}
+
+/// The public names of the ALB's hosts (`api.`, `app.`, `admin.`, those enabled): alias records
+/// in the hosted zone when the settings name one; otherwise outputs with the ALB's DNS name and
+/// the exact CNAME records to create where the domain's DNS is kept.
+fn public_dns(stack: Stack, s: &Settings, platform: &Platform) {
+    let hosts = PUBLIC
+        .iter()
+        .filter(|(_, name, ..)| s.enabled(name))
+        .map(|(id, _, host, ..)| (*id, *host));
+    match &s.hosted_zone_id {
+        Some(zone) => {
+            let dns = Construct::new(stack, "Dns");
+            for (id, host) in hosts {
+                let alb = &platform.alb;
+                alias_record(
+                    dns,
+                    s,
+                    zone,
+                    id,
+                    host,
+                    (
+                        alb.load_balancer_dns_name(),
+                        alb.load_balancer_canonical_hosted_zone_id(),
+                    ),
+                );
+            }
+        }
+        None => {
+            output(
+                stack,
+                "AlbDnsName",
+                platform.alb.load_balancer_dns_name(),
+                "The ALB's DNS name: point the public hosts at it (no hostedZoneId is set)",
+            );
+            for (id, host) in hosts {
+                output(
+                    stack,
+                    &format!("{id}DnsRecord"),
+                    Fn::join(
+                        "",
+                        [
+                            format!("{host}.{}. CNAME ", s.domain).into(),
+                            platform.alb.load_balancer_dns_name(),
+                        ],
+                    ),
+                    &format!(
+                        "Create this record where {} is served (or set hostedZoneId and \
+                         hostedZoneName)",
+                        s.domain
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// The alert topic as the services stack sees it: imported by ARN (built from its fixed name),
@@ -674,6 +756,12 @@ pub fn edge(
     s: &Settings,
 ) -> Result<Vec<(&'static str, StaticSite)>, ValidationErrors> {
     let mut sites = Vec::new();
+    // With a certificate the distributions answer on `<host>.<domain>`: alias them in the hosted
+    // zone, when there is one.
+    let dns = match (&s.hosted_zone_id, &s.cloudfront_certificate_arn) {
+        (Some(zone), Some(_)) => Some((zone, Construct::new(stack, "Dns"))),
+        _ => None,
+    };
     for (id, host) in [("Docs", "docs"), ("Redoc", "redoc")] {
         let site = StaticSite::new(
             stack,
@@ -686,6 +774,19 @@ pub fn edge(
                 ..StaticSiteProps::new()
             },
         )?;
+        if let Some((zone, scope)) = &dns {
+            alias_record(
+                *scope,
+                s,
+                zone,
+                id,
+                host,
+                (
+                    site.distribution.distribution_domain_name(),
+                    CLOUDFRONT_HOSTED_ZONE_ID.into(),
+                ),
+            );
+        }
         sites.push((id, site));
     }
     Ok(sites)

@@ -524,6 +524,143 @@ fn fails_on_a_mutable_production_tag_and_warns_on_staging() {
     assert!(metadata.contains("is mutable"), "no warning recorded");
 }
 
+/// The warning annotations recorded on `stack` in the shared assembly's manifest.
+fn warnings(stack: &str) -> Vec<String> {
+    // Recent assemblies keep a stack's metadata in `<stack>.metadata.json`, older ones in the
+    // manifest; read both.
+    let read = |name: String| -> Value {
+        std::fs::read_to_string(assembly().join(name))
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap_or(Value::Null)
+    };
+    let manifest = read("manifest.json".to_string());
+    let sources = [
+        read(format!("{stack}.metadata.json")),
+        manifest["artifacts"][stack]["metadata"].clone(),
+    ];
+    sources
+        .iter()
+        .flat_map(|m| m.as_object().into_iter())
+        .flat_map(|m| m.values())
+        .flat_map(|entries| entries.as_array().into_iter().flatten())
+        .filter(|e| e["type"] == "aws:cdk:warning")
+        .map(|e| e["data"].to_string())
+        .collect()
+}
+
+#[test]
+fn placeholder_settings_are_synthesis_warnings_naming_the_key() {
+    // cdk.json ships the example account and certificate and no AMI: each data stack carries a
+    // warning naming the key to set; the services stacks carry none (their image tag is pinned).
+    for env in Environment::ALL {
+        let data = warnings(env.data_stack_name());
+        for (id, key) in [
+            ("tracker:example-account", "`account` (or"),
+            ("tracker:example-certificate", "`certificateArn` (or"),
+            ("tracker:placeholder-ami", &format!("`{env}.db.ami`")),
+        ] {
+            assert!(
+                data.iter().any(|w| w.contains(id) && w.contains(key)),
+                "{}: no {id} warning naming {key}: {data:?}",
+                env.data_stack_name()
+            );
+        }
+        let services = warnings(env.stack_name());
+        assert!(
+            !services.iter().any(|w| w.contains("[ack: tracker:")),
+            "{}: {services:?}",
+            env.stack_name()
+        );
+    }
+}
+
+#[test]
+fn dns_records_with_a_hosted_zone_and_cname_outputs_without() {
+    // Without a zone (cdk.json): no records; the data stack outputs the ALB's name and the
+    // exact CNAME record of each host.
+    for env in Environment::ALL {
+        let data = template(env.data_stack_name());
+        assert!(resources(&data, "AWS::Route53::RecordSet").is_empty());
+        assert!(resources(&template(env.stack_name()), "AWS::Route53::RecordSet").is_empty());
+        let outputs = &data["Outputs"];
+        assert!(outputs["AlbDnsName"].is_object(), "{outputs}");
+        for (id, host) in [("Api", "api"), ("Frontend", "app"), ("Admin", "admin")] {
+            let record = outputs[format!("{id}DnsRecord")]["Value"].to_string();
+            assert!(
+                record.contains(&format!("{host}.{}. CNAME ", domain(env))),
+                "{id}: {record}"
+            );
+            assert!(record.contains("DNSName"), "{id}: {record}");
+        }
+    }
+
+    // With a zone (and a CloudFront certificate, so the sites answer on their names): alias
+    // records in it, and no CNAME outputs.
+    let mut ctx = context();
+    ctx.insert(
+        "staging.hostedZoneId".into(),
+        json!("Z0123456789ABCDEFGHIJ"),
+    );
+    ctx.insert(
+        "staging.hostedZoneName".into(),
+        json!("tracker.example.com"),
+    );
+    ctx.insert(
+        "staging.cloudfrontCertificateArn".into(),
+        json!(
+            "arn:aws:acm:us-east-1:111111111111:certificate/11111111-1111-1111-1111-111111111111"
+        ),
+    );
+    let settings = AppSettings::from_context(&ctx).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    synth_to(&settings, &ctx, dir.path()).unwrap();
+    let read = |stack: &str| -> Value {
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("{stack}.template.json"))).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let names = |t: &Value| -> Vec<String> {
+        let mut names: Vec<String> = resources(t, "AWS::Route53::RecordSet")
+            .iter()
+            .map(|(_, r)| {
+                let p = &r["Properties"];
+                assert_eq!(p["Type"], "A");
+                assert_eq!(p["HostedZoneId"], "Z0123456789ABCDEFGHIJ");
+                assert!(p["AliasTarget"]["DNSName"].is_object(), "{p}");
+                p["Name"].as_str().unwrap().to_string()
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    let data = read("TrackerStagingData");
+    assert_eq!(
+        names(&data),
+        ["admin", "api", "app"].map(|h| format!("{h}.staging.tracker.example.com."))
+    );
+    assert!(data["Outputs"].get("AlbDnsName").is_none());
+    let services = read("TrackerStaging");
+    assert_eq!(
+        names(&services),
+        ["docs", "redoc"].map(|h| format!("{h}.staging.tracker.example.com."))
+    );
+    for (_, r) in resources(&services, "AWS::Route53::RecordSet") {
+        assert_eq!(
+            r["Properties"]["AliasTarget"]["HostedZoneId"],
+            "Z2FDTNDATAQYW2"
+        );
+    }
+    // Production has no zone set: unchanged.
+    assert!(resources(&read("TrackerProductionData"), "AWS::Route53::RecordSet").is_empty());
+}
+
+fn domain(env: Environment) -> &'static str {
+    match env {
+        Environment::Staging => "staging.tracker.example.com",
+        Environment::Production => "tracker.example.com",
+    }
+}
+
 #[test]
 fn an_image_digest_is_referenced_with_an_at_sign() {
     let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
