@@ -537,6 +537,34 @@ def check_deployed(template: dict[str, Any], r: Resolver, report: Report) -> Non
             ],
         )
 
+    # S3 buckets: versioning and the public-access block.
+    s3 = boto3.client("s3")
+    for lid, res in of_type(template, "AWS::S3::Bucket"):
+        props = P(res)
+        name = r.ref(lid)
+        try:
+            versioning = s3.get_bucket_versioning(Bucket=name).get("Status")
+            try:
+                block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+            except ClientError:
+                block = None
+        except ClientError as e:
+            report.add("s3-bucket", lid, False, str(e))
+            continue
+        wanted_block = props.get("PublicAccessBlockConfiguration")
+        report.expect(
+            "s3-bucket",
+            lid,
+            [
+                ("versioning", (props.get("VersioningConfiguration") or {}).get("Status"), versioning),
+                (
+                    "publicAccessBlock",
+                    {k: str(v).lower() == "true" for k, v in wanted_block.items()} if wanted_block else None,
+                    block,
+                ),
+            ],
+        )
+
     # Log groups.
     for lid, res in of_type(template, "AWS::Logs::LogGroup"):
         props = P(res)

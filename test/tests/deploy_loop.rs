@@ -594,6 +594,7 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         ("ec2-instance", "AWS::EC2::Instance"),
         ("ebs-volume", "AWS::EC2::Volume"),
         ("log-group", "AWS::Logs::LogGroup"),
+        ("s3-bucket", "AWS::S3::Bucket"),
     ] {
         let declared = resources_of(&template, type_).len();
         assert!(declared > 0, "the staging templates declare no {type_}");
@@ -880,6 +881,7 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
             "AWS::ElastiCache::ReplicationGroup",
         ),
         ("log-group", "AWS::Logs::LogGroup"),
+        ("s3-bucket", "AWS::S3::Bucket"),
     ] {
         let declared = resources_of(&prod_template, type_).len();
         assert!(declared > 0, "the production templates declare no {type_}");

@@ -1425,6 +1425,32 @@ def _patch_deleted_stack_outputs() -> None:
     FakeStack.outputs = property(outputs)  # type: ignore[method-assign, assignment]
 
 
+def _patch_s3_bucket_properties() -> None:
+    """Bug: moto's Bucket model applies only BucketEncryption and Tags: VersioningConfiguration,
+    PublicAccessBlockConfiguration and OwnershipControls are dropped (the buckets came up
+    unversioned with no public-access block). Apply them through the backend, as the S3 API
+    would. (LifecycleConfiguration and LoggingConfiguration stay unapplied: moto's backend takes
+    the XML API's shapes for both, and nothing here reads them back.)"""
+    from moto.s3.models import FakeBucket, s3_backends
+
+    original = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    @classmethod  # type: ignore[misc]
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        bucket = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        p = cloudformation_json.get("Properties", {})
+        backend = s3_backends[account_id][get_partition(region_name)]
+        if (p.get("VersioningConfiguration") or {}).get("Status"):
+            backend.put_bucket_versioning(bucket.name, p["VersioningConfiguration"]["Status"])
+        if p.get("PublicAccessBlockConfiguration"):
+            backend.put_public_access_block(bucket.name, {k: str(v).lower() for k, v in p["PublicAccessBlockConfiguration"].items()})
+        if (p.get("OwnershipControls") or {}).get("Rules"):
+            backend.put_bucket_ownership_controls(bucket.name, p["OwnershipControls"]["Rules"][0]["ObjectOwnership"])
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = create  # type: ignore[method-assign]
+
+
 def _patch_bucket_policy_conditions() -> None:
     """Bug: moto's S3 enforces bucket policies but ignores their `Condition`s, so a conditional
     Deny is read as unconditional. The CDK bootstrap bucket and every bucket with `enforceSSL`
@@ -1605,3 +1631,4 @@ def install() -> None:
     _patch_change_set_lookups()
     _patch_deletion_policy_snapshot()
     _patch_deleted_stack_outputs()
+    _patch_s3_bucket_properties()
