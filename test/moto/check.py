@@ -383,6 +383,11 @@ def check_deployed(template: dict[str, Any], r: Resolver, report: Report) -> Non
                 ("healthCheckPath", props.get("HealthCheckPath"), tg.get("HealthCheckPath")),
                 ("healthCheckIntervalSeconds", num(props.get("HealthCheckIntervalSeconds")), tg.get("HealthCheckIntervalSeconds")),
                 ("matcher", (props.get("Matcher") or {}).get("HttpCode"), (tg.get("Matcher") or {}).get("HttpCode")),
+                (
+                    "targets",
+                    as_set([f"{t['Id']}:{num(t.get('Port'))}" for t in props.get("Targets", [])]) if props.get("Targets") else None,
+                    as_set([f"{d['Target']['Id']}:{d['Target'].get('Port')}" for d in elbv2.describe_target_health(TargetGroupArn=r.ref(lid))["TargetHealthDescriptions"]]) if props.get("Targets") else None,
+                ),
             ],
         )
 
@@ -482,6 +487,7 @@ def check_deployed(template: dict[str, Any], r: Resolver, report: Report) -> Non
                 ("instanceType", props.get("InstanceType"), inst.get("InstanceType")),
                 ("imageId", props.get("ImageId"), inst.get("ImageId")),
                 ("subnetId", props.get("SubnetId"), inst.get("SubnetId")),
+                ("privateIp", props.get("PrivateIpAddress"), inst.get("PrivateIpAddress")),
                 ("securityGroups", as_set(props.get("SecurityGroupIds")), as_set([g["GroupId"] for g in inst.get("SecurityGroups", [])])),
             ],
         )
@@ -502,6 +508,60 @@ def check_deployed(template: dict[str, Any], r: Resolver, report: Report) -> Non
                 ("availabilityZone", props.get("AvailabilityZone"), vol.get("AvailabilityZone")),
                 ("iops", num(props.get("Iops")), vol.get("Iops")),
                 ("throughput", num(props.get("Throughput")), vol.get("Throughput")),
+            ],
+        )
+
+    # ElastiCache replication groups (production's Valkey): engine, size, placement, encryption.
+    elasticache = boto3.client("elasticache")
+    for lid, res in of_type(template, "AWS::ElastiCache::ReplicationGroup"):
+        props = P(res)
+        try:
+            g = elasticache.describe_replication_groups(ReplicationGroupId=r.ref(lid))["ReplicationGroups"][0]
+        except ClientError as e:
+            report.add("elasticache-replication-group", lid, False, str(e))
+            continue
+        flag = lambda key: None if props.get(key) is None else str(props[key]).lower() == "true"  # noqa: E731
+        report.expect(
+            "elasticache-replication-group",
+            lid,
+            [
+                ("status", "available", g.get("Status")),
+                ("cacheNodeType", props.get("CacheNodeType"), g.get("CacheNodeType")),
+                ("memberClusters", num(props.get("NumCacheClusters")), len(g.get("MemberClusters", []))),
+                ("atRestEncryptionEnabled", flag("AtRestEncryptionEnabled"), g.get("AtRestEncryptionEnabled")),
+                ("transitEncryptionEnabled", flag("TransitEncryptionEnabled"), g.get("TransitEncryptionEnabled")),
+                ("transitEncryptionMode", props.get("TransitEncryptionMode"), g.get("TransitEncryptionMode")),
+                ("authTokenEnabled", True if props.get("AuthToken") else None, g.get("AuthTokenEnabled")),
+                ("multiAZ", "enabled" if flag("MultiAZEnabled") else None, g.get("MultiAZ")),
+                ("automaticFailover", "enabled" if flag("AutomaticFailoverEnabled") else None, g.get("AutomaticFailover")),
+            ],
+        )
+
+    # S3 buckets: versioning and the public-access block.
+    s3 = boto3.client("s3")
+    for lid, res in of_type(template, "AWS::S3::Bucket"):
+        props = P(res)
+        name = r.ref(lid)
+        try:
+            versioning = s3.get_bucket_versioning(Bucket=name).get("Status")
+            try:
+                block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+            except ClientError:
+                block = None
+        except ClientError as e:
+            report.add("s3-bucket", lid, False, str(e))
+            continue
+        wanted_block = props.get("PublicAccessBlockConfiguration")
+        report.expect(
+            "s3-bucket",
+            lid,
+            [
+                ("versioning", (props.get("VersioningConfiguration") or {}).get("Status"), versioning),
+                (
+                    "publicAccessBlock",
+                    {k: str(v).lower() == "true" for k, v in wanted_block.items()} if wanted_block else None,
+                    block,
+                ),
             ],
         )
 
@@ -547,6 +607,8 @@ def exists(kind: str, physical: str) -> bool | None:
         if kind == "AWS::EC2::Instance":
             reservations = boto3.client("ec2").describe_instances(InstanceIds=[physical])["Reservations"]
             return any(i["State"]["Name"] not in ("terminated", "shutting-down") for res in reservations for i in res["Instances"])
+        if kind == "AWS::ElastiCache::ReplicationGroup":
+            return bool(boto3.client("elasticache").describe_replication_groups(ReplicationGroupId=physical)["ReplicationGroups"])
         if kind == "AWS::EC2::VPC":
             return bool(boto3.client("ec2").describe_vpcs(VpcIds=[physical])["Vpcs"])
     except ClientError:
@@ -568,6 +630,13 @@ def check_destroyed(template: dict[str, Any], stack: str, state: dict[str, Any],
             there = exists(kind, physical)
             if there is not None:
                 report.add("retained", lid, there, f"{kind} {physical} (DeletionPolicy {policy})")
+        elif policy == "Snapshot" and kind == "AWS::ElastiCache::ReplicationGroup":
+            snapshots = [
+                s["SnapshotName"]
+                for s in boto3.client("elasticache").describe_snapshots()["Snapshots"]
+                if s.get("ReplicationGroupId") == physical  # (moto refuses the filter once the group is gone)
+            ]
+            report.add("snapshot", lid, bool(snapshots) and not exists(kind, physical), f"{kind} {physical} deleted, snapshots {snapshots}")
         elif policy == "Snapshot":
             snapshots = [
                 s["SnapshotId"]

@@ -8,6 +8,12 @@
 //! diff` shows the update before it is deployed. Two
 //! change sets prepared by the CLI (`--method=prepare-change-set`) are reviewed online by
 //! `tracker-cdk review --change-set` (a safe image update, exit 0; a widened allow-list, exit 11).
+//! Then production: `cdk deploy TrackerProduction` deploys `TrackerProductionData` (three
+//! Patroni hosts at fixed IPs behind an internal NLB, ElastiCache, EFS) and the services stack
+//! (alarms, dashboard, WAF association, static sites); both are read back and compared with their
+//! templates (including the NLB's type, TCP listener and targets, the hosts' IPs and security
+//! groups, the ElastiCache group's encryption) and destroyed in reverse, retained resources
+//! surviving and snapshotted ones (EBS volumes, the ElastiCache group) leaving a snapshot.
 //!
 //! moto 5.2.5 lacks CloudFormation models for several types the stack uses and has bugs it hits;
 //! `test/moto/tracker_moto/gaps.py` fills them (each named there) before serving. Nothing here
@@ -37,6 +43,10 @@ const REGION: &str = "eu-west-1";
 const STACK: &str = "TrackerStaging";
 /// The data stack `STACK` depends on.
 const DATA_STACK: &str = "TrackerStagingData";
+/// The production stacks: `PRODUCTION` depends on `PRODUCTION_DATA` (Patroni hosts and their
+/// NLB, ElastiCache, EFS, secrets).
+const PRODUCTION: &str = "TrackerProduction";
+const PRODUCTION_DATA: &str = "TrackerProductionData";
 const FIRST_TAG: &str = "v1.0.0";
 const UPDATE_TAG: &str = "v1.0.1";
 
@@ -61,7 +71,8 @@ impl Emulator {
         let log = dir.join("moto.log");
         let mut cmd = Command::new(python);
         cmd.arg(repo_root().join("test/moto/launch.py"))
-            .args(["--max-seconds", "900"]);
+            // Staging and production, under load: 900 s has been hit.
+            .args(["--max-seconds", "1800"]);
         for arn in certificates {
             cmd.args(["--certificate", arn]);
         }
@@ -204,6 +215,9 @@ impl Loop {
             .env("AWS_CONFIG_FILE", &missing)
             .env("AWS_SHARED_CREDENTIALS_FILE", &missing)
             .env("AWS_EC2_METADATA_DISABLED", "true")
+            // The app runs in the temporary directory: resolve aws-cdk-lib & co. from the
+            // repository's node_modules (the shim looks from its working directory otherwise).
+            .env("CDK_FROM_RUST_NODE_PATH", repo_root())
             .env("CDK_DISABLE_VERSION_CHECK", "1")
             .env("CDK_DISABLE_CLI_TELEMETRY", "1")
             // The app runs in the loop's temporary directory, where no node_modules is: the
@@ -583,6 +597,7 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         ("ec2-instance", "AWS::EC2::Instance"),
         ("ebs-volume", "AWS::EC2::Volume"),
         ("log-group", "AWS::Logs::LogGroup"),
+        ("s3-bucket", "AWS::S3::Bucket"),
     ] {
         let declared = resources_of(&template, type_).len();
         assert!(declared > 0, "the staging templates declare no {type_}");
@@ -821,9 +836,165 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         "deleted resources are checked to be gone"
     );
 
+    let staging_seconds = started.elapsed().as_secs_f64();
+
+    // Production: `cdk deploy TrackerProduction` deploys the data stack first (three Patroni
+    // hosts at fixed IPs behind an internal NLB, ElastiCache, EFS, secrets), then the services
+    // (with the WAF association). Both are read back and compared with their templates, then
+    // destroyed in reverse, what they retain or snapshot surviving.
+    let production = Instant::now();
+    lp.cdk(
+        &[
+            "deploy",
+            PRODUCTION,
+            "-c",
+            &format!("imageTag={FIRST_TAG}"),
+            "--method=direct",
+            "--no-previous-parameters",
+            "--require-approval",
+            "never",
+        ],
+        minutes(10),
+    );
+    let deployed_seconds = production.elapsed().as_secs_f64();
+    let prod_data = lp.check_stack("deployed", PRODUCTION_DATA, &["--termination-protection"]);
+    let prod_services = lp.check_stack("deployed", PRODUCTION, &["--termination-protection"]);
+    assert!(
+        prod_data["created"].as_str().unwrap() < prod_services["created"].as_str().unwrap(),
+        "the production data stack is created before the services stack"
+    );
+    let prod_template = merge_resources(
+        &read_json(&lp.template_of(PRODUCTION_DATA)),
+        &read_json(&lp.template_of(PRODUCTION)),
+    );
+    let prod_both = merge_checks(&prod_data, &prod_services);
+    for (kind, type_) in [
+        ("ecs-cluster", "AWS::ECS::Cluster"),
+        ("ecs-service", "AWS::ECS::Service"),
+        ("ecs-task-definition", "AWS::ECS::TaskDefinition"),
+        ("load-balancer", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
+        ("listener", "AWS::ElasticLoadBalancingV2::Listener"),
+        ("target-group", "AWS::ElasticLoadBalancingV2::TargetGroup"),
+        ("efs-file-system", "AWS::EFS::FileSystem"),
+        ("efs-mount-target", "AWS::EFS::MountTarget"),
+        ("ec2-instance", "AWS::EC2::Instance"),
+        ("ebs-volume", "AWS::EC2::Volume"),
+        (
+            "elasticache-replication-group",
+            "AWS::ElastiCache::ReplicationGroup",
+        ),
+        ("log-group", "AWS::Logs::LogGroup"),
+        ("s3-bucket", "AWS::S3::Bucket"),
+    ] {
+        let declared = resources_of(&prod_template, type_).len();
+        assert!(declared > 0, "the production templates declare no {type_}");
+        assert_eq!(
+            count(&prod_both, kind),
+            declared,
+            "production: {kind} checks vs {type_}"
+        );
+    }
+    // What production adds over staging was compared, not skipped: the NLB's type and TCP
+    // listener, the Patroni hosts' fixed IPs and security groups, the NLB's targets, the
+    // ElastiCache group's encryption.
+    let compared = |kind: &str, fields: &[&str]| {
+        for check in prod_both["checks"].as_array().unwrap() {
+            if check["kind"] == kind {
+                let detail = check["detail"].as_str().unwrap();
+                for field in fields {
+                    assert!(
+                        detail.contains(field),
+                        "production: {kind} {} did not compare {field}: {detail}",
+                        check["resource"]
+                    );
+                }
+            }
+        }
+    };
+    compared(
+        "ec2-instance",
+        &["privateIp", "securityGroups", "subnetId", "instanceType"],
+    );
+    compared(
+        "elasticache-replication-group",
+        &[
+            "atRestEncryptionEnabled",
+            "transitEncryptionEnabled",
+            "transitEncryptionMode",
+            "authTokenEnabled",
+            "memberClusters",
+        ],
+    );
+    compared("load-balancer", &["type", "scheme"]);
+    compared("listener", &["port", "protocol"]);
+    let networks = prod_template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| {
+            r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer"
+                && r["Properties"]["Type"] == "network"
+        })
+        .count();
+    assert_eq!(networks, 1, "production has one NLB (Patroni's writer)");
+    let targets = prod_both["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["kind"] == "target-group" && c["detail"].as_str().unwrap().contains("targets")
+        })
+        .count();
+    assert_eq!(targets, 1, "the NLB's Patroni targets are read back");
+
+    let destroying = Instant::now();
+    lp.cdk(
+        &["destroy", PRODUCTION, "--exclusively", "--force"],
+        minutes(5),
+    );
+    let prod_gone = lp.check_stack("destroyed", PRODUCTION, &[]);
+    lp.cdk(
+        &["destroy", PRODUCTION_DATA, "--exclusively", "--force"],
+        minutes(5),
+    );
+    let prod_gone_data = lp.check_stack("destroyed", PRODUCTION_DATA, &[]);
+    let destroyed_seconds = destroying.elapsed().as_secs_f64();
+    let prod_destroyed = merge_checks(&prod_gone_data, &prod_gone);
+    assert_eq!(count(&prod_destroyed, "stack-deleted"), 2);
+    let policy_count = |policy: &str| {
+        prod_template["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|r| r["DeletionPolicy"] == policy)
+            .count()
+    };
+    assert!(policy_count("Retain") > 0);
+    assert_eq!(
+        count(&prod_destroyed, "retained"),
+        policy_count("Retain"),
+        "production: a retention check for each retained resource"
+    );
+    assert_eq!(
+        count(&prod_destroyed, "snapshot"),
+        policy_count("Snapshot"),
+        "production: a snapshot check for each snapshotted resource (EBS volumes, ElastiCache)"
+    );
+    assert!(
+        prod_destroyed["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["kind"] == "snapshot" && c["resource"] == "RedisReplicationGroup3B65AB4E"),
+        "the ElastiCache group's final snapshot is checked"
+    );
+
     eprintln!(
-        "deploy loop (bootstrap, deploy, check, diff, update, check, two change sets \
-         reviewed, destroy, check): {:.1} s",
+        "deploy loop, staging (bootstrap, deploy, check, diff, update, check, two change sets \
+         reviewed, destroy, check): {staging_seconds:.1} s; production (deploy both stacks \
+         {deployed_seconds:.1} s, check, destroy and check {destroyed_seconds:.1} s): {:.1} s; \
+         total {:.1} s",
+        production.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
 }

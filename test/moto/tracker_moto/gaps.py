@@ -764,6 +764,129 @@ class WebAclAssociation(_Gap):
         return f"{self.props.get('WebACLArn')}|{self.props.get('ResourceArn')}"
 
 
+@gap
+class CacheSubnetGroup(_Gap):
+    """Gap: no model for AWS::ElastiCache::SubnetGroup (production's Redis). Creates the group in
+    moto's ElastiCache backend (Ref is its name, lowercased as ElastiCache stores it)."""
+
+    TYPE = "AWS::ElastiCache::SubnetGroup"
+    NAME_PROPERTY = "CacheSubnetGroupName"
+
+    def _backend(self) -> Any:
+        from moto.elasticache.models import elasticache_backends
+
+        return elasticache_backends[self.account_id][self.region]
+
+    def _create(self) -> str:
+        name = (self.props.get("CacheSubnetGroupName") or self.name).lower()
+        self._backend().create_cache_subnet_group(
+            cache_subnet_group_name=name,
+            cache_subnet_group_description=self.props.get("Description", ""),
+            subnet_ids=list(self.props.get("SubnetIds") or []),
+            tags=_tags(self.props),
+        )
+        return name
+
+    def _delete(self) -> None:
+        self._backend().cache_subnet_groups.pop(self.physical_id, None)
+
+
+@gap
+class CacheReplicationGroup(_Gap):
+    """Gap: no model for AWS::ElastiCache::ReplicationGroup (production's Valkey), and reading its
+    `PrimaryEndPoint.Address` (the services' REDIS_HOST) then raised (HTTP 500, the CLI retried
+    ~70 s and printed an XML parse error). Creates the group in moto's ElastiCache backend with
+    the template's engine, node type, subnet group, security groups, failover, multi-AZ and
+    encryption settings (the AuthToken is a `{{resolve:secretsmanager:...}}` reference, which
+    moto does not resolve: only whether one is set is kept); answers the endpoint attributes from
+    the backend's node group. `DeletionPolicy: Snapshot` is honoured in
+    `_patch_deletion_policy_snapshot`; `_delete` removes the group (moto's own delete only marks
+    it "deleting")."""
+
+    TYPE = "AWS::ElastiCache::ReplicationGroup"
+    NAME_PROPERTY = "ReplicationGroupId"
+
+    def _backend(self) -> Any:
+        from moto.elasticache.models import elasticache_backends
+
+        return elasticache_backends[self.account_id][self.region]
+
+    def _create(self) -> str:
+        p = self.props
+        group_id = (p.get("ReplicationGroupId") or self.name).lower()[:40]
+
+        def flag(key: str) -> bool | None:
+            value = p.get(key)
+            return None if value is None else str(value).lower() == "true"
+
+        clusters = int(p["NumCacheClusters"]) if p.get("NumCacheClusters") else None
+        replicas = int(p["ReplicasPerNodeGroup"]) if p.get("ReplicasPerNodeGroup") else None
+        if clusters and replicas is None:
+            # Bug: with cluster mode disabled moto ignores NumCacheClusters and creates
+            # ReplicasPerNodeGroup + 1 nodes (else 1): a primary and N - 1 replicas is the same.
+            replicas = clusters - 1
+        self._backend().create_replication_group(
+            replication_group_id=group_id,
+            replication_group_description=p.get("ReplicationGroupDescription", ""),
+            global_replication_group_id=p.get("GlobalReplicationGroupId"),
+            primary_cluster_id=p.get("PrimaryClusterId"),
+            automatic_failover_enabled=bool(flag("AutomaticFailoverEnabled")),
+            multi_az_enabled=flag("MultiAZEnabled"),
+            num_cache_clusters=clusters,
+            preferred_cache_cluster_azs=list(p.get("PreferredCacheClusterAZs") or []),
+            num_node_groups=int(p["NumNodeGroups"]) if p.get("NumNodeGroups") else None,
+            replicas_per_node_group=replicas,
+            node_group_configuration=list(p.get("NodeGroupConfiguration") or []),
+            cache_node_type=p.get("CacheNodeType"),
+            engine=p.get("Engine"),
+            engine_version=p.get("EngineVersion"),
+            cache_parameter_group_name=p.get("CacheParameterGroupName"),
+            cache_subnet_group_name=p.get("CacheSubnetGroupName"),
+            cache_security_group_names=list(p.get("CacheSecurityGroupNames") or []),
+            security_group_ids=list(p.get("SecurityGroupIds") or []),
+            tags=_tags(p),
+            snapshot_arns=list(p.get("SnapshotArns") or []),
+            snapshot_name=p.get("SnapshotName"),
+            preferred_maintenance_window=p.get("PreferredMaintenanceWindow"),
+            port=int(p["Port"]) if p.get("Port") else None,
+            notification_topic_arn=p.get("NotificationTopicArn"),
+            auto_minor_version_upgrade=flag("AutoMinorVersionUpgrade"),
+            snapshot_retention_limit=int(p.get("SnapshotRetentionLimit") or 0),
+            snapshot_window=p.get("SnapshotWindow"),
+            auth_token=p.get("AuthToken"),
+            transit_encryption_enabled=flag("TransitEncryptionEnabled"),
+            at_rest_encryption_enabled=flag("AtRestEncryptionEnabled"),
+            kms_key_id=p.get("KmsKeyId"),
+            user_group_ids=list(p.get("UserGroupIds") or []),
+            log_delivery_configurations=list(p.get("LogDeliveryConfigurations") or []),
+            data_tiering_enabled=flag("DataTieringEnabled"),
+            network_type=p.get("NetworkType"),
+            ip_discovery=p.get("IpDiscovery"),
+            transit_encryption_mode=p.get("TransitEncryptionMode"),
+            cluster_mode=p.get("ClusterMode"),
+            serverless_cache_snapshot_name=None,
+        )
+        return group_id
+
+    def _delete(self) -> None:
+        self._backend().replication_groups.pop(self.physical_id, None)
+
+    def _attribute(self, attr: str) -> Any:
+        group = self._backend().replication_groups[self.physical_id]
+        node_group = group.node_groups[0] if group.node_groups else {}
+        endpoints = {
+            "PrimaryEndPoint": node_group.get("primary_endpoint_address"),
+            "ReaderEndPoint": node_group.get("reader_endpoint_address"),
+            "ConfigurationEndPoint": getattr(group, "configuration_endpoint", {}).get("address"),
+        }
+        kind, _, field = attr.partition(".")
+        if kind in endpoints and field == "Address":
+            return endpoints[kind]
+        if kind in endpoints and field == "Port":
+            return str(group.port)
+        return super()._attribute(attr)
+
+
 # --------------------------------------------------------------------------------------------------
 # Bugs in models moto has.
 # --------------------------------------------------------------------------------------------------
@@ -925,6 +1048,90 @@ def _patch_ec2_properties() -> None:
         )
 
     Volume.create_from_cloudformation_json = volume_create  # type: ignore[method-assign]
+
+
+def _patch_elbv2_network() -> None:
+    """Bugs in moto's ELBv2 CloudFormation models that production's Patroni NLB hits:
+
+    - LoadBalancer passes only name, security groups, subnets and scheme: `Type: network` is
+      dropped, so the NLB is created as an ALB, and its TCP 5432 listener is then refused
+      ("Protocol TCP is not supported" for an application load balancer). Pass Type and Tags.
+    - TargetGroup drops `Targets`: the writer target group's fixed Patroni IPs are never
+      registered. Register them (moto keeps ip targets as given).
+    """
+    from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup, elbv2_backends
+
+    @classmethod  # type: ignore[misc]
+    def lb_create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        return elbv2_backends[account_id][region_name].create_load_balancer(
+            resource_name,
+            p.get("SecurityGroups"),
+            p.get("Subnets"),
+            scheme=p.get("Scheme", "internet-facing"),
+            loadbalancer_type=p.get("Type", "application"),
+            tags=_tags(p) or None,
+        )
+
+    FakeLoadBalancer.create_from_cloudformation_json = lb_create  # type: ignore[method-assign]
+
+    tg_original = FakeTargetGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    @classmethod  # type: ignore[misc]
+    def tg_create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        group = tg_original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        targets = cloudformation_json["Properties"].get("Targets") or []
+        if targets:
+            elbv2_backends[account_id][region_name].register_targets(
+                group.arn, [{"Id": t["Id"], "Port": int(t.get("Port") or group.port)} for t in targets]
+            )
+        return group
+
+    FakeTargetGroup.create_from_cloudformation_json = tg_create  # type: ignore[method-assign]
+
+
+def _patch_ec2_instance() -> None:
+    """Bug: moto's Instance model passes ImageId, InstanceType, SubnetId, PrivateIpAddress,
+    UserData, KeyName, BlockDeviceMappings and only the *EC2-Classic* `SecurityGroups` (names):
+    `SecurityGroupIds` (the Patroni nodes' cluster group), `DisableApiTermination`,
+    `MetadataOptions` (IMDSv2 required) and `Monitoring` are dropped, so the hosts came up in
+    the VPC's default group with IMDSv1. Pass them, as EC2's RunInstances takes them. (moto's
+    CloudFormation delete terminates without looking at DisableApiTermination; a real stack
+    deletion would stop there, which the README says to turn off first.)"""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.instances import Instance
+
+    @classmethod  # type: ignore[misc]
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        backend = ec2_backends[account_id][region_name]
+        names = [backend.get_security_group_from_id(g).name for g in p.get("SecurityGroups", [])]
+        reservation = backend.run_instances(
+            image_id=p["ImageId"],
+            user_data=p.get("UserData"),
+            count=1,
+            security_group_names=names,
+            security_group_ids=list(p.get("SecurityGroupIds") or []),
+            instance_type=p.get("InstanceType", "m1.small"),
+            is_instance_type_default=not p.get("InstanceType"),
+            subnet_id=p.get("SubnetId"),
+            key_name=p.get("KeyName"),
+            private_ip=p.get("PrivateIpAddress"),
+            block_device_mappings=p.get("BlockDeviceMappings", {}),
+            disable_api_termination=str(p.get("DisableApiTermination", "false")).lower() == "true",
+            monitoring_state="enabled" if str(p.get("Monitoring", "false")).lower() == "true" else "disabled",
+            metadata_options=dict(p.get("MetadataOptions") or {}),
+        )
+        instance = reservation.instances[0]
+        for tag in p.get("Tags", []):
+            instance.add_tag(tag["Key"], tag["Value"])
+        if p.get("IamInstanceProfile"):
+            backend.associate_iam_instance_profile(
+                instance_id=instance.id, iam_instance_profile_name=p.get("IamInstanceProfile")
+            )
+        return instance
+
+    Instance.create_from_cloudformation_json = create  # type: ignore[method-assign]
 
 
 def _patch_ecs() -> None:
@@ -1146,8 +1353,8 @@ def _patch_missing_deletes() -> None:
 
 
 def _patch_deletion_policy_snapshot() -> None:
-    """Gap: moto honours only `DeletionPolicy: Retain`; `Snapshot` (the data host's EBS volume)
-    deletes the volume without a snapshot. Take the snapshot first, as CloudFormation does, so the
+    """Gap: moto honours only `DeletionPolicy: Retain`; `Snapshot` (the data hosts' EBS volumes,
+    production's ElastiCache replication group) deletes without a snapshot. Take the snapshot first, as CloudFormation does, so the
     data survives in a snapshot the test can find."""
     from moto.cloudformation.parsing import ResourceMap
     from moto.ec2.models import ec2_backends
@@ -1167,6 +1374,23 @@ def _patch_deletion_policy_snapshot() -> None:
             backend.create_tags([snapshot.id], {"aws:cloudformation:logical-id": parsed_resource.logical_resource_id})
             # moto retries failed deletions in passes: snapshot once.
             parsed_resource.deletion_snapshot = snapshot.id
+        if (
+            resource_json.get("DeletionPolicy") == "Snapshot"
+            and resource_json.get("Type") == "AWS::ElastiCache::ReplicationGroup"
+            and not parsed_resource.extra.get("deletion_snapshot")
+        ):
+            # Production's Valkey: CloudFormation takes a final snapshot of the group.
+            from moto.elasticache.models import elasticache_backends
+
+            name = f"{parsed_resource.physical_id}-final"
+            elasticache_backends[self._account_id][self._region_name].create_snapshot(
+                snapshot_name=name,
+                replication_group_id=parsed_resource.physical_id,
+                cache_cluster_id=None,
+                kms_key_id=None,
+                tags=[{"Key": "aws:cloudformation:logical-id", "Value": parsed_resource.logical_id}],
+            )
+            parsed_resource.extra["deletion_snapshot"] = name
         try:
             original(self, parsed_resource, resource_json)
         except Exception as e:
@@ -1175,6 +1399,56 @@ def _patch_deletion_policy_snapshot() -> None:
             raise
 
     ResourceMap._delete_resource = _delete_resource  # type: ignore[method-assign]
+
+
+def _patch_deleted_stack_outputs() -> None:
+    """Bug: moto resolves a stack's outputs lazily on every DescribeStacks, also once the stack is
+    DELETE_COMPLETE; the resources are gone from its resource map by then, so resolving an output
+    (`Fn::GetAtt` of production's Redis endpoint) *creates the resource again*: describing the
+    deleted data stack by id brought its ElastiCache group back. CloudFormation keeps a deleted
+    stack's outputs as they were: record them before the deletion and answer those."""
+    from moto.cloudformation.models import Stack as FakeStack
+
+    original_delete = FakeStack.delete
+    original_outputs = FakeStack.outputs
+
+    def delete(self: Any) -> None:
+        self._outputs_at_delete = original_outputs.fget(self)  # type: ignore[attr-defined]
+        original_delete(self)
+
+    def outputs(self: Any) -> Any:
+        if self.status == "DELETE_COMPLETE" and hasattr(self, "_outputs_at_delete"):
+            return self._outputs_at_delete
+        return original_outputs.fget(self)
+
+    FakeStack.delete = delete  # type: ignore[method-assign]
+    FakeStack.outputs = property(outputs)  # type: ignore[method-assign, assignment]
+
+
+def _patch_s3_bucket_properties() -> None:
+    """Bug: moto's Bucket model applies only BucketEncryption and Tags: VersioningConfiguration,
+    PublicAccessBlockConfiguration and OwnershipControls are dropped (the buckets came up
+    unversioned with no public-access block). Apply them through the backend, as the S3 API
+    would. (LifecycleConfiguration and LoggingConfiguration stay unapplied: moto's backend takes
+    the XML API's shapes for both, and nothing here reads them back.)"""
+    from moto.s3.models import FakeBucket, s3_backends
+
+    original = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    @classmethod  # type: ignore[misc]
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        bucket = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        p = cloudformation_json.get("Properties", {})
+        backend = s3_backends[account_id][get_partition(region_name)]
+        if (p.get("VersioningConfiguration") or {}).get("Status"):
+            backend.put_bucket_versioning(bucket.name, p["VersioningConfiguration"]["Status"])
+        if p.get("PublicAccessBlockConfiguration"):
+            backend.put_public_access_block(bucket.name, {k: str(v).lower() for k, v in p["PublicAccessBlockConfiguration"].items()})
+        if (p.get("OwnershipControls") or {}).get("Rules"):
+            backend.put_bucket_ownership_controls(bucket.name, p["OwnershipControls"]["Rules"][0]["ObjectOwnership"])
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = create  # type: ignore[method-assign]
 
 
 def _patch_bucket_policy_conditions() -> None:
@@ -1348,9 +1622,13 @@ def install() -> None:
     _patch_elbv2_full_names()
     _patch_security_group_ingress_id()
     _patch_ec2_properties()
+    _patch_ec2_instance()
+    _patch_elbv2_network()
     _patch_ecs()
     _patch_missing_deletes()
     _patch_bucket_policy_conditions()
     _patch_update_propagation()
     _patch_change_set_lookups()
     _patch_deletion_policy_snapshot()
+    _patch_deleted_stack_outputs()
+    _patch_s3_bucket_properties()
