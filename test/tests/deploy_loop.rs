@@ -220,9 +220,6 @@ impl Loop {
             .env("CDK_FROM_RUST_NODE_PATH", repo_root())
             .env("CDK_DISABLE_VERSION_CHECK", "1")
             .env("CDK_DISABLE_CLI_TELEMETRY", "1")
-            // The app runs in the loop's temporary directory, where no node_modules is: the
-            // bridge's shim resolves aws-cdk-lib from the repository's instead.
-            .env("CDK_FROM_RUST_NODE_PATH", repo_root())
             .env("PYTHONDONTWRITEBYTECODE", "1");
     }
 
