@@ -47,20 +47,19 @@ use cdk_from_rust::aws_cdk_lib::aws_ec2::{
 };
 use cdk_from_rust::aws_cdk_lib::aws_events::{CronOptions, Schedule};
 use cdk_from_rust::aws_cdk_lib::aws_iam::{
-    IManagedPolicy, ManagedPolicy, PolicyStatement, PolicyStatementProps, Role, RoleProps,
-    ServicePrincipal,
+    PolicyStatement, PolicyStatementProps, Role, RoleProps, ServicePrincipal,
 };
 use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::{Secret, SecretProps, SecretStringGenerator};
 use cdk_from_rust::aws_cdk_lib::aws_servicediscovery::{
     DnsRecordType, IpInstanceBaseProps, Service as CloudMapService, ServiceProps as CloudMapProps,
 };
-use cdk_from_rust::aws_cdk_lib::{ArnComponents, Aws, Duration, Fn, RemovalPolicy, Size, Stack};
+use cdk_from_rust::aws_cdk_lib::{ArnComponents, Duration, RemovalPolicy, Size, Stack};
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
 
 use crate::hostconfig::{self, fill_script, HostFile, PgValue};
 use crate::monitoring::{self, AlarmSpec};
-use crate::patroni;
+use crate::patroni::{self, aws_managed_policy};
 use crate::platform::Platform;
 use crate::validation::{
     is_ami_id, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
@@ -381,23 +380,6 @@ pub fn render_user_data(settings: &UserDataSettings) -> String {
         "StagingDataHost",
         &render_host_files(settings),
         &format!("{}/staging-boot.sh", hostconfig::SCRIPT_DIR),
-    )
-}
-
-/// An AWS managed policy by name, in the stack's partition. (`fromAwsManagedPolicyName` returns
-/// a detached object the shim cannot pass on.)
-fn aws_managed_policy(scope: Construct, name: &str) -> IManagedPolicy {
-    ManagedPolicy::from_managed_policy_arn(
-        scope,
-        format!("{name}Policy"),
-        Fn::join(
-            "",
-            [
-                JsString::from("arn:"),
-                Aws::partition(),
-                JsString::from(format!(":iam::aws:policy/{name}")),
-            ],
-        ),
     )
 }
 

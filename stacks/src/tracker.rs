@@ -94,26 +94,16 @@ pub fn alert_topic_name(s: &Settings) -> String {
 /// environment account other than the registry's.
 pub fn registry_stack(app: &App, environments: &[&Settings]) -> Result<Stack, ValidationErrors> {
     let settings = environments[0];
-    let stack = Stack::new(
+    // The repositories serve both environments: `environment=shared`, plus the extra tags.
+    let stack = tagged_stack(
         app,
         "TrackerRegistry",
-        Some(
-            StackProps::new()
-                .description("tracker: the container image repositories both environments pull")
-                .env(
-                    CdkEnvironment::new()
-                        .account(settings.registry_account.as_str())
-                        .region(settings.registry_region.as_str()),
-                )
-                .termination_protection(true),
-        ),
+        "tracker: the container image repositories both environments pull".into(),
+        (&settings.registry_account, &settings.registry_region),
+        true,
+        "shared",
+        settings,
     );
-    // The repositories serve both environments: `environment=shared`, plus the extra tags.
-    Tags::of(stack).add("project", TAG_PROJECT, None);
-    Tags::of(stack).add("environment", "shared", None);
-    for (key, value) in &settings.tags {
-        Tags::of(stack).add(key.as_str(), value.as_str(), None);
-    }
     let mut props = ContainerRegistryProps::new(repositories());
     props.ci = settings.ci_push_access();
     props.pull_accounts = environments
@@ -183,6 +173,35 @@ pub fn environment_stacks(app: &App, s: &Settings) -> Result<EnvironmentStacks, 
     Ok(stacks)
 }
 
+/// A stack `name` bound to `(account, region)`, tagged `project=tracker`,
+/// `environment=<environment>` and the settings' extra tags.
+fn tagged_stack(
+    app: &App,
+    name: &str,
+    description: String,
+    (account, region): (&str, &str),
+    termination_protection: bool,
+    environment: &str,
+    s: &Settings,
+) -> Stack {
+    let stack = Stack::new(
+        app,
+        name,
+        Some(
+            StackProps::new()
+                .description(description)
+                .env(CdkEnvironment::new().account(account).region(region))
+                .termination_protection(termination_protection),
+        ),
+    );
+    Tags::of(stack).add("project", TAG_PROJECT, None);
+    Tags::of(stack).add("environment", environment, None);
+    for (key, value) in &s.tags {
+        Tags::of(stack).add(key.as_str(), value.as_str(), None);
+    }
+    stack
+}
+
 /// The two stacks, tagged; the services stack depends on the data stack (the CLI deploys the
 /// data stack first when asked for the services stack).
 fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
@@ -194,26 +213,15 @@ fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
         "single-host PostgreSQL and Valkey"
     };
     let new_stack = |name: &str, description: String, protected: bool| {
-        let stack = Stack::new(
+        tagged_stack(
             app,
             name,
-            Some(
-                StackProps::new()
-                    .description(description)
-                    .env(
-                        CdkEnvironment::new()
-                            .account(s.account.as_str())
-                            .region(s.region.as_str()),
-                    )
-                    .termination_protection(protected),
-            ),
-        );
-        Tags::of(stack).add("project", TAG_PROJECT, None);
-        Tags::of(stack).add("environment", env.name(), None);
-        for (key, value) in &s.tags {
-            Tags::of(stack).add(key.as_str(), value.as_str(), None);
-        }
-        stack
+            description,
+            (&s.account, &s.region),
+            protected,
+            env.name(),
+            s,
+        )
     };
     let data = new_stack(
         env.data_stack_name(),

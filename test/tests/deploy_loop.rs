@@ -581,29 +581,12 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
     let first_both = merge_checks(&data, &first);
 
     // What the checks covered: one check per resource of each kind the template declares.
-    for (kind, type_) in [
-        ("ecs-cluster", "AWS::ECS::Cluster"),
-        ("ecs-service", "AWS::ECS::Service"),
-        ("ecs-task-definition", "AWS::ECS::TaskDefinition"),
-        ("load-balancer", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
-        ("listener", "AWS::ElasticLoadBalancingV2::Listener"),
-        ("target-group", "AWS::ElasticLoadBalancingV2::TargetGroup"),
-        ("efs-file-system", "AWS::EFS::FileSystem"),
-        ("efs-access-point", "AWS::EFS::AccessPoint"),
-        ("efs-mount-target", "AWS::EFS::MountTarget"),
-        ("ec2-instance", "AWS::EC2::Instance"),
-        ("ebs-volume", "AWS::EC2::Volume"),
-        ("log-group", "AWS::Logs::LogGroup"),
-        ("s3-bucket", "AWS::S3::Bucket"),
-    ] {
-        let declared = resources_of(&template, type_).len();
-        assert!(declared > 0, "the staging templates declare no {type_}");
-        assert_eq!(
-            count(&first_both, kind),
-            declared,
-            "{kind} checks vs {type_}"
-        );
-    }
+    assert_each_resource_checked(
+        "staging",
+        &template,
+        &first_both,
+        &[("efs-access-point", "AWS::EFS::AccessPoint")],
+    );
     let declared_rules = resources_of(&template, "AWS::EC2::SecurityGroupIngress").len()
         + resources_of(&template, "AWS::EC2::SecurityGroupEgress").len();
     assert!(
@@ -865,32 +848,15 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         &read_json(&lp.template_of(PRODUCTION)),
     );
     let prod_both = merge_checks(&prod_data, &prod_services);
-    for (kind, type_) in [
-        ("ecs-cluster", "AWS::ECS::Cluster"),
-        ("ecs-service", "AWS::ECS::Service"),
-        ("ecs-task-definition", "AWS::ECS::TaskDefinition"),
-        ("load-balancer", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
-        ("listener", "AWS::ElasticLoadBalancingV2::Listener"),
-        ("target-group", "AWS::ElasticLoadBalancingV2::TargetGroup"),
-        ("efs-file-system", "AWS::EFS::FileSystem"),
-        ("efs-mount-target", "AWS::EFS::MountTarget"),
-        ("ec2-instance", "AWS::EC2::Instance"),
-        ("ebs-volume", "AWS::EC2::Volume"),
-        (
+    assert_each_resource_checked(
+        "production",
+        &prod_template,
+        &prod_both,
+        &[(
             "elasticache-replication-group",
             "AWS::ElastiCache::ReplicationGroup",
-        ),
-        ("log-group", "AWS::Logs::LogGroup"),
-        ("s3-bucket", "AWS::S3::Bucket"),
-    ] {
-        let declared = resources_of(&prod_template, type_).len();
-        assert!(declared > 0, "the production templates declare no {type_}");
-        assert_eq!(
-            count(&prod_both, kind),
-            declared,
-            "production: {kind} checks vs {type_}"
-        );
-    }
+        )],
+    );
     // What production adds over staging was compared, not skipped: the NLB's type and TCP
     // listener, the Patroni hosts' fixed IPs and security groups, the NLB's targets, the
     // ElastiCache group's encryption.
@@ -994,4 +960,42 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         production.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// What check.py covers in every environment: its check kind, and the resource type it checks.
+const CHECKED: [(&str, &str); 12] = [
+    ("ecs-cluster", "AWS::ECS::Cluster"),
+    ("ecs-service", "AWS::ECS::Service"),
+    ("ecs-task-definition", "AWS::ECS::TaskDefinition"),
+    ("load-balancer", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
+    ("listener", "AWS::ElasticLoadBalancingV2::Listener"),
+    ("target-group", "AWS::ElasticLoadBalancingV2::TargetGroup"),
+    ("efs-file-system", "AWS::EFS::FileSystem"),
+    ("efs-mount-target", "AWS::EFS::MountTarget"),
+    ("ec2-instance", "AWS::EC2::Instance"),
+    ("ebs-volume", "AWS::EC2::Volume"),
+    ("log-group", "AWS::Logs::LogGroup"),
+    ("s3-bucket", "AWS::S3::Bucket"),
+];
+
+/// Asserts the checks cover `template`: one check of each kind of [`CHECKED`] and `extra` per
+/// resource of its type, and at least one such resource declared.
+fn assert_each_resource_checked(
+    environment: &str,
+    template: &Value,
+    checks: &Value,
+    extra: &[(&str, &str)],
+) {
+    for &(kind, type_) in CHECKED.iter().chain(extra) {
+        let declared = resources_of(template, type_).len();
+        assert!(
+            declared > 0,
+            "the {environment} templates declare no {type_}"
+        );
+        assert_eq!(
+            count(checks, kind),
+            declared,
+            "{environment}: {kind} checks vs {type_}"
+        );
+    }
 }
