@@ -24,6 +24,7 @@ use cdk_from_rust::aws_cdk_lib::aws_s3::{
 };
 use cdk_from_rust::aws_cdk_lib::{Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
+use cdk_from_rust::JsString;
 
 use crate::alerts::{AlertTopic, AlertTopicProps, Alerts};
 use crate::monitoring::{self, AlarmSpec, DashboardRows};
@@ -36,8 +37,10 @@ use crate::wiring::Registry;
 pub struct PlatformProps {
     /// The environment's name (`staging`, `production`): a DNS label. Required.
     pub environment: String,
-    /// The ACM certificate for the HTTPS listener (covering the public host names). Required.
-    pub certificate_arn: String,
+    /// The ARN of the ACM certificate for the HTTPS listener (covering the public host names):
+    /// a literal ARN (validated), or a token such as the `certificate_arn()` of a `Certificate`
+    /// made in the same stack. Required.
+    pub certificate_arn: JsString,
     /// The Cloud Map namespace for internal names. Default: `<environment>.tracker.internal`.
     pub namespace: Option<String>,
     /// Log retention for services' log groups. Default: 30 days.
@@ -58,10 +61,10 @@ pub struct PlatformProps {
 
 impl PlatformProps {
     /// Props with the required fields and documented defaults.
-    pub fn new(environment: &str, certificate_arn: &str) -> Self {
+    pub fn new(environment: &str, certificate_arn: impl Into<JsString>) -> Self {
         PlatformProps {
             environment: environment.to_string(),
-            certificate_arn: certificate_arn.to_string(),
+            certificate_arn: certificate_arn.into(),
             namespace: None,
             log_retention: RetentionDays::OneMonth,
             alb_deletion_protection: true,
@@ -79,12 +82,15 @@ impl PlatformProps {
             &self.environment,
             "a DNS label, e.g. staging",
         );
-        c.require(
-            self.certificate_arn.starts_with("arn:aws") && self.certificate_arn.contains(":acm:"),
-            "certificate_arn",
-            &self.certificate_arn,
-            "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
-        );
+        // A token (a certificate made in the stack) is known only at deployment.
+        if let Some(arn) = self.certificate_arn.as_literal() {
+            c.require(
+                arn.starts_with("arn:aws") && arn.contains(":acm:"),
+                "certificate_arn",
+                arn,
+                "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+            );
+        }
         c.require(
             (1..=3650).contains(&self.access_log_noncurrent_expiry_days),
             "access_log_noncurrent_expiry_days",
@@ -191,9 +197,7 @@ impl Platform {
                 .port(443)
                 .protocol(ApplicationProtocol::Https)
                 .ssl_policy(SslPolicy::RecommendedTls)
-                .certificates([ListenerCertificate::from_arn(
-                    props.certificate_arn.as_str(),
-                )])
+                .certificates([ListenerCertificate::from_arn(&props.certificate_arn)])
                 .open(true)
                 .default_action(ListenerAction::fixed_response(
                     404,
@@ -439,6 +443,37 @@ mod template_tests {
         assert_eq!(
             t.one("AWS::EC2::FlowLog")["Properties"]["LogDestinationType"],
             "cloud-watch-logs"
+        );
+    }
+
+    #[test]
+    fn the_listener_takes_a_certificate_made_in_the_stack() {
+        use cdk_from_rust::aws_cdk_lib::aws_certificatemanager::{Certificate, CertificateProps};
+        let t = synth(|stack| {
+            let network = Network::new(stack, "Network", NetworkProps::default()).unwrap();
+            let certificate = Certificate::new(
+                stack,
+                "Certificate",
+                CertificateProps::new("api.staging.example.com"),
+            );
+            Platform::new(
+                stack,
+                "Platform",
+                network,
+                PlatformProps::new("staging", certificate.certificate_arn()),
+            )
+            .unwrap();
+        });
+        let (certificate, _) = t.resources("AWS::CertificateManager::Certificate")[0];
+        let https = t
+            .resources("AWS::ElasticLoadBalancingV2::Listener")
+            .into_iter()
+            .find(|(_, l)| l["Properties"]["Port"] == 443)
+            .expect("HTTPS listener")
+            .1;
+        assert_eq!(
+            https["Properties"]["Certificates"][0]["CertificateArn"],
+            serde_json::json!({ "Ref": certificate })
         );
     }
 }

@@ -26,35 +26,38 @@ use cdk_from_rust::aws_cdk_lib::aws_s3::{
 };
 use cdk_from_rust::aws_cdk_lib::{CfnOutput, CfnOutputProps, Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
+use cdk_from_rust::JsString;
 
 use crate::validation::{is_dns_label, Check, ValidationErrors};
 
 /// Custom host names for the site, with the certificate that covers them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomDomain {
     /// The host names (`docs.example.com`), each once; a first label `*` is a wildcard. At least
     /// one. DNS records pointing them at the distribution are managed outside this construct.
     pub domain_names: Vec<String>,
     /// The ACM certificate covering every name. CloudFront only uses certificates from us-east-1,
-    /// so the ARN must be `arn:aws:acm:us-east-1:<account>:certificate/<id>`.
-    pub certificate_arn: String,
+    /// so a literal ARN must be `arn:aws:acm:us-east-1:<account>:certificate/<id>`; a token (the
+    /// `certificate_arn()` of a `Certificate` made in a us-east-1 stack, referenced across
+    /// regions) is taken as is.
+    pub certificate_arn: JsString,
 }
 
 impl CustomDomain {
     /// `domain_names` served with the certificate `certificate_arn`.
     pub fn new<S: Into<String>>(
         domain_names: impl IntoIterator<Item = S>,
-        certificate_arn: &str,
+        certificate_arn: impl Into<JsString>,
     ) -> Self {
         CustomDomain {
             domain_names: domain_names.into_iter().map(Into::into).collect(),
-            certificate_arn: certificate_arn.to_string(),
+            certificate_arn: certificate_arn.into(),
         }
     }
 }
 
 /// Props of [`StaticSite`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StaticSiteProps {
     /// Custom host names and their certificate. When `None`, the site is served only on the
     /// distribution's `*.cloudfront.net` name with CloudFront's default certificate.
@@ -116,25 +119,28 @@ impl StaticSiteProps {
                     c.fail("custom_domain.domain_names", name, "each host name once");
                 }
             }
-            match acm_certificate_region(&d.certificate_arn) {
-                None => {
-                    c.fail(
-                        "custom_domain.certificate_arn",
-                        &d.certificate_arn,
-                        "an ACM certificate ARN: arn:aws:acm:us-east-1:<12-digit account>:certificate/<id>",
-                    );
+            // A token (a certificate made in a us-east-1 stack) is known only at deployment.
+            if let Some(arn) = d.certificate_arn.as_literal() {
+                match acm_certificate_region(arn) {
+                    None => {
+                        c.fail(
+                            "custom_domain.certificate_arn",
+                            arn,
+                            "an ACM certificate ARN: arn:aws:acm:us-east-1:<12-digit account>:certificate/<id>",
+                        );
+                    }
+                    Some(region) if region != "us-east-1" => {
+                        c.fail(
+                            "custom_domain.certificate_arn",
+                            arn,
+                            format!(
+                                "a certificate in us-east-1 (CloudFront only uses certificates \
+                                 from us-east-1; this one is in {region})"
+                            ),
+                        );
+                    }
+                    Some(_) => {}
                 }
-                Some(region) if region != "us-east-1" => {
-                    c.fail(
-                        "custom_domain.certificate_arn",
-                        &d.certificate_arn,
-                        format!(
-                            "a certificate in us-east-1 (CloudFront only uses certificates from \
-                             us-east-1; this one is in {region})"
-                        ),
-                    );
-                }
-                Some(_) => {}
             }
         }
         if self.access_logs {
@@ -252,7 +258,7 @@ impl StaticSite {
                 .certificate(Certificate::from_certificate_arn(
                     scope,
                     "Certificate",
-                    d.certificate_arn.as_str(),
+                    &d.certificate_arn,
                 ))
                 .minimum_protocol_version(SecurityPolicyProtocol::TlsV122021);
         }
@@ -543,5 +549,36 @@ mod template_tests {
                 outputs.keys()
             );
         }
+    }
+
+    #[test]
+    fn the_distribution_takes_a_certificate_made_elsewhere_by_token() {
+        use cdk_from_rust::aws_cdk_lib::aws_certificatemanager::CertificateProps;
+        let t = synth(|stack| {
+            // A certificate of the same stack stands in for one referenced across regions: both
+            // reach the construct as a token, not a literal ARN, and are not validated as one.
+            let certificate =
+                Certificate::new(stack, "Cert", CertificateProps::new("docs.example.com"));
+            StaticSite::new(
+                stack,
+                "Docs",
+                StaticSiteProps {
+                    custom_domain: Some(CustomDomain::new(
+                        ["docs.example.com"],
+                        certificate.certificate_arn(),
+                    )),
+                    ..StaticSiteProps::new()
+                },
+            )
+            .unwrap();
+        });
+        let (certificate, _) = t.resources("AWS::CertificateManager::Certificate")[0];
+        let viewer = &t.one("AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]
+            ["ViewerCertificate"];
+        assert_eq!(
+            viewer["AcmCertificateArn"],
+            serde_json::json!({ "Ref": certificate })
+        );
+        assert_eq!(viewer["MinimumProtocolVersion"], "TLSv1.2_2021");
     }
 }

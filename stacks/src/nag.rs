@@ -109,7 +109,7 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
     );
     for site in ["Docs", "Redoc"] {
         let path = format!("{site}/Distribution");
-        if settings.cloudfront_certificate_arn.is_none() {
+        if settings.cloudfront_certificate().is_none() {
             add(
                 services,
                 &path,

@@ -7,9 +7,9 @@
 //! |---|---|
 //! | `account`, `region` | where both environments deploy (env-bound stacks) |
 //! | `domain` | the public domain; hosts are `api.`, `app.`, `admin.` under it |
-//! | `certificateArn` | the ACM certificate of the ALB (same region), covering the three hosts |
-//! | `cloudfrontCertificateArn` | an ACM certificate in us-east-1 for `docs.` / `redoc.`; when absent the sites use their CloudFront domain |
-//! | `hostedZoneId`, `hostedZoneName` | the Route 53 public hosted zone of `domain` (both or neither): alias records for the hosts are created in it |
+//! | `certificateArn` | the ACM certificate of the ALB (same region), covering the three hosts; when absent and a hosted zone is set, a DNS-validated one is created |
+//! | `cloudfrontCertificateArn` | an ACM certificate in us-east-1 for `docs.` / `redoc.`; when absent and a hosted zone is set, a DNS-validated one is created in us-east-1; otherwise the sites use their CloudFront domain |
+//! | `hostedZoneId`, `hostedZoneName` | the Route 53 public hosted zone of `domain` (both or neither): alias records for the hosts, and the certificates not given by ARN, are created in it |
 //! | `adminAllowList` | client CIDRs allowed to reach admin (comma-separated or a JSON array) |
 //! | `alertEmails`, `alertHttpsEndpoints` | subscriptions of the environment's alert topic (lists) |
 //! | `imageTag` | the image tag (or `sha256:` digest) every service runs |
@@ -82,12 +82,32 @@ impl Environment {
             Environment::Production => "TrackerProductionData",
         }
     }
+
+    /// `TrackerStagingCdnCertificate` / `TrackerProductionCdnCertificate`: the environment's
+    /// us-east-1 stack holding the docs sites' CloudFront certificate, present only when the
+    /// stacks create that certificate ([`Settings::cloudfront_certificate`]). Public API like the
+    /// other stacks' names.
+    pub fn cdn_certificate_stack_name(self) -> &'static str {
+        match self {
+            Environment::Staging => "TrackerStagingCdnCertificate",
+            Environment::Production => "TrackerProductionCdnCertificate",
+        }
+    }
 }
 
 impl fmt::Display for Environment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// Where a certificate comes from (see [`Settings::alb_certificate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Certificate<'a> {
+    /// An existing ACM certificate, by ARN.
+    Existing(&'a str),
+    /// A certificate the stacks create, validated by DNS records in the hosted zone.
+    Created,
 }
 
 /// Size and task counts of one ECS service.
@@ -238,17 +258,21 @@ pub struct Settings {
     /// The public domain: the services answer on `api.`, `app.` and `admin.` under it.
     /// Default (staging): `staging.tracker.example.com`; (production): `tracker.example.com`.
     pub domain: String,
-    /// The ALB's ACM certificate (in `region`), covering the three hosts. Default: a placeholder
-    /// ARN that synthesizes but does not deploy.
-    pub certificate_arn: String,
+    /// The ALB's ACM certificate (in `region`), covering the three hosts. Default: `None`: with
+    /// a hosted zone, the data stack creates a DNS-validated certificate for them; without one,
+    /// a placeholder ARN that synthesizes but does not deploy (see [`Settings::alb_certificate`]).
+    /// An empty value (`-c staging.certificateArn=`) unsets a value given for both environments.
+    pub certificate_arn: Option<String>,
     /// An ACM certificate in us-east-1 for `docs.<domain>` and `redoc.<domain>` on CloudFront.
-    /// When `None` (the default), the sites are served on their `*.cloudfront.net` names.
+    /// Default: `None`: with a hosted zone, a DNS-validated certificate is created in us-east-1
+    /// (the stack [`Environment::cdn_certificate_stack_name`]); without one, the sites are served
+    /// on their `*.cloudfront.net` names (see [`Settings::cloudfront_certificate`]).
     pub cloudfront_certificate_arn: Option<String>,
     /// The Route 53 public hosted zone holding `domain` (its id, `Z...`), context
     /// `hostedZoneId`; with [`Settings::hosted_zone_name`]. When set, alias records for `api.`,
-    /// `app.`, `admin.` (to the ALB) and, with `cloudfront_certificate_arn`, `docs.`/`redoc.`
-    /// (to CloudFront) are created in it. Default: `None` (the data stack outputs the ALB's DNS
-    /// name and the CNAME records to create by hand).
+    /// `app.`, `admin.` (to the ALB) and `docs.`/`redoc.` (to CloudFront) are created in it, and
+    /// the certificates not given by ARN are created and validated through it. Default: `None`
+    /// (the data stack outputs the ALB's DNS name and the CNAME records to create by hand).
     pub hosted_zone_id: Option<String>,
     /// The hosted zone's name (`example.com`): `domain` itself or a parent of it. Context
     /// `hostedZoneName`. Default: `None`.
@@ -431,7 +455,7 @@ impl Settings {
             } else {
                 "staging.tracker.example.com".into()
             },
-            certificate_arn: EXAMPLE_CERTIFICATE.into(),
+            certificate_arn: None,
             cloudfront_certificate_arn: None,
             hosted_zone_id: None,
             hosted_zone_name: None,
@@ -532,7 +556,7 @@ impl Settings {
             "account" => self.account = text(c).unwrap_or_default(),
             "region" => self.region = text(c).unwrap_or_default(),
             "domain" => self.domain = text(c).unwrap_or_default(),
-            "certificateArn" => self.certificate_arn = text(c).unwrap_or_default(),
+            "certificateArn" => self.certificate_arn = text(c).filter(|v| !v.is_empty()),
             "cloudfrontCertificateArn" => {
                 self.cloudfront_certificate_arn = text(c).filter(|v| !v.is_empty())
             }
@@ -840,15 +864,17 @@ impl Settings {
                 .and_then(|rest| rest.strip_prefix(region))
                 .is_some_and(|rest| rest.contains(":certificate/"))
         };
-        c.require(
-            acm(&self.certificate_arn, &self.region),
-            &p("certificateArn"),
-            &self.certificate_arn,
-            format!(
-                "an ACM certificate ARN in {} (arn:aws:acm:{}:<account>:certificate/<id>)",
-                self.region, self.region
-            ),
-        );
+        if let Some(arn) = &self.certificate_arn {
+            c.require(
+                acm(arn, &self.region),
+                &p("certificateArn"),
+                arn,
+                format!(
+                    "an ACM certificate ARN in {} (arn:aws:acm:{}:<account>:certificate/<id>)",
+                    self.region, self.region
+                ),
+            );
+        }
         if let Some(arn) = &self.cloudfront_certificate_arn {
             c.require(
                 acm(arn, "us-east-1"),
@@ -1069,6 +1095,28 @@ impl Settings {
         }
     }
 
+    /// The ALB's certificate: `certificateArn` when given; otherwise created in the hosted zone
+    /// when there is one, else the example ARN (which synthesizes, with a warning, but does not
+    /// deploy).
+    pub fn alb_certificate(&self) -> Certificate<'_> {
+        match (&self.certificate_arn, &self.hosted_zone_id) {
+            (Some(arn), _) => Certificate::Existing(arn),
+            (None, Some(_)) => Certificate::Created,
+            (None, None) => Certificate::Existing(EXAMPLE_CERTIFICATE),
+        }
+    }
+
+    /// The certificate of the docs sites' distributions: `cloudfrontCertificateArn` when given;
+    /// otherwise created in us-east-1 when there is a hosted zone; else `None` (the sites answer
+    /// on their `*.cloudfront.net` names only).
+    pub fn cloudfront_certificate(&self) -> Option<Certificate<'_>> {
+        match (&self.cloudfront_certificate_arn, &self.hosted_zone_id) {
+            (Some(arn), _) => Some(Certificate::Existing(arn)),
+            (None, Some(_)) => Some(Certificate::Created),
+            (None, None) => None,
+        }
+    }
+
     /// Whether the image tag is mutable (staging warns about it).
     pub fn image_tag_is_mutable(&self) -> bool {
         tag_kind(&self.image_tag) == TagKind::Mutable
@@ -1094,7 +1142,7 @@ impl Settings {
                 ),
             });
         }
-        if self.certificate_arn == EXAMPLE_CERTIFICATE {
+        if self.alb_certificate() == Certificate::Existing(EXAMPLE_CERTIFICATE) {
             warnings.push(SettingWarning {
                 id: "tracker:example-certificate",
                 key: "certificateArn",
@@ -1102,7 +1150,8 @@ impl Settings {
                 message: format!(
                     "certificateArn is the example ARN {EXAMPLE_CERTIFICATE}, which cannot \
                      deploy: set `{})` to an ACM certificate in {} covering api., app. and \
-                     admin.{}",
+                     admin.{}, or leave it unset and set `{env}.hostedZoneId` and \
+                     `{env}.hostedZoneName` to have one created",
                     key("certificateArn"),
                     self.region,
                     self.domain
@@ -1421,6 +1470,71 @@ fn boolean(c: &mut Check, field: &str, value: &Value) -> Option<bool> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn certificates_are_created_with_a_zone_unless_given_by_arn() {
+        const ALB: &str = "arn:aws:acm:eu-west-1:123456789012:certificate/alb";
+        const CDN: &str = "arn:aws:acm:us-east-1:123456789012:certificate/cdn";
+        let zone = |ctx: &mut serde_json::Map<String, Value>| {
+            ctx.insert("hostedZoneId".into(), json!("Z0123456789ABCDEFGHIJ"));
+            ctx.insert("hostedZoneName".into(), json!("tracker.example.com"));
+        };
+        let settings = |ctx: &serde_json::Map<String, Value>| {
+            Settings::from_context(Environment::Production, ctx).unwrap()
+        };
+        let example_warning = |s: &Settings| {
+            s.warnings()
+                .iter()
+                .any(|w| w.id == "tracker:example-certificate")
+        };
+
+        // No zone, no ARNs: the example ALB certificate (with its warning), no CDN certificate.
+        let mut ctx = serde_json::Map::new();
+        let s = settings(&ctx);
+        assert_eq!(
+            s.alb_certificate(),
+            Certificate::Existing(EXAMPLE_CERTIFICATE)
+        );
+        assert_eq!(s.cloudfront_certificate(), None);
+        assert!(example_warning(&s));
+        let warning = s
+            .warnings()
+            .into_iter()
+            .find(|w| w.id == "tracker:example-certificate")
+            .unwrap();
+        assert!(
+            warning.message.contains("`production.hostedZoneId`"),
+            "{}",
+            warning.message
+        );
+
+        // A zone, no ARNs: both created, no warning.
+        zone(&mut ctx);
+        let s = settings(&ctx);
+        assert_eq!(s.alb_certificate(), Certificate::Created);
+        assert_eq!(s.cloudfront_certificate(), Some(Certificate::Created));
+        assert!(!example_warning(&s));
+
+        // A zone and both ARNs: the ARNs win.
+        ctx.insert("certificateArn".into(), json!(ALB));
+        ctx.insert("cloudfrontCertificateArn".into(), json!(CDN));
+        let s = settings(&ctx);
+        assert_eq!(s.alb_certificate(), Certificate::Existing(ALB));
+        assert_eq!(s.cloudfront_certificate(), Some(Certificate::Existing(CDN)));
+
+        // An empty per-environment value unsets the shared one.
+        ctx.insert("production.certificateArn".into(), json!(""));
+        assert_eq!(settings(&ctx).alb_certificate(), Certificate::Created);
+
+        // ARNs without a zone are used as they are.
+        let mut ctx = serde_json::Map::new();
+        ctx.insert("certificateArn".into(), json!(ALB));
+        ctx.insert("cloudfrontCertificateArn".into(), json!(CDN));
+        let s = settings(&ctx);
+        assert_eq!(s.alb_certificate(), Certificate::Existing(ALB));
+        assert_eq!(s.cloudfront_certificate(), Some(Certificate::Existing(CDN)));
+        assert!(!example_warning(&s));
+    }
 
     #[test]
     fn a_hosted_zone_needs_id_and_name_and_must_hold_the_domain() {

@@ -2,7 +2,10 @@
 //! network, platform, data plane, file systems, secrets) and the services stack (`TrackerStaging`,
 //! `TrackerProduction`: services, alarms, static sites, outputs), which refers to the data stack
 //! through CloudFormation exports and so is deployed after it. `TrackerRegistry` holds the ECR
-//! repositories both pull from.
+//! repositories both pull from. When the stacks create the docs sites' CloudFront certificate (a
+//! hosted zone and no `cloudfrontCertificateArn`), a third stack per environment holds it in
+//! us-east-1 (`TrackerStagingCdnCertificate`, `TrackerProductionCdnCertificate`): CloudFront only
+//! reads certificates there, and the services stack refers to it across regions.
 //!
 //! An environment is built in named steps, each taking the settings and what the earlier steps
 //! produced: [`network_and_platform`], [`data_plane`], [`services`], [`operations`], [`edge`],
@@ -14,6 +17,9 @@
 
 use std::collections::BTreeMap;
 
+use cdk_from_rust::aws_cdk_lib::aws_certificatemanager::{
+    Certificate as AcmCertificate, CertificateProps, CertificateValidation,
+};
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
     Alarm, AlarmProps, ComparisonOperator, Metric, MetricProps, TreatMissingData,
 };
@@ -21,7 +27,8 @@ use cdk_from_rust::aws_cdk_lib::aws_ecr::{IRepository, Repository, RepositoryAtt
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{ContainerImage, FargateService};
 use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroup;
 use cdk_from_rust::aws_cdk_lib::aws_route53::{
-    CfnRecordSet, CfnRecordSetAliasTargetProperty, CfnRecordSetProps,
+    CfnRecordSet, CfnRecordSetAliasTargetProperty, CfnRecordSetProps, HostedZone,
+    HostedZoneAttributes,
 };
 use cdk_from_rust::aws_cdk_lib::{
     Annotations, App, Aws, CfnOutput, CfnOutputProps, Duration, Environment as CdkEnvironment, Fn,
@@ -49,7 +56,7 @@ use tracker_constructs::wiring::{ContainerSecret, Dependency};
 use tracker_constructs::{Network, NetworkProps, Platform, PlatformProps};
 
 use crate::nag;
-use crate::settings::{repositories, Environment, Settings, WarningStack, MIGRATE};
+use crate::settings::{repositories, Certificate, Environment, Settings, WarningStack, MIGRATE};
 
 const TAG_PROJECT: &str = "tracker";
 
@@ -98,9 +105,11 @@ pub fn registry_stack(app: &App, environments: &[&Settings]) -> Result<Stack, Va
     let stack = tagged_stack(
         app,
         "TrackerRegistry",
-        "tracker: the container image repositories both environments pull".into(),
-        (&settings.registry_account, &settings.registry_region),
-        true,
+        stack_props(
+            "tracker: the container image repositories both environments pull".into(),
+            (&settings.registry_account, &settings.registry_region),
+            true,
+        ),
         "shared",
         settings,
     );
@@ -140,7 +149,7 @@ pub struct DataPlane {
     pub anisette: AnisetteStorage,
 }
 
-/// The two stacks of one environment.
+/// The stacks of one environment.
 #[derive(Clone, Copy, Debug)]
 pub struct EnvironmentStacks {
     /// `TrackerStagingData` / `TrackerProductionData`: what holds data (termination protection
@@ -148,6 +157,10 @@ pub struct EnvironmentStacks {
     pub data: Stack,
     /// `TrackerStaging` / `TrackerProduction`: the services (depends on `data`).
     pub services: Stack,
+    /// `TrackerStagingCdnCertificate` / `TrackerProductionCdnCertificate`, in us-east-1: the docs
+    /// sites' certificate, when the stacks create it (`services` depends on it and refers to it
+    /// across regions); `None` otherwise.
+    pub cdn_certificate: Option<Stack>,
 }
 
 /// What the services step built: each service with the alarm the operations step gives it.
@@ -167,33 +180,34 @@ pub fn environment_stacks(app: &App, s: &Settings) -> Result<EnvironmentStacks, 
     platform.alerts = imported_alerts(stacks.services, s);
     let services = services(stacks.services, s, &platform, &data)?;
     operations(stacks.services, s, &platform, &services);
-    let sites = edge(stacks.services, s)?;
+    let sites = edge(stacks, s)?;
     outputs(stacks, s, &platform, &sites);
     nag::acknowledge(app, s);
     Ok(stacks)
 }
 
-/// A stack `name` bound to `(account, region)`, tagged `project=tracker`,
-/// `environment=<environment>` and the settings' extra tags.
-fn tagged_stack(
-    app: &App,
-    name: &str,
+/// The props of a stack bound to `(account, region)`.
+fn stack_props(
     description: String,
     (account, region): (&str, &str),
     termination_protection: bool,
+) -> StackProps {
+    StackProps::new()
+        .description(description)
+        .env(CdkEnvironment::new().account(account).region(region))
+        .termination_protection(termination_protection)
+}
+
+/// A stack `name` with `props`, tagged `project=tracker`, `environment=<environment>` and the
+/// settings' extra tags.
+fn tagged_stack(
+    app: &App,
+    name: &str,
+    props: StackProps,
     environment: &str,
     s: &Settings,
 ) -> Stack {
-    let stack = Stack::new(
-        app,
-        name,
-        Some(
-            StackProps::new()
-                .description(description)
-                .env(CdkEnvironment::new().account(account).region(region))
-                .termination_protection(termination_protection),
-        ),
-    );
+    let stack = Stack::new(app, name, Some(props));
     Tags::of(stack).add("project", TAG_PROJECT, None);
     Tags::of(stack).add("environment", environment, None);
     for (key, value) in &s.tags {
@@ -202,8 +216,9 @@ fn tagged_stack(
     stack
 }
 
-/// The two stacks, tagged; the services stack depends on the data stack (the CLI deploys the
-/// data stack first when asked for the services stack).
+/// The stacks, tagged; the services stack depends on the data stack (the CLI deploys the data
+/// stack first when asked for the services stack) and on the us-east-1 certificate stack, when
+/// there is one.
 fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
     let env = s.environment;
     let production = env == Environment::Production;
@@ -212,39 +227,63 @@ fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
     } else {
         "single-host PostgreSQL and Valkey"
     };
-    let new_stack = |name: &str, description: String, protected: bool| {
-        tagged_stack(
-            app,
-            name,
-            description,
-            (&s.account, &s.region),
-            protected,
-            env.name(),
-            s,
-        )
-    };
+    let new_stack = |name: &str, props: StackProps| tagged_stack(app, name, props, env.name(), s);
+    let here = (s.account.as_str(), s.region.as_str());
     let data = new_stack(
         env.data_stack_name(),
-        format!(
-            "tracker {env} data: VPC, ECS cluster and ALB, Anisette EFS, {data_plane}; \
-             termination-protected, replaced or deleted only on purpose"
+        stack_props(
+            format!(
+                "tracker {env} data: VPC, ECS cluster and ALB, Anisette EFS, {data_plane}; \
+                 termination-protected, replaced or deleted only on purpose"
+            ),
+            here,
+            true,
         ),
-        true,
     );
-    let services = new_stack(
-        env.stack_name(),
+    // CloudFront reads certificates in us-east-1 only: a certificate the stacks create for the
+    // docs sites lives in a stack of its own there, which the services stack refers to across
+    // regions (aws-cdk-lib's `crossRegionReferences`: an SSM parameter in the services stack's
+    // region, written by a custom resource of the certificate stack).
+    let cross_region = s.cloudfront_certificate() == Some(Certificate::Created);
+    let cdn_certificate = cross_region.then(|| {
+        new_stack(
+            env.cdn_certificate_stack_name(),
+            stack_props(
+                format!(
+                    "tracker {env}: the ACM certificate of docs. and redoc.{} for CloudFront \
+                     (us-east-1), validated in the hosted zone",
+                    s.domain
+                ),
+                (&s.account, CLOUDFRONT_CERTIFICATE_REGION),
+                false,
+            )
+            .cross_region_references(true),
+        )
+    });
+    let mut services_props = stack_props(
         s.description.clone().unwrap_or_else(|| {
             format!(
                 "tracker {env}: ECS Fargate services, alarms and static sites (data in {})",
                 env.data_stack_name()
             )
         }),
+        here,
         s.termination_protection,
     );
+    if cross_region {
+        services_props = services_props.cross_region_references(true);
+    }
+    let services = new_stack(env.stack_name(), services_props);
     services.add_stack_dependency(
         data,
         Some("the services run in the data stack's network and reach its data plane".into()),
     );
+    if let Some(certificate) = cdn_certificate {
+        services.add_stack_dependency(
+            certificate,
+            Some("the docs sites' distributions use the certificate it holds".into()),
+        );
+    }
     for warning in s.warnings() {
         let (stack, name) = match warning.stack {
             WarningStack::Data => (data, env.data_stack_name()),
@@ -253,7 +292,11 @@ fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
         eprintln!("warning: {name}: {}", warning.message);
         Annotations::of(stack).add_warning_v2(warning.id, warning.message, None);
     }
-    EnvironmentStacks { data, services }
+    EnvironmentStacks {
+        data,
+        services,
+        cdn_certificate,
+    }
 }
 
 /// Step 1, in the data stack: the VPC and the platform (cluster, namespace, ALB).
@@ -282,6 +325,20 @@ pub fn network_and_platform(stack: Stack, s: &Settings) -> Result<Platform, Vali
     // Failed AWS Backup jobs of the account and region (the staging host's snapshots, EFS's
     // automatic backups) reach the same topic.
     monitoring::backup_failed_rule(stack.into(), &alert_topic.alerts, s.environment.name());
+    // With a hosted zone, its records (and the ALB's certificate, unless given by ARN) live under
+    // `Dns`.
+    let dns = s
+        .hosted_zone_id
+        .as_ref()
+        .map(|_| Construct::new(stack, "Dns"));
+    let certificate_arn = match (s.alb_certificate(), dns) {
+        (Certificate::Existing(arn), _) => arn.into(),
+        (Certificate::Created, Some(dns)) => {
+            let hosts = PUBLIC.map(|(_, _, host, ..)| host);
+            dns_validated_certificate(dns, s, "alb", &hosts).certificate_arn()
+        }
+        (Certificate::Created, None) => unreachable!("a certificate is created only with a zone"),
+    };
     let platform = Platform::new(
         stack,
         "Platform",
@@ -289,27 +346,71 @@ pub fn network_and_platform(stack: Stack, s: &Settings) -> Result<Platform, Vali
         PlatformProps {
             alb_deletion_protection: production,
             alerts: Some(alert_topic.alerts),
-            ..PlatformProps::new(s.environment.name(), &s.certificate_arn)
+            ..PlatformProps::new(s.environment.name(), certificate_arn)
         },
     )?;
-    public_dns(stack, s, &platform);
+    public_dns(stack, dns, s, &platform);
     Ok(platform)
+}
+
+/// Where CloudFront reads certificates from (the only region it reads them from).
+const CLOUDFRONT_CERTIFICATE_REGION: &str = "us-east-1";
+
+/// The settings' hosted zone, imported by its id and name under `scope` as `Zone` (no lookup,
+/// so synthesis stays offline; no resource).
+fn hosted_zone(
+    scope: Construct,
+    s: &Settings,
+) -> cdk_from_rust::aws_cdk_lib::aws_route53::IHostedZone {
+    let (Some(id), Some(name)) = (&s.hosted_zone_id, &s.hosted_zone_name) else {
+        unreachable!("the settings validate hostedZoneId and hostedZoneName together")
+    };
+    HostedZone::from_hosted_zone_attributes(
+        scope,
+        "Zone",
+        HostedZoneAttributes::new(id.as_str(), name.as_str()),
+    )
+}
+
+/// An ACM certificate `Certificate` under `scope` for `<host>.<domain>` of each of `hosts` (the
+/// first its domain name, the others alternative names), named `tracker-<environment>-<name>`
+/// and validated by DNS: ACM's validation records are created in the settings' hosted zone by
+/// CloudFormation (`DomainValidationOptions`), and the stack waits until ACM issues it.
+fn dns_validated_certificate(
+    scope: Construct,
+    s: &Settings,
+    name: &str,
+    hosts: &[&str],
+) -> AcmCertificate {
+    let names: Vec<String> = hosts.iter().map(|h| format!("{h}.{}", s.domain)).collect();
+    let zone = hosted_zone(scope, s);
+    AcmCertificate::new(
+        scope,
+        "Certificate",
+        CertificateProps::new(names[0].as_str())
+            .subject_alternative_names(names[1..].iter())
+            .certificate_name(format!("tracker-{}-{name}", s.environment))
+            .validation(CertificateValidation::from_dns(Some(zone))),
+    )
 }
 
 /// CloudFront's hosted zone id: the alias target zone of every distribution (fixed by AWS).
 const CLOUDFRONT_HOSTED_ZONE_ID: &str = "Z2FDTNDATAQYW2";
 
 /// An alias `A` record `<host>.<domain>` to `target` (a DNS name, the id of its hosted zone) in
-/// the settings' hosted zone `zone`, as `<id>` under `scope` (a stack's `Dns`). Plain
+/// the settings' hosted zone, as `<id>` under `scope` (a stack's `Dns`). Plain
 /// `AWS::Route53::RecordSet`s: the zone is known by id, so synthesis needs no lookup.
 fn alias_record(
     scope: Construct,
     s: &Settings,
-    zone: &str,
     id: &str,
     host: &str,
     target: (cdk_from_rust::JsString, cdk_from_rust::JsString),
 ) {
+    let zone = s
+        .hosted_zone_id
+        .as_deref()
+        .expect("records only with a zone");
     CfnRecordSet::new(
         scope,
         id,
@@ -320,22 +421,21 @@ fn alias_record(
 }
 
 /// The public names of the ALB's hosts (`api.`, `app.`, `admin.`, those enabled): alias records
-/// in the hosted zone when the settings name one; otherwise outputs with the ALB's DNS name and
-/// the exact CNAME records to create where the domain's DNS is kept.
-fn public_dns(stack: Stack, s: &Settings, platform: &Platform) {
+/// under `dns` (the stack's `Dns`, present when the settings name a hosted zone); otherwise
+/// outputs with the ALB's DNS name and the exact CNAME records to create where the domain's DNS
+/// is kept.
+fn public_dns(stack: Stack, dns: Option<Construct>, s: &Settings, platform: &Platform) {
     let hosts = PUBLIC
         .iter()
         .filter(|(_, name, ..)| s.enabled(name))
         .map(|(id, _, host, ..)| (*id, *host));
-    match &s.hosted_zone_id {
-        Some(zone) => {
-            let dns = Construct::new(stack, "Dns");
+    match dns {
+        Some(dns) => {
             for (id, host) in hosts {
                 let alb = &platform.alb;
                 alias_record(
                     dns,
                     s,
-                    zone,
                     id,
                     host,
                     (
@@ -757,36 +857,50 @@ pub fn operations(stack: Stack, s: &Settings, platform: &Platform, services: &Se
     }
 }
 
+/// The docs sites: construct id, host label.
+const SITES: [(&str, &str); 2] = [("Docs", "docs"), ("Redoc", "redoc")];
+
 /// Step 5, in the services stack: docs and ReDoc as static sites (S3 + CloudFront, published by
 /// CI; their files are rebuilt from the repository, so they are not data the data stack keeps).
+/// A certificate the stacks create for them is made in `stacks.cdn_certificate` (us-east-1).
 pub fn edge(
-    stack: Stack,
+    stacks: EnvironmentStacks,
     s: &Settings,
 ) -> Result<Vec<(&'static str, StaticSite)>, ValidationErrors> {
+    let stack = stacks.services;
+    let certificate_arn: Option<cdk_from_rust::JsString> = match s.cloudfront_certificate() {
+        None => None,
+        Some(Certificate::Existing(arn)) => Some(arn.into()),
+        Some(Certificate::Created) => {
+            let scope = stacks
+                .cdn_certificate
+                .expect("the certificate stack exists when the certificate is created");
+            let hosts = SITES.map(|(_, host)| host);
+            Some(dns_validated_certificate(scope.into(), s, "docs", &hosts).certificate_arn())
+        }
+    };
     let mut sites = Vec::new();
     // With a certificate the distributions answer on `<host>.<domain>`: alias them in the hosted
     // zone, when there is one.
-    let dns = match (&s.hosted_zone_id, &s.cloudfront_certificate_arn) {
-        (Some(zone), Some(_)) => Some((zone, Construct::new(stack, "Dns"))),
+    let dns = match (&s.hosted_zone_id, &certificate_arn) {
+        (Some(_), Some(_)) => Some(Construct::new(stack, "Dns")),
         _ => None,
     };
-    for (id, host) in [("Docs", "docs"), ("Redoc", "redoc")] {
+    for (id, host) in SITES {
         let site = StaticSite::new(
             stack,
             id,
             StaticSiteProps {
-                custom_domain: s
-                    .cloudfront_certificate_arn
+                custom_domain: certificate_arn
                     .as_ref()
-                    .map(|arn| CustomDomain::new([format!("{host}.{}", s.domain)], arn.as_str())),
+                    .map(|arn| CustomDomain::new([format!("{host}.{}", s.domain)], arn)),
                 ..StaticSiteProps::new()
             },
         )?;
-        if let Some((zone, scope)) = &dns {
+        if let Some(scope) = dns {
             alias_record(
-                *scope,
+                scope,
                 s,
-                zone,
                 id,
                 host,
                 (

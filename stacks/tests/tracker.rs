@@ -119,19 +119,24 @@ fn synthesizing_twice_is_byte_identical() {
 
 #[test]
 fn cfn_lint_finds_no_errors() {
+    let files: Vec<PathBuf> = STACKS
+        .iter()
+        .map(|s| assembly().join(format!("{s}.template.json")))
+        .collect();
+    assert_cfn_lint_clean(&files);
+}
+
+/// Asserts cfn-lint reports no error (warnings are printed) on `files`.
+fn assert_cfn_lint_clean(files: &[PathBuf]) {
     let cfn_lint = repo().join(".venv/bin/cfn-lint");
     assert!(
         cfn_lint.exists(),
         "cfn-lint missing at {}: run `make setup`",
         cfn_lint.display()
     );
-    let files: Vec<PathBuf> = STACKS
-        .iter()
-        .map(|s| assembly().join(format!("{s}.template.json")))
-        .collect();
     let out = Command::new(&cfn_lint)
         .args(["--format", "parseable", "--"])
-        .args(&files)
+        .args(files)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -652,6 +657,179 @@ fn dns_records_with_a_hosted_zone_and_cname_outputs_without() {
     }
     // Production has no zone set: unchanged.
     assert!(resources(&read("TrackerProductionData"), "AWS::Route53::RecordSet").is_empty());
+    // Both certificates are given by ARN (certificateArn from cdk.json): none is created, no
+    // us-east-1 stack appears, and the listener keeps the ARN.
+    for stack in STACKS {
+        let t = read(stack);
+        assert!(
+            resources(&t, "AWS::CertificateManager::Certificate").is_empty(),
+            "{stack}"
+        );
+    }
+    assert!(!dir
+        .path()
+        .join("TrackerStagingCdnCertificate.template.json")
+        .exists());
+    assert_eq!(
+        https_certificate(&data),
+        json!(context()["certificateArn"].as_str().unwrap())
+    );
+}
+
+/// The certificate ARN of the shared ALB's HTTPS listener in a data stack's template.
+fn https_certificate(data: &Value) -> Value {
+    resources(data, "AWS::ElasticLoadBalancingV2::Listener")
+        .into_iter()
+        .find(|(_, l)| l["Properties"]["Port"] == 443)
+        .expect("an HTTPS listener")
+        .1["Properties"]["Certificates"][0]["CertificateArn"]
+        .clone()
+}
+
+#[test]
+fn certificates_are_created_and_validated_in_the_zone_when_none_is_given() {
+    // Without a zone (cdk.json): no certificate anywhere, and no us-east-1 stack.
+    for (name, t) in all_templates() {
+        assert!(
+            resources(&t, "AWS::CertificateManager::Certificate").is_empty(),
+            "{name}"
+        );
+        assert!(!name.contains("CdnCertificate"), "{name}");
+    }
+
+    // A zone for production, and no certificate ARN (cdk.json's example unset).
+    const ZONE: &str = "Z0123456789ABCDEFGHIJ";
+    let mut ctx = context();
+    ctx.insert("production.hostedZoneId".into(), json!(ZONE));
+    ctx.insert(
+        "production.hostedZoneName".into(),
+        json!("tracker.example.com"),
+    );
+    ctx.insert("production.certificateArn".into(), json!(""));
+    let settings = AppSettings::from_context(&ctx).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    synth_to(&settings, &ctx, dir.path()).unwrap();
+    let read = |stack: &str| -> Value {
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("{stack}.template.json"))).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    // The certificate's names, each validated by a DNS record CloudFormation makes in the zone.
+    let validated_names = |t: &Value| -> (String, Vec<String>) {
+        let certificates = resources(t, "AWS::CertificateManager::Certificate");
+        assert_eq!(certificates.len(), 1, "{certificates:?}");
+        let (id, c) = certificates[0];
+        let p = &c["Properties"];
+        assert_eq!(p["ValidationMethod"], "DNS");
+        let names = p["DomainValidationOptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                assert_eq!(o["HostedZoneId"], ZONE, "{o}");
+                o["DomainName"].as_str().unwrap().to_string()
+            })
+            .collect();
+        (id.clone(), names)
+    };
+
+    // The ALB's, in the data stack (in the environment's region), on the HTTPS listener.
+    let data = read("TrackerProductionData");
+    let (alb_certificate, names) = validated_names(&data);
+    assert_eq!(
+        names,
+        ["api", "app", "admin"].map(|h| format!("{h}.tracker.example.com"))
+    );
+    assert_eq!(https_certificate(&data), json!({ "Ref": alb_certificate }));
+
+    // CloudFront's, in a stack of its own in us-east-1.
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json")).unwrap())
+            .unwrap();
+    let artifacts = &manifest["artifacts"];
+    assert_eq!(
+        artifacts["TrackerProductionCdnCertificate"]["environment"],
+        "aws://111111111111/us-east-1"
+    );
+    assert!(
+        artifacts["TrackerProduction"]["dependencies"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("TrackerProductionCdnCertificate")),
+        "{}",
+        artifacts["TrackerProduction"]
+    );
+    let cdn = read("TrackerProductionCdnCertificate");
+    let (_, names) = validated_names(&cdn);
+    assert_eq!(
+        names,
+        ["docs", "redoc"].map(|h| format!("{h}.tracker.example.com"))
+    );
+    // The distributions take it across regions (an SSM parameter the certificate stack writes in
+    // the services stack's region), answer on their names, and are aliased in the zone.
+    let services = read("TrackerProduction");
+    for site in ["Docs", "Redoc"] {
+        let config = &by_path(
+            &services,
+            &format!("TrackerProduction/{site}/Distribution/Resource"),
+        )["Properties"]["DistributionConfig"];
+        // An attribute of the custom resource that reads the parameter (and tags it as in use).
+        let arn = &config["ViewerCertificate"]["AcmCertificateArn"]["Fn::GetAtt"];
+        let reader = &services["Resources"][arn[0].as_str().unwrap()];
+        assert_eq!(
+            reader["Type"], "Custom::CrossRegionExportReader",
+            "{site}: {arn}"
+        );
+        let parameter = arn[1].as_str().unwrap();
+        assert!(
+            parameter.starts_with("/cdk/exports/TrackerProduction/"),
+            "{site}: {parameter}"
+        );
+        assert_eq!(
+            reader["Properties"]["ReaderProps"]["imports"][parameter],
+            format!("{{{{resolve:ssm:{parameter}}}}}")
+        );
+        assert_eq!(
+            config["ViewerCertificate"]["MinimumProtocolVersion"],
+            "TLSv1.2_2021"
+        );
+        assert_eq!(
+            config["Aliases"],
+            json!([format!("{}.tracker.example.com", site.to_ascii_lowercase())])
+        );
+    }
+    let mut aliases: Vec<&str> = resources(&services, "AWS::Route53::RecordSet")
+        .iter()
+        .map(|(_, r)| r["Properties"]["Name"].as_str().unwrap())
+        .collect();
+    aliases.sort();
+    assert_eq!(
+        aliases,
+        ["docs.tracker.example.com.", "redoc.tracker.example.com."]
+    );
+    // No certificate is created in staging (no zone), nor in the services stack.
+    for stack in ["TrackerStagingData", "TrackerStaging", "TrackerProduction"] {
+        assert!(
+            resources(&read(stack), "AWS::CertificateManager::Certificate").is_empty(),
+            "{stack}"
+        );
+    }
+    assert!(!dir
+        .path()
+        .join("TrackerStagingCdnCertificate.template.json")
+        .exists());
+    // The new stack keeps to the quotas, and cfn-lint finds no error in what changed (the
+    // cross-region custom resources of aws-cdk-lib carry a W3005 warning).
+    let (problems, _) = tracker_stacks::limits::check_assembly(dir.path()).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_cfn_lint_clean(
+        &[
+            "TrackerProductionCdnCertificate",
+            "TrackerProductionData",
+            "TrackerProduction",
+        ]
+        .map(|s| dir.path().join(format!("{s}.template.json"))),
+    );
 }
 
 fn domain(env: Environment) -> &'static str {
