@@ -460,21 +460,23 @@ mod template_tests {
     use super::*;
     use crate::testing::synth;
 
+    /// `Docs` on `docs.example.com` with the certificate `certificate_arn`.
+    fn docs_site(stack: cdk_from_rust::aws_cdk_lib::Stack, certificate_arn: impl Into<JsString>) {
+        StaticSite::new(
+            stack,
+            "Docs",
+            StaticSiteProps {
+                custom_domain: Some(CustomDomain::new(["docs.example.com"], certificate_arn)),
+                ..StaticSiteProps::new()
+            },
+        )
+        .unwrap();
+    }
+
     #[test]
     fn private_retained_bucket_behind_https_only_cloudfront_with_oac() {
         let t = synth(|stack| {
-            StaticSite::new(
-                stack,
-                "Docs",
-                StaticSiteProps {
-                    custom_domain: Some(CustomDomain::new(
-                        ["docs.example.com"],
-                        "arn:aws:acm:us-east-1:111111111111:certificate/abc",
-                    )),
-                    ..StaticSiteProps::new()
-                },
-            )
-            .unwrap();
+            docs_site(stack, "arn:aws:acm:us-east-1:111111111111:certificate/abc");
         });
         let site = t.at_path("AWS::S3::Bucket", "Docs/Bucket");
         assert_eq!(site.len(), 1);
@@ -559,18 +561,7 @@ mod template_tests {
             // reach the construct as a token, not a literal ARN, and are not validated as one.
             let certificate =
                 Certificate::new(stack, "Cert", CertificateProps::new("docs.example.com"));
-            StaticSite::new(
-                stack,
-                "Docs",
-                StaticSiteProps {
-                    custom_domain: Some(CustomDomain::new(
-                        ["docs.example.com"],
-                        certificate.certificate_arn(),
-                    )),
-                    ..StaticSiteProps::new()
-                },
-            )
-            .unwrap();
+            docs_site(stack, certificate.certificate_arn());
         });
         let (certificate, _) = t.resources("AWS::CertificateManager::Certificate")[0];
         let viewer = &t.one("AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]

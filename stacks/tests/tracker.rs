@@ -40,6 +40,25 @@ fn assembly() -> &'static Path {
     .path()
 }
 
+/// The app synthesized with another context, in a directory of its own.
+struct Assembly {
+    dir: tempfile::TempDir,
+}
+
+impl Assembly {
+    fn of(ctx: &Map<String, Value>) -> Assembly {
+        let settings = AppSettings::from_context(ctx).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        synth_to(&settings, ctx, dir.path()).unwrap_or_else(|e| panic!("synthesis failed: {e}"));
+        Assembly { dir }
+    }
+
+    fn template(&self, stack: &str) -> Value {
+        let path = self.dir.path().join(format!("{stack}.template.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+}
+
 fn template(stack: &str) -> Value {
     let text = std::fs::read_to_string(assembly().join(format!("{stack}.template.json"))).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -616,14 +635,9 @@ fn dns_records_with_a_hosted_zone_and_cname_outputs_without() {
             "arn:aws:acm:us-east-1:111111111111:certificate/11111111-1111-1111-1111-111111111111"
         ),
     );
-    let settings = AppSettings::from_context(&ctx).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    synth_to(&settings, &ctx, dir.path()).unwrap();
-    let read = |stack: &str| -> Value {
-        let text =
-            std::fs::read_to_string(dir.path().join(format!("{stack}.template.json"))).unwrap();
-        serde_json::from_str(&text).unwrap()
-    };
+    let assembly = Assembly::of(&ctx);
+    let read = |stack: &str| assembly.template(stack);
+    let dir = &assembly.dir;
     let names = |t: &Value| -> Vec<String> {
         let mut names: Vec<String> = resources(t, "AWS::Route53::RecordSet")
             .iter()
@@ -706,14 +720,9 @@ fn certificates_are_created_and_validated_in_the_zone_when_none_is_given() {
         json!("tracker.example.com"),
     );
     ctx.insert("production.certificateArn".into(), json!(""));
-    let settings = AppSettings::from_context(&ctx).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    synth_to(&settings, &ctx, dir.path()).unwrap();
-    let read = |stack: &str| -> Value {
-        let text =
-            std::fs::read_to_string(dir.path().join(format!("{stack}.template.json"))).unwrap();
-        serde_json::from_str(&text).unwrap()
-    };
+    let assembly = Assembly::of(&ctx);
+    let read = |stack: &str| assembly.template(stack);
+    let dir = &assembly.dir;
     // The certificate's names, each validated by a DNS record CloudFormation makes in the zone.
     let validated_names = |t: &Value| -> (String, Vec<String>) {
         let certificates = resources(t, "AWS::CertificateManager::Certificate");
