@@ -2,6 +2,8 @@
 //!
 //! `main` parses, calls the libraries, and maps errors to the exit codes below.
 
+mod cache;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,7 +47,14 @@ Exit codes:
    7  node_modules is missing or incomplete: run `npm ci` in the project directory
    8  node_modules has another aws-cdk-lib/constructs/cdk-nag version than the bindings:
       `npm ci` with the project's package-lock.json (or install the version the message names)
-On any failure the assembly in the output directory is removed.";
+On any failure the assembly in the output directory is removed.
+
+Synthesis cache: when the Program, the CDK_*/AWS_* environment (but CDK_OUTDIR), the context,
+package-lock.json, the installed aws-cdk-lib/constructs/cdk-nag and the shim are all unchanged,
+the assembly of the last such run is restored instead of replayed (what aws-cdk-lib prints during
+synthesis is then not printed again). Kept in $TRACKER_CDK_CACHE_DIR, else
+$XDG_CACHE_HOME/tracker-cdk/synth (else ~/.cache/tracker-cdk/synth), at most 8 assemblies; clear
+it by deleting that directory. Off with --no-cache or TRACKER_CDK_NO_CACHE=1.";
 
 const REVIEW_HELP: &str = "\
 Baselines: `golden` = stacks/golden/<STACK>.template.json (default offline), `deployed` = the
@@ -90,6 +99,10 @@ enum Command {
         /// Replay this recorded Program (JSON, as `program` prints it) instead of the tracker app.
         #[arg(long, value_name = "FILE")]
         program: Option<PathBuf>,
+        /// Always replay: neither restore from nor write to the synthesis cache (also
+        /// `TRACKER_CDK_NO_CACHE=1`).
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Print the recorded Program (the JSON the Node shim replays).
     Program,
@@ -142,14 +155,20 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Synth { out, program } => {
+        Command::Synth {
+            out,
+            program,
+            no_cache,
+        } => {
             let mut runner = Runner::default();
             if let Some(out) = out {
                 runner.outdir = out;
             }
+            let cache = (!no_cache && !cache::disabled_by_env())
+                .then(|| cache::SynthCache::new(cache::default_dir()));
             if let Some(file) = program {
                 return match read_program(&file) {
-                    Ok(program) => synth(&runner, &program),
+                    Ok(program) => synth_cached(&runner, &program, cache.as_ref()),
                     Err(e) => {
                         eprintln!("error: {e:#}");
                         ExitCode::from(2)
@@ -159,7 +178,7 @@ fn main() -> ExitCode {
             match tracker_stacks::app_program_from_env() {
                 Ok((program, env)) => {
                     runner.env = env;
-                    synth(&runner, &program)
+                    synth_cached(&runner, &program, cache.as_ref())
                 }
                 Err(e) => {
                     // Rejected before the shim ran (settings, construct validation): an assembly
@@ -279,6 +298,46 @@ fn read_program(file: &std::path::Path) -> anyhow::Result<cdk_from_rust::program
         .with_context(|| format!("cannot read the Program {}", file.display()))?;
     serde_json::from_str(&text)
         .with_context(|| format!("{} is not a cdk-from-rust Program", file.display()))
+}
+
+/// [`synth`], unless `cache` holds the assembly of the same inputs: then that is restored into
+/// the runner's output directory. A successful synthesis is stored. A cache that cannot be read
+/// or written only warns.
+fn synth_cached(
+    runner: &Runner,
+    program: &cdk_from_rust::program::Program,
+    cache: Option<&cache::SynthCache>,
+) -> ExitCode {
+    let Some(cache) = cache else {
+        return synth(runner, program);
+    };
+    let key = cache::Inputs::collect(&program.to_json(), &runner.env).key();
+    match cache.restore(&key, &runner.outdir) {
+        Ok(true) => {
+            eprintln!(
+                "restored the assembly of unchanged inputs from the synthesis cache {} into {} \
+                 (--no-cache to synthesize anew)",
+                cache.dir.display(),
+                runner.outdir.display()
+            );
+            return ExitCode::SUCCESS;
+        }
+        Ok(false) => {}
+        Err(e) => eprintln!(
+            "warning: the synthesis cache {} could not be read ({e}); synthesizing",
+            cache.dir.display()
+        ),
+    }
+    let code = synth(runner, program);
+    if code == ExitCode::SUCCESS {
+        if let Err(e) = cache.store(&key, &runner.outdir) {
+            eprintln!(
+                "warning: the assembly was not stored in the synthesis cache {}: {e}",
+                cache.dir.display()
+            );
+        }
+    }
+    code
 }
 
 /// Replays `program` into the runner's output directory (the runner removes the assembly on
