@@ -4,7 +4,8 @@
 //! The key is a SHA-256 of every input ([`Inputs`]): the recorded Program, the environment the
 //! CLI passes (every `CDK_*` and `AWS_*` variable but `CDK_OUTDIR`, the context overflow file's
 //! contents), the extra environment handed to the shim (the context when run without the CLI),
-//! the shim, this binary's version, and the project's `package-lock.json` with the installed
+//! the shim, this binary's version, the project directory (aws-cdk-lib writes paths under it
+//! into the assembly), and the project's `package-lock.json` with the installed
 //! `package.json` of aws-cdk-lib, constructs and cdk-nag (the validation plugins are in the
 //! Program). Each entry is a directory named by its full key, so different inputs never share one.
 //!
@@ -80,6 +81,12 @@ impl Inputs {
         parts.push(("shim".into(), shim));
         match project {
             Some(dir) => {
+                // Where node_modules is: aws-cdk-lib writes its own paths into the assembly (the
+                // validation report's stack traces).
+                parts.push((
+                    "project".into(),
+                    Some(dir.as_os_str().as_encoded_bytes().to_vec()),
+                ));
                 parts.push((
                     "package-lock.json".into(),
                     read(&dir.join("package-lock.json")),
@@ -256,8 +263,8 @@ mod tests {
 
     #[test]
     fn every_kind_of_input_changes_the_key() {
-        let project = project();
-        let dir = project.path();
+        let fixture = project();
+        let dir = fixture.path();
         let base_env = env(&[
             ("CDK_CONTEXT_JSON", "{\"a\":1}"),
             ("AWS_REGION", "eu-west-1"),
@@ -320,6 +327,12 @@ mod tests {
             .unwrap();
             changed.push((package, key("{}", &[], &base_env)));
         }
+        // The same files in another project directory.
+        let other = project();
+        changed.push((
+            "project directory",
+            Inputs::from_parts("{}", &[], &base_env, Some(other.path())).key(),
+        ));
         let mut seen = std::collections::BTreeSet::from([base.clone()]);
         for (what, k) in &changed {
             assert!(

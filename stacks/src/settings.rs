@@ -917,6 +917,32 @@ impl Settings {
                 "both hostedZoneId and hostedZoneName, or neither",
             )),
         }
+        // A created certificate's domain name (`api.` / `docs.<domain>`) is ACM's subject, at
+        // most 64 characters.
+        let created = [
+            (self.alb_certificate() == Certificate::Created, "api"),
+            (
+                self.cloudfront_certificate() == Some(Certificate::Created),
+                "docs",
+            ),
+        ];
+        if let Some(longest) = created
+            .iter()
+            .filter(|(made, _)| *made)
+            .map(|(_, host)| format!("{host}.{}", self.domain))
+            .max_by_key(String::len)
+        {
+            c.require(
+                longest.len() <= 64,
+                &p("domain"),
+                &self.domain,
+                format!(
+                    "a domain short enough for the certificate the stacks create ({longest} is \
+                     over ACM's 64 characters): a shorter domain, or certificateArn and \
+                     cloudfrontCertificateArn"
+                ),
+            );
+        }
         c.require(
             !self.admin_allow_list.is_empty(),
             &p("adminAllowList"),
@@ -1521,6 +1547,19 @@ mod tests {
         let s = settings(&ctx);
         assert_eq!(s.alb_certificate(), Certificate::Existing(ALB));
         assert_eq!(s.cloudfront_certificate(), Some(Certificate::Existing(CDN)));
+
+        // A subject over ACM's 64 characters is refused, naming the domain.
+        let mut long = ctx.clone();
+        long.remove("certificateArn");
+        long.insert(
+            "production.domain".into(),
+            json!(format!("{}.tracker.example.com", "a".repeat(44))),
+        );
+        let err = Settings::from_context(Environment::Production, &long)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("production.domain"), "{err}");
+        assert!(err.contains("64 characters"), "{err}");
 
         // An empty per-environment value unsets the shared one.
         ctx.insert("production.certificateArn".into(), json!(""));
