@@ -497,6 +497,21 @@ impl ToValue for Opaque {
 }
 
 impl Opaque {
+    /// The escape hatch: `new <fqn>(...args)` for a class that has no binding (a deprecated class
+    /// the `.jsii` omits, such as `aws-cdk-lib.aws_elasticloadbalancingv2.IpTarget`, or a class of
+    /// a module that is not bound). The shim resolves `fqn` in the installed JavaScript; an `fqn`
+    /// that does not resolve fails the replay at this call's Rust line. Convert the result with
+    /// [`Opaque::cast`]; arguments are [`JsAny`] (`"text".into()`, `5.into()`,
+    /// `JsAny::object(&handle)`).
+    #[track_caller]
+    pub fn new_unbound(fqn: &str, args: impl IntoIterator<Item = JsAny>) -> Opaque {
+        new_op(fqn, args.into_iter().map(|a| a.0).collect())
+    }
+    /// The escape hatch for methods: `object.method(...args)` for a method without a binding.
+    #[track_caller]
+    pub fn call_unbound(&self, method: &str, args: impl IntoIterator<Item = JsAny>) -> JsAny {
+        call_op(self.0, method, args.into_iter().map(|a| a.0).collect())
+    }
     /// Reads a property of the object.
     #[track_caller]
     pub fn get(&self, property: &str) -> JsAny {
