@@ -22,9 +22,9 @@ const DEPRECATION: &str = "[WARNING] aws-cdk-lib.aws_ec2.VpcProps#cidr is deprec
 /// An App with one stack holding a VPC configured through a deprecated prop, plus `more`.
 fn program_with(more: impl FnOnce(Stack)) -> Program {
     cdk_from_rust::record(|| {
-        let app = App::new(None);
-        let stack = Stack::new(app, "Env", None);
-        Vpc::new(stack, "Vpc", Some(VpcProps::new().cidr("10.0.0.0/16")));
+        let app = App::new();
+        let stack = Stack::new(app, "Env");
+        Vpc::new_with(stack, "Vpc", VpcProps::new().cidr("10.0.0.0/16"));
         more(stack);
         cdk_from_rust::synthesize(&app);
     })
@@ -161,7 +161,7 @@ fn without_node_modules_one_message_says_npm_ci_and_exits_7() {
     let empty = tempfile::tempdir().unwrap();
     let program = program_with(|stack| {
         for i in 0..300 {
-            Queue::new(stack, format!("Queue{i}"), None);
+            Queue::new(stack, format!("Queue{i}"));
         }
     });
     let (output, stderr) = synth(empty.path(), &program, &[]);

@@ -411,7 +411,16 @@ function execute(op, args, results) {
       }
       return target[op.method](...args);
     }
-    case 'get': return targetOf(op, results)[op.property];
+    case 'get': {
+      const target = targetOf(op, results);
+      // JsArray::at: an index past the end is an error here, at the Rust line that read it,
+      // not an `undefined` that fails some later operation.
+      if (Array.isArray(target) && /^(0|[1-9][0-9]*)$/.test(op.property)
+        && Number(op.property) >= target.length) {
+        throw new Error(`index ${op.property} is out of range: the list has ${target.length} element${target.length === 1 ? '' : 's'}`);
+      }
+      return target[op.property];
+    }
     default: throw new Error(`unknown op kind ${op.op}`); // unreachable after validation
   }
 }

@@ -8,8 +8,8 @@
 //! ```no_run
 //! use cdk_from_rust::aws_cdk_lib::{App, AppProps, Stack};
 //! let (program, ()) = cdk_from_rust::record(|| {
-//!     let app = App::new(None);
-//!     Stack::new(&app, "Sample", None);
+//!     let app = App::new();
+//!     Stack::new(&app, "Sample");
 //!     cdk_from_rust::synthesize(&app);
 //! });
 //! cdk_from_rust::runner::Runner::default().run(&program).unwrap();

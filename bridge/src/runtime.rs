@@ -380,6 +380,22 @@ impl From<&String> for JsAny {
         JsAny(Value::String(s.clone()))
     }
 }
+impl From<bool> for JsAny {
+    /// `true` where jsii takes `any` (a context value, a CloudFormation property override).
+    fn from(b: bool) -> Self {
+        JsAny(Value::Bool(b))
+    }
+}
+macro_rules! any_from_number {
+    ($($t:ty),*) => {$(
+        impl From<$t> for JsAny {
+            fn from(n: $t) -> Self {
+                JsAny(Value::number(n as f64))
+            }
+        }
+    )*};
+}
+any_from_number!(u8, u16, u32, u64, usize, i8, i16, i32, i64, f32, f64);
 impl From<JsString> for JsAny {
     fn from(s: JsString) -> Self {
         JsAny(s.0)
@@ -412,6 +428,11 @@ impl JsAny {
 }
 
 /// An array produced by aws-cdk-lib (e.g. `vpc.private_subnets()`).
+///
+/// Its length is not known while the Program is recorded (aws-cdk-lib computes it when the
+/// Program is replayed), so it has no `len()` and no iterator: [`JsArray::at`] reads one element,
+/// and [`JsArray::length`] is the length as a token (for outputs and other props). An index out
+/// of range fails the replay with an error naming the Rust line of the `at` call.
 pub struct JsArray<T> {
     handle: Handle,
     item: PhantomData<fn() -> T>,
@@ -429,6 +450,11 @@ impl<T: FromRef> JsArray<T> {
     #[track_caller]
     pub fn at(&self, index: usize) -> T {
         get_op(self.handle, &index.to_string())
+    }
+    /// The number of elements, as a numeric token resolved in the shim.
+    #[track_caller]
+    pub fn length(&self) -> JsNumber {
+        get_op(self.handle, "length")
     }
 }
 
@@ -471,6 +497,21 @@ impl ToValue for Opaque {
 }
 
 impl Opaque {
+    /// The escape hatch: `new <fqn>(...args)` for a class that has no binding (a deprecated class
+    /// the `.jsii` omits, such as `aws-cdk-lib.aws_elasticloadbalancingv2.IpTarget`, or a class of
+    /// a module that is not bound). The shim resolves `fqn` in the installed JavaScript; an `fqn`
+    /// that does not resolve fails the replay at this call's Rust line. Convert the result with
+    /// [`Opaque::cast`]; arguments are [`JsAny`] (`"text".into()`, `5.into()`,
+    /// `JsAny::object(&handle)`).
+    #[track_caller]
+    pub fn new_unbound(fqn: &str, args: impl IntoIterator<Item = JsAny>) -> Opaque {
+        new_op(fqn, args.into_iter().map(|a| a.0).collect())
+    }
+    /// The escape hatch for methods: `object.method(...args)` for a method without a binding.
+    #[track_caller]
+    pub fn call_unbound(&self, method: &str, args: impl IntoIterator<Item = JsAny>) -> JsAny {
+        call_op(self.0, method, args.into_iter().map(|a| a.0).collect())
+    }
     /// Reads a property of the object.
     #[track_caller]
     pub fn get(&self, property: &str) -> JsAny {

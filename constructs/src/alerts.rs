@@ -22,7 +22,8 @@ use cdk_from_rust::aws_cdk_lib::aws_iam::{
 };
 use cdk_from_rust::aws_cdk_lib::aws_kms::{Key, KeyProps};
 use cdk_from_rust::aws_cdk_lib::aws_sns::{
-    ITopic, Subscription, SubscriptionProps, SubscriptionProtocol, Topic, TopicProps,
+    ITopic, Subscription, SubscriptionProps, SubscriptionPropsRequired, SubscriptionProtocol,
+    Topic, TopicProps,
 };
 use cdk_from_rust::aws_cdk_lib::RemovalPolicy;
 use cdk_from_rust::constructs::Construct;
@@ -170,60 +171,61 @@ impl AlertTopic {
     ) -> Result<AlertTopic, ValidationErrors> {
         props.validate(id)?;
         let scope = Construct::new(scope, id);
-        let key = Key::new(
+        let key = Key::new_with(
             scope,
             "Key",
-            Some(
-                KeyProps::new()
-                    .description(format!("Encrypts the alert topic {}", props.topic_name))
-                    .enable_key_rotation(true)
-                    .removal_policy(RemovalPolicy::Retain),
-            ),
+            KeyProps::new()
+                .description(format!("Encrypts the alert topic {}", props.topic_name))
+                .enable_key_rotation(true)
+                .removal_policy(RemovalPolicy::Retain),
         );
         for service in PUBLISHERS {
-            key.add_to_resource_policy(
-                PolicyStatement::new(Some(
-                    PolicyStatementProps::new()
-                        .effect(Effect::Allow)
-                        .principals([ServicePrincipal::new(service, None)])
-                        .actions(["kms:Decrypt", "kms:GenerateDataKey*"])
-                        .resources(["*"]),
-                )),
-                None,
-            );
-        }
-        let topic = Topic::new(
-            scope,
-            "Topic",
-            Some(
-                TopicProps::new()
-                    .topic_name(props.topic_name.as_str())
-                    .display_name(props.topic_name.as_str())
-                    .master_key(key)
-                    .enforce_ssl(true),
-            ),
-        );
-        for service in PUBLISHERS {
-            topic.add_to_resource_policy(PolicyStatement::new(Some(
+            key.add_to_resource_policy(PolicyStatement::new_with(
                 PolicyStatementProps::new()
                     .effect(Effect::Allow)
-                    .principals([ServicePrincipal::new(service, None)])
+                    .principals([ServicePrincipal::new(service)])
+                    .actions(["kms:Decrypt", "kms:GenerateDataKey*"])
+                    .resources(["*"]),
+            ));
+        }
+        let topic = Topic::new_with(
+            scope,
+            "Topic",
+            TopicProps::new()
+                .topic_name(props.topic_name.as_str())
+                .display_name(props.topic_name.as_str())
+                .master_key(key)
+                .enforce_ssl(true),
+        );
+        for service in PUBLISHERS {
+            topic.add_to_resource_policy(PolicyStatement::new_with(
+                PolicyStatementProps::new()
+                    .effect(Effect::Allow)
+                    .principals([ServicePrincipal::new(service)])
                     .actions(["sns:Publish"])
                     .resources([topic.topic_arn()]),
-            )));
+            ));
         }
         for (i, email) in props.emails.iter().enumerate() {
             Subscription::new(
                 scope,
                 format!("Email{i}"),
-                SubscriptionProps::new(email.as_str(), SubscriptionProtocol::Email, topic),
+                SubscriptionProps::new(SubscriptionPropsRequired {
+                    endpoint: email.as_str(),
+                    protocol: SubscriptionProtocol::Email,
+                    topic,
+                }),
             );
         }
         for (i, url) in props.https_endpoints.iter().enumerate() {
             Subscription::new(
                 scope,
                 format!("Https{i}"),
-                SubscriptionProps::new(url.as_str(), SubscriptionProtocol::Https, topic),
+                SubscriptionProps::new(SubscriptionPropsRequired {
+                    endpoint: url.as_str(),
+                    protocol: SubscriptionProtocol::Https,
+                    topic,
+                }),
             );
         }
         Ok(AlertTopic {
@@ -238,7 +240,9 @@ impl AlertTopic {
 mod tests {
     use super::*;
     use crate::testing::{assert_rejects_value, synth};
-    use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{AlarmProps, Metric, MetricProps};
+    use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
+        AlarmProps, AlarmPropsRequired, Metric, MetricProps, MetricPropsRequired,
+    };
     use serde_json::json;
 
     fn props() -> AlertTopicProps {
@@ -313,7 +317,14 @@ mod tests {
             let alarm = Alarm::new(
                 stack,
                 "Alarm",
-                AlarmProps::new(1, Metric::new(MetricProps::new("M", "N")), 1),
+                AlarmProps::new(AlarmPropsRequired {
+                    evaluation_periods: 1,
+                    metric: Metric::new(MetricProps::new(MetricPropsRequired {
+                        metric_name: "M",
+                        namespace: "N",
+                    })),
+                    threshold: 1,
+                }),
             );
             topic.alerts.notify(alarm);
         });

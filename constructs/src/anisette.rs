@@ -22,7 +22,7 @@
 //! - the endpoint `anisette-v3` (host `anisette-v3`, port 6969) in the platform registry.
 
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
-    ComparisonOperator, IMetric, Metric, MetricProps, TreatMissingData,
+    ComparisonOperator, IMetric, Metric, MetricProps, MetricPropsRequired, TreatMissingData,
 };
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{
     Peer, Port, SecurityGroup, SecurityGroupProps, SubnetSelection, SubnetType,
@@ -30,12 +30,13 @@ use cdk_from_rust::aws_cdk_lib::aws_ec2::{
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{
     AuthorizationConfig, AwsLogDriverProps, CapacityProviderStrategy, ContainerDefinitionOptions,
     ContainerImage, DeploymentCircuitBreaker, EfsVolumeConfiguration, FargateService,
-    FargateServiceProps, FargateTaskDefinition, FargateTaskDefinitionProps, HealthCheck,
-    LogDrivers, MountPoint, PortMapping, Protocol, ServiceConnectProps, ServiceConnectService,
-    Volume,
+    FargateServiceProps, FargateServicePropsRequired, FargateTaskDefinition,
+    FargateTaskDefinitionProps, HealthCheck, LogDrivers, MountPoint, MountPointRequired,
+    PortMapping, Protocol, ServiceConnectProps, ServiceConnectService, Volume,
 };
 use cdk_from_rust::aws_cdk_lib::aws_efs::{
-    AccessPoint, AccessPointOptions, Acl, FileSystem, FileSystemProps, PosixUser,
+    AccessPoint, AccessPointOptions, Acl, AclRequired, FileSystem, FileSystemProps, PosixUser,
+    PosixUserRequired,
 };
 use cdk_from_rust::aws_cdk_lib::aws_iam::{
     Policy, PolicyProps, PolicyStatement, PolicyStatementProps,
@@ -81,10 +82,13 @@ fn anisette_alarms(
     monitoring::deployment_failed_rule(scope, &platform.alerts, service, &what);
     let efs = |metric: &str, statistic: &str| {
         Metric::new(
-            MetricProps::new(metric, "AWS/EFS")
-                .dimensions_map([("FileSystemId", file_system.file_system_id())])
-                .statistic(statistic)
-                .period(Duration::minutes(5)),
+            MetricProps::new(MetricPropsRequired {
+                metric_name: metric,
+                namespace: "AWS/EFS",
+            })
+            .dimensions_map([("FileSystemId", file_system.file_system_id())])
+            .statistic(statistic)
+            .period(Duration::minutes(5)),
         )
     };
     let credits = efs("BurstCreditBalance", "Minimum");
@@ -299,14 +303,19 @@ impl AnisetteStorage {
                 .vpc_subnets(private_subnets())
                 .security_group(file_system_security_group),
         );
-        let access_point = file_system.add_access_point(
+        let access_point = file_system.add_access_point_with(
             "AccessPoint",
-            Some(
-                AccessPointOptions::new()
-                    .path(ACCESS_POINT_ROOT)
-                    .posix_user(PosixUser::new(UID_GID, UID_GID))
-                    .create_acl(Acl::new(UID_GID, UID_GID, "0750")),
-            ),
+            AccessPointOptions::new()
+                .path(ACCESS_POINT_ROOT)
+                .posix_user(PosixUser::new(PosixUserRequired {
+                    gid: UID_GID,
+                    uid: UID_GID,
+                }))
+                .create_acl(Acl::new(AclRequired {
+                    owner_gid: UID_GID,
+                    owner_uid: UID_GID,
+                    permissions: "0750",
+                })),
         );
         AnisetteStorage {
             file_system,
@@ -386,11 +395,10 @@ impl AnisetteWithEfs {
                 .description(format!("AnisetteWithEfs {id}: the anisette-v3 task"))
                 .allow_all_outbound(false),
         );
-        security_group.add_egress_rule(
+        security_group.add_egress_rule_with(
             Peer::any_ipv4(),
             Port::tcp(443),
-            Some("HTTPS: image pulls, Apple libraries, AWS APIs".into()),
-            None,
+            "HTTPS: image pulls, Apple libraries, AWS APIs",
         );
         let AnisetteStorage {
             file_system,
@@ -404,29 +412,26 @@ impl AnisetteWithEfs {
         // is in another stack, aws-cdk-lib creates it beside the task's group (in this stack);
         // in one stack it is the file system group's rule, as `allow_default_port_from` makes it.
         let nfs = format!("{NAME} tasks -> NFS");
-        file_system_security_group.add_ingress_rule(
+        file_system_security_group.add_ingress_rule_with_remote_rule(
             security_group,
             Port::tcp(2049),
-            Some(nfs.as_str().into()),
-            Some(true.into()),
+            nfs.as_str(),
+            true,
         );
-        security_group.add_egress_rule(
+        security_group.add_egress_rule_with(
             file_system_security_group,
             Port::tcp(2049),
-            Some(nfs.as_str().into()),
-            None,
+            nfs.as_str(),
         );
 
         // The task.
-        let task_definition = FargateTaskDefinition::new(
+        let task_definition = FargateTaskDefinition::new_with(
             scope,
             "TaskDefinition",
-            Some(
-                FargateTaskDefinitionProps::new()
-                    .cpu(props.task_size.cpu())
-                    .memory_limit_mib(props.task_size.memory_mib())
-                    .runtime_platform(props.cpu_architecture.runtime_platform()),
-            ),
+            FargateTaskDefinitionProps::new()
+                .cpu(props.task_size.cpu())
+                .memory_limit_mib(props.task_size.memory_mib())
+                .runtime_platform(props.cpu_architecture.runtime_platform()),
         );
         task_definition.add_volume(
             Volume::new(VOLUME_NAME).efs_volume_configuration(
@@ -441,25 +446,23 @@ impl AnisetteWithEfs {
         );
         // Mount and write only through the access point. The condition's value is a token, so
         // the statement carries a placeholder that the policy resource's override replaces.
-        let efs_policy = Policy::new(
+        let efs_policy = Policy::new_with(
             scope,
             "EfsClientPolicy",
-            Some(
-                PolicyProps::new().statements([PolicyStatement::new(Some(
-                    PolicyStatementProps::new()
-                        .actions([
-                            "elasticfilesystem:ClientMount",
-                            "elasticfilesystem:ClientWrite",
-                        ])
-                        .resources([file_system.file_system_arn()])
-                        .conditions([(
-                            "StringEquals",
-                            JsAny::from(serde_json::json!({
-                                "elasticfilesystem:AccessPointArn": "<access point ARN>"
-                            })),
-                        )]),
-                ))]),
-            ),
+            PolicyProps::new().statements([PolicyStatement::new_with(
+                PolicyStatementProps::new()
+                    .actions([
+                        "elasticfilesystem:ClientMount",
+                        "elasticfilesystem:ClientWrite",
+                    ])
+                    .resources([file_system.file_system_arn()])
+                    .conditions([(
+                        "StringEquals",
+                        JsAny::from(serde_json::json!({
+                            "elasticfilesystem:AccessPointArn": "<access point ARN>"
+                        })),
+                    )]),
+            )]),
         );
         efs_policy.attach_to_role(task_definition.task_role());
         Opaque::from(efs_policy.node().default_child())
@@ -469,61 +472,63 @@ impl AnisetteWithEfs {
                 access_point.access_point_arn(),
             );
 
-        let log_group = LogGroup::new(
+        let log_group = LogGroup::new_with(
             scope,
             "Logs",
-            Some(
-                LogGroupProps::new()
-                    .retention(platform.log_retention)
-                    .removal_policy(RemovalPolicy::Retain),
-            ),
+            LogGroupProps::new()
+                .retention(platform.log_retention)
+                .removal_policy(RemovalPolicy::Retain),
         );
         let container = task_definition.add_container(
             NAME,
-            ContainerDefinitionOptions::new(ContainerImage::from_registry(
-                props.image.as_str(),
-                None,
-            ))
-            .essential(true)
-            .stop_timeout(Duration::seconds(props.stop_timeout_secs))
-            .port_mappings([PortMapping::new(PORT).name(NAME).protocol(Protocol::Tcp)])
-            .health_check(
-                HealthCheck::new(["CMD-SHELL", HEALTH_CHECK])
-                    .interval(Duration::seconds(30))
-                    .timeout(Duration::seconds(5))
-                    .retries(3)
-                    .start_period(Duration::seconds(props.health_check_start_period_secs)),
-            )
-            .logging(LogDrivers::aws_logs(
-                AwsLogDriverProps::new(NAME).log_group(log_group),
-            )),
+            ContainerDefinitionOptions::new(ContainerImage::from_registry(props.image.as_str()))
+                .essential(true)
+                .stop_timeout(Duration::seconds(props.stop_timeout_secs))
+                .port_mappings([PortMapping::new(PORT).name(NAME).protocol(Protocol::Tcp)])
+                .health_check(
+                    HealthCheck::new(["CMD-SHELL", HEALTH_CHECK])
+                        .interval(Duration::seconds(30))
+                        .timeout(Duration::seconds(5))
+                        .retries(3)
+                        .start_period(Duration::seconds(props.health_check_start_period_secs)),
+                )
+                .logging(LogDrivers::aws_logs(
+                    AwsLogDriverProps::new(NAME).log_group(log_group),
+                )),
         );
-        container.add_mount_points([MountPoint::new(STATE_PATH, false, VOLUME_NAME)]);
+        container.add_mount_points([MountPoint::new(MountPointRequired {
+            container_path: STATE_PATH,
+            read_only: false,
+            source_volume: VOLUME_NAME,
+        })]);
 
         // The service: exactly one task, never two writers of the device state.
         let service = FargateService::new(
             scope,
             "Service",
-            FargateServiceProps::new(platform.cluster, task_definition)
-                .desired_count(1)
-                .min_healthy_percent(0)
-                .max_healthy_percent(100)
-                .circuit_breaker(DeploymentCircuitBreaker::new().enable(true).rollback(true))
-                .capacity_provider_strategies([CapacityProviderStrategy::new("FARGATE")
-                    .weight(1)
-                    .base(1)])
-                .security_groups([security_group])
-                .vpc_subnets(private_subnets())
-                .assign_public_ip(false)
-                .health_check_grace_period(Duration::seconds(props.grace_period_secs()))
-                .service_connect_configuration(
-                    ServiceConnectProps::new()
-                        .namespace(platform.namespace.as_str())
-                        .services([ServiceConnectService::new(NAME)
-                            .discovery_name(NAME)
-                            .dns_name(NAME)
-                            .port(PORT)]),
-                ),
+            FargateServiceProps::new(FargateServicePropsRequired {
+                cluster: platform.cluster,
+                task_definition,
+            })
+            .desired_count(1)
+            .min_healthy_percent(0)
+            .max_healthy_percent(100)
+            .circuit_breaker(DeploymentCircuitBreaker::new().enable(true).rollback(true))
+            .capacity_provider_strategies([CapacityProviderStrategy::new("FARGATE")
+                .weight(1)
+                .base(1)])
+            .security_groups([security_group])
+            .vpc_subnets(private_subnets())
+            .assign_public_ip(false)
+            .health_check_grace_period(Duration::seconds(props.grace_period_secs()))
+            .service_connect_configuration(
+                ServiceConnectProps::new()
+                    .namespace(platform.namespace.as_str())
+                    .services([ServiceConnectService::new(NAME)
+                        .discovery_name(NAME)
+                        .dns_name(NAME)
+                        .port(PORT)]),
+            ),
         );
         service
             .node()

@@ -414,26 +414,24 @@ impl ContainerRegistry {
             .iter()
             .map(|name| {
                 // ECR names never contain "--", so this id is unique per name.
-                let repository = Repository::new(
+                let repository = Repository::new_with(
                     scope,
                     name.replace('/', "--"),
-                    Some(
-                        RepositoryProps::new()
-                            .repository_name(name.as_str())
-                            .image_scan_on_push(true)
-                            .image_tag_mutability(TagMutability::Immutable)
-                            .encryption(encryption)
-                            .lifecycle_rules(props.lifecycle_rules())
-                            .removal_policy(RemovalPolicy::Retain),
-                    ),
+                    RepositoryProps::new()
+                        .repository_name(name.as_str())
+                        .image_scan_on_push(true)
+                        .image_tag_mutability(TagMutability::Immutable)
+                        .encryption(encryption)
+                        .lifecycle_rules(props.lifecycle_rules())
+                        .removal_policy(RemovalPolicy::Retain),
                 );
                 for account in &props.pull_accounts {
-                    repository.add_to_resource_policy(PolicyStatement::new(Some(
+                    repository.add_to_resource_policy(PolicyStatement::new_with(
                         PolicyStatementProps::new()
                             .sid(format!("PullFrom{account}"))
                             .principals([AccountPrincipal::new(account.as_str())])
                             .actions(PULL_ACTIONS),
-                    )));
+                    ));
                 }
                 (name.clone(), repository)
             })
@@ -464,7 +462,7 @@ impl ContainerRegistry {
                 ),
             ]);
             let mut role_props =
-                RoleProps::new(WebIdentityPrincipal::new(provider_arn, Some(conditions)))
+                RoleProps::new(WebIdentityPrincipal::new_with(provider_arn, conditions))
                     .description(format!(
                         "GitHub Actions of {} push images to the tracker repositories",
                         ci.repository
@@ -474,18 +472,18 @@ impl ContainerRegistry {
                 role_props = role_props.role_name(name.as_str());
             }
             let role = Role::new(scope, "CiRole", role_props);
-            role.add_to_policy(PolicyStatement::new(Some(
+            role.add_to_policy(PolicyStatement::new_with(
                 PolicyStatementProps::new()
                     .sid("PushToTheTrackerRepositories")
                     .actions(CI_ACTIONS)
                     .resources(repositories.values().map(|r| r.repository_arn())),
-            )));
-            role.add_to_policy(PolicyStatement::new(Some(
+            ));
+            role.add_to_policy(PolicyStatement::new_with(
                 PolicyStatementProps::new()
                     .sid("RegistryLogin")
                     .actions(["ecr:GetAuthorizationToken"])
                     .resources(["*"]),
-            )));
+            ));
             role
         });
         Ok(ContainerRegistry {
@@ -793,7 +791,7 @@ mod template_tests {
             let registry = ContainerRegistry::new(stack, "Images", props).unwrap();
             assert!(registry.ci_role.is_some());
             // Another repository in the same stack, which the role must not reach.
-            Repository::new(stack, "Other", None);
+            Repository::new(stack, "Other");
         });
         let provider = t.one("AWS::IAM::OIDCProvider");
         assert_eq!(

@@ -18,13 +18,15 @@
 //! - outputs: primary endpoint address, the `<name>.<namespace>` host, security group, secret.
 
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
-    ComparisonOperator, IMetric, Metric, MetricOptions, MetricProps, TreatMissingData,
+    ComparisonOperator, IMetric, Metric, MetricOptions, MetricProps, MetricPropsRequired,
+    TreatMissingData,
 };
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{
     SecurityGroup, SecurityGroupProps, SubnetSelection, SubnetType,
 };
 use cdk_from_rust::aws_cdk_lib::aws_elasticache::{
     CfnReplicationGroup, CfnReplicationGroupProps, CfnSubnetGroup, CfnSubnetGroupProps,
+    CfnSubnetGroupPropsRequired,
 };
 use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::{Secret, SecretProps, SecretStringGenerator};
 use cdk_from_rust::aws_cdk_lib::aws_servicediscovery::{
@@ -247,31 +249,28 @@ impl ManagedRedis {
         let subnet_group = CfnSubnetGroup::new(
             scope,
             "SubnetGroup",
-            CfnSubnetGroupProps::new(
-                format!("ManagedRedis {id}: private subnets"),
-                Vec::<JsString>::new(),
-            ),
+            CfnSubnetGroupProps::new(CfnSubnetGroupPropsRequired {
+                description: format!("ManagedRedis {id}: private subnets"),
+                subnet_ids: Vec::<JsString>::new(),
+            }),
         );
         // The private subnets' ids, however many AZs the network spans.
-        let selected = vpc.select_subnets(Some(
-            SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress),
-        ));
+        let selected = vpc
+            .select_subnets_with(SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress));
         subnet_group.add_property_override("SubnetIds", selected.get("subnetIds"));
 
-        let auth_token = Secret::new(
+        let auth_token = Secret::new_with(
             scope,
             "AuthToken",
-            Some(
-                SecretProps::new()
-                    .description(format!("ManagedRedis {id}: AUTH token"))
-                    // Retained: clients configured with it keep working after a restore.
-                    .removal_policy(RemovalPolicy::Retain)
-                    .generate_secret_string(
-                        SecretStringGenerator::new()
-                            .password_length(64)
-                            .exclude_punctuation(true),
-                    ),
-            ),
+            SecretProps::new()
+                .description(format!("ManagedRedis {id}: AUTH token"))
+                // Retained: clients configured with it keep working after a restore.
+                .removal_policy(RemovalPolicy::Retain)
+                .generate_secret_string(
+                    SecretStringGenerator::new()
+                        .password_length(64)
+                        .exclude_punctuation(true),
+                ),
         );
 
         let group = CfnReplicationGroup::new(
@@ -294,7 +293,7 @@ impl ManagedRedis {
                 .snapshot_retention_limit(props.snapshot_retention_days)
                 .auto_minor_version_upgrade(true),
         );
-        group.apply_removal_policy(Some(RemovalPolicy::Snapshot), None);
+        group.apply_removal_policy_with(RemovalPolicy::Snapshot);
 
         // `<name>.<namespace>`: a Cloud Map CNAME to the primary endpoint.
         let service = CloudMapService::new(
@@ -388,10 +387,13 @@ fn redis_alarms(
         let cluster_id = Fn::join("", [group.r#ref(), JsString::from(format!("-{node:03}"))]);
         let metric = |name: &str, statistic: &str| {
             Metric::new(
-                MetricProps::new(name, "AWS/ElastiCache")
-                    .dimensions_map([("CacheClusterId", cluster_id.clone())])
-                    .statistic(statistic)
-                    .period(Duration::minutes(5)),
+                MetricProps::new(MetricPropsRequired {
+                    metric_name: name,
+                    namespace: "AWS/ElastiCache",
+                })
+                .dimensions_map([("CacheClusterId", cluster_id.clone())])
+                .statistic(statistic)
+                .period(Duration::minutes(5)),
             )
         };
         let what = format!("{} ManagedRedis {id} node {node}", platform.environment);

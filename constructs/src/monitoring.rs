@@ -12,9 +12,9 @@
 use std::cell::RefCell;
 
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
-    Alarm, AlarmProps, ComparisonOperator, Dashboard, DashboardProps, GraphWidget,
-    GraphWidgetProps, IMetric, IWidget, Metric, MetricProps, TextWidget, TextWidgetProps,
-    TreatMissingData,
+    Alarm, AlarmProps, AlarmPropsRequired, ComparisonOperator, Dashboard, DashboardProps,
+    GraphWidget, GraphWidgetProps, IMetric, IWidget, Metric, MetricProps, MetricPropsRequired,
+    TextWidget, TextWidgetProps, TreatMissingData,
 };
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{ICluster, IService};
 use cdk_from_rust::aws_cdk_lib::aws_events::{EventPattern, Rule, RuleProps};
@@ -46,11 +46,11 @@ pub fn alarm(scope: Construct, alerts: &Alerts, spec: AlarmSpec) -> Alarm {
     let alarm = Alarm::new(
         scope,
         spec.id.as_str(),
-        AlarmProps::new(
-            spec.evaluation_periods,
-            spec.metric,
-            JsNumber::from(spec.threshold),
-        )
+        AlarmProps::new(AlarmPropsRequired {
+            evaluation_periods: spec.evaluation_periods,
+            metric: spec.metric,
+            threshold: JsNumber::from(spec.threshold),
+        })
         .comparison_operator(spec.comparison)
         .treat_missing_data(spec.missing_data)
         .alarm_description(spec.description),
@@ -147,13 +147,16 @@ impl AlbAlarmThresholds {
 pub fn running_tasks(cluster: impl Into<ICluster>, service: impl Into<IService>) -> Metric {
     let (cluster, service) = (cluster.into(), service.into());
     Metric::new(
-        MetricProps::new("RunningTaskCount", "ECS/ContainerInsights")
-            .dimensions_map([
-                ("ClusterName", cluster.cluster_name()),
-                ("ServiceName", service.service_name()),
-            ])
-            .statistic("Minimum")
-            .period(Duration::minutes(1)),
+        MetricProps::new(MetricPropsRequired {
+            metric_name: "RunningTaskCount",
+            namespace: "ECS/ContainerInsights",
+        })
+        .dimensions_map([
+            ("ClusterName", cluster.cluster_name()),
+            ("ServiceName", service.service_name()),
+        ])
+        .statistic("Minimum")
+        .period(Duration::minutes(1)),
     )
 }
 
@@ -194,15 +197,13 @@ pub fn event_rule(
     pattern: EventPattern,
     description: &str,
 ) -> Rule {
-    Rule::new(
+    Rule::new_with(
         scope,
         id,
-        Some(
-            RuleProps::new()
-                .description(description)
-                .event_pattern(pattern)
-                .targets([SnsTopic::new(alerts.topic, None)]),
-        ),
+        RuleProps::new()
+            .description(description)
+            .event_pattern(pattern)
+            .targets([SnsTopic::new(alerts.topic)]),
     )
 }
 
@@ -295,10 +296,10 @@ impl DashboardRows {
             ))]);
             widgets.push(graphs.clone());
         }
-        Some(Dashboard::new(
+        Some(Dashboard::new_with(
             scope,
             id,
-            Some(DashboardProps::new().dashboard_name(name).widgets(widgets)),
+            DashboardProps::new().dashboard_name(name).widgets(widgets),
         ))
     }
 }
@@ -373,7 +374,7 @@ mod tests {
             let worker = PrivateWorkerServiceProps::singleton("beat", TaskSize::HALF_1, "repo/w:1")
                 .with_health_command("true");
             PrivateWorkerService::new(stack, "Beat", &platform, worker).unwrap();
-            let queue = cdk_from_rust::aws_cdk_lib::aws_sqs::Queue::new(stack, "JobQueue", None);
+            let queue = cdk_from_rust::aws_cdk_lib::aws_sqs::Queue::new(stack, "JobQueue");
             let mut on_queue = PrivateWorkerServiceProps::new("jobs", TaskSize::HALF_1, "repo/w:1")
                 .with_health_command("true");
             on_queue.scaling = WorkerScaling::QueueDepth {

@@ -8,7 +8,7 @@
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{
     FlowLogDestination, FlowLogOptions, GatewayVpcEndpointAwsService, GatewayVpcEndpointOptions,
     InterfaceVpcEndpointAwsService, InterfaceVpcEndpointOptions, IpAddresses, SubnetConfiguration,
-    SubnetType, Vpc, VpcProps,
+    SubnetConfigurationRequired, SubnetType, Vpc, VpcProps,
 };
 use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps, RetentionDays};
 use cdk_from_rust::aws_cdk_lib::RemovalPolicy;
@@ -90,40 +90,42 @@ impl Network {
     ) -> Result<Network, ValidationErrors> {
         props.validate(id)?;
         let scope = Construct::new(scope, id);
-        let vpc = Vpc::new(
+        let vpc = Vpc::new_with(
             scope,
             "Vpc",
-            Some(
-                VpcProps::new()
-                    .ip_addresses(IpAddresses::cidr(&props.cidr))
-                    .max_azs(props.max_azs)
-                    .nat_gateways(props.nat_gateways)
-                    .subnet_configuration([
-                        SubnetConfiguration::new("public", SubnetType::Public).cidr_mask(24),
-                        SubnetConfiguration::new("private", SubnetType::PrivateWithEgress)
-                            .cidr_mask(20),
-                        SubnetConfiguration::new("isolated", SubnetType::PrivateIsolated)
-                            .cidr_mask(24),
-                    ]),
-            ),
+            VpcProps::new()
+                .ip_addresses(IpAddresses::cidr(&props.cidr))
+                .max_azs(props.max_azs)
+                .nat_gateways(props.nat_gateways)
+                .subnet_configuration([
+                    SubnetConfiguration::new(SubnetConfigurationRequired {
+                        name: "public",
+                        subnet_type: SubnetType::Public,
+                    })
+                    .cidr_mask(24),
+                    SubnetConfiguration::new(SubnetConfigurationRequired {
+                        name: "private",
+                        subnet_type: SubnetType::PrivateWithEgress,
+                    })
+                    .cidr_mask(20),
+                    SubnetConfiguration::new(SubnetConfigurationRequired {
+                        name: "isolated",
+                        subnet_type: SubnetType::PrivateIsolated,
+                    })
+                    .cidr_mask(24),
+                ]),
         );
-        let flow_logs = LogGroup::new(
+        let flow_logs = LogGroup::new_with(
             scope,
             "FlowLogs",
-            Some(
-                LogGroupProps::new()
-                    .retention(props.flow_log_retention)
-                    .removal_policy(RemovalPolicy::Retain),
-            ),
+            LogGroupProps::new()
+                .retention(props.flow_log_retention)
+                .removal_policy(RemovalPolicy::Retain),
         );
-        vpc.add_flow_log(
+        vpc.add_flow_log_with(
             "FlowLog",
-            Some(
-                FlowLogOptions::new().destination(FlowLogDestination::to_cloud_watch_logs(
-                    Some(flow_logs.into()),
-                    None,
-                )),
-            ),
+            FlowLogOptions::new()
+                .destination(FlowLogDestination::to_cloud_watch_logs_with(flow_logs)),
         );
         if props.vpc_endpoints {
             let services = [

@@ -234,14 +234,12 @@ impl OneOffTask {
         let scope = Construct::new(scope, id);
         let vpc = platform.network.vpc;
 
-        let log_group = LogGroup::new(
+        let log_group = LogGroup::new_with(
             scope,
             "Logs",
-            Some(
-                LogGroupProps::new()
-                    .retention(platform.log_retention)
-                    .removal_policy(RemovalPolicy::Retain),
-            ),
+            LogGroupProps::new()
+                .retention(platform.log_retention)
+                .removal_policy(RemovalPolicy::Retain),
         );
         let security_group = SecurityGroup::new(
             scope,
@@ -253,20 +251,18 @@ impl OneOffTask {
         let mut environment = wiring::literal_environment(&props.environment);
         environment.extend(wiring::connect(id, security_group.into(), &resolved));
 
-        let task_definition = FargateTaskDefinition::new(
+        let task_definition = FargateTaskDefinition::new_with(
             scope,
             "TaskDefinition",
-            Some(
-                FargateTaskDefinitionProps::new()
-                    .family(family.as_str())
-                    .cpu(props.task_size.cpu())
-                    .memory_limit_mib(props.task_size.memory_mib())
-                    .runtime_platform(props.cpu_architecture.runtime_platform()),
-            ),
+            FargateTaskDefinitionProps::new()
+                .family(family.as_str())
+                .cpu(props.task_size.cpu())
+                .memory_limit_mib(props.task_size.memory_mib())
+                .runtime_platform(props.cpu_architecture.runtime_platform()),
         );
         let image: ContainerImage = match &props.image {
             Image::Handle(h) => *h,
-            Image::Registry(r) => ContainerImage::from_registry(r.as_str(), None).into(),
+            Image::Registry(r) => ContainerImage::from_registry(r.as_str()).into(),
         };
         task_definition.add_container(
             CONTAINER_NAME,
@@ -283,9 +279,8 @@ impl OneOffTask {
 
         // `subnetIds` of the selection is an array of tokens; Fn.join over it as a whole keeps
         // the number of subnets out of Rust.
-        let selection = vpc.select_subnets(Some(
-            SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress),
-        ));
+        let selection = vpc
+            .select_subnets_with(SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress));
         let subnet_ids: JsString = static_op(
             "aws-cdk-lib.Fn",
             "join",
@@ -429,9 +424,8 @@ mod tests {
     #[test]
     fn fails_on_name_in_both_environment_and_secrets() {
         cdk_from_rust::record(|| {
-            let app = cdk_from_rust::aws_cdk_lib::App::new(None);
-            let secret =
-                cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S", None);
+            let app = cdk_from_rust::aws_cdk_lib::App::new();
+            let secret = cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S");
             let mut p = props();
             p.environment
                 .insert("DATABASE_PASSWORD".into(), "hunter2".into());
@@ -451,9 +445,8 @@ mod tests {
     #[test]
     fn fails_on_invalid_secret_name() {
         cdk_from_rust::record(|| {
-            let app = cdk_from_rust::aws_cdk_lib::App::new(None);
-            let secret =
-                cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S", None);
+            let app = cdk_from_rust::aws_cdk_lib::App::new();
+            let secret = cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S");
             let mut p = props();
             p.secrets
                 .insert("db-password".into(), ContainerSecret::whole(secret));
@@ -482,9 +475,8 @@ mod tests {
     #[test]
     fn fails_on_secret_name_set_by_connects_to() {
         let err = cdk_from_rust::record(|| {
-            let app = cdk_from_rust::aws_cdk_lib::App::new(None);
-            let secret =
-                cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S", None);
+            let app = cdk_from_rust::aws_cdk_lib::App::new();
+            let secret = cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(app, "S");
             let mut p = props();
             p.secrets
                 .insert("ANISETTE_V3_PORT".into(), ContainerSecret::whole(secret));
@@ -616,7 +608,7 @@ mod template_tests {
             )
             .unwrap();
             crate::service::test_support::declare_db(stack, &platform);
-            let secret = Secret::new(stack, "DbCredentials", None);
+            let secret = Secret::new(stack, "DbCredentials");
             let mut props = OneOffTaskProps::new(
                 "111111111111.dkr.ecr.eu-west-1.amazonaws.com/tracker/api:v1.4.2",
                 ["python", "manage.py", "migrate"],

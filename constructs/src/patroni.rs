@@ -43,14 +43,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
-    Alarm, AlarmProps, ComparisonOperator, IMetric, Metric, MetricOptions, MetricProps,
-    TreatMissingData,
+    Alarm, AlarmProps, AlarmPropsRequired, ComparisonOperator, IMetric, Metric, MetricOptions,
+    MetricProps, MetricPropsRequired, TreatMissingData,
 };
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch_actions::{Ec2Action, Ec2InstanceAction};
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{
-    BlockDevice, BlockDeviceVolume, EbsDeviceOptions, EbsDeviceVolumeType, HttpTokens, Instance,
-    InstanceProps, InstanceType, MachineImage, Port, SecurityGroup, SecurityGroupProps,
-    SubnetSelection, SubnetType, UserData, Volume, VolumeProps,
+    BlockDevice, BlockDeviceRequired, BlockDeviceVolume, EbsDeviceOptions, EbsDeviceVolumeType,
+    HttpTokens, Instance, InstanceProps, InstancePropsRequired, InstanceType, MachineImage, Port,
+    SecurityGroup, SecurityGroupProps, SubnetSelection, SubnetType, UserData, Volume, VolumeProps,
 };
 use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::{
     BaseNetworkListenerProps, HealthCheck, NetworkLoadBalancer, NetworkLoadBalancerProps,
@@ -949,10 +949,13 @@ fn node_metric(
     if let Some(node) = node {
         dimensions.push(("Node", node.to_string()));
     }
-    let props = MetricProps::new(name, METRICS_NAMESPACE)
-        .dimensions_map(dimensions)
-        .statistic(statistic)
-        .period(period);
+    let props = MetricProps::new(MetricPropsRequired {
+        metric_name: name,
+        namespace: METRICS_NAMESPACE,
+    })
+    .dimensions_map(dimensions)
+    .statistic(statistic)
+    .period(period);
     // A label only on the per-node graph lines: an alarm on a labelled metric is rendered as a
     // metric-math `Metrics` array instead of a plain metric.
     Metric::new(match node {
@@ -1058,11 +1061,14 @@ fn dashboard_row(
                     dimensions.push((k, v.into()));
                 }
                 IMetric::from(Metric::new(
-                    MetricProps::new(name, namespace)
-                        .dimensions_map(dimensions)
-                        .statistic(statistic)
-                        .period(Duration::minutes(5))
-                        .label(node_id),
+                    MetricProps::new(MetricPropsRequired {
+                        metric_name: name,
+                        namespace,
+                    })
+                    .dimensions_map(dimensions)
+                    .statistic(statistic)
+                    .period(Duration::minutes(5))
+                    .label(node_id),
                 ))
             })
             .collect::<Vec<_>>()
@@ -1074,11 +1080,11 @@ fn dashboard_row(
                 "Healthy writer targets (1 = a primary)".into(),
                 vec![writer
                     .metrics()
-                    .healthy_host_count(Some(
+                    .healthy_host_count_with(
                         MetricOptions::new()
                             .statistic("Minimum")
                             .period(Duration::minutes(1)),
-                    ))
+                    )
                     .into()],
             ),
             (
@@ -1143,23 +1149,21 @@ fn generated_secret(
     description: String,
     template: serde_json::Value,
 ) -> Secret {
-    Secret::new(
+    Secret::new_with(
         scope,
         id,
-        Some(
-            SecretProps::new()
-                .description(description)
-                // Retained on delete: a retained database volume is hard to use without its
-                // passwords.
-                .removal_policy(RemovalPolicy::Retain)
-                .generate_secret_string(
-                    SecretStringGenerator::new()
-                        .secret_string_template(template.to_string())
-                        .generate_string_key("password")
-                        .password_length(32)
-                        .exclude_punctuation(true),
-                ),
-        ),
+        SecretProps::new()
+            .description(description)
+            // Retained on delete: a retained database volume is hard to use without its
+            // passwords.
+            .removal_policy(RemovalPolicy::Retain)
+            .generate_secret_string(
+                SecretStringGenerator::new()
+                    .secret_string_template(template.to_string())
+                    .generate_string_key("password")
+                    .password_length(32)
+                    .exclude_punctuation(true),
+            ),
     )
 }
 
@@ -1217,73 +1221,61 @@ impl PatroniCluster {
                 .description(format!("PatroniCluster {id}: the load balancer (clients)"))
                 .allow_all_outbound(false),
         );
-        cluster_sg.add_ingress_rule(
+        cluster_sg.add_ingress_rule_with(
             nlb_sg,
             Port::tcp(POSTGRES_PORT),
-            Some("PostgreSQL from the NLB".into()),
-            None,
+            "PostgreSQL from the NLB",
         );
-        cluster_sg.add_ingress_rule(
+        cluster_sg.add_ingress_rule_with(
             cluster_sg,
             Port::tcp(POSTGRES_PORT),
-            Some("PostgreSQL streaming replication within the cluster".into()),
-            None,
+            "PostgreSQL streaming replication within the cluster",
         );
-        cluster_sg.add_ingress_rule(
+        cluster_sg.add_ingress_rule_with(
             nlb_sg,
             Port::tcp(PATRONI_API_PORT),
-            Some("Patroni REST API health checks from the NLB".into()),
-            None,
+            "Patroni REST API health checks from the NLB",
         );
-        cluster_sg.add_ingress_rule(
+        cluster_sg.add_ingress_rule_with(
             cluster_sg,
             Port::tcp(PATRONI_API_PORT),
-            Some("Patroni REST API within the cluster".into()),
-            None,
+            "Patroni REST API within the cluster",
         );
         // etcd speaks plain http: its three members boot at once, and a certificate authority
         // they would share cannot be made without a deploy-time step. So its exposure is
         // restricted instead: 2379/2380 only from this group (the three nodes), and each member
         // listens only on its own address and loopback. What it carries is Patroni's leader
         // key and cluster state, no passwords and no data.
-        cluster_sg.add_ingress_rule(
+        cluster_sg.add_ingress_rule_with(
             cluster_sg,
             Port::tcp_range(ETCD_CLIENT_PORT, ETCD_PEER_PORT),
-            Some(
-                "etcd client and peer, plain http: only the three nodes of this group \
-                 (no shared CA at first boot)"
-                    .into(),
-            ),
-            None,
+            "etcd client and peer, plain http: only the three nodes of this group \
+                 (no shared CA at first boot)",
         );
-        nlb_sg.add_egress_rule(
+        nlb_sg.add_egress_rule_with(
             cluster_sg,
             Port::tcp(POSTGRES_PORT),
-            Some("PostgreSQL to the nodes".into()),
-            None,
+            "PostgreSQL to the nodes",
         );
-        nlb_sg.add_egress_rule(
+        nlb_sg.add_egress_rule_with(
             cluster_sg,
             Port::tcp(PATRONI_API_PORT),
-            Some("Health checks on the Patroni REST API".into()),
-            None,
+            "Health checks on the Patroni REST API",
         );
 
         // Backups.
-        let bucket = Bucket::new(
+        let bucket = Bucket::new_with(
             scope,
             "Backups",
-            Some(
-                BucketProps::new()
-                    .versioned(true)
-                    .lifecycle_rules([LifecycleRule::new().noncurrent_version_expiration(
-                        Duration::days(props.backup_noncurrent_expiry_days),
-                    )])
-                    .encryption(BucketEncryption::S3Managed)
-                    .block_public_access(BlockPublicAccess::block_all())
-                    .enforce_ssl(true)
-                    .removal_policy(RemovalPolicy::Retain),
-            ),
+            BucketProps::new()
+                .versioned(true)
+                .lifecycle_rules([LifecycleRule::new().noncurrent_version_expiration(
+                    Duration::days(props.backup_noncurrent_expiry_days),
+                )])
+                .encryption(BucketEncryption::S3Managed)
+                .block_public_access(BlockPublicAccess::block_all())
+                .enforce_ssl(true)
+                .removal_policy(RemovalPolicy::Retain),
         );
 
         // Secrets.
@@ -1329,7 +1321,7 @@ impl PatroniCluster {
         let role = Role::new(
             scope,
             "Role",
-            RoleProps::new(ServicePrincipal::new("ec2.amazonaws.com", None))
+            RoleProps::new(ServicePrincipal::new("ec2.amazonaws.com"))
                 .description(format!("PatroniCluster {id}: the nodes"))
                 .managed_policies(
                     [
@@ -1340,7 +1332,7 @@ impl PatroniCluster {
                 ),
         );
         let prefix = format!("{BACKUP_PREFIX}/{cluster_name}");
-        role.add_to_policy(PolicyStatement::new(Some(
+        role.add_to_policy(PolicyStatement::new_with(
             PolicyStatementProps::new()
                 .actions(["s3:ListBucket", "s3:GetBucketLocation"])
                 .resources([bucket.bucket_arn()])
@@ -1350,25 +1342,25 @@ impl PatroniCluster {
                         "s3:prefix": [prefix.clone(), format!("{prefix}/*")]
                     })),
                 )]),
-        )));
-        role.add_to_policy(PolicyStatement::new(Some(
+        ));
+        role.add_to_policy(PolicyStatement::new_with(
             PolicyStatementProps::new()
                 .actions(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
                 .resources([bucket.arn_for_objects(format!("{prefix}/*"))]),
-        )));
-        role.add_to_policy(PolicyStatement::new(Some(
+        ));
+        role.add_to_policy(PolicyStatement::new_with(
             PolicyStatementProps::new()
                 .actions(["secretsmanager:GetSecretValue"])
                 .resources(secrets.iter().map(|s| s.secret_arn())),
-        )));
-        role.add_to_policy(PolicyStatement::new(Some(
+        ));
+        role.add_to_policy(PolicyStatement::new_with(
             PolicyStatementProps::new()
                 .actions(["ec2:DescribeVolumes"])
                 .resources(["*"]),
-        )));
+        ));
         // The replication lag and backup metrics (no resource-level permissions: the namespace
         // is the condition).
-        role.add_to_policy(PolicyStatement::new(Some(
+        role.add_to_policy(PolicyStatement::new_with(
             PolicyStatementProps::new()
                 .actions(["cloudwatch:PutMetricData"])
                 .resources(["*"])
@@ -1376,12 +1368,10 @@ impl PatroniCluster {
                     "StringEquals",
                     JsAny::from(serde_json::json!({ "cloudwatch:namespace": METRICS_NAMESPACE })),
                 )]),
-        )));
+        ));
 
-        let image = MachineImage::generic_linux(
-            props.amis.iter().map(|(r, a)| (r.clone(), a.as_str())),
-            None,
-        );
+        let image =
+            MachineImage::generic_linux(props.amis.iter().map(|(r, a)| (r.clone(), a.as_str())));
         let scope_name = cluster_name.clone();
         let mut nodes = Vec::new();
         for (i, node_id) in NODE_IDS.iter().enumerate() {
@@ -1400,7 +1390,6 @@ impl PatroniCluster {
                 Tags::of(v).add(
                     "tracker:patroni-volume",
                     format!("{cluster_name}/{node_id}/{purpose}"),
-                    None,
                 );
                 v
             };
@@ -1434,52 +1423,57 @@ impl PatroniCluster {
             let instance = Instance::new(
                 scope,
                 *node_id,
-                InstanceProps::new(InstanceType::new(props.instance_type.as_str()), image, vpc)
-                    .vpc_subnets(SubnetSelection::new().subnets([subnet]))
-                    .availability_zone(az.clone())
-                    .private_ip_address(props.private_ips[i].as_str())
-                    .security_group(cluster_sg)
-                    .role(role)
-                    .user_data(user_data)
-                    .http_tokens(HttpTokens::Required)
-                    .http_put_response_hop_limit(2)
-                    .http_endpoint(true)
-                    .disable_api_termination(true)
-                    .detailed_monitoring(true)
-                    .block_devices([BlockDevice::new(
-                        "/dev/sda1",
-                        BlockDeviceVolume::ebs(
-                            props.root_volume_gib,
-                            Some(
-                                EbsDeviceOptions::new()
-                                    .encrypted(true)
-                                    .volume_type(EbsDeviceVolumeType::Gp3)
-                                    .delete_on_termination(true),
-                            ),
-                        ),
-                    )]),
+                InstanceProps::new(InstancePropsRequired {
+                    instance_type: InstanceType::new(props.instance_type.as_str()),
+                    machine_image: image,
+                    vpc,
+                })
+                .vpc_subnets(SubnetSelection::new().subnets([subnet]))
+                .availability_zone(az.clone())
+                .private_ip_address(props.private_ips[i].as_str())
+                .security_group(cluster_sg)
+                .role(role)
+                .user_data(user_data)
+                .http_tokens(HttpTokens::Required)
+                .http_put_response_hop_limit(2)
+                .http_endpoint(true)
+                .disable_api_termination(true)
+                .detailed_monitoring(true)
+                .block_devices([BlockDevice::new(BlockDeviceRequired {
+                    device_name: "/dev/sda1",
+                    volume: BlockDeviceVolume::ebs_with(
+                        props.root_volume_gib,
+                        EbsDeviceOptions::new()
+                            .encrypted(true)
+                            .volume_type(EbsDeviceVolumeType::Gp3)
+                            .delete_on_termination(true),
+                    ),
+                })]),
             );
             // Belt and braces: termination protection on the L1 even if the L2 drops it.
             instance.instance().add_property_override(
                 "DisableApiTermination",
                 JsAny::from(serde_json::json!(true)),
             );
-            data.grant_attach_volume_by_resource_tag(role, [instance], None);
-            etcd.grant_attach_volume_by_resource_tag(role, [instance], None);
+            data.grant_attach_volume_by_resource_tag(role, [instance]);
+            etcd.grant_attach_volume_by_resource_tag(role, [instance]);
 
             let status = Alarm::new(
                 scope,
                 format!("{node_id}SystemStatusAlarm"),
-                AlarmProps::new(
-                    2,
-                    Metric::new(
-                        MetricProps::new("StatusCheckFailed_System", "AWS/EC2")
-                            .dimensions_map([("InstanceId", instance.instance_id())])
-                            .statistic("Maximum")
-                            .period(Duration::minutes(1)),
+                AlarmProps::new(AlarmPropsRequired {
+                    evaluation_periods: 2,
+                    metric: Metric::new(
+                        MetricProps::new(MetricPropsRequired {
+                            metric_name: "StatusCheckFailed_System",
+                            namespace: "AWS/EC2",
+                        })
+                        .dimensions_map([("InstanceId", instance.instance_id())])
+                        .statistic("Maximum")
+                        .period(Duration::minutes(1)),
                     ),
-                    1,
-                )
+                    threshold: 1,
+                })
                 .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
                 .alarm_description(format!(
                     "PatroniCluster {id} {node_id}: system status check failed (recovering)"
@@ -1490,19 +1484,22 @@ impl PatroniCluster {
             let disk = Alarm::new(
                 scope,
                 format!("{node_id}DiskAlarm"),
-                AlarmProps::new(
-                    2,
-                    Metric::new(
-                        MetricProps::new("disk_used_percent", "CWAgent")
-                            .dimensions_map([
-                                ("InstanceId", instance.instance_id()),
-                                ("path", "/var/lib/postgresql".into()),
-                            ])
-                            .statistic("Maximum")
-                            .period(Duration::minutes(5)),
+                AlarmProps::new(AlarmPropsRequired {
+                    evaluation_periods: 2,
+                    metric: Metric::new(
+                        MetricProps::new(MetricPropsRequired {
+                            metric_name: "disk_used_percent",
+                            namespace: "CWAgent",
+                        })
+                        .dimensions_map([
+                            ("InstanceId", instance.instance_id()),
+                            ("path", "/var/lib/postgresql".into()),
+                        ])
+                        .statistic("Maximum")
+                        .period(Duration::minutes(5)),
                     ),
-                    props.disk_alarm_percent,
-                )
+                    threshold: props.disk_alarm_percent,
+                })
                 .comparison_operator(ComparisonOperator::GreaterThanThreshold)
                 .alarm_description(format!(
                     "PatroniCluster {id} {node_id}: data volume above {}% used",
@@ -1513,7 +1510,7 @@ impl PatroniCluster {
             nodes.push(instance);
         }
         for s in &secrets {
-            s.grant_read(role, None);
+            s.grant_read(role);
         }
 
         // The load balancer.
@@ -1582,15 +1579,15 @@ impl PatroniCluster {
         let no_primary = Alarm::new(
             scope,
             "NoPrimaryAlarm",
-            AlarmProps::new(
-                2,
-                writer.metrics().healthy_host_count(Some(
+            AlarmProps::new(AlarmPropsRequired {
+                evaluation_periods: 2,
+                metric: writer.metrics().healthy_host_count_with(
                     MetricOptions::new()
                         .statistic("Minimum")
                         .period(Duration::minutes(1)),
-                )),
-                1,
-            )
+                ),
+                threshold: 1,
+            })
             .comparison_operator(ComparisonOperator::LessThanThreshold)
             .treat_missing_data(TreatMissingData::Breaching)
             .alarm_description(format!(

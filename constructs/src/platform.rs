@@ -150,37 +150,32 @@ impl Platform {
             .namespace
             .clone()
             .unwrap_or_else(|| format!("{}.tracker.internal", props.environment));
-        let cluster = Cluster::new(
+        let cluster = Cluster::new_with(
             scope,
             "Cluster",
-            Some(
-                ClusterProps::new()
-                    .vpc(network.vpc)
-                    .container_insights_v2(ContainerInsights::Enabled)
-                    .enable_fargate_capacity_providers(true)
-                    .default_cloud_map_namespace(
-                        CloudMapNamespaceOptions::new(namespace.as_str())
-                            .use_for_service_connect(true),
-                    )
-                    .execute_command_configuration(
-                        ExecuteCommandConfiguration::new().logging(ExecuteCommandLogging::Default),
-                    ),
-            ),
+            ClusterProps::new()
+                .vpc(network.vpc)
+                .container_insights_v2(ContainerInsights::Enabled)
+                .enable_fargate_capacity_providers(true)
+                .default_cloud_map_namespace(
+                    CloudMapNamespaceOptions::new(namespace.as_str()).use_for_service_connect(true),
+                )
+                .execute_command_configuration(
+                    ExecuteCommandConfiguration::new().logging(ExecuteCommandLogging::Default),
+                ),
         );
-        let access_logs = Bucket::new(
+        let access_logs = Bucket::new_with(
             scope,
             "AlbAccessLogs",
-            Some(
-                BucketProps::new()
-                    .encryption(BucketEncryption::S3Managed)
-                    .block_public_access(BlockPublicAccess::block_all())
-                    .enforce_ssl(true)
-                    .versioned(true)
-                    .lifecycle_rules([LifecycleRule::new().noncurrent_version_expiration(
-                        Duration::days(props.access_log_noncurrent_expiry_days),
-                    )])
-                    .removal_policy(RemovalPolicy::Retain),
-            ),
+            BucketProps::new()
+                .encryption(BucketEncryption::S3Managed)
+                .block_public_access(BlockPublicAccess::block_all())
+                .enforce_ssl(true)
+                .versioned(true)
+                .lifecycle_rules([LifecycleRule::new().noncurrent_version_expiration(
+                    Duration::days(props.access_log_noncurrent_expiry_days),
+                )])
+                .removal_policy(RemovalPolicy::Retain),
         );
         let alb = ApplicationLoadBalancer::new(
             scope,
@@ -190,7 +185,7 @@ impl Platform {
                 .deletion_protection(props.alb_deletion_protection)
                 .drop_invalid_header_fields(true),
         );
-        alb.log_access_logs(access_logs, None);
+        alb.log_access_logs(access_logs);
         let https_listener = alb.add_listener(
             "Https",
             BaseApplicationListenerProps::new()
@@ -199,16 +194,14 @@ impl Platform {
                 .ssl_policy(SslPolicy::RecommendedTls)
                 .certificates([ListenerCertificate::from_arn(&props.certificate_arn)])
                 .open(true)
-                .default_action(ListenerAction::fixed_response(
+                .default_action(ListenerAction::fixed_response_with(
                     404,
-                    Some(
-                        FixedResponseOptions::new()
-                            .content_type("text/plain")
-                            .message_body("not found"),
-                    ),
+                    FixedResponseOptions::new()
+                        .content_type("text/plain")
+                        .message_body("not found"),
                 )),
         );
-        alb.add_redirect(None);
+        alb.add_redirect();
         let alerts = match props.alerts {
             Some(alerts) => alerts,
             None => {
@@ -217,13 +210,11 @@ impl Platform {
             }
         };
         let dashboard = DashboardRows::default();
-        let elb_5xx = alb.metrics().http_code_elb(
+        let elb_5xx = alb.metrics().http_code_elb_with(
             HttpCodeElb::Elb5xxCount,
-            Some(
-                MetricOptions::new()
-                    .statistic("Sum")
-                    .period(Duration::minutes(1)),
-            ),
+            MetricOptions::new()
+                .statistic("Sum")
+                .period(Duration::minutes(1)),
         );
         monitoring::alarm(
             scope,
@@ -243,11 +234,11 @@ impl Platform {
                 ),
             },
         );
-        let requests = alb.metrics().request_count(Some(
+        let requests = alb.metrics().request_count_with(
             MetricOptions::new()
                 .statistic("Sum")
                 .period(Duration::minutes(1)),
-        ));
+        );
         dashboard.add_row(
             "Load balancer",
             vec![
@@ -257,11 +248,11 @@ impl Platform {
                     "Response time p99".into(),
                     vec![alb
                         .metrics()
-                        .target_response_time(Some(
+                        .target_response_time_with(
                             MetricOptions::new()
                                 .statistic("p99")
                                 .period(Duration::minutes(1)),
-                        ))
+                        )
                         .into()],
                 ),
             ],

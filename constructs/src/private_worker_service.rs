@@ -8,7 +8,8 @@
 //! only, no autoscaling.
 
 use cdk_from_rust::aws_cdk_lib::aws_applicationautoscaling::{
-    AdjustmentType, BasicStepScalingPolicyProps, EnableScalingProps, ScalingInterval,
+    AdjustmentType, BasicStepScalingPolicyProps, BasicStepScalingPolicyPropsRequired,
+    EnableScalingProps, ScalingInterval,
 };
 use cdk_from_rust::aws_cdk_lib::aws_ec2::SecurityGroup;
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{
@@ -272,9 +273,7 @@ impl PrivateWorkerService {
         if let WorkerScaling::QueueDepth { queue, .. } = &props.scaling {
             graphs.push((
                 "Queue depth".into(),
-                vec![queue
-                    .metric_approximate_number_of_messages_visible(None)
-                    .into()],
+                vec![queue.metric_approximate_number_of_messages_visible().into()],
             ));
         }
         platform
@@ -307,14 +306,14 @@ impl PrivateWorkerService {
                     .auto_scale_task_count(EnableScalingProps::new(*max).min_capacity(*min))
                     .scale_on_metric(
                         "QueueDepth",
-                        BasicStepScalingPolicyProps::new(
-                            queue.metric_approximate_number_of_messages_visible(None),
-                            [
+                        BasicStepScalingPolicyProps::new(BasicStepScalingPolicyPropsRequired {
+                            metric: queue.metric_approximate_number_of_messages_visible(),
+                            scaling_steps: [
                                 ScalingInterval::new(-1).upper(0),
                                 ScalingInterval::new(1).lower(m),
                                 ScalingInterval::new(3).lower(m * 5),
                             ],
-                        )
+                        })
                         .adjustment_type(AdjustmentType::ChangeInCapacity)
                         .cooldown(Duration::seconds(60)),
                     );
@@ -408,7 +407,7 @@ mod tests {
     #[test]
     fn fails_on_queue_scaling_bounds_and_messages_per_task() {
         let err = crate::service::test_support::recorded(|stack| {
-            let queue = cdk_from_rust::aws_cdk_lib::aws_sqs::Queue::new(stack, "Q", None);
+            let queue = cdk_from_rust::aws_cdk_lib::aws_sqs::Queue::new(stack, "Q");
             let mut p = props();
             p.service.desired_count = 0;
             p.scaling = WorkerScaling::QueueDepth {
@@ -567,7 +566,7 @@ mod template_tests {
     fn worker_runs_private_on_spot_and_scales_on_queue_depth() {
         let t = synth(|stack| {
             let platform = platform(stack);
-            let queue = cdk_from_rust::aws_cdk_lib::aws_sqs::Queue::new(stack, "Jobs", None);
+            let queue = cdk_from_rust::aws_cdk_lib::aws_sqs::Queue::new(stack, "Jobs");
             let mut p = with_heartbeat(PrivateWorkerServiceProps::new(
                 "notification-service",
                 TaskSize::HALF_1,

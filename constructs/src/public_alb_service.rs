@@ -25,21 +25,26 @@ use cdk_from_rust::aws_cdk_lib::aws_ec2::{Port, SecurityGroup};
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{
     ContainerDefinition, CpuUtilizationScalingProps, FargateService, FargateTaskDefinition,
     LoadBalancerTargetOptions, MemoryUtilizationScalingProps, RequestCountScalingProps,
+    RequestCountScalingPropsRequired,
 };
 use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::{
-    ApplicationListenerRule, ApplicationListenerRuleProps, ApplicationProtocol,
-    ApplicationTargetGroup, ApplicationTargetGroupProps, HealthCheck, HttpCodeTarget,
-    ListenerCondition, TargetType,
+    ApplicationListenerRule, ApplicationListenerRuleProps, ApplicationListenerRulePropsRequired,
+    ApplicationProtocol, ApplicationTargetGroup, ApplicationTargetGroupProps, HealthCheck,
+    HttpCodeTarget, ListenerCondition, TargetType,
 };
 use cdk_from_rust::aws_cdk_lib::aws_logs::LogGroup;
 use cdk_from_rust::aws_cdk_lib::aws_wafv2::{
     CfnWebACL, CfnWebACLAllowActionProperty, CfnWebACLAssociation, CfnWebACLAssociationProps,
-    CfnWebACLBlockActionProperty, CfnWebACLByteMatchStatementProperty,
+    CfnWebACLAssociationPropsRequired, CfnWebACLBlockActionProperty,
+    CfnWebACLByteMatchStatementProperty, CfnWebACLByteMatchStatementPropertyRequired,
     CfnWebACLDefaultActionProperty, CfnWebACLFieldToMatchProperty,
-    CfnWebACLManagedRuleGroupStatementProperty, CfnWebACLOrStatementProperty,
-    CfnWebACLOverrideActionProperty, CfnWebACLProps, CfnWebACLRateBasedStatementProperty,
-    CfnWebACLRuleActionProperty, CfnWebACLRuleProperty, CfnWebACLStatementProperty,
-    CfnWebACLTextTransformationProperty, CfnWebACLVisibilityConfigProperty,
+    CfnWebACLManagedRuleGroupStatementProperty, CfnWebACLManagedRuleGroupStatementPropertyRequired,
+    CfnWebACLOrStatementProperty, CfnWebACLOverrideActionProperty, CfnWebACLProps,
+    CfnWebACLPropsRequired, CfnWebACLRateBasedStatementProperty,
+    CfnWebACLRateBasedStatementPropertyRequired, CfnWebACLRuleActionProperty,
+    CfnWebACLRuleProperty, CfnWebACLRulePropertyRequired, CfnWebACLStatementProperty,
+    CfnWebACLTextTransformationProperty, CfnWebACLTextTransformationPropertyRequired,
+    CfnWebACLVisibilityConfigProperty, CfnWebACLVisibilityConfigPropertyRequired,
     IResolvableOrCfnWebACLRuleProperty,
 };
 use cdk_from_rust::aws_cdk_lib::{Duration, Stack};
@@ -526,27 +531,25 @@ impl PublicAlbService {
             .healthy_http_codes(h.matcher.as_str());
         if let Some(port) = h.port.filter(|&p| p != props.target_port) {
             health_check = health_check.port(port.to_string());
-            parts.security_group.connections().allow_from(
+            parts.security_group.connections().allow_from_with(
                 platform.alb,
                 Port::tcp(port),
-                Some(format!("ALB health check of {name}").into()),
+                format!("ALB health check of {name}"),
             );
         }
-        let target_group = ApplicationTargetGroup::new(
+        let target_group = ApplicationTargetGroup::new_with(
             scope,
             "TargetGroup",
-            Some(
-                ApplicationTargetGroupProps::new()
-                    .vpc(platform.network.vpc)
-                    .port(props.target_port)
-                    .protocol(ApplicationProtocol::Http)
-                    .target_type(TargetType::Ip)
-                    .deregistration_delay(Duration::seconds(props.deregistration_delay_secs))
-                    .health_check(health_check)
-                    .targets([parts.service.load_balancer_target(
-                        LoadBalancerTargetOptions::new(name).container_port(props.target_port),
-                    )]),
-            ),
+            ApplicationTargetGroupProps::new()
+                .vpc(platform.network.vpc)
+                .port(props.target_port)
+                .protocol(ApplicationProtocol::Http)
+                .target_type(TargetType::Ip)
+                .deregistration_delay(Duration::seconds(props.deregistration_delay_secs))
+                .health_check(health_check)
+                .targets([parts.service.load_balancer_target(
+                    LoadBalancerTargetOptions::new(name).container_port(props.target_port),
+                )]),
         );
         let mut conditions = vec![ListenerCondition::host_headers(
             props.host_headers.iter().map(String::as_str),
@@ -564,9 +567,12 @@ impl PublicAlbService {
         let listener_rule = ApplicationListenerRule::new(
             scope,
             "ListenerRule",
-            ApplicationListenerRuleProps::new(platform.https_listener, props.priority)
-                .conditions(conditions)
-                .target_groups([target_group]),
+            ApplicationListenerRuleProps::new(ApplicationListenerRulePropsRequired {
+                listener: platform.https_listener,
+                priority: props.priority,
+            })
+            .conditions(conditions)
+            .target_groups([target_group]),
         );
 
         if let Some(a) = &props.autoscaling {
@@ -594,9 +600,12 @@ impl PublicAlbService {
             if let Some(r) = a.requests_per_target {
                 scaling.scale_on_request_count(
                     "Requests",
-                    RequestCountScalingProps::new(r, target_group)
-                        .scale_in_cooldown(cool_in)
-                        .scale_out_cooldown(cool_out),
+                    RequestCountScalingProps::new(RequestCountScalingPropsRequired {
+                        requests_per_target: r,
+                        target_group,
+                    })
+                    .scale_in_cooldown(cool_in)
+                    .scale_out_cooldown(cool_out),
                 );
             }
         }
@@ -639,9 +648,9 @@ fn target_alarms(
             .period(Duration::minutes(minutes))
     };
     let metrics = target_group.metrics();
-    let unhealthy = metrics.unhealthy_host_count(Some(options("Minimum", 1)));
-    let requests = metrics.request_count(Some(options("Sum", 5)));
-    let errors = metrics.http_code_target(HttpCodeTarget::Target5xxCount, Some(options("Sum", 5)));
+    let unhealthy = metrics.unhealthy_host_count_with(options("Minimum", 1));
+    let requests = metrics.request_count_with(options("Sum", 5));
+    let errors = metrics.http_code_target_with(HttpCodeTarget::Target5xxCount, options("Sum", 5));
     let error_rate = MathExpression::new(
         MathExpressionProps::new("IF(requests > 0, 100 * errors / requests, 0)")
             .label("target 5xx %")
@@ -651,7 +660,7 @@ fn target_alarms(
                 ("errors", errors.into()),
             ]),
     );
-    let p99 = metrics.target_response_time(Some(options("p99", 5)));
+    let p99 = metrics.target_response_time_with(options("p99", 5));
     let specs = [
         AlarmSpec {
             id: "UnhealthyTargetsAlarm".into(),
@@ -714,12 +723,18 @@ fn host_statement(hosts: &[String]) -> CfnWebACLStatementProperty {
             None => ("EXACTLY", host.to_ascii_lowercase()),
         };
         CfnWebACLStatementProperty::new().byte_match_statement(
-            CfnWebACLByteMatchStatementProperty::new(
-                CfnWebACLFieldToMatchProperty::new()
+            CfnWebACLByteMatchStatementProperty::new(CfnWebACLByteMatchStatementPropertyRequired {
+                field_to_match: CfnWebACLFieldToMatchProperty::new()
                     .single_header(JsAny::from(serde_json::json!({"Name": "host"}))),
-                constraint,
-                vec![CfnWebACLTextTransformationProperty::new(0, "LOWERCASE").into()],
-            )
+                positional_constraint: constraint,
+                text_transformations: vec![CfnWebACLTextTransformationProperty::new(
+                    CfnWebACLTextTransformationPropertyRequired {
+                        priority: 0,
+                        r#type: "LOWERCASE",
+                    },
+                )
+                .into()],
+            })
             .search_string(value),
         )
     };
@@ -741,33 +756,44 @@ fn web_acl(
     waf: &AlbWaf,
 ) -> CfnWebACL {
     let visibility = |metric: &str| {
-        CfnWebACLVisibilityConfigProperty::new(true, format!("{name}-{metric}"), true)
+        CfnWebACLVisibilityConfigProperty::new(CfnWebACLVisibilityConfigPropertyRequired {
+            cloud_watch_metrics_enabled: true,
+            metric_name: format!("{name}-{metric}"),
+            sampled_requests_enabled: true,
+        })
     };
     let rules: Vec<IResolvableOrCfnWebACLRuleProperty> = vec![
-        CfnWebACLRuleProperty::new(
-            "RateLimitPerIp",
-            0,
-            CfnWebACLStatementProperty::new().rate_based_statement(
-                CfnWebACLRateBasedStatementProperty::new("IP", waf.rate_limit_per_5_min)
-                    .evaluation_window_sec(300)
-                    .scope_down_statement(host_statement(hosts)),
+        CfnWebACLRuleProperty::new(CfnWebACLRulePropertyRequired {
+            name: "RateLimitPerIp",
+            priority: 0,
+            statement: CfnWebACLStatementProperty::new().rate_based_statement(
+                CfnWebACLRateBasedStatementProperty::new(
+                    CfnWebACLRateBasedStatementPropertyRequired {
+                        aggregate_key_type: "IP",
+                        limit: waf.rate_limit_per_5_min,
+                    },
+                )
+                .evaluation_window_sec(300)
+                .scope_down_statement(host_statement(hosts)),
             ),
-            visibility("rate-limit"),
-        )
+            visibility_config: visibility("rate-limit"),
+        })
         .action(CfnWebACLRuleActionProperty::new().block(CfnWebACLBlockActionProperty::new()))
         .into(),
-        CfnWebACLRuleProperty::new(
-            "AWSManagedRulesCommonRuleSet",
-            1,
-            CfnWebACLStatementProperty::new().managed_rule_group_statement(
+        CfnWebACLRuleProperty::new(CfnWebACLRulePropertyRequired {
+            name: "AWSManagedRulesCommonRuleSet",
+            priority: 1,
+            statement: CfnWebACLStatementProperty::new().managed_rule_group_statement(
                 CfnWebACLManagedRuleGroupStatementProperty::new(
-                    "AWSManagedRulesCommonRuleSet",
-                    "AWS",
+                    CfnWebACLManagedRuleGroupStatementPropertyRequired {
+                        name: "AWSManagedRulesCommonRuleSet",
+                        vendor_name: "AWS",
+                    },
                 )
                 .scope_down_statement(host_statement(hosts)),
             ),
-            visibility("common-rule-set"),
-        )
+            visibility_config: visibility("common-rule-set"),
+        })
         .override_action(
             CfnWebACLOverrideActionProperty::new().none(JsAny::from(serde_json::json!({}))),
         )
@@ -776,11 +802,12 @@ fn web_acl(
     let acl = CfnWebACL::new(
         scope,
         "WebAcl",
-        CfnWebACLProps::new(
-            CfnWebACLDefaultActionProperty::new().allow(CfnWebACLAllowActionProperty::new()),
-            "REGIONAL",
-            visibility("web-acl"),
-        )
+        CfnWebACLProps::new(CfnWebACLPropsRequired {
+            default_action: CfnWebACLDefaultActionProperty::new()
+                .allow(CfnWebACLAllowActionProperty::new()),
+            scope: "REGIONAL",
+            visibility_config: visibility("web-acl"),
+        })
         .description(format!(
             "{} shared ALB, enabled by {name}: per-IP rate limit and AWS common rule set on \
              the hosts of {name}",
@@ -794,7 +821,10 @@ fn web_acl(
     CfnWebACLAssociation::new(
         Stack::of(scope),
         "AlbWebAclAssociation",
-        CfnWebACLAssociationProps::new(platform.alb.load_balancer_arn(), acl.attr_arn()),
+        CfnWebACLAssociationProps::new(CfnWebACLAssociationPropsRequired {
+            resource_arn: platform.alb.load_balancer_arn(),
+            web_acl_arn: acl.attr_arn(),
+        }),
     );
     acl
 }
@@ -1151,7 +1181,7 @@ mod template_tests {
             let platform = platform(stack);
             // A fake database endpoint declared before the service.
             crate::service::test_support::declare_db(stack, &platform);
-            let secret = Secret::new(stack, "DbPassword", None);
+            let secret = Secret::new(stack, "DbPassword");
 
             let mut p = PublicAlbServiceProps::new(
                 "api",

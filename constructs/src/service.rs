@@ -30,8 +30,8 @@ use cdk_from_rust::aws_cdk_lib::aws_ec2::{
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{
     AwsLogDriverProps, CapacityProviderStrategy, ContainerDefinition, ContainerDefinitionOptions,
     ContainerImage, DeploymentCircuitBreaker, FargateService, FargateServiceProps,
-    FargateTaskDefinition, FargateTaskDefinitionProps, HealthCheck, LogDrivers, PortMapping,
-    Protocol, ServiceConnectProps, ServiceConnectService,
+    FargateServicePropsRequired, FargateTaskDefinition, FargateTaskDefinitionProps, HealthCheck,
+    LogDrivers, PortMapping, Protocol, ServiceConnectProps, ServiceConnectService,
 };
 use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps};
 use cdk_from_rust::aws_cdk_lib::{CfnResource, Duration, RemovalPolicy};
@@ -62,7 +62,7 @@ impl Image {
     fn lower(&self) -> ContainerImage {
         match self {
             Image::Handle(h) => *h,
-            Image::Registry(r) => ContainerImage::from_registry(r.as_str(), None).into(),
+            Image::Registry(r) => ContainerImage::from_registry(r.as_str()).into(),
         }
     }
 }
@@ -576,24 +576,20 @@ pub fn build(
     min_running: u32,
 ) -> Result<ServiceParts, ValidationErrors> {
     let name = props.name.as_str();
-    let log_group = LogGroup::new(
+    let log_group = LogGroup::new_with(
         scope,
         "Logs",
-        Some(
-            LogGroupProps::new()
-                .retention(platform.log_retention)
-                .removal_policy(RemovalPolicy::Retain),
-        ),
+        LogGroupProps::new()
+            .retention(platform.log_retention)
+            .removal_policy(RemovalPolicy::Retain),
     );
-    let task_definition = FargateTaskDefinition::new(
+    let task_definition = FargateTaskDefinition::new_with(
         scope,
         "TaskDefinition",
-        Some(
-            FargateTaskDefinitionProps::new()
-                .cpu(props.task_size.cpu())
-                .memory_limit_mib(props.task_size.memory_mib())
-                .runtime_platform(props.cpu_architecture.runtime_platform()),
-        ),
+        FargateTaskDefinitionProps::new()
+            .cpu(props.task_size.cpu())
+            .memory_limit_mib(props.task_size.memory_mib())
+            .runtime_platform(props.cpu_architecture.runtime_platform()),
     );
     let security_group = SecurityGroup::new(
         scope,
@@ -651,23 +647,26 @@ pub fn build(
                 .port(p)
         }));
     }
-    let mut service_props = FargateServiceProps::new(platform.cluster, task_definition)
-        .desired_count(props.desired_count)
-        .min_healthy_percent(props.min_healthy_percent)
-        .max_healthy_percent(props.max_healthy_percent)
-        .circuit_breaker(DeploymentCircuitBreaker::new().enable(true).rollback(true))
-        .assign_public_ip(false)
-        .vpc_subnets(SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress))
-        .security_groups([security_group])
-        .enable_execute_command(props.execute_command)
-        .capacity_provider_strategies(props.capacity.iter().map(|s| {
-            let mut strategy = CapacityProviderStrategy::new(s.provider.name()).weight(s.weight);
-            if s.base > 0 {
-                strategy = strategy.base(s.base);
-            }
-            strategy
-        }))
-        .service_connect_configuration(service_connect);
+    let mut service_props = FargateServiceProps::new(FargateServicePropsRequired {
+        cluster: platform.cluster,
+        task_definition,
+    })
+    .desired_count(props.desired_count)
+    .min_healthy_percent(props.min_healthy_percent)
+    .max_healthy_percent(props.max_healthy_percent)
+    .circuit_breaker(DeploymentCircuitBreaker::new().enable(true).rollback(true))
+    .assign_public_ip(false)
+    .vpc_subnets(SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress))
+    .security_groups([security_group])
+    .enable_execute_command(props.execute_command)
+    .capacity_provider_strategies(props.capacity.iter().map(|s| {
+        let mut strategy = CapacityProviderStrategy::new(s.provider.name()).weight(s.weight);
+        if s.base > 0 {
+            strategy = strategy.base(s.base);
+        }
+        strategy
+    }))
+    .service_connect_configuration(service_connect);
     if let Some(grace) = props.effective_grace_period_secs() {
         service_props = service_props.health_check_grace_period(Duration::seconds(grace));
     }
@@ -720,8 +719,8 @@ fn service_alarms(
             .statistic("Average")
             .period(Duration::minutes(1))
     };
-    let cpu = service.metric_cpu_utilization(Some(minute()));
-    let memory = service.metric_memory_utilization(Some(minute()));
+    let cpu = service.metric_cpu_utilization_with(minute());
+    let memory = service.metric_memory_utilization_with(minute());
     let running = monitoring::running_tasks(platform.cluster, service);
     for (alarm_id, metric, threshold, resource) in [
         ("CpuAlarm", cpu, props.alarms.cpu_percent, "CPU"),
@@ -844,8 +843,8 @@ pub(crate) mod test_support {
     /// template.
     pub fn recorded<T>(f: impl FnOnce(Stack) -> T) -> T {
         let (_, out) = cdk_from_rust::record(|| {
-            let app = cdk_from_rust::aws_cdk_lib::App::new(None);
-            let stack = Stack::new(app, "Test", None);
+            let app = cdk_from_rust::aws_cdk_lib::App::new();
+            let stack = Stack::new(app, "Test");
             f(stack)
         });
         out
@@ -1070,8 +1069,7 @@ mod tests {
     fn fails_on_secret_names() {
         // A ContainerSecret needs a recorded secret handle.
         let e = test_support::recorded(|stack| {
-            let secret =
-                cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(stack, "S", None);
+            let secret = cdk_from_rust::aws_cdk_lib::aws_secretsmanager::Secret::new(stack, "S");
             let mut p = props();
             p.secrets
                 .insert("BAD-NAME".into(), ContainerSecret::whole(secret));

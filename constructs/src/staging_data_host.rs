@@ -37,13 +37,14 @@ use cdk_from_rust::aws_cdk_lib::aws_backup::{
     BackupSelectionOptions,
 };
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
-    Alarm, AlarmProps, ComparisonOperator, Metric, MetricProps, TreatMissingData,
+    Alarm, AlarmProps, AlarmPropsRequired, ComparisonOperator, Metric, MetricProps,
+    MetricPropsRequired, TreatMissingData,
 };
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch_actions::{Ec2Action, Ec2InstanceAction};
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{
-    BlockDevice, BlockDeviceVolume, EbsDeviceOptions, EbsDeviceVolumeType, HttpTokens, Instance,
-    InstanceProps, InstanceType, MachineImage, SecurityGroup, SecurityGroupProps, SubnetSelection,
-    UserData, Volume, VolumeProps,
+    BlockDevice, BlockDeviceRequired, BlockDeviceVolume, EbsDeviceOptions, EbsDeviceVolumeType,
+    HttpTokens, Instance, InstanceProps, InstancePropsRequired, InstanceType, MachineImage,
+    SecurityGroup, SecurityGroupProps, SubnetSelection, UserData, Volume, VolumeProps,
 };
 use cdk_from_rust::aws_cdk_lib::aws_events::{CronOptions, Schedule};
 use cdk_from_rust::aws_cdk_lib::aws_iam::{
@@ -53,7 +54,9 @@ use cdk_from_rust::aws_cdk_lib::aws_secretsmanager::{Secret, SecretProps, Secret
 use cdk_from_rust::aws_cdk_lib::aws_servicediscovery::{
     DnsRecordType, IpInstanceBaseProps, Service as CloudMapService, ServiceProps as CloudMapProps,
 };
-use cdk_from_rust::aws_cdk_lib::{ArnComponents, Duration, RemovalPolicy, Size, Stack};
+use cdk_from_rust::aws_cdk_lib::{
+    ArnComponents, ArnComponentsRequired, Duration, RemovalPolicy, Size, Stack,
+};
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
 
@@ -390,10 +393,13 @@ pub const MEMORY_ALARM_PERCENT: u32 = 90;
 fn host_memory_and_dashboard(scope: Construct, platform: &Platform, id: &str, instance: Instance) {
     let agent = |name: &str, dimensions: Vec<(&str, JsString)>| {
         Metric::new(
-            MetricProps::new(name, "CWAgent")
-                .dimensions_map(dimensions)
-                .statistic("Maximum")
-                .period(Duration::minutes(5)),
+            MetricProps::new(MetricPropsRequired {
+                metric_name: name,
+                namespace: "CWAgent",
+            })
+            .dimensions_map(dimensions)
+            .statistic("Maximum")
+            .period(Duration::minutes(5)),
         )
     };
     let memory = agent(
@@ -426,10 +432,13 @@ fn host_memory_and_dashboard(scope: Construct, platform: &Platform, id: &str, in
         ],
     );
     let cpu = Metric::new(
-        MetricProps::new("CPUUtilization", "AWS/EC2")
-            .dimensions_map([("InstanceId", instance.instance_id())])
-            .statistic("Average")
-            .period(Duration::minutes(5)),
+        MetricProps::new(MetricPropsRequired {
+            metric_name: "CPUUtilization",
+            namespace: "AWS/EC2",
+        })
+        .dimensions_map([("InstanceId", instance.instance_id())])
+        .statistic("Average")
+        .period(Duration::minutes(5)),
     );
     platform.dashboard.add_row(
         &format!("{id} (staging data host: db, redis)"),
@@ -510,49 +519,43 @@ impl StagingDataHost {
                 None => g,
             }
         };
-        let superuser_secret = Secret::new(
+        let superuser_secret = Secret::new_with(
             scope,
             "SuperuserSecret",
-            Some(
-                SecretProps::new()
-                    .description(format!("StagingDataHost {id}: PostgreSQL superuser"))
-                    .removal_policy(RemovalPolicy::Retain)
-                    .generate_secret_string(generated(Some(
-                        serde_json::json!({ "username": "postgres" }),
-                    ))),
-            ),
+            SecretProps::new()
+                .description(format!("StagingDataHost {id}: PostgreSQL superuser"))
+                .removal_policy(RemovalPolicy::Retain)
+                .generate_secret_string(generated(Some(
+                    serde_json::json!({ "username": "postgres" }),
+                ))),
         );
-        let app_secret = Secret::new(
+        let app_secret = Secret::new_with(
             scope,
             "AppSecret",
-            Some(
-                SecretProps::new()
-                    .description(format!("StagingDataHost {id}: application database user"))
-                    .removal_policy(RemovalPolicy::Retain)
-                    .generate_secret_string(generated(Some(serde_json::json!({
-                        "username": props.app_username,
-                        "host": db_host,
-                        "port": POSTGRES_PORT,
-                        "dbname": props.database_name,
-                    })))),
-            ),
+            SecretProps::new()
+                .description(format!("StagingDataHost {id}: application database user"))
+                .removal_policy(RemovalPolicy::Retain)
+                .generate_secret_string(generated(Some(serde_json::json!({
+                    "username": props.app_username,
+                    "host": db_host,
+                    "port": POSTGRES_PORT,
+                    "dbname": props.database_name,
+                })))),
         );
-        let valkey_secret = Secret::new(
+        let valkey_secret = Secret::new_with(
             scope,
             "ValkeySecret",
-            Some(
-                SecretProps::new()
-                    .description(format!("StagingDataHost {id}: Valkey password"))
-                    .removal_policy(RemovalPolicy::Retain)
-                    .generate_secret_string(generated(None)),
-            ),
+            SecretProps::new()
+                .description(format!("StagingDataHost {id}: Valkey password"))
+                .removal_policy(RemovalPolicy::Retain)
+                .generate_secret_string(generated(None)),
         );
 
         // The role: SSM, CloudWatch agent, its own secrets, attaching its data volume.
         let role = Role::new(
             scope,
             "Role",
-            RoleProps::new(ServicePrincipal::new("ec2.amazonaws.com", None))
+            RoleProps::new(ServicePrincipal::new("ec2.amazonaws.com"))
                 .description(format!("StagingDataHost {id}: the host"))
                 .managed_policies(
                     [
@@ -563,13 +566,13 @@ impl StagingDataHost {
                 ),
         );
         for secret in [superuser_secret, app_secret, valkey_secret] {
-            secret.grant_read(role, None);
+            secret.grant_read(role);
         }
-        role.add_to_policy(PolicyStatement::new(Some(
+        role.add_to_policy(PolicyStatement::new_with(
             PolicyStatementProps::new()
                 .actions(["ec2:DescribeVolumes"])
                 .resources(["*"]),
-        )));
+        ));
 
         // The data volume, snapshotted when removed or replaced.
         let data_volume = Volume::new(
@@ -607,16 +610,15 @@ impl StagingDataHost {
                 .machine_image_ids
                 .iter()
                 .map(|(r, a)| (r.clone(), a.clone())),
-            None,
         );
         let instance = Instance::new(
             scope,
             "Instance",
-            InstanceProps::new(
-                InstanceType::new(props.instance_type.as_str()),
+            InstanceProps::new(InstancePropsRequired {
+                instance_type: InstanceType::new(props.instance_type.as_str()),
                 machine_image,
                 vpc,
-            )
+            })
             .vpc_subnets(SubnetSelection::new().subnets([subnet]))
             .availability_zone(az)
             .associate_public_ip_address(false)
@@ -627,39 +629,38 @@ impl StagingDataHost {
             .http_tokens(HttpTokens::Required)
             .http_put_response_hop_limit(2)
             .disable_api_termination(true)
-            .block_devices([BlockDevice::new(
-                "/dev/sda1",
-                BlockDeviceVolume::ebs(
+            .block_devices([BlockDevice::new(BlockDeviceRequired {
+                device_name: "/dev/sda1",
+                volume: BlockDeviceVolume::ebs_with(
                     ROOT_VOLUME_GIB,
-                    Some(
-                        EbsDeviceOptions::new()
-                            .volume_type(EbsDeviceVolumeType::Gp3)
-                            .encrypted(true)
-                            .delete_on_termination(true),
-                    ),
+                    EbsDeviceOptions::new()
+                        .volume_type(EbsDeviceVolumeType::Gp3)
+                        .encrypted(true)
+                        .delete_on_termination(true),
                 ),
-            )]),
+            })]),
         );
         // ec2:AttachVolume only for this volume and this instance (matched by a grant tag).
-        data_volume.grant_attach_volume_by_resource_tag(role, [instance], None);
+        data_volume.grant_attach_volume_by_resource_tag(role, [instance]);
 
         // Daily snapshots of the data volume, kept 7 days.
-        let backup_plan = BackupPlan::new(
+        let backup_plan = BackupPlan::new_with(
             scope,
             "Backup",
-            Some(
-                BackupPlanProps::new().backup_plan_rules([BackupPlanRule::new(
-                    BackupPlanRuleProps::new()
-                        .rule_name("Daily")
-                        .schedule_expression(Schedule::cron(
-                            CronOptions::new().hour("3").minute("0"),
-                        ))
-                        .delete_after(Duration::days(7)),
-                )]),
-            ),
+            BackupPlanProps::new().backup_plan_rules([BackupPlanRule::new(
+                BackupPlanRuleProps::new()
+                    .rule_name("Daily")
+                    .schedule_expression(Schedule::cron(CronOptions::new().hour("3").minute("0")))
+                    .delete_after(Duration::days(7)),
+            )]),
         );
-        let volume_arn = stack
-            .format_arn(ArnComponents::new("volume", "ec2").resource_name(data_volume.volume_id()));
+        let volume_arn = stack.format_arn(
+            ArnComponents::new(ArnComponentsRequired {
+                resource: "volume",
+                service: "ec2",
+            })
+            .resource_name(data_volume.volume_id()),
+        );
         backup_plan.add_selection(
             "DataVolume",
             BackupSelectionOptions::new([BackupResource::from_arn(volume_arn)]),
@@ -687,16 +688,19 @@ impl StagingDataHost {
         let status_check_alarm = Alarm::new(
             scope,
             "SystemStatusCheckAlarm",
-            AlarmProps::new(
-                2,
-                Metric::new(
-                    MetricProps::new("StatusCheckFailed_System", "AWS/EC2")
-                        .dimensions_map([("InstanceId", instance.instance_id())])
-                        .statistic("Maximum")
-                        .period(Duration::minutes(1)),
+            AlarmProps::new(AlarmPropsRequired {
+                evaluation_periods: 2,
+                metric: Metric::new(
+                    MetricProps::new(MetricPropsRequired {
+                        metric_name: "StatusCheckFailed_System",
+                        namespace: "AWS/EC2",
+                    })
+                    .dimensions_map([("InstanceId", instance.instance_id())])
+                    .statistic("Maximum")
+                    .period(Duration::minutes(1)),
                 ),
-                1,
-            )
+                threshold: 1,
+            })
             .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
             .alarm_description(format!(
                 "StagingDataHost {id}: system status check failed; the instance is recovered"
@@ -707,20 +711,23 @@ impl StagingDataHost {
         let disk_alarm = Alarm::new(
             scope,
             "DataDiskAlarm",
-            AlarmProps::new(
-                2,
-                Metric::new(
-                    MetricProps::new("disk_used_percent", "CWAgent")
-                        .dimensions_map([
-                            ("InstanceId", instance.instance_id()),
-                            ("path", DATA_MOUNT.into()),
-                            ("fstype", "ext4".into()),
-                        ])
-                        .statistic("Maximum")
-                        .period(Duration::minutes(5)),
+            AlarmProps::new(AlarmPropsRequired {
+                evaluation_periods: 2,
+                metric: Metric::new(
+                    MetricProps::new(MetricPropsRequired {
+                        metric_name: "disk_used_percent",
+                        namespace: "CWAgent",
+                    })
+                    .dimensions_map([
+                        ("InstanceId", instance.instance_id()),
+                        ("path", DATA_MOUNT.into()),
+                        ("fstype", "ext4".into()),
+                    ])
+                    .statistic("Maximum")
+                    .period(Duration::minutes(5)),
                 ),
-                DISK_ALARM_PERCENT,
-            )
+                threshold: DISK_ALARM_PERCENT,
+            })
             .comparison_operator(ComparisonOperator::GreaterThanThreshold)
             .treat_missing_data(TreatMissingData::Missing)
             .alarm_description(format!(

@@ -211,20 +211,18 @@ impl StaticSite {
         props.validate(id)?;
         let scope = Construct::new(scope, id);
         let log_bucket = props.access_logs.then(|| {
-            Bucket::new(
+            Bucket::new_with(
                 scope,
                 "AccessLogs",
-                Some(
-                    BucketProps::new()
-                        .encryption(BucketEncryption::S3Managed)
-                        .block_public_access(BlockPublicAccess::block_all())
-                        .enforce_ssl(true)
-                        // CloudFront standard logging writes with an ACL grant.
-                        .object_ownership(ObjectOwnership::BucketOwnerPreferred)
-                        .lifecycle_rules([LifecycleRule::new()
-                            .expiration(Duration::days(props.access_log_expiry_days))])
-                        .removal_policy(RemovalPolicy::Retain),
-                ),
+                BucketProps::new()
+                    .encryption(BucketEncryption::S3Managed)
+                    .block_public_access(BlockPublicAccess::block_all())
+                    .enforce_ssl(true)
+                    // CloudFront standard logging writes with an ACL grant.
+                    .object_ownership(ObjectOwnership::BucketOwnerPreferred)
+                    .lifecycle_rules([LifecycleRule::new()
+                        .expiration(Duration::days(props.access_log_expiry_days))])
+                    .removal_policy(RemovalPolicy::Retain),
             )
         });
         let mut bucket_props =
@@ -242,12 +240,11 @@ impl StaticSite {
                 .server_access_logs_bucket(logs)
                 .server_access_logs_prefix("s3/");
         }
-        let bucket = Bucket::new(scope, "Bucket", Some(bucket_props));
+        let bucket = Bucket::new_with(scope, "Bucket", bucket_props);
 
-        let behavior =
-            BehaviorOptions::new(S3BucketOrigin::with_origin_access_control(bucket, None))
-                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                .compress(true);
+        let behavior = BehaviorOptions::new(S3BucketOrigin::with_origin_access_control(bucket))
+            .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+            .compress(true);
         let mut distribution_props = DistributionProps::new(behavior)
             .default_root_object("index.html")
             .price_class(props.price_class)

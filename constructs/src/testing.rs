@@ -55,7 +55,7 @@ pub fn synth(build: impl FnOnce(Stack)) -> Template {
             format!("{REGION}b"),
             format!("{REGION}c")
         ]);
-        let app = App::new(Some(
+        let app = App::new_with(
             cdk_from_rust::aws_cdk_lib::AppProps::new()
                 .context([
                     (
@@ -68,14 +68,14 @@ pub fn synth(build: impl FnOnce(Stack)) -> Template {
                     ),
                 ])
                 .analytics_reporting(false),
-        ));
+        );
         let env = cdk_from_rust::aws_cdk_lib::Environment::new()
             .account(ACCOUNT)
             .region(REGION);
-        let stack = Stack::new(
+        let stack = Stack::new_with(
             app,
             "Test",
-            Some(cdk_from_rust::aws_cdk_lib::StackProps::new().env(env)),
+            cdk_from_rust::aws_cdk_lib::StackProps::new().env(env),
         );
         build(stack);
         cdk_from_rust::synthesize(&app);

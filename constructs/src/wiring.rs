@@ -163,11 +163,11 @@ pub fn connect(
         // Marked remote: when the endpoint is in another stack (a data stack), aws-cdk-lib
         // creates the rule beside the consumer's group, so the endpoint's stack never refers to
         // its consumers' (no dependency cycle); in one stack it is the endpoint group's rule.
-        e.security_group.add_ingress_rule(
+        e.security_group.add_ingress_rule_with_remote_rule(
             consumer,
             Port::tcp(d.port),
-            Some(format!("{consumer_id} -> {}:{}", d.name, d.port).into()),
-            Some(true.into()),
+            format!("{consumer_id} -> {}:{}", d.name, d.port),
+            true,
         );
         let prefix = d.name.to_ascii_uppercase().replace('-', "_");
         env.insert(format!("{prefix}_HOST"), e.host.clone());
@@ -223,7 +223,10 @@ impl ContainerSecret {
 
     /// Lowers into the ECS binding (what a container definition's `secrets` takes).
     pub fn to_ecs(&self) -> EcsSecret {
-        EcsSecret::from_secrets_manager(self.secret, self.field.as_ref().map(Into::into))
+        match &self.field {
+            Some(field) => EcsSecret::from_secrets_manager_with(self.secret, field.as_str()),
+            None => EcsSecret::from_secrets_manager(self.secret),
+        }
     }
 }
 

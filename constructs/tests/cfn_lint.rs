@@ -152,7 +152,7 @@ fn every_construct_in_one_template_passes_cfn_lint() {
         };
         PrivateWorkerService::new(stack, "Fetcher", &platform, fetcher).unwrap();
 
-        let credentials = Secret::new(stack, "AppSecrets", None);
+        let credentials = Secret::new(stack, "AppSecrets");
         let mut migrate = OneOffTaskProps::new(
             "111111111111.dkr.ecr.eu-west-1.amazonaws.com/tracker/api:v1.4.2",
             ["python", "manage.py", "migrate"],

@@ -69,16 +69,16 @@ fn build(v: Variant) -> Value {
         let api = PublicAlbService::new(stack, "Api", &platform, api).unwrap();
         if v.open_to_internet {
             api.security_group
-                .add_ingress_rule(Peer::any_ipv4(), Port::tcp(8000), None, None);
+                .add_ingress_rule(Peer::any_ipv4(), Port::tcp(8000));
         }
         if v.extra_iam_action {
             api.task_definition
                 .task_role()
-                .add_to_principal_policy(PolicyStatement::new(Some(
+                .add_to_principal_policy(PolicyStatement::new_with(
                     PolicyStatementProps::new()
                         .actions(["s3:PutObject"])
                         .resources(["arn:aws:s3:::tracker-exports/*"]),
-                )));
+                ));
         }
         if v.worker {
             PrivateWorkerService::new(
@@ -95,7 +95,7 @@ fn build(v: Variant) -> Value {
             .unwrap();
         }
         if v.tag {
-            Tags::of(stack).add("CostCenter", "tracker-platform", None);
+            Tags::of(stack).add("CostCenter", "tracker-platform");
         }
     })
     .0

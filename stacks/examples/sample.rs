@@ -4,7 +4,7 @@
 
 fn main() -> std::process::ExitCode {
     let (program, ()) = cdk_from_rust::record(|| {
-        let app = cdk_from_rust::aws_cdk_lib::App::new(None);
+        let app = cdk_from_rust::aws_cdk_lib::App::new();
         tracker_stacks::sample::sample(&app);
         cdk_from_rust::synthesize(&app);
     });

@@ -24,17 +24,15 @@ fn main() -> std::process::ExitCode {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1);
     let (program, ()) = cdk_from_rust::record(|| {
-        let app = App::new(None);
+        let app = App::new();
         let stack = |name: &str| {
-            Stack::new(
+            Stack::new_with(
                 app,
                 name,
-                Some(
-                    StackProps::new().env(
-                        Environment::new()
-                            .account("111111111111")
-                            .region("eu-west-1"),
-                    ),
+                StackProps::new().env(
+                    Environment::new()
+                        .account("111111111111")
+                        .region("eu-west-1"),
                 ),
             )
         };

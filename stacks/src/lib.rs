@@ -202,7 +202,7 @@ pub enum SynthError {
 /// for synthesis. Construct validation errors of every stack are reported together.
 pub fn app_program(settings: &AppSettings) -> Result<Program, StacksError> {
     let (program, result) = cdk_from_rust::record(|| {
-        let app = App::new(None);
+        let app = App::new();
         nag::apply(&app);
         let results = [
             tracker::registry_stack(&app, &[&settings.staging, &settings.production]).map(drop),

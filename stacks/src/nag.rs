@@ -8,7 +8,9 @@
 //! construct and its children. cdk-nag writes the accepted rules into each resource's
 //! `Metadata.cdk_nag`, so the templates carry the audit trail.
 
-use cdk_from_rust::aws_cdk_lib::{Acknowledgment, Annotations, App, Stack, Validations};
+use cdk_from_rust::aws_cdk_lib::{
+    Acknowledgment, AcknowledgmentRequired, Annotations, App, Stack, Validations,
+};
 use cdk_from_rust::cdk_nag::{AwsSolutionsChecks, NagPackProps};
 use cdk_from_rust::constructs::IConstruct;
 
@@ -17,9 +19,9 @@ use crate::settings::{Environment, Settings};
 /// Registers the AwsSolutions checks as a validation plugin of `app`: an unacknowledged error
 /// fails synthesis, naming the rule, the resource and the construct path.
 pub fn apply(app: &App) {
-    Validations::of(app).add_plugins([AwsSolutionsChecks::new(
+    Validations::of(app).add_plugins([AwsSolutionsChecks::new_with(
         app,
-        Some(NagPackProps::new().write_suppressions_to_cloud_formation(true)),
+        NagPackProps::new().write_suppressions_to_cloud_formation(true),
     )]);
 }
 
@@ -271,8 +273,10 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
 pub fn acknowledge(app: &App, settings: &Settings) {
     for (path, rule, reason) in acknowledgments(settings) {
         let construct = find(app, &path);
-        Validations::of(construct)
-            .acknowledge([Acknowledgment::new(rule.as_str(), reason.as_str())]);
+        Validations::of(construct).acknowledge([Acknowledgment::new(AcknowledgmentRequired {
+            id: rule.as_str(),
+            reason: reason.as_str(),
+        })]);
     }
     // aws-cdk-lib warns about any image given by registry URL; the Anisette image is the mirrored
     // ECR repository, and its execution role is granted pull on it explicitly.
@@ -280,9 +284,9 @@ pub fn acknowledge(app: &App, settings: &Settings) {
         "{}/Anisette/TaskDefinition/anisette-v3",
         settings.environment.stack_name()
     );
-    Annotations::of(find(app, &anisette)).acknowledge_warning(
+    Annotations::of(find(app, &anisette)).acknowledge_warning_with(
         "@aws-cdk/aws-ecs:ecrImageRequiresPolicy",
-        Some("the execution role is granted pull on tracker/anisette-v3".into()),
+        "the execution role is granted pull on tracker/anisette-v3",
     );
 }
 
@@ -294,11 +298,12 @@ pub fn acknowledge_registry(stack: Stack, settings: &Settings) {
             .fold(IConstruct::from(stack), |scope, id| {
                 scope.node().find_child(*id)
             });
-        Validations::of(role).acknowledge([Acknowledgment::new(
-            "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken has no resource-level permissions (docker login to the \
+        Validations::of(role).acknowledge([Acknowledgment::new(AcknowledgmentRequired {
+            id: "AwsSolutions-IAM5[Resource::*]",
+            reason:
+                "ecr:GetAuthorizationToken has no resource-level permissions (docker login to the \
              registry); every push and pull action is limited to the tracker repositories",
-        )]);
+        })]);
     }
 }
 

@@ -5,16 +5,21 @@
 
 use cdk_from_rust::aws_cdk_lib::aws_applicationautoscaling::EnableScalingProps;
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{Alarm, MetricOptions};
-use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{AlarmProps, ComparisonOperator};
-use cdk_from_rust::aws_cdk_lib::aws_ec2::{SubnetConfiguration, SubnetType, Vpc, VpcProps};
+use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
+    AlarmProps, AlarmPropsRequired, ComparisonOperator,
+};
+use cdk_from_rust::aws_cdk_lib::aws_ec2::{
+    SubnetConfiguration, SubnetConfigurationRequired, SubnetType, Vpc, VpcProps,
+};
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{
     AuthorizationConfig, AwsLogDriverProps, Cluster, ClusterProps, ContainerDefinitionOptions,
     ContainerImage, ContainerInsights, CpuUtilizationScalingProps, DeploymentCircuitBreaker,
-    EfsVolumeConfiguration, FargateService, FargateServiceProps, FargateTaskDefinition,
-    FargateTaskDefinitionProps, LogDrivers, MountPoint, PortMapping, Protocol, Secret, Volume,
+    EfsVolumeConfiguration, FargateService, FargateServiceProps, FargateServicePropsRequired,
+    FargateTaskDefinition, FargateTaskDefinitionProps, LogDrivers, MountPoint, MountPointRequired,
+    PortMapping, Protocol, Secret, Volume,
 };
 use cdk_from_rust::aws_cdk_lib::aws_efs::{
-    AccessPointOptions, Acl, FileSystem, FileSystemProps, PosixUser,
+    AccessPointOptions, Acl, AclRequired, FileSystem, FileSystemProps, PosixUser, PosixUserRequired,
 };
 use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::{
     AddApplicationTargetsProps, ApplicationLoadBalancer, ApplicationLoadBalancerProps,
@@ -28,42 +33,42 @@ use cdk_from_rust::aws_cdk_lib::{
 
 /// Adds the sample stack to `app`.
 pub fn sample(app: &App) -> Stack {
-    let stack = Stack::new(
+    let stack = Stack::new_with(
         app,
         "SampleStack",
-        Some(
-            StackProps::new()
-                .description("cdk-from-rust sample: one Fargate service behind an ALB"),
-        ),
+        StackProps::new().description("cdk-from-rust sample: one Fargate service behind an ALB"),
     );
 
-    let vpc = Vpc::new(
+    let vpc = Vpc::new_with(
         stack,
         "Vpc",
-        Some(
-            VpcProps::new()
-                .max_azs(2)
-                .nat_gateways(1)
-                .subnet_configuration([
-                    SubnetConfiguration::new("public", SubnetType::Public).cidr_mask(24),
-                    SubnetConfiguration::new("private", SubnetType::PrivateWithEgress)
-                        .cidr_mask(22),
-                ]),
-        ),
+        VpcProps::new()
+            .max_azs(2)
+            .nat_gateways(1)
+            .subnet_configuration([
+                SubnetConfiguration::new(SubnetConfigurationRequired {
+                    name: "public",
+                    subnet_type: SubnetType::Public,
+                })
+                .cidr_mask(24),
+                SubnetConfiguration::new(SubnetConfigurationRequired {
+                    name: "private",
+                    subnet_type: SubnetType::PrivateWithEgress,
+                })
+                .cidr_mask(22),
+            ]),
     );
-    let cluster = Cluster::new(
+    let cluster = Cluster::new_with(
         stack,
         "Cluster",
-        Some(
-            ClusterProps::new()
-                .vpc(vpc)
-                .container_insights_v2(ContainerInsights::Enabled),
-        ),
+        ClusterProps::new()
+            .vpc(vpc)
+            .container_insights_v2(ContainerInsights::Enabled),
     );
-    let secret = SmSecret::new(
+    let secret = SmSecret::new_with(
         stack,
         "ApiSecret",
-        Some(SecretProps::new().description("API signing key")),
+        SecretProps::new().description("API signing key"),
     );
 
     let file_system = FileSystem::new(
@@ -73,24 +78,27 @@ pub fn sample(app: &App) -> Stack {
             .encrypted(true)
             .removal_policy(RemovalPolicy::Retain),
     );
-    let access_point = file_system.add_access_point(
+    let access_point = file_system.add_access_point_with(
         "StateAccess",
-        Some(
-            AccessPointOptions::new()
-                .path("/state")
-                .posix_user(PosixUser::new("1000", "1000"))
-                .create_acl(Acl::new("1000", "1000", "750")),
-        ),
+        AccessPointOptions::new()
+            .path("/state")
+            .posix_user(PosixUser::new(PosixUserRequired {
+                gid: "1000",
+                uid: "1000",
+            }))
+            .create_acl(Acl::new(AclRequired {
+                owner_gid: "1000",
+                owner_uid: "1000",
+                permissions: "750",
+            })),
     );
 
-    let task_definition = FargateTaskDefinition::new(
+    let task_definition = FargateTaskDefinition::new_with(
         stack,
         "Task",
-        Some(
-            FargateTaskDefinitionProps::new()
-                .cpu(512)
-                .memory_limit_mib(1024),
-        ),
+        FargateTaskDefinitionProps::new()
+            .cpu(512)
+            .memory_limit_mib(1024),
     );
     task_definition.add_volume(
         Volume::new("state").efs_volume_configuration(
@@ -107,26 +115,30 @@ pub fn sample(app: &App) -> Stack {
         "api",
         ContainerDefinitionOptions::new(ContainerImage::from_registry(
             "public.ecr.aws/nginx/nginx:1.27",
-            None,
         ))
         .environment([("LOG_LEVEL", "info")])
-        .secrets([("API_KEY", Secret::from_secrets_manager(secret, None))])
+        .secrets([("API_KEY", Secret::from_secrets_manager(secret))])
         .port_mappings([PortMapping::new(8000).protocol(Protocol::Tcp)])
         .logging(LogDrivers::aws_logs(AwsLogDriverProps::new("api"))),
     );
-    container.add_mount_points([MountPoint::new("/state", false, "state")]);
+    container.add_mount_points([MountPoint::new(MountPointRequired {
+        container_path: "/state",
+        read_only: false,
+        source_volume: "state",
+    })]);
 
     let service = FargateService::new(
         stack,
         "Service",
-        FargateServiceProps::new(cluster, task_definition)
-            .desired_count(2)
-            .min_healthy_percent(100)
-            .circuit_breaker(DeploymentCircuitBreaker::new().enable(true).rollback(true)),
+        FargateServiceProps::new(FargateServicePropsRequired {
+            cluster,
+            task_definition,
+        })
+        .desired_count(2)
+        .min_healthy_percent(100)
+        .circuit_breaker(DeploymentCircuitBreaker::new().enable(true).rollback(true)),
     );
-    file_system
-        .connections()
-        .allow_default_port_from(service, None);
+    file_system.connections().allow_default_port_from(service);
 
     let alb = ApplicationLoadBalancer::new(
         stack,
@@ -138,7 +150,7 @@ pub fn sample(app: &App) -> Stack {
         BaseApplicationListenerProps::new()
             .port(80)
             .open(true)
-            .default_action(ListenerAction::fixed_response(404, None)),
+            .default_action(ListenerAction::fixed_response(404)),
     );
     listener.add_targets(
         "Api",
@@ -164,11 +176,12 @@ pub fn sample(app: &App) -> Stack {
     Alarm::new(
         stack,
         "HighCpu",
-        AlarmProps::new(
-            3,
-            service.metric_cpu_utilization(Some(MetricOptions::new().period(Duration::minutes(1)))),
-            90,
-        )
+        AlarmProps::new(AlarmPropsRequired {
+            evaluation_periods: 3,
+            metric: service
+                .metric_cpu_utilization_with(MetricOptions::new().period(Duration::minutes(1))),
+            threshold: 90,
+        })
         .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold),
     );
     CfnOutput::new(

@@ -21,14 +21,17 @@ use cdk_from_rust::aws_cdk_lib::aws_certificatemanager::{
     Certificate as AcmCertificate, CertificateProps, CertificateValidation,
 };
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
-    Alarm, AlarmProps, ComparisonOperator, Metric, MetricProps, TreatMissingData,
+    Alarm, AlarmProps, AlarmPropsRequired, ComparisonOperator, Metric, MetricProps,
+    MetricPropsRequired, TreatMissingData,
 };
-use cdk_from_rust::aws_cdk_lib::aws_ecr::{IRepository, Repository, RepositoryAttributes};
+use cdk_from_rust::aws_cdk_lib::aws_ecr::{
+    IRepository, Repository, RepositoryAttributes, RepositoryAttributesRequired,
+};
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{ContainerImage, FargateService};
 use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroup;
 use cdk_from_rust::aws_cdk_lib::aws_route53::{
-    CfnRecordSet, CfnRecordSetAliasTargetProperty, CfnRecordSetProps, HostedZone,
-    HostedZoneAttributes,
+    CfnRecordSet, CfnRecordSetAliasTargetProperty, CfnRecordSetAliasTargetPropertyRequired,
+    CfnRecordSetProps, CfnRecordSetPropsRequired, HostedZone, HostedZoneAttributes,
 };
 use cdk_from_rust::aws_cdk_lib::{
     Annotations, App, Aws, CfnOutput, CfnOutputProps, Duration, Environment as CdkEnvironment, Fn,
@@ -207,11 +210,11 @@ fn tagged_stack(
     environment: &str,
     s: &Settings,
 ) -> Stack {
-    let stack = Stack::new(app, name, Some(props));
-    Tags::of(stack).add("project", TAG_PROJECT, None);
-    Tags::of(stack).add("environment", environment, None);
+    let stack = Stack::new_with(app, name, props);
+    Tags::of(stack).add("project", TAG_PROJECT);
+    Tags::of(stack).add("environment", environment);
     for (key, value) in &s.tags {
-        Tags::of(stack).add(key.as_str(), value.as_str(), None);
+        Tags::of(stack).add(key.as_str(), value.as_str());
     }
     stack
 }
@@ -274,9 +277,9 @@ fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
         services_props = services_props.cross_region_references(true);
     }
     let services = new_stack(env.stack_name(), services_props);
-    services.add_stack_dependency(
+    services.add_stack_dependency_with(
         data,
-        Some("the services run in the data stack's network and reach its data plane".into()),
+        "the services run in the data stack's network and reach its data plane",
     );
     if let Some(certificate) = cdn_certificate {
         services.add_stack_dependency(
@@ -290,7 +293,7 @@ fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
             WarningStack::Services => (services, env.stack_name()),
         };
         eprintln!("warning: {name}: {}", warning.message);
-        Annotations::of(stack).add_warning_v2(warning.id, warning.message, None);
+        Annotations::of(stack).add_warning_v2(warning.id, warning.message);
     }
     EnvironmentStacks {
         data,
@@ -414,9 +417,17 @@ fn alias_record(
     CfnRecordSet::new(
         scope,
         id,
-        CfnRecordSetProps::new(format!("{host}.{}.", s.domain), "A")
-            .hosted_zone_id(zone)
-            .alias_target(CfnRecordSetAliasTargetProperty::new(target.0, target.1)),
+        CfnRecordSetProps::new(CfnRecordSetPropsRequired {
+            name: format!("{host}.{}.", s.domain),
+            r#type: "A",
+        })
+        .hosted_zone_id(zone)
+        .alias_target(CfnRecordSetAliasTargetProperty::new(
+            CfnRecordSetAliasTargetPropertyRequired {
+                dns_name: target.0,
+                hosted_zone_id: target.1,
+            },
+        )),
     );
 }
 
@@ -610,15 +621,18 @@ pub fn services(
             let repository = Repository::from_repository_attributes(
                 stack,
                 format!("Repository-{service}"),
-                RepositoryAttributes::new(s.repository_arn(service), format!("tracker/{service}")),
+                RepositoryAttributes::new(RepositoryAttributesRequired {
+                    repository_arn: s.repository_arn(service),
+                    repository_name: format!("tracker/{service}"),
+                }),
             );
             (service, repository)
         })
         .collect();
     let image = |service: &str| -> Image {
-        Image::handle(ContainerImage::from_ecr_repository(
+        Image::handle(ContainerImage::from_ecr_repository_with(
             repositories[service],
-            Some(s.image_tag.as_str().into()),
+            s.image_tag.as_str(),
         ))
     };
 
@@ -807,25 +821,28 @@ pub fn operations(stack: Stack, s: &Settings, platform: &Platform, services: &Se
         let alarm = Alarm::new(
             *service,
             "TargetErrors",
-            AlarmProps::new(
-                2,
-                Metric::new(
-                    MetricProps::new("HTTPCode_Target_5XX_Count", "AWS/ApplicationELB")
-                        .dimensions_map(BTreeMap::from([
-                            (
-                                "LoadBalancer".to_string(),
-                                platform.alb.load_balancer_full_name(),
-                            ),
-                            (
-                                "TargetGroup".to_string(),
-                                target_group.target_group_full_name(),
-                            ),
-                        ]))
-                        .statistic("Sum")
-                        .period(Duration::minutes(1)),
+            AlarmProps::new(AlarmPropsRequired {
+                evaluation_periods: 2,
+                metric: Metric::new(
+                    MetricProps::new(MetricPropsRequired {
+                        metric_name: "HTTPCode_Target_5XX_Count",
+                        namespace: "AWS/ApplicationELB",
+                    })
+                    .dimensions_map(BTreeMap::from([
+                        (
+                            "LoadBalancer".to_string(),
+                            platform.alb.load_balancer_full_name(),
+                        ),
+                        (
+                            "TargetGroup".to_string(),
+                            target_group.target_group_full_name(),
+                        ),
+                    ]))
+                    .statistic("Sum")
+                    .period(Duration::minutes(1)),
                 ),
-                10,
-            )
+                threshold: 10,
+            })
             .alarm_name(alarm_name.as_str())
             .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
             .treat_missing_data(TreatMissingData::NotBreaching)
@@ -841,19 +858,23 @@ pub fn operations(stack: Stack, s: &Settings, platform: &Platform, services: &Se
         let alarm = Alarm::new(
             *service,
             "MemoryHigh",
-            AlarmProps::new(3, service.metric_memory_utilization(None), 90)
-                .alarm_name(alarm_name.as_str())
-                .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-                .treat_missing_data(TreatMissingData::NotBreaching)
-                .alarm_description(format!(
-                    "{env} {name}: memory at 90 %+ for 3 minutes (rolls a deployment back)"
-                )),
+            AlarmProps::new(AlarmPropsRequired {
+                evaluation_periods: 3,
+                metric: service.metric_memory_utilization(),
+                threshold: 90,
+            })
+            .alarm_name(alarm_name.as_str())
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .treat_missing_data(TreatMissingData::NotBreaching)
+            .alarm_description(format!(
+                "{env} {name}: memory at 90 %+ for 3 minutes (rolls a deployment back)"
+            )),
         );
         platform.alerts.notify(alarm);
         deployment_alarms.push((*service, alarm_name));
     }
     for (service, alarm) in deployment_alarms {
-        service.enable_deployment_alarms([alarm], None);
+        service.enable_deployment_alarms([alarm]);
     }
 }
 

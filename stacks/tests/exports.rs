@@ -11,10 +11,10 @@ use serde_json::Value;
 /// (`used`) or the data stack pins its name with `export_value` instead.
 fn data_exports(used: bool) -> Vec<(String, Value)> {
     let (program, ()) = cdk_from_rust::record(|| {
-        let app = App::new(None);
-        let data = Stack::new(app, "Data", None);
-        let services = Stack::new(app, "Services", None);
-        let bucket = Bucket::new(data, "Store", None);
+        let app = App::new();
+        let data = Stack::new(app, "Data");
+        let services = Stack::new(app, "Services");
+        let bucket = Bucket::new(data, "Store");
         if used {
             CfnOutput::new(
                 services,
@@ -22,7 +22,7 @@ fn data_exports(used: bool) -> Vec<(String, Value)> {
                 CfnOutputProps::new(bucket.bucket_name()),
             );
         } else {
-            data.export_value(bucket.bucket_name(), None);
+            data.export_value(bucket.bucket_name());
         }
         cdk_from_rust::synthesize(&app);
     });

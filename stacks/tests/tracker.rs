@@ -216,10 +216,10 @@ fn fails_synthesis_on_an_unacknowledged_cdk_nag_finding() {
     use cdk_from_rust::aws_cdk_lib::aws_s3::Bucket;
     use cdk_from_rust::aws_cdk_lib::{App, Stack};
     let (program, ()) = cdk_from_rust::record(|| {
-        let app = App::new(None);
+        let app = App::new();
         tracker_stacks::nag::apply(&app);
-        let stack = Stack::new(app, "Bare", None);
-        Bucket::new(stack, "Plain", None);
+        let stack = Stack::new(app, "Bare");
+        Bucket::new(stack, "Plain");
         cdk_from_rust::synthesize(&app);
     });
     let dir = tempfile::tempdir().unwrap();

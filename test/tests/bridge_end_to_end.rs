@@ -9,7 +9,7 @@ use tracker_tests::{repo_root, synth_js, synth_program, template_json, templates
 
 fn sample_program() -> cdk_from_rust::program::Program {
     cdk_from_rust::record(|| {
-        let app = App::new(None);
+        let app = App::new();
         tracker_stacks::sample::sample(&app);
         cdk_from_rust::synthesize(&app);
     })
@@ -74,14 +74,14 @@ fn synthesizing_twice_gives_byte_identical_templates() {
 fn an_operation_aws_cdk_lib_rejects_is_reported_at_its_rust_call_site() {
     let mut line = 0;
     let (program, ()) = cdk_from_rust::record(|| {
-        let app = App::new(None);
-        let stack = Stack::new(app, "Clash", None);
-        Queue::new(stack, "Jobs", None);
+        let app = App::new();
+        let stack = Stack::new(app, "Clash");
+        Queue::new(stack, "Jobs");
         line = line!() + 1;
-        Queue::new(
+        Queue::new_with(
             stack,
             "Jobs",
-            Some(QueueProps::new().visibility_timeout(Duration::seconds(30))),
+            QueueProps::new().visibility_timeout(Duration::seconds(30)),
         );
         cdk_from_rust::synthesize(&app);
     });
@@ -119,10 +119,10 @@ fn an_operation_aws_cdk_lib_rejects_is_reported_at_its_rust_call_site() {
 fn synthesis_errors_name_the_rust_site_and_leave_no_assembly_behind() {
     let mut line = 0;
     let (program, ()) = cdk_from_rust::record(|| {
-        let app = App::new(None);
-        let stack = Stack::new(app, "Annotated", None);
+        let app = App::new();
+        let stack = Stack::new(app, "Annotated");
         line = line!() + 1;
-        let bucket = Bucket::new(stack, "Data", Some(BucketProps::new().versioned(true)));
+        let bucket = Bucket::new_with(stack, "Data", BucketProps::new().versioned(true));
         Annotations::of(bucket).add_error("this bucket is not allowed here");
         cdk_from_rust::synthesize(&app);
     });

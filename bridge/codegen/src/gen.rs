@@ -575,15 +575,16 @@ fn gen_class(g: &mut ModuleGen, t: &Type, name: &str) {
     gen_handle_decl(g, t, name, base);
     let mut names = HashSet::new();
     let mut body = String::new();
-    if let Some(init) = &t.initializer {
-        if !t.is_abstract && !init.protected {
-            names.insert("new".to_string());
-            gen_callable(g, &mut body, t, init, "new", Target::New);
-        }
+    let ctor = t
+        .initializer
+        .as_ref()
+        .filter(|init| !t.is_abstract && !init.protected);
+    if ctor.is_some() {
+        names.insert("new".to_string());
     }
     let methods: Vec<&Callable> = t.methods.iter().filter(|m| !m.protected).collect();
     let props: Vec<&Property> = t.properties.iter().filter(|p| !p.protected).collect();
-    gen_members(g, &mut body, t, &methods, &props, &mut names);
+    gen_members(g, &mut body, t, ctor, &methods, &props, &mut names);
     let _ = writeln!(g.out, "impl {name} {{\n{body}}}\n");
 }
 
@@ -619,7 +620,7 @@ fn gen_interface(g: &mut ModuleGen, t: &Type, name: &str) {
     }
     let mut names = HashSet::new();
     let mut body = String::new();
-    gen_members(g, &mut body, t, &methods, &props, &mut names);
+    gen_members(g, &mut body, t, None, &methods, &props, &mut names);
     let _ = writeln!(g.out, "impl {name} {{\n{body}}}\n");
 }
 
@@ -645,6 +646,7 @@ fn gen_members(
     g: &mut ModuleGen,
     body: &mut String,
     t: &Type,
+    ctor: Option<&Callable>,
     methods: &[&Callable],
     props: &[&Property],
     names: &mut HashSet<String>,
@@ -657,16 +659,47 @@ fn gen_members(
     let mut iprops: Vec<&Property> = props.iter().copied().filter(|p| !p.is_static).collect();
     sprops.sort_by(|a, b| a.name.cmp(&b.name));
     iprops.sort_by(|a, b| a.name.cmp(&b.name));
+    // Names first (members, then properties, then the `_with` forms), so adding a `_with` form
+    // never renames a member of the TypeScript API.
+    let mut callables: Vec<(&Callable, String, Target)> = Vec::new();
+    if let Some(c) = ctor {
+        callables.push((c, "new".to_string(), Target::New));
+    }
     for m in statics {
         let n = unique(names, ident(m.name.as_deref().unwrap_or("f")), "static");
-        gen_callable(g, body, t, m, &n, Target::Static);
+        callables.push((m, n, Target::Static));
     }
     for m in instance {
         let n = unique(names, ident(m.name.as_deref().unwrap_or("f")), "method");
-        gen_callable(g, body, t, m, &n, Target::Instance);
+        callables.push((m, n, Target::Instance));
     }
-    for p in sprops.into_iter().chain(iprops) {
-        let n = unique(names, ident(&p.name), "property");
+    let prop_names: Vec<String> = sprops
+        .iter()
+        .chain(&iprops)
+        .map(|p| unique(names, ident(&p.name), "property"))
+        .collect();
+    for (c, n, target) in callables {
+        // One `_with` form per optional prefix: `m_with` passes the first optional parameter,
+        // `m_with_<name>` every optional parameter up to `<name>`.
+        let tail = optional_tail(c, &target);
+        let first = c.parameters.len() - tail;
+        let with: Vec<String> = (first..c.parameters.len())
+            .map(|i| {
+                let base = n.trim_start_matches("r#");
+                let wanted = if i == first {
+                    format!("{base}_with")
+                } else {
+                    format!(
+                        "{base}_with_{}",
+                        ident(&c.parameters[i].name).trim_start_matches("r#")
+                    )
+                };
+                unique(names, wanted, "args")
+            })
+            .collect();
+        gen_callable(g, body, t, c, &n, &with, target);
+    }
+    for (p, n) in sprops.into_iter().chain(iprops).zip(prop_names) {
         let ret = g.output(&p.type_ref);
         doc(body, "    ", &p.docs, &[]);
         let _ = writeln!(body, "    #[track_caller]");
@@ -687,14 +720,8 @@ fn gen_members(
 }
 
 /// The parameter type and the expression converting the parameter `p` to a `Value`.
-fn param(g: &mut ModuleGen, name: &str, t: &TypeRef, optional: bool) -> (String, String) {
+fn param(g: &mut ModuleGen, name: &str, t: &TypeRef) -> (String, String) {
     let r = g.input(t);
-    if optional {
-        return (
-            format!("Option<{}>", r.render()),
-            format!("rt::ToValue::to_value(&{name})"),
-        );
-    }
     match &r {
         RustType::Vec(item) => (
             format!("impl IntoIterator<Item = impl Into<{}>>", item.render()),
@@ -723,12 +750,30 @@ fn param(g: &mut ModuleGen, name: &str, t: &TypeRef, optional: bool) -> (String,
     }
 }
 
+/// Whether parameter `p` of `c` is a construct's scope or id (required in Rust, see below).
+fn construct_arg(target: &Target, name: &str) -> bool {
+    // A construct's scope and id are optional in jsii only for `new Stack()` in unit tests:
+    // required here, so `Stack::new(&app, "Name")` reads like the TypeScript.
+    matches!(target, Target::New) && (name == "scope" || name == "id")
+}
+
+/// How many of `c`'s last parameters are optional (and not variadic): the ones the plain form
+/// of the method leaves out and its `_with` form takes.
+fn optional_tail(c: &Callable, target: &Target) -> usize {
+    c.parameters
+        .iter()
+        .rev()
+        .take_while(|p| p.optional && !p.variadic && !construct_arg(target, &p.name))
+        .count()
+}
+
 fn gen_callable(
     g: &mut ModuleGen,
     body: &mut String,
     t: &Type,
     c: &Callable,
     rust_name: &str,
+    with_names: &[String],
     target: Target,
 ) {
     let mut params = Vec::new();
@@ -745,11 +790,9 @@ fn gen_callable(
             params.push(format!("{n}: impl IntoIterator<Item = impl Into<{item}>>"));
             pushes.push(format!("__args.extend({n}.into_iter().map(|v| rt::ToValue::to_value(&Into::<{item}>::into(v))));"));
         } else {
-            // A construct's scope and id are optional in jsii only for `new Stack()` in unit tests:
-            // required here, so `Stack::new(&app, "Name", props)` reads like the TypeScript.
-            let construct_arg =
-                matches!(target, Target::New) && (p.name == "scope" || p.name == "id");
-            let (ty, expr) = param(g, &n, &p.type_ref, p.optional && !construct_arg);
+            // Every parameter is taken as a plain value: the optional tail is left out by the
+            // plain form and passed (all of it) by the `_with` form.
+            let (ty, expr) = param(g, &n, &p.type_ref);
             params.push(format!("{n}: {ty}"));
             pushes.push(format!("__args.push({expr});"));
         }
@@ -765,38 +808,6 @@ fn gen_callable(
         (_, Some(r)) => g.output(&r.type_ref),
         (_, None) => "()".to_string(),
     };
-    let mut extra = Vec::new();
-    if !param_docs.is_empty() {
-        extra.push(format!("Arguments:\n{}", param_docs.join("\n")));
-    }
-    doc(body, "    ", &c.docs, &extra);
-    let _ = writeln!(body, "    #[track_caller]");
-    let receiver = match target {
-        Target::Instance => {
-            let mut v = vec!["&self".to_string()];
-            v.extend(params);
-            v
-        }
-        _ => params,
-    };
-    let ret_sig = if ret == "()" {
-        String::new()
-    } else {
-        format!(" -> {ret}")
-    };
-    let _ = writeln!(
-        body,
-        "    pub fn {rust_name}({}){ret_sig} {{",
-        receiver.join(", ")
-    );
-    let mutable = if pushes.is_empty() { "" } else { "mut " };
-    let _ = writeln!(
-        body,
-        "        let {mutable}__args: Vec<crate::program::Value> = Vec::new();"
-    );
-    for p in pushes {
-        let _ = writeln!(body, "        {p}");
-    }
     let call = match target {
         Target::New => format!("rt::new_op(\"{}\", __args)", t.fqn),
         Target::Static => format!(
@@ -809,7 +820,72 @@ fn gen_callable(
             c.name.as_deref().unwrap_or_default()
         ),
     };
-    let _ = writeln!(body, "        {call}\n    }}");
+    let instance = matches!(target, Target::Instance);
+    let ret_sig = if ret == "()" {
+        String::new()
+    } else {
+        format!(" -> {ret}")
+    };
+    let left_out: Vec<String> = params[params.len() - with_names.len()..]
+        .iter()
+        .map(|p| format!("`{}`", p.split(':').next().unwrap_or_default()))
+        .collect();
+    let emit = |body: &mut String, name: &str, count: usize, note: Option<String>| {
+        let mut extra = Vec::new();
+        if !param_docs.is_empty() {
+            extra.push(format!("Arguments:\n{}", param_docs.join("\n")));
+        }
+        extra.extend(note);
+        doc(body, "    ", &c.docs, &extra);
+        let _ = writeln!(body, "    #[track_caller]");
+        let mut sig: Vec<String> = if instance {
+            vec!["&self".to_string()]
+        } else {
+            Vec::new()
+        };
+        sig.extend(params[..count].iter().cloned());
+        let _ = writeln!(body, "    pub fn {name}({}){ret_sig} {{", sig.join(", "));
+        let mutable = if count == 0 { "" } else { "mut " };
+        let _ = writeln!(
+            body,
+            "        let {mutable}__args: Vec<crate::program::Value> = Vec::new();"
+        );
+        for p in &pushes[..count] {
+            let _ = writeln!(body, "        {p}");
+        }
+        let _ = writeln!(body, "        {call}\n    }}");
+    };
+    let kept = params.len() - with_names.len();
+    if let Some(first) = with_names.first() {
+        emit(
+            body,
+            rust_name,
+            kept,
+            Some(format!(
+                "Leaves out the optional {}; [`Self::{first}`] passes {}.",
+                left_out.join(", "),
+                if left_out.len() == 1 {
+                    "it".to_string()
+                } else {
+                    format!("`{}`", left_out[0].trim_matches('`'))
+                }
+            )),
+        );
+    }
+    for (i, with) in with_names.iter().enumerate() {
+        emit(
+            body,
+            with,
+            kept + i + 1,
+            Some(format!(
+                "[`Self::{rust_name}`] with the optional {} passed.",
+                left_out[..=i].join(", ")
+            )),
+        );
+    }
+    if with_names.is_empty() {
+        emit(body, rust_name, params.len(), None);
+    }
 }
 
 fn gen_struct(g: &mut ModuleGen, t: &Type, name: &str) {
@@ -866,30 +942,75 @@ fn gen_struct(g: &mut ModuleGen, t: &Type, name: &str) {
         }
     }
     let _ = writeln!(out, "}}\n");
+    // Two or more required fields: `new` takes them as a struct with named members
+    // (`{name}Required`), so two values of one type cannot be swapped silently. One required
+    // field stays a plain argument: `new(value)`.
+    let named = required.len() > 1;
+    let required_name = format!("{name}Required");
+    if named {
+        gen_required_struct(out, name, &required_name, &fields, &rendered, &required);
+    }
     let _ = writeln!(out, "impl {name} {{");
-    // new(required...)
     let mut args = Vec::new();
     let mut inits = Vec::new();
-    for (i, (p, (n, r))) in fields.iter().zip(&rendered).enumerate() {
-        if required.contains(&i) {
+    let mut params = Vec::new();
+    let mut extra = Vec::new();
+    let mut bounds = Vec::new();
+    for (i, (n, r)) in rendered.iter().enumerate() {
+        if !required.contains(&i) {
+            inits.push(format!("{n}: None"));
+        } else if named {
+            let t = format!("T{}", params.len());
+            let v = format!("required.{n}");
+            inits.push(format!("{n}: {}", convert(&v, r)));
+            match r {
+                RustType::Vec(item) => {
+                    bounds.push(format!("{t}: IntoIterator"));
+                    bounds.push(format!("{t}::Item: Into<{}>", item.render()));
+                }
+                RustType::Map(item) => {
+                    let (k, x) = (format!("{t}K"), format!("{t}V"));
+                    bounds.push(format!("{t}: IntoIterator<Item = ({k}, {x})>"));
+                    bounds.push(format!("{k}: Into<String>"));
+                    bounds.push(format!("{x}: Into<{}>", item.render()));
+                    extra.push(k);
+                    extra.push(x);
+                }
+                other => bounds.push(format!("{t}: Into<{}>", other.render())),
+            }
+            params.push(t);
+        } else {
             let (ty, _) = param_simple(r);
             args.push(format!("{n}: {ty}"));
             inits.push(format!("{n}: {}", convert(n, r)));
-        } else {
-            let _ = p;
-            inits.push(format!("{n}: None"));
         }
     }
-    let _ = writeln!(
-        out,
-        "    /// A `{name}` with its required fields; set optional ones with the setters."
-    );
-    let _ = writeln!(
-        out,
-        "    pub fn new({}) -> Self {{\n        {name} {{ {} }}\n    }}",
-        args.join(", "),
-        inits.join(", ")
-    );
+    if named {
+        let generics: Vec<String> = params.iter().chain(&extra).cloned().collect();
+        let _ = writeln!(
+            out,
+            "    /// A `{name}` with its required fields, named; set optional ones with the setters."
+        );
+        let _ = writeln!(
+            out,
+            "    pub fn new<{}>(required: {required_name}<{}>) -> Self\n    where\n        {},\n    {{\n        {name} {{ {} }}\n    }}",
+            generics.join(", "),
+            params.join(", "),
+            bounds.join(",\n        "),
+            inits.join(", ")
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "    /// A `{name}` with its required fields; set optional ones with the setters."
+        );
+        let _ = writeln!(
+            out,
+            "    pub fn new({}) -> Self {{\n        {name} {{ {} }}\n    }}",
+            args.join(", "),
+            inits.join(", ")
+        );
+    }
     for (p, (n, r)) in fields.iter().zip(&rendered) {
         let setter = if n == "new" {
             "new_".to_string()
@@ -916,6 +1037,49 @@ fn gen_struct(g: &mut ModuleGen, t: &Type, name: &str) {
         }
     }
     let _ = writeln!(out, "        o.build()\n    }}\n}}\n");
+}
+
+/// `{name}Required`: the required fields of a struct with more than one, as named members of any
+/// type converting into the field's (`threshold: 5`, `vpc: &vpc`).
+fn gen_required_struct(
+    out: &mut String,
+    name: &str,
+    required_name: &str,
+    fields: &[&Property],
+    rendered: &[(String, RustType)],
+    required: &[usize],
+) {
+    let params: Vec<String> = (0..required.len()).map(|i| format!("T{i}")).collect();
+    let _ = writeln!(
+        out,
+        "/// The required fields of [`{name}`], named: `{name}::new({required_name} {{ .. }})`."
+    );
+    let _ = writeln!(
+        out,
+        "#[derive(Clone, Debug)]\npub struct {required_name}<{}> {{",
+        params.join(", ")
+    );
+    for (t, i) in params.iter().zip(required) {
+        let (n, r) = &rendered[*i];
+        let what = match r {
+            RustType::Vec(item) => format!("items converting into `{}`", item.render()),
+            RustType::Map(item) => format!(
+                "`(key, value)` pairs, values converting into `{}`",
+                item.render()
+            ),
+            other => format!("converts into `{}`", other.render()),
+        };
+        let summary = fields[*i].docs.summary.as_deref().unwrap_or_default();
+        let summary = summary.lines().collect::<Vec<_>>().join(" ");
+        let _ = writeln!(
+            out,
+            "    /// {} ({})",
+            summary.trim(),
+            what.replace("rt::", "").replace("crate::", "")
+        );
+        let _ = writeln!(out, "    pub {n}: {t},");
+    }
+    let _ = writeln!(out, "}}\n");
 }
 
 /// Setter / constructor parameter type for a field of type `r`.

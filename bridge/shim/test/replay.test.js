@@ -162,3 +162,19 @@ test('violations in the validation report are traced to the nearest recorded anc
   assert.doesNotMatch(r.stderr, /replay\.js/);
   assert.ok(fs.existsSync(path.join(outdir, 'validation-report.json')), 'the outdir is left as it is');
 });
+
+test('an array index past the end fails at the Rust line that read it (JsArray::at)', async (t) => {
+  const outdir = tempOutdir(t);
+  const prog = program([
+    APP,
+    STACK,
+    { op: 'new', fqn: 'aws-cdk-lib.aws_s3.Bucket', args: [{ $ref: 1 }, 'Data'], site: site(20) },
+    { op: 'get', target: 2, property: 'node', site: site(21) },
+    { op: 'get', target: 3, property: 'children', site: site(22) },
+    { op: 'get', target: 4, property: '5', site: site(23, 'stacks/src/storage.rs', 7) },
+  ]);
+  const r = await runShim(prog, { outdir });
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /operation #5 \(get 5 of #4\) recorded at stacks\/src\/storage\.rs:23:7 failed/);
+  assert.match(r.stderr, /index 5 is out of range: the list has 1 element\b/);
+});

@@ -171,10 +171,23 @@ pub struct Acknowledgment {
     pub r#where: Option<std::collections::BTreeMap<String, rt::JsAny>>,
 }
 
+/// The required fields of [`Acknowledgment`], named: `Acknowledgment::new(AcknowledgmentRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AcknowledgmentRequired<T0, T1> {
+    /// The rule ID to acknowledge. (converts into `JsString`)
+    pub id: T0,
+    /// The reason for acknowledging this rule. (converts into `JsString`)
+    pub reason: T1,
+}
+
 impl Acknowledgment {
-    /// A `Acknowledgment` with its required fields; set optional ones with the setters.
-    pub fn new(id: impl Into<rt::JsString>, reason: impl Into<rt::JsString>) -> Self {
-        Acknowledgment { id: id.into(), reason: reason.into(), r#where: None }
+    /// A `Acknowledgment` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AcknowledgmentRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        Acknowledgment { id: required.id.into(), reason: required.reason.into(), r#where: None }
     }
     /// The rule ID to acknowledge.
     pub fn id(mut self, id: impl Into<rt::JsString>) -> Self {
@@ -313,11 +326,28 @@ impl Annotations {
     /// Arguments:
     /// - `id`: - the id of the info message to acknowledge.
     /// - `message`: optional message to explain the reason for acknowledgement.
+    ///
+    /// Leaves out the optional `message`; [`Self::acknowledge_info_with`] passes it.
     #[track_caller]
-    pub fn acknowledge_info(&self, id: impl Into<rt::JsString>, message: Option<rt::JsString>) {
+    pub fn acknowledge_info(&self, id: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&message));
+        rt::call_op(rt::JsObject::handle(self), "acknowledgeInfo", __args)
+    }
+    /// Acknowledge a info. When a info is acknowledged for a scope all infos that match the id will be ignored.
+    ///
+    /// The acknowledgement will apply to all child scopes
+    ///
+    /// Arguments:
+    /// - `id`: - the id of the info message to acknowledge.
+    /// - `message`: optional message to explain the reason for acknowledgement.
+    ///
+    /// [`Self::acknowledge_info`] with the optional `message` passed.
+    #[track_caller]
+    pub fn acknowledge_info_with(&self, id: impl Into<rt::JsString>, message: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(message)));
         rt::call_op(rt::JsObject::handle(self), "acknowledgeInfo", __args)
     }
     /// Acknowledge a warning. When a warning is acknowledged for a scope all warnings that match the id will be ignored.
@@ -327,11 +357,28 @@ impl Annotations {
     /// Arguments:
     /// - `id`: - the id of the warning message to acknowledge.
     /// - `message`: optional message to explain the reason for acknowledgement.
+    ///
+    /// Leaves out the optional `message`; [`Self::acknowledge_warning_with`] passes it.
     #[track_caller]
-    pub fn acknowledge_warning(&self, id: impl Into<rt::JsString>, message: Option<rt::JsString>) {
+    pub fn acknowledge_warning(&self, id: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&message));
+        rt::call_op(rt::JsObject::handle(self), "acknowledgeWarning", __args)
+    }
+    /// Acknowledge a warning. When a warning is acknowledged for a scope all warnings that match the id will be ignored.
+    ///
+    /// The acknowledgement will apply to all child scopes
+    ///
+    /// Arguments:
+    /// - `id`: - the id of the warning message to acknowledge.
+    /// - `message`: optional message to explain the reason for acknowledgement.
+    ///
+    /// [`Self::acknowledge_warning`] with the optional `message` passed.
+    #[track_caller]
+    pub fn acknowledge_warning_with(&self, id: impl Into<rt::JsString>, message: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(message)));
         rt::call_op(rt::JsObject::handle(self), "acknowledgeWarning", __args)
     }
     /// Adds a deprecation warning for a specific API.
@@ -424,12 +471,37 @@ impl Annotations {
     /// - `id`: the unique identifier for the warning.
     /// - `message`: The warning message.
     /// - `options`: optional settings, including structured `context` describing this occurrence.
+    ///
+    /// Leaves out the optional `options`; [`Self::add_warning_v2_with`] passes it.
     #[track_caller]
-    pub fn add_warning_v2(&self, id: impl Into<rt::JsString>, message: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::WarningOptions>) {
+    pub fn add_warning_v2(&self, id: impl Into<rt::JsString>, message: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(message)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "addWarningV2", __args)
+    }
+    /// Adds an acknowledgeable warning metadata entry to this construct.
+    ///
+    /// The CLI will display the warning when an app is synthesized, or fail if run
+    /// in `--strict` mode.
+    ///
+    /// If the warning is acknowledged using `acknowledgeWarning()`, it will not be shown by
+    /// the CLI, and will not cause `--strict` mode to fail synthesis.
+    ///
+    /// Prefer using `Validations.of(scope).addWarning()` instead.
+    ///
+    /// Arguments:
+    /// - `id`: the unique identifier for the warning.
+    /// - `message`: The warning message.
+    /// - `options`: optional settings, including structured `context` describing this occurrence.
+    ///
+    /// [`Self::add_warning_v2`] with the optional `options` passed.
+    #[track_caller]
+    pub fn add_warning_v2_with(&self, id: impl Into<rt::JsString>, message: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::WarningOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(message)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::WarningOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "addWarningV2", __args)
     }
 }
@@ -457,10 +529,23 @@ impl App {
     ///
     /// Arguments:
     /// - `props`: initialization properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::AppProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.App", __args)
+    }
+    /// Initializes a CDK application.
+    ///
+    /// Arguments:
+    /// - `props`: initialization properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::AppProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::AppProps>::into(props)));
         rt::new_op("aws-cdk-lib.App", __args)
     }
     /// Checks if an object is an instance of the `App` class.
@@ -486,10 +571,23 @@ impl App {
     ///
     /// Once an assembly has been synthesized, it cannot be modified. Subsequent
     /// calls will return the same assembly.
+    ///
+    /// Leaves out the optional `options`; [`Self::synth_with`] passes it.
     #[track_caller]
-    pub fn synth(&self, options: Option<crate::aws_cdk_lib::StageSynthesisOptions>) -> rt::Opaque {
+    pub fn synth(&self) -> rt::Opaque {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "synth", __args)
+    }
+    /// Synthesize this App into a cloud assembly.
+    ///
+    /// Once an assembly has been synthesized, it cannot be modified. Subsequent
+    /// calls will return the same assembly.
+    ///
+    /// [`Self::synth`] with the optional `options` passed.
+    #[track_caller]
+    pub fn synth_with(&self, options: impl Into<crate::aws_cdk_lib::StageSynthesisOptions>) -> rt::Opaque {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::StageSynthesisOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "synth", __args)
     }
 }
@@ -822,11 +920,36 @@ impl Arn {
     /// The required ARN pieces that are omitted will be taken from the stack that
     /// the 'scope' is attached to. If all ARN pieces are supplied, the supplied scope
     /// can be 'undefined'.
+    ///
+    /// Leaves out the optional `stack`; [`Self::format_with`] passes it.
     #[track_caller]
-    pub fn format(components: impl Into<crate::aws_cdk_lib::ArnComponents>, stack: Option<crate::aws_cdk_lib::Stack>) -> rt::JsString {
+    pub fn format(components: impl Into<crate::aws_cdk_lib::ArnComponents>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ArnComponents>::into(components)));
-        __args.push(rt::ToValue::to_value(&stack));
+        rt::static_op("aws-cdk-lib.Arn", "format", __args)
+    }
+    /// Creates an ARN from components.
+    ///
+    /// If `partition`, `region` or `account` are not specified, the stack's
+    /// partition, region and account will be used.
+    ///
+    /// If any component is the empty string, an empty string will be inserted
+    /// into the generated ARN at the location that component corresponds to.
+    ///
+    /// The ARN will be formatted as follows:
+    ///
+    ///   arn:{partition}:{service}:{region}:{account}:{resource}{sep}{resource-name}
+    ///
+    /// The required ARN pieces that are omitted will be taken from the stack that
+    /// the 'scope' is attached to. If all ARN pieces are supplied, the supplied scope
+    /// can be 'undefined'.
+    ///
+    /// [`Self::format`] with the optional `stack` passed.
+    #[track_caller]
+    pub fn format_with(components: impl Into<crate::aws_cdk_lib::ArnComponents>, stack: impl Into<crate::aws_cdk_lib::Stack>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ArnComponents>::into(components)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
         rt::static_op("aws-cdk-lib.Arn", "format", __args)
     }
     /// Splits the provided ARN into its components.
@@ -892,10 +1015,23 @@ pub struct ArnComponents {
     pub service: rt::JsString,
 }
 
+/// The required fields of [`ArnComponents`], named: `ArnComponents::new(ArnComponentsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ArnComponentsRequired<T0, T1> {
+    /// Resource type (e.g. "table", "autoScalingGroup", "certificate"). For some resource types, e.g. S3 buckets, this field defines the bucket name. (converts into `JsString`)
+    pub resource: T0,
+    /// The service namespace that identifies the AWS product (for example, 's3', 'iam', 'codepipeline'). (converts into `JsString`)
+    pub service: T1,
+}
+
 impl ArnComponents {
-    /// A `ArnComponents` with its required fields; set optional ones with the setters.
-    pub fn new(resource: impl Into<rt::JsString>, service: impl Into<rt::JsString>) -> Self {
-        ArnComponents { account: None, arn_format: None, partition: None, region: None, resource: resource.into(), resource_name: None, service: service.into() }
+    /// A `ArnComponents` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ArnComponentsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        ArnComponents { account: None, arn_format: None, partition: None, region: None, resource: required.resource.into(), resource_name: None, service: required.service.into() }
     }
     /// The ID of the AWS account that owns the resource, without the hyphens.
     ///
@@ -1187,11 +1323,26 @@ impl Aspects {
     /// Arguments:
     /// - `aspect`: The aspect to add.
     /// - `options`: Options to apply on this aspect.
+    ///
+    /// Leaves out the optional `options`; [`Self::add_with`] passes it.
     #[track_caller]
-    pub fn add(&self, aspect: impl Into<crate::aws_cdk_lib::IAspect>, options: Option<crate::aws_cdk_lib::AspectOptions>) {
+    pub fn add(&self, aspect: impl Into<crate::aws_cdk_lib::IAspect>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IAspect>::into(aspect)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "add", __args)
+    }
+    /// Adds an aspect to apply this scope before synthesis.
+    ///
+    /// Arguments:
+    /// - `aspect`: The aspect to add.
+    /// - `options`: Options to apply on this aspect.
+    ///
+    /// [`Self::add`] with the optional `options` passed.
+    #[track_caller]
+    pub fn add_with(&self, aspect: impl Into<crate::aws_cdk_lib::IAspect>, options: impl Into<crate::aws_cdk_lib::AspectOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IAspect>::into(aspect)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::AspectOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "add", __args)
     }
     /// The list of aspects which were directly applied on this scope.
@@ -1250,65 +1401,157 @@ impl AssetManifestBuilder {
     /// Add a docker asset source and destination to the manifest.
     ///
     /// sourceHash should be unique for every source.
+    ///
+    /// Leaves out the optional `options`; [`Self::add_docker_image_asset_with`] passes it.
     #[track_caller]
-    pub fn add_docker_image_asset(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, source_hash: impl Into<rt::JsString>, source: impl Into<rt::JsAny>, dest: impl Into<rt::JsAny>, options: Option<crate::aws_cdk_lib::AddDockerImageAssetOptions>) -> rt::JsAny {
+    pub fn add_docker_image_asset(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, source_hash: impl Into<rt::JsString>, source: impl Into<rt::JsAny>, dest: impl Into<rt::JsAny>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(source_hash)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(source)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(dest)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "addDockerImageAsset", __args)
+    }
+    /// Add a docker asset source and destination to the manifest.
+    ///
+    /// sourceHash should be unique for every source.
+    ///
+    /// [`Self::add_docker_image_asset`] with the optional `options` passed.
+    #[track_caller]
+    pub fn add_docker_image_asset_with(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, source_hash: impl Into<rt::JsString>, source: impl Into<rt::JsAny>, dest: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::AddDockerImageAssetOptions>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(source_hash)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(source)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(dest)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::AddDockerImageAssetOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "addDockerImageAsset", __args)
     }
     /// Add a file asset source and destination to the manifest.
     ///
     /// sourceHash should be unique for every source.
+    ///
+    /// Leaves out the optional `options`; [`Self::add_file_asset_with`] passes it.
     #[track_caller]
-    pub fn add_file_asset(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, source_hash: impl Into<rt::JsString>, source: impl Into<rt::JsAny>, dest: impl Into<rt::JsAny>, options: Option<crate::aws_cdk_lib::AddFileAssetOptions>) -> rt::JsAny {
+    pub fn add_file_asset(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, source_hash: impl Into<rt::JsString>, source: impl Into<rt::JsAny>, dest: impl Into<rt::JsAny>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(source_hash)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(source)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(dest)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "addFileAsset", __args)
+    }
+    /// Add a file asset source and destination to the manifest.
+    ///
+    /// sourceHash should be unique for every source.
+    ///
+    /// [`Self::add_file_asset`] with the optional `options` passed.
+    #[track_caller]
+    pub fn add_file_asset_with(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, source_hash: impl Into<rt::JsString>, source: impl Into<rt::JsAny>, dest: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::AddFileAssetOptions>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(source_hash)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(source)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(dest)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::AddFileAssetOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "addFileAsset", __args)
     }
     /// Add a docker image asset to the manifest with default settings.
     ///
     /// Derive the region from the stack, use the asset hash as the key, and set the prefix.
+    ///
+    /// Leaves out the optional `options`; [`Self::default_add_docker_image_asset_with`] passes it.
     #[track_caller]
-    pub fn default_add_docker_image_asset(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>, target: impl Into<crate::aws_cdk_lib::AssetManifestDockerImageDestination>, options: Option<crate::aws_cdk_lib::AddDockerImageAssetOptions>) -> rt::JsAny {
+    pub fn default_add_docker_image_asset(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>, target: impl Into<crate::aws_cdk_lib::AssetManifestDockerImageDestination>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerImageAssetSource>::into(asset)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::AssetManifestDockerImageDestination>::into(target)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "defaultAddDockerImageAsset", __args)
+    }
+    /// Add a docker image asset to the manifest with default settings.
+    ///
+    /// Derive the region from the stack, use the asset hash as the key, and set the prefix.
+    ///
+    /// [`Self::default_add_docker_image_asset`] with the optional `options` passed.
+    #[track_caller]
+    pub fn default_add_docker_image_asset_with(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>, target: impl Into<crate::aws_cdk_lib::AssetManifestDockerImageDestination>, options: impl Into<crate::aws_cdk_lib::AddDockerImageAssetOptions>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerImageAssetSource>::into(asset)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::AssetManifestDockerImageDestination>::into(target)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::AddDockerImageAssetOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "defaultAddDockerImageAsset", __args)
     }
     /// Add a file asset to the manifest with default settings.
     ///
     /// Derive the region from the stack, use the asset hash as the key, copy the
     /// file extension over, and set the prefix.
+    ///
+    /// Leaves out the optional `options`; [`Self::default_add_file_asset_with`] passes it.
     #[track_caller]
-    pub fn default_add_file_asset(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>, target: impl Into<crate::aws_cdk_lib::AssetManifestFileDestination>, options: Option<crate::aws_cdk_lib::AddFileAssetOptions>) -> rt::JsAny {
+    pub fn default_add_file_asset(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>, target: impl Into<crate::aws_cdk_lib::AssetManifestFileDestination>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FileAssetSource>::into(asset)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::AssetManifestFileDestination>::into(target)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "defaultAddFileAsset", __args)
+    }
+    /// Add a file asset to the manifest with default settings.
+    ///
+    /// Derive the region from the stack, use the asset hash as the key, copy the
+    /// file extension over, and set the prefix.
+    ///
+    /// [`Self::default_add_file_asset`] with the optional `options` passed.
+    #[track_caller]
+    pub fn default_add_file_asset_with(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>, target: impl Into<crate::aws_cdk_lib::AssetManifestFileDestination>, options: impl Into<crate::aws_cdk_lib::AddFileAssetOptions>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FileAssetSource>::into(asset)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::AssetManifestFileDestination>::into(target)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::AddFileAssetOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "defaultAddFileAsset", __args)
     }
     /// Write the manifest to disk, and add it to the synthesis session.
     ///
     /// Return the artifact id, which should be added to the `additionalDependencies`
     /// field of the stack artifact.
+    ///
+    /// Leaves out the optional `options`, `dependencies`; [`Self::emit_manifest_with`] passes `options`.
     #[track_caller]
-    pub fn emit_manifest(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, session: impl Into<crate::aws_cdk_lib::ISynthesisSession>, options: Option<rt::JsAny>, dependencies: Option<Vec<rt::JsString>>) -> rt::JsString {
+    pub fn emit_manifest(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, session: impl Into<crate::aws_cdk_lib::ISynthesisSession>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ISynthesisSession>::into(session)));
-        __args.push(rt::ToValue::to_value(&options));
-        __args.push(rt::ToValue::to_value(&dependencies));
+        rt::call_op(rt::JsObject::handle(self), "emitManifest", __args)
+    }
+    /// Write the manifest to disk, and add it to the synthesis session.
+    ///
+    /// Return the artifact id, which should be added to the `additionalDependencies`
+    /// field of the stack artifact.
+    ///
+    /// [`Self::emit_manifest`] with the optional `options` passed.
+    #[track_caller]
+    pub fn emit_manifest_with(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, session: impl Into<crate::aws_cdk_lib::ISynthesisSession>, options: impl Into<rt::JsAny>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ISynthesisSession>::into(session)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(options)));
+        rt::call_op(rt::JsObject::handle(self), "emitManifest", __args)
+    }
+    /// Write the manifest to disk, and add it to the synthesis session.
+    ///
+    /// Return the artifact id, which should be added to the `additionalDependencies`
+    /// field of the stack artifact.
+    ///
+    /// [`Self::emit_manifest`] with the optional `options`, `dependencies` passed.
+    #[track_caller]
+    pub fn emit_manifest_with_dependencies(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, session: impl Into<crate::aws_cdk_lib::ISynthesisSession>, options: impl Into<rt::JsAny>, dependencies: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ISynthesisSession>::into(session)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(options)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(dependencies)));
         rt::call_op(rt::JsObject::handle(self), "emitManifest", __args)
     }
     /// Whether there are any assets registered in the manifest.
@@ -1937,10 +2180,17 @@ pub struct BootstraplessSynthesizer(crate::aws_cdk_lib::DefaultStackSynthesizer)
 crate::__handle!(BootstraplessSynthesizer : crate::aws_cdk_lib::DefaultStackSynthesizer);
 crate::__upcasts!(BootstraplessSynthesizer => crate::aws_cdk_lib::DefaultStackSynthesizer, crate::aws_cdk_lib::IBoundStackSynthesizer, crate::aws_cdk_lib::IReusableStackSynthesizer, crate::aws_cdk_lib::IStackSynthesizer, crate::aws_cdk_lib::StackSynthesizer);
 impl BootstraplessSynthesizer {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::BootstraplessSynthesizerProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.BootstraplessSynthesizer", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::BootstraplessSynthesizerProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::BootstraplessSynthesizerProps>::into(props)));
         rt::new_op("aws-cdk-lib.BootstraplessSynthesizer", __args)
     }
     /// Register a Docker Image Asset.
@@ -2957,10 +3207,23 @@ pub struct CfnChangeSetTagsItemsProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnChangeSetTagsItemsProperty`], named: `CfnChangeSetTagsItemsProperty::new(CfnChangeSetTagsItemsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnChangeSetTagsItemsPropertyRequired<T0, T1> {
+    ///  (converts into `JsString`)
+    pub key: T0,
+    ///  (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnChangeSetTagsItemsProperty {
-    /// A `CfnChangeSetTagsItemsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnChangeSetTagsItemsProperty { key: key.into(), value: value.into() }
+    /// A `CfnChangeSetTagsItemsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnChangeSetTagsItemsPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnChangeSetTagsItemsProperty { key: required.key.into(), value: required.value.into() }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-changeset-tagsitems.html#cfn-cloudformation-changeset-tagsitems-key>
     pub fn key(mut self, key: impl Into<rt::JsString>) -> Self {
@@ -3054,10 +3317,23 @@ pub struct CfnChangeSetProps {
     pub use_previous_template: Option<BoolOrIResolvable>,
 }
 
+/// The required fields of [`CfnChangeSetProps`], named: `CfnChangeSetProps::new(CfnChangeSetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnChangeSetPropsRequired<T0, T1> {
+    /// The name of the change set. (converts into `JsString`)
+    pub change_set_name: T0,
+    /// The name or unique ID of the stack for which you are creating a change set. (converts into `JsString`)
+    pub stack_name: T1,
+}
+
 impl CfnChangeSetProps {
-    /// A `CfnChangeSetProps` with its required fields; set optional ones with the setters.
-    pub fn new(change_set_name: impl Into<rt::JsString>, stack_name: impl Into<rt::JsString>) -> Self {
-        CfnChangeSetProps { capabilities: None, change_set_name: change_set_name.into(), change_set_type: None, deployment_mode: None, description: None, import_existing_resources: None, include_nested_stacks: None, notification_arns: None, on_stack_failure: None, role_arn: None, stack_name: stack_name.into(), tags: None, template_body: None, template_url: None, use_previous_template: None }
+    /// A `CfnChangeSetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnChangeSetPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnChangeSetProps { capabilities: None, change_set_name: required.change_set_name.into(), change_set_type: None, deployment_mode: None, description: None, import_existing_resources: None, include_nested_stacks: None, notification_arns: None, on_stack_failure: None, role_arn: None, stack_name: required.stack_name.into(), tags: None, template_body: None, template_url: None, use_previous_template: None }
     }
     /// The capabilities that are allowed in the stack.
     ///
@@ -3238,10 +3514,23 @@ pub struct CfnCodeDeployBlueGreenApplication {
     pub target: crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplicationTarget,
 }
 
+/// The required fields of [`CfnCodeDeployBlueGreenApplication`], named: `CfnCodeDeployBlueGreenApplication::new(CfnCodeDeployBlueGreenApplicationRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCodeDeployBlueGreenApplicationRequired<T0, T1> {
+    /// The detailed attributes of the deployed target. (converts into `aws_cdk_lib::CfnCodeDeployBlueGreenEcsAttributes`)
+    pub ecs_attributes: T0,
+    /// The target that is being deployed. (converts into `aws_cdk_lib::CfnCodeDeployBlueGreenApplicationTarget`)
+    pub target: T1,
+}
+
 impl CfnCodeDeployBlueGreenApplication {
-    /// A `CfnCodeDeployBlueGreenApplication` with its required fields; set optional ones with the setters.
-    pub fn new(ecs_attributes: impl Into<crate::aws_cdk_lib::CfnCodeDeployBlueGreenEcsAttributes>, target: impl Into<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplicationTarget>) -> Self {
-        CfnCodeDeployBlueGreenApplication { ecs_attributes: ecs_attributes.into(), target: target.into() }
+    /// A `CfnCodeDeployBlueGreenApplication` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnCodeDeployBlueGreenApplicationRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::CfnCodeDeployBlueGreenEcsAttributes>,
+        T1: Into<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplicationTarget>,
+    {
+        CfnCodeDeployBlueGreenApplication { ecs_attributes: required.ecs_attributes.into(), target: required.target.into() }
     }
     /// The detailed attributes of the deployed target.
     pub fn ecs_attributes(mut self, ecs_attributes: impl Into<crate::aws_cdk_lib::CfnCodeDeployBlueGreenEcsAttributes>) -> Self {
@@ -3277,10 +3566,23 @@ pub struct CfnCodeDeployBlueGreenApplicationTarget {
     pub r#type: rt::JsString,
 }
 
+/// The required fields of [`CfnCodeDeployBlueGreenApplicationTarget`], named: `CfnCodeDeployBlueGreenApplicationTarget::new(CfnCodeDeployBlueGreenApplicationTargetRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCodeDeployBlueGreenApplicationTargetRequired<T0, T1> {
+    /// The logical id of the target resource. (converts into `JsString`)
+    pub logical_id: T0,
+    /// The resource type of the target being deployed. (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl CfnCodeDeployBlueGreenApplicationTarget {
-    /// A `CfnCodeDeployBlueGreenApplicationTarget` with its required fields; set optional ones with the setters.
-    pub fn new(logical_id: impl Into<rt::JsString>, r#type: impl Into<rt::JsString>) -> Self {
-        CfnCodeDeployBlueGreenApplicationTarget { logical_id: logical_id.into(), r#type: r#type.into() }
+    /// A `CfnCodeDeployBlueGreenApplicationTarget` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnCodeDeployBlueGreenApplicationTargetRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnCodeDeployBlueGreenApplicationTarget { logical_id: required.logical_id.into(), r#type: required.r#type.into() }
     }
     /// The logical id of the target resource.
     pub fn logical_id(mut self, logical_id: impl Into<rt::JsString>) -> Self {
@@ -3320,10 +3622,28 @@ pub struct CfnCodeDeployBlueGreenEcsAttributes {
     pub traffic_routing: crate::aws_cdk_lib::CfnTrafficRouting,
 }
 
+/// The required fields of [`CfnCodeDeployBlueGreenEcsAttributes`], named: `CfnCodeDeployBlueGreenEcsAttributes::new(CfnCodeDeployBlueGreenEcsAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCodeDeployBlueGreenEcsAttributesRequired<T0, T1, T2> {
+    /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskDefinition task definitions. (items converting into `JsString`)
+    pub task_definitions: T0,
+    /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskSet task sets. (items converting into `JsString`)
+    pub task_sets: T1,
+    /// The traffic routing configuration. (converts into `aws_cdk_lib::CfnTrafficRouting`)
+    pub traffic_routing: T2,
+}
+
 impl CfnCodeDeployBlueGreenEcsAttributes {
-    /// A `CfnCodeDeployBlueGreenEcsAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(task_definitions: impl IntoIterator<Item = impl Into<rt::JsString>>, task_sets: impl IntoIterator<Item = impl Into<rt::JsString>>, traffic_routing: impl Into<crate::aws_cdk_lib::CfnTrafficRouting>) -> Self {
-        CfnCodeDeployBlueGreenEcsAttributes { task_definitions: rt::collect::<rt::JsString, _>(task_definitions), task_sets: rt::collect::<rt::JsString, _>(task_sets), traffic_routing: traffic_routing.into() }
+    /// A `CfnCodeDeployBlueGreenEcsAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnCodeDeployBlueGreenEcsAttributesRequired<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+        T2: Into<crate::aws_cdk_lib::CfnTrafficRouting>,
+    {
+        CfnCodeDeployBlueGreenEcsAttributes { task_definitions: rt::collect::<rt::JsString, _>(required.task_definitions), task_sets: rt::collect::<rt::JsString, _>(required.task_sets), traffic_routing: required.traffic_routing.into() }
     }
     /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskDefinition task definitions.
     pub fn task_definitions(mut self, task_definitions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
@@ -3442,10 +3762,24 @@ pub struct CfnCodeDeployBlueGreenHookProps {
     pub traffic_routing_config: Option<crate::aws_cdk_lib::CfnTrafficRoutingConfig>,
 }
 
+/// The required fields of [`CfnCodeDeployBlueGreenHookProps`], named: `CfnCodeDeployBlueGreenHookProps::new(CfnCodeDeployBlueGreenHookPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCodeDeployBlueGreenHookPropsRequired<T0, T1> {
+    /// Properties of the Amazon ECS applications being deployed. (items converting into `aws_cdk_lib::CfnCodeDeployBlueGreenApplication`)
+    pub applications: T0,
+    /// The IAM Role for CloudFormation to use to perform blue-green deployments. (converts into `JsString`)
+    pub service_role: T1,
+}
+
 impl CfnCodeDeployBlueGreenHookProps {
-    /// A `CfnCodeDeployBlueGreenHookProps` with its required fields; set optional ones with the setters.
-    pub fn new(applications: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication>>, service_role: impl Into<rt::JsString>) -> Self {
-        CfnCodeDeployBlueGreenHookProps { additional_options: None, applications: rt::collect::<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication, _>(applications), lifecycle_event_hooks: None, service_role: service_role.into(), traffic_routing_config: None }
+    /// A `CfnCodeDeployBlueGreenHookProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnCodeDeployBlueGreenHookPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication>,
+        T1: Into<rt::JsString>,
+    {
+        CfnCodeDeployBlueGreenHookProps { additional_options: None, applications: rt::collect::<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication, _>(required.applications), lifecycle_event_hooks: None, service_role: required.service_role.into(), traffic_routing_config: None }
     }
     /// Additional options for the blue/green deployment.
     ///
@@ -3597,10 +3931,23 @@ pub struct CfnCodeDeployLambdaAliasUpdate {
     pub deployment_group_name: rt::JsString,
 }
 
+/// The required fields of [`CfnCodeDeployLambdaAliasUpdate`], named: `CfnCodeDeployLambdaAliasUpdate::new(CfnCodeDeployLambdaAliasUpdateRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCodeDeployLambdaAliasUpdateRequired<T0, T1> {
+    /// The name of the AWS CodeDeploy application. (converts into `JsString`)
+    pub application_name: T0,
+    /// The name of the AWS CodeDeploy deployment group. (converts into `JsString`)
+    pub deployment_group_name: T1,
+}
+
 impl CfnCodeDeployLambdaAliasUpdate {
-    /// A `CfnCodeDeployLambdaAliasUpdate` with its required fields; set optional ones with the setters.
-    pub fn new(application_name: impl Into<rt::JsString>, deployment_group_name: impl Into<rt::JsString>) -> Self {
-        CfnCodeDeployLambdaAliasUpdate { after_allow_traffic_hook: None, application_name: application_name.into(), before_allow_traffic_hook: None, deployment_group_name: deployment_group_name.into() }
+    /// A `CfnCodeDeployLambdaAliasUpdate` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnCodeDeployLambdaAliasUpdateRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnCodeDeployLambdaAliasUpdate { after_allow_traffic_hook: None, application_name: required.application_name.into(), before_allow_traffic_hook: None, deployment_group_name: required.deployment_group_name.into() }
     }
     /// The name of the Lambda function to run after traffic routing completes.
     pub fn after_allow_traffic_hook(mut self, after_allow_traffic_hook: impl Into<rt::JsString>) -> Self {
@@ -3649,12 +3996,27 @@ impl CfnCondition {
     ///
     /// The condition must be constructed with a condition token,
     /// that the condition is based on.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnConditionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnCondition", __args)
+    }
+    /// Build a new condition.
+    ///
+    /// The condition must be constructed with a condition token,
+    /// that the condition is based on.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnConditionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnConditionProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnCondition", __args)
     }
     /// Synthesizes the condition.
@@ -3962,10 +4324,23 @@ pub struct CfnDynamicReferenceProps {
     pub service: crate::aws_cdk_lib::CfnDynamicReferenceService,
 }
 
+/// The required fields of [`CfnDynamicReferenceProps`], named: `CfnDynamicReferenceProps::new(CfnDynamicReferencePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDynamicReferencePropsRequired<T0, T1> {
+    /// The reference key of the dynamic reference. (converts into `JsString`)
+    pub reference_key: T0,
+    /// The service to retrieve the dynamic reference from. (converts into `aws_cdk_lib::CfnDynamicReferenceService`)
+    pub service: T1,
+}
+
 impl CfnDynamicReferenceProps {
-    /// A `CfnDynamicReferenceProps` with its required fields; set optional ones with the setters.
-    pub fn new(reference_key: impl Into<rt::JsString>, service: impl Into<crate::aws_cdk_lib::CfnDynamicReferenceService>) -> Self {
-        CfnDynamicReferenceProps { reference_key: reference_key.into(), service: service.into() }
+    /// A `CfnDynamicReferenceProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDynamicReferencePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::CfnDynamicReferenceService>,
+    {
+        CfnDynamicReferenceProps { reference_key: required.reference_key.into(), service: required.service.into() }
     }
     /// The reference key of the dynamic reference.
     pub fn reference_key(mut self, reference_key: impl Into<rt::JsString>) -> Self {
@@ -4471,10 +4846,26 @@ pub struct CfnGuardHookHookTargetProperty {
     pub target_name: rt::JsString,
 }
 
+/// The required fields of [`CfnGuardHookHookTargetProperty`], named: `CfnGuardHookHookTargetProperty::new(CfnGuardHookHookTargetPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnGuardHookHookTargetPropertyRequired<T0, T1, T2> {
+    /// Target actions are the type of operation hooks will be executed at. (converts into `JsString`)
+    pub action: T0,
+    /// Invocation points are the point in provisioning workflow where hooks will be executed. (converts into `JsString`)
+    pub invocation_point: T1,
+    /// Type name of hook target. (converts into `JsString`)
+    pub target_name: T2,
+}
+
 impl CfnGuardHookHookTargetProperty {
-    /// A `CfnGuardHookHookTargetProperty` with its required fields; set optional ones with the setters.
-    pub fn new(action: impl Into<rt::JsString>, invocation_point: impl Into<rt::JsString>, target_name: impl Into<rt::JsString>) -> Self {
-        CfnGuardHookHookTargetProperty { action: action.into(), invocation_point: invocation_point.into(), target_name: target_name.into() }
+    /// A `CfnGuardHookHookTargetProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnGuardHookHookTargetPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnGuardHookHookTargetProperty { action: required.action.into(), invocation_point: required.invocation_point.into(), target_name: required.target_name.into() }
     }
     /// Target actions are the type of operation hooks will be executed at.
     ///
@@ -4945,10 +5336,36 @@ pub struct CfnGuardHookProps {
     pub target_operations: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnGuardHookProps`], named: `CfnGuardHookProps::new(CfnGuardHookPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnGuardHookPropsRequired<T0, T1, T2, T3, T4, T5> {
+    /// The type name alias for the Hook. This alias must be unique per account and Region. (converts into `JsString`)
+    pub alias: T0,
+    /// The IAM role that the Hook assumes to retrieve your Guard rules from S3 and optionally write a detailed Guard output report back. (converts into `JsString`)
+    pub execution_role: T1,
+    /// Specifies how the Hook responds when rules fail their evaluation. (converts into `JsString`)
+    pub failure_mode: T2,
+    /// Specifies if the Hook is `ENABLED` or `DISABLED` . (converts into `JsString`)
+    pub hook_status: T3,
+    /// Specifies the S3 location of your Guard rules. (converts into `CfnGuardHookS3LocationPropertyOrIResolvable`)
+    pub rule_location: T4,
+    /// Specifies the list of operations the Hook is run against. (items converting into `JsString`)
+    pub target_operations: T5,
+}
+
 impl CfnGuardHookProps {
-    /// A `CfnGuardHookProps` with its required fields; set optional ones with the setters.
-    pub fn new(alias: impl Into<rt::JsString>, execution_role: impl Into<rt::JsString>, failure_mode: impl Into<rt::JsString>, hook_status: impl Into<rt::JsString>, rule_location: impl Into<CfnGuardHookS3LocationPropertyOrIResolvable>, target_operations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnGuardHookProps { alias: alias.into(), execution_role: execution_role.into(), failure_mode: failure_mode.into(), hook_status: hook_status.into(), log_bucket: None, options: None, rule_location: rule_location.into(), stack_filters: None, target_filters: None, target_operations: rt::collect::<rt::JsString, _>(target_operations) }
+    /// A `CfnGuardHookProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4, T5>(required: CfnGuardHookPropsRequired<T0, T1, T2, T3, T4, T5>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+        T4: Into<CfnGuardHookS3LocationPropertyOrIResolvable>,
+        T5: IntoIterator,
+        T5::Item: Into<rt::JsString>,
+    {
+        CfnGuardHookProps { alias: required.alias.into(), execution_role: required.execution_role.into(), failure_mode: required.failure_mode.into(), hook_status: required.hook_status.into(), log_bucket: None, options: None, rule_location: required.rule_location.into(), stack_filters: None, target_filters: None, target_operations: rt::collect::<rt::JsString, _>(required.target_operations) }
     }
     /// The type name alias for the Hook. This alias must be unique per account and Region.
     ///
@@ -5116,12 +5533,29 @@ impl CfnHookDefaultVersion {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnHookDefaultVersionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnHookDefaultVersion", __args)
+    }
+    /// Create a new `AWS::CloudFormation::HookDefaultVersion`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnHookDefaultVersionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnHookDefaultVersionProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnHookDefaultVersion", __args)
     }
     #[track_caller]
@@ -5665,10 +6099,23 @@ pub struct CfnHookVersionProps {
     pub type_name: rt::JsString,
 }
 
+/// The required fields of [`CfnHookVersionProps`], named: `CfnHookVersionProps::new(CfnHookVersionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnHookVersionPropsRequired<T0, T1> {
+    /// A URL to the Amazon S3 bucket for the Hook project package that contains the necessary files for the Hook you want to register. (converts into `JsString`)
+    pub schema_handler_package: T0,
+    /// The unique name for your Hook. (converts into `JsString`)
+    pub type_name: T1,
+}
+
 impl CfnHookVersionProps {
-    /// A `CfnHookVersionProps` with its required fields; set optional ones with the setters.
-    pub fn new(schema_handler_package: impl Into<rt::JsString>, type_name: impl Into<rt::JsString>) -> Self {
-        CfnHookVersionProps { execution_role_arn: None, logging_config: None, schema_handler_package: schema_handler_package.into(), type_name: type_name.into() }
+    /// A `CfnHookVersionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnHookVersionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnHookVersionProps { execution_role_arn: None, logging_config: None, schema_handler_package: required.schema_handler_package.into(), type_name: required.type_name.into() }
     }
     /// The Amazon Resource Name (ARN) of the task execution role that grants the Hook permission.
     ///
@@ -5956,10 +6403,26 @@ pub struct CfnLambdaHookHookTargetProperty {
     pub target_name: rt::JsString,
 }
 
+/// The required fields of [`CfnLambdaHookHookTargetProperty`], named: `CfnLambdaHookHookTargetProperty::new(CfnLambdaHookHookTargetPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLambdaHookHookTargetPropertyRequired<T0, T1, T2> {
+    /// Target actions are the type of operation hooks will be executed at. (converts into `JsString`)
+    pub action: T0,
+    /// Invocation points are the point in provisioning workflow where hooks will be executed. (converts into `JsString`)
+    pub invocation_point: T1,
+    /// Type name of hook target. (converts into `JsString`)
+    pub target_name: T2,
+}
+
 impl CfnLambdaHookHookTargetProperty {
-    /// A `CfnLambdaHookHookTargetProperty` with its required fields; set optional ones with the setters.
-    pub fn new(action: impl Into<rt::JsString>, invocation_point: impl Into<rt::JsString>, target_name: impl Into<rt::JsString>) -> Self {
-        CfnLambdaHookHookTargetProperty { action: action.into(), invocation_point: invocation_point.into(), target_name: target_name.into() }
+    /// A `CfnLambdaHookHookTargetProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnLambdaHookHookTargetPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnLambdaHookHookTargetProperty { action: required.action.into(), invocation_point: required.invocation_point.into(), target_name: required.target_name.into() }
     }
     /// Target actions are the type of operation hooks will be executed at.
     ///
@@ -6013,10 +6476,23 @@ pub struct CfnLambdaHookLoggingConfigProperty {
     pub log_role_arn: rt::JsString,
 }
 
+/// The required fields of [`CfnLambdaHookLoggingConfigProperty`], named: `CfnLambdaHookLoggingConfigProperty::new(CfnLambdaHookLoggingConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLambdaHookLoggingConfigPropertyRequired<T0, T1> {
+    /// The Amazon CloudWatch Logs group to which CloudFormation sends error logging information when invoking the extension's handlers. (converts into `JsString`)
+    pub log_group_name: T0,
+    /// The ARN of the role that CloudFormation should assume when sending log entries to CloudWatch Logs. (converts into `JsString`)
+    pub log_role_arn: T1,
+}
+
 impl CfnLambdaHookLoggingConfigProperty {
-    /// A `CfnLambdaHookLoggingConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(log_group_name: impl Into<rt::JsString>, log_role_arn: impl Into<rt::JsString>) -> Self {
-        CfnLambdaHookLoggingConfigProperty { log_group_name: log_group_name.into(), log_role_arn: log_role_arn.into() }
+    /// A `CfnLambdaHookLoggingConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnLambdaHookLoggingConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnLambdaHookLoggingConfigProperty { log_group_name: required.log_group_name.into(), log_role_arn: required.log_role_arn.into() }
     }
     /// The Amazon CloudWatch Logs group to which CloudFormation sends error logging information when invoking the extension's handlers.
     ///
@@ -6384,10 +6860,36 @@ pub struct CfnLambdaHookProps {
     pub target_operations: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnLambdaHookProps`], named: `CfnLambdaHookProps::new(CfnLambdaHookPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLambdaHookPropsRequired<T0, T1, T2, T3, T4, T5> {
+    /// The type name alias for the Hook. This alias must be unique per account and Region. (converts into `JsString`)
+    pub alias: T0,
+    /// The IAM role that the Hook assumes to invoke your Lambda function. (converts into `JsString`)
+    pub execution_role: T1,
+    /// Specifies how the Hook responds when the Lambda function invoked by the Hook returns a `FAILED` response. (converts into `JsString`)
+    pub failure_mode: T2,
+    /// Specifies if the Hook is `ENABLED` or `DISABLED` . (converts into `JsString`)
+    pub hook_status: T3,
+    /// Specifies the Lambda function for the Hook. You can use:. (converts into `JsString`)
+    pub lambda_function: T4,
+    /// Specifies the list of operations the Hook is run against. (items converting into `JsString`)
+    pub target_operations: T5,
+}
+
 impl CfnLambdaHookProps {
-    /// A `CfnLambdaHookProps` with its required fields; set optional ones with the setters.
-    pub fn new(alias: impl Into<rt::JsString>, execution_role: impl Into<rt::JsString>, failure_mode: impl Into<rt::JsString>, hook_status: impl Into<rt::JsString>, lambda_function: impl Into<rt::JsString>, target_operations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnLambdaHookProps { alias: alias.into(), auto_update: None, execution_role: execution_role.into(), failure_mode: failure_mode.into(), hook_status: hook_status.into(), lambda_function: lambda_function.into(), logging_config: None, stack_filters: None, target_filters: None, target_operations: rt::collect::<rt::JsString, _>(target_operations) }
+    /// A `CfnLambdaHookProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4, T5>(required: CfnLambdaHookPropsRequired<T0, T1, T2, T3, T4, T5>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+        T4: Into<rt::JsString>,
+        T5: IntoIterator,
+        T5::Item: Into<rt::JsString>,
+    {
+        CfnLambdaHookProps { alias: required.alias.into(), auto_update: None, execution_role: required.execution_role.into(), failure_mode: required.failure_mode.into(), hook_status: required.hook_status.into(), lambda_function: required.lambda_function.into(), logging_config: None, stack_filters: None, target_filters: None, target_operations: rt::collect::<rt::JsString, _>(required.target_operations) }
     }
     /// The type name alias for the Hook. This alias must be unique per account and Region.
     ///
@@ -6628,10 +7130,23 @@ pub struct CfnMacroProps {
     pub name: rt::JsString,
 }
 
+/// The required fields of [`CfnMacroProps`], named: `CfnMacroProps::new(CfnMacroPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMacroPropsRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the underlying Lambda function that you want CloudFormation to invoke when the macro is run. (converts into `JsString`)
+    pub function_name: T0,
+    /// The name of the macro. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnMacroProps {
-    /// A `CfnMacroProps` with its required fields; set optional ones with the setters.
-    pub fn new(function_name: impl Into<rt::JsString>, name: impl Into<rt::JsString>) -> Self {
-        CfnMacroProps { description: None, function_name: function_name.into(), log_group_name: None, log_role_arn: None, name: name.into() }
+    /// A `CfnMacroProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnMacroPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnMacroProps { description: None, function_name: required.function_name.into(), log_group_name: None, log_role_arn: None, name: required.name.into() }
     }
     /// A description of the macro.
     ///
@@ -6694,21 +7209,42 @@ pub struct CfnMapping(crate::aws_cdk_lib::CfnRefElement);
 crate::__handle!(CfnMapping : crate::aws_cdk_lib::CfnRefElement);
 crate::__upcasts!(CfnMapping => crate::aws_cdk_lib::CfnElement, crate::aws_cdk_lib::CfnRefElement, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl CfnMapping {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnMappingProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnMapping", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnMappingProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnMappingProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnMapping", __args)
     }
     /// Returns: A reference to a value in the map based on the two keys. If mapping is lazy, the value from the map or default value is returned instead of the reference and the mapping is not rendered in the template.
+    ///
+    /// Leaves out the optional `default_value`; [`Self::find_in_map_with`] passes it.
     #[track_caller]
-    pub fn find_in_map(&self, key1: impl Into<rt::JsString>, key2: impl Into<rt::JsString>, default_value: Option<rt::JsString>) -> rt::JsString {
+    pub fn find_in_map(&self, key1: impl Into<rt::JsString>, key2: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key1)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key2)));
-        __args.push(rt::ToValue::to_value(&default_value));
+        rt::call_op(rt::JsObject::handle(self), "findInMap", __args)
+    }
+    /// Returns: A reference to a value in the map based on the two keys. If mapping is lazy, the value from the map or default value is returned instead of the reference and the mapping is not rendered in the template.
+    ///
+    /// [`Self::find_in_map`] with the optional `default_value` passed.
+    #[track_caller]
+    pub fn find_in_map_with(&self, key1: impl Into<rt::JsString>, key2: impl Into<rt::JsString>, default_value: impl Into<rt::JsString>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key1)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key2)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(default_value)));
         rt::call_op(rt::JsObject::handle(self), "findInMap", __args)
     }
     /// Sets a value in the map based on the two keys.
@@ -6793,12 +7329,29 @@ impl CfnModuleDefaultVersion {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnModuleDefaultVersionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnModuleDefaultVersion", __args)
+    }
+    /// Create a new `AWS::CloudFormation::ModuleDefaultVersion`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnModuleDefaultVersionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnModuleDefaultVersionProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnModuleDefaultVersion", __args)
     }
     /// Checks whether the given object is a CfnModuleDefaultVersion.
@@ -7057,10 +7610,23 @@ pub struct CfnModuleVersionProps {
     pub module_package: rt::JsString,
 }
 
+/// The required fields of [`CfnModuleVersionProps`], named: `CfnModuleVersionProps::new(CfnModuleVersionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnModuleVersionPropsRequired<T0, T1> {
+    /// The name of the module being registered. (converts into `JsString`)
+    pub module_name: T0,
+    /// A URL to the S3 bucket for the package that contains the template fragment and schema files for the module version to register. (converts into `JsString`)
+    pub module_package: T1,
+}
+
 impl CfnModuleVersionProps {
-    /// A `CfnModuleVersionProps` with its required fields; set optional ones with the setters.
-    pub fn new(module_name: impl Into<rt::JsString>, module_package: impl Into<rt::JsString>) -> Self {
-        CfnModuleVersionProps { module_name: module_name.into(), module_package: module_package.into() }
+    /// A `CfnModuleVersionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnModuleVersionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnModuleVersionProps { module_name: required.module_name.into(), module_package: required.module_package.into() }
     }
     /// The name of the module being registered.
     ///
@@ -7278,12 +7844,31 @@ impl CfnParameter {
     /// Arguments:
     /// - `scope`: The parent construct.
     /// - `props`: The parameter properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnParameterProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnParameter", __args)
+    }
+    /// Creates a parameter construct.
+    ///
+    /// Note that the name (logical ID) of the parameter will derive from its `coname` and location
+    /// within the stack. Therefore, it is recommended that parameters are defined at the stack level.
+    ///
+    /// Arguments:
+    /// - `scope`: The parent construct.
+    /// - `props`: The parameter properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnParameterProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnParameterProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnParameter", __args)
     }
     #[track_caller]
@@ -7594,12 +8179,29 @@ impl CfnPublicTypeVersion {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnPublicTypeVersionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnPublicTypeVersion", __args)
+    }
+    /// Create a new `AWS::CloudFormation::PublicTypeVersion`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnPublicTypeVersionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnPublicTypeVersionProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnPublicTypeVersion", __args)
     }
     /// Checks whether the given object is a CfnPublicTypeVersion.
@@ -8134,11 +8736,29 @@ impl CfnResource {
     /// This method only adds dependencies between L1 resources. If you are
     /// looking for a generic construct-to-construct dependency mechanism that works
     /// for all constructs including L2s, use `construct.node.addDependency` instead.
+    ///
+    /// Leaves out the optional `reason`; [`Self::add_resource_dependency_with`] passes it.
     #[track_caller]
-    pub fn add_resource_dependency(&self, target: impl Into<crate::aws_cdk_lib::CfnResource>, reason: Option<rt::JsString>) {
+    pub fn add_resource_dependency(&self, target: impl Into<crate::aws_cdk_lib::CfnResource>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnResource>::into(target)));
-        __args.push(rt::ToValue::to_value(&reason));
+        rt::call_op(rt::JsObject::handle(self), "addResourceDependency", __args)
+    }
+    /// Indicates that this resource depends on another resource and cannot be provisioned unless the other resource has been successfully provisioned.
+    ///
+    /// This can be used for resources across stacks (or nested stack) boundaries
+    /// and the dependency will automatically be transferred to the relevant scope.
+    ///
+    /// This method only adds dependencies between L1 resources. If you are
+    /// looking for a generic construct-to-construct dependency mechanism that works
+    /// for all constructs including L2s, use `construct.node.addDependency` instead.
+    ///
+    /// [`Self::add_resource_dependency`] with the optional `reason` passed.
+    #[track_caller]
+    pub fn add_resource_dependency_with(&self, target: impl Into<crate::aws_cdk_lib::CfnResource>, reason: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnResource>::into(target)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(reason)));
         rt::call_op(rt::JsObject::handle(self), "addResourceDependency", __args)
     }
     /// Sets the cross-stack reference strength for this resource.
@@ -8168,11 +8788,56 @@ impl CfnResource {
     /// can be found in the following link:
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html#aws-attribute-deletionpolicy-options>
+    ///
+    /// Leaves out the optional `policy`, `options`; [`Self::apply_removal_policy_with`] passes `policy`.
     #[track_caller]
-    pub fn apply_removal_policy(&self, policy: Option<crate::aws_cdk_lib::RemovalPolicy>, options: Option<crate::aws_cdk_lib::RemovalPolicyOptions>) {
+    pub fn apply_removal_policy(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "applyRemovalPolicy", __args)
+    }
+    /// Sets the deletion policy of the resource based on the removal policy specified.
+    ///
+    /// The Removal Policy controls what happens to this resource when it stops
+    /// being managed by CloudFormation, either because you've removed it from the
+    /// CDK application or because you've made a change that requires the resource
+    /// to be replaced.
+    ///
+    /// The resource can be deleted (`RemovalPolicy.DESTROY`), or left in your AWS
+    /// account for data recovery and cleanup later (`RemovalPolicy.RETAIN`). In some
+    /// cases, a snapshot can be taken of the resource prior to deletion
+    /// (`RemovalPolicy.SNAPSHOT`). A list of resources that support this policy
+    /// can be found in the following link:
+    ///
+    /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html#aws-attribute-deletionpolicy-options>
+    ///
+    /// [`Self::apply_removal_policy`] with the optional `policy` passed.
+    #[track_caller]
+    pub fn apply_removal_policy_with(&self, policy: impl Into<crate::aws_cdk_lib::RemovalPolicy>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&policy));
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicy>::into(policy)));
+        rt::call_op(rt::JsObject::handle(self), "applyRemovalPolicy", __args)
+    }
+    /// Sets the deletion policy of the resource based on the removal policy specified.
+    ///
+    /// The Removal Policy controls what happens to this resource when it stops
+    /// being managed by CloudFormation, either because you've removed it from the
+    /// CDK application or because you've made a change that requires the resource
+    /// to be replaced.
+    ///
+    /// The resource can be deleted (`RemovalPolicy.DESTROY`), or left in your AWS
+    /// account for data recovery and cleanup later (`RemovalPolicy.RETAIN`). In some
+    /// cases, a snapshot can be taken of the resource prior to deletion
+    /// (`RemovalPolicy.SNAPSHOT`). A list of resources that support this policy
+    /// can be found in the following link:
+    ///
+    /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html#aws-attribute-deletionpolicy-options>
+    ///
+    /// [`Self::apply_removal_policy`] with the optional `policy`, `options` passed.
+    #[track_caller]
+    pub fn apply_removal_policy_with_options(&self, policy: impl Into<crate::aws_cdk_lib::RemovalPolicy>, options: impl Into<crate::aws_cdk_lib::RemovalPolicyOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicy>::into(policy)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicyOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "applyRemovalPolicy", __args)
     }
     #[track_caller]
@@ -8188,11 +8853,28 @@ impl CfnResource {
     ///
     /// Arguments:
     /// - `attribute_name`: The name of the attribute.
+    ///
+    /// Leaves out the optional `type_hint`; [`Self::get_att_with`] passes it.
     #[track_caller]
-    pub fn get_att(&self, attribute_name: impl Into<rt::JsString>, type_hint: Option<crate::aws_cdk_lib::ResolutionTypeHint>) -> crate::aws_cdk_lib::Reference {
+    pub fn get_att(&self, attribute_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::Reference {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(attribute_name)));
-        __args.push(rt::ToValue::to_value(&type_hint));
+        rt::call_op(rt::JsObject::handle(self), "getAtt", __args)
+    }
+    /// Returns a token for an runtime attribute of this resource.
+    ///
+    /// Ideally, use generated attribute accessors (e.g. `resource.arn`), but this can be used for future compatibility
+    /// in case there is no generated attribute.
+    ///
+    /// Arguments:
+    /// - `attribute_name`: The name of the attribute.
+    ///
+    /// [`Self::get_att`] with the optional `type_hint` passed.
+    #[track_caller]
+    pub fn get_att_with(&self, attribute_name: impl Into<rt::JsString>, type_hint: impl Into<crate::aws_cdk_lib::ResolutionTypeHint>) -> crate::aws_cdk_lib::Reference {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(attribute_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ResolutionTypeHint>::into(type_hint)));
         rt::call_op(rt::JsObject::handle(self), "getAtt", __args)
     }
     /// Retrieve a value value from the CloudFormation Resource Metadata.
@@ -8335,12 +9017,29 @@ impl CfnResourceDefaultVersion {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnResourceDefaultVersionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnResourceDefaultVersion", __args)
+    }
+    /// Create a new `AWS::CloudFormation::ResourceDefaultVersion`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnResourceDefaultVersionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnResourceDefaultVersionProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnResourceDefaultVersion", __args)
     }
     #[track_caller]
@@ -8788,10 +9487,23 @@ pub struct CfnResourceVersionProps {
     pub type_name: rt::JsString,
 }
 
+/// The required fields of [`CfnResourceVersionProps`], named: `CfnResourceVersionProps::new(CfnResourceVersionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResourceVersionPropsRequired<T0, T1> {
+    /// A URL to the S3 bucket for the resource project package that contains the necessary files for the resource you want to register. (converts into `JsString`)
+    pub schema_handler_package: T0,
+    /// The name of the resource being registered. (converts into `JsString`)
+    pub type_name: T1,
+}
+
 impl CfnResourceVersionProps {
-    /// A `CfnResourceVersionProps` with its required fields; set optional ones with the setters.
-    pub fn new(schema_handler_package: impl Into<rt::JsString>, type_name: impl Into<rt::JsString>) -> Self {
-        CfnResourceVersionProps { execution_role_arn: None, logging_config: None, schema_handler_package: schema_handler_package.into(), type_name: type_name.into() }
+    /// A `CfnResourceVersionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnResourceVersionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnResourceVersionProps { execution_role_arn: None, logging_config: None, schema_handler_package: required.schema_handler_package.into(), type_name: required.type_name.into() }
     }
     /// The Amazon Resource Name (ARN) of the IAM role for CloudFormation to assume when invoking the resource.
     ///
@@ -8874,12 +9586,28 @@ impl CfnRule {
     /// Arguments:
     /// - `scope`: The parent construct.
     /// - `props`: The rule props.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnRuleProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnRule", __args)
+    }
+    /// Creates and adds a rule.
+    ///
+    /// Arguments:
+    /// - `scope`: The parent construct.
+    /// - `props`: The rule props.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnRuleProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnRuleProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnRule", __args)
     }
     /// Adds an assertion to the rule.
@@ -8907,10 +9635,23 @@ pub struct CfnRuleAssertion {
     pub assert_description: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleAssertion`], named: `CfnRuleAssertion::new(CfnRuleAssertionRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleAssertionRequired<T0, T1> {
+    /// The assertion. (converts into `aws_cdk_lib::ICfnConditionExpression`)
+    pub assert: T0,
+    /// The assertion description. (converts into `JsString`)
+    pub assert_description: T1,
+}
+
 impl CfnRuleAssertion {
-    /// A `CfnRuleAssertion` with its required fields; set optional ones with the setters.
-    pub fn new(assert: impl Into<crate::aws_cdk_lib::ICfnConditionExpression>, assert_description: impl Into<rt::JsString>) -> Self {
-        CfnRuleAssertion { assert: assert.into(), assert_description: assert_description.into() }
+    /// A `CfnRuleAssertion` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleAssertionRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::ICfnConditionExpression>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleAssertion { assert: required.assert.into(), assert_description: required.assert_description.into() }
     }
     /// The assertion.
     pub fn assert(mut self, assert: impl Into<crate::aws_cdk_lib::ICfnConditionExpression>) -> Self {
@@ -9061,12 +9802,29 @@ impl CfnStack {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnStackProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnStack", __args)
+    }
+    /// Create a new `AWS::CloudFormation::Stack`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnStackProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnStackProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnStack", __args)
     }
     /// Checks whether the given object is a CfnStack.
@@ -9926,10 +10684,23 @@ pub struct CfnStackSetParameterProperty {
     pub parameter_value: rt::JsString,
 }
 
+/// The required fields of [`CfnStackSetParameterProperty`], named: `CfnStackSetParameterProperty::new(CfnStackSetParameterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnStackSetParameterPropertyRequired<T0, T1> {
+    /// The key associated with the parameter. (converts into `JsString`)
+    pub parameter_key: T0,
+    /// The input value associated with the parameter. (converts into `JsString`)
+    pub parameter_value: T1,
+}
+
 impl CfnStackSetParameterProperty {
-    /// A `CfnStackSetParameterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(parameter_key: impl Into<rt::JsString>, parameter_value: impl Into<rt::JsString>) -> Self {
-        CfnStackSetParameterProperty { parameter_key: parameter_key.into(), parameter_value: parameter_value.into() }
+    /// A `CfnStackSetParameterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnStackSetParameterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnStackSetParameterProperty { parameter_key: required.parameter_key.into(), parameter_value: required.parameter_value.into() }
     }
     /// The key associated with the parameter.
     ///
@@ -9979,10 +10750,24 @@ pub struct CfnStackSetStackInstancesProperty {
     pub regions: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnStackSetStackInstancesProperty`], named: `CfnStackSetStackInstancesProperty::new(CfnStackSetStackInstancesPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnStackSetStackInstancesPropertyRequired<T0, T1> {
+    /// The AWS Organizations accounts or AWS accounts to deploy stacks to in the specified Regions. (converts into `CfnStackSetDeploymentTargetsPropertyOrIResolvable`)
+    pub deployment_targets: T0,
+    /// The names of one or more Regions where you want to create stack instances using the specified AWS accounts . (items converting into `JsString`)
+    pub regions: T1,
+}
+
 impl CfnStackSetStackInstancesProperty {
-    /// A `CfnStackSetStackInstancesProperty` with its required fields; set optional ones with the setters.
-    pub fn new(deployment_targets: impl Into<CfnStackSetDeploymentTargetsPropertyOrIResolvable>, regions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnStackSetStackInstancesProperty { deployment_targets: deployment_targets.into(), parameter_overrides: None, regions: rt::collect::<rt::JsString, _>(regions) }
+    /// A `CfnStackSetStackInstancesProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnStackSetStackInstancesPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<CfnStackSetDeploymentTargetsPropertyOrIResolvable>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnStackSetStackInstancesProperty { deployment_targets: required.deployment_targets.into(), parameter_overrides: None, regions: rt::collect::<rt::JsString, _>(required.regions) }
     }
     /// The AWS Organizations accounts or AWS accounts to deploy stacks to in the specified Regions.
     ///
@@ -10138,10 +10923,23 @@ pub struct CfnStackSetProps {
     pub template_url: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnStackSetProps`], named: `CfnStackSetProps::new(CfnStackSetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnStackSetPropsRequired<T0, T1> {
+    /// Describes how the IAM roles required for StackSet operations are created. (converts into `JsString`)
+    pub permission_model: T0,
+    /// The name to associate with the StackSet. (converts into `JsString`)
+    pub stack_set_name: T1,
+}
+
 impl CfnStackSetProps {
-    /// A `CfnStackSetProps` with its required fields; set optional ones with the setters.
-    pub fn new(permission_model: impl Into<rt::JsString>, stack_set_name: impl Into<rt::JsString>) -> Self {
-        CfnStackSetProps { administration_role_arn: None, auto_deployment: None, call_as: None, capabilities: None, description: None, execution_role_name: None, managed_execution: None, operation_preferences: None, parameters: None, permission_model: permission_model.into(), stack_instances_group: None, stack_set_name: stack_set_name.into(), tags: None, template_body: None, template_url: None }
+    /// A `CfnStackSetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnStackSetPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnStackSetProps { administration_role_arn: None, auto_deployment: None, call_as: None, capabilities: None, description: None, execution_role_name: None, managed_execution: None, operation_preferences: None, parameters: None, permission_model: required.permission_model.into(), stack_instances_group: None, stack_set_name: required.stack_set_name.into(), tags: None, template_body: None, template_url: None }
     }
     /// The Amazon Resource Number (ARN) of the IAM role to use to create this StackSet.
     ///
@@ -10331,10 +11129,23 @@ pub struct CfnTag {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnTag`], named: `CfnTag::new(CfnTagRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTagRequired<T0, T1> {
+    ///  (converts into `JsString`)
+    pub key: T0,
+    ///  (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnTag {
-    /// A `CfnTag` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnTag { key: key.into(), value: value.into() }
+    /// A `CfnTag` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTagRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTag { key: required.key.into(), value: required.value.into() }
     }
     pub fn key(mut self, key: impl Into<rt::JsString>) -> Self {
         self.key = key.into();
@@ -10368,10 +11179,23 @@ pub struct CfnTrafficRoute {
     pub r#type: rt::JsString,
 }
 
+/// The required fields of [`CfnTrafficRoute`], named: `CfnTrafficRoute::new(CfnTrafficRouteRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTrafficRouteRequired<T0, T1> {
+    /// The logical id of the target resource. (converts into `JsString`)
+    pub logical_id: T0,
+    /// The resource type of the route. (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl CfnTrafficRoute {
-    /// A `CfnTrafficRoute` with its required fields; set optional ones with the setters.
-    pub fn new(logical_id: impl Into<rt::JsString>, r#type: impl Into<rt::JsString>) -> Self {
-        CfnTrafficRoute { logical_id: logical_id.into(), r#type: r#type.into() }
+    /// A `CfnTrafficRoute` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTrafficRouteRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTrafficRoute { logical_id: required.logical_id.into(), r#type: required.r#type.into() }
     }
     /// The logical id of the target resource.
     pub fn logical_id(mut self, logical_id: impl Into<rt::JsString>) -> Self {
@@ -10409,10 +11233,27 @@ pub struct CfnTrafficRouting {
     pub test_traffic_route: crate::aws_cdk_lib::CfnTrafficRoute,
 }
 
+/// The required fields of [`CfnTrafficRouting`], named: `CfnTrafficRouting::new(CfnTrafficRoutingRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTrafficRoutingRequired<T0, T1, T2> {
+    /// The listener to be used by your load balancer to direct traffic to your target groups. (converts into `aws_cdk_lib::CfnTrafficRoute`)
+    pub prod_traffic_route: T0,
+    /// The logical IDs of the blue and green, respectively, AWS::ElasticLoadBalancingV2::TargetGroup target groups. (items converting into `JsString`)
+    pub target_groups: T1,
+    /// The listener to be used by your load balancer to direct traffic to your target groups. (converts into `aws_cdk_lib::CfnTrafficRoute`)
+    pub test_traffic_route: T2,
+}
+
 impl CfnTrafficRouting {
-    /// A `CfnTrafficRouting` with its required fields; set optional ones with the setters.
-    pub fn new(prod_traffic_route: impl Into<crate::aws_cdk_lib::CfnTrafficRoute>, target_groups: impl IntoIterator<Item = impl Into<rt::JsString>>, test_traffic_route: impl Into<crate::aws_cdk_lib::CfnTrafficRoute>) -> Self {
-        CfnTrafficRouting { prod_traffic_route: prod_traffic_route.into(), target_groups: rt::collect::<rt::JsString, _>(target_groups), test_traffic_route: test_traffic_route.into() }
+    /// A `CfnTrafficRouting` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnTrafficRoutingRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::CfnTrafficRoute>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+        T2: Into<crate::aws_cdk_lib::CfnTrafficRoute>,
+    {
+        CfnTrafficRouting { prod_traffic_route: required.prod_traffic_route.into(), target_groups: rt::collect::<rt::JsString, _>(required.target_groups), test_traffic_route: required.test_traffic_route.into() }
     }
     /// The listener to be used by your load balancer to direct traffic to your target groups.
     pub fn prod_traffic_route(mut self, prod_traffic_route: impl Into<crate::aws_cdk_lib::CfnTrafficRoute>) -> Self {
@@ -10628,12 +11469,29 @@ impl CfnTypeActivation {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnTypeActivationProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnTypeActivation", __args)
+    }
+    /// Create a new `AWS::CloudFormation::TypeActivation`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnTypeActivationProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnTypeActivationProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnTypeActivation", __args)
     }
     #[track_caller]
@@ -11088,12 +11946,29 @@ impl CfnWaitCondition {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnWaitConditionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnWaitCondition", __args)
+    }
+    /// Create a new `AWS::CloudFormation::WaitCondition`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnWaitConditionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnWaitConditionProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnWaitCondition", __args)
     }
     /// Checks whether the given object is a CfnWaitCondition.
@@ -11173,12 +12048,29 @@ impl CfnWaitConditionHandle {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::CfnWaitConditionHandleProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.CfnWaitConditionHandle", __args)
+    }
+    /// Create a new `AWS::CloudFormation::WaitConditionHandle`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::CfnWaitConditionHandleProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CfnWaitConditionHandleProps>::into(props)));
         rt::new_op("aws-cdk-lib.CfnWaitConditionHandle", __args)
     }
     /// Checks whether the given object is a CfnWaitConditionHandle.
@@ -11350,10 +12242,17 @@ pub struct CliCredentialsStackSynthesizer(crate::aws_cdk_lib::StackSynthesizer);
 crate::__handle!(CliCredentialsStackSynthesizer : crate::aws_cdk_lib::StackSynthesizer);
 crate::__upcasts!(CliCredentialsStackSynthesizer => crate::aws_cdk_lib::IBoundStackSynthesizer, crate::aws_cdk_lib::IReusableStackSynthesizer, crate::aws_cdk_lib::IStackSynthesizer, crate::aws_cdk_lib::StackSynthesizer);
 impl CliCredentialsStackSynthesizer {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::CliCredentialsStackSynthesizerProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.CliCredentialsStackSynthesizer", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::CliCredentialsStackSynthesizerProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CliCredentialsStackSynthesizerProps>::into(props)));
         rt::new_op("aws-cdk-lib.CliCredentialsStackSynthesizer", __args)
     }
     /// Register a Docker Image Asset.
@@ -11543,10 +12442,17 @@ pub struct CloudFormationValidatePlugin(rt::Handle);
 crate::__handle!(CloudFormationValidatePlugin);
 crate::__upcasts!(CloudFormationValidatePlugin => crate::aws_cdk_lib::IPolicyValidationPlugin);
 impl CloudFormationValidatePlugin {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::CloudFormationValidatePluginProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.CloudFormationValidatePlugin", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::CloudFormationValidatePluginProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CloudFormationValidatePluginProps>::into(props)));
         rt::new_op("aws-cdk-lib.CloudFormationValidatePlugin", __args)
     }
     /// The method that will be called by the CDK framework to perform validations.
@@ -12333,10 +13239,23 @@ pub struct CustomResourceProviderBaseProps {
     pub use_cfn_response_wrapper: Option<rt::JsBool>,
 }
 
+/// The required fields of [`CustomResourceProviderBaseProps`], named: `CustomResourceProviderBaseProps::new(CustomResourceProviderBasePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CustomResourceProviderBasePropsRequired<T0, T1> {
+    /// A local file system directory with the provider's code. (converts into `JsString`)
+    pub code_directory: T0,
+    /// The AWS Lambda runtime and version name to use for the provider. (converts into `JsString`)
+    pub runtime_name: T1,
+}
+
 impl CustomResourceProviderBaseProps {
-    /// A `CustomResourceProviderBaseProps` with its required fields; set optional ones with the setters.
-    pub fn new(code_directory: impl Into<rt::JsString>, runtime_name: impl Into<rt::JsString>) -> Self {
-        CustomResourceProviderBaseProps { code_directory: code_directory.into(), description: None, environment: None, memory_size: None, policy_statements: None, runtime_name: runtime_name.into(), timeout: None, use_cfn_response_wrapper: None }
+    /// A `CustomResourceProviderBaseProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CustomResourceProviderBasePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CustomResourceProviderBaseProps { code_directory: required.code_directory.into(), description: None, environment: None, memory_size: None, policy_statements: None, runtime_name: required.runtime_name.into(), timeout: None, use_cfn_response_wrapper: None }
     }
     /// A local file system directory with the provider's code.
     ///
@@ -12565,10 +13484,23 @@ pub struct CustomResourceProviderProps {
     pub use_cfn_response_wrapper: Option<rt::JsBool>,
 }
 
+/// The required fields of [`CustomResourceProviderProps`], named: `CustomResourceProviderProps::new(CustomResourceProviderPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CustomResourceProviderPropsRequired<T0, T1> {
+    /// A local file system directory with the provider's code. (converts into `JsString`)
+    pub code_directory: T0,
+    /// The AWS Lambda runtime and version to use for the provider. (converts into `aws_cdk_lib::CustomResourceProviderRuntime`)
+    pub runtime: T1,
+}
+
 impl CustomResourceProviderProps {
-    /// A `CustomResourceProviderProps` with its required fields; set optional ones with the setters.
-    pub fn new(code_directory: impl Into<rt::JsString>, runtime: impl Into<crate::aws_cdk_lib::CustomResourceProviderRuntime>) -> Self {
-        CustomResourceProviderProps { code_directory: code_directory.into(), description: None, environment: None, memory_size: None, policy_statements: None, runtime: runtime.into(), timeout: None, use_cfn_response_wrapper: None }
+    /// A `CustomResourceProviderProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CustomResourceProviderPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::CustomResourceProviderRuntime>,
+    {
+        CustomResourceProviderProps { code_directory: required.code_directory.into(), description: None, environment: None, memory_size: None, policy_statements: None, runtime: required.runtime.into(), timeout: None, use_cfn_response_wrapper: None }
     }
     /// A local file system directory with the provider's code.
     ///
@@ -12701,10 +13633,17 @@ pub struct DefaultStackSynthesizer(crate::aws_cdk_lib::StackSynthesizer);
 crate::__handle!(DefaultStackSynthesizer : crate::aws_cdk_lib::StackSynthesizer);
 crate::__upcasts!(DefaultStackSynthesizer => crate::aws_cdk_lib::IBoundStackSynthesizer, crate::aws_cdk_lib::IReusableStackSynthesizer, crate::aws_cdk_lib::IStackSynthesizer, crate::aws_cdk_lib::StackSynthesizer);
 impl DefaultStackSynthesizer {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::DefaultStackSynthesizerProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.DefaultStackSynthesizer", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::DefaultStackSynthesizerProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DefaultStackSynthesizerProps>::into(props)));
         rt::new_op("aws-cdk-lib.DefaultStackSynthesizer", __args)
     }
     /// Register a Docker Image Asset.
@@ -13609,11 +14548,23 @@ crate::__upcasts!(DockerImage => );
 impl DockerImage {
     /// Arguments:
     /// - `image`: The Docker image.
+    ///
+    /// Leaves out the optional `image_hash`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(image: impl Into<rt::JsString>, image_hash: Option<rt::JsString>) -> Self {
+    pub fn new(image: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(image)));
-        __args.push(rt::ToValue::to_value(&image_hash));
+        rt::new_op("aws-cdk-lib.DockerImage", __args)
+    }
+    /// Arguments:
+    /// - `image`: The Docker image.
+    ///
+    /// [`Self::new`] with the optional `image_hash` passed.
+    #[track_caller]
+    pub fn new_with(image: impl Into<rt::JsString>, image_hash: impl Into<rt::JsString>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(image)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(image_hash)));
         rt::new_op("aws-cdk-lib.DockerImage", __args)
     }
     /// Builds a Docker image.
@@ -13621,11 +14572,26 @@ impl DockerImage {
     /// Arguments:
     /// - `path`: The path to the directory containing the Docker file.
     /// - `options`: Docker build options.
+    ///
+    /// Leaves out the optional `options`; [`Self::from_build_with`] passes it.
     #[track_caller]
-    pub fn from_build(path: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::DockerBuildOptions>) -> crate::aws_cdk_lib::DockerImage {
+    pub fn from_build(path: impl Into<rt::JsString>) -> crate::aws_cdk_lib::DockerImage {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.DockerImage", "fromBuild", __args)
+    }
+    /// Builds a Docker image.
+    ///
+    /// Arguments:
+    /// - `path`: The path to the directory containing the Docker file.
+    /// - `options`: Docker build options.
+    ///
+    /// [`Self::from_build`] with the optional `options` passed.
+    #[track_caller]
+    pub fn from_build_with(path: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::DockerBuildOptions>) -> crate::aws_cdk_lib::DockerImage {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerBuildOptions>::into(options)));
         rt::static_op("aws-cdk-lib.DockerImage", "fromBuild", __args)
     }
     /// Reference an image on DockerHub or another online registry.
@@ -13647,18 +14613,47 @@ impl DockerImage {
     /// Arguments:
     /// - `image_path`: the path in the Docker image.
     /// - `output_path`: the destination path for the copy operation.
+    ///
+    /// Leaves out the optional `output_path`; [`Self::cp_with`] passes it.
     #[track_caller]
-    pub fn cp(&self, image_path: impl Into<rt::JsString>, output_path: Option<rt::JsString>) -> rt::JsString {
+    pub fn cp(&self, image_path: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(image_path)));
-        __args.push(rt::ToValue::to_value(&output_path));
+        rt::call_op(rt::JsObject::handle(self), "cp", __args)
+    }
+    /// Copies a file or directory out of the Docker image to the local filesystem.
+    ///
+    /// If `outputPath` is omitted the destination path is a temporary directory.
+    ///
+    /// Returns: the destination path
+    ///
+    /// Arguments:
+    /// - `image_path`: the path in the Docker image.
+    /// - `output_path`: the destination path for the copy operation.
+    ///
+    /// [`Self::cp`] with the optional `output_path` passed.
+    #[track_caller]
+    pub fn cp_with(&self, image_path: impl Into<rt::JsString>, output_path: impl Into<rt::JsString>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(image_path)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(output_path)));
         rt::call_op(rt::JsObject::handle(self), "cp", __args)
     }
     /// Runs a Docker image.
+    ///
+    /// Leaves out the optional `options`; [`Self::run_with`] passes it.
     #[track_caller]
-    pub fn run(&self, options: Option<crate::aws_cdk_lib::DockerRunOptions>) {
+    pub fn run(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "run", __args)
+    }
+    /// Runs a Docker image.
+    ///
+    /// [`Self::run`] with the optional `options` passed.
+    #[track_caller]
+    pub fn run_with(&self, options: impl Into<crate::aws_cdk_lib::DockerRunOptions>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerRunOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "run", __args)
     }
     /// Provides a stable representation of this image for JSON serialization.
@@ -13694,10 +14689,23 @@ pub struct DockerImageAssetLocation {
     pub repository_name: rt::JsString,
 }
 
+/// The required fields of [`DockerImageAssetLocation`], named: `DockerImageAssetLocation::new(DockerImageAssetLocationRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DockerImageAssetLocationRequired<T0, T1> {
+    /// The URI of the image in Amazon ECR (including a tag). (converts into `JsString`)
+    pub image_uri: T0,
+    /// The name of the ECR repository. (converts into `JsString`)
+    pub repository_name: T1,
+}
+
 impl DockerImageAssetLocation {
-    /// A `DockerImageAssetLocation` with its required fields; set optional ones with the setters.
-    pub fn new(image_uri: impl Into<rt::JsString>, repository_name: impl Into<rt::JsString>) -> Self {
-        DockerImageAssetLocation { image_tag: None, image_uri: image_uri.into(), repository_name: repository_name.into() }
+    /// A `DockerImageAssetLocation` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: DockerImageAssetLocationRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        DockerImageAssetLocation { image_tag: None, image_uri: required.image_uri.into(), repository_name: required.repository_name.into() }
     }
     /// The tag of the image in Amazon ECR.
     ///
@@ -14199,10 +15207,23 @@ pub struct DockerVolume {
     pub host_path: rt::JsString,
 }
 
+/// The required fields of [`DockerVolume`], named: `DockerVolume::new(DockerVolumeRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DockerVolumeRequired<T0, T1> {
+    /// The path where the file or directory is mounted in the container. (converts into `JsString`)
+    pub container_path: T0,
+    /// The path to the file or directory on the host machine. (converts into `JsString`)
+    pub host_path: T1,
+}
+
 impl DockerVolume {
-    /// A `DockerVolume` with its required fields; set optional ones with the setters.
-    pub fn new(container_path: impl Into<rt::JsString>, host_path: impl Into<rt::JsString>) -> Self {
-        DockerVolume { consistency: None, container_path: container_path.into(), host_path: host_path.into() }
+    /// A `DockerVolume` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: DockerVolumeRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        DockerVolume { consistency: None, container_path: required.container_path.into(), host_path: required.host_path.into() }
     }
     /// Mount consistency.
     ///
@@ -14372,19 +15393,43 @@ impl Duration {
     /// Return the total number of days in this Duration.
     ///
     /// Returns: the value of this `Duration` expressed in Days.
+    ///
+    /// Leaves out the optional `opts`; [`Self::to_days_with`] passes it.
     #[track_caller]
-    pub fn to_days(&self, opts: Option<crate::aws_cdk_lib::TimeConversionOptions>) -> rt::JsNumber {
+    pub fn to_days(&self) -> rt::JsNumber {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "toDays", __args)
+    }
+    /// Return the total number of days in this Duration.
+    ///
+    /// Returns: the value of this `Duration` expressed in Days.
+    ///
+    /// [`Self::to_days`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn to_days_with(&self, opts: impl Into<crate::aws_cdk_lib::TimeConversionOptions>) -> rt::JsNumber {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&opts));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TimeConversionOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "toDays", __args)
     }
     /// Return the total number of hours in this Duration.
     ///
     /// Returns: the value of this `Duration` expressed in Hours.
+    ///
+    /// Leaves out the optional `opts`; [`Self::to_hours_with`] passes it.
     #[track_caller]
-    pub fn to_hours(&self, opts: Option<crate::aws_cdk_lib::TimeConversionOptions>) -> rt::JsNumber {
+    pub fn to_hours(&self) -> rt::JsNumber {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "toHours", __args)
+    }
+    /// Return the total number of hours in this Duration.
+    ///
+    /// Returns: the value of this `Duration` expressed in Hours.
+    ///
+    /// [`Self::to_hours`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn to_hours_with(&self, opts: impl Into<crate::aws_cdk_lib::TimeConversionOptions>) -> rt::JsNumber {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&opts));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TimeConversionOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "toHours", __args)
     }
     /// Turn this duration into a human-readable string.
@@ -14406,28 +15451,64 @@ impl Duration {
     /// Return the total number of milliseconds in this Duration.
     ///
     /// Returns: the value of this `Duration` expressed in Milliseconds.
+    ///
+    /// Leaves out the optional `opts`; [`Self::to_milliseconds_with`] passes it.
     #[track_caller]
-    pub fn to_milliseconds(&self, opts: Option<crate::aws_cdk_lib::TimeConversionOptions>) -> rt::JsNumber {
+    pub fn to_milliseconds(&self) -> rt::JsNumber {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "toMilliseconds", __args)
+    }
+    /// Return the total number of milliseconds in this Duration.
+    ///
+    /// Returns: the value of this `Duration` expressed in Milliseconds.
+    ///
+    /// [`Self::to_milliseconds`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn to_milliseconds_with(&self, opts: impl Into<crate::aws_cdk_lib::TimeConversionOptions>) -> rt::JsNumber {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&opts));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TimeConversionOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "toMilliseconds", __args)
     }
     /// Return the total number of minutes in this Duration.
     ///
     /// Returns: the value of this `Duration` expressed in Minutes.
+    ///
+    /// Leaves out the optional `opts`; [`Self::to_minutes_with`] passes it.
     #[track_caller]
-    pub fn to_minutes(&self, opts: Option<crate::aws_cdk_lib::TimeConversionOptions>) -> rt::JsNumber {
+    pub fn to_minutes(&self) -> rt::JsNumber {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "toMinutes", __args)
+    }
+    /// Return the total number of minutes in this Duration.
+    ///
+    /// Returns: the value of this `Duration` expressed in Minutes.
+    ///
+    /// [`Self::to_minutes`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn to_minutes_with(&self, opts: impl Into<crate::aws_cdk_lib::TimeConversionOptions>) -> rt::JsNumber {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&opts));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TimeConversionOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "toMinutes", __args)
     }
     /// Return the total number of seconds in this Duration.
     ///
     /// Returns: the value of this `Duration` expressed in Seconds.
+    ///
+    /// Leaves out the optional `opts`; [`Self::to_seconds_with`] passes it.
     #[track_caller]
-    pub fn to_seconds(&self, opts: Option<crate::aws_cdk_lib::TimeConversionOptions>) -> rt::JsNumber {
+    pub fn to_seconds(&self) -> rt::JsNumber {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "toSeconds", __args)
+    }
+    /// Return the total number of seconds in this Duration.
+    ///
+    /// Returns: the value of this `Duration` expressed in Seconds.
+    ///
+    /// [`Self::to_seconds`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn to_seconds_with(&self, opts: impl Into<crate::aws_cdk_lib::TimeConversionOptions>) -> rt::JsNumber {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&opts));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TimeConversionOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "toSeconds", __args)
     }
     /// Returns a string representation of this `Duration`.
@@ -14870,10 +15951,29 @@ pub struct FileAssetLocation {
     pub s3_object_url_with_placeholders: Option<rt::JsString>,
 }
 
+/// The required fields of [`FileAssetLocation`], named: `FileAssetLocation::new(FileAssetLocationRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct FileAssetLocationRequired<T0, T1, T2, T3> {
+    /// The name of the Amazon S3 bucket. (converts into `JsString`)
+    pub bucket_name: T0,
+    /// The HTTP URL of this asset on Amazon S3. (converts into `JsString`)
+    pub http_url: T1,
+    /// The Amazon S3 object key. (converts into `JsString`)
+    pub object_key: T2,
+    /// The S3 URL of this asset on Amazon S3. (converts into `JsString`)
+    pub s3_object_url: T3,
+}
+
 impl FileAssetLocation {
-    /// A `FileAssetLocation` with its required fields; set optional ones with the setters.
-    pub fn new(bucket_name: impl Into<rt::JsString>, http_url: impl Into<rt::JsString>, object_key: impl Into<rt::JsString>, s3_object_url: impl Into<rt::JsString>) -> Self {
-        FileAssetLocation { bucket_name: bucket_name.into(), http_url: http_url.into(), kms_key_arn: None, object_key: object_key.into(), s3_object_url: s3_object_url.into(), s3_object_url_with_placeholders: None }
+    /// A `FileAssetLocation` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: FileAssetLocationRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        FileAssetLocation { bucket_name: required.bucket_name.into(), http_url: required.http_url.into(), kms_key_arn: None, object_key: required.object_key.into(), s3_object_url: required.s3_object_url.into(), s3_object_url_with_placeholders: None }
     }
     /// The name of the Amazon S3 bucket.
     pub fn bucket_name(mut self, bucket_name: impl Into<rt::JsString>) -> Self {
@@ -15244,13 +16344,48 @@ impl FileSystem {
     /// - `dest_dir`: Destination directory.
     /// - `options`: options.
     /// - `root_dir`: Root directory to calculate exclusions from.
+    ///
+    /// Leaves out the optional `options`, `root_dir`; [`Self::copy_directory_with`] passes `options`.
     #[track_caller]
-    pub fn copy_directory(src_dir: impl Into<rt::JsString>, dest_dir: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::CopyOptions>, root_dir: Option<rt::JsString>) {
+    pub fn copy_directory(src_dir: impl Into<rt::JsString>, dest_dir: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(src_dir)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(dest_dir)));
-        __args.push(rt::ToValue::to_value(&options));
-        __args.push(rt::ToValue::to_value(&root_dir));
+        rt::static_op("aws-cdk-lib.FileSystem", "copyDirectory", __args)
+    }
+    /// Copies an entire directory structure.
+    ///
+    /// Arguments:
+    /// - `src_dir`: Source directory.
+    /// - `dest_dir`: Destination directory.
+    /// - `options`: options.
+    /// - `root_dir`: Root directory to calculate exclusions from.
+    ///
+    /// [`Self::copy_directory`] with the optional `options` passed.
+    #[track_caller]
+    pub fn copy_directory_with(src_dir: impl Into<rt::JsString>, dest_dir: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::CopyOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(src_dir)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(dest_dir)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CopyOptions>::into(options)));
+        rt::static_op("aws-cdk-lib.FileSystem", "copyDirectory", __args)
+    }
+    /// Copies an entire directory structure.
+    ///
+    /// Arguments:
+    /// - `src_dir`: Source directory.
+    /// - `dest_dir`: Destination directory.
+    /// - `options`: options.
+    /// - `root_dir`: Root directory to calculate exclusions from.
+    ///
+    /// [`Self::copy_directory`] with the optional `options`, `root_dir` passed.
+    #[track_caller]
+    pub fn copy_directory_with_root_dir(src_dir: impl Into<rt::JsString>, dest_dir: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::CopyOptions>, root_dir: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(src_dir)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(dest_dir)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CopyOptions>::into(options)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(root_dir)));
         rt::static_op("aws-cdk-lib.FileSystem", "copyDirectory", __args)
     }
     /// Produces fingerprint based on the contents of a single file or an entire directory tree.
@@ -15264,11 +16399,32 @@ impl FileSystem {
     /// Arguments:
     /// - `file_or_directory`: The directory or file to fingerprint.
     /// - `options`: Fingerprinting options.
+    ///
+    /// Leaves out the optional `options`; [`Self::fingerprint_with`] passes it.
     #[track_caller]
-    pub fn fingerprint(file_or_directory: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::FingerprintOptions>) -> rt::JsString {
+    pub fn fingerprint(file_or_directory: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(file_or_directory)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.FileSystem", "fingerprint", __args)
+    }
+    /// Produces fingerprint based on the contents of a single file or an entire directory tree.
+    ///
+    /// Line endings are converted from CRLF to LF.
+    ///
+    /// The fingerprint will also include:
+    /// 1. An extra string if defined in `options.extra`.
+    /// 2. The symlink follow mode value.
+    ///
+    /// Arguments:
+    /// - `file_or_directory`: The directory or file to fingerprint.
+    /// - `options`: Fingerprinting options.
+    ///
+    /// [`Self::fingerprint`] with the optional `options` passed.
+    #[track_caller]
+    pub fn fingerprint_with(file_or_directory: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::FingerprintOptions>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(file_or_directory)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FingerprintOptions>::into(options)));
         rt::static_op("aws-cdk-lib.FileSystem", "fingerprint", __args)
     }
     /// Checks whether a directory is empty.
@@ -15413,12 +16569,31 @@ impl Fn {
     /// - `ip_block`: The user-specified default Cidr address block.
     /// - `count`: The number of subnets' Cidr block wanted.
     /// - `size_mask`: The digit covered in the subnet.
+    ///
+    /// Leaves out the optional `size_mask`; [`Self::cidr_with`] passes it.
     #[track_caller]
-    pub fn cidr(ip_block: impl Into<rt::JsString>, count: impl Into<rt::JsNumber>, size_mask: Option<rt::JsString>) -> rt::JsArray<rt::JsString> {
+    pub fn cidr(ip_block: impl Into<rt::JsString>, count: impl Into<rt::JsNumber>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(ip_block)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(count)));
-        __args.push(rt::ToValue::to_value(&size_mask));
+        rt::static_op("aws-cdk-lib.Fn", "cidr", __args)
+    }
+    /// The intrinsic function ``Fn::Cidr`` returns the specified Cidr address block.
+    ///
+    /// Returns: a token represented as a string
+    ///
+    /// Arguments:
+    /// - `ip_block`: The user-specified default Cidr address block.
+    /// - `count`: The number of subnets' Cidr block wanted.
+    /// - `size_mask`: The digit covered in the subnet.
+    ///
+    /// [`Self::cidr`] with the optional `size_mask` passed.
+    #[track_caller]
+    pub fn cidr_with(ip_block: impl Into<rt::JsString>, count: impl Into<rt::JsNumber>, size_mask: impl Into<rt::JsString>) -> rt::JsArray<rt::JsString> {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(ip_block)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(count)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(size_mask)));
         rt::static_op("aws-cdk-lib.Fn", "cidr", __args)
     }
     /// Returns true if all the specified conditions evaluate to true, or returns false if any one of the conditions evaluates to false.
@@ -15554,13 +16729,31 @@ impl Fn {
     /// Prefer to use `CfnMapping.findInMap` in general.
     ///
     /// Returns: a token represented as a string
+    ///
+    /// Leaves out the optional `default_value`; [`Self::find_in_map_with`] passes it.
     #[track_caller]
-    pub fn find_in_map(map_name: impl Into<rt::JsString>, top_level_key: impl Into<rt::JsString>, second_level_key: impl Into<rt::JsString>, default_value: Option<rt::JsString>) -> rt::JsString {
+    pub fn find_in_map(map_name: impl Into<rt::JsString>, top_level_key: impl Into<rt::JsString>, second_level_key: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(map_name)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(top_level_key)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(second_level_key)));
-        __args.push(rt::ToValue::to_value(&default_value));
+        rt::static_op("aws-cdk-lib.Fn", "findInMap", __args)
+    }
+    /// The intrinsic function ``Fn::FindInMap`` returns the value corresponding to keys in a two-level map that is declared in the Mappings section.
+    ///
+    /// Warning: do not use with lazy mappings as this function will not guarantee a lazy mapping to render in the template.
+    /// Prefer to use `CfnMapping.findInMap` in general.
+    ///
+    /// Returns: a token represented as a string
+    ///
+    /// [`Self::find_in_map`] with the optional `default_value` passed.
+    #[track_caller]
+    pub fn find_in_map_with(map_name: impl Into<rt::JsString>, top_level_key: impl Into<rt::JsString>, second_level_key: impl Into<rt::JsString>, default_value: impl Into<rt::JsString>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(map_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(top_level_key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(second_level_key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(default_value)));
         rt::static_op("aws-cdk-lib.Fn", "findInMap", __args)
     }
     /// The ``Fn::GetAtt`` intrinsic function returns the value of an attribute from a resource in the template.
@@ -15589,10 +16782,31 @@ impl Fn {
     ///
     /// Arguments:
     /// - `region`: The name of the region for which you want to get the Availability Zones.
+    ///
+    /// Leaves out the optional `region`; [`Self::get_azs_with`] passes it.
     #[track_caller]
-    pub fn get_azs(region: Option<rt::JsString>) -> rt::JsArray<rt::JsString> {
+    pub fn get_azs() -> rt::JsArray<rt::JsString> {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.Fn", "getAzs", __args)
+    }
+    /// The intrinsic function ``Fn::GetAZs`` returns an array that lists Availability Zones for a specified region.
+    ///
+    /// Because customers have access to
+    /// different Availability Zones, the intrinsic function ``Fn::GetAZs`` enables
+    /// template authors to write templates that adapt to the calling user's
+    /// access. That way you don't have to hard-code a full list of Availability
+    /// Zones for a specified region.
+    ///
+    /// Returns: a token represented as a string array
+    ///
+    /// Arguments:
+    /// - `region`: The name of the region for which you want to get the Availability Zones.
+    ///
+    /// [`Self::get_azs`] with the optional `region` passed.
+    #[track_caller]
+    pub fn get_azs_with(region: impl Into<rt::JsString>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&region));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(region)));
         rt::static_op("aws-cdk-lib.Fn", "getAzs", __args)
     }
     /// The intrinsic function `Fn::GetStackOutput` returns the value of an output from another stack.
@@ -15606,13 +16820,56 @@ impl Fn {
     /// - `output_name`: The name of the output to get the value from.
     /// - `region`: The region where the producer stack is deployed.
     /// - `role_arn`: The role to be used when describing the producer stack.
+    ///
+    /// Leaves out the optional `region`, `role_arn`; [`Self::get_stack_output_with`] passes `region`.
     #[track_caller]
-    pub fn get_stack_output(stack_name: impl Into<rt::JsString>, output_name: impl Into<rt::JsString>, region: Option<rt::JsString>, role_arn: Option<rt::JsString>) -> rt::JsString {
+    pub fn get_stack_output(stack_name: impl Into<rt::JsString>, output_name: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(stack_name)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(output_name)));
-        __args.push(rt::ToValue::to_value(&region));
-        __args.push(rt::ToValue::to_value(&role_arn));
+        rt::static_op("aws-cdk-lib.Fn", "getStackOutput", __args)
+    }
+    /// The intrinsic function `Fn::GetStackOutput` returns the value of an output from another stack.
+    ///
+    /// This is similar to `Fn::ImportValue`, but it can reference
+    /// a normal output, without the need to export anything. As with `Fn::ImportValue`,
+    /// you typically use this function to create cross-stack references.
+    ///
+    /// Arguments:
+    /// - `stack_name`: The name of the producer stack.
+    /// - `output_name`: The name of the output to get the value from.
+    /// - `region`: The region where the producer stack is deployed.
+    /// - `role_arn`: The role to be used when describing the producer stack.
+    ///
+    /// [`Self::get_stack_output`] with the optional `region` passed.
+    #[track_caller]
+    pub fn get_stack_output_with(stack_name: impl Into<rt::JsString>, output_name: impl Into<rt::JsString>, region: impl Into<rt::JsString>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(stack_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(output_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(region)));
+        rt::static_op("aws-cdk-lib.Fn", "getStackOutput", __args)
+    }
+    /// The intrinsic function `Fn::GetStackOutput` returns the value of an output from another stack.
+    ///
+    /// This is similar to `Fn::ImportValue`, but it can reference
+    /// a normal output, without the need to export anything. As with `Fn::ImportValue`,
+    /// you typically use this function to create cross-stack references.
+    ///
+    /// Arguments:
+    /// - `stack_name`: The name of the producer stack.
+    /// - `output_name`: The name of the output to get the value from.
+    /// - `region`: The region where the producer stack is deployed.
+    /// - `role_arn`: The role to be used when describing the producer stack.
+    ///
+    /// [`Self::get_stack_output`] with the optional `region`, `role_arn` passed.
+    #[track_caller]
+    pub fn get_stack_output_with_role_arn(stack_name: impl Into<rt::JsString>, output_name: impl Into<rt::JsString>, region: impl Into<rt::JsString>, role_arn: impl Into<rt::JsString>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(stack_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(output_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(region)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(role_arn)));
         rt::static_op("aws-cdk-lib.Fn", "getStackOutput", __args)
     }
     /// Like `Fn.importValue`, but import a list with a known length.
@@ -15624,12 +16881,32 @@ impl Fn {
     /// `Fn.importListValue(exportName, assumedLength)` is the same as
     /// `Fn.split(',', Fn.importValue(exportName), assumedLength)`,
     /// but easier to read and impossible to forget to pass `assumedLength`.
+    ///
+    /// Leaves out the optional `delimiter`; [`Self::import_list_value_with`] passes it.
     #[track_caller]
-    pub fn import_list_value(shared_value_to_import: impl Into<rt::JsString>, assumed_length: impl Into<rt::JsNumber>, delimiter: Option<rt::JsString>) -> rt::JsArray<rt::JsString> {
+    pub fn import_list_value(shared_value_to_import: impl Into<rt::JsString>, assumed_length: impl Into<rt::JsNumber>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(shared_value_to_import)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(assumed_length)));
-        __args.push(rt::ToValue::to_value(&delimiter));
+        rt::static_op("aws-cdk-lib.Fn", "importListValue", __args)
+    }
+    /// Like `Fn.importValue`, but import a list with a known length.
+    ///
+    /// If you explicitly want a list with an unknown length, call `Fn.split(',',
+    /// Fn.importValue(exportName))`. See the documentation of `Fn.split` to read
+    /// more about the limitations of using lists of unknown length.
+    ///
+    /// `Fn.importListValue(exportName, assumedLength)` is the same as
+    /// `Fn.split(',', Fn.importValue(exportName), assumedLength)`,
+    /// but easier to read and impossible to forget to pass `assumedLength`.
+    ///
+    /// [`Self::import_list_value`] with the optional `delimiter` passed.
+    #[track_caller]
+    pub fn import_list_value_with(shared_value_to_import: impl Into<rt::JsString>, assumed_length: impl Into<rt::JsNumber>, delimiter: impl Into<rt::JsString>) -> rt::JsArray<rt::JsString> {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(shared_value_to_import)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(assumed_length)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(delimiter)));
         rt::static_op("aws-cdk-lib.Fn", "importListValue", __args)
     }
     /// The intrinsic function ``Fn::ImportValue`` returns the value of an output exported by another stack.
@@ -15766,12 +17043,66 @@ impl Fn {
     /// - `delimiter`: A string value that determines where the source string is divided.
     /// - `source`: The string value that you want to split.
     /// - `assumed_length`: The length of the list that will be produced by splitting.
+    ///
+    /// Leaves out the optional `assumed_length`; [`Self::split_with`] passes it.
     #[track_caller]
-    pub fn split(delimiter: impl Into<rt::JsString>, source: impl Into<rt::JsString>, assumed_length: Option<rt::JsNumber>) -> rt::JsArray<rt::JsString> {
+    pub fn split(delimiter: impl Into<rt::JsString>, source: impl Into<rt::JsString>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(delimiter)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(source)));
-        __args.push(rt::ToValue::to_value(&assumed_length));
+        rt::static_op("aws-cdk-lib.Fn", "split", __args)
+    }
+    /// Split a string token into a token list of string values.
+    ///
+    /// Specify the location of splits with a delimiter such as ',' (a comma).
+    /// Renders to the `Fn::Split` intrinsic function.
+    ///
+    /// Lists with unknown lengths (default)
+    /// -------------------------------------
+    ///
+    /// Since this function is used to work with deploy-time values, if `assumedLength`
+    /// is not given the CDK cannot know the length of the resulting list at synthesis time.
+    /// This brings the following restrictions:
+    ///
+    /// - You must use `Fn.select(i, list)` to pick elements out of the list (you must not use
+    ///   `list[i]`).
+    /// - You cannot add elements to the list, remove elements from the list,
+    ///   combine two such lists together, or take a slice of the list.
+    /// - You cannot pass the list to constructs that do any of the above.
+    ///
+    /// The only valid operation with such a tokenized list is to pass it unmodified to a
+    /// CloudFormation Resource construct.
+    ///
+    /// Lists with assumed lengths
+    /// --------------------------
+    ///
+    /// Pass `assumedLength` if you know the length of the list that will be
+    /// produced by splitting. The actual list length at deploy time may be
+    /// *longer* than the number you pass, but not *shorter*.
+    ///
+    /// The returned list will look like:
+    ///
+    /// ```
+    /// [Fn.select(0, split), Fn.select(1, split), Fn.select(2, split), ...]
+    /// ```
+    ///
+    /// The restrictions from the section "Lists with unknown lengths" will now be lifted,
+    /// at the expense of having to know and fix the length of the list.
+    ///
+    /// Returns: a token represented as a string array
+    ///
+    /// Arguments:
+    /// - `delimiter`: A string value that determines where the source string is divided.
+    /// - `source`: The string value that you want to split.
+    /// - `assumed_length`: The length of the list that will be produced by splitting.
+    ///
+    /// [`Self::split`] with the optional `assumed_length` passed.
+    #[track_caller]
+    pub fn split_with(delimiter: impl Into<rt::JsString>, source: impl Into<rt::JsString>, assumed_length: impl Into<rt::JsNumber>) -> rt::JsArray<rt::JsString> {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(delimiter)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(source)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(assumed_length)));
         rt::static_op("aws-cdk-lib.Fn", "split", __args)
     }
     /// The intrinsic function ``Fn::Sub`` substitutes variables in an input string with values that you specify.
@@ -15785,11 +17116,32 @@ impl Fn {
     /// Arguments:
     /// - `body`: A string with variables that AWS CloudFormation substitutes with their associated values at runtime.
     /// - `variables`: The name of a variable that you included in the String parameter.
+    ///
+    /// Leaves out the optional `variables`; [`Self::sub_with`] passes it.
     #[track_caller]
-    pub fn sub(body: impl Into<rt::JsString>, variables: Option<std::collections::BTreeMap<String, rt::JsString>>) -> rt::JsString {
+    pub fn sub(body: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(body)));
-        __args.push(rt::ToValue::to_value(&variables));
+        rt::static_op("aws-cdk-lib.Fn", "sub", __args)
+    }
+    /// The intrinsic function ``Fn::Sub`` substitutes variables in an input string with values that you specify.
+    ///
+    /// In your templates, you can use this function
+    /// to construct commands or outputs that include values that aren't available
+    /// until you create or update a stack.
+    ///
+    /// Returns: a token represented as a string
+    ///
+    /// Arguments:
+    /// - `body`: A string with variables that AWS CloudFormation substitutes with their associated values at runtime.
+    /// - `variables`: The name of a variable that you included in the String parameter.
+    ///
+    /// [`Self::sub`] with the optional `variables` passed.
+    #[track_caller]
+    pub fn sub_with(body: impl Into<rt::JsString>, variables: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsString>)>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(body)));
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsString, _, _>(variables)));
         rt::static_op("aws-cdk-lib.Fn", "sub", __args)
     }
     /// The `Fn::ToJsonString` intrinsic function converts an object or array to its corresponding JSON string.
@@ -15914,10 +17266,25 @@ pub struct GetContextKeyResult {
     pub props: std::collections::BTreeMap<String, rt::JsAny>,
 }
 
+/// The required fields of [`GetContextKeyResult`], named: `GetContextKeyResult::new(GetContextKeyResultRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct GetContextKeyResultRequired<T0, T1> {
+    ///  (converts into `JsString`)
+    pub key: T0,
+    ///  (`(key, value)` pairs, values converting into `JsAny`)
+    pub props: T1,
+}
+
 impl GetContextKeyResult {
-    /// A `GetContextKeyResult` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, props: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsAny>)>) -> Self {
-        GetContextKeyResult { key: key.into(), props: rt::collect_map::<rt::JsAny, _, _>(props) }
+    /// A `GetContextKeyResult` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T1K, T1V>(required: GetContextKeyResultRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator<Item = (T1K, T1V)>,
+        T1K: Into<String>,
+        T1V: Into<rt::JsAny>,
+    {
+        GetContextKeyResult { key: required.key.into(), props: rt::collect_map::<rt::JsAny, _, _>(required.props) }
     }
     pub fn key(mut self, key: impl Into<rt::JsString>) -> Self {
         self.key = key.into();
@@ -16015,10 +17382,23 @@ pub struct GetContextValueOptions {
     pub provider: rt::JsString,
 }
 
+/// The required fields of [`GetContextValueOptions`], named: `GetContextValueOptions::new(GetContextValueOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct GetContextValueOptionsRequired<T0, T1> {
+    /// The value to return if the lookup has not yet been performed. (converts into `JsAny`)
+    pub dummy_value: T0,
+    /// The context provider to query. (converts into `JsString`)
+    pub provider: T1,
+}
+
 impl GetContextValueOptions {
-    /// A `GetContextValueOptions` with its required fields; set optional ones with the setters.
-    pub fn new(dummy_value: impl Into<rt::JsAny>, provider: impl Into<rt::JsString>) -> Self {
-        GetContextValueOptions { additional_cache_key: None, dummy_value: dummy_value.into(), ignore_error_on_missing_context: None, include_environment: None, must_exist: None, props: None, provider: provider.into() }
+    /// A `GetContextValueOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: GetContextValueOptionsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        GetContextValueOptions { additional_cache_key: None, dummy_value: required.dummy_value.into(), ignore_error_on_missing_context: None, include_environment: None, must_exist: None, props: None, provider: required.provider.into() }
     }
     /// Adds an additional discriminator to the `cdk.context.json` cache key.
     ///
@@ -16967,11 +18347,22 @@ impl IResolveContext {
         rt::call_op(rt::JsObject::handle(self), "registerPostProcessor", __args)
     }
     /// Resolve an inner object.
+    ///
+    /// Leaves out the optional `options`; [`Self::resolve_with`] passes it.
     #[track_caller]
-    pub fn resolve(&self, x: impl Into<rt::JsAny>, options: Option<crate::aws_cdk_lib::ResolveChangeContextOptions>) -> rt::JsAny {
+    pub fn resolve(&self, x: impl Into<rt::JsAny>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(x)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "resolve", __args)
+    }
+    /// Resolve an inner object.
+    ///
+    /// [`Self::resolve`] with the optional `options` passed.
+    #[track_caller]
+    pub fn resolve_with(&self, x: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::ResolveChangeContextOptions>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(x)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ResolveChangeContextOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "resolve", __args)
     }
     /// Path in the JSON document that is being constructed.
@@ -17562,10 +18953,23 @@ pub struct InjectionContext {
     pub scope: crate::constructs::Construct,
 }
 
+/// The required fields of [`InjectionContext`], named: `InjectionContext::new(InjectionContextRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct InjectionContextRequired<T0, T1> {
+    /// id from the Construct constructor. (converts into `JsString`)
+    pub id: T0,
+    /// scope from the  constructor. (converts into `constructs::Construct`)
+    pub scope: T1,
+}
+
 impl InjectionContext {
-    /// A `InjectionContext` with its required fields; set optional ones with the setters.
-    pub fn new(id: impl Into<rt::JsString>, scope: impl Into<crate::constructs::Construct>) -> Self {
-        InjectionContext { id: id.into(), scope: scope.into() }
+    /// A `InjectionContext` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: InjectionContextRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::constructs::Construct>,
+    {
+        InjectionContext { id: required.id.into(), scope: required.scope.into() }
     }
     /// id from the Construct constructor.
     pub fn id(mut self, id: impl Into<rt::JsString>) -> Self {
@@ -17601,11 +19005,19 @@ pub struct Intrinsic(rt::Handle);
 crate::__handle!(Intrinsic);
 crate::__upcasts!(Intrinsic => crate::aws_cdk_lib::IResolvable);
 impl Intrinsic {
+    /// Leaves out the optional `options`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(value: impl Into<rt::JsAny>, options: Option<crate::aws_cdk_lib::IntrinsicProps>) -> Self {
+    pub fn new(value: impl Into<rt::JsAny>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(value)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::new_op("aws-cdk-lib.Intrinsic", __args)
+    }
+    /// [`Self::new`] with the optional `options` passed.
+    #[track_caller]
+    pub fn new_with(value: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::IntrinsicProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IntrinsicProps>::into(options)));
         rt::new_op("aws-cdk-lib.Intrinsic", __args)
     }
     /// Produce the Token's value at resolution time.
@@ -17760,11 +19172,28 @@ impl Lazy {
     ///
     /// The inner function will only be invoked one time and cannot depend on
     /// resolution context.
+    ///
+    /// Leaves out the optional `options`; [`Self::any_with`] passes it.
     #[track_caller]
-    pub fn any(producer: impl Into<crate::aws_cdk_lib::IStableAnyProducer>, options: Option<crate::aws_cdk_lib::LazyAnyValueOptions>) -> crate::aws_cdk_lib::IResolvable {
+    pub fn any(producer: impl Into<crate::aws_cdk_lib::IStableAnyProducer>) -> crate::aws_cdk_lib::IResolvable {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IStableAnyProducer>::into(producer)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.Lazy", "any", __args)
+    }
+    /// Defer the one-time calculation of an arbitrarily typed value to synthesis time.
+    ///
+    /// Use this if you want to render an object to a template whose actual value depends on
+    /// some state mutation that may happen after the construct has been created.
+    ///
+    /// The inner function will only be invoked one time and cannot depend on
+    /// resolution context.
+    ///
+    /// [`Self::any`] with the optional `options` passed.
+    #[track_caller]
+    pub fn any_with(producer: impl Into<crate::aws_cdk_lib::IStableAnyProducer>, options: impl Into<crate::aws_cdk_lib::LazyAnyValueOptions>) -> crate::aws_cdk_lib::IResolvable {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IStableAnyProducer>::into(producer)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::LazyAnyValueOptions>::into(options)));
         rt::static_op("aws-cdk-lib.Lazy", "any", __args)
     }
     /// Defer the one-time calculation of a list value to synthesis time.
@@ -17777,11 +19206,31 @@ impl Lazy {
     ///
     /// The inner function will only be invoked once, and the resolved value
     /// cannot depend on the Stack the Token is used in.
+    ///
+    /// Leaves out the optional `options`; [`Self::list_with`] passes it.
     #[track_caller]
-    pub fn list(producer: impl Into<crate::aws_cdk_lib::IStableListProducer>, options: Option<crate::aws_cdk_lib::LazyListValueOptions>) -> rt::JsArray<rt::JsString> {
+    pub fn list(producer: impl Into<crate::aws_cdk_lib::IStableListProducer>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IStableListProducer>::into(producer)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.Lazy", "list", __args)
+    }
+    /// Defer the one-time calculation of a list value to synthesis time.
+    ///
+    /// Use this if you want to render a list to a template whose actual value depends on
+    /// some state mutation that may happen after the construct has been created.
+    ///
+    /// If you are simply looking to force a value to a `string[]` type and don't need
+    /// the calculation to be deferred, use `Token.asList()` instead.
+    ///
+    /// The inner function will only be invoked once, and the resolved value
+    /// cannot depend on the Stack the Token is used in.
+    ///
+    /// [`Self::list`] with the optional `options` passed.
+    #[track_caller]
+    pub fn list_with(producer: impl Into<crate::aws_cdk_lib::IStableListProducer>, options: impl Into<crate::aws_cdk_lib::LazyListValueOptions>) -> rt::JsArray<rt::JsString> {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IStableListProducer>::into(producer)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::LazyListValueOptions>::into(options)));
         rt::static_op("aws-cdk-lib.Lazy", "list", __args)
     }
     /// Defer the one-time calculation of a number value to synthesis time.
@@ -17810,11 +19259,31 @@ impl Lazy {
     ///
     /// The inner function will only be invoked once, and the resolved value
     /// cannot depend on the Stack the Token is used in.
+    ///
+    /// Leaves out the optional `options`; [`Self::string_with`] passes it.
     #[track_caller]
-    pub fn string(producer: impl Into<crate::aws_cdk_lib::IStableStringProducer>, options: Option<crate::aws_cdk_lib::LazyStringValueOptions>) -> rt::JsString {
+    pub fn string(producer: impl Into<crate::aws_cdk_lib::IStableStringProducer>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IStableStringProducer>::into(producer)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.Lazy", "string", __args)
+    }
+    /// Defer the one-time calculation of a string value to synthesis time.
+    ///
+    /// Use this if you want to render a string to a template whose actual value depends on
+    /// some state mutation that may happen after the construct has been created.
+    ///
+    /// If you are simply looking to force a value to a `string` type and don't need
+    /// the calculation to be deferred, use `Token.asString()` instead.
+    ///
+    /// The inner function will only be invoked once, and the resolved value
+    /// cannot depend on the Stack the Token is used in.
+    ///
+    /// [`Self::string`] with the optional `options` passed.
+    #[track_caller]
+    pub fn string_with(producer: impl Into<crate::aws_cdk_lib::IStableStringProducer>, options: impl Into<crate::aws_cdk_lib::LazyStringValueOptions>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IStableStringProducer>::into(producer)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::LazyStringValueOptions>::into(options)));
         rt::static_op("aws-cdk-lib.Lazy", "string", __args)
     }
     /// Defer the calculation of an untyped value to synthesis time.
@@ -17827,11 +19296,31 @@ impl Lazy {
     /// that may change during the Aspect application phase of synthesis, or if
     /// the value depends on the Stack the value is being used in. Both of these
     /// cases are rare, and only ever occur for AWS Construct Library authors.
+    ///
+    /// Leaves out the optional `options`; [`Self::uncached_any_with`] passes it.
     #[track_caller]
-    pub fn uncached_any(producer: impl Into<crate::aws_cdk_lib::IAnyProducer>, options: Option<crate::aws_cdk_lib::LazyAnyValueOptions>) -> crate::aws_cdk_lib::IResolvable {
+    pub fn uncached_any(producer: impl Into<crate::aws_cdk_lib::IAnyProducer>) -> crate::aws_cdk_lib::IResolvable {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IAnyProducer>::into(producer)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.Lazy", "uncachedAny", __args)
+    }
+    /// Defer the calculation of an untyped value to synthesis time.
+    ///
+    /// Use of this function is not recommended; unless you know you need it for sure, you
+    /// probably don't. Use `Lazy.any()` instead.
+    ///
+    /// The inner function may be invoked multiple times during synthesis. You
+    /// should only use this method if the returned value depends on variables
+    /// that may change during the Aspect application phase of synthesis, or if
+    /// the value depends on the Stack the value is being used in. Both of these
+    /// cases are rare, and only ever occur for AWS Construct Library authors.
+    ///
+    /// [`Self::uncached_any`] with the optional `options` passed.
+    #[track_caller]
+    pub fn uncached_any_with(producer: impl Into<crate::aws_cdk_lib::IAnyProducer>, options: impl Into<crate::aws_cdk_lib::LazyAnyValueOptions>) -> crate::aws_cdk_lib::IResolvable {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IAnyProducer>::into(producer)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::LazyAnyValueOptions>::into(options)));
         rt::static_op("aws-cdk-lib.Lazy", "uncachedAny", __args)
     }
     /// Defer the calculation of a list value to synthesis time.
@@ -17844,11 +19333,31 @@ impl Lazy {
     /// that may change during the Aspect application phase of synthesis, or if
     /// the value depends on the Stack the value is being used in. Both of these
     /// cases are rare, and only ever occur for AWS Construct Library authors.
+    ///
+    /// Leaves out the optional `options`; [`Self::uncached_list_with`] passes it.
     #[track_caller]
-    pub fn uncached_list(producer: impl Into<crate::aws_cdk_lib::IListProducer>, options: Option<crate::aws_cdk_lib::LazyListValueOptions>) -> rt::JsArray<rt::JsString> {
+    pub fn uncached_list(producer: impl Into<crate::aws_cdk_lib::IListProducer>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IListProducer>::into(producer)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.Lazy", "uncachedList", __args)
+    }
+    /// Defer the calculation of a list value to synthesis time.
+    ///
+    /// Use of this function is not recommended; unless you know you need it for sure, you
+    /// probably don't. Use `Lazy.list()` instead.
+    ///
+    /// The inner function may be invoked multiple times during synthesis. You
+    /// should only use this method if the returned value depends on variables
+    /// that may change during the Aspect application phase of synthesis, or if
+    /// the value depends on the Stack the value is being used in. Both of these
+    /// cases are rare, and only ever occur for AWS Construct Library authors.
+    ///
+    /// [`Self::uncached_list`] with the optional `options` passed.
+    #[track_caller]
+    pub fn uncached_list_with(producer: impl Into<crate::aws_cdk_lib::IListProducer>, options: impl Into<crate::aws_cdk_lib::LazyListValueOptions>) -> rt::JsArray<rt::JsString> {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IListProducer>::into(producer)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::LazyListValueOptions>::into(options)));
         rt::static_op("aws-cdk-lib.Lazy", "uncachedList", __args)
     }
     /// Defer the calculation of a number value to synthesis time.
@@ -17877,11 +19386,31 @@ impl Lazy {
     /// that may change during the Aspect application phase of synthesis, or if
     /// the value depends on the Stack the value is being used in. Both of these
     /// cases are rare, and only ever occur for AWS Construct Library authors.
+    ///
+    /// Leaves out the optional `options`; [`Self::uncached_string_with`] passes it.
     #[track_caller]
-    pub fn uncached_string(producer: impl Into<crate::aws_cdk_lib::IStringProducer>, options: Option<crate::aws_cdk_lib::LazyStringValueOptions>) -> rt::JsString {
+    pub fn uncached_string(producer: impl Into<crate::aws_cdk_lib::IStringProducer>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IStringProducer>::into(producer)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.Lazy", "uncachedString", __args)
+    }
+    /// Defer the calculation of a string value to synthesis time.
+    ///
+    /// Use of this function is not recommended; unless you know you need it for sure, you
+    /// probably don't. Use `Lazy.string()` instead.
+    ///
+    /// The inner function may be invoked multiple times during synthesis. You
+    /// should only use this method if the returned value depends on variables
+    /// that may change during the Aspect application phase of synthesis, or if
+    /// the value depends on the Stack the value is being used in. Both of these
+    /// cases are rare, and only ever occur for AWS Construct Library authors.
+    ///
+    /// [`Self::uncached_string`] with the optional `options` passed.
+    #[track_caller]
+    pub fn uncached_string_with(producer: impl Into<crate::aws_cdk_lib::IStringProducer>, options: impl Into<crate::aws_cdk_lib::LazyStringValueOptions>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IStringProducer>::into(producer)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::LazyStringValueOptions>::into(options)));
         rt::static_op("aws-cdk-lib.Lazy", "uncachedString", __args)
     }
 }
@@ -18111,51 +19640,118 @@ impl MissingRemovalPolicies {
     /// Arguments:
     /// - `policy`: The removal policy to apply.
     /// - `props`: Configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::apply_with`] passes it.
     #[track_caller]
-    pub fn apply(&self, policy: impl Into<crate::aws_cdk_lib::RemovalPolicy>, props: Option<crate::aws_cdk_lib::RemovalPolicyProps>) {
+    pub fn apply(&self, policy: impl Into<crate::aws_cdk_lib::RemovalPolicy>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicy>::into(policy)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "apply", __args)
+    }
+    /// Apply a removal policy only to resources without existing policies within this scope.
+    ///
+    /// Arguments:
+    /// - `policy`: The removal policy to apply.
+    /// - `props`: Configuration options.
+    ///
+    /// [`Self::apply`] with the optional `props` passed.
+    #[track_caller]
+    pub fn apply_with(&self, policy: impl Into<crate::aws_cdk_lib::RemovalPolicy>, props: impl Into<crate::aws_cdk_lib::RemovalPolicyProps>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicy>::into(policy)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicyProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "apply", __args)
     }
     /// Apply DESTROY removal policy only to resources without existing policies within this scope.
     ///
     /// Arguments:
     /// - `props`: Configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::destroy_with`] passes it.
     #[track_caller]
-    pub fn destroy(&self, props: Option<crate::aws_cdk_lib::RemovalPolicyProps>) {
+    pub fn destroy(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "destroy", __args)
+    }
+    /// Apply DESTROY removal policy only to resources without existing policies within this scope.
+    ///
+    /// Arguments:
+    /// - `props`: Configuration options.
+    ///
+    /// [`Self::destroy`] with the optional `props` passed.
+    #[track_caller]
+    pub fn destroy_with(&self, props: impl Into<crate::aws_cdk_lib::RemovalPolicyProps>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicyProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "destroy", __args)
     }
     /// Apply RETAIN removal policy only to resources without existing policies within this scope.
     ///
     /// Arguments:
     /// - `props`: Configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::retain_with`] passes it.
     #[track_caller]
-    pub fn retain(&self, props: Option<crate::aws_cdk_lib::RemovalPolicyProps>) {
+    pub fn retain(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "retain", __args)
+    }
+    /// Apply RETAIN removal policy only to resources without existing policies within this scope.
+    ///
+    /// Arguments:
+    /// - `props`: Configuration options.
+    ///
+    /// [`Self::retain`] with the optional `props` passed.
+    #[track_caller]
+    pub fn retain_with(&self, props: impl Into<crate::aws_cdk_lib::RemovalPolicyProps>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicyProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "retain", __args)
     }
     /// Apply RETAIN_ON_UPDATE_OR_DELETE removal policy only to resources without existing policies within this scope.
     ///
     /// Arguments:
     /// - `props`: Configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::retain_on_update_or_delete_with`] passes it.
     #[track_caller]
-    pub fn retain_on_update_or_delete(&self, props: Option<crate::aws_cdk_lib::RemovalPolicyProps>) {
+    pub fn retain_on_update_or_delete(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "retainOnUpdateOrDelete", __args)
+    }
+    /// Apply RETAIN_ON_UPDATE_OR_DELETE removal policy only to resources without existing policies within this scope.
+    ///
+    /// Arguments:
+    /// - `props`: Configuration options.
+    ///
+    /// [`Self::retain_on_update_or_delete`] with the optional `props` passed.
+    #[track_caller]
+    pub fn retain_on_update_or_delete_with(&self, props: impl Into<crate::aws_cdk_lib::RemovalPolicyProps>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicyProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "retainOnUpdateOrDelete", __args)
     }
     /// Apply SNAPSHOT removal policy only to resources without existing policies within this scope.
     ///
     /// Arguments:
     /// - `props`: Configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::snapshot_with`] passes it.
     #[track_caller]
-    pub fn snapshot(&self, props: Option<crate::aws_cdk_lib::RemovalPolicyProps>) {
+    pub fn snapshot(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "snapshot", __args)
+    }
+    /// Apply SNAPSHOT removal policy only to resources without existing policies within this scope.
+    ///
+    /// Arguments:
+    /// - `props`: Configuration options.
+    ///
+    /// [`Self::snapshot`] with the optional `props` passed.
+    #[track_caller]
+    pub fn snapshot_with(&self, props: impl Into<crate::aws_cdk_lib::RemovalPolicyProps>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicyProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "snapshot", __args)
     }
 }
@@ -18207,10 +19803,23 @@ pub struct MixinApplication {
     pub mixin: crate::constructs::IMixin,
 }
 
+/// The required fields of [`MixinApplication`], named: `MixinApplication::new(MixinApplicationRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MixinApplicationRequired<T0, T1> {
+    /// The construct the mixin was applied to. (converts into `constructs::IConstruct`)
+    pub construct: T0,
+    /// The mixin that was applied. (converts into `constructs::IMixin`)
+    pub mixin: T1,
+}
+
 impl MixinApplication {
-    /// A `MixinApplication` with its required fields; set optional ones with the setters.
-    pub fn new(construct: impl Into<crate::constructs::IConstruct>, mixin: impl Into<crate::constructs::IMixin>) -> Self {
-        MixinApplication { construct: construct.into(), mixin: mixin.into() }
+    /// A `MixinApplication` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: MixinApplicationRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::constructs::IConstruct>,
+        T1: Into<crate::constructs::IMixin>,
+    {
+        MixinApplication { construct: required.construct.into(), mixin: required.mixin.into() }
     }
     /// The construct the mixin was applied to.
     pub fn construct(mut self, construct: impl Into<crate::constructs::IConstruct>) -> Self {
@@ -18241,11 +19850,19 @@ pub struct MixinApplicator(rt::Handle);
 crate::__handle!(MixinApplicator);
 crate::__upcasts!(MixinApplicator => );
 impl MixinApplicator {
+    /// Leaves out the optional `selector`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::IConstruct>, selector: Option<crate::aws_cdk_lib::IConstructSelector>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::IConstruct>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
-        __args.push(rt::ToValue::to_value(&selector));
+        rt::new_op("aws-cdk-lib.MixinApplicator", __args)
+    }
+    /// [`Self::new`] with the optional `selector` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::IConstruct>, selector: impl Into<crate::aws_cdk_lib::IConstructSelector>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IConstructSelector>::into(selector)));
         rt::new_op("aws-cdk-lib.MixinApplicator", __args)
     }
     /// Applies a mixin to selected constructs.
@@ -18299,11 +19916,22 @@ impl Mixins {
         rt::new_op("aws-cdk-lib.Mixins", __args)
     }
     /// Creates a MixinApplicator for the given scope.
+    ///
+    /// Leaves out the optional `selector`; [`Self::of_with`] passes it.
     #[track_caller]
-    pub fn of(scope: impl Into<crate::constructs::IConstruct>, selector: Option<crate::aws_cdk_lib::IConstructSelector>) -> crate::aws_cdk_lib::MixinApplicator {
+    pub fn of(scope: impl Into<crate::constructs::IConstruct>) -> crate::aws_cdk_lib::MixinApplicator {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
-        __args.push(rt::ToValue::to_value(&selector));
+        rt::static_op("aws-cdk-lib.Mixins", "of", __args)
+    }
+    /// Creates a MixinApplicator for the given scope.
+    ///
+    /// [`Self::of`] with the optional `selector` passed.
+    #[track_caller]
+    pub fn of_with(scope: impl Into<crate::constructs::IConstruct>, selector: impl Into<crate::aws_cdk_lib::IConstructSelector>) -> crate::aws_cdk_lib::MixinApplicator {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IConstructSelector>::into(selector)));
         rt::static_op("aws-cdk-lib.Mixins", "of", __args)
     }
 }
@@ -18407,12 +20035,21 @@ pub struct NestedStack(crate::aws_cdk_lib::Stack);
 crate::__handle!(NestedStack : crate::aws_cdk_lib::Stack);
 crate::__upcasts!(NestedStack => crate::aws_cdk_lib::ITaggable, crate::aws_cdk_lib::Stack, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl NestedStack {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::NestedStackProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.NestedStack", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::NestedStackProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::NestedStackProps>::into(props)));
         rt::new_op("aws-cdk-lib.NestedStack", __args)
     }
     /// Checks if `x` is an object of type `NestedStack`.
@@ -18836,10 +20473,24 @@ pub struct PolicyValidationPluginReport {
     pub violations: Vec<crate::aws_cdk_lib::PolicyViolation>,
 }
 
+/// The required fields of [`PolicyValidationPluginReport`], named: `PolicyValidationPluginReport::new(PolicyValidationPluginReportRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PolicyValidationPluginReportRequired<T0, T1> {
+    /// Whether or not the report was successful. (converts into `JsBool`)
+    pub success: T0,
+    /// List of violations in the report. (items converting into `aws_cdk_lib::PolicyViolation`)
+    pub violations: T1,
+}
+
 impl PolicyValidationPluginReport {
-    /// A `PolicyValidationPluginReport` with its required fields; set optional ones with the setters.
-    pub fn new(success: impl Into<rt::JsBool>, violations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::PolicyViolation>>) -> Self {
-        PolicyValidationPluginReport { metadata: None, plugin_version: None, success: success.into(), violations: rt::collect::<crate::aws_cdk_lib::PolicyViolation, _>(violations) }
+    /// A `PolicyValidationPluginReport` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: PolicyValidationPluginReportRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsBool>,
+        T1: IntoIterator,
+        T1::Item: Into<crate::aws_cdk_lib::PolicyViolation>,
+    {
+        PolicyValidationPluginReport { metadata: None, plugin_version: None, success: required.success.into(), violations: rt::collect::<crate::aws_cdk_lib::PolicyViolation, _>(required.violations) }
     }
     /// Arbitrary information about the report.
     ///
@@ -18899,10 +20550,24 @@ pub struct PolicyValidationPluginReportBeta1 {
     pub violations: Vec<crate::aws_cdk_lib::PolicyViolationBeta1>,
 }
 
+/// The required fields of [`PolicyValidationPluginReportBeta1`], named: `PolicyValidationPluginReportBeta1::new(PolicyValidationPluginReportBeta1Required { .. })`.
+#[derive(Clone, Debug)]
+pub struct PolicyValidationPluginReportBeta1Required<T0, T1> {
+    /// Whether or not the report was successful. (converts into `JsBool`)
+    pub success: T0,
+    /// List of violations in the report. (items converting into `aws_cdk_lib::PolicyViolationBeta1`)
+    pub violations: T1,
+}
+
 impl PolicyValidationPluginReportBeta1 {
-    /// A `PolicyValidationPluginReportBeta1` with its required fields; set optional ones with the setters.
-    pub fn new(success: impl Into<rt::JsBool>, violations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::PolicyViolationBeta1>>) -> Self {
-        PolicyValidationPluginReportBeta1 { metadata: None, plugin_version: None, success: success.into(), violations: rt::collect::<crate::aws_cdk_lib::PolicyViolationBeta1, _>(violations) }
+    /// A `PolicyValidationPluginReportBeta1` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: PolicyValidationPluginReportBeta1Required<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsBool>,
+        T1: IntoIterator,
+        T1::Item: Into<crate::aws_cdk_lib::PolicyViolationBeta1>,
+    {
+        PolicyValidationPluginReportBeta1 { metadata: None, plugin_version: None, success: required.success.into(), violations: rt::collect::<crate::aws_cdk_lib::PolicyViolationBeta1, _>(required.violations) }
     }
     /// Arbitrary information about the report.
     ///
@@ -18986,10 +20651,23 @@ pub struct PolicyValidationStack {
     pub template_path: rt::JsString,
 }
 
+/// The required fields of [`PolicyValidationStack`], named: `PolicyValidationStack::new(PolicyValidationStackRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PolicyValidationStackRequired<T0, T1> {
+    /// The Stack's construct path. (converts into `JsString`)
+    pub stack_construct_path: T0,
+    /// The path to the template file on disk. (converts into `JsString`)
+    pub template_path: T1,
+}
+
 impl PolicyValidationStack {
-    /// A `PolicyValidationStack` with its required fields; set optional ones with the setters.
-    pub fn new(stack_construct_path: impl Into<rt::JsString>, template_path: impl Into<rt::JsString>) -> Self {
-        PolicyValidationStack { account_id: None, region: None, stack_construct_path: stack_construct_path.into(), template_path: template_path.into() }
+    /// A `PolicyValidationStack` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: PolicyValidationStackRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        PolicyValidationStack { account_id: None, region: None, stack_construct_path: required.stack_construct_path.into(), template_path: required.template_path.into() }
     }
     /// The account ID for this stack, if known.
     ///
@@ -19140,10 +20818,27 @@ pub struct PolicyViolatingResourceBeta1 {
     pub template_path: rt::JsString,
 }
 
+/// The required fields of [`PolicyViolatingResourceBeta1`], named: `PolicyViolatingResourceBeta1::new(PolicyViolatingResourceBeta1Required { .. })`.
+#[derive(Clone, Debug)]
+pub struct PolicyViolatingResourceBeta1Required<T0, T1, T2> {
+    /// The locations in the CloudFormation template that pose the violations. (items converting into `JsString`)
+    pub locations: T0,
+    /// The logical ID of the resource in the CloudFormation template. (converts into `JsString`)
+    pub resource_logical_id: T1,
+    /// The path to the CloudFormation template that contains this resource. (converts into `JsString`)
+    pub template_path: T2,
+}
+
 impl PolicyViolatingResourceBeta1 {
-    /// A `PolicyViolatingResourceBeta1` with its required fields; set optional ones with the setters.
-    pub fn new(locations: impl IntoIterator<Item = impl Into<rt::JsString>>, resource_logical_id: impl Into<rt::JsString>, template_path: impl Into<rt::JsString>) -> Self {
-        PolicyViolatingResourceBeta1 { locations: rt::collect::<rt::JsString, _>(locations), resource_logical_id: resource_logical_id.into(), template_path: template_path.into() }
+    /// A `PolicyViolatingResourceBeta1` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: PolicyViolatingResourceBeta1Required<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        PolicyViolatingResourceBeta1 { locations: rt::collect::<rt::JsString, _>(required.locations), resource_logical_id: required.resource_logical_id.into(), template_path: required.template_path.into() }
     }
     /// The locations in the CloudFormation template that pose the violations.
     pub fn locations(mut self, locations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
@@ -19203,10 +20898,27 @@ pub struct PolicyViolation {
     pub violating_resources: Vec<crate::aws_cdk_lib::PolicyViolatingResource>,
 }
 
+/// The required fields of [`PolicyViolation`], named: `PolicyViolation::new(PolicyViolationRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PolicyViolationRequired<T0, T1, T2> {
+    /// The description of the violation. (converts into `JsString`)
+    pub description: T0,
+    /// The name of the rule. (converts into `JsString`)
+    pub rule_name: T1,
+    /// The resources violating this rule. (items converting into `aws_cdk_lib::PolicyViolatingResource`)
+    pub violating_resources: T2,
+}
+
 impl PolicyViolation {
-    /// A `PolicyViolation` with its required fields; set optional ones with the setters.
-    pub fn new(description: impl Into<rt::JsString>, rule_name: impl Into<rt::JsString>, violating_resources: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::PolicyViolatingResource>>) -> Self {
-        PolicyViolation { description: description.into(), fix: None, rule_metadata: None, rule_name: rule_name.into(), severity: None, violating_resources: rt::collect::<crate::aws_cdk_lib::PolicyViolatingResource, _>(violating_resources) }
+    /// A `PolicyViolation` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: PolicyViolationRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: IntoIterator,
+        T2::Item: Into<crate::aws_cdk_lib::PolicyViolatingResource>,
+    {
+        PolicyViolation { description: required.description.into(), fix: None, rule_metadata: None, rule_name: required.rule_name.into(), severity: None, violating_resources: rt::collect::<crate::aws_cdk_lib::PolicyViolatingResource, _>(required.violating_resources) }
     }
     /// The description of the violation.
     pub fn description(mut self, description: impl Into<rt::JsString>) -> Self {
@@ -19298,10 +21010,27 @@ pub struct PolicyViolationBeta1 {
     pub violating_resources: Vec<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>,
 }
 
+/// The required fields of [`PolicyViolationBeta1`], named: `PolicyViolationBeta1::new(PolicyViolationBeta1Required { .. })`.
+#[derive(Clone, Debug)]
+pub struct PolicyViolationBeta1Required<T0, T1, T2> {
+    /// The description of the violation. (converts into `JsString`)
+    pub description: T0,
+    /// The name of the rule. (converts into `JsString`)
+    pub rule_name: T1,
+    /// The resources violating this rule. (items converting into `aws_cdk_lib::PolicyViolatingResourceBeta1`)
+    pub violating_resources: T2,
+}
+
 impl PolicyViolationBeta1 {
-    /// A `PolicyViolationBeta1` with its required fields; set optional ones with the setters.
-    pub fn new(description: impl Into<rt::JsString>, rule_name: impl Into<rt::JsString>, violating_resources: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>>) -> Self {
-        PolicyViolationBeta1 { description: description.into(), fix: None, rule_metadata: None, rule_name: rule_name.into(), severity: None, violating_resources: rt::collect::<crate::aws_cdk_lib::PolicyViolatingResourceBeta1, _>(violating_resources) }
+    /// A `PolicyViolationBeta1` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: PolicyViolationBeta1Required<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: IntoIterator,
+        T2::Item: Into<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>,
+    {
+        PolicyViolationBeta1 { description: required.description.into(), fix: None, rule_metadata: None, rule_name: required.rule_name.into(), severity: None, violating_resources: rt::collect::<crate::aws_cdk_lib::PolicyViolatingResourceBeta1, _>(required.violating_resources) }
     }
     /// The description of the violation.
     pub fn description(mut self, description: impl Into<rt::JsString>) -> Self {
@@ -19444,10 +21173,27 @@ impl PropertyMergeStrategy {
     ///
     /// Supports Box-backed values: when the target value is a Box, the merge
     /// is deferred until the Box resolves.
+    ///
+    /// Leaves out the optional `options`; [`Self::combine_with`] passes it.
     #[track_caller]
-    pub fn combine(options: Option<crate::aws_cdk_lib::CombineStrategyOptions>) -> crate::aws_cdk_lib::IMergeStrategy {
+    pub fn combine() -> crate::aws_cdk_lib::IMergeStrategy {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.PropertyMergeStrategy", "combine", __args)
+    }
+    /// Deep merges nested objects from source into target.
+    ///
+    /// When both the existing and new value for a key are plain objects,
+    /// their properties are merged recursively. Primitives, arrays, and
+    /// mismatched types are overridden by the source value.
+    ///
+    /// Supports Box-backed values: when the target value is a Box, the merge
+    /// is deferred until the Box resolves.
+    ///
+    /// [`Self::combine`] with the optional `options` passed.
+    #[track_caller]
+    pub fn combine_with(options: impl Into<crate::aws_cdk_lib::CombineStrategyOptions>) -> crate::aws_cdk_lib::IMergeStrategy {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::CombineStrategyOptions>::into(options)));
         rt::static_op("aws-cdk-lib.PropertyMergeStrategy", "combine", __args)
     }
     /// Replaces existing property values on the target with the values from the source.
@@ -19538,51 +21284,118 @@ impl RemovalPolicies {
     /// Arguments:
     /// - `policy`: The removal policy to apply.
     /// - `props`: Configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::apply_with`] passes it.
     #[track_caller]
-    pub fn apply(&self, policy: impl Into<crate::aws_cdk_lib::RemovalPolicy>, props: Option<crate::aws_cdk_lib::RemovalPolicyProps>) {
+    pub fn apply(&self, policy: impl Into<crate::aws_cdk_lib::RemovalPolicy>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicy>::into(policy)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "apply", __args)
+    }
+    /// Apply a removal policy to all resources within this scope, overriding any existing policies.
+    ///
+    /// Arguments:
+    /// - `policy`: The removal policy to apply.
+    /// - `props`: Configuration options.
+    ///
+    /// [`Self::apply`] with the optional `props` passed.
+    #[track_caller]
+    pub fn apply_with(&self, policy: impl Into<crate::aws_cdk_lib::RemovalPolicy>, props: impl Into<crate::aws_cdk_lib::RemovalPolicyProps>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicy>::into(policy)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicyProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "apply", __args)
     }
     /// Apply DESTROY removal policy to all resources within this scope.
     ///
     /// Arguments:
     /// - `props`: Configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::destroy_with`] passes it.
     #[track_caller]
-    pub fn destroy(&self, props: Option<crate::aws_cdk_lib::RemovalPolicyProps>) {
+    pub fn destroy(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "destroy", __args)
+    }
+    /// Apply DESTROY removal policy to all resources within this scope.
+    ///
+    /// Arguments:
+    /// - `props`: Configuration options.
+    ///
+    /// [`Self::destroy`] with the optional `props` passed.
+    #[track_caller]
+    pub fn destroy_with(&self, props: impl Into<crate::aws_cdk_lib::RemovalPolicyProps>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicyProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "destroy", __args)
     }
     /// Apply RETAIN removal policy to all resources within this scope.
     ///
     /// Arguments:
     /// - `props`: Configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::retain_with`] passes it.
     #[track_caller]
-    pub fn retain(&self, props: Option<crate::aws_cdk_lib::RemovalPolicyProps>) {
+    pub fn retain(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "retain", __args)
+    }
+    /// Apply RETAIN removal policy to all resources within this scope.
+    ///
+    /// Arguments:
+    /// - `props`: Configuration options.
+    ///
+    /// [`Self::retain`] with the optional `props` passed.
+    #[track_caller]
+    pub fn retain_with(&self, props: impl Into<crate::aws_cdk_lib::RemovalPolicyProps>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicyProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "retain", __args)
     }
     /// Apply RETAIN_ON_UPDATE_OR_DELETE removal policy to all resources within this scope.
     ///
     /// Arguments:
     /// - `props`: Configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::retain_on_update_or_delete_with`] passes it.
     #[track_caller]
-    pub fn retain_on_update_or_delete(&self, props: Option<crate::aws_cdk_lib::RemovalPolicyProps>) {
+    pub fn retain_on_update_or_delete(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "retainOnUpdateOrDelete", __args)
+    }
+    /// Apply RETAIN_ON_UPDATE_OR_DELETE removal policy to all resources within this scope.
+    ///
+    /// Arguments:
+    /// - `props`: Configuration options.
+    ///
+    /// [`Self::retain_on_update_or_delete`] with the optional `props` passed.
+    #[track_caller]
+    pub fn retain_on_update_or_delete_with(&self, props: impl Into<crate::aws_cdk_lib::RemovalPolicyProps>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicyProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "retainOnUpdateOrDelete", __args)
     }
     /// Apply SNAPSHOT removal policy to all resources within this scope.
     ///
     /// Arguments:
     /// - `props`: Configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::snapshot_with`] passes it.
     #[track_caller]
-    pub fn snapshot(&self, props: Option<crate::aws_cdk_lib::RemovalPolicyProps>) {
+    pub fn snapshot(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "snapshot", __args)
+    }
+    /// Apply SNAPSHOT removal policy to all resources within this scope.
+    ///
+    /// Arguments:
+    /// - `props`: Configuration options.
+    ///
+    /// [`Self::snapshot`] with the optional `props` passed.
+    #[track_caller]
+    pub fn snapshot_with(&self, props: impl Into<crate::aws_cdk_lib::RemovalPolicyProps>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::RemovalPolicyProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "snapshot", __args)
     }
 }
@@ -19776,11 +21589,23 @@ crate::__upcasts!(RemoveTag => crate::aws_cdk_lib::IAspect);
 impl RemoveTag {
     /// Arguments:
     /// - `key`: The string key for the tag.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(key: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::TagProps>) -> Self {
+    pub fn new(key: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.RemoveTag", __args)
+    }
+    /// Arguments:
+    /// - `key`: The string key for the tag.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(key: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::TagProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TagProps>::into(props)));
         rt::new_op("aws-cdk-lib.RemoveTag", __args)
     }
     /// All aspects can visit an IConstruct.
@@ -19880,10 +21705,23 @@ pub struct ResolveOptions {
     pub scope: crate::constructs::IConstruct,
 }
 
+/// The required fields of [`ResolveOptions`], named: `ResolveOptions::new(ResolveOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ResolveOptionsRequired<T0, T1> {
+    /// The resolver to apply to any resolvable tokens found. (converts into `aws_cdk_lib::ITokenResolver`)
+    pub resolver: T0,
+    /// The scope from which resolution is performed. (converts into `constructs::IConstruct`)
+    pub scope: T1,
+}
+
 impl ResolveOptions {
-    /// A `ResolveOptions` with its required fields; set optional ones with the setters.
-    pub fn new(resolver: impl Into<crate::aws_cdk_lib::ITokenResolver>, scope: impl Into<crate::constructs::IConstruct>) -> Self {
-        ResolveOptions { preparing: None, remove_empty: None, resolver: resolver.into(), scope: scope.into() }
+    /// A `ResolveOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ResolveOptionsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::ITokenResolver>,
+        T1: Into<crate::constructs::IConstruct>,
+    {
+        ResolveOptions { preparing: None, remove_empty: None, resolver: required.resolver.into(), scope: required.scope.into() }
     }
     /// Whether the resolution is being executed during the prepare phase or not.
     ///
@@ -20286,11 +22124,25 @@ impl SecretValue {
     ///
     /// Do not use the constructor directly: use one of the factory functions on the class
     /// instead.
+    ///
+    /// Leaves out the optional `options`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(protected_value: impl Into<rt::JsAny>, options: Option<crate::aws_cdk_lib::IntrinsicProps>) -> Self {
+    pub fn new(protected_value: impl Into<rt::JsAny>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(protected_value)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::new_op("aws-cdk-lib.SecretValue", __args)
+    }
+    /// Construct a SecretValue (do not use!).
+    ///
+    /// Do not use the constructor directly: use one of the factory functions on the class
+    /// instead.
+    ///
+    /// [`Self::new`] with the optional `options` passed.
+    #[track_caller]
+    pub fn new_with(protected_value: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::IntrinsicProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(protected_value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IntrinsicProps>::into(options)));
         rt::new_op("aws-cdk-lib.SecretValue", __args)
     }
     /// Obtain the secret value through a CloudFormation dynamic reference.
@@ -20312,11 +22164,28 @@ impl SecretValue {
     /// Arguments:
     /// - `secret_id`: The ID or ARN of the secret.
     /// - `options`: Options.
+    ///
+    /// Leaves out the optional `options`; [`Self::cfn_dynamic_reference_key_with`] passes it.
     #[track_caller]
-    pub fn cfn_dynamic_reference_key(secret_id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> rt::JsString {
+    pub fn cfn_dynamic_reference_key(secret_id: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(secret_id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.SecretValue", "cfnDynamicReferenceKey", __args)
+    }
+    /// Returns a key which can be used within an AWS CloudFormation dynamic reference to dynamically load a secret from AWS Secrets Manager.
+    ///
+    /// See: <https://docs.aws.amazon.com/secretsmanager/latest/userguide/cfn-example_reference-secret.html>
+    ///
+    /// Arguments:
+    /// - `secret_id`: The ID or ARN of the secret.
+    /// - `options`: Options.
+    ///
+    /// [`Self::cfn_dynamic_reference_key`] with the optional `options` passed.
+    #[track_caller]
+    pub fn cfn_dynamic_reference_key_with(secret_id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(secret_id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SecretsManagerSecretOptions>::into(options)));
         rt::static_op("aws-cdk-lib.SecretValue", "cfnDynamicReferenceKey", __args)
     }
     /// Obtain the secret value through a CloudFormation parameter.
@@ -20369,11 +22238,29 @@ impl SecretValue {
     /// Arguments:
     /// - `secret_id`: The ID or ARN of the secret.
     /// - `options`: Options.
+    ///
+    /// Leaves out the optional `options`; [`Self::secrets_manager_with`] passes it.
     #[track_caller]
-    pub fn secrets_manager(secret_id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> crate::aws_cdk_lib::SecretValue {
+    pub fn secrets_manager(secret_id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::SecretValue {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(secret_id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.SecretValue", "secretsManager", __args)
+    }
+    /// Creates a `SecretValue` with a value which is dynamically loaded from AWS Secrets Manager.
+    ///
+    /// If you rotate the value in the Secret, you must also change at least one property
+    /// on the resource where you are using the secret, to force CloudFormation to re-read the secret.
+    ///
+    /// Arguments:
+    /// - `secret_id`: The ID or ARN of the secret.
+    /// - `options`: Options.
+    ///
+    /// [`Self::secrets_manager`] with the optional `options` passed.
+    #[track_caller]
+    pub fn secrets_manager_with(secret_id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> crate::aws_cdk_lib::SecretValue {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(secret_id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SecretsManagerSecretOptions>::into(options)));
         rt::static_op("aws-cdk-lib.SecretValue", "secretsManager", __args)
     }
     /// Use a secret value stored from a Systems Manager (SSM) parameter.
@@ -20385,11 +22272,30 @@ impl SecretValue {
     /// Arguments:
     /// - `parameter_name`: The name of the parameter in the Systems Manager Parameter Store.
     /// - `version`: An integer that specifies the version of the parameter to use.
+    ///
+    /// Leaves out the optional `version`; [`Self::ssm_secure_with`] passes it.
     #[track_caller]
-    pub fn ssm_secure(parameter_name: impl Into<rt::JsString>, version: Option<rt::JsString>) -> crate::aws_cdk_lib::SecretValue {
+    pub fn ssm_secure(parameter_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::SecretValue {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
-        __args.push(rt::ToValue::to_value(&version));
+        rt::static_op("aws-cdk-lib.SecretValue", "ssmSecure", __args)
+    }
+    /// Use a secret value stored from a Systems Manager (SSM) parameter.
+    ///
+    /// This secret source in only supported in a limited set of resources and
+    /// properties. [Click here for the list of supported
+    /// properties](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references.html#template-parameters-dynamic-patterns-resources).
+    ///
+    /// Arguments:
+    /// - `parameter_name`: The name of the parameter in the Systems Manager Parameter Store.
+    /// - `version`: An integer that specifies the version of the parameter to use.
+    ///
+    /// [`Self::ssm_secure`] with the optional `version` passed.
+    #[track_caller]
+    pub fn ssm_secure_with(parameter_name: impl Into<rt::JsString>, version: impl Into<rt::JsString>) -> crate::aws_cdk_lib::SecretValue {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(version)));
         rt::static_op("aws-cdk-lib.SecretValue", "ssmSecure", __args)
     }
     /// Construct a literal secret value for use with secret-aware constructs.
@@ -20658,10 +22564,25 @@ impl Size {
     ///
     /// Arguments:
     /// - `opts`: the conversion options.
+    ///
+    /// Leaves out the optional `opts`; [`Self::to_bytes_with`] passes it.
     #[track_caller]
-    pub fn to_bytes(&self, opts: Option<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
+    pub fn to_bytes(&self) -> rt::JsNumber {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "toBytes", __args)
+    }
+    /// Return this storage as a total number of bytes.
+    ///
+    /// Returns: the quantity expressed in bytes
+    ///
+    /// Arguments:
+    /// - `opts`: the conversion options.
+    ///
+    /// [`Self::to_bytes`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn to_bytes_with(&self, opts: impl Into<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&opts));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SizeConversionOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "toBytes", __args)
     }
     /// Return this storage as a total number of gibibytes.
@@ -20670,10 +22591,25 @@ impl Size {
     ///
     /// Arguments:
     /// - `opts`: the conversion options.
+    ///
+    /// Leaves out the optional `opts`; [`Self::to_gibibytes_with`] passes it.
     #[track_caller]
-    pub fn to_gibibytes(&self, opts: Option<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
+    pub fn to_gibibytes(&self) -> rt::JsNumber {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "toGibibytes", __args)
+    }
+    /// Return this storage as a total number of gibibytes.
+    ///
+    /// Returns: the quantity of bytes expressed in gibibytes
+    ///
+    /// Arguments:
+    /// - `opts`: the conversion options.
+    ///
+    /// [`Self::to_gibibytes`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn to_gibibytes_with(&self, opts: impl Into<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&opts));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SizeConversionOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "toGibibytes", __args)
     }
     /// Convert this Size object to the most appropriate readable number.
@@ -20688,10 +22624,25 @@ impl Size {
     ///
     /// Arguments:
     /// - `opts`: the conversion options.
+    ///
+    /// Leaves out the optional `opts`; [`Self::to_kibibytes_with`] passes it.
     #[track_caller]
-    pub fn to_kibibytes(&self, opts: Option<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
+    pub fn to_kibibytes(&self) -> rt::JsNumber {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "toKibibytes", __args)
+    }
+    /// Return this storage as a total number of kibibytes.
+    ///
+    /// Returns: the quantity of bytes expressed in kibibytes
+    ///
+    /// Arguments:
+    /// - `opts`: the conversion options.
+    ///
+    /// [`Self::to_kibibytes`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn to_kibibytes_with(&self, opts: impl Into<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&opts));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SizeConversionOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "toKibibytes", __args)
     }
     /// Return this storage as a total number of mebibytes.
@@ -20700,10 +22651,25 @@ impl Size {
     ///
     /// Arguments:
     /// - `opts`: the conversion options.
+    ///
+    /// Leaves out the optional `opts`; [`Self::to_mebibytes_with`] passes it.
     #[track_caller]
-    pub fn to_mebibytes(&self, opts: Option<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
+    pub fn to_mebibytes(&self) -> rt::JsNumber {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "toMebibytes", __args)
+    }
+    /// Return this storage as a total number of mebibytes.
+    ///
+    /// Returns: the quantity of bytes expressed in mebibytes
+    ///
+    /// Arguments:
+    /// - `opts`: the conversion options.
+    ///
+    /// [`Self::to_mebibytes`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn to_mebibytes_with(&self, opts: impl Into<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&opts));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SizeConversionOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "toMebibytes", __args)
     }
     /// Return this storage as a total number of pebibytes.
@@ -20712,10 +22678,25 @@ impl Size {
     ///
     /// Arguments:
     /// - `opts`: the conversion options.
+    ///
+    /// Leaves out the optional `opts`; [`Self::to_pebibytes_with`] passes it.
     #[track_caller]
-    pub fn to_pebibytes(&self, opts: Option<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
+    pub fn to_pebibytes(&self) -> rt::JsNumber {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "toPebibytes", __args)
+    }
+    /// Return this storage as a total number of pebibytes.
+    ///
+    /// Returns: the quantity of bytes expressed in pebibytes
+    ///
+    /// Arguments:
+    /// - `opts`: the conversion options.
+    ///
+    /// [`Self::to_pebibytes`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn to_pebibytes_with(&self, opts: impl Into<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&opts));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SizeConversionOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "toPebibytes", __args)
     }
     /// Convert this Size object to its constructor form.
@@ -20730,10 +22711,25 @@ impl Size {
     ///
     /// Arguments:
     /// - `opts`: the conversion options.
+    ///
+    /// Leaves out the optional `opts`; [`Self::to_tebibytes_with`] passes it.
     #[track_caller]
-    pub fn to_tebibytes(&self, opts: Option<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
+    pub fn to_tebibytes(&self) -> rt::JsNumber {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "toTebibytes", __args)
+    }
+    /// Return this storage as a total number of tebibytes.
+    ///
+    /// Returns: the quantity of bytes expressed in tebibytes
+    ///
+    /// Arguments:
+    /// - `opts`: the conversion options.
+    ///
+    /// [`Self::to_tebibytes`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn to_tebibytes_with(&self, opts: impl Into<crate::aws_cdk_lib::SizeConversionOptions>) -> rt::JsNumber {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&opts));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SizeConversionOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "toTebibytes", __args)
     }
 }
@@ -20801,12 +22797,29 @@ impl Stack {
     /// - `scope`: Parent of this stack, usually an `App` or a `Stage`, but could be any construct.
     /// - `id`: The construct ID of this stack.
     /// - `props`: Stack properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::StackProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.Stack", __args)
+    }
+    /// Creates a new stack.
+    ///
+    /// Arguments:
+    /// - `scope`: Parent of this stack, usually an `App` or a `Stage`, but could be any construct.
+    /// - `id`: The construct ID of this stack.
+    /// - `props`: Stack properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::StackProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::StackProps>::into(props)));
         rt::new_op("aws-cdk-lib.Stack", __args)
     }
     /// Override the reference strength for a specific cross-stack string list reference.
@@ -20818,11 +22831,30 @@ impl Stack {
     /// Arguments:
     /// - `value`: A tokenized string list reference.
     /// - `strength`: The reference strength to use.
+    ///
+    /// Leaves out the optional `strength`; [`Self::consume_list_reference_with`] passes it.
     #[track_caller]
-    pub fn consume_list_reference(value: impl IntoIterator<Item = impl Into<rt::JsString>>, strength: Option<crate::aws_cdk_lib::ReferenceStrength>) -> rt::JsArray<rt::JsString> {
+    pub fn consume_list_reference(value: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(value)));
-        __args.push(rt::ToValue::to_value(&strength));
+        rt::static_op("aws-cdk-lib.Stack", "consumeListReference", __args)
+    }
+    /// Override the reference strength for a specific cross-stack string list reference.
+    ///
+    /// This is the string list equivalent of `consumeReference`.
+    ///
+    /// Returns: A token that resolves to the same value but uses the overridden strength.
+    ///
+    /// Arguments:
+    /// - `value`: A tokenized string list reference.
+    /// - `strength`: The reference strength to use.
+    ///
+    /// [`Self::consume_list_reference`] with the optional `strength` passed.
+    #[track_caller]
+    pub fn consume_list_reference_with(value: impl IntoIterator<Item = impl Into<rt::JsString>>, strength: impl Into<crate::aws_cdk_lib::ReferenceStrength>) -> rt::JsArray<rt::JsString> {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ReferenceStrength>::into(strength)));
         rt::static_op("aws-cdk-lib.Stack", "consumeListReference", __args)
     }
     /// Override the reference strength for a specific cross-stack reference value.
@@ -20851,11 +22883,47 @@ impl Stack {
     /// Arguments:
     /// - `value`: A tokenized string reference (e.g. `bucket.bucketArn`).
     /// - `strength`: The reference strength to use.
+    ///
+    /// Leaves out the optional `strength`; [`Self::consume_reference_with`] passes it.
     #[track_caller]
-    pub fn consume_reference(value: impl Into<rt::JsString>, strength: Option<crate::aws_cdk_lib::ReferenceStrength>) -> rt::JsString {
+    pub fn consume_reference(value: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
-        __args.push(rt::ToValue::to_value(&strength));
+        rt::static_op("aws-cdk-lib.Stack", "consumeReference", __args)
+    }
+    /// Override the reference strength for a specific cross-stack reference value.
+    ///
+    /// Use this to weaken (or strengthen) an individual reference without
+    /// affecting other references to the same resource. For example:
+    ///
+    /// ```ts
+    /// // producerStack defines an SNS topic
+    /// declare const topic: sns.Topic;
+    ///
+    /// // consumerStack subscribes to it with a weak reference,
+    /// // so the producer can be torn down without blocking on this consumer
+    /// const consumerStack = new Stack(app, 'Consumer', {
+    ///   env: { account: '123456789012', region: 'us-east-1' },
+    /// });
+    /// new sns.Subscription(consumerStack, 'Subscription', {
+    ///   topic: sns.Topic.fromTopicArn(consumerStack, 'Topic', Stack.consumeReference(topic.topicArn)),
+    ///   endpoint: 'https://example.com/webhook',
+    ///   protocol: sns.SubscriptionProtocol.HTTPS,
+    /// });
+    /// ```
+    ///
+    /// Returns: A token that resolves to the same value but uses the overridden strength.
+    ///
+    /// Arguments:
+    /// - `value`: A tokenized string reference (e.g. `bucket.bucketArn`).
+    /// - `strength`: The reference strength to use.
+    ///
+    /// [`Self::consume_reference`] with the optional `strength` passed.
+    #[track_caller]
+    pub fn consume_reference_with(value: impl Into<rt::JsString>, strength: impl Into<crate::aws_cdk_lib::ReferenceStrength>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ReferenceStrength>::into(strength)));
         rt::static_op("aws-cdk-lib.Stack", "consumeReference", __args)
     }
     /// Return whether the given object is a Stack.
@@ -20893,11 +22961,33 @@ impl Stack {
     /// of that function for more details.
     ///
     /// **Deprecated:** Use `addStackDependency` instead.
+    ///
+    /// Leaves out the optional `reason`; [`Self::add_dependency_with`] passes it.
     #[track_caller]
-    pub fn add_dependency(&self, target: impl Into<crate::aws_cdk_lib::Stack>, reason: Option<rt::JsString>) {
+    pub fn add_dependency(&self, target: impl Into<crate::aws_cdk_lib::Stack>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(target)));
-        __args.push(rt::ToValue::to_value(&reason));
+        rt::call_op(rt::JsObject::handle(self), "addDependency", __args)
+    }
+    /// Add a dependency between this stack and another stack.
+    ///
+    /// This can be used to define dependencies between any two stacks within an
+    /// app, and also supports nested stacks.
+    ///
+    /// Stack dependencies may not cross Stage boundaries.
+    ///
+    /// This method has been renamed to `addStackDependency` to more clearly
+    /// set it apart from `construct.node.addDependency`. See the documentation
+    /// of that function for more details.
+    ///
+    /// **Deprecated:** Use `addStackDependency` instead.
+    ///
+    /// [`Self::add_dependency`] with the optional `reason` passed.
+    #[track_caller]
+    pub fn add_dependency_with(&self, target: impl Into<crate::aws_cdk_lib::Stack>, reason: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(target)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(reason)));
         rt::call_op(rt::JsObject::handle(self), "addDependency", __args)
     }
     /// Adds an arbitrary key-value pair, with information you want to record about the stack.
@@ -20922,11 +23012,31 @@ impl Stack {
     /// This method only adds dependencies between stacks. If you are looking
     /// for a generic construct-to-construct dependency mechanism, use
     /// `construct.node.addDependency` instead.
+    ///
+    /// Leaves out the optional `reason`; [`Self::add_stack_dependency_with`] passes it.
     #[track_caller]
-    pub fn add_stack_dependency(&self, target: impl Into<crate::aws_cdk_lib::Stack>, reason: Option<rt::JsString>) {
+    pub fn add_stack_dependency(&self, target: impl Into<crate::aws_cdk_lib::Stack>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(target)));
-        __args.push(rt::ToValue::to_value(&reason));
+        rt::call_op(rt::JsObject::handle(self), "addStackDependency", __args)
+    }
+    /// Add a dependency between this stack and another stack.
+    ///
+    /// This can be used to define dependencies between any two stacks within an
+    /// app, and also supports nested stacks.
+    ///
+    /// Stack dependencies may not cross Stage boundaries.
+    ///
+    /// This method only adds dependencies between stacks. If you are looking
+    /// for a generic construct-to-construct dependency mechanism, use
+    /// `construct.node.addDependency` instead.
+    ///
+    /// [`Self::add_stack_dependency`] with the optional `reason` passed.
+    #[track_caller]
+    pub fn add_stack_dependency_with(&self, target: impl Into<crate::aws_cdk_lib::Stack>, reason: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(target)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(reason)));
         rt::call_op(rt::JsObject::handle(self), "addStackDependency", __args)
     }
     /// Configure a stack tag.
@@ -20972,11 +23082,40 @@ impl Stack {
     /// the resource and the manual export.
     ///
     /// See `exportValue` for an example of this process.
+    ///
+    /// Leaves out the optional `options`; [`Self::export_string_list_value_with`] passes it.
     #[track_caller]
-    pub fn export_string_list_value(&self, exported_value: impl Into<rt::JsAny>, options: Option<crate::aws_cdk_lib::ExportValueOptions>) -> rt::JsArray<rt::JsString> {
+    pub fn export_string_list_value(&self, exported_value: impl Into<rt::JsAny>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(exported_value)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "exportStringListValue", __args)
+    }
+    /// Create a CloudFormation Export for a string list value.
+    ///
+    /// Returns a string list representing the corresponding `Fn.importValue()`
+    /// expression for this Export. The export expression is automatically wrapped with an
+    /// `Fn::Join` and the import value with an `Fn::Split`, since CloudFormation can only
+    /// export strings. You can control the name for the export by passing the `name` option.
+    ///
+    /// If you don't supply a value for `name`, the value you're exporting must be
+    /// a Resource attribute (for example: `bucket.bucketName`) and it will be
+    /// given the same name as the automatic cross-stack reference that would be created
+    /// if you used the attribute in another Stack.
+    ///
+    /// One of the uses for this method is to *remove* the relationship between
+    /// two Stacks established by automatic cross-stack references. It will
+    /// temporarily ensure that the CloudFormation Export still exists while you
+    /// remove the reference from the consuming stack. After that, you can remove
+    /// the resource and the manual export.
+    ///
+    /// See `exportValue` for an example of this process.
+    ///
+    /// [`Self::export_string_list_value`] with the optional `options` passed.
+    #[track_caller]
+    pub fn export_string_list_value_with(&self, exported_value: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::ExportValueOptions>) -> rt::JsArray<rt::JsString> {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(exported_value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ExportValueOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "exportStringListValue", __args)
     }
     /// Create a CloudFormation Export for a string value.
@@ -21021,11 +23160,63 @@ impl Stack {
     /// - You are now free to remove the `bucket` resource from `producerStack`.
     /// - Don't forget to remove the `exportValue()` call as well.
     /// - Deploy again (this time only the `producerStack` will be changed -- the bucket will be deleted).
+    ///
+    /// Leaves out the optional `options`; [`Self::export_value_with`] passes it.
     #[track_caller]
-    pub fn export_value(&self, exported_value: impl Into<rt::JsAny>, options: Option<crate::aws_cdk_lib::ExportValueOptions>) -> rt::JsString {
+    pub fn export_value(&self, exported_value: impl Into<rt::JsAny>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(exported_value)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "exportValue", __args)
+    }
+    /// Create a CloudFormation Export for a string value.
+    ///
+    /// Returns a string representing the corresponding `Fn.importValue()`
+    /// expression for this Export. You can control the name for the export by
+    /// passing the `name` option.
+    ///
+    /// If you don't supply a value for `name`, the value you're exporting must be
+    /// a Resource attribute (for example: `bucket.bucketName`) and it will be
+    /// given the same name as the automatic cross-stack reference that would be created
+    /// if you used the attribute in another Stack.
+    ///
+    /// One of the uses for this method is to *remove* the relationship between
+    /// two Stacks established by automatic cross-stack references. It will
+    /// temporarily ensure that the CloudFormation Export still exists while you
+    /// remove the reference from the consuming stack. After that, you can remove
+    /// the resource and the manual export.
+    ///
+    /// Here is how the process works. Let's say there are two stacks,
+    /// `producerStack` and `consumerStack`, and `producerStack` has a bucket
+    /// called `bucket`, which is referenced by `consumerStack` (perhaps because
+    /// an AWS Lambda Function writes into it, or something like that).
+    ///
+    /// It is not safe to remove `producerStack.bucket` because as the bucket is being
+    /// deleted, `consumerStack` might still be using it.
+    ///
+    /// Instead, the process takes two deployments:
+    ///
+    /// **Deployment 1: break the relationship**:
+    ///
+    /// - Make sure `consumerStack` no longer references `bucket.bucketName` (maybe the consumer
+    ///   stack now uses its own bucket, or it writes to an AWS DynamoDB table, or maybe you just
+    ///   remove the Lambda Function altogether).
+    /// - In the `ProducerStack` class, call `this.exportValue(this.bucket.bucketName)`. This
+    ///   will make sure the CloudFormation Export continues to exist while the relationship
+    ///   between the two stacks is being broken.
+    /// - Deploy (this will effectively only change the `consumerStack`, but it's safe to deploy both).
+    ///
+    /// **Deployment 2: remove the bucket resource**:
+    ///
+    /// - You are now free to remove the `bucket` resource from `producerStack`.
+    /// - Don't forget to remove the `exportValue()` call as well.
+    /// - Deploy again (this time only the `producerStack` will be changed -- the bucket will be deleted).
+    ///
+    /// [`Self::export_value`] with the optional `options` passed.
+    #[track_caller]
+    pub fn export_value_with(&self, exported_value: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::ExportValueOptions>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(exported_value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ExportValueOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "exportValue", __args)
     }
     /// Creates an ARN from components.
@@ -21084,11 +23275,38 @@ impl Stack {
     ///
     /// If `defaultValue` is not given, it is an error if the fact is unknown for
     /// the given region.
+    ///
+    /// Leaves out the optional `default_value`; [`Self::regional_fact_with`] passes it.
     #[track_caller]
-    pub fn regional_fact(&self, fact_name: impl Into<rt::JsString>, default_value: Option<rt::JsString>) -> rt::JsString {
+    pub fn regional_fact(&self, fact_name: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(fact_name)));
-        __args.push(rt::ToValue::to_value(&default_value));
+        rt::call_op(rt::JsObject::handle(self), "regionalFact", __args)
+    }
+    /// Look up a fact value for the given fact for the region of this stack.
+    ///
+    /// Will return a definite value only if the region of the current stack is resolved.
+    /// If not, a lookup map will be added to the stack and the lookup will be done at
+    /// CDK deployment time.
+    ///
+    /// What regions will be included in the lookup map is controlled by the
+    /// `@aws-cdk/core:target-partitions` context value: it must be set to a list
+    /// of partitions, and only regions from the given partitions will be included.
+    /// If no such context key is set, all regions will be included.
+    ///
+    /// This function is intended to be used by construct library authors. Application
+    /// builders can rely on the abstractions offered by construct libraries and do
+    /// not have to worry about regional facts.
+    ///
+    /// If `defaultValue` is not given, it is an error if the fact is unknown for
+    /// the given region.
+    ///
+    /// [`Self::regional_fact`] with the optional `default_value` passed.
+    #[track_caller]
+    pub fn regional_fact_with(&self, fact_name: impl Into<rt::JsString>, default_value: impl Into<rt::JsString>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(fact_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(default_value)));
         rt::call_op(rt::JsObject::handle(self), "regionalFact", __args)
     }
     /// Remove a stack tag.
@@ -21149,11 +23367,22 @@ impl Stack {
         rt::call_op(rt::JsObject::handle(self), "splitArn", __args)
     }
     /// Convert an object, potentially containing tokens, to a JSON string.
+    ///
+    /// Leaves out the optional `space`; [`Self::to_json_string_with`] passes it.
     #[track_caller]
-    pub fn to_json_string(&self, obj: impl Into<rt::JsAny>, space: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn to_json_string(&self, obj: impl Into<rt::JsAny>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(obj)));
-        __args.push(rt::ToValue::to_value(&space));
+        rt::call_op(rt::JsObject::handle(self), "toJsonString", __args)
+    }
+    /// Convert an object, potentially containing tokens, to a JSON string.
+    ///
+    /// [`Self::to_json_string`] with the optional `space` passed.
+    #[track_caller]
+    pub fn to_json_string_with(&self, obj: impl Into<rt::JsAny>, space: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(obj)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(space)));
         rt::call_op(rt::JsObject::handle(self), "toJsonString", __args)
     }
     /// Convert an object, potentially containing tokens, to a YAML string.
@@ -21697,12 +23926,21 @@ pub struct Stage(crate::constructs::Construct);
 crate::__handle!(Stage : crate::constructs::Construct);
 crate::__upcasts!(Stage => crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Stage {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::StageProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.Stage", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::StageProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::StageProps>::into(props)));
         rt::new_op("aws-cdk-lib.Stage", __args)
     }
     /// Test whether the given construct is a stage.
@@ -21726,10 +23964,23 @@ impl Stage {
     ///
     /// Once an assembly has been synthesized, it cannot be modified. Subsequent
     /// calls will return the same assembly.
+    ///
+    /// Leaves out the optional `options`; [`Self::synth_with`] passes it.
     #[track_caller]
-    pub fn synth(&self, options: Option<crate::aws_cdk_lib::StageSynthesisOptions>) -> rt::Opaque {
+    pub fn synth(&self) -> rt::Opaque {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "synth", __args)
+    }
+    /// Synthesize this stage into a cloud assembly.
+    ///
+    /// Once an assembly has been synthesized, it cannot be modified. Subsequent
+    /// calls will return the same assembly.
+    ///
+    /// [`Self::synth`] with the optional `options` passed.
+    #[track_caller]
+    pub fn synth_with(&self, options: impl Into<crate::aws_cdk_lib::StageSynthesisOptions>) -> rt::Opaque {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::StageSynthesisOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "synth", __args)
     }
     /// The default account for all resources defined within this stage.
@@ -22292,12 +24543,25 @@ crate::__upcasts!(Tag => crate::aws_cdk_lib::IAspect);
 impl Tag {
     /// Arguments:
     /// - `key`: The string key for the tag.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::TagProps>) -> Self {
+    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.Tag", __args)
+    }
+    /// Arguments:
+    /// - `key`: The string key for the tag.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::TagProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TagProps>::into(props)));
         rt::new_op("aws-cdk-lib.Tag", __args)
     }
     /// All aspects can visit an IConstruct.
@@ -22332,13 +24596,31 @@ pub struct TagManager(rt::Handle);
 crate::__handle!(TagManager);
 crate::__upcasts!(TagManager => );
 impl TagManager {
+    /// Leaves out the optional `initial_tags`, `options`; [`Self::new_with`] passes `initial_tags`.
     #[track_caller]
-    pub fn new(tag_type: impl Into<crate::aws_cdk_lib::TagType>, resource_type_name: impl Into<rt::JsString>, initial_tags: Option<rt::JsAny>, options: Option<crate::aws_cdk_lib::TagManagerOptions>) -> Self {
+    pub fn new(tag_type: impl Into<crate::aws_cdk_lib::TagType>, resource_type_name: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TagType>::into(tag_type)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(resource_type_name)));
-        __args.push(rt::ToValue::to_value(&initial_tags));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::new_op("aws-cdk-lib.TagManager", __args)
+    }
+    /// [`Self::new`] with the optional `initial_tags` passed.
+    #[track_caller]
+    pub fn new_with(tag_type: impl Into<crate::aws_cdk_lib::TagType>, resource_type_name: impl Into<rt::JsString>, initial_tags: impl Into<rt::JsAny>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TagType>::into(tag_type)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(resource_type_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(initial_tags)));
+        rt::new_op("aws-cdk-lib.TagManager", __args)
+    }
+    /// [`Self::new`] with the optional `initial_tags`, `options` passed.
+    #[track_caller]
+    pub fn new_with_options(tag_type: impl Into<crate::aws_cdk_lib::TagType>, resource_type_name: impl Into<rt::JsString>, initial_tags: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::TagManagerOptions>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TagType>::into(tag_type)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(resource_type_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(initial_tags)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TagManagerOptions>::into(options)));
         rt::new_op("aws-cdk-lib.TagManager", __args)
     }
     /// Check whether the given construct is Taggable.
@@ -22366,11 +24648,36 @@ impl TagManager {
     ///
     /// Looks at the include and exclude resourceTypeName arrays to determine if
     /// the aspect applies here
+    ///
+    /// Leaves out the optional `include`, `exclude`; [`Self::apply_tag_aspect_here_with`] passes `include`.
     #[track_caller]
-    pub fn apply_tag_aspect_here(&self, include: Option<Vec<rt::JsString>>, exclude: Option<Vec<rt::JsString>>) -> rt::JsBool {
+    pub fn apply_tag_aspect_here(&self) -> rt::JsBool {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "applyTagAspectHere", __args)
+    }
+    /// Determine if the aspect applies here.
+    ///
+    /// Looks at the include and exclude resourceTypeName arrays to determine if
+    /// the aspect applies here
+    ///
+    /// [`Self::apply_tag_aspect_here`] with the optional `include` passed.
+    #[track_caller]
+    pub fn apply_tag_aspect_here_with(&self, include: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsBool {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&include));
-        __args.push(rt::ToValue::to_value(&exclude));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(include)));
+        rt::call_op(rt::JsObject::handle(self), "applyTagAspectHere", __args)
+    }
+    /// Determine if the aspect applies here.
+    ///
+    /// Looks at the include and exclude resourceTypeName arrays to determine if
+    /// the aspect applies here
+    ///
+    /// [`Self::apply_tag_aspect_here`] with the optional `include`, `exclude` passed.
+    #[track_caller]
+    pub fn apply_tag_aspect_here_with_exclude(&self, include: impl IntoIterator<Item = impl Into<rt::JsString>>, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsBool {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(include)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(exclude)));
         rt::call_op(rt::JsObject::handle(self), "applyTagAspectHere", __args)
     }
     /// Returns true if there are any tags defined.
@@ -22397,20 +24704,58 @@ impl TagManager {
     /// most cases, you should be using `tagManager.renderedTags` instead,
     /// which will return a `Lazy` value that will resolve to the correct
     /// tags at synthesis time.
+    ///
+    /// Leaves out the optional `combine_with_tags`; [`Self::render_tags_with`] passes it.
     #[track_caller]
-    pub fn render_tags(&self, combine_with_tags: Option<rt::JsAny>) -> rt::JsAny {
+    pub fn render_tags(&self) -> rt::JsAny {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "renderTags", __args)
+    }
+    /// Renders tags into the proper format based on TagType.
+    ///
+    /// This method will eagerly render the tags currently applied. In
+    /// most cases, you should be using `tagManager.renderedTags` instead,
+    /// which will return a `Lazy` value that will resolve to the correct
+    /// tags at synthesis time.
+    ///
+    /// [`Self::render_tags`] with the optional `combine_with_tags` passed.
+    #[track_caller]
+    pub fn render_tags_with(&self, combine_with_tags: impl Into<rt::JsAny>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&combine_with_tags));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(combine_with_tags)));
         rt::call_op(rt::JsObject::handle(self), "renderTags", __args)
     }
     /// Adds the specified tag to the array of tags.
+    ///
+    /// Leaves out the optional `priority`, `apply_to_launched_instances`; [`Self::set_tag_with`] passes `priority`.
     #[track_caller]
-    pub fn set_tag(&self, key: impl Into<rt::JsString>, value: impl Into<rt::JsString>, priority: Option<rt::JsNumber>, apply_to_launched_instances: Option<rt::JsBool>) {
+    pub fn set_tag(&self, key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
-        __args.push(rt::ToValue::to_value(&priority));
-        __args.push(rt::ToValue::to_value(&apply_to_launched_instances));
+        rt::call_op(rt::JsObject::handle(self), "setTag", __args)
+    }
+    /// Adds the specified tag to the array of tags.
+    ///
+    /// [`Self::set_tag`] with the optional `priority` passed.
+    #[track_caller]
+    pub fn set_tag_with(&self, key: impl Into<rt::JsString>, value: impl Into<rt::JsString>, priority: impl Into<rt::JsNumber>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(priority)));
+        rt::call_op(rt::JsObject::handle(self), "setTag", __args)
+    }
+    /// Adds the specified tag to the array of tags.
+    ///
+    /// [`Self::set_tag`] with the optional `priority`, `apply_to_launched_instances` passed.
+    #[track_caller]
+    pub fn set_tag_with_apply_to_launched_instances(&self, key: impl Into<rt::JsString>, value: impl Into<rt::JsString>, priority: impl Into<rt::JsNumber>, apply_to_launched_instances: impl Into<rt::JsBool>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(priority)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(apply_to_launched_instances)));
         rt::call_op(rt::JsObject::handle(self), "setTag", __args)
     }
     /// Render the tags in a readable format.
@@ -22616,20 +24961,60 @@ impl Tags {
     /// prevent tags from appearing in the template, but they will still be
     /// applied to the Stack and hence CloudFormation will still apply them
     /// to the resource.
+    ///
+    /// Leaves out the optional `props`; [`Self::add_with`] passes it.
     #[track_caller]
-    pub fn add(&self, key: impl Into<rt::JsString>, value: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::TagProps>) {
+    pub fn add(&self, key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "add", __args)
+    }
+    /// Add tags to the node of a construct and all its the taggable children.
+    ///
+    /// ## Tagging and CloudFormation Stacks
+    ///
+    /// If the feature flag `@aws-cdk/core:explicitStackTags` is set to `true`
+    /// (recommended modern behavior), Stacks will not automatically be tagged.
+    /// Stack tags should be configured on Stacks directly (preferred), or
+    /// you must explicitly include the resource type `aws:cdk:stack` in the
+    /// `includeResourceTypes` array.
+    ///
+    /// If the feature flag is set to `false` (legacy behavior) then both Stacks
+    /// and resources in the indicated scope will both be tagged by default, which
+    /// leads to tags being applied twice (once in the template, and then once
+    /// again automatically by CloudFormation as part of the stack deployment).
+    /// That behavior leads to loss of control as `excludeResourceTypes` will
+    /// prevent tags from appearing in the template, but they will still be
+    /// applied to the Stack and hence CloudFormation will still apply them
+    /// to the resource.
+    ///
+    /// [`Self::add`] with the optional `props` passed.
+    #[track_caller]
+    pub fn add_with(&self, key: impl Into<rt::JsString>, value: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::TagProps>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TagProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "add", __args)
     }
     /// remove tags to the node of a construct and all its the taggable children.
+    ///
+    /// Leaves out the optional `props`; [`Self::remove_with`] passes it.
     #[track_caller]
-    pub fn remove(&self, key: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::TagProps>) {
+    pub fn remove(&self, key: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "remove", __args)
+    }
+    /// remove tags to the node of a construct and all its the taggable children.
+    ///
+    /// [`Self::remove`] with the optional `props` passed.
+    #[track_caller]
+    pub fn remove_with(&self, key: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::TagProps>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TagProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "remove", __args)
     }
 }
@@ -25183,11 +27568,22 @@ impl Token {
         rt::static_op("aws-cdk-lib.Token", "asAny", __args)
     }
     /// Return a reversible list representation of this token.
+    ///
+    /// Leaves out the optional `options`; [`Self::as_list_with`] passes it.
     #[track_caller]
-    pub fn as_list(value: impl Into<rt::JsAny>, options: Option<crate::aws_cdk_lib::EncodingOptions>) -> rt::JsArray<rt::JsString> {
+    pub fn as_list(value: impl Into<rt::JsAny>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(value)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.Token", "asList", __args)
+    }
+    /// Return a reversible list representation of this token.
+    ///
+    /// [`Self::as_list`] with the optional `options` passed.
+    #[track_caller]
+    pub fn as_list_with(value: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::EncodingOptions>) -> rt::JsArray<rt::JsString> {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::EncodingOptions>::into(options)));
         rt::static_op("aws-cdk-lib.Token", "asList", __args)
     }
     /// Return a reversible number representation of this token.
@@ -25206,11 +27602,30 @@ impl Token {
     /// Strings with quoted Tokens in them can be restored back into
     /// complex values with the Tokens restored by calling `resolve()`
     /// on the string.
+    ///
+    /// Leaves out the optional `options`; [`Self::as_string_with`] passes it.
     #[track_caller]
-    pub fn as_string(value: impl Into<rt::JsAny>, options: Option<crate::aws_cdk_lib::EncodingOptions>) -> rt::JsString {
+    pub fn as_string(value: impl Into<rt::JsAny>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(value)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.Token", "asString", __args)
+    }
+    /// Return a reversible string representation of this token.
+    ///
+    /// If the Token is initialized with a literal, the stringified value of the
+    /// literal is returned. Otherwise, a special quoted string representation
+    /// of the Token is returned that can be embedded into other strings.
+    ///
+    /// Strings with quoted Tokens in them can be restored back into
+    /// complex values with the Tokens restored by calling `resolve()`
+    /// on the string.
+    ///
+    /// [`Self::as_string`] with the optional `options` passed.
+    #[track_caller]
+    pub fn as_string_with(value: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::EncodingOptions>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::EncodingOptions>::into(options)));
         rt::static_op("aws-cdk-lib.Token", "asString", __args)
     }
     /// Compare two strings that might contain Tokens with each other.
@@ -25320,11 +27735,24 @@ impl Tokenization {
     /// Reverse any value into a Resolvable, if possible.
     ///
     /// In case of a string, the string must not be a concatenation.
+    ///
+    /// Leaves out the optional `options`; [`Self::reverse_with`] passes it.
     #[track_caller]
-    pub fn reverse(x: impl Into<rt::JsAny>, options: Option<crate::aws_cdk_lib::ReverseOptions>) -> crate::aws_cdk_lib::IResolvable {
+    pub fn reverse(x: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::IResolvable {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(x)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.Tokenization", "reverse", __args)
+    }
+    /// Reverse any value into a Resolvable, if possible.
+    ///
+    /// In case of a string, the string must not be a concatenation.
+    ///
+    /// [`Self::reverse`] with the optional `options` passed.
+    #[track_caller]
+    pub fn reverse_with(x: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::ReverseOptions>) -> crate::aws_cdk_lib::IResolvable {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(x)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ReverseOptions>::into(options)));
         rt::static_op("aws-cdk-lib.Tokenization", "reverse", __args)
     }
     /// Un-encode a string which is either a complete encoded token, or doesn't contain tokens at all.
@@ -25537,11 +27965,25 @@ pub struct ValidationResult(rt::Handle);
 crate::__handle!(ValidationResult);
 crate::__upcasts!(ValidationResult => );
 impl ValidationResult {
+    /// Leaves out the optional `error_message`, `results`; [`Self::new_with`] passes `error_message`.
     #[track_caller]
-    pub fn new(error_message: Option<rt::JsString>, results: Option<crate::aws_cdk_lib::ValidationResults>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.ValidationResult", __args)
+    }
+    /// [`Self::new`] with the optional `error_message` passed.
+    #[track_caller]
+    pub fn new_with(error_message: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&error_message));
-        __args.push(rt::ToValue::to_value(&results));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(error_message)));
+        rt::new_op("aws-cdk-lib.ValidationResult", __args)
+    }
+    /// [`Self::new`] with the optional `error_message`, `results` passed.
+    #[track_caller]
+    pub fn new_with_results(error_message: impl Into<rt::JsString>, results: impl Into<crate::aws_cdk_lib::ValidationResults>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(error_message)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ValidationResults>::into(results)));
         rt::new_op("aws-cdk-lib.ValidationResult", __args)
     }
     /// Turn a failed validation into an exception.
@@ -25585,10 +28027,17 @@ pub struct ValidationResults(rt::Handle);
 crate::__handle!(ValidationResults);
 crate::__upcasts!(ValidationResults => );
 impl ValidationResults {
+    /// Leaves out the optional `results`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(results: Option<Vec<crate::aws_cdk_lib::ValidationResult>>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.ValidationResults", __args)
+    }
+    /// [`Self::new`] with the optional `results` passed.
+    #[track_caller]
+    pub fn new_with(results: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::ValidationResult>>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&results));
+        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::ValidationResult, _>(results)));
         rt::new_op("aws-cdk-lib.ValidationResults", __args)
     }
     #[track_caller]
@@ -25633,10 +28082,23 @@ pub struct ValidationRuleSource {
     pub name: rt::JsString,
 }
 
+/// The required fields of [`ValidationRuleSource`], named: `ValidationRuleSource::new(ValidationRuleSourceRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ValidationRuleSourceRequired<T0, T1> {
+    /// The rule content (e.g., Rego policy source code). (converts into `JsString`)
+    pub content: T0,
+    /// The name of the rule source. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl ValidationRuleSource {
-    /// A `ValidationRuleSource` with its required fields; set optional ones with the setters.
-    pub fn new(content: impl Into<rt::JsString>, name: impl Into<rt::JsString>) -> Self {
-        ValidationRuleSource { content: content.into(), name: name.into() }
+    /// A `ValidationRuleSource` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ValidationRuleSourceRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        ValidationRuleSource { content: required.content.into(), name: required.name.into() }
     }
     /// The rule content (e.g., Rego policy source code).
     pub fn content(mut self, content: impl Into<rt::JsString>) -> Self {
@@ -25740,12 +28202,35 @@ impl Validations {
     /// - `id`: unique identifier for the warning, used for acknowledgement.
     /// - `message`: the warning message.
     /// - `options`: optional settings, including structured `context` for selective acknowledgement.
+    ///
+    /// Leaves out the optional `options`; [`Self::add_warning_with`] passes it.
     #[track_caller]
-    pub fn add_warning(&self, id: impl Into<rt::JsString>, message: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::WarningOptions>) {
+    pub fn add_warning(&self, id: impl Into<rt::JsString>, message: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(message)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "addWarning", __args)
+    }
+    /// Adds a warning metadata entry to this construct that can be acknowledged.
+    ///
+    /// The CLI will display the warning when an app is synthesized, or fail if run
+    /// in `--strict` mode.
+    ///
+    /// The ID will be stored with the `annotation` prefix (e.g. `annotation::MyWarning`).
+    /// Use this prefixed ID when calling `acknowledge()` to suppress the warning.
+    ///
+    /// Arguments:
+    /// - `id`: unique identifier for the warning, used for acknowledgement.
+    /// - `message`: the warning message.
+    /// - `options`: optional settings, including structured `context` for selective acknowledgement.
+    ///
+    /// [`Self::add_warning`] with the optional `options` passed.
+    #[track_caller]
+    pub fn add_warning_with(&self, id: impl Into<rt::JsString>, message: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::WarningOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(message)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::WarningOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "addWarning", __args)
     }
     /// Metadata key used to store acknowledged rules on construct nodes.

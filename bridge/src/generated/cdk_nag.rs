@@ -14,11 +14,19 @@ pub struct AwsSolutionsChecks(crate::cdk_nag::NagPack);
 crate::__handle!(AwsSolutionsChecks : crate::cdk_nag::NagPack);
 crate::__upcasts!(AwsSolutionsChecks => crate::aws_cdk_lib::IPolicyValidationPlugin, crate::cdk_nag::NagPack);
 impl AwsSolutionsChecks {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::IConstruct>, props: Option<crate::cdk_nag::NagPackProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::IConstruct>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("cdk-nag.AwsSolutionsChecks", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::IConstruct>, props: impl Into<crate::cdk_nag::NagPackProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::cdk_nag::NagPackProps>::into(props)));
         rt::new_op("cdk-nag.AwsSolutionsChecks", __args)
     }
     /// The name of the plugin that will be displayed in the validation report.
@@ -38,11 +46,19 @@ pub struct HIPAASecurityChecks(crate::cdk_nag::NagPack);
 crate::__handle!(HIPAASecurityChecks : crate::cdk_nag::NagPack);
 crate::__upcasts!(HIPAASecurityChecks => crate::aws_cdk_lib::IPolicyValidationPlugin, crate::cdk_nag::NagPack);
 impl HIPAASecurityChecks {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::IConstruct>, props: Option<crate::cdk_nag::NagPackProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::IConstruct>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("cdk-nag.HIPAASecurityChecks", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::IConstruct>, props: impl Into<crate::cdk_nag::NagPackProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::cdk_nag::NagPackProps>::into(props)));
         rt::new_op("cdk-nag.HIPAASecurityChecks", __args)
     }
     /// The name of the plugin that will be displayed in the validation report.
@@ -151,11 +167,19 @@ pub struct NIST80053R4Checks(crate::cdk_nag::NagPack);
 crate::__handle!(NIST80053R4Checks : crate::cdk_nag::NagPack);
 crate::__upcasts!(NIST80053R4Checks => crate::aws_cdk_lib::IPolicyValidationPlugin, crate::cdk_nag::NagPack);
 impl NIST80053R4Checks {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::IConstruct>, props: Option<crate::cdk_nag::NagPackProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::IConstruct>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("cdk-nag.NIST80053R4Checks", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::IConstruct>, props: impl Into<crate::cdk_nag::NagPackProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::cdk_nag::NagPackProps>::into(props)));
         rt::new_op("cdk-nag.NIST80053R4Checks", __args)
     }
     /// The name of the plugin that will be displayed in the validation report.
@@ -175,11 +199,19 @@ pub struct NIST80053R5Checks(crate::cdk_nag::NagPack);
 crate::__handle!(NIST80053R5Checks : crate::cdk_nag::NagPack);
 crate::__upcasts!(NIST80053R5Checks => crate::aws_cdk_lib::IPolicyValidationPlugin, crate::cdk_nag::NagPack);
 impl NIST80053R5Checks {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::IConstruct>, props: Option<crate::cdk_nag::NagPackProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::IConstruct>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("cdk-nag.NIST80053R5Checks", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::IConstruct>, props: impl Into<crate::cdk_nag::NagPackProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::cdk_nag::NagPackProps>::into(props)));
         rt::new_op("cdk-nag.NIST80053R5Checks", __args)
     }
     /// The name of the plugin that will be displayed in the validation report.
@@ -316,10 +348,32 @@ pub struct NagReportLine {
     pub rule_level: rt::JsString,
 }
 
+/// The required fields of [`NagReportLine`], named: `NagReportLine::new(NagReportLineRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct NagReportLineRequired<T0, T1, T2, T3, T4> {
+    ///  (converts into `JsString`)
+    pub compliance: T0,
+    ///  (converts into `JsString`)
+    pub resource_id: T1,
+    ///  (converts into `JsString`)
+    pub rule_id: T2,
+    ///  (converts into `JsString`)
+    pub rule_info: T3,
+    ///  (converts into `JsString`)
+    pub rule_level: T4,
+}
+
 impl NagReportLine {
-    /// A `NagReportLine` with its required fields; set optional ones with the setters.
-    pub fn new(compliance: impl Into<rt::JsString>, resource_id: impl Into<rt::JsString>, rule_id: impl Into<rt::JsString>, rule_info: impl Into<rt::JsString>, rule_level: impl Into<rt::JsString>) -> Self {
-        NagReportLine { compliance: compliance.into(), resource_id: resource_id.into(), rule_id: rule_id.into(), rule_info: rule_info.into(), rule_level: rule_level.into() }
+    /// A `NagReportLine` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: NagReportLineRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+        T4: Into<rt::JsString>,
+    {
+        NagReportLine { compliance: required.compliance.into(), resource_id: required.resource_id.into(), rule_id: required.rule_id.into(), rule_info: required.rule_info.into(), rule_level: required.rule_level.into() }
     }
     pub fn compliance(mut self, compliance: impl Into<rt::JsString>) -> Self {
         self.compliance = compliance.into();
@@ -469,11 +523,19 @@ pub struct PCIDSS321Checks(crate::cdk_nag::NagPack);
 crate::__handle!(PCIDSS321Checks : crate::cdk_nag::NagPack);
 crate::__upcasts!(PCIDSS321Checks => crate::aws_cdk_lib::IPolicyValidationPlugin, crate::cdk_nag::NagPack);
 impl PCIDSS321Checks {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::IConstruct>, props: Option<crate::cdk_nag::NagPackProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::IConstruct>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("cdk-nag.PCIDSS321Checks", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::IConstruct>, props: impl Into<crate::cdk_nag::NagPackProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::cdk_nag::NagPackProps>::into(props)));
         rt::new_op("cdk-nag.PCIDSS321Checks", __args)
     }
     /// The name of the plugin that will be displayed in the validation report.
@@ -491,11 +553,19 @@ pub struct ServerlessChecks(crate::cdk_nag::NagPack);
 crate::__handle!(ServerlessChecks : crate::cdk_nag::NagPack);
 crate::__upcasts!(ServerlessChecks => crate::aws_cdk_lib::IPolicyValidationPlugin, crate::cdk_nag::NagPack);
 impl ServerlessChecks {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::IConstruct>, props: Option<crate::cdk_nag::NagPackProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::IConstruct>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("cdk-nag.ServerlessChecks", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::IConstruct>, props: impl Into<crate::cdk_nag::NagPackProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::cdk_nag::NagPackProps>::into(props)));
         rt::new_op("cdk-nag.ServerlessChecks", __args)
     }
     /// The name of the plugin that will be displayed in the validation report.

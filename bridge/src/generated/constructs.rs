@@ -281,10 +281,23 @@ pub struct MetadataEntry {
     pub r#type: rt::JsString,
 }
 
+/// The required fields of [`MetadataEntry`], named: `MetadataEntry::new(MetadataEntryRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MetadataEntryRequired<T0, T1> {
+    /// The data. (converts into `JsAny`)
+    pub data: T0,
+    /// The metadata entry type. (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl MetadataEntry {
-    /// A `MetadataEntry` with its required fields; set optional ones with the setters.
-    pub fn new(data: impl Into<rt::JsAny>, r#type: impl Into<rt::JsString>) -> Self {
-        MetadataEntry { data: data.into(), trace: None, r#type: r#type.into() }
+    /// A `MetadataEntry` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: MetadataEntryRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        MetadataEntry { data: required.data.into(), trace: None, r#type: required.r#type.into() }
     }
     /// The data.
     pub fn data(mut self, data: impl Into<rt::JsAny>) -> Self {
@@ -441,12 +454,35 @@ impl Node {
     /// - `r#type`: a string denoting the type of metadata.
     /// - `data`: the value of the metadata (can be a Token).
     /// - `options`: options.
+    ///
+    /// Leaves out the optional `options`; [`Self::add_metadata_with`] passes it.
     #[track_caller]
-    pub fn add_metadata(&self, r#type: impl Into<rt::JsString>, data: impl Into<rt::JsAny>, options: Option<crate::constructs::MetadataOptions>) {
+    pub fn add_metadata(&self, r#type: impl Into<rt::JsString>, data: impl Into<rt::JsAny>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(r#type)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(data)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "addMetadata", __args)
+    }
+    /// Adds a metadata entry to this construct.
+    ///
+    /// Entries are arbitrary values and will also include a stack trace to allow tracing back to
+    /// the code location for when the entry was added. It can be used, for example, to include source
+    /// mapping in CloudFormation templates to improve diagnostics.
+    /// Note that construct metadata is not the same as CloudFormation resource metadata and is never written to the CloudFormation template.
+    /// The metadata entries are written to the Cloud Assembly Manifest if the `treeMetadata` property is specified in the props of the App that contains this Construct.
+    ///
+    /// Arguments:
+    /// - `r#type`: a string denoting the type of metadata.
+    /// - `data`: the value of the metadata (can be a Token).
+    /// - `options`: options.
+    ///
+    /// [`Self::add_metadata`] with the optional `options` passed.
+    #[track_caller]
+    pub fn add_metadata_with(&self, r#type: impl Into<rt::JsString>, data: impl Into<rt::JsAny>, options: impl Into<crate::constructs::MetadataOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(r#type)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(data)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::MetadataOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "addMetadata", __args)
     }
     /// Adds a validation to this construct.
@@ -463,10 +499,20 @@ impl Node {
         rt::call_op(rt::JsObject::handle(self), "addValidation", __args)
     }
     /// Return this construct and all of its children in the given order.
+    ///
+    /// Leaves out the optional `order`; [`Self::find_all_with`] passes it.
     #[track_caller]
-    pub fn find_all(&self, order: Option<crate::constructs::ConstructOrder>) -> rt::JsArray<crate::constructs::IConstruct> {
+    pub fn find_all(&self) -> rt::JsArray<crate::constructs::IConstruct> {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "findAll", __args)
+    }
+    /// Return this construct and all of its children in the given order.
+    ///
+    /// [`Self::find_all`] with the optional `order` passed.
+    #[track_caller]
+    pub fn find_all_with(&self, order: impl Into<crate::constructs::ConstructOrder>) -> rt::JsArray<crate::constructs::IConstruct> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&order));
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::ConstructOrder>::into(order)));
         rt::call_op(rt::JsObject::handle(self), "findAll", __args)
     }
     /// Return a direct child by id.
@@ -491,10 +537,27 @@ impl Node {
     ///
     /// Arguments:
     /// - `defaults`: Any keys to override the retrieved context.
+    ///
+    /// Leaves out the optional `defaults`; [`Self::get_all_context_with`] passes it.
     #[track_caller]
-    pub fn get_all_context(&self, defaults: Option<rt::JsAny>) -> rt::JsAny {
+    pub fn get_all_context(&self) -> rt::JsAny {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "getAllContext", __args)
+    }
+    /// Retrieves the all context of a node from tree context.
+    ///
+    /// Context is usually initialized at the root, but can be overridden at any point in the tree.
+    ///
+    /// Returns: The context object or an empty object if there is discovered context
+    ///
+    /// Arguments:
+    /// - `defaults`: Any keys to override the retrieved context.
+    ///
+    /// [`Self::get_all_context`] with the optional `defaults` passed.
+    #[track_caller]
+    pub fn get_all_context_with(&self, defaults: impl Into<rt::JsAny>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&defaults));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(defaults)));
         rt::call_op(rt::JsObject::handle(self), "getAllContext", __args)
     }
     /// Retrieves a value from tree context if present. Otherwise, would throw an error.

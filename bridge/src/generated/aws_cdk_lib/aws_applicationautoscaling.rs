@@ -162,10 +162,32 @@ pub struct BaseScalableAttributeProps {
     pub service_namespace: crate::aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace,
 }
 
+/// The required fields of [`BaseScalableAttributeProps`], named: `BaseScalableAttributeProps::new(BaseScalableAttributePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct BaseScalableAttributePropsRequired<T0, T1, T2, T3, T4> {
+    /// Scalable dimension of the attribute. (converts into `JsString`)
+    pub dimension: T0,
+    /// Maximum capacity to scale to. (converts into `JsNumber`)
+    pub max_capacity: T1,
+    /// Resource ID of the attribute. (converts into `JsString`)
+    pub resource_id: T2,
+    /// Role to use for scaling. (converts into `aws_cdk_lib::aws_iam::IRole`)
+    pub role: T3,
+    /// Service namespace of the scalable attribute. (converts into `aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace`)
+    pub service_namespace: T4,
+}
+
 impl BaseScalableAttributeProps {
-    /// A `BaseScalableAttributeProps` with its required fields; set optional ones with the setters.
-    pub fn new(dimension: impl Into<rt::JsString>, max_capacity: impl Into<rt::JsNumber>, resource_id: impl Into<rt::JsString>, role: impl Into<crate::aws_cdk_lib::aws_iam::IRole>, service_namespace: impl Into<crate::aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace>) -> Self {
-        BaseScalableAttributeProps { dimension: dimension.into(), max_capacity: max_capacity.into(), min_capacity: None, resource_id: resource_id.into(), role: role.into(), service_namespace: service_namespace.into() }
+    /// A `BaseScalableAttributeProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: BaseScalableAttributePropsRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsString>,
+        T3: Into<crate::aws_cdk_lib::aws_iam::IRole>,
+        T4: Into<crate::aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace>,
+    {
+        BaseScalableAttributeProps { dimension: required.dimension.into(), max_capacity: required.max_capacity.into(), min_capacity: None, resource_id: required.resource_id.into(), role: required.role.into(), service_namespace: required.service_namespace.into() }
     }
     /// Scalable dimension of the attribute.
     pub fn dimension(mut self, dimension: impl Into<rt::JsString>) -> Self {
@@ -359,10 +381,24 @@ pub struct BasicStepScalingPolicyProps {
     pub scaling_steps: Vec<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>,
 }
 
+/// The required fields of [`BasicStepScalingPolicyProps`], named: `BasicStepScalingPolicyProps::new(BasicStepScalingPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct BasicStepScalingPolicyPropsRequired<T0, T1> {
+    /// Metric to scale on. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
+    pub metric: T0,
+    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_applicationautoscaling::ScalingInterval`)
+    pub scaling_steps: T1,
+}
+
 impl BasicStepScalingPolicyProps {
-    /// A `BasicStepScalingPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(metric: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>, scaling_steps: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>>) -> Self {
-        BasicStepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, evaluation_periods: None, metric: metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval, _>(scaling_steps) }
+    /// A `BasicStepScalingPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: BasicStepScalingPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
+        T1: IntoIterator,
+        T1::Item: Into<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>,
+    {
+        BasicStepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval, _>(required.scaling_steps) }
     }
     /// How the adjustment numbers inside 'intervals' are interpreted.
     ///
@@ -829,10 +865,23 @@ pub struct CfnScalableTargetScheduledActionProperty {
     pub timezone: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnScalableTargetScheduledActionProperty`], named: `CfnScalableTargetScheduledActionProperty::new(CfnScalableTargetScheduledActionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScalableTargetScheduledActionPropertyRequired<T0, T1> {
+    /// The schedule for this action. The following formats are supported:. (converts into `JsString`)
+    pub schedule: T0,
+    /// The name of the scheduled action. (converts into `JsString`)
+    pub scheduled_action_name: T1,
+}
+
 impl CfnScalableTargetScheduledActionProperty {
-    /// A `CfnScalableTargetScheduledActionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(schedule: impl Into<rt::JsString>, scheduled_action_name: impl Into<rt::JsString>) -> Self {
-        CfnScalableTargetScheduledActionProperty { end_time: None, scalable_target_action: None, schedule: schedule.into(), scheduled_action_name: scheduled_action_name.into(), start_time: None, timezone: None }
+    /// A `CfnScalableTargetScheduledActionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScalableTargetScheduledActionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScalableTargetScheduledActionProperty { end_time: None, scalable_target_action: None, schedule: required.schedule.into(), scheduled_action_name: required.scheduled_action_name.into(), start_time: None, timezone: None }
     }
     /// The date and time that the action is scheduled to end, in UTC.
     ///
@@ -1091,10 +1140,32 @@ pub struct CfnScalableTargetProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnScalableTargetProps`], named: `CfnScalableTargetProps::new(CfnScalableTargetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScalableTargetPropsRequired<T0, T1, T2, T3, T4> {
+    /// The maximum value that you plan to scale out to. (converts into `JsNumber`)
+    pub max_capacity: T0,
+    /// The minimum value that you plan to scale in to. (converts into `JsNumber`)
+    pub min_capacity: T1,
+    /// The identifier of the resource associated with the scalable target. (converts into `StringOrObject`)
+    pub resource_id: T2,
+    /// The scalable dimension associated with the scalable target. (converts into `JsString`)
+    pub scalable_dimension: T3,
+    /// The namespace of the AWS service that provides the resource, or a `custom-resource` . (converts into `JsString`)
+    pub service_namespace: T4,
+}
+
 impl CfnScalableTargetProps {
-    /// A `CfnScalableTargetProps` with its required fields; set optional ones with the setters.
-    pub fn new(max_capacity: impl Into<rt::JsNumber>, min_capacity: impl Into<rt::JsNumber>, resource_id: impl Into<StringOrObject>, scalable_dimension: impl Into<rt::JsString>, service_namespace: impl Into<rt::JsString>) -> Self {
-        CfnScalableTargetProps { max_capacity: max_capacity.into(), min_capacity: min_capacity.into(), resource_id: resource_id.into(), role_arn: None, scalable_dimension: scalable_dimension.into(), scheduled_actions: None, service_namespace: service_namespace.into(), suspended_state: None, tags: None }
+    /// A `CfnScalableTargetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CfnScalableTargetPropsRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<StringOrObject>,
+        T3: Into<rt::JsString>,
+        T4: Into<rt::JsString>,
+    {
+        CfnScalableTargetProps { max_capacity: required.max_capacity.into(), min_capacity: required.min_capacity.into(), resource_id: required.resource_id.into(), role_arn: None, scalable_dimension: required.scalable_dimension.into(), scheduled_actions: None, service_namespace: required.service_namespace.into(), suspended_state: None, tags: None }
     }
     /// The maximum value that you plan to scale out to.
     ///
@@ -1497,10 +1568,23 @@ pub struct CfnScalingPolicyMetricDimensionProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnScalingPolicyMetricDimensionProperty`], named: `CfnScalingPolicyMetricDimensionProperty::new(CfnScalingPolicyMetricDimensionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScalingPolicyMetricDimensionPropertyRequired<T0, T1> {
+    /// The name of the dimension. (converts into `JsString`)
+    pub name: T0,
+    /// The value of the dimension. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnScalingPolicyMetricDimensionProperty {
-    /// A `CfnScalingPolicyMetricDimensionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnScalingPolicyMetricDimensionProperty { name: name.into(), value: value.into() }
+    /// A `CfnScalingPolicyMetricDimensionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScalingPolicyMetricDimensionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScalingPolicyMetricDimensionProperty { name: required.name.into(), value: required.value.into() }
     }
     /// The name of the dimension.
     ///
@@ -3139,10 +3223,23 @@ pub struct CfnScalingPolicyProps {
     pub target_tracking_scaling_policy_configuration: Option<IResolvableOrCfnScalingPolicyTargetTrackingScalingPolicyConfigurationProperty>,
 }
 
+/// The required fields of [`CfnScalingPolicyProps`], named: `CfnScalingPolicyProps::new(CfnScalingPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScalingPolicyPropsRequired<T0, T1> {
+    /// The name of the scaling policy. (converts into `JsString`)
+    pub policy_name: T0,
+    /// The scaling policy type. (converts into `JsString`)
+    pub policy_type: T1,
+}
+
 impl CfnScalingPolicyProps {
-    /// A `CfnScalingPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(policy_name: impl Into<rt::JsString>, policy_type: impl Into<rt::JsString>) -> Self {
-        CfnScalingPolicyProps { policy_name: policy_name.into(), policy_type: policy_type.into(), predictive_scaling_policy_configuration: None, resource_id: None, scalable_dimension: None, scaling_target_id: None, service_namespace: None, step_scaling_policy_configuration: None, target_tracking_scaling_policy_configuration: None }
+    /// A `CfnScalingPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScalingPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScalingPolicyProps { policy_name: required.policy_name.into(), policy_type: required.policy_type.into(), predictive_scaling_policy_configuration: None, resource_id: None, scalable_dimension: None, scaling_target_id: None, service_namespace: None, step_scaling_policy_configuration: None, target_tracking_scaling_policy_configuration: None }
     }
     /// The name of the scaling policy.
     ///
@@ -3726,10 +3823,26 @@ pub struct ScalableTargetAttributes {
     pub service_namespace: rt::JsString,
 }
 
+/// The required fields of [`ScalableTargetAttributes`], named: `ScalableTargetAttributes::new(ScalableTargetAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ScalableTargetAttributesRequired<T0, T1, T2> {
+    /// The scalable dimension that's associated with the scalable target. (converts into `JsString`)
+    pub scalable_dimension: T0,
+    /// The scalable target ID. (converts into `JsString`)
+    pub scalable_target_id: T1,
+    /// The namespace of the AWS service that provides the resource. (converts into `JsString`)
+    pub service_namespace: T2,
+}
+
 impl ScalableTargetAttributes {
-    /// A `ScalableTargetAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(scalable_dimension: impl Into<rt::JsString>, scalable_target_id: impl Into<rt::JsString>, service_namespace: impl Into<rt::JsString>) -> Self {
-        ScalableTargetAttributes { scalable_dimension: scalable_dimension.into(), scalable_target_id: scalable_target_id.into(), service_namespace: service_namespace.into() }
+    /// A `ScalableTargetAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: ScalableTargetAttributesRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        ScalableTargetAttributes { scalable_dimension: required.scalable_dimension.into(), scalable_target_id: required.scalable_target_id.into(), service_namespace: required.service_namespace.into() }
     }
     /// The scalable dimension that's associated with the scalable target.
     pub fn scalable_dimension(mut self, scalable_dimension: impl Into<rt::JsString>) -> Self {
@@ -3796,10 +3909,32 @@ pub struct ScalableTargetProps {
     pub service_namespace: crate::aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace,
 }
 
+/// The required fields of [`ScalableTargetProps`], named: `ScalableTargetProps::new(ScalableTargetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ScalableTargetPropsRequired<T0, T1, T2, T3, T4> {
+    /// The maximum value that Application Auto Scaling can use to scale a target during a scaling activity. (converts into `JsNumber`)
+    pub max_capacity: T0,
+    /// The minimum value that Application Auto Scaling can use to scale a target during a scaling activity. (converts into `JsNumber`)
+    pub min_capacity: T1,
+    /// The resource identifier to associate with this scalable target. (converts into `JsString`)
+    pub resource_id: T2,
+    /// The scalable dimension that's associated with the scalable target. (converts into `JsString`)
+    pub scalable_dimension: T3,
+    /// The namespace of the AWS service that provides the resource or custom-resource for a resource provided by your own application or service. (converts into `aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace`)
+    pub service_namespace: T4,
+}
+
 impl ScalableTargetProps {
-    /// A `ScalableTargetProps` with its required fields; set optional ones with the setters.
-    pub fn new(max_capacity: impl Into<rt::JsNumber>, min_capacity: impl Into<rt::JsNumber>, resource_id: impl Into<rt::JsString>, scalable_dimension: impl Into<rt::JsString>, service_namespace: impl Into<crate::aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace>) -> Self {
-        ScalableTargetProps { max_capacity: max_capacity.into(), min_capacity: min_capacity.into(), resource_id: resource_id.into(), role: None, scalable_dimension: scalable_dimension.into(), service_namespace: service_namespace.into() }
+    /// A `ScalableTargetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: ScalableTargetPropsRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+        T4: Into<crate::aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace>,
+    {
+        ScalableTargetProps { max_capacity: required.max_capacity.into(), min_capacity: required.min_capacity.into(), resource_id: required.resource_id.into(), role: None, scalable_dimension: required.scalable_dimension.into(), service_namespace: required.service_namespace.into() }
     }
     /// The maximum value that Application Auto Scaling can use to scale a target during a scaling activity.
     pub fn max_capacity(mut self, max_capacity: impl Into<rt::JsNumber>) -> Self {
@@ -4384,10 +4519,27 @@ pub struct StepScalingPolicyProps {
     pub scaling_target: rt::Opaque,
 }
 
+/// The required fields of [`StepScalingPolicyProps`], named: `StepScalingPolicyProps::new(StepScalingPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct StepScalingPolicyPropsRequired<T0, T1, T2> {
+    /// Metric to scale on. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
+    pub metric: T0,
+    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_applicationautoscaling::ScalingInterval`)
+    pub scaling_steps: T1,
+    /// The scaling target. (converts into `Opaque`)
+    pub scaling_target: T2,
+}
+
 impl StepScalingPolicyProps {
-    /// A `StepScalingPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(metric: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>, scaling_steps: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>>, scaling_target: impl Into<rt::Opaque>) -> Self {
-        StepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, evaluation_periods: None, metric: metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval, _>(scaling_steps), scaling_target: scaling_target.into() }
+    /// A `StepScalingPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: StepScalingPolicyPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
+        T1: IntoIterator,
+        T1::Item: Into<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>,
+        T2: Into<rt::Opaque>,
+    {
+        StepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval, _>(required.scaling_steps), scaling_target: required.scaling_target.into() }
     }
     /// How the adjustment numbers inside 'intervals' are interpreted.
     ///
@@ -4573,10 +4725,23 @@ pub struct TargetTrackingScalingPolicyProps {
     pub target_value: rt::JsNumber,
 }
 
+/// The required fields of [`TargetTrackingScalingPolicyProps`], named: `TargetTrackingScalingPolicyProps::new(TargetTrackingScalingPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TargetTrackingScalingPolicyPropsRequired<T0, T1> {
+    ///  (converts into `Opaque`)
+    pub scaling_target: T0,
+    /// The target value for the metric. (converts into `JsNumber`)
+    pub target_value: T1,
+}
+
 impl TargetTrackingScalingPolicyProps {
-    /// A `TargetTrackingScalingPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(scaling_target: impl Into<rt::Opaque>, target_value: impl Into<rt::JsNumber>) -> Self {
-        TargetTrackingScalingPolicyProps { custom_metric: None, disable_scale_in: None, policy_name: None, predefined_metric: None, resource_label: None, scale_in_cooldown: None, scale_out_cooldown: None, scaling_target: scaling_target.into(), target_value: target_value.into() }
+    /// A `TargetTrackingScalingPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TargetTrackingScalingPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: Into<rt::JsNumber>,
+    {
+        TargetTrackingScalingPolicyProps { custom_metric: None, disable_scale_in: None, policy_name: None, predefined_metric: None, resource_label: None, scale_in_cooldown: None, scale_out_cooldown: None, scaling_target: required.scaling_target.into(), target_value: required.target_value.into() }
     }
     /// A custom metric for application autoscaling.
     ///

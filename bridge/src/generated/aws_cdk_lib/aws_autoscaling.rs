@@ -377,10 +377,20 @@ impl AutoScalingGroup {
         rt::call_op(rt::JsObject::handle(self), "addUserData", __args)
     }
     /// Add a pool of pre-initialized EC2 instances that sits alongside an Auto Scaling group.
+    ///
+    /// Leaves out the optional `options`; [`Self::add_warm_pool_with`] passes it.
     #[track_caller]
-    pub fn add_warm_pool(&self, options: Option<crate::aws_cdk_lib::aws_autoscaling::WarmPoolOptions>) -> crate::aws_cdk_lib::aws_autoscaling::WarmPool {
+    pub fn add_warm_pool(&self) -> crate::aws_cdk_lib::aws_autoscaling::WarmPool {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "addWarmPool", __args)
+    }
+    /// Add a pool of pre-initialized EC2 instances that sits alongside an Auto Scaling group.
+    ///
+    /// [`Self::add_warm_pool`] with the optional `options` passed.
+    #[track_caller]
+    pub fn add_warm_pool_with(&self, options: impl Into<crate::aws_cdk_lib::aws_autoscaling::WarmPoolOptions>) -> crate::aws_cdk_lib::aws_autoscaling::WarmPool {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::WarmPoolOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "addWarmPool", __args)
     }
     /// Use a CloudFormation Init configuration at instance startup.
@@ -391,11 +401,29 @@ impl AutoScalingGroup {
     /// - Add commands to the UserData to run `cfn-init` and `cfn-signal`.
     /// - Update the instance's CreationPolicy to wait for `cfn-init` to finish
     ///   before reporting success.
+    ///
+    /// Leaves out the optional `options`; [`Self::apply_cloud_formation_init_with`] passes it.
     #[track_caller]
-    pub fn apply_cloud_formation_init(&self, init: impl Into<crate::aws_cdk_lib::aws_ec2::CloudFormationInit>, options: Option<crate::aws_cdk_lib::aws_autoscaling::ApplyCloudFormationInitOptions>) {
+    pub fn apply_cloud_formation_init(&self, init: impl Into<crate::aws_cdk_lib::aws_ec2::CloudFormationInit>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ec2::CloudFormationInit>::into(init)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "applyCloudFormationInit", __args)
+    }
+    /// Use a CloudFormation Init configuration at instance startup.
+    ///
+    /// This does the following:
+    ///
+    /// - Attaches the CloudFormation Init metadata to the AutoScalingGroup resource.
+    /// - Add commands to the UserData to run `cfn-init` and `cfn-signal`.
+    /// - Update the instance's CreationPolicy to wait for `cfn-init` to finish
+    ///   before reporting success.
+    ///
+    /// [`Self::apply_cloud_formation_init`] with the optional `options` passed.
+    #[track_caller]
+    pub fn apply_cloud_formation_init_with(&self, init: impl Into<crate::aws_cdk_lib::aws_ec2::CloudFormationInit>, options: impl Into<crate::aws_cdk_lib::aws_autoscaling::ApplyCloudFormationInitOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ec2::CloudFormationInit>::into(init)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::ApplyCloudFormationInitOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "applyCloudFormationInit", __args)
     }
     /// Returns `true` if newly-launched instances are protected from scale-in.
@@ -1883,10 +1911,24 @@ pub struct BasicStepScalingPolicyProps {
     pub scaling_steps: Vec<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
 }
 
+/// The required fields of [`BasicStepScalingPolicyProps`], named: `BasicStepScalingPolicyProps::new(BasicStepScalingPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct BasicStepScalingPolicyPropsRequired<T0, T1> {
+    /// Metric to scale on. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
+    pub metric: T0,
+    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_autoscaling::ScalingInterval`)
+    pub scaling_steps: T1,
+}
+
 impl BasicStepScalingPolicyProps {
-    /// A `BasicStepScalingPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(metric: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>, scaling_steps: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>>) -> Self {
-        BasicStepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, estimated_instance_warmup: None, evaluation_periods: None, metric: metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval, _>(scaling_steps) }
+    /// A `BasicStepScalingPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: BasicStepScalingPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
+        T1: IntoIterator,
+        T1::Item: Into<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
+    {
+        BasicStepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, estimated_instance_warmup: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval, _>(required.scaling_steps) }
     }
     /// How the adjustment numbers inside 'intervals' are interpreted.
     ///
@@ -2195,10 +2237,23 @@ pub struct BlockDevice {
     pub volume: crate::aws_cdk_lib::aws_autoscaling::BlockDeviceVolume,
 }
 
+/// The required fields of [`BlockDevice`], named: `BlockDevice::new(BlockDeviceRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct BlockDeviceRequired<T0, T1> {
+    /// The device name exposed to the EC2 instance. (converts into `JsString`)
+    pub device_name: T0,
+    /// Defines the block device volume, to be either an Amazon EBS volume or an ephemeral instance store volume. (converts into `aws_cdk_lib::aws_autoscaling::BlockDeviceVolume`)
+    pub volume: T1,
+}
+
 impl BlockDevice {
-    /// A `BlockDevice` with its required fields; set optional ones with the setters.
-    pub fn new(device_name: impl Into<rt::JsString>, volume: impl Into<crate::aws_cdk_lib::aws_autoscaling::BlockDeviceVolume>) -> Self {
-        BlockDevice { device_name: device_name.into(), volume: volume.into() }
+    /// A `BlockDevice` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: BlockDeviceRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_autoscaling::BlockDeviceVolume>,
+    {
+        BlockDevice { device_name: required.device_name.into(), volume: required.volume.into() }
     }
     /// The device name exposed to the EC2 instance.
     ///
@@ -2240,11 +2295,26 @@ impl BlockDeviceVolume {
     /// Arguments:
     /// - `volume_size`: The volume size, in Gibibytes (GiB).
     /// - `options`: additional device options.
+    ///
+    /// Leaves out the optional `options`; [`Self::ebs_with`] passes it.
     #[track_caller]
-    pub fn ebs(volume_size: impl Into<rt::JsNumber>, options: Option<crate::aws_cdk_lib::aws_autoscaling::EbsDeviceOptions>) -> crate::aws_cdk_lib::aws_autoscaling::BlockDeviceVolume {
+    pub fn ebs(volume_size: impl Into<rt::JsNumber>) -> crate::aws_cdk_lib::aws_autoscaling::BlockDeviceVolume {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(volume_size)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_autoscaling.BlockDeviceVolume", "ebs", __args)
+    }
+    /// Creates a new Elastic Block Storage device.
+    ///
+    /// Arguments:
+    /// - `volume_size`: The volume size, in Gibibytes (GiB).
+    /// - `options`: additional device options.
+    ///
+    /// [`Self::ebs`] with the optional `options` passed.
+    #[track_caller]
+    pub fn ebs_with(volume_size: impl Into<rt::JsNumber>, options: impl Into<crate::aws_cdk_lib::aws_autoscaling::EbsDeviceOptions>) -> crate::aws_cdk_lib::aws_autoscaling::BlockDeviceVolume {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(volume_size)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::EbsDeviceOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_autoscaling.BlockDeviceVolume", "ebs", __args)
     }
     /// Creates a new Elastic Block Storage device from an existing snapshot.
@@ -2252,11 +2322,26 @@ impl BlockDeviceVolume {
     /// Arguments:
     /// - `snapshot_id`: The snapshot ID of the volume to use.
     /// - `options`: additional device options.
+    ///
+    /// Leaves out the optional `options`; [`Self::ebs_from_snapshot_with`] passes it.
     #[track_caller]
-    pub fn ebs_from_snapshot(snapshot_id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_autoscaling::EbsDeviceSnapshotOptions>) -> crate::aws_cdk_lib::aws_autoscaling::BlockDeviceVolume {
+    pub fn ebs_from_snapshot(snapshot_id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_autoscaling::BlockDeviceVolume {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(snapshot_id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_autoscaling.BlockDeviceVolume", "ebsFromSnapshot", __args)
+    }
+    /// Creates a new Elastic Block Storage device from an existing snapshot.
+    ///
+    /// Arguments:
+    /// - `snapshot_id`: The snapshot ID of the volume to use.
+    /// - `options`: additional device options.
+    ///
+    /// [`Self::ebs_from_snapshot`] with the optional `options` passed.
+    #[track_caller]
+    pub fn ebs_from_snapshot_with(snapshot_id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_autoscaling::EbsDeviceSnapshotOptions>) -> crate::aws_cdk_lib::aws_autoscaling::BlockDeviceVolume {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(snapshot_id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::EbsDeviceSnapshotOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_autoscaling.BlockDeviceVolume", "ebsFromSnapshot", __args)
     }
     /// Creates a virtual, ephemeral device.
@@ -2723,10 +2808,23 @@ pub struct CfnAutoScalingGroupAvailabilityZoneImpairmentPolicyProperty {
     pub zonal_shift_enabled: BoolOrIResolvable,
 }
 
+/// The required fields of [`CfnAutoScalingGroupAvailabilityZoneImpairmentPolicyProperty`], named: `CfnAutoScalingGroupAvailabilityZoneImpairmentPolicyProperty::new(CfnAutoScalingGroupAvailabilityZoneImpairmentPolicyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAutoScalingGroupAvailabilityZoneImpairmentPolicyPropertyRequired<T0, T1> {
+    /// Specifies the health check behavior for the impaired Availability Zone in an active zonal shift. (converts into `JsString`)
+    pub impaired_zone_health_check_behavior: T0,
+    /// If `true` , enable zonal shift for your Auto Scaling group. (converts into `BoolOrIResolvable`)
+    pub zonal_shift_enabled: T1,
+}
+
 impl CfnAutoScalingGroupAvailabilityZoneImpairmentPolicyProperty {
-    /// A `CfnAutoScalingGroupAvailabilityZoneImpairmentPolicyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(impaired_zone_health_check_behavior: impl Into<rt::JsString>, zonal_shift_enabled: impl Into<BoolOrIResolvable>) -> Self {
-        CfnAutoScalingGroupAvailabilityZoneImpairmentPolicyProperty { impaired_zone_health_check_behavior: impaired_zone_health_check_behavior.into(), zonal_shift_enabled: zonal_shift_enabled.into() }
+    /// A `CfnAutoScalingGroupAvailabilityZoneImpairmentPolicyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAutoScalingGroupAvailabilityZoneImpairmentPolicyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<BoolOrIResolvable>,
+    {
+        CfnAutoScalingGroupAvailabilityZoneImpairmentPolicyProperty { impaired_zone_health_check_behavior: required.impaired_zone_health_check_behavior.into(), zonal_shift_enabled: required.zonal_shift_enabled.into() }
     }
     /// Specifies the health check behavior for the impaired Availability Zone in an active zonal shift.
     ///
@@ -3381,10 +3479,23 @@ pub struct CfnAutoScalingGroupInstanceRequirementsProperty {
     pub v_cpu_count: IResolvableOrCfnAutoScalingGroupVCpuCountRequestProperty,
 }
 
+/// The required fields of [`CfnAutoScalingGroupInstanceRequirementsProperty`], named: `CfnAutoScalingGroupInstanceRequirementsProperty::new(CfnAutoScalingGroupInstanceRequirementsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAutoScalingGroupInstanceRequirementsPropertyRequired<T0, T1> {
+    /// The minimum and maximum instance memory size for an instance type, in MiB. (converts into `IResolvableOrCfnAutoScalingGroupMemoryMiBRequestProperty`)
+    pub memory_mib: T0,
+    /// The minimum and maximum number of vCPUs for an instance type. (converts into `IResolvableOrCfnAutoScalingGroupVCpuCountRequestProperty`)
+    pub v_cpu_count: T1,
+}
+
 impl CfnAutoScalingGroupInstanceRequirementsProperty {
-    /// A `CfnAutoScalingGroupInstanceRequirementsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(memory_mib: impl Into<IResolvableOrCfnAutoScalingGroupMemoryMiBRequestProperty>, v_cpu_count: impl Into<IResolvableOrCfnAutoScalingGroupVCpuCountRequestProperty>) -> Self {
-        CfnAutoScalingGroupInstanceRequirementsProperty { accelerator_count: None, accelerator_manufacturers: None, accelerator_names: None, accelerator_total_memory_mib: None, accelerator_types: None, allowed_instance_types: None, bare_metal: None, baseline_ebs_bandwidth_mbps: None, baseline_performance_factors: None, burstable_performance: None, cpu_manufacturers: None, excluded_instance_types: None, instance_generations: None, local_storage: None, local_storage_types: None, max_spot_price_as_percentage_of_optimal_on_demand_price: None, memory_gib_per_v_cpu: None, memory_mib: memory_mib.into(), network_bandwidth_gbps: None, network_interface_count: None, on_demand_max_price_percentage_over_lowest_price: None, require_hibernate_support: None, spot_max_price_percentage_over_lowest_price: None, total_local_storage_gb: None, v_cpu_count: v_cpu_count.into() }
+    /// A `CfnAutoScalingGroupInstanceRequirementsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAutoScalingGroupInstanceRequirementsPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnAutoScalingGroupMemoryMiBRequestProperty>,
+        T1: Into<IResolvableOrCfnAutoScalingGroupVCpuCountRequestProperty>,
+    {
+        CfnAutoScalingGroupInstanceRequirementsProperty { accelerator_count: None, accelerator_manufacturers: None, accelerator_names: None, accelerator_total_memory_mib: None, accelerator_types: None, allowed_instance_types: None, bare_metal: None, baseline_ebs_bandwidth_mbps: None, baseline_performance_factors: None, burstable_performance: None, cpu_manufacturers: None, excluded_instance_types: None, instance_generations: None, local_storage: None, local_storage_types: None, max_spot_price_as_percentage_of_optimal_on_demand_price: None, memory_gib_per_v_cpu: None, memory_mib: required.memory_mib.into(), network_bandwidth_gbps: None, network_interface_count: None, on_demand_max_price_percentage_over_lowest_price: None, require_hibernate_support: None, spot_max_price_percentage_over_lowest_price: None, total_local_storage_gb: None, v_cpu_count: required.v_cpu_count.into() }
     }
     /// The minimum and maximum number of accelerators (GPUs, FPGAs, or AWS Inferentia chips) for an instance type.
     ///
@@ -4240,10 +4351,23 @@ pub struct CfnAutoScalingGroupLifecycleHookSpecificationProperty {
     pub role_arn: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnAutoScalingGroupLifecycleHookSpecificationProperty`], named: `CfnAutoScalingGroupLifecycleHookSpecificationProperty::new(CfnAutoScalingGroupLifecycleHookSpecificationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAutoScalingGroupLifecycleHookSpecificationPropertyRequired<T0, T1> {
+    /// The name of the lifecycle hook. (converts into `JsString`)
+    pub lifecycle_hook_name: T0,
+    /// The lifecycle transition. For Auto Scaling groups, there are two major lifecycle transitions. (converts into `JsString`)
+    pub lifecycle_transition: T1,
+}
+
 impl CfnAutoScalingGroupLifecycleHookSpecificationProperty {
-    /// A `CfnAutoScalingGroupLifecycleHookSpecificationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(lifecycle_hook_name: impl Into<rt::JsString>, lifecycle_transition: impl Into<rt::JsString>) -> Self {
-        CfnAutoScalingGroupLifecycleHookSpecificationProperty { default_result: None, heartbeat_timeout: None, lifecycle_hook_name: lifecycle_hook_name.into(), lifecycle_transition: lifecycle_transition.into(), notification_metadata: None, notification_target_arn: None, role_arn: None }
+    /// A `CfnAutoScalingGroupLifecycleHookSpecificationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAutoScalingGroupLifecycleHookSpecificationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAutoScalingGroupLifecycleHookSpecificationProperty { default_result: None, heartbeat_timeout: None, lifecycle_hook_name: required.lifecycle_hook_name.into(), lifecycle_transition: required.lifecycle_transition.into(), notification_metadata: None, notification_target_arn: None, role_arn: None }
     }
     /// The action the Auto Scaling group takes when the lifecycle hook timeout elapses or if an unexpected failure occurs.
     ///
@@ -4898,10 +5022,26 @@ pub struct CfnAutoScalingGroupTagPropertyProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnAutoScalingGroupTagPropertyProperty`], named: `CfnAutoScalingGroupTagPropertyProperty::new(CfnAutoScalingGroupTagPropertyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAutoScalingGroupTagPropertyPropertyRequired<T0, T1, T2> {
+    /// The tag key. (converts into `JsString`)
+    pub key: T0,
+    /// Set to `true` if you want CloudFormation to copy the tag to EC2 instances that are launched as part of the Auto Scaling group. (converts into `BoolOrIResolvable`)
+    pub propagate_at_launch: T1,
+    /// The tag value. (converts into `JsString`)
+    pub value: T2,
+}
+
 impl CfnAutoScalingGroupTagPropertyProperty {
-    /// A `CfnAutoScalingGroupTagPropertyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, propagate_at_launch: impl Into<BoolOrIResolvable>, value: impl Into<rt::JsString>) -> Self {
-        CfnAutoScalingGroupTagPropertyProperty { key: key.into(), propagate_at_launch: propagate_at_launch.into(), value: value.into() }
+    /// A `CfnAutoScalingGroupTagPropertyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnAutoScalingGroupTagPropertyPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<BoolOrIResolvable>,
+        T2: Into<rt::JsString>,
+    {
+        CfnAutoScalingGroupTagPropertyProperty { key: required.key.into(), propagate_at_launch: required.propagate_at_launch.into(), value: required.value.into() }
     }
     /// The tag key.
     ///
@@ -5022,10 +5162,23 @@ pub struct CfnAutoScalingGroupTrafficSourceIdentifierProperty {
     pub r#type: rt::JsString,
 }
 
+/// The required fields of [`CfnAutoScalingGroupTrafficSourceIdentifierProperty`], named: `CfnAutoScalingGroupTrafficSourceIdentifierProperty::new(CfnAutoScalingGroupTrafficSourceIdentifierPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAutoScalingGroupTrafficSourceIdentifierPropertyRequired<T0, T1> {
+    /// Identifies the traffic source. (converts into `JsString`)
+    pub identifier: T0,
+    /// Provides additional context for the value of `Identifier` . (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl CfnAutoScalingGroupTrafficSourceIdentifierProperty {
-    /// A `CfnAutoScalingGroupTrafficSourceIdentifierProperty` with its required fields; set optional ones with the setters.
-    pub fn new(identifier: impl Into<rt::JsString>, r#type: impl Into<rt::JsString>) -> Self {
-        CfnAutoScalingGroupTrafficSourceIdentifierProperty { identifier: identifier.into(), r#type: r#type.into() }
+    /// A `CfnAutoScalingGroupTrafficSourceIdentifierProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAutoScalingGroupTrafficSourceIdentifierPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAutoScalingGroupTrafficSourceIdentifierProperty { identifier: required.identifier.into(), r#type: required.r#type.into() }
     }
     /// Identifies the traffic source.
     ///
@@ -5364,10 +5517,23 @@ pub struct CfnAutoScalingGroupProps {
     pub vpc_zone_identifier: Option<Vec<StringOrObject>>,
 }
 
+/// The required fields of [`CfnAutoScalingGroupProps`], named: `CfnAutoScalingGroupProps::new(CfnAutoScalingGroupPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAutoScalingGroupPropsRequired<T0, T1> {
+    /// The maximum size of the group. (converts into `JsString`)
+    pub max_size: T0,
+    /// The minimum size of the group. (converts into `JsString`)
+    pub min_size: T1,
+}
+
 impl CfnAutoScalingGroupProps {
-    /// A `CfnAutoScalingGroupProps` with its required fields; set optional ones with the setters.
-    pub fn new(max_size: impl Into<rt::JsString>, min_size: impl Into<rt::JsString>) -> Self {
-        CfnAutoScalingGroupProps { auto_scaling_group_name: None, availability_zone_distribution: None, availability_zone_ids: None, availability_zone_impairment_policy: None, availability_zones: None, capacity_rebalance: None, capacity_reservation_specification: None, context: None, cooldown: None, default_instance_warmup: None, deletion_protection: None, desired_capacity: None, desired_capacity_type: None, health_check_grace_period: None, health_check_type: None, instance_id: None, instance_lifecycle_policy: None, instance_maintenance_policy: None, launch_configuration_name: None, launch_template: None, lifecycle_hook_specification_list: None, load_balancer_names: None, max_instance_lifetime: None, max_size: max_size.into(), metrics_collection: None, min_size: min_size.into(), mixed_instances_policy: None, new_instances_protected_from_scale_in: None, notification_configuration: None, notification_configurations: None, placement_group: None, service_linked_role_arn: None, skip_zonal_shift_validation: None, tags: None, target_group_arns: None, termination_policies: None, traffic_sources: None, vpc_zone_identifier: None }
+    /// A `CfnAutoScalingGroupProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAutoScalingGroupPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAutoScalingGroupProps { auto_scaling_group_name: None, availability_zone_distribution: None, availability_zone_ids: None, availability_zone_impairment_policy: None, availability_zones: None, capacity_rebalance: None, capacity_reservation_specification: None, context: None, cooldown: None, default_instance_warmup: None, deletion_protection: None, desired_capacity: None, desired_capacity_type: None, health_check_grace_period: None, health_check_type: None, instance_id: None, instance_lifecycle_policy: None, instance_maintenance_policy: None, launch_configuration_name: None, launch_template: None, lifecycle_hook_specification_list: None, load_balancer_names: None, max_instance_lifetime: None, max_size: required.max_size.into(), metrics_collection: None, min_size: required.min_size.into(), mixed_instances_policy: None, new_instances_protected_from_scale_in: None, notification_configuration: None, notification_configurations: None, placement_group: None, service_linked_role_arn: None, skip_zonal_shift_validation: None, tags: None, target_group_arns: None, termination_policies: None, traffic_sources: None, vpc_zone_identifier: None }
     }
     /// The name of the Auto Scaling group. This name must be unique per Region per account.
     ///
@@ -6412,10 +6578,23 @@ pub struct CfnLaunchConfigurationProps {
     pub user_data: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnLaunchConfigurationProps`], named: `CfnLaunchConfigurationProps::new(CfnLaunchConfigurationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLaunchConfigurationPropsRequired<T0, T1> {
+    /// The ID of the Amazon Machine Image (AMI) that was assigned during registration. (converts into `JsString`)
+    pub image_id: T0,
+    /// Specifies the instance type of the EC2 instance. (converts into `JsString`)
+    pub instance_type: T1,
+}
+
 impl CfnLaunchConfigurationProps {
-    /// A `CfnLaunchConfigurationProps` with its required fields; set optional ones with the setters.
-    pub fn new(image_id: impl Into<rt::JsString>, instance_type: impl Into<rt::JsString>) -> Self {
-        CfnLaunchConfigurationProps { associate_public_ip_address: None, block_device_mappings: None, classic_link_vpc_id: None, classic_link_vpc_security_groups: None, ebs_optimized: None, iam_instance_profile: None, image_id: image_id.into(), instance_id: None, instance_monitoring: None, instance_type: instance_type.into(), kernel_id: None, key_name: None, launch_configuration_name: None, metadata_options: None, placement_tenancy: None, ram_disk_id: None, security_groups: None, spot_price: None, user_data: None }
+    /// A `CfnLaunchConfigurationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnLaunchConfigurationPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnLaunchConfigurationProps { associate_public_ip_address: None, block_device_mappings: None, classic_link_vpc_id: None, classic_link_vpc_security_groups: None, ebs_optimized: None, iam_instance_profile: None, image_id: required.image_id.into(), instance_id: None, instance_monitoring: None, instance_type: required.instance_type.into(), kernel_id: None, key_name: None, launch_configuration_name: None, metadata_options: None, placement_tenancy: None, ram_disk_id: None, security_groups: None, spot_price: None, user_data: None }
     }
     /// Specifies whether to assign a public IPv4 address to the group's instances.
     ///
@@ -6791,10 +6970,23 @@ pub struct CfnLifecycleHookProps {
     pub role_arn: Option<StringOrObject>,
 }
 
+/// The required fields of [`CfnLifecycleHookProps`], named: `CfnLifecycleHookProps::new(CfnLifecycleHookPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLifecycleHookPropsRequired<T0, T1> {
+    /// The name of the Auto Scaling group. (converts into `StringOrObject`)
+    pub auto_scaling_group_name: T0,
+    /// The lifecycle transition. For Auto Scaling groups, there are two major lifecycle transitions. (converts into `JsString`)
+    pub lifecycle_transition: T1,
+}
+
 impl CfnLifecycleHookProps {
-    /// A `CfnLifecycleHookProps` with its required fields; set optional ones with the setters.
-    pub fn new(auto_scaling_group_name: impl Into<StringOrObject>, lifecycle_transition: impl Into<rt::JsString>) -> Self {
-        CfnLifecycleHookProps { auto_scaling_group_name: auto_scaling_group_name.into(), default_result: None, heartbeat_timeout: None, lifecycle_hook_name: None, lifecycle_transition: lifecycle_transition.into(), notification_metadata: None, notification_target_arn: None, role_arn: None }
+    /// A `CfnLifecycleHookProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnLifecycleHookPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<StringOrObject>,
+        T1: Into<rt::JsString>,
+    {
+        CfnLifecycleHookProps { auto_scaling_group_name: required.auto_scaling_group_name.into(), default_result: None, heartbeat_timeout: None, lifecycle_hook_name: None, lifecycle_transition: required.lifecycle_transition.into(), notification_metadata: None, notification_target_arn: None, role_arn: None }
     }
     /// The name of the Auto Scaling group.
     ///
@@ -7292,10 +7484,23 @@ pub struct CfnScalingPolicyMetricDimensionProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnScalingPolicyMetricDimensionProperty`], named: `CfnScalingPolicyMetricDimensionProperty::new(CfnScalingPolicyMetricDimensionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScalingPolicyMetricDimensionPropertyRequired<T0, T1> {
+    /// The name of the dimension. (converts into `JsString`)
+    pub name: T0,
+    /// The value of the dimension. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnScalingPolicyMetricDimensionProperty {
-    /// A `CfnScalingPolicyMetricDimensionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnScalingPolicyMetricDimensionProperty { name: name.into(), value: value.into() }
+    /// A `CfnScalingPolicyMetricDimensionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScalingPolicyMetricDimensionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScalingPolicyMetricDimensionProperty { name: required.name.into(), value: required.value.into() }
     }
     /// The name of the dimension.
     ///
@@ -7351,10 +7556,23 @@ pub struct CfnScalingPolicyMetricProperty {
     pub namespace: rt::JsString,
 }
 
+/// The required fields of [`CfnScalingPolicyMetricProperty`], named: `CfnScalingPolicyMetricProperty::new(CfnScalingPolicyMetricPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScalingPolicyMetricPropertyRequired<T0, T1> {
+    /// The name of the metric. (converts into `JsString`)
+    pub metric_name: T0,
+    /// The namespace of the metric. (converts into `JsString`)
+    pub namespace: T1,
+}
+
 impl CfnScalingPolicyMetricProperty {
-    /// A `CfnScalingPolicyMetricProperty` with its required fields; set optional ones with the setters.
-    pub fn new(metric_name: impl Into<rt::JsString>, namespace: impl Into<rt::JsString>) -> Self {
-        CfnScalingPolicyMetricProperty { dimensions: None, metric_name: metric_name.into(), namespace: namespace.into() }
+    /// A `CfnScalingPolicyMetricProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScalingPolicyMetricPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScalingPolicyMetricProperty { dimensions: None, metric_name: required.metric_name.into(), namespace: required.namespace.into() }
     }
     /// The dimensions for the metric.
     ///
@@ -7428,10 +7646,23 @@ pub struct CfnScalingPolicyMetricStatProperty {
     pub unit: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnScalingPolicyMetricStatProperty`], named: `CfnScalingPolicyMetricStatProperty::new(CfnScalingPolicyMetricStatPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScalingPolicyMetricStatPropertyRequired<T0, T1> {
+    /// The CloudWatch metric to return, including the metric name, namespace, and dimensions. (converts into `IResolvableOrCfnScalingPolicyMetricProperty`)
+    pub metric: T0,
+    /// The statistic to return. (converts into `JsString`)
+    pub stat: T1,
+}
+
 impl CfnScalingPolicyMetricStatProperty {
-    /// A `CfnScalingPolicyMetricStatProperty` with its required fields; set optional ones with the setters.
-    pub fn new(metric: impl Into<IResolvableOrCfnScalingPolicyMetricProperty>, stat: impl Into<rt::JsString>) -> Self {
-        CfnScalingPolicyMetricStatProperty { metric: metric.into(), stat: stat.into(), unit: None }
+    /// A `CfnScalingPolicyMetricStatProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScalingPolicyMetricStatPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnScalingPolicyMetricProperty>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScalingPolicyMetricStatProperty { metric: required.metric.into(), stat: required.stat.into(), unit: None }
     }
     /// The CloudWatch metric to return, including the metric name, namespace, and dimensions.
     ///
@@ -8511,10 +8742,23 @@ pub struct CfnScalingPolicyTargetTrackingMetricStatProperty {
     pub unit: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnScalingPolicyTargetTrackingMetricStatProperty`], named: `CfnScalingPolicyTargetTrackingMetricStatProperty::new(CfnScalingPolicyTargetTrackingMetricStatPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScalingPolicyTargetTrackingMetricStatPropertyRequired<T0, T1> {
+    /// The metric to use. (converts into `IResolvableOrCfnScalingPolicyMetricProperty`)
+    pub metric: T0,
+    /// The statistic to return. (converts into `JsString`)
+    pub stat: T1,
+}
+
 impl CfnScalingPolicyTargetTrackingMetricStatProperty {
-    /// A `CfnScalingPolicyTargetTrackingMetricStatProperty` with its required fields; set optional ones with the setters.
-    pub fn new(metric: impl Into<IResolvableOrCfnScalingPolicyMetricProperty>, stat: impl Into<rt::JsString>) -> Self {
-        CfnScalingPolicyTargetTrackingMetricStatProperty { metric: metric.into(), period: None, stat: stat.into(), unit: None }
+    /// A `CfnScalingPolicyTargetTrackingMetricStatProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScalingPolicyTargetTrackingMetricStatPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnScalingPolicyMetricProperty>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScalingPolicyTargetTrackingMetricStatProperty { metric: required.metric.into(), period: None, stat: required.stat.into(), unit: None }
     }
     /// The metric to use.
     ///
@@ -10900,10 +11144,23 @@ impl HealthCheck {
     ///
     /// Arguments:
     /// - `options`: EC2 health check options.
+    ///
+    /// Leaves out the optional `options`; [`Self::ec2_with`] passes it.
     #[track_caller]
-    pub fn ec2(options: Option<crate::aws_cdk_lib::aws_autoscaling::Ec2HealthCheckOptions>) -> crate::aws_cdk_lib::aws_autoscaling::HealthCheck {
+    pub fn ec2() -> crate::aws_cdk_lib::aws_autoscaling::HealthCheck {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_autoscaling.HealthCheck", "ec2", __args)
+    }
+    /// Use EC2 for health checks.
+    ///
+    /// Arguments:
+    /// - `options`: EC2 health check options.
+    ///
+    /// [`Self::ec2`] with the optional `options` passed.
+    #[track_caller]
+    pub fn ec2_with(options: impl Into<crate::aws_cdk_lib::aws_autoscaling::Ec2HealthCheckOptions>) -> crate::aws_cdk_lib::aws_autoscaling::HealthCheck {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::Ec2HealthCheckOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_autoscaling.HealthCheck", "ec2", __args)
     }
     /// Use ELB for health checks.
@@ -10940,10 +11197,23 @@ impl HealthChecks {
     ///
     /// Arguments:
     /// - `options`: EC2 health checks options.
+    ///
+    /// Leaves out the optional `options`; [`Self::ec2_with`] passes it.
     #[track_caller]
-    pub fn ec2(options: Option<crate::aws_cdk_lib::aws_autoscaling::Ec2HealthChecksOptions>) -> crate::aws_cdk_lib::aws_autoscaling::HealthChecks {
+    pub fn ec2() -> crate::aws_cdk_lib::aws_autoscaling::HealthChecks {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_autoscaling.HealthChecks", "ec2", __args)
+    }
+    /// Use EC2 only for health checks.
+    ///
+    /// Arguments:
+    /// - `options`: EC2 health checks options.
+    ///
+    /// [`Self::ec2`] with the optional `options` passed.
+    #[track_caller]
+    pub fn ec2_with(options: impl Into<crate::aws_cdk_lib::aws_autoscaling::Ec2HealthChecksOptions>) -> crate::aws_cdk_lib::aws_autoscaling::HealthChecks {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::Ec2HealthChecksOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_autoscaling.HealthChecks", "ec2", __args)
     }
     /// Use additional health checks other than EC2.
@@ -10996,10 +11266,20 @@ impl IAutoScalingGroup {
         rt::call_op(rt::JsObject::handle(self), "addUserData", __args)
     }
     /// Add a pool of pre-initialized EC2 instances that sits alongside an Auto Scaling group.
+    ///
+    /// Leaves out the optional `options`; [`Self::add_warm_pool_with`] passes it.
     #[track_caller]
-    pub fn add_warm_pool(&self, options: Option<crate::aws_cdk_lib::aws_autoscaling::WarmPoolOptions>) -> crate::aws_cdk_lib::aws_autoscaling::WarmPool {
+    pub fn add_warm_pool(&self) -> crate::aws_cdk_lib::aws_autoscaling::WarmPool {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "addWarmPool", __args)
+    }
+    /// Add a pool of pre-initialized EC2 instances that sits alongside an Auto Scaling group.
+    ///
+    /// [`Self::add_warm_pool`] with the optional `options` passed.
+    #[track_caller]
+    pub fn add_warm_pool_with(&self, options: impl Into<crate::aws_cdk_lib::aws_autoscaling::WarmPoolOptions>) -> crate::aws_cdk_lib::aws_autoscaling::WarmPool {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::WarmPoolOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "addWarmPool", __args)
     }
     /// Apply the given removal policy to this resource.
@@ -11801,10 +12081,23 @@ pub struct LifecycleHookProps {
     pub role: Option<crate::aws_cdk_lib::aws_iam::IRole>,
 }
 
+/// The required fields of [`LifecycleHookProps`], named: `LifecycleHookProps::new(LifecycleHookPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct LifecycleHookPropsRequired<T0, T1> {
+    /// The AutoScalingGroup to add the lifecycle hook to. (converts into `Opaque`)
+    pub auto_scaling_group: T0,
+    /// The state of the Amazon EC2 instance to which you want to attach the lifecycle hook. (converts into `aws_cdk_lib::aws_autoscaling::LifecycleTransition`)
+    pub lifecycle_transition: T1,
+}
+
 impl LifecycleHookProps {
-    /// A `LifecycleHookProps` with its required fields; set optional ones with the setters.
-    pub fn new(auto_scaling_group: impl Into<rt::Opaque>, lifecycle_transition: impl Into<crate::aws_cdk_lib::aws_autoscaling::LifecycleTransition>) -> Self {
-        LifecycleHookProps { auto_scaling_group: auto_scaling_group.into(), default_result: None, heartbeat_timeout: None, lifecycle_hook_name: None, lifecycle_transition: lifecycle_transition.into(), notification_metadata: None, notification_target: None, role: None }
+    /// A `LifecycleHookProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: LifecycleHookPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: Into<crate::aws_cdk_lib::aws_autoscaling::LifecycleTransition>,
+    {
+        LifecycleHookProps { auto_scaling_group: required.auto_scaling_group.into(), default_result: None, heartbeat_timeout: None, lifecycle_hook_name: None, lifecycle_transition: required.lifecycle_transition.into(), notification_metadata: None, notification_target: None, role: None }
     }
     /// The AutoScalingGroup to add the lifecycle hook to.
     pub fn auto_scaling_group(mut self, auto_scaling_group: impl Into<rt::Opaque>) -> Self {
@@ -11888,10 +12181,23 @@ pub struct LifecycleHookTargetConfig {
     pub notification_target_arn: rt::JsString,
 }
 
+/// The required fields of [`LifecycleHookTargetConfig`], named: `LifecycleHookTargetConfig::new(LifecycleHookTargetConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct LifecycleHookTargetConfigRequired<T0, T1> {
+    /// The IRole that was used to bind the lifecycle hook to the target. (converts into `aws_cdk_lib::aws_iam::IRole`)
+    pub created_role: T0,
+    /// The targetArn that the lifecycle hook was bound to. (converts into `JsString`)
+    pub notification_target_arn: T1,
+}
+
 impl LifecycleHookTargetConfig {
-    /// A `LifecycleHookTargetConfig` with its required fields; set optional ones with the setters.
-    pub fn new(created_role: impl Into<crate::aws_cdk_lib::aws_iam::IRole>, notification_target_arn: impl Into<rt::JsString>) -> Self {
-        LifecycleHookTargetConfig { created_role: created_role.into(), notification_target_arn: notification_target_arn.into() }
+    /// A `LifecycleHookTargetConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: LifecycleHookTargetConfigRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_iam::IRole>,
+        T1: Into<rt::JsString>,
+    {
+        LifecycleHookTargetConfig { created_role: required.created_role.into(), notification_target_arn: required.notification_target_arn.into() }
     }
     /// The IRole that was used to bind the lifecycle hook to the target.
     pub fn created_role(mut self, created_role: impl Into<crate::aws_cdk_lib::aws_iam::IRole>) -> Self {
@@ -11972,10 +12278,23 @@ pub struct MetricTargetTrackingProps {
     pub target_value: rt::JsNumber,
 }
 
+/// The required fields of [`MetricTargetTrackingProps`], named: `MetricTargetTrackingProps::new(MetricTargetTrackingPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MetricTargetTrackingPropsRequired<T0, T1> {
+    /// Metric to track. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
+    pub metric: T0,
+    /// Value to keep the metric around. (converts into `JsNumber`)
+    pub target_value: T1,
+}
+
 impl MetricTargetTrackingProps {
-    /// A `MetricTargetTrackingProps` with its required fields; set optional ones with the setters.
-    pub fn new(metric: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>, target_value: impl Into<rt::JsNumber>) -> Self {
-        MetricTargetTrackingProps { cooldown: None, disable_scale_in: None, estimated_instance_warmup: None, metric: metric.into(), target_value: target_value.into() }
+    /// A `MetricTargetTrackingProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: MetricTargetTrackingPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
+        T1: Into<rt::JsNumber>,
+    {
+        MetricTargetTrackingProps { cooldown: None, disable_scale_in: None, estimated_instance_warmup: None, metric: required.metric.into(), target_value: required.target_value.into() }
     }
     /// Period after a scaling completes before another scaling activity can start.
     ///
@@ -12846,10 +13165,23 @@ pub struct ScheduledActionProps {
     pub time_zone: Option<rt::JsString>,
 }
 
+/// The required fields of [`ScheduledActionProps`], named: `ScheduledActionProps::new(ScheduledActionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ScheduledActionPropsRequired<T0, T1> {
+    /// The AutoScalingGroup to apply the scheduled actions to. (converts into `Opaque`)
+    pub auto_scaling_group: T0,
+    /// When to perform this action. (converts into `aws_cdk_lib::aws_autoscaling::Schedule`)
+    pub schedule: T1,
+}
+
 impl ScheduledActionProps {
-    /// A `ScheduledActionProps` with its required fields; set optional ones with the setters.
-    pub fn new(auto_scaling_group: impl Into<rt::Opaque>, schedule: impl Into<crate::aws_cdk_lib::aws_autoscaling::Schedule>) -> Self {
-        ScheduledActionProps { auto_scaling_group: auto_scaling_group.into(), desired_capacity: None, end_time: None, max_capacity: None, min_capacity: None, schedule: schedule.into(), start_time: None, time_zone: None }
+    /// A `ScheduledActionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ScheduledActionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: Into<crate::aws_cdk_lib::aws_autoscaling::Schedule>,
+    {
+        ScheduledActionProps { auto_scaling_group: required.auto_scaling_group.into(), desired_capacity: None, end_time: None, max_capacity: None, min_capacity: None, schedule: required.schedule.into(), start_time: None, time_zone: None }
     }
     /// The AutoScalingGroup to apply the scheduled actions to.
     pub fn auto_scaling_group(mut self, auto_scaling_group: impl Into<rt::Opaque>) -> Self {
@@ -12966,10 +13298,25 @@ impl Signals {
     ///
     /// This number is used during initial creation and during replacing updates.
     /// During rolling updates, all updated instances must send a signal.
+    ///
+    /// Leaves out the optional `options`; [`Self::wait_for_all_with`] passes it.
     #[track_caller]
-    pub fn wait_for_all(options: Option<crate::aws_cdk_lib::aws_autoscaling::SignalsOptions>) -> crate::aws_cdk_lib::aws_autoscaling::Signals {
+    pub fn wait_for_all() -> crate::aws_cdk_lib::aws_autoscaling::Signals {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_autoscaling.Signals", "waitForAll", __args)
+    }
+    /// Wait for the desiredCapacity of the AutoScalingGroup amount of signals to have been received.
+    ///
+    /// If no desiredCapacity has been configured, wait for minCapacity signals intead.
+    ///
+    /// This number is used during initial creation and during replacing updates.
+    /// During rolling updates, all updated instances must send a signal.
+    ///
+    /// [`Self::wait_for_all`] with the optional `options` passed.
+    #[track_caller]
+    pub fn wait_for_all_with(options: impl Into<crate::aws_cdk_lib::aws_autoscaling::SignalsOptions>) -> crate::aws_cdk_lib::aws_autoscaling::Signals {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::SignalsOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_autoscaling.Signals", "waitForAll", __args)
     }
     /// Wait for a specific amount of signals to have been received.
@@ -12979,21 +13326,51 @@ impl Signals {
     ///
     /// This number is used during initial creation and during replacing updates.
     /// During rolling updates, all updated instances must send a signal.
+    ///
+    /// Leaves out the optional `options`; [`Self::wait_for_count_with`] passes it.
     #[track_caller]
-    pub fn wait_for_count(count: impl Into<rt::JsNumber>, options: Option<crate::aws_cdk_lib::aws_autoscaling::SignalsOptions>) -> crate::aws_cdk_lib::aws_autoscaling::Signals {
+    pub fn wait_for_count(count: impl Into<rt::JsNumber>) -> crate::aws_cdk_lib::aws_autoscaling::Signals {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(count)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_autoscaling.Signals", "waitForCount", __args)
+    }
+    /// Wait for a specific amount of signals to have been received.
+    ///
+    /// You should send one signal per instance, so this represents the number of
+    /// instances to wait for.
+    ///
+    /// This number is used during initial creation and during replacing updates.
+    /// During rolling updates, all updated instances must send a signal.
+    ///
+    /// [`Self::wait_for_count`] with the optional `options` passed.
+    #[track_caller]
+    pub fn wait_for_count_with(count: impl Into<rt::JsNumber>, options: impl Into<crate::aws_cdk_lib::aws_autoscaling::SignalsOptions>) -> crate::aws_cdk_lib::aws_autoscaling::Signals {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(count)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::SignalsOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_autoscaling.Signals", "waitForCount", __args)
     }
     /// Wait for the minCapacity of the AutoScalingGroup amount of signals to have been received.
     ///
     /// This number is used during initial creation and during replacing updates.
     /// During rolling updates, all updated instances must send a signal.
+    ///
+    /// Leaves out the optional `options`; [`Self::wait_for_min_capacity_with`] passes it.
     #[track_caller]
-    pub fn wait_for_min_capacity(options: Option<crate::aws_cdk_lib::aws_autoscaling::SignalsOptions>) -> crate::aws_cdk_lib::aws_autoscaling::Signals {
+    pub fn wait_for_min_capacity() -> crate::aws_cdk_lib::aws_autoscaling::Signals {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_autoscaling.Signals", "waitForMinCapacity", __args)
+    }
+    /// Wait for the minCapacity of the AutoScalingGroup amount of signals to have been received.
+    ///
+    /// This number is used during initial creation and during replacing updates.
+    /// During rolling updates, all updated instances must send a signal.
+    ///
+    /// [`Self::wait_for_min_capacity`] with the optional `options` passed.
+    #[track_caller]
+    pub fn wait_for_min_capacity_with(options: impl Into<crate::aws_cdk_lib::aws_autoscaling::SignalsOptions>) -> crate::aws_cdk_lib::aws_autoscaling::Signals {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::SignalsOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_autoscaling.Signals", "waitForMinCapacity", __args)
     }
     /// Render the ASG's CreationPolicy.
@@ -13330,10 +13707,27 @@ pub struct StepScalingPolicyProps {
     pub scaling_steps: Vec<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
 }
 
+/// The required fields of [`StepScalingPolicyProps`], named: `StepScalingPolicyProps::new(StepScalingPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct StepScalingPolicyPropsRequired<T0, T1, T2> {
+    /// The auto scaling group. (converts into `Opaque`)
+    pub auto_scaling_group: T0,
+    /// Metric to scale on. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
+    pub metric: T1,
+    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_autoscaling::ScalingInterval`)
+    pub scaling_steps: T2,
+}
+
 impl StepScalingPolicyProps {
-    /// A `StepScalingPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(auto_scaling_group: impl Into<rt::Opaque>, metric: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>, scaling_steps: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>>) -> Self {
-        StepScalingPolicyProps { adjustment_type: None, auto_scaling_group: auto_scaling_group.into(), cooldown: None, datapoints_to_alarm: None, estimated_instance_warmup: None, evaluation_periods: None, metric: metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval, _>(scaling_steps) }
+    /// A `StepScalingPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: StepScalingPolicyPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
+        T2: IntoIterator,
+        T2::Item: Into<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
+    {
+        StepScalingPolicyProps { adjustment_type: None, auto_scaling_group: required.auto_scaling_group.into(), cooldown: None, datapoints_to_alarm: None, estimated_instance_warmup: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval, _>(required.scaling_steps) }
     }
     /// How the adjustment numbers inside 'intervals' are interpreted.
     ///
@@ -13516,10 +13910,23 @@ pub struct TargetTrackingScalingPolicyProps {
     pub target_value: rt::JsNumber,
 }
 
+/// The required fields of [`TargetTrackingScalingPolicyProps`], named: `TargetTrackingScalingPolicyProps::new(TargetTrackingScalingPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TargetTrackingScalingPolicyPropsRequired<T0, T1> {
+    ///  (converts into `Opaque`)
+    pub auto_scaling_group: T0,
+    /// The target value for the metric. (converts into `JsNumber`)
+    pub target_value: T1,
+}
+
 impl TargetTrackingScalingPolicyProps {
-    /// A `TargetTrackingScalingPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(auto_scaling_group: impl Into<rt::Opaque>, target_value: impl Into<rt::JsNumber>) -> Self {
-        TargetTrackingScalingPolicyProps { auto_scaling_group: auto_scaling_group.into(), cooldown: None, custom_metric: None, disable_scale_in: None, estimated_instance_warmup: None, predefined_metric: None, resource_label: None, target_value: target_value.into() }
+    /// A `TargetTrackingScalingPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TargetTrackingScalingPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: Into<rt::JsNumber>,
+    {
+        TargetTrackingScalingPolicyProps { auto_scaling_group: required.auto_scaling_group.into(), cooldown: None, custom_metric: None, disable_scale_in: None, estimated_instance_warmup: None, predefined_metric: None, resource_label: None, target_value: required.target_value.into() }
     }
     pub fn auto_scaling_group(mut self, auto_scaling_group: impl Into<rt::Opaque>) -> Self {
         self.auto_scaling_group = auto_scaling_group.into();
@@ -13679,10 +14086,20 @@ impl UpdatePolicy {
         rt::static_op("aws-cdk-lib.aws_autoscaling.UpdatePolicy", "replacingUpdate", __args)
     }
     /// Replace the instances in the AutoScalingGroup one by one, or in batches.
+    ///
+    /// Leaves out the optional `options`; [`Self::rolling_update_with`] passes it.
     #[track_caller]
-    pub fn rolling_update(options: Option<crate::aws_cdk_lib::aws_autoscaling::RollingUpdateOptions>) -> crate::aws_cdk_lib::aws_autoscaling::UpdatePolicy {
+    pub fn rolling_update() -> crate::aws_cdk_lib::aws_autoscaling::UpdatePolicy {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_autoscaling.UpdatePolicy", "rollingUpdate", __args)
+    }
+    /// Replace the instances in the AutoScalingGroup one by one, or in batches.
+    ///
+    /// [`Self::rolling_update`] with the optional `options` passed.
+    #[track_caller]
+    pub fn rolling_update_with(options: impl Into<crate::aws_cdk_lib::aws_autoscaling::RollingUpdateOptions>) -> crate::aws_cdk_lib::aws_autoscaling::UpdatePolicy {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::RollingUpdateOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_autoscaling.UpdatePolicy", "rollingUpdate", __args)
     }
 }

@@ -14,48 +14,105 @@ pub struct BackupPlan(crate::aws_cdk_lib::Resource);
 crate::__handle!(BackupPlan : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(BackupPlan => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_backup::IBackupPlan, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl BackupPlan {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_backup::BackupPlanProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_backup.BackupPlan", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_backup::BackupPlanProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_backup::BackupPlanProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_backup.BackupPlan", __args)
     }
     /// Daily with 35 day retention.
+    ///
+    /// Leaves out the optional `backup_vault`; [`Self::daily35_day_retention_with`] passes it.
     #[track_caller]
-    pub fn daily35_day_retention(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, backup_vault: Option<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
+    pub fn daily35_day_retention(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&backup_vault));
+        rt::static_op("aws-cdk-lib.aws_backup.BackupPlan", "daily35DayRetention", __args)
+    }
+    /// Daily with 35 day retention.
+    ///
+    /// [`Self::daily35_day_retention`] with the optional `backup_vault` passed.
+    #[track_caller]
+    pub fn daily35_day_retention_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, backup_vault: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(backup_vault)));
         rt::static_op("aws-cdk-lib.aws_backup.BackupPlan", "daily35DayRetention", __args)
     }
     /// Daily and monthly with 1 year retention.
+    ///
+    /// Leaves out the optional `backup_vault`; [`Self::daily_monthly1_year_retention_with`] passes it.
     #[track_caller]
-    pub fn daily_monthly1_year_retention(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, backup_vault: Option<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
+    pub fn daily_monthly1_year_retention(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&backup_vault));
+        rt::static_op("aws-cdk-lib.aws_backup.BackupPlan", "dailyMonthly1YearRetention", __args)
+    }
+    /// Daily and monthly with 1 year retention.
+    ///
+    /// [`Self::daily_monthly1_year_retention`] with the optional `backup_vault` passed.
+    #[track_caller]
+    pub fn daily_monthly1_year_retention_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, backup_vault: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(backup_vault)));
         rt::static_op("aws-cdk-lib.aws_backup.BackupPlan", "dailyMonthly1YearRetention", __args)
     }
     /// Daily, weekly and monthly with 5 year retention.
+    ///
+    /// Leaves out the optional `backup_vault`; [`Self::daily_weekly_monthly5_year_retention_with`] passes it.
     #[track_caller]
-    pub fn daily_weekly_monthly5_year_retention(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, backup_vault: Option<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
+    pub fn daily_weekly_monthly5_year_retention(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&backup_vault));
+        rt::static_op("aws-cdk-lib.aws_backup.BackupPlan", "dailyWeeklyMonthly5YearRetention", __args)
+    }
+    /// Daily, weekly and monthly with 5 year retention.
+    ///
+    /// [`Self::daily_weekly_monthly5_year_retention`] with the optional `backup_vault` passed.
+    #[track_caller]
+    pub fn daily_weekly_monthly5_year_retention_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, backup_vault: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(backup_vault)));
         rt::static_op("aws-cdk-lib.aws_backup.BackupPlan", "dailyWeeklyMonthly5YearRetention", __args)
     }
     /// Daily, weekly and monthly with 7 year retention.
+    ///
+    /// Leaves out the optional `backup_vault`; [`Self::daily_weekly_monthly7_year_retention_with`] passes it.
     #[track_caller]
-    pub fn daily_weekly_monthly7_year_retention(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, backup_vault: Option<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
+    pub fn daily_weekly_monthly7_year_retention(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&backup_vault));
+        rt::static_op("aws-cdk-lib.aws_backup.BackupPlan", "dailyWeeklyMonthly7YearRetention", __args)
+    }
+    /// Daily, weekly and monthly with 7 year retention.
+    ///
+    /// [`Self::daily_weekly_monthly7_year_retention`] with the optional `backup_vault` passed.
+    #[track_caller]
+    pub fn daily_weekly_monthly7_year_retention_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, backup_vault: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlan {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(backup_vault)));
         rt::static_op("aws-cdk-lib.aws_backup.BackupPlan", "dailyWeeklyMonthly7YearRetention", __args)
     }
     /// Import an existing backup plan.
@@ -305,38 +362,88 @@ impl BackupPlanRule {
         rt::new_op("aws-cdk-lib.aws_backup.BackupPlanRule", __args)
     }
     /// Daily with 35 days retention.
+    ///
+    /// Leaves out the optional `backup_vault`; [`Self::daily_with`] passes it.
     #[track_caller]
-    pub fn daily(backup_vault: Option<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
+    pub fn daily() -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_backup.BackupPlanRule", "daily", __args)
+    }
+    /// Daily with 35 days retention.
+    ///
+    /// [`Self::daily`] with the optional `backup_vault` passed.
+    #[track_caller]
+    pub fn daily_with(backup_vault: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&backup_vault));
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(backup_vault)));
         rt::static_op("aws-cdk-lib.aws_backup.BackupPlanRule", "daily", __args)
     }
     /// Monthly 1 year retention, move to cold storage after 1 month.
+    ///
+    /// Leaves out the optional `backup_vault`; [`Self::monthly1_year_with`] passes it.
     #[track_caller]
-    pub fn monthly1_year(backup_vault: Option<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
+    pub fn monthly1_year() -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_backup.BackupPlanRule", "monthly1Year", __args)
+    }
+    /// Monthly 1 year retention, move to cold storage after 1 month.
+    ///
+    /// [`Self::monthly1_year`] with the optional `backup_vault` passed.
+    #[track_caller]
+    pub fn monthly1_year_with(backup_vault: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&backup_vault));
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(backup_vault)));
         rt::static_op("aws-cdk-lib.aws_backup.BackupPlanRule", "monthly1Year", __args)
     }
     /// Monthly 5 year retention, move to cold storage after 3 months.
+    ///
+    /// Leaves out the optional `backup_vault`; [`Self::monthly5_year_with`] passes it.
     #[track_caller]
-    pub fn monthly5_year(backup_vault: Option<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
+    pub fn monthly5_year() -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_backup.BackupPlanRule", "monthly5Year", __args)
+    }
+    /// Monthly 5 year retention, move to cold storage after 3 months.
+    ///
+    /// [`Self::monthly5_year`] with the optional `backup_vault` passed.
+    #[track_caller]
+    pub fn monthly5_year_with(backup_vault: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&backup_vault));
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(backup_vault)));
         rt::static_op("aws-cdk-lib.aws_backup.BackupPlanRule", "monthly5Year", __args)
     }
     /// Monthly 7 year retention, move to cold storage after 3 months.
+    ///
+    /// Leaves out the optional `backup_vault`; [`Self::monthly7_year_with`] passes it.
     #[track_caller]
-    pub fn monthly7_year(backup_vault: Option<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
+    pub fn monthly7_year() -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_backup.BackupPlanRule", "monthly7Year", __args)
+    }
+    /// Monthly 7 year retention, move to cold storage after 3 months.
+    ///
+    /// [`Self::monthly7_year`] with the optional `backup_vault` passed.
+    #[track_caller]
+    pub fn monthly7_year_with(backup_vault: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&backup_vault));
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(backup_vault)));
         rt::static_op("aws-cdk-lib.aws_backup.BackupPlanRule", "monthly7Year", __args)
     }
     /// Weekly with 3 months retention.
+    ///
+    /// Leaves out the optional `backup_vault`; [`Self::weekly_with`] passes it.
     #[track_caller]
-    pub fn weekly(backup_vault: Option<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
+    pub fn weekly() -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_backup.BackupPlanRule", "weekly", __args)
+    }
+    /// Weekly with 3 months retention.
+    ///
+    /// [`Self::weekly`] with the optional `backup_vault` passed.
+    #[track_caller]
+    pub fn weekly_with(backup_vault: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_backup::BackupPlanRule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&backup_vault));
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(backup_vault)));
         rt::static_op("aws-cdk-lib.aws_backup.BackupPlanRule", "weekly", __args)
     }
     /// Properties of BackupPlanRule.
@@ -541,12 +648,34 @@ pub struct BackupResource(rt::Handle);
 crate::__handle!(BackupResource);
 crate::__upcasts!(BackupResource => );
 impl BackupResource {
+    /// Leaves out the optional `resource`, `tag_condition`, `construct`; [`Self::new_with`] passes `resource`.
     #[track_caller]
-    pub fn new(resource: Option<rt::JsString>, tag_condition: Option<crate::aws_cdk_lib::aws_backup::TagCondition>, construct: Option<crate::constructs::Construct>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.aws_backup.BackupResource", __args)
+    }
+    /// [`Self::new`] with the optional `resource` passed.
+    #[track_caller]
+    pub fn new_with(resource: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&resource));
-        __args.push(rt::ToValue::to_value(&tag_condition));
-        __args.push(rt::ToValue::to_value(&construct));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(resource)));
+        rt::new_op("aws-cdk-lib.aws_backup.BackupResource", __args)
+    }
+    /// [`Self::new`] with the optional `resource`, `tag_condition` passed.
+    #[track_caller]
+    pub fn new_with_tag_condition(resource: impl Into<rt::JsString>, tag_condition: impl Into<crate::aws_cdk_lib::aws_backup::TagCondition>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(resource)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_backup::TagCondition>::into(tag_condition)));
+        rt::new_op("aws-cdk-lib.aws_backup.BackupResource", __args)
+    }
+    /// [`Self::new`] with the optional `resource`, `tag_condition`, `construct` passed.
+    #[track_caller]
+    pub fn new_with_construct(resource: impl Into<rt::JsString>, tag_condition: impl Into<crate::aws_cdk_lib::aws_backup::TagCondition>, construct: impl Into<crate::constructs::Construct>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(resource)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_backup::TagCondition>::into(tag_condition)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(construct)));
         rt::new_op("aws-cdk-lib.aws_backup.BackupResource", __args)
     }
     /// A list of ARNs or match patterns such as `arn:aws:ec2:us-east-1:123456789012:volume/*`.
@@ -609,12 +738,24 @@ impl BackupResource {
         rt::static_op("aws-cdk-lib.aws_backup.BackupResource", "fromRdsServerlessCluster", __args)
     }
     /// A tag condition.
+    ///
+    /// Leaves out the optional `operation`; [`Self::from_tag_with`] passes it.
     #[track_caller]
-    pub fn from_tag(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>, operation: Option<crate::aws_cdk_lib::aws_backup::TagOperation>) -> crate::aws_cdk_lib::aws_backup::BackupResource {
+    pub fn from_tag(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_backup::BackupResource {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
-        __args.push(rt::ToValue::to_value(&operation));
+        rt::static_op("aws-cdk-lib.aws_backup.BackupResource", "fromTag", __args)
+    }
+    /// A tag condition.
+    ///
+    /// [`Self::from_tag`] with the optional `operation` passed.
+    #[track_caller]
+    pub fn from_tag_with(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>, operation: impl Into<crate::aws_cdk_lib::aws_backup::TagOperation>) -> crate::aws_cdk_lib::aws_backup::BackupResource {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_backup::TagOperation>::into(operation)));
         rt::static_op("aws-cdk-lib.aws_backup.BackupResource", "fromTag", __args)
     }
     /// A construct.
@@ -812,10 +953,24 @@ pub struct BackupSelectionProps {
     pub role: Option<crate::aws_cdk_lib::aws_iam::IRole>,
 }
 
+/// The required fields of [`BackupSelectionProps`], named: `BackupSelectionProps::new(BackupSelectionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct BackupSelectionPropsRequired<T0, T1> {
+    /// The backup plan for this selection. (converts into `Opaque`)
+    pub backup_plan: T0,
+    /// The resources to backup. (items converting into `aws_cdk_lib::aws_backup::BackupResource`)
+    pub resources: T1,
+}
+
 impl BackupSelectionProps {
-    /// A `BackupSelectionProps` with its required fields; set optional ones with the setters.
-    pub fn new(backup_plan: impl Into<rt::Opaque>, resources: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_backup::BackupResource>>) -> Self {
-        BackupSelectionProps { allow_restores: None, backup_plan: backup_plan.into(), backup_selection_name: None, disable_default_backup_policy: None, resources: rt::collect::<crate::aws_cdk_lib::aws_backup::BackupResource, _>(resources), role: None }
+    /// A `BackupSelectionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: BackupSelectionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: IntoIterator,
+        T1::Item: Into<crate::aws_cdk_lib::aws_backup::BackupResource>,
+    {
+        BackupSelectionProps { allow_restores: None, backup_plan: required.backup_plan.into(), backup_selection_name: None, disable_default_backup_policy: None, resources: rt::collect::<crate::aws_cdk_lib::aws_backup::BackupResource, _>(required.resources), role: None }
     }
     /// Whether to automatically give restores permissions to the role that AWS Backup uses.
     ///
@@ -890,12 +1045,21 @@ pub struct BackupVault(crate::aws_cdk_lib::Resource);
 crate::__handle!(BackupVault : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(BackupVault => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_backup::IBackupVault, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl BackupVault {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_backup::BackupVaultProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_backup.BackupVault", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_backup::BackupVaultProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_backup::BackupVaultProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_backup.BackupVault", __args)
     }
     /// Import an existing backup vault by arn.
@@ -1631,10 +1795,23 @@ pub struct CfnBackupPlanAdvancedBackupSettingResourceTypeProperty {
     pub resource_type: rt::JsString,
 }
 
+/// The required fields of [`CfnBackupPlanAdvancedBackupSettingResourceTypeProperty`], named: `CfnBackupPlanAdvancedBackupSettingResourceTypeProperty::new(CfnBackupPlanAdvancedBackupSettingResourceTypePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBackupPlanAdvancedBackupSettingResourceTypePropertyRequired<T0, T1> {
+    /// The backup option for the resource. (converts into `JsAny`)
+    pub backup_options: T0,
+    /// The name of a resource type. (converts into `JsString`)
+    pub resource_type: T1,
+}
+
 impl CfnBackupPlanAdvancedBackupSettingResourceTypeProperty {
-    /// A `CfnBackupPlanAdvancedBackupSettingResourceTypeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(backup_options: impl Into<rt::JsAny>, resource_type: impl Into<rt::JsString>) -> Self {
-        CfnBackupPlanAdvancedBackupSettingResourceTypeProperty { backup_options: backup_options.into(), resource_type: resource_type.into() }
+    /// A `CfnBackupPlanAdvancedBackupSettingResourceTypeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBackupPlanAdvancedBackupSettingResourceTypePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBackupPlanAdvancedBackupSettingResourceTypeProperty { backup_options: required.backup_options.into(), resource_type: required.resource_type.into() }
     }
     /// The backup option for the resource.
     ///
@@ -1698,10 +1875,23 @@ pub struct CfnBackupPlanBackupPlanResourceTypeProperty {
     pub scan_settings: Option<IResolvableOrIResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList>,
 }
 
+/// The required fields of [`CfnBackupPlanBackupPlanResourceTypeProperty`], named: `CfnBackupPlanBackupPlanResourceTypeProperty::new(CfnBackupPlanBackupPlanResourceTypePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBackupPlanBackupPlanResourceTypePropertyRequired<T0, T1> {
+    /// The display name of a backup plan. (converts into `JsString`)
+    pub backup_plan_name: T0,
+    /// An array of `BackupRule` objects, each of which specifies a scheduled task that is used to back up a selection of resources. (converts into `IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList`)
+    pub backup_plan_rule: T1,
+}
+
 impl CfnBackupPlanBackupPlanResourceTypeProperty {
-    /// A `CfnBackupPlanBackupPlanResourceTypeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(backup_plan_name: impl Into<rt::JsString>, backup_plan_rule: impl Into<IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList>) -> Self {
-        CfnBackupPlanBackupPlanResourceTypeProperty { advanced_backup_settings: None, backup_plan_name: backup_plan_name.into(), backup_plan_rule: backup_plan_rule.into(), scan_settings: None }
+    /// A `CfnBackupPlanBackupPlanResourceTypeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBackupPlanBackupPlanResourceTypePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList>,
+    {
+        CfnBackupPlanBackupPlanResourceTypeProperty { advanced_backup_settings: None, backup_plan_name: required.backup_plan_name.into(), backup_plan_rule: required.backup_plan_rule.into(), scan_settings: None }
     }
     /// A list of backup options for each resource type.
     ///
@@ -1816,10 +2006,23 @@ pub struct CfnBackupPlanBackupRuleResourceTypeProperty {
     pub target_logically_air_gapped_backup_vault_arn: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnBackupPlanBackupRuleResourceTypeProperty`], named: `CfnBackupPlanBackupRuleResourceTypeProperty::new(CfnBackupPlanBackupRuleResourceTypePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBackupPlanBackupRuleResourceTypePropertyRequired<T0, T1> {
+    /// A display name for a backup rule. (converts into `JsString`)
+    pub rule_name: T0,
+    /// The name of a logical container where backups are stored. (converts into `JsString`)
+    pub target_backup_vault: T1,
+}
+
 impl CfnBackupPlanBackupRuleResourceTypeProperty {
-    /// A `CfnBackupPlanBackupRuleResourceTypeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(rule_name: impl Into<rt::JsString>, target_backup_vault: impl Into<rt::JsString>) -> Self {
-        CfnBackupPlanBackupRuleResourceTypeProperty { completion_window_minutes: None, copy_actions: None, enable_continuous_backup: None, index_actions: None, lifecycle: None, recovery_point_tags: None, rule_name: rule_name.into(), scan_actions: None, schedule_expression: None, schedule_expression_timezone: None, start_window_minutes: None, target_backup_vault: target_backup_vault.into(), target_logically_air_gapped_backup_vault_arn: None }
+    /// A `CfnBackupPlanBackupRuleResourceTypeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBackupPlanBackupRuleResourceTypePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBackupPlanBackupRuleResourceTypeProperty { completion_window_minutes: None, copy_actions: None, enable_continuous_backup: None, index_actions: None, lifecycle: None, recovery_point_tags: None, rule_name: required.rule_name.into(), scan_actions: None, schedule_expression: None, schedule_expression_timezone: None, start_window_minutes: None, target_backup_vault: required.target_backup_vault.into(), target_logically_air_gapped_backup_vault_arn: None }
     }
     /// A value in minutes after a backup job is successfully started before it must be completed or it is canceled by AWS Backup .
     ///
@@ -2376,10 +2579,23 @@ pub struct CfnBackupSelectionBackupSelectionResourceTypeProperty {
     pub selection_name: rt::JsString,
 }
 
+/// The required fields of [`CfnBackupSelectionBackupSelectionResourceTypeProperty`], named: `CfnBackupSelectionBackupSelectionResourceTypeProperty::new(CfnBackupSelectionBackupSelectionResourceTypePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBackupSelectionBackupSelectionResourceTypePropertyRequired<T0, T1> {
+    /// The ARN of the IAM role that AWS Backup uses to authenticate when backing up the target resource; (converts into `JsString`)
+    pub iam_role_arn: T0,
+    /// The display name of a resource selection document. (converts into `JsString`)
+    pub selection_name: T1,
+}
+
 impl CfnBackupSelectionBackupSelectionResourceTypeProperty {
-    /// A `CfnBackupSelectionBackupSelectionResourceTypeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(iam_role_arn: impl Into<rt::JsString>, selection_name: impl Into<rt::JsString>) -> Self {
-        CfnBackupSelectionBackupSelectionResourceTypeProperty { conditions: None, iam_role_arn: iam_role_arn.into(), list_of_tags: None, not_resources: None, resources: None, selection_name: selection_name.into() }
+    /// A `CfnBackupSelectionBackupSelectionResourceTypeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBackupSelectionBackupSelectionResourceTypePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBackupSelectionBackupSelectionResourceTypeProperty { conditions: None, iam_role_arn: required.iam_role_arn.into(), list_of_tags: None, not_resources: None, resources: None, selection_name: required.selection_name.into() }
     }
     /// A list of conditions that you define to assign resources to your backup plans using tags.
     ///
@@ -2542,10 +2758,26 @@ pub struct CfnBackupSelectionConditionResourceTypeProperty {
     pub condition_value: rt::JsString,
 }
 
+/// The required fields of [`CfnBackupSelectionConditionResourceTypeProperty`], named: `CfnBackupSelectionConditionResourceTypeProperty::new(CfnBackupSelectionConditionResourceTypePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBackupSelectionConditionResourceTypePropertyRequired<T0, T1, T2> {
+    /// The key in a key-value pair. (converts into `JsString`)
+    pub condition_key: T0,
+    /// An operation, such as `STRINGEQUALS` , that is applied to a key-value pair used to filter resources in a selection. (converts into `JsString`)
+    pub condition_type: T1,
+    /// The value in a key-value pair. (converts into `JsString`)
+    pub condition_value: T2,
+}
+
 impl CfnBackupSelectionConditionResourceTypeProperty {
-    /// A `CfnBackupSelectionConditionResourceTypeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(condition_key: impl Into<rt::JsString>, condition_type: impl Into<rt::JsString>, condition_value: impl Into<rt::JsString>) -> Self {
-        CfnBackupSelectionConditionResourceTypeProperty { condition_key: condition_key.into(), condition_type: condition_type.into(), condition_value: condition_value.into() }
+    /// A `CfnBackupSelectionConditionResourceTypeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnBackupSelectionConditionResourceTypePropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnBackupSelectionConditionResourceTypeProperty { condition_key: required.condition_key.into(), condition_type: required.condition_type.into(), condition_value: required.condition_value.into() }
     }
     /// The key in a key-value pair.
     ///
@@ -2688,10 +2920,23 @@ pub struct CfnBackupSelectionProps {
     pub backup_selection: IResolvableOrCfnBackupSelectionBackupSelectionResourceTypeProperty,
 }
 
+/// The required fields of [`CfnBackupSelectionProps`], named: `CfnBackupSelectionProps::new(CfnBackupSelectionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBackupSelectionPropsRequired<T0, T1> {
+    /// Uniquely identifies a backup plan. (converts into `StringOrObject`)
+    pub backup_plan_id: T0,
+    /// Specifies the body of a request to assign a set of resources to a backup plan. (converts into `IResolvableOrCfnBackupSelectionBackupSelectionResourceTypeProperty`)
+    pub backup_selection: T1,
+}
+
 impl CfnBackupSelectionProps {
-    /// A `CfnBackupSelectionProps` with its required fields; set optional ones with the setters.
-    pub fn new(backup_plan_id: impl Into<StringOrObject>, backup_selection: impl Into<IResolvableOrCfnBackupSelectionBackupSelectionResourceTypeProperty>) -> Self {
-        CfnBackupSelectionProps { backup_plan_id: backup_plan_id.into(), backup_selection: backup_selection.into() }
+    /// A `CfnBackupSelectionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBackupSelectionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<StringOrObject>,
+        T1: Into<IResolvableOrCfnBackupSelectionBackupSelectionResourceTypeProperty>,
+    {
+        CfnBackupSelectionProps { backup_plan_id: required.backup_plan_id.into(), backup_selection: required.backup_selection.into() }
     }
     /// Uniquely identifies a backup plan.
     ///
@@ -2972,10 +3217,24 @@ pub struct CfnBackupVaultNotificationObjectTypeProperty {
     pub sns_topic_arn: rt::JsString,
 }
 
+/// The required fields of [`CfnBackupVaultNotificationObjectTypeProperty`], named: `CfnBackupVaultNotificationObjectTypeProperty::new(CfnBackupVaultNotificationObjectTypePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBackupVaultNotificationObjectTypePropertyRequired<T0, T1> {
+    /// An array of events that indicate the status of jobs to back up resources to the backup vault. (items converting into `JsString`)
+    pub backup_vault_events: T0,
+    /// An ARN that uniquely identifies an Amazon Simple Notification Service (Amazon SNS) topic; (converts into `JsString`)
+    pub sns_topic_arn: T1,
+}
+
 impl CfnBackupVaultNotificationObjectTypeProperty {
-    /// A `CfnBackupVaultNotificationObjectTypeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(backup_vault_events: impl IntoIterator<Item = impl Into<rt::JsString>>, sns_topic_arn: impl Into<rt::JsString>) -> Self {
-        CfnBackupVaultNotificationObjectTypeProperty { backup_vault_events: rt::collect::<rt::JsString, _>(backup_vault_events), sns_topic_arn: sns_topic_arn.into() }
+    /// A `CfnBackupVaultNotificationObjectTypeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBackupVaultNotificationObjectTypePropertyRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBackupVaultNotificationObjectTypeProperty { backup_vault_events: rt::collect::<rt::JsString, _>(required.backup_vault_events), sns_topic_arn: required.sns_topic_arn.into() }
     }
     /// An array of events that indicate the status of jobs to back up resources to the backup vault.
     ///
@@ -3244,10 +3503,23 @@ pub struct CfnFrameworkControlInputParameterProperty {
     pub parameter_value: rt::JsString,
 }
 
+/// The required fields of [`CfnFrameworkControlInputParameterProperty`], named: `CfnFrameworkControlInputParameterProperty::new(CfnFrameworkControlInputParameterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnFrameworkControlInputParameterPropertyRequired<T0, T1> {
+    /// The name of a parameter, for example, `BackupPlanFrequency` . (converts into `JsString`)
+    pub parameter_name: T0,
+    /// The value of parameter, for example, `hourly` . (converts into `JsString`)
+    pub parameter_value: T1,
+}
+
 impl CfnFrameworkControlInputParameterProperty {
-    /// A `CfnFrameworkControlInputParameterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(parameter_name: impl Into<rt::JsString>, parameter_value: impl Into<rt::JsString>) -> Self {
-        CfnFrameworkControlInputParameterProperty { parameter_name: parameter_name.into(), parameter_value: parameter_value.into() }
+    /// A `CfnFrameworkControlInputParameterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnFrameworkControlInputParameterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnFrameworkControlInputParameterProperty { parameter_name: required.parameter_name.into(), parameter_value: required.parameter_value.into() }
     }
     /// The name of a parameter, for example, `BackupPlanFrequency` .
     ///
@@ -3624,10 +3896,23 @@ pub struct CfnLegalHoldDateRangeProperty {
     pub to_date: rt::JsString,
 }
 
+/// The required fields of [`CfnLegalHoldDateRangeProperty`], named: `CfnLegalHoldDateRangeProperty::new(CfnLegalHoldDateRangePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLegalHoldDateRangePropertyRequired<T0, T1> {
+    /// The beginning date, inclusive. (converts into `JsString`)
+    pub from_date: T0,
+    /// The end date, inclusive. (converts into `JsString`)
+    pub to_date: T1,
+}
+
 impl CfnLegalHoldDateRangeProperty {
-    /// A `CfnLegalHoldDateRangeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(from_date: impl Into<rt::JsString>, to_date: impl Into<rt::JsString>) -> Self {
-        CfnLegalHoldDateRangeProperty { from_date: from_date.into(), to_date: to_date.into() }
+    /// A `CfnLegalHoldDateRangeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnLegalHoldDateRangePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnLegalHoldDateRangeProperty { from_date: required.from_date.into(), to_date: required.to_date.into() }
     }
     /// The beginning date, inclusive.
     ///
@@ -3732,10 +4017,23 @@ pub struct CfnLegalHoldTagsItemsProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnLegalHoldTagsItemsProperty`], named: `CfnLegalHoldTagsItemsProperty::new(CfnLegalHoldTagsItemsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLegalHoldTagsItemsPropertyRequired<T0, T1> {
+    /// The key name of the tag. (converts into `JsString`)
+    pub key: T0,
+    /// The value for the tag. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnLegalHoldTagsItemsProperty {
-    /// A `CfnLegalHoldTagsItemsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnLegalHoldTagsItemsProperty { key: key.into(), value: value.into() }
+    /// A `CfnLegalHoldTagsItemsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnLegalHoldTagsItemsPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnLegalHoldTagsItemsProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The key name of the tag.
     ///
@@ -3787,10 +4085,26 @@ pub struct CfnLegalHoldProps {
     pub title: rt::JsString,
 }
 
+/// The required fields of [`CfnLegalHoldProps`], named: `CfnLegalHoldProps::new(CfnLegalHoldPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLegalHoldPropsRequired<T0, T1, T2> {
+    /// The description of the legal hold. (converts into `JsString`)
+    pub description: T0,
+    /// The criteria to assign a set of resources, such as resource types or backup vaults. (converts into `IResolvableOrCfnLegalHoldRecoveryPointSelectionProperty`)
+    pub recovery_point_selection: T1,
+    /// The title of the legal hold. (converts into `JsString`)
+    pub title: T2,
+}
+
 impl CfnLegalHoldProps {
-    /// A `CfnLegalHoldProps` with its required fields; set optional ones with the setters.
-    pub fn new(description: impl Into<rt::JsString>, recovery_point_selection: impl Into<IResolvableOrCfnLegalHoldRecoveryPointSelectionProperty>, title: impl Into<rt::JsString>) -> Self {
-        CfnLegalHoldProps { description: description.into(), recovery_point_selection: recovery_point_selection.into(), tags: None, title: title.into() }
+    /// A `CfnLegalHoldProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnLegalHoldPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnLegalHoldRecoveryPointSelectionProperty>,
+        T2: Into<rt::JsString>,
+    {
+        CfnLegalHoldProps { description: required.description.into(), recovery_point_selection: required.recovery_point_selection.into(), tags: None, title: required.title.into() }
     }
     /// The description of the legal hold.
     ///
@@ -3988,10 +4302,24 @@ pub struct CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty {
     pub sns_topic_arn: rt::JsString,
 }
 
+/// The required fields of [`CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty`], named: `CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty::new(CfnLogicallyAirGappedBackupVaultNotificationObjectTypePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLogicallyAirGappedBackupVaultNotificationObjectTypePropertyRequired<T0, T1> {
+    /// An array of events that indicate the status of jobs to back up resources to the backup vault. (items converting into `JsString`)
+    pub backup_vault_events: T0,
+    /// The Amazon Resource Name (ARN) that specifies the topic for a backup vault’s events; (converts into `JsString`)
+    pub sns_topic_arn: T1,
+}
+
 impl CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty {
-    /// A `CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(backup_vault_events: impl IntoIterator<Item = impl Into<rt::JsString>>, sns_topic_arn: impl Into<rt::JsString>) -> Self {
-        CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty { backup_vault_events: rt::collect::<rt::JsString, _>(backup_vault_events), sns_topic_arn: sns_topic_arn.into() }
+    /// A `CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnLogicallyAirGappedBackupVaultNotificationObjectTypePropertyRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty { backup_vault_events: rt::collect::<rt::JsString, _>(required.backup_vault_events), sns_topic_arn: required.sns_topic_arn.into() }
     }
     /// An array of events that indicate the status of jobs to back up resources to the backup vault.
     ///
@@ -4069,10 +4397,26 @@ pub struct CfnLogicallyAirGappedBackupVaultProps {
     pub notifications: Option<IResolvableOrCfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty>,
 }
 
+/// The required fields of [`CfnLogicallyAirGappedBackupVaultProps`], named: `CfnLogicallyAirGappedBackupVaultProps::new(CfnLogicallyAirGappedBackupVaultPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLogicallyAirGappedBackupVaultPropsRequired<T0, T1, T2> {
+    /// The name of a logical container where backups are stored. (converts into `JsString`)
+    pub backup_vault_name: T0,
+    /// The maximum retention period that the vault retains its recovery points. (converts into `JsNumber`)
+    pub max_retention_days: T1,
+    /// This setting specifies the minimum retention period that the vault retains its recovery points. (converts into `JsNumber`)
+    pub min_retention_days: T2,
+}
+
 impl CfnLogicallyAirGappedBackupVaultProps {
-    /// A `CfnLogicallyAirGappedBackupVaultProps` with its required fields; set optional ones with the setters.
-    pub fn new(backup_vault_name: impl Into<rt::JsString>, max_retention_days: impl Into<rt::JsNumber>, min_retention_days: impl Into<rt::JsNumber>) -> Self {
-        CfnLogicallyAirGappedBackupVaultProps { access_policy: None, backup_vault_name: backup_vault_name.into(), backup_vault_tags: None, encryption_key_arn: None, max_retention_days: max_retention_days.into(), min_retention_days: min_retention_days.into(), mpa_approval_team_arn: None, notifications: None }
+    /// A `CfnLogicallyAirGappedBackupVaultProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnLogicallyAirGappedBackupVaultPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsNumber>,
+    {
+        CfnLogicallyAirGappedBackupVaultProps { access_policy: None, backup_vault_name: required.backup_vault_name.into(), backup_vault_tags: None, encryption_key_arn: None, max_retention_days: required.max_retention_days.into(), min_retention_days: required.min_retention_days.into(), mpa_approval_team_arn: None, notifications: None }
     }
     /// The backup vault access policy document in JSON format.
     ///
@@ -4454,10 +4798,23 @@ pub struct CfnReportPlanProps {
     pub report_setting: rt::JsAny,
 }
 
+/// The required fields of [`CfnReportPlanProps`], named: `CfnReportPlanProps::new(CfnReportPlanPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnReportPlanPropsRequired<T0, T1> {
+    /// Contains information about where and how to deliver your reports, specifically your Amazon S3 bucket name, S3 key prefix, and the formats of your reports. (converts into `JsAny`)
+    pub report_delivery_channel: T0,
+    /// Identifies the report template for the report. Reports are built using a report template. The report templates are:. (converts into `JsAny`)
+    pub report_setting: T1,
+}
+
 impl CfnReportPlanProps {
-    /// A `CfnReportPlanProps` with its required fields; set optional ones with the setters.
-    pub fn new(report_delivery_channel: impl Into<rt::JsAny>, report_setting: impl Into<rt::JsAny>) -> Self {
-        CfnReportPlanProps { report_delivery_channel: report_delivery_channel.into(), report_plan_description: None, report_plan_name: None, report_plan_tags: None, report_setting: report_setting.into() }
+    /// A `CfnReportPlanProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnReportPlanPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsAny>,
+    {
+        CfnReportPlanProps { report_delivery_channel: required.report_delivery_channel.into(), report_plan_description: None, report_plan_name: None, report_plan_tags: None, report_setting: required.report_setting.into() }
     }
     /// Contains information about where and how to deliver your reports, specifically your Amazon S3 bucket name, S3 key prefix, and the formats of your reports.
     ///
@@ -4660,10 +5017,28 @@ pub struct CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty {
     pub selection_window_days: Option<rt::JsNumber>,
 }
 
+/// The required fields of [`CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty`], named: `CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty::new(CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionPropertyRequired<T0, T1, T2> {
+    /// Acceptable values include "LATEST_WITHIN_WINDOW" or "RANDOM_WITHIN_WINDOW". (converts into `JsString`)
+    pub algorithm: T0,
+    /// Accepted values include wildcard ["*"] or by specific ARNs or ARN wilcard replacement ["arn:aws:backup:us-west-2:123456789012:backup-vault:asdf", ...] ["arn:aws:backup:*:*:backup-vault:asdf-*", ...]. (items converting into `JsString`)
+    pub include_vaults: T1,
+    /// These are the types of recovery points. (items converting into `JsString`)
+    pub recovery_point_types: T2,
+}
+
 impl CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty {
-    /// A `CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(algorithm: impl Into<rt::JsString>, include_vaults: impl IntoIterator<Item = impl Into<rt::JsString>>, recovery_point_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty { algorithm: algorithm.into(), exclude_vaults: None, include_vaults: rt::collect::<rt::JsString, _>(include_vaults), recovery_point_types: rt::collect::<rt::JsString, _>(recovery_point_types), selection_window_days: None }
+    /// A `CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+        T2: IntoIterator,
+        T2::Item: Into<rt::JsString>,
+    {
+        CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty { algorithm: required.algorithm.into(), exclude_vaults: None, include_vaults: rt::collect::<rt::JsString, _>(required.include_vaults), recovery_point_types: rt::collect::<rt::JsString, _>(required.recovery_point_types), selection_window_days: None }
     }
     /// Acceptable values include "LATEST_WITHIN_WINDOW" or "RANDOM_WITHIN_WINDOW".
     ///
@@ -4761,10 +5136,26 @@ pub struct CfnRestoreTestingPlanProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnRestoreTestingPlanProps`], named: `CfnRestoreTestingPlanProps::new(CfnRestoreTestingPlanPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRestoreTestingPlanPropsRequired<T0, T1, T2> {
+    /// The specified criteria to assign a set of resources, such as recovery point types or backup vaults. (converts into `IResolvableOrCfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty`)
+    pub recovery_point_selection: T0,
+    /// The RestoreTestingPlanName is a unique string that is the name of the restore testing plan. (converts into `JsString`)
+    pub restore_testing_plan_name: T1,
+    /// A CRON expression in specified timezone when a restore testing plan is executed. (converts into `JsString`)
+    pub schedule_expression: T2,
+}
+
 impl CfnRestoreTestingPlanProps {
-    /// A `CfnRestoreTestingPlanProps` with its required fields; set optional ones with the setters.
-    pub fn new(recovery_point_selection: impl Into<IResolvableOrCfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty>, restore_testing_plan_name: impl Into<rt::JsString>, schedule_expression: impl Into<rt::JsString>) -> Self {
-        CfnRestoreTestingPlanProps { recovery_point_selection: recovery_point_selection.into(), restore_testing_plan_name: restore_testing_plan_name.into(), schedule_expression: schedule_expression.into(), schedule_expression_timezone: None, start_window_hours: None, tags: None }
+    /// A `CfnRestoreTestingPlanProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnRestoreTestingPlanPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnRestoreTestingPlanProps { recovery_point_selection: required.recovery_point_selection.into(), restore_testing_plan_name: required.restore_testing_plan_name.into(), schedule_expression: required.schedule_expression.into(), schedule_expression_timezone: None, start_window_hours: None, tags: None }
     }
     /// The specified criteria to assign a set of resources, such as recovery point types or backup vaults.
     ///
@@ -4958,10 +5349,23 @@ pub struct CfnRestoreTestingSelectionKeyValueProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnRestoreTestingSelectionKeyValueProperty`], named: `CfnRestoreTestingSelectionKeyValueProperty::new(CfnRestoreTestingSelectionKeyValuePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRestoreTestingSelectionKeyValuePropertyRequired<T0, T1> {
+    /// The tag key. (converts into `JsString`)
+    pub key: T0,
+    /// The tag value. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnRestoreTestingSelectionKeyValueProperty {
-    /// A `CfnRestoreTestingSelectionKeyValueProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnRestoreTestingSelectionKeyValueProperty { key: key.into(), value: value.into() }
+    /// A `CfnRestoreTestingSelectionKeyValueProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRestoreTestingSelectionKeyValuePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRestoreTestingSelectionKeyValueProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The tag key.
     ///
@@ -5098,10 +5502,29 @@ pub struct CfnRestoreTestingSelectionProps {
     pub validation_window_hours: Option<rt::JsNumber>,
 }
 
+/// The required fields of [`CfnRestoreTestingSelectionProps`], named: `CfnRestoreTestingSelectionProps::new(CfnRestoreTestingSelectionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRestoreTestingSelectionPropsRequired<T0, T1, T2, T3> {
+    /// The Amazon Resource Name (ARN) of the IAM role that AWS Backup uses to create the target resource; (converts into `JsString`)
+    pub iam_role_arn: T0,
+    /// The type of AWS resource included in a resource testing selection; (converts into `JsString`)
+    pub protected_resource_type: T1,
+    /// Unique string that is the name of the restore testing plan. (converts into `JsString`)
+    pub restore_testing_plan_name: T2,
+    /// The unique name of the restore testing selection that belongs to the related restore testing plan. (converts into `JsString`)
+    pub restore_testing_selection_name: T3,
+}
+
 impl CfnRestoreTestingSelectionProps {
-    /// A `CfnRestoreTestingSelectionProps` with its required fields; set optional ones with the setters.
-    pub fn new(iam_role_arn: impl Into<rt::JsString>, protected_resource_type: impl Into<rt::JsString>, restore_testing_plan_name: impl Into<rt::JsString>, restore_testing_selection_name: impl Into<rt::JsString>) -> Self {
-        CfnRestoreTestingSelectionProps { iam_role_arn: iam_role_arn.into(), protected_resource_arns: None, protected_resource_conditions: None, protected_resource_type: protected_resource_type.into(), restore_metadata_overrides: None, restore_testing_plan_name: restore_testing_plan_name.into(), restore_testing_selection_name: restore_testing_selection_name.into(), validation_window_hours: None }
+    /// A `CfnRestoreTestingSelectionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnRestoreTestingSelectionPropsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        CfnRestoreTestingSelectionProps { iam_role_arn: required.iam_role_arn.into(), protected_resource_arns: None, protected_resource_conditions: None, protected_resource_type: required.protected_resource_type.into(), restore_metadata_overrides: None, restore_testing_plan_name: required.restore_testing_plan_name.into(), restore_testing_selection_name: required.restore_testing_selection_name.into(), validation_window_hours: None }
     }
     /// The Amazon Resource Name (ARN) of the IAM role that AWS Backup uses to create the target resource;
     ///
@@ -5295,10 +5718,27 @@ pub struct CfnTieringConfigurationResourceSelectionProperty {
     pub tiering_down_settings_in_days: rt::JsNumber,
 }
 
+/// The required fields of [`CfnTieringConfigurationResourceSelectionProperty`], named: `CfnTieringConfigurationResourceSelectionProperty::new(CfnTieringConfigurationResourceSelectionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTieringConfigurationResourceSelectionPropertyRequired<T0, T1, T2> {
+    ///  (converts into `JsString`)
+    pub resource_type: T0,
+    ///  (items converting into `JsString`)
+    pub resources: T1,
+    ///  (converts into `JsNumber`)
+    pub tiering_down_settings_in_days: T2,
+}
+
 impl CfnTieringConfigurationResourceSelectionProperty {
-    /// A `CfnTieringConfigurationResourceSelectionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(resource_type: impl Into<rt::JsString>, resources: impl IntoIterator<Item = impl Into<rt::JsString>>, tiering_down_settings_in_days: impl Into<rt::JsNumber>) -> Self {
-        CfnTieringConfigurationResourceSelectionProperty { resource_type: resource_type.into(), resources: rt::collect::<rt::JsString, _>(resources), tiering_down_settings_in_days: tiering_down_settings_in_days.into() }
+    /// A `CfnTieringConfigurationResourceSelectionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnTieringConfigurationResourceSelectionPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+        T2: Into<rt::JsNumber>,
+    {
+        CfnTieringConfigurationResourceSelectionProperty { resource_type: required.resource_type.into(), resources: rt::collect::<rt::JsString, _>(required.resources), tiering_down_settings_in_days: required.tiering_down_settings_in_days.into() }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-tieringconfiguration-resourceselection.html#cfn-backup-tieringconfiguration-resourceselection-resourcetype>
     pub fn resource_type(mut self, resource_type: impl Into<rt::JsString>) -> Self {
@@ -5344,10 +5784,26 @@ pub struct CfnTieringConfigurationProps {
     pub tiering_configuration_tags: Option<std::collections::BTreeMap<String, rt::JsString>>,
 }
 
+/// The required fields of [`CfnTieringConfigurationProps`], named: `CfnTieringConfigurationProps::new(CfnTieringConfigurationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTieringConfigurationPropsRequired<T0, T1, T2> {
+    ///  (converts into `JsString`)
+    pub backup_vault_name: T0,
+    ///  (converts into `IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList`)
+    pub resource_selection: T1,
+    ///  (converts into `JsString`)
+    pub tiering_configuration_name: T2,
+}
+
 impl CfnTieringConfigurationProps {
-    /// A `CfnTieringConfigurationProps` with its required fields; set optional ones with the setters.
-    pub fn new(backup_vault_name: impl Into<rt::JsString>, resource_selection: impl Into<IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList>, tiering_configuration_name: impl Into<rt::JsString>) -> Self {
-        CfnTieringConfigurationProps { backup_vault_name: backup_vault_name.into(), resource_selection: resource_selection.into(), tiering_configuration_name: tiering_configuration_name.into(), tiering_configuration_tags: None }
+    /// A `CfnTieringConfigurationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnTieringConfigurationPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList>,
+        T2: Into<rt::JsString>,
+    {
+        CfnTieringConfigurationProps { backup_vault_name: required.backup_vault_name.into(), resource_selection: required.resource_selection.into(), tiering_configuration_name: required.tiering_configuration_name.into(), tiering_configuration_tags: None }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-tieringconfiguration.html#cfn-backup-tieringconfiguration-backupvaultname>
     pub fn backup_vault_name(mut self, backup_vault_name: impl Into<rt::JsString>) -> Self {
@@ -5710,10 +6166,23 @@ pub struct TagCondition {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`TagCondition`], named: `TagCondition::new(TagConditionRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TagConditionRequired<T0, T1> {
+    /// The key in a key-value pair. (converts into `JsString`)
+    pub key: T0,
+    /// The value in a key-value pair. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl TagCondition {
-    /// A `TagCondition` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        TagCondition { key: key.into(), operation: None, value: value.into() }
+    /// A `TagCondition` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TagConditionRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        TagCondition { key: required.key.into(), operation: None, value: required.value.into() }
     }
     /// The key in a key-value pair.
     ///

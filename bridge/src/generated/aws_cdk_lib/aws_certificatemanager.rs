@@ -36,10 +36,24 @@ impl Certificate {
     /// This metric is no longer emitted once the certificate has effectively
     /// expired, so alarms configured on this metric should probably treat missing
     /// data as "breaching".
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_days_to_expiry_with`] passes it.
     #[track_caller]
-    pub fn metric_days_to_expiry(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_days_to_expiry(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricDaysToExpiry", __args)
+    }
+    /// Return the DaysToExpiry metric for this AWS Certificate Manager Certificate. By default, this is the minimum value over 1 day.
+    ///
+    /// This metric is no longer emitted once the certificate has effectively
+    /// expired, so alarms configured on this metric should probably treat missing
+    /// data as "breaching".
+    ///
+    /// [`Self::metric_days_to_expiry`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_days_to_expiry_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricDaysToExpiry", __args)
     }
     /// Uniquely identifies this class.
@@ -214,10 +228,27 @@ impl CertificateValidation {
     ///
     /// Arguments:
     /// - `hosted_zone`: the hosted zone where DNS records must be created.
+    ///
+    /// Leaves out the optional `hosted_zone`; [`Self::from_dns_with`] passes it.
     #[track_caller]
-    pub fn from_dns(hosted_zone: Option<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> crate::aws_cdk_lib::aws_certificatemanager::CertificateValidation {
+    pub fn from_dns() -> crate::aws_cdk_lib::aws_certificatemanager::CertificateValidation {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_certificatemanager.CertificateValidation", "fromDns", __args)
+    }
+    /// Validate the certificate with DNS.
+    ///
+    /// IMPORTANT: If `hostedZone` is not specified, DNS records must be added
+    /// manually and the stack will not complete creating until the records are
+    /// added.
+    ///
+    /// Arguments:
+    /// - `hosted_zone`: the hosted zone where DNS records must be created.
+    ///
+    /// [`Self::from_dns`] with the optional `hosted_zone` passed.
+    #[track_caller]
+    pub fn from_dns_with(hosted_zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> crate::aws_cdk_lib::aws_certificatemanager::CertificateValidation {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&hosted_zone));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::IHostedZone>::into(hosted_zone)));
         rt::static_op("aws-cdk-lib.aws_certificatemanager.CertificateValidation", "fromDns", __args)
     }
     /// Validate the certificate with automatically created DNS records in multiple Amazon Route 53 hosted zones.
@@ -248,10 +279,37 @@ impl CertificateValidation {
     ///
     /// Arguments:
     /// - `validation_domains`: a map of validation domains to use for domains in the certificate.
+    ///
+    /// Leaves out the optional `validation_domains`; [`Self::from_email_with`] passes it.
     #[track_caller]
-    pub fn from_email(validation_domains: Option<std::collections::BTreeMap<String, rt::JsString>>) -> crate::aws_cdk_lib::aws_certificatemanager::CertificateValidation {
+    pub fn from_email() -> crate::aws_cdk_lib::aws_certificatemanager::CertificateValidation {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_certificatemanager.CertificateValidation", "fromEmail", __args)
+    }
+    /// Validate the certificate with Email.
+    ///
+    /// IMPORTANT: if you are creating a certificate as part of your stack, the stack
+    /// will not complete creating until you read and follow the instructions in the
+    /// email that you will receive.
+    ///
+    /// ACM will send validation emails to the following addresses:
+    ///
+    ///  admin@domain.com
+    ///  administrator@domain.com
+    ///  hostmaster@domain.com
+    ///  postmaster@domain.com
+    ///  webmaster@domain.com
+    ///
+    /// For every domain that you register.
+    ///
+    /// Arguments:
+    /// - `validation_domains`: a map of validation domains to use for domains in the certificate.
+    ///
+    /// [`Self::from_email`] with the optional `validation_domains` passed.
+    #[track_caller]
+    pub fn from_email_with(validation_domains: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsString>)>) -> crate::aws_cdk_lib::aws_certificatemanager::CertificateValidation {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&validation_domains));
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsString, _, _>(validation_domains)));
         rt::static_op("aws-cdk-lib.aws_certificatemanager.CertificateValidation", "fromEmail", __args)
     }
     /// The validation method.
@@ -729,10 +787,23 @@ pub struct CfnAcmeDomainValidationTagsItemsProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnAcmeDomainValidationTagsItemsProperty`], named: `CfnAcmeDomainValidationTagsItemsProperty::new(CfnAcmeDomainValidationTagsItemsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAcmeDomainValidationTagsItemsPropertyRequired<T0, T1> {
+    /// The key name of the tag. (converts into `JsString`)
+    pub key: T0,
+    /// The value for the tag. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnAcmeDomainValidationTagsItemsProperty {
-    /// A `CfnAcmeDomainValidationTagsItemsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnAcmeDomainValidationTagsItemsProperty { key: key.into(), value: value.into() }
+    /// A `CfnAcmeDomainValidationTagsItemsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAcmeDomainValidationTagsItemsPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAcmeDomainValidationTagsItemsProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The key name of the tag.
     ///
@@ -786,10 +857,26 @@ pub struct CfnAcmeDomainValidationProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeDomainValidationTagsItemsProperty>>,
 }
 
+/// The required fields of [`CfnAcmeDomainValidationProps`], named: `CfnAcmeDomainValidationProps::new(CfnAcmeDomainValidationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAcmeDomainValidationPropsRequired<T0, T1, T2> {
+    /// The ARN of the ACME endpoint this domain validation is associated with. (converts into `JsString`)
+    pub acme_endpoint_arn: T0,
+    /// The domain name to validate. (converts into `JsString`)
+    pub domain_name: T1,
+    /// Prevalidation method configuration. (converts into `IResolvableOrCfnAcmeDomainValidationPrevalidationOptionsProperty`)
+    pub prevalidation_options: T2,
+}
+
 impl CfnAcmeDomainValidationProps {
-    /// A `CfnAcmeDomainValidationProps` with its required fields; set optional ones with the setters.
-    pub fn new(acme_endpoint_arn: impl Into<rt::JsString>, domain_name: impl Into<rt::JsString>, prevalidation_options: impl Into<IResolvableOrCfnAcmeDomainValidationPrevalidationOptionsProperty>) -> Self {
-        CfnAcmeDomainValidationProps { acme_endpoint_arn: acme_endpoint_arn.into(), domain_name: domain_name.into(), prevalidation_options: prevalidation_options.into(), tags: None }
+    /// A `CfnAcmeDomainValidationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnAcmeDomainValidationPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrCfnAcmeDomainValidationPrevalidationOptionsProperty>,
+    {
+        CfnAcmeDomainValidationProps { acme_endpoint_arn: required.acme_endpoint_arn.into(), domain_name: required.domain_name.into(), prevalidation_options: required.prevalidation_options.into(), tags: None }
     }
     /// The ARN of the ACME endpoint this domain validation is associated with.
     ///
@@ -1018,10 +1105,23 @@ pub struct CfnAcmeEndpointTagsItemsProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnAcmeEndpointTagsItemsProperty`], named: `CfnAcmeEndpointTagsItemsProperty::new(CfnAcmeEndpointTagsItemsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAcmeEndpointTagsItemsPropertyRequired<T0, T1> {
+    /// The key name of the tag. (converts into `JsString`)
+    pub key: T0,
+    /// The value for the tag. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnAcmeEndpointTagsItemsProperty {
-    /// A `CfnAcmeEndpointTagsItemsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnAcmeEndpointTagsItemsProperty { key: key.into(), value: value.into() }
+    /// A `CfnAcmeEndpointTagsItemsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAcmeEndpointTagsItemsPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAcmeEndpointTagsItemsProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The key name of the tag.
     ///
@@ -1077,10 +1177,23 @@ pub struct CfnAcmeEndpointProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeEndpointTagsItemsProperty>>,
 }
 
+/// The required fields of [`CfnAcmeEndpointProps`], named: `CfnAcmeEndpointProps::new(CfnAcmeEndpointPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAcmeEndpointPropsRequired<T0, T1> {
+    /// The authorization behavior for the ACME endpoint. (converts into `JsString`)
+    pub authorization_behavior: T0,
+    /// The certificate authority configuration for the ACME endpoint. (converts into `IResolvableOrCfnAcmeEndpointCertificateAuthorityProperty`)
+    pub certificate_authority: T1,
+}
+
 impl CfnAcmeEndpointProps {
-    /// A `CfnAcmeEndpointProps` with its required fields; set optional ones with the setters.
-    pub fn new(authorization_behavior: impl Into<rt::JsString>, certificate_authority: impl Into<IResolvableOrCfnAcmeEndpointCertificateAuthorityProperty>) -> Self {
-        CfnAcmeEndpointProps { authorization_behavior: authorization_behavior.into(), certificate_authority: certificate_authority.into(), certificate_tags: None, contact: None, tags: None }
+    /// A `CfnAcmeEndpointProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAcmeEndpointPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnAcmeEndpointCertificateAuthorityProperty>,
+    {
+        CfnAcmeEndpointProps { authorization_behavior: required.authorization_behavior.into(), certificate_authority: required.certificate_authority.into(), certificate_tags: None, contact: None, tags: None }
     }
     /// The authorization behavior for the ACME endpoint.
     ///
@@ -1237,10 +1350,23 @@ pub struct CfnAcmeExternalAccountBindingExpirationProperty {
     pub value: rt::JsNumber,
 }
 
+/// The required fields of [`CfnAcmeExternalAccountBindingExpirationProperty`], named: `CfnAcmeExternalAccountBindingExpirationProperty::new(CfnAcmeExternalAccountBindingExpirationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAcmeExternalAccountBindingExpirationPropertyRequired<T0, T1> {
+    /// The time unit for the expiration value. (converts into `JsString`)
+    pub r#type: T0,
+    /// The expiration value. (converts into `JsNumber`)
+    pub value: T1,
+}
+
 impl CfnAcmeExternalAccountBindingExpirationProperty {
-    /// A `CfnAcmeExternalAccountBindingExpirationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(r#type: impl Into<rt::JsString>, value: impl Into<rt::JsNumber>) -> Self {
-        CfnAcmeExternalAccountBindingExpirationProperty { r#type: r#type.into(), value: value.into() }
+    /// A `CfnAcmeExternalAccountBindingExpirationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAcmeExternalAccountBindingExpirationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+    {
+        CfnAcmeExternalAccountBindingExpirationProperty { r#type: required.r#type.into(), value: required.value.into() }
     }
     /// The time unit for the expiration value.
     ///
@@ -1282,10 +1408,23 @@ pub struct CfnAcmeExternalAccountBindingTagsItemsProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnAcmeExternalAccountBindingTagsItemsProperty`], named: `CfnAcmeExternalAccountBindingTagsItemsProperty::new(CfnAcmeExternalAccountBindingTagsItemsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAcmeExternalAccountBindingTagsItemsPropertyRequired<T0, T1> {
+    /// The key name of the tag. (converts into `JsString`)
+    pub key: T0,
+    /// The value for the tag. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnAcmeExternalAccountBindingTagsItemsProperty {
-    /// A `CfnAcmeExternalAccountBindingTagsItemsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnAcmeExternalAccountBindingTagsItemsProperty { key: key.into(), value: value.into() }
+    /// A `CfnAcmeExternalAccountBindingTagsItemsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAcmeExternalAccountBindingTagsItemsPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAcmeExternalAccountBindingTagsItemsProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The key name of the tag.
     ///
@@ -1337,10 +1476,23 @@ pub struct CfnAcmeExternalAccountBindingProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeExternalAccountBindingTagsItemsProperty>>,
 }
 
+/// The required fields of [`CfnAcmeExternalAccountBindingProps`], named: `CfnAcmeExternalAccountBindingProps::new(CfnAcmeExternalAccountBindingPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAcmeExternalAccountBindingPropsRequired<T0, T1> {
+    /// The ARN of the ACME endpoint this binding is associated with. (converts into `JsString`)
+    pub acme_endpoint_arn: T0,
+    /// The IAM role ARN for cross-account access. (converts into `JsString`)
+    pub role_arn: T1,
+}
+
 impl CfnAcmeExternalAccountBindingProps {
-    /// A `CfnAcmeExternalAccountBindingProps` with its required fields; set optional ones with the setters.
-    pub fn new(acme_endpoint_arn: impl Into<rt::JsString>, role_arn: impl Into<rt::JsString>) -> Self {
-        CfnAcmeExternalAccountBindingProps { acme_endpoint_arn: acme_endpoint_arn.into(), expiration: None, role_arn: role_arn.into(), tags: None }
+    /// A `CfnAcmeExternalAccountBindingProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAcmeExternalAccountBindingPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAcmeExternalAccountBindingProps { acme_endpoint_arn: required.acme_endpoint_arn.into(), expiration: None, role_arn: required.role_arn.into(), tags: None }
     }
     /// The ARN of the ACME endpoint this binding is associated with.
     ///
@@ -1838,10 +1990,24 @@ impl DnsValidatedCertificate {
     /// This metric is no longer emitted once the certificate has effectively
     /// expired, so alarms configured on this metric should probably treat missing
     /// data as "breaching".
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_days_to_expiry_with`] passes it.
     #[track_caller]
-    pub fn metric_days_to_expiry(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_days_to_expiry(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricDaysToExpiry", __args)
+    }
+    /// Return the DaysToExpiry metric for this AWS Certificate Manager Certificate. By default, this is the minimum value over 1 day.
+    ///
+    /// This metric is no longer emitted once the certificate has effectively
+    /// expired, so alarms configured on this metric should probably treat missing
+    /// data as "breaching".
+    ///
+    /// [`Self::metric_days_to_expiry`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_days_to_expiry_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricDaysToExpiry", __args)
     }
     /// Uniquely identifies this class.
@@ -1953,10 +2119,23 @@ pub struct DnsValidatedCertificateProps {
     pub validation: Option<crate::aws_cdk_lib::aws_certificatemanager::CertificateValidation>,
 }
 
+/// The required fields of [`DnsValidatedCertificateProps`], named: `DnsValidatedCertificateProps::new(DnsValidatedCertificatePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DnsValidatedCertificatePropsRequired<T0, T1> {
+    /// Fully-qualified domain name to request a certificate for. (converts into `JsString`)
+    pub domain_name: T0,
+    /// Route 53 Hosted Zone used to perform DNS validation of the request. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub hosted_zone: T1,
+}
+
 impl DnsValidatedCertificateProps {
-    /// A `DnsValidatedCertificateProps` with its required fields; set optional ones with the setters.
-    pub fn new(domain_name: impl Into<rt::JsString>, hosted_zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        DnsValidatedCertificateProps { allow_export: None, certificate_name: None, cleanup_route53_records: None, custom_resource_role: None, domain_name: domain_name.into(), hosted_zone: hosted_zone.into(), key_algorithm: None, region: None, route53_endpoint: None, subject_alternative_names: None, transparency_logging_enabled: None, validation: None }
+    /// A `DnsValidatedCertificateProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: DnsValidatedCertificatePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        DnsValidatedCertificateProps { allow_export: None, certificate_name: None, cleanup_route53_records: None, custom_resource_role: None, domain_name: required.domain_name.into(), hosted_zone: required.hosted_zone.into(), key_algorithm: None, region: None, route53_endpoint: None, subject_alternative_names: None, transparency_logging_enabled: None, validation: None }
     }
     /// Enable or disable export of this certificate.
     ///
@@ -2121,10 +2300,24 @@ impl ICertificate {
     /// This metric is no longer emitted once the certificate has effectively
     /// expired, so alarms configured on this metric should probably treat missing
     /// data as "breaching".
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_days_to_expiry_with`] passes it.
     #[track_caller]
-    pub fn metric_days_to_expiry(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_days_to_expiry(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricDaysToExpiry", __args)
+    }
+    /// Return the DaysToExpiry metric for this AWS Certificate Manager Certificate. By default, this is the minimum value over 1 day.
+    ///
+    /// This metric is no longer emitted once the certificate has effectively
+    /// expired, so alarms configured on this metric should probably treat missing
+    /// data as "breaching".
+    ///
+    /// [`Self::metric_days_to_expiry`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_days_to_expiry_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricDaysToExpiry", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -2270,10 +2463,24 @@ impl PrivateCertificate {
     /// This metric is no longer emitted once the certificate has effectively
     /// expired, so alarms configured on this metric should probably treat missing
     /// data as "breaching".
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_days_to_expiry_with`] passes it.
     #[track_caller]
-    pub fn metric_days_to_expiry(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_days_to_expiry(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricDaysToExpiry", __args)
+    }
+    /// Return the DaysToExpiry metric for this AWS Certificate Manager Certificate. By default, this is the minimum value over 1 day.
+    ///
+    /// This metric is no longer emitted once the certificate has effectively
+    /// expired, so alarms configured on this metric should probably treat missing
+    /// data as "breaching".
+    ///
+    /// [`Self::metric_days_to_expiry`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_days_to_expiry_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricDaysToExpiry", __args)
     }
     /// Uniquely identifies this class.
@@ -2328,10 +2535,23 @@ pub struct PrivateCertificateProps {
     pub subject_alternative_names: Option<Vec<rt::JsString>>,
 }
 
+/// The required fields of [`PrivateCertificateProps`], named: `PrivateCertificateProps::new(PrivateCertificatePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PrivateCertificatePropsRequired<T0, T1> {
+    /// Private certificate authority (CA) that will be used to issue the certificate. (converts into `Opaque`)
+    pub certificate_authority: T0,
+    /// Fully-qualified domain name to request a private certificate for. (converts into `JsString`)
+    pub domain_name: T1,
+}
+
 impl PrivateCertificateProps {
-    /// A `PrivateCertificateProps` with its required fields; set optional ones with the setters.
-    pub fn new(certificate_authority: impl Into<rt::Opaque>, domain_name: impl Into<rt::JsString>) -> Self {
-        PrivateCertificateProps { allow_export: None, certificate_authority: certificate_authority.into(), domain_name: domain_name.into(), key_algorithm: None, subject_alternative_names: None }
+    /// A `PrivateCertificateProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: PrivateCertificatePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: Into<rt::JsString>,
+    {
+        PrivateCertificateProps { allow_export: None, certificate_authority: required.certificate_authority.into(), domain_name: required.domain_name.into(), key_algorithm: None, subject_alternative_names: None }
     }
     /// Enable or disable export of this certificate.
     ///

@@ -290,11 +290,24 @@ impl AssetImportSource {
     /// Arguments:
     /// - `path`: the path to the local file.
     /// - `options`: the configuration for the temporarily created S3 file.
+    ///
+    /// Leaves out the optional `options`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(path: impl Into<rt::JsString>, options: Option<rt::JsAny>) -> Self {
+    pub fn new(path: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::new_op("aws-cdk-lib.aws_cloudfront.AssetImportSource", __args)
+    }
+    /// Arguments:
+    /// - `path`: the path to the local file.
+    /// - `options`: the configuration for the temporarily created S3 file.
+    ///
+    /// [`Self::new`] with the optional `options` passed.
+    #[track_caller]
+    pub fn new_with(path: impl Into<rt::JsString>, options: impl Into<rt::JsAny>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(options)));
         rt::new_op("aws-cdk-lib.aws_cloudfront.AssetImportSource", __args)
     }
     /// the path to the local file.
@@ -829,12 +842,21 @@ pub struct CachePolicy(crate::aws_cdk_lib::Resource);
 crate::__handle!(CachePolicy : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(CachePolicy => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_cloudfront::ICachePolicy, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl CachePolicy {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudfront::CachePolicyProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront.CachePolicy", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront::CachePolicyProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::CachePolicyProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront.CachePolicy", __args)
     }
     /// Imports a Cache Policy from its id.
@@ -1295,10 +1317,39 @@ pub struct CfnAnycastIpListAnycastIpListProperty {
     pub status: rt::JsString,
 }
 
+/// The required fields of [`CfnAnycastIpListAnycastIpListProperty`], named: `CfnAnycastIpListAnycastIpListProperty::new(CfnAnycastIpListAnycastIpListPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAnycastIpListAnycastIpListPropertyRequired<T0, T1, T2, T3, T4, T5, T6> {
+    /// The static IP addresses that are allocated to the Anycast static IP list. (items converting into `JsString`)
+    pub anycast_ips: T0,
+    /// The Amazon Resource Name (ARN) of the Anycast static IP list. (converts into `JsString`)
+    pub arn: T1,
+    /// The ID of the Anycast static IP list. (converts into `JsString`)
+    pub id: T2,
+    /// The number of IP addresses in the Anycast static IP list. (converts into `JsNumber`)
+    pub ip_count: T3,
+    /// The last time the Anycast static IP list was modified. (converts into `JsString`)
+    pub last_modified_time: T4,
+    /// The name of the Anycast static IP list. (converts into `JsString`)
+    pub name: T5,
+    /// The status of the Anycast static IP list. (converts into `JsString`)
+    pub status: T6,
+}
+
 impl CfnAnycastIpListAnycastIpListProperty {
-    /// A `CfnAnycastIpListAnycastIpListProperty` with its required fields; set optional ones with the setters.
-    pub fn new(anycast_ips: impl IntoIterator<Item = impl Into<rt::JsString>>, arn: impl Into<rt::JsString>, id: impl Into<rt::JsString>, ip_count: impl Into<rt::JsNumber>, last_modified_time: impl Into<rt::JsString>, name: impl Into<rt::JsString>, status: impl Into<rt::JsString>) -> Self {
-        CfnAnycastIpListAnycastIpListProperty { anycast_ips: rt::collect::<rt::JsString, _>(anycast_ips), arn: arn.into(), id: id.into(), ip_address_type: None, ip_count: ip_count.into(), ipam_cidr_config_results: None, last_modified_time: last_modified_time.into(), name: name.into(), status: status.into() }
+    /// A `CfnAnycastIpListAnycastIpListProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4, T5, T6>(required: CfnAnycastIpListAnycastIpListPropertyRequired<T0, T1, T2, T3, T4, T5, T6>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsNumber>,
+        T4: Into<rt::JsString>,
+        T5: Into<rt::JsString>,
+        T6: Into<rt::JsString>,
+    {
+        CfnAnycastIpListAnycastIpListProperty { anycast_ips: rt::collect::<rt::JsString, _>(required.anycast_ips), arn: required.arn.into(), id: required.id.into(), ip_address_type: None, ip_count: required.ip_count.into(), ipam_cidr_config_results: None, last_modified_time: required.last_modified_time.into(), name: required.name.into(), status: required.status.into() }
     }
     /// The static IP addresses that are allocated to the Anycast static IP list.
     ///
@@ -1400,10 +1451,23 @@ pub struct CfnAnycastIpListIpamCidrConfigProperty {
     pub ipam_pool_arn: rt::JsString,
 }
 
+/// The required fields of [`CfnAnycastIpListIpamCidrConfigProperty`], named: `CfnAnycastIpListIpamCidrConfigProperty::new(CfnAnycastIpListIpamCidrConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAnycastIpListIpamCidrConfigPropertyRequired<T0, T1> {
+    /// The CIDR that specifies the IP address range for this IPAM configuration. (converts into `JsString`)
+    pub cidr: T0,
+    /// The Amazon Resource Name (ARN) of the IPAM pool that the CIDR block is assigned to. (converts into `JsString`)
+    pub ipam_pool_arn: T1,
+}
+
 impl CfnAnycastIpListIpamCidrConfigProperty {
-    /// A `CfnAnycastIpListIpamCidrConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(cidr: impl Into<rt::JsString>, ipam_pool_arn: impl Into<rt::JsString>) -> Self {
-        CfnAnycastIpListIpamCidrConfigProperty { cidr: cidr.into(), ipam_pool_arn: ipam_pool_arn.into() }
+    /// A `CfnAnycastIpListIpamCidrConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAnycastIpListIpamCidrConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAnycastIpListIpamCidrConfigProperty { cidr: required.cidr.into(), ipam_pool_arn: required.ipam_pool_arn.into() }
     }
     /// The CIDR that specifies the IP address range for this IPAM configuration.
     ///
@@ -1565,10 +1629,23 @@ pub struct CfnAnycastIpListProps {
     pub tags: Option<crate::aws_cdk_lib::aws_cloudfront::CfnAnycastIpListTagsProperty>,
 }
 
+/// The required fields of [`CfnAnycastIpListProps`], named: `CfnAnycastIpListProps::new(CfnAnycastIpListPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAnycastIpListPropsRequired<T0, T1> {
+    /// The number of IP addresses in the Anycast static IP list. (converts into `JsNumber`)
+    pub ip_count: T0,
+    /// The name of the Anycast static IP list. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnAnycastIpListProps {
-    /// A `CfnAnycastIpListProps` with its required fields; set optional ones with the setters.
-    pub fn new(ip_count: impl Into<rt::JsNumber>, name: impl Into<rt::JsString>) -> Self {
-        CfnAnycastIpListProps { ip_address_type: None, ip_count: ip_count.into(), ipam_cidr_configs: None, name: name.into(), tags: None }
+    /// A `CfnAnycastIpListProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAnycastIpListPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAnycastIpListProps { ip_address_type: None, ip_count: required.ip_count.into(), ipam_cidr_configs: None, name: required.name.into(), tags: None }
     }
     /// The IP address type for the Anycast static IP list.
     ///
@@ -1758,10 +1835,32 @@ pub struct CfnCachePolicyCachePolicyConfigProperty {
     pub parameters_in_cache_key_and_forwarded_to_origin: IResolvableOrCfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty,
 }
 
+/// The required fields of [`CfnCachePolicyCachePolicyConfigProperty`], named: `CfnCachePolicyCachePolicyConfigProperty::new(CfnCachePolicyCachePolicyConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCachePolicyCachePolicyConfigPropertyRequired<T0, T1, T2, T3, T4> {
+    /// The default amount of time, in seconds, that you want objects to stay in the CloudFront cache before CloudFront sends another request to the origin to see if the object has been updated. (converts into `JsNumber`)
+    pub default_ttl: T0,
+    /// The maximum amount of time, in seconds, that objects stay in the CloudFront cache before CloudFront sends another request to the origin to see if the object has been updated. (converts into `JsNumber`)
+    pub max_ttl: T1,
+    /// The minimum amount of time, in seconds, that you want objects to stay in the CloudFront cache before CloudFront sends another request to the origin to see if the object has been updated. (converts into `JsNumber`)
+    pub min_ttl: T2,
+    /// A unique name to identify the cache policy. (converts into `JsString`)
+    pub name: T3,
+    /// The HTTP headers, cookies, and URL query strings to include in the cache key. (converts into `IResolvableOrCfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty`)
+    pub parameters_in_cache_key_and_forwarded_to_origin: T4,
+}
+
 impl CfnCachePolicyCachePolicyConfigProperty {
-    /// A `CfnCachePolicyCachePolicyConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(default_ttl: impl Into<rt::JsNumber>, max_ttl: impl Into<rt::JsNumber>, min_ttl: impl Into<rt::JsNumber>, name: impl Into<rt::JsString>, parameters_in_cache_key_and_forwarded_to_origin: impl Into<IResolvableOrCfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty>) -> Self {
-        CfnCachePolicyCachePolicyConfigProperty { comment: None, default_ttl: default_ttl.into(), max_ttl: max_ttl.into(), min_ttl: min_ttl.into(), name: name.into(), parameters_in_cache_key_and_forwarded_to_origin: parameters_in_cache_key_and_forwarded_to_origin.into() }
+    /// A `CfnCachePolicyCachePolicyConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CfnCachePolicyCachePolicyConfigPropertyRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsNumber>,
+        T3: Into<rt::JsString>,
+        T4: Into<IResolvableOrCfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty>,
+    {
+        CfnCachePolicyCachePolicyConfigProperty { comment: None, default_ttl: required.default_ttl.into(), max_ttl: required.max_ttl.into(), min_ttl: required.min_ttl.into(), name: required.name.into(), parameters_in_cache_key_and_forwarded_to_origin: required.parameters_in_cache_key_and_forwarded_to_origin.into() }
     }
     /// A comment to describe the cache policy.
     ///
@@ -2009,10 +2108,29 @@ pub struct CfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty {
     pub query_strings_config: IResolvableOrCfnCachePolicyQueryStringsConfigProperty,
 }
 
+/// The required fields of [`CfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty`], named: `CfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty::new(CfnCachePolicyParametersInCacheKeyAndForwardedToOriginPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCachePolicyParametersInCacheKeyAndForwardedToOriginPropertyRequired<T0, T1, T2, T3> {
+    /// An object that determines whether any cookies in viewer requests (and if so, which cookies) are included in the cache key and in requests that CloudFront sends to the origin. (converts into `IResolvableOrCfnCachePolicyCookiesConfigProperty`)
+    pub cookies_config: T0,
+    /// A flag that can affect whether the `Accept-Encoding` HTTP header is included in the cache key and included in requests that CloudFront sends to the origin. (converts into `BoolOrIResolvable`)
+    pub enable_accept_encoding_gzip: T1,
+    /// An object that determines whether any HTTP headers (and if so, which headers) are included in the cache key and in requests that CloudFront sends to the origin. (converts into `IResolvableOrCfnCachePolicyHeadersConfigProperty`)
+    pub headers_config: T2,
+    /// An object that determines whether any URL query strings in viewer requests (and if so, which query strings) are included in the cache key and in requests that CloudFront sends to the origin. (converts into `IResolvableOrCfnCachePolicyQueryStringsConfigProperty`)
+    pub query_strings_config: T3,
+}
+
 impl CfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty {
-    /// A `CfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty` with its required fields; set optional ones with the setters.
-    pub fn new(cookies_config: impl Into<IResolvableOrCfnCachePolicyCookiesConfigProperty>, enable_accept_encoding_gzip: impl Into<BoolOrIResolvable>, headers_config: impl Into<IResolvableOrCfnCachePolicyHeadersConfigProperty>, query_strings_config: impl Into<IResolvableOrCfnCachePolicyQueryStringsConfigProperty>) -> Self {
-        CfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty { cookies_config: cookies_config.into(), enable_accept_encoding_brotli: None, enable_accept_encoding_gzip: enable_accept_encoding_gzip.into(), headers_config: headers_config.into(), query_strings_config: query_strings_config.into() }
+    /// A `CfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnCachePolicyParametersInCacheKeyAndForwardedToOriginPropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<IResolvableOrCfnCachePolicyCookiesConfigProperty>,
+        T1: Into<BoolOrIResolvable>,
+        T2: Into<IResolvableOrCfnCachePolicyHeadersConfigProperty>,
+        T3: Into<IResolvableOrCfnCachePolicyQueryStringsConfigProperty>,
+    {
+        CfnCachePolicyParametersInCacheKeyAndForwardedToOriginProperty { cookies_config: required.cookies_config.into(), enable_accept_encoding_brotli: None, enable_accept_encoding_gzip: required.enable_accept_encoding_gzip.into(), headers_config: required.headers_config.into(), query_strings_config: required.query_strings_config.into() }
     }
     /// An object that determines whether any cookies in viewer requests (and if so, which cookies) are included in the cache key and in requests that CloudFront sends to the origin.
     ///
@@ -2482,10 +2600,23 @@ pub struct CfnConnectionFunctionConnectionFunctionConfigProperty {
     pub runtime: rt::JsString,
 }
 
+/// The required fields of [`CfnConnectionFunctionConnectionFunctionConfigProperty`], named: `CfnConnectionFunctionConnectionFunctionConfigProperty::new(CfnConnectionFunctionConnectionFunctionConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnConnectionFunctionConnectionFunctionConfigPropertyRequired<T0, T1> {
+    /// A comment to describe the function. (converts into `JsString`)
+    pub comment: T0,
+    /// The function's runtime environment version. (converts into `JsString`)
+    pub runtime: T1,
+}
+
 impl CfnConnectionFunctionConnectionFunctionConfigProperty {
-    /// A `CfnConnectionFunctionConnectionFunctionConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(comment: impl Into<rt::JsString>, runtime: impl Into<rt::JsString>) -> Self {
-        CfnConnectionFunctionConnectionFunctionConfigProperty { comment: comment.into(), key_value_store_associations: None, runtime: runtime.into() }
+    /// A `CfnConnectionFunctionConnectionFunctionConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnConnectionFunctionConnectionFunctionConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnConnectionFunctionConnectionFunctionConfigProperty { comment: required.comment.into(), key_value_store_associations: None, runtime: required.runtime.into() }
     }
     /// A comment to describe the function.
     ///
@@ -2588,10 +2719,26 @@ pub struct CfnConnectionFunctionProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnConnectionFunctionProps`], named: `CfnConnectionFunctionProps::new(CfnConnectionFunctionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnConnectionFunctionPropsRequired<T0, T1, T2> {
+    /// The code for the connection function. (converts into `JsString`)
+    pub connection_function_code: T0,
+    /// Contains configuration information about a CloudFront function. (converts into `IResolvableOrCfnConnectionFunctionConnectionFunctionConfigProperty`)
+    pub connection_function_config: T1,
+    /// The connection function name. (converts into `JsString`)
+    pub name: T2,
+}
+
 impl CfnConnectionFunctionProps {
-    /// A `CfnConnectionFunctionProps` with its required fields; set optional ones with the setters.
-    pub fn new(connection_function_code: impl Into<rt::JsString>, connection_function_config: impl Into<IResolvableOrCfnConnectionFunctionConnectionFunctionConfigProperty>, name: impl Into<rt::JsString>) -> Self {
-        CfnConnectionFunctionProps { auto_publish: None, connection_function_code: connection_function_code.into(), connection_function_config: connection_function_config.into(), name: name.into(), tags: None }
+    /// A `CfnConnectionFunctionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnConnectionFunctionPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnConnectionFunctionConnectionFunctionConfigProperty>,
+        T2: Into<rt::JsString>,
+    {
+        CfnConnectionFunctionProps { auto_publish: None, connection_function_code: required.connection_function_code.into(), connection_function_config: required.connection_function_config.into(), name: required.name.into(), tags: None }
     }
     /// A flag that determines whether to automatically publish the function to the `LIVE` stage when it’s created.
     ///
@@ -2977,10 +3124,24 @@ pub struct CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty
     pub r#type: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty`], named: `CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty::new(CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigPropertyRequired<T0, T1> {
+    /// A Boolean that indicates whether this continuous deployment policy is enabled (in effect). (converts into `BoolOrIResolvable`)
+    pub enabled: T0,
+    /// The CloudFront domain name of the staging distribution. (items converting into `JsString`)
+    pub staging_distribution_dns_names: T1,
+}
+
 impl CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty {
-    /// A `CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(enabled: impl Into<BoolOrIResolvable>, staging_distribution_dns_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty { enabled: enabled.into(), single_header_policy_config: None, single_weight_policy_config: None, staging_distribution_dns_names: rt::collect::<rt::JsString, _>(staging_distribution_dns_names), traffic_config: None, r#type: None }
+    /// A `CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<BoolOrIResolvable>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty { enabled: required.enabled.into(), single_header_policy_config: None, single_weight_policy_config: None, staging_distribution_dns_names: rt::collect::<rt::JsString, _>(required.staging_distribution_dns_names), traffic_config: None, r#type: None }
     }
     /// A Boolean that indicates whether this continuous deployment policy is enabled (in effect).
     ///
@@ -3068,10 +3229,23 @@ pub struct CfnContinuousDeploymentPolicySessionStickinessConfigProperty {
     pub maximum_ttl: rt::JsNumber,
 }
 
+/// The required fields of [`CfnContinuousDeploymentPolicySessionStickinessConfigProperty`], named: `CfnContinuousDeploymentPolicySessionStickinessConfigProperty::new(CfnContinuousDeploymentPolicySessionStickinessConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnContinuousDeploymentPolicySessionStickinessConfigPropertyRequired<T0, T1> {
+    /// The amount of time after which you want sessions to cease if no requests are received. (converts into `JsNumber`)
+    pub idle_ttl: T0,
+    /// The maximum amount of time to consider requests from the viewer as being part of the same session. (converts into `JsNumber`)
+    pub maximum_ttl: T1,
+}
+
 impl CfnContinuousDeploymentPolicySessionStickinessConfigProperty {
-    /// A `CfnContinuousDeploymentPolicySessionStickinessConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(idle_ttl: impl Into<rt::JsNumber>, maximum_ttl: impl Into<rt::JsNumber>) -> Self {
-        CfnContinuousDeploymentPolicySessionStickinessConfigProperty { idle_ttl: idle_ttl.into(), maximum_ttl: maximum_ttl.into() }
+    /// A `CfnContinuousDeploymentPolicySessionStickinessConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnContinuousDeploymentPolicySessionStickinessConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsNumber>,
+    {
+        CfnContinuousDeploymentPolicySessionStickinessConfigProperty { idle_ttl: required.idle_ttl.into(), maximum_ttl: required.maximum_ttl.into() }
     }
     /// The amount of time after which you want sessions to cease if no requests are received.
     ///
@@ -3121,10 +3295,23 @@ pub struct CfnContinuousDeploymentPolicySingleHeaderConfigProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnContinuousDeploymentPolicySingleHeaderConfigProperty`], named: `CfnContinuousDeploymentPolicySingleHeaderConfigProperty::new(CfnContinuousDeploymentPolicySingleHeaderConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnContinuousDeploymentPolicySingleHeaderConfigPropertyRequired<T0, T1> {
+    /// The request header name that you want CloudFront to send to your staging distribution. (converts into `JsString`)
+    pub header: T0,
+    /// The request header value. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnContinuousDeploymentPolicySingleHeaderConfigProperty {
-    /// A `CfnContinuousDeploymentPolicySingleHeaderConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(header: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnContinuousDeploymentPolicySingleHeaderConfigProperty { header: header.into(), value: value.into() }
+    /// A `CfnContinuousDeploymentPolicySingleHeaderConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnContinuousDeploymentPolicySingleHeaderConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnContinuousDeploymentPolicySingleHeaderConfigProperty { header: required.header.into(), value: required.value.into() }
     }
     /// The request header name that you want CloudFront to send to your staging distribution.
     ///
@@ -3172,10 +3359,23 @@ pub struct CfnContinuousDeploymentPolicySingleHeaderPolicyConfigProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnContinuousDeploymentPolicySingleHeaderPolicyConfigProperty`], named: `CfnContinuousDeploymentPolicySingleHeaderPolicyConfigProperty::new(CfnContinuousDeploymentPolicySingleHeaderPolicyConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnContinuousDeploymentPolicySingleHeaderPolicyConfigPropertyRequired<T0, T1> {
+    /// The name of the HTTP header that CloudFront uses to configure for the single header policy. (converts into `JsString`)
+    pub header: T0,
+    /// Specifies the value to assign to the header for a single header policy. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnContinuousDeploymentPolicySingleHeaderPolicyConfigProperty {
-    /// A `CfnContinuousDeploymentPolicySingleHeaderPolicyConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(header: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnContinuousDeploymentPolicySingleHeaderPolicyConfigProperty { header: header.into(), value: value.into() }
+    /// A `CfnContinuousDeploymentPolicySingleHeaderPolicyConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnContinuousDeploymentPolicySingleHeaderPolicyConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnContinuousDeploymentPolicySingleHeaderPolicyConfigProperty { header: required.header.into(), value: required.value.into() }
     }
     /// The name of the HTTP header that CloudFront uses to configure for the single header policy.
     ///
@@ -3695,10 +3895,26 @@ pub struct CfnDistributionCacheBehaviorProperty {
     pub viewer_protocol_policy: rt::JsString,
 }
 
+/// The required fields of [`CfnDistributionCacheBehaviorProperty`], named: `CfnDistributionCacheBehaviorProperty::new(CfnDistributionCacheBehaviorPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDistributionCacheBehaviorPropertyRequired<T0, T1, T2> {
+    /// The pattern (for example, `images/*.jpg` ) that specifies which requests to apply the behavior to. When CloudFront receives a viewer request, the requested path is compared with path patterns in the order in which cache behaviors are listed in the distribution. (converts into `JsString`)
+    pub path_pattern: T0,
+    /// The value of `ID` for the origin that you want CloudFront to route requests to when they match this cache behavior. (converts into `JsString`)
+    pub target_origin_id: T1,
+    /// The protocol that viewers can use to access the files in the origin specified by `TargetOriginId` when a request matches the path pattern in `PathPattern` . (converts into `JsString`)
+    pub viewer_protocol_policy: T2,
+}
+
 impl CfnDistributionCacheBehaviorProperty {
-    /// A `CfnDistributionCacheBehaviorProperty` with its required fields; set optional ones with the setters.
-    pub fn new(path_pattern: impl Into<rt::JsString>, target_origin_id: impl Into<rt::JsString>, viewer_protocol_policy: impl Into<rt::JsString>) -> Self {
-        CfnDistributionCacheBehaviorProperty { allowed_methods: None, cache_policy_id: None, cached_methods: None, compress: None, default_ttl: None, field_level_encryption_id: None, forwarded_values: None, function_associations: None, grpc_config: None, lambda_function_associations: None, max_ttl: None, min_ttl: None, origin_request_policy_id: None, path_pattern: path_pattern.into(), realtime_log_config_arn: None, response_headers_policy_id: None, smooth_streaming: None, target_origin_id: target_origin_id.into(), trusted_key_groups: None, trusted_signers: None, viewer_protocol_policy: viewer_protocol_policy.into() }
+    /// A `CfnDistributionCacheBehaviorProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnDistributionCacheBehaviorPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnDistributionCacheBehaviorProperty { allowed_methods: None, cache_policy_id: None, cached_methods: None, compress: None, default_ttl: None, field_level_encryption_id: None, forwarded_values: None, function_associations: None, grpc_config: None, lambda_function_associations: None, max_ttl: None, min_ttl: None, origin_request_policy_id: None, path_pattern: required.path_pattern.into(), realtime_log_config_arn: None, response_headers_policy_id: None, smooth_streaming: None, target_origin_id: required.target_origin_id.into(), trusted_key_groups: None, trusted_signers: None, viewer_protocol_policy: required.viewer_protocol_policy.into() }
     }
     /// A complex type that controls which HTTP methods CloudFront processes and forwards to your Amazon S3 bucket or your custom origin.
     ///
@@ -4640,10 +4856,23 @@ pub struct CfnDistributionDefaultCacheBehaviorProperty {
     pub viewer_protocol_policy: rt::JsString,
 }
 
+/// The required fields of [`CfnDistributionDefaultCacheBehaviorProperty`], named: `CfnDistributionDefaultCacheBehaviorProperty::new(CfnDistributionDefaultCacheBehaviorPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDistributionDefaultCacheBehaviorPropertyRequired<T0, T1> {
+    /// The value of `ID` for the origin that you want CloudFront to route requests to when they use the default cache behavior. (converts into `JsString`)
+    pub target_origin_id: T0,
+    /// The protocol that viewers can use to access the files in the origin specified by `TargetOriginId` when a request matches the path pattern in `PathPattern` . (converts into `JsString`)
+    pub viewer_protocol_policy: T1,
+}
+
 impl CfnDistributionDefaultCacheBehaviorProperty {
-    /// A `CfnDistributionDefaultCacheBehaviorProperty` with its required fields; set optional ones with the setters.
-    pub fn new(target_origin_id: impl Into<rt::JsString>, viewer_protocol_policy: impl Into<rt::JsString>) -> Self {
-        CfnDistributionDefaultCacheBehaviorProperty { allowed_methods: None, cache_policy_id: None, cached_methods: None, compress: None, default_ttl: None, field_level_encryption_id: None, forwarded_values: None, function_associations: None, grpc_config: None, lambda_function_associations: None, max_ttl: None, min_ttl: None, origin_request_policy_id: None, realtime_log_config_arn: None, response_headers_policy_id: None, smooth_streaming: None, target_origin_id: target_origin_id.into(), trusted_key_groups: None, trusted_signers: None, viewer_protocol_policy: viewer_protocol_policy.into() }
+    /// A `CfnDistributionDefaultCacheBehaviorProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDistributionDefaultCacheBehaviorPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnDistributionDefaultCacheBehaviorProperty { allowed_methods: None, cache_policy_id: None, cached_methods: None, compress: None, default_ttl: None, field_level_encryption_id: None, forwarded_values: None, function_associations: None, grpc_config: None, lambda_function_associations: None, max_ttl: None, min_ttl: None, origin_request_policy_id: None, realtime_log_config_arn: None, response_headers_policy_id: None, smooth_streaming: None, target_origin_id: required.target_origin_id.into(), trusted_key_groups: None, trusted_signers: None, viewer_protocol_policy: required.viewer_protocol_policy.into() }
     }
     /// A complex type that controls which HTTP methods CloudFront processes and forwards to your Amazon S3 bucket or your custom origin.
     ///
@@ -5159,10 +5388,23 @@ pub struct CfnDistributionDistributionConfigProperty {
     pub web_acl_id: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnDistributionDistributionConfigProperty`], named: `CfnDistributionDistributionConfigProperty::new(CfnDistributionDistributionConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDistributionDistributionConfigPropertyRequired<T0, T1> {
+    /// A complex type that describes the default cache behavior if you don't specify a `CacheBehavior` element or if files don't match any of the values of `PathPattern` in `CacheBehavior` elements. (converts into `IResolvableOrCfnDistributionDefaultCacheBehaviorProperty`)
+    pub default_cache_behavior: T0,
+    /// From this field, you can enable or disable the selected distribution. (converts into `BoolOrIResolvable`)
+    pub enabled: T1,
+}
+
 impl CfnDistributionDistributionConfigProperty {
-    /// A `CfnDistributionDistributionConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(default_cache_behavior: impl Into<IResolvableOrCfnDistributionDefaultCacheBehaviorProperty>, enabled: impl Into<BoolOrIResolvable>) -> Self {
-        CfnDistributionDistributionConfigProperty { aliases: None, anycast_ip_list_id: None, cache_behaviors: None, cache_tag_config: None, cnam_es: None, comment: None, connection_function_association: None, connection_mode: None, continuous_deployment_policy_id: None, custom_error_responses: None, custom_origin: None, default_cache_behavior: default_cache_behavior.into(), default_root_object: None, enabled: enabled.into(), http_version: None, ipv6_enabled: None, logging: None, origin_groups: None, origins: None, price_class: None, restrictions: None, s3_origin: None, staging: None, tenant_config: None, viewer_certificate: None, viewer_mtls_config: None, web_acl_id: None }
+    /// A `CfnDistributionDistributionConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDistributionDistributionConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnDistributionDefaultCacheBehaviorProperty>,
+        T1: Into<BoolOrIResolvable>,
+    {
+        CfnDistributionDistributionConfigProperty { aliases: None, anycast_ip_list_id: None, cache_behaviors: None, cache_tag_config: None, cnam_es: None, comment: None, connection_function_association: None, connection_mode: None, continuous_deployment_policy_id: None, custom_error_responses: None, custom_origin: None, default_cache_behavior: required.default_cache_behavior.into(), default_root_object: None, enabled: required.enabled.into(), http_version: None, ipv6_enabled: None, logging: None, origin_groups: None, origins: None, price_class: None, restrictions: None, s3_origin: None, staging: None, tenant_config: None, viewer_certificate: None, viewer_mtls_config: None, web_acl_id: None }
     }
     /// > This field only supports standard distributions.
     ///
@@ -5933,10 +6175,27 @@ pub struct CfnDistributionLegacyCustomOriginProperty {
     pub origin_ssl_protocols: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnDistributionLegacyCustomOriginProperty`], named: `CfnDistributionLegacyCustomOriginProperty::new(CfnDistributionLegacyCustomOriginPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDistributionLegacyCustomOriginPropertyRequired<T0, T1, T2> {
+    /// The domain name assigned to your CloudFront distribution. (converts into `JsString`)
+    pub dns_name: T0,
+    /// Specifies the protocol (HTTP or HTTPS) that CloudFront uses to connect to the origin. (converts into `JsString`)
+    pub origin_protocol_policy: T1,
+    /// The minimum SSL/TLS protocol version that CloudFront uses when communicating with your origin server over HTTPs. (items converting into `JsString`)
+    pub origin_ssl_protocols: T2,
+}
+
 impl CfnDistributionLegacyCustomOriginProperty {
-    /// A `CfnDistributionLegacyCustomOriginProperty` with its required fields; set optional ones with the setters.
-    pub fn new(dns_name: impl Into<rt::JsString>, origin_protocol_policy: impl Into<rt::JsString>, origin_ssl_protocols: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnDistributionLegacyCustomOriginProperty { dns_name: dns_name.into(), http_port: None, https_port: None, origin_protocol_policy: origin_protocol_policy.into(), origin_ssl_protocols: rt::collect::<rt::JsString, _>(origin_ssl_protocols) }
+    /// A `CfnDistributionLegacyCustomOriginProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnDistributionLegacyCustomOriginPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: IntoIterator,
+        T2::Item: Into<rt::JsString>,
+    {
+        CfnDistributionLegacyCustomOriginProperty { dns_name: required.dns_name.into(), http_port: None, https_port: None, origin_protocol_policy: required.origin_protocol_policy.into(), origin_ssl_protocols: rt::collect::<rt::JsString, _>(required.origin_ssl_protocols) }
     }
     /// The domain name assigned to your CloudFront distribution.
     ///
@@ -6154,10 +6413,23 @@ pub struct CfnDistributionOriginCustomHeaderProperty {
     pub header_value: rt::JsString,
 }
 
+/// The required fields of [`CfnDistributionOriginCustomHeaderProperty`], named: `CfnDistributionOriginCustomHeaderProperty::new(CfnDistributionOriginCustomHeaderPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDistributionOriginCustomHeaderPropertyRequired<T0, T1> {
+    /// The name of a header that you want CloudFront to send to your origin. (converts into `JsString`)
+    pub header_name: T0,
+    /// The value for the header that you specified in the `HeaderName` field. (converts into `JsString`)
+    pub header_value: T1,
+}
+
 impl CfnDistributionOriginCustomHeaderProperty {
-    /// A `CfnDistributionOriginCustomHeaderProperty` with its required fields; set optional ones with the setters.
-    pub fn new(header_name: impl Into<rt::JsString>, header_value: impl Into<rt::JsString>) -> Self {
-        CfnDistributionOriginCustomHeaderProperty { header_name: header_name.into(), header_value: header_value.into() }
+    /// A `CfnDistributionOriginCustomHeaderProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDistributionOriginCustomHeaderPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnDistributionOriginCustomHeaderProperty { header_name: required.header_name.into(), header_value: required.header_value.into() }
     }
     /// The name of a header that you want CloudFront to send to your origin.
     ///
@@ -6273,10 +6545,23 @@ pub struct CfnDistributionOriginGroupMembersProperty {
     pub quantity: rt::JsNumber,
 }
 
+/// The required fields of [`CfnDistributionOriginGroupMembersProperty`], named: `CfnDistributionOriginGroupMembersProperty::new(CfnDistributionOriginGroupMembersPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDistributionOriginGroupMembersPropertyRequired<T0, T1> {
+    /// Items (origins) in an origin group. (converts into `IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList`)
+    pub items: T0,
+    /// The number of origins in an origin group. (converts into `JsNumber`)
+    pub quantity: T1,
+}
+
 impl CfnDistributionOriginGroupMembersProperty {
-    /// A `CfnDistributionOriginGroupMembersProperty` with its required fields; set optional ones with the setters.
-    pub fn new(items: impl Into<IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList>, quantity: impl Into<rt::JsNumber>) -> Self {
-        CfnDistributionOriginGroupMembersProperty { items: items.into(), quantity: quantity.into() }
+    /// A `CfnDistributionOriginGroupMembersProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDistributionOriginGroupMembersPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList>,
+        T1: Into<rt::JsNumber>,
+    {
+        CfnDistributionOriginGroupMembersProperty { items: required.items.into(), quantity: required.quantity.into() }
     }
     /// Items (origins) in an origin group.
     ///
@@ -6334,10 +6619,26 @@ pub struct CfnDistributionOriginGroupProperty {
     pub selection_criteria: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnDistributionOriginGroupProperty`], named: `CfnDistributionOriginGroupProperty::new(CfnDistributionOriginGroupPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDistributionOriginGroupPropertyRequired<T0, T1, T2> {
+    /// A complex type that contains information about the failover criteria for an origin group. (converts into `IResolvableOrCfnDistributionOriginGroupFailoverCriteriaProperty`)
+    pub failover_criteria: T0,
+    /// The origin group's ID. (converts into `JsString`)
+    pub id: T1,
+    /// A complex type that contains information about the origins in an origin group. (converts into `IResolvableOrCfnDistributionOriginGroupMembersProperty`)
+    pub members: T2,
+}
+
 impl CfnDistributionOriginGroupProperty {
-    /// A `CfnDistributionOriginGroupProperty` with its required fields; set optional ones with the setters.
-    pub fn new(failover_criteria: impl Into<IResolvableOrCfnDistributionOriginGroupFailoverCriteriaProperty>, id: impl Into<rt::JsString>, members: impl Into<IResolvableOrCfnDistributionOriginGroupMembersProperty>) -> Self {
-        CfnDistributionOriginGroupProperty { failover_criteria: failover_criteria.into(), id: id.into(), members: members.into(), selection_criteria: None }
+    /// A `CfnDistributionOriginGroupProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnDistributionOriginGroupPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnDistributionOriginGroupFailoverCriteriaProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrCfnDistributionOriginGroupMembersProperty>,
+    {
+        CfnDistributionOriginGroupProperty { failover_criteria: required.failover_criteria.into(), id: required.id.into(), members: required.members.into(), selection_criteria: None }
     }
     /// A complex type that contains information about the failover criteria for an origin group.
     ///
@@ -6569,10 +6870,23 @@ pub struct CfnDistributionOriginProperty {
     pub vpc_origin_config: Option<IResolvableOrCfnDistributionVpcOriginConfigProperty>,
 }
 
+/// The required fields of [`CfnDistributionOriginProperty`], named: `CfnDistributionOriginProperty::new(CfnDistributionOriginPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDistributionOriginPropertyRequired<T0, T1> {
+    /// The domain name for the origin. (converts into `JsString`)
+    pub domain_name: T0,
+    /// A unique identifier for the origin. This value must be unique within the distribution. (converts into `JsString`)
+    pub id: T1,
+}
+
 impl CfnDistributionOriginProperty {
-    /// A `CfnDistributionOriginProperty` with its required fields; set optional ones with the setters.
-    pub fn new(domain_name: impl Into<rt::JsString>, id: impl Into<rt::JsString>) -> Self {
-        CfnDistributionOriginProperty { connection_attempts: None, connection_timeout: None, custom_origin_config: None, domain_name: domain_name.into(), id: id.into(), origin_access_control_id: None, origin_custom_headers: None, origin_path: None, origin_shield: None, response_completion_timeout: None, s3_origin_config: None, vpc_origin_config: None }
+    /// A `CfnDistributionOriginProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDistributionOriginPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnDistributionOriginProperty { connection_attempts: None, connection_timeout: None, custom_origin_config: None, domain_name: required.domain_name.into(), id: required.id.into(), origin_access_control_id: None, origin_custom_headers: None, origin_path: None, origin_shield: None, response_completion_timeout: None, s3_origin_config: None, vpc_origin_config: None }
     }
     /// The number of times that CloudFront attempts to connect to the origin.
     ///
@@ -6793,10 +7107,23 @@ pub struct CfnDistributionParameterDefinitionProperty {
     pub name: rt::JsString,
 }
 
+/// The required fields of [`CfnDistributionParameterDefinitionProperty`], named: `CfnDistributionParameterDefinitionProperty::new(CfnDistributionParameterDefinitionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDistributionParameterDefinitionPropertyRequired<T0, T1> {
+    /// The value that you assigned to the parameter. (converts into `IResolvableOrCfnDistributionDefinitionProperty`)
+    pub definition: T0,
+    /// The name of the parameter. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnDistributionParameterDefinitionProperty {
-    /// A `CfnDistributionParameterDefinitionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(definition: impl Into<IResolvableOrCfnDistributionDefinitionProperty>, name: impl Into<rt::JsString>) -> Self {
-        CfnDistributionParameterDefinitionProperty { definition: definition.into(), name: name.into() }
+    /// A `CfnDistributionParameterDefinitionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDistributionParameterDefinitionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnDistributionDefinitionProperty>,
+        T1: Into<rt::JsString>,
+    {
+        CfnDistributionParameterDefinitionProperty { definition: required.definition.into(), name: required.name.into() }
     }
     /// The value that you assigned to the parameter.
     ///
@@ -6976,10 +7303,23 @@ pub struct CfnDistributionStatusCodesProperty {
     pub quantity: rt::JsNumber,
 }
 
+/// The required fields of [`CfnDistributionStatusCodesProperty`], named: `CfnDistributionStatusCodesProperty::new(CfnDistributionStatusCodesPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDistributionStatusCodesPropertyRequired<T0, T1> {
+    /// The items (status codes) for an origin group. (converts into `IResolvableOrNumberList`)
+    pub items: T0,
+    /// The number of status codes. (converts into `JsNumber`)
+    pub quantity: T1,
+}
+
 impl CfnDistributionStatusCodesProperty {
-    /// A `CfnDistributionStatusCodesProperty` with its required fields; set optional ones with the setters.
-    pub fn new(items: impl Into<IResolvableOrNumberList>, quantity: impl Into<rt::JsNumber>) -> Self {
-        CfnDistributionStatusCodesProperty { items: items.into(), quantity: quantity.into() }
+    /// A `CfnDistributionStatusCodesProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDistributionStatusCodesPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrNumberList>,
+        T1: Into<rt::JsNumber>,
+    {
+        CfnDistributionStatusCodesProperty { items: required.items.into(), quantity: required.quantity.into() }
     }
     /// The items (status codes) for an origin group.
     ///
@@ -8076,10 +8416,27 @@ pub struct CfnDistributionTenantProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnDistributionTenantProps`], named: `CfnDistributionTenantProps::new(CfnDistributionTenantPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDistributionTenantPropsRequired<T0, T1, T2> {
+    /// The ID of the multi-tenant distribution. (converts into `JsString`)
+    pub distribution_id: T0,
+    /// The domains associated with the distribution tenant. (items converting into `JsString`)
+    pub domains: T1,
+    /// The name of the distribution tenant. (converts into `JsString`)
+    pub name: T2,
+}
+
 impl CfnDistributionTenantProps {
-    /// A `CfnDistributionTenantProps` with its required fields; set optional ones with the setters.
-    pub fn new(distribution_id: impl Into<rt::JsString>, domains: impl IntoIterator<Item = impl Into<rt::JsString>>, name: impl Into<rt::JsString>) -> Self {
-        CfnDistributionTenantProps { connection_group_id: None, customizations: None, distribution_id: distribution_id.into(), domains: rt::collect::<rt::JsString, _>(domains), enabled: None, managed_certificate_request: None, name: name.into(), parameters: None, tags: None }
+    /// A `CfnDistributionTenantProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnDistributionTenantPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnDistributionTenantProps { connection_group_id: None, customizations: None, distribution_id: required.distribution_id.into(), domains: rt::collect::<rt::JsString, _>(required.domains), enabled: None, managed_certificate_request: None, name: required.name.into(), parameters: None, tags: None }
     }
     /// The ID of the connection group for the distribution tenant.
     ///
@@ -8285,10 +8642,23 @@ pub struct CfnFieldLevelEncryptionConfigContentTypeProfileConfigProperty {
     pub forward_when_content_type_is_unknown: BoolOrIResolvable,
 }
 
+/// The required fields of [`CfnFieldLevelEncryptionConfigContentTypeProfileConfigProperty`], named: `CfnFieldLevelEncryptionConfigContentTypeProfileConfigProperty::new(CfnFieldLevelEncryptionConfigContentTypeProfileConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnFieldLevelEncryptionConfigContentTypeProfileConfigPropertyRequired<T0, T1> {
+    /// The content types paired with a profile. (converts into `IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList`)
+    pub content_type_profiles: T0,
+    /// Whether CloudFront forwards a request when the content type names a profile that does not exist. (converts into `BoolOrIResolvable`)
+    pub forward_when_content_type_is_unknown: T1,
+}
+
 impl CfnFieldLevelEncryptionConfigContentTypeProfileConfigProperty {
-    /// A `CfnFieldLevelEncryptionConfigContentTypeProfileConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(content_type_profiles: impl Into<IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList>, forward_when_content_type_is_unknown: impl Into<BoolOrIResolvable>) -> Self {
-        CfnFieldLevelEncryptionConfigContentTypeProfileConfigProperty { content_type_profiles: content_type_profiles.into(), forward_when_content_type_is_unknown: forward_when_content_type_is_unknown.into() }
+    /// A `CfnFieldLevelEncryptionConfigContentTypeProfileConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnFieldLevelEncryptionConfigContentTypeProfileConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList>,
+        T1: Into<BoolOrIResolvable>,
+    {
+        CfnFieldLevelEncryptionConfigContentTypeProfileConfigProperty { content_type_profiles: required.content_type_profiles.into(), forward_when_content_type_is_unknown: required.forward_when_content_type_is_unknown.into() }
     }
     /// The content types paired with a profile.
     ///
@@ -8342,10 +8712,26 @@ pub struct CfnFieldLevelEncryptionConfigContentTypeProfileProperty {
     pub profile_id: rt::JsString,
 }
 
+/// The required fields of [`CfnFieldLevelEncryptionConfigContentTypeProfileProperty`], named: `CfnFieldLevelEncryptionConfigContentTypeProfileProperty::new(CfnFieldLevelEncryptionConfigContentTypeProfilePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnFieldLevelEncryptionConfigContentTypeProfilePropertyRequired<T0, T1, T2> {
+    /// The content type CloudFront encrypts. (converts into `JsString`)
+    pub content_type: T0,
+    /// The encryption format CloudFront uses for this content type. (converts into `JsString`)
+    pub format: T1,
+    /// The identifier of the field-level encryption profile CloudFront uses for this content type. (converts into `JsString`)
+    pub profile_id: T2,
+}
+
 impl CfnFieldLevelEncryptionConfigContentTypeProfileProperty {
-    /// A `CfnFieldLevelEncryptionConfigContentTypeProfileProperty` with its required fields; set optional ones with the setters.
-    pub fn new(content_type: impl Into<rt::JsString>, format: impl Into<rt::JsString>, profile_id: impl Into<rt::JsString>) -> Self {
-        CfnFieldLevelEncryptionConfigContentTypeProfileProperty { content_type: content_type.into(), format: format.into(), profile_id: profile_id.into() }
+    /// A `CfnFieldLevelEncryptionConfigContentTypeProfileProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnFieldLevelEncryptionConfigContentTypeProfilePropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnFieldLevelEncryptionConfigContentTypeProfileProperty { content_type: required.content_type.into(), format: required.format.into(), profile_id: required.profile_id.into() }
     }
     /// The content type CloudFront encrypts.
     ///
@@ -8403,10 +8789,23 @@ pub struct CfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty {
     pub query_arg_profiles: IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList,
 }
 
+/// The required fields of [`CfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty`], named: `CfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty::new(CfnFieldLevelEncryptionConfigQueryArgProfileConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnFieldLevelEncryptionConfigQueryArgProfileConfigPropertyRequired<T0, T1> {
+    /// Whether CloudFront forwards a request when the query argument names a profile that does not exist. (converts into `BoolOrIResolvable`)
+    pub forward_when_query_arg_profile_is_unknown: T0,
+    /// The query arguments paired with a profile. (converts into `IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList`)
+    pub query_arg_profiles: T1,
+}
+
 impl CfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty {
-    /// A `CfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(forward_when_query_arg_profile_is_unknown: impl Into<BoolOrIResolvable>, query_arg_profiles: impl Into<IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList>) -> Self {
-        CfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty { forward_when_query_arg_profile_is_unknown: forward_when_query_arg_profile_is_unknown.into(), query_arg_profiles: query_arg_profiles.into() }
+    /// A `CfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnFieldLevelEncryptionConfigQueryArgProfileConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<BoolOrIResolvable>,
+        T1: Into<IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList>,
+    {
+        CfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty { forward_when_query_arg_profile_is_unknown: required.forward_when_query_arg_profile_is_unknown.into(), query_arg_profiles: required.query_arg_profiles.into() }
     }
     /// Whether CloudFront forwards a request when the query argument names a profile that does not exist.
     ///
@@ -8452,10 +8851,23 @@ pub struct CfnFieldLevelEncryptionConfigQueryArgProfileProperty {
     pub query_arg: rt::JsString,
 }
 
+/// The required fields of [`CfnFieldLevelEncryptionConfigQueryArgProfileProperty`], named: `CfnFieldLevelEncryptionConfigQueryArgProfileProperty::new(CfnFieldLevelEncryptionConfigQueryArgProfilePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnFieldLevelEncryptionConfigQueryArgProfilePropertyRequired<T0, T1> {
+    /// The identifier of the field-level encryption profile CloudFront uses for this query argument. (converts into `JsString`)
+    pub profile_id: T0,
+    /// The query argument that CloudFront encrypts with the paired profile. (converts into `JsString`)
+    pub query_arg: T1,
+}
+
 impl CfnFieldLevelEncryptionConfigQueryArgProfileProperty {
-    /// A `CfnFieldLevelEncryptionConfigQueryArgProfileProperty` with its required fields; set optional ones with the setters.
-    pub fn new(profile_id: impl Into<rt::JsString>, query_arg: impl Into<rt::JsString>) -> Self {
-        CfnFieldLevelEncryptionConfigQueryArgProfileProperty { profile_id: profile_id.into(), query_arg: query_arg.into() }
+    /// A `CfnFieldLevelEncryptionConfigQueryArgProfileProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnFieldLevelEncryptionConfigQueryArgProfilePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnFieldLevelEncryptionConfigQueryArgProfileProperty { profile_id: required.profile_id.into(), query_arg: required.query_arg.into() }
     }
     /// The identifier of the field-level encryption profile CloudFront uses for this query argument.
     ///
@@ -8511,10 +8923,26 @@ pub struct CfnFieldLevelEncryptionConfigProps {
     pub query_arg_profile_config: IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty,
 }
 
+/// The required fields of [`CfnFieldLevelEncryptionConfigProps`], named: `CfnFieldLevelEncryptionConfigProps::new(CfnFieldLevelEncryptionConfigPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnFieldLevelEncryptionConfigPropsRequired<T0, T1, T2> {
+    /// A unique value that identifies the create request. (converts into `JsString`)
+    pub caller_reference: T0,
+    /// How CloudFront handles content types, including the profile paired with each one. (converts into `IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileConfigProperty`)
+    pub content_type_profile_config: T1,
+    /// How CloudFront handles query arguments, including the profile paired with each one. (converts into `IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty`)
+    pub query_arg_profile_config: T2,
+}
+
 impl CfnFieldLevelEncryptionConfigProps {
-    /// A `CfnFieldLevelEncryptionConfigProps` with its required fields; set optional ones with the setters.
-    pub fn new(caller_reference: impl Into<rt::JsString>, content_type_profile_config: impl Into<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileConfigProperty>, query_arg_profile_config: impl Into<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty>) -> Self {
-        CfnFieldLevelEncryptionConfigProps { caller_reference: caller_reference.into(), comment: None, content_type_profile_config: content_type_profile_config.into(), query_arg_profile_config: query_arg_profile_config.into() }
+    /// A `CfnFieldLevelEncryptionConfigProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnFieldLevelEncryptionConfigPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileConfigProperty>,
+        T2: Into<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileConfigProperty>,
+    {
+        CfnFieldLevelEncryptionConfigProps { caller_reference: required.caller_reference.into(), comment: None, content_type_profile_config: required.content_type_profile_config.into(), query_arg_profile_config: required.query_arg_profile_config.into() }
     }
     /// A unique value that identifies the create request.
     ///
@@ -8667,10 +9095,27 @@ pub struct CfnFieldLevelEncryptionProfileEncryptionEntityProperty {
     pub public_key_id: rt::JsString,
 }
 
+/// The required fields of [`CfnFieldLevelEncryptionProfileEncryptionEntityProperty`], named: `CfnFieldLevelEncryptionProfileEncryptionEntityProperty::new(CfnFieldLevelEncryptionProfileEncryptionEntityPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnFieldLevelEncryptionProfileEncryptionEntityPropertyRequired<T0, T1, T2> {
+    /// The request-body field names to encrypt. (items converting into `JsString`)
+    pub field_patterns: T0,
+    /// The provider associated with the public key. (converts into `JsString`)
+    pub provider_id: T1,
+    /// The identifier of the CloudFront public key used to encrypt the fields that match the patterns. (converts into `JsString`)
+    pub public_key_id: T2,
+}
+
 impl CfnFieldLevelEncryptionProfileEncryptionEntityProperty {
-    /// A `CfnFieldLevelEncryptionProfileEncryptionEntityProperty` with its required fields; set optional ones with the setters.
-    pub fn new(field_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>, provider_id: impl Into<rt::JsString>, public_key_id: impl Into<rt::JsString>) -> Self {
-        CfnFieldLevelEncryptionProfileEncryptionEntityProperty { field_patterns: rt::collect::<rt::JsString, _>(field_patterns), provider_id: provider_id.into(), public_key_id: public_key_id.into() }
+    /// A `CfnFieldLevelEncryptionProfileEncryptionEntityProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnFieldLevelEncryptionProfileEncryptionEntityPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnFieldLevelEncryptionProfileEncryptionEntityProperty { field_patterns: rt::collect::<rt::JsString, _>(required.field_patterns), provider_id: required.provider_id.into(), public_key_id: required.public_key_id.into() }
     }
     /// The request-body field names to encrypt.
     ///
@@ -8740,10 +9185,26 @@ pub struct CfnFieldLevelEncryptionProfileFieldLevelEncryptionProfileConfigProper
     pub name: rt::JsString,
 }
 
+/// The required fields of [`CfnFieldLevelEncryptionProfileFieldLevelEncryptionProfileConfigProperty`], named: `CfnFieldLevelEncryptionProfileFieldLevelEncryptionProfileConfigProperty::new(CfnFieldLevelEncryptionProfileFieldLevelEncryptionProfileConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnFieldLevelEncryptionProfileFieldLevelEncryptionProfileConfigPropertyRequired<T0, T1, T2> {
+    /// A unique value that identifies the creation request. (converts into `JsString`)
+    pub caller_reference: T0,
+    /// The encryption entities of the field-level encryption profile. (converts into `IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList`)
+    pub encryption_entities: T1,
+    /// The name of the field-level encryption profile. (converts into `JsString`)
+    pub name: T2,
+}
+
 impl CfnFieldLevelEncryptionProfileFieldLevelEncryptionProfileConfigProperty {
-    /// A `CfnFieldLevelEncryptionProfileFieldLevelEncryptionProfileConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(caller_reference: impl Into<rt::JsString>, encryption_entities: impl Into<IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList>, name: impl Into<rt::JsString>) -> Self {
-        CfnFieldLevelEncryptionProfileFieldLevelEncryptionProfileConfigProperty { caller_reference: caller_reference.into(), comment: None, encryption_entities: encryption_entities.into(), name: name.into() }
+    /// A `CfnFieldLevelEncryptionProfileFieldLevelEncryptionProfileConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnFieldLevelEncryptionProfileFieldLevelEncryptionProfileConfigPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList>,
+        T2: Into<rt::JsString>,
+    {
+        CfnFieldLevelEncryptionProfileFieldLevelEncryptionProfileConfigProperty { caller_reference: required.caller_reference.into(), comment: None, encryption_entities: required.encryption_entities.into(), name: required.name.into() }
     }
     /// A unique value that identifies the creation request.
     ///
@@ -8972,10 +9433,23 @@ pub struct CfnFunctionFunctionConfigProperty {
     pub runtime: rt::JsString,
 }
 
+/// The required fields of [`CfnFunctionFunctionConfigProperty`], named: `CfnFunctionFunctionConfigProperty::new(CfnFunctionFunctionConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnFunctionFunctionConfigPropertyRequired<T0, T1> {
+    /// A comment to describe the function. (converts into `JsString`)
+    pub comment: T0,
+    /// The function's runtime environment version. (converts into `JsString`)
+    pub runtime: T1,
+}
+
 impl CfnFunctionFunctionConfigProperty {
-    /// A `CfnFunctionFunctionConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(comment: impl Into<rt::JsString>, runtime: impl Into<rt::JsString>) -> Self {
-        CfnFunctionFunctionConfigProperty { comment: comment.into(), key_value_store_associations: None, runtime: runtime.into() }
+    /// A `CfnFunctionFunctionConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnFunctionFunctionConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnFunctionFunctionConfigProperty { comment: required.comment.into(), key_value_store_associations: None, runtime: required.runtime.into() }
     }
     /// A comment to describe the function.
     ///
@@ -9121,10 +9595,26 @@ pub struct CfnFunctionProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnFunctionProps`], named: `CfnFunctionProps::new(CfnFunctionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnFunctionPropsRequired<T0, T1, T2> {
+    /// The function code. (converts into `JsString`)
+    pub function_code: T0,
+    /// Contains configuration information about a CloudFront function. (converts into `IResolvableOrCfnFunctionFunctionConfigProperty`)
+    pub function_config: T1,
+    /// A name to identify the function. (converts into `JsString`)
+    pub name: T2,
+}
+
 impl CfnFunctionProps {
-    /// A `CfnFunctionProps` with its required fields; set optional ones with the setters.
-    pub fn new(function_code: impl Into<rt::JsString>, function_config: impl Into<IResolvableOrCfnFunctionFunctionConfigProperty>, name: impl Into<rt::JsString>) -> Self {
-        CfnFunctionProps { auto_publish: None, function_code: function_code.into(), function_config: function_config.into(), function_metadata: None, name: name.into(), tags: None }
+    /// A `CfnFunctionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnFunctionPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnFunctionFunctionConfigProperty>,
+        T2: Into<rt::JsString>,
+    {
+        CfnFunctionProps { auto_publish: None, function_code: required.function_code.into(), function_config: required.function_config.into(), function_metadata: None, name: required.name.into(), tags: None }
     }
     /// A flag that determines whether to automatically publish the function to the `LIVE` stage when it’s created.
     ///
@@ -9282,10 +9772,24 @@ pub struct CfnKeyGroupKeyGroupConfigProperty {
     pub name: rt::JsString,
 }
 
+/// The required fields of [`CfnKeyGroupKeyGroupConfigProperty`], named: `CfnKeyGroupKeyGroupConfigProperty::new(CfnKeyGroupKeyGroupConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnKeyGroupKeyGroupConfigPropertyRequired<T0, T1> {
+    /// A list of the identifiers of the public keys in the key group. (items converting into `JsString`)
+    pub items: T0,
+    /// A name to identify the key group. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnKeyGroupKeyGroupConfigProperty {
-    /// A `CfnKeyGroupKeyGroupConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(items: impl IntoIterator<Item = impl Into<rt::JsString>>, name: impl Into<rt::JsString>) -> Self {
-        CfnKeyGroupKeyGroupConfigProperty { comment: None, items: rt::collect::<rt::JsString, _>(items), name: name.into() }
+    /// A `CfnKeyGroupKeyGroupConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnKeyGroupKeyGroupConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnKeyGroupKeyGroupConfigProperty { comment: None, items: rt::collect::<rt::JsString, _>(required.items), name: required.name.into() }
     }
     /// A comment to describe the key group.
     ///
@@ -9477,10 +9981,23 @@ pub struct CfnKeyValueStoreImportSourceProperty {
     pub source_type: rt::JsString,
 }
 
+/// The required fields of [`CfnKeyValueStoreImportSourceProperty`], named: `CfnKeyValueStoreImportSourceProperty::new(CfnKeyValueStoreImportSourcePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnKeyValueStoreImportSourcePropertyRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the import source for the key value store. (converts into `JsString`)
+    pub source_arn: T0,
+    /// The source type of the import source for the key value store. (converts into `JsString`)
+    pub source_type: T1,
+}
+
 impl CfnKeyValueStoreImportSourceProperty {
-    /// A `CfnKeyValueStoreImportSourceProperty` with its required fields; set optional ones with the setters.
-    pub fn new(source_arn: impl Into<rt::JsString>, source_type: impl Into<rt::JsString>) -> Self {
-        CfnKeyValueStoreImportSourceProperty { source_arn: source_arn.into(), source_type: source_type.into() }
+    /// A `CfnKeyValueStoreImportSourceProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnKeyValueStoreImportSourcePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnKeyValueStoreImportSourceProperty { source_arn: required.source_arn.into(), source_type: required.source_type.into() }
     }
     /// The Amazon Resource Name (ARN) of the import source for the key value store.
     ///
@@ -9732,10 +10249,23 @@ pub struct CfnMonitoringSubscriptionProps {
     pub monitoring_subscription: IResolvableOrCfnMonitoringSubscriptionMonitoringSubscriptionProperty,
 }
 
+/// The required fields of [`CfnMonitoringSubscriptionProps`], named: `CfnMonitoringSubscriptionProps::new(CfnMonitoringSubscriptionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMonitoringSubscriptionPropsRequired<T0, T1> {
+    /// The ID of the distribution that you are enabling metrics for. (converts into `StringOrObject`)
+    pub distribution_id: T0,
+    /// A subscription configuration for additional CloudWatch metrics. (converts into `IResolvableOrCfnMonitoringSubscriptionMonitoringSubscriptionProperty`)
+    pub monitoring_subscription: T1,
+}
+
 impl CfnMonitoringSubscriptionProps {
-    /// A `CfnMonitoringSubscriptionProps` with its required fields; set optional ones with the setters.
-    pub fn new(distribution_id: impl Into<StringOrObject>, monitoring_subscription: impl Into<IResolvableOrCfnMonitoringSubscriptionMonitoringSubscriptionProperty>) -> Self {
-        CfnMonitoringSubscriptionProps { distribution_id: distribution_id.into(), monitoring_subscription: monitoring_subscription.into() }
+    /// A `CfnMonitoringSubscriptionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnMonitoringSubscriptionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<StringOrObject>,
+        T1: Into<IResolvableOrCfnMonitoringSubscriptionMonitoringSubscriptionProperty>,
+    {
+        CfnMonitoringSubscriptionProps { distribution_id: required.distribution_id.into(), monitoring_subscription: required.monitoring_subscription.into() }
     }
     /// The ID of the distribution that you are enabling metrics for.
     ///
@@ -9884,10 +10414,29 @@ pub struct CfnOriginAccessControlOriginAccessControlConfigProperty {
     pub signing_protocol: rt::JsString,
 }
 
+/// The required fields of [`CfnOriginAccessControlOriginAccessControlConfigProperty`], named: `CfnOriginAccessControlOriginAccessControlConfigProperty::new(CfnOriginAccessControlOriginAccessControlConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnOriginAccessControlOriginAccessControlConfigPropertyRequired<T0, T1, T2, T3> {
+    /// A name to identify the origin access control. (converts into `JsString`)
+    pub name: T0,
+    /// The type of origin that this origin access control is for. (converts into `JsString`)
+    pub origin_access_control_origin_type: T1,
+    /// Specifies which requests CloudFront signs (adds authentication information to). (converts into `JsString`)
+    pub signing_behavior: T2,
+    /// The signing protocol of the origin access control, which determines how CloudFront signs (authenticates) requests. (converts into `JsString`)
+    pub signing_protocol: T3,
+}
+
 impl CfnOriginAccessControlOriginAccessControlConfigProperty {
-    /// A `CfnOriginAccessControlOriginAccessControlConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, origin_access_control_origin_type: impl Into<rt::JsString>, signing_behavior: impl Into<rt::JsString>, signing_protocol: impl Into<rt::JsString>) -> Self {
-        CfnOriginAccessControlOriginAccessControlConfigProperty { description: None, name: name.into(), origin_access_control_origin_type: origin_access_control_origin_type.into(), signing_behavior: signing_behavior.into(), signing_protocol: signing_protocol.into() }
+    /// A `CfnOriginAccessControlOriginAccessControlConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnOriginAccessControlOriginAccessControlConfigPropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        CfnOriginAccessControlOriginAccessControlConfigProperty { description: None, name: required.name.into(), origin_access_control_origin_type: required.origin_access_control_origin_type.into(), signing_behavior: required.signing_behavior.into(), signing_protocol: required.signing_protocol.into() }
     }
     /// A description of the origin access control.
     ///
@@ -10226,10 +10775,29 @@ pub struct CfnOriginRequestPolicyOriginRequestPolicyConfigProperty {
     pub query_strings_config: IResolvableOrCfnOriginRequestPolicyQueryStringsConfigProperty,
 }
 
+/// The required fields of [`CfnOriginRequestPolicyOriginRequestPolicyConfigProperty`], named: `CfnOriginRequestPolicyOriginRequestPolicyConfigProperty::new(CfnOriginRequestPolicyOriginRequestPolicyConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnOriginRequestPolicyOriginRequestPolicyConfigPropertyRequired<T0, T1, T2, T3> {
+    /// The cookies from viewer requests to include in origin requests. (converts into `IResolvableOrCfnOriginRequestPolicyCookiesConfigProperty`)
+    pub cookies_config: T0,
+    /// The HTTP headers to include in origin requests. (converts into `IResolvableOrCfnOriginRequestPolicyHeadersConfigProperty`)
+    pub headers_config: T1,
+    /// A unique name to identify the origin request policy. (converts into `JsString`)
+    pub name: T2,
+    /// The URL query strings from viewer requests to include in origin requests. (converts into `IResolvableOrCfnOriginRequestPolicyQueryStringsConfigProperty`)
+    pub query_strings_config: T3,
+}
+
 impl CfnOriginRequestPolicyOriginRequestPolicyConfigProperty {
-    /// A `CfnOriginRequestPolicyOriginRequestPolicyConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(cookies_config: impl Into<IResolvableOrCfnOriginRequestPolicyCookiesConfigProperty>, headers_config: impl Into<IResolvableOrCfnOriginRequestPolicyHeadersConfigProperty>, name: impl Into<rt::JsString>, query_strings_config: impl Into<IResolvableOrCfnOriginRequestPolicyQueryStringsConfigProperty>) -> Self {
-        CfnOriginRequestPolicyOriginRequestPolicyConfigProperty { comment: None, cookies_config: cookies_config.into(), headers_config: headers_config.into(), name: name.into(), query_strings_config: query_strings_config.into() }
+    /// A `CfnOriginRequestPolicyOriginRequestPolicyConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnOriginRequestPolicyOriginRequestPolicyConfigPropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<IResolvableOrCfnOriginRequestPolicyCookiesConfigProperty>,
+        T1: Into<IResolvableOrCfnOriginRequestPolicyHeadersConfigProperty>,
+        T2: Into<rt::JsString>,
+        T3: Into<IResolvableOrCfnOriginRequestPolicyQueryStringsConfigProperty>,
+    {
+        CfnOriginRequestPolicyOriginRequestPolicyConfigProperty { comment: None, cookies_config: required.cookies_config.into(), headers_config: required.headers_config.into(), name: required.name.into(), query_strings_config: required.query_strings_config.into() }
     }
     /// A comment to describe the origin request policy.
     ///
@@ -10479,10 +11047,26 @@ pub struct CfnPublicKeyPublicKeyConfigProperty {
     pub name: rt::JsString,
 }
 
+/// The required fields of [`CfnPublicKeyPublicKeyConfigProperty`], named: `CfnPublicKeyPublicKeyConfigProperty::new(CfnPublicKeyPublicKeyConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnPublicKeyPublicKeyConfigPropertyRequired<T0, T1, T2> {
+    /// A string included in the request to help make sure that the request can't be replayed. (converts into `JsString`)
+    pub caller_reference: T0,
+    /// The public key that you can use with [signed URLs and signed cookies](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html) , or with [field-level encryption](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/field-level-encryption.html) . (converts into `JsString`)
+    pub encoded_key: T1,
+    /// A name to help identify the public key. (converts into `JsString`)
+    pub name: T2,
+}
+
 impl CfnPublicKeyPublicKeyConfigProperty {
-    /// A `CfnPublicKeyPublicKeyConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(caller_reference: impl Into<rt::JsString>, encoded_key: impl Into<rt::JsString>, name: impl Into<rt::JsString>) -> Self {
-        CfnPublicKeyPublicKeyConfigProperty { caller_reference: caller_reference.into(), comment: None, encoded_key: encoded_key.into(), name: name.into() }
+    /// A `CfnPublicKeyPublicKeyConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnPublicKeyPublicKeyConfigPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnPublicKeyPublicKeyConfigProperty { caller_reference: required.caller_reference.into(), comment: None, encoded_key: required.encoded_key.into(), name: required.name.into() }
     }
     /// A string included in the request to help make sure that the request can't be replayed.
     ///
@@ -10667,10 +11251,23 @@ pub struct CfnRealtimeLogConfigEndPointProperty {
     pub stream_type: rt::JsString,
 }
 
+/// The required fields of [`CfnRealtimeLogConfigEndPointProperty`], named: `CfnRealtimeLogConfigEndPointProperty::new(CfnRealtimeLogConfigEndPointPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRealtimeLogConfigEndPointPropertyRequired<T0, T1> {
+    /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data in a real-time log configuration. (converts into `IResolvableOrCfnRealtimeLogConfigKinesisStreamConfigProperty`)
+    pub kinesis_stream_config: T0,
+    /// The type of data stream where you are sending real-time log data. (converts into `JsString`)
+    pub stream_type: T1,
+}
+
 impl CfnRealtimeLogConfigEndPointProperty {
-    /// A `CfnRealtimeLogConfigEndPointProperty` with its required fields; set optional ones with the setters.
-    pub fn new(kinesis_stream_config: impl Into<IResolvableOrCfnRealtimeLogConfigKinesisStreamConfigProperty>, stream_type: impl Into<rt::JsString>) -> Self {
-        CfnRealtimeLogConfigEndPointProperty { kinesis_stream_config: kinesis_stream_config.into(), stream_type: stream_type.into() }
+    /// A `CfnRealtimeLogConfigEndPointProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRealtimeLogConfigEndPointPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnRealtimeLogConfigKinesisStreamConfigProperty>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRealtimeLogConfigEndPointProperty { kinesis_stream_config: required.kinesis_stream_config.into(), stream_type: required.stream_type.into() }
     }
     /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data in a real-time log configuration.
     ///
@@ -10718,10 +11315,23 @@ pub struct CfnRealtimeLogConfigKinesisStreamConfigProperty {
     pub stream_arn: rt::JsString,
 }
 
+/// The required fields of [`CfnRealtimeLogConfigKinesisStreamConfigProperty`], named: `CfnRealtimeLogConfigKinesisStreamConfigProperty::new(CfnRealtimeLogConfigKinesisStreamConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRealtimeLogConfigKinesisStreamConfigPropertyRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of an AWS Identity and Access Management (IAM) role that CloudFront can use to send real-time log data to your Kinesis data stream. (converts into `JsString`)
+    pub role_arn: T0,
+    /// The Amazon Resource Name (ARN) of the Kinesis data stream where you are sending real-time log data. (converts into `JsString`)
+    pub stream_arn: T1,
+}
+
 impl CfnRealtimeLogConfigKinesisStreamConfigProperty {
-    /// A `CfnRealtimeLogConfigKinesisStreamConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(role_arn: impl Into<rt::JsString>, stream_arn: impl Into<rt::JsString>) -> Self {
-        CfnRealtimeLogConfigKinesisStreamConfigProperty { role_arn: role_arn.into(), stream_arn: stream_arn.into() }
+    /// A `CfnRealtimeLogConfigKinesisStreamConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRealtimeLogConfigKinesisStreamConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRealtimeLogConfigKinesisStreamConfigProperty { role_arn: required.role_arn.into(), stream_arn: required.stream_arn.into() }
     }
     /// The Amazon Resource Name (ARN) of an AWS Identity and Access Management (IAM) role that CloudFront can use to send real-time log data to your Kinesis data stream.
     ///
@@ -10781,10 +11391,30 @@ pub struct CfnRealtimeLogConfigProps {
     pub sampling_rate: rt::JsNumber,
 }
 
+/// The required fields of [`CfnRealtimeLogConfigProps`], named: `CfnRealtimeLogConfigProps::new(CfnRealtimeLogConfigPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRealtimeLogConfigPropsRequired<T0, T1, T2, T3> {
+    /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data for this real-time log configuration. (converts into `IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList`)
+    pub end_points: T0,
+    /// A list of fields that are included in each real-time log record. (items converting into `JsString`)
+    pub fields: T1,
+    /// The unique name of this real-time log configuration. (converts into `JsString`)
+    pub name: T2,
+    /// The sampling rate for this real-time log configuration. (converts into `JsNumber`)
+    pub sampling_rate: T3,
+}
+
 impl CfnRealtimeLogConfigProps {
-    /// A `CfnRealtimeLogConfigProps` with its required fields; set optional ones with the setters.
-    pub fn new(end_points: impl Into<IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList>, fields: impl IntoIterator<Item = impl Into<rt::JsString>>, name: impl Into<rt::JsString>, sampling_rate: impl Into<rt::JsNumber>) -> Self {
-        CfnRealtimeLogConfigProps { end_points: end_points.into(), fields: rt::collect::<rt::JsString, _>(fields), name: name.into(), sampling_rate: sampling_rate.into() }
+    /// A `CfnRealtimeLogConfigProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnRealtimeLogConfigPropsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsNumber>,
+    {
+        CfnRealtimeLogConfigProps { end_points: required.end_points.into(), fields: rt::collect::<rt::JsString, _>(required.fields), name: required.name.into(), sampling_rate: required.sampling_rate.into() }
     }
     /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data for this real-time log configuration.
     ///
@@ -11116,10 +11746,23 @@ pub struct CfnResponseHeadersPolicyContentSecurityPolicyProperty {
     pub r#override: BoolOrIResolvable,
 }
 
+/// The required fields of [`CfnResponseHeadersPolicyContentSecurityPolicyProperty`], named: `CfnResponseHeadersPolicyContentSecurityPolicyProperty::new(CfnResponseHeadersPolicyContentSecurityPolicyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResponseHeadersPolicyContentSecurityPolicyPropertyRequired<T0, T1> {
+    /// The policy directives and their values that CloudFront includes as values for the `Content-Security-Policy` HTTP response header. (converts into `JsString`)
+    pub content_security_policy: T0,
+    /// A Boolean that determines whether CloudFront overrides the `Content-Security-Policy` HTTP response header received from the origin with the one specified in this response headers policy. (converts into `BoolOrIResolvable`)
+    pub r#override: T1,
+}
+
 impl CfnResponseHeadersPolicyContentSecurityPolicyProperty {
-    /// A `CfnResponseHeadersPolicyContentSecurityPolicyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(content_security_policy: impl Into<rt::JsString>, r#override: impl Into<BoolOrIResolvable>) -> Self {
-        CfnResponseHeadersPolicyContentSecurityPolicyProperty { content_security_policy: content_security_policy.into(), r#override: r#override.into() }
+    /// A `CfnResponseHeadersPolicyContentSecurityPolicyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnResponseHeadersPolicyContentSecurityPolicyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<BoolOrIResolvable>,
+    {
+        CfnResponseHeadersPolicyContentSecurityPolicyProperty { content_security_policy: required.content_security_policy.into(), r#override: required.r#override.into() }
     }
     /// The policy directives and their values that CloudFront includes as values for the `Content-Security-Policy` HTTP response header.
     ///
@@ -11236,10 +11879,32 @@ pub struct CfnResponseHeadersPolicyCorsConfigProperty {
     pub origin_override: BoolOrIResolvable,
 }
 
+/// The required fields of [`CfnResponseHeadersPolicyCorsConfigProperty`], named: `CfnResponseHeadersPolicyCorsConfigProperty::new(CfnResponseHeadersPolicyCorsConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResponseHeadersPolicyCorsConfigPropertyRequired<T0, T1, T2, T3, T4> {
+    /// A Boolean that CloudFront uses as the value for the `Access-Control-Allow-Credentials` HTTP response header. (converts into `BoolOrIResolvable`)
+    pub access_control_allow_credentials: T0,
+    /// A list of HTTP header names that CloudFront includes as values for the `Access-Control-Allow-Headers` HTTP response header. (converts into `IResolvableOrCfnResponseHeadersPolicyAccessControlAllowHeadersProperty`)
+    pub access_control_allow_headers: T1,
+    /// A list of HTTP methods that CloudFront includes as values for the `Access-Control-Allow-Methods` HTTP response header. (converts into `IResolvableOrCfnResponseHeadersPolicyAccessControlAllowMethodsProperty`)
+    pub access_control_allow_methods: T2,
+    /// A list of origins (domain names) that CloudFront can use as the value for the `Access-Control-Allow-Origin` HTTP response header. (converts into `IResolvableOrCfnResponseHeadersPolicyAccessControlAllowOriginsProperty`)
+    pub access_control_allow_origins: T3,
+    /// A Boolean that determines whether CloudFront overrides HTTP response headers received from the origin with the ones specified in this response headers policy. (converts into `BoolOrIResolvable`)
+    pub origin_override: T4,
+}
+
 impl CfnResponseHeadersPolicyCorsConfigProperty {
-    /// A `CfnResponseHeadersPolicyCorsConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(access_control_allow_credentials: impl Into<BoolOrIResolvable>, access_control_allow_headers: impl Into<IResolvableOrCfnResponseHeadersPolicyAccessControlAllowHeadersProperty>, access_control_allow_methods: impl Into<IResolvableOrCfnResponseHeadersPolicyAccessControlAllowMethodsProperty>, access_control_allow_origins: impl Into<IResolvableOrCfnResponseHeadersPolicyAccessControlAllowOriginsProperty>, origin_override: impl Into<BoolOrIResolvable>) -> Self {
-        CfnResponseHeadersPolicyCorsConfigProperty { access_control_allow_credentials: access_control_allow_credentials.into(), access_control_allow_headers: access_control_allow_headers.into(), access_control_allow_methods: access_control_allow_methods.into(), access_control_allow_origins: access_control_allow_origins.into(), access_control_expose_headers: None, access_control_max_age_sec: None, origin_override: origin_override.into() }
+    /// A `CfnResponseHeadersPolicyCorsConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CfnResponseHeadersPolicyCorsConfigPropertyRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<BoolOrIResolvable>,
+        T1: Into<IResolvableOrCfnResponseHeadersPolicyAccessControlAllowHeadersProperty>,
+        T2: Into<IResolvableOrCfnResponseHeadersPolicyAccessControlAllowMethodsProperty>,
+        T3: Into<IResolvableOrCfnResponseHeadersPolicyAccessControlAllowOriginsProperty>,
+        T4: Into<BoolOrIResolvable>,
+    {
+        CfnResponseHeadersPolicyCorsConfigProperty { access_control_allow_credentials: required.access_control_allow_credentials.into(), access_control_allow_headers: required.access_control_allow_headers.into(), access_control_allow_methods: required.access_control_allow_methods.into(), access_control_allow_origins: required.access_control_allow_origins.into(), access_control_expose_headers: None, access_control_max_age_sec: None, origin_override: required.origin_override.into() }
     }
     /// A Boolean that CloudFront uses as the value for the `Access-Control-Allow-Credentials` HTTP response header.
     ///
@@ -11341,10 +12006,26 @@ pub struct CfnResponseHeadersPolicyCustomHeaderProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnResponseHeadersPolicyCustomHeaderProperty`], named: `CfnResponseHeadersPolicyCustomHeaderProperty::new(CfnResponseHeadersPolicyCustomHeaderPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResponseHeadersPolicyCustomHeaderPropertyRequired<T0, T1, T2> {
+    /// The HTTP response header name. (converts into `JsString`)
+    pub header: T0,
+    /// A Boolean that determines whether CloudFront overrides a response header with the same name received from the origin with the header specified here. (converts into `BoolOrIResolvable`)
+    pub r#override: T1,
+    /// The value for the HTTP response header. (converts into `JsString`)
+    pub value: T2,
+}
+
 impl CfnResponseHeadersPolicyCustomHeaderProperty {
-    /// A `CfnResponseHeadersPolicyCustomHeaderProperty` with its required fields; set optional ones with the setters.
-    pub fn new(header: impl Into<rt::JsString>, r#override: impl Into<BoolOrIResolvable>, value: impl Into<rt::JsString>) -> Self {
-        CfnResponseHeadersPolicyCustomHeaderProperty { header: header.into(), r#override: r#override.into(), value: value.into() }
+    /// A `CfnResponseHeadersPolicyCustomHeaderProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnResponseHeadersPolicyCustomHeaderPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<BoolOrIResolvable>,
+        T2: Into<rt::JsString>,
+    {
+        CfnResponseHeadersPolicyCustomHeaderProperty { header: required.header.into(), r#override: required.r#override.into(), value: required.value.into() }
     }
     /// The HTTP response header name.
     ///
@@ -11437,10 +12118,23 @@ pub struct CfnResponseHeadersPolicyFrameOptionsProperty {
     pub r#override: BoolOrIResolvable,
 }
 
+/// The required fields of [`CfnResponseHeadersPolicyFrameOptionsProperty`], named: `CfnResponseHeadersPolicyFrameOptionsProperty::new(CfnResponseHeadersPolicyFrameOptionsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResponseHeadersPolicyFrameOptionsPropertyRequired<T0, T1> {
+    /// The value of the `X-Frame-Options` HTTP response header. Valid values are `DENY` and `SAMEORIGIN` . (converts into `JsString`)
+    pub frame_option: T0,
+    /// A Boolean that determines whether CloudFront overrides the `X-Frame-Options` HTTP response header received from the origin with the one specified in this response headers policy. (converts into `BoolOrIResolvable`)
+    pub r#override: T1,
+}
+
 impl CfnResponseHeadersPolicyFrameOptionsProperty {
-    /// A `CfnResponseHeadersPolicyFrameOptionsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(frame_option: impl Into<rt::JsString>, r#override: impl Into<BoolOrIResolvable>) -> Self {
-        CfnResponseHeadersPolicyFrameOptionsProperty { frame_option: frame_option.into(), r#override: r#override.into() }
+    /// A `CfnResponseHeadersPolicyFrameOptionsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnResponseHeadersPolicyFrameOptionsPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<BoolOrIResolvable>,
+    {
+        CfnResponseHeadersPolicyFrameOptionsProperty { frame_option: required.frame_option.into(), r#override: required.r#override.into() }
     }
     /// The value of the `X-Frame-Options` HTTP response header. Valid values are `DENY` and `SAMEORIGIN` .
     ///
@@ -11499,10 +12193,23 @@ pub struct CfnResponseHeadersPolicyReferrerPolicyProperty {
     pub referrer_policy: rt::JsString,
 }
 
+/// The required fields of [`CfnResponseHeadersPolicyReferrerPolicyProperty`], named: `CfnResponseHeadersPolicyReferrerPolicyProperty::new(CfnResponseHeadersPolicyReferrerPolicyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResponseHeadersPolicyReferrerPolicyPropertyRequired<T0, T1> {
+    /// A Boolean that determines whether CloudFront overrides the `Referrer-Policy` HTTP response header received from the origin with the one specified in this response headers policy. (converts into `BoolOrIResolvable`)
+    pub r#override: T0,
+    /// The value of the `Referrer-Policy` HTTP response header. Valid values are:. (converts into `JsString`)
+    pub referrer_policy: T1,
+}
+
 impl CfnResponseHeadersPolicyReferrerPolicyProperty {
-    /// A `CfnResponseHeadersPolicyReferrerPolicyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(r#override: impl Into<BoolOrIResolvable>, referrer_policy: impl Into<rt::JsString>) -> Self {
-        CfnResponseHeadersPolicyReferrerPolicyProperty { r#override: r#override.into(), referrer_policy: referrer_policy.into() }
+    /// A `CfnResponseHeadersPolicyReferrerPolicyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnResponseHeadersPolicyReferrerPolicyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<BoolOrIResolvable>,
+        T1: Into<rt::JsString>,
+    {
+        CfnResponseHeadersPolicyReferrerPolicyProperty { r#override: required.r#override.into(), referrer_policy: required.referrer_policy.into() }
     }
     /// A Boolean that determines whether CloudFront overrides the `Referrer-Policy` HTTP response header received from the origin with the one specified in this response headers policy.
     ///
@@ -11926,10 +12633,23 @@ pub struct CfnResponseHeadersPolicyStrictTransportSecurityProperty {
     pub preload: Option<BoolOrIResolvable>,
 }
 
+/// The required fields of [`CfnResponseHeadersPolicyStrictTransportSecurityProperty`], named: `CfnResponseHeadersPolicyStrictTransportSecurityProperty::new(CfnResponseHeadersPolicyStrictTransportSecurityPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResponseHeadersPolicyStrictTransportSecurityPropertyRequired<T0, T1> {
+    /// A number that CloudFront uses as the value for the `max-age` directive in the `Strict-Transport-Security` HTTP response header. (converts into `JsNumber`)
+    pub access_control_max_age_sec: T0,
+    /// A Boolean that determines whether CloudFront overrides the `Strict-Transport-Security` HTTP response header received from the origin with the one specified in this response headers policy. (converts into `BoolOrIResolvable`)
+    pub r#override: T1,
+}
+
 impl CfnResponseHeadersPolicyStrictTransportSecurityProperty {
-    /// A `CfnResponseHeadersPolicyStrictTransportSecurityProperty` with its required fields; set optional ones with the setters.
-    pub fn new(access_control_max_age_sec: impl Into<rt::JsNumber>, r#override: impl Into<BoolOrIResolvable>) -> Self {
-        CfnResponseHeadersPolicyStrictTransportSecurityProperty { access_control_max_age_sec: access_control_max_age_sec.into(), include_subdomains: None, r#override: r#override.into(), preload: None }
+    /// A `CfnResponseHeadersPolicyStrictTransportSecurityProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnResponseHeadersPolicyStrictTransportSecurityPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<BoolOrIResolvable>,
+    {
+        CfnResponseHeadersPolicyStrictTransportSecurityProperty { access_control_max_age_sec: required.access_control_max_age_sec.into(), include_subdomains: None, r#override: required.r#override.into(), preload: None }
     }
     /// A number that CloudFront uses as the value for the `max-age` directive in the `Strict-Transport-Security` HTTP response header.
     ///
@@ -12009,10 +12729,23 @@ pub struct CfnResponseHeadersPolicyXSSProtectionProperty {
     pub report_uri: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnResponseHeadersPolicyXSSProtectionProperty`], named: `CfnResponseHeadersPolicyXSSProtectionProperty::new(CfnResponseHeadersPolicyXSSProtectionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResponseHeadersPolicyXSSProtectionPropertyRequired<T0, T1> {
+    /// A Boolean that determines whether CloudFront overrides the `X-XSS-Protection` HTTP response header received from the origin with the one specified in this response headers policy. (converts into `BoolOrIResolvable`)
+    pub r#override: T0,
+    /// A Boolean that determines the value of the `X-XSS-Protection` HTTP response header. (converts into `BoolOrIResolvable`)
+    pub protection: T1,
+}
+
 impl CfnResponseHeadersPolicyXSSProtectionProperty {
-    /// A `CfnResponseHeadersPolicyXSSProtectionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(r#override: impl Into<BoolOrIResolvable>, protection: impl Into<BoolOrIResolvable>) -> Self {
-        CfnResponseHeadersPolicyXSSProtectionProperty { mode_block: None, r#override: r#override.into(), protection: protection.into(), report_uri: None }
+    /// A `CfnResponseHeadersPolicyXSSProtectionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnResponseHeadersPolicyXSSProtectionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<BoolOrIResolvable>,
+        T1: Into<BoolOrIResolvable>,
+    {
+        CfnResponseHeadersPolicyXSSProtectionProperty { mode_block: None, r#override: required.r#override.into(), protection: required.protection.into(), report_uri: None }
     }
     /// A Boolean that determines whether CloudFront includes the `mode=block` directive in the `X-XSS-Protection` header.
     ///
@@ -12204,10 +12937,26 @@ pub struct CfnStreamingDistributionLoggingProperty {
     pub prefix: rt::JsString,
 }
 
+/// The required fields of [`CfnStreamingDistributionLoggingProperty`], named: `CfnStreamingDistributionLoggingProperty::new(CfnStreamingDistributionLoggingPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnStreamingDistributionLoggingPropertyRequired<T0, T1, T2> {
+    /// The Amazon S3 bucket to store the access logs in, for example, `amzn-s3-demo-bucket.s3.amazonaws.com` . (converts into `JsString`)
+    pub bucket: T0,
+    /// Specifies whether you want CloudFront to save access logs to an Amazon S3 bucket. (converts into `BoolOrIResolvable`)
+    pub enabled: T1,
+    /// An optional string that you want CloudFront to prefix to the access log filenames for this streaming distribution, for example, `myprefix/` . (converts into `JsString`)
+    pub prefix: T2,
+}
+
 impl CfnStreamingDistributionLoggingProperty {
-    /// A `CfnStreamingDistributionLoggingProperty` with its required fields; set optional ones with the setters.
-    pub fn new(bucket: impl Into<rt::JsString>, enabled: impl Into<BoolOrIResolvable>, prefix: impl Into<rt::JsString>) -> Self {
-        CfnStreamingDistributionLoggingProperty { bucket: bucket.into(), enabled: enabled.into(), prefix: prefix.into() }
+    /// A `CfnStreamingDistributionLoggingProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnStreamingDistributionLoggingPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<BoolOrIResolvable>,
+        T2: Into<rt::JsString>,
+    {
+        CfnStreamingDistributionLoggingProperty { bucket: required.bucket.into(), enabled: required.enabled.into(), prefix: required.prefix.into() }
     }
     /// The Amazon S3 bucket to store the access logs in, for example, `amzn-s3-demo-bucket.s3.amazonaws.com` .
     ///
@@ -12273,10 +13022,23 @@ pub struct CfnStreamingDistributionS3OriginProperty {
     pub origin_access_identity: rt::JsString,
 }
 
+/// The required fields of [`CfnStreamingDistributionS3OriginProperty`], named: `CfnStreamingDistributionS3OriginProperty::new(CfnStreamingDistributionS3OriginPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnStreamingDistributionS3OriginPropertyRequired<T0, T1> {
+    /// The DNS name of the Amazon S3 origin. (converts into `JsString`)
+    pub domain_name: T0,
+    /// The CloudFront origin access identity to associate with the distribution. (converts into `JsString`)
+    pub origin_access_identity: T1,
+}
+
 impl CfnStreamingDistributionS3OriginProperty {
-    /// A `CfnStreamingDistributionS3OriginProperty` with its required fields; set optional ones with the setters.
-    pub fn new(domain_name: impl Into<rt::JsString>, origin_access_identity: impl Into<rt::JsString>) -> Self {
-        CfnStreamingDistributionS3OriginProperty { domain_name: domain_name.into(), origin_access_identity: origin_access_identity.into() }
+    /// A `CfnStreamingDistributionS3OriginProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnStreamingDistributionS3OriginPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnStreamingDistributionS3OriginProperty { domain_name: required.domain_name.into(), origin_access_identity: required.origin_access_identity.into() }
     }
     /// The DNS name of the Amazon S3 origin.
     ///
@@ -12352,10 +13114,29 @@ pub struct CfnStreamingDistributionStreamingDistributionConfigProperty {
     pub trusted_signers: IResolvableOrCfnStreamingDistributionTrustedSignersProperty,
 }
 
+/// The required fields of [`CfnStreamingDistributionStreamingDistributionConfigProperty`], named: `CfnStreamingDistributionStreamingDistributionConfigProperty::new(CfnStreamingDistributionStreamingDistributionConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnStreamingDistributionStreamingDistributionConfigPropertyRequired<T0, T1, T2, T3> {
+    /// Any comments you want to include about the streaming distribution. (converts into `JsString`)
+    pub comment: T0,
+    /// Whether the streaming distribution is enabled to accept user requests for content. (converts into `BoolOrIResolvable`)
+    pub enabled: T1,
+    /// A complex type that contains information about the Amazon S3 bucket from which you want CloudFront to get your media files for distribution. (converts into `IResolvableOrCfnStreamingDistributionS3OriginProperty`)
+    pub s3_origin: T2,
+    /// A complex type that specifies any AWS accounts that you want to permit to create signed URLs for private content. (converts into `IResolvableOrCfnStreamingDistributionTrustedSignersProperty`)
+    pub trusted_signers: T3,
+}
+
 impl CfnStreamingDistributionStreamingDistributionConfigProperty {
-    /// A `CfnStreamingDistributionStreamingDistributionConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(comment: impl Into<rt::JsString>, enabled: impl Into<BoolOrIResolvable>, s3_origin: impl Into<IResolvableOrCfnStreamingDistributionS3OriginProperty>, trusted_signers: impl Into<IResolvableOrCfnStreamingDistributionTrustedSignersProperty>) -> Self {
-        CfnStreamingDistributionStreamingDistributionConfigProperty { aliases: None, comment: comment.into(), enabled: enabled.into(), logging: None, price_class: None, s3_origin: s3_origin.into(), trusted_signers: trusted_signers.into() }
+    /// A `CfnStreamingDistributionStreamingDistributionConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnStreamingDistributionStreamingDistributionConfigPropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<BoolOrIResolvable>,
+        T2: Into<IResolvableOrCfnStreamingDistributionS3OriginProperty>,
+        T3: Into<IResolvableOrCfnStreamingDistributionTrustedSignersProperty>,
+    {
+        CfnStreamingDistributionStreamingDistributionConfigProperty { aliases: None, comment: required.comment.into(), enabled: required.enabled.into(), logging: None, price_class: None, s3_origin: required.s3_origin.into(), trusted_signers: required.trusted_signers.into() }
     }
     /// A complex type that contains information about CNAMEs (alternate domain names), if any, for this streaming distribution.
     ///
@@ -12665,10 +13446,26 @@ pub struct CfnTrustStoreCaCertificatesBundleS3LocationProperty {
     pub version: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnTrustStoreCaCertificatesBundleS3LocationProperty`], named: `CfnTrustStoreCaCertificatesBundleS3LocationProperty::new(CfnTrustStoreCaCertificatesBundleS3LocationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTrustStoreCaCertificatesBundleS3LocationPropertyRequired<T0, T1, T2> {
+    /// The S3 bucket. (converts into `JsString`)
+    pub bucket: T0,
+    /// The location's key. (converts into `JsString`)
+    pub key: T1,
+    /// The location's Region. (converts into `JsString`)
+    pub region: T2,
+}
+
 impl CfnTrustStoreCaCertificatesBundleS3LocationProperty {
-    /// A `CfnTrustStoreCaCertificatesBundleS3LocationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(bucket: impl Into<rt::JsString>, key: impl Into<rt::JsString>, region: impl Into<rt::JsString>) -> Self {
-        CfnTrustStoreCaCertificatesBundleS3LocationProperty { bucket: bucket.into(), key: key.into(), region: region.into(), version: None }
+    /// A `CfnTrustStoreCaCertificatesBundleS3LocationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnTrustStoreCaCertificatesBundleS3LocationPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnTrustStoreCaCertificatesBundleS3LocationProperty { bucket: required.bucket.into(), key: required.key.into(), region: required.region.into(), version: None }
     }
     /// The S3 bucket.
     ///
@@ -12976,10 +13773,23 @@ pub struct CfnVpcOriginVpcOriginEndpointConfigProperty {
     pub origin_ssl_protocols: Option<Vec<rt::JsString>>,
 }
 
+/// The required fields of [`CfnVpcOriginVpcOriginEndpointConfigProperty`], named: `CfnVpcOriginVpcOriginEndpointConfigProperty::new(CfnVpcOriginVpcOriginEndpointConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnVpcOriginVpcOriginEndpointConfigPropertyRequired<T0, T1> {
+    /// The ARN of the CloudFront VPC origin endpoint configuration. (converts into `JsString`)
+    pub arn: T0,
+    /// The name of the CloudFront VPC origin endpoint configuration. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnVpcOriginVpcOriginEndpointConfigProperty {
-    /// A `CfnVpcOriginVpcOriginEndpointConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(arn: impl Into<rt::JsString>, name: impl Into<rt::JsString>) -> Self {
-        CfnVpcOriginVpcOriginEndpointConfigProperty { arn: arn.into(), http_port: None, https_port: None, ip_address_type: None, name: name.into(), origin_protocol_policy: None, origin_ssl_protocols: None }
+    /// A `CfnVpcOriginVpcOriginEndpointConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnVpcOriginVpcOriginEndpointConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnVpcOriginVpcOriginEndpointConfigProperty { arn: required.arn.into(), http_port: None, https_port: None, ip_address_type: None, name: required.name.into(), origin_protocol_policy: None, origin_ssl_protocols: None }
     }
     /// The ARN of the CloudFront VPC origin endpoint configuration.
     ///
@@ -13257,10 +14067,23 @@ pub struct CloudFrontWebDistributionAttributes {
     pub domain_name: rt::JsString,
 }
 
+/// The required fields of [`CloudFrontWebDistributionAttributes`], named: `CloudFrontWebDistributionAttributes::new(CloudFrontWebDistributionAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CloudFrontWebDistributionAttributesRequired<T0, T1> {
+    /// The distribution ID for this distribution. (converts into `JsString`)
+    pub distribution_id: T0,
+    /// The generated domain name of the Distribution, such as d111111abcdef8.cloudfront.net. (converts into `JsString`)
+    pub domain_name: T1,
+}
+
 impl CloudFrontWebDistributionAttributes {
-    /// A `CloudFrontWebDistributionAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(distribution_id: impl Into<rt::JsString>, domain_name: impl Into<rt::JsString>) -> Self {
-        CloudFrontWebDistributionAttributes { distribution_id: distribution_id.into(), domain_name: domain_name.into() }
+    /// A `CloudFrontWebDistributionAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CloudFrontWebDistributionAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CloudFrontWebDistributionAttributes { distribution_id: required.distribution_id.into(), domain_name: required.domain_name.into() }
     }
     /// The distribution ID for this distribution.
     pub fn distribution_id(mut self, distribution_id: impl Into<rt::JsString>) -> Self {
@@ -13660,12 +14483,29 @@ impl Distribution {
     /// - `path_pattern`: the path pattern (e.g., 'images/*') that specifies which requests to apply the behavior to.
     /// - `origin`: the origin to use for this behavior.
     /// - `behavior_options`: the options for the behavior at this path.
+    ///
+    /// Leaves out the optional `behavior_options`; [`Self::add_behavior_with`] passes it.
     #[track_caller]
-    pub fn add_behavior(&self, path_pattern: impl Into<rt::JsString>, origin: impl Into<crate::aws_cdk_lib::aws_cloudfront::IOrigin>, behavior_options: Option<crate::aws_cdk_lib::aws_cloudfront::AddBehaviorOptions>) {
+    pub fn add_behavior(&self, path_pattern: impl Into<rt::JsString>, origin: impl Into<crate::aws_cdk_lib::aws_cloudfront::IOrigin>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path_pattern)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::IOrigin>::into(origin)));
-        __args.push(rt::ToValue::to_value(&behavior_options));
+        rt::call_op(rt::JsObject::handle(self), "addBehavior", __args)
+    }
+    /// Adds a new behavior to this distribution for the given pathPattern.
+    ///
+    /// Arguments:
+    /// - `path_pattern`: the path pattern (e.g., 'images/*') that specifies which requests to apply the behavior to.
+    /// - `origin`: the origin to use for this behavior.
+    /// - `behavior_options`: the options for the behavior at this path.
+    ///
+    /// [`Self::add_behavior`] with the optional `behavior_options` passed.
+    #[track_caller]
+    pub fn add_behavior_with(&self, path_pattern: impl Into<rt::JsString>, origin: impl Into<crate::aws_cdk_lib::aws_cloudfront::IOrigin>, behavior_options: impl Into<crate::aws_cdk_lib::aws_cloudfront::AddBehaviorOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path_pattern)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::IOrigin>::into(origin)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::AddBehaviorOptions>::into(behavior_options)));
         rt::call_op(rt::JsObject::handle(self), "addBehavior", __args)
     }
     /// Attach WAF WebACL to this CloudFront distribution.
@@ -13707,11 +14547,22 @@ impl Distribution {
         rt::call_op(rt::JsObject::handle(self), "grantCreateInvalidation", __args)
     }
     /// Return the given named metric for this Distribution.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this Distribution.
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 401.
@@ -13719,10 +14570,24 @@ impl Distribution {
     /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
     ///
     /// Default: - average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric401_error_rate_with`] passes it.
     #[track_caller]
-    pub fn metric401_error_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric401_error_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metric401ErrorRate", __args)
+    }
+    /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 401.
+    ///
+    /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
+    ///
+    /// Default: - average over 5 minutes
+    ///
+    /// [`Self::metric401_error_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric401_error_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric401ErrorRate", __args)
     }
     /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 403.
@@ -13730,10 +14595,24 @@ impl Distribution {
     /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
     ///
     /// Default: - average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric403_error_rate_with`] passes it.
     #[track_caller]
-    pub fn metric403_error_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric403_error_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metric403ErrorRate", __args)
+    }
+    /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 403.
+    ///
+    /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
+    ///
+    /// Default: - average over 5 minutes
+    ///
+    /// [`Self::metric403_error_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric403_error_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric403ErrorRate", __args)
     }
     /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 404.
@@ -13741,19 +14620,45 @@ impl Distribution {
     /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
     ///
     /// Default: - average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric404_error_rate_with`] passes it.
     #[track_caller]
-    pub fn metric404_error_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric404_error_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metric404ErrorRate", __args)
+    }
+    /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 404.
+    ///
+    /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
+    ///
+    /// Default: - average over 5 minutes
+    ///
+    /// [`Self::metric404_error_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric404_error_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric404ErrorRate", __args)
     }
     /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 4xx.
     ///
     /// Default: - average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric4xx_error_rate_with`] passes it.
     #[track_caller]
-    pub fn metric4xx_error_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric4xx_error_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metric4xxErrorRate", __args)
+    }
+    /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 4xx.
+    ///
+    /// Default: - average over 5 minutes
+    ///
+    /// [`Self::metric4xx_error_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric4xx_error_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric4xxErrorRate", __args)
     }
     /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 502.
@@ -13761,10 +14666,24 @@ impl Distribution {
     /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
     ///
     /// Default: - average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric502_error_rate_with`] passes it.
     #[track_caller]
-    pub fn metric502_error_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric502_error_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metric502ErrorRate", __args)
+    }
+    /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 502.
+    ///
+    /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
+    ///
+    /// Default: - average over 5 minutes
+    ///
+    /// [`Self::metric502_error_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric502_error_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric502ErrorRate", __args)
     }
     /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 503.
@@ -13772,10 +14691,24 @@ impl Distribution {
     /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
     ///
     /// Default: - average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric503_error_rate_with`] passes it.
     #[track_caller]
-    pub fn metric503_error_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric503_error_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metric503ErrorRate", __args)
+    }
+    /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 503.
+    ///
+    /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
+    ///
+    /// Default: - average over 5 minutes
+    ///
+    /// [`Self::metric503_error_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric503_error_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric503ErrorRate", __args)
     }
     /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 504.
@@ -13783,37 +14716,87 @@ impl Distribution {
     /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
     ///
     /// Default: - average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric504_error_rate_with`] passes it.
     #[track_caller]
-    pub fn metric504_error_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric504_error_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metric504ErrorRate", __args)
+    }
+    /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 504.
+    ///
+    /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
+    ///
+    /// Default: - average over 5 minutes
+    ///
+    /// [`Self::metric504_error_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric504_error_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric504ErrorRate", __args)
     }
     /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 5xx.
     ///
     /// Default: - average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric5xx_error_rate_with`] passes it.
     #[track_caller]
-    pub fn metric5xx_error_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric5xx_error_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metric5xxErrorRate", __args)
+    }
+    /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 5xx.
+    ///
+    /// Default: - average over 5 minutes
+    ///
+    /// [`Self::metric5xx_error_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric5xx_error_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric5xxErrorRate", __args)
     }
     /// Metric for the total number of bytes downloaded by viewers for GET, HEAD, and OPTIONS requests.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_bytes_downloaded_with`] passes it.
     #[track_caller]
-    pub fn metric_bytes_downloaded(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_bytes_downloaded(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricBytesDownloaded", __args)
+    }
+    /// Metric for the total number of bytes downloaded by viewers for GET, HEAD, and OPTIONS requests.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_bytes_downloaded`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_bytes_downloaded_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricBytesDownloaded", __args)
     }
     /// Metric for the total number of bytes that viewers uploaded to your origin with CloudFront, using POST and PUT requests.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_bytes_uploaded_with`] passes it.
     #[track_caller]
-    pub fn metric_bytes_uploaded(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_bytes_uploaded(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricBytesUploaded", __args)
+    }
+    /// Metric for the total number of bytes that viewers uploaded to your origin with CloudFront, using POST and PUT requests.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_bytes_uploaded`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_bytes_uploaded_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricBytesUploaded", __args)
     }
     /// Metric for the percentage of all cacheable requests for which CloudFront served the content from its cache.
@@ -13823,10 +14806,26 @@ impl Distribution {
     /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
     ///
     /// Default: - average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_cache_hit_rate_with`] passes it.
     #[track_caller]
-    pub fn metric_cache_hit_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_cache_hit_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricCacheHitRate", __args)
+    }
+    /// Metric for the percentage of all cacheable requests for which CloudFront served the content from its cache.
+    ///
+    /// HTTP POST and PUT requests, and errors, are not considered cacheable requests.
+    ///
+    /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
+    ///
+    /// Default: - average over 5 minutes
+    ///
+    /// [`Self::metric_cache_hit_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_cache_hit_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricCacheHitRate", __args)
     }
     /// Metric for the total time spent from when CloudFront receives a request to when it starts providing a response to the network (not the viewer), for requests that are served from the origin, not the CloudFront cache.
@@ -13836,28 +14835,68 @@ impl Distribution {
     /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
     ///
     /// Default: - average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_origin_latency_with`] passes it.
     #[track_caller]
-    pub fn metric_origin_latency(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_origin_latency(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricOriginLatency", __args)
+    }
+    /// Metric for the total time spent from when CloudFront receives a request to when it starts providing a response to the network (not the viewer), for requests that are served from the origin, not the CloudFront cache.
+    ///
+    /// This is also known as first byte latency, or time-to-first-byte.
+    ///
+    /// To obtain this metric, you need to set `publishAdditionalMetrics` to `true`.
+    ///
+    /// Default: - average over 5 minutes
+    ///
+    /// [`Self::metric_origin_latency`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_origin_latency_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricOriginLatency", __args)
     }
     /// Metric for the total number of viewer requests received by CloudFront, for all HTTP methods and for both HTTP and HTTPS requests.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_requests_with`] passes it.
     #[track_caller]
-    pub fn metric_requests(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_requests(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricRequests", __args)
+    }
+    /// Metric for the total number of viewer requests received by CloudFront, for all HTTP methods and for both HTTP and HTTPS requests.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_requests`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_requests_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricRequests", __args)
     }
     /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 4xx or 5xx.
     ///
     /// Default: - average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_total_error_rate_with`] passes it.
     #[track_caller]
-    pub fn metric_total_error_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_total_error_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTotalErrorRate", __args)
+    }
+    /// Metric for the percentage of all viewer requests for which the response's HTTP status code is 4xx or 5xx.
+    ///
+    /// Default: - average over 5 minutes
+    ///
+    /// [`Self::metric_total_error_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_total_error_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTotalErrorRate", __args)
     }
     /// Uniquely identifies this class.
@@ -13908,10 +14947,23 @@ pub struct DistributionAttributes {
     pub domain_name: rt::JsString,
 }
 
+/// The required fields of [`DistributionAttributes`], named: `DistributionAttributes::new(DistributionAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DistributionAttributesRequired<T0, T1> {
+    /// The distribution ID for this distribution. (converts into `JsString`)
+    pub distribution_id: T0,
+    /// The generated domain name of the Distribution, such as d111111abcdef8.cloudfront.net. (converts into `JsString`)
+    pub domain_name: T1,
+}
+
 impl DistributionAttributes {
-    /// A `DistributionAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(distribution_id: impl Into<rt::JsString>, domain_name: impl Into<rt::JsString>) -> Self {
-        DistributionAttributes { distribution_id: distribution_id.into(), domain_name: domain_name.into() }
+    /// A `DistributionAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: DistributionAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        DistributionAttributes { distribution_id: required.distribution_id.into(), domain_name: required.domain_name.into() }
     }
     /// The distribution ID for this distribution.
     pub fn distribution_id(mut self, distribution_id: impl Into<rt::JsString>) -> Self {
@@ -13950,12 +15002,24 @@ impl DistributionGrants {
         rt::static_op("aws-cdk-lib.aws_cloudfront.DistributionGrants", "fromDistribution", __args)
     }
     /// Grant the given identity custom permissions.
+    ///
+    /// Leaves out the optional `options`; [`Self::actions_with`] passes it.
     #[track_caller]
-    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: Option<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
         __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "actions", __args)
+    }
+    /// Grant the given identity custom permissions.
+    ///
+    /// [`Self::actions`] with the optional `options` passed.
+    #[track_caller]
+    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::PermissionsOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
     /// Grant to create invalidations for this bucket to an IAM principal (Role/Group/User).
@@ -14334,10 +15398,23 @@ pub struct EdgeLambda {
     pub include_body: Option<rt::JsBool>,
 }
 
+/// The required fields of [`EdgeLambda`], named: `EdgeLambda::new(EdgeLambdaRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct EdgeLambdaRequired<T0, T1> {
+    /// The type of event in response to which should the function be invoked. (converts into `aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType`)
+    pub event_type: T0,
+    /// The version of the Lambda function that will be invoked. (converts into `Opaque`)
+    pub function_version: T1,
+}
+
 impl EdgeLambda {
-    /// A `EdgeLambda` with its required fields; set optional ones with the setters.
-    pub fn new(event_type: impl Into<crate::aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType>, function_version: impl Into<rt::Opaque>) -> Self {
-        EdgeLambda { event_type: event_type.into(), function_version: function_version.into(), include_body: None }
+    /// A `EdgeLambda` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: EdgeLambdaRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType>,
+        T1: Into<rt::Opaque>,
+    {
+        EdgeLambda { event_type: required.event_type.into(), function_version: required.function_version.into(), include_body: None }
     }
     /// The type of event in response to which should the function be invoked.
     pub fn event_type(mut self, event_type: impl Into<crate::aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType>) -> Self {
@@ -14384,11 +15461,24 @@ impl Endpoint {
     /// Configure a Kinesis Stream Endpoint for Realtime Log Config.
     ///
     /// Default: - a role will be created and used across your endpoints
+    ///
+    /// Leaves out the optional `role`; [`Self::from_kinesis_stream_with`] passes it.
     #[track_caller]
-    pub fn from_kinesis_stream(stream: impl Into<rt::Opaque>, role: Option<crate::aws_cdk_lib::aws_iam::IRole>) -> crate::aws_cdk_lib::aws_cloudfront::Endpoint {
+    pub fn from_kinesis_stream(stream: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_cloudfront::Endpoint {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(stream)));
-        __args.push(rt::ToValue::to_value(&role));
+        rt::static_op("aws-cdk-lib.aws_cloudfront.Endpoint", "fromKinesisStream", __args)
+    }
+    /// Configure a Kinesis Stream Endpoint for Realtime Log Config.
+    ///
+    /// Default: - a role will be created and used across your endpoints
+    ///
+    /// [`Self::from_kinesis_stream`] with the optional `role` passed.
+    #[track_caller]
+    pub fn from_kinesis_stream_with(stream: impl Into<rt::Opaque>, role: impl Into<crate::aws_cdk_lib::aws_iam::IRole>) -> crate::aws_cdk_lib::aws_cloudfront::Endpoint {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(stream)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IRole>::into(role)));
         rt::static_op("aws-cdk-lib.aws_cloudfront.Endpoint", "fromKinesisStream", __args)
     }
 }
@@ -14581,10 +15671,23 @@ pub struct FunctionAssociation {
     pub function: rt::Opaque,
 }
 
+/// The required fields of [`FunctionAssociation`], named: `FunctionAssociation::new(FunctionAssociationRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct FunctionAssociationRequired<T0, T1> {
+    /// The type of event which should invoke the function. (converts into `aws_cdk_lib::aws_cloudfront::FunctionEventType`)
+    pub event_type: T0,
+    /// The CloudFront function that will be invoked. (converts into `Opaque`)
+    pub function: T1,
+}
+
 impl FunctionAssociation {
-    /// A `FunctionAssociation` with its required fields; set optional ones with the setters.
-    pub fn new(event_type: impl Into<crate::aws_cdk_lib::aws_cloudfront::FunctionEventType>, function: impl Into<rt::Opaque>) -> Self {
-        FunctionAssociation { event_type: event_type.into(), function: function.into() }
+    /// A `FunctionAssociation` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: FunctionAssociationRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_cloudfront::FunctionEventType>,
+        T1: Into<rt::Opaque>,
+    {
+        FunctionAssociation { event_type: required.event_type.into(), function: required.function.into() }
     }
     /// The type of event which should invoke the function.
     pub fn event_type(mut self, event_type: impl Into<crate::aws_cdk_lib::aws_cloudfront::FunctionEventType>) -> Self {
@@ -14622,10 +15725,23 @@ pub struct FunctionAttributes {
     pub function_runtime: Option<rt::JsString>,
 }
 
+/// The required fields of [`FunctionAttributes`], named: `FunctionAttributes::new(FunctionAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct FunctionAttributesRequired<T0, T1> {
+    /// The ARN of the function. (converts into `JsString`)
+    pub function_arn: T0,
+    /// The name of the function. (converts into `JsString`)
+    pub function_name: T1,
+}
+
 impl FunctionAttributes {
-    /// A `FunctionAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(function_arn: impl Into<rt::JsString>, function_name: impl Into<rt::JsString>) -> Self {
-        FunctionAttributes { function_arn: function_arn.into(), function_name: function_name.into(), function_runtime: None }
+    /// A `FunctionAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: FunctionAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        FunctionAttributes { function_arn: required.function_arn.into(), function_name: required.function_name.into(), function_runtime: None }
     }
     /// The ARN of the function.
     pub fn function_arn(mut self, function_arn: impl Into<rt::JsString>) -> Self {
@@ -14846,12 +15962,21 @@ pub struct FunctionUrlOriginAccessControl(crate::aws_cdk_lib::Resource);
 crate::__handle!(FunctionUrlOriginAccessControl : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(FunctionUrlOriginAccessControl => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_cloudfront::IOriginAccessControl, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl FunctionUrlOriginAccessControl {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudfront::FunctionUrlOriginAccessControlProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront.FunctionUrlOriginAccessControl", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront::FunctionUrlOriginAccessControlProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::FunctionUrlOriginAccessControlProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront.FunctionUrlOriginAccessControl", __args)
     }
     /// Imports a Lambda Function URL origin access control from its id.
@@ -15963,11 +17088,26 @@ impl ImportSource {
     /// Arguments:
     /// - `path`: the path to the local file.
     /// - `options`: the configuration for the temporarily created S3 file.
+    ///
+    /// Leaves out the optional `options`; [`Self::from_asset_with`] passes it.
     #[track_caller]
-    pub fn from_asset(path: impl Into<rt::JsString>, options: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_cloudfront::ImportSource {
+    pub fn from_asset(path: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudfront::ImportSource {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_cloudfront.ImportSource", "fromAsset", __args)
+    }
+    /// An import source that exists as a local file.
+    ///
+    /// Arguments:
+    /// - `path`: the path to the local file.
+    /// - `options`: the configuration for the temporarily created S3 file.
+    ///
+    /// [`Self::from_asset`] with the optional `options` passed.
+    #[track_caller]
+    pub fn from_asset_with(path: impl Into<rt::JsString>, options: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_cloudfront::ImportSource {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(options)));
         rt::static_op("aws-cdk-lib.aws_cloudfront.ImportSource", "fromAsset", __args)
     }
     /// An import source that exists as an object in an S3 bucket.
@@ -16120,12 +17260,21 @@ pub struct KeyValueStore(crate::aws_cdk_lib::Resource);
 crate::__handle!(KeyValueStore : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(KeyValueStore => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_cloudfront::IKeyValueStore, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl KeyValueStore {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudfront::KeyValueStoreProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront.KeyValueStore", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront::KeyValueStoreProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::KeyValueStoreProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront.KeyValueStore", __args)
     }
     /// Import a Key Value Store using its ARN.
@@ -16260,10 +17409,23 @@ pub struct LambdaFunctionAssociation {
     pub lambda_function: rt::Opaque,
 }
 
+/// The required fields of [`LambdaFunctionAssociation`], named: `LambdaFunctionAssociation::new(LambdaFunctionAssociationRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct LambdaFunctionAssociationRequired<T0, T1> {
+    /// The lambda event type defines at which event the lambda is called during the request lifecycle. (converts into `aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType`)
+    pub event_type: T0,
+    /// A version of the lambda to associate. (converts into `Opaque`)
+    pub lambda_function: T1,
+}
+
 impl LambdaFunctionAssociation {
-    /// A `LambdaFunctionAssociation` with its required fields; set optional ones with the setters.
-    pub fn new(event_type: impl Into<crate::aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType>, lambda_function: impl Into<rt::Opaque>) -> Self {
-        LambdaFunctionAssociation { event_type: event_type.into(), include_body: None, lambda_function: lambda_function.into() }
+    /// A `LambdaFunctionAssociation` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: LambdaFunctionAssociationRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType>,
+        T1: Into<rt::Opaque>,
+    {
+        LambdaFunctionAssociation { event_type: required.event_type.into(), include_body: None, lambda_function: required.lambda_function.into() }
     }
     /// The lambda event type defines at which event the lambda is called during the request lifecycle.
     pub fn event_type(mut self, event_type: impl Into<crate::aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType>) -> Self {
@@ -16365,12 +17527,21 @@ pub struct MediaPackageV2OriginAccessControl(crate::aws_cdk_lib::Resource);
 crate::__handle!(MediaPackageV2OriginAccessControl : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(MediaPackageV2OriginAccessControl => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_cloudfront::IOriginAccessControl, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl MediaPackageV2OriginAccessControl {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudfront::MediaPackageV2OriginAccessControlProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront.MediaPackageV2OriginAccessControl", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront::MediaPackageV2OriginAccessControlProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::MediaPackageV2OriginAccessControlProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront.MediaPackageV2OriginAccessControl", __args)
     }
     /// Imports a MediaPackage V2 origin access control from its id.
@@ -16545,12 +17716,21 @@ pub struct OriginAccessIdentity(crate::aws_cdk_lib::Resource);
 crate::__handle!(OriginAccessIdentity : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(OriginAccessIdentity => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_cloudfront::IOriginAccessIdentity, crate::aws_cdk_lib::aws_iam::IGrantable, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl OriginAccessIdentity {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudfront::OriginAccessIdentityProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront.OriginAccessIdentity", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginAccessIdentityProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::OriginAccessIdentityProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront.OriginAccessIdentity", __args)
     }
     /// Creates a OriginAccessIdentity by providing the OriginAccessIdentityId.
@@ -17254,12 +18434,21 @@ pub struct OriginRequestPolicy(crate::aws_cdk_lib::Resource);
 crate::__handle!(OriginRequestPolicy : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(OriginRequestPolicy => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_cloudfront::IOriginRequestPolicy, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl OriginRequestPolicy {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudfront::OriginRequestPolicyProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront.OriginRequestPolicy", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginRequestPolicyProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::OriginRequestPolicyProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront.OriginRequestPolicy", __args)
     }
     /// Imports a Origin Request Policy from its id.
@@ -17669,10 +18858,28 @@ pub struct RealtimeLogConfigProps {
     pub sampling_rate: rt::JsNumber,
 }
 
+/// The required fields of [`RealtimeLogConfigProps`], named: `RealtimeLogConfigProps::new(RealtimeLogConfigPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct RealtimeLogConfigPropsRequired<T0, T1, T2> {
+    /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data for this real-time log configuration. (items converting into `aws_cdk_lib::aws_cloudfront::Endpoint`)
+    pub end_points: T0,
+    /// A list of fields that are included in each real-time log record. (items converting into `JsString`)
+    pub fields: T1,
+    /// The sampling rate for this real-time log configuration. (converts into `JsNumber`)
+    pub sampling_rate: T2,
+}
+
 impl RealtimeLogConfigProps {
-    /// A `RealtimeLogConfigProps` with its required fields; set optional ones with the setters.
-    pub fn new(end_points: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::Endpoint>>, fields: impl IntoIterator<Item = impl Into<rt::JsString>>, sampling_rate: impl Into<rt::JsNumber>) -> Self {
-        RealtimeLogConfigProps { end_points: rt::collect::<crate::aws_cdk_lib::aws_cloudfront::Endpoint, _>(end_points), fields: rt::collect::<rt::JsString, _>(fields), realtime_log_config_name: None, sampling_rate: sampling_rate.into() }
+    /// A `RealtimeLogConfigProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: RealtimeLogConfigPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::aws_cloudfront::Endpoint>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+        T2: Into<rt::JsNumber>,
+    {
+        RealtimeLogConfigProps { end_points: rt::collect::<crate::aws_cdk_lib::aws_cloudfront::Endpoint, _>(required.end_points), fields: rt::collect::<rt::JsString, _>(required.fields), realtime_log_config_name: None, sampling_rate: required.sampling_rate.into() }
     }
     /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data for this real-time log configuration.
     pub fn end_points(mut self, end_points: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::Endpoint>>) -> Self {
@@ -17726,10 +18933,26 @@ pub struct ResponseCustomHeader {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`ResponseCustomHeader`], named: `ResponseCustomHeader::new(ResponseCustomHeaderRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ResponseCustomHeaderRequired<T0, T1, T2> {
+    /// The HTTP response header name. (converts into `JsString`)
+    pub header: T0,
+    /// A Boolean that determines whether CloudFront overrides a response header with the same name received from the origin with the header specified here. (converts into `JsBool`)
+    pub r#override: T1,
+    /// The value for the HTTP response header. (converts into `JsString`)
+    pub value: T2,
+}
+
 impl ResponseCustomHeader {
-    /// A `ResponseCustomHeader` with its required fields; set optional ones with the setters.
-    pub fn new(header: impl Into<rt::JsString>, r#override: impl Into<rt::JsBool>, value: impl Into<rt::JsString>) -> Self {
-        ResponseCustomHeader { header: header.into(), r#override: r#override.into(), value: value.into() }
+    /// A `ResponseCustomHeader` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: ResponseCustomHeaderRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsBool>,
+        T2: Into<rt::JsString>,
+    {
+        ResponseCustomHeader { header: required.header.into(), r#override: required.r#override.into(), value: required.value.into() }
     }
     /// The HTTP response header name.
     pub fn header(mut self, header: impl Into<rt::JsString>) -> Self {
@@ -17798,10 +19021,23 @@ pub struct ResponseHeadersContentSecurityPolicy {
     pub r#override: rt::JsBool,
 }
 
+/// The required fields of [`ResponseHeadersContentSecurityPolicy`], named: `ResponseHeadersContentSecurityPolicy::new(ResponseHeadersContentSecurityPolicyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ResponseHeadersContentSecurityPolicyRequired<T0, T1> {
+    /// The policy directives and their values that CloudFront includes as values for the Content-Security-Policy HTTP response header. (converts into `JsString`)
+    pub content_security_policy: T0,
+    /// A Boolean that determines whether CloudFront overrides the Content-Security-Policy HTTP response header received from the origin with the one specified in this response headers policy. (converts into `JsBool`)
+    pub r#override: T1,
+}
+
 impl ResponseHeadersContentSecurityPolicy {
-    /// A `ResponseHeadersContentSecurityPolicy` with its required fields; set optional ones with the setters.
-    pub fn new(content_security_policy: impl Into<rt::JsString>, r#override: impl Into<rt::JsBool>) -> Self {
-        ResponseHeadersContentSecurityPolicy { content_security_policy: content_security_policy.into(), r#override: r#override.into() }
+    /// A `ResponseHeadersContentSecurityPolicy` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ResponseHeadersContentSecurityPolicyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsBool>,
+    {
+        ResponseHeadersContentSecurityPolicy { content_security_policy: required.content_security_policy.into(), r#override: required.r#override.into() }
     }
     /// The policy directives and their values that CloudFront includes as values for the Content-Security-Policy HTTP response header.
     pub fn content_security_policy(mut self, content_security_policy: impl Into<rt::JsString>) -> Self {
@@ -17890,10 +19126,35 @@ pub struct ResponseHeadersCorsBehavior {
     pub origin_override: rt::JsBool,
 }
 
+/// The required fields of [`ResponseHeadersCorsBehavior`], named: `ResponseHeadersCorsBehavior::new(ResponseHeadersCorsBehaviorRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ResponseHeadersCorsBehaviorRequired<T0, T1, T2, T3, T4> {
+    /// A Boolean that CloudFront uses as the value for the Access-Control-Allow-Credentials HTTP response header. (converts into `JsBool`)
+    pub access_control_allow_credentials: T0,
+    /// A list of HTTP header names that CloudFront includes as values for the Access-Control-Allow-Headers HTTP response header. (items converting into `JsString`)
+    pub access_control_allow_headers: T1,
+    /// A list of HTTP methods that CloudFront includes as values for the Access-Control-Allow-Methods HTTP response header. (items converting into `JsString`)
+    pub access_control_allow_methods: T2,
+    /// A list of origins (domain names) that CloudFront can use as the value for the Access-Control-Allow-Origin HTTP response header. (items converting into `JsString`)
+    pub access_control_allow_origins: T3,
+    /// A Boolean that determines whether CloudFront overrides HTTP response headers received from the origin with the ones specified in this response headers policy. (converts into `JsBool`)
+    pub origin_override: T4,
+}
+
 impl ResponseHeadersCorsBehavior {
-    /// A `ResponseHeadersCorsBehavior` with its required fields; set optional ones with the setters.
-    pub fn new(access_control_allow_credentials: impl Into<rt::JsBool>, access_control_allow_headers: impl IntoIterator<Item = impl Into<rt::JsString>>, access_control_allow_methods: impl IntoIterator<Item = impl Into<rt::JsString>>, access_control_allow_origins: impl IntoIterator<Item = impl Into<rt::JsString>>, origin_override: impl Into<rt::JsBool>) -> Self {
-        ResponseHeadersCorsBehavior { access_control_allow_credentials: access_control_allow_credentials.into(), access_control_allow_headers: rt::collect::<rt::JsString, _>(access_control_allow_headers), access_control_allow_methods: rt::collect::<rt::JsString, _>(access_control_allow_methods), access_control_allow_origins: rt::collect::<rt::JsString, _>(access_control_allow_origins), access_control_expose_headers: None, access_control_max_age: None, origin_override: origin_override.into() }
+    /// A `ResponseHeadersCorsBehavior` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: ResponseHeadersCorsBehaviorRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsBool>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+        T2: IntoIterator,
+        T2::Item: Into<rt::JsString>,
+        T3: IntoIterator,
+        T3::Item: Into<rt::JsString>,
+        T4: Into<rt::JsBool>,
+    {
+        ResponseHeadersCorsBehavior { access_control_allow_credentials: required.access_control_allow_credentials.into(), access_control_allow_headers: rt::collect::<rt::JsString, _>(required.access_control_allow_headers), access_control_allow_methods: rt::collect::<rt::JsString, _>(required.access_control_allow_methods), access_control_allow_origins: rt::collect::<rt::JsString, _>(required.access_control_allow_origins), access_control_expose_headers: None, access_control_max_age: None, origin_override: required.origin_override.into() }
     }
     /// A Boolean that CloudFront uses as the value for the Access-Control-Allow-Credentials HTTP response header.
     pub fn access_control_allow_credentials(mut self, access_control_allow_credentials: impl Into<rt::JsBool>) -> Self {
@@ -17970,10 +19231,23 @@ pub struct ResponseHeadersFrameOptions {
     pub r#override: rt::JsBool,
 }
 
+/// The required fields of [`ResponseHeadersFrameOptions`], named: `ResponseHeadersFrameOptions::new(ResponseHeadersFrameOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ResponseHeadersFrameOptionsRequired<T0, T1> {
+    /// The value of the X-Frame-Options HTTP response header. (converts into `aws_cdk_lib::aws_cloudfront::HeadersFrameOption`)
+    pub frame_option: T0,
+    /// A Boolean that determines whether CloudFront overrides the X-Frame-Options HTTP response header received from the origin with the one specified in this response headers policy. (converts into `JsBool`)
+    pub r#override: T1,
+}
+
 impl ResponseHeadersFrameOptions {
-    /// A `ResponseHeadersFrameOptions` with its required fields; set optional ones with the setters.
-    pub fn new(frame_option: impl Into<crate::aws_cdk_lib::aws_cloudfront::HeadersFrameOption>, r#override: impl Into<rt::JsBool>) -> Self {
-        ResponseHeadersFrameOptions { frame_option: frame_option.into(), r#override: r#override.into() }
+    /// A `ResponseHeadersFrameOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ResponseHeadersFrameOptionsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_cloudfront::HeadersFrameOption>,
+        T1: Into<rt::JsBool>,
+    {
+        ResponseHeadersFrameOptions { frame_option: required.frame_option.into(), r#override: required.r#override.into() }
     }
     /// The value of the X-Frame-Options HTTP response header.
     pub fn frame_option(mut self, frame_option: impl Into<crate::aws_cdk_lib::aws_cloudfront::HeadersFrameOption>) -> Self {
@@ -18004,12 +19278,21 @@ pub struct ResponseHeadersPolicy(crate::aws_cdk_lib::Resource);
 crate::__handle!(ResponseHeadersPolicy : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(ResponseHeadersPolicy => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_cloudfront::IResponseHeadersPolicy, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl ResponseHeadersPolicy {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudfront::ResponseHeadersPolicyProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront.ResponseHeadersPolicy", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront::ResponseHeadersPolicyProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::ResponseHeadersPolicyProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront.ResponseHeadersPolicy", __args)
     }
     /// Import an existing Response Headers Policy from its ID.
@@ -18179,10 +19462,23 @@ pub struct ResponseHeadersReferrerPolicy {
     pub referrer_policy: crate::aws_cdk_lib::aws_cloudfront::HeadersReferrerPolicy,
 }
 
+/// The required fields of [`ResponseHeadersReferrerPolicy`], named: `ResponseHeadersReferrerPolicy::new(ResponseHeadersReferrerPolicyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ResponseHeadersReferrerPolicyRequired<T0, T1> {
+    /// A Boolean that determines whether CloudFront overrides the Referrer-Policy HTTP response header received from the origin with the one specified in this response headers policy. (converts into `JsBool`)
+    pub r#override: T0,
+    /// The value of the Referrer-Policy HTTP response header. (converts into `aws_cdk_lib::aws_cloudfront::HeadersReferrerPolicy`)
+    pub referrer_policy: T1,
+}
+
 impl ResponseHeadersReferrerPolicy {
-    /// A `ResponseHeadersReferrerPolicy` with its required fields; set optional ones with the setters.
-    pub fn new(r#override: impl Into<rt::JsBool>, referrer_policy: impl Into<crate::aws_cdk_lib::aws_cloudfront::HeadersReferrerPolicy>) -> Self {
-        ResponseHeadersReferrerPolicy { r#override: r#override.into(), referrer_policy: referrer_policy.into() }
+    /// A `ResponseHeadersReferrerPolicy` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ResponseHeadersReferrerPolicyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsBool>,
+        T1: Into<crate::aws_cdk_lib::aws_cloudfront::HeadersReferrerPolicy>,
+    {
+        ResponseHeadersReferrerPolicy { r#override: required.r#override.into(), referrer_policy: required.referrer_policy.into() }
     }
     /// A Boolean that determines whether CloudFront overrides the Referrer-Policy HTTP response header received from the origin with the one specified in this response headers policy.
     pub fn r#override(mut self, r#override: impl Into<rt::JsBool>) -> Self {
@@ -18224,10 +19520,23 @@ pub struct ResponseHeadersStrictTransportSecurity {
     pub preload: Option<rt::JsBool>,
 }
 
+/// The required fields of [`ResponseHeadersStrictTransportSecurity`], named: `ResponseHeadersStrictTransportSecurity::new(ResponseHeadersStrictTransportSecurityRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ResponseHeadersStrictTransportSecurityRequired<T0, T1> {
+    /// A number that CloudFront uses as the value for the max-age directive in the Strict-Transport-Security HTTP response header. (converts into `aws_cdk_lib::Duration`)
+    pub access_control_max_age: T0,
+    /// A Boolean that determines whether CloudFront overrides the Strict-Transport-Security HTTP response header received from the origin with the one specified in this response headers policy. (converts into `JsBool`)
+    pub r#override: T1,
+}
+
 impl ResponseHeadersStrictTransportSecurity {
-    /// A `ResponseHeadersStrictTransportSecurity` with its required fields; set optional ones with the setters.
-    pub fn new(access_control_max_age: impl Into<crate::aws_cdk_lib::Duration>, r#override: impl Into<rt::JsBool>) -> Self {
-        ResponseHeadersStrictTransportSecurity { access_control_max_age: access_control_max_age.into(), include_subdomains: None, r#override: r#override.into(), preload: None }
+    /// A `ResponseHeadersStrictTransportSecurity` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ResponseHeadersStrictTransportSecurityRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::Duration>,
+        T1: Into<rt::JsBool>,
+    {
+        ResponseHeadersStrictTransportSecurity { access_control_max_age: required.access_control_max_age.into(), include_subdomains: None, r#override: required.r#override.into(), preload: None }
     }
     /// A number that CloudFront uses as the value for the max-age directive in the Strict-Transport-Security HTTP response header.
     pub fn access_control_max_age(mut self, access_control_max_age: impl Into<crate::aws_cdk_lib::Duration>) -> Self {
@@ -18290,10 +19599,23 @@ pub struct ResponseHeadersXSSProtection {
     pub report_uri: Option<rt::JsString>,
 }
 
+/// The required fields of [`ResponseHeadersXSSProtection`], named: `ResponseHeadersXSSProtection::new(ResponseHeadersXSSProtectionRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ResponseHeadersXSSProtectionRequired<T0, T1> {
+    /// A Boolean that determines whether CloudFront overrides the X-XSS-Protection HTTP response header received from the origin with the one specified in this response headers policy. (converts into `JsBool`)
+    pub r#override: T0,
+    /// A Boolean that determines the value of the X-XSS-Protection HTTP response header. (converts into `JsBool`)
+    pub protection: T1,
+}
+
 impl ResponseHeadersXSSProtection {
-    /// A `ResponseHeadersXSSProtection` with its required fields; set optional ones with the setters.
-    pub fn new(r#override: impl Into<rt::JsBool>, protection: impl Into<rt::JsBool>) -> Self {
-        ResponseHeadersXSSProtection { mode_block: None, r#override: r#override.into(), protection: protection.into(), report_uri: None }
+    /// A `ResponseHeadersXSSProtection` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ResponseHeadersXSSProtectionRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsBool>,
+        T1: Into<rt::JsBool>,
+    {
+        ResponseHeadersXSSProtection { mode_block: None, r#override: required.r#override.into(), protection: required.protection.into(), report_uri: None }
     }
     /// A Boolean that determines whether CloudFront includes the mode=block directive in the X-XSS-Protection header.
     ///
@@ -18473,12 +19795,21 @@ pub struct S3OriginAccessControl(crate::aws_cdk_lib::Resource);
 crate::__handle!(S3OriginAccessControl : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(S3OriginAccessControl => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_cloudfront::IOriginAccessControl, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl S3OriginAccessControl {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudfront::S3OriginAccessControlProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront.S3OriginAccessControl", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront::S3OriginAccessControlProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::S3OriginAccessControlProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront.S3OriginAccessControl", __args)
     }
     /// Imports an S3 origin access control from its id.
@@ -18941,11 +20272,26 @@ impl ViewerCertificate {
     /// Arguments:
     /// - `certificate`: AWS Certificate Manager (ACM) certificate.
     /// - `options`: certificate configuration options.
+    ///
+    /// Leaves out the optional `options`; [`Self::from_acm_certificate_with`] passes it.
     #[track_caller]
-    pub fn from_acm_certificate(certificate: impl Into<rt::Opaque>, options: Option<crate::aws_cdk_lib::aws_cloudfront::ViewerCertificateOptions>) -> crate::aws_cdk_lib::aws_cloudfront::ViewerCertificate {
+    pub fn from_acm_certificate(certificate: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_cloudfront::ViewerCertificate {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(certificate)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_cloudfront.ViewerCertificate", "fromAcmCertificate", __args)
+    }
+    /// Generate an AWS Certificate Manager (ACM) viewer certificate configuration.
+    ///
+    /// Arguments:
+    /// - `certificate`: AWS Certificate Manager (ACM) certificate.
+    /// - `options`: certificate configuration options.
+    ///
+    /// [`Self::from_acm_certificate`] with the optional `options` passed.
+    #[track_caller]
+    pub fn from_acm_certificate_with(certificate: impl Into<rt::Opaque>, options: impl Into<crate::aws_cdk_lib::aws_cloudfront::ViewerCertificateOptions>) -> crate::aws_cdk_lib::aws_cloudfront::ViewerCertificate {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(certificate)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::ViewerCertificateOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_cloudfront.ViewerCertificate", "fromAcmCertificate", __args)
     }
     /// Generate a viewer certificate configuration using the CloudFront default certificate (e.g. d111111abcdef8.cloudfront.net) and a `SecurityPolicyProtocol.TLS_V1` security policy.
@@ -18963,11 +20309,26 @@ impl ViewerCertificate {
     /// Arguments:
     /// - `iam_certificate_id`: Identifier of the IAM certificate.
     /// - `options`: certificate configuration options.
+    ///
+    /// Leaves out the optional `options`; [`Self::from_iam_certificate_with`] passes it.
     #[track_caller]
-    pub fn from_iam_certificate(iam_certificate_id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_cloudfront::ViewerCertificateOptions>) -> crate::aws_cdk_lib::aws_cloudfront::ViewerCertificate {
+    pub fn from_iam_certificate(iam_certificate_id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudfront::ViewerCertificate {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(iam_certificate_id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_cloudfront.ViewerCertificate", "fromIamCertificate", __args)
+    }
+    /// Generate an IAM viewer certificate configuration.
+    ///
+    /// Arguments:
+    /// - `iam_certificate_id`: Identifier of the IAM certificate.
+    /// - `options`: certificate configuration options.
+    ///
+    /// [`Self::from_iam_certificate`] with the optional `options` passed.
+    #[track_caller]
+    pub fn from_iam_certificate_with(iam_certificate_id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_cloudfront::ViewerCertificateOptions>) -> crate::aws_cdk_lib::aws_cloudfront::ViewerCertificate {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(iam_certificate_id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::ViewerCertificateOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_cloudfront.ViewerCertificate", "fromIamCertificate", __args)
     }
     #[track_caller]

@@ -14,19 +14,38 @@ pub struct FunctionUrlOrigin(crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 crate::__handle!(FunctionUrlOrigin : crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 crate::__upcasts!(FunctionUrlOrigin => crate::aws_cdk_lib::aws_cloudfront::IOrigin, crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 impl FunctionUrlOrigin {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(lambda_function_url: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginProps>) -> Self {
+    pub fn new(lambda_function_url: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function_url)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront_origins.FunctionUrlOrigin", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(lambda_function_url: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function_url)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront_origins.FunctionUrlOrigin", __args)
     }
     /// Create a Lambda Function URL Origin with Origin Access Control (OAC) configured.
+    ///
+    /// Leaves out the optional `props`; [`Self::with_origin_access_control_with`] passes it.
     #[track_caller]
-    pub fn with_origin_access_control(lambda_function_url: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginWithOACProps>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
+    pub fn with_origin_access_control(lambda_function_url: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function_url)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_cloudfront_origins.FunctionUrlOrigin", "withOriginAccessControl", __args)
+    }
+    /// Create a Lambda Function URL Origin with Origin Access Control (OAC) configured.
+    ///
+    /// [`Self::with_origin_access_control`] with the optional `props` passed.
+    #[track_caller]
+    pub fn with_origin_access_control_with(lambda_function_url: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginWithOACProps>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function_url)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginWithOACProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_cloudfront_origins.FunctionUrlOrigin", "withOriginAccessControl", __args)
     }
 }
@@ -662,11 +681,19 @@ pub struct HttpOrigin(crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 crate::__handle!(HttpOrigin : crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 crate::__upcasts!(HttpOrigin => crate::aws_cdk_lib::aws_cloudfront::IOrigin, crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 impl HttpOrigin {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(domain_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::HttpOriginProps>) -> Self {
+    pub fn new(domain_name: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(domain_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront_origins.HttpOrigin", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(domain_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::HttpOriginProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(domain_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::HttpOriginProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront_origins.HttpOrigin", __args)
     }
 }
@@ -952,11 +979,19 @@ pub struct LoadBalancerV2Origin(crate::aws_cdk_lib::aws_cloudfront_origins::Http
 crate::__handle!(LoadBalancerV2Origin : crate::aws_cdk_lib::aws_cloudfront_origins::HttpOrigin);
 crate::__upcasts!(LoadBalancerV2Origin => crate::aws_cdk_lib::aws_cloudfront::IOrigin, crate::aws_cdk_lib::aws_cloudfront::OriginBase, crate::aws_cdk_lib::aws_cloudfront_origins::HttpOrigin);
 impl LoadBalancerV2Origin {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(load_balancer: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ILoadBalancerV2>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::LoadBalancerV2OriginProps>) -> Self {
+    pub fn new(load_balancer: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ILoadBalancerV2>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ILoadBalancerV2>::into(load_balancer)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront_origins.LoadBalancerV2Origin", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(load_balancer: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ILoadBalancerV2>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::LoadBalancerV2OriginProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ILoadBalancerV2>::into(load_balancer)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::LoadBalancerV2OriginProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront_origins.LoadBalancerV2Origin", __args)
     }
 }
@@ -1282,10 +1317,23 @@ pub struct OriginGroupProps {
     pub selection_criteria: Option<crate::aws_cdk_lib::aws_cloudfront::OriginSelectionCriteria>,
 }
 
+/// The required fields of [`OriginGroupProps`], named: `OriginGroupProps::new(OriginGroupPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct OriginGroupPropsRequired<T0, T1> {
+    /// The fallback origin that should serve requests when the primary fails. (converts into `aws_cdk_lib::aws_cloudfront::IOrigin`)
+    pub fallback_origin: T0,
+    /// The primary origin that should serve requests for this group. (converts into `aws_cdk_lib::aws_cloudfront::IOrigin`)
+    pub primary_origin: T1,
+}
+
 impl OriginGroupProps {
-    /// A `OriginGroupProps` with its required fields; set optional ones with the setters.
-    pub fn new(fallback_origin: impl Into<crate::aws_cdk_lib::aws_cloudfront::IOrigin>, primary_origin: impl Into<crate::aws_cdk_lib::aws_cloudfront::IOrigin>) -> Self {
-        OriginGroupProps { fallback_origin: fallback_origin.into(), fallback_status_codes: None, primary_origin: primary_origin.into(), selection_criteria: None }
+    /// A `OriginGroupProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: OriginGroupPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_cloudfront::IOrigin>,
+        T1: Into<crate::aws_cdk_lib::aws_cloudfront::IOrigin>,
+    {
+        OriginGroupProps { fallback_origin: required.fallback_origin.into(), fallback_status_codes: None, primary_origin: required.primary_origin.into(), selection_criteria: None }
     }
     /// The fallback origin that should serve requests when the primary fails.
     pub fn fallback_origin(mut self, fallback_origin: impl Into<crate::aws_cdk_lib::aws_cloudfront::IOrigin>) -> Self {
@@ -1334,11 +1382,19 @@ pub struct RestApiOrigin(crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 crate::__handle!(RestApiOrigin : crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 crate::__upcasts!(RestApiOrigin => crate::aws_cdk_lib::aws_cloudfront::IOrigin, crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 impl RestApiOrigin {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(rest_api: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::RestApiOriginProps>) -> Self {
+    pub fn new(rest_api: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rest_api)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront_origins.RestApiOrigin", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(rest_api: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::RestApiOriginProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rest_api)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::RestApiOriginProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront_origins.RestApiOrigin", __args)
     }
 }
@@ -1561,27 +1617,60 @@ crate::__handle!(S3BucketOrigin : crate::aws_cdk_lib::aws_cloudfront::OriginBase
 crate::__upcasts!(S3BucketOrigin => crate::aws_cdk_lib::aws_cloudfront::IOrigin, crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 impl S3BucketOrigin {
     /// Create a S3 Origin with default S3 bucket settings (no origin access control).
+    ///
+    /// Leaves out the optional `props`; [`Self::with_bucket_defaults_with`] passes it.
     #[track_caller]
-    pub fn with_bucket_defaults(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, props: Option<crate::aws_cdk_lib::aws_cloudfront::OriginProps>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
+    pub fn with_bucket_defaults(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_cloudfront_origins.S3BucketOrigin", "withBucketDefaults", __args)
+    }
+    /// Create a S3 Origin with default S3 bucket settings (no origin access control).
+    ///
+    /// [`Self::with_bucket_defaults`] with the optional `props` passed.
+    #[track_caller]
+    pub fn with_bucket_defaults_with(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginProps>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::OriginProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_cloudfront_origins.S3BucketOrigin", "withBucketDefaults", __args)
     }
     /// Create a S3 Origin with Origin Access Control (OAC) configured.
+    ///
+    /// Leaves out the optional `props`; [`Self::with_origin_access_control_with`] passes it.
     #[track_caller]
-    pub fn with_origin_access_control(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::S3BucketOriginWithOACProps>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
+    pub fn with_origin_access_control(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_cloudfront_origins.S3BucketOrigin", "withOriginAccessControl", __args)
+    }
+    /// Create a S3 Origin with Origin Access Control (OAC) configured.
+    ///
+    /// [`Self::with_origin_access_control`] with the optional `props` passed.
+    #[track_caller]
+    pub fn with_origin_access_control_with(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::S3BucketOriginWithOACProps>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::S3BucketOriginWithOACProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_cloudfront_origins.S3BucketOrigin", "withOriginAccessControl", __args)
     }
     /// Create a S3 Origin with Origin Access Identity (OAI) configured OAI is a legacy feature and we **strongly** recommend you to use OAC via `withOriginAccessControl()` unless it is not supported in your required region (e.g. China regions).
+    ///
+    /// Leaves out the optional `props`; [`Self::with_origin_access_identity_with`] passes it.
     #[track_caller]
-    pub fn with_origin_access_identity(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::S3BucketOriginWithOAIProps>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
+    pub fn with_origin_access_identity(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_cloudfront_origins.S3BucketOrigin", "withOriginAccessIdentity", __args)
+    }
+    /// Create a S3 Origin with Origin Access Identity (OAI) configured OAI is a legacy feature and we **strongly** recommend you to use OAC via `withOriginAccessControl()` unless it is not supported in your required region (e.g. China regions).
+    ///
+    /// [`Self::with_origin_access_identity`] with the optional `props` passed.
+    #[track_caller]
+    pub fn with_origin_access_identity_with(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::S3BucketOriginWithOAIProps>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::S3BucketOriginWithOAIProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_cloudfront_origins.S3BucketOrigin", "withOriginAccessIdentity", __args)
     }
 }
@@ -2119,11 +2208,19 @@ pub struct S3Origin(rt::Handle);
 crate::__handle!(S3Origin);
 crate::__upcasts!(S3Origin => crate::aws_cdk_lib::aws_cloudfront::IOrigin);
 impl S3Origin {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::S3OriginProps>) -> Self {
+    pub fn new(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront_origins.S3Origin", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::S3OriginProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::S3OriginProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront_origins.S3Origin", __args)
     }
     /// The method called when a given Origin is added (for the first time) to a Distribution.
@@ -2317,11 +2414,19 @@ pub struct S3StaticWebsiteOrigin(crate::aws_cdk_lib::aws_cloudfront_origins::Htt
 crate::__handle!(S3StaticWebsiteOrigin : crate::aws_cdk_lib::aws_cloudfront_origins::HttpOrigin);
 crate::__upcasts!(S3StaticWebsiteOrigin => crate::aws_cdk_lib::aws_cloudfront::IOrigin, crate::aws_cdk_lib::aws_cloudfront::OriginBase, crate::aws_cdk_lib::aws_cloudfront_origins::HttpOrigin);
 impl S3StaticWebsiteOrigin {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::S3StaticWebsiteOriginProps>) -> Self {
+    pub fn new(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudfront_origins.S3StaticWebsiteOrigin", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::S3StaticWebsiteOriginProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::S3StaticWebsiteOriginProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront_origins.S3StaticWebsiteOrigin", __args)
     }
 }
@@ -2608,35 +2713,79 @@ crate::__handle!(VpcOrigin : crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 crate::__upcasts!(VpcOrigin => crate::aws_cdk_lib::aws_cloudfront::IOrigin, crate::aws_cdk_lib::aws_cloudfront::OriginBase);
 impl VpcOrigin {
     /// Create a VPC origin with an Application Load Balancer.
+    ///
+    /// Leaves out the optional `props`; [`Self::with_application_load_balancer_with`] passes it.
     #[track_caller]
-    pub fn with_application_load_balancer(alb: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancer>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginWithEndpointProps>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
+    pub fn with_application_load_balancer(alb: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancer>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancer>::into(alb)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_cloudfront_origins.VpcOrigin", "withApplicationLoadBalancer", __args)
+    }
+    /// Create a VPC origin with an Application Load Balancer.
+    ///
+    /// [`Self::with_application_load_balancer`] with the optional `props` passed.
+    #[track_caller]
+    pub fn with_application_load_balancer_with(alb: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancer>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginWithEndpointProps>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancer>::into(alb)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginWithEndpointProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_cloudfront_origins.VpcOrigin", "withApplicationLoadBalancer", __args)
     }
     /// Create a VPC origin with an EC2 instance.
+    ///
+    /// Leaves out the optional `props`; [`Self::with_ec2_instance_with`] passes it.
     #[track_caller]
-    pub fn with_ec2_instance(instance: impl Into<crate::aws_cdk_lib::aws_ec2::IInstance>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginWithEndpointProps>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
+    pub fn with_ec2_instance(instance: impl Into<crate::aws_cdk_lib::aws_ec2::IInstance>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ec2::IInstance>::into(instance)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_cloudfront_origins.VpcOrigin", "withEc2Instance", __args)
+    }
+    /// Create a VPC origin with an EC2 instance.
+    ///
+    /// [`Self::with_ec2_instance`] with the optional `props` passed.
+    #[track_caller]
+    pub fn with_ec2_instance_with(instance: impl Into<crate::aws_cdk_lib::aws_ec2::IInstance>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginWithEndpointProps>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ec2::IInstance>::into(instance)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginWithEndpointProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_cloudfront_origins.VpcOrigin", "withEc2Instance", __args)
     }
     /// Create a VPC origin with a Network Load Balancer.
+    ///
+    /// Leaves out the optional `props`; [`Self::with_network_load_balancer_with`] passes it.
     #[track_caller]
-    pub fn with_network_load_balancer(nlb: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancer>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginWithEndpointProps>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
+    pub fn with_network_load_balancer(nlb: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancer>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancer>::into(nlb)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_cloudfront_origins.VpcOrigin", "withNetworkLoadBalancer", __args)
+    }
+    /// Create a VPC origin with a Network Load Balancer.
+    ///
+    /// [`Self::with_network_load_balancer`] with the optional `props` passed.
+    #[track_caller]
+    pub fn with_network_load_balancer_with(nlb: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancer>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginWithEndpointProps>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancer>::into(nlb)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginWithEndpointProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_cloudfront_origins.VpcOrigin", "withNetworkLoadBalancer", __args)
     }
     /// Create a VPC origin with an existing VPC origin resource.
+    ///
+    /// Leaves out the optional `props`; [`Self::with_vpc_origin_with`] passes it.
     #[track_caller]
-    pub fn with_vpc_origin(origin: impl Into<crate::aws_cdk_lib::aws_cloudfront::IVpcOrigin>, props: Option<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginProps>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
+    pub fn with_vpc_origin(origin: impl Into<crate::aws_cdk_lib::aws_cloudfront::IVpcOrigin>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::IVpcOrigin>::into(origin)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_cloudfront_origins.VpcOrigin", "withVpcOrigin", __args)
+    }
+    /// Create a VPC origin with an existing VPC origin resource.
+    ///
+    /// [`Self::with_vpc_origin`] with the optional `props` passed.
+    #[track_caller]
+    pub fn with_vpc_origin_with(origin: impl Into<crate::aws_cdk_lib::aws_cloudfront::IVpcOrigin>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginProps>) -> crate::aws_cdk_lib::aws_cloudfront_origins::VpcOrigin {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::IVpcOrigin>::into(origin)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::VpcOriginProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_cloudfront_origins.VpcOrigin", "withVpcOrigin", __args)
     }
 }

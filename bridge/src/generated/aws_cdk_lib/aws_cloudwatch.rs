@@ -327,10 +327,23 @@ pub struct AlarmMuteRuleOptions {
     pub tags: Option<std::collections::BTreeMap<String, rt::JsString>>,
 }
 
+/// The required fields of [`AlarmMuteRuleOptions`], named: `AlarmMuteRuleOptions::new(AlarmMuteRuleOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AlarmMuteRuleOptionsRequired<T0, T1> {
+    /// The length of time that alarms remain muted when the schedule activates. (converts into `aws_cdk_lib::Duration`)
+    pub duration: T0,
+    /// The schedule defines when alarms should be muted. (converts into `aws_cdk_lib::aws_cloudwatch::ScheduleExpression`)
+    pub schedule: T1,
+}
+
 impl AlarmMuteRuleOptions {
-    /// A `AlarmMuteRuleOptions` with its required fields; set optional ones with the setters.
-    pub fn new(duration: impl Into<crate::aws_cdk_lib::Duration>, schedule: impl Into<crate::aws_cdk_lib::aws_cloudwatch::ScheduleExpression>) -> Self {
-        AlarmMuteRuleOptions { alarm_mute_rule_name: None, description: None, duration: duration.into(), expire: None, schedule: schedule.into(), start: None, tags: None }
+    /// A `AlarmMuteRuleOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AlarmMuteRuleOptionsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::Duration>,
+        T1: Into<crate::aws_cdk_lib::aws_cloudwatch::ScheduleExpression>,
+    {
+        AlarmMuteRuleOptions { alarm_mute_rule_name: None, description: None, duration: required.duration.into(), expire: None, schedule: required.schedule.into(), start: None, tags: None }
     }
     /// The name of the alarm mute rule.
     ///
@@ -460,10 +473,23 @@ pub struct AlarmMuteRuleProps {
     pub tags: Option<std::collections::BTreeMap<String, rt::JsString>>,
 }
 
+/// The required fields of [`AlarmMuteRuleProps`], named: `AlarmMuteRuleProps::new(AlarmMuteRulePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AlarmMuteRulePropsRequired<T0, T1> {
+    /// The length of time that alarms remain muted when the schedule activates. (converts into `aws_cdk_lib::Duration`)
+    pub duration: T0,
+    /// The schedule defines when alarms should be muted. (converts into `aws_cdk_lib::aws_cloudwatch::ScheduleExpression`)
+    pub schedule: T1,
+}
+
 impl AlarmMuteRuleProps {
-    /// A `AlarmMuteRuleProps` with its required fields; set optional ones with the setters.
-    pub fn new(duration: impl Into<crate::aws_cdk_lib::Duration>, schedule: impl Into<crate::aws_cdk_lib::aws_cloudwatch::ScheduleExpression>) -> Self {
-        AlarmMuteRuleProps { alarm_mute_rule_name: None, alarms: None, description: None, duration: duration.into(), expire: None, schedule: schedule.into(), start: None, tags: None }
+    /// A `AlarmMuteRuleProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AlarmMuteRulePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::Duration>,
+        T1: Into<crate::aws_cdk_lib::aws_cloudwatch::ScheduleExpression>,
+    {
+        AlarmMuteRuleProps { alarm_mute_rule_name: None, alarms: None, description: None, duration: required.duration.into(), expire: None, schedule: required.schedule.into(), start: None, tags: None }
     }
     /// The name of the alarm mute rule.
     ///
@@ -603,10 +629,26 @@ pub struct AlarmProps {
     pub treat_missing_data: Option<crate::aws_cdk_lib::aws_cloudwatch::TreatMissingData>,
 }
 
+/// The required fields of [`AlarmProps`], named: `AlarmProps::new(AlarmPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AlarmPropsRequired<T0, T1, T2> {
+    /// The number of periods over which data is compared to the specified threshold. (converts into `JsNumber`)
+    pub evaluation_periods: T0,
+    /// The metric to add the alarm on. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
+    pub metric: T1,
+    /// The value against which the specified statistic is compared. (converts into `JsNumber`)
+    pub threshold: T2,
+}
+
 impl AlarmProps {
-    /// A `AlarmProps` with its required fields; set optional ones with the setters.
-    pub fn new(evaluation_periods: impl Into<rt::JsNumber>, metric: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>, threshold: impl Into<rt::JsNumber>) -> Self {
-        AlarmProps { actions_enabled: None, alarm_description: None, alarm_name: None, comparison_operator: None, datapoints_to_alarm: None, evaluate_low_sample_count_percentile: None, evaluation_periods: evaluation_periods.into(), metric: metric.into(), threshold: threshold.into(), treat_missing_data: None }
+    /// A `AlarmProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: AlarmPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
+        T2: Into<rt::JsNumber>,
+    {
+        AlarmProps { actions_enabled: None, alarm_description: None, alarm_name: None, comparison_operator: None, datapoints_to_alarm: None, evaluate_low_sample_count_percentile: None, evaluation_periods: required.evaluation_periods.into(), metric: required.metric.into(), threshold: required.threshold.into(), treat_missing_data: None }
     }
     /// Whether the actions for this alarm are enabled.
     ///
@@ -1216,10 +1258,23 @@ pub struct AnomalyDetectionAlarmProps {
     pub treat_missing_data: Option<crate::aws_cdk_lib::aws_cloudwatch::TreatMissingData>,
 }
 
+/// The required fields of [`AnomalyDetectionAlarmProps`], named: `AnomalyDetectionAlarmProps::new(AnomalyDetectionAlarmPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AnomalyDetectionAlarmPropsRequired<T0, T1> {
+    /// The number of periods over which data is compared to the specified threshold. (converts into `JsNumber`)
+    pub evaluation_periods: T0,
+    /// The metric to add the alarm on. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
+    pub metric: T1,
+}
+
 impl AnomalyDetectionAlarmProps {
-    /// A `AnomalyDetectionAlarmProps` with its required fields; set optional ones with the setters.
-    pub fn new(evaluation_periods: impl Into<rt::JsNumber>, metric: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>) -> Self {
-        AnomalyDetectionAlarmProps { actions_enabled: None, alarm_description: None, alarm_name: None, comparison_operator: None, datapoints_to_alarm: None, evaluate_low_sample_count_percentile: None, evaluation_periods: evaluation_periods.into(), metric: metric.into(), period: None, statistic: None, std_devs: None, treat_missing_data: None }
+    /// A `AnomalyDetectionAlarmProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AnomalyDetectionAlarmPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
+    {
+        AnomalyDetectionAlarmProps { actions_enabled: None, alarm_description: None, alarm_name: None, comparison_operator: None, datapoints_to_alarm: None, evaluate_low_sample_count_percentile: None, evaluation_periods: required.evaluation_periods.into(), metric: required.metric.into(), period: None, statistic: None, std_devs: None, treat_missing_data: None }
     }
     /// Whether the actions for this alarm are enabled.
     ///
@@ -1571,10 +1626,24 @@ pub struct AtLeastOptions {
     pub threshold: crate::aws_cdk_lib::aws_cloudwatch::AtLeastThreshold,
 }
 
+/// The required fields of [`AtLeastOptions`], named: `AtLeastOptions::new(AtLeastOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AtLeastOptionsRequired<T0, T1> {
+    /// Alarms to evaluate in the AT_LEAST expression. (items converting into `aws_cdk_lib::aws_cloudwatch::IAlarm`)
+    pub operands: T0,
+    /// Threshold for the AT_LEAST expression. (converts into `aws_cdk_lib::aws_cloudwatch::AtLeastThreshold`)
+    pub threshold: T1,
+}
+
 impl AtLeastOptions {
-    /// A `AtLeastOptions` with its required fields; set optional ones with the setters.
-    pub fn new(operands: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>>, threshold: impl Into<crate::aws_cdk_lib::aws_cloudwatch::AtLeastThreshold>) -> Self {
-        AtLeastOptions { operands: rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm, _>(operands), threshold: threshold.into() }
+    /// A `AtLeastOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AtLeastOptionsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>,
+        T1: Into<crate::aws_cdk_lib::aws_cloudwatch::AtLeastThreshold>,
+    {
+        AtLeastOptions { operands: rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm, _>(required.operands), threshold: required.threshold.into() }
     }
     /// Alarms to evaluate in the AT_LEAST expression.
     ///
@@ -1664,10 +1733,32 @@ pub struct CalendarDateTime {
     pub year: rt::JsNumber,
 }
 
+/// The required fields of [`CalendarDateTime`], named: `CalendarDateTime::new(CalendarDateTimeRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CalendarDateTimeRequired<T0, T1, T2, T3, T4> {
+    /// The day of the date. (converts into `JsNumber`)
+    pub day: T0,
+    /// The hour of the time. (converts into `JsNumber`)
+    pub hour: T1,
+    /// The minute of the time. (converts into `JsNumber`)
+    pub minute: T2,
+    /// The month of the date. (converts into `JsNumber`)
+    pub month: T3,
+    /// The year of the date. (converts into `JsNumber`)
+    pub year: T4,
+}
+
 impl CalendarDateTime {
-    /// A `CalendarDateTime` with its required fields; set optional ones with the setters.
-    pub fn new(day: impl Into<rt::JsNumber>, hour: impl Into<rt::JsNumber>, minute: impl Into<rt::JsNumber>, month: impl Into<rt::JsNumber>, year: impl Into<rt::JsNumber>) -> Self {
-        CalendarDateTime { day: day.into(), hour: hour.into(), minute: minute.into(), month: month.into(), year: year.into() }
+    /// A `CalendarDateTime` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CalendarDateTimeRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsNumber>,
+        T3: Into<rt::JsNumber>,
+        T4: Into<rt::JsNumber>,
+    {
+        CalendarDateTime { day: required.day.into(), hour: required.hour.into(), minute: required.minute.into(), month: required.month.into(), year: required.year.into() }
     }
     /// The day of the date.
     ///
@@ -1871,10 +1962,23 @@ pub struct CfnAccessGrantAccessGrantPrincipalAttributeProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnAccessGrantAccessGrantPrincipalAttributeProperty`], named: `CfnAccessGrantAccessGrantPrincipalAttributeProperty::new(CfnAccessGrantAccessGrantPrincipalAttributePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAccessGrantAccessGrantPrincipalAttributePropertyRequired<T0, T1> {
+    /// The Identity Center user attribute to match on. (converts into `JsString`)
+    pub key: T0,
+    /// The attribute value. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnAccessGrantAccessGrantPrincipalAttributeProperty {
-    /// A `CfnAccessGrantAccessGrantPrincipalAttributeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnAccessGrantAccessGrantPrincipalAttributeProperty { key: key.into(), value: value.into() }
+    /// A `CfnAccessGrantAccessGrantPrincipalAttributeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAccessGrantAccessGrantPrincipalAttributePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAccessGrantAccessGrantPrincipalAttributeProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The Identity Center user attribute to match on.
     ///
@@ -2096,10 +2200,27 @@ pub struct CfnAccessGrantRowScopeProperty {
     pub values: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnAccessGrantRowScopeProperty`], named: `CfnAccessGrantRowScopeProperty::new(CfnAccessGrantRowScopePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAccessGrantRowScopePropertyRequired<T0, T1, T2> {
+    /// The field the allowlist applies to, for example serviceName or accountId. (converts into `JsString`)
+    pub field: T0,
+    /// Match operator applied to this filter's values. (converts into `JsString`)
+    pub operator: T1,
+    /// The values the field is matched against. (items converting into `JsString`)
+    pub values: T2,
+}
+
 impl CfnAccessGrantRowScopeProperty {
-    /// A `CfnAccessGrantRowScopeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(field: impl Into<rt::JsString>, operator: impl Into<rt::JsString>, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnAccessGrantRowScopeProperty { field: field.into(), operator: operator.into(), values: rt::collect::<rt::JsString, _>(values) }
+    /// A `CfnAccessGrantRowScopeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnAccessGrantRowScopePropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: IntoIterator,
+        T2::Item: Into<rt::JsString>,
+    {
+        CfnAccessGrantRowScopeProperty { field: required.field.into(), operator: required.operator.into(), values: rt::collect::<rt::JsString, _>(required.values) }
     }
     /// The field the allowlist applies to, for example serviceName or accountId.
     ///
@@ -2234,10 +2355,32 @@ pub struct CfnAccessGrantProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnAccessGrantProps`], named: `CfnAccessGrantProps::new(CfnAccessGrantPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAccessGrantPropsRequired<T0, T1, T2, T3, T4> {
+    /// The ID of the domain the grant belongs to. (converts into `JsString`)
+    pub domain_id: T0,
+    /// A name that identifies the access grant. (converts into `JsString`)
+    pub name: T1,
+    /// The permission granted. (converts into `JsString`)
+    pub permission: T2,
+    /// The principal receiving the grant. (converts into `IResolvableOrCfnAccessGrantAccessGrantPrincipalProperty`)
+    pub principal: T3,
+    /// The space this grant applies to. (converts into `JsString`)
+    pub space_id: T4,
+}
+
 impl CfnAccessGrantProps {
-    /// A `CfnAccessGrantProps` with its required fields; set optional ones with the setters.
-    pub fn new(domain_id: impl Into<rt::JsString>, name: impl Into<rt::JsString>, permission: impl Into<rt::JsString>, principal: impl Into<IResolvableOrCfnAccessGrantAccessGrantPrincipalProperty>, space_id: impl Into<rt::JsString>) -> Self {
-        CfnAccessGrantProps { domain_id: domain_id.into(), name: name.into(), permission: permission.into(), principal: principal.into(), scoped_actions: None, space_id: space_id.into(), tags: None }
+    /// A `CfnAccessGrantProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CfnAccessGrantPropsRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<IResolvableOrCfnAccessGrantAccessGrantPrincipalProperty>,
+        T4: Into<rt::JsString>,
+    {
+        CfnAccessGrantProps { domain_id: required.domain_id.into(), name: required.name.into(), permission: required.permission.into(), principal: required.principal.into(), scoped_actions: None, space_id: required.space_id.into(), tags: None }
     }
     /// The ID of the domain the grant belongs to.
     ///
@@ -2447,10 +2590,23 @@ pub struct CfnAccessProfileProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnAccessProfileProps`], named: `CfnAccessProfileProps::new(CfnAccessProfilePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAccessProfilePropsRequired<T0, T1> {
+    /// The name of the access profile. (converts into `JsString`)
+    pub name: T0,
+    /// The unique identifier of the space the access profile belongs to. (converts into `JsString`)
+    pub space_id: T1,
+}
+
 impl CfnAccessProfileProps {
-    /// A `CfnAccessProfileProps` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, space_id: impl Into<rt::JsString>) -> Self {
-        CfnAccessProfileProps { description: None, name: name.into(), space_id: space_id.into(), tags: None }
+    /// A `CfnAccessProfileProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAccessProfilePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAccessProfileProps { description: None, name: required.name.into(), space_id: required.space_id.into(), tags: None }
     }
     /// The description of the access profile.
     ///
@@ -2513,12 +2669,29 @@ impl CfnAlarm {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::CfnAlarmProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudwatch.CfnAlarm", __args)
+    }
+    /// Create a new `AWS::CloudWatch::Alarm`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::CfnAlarmProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::CfnAlarmProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudwatch.CfnAlarm", __args)
     }
     #[track_caller]
@@ -2900,10 +3073,23 @@ pub struct CfnAlarmDimensionProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnAlarmDimensionProperty`], named: `CfnAlarmDimensionProperty::new(CfnAlarmDimensionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAlarmDimensionPropertyRequired<T0, T1> {
+    /// The name of the dimension, from 1–255 characters in length. (converts into `JsString`)
+    pub name: T0,
+    /// The value for the dimension, from 1–255 characters in length. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnAlarmDimensionProperty {
-    /// A `CfnAlarmDimensionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnAlarmDimensionProperty { name: name.into(), value: value.into() }
+    /// A `CfnAlarmDimensionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAlarmDimensionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAlarmDimensionProperty { name: required.name.into(), value: required.value.into() }
     }
     /// The name of the dimension, from 1–255 characters in length.
     ///
@@ -3278,10 +3464,26 @@ pub struct CfnAlarmMetricStatProperty {
     pub unit: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnAlarmMetricStatProperty`], named: `CfnAlarmMetricStatProperty::new(CfnAlarmMetricStatPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAlarmMetricStatPropertyRequired<T0, T1, T2> {
+    /// The metric to return, including the metric name, namespace, and dimensions. (converts into `IResolvableOrCfnAlarmMetricProperty`)
+    pub metric: T0,
+    /// The granularity, in seconds, of the returned data points. (converts into `JsNumber`)
+    pub period: T1,
+    /// The statistic to return. (converts into `JsString`)
+    pub stat: T2,
+}
+
 impl CfnAlarmMetricStatProperty {
-    /// A `CfnAlarmMetricStatProperty` with its required fields; set optional ones with the setters.
-    pub fn new(metric: impl Into<IResolvableOrCfnAlarmMetricProperty>, period: impl Into<rt::JsNumber>, stat: impl Into<rt::JsString>) -> Self {
-        CfnAlarmMetricStatProperty { metric: metric.into(), period: period.into(), stat: stat.into(), unit: None }
+    /// A `CfnAlarmMetricStatProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnAlarmMetricStatPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnAlarmMetricProperty>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsString>,
+    {
+        CfnAlarmMetricStatProperty { metric: required.metric.into(), period: required.period.into(), stat: required.stat.into(), unit: None }
     }
     /// The metric to return, including the metric name, namespace, and dimensions.
     ///
@@ -3650,10 +3852,23 @@ pub struct CfnAlarmMuteRuleScheduleProperty {
     pub timezone: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnAlarmMuteRuleScheduleProperty`], named: `CfnAlarmMuteRuleScheduleProperty::new(CfnAlarmMuteRuleSchedulePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAlarmMuteRuleSchedulePropertyRequired<T0, T1> {
+    /// The duration of the schedule when it triggers. (converts into `JsString`)
+    pub duration: T0,
+    /// The expression of the schedule. (converts into `JsString`)
+    pub expression: T1,
+}
+
 impl CfnAlarmMuteRuleScheduleProperty {
-    /// A `CfnAlarmMuteRuleScheduleProperty` with its required fields; set optional ones with the setters.
-    pub fn new(duration: impl Into<rt::JsString>, expression: impl Into<rt::JsString>) -> Self {
-        CfnAlarmMuteRuleScheduleProperty { duration: duration.into(), expression: expression.into(), timezone: None }
+    /// A `CfnAlarmMuteRuleScheduleProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAlarmMuteRuleSchedulePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAlarmMuteRuleScheduleProperty { duration: required.duration.into(), expression: required.expression.into(), timezone: None }
     }
     /// The duration of the schedule when it triggers.
     ///
@@ -4302,12 +4517,29 @@ impl CfnAnomalyDetector {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::CfnAnomalyDetectorProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudwatch.CfnAnomalyDetector", __args)
+    }
+    /// Create a new `AWS::CloudWatch::AnomalyDetector`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::CfnAnomalyDetectorProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::CfnAnomalyDetectorProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudwatch.CfnAnomalyDetector", __args)
     }
     /// Checks whether the given object is a CfnAnomalyDetector.
@@ -4467,10 +4699,23 @@ pub struct CfnAnomalyDetectorDimensionProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnAnomalyDetectorDimensionProperty`], named: `CfnAnomalyDetectorDimensionProperty::new(CfnAnomalyDetectorDimensionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAnomalyDetectorDimensionPropertyRequired<T0, T1> {
+    /// The name of the dimension. (converts into `JsString`)
+    pub name: T0,
+    /// The value of the dimension. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnAnomalyDetectorDimensionProperty {
-    /// A `CfnAnomalyDetectorDimensionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnAnomalyDetectorDimensionProperty { name: name.into(), value: value.into() }
+    /// A `CfnAnomalyDetectorDimensionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAnomalyDetectorDimensionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAnomalyDetectorDimensionProperty { name: required.name.into(), value: required.value.into() }
     }
     /// The name of the dimension.
     ///
@@ -4771,10 +5016,23 @@ pub struct CfnAnomalyDetectorMetricProperty {
     pub namespace: rt::JsString,
 }
 
+/// The required fields of [`CfnAnomalyDetectorMetricProperty`], named: `CfnAnomalyDetectorMetricProperty::new(CfnAnomalyDetectorMetricPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAnomalyDetectorMetricPropertyRequired<T0, T1> {
+    /// The name of the metric. (converts into `JsString`)
+    pub metric_name: T0,
+    /// The namespace of the metric. (converts into `JsString`)
+    pub namespace: T1,
+}
+
 impl CfnAnomalyDetectorMetricProperty {
-    /// A `CfnAnomalyDetectorMetricProperty` with its required fields; set optional ones with the setters.
-    pub fn new(metric_name: impl Into<rt::JsString>, namespace: impl Into<rt::JsString>) -> Self {
-        CfnAnomalyDetectorMetricProperty { dimensions: None, metric_name: metric_name.into(), namespace: namespace.into() }
+    /// A `CfnAnomalyDetectorMetricProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAnomalyDetectorMetricPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAnomalyDetectorMetricProperty { dimensions: None, metric_name: required.metric_name.into(), namespace: required.namespace.into() }
     }
     /// The dimensions for the metric.
     ///
@@ -4848,10 +5106,26 @@ pub struct CfnAnomalyDetectorMetricStatProperty {
     pub unit: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnAnomalyDetectorMetricStatProperty`], named: `CfnAnomalyDetectorMetricStatProperty::new(CfnAnomalyDetectorMetricStatPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAnomalyDetectorMetricStatPropertyRequired<T0, T1, T2> {
+    /// The metric to return, including the metric name, namespace, and dimensions. (converts into `IResolvableOrCfnAnomalyDetectorMetricProperty`)
+    pub metric: T0,
+    /// The granularity, in seconds, of the returned data points. (converts into `JsNumber`)
+    pub period: T1,
+    /// The statistic to return. (converts into `JsString`)
+    pub stat: T2,
+}
+
 impl CfnAnomalyDetectorMetricStatProperty {
-    /// A `CfnAnomalyDetectorMetricStatProperty` with its required fields; set optional ones with the setters.
-    pub fn new(metric: impl Into<IResolvableOrCfnAnomalyDetectorMetricProperty>, period: impl Into<rt::JsNumber>, stat: impl Into<rt::JsString>) -> Self {
-        CfnAnomalyDetectorMetricStatProperty { metric: metric.into(), period: period.into(), stat: stat.into(), unit: None }
+    /// A `CfnAnomalyDetectorMetricStatProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnAnomalyDetectorMetricStatPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnAnomalyDetectorMetricProperty>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsString>,
+    {
+        CfnAnomalyDetectorMetricStatProperty { metric: required.metric.into(), period: required.period.into(), stat: required.stat.into(), unit: None }
     }
     /// The metric to return, including the metric name, namespace, and dimensions.
     ///
@@ -4927,10 +5201,23 @@ pub struct CfnAnomalyDetectorRangeProperty {
     pub start_time: rt::JsString,
 }
 
+/// The required fields of [`CfnAnomalyDetectorRangeProperty`], named: `CfnAnomalyDetectorRangeProperty::new(CfnAnomalyDetectorRangePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAnomalyDetectorRangePropertyRequired<T0, T1> {
+    /// The end time of the range to exclude. (converts into `JsString`)
+    pub end_time: T0,
+    /// The start time of the range to exclude. (converts into `JsString`)
+    pub start_time: T1,
+}
+
 impl CfnAnomalyDetectorRangeProperty {
-    /// A `CfnAnomalyDetectorRangeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(end_time: impl Into<rt::JsString>, start_time: impl Into<rt::JsString>) -> Self {
-        CfnAnomalyDetectorRangeProperty { end_time: end_time.into(), start_time: start_time.into() }
+    /// A `CfnAnomalyDetectorRangeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAnomalyDetectorRangePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAnomalyDetectorRangeProperty { end_time: required.end_time.into(), start_time: required.start_time.into() }
     }
     /// The end time of the range to exclude.
     ///
@@ -6264,10 +6551,23 @@ pub struct CfnDomainAccessGrantForOrganizationPrincipalAttributeProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnDomainAccessGrantForOrganizationPrincipalAttributeProperty`], named: `CfnDomainAccessGrantForOrganizationPrincipalAttributeProperty::new(CfnDomainAccessGrantForOrganizationPrincipalAttributePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDomainAccessGrantForOrganizationPrincipalAttributePropertyRequired<T0, T1> {
+    /// The attribute name. (converts into `JsString`)
+    pub key: T0,
+    /// The attribute value. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnDomainAccessGrantForOrganizationPrincipalAttributeProperty {
-    /// A `CfnDomainAccessGrantForOrganizationPrincipalAttributeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnDomainAccessGrantForOrganizationPrincipalAttributeProperty { key: key.into(), value: value.into() }
+    /// A `CfnDomainAccessGrantForOrganizationPrincipalAttributeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDomainAccessGrantForOrganizationPrincipalAttributePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnDomainAccessGrantForOrganizationPrincipalAttributeProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The attribute name.
     ///
@@ -6325,10 +6625,29 @@ pub struct CfnDomainAccessGrantForOrganizationProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnDomainAccessGrantForOrganizationProps`], named: `CfnDomainAccessGrantForOrganizationProps::new(CfnDomainAccessGrantForOrganizationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDomainAccessGrantForOrganizationPropsRequired<T0, T1, T2, T3> {
+    /// The ID of the organization domain the grant belongs to. (converts into `JsString`)
+    pub domain_id: T0,
+    /// A name that identifies the access grant. (converts into `JsString`)
+    pub name: T1,
+    /// The permission granted. (converts into `JsString`)
+    pub permission: T2,
+    /// The principal the grant is issued to. (converts into `IResolvableOrCfnDomainAccessGrantForOrganizationOrganizationAccessGrantPrincipalProperty`)
+    pub principal: T3,
+}
+
 impl CfnDomainAccessGrantForOrganizationProps {
-    /// A `CfnDomainAccessGrantForOrganizationProps` with its required fields; set optional ones with the setters.
-    pub fn new(domain_id: impl Into<rt::JsString>, name: impl Into<rt::JsString>, permission: impl Into<rt::JsString>, principal: impl Into<IResolvableOrCfnDomainAccessGrantForOrganizationOrganizationAccessGrantPrincipalProperty>) -> Self {
-        CfnDomainAccessGrantForOrganizationProps { domain_id: domain_id.into(), name: name.into(), permission: permission.into(), principal: principal.into(), tags: None }
+    /// A `CfnDomainAccessGrantForOrganizationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnDomainAccessGrantForOrganizationPropsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<IResolvableOrCfnDomainAccessGrantForOrganizationOrganizationAccessGrantPrincipalProperty>,
+    {
+        CfnDomainAccessGrantForOrganizationProps { domain_id: required.domain_id.into(), name: required.name.into(), permission: required.permission.into(), principal: required.principal.into(), tags: None }
     }
     /// The ID of the organization domain the grant belongs to.
     ///
@@ -6634,10 +6953,27 @@ pub struct CfnDomainForOrganizationProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnDomainForOrganizationProps`], named: `CfnDomainForOrganizationProps::new(CfnDomainForOrganizationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDomainForOrganizationPropsRequired<T0, T1, T2> {
+    /// The ARN of the customer-provided IAM role in the management account used for domain access. (converts into `JsString`)
+    pub domain_access_role_arn: T0,
+    /// The identity providers configured for the organization domain. (items converting into `JsString`)
+    pub identity_providers: T1,
+    /// A name that identifies the organization domain. (converts into `JsString`)
+    pub name: T2,
+}
+
 impl CfnDomainForOrganizationProps {
-    /// A `CfnDomainForOrganizationProps` with its required fields; set optional ones with the setters.
-    pub fn new(domain_access_role_arn: impl Into<rt::JsString>, identity_providers: impl IntoIterator<Item = impl Into<rt::JsString>>, name: impl Into<rt::JsString>) -> Self {
-        CfnDomainForOrganizationProps { domain_access_role_arn: domain_access_role_arn.into(), identity_provider_configuration: None, identity_providers: rt::collect::<rt::JsString, _>(identity_providers), name: name.into(), tags: None }
+    /// A `CfnDomainForOrganizationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnDomainForOrganizationPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnDomainForOrganizationProps { domain_access_role_arn: required.domain_access_role_arn.into(), identity_provider_configuration: None, identity_providers: rt::collect::<rt::JsString, _>(required.identity_providers), name: required.name.into(), tags: None }
     }
     /// The ARN of the customer-provided IAM role in the management account used for domain access.
     ///
@@ -6713,10 +7049,24 @@ pub struct CfnDomainProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnDomainProps`], named: `CfnDomainProps::new(CfnDomainPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDomainPropsRequired<T0, T1> {
+    /// The identity providers configured for the domain. (items converting into `JsString`)
+    pub identity_providers: T0,
+    /// A name that identifies the domain. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnDomainProps {
-    /// A `CfnDomainProps` with its required fields; set optional ones with the setters.
-    pub fn new(identity_providers: impl IntoIterator<Item = impl Into<rt::JsString>>, name: impl Into<rt::JsString>) -> Self {
-        CfnDomainProps { identity_provider_configuration: None, identity_providers: rt::collect::<rt::JsString, _>(identity_providers), name: name.into(), tags: None }
+    /// A `CfnDomainProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDomainPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnDomainProps { identity_provider_configuration: None, identity_providers: rt::collect::<rt::JsString, _>(required.identity_providers), name: required.name.into(), tags: None }
     }
     /// Identity provider configuration for the domain.
     ///
@@ -6903,10 +7253,26 @@ pub struct CfnInsightRuleProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnInsightRuleProps`], named: `CfnInsightRuleProps::new(CfnInsightRulePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnInsightRulePropsRequired<T0, T1, T2> {
+    /// The definition of the rule, as a JSON object. (converts into `JsString`)
+    pub rule_body: T0,
+    /// The name of the rule. (converts into `JsString`)
+    pub rule_name: T1,
+    /// The current state of the rule. (converts into `JsString`)
+    pub rule_state: T2,
+}
+
 impl CfnInsightRuleProps {
-    /// A `CfnInsightRuleProps` with its required fields; set optional ones with the setters.
-    pub fn new(rule_body: impl Into<rt::JsString>, rule_name: impl Into<rt::JsString>, rule_state: impl Into<rt::JsString>) -> Self {
-        CfnInsightRuleProps { apply_on_transformed_logs: None, rule_body: rule_body.into(), rule_name: rule_name.into(), rule_state: rule_state.into(), tags: None }
+    /// A `CfnInsightRuleProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnInsightRulePropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnInsightRuleProps { apply_on_transformed_logs: None, rule_body: required.rule_body.into(), rule_name: required.rule_name.into(), rule_state: required.rule_state.into(), tags: None }
     }
     /// Determines whether the rules is evaluated on transformed versions of logs.
     ///
@@ -7173,10 +7539,23 @@ pub struct CfnIntegrationTagsItemsProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnIntegrationTagsItemsProperty`], named: `CfnIntegrationTagsItemsProperty::new(CfnIntegrationTagsItemsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnIntegrationTagsItemsPropertyRequired<T0, T1> {
+    ///  (converts into `JsString`)
+    pub key: T0,
+    ///  (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnIntegrationTagsItemsProperty {
-    /// A `CfnIntegrationTagsItemsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnIntegrationTagsItemsProperty { key: key.into(), value: value.into() }
+    /// A `CfnIntegrationTagsItemsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnIntegrationTagsItemsPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnIntegrationTagsItemsProperty { key: required.key.into(), value: required.value.into() }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-integration-tagsitems.html#cfn-cloudwatch-integration-tagsitems-key>
     pub fn key(mut self, key: impl Into<rt::JsString>) -> Self {
@@ -7242,10 +7621,23 @@ pub struct CfnIntegrationProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::CfnIntegrationTagsItemsProperty>>,
 }
 
+/// The required fields of [`CfnIntegrationProps`], named: `CfnIntegrationProps::new(CfnIntegrationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnIntegrationPropsRequired<T0, T1> {
+    /// The type of integration. (converts into `JsString`)
+    pub integration_type: T0,
+    /// The customer-supplied name of the integration. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnIntegrationProps {
-    /// A `CfnIntegrationProps` with its required fields; set optional ones with the setters.
-    pub fn new(integration_type: impl Into<rt::JsString>, name: impl Into<rt::JsString>) -> Self {
-        CfnIntegrationProps { credential: None, integration_attributes: None, integration_type: integration_type.into(), name: name.into(), role_arn: None, tags: None }
+    /// A `CfnIntegrationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnIntegrationPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnIntegrationProps { credential: None, integration_attributes: None, integration_type: required.integration_type.into(), name: required.name.into(), role_arn: None, tags: None }
     }
     /// Write-only API-key credential material for the integration.
     ///
@@ -7603,10 +7995,23 @@ pub struct CfnLogAlarmScheduleConfigurationProperty {
     pub start_time_offset: rt::JsNumber,
 }
 
+/// The required fields of [`CfnLogAlarmScheduleConfigurationProperty`], named: `CfnLogAlarmScheduleConfigurationProperty::new(CfnLogAlarmScheduleConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLogAlarmScheduleConfigurationPropertyRequired<T0, T1> {
+    /// The expression that defines when the scheduled query runs, e.g. rate(1 minute). (converts into `JsString`)
+    pub schedule_expression: T0,
+    /// The number of seconds into the past to start the query window. (converts into `JsNumber`)
+    pub start_time_offset: T1,
+}
+
 impl CfnLogAlarmScheduleConfigurationProperty {
-    /// A `CfnLogAlarmScheduleConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(schedule_expression: impl Into<rt::JsString>, start_time_offset: impl Into<rt::JsNumber>) -> Self {
-        CfnLogAlarmScheduleConfigurationProperty { end_time_offset: None, schedule_expression: schedule_expression.into(), start_time_offset: start_time_offset.into() }
+    /// A `CfnLogAlarmScheduleConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnLogAlarmScheduleConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+    {
+        CfnLogAlarmScheduleConfigurationProperty { end_time_offset: None, schedule_expression: required.schedule_expression.into(), start_time_offset: required.start_time_offset.into() }
     }
     /// The number of seconds into the past to end the query window.
     ///
@@ -7678,10 +8083,29 @@ pub struct CfnLogAlarmScheduledQueryConfigurationProperty {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnLogAlarmScheduledQueryConfigurationProperty`], named: `CfnLogAlarmScheduledQueryConfigurationProperty::new(CfnLogAlarmScheduledQueryConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLogAlarmScheduledQueryConfigurationPropertyRequired<T0, T1, T2, T3> {
+    /// The aggregation expression for the scheduled query, e.g. count(*) or avg(latency) by host. (converts into `JsString`)
+    pub aggregation_expression: T0,
+    /// The query string to execute against the specified log groups. (converts into `JsString`)
+    pub query_string: T1,
+    /// The schedule configuration for the scheduled query. (converts into `IResolvableOrCfnLogAlarmScheduleConfigurationProperty`)
+    pub schedule_configuration: T2,
+    /// The ARN of the IAM role that grants permissions to execute the scheduled query. (converts into `JsString`)
+    pub scheduled_query_role_arn: T3,
+}
+
 impl CfnLogAlarmScheduledQueryConfigurationProperty {
-    /// A `CfnLogAlarmScheduledQueryConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(aggregation_expression: impl Into<rt::JsString>, query_string: impl Into<rt::JsString>, schedule_configuration: impl Into<IResolvableOrCfnLogAlarmScheduleConfigurationProperty>, scheduled_query_role_arn: impl Into<rt::JsString>) -> Self {
-        CfnLogAlarmScheduledQueryConfigurationProperty { aggregation_expression: aggregation_expression.into(), log_group_identifiers: None, query_string: query_string.into(), schedule_configuration: schedule_configuration.into(), scheduled_query_role_arn: scheduled_query_role_arn.into(), tags: None }
+    /// A `CfnLogAlarmScheduledQueryConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnLogAlarmScheduledQueryConfigurationPropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrCfnLogAlarmScheduleConfigurationProperty>,
+        T3: Into<rt::JsString>,
+    {
+        CfnLogAlarmScheduledQueryConfigurationProperty { aggregation_expression: required.aggregation_expression.into(), log_group_identifiers: None, query_string: required.query_string.into(), schedule_configuration: required.schedule_configuration.into(), scheduled_query_role_arn: required.scheduled_query_role_arn.into(), tags: None }
     }
     /// The aggregation expression for the scheduled query, e.g. count(*) or avg(latency) by host.
     ///
@@ -7888,10 +8312,32 @@ pub struct CfnLogAlarmProps {
     pub warm_up_configuration: Option<IResolvableOrCfnLogAlarmWarmUpConfigurationProperty>,
 }
 
+/// The required fields of [`CfnLogAlarmProps`], named: `CfnLogAlarmProps::new(CfnLogAlarmPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLogAlarmPropsRequired<T0, T1, T2, T3, T4> {
+    /// The arithmetic operation to use when comparing the specified threshold and the query results. (converts into `JsString`)
+    pub comparison_operator: T0,
+    /// The number of query results that must be breaching to trigger the alarm. (converts into `JsNumber`)
+    pub query_results_to_alarm: T1,
+    /// The number of query results over which data is compared to the specified threshold. (converts into `JsNumber`)
+    pub query_results_to_evaluate: T2,
+    /// The scheduled query configuration for the log alarm. (converts into `IResolvableOrCfnLogAlarmScheduledQueryConfigurationProperty`)
+    pub scheduled_query_configuration: T3,
+    /// The value to compare against the results of the scheduled query evaluation. (converts into `JsNumber`)
+    pub threshold: T4,
+}
+
 impl CfnLogAlarmProps {
-    /// A `CfnLogAlarmProps` with its required fields; set optional ones with the setters.
-    pub fn new(comparison_operator: impl Into<rt::JsString>, query_results_to_alarm: impl Into<rt::JsNumber>, query_results_to_evaluate: impl Into<rt::JsNumber>, scheduled_query_configuration: impl Into<IResolvableOrCfnLogAlarmScheduledQueryConfigurationProperty>, threshold: impl Into<rt::JsNumber>) -> Self {
-        CfnLogAlarmProps { action_configuration: None, action_log_line_count: None, action_log_line_role_arn: None, actions_enabled: None, alarm_actions: None, alarm_description: None, alarm_name: None, comparison_operator: comparison_operator.into(), insufficient_data_actions: None, ok_actions: None, query_results_to_alarm: query_results_to_alarm.into(), query_results_to_evaluate: query_results_to_evaluate.into(), scheduled_query_configuration: scheduled_query_configuration.into(), tags: None, threshold: threshold.into(), treat_missing_data: None, warm_up_configuration: None }
+    /// A `CfnLogAlarmProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CfnLogAlarmPropsRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsNumber>,
+        T3: Into<IResolvableOrCfnLogAlarmScheduledQueryConfigurationProperty>,
+        T4: Into<rt::JsNumber>,
+    {
+        CfnLogAlarmProps { action_configuration: None, action_log_line_count: None, action_log_line_role_arn: None, actions_enabled: None, alarm_actions: None, alarm_description: None, alarm_name: None, comparison_operator: required.comparison_operator.into(), insufficient_data_actions: None, ok_actions: None, query_results_to_alarm: required.query_results_to_alarm.into(), query_results_to_evaluate: required.query_results_to_evaluate.into(), scheduled_query_configuration: required.scheduled_query_configuration.into(), tags: None, threshold: required.threshold.into(), treat_missing_data: None, warm_up_configuration: None }
     }
     /// Configuration that applies to the notifications this alarm sends when it performs its actions.
     ///
@@ -8293,10 +8739,24 @@ pub struct CfnMetricStreamMetricStreamStatisticsConfigurationProperty {
     pub include_metrics: IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList,
 }
 
+/// The required fields of [`CfnMetricStreamMetricStreamStatisticsConfigurationProperty`], named: `CfnMetricStreamMetricStreamStatisticsConfigurationProperty::new(CfnMetricStreamMetricStreamStatisticsConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMetricStreamMetricStreamStatisticsConfigurationPropertyRequired<T0, T1> {
+    /// The additional statistics to stream for the metrics listed in `IncludeMetrics` . (items converting into `JsString`)
+    pub additional_statistics: T0,
+    /// An array that defines the metrics that are to have additional statistics streamed. (converts into `IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList`)
+    pub include_metrics: T1,
+}
+
 impl CfnMetricStreamMetricStreamStatisticsConfigurationProperty {
-    /// A `CfnMetricStreamMetricStreamStatisticsConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(additional_statistics: impl IntoIterator<Item = impl Into<rt::JsString>>, include_metrics: impl Into<IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList>) -> Self {
-        CfnMetricStreamMetricStreamStatisticsConfigurationProperty { additional_statistics: rt::collect::<rt::JsString, _>(additional_statistics), include_metrics: include_metrics.into() }
+    /// A `CfnMetricStreamMetricStreamStatisticsConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnMetricStreamMetricStreamStatisticsConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList>,
+    {
+        CfnMetricStreamMetricStreamStatisticsConfigurationProperty { additional_statistics: rt::collect::<rt::JsString, _>(required.additional_statistics), include_metrics: required.include_metrics.into() }
     }
     /// The additional statistics to stream for the metrics listed in `IncludeMetrics` .
     ///
@@ -8340,10 +8800,23 @@ pub struct CfnMetricStreamMetricStreamStatisticsMetricProperty {
     pub namespace: rt::JsString,
 }
 
+/// The required fields of [`CfnMetricStreamMetricStreamStatisticsMetricProperty`], named: `CfnMetricStreamMetricStreamStatisticsMetricProperty::new(CfnMetricStreamMetricStreamStatisticsMetricPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMetricStreamMetricStreamStatisticsMetricPropertyRequired<T0, T1> {
+    /// The name of the metric. (converts into `JsString`)
+    pub metric_name: T0,
+    /// The namespace of the metric. (converts into `JsString`)
+    pub namespace: T1,
+}
+
 impl CfnMetricStreamMetricStreamStatisticsMetricProperty {
-    /// A `CfnMetricStreamMetricStreamStatisticsMetricProperty` with its required fields; set optional ones with the setters.
-    pub fn new(metric_name: impl Into<rt::JsString>, namespace: impl Into<rt::JsString>) -> Self {
-        CfnMetricStreamMetricStreamStatisticsMetricProperty { metric_name: metric_name.into(), namespace: namespace.into() }
+    /// A `CfnMetricStreamMetricStreamStatisticsMetricProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnMetricStreamMetricStreamStatisticsMetricPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnMetricStreamMetricStreamStatisticsMetricProperty { metric_name: required.metric_name.into(), namespace: required.namespace.into() }
     }
     /// The name of the metric.
     ///
@@ -8445,10 +8918,26 @@ pub struct CfnMetricStreamProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnMetricStreamProps`], named: `CfnMetricStreamProps::new(CfnMetricStreamPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMetricStreamPropsRequired<T0, T1, T2> {
+    /// The ARN of the Amazon Kinesis Firehose delivery stream to use for this metric stream. (converts into `StringOrObject`)
+    pub firehose_arn: T0,
+    /// The output format for the stream. (converts into `JsString`)
+    pub output_format: T1,
+    /// The ARN of an IAM role that this metric stream will use to access Amazon Kinesis Firehose resources. (converts into `StringOrObject`)
+    pub role_arn: T2,
+}
+
 impl CfnMetricStreamProps {
-    /// A `CfnMetricStreamProps` with its required fields; set optional ones with the setters.
-    pub fn new(firehose_arn: impl Into<StringOrObject>, output_format: impl Into<rt::JsString>, role_arn: impl Into<StringOrObject>) -> Self {
-        CfnMetricStreamProps { exclude_filters: None, firehose_arn: firehose_arn.into(), include_filters: None, include_linked_accounts_metrics: None, name: None, output_format: output_format.into(), role_arn: role_arn.into(), statistics_configurations: None, tags: None }
+    /// A `CfnMetricStreamProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnMetricStreamPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<StringOrObject>,
+        T1: Into<rt::JsString>,
+        T2: Into<StringOrObject>,
+    {
+        CfnMetricStreamProps { exclude_filters: None, firehose_arn: required.firehose_arn.into(), include_filters: None, include_linked_accounts_metrics: None, name: None, output_format: required.output_format.into(), role_arn: required.role_arn.into(), statistics_configurations: None, tags: None }
     }
     /// If you specify this parameter, the stream sends metrics from all metric namespaces except for the namespaces that you specify here.
     ///
@@ -8577,12 +9066,29 @@ impl CfnOTelEnrichment {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::CfnOTelEnrichmentProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudwatch.CfnOTelEnrichment", __args)
+    }
+    /// Create a new `AWS::CloudWatch::OTelEnrichment`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::CfnOTelEnrichmentProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::CfnOTelEnrichmentProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudwatch.CfnOTelEnrichment", __args)
     }
     /// Checks whether the given object is a CfnOTelEnrichment.
@@ -8889,10 +9395,26 @@ pub struct CfnOmniDashboardProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnOmniDashboardProps`], named: `CfnOmniDashboardProps::new(CfnOmniDashboardPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnOmniDashboardPropsRequired<T0, T1, T2> {
+    /// The dashboard definition. (converts into `JsString`)
+    pub body: T0,
+    /// A name that identifies the dashboard. (converts into `JsString`)
+    pub name: T1,
+    /// The unique ID of the space to create the dashboard in. (converts into `JsString`)
+    pub space_id: T2,
+}
+
 impl CfnOmniDashboardProps {
-    /// A `CfnOmniDashboardProps` with its required fields; set optional ones with the setters.
-    pub fn new(body: impl Into<rt::JsString>, name: impl Into<rt::JsString>, space_id: impl Into<rt::JsString>) -> Self {
-        CfnOmniDashboardProps { body: body.into(), description: None, name: name.into(), space_id: space_id.into(), tags: None }
+    /// A `CfnOmniDashboardProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnOmniDashboardPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnOmniDashboardProps { body: required.body.into(), description: None, name: required.name.into(), space_id: required.space_id.into(), tags: None }
     }
     /// The dashboard definition.
     ///
@@ -9313,10 +9835,26 @@ pub struct CfnSpaceProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnSpaceProps`], named: `CfnSpaceProps::new(CfnSpacePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnSpacePropsRequired<T0, T1, T2> {
+    /// The Amazon Resource Name (ARN) of the IAM role the space uses to access observability data. (converts into `JsString`)
+    pub data_access_role_arn: T0,
+    /// The identifier of the domain the space belongs to. (converts into `JsString`)
+    pub domain_id: T1,
+    /// The name of the space. (converts into `JsString`)
+    pub name: T2,
+}
+
 impl CfnSpaceProps {
-    /// A `CfnSpaceProps` with its required fields; set optional ones with the setters.
-    pub fn new(data_access_role_arn: impl Into<rt::JsString>, domain_id: impl Into<rt::JsString>, name: impl Into<rt::JsString>) -> Self {
-        CfnSpaceProps { agent_core_evaluation_role_arn: None, data_access_role_arn: data_access_role_arn.into(), domain_id: domain_id.into(), encryption_configuration: None, name: name.into(), tags: None }
+    /// A `CfnSpaceProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnSpacePropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnSpaceProps { agent_core_evaluation_role_arn: None, data_access_role_arn: required.data_access_role_arn.into(), domain_id: required.domain_id.into(), encryption_configuration: None, name: required.name.into(), tags: None }
     }
     /// The Amazon Resource Name (ARN) of the IAM role used for AgentCore evaluation.
     ///
@@ -10222,10 +10760,23 @@ pub struct CreateAlarmOptions {
     pub treat_missing_data: Option<crate::aws_cdk_lib::aws_cloudwatch::TreatMissingData>,
 }
 
+/// The required fields of [`CreateAlarmOptions`], named: `CreateAlarmOptions::new(CreateAlarmOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CreateAlarmOptionsRequired<T0, T1> {
+    /// The number of periods over which data is compared to the specified threshold. (converts into `JsNumber`)
+    pub evaluation_periods: T0,
+    /// The value against which the specified statistic is compared. (converts into `JsNumber`)
+    pub threshold: T1,
+}
+
 impl CreateAlarmOptions {
-    /// A `CreateAlarmOptions` with its required fields; set optional ones with the setters.
-    pub fn new(evaluation_periods: impl Into<rt::JsNumber>, threshold: impl Into<rt::JsNumber>) -> Self {
-        CreateAlarmOptions { actions_enabled: None, alarm_description: None, alarm_name: None, comparison_operator: None, datapoints_to_alarm: None, evaluate_low_sample_count_percentile: None, evaluation_periods: evaluation_periods.into(), threshold: threshold.into(), treat_missing_data: None }
+    /// A `CreateAlarmOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CreateAlarmOptionsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsNumber>,
+    {
+        CreateAlarmOptions { actions_enabled: None, alarm_description: None, alarm_name: None, comparison_operator: None, datapoints_to_alarm: None, evaluate_low_sample_count_percentile: None, evaluation_periods: required.evaluation_periods.into(), threshold: required.threshold.into(), treat_missing_data: None }
     }
     /// Whether the actions for this alarm are enabled.
     ///
@@ -10463,10 +11014,23 @@ pub struct CustomWidgetProps {
     pub width: Option<rt::JsNumber>,
 }
 
+/// The required fields of [`CustomWidgetProps`], named: `CustomWidgetProps::new(CustomWidgetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CustomWidgetPropsRequired<T0, T1> {
+    /// The Arn of the AWS Lambda function that returns HTML or JSON that will be displayed in the widget. (converts into `JsString`)
+    pub function_arn: T0,
+    /// The title of the widget. (converts into `JsString`)
+    pub title: T1,
+}
+
 impl CustomWidgetProps {
-    /// A `CustomWidgetProps` with its required fields; set optional ones with the setters.
-    pub fn new(function_arn: impl Into<rt::JsString>, title: impl Into<rt::JsString>) -> Self {
-        CustomWidgetProps { function_arn: function_arn.into(), height: None, params: None, title: title.into(), update_on_refresh: None, update_on_resize: None, update_on_time_range_change: None, width: None }
+    /// A `CustomWidgetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CustomWidgetPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CustomWidgetProps { function_arn: required.function_arn.into(), height: None, params: None, title: required.title.into(), update_on_refresh: None, update_on_resize: None, update_on_time_range_change: None, width: None }
     }
     /// The Arn of the AWS Lambda function that returns HTML or JSON that will be displayed in the widget.
     pub fn function_arn(mut self, function_arn: impl Into<rt::JsString>) -> Self {
@@ -10545,12 +11109,21 @@ pub struct Dashboard(crate::aws_cdk_lib::Resource);
 crate::__handle!(Dashboard : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(Dashboard => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Dashboard {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::DashboardProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudwatch.Dashboard", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::DashboardProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::DashboardProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudwatch.Dashboard", __args)
     }
     /// Add a variable to the dashboard.
@@ -10799,10 +11372,29 @@ pub struct DashboardVariableOptions {
     pub visible: Option<rt::JsBool>,
 }
 
+/// The required fields of [`DashboardVariableOptions`], named: `DashboardVariableOptions::new(DashboardVariableOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DashboardVariableOptionsRequired<T0, T1, T2, T3> {
+    /// Unique id. (converts into `JsString`)
+    pub id: T0,
+    /// The way the variable value is selected. (converts into `aws_cdk_lib::aws_cloudwatch::VariableInputType`)
+    pub input_type: T1,
+    /// Type of the variable. (converts into `aws_cdk_lib::aws_cloudwatch::VariableType`)
+    pub r#type: T2,
+    /// Pattern or property value to replace. (converts into `JsString`)
+    pub value: T3,
+}
+
 impl DashboardVariableOptions {
-    /// A `DashboardVariableOptions` with its required fields; set optional ones with the setters.
-    pub fn new(id: impl Into<rt::JsString>, input_type: impl Into<crate::aws_cdk_lib::aws_cloudwatch::VariableInputType>, r#type: impl Into<crate::aws_cdk_lib::aws_cloudwatch::VariableType>, value: impl Into<rt::JsString>) -> Self {
-        DashboardVariableOptions { default_value: None, id: id.into(), input_type: input_type.into(), label: None, r#type: r#type.into(), value: value.into(), values: None, visible: None }
+    /// A `DashboardVariableOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: DashboardVariableOptionsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_cloudwatch::VariableInputType>,
+        T2: Into<crate::aws_cdk_lib::aws_cloudwatch::VariableType>,
+        T3: Into<rt::JsString>,
+    {
+        DashboardVariableOptions { default_value: None, id: required.id.into(), input_type: required.input_type.into(), label: None, r#type: required.r#type.into(), value: required.value.into(), values: None, visible: None }
     }
     /// Optional default value.
     ///
@@ -10911,10 +11503,23 @@ pub struct Dimension {
     pub value: rt::JsAny,
 }
 
+/// The required fields of [`Dimension`], named: `Dimension::new(DimensionRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DimensionRequired<T0, T1> {
+    /// Name of the dimension. (converts into `JsString`)
+    pub name: T0,
+    /// Value of the dimension. (converts into `JsAny`)
+    pub value: T1,
+}
+
 impl Dimension {
-    /// A `Dimension` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsAny>) -> Self {
-        Dimension { name: name.into(), value: value.into() }
+    /// A `Dimension` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: DimensionRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsAny>,
+    {
+        Dimension { name: required.name.into(), value: required.value.into() }
     }
     /// Name of the dimension.
     pub fn name(mut self, name: impl Into<rt::JsString>) -> Self {
@@ -13009,10 +13614,28 @@ pub struct MetricExpressionConfig {
     pub using_metrics: std::collections::BTreeMap<String, crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
 }
 
+/// The required fields of [`MetricExpressionConfig`], named: `MetricExpressionConfig::new(MetricExpressionConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MetricExpressionConfigRequired<T0, T1, T2> {
+    /// Math expression for the metric. (converts into `JsString`)
+    pub expression: T0,
+    /// How many seconds to aggregate over. (converts into `JsNumber`)
+    pub period: T1,
+    /// Metrics used in the math expression. (`(key, value)` pairs, values converting into `aws_cdk_lib::aws_cloudwatch::IMetric`)
+    pub using_metrics: T2,
+}
+
 impl MetricExpressionConfig {
-    /// A `MetricExpressionConfig` with its required fields; set optional ones with the setters.
-    pub fn new(expression: impl Into<rt::JsString>, period: impl Into<rt::JsNumber>, using_metrics: impl IntoIterator<Item = (impl Into<String>, impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>)>) -> Self {
-        MetricExpressionConfig { expression: expression.into(), period: period.into(), search_account: None, search_region: None, using_metrics: rt::collect_map::<crate::aws_cdk_lib::aws_cloudwatch::IMetric, _, _>(using_metrics) }
+    /// A `MetricExpressionConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T2K, T2V>(required: MetricExpressionConfigRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+        T2: IntoIterator<Item = (T2K, T2V)>,
+        T2K: Into<String>,
+        T2V: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
+    {
+        MetricExpressionConfig { expression: required.expression.into(), period: required.period.into(), search_account: None, search_region: None, using_metrics: rt::collect_map::<crate::aws_cdk_lib::aws_cloudwatch::IMetric, _, _>(required.using_metrics) }
     }
     /// Math expression for the metric.
     pub fn expression(mut self, expression: impl Into<rt::JsString>) -> Self {
@@ -13410,10 +14033,23 @@ pub struct MetricProps {
     pub visible: Option<rt::JsBool>,
 }
 
+/// The required fields of [`MetricProps`], named: `MetricProps::new(MetricPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MetricPropsRequired<T0, T1> {
+    /// Name of the metric. (converts into `JsString`)
+    pub metric_name: T0,
+    /// Namespace of the metric. (converts into `JsString`)
+    pub namespace: T1,
+}
+
 impl MetricProps {
-    /// A `MetricProps` with its required fields; set optional ones with the setters.
-    pub fn new(metric_name: impl Into<rt::JsString>, namespace: impl Into<rt::JsString>) -> Self {
-        MetricProps { account: None, color: None, dimensions_map: None, id: None, label: None, metric_name: metric_name.into(), namespace: namespace.into(), period: None, region: None, stack_account: None, stack_region: None, statistic: None, unit: None, visible: None }
+    /// A `MetricProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: MetricPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        MetricProps { account: None, color: None, dimensions_map: None, id: None, label: None, metric_name: required.metric_name.into(), namespace: required.namespace.into(), period: None, region: None, stack_account: None, stack_region: None, statistic: None, unit: None, visible: None }
     }
     /// Account which this metric comes from.
     ///
@@ -13624,10 +14260,29 @@ pub struct MetricStatConfig {
     pub unit_filter: Option<crate::aws_cdk_lib::aws_cloudwatch::Unit>,
 }
 
+/// The required fields of [`MetricStatConfig`], named: `MetricStatConfig::new(MetricStatConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MetricStatConfigRequired<T0, T1, T2, T3> {
+    /// Name of the metric. (converts into `JsString`)
+    pub metric_name: T0,
+    /// Namespace of the metric. (converts into `JsString`)
+    pub namespace: T1,
+    /// How many seconds to aggregate over. (converts into `aws_cdk_lib::Duration`)
+    pub period: T2,
+    /// Aggregation function to use (can be either simple or a percentile). (converts into `JsString`)
+    pub statistic: T3,
+}
+
 impl MetricStatConfig {
-    /// A `MetricStatConfig` with its required fields; set optional ones with the setters.
-    pub fn new(metric_name: impl Into<rt::JsString>, namespace: impl Into<rt::JsString>, period: impl Into<crate::aws_cdk_lib::Duration>, statistic: impl Into<rt::JsString>) -> Self {
-        MetricStatConfig { account: None, account_override: None, dimensions: None, metric_name: metric_name.into(), namespace: namespace.into(), period: period.into(), region: None, region_override: None, statistic: statistic.into(), unit_filter: None }
+    /// A `MetricStatConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: MetricStatConfigRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<crate::aws_cdk_lib::Duration>,
+        T3: Into<rt::JsString>,
+    {
+        MetricStatConfig { account: None, account_override: None, dimensions: None, metric_name: required.metric_name.into(), namespace: required.namespace.into(), period: required.period.into(), region: None, region_override: None, statistic: required.statistic.into(), unit_filter: None }
     }
     /// Account which this metric comes from.
     ///
@@ -13910,10 +14565,23 @@ pub struct PromQLAlarmProps {
     pub recovery_period: Option<crate::aws_cdk_lib::Duration>,
 }
 
+/// The required fields of [`PromQLAlarmProps`], named: `PromQLAlarmProps::new(PromQLAlarmPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PromQLAlarmPropsRequired<T0, T1> {
+    /// The frequency at which the alarm is evaluated. (converts into `aws_cdk_lib::Duration`)
+    pub evaluation_interval: T0,
+    /// The PromQL query that the alarm evaluates. (converts into `JsString`)
+    pub query: T1,
+}
+
 impl PromQLAlarmProps {
-    /// A `PromQLAlarmProps` with its required fields; set optional ones with the setters.
-    pub fn new(evaluation_interval: impl Into<crate::aws_cdk_lib::Duration>, query: impl Into<rt::JsString>) -> Self {
-        PromQLAlarmProps { actions_enabled: None, alarm_description: None, alarm_name: None, evaluation_interval: evaluation_interval.into(), pending_period: None, query: query.into(), recovery_period: None }
+    /// A `PromQLAlarmProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: PromQLAlarmPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::Duration>,
+        T1: Into<rt::JsString>,
+    {
+        PromQLAlarmProps { actions_enabled: None, alarm_description: None, alarm_name: None, evaluation_interval: required.evaluation_interval.into(), pending_period: None, query: required.query.into(), recovery_period: None }
     }
     /// Whether the actions for this alarm are enabled.
     ///
@@ -14050,11 +14718,26 @@ impl ScheduleExpression {
     /// Arguments:
     /// - `date`: The date and time to use.
     /// - `time_zone`: The time zone to use for interpreting the date.
+    ///
+    /// Leaves out the optional `time_zone`; [`Self::at_with`] passes it.
     #[track_caller]
-    pub fn at(date: impl Into<crate::aws_cdk_lib::aws_cloudwatch::CalendarDateTime>, time_zone: Option<crate::aws_cdk_lib::TimeZone>) -> crate::aws_cdk_lib::aws_cloudwatch::ScheduleExpression {
+    pub fn at(date: impl Into<crate::aws_cdk_lib::aws_cloudwatch::CalendarDateTime>) -> crate::aws_cdk_lib::aws_cloudwatch::ScheduleExpression {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::CalendarDateTime>::into(date)));
-        __args.push(rt::ToValue::to_value(&time_zone));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.ScheduleExpression", "at", __args)
+    }
+    /// Construct a one-time schedule from a date.
+    ///
+    /// Arguments:
+    /// - `date`: The date and time to use.
+    /// - `time_zone`: The time zone to use for interpreting the date.
+    ///
+    /// [`Self::at`] with the optional `time_zone` passed.
+    #[track_caller]
+    pub fn at_with(date: impl Into<crate::aws_cdk_lib::aws_cloudwatch::CalendarDateTime>, time_zone: impl Into<crate::aws_cdk_lib::TimeZone>) -> crate::aws_cdk_lib::aws_cloudwatch::ScheduleExpression {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::CalendarDateTime>::into(date)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TimeZone>::into(time_zone)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.ScheduleExpression", "at", __args)
     }
     /// Create a recurring schedule from a set of cron fields and time zone.
@@ -14069,11 +14752,26 @@ impl ScheduleExpression {
     /// Arguments:
     /// - `expression`: The expression to use.
     /// - `time_zone`: The time zone to use for interpreting the expression.
+    ///
+    /// Leaves out the optional `time_zone`; [`Self::expression_with`] passes it.
     #[track_caller]
-    pub fn expression(expression: impl Into<rt::JsString>, time_zone: Option<crate::aws_cdk_lib::TimeZone>) -> crate::aws_cdk_lib::aws_cloudwatch::ScheduleExpression {
+    pub fn expression(expression: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::ScheduleExpression {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(expression)));
-        __args.push(rt::ToValue::to_value(&time_zone));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.ScheduleExpression", "expression", __args)
+    }
+    /// Construct a schedule from a literal schedule expression.
+    ///
+    /// Arguments:
+    /// - `expression`: The expression to use.
+    /// - `time_zone`: The time zone to use for interpreting the expression.
+    ///
+    /// [`Self::expression`] with the optional `time_zone` passed.
+    #[track_caller]
+    pub fn expression_with(expression: impl Into<rt::JsString>, time_zone: impl Into<crate::aws_cdk_lib::TimeZone>) -> crate::aws_cdk_lib::aws_cloudwatch::ScheduleExpression {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(expression)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TimeZone>::into(time_zone)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.ScheduleExpression", "expression", __args)
     }
     /// Retrieve the expression for this schedule.
@@ -14103,10 +14801,30 @@ pub struct SearchComponents {
     pub populate_from: rt::JsString,
 }
 
+/// The required fields of [`SearchComponents`], named: `SearchComponents::new(SearchComponentsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SearchComponentsRequired<T0, T1, T2, T3> {
+    /// The list of dimensions to be used in the search expression. (items converting into `JsString`)
+    pub dimensions: T0,
+    /// The metric name to be used in the search expression. (converts into `JsString`)
+    pub metric_name: T1,
+    /// The namespace to be used in the search expression. (converts into `JsString`)
+    pub namespace: T2,
+    /// The dimension name, that the search expression retrieves, whose values will be used to populate the values to choose from. (converts into `JsString`)
+    pub populate_from: T3,
+}
+
 impl SearchComponents {
-    /// A `SearchComponents` with its required fields; set optional ones with the setters.
-    pub fn new(dimensions: impl IntoIterator<Item = impl Into<rt::JsString>>, metric_name: impl Into<rt::JsString>, namespace: impl Into<rt::JsString>, populate_from: impl Into<rt::JsString>) -> Self {
-        SearchComponents { dimensions: rt::collect::<rt::JsString, _>(dimensions), metric_name: metric_name.into(), namespace: namespace.into(), populate_from: populate_from.into() }
+    /// A `SearchComponents` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: SearchComponentsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        SearchComponents { dimensions: rt::collect::<rt::JsString, _>(required.dimensions), metric_name: required.metric_name.into(), namespace: required.namespace.into(), populate_from: required.populate_from.into() }
     }
     /// The list of dimensions to be used in the search expression.
     pub fn dimensions(mut self, dimensions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
@@ -14835,10 +15553,17 @@ pub struct Spacer(rt::Handle);
 crate::__handle!(Spacer);
 crate::__upcasts!(Spacer => crate::aws_cdk_lib::aws_cloudwatch::IWidget);
 impl Spacer {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::aws_cloudwatch::SpacerProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.aws_cloudwatch.Spacer", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::SpacerProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::SpacerProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudwatch.Spacer", __args)
     }
     /// Place the widget at a given position.
@@ -14977,35 +15702,87 @@ impl Stats {
     ///
     /// For example, `percentileRank(300)` returns the percentage of data points that have a value of 300 or less.
     /// `percentileRank(100, 2000)` returns the percentage of data points that have a value between 100 and 2000.
+    ///
+    /// Leaves out the optional `v2`; [`Self::percentile_rank_with`] passes it.
     #[track_caller]
-    pub fn percentile_rank(v1: impl Into<rt::JsNumber>, v2: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn percentile_rank(v1: impl Into<rt::JsNumber>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(v1)));
-        __args.push(rt::ToValue::to_value(&v2));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "percentileRank", __args)
+    }
+    /// Percentile rank (PR) is the percentage of values that meet a fixed threshold.
+    ///
+    /// - If two numbers are given, they define the lower and upper bounds in absolute values,
+    ///   respectively.
+    /// - If one number is given, it defines the upper bound (the lower bound is assumed to
+    ///   be 0).
+    ///
+    /// For example, `percentileRank(300)` returns the percentage of data points that have a value of 300 or less.
+    /// `percentileRank(100, 2000)` returns the percentage of data points that have a value between 100 and 2000.
+    ///
+    /// [`Self::percentile_rank`] with the optional `v2` passed.
+    #[track_caller]
+    pub fn percentile_rank_with(v1: impl Into<rt::JsNumber>, v2: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(v1)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(v2)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "percentileRank", __args)
     }
     /// Shorter alias for `percentileRank()`.
+    ///
+    /// Leaves out the optional `v2`; [`Self::pr_with`] passes it.
     #[track_caller]
-    pub fn pr(v1: impl Into<rt::JsNumber>, v2: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn pr(v1: impl Into<rt::JsNumber>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(v1)));
-        __args.push(rt::ToValue::to_value(&v2));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "pr", __args)
+    }
+    /// Shorter alias for `percentileRank()`.
+    ///
+    /// [`Self::pr`] with the optional `v2` passed.
+    #[track_caller]
+    pub fn pr_with(v1: impl Into<rt::JsNumber>, v2: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(v1)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(v2)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "pr", __args)
     }
     /// Shorter alias for `trimmedCount()`.
+    ///
+    /// Leaves out the optional `p2`; [`Self::tc_with`] passes it.
     #[track_caller]
-    pub fn tc(p1: impl Into<rt::JsNumber>, p2: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn tc(p1: impl Into<rt::JsNumber>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
-        __args.push(rt::ToValue::to_value(&p2));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "tc", __args)
+    }
+    /// Shorter alias for `trimmedCount()`.
+    ///
+    /// [`Self::tc`] with the optional `p2` passed.
+    #[track_caller]
+    pub fn tc_with(p1: impl Into<rt::JsNumber>, p2: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p2)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "tc", __args)
     }
     /// A shorter alias for `trimmedMean()`.
+    ///
+    /// Leaves out the optional `p2`; [`Self::tm_with`] passes it.
     #[track_caller]
-    pub fn tm(p1: impl Into<rt::JsNumber>, p2: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn tm(p1: impl Into<rt::JsNumber>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
-        __args.push(rt::ToValue::to_value(&p2));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "tm", __args)
+    }
+    /// A shorter alias for `trimmedMean()`.
+    ///
+    /// [`Self::tm`] with the optional `p2` passed.
+    #[track_caller]
+    pub fn tm_with(p1: impl Into<rt::JsNumber>, p2: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p2)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "tm", __args)
     }
     /// Trimmed count (TC) is the number of data points in the chosen range for a trimmed mean statistic.
@@ -15019,11 +15796,32 @@ impl Stats {
     /// data points that fall in the highest 10% of the values. `tc(10, 90)`
     /// returns the number of data points not including any data points that fall
     /// in the lowest 10% of the values and the highest 90% of the values.
+    ///
+    /// Leaves out the optional `p2`; [`Self::trimmed_count_with`] passes it.
     #[track_caller]
-    pub fn trimmed_count(p1: impl Into<rt::JsNumber>, p2: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn trimmed_count(p1: impl Into<rt::JsNumber>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
-        __args.push(rt::ToValue::to_value(&p2));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "trimmedCount", __args)
+    }
+    /// Trimmed count (TC) is the number of data points in the chosen range for a trimmed mean statistic.
+    ///
+    /// - If two numbers are given, they define the lower and upper bounds in percentages,
+    ///   respectively.
+    /// - If one number is given, it defines the upper bound (the lower bound is assumed to
+    ///   be 0).
+    ///
+    /// For example, `tc(90)` returns the number of data points not including any
+    /// data points that fall in the highest 10% of the values. `tc(10, 90)`
+    /// returns the number of data points not including any data points that fall
+    /// in the lowest 10% of the values and the highest 90% of the values.
+    ///
+    /// [`Self::trimmed_count`] with the optional `p2` passed.
+    #[track_caller]
+    pub fn trimmed_count_with(p1: impl Into<rt::JsNumber>, p2: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p2)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "trimmedCount", __args)
     }
     /// Trimmed mean (TM) is the mean of all values that are between two specified boundaries.
@@ -15040,11 +15838,35 @@ impl Stats {
     /// For example, `tm(90)` calculates the average after removing the 10% of data
     /// points with the highest values; `tm(10, 90)` calculates the average after removing the
     /// 10% with the lowest and 10% with the highest values.
+    ///
+    /// Leaves out the optional `p2`; [`Self::trimmed_mean_with`] passes it.
     #[track_caller]
-    pub fn trimmed_mean(p1: impl Into<rt::JsNumber>, p2: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn trimmed_mean(p1: impl Into<rt::JsNumber>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
-        __args.push(rt::ToValue::to_value(&p2));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "trimmedMean", __args)
+    }
+    /// Trimmed mean (TM) is the mean of all values that are between two specified boundaries.
+    ///
+    /// Values outside of the boundaries are ignored when the mean is calculated.
+    /// You define the boundaries as one or two numbers between 0 and 100, up to 10
+    /// decimal places. The numbers are percentages.
+    ///
+    /// - If two numbers are given, they define the lower and upper bounds in percentages,
+    ///   respectively.
+    /// - If one number is given, it defines the upper bound (the lower bound is assumed to
+    ///   be 0).
+    ///
+    /// For example, `tm(90)` calculates the average after removing the 10% of data
+    /// points with the highest values; `tm(10, 90)` calculates the average after removing the
+    /// 10% with the lowest and 10% with the highest values.
+    ///
+    /// [`Self::trimmed_mean`] with the optional `p2` passed.
+    #[track_caller]
+    pub fn trimmed_mean_with(p1: impl Into<rt::JsNumber>, p2: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p2)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "trimmedMean", __args)
     }
     /// Trimmed sum (TS) is the sum of the values of data points in a chosen range for a trimmed mean statistic.
@@ -15060,19 +15882,53 @@ impl Stats {
     /// data points that fall in the highest 10% of the values.  `ts(10, 90)`
     /// returns the sum of the data points not including any data points that fall
     /// in the lowest 10% of the values and the highest 90% of the values.
+    ///
+    /// Leaves out the optional `p2`; [`Self::trimmed_sum_with`] passes it.
     #[track_caller]
-    pub fn trimmed_sum(p1: impl Into<rt::JsNumber>, p2: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn trimmed_sum(p1: impl Into<rt::JsNumber>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
-        __args.push(rt::ToValue::to_value(&p2));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "trimmedSum", __args)
+    }
+    /// Trimmed sum (TS) is the sum of the values of data points in a chosen range for a trimmed mean statistic.
+    ///
+    /// It is equivalent to `(Trimmed Mean) * (Trimmed count)`.
+    ///
+    /// - If two numbers are given, they define the lower and upper bounds in percentages,
+    ///   respectively.
+    /// - If one number is given, it defines the upper bound (the lower bound is assumed to
+    ///   be 0).
+    ///
+    /// For example, `ts(90)` returns the sum of the data points not including any
+    /// data points that fall in the highest 10% of the values.  `ts(10, 90)`
+    /// returns the sum of the data points not including any data points that fall
+    /// in the lowest 10% of the values and the highest 90% of the values.
+    ///
+    /// [`Self::trimmed_sum`] with the optional `p2` passed.
+    #[track_caller]
+    pub fn trimmed_sum_with(p1: impl Into<rt::JsNumber>, p2: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p2)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "trimmedSum", __args)
     }
     /// Shorter alias for `trimmedSum()`.
+    ///
+    /// Leaves out the optional `p2`; [`Self::ts_with`] passes it.
     #[track_caller]
-    pub fn ts(p1: impl Into<rt::JsNumber>, p2: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn ts(p1: impl Into<rt::JsNumber>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
-        __args.push(rt::ToValue::to_value(&p2));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "ts", __args)
+    }
+    /// Shorter alias for `trimmedSum()`.
+    ///
+    /// [`Self::ts`] with the optional `p2` passed.
+    #[track_caller]
+    pub fn ts_with(p1: impl Into<rt::JsNumber>, p2: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p2)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "ts", __args)
     }
     /// Winsorized mean (WM) is similar to trimmed mean.
@@ -15096,19 +15952,61 @@ impl Stats {
     /// highest values to be equal to the value at the 90th percentile.
     /// `wm(10, 90)` calculates the average while treaing the bottom 10% and the
     /// top 10% of values to be equal to the boundary values.
+    ///
+    /// Leaves out the optional `p2`; [`Self::winsorized_mean_with`] passes it.
     #[track_caller]
-    pub fn winsorized_mean(p1: impl Into<rt::JsNumber>, p2: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn winsorized_mean(p1: impl Into<rt::JsNumber>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
-        __args.push(rt::ToValue::to_value(&p2));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "winsorizedMean", __args)
+    }
+    /// Winsorized mean (WM) is similar to trimmed mean.
+    ///
+    /// However, with winsorized mean, the values that are outside the boundary are
+    /// not ignored, but instead are considered to be equal to the value at the
+    /// edge of the appropriate boundary.  After this normalization, the average is
+    /// calculated. You define the boundaries as one or two numbers between 0 and
+    /// 100, up to 10 decimal places.
+    ///
+    /// - If two numbers are given, they define the lower and upper bounds in percentages,
+    ///   respectively.
+    /// - If one number is given, it defines the upper bound (the lower bound is assumed to
+    ///   be 0).
+    ///
+    /// For example, `tm(90)` calculates the average after removing the 10% of data
+    /// points with the highest values; `tm(10, 90)` calculates the average after removing the
+    /// 10% with the lowest and 10% with the highest values.
+    ///
+    /// For example, `wm(90)` calculates the average while treating the 10% of the
+    /// highest values to be equal to the value at the 90th percentile.
+    /// `wm(10, 90)` calculates the average while treaing the bottom 10% and the
+    /// top 10% of values to be equal to the boundary values.
+    ///
+    /// [`Self::winsorized_mean`] with the optional `p2` passed.
+    #[track_caller]
+    pub fn winsorized_mean_with(p1: impl Into<rt::JsNumber>, p2: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p2)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "winsorizedMean", __args)
     }
     /// A shorter alias for `winsorizedMean()`.
+    ///
+    /// Leaves out the optional `p2`; [`Self::wm_with`] passes it.
     #[track_caller]
-    pub fn wm(p1: impl Into<rt::JsNumber>, p2: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn wm(p1: impl Into<rt::JsNumber>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
-        __args.push(rt::ToValue::to_value(&p2));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "wm", __args)
+    }
+    /// A shorter alias for `winsorizedMean()`.
+    ///
+    /// [`Self::wm`] with the optional `p2` passed.
+    #[track_caller]
+    pub fn wm_with(p1: impl Into<rt::JsNumber>, p2: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p1)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(p2)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.Stats", "wm", __args)
     }
     /// The value of Sum / SampleCount during the specified period.
@@ -15249,11 +16147,26 @@ impl TableThreshold {
     /// Arguments:
     /// - `value`: lower bound of threshold range.
     /// - `color`: cell color for values within threshold range.
+    ///
+    /// Leaves out the optional `color`; [`Self::above_with`] passes it.
     #[track_caller]
-    pub fn above(value: impl Into<rt::JsNumber>, color: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::TableThreshold {
+    pub fn above(value: impl Into<rt::JsNumber>) -> crate::aws_cdk_lib::aws_cloudwatch::TableThreshold {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(value)));
-        __args.push(rt::ToValue::to_value(&color));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.TableThreshold", "above", __args)
+    }
+    /// A threshold for highlighting and coloring cells above the specified value.
+    ///
+    /// Arguments:
+    /// - `value`: lower bound of threshold range.
+    /// - `color`: cell color for values within threshold range.
+    ///
+    /// [`Self::above`] with the optional `color` passed.
+    #[track_caller]
+    pub fn above_with(value: impl Into<rt::JsNumber>, color: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::TableThreshold {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(value)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(color)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.TableThreshold", "above", __args)
     }
     /// A threshold for highlighting and coloring cells below the specified value.
@@ -15261,11 +16174,26 @@ impl TableThreshold {
     /// Arguments:
     /// - `value`: upper bound of threshold range.
     /// - `color`: cell color for values within threshold range.
+    ///
+    /// Leaves out the optional `color`; [`Self::below_with`] passes it.
     #[track_caller]
-    pub fn below(value: impl Into<rt::JsNumber>, color: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::TableThreshold {
+    pub fn below(value: impl Into<rt::JsNumber>) -> crate::aws_cdk_lib::aws_cloudwatch::TableThreshold {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(value)));
-        __args.push(rt::ToValue::to_value(&color));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.TableThreshold", "below", __args)
+    }
+    /// A threshold for highlighting and coloring cells below the specified value.
+    ///
+    /// Arguments:
+    /// - `value`: upper bound of threshold range.
+    /// - `color`: cell color for values within threshold range.
+    ///
+    /// [`Self::below`] with the optional `color` passed.
+    #[track_caller]
+    pub fn below_with(value: impl Into<rt::JsNumber>, color: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::TableThreshold {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(value)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(color)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.TableThreshold", "below", __args)
     }
     /// A threshold for highlighting and coloring cells within the specified values.
@@ -15274,12 +16202,29 @@ impl TableThreshold {
     /// - `lower_bound`: lower bound of threshold range.
     /// - `upper_bound`: upper bound of threshold range.
     /// - `color`: cell color for values within threshold range.
+    ///
+    /// Leaves out the optional `color`; [`Self::between_with`] passes it.
     #[track_caller]
-    pub fn between(lower_bound: impl Into<rt::JsNumber>, upper_bound: impl Into<rt::JsNumber>, color: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::TableThreshold {
+    pub fn between(lower_bound: impl Into<rt::JsNumber>, upper_bound: impl Into<rt::JsNumber>) -> crate::aws_cdk_lib::aws_cloudwatch::TableThreshold {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(lower_bound)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(upper_bound)));
-        __args.push(rt::ToValue::to_value(&color));
+        rt::static_op("aws-cdk-lib.aws_cloudwatch.TableThreshold", "between", __args)
+    }
+    /// A threshold for highlighting and coloring cells within the specified values.
+    ///
+    /// Arguments:
+    /// - `lower_bound`: lower bound of threshold range.
+    /// - `upper_bound`: upper bound of threshold range.
+    /// - `color`: cell color for values within threshold range.
+    ///
+    /// [`Self::between`] with the optional `color` passed.
+    #[track_caller]
+    pub fn between_with(lower_bound: impl Into<rt::JsNumber>, upper_bound: impl Into<rt::JsNumber>, color: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::TableThreshold {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(lower_bound)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(upper_bound)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(color)));
         rt::static_op("aws-cdk-lib.aws_cloudwatch.TableThreshold", "between", __args)
     }
     #[track_caller]

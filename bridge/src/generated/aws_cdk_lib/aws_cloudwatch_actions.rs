@@ -102,11 +102,19 @@ pub struct LambdaAction(rt::Handle);
 crate::__handle!(LambdaAction);
 crate::__upcasts!(LambdaAction => crate::aws_cdk_lib::aws_cloudwatch::IAlarmAction);
 impl LambdaAction {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(lambda_function: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_cloudwatch_actions::LambdaActionProps>) -> Self {
+    pub fn new(lambda_function: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_cloudwatch_actions.LambdaAction", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(lambda_function: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch_actions::LambdaActionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch_actions::LambdaActionProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudwatch_actions.LambdaAction", __args)
     }
     /// Returns an alarm action configuration to use a Lambda action as an alarm action.
@@ -228,11 +236,19 @@ pub struct SsmAction(rt::Handle);
 crate::__handle!(SsmAction);
 crate::__upcasts!(SsmAction => crate::aws_cdk_lib::aws_cloudwatch::IAlarmAction);
 impl SsmAction {
+    /// Leaves out the optional `category`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(severity: impl Into<crate::aws_cdk_lib::aws_cloudwatch_actions::OpsItemSeverity>, category: Option<crate::aws_cdk_lib::aws_cloudwatch_actions::OpsItemCategory>) -> Self {
+    pub fn new(severity: impl Into<crate::aws_cdk_lib::aws_cloudwatch_actions::OpsItemSeverity>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch_actions::OpsItemSeverity>::into(severity)));
-        __args.push(rt::ToValue::to_value(&category));
+        rt::new_op("aws-cdk-lib.aws_cloudwatch_actions.SsmAction", __args)
+    }
+    /// [`Self::new`] with the optional `category` passed.
+    #[track_caller]
+    pub fn new_with(severity: impl Into<crate::aws_cdk_lib::aws_cloudwatch_actions::OpsItemSeverity>, category: impl Into<crate::aws_cdk_lib::aws_cloudwatch_actions::OpsItemCategory>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch_actions::OpsItemSeverity>::into(severity)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch_actions::OpsItemCategory>::into(category)));
         rt::new_op("aws-cdk-lib.aws_cloudwatch_actions.SsmAction", __args)
     }
     /// Returns an alarm action configuration to use an SSM OpsItem action as an alarm action.

@@ -43,12 +43,29 @@ impl CfnPublicRepository {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecr::CfnPublicRepositoryProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecr.CfnPublicRepository", __args)
+    }
+    /// Create a new `AWS::ECR::PublicRepository`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecr::CfnPublicRepositoryProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::CfnPublicRepositoryProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecr.CfnPublicRepository", __args)
     }
     #[track_caller]
@@ -334,12 +351,29 @@ impl CfnPullThroughCacheRule {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecr::CfnPullThroughCacheRuleProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecr.CfnPullThroughCacheRule", __args)
+    }
+    /// Create a new `AWS::ECR::PullThroughCacheRule`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecr::CfnPullThroughCacheRuleProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::CfnPullThroughCacheRuleProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecr.CfnPullThroughCacheRule", __args)
     }
     /// Checks whether the given object is a CfnPullThroughCacheRule.
@@ -776,10 +810,23 @@ pub struct CfnRegistryScanningConfigurationRepositoryFilterProperty {
     pub filter_type: rt::JsString,
 }
 
+/// The required fields of [`CfnRegistryScanningConfigurationRepositoryFilterProperty`], named: `CfnRegistryScanningConfigurationRepositoryFilterProperty::new(CfnRegistryScanningConfigurationRepositoryFilterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRegistryScanningConfigurationRepositoryFilterPropertyRequired<T0, T1> {
+    /// The filter to use when scanning. (converts into `JsString`)
+    pub filter: T0,
+    /// The type associated with the filter. (converts into `JsString`)
+    pub filter_type: T1,
+}
+
 impl CfnRegistryScanningConfigurationRepositoryFilterProperty {
-    /// A `CfnRegistryScanningConfigurationRepositoryFilterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(filter: impl Into<rt::JsString>, filter_type: impl Into<rt::JsString>) -> Self {
-        CfnRegistryScanningConfigurationRepositoryFilterProperty { filter: filter.into(), filter_type: filter_type.into() }
+    /// A `CfnRegistryScanningConfigurationRepositoryFilterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRegistryScanningConfigurationRepositoryFilterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRegistryScanningConfigurationRepositoryFilterProperty { filter: required.filter.into(), filter_type: required.filter_type.into() }
     }
     /// The filter to use when scanning.
     ///
@@ -827,10 +874,23 @@ pub struct CfnRegistryScanningConfigurationScanningRuleProperty {
     pub scan_frequency: rt::JsString,
 }
 
+/// The required fields of [`CfnRegistryScanningConfigurationScanningRuleProperty`], named: `CfnRegistryScanningConfigurationScanningRuleProperty::new(CfnRegistryScanningConfigurationScanningRulePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRegistryScanningConfigurationScanningRulePropertyRequired<T0, T1> {
+    /// The details of a scanning repository filter. (converts into `IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList`)
+    pub repository_filters: T0,
+    /// The frequency that scans are performed at for a private registry. (converts into `JsString`)
+    pub scan_frequency: T1,
+}
+
 impl CfnRegistryScanningConfigurationScanningRuleProperty {
-    /// A `CfnRegistryScanningConfigurationScanningRuleProperty` with its required fields; set optional ones with the setters.
-    pub fn new(repository_filters: impl Into<IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList>, scan_frequency: impl Into<rt::JsString>) -> Self {
-        CfnRegistryScanningConfigurationScanningRuleProperty { repository_filters: repository_filters.into(), scan_frequency: scan_frequency.into() }
+    /// A `CfnRegistryScanningConfigurationScanningRuleProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRegistryScanningConfigurationScanningRulePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRegistryScanningConfigurationScanningRuleProperty { repository_filters: required.repository_filters.into(), scan_frequency: required.scan_frequency.into() }
     }
     /// The details of a scanning repository filter.
     ///
@@ -878,10 +938,23 @@ pub struct CfnRegistryScanningConfigurationProps {
     pub scan_type: rt::JsString,
 }
 
+/// The required fields of [`CfnRegistryScanningConfigurationProps`], named: `CfnRegistryScanningConfigurationProps::new(CfnRegistryScanningConfigurationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRegistryScanningConfigurationPropsRequired<T0, T1> {
+    /// The scanning rules associated with the registry. (converts into `IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList`)
+    pub rules: T0,
+    /// The type of scanning configured for the registry. (converts into `JsString`)
+    pub scan_type: T1,
+}
+
 impl CfnRegistryScanningConfigurationProps {
-    /// A `CfnRegistryScanningConfigurationProps` with its required fields; set optional ones with the setters.
-    pub fn new(rules: impl Into<IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList>, scan_type: impl Into<rt::JsString>) -> Self {
-        CfnRegistryScanningConfigurationProps { rules: rules.into(), scan_type: scan_type.into() }
+    /// A `CfnRegistryScanningConfigurationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRegistryScanningConfigurationPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRegistryScanningConfigurationProps { rules: required.rules.into(), scan_type: required.scan_type.into() }
     }
     /// The scanning rules associated with the registry.
     ///
@@ -1029,10 +1102,23 @@ pub struct CfnReplicationConfigurationReplicationDestinationProperty {
     pub registry_id: rt::JsString,
 }
 
+/// The required fields of [`CfnReplicationConfigurationReplicationDestinationProperty`], named: `CfnReplicationConfigurationReplicationDestinationProperty::new(CfnReplicationConfigurationReplicationDestinationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnReplicationConfigurationReplicationDestinationPropertyRequired<T0, T1> {
+    /// The Region to replicate to. (converts into `JsString`)
+    pub region: T0,
+    /// The AWS account ID of the Amazon ECR private registry to replicate to. (converts into `JsString`)
+    pub registry_id: T1,
+}
+
 impl CfnReplicationConfigurationReplicationDestinationProperty {
-    /// A `CfnReplicationConfigurationReplicationDestinationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(region: impl Into<rt::JsString>, registry_id: impl Into<rt::JsString>) -> Self {
-        CfnReplicationConfigurationReplicationDestinationProperty { region: region.into(), registry_id: registry_id.into() }
+    /// A `CfnReplicationConfigurationReplicationDestinationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnReplicationConfigurationReplicationDestinationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnReplicationConfigurationReplicationDestinationProperty { region: required.region.into(), registry_id: required.registry_id.into() }
     }
     /// The Region to replicate to.
     ///
@@ -1135,10 +1221,23 @@ pub struct CfnReplicationConfigurationRepositoryFilterProperty {
     pub filter_type: rt::JsString,
 }
 
+/// The required fields of [`CfnReplicationConfigurationRepositoryFilterProperty`], named: `CfnReplicationConfigurationRepositoryFilterProperty::new(CfnReplicationConfigurationRepositoryFilterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnReplicationConfigurationRepositoryFilterPropertyRequired<T0, T1> {
+    /// The repository filter details. (converts into `JsString`)
+    pub filter: T0,
+    /// The repository filter type. (converts into `JsString`)
+    pub filter_type: T1,
+}
+
 impl CfnReplicationConfigurationRepositoryFilterProperty {
-    /// A `CfnReplicationConfigurationRepositoryFilterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(filter: impl Into<rt::JsString>, filter_type: impl Into<rt::JsString>) -> Self {
-        CfnReplicationConfigurationRepositoryFilterProperty { filter: filter.into(), filter_type: filter_type.into() }
+    /// A `CfnReplicationConfigurationRepositoryFilterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnReplicationConfigurationRepositoryFilterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnReplicationConfigurationRepositoryFilterProperty { filter: required.filter.into(), filter_type: required.filter_type.into() }
     }
     /// The repository filter details.
     ///
@@ -1222,12 +1321,29 @@ impl CfnRepository {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecr::CfnRepositoryProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecr.CfnRepository", __args)
+    }
+    /// Create a new `AWS::ECR::Repository`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecr::CfnRepositoryProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::CfnRepositoryProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecr.CfnRepository", __args)
     }
     #[track_caller]
@@ -1474,10 +1590,23 @@ pub struct CfnRepositoryImageTagMutabilityExclusionFilterProperty {
     pub image_tag_mutability_exclusion_filter_value: rt::JsString,
 }
 
+/// The required fields of [`CfnRepositoryImageTagMutabilityExclusionFilterProperty`], named: `CfnRepositoryImageTagMutabilityExclusionFilterProperty::new(CfnRepositoryImageTagMutabilityExclusionFilterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRepositoryImageTagMutabilityExclusionFilterPropertyRequired<T0, T1> {
+    /// Specifies the type of filter to use for excluding image tags from the repository's mutability setting. (converts into `JsString`)
+    pub image_tag_mutability_exclusion_filter_type: T0,
+    /// The value to use when filtering image tags. (converts into `JsString`)
+    pub image_tag_mutability_exclusion_filter_value: T1,
+}
+
 impl CfnRepositoryImageTagMutabilityExclusionFilterProperty {
-    /// A `CfnRepositoryImageTagMutabilityExclusionFilterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(image_tag_mutability_exclusion_filter_type: impl Into<rt::JsString>, image_tag_mutability_exclusion_filter_value: impl Into<rt::JsString>) -> Self {
-        CfnRepositoryImageTagMutabilityExclusionFilterProperty { image_tag_mutability_exclusion_filter_type: image_tag_mutability_exclusion_filter_type.into(), image_tag_mutability_exclusion_filter_value: image_tag_mutability_exclusion_filter_value.into() }
+    /// A `CfnRepositoryImageTagMutabilityExclusionFilterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRepositoryImageTagMutabilityExclusionFilterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRepositoryImageTagMutabilityExclusionFilterProperty { image_tag_mutability_exclusion_filter_type: required.image_tag_mutability_exclusion_filter_type.into(), image_tag_mutability_exclusion_filter_value: required.image_tag_mutability_exclusion_filter_value.into() }
     }
     /// Specifies the type of filter to use for excluding image tags from the repository's mutability setting.
     ///
@@ -1754,10 +1883,23 @@ pub struct CfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropert
     pub image_tag_mutability_exclusion_filter_value: rt::JsString,
 }
 
+/// The required fields of [`CfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty`], named: `CfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty::new(CfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyRequired<T0, T1> {
+    ///  (converts into `JsString`)
+    pub image_tag_mutability_exclusion_filter_type: T0,
+    ///  (converts into `JsString`)
+    pub image_tag_mutability_exclusion_filter_value: T1,
+}
+
 impl CfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty {
-    /// A `CfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(image_tag_mutability_exclusion_filter_type: impl Into<rt::JsString>, image_tag_mutability_exclusion_filter_value: impl Into<rt::JsString>) -> Self {
-        CfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty { image_tag_mutability_exclusion_filter_type: image_tag_mutability_exclusion_filter_type.into(), image_tag_mutability_exclusion_filter_value: image_tag_mutability_exclusion_filter_value.into() }
+    /// A `CfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty { image_tag_mutability_exclusion_filter_type: required.image_tag_mutability_exclusion_filter_type.into(), image_tag_mutability_exclusion_filter_value: required.image_tag_mutability_exclusion_filter_value.into() }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecr-repositorycreationtemplate-imagetagmutabilityexclusionfilter.html#cfn-ecr-repositorycreationtemplate-imagetagmutabilityexclusionfilter-imagetagmutabilityexclusionfiltertype>
     pub fn image_tag_mutability_exclusion_filter_type(mut self, image_tag_mutability_exclusion_filter_type: impl Into<rt::JsString>) -> Self {
@@ -1839,10 +1981,24 @@ pub struct CfnRepositoryCreationTemplateProps {
     pub resource_tags: Option<IResolvableOrCfnTagOrIResolvableList>,
 }
 
+/// The required fields of [`CfnRepositoryCreationTemplateProps`], named: `CfnRepositoryCreationTemplateProps::new(CfnRepositoryCreationTemplatePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRepositoryCreationTemplatePropsRequired<T0, T1> {
+    /// A list of enumerable Strings representing the repository creation scenarios that this template will apply towards. (items converting into `JsString`)
+    pub applied_for: T0,
+    /// The repository namespace prefix associated with the repository creation template. (converts into `JsString`)
+    pub prefix: T1,
+}
+
 impl CfnRepositoryCreationTemplateProps {
-    /// A `CfnRepositoryCreationTemplateProps` with its required fields; set optional ones with the setters.
-    pub fn new(applied_for: impl IntoIterator<Item = impl Into<rt::JsString>>, prefix: impl Into<rt::JsString>) -> Self {
-        CfnRepositoryCreationTemplateProps { applied_for: rt::collect::<rt::JsString, _>(applied_for), custom_role_arn: None, description: None, encryption_configuration: None, image_tag_mutability: None, image_tag_mutability_exclusion_filters: None, lifecycle_policy: None, prefix: prefix.into(), repository_policy: None, resource_tags: None }
+    /// A `CfnRepositoryCreationTemplateProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRepositoryCreationTemplatePropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRepositoryCreationTemplateProps { applied_for: rt::collect::<rt::JsString, _>(required.applied_for), custom_role_arn: None, description: None, encryption_configuration: None, image_tag_mutability: None, image_tag_mutability_exclusion_filters: None, lifecycle_policy: None, prefix: required.prefix.into(), repository_policy: None, resource_tags: None }
     }
     /// A list of enumerable Strings representing the repository creation scenarios that this template will apply towards.
     ///
@@ -2206,10 +2362,23 @@ pub struct CfnSigningConfigurationRepositoryFilterProperty {
     pub filter_type: rt::JsString,
 }
 
+/// The required fields of [`CfnSigningConfigurationRepositoryFilterProperty`], named: `CfnSigningConfigurationRepositoryFilterProperty::new(CfnSigningConfigurationRepositoryFilterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnSigningConfigurationRepositoryFilterPropertyRequired<T0, T1> {
+    /// The filter value used to match repository names. (converts into `JsString`)
+    pub filter: T0,
+    /// The type of filter to apply. (converts into `JsString`)
+    pub filter_type: T1,
+}
+
 impl CfnSigningConfigurationRepositoryFilterProperty {
-    /// A `CfnSigningConfigurationRepositoryFilterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(filter: impl Into<rt::JsString>, filter_type: impl Into<rt::JsString>) -> Self {
-        CfnSigningConfigurationRepositoryFilterProperty { filter: filter.into(), filter_type: filter_type.into() }
+    /// A `CfnSigningConfigurationRepositoryFilterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnSigningConfigurationRepositoryFilterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnSigningConfigurationRepositoryFilterProperty { filter: required.filter.into(), filter_type: required.filter_type.into() }
     }
     /// The filter value used to match repository names.
     ///
@@ -2416,11 +2585,29 @@ impl IRepository {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_cloud_trail_event_with`] passes it.
     #[track_caller]
-    pub fn on_cloud_trail_event(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_events::OnEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_cloud_trail_event(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onCloudTrailEvent", __args)
+    }
+    /// Define a CloudWatch event that triggers when something happens to this repository.
+    ///
+    /// Requires that there exists at least one CloudTrail Trail in your account
+    /// that captures the event. This method will not create the Trail.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_cloud_trail_event`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_cloud_trail_event_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_events::OnEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::OnEventOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onCloudTrailEvent", __args)
     }
     /// Defines an AWS CloudWatch event rule that can trigger a target when an image is pushed to this repository.
@@ -2431,22 +2618,54 @@ impl IRepository {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_cloud_trail_image_pushed_with`] passes it.
     #[track_caller]
-    pub fn on_cloud_trail_image_pushed(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_ecr::OnCloudTrailImagePushedOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_cloud_trail_image_pushed(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onCloudTrailImagePushed", __args)
+    }
+    /// Defines an AWS CloudWatch event rule that can trigger a target when an image is pushed to this repository.
+    ///
+    /// Requires that there exists at least one CloudTrail Trail in your account
+    /// that captures the event. This method will not create the Trail.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_cloud_trail_image_pushed`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_cloud_trail_image_pushed_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_ecr::OnCloudTrailImagePushedOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::OnCloudTrailImagePushedOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onCloudTrailImagePushed", __args)
     }
     /// Defines a CloudWatch event rule which triggers for repository events.
     ///
     /// Use
     /// `rule.addEventPattern(pattern)` to specify a filter.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_event_with`] passes it.
     #[track_caller]
-    pub fn on_event(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_events::OnEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_event(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onEvent", __args)
+    }
+    /// Defines a CloudWatch event rule which triggers for repository events.
+    ///
+    /// Use
+    /// `rule.addEventPattern(pattern)` to specify a filter.
+    ///
+    /// [`Self::on_event`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_event_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_events::OnEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::OnEventOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onEvent", __args)
     }
     /// Defines an AWS CloudWatch event rule that can trigger a target when the image scan is completed.
@@ -2454,11 +2673,26 @@ impl IRepository {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_image_scan_completed_with`] passes it.
     #[track_caller]
-    pub fn on_image_scan_completed(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_ecr::OnImageScanCompletedOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_image_scan_completed(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onImageScanCompleted", __args)
+    }
+    /// Defines an AWS CloudWatch event rule that can trigger a target when the image scan is completed.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_image_scan_completed`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_image_scan_completed_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_ecr::OnImageScanCompletedOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::OnImageScanCompletedOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onImageScanCompleted", __args)
     }
     /// Returns the URI of the repository for a certain digest. Can be used in `docker push/pull`.
@@ -2467,10 +2701,25 @@ impl IRepository {
     ///
     /// Arguments:
     /// - `digest`: Image digest to use (tools usually default to the image with the "latest" tag if omitted).
+    ///
+    /// Leaves out the optional `digest`; [`Self::repository_uri_for_digest_with`] passes it.
     #[track_caller]
-    pub fn repository_uri_for_digest(&self, digest: Option<rt::JsString>) -> rt::JsString {
+    pub fn repository_uri_for_digest(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "repositoryUriForDigest", __args)
+    }
+    /// Returns the URI of the repository for a certain digest. Can be used in `docker push/pull`.
+    ///
+    /// ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[@DIGEST]
+    ///
+    /// Arguments:
+    /// - `digest`: Image digest to use (tools usually default to the image with the "latest" tag if omitted).
+    ///
+    /// [`Self::repository_uri_for_digest`] with the optional `digest` passed.
+    #[track_caller]
+    pub fn repository_uri_for_digest_with(&self, digest: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&digest));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(digest)));
         rt::call_op(rt::JsObject::handle(self), "repositoryUriForDigest", __args)
     }
     /// Returns the URI of the repository for a certain tag. Can be used in `docker push/pull`.
@@ -2479,10 +2728,25 @@ impl IRepository {
     ///
     /// Arguments:
     /// - `tag`: Image tag to use (tools usually default to "latest" if omitted).
+    ///
+    /// Leaves out the optional `tag`; [`Self::repository_uri_for_tag_with`] passes it.
     #[track_caller]
-    pub fn repository_uri_for_tag(&self, tag: Option<rt::JsString>) -> rt::JsString {
+    pub fn repository_uri_for_tag(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "repositoryUriForTag", __args)
+    }
+    /// Returns the URI of the repository for a certain tag. Can be used in `docker push/pull`.
+    ///
+    /// ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[:TAG]
+    ///
+    /// Arguments:
+    /// - `tag`: Image tag to use (tools usually default to "latest" if omitted).
+    ///
+    /// [`Self::repository_uri_for_tag`] with the optional `tag` passed.
+    #[track_caller]
+    pub fn repository_uri_for_tag_with(&self, tag: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&tag));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(tag)));
         rt::call_op(rt::JsObject::handle(self), "repositoryUriForTag", __args)
     }
     /// Returns the URI of the repository for a certain tag or digest, inferring based on the syntax of the tag.
@@ -2494,10 +2758,28 @@ impl IRepository {
     ///
     /// Arguments:
     /// - `tag_or_digest`: Image tag or digest to use (tools usually default to the image with the "latest" tag if omitted).
+    ///
+    /// Leaves out the optional `tag_or_digest`; [`Self::repository_uri_for_tag_or_digest_with`] passes it.
     #[track_caller]
-    pub fn repository_uri_for_tag_or_digest(&self, tag_or_digest: Option<rt::JsString>) -> rt::JsString {
+    pub fn repository_uri_for_tag_or_digest(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "repositoryUriForTagOrDigest", __args)
+    }
+    /// Returns the URI of the repository for a certain tag or digest, inferring based on the syntax of the tag.
+    ///
+    /// Can be used in `docker push/pull`.
+    ///
+    ///    ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[:TAG]
+    ///    ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[@DIGEST]
+    ///
+    /// Arguments:
+    /// - `tag_or_digest`: Image tag or digest to use (tools usually default to the image with the "latest" tag if omitted).
+    ///
+    /// [`Self::repository_uri_for_tag_or_digest`] with the optional `tag_or_digest` passed.
+    #[track_caller]
+    pub fn repository_uri_for_tag_or_digest_with(&self, tag_or_digest: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&tag_or_digest));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(tag_or_digest)));
         rt::call_op(rt::JsObject::handle(self), "repositoryUriForTagOrDigest", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -2987,21 +3269,42 @@ pub struct Repository(crate::aws_cdk_lib::aws_ecr::RepositoryBase);
 crate::__handle!(Repository : crate::aws_cdk_lib::aws_ecr::RepositoryBase);
 crate::__upcasts!(Repository => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_ecr::IRepository, crate::aws_cdk_lib::aws_ecr::RepositoryBase, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Repository {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecr::RepositoryProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecr.Repository", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecr::RepositoryProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::RepositoryProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecr.Repository", __args)
     }
     /// Returns an ECR ARN for a repository that resides in the same account/region as the current stack.
+    ///
+    /// Leaves out the optional `account`; [`Self::arn_for_local_repository_with`] passes it.
     #[track_caller]
-    pub fn arn_for_local_repository(repository_name: impl Into<rt::JsString>, scope: impl Into<crate::constructs::IConstruct>, account: Option<rt::JsString>) -> rt::JsString {
+    pub fn arn_for_local_repository(repository_name: impl Into<rt::JsString>, scope: impl Into<crate::constructs::IConstruct>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(repository_name)));
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
-        __args.push(rt::ToValue::to_value(&account));
+        rt::static_op("aws-cdk-lib.aws_ecr.Repository", "arnForLocalRepository", __args)
+    }
+    /// Returns an ECR ARN for a repository that resides in the same account/region as the current stack.
+    ///
+    /// [`Self::arn_for_local_repository`] with the optional `account` passed.
+    #[track_caller]
+    pub fn arn_for_local_repository_with(repository_name: impl Into<rt::JsString>, scope: impl Into<crate::constructs::IConstruct>, account: impl Into<rt::JsString>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(repository_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(account)));
         rt::static_op("aws-cdk-lib.aws_ecr.Repository", "arnForLocalRepository", __args)
     }
     /// Lookup an existing repository.
@@ -3083,10 +3386,23 @@ pub struct RepositoryAttributes {
     pub repository_name: rt::JsString,
 }
 
+/// The required fields of [`RepositoryAttributes`], named: `RepositoryAttributes::new(RepositoryAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct RepositoryAttributesRequired<T0, T1> {
+    ///  (converts into `JsString`)
+    pub repository_arn: T0,
+    ///  (converts into `JsString`)
+    pub repository_name: T1,
+}
+
 impl RepositoryAttributes {
-    /// A `RepositoryAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(repository_arn: impl Into<rt::JsString>, repository_name: impl Into<rt::JsString>) -> Self {
-        RepositoryAttributes { repository_arn: repository_arn.into(), repository_name: repository_name.into() }
+    /// A `RepositoryAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: RepositoryAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        RepositoryAttributes { repository_arn: required.repository_arn.into(), repository_name: required.repository_name.into() }
     }
     pub fn repository_arn(mut self, repository_arn: impl Into<rt::JsString>) -> Self {
         self.repository_arn = repository_arn.into();
@@ -3170,11 +3486,29 @@ impl RepositoryBase {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_cloud_trail_event_with`] passes it.
     #[track_caller]
-    pub fn on_cloud_trail_event(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_events::OnEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_cloud_trail_event(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onCloudTrailEvent", __args)
+    }
+    /// Define a CloudWatch event that triggers when something happens to this repository.
+    ///
+    /// Requires that there exists at least one CloudTrail Trail in your account
+    /// that captures the event. This method will not create the Trail.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_cloud_trail_event`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_cloud_trail_event_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_events::OnEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::OnEventOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onCloudTrailEvent", __args)
     }
     /// Defines an AWS CloudWatch event rule that can trigger a target when an image is pushed to this repository.
@@ -3185,22 +3519,54 @@ impl RepositoryBase {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_cloud_trail_image_pushed_with`] passes it.
     #[track_caller]
-    pub fn on_cloud_trail_image_pushed(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_ecr::OnCloudTrailImagePushedOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_cloud_trail_image_pushed(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onCloudTrailImagePushed", __args)
+    }
+    /// Defines an AWS CloudWatch event rule that can trigger a target when an image is pushed to this repository.
+    ///
+    /// Requires that there exists at least one CloudTrail Trail in your account
+    /// that captures the event. This method will not create the Trail.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_cloud_trail_image_pushed`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_cloud_trail_image_pushed_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_ecr::OnCloudTrailImagePushedOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::OnCloudTrailImagePushedOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onCloudTrailImagePushed", __args)
     }
     /// Defines a CloudWatch event rule which triggers for repository events.
     ///
     /// Use
     /// `rule.addEventPattern(pattern)` to specify a filter.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_event_with`] passes it.
     #[track_caller]
-    pub fn on_event(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_events::OnEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_event(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onEvent", __args)
+    }
+    /// Defines a CloudWatch event rule which triggers for repository events.
+    ///
+    /// Use
+    /// `rule.addEventPattern(pattern)` to specify a filter.
+    ///
+    /// [`Self::on_event`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_event_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_events::OnEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::OnEventOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onEvent", __args)
     }
     /// Defines an AWS CloudWatch event rule that can trigger a target when an image scan is completed.
@@ -3208,11 +3574,26 @@ impl RepositoryBase {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_image_scan_completed_with`] passes it.
     #[track_caller]
-    pub fn on_image_scan_completed(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_ecr::OnImageScanCompletedOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_image_scan_completed(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onImageScanCompleted", __args)
+    }
+    /// Defines an AWS CloudWatch event rule that can trigger a target when an image scan is completed.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_image_scan_completed`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_image_scan_completed_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_ecr::OnImageScanCompletedOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::OnImageScanCompletedOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onImageScanCompleted", __args)
     }
     /// Returns the URL of the repository. Can be used in `docker push/pull`.
@@ -3221,10 +3602,25 @@ impl RepositoryBase {
     ///
     /// Arguments:
     /// - `digest`: Optional image digest.
+    ///
+    /// Leaves out the optional `digest`; [`Self::repository_uri_for_digest_with`] passes it.
     #[track_caller]
-    pub fn repository_uri_for_digest(&self, digest: Option<rt::JsString>) -> rt::JsString {
+    pub fn repository_uri_for_digest(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "repositoryUriForDigest", __args)
+    }
+    /// Returns the URL of the repository. Can be used in `docker push/pull`.
+    ///
+    /// ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[@DIGEST]
+    ///
+    /// Arguments:
+    /// - `digest`: Optional image digest.
+    ///
+    /// [`Self::repository_uri_for_digest`] with the optional `digest` passed.
+    #[track_caller]
+    pub fn repository_uri_for_digest_with(&self, digest: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&digest));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(digest)));
         rt::call_op(rt::JsObject::handle(self), "repositoryUriForDigest", __args)
     }
     /// Returns the URL of the repository. Can be used in `docker push/pull`.
@@ -3233,10 +3629,25 @@ impl RepositoryBase {
     ///
     /// Arguments:
     /// - `tag`: Optional image tag.
+    ///
+    /// Leaves out the optional `tag`; [`Self::repository_uri_for_tag_with`] passes it.
     #[track_caller]
-    pub fn repository_uri_for_tag(&self, tag: Option<rt::JsString>) -> rt::JsString {
+    pub fn repository_uri_for_tag(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "repositoryUriForTag", __args)
+    }
+    /// Returns the URL of the repository. Can be used in `docker push/pull`.
+    ///
+    /// ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[:TAG]
+    ///
+    /// Arguments:
+    /// - `tag`: Optional image tag.
+    ///
+    /// [`Self::repository_uri_for_tag`] with the optional `tag` passed.
+    #[track_caller]
+    pub fn repository_uri_for_tag_with(&self, tag: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&tag));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(tag)));
         rt::call_op(rt::JsObject::handle(self), "repositoryUriForTag", __args)
     }
     /// Returns the URL of the repository. Can be used in `docker push/pull`.
@@ -3246,10 +3657,26 @@ impl RepositoryBase {
     ///
     /// Arguments:
     /// - `tag_or_digest`: Optional image tag or digest (digests must start with `sha256:`).
+    ///
+    /// Leaves out the optional `tag_or_digest`; [`Self::repository_uri_for_tag_or_digest_with`] passes it.
     #[track_caller]
-    pub fn repository_uri_for_tag_or_digest(&self, tag_or_digest: Option<rt::JsString>) -> rt::JsString {
+    pub fn repository_uri_for_tag_or_digest(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "repositoryUriForTagOrDigest", __args)
+    }
+    /// Returns the URL of the repository. Can be used in `docker push/pull`.
+    ///
+    /// ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[:TAG]
+    ///    ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[@DIGEST]
+    ///
+    /// Arguments:
+    /// - `tag_or_digest`: Optional image tag or digest (digests must start with `sha256:`).
+    ///
+    /// [`Self::repository_uri_for_tag_or_digest`] with the optional `tag_or_digest` passed.
+    #[track_caller]
+    pub fn repository_uri_for_tag_or_digest_with(&self, tag_or_digest: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&tag_or_digest));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(tag_or_digest)));
         rt::call_op(rt::JsObject::handle(self), "repositoryUriForTagOrDigest", __args)
     }
     /// The URI of this repository's registry:.

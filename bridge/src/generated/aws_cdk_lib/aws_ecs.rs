@@ -917,10 +917,23 @@ pub struct AlternateTargetConfig {
     pub test_listener_rule: Option<rt::JsString>,
 }
 
+/// The required fields of [`AlternateTargetConfig`], named: `AlternateTargetConfig::new(AlternateTargetConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AlternateTargetConfigRequired<T0, T1> {
+    /// The ARN of the alternate target group. (converts into `JsString`)
+    pub alternate_target_group_arn: T0,
+    /// The IAM role ARN for the configuration. (converts into `JsString`)
+    pub role_arn: T1,
+}
+
 impl AlternateTargetConfig {
-    /// A `AlternateTargetConfig` with its required fields; set optional ones with the setters.
-    pub fn new(alternate_target_group_arn: impl Into<rt::JsString>, role_arn: impl Into<rt::JsString>) -> Self {
-        AlternateTargetConfig { alternate_target_group_arn: alternate_target_group_arn.into(), production_listener_rule: None, role_arn: role_arn.into(), test_listener_rule: None }
+    /// A `AlternateTargetConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AlternateTargetConfigRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        AlternateTargetConfig { alternate_target_group_arn: required.alternate_target_group_arn.into(), production_listener_rule: None, role_arn: required.role_arn.into(), test_listener_rule: None }
     }
     /// The ARN of the alternate target group.
     pub fn alternate_target_group_arn(mut self, alternate_target_group_arn: impl Into<rt::JsString>) -> Self {
@@ -1025,10 +1038,23 @@ pub struct AlternateTargetProps {
     pub test_listener: Option<crate::aws_cdk_lib::aws_ecs::ListenerRuleConfiguration>,
 }
 
+/// The required fields of [`AlternateTargetProps`], named: `AlternateTargetProps::new(AlternateTargetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AlternateTargetPropsRequired<T0, T1> {
+    /// The alternate target group. (converts into `Opaque`)
+    pub alternate_target_group: T0,
+    /// The production listener rule ARN (ALB) or listener ARN (NLB). (converts into `aws_cdk_lib::aws_ecs::ListenerRuleConfiguration`)
+    pub production_listener: T1,
+}
+
 impl AlternateTargetProps {
-    /// A `AlternateTargetProps` with its required fields; set optional ones with the setters.
-    pub fn new(alternate_target_group: impl Into<rt::Opaque>, production_listener: impl Into<crate::aws_cdk_lib::aws_ecs::ListenerRuleConfiguration>) -> Self {
-        AlternateTargetProps { alternate_target_group: alternate_target_group.into(), production_listener: production_listener.into(), role: None, test_listener: None }
+    /// A `AlternateTargetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AlternateTargetPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::ListenerRuleConfiguration>,
+    {
+        AlternateTargetProps { alternate_target_group: required.alternate_target_group.into(), production_listener: required.production_listener.into(), role: None, test_listener: None }
     }
     /// The alternate target group.
     pub fn alternate_target_group(mut self, alternate_target_group: impl Into<rt::Opaque>) -> Self {
@@ -1129,10 +1155,23 @@ pub struct AppMeshProxyConfigurationConfigProps {
     pub properties: crate::aws_cdk_lib::aws_ecs::AppMeshProxyConfigurationProps,
 }
 
+/// The required fields of [`AppMeshProxyConfigurationConfigProps`], named: `AppMeshProxyConfigurationConfigProps::new(AppMeshProxyConfigurationConfigPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AppMeshProxyConfigurationConfigPropsRequired<T0, T1> {
+    /// The name of the container that will serve as the App Mesh proxy. (converts into `JsString`)
+    pub container_name: T0,
+    /// The set of network configuration parameters to provide the Container Network Interface (CNI) plugin. (converts into `aws_cdk_lib::aws_ecs::AppMeshProxyConfigurationProps`)
+    pub properties: T1,
+}
+
 impl AppMeshProxyConfigurationConfigProps {
-    /// A `AppMeshProxyConfigurationConfigProps` with its required fields; set optional ones with the setters.
-    pub fn new(container_name: impl Into<rt::JsString>, properties: impl Into<crate::aws_cdk_lib::aws_ecs::AppMeshProxyConfigurationProps>) -> Self {
-        AppMeshProxyConfigurationConfigProps { container_name: container_name.into(), properties: properties.into() }
+    /// A `AppMeshProxyConfigurationConfigProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AppMeshProxyConfigurationConfigPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::AppMeshProxyConfigurationProps>,
+    {
+        AppMeshProxyConfigurationConfigProps { container_name: required.container_name.into(), properties: required.properties.into() }
     }
     /// The name of the container that will serve as the App Mesh proxy.
     pub fn container_name(mut self, container_name: impl Into<rt::JsString>) -> Self {
@@ -1186,10 +1225,27 @@ pub struct AppMeshProxyConfigurationProps {
     pub proxy_ingress_port: rt::JsNumber,
 }
 
+/// The required fields of [`AppMeshProxyConfigurationProps`], named: `AppMeshProxyConfigurationProps::new(AppMeshProxyConfigurationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AppMeshProxyConfigurationPropsRequired<T0, T1, T2> {
+    /// The list of ports that the application uses. (items converting into `JsNumber`)
+    pub app_ports: T0,
+    /// Specifies the port that outgoing traffic from the AppPorts is directed to. (converts into `JsNumber`)
+    pub proxy_egress_port: T1,
+    /// Specifies the port that incoming traffic to the AppPorts is directed to. (converts into `JsNumber`)
+    pub proxy_ingress_port: T2,
+}
+
 impl AppMeshProxyConfigurationProps {
-    /// A `AppMeshProxyConfigurationProps` with its required fields; set optional ones with the setters.
-    pub fn new(app_ports: impl IntoIterator<Item = impl Into<rt::JsNumber>>, proxy_egress_port: impl Into<rt::JsNumber>, proxy_ingress_port: impl Into<rt::JsNumber>) -> Self {
-        AppMeshProxyConfigurationProps { app_ports: rt::collect::<rt::JsNumber, _>(app_ports), egress_ignored_i_ps: None, egress_ignored_ports: None, ignored_gid: None, ignored_uid: None, proxy_egress_port: proxy_egress_port.into(), proxy_ingress_port: proxy_ingress_port.into() }
+    /// A `AppMeshProxyConfigurationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: AppMeshProxyConfigurationPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsNumber>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsNumber>,
+    {
+        AppMeshProxyConfigurationProps { app_ports: rt::collect::<rt::JsNumber, _>(required.app_ports), egress_ignored_i_ps: None, egress_ignored_ports: None, ignored_gid: None, ignored_uid: None, proxy_egress_port: required.proxy_egress_port.into(), proxy_ingress_port: required.proxy_ingress_port.into() }
     }
     /// The list of ports that the application uses.
     ///
@@ -1603,11 +1659,23 @@ crate::__upcasts!(AssetEnvironmentFile => crate::aws_cdk_lib::aws_ecs::Environme
 impl AssetEnvironmentFile {
     /// Arguments:
     /// - `path`: The path to the asset file or directory.
+    ///
+    /// Leaves out the optional `options`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(path: impl Into<rt::JsString>, options: Option<rt::JsAny>) -> Self {
+    pub fn new(path: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::new_op("aws-cdk-lib.aws_ecs.AssetEnvironmentFile", __args)
+    }
+    /// Arguments:
+    /// - `path`: The path to the asset file or directory.
+    ///
+    /// [`Self::new`] with the optional `options` passed.
+    #[track_caller]
+    pub fn new_with(path: impl Into<rt::JsString>, options: impl Into<rt::JsAny>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(options)));
         rt::new_op("aws-cdk-lib.aws_ecs.AssetEnvironmentFile", __args)
     }
     /// Called when the container is initialized to allow this object to bind to the stack.
@@ -1636,11 +1704,25 @@ impl AssetImage {
     ///
     /// Arguments:
     /// - `directory`: The directory containing the Dockerfile.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(directory: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::AssetImageProps>) -> Self {
+    pub fn new(directory: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(directory)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.AssetImage", __args)
+    }
+    /// Constructs a new instance of the AssetImage class.
+    ///
+    /// Arguments:
+    /// - `directory`: The directory containing the Dockerfile.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(directory: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::AssetImageProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(directory)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::AssetImageProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.AssetImage", __args)
     }
     /// Called when the image is used by a ContainerDefinition.
@@ -2431,10 +2513,23 @@ pub struct BaseMountPoint {
     pub read_only: rt::JsBool,
 }
 
+/// The required fields of [`BaseMountPoint`], named: `BaseMountPoint::new(BaseMountPointRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct BaseMountPointRequired<T0, T1> {
+    /// The path on the container to mount the host volume at. (converts into `JsString`)
+    pub container_path: T0,
+    /// Specifies whether to give the container read-only access to the volume. (converts into `JsBool`)
+    pub read_only: T1,
+}
+
 impl BaseMountPoint {
-    /// A `BaseMountPoint` with its required fields; set optional ones with the setters.
-    pub fn new(container_path: impl Into<rt::JsString>, read_only: impl Into<rt::JsBool>) -> Self {
-        BaseMountPoint { container_path: container_path.into(), read_only: read_only.into() }
+    /// A `BaseMountPoint` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: BaseMountPointRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsBool>,
+    {
+        BaseMountPoint { container_path: required.container_path.into(), read_only: required.read_only.into() }
     }
     /// The path on the container to mount the host volume at.
     pub fn container_path(mut self, container_path: impl Into<rt::JsString>) -> Self {
@@ -2567,18 +2662,52 @@ impl BaseService {
     /// If the alarm's metric references the service, you cannot pass `Alarm.alarmName` here. That will cause a circular
     /// dependency between the service and its deployment alarm. See this package's README for options to alarm on service
     /// metrics, and avoid this circular dependency.
+    ///
+    /// Leaves out the optional `options`; [`Self::enable_deployment_alarms_with`] passes it.
     #[track_caller]
-    pub fn enable_deployment_alarms(&self, alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>, options: Option<crate::aws_cdk_lib::aws_ecs::DeploymentAlarmOptions>) {
+    pub fn enable_deployment_alarms(&self, alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(alarm_names)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "enableDeploymentAlarms", __args)
+    }
+    /// Enable Deployment Alarms which take advantage of arbitrary alarms and configure them after service initialization.
+    ///
+    /// If you have already enabled deployment alarms, this function can be used to tell ECS about additional alarms that
+    /// should interrupt a deployment.
+    ///
+    /// New alarms specified in subsequent calls of this function will be appended to the existing list of alarms.
+    ///
+    /// The same Alarm Behavior must be used on all deployment alarms. If you specify different AlarmBehavior values in
+    /// multiple calls to this function, or the Alarm Behavior used here doesn't match the one used in the service
+    /// constructor, an error will be thrown.
+    ///
+    /// If the alarm's metric references the service, you cannot pass `Alarm.alarmName` here. That will cause a circular
+    /// dependency between the service and its deployment alarm. See this package's README for options to alarm on service
+    /// metrics, and avoid this circular dependency.
+    ///
+    /// [`Self::enable_deployment_alarms`] with the optional `options` passed.
+    #[track_caller]
+    pub fn enable_deployment_alarms_with(&self, alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::aws_ecs::DeploymentAlarmOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(alarm_names)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::DeploymentAlarmOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "enableDeploymentAlarms", __args)
     }
     /// Enable Service Connect on this service.
+    ///
+    /// Leaves out the optional `config`; [`Self::enable_service_connect_with`] passes it.
     #[track_caller]
-    pub fn enable_service_connect(&self, config: Option<crate::aws_cdk_lib::aws_ecs::ServiceConnectProps>) {
+    pub fn enable_service_connect(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "enableServiceConnect", __args)
+    }
+    /// Enable Service Connect on this service.
+    ///
+    /// [`Self::enable_service_connect`] with the optional `config` passed.
+    #[track_caller]
+    pub fn enable_service_connect_with(&self, config: impl Into<crate::aws_cdk_lib::aws_ecs::ServiceConnectProps>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&config));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ServiceConnectProps>::into(config)));
         rt::call_op(rt::JsObject::handle(self), "enableServiceConnect", __args)
     }
     /// Forces a new deployment of the service.
@@ -2593,10 +2722,31 @@ impl BaseService {
     ///
     /// Arguments:
     /// - `nonce`: - A unique string (1-255 characters) that signals ECS to start a new deployment.
+    ///
+    /// Leaves out the optional `nonce`; [`Self::force_new_deployment_with`] passes it.
     #[track_caller]
-    pub fn force_new_deployment(&self, nonce: Option<rt::JsString>) {
+    pub fn force_new_deployment(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "forceNewDeployment", __args)
+    }
+    /// Forces a new deployment of the service.
+    ///
+    /// This can be used to trigger a deployment without changing the task definition or desired count.
+    /// ECS will start a new deployment even if there are no changes to the service configuration.
+    ///
+    /// **Important:** When called without a nonce, a timestamp is generated automatically, which means
+    /// every `cdk synth` produces a different template and every `cdk deploy` triggers a new deployment
+    /// regardless of whether any code has changed. To avoid this, provide a stable nonce value that only
+    /// changes when you intentionally want to force a redeployment (e.g., an image digest or a version string).
+    ///
+    /// Arguments:
+    /// - `nonce`: - A unique string (1-255 characters) that signals ECS to start a new deployment.
+    ///
+    /// [`Self::force_new_deployment`] with the optional `nonce` passed.
+    #[track_caller]
+    pub fn force_new_deployment_with(&self, nonce: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&nonce));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(nonce)));
         rt::call_op(rt::JsObject::handle(self), "forceNewDeployment", __args)
     }
     /// Checks if the service is using the ECS deployment controller.
@@ -2622,29 +2772,64 @@ impl BaseService {
         rt::call_op(rt::JsObject::handle(self), "loadBalancerTarget", __args)
     }
     /// This method returns the specified CloudWatch metric name for this service.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// This method returns the specified CloudWatch metric name for this service.
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// This method returns the CloudWatch metric for this service's CPU utilization.
     ///
     /// Default: average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_cpu_utilization_with`] passes it.
     #[track_caller]
-    pub fn metric_cpu_utilization(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_cpu_utilization(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricCpuUtilization", __args)
+    }
+    /// This method returns the CloudWatch metric for this service's CPU utilization.
+    ///
+    /// Default: average over 5 minutes
+    ///
+    /// [`Self::metric_cpu_utilization`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_cpu_utilization_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricCpuUtilization", __args)
     }
     /// This method returns the CloudWatch metric for this service's memory utilization.
     ///
     /// Default: average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_memory_utilization_with`] passes it.
     #[track_caller]
-    pub fn metric_memory_utilization(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_memory_utilization(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricMemoryUtilization", __args)
+    }
+    /// This method returns the CloudWatch metric for this service's memory utilization.
+    ///
+    /// Default: average over 5 minutes
+    ///
+    /// [`Self::metric_memory_utilization`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_memory_utilization_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricMemoryUtilization", __args)
     }
     /// Use this function to create all load balancer targets to be registered in this service, add them to target groups, and attach target groups to listeners accordingly.
@@ -3186,10 +3371,23 @@ pub struct BaseServiceProps {
     pub volume_configurations: Option<Vec<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
 }
 
+/// The required fields of [`BaseServiceProps`], named: `BaseServiceProps::new(BaseServicePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct BaseServicePropsRequired<T0, T1> {
+    /// The name of the cluster that hosts the service. (converts into `aws_cdk_lib::aws_ecs::ICluster`)
+    pub cluster: T0,
+    /// The launch type on which to run your service. (converts into `aws_cdk_lib::aws_ecs::LaunchType`)
+    pub launch_type: T1,
+}
+
 impl BaseServiceProps {
-    /// A `BaseServiceProps` with its required fields; set optional ones with the setters.
-    pub fn new(cluster: impl Into<crate::aws_cdk_lib::aws_ecs::ICluster>, launch_type: impl Into<crate::aws_cdk_lib::aws_ecs::LaunchType>) -> Self {
-        BaseServiceProps { bake_time: None, canary_configuration: None, capacity_provider_strategies: None, circuit_breaker: None, cloud_map_options: None, cluster: cluster.into(), deployment_alarms: None, deployment_controller: None, deployment_strategy: None, desired_count: None, enable_ecs_managed_tags: None, enable_execute_command: None, force_new_deployment: None, health_check_grace_period: None, launch_type: launch_type.into(), lifecycle_hooks: None, linear_configuration: None, max_healthy_percent: None, min_healthy_percent: None, propagate_tags: None, service_connect_configuration: None, service_name: None, task_definition_revision: None, volume_configurations: None }
+    /// A `BaseServiceProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: BaseServicePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_ecs::ICluster>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::LaunchType>,
+    {
+        BaseServiceProps { bake_time: None, canary_configuration: None, capacity_provider_strategies: None, circuit_breaker: None, cloud_map_options: None, cluster: required.cluster.into(), deployment_alarms: None, deployment_controller: None, deployment_strategy: None, desired_count: None, enable_ecs_managed_tags: None, enable_execute_command: None, force_new_deployment: None, health_check_grace_period: None, launch_type: required.launch_type.into(), lifecycle_hooks: None, linear_configuration: None, max_healthy_percent: None, min_healthy_percent: None, propagate_tags: None, service_connect_configuration: None, service_name: None, task_definition_revision: None, volume_configurations: None }
     }
     /// bake time minutes for service.
     ///
@@ -3445,10 +3643,20 @@ crate::__handle!(BottleRocketImage);
 crate::__upcasts!(BottleRocketImage => crate::aws_cdk_lib::aws_ec2::IMachineImage);
 impl BottleRocketImage {
     /// Constructs a new instance of the BottleRocketImage class.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::aws_ecs::BottleRocketImageProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.aws_ecs.BottleRocketImage", __args)
+    }
+    /// Constructs a new instance of the BottleRocketImage class.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::aws_ecs::BottleRocketImageProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::BottleRocketImageProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.BottleRocketImage", __args)
     }
     /// Return whether the given object is a BottleRocketImage.
@@ -3763,12 +3971,29 @@ impl CfnCapacityProvider {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::CfnCapacityProviderProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.CfnCapacityProvider", __args)
+    }
+    /// Create a new `AWS::ECS::CapacityProvider`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::CfnCapacityProviderProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::CfnCapacityProviderProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.CfnCapacityProvider", __args)
     }
     #[track_caller]
@@ -4295,10 +4520,23 @@ pub struct CfnCapacityProviderInstanceLaunchTemplateProperty {
     pub storage_configuration: Option<IResolvableOrCfnCapacityProviderManagedInstancesStorageConfigurationProperty>,
 }
 
+/// The required fields of [`CfnCapacityProviderInstanceLaunchTemplateProperty`], named: `CfnCapacityProviderInstanceLaunchTemplateProperty::new(CfnCapacityProviderInstanceLaunchTemplatePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCapacityProviderInstanceLaunchTemplatePropertyRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the instance profile that Amazon ECS applies to Amazon ECS Managed Instances. (converts into `JsString`)
+    pub ec2_instance_profile_arn: T0,
+    /// The network configuration for Amazon ECS Managed Instances. (converts into `IResolvableOrCfnCapacityProviderManagedInstancesNetworkConfigurationProperty`)
+    pub network_configuration: T1,
+}
+
 impl CfnCapacityProviderInstanceLaunchTemplateProperty {
-    /// A `CfnCapacityProviderInstanceLaunchTemplateProperty` with its required fields; set optional ones with the setters.
-    pub fn new(ec2_instance_profile_arn: impl Into<rt::JsString>, network_configuration: impl Into<IResolvableOrCfnCapacityProviderManagedInstancesNetworkConfigurationProperty>) -> Self {
-        CfnCapacityProviderInstanceLaunchTemplateProperty { capacity_option_type: None, capacity_reservations: None, ec2_instance_profile_arn: ec2_instance_profile_arn.into(), fips_enabled: None, instance_metadata_tags_propagation: None, instance_requirements: None, local_storage_configuration: None, monitoring: None, network_configuration: network_configuration.into(), nitro_enclaves_enabled: None, storage_configuration: None }
+    /// A `CfnCapacityProviderInstanceLaunchTemplateProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnCapacityProviderInstanceLaunchTemplatePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnCapacityProviderManagedInstancesNetworkConfigurationProperty>,
+    {
+        CfnCapacityProviderInstanceLaunchTemplateProperty { capacity_option_type: None, capacity_reservations: None, ec2_instance_profile_arn: required.ec2_instance_profile_arn.into(), fips_enabled: None, instance_metadata_tags_propagation: None, instance_requirements: None, local_storage_configuration: None, monitoring: None, network_configuration: required.network_configuration.into(), nitro_enclaves_enabled: None, storage_configuration: None }
     }
     /// The capacity option type.
     ///
@@ -4566,10 +4804,23 @@ pub struct CfnCapacityProviderInstanceRequirementsRequestProperty {
     pub v_cpu_count: IResolvableOrCfnCapacityProviderVCpuCountRangeRequestProperty,
 }
 
+/// The required fields of [`CfnCapacityProviderInstanceRequirementsRequestProperty`], named: `CfnCapacityProviderInstanceRequirementsRequestProperty::new(CfnCapacityProviderInstanceRequirementsRequestPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCapacityProviderInstanceRequirementsRequestPropertyRequired<T0, T1> {
+    /// The minimum and maximum amount of memory in mebibytes (MiB) for the instance types. (converts into `IResolvableOrCfnCapacityProviderMemoryMiBRequestProperty`)
+    pub memory_mib: T0,
+    /// The minimum and maximum number of vCPUs for the instance types. (converts into `IResolvableOrCfnCapacityProviderVCpuCountRangeRequestProperty`)
+    pub v_cpu_count: T1,
+}
+
 impl CfnCapacityProviderInstanceRequirementsRequestProperty {
-    /// A `CfnCapacityProviderInstanceRequirementsRequestProperty` with its required fields; set optional ones with the setters.
-    pub fn new(memory_mib: impl Into<IResolvableOrCfnCapacityProviderMemoryMiBRequestProperty>, v_cpu_count: impl Into<IResolvableOrCfnCapacityProviderVCpuCountRangeRequestProperty>) -> Self {
-        CfnCapacityProviderInstanceRequirementsRequestProperty { accelerator_count: None, accelerator_manufacturers: None, accelerator_names: None, accelerator_total_memory_mib: None, accelerator_types: None, allowed_instance_types: None, bare_metal: None, baseline_ebs_bandwidth_mbps: None, burstable_performance: None, cpu_manufacturers: None, excluded_instance_types: None, instance_generations: None, local_storage: None, local_storage_types: None, max_spot_price_as_percentage_of_optimal_on_demand_price: None, memory_gib_per_v_cpu: None, memory_mib: memory_mib.into(), network_bandwidth_gbps: None, network_interface_count: None, on_demand_max_price_percentage_over_lowest_price: None, require_hibernate_support: None, spot_max_price_percentage_over_lowest_price: None, total_local_storage_gb: None, v_cpu_count: v_cpu_count.into() }
+    /// A `CfnCapacityProviderInstanceRequirementsRequestProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnCapacityProviderInstanceRequirementsRequestPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnCapacityProviderMemoryMiBRequestProperty>,
+        T1: Into<IResolvableOrCfnCapacityProviderVCpuCountRangeRequestProperty>,
+    {
+        CfnCapacityProviderInstanceRequirementsRequestProperty { accelerator_count: None, accelerator_manufacturers: None, accelerator_names: None, accelerator_total_memory_mib: None, accelerator_types: None, allowed_instance_types: None, bare_metal: None, baseline_ebs_bandwidth_mbps: None, burstable_performance: None, cpu_manufacturers: None, excluded_instance_types: None, instance_generations: None, local_storage: None, local_storage_types: None, max_spot_price_as_percentage_of_optimal_on_demand_price: None, memory_gib_per_v_cpu: None, memory_mib: required.memory_mib.into(), network_bandwidth_gbps: None, network_interface_count: None, on_demand_max_price_percentage_over_lowest_price: None, require_hibernate_support: None, spot_max_price_percentage_over_lowest_price: None, total_local_storage_gb: None, v_cpu_count: required.v_cpu_count.into() }
     }
     /// The minimum and maximum number of accelerators for the instance types.
     ///
@@ -4870,10 +5121,25 @@ pub struct CfnCapacityProviderManagedInstancesNetworkConfigurationProperty {
     pub subnets: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnCapacityProviderManagedInstancesNetworkConfigurationProperty`], named: `CfnCapacityProviderManagedInstancesNetworkConfigurationProperty::new(CfnCapacityProviderManagedInstancesNetworkConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCapacityProviderManagedInstancesNetworkConfigurationPropertyRequired<T0, T1> {
+    /// The list of security group IDs to apply to Amazon ECS Managed Instances. (items converting into `JsString`)
+    pub security_groups: T0,
+    /// The list of subnet IDs where Amazon ECS can launch Amazon ECS Managed Instances. (items converting into `JsString`)
+    pub subnets: T1,
+}
+
 impl CfnCapacityProviderManagedInstancesNetworkConfigurationProperty {
-    /// A `CfnCapacityProviderManagedInstancesNetworkConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(security_groups: impl IntoIterator<Item = impl Into<rt::JsString>>, subnets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnCapacityProviderManagedInstancesNetworkConfigurationProperty { security_groups: rt::collect::<rt::JsString, _>(security_groups), subnets: rt::collect::<rt::JsString, _>(subnets) }
+    /// A `CfnCapacityProviderManagedInstancesNetworkConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnCapacityProviderManagedInstancesNetworkConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnCapacityProviderManagedInstancesNetworkConfigurationProperty { security_groups: rt::collect::<rt::JsString, _>(required.security_groups), subnets: rt::collect::<rt::JsString, _>(required.subnets) }
     }
     /// The list of security group IDs to apply to Amazon ECS Managed Instances.
     ///
@@ -4945,10 +5211,23 @@ pub struct CfnCapacityProviderManagedInstancesProviderProperty {
     pub propagate_tags: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnCapacityProviderManagedInstancesProviderProperty`], named: `CfnCapacityProviderManagedInstancesProviderProperty::new(CfnCapacityProviderManagedInstancesProviderPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCapacityProviderManagedInstancesProviderPropertyRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the infrastructure role that Amazon ECS assumes to manage instances. (converts into `JsString`)
+    pub infrastructure_role_arn: T0,
+    /// The launch template that defines how Amazon ECS launches Amazon ECS Managed Instances. (converts into `IResolvableOrCfnCapacityProviderInstanceLaunchTemplateProperty`)
+    pub instance_launch_template: T1,
+}
+
 impl CfnCapacityProviderManagedInstancesProviderProperty {
-    /// A `CfnCapacityProviderManagedInstancesProviderProperty` with its required fields; set optional ones with the setters.
-    pub fn new(infrastructure_role_arn: impl Into<rt::JsString>, instance_launch_template: impl Into<IResolvableOrCfnCapacityProviderInstanceLaunchTemplateProperty>) -> Self {
-        CfnCapacityProviderManagedInstancesProviderProperty { auto_repair_configuration: None, infrastructure_optimization: None, infrastructure_role_arn: infrastructure_role_arn.into(), instance_launch_template: instance_launch_template.into(), propagate_tags: None }
+    /// A `CfnCapacityProviderManagedInstancesProviderProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnCapacityProviderManagedInstancesProviderPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnCapacityProviderInstanceLaunchTemplateProperty>,
+    {
+        CfnCapacityProviderManagedInstancesProviderProperty { auto_repair_configuration: None, infrastructure_optimization: None, infrastructure_role_arn: required.infrastructure_role_arn.into(), instance_launch_template: required.instance_launch_template.into(), propagate_tags: None }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-managedinstancesprovider.html#cfn-ecs-capacityprovider-managedinstancesprovider-autorepairconfiguration>
     pub fn auto_repair_configuration(mut self, auto_repair_configuration: impl Into<IResolvableOrCfnCapacityProviderAutoRepairConfigurationProperty>) -> Self {
@@ -5630,12 +5909,29 @@ impl CfnCluster {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::CfnClusterProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.CfnCluster", __args)
+    }
+    /// Create a new `AWS::ECS::Cluster`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::CfnClusterProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::CfnClusterProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.CfnCluster", __args)
     }
     #[track_caller]
@@ -6493,10 +6789,23 @@ pub struct CfnClusterCapacityProviderAssociationsProps {
     pub default_capacity_provider_strategy: IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList,
 }
 
+/// The required fields of [`CfnClusterCapacityProviderAssociationsProps`], named: `CfnClusterCapacityProviderAssociationsProps::new(CfnClusterCapacityProviderAssociationsPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnClusterCapacityProviderAssociationsPropsRequired<T0, T1> {
+    /// The cluster the capacity provider association is the target of. (converts into `StringOrObject`)
+    pub cluster: T0,
+    /// The default capacity provider strategy to associate with the cluster. (converts into `IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList`)
+    pub default_capacity_provider_strategy: T1,
+}
+
 impl CfnClusterCapacityProviderAssociationsProps {
-    /// A `CfnClusterCapacityProviderAssociationsProps` with its required fields; set optional ones with the setters.
-    pub fn new(cluster: impl Into<StringOrObject>, default_capacity_provider_strategy: impl Into<IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList>) -> Self {
-        CfnClusterCapacityProviderAssociationsProps { capacity_providers: None, cluster: cluster.into(), default_capacity_provider_strategy: default_capacity_provider_strategy.into() }
+    /// A `CfnClusterCapacityProviderAssociationsProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnClusterCapacityProviderAssociationsPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<StringOrObject>,
+        T1: Into<IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList>,
+    {
+        CfnClusterCapacityProviderAssociationsProps { capacity_providers: None, cluster: required.cluster.into(), default_capacity_provider_strategy: required.default_capacity_provider_strategy.into() }
     }
     /// The capacity providers to associate with the cluster.
     ///
@@ -6718,12 +7027,29 @@ impl CfnDaemon {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::CfnDaemonProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.CfnDaemon", __args)
+    }
+    /// Create a new `AWS::ECS::Daemon`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::CfnDaemonProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::CfnDaemonProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.CfnDaemon", __args)
     }
     #[track_caller]
@@ -7115,12 +7441,29 @@ impl CfnDaemonTaskDefinition {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::CfnDaemonTaskDefinitionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.CfnDaemonTaskDefinition", __args)
+    }
+    /// Create a new `AWS::ECS::DaemonTaskDefinition`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::CfnDaemonTaskDefinitionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::CfnDaemonTaskDefinitionProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.CfnDaemonTaskDefinition", __args)
     }
     #[track_caller]
@@ -7482,10 +7825,23 @@ pub struct CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty {
     pub working_directory: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty`], named: `CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty::new(CfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyRequired<T0, T1> {
+    /// The image used to start the container. (converts into `JsString`)
+    pub image: T0,
+    /// The name of the container. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty {
-    /// A `CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(image: impl Into<rt::JsString>, name: impl Into<rt::JsString>) -> Self {
-        CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty { command: None, cpu: None, depends_on: None, entry_point: None, environment: None, environment_files: None, essential: None, firelens_configuration: None, health_check: None, image: image.into(), interactive: None, linux_parameters: None, log_configuration: None, memory: None, memory_reservation: None, mount_points: None, name: name.into(), privileged: None, pseudo_terminal: None, readonly_root_filesystem: None, repository_credentials: None, restart_policy: None, secrets: None, start_timeout: None, stop_timeout: None, system_controls: None, ulimits: None, user: None, working_directory: None }
+    /// A `CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty { command: None, cpu: None, depends_on: None, entry_point: None, environment: None, environment_files: None, essential: None, firelens_configuration: None, health_check: None, image: required.image.into(), interactive: None, linux_parameters: None, log_configuration: None, memory: None, memory_reservation: None, mount_points: None, name: required.name.into(), privileged: None, pseudo_terminal: None, readonly_root_filesystem: None, repository_credentials: None, restart_policy: None, secrets: None, start_timeout: None, stop_timeout: None, system_controls: None, ulimits: None, user: None, working_directory: None }
     }
     /// The command that's passed to the container.
     ///
@@ -8736,10 +9092,23 @@ pub struct CfnDaemonTaskDefinitionSecretProperty {
     pub value_from: rt::JsString,
 }
 
+/// The required fields of [`CfnDaemonTaskDefinitionSecretProperty`], named: `CfnDaemonTaskDefinitionSecretProperty::new(CfnDaemonTaskDefinitionSecretPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDaemonTaskDefinitionSecretPropertyRequired<T0, T1> {
+    /// The name of the secret. (converts into `JsString`)
+    pub name: T0,
+    /// The secret to expose to the container. (converts into `JsString`)
+    pub value_from: T1,
+}
+
 impl CfnDaemonTaskDefinitionSecretProperty {
-    /// A `CfnDaemonTaskDefinitionSecretProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value_from: impl Into<rt::JsString>) -> Self {
-        CfnDaemonTaskDefinitionSecretProperty { name: name.into(), value_from: value_from.into() }
+    /// A `CfnDaemonTaskDefinitionSecretProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDaemonTaskDefinitionSecretPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnDaemonTaskDefinitionSecretProperty { name: required.name.into(), value_from: required.value_from.into() }
     }
     /// The name of the secret.
     ///
@@ -8928,10 +9297,26 @@ pub struct CfnDaemonTaskDefinitionUlimitProperty {
     pub soft_limit: rt::JsNumber,
 }
 
+/// The required fields of [`CfnDaemonTaskDefinitionUlimitProperty`], named: `CfnDaemonTaskDefinitionUlimitProperty::new(CfnDaemonTaskDefinitionUlimitPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDaemonTaskDefinitionUlimitPropertyRequired<T0, T1, T2> {
+    /// The hard limit for the ``ulimit`` type. (converts into `JsNumber`)
+    pub hard_limit: T0,
+    /// The ``type`` of the ``ulimit``. (converts into `JsString`)
+    pub name: T1,
+    /// The soft limit for the ``ulimit`` type. (converts into `JsNumber`)
+    pub soft_limit: T2,
+}
+
 impl CfnDaemonTaskDefinitionUlimitProperty {
-    /// A `CfnDaemonTaskDefinitionUlimitProperty` with its required fields; set optional ones with the setters.
-    pub fn new(hard_limit: impl Into<rt::JsNumber>, name: impl Into<rt::JsString>, soft_limit: impl Into<rt::JsNumber>) -> Self {
-        CfnDaemonTaskDefinitionUlimitProperty { hard_limit: hard_limit.into(), name: name.into(), soft_limit: soft_limit.into() }
+    /// A `CfnDaemonTaskDefinitionUlimitProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnDaemonTaskDefinitionUlimitPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsNumber>,
+    {
+        CfnDaemonTaskDefinitionUlimitProperty { hard_limit: required.hard_limit.into(), name: required.name.into(), soft_limit: required.soft_limit.into() }
     }
     /// The hard limit for the ``ulimit`` type.
     ///
@@ -9814,10 +10199,23 @@ pub struct CfnExpressGatewayServiceExpressGatewayServiceAwsLogsConfigurationProp
     pub log_stream_prefix: rt::JsString,
 }
 
+/// The required fields of [`CfnExpressGatewayServiceExpressGatewayServiceAwsLogsConfigurationProperty`], named: `CfnExpressGatewayServiceExpressGatewayServiceAwsLogsConfigurationProperty::new(CfnExpressGatewayServiceExpressGatewayServiceAwsLogsConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnExpressGatewayServiceExpressGatewayServiceAwsLogsConfigurationPropertyRequired<T0, T1> {
+    /// The name of the CloudWatch Logs log group to send container logs to. (converts into `JsString`)
+    pub log_group: T0,
+    /// The prefix for the CloudWatch Logs log stream names. (converts into `JsString`)
+    pub log_stream_prefix: T1,
+}
+
 impl CfnExpressGatewayServiceExpressGatewayServiceAwsLogsConfigurationProperty {
-    /// A `CfnExpressGatewayServiceExpressGatewayServiceAwsLogsConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(log_group: impl Into<rt::JsString>, log_stream_prefix: impl Into<rt::JsString>) -> Self {
-        CfnExpressGatewayServiceExpressGatewayServiceAwsLogsConfigurationProperty { log_group: log_group.into(), log_stream_prefix: log_stream_prefix.into() }
+    /// A `CfnExpressGatewayServiceExpressGatewayServiceAwsLogsConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnExpressGatewayServiceExpressGatewayServiceAwsLogsConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnExpressGatewayServiceExpressGatewayServiceAwsLogsConfigurationProperty { log_group: required.log_group.into(), log_stream_prefix: required.log_stream_prefix.into() }
     }
     /// The name of the CloudWatch Logs log group to send container logs to.
     ///
@@ -10256,10 +10654,23 @@ pub struct CfnExpressGatewayServiceKeyValuePairProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnExpressGatewayServiceKeyValuePairProperty`], named: `CfnExpressGatewayServiceKeyValuePairProperty::new(CfnExpressGatewayServiceKeyValuePairPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnExpressGatewayServiceKeyValuePairPropertyRequired<T0, T1> {
+    /// The name of the key-value pair. (converts into `JsString`)
+    pub name: T0,
+    /// The value of the key-value pair. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnExpressGatewayServiceKeyValuePairProperty {
-    /// A `CfnExpressGatewayServiceKeyValuePairProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnExpressGatewayServiceKeyValuePairProperty { name: name.into(), value: value.into() }
+    /// A `CfnExpressGatewayServiceKeyValuePairProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnExpressGatewayServiceKeyValuePairPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnExpressGatewayServiceKeyValuePairProperty { name: required.name.into(), value: required.value.into() }
     }
     /// The name of the key-value pair.
     ///
@@ -10320,10 +10731,23 @@ pub struct CfnExpressGatewayServiceSecretProperty {
     pub value_from: rt::JsString,
 }
 
+/// The required fields of [`CfnExpressGatewayServiceSecretProperty`], named: `CfnExpressGatewayServiceSecretProperty::new(CfnExpressGatewayServiceSecretPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnExpressGatewayServiceSecretPropertyRequired<T0, T1> {
+    /// The name of the secret. (converts into `JsString`)
+    pub name: T0,
+    /// The secret to expose to the container. (converts into `JsString`)
+    pub value_from: T1,
+}
+
 impl CfnExpressGatewayServiceSecretProperty {
-    /// A `CfnExpressGatewayServiceSecretProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value_from: impl Into<rt::JsString>) -> Self {
-        CfnExpressGatewayServiceSecretProperty { name: name.into(), value_from: value_from.into() }
+    /// A `CfnExpressGatewayServiceSecretProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnExpressGatewayServiceSecretPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnExpressGatewayServiceSecretProperty { name: required.name.into(), value_from: required.value_from.into() }
     }
     /// The name of the secret.
     ///
@@ -10944,10 +11368,24 @@ pub struct CfnGatewayGatewayTestTrafficHeaderProperty {
     pub values: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnGatewayGatewayTestTrafficHeaderProperty`], named: `CfnGatewayGatewayTestTrafficHeaderProperty::new(CfnGatewayGatewayTestTrafficHeaderPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnGatewayGatewayTestTrafficHeaderPropertyRequired<T0, T1> {
+    /// The name of the header. (converts into `JsString`)
+    pub name: T0,
+    /// The values for the header. (items converting into `JsString`)
+    pub values: T1,
+}
+
 impl CfnGatewayGatewayTestTrafficHeaderProperty {
-    /// A `CfnGatewayGatewayTestTrafficHeaderProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnGatewayGatewayTestTrafficHeaderProperty { name: name.into(), values: rt::collect::<rt::JsString, _>(values) }
+    /// A `CfnGatewayGatewayTestTrafficHeaderProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnGatewayGatewayTestTrafficHeaderPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnGatewayGatewayTestTrafficHeaderProperty { name: required.name.into(), values: rt::collect::<rt::JsString, _>(required.values) }
     }
     /// The name of the header.
     ///
@@ -11216,10 +11654,23 @@ pub struct CfnGatewayClusterAssociationsProps {
     pub gateway: rt::JsString,
 }
 
+/// The required fields of [`CfnGatewayClusterAssociationsProps`], named: `CfnGatewayClusterAssociationsProps::new(CfnGatewayClusterAssociationsPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnGatewayClusterAssociationsPropsRequired<T0, T1> {
+    /// The name or full Amazon Resource Name (ARN) of the cluster to associate the gateway with. (converts into `JsString`)
+    pub cluster: T0,
+    /// The name or full Amazon Resource Name (ARN) of the gateway to associate with the cluster. (converts into `JsString`)
+    pub gateway: T1,
+}
+
 impl CfnGatewayClusterAssociationsProps {
-    /// A `CfnGatewayClusterAssociationsProps` with its required fields; set optional ones with the setters.
-    pub fn new(cluster: impl Into<rt::JsString>, gateway: impl Into<rt::JsString>) -> Self {
-        CfnGatewayClusterAssociationsProps { cluster: cluster.into(), gateway: gateway.into() }
+    /// A `CfnGatewayClusterAssociationsProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnGatewayClusterAssociationsPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnGatewayClusterAssociationsProps { cluster: required.cluster.into(), gateway: required.gateway.into() }
     }
     /// The name or full Amazon Resource Name (ARN) of the cluster to associate the gateway with.
     ///
@@ -11285,10 +11736,26 @@ pub struct CfnGatewayProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnGatewayProps`], named: `CfnGatewayProps::new(CfnGatewayPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnGatewayPropsRequired<T0, T1, T2> {
+    /// The configuration for the gateway. (converts into `IResolvableOrCfnGatewayGatewayConfigurationProperty`)
+    pub configuration: T0,
+    /// The name of the gateway. (converts into `JsString`)
+    pub gateway_name: T1,
+    /// The ARN of the IAM role that ECS uses to manage infrastructure for the gateway. (converts into `JsString`)
+    pub infrastructure_role_arn: T2,
+}
+
 impl CfnGatewayProps {
-    /// A `CfnGatewayProps` with its required fields; set optional ones with the setters.
-    pub fn new(configuration: impl Into<IResolvableOrCfnGatewayGatewayConfigurationProperty>, gateway_name: impl Into<rt::JsString>, infrastructure_role_arn: impl Into<rt::JsString>) -> Self {
-        CfnGatewayProps { configuration: configuration.into(), deletion_protection: None, gateway_name: gateway_name.into(), infrastructure_role_arn: infrastructure_role_arn.into(), propagate_tags: None, tags: None }
+    /// A `CfnGatewayProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnGatewayPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnGatewayGatewayConfigurationProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnGatewayProps { configuration: required.configuration.into(), deletion_protection: None, gateway_name: required.gateway_name.into(), infrastructure_role_arn: required.infrastructure_role_arn.into(), propagate_tags: None, tags: None }
     }
     /// The configuration for the gateway.
     ///
@@ -11444,10 +11911,26 @@ pub struct CfnPrimaryTaskSetProps {
     pub task_set_id: rt::JsString,
 }
 
+/// The required fields of [`CfnPrimaryTaskSetProps`], named: `CfnPrimaryTaskSetProps::new(CfnPrimaryTaskSetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnPrimaryTaskSetPropsRequired<T0, T1, T2> {
+    /// The short name or full Amazon Resource Name (ARN) of the cluster that hosts the service that the task set exists in. (converts into `JsString`)
+    pub cluster: T0,
+    /// The short name or full Amazon Resource Name (ARN) of the service that the task set exists in. (converts into `JsString`)
+    pub service: T1,
+    /// The short name or full Amazon Resource Name (ARN) of the task set to set as the primary task set in the deployment. (converts into `JsString`)
+    pub task_set_id: T2,
+}
+
 impl CfnPrimaryTaskSetProps {
-    /// A `CfnPrimaryTaskSetProps` with its required fields; set optional ones with the setters.
-    pub fn new(cluster: impl Into<rt::JsString>, service: impl Into<rt::JsString>, task_set_id: impl Into<rt::JsString>) -> Self {
-        CfnPrimaryTaskSetProps { cluster: cluster.into(), service: service.into(), task_set_id: task_set_id.into() }
+    /// A `CfnPrimaryTaskSetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnPrimaryTaskSetPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnPrimaryTaskSetProps { cluster: required.cluster.into(), service: required.service.into(), task_set_id: required.task_set_id.into() }
     }
     /// The short name or full Amazon Resource Name (ARN) of the cluster that hosts the service that the task set exists in.
     ///
@@ -11529,12 +12012,29 @@ impl CfnService {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::CfnServiceProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.CfnService", __args)
+    }
+    /// Create a new `AWS::ECS::Service`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::CfnServiceProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::CfnServiceProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.CfnService", __args)
     }
     #[track_caller]
@@ -12119,10 +12619,27 @@ pub struct CfnServiceDeploymentAlarmsProperty {
     pub rollback: BoolOrIResolvable,
 }
 
+/// The required fields of [`CfnServiceDeploymentAlarmsProperty`], named: `CfnServiceDeploymentAlarmsProperty::new(CfnServiceDeploymentAlarmsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnServiceDeploymentAlarmsPropertyRequired<T0, T1, T2> {
+    /// One or more CloudWatch alarm names. (items converting into `JsString`)
+    pub alarm_names: T0,
+    /// Determines whether to use the CloudWatch alarm option in the service deployment process. (converts into `BoolOrIResolvable`)
+    pub enable: T1,
+    /// Determines whether to configure Amazon ECS to roll back the service if a service deployment fails. (converts into `BoolOrIResolvable`)
+    pub rollback: T2,
+}
+
 impl CfnServiceDeploymentAlarmsProperty {
-    /// A `CfnServiceDeploymentAlarmsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>, enable: impl Into<BoolOrIResolvable>, rollback: impl Into<BoolOrIResolvable>) -> Self {
-        CfnServiceDeploymentAlarmsProperty { alarm_names: rt::collect::<rt::JsString, _>(alarm_names), enable: enable.into(), rollback: rollback.into() }
+    /// A `CfnServiceDeploymentAlarmsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnServiceDeploymentAlarmsPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<BoolOrIResolvable>,
+        T2: Into<BoolOrIResolvable>,
+    {
+        CfnServiceDeploymentAlarmsProperty { alarm_names: rt::collect::<rt::JsString, _>(required.alarm_names), enable: required.enable.into(), rollback: required.rollback.into() }
     }
     /// One or more CloudWatch alarm names.
     ///
@@ -12197,10 +12714,23 @@ pub struct CfnServiceDeploymentCircuitBreakerProperty {
     pub threshold_configuration: Option<IResolvableOrCfnServiceThresholdConfigurationProperty>,
 }
 
+/// The required fields of [`CfnServiceDeploymentCircuitBreakerProperty`], named: `CfnServiceDeploymentCircuitBreakerProperty::new(CfnServiceDeploymentCircuitBreakerPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnServiceDeploymentCircuitBreakerPropertyRequired<T0, T1> {
+    /// Determines whether to use the deployment circuit breaker logic for the service. (converts into `BoolOrIResolvable`)
+    pub enable: T0,
+    /// Determines whether to configure Amazon ECS to roll back the service if a service deployment fails. (converts into `BoolOrIResolvable`)
+    pub rollback: T1,
+}
+
 impl CfnServiceDeploymentCircuitBreakerProperty {
-    /// A `CfnServiceDeploymentCircuitBreakerProperty` with its required fields; set optional ones with the setters.
-    pub fn new(enable: impl Into<BoolOrIResolvable>, rollback: impl Into<BoolOrIResolvable>) -> Self {
-        CfnServiceDeploymentCircuitBreakerProperty { enable: enable.into(), reset_on_healthy_task: None, rollback: rollback.into(), threshold_configuration: None }
+    /// A `CfnServiceDeploymentCircuitBreakerProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnServiceDeploymentCircuitBreakerPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<BoolOrIResolvable>,
+        T1: Into<BoolOrIResolvable>,
+    {
+        CfnServiceDeploymentCircuitBreakerProperty { enable: required.enable.into(), reset_on_healthy_task: None, rollback: required.rollback.into(), threshold_configuration: None }
     }
     /// Determines whether to use the deployment circuit breaker logic for the service.
     ///
@@ -13727,10 +14257,24 @@ pub struct CfnServiceMetricConfigurationProperty {
     pub resolution_seconds: rt::JsNumber,
 }
 
+/// The required fields of [`CfnServiceMetricConfigurationProperty`], named: `CfnServiceMetricConfigurationProperty::new(CfnServiceMetricConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnServiceMetricConfigurationPropertyRequired<T0, T1> {
+    /// The list of metric names to configure. (items converting into `JsString`)
+    pub metric_names: T0,
+    /// The resolution, in seconds, at which to collect the metrics. (converts into `JsNumber`)
+    pub resolution_seconds: T1,
+}
+
 impl CfnServiceMetricConfigurationProperty {
-    /// A `CfnServiceMetricConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(metric_names: impl IntoIterator<Item = impl Into<rt::JsString>>, resolution_seconds: impl Into<rt::JsNumber>) -> Self {
-        CfnServiceMetricConfigurationProperty { metric_names: rt::collect::<rt::JsString, _>(metric_names), resolution_seconds: resolution_seconds.into() }
+    /// A `CfnServiceMetricConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnServiceMetricConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+    {
+        CfnServiceMetricConfigurationProperty { metric_names: rt::collect::<rt::JsString, _>(required.metric_names), resolution_seconds: required.resolution_seconds.into() }
     }
     /// The list of metric names to configure.
     ///
@@ -13983,10 +14527,23 @@ pub struct CfnServiceSecretProperty {
     pub value_from: rt::JsString,
 }
 
+/// The required fields of [`CfnServiceSecretProperty`], named: `CfnServiceSecretProperty::new(CfnServiceSecretPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnServiceSecretPropertyRequired<T0, T1> {
+    /// The name of the secret. (converts into `JsString`)
+    pub name: T0,
+    /// The secret to expose to the container. (converts into `JsString`)
+    pub value_from: T1,
+}
+
 impl CfnServiceSecretProperty {
-    /// A `CfnServiceSecretProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value_from: impl Into<rt::JsString>) -> Self {
-        CfnServiceSecretProperty { name: name.into(), value_from: value_from.into() }
+    /// A `CfnServiceSecretProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnServiceSecretPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnServiceSecretProperty { name: required.name.into(), value_from: required.value_from.into() }
     }
     /// The name of the secret.
     ///
@@ -15120,10 +15677,23 @@ pub struct CfnServiceThresholdConfigurationProperty {
     pub value: rt::JsNumber,
 }
 
+/// The required fields of [`CfnServiceThresholdConfigurationProperty`], named: `CfnServiceThresholdConfigurationProperty::new(CfnServiceThresholdConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnServiceThresholdConfigurationPropertyRequired<T0, T1> {
+    /// Determines how Amazon ECS uses ``value`` to calculate the failure threshold. (converts into `JsString`)
+    pub r#type: T0,
+    /// Specifies the integer that Amazon ECS uses to calculate the failure threshold. (converts into `JsNumber`)
+    pub value: T1,
+}
+
 impl CfnServiceThresholdConfigurationProperty {
-    /// A `CfnServiceThresholdConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(r#type: impl Into<rt::JsString>, value: impl Into<rt::JsNumber>) -> Self {
-        CfnServiceThresholdConfigurationProperty { r#type: r#type.into(), value: value.into() }
+    /// A `CfnServiceThresholdConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnServiceThresholdConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+    {
+        CfnServiceThresholdConfigurationProperty { r#type: required.r#type.into(), value: required.value.into() }
     }
     /// Determines how Amazon ECS uses ``value`` to calculate the failure threshold.
     ///
@@ -15311,10 +15881,26 @@ pub struct CfnServiceVpcLatticeConfigurationProperty {
     pub target_group_arn: rt::JsString,
 }
 
+/// The required fields of [`CfnServiceVpcLatticeConfigurationProperty`], named: `CfnServiceVpcLatticeConfigurationProperty::new(CfnServiceVpcLatticeConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnServiceVpcLatticeConfigurationPropertyRequired<T0, T1, T2> {
+    /// The name of the port mapping to register in the VPC Lattice target group. (converts into `JsString`)
+    pub port_name: T0,
+    /// The ARN of the IAM role to associate with this VPC Lattice configuration. (converts into `JsString`)
+    pub role_arn: T1,
+    /// The full Amazon Resource Name (ARN) of the target group or groups associated with the VPC Lattice configuration that the Amazon ECS tasks will be registered to. (converts into `JsString`)
+    pub target_group_arn: T2,
+}
+
 impl CfnServiceVpcLatticeConfigurationProperty {
-    /// A `CfnServiceVpcLatticeConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(port_name: impl Into<rt::JsString>, role_arn: impl Into<rt::JsString>, target_group_arn: impl Into<rt::JsString>) -> Self {
-        CfnServiceVpcLatticeConfigurationProperty { advanced_configuration: None, port_name: port_name.into(), role_arn: role_arn.into(), target_group_arn: target_group_arn.into() }
+    /// A `CfnServiceVpcLatticeConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnServiceVpcLatticeConfigurationPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnServiceVpcLatticeConfigurationProperty { advanced_configuration: None, port_name: required.port_name.into(), role_arn: required.role_arn.into(), target_group_arn: required.target_group_arn.into() }
     }
     /// The advanced settings for VPC Lattice used in blue/green deployments.
     ///
@@ -15948,12 +16534,29 @@ impl CfnTaskDefinition {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.CfnTaskDefinition", __args)
+    }
+    /// Create a new `AWS::ECS::TaskDefinition`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.CfnTaskDefinition", __args)
     }
     #[track_caller]
@@ -16556,10 +17159,23 @@ pub struct CfnTaskDefinitionContainerDefinitionProperty {
     pub working_directory: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnTaskDefinitionContainerDefinitionProperty`], named: `CfnTaskDefinitionContainerDefinitionProperty::new(CfnTaskDefinitionContainerDefinitionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTaskDefinitionContainerDefinitionPropertyRequired<T0, T1> {
+    /// The image used to start a container. (converts into `JsString`)
+    pub image: T0,
+    /// The name of a container. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnTaskDefinitionContainerDefinitionProperty {
-    /// A `CfnTaskDefinitionContainerDefinitionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(image: impl Into<rt::JsString>, name: impl Into<rt::JsString>) -> Self {
-        CfnTaskDefinitionContainerDefinitionProperty { command: None, cpu: None, credential_specs: None, depends_on: None, disable_networking: None, dns_search_domains: None, dns_servers: None, docker_labels: None, docker_security_options: None, entry_point: None, environment: None, environment_files: None, essential: None, extra_hosts: None, firelens_configuration: None, health_check: None, hostname: None, image: image.into(), interactive: None, links: None, linux_parameters: None, log_configuration: None, memory: None, memory_reservation: None, mount_points: None, name: name.into(), port_mappings: None, privileged: None, pseudo_terminal: None, readonly_root_filesystem: None, repository_credentials: None, resource_requirements: None, restart_policy: None, secrets: None, start_timeout: None, stop_timeout: None, system_controls: None, ulimits: None, user: None, version_consistency: None, volumes_from: None, working_directory: None }
+    /// A `CfnTaskDefinitionContainerDefinitionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTaskDefinitionContainerDefinitionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTaskDefinitionContainerDefinitionProperty { command: None, cpu: None, credential_specs: None, depends_on: None, disable_networking: None, dns_search_domains: None, dns_servers: None, docker_labels: None, docker_security_options: None, entry_point: None, environment: None, environment_files: None, essential: None, extra_hosts: None, firelens_configuration: None, health_check: None, hostname: None, image: required.image.into(), interactive: None, links: None, linux_parameters: None, log_configuration: None, memory: None, memory_reservation: None, mount_points: None, name: required.name.into(), port_mappings: None, privileged: None, pseudo_terminal: None, readonly_root_filesystem: None, repository_credentials: None, resource_requirements: None, restart_policy: None, secrets: None, start_timeout: None, stop_timeout: None, system_controls: None, ulimits: None, user: None, version_consistency: None, volumes_from: None, working_directory: None }
     }
     /// The command that's passed to the container.
     ///
@@ -17606,10 +18222,23 @@ pub struct CfnTaskDefinitionFSxAuthorizationConfigProperty {
     pub domain: rt::JsString,
 }
 
+/// The required fields of [`CfnTaskDefinitionFSxAuthorizationConfigProperty`], named: `CfnTaskDefinitionFSxAuthorizationConfigProperty::new(CfnTaskDefinitionFSxAuthorizationConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTaskDefinitionFSxAuthorizationConfigPropertyRequired<T0, T1> {
+    /// The authorization credential option to use. (converts into `JsString`)
+    pub credentials_parameter: T0,
+    /// A fully qualified domain name hosted by an [AWS Directory Service](https://docs.aws.amazon.com/directoryservice/latest/admin-guide/directory_microsoft_ad.html) Managed Microsoft AD (Active Directory) or self-hosted AD on Amazon EC2. (converts into `JsString`)
+    pub domain: T1,
+}
+
 impl CfnTaskDefinitionFSxAuthorizationConfigProperty {
-    /// A `CfnTaskDefinitionFSxAuthorizationConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(credentials_parameter: impl Into<rt::JsString>, domain: impl Into<rt::JsString>) -> Self {
-        CfnTaskDefinitionFSxAuthorizationConfigProperty { credentials_parameter: credentials_parameter.into(), domain: domain.into() }
+    /// A `CfnTaskDefinitionFSxAuthorizationConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTaskDefinitionFSxAuthorizationConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTaskDefinitionFSxAuthorizationConfigProperty { credentials_parameter: required.credentials_parameter.into(), domain: required.domain.into() }
     }
     /// The authorization credential option to use.
     ///
@@ -17661,10 +18290,23 @@ pub struct CfnTaskDefinitionFSxWindowsFileServerVolumeConfigurationProperty {
     pub root_directory: rt::JsString,
 }
 
+/// The required fields of [`CfnTaskDefinitionFSxWindowsFileServerVolumeConfigurationProperty`], named: `CfnTaskDefinitionFSxWindowsFileServerVolumeConfigurationProperty::new(CfnTaskDefinitionFSxWindowsFileServerVolumeConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTaskDefinitionFSxWindowsFileServerVolumeConfigurationPropertyRequired<T0, T1> {
+    /// The Amazon FSx for Windows File Server file system ID to use. (converts into `JsString`)
+    pub file_system_id: T0,
+    /// The directory within the Amazon FSx for Windows File Server file system to mount as the root directory inside the host. (converts into `JsString`)
+    pub root_directory: T1,
+}
+
 impl CfnTaskDefinitionFSxWindowsFileServerVolumeConfigurationProperty {
-    /// A `CfnTaskDefinitionFSxWindowsFileServerVolumeConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(file_system_id: impl Into<rt::JsString>, root_directory: impl Into<rt::JsString>) -> Self {
-        CfnTaskDefinitionFSxWindowsFileServerVolumeConfigurationProperty { authorization_config: None, file_system_id: file_system_id.into(), root_directory: root_directory.into() }
+    /// A `CfnTaskDefinitionFSxWindowsFileServerVolumeConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTaskDefinitionFSxWindowsFileServerVolumeConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTaskDefinitionFSxWindowsFileServerVolumeConfigurationProperty { authorization_config: None, file_system_id: required.file_system_id.into(), root_directory: required.root_directory.into() }
     }
     /// The authorization configuration details for the Amazon FSx for Windows File Server file system.
     ///
@@ -19324,10 +19966,23 @@ pub struct CfnTaskDefinitionSecretProperty {
     pub value_from: rt::JsString,
 }
 
+/// The required fields of [`CfnTaskDefinitionSecretProperty`], named: `CfnTaskDefinitionSecretProperty::new(CfnTaskDefinitionSecretPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTaskDefinitionSecretPropertyRequired<T0, T1> {
+    /// The name of the secret. (converts into `JsString`)
+    pub name: T0,
+    /// The secret to expose to the container. (converts into `JsString`)
+    pub value_from: T1,
+}
+
 impl CfnTaskDefinitionSecretProperty {
-    /// A `CfnTaskDefinitionSecretProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value_from: impl Into<rt::JsString>) -> Self {
-        CfnTaskDefinitionSecretProperty { name: name.into(), value_from: value_from.into() }
+    /// A `CfnTaskDefinitionSecretProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTaskDefinitionSecretPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTaskDefinitionSecretProperty { name: required.name.into(), value_from: required.value_from.into() }
     }
     /// The name of the secret.
     ///
@@ -19613,10 +20268,26 @@ pub struct CfnTaskDefinitionUlimitProperty {
     pub soft_limit: rt::JsNumber,
 }
 
+/// The required fields of [`CfnTaskDefinitionUlimitProperty`], named: `CfnTaskDefinitionUlimitProperty::new(CfnTaskDefinitionUlimitPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTaskDefinitionUlimitPropertyRequired<T0, T1, T2> {
+    /// The hard limit for the `ulimit` type. (converts into `JsNumber`)
+    pub hard_limit: T0,
+    /// The `type` of the `ulimit` . (converts into `JsString`)
+    pub name: T1,
+    /// The soft limit for the `ulimit` type. (converts into `JsNumber`)
+    pub soft_limit: T2,
+}
+
 impl CfnTaskDefinitionUlimitProperty {
-    /// A `CfnTaskDefinitionUlimitProperty` with its required fields; set optional ones with the setters.
-    pub fn new(hard_limit: impl Into<rt::JsNumber>, name: impl Into<rt::JsString>, soft_limit: impl Into<rt::JsNumber>) -> Self {
-        CfnTaskDefinitionUlimitProperty { hard_limit: hard_limit.into(), name: name.into(), soft_limit: soft_limit.into() }
+    /// A `CfnTaskDefinitionUlimitProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnTaskDefinitionUlimitPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsNumber>,
+    {
+        CfnTaskDefinitionUlimitProperty { hard_limit: required.hard_limit.into(), name: required.name.into(), soft_limit: required.soft_limit.into() }
     }
     /// The hard limit for the `ulimit` type.
     ///
@@ -20992,10 +21663,26 @@ pub struct CfnTaskSetProps {
     pub task_definition: rt::JsString,
 }
 
+/// The required fields of [`CfnTaskSetProps`], named: `CfnTaskSetProps::new(CfnTaskSetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTaskSetPropsRequired<T0, T1, T2> {
+    /// The short name or full Amazon Resource Name (ARN) of the cluster that hosts the service to create the task set in. (converts into `JsString`)
+    pub cluster: T0,
+    /// The short name or full Amazon Resource Name (ARN) of the service to create the task set in. (converts into `JsString`)
+    pub service: T1,
+    /// The task definition for the tasks in the task set to use. (converts into `JsString`)
+    pub task_definition: T2,
+}
+
 impl CfnTaskSetProps {
-    /// A `CfnTaskSetProps` with its required fields; set optional ones with the setters.
-    pub fn new(cluster: impl Into<rt::JsString>, service: impl Into<rt::JsString>, task_definition: impl Into<rt::JsString>) -> Self {
-        CfnTaskSetProps { capacity_provider_strategy: None, cluster: cluster.into(), external_id: None, launch_type: None, load_balancers: None, network_configuration: None, platform_version: None, scale: None, service: service.into(), service_registries: None, tags: None, task_definition: task_definition.into() }
+    /// A `CfnTaskSetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnTaskSetPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnTaskSetProps { capacity_provider_strategy: None, cluster: required.cluster.into(), external_id: None, launch_type: None, load_balancers: None, network_configuration: None, platform_version: None, scale: None, service: required.service.into(), service_registries: None, tags: None, task_definition: required.task_definition.into() }
     }
     /// The capacity provider strategy that are associated with the task set.
     ///
@@ -21346,12 +22033,24 @@ crate::__handle!(Cluster : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(Cluster => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_ecs::ICluster, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Cluster {
     /// Constructs a new instance of the Cluster class.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::ClusterProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.Cluster", __args)
+    }
+    /// Constructs a new instance of the Cluster class.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::ClusterProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ClusterProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.Cluster", __args)
     }
     /// Import an existing cluster to the stack from the cluster ARN.
@@ -21386,11 +22085,25 @@ impl Cluster {
     ///
     /// Arguments:
     /// - `provider`: the capacity provider to add to this cluster.
+    ///
+    /// Leaves out the optional `options`; [`Self::add_asg_capacity_provider_with`] passes it.
     #[track_caller]
-    pub fn add_asg_capacity_provider(&self, provider: impl Into<crate::aws_cdk_lib::aws_ecs::AsgCapacityProvider>, options: Option<crate::aws_cdk_lib::aws_ecs::AddAutoScalingGroupCapacityOptions>) {
+    pub fn add_asg_capacity_provider(&self, provider: impl Into<crate::aws_cdk_lib::aws_ecs::AsgCapacityProvider>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::AsgCapacityProvider>::into(provider)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "addAsgCapacityProvider", __args)
+    }
+    /// This method adds an Auto Scaling Group Capacity Provider to a cluster.
+    ///
+    /// Arguments:
+    /// - `provider`: the capacity provider to add to this cluster.
+    ///
+    /// [`Self::add_asg_capacity_provider`] with the optional `options` passed.
+    #[track_caller]
+    pub fn add_asg_capacity_provider_with(&self, provider: impl Into<crate::aws_cdk_lib::aws_ecs::AsgCapacityProvider>, options: impl Into<crate::aws_cdk_lib::aws_ecs::AddAutoScalingGroupCapacityOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::AsgCapacityProvider>::into(provider)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::AddAutoScalingGroupCapacityOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "addAsgCapacityProvider", __args)
     }
     /// It is highly recommended to use `Cluster.addAsgCapacityProvider` instead of this method.
@@ -21479,47 +22192,106 @@ impl Cluster {
         rt::call_op(rt::JsObject::handle(self), "grantTaskProtection", __args)
     }
     /// This method returns the specified CloudWatch metric for this cluster.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// This method returns the specified CloudWatch metric for this cluster.
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// This method returns the CloudWatch metric for this clusters CPU reservation.
     ///
     /// Default: average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_cpu_reservation_with`] passes it.
     #[track_caller]
-    pub fn metric_cpu_reservation(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_cpu_reservation(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricCpuReservation", __args)
+    }
+    /// This method returns the CloudWatch metric for this clusters CPU reservation.
+    ///
+    /// Default: average over 5 minutes
+    ///
+    /// [`Self::metric_cpu_reservation`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_cpu_reservation_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricCpuReservation", __args)
     }
     /// This method returns the CloudWatch metric for this clusters CPU utilization.
     ///
     /// Default: average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_cpu_utilization_with`] passes it.
     #[track_caller]
-    pub fn metric_cpu_utilization(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_cpu_utilization(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricCpuUtilization", __args)
+    }
+    /// This method returns the CloudWatch metric for this clusters CPU utilization.
+    ///
+    /// Default: average over 5 minutes
+    ///
+    /// [`Self::metric_cpu_utilization`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_cpu_utilization_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricCpuUtilization", __args)
     }
     /// This method returns the CloudWatch metric for this clusters memory reservation.
     ///
     /// Default: average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_memory_reservation_with`] passes it.
     #[track_caller]
-    pub fn metric_memory_reservation(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_memory_reservation(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricMemoryReservation", __args)
+    }
+    /// This method returns the CloudWatch metric for this clusters memory reservation.
+    ///
+    /// Default: average over 5 minutes
+    ///
+    /// [`Self::metric_memory_reservation`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_memory_reservation_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricMemoryReservation", __args)
     }
     /// This method returns the CloudWatch metric for this clusters memory utilization.
     ///
     /// Default: average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_memory_utilization_with`] passes it.
     #[track_caller]
-    pub fn metric_memory_utilization(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_memory_utilization(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricMemoryUtilization", __args)
+    }
+    /// This method returns the CloudWatch metric for this clusters memory utilization.
+    ///
+    /// Default: average over 5 minutes
+    ///
+    /// [`Self::metric_memory_utilization`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_memory_utilization_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricMemoryUtilization", __args)
     }
     /// Uniquely identifies this class.
@@ -21631,10 +22403,23 @@ pub struct ClusterAttributes {
     pub vpc: crate::aws_cdk_lib::aws_ec2::IVpc,
 }
 
+/// The required fields of [`ClusterAttributes`], named: `ClusterAttributes::new(ClusterAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ClusterAttributesRequired<T0, T1> {
+    /// The name of the cluster. (converts into `JsString`)
+    pub cluster_name: T0,
+    /// The VPC associated with the cluster. (converts into `aws_cdk_lib::aws_ec2::IVpc`)
+    pub vpc: T1,
+}
+
 impl ClusterAttributes {
-    /// A `ClusterAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(cluster_name: impl Into<rt::JsString>, vpc: impl Into<crate::aws_cdk_lib::aws_ec2::IVpc>) -> Self {
-        ClusterAttributes { autoscaling_group: None, cluster_arn: None, cluster_name: cluster_name.into(), default_cloud_map_namespace: None, execute_command_configuration: None, has_ec2_capacity: None, security_groups: None, vpc: vpc.into() }
+    /// A `ClusterAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ClusterAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_ec2::IVpc>,
+    {
+        ClusterAttributes { autoscaling_group: None, cluster_arn: None, cluster_name: required.cluster_name.into(), default_cloud_map_namespace: None, execute_command_configuration: None, has_ec2_capacity: None, security_groups: None, vpc: required.vpc.into() }
     }
     /// Autoscaling group added to the cluster if capacity is added.
     ///
@@ -22123,11 +22908,25 @@ impl ContainerDefinition {
     ///
     /// This parameter is only supported if the task definition is using the bridge network mode.
     /// Warning: The --link flag is a legacy feature of Docker. It may eventually be removed.
+    ///
+    /// Leaves out the optional `alias`; [`Self::add_link_with`] passes it.
     #[track_caller]
-    pub fn add_link(&self, container: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>, alias: Option<rt::JsString>) {
+    pub fn add_link(&self, container: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container)));
-        __args.push(rt::ToValue::to_value(&alias));
+        rt::call_op(rt::JsObject::handle(self), "addLink", __args)
+    }
+    /// This method adds a link which allows containers to communicate with each other without the need for port mappings.
+    ///
+    /// This parameter is only supported if the task definition is using the bridge network mode.
+    /// Warning: The --link flag is a legacy feature of Docker. It may eventually be removed.
+    ///
+    /// [`Self::add_link`] with the optional `alias` passed.
+    #[track_caller]
+    pub fn add_link_with(&self, container: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>, alias: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(alias)));
         rt::call_op(rt::JsObject::handle(self), "addLink", __args)
     }
     /// This method adds one or more mount points for data volumes to the container.
@@ -22201,10 +23000,23 @@ impl ContainerDefinition {
     ///
     /// Arguments:
     /// - `task_definition`: [disable-awslint:ref-via-interface] (unused but kept to avoid breaking change).
+    ///
+    /// Leaves out the optional `task_definition`; [`Self::render_container_definition_with`] passes it.
     #[track_caller]
-    pub fn render_container_definition(&self, task_definition: Option<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::JsAny {
+    pub fn render_container_definition(&self) -> rt::JsAny {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "renderContainerDefinition", __args)
+    }
+    /// Render this container definition to a CloudFormation object.
+    ///
+    /// Arguments:
+    /// - `task_definition`: [disable-awslint:ref-via-interface] (unused but kept to avoid breaking change).
+    ///
+    /// [`Self::render_container_definition`] with the optional `task_definition` passed.
+    #[track_caller]
+    pub fn render_container_definition_with(&self, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&task_definition));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::TaskDefinition>::into(task_definition)));
         rt::call_op(rt::JsObject::handle(self), "renderContainerDefinition", __args)
     }
     #[track_caller]
@@ -23195,10 +24007,23 @@ pub struct ContainerDefinitionProps {
     pub working_directory: Option<rt::JsString>,
 }
 
+/// The required fields of [`ContainerDefinitionProps`], named: `ContainerDefinitionProps::new(ContainerDefinitionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ContainerDefinitionPropsRequired<T0, T1> {
+    /// The image used to start a container. (converts into `aws_cdk_lib::aws_ecs::ContainerImage`)
+    pub image: T0,
+    /// The name of the task definition that includes this container definition. (converts into `aws_cdk_lib::aws_ecs::TaskDefinition`)
+    pub task_definition: T1,
+}
+
 impl ContainerDefinitionProps {
-    /// A `ContainerDefinitionProps` with its required fields; set optional ones with the setters.
-    pub fn new(image: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerImage>, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> Self {
-        ContainerDefinitionProps { command: None, container_name: None, cpu: None, credential_specs: None, disable_networking: None, dns_search_domains: None, dns_servers: None, docker_labels: None, docker_security_options: None, enable_restart_policy: None, entry_point: None, environment: None, environment_files: None, essential: None, extra_hosts: None, gpu_count: None, health_check: None, hostname: None, image: image.into(), inference_accelerator_resources: None, interactive: None, linux_parameters: None, logging: None, memory_limit_mib: None, memory_reservation_mib: None, port_mappings: None, privileged: None, pseudo_terminal: None, readonly_root_filesystem: None, restart_attempt_period: None, restart_ignored_exit_codes: None, secrets: None, start_timeout: None, stop_timeout: None, system_controls: None, task_definition: task_definition.into(), ulimits: None, user: None, version_consistency: None, working_directory: None }
+    /// A `ContainerDefinitionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ContainerDefinitionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_ecs::ContainerImage>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>,
+    {
+        ContainerDefinitionProps { command: None, container_name: None, cpu: None, credential_specs: None, disable_networking: None, dns_search_domains: None, dns_servers: None, docker_labels: None, docker_security_options: None, enable_restart_policy: None, entry_point: None, environment: None, environment_files: None, essential: None, extra_hosts: None, gpu_count: None, health_check: None, hostname: None, image: required.image.into(), inference_accelerator_resources: None, interactive: None, linux_parameters: None, logging: None, memory_limit_mib: None, memory_reservation_mib: None, port_mappings: None, privileged: None, pseudo_terminal: None, readonly_root_filesystem: None, restart_attempt_period: None, restart_ignored_exit_codes: None, secrets: None, start_timeout: None, stop_timeout: None, system_controls: None, task_definition: required.task_definition.into(), ulimits: None, user: None, version_consistency: None, working_directory: None }
     }
     /// The command that is passed to the container.
     ///
@@ -23685,11 +24510,28 @@ impl ContainerImage {
     ///
     /// Arguments:
     /// - `directory`: The directory containing the Dockerfile.
+    ///
+    /// Leaves out the optional `props`; [`Self::from_asset_with`] passes it.
     #[track_caller]
-    pub fn from_asset(directory: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::AssetImageProps>) -> crate::aws_cdk_lib::aws_ecs::AssetImage {
+    pub fn from_asset(directory: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::AssetImage {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(directory)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_ecs.ContainerImage", "fromAsset", __args)
+    }
+    /// Reference an image that's constructed directly from sources on disk.
+    ///
+    /// If you already have a `DockerImageAsset` instance, you can use the
+    /// `ContainerImage.fromDockerImageAsset` method instead.
+    ///
+    /// Arguments:
+    /// - `directory`: The directory containing the Dockerfile.
+    ///
+    /// [`Self::from_asset`] with the optional `props` passed.
+    #[track_caller]
+    pub fn from_asset_with(directory: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::AssetImageProps>) -> crate::aws_cdk_lib::aws_ecs::AssetImage {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(directory)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::AssetImageProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_ecs.ContainerImage", "fromAsset", __args)
     }
     /// Use an existing `DockerImageAsset` for this container image.
@@ -23706,19 +24548,44 @@ impl ContainerImage {
     ///
     /// Arguments:
     /// - `tag`: If you don't specify this parameter, `latest` is used as default.
+    ///
+    /// Leaves out the optional `tag`; [`Self::from_ecr_repository_with`] passes it.
     #[track_caller]
-    pub fn from_ecr_repository(repository: impl Into<crate::aws_cdk_lib::aws_ecr::IRepository>, tag: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::EcrImage {
+    pub fn from_ecr_repository(repository: impl Into<crate::aws_cdk_lib::aws_ecr::IRepository>) -> crate::aws_cdk_lib::aws_ecs::EcrImage {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::IRepository>::into(repository)));
-        __args.push(rt::ToValue::to_value(&tag));
+        rt::static_op("aws-cdk-lib.aws_ecs.ContainerImage", "fromEcrRepository", __args)
+    }
+    /// Reference an image in an ECR repository.
+    ///
+    /// Arguments:
+    /// - `tag`: If you don't specify this parameter, `latest` is used as default.
+    ///
+    /// [`Self::from_ecr_repository`] with the optional `tag` passed.
+    #[track_caller]
+    pub fn from_ecr_repository_with(repository: impl Into<crate::aws_cdk_lib::aws_ecr::IRepository>, tag: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::EcrImage {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::IRepository>::into(repository)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(tag)));
         rt::static_op("aws-cdk-lib.aws_ecs.ContainerImage", "fromEcrRepository", __args)
     }
     /// Reference an image on DockerHub or another online registry.
+    ///
+    /// Leaves out the optional `props`; [`Self::from_registry_with`] passes it.
     #[track_caller]
-    pub fn from_registry(name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::RepositoryImageProps>) -> crate::aws_cdk_lib::aws_ecs::RepositoryImage {
+    pub fn from_registry(name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::RepositoryImage {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_ecs.ContainerImage", "fromRegistry", __args)
+    }
+    /// Reference an image on DockerHub or another online registry.
+    ///
+    /// [`Self::from_registry`] with the optional `props` passed.
+    #[track_caller]
+    pub fn from_registry_with(name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::RepositoryImageProps>) -> crate::aws_cdk_lib::aws_ecs::RepositoryImage {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::RepositoryImageProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_ecs.ContainerImage", "fromRegistry", __args)
     }
     /// Use an existing tarball for this container image.
@@ -23811,10 +24678,23 @@ pub struct ContainerMountPoint {
     pub read_only: rt::JsBool,
 }
 
+/// The required fields of [`ContainerMountPoint`], named: `ContainerMountPoint::new(ContainerMountPointRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ContainerMountPointRequired<T0, T1> {
+    /// The path on the container to mount the host volume at. (converts into `JsString`)
+    pub container_path: T0,
+    /// Specifies whether to give the container read-only access to the volume. (converts into `JsBool`)
+    pub read_only: T1,
+}
+
 impl ContainerMountPoint {
-    /// A `ContainerMountPoint` with its required fields; set optional ones with the setters.
-    pub fn new(container_path: impl Into<rt::JsString>, read_only: impl Into<rt::JsBool>) -> Self {
-        ContainerMountPoint { container_path: container_path.into(), read_only: read_only.into() }
+    /// A `ContainerMountPoint` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ContainerMountPointRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsBool>,
+    {
+        ContainerMountPoint { container_path: required.container_path.into(), read_only: required.read_only.into() }
     }
     /// The path on the container to mount the host volume at.
     pub fn container_path(mut self, container_path: impl Into<rt::JsString>) -> Self {
@@ -24005,10 +24885,23 @@ pub struct CredentialSpecConfig {
     pub type_prefix: rt::JsString,
 }
 
+/// The required fields of [`CredentialSpecConfig`], named: `CredentialSpecConfig::new(CredentialSpecConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CredentialSpecConfigRequired<T0, T1> {
+    /// Location of the CredSpec file. (converts into `JsString`)
+    pub location: T0,
+    /// Prefix used for the CredSpec string. (converts into `JsString`)
+    pub type_prefix: T1,
+}
+
 impl CredentialSpecConfig {
-    /// A `CredentialSpecConfig` with its required fields; set optional ones with the setters.
-    pub fn new(location: impl Into<rt::JsString>, type_prefix: impl Into<rt::JsString>) -> Self {
-        CredentialSpecConfig { location: location.into(), type_prefix: type_prefix.into() }
+    /// A `CredentialSpecConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CredentialSpecConfigRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CredentialSpecConfig { location: required.location.into(), type_prefix: required.type_prefix.into() }
     }
     /// Location of the CredSpec file.
     pub fn location(mut self, location: impl Into<rt::JsString>) -> Self {
@@ -24212,10 +25105,24 @@ pub struct DeploymentLifecycleHookTargetConfig {
     pub target_arn: rt::JsString,
 }
 
+/// The required fields of [`DeploymentLifecycleHookTargetConfig`], named: `DeploymentLifecycleHookTargetConfig::new(DeploymentLifecycleHookTargetConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DeploymentLifecycleHookTargetConfigRequired<T0, T1> {
+    /// The lifecycle stages when this hook should be executed. (items converting into `aws_cdk_lib::aws_ecs::DeploymentLifecycleStage`)
+    pub lifecycle_stages: T0,
+    /// The ARN of the target resource. (converts into `JsString`)
+    pub target_arn: T1,
+}
+
 impl DeploymentLifecycleHookTargetConfig {
-    /// A `DeploymentLifecycleHookTargetConfig` with its required fields; set optional ones with the setters.
-    pub fn new(lifecycle_stages: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>>, target_arn: impl Into<rt::JsString>) -> Self {
-        DeploymentLifecycleHookTargetConfig { lifecycle_stages: rt::collect::<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage, _>(lifecycle_stages), role: None, target_arn: target_arn.into() }
+    /// A `DeploymentLifecycleHookTargetConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: DeploymentLifecycleHookTargetConfigRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>,
+        T1: Into<rt::JsString>,
+    {
+        DeploymentLifecycleHookTargetConfig { lifecycle_stages: rt::collect::<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage, _>(required.lifecycle_stages), role: None, target_arn: required.target_arn.into() }
     }
     /// The lifecycle stages when this hook should be executed.
     pub fn lifecycle_stages(mut self, lifecycle_stages: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>>) -> Self {
@@ -24453,10 +25360,23 @@ pub struct DockerVolumeConfiguration {
     pub scope: crate::aws_cdk_lib::aws_ecs::Scope,
 }
 
+/// The required fields of [`DockerVolumeConfiguration`], named: `DockerVolumeConfiguration::new(DockerVolumeConfigurationRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DockerVolumeConfigurationRequired<T0, T1> {
+    /// The Docker volume driver to use. (converts into `JsString`)
+    pub driver: T0,
+    /// The scope for the Docker volume that determines its lifecycle. (converts into `aws_cdk_lib::aws_ecs::Scope`)
+    pub scope: T1,
+}
+
 impl DockerVolumeConfiguration {
-    /// A `DockerVolumeConfiguration` with its required fields; set optional ones with the setters.
-    pub fn new(driver: impl Into<rt::JsString>, scope: impl Into<crate::aws_cdk_lib::aws_ecs::Scope>) -> Self {
-        DockerVolumeConfiguration { autoprovision: None, driver: driver.into(), driver_opts: None, labels: None, scope: scope.into() }
+    /// A `DockerVolumeConfiguration` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: DockerVolumeConfigurationRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::Scope>,
+    {
+        DockerVolumeConfiguration { autoprovision: None, driver: required.driver.into(), driver_opts: None, labels: None, scope: required.scope.into() }
     }
     /// Specifies whether the Docker volume should be created if it does not already exist.
     ///
@@ -24964,10 +25884,23 @@ pub struct Ec2ServiceProps {
     pub vpc_subnets: Option<crate::aws_cdk_lib::aws_ec2::SubnetSelection>,
 }
 
+/// The required fields of [`Ec2ServiceProps`], named: `Ec2ServiceProps::new(Ec2ServicePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct Ec2ServicePropsRequired<T0, T1> {
+    /// The name of the cluster that hosts the service. (converts into `aws_cdk_lib::aws_ecs::ICluster`)
+    pub cluster: T0,
+    /// The task definition to use for tasks in the service. (converts into `aws_cdk_lib::aws_ecs::TaskDefinition`)
+    pub task_definition: T1,
+}
+
 impl Ec2ServiceProps {
-    /// A `Ec2ServiceProps` with its required fields; set optional ones with the setters.
-    pub fn new(cluster: impl Into<crate::aws_cdk_lib::aws_ecs::ICluster>, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> Self {
-        Ec2ServiceProps { assign_public_ip: None, availability_zone_rebalancing: None, bake_time: None, canary_configuration: None, capacity_provider_strategies: None, circuit_breaker: None, cloud_map_options: None, cluster: cluster.into(), daemon: None, deployment_alarms: None, deployment_controller: None, deployment_strategy: None, desired_count: None, enable_ecs_managed_tags: None, enable_execute_command: None, force_new_deployment: None, health_check_grace_period: None, lifecycle_hooks: None, linear_configuration: None, max_healthy_percent: None, min_healthy_percent: None, placement_constraints: None, placement_strategies: None, propagate_tags: None, security_groups: None, service_connect_configuration: None, service_name: None, task_definition: task_definition.into(), task_definition_revision: None, volume_configurations: None, vpc_subnets: None }
+    /// A `Ec2ServiceProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: Ec2ServicePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_ecs::ICluster>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>,
+    {
+        Ec2ServiceProps { assign_public_ip: None, availability_zone_rebalancing: None, bake_time: None, canary_configuration: None, capacity_provider_strategies: None, circuit_breaker: None, cloud_map_options: None, cluster: required.cluster.into(), daemon: None, deployment_alarms: None, deployment_controller: None, deployment_strategy: None, desired_count: None, enable_ecs_managed_tags: None, enable_execute_command: None, force_new_deployment: None, health_check_grace_period: None, lifecycle_hooks: None, linear_configuration: None, max_healthy_percent: None, min_healthy_percent: None, placement_constraints: None, placement_strategies: None, propagate_tags: None, security_groups: None, service_connect_configuration: None, service_name: None, task_definition: required.task_definition.into(), task_definition_revision: None, volume_configurations: None, vpc_subnets: None }
     }
     /// Specifies whether the task's elastic network interface receives a public IP address.
     ///
@@ -25290,12 +26223,24 @@ crate::__handle!(Ec2TaskDefinition : crate::aws_cdk_lib::aws_ecs::TaskDefinition
 crate::__upcasts!(Ec2TaskDefinition => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_ecs::IEc2TaskDefinition, crate::aws_cdk_lib::aws_ecs::ITaskDefinition, crate::aws_cdk_lib::aws_ecs::TaskDefinition, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Ec2TaskDefinition {
     /// Constructs a new instance of the Ec2TaskDefinition class.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::Ec2TaskDefinitionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.Ec2TaskDefinition", __args)
+    }
+    /// Constructs a new instance of the Ec2TaskDefinition class.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::Ec2TaskDefinitionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::Ec2TaskDefinitionProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.Ec2TaskDefinition", __args)
     }
     /// Imports a task definition from the specified task definition ARN.
@@ -25640,43 +26585,117 @@ crate::__handle!(EcsOptimizedImage);
 crate::__upcasts!(EcsOptimizedImage => crate::aws_cdk_lib::aws_ec2::IMachineImage);
 impl EcsOptimizedImage {
     /// Construct an Amazon Linux AMI image from the latest ECS Optimized AMI published in SSM.
+    ///
+    /// Leaves out the optional `options`; [`Self::amazon_linux_with`] passes it.
     #[track_caller]
-    pub fn amazon_linux(options: Option<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>) -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
+    pub fn amazon_linux() -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_ecs.EcsOptimizedImage", "amazonLinux", __args)
+    }
+    /// Construct an Amazon Linux AMI image from the latest ECS Optimized AMI published in SSM.
+    ///
+    /// [`Self::amazon_linux`] with the optional `options` passed.
+    #[track_caller]
+    pub fn amazon_linux_with(options: impl Into<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>) -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_ecs.EcsOptimizedImage", "amazonLinux", __args)
     }
     /// Construct an Amazon Linux 2 image from the latest ECS Optimized AMI published in SSM.
     ///
     /// Arguments:
     /// - `hardware_type`: ECS-optimized AMI variant to use.
+    ///
+    /// Leaves out the optional `hardware_type`, `options`; [`Self::amazon_linux2_with`] passes `hardware_type`.
     #[track_caller]
-    pub fn amazon_linux2(hardware_type: Option<crate::aws_cdk_lib::aws_ecs::AmiHardwareType>, options: Option<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>) -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
+    pub fn amazon_linux2() -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_ecs.EcsOptimizedImage", "amazonLinux2", __args)
+    }
+    /// Construct an Amazon Linux 2 image from the latest ECS Optimized AMI published in SSM.
+    ///
+    /// Arguments:
+    /// - `hardware_type`: ECS-optimized AMI variant to use.
+    ///
+    /// [`Self::amazon_linux2`] with the optional `hardware_type` passed.
+    #[track_caller]
+    pub fn amazon_linux2_with(hardware_type: impl Into<crate::aws_cdk_lib::aws_ecs::AmiHardwareType>) -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&hardware_type));
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::AmiHardwareType>::into(hardware_type)));
+        rt::static_op("aws-cdk-lib.aws_ecs.EcsOptimizedImage", "amazonLinux2", __args)
+    }
+    /// Construct an Amazon Linux 2 image from the latest ECS Optimized AMI published in SSM.
+    ///
+    /// Arguments:
+    /// - `hardware_type`: ECS-optimized AMI variant to use.
+    ///
+    /// [`Self::amazon_linux2`] with the optional `hardware_type`, `options` passed.
+    #[track_caller]
+    pub fn amazon_linux2_with_options(hardware_type: impl Into<crate::aws_cdk_lib::aws_ecs::AmiHardwareType>, options: impl Into<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>) -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::AmiHardwareType>::into(hardware_type)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_ecs.EcsOptimizedImage", "amazonLinux2", __args)
     }
     /// Construct an Amazon Linux 2023 image from the latest ECS Optimized AMI published in SSM.
     ///
     /// Arguments:
     /// - `hardware_type`: ECS-optimized AMI variant to use.
+    ///
+    /// Leaves out the optional `hardware_type`, `options`; [`Self::amazon_linux2023_with`] passes `hardware_type`.
     #[track_caller]
-    pub fn amazon_linux2023(hardware_type: Option<crate::aws_cdk_lib::aws_ecs::AmiHardwareType>, options: Option<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>) -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
+    pub fn amazon_linux2023() -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_ecs.EcsOptimizedImage", "amazonLinux2023", __args)
+    }
+    /// Construct an Amazon Linux 2023 image from the latest ECS Optimized AMI published in SSM.
+    ///
+    /// Arguments:
+    /// - `hardware_type`: ECS-optimized AMI variant to use.
+    ///
+    /// [`Self::amazon_linux2023`] with the optional `hardware_type` passed.
+    #[track_caller]
+    pub fn amazon_linux2023_with(hardware_type: impl Into<crate::aws_cdk_lib::aws_ecs::AmiHardwareType>) -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&hardware_type));
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::AmiHardwareType>::into(hardware_type)));
+        rt::static_op("aws-cdk-lib.aws_ecs.EcsOptimizedImage", "amazonLinux2023", __args)
+    }
+    /// Construct an Amazon Linux 2023 image from the latest ECS Optimized AMI published in SSM.
+    ///
+    /// Arguments:
+    /// - `hardware_type`: ECS-optimized AMI variant to use.
+    ///
+    /// [`Self::amazon_linux2023`] with the optional `hardware_type`, `options` passed.
+    #[track_caller]
+    pub fn amazon_linux2023_with_options(hardware_type: impl Into<crate::aws_cdk_lib::aws_ecs::AmiHardwareType>, options: impl Into<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>) -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::AmiHardwareType>::into(hardware_type)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_ecs.EcsOptimizedImage", "amazonLinux2023", __args)
     }
     /// Construct a Windows image from the latest ECS Optimized AMI published in SSM.
     ///
     /// Arguments:
     /// - `windows_version`: Windows Version to use.
+    ///
+    /// Leaves out the optional `options`; [`Self::windows_with`] passes it.
     #[track_caller]
-    pub fn windows(windows_version: impl Into<crate::aws_cdk_lib::aws_ecs::WindowsOptimizedVersion>, options: Option<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>) -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
+    pub fn windows(windows_version: impl Into<crate::aws_cdk_lib::aws_ecs::WindowsOptimizedVersion>) -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::WindowsOptimizedVersion>::into(windows_version)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_ecs.EcsOptimizedImage", "windows", __args)
+    }
+    /// Construct a Windows image from the latest ECS Optimized AMI published in SSM.
+    ///
+    /// Arguments:
+    /// - `windows_version`: Windows Version to use.
+    ///
+    /// [`Self::windows`] with the optional `options` passed.
+    #[track_caller]
+    pub fn windows_with(windows_version: impl Into<crate::aws_cdk_lib::aws_ecs::WindowsOptimizedVersion>, options: impl Into<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>) -> crate::aws_cdk_lib::aws_ecs::EcsOptimizedImage {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::WindowsOptimizedVersion>::into(windows_version)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::EcsOptimizedImageOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_ecs.EcsOptimizedImage", "windows", __args)
     }
     /// Return the correct image.
@@ -25784,10 +26803,26 @@ pub struct EcsTarget {
     pub protocol: Option<crate::aws_cdk_lib::aws_ecs::Protocol>,
 }
 
+/// The required fields of [`EcsTarget`], named: `EcsTarget::new(EcsTargetRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct EcsTargetRequired<T0, T1, T2> {
+    /// The name of the container. (converts into `JsString`)
+    pub container_name: T0,
+    /// Listener and properties for adding target group to the listener. (converts into `aws_cdk_lib::aws_ecs::ListenerConfig`)
+    pub listener: T1,
+    /// ID for a target group to be created. (converts into `JsString`)
+    pub new_target_group_id: T2,
+}
+
 impl EcsTarget {
-    /// A `EcsTarget` with its required fields; set optional ones with the setters.
-    pub fn new(container_name: impl Into<rt::JsString>, listener: impl Into<crate::aws_cdk_lib::aws_ecs::ListenerConfig>, new_target_group_id: impl Into<rt::JsString>) -> Self {
-        EcsTarget { container_name: container_name.into(), container_port: None, listener: listener.into(), new_target_group_id: new_target_group_id.into(), protocol: None }
+    /// A `EcsTarget` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: EcsTargetRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::ListenerConfig>,
+        T2: Into<rt::JsString>,
+    {
+        EcsTarget { container_name: required.container_name.into(), container_port: None, listener: required.listener.into(), new_target_group_id: required.new_target_group_id.into(), protocol: None }
     }
     /// The name of the container.
     pub fn container_name(mut self, container_name: impl Into<rt::JsString>) -> Self {
@@ -25941,11 +26976,25 @@ impl EnvironmentFile {
     ///
     /// Arguments:
     /// - `path`: Local disk path.
+    ///
+    /// Leaves out the optional `options`; [`Self::from_asset_with`] passes it.
     #[track_caller]
-    pub fn from_asset(path: impl Into<rt::JsString>, options: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_ecs::AssetEnvironmentFile {
+    pub fn from_asset(path: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::AssetEnvironmentFile {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_ecs.EnvironmentFile", "fromAsset", __args)
+    }
+    /// Loads the environment file from a local disk path.
+    ///
+    /// Arguments:
+    /// - `path`: Local disk path.
+    ///
+    /// [`Self::from_asset`] with the optional `options` passed.
+    #[track_caller]
+    pub fn from_asset_with(path: impl Into<rt::JsString>, options: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_ecs::AssetEnvironmentFile {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(options)));
         rt::static_op("aws-cdk-lib.aws_ecs.EnvironmentFile", "fromAsset", __args)
     }
     /// Loads the environment file from an S3 bucket.
@@ -25956,12 +27005,31 @@ impl EnvironmentFile {
     /// - `bucket`: The S3 bucket.
     /// - `key`: The object key.
     /// - `object_version`: Optional S3 object version.
+    ///
+    /// Leaves out the optional `object_version`; [`Self::from_bucket_with`] passes it.
     #[track_caller]
-    pub fn from_bucket(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, key: impl Into<rt::JsString>, object_version: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::S3EnvironmentFile {
+    pub fn from_bucket(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, key: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::S3EnvironmentFile {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
-        __args.push(rt::ToValue::to_value(&object_version));
+        rt::static_op("aws-cdk-lib.aws_ecs.EnvironmentFile", "fromBucket", __args)
+    }
+    /// Loads the environment file from an S3 bucket.
+    ///
+    /// Returns: `S3EnvironmentFile` associated with the specified S3 object.
+    ///
+    /// Arguments:
+    /// - `bucket`: The S3 bucket.
+    /// - `key`: The object key.
+    /// - `object_version`: Optional S3 object version.
+    ///
+    /// [`Self::from_bucket`] with the optional `object_version` passed.
+    #[track_caller]
+    pub fn from_bucket_with(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, key: impl Into<rt::JsString>, object_version: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::S3EnvironmentFile {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(object_version)));
         rt::static_op("aws-cdk-lib.aws_ecs.EnvironmentFile", "fromBucket", __args)
     }
     /// Called when the container is initialized to allow this object to bind to the stack.
@@ -25987,10 +27055,23 @@ pub struct EnvironmentFileConfig {
     pub s3_location: crate::aws_cdk_lib::aws_s3::Location,
 }
 
+/// The required fields of [`EnvironmentFileConfig`], named: `EnvironmentFileConfig::new(EnvironmentFileConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct EnvironmentFileConfigRequired<T0, T1> {
+    /// The type of environment file. (converts into `aws_cdk_lib::aws_ecs::EnvironmentFileType`)
+    pub file_type: T0,
+    /// The location of the environment file in S3. (converts into `aws_cdk_lib::aws_s3::Location`)
+    pub s3_location: T1,
+}
+
 impl EnvironmentFileConfig {
-    /// A `EnvironmentFileConfig` with its required fields; set optional ones with the setters.
-    pub fn new(file_type: impl Into<crate::aws_cdk_lib::aws_ecs::EnvironmentFileType>, s3_location: impl Into<crate::aws_cdk_lib::aws_s3::Location>) -> Self {
-        EnvironmentFileConfig { file_type: file_type.into(), s3_location: s3_location.into() }
+    /// A `EnvironmentFileConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: EnvironmentFileConfigRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_ecs::EnvironmentFileType>,
+        T1: Into<crate::aws_cdk_lib::aws_s3::Location>,
+    {
+        EnvironmentFileConfig { file_type: required.file_type.into(), s3_location: required.s3_location.into() }
     }
     /// The type of environment file.
     pub fn file_type(mut self, file_type: impl Into<crate::aws_cdk_lib::aws_ecs::EnvironmentFileType>) -> Self {
@@ -26532,10 +27613,23 @@ pub struct ExternalServiceProps {
     pub volume_configurations: Option<Vec<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
 }
 
+/// The required fields of [`ExternalServiceProps`], named: `ExternalServiceProps::new(ExternalServicePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ExternalServicePropsRequired<T0, T1> {
+    /// The name of the cluster that hosts the service. (converts into `aws_cdk_lib::aws_ecs::ICluster`)
+    pub cluster: T0,
+    /// The task definition to use for tasks in the service. (converts into `aws_cdk_lib::aws_ecs::TaskDefinition`)
+    pub task_definition: T1,
+}
+
 impl ExternalServiceProps {
-    /// A `ExternalServiceProps` with its required fields; set optional ones with the setters.
-    pub fn new(cluster: impl Into<crate::aws_cdk_lib::aws_ecs::ICluster>, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> Self {
-        ExternalServiceProps { bake_time: None, canary_configuration: None, capacity_provider_strategies: None, circuit_breaker: None, cloud_map_options: None, cluster: cluster.into(), daemon: None, deployment_alarms: None, deployment_controller: None, deployment_strategy: None, desired_count: None, enable_ecs_managed_tags: None, enable_execute_command: None, force_new_deployment: None, health_check_grace_period: None, lifecycle_hooks: None, linear_configuration: None, max_healthy_percent: None, min_healthy_percent: None, propagate_tags: None, security_groups: None, service_connect_configuration: None, service_name: None, task_definition: task_definition.into(), task_definition_revision: None, volume_configurations: None }
+    /// A `ExternalServiceProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ExternalServicePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_ecs::ICluster>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>,
+    {
+        ExternalServiceProps { bake_time: None, canary_configuration: None, capacity_provider_strategies: None, circuit_breaker: None, cloud_map_options: None, cluster: required.cluster.into(), daemon: None, deployment_alarms: None, deployment_controller: None, deployment_strategy: None, desired_count: None, enable_ecs_managed_tags: None, enable_execute_command: None, force_new_deployment: None, health_check_grace_period: None, lifecycle_hooks: None, linear_configuration: None, max_healthy_percent: None, min_healthy_percent: None, propagate_tags: None, security_groups: None, service_connect_configuration: None, service_name: None, task_definition: required.task_definition.into(), task_definition_revision: None, volume_configurations: None }
     }
     /// bake time minutes for service.
     ///
@@ -26798,12 +27892,24 @@ crate::__handle!(ExternalTaskDefinition : crate::aws_cdk_lib::aws_ecs::TaskDefin
 crate::__upcasts!(ExternalTaskDefinition => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_ecs::IExternalTaskDefinition, crate::aws_cdk_lib::aws_ecs::ITaskDefinition, crate::aws_cdk_lib::aws_ecs::TaskDefinition, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl ExternalTaskDefinition {
     /// Constructs a new instance of the ExternalTaskDefinition class.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::ExternalTaskDefinitionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.ExternalTaskDefinition", __args)
+    }
+    /// Constructs a new instance of the ExternalTaskDefinition class.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::ExternalTaskDefinitionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ExternalTaskDefinitionProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.ExternalTaskDefinition", __args)
     }
     /// Imports a task definition from the specified task definition ARN.
@@ -27339,10 +28445,23 @@ pub struct FargateServiceProps {
     pub vpc_subnets: Option<crate::aws_cdk_lib::aws_ec2::SubnetSelection>,
 }
 
+/// The required fields of [`FargateServiceProps`], named: `FargateServiceProps::new(FargateServicePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct FargateServicePropsRequired<T0, T1> {
+    /// The name of the cluster that hosts the service. (converts into `aws_cdk_lib::aws_ecs::ICluster`)
+    pub cluster: T0,
+    /// The task definition to use for tasks in the service. (converts into `aws_cdk_lib::aws_ecs::TaskDefinition`)
+    pub task_definition: T1,
+}
+
 impl FargateServiceProps {
-    /// A `FargateServiceProps` with its required fields; set optional ones with the setters.
-    pub fn new(cluster: impl Into<crate::aws_cdk_lib::aws_ecs::ICluster>, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> Self {
-        FargateServiceProps { assign_public_ip: None, availability_zone_rebalancing: None, bake_time: None, canary_configuration: None, capacity_provider_strategies: None, circuit_breaker: None, cloud_map_options: None, cluster: cluster.into(), deployment_alarms: None, deployment_controller: None, deployment_strategy: None, desired_count: None, enable_ecs_managed_tags: None, enable_execute_command: None, force_new_deployment: None, health_check_grace_period: None, lifecycle_hooks: None, linear_configuration: None, max_healthy_percent: None, min_healthy_percent: None, platform_version: None, propagate_tags: None, security_groups: None, service_connect_configuration: None, service_name: None, task_definition: task_definition.into(), task_definition_revision: None, volume_configurations: None, vpc_subnets: None }
+    /// A `FargateServiceProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: FargateServicePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_ecs::ICluster>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>,
+    {
+        FargateServiceProps { assign_public_ip: None, availability_zone_rebalancing: None, bake_time: None, canary_configuration: None, capacity_provider_strategies: None, circuit_breaker: None, cloud_map_options: None, cluster: required.cluster.into(), deployment_alarms: None, deployment_controller: None, deployment_strategy: None, desired_count: None, enable_ecs_managed_tags: None, enable_execute_command: None, force_new_deployment: None, health_check_grace_period: None, lifecycle_hooks: None, linear_configuration: None, max_healthy_percent: None, min_healthy_percent: None, platform_version: None, propagate_tags: None, security_groups: None, service_connect_configuration: None, service_name: None, task_definition: required.task_definition.into(), task_definition_revision: None, volume_configurations: None, vpc_subnets: None }
     }
     /// Specifies whether the task's elastic network interface receives a public IP address.
     ///
@@ -27635,12 +28754,24 @@ crate::__handle!(FargateTaskDefinition : crate::aws_cdk_lib::aws_ecs::TaskDefini
 crate::__upcasts!(FargateTaskDefinition => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_ecs::IFargateTaskDefinition, crate::aws_cdk_lib::aws_ecs::ITaskDefinition, crate::aws_cdk_lib::aws_ecs::TaskDefinition, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl FargateTaskDefinition {
     /// Constructs a new instance of the FargateTaskDefinition class.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::FargateTaskDefinitionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.FargateTaskDefinition", __args)
+    }
+    /// Constructs a new instance of the FargateTaskDefinition class.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::FargateTaskDefinitionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::FargateTaskDefinitionProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.FargateTaskDefinition", __args)
     }
     /// Imports a task definition from the specified task definition ARN.
@@ -28284,10 +29415,20 @@ impl FirelensLogRouter {
         rt::new_op("aws-cdk-lib.aws_ecs.FirelensLogRouter", __args)
     }
     /// Render this container definition to a CloudFormation object.
+    ///
+    /// Leaves out the optional `task_definition`; [`Self::render_container_definition_with`] passes it.
     #[track_caller]
-    pub fn render_container_definition(&self, task_definition: Option<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::JsAny {
+    pub fn render_container_definition(&self) -> rt::JsAny {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "renderContainerDefinition", __args)
+    }
+    /// Render this container definition to a CloudFormation object.
+    ///
+    /// [`Self::render_container_definition`] with the optional `task_definition` passed.
+    #[track_caller]
+    pub fn render_container_definition_with(&self, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&task_definition));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::TaskDefinition>::into(task_definition)));
         rt::call_op(rt::JsObject::handle(self), "renderContainerDefinition", __args)
     }
     /// Uniquely identifies this class.
@@ -28539,10 +29680,23 @@ pub struct FirelensLogRouterDefinitionOptions {
     pub working_directory: Option<rt::JsString>,
 }
 
+/// The required fields of [`FirelensLogRouterDefinitionOptions`], named: `FirelensLogRouterDefinitionOptions::new(FirelensLogRouterDefinitionOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct FirelensLogRouterDefinitionOptionsRequired<T0, T1> {
+    /// Firelens configuration. (converts into `aws_cdk_lib::aws_ecs::FirelensConfig`)
+    pub firelens_config: T0,
+    /// The image used to start a container. (converts into `aws_cdk_lib::aws_ecs::ContainerImage`)
+    pub image: T1,
+}
+
 impl FirelensLogRouterDefinitionOptions {
-    /// A `FirelensLogRouterDefinitionOptions` with its required fields; set optional ones with the setters.
-    pub fn new(firelens_config: impl Into<crate::aws_cdk_lib::aws_ecs::FirelensConfig>, image: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerImage>) -> Self {
-        FirelensLogRouterDefinitionOptions { command: None, container_name: None, cpu: None, credential_specs: None, disable_networking: None, dns_search_domains: None, dns_servers: None, docker_labels: None, docker_security_options: None, enable_restart_policy: None, entry_point: None, environment: None, environment_files: None, essential: None, extra_hosts: None, firelens_config: firelens_config.into(), gpu_count: None, health_check: None, hostname: None, image: image.into(), inference_accelerator_resources: None, interactive: None, linux_parameters: None, logging: None, memory_limit_mib: None, memory_reservation_mib: None, port_mappings: None, privileged: None, pseudo_terminal: None, readonly_root_filesystem: None, restart_attempt_period: None, restart_ignored_exit_codes: None, secrets: None, start_timeout: None, stop_timeout: None, system_controls: None, ulimits: None, user: None, version_consistency: None, working_directory: None }
+    /// A `FirelensLogRouterDefinitionOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: FirelensLogRouterDefinitionOptionsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_ecs::FirelensConfig>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::ContainerImage>,
+    {
+        FirelensLogRouterDefinitionOptions { command: None, container_name: None, cpu: None, credential_specs: None, disable_networking: None, dns_search_domains: None, dns_servers: None, docker_labels: None, docker_security_options: None, enable_restart_policy: None, entry_point: None, environment: None, environment_files: None, essential: None, extra_hosts: None, firelens_config: required.firelens_config.into(), gpu_count: None, health_check: None, hostname: None, image: required.image.into(), inference_accelerator_resources: None, interactive: None, linux_parameters: None, logging: None, memory_limit_mib: None, memory_reservation_mib: None, port_mappings: None, privileged: None, pseudo_terminal: None, readonly_root_filesystem: None, restart_attempt_period: None, restart_ignored_exit_codes: None, secrets: None, start_timeout: None, stop_timeout: None, system_controls: None, ulimits: None, user: None, version_consistency: None, working_directory: None }
     }
     /// The command that is passed to the container.
     ///
@@ -29184,10 +30338,26 @@ pub struct FirelensLogRouterProps {
     pub working_directory: Option<rt::JsString>,
 }
 
+/// The required fields of [`FirelensLogRouterProps`], named: `FirelensLogRouterProps::new(FirelensLogRouterPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct FirelensLogRouterPropsRequired<T0, T1, T2> {
+    /// Firelens configuration. (converts into `aws_cdk_lib::aws_ecs::FirelensConfig`)
+    pub firelens_config: T0,
+    /// The image used to start a container. (converts into `aws_cdk_lib::aws_ecs::ContainerImage`)
+    pub image: T1,
+    /// The name of the task definition that includes this container definition. (converts into `aws_cdk_lib::aws_ecs::TaskDefinition`)
+    pub task_definition: T2,
+}
+
 impl FirelensLogRouterProps {
-    /// A `FirelensLogRouterProps` with its required fields; set optional ones with the setters.
-    pub fn new(firelens_config: impl Into<crate::aws_cdk_lib::aws_ecs::FirelensConfig>, image: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerImage>, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> Self {
-        FirelensLogRouterProps { command: None, container_name: None, cpu: None, credential_specs: None, disable_networking: None, dns_search_domains: None, dns_servers: None, docker_labels: None, docker_security_options: None, enable_restart_policy: None, entry_point: None, environment: None, environment_files: None, essential: None, extra_hosts: None, firelens_config: firelens_config.into(), gpu_count: None, health_check: None, hostname: None, image: image.into(), inference_accelerator_resources: None, interactive: None, linux_parameters: None, logging: None, memory_limit_mib: None, memory_reservation_mib: None, port_mappings: None, privileged: None, pseudo_terminal: None, readonly_root_filesystem: None, restart_attempt_period: None, restart_ignored_exit_codes: None, secrets: None, start_timeout: None, stop_timeout: None, system_controls: None, task_definition: task_definition.into(), ulimits: None, user: None, version_consistency: None, working_directory: None }
+    /// A `FirelensLogRouterProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: FirelensLogRouterPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_ecs::FirelensConfig>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::ContainerImage>,
+        T2: Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>,
+    {
+        FirelensLogRouterProps { command: None, container_name: None, cpu: None, credential_specs: None, disable_networking: None, dns_search_domains: None, dns_servers: None, docker_labels: None, docker_security_options: None, enable_restart_policy: None, entry_point: None, environment: None, environment_files: None, essential: None, extra_hosts: None, firelens_config: required.firelens_config.into(), gpu_count: None, health_check: None, hostname: None, image: required.image.into(), inference_accelerator_resources: None, interactive: None, linux_parameters: None, logging: None, memory_limit_mib: None, memory_reservation_mib: None, port_mappings: None, privileged: None, pseudo_terminal: None, readonly_root_filesystem: None, restart_attempt_period: None, restart_ignored_exit_codes: None, secrets: None, start_timeout: None, stop_timeout: None, system_controls: None, task_definition: required.task_definition.into(), ulimits: None, user: None, version_consistency: None, working_directory: None }
     }
     /// The command that is passed to the container.
     ///
@@ -29689,10 +30859,23 @@ impl FluentdLogDriver {
     ///
     /// Arguments:
     /// - `props`: the fluentd log driver configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::aws_ecs::FluentdLogDriverProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.aws_ecs.FluentdLogDriver", __args)
+    }
+    /// Constructs a new instance of the FluentdLogDriver class.
+    ///
+    /// Arguments:
+    /// - `props`: the fluentd log driver configuration options.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::aws_ecs::FluentdLogDriverProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::FluentdLogDriverProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.FluentdLogDriver", __args)
     }
     /// Called when the log driver is configured on a container.
@@ -31621,10 +32804,23 @@ impl JournaldLogDriver {
     ///
     /// Arguments:
     /// - `props`: the journald log driver configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::aws_ecs::JournaldLogDriverProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.aws_ecs.JournaldLogDriver", __args)
+    }
+    /// Constructs a new instance of the JournaldLogDriver class.
+    ///
+    /// Arguments:
+    /// - `props`: the journald log driver configuration options.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::aws_ecs::JournaldLogDriverProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::JournaldLogDriverProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.JournaldLogDriver", __args)
     }
     /// Called when the log driver is configured on a container.
@@ -31750,10 +32946,23 @@ impl JsonFileLogDriver {
     ///
     /// Arguments:
     /// - `props`: the json-file log driver configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::aws_ecs::JsonFileLogDriverProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.aws_ecs.JsonFileLogDriver", __args)
+    }
+    /// Constructs a new instance of the JsonFileLogDriver class.
+    ///
+    /// Arguments:
+    /// - `props`: the json-file log driver configuration options.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::aws_ecs::JsonFileLogDriverProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::JsonFileLogDriverProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.JsonFileLogDriver", __args)
     }
     /// Called when the log driver is configured on a container.
@@ -31940,12 +33149,24 @@ crate::__handle!(LinuxParameters : crate::constructs::Construct);
 crate::__upcasts!(LinuxParameters => crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl LinuxParameters {
     /// Constructs a new instance of the LinuxParameters class.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::LinuxParametersProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.LinuxParameters", __args)
+    }
+    /// Constructs a new instance of the LinuxParameters class.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::LinuxParametersProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::LinuxParametersProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.LinuxParameters", __args)
     }
     /// Adds one or more Linux capabilities to the Docker configuration of a container.
@@ -32098,19 +33319,41 @@ crate::__handle!(ListenerConfig);
 crate::__upcasts!(ListenerConfig => );
 impl ListenerConfig {
     /// Create a config for adding target group to ALB listener.
+    ///
+    /// Leaves out the optional `props`; [`Self::application_listener_with`] passes it.
     #[track_caller]
-    pub fn application_listener(listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationListener>, props: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::AddApplicationTargetsProps>) -> crate::aws_cdk_lib::aws_ecs::ListenerConfig {
+    pub fn application_listener(listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationListener>) -> crate::aws_cdk_lib::aws_ecs::ListenerConfig {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationListener>::into(listener)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_ecs.ListenerConfig", "applicationListener", __args)
+    }
+    /// Create a config for adding target group to ALB listener.
+    ///
+    /// [`Self::application_listener`] with the optional `props` passed.
+    #[track_caller]
+    pub fn application_listener_with(listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationListener>, props: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::AddApplicationTargetsProps>) -> crate::aws_cdk_lib::aws_ecs::ListenerConfig {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationListener>::into(listener)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::AddApplicationTargetsProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_ecs.ListenerConfig", "applicationListener", __args)
     }
     /// Create a config for adding target group to NLB listener.
+    ///
+    /// Leaves out the optional `props`; [`Self::network_listener_with`] passes it.
     #[track_caller]
-    pub fn network_listener(listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListener>, props: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::AddNetworkTargetsProps>) -> crate::aws_cdk_lib::aws_ecs::ListenerConfig {
+    pub fn network_listener(listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListener>) -> crate::aws_cdk_lib::aws_ecs::ListenerConfig {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListener>::into(listener)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_ecs.ListenerConfig", "networkListener", __args)
+    }
+    /// Create a config for adding target group to NLB listener.
+    ///
+    /// [`Self::network_listener`] with the optional `props` passed.
+    #[track_caller]
+    pub fn network_listener_with(listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListener>, props: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::AddNetworkTargetsProps>) -> crate::aws_cdk_lib::aws_ecs::ListenerConfig {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListener>::into(listener)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::AddNetworkTargetsProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_ecs.ListenerConfig", "networkListener", __args)
     }
     /// Create and attach a target group to listener.
@@ -32358,10 +33601,20 @@ impl LogDrivers {
         rt::static_op("aws-cdk-lib.aws_ecs.LogDrivers", "firelens", __args)
     }
     /// Creates a log driver configuration that sends log information to fluentd Logs.
+    ///
+    /// Leaves out the optional `props`; [`Self::fluentd_with`] passes it.
     #[track_caller]
-    pub fn fluentd(props: Option<crate::aws_cdk_lib::aws_ecs::FluentdLogDriverProps>) -> crate::aws_cdk_lib::aws_ecs::LogDriver {
+    pub fn fluentd() -> crate::aws_cdk_lib::aws_ecs::LogDriver {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_ecs.LogDrivers", "fluentd", __args)
+    }
+    /// Creates a log driver configuration that sends log information to fluentd Logs.
+    ///
+    /// [`Self::fluentd`] with the optional `props` passed.
+    #[track_caller]
+    pub fn fluentd_with(props: impl Into<crate::aws_cdk_lib::aws_ecs::FluentdLogDriverProps>) -> crate::aws_cdk_lib::aws_ecs::LogDriver {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::FluentdLogDriverProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_ecs.LogDrivers", "fluentd", __args)
     }
     /// Creates a log driver configuration that sends log information to gelf Logs.
@@ -32372,17 +33625,37 @@ impl LogDrivers {
         rt::static_op("aws-cdk-lib.aws_ecs.LogDrivers", "gelf", __args)
     }
     /// Creates a log driver configuration that sends log information to journald Logs.
+    ///
+    /// Leaves out the optional `props`; [`Self::journald_with`] passes it.
     #[track_caller]
-    pub fn journald(props: Option<crate::aws_cdk_lib::aws_ecs::JournaldLogDriverProps>) -> crate::aws_cdk_lib::aws_ecs::LogDriver {
+    pub fn journald() -> crate::aws_cdk_lib::aws_ecs::LogDriver {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_ecs.LogDrivers", "journald", __args)
+    }
+    /// Creates a log driver configuration that sends log information to journald Logs.
+    ///
+    /// [`Self::journald`] with the optional `props` passed.
+    #[track_caller]
+    pub fn journald_with(props: impl Into<crate::aws_cdk_lib::aws_ecs::JournaldLogDriverProps>) -> crate::aws_cdk_lib::aws_ecs::LogDriver {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::JournaldLogDriverProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_ecs.LogDrivers", "journald", __args)
     }
     /// Creates a log driver configuration that sends log information to json-file Logs.
+    ///
+    /// Leaves out the optional `props`; [`Self::json_file_with`] passes it.
     #[track_caller]
-    pub fn json_file(props: Option<crate::aws_cdk_lib::aws_ecs::JsonFileLogDriverProps>) -> crate::aws_cdk_lib::aws_ecs::LogDriver {
+    pub fn json_file() -> crate::aws_cdk_lib::aws_ecs::LogDriver {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_ecs.LogDrivers", "jsonFile", __args)
+    }
+    /// Creates a log driver configuration that sends log information to json-file Logs.
+    ///
+    /// [`Self::json_file`] with the optional `props` passed.
+    #[track_caller]
+    pub fn json_file_with(props: impl Into<crate::aws_cdk_lib::aws_ecs::JsonFileLogDriverProps>) -> crate::aws_cdk_lib::aws_ecs::LogDriver {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::JsonFileLogDriverProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_ecs.LogDrivers", "jsonFile", __args)
     }
     /// Creates a log driver configuration that disables logging (Docker `none` driver).
@@ -32399,10 +33672,20 @@ impl LogDrivers {
         rt::static_op("aws-cdk-lib.aws_ecs.LogDrivers", "splunk", __args)
     }
     /// Creates a log driver configuration that sends log information to syslog Logs.
+    ///
+    /// Leaves out the optional `props`; [`Self::syslog_with`] passes it.
     #[track_caller]
-    pub fn syslog(props: Option<crate::aws_cdk_lib::aws_ecs::SyslogLogDriverProps>) -> crate::aws_cdk_lib::aws_ecs::LogDriver {
+    pub fn syslog() -> crate::aws_cdk_lib::aws_ecs::LogDriver {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_ecs.LogDrivers", "syslog", __args)
+    }
+    /// Creates a log driver configuration that sends log information to syslog Logs.
+    ///
+    /// [`Self::syslog`] with the optional `props` passed.
+    #[track_caller]
+    pub fn syslog_with(props: impl Into<crate::aws_cdk_lib::aws_ecs::SyslogLogDriverProps>) -> crate::aws_cdk_lib::aws_ecs::LogDriver {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::SyslogLogDriverProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_ecs.LogDrivers", "syslog", __args)
     }
 }
@@ -32564,10 +33847,25 @@ pub struct ManagedInstancesCapacityProviderProps {
     pub task_volume_storage: Option<crate::aws_cdk_lib::Size>,
 }
 
+/// The required fields of [`ManagedInstancesCapacityProviderProps`], named: `ManagedInstancesCapacityProviderProps::new(ManagedInstancesCapacityProviderPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ManagedInstancesCapacityProviderPropsRequired<T0, T1> {
+    /// The security groups to associate with the launched EC2 instances. (items converting into `aws_cdk_lib::aws_ec2::ISecurityGroup`)
+    pub security_groups: T0,
+    /// The VPC subnets where EC2 instances will be launched. (items converting into `aws_cdk_lib::aws_ec2::ISubnet`)
+    pub subnets: T1,
+}
+
 impl ManagedInstancesCapacityProviderProps {
-    /// A `ManagedInstancesCapacityProviderProps` with its required fields; set optional ones with the setters.
-    pub fn new(security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>, subnets: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISubnet>>) -> Self {
-        ManagedInstancesCapacityProviderProps { capacity_option_type: None, capacity_provider_name: None, ec2_instance_profile: None, infrastructure_role: None, instance_requirements: None, monitoring: None, propagate_tags: None, security_groups: rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups), subnets: rt::collect::<crate::aws_cdk_lib::aws_ec2::ISubnet, _>(subnets), task_volume_storage: None }
+    /// A `ManagedInstancesCapacityProviderProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ManagedInstancesCapacityProviderPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>,
+        T1: IntoIterator,
+        T1::Item: Into<crate::aws_cdk_lib::aws_ec2::ISubnet>,
+    {
+        ManagedInstancesCapacityProviderProps { capacity_option_type: None, capacity_provider_name: None, ec2_instance_profile: None, infrastructure_role: None, instance_requirements: None, monitoring: None, propagate_tags: None, security_groups: rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(required.security_groups), subnets: rt::collect::<crate::aws_cdk_lib::aws_ec2::ISubnet, _>(required.subnets), task_volume_storage: None }
     }
     /// Specifies the capacity option type for instances launched by this capacity provider.
     ///
@@ -32858,10 +34156,26 @@ pub struct MountPoint {
     pub source_volume: rt::JsString,
 }
 
+/// The required fields of [`MountPoint`], named: `MountPoint::new(MountPointRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MountPointRequired<T0, T1, T2> {
+    /// The path on the container to mount the host volume at. (converts into `JsString`)
+    pub container_path: T0,
+    /// Specifies whether to give the container read-only access to the volume. (converts into `JsBool`)
+    pub read_only: T1,
+    /// The name of the volume to mount. (converts into `JsString`)
+    pub source_volume: T2,
+}
+
 impl MountPoint {
-    /// A `MountPoint` with its required fields; set optional ones with the setters.
-    pub fn new(container_path: impl Into<rt::JsString>, read_only: impl Into<rt::JsBool>, source_volume: impl Into<rt::JsString>) -> Self {
-        MountPoint { container_path: container_path.into(), read_only: read_only.into(), source_volume: source_volume.into() }
+    /// A `MountPoint` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: MountPointRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsBool>,
+        T2: Into<rt::JsString>,
+    {
+        MountPoint { container_path: required.container_path.into(), read_only: required.read_only.into(), source_volume: required.source_volume.into() }
     }
     /// The path on the container to mount the host volume at.
     pub fn container_path(mut self, container_path: impl Into<rt::JsString>) -> Self {
@@ -33428,11 +34742,22 @@ crate::__handle!(RepositoryImage : crate::aws_cdk_lib::aws_ecs::ContainerImage);
 crate::__upcasts!(RepositoryImage => crate::aws_cdk_lib::aws_ecs::ContainerImage);
 impl RepositoryImage {
     /// Constructs a new instance of the RepositoryImage class.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(image_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_ecs::RepositoryImageProps>) -> Self {
+    pub fn new(image_name: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(image_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.RepositoryImage", __args)
+    }
+    /// Constructs a new instance of the RepositoryImage class.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(image_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::RepositoryImageProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(image_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::RepositoryImageProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.RepositoryImage", __args)
     }
     /// Called when the image is used by a ContainerDefinition.
@@ -33510,10 +34835,23 @@ pub struct RequestCountScalingProps {
     pub target_group: crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroup,
 }
 
+/// The required fields of [`RequestCountScalingProps`], named: `RequestCountScalingProps::new(RequestCountScalingPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct RequestCountScalingPropsRequired<T0, T1> {
+    /// The number of ALB requests per target. (converts into `JsNumber`)
+    pub requests_per_target: T0,
+    /// The ALB target group name. (converts into `aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroup`)
+    pub target_group: T1,
+}
+
 impl RequestCountScalingProps {
-    /// A `RequestCountScalingProps` with its required fields; set optional ones with the setters.
-    pub fn new(requests_per_target: impl Into<rt::JsNumber>, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroup>) -> Self {
-        RequestCountScalingProps { disable_scale_in: None, policy_name: None, requests_per_target: requests_per_target.into(), scale_in_cooldown: None, scale_out_cooldown: None, target_group: target_group.into() }
+    /// A `RequestCountScalingProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: RequestCountScalingPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroup>,
+    {
+        RequestCountScalingProps { disable_scale_in: None, policy_name: None, requests_per_target: required.requests_per_target.into(), scale_in_cooldown: None, scale_out_cooldown: None, target_group: required.target_group.into() }
     }
     /// Indicates whether scale in by the target tracking policy is disabled.
     ///
@@ -33626,12 +34964,21 @@ pub struct S3EnvironmentFile(crate::aws_cdk_lib::aws_ecs::EnvironmentFile);
 crate::__handle!(S3EnvironmentFile : crate::aws_cdk_lib::aws_ecs::EnvironmentFile);
 crate::__upcasts!(S3EnvironmentFile => crate::aws_cdk_lib::aws_ecs::EnvironmentFile);
 impl S3EnvironmentFile {
+    /// Leaves out the optional `object_version`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, key: impl Into<rt::JsString>, object_version: Option<rt::JsString>) -> Self {
+    pub fn new(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, key: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
-        __args.push(rt::ToValue::to_value(&object_version));
+        rt::new_op("aws-cdk-lib.aws_ecs.S3EnvironmentFile", __args)
+    }
+    /// [`Self::new`] with the optional `object_version` passed.
+    #[track_caller]
+    pub fn new_with(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, key: impl Into<rt::JsString>, object_version: impl Into<rt::JsString>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(object_version)));
         rt::new_op("aws-cdk-lib.aws_ecs.S3EnvironmentFile", __args)
     }
     /// Called when the container is initialized to allow this object to bind to the stack.
@@ -33731,10 +35078,32 @@ pub struct ScalableTaskCountProps {
     pub service_namespace: crate::aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace,
 }
 
+/// The required fields of [`ScalableTaskCountProps`], named: `ScalableTaskCountProps::new(ScalableTaskCountPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ScalableTaskCountPropsRequired<T0, T1, T2, T3, T4> {
+    /// Scalable dimension of the attribute. (converts into `JsString`)
+    pub dimension: T0,
+    /// Maximum capacity to scale to. (converts into `JsNumber`)
+    pub max_capacity: T1,
+    /// Resource ID of the attribute. (converts into `JsString`)
+    pub resource_id: T2,
+    /// Role to use for scaling. (converts into `aws_cdk_lib::aws_iam::IRole`)
+    pub role: T3,
+    /// Service namespace of the scalable attribute. (converts into `aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace`)
+    pub service_namespace: T4,
+}
+
 impl ScalableTaskCountProps {
-    /// A `ScalableTaskCountProps` with its required fields; set optional ones with the setters.
-    pub fn new(dimension: impl Into<rt::JsString>, max_capacity: impl Into<rt::JsNumber>, resource_id: impl Into<rt::JsString>, role: impl Into<crate::aws_cdk_lib::aws_iam::IRole>, service_namespace: impl Into<crate::aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace>) -> Self {
-        ScalableTaskCountProps { dimension: dimension.into(), max_capacity: max_capacity.into(), min_capacity: None, resource_id: resource_id.into(), role: role.into(), service_namespace: service_namespace.into() }
+    /// A `ScalableTaskCountProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: ScalableTaskCountPropsRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsString>,
+        T3: Into<crate::aws_cdk_lib::aws_iam::IRole>,
+        T4: Into<crate::aws_cdk_lib::aws_applicationautoscaling::ServiceNamespace>,
+    {
+        ScalableTaskCountProps { dimension: required.dimension.into(), max_capacity: required.max_capacity.into(), min_capacity: None, resource_id: required.resource_id.into(), role: required.role.into(), service_namespace: required.service_namespace.into() }
     }
     /// Scalable dimension of the attribute.
     pub fn dimension(mut self, dimension: impl Into<rt::JsString>) -> Self {
@@ -33817,10 +35186,29 @@ pub struct ScratchSpace {
     pub source_path: rt::JsString,
 }
 
+/// The required fields of [`ScratchSpace`], named: `ScratchSpace::new(ScratchSpaceRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ScratchSpaceRequired<T0, T1, T2, T3> {
+    /// The path on the container to mount the scratch volume at. (converts into `JsString`)
+    pub container_path: T0,
+    /// The name of the scratch volume to mount. (converts into `JsString`)
+    pub name: T1,
+    /// Specifies whether to give the container read-only access to the scratch volume. (converts into `JsBool`)
+    pub read_only: T2,
+    ///  (converts into `JsString`)
+    pub source_path: T3,
+}
+
 impl ScratchSpace {
-    /// A `ScratchSpace` with its required fields; set optional ones with the setters.
-    pub fn new(container_path: impl Into<rt::JsString>, name: impl Into<rt::JsString>, read_only: impl Into<rt::JsBool>, source_path: impl Into<rt::JsString>) -> Self {
-        ScratchSpace { container_path: container_path.into(), name: name.into(), read_only: read_only.into(), source_path: source_path.into() }
+    /// A `ScratchSpace` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: ScratchSpaceRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsBool>,
+        T3: Into<rt::JsString>,
+    {
+        ScratchSpace { container_path: required.container_path.into(), name: required.name.into(), read_only: required.read_only.into(), source_path: required.source_path.into() }
     }
     /// The path on the container to mount the scratch volume at.
     pub fn container_path(mut self, container_path: impl Into<rt::JsString>) -> Self {
@@ -33872,11 +35260,26 @@ impl Secret {
     /// Arguments:
     /// - `secret`: the secret stored in AWS Secrets Manager.
     /// - `field`: the name of the field with the value that you want to set as the environment variable value.
+    ///
+    /// Leaves out the optional `field`; [`Self::from_secrets_manager_with`] passes it.
     #[track_caller]
-    pub fn from_secrets_manager(secret: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>, field: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::Secret {
+    pub fn from_secrets_manager(secret: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>) -> crate::aws_cdk_lib::aws_ecs::Secret {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::ISecret>::into(secret)));
-        __args.push(rt::ToValue::to_value(&field));
+        rt::static_op("aws-cdk-lib.aws_ecs.Secret", "fromSecretsManager", __args)
+    }
+    /// Creates a environment variable value from a secret stored in AWS Secrets Manager.
+    ///
+    /// Arguments:
+    /// - `secret`: the secret stored in AWS Secrets Manager.
+    /// - `field`: the name of the field with the value that you want to set as the environment variable value.
+    ///
+    /// [`Self::from_secrets_manager`] with the optional `field` passed.
+    #[track_caller]
+    pub fn from_secrets_manager_with(secret: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>, field: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::Secret {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::ISecret>::into(secret)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(field)));
         rt::static_op("aws-cdk-lib.aws_ecs.Secret", "fromSecretsManager", __args)
     }
     /// Creates a environment variable value from a secret stored in AWS Secrets Manager.
@@ -33885,12 +35288,29 @@ impl Secret {
     /// - `secret`: the secret stored in AWS Secrets Manager.
     /// - `version_info`: the version information to reference the secret.
     /// - `field`: the name of the field with the value that you want to set as the environment variable value.
+    ///
+    /// Leaves out the optional `field`; [`Self::from_secrets_manager_version_with`] passes it.
     #[track_caller]
-    pub fn from_secrets_manager_version(secret: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>, version_info: impl Into<crate::aws_cdk_lib::aws_ecs::SecretVersionInfo>, field: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::Secret {
+    pub fn from_secrets_manager_version(secret: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>, version_info: impl Into<crate::aws_cdk_lib::aws_ecs::SecretVersionInfo>) -> crate::aws_cdk_lib::aws_ecs::Secret {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::ISecret>::into(secret)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::SecretVersionInfo>::into(version_info)));
-        __args.push(rt::ToValue::to_value(&field));
+        rt::static_op("aws-cdk-lib.aws_ecs.Secret", "fromSecretsManagerVersion", __args)
+    }
+    /// Creates a environment variable value from a secret stored in AWS Secrets Manager.
+    ///
+    /// Arguments:
+    /// - `secret`: the secret stored in AWS Secrets Manager.
+    /// - `version_info`: the version information to reference the secret.
+    /// - `field`: the name of the field with the value that you want to set as the environment variable value.
+    ///
+    /// [`Self::from_secrets_manager_version`] with the optional `field` passed.
+    #[track_caller]
+    pub fn from_secrets_manager_version_with(secret: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>, version_info: impl Into<crate::aws_cdk_lib::aws_ecs::SecretVersionInfo>, field: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::Secret {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::ISecret>::into(secret)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::SecretVersionInfo>::into(version_info)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(field)));
         rt::static_op("aws-cdk-lib.aws_ecs.Secret", "fromSecretsManagerVersion", __args)
     }
     /// Creates an environment variable value from a parameter stored in AWS Systems Manager Parameter Store.
@@ -34802,10 +36222,23 @@ pub struct SplunkLogDriverProps {
     pub verify_connection: Option<rt::JsBool>,
 }
 
+/// The required fields of [`SplunkLogDriverProps`], named: `SplunkLogDriverProps::new(SplunkLogDriverPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SplunkLogDriverPropsRequired<T0, T1> {
+    /// Splunk HTTP Event Collector token (Secret). (converts into `aws_cdk_lib::aws_ecs::Secret`)
+    pub secret_token: T0,
+    /// Path to your Splunk Enterprise, self-service Splunk Cloud instance, or Splunk Cloud managed cluster (including port and scheme used by HTTP Event Collector) in one of the following formats: https://your_splunk_instance:8088 or https://input-prd-p-XXXXXXX.cloud.splunk.com:8088 or https://http-inputs-XXXXXXXX.splunkcloud.com. (converts into `JsString`)
+    pub url: T1,
+}
+
 impl SplunkLogDriverProps {
-    /// A `SplunkLogDriverProps` with its required fields; set optional ones with the setters.
-    pub fn new(secret_token: impl Into<crate::aws_cdk_lib::aws_ecs::Secret>, url: impl Into<rt::JsString>) -> Self {
-        SplunkLogDriverProps { ca_name: None, ca_path: None, env: None, env_regex: None, format: None, gzip: None, gzip_level: None, index: None, insecure_skip_verify: None, labels: None, secret_token: secret_token.into(), source: None, source_type: None, tag: None, url: url.into(), verify_connection: None }
+    /// A `SplunkLogDriverProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SplunkLogDriverPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_ecs::Secret>,
+        T1: Into<rt::JsString>,
+    {
+        SplunkLogDriverProps { ca_name: None, ca_path: None, env: None, env_regex: None, format: None, gzip: None, gzip_level: None, index: None, insecure_skip_verify: None, labels: None, secret_token: required.secret_token.into(), source: None, source_type: None, tag: None, url: required.url.into(), verify_connection: None }
     }
     /// Name to use for validating server certificate.
     ///
@@ -34986,10 +36419,23 @@ impl SyslogLogDriver {
     ///
     /// Arguments:
     /// - `props`: the syslog log driver configuration options.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::aws_ecs::SyslogLogDriverProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.aws_ecs.SyslogLogDriver", __args)
+    }
+    /// Constructs a new instance of the SyslogLogDriver class.
+    ///
+    /// Arguments:
+    /// - `props`: the syslog log driver configuration options.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::aws_ecs::SyslogLogDriverProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::SyslogLogDriverProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.SyslogLogDriver", __args)
     }
     /// Called when the log driver is configured on a container.
@@ -35244,10 +36690,23 @@ pub struct SystemControl {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`SystemControl`], named: `SystemControl::new(SystemControlRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SystemControlRequired<T0, T1> {
+    /// The namespaced kernel parameter for which to set a value. (converts into `JsString`)
+    pub namespace: T0,
+    /// The value for the namespaced kernel parameter specified in namespace. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl SystemControl {
-    /// A `SystemControl` with its required fields; set optional ones with the setters.
-    pub fn new(namespace: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        SystemControl { namespace: namespace.into(), value: value.into() }
+    /// A `SystemControl` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SystemControlRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        SystemControl { namespace: required.namespace.into(), value: required.value.into() }
     }
     /// The namespaced kernel parameter for which to set a value.
     pub fn namespace(mut self, namespace: impl Into<rt::JsString>) -> Self {
@@ -35284,11 +36743,19 @@ pub struct TagParameterContainerImage(crate::aws_cdk_lib::aws_ecs::ContainerImag
 crate::__handle!(TagParameterContainerImage : crate::aws_cdk_lib::aws_ecs::ContainerImage);
 crate::__upcasts!(TagParameterContainerImage => crate::aws_cdk_lib::aws_ecs::ContainerImage);
 impl TagParameterContainerImage {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(repository: impl Into<crate::aws_cdk_lib::aws_ecr::IRepository>, props: Option<crate::aws_cdk_lib::aws_ecs::TagParameterContainerImageProps>) -> Self {
+    pub fn new(repository: impl Into<crate::aws_cdk_lib::aws_ecr::IRepository>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::IRepository>::into(repository)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_ecs.TagParameterContainerImage", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(repository: impl Into<crate::aws_cdk_lib::aws_ecr::IRepository>, props: impl Into<crate::aws_cdk_lib::aws_ecs::TagParameterContainerImageProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecr::IRepository>::into(repository)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::TagParameterContainerImageProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.TagParameterContainerImage", __args)
     }
     /// Called when the image is used by a ContainerDefinition.
@@ -36079,10 +37546,23 @@ pub struct Tmpfs {
     pub size: rt::JsNumber,
 }
 
+/// The required fields of [`Tmpfs`], named: `Tmpfs::new(TmpfsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TmpfsRequired<T0, T1> {
+    /// The absolute file path where the tmpfs volume is to be mounted. (converts into `JsString`)
+    pub container_path: T0,
+    /// The size (in MiB) of the tmpfs volume. (converts into `JsNumber`)
+    pub size: T1,
+}
+
 impl Tmpfs {
-    /// A `Tmpfs` with its required fields; set optional ones with the setters.
-    pub fn new(container_path: impl Into<rt::JsString>, size: impl Into<rt::JsNumber>) -> Self {
-        Tmpfs { container_path: container_path.into(), mount_options: None, size: size.into() }
+    /// A `Tmpfs` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TmpfsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+    {
+        Tmpfs { container_path: required.container_path.into(), mount_options: None, size: required.size.into() }
     }
     /// The absolute file path where the tmpfs volume is to be mounted.
     pub fn container_path(mut self, container_path: impl Into<rt::JsString>) -> Self {
@@ -36198,10 +37678,23 @@ pub struct TrackCustomMetricProps {
     pub target_value: rt::JsNumber,
 }
 
+/// The required fields of [`TrackCustomMetricProps`], named: `TrackCustomMetricProps::new(TrackCustomMetricPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TrackCustomMetricPropsRequired<T0, T1> {
+    /// The custom CloudWatch metric to track. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
+    pub metric: T0,
+    /// The target value for the custom CloudWatch metric. (converts into `JsNumber`)
+    pub target_value: T1,
+}
+
 impl TrackCustomMetricProps {
-    /// A `TrackCustomMetricProps` with its required fields; set optional ones with the setters.
-    pub fn new(metric: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>, target_value: impl Into<rt::JsNumber>) -> Self {
-        TrackCustomMetricProps { disable_scale_in: None, metric: metric.into(), policy_name: None, scale_in_cooldown: None, scale_out_cooldown: None, target_value: target_value.into() }
+    /// A `TrackCustomMetricProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TrackCustomMetricPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
+        T1: Into<rt::JsNumber>,
+    {
+        TrackCustomMetricProps { disable_scale_in: None, metric: required.metric.into(), policy_name: None, scale_in_cooldown: None, scale_out_cooldown: None, target_value: required.target_value.into() }
     }
     /// Indicates whether scale in by the target tracking policy is disabled.
     ///
@@ -36338,10 +37831,26 @@ pub struct Ulimit {
     pub soft_limit: rt::JsNumber,
 }
 
+/// The required fields of [`Ulimit`], named: `Ulimit::new(UlimitRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct UlimitRequired<T0, T1, T2> {
+    /// The hard limit for the ulimit type. (converts into `JsNumber`)
+    pub hard_limit: T0,
+    /// The type of the ulimit. (converts into `aws_cdk_lib::aws_ecs::UlimitName`)
+    pub name: T1,
+    /// The soft limit for the ulimit type. (converts into `JsNumber`)
+    pub soft_limit: T2,
+}
+
 impl Ulimit {
-    /// A `Ulimit` with its required fields; set optional ones with the setters.
-    pub fn new(hard_limit: impl Into<rt::JsNumber>, name: impl Into<crate::aws_cdk_lib::aws_ecs::UlimitName>, soft_limit: impl Into<rt::JsNumber>) -> Self {
-        Ulimit { hard_limit: hard_limit.into(), name: name.into(), soft_limit: soft_limit.into() }
+    /// A `Ulimit` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: UlimitRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::UlimitName>,
+        T2: Into<rt::JsNumber>,
+    {
+        Ulimit { hard_limit: required.hard_limit.into(), name: required.name.into(), soft_limit: required.soft_limit.into() }
     }
     /// The hard limit for the ulimit type.
     pub fn hard_limit(mut self, hard_limit: impl Into<rt::JsNumber>) -> Self {
@@ -36535,10 +38044,23 @@ pub struct VolumeFrom {
     pub source_container: rt::JsString,
 }
 
+/// The required fields of [`VolumeFrom`], named: `VolumeFrom::new(VolumeFromRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct VolumeFromRequired<T0, T1> {
+    /// Specifies whether the container has read-only access to the volume. (converts into `JsBool`)
+    pub read_only: T0,
+    /// The name of another container within the same task definition from which to mount volumes. (converts into `JsString`)
+    pub source_container: T1,
+}
+
 impl VolumeFrom {
-    /// A `VolumeFrom` with its required fields; set optional ones with the setters.
-    pub fn new(read_only: impl Into<rt::JsBool>, source_container: impl Into<rt::JsString>) -> Self {
-        VolumeFrom { read_only: read_only.into(), source_container: source_container.into() }
+    /// A `VolumeFrom` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: VolumeFromRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsBool>,
+        T1: Into<rt::JsString>,
+    {
+        VolumeFrom { read_only: required.read_only.into(), source_container: required.source_container.into() }
     }
     /// Specifies whether the container has read-only access to the volume.
     ///

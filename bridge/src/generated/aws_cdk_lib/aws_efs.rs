@@ -327,10 +327,26 @@ pub struct Acl {
     pub permissions: rt::JsString,
 }
 
+/// The required fields of [`Acl`], named: `Acl::new(AclRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AclRequired<T0, T1, T2> {
+    /// Specifies the POSIX group ID to apply to the RootDirectory. (converts into `JsString`)
+    pub owner_gid: T0,
+    /// Specifies the POSIX user ID to apply to the RootDirectory. (converts into `JsString`)
+    pub owner_uid: T1,
+    /// Specifies the POSIX permissions to apply to the RootDirectory, in the format of an octal number representing the file's mode bits. (converts into `JsString`)
+    pub permissions: T2,
+}
+
 impl Acl {
-    /// A `Acl` with its required fields; set optional ones with the setters.
-    pub fn new(owner_gid: impl Into<rt::JsString>, owner_uid: impl Into<rt::JsString>, permissions: impl Into<rt::JsString>) -> Self {
-        Acl { owner_gid: owner_gid.into(), owner_uid: owner_uid.into(), permissions: permissions.into() }
+    /// A `Acl` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: AclRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        Acl { owner_gid: required.owner_gid.into(), owner_uid: required.owner_uid.into(), permissions: required.permissions.into() }
     }
     /// Specifies the POSIX group ID to apply to the RootDirectory.
     ///
@@ -568,10 +584,26 @@ pub struct CfnAccessPointCreationInfoProperty {
     pub permissions: rt::JsString,
 }
 
+/// The required fields of [`CfnAccessPointCreationInfoProperty`], named: `CfnAccessPointCreationInfoProperty::new(CfnAccessPointCreationInfoPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAccessPointCreationInfoPropertyRequired<T0, T1, T2> {
+    /// Specifies the POSIX group ID to apply to the `RootDirectory` . (converts into `JsString`)
+    pub owner_gid: T0,
+    /// Specifies the POSIX user ID to apply to the `RootDirectory` . (converts into `JsString`)
+    pub owner_uid: T1,
+    /// Specifies the POSIX permissions to apply to the `RootDirectory` , in the format of an octal number representing the file's mode bits. (converts into `JsString`)
+    pub permissions: T2,
+}
+
 impl CfnAccessPointCreationInfoProperty {
-    /// A `CfnAccessPointCreationInfoProperty` with its required fields; set optional ones with the setters.
-    pub fn new(owner_gid: impl Into<rt::JsString>, owner_uid: impl Into<rt::JsString>, permissions: impl Into<rt::JsString>) -> Self {
-        CfnAccessPointCreationInfoProperty { owner_gid: owner_gid.into(), owner_uid: owner_uid.into(), permissions: permissions.into() }
+    /// A `CfnAccessPointCreationInfoProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnAccessPointCreationInfoPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnAccessPointCreationInfoProperty { owner_gid: required.owner_gid.into(), owner_uid: required.owner_uid.into(), permissions: required.permissions.into() }
     }
     /// Specifies the POSIX group ID to apply to the `RootDirectory` .
     ///
@@ -631,10 +663,23 @@ pub struct CfnAccessPointPosixUserProperty {
     pub uid: rt::JsString,
 }
 
+/// The required fields of [`CfnAccessPointPosixUserProperty`], named: `CfnAccessPointPosixUserProperty::new(CfnAccessPointPosixUserPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAccessPointPosixUserPropertyRequired<T0, T1> {
+    /// The POSIX group ID used for all file system operations using this access point. (converts into `JsString`)
+    pub gid: T0,
+    /// The POSIX user ID used for all file system operations using this access point. (converts into `JsString`)
+    pub uid: T1,
+}
+
 impl CfnAccessPointPosixUserProperty {
-    /// A `CfnAccessPointPosixUserProperty` with its required fields; set optional ones with the setters.
-    pub fn new(gid: impl Into<rt::JsString>, uid: impl Into<rt::JsString>) -> Self {
-        CfnAccessPointPosixUserProperty { gid: gid.into(), secondary_gids: None, uid: uid.into() }
+    /// A `CfnAccessPointPosixUserProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAccessPointPosixUserPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAccessPointPosixUserProperty { gid: required.gid.into(), secondary_gids: None, uid: required.uid.into() }
     }
     /// The POSIX group ID used for all file system operations using this access point.
     ///
@@ -839,12 +884,29 @@ impl CfnFileSystem {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_efs::CfnFileSystemProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_efs.CfnFileSystem", __args)
+    }
+    /// Create a new `AWS::EFS::FileSystem`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_efs::CfnFileSystemProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_efs::CfnFileSystemProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_efs.CfnFileSystem", __args)
     }
     #[track_caller]
@@ -1046,10 +1108,23 @@ pub struct CfnFileSystemElasticFileSystemTagProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnFileSystemElasticFileSystemTagProperty`], named: `CfnFileSystemElasticFileSystemTagProperty::new(CfnFileSystemElasticFileSystemTagPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnFileSystemElasticFileSystemTagPropertyRequired<T0, T1> {
+    /// The tag key (String). (converts into `JsString`)
+    pub key: T0,
+    /// The value of the tag key. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnFileSystemElasticFileSystemTagProperty {
-    /// A `CfnFileSystemElasticFileSystemTagProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnFileSystemElasticFileSystemTagProperty { key: key.into(), value: value.into() }
+    /// A `CfnFileSystemElasticFileSystemTagProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnFileSystemElasticFileSystemTagPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnFileSystemElasticFileSystemTagProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The tag key (String).
     ///
@@ -1772,10 +1847,27 @@ pub struct CfnMountTargetProps {
     pub subnet_id: StringOrObject,
 }
 
+/// The required fields of [`CfnMountTargetProps`], named: `CfnMountTargetProps::new(CfnMountTargetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMountTargetPropsRequired<T0, T1, T2> {
+    /// The ID of the file system for which to create the mount target. (converts into `StringOrObject`)
+    pub file_system_id: T0,
+    /// VPC security group IDs, of the form `sg-xxxxxxxx` . (items converting into `StringOrObject`)
+    pub security_groups: T1,
+    /// The ID of the subnet to add the mount target in. (converts into `StringOrObject`)
+    pub subnet_id: T2,
+}
+
 impl CfnMountTargetProps {
-    /// A `CfnMountTargetProps` with its required fields; set optional ones with the setters.
-    pub fn new(file_system_id: impl Into<StringOrObject>, security_groups: impl IntoIterator<Item = impl Into<StringOrObject>>, subnet_id: impl Into<StringOrObject>) -> Self {
-        CfnMountTargetProps { file_system_id: file_system_id.into(), ip_address: None, ip_address_type: None, ipv6_address: None, security_groups: rt::collect::<StringOrObject, _>(security_groups), subnet_id: subnet_id.into() }
+    /// A `CfnMountTargetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnMountTargetPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<StringOrObject>,
+        T1: IntoIterator,
+        T1::Item: Into<StringOrObject>,
+        T2: Into<StringOrObject>,
+    {
+        CfnMountTargetProps { file_system_id: required.file_system_id.into(), ip_address: None, ip_address_type: None, ipv6_address: None, security_groups: rt::collect::<StringOrObject, _>(required.security_groups), subnet_id: required.subnet_id.into() }
     }
     /// The ID of the file system for which to create the mount target.
     ///
@@ -1908,11 +2000,22 @@ impl FileSystem {
         rt::static_op("aws-cdk-lib.aws_efs.FileSystem", "fromFileSystemAttributes", __args)
     }
     /// create access point from this filesystem.
+    ///
+    /// Leaves out the optional `access_point_options`; [`Self::add_access_point_with`] passes it.
     #[track_caller]
-    pub fn add_access_point(&self, id: impl Into<rt::JsString>, access_point_options: Option<crate::aws_cdk_lib::aws_efs::AccessPointOptions>) -> crate::aws_cdk_lib::aws_efs::AccessPoint {
+    pub fn add_access_point(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_efs::AccessPoint {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&access_point_options));
+        rt::call_op(rt::JsObject::handle(self), "addAccessPoint", __args)
+    }
+    /// create access point from this filesystem.
+    ///
+    /// [`Self::add_access_point`] with the optional `access_point_options` passed.
+    #[track_caller]
+    pub fn add_access_point_with(&self, id: impl Into<rt::JsString>, access_point_options: impl Into<crate::aws_cdk_lib::aws_efs::AccessPointOptions>) -> crate::aws_cdk_lib::aws_efs::AccessPoint {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_efs::AccessPointOptions>::into(access_point_options)));
         rt::call_op(rt::JsObject::handle(self), "addAccessPoint", __args)
     }
     /// Adds a statement to the resource policy associated with this file system.
@@ -2607,10 +2710,23 @@ pub struct OneZoneFileSystemProps {
     pub region: rt::JsString,
 }
 
+/// The required fields of [`OneZoneFileSystemProps`], named: `OneZoneFileSystemProps::new(OneZoneFileSystemPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct OneZoneFileSystemPropsRequired<T0, T1> {
+    /// The availability zone name of the destination file system. (converts into `JsString`)
+    pub availability_zone: T0,
+    /// The AWS Region in which the destination file system is located. (converts into `JsString`)
+    pub region: T1,
+}
+
 impl OneZoneFileSystemProps {
-    /// A `OneZoneFileSystemProps` with its required fields; set optional ones with the setters.
-    pub fn new(availability_zone: impl Into<rt::JsString>, region: impl Into<rt::JsString>) -> Self {
-        OneZoneFileSystemProps { availability_zone: availability_zone.into(), kms_key: None, region: region.into() }
+    /// A `OneZoneFileSystemProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: OneZoneFileSystemPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        OneZoneFileSystemProps { availability_zone: required.availability_zone.into(), kms_key: None, region: required.region.into() }
     }
     /// The availability zone name of the destination file system.
     ///
@@ -2691,10 +2807,23 @@ pub struct PosixUser {
     pub uid: rt::JsString,
 }
 
+/// The required fields of [`PosixUser`], named: `PosixUser::new(PosixUserRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PosixUserRequired<T0, T1> {
+    /// The POSIX group ID used for all file system operations using this access point. (converts into `JsString`)
+    pub gid: T0,
+    /// The POSIX user ID used for all file system operations using this access point. (converts into `JsString`)
+    pub uid: T1,
+}
+
 impl PosixUser {
-    /// A `PosixUser` with its required fields; set optional ones with the setters.
-    pub fn new(gid: impl Into<rt::JsString>, uid: impl Into<rt::JsString>) -> Self {
-        PosixUser { gid: gid.into(), secondary_gids: None, uid: uid.into() }
+    /// A `PosixUser` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: PosixUserRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        PosixUser { gid: required.gid.into(), secondary_gids: None, uid: required.uid.into() }
     }
     /// The POSIX group ID used for all file system operations using this access point.
     pub fn gid(mut self, gid: impl Into<rt::JsString>) -> Self {
@@ -2794,12 +2923,29 @@ impl ReplicationConfiguration {
     /// - `region`: The AWS Region in which the specified availability zone belongs to.
     /// - `availability_zone`: The availability zone name of the destination file system.
     /// - `kms_key`: AWS KMS key used to protect the encrypted file system.
+    ///
+    /// Leaves out the optional `kms_key`; [`Self::one_zone_file_system_with`] passes it.
     #[track_caller]
-    pub fn one_zone_file_system(region: impl Into<rt::JsString>, availability_zone: impl Into<rt::JsString>, kms_key: Option<crate::aws_cdk_lib::aws_kms::IKey>) -> crate::aws_cdk_lib::aws_efs::ReplicationConfiguration {
+    pub fn one_zone_file_system(region: impl Into<rt::JsString>, availability_zone: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_efs::ReplicationConfiguration {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(region)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(availability_zone)));
-        __args.push(rt::ToValue::to_value(&kms_key));
+        rt::static_op("aws-cdk-lib.aws_efs.ReplicationConfiguration", "oneZoneFileSystem", __args)
+    }
+    /// Create a new one zone destination file system for the replication.
+    ///
+    /// Arguments:
+    /// - `region`: The AWS Region in which the specified availability zone belongs to.
+    /// - `availability_zone`: The availability zone name of the destination file system.
+    /// - `kms_key`: AWS KMS key used to protect the encrypted file system.
+    ///
+    /// [`Self::one_zone_file_system`] with the optional `kms_key` passed.
+    #[track_caller]
+    pub fn one_zone_file_system_with(region: impl Into<rt::JsString>, availability_zone: impl Into<rt::JsString>, kms_key: impl Into<crate::aws_cdk_lib::aws_kms::IKey>) -> crate::aws_cdk_lib::aws_efs::ReplicationConfiguration {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(region)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(availability_zone)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_kms::IKey>::into(kms_key)));
         rt::static_op("aws-cdk-lib.aws_efs.ReplicationConfiguration", "oneZoneFileSystem", __args)
     }
     /// Create a new regional destination file system for the replication.
@@ -2807,11 +2953,38 @@ impl ReplicationConfiguration {
     /// Arguments:
     /// - `region`: The AWS Region in which the destination file system is located.
     /// - `kms_key`: AWS KMS key used to protect the encrypted file system.
+    ///
+    /// Leaves out the optional `region`, `kms_key`; [`Self::regional_file_system_with`] passes `region`.
     #[track_caller]
-    pub fn regional_file_system(region: Option<rt::JsString>, kms_key: Option<crate::aws_cdk_lib::aws_kms::IKey>) -> crate::aws_cdk_lib::aws_efs::ReplicationConfiguration {
+    pub fn regional_file_system() -> crate::aws_cdk_lib::aws_efs::ReplicationConfiguration {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_efs.ReplicationConfiguration", "regionalFileSystem", __args)
+    }
+    /// Create a new regional destination file system for the replication.
+    ///
+    /// Arguments:
+    /// - `region`: The AWS Region in which the destination file system is located.
+    /// - `kms_key`: AWS KMS key used to protect the encrypted file system.
+    ///
+    /// [`Self::regional_file_system`] with the optional `region` passed.
+    #[track_caller]
+    pub fn regional_file_system_with(region: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_efs::ReplicationConfiguration {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&region));
-        __args.push(rt::ToValue::to_value(&kms_key));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(region)));
+        rt::static_op("aws-cdk-lib.aws_efs.ReplicationConfiguration", "regionalFileSystem", __args)
+    }
+    /// Create a new regional destination file system for the replication.
+    ///
+    /// Arguments:
+    /// - `region`: The AWS Region in which the destination file system is located.
+    /// - `kms_key`: AWS KMS key used to protect the encrypted file system.
+    ///
+    /// [`Self::regional_file_system`] with the optional `region`, `kms_key` passed.
+    #[track_caller]
+    pub fn regional_file_system_with_kms_key(region: impl Into<rt::JsString>, kms_key: impl Into<crate::aws_cdk_lib::aws_kms::IKey>) -> crate::aws_cdk_lib::aws_efs::ReplicationConfiguration {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(region)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_kms::IKey>::into(kms_key)));
         rt::static_op("aws-cdk-lib.aws_efs.ReplicationConfiguration", "regionalFileSystem", __args)
     }
     /// The availability zone name of the destination file system.

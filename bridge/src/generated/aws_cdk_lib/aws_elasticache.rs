@@ -416,10 +416,29 @@ pub struct CfnCacheClusterLogDeliveryConfigurationRequestProperty {
     pub log_type: rt::JsString,
 }
 
+/// The required fields of [`CfnCacheClusterLogDeliveryConfigurationRequestProperty`], named: `CfnCacheClusterLogDeliveryConfigurationRequestProperty::new(CfnCacheClusterLogDeliveryConfigurationRequestPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCacheClusterLogDeliveryConfigurationRequestPropertyRequired<T0, T1, T2, T3> {
+    /// Configuration details of either a CloudWatch Logs destination or Kinesis Data Firehose destination. (converts into `IResolvableOrCfnCacheClusterDestinationDetailsProperty`)
+    pub destination_details: T0,
+    /// Specify either CloudWatch Logs or Kinesis Data Firehose as the destination type. (converts into `JsString`)
+    pub destination_type: T1,
+    /// Valid values are either `json` or `text` . (converts into `JsString`)
+    pub log_format: T2,
+    /// Valid value is either `slow-log` , which refers to [slow-log](https://docs.aws.amazon.com/https://redis.io/commands/slowlog) or `engine-log` . (converts into `JsString`)
+    pub log_type: T3,
+}
+
 impl CfnCacheClusterLogDeliveryConfigurationRequestProperty {
-    /// A `CfnCacheClusterLogDeliveryConfigurationRequestProperty` with its required fields; set optional ones with the setters.
-    pub fn new(destination_details: impl Into<IResolvableOrCfnCacheClusterDestinationDetailsProperty>, destination_type: impl Into<rt::JsString>, log_format: impl Into<rt::JsString>, log_type: impl Into<rt::JsString>) -> Self {
-        CfnCacheClusterLogDeliveryConfigurationRequestProperty { destination_details: destination_details.into(), destination_type: destination_type.into(), log_format: log_format.into(), log_type: log_type.into() }
+    /// A `CfnCacheClusterLogDeliveryConfigurationRequestProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnCacheClusterLogDeliveryConfigurationRequestPropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<IResolvableOrCfnCacheClusterDestinationDetailsProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        CfnCacheClusterLogDeliveryConfigurationRequestProperty { destination_details: required.destination_details.into(), destination_type: required.destination_type.into(), log_format: required.log_format.into(), log_type: required.log_type.into() }
     }
     /// Configuration details of either a CloudWatch Logs destination or Kinesis Data Firehose destination.
     ///
@@ -716,10 +735,26 @@ pub struct CfnCacheClusterProps {
     pub vpc_security_group_ids: Option<Vec<rt::JsString>>,
 }
 
+/// The required fields of [`CfnCacheClusterProps`], named: `CfnCacheClusterProps::new(CfnCacheClusterPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCacheClusterPropsRequired<T0, T1, T2> {
+    /// The compute and memory capacity of the nodes in the node group (shard). (converts into `JsString`)
+    pub cache_node_type: T0,
+    /// The name of the cache engine to be used for this cluster. (converts into `JsString`)
+    pub engine: T1,
+    /// The number of cache nodes that the cache cluster should have. (converts into `JsNumber`)
+    pub num_cache_nodes: T2,
+}
+
 impl CfnCacheClusterProps {
-    /// A `CfnCacheClusterProps` with its required fields; set optional ones with the setters.
-    pub fn new(cache_node_type: impl Into<rt::JsString>, engine: impl Into<rt::JsString>, num_cache_nodes: impl Into<rt::JsNumber>) -> Self {
-        CfnCacheClusterProps { auto_minor_version_upgrade: None, az_mode: None, cache_node_type: cache_node_type.into(), cache_parameter_group_name: None, cache_security_group_names: None, cache_subnet_group_name: None, cluster_name: None, engine: engine.into(), engine_version: None, ip_discovery: None, log_delivery_configurations: None, network_type: None, notification_topic_arn: None, num_cache_nodes: num_cache_nodes.into(), port: None, preferred_availability_zone: None, preferred_availability_zones: None, preferred_maintenance_window: None, snapshot_arns: None, snapshot_name: None, snapshot_retention_limit: None, snapshot_window: None, tags: None, transit_encryption_enabled: None, vpc_security_group_ids: None }
+    /// A `CfnCacheClusterProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnCacheClusterPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsNumber>,
+    {
+        CfnCacheClusterProps { auto_minor_version_upgrade: None, az_mode: None, cache_node_type: required.cache_node_type.into(), cache_parameter_group_name: None, cache_security_group_names: None, cache_subnet_group_name: None, cluster_name: None, engine: required.engine.into(), engine_version: None, ip_discovery: None, log_delivery_configurations: None, network_type: None, notification_topic_arn: None, num_cache_nodes: required.num_cache_nodes.into(), port: None, preferred_availability_zone: None, preferred_availability_zones: None, preferred_maintenance_window: None, snapshot_arns: None, snapshot_name: None, snapshot_retention_limit: None, snapshot_window: None, tags: None, transit_encryption_enabled: None, vpc_security_group_ids: None }
     }
     /// If you are running Valkey 7.2 or later, or Redis OSS engine version 6.0 or later, set this parameter to yes if you want to opt-in to the next minor version upgrade campaign. This parameter is disabled for previous versions.
     ///
@@ -1705,10 +1740,23 @@ pub struct CfnParameterGroupProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnParameterGroupProps`], named: `CfnParameterGroupProps::new(CfnParameterGroupPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnParameterGroupPropsRequired<T0, T1> {
+    /// The name of the cache parameter group family that this cache parameter group is compatible with. (converts into `JsString`)
+    pub cache_parameter_group_family: T0,
+    /// The description for this cache parameter group. (converts into `JsString`)
+    pub description: T1,
+}
+
 impl CfnParameterGroupProps {
-    /// A `CfnParameterGroupProps` with its required fields; set optional ones with the setters.
-    pub fn new(cache_parameter_group_family: impl Into<rt::JsString>, description: impl Into<rt::JsString>) -> Self {
-        CfnParameterGroupProps { cache_parameter_group_family: cache_parameter_group_family.into(), description: description.into(), properties: None, tags: None }
+    /// A `CfnParameterGroupProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnParameterGroupPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnParameterGroupProps { cache_parameter_group_family: required.cache_parameter_group_family.into(), description: required.description.into(), properties: None, tags: None }
     }
     /// The name of the cache parameter group family that this cache parameter group is compatible with.
     ///
@@ -2331,10 +2379,29 @@ pub struct CfnReplicationGroupLogDeliveryConfigurationRequestProperty {
     pub log_type: rt::JsString,
 }
 
+/// The required fields of [`CfnReplicationGroupLogDeliveryConfigurationRequestProperty`], named: `CfnReplicationGroupLogDeliveryConfigurationRequestProperty::new(CfnReplicationGroupLogDeliveryConfigurationRequestPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnReplicationGroupLogDeliveryConfigurationRequestPropertyRequired<T0, T1, T2, T3> {
+    /// Configuration details of either a CloudWatch Logs destination or Kinesis Data Firehose destination. (converts into `IResolvableOrCfnReplicationGroupDestinationDetailsProperty`)
+    pub destination_details: T0,
+    /// Specify either CloudWatch Logs or Kinesis Data Firehose as the destination type. (converts into `JsString`)
+    pub destination_type: T1,
+    /// Valid values are either `json` or `text` . (converts into `JsString`)
+    pub log_format: T2,
+    /// Valid value is either `slow-log` , which refers to [slow-log](https://docs.aws.amazon.com/https://redis.io/commands/slowlog) or `engine-log` . (converts into `JsString`)
+    pub log_type: T3,
+}
+
 impl CfnReplicationGroupLogDeliveryConfigurationRequestProperty {
-    /// A `CfnReplicationGroupLogDeliveryConfigurationRequestProperty` with its required fields; set optional ones with the setters.
-    pub fn new(destination_details: impl Into<IResolvableOrCfnReplicationGroupDestinationDetailsProperty>, destination_type: impl Into<rt::JsString>, log_format: impl Into<rt::JsString>, log_type: impl Into<rt::JsString>) -> Self {
-        CfnReplicationGroupLogDeliveryConfigurationRequestProperty { destination_details: destination_details.into(), destination_type: destination_type.into(), log_format: log_format.into(), log_type: log_type.into() }
+    /// A `CfnReplicationGroupLogDeliveryConfigurationRequestProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnReplicationGroupLogDeliveryConfigurationRequestPropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<IResolvableOrCfnReplicationGroupDestinationDetailsProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        CfnReplicationGroupLogDeliveryConfigurationRequestProperty { destination_details: required.destination_details.into(), destination_type: required.destination_type.into(), log_format: required.log_format.into(), log_type: required.log_type.into() }
     }
     /// Configuration details of either a CloudWatch Logs destination or Kinesis Data Firehose destination.
     ///
@@ -3635,10 +3702,23 @@ pub struct CfnSecurityGroupIngressProps {
     pub ec2_security_group_owner_id: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnSecurityGroupIngressProps`], named: `CfnSecurityGroupIngressProps::new(CfnSecurityGroupIngressPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnSecurityGroupIngressPropsRequired<T0, T1> {
+    /// The name of the Cache Security Group to authorize. (converts into `JsString`)
+    pub cache_security_group_name: T0,
+    /// Name of the EC2 Security Group to include in the authorization. (converts into `JsString`)
+    pub ec2_security_group_name: T1,
+}
+
 impl CfnSecurityGroupIngressProps {
-    /// A `CfnSecurityGroupIngressProps` with its required fields; set optional ones with the setters.
-    pub fn new(cache_security_group_name: impl Into<rt::JsString>, ec2_security_group_name: impl Into<rt::JsString>) -> Self {
-        CfnSecurityGroupIngressProps { cache_security_group_name: cache_security_group_name.into(), ec2_security_group_name: ec2_security_group_name.into(), ec2_security_group_owner_id: None }
+    /// A `CfnSecurityGroupIngressProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnSecurityGroupIngressPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnSecurityGroupIngressProps { cache_security_group_name: required.cache_security_group_name.into(), ec2_security_group_name: required.ec2_security_group_name.into(), ec2_security_group_owner_id: None }
     }
     /// The name of the Cache Security Group to authorize.
     ///
@@ -4239,10 +4319,23 @@ pub struct CfnServerlessCacheProps {
     pub user_group_id: Option<StringOrObject>,
 }
 
+/// The required fields of [`CfnServerlessCacheProps`], named: `CfnServerlessCacheProps::new(CfnServerlessCachePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnServerlessCachePropsRequired<T0, T1> {
+    /// The engine the serverless cache is compatible with. (converts into `JsString`)
+    pub engine: T0,
+    /// The unique identifier of the serverless cache. (converts into `JsString`)
+    pub serverless_cache_name: T1,
+}
+
 impl CfnServerlessCacheProps {
-    /// A `CfnServerlessCacheProps` with its required fields; set optional ones with the setters.
-    pub fn new(engine: impl Into<rt::JsString>, serverless_cache_name: impl Into<rt::JsString>) -> Self {
-        CfnServerlessCacheProps { cache_usage_limits: None, connection_type: None, daily_snapshot_time: None, description: None, endpoint: None, engine: engine.into(), final_snapshot_name: None, kms_key_id: None, major_engine_version: None, network_type: None, reader_endpoint: None, security_group_ids: None, serverless_cache_name: serverless_cache_name.into(), snapshot_arns_to_restore: None, snapshot_retention_limit: None, subnet_ids: None, tags: None, user_group_id: None }
+    /// A `CfnServerlessCacheProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnServerlessCachePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnServerlessCacheProps { cache_usage_limits: None, connection_type: None, daily_snapshot_time: None, description: None, endpoint: None, engine: required.engine.into(), final_snapshot_name: None, kms_key_id: None, major_engine_version: None, network_type: None, reader_endpoint: None, security_group_ids: None, serverless_cache_name: required.serverless_cache_name.into(), snapshot_arns_to_restore: None, snapshot_retention_limit: None, subnet_ids: None, tags: None, user_group_id: None }
     }
     /// The cache usage limit for the serverless cache.
     ///
@@ -4616,10 +4709,23 @@ pub struct CfnServerlessCacheSnapshotProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnServerlessCacheSnapshotProps`], named: `CfnServerlessCacheSnapshotProps::new(CfnServerlessCacheSnapshotPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnServerlessCacheSnapshotPropsRequired<T0, T1> {
+    /// The name of an existing serverless cache. (converts into `JsString`)
+    pub serverless_cache_name: T0,
+    /// The name of the serverless cache snapshot. (converts into `JsString`)
+    pub serverless_cache_snapshot_name: T1,
+}
+
 impl CfnServerlessCacheSnapshotProps {
-    /// A `CfnServerlessCacheSnapshotProps` with its required fields; set optional ones with the setters.
-    pub fn new(serverless_cache_name: impl Into<rt::JsString>, serverless_cache_snapshot_name: impl Into<rt::JsString>) -> Self {
-        CfnServerlessCacheSnapshotProps { kms_key_id: None, serverless_cache_name: serverless_cache_name.into(), serverless_cache_snapshot_name: serverless_cache_snapshot_name.into(), tags: None }
+    /// A `CfnServerlessCacheSnapshotProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnServerlessCacheSnapshotPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnServerlessCacheSnapshotProps { kms_key_id: None, serverless_cache_name: required.serverless_cache_name.into(), serverless_cache_snapshot_name: required.serverless_cache_snapshot_name.into(), tags: None }
     }
     /// The Amazon Resource Name (ARN) of the AWS KMS key used to encrypt the snapshot.
     ///
@@ -5192,10 +5298,24 @@ pub struct CfnSubnetGroupProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnSubnetGroupProps`], named: `CfnSubnetGroupProps::new(CfnSubnetGroupPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnSubnetGroupPropsRequired<T0, T1> {
+    /// The description for the cache subnet group. (converts into `JsString`)
+    pub description: T0,
+    /// The EC2 subnet IDs for the cache subnet group. (items converting into `StringOrObject`)
+    pub subnet_ids: T1,
+}
+
 impl CfnSubnetGroupProps {
-    /// A `CfnSubnetGroupProps` with its required fields; set optional ones with the setters.
-    pub fn new(description: impl Into<rt::JsString>, subnet_ids: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        CfnSubnetGroupProps { cache_subnet_group_name: None, description: description.into(), subnet_ids: rt::collect::<StringOrObject, _>(subnet_ids), tags: None }
+    /// A `CfnSubnetGroupProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnSubnetGroupPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<StringOrObject>,
+    {
+        CfnSubnetGroupProps { cache_subnet_group_name: None, description: required.description.into(), subnet_ids: rt::collect::<StringOrObject, _>(required.subnet_ids), tags: None }
     }
     /// The name for the cache subnet group. This value is stored as a lowercase string.
     ///
@@ -5554,10 +5674,27 @@ pub struct CfnUserGroupProps {
     pub user_ids: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnUserGroupProps`], named: `CfnUserGroupProps::new(CfnUserGroupPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnUserGroupPropsRequired<T0, T1, T2> {
+    /// The current supported values are valkey and redis. (converts into `JsString`)
+    pub engine: T0,
+    /// The ID of the user group. (converts into `JsString`)
+    pub user_group_id: T1,
+    /// The list of user IDs that belong to the user group. (items converting into `JsString`)
+    pub user_ids: T2,
+}
+
 impl CfnUserGroupProps {
-    /// A `CfnUserGroupProps` with its required fields; set optional ones with the setters.
-    pub fn new(engine: impl Into<rt::JsString>, user_group_id: impl Into<rt::JsString>, user_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnUserGroupProps { engine: engine.into(), tags: None, user_group_id: user_group_id.into(), user_ids: rt::collect::<rt::JsString, _>(user_ids) }
+    /// A `CfnUserGroupProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnUserGroupPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: IntoIterator,
+        T2::Item: Into<rt::JsString>,
+    {
+        CfnUserGroupProps { engine: required.engine.into(), tags: None, user_group_id: required.user_group_id.into(), user_ids: rt::collect::<rt::JsString, _>(required.user_ids) }
     }
     /// The current supported values are valkey and redis.
     ///
@@ -5650,10 +5787,26 @@ pub struct CfnUserProps {
     pub user_name: rt::JsString,
 }
 
+/// The required fields of [`CfnUserProps`], named: `CfnUserProps::new(CfnUserPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnUserPropsRequired<T0, T1, T2> {
+    /// The current supported values are valkey and redis. (converts into `JsString`)
+    pub engine: T0,
+    /// The ID of the user. (converts into `JsString`)
+    pub user_id: T1,
+    /// The username of the user. (converts into `JsString`)
+    pub user_name: T2,
+}
+
 impl CfnUserProps {
-    /// A `CfnUserProps` with its required fields; set optional ones with the setters.
-    pub fn new(engine: impl Into<rt::JsString>, user_id: impl Into<rt::JsString>, user_name: impl Into<rt::JsString>) -> Self {
-        CfnUserProps { access_string: None, authentication_mode: None, engine: engine.into(), no_password_required: None, passwords: None, tags: None, user_id: user_id.into(), user_name: user_name.into() }
+    /// A `CfnUserProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnUserPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnUserProps { access_string: None, authentication_mode: None, engine: required.engine.into(), no_password_required: None, passwords: None, tags: None, user_id: required.user_id.into(), user_name: required.user_name.into() }
     }
     /// Access permissions string used for this user.
     ///

@@ -834,10 +834,23 @@ pub struct ApplicationListenerAttributes {
     pub security_group: crate::aws_cdk_lib::aws_ec2::ISecurityGroup,
 }
 
+/// The required fields of [`ApplicationListenerAttributes`], named: `ApplicationListenerAttributes::new(ApplicationListenerAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ApplicationListenerAttributesRequired<T0, T1> {
+    /// ARN of the listener. (converts into `JsString`)
+    pub listener_arn: T0,
+    /// Security group of the load balancer this listener is associated with. (converts into `aws_cdk_lib::aws_ec2::ISecurityGroup`)
+    pub security_group: T1,
+}
+
 impl ApplicationListenerAttributes {
-    /// A `ApplicationListenerAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(listener_arn: impl Into<rt::JsString>, security_group: impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
-        ApplicationListenerAttributes { default_port: None, listener_arn: listener_arn.into(), security_group: security_group.into() }
+    /// A `ApplicationListenerAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ApplicationListenerAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>,
+    {
+        ApplicationListenerAttributes { default_port: None, listener_arn: required.listener_arn.into(), security_group: required.security_group.into() }
     }
     /// The default port on which this listener is listening.
     pub fn default_port(mut self, default_port: impl Into<rt::JsNumber>) -> Self {
@@ -1257,10 +1270,23 @@ pub struct ApplicationListenerRuleProps {
     pub target_groups: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>,
 }
 
+/// The required fields of [`ApplicationListenerRuleProps`], named: `ApplicationListenerRuleProps::new(ApplicationListenerRulePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ApplicationListenerRulePropsRequired<T0, T1> {
+    /// The listener to attach the rule to. (converts into `aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener`)
+    pub listener: T0,
+    /// Priority of the rule. (converts into `JsNumber`)
+    pub priority: T1,
+}
+
 impl ApplicationListenerRuleProps {
-    /// A `ApplicationListenerRuleProps` with its required fields; set optional ones with the setters.
-    pub fn new(listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>, priority: impl Into<rt::JsNumber>) -> Self {
-        ApplicationListenerRuleProps { action: None, conditions: None, listener: listener.into(), priority: priority.into(), target_groups: None }
+    /// A `ApplicationListenerRuleProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ApplicationListenerRulePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>,
+        T1: Into<rt::JsNumber>,
+    {
+        ApplicationListenerRuleProps { action: None, conditions: None, listener: required.listener.into(), priority: required.priority.into(), target_groups: None }
     }
     /// Action to perform when requests are received.
     ///
@@ -1362,10 +1388,20 @@ impl ApplicationLoadBalancer {
         rt::call_op(rt::JsObject::handle(self), "addListener", __args)
     }
     /// Add a redirection listener to this load balancer.
+    ///
+    /// Leaves out the optional `props`; [`Self::add_redirect_with`] passes it.
     #[track_caller]
-    pub fn add_redirect(&self, props: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationLoadBalancerRedirectConfig>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationListener {
+    pub fn add_redirect(&self) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationListener {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "addRedirect", __args)
+    }
+    /// Add a redirection listener to this load balancer.
+    ///
+    /// [`Self::add_redirect`] with the optional `props` passed.
+    #[track_caller]
+    pub fn add_redirect_with(&self, props: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationLoadBalancerRedirectConfig>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationListener {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationLoadBalancerRedirectConfig>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "addRedirect", __args)
     }
     /// Add a security group to this load balancer.
@@ -1379,11 +1415,25 @@ impl ApplicationLoadBalancer {
     ///
     /// A region must be specified on the stack containing the load balancer; you cannot enable logging on
     /// environment-agnostic stacks. See https://docs.aws.amazon.com/cdk/latest/guide/environments.html
+    ///
+    /// Leaves out the optional `prefix`; [`Self::log_access_logs_with`] passes it.
     #[track_caller]
-    pub fn log_access_logs(&self, bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, prefix: Option<rt::JsString>) {
+    pub fn log_access_logs(&self, bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
-        __args.push(rt::ToValue::to_value(&prefix));
+        rt::call_op(rt::JsObject::handle(self), "logAccessLogs", __args)
+    }
+    /// Enable access logging for this load balancer.
+    ///
+    /// A region must be specified on the stack containing the load balancer; you cannot enable logging on
+    /// environment-agnostic stacks. See https://docs.aws.amazon.com/cdk/latest/guide/environments.html
+    ///
+    /// [`Self::log_access_logs`] with the optional `prefix` passed.
+    #[track_caller]
+    pub fn log_access_logs_with(&self, bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, prefix: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(prefix)));
         rt::call_op(rt::JsObject::handle(self), "logAccessLogs", __args)
     }
     /// Enable connection logging for this load balancer.
@@ -1392,11 +1442,27 @@ impl ApplicationLoadBalancer {
     /// environment-agnostic stacks.
     ///
     /// See: <https://docs.aws.amazon.com/cdk/latest/guide/environments.html>
+    ///
+    /// Leaves out the optional `prefix`; [`Self::log_connection_logs_with`] passes it.
     #[track_caller]
-    pub fn log_connection_logs(&self, bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, prefix: Option<rt::JsString>) {
+    pub fn log_connection_logs(&self, bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
-        __args.push(rt::ToValue::to_value(&prefix));
+        rt::call_op(rt::JsObject::handle(self), "logConnectionLogs", __args)
+    }
+    /// Enable connection logging for this load balancer.
+    ///
+    /// A region must be specified on the stack containing the load balancer; you cannot enable logging on
+    /// environment-agnostic stacks.
+    ///
+    /// See: <https://docs.aws.amazon.com/cdk/latest/guide/environments.html>
+    ///
+    /// [`Self::log_connection_logs`] with the optional `prefix` passed.
+    #[track_caller]
+    pub fn log_connection_logs_with(&self, bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, prefix: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(prefix)));
         rt::call_op(rt::JsObject::handle(self), "logConnectionLogs", __args)
     }
     /// Return the given named metric for this Application Load Balancer.
@@ -1404,11 +1470,26 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.custom`` instead
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this Application Load Balancer.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.custom`` instead
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// The total number of concurrent TCP connections active from clients to the load balancer and from the load balancer to targets.
@@ -1416,10 +1497,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.activeConnectionCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_active_connection_count_with`] passes it.
     #[track_caller]
-    pub fn metric_active_connection_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_active_connection_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricActiveConnectionCount", __args)
+    }
+    /// The total number of concurrent TCP connections active from clients to the load balancer and from the load balancer to targets.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.activeConnectionCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_active_connection_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_active_connection_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricActiveConnectionCount", __args)
     }
     /// The number of TLS connections initiated by the client that did not establish a session with the load balancer.
@@ -1430,10 +1525,27 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.clientTlsNegotiationErrorCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_client_tls_negotiation_error_count_with`] passes it.
     #[track_caller]
-    pub fn metric_client_tls_negotiation_error_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_client_tls_negotiation_error_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricClientTlsNegotiationErrorCount", __args)
+    }
+    /// The number of TLS connections initiated by the client that did not establish a session with the load balancer.
+    ///
+    /// Possible causes include a
+    /// mismatch of ciphers or protocols.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.clientTlsNegotiationErrorCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_client_tls_negotiation_error_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_client_tls_negotiation_error_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricClientTlsNegotiationErrorCount", __args)
     }
     /// The number of load balancer capacity units (LCU) used by your load balancer.
@@ -1441,10 +1553,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.consumedLCUs`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_consumed_lc_us_with`] passes it.
     #[track_caller]
-    pub fn metric_consumed_lc_us(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_consumed_lc_us(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricConsumedLCUs", __args)
+    }
+    /// The number of load balancer capacity units (LCU) used by your load balancer.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.consumedLCUs`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_consumed_lc_us`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_consumed_lc_us_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricConsumedLCUs", __args)
     }
     /// The number of user authentications that could not be completed.
@@ -1456,10 +1582,28 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.elbAuthError`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_elb_auth_error_with`] passes it.
     #[track_caller]
-    pub fn metric_elb_auth_error(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_elb_auth_error(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricElbAuthError", __args)
+    }
+    /// The number of user authentications that could not be completed.
+    ///
+    /// Because an authenticate action was misconfigured, the load balancer
+    /// couldn't establish a connection with the IdP, or the load balancer
+    /// couldn't complete the authentication flow due to an internal error.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.elbAuthError`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_elb_auth_error`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_elb_auth_error_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricElbAuthError", __args)
     }
     /// The number of user authentications that could not be completed because the IdP denied access to the user or an authorization code was used more than once.
@@ -1467,10 +1611,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.elbAuthFailure`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_elb_auth_failure_with`] passes it.
     #[track_caller]
-    pub fn metric_elb_auth_failure(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_elb_auth_failure(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricElbAuthFailure", __args)
+    }
+    /// The number of user authentications that could not be completed because the IdP denied access to the user or an authorization code was used more than once.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.elbAuthFailure`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_elb_auth_failure`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_elb_auth_failure_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricElbAuthFailure", __args)
     }
     /// The time elapsed, in milliseconds, to query the IdP for the ID token and user info.
@@ -1480,10 +1638,26 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.elbAuthLatency`` instead
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_elb_auth_latency_with`] passes it.
     #[track_caller]
-    pub fn metric_elb_auth_latency(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_elb_auth_latency(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricElbAuthLatency", __args)
+    }
+    /// The time elapsed, in milliseconds, to query the IdP for the ID token and user info.
+    ///
+    /// If one or more of these operations fail, this is the time to failure.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.elbAuthLatency`` instead
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::metric_elb_auth_latency`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_elb_auth_latency_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricElbAuthLatency", __args)
     }
     /// The number of authenticate actions that were successful.
@@ -1494,10 +1668,27 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.elbAuthSuccess`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_elb_auth_success_with`] passes it.
     #[track_caller]
-    pub fn metric_elb_auth_success(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_elb_auth_success(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricElbAuthSuccess", __args)
+    }
+    /// The number of authenticate actions that were successful.
+    ///
+    /// This metric is incremented at the end of the authentication workflow,
+    /// after the load balancer has retrieved the user claims from the IdP.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.elbAuthSuccess`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_elb_auth_success`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_elb_auth_success_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricElbAuthSuccess", __args)
     }
     /// The number of HTTP 3xx/4xx/5xx codes that originate from the load balancer.
@@ -1507,11 +1698,28 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.httpCodeElb`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_http_code_elb_with`] passes it.
     #[track_caller]
-    pub fn metric_http_code_elb(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeElb>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_http_code_elb(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeElb>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeElb>::into(code)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metricHttpCodeElb", __args)
+    }
+    /// The number of HTTP 3xx/4xx/5xx codes that originate from the load balancer.
+    ///
+    /// This does not include any response codes generated by the targets.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.httpCodeElb`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_http_code_elb`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_http_code_elb_with(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeElb>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeElb>::into(code)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricHttpCodeElb", __args)
     }
     /// The number of HTTP 2xx/3xx/4xx/5xx response codes generated by all targets in the load balancer.
@@ -1521,11 +1729,28 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.httpCodeTarget`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_http_code_target_with`] passes it.
     #[track_caller]
-    pub fn metric_http_code_target(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_http_code_target(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>::into(code)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metricHttpCodeTarget", __args)
+    }
+    /// The number of HTTP 2xx/3xx/4xx/5xx response codes generated by all targets in the load balancer.
+    ///
+    /// This does not include any response codes generated by the load balancer.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.httpCodeTarget`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_http_code_target`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_http_code_target_with(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>::into(code)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricHttpCodeTarget", __args)
     }
     /// The number of fixed-response actions that were successful.
@@ -1533,10 +1758,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.httpFixedResponseCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_http_fixed_response_count_with`] passes it.
     #[track_caller]
-    pub fn metric_http_fixed_response_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_http_fixed_response_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricHttpFixedResponseCount", __args)
+    }
+    /// The number of fixed-response actions that were successful.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.httpFixedResponseCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_http_fixed_response_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_http_fixed_response_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricHttpFixedResponseCount", __args)
     }
     /// The number of redirect actions that were successful.
@@ -1544,10 +1783,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.httpRedirectCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_http_redirect_count_with`] passes it.
     #[track_caller]
-    pub fn metric_http_redirect_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_http_redirect_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricHttpRedirectCount", __args)
+    }
+    /// The number of redirect actions that were successful.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.httpRedirectCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_http_redirect_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_http_redirect_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricHttpRedirectCount", __args)
     }
     /// The number of redirect actions that couldn't be completed because the URL in the response location header is larger than 8K.
@@ -1555,10 +1808,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.httpRedirectUrlLimitExceededCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_http_redirect_url_limit_exceeded_count_with`] passes it.
     #[track_caller]
-    pub fn metric_http_redirect_url_limit_exceeded_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_http_redirect_url_limit_exceeded_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricHttpRedirectUrlLimitExceededCount", __args)
+    }
+    /// The number of redirect actions that couldn't be completed because the URL in the response location header is larger than 8K.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.httpRedirectUrlLimitExceededCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_http_redirect_url_limit_exceeded_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_http_redirect_url_limit_exceeded_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricHttpRedirectUrlLimitExceededCount", __args)
     }
     /// The total number of bytes processed by the load balancer over IPv6.
@@ -1566,10 +1833,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.ipv6ProcessedBytes`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_ipv6_processed_bytes_with`] passes it.
     #[track_caller]
-    pub fn metric_ipv6_processed_bytes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_ipv6_processed_bytes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricIpv6ProcessedBytes", __args)
+    }
+    /// The total number of bytes processed by the load balancer over IPv6.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.ipv6ProcessedBytes`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_ipv6_processed_bytes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_ipv6_processed_bytes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricIpv6ProcessedBytes", __args)
     }
     /// The number of IPv6 requests received by the load balancer.
@@ -1577,10 +1858,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.ipv6RequestCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_ipv6_request_count_with`] passes it.
     #[track_caller]
-    pub fn metric_ipv6_request_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_ipv6_request_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricIpv6RequestCount", __args)
+    }
+    /// The number of IPv6 requests received by the load balancer.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.ipv6RequestCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_ipv6_request_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_ipv6_request_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricIpv6RequestCount", __args)
     }
     /// The total number of new TCP connections established from clients to the load balancer and from the load balancer to targets.
@@ -1588,10 +1883,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.newConnectionCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_new_connection_count_with`] passes it.
     #[track_caller]
-    pub fn metric_new_connection_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_new_connection_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNewConnectionCount", __args)
+    }
+    /// The total number of new TCP connections established from clients to the load balancer and from the load balancer to targets.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.newConnectionCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_new_connection_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_new_connection_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNewConnectionCount", __args)
     }
     /// The total number of bytes processed by the load balancer over IPv4 and IPv6.
@@ -1599,10 +1908,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.processedBytes`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_processed_bytes_with`] passes it.
     #[track_caller]
-    pub fn metric_processed_bytes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_processed_bytes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricProcessedBytes", __args)
+    }
+    /// The total number of bytes processed by the load balancer over IPv4 and IPv6.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.processedBytes`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_processed_bytes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_processed_bytes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricProcessedBytes", __args)
     }
     /// The number of connections that were rejected because the load balancer had reached its maximum number of connections.
@@ -1610,10 +1933,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.rejectedConnectionCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_rejected_connection_count_with`] passes it.
     #[track_caller]
-    pub fn metric_rejected_connection_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_rejected_connection_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricRejectedConnectionCount", __args)
+    }
+    /// The number of connections that were rejected because the load balancer had reached its maximum number of connections.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.rejectedConnectionCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_rejected_connection_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_rejected_connection_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricRejectedConnectionCount", __args)
     }
     /// The number of requests processed over IPv4 and IPv6.
@@ -1623,10 +1960,26 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.requestCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_request_count_with`] passes it.
     #[track_caller]
-    pub fn metric_request_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_request_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricRequestCount", __args)
+    }
+    /// The number of requests processed over IPv4 and IPv6.
+    ///
+    /// This count includes only the requests with a response generated by a target of the load balancer.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.requestCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_request_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_request_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricRequestCount", __args)
     }
     /// The number of rules processed by the load balancer given a request rate averaged over an hour.
@@ -1634,10 +1987,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.ruleEvaluations`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_rule_evaluations_with`] passes it.
     #[track_caller]
-    pub fn metric_rule_evaluations(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_rule_evaluations(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricRuleEvaluations", __args)
+    }
+    /// The number of rules processed by the load balancer given a request rate averaged over an hour.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.ruleEvaluations`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_rule_evaluations`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_rule_evaluations_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricRuleEvaluations", __args)
     }
     /// The number of connections that were not successfully established between the load balancer and target.
@@ -1645,10 +2012,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.targetConnectionErrorCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_target_connection_error_count_with`] passes it.
     #[track_caller]
-    pub fn metric_target_connection_error_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_target_connection_error_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTargetConnectionErrorCount", __args)
+    }
+    /// The number of connections that were not successfully established between the load balancer and target.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.targetConnectionErrorCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_target_connection_error_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_target_connection_error_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTargetConnectionErrorCount", __args)
     }
     /// The time elapsed, in seconds, after the request leaves the load balancer until a response from the target is received.
@@ -1656,10 +2037,24 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.targetResponseTime`` instead
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_target_response_time_with`] passes it.
     #[track_caller]
-    pub fn metric_target_response_time(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_target_response_time(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTargetResponseTime", __args)
+    }
+    /// The time elapsed, in seconds, after the request leaves the load balancer until a response from the target is received.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.targetResponseTime`` instead
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::metric_target_response_time`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_target_response_time_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTargetResponseTime", __args)
     }
     /// The number of TLS connections initiated by the load balancer that did not establish a session with the target.
@@ -1669,10 +2064,26 @@ impl ApplicationLoadBalancer {
     /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.targetTLSNegotiationErrorCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_target_tls_negotiation_error_count_with`] passes it.
     #[track_caller]
-    pub fn metric_target_tls_negotiation_error_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_target_tls_negotiation_error_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTargetTLSNegotiationErrorCount", __args)
+    }
+    /// The number of TLS connections initiated by the load balancer that did not establish a session with the target.
+    ///
+    /// Possible causes include a mismatch of ciphers or protocols.
+    ///
+    /// **Deprecated:** Use ``ApplicationLoadBalancer.metrics.targetTLSNegotiationErrorCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_target_tls_negotiation_error_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_target_tls_negotiation_error_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTargetTLSNegotiationErrorCount", __args)
     }
     /// Uniquely identifies this class.
@@ -1750,10 +2161,23 @@ pub struct ApplicationLoadBalancerAttributes {
     pub vpc: Option<crate::aws_cdk_lib::aws_ec2::IVpc>,
 }
 
+/// The required fields of [`ApplicationLoadBalancerAttributes`], named: `ApplicationLoadBalancerAttributes::new(ApplicationLoadBalancerAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ApplicationLoadBalancerAttributesRequired<T0, T1> {
+    /// ARN of the load balancer. (converts into `JsString`)
+    pub load_balancer_arn: T0,
+    /// ID of the load balancer's security group. (converts into `JsString`)
+    pub security_group_id: T1,
+}
+
 impl ApplicationLoadBalancerAttributes {
-    /// A `ApplicationLoadBalancerAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(load_balancer_arn: impl Into<rt::JsString>, security_group_id: impl Into<rt::JsString>) -> Self {
-        ApplicationLoadBalancerAttributes { load_balancer_arn: load_balancer_arn.into(), load_balancer_canonical_hosted_zone_id: None, load_balancer_dns_name: None, security_group_allows_all_outbound: None, security_group_id: security_group_id.into(), vpc: None }
+    /// A `ApplicationLoadBalancerAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ApplicationLoadBalancerAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        ApplicationLoadBalancerAttributes { load_balancer_arn: required.load_balancer_arn.into(), load_balancer_canonical_hosted_zone_id: None, load_balancer_dns_name: None, security_group_allows_all_outbound: None, security_group_id: required.security_group_id.into(), vpc: None }
     }
     /// ARN of the load balancer.
     pub fn load_balancer_arn(mut self, load_balancer_arn: impl Into<rt::JsString>) -> Self {
@@ -2267,12 +2691,21 @@ pub struct ApplicationTargetGroup(crate::aws_cdk_lib::aws_elasticloadbalancingv2
 crate::__handle!(ApplicationTargetGroup : crate::aws_cdk_lib::aws_elasticloadbalancingv2::TargetGroupBase);
 crate::__upcasts!(ApplicationTargetGroup => crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup, crate::aws_cdk_lib::aws_elasticloadbalancingv2::ITargetGroup, crate::aws_cdk_lib::aws_elasticloadbalancingv2::TargetGroupBase, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl ApplicationTargetGroup {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroupProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_elasticloadbalancingv2.ApplicationTargetGroup", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroupProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGroupProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_elasticloadbalancingv2.ApplicationTargetGroup", __args)
     }
     /// Import an existing target group.
@@ -2297,11 +2730,27 @@ impl ApplicationTargetGroup {
     /// otherwise it defaults to duration-based stickiness attributes (`lb_cookie`).
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/sticky-sessions.html>
+    ///
+    /// Leaves out the optional `cookie_name`; [`Self::enable_cookie_stickiness_with`] passes it.
     #[track_caller]
-    pub fn enable_cookie_stickiness(&self, duration: impl Into<crate::aws_cdk_lib::Duration>, cookie_name: Option<rt::JsString>) {
+    pub fn enable_cookie_stickiness(&self, duration: impl Into<crate::aws_cdk_lib::Duration>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Duration>::into(duration)));
-        __args.push(rt::ToValue::to_value(&cookie_name));
+        rt::call_op(rt::JsObject::handle(self), "enableCookieStickiness", __args)
+    }
+    /// Enable sticky routing via a cookie to members of this target group.
+    ///
+    /// Note: If the `cookieName` parameter is set, application-based stickiness will be applied,
+    /// otherwise it defaults to duration-based stickiness attributes (`lb_cookie`).
+    ///
+    /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/sticky-sessions.html>
+    ///
+    /// [`Self::enable_cookie_stickiness`] with the optional `cookie_name` passed.
+    #[track_caller]
+    pub fn enable_cookie_stickiness_with(&self, duration: impl Into<crate::aws_cdk_lib::Duration>, cookie_name: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Duration>::into(duration)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(cookie_name)));
         rt::call_op(rt::JsObject::handle(self), "enableCookieStickiness", __args)
     }
     /// Return the given named metric for this Application Load Balancer Target Group.
@@ -2312,11 +2761,29 @@ impl ApplicationTargetGroup {
     /// on this metric.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this Application Load Balancer Target Group.
+    ///
+    /// Returns the metric for this target group from the point of view of the first
+    /// load balancer load balancing to it. If you have multiple load balancers load
+    /// sending traffic to the same target group, you will have to override the dimensions
+    /// on this metric.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// The number of healthy hosts in the target group.
@@ -2324,10 +2791,24 @@ impl ApplicationTargetGroup {
     /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.healthyHostCount`` instead
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_healthy_host_count_with`] passes it.
     #[track_caller]
-    pub fn metric_healthy_host_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_healthy_host_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricHealthyHostCount", __args)
+    }
+    /// The number of healthy hosts in the target group.
+    ///
+    /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.healthyHostCount`` instead
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::metric_healthy_host_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_healthy_host_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricHealthyHostCount", __args)
     }
     /// The number of HTTP 2xx/3xx/4xx/5xx response codes generated by all targets in this target group.
@@ -2337,11 +2818,28 @@ impl ApplicationTargetGroup {
     /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.httpCodeTarget`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_http_code_target_with`] passes it.
     #[track_caller]
-    pub fn metric_http_code_target(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_http_code_target(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>::into(code)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metricHttpCodeTarget", __args)
+    }
+    /// The number of HTTP 2xx/3xx/4xx/5xx response codes generated by all targets in this target group.
+    ///
+    /// This does not include any response codes generated by the load balancer.
+    ///
+    /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.httpCodeTarget`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_http_code_target`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_http_code_target_with(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>::into(code)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricHttpCodeTarget", __args)
     }
     /// The number of IPv6 requests received by the target group.
@@ -2349,10 +2847,24 @@ impl ApplicationTargetGroup {
     /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.ipv6RequestCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_ipv6_request_count_with`] passes it.
     #[track_caller]
-    pub fn metric_ipv6_request_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_ipv6_request_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricIpv6RequestCount", __args)
+    }
+    /// The number of IPv6 requests received by the target group.
+    ///
+    /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.ipv6RequestCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_ipv6_request_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_ipv6_request_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricIpv6RequestCount", __args)
     }
     /// The number of requests processed over IPv4 and IPv6.
@@ -2362,10 +2874,26 @@ impl ApplicationTargetGroup {
     /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.requestCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_request_count_with`] passes it.
     #[track_caller]
-    pub fn metric_request_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_request_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricRequestCount", __args)
+    }
+    /// The number of requests processed over IPv4 and IPv6.
+    ///
+    /// This count includes only the requests with a response generated by a target of the load balancer.
+    ///
+    /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.requestCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_request_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_request_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricRequestCount", __args)
     }
     /// The average number of requests received by each target in a target group.
@@ -2375,10 +2903,26 @@ impl ApplicationTargetGroup {
     /// **Deprecated:** Use `ApplicationTargetGroup.metrics.requestCountPerTarget` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_request_count_per_target_with`] passes it.
     #[track_caller]
-    pub fn metric_request_count_per_target(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_request_count_per_target(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricRequestCountPerTarget", __args)
+    }
+    /// The average number of requests received by each target in a target group.
+    ///
+    /// The only valid statistic is Sum. Note that this represents the average not the sum.
+    ///
+    /// **Deprecated:** Use `ApplicationTargetGroup.metrics.requestCountPerTarget` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_request_count_per_target`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_request_count_per_target_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricRequestCountPerTarget", __args)
     }
     /// The number of connections that were not successfully established between the load balancer and target.
@@ -2386,10 +2930,24 @@ impl ApplicationTargetGroup {
     /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.targetConnectionErrorCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_target_connection_error_count_with`] passes it.
     #[track_caller]
-    pub fn metric_target_connection_error_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_target_connection_error_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTargetConnectionErrorCount", __args)
+    }
+    /// The number of connections that were not successfully established between the load balancer and target.
+    ///
+    /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.targetConnectionErrorCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_target_connection_error_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_target_connection_error_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTargetConnectionErrorCount", __args)
     }
     /// The time elapsed, in seconds, after the request leaves the load balancer until a response from the target is received.
@@ -2397,10 +2955,24 @@ impl ApplicationTargetGroup {
     /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.targetResponseTime`` instead
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_target_response_time_with`] passes it.
     #[track_caller]
-    pub fn metric_target_response_time(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_target_response_time(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTargetResponseTime", __args)
+    }
+    /// The time elapsed, in seconds, after the request leaves the load balancer until a response from the target is received.
+    ///
+    /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.targetResponseTime`` instead
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::metric_target_response_time`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_target_response_time_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTargetResponseTime", __args)
     }
     /// The number of TLS connections initiated by the load balancer that did not establish a session with the target.
@@ -2410,10 +2982,26 @@ impl ApplicationTargetGroup {
     /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.tlsNegotiationErrorCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_target_tls_negotiation_error_count_with`] passes it.
     #[track_caller]
-    pub fn metric_target_tls_negotiation_error_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_target_tls_negotiation_error_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTargetTLSNegotiationErrorCount", __args)
+    }
+    /// The number of TLS connections initiated by the load balancer that did not establish a session with the target.
+    ///
+    /// Possible causes include a mismatch of ciphers or protocols.
+    ///
+    /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.tlsNegotiationErrorCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_target_tls_negotiation_error_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_target_tls_negotiation_error_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTargetTLSNegotiationErrorCount", __args)
     }
     /// The number of unhealthy hosts in the target group.
@@ -2421,30 +3009,70 @@ impl ApplicationTargetGroup {
     /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.unhealthyHostCount`` instead
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_unhealthy_host_count_with`] passes it.
     #[track_caller]
-    pub fn metric_unhealthy_host_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_unhealthy_host_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricUnhealthyHostCount", __args)
+    }
+    /// The number of unhealthy hosts in the target group.
+    ///
+    /// **Deprecated:** Use ``ApplicationTargetGroup.metrics.unhealthyHostCount`` instead
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::metric_unhealthy_host_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_unhealthy_host_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricUnhealthyHostCount", __args)
     }
     /// Register a connectable as a member of this target group.
     ///
     /// Don't call this directly. It will be called by load balancing targets.
+    ///
+    /// Leaves out the optional `port_range`; [`Self::register_connectable_with`] passes it.
     #[track_caller]
-    pub fn register_connectable(&self, connectable: impl Into<crate::aws_cdk_lib::aws_ec2::IConnectable>, port_range: Option<crate::aws_cdk_lib::aws_ec2::Port>) {
+    pub fn register_connectable(&self, connectable: impl Into<crate::aws_cdk_lib::aws_ec2::IConnectable>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ec2::IConnectable>::into(connectable)));
-        __args.push(rt::ToValue::to_value(&port_range));
+        rt::call_op(rt::JsObject::handle(self), "registerConnectable", __args)
+    }
+    /// Register a connectable as a member of this target group.
+    ///
+    /// Don't call this directly. It will be called by load balancing targets.
+    ///
+    /// [`Self::register_connectable`] with the optional `port_range` passed.
+    #[track_caller]
+    pub fn register_connectable_with(&self, connectable: impl Into<crate::aws_cdk_lib::aws_ec2::IConnectable>, port_range: impl Into<crate::aws_cdk_lib::aws_ec2::Port>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ec2::IConnectable>::into(connectable)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ec2::Port>::into(port_range)));
         rt::call_op(rt::JsObject::handle(self), "registerConnectable", __args)
     }
     /// Register a listener that is load balancing to this target group.
     ///
     /// Don't call this directly. It will be called by listeners.
+    ///
+    /// Leaves out the optional `associating_construct`; [`Self::register_listener_with`] passes it.
     #[track_caller]
-    pub fn register_listener(&self, listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>, associating_construct: Option<crate::constructs::IConstruct>) {
+    pub fn register_listener(&self, listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>::into(listener)));
-        __args.push(rt::ToValue::to_value(&associating_construct));
+        rt::call_op(rt::JsObject::handle(self), "registerListener", __args)
+    }
+    /// Register a listener that is load balancing to this target group.
+    ///
+    /// Don't call this directly. It will be called by listeners.
+    ///
+    /// [`Self::register_listener`] with the optional `associating_construct` passed.
+    #[track_caller]
+    pub fn register_listener_with(&self, listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>, associating_construct: impl Into<crate::constructs::IConstruct>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>::into(listener)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(associating_construct)));
         rt::call_op(rt::JsObject::handle(self), "registerListener", __args)
     }
     /// Uniquely identifies this class.
@@ -2825,10 +3453,26 @@ pub struct AuthenticateJwtOptions {
     pub next: crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction,
 }
 
+/// The required fields of [`AuthenticateJwtOptions`], named: `AuthenticateJwtOptions::new(AuthenticateJwtOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AuthenticateJwtOptionsRequired<T0, T1, T2> {
+    /// The issuer of the JWT token. (converts into `JsString`)
+    pub issuer: T0,
+    /// The JWKS (JSON Web Key Set) endpoint URL. (converts into `JsString`)
+    pub jwks_endpoint: T1,
+    /// What action to execute next. (converts into `aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction`)
+    pub next: T2,
+}
+
 impl AuthenticateJwtOptions {
-    /// A `AuthenticateJwtOptions` with its required fields; set optional ones with the setters.
-    pub fn new(issuer: impl Into<rt::JsString>, jwks_endpoint: impl Into<rt::JsString>, next: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction>) -> Self {
-        AuthenticateJwtOptions { issuer: issuer.into(), jwks_endpoint: jwks_endpoint.into(), next: next.into() }
+    /// A `AuthenticateJwtOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: AuthenticateJwtOptionsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction>,
+    {
+        AuthenticateJwtOptions { issuer: required.issuer.into(), jwks_endpoint: required.jwks_endpoint.into(), next: required.next.into() }
     }
     /// The issuer of the JWT token.
     ///
@@ -2925,10 +3569,38 @@ pub struct AuthenticateOidcOptions {
     pub user_info_endpoint: rt::JsString,
 }
 
+/// The required fields of [`AuthenticateOidcOptions`], named: `AuthenticateOidcOptions::new(AuthenticateOidcOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AuthenticateOidcOptionsRequired<T0, T1, T2, T3, T4, T5, T6> {
+    /// The authorization endpoint of the IdP. (converts into `JsString`)
+    pub authorization_endpoint: T0,
+    /// The OAuth 2.0 client identifier. (converts into `JsString`)
+    pub client_id: T1,
+    /// The OAuth 2.0 client secret. (converts into `aws_cdk_lib::SecretValue`)
+    pub client_secret: T2,
+    /// The OIDC issuer identifier of the IdP. (converts into `JsString`)
+    pub issuer: T3,
+    /// What action to execute next. (converts into `aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction`)
+    pub next: T4,
+    /// The token endpoint of the IdP. (converts into `JsString`)
+    pub token_endpoint: T5,
+    /// The user info endpoint of the IdP. (converts into `JsString`)
+    pub user_info_endpoint: T6,
+}
+
 impl AuthenticateOidcOptions {
-    /// A `AuthenticateOidcOptions` with its required fields; set optional ones with the setters.
-    pub fn new(authorization_endpoint: impl Into<rt::JsString>, client_id: impl Into<rt::JsString>, client_secret: impl Into<crate::aws_cdk_lib::SecretValue>, issuer: impl Into<rt::JsString>, next: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction>, token_endpoint: impl Into<rt::JsString>, user_info_endpoint: impl Into<rt::JsString>) -> Self {
-        AuthenticateOidcOptions { allow_https_outbound: None, authentication_request_extra_params: None, authorization_endpoint: authorization_endpoint.into(), client_id: client_id.into(), client_secret: client_secret.into(), issuer: issuer.into(), next: next.into(), on_unauthenticated_request: None, scope: None, session_cookie_name: None, session_timeout: None, token_endpoint: token_endpoint.into(), user_info_endpoint: user_info_endpoint.into() }
+    /// A `AuthenticateOidcOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4, T5, T6>(required: AuthenticateOidcOptionsRequired<T0, T1, T2, T3, T4, T5, T6>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<crate::aws_cdk_lib::SecretValue>,
+        T3: Into<rt::JsString>,
+        T4: Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction>,
+        T5: Into<rt::JsString>,
+        T6: Into<rt::JsString>,
+    {
+        AuthenticateOidcOptions { allow_https_outbound: None, authentication_request_extra_params: None, authorization_endpoint: required.authorization_endpoint.into(), client_id: required.client_id.into(), client_secret: required.client_secret.into(), issuer: required.issuer.into(), next: required.next.into(), on_unauthenticated_request: None, scope: None, session_cookie_name: None, session_timeout: None, token_endpoint: required.token_endpoint.into(), user_info_endpoint: required.user_info_endpoint.into() }
     }
     /// Allow HTTPS outbound traffic to communicate with the IdP.
     ///
@@ -3319,11 +3991,24 @@ impl BaseListener {
     /// Set a non-standard attribute on the listener.
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-listenerattribute.html>
+    ///
+    /// Leaves out the optional `value`; [`Self::set_attribute_with`] passes it.
     #[track_caller]
-    pub fn set_attribute(&self, key: impl Into<rt::JsString>, value: Option<rt::JsString>) {
+    pub fn set_attribute(&self, key: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
-        __args.push(rt::ToValue::to_value(&value));
+        rt::call_op(rt::JsObject::handle(self), "setAttribute", __args)
+    }
+    /// Set a non-standard attribute on the listener.
+    ///
+    /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-listenerattribute.html>
+    ///
+    /// [`Self::set_attribute`] with the optional `value` passed.
+    #[track_caller]
+    pub fn set_attribute_with(&self, key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
         rt::call_op(rt::JsObject::handle(self), "setAttribute", __args)
     }
     /// ARN of the listener.
@@ -3407,11 +4092,25 @@ impl BaseLoadBalancer {
     ///
     /// A region must be specified on the stack containing the load balancer; you cannot enable logging on
     /// environment-agnostic stacks. See https://docs.aws.amazon.com/cdk/latest/guide/environments.html
+    ///
+    /// Leaves out the optional `prefix`; [`Self::log_access_logs_with`] passes it.
     #[track_caller]
-    pub fn log_access_logs(&self, bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, prefix: Option<rt::JsString>) {
+    pub fn log_access_logs(&self, bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
-        __args.push(rt::ToValue::to_value(&prefix));
+        rt::call_op(rt::JsObject::handle(self), "logAccessLogs", __args)
+    }
+    /// Enable access logging for this load balancer.
+    ///
+    /// A region must be specified on the stack containing the load balancer; you cannot enable logging on
+    /// environment-agnostic stacks. See https://docs.aws.amazon.com/cdk/latest/guide/environments.html
+    ///
+    /// [`Self::log_access_logs`] with the optional `prefix` passed.
+    #[track_caller]
+    pub fn log_access_logs_with(&self, bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, prefix: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::IBucket>::into(bucket)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(prefix)));
         rt::call_op(rt::JsObject::handle(self), "logAccessLogs", __args)
     }
     /// Remove an attribute from the load balancer.
@@ -3424,11 +4123,24 @@ impl BaseLoadBalancer {
     /// Set a non-standard attribute on the load balancer.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#load-balancer-attributes>
+    ///
+    /// Leaves out the optional `value`; [`Self::set_attribute_with`] passes it.
     #[track_caller]
-    pub fn set_attribute(&self, key: impl Into<rt::JsString>, value: Option<rt::JsString>) {
+    pub fn set_attribute(&self, key: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
-        __args.push(rt::ToValue::to_value(&value));
+        rt::call_op(rt::JsObject::handle(self), "setAttribute", __args)
+    }
+    /// Set a non-standard attribute on the load balancer.
+    ///
+    /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#load-balancer-attributes>
+    ///
+    /// [`Self::set_attribute`] with the optional `value` passed.
+    #[track_caller]
+    pub fn set_attribute_with(&self, key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
         rt::call_op(rt::JsObject::handle(self), "setAttribute", __args)
     }
     /// The ARN of this load balancer.
@@ -4286,10 +4998,26 @@ pub struct CfnListenerAuthenticateCognitoConfigProperty {
     pub user_pool_domain: rt::JsString,
 }
 
+/// The required fields of [`CfnListenerAuthenticateCognitoConfigProperty`], named: `CfnListenerAuthenticateCognitoConfigProperty::new(CfnListenerAuthenticateCognitoConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerAuthenticateCognitoConfigPropertyRequired<T0, T1, T2> {
+    /// The Amazon Resource Name (ARN) of the Amazon Cognito user pool. (converts into `JsString`)
+    pub user_pool_arn: T0,
+    /// The ID of the Amazon Cognito user pool client. (converts into `JsString`)
+    pub user_pool_client_id: T1,
+    /// The domain prefix or fully-qualified domain name of the Amazon Cognito user pool. (converts into `JsString`)
+    pub user_pool_domain: T2,
+}
+
 impl CfnListenerAuthenticateCognitoConfigProperty {
-    /// A `CfnListenerAuthenticateCognitoConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(user_pool_arn: impl Into<rt::JsString>, user_pool_client_id: impl Into<rt::JsString>, user_pool_domain: impl Into<rt::JsString>) -> Self {
-        CfnListenerAuthenticateCognitoConfigProperty { authentication_request_extra_params: None, on_unauthenticated_request: None, scope: None, session_cookie_name: None, session_timeout: None, user_pool_arn: user_pool_arn.into(), user_pool_client_id: user_pool_client_id.into(), user_pool_domain: user_pool_domain.into() }
+    /// A `CfnListenerAuthenticateCognitoConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnListenerAuthenticateCognitoConfigPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnListenerAuthenticateCognitoConfigProperty { authentication_request_extra_params: None, on_unauthenticated_request: None, scope: None, session_cookie_name: None, session_timeout: None, user_pool_arn: required.user_pool_arn.into(), user_pool_client_id: required.user_pool_client_id.into(), user_pool_domain: required.user_pool_domain.into() }
     }
     /// The query parameters (up to 10) to include in the redirect request to the authorization endpoint.
     ///
@@ -4451,10 +5179,32 @@ pub struct CfnListenerAuthenticateOidcConfigProperty {
     pub user_info_endpoint: rt::JsString,
 }
 
+/// The required fields of [`CfnListenerAuthenticateOidcConfigProperty`], named: `CfnListenerAuthenticateOidcConfigProperty::new(CfnListenerAuthenticateOidcConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerAuthenticateOidcConfigPropertyRequired<T0, T1, T2, T3, T4> {
+    /// The authorization endpoint of the IdP. (converts into `JsString`)
+    pub authorization_endpoint: T0,
+    /// The OAuth 2.0 client identifier. (converts into `JsString`)
+    pub client_id: T1,
+    /// The OIDC issuer identifier of the IdP. (converts into `JsString`)
+    pub issuer: T2,
+    /// The token endpoint of the IdP. (converts into `JsString`)
+    pub token_endpoint: T3,
+    /// The user info endpoint of the IdP. (converts into `JsString`)
+    pub user_info_endpoint: T4,
+}
+
 impl CfnListenerAuthenticateOidcConfigProperty {
-    /// A `CfnListenerAuthenticateOidcConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(authorization_endpoint: impl Into<rt::JsString>, client_id: impl Into<rt::JsString>, issuer: impl Into<rt::JsString>, token_endpoint: impl Into<rt::JsString>, user_info_endpoint: impl Into<rt::JsString>) -> Self {
-        CfnListenerAuthenticateOidcConfigProperty { authentication_request_extra_params: None, authorization_endpoint: authorization_endpoint.into(), client_id: client_id.into(), client_secret: None, issuer: issuer.into(), on_unauthenticated_request: None, scope: None, session_cookie_name: None, session_timeout: None, token_endpoint: token_endpoint.into(), use_existing_client_secret: None, user_info_endpoint: user_info_endpoint.into() }
+    /// A `CfnListenerAuthenticateOidcConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CfnListenerAuthenticateOidcConfigPropertyRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+        T4: Into<rt::JsString>,
+    {
+        CfnListenerAuthenticateOidcConfigProperty { authentication_request_extra_params: None, authorization_endpoint: required.authorization_endpoint.into(), client_id: required.client_id.into(), client_secret: None, issuer: required.issuer.into(), on_unauthenticated_request: None, scope: None, session_cookie_name: None, session_timeout: None, token_endpoint: required.token_endpoint.into(), use_existing_client_secret: None, user_info_endpoint: required.user_info_endpoint.into() }
     }
     /// The query parameters (up to 10) to include in the redirect request to the authorization endpoint.
     ///
@@ -4753,10 +5503,27 @@ pub struct CfnListenerJwtValidationActionAdditionalClaimProperty {
     pub values: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnListenerJwtValidationActionAdditionalClaimProperty`], named: `CfnListenerJwtValidationActionAdditionalClaimProperty::new(CfnListenerJwtValidationActionAdditionalClaimPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerJwtValidationActionAdditionalClaimPropertyRequired<T0, T1, T2> {
+    /// The format of the claim value. (converts into `JsString`)
+    pub format: T0,
+    /// The name of the claim. (converts into `JsString`)
+    pub name: T1,
+    /// The claim value. (items converting into `JsString`)
+    pub values: T2,
+}
+
 impl CfnListenerJwtValidationActionAdditionalClaimProperty {
-    /// A `CfnListenerJwtValidationActionAdditionalClaimProperty` with its required fields; set optional ones with the setters.
-    pub fn new(format: impl Into<rt::JsString>, name: impl Into<rt::JsString>, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnListenerJwtValidationActionAdditionalClaimProperty { format: format.into(), name: name.into(), values: rt::collect::<rt::JsString, _>(values) }
+    /// A `CfnListenerJwtValidationActionAdditionalClaimProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnListenerJwtValidationActionAdditionalClaimPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: IntoIterator,
+        T2::Item: Into<rt::JsString>,
+    {
+        CfnListenerJwtValidationActionAdditionalClaimProperty { format: required.format.into(), name: required.name.into(), values: rt::collect::<rt::JsString, _>(required.values) }
     }
     /// The format of the claim value.
     ///
@@ -4808,10 +5575,23 @@ pub struct CfnListenerJwtValidationConfigProperty {
     pub jwks_endpoint: rt::JsString,
 }
 
+/// The required fields of [`CfnListenerJwtValidationConfigProperty`], named: `CfnListenerJwtValidationConfigProperty::new(CfnListenerJwtValidationConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerJwtValidationConfigPropertyRequired<T0, T1> {
+    ///  (converts into `JsString`)
+    pub issuer: T0,
+    ///  (converts into `JsString`)
+    pub jwks_endpoint: T1,
+}
+
 impl CfnListenerJwtValidationConfigProperty {
-    /// A `CfnListenerJwtValidationConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(issuer: impl Into<rt::JsString>, jwks_endpoint: impl Into<rt::JsString>) -> Self {
-        CfnListenerJwtValidationConfigProperty { additional_claims: None, issuer: issuer.into(), jwks_endpoint: jwks_endpoint.into() }
+    /// A `CfnListenerJwtValidationConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnListenerJwtValidationConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnListenerJwtValidationConfigProperty { additional_claims: None, issuer: required.issuer.into(), jwks_endpoint: required.jwks_endpoint.into() }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-jwtvalidationconfig.html#cfn-elasticloadbalancingv2-listener-jwtvalidationconfig-additionalclaims>
     pub fn additional_claims(mut self, additional_claims: impl Into<IResolvableOrIResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList>) -> Self {
@@ -5368,10 +6148,23 @@ pub struct CfnListenerCertificateProps {
     pub listener_arn: rt::JsString,
 }
 
+/// The required fields of [`CfnListenerCertificateProps`], named: `CfnListenerCertificateProps::new(CfnListenerCertificatePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerCertificatePropsRequired<T0, T1> {
+    /// The certificate. (converts into `IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList`)
+    pub certificates: T0,
+    /// The Amazon Resource Name (ARN) of the listener. (converts into `JsString`)
+    pub listener_arn: T1,
+}
+
 impl CfnListenerCertificateProps {
-    /// A `CfnListenerCertificateProps` with its required fields; set optional ones with the setters.
-    pub fn new(certificates: impl Into<IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList>, listener_arn: impl Into<rt::JsString>) -> Self {
-        CfnListenerCertificateProps { certificates: certificates.into(), listener_arn: listener_arn.into() }
+    /// A `CfnListenerCertificateProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnListenerCertificatePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList>,
+        T1: Into<rt::JsString>,
+    {
+        CfnListenerCertificateProps { certificates: required.certificates.into(), listener_arn: required.listener_arn.into() }
     }
     /// The certificate.
     ///
@@ -5465,10 +6258,23 @@ pub struct CfnListenerProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnListenerProps`], named: `CfnListenerProps::new(CfnListenerPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerPropsRequired<T0, T1> {
+    /// The actions for the default rule. You cannot define a condition for a default rule. (converts into `IResolvableOrIResolvableOrCfnListenerActionPropertyList`)
+    pub default_actions: T0,
+    /// The Amazon Resource Name (ARN) of the load balancer. (converts into `StringOrObject`)
+    pub load_balancer_arn: T1,
+}
+
 impl CfnListenerProps {
-    /// A `CfnListenerProps` with its required fields; set optional ones with the setters.
-    pub fn new(default_actions: impl Into<IResolvableOrIResolvableOrCfnListenerActionPropertyList>, load_balancer_arn: impl Into<StringOrObject>) -> Self {
-        CfnListenerProps { alpn_policy: None, certificates: None, default_actions: default_actions.into(), listener_attributes: None, load_balancer_arn: load_balancer_arn.into(), mutual_authentication: None, port: None, protocol: None, ssl_policy: None, tags: None }
+    /// A `CfnListenerProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnListenerPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrIResolvableOrCfnListenerActionPropertyList>,
+        T1: Into<StringOrObject>,
+    {
+        CfnListenerProps { alpn_policy: None, certificates: None, default_actions: required.default_actions.into(), listener_attributes: None, load_balancer_arn: required.load_balancer_arn.into(), mutual_authentication: None, port: None, protocol: None, ssl_policy: None, tags: None }
     }
     /// [TLS listener] The name of the Application-Layer Protocol Negotiation (ALPN) policy.
     ///
@@ -5891,10 +6697,26 @@ pub struct CfnListenerRuleAuthenticateCognitoConfigProperty {
     pub user_pool_domain: rt::JsString,
 }
 
+/// The required fields of [`CfnListenerRuleAuthenticateCognitoConfigProperty`], named: `CfnListenerRuleAuthenticateCognitoConfigProperty::new(CfnListenerRuleAuthenticateCognitoConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerRuleAuthenticateCognitoConfigPropertyRequired<T0, T1, T2> {
+    /// The Amazon Resource Name (ARN) of the Amazon Cognito user pool. (converts into `JsString`)
+    pub user_pool_arn: T0,
+    /// The ID of the Amazon Cognito user pool client. (converts into `JsString`)
+    pub user_pool_client_id: T1,
+    /// The domain prefix or fully-qualified domain name of the Amazon Cognito user pool. (converts into `JsString`)
+    pub user_pool_domain: T2,
+}
+
 impl CfnListenerRuleAuthenticateCognitoConfigProperty {
-    /// A `CfnListenerRuleAuthenticateCognitoConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(user_pool_arn: impl Into<rt::JsString>, user_pool_client_id: impl Into<rt::JsString>, user_pool_domain: impl Into<rt::JsString>) -> Self {
-        CfnListenerRuleAuthenticateCognitoConfigProperty { authentication_request_extra_params: None, on_unauthenticated_request: None, scope: None, session_cookie_name: None, session_timeout: None, user_pool_arn: user_pool_arn.into(), user_pool_client_id: user_pool_client_id.into(), user_pool_domain: user_pool_domain.into() }
+    /// A `CfnListenerRuleAuthenticateCognitoConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnListenerRuleAuthenticateCognitoConfigPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnListenerRuleAuthenticateCognitoConfigProperty { authentication_request_extra_params: None, on_unauthenticated_request: None, scope: None, session_cookie_name: None, session_timeout: None, user_pool_arn: required.user_pool_arn.into(), user_pool_client_id: required.user_pool_client_id.into(), user_pool_domain: required.user_pool_domain.into() }
     }
     /// The query parameters (up to 10) to include in the redirect request to the authorization endpoint.
     ///
@@ -6056,10 +6878,32 @@ pub struct CfnListenerRuleAuthenticateOidcConfigProperty {
     pub user_info_endpoint: rt::JsString,
 }
 
+/// The required fields of [`CfnListenerRuleAuthenticateOidcConfigProperty`], named: `CfnListenerRuleAuthenticateOidcConfigProperty::new(CfnListenerRuleAuthenticateOidcConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerRuleAuthenticateOidcConfigPropertyRequired<T0, T1, T2, T3, T4> {
+    /// The authorization endpoint of the IdP. (converts into `JsString`)
+    pub authorization_endpoint: T0,
+    /// The OAuth 2.0 client identifier. (converts into `JsString`)
+    pub client_id: T1,
+    /// The OIDC issuer identifier of the IdP. (converts into `JsString`)
+    pub issuer: T2,
+    /// The token endpoint of the IdP. (converts into `JsString`)
+    pub token_endpoint: T3,
+    /// The user info endpoint of the IdP. (converts into `JsString`)
+    pub user_info_endpoint: T4,
+}
+
 impl CfnListenerRuleAuthenticateOidcConfigProperty {
-    /// A `CfnListenerRuleAuthenticateOidcConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(authorization_endpoint: impl Into<rt::JsString>, client_id: impl Into<rt::JsString>, issuer: impl Into<rt::JsString>, token_endpoint: impl Into<rt::JsString>, user_info_endpoint: impl Into<rt::JsString>) -> Self {
-        CfnListenerRuleAuthenticateOidcConfigProperty { authentication_request_extra_params: None, authorization_endpoint: authorization_endpoint.into(), client_id: client_id.into(), client_secret: None, issuer: issuer.into(), on_unauthenticated_request: None, scope: None, session_cookie_name: None, session_timeout: None, token_endpoint: token_endpoint.into(), use_existing_client_secret: None, user_info_endpoint: user_info_endpoint.into() }
+    /// A `CfnListenerRuleAuthenticateOidcConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CfnListenerRuleAuthenticateOidcConfigPropertyRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+        T4: Into<rt::JsString>,
+    {
+        CfnListenerRuleAuthenticateOidcConfigProperty { authentication_request_extra_params: None, authorization_endpoint: required.authorization_endpoint.into(), client_id: required.client_id.into(), client_secret: None, issuer: required.issuer.into(), on_unauthenticated_request: None, scope: None, session_cookie_name: None, session_timeout: None, token_endpoint: required.token_endpoint.into(), use_existing_client_secret: None, user_info_endpoint: required.user_info_endpoint.into() }
     }
     /// The query parameters (up to 10) to include in the redirect request to the authorization endpoint.
     ///
@@ -6492,10 +7336,27 @@ pub struct CfnListenerRuleJwtValidationActionAdditionalClaimProperty {
     pub values: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnListenerRuleJwtValidationActionAdditionalClaimProperty`], named: `CfnListenerRuleJwtValidationActionAdditionalClaimProperty::new(CfnListenerRuleJwtValidationActionAdditionalClaimPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerRuleJwtValidationActionAdditionalClaimPropertyRequired<T0, T1, T2> {
+    /// The format of the claim value. (converts into `JsString`)
+    pub format: T0,
+    /// The name of the claim. (converts into `JsString`)
+    pub name: T1,
+    /// The claim value. (items converting into `JsString`)
+    pub values: T2,
+}
+
 impl CfnListenerRuleJwtValidationActionAdditionalClaimProperty {
-    /// A `CfnListenerRuleJwtValidationActionAdditionalClaimProperty` with its required fields; set optional ones with the setters.
-    pub fn new(format: impl Into<rt::JsString>, name: impl Into<rt::JsString>, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnListenerRuleJwtValidationActionAdditionalClaimProperty { format: format.into(), name: name.into(), values: rt::collect::<rt::JsString, _>(values) }
+    /// A `CfnListenerRuleJwtValidationActionAdditionalClaimProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnListenerRuleJwtValidationActionAdditionalClaimPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: IntoIterator,
+        T2::Item: Into<rt::JsString>,
+    {
+        CfnListenerRuleJwtValidationActionAdditionalClaimProperty { format: required.format.into(), name: required.name.into(), values: rt::collect::<rt::JsString, _>(required.values) }
     }
     /// The format of the claim value.
     ///
@@ -6547,10 +7408,23 @@ pub struct CfnListenerRuleJwtValidationConfigProperty {
     pub jwks_endpoint: rt::JsString,
 }
 
+/// The required fields of [`CfnListenerRuleJwtValidationConfigProperty`], named: `CfnListenerRuleJwtValidationConfigProperty::new(CfnListenerRuleJwtValidationConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerRuleJwtValidationConfigPropertyRequired<T0, T1> {
+    ///  (converts into `JsString`)
+    pub issuer: T0,
+    ///  (converts into `JsString`)
+    pub jwks_endpoint: T1,
+}
+
 impl CfnListenerRuleJwtValidationConfigProperty {
-    /// A `CfnListenerRuleJwtValidationConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(issuer: impl Into<rt::JsString>, jwks_endpoint: impl Into<rt::JsString>) -> Self {
-        CfnListenerRuleJwtValidationConfigProperty { additional_claims: None, issuer: issuer.into(), jwks_endpoint: jwks_endpoint.into() }
+    /// A `CfnListenerRuleJwtValidationConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnListenerRuleJwtValidationConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnListenerRuleJwtValidationConfigProperty { additional_claims: None, issuer: required.issuer.into(), jwks_endpoint: required.jwks_endpoint.into() }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-jwtvalidationconfig.html#cfn-elasticloadbalancingv2-listenerrule-jwtvalidationconfig-additionalclaims>
     pub fn additional_claims(mut self, additional_claims: impl Into<IResolvableOrIResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList>) -> Self {
@@ -6909,10 +7783,23 @@ pub struct CfnListenerRuleRewriteConfigProperty {
     pub replace: rt::JsString,
 }
 
+/// The required fields of [`CfnListenerRuleRewriteConfigProperty`], named: `CfnListenerRuleRewriteConfigProperty::new(CfnListenerRuleRewriteConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerRuleRewriteConfigPropertyRequired<T0, T1> {
+    /// The regular expression to match in the input string. (converts into `JsString`)
+    pub regex: T0,
+    /// The replacement string to use when rewriting the matched input. (converts into `JsString`)
+    pub replace: T1,
+}
+
 impl CfnListenerRuleRewriteConfigProperty {
-    /// A `CfnListenerRuleRewriteConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(regex: impl Into<rt::JsString>, replace: impl Into<rt::JsString>) -> Self {
-        CfnListenerRuleRewriteConfigProperty { regex: regex.into(), replace: replace.into() }
+    /// A `CfnListenerRuleRewriteConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnListenerRuleRewriteConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnListenerRuleRewriteConfigProperty { regex: required.regex.into(), replace: required.replace.into() }
     }
     /// The regular expression to match in the input string.
     ///
@@ -7381,10 +8268,26 @@ pub struct CfnListenerRuleProps {
     pub transforms: Option<IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList>,
 }
 
+/// The required fields of [`CfnListenerRuleProps`], named: `CfnListenerRuleProps::new(CfnListenerRulePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnListenerRulePropsRequired<T0, T1, T2> {
+    /// The actions. (converts into `IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList`)
+    pub actions: T0,
+    /// The conditions. (converts into `IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList`)
+    pub conditions: T1,
+    /// The rule priority. A listener can't have multiple rules with the same priority. (converts into `JsNumber`)
+    pub priority: T2,
+}
+
 impl CfnListenerRuleProps {
-    /// A `CfnListenerRuleProps` with its required fields; set optional ones with the setters.
-    pub fn new(actions: impl Into<IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList>, conditions: impl Into<IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList>, priority: impl Into<rt::JsNumber>) -> Self {
-        CfnListenerRuleProps { actions: actions.into(), conditions: conditions.into(), listener_arn: None, priority: priority.into(), tags: None, transforms: None }
+    /// A `CfnListenerRuleProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnListenerRulePropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList>,
+        T1: Into<IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList>,
+        T2: Into<rt::JsNumber>,
+    {
+        CfnListenerRuleProps { actions: required.actions.into(), conditions: required.conditions.into(), listener_arn: None, priority: required.priority.into(), tags: None, transforms: None }
     }
     /// The actions.
     ///
@@ -7461,12 +8364,29 @@ impl CfnLoadBalancer {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnLoadBalancerProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_elasticloadbalancingv2.CfnLoadBalancer", __args)
+    }
+    /// Create a new `AWS::ElasticLoadBalancingV2::LoadBalancer`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnLoadBalancerProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnLoadBalancerProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_elasticloadbalancingv2.CfnLoadBalancer", __args)
     }
     #[track_caller]
@@ -8187,12 +9107,29 @@ impl CfnTargetGroup {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnTargetGroupProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_elasticloadbalancingv2.CfnTargetGroup", __args)
+    }
+    /// Create a new `AWS::ElasticLoadBalancingV2::TargetGroup`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnTargetGroupProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnTargetGroupProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_elasticloadbalancingv2.CfnTargetGroup", __args)
     }
     #[track_caller]
@@ -9039,12 +9976,29 @@ impl CfnTrustStore {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnTrustStoreProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_elasticloadbalancingv2.CfnTrustStore", __args)
+    }
+    /// Create a new `AWS::ElasticLoadBalancingV2::TrustStore`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnTrustStoreProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnTrustStoreProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_elasticloadbalancingv2.CfnTrustStore", __args)
     }
     #[track_caller]
@@ -9234,12 +10188,29 @@ impl CfnTrustStoreRevocation {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnTrustStoreRevocationProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_elasticloadbalancingv2.CfnTrustStoreRevocation", __args)
+    }
+    /// Create a new `AWS::ElasticLoadBalancingV2::TrustStoreRevocation`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnTrustStoreRevocationProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnTrustStoreRevocationProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_elasticloadbalancingv2.CfnTrustStoreRevocation", __args)
     }
     /// Checks whether the given object is a CfnTrustStoreRevocation.
@@ -10214,10 +11185,22 @@ impl IApplicationLoadBalancerMetrics {
     /// The total number of concurrent TCP connections active from clients to the load balancer and from the load balancer to targets.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::active_connection_count_with`] passes it.
     #[track_caller]
-    pub fn active_connection_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn active_connection_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "activeConnectionCount", __args)
+    }
+    /// The total number of concurrent TCP connections active from clients to the load balancer and from the load balancer to targets.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::active_connection_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn active_connection_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "activeConnectionCount", __args)
     }
     /// The number of TLS connections initiated by the client that did not establish a session with the load balancer.
@@ -10226,29 +11209,69 @@ impl IApplicationLoadBalancerMetrics {
     /// mismatch of ciphers or protocols.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::client_tls_negotiation_error_count_with`] passes it.
     #[track_caller]
-    pub fn client_tls_negotiation_error_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn client_tls_negotiation_error_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "clientTlsNegotiationErrorCount", __args)
+    }
+    /// The number of TLS connections initiated by the client that did not establish a session with the load balancer.
+    ///
+    /// Possible causes include a
+    /// mismatch of ciphers or protocols.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::client_tls_negotiation_error_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn client_tls_negotiation_error_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "clientTlsNegotiationErrorCount", __args)
     }
     /// The number of load balancer capacity units (LCU) used by your load balancer.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::consumed_lc_us_with`] passes it.
     #[track_caller]
-    pub fn consumed_lc_us(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn consumed_lc_us(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "consumedLCUs", __args)
+    }
+    /// The number of load balancer capacity units (LCU) used by your load balancer.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::consumed_lc_us`] with the optional `props` passed.
+    #[track_caller]
+    pub fn consumed_lc_us_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "consumedLCUs", __args)
     }
     /// Return the given named metric for this Application Load Balancer.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::custom_with`] passes it.
     #[track_caller]
-    pub fn custom(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn custom(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "custom", __args)
+    }
+    /// Return the given named metric for this Application Load Balancer.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::custom`] with the optional `props` passed.
+    #[track_caller]
+    pub fn custom_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "custom", __args)
     }
     /// The number of user authentications that could not be completed.
@@ -10258,19 +11281,47 @@ impl IApplicationLoadBalancerMetrics {
     /// couldn't complete the authentication flow due to an internal error.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::elb_auth_error_with`] passes it.
     #[track_caller]
-    pub fn elb_auth_error(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn elb_auth_error(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "elbAuthError", __args)
+    }
+    /// The number of user authentications that could not be completed.
+    ///
+    /// Because an authenticate action was misconfigured, the load balancer
+    /// couldn't establish a connection with the IdP, or the load balancer
+    /// couldn't complete the authentication flow due to an internal error.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::elb_auth_error`] with the optional `props` passed.
+    #[track_caller]
+    pub fn elb_auth_error_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "elbAuthError", __args)
     }
     /// The number of user authentications that could not be completed because the IdP denied access to the user or an authorization code was used more than once.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::elb_auth_failure_with`] passes it.
     #[track_caller]
-    pub fn elb_auth_failure(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn elb_auth_failure(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "elbAuthFailure", __args)
+    }
+    /// The number of user authentications that could not be completed because the IdP denied access to the user or an authorization code was used more than once.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::elb_auth_failure`] with the optional `props` passed.
+    #[track_caller]
+    pub fn elb_auth_failure_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "elbAuthFailure", __args)
     }
     /// The time elapsed, in milliseconds, to query the IdP for the ID token and user info.
@@ -10278,10 +11329,24 @@ impl IApplicationLoadBalancerMetrics {
     /// If one or more of these operations fail, this is the time to failure.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::elb_auth_latency_with`] passes it.
     #[track_caller]
-    pub fn elb_auth_latency(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn elb_auth_latency(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "elbAuthLatency", __args)
+    }
+    /// The time elapsed, in milliseconds, to query the IdP for the ID token and user info.
+    ///
+    /// If one or more of these operations fail, this is the time to failure.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::elb_auth_latency`] with the optional `props` passed.
+    #[track_caller]
+    pub fn elb_auth_latency_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "elbAuthLatency", __args)
     }
     /// The number of authenticate actions that were successful.
@@ -10290,10 +11355,25 @@ impl IApplicationLoadBalancerMetrics {
     /// after the load balancer has retrieved the user claims from the IdP.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::elb_auth_success_with`] passes it.
     #[track_caller]
-    pub fn elb_auth_success(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn elb_auth_success(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "elbAuthSuccess", __args)
+    }
+    /// The number of authenticate actions that were successful.
+    ///
+    /// This metric is incremented at the end of the authentication workflow,
+    /// after the load balancer has retrieved the user claims from the IdP.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::elb_auth_success`] with the optional `props` passed.
+    #[track_caller]
+    pub fn elb_auth_success_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "elbAuthSuccess", __args)
     }
     /// The number of HTTP 3xx/4xx/5xx codes that originate from the load balancer.
@@ -10301,11 +11381,26 @@ impl IApplicationLoadBalancerMetrics {
     /// This does not include any response codes generated by the targets.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::http_code_elb_with`] passes it.
     #[track_caller]
-    pub fn http_code_elb(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeElb>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn http_code_elb(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeElb>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeElb>::into(code)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "httpCodeElb", __args)
+    }
+    /// The number of HTTP 3xx/4xx/5xx codes that originate from the load balancer.
+    ///
+    /// This does not include any response codes generated by the targets.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::http_code_elb`] with the optional `props` passed.
+    #[track_caller]
+    pub fn http_code_elb_with(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeElb>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeElb>::into(code)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "httpCodeElb", __args)
     }
     /// The number of HTTP 2xx/3xx/4xx/5xx response codes generated by all targets in the load balancer.
@@ -10313,83 +11408,194 @@ impl IApplicationLoadBalancerMetrics {
     /// This does not include any response codes generated by the load balancer.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::http_code_target_with`] passes it.
     #[track_caller]
-    pub fn http_code_target(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn http_code_target(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>::into(code)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "httpCodeTarget", __args)
+    }
+    /// The number of HTTP 2xx/3xx/4xx/5xx response codes generated by all targets in the load balancer.
+    ///
+    /// This does not include any response codes generated by the load balancer.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::http_code_target`] with the optional `props` passed.
+    #[track_caller]
+    pub fn http_code_target_with(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>::into(code)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "httpCodeTarget", __args)
     }
     /// The number of fixed-response actions that were successful.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::http_fixed_response_count_with`] passes it.
     #[track_caller]
-    pub fn http_fixed_response_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn http_fixed_response_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "httpFixedResponseCount", __args)
+    }
+    /// The number of fixed-response actions that were successful.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::http_fixed_response_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn http_fixed_response_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "httpFixedResponseCount", __args)
     }
     /// The number of redirect actions that were successful.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::http_redirect_count_with`] passes it.
     #[track_caller]
-    pub fn http_redirect_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn http_redirect_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "httpRedirectCount", __args)
+    }
+    /// The number of redirect actions that were successful.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::http_redirect_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn http_redirect_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "httpRedirectCount", __args)
     }
     /// The number of redirect actions that couldn't be completed because the URL in the response location header is larger than 8K.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::http_redirect_url_limit_exceeded_count_with`] passes it.
     #[track_caller]
-    pub fn http_redirect_url_limit_exceeded_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn http_redirect_url_limit_exceeded_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "httpRedirectUrlLimitExceededCount", __args)
+    }
+    /// The number of redirect actions that couldn't be completed because the URL in the response location header is larger than 8K.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::http_redirect_url_limit_exceeded_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn http_redirect_url_limit_exceeded_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "httpRedirectUrlLimitExceededCount", __args)
     }
     /// The total number of bytes processed by the load balancer over IPv6.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::ipv6_processed_bytes_with`] passes it.
     #[track_caller]
-    pub fn ipv6_processed_bytes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn ipv6_processed_bytes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "ipv6ProcessedBytes", __args)
+    }
+    /// The total number of bytes processed by the load balancer over IPv6.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::ipv6_processed_bytes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn ipv6_processed_bytes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "ipv6ProcessedBytes", __args)
     }
     /// The number of IPv6 requests received by the load balancer.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::ipv6_request_count_with`] passes it.
     #[track_caller]
-    pub fn ipv6_request_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn ipv6_request_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "ipv6RequestCount", __args)
+    }
+    /// The number of IPv6 requests received by the load balancer.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::ipv6_request_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn ipv6_request_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "ipv6RequestCount", __args)
     }
     /// The total number of new TCP connections established from clients to the load balancer and from the load balancer to targets.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::new_connection_count_with`] passes it.
     #[track_caller]
-    pub fn new_connection_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn new_connection_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "newConnectionCount", __args)
+    }
+    /// The total number of new TCP connections established from clients to the load balancer and from the load balancer to targets.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::new_connection_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_connection_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "newConnectionCount", __args)
     }
     /// The total number of bytes processed by the load balancer over IPv4 and IPv6.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::processed_bytes_with`] passes it.
     #[track_caller]
-    pub fn processed_bytes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn processed_bytes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "processedBytes", __args)
+    }
+    /// The total number of bytes processed by the load balancer over IPv4 and IPv6.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::processed_bytes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn processed_bytes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "processedBytes", __args)
     }
     /// The number of connections that were rejected because the load balancer had reached its maximum number of connections.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::rejected_connection_count_with`] passes it.
     #[track_caller]
-    pub fn rejected_connection_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn rejected_connection_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "rejectedConnectionCount", __args)
+    }
+    /// The number of connections that were rejected because the load balancer had reached its maximum number of connections.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::rejected_connection_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn rejected_connection_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "rejectedConnectionCount", __args)
     }
     /// The number of requests processed over IPv4 and IPv6.
@@ -10397,37 +11603,87 @@ impl IApplicationLoadBalancerMetrics {
     /// This count includes only the requests with a response generated by a target of the load balancer.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::request_count_with`] passes it.
     #[track_caller]
-    pub fn request_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn request_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "requestCount", __args)
+    }
+    /// The number of requests processed over IPv4 and IPv6.
+    ///
+    /// This count includes only the requests with a response generated by a target of the load balancer.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::request_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn request_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "requestCount", __args)
     }
     /// The number of rules processed by the load balancer given a request rate averaged over an hour.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::rule_evaluations_with`] passes it.
     #[track_caller]
-    pub fn rule_evaluations(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn rule_evaluations(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "ruleEvaluations", __args)
+    }
+    /// The number of rules processed by the load balancer given a request rate averaged over an hour.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::rule_evaluations`] with the optional `props` passed.
+    #[track_caller]
+    pub fn rule_evaluations_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "ruleEvaluations", __args)
     }
     /// The number of connections that were not successfully established between the load balancer and target.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::target_connection_error_count_with`] passes it.
     #[track_caller]
-    pub fn target_connection_error_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn target_connection_error_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "targetConnectionErrorCount", __args)
+    }
+    /// The number of connections that were not successfully established between the load balancer and target.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::target_connection_error_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn target_connection_error_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "targetConnectionErrorCount", __args)
     }
     /// The time elapsed, in seconds, after the request leaves the load balancer until a response from the target is received.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::target_response_time_with`] passes it.
     #[track_caller]
-    pub fn target_response_time(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn target_response_time(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "targetResponseTime", __args)
+    }
+    /// The time elapsed, in seconds, after the request leaves the load balancer until a response from the target is received.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::target_response_time`] with the optional `props` passed.
+    #[track_caller]
+    pub fn target_response_time_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "targetResponseTime", __args)
     }
     /// The number of TLS connections initiated by the load balancer that did not establish a session with the target.
@@ -10435,10 +11691,24 @@ impl IApplicationLoadBalancerMetrics {
     /// Possible causes include a mismatch of ciphers or protocols.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::target_tls_negotiation_error_count_with`] passes it.
     #[track_caller]
-    pub fn target_tls_negotiation_error_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn target_tls_negotiation_error_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "targetTLSNegotiationErrorCount", __args)
+    }
+    /// The number of TLS connections initiated by the load balancer that did not establish a session with the target.
+    ///
+    /// Possible causes include a mismatch of ciphers or protocols.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::target_tls_negotiation_error_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn target_tls_negotiation_error_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "targetTLSNegotiationErrorCount", __args)
     }
 }
@@ -10537,21 +11807,47 @@ impl IApplicationTargetGroup {
     /// Register a connectable as a member of this target group.
     ///
     /// Don't call this directly. It will be called by load balancing targets.
+    ///
+    /// Leaves out the optional `port_range`; [`Self::register_connectable_with`] passes it.
     #[track_caller]
-    pub fn register_connectable(&self, connectable: impl Into<crate::aws_cdk_lib::aws_ec2::IConnectable>, port_range: Option<crate::aws_cdk_lib::aws_ec2::Port>) {
+    pub fn register_connectable(&self, connectable: impl Into<crate::aws_cdk_lib::aws_ec2::IConnectable>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ec2::IConnectable>::into(connectable)));
-        __args.push(rt::ToValue::to_value(&port_range));
+        rt::call_op(rt::JsObject::handle(self), "registerConnectable", __args)
+    }
+    /// Register a connectable as a member of this target group.
+    ///
+    /// Don't call this directly. It will be called by load balancing targets.
+    ///
+    /// [`Self::register_connectable`] with the optional `port_range` passed.
+    #[track_caller]
+    pub fn register_connectable_with(&self, connectable: impl Into<crate::aws_cdk_lib::aws_ec2::IConnectable>, port_range: impl Into<crate::aws_cdk_lib::aws_ec2::Port>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ec2::IConnectable>::into(connectable)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ec2::Port>::into(port_range)));
         rt::call_op(rt::JsObject::handle(self), "registerConnectable", __args)
     }
     /// Register a listener that is load balancing to this target group.
     ///
     /// Don't call this directly. It will be called by listeners.
+    ///
+    /// Leaves out the optional `associating_construct`; [`Self::register_listener_with`] passes it.
     #[track_caller]
-    pub fn register_listener(&self, listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>, associating_construct: Option<crate::constructs::IConstruct>) {
+    pub fn register_listener(&self, listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>::into(listener)));
-        __args.push(rt::ToValue::to_value(&associating_construct));
+        rt::call_op(rt::JsObject::handle(self), "registerListener", __args)
+    }
+    /// Register a listener that is load balancing to this target group.
+    ///
+    /// Don't call this directly. It will be called by listeners.
+    ///
+    /// [`Self::register_listener`] with the optional `associating_construct` passed.
+    #[track_caller]
+    pub fn register_listener_with(&self, listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>, associating_construct: impl Into<crate::constructs::IConstruct>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>::into(listener)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(associating_construct)));
         rt::call_op(rt::JsObject::handle(self), "registerListener", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -10630,20 +11926,45 @@ impl IApplicationTargetGroupMetrics {
     /// Return the given named metric for this Network Target Group.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::custom_with`] passes it.
     #[track_caller]
-    pub fn custom(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn custom(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "custom", __args)
+    }
+    /// Return the given named metric for this Network Target Group.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::custom`] with the optional `props` passed.
+    #[track_caller]
+    pub fn custom_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "custom", __args)
     }
     /// The number of healthy hosts in the target group.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::healthy_host_count_with`] passes it.
     #[track_caller]
-    pub fn healthy_host_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn healthy_host_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "healthyHostCount", __args)
+    }
+    /// The number of healthy hosts in the target group.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::healthy_host_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn healthy_host_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "healthyHostCount", __args)
     }
     /// The number of HTTP 2xx/3xx/4xx/5xx response codes generated by all targets in this target group.
@@ -10651,20 +11972,47 @@ impl IApplicationTargetGroupMetrics {
     /// This does not include any response codes generated by the load balancer.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::http_code_target_with`] passes it.
     #[track_caller]
-    pub fn http_code_target(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn http_code_target(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>::into(code)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "httpCodeTarget", __args)
+    }
+    /// The number of HTTP 2xx/3xx/4xx/5xx response codes generated by all targets in this target group.
+    ///
+    /// This does not include any response codes generated by the load balancer.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::http_code_target`] with the optional `props` passed.
+    #[track_caller]
+    pub fn http_code_target_with(&self, code: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HttpCodeTarget>::into(code)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "httpCodeTarget", __args)
     }
     /// The number of IPv6 requests received by the target group.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::ipv6_request_count_with`] passes it.
     #[track_caller]
-    pub fn ipv6_request_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn ipv6_request_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "ipv6RequestCount", __args)
+    }
+    /// The number of IPv6 requests received by the target group.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::ipv6_request_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn ipv6_request_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "ipv6RequestCount", __args)
     }
     /// The number of requests processed over IPv4 and IPv6.
@@ -10672,10 +12020,24 @@ impl IApplicationTargetGroupMetrics {
     /// This count includes only the requests with a response generated by a target of the load balancer.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::request_count_with`] passes it.
     #[track_caller]
-    pub fn request_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn request_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "requestCount", __args)
+    }
+    /// The number of requests processed over IPv4 and IPv6.
+    ///
+    /// This count includes only the requests with a response generated by a target of the load balancer.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::request_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn request_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "requestCount", __args)
     }
     /// The average number of requests received by each target in a target group.
@@ -10683,28 +12045,66 @@ impl IApplicationTargetGroupMetrics {
     /// The only valid statistic is Sum. Note that this represents the average not the sum.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::request_count_per_target_with`] passes it.
     #[track_caller]
-    pub fn request_count_per_target(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn request_count_per_target(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "requestCountPerTarget", __args)
+    }
+    /// The average number of requests received by each target in a target group.
+    ///
+    /// The only valid statistic is Sum. Note that this represents the average not the sum.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::request_count_per_target`] with the optional `props` passed.
+    #[track_caller]
+    pub fn request_count_per_target_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "requestCountPerTarget", __args)
     }
     /// The number of connections that were not successfully established between the load balancer and target.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::target_connection_error_count_with`] passes it.
     #[track_caller]
-    pub fn target_connection_error_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn target_connection_error_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "targetConnectionErrorCount", __args)
+    }
+    /// The number of connections that were not successfully established between the load balancer and target.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::target_connection_error_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn target_connection_error_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "targetConnectionErrorCount", __args)
     }
     /// The time elapsed, in seconds, after the request leaves the load balancer until a response from the target is received.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::target_response_time_with`] passes it.
     #[track_caller]
-    pub fn target_response_time(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn target_response_time(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "targetResponseTime", __args)
+    }
+    /// The time elapsed, in seconds, after the request leaves the load balancer until a response from the target is received.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::target_response_time`] with the optional `props` passed.
+    #[track_caller]
+    pub fn target_response_time_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "targetResponseTime", __args)
     }
     /// The number of TLS connections initiated by the load balancer that did not establish a session with the target.
@@ -10712,19 +12112,45 @@ impl IApplicationTargetGroupMetrics {
     /// Possible causes include a mismatch of ciphers or protocols.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::target_tls_negotiation_error_count_with`] passes it.
     #[track_caller]
-    pub fn target_tls_negotiation_error_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn target_tls_negotiation_error_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "targetTLSNegotiationErrorCount", __args)
+    }
+    /// The number of TLS connections initiated by the load balancer that did not establish a session with the target.
+    ///
+    /// Possible causes include a mismatch of ciphers or protocols.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::target_tls_negotiation_error_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn target_tls_negotiation_error_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "targetTLSNegotiationErrorCount", __args)
     }
     /// The number of unhealthy hosts in the target group.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::unhealthy_host_count_with`] passes it.
     #[track_caller]
-    pub fn unhealthy_host_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn unhealthy_host_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "unhealthyHostCount", __args)
+    }
+    /// The number of unhealthy hosts in the target group.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::unhealthy_host_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn unhealthy_host_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "unhealthyHostCount", __args)
     }
 }
@@ -11227,47 +12653,112 @@ impl INetworkLoadBalancerMetrics {
     /// opening a TCP connection to a target counts as a single flow.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::active_flow_count_with`] passes it.
     #[track_caller]
-    pub fn active_flow_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn active_flow_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "activeFlowCount", __args)
+    }
+    /// The total number of concurrent TCP flows (or connections) from clients to targets.
+    ///
+    /// This metric includes connections in the SYN_SENT and ESTABLISHED states.
+    /// TCP connections are not terminated at the load balancer, so a client
+    /// opening a TCP connection to a target counts as a single flow.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::active_flow_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn active_flow_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "activeFlowCount", __args)
     }
     /// The number of load balancer capacity units (LCU) used by your load balancer.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::consumed_lc_us_with`] passes it.
     #[track_caller]
-    pub fn consumed_lc_us(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn consumed_lc_us(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "consumedLCUs", __args)
+    }
+    /// The number of load balancer capacity units (LCU) used by your load balancer.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::consumed_lc_us`] with the optional `props` passed.
+    #[track_caller]
+    pub fn consumed_lc_us_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "consumedLCUs", __args)
     }
     /// Return the given named metric for this Network Load Balancer.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::custom_with`] passes it.
     #[track_caller]
-    pub fn custom(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn custom(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "custom", __args)
+    }
+    /// Return the given named metric for this Network Load Balancer.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::custom`] with the optional `props` passed.
+    #[track_caller]
+    pub fn custom_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "custom", __args)
     }
     /// The total number of new TCP flows (or connections) established from clients to targets in the time period.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::new_flow_count_with`] passes it.
     #[track_caller]
-    pub fn new_flow_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn new_flow_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "newFlowCount", __args)
+    }
+    /// The total number of new TCP flows (or connections) established from clients to targets in the time period.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::new_flow_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_flow_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "newFlowCount", __args)
     }
     /// The total number of bytes processed by the load balancer, including TCP/IP headers.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::processed_bytes_with`] passes it.
     #[track_caller]
-    pub fn processed_bytes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn processed_bytes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "processedBytes", __args)
+    }
+    /// The total number of bytes processed by the load balancer, including TCP/IP headers.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::processed_bytes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn processed_bytes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "processedBytes", __args)
     }
     /// The total number of reset (RST) packets sent from a client to a target.
@@ -11275,19 +12766,45 @@ impl INetworkLoadBalancerMetrics {
     /// These resets are generated by the client and forwarded by the load balancer.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::tcp_client_reset_count_with`] passes it.
     #[track_caller]
-    pub fn tcp_client_reset_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn tcp_client_reset_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "tcpClientResetCount", __args)
+    }
+    /// The total number of reset (RST) packets sent from a client to a target.
+    ///
+    /// These resets are generated by the client and forwarded by the load balancer.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::tcp_client_reset_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn tcp_client_reset_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "tcpClientResetCount", __args)
     }
     /// The total number of reset (RST) packets generated by the load balancer.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::tcp_elb_reset_count_with`] passes it.
     #[track_caller]
-    pub fn tcp_elb_reset_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn tcp_elb_reset_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "tcpElbResetCount", __args)
+    }
+    /// The total number of reset (RST) packets generated by the load balancer.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::tcp_elb_reset_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn tcp_elb_reset_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "tcpElbResetCount", __args)
     }
     /// The total number of reset (RST) packets sent from a target to a client.
@@ -11295,10 +12812,24 @@ impl INetworkLoadBalancerMetrics {
     /// These resets are generated by the target and forwarded by the load balancer.
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::tcp_target_reset_count_with`] passes it.
     #[track_caller]
-    pub fn tcp_target_reset_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn tcp_target_reset_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "tcpTargetResetCount", __args)
+    }
+    /// The total number of reset (RST) packets sent from a target to a client.
+    ///
+    /// These resets are generated by the target and forwarded by the load balancer.
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::tcp_target_reset_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn tcp_target_reset_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "tcpTargetResetCount", __args)
     }
 }
@@ -11431,29 +12962,66 @@ impl INetworkTargetGroupMetrics {
     /// Return the given named metric for this Network Target Group.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::custom_with`] passes it.
     #[track_caller]
-    pub fn custom(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn custom(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "custom", __args)
+    }
+    /// Return the given named metric for this Network Target Group.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::custom`] with the optional `props` passed.
+    #[track_caller]
+    pub fn custom_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "custom", __args)
     }
     /// The number of targets that are considered healthy.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::healthy_host_count_with`] passes it.
     #[track_caller]
-    pub fn healthy_host_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn healthy_host_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "healthyHostCount", __args)
+    }
+    /// The number of targets that are considered healthy.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::healthy_host_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn healthy_host_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "healthyHostCount", __args)
     }
     /// The number of targets that are considered unhealthy.
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::un_healthy_host_count_with`] passes it.
     #[track_caller]
-    pub fn un_healthy_host_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn un_healthy_host_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "unHealthyHostCount", __args)
+    }
+    /// The number of targets that are considered unhealthy.
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::un_healthy_host_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn un_healthy_host_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "unHealthyHostCount", __args)
     }
 }
@@ -11723,21 +13291,47 @@ impl ListenerAction {
     /// Return a fixed response.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#fixed-response-actions>
+    ///
+    /// Leaves out the optional `options`; [`Self::fixed_response_with`] passes it.
     #[track_caller]
-    pub fn fixed_response(status_code: impl Into<rt::JsNumber>, options: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::FixedResponseOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
+    pub fn fixed_response(status_code: impl Into<rt::JsNumber>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(status_code)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerAction", "fixedResponse", __args)
+    }
+    /// Return a fixed response.
+    ///
+    /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#fixed-response-actions>
+    ///
+    /// [`Self::fixed_response`] with the optional `options` passed.
+    #[track_caller]
+    pub fn fixed_response_with(status_code: impl Into<rt::JsNumber>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::FixedResponseOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(status_code)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::FixedResponseOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerAction", "fixedResponse", __args)
     }
     /// Forward to one or more Target Groups.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#forward-actions>
+    ///
+    /// Leaves out the optional `options`; [`Self::forward_with`] passes it.
     #[track_caller]
-    pub fn forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>, options: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
+    pub fn forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup, _>(target_groups)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerAction", "forward", __args)
+    }
+    /// Forward to one or more Target Groups.
+    ///
+    /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#forward-actions>
+    ///
+    /// [`Self::forward`] with the optional `options` passed.
+    #[track_caller]
+    pub fn forward_with(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerAction", "forward", __args)
     }
     /// Redirect to a different URI.
@@ -11768,20 +13362,45 @@ impl ListenerAction {
     /// Forward to one or more Target Groups which are weighted differently.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#forward-actions>
+    ///
+    /// Leaves out the optional `options`; [`Self::weighted_forward_with`] passes it.
     #[track_caller]
-    pub fn weighted_forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup>>, options: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
+    pub fn weighted_forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup, _>(target_groups)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerAction", "weightedForward", __args)
+    }
+    /// Forward to one or more Target Groups which are weighted differently.
+    ///
+    /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#forward-actions>
+    ///
+    /// [`Self::weighted_forward`] with the optional `options` passed.
+    #[track_caller]
+    pub fn weighted_forward_with(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup>>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerAction", "weightedForward", __args)
     }
     /// Called when the action is being used in a listener.
+    ///
+    /// Leaves out the optional `associating_construct`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>, associating_construct: Option<crate::constructs::IConstruct>) {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>::into(listener)));
-        __args.push(rt::ToValue::to_value(&associating_construct));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Called when the action is being used in a listener.
+    ///
+    /// [`Self::bind`] with the optional `associating_construct` passed.
+    #[track_caller]
+    pub fn bind_with(&self, scope: impl Into<crate::constructs::Construct>, listener: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>, associating_construct: impl Into<crate::constructs::IConstruct>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener>::into(listener)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(associating_construct)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
     /// Render the listener default actions in this chain.
@@ -12200,19 +13819,41 @@ crate::__handle!(NetworkListenerAction);
 crate::__upcasts!(NetworkListenerAction => crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerAction);
 impl NetworkListenerAction {
     /// Forward to one or more Target Groups.
+    ///
+    /// Leaves out the optional `options`; [`Self::forward_with`] passes it.
     #[track_caller]
-    pub fn forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>>, options: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
+    pub fn forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup, _>(target_groups)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.NetworkListenerAction", "forward", __args)
+    }
+    /// Forward to one or more Target Groups.
+    ///
+    /// [`Self::forward`] with the optional `options` passed.
+    #[track_caller]
+    pub fn forward_with(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.NetworkListenerAction", "forward", __args)
     }
     /// Forward to one or more Target Groups which are weighted differently.
+    ///
+    /// Leaves out the optional `options`; [`Self::weighted_forward_with`] passes it.
     #[track_caller]
-    pub fn weighted_forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup>>, options: Option<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
+    pub fn weighted_forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup, _>(target_groups)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.NetworkListenerAction", "weightedForward", __args)
+    }
+    /// Forward to one or more Target Groups which are weighted differently.
+    ///
+    /// [`Self::weighted_forward`] with the optional `options` passed.
+    #[track_caller]
+    pub fn weighted_forward_with(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup>>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.NetworkListenerAction", "weightedForward", __args)
     }
     /// Called when the action is being used in a listener.
@@ -12363,10 +14004,23 @@ pub struct NetworkListenerProps {
     pub tcp_idle_timeout: Option<crate::aws_cdk_lib::Duration>,
 }
 
+/// The required fields of [`NetworkListenerProps`], named: `NetworkListenerProps::new(NetworkListenerPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct NetworkListenerPropsRequired<T0, T1> {
+    /// The load balancer to attach this listener to. (converts into `aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancer`)
+    pub load_balancer: T0,
+    /// The port on which the listener listens for requests. (converts into `JsNumber`)
+    pub port: T1,
+}
+
 impl NetworkListenerProps {
-    /// A `NetworkListenerProps` with its required fields; set optional ones with the setters.
-    pub fn new(load_balancer: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancer>, port: impl Into<rt::JsNumber>) -> Self {
-        NetworkListenerProps { alpn_policy: None, certificates: None, default_action: None, default_target_groups: None, load_balancer: load_balancer.into(), port: port.into(), protocol: None, ssl_policy: None, tcp_idle_timeout: None }
+    /// A `NetworkListenerProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: NetworkListenerPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancer>,
+        T1: Into<rt::JsNumber>,
+    {
+        NetworkListenerProps { alpn_policy: None, certificates: None, default_action: None, default_target_groups: None, load_balancer: required.load_balancer.into(), port: required.port.into(), protocol: None, ssl_policy: None, tcp_idle_timeout: None }
     }
     /// Application-Layer Protocol Negotiation (ALPN) is a TLS extension that is sent on the initial TLS handshake hello messages.
     ///
@@ -12518,11 +14172,26 @@ impl NetworkLoadBalancer {
     /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.custom`` instead
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this Network Load Balancer.
+    ///
+    /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.custom`` instead
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// The total number of concurrent TCP flows (or connections) from clients to targets.
@@ -12534,10 +14203,28 @@ impl NetworkLoadBalancer {
     /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.activeFlowCount`` instead
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_active_flow_count_with`] passes it.
     #[track_caller]
-    pub fn metric_active_flow_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_active_flow_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricActiveFlowCount", __args)
+    }
+    /// The total number of concurrent TCP flows (or connections) from clients to targets.
+    ///
+    /// This metric includes connections in the SYN_SENT and ESTABLISHED states.
+    /// TCP connections are not terminated at the load balancer, so a client
+    /// opening a TCP connection to a target counts as a single flow.
+    ///
+    /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.activeFlowCount`` instead
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::metric_active_flow_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_active_flow_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricActiveFlowCount", __args)
     }
     /// The number of load balancer capacity units (LCU) used by your load balancer.
@@ -12545,10 +14232,24 @@ impl NetworkLoadBalancer {
     /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.activeFlowCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_consumed_lc_us_with`] passes it.
     #[track_caller]
-    pub fn metric_consumed_lc_us(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_consumed_lc_us(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricConsumedLCUs", __args)
+    }
+    /// The number of load balancer capacity units (LCU) used by your load balancer.
+    ///
+    /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.activeFlowCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_consumed_lc_us`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_consumed_lc_us_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricConsumedLCUs", __args)
     }
     /// The total number of new TCP flows (or connections) established from clients to targets in the time period.
@@ -12556,10 +14257,24 @@ impl NetworkLoadBalancer {
     /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.newFlowCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_new_flow_count_with`] passes it.
     #[track_caller]
-    pub fn metric_new_flow_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_new_flow_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNewFlowCount", __args)
+    }
+    /// The total number of new TCP flows (or connections) established from clients to targets in the time period.
+    ///
+    /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.newFlowCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_new_flow_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_new_flow_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNewFlowCount", __args)
     }
     /// The total number of bytes processed by the load balancer, including TCP/IP headers.
@@ -12567,10 +14282,24 @@ impl NetworkLoadBalancer {
     /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.processedBytes`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_processed_bytes_with`] passes it.
     #[track_caller]
-    pub fn metric_processed_bytes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_processed_bytes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricProcessedBytes", __args)
+    }
+    /// The total number of bytes processed by the load balancer, including TCP/IP headers.
+    ///
+    /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.processedBytes`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_processed_bytes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_processed_bytes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricProcessedBytes", __args)
     }
     /// The total number of reset (RST) packets sent from a client to a target.
@@ -12580,10 +14309,26 @@ impl NetworkLoadBalancer {
     /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.tcpClientResetCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_tcp_client_reset_count_with`] passes it.
     #[track_caller]
-    pub fn metric_tcp_client_reset_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_tcp_client_reset_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTcpClientResetCount", __args)
+    }
+    /// The total number of reset (RST) packets sent from a client to a target.
+    ///
+    /// These resets are generated by the client and forwarded by the load balancer.
+    ///
+    /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.tcpClientResetCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_tcp_client_reset_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_tcp_client_reset_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTcpClientResetCount", __args)
     }
     /// The total number of reset (RST) packets generated by the load balancer.
@@ -12591,10 +14336,24 @@ impl NetworkLoadBalancer {
     /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.tcpElbResetCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_tcp_elb_reset_count_with`] passes it.
     #[track_caller]
-    pub fn metric_tcp_elb_reset_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_tcp_elb_reset_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTcpElbResetCount", __args)
+    }
+    /// The total number of reset (RST) packets generated by the load balancer.
+    ///
+    /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.tcpElbResetCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_tcp_elb_reset_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_tcp_elb_reset_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTcpElbResetCount", __args)
     }
     /// The total number of reset (RST) packets sent from a target to a client.
@@ -12604,10 +14363,26 @@ impl NetworkLoadBalancer {
     /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.tcpTargetResetCount`` instead
     ///
     /// Default: Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_tcp_target_reset_count_with`] passes it.
     #[track_caller]
-    pub fn metric_tcp_target_reset_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_tcp_target_reset_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTcpTargetResetCount", __args)
+    }
+    /// The total number of reset (RST) packets sent from a target to a client.
+    ///
+    /// These resets are generated by the target and forwarded by the load balancer.
+    ///
+    /// **Deprecated:** Use ``NetworkLoadBalancer.metrics.tcpTargetResetCount`` instead
+    ///
+    /// Default: Sum over 5 minutes
+    ///
+    /// [`Self::metric_tcp_target_reset_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_tcp_target_reset_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTcpTargetResetCount", __args)
     }
     /// Uniquely identifies this class.
@@ -13048,10 +14823,24 @@ impl NetworkTargetGroup {
     /// **Deprecated:** Use ``NetworkTargetGroup.metrics.healthyHostCount`` instead
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_healthy_host_count_with`] passes it.
     #[track_caller]
-    pub fn metric_healthy_host_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_healthy_host_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricHealthyHostCount", __args)
+    }
+    /// The number of targets that are considered healthy.
+    ///
+    /// **Deprecated:** Use ``NetworkTargetGroup.metrics.healthyHostCount`` instead
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::metric_healthy_host_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_healthy_host_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricHealthyHostCount", __args)
     }
     /// The number of targets that are considered unhealthy.
@@ -13059,10 +14848,24 @@ impl NetworkTargetGroup {
     /// **Deprecated:** Use ``NetworkTargetGroup.metrics.healthyHostCount`` instead
     ///
     /// Default: Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_un_healthy_host_count_with`] passes it.
     #[track_caller]
-    pub fn metric_un_healthy_host_count(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_un_healthy_host_count(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricUnHealthyHostCount", __args)
+    }
+    /// The number of targets that are considered unhealthy.
+    ///
+    /// **Deprecated:** Use ``NetworkTargetGroup.metrics.healthyHostCount`` instead
+    ///
+    /// Default: Average over 5 minutes
+    ///
+    /// [`Self::metric_un_healthy_host_count`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_un_healthy_host_count_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricUnHealthyHostCount", __args)
     }
     /// Register a listener that is load balancing to this target group.
@@ -13586,10 +15389,23 @@ pub struct RevocationContent {
     pub version: Option<rt::JsString>,
 }
 
+/// The required fields of [`RevocationContent`], named: `RevocationContent::new(RevocationContentRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct RevocationContentRequired<T0, T1> {
+    /// The Amazon S3 bucket for the revocation file. (converts into `Opaque`)
+    pub bucket: T0,
+    /// The Amazon S3 path for the revocation file. (converts into `JsString`)
+    pub key: T1,
+}
+
 impl RevocationContent {
-    /// A `RevocationContent` with its required fields; set optional ones with the setters.
-    pub fn new(bucket: impl Into<rt::Opaque>, key: impl Into<rt::JsString>) -> Self {
-        RevocationContent { bucket: bucket.into(), key: key.into(), revocation_type: None, version: None }
+    /// A `RevocationContent` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: RevocationContentRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: Into<rt::JsString>,
+    {
+        RevocationContent { bucket: required.bucket.into(), key: required.key.into(), revocation_type: None, version: None }
     }
     /// The Amazon S3 bucket for the revocation file.
     pub fn bucket(mut self, bucket: impl Into<rt::Opaque>) -> Self {
@@ -13969,11 +15785,24 @@ impl TargetGroupBase {
     /// Set a non-standard attribute on the target group.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#target-group-attributes>
+    ///
+    /// Leaves out the optional `value`; [`Self::set_attribute_with`] passes it.
     #[track_caller]
-    pub fn set_attribute(&self, key: impl Into<rt::JsString>, value: Option<rt::JsString>) {
+    pub fn set_attribute(&self, key: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
-        __args.push(rt::ToValue::to_value(&value));
+        rt::call_op(rt::JsObject::handle(self), "setAttribute", __args)
+    }
+    /// Set a non-standard attribute on the target group.
+    ///
+    /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#target-group-attributes>
+    ///
+    /// [`Self::set_attribute`] with the optional `value` passed.
+    #[track_caller]
+    pub fn set_attribute_with(&self, key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
         rt::call_op(rt::JsObject::handle(self), "setAttribute", __args)
     }
     /// The environment this resource belongs to.
@@ -14246,10 +16075,23 @@ pub struct TrustStoreProps {
     pub version: Option<rt::JsString>,
 }
 
+/// The required fields of [`TrustStoreProps`], named: `TrustStoreProps::new(TrustStorePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TrustStorePropsRequired<T0, T1> {
+    /// The bucket that the trust store is hosted in. (converts into `Opaque`)
+    pub bucket: T0,
+    /// The key in S3 to look at for the trust store. (converts into `JsString`)
+    pub key: T1,
+}
+
 impl TrustStoreProps {
-    /// A `TrustStoreProps` with its required fields; set optional ones with the setters.
-    pub fn new(bucket: impl Into<rt::Opaque>, key: impl Into<rt::JsString>) -> Self {
-        TrustStoreProps { bucket: bucket.into(), key: key.into(), trust_store_name: None, version: None }
+    /// A `TrustStoreProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TrustStorePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: Into<rt::JsString>,
+    {
+        TrustStoreProps { bucket: required.bucket.into(), key: required.key.into(), trust_store_name: None, version: None }
     }
     /// The bucket that the trust store is hosted in.
     pub fn bucket(mut self, bucket: impl Into<rt::Opaque>) -> Self {
@@ -14324,10 +16166,24 @@ pub struct TrustStoreRevocationProps {
     pub trust_store: rt::Opaque,
 }
 
+/// The required fields of [`TrustStoreRevocationProps`], named: `TrustStoreRevocationProps::new(TrustStoreRevocationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TrustStoreRevocationPropsRequired<T0, T1> {
+    /// The revocation file to add. (items converting into `aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent`)
+    pub revocation_contents: T0,
+    /// The trust store. (converts into `Opaque`)
+    pub trust_store: T1,
+}
+
 impl TrustStoreRevocationProps {
-    /// A `TrustStoreRevocationProps` with its required fields; set optional ones with the setters.
-    pub fn new(revocation_contents: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent>>, trust_store: impl Into<rt::Opaque>) -> Self {
-        TrustStoreRevocationProps { revocation_contents: rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent, _>(revocation_contents), trust_store: trust_store.into() }
+    /// A `TrustStoreRevocationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TrustStoreRevocationPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent>,
+        T1: Into<rt::Opaque>,
+    {
+        TrustStoreRevocationProps { revocation_contents: rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent, _>(required.revocation_contents), trust_store: required.trust_store.into() }
     }
     /// The revocation file to add.
     pub fn revocation_contents(mut self, revocation_contents: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent>>) -> Self {

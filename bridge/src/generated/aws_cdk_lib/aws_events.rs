@@ -83,10 +83,23 @@ pub struct ApiDestinationAttributes {
     pub connection: rt::Opaque,
 }
 
+/// The required fields of [`ApiDestinationAttributes`], named: `ApiDestinationAttributes::new(ApiDestinationAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ApiDestinationAttributesRequired<T0, T1> {
+    /// The ARN of the Api Destination. (converts into `JsString`)
+    pub api_destination_arn: T0,
+    /// The Connection to associate with the Api Destination. (converts into `Opaque`)
+    pub connection: T1,
+}
+
 impl ApiDestinationAttributes {
-    /// A `ApiDestinationAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(api_destination_arn: impl Into<rt::JsString>, connection: impl Into<rt::Opaque>) -> Self {
-        ApiDestinationAttributes { api_destination_arn: api_destination_arn.into(), api_destination_arn_for_policy: None, connection: connection.into() }
+    /// A `ApiDestinationAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ApiDestinationAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::Opaque>,
+    {
+        ApiDestinationAttributes { api_destination_arn: required.api_destination_arn.into(), api_destination_arn_for_policy: None, connection: required.connection.into() }
     }
     /// The ARN of the Api Destination.
     pub fn api_destination_arn(mut self, api_destination_arn: impl Into<rt::JsString>) -> Self {
@@ -144,10 +157,23 @@ pub struct ApiDestinationProps {
     pub rate_limit_per_second: Option<rt::JsNumber>,
 }
 
+/// The required fields of [`ApiDestinationProps`], named: `ApiDestinationProps::new(ApiDestinationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ApiDestinationPropsRequired<T0, T1> {
+    /// The ARN of the connection to use for the API destination. (converts into `Opaque`)
+    pub connection: T0,
+    /// The URL to the HTTP invocation endpoint for the API destination.. (converts into `JsString`)
+    pub endpoint: T1,
+}
+
 impl ApiDestinationProps {
-    /// A `ApiDestinationProps` with its required fields; set optional ones with the setters.
-    pub fn new(connection: impl Into<rt::Opaque>, endpoint: impl Into<rt::JsString>) -> Self {
-        ApiDestinationProps { api_destination_name: None, connection: connection.into(), description: None, endpoint: endpoint.into(), http_method: None, rate_limit_per_second: None }
+    /// A `ApiDestinationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ApiDestinationPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: Into<rt::JsString>,
+    {
+        ApiDestinationProps { api_destination_name: None, connection: required.connection.into(), description: None, endpoint: required.endpoint.into(), http_method: None, rate_limit_per_second: None }
     }
     /// The name for the API destination.
     ///
@@ -264,10 +290,23 @@ pub struct ArchiveProps {
     pub source_event_bus: rt::Opaque,
 }
 
+/// The required fields of [`ArchiveProps`], named: `ArchiveProps::new(ArchivePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ArchivePropsRequired<T0, T1> {
+    /// An event pattern to use to filter events sent to the archive. (converts into `aws_cdk_lib::aws_events::EventPattern`)
+    pub event_pattern: T0,
+    /// The event source associated with the archive. (converts into `Opaque`)
+    pub source_event_bus: T1,
+}
+
 impl ArchiveProps {
-    /// A `ArchiveProps` with its required fields; set optional ones with the setters.
-    pub fn new(event_pattern: impl Into<crate::aws_cdk_lib::aws_events::EventPattern>, source_event_bus: impl Into<rt::Opaque>) -> Self {
-        ArchiveProps { archive_name: None, description: None, event_pattern: event_pattern.into(), kms_key: None, retention: None, source_event_bus: source_event_bus.into() }
+    /// A `ArchiveProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ArchivePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_events::EventPattern>,
+        T1: Into<rt::Opaque>,
+    {
+        ArchiveProps { archive_name: None, description: None, event_pattern: required.event_pattern.into(), kms_key: None, retention: None, source_event_bus: required.source_event_bus.into() }
     }
     /// The name of the archive.
     ///
@@ -610,10 +649,26 @@ pub struct CfnApiDestinationProps {
     pub name: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnApiDestinationProps`], named: `CfnApiDestinationProps::new(CfnApiDestinationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnApiDestinationPropsRequired<T0, T1, T2> {
+    /// The ARN of the connection to use for the API destination. (converts into `JsString`)
+    pub connection_arn: T0,
+    /// The method to use for the request to the HTTP invocation endpoint. (converts into `JsString`)
+    pub http_method: T1,
+    /// The URL to the HTTP invocation endpoint for the API destination. (converts into `JsString`)
+    pub invocation_endpoint: T2,
+}
+
 impl CfnApiDestinationProps {
-    /// A `CfnApiDestinationProps` with its required fields; set optional ones with the setters.
-    pub fn new(connection_arn: impl Into<rt::JsString>, http_method: impl Into<rt::JsString>, invocation_endpoint: impl Into<rt::JsString>) -> Self {
-        CfnApiDestinationProps { connection_arn: connection_arn.into(), description: None, http_method: http_method.into(), invocation_endpoint: invocation_endpoint.into(), invocation_rate_limit_per_second: None, name: None }
+    /// A `CfnApiDestinationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnApiDestinationPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnApiDestinationProps { connection_arn: required.connection_arn.into(), description: None, http_method: required.http_method.into(), invocation_endpoint: required.invocation_endpoint.into(), invocation_rate_limit_per_second: None, name: None }
     }
     /// The ARN of the connection to use for the API destination.
     ///
@@ -931,12 +986,29 @@ impl CfnConnection {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_events::CfnConnectionProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events.CfnConnection", __args)
+    }
+    /// Create a new `AWS::Events::Connection`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_events::CfnConnectionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::CfnConnectionProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events.CfnConnection", __args)
     }
     #[track_caller]
@@ -1074,10 +1146,23 @@ pub struct CfnConnectionApiKeyAuthParametersProperty {
     pub api_key_value: rt::JsString,
 }
 
+/// The required fields of [`CfnConnectionApiKeyAuthParametersProperty`], named: `CfnConnectionApiKeyAuthParametersProperty::new(CfnConnectionApiKeyAuthParametersPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnConnectionApiKeyAuthParametersPropertyRequired<T0, T1> {
+    /// The name of the API key to use for authorization. (converts into `JsString`)
+    pub api_key_name: T0,
+    /// The value for the API key to use for authorization. (converts into `JsString`)
+    pub api_key_value: T1,
+}
+
 impl CfnConnectionApiKeyAuthParametersProperty {
-    /// A `CfnConnectionApiKeyAuthParametersProperty` with its required fields; set optional ones with the setters.
-    pub fn new(api_key_name: impl Into<rt::JsString>, api_key_value: impl Into<rt::JsString>) -> Self {
-        CfnConnectionApiKeyAuthParametersProperty { api_key_name: api_key_name.into(), api_key_value: api_key_value.into() }
+    /// A `CfnConnectionApiKeyAuthParametersProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnConnectionApiKeyAuthParametersPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnConnectionApiKeyAuthParametersProperty { api_key_name: required.api_key_name.into(), api_key_value: required.api_key_value.into() }
     }
     /// The name of the API key to use for authorization.
     ///
@@ -1208,10 +1293,23 @@ pub struct CfnConnectionBasicAuthParametersProperty {
     pub username: rt::JsString,
 }
 
+/// The required fields of [`CfnConnectionBasicAuthParametersProperty`], named: `CfnConnectionBasicAuthParametersProperty::new(CfnConnectionBasicAuthParametersPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnConnectionBasicAuthParametersPropertyRequired<T0, T1> {
+    /// The password associated with the user name to use for Basic authorization. (converts into `JsString`)
+    pub password: T0,
+    /// The user name to use for Basic authorization. (converts into `JsString`)
+    pub username: T1,
+}
+
 impl CfnConnectionBasicAuthParametersProperty {
-    /// A `CfnConnectionBasicAuthParametersProperty` with its required fields; set optional ones with the setters.
-    pub fn new(password: impl Into<rt::JsString>, username: impl Into<rt::JsString>) -> Self {
-        CfnConnectionBasicAuthParametersProperty { password: password.into(), username: username.into() }
+    /// A `CfnConnectionBasicAuthParametersProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnConnectionBasicAuthParametersPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnConnectionBasicAuthParametersProperty { password: required.password.into(), username: required.username.into() }
     }
     /// The password associated with the user name to use for Basic authorization.
     ///
@@ -1255,10 +1353,23 @@ pub struct CfnConnectionClientParametersProperty {
     pub client_secret: rt::JsString,
 }
 
+/// The required fields of [`CfnConnectionClientParametersProperty`], named: `CfnConnectionClientParametersProperty::new(CfnConnectionClientParametersPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnConnectionClientParametersPropertyRequired<T0, T1> {
+    /// The client ID to use for OAuth authorization. (converts into `JsString`)
+    pub client_id: T0,
+    /// The client secret assciated with the client ID to use for OAuth authorization. (converts into `JsString`)
+    pub client_secret: T1,
+}
+
 impl CfnConnectionClientParametersProperty {
-    /// A `CfnConnectionClientParametersProperty` with its required fields; set optional ones with the setters.
-    pub fn new(client_id: impl Into<rt::JsString>, client_secret: impl Into<rt::JsString>) -> Self {
-        CfnConnectionClientParametersProperty { client_id: client_id.into(), client_secret: client_secret.into() }
+    /// A `CfnConnectionClientParametersProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnConnectionClientParametersPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnConnectionClientParametersProperty { client_id: required.client_id.into(), client_secret: required.client_secret.into() }
     }
     /// The client ID to use for OAuth authorization.
     ///
@@ -1443,10 +1554,26 @@ pub struct CfnConnectionOAuthParametersProperty {
     pub o_auth_http_parameters: Option<IResolvableOrCfnConnectionConnectionHttpParametersProperty>,
 }
 
+/// The required fields of [`CfnConnectionOAuthParametersProperty`], named: `CfnConnectionOAuthParametersProperty::new(CfnConnectionOAuthParametersPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnConnectionOAuthParametersPropertyRequired<T0, T1, T2> {
+    /// The URL to the authorization endpoint when OAuth is specified as the authorization type. (converts into `JsString`)
+    pub authorization_endpoint: T0,
+    /// The client parameters for OAuth authorization. (converts into `IResolvableOrCfnConnectionClientParametersProperty`)
+    pub client_parameters: T1,
+    /// The method to use for the authorization request. (converts into `JsString`)
+    pub http_method: T2,
+}
+
 impl CfnConnectionOAuthParametersProperty {
-    /// A `CfnConnectionOAuthParametersProperty` with its required fields; set optional ones with the setters.
-    pub fn new(authorization_endpoint: impl Into<rt::JsString>, client_parameters: impl Into<IResolvableOrCfnConnectionClientParametersProperty>, http_method: impl Into<rt::JsString>) -> Self {
-        CfnConnectionOAuthParametersProperty { authorization_endpoint: authorization_endpoint.into(), client_parameters: client_parameters.into(), http_method: http_method.into(), o_auth_http_parameters: None }
+    /// A `CfnConnectionOAuthParametersProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnConnectionOAuthParametersPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnConnectionClientParametersProperty>,
+        T2: Into<rt::JsString>,
+    {
+        CfnConnectionOAuthParametersProperty { authorization_endpoint: required.authorization_endpoint.into(), client_parameters: required.client_parameters.into(), http_method: required.http_method.into(), o_auth_http_parameters: None }
     }
     /// The URL to the authorization endpoint when OAuth is specified as the authorization type.
     ///
@@ -1514,10 +1641,23 @@ pub struct CfnConnectionParameterProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnConnectionParameterProperty`], named: `CfnConnectionParameterProperty::new(CfnConnectionParameterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnConnectionParameterPropertyRequired<T0, T1> {
+    /// The key for a query string parameter. (converts into `JsString`)
+    pub key: T0,
+    /// The value associated with the key for the query string parameter. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnConnectionParameterProperty {
-    /// A `CfnConnectionParameterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnConnectionParameterProperty { is_value_secret: None, key: key.into(), value: value.into() }
+    /// A `CfnConnectionParameterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnConnectionParameterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnConnectionParameterProperty { is_value_secret: None, key: required.key.into(), value: required.value.into() }
     }
     /// Specifies whether the value is secret.
     ///
@@ -1912,10 +2052,23 @@ pub struct CfnEndpointFailoverConfigProperty {
     pub secondary: IResolvableOrCfnEndpointSecondaryProperty,
 }
 
+/// The required fields of [`CfnEndpointFailoverConfigProperty`], named: `CfnEndpointFailoverConfigProperty::new(CfnEndpointFailoverConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnEndpointFailoverConfigPropertyRequired<T0, T1> {
+    /// The main Region of the endpoint. (converts into `IResolvableOrCfnEndpointPrimaryProperty`)
+    pub primary: T0,
+    /// The Region that events are routed to when failover is triggered or event replication is enabled. (converts into `IResolvableOrCfnEndpointSecondaryProperty`)
+    pub secondary: T1,
+}
+
 impl CfnEndpointFailoverConfigProperty {
-    /// A `CfnEndpointFailoverConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(primary: impl Into<IResolvableOrCfnEndpointPrimaryProperty>, secondary: impl Into<IResolvableOrCfnEndpointSecondaryProperty>) -> Self {
-        CfnEndpointFailoverConfigProperty { primary: primary.into(), secondary: secondary.into() }
+    /// A `CfnEndpointFailoverConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnEndpointFailoverConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnEndpointPrimaryProperty>,
+        T1: Into<IResolvableOrCfnEndpointSecondaryProperty>,
+    {
+        CfnEndpointFailoverConfigProperty { primary: required.primary.into(), secondary: required.secondary.into() }
     }
     /// The main Region of the endpoint.
     ///
@@ -2123,10 +2276,23 @@ pub struct CfnEndpointProps {
     pub routing_config: IResolvableOrCfnEndpointRoutingConfigProperty,
 }
 
+/// The required fields of [`CfnEndpointProps`], named: `CfnEndpointProps::new(CfnEndpointPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnEndpointPropsRequired<T0, T1> {
+    /// The event buses being used by the endpoint. (converts into `IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList`)
+    pub event_buses: T0,
+    /// The routing configuration of the endpoint. (converts into `IResolvableOrCfnEndpointRoutingConfigProperty`)
+    pub routing_config: T1,
+}
+
 impl CfnEndpointProps {
-    /// A `CfnEndpointProps` with its required fields; set optional ones with the setters.
-    pub fn new(event_buses: impl Into<IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList>, routing_config: impl Into<IResolvableOrCfnEndpointRoutingConfigProperty>) -> Self {
-        CfnEndpointProps { description: None, event_buses: event_buses.into(), name: None, replication_config: None, role_arn: None, routing_config: routing_config.into() }
+    /// A `CfnEndpointProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnEndpointPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList>,
+        T1: Into<IResolvableOrCfnEndpointRoutingConfigProperty>,
+    {
+        CfnEndpointProps { description: None, event_buses: required.event_buses.into(), name: None, replication_config: None, role_arn: None, routing_config: required.routing_config.into() }
     }
     /// A description for the endpoint.
     ///
@@ -2925,12 +3091,29 @@ impl CfnRule {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_events::CfnRuleProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events.CfnRule", __args)
+    }
+    /// Create a new `AWS::Events::Rule`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_events::CfnRuleProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::CfnRuleProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events.CfnRule", __args)
     }
     #[track_caller]
@@ -3221,10 +3404,23 @@ pub struct CfnRuleBatchParametersProperty {
     pub retry_strategy: Option<IResolvableOrCfnRuleBatchRetryStrategyProperty>,
 }
 
+/// The required fields of [`CfnRuleBatchParametersProperty`], named: `CfnRuleBatchParametersProperty::new(CfnRuleBatchParametersPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleBatchParametersPropertyRequired<T0, T1> {
+    /// The ARN or name of the job definition to use if the event target is an AWS Batch job. (converts into `JsString`)
+    pub job_definition: T0,
+    /// The name to use for this execution of the job, if the target is an AWS Batch job. (converts into `JsString`)
+    pub job_name: T1,
+}
+
 impl CfnRuleBatchParametersProperty {
-    /// A `CfnRuleBatchParametersProperty` with its required fields; set optional ones with the setters.
-    pub fn new(job_definition: impl Into<rt::JsString>, job_name: impl Into<rt::JsString>) -> Self {
-        CfnRuleBatchParametersProperty { array_properties: None, job_definition: job_definition.into(), job_name: job_name.into(), retry_strategy: None }
+    /// A `CfnRuleBatchParametersProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleBatchParametersPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleBatchParametersProperty { array_properties: None, job_definition: required.job_definition.into(), job_name: required.job_name.into(), retry_strategy: None }
     }
     /// The array properties for the submitted job, such as the size of the array.
     ///
@@ -4299,10 +4495,24 @@ pub struct CfnRuleRunCommandTargetProperty {
     pub values: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnRuleRunCommandTargetProperty`], named: `CfnRuleRunCommandTargetProperty::new(CfnRuleRunCommandTargetPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleRunCommandTargetPropertyRequired<T0, T1> {
+    /// Can be either `tag:` *tag-key* or `InstanceIds` . (converts into `JsString`)
+    pub key: T0,
+    /// If `Key` is `tag:` *tag-key* , `Values` is a list of tag values. (items converting into `JsString`)
+    pub values: T1,
+}
+
 impl CfnRuleRunCommandTargetProperty {
-    /// A `CfnRuleRunCommandTargetProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnRuleRunCommandTargetProperty { key: key.into(), values: rt::collect::<rt::JsString, _>(values) }
+    /// A `CfnRuleRunCommandTargetProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleRunCommandTargetPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnRuleRunCommandTargetProperty { key: required.key.into(), values: rt::collect::<rt::JsString, _>(required.values) }
     }
     /// Can be either `tag:` *tag-key* or `InstanceIds` .
     ///
@@ -4348,10 +4558,23 @@ pub struct CfnRuleSageMakerPipelineParameterProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleSageMakerPipelineParameterProperty`], named: `CfnRuleSageMakerPipelineParameterProperty::new(CfnRuleSageMakerPipelineParameterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleSageMakerPipelineParameterPropertyRequired<T0, T1> {
+    /// Name of parameter to start execution of a SageMaker AI Model Building Pipeline. (converts into `JsString`)
+    pub name: T0,
+    /// Value of parameter to start execution of a SageMaker AI Model Building Pipeline. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnRuleSageMakerPipelineParameterProperty {
-    /// A `CfnRuleSageMakerPipelineParameterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnRuleSageMakerPipelineParameterProperty { name: name.into(), value: value.into() }
+    /// A `CfnRuleSageMakerPipelineParameterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleSageMakerPipelineParameterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleSageMakerPipelineParameterProperty { name: required.name.into(), value: required.value.into() }
     }
     /// Name of parameter to start execution of a SageMaker AI Model Building Pipeline.
     ///
@@ -4608,10 +4831,23 @@ pub struct CfnRuleTargetProperty {
     pub sqs_parameters: Option<IResolvableOrCfnRuleSqsParametersProperty>,
 }
 
+/// The required fields of [`CfnRuleTargetProperty`], named: `CfnRuleTargetProperty::new(CfnRuleTargetPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleTargetPropertyRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the target. (converts into `JsString`)
+    pub arn: T0,
+    /// The ID of the target within the specified rule. (converts into `JsString`)
+    pub id: T1,
+}
+
 impl CfnRuleTargetProperty {
-    /// A `CfnRuleTargetProperty` with its required fields; set optional ones with the setters.
-    pub fn new(arn: impl Into<rt::JsString>, id: impl Into<rt::JsString>) -> Self {
-        CfnRuleTargetProperty { app_sync_parameters: None, arn: arn.into(), batch_parameters: None, dead_letter_config: None, ecs_parameters: None, http_parameters: None, id: id.into(), input: None, input_path: None, input_transformer: None, kinesis_parameters: None, redshift_data_parameters: None, retry_policy: None, role_arn: None, run_command_parameters: None, sage_maker_pipeline_parameters: None, sqs_parameters: None }
+    /// A `CfnRuleTargetProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleTargetPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleTargetProperty { app_sync_parameters: None, arn: required.arn.into(), batch_parameters: None, dead_letter_config: None, ecs_parameters: None, http_parameters: None, id: required.id.into(), input: None, input_path: None, input_transformer: None, kinesis_parameters: None, redshift_data_parameters: None, retry_policy: None, role_arn: None, run_command_parameters: None, sage_maker_pipeline_parameters: None, sqs_parameters: None }
     }
     /// Contains the GraphQL operation to be parsed and executed, if the event target is an AWS AppSync API.
     ///
@@ -5128,10 +5364,26 @@ pub struct ConnectionAttributes {
     pub connection_secret_arn: rt::JsString,
 }
 
+/// The required fields of [`ConnectionAttributes`], named: `ConnectionAttributes::new(ConnectionAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ConnectionAttributesRequired<T0, T1, T2> {
+    /// The ARN of the connection created. (converts into `JsString`)
+    pub connection_arn: T0,
+    /// The Name for the connection. (converts into `JsString`)
+    pub connection_name: T1,
+    /// The ARN for the secret created for the connection. (converts into `JsString`)
+    pub connection_secret_arn: T2,
+}
+
 impl ConnectionAttributes {
-    /// A `ConnectionAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(connection_arn: impl Into<rt::JsString>, connection_name: impl Into<rt::JsString>, connection_secret_arn: impl Into<rt::JsString>) -> Self {
-        ConnectionAttributes { connection_arn: connection_arn.into(), connection_name: connection_name.into(), connection_secret_arn: connection_secret_arn.into() }
+    /// A `ConnectionAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: ConnectionAttributesRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        ConnectionAttributes { connection_arn: required.connection_arn.into(), connection_name: required.connection_name.into(), connection_secret_arn: required.connection_secret_arn.into() }
     }
     /// The ARN of the connection created.
     pub fn connection_arn(mut self, connection_arn: impl Into<rt::JsString>) -> Self {
@@ -5357,12 +5609,21 @@ pub struct EventBus(crate::aws_cdk_lib::Resource);
 crate::__handle!(EventBus : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(EventBus => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_events::IEventBus, crate::aws_cdk_lib::aws_iam::IResourceWithPolicy, crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl EventBus {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_events::EventBusProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events.EventBus", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_events::EventBusProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::EventBusProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events.EventBus", __args)
     }
     /// Import an existing event bus resource.
@@ -5436,11 +5697,22 @@ impl EventBus {
         rt::call_op(rt::JsObject::handle(self), "archive", __args)
     }
     /// [disable-awslint:no-grants].
+    ///
+    /// Leaves out the optional `sid`; [`Self::grant_put_events_to_with`] passes it.
     #[track_caller]
-    pub fn grant_put_events_to(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, sid: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_put_events_to(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&sid));
+        rt::call_op(rt::JsObject::handle(self), "grantPutEventsTo", __args)
+    }
+    /// [disable-awslint:no-grants].
+    ///
+    /// [`Self::grant_put_events_to`] with the optional `sid` passed.
+    #[track_caller]
+    pub fn grant_put_events_to_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, sid: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(sid)));
         rt::call_op(rt::JsObject::handle(self), "grantPutEventsTo", __args)
     }
     /// Uniquely identifies this class.
@@ -5497,10 +5769,26 @@ pub struct EventBusAttributes {
     pub event_source_name: Option<rt::JsString>,
 }
 
+/// The required fields of [`EventBusAttributes`], named: `EventBusAttributes::new(EventBusAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct EventBusAttributesRequired<T0, T1, T2> {
+    /// The ARN of this event bus resource. (converts into `JsString`)
+    pub event_bus_arn: T0,
+    /// The physical ID of this event bus resource. (converts into `JsString`)
+    pub event_bus_name: T1,
+    /// The JSON policy of this event bus resource. (converts into `JsString`)
+    pub event_bus_policy: T2,
+}
+
 impl EventBusAttributes {
-    /// A `EventBusAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(event_bus_arn: impl Into<rt::JsString>, event_bus_name: impl Into<rt::JsString>, event_bus_policy: impl Into<rt::JsString>) -> Self {
-        EventBusAttributes { event_bus_arn: event_bus_arn.into(), event_bus_name: event_bus_name.into(), event_bus_policy: event_bus_policy.into(), event_source_name: None }
+    /// A `EventBusAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: EventBusAttributesRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        EventBusAttributes { event_bus_arn: required.event_bus_arn.into(), event_bus_name: required.event_bus_name.into(), event_bus_policy: required.event_bus_policy.into(), event_source_name: None }
     }
     /// The ARN of this event bus resource.
     pub fn event_bus_arn(mut self, event_bus_arn: impl Into<rt::JsString>) -> Self {
@@ -5553,12 +5841,24 @@ impl EventBusGrants {
         rt::static_op("aws-cdk-lib.aws_events.EventBusGrants", "fromEventBus", __args)
     }
     /// Grant the given identity custom permissions.
+    ///
+    /// Leaves out the optional `options`; [`Self::actions_with`] passes it.
     #[track_caller]
-    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: Option<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
         __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "actions", __args)
+    }
+    /// Grant the given identity custom permissions.
+    ///
+    /// [`Self::actions`] with the optional `options` passed.
+    #[track_caller]
+    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::PermissionsOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
     /// Permits an IAM Principal to send custom events to EventBridge so that they can be matched to rules.
@@ -5617,10 +5917,26 @@ pub struct EventBusPolicyProps {
     pub statement_id: rt::JsString,
 }
 
+/// The required fields of [`EventBusPolicyProps`], named: `EventBusPolicyProps::new(EventBusPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct EventBusPolicyPropsRequired<T0, T1, T2> {
+    /// The event bus to which the policy applies. (converts into `aws_cdk_lib::aws_events::IEventBus`)
+    pub event_bus: T0,
+    /// An IAM Policy Statement to apply to the Event Bus. (converts into `aws_cdk_lib::aws_iam::PolicyStatement`)
+    pub statement: T1,
+    /// An identifier string for the external account that you are granting permissions to. (converts into `JsString`)
+    pub statement_id: T2,
+}
+
 impl EventBusPolicyProps {
-    /// A `EventBusPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(event_bus: impl Into<crate::aws_cdk_lib::aws_events::IEventBus>, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, statement_id: impl Into<rt::JsString>) -> Self {
-        EventBusPolicyProps { event_bus: event_bus.into(), statement: statement.into(), statement_id: statement_id.into() }
+    /// A `EventBusPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: EventBusPolicyPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_events::IEventBus>,
+        T1: Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>,
+        T2: Into<rt::JsString>,
+    {
+        EventBusPolicyProps { event_bus: required.event_bus.into(), statement: required.statement.into(), statement_id: required.statement_id.into() }
     }
     /// The event bus to which the policy applies.
     pub fn event_bus(mut self, event_bus: impl Into<crate::aws_cdk_lib::aws_events::IEventBus>) -> Self {
@@ -6403,11 +6719,26 @@ impl IEventBus {
     /// Arguments:
     /// - `grantee`: The principal (no-op if undefined).
     /// - `sid`: The Statement ID used if we need to add a trust policy on the event bus.
+    ///
+    /// Leaves out the optional `sid`; [`Self::grant_put_events_to_with`] passes it.
     #[track_caller]
-    pub fn grant_put_events_to(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, sid: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_put_events_to(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&sid));
+        rt::call_op(rt::JsObject::handle(self), "grantPutEventsTo", __args)
+    }
+    /// Grants an IAM Principal to send custom events to the eventBus so that they can be matched to rules.
+    ///
+    /// Arguments:
+    /// - `grantee`: The principal (no-op if undefined).
+    /// - `sid`: The Statement ID used if we need to add a trust policy on the event bus.
+    ///
+    /// [`Self::grant_put_events_to`] with the optional `sid` passed.
+    #[track_caller]
+    pub fn grant_put_events_to_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, sid: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(sid)));
         rt::call_op(rt::JsObject::handle(self), "grantPutEventsTo", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -6568,11 +6899,28 @@ impl IRuleTarget {
     /// Arguments:
     /// - `rule`: The EventBridge Rule that would trigger this target.
     /// - `id`: The id of the target that will be attached to the rule.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns the rule target specification.
+    ///
+    /// NOTE: Do not use the various `inputXxx` options. They can be set in a call to `addTarget`.
+    ///
+    /// Arguments:
+    /// - `rule`: The EventBridge Rule that would trigger this target.
+    /// - `id`: The id of the target that will be attached to the rule.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -6913,10 +7261,29 @@ pub struct OAuthAuthorizationProps {
     pub query_string_parameters: Option<std::collections::BTreeMap<String, crate::aws_cdk_lib::aws_events::HttpParameter>>,
 }
 
+/// The required fields of [`OAuthAuthorizationProps`], named: `OAuthAuthorizationProps::new(OAuthAuthorizationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct OAuthAuthorizationPropsRequired<T0, T1, T2, T3> {
+    /// The URL to the authorization endpoint. (converts into `JsString`)
+    pub authorization_endpoint: T0,
+    /// The client ID to use for OAuth authorization for the connection. (converts into `JsString`)
+    pub client_id: T1,
+    /// The client secret associated with the client ID to use for OAuth authorization for the connection. (converts into `aws_cdk_lib::SecretValue`)
+    pub client_secret: T2,
+    /// The method to use for the authorization request. (converts into `aws_cdk_lib::aws_events::HttpMethod`)
+    pub http_method: T3,
+}
+
 impl OAuthAuthorizationProps {
-    /// A `OAuthAuthorizationProps` with its required fields; set optional ones with the setters.
-    pub fn new(authorization_endpoint: impl Into<rt::JsString>, client_id: impl Into<rt::JsString>, client_secret: impl Into<crate::aws_cdk_lib::SecretValue>, http_method: impl Into<crate::aws_cdk_lib::aws_events::HttpMethod>) -> Self {
-        OAuthAuthorizationProps { authorization_endpoint: authorization_endpoint.into(), body_parameters: None, client_id: client_id.into(), client_secret: client_secret.into(), header_parameters: None, http_method: http_method.into(), query_string_parameters: None }
+    /// A `OAuthAuthorizationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: OAuthAuthorizationPropsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<crate::aws_cdk_lib::SecretValue>,
+        T3: Into<crate::aws_cdk_lib::aws_events::HttpMethod>,
+    {
+        OAuthAuthorizationProps { authorization_endpoint: required.authorization_endpoint.into(), body_parameters: None, client_id: required.client_id.into(), client_secret: required.client_secret.into(), header_parameters: None, http_method: required.http_method.into(), query_string_parameters: None }
     }
     /// The URL to the authorization endpoint.
     pub fn authorization_endpoint(mut self, authorization_endpoint: impl Into<rt::JsString>) -> Self {
@@ -7082,12 +7449,21 @@ pub struct Rule(crate::aws_cdk_lib::Resource);
 crate::__handle!(Rule : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(Rule => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_events::IRule, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Rule {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_events::RuleProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events.Rule", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_events::RuleProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::RuleProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events.Rule", __args)
     }
     /// Import an existing EventBridge Rule provided an ARN.
@@ -7136,19 +7512,72 @@ impl Rule {
     ///        "foo": [ "bar" ]
     ///      }
     ///    }
+    ///
+    /// Leaves out the optional `event_pattern`; [`Self::add_event_pattern_with`] passes it.
     #[track_caller]
-    pub fn add_event_pattern(&self, event_pattern: Option<crate::aws_cdk_lib::aws_events::EventPattern>) {
+    pub fn add_event_pattern(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "addEventPattern", __args)
+    }
+    /// Adds an event pattern filter to this rule.
+    ///
+    /// If a pattern was already specified,
+    /// these values are merged into the existing pattern.
+    ///
+    /// For example, if the rule already contains the pattern:
+    ///
+    ///    {
+    ///      "resources": [ "r1" ],
+    ///      "detail": {
+    ///        "hello": [ 1 ]
+    ///      }
+    ///    }
+    ///
+    /// And `addEventPattern` is called with the pattern:
+    ///
+    ///    {
+    ///      "resources": [ "r2" ],
+    ///      "detail": {
+    ///        "foo": [ "bar" ]
+    ///      }
+    ///    }
+    ///
+    /// The resulting event pattern will be:
+    ///
+    ///    {
+    ///      "resources": [ "r1", "r2" ],
+    ///      "detail": {
+    ///        "hello": [ 1 ],
+    ///        "foo": [ "bar" ]
+    ///      }
+    ///    }
+    ///
+    /// [`Self::add_event_pattern`] with the optional `event_pattern` passed.
+    #[track_caller]
+    pub fn add_event_pattern_with(&self, event_pattern: impl Into<crate::aws_cdk_lib::aws_events::EventPattern>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&event_pattern));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::EventPattern>::into(event_pattern)));
         rt::call_op(rt::JsObject::handle(self), "addEventPattern", __args)
     }
     /// Adds a target to the rule. The abstract class RuleTarget can be extended to define new targets.
     ///
     /// No-op if target is undefined.
+    ///
+    /// Leaves out the optional `target`; [`Self::add_target_with`] passes it.
     #[track_caller]
-    pub fn add_target(&self, target: Option<crate::aws_cdk_lib::aws_events::IRuleTarget>) {
+    pub fn add_target(&self) {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "addTarget", __args)
+    }
+    /// Adds a target to the rule. The abstract class RuleTarget can be extended to define new targets.
+    ///
+    /// No-op if target is undefined.
+    ///
+    /// [`Self::add_target`] with the optional `target` passed.
+    #[track_caller]
+    pub fn add_target_with(&self, target: impl Into<crate::aws_cdk_lib::aws_events::IRuleTarget>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&target));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::IRuleTarget>::into(target)));
         rt::call_op(rt::JsObject::handle(self), "addTarget", __args)
     }
     /// Uniquely identifies this class.

@@ -14,19 +14,38 @@ pub struct ApiDestination(rt::Handle);
 crate::__handle!(ApiDestination);
 crate::__upcasts!(ApiDestination => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl ApiDestination {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(api_destination: impl Into<crate::aws_cdk_lib::aws_events::IApiDestination>, props: Option<crate::aws_cdk_lib::aws_events_targets::ApiDestinationProps>) -> Self {
+    pub fn new(api_destination: impl Into<crate::aws_cdk_lib::aws_events::IApiDestination>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::IApiDestination>::into(api_destination)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.ApiDestination", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(api_destination: impl Into<crate::aws_cdk_lib::aws_events::IApiDestination>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::ApiDestinationProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::IApiDestination>::into(api_destination)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::ApiDestinationProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.ApiDestination", __args)
     }
     /// Returns a RuleTarget that can be used to trigger API destinations from an EventBridge event.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger API destinations from an EventBridge event.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -205,21 +224,47 @@ impl ApiGateway {
     /// Arguments:
     /// - `rest_api`: - IRestApi implementation to use as event target.
     /// - `props`: - Properties to configure the APIGateway target.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(rest_api: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_events_targets::ApiGatewayProps>) -> Self {
+    pub fn new(rest_api: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rest_api)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.ApiGateway", __args)
+    }
+    /// Arguments:
+    /// - `rest_api`: - IRestApi implementation to use as event target.
+    /// - `props`: - Properties to configure the APIGateway target.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(rest_api: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::ApiGatewayProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rest_api)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::ApiGatewayProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.ApiGateway", __args)
     }
     /// Returns a RuleTarget that can be used to trigger this API Gateway REST APIs as a result from an EventBridge event.
     ///
     /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/resource-based-policies-eventbridge.html#sqs-permissions>
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger this API Gateway REST APIs as a result from an EventBridge event.
+    ///
+    /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/resource-based-policies-eventbridge.html#sqs-permissions>
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
     /// Returns the target IRestApi.
@@ -424,21 +469,47 @@ impl ApiGatewayV2 {
     /// Arguments:
     /// - `http_api`: - IHttpApi implementation to use as event target.
     /// - `props`: - Properties to configure the APIGateway target.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(http_api: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_events_targets::ApiGatewayProps>) -> Self {
+    pub fn new(http_api: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(http_api)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.ApiGatewayV2", __args)
+    }
+    /// Arguments:
+    /// - `http_api`: - IHttpApi implementation to use as event target.
+    /// - `props`: - Properties to configure the APIGateway target.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(http_api: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::ApiGatewayProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(http_api)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::ApiGatewayProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.ApiGatewayV2", __args)
     }
     /// Returns a RuleTarget that can be used to trigger this API Gateway HTTP APIs as a result from an EventBridge event.
     ///
     /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-api-gateway-permissions>
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger this API Gateway HTTP APIs as a result from an EventBridge event.
+    ///
+    /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-api-gateway-permissions>
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
     /// Returns the target IHttpApi.
@@ -464,11 +535,22 @@ impl AppSync {
         rt::new_op("aws-cdk-lib.aws_events_targets.AppSync", __args)
     }
     /// Returns a RuleTarget that can be used to trigger this AppSync GraphQL API as a result from an EventBridge event.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger this AppSync GraphQL API as a result from an EventBridge event.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -603,11 +685,22 @@ impl AwsApi {
         rt::new_op("aws-cdk-lib.aws_events_targets.AwsApi", __args)
     }
     /// Returns a RuleTarget that can be used to trigger this AwsApi as a result from an EventBridge event.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger this AwsApi as a result from an EventBridge event.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -645,10 +738,23 @@ pub struct AwsApiInput {
     pub service: rt::JsString,
 }
 
+/// The required fields of [`AwsApiInput`], named: `AwsApiInput::new(AwsApiInputRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AwsApiInputRequired<T0, T1> {
+    /// The service action to call. (converts into `JsString`)
+    pub action: T0,
+    /// The service to call. (converts into `JsString`)
+    pub service: T1,
+}
+
 impl AwsApiInput {
-    /// A `AwsApiInput` with its required fields; set optional ones with the setters.
-    pub fn new(action: impl Into<rt::JsString>, service: impl Into<rt::JsString>) -> Self {
-        AwsApiInput { action: action.into(), api_version: None, catch_error_pattern: None, parameters: None, service: service.into() }
+    /// A `AwsApiInput` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AwsApiInputRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        AwsApiInput { action: required.action.into(), api_version: None, catch_error_pattern: None, parameters: None, service: required.service.into() }
     }
     /// The service action to call.
     ///
@@ -745,10 +851,23 @@ pub struct AwsApiProps {
     pub service: rt::JsString,
 }
 
+/// The required fields of [`AwsApiProps`], named: `AwsApiProps::new(AwsApiPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AwsApiPropsRequired<T0, T1> {
+    /// The service action to call. (converts into `JsString`)
+    pub action: T0,
+    /// The service to call. (converts into `JsString`)
+    pub service: T1,
+}
+
 impl AwsApiProps {
-    /// A `AwsApiProps` with its required fields; set optional ones with the setters.
-    pub fn new(action: impl Into<rt::JsString>, service: impl Into<rt::JsString>) -> Self {
-        AwsApiProps { action: action.into(), api_version: None, catch_error_pattern: None, parameters: None, policy_statement: None, service: service.into() }
+    /// A `AwsApiProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AwsApiPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        AwsApiProps { action: required.action.into(), api_version: None, catch_error_pattern: None, parameters: None, policy_statement: None, service: required.service.into() }
     }
     /// The service action to call.
     ///
@@ -834,22 +953,51 @@ impl BatchJob {
     /// - `job_queue_scope`: The JobQueue Resource.
     /// - `job_definition_arn`: The jobDefinition arn.
     /// - `job_definition_scope`: The JobQueue Resource.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(job_queue_arn: impl Into<rt::JsString>, job_queue_scope: impl Into<crate::constructs::IConstruct>, job_definition_arn: impl Into<rt::JsString>, job_definition_scope: impl Into<crate::constructs::IConstruct>, props: Option<crate::aws_cdk_lib::aws_events_targets::BatchJobProps>) -> Self {
+    pub fn new(job_queue_arn: impl Into<rt::JsString>, job_queue_scope: impl Into<crate::constructs::IConstruct>, job_definition_arn: impl Into<rt::JsString>, job_definition_scope: impl Into<crate::constructs::IConstruct>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(job_queue_arn)));
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(job_queue_scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(job_definition_arn)));
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(job_definition_scope)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.BatchJob", __args)
+    }
+    /// Arguments:
+    /// - `job_queue_arn`: The JobQueue arn.
+    /// - `job_queue_scope`: The JobQueue Resource.
+    /// - `job_definition_arn`: The jobDefinition arn.
+    /// - `job_definition_scope`: The JobQueue Resource.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(job_queue_arn: impl Into<rt::JsString>, job_queue_scope: impl Into<crate::constructs::IConstruct>, job_definition_arn: impl Into<rt::JsString>, job_definition_scope: impl Into<crate::constructs::IConstruct>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::BatchJobProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(job_queue_arn)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(job_queue_scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(job_definition_arn)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(job_definition_scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::BatchJobProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.BatchJob", __args)
     }
     /// Returns a RuleTarget that can be used to trigger queue this batch job as a result from an EventBridge event.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger queue this batch job as a result from an EventBridge event.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -999,19 +1147,38 @@ pub struct CloudWatchLogGroup(rt::Handle);
 crate::__handle!(CloudWatchLogGroup);
 crate::__upcasts!(CloudWatchLogGroup => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl CloudWatchLogGroup {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(log_group: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_events_targets::LogGroupProps>) -> Self {
+    pub fn new(log_group: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(log_group)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.CloudWatchLogGroup", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(log_group: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::LogGroupProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(log_group)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::LogGroupProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.CloudWatchLogGroup", __args)
     }
     /// Returns a RuleTarget that can be used to log an event into a CloudWatch LogGroup.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to log an event into a CloudWatch LogGroup.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -1024,19 +1191,38 @@ pub struct CodeBuildProject(rt::Handle);
 crate::__handle!(CodeBuildProject);
 crate::__upcasts!(CodeBuildProject => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl CodeBuildProject {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(project: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_events_targets::CodeBuildProjectProps>) -> Self {
+    pub fn new(project: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(project)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.CodeBuildProject", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(project: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::CodeBuildProjectProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(project)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::CodeBuildProjectProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.CodeBuildProject", __args)
     }
     /// Allows using build projects as event rule targets.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Allows using build projects as event rule targets.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -1154,21 +1340,42 @@ pub struct CodePipeline(rt::Handle);
 crate::__handle!(CodePipeline);
 crate::__upcasts!(CodePipeline => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl CodePipeline {
+    /// Leaves out the optional `options`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(pipeline: impl Into<rt::Opaque>, options: Option<crate::aws_cdk_lib::aws_events_targets::CodePipelineTargetOptions>) -> Self {
+    pub fn new(pipeline: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(pipeline)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::new_op("aws-cdk-lib.aws_events_targets.CodePipeline", __args)
+    }
+    /// [`Self::new`] with the optional `options` passed.
+    #[track_caller]
+    pub fn new_with(pipeline: impl Into<rt::Opaque>, options: impl Into<crate::aws_cdk_lib::aws_events_targets::CodePipelineTargetOptions>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(pipeline)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::CodePipelineTargetOptions>::into(options)));
         rt::new_op("aws-cdk-lib.aws_events_targets.CodePipeline", __args)
     }
     /// Returns the rule target specification.
     ///
     /// NOTE: Do not use the various `inputXxx` options. They can be set in a call to `addTarget`.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns the rule target specification.
+    ///
+    /// NOTE: Do not use the various `inputXxx` options. They can be set in a call to `addTarget`.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -1360,11 +1567,22 @@ impl EcsTask {
         rt::new_op("aws-cdk-lib.aws_events_targets.EcsTask", __args)
     }
     /// Allows using tasks as target of EventBridge events.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Allows using tasks as target of EventBridge events.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
     /// The security groups associated with the task.
@@ -1505,10 +1723,23 @@ pub struct EcsTaskProps {
     pub task_role: Option<crate::aws_cdk_lib::aws_iam::IRole>,
 }
 
+/// The required fields of [`EcsTaskProps`], named: `EcsTaskProps::new(EcsTaskPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct EcsTaskPropsRequired<T0, T1> {
+    /// Cluster where service will be deployed. (converts into `aws_cdk_lib::aws_ecs::ICluster`)
+    pub cluster: T0,
+    /// Task Definition of the task that should be started. (converts into `aws_cdk_lib::aws_ecs::ITaskDefinition`)
+    pub task_definition: T1,
+}
+
 impl EcsTaskProps {
-    /// A `EcsTaskProps` with its required fields; set optional ones with the setters.
-    pub fn new(cluster: impl Into<crate::aws_cdk_lib::aws_ecs::ICluster>, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ITaskDefinition>) -> Self {
-        EcsTaskProps { assign_public_ip: None, cluster: cluster.into(), container_overrides: None, cpu: None, dead_letter_queue: None, enable_execute_command: None, ephemeral_storage: None, execution_role: None, inference_accelerator_overrides: None, launch_type: None, max_event_age: None, memory: None, platform_version: None, propagate_tags: None, retry_attempts: None, role: None, security_groups: None, subnet_selection: None, tags: None, task_count: None, task_definition: task_definition.into(), task_role: None }
+    /// A `EcsTaskProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: EcsTaskPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_ecs::ICluster>,
+        T1: Into<crate::aws_cdk_lib::aws_ecs::ITaskDefinition>,
+    {
+        EcsTaskProps { assign_public_ip: None, cluster: required.cluster.into(), container_overrides: None, cpu: None, dead_letter_queue: None, enable_execute_command: None, ephemeral_storage: None, execution_role: None, inference_accelerator_overrides: None, launch_type: None, max_event_age: None, memory: None, platform_version: None, propagate_tags: None, retry_attempts: None, role: None, security_groups: None, subnet_selection: None, tags: None, task_count: None, task_definition: required.task_definition.into(), task_role: None }
     }
     /// Specifies whether the task's elastic network interface receives a public IP address.
     ///
@@ -1768,21 +1999,42 @@ pub struct EventBus(rt::Handle);
 crate::__handle!(EventBus);
 crate::__upcasts!(EventBus => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl EventBus {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(event_bus: impl Into<crate::aws_cdk_lib::aws_events::IEventBus>, props: Option<crate::aws_cdk_lib::aws_events_targets::EventBusProps>) -> Self {
+    pub fn new(event_bus: impl Into<crate::aws_cdk_lib::aws_events::IEventBus>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::IEventBus>::into(event_bus)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.EventBus", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(event_bus: impl Into<crate::aws_cdk_lib::aws_events::IEventBus>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::EventBusProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events::IEventBus>::into(event_bus)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::EventBusProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.EventBus", __args)
     }
     /// Returns the rule target specification.
     ///
     /// NOTE: Do not use the various `inputXxx` options. They can be set in a call to `addTarget`.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns the rule target specification.
+    ///
+    /// NOTE: Do not use the various `inputXxx` options. They can be set in a call to `addTarget`.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -1850,19 +2102,38 @@ pub struct FirehoseDeliveryStream(rt::Handle);
 crate::__handle!(FirehoseDeliveryStream);
 crate::__upcasts!(FirehoseDeliveryStream => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl FirehoseDeliveryStream {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(delivery_stream: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_events_targets::FirehoseDeliveryStreamProps>) -> Self {
+    pub fn new(delivery_stream: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(delivery_stream)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.FirehoseDeliveryStream", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(delivery_stream: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::FirehoseDeliveryStreamProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(delivery_stream)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::FirehoseDeliveryStreamProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.FirehoseDeliveryStream", __args)
     }
     /// Returns a RuleTarget that can be used to trigger this Firehose Stream as a result from a Event Bridge event.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger this Firehose Stream as a result from a Event Bridge event.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -1992,10 +2263,23 @@ pub struct InferenceAcceleratorOverride {
     pub device_type: rt::JsString,
 }
 
+/// The required fields of [`InferenceAcceleratorOverride`], named: `InferenceAcceleratorOverride::new(InferenceAcceleratorOverrideRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct InferenceAcceleratorOverrideRequired<T0, T1> {
+    /// The Elastic Inference accelerator device name to override for the task. (converts into `JsString`)
+    pub device_name: T0,
+    /// The Elastic Inference accelerator type to use. (converts into `JsString`)
+    pub device_type: T1,
+}
+
 impl InferenceAcceleratorOverride {
-    /// A `InferenceAcceleratorOverride` with its required fields; set optional ones with the setters.
-    pub fn new(device_name: impl Into<rt::JsString>, device_type: impl Into<rt::JsString>) -> Self {
-        InferenceAcceleratorOverride { device_name: device_name.into(), device_type: device_type.into() }
+    /// A `InferenceAcceleratorOverride` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: InferenceAcceleratorOverrideRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        InferenceAcceleratorOverride { device_name: required.device_name.into(), device_type: required.device_type.into() }
     }
     /// The Elastic Inference accelerator device name to override for the task.
     ///
@@ -2030,19 +2314,38 @@ pub struct KinesisFirehoseStream(rt::Handle);
 crate::__handle!(KinesisFirehoseStream);
 crate::__upcasts!(KinesisFirehoseStream => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl KinesisFirehoseStream {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(stream: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_events_targets::KinesisFirehoseStreamProps>) -> Self {
+    pub fn new(stream: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(stream)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.KinesisFirehoseStream", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(stream: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::KinesisFirehoseStreamProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(stream)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::KinesisFirehoseStreamProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.KinesisFirehoseStream", __args)
     }
     /// Returns a RuleTarget that can be used to trigger this Firehose Stream as a result from a Event Bridge event.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger this Firehose Stream as a result from a Event Bridge event.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -2096,19 +2399,38 @@ pub struct KinesisFirehoseStreamV2(rt::Handle);
 crate::__handle!(KinesisFirehoseStreamV2);
 crate::__upcasts!(KinesisFirehoseStreamV2 => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl KinesisFirehoseStreamV2 {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(stream: impl Into<crate::aws_cdk_lib::aws_events_targets::IDeliveryStream>, props: Option<crate::aws_cdk_lib::aws_events_targets::KinesisFirehoseStreamProps>) -> Self {
+    pub fn new(stream: impl Into<crate::aws_cdk_lib::aws_events_targets::IDeliveryStream>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::IDeliveryStream>::into(stream)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.KinesisFirehoseStreamV2", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(stream: impl Into<crate::aws_cdk_lib::aws_events_targets::IDeliveryStream>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::KinesisFirehoseStreamProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::IDeliveryStream>::into(stream)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::KinesisFirehoseStreamProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.KinesisFirehoseStreamV2", __args)
     }
     /// Returns a RuleTarget that can be used to trigger this Firehose Stream as a result from a Event Bridge event.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger this Firehose Stream as a result from a Event Bridge event.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -2121,19 +2443,38 @@ pub struct KinesisStream(rt::Handle);
 crate::__handle!(KinesisStream);
 crate::__upcasts!(KinesisStream => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl KinesisStream {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(stream: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_events_targets::KinesisStreamProps>) -> Self {
+    pub fn new(stream: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(stream)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.KinesisStream", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(stream: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::KinesisStreamProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(stream)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::KinesisStreamProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.KinesisStream", __args)
     }
     /// Returns a RuleTarget that can be used to trigger this Kinesis Stream as a result from a CloudWatch event.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger this Kinesis Stream as a result from a CloudWatch event.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -2251,19 +2592,38 @@ pub struct LambdaFunction(rt::Handle);
 crate::__handle!(LambdaFunction);
 crate::__upcasts!(LambdaFunction => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl LambdaFunction {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(handler: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_events_targets::LambdaFunctionProps>) -> Self {
+    pub fn new(handler: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(handler)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.LambdaFunction", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(handler: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::LambdaFunctionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(handler)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::LambdaFunctionProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.LambdaFunction", __args)
     }
     /// Returns a RuleTarget that can be used to trigger this Lambda as a result from an EventBridge event.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger this Lambda as a result from an EventBridge event.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -2510,10 +2870,23 @@ impl LogGroupTargetInput {
     ///
     /// May contain strings returned by `EventField.from()` to substitute in parts of the
     /// matched event.
+    ///
+    /// Leaves out the optional `options`; [`Self::from_object_v2_with`] passes it.
     #[track_caller]
-    pub fn from_object_v2(options: Option<crate::aws_cdk_lib::aws_events_targets::LogGroupTargetInputOptions>) -> crate::aws_cdk_lib::aws_events_targets::LogGroupTargetInput {
+    pub fn from_object_v2() -> crate::aws_cdk_lib::aws_events_targets::LogGroupTargetInput {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_events_targets.LogGroupTargetInput", "fromObjectV2", __args)
+    }
+    /// Pass a JSON object to the log group event target.
+    ///
+    /// May contain strings returned by `EventField.from()` to substitute in parts of the
+    /// matched event.
+    ///
+    /// [`Self::from_object_v2`] with the optional `options` passed.
+    #[track_caller]
+    pub fn from_object_v2_with(options: impl Into<crate::aws_cdk_lib::aws_events_targets::LogGroupTargetInputOptions>) -> crate::aws_cdk_lib::aws_events_targets::LogGroupTargetInput {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::LogGroupTargetInputOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_events_targets.LogGroupTargetInput", "fromObjectV2", __args)
     }
 }
@@ -2598,11 +2971,24 @@ impl RedshiftQuery {
     /// Returns the rule target specification.
     ///
     /// NOTE: Do not use the various `inputXxx` options. They can be set in a call to `addTarget`.
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns the rule target specification.
+    ///
+    /// NOTE: Do not use the various `inputXxx` options. They can be set in a call to `addTarget`.
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -2660,10 +3046,24 @@ pub struct RedshiftQueryProps {
     pub statement_name: Option<rt::JsString>,
 }
 
+/// The required fields of [`RedshiftQueryProps`], named: `RedshiftQueryProps::new(RedshiftQueryPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct RedshiftQueryPropsRequired<T0, T1> {
+    /// The Amazon Redshift database to run the query against. (converts into `JsString`)
+    pub database: T0,
+    /// The SQL queries to be executed. (items converting into `JsString`)
+    pub sql: T1,
+}
+
 impl RedshiftQueryProps {
-    /// A `RedshiftQueryProps` with its required fields; set optional ones with the setters.
-    pub fn new(database: impl Into<rt::JsString>, sql: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        RedshiftQueryProps { database: database.into(), db_user: None, dead_letter_queue: None, input: None, role: None, secret: None, send_event_bridge_event: None, sql: rt::collect::<rt::JsString, _>(sql), statement_name: None }
+    /// A `RedshiftQueryProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: RedshiftQueryPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        RedshiftQueryProps { database: required.database.into(), db_user: None, dead_letter_queue: None, input: None, role: None, secret: None, send_event_bridge_event: None, sql: rt::collect::<rt::JsString, _>(required.sql), statement_name: None }
     }
     /// The Amazon Redshift database to run the query against.
     pub fn database(mut self, database: impl Into<rt::JsString>) -> Self {
@@ -2764,21 +3164,42 @@ pub struct SfnStateMachine(rt::Handle);
 crate::__handle!(SfnStateMachine);
 crate::__upcasts!(SfnStateMachine => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl SfnStateMachine {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(machine: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_events_targets::SfnStateMachineProps>) -> Self {
+    pub fn new(machine: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(machine)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.SfnStateMachine", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(machine: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::SfnStateMachineProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(machine)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::SfnStateMachineProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.SfnStateMachine", __args)
     }
     /// Returns a properties that are used in an Rule to trigger this State Machine.
     ///
     /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/resource-based-policies-eventbridge.html#sns-permissions>
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a properties that are used in an Rule to trigger this State Machine.
+    ///
+    /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/resource-based-policies-eventbridge.html#sns-permissions>
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
     #[track_caller]
@@ -2898,21 +3319,42 @@ pub struct SnsTopic(rt::Handle);
 crate::__handle!(SnsTopic);
 crate::__upcasts!(SnsTopic => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl SnsTopic {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(topic: impl Into<crate::aws_cdk_lib::aws_sns::ITopic>, props: Option<crate::aws_cdk_lib::aws_events_targets::SnsTopicProps>) -> Self {
+    pub fn new(topic: impl Into<crate::aws_cdk_lib::aws_sns::ITopic>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sns::ITopic>::into(topic)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.SnsTopic", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(topic: impl Into<crate::aws_cdk_lib::aws_sns::ITopic>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::SnsTopicProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sns::ITopic>::into(topic)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::SnsTopicProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.SnsTopic", __args)
     }
     /// Returns a RuleTarget that can be used to trigger this SNS topic as a result from an EventBridge event.
     ///
     /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/resource-based-policies-eventbridge.html#sns-permissions>
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger this SNS topic as a result from an EventBridge event.
+    ///
+    /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/resource-based-policies-eventbridge.html#sns-permissions>
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
     #[track_caller]
@@ -3042,21 +3484,42 @@ pub struct SqsQueue(rt::Handle);
 crate::__handle!(SqsQueue);
 crate::__upcasts!(SqsQueue => crate::aws_cdk_lib::aws_events::IRuleTarget);
 impl SqsQueue {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(queue: impl Into<crate::aws_cdk_lib::aws_sqs::IQueue>, props: Option<crate::aws_cdk_lib::aws_events_targets::SqsQueueProps>) -> Self {
+    pub fn new(queue: impl Into<crate::aws_cdk_lib::aws_sqs::IQueue>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sqs::IQueue>::into(queue)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_events_targets.SqsQueue", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(queue: impl Into<crate::aws_cdk_lib::aws_sqs::IQueue>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::SqsQueueProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sqs::IQueue>::into(queue)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::SqsQueueProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.SqsQueue", __args)
     }
     /// Returns a RuleTarget that can be used to trigger this SQS queue as a result from an EventBridge event.
     ///
     /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/resource-based-policies-eventbridge.html#sqs-permissions>
+    ///
+    /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>, id: Option<rt::JsString>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
-        __args.push(rt::ToValue::to_value(&id));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Returns a RuleTarget that can be used to trigger this SQS queue as a result from an EventBridge event.
+    ///
+    /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/resource-based-policies-eventbridge.html#sqs-permissions>
+    ///
+    /// [`Self::bind`] with the optional `id` passed.
+    #[track_caller]
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
     #[track_caller]
@@ -3189,10 +3652,23 @@ pub struct Tag {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`Tag`], named: `Tag::new(TagRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TagRequired<T0, T1> {
+    /// Key is the name of the tag. (converts into `JsString`)
+    pub key: T0,
+    /// Value is the metadata contents of the tag. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl Tag {
-    /// A `Tag` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        Tag { key: key.into(), value: value.into() }
+    /// A `Tag` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TagRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        Tag { key: required.key.into(), value: required.value.into() }
     }
     /// Key is the name of the tag.
     pub fn key(mut self, key: impl Into<rt::JsString>) -> Self {
@@ -3307,10 +3783,23 @@ pub struct TaskEnvironmentVariable {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`TaskEnvironmentVariable`], named: `TaskEnvironmentVariable::new(TaskEnvironmentVariableRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TaskEnvironmentVariableRequired<T0, T1> {
+    /// Name for the environment variable. (converts into `JsString`)
+    pub name: T0,
+    /// Value of the environment variable. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl TaskEnvironmentVariable {
-    /// A `TaskEnvironmentVariable` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        TaskEnvironmentVariable { name: name.into(), value: value.into() }
+    /// A `TaskEnvironmentVariable` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TaskEnvironmentVariableRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        TaskEnvironmentVariable { name: required.name.into(), value: required.value.into() }
     }
     /// Name for the environment variable.
     ///

@@ -583,12 +583,29 @@ impl CfnGroup {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_iam::CfnGroupProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_iam.CfnGroup", __args)
+    }
+    /// Create a new `AWS::IAM::Group`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_iam::CfnGroupProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::CfnGroupProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.CfnGroup", __args)
     }
     #[track_caller]
@@ -678,10 +695,23 @@ pub struct CfnGroupPolicyProperty {
     pub policy_name: rt::JsString,
 }
 
+/// The required fields of [`CfnGroupPolicyProperty`], named: `CfnGroupPolicyProperty::new(CfnGroupPolicyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnGroupPolicyPropertyRequired<T0, T1> {
+    /// The policy document. (converts into `JsAny`)
+    pub policy_document: T0,
+    /// The friendly name (not ARN) identifying the policy. (converts into `JsString`)
+    pub policy_name: T1,
+}
+
 impl CfnGroupPolicyProperty {
-    /// A `CfnGroupPolicyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(policy_document: impl Into<rt::JsAny>, policy_name: impl Into<rt::JsString>) -> Self {
-        CfnGroupPolicyProperty { policy_document: policy_document.into(), policy_name: policy_name.into() }
+    /// A `CfnGroupPolicyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnGroupPolicyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        CfnGroupPolicyProperty { policy_document: required.policy_document.into(), policy_name: required.policy_name.into() }
     }
     /// The policy document.
     ///
@@ -813,10 +843,23 @@ pub struct CfnGroupPolicyProps {
     pub policy_name: rt::JsString,
 }
 
+/// The required fields of [`CfnGroupPolicyProps`], named: `CfnGroupPolicyProps::new(CfnGroupPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnGroupPolicyPropsRequired<T0, T1> {
+    /// The name of the group to associate the policy with. (converts into `JsString`)
+    pub group_name: T0,
+    /// The name of the policy document. (converts into `JsString`)
+    pub policy_name: T1,
+}
+
 impl CfnGroupPolicyProps {
-    /// A `CfnGroupPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(group_name: impl Into<rt::JsString>, policy_name: impl Into<rt::JsString>) -> Self {
-        CfnGroupPolicyProps { group_name: group_name.into(), policy_document: None, policy_name: policy_name.into() }
+    /// A `CfnGroupPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnGroupPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnGroupPolicyProps { group_name: required.group_name.into(), policy_document: None, policy_name: required.policy_name.into() }
     }
     /// The name of the group to associate the policy with.
     ///
@@ -1505,12 +1548,29 @@ impl CfnOIDCProvider {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_iam::CfnOIDCProviderProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_iam.CfnOIDCProvider", __args)
+    }
+    /// Create a new `AWS::IAM::OIDCProvider`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_iam::CfnOIDCProviderProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::CfnOIDCProviderProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.CfnOIDCProvider", __args)
     }
     #[track_caller]
@@ -1815,10 +1875,23 @@ pub struct CfnPolicyProps {
     pub users: Option<Vec<rt::JsString>>,
 }
 
+/// The required fields of [`CfnPolicyProps`], named: `CfnPolicyProps::new(CfnPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnPolicyPropsRequired<T0, T1> {
+    /// The policy document. (converts into `JsAny`)
+    pub policy_document: T0,
+    /// The name of the policy document. (converts into `JsString`)
+    pub policy_name: T1,
+}
+
 impl CfnPolicyProps {
-    /// A `CfnPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(policy_document: impl Into<rt::JsAny>, policy_name: impl Into<rt::JsString>) -> Self {
-        CfnPolicyProps { groups: None, policy_document: policy_document.into(), policy_name: policy_name.into(), roles: None, users: None }
+    /// A `CfnPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        CfnPolicyProps { groups: None, policy_document: required.policy_document.into(), policy_name: required.policy_name.into(), roles: None, users: None }
     }
     /// The name of the group to associate the policy with.
     ///
@@ -2039,10 +2112,23 @@ pub struct CfnRolePolicyProperty {
     pub policy_name: rt::JsString,
 }
 
+/// The required fields of [`CfnRolePolicyProperty`], named: `CfnRolePolicyProperty::new(CfnRolePolicyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRolePolicyPropertyRequired<T0, T1> {
+    /// The entire contents of the policy that defines permissions. (converts into `JsAny`)
+    pub policy_document: T0,
+    /// The friendly name (not ARN) identifying the policy. (converts into `JsString`)
+    pub policy_name: T1,
+}
+
 impl CfnRolePolicyProperty {
-    /// A `CfnRolePolicyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(policy_document: impl Into<rt::JsAny>, policy_name: impl Into<rt::JsString>) -> Self {
-        CfnRolePolicyProperty { policy_document: policy_document.into(), policy_name: policy_name.into() }
+    /// A `CfnRolePolicyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRolePolicyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRolePolicyProperty { policy_document: required.policy_document.into(), policy_name: required.policy_name.into() }
     }
     /// The entire contents of the policy that defines permissions.
     ///
@@ -2178,10 +2264,23 @@ pub struct CfnRolePolicyProps {
     pub role_name: rt::JsString,
 }
 
+/// The required fields of [`CfnRolePolicyProps`], named: `CfnRolePolicyProps::new(CfnRolePolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRolePolicyPropsRequired<T0, T1> {
+    /// The name of the policy document. (converts into `JsString`)
+    pub policy_name: T0,
+    /// The name of the role to associate the policy with. (converts into `JsString`)
+    pub role_name: T1,
+}
+
 impl CfnRolePolicyProps {
-    /// A `CfnRolePolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(policy_name: impl Into<rt::JsString>, role_name: impl Into<rt::JsString>) -> Self {
-        CfnRolePolicyProps { policy_document: None, policy_name: policy_name.into(), role_name: role_name.into() }
+    /// A `CfnRolePolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRolePolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRolePolicyProps { policy_document: None, policy_name: required.policy_name.into(), role_name: required.role_name.into() }
     }
     /// The policy document.
     ///
@@ -2455,12 +2554,29 @@ impl CfnSAMLProvider {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_iam::CfnSAMLProviderProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_iam.CfnSAMLProvider", __args)
+    }
+    /// Create a new `AWS::IAM::SAMLProvider`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_iam::CfnSAMLProviderProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::CfnSAMLProviderProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.CfnSAMLProvider", __args)
     }
     #[track_caller]
@@ -2567,10 +2683,23 @@ pub struct CfnSAMLProviderSAMLPrivateKeyProperty {
     pub timestamp: rt::JsString,
 }
 
+/// The required fields of [`CfnSAMLProviderSAMLPrivateKeyProperty`], named: `CfnSAMLProviderSAMLPrivateKeyProperty::new(CfnSAMLProviderSAMLPrivateKeyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnSAMLProviderSAMLPrivateKeyPropertyRequired<T0, T1> {
+    /// The unique identifier for the SAML private key. (converts into `JsString`)
+    pub key_id: T0,
+    /// The date and time, in [ISO 8601 date-time](https://docs.aws.amazon.com/http://www.iso.org/iso/iso8601) format, when the private key was uploaded. (converts into `JsString`)
+    pub timestamp: T1,
+}
+
 impl CfnSAMLProviderSAMLPrivateKeyProperty {
-    /// A `CfnSAMLProviderSAMLPrivateKeyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key_id: impl Into<rt::JsString>, timestamp: impl Into<rt::JsString>) -> Self {
-        CfnSAMLProviderSAMLPrivateKeyProperty { key_id: key_id.into(), timestamp: timestamp.into() }
+    /// A `CfnSAMLProviderSAMLPrivateKeyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnSAMLProviderSAMLPrivateKeyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnSAMLProviderSAMLPrivateKeyProperty { key_id: required.key_id.into(), timestamp: required.timestamp.into() }
     }
     /// The unique identifier for the SAML private key.
     ///
@@ -2750,12 +2879,29 @@ impl CfnServerCertificate {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_iam::CfnServerCertificateProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_iam.CfnServerCertificate", __args)
+    }
+    /// Create a new `AWS::IAM::ServerCertificate`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_iam::CfnServerCertificateProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::CfnServerCertificateProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.CfnServerCertificate", __args)
     }
     #[track_caller]
@@ -2984,12 +3130,29 @@ impl CfnServiceLinkedRole {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_iam::CfnServiceLinkedRoleProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_iam.CfnServiceLinkedRole", __args)
+    }
+    /// Create a new `AWS::IAM::ServiceLinkedRole`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_iam::CfnServiceLinkedRoleProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::CfnServiceLinkedRoleProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.CfnServiceLinkedRole", __args)
     }
     /// Checks whether the given object is a CfnServiceLinkedRole.
@@ -3136,12 +3299,29 @@ impl CfnUser {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_iam::CfnUserProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_iam.CfnUser", __args)
+    }
+    /// Create a new `AWS::IAM::User`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_iam::CfnUserProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::CfnUserProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.CfnUser", __args)
     }
     #[track_caller]
@@ -3305,10 +3485,23 @@ pub struct CfnUserPolicyProperty {
     pub policy_name: rt::JsString,
 }
 
+/// The required fields of [`CfnUserPolicyProperty`], named: `CfnUserPolicyProperty::new(CfnUserPolicyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnUserPolicyPropertyRequired<T0, T1> {
+    /// The entire contents of the policy that defines permissions. (converts into `JsAny`)
+    pub policy_document: T0,
+    /// The friendly name (not ARN) identifying the policy. (converts into `JsString`)
+    pub policy_name: T1,
+}
+
 impl CfnUserPolicyProperty {
-    /// A `CfnUserPolicyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(policy_document: impl Into<rt::JsAny>, policy_name: impl Into<rt::JsString>) -> Self {
-        CfnUserPolicyProperty { policy_document: policy_document.into(), policy_name: policy_name.into() }
+    /// A `CfnUserPolicyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnUserPolicyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        CfnUserPolicyProperty { policy_document: required.policy_document.into(), policy_name: required.policy_name.into() }
     }
     /// The entire contents of the policy that defines permissions.
     ///
@@ -3442,10 +3635,23 @@ pub struct CfnUserPolicyProps {
     pub user_name: rt::JsString,
 }
 
+/// The required fields of [`CfnUserPolicyProps`], named: `CfnUserPolicyProps::new(CfnUserPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnUserPolicyPropsRequired<T0, T1> {
+    /// The name of the policy document. (converts into `JsString`)
+    pub policy_name: T0,
+    /// The name of the user to associate the policy with. (converts into `JsString`)
+    pub user_name: T1,
+}
+
 impl CfnUserPolicyProps {
-    /// A `CfnUserPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(policy_name: impl Into<rt::JsString>, user_name: impl Into<rt::JsString>) -> Self {
-        CfnUserPolicyProps { policy_document: None, policy_name: policy_name.into(), user_name: user_name.into() }
+    /// A `CfnUserPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnUserPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnUserPolicyProps { policy_document: None, policy_name: required.policy_name.into(), user_name: required.user_name.into() }
     }
     /// The policy document.
     ///
@@ -3772,10 +3978,24 @@ pub struct CfnUserToGroupAdditionProps {
     pub users: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnUserToGroupAdditionProps`], named: `CfnUserToGroupAdditionProps::new(CfnUserToGroupAdditionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnUserToGroupAdditionPropsRequired<T0, T1> {
+    /// The name of the group to update. (converts into `JsString`)
+    pub group_name: T0,
+    /// A list of the names of the users that you want to add to the group. (items converting into `JsString`)
+    pub users: T1,
+}
+
 impl CfnUserToGroupAdditionProps {
-    /// A `CfnUserToGroupAdditionProps` with its required fields; set optional ones with the setters.
-    pub fn new(group_name: impl Into<rt::JsString>, users: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnUserToGroupAdditionProps { group_name: group_name.into(), users: rt::collect::<rt::JsString, _>(users) }
+    /// A `CfnUserToGroupAdditionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnUserToGroupAdditionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnUserToGroupAdditionProps { group_name: required.group_name.into(), users: rt::collect::<rt::JsString, _>(required.users) }
     }
     /// The name of the group to update.
     ///
@@ -4011,10 +4231,28 @@ pub struct CommonGrantOptions {
     pub resource_arns: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CommonGrantOptions`], named: `CommonGrantOptions::new(CommonGrantOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CommonGrantOptionsRequired<T0, T1, T2> {
+    /// The actions to grant. (items converting into `JsString`)
+    pub actions: T0,
+    /// The principal to grant to. (converts into `aws_cdk_lib::aws_iam::IGrantable`)
+    pub grantee: T1,
+    /// The resource ARNs to grant to. (items converting into `JsString`)
+    pub resource_arns: T2,
+}
+
 impl CommonGrantOptions {
-    /// A `CommonGrantOptions` with its required fields; set optional ones with the setters.
-    pub fn new(actions: impl IntoIterator<Item = impl Into<rt::JsString>>, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CommonGrantOptions { actions: rt::collect::<rt::JsString, _>(actions), conditions: None, grantee: grantee.into(), resource_arns: rt::collect::<rt::JsString, _>(resource_arns) }
+    /// A `CommonGrantOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CommonGrantOptionsRequired<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_iam::IGrantable>,
+        T2: IntoIterator,
+        T2::Item: Into<rt::JsString>,
+    {
+        CommonGrantOptions { actions: rt::collect::<rt::JsString, _>(required.actions), conditions: None, grantee: required.grantee.into(), resource_arns: rt::collect::<rt::JsString, _>(required.resource_arns) }
     }
     /// The actions to grant.
     pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
@@ -4392,12 +4630,37 @@ impl FederatedPrincipal {
     /// Arguments:
     /// - `federated`: federated identity provider (i.e. 'cognito-identity.amazonaws.com' for users authenticated through Cognito).
     /// - `assume_role_action`: When this Principal is used in an AssumeRole policy, the action to use.
+    ///
+    /// Leaves out the optional `conditions`, `assume_role_action`; [`Self::new_with`] passes `conditions`.
     #[track_caller]
-    pub fn new(federated: impl Into<rt::JsString>, conditions: Option<std::collections::BTreeMap<String, rt::JsAny>>, assume_role_action: Option<rt::JsString>) -> Self {
+    pub fn new(federated: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(federated)));
-        __args.push(rt::ToValue::to_value(&conditions));
-        __args.push(rt::ToValue::to_value(&assume_role_action));
+        rt::new_op("aws-cdk-lib.aws_iam.FederatedPrincipal", __args)
+    }
+    /// Arguments:
+    /// - `federated`: federated identity provider (i.e. 'cognito-identity.amazonaws.com' for users authenticated through Cognito).
+    /// - `assume_role_action`: When this Principal is used in an AssumeRole policy, the action to use.
+    ///
+    /// [`Self::new`] with the optional `conditions` passed.
+    #[track_caller]
+    pub fn new_with(federated: impl Into<rt::JsString>, conditions: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsAny>)>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(federated)));
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsAny, _, _>(conditions)));
+        rt::new_op("aws-cdk-lib.aws_iam.FederatedPrincipal", __args)
+    }
+    /// Arguments:
+    /// - `federated`: federated identity provider (i.e. 'cognito-identity.amazonaws.com' for users authenticated through Cognito).
+    /// - `assume_role_action`: When this Principal is used in an AssumeRole policy, the action to use.
+    ///
+    /// [`Self::new`] with the optional `conditions`, `assume_role_action` passed.
+    #[track_caller]
+    pub fn new_with_assume_role_action(federated: impl Into<rt::JsString>, conditions: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsAny>)>, assume_role_action: impl Into<rt::JsString>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(federated)));
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsAny, _, _>(conditions)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(assume_role_action)));
         rt::new_op("aws-cdk-lib.aws_iam.FederatedPrincipal", __args)
     }
     /// Return whether or not this principal is equal to the given principal.
@@ -4808,10 +5071,31 @@ pub struct GrantOnPrincipalAndResourceOptions {
     pub resource_self_arns: Option<Vec<rt::JsString>>,
 }
 
+/// The required fields of [`GrantOnPrincipalAndResourceOptions`], named: `GrantOnPrincipalAndResourceOptions::new(GrantOnPrincipalAndResourceOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct GrantOnPrincipalAndResourceOptionsRequired<T0, T1, T2, T3> {
+    /// The actions to grant. (items converting into `JsString`)
+    pub actions: T0,
+    /// The principal to grant to. (converts into `aws_cdk_lib::aws_iam::IGrantable`)
+    pub grantee: T1,
+    /// The resource with a resource policy. (converts into `aws_cdk_lib::aws_iam::IResourceWithPolicyV2`)
+    pub resource: T2,
+    /// The resource ARNs to grant to. (items converting into `JsString`)
+    pub resource_arns: T3,
+}
+
 impl GrantOnPrincipalAndResourceOptions {
-    /// A `GrantOnPrincipalAndResourceOptions` with its required fields; set optional ones with the setters.
-    pub fn new(actions: impl IntoIterator<Item = impl Into<rt::JsString>>, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, resource: impl Into<crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2>, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        GrantOnPrincipalAndResourceOptions { actions: rt::collect::<rt::JsString, _>(actions), conditions: None, grantee: grantee.into(), resource: resource.into(), resource_arns: rt::collect::<rt::JsString, _>(resource_arns), resource_policy_principal: None, resource_self_arns: None }
+    /// A `GrantOnPrincipalAndResourceOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: GrantOnPrincipalAndResourceOptionsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_iam::IGrantable>,
+        T2: Into<crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2>,
+        T3: IntoIterator,
+        T3::Item: Into<rt::JsString>,
+    {
+        GrantOnPrincipalAndResourceOptions { actions: rt::collect::<rt::JsString, _>(required.actions), conditions: None, grantee: required.grantee.into(), resource: required.resource.into(), resource_arns: rt::collect::<rt::JsString, _>(required.resource_arns), resource_policy_principal: None, resource_self_arns: None }
     }
     /// The actions to grant.
     pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
@@ -4901,10 +5185,28 @@ pub struct GrantOnPrincipalOptions {
     pub scope: Option<crate::constructs::IConstruct>,
 }
 
+/// The required fields of [`GrantOnPrincipalOptions`], named: `GrantOnPrincipalOptions::new(GrantOnPrincipalOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct GrantOnPrincipalOptionsRequired<T0, T1, T2> {
+    /// The actions to grant. (items converting into `JsString`)
+    pub actions: T0,
+    /// The principal to grant to. (converts into `aws_cdk_lib::aws_iam::IGrantable`)
+    pub grantee: T1,
+    /// The resource ARNs to grant to. (items converting into `JsString`)
+    pub resource_arns: T2,
+}
+
 impl GrantOnPrincipalOptions {
-    /// A `GrantOnPrincipalOptions` with its required fields; set optional ones with the setters.
-    pub fn new(actions: impl IntoIterator<Item = impl Into<rt::JsString>>, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        GrantOnPrincipalOptions { actions: rt::collect::<rt::JsString, _>(actions), conditions: None, grantee: grantee.into(), resource_arns: rt::collect::<rt::JsString, _>(resource_arns), scope: None }
+    /// A `GrantOnPrincipalOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: GrantOnPrincipalOptionsRequired<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_iam::IGrantable>,
+        T2: IntoIterator,
+        T2::Item: Into<rt::JsString>,
+    {
+        GrantOnPrincipalOptions { actions: rt::collect::<rt::JsString, _>(required.actions), conditions: None, grantee: required.grantee.into(), resource_arns: rt::collect::<rt::JsString, _>(required.resource_arns), scope: None }
     }
     /// The actions to grant.
     pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
@@ -4993,10 +5295,34 @@ pub struct GrantPolicyWithResourceOptions {
     pub statement: crate::aws_cdk_lib::aws_iam::PolicyStatement,
 }
 
+/// The required fields of [`GrantPolicyWithResourceOptions`], named: `GrantPolicyWithResourceOptions::new(GrantPolicyWithResourceOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct GrantPolicyWithResourceOptionsRequired<T0, T1, T2, T3, T4> {
+    /// The actions to grant. (items converting into `JsString`)
+    pub actions: T0,
+    /// The principal to grant to. (converts into `aws_cdk_lib::aws_iam::IGrantable`)
+    pub grantee: T1,
+    /// The resource with a resource policy. (converts into `aws_cdk_lib::aws_iam::IResourceWithPolicyV2`)
+    pub resource: T2,
+    /// The resource ARNs to grant to. (items converting into `JsString`)
+    pub resource_arns: T3,
+    /// The policy statement to add to the resource's policy. (converts into `aws_cdk_lib::aws_iam::PolicyStatement`)
+    pub statement: T4,
+}
+
 impl GrantPolicyWithResourceOptions {
-    /// A `GrantPolicyWithResourceOptions` with its required fields; set optional ones with the setters.
-    pub fn new(actions: impl IntoIterator<Item = impl Into<rt::JsString>>, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, resource: impl Into<crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2>, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> Self {
-        GrantPolicyWithResourceOptions { actions: rt::collect::<rt::JsString, _>(actions), conditions: None, grantee: grantee.into(), resource: resource.into(), resource_arns: rt::collect::<rt::JsString, _>(resource_arns), resource_self_arns: None, statement: statement.into() }
+    /// A `GrantPolicyWithResourceOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: GrantPolicyWithResourceOptionsRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_iam::IGrantable>,
+        T2: Into<crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2>,
+        T3: IntoIterator,
+        T3::Item: Into<rt::JsString>,
+        T4: Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>,
+    {
+        GrantPolicyWithResourceOptions { actions: rt::collect::<rt::JsString, _>(required.actions), conditions: None, grantee: required.grantee.into(), resource: required.resource.into(), resource_arns: rt::collect::<rt::JsString, _>(required.resource_arns), resource_self_arns: None, statement: required.statement.into() }
     }
     /// The actions to grant.
     pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
@@ -5094,10 +5420,31 @@ pub struct GrantWithResourceOptions {
     pub resource_self_arns: Option<Vec<rt::JsString>>,
 }
 
+/// The required fields of [`GrantWithResourceOptions`], named: `GrantWithResourceOptions::new(GrantWithResourceOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct GrantWithResourceOptionsRequired<T0, T1, T2, T3> {
+    /// The actions to grant. (items converting into `JsString`)
+    pub actions: T0,
+    /// The principal to grant to. (converts into `aws_cdk_lib::aws_iam::IGrantable`)
+    pub grantee: T1,
+    /// The resource with a resource policy. (converts into `aws_cdk_lib::aws_iam::IResourceWithPolicyV2`)
+    pub resource: T2,
+    /// The resource ARNs to grant to. (items converting into `JsString`)
+    pub resource_arns: T3,
+}
+
 impl GrantWithResourceOptions {
-    /// A `GrantWithResourceOptions` with its required fields; set optional ones with the setters.
-    pub fn new(actions: impl IntoIterator<Item = impl Into<rt::JsString>>, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, resource: impl Into<crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2>, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        GrantWithResourceOptions { actions: rt::collect::<rt::JsString, _>(actions), conditions: None, grantee: grantee.into(), resource: resource.into(), resource_arns: rt::collect::<rt::JsString, _>(resource_arns), resource_self_arns: None }
+    /// A `GrantWithResourceOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: GrantWithResourceOptionsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_iam::IGrantable>,
+        T2: Into<crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2>,
+        T3: IntoIterator,
+        T3::Item: Into<rt::JsString>,
+    {
+        GrantWithResourceOptions { actions: rt::collect::<rt::JsString, _>(required.actions), conditions: None, grantee: required.grantee.into(), resource: required.resource.into(), resource_arns: rt::collect::<rt::JsString, _>(required.resource_arns), resource_self_arns: None }
     }
     /// The actions to grant.
     pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
@@ -5194,12 +5541,21 @@ pub struct Group(crate::aws_cdk_lib::Resource);
 crate::__handle!(Group : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(Group => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_iam::IGrantable, crate::aws_cdk_lib::aws_iam::IGroup, crate::aws_cdk_lib::aws_iam::IIdentity, crate::aws_cdk_lib::aws_iam::IPrincipal, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Group {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_iam::GroupProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_iam.Group", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_iam::GroupProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::GroupProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.Group", __args)
     }
     /// Import an external group by ARN.
@@ -6888,12 +7244,21 @@ pub struct InstanceProfile(crate::aws_cdk_lib::Resource);
 crate::__handle!(InstanceProfile : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(InstanceProfile => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_iam::IInstanceProfile, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl InstanceProfile {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_iam::InstanceProfileProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_iam.InstanceProfile", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_iam::InstanceProfileProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::InstanceProfileProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.InstanceProfile", __args)
     }
     /// Import an existing InstanceProfile from an InstanceProfile ARN.
@@ -7443,12 +7808,21 @@ pub struct ManagedPolicy(crate::aws_cdk_lib::Resource);
 crate::__handle!(ManagedPolicy : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(ManagedPolicy => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_iam::IGrantable, crate::aws_cdk_lib::aws_iam::IManagedPolicy, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl ManagedPolicy {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_iam::ManagedPolicyProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_iam.ManagedPolicy", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_iam::ManagedPolicyProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::ManagedPolicyProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.ManagedPolicy", __args)
     }
     /// Import a managed policy from one of the policies that AWS manages.
@@ -8001,11 +8375,24 @@ impl OpenIdConnectPrincipal {
     /// Arguments:
     /// - `open_id_connect_provider`: OpenID Connect provider.
     /// - `conditions`: The conditions under which the policy is in effect.
+    ///
+    /// Leaves out the optional `conditions`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(open_id_connect_provider: impl Into<rt::Opaque>, conditions: Option<std::collections::BTreeMap<String, rt::JsAny>>) -> Self {
+    pub fn new(open_id_connect_provider: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(open_id_connect_provider)));
-        __args.push(rt::ToValue::to_value(&conditions));
+        rt::new_op("aws-cdk-lib.aws_iam.OpenIdConnectPrincipal", __args)
+    }
+    /// Arguments:
+    /// - `open_id_connect_provider`: OpenID Connect provider.
+    /// - `conditions`: The conditions under which the policy is in effect.
+    ///
+    /// [`Self::new`] with the optional `conditions` passed.
+    #[track_caller]
+    pub fn new_with(open_id_connect_provider: impl Into<rt::Opaque>, conditions: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsAny>)>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(open_id_connect_provider)));
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsAny, _, _>(conditions)));
         rt::new_op("aws-cdk-lib.aws_iam.OpenIdConnectPrincipal", __args)
     }
     /// Returns a string representation of an object.
@@ -8335,12 +8722,21 @@ pub struct Policy(crate::aws_cdk_lib::Resource);
 crate::__handle!(Policy : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(Policy => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_iam::IGrantable, crate::aws_cdk_lib::aws_iam::IPolicy, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Policy {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_iam::PolicyProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_iam.Policy", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_iam::PolicyProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.Policy", __args)
     }
     /// Import a policy in this app based on its name.
@@ -8415,10 +8811,17 @@ pub struct PolicyDocument(rt::Handle);
 crate::__handle!(PolicyDocument);
 crate::__upcasts!(PolicyDocument => crate::aws_cdk_lib::IResolvable);
 impl PolicyDocument {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::aws_iam::PolicyDocumentProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.aws_iam.PolicyDocument", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::aws_iam::PolicyDocumentProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyDocumentProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.PolicyDocument", __args)
     }
     /// Creates a new PolicyDocument based on the object provided.
@@ -8492,10 +8895,27 @@ impl PolicyDocument {
     ///
     /// Arguments:
     /// - `options`: Optional validation options.
+    ///
+    /// Leaves out the optional `options`; [`Self::validate_for_resource_policy_with`] passes it.
     #[track_caller]
-    pub fn validate_for_resource_policy(&self, options: Option<crate::aws_cdk_lib::aws_iam::ResourcePolicyValidationOptions>) -> rt::JsArray<rt::JsString> {
+    pub fn validate_for_resource_policy(&self) -> rt::JsArray<rt::JsString> {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "validateForResourcePolicy", __args)
+    }
+    /// Validate that all policy statements in the policy document satisfies the requirements for a resource-based policy.
+    ///
+    /// Returns: An array of validation error messages, or an empty array if the document is valid.
+    ///
+    /// See: <https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#access_policies-json>
+    ///
+    /// Arguments:
+    /// - `options`: Optional validation options.
+    ///
+    /// [`Self::validate_for_resource_policy`] with the optional `options` passed.
+    #[track_caller]
+    pub fn validate_for_resource_policy_with(&self, options: impl Into<crate::aws_cdk_lib::aws_iam::ResourcePolicyValidationOptions>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::ResourcePolicyValidationOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "validateForResourcePolicy", __args)
     }
     /// Validate that all policy statements in the policy document satisfies the requirements for a trust policy (assume role policy).
@@ -8776,10 +9196,17 @@ pub struct PolicyStatement(rt::Handle);
 crate::__handle!(PolicyStatement);
 crate::__upcasts!(PolicyStatement => );
 impl PolicyStatement {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::aws_iam::PolicyStatementProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.aws_iam.PolicyStatement", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatementProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatementProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.PolicyStatement", __args)
     }
     /// Creates a new PolicyStatement based on the object provided.
@@ -8981,11 +9408,26 @@ impl PolicyStatement {
     /// Arguments:
     /// - `service`: the service name for which a service principal is requested (e.g: `s3.amazonaws.com`).
     /// - `opts`: options for adding the service principal (such as specifying a principal in a different region).
+    ///
+    /// Leaves out the optional `opts`; [`Self::add_service_principal_with`] passes it.
     #[track_caller]
-    pub fn add_service_principal(&self, service: impl Into<rt::JsString>, opts: Option<crate::aws_cdk_lib::aws_iam::ServicePrincipalOpts>) {
+    pub fn add_service_principal(&self, service: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(service)));
-        __args.push(rt::ToValue::to_value(&opts));
+        rt::call_op(rt::JsObject::handle(self), "addServicePrincipal", __args)
+    }
+    /// Adds a service principal to this policy statement.
+    ///
+    /// Arguments:
+    /// - `service`: the service name for which a service principal is requested (e.g: `s3.amazonaws.com`).
+    /// - `opts`: options for adding the service principal (such as specifying a principal in a different region).
+    ///
+    /// [`Self::add_service_principal`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn add_service_principal_with(&self, service: impl Into<rt::JsString>, opts: impl Into<crate::aws_cdk_lib::aws_iam::ServicePrincipalOpts>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(service)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::ServicePrincipalOpts>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "addServicePrincipal", __args)
     }
     /// Add an `StringEquals` condition that limits to a given account from `aws:SourceAccount`.
@@ -9011,10 +9453,20 @@ impl PolicyStatement {
         rt::call_op(rt::JsObject::handle(self), "addSourceArnCondition", __args)
     }
     /// Create a new `PolicyStatement` with the same exact properties as this one, except for the overrides.
+    ///
+    /// Leaves out the optional `overrides`; [`Self::copy_with`] passes it.
     #[track_caller]
-    pub fn copy(&self, overrides: Option<crate::aws_cdk_lib::aws_iam::PolicyStatementProps>) -> crate::aws_cdk_lib::aws_iam::PolicyStatement {
+    pub fn copy(&self) -> crate::aws_cdk_lib::aws_iam::PolicyStatement {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "copy", __args)
+    }
+    /// Create a new `PolicyStatement` with the same exact properties as this one, except for the overrides.
+    ///
+    /// [`Self::copy`] with the optional `overrides` passed.
+    #[track_caller]
+    pub fn copy_with(&self, overrides: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatementProps>) -> crate::aws_cdk_lib::aws_iam::PolicyStatement {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&overrides));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatementProps>::into(overrides)));
         rt::call_op(rt::JsObject::handle(self), "copy", __args)
     }
     /// Make the PolicyStatement immutable.
@@ -9073,10 +9525,25 @@ impl PolicyStatement {
     ///
     /// Arguments:
     /// - `options`: Optional validation options.
+    ///
+    /// Leaves out the optional `options`; [`Self::validate_for_resource_policy_with`] passes it.
     #[track_caller]
-    pub fn validate_for_resource_policy(&self, options: Option<crate::aws_cdk_lib::aws_iam::ResourcePolicyValidationOptions>) -> rt::JsArray<rt::JsString> {
+    pub fn validate_for_resource_policy(&self) -> rt::JsArray<rt::JsString> {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "validateForResourcePolicy", __args)
+    }
+    /// Validate that the policy statement satisfies all requirements for a resource-based policy.
+    ///
+    /// Returns: An array of validation error messages, or an empty array if the statement is valid.
+    ///
+    /// Arguments:
+    /// - `options`: Optional validation options.
+    ///
+    /// [`Self::validate_for_resource_policy`] with the optional `options` passed.
+    #[track_caller]
+    pub fn validate_for_resource_policy_with(&self, options: impl Into<crate::aws_cdk_lib::aws_iam::ResourcePolicyValidationOptions>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::ResourcePolicyValidationOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "validateForResourcePolicy", __args)
     }
     /// Validate that the policy statement satisfies all requirements for a trust policy (assume role policy).
@@ -9421,11 +9888,24 @@ impl PrincipalPolicyFragment {
     /// Arguments:
     /// - `principal_json`: JSON of the "Principal" section in a policy statement.
     /// - `conditions`: The conditions under which the policy is in effect.
+    ///
+    /// Leaves out the optional `conditions`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(principal_json: impl IntoIterator<Item = (impl Into<String>, impl Into<Vec<rt::JsString>>)>, conditions: Option<std::collections::BTreeMap<String, rt::JsAny>>) -> Self {
+    pub fn new(principal_json: impl IntoIterator<Item = (impl Into<String>, impl Into<Vec<rt::JsString>>)>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&rt::collect_map::<Vec<rt::JsString>, _, _>(principal_json)));
-        __args.push(rt::ToValue::to_value(&conditions));
+        rt::new_op("aws-cdk-lib.aws_iam.PrincipalPolicyFragment", __args)
+    }
+    /// Arguments:
+    /// - `principal_json`: JSON of the "Principal" section in a policy statement.
+    /// - `conditions`: The conditions under which the policy is in effect.
+    ///
+    /// [`Self::new`] with the optional `conditions` passed.
+    #[track_caller]
+    pub fn new_with(principal_json: impl IntoIterator<Item = (impl Into<String>, impl Into<Vec<rt::JsString>>)>, conditions: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsAny>)>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<Vec<rt::JsString>, _, _>(principal_json)));
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsAny, _, _>(conditions)));
         rt::new_op("aws-cdk-lib.aws_iam.PrincipalPolicyFragment", __args)
     }
     /// The conditions under which the policy is in effect.
@@ -9655,11 +10135,38 @@ impl Role {
     /// Arguments:
     /// - `scope`: construct scope to customize role creation.
     /// - `options`: options for configuring role creation.
+    ///
+    /// Leaves out the optional `options`; [`Self::customize_roles_with`] passes it.
     #[track_caller]
-    pub fn customize_roles(scope: impl Into<crate::constructs::Construct>, options: Option<crate::aws_cdk_lib::aws_iam::CustomizeRolesOptions>) {
+    pub fn customize_roles(scope: impl Into<crate::constructs::Construct>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_iam.Role", "customizeRoles", __args)
+    }
+    /// Customize the creation of IAM roles within the given scope.
+    ///
+    /// It is recommended that you **do not** use this method and instead allow
+    /// CDK to manage role creation. This should only be used
+    /// in environments where CDK applications are not allowed to created IAM roles.
+    ///
+    /// This can be used to prevent the CDK application from creating roles
+    /// within the given scope and instead replace the references to the roles with
+    /// precreated role names. A report will be synthesized in the cloud assembly (i.e. cdk.out)
+    /// that will contain the list of IAM roles that would have been created along with the
+    /// IAM policy statements that the role should contain. This report can then be used
+    /// to create the IAM roles outside of CDK and then the created role names can be provided
+    /// in `usePrecreatedRoles`.
+    ///
+    /// Arguments:
+    /// - `scope`: construct scope to customize role creation.
+    /// - `options`: options for configuring role creation.
+    ///
+    /// [`Self::customize_roles`] with the optional `options` passed.
+    #[track_caller]
+    pub fn customize_roles_with(scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::aws_iam::CustomizeRolesOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::CustomizeRolesOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_iam.Role", "customizeRoles", __args)
     }
     /// Lookup an existing Role.
@@ -9687,13 +10194,41 @@ impl Role {
     /// - `id`: construct id.
     /// - `role_arn`: the ARN of the role to import.
     /// - `options`: allow customizing the behavior of the returned role.
+    ///
+    /// Leaves out the optional `options`; [`Self::from_role_arn_with`] passes it.
     #[track_caller]
-    pub fn from_role_arn(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, role_arn: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_iam::FromRoleArnOptions>) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn from_role_arn(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, role_arn: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::IRole {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(role_arn)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_iam.Role", "fromRoleArn", __args)
+    }
+    /// Import an external role by ARN.
+    ///
+    /// If the imported Role ARN is a Token (such as a
+    /// `CfnParameter.valueAsString` or a `Fn.importValue()`) *and* the referenced
+    /// role has a `path` (like `arn:...:role/AdminRoles/Alice`), the
+    /// `roleName` property will not resolve to the correct value. Instead it
+    /// will resolve to the first path component. We unfortunately cannot express
+    /// the correct calculation of the full path name as a CloudFormation
+    /// expression. In this scenario the Role ARN should be supplied without the
+    /// `path` in order to resolve the correct role resource.
+    ///
+    /// Arguments:
+    /// - `scope`: construct scope.
+    /// - `id`: construct id.
+    /// - `role_arn`: the ARN of the role to import.
+    /// - `options`: allow customizing the behavior of the returned role.
+    ///
+    /// [`Self::from_role_arn`] with the optional `options` passed.
+    #[track_caller]
+    pub fn from_role_arn_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, role_arn: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_iam::FromRoleArnOptions>) -> crate::aws_cdk_lib::aws_iam::IRole {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(role_arn)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::FromRoleArnOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_iam.Role", "fromRoleArn", __args)
     }
     /// Import an external role by name.
@@ -9706,13 +10241,35 @@ impl Role {
     /// - `id`: construct id.
     /// - `role_name`: the name of the role to import.
     /// - `options`: allow customizing the behavior of the returned role.
+    ///
+    /// Leaves out the optional `options`; [`Self::from_role_name_with`] passes it.
     #[track_caller]
-    pub fn from_role_name(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, role_name: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_iam::FromRoleNameOptions>) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn from_role_name(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, role_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::IRole {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(role_name)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_iam.Role", "fromRoleName", __args)
+    }
+    /// Import an external role by name.
+    ///
+    /// The imported role is assumed to exist in the same account as the account
+    /// the scope's containing Stack is being deployed to.
+    ///
+    /// Arguments:
+    /// - `scope`: construct scope.
+    /// - `id`: construct id.
+    /// - `role_name`: the name of the role to import.
+    /// - `options`: allow customizing the behavior of the returned role.
+    ///
+    /// [`Self::from_role_name`] with the optional `options` passed.
+    #[track_caller]
+    pub fn from_role_name_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, role_name: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_iam::FromRoleNameOptions>) -> crate::aws_cdk_lib::aws_iam::IRole {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(role_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::FromRoleNameOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_iam.Role", "fromRoleName", __args)
     }
     /// Return whether the given object is a Role.
@@ -9802,10 +10359,26 @@ impl Role {
     ///
     /// If you do, you are responsible for adding the correct statements to the
     /// Role's policies yourself.
+    ///
+    /// Leaves out the optional `options`; [`Self::without_policy_updates_with`] passes it.
     #[track_caller]
-    pub fn without_policy_updates(&self, options: Option<crate::aws_cdk_lib::aws_iam::WithoutPolicyUpdatesOptions>) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn without_policy_updates(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "withoutPolicyUpdates", __args)
+    }
+    /// Return a copy of this Role object whose Policies will not be updated.
+    ///
+    /// Use the object returned by this method if you want this Role to be used by
+    /// a construct without it automatically updating the Role's Policies.
+    ///
+    /// If you do, you are responsible for adding the correct statements to the
+    /// Role's policies yourself.
+    ///
+    /// [`Self::without_policy_updates`] with the optional `options` passed.
+    #[track_caller]
+    pub fn without_policy_updates_with(&self, options: impl Into<crate::aws_cdk_lib::aws_iam::WithoutPolicyUpdatesOptions>) -> crate::aws_cdk_lib::aws_iam::IRole {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::WithoutPolicyUpdatesOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "withoutPolicyUpdates", __args)
     }
     /// Uniquely identifies this class.
@@ -10239,11 +10812,23 @@ crate::__upcasts!(SamlConsolePrincipal => crate::aws_cdk_lib::aws_iam::Federated
 impl SamlConsolePrincipal {
     /// Arguments:
     /// - `conditions`: The conditions under which the policy is in effect.
+    ///
+    /// Leaves out the optional `conditions`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(saml_provider: impl Into<crate::aws_cdk_lib::aws_iam::ISamlProvider>, conditions: Option<std::collections::BTreeMap<String, rt::JsAny>>) -> Self {
+    pub fn new(saml_provider: impl Into<crate::aws_cdk_lib::aws_iam::ISamlProvider>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::ISamlProvider>::into(saml_provider)));
-        __args.push(rt::ToValue::to_value(&conditions));
+        rt::new_op("aws-cdk-lib.aws_iam.SamlConsolePrincipal", __args)
+    }
+    /// Arguments:
+    /// - `conditions`: The conditions under which the policy is in effect.
+    ///
+    /// [`Self::new`] with the optional `conditions` passed.
+    #[track_caller]
+    pub fn new_with(saml_provider: impl Into<crate::aws_cdk_lib::aws_iam::ISamlProvider>, conditions: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsAny>)>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::ISamlProvider>::into(saml_provider)));
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsAny, _, _>(conditions)));
         rt::new_op("aws-cdk-lib.aws_iam.SamlConsolePrincipal", __args)
     }
     /// Returns a string representation of an object.
@@ -10415,11 +11000,25 @@ impl ServicePrincipal {
     ///
     /// Arguments:
     /// - `service`: AWS service (i.e. sqs.amazonaws.com).
+    ///
+    /// Leaves out the optional `opts`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(service: impl Into<rt::JsString>, opts: Option<crate::aws_cdk_lib::aws_iam::ServicePrincipalOpts>) -> Self {
+    pub fn new(service: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(service)));
-        __args.push(rt::ToValue::to_value(&opts));
+        rt::new_op("aws-cdk-lib.aws_iam.ServicePrincipal", __args)
+    }
+    /// Reference an AWS service, optionally in a given region.
+    ///
+    /// Arguments:
+    /// - `service`: AWS service (i.e. sqs.amazonaws.com).
+    ///
+    /// [`Self::new`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn new_with(service: impl Into<rt::JsString>, opts: impl Into<crate::aws_cdk_lib::aws_iam::ServicePrincipalOpts>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(service)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::ServicePrincipalOpts>::into(opts)));
         rt::new_op("aws-cdk-lib.aws_iam.ServicePrincipal", __args)
     }
     /// Return the service principal using the service principal name as it is passed to the function without any change regardless of the region used in the stack if it is Opted in or not.
@@ -10752,12 +11351,21 @@ pub struct User(crate::aws_cdk_lib::Resource);
 crate::__handle!(User : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(User => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_iam::IGrantable, crate::aws_cdk_lib::aws_iam::IIdentity, crate::aws_cdk_lib::aws_iam::IPrincipal, crate::aws_cdk_lib::aws_iam::IUser, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl User {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_iam::UserProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_iam.User", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_iam::UserProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::UserProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_iam.User", __args)
     }
     /// Import an existing user given a user ARN.
@@ -11117,11 +11725,24 @@ impl WebIdentityPrincipal {
     /// Arguments:
     /// - `identity_provider`: identity provider (i.e. 'cognito-identity.amazonaws.com' for users authenticated through Cognito).
     /// - `conditions`: The conditions under which the policy is in effect.
+    ///
+    /// Leaves out the optional `conditions`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(identity_provider: impl Into<rt::JsString>, conditions: Option<std::collections::BTreeMap<String, rt::JsAny>>) -> Self {
+    pub fn new(identity_provider: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(identity_provider)));
-        __args.push(rt::ToValue::to_value(&conditions));
+        rt::new_op("aws-cdk-lib.aws_iam.WebIdentityPrincipal", __args)
+    }
+    /// Arguments:
+    /// - `identity_provider`: identity provider (i.e. 'cognito-identity.amazonaws.com' for users authenticated through Cognito).
+    /// - `conditions`: The conditions under which the policy is in effect.
+    ///
+    /// [`Self::new`] with the optional `conditions` passed.
+    #[track_caller]
+    pub fn new_with(identity_provider: impl Into<rt::JsString>, conditions: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsAny>)>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(identity_provider)));
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsAny, _, _>(conditions)));
         rt::new_op("aws-cdk-lib.aws_iam.WebIdentityPrincipal", __args)
     }
     /// Returns a string representation of an object.

@@ -74,11 +74,22 @@ impl Alias {
         rt::call_op(rt::JsObject::handle(self), "addAlias", __args)
     }
     /// Adds a statement to the KMS key resource policy.
+    ///
+    /// Leaves out the optional `allow_no_op`; [`Self::add_to_resource_policy_with`] passes it.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: Option<rt::JsBool>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
-        __args.push(rt::ToValue::to_value(&allow_no_op));
+        rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
+    }
+    /// Adds a statement to the KMS key resource policy.
+    ///
+    /// [`Self::add_to_resource_policy`] with the optional `allow_no_op` passed.
+    #[track_caller]
+    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(allow_no_op)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
     }
     /// [disable-awslint:no-grants].
@@ -202,10 +213,23 @@ pub struct AliasAttributes {
     pub alias_target_key: crate::aws_cdk_lib::aws_kms::IKey,
 }
 
+/// The required fields of [`AliasAttributes`], named: `AliasAttributes::new(AliasAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AliasAttributesRequired<T0, T1> {
+    /// Specifies the alias name. (converts into `JsString`)
+    pub alias_name: T0,
+    /// The customer master key (CMK) to which the Alias refers. (converts into `aws_cdk_lib::aws_kms::IKey`)
+    pub alias_target_key: T1,
+}
+
 impl AliasAttributes {
-    /// A `AliasAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(alias_name: impl Into<rt::JsString>, alias_target_key: impl Into<crate::aws_cdk_lib::aws_kms::IKey>) -> Self {
-        AliasAttributes { alias_name: alias_name.into(), alias_target_key: alias_target_key.into() }
+    /// A `AliasAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AliasAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_kms::IKey>,
+    {
+        AliasAttributes { alias_name: required.alias_name.into(), alias_target_key: required.alias_target_key.into() }
     }
     /// Specifies the alias name.
     ///
@@ -253,10 +277,23 @@ pub struct AliasProps {
     pub target_key: crate::aws_cdk_lib::aws_kms::IKey,
 }
 
+/// The required fields of [`AliasProps`], named: `AliasProps::new(AliasPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AliasPropsRequired<T0, T1> {
+    /// The name of the alias. (converts into `JsString`)
+    pub alias_name: T0,
+    /// The ID of the key for which you are creating the alias. (converts into `aws_cdk_lib::aws_kms::IKey`)
+    pub target_key: T1,
+}
+
 impl AliasProps {
-    /// A `AliasProps` with its required fields; set optional ones with the setters.
-    pub fn new(alias_name: impl Into<rt::JsString>, target_key: impl Into<crate::aws_cdk_lib::aws_kms::IKey>) -> Self {
-        AliasProps { alias_name: alias_name.into(), removal_policy: None, target_key: target_key.into() }
+    /// A `AliasProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AliasPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_kms::IKey>,
+    {
+        AliasProps { alias_name: required.alias_name.into(), removal_policy: None, target_key: required.target_key.into() }
     }
     /// The name of the alias.
     ///
@@ -409,10 +446,23 @@ pub struct CfnAliasProps {
     pub target_key_id: StringOrObject,
 }
 
+/// The required fields of [`CfnAliasProps`], named: `CfnAliasProps::new(CfnAliasPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAliasPropsRequired<T0, T1> {
+    /// Specifies the alias name. This value must begin with `alias/` followed by a name, such as `alias/ExampleAlias` . (converts into `JsString`)
+    pub alias_name: T0,
+    /// Associates the alias with the specified [customer managed key](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#customer-cmk) . The KMS key must be in the same AWS account and Region. (converts into `StringOrObject`)
+    pub target_key_id: T1,
+}
+
 impl CfnAliasProps {
-    /// A `CfnAliasProps` with its required fields; set optional ones with the setters.
-    pub fn new(alias_name: impl Into<rt::JsString>, target_key_id: impl Into<StringOrObject>) -> Self {
-        CfnAliasProps { alias_name: alias_name.into(), target_key_id: target_key_id.into() }
+    /// A `CfnAliasProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAliasPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<StringOrObject>,
+    {
+        CfnAliasProps { alias_name: required.alias_name.into(), target_key_id: required.target_key_id.into() }
     }
     /// Specifies the alias name. This value must begin with `alias/` followed by a name, such as `alias/ExampleAlias` .
     ///
@@ -488,12 +538,29 @@ impl CfnKey {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_kms::CfnKeyProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_kms.CfnKey", __args)
+    }
+    /// Create a new `AWS::KMS::Key`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_kms::CfnKeyProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_kms::CfnKeyProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_kms.CfnKey", __args)
     }
     #[track_caller]
@@ -1311,10 +1378,23 @@ pub struct CfnReplicaKeyProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnReplicaKeyProps`], named: `CfnReplicaKeyProps::new(CfnReplicaKeyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnReplicaKeyPropsRequired<T0, T1> {
+    /// The key policy that authorizes use of the replica key. (converts into `JsAny`)
+    pub key_policy: T0,
+    /// Specifies the multi-Region primary key to replicate. (converts into `JsString`)
+    pub primary_key_arn: T1,
+}
+
 impl CfnReplicaKeyProps {
-    /// A `CfnReplicaKeyProps` with its required fields; set optional ones with the setters.
-    pub fn new(key_policy: impl Into<rt::JsAny>, primary_key_arn: impl Into<rt::JsString>) -> Self {
-        CfnReplicaKeyProps { description: None, enabled: None, key_policy: key_policy.into(), pending_window_in_days: None, primary_key_arn: primary_key_arn.into(), tags: None }
+    /// A `CfnReplicaKeyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnReplicaKeyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        CfnReplicaKeyProps { description: None, enabled: None, key_policy: required.key_policy.into(), pending_window_in_days: None, primary_key_arn: required.primary_key_arn.into(), tags: None }
     }
     /// A description of the KMS key.
     ///
@@ -1450,11 +1530,26 @@ impl IAlias {
     /// Arguments:
     /// - `statement`: The policy statement to add.
     /// - `allow_no_op`: If this is set to `false` and there is no policy defined (i.e. external key), the operation will fail. Otherwise, it will no-op.
+    ///
+    /// Leaves out the optional `allow_no_op`; [`Self::add_to_resource_policy_with`] passes it.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: Option<rt::JsBool>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
-        __args.push(rt::ToValue::to_value(&allow_no_op));
+        rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
+    }
+    /// Adds a statement to the KMS key resource policy.
+    ///
+    /// Arguments:
+    /// - `statement`: The policy statement to add.
+    /// - `allow_no_op`: If this is set to `false` and there is no policy defined (i.e. external key), the operation will fail. Otherwise, it will no-op.
+    ///
+    /// [`Self::add_to_resource_policy`] with the optional `allow_no_op` passed.
+    #[track_caller]
+    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(allow_no_op)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
     }
     /// Apply the given removal policy to this resource.
@@ -1629,11 +1724,26 @@ impl IKey {
     /// Arguments:
     /// - `statement`: The policy statement to add.
     /// - `allow_no_op`: If this is set to `false` and there is no policy defined (i.e. external key), the operation will fail. Otherwise, it will no-op.
+    ///
+    /// Leaves out the optional `allow_no_op`; [`Self::add_to_resource_policy_with`] passes it.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: Option<rt::JsBool>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
-        __args.push(rt::ToValue::to_value(&allow_no_op));
+        rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
+    }
+    /// Adds a statement to the KMS key resource policy.
+    ///
+    /// Arguments:
+    /// - `statement`: The policy statement to add.
+    /// - `allow_no_op`: If this is set to `false` and there is no policy defined (i.e. external key), the operation will fail. Otherwise, it will no-op.
+    ///
+    /// [`Self::add_to_resource_policy`] with the optional `allow_no_op` passed.
+    #[track_caller]
+    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(allow_no_op)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
     }
     /// Apply the given removal policy to this resource.
@@ -1778,12 +1888,21 @@ pub struct Key(crate::aws_cdk_lib::Resource);
 crate::__handle!(Key : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(Key => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_kms::IKey, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Key {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_kms::KeyProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_kms.Key", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_kms::KeyProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_kms::KeyProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_kms.Key", __args)
     }
     /// Create a mutable `IKey` based on a low-level `CfnKey`.
@@ -1869,11 +1988,26 @@ impl Key {
     /// Arguments:
     /// - `statement`: The policy statement to add.
     /// - `allow_no_op`: If this is set to `false` and there is no policy defined (i.e. external key), the operation will fail. Otherwise, it will no-op.
+    ///
+    /// Leaves out the optional `allow_no_op`; [`Self::add_to_resource_policy_with`] passes it.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: Option<rt::JsBool>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
-        __args.push(rt::ToValue::to_value(&allow_no_op));
+        rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
+    }
+    /// Adds a statement to the KMS key resource policy.
+    ///
+    /// Arguments:
+    /// - `statement`: The policy statement to add.
+    /// - `allow_no_op`: If this is set to `false` and there is no policy defined (i.e. external key), the operation will fail. Otherwise, it will no-op.
+    ///
+    /// [`Self::add_to_resource_policy`] with the optional `allow_no_op` passed.
+    #[track_caller]
+    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(allow_no_op)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
     }
     /// Grant the indicated permissions on this key to the given principal.
@@ -2018,11 +2152,22 @@ crate::__handle!(KeyGrants);
 crate::__upcasts!(KeyGrants => );
 impl KeyGrants {
     /// Creates grants for an IKeyRef.
+    ///
+    /// Leaves out the optional `trust_account_identities`; [`Self::from_key_with`] passes it.
     #[track_caller]
-    pub fn from_key(resource: impl Into<rt::Opaque>, trust_account_identities: Option<rt::JsBool>) -> crate::aws_cdk_lib::aws_kms::KeyGrants {
+    pub fn from_key(resource: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_kms::KeyGrants {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(resource)));
-        __args.push(rt::ToValue::to_value(&trust_account_identities));
+        rt::static_op("aws-cdk-lib.aws_kms.KeyGrants", "fromKey", __args)
+    }
+    /// Creates grants for an IKeyRef.
+    ///
+    /// [`Self::from_key`] with the optional `trust_account_identities` passed.
+    #[track_caller]
+    pub fn from_key_with(resource: impl Into<rt::Opaque>, trust_account_identities: impl Into<rt::JsBool>) -> crate::aws_cdk_lib::aws_kms::KeyGrants {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(resource)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(trust_account_identities)));
         rt::static_op("aws-cdk-lib.aws_kms.KeyGrants", "fromKey", __args)
     }
     /// Grant the indicated permissions on this key to the given principal.
@@ -2509,11 +2654,19 @@ pub struct ViaServicePrincipal(crate::aws_cdk_lib::aws_iam::PrincipalBase);
 crate::__handle!(ViaServicePrincipal : crate::aws_cdk_lib::aws_iam::PrincipalBase);
 crate::__upcasts!(ViaServicePrincipal => crate::aws_cdk_lib::aws_iam::IAssumeRolePrincipal, crate::aws_cdk_lib::aws_iam::IComparablePrincipal, crate::aws_cdk_lib::aws_iam::IGrantable, crate::aws_cdk_lib::aws_iam::IPrincipal, crate::aws_cdk_lib::aws_iam::PrincipalBase);
 impl ViaServicePrincipal {
+    /// Leaves out the optional `base_principal`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(service_name: impl Into<rt::JsString>, base_principal: Option<crate::aws_cdk_lib::aws_iam::IPrincipal>) -> Self {
+    pub fn new(service_name: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(service_name)));
-        __args.push(rt::ToValue::to_value(&base_principal));
+        rt::new_op("aws-cdk-lib.aws_kms.ViaServicePrincipal", __args)
+    }
+    /// [`Self::new`] with the optional `base_principal` passed.
+    #[track_caller]
+    pub fn new_with(service_name: impl Into<rt::JsString>, base_principal: impl Into<crate::aws_cdk_lib::aws_iam::IPrincipal>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(service_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IPrincipal>::into(base_principal)));
         rt::new_op("aws-cdk-lib.aws_kms.ViaServicePrincipal", __args)
     }
     /// Return whether or not this principal is equal to the given principal.

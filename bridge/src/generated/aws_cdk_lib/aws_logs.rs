@@ -21,10 +21,23 @@ pub struct AddKeyEntryProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`AddKeyEntryProperty`], named: `AddKeyEntryProperty::new(AddKeyEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AddKeyEntryPropertyRequired<T0, T1> {
+    /// The key of the new entry to be added to the log event. (converts into `JsString`)
+    pub key: T0,
+    /// The value of the new entry to be added to the log event. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl AddKeyEntryProperty {
-    /// A `AddKeyEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        AddKeyEntryProperty { key: key.into(), overwrite_if_exists: None, value: value.into() }
+    /// A `AddKeyEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AddKeyEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        AddKeyEntryProperty { key: required.key.into(), overwrite_if_exists: None, value: required.value.into() }
     }
     /// The key of the new entry to be added to the log event.
     pub fn key(mut self, key: impl Into<rt::JsString>) -> Self {
@@ -335,10 +348,26 @@ pub struct CfnAccountPolicyProps {
     pub selection_criteria: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnAccountPolicyProps`], named: `CfnAccountPolicyProps::new(CfnAccountPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAccountPolicyPropsRequired<T0, T1, T2> {
+    /// Specify the policy, in JSON. (converts into `JsString`)
+    pub policy_document: T0,
+    /// A name for the policy. (converts into `JsString`)
+    pub policy_name: T1,
+    /// The type of policy that you're creating or updating. (converts into `JsString`)
+    pub policy_type: T2,
+}
+
 impl CfnAccountPolicyProps {
-    /// A `CfnAccountPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(policy_document: impl Into<rt::JsString>, policy_name: impl Into<rt::JsString>, policy_type: impl Into<rt::JsString>) -> Self {
-        CfnAccountPolicyProps { policy_document: policy_document.into(), policy_name: policy_name.into(), policy_type: policy_type.into(), scope: None, selection_criteria: None }
+    /// A `CfnAccountPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnAccountPolicyPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnAccountPolicyProps { policy_document: required.policy_document.into(), policy_name: required.policy_name.into(), policy_type: required.policy_type.into(), scope: None, selection_criteria: None }
     }
     /// Specify the policy, in JSON.
     ///
@@ -897,10 +926,23 @@ pub struct CfnDeliveryProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnDeliveryProps`], named: `CfnDeliveryProps::new(CfnDeliveryPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDeliveryPropsRequired<T0, T1> {
+    /// The ARN of the delivery destination that is associated with this delivery. (converts into `JsString`)
+    pub delivery_destination_arn: T0,
+    /// The name of the delivery source that is associated with this delivery. (converts into `JsString`)
+    pub delivery_source_name: T1,
+}
+
 impl CfnDeliveryProps {
-    /// A `CfnDeliveryProps` with its required fields; set optional ones with the setters.
-    pub fn new(delivery_destination_arn: impl Into<rt::JsString>, delivery_source_name: impl Into<rt::JsString>) -> Self {
-        CfnDeliveryProps { delivery_destination_arn: delivery_destination_arn.into(), delivery_source_name: delivery_source_name.into(), field_delimiter: None, record_fields: None, s3_enable_hive_compatible_path: None, s3_suffix_path: None, tags: None }
+    /// A `CfnDeliveryProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnDeliveryPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnDeliveryProps { delivery_destination_arn: required.delivery_destination_arn.into(), delivery_source_name: required.delivery_source_name.into(), field_delimiter: None, record_fields: None, s3_enable_hive_compatible_path: None, s3_suffix_path: None, tags: None }
     }
     /// The ARN of the delivery destination that is associated with this delivery.
     ///
@@ -1363,10 +1405,26 @@ pub struct CfnDestinationProps {
     pub target_arn: StringOrObject,
 }
 
+/// The required fields of [`CfnDestinationProps`], named: `CfnDestinationProps::new(CfnDestinationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnDestinationPropsRequired<T0, T1, T2> {
+    /// The name of the destination. (converts into `JsString`)
+    pub destination_name: T0,
+    /// The ARN of an IAM role that permits CloudWatch Logs to send data to the specified AWS resource. (converts into `StringOrObject`)
+    pub role_arn: T1,
+    /// The Amazon Resource Name (ARN) of the physical target where the log events are delivered (for example, a Kinesis stream). (converts into `StringOrObject`)
+    pub target_arn: T2,
+}
+
 impl CfnDestinationProps {
-    /// A `CfnDestinationProps` with its required fields; set optional ones with the setters.
-    pub fn new(destination_name: impl Into<rt::JsString>, role_arn: impl Into<StringOrObject>, target_arn: impl Into<StringOrObject>) -> Self {
-        CfnDestinationProps { destination_name: destination_name.into(), destination_policy: None, role_arn: role_arn.into(), tags: None, target_arn: target_arn.into() }
+    /// A `CfnDestinationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnDestinationPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<StringOrObject>,
+        T2: Into<StringOrObject>,
+    {
+        CfnDestinationProps { destination_name: required.destination_name.into(), destination_policy: None, role_arn: required.role_arn.into(), tags: None, target_arn: required.target_arn.into() }
     }
     /// The name of the destination.
     ///
@@ -1533,10 +1591,24 @@ pub struct CfnIntegrationOpenSearchResourceConfigProperty {
     pub retention_days: Option<rt::JsNumber>,
 }
 
+/// The required fields of [`CfnIntegrationOpenSearchResourceConfigProperty`], named: `CfnIntegrationOpenSearchResourceConfigProperty::new(CfnIntegrationOpenSearchResourceConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnIntegrationOpenSearchResourceConfigPropertyRequired<T0, T1> {
+    /// Specify the ARNs of IAM roles and IAM users who you want to grant permission to for viewing the dashboards. (items converting into `JsString`)
+    pub dashboard_viewer_principals: T0,
+    /// Specify the ARN of an IAM role that CloudWatch Logs will use to create the integration. (converts into `JsString`)
+    pub data_source_role_arn: T1,
+}
+
 impl CfnIntegrationOpenSearchResourceConfigProperty {
-    /// A `CfnIntegrationOpenSearchResourceConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(dashboard_viewer_principals: impl IntoIterator<Item = impl Into<rt::JsString>>, data_source_role_arn: impl Into<rt::JsString>) -> Self {
-        CfnIntegrationOpenSearchResourceConfigProperty { application_arn: None, dashboard_viewer_principals: rt::collect::<rt::JsString, _>(dashboard_viewer_principals), data_source_role_arn: data_source_role_arn.into(), kms_key_arn: None, retention_days: None }
+    /// A `CfnIntegrationOpenSearchResourceConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnIntegrationOpenSearchResourceConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnIntegrationOpenSearchResourceConfigProperty { application_arn: None, dashboard_viewer_principals: rt::collect::<rt::JsString, _>(required.dashboard_viewer_principals), data_source_role_arn: required.data_source_role_arn.into(), kms_key_arn: None, retention_days: None }
     }
     /// If you want to use an existing OpenSearch Service application for your integration with OpenSearch Service, specify it here.
     ///
@@ -1653,10 +1725,26 @@ pub struct CfnIntegrationProps {
     pub resource_config: IResolvableOrCfnIntegrationResourceConfigProperty,
 }
 
+/// The required fields of [`CfnIntegrationProps`], named: `CfnIntegrationProps::new(CfnIntegrationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnIntegrationPropsRequired<T0, T1, T2> {
+    /// The name of this integration. (converts into `JsString`)
+    pub integration_name: T0,
+    /// The type of integration. (converts into `JsString`)
+    pub integration_type: T1,
+    /// This structure contains configuration details about an integration between CloudWatch Logs and another entity. (converts into `IResolvableOrCfnIntegrationResourceConfigProperty`)
+    pub resource_config: T2,
+}
+
 impl CfnIntegrationProps {
-    /// A `CfnIntegrationProps` with its required fields; set optional ones with the setters.
-    pub fn new(integration_name: impl Into<rt::JsString>, integration_type: impl Into<rt::JsString>, resource_config: impl Into<IResolvableOrCfnIntegrationResourceConfigProperty>) -> Self {
-        CfnIntegrationProps { integration_name: integration_name.into(), integration_type: integration_type.into(), resource_config: resource_config.into() }
+    /// A `CfnIntegrationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnIntegrationPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrCfnIntegrationResourceConfigProperty>,
+    {
+        CfnIntegrationProps { integration_name: required.integration_name.into(), integration_type: required.integration_type.into(), resource_config: required.resource_config.into() }
     }
     /// The name of this integration.
     ///
@@ -1717,12 +1805,29 @@ impl CfnLogAnomalyDetector {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_logs::CfnLogAnomalyDetectorProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_logs.CfnLogAnomalyDetector", __args)
+    }
+    /// Create a new `AWS::Logs::LogAnomalyDetector`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_logs::CfnLogAnomalyDetectorProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_logs::CfnLogAnomalyDetectorProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_logs.CfnLogAnomalyDetector", __args)
     }
     /// Checks whether the given object is a CfnLogAnomalyDetector.
@@ -1964,12 +2069,29 @@ impl CfnLogGroup {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_logs::CfnLogGroupProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_logs.CfnLogGroup", __args)
+    }
+    /// Create a new `AWS::Logs::LogGroup`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_logs::CfnLogGroupProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_logs::CfnLogGroupProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_logs.CfnLogGroup", __args)
     }
     #[track_caller]
@@ -2555,10 +2677,23 @@ pub struct CfnMetricFilterDimensionProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnMetricFilterDimensionProperty`], named: `CfnMetricFilterDimensionProperty::new(CfnMetricFilterDimensionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMetricFilterDimensionPropertyRequired<T0, T1> {
+    /// The name for the CloudWatch metric dimension that the metric filter creates. (converts into `JsString`)
+    pub key: T0,
+    /// The log event field that will contain the value for this dimension. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnMetricFilterDimensionProperty {
-    /// A `CfnMetricFilterDimensionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnMetricFilterDimensionProperty { key: key.into(), value: value.into() }
+    /// A `CfnMetricFilterDimensionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnMetricFilterDimensionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnMetricFilterDimensionProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The name for the CloudWatch metric dimension that the metric filter creates.
     ///
@@ -2636,10 +2771,26 @@ pub struct CfnMetricFilterMetricTransformationProperty {
     pub unit: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnMetricFilterMetricTransformationProperty`], named: `CfnMetricFilterMetricTransformationProperty::new(CfnMetricFilterMetricTransformationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMetricFilterMetricTransformationPropertyRequired<T0, T1, T2> {
+    /// The name of the CloudWatch metric. (converts into `JsString`)
+    pub metric_name: T0,
+    /// A custom namespace to contain your metric in CloudWatch. (converts into `JsString`)
+    pub metric_namespace: T1,
+    /// The value that is published to the CloudWatch metric. (converts into `JsString`)
+    pub metric_value: T2,
+}
+
 impl CfnMetricFilterMetricTransformationProperty {
-    /// A `CfnMetricFilterMetricTransformationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(metric_name: impl Into<rt::JsString>, metric_namespace: impl Into<rt::JsString>, metric_value: impl Into<rt::JsString>) -> Self {
-        CfnMetricFilterMetricTransformationProperty { default_value: None, dimensions: None, metric_name: metric_name.into(), metric_namespace: metric_namespace.into(), metric_value: metric_value.into(), unit: None }
+    /// A `CfnMetricFilterMetricTransformationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnMetricFilterMetricTransformationPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnMetricFilterMetricTransformationProperty { default_value: None, dimensions: None, metric_name: required.metric_name.into(), metric_namespace: required.metric_namespace.into(), metric_value: required.metric_value.into(), unit: None }
     }
     /// (Optional) The value to emit when a filter pattern does not match a log event.
     ///
@@ -2759,10 +2910,26 @@ pub struct CfnMetricFilterProps {
     pub metric_transformations: IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList,
 }
 
+/// The required fields of [`CfnMetricFilterProps`], named: `CfnMetricFilterProps::new(CfnMetricFilterPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMetricFilterPropsRequired<T0, T1, T2> {
+    /// A filter pattern for extracting metric data out of ingested log events. (converts into `JsString`)
+    pub filter_pattern: T0,
+    /// The name of an existing log group that you want to associate with this metric filter. (converts into `StringOrObject`)
+    pub log_group_name: T1,
+    /// The metric transformations. (converts into `IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList`)
+    pub metric_transformations: T2,
+}
+
 impl CfnMetricFilterProps {
-    /// A `CfnMetricFilterProps` with its required fields; set optional ones with the setters.
-    pub fn new(filter_pattern: impl Into<rt::JsString>, log_group_name: impl Into<StringOrObject>, metric_transformations: impl Into<IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList>) -> Self {
-        CfnMetricFilterProps { apply_on_transformed_logs: None, emit_system_field_dimensions: None, field_selection_criteria: None, filter_name: None, filter_pattern: filter_pattern.into(), log_group_name: log_group_name.into(), metric_transformations: metric_transformations.into() }
+    /// A `CfnMetricFilterProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnMetricFilterPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<StringOrObject>,
+        T2: Into<IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList>,
+    {
+        CfnMetricFilterProps { apply_on_transformed_logs: None, emit_system_field_dimensions: None, field_selection_criteria: None, filter_name: None, filter_pattern: required.filter_pattern.into(), log_group_name: required.log_group_name.into(), metric_transformations: required.metric_transformations.into() }
     }
     /// This parameter is valid only for log groups that have an active log transformer.
     ///
@@ -3028,10 +3195,23 @@ pub struct CfnQueryDefinitionProps {
     pub query_string: rt::JsString,
 }
 
+/// The required fields of [`CfnQueryDefinitionProps`], named: `CfnQueryDefinitionProps::new(CfnQueryDefinitionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnQueryDefinitionPropsRequired<T0, T1> {
+    /// A name for the query definition. (converts into `JsString`)
+    pub name: T0,
+    /// The query string to use for this query definition. (converts into `JsString`)
+    pub query_string: T1,
+}
+
 impl CfnQueryDefinitionProps {
-    /// A `CfnQueryDefinitionProps` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, query_string: impl Into<rt::JsString>) -> Self {
-        CfnQueryDefinitionProps { log_group_names: None, name: name.into(), parameters: None, query_language: None, query_string: query_string.into() }
+    /// A `CfnQueryDefinitionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnQueryDefinitionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnQueryDefinitionProps { log_group_names: None, name: required.name.into(), parameters: None, query_language: None, query_string: required.query_string.into() }
     }
     /// Use this parameter if you want the query to query only certain log groups.
     ///
@@ -3176,10 +3356,23 @@ pub struct CfnResourcePolicyProps {
     pub policy_name: rt::JsString,
 }
 
+/// The required fields of [`CfnResourcePolicyProps`], named: `CfnResourcePolicyProps::new(CfnResourcePolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResourcePolicyPropsRequired<T0, T1> {
+    /// The details of the policy. (converts into `JsString`)
+    pub policy_document: T0,
+    /// The name of the resource policy. (converts into `JsString`)
+    pub policy_name: T1,
+}
+
 impl CfnResourcePolicyProps {
-    /// A `CfnResourcePolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(policy_document: impl Into<rt::JsString>, policy_name: impl Into<rt::JsString>) -> Self {
-        CfnResourcePolicyProps { policy_document: policy_document.into(), policy_name: policy_name.into() }
+    /// A `CfnResourcePolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnResourcePolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnResourcePolicyProps { policy_document: required.policy_document.into(), policy_name: required.policy_name.into() }
     }
     /// The details of the policy.
     ///
@@ -3388,10 +3581,23 @@ pub struct CfnScheduledQueryS3ConfigurationProperty {
     pub role_arn: rt::JsString,
 }
 
+/// The required fields of [`CfnScheduledQueryS3ConfigurationProperty`], named: `CfnScheduledQueryS3ConfigurationProperty::new(CfnScheduledQueryS3ConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScheduledQueryS3ConfigurationPropertyRequired<T0, T1> {
+    ///  (converts into `JsString`)
+    pub destination_identifier: T0,
+    ///  (converts into `JsString`)
+    pub role_arn: T1,
+}
+
 impl CfnScheduledQueryS3ConfigurationProperty {
-    /// A `CfnScheduledQueryS3ConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(destination_identifier: impl Into<rt::JsString>, role_arn: impl Into<rt::JsString>) -> Self {
-        CfnScheduledQueryS3ConfigurationProperty { destination_identifier: destination_identifier.into(), role_arn: role_arn.into() }
+    /// A `CfnScheduledQueryS3ConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScheduledQueryS3ConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScheduledQueryS3ConfigurationProperty { destination_identifier: required.destination_identifier.into(), role_arn: required.role_arn.into() }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-scheduledquery-s3configuration.html#cfn-logs-scheduledquery-s3configuration-destinationidentifier>
     pub fn destination_identifier(mut self, destination_identifier: impl Into<rt::JsString>) -> Self {
@@ -3425,10 +3631,23 @@ pub struct CfnScheduledQueryTagsItemsProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnScheduledQueryTagsItemsProperty`], named: `CfnScheduledQueryTagsItemsProperty::new(CfnScheduledQueryTagsItemsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScheduledQueryTagsItemsPropertyRequired<T0, T1> {
+    ///  (converts into `JsString`)
+    pub key: T0,
+    ///  (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnScheduledQueryTagsItemsProperty {
-    /// A `CfnScheduledQueryTagsItemsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnScheduledQueryTagsItemsProperty { key: key.into(), value: value.into() }
+    /// A `CfnScheduledQueryTagsItemsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScheduledQueryTagsItemsPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScheduledQueryTagsItemsProperty { key: required.key.into(), value: required.value.into() }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-scheduledquery-tagsitems.html#cfn-logs-scheduledquery-tagsitems-key>
     pub fn key(mut self, key: impl Into<rt::JsString>) -> Self {
@@ -3488,10 +3707,32 @@ pub struct CfnScheduledQueryProps {
     pub timezone: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnScheduledQueryProps`], named: `CfnScheduledQueryProps::new(CfnScheduledQueryPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScheduledQueryPropsRequired<T0, T1, T2, T3, T4> {
+    ///  (converts into `JsString`)
+    pub execution_role_arn: T0,
+    ///  (converts into `JsString`)
+    pub name: T1,
+    ///  (converts into `JsString`)
+    pub query_language: T2,
+    ///  (converts into `JsString`)
+    pub query_string: T3,
+    ///  (converts into `JsString`)
+    pub schedule_expression: T4,
+}
+
 impl CfnScheduledQueryProps {
-    /// A `CfnScheduledQueryProps` with its required fields; set optional ones with the setters.
-    pub fn new(execution_role_arn: impl Into<rt::JsString>, name: impl Into<rt::JsString>, query_language: impl Into<rt::JsString>, query_string: impl Into<rt::JsString>, schedule_expression: impl Into<rt::JsString>) -> Self {
-        CfnScheduledQueryProps { description: None, destination_configuration: None, execution_role_arn: execution_role_arn.into(), log_group_identifiers: None, name: name.into(), query_language: query_language.into(), query_string: query_string.into(), schedule_end_time: None, schedule_expression: schedule_expression.into(), schedule_start_time: None, start_time_offset: None, state: None, tags: None, timezone: None }
+    /// A `CfnScheduledQueryProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CfnScheduledQueryPropsRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+        T4: Into<rt::JsString>,
+    {
+        CfnScheduledQueryProps { description: None, destination_configuration: None, execution_role_arn: required.execution_role_arn.into(), log_group_identifiers: None, name: required.name.into(), query_language: required.query_language.into(), query_string: required.query_string.into(), schedule_end_time: None, schedule_expression: required.schedule_expression.into(), schedule_start_time: None, start_time_offset: None, state: None, tags: None, timezone: None }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-description>
     pub fn description(mut self, description: impl Into<rt::JsString>) -> Self {
@@ -3861,10 +4102,26 @@ pub struct CfnSubscriptionFilterProps {
     pub role_arn: Option<StringOrObject>,
 }
 
+/// The required fields of [`CfnSubscriptionFilterProps`], named: `CfnSubscriptionFilterProps::new(CfnSubscriptionFilterPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnSubscriptionFilterPropsRequired<T0, T1, T2> {
+    /// The Amazon Resource Name (ARN) of the destination. (converts into `StringOrObject`)
+    pub destination_arn: T0,
+    /// The filtering expressions that restrict what gets delivered to the destination AWS resource. (converts into `JsString`)
+    pub filter_pattern: T1,
+    /// The log group to associate with the subscription filter. (converts into `StringOrObject`)
+    pub log_group_name: T2,
+}
+
 impl CfnSubscriptionFilterProps {
-    /// A `CfnSubscriptionFilterProps` with its required fields; set optional ones with the setters.
-    pub fn new(destination_arn: impl Into<StringOrObject>, filter_pattern: impl Into<rt::JsString>, log_group_name: impl Into<StringOrObject>) -> Self {
-        CfnSubscriptionFilterProps { apply_on_transformed_logs: None, destination_arn: destination_arn.into(), distribution: None, emit_system_fields: None, field_selection_criteria: None, filter_name: None, filter_pattern: filter_pattern.into(), log_group_name: log_group_name.into(), role_arn: None }
+    /// A `CfnSubscriptionFilterProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnSubscriptionFilterPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<StringOrObject>,
+        T1: Into<rt::JsString>,
+        T2: Into<StringOrObject>,
+    {
+        CfnSubscriptionFilterProps { apply_on_transformed_logs: None, destination_arn: required.destination_arn.into(), distribution: None, emit_system_fields: None, field_selection_criteria: None, filter_name: None, filter_pattern: required.filter_pattern.into(), log_group_name: required.log_group_name.into(), role_arn: None }
     }
     /// This parameter is valid only for log groups that have an active log transformer.
     ///
@@ -4061,10 +4318,23 @@ pub struct CfnTransformerAddKeyEntryProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnTransformerAddKeyEntryProperty`], named: `CfnTransformerAddKeyEntryProperty::new(CfnTransformerAddKeyEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTransformerAddKeyEntryPropertyRequired<T0, T1> {
+    /// The key of the new entry to be added to the log event. (converts into `JsString`)
+    pub key: T0,
+    /// The value of the new entry to be added to the log event. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnTransformerAddKeyEntryProperty {
-    /// A `CfnTransformerAddKeyEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnTransformerAddKeyEntryProperty { key: key.into(), overwrite_if_exists: None, value: value.into() }
+    /// A `CfnTransformerAddKeyEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTransformerAddKeyEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTransformerAddKeyEntryProperty { key: required.key.into(), overwrite_if_exists: None, value: required.value.into() }
     }
     /// The key of the new entry to be added to the log event.
     ///
@@ -4161,10 +4431,23 @@ pub struct CfnTransformerCopyValueEntryProperty {
     pub target: rt::JsString,
 }
 
+/// The required fields of [`CfnTransformerCopyValueEntryProperty`], named: `CfnTransformerCopyValueEntryProperty::new(CfnTransformerCopyValueEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTransformerCopyValueEntryPropertyRequired<T0, T1> {
+    /// The key to copy. (converts into `JsString`)
+    pub source: T0,
+    /// The key of the field to copy the value to. (converts into `JsString`)
+    pub target: T1,
+}
+
 impl CfnTransformerCopyValueEntryProperty {
-    /// A `CfnTransformerCopyValueEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(source: impl Into<rt::JsString>, target: impl Into<rt::JsString>) -> Self {
-        CfnTransformerCopyValueEntryProperty { overwrite_if_exists: None, source: source.into(), target: target.into() }
+    /// A `CfnTransformerCopyValueEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTransformerCopyValueEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTransformerCopyValueEntryProperty { overwrite_if_exists: None, source: required.source.into(), target: required.target.into() }
     }
     /// Specifies whether to overwrite the value if the destination key already exists.
     ///
@@ -4376,10 +4659,27 @@ pub struct CfnTransformerDateTimeConverterProperty {
     pub target_timezone: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnTransformerDateTimeConverterProperty`], named: `CfnTransformerDateTimeConverterProperty::new(CfnTransformerDateTimeConverterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTransformerDateTimeConverterPropertyRequired<T0, T1, T2> {
+    /// A list of patterns to match against the `source` field. (items converting into `JsString`)
+    pub match_patterns: T0,
+    /// The key to apply the date conversion to. (converts into `JsString`)
+    pub source: T1,
+    /// The JSON field to store the result in. (converts into `JsString`)
+    pub target: T2,
+}
+
 impl CfnTransformerDateTimeConverterProperty {
-    /// A `CfnTransformerDateTimeConverterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(match_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>, source: impl Into<rt::JsString>, target: impl Into<rt::JsString>) -> Self {
-        CfnTransformerDateTimeConverterProperty { locale: None, match_patterns: rt::collect::<rt::JsString, _>(match_patterns), source: source.into(), source_timezone: None, target: target.into(), target_format: None, target_timezone: None }
+    /// A `CfnTransformerDateTimeConverterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnTransformerDateTimeConverterPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnTransformerDateTimeConverterProperty { locale: None, match_patterns: rt::collect::<rt::JsString, _>(required.match_patterns), source: required.source.into(), source_timezone: None, target: required.target.into(), target_format: None, target_timezone: None }
     }
     /// The locale of the source field.
     ///
@@ -4591,10 +4891,23 @@ pub struct CfnTransformerListToMapProperty {
     pub value_key: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnTransformerListToMapProperty`], named: `CfnTransformerListToMapProperty::new(CfnTransformerListToMapPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTransformerListToMapPropertyRequired<T0, T1> {
+    /// The key of the field to be extracted as keys in the generated map. (converts into `JsString`)
+    pub key: T0,
+    /// The key in the log event that has a list of objects that will be converted to a map. (converts into `JsString`)
+    pub source: T1,
+}
+
 impl CfnTransformerListToMapProperty {
-    /// A `CfnTransformerListToMapProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, source: impl Into<rt::JsString>) -> Self {
-        CfnTransformerListToMapProperty { flatten: None, flattened_element: None, key: key.into(), source: source.into(), target: None, value_key: None }
+    /// A `CfnTransformerListToMapProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTransformerListToMapPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTransformerListToMapProperty { flatten: None, flattened_element: None, key: required.key.into(), source: required.source.into(), target: None, value_key: None }
     }
     /// A Boolean value to indicate whether the list will be flattened into single items.
     ///
@@ -4719,10 +5032,23 @@ pub struct CfnTransformerMoveKeyEntryProperty {
     pub target: rt::JsString,
 }
 
+/// The required fields of [`CfnTransformerMoveKeyEntryProperty`], named: `CfnTransformerMoveKeyEntryProperty::new(CfnTransformerMoveKeyEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTransformerMoveKeyEntryPropertyRequired<T0, T1> {
+    /// The key to move. (converts into `JsString`)
+    pub source: T0,
+    /// The key to move to. (converts into `JsString`)
+    pub target: T1,
+}
+
 impl CfnTransformerMoveKeyEntryProperty {
-    /// A `CfnTransformerMoveKeyEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(source: impl Into<rt::JsString>, target: impl Into<rt::JsString>) -> Self {
-        CfnTransformerMoveKeyEntryProperty { overwrite_if_exists: None, source: source.into(), target: target.into() }
+    /// A `CfnTransformerMoveKeyEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTransformerMoveKeyEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTransformerMoveKeyEntryProperty { overwrite_if_exists: None, source: required.source.into(), target: required.target.into() }
     }
     /// Specifies whether to overwrite the value if the destination key already exists.
     ///
@@ -5144,10 +5470,23 @@ pub struct CfnTransformerParseToOCSFProperty {
     pub source: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnTransformerParseToOCSFProperty`], named: `CfnTransformerParseToOCSFProperty::new(CfnTransformerParseToOCSFPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTransformerParseToOCSFPropertyRequired<T0, T1> {
+    /// Specify the service or process that produces the log events that will be converted with this processor. (converts into `JsString`)
+    pub event_source: T0,
+    /// Specify which version of the OCSF schema to use for the transformed log events. (converts into `JsString`)
+    pub ocsf_version: T1,
+}
+
 impl CfnTransformerParseToOCSFProperty {
-    /// A `CfnTransformerParseToOCSFProperty` with its required fields; set optional ones with the setters.
-    pub fn new(event_source: impl Into<rt::JsString>, ocsf_version: impl Into<rt::JsString>) -> Self {
-        CfnTransformerParseToOCSFProperty { event_source: event_source.into(), mapping_version: None, ocsf_version: ocsf_version.into(), source: None }
+    /// A `CfnTransformerParseToOCSFProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTransformerParseToOCSFPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTransformerParseToOCSFProperty { event_source: required.event_source.into(), mapping_version: None, ocsf_version: required.ocsf_version.into(), source: None }
     }
     /// Specify the service or process that produces the log events that will be converted with this processor.
     ///
@@ -5624,10 +5963,23 @@ pub struct CfnTransformerRenameKeyEntryProperty {
     pub rename_to: rt::JsString,
 }
 
+/// The required fields of [`CfnTransformerRenameKeyEntryProperty`], named: `CfnTransformerRenameKeyEntryProperty::new(CfnTransformerRenameKeyEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTransformerRenameKeyEntryPropertyRequired<T0, T1> {
+    /// The key to rename. (converts into `JsString`)
+    pub key: T0,
+    /// The string to use for the new key name. (converts into `JsString`)
+    pub rename_to: T1,
+}
+
 impl CfnTransformerRenameKeyEntryProperty {
-    /// A `CfnTransformerRenameKeyEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, rename_to: impl Into<rt::JsString>) -> Self {
-        CfnTransformerRenameKeyEntryProperty { key: key.into(), overwrite_if_exists: None, rename_to: rename_to.into() }
+    /// A `CfnTransformerRenameKeyEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTransformerRenameKeyEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTransformerRenameKeyEntryProperty { key: required.key.into(), overwrite_if_exists: None, rename_to: required.rename_to.into() }
     }
     /// The key to rename.
     ///
@@ -5718,10 +6070,23 @@ pub struct CfnTransformerSplitStringEntryProperty {
     pub source: rt::JsString,
 }
 
+/// The required fields of [`CfnTransformerSplitStringEntryProperty`], named: `CfnTransformerSplitStringEntryProperty::new(CfnTransformerSplitStringEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTransformerSplitStringEntryPropertyRequired<T0, T1> {
+    /// The separator characters to split the string entry on. (converts into `JsString`)
+    pub delimiter: T0,
+    /// The key of the field to split. (converts into `JsString`)
+    pub source: T1,
+}
+
 impl CfnTransformerSplitStringEntryProperty {
-    /// A `CfnTransformerSplitStringEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(delimiter: impl Into<rt::JsString>, source: impl Into<rt::JsString>) -> Self {
-        CfnTransformerSplitStringEntryProperty { delimiter: delimiter.into(), source: source.into() }
+    /// A `CfnTransformerSplitStringEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTransformerSplitStringEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTransformerSplitStringEntryProperty { delimiter: required.delimiter.into(), source: required.source.into() }
     }
     /// The separator characters to split the string entry on.
     ///
@@ -5808,10 +6173,26 @@ pub struct CfnTransformerSubstituteStringEntryProperty {
     pub to: rt::JsString,
 }
 
+/// The required fields of [`CfnTransformerSubstituteStringEntryProperty`], named: `CfnTransformerSubstituteStringEntryProperty::new(CfnTransformerSubstituteStringEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTransformerSubstituteStringEntryPropertyRequired<T0, T1, T2> {
+    /// The regular expression string to be replaced. (converts into `JsString`)
+    pub from: T0,
+    /// The key to modify. (converts into `JsString`)
+    pub source: T1,
+    /// The string to be substituted for each match of `from`. (converts into `JsString`)
+    pub to: T2,
+}
+
 impl CfnTransformerSubstituteStringEntryProperty {
-    /// A `CfnTransformerSubstituteStringEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(from: impl Into<rt::JsString>, source: impl Into<rt::JsString>, to: impl Into<rt::JsString>) -> Self {
-        CfnTransformerSubstituteStringEntryProperty { from: from.into(), source: source.into(), to: to.into() }
+    /// A `CfnTransformerSubstituteStringEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnTransformerSubstituteStringEntryPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnTransformerSubstituteStringEntryProperty { from: required.from.into(), source: required.source.into(), to: required.to.into() }
     }
     /// The regular expression string to be replaced.
     ///
@@ -5941,10 +6322,23 @@ pub struct CfnTransformerTypeConverterEntryProperty {
     pub r#type: rt::JsString,
 }
 
+/// The required fields of [`CfnTransformerTypeConverterEntryProperty`], named: `CfnTransformerTypeConverterEntryProperty::new(CfnTransformerTypeConverterEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTransformerTypeConverterEntryPropertyRequired<T0, T1> {
+    /// The key with the value that is to be converted to a different type. (converts into `JsString`)
+    pub key: T0,
+    /// The type to convert the field value to. (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl CfnTransformerTypeConverterEntryProperty {
-    /// A `CfnTransformerTypeConverterEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, r#type: impl Into<rt::JsString>) -> Self {
-        CfnTransformerTypeConverterEntryProperty { key: key.into(), r#type: r#type.into() }
+    /// A `CfnTransformerTypeConverterEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTransformerTypeConverterEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTransformerTypeConverterEntryProperty { key: required.key.into(), r#type: required.r#type.into() }
     }
     /// The key with the value that is to be converted to a different type.
     ///
@@ -6068,10 +6462,23 @@ pub struct CfnTransformerProps {
     pub transformer_config: IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList,
 }
 
+/// The required fields of [`CfnTransformerProps`], named: `CfnTransformerProps::new(CfnTransformerPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTransformerPropsRequired<T0, T1> {
+    /// Specify either the name or ARN of the log group to create the transformer for. (converts into `JsString`)
+    pub log_group_identifier: T0,
+    /// This structure is an array that contains the configuration of this log transformer. (converts into `IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList`)
+    pub transformer_config: T1,
+}
+
 impl CfnTransformerProps {
-    /// A `CfnTransformerProps` with its required fields; set optional ones with the setters.
-    pub fn new(log_group_identifier: impl Into<rt::JsString>, transformer_config: impl Into<IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList>) -> Self {
-        CfnTransformerProps { log_group_identifier: log_group_identifier.into(), transformer_config: transformer_config.into() }
+    /// A `CfnTransformerProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTransformerPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList>,
+    {
+        CfnTransformerProps { log_group_identifier: required.log_group_identifier.into(), transformer_config: required.transformer_config.into() }
     }
     /// Specify either the name or ARN of the log group to create the transformer for.
     ///
@@ -6166,10 +6573,23 @@ pub struct CopyValueEntryProperty {
     pub target: rt::JsString,
 }
 
+/// The required fields of [`CopyValueEntryProperty`], named: `CopyValueEntryProperty::new(CopyValueEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CopyValueEntryPropertyRequired<T0, T1> {
+    /// The key to copy. (converts into `JsString`)
+    pub source: T0,
+    /// The key of the field to copy the value to. (converts into `JsString`)
+    pub target: T1,
+}
+
 impl CopyValueEntryProperty {
-    /// A `CopyValueEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(source: impl Into<rt::JsString>, target: impl Into<rt::JsString>) -> Self {
-        CopyValueEntryProperty { overwrite_if_exists: None, source: source.into(), target: target.into() }
+    /// A `CopyValueEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CopyValueEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CopyValueEntryProperty { overwrite_if_exists: None, source: required.source.into(), target: required.target.into() }
     }
     /// Specifies whether to overwrite the value if the target key already exists.
     ///
@@ -6322,10 +6742,23 @@ pub struct CrossAccountDestinationProps {
     pub target_arn: rt::JsString,
 }
 
+/// The required fields of [`CrossAccountDestinationProps`], named: `CrossAccountDestinationProps::new(CrossAccountDestinationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CrossAccountDestinationPropsRequired<T0, T1> {
+    /// The role to assume that grants permissions to write to 'target'. (converts into `Opaque`)
+    pub role: T0,
+    /// The log destination target's ARN. (converts into `JsString`)
+    pub target_arn: T1,
+}
+
 impl CrossAccountDestinationProps {
-    /// A `CrossAccountDestinationProps` with its required fields; set optional ones with the setters.
-    pub fn new(role: impl Into<rt::Opaque>, target_arn: impl Into<rt::JsString>) -> Self {
-        CrossAccountDestinationProps { destination_name: None, role: role.into(), target_arn: target_arn.into() }
+    /// A `CrossAccountDestinationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CrossAccountDestinationPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: Into<rt::JsString>,
+    {
+        CrossAccountDestinationProps { destination_name: None, role: required.role.into(), target_arn: required.target_arn.into() }
     }
     /// The name of the log destination.
     ///
@@ -7148,10 +7581,30 @@ pub struct DateTimeConverterProperty {
     pub target_timezone: Option<rt::JsString>,
 }
 
+/// The required fields of [`DateTimeConverterProperty`], named: `DateTimeConverterProperty::new(DateTimeConverterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DateTimeConverterPropertyRequired<T0, T1, T2, T3> {
+    /// The locale of the source field. (converts into `JsString`)
+    pub locale: T0,
+    /// A list of patterns to match against the source field. (items converting into `JsString`)
+    pub match_patterns: T1,
+    /// The key to apply the date conversion to. (converts into `JsString`)
+    pub source: T2,
+    /// The JSON field to store the result in. (converts into `JsString`)
+    pub target: T3,
+}
+
 impl DateTimeConverterProperty {
-    /// A `DateTimeConverterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(locale: impl Into<rt::JsString>, match_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>, source: impl Into<rt::JsString>, target: impl Into<rt::JsString>) -> Self {
-        DateTimeConverterProperty { locale: locale.into(), match_patterns: rt::collect::<rt::JsString, _>(match_patterns), source: source.into(), source_timezone: None, target: target.into(), target_format: None, target_timezone: None }
+    /// A `DateTimeConverterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: DateTimeConverterPropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        DateTimeConverterProperty { locale: required.locale.into(), match_patterns: rt::collect::<rt::JsString, _>(required.match_patterns), source: required.source.into(), source_timezone: None, target: required.target.into(), target_format: None, target_timezone: None }
     }
     /// The locale of the source field.
     pub fn locale(mut self, locale: impl Into<rt::JsString>) -> Self {
@@ -7610,11 +8063,26 @@ impl ILogGroup {
     /// Arguments:
     /// - `id`: Unique identifier for the construct in its parent.
     /// - `props`: Properties for creating the LogStream.
+    ///
+    /// Leaves out the optional `props`; [`Self::add_stream_with`] passes it.
     #[track_caller]
-    pub fn add_stream(&self, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_logs::StreamOptions>) -> crate::aws_cdk_lib::aws_logs::LogStream {
+    pub fn add_stream(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_logs::LogStream {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "addStream", __args)
+    }
+    /// Create a new Log Stream for this Log Group.
+    ///
+    /// Arguments:
+    /// - `id`: Unique identifier for the construct in its parent.
+    /// - `props`: Properties for creating the LogStream.
+    ///
+    /// [`Self::add_stream`] with the optional `props` passed.
+    #[track_caller]
+    pub fn add_stream_with(&self, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_logs::StreamOptions>) -> crate::aws_cdk_lib::aws_logs::LogStream {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_logs::StreamOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "addStream", __args)
     }
     /// Create a new Subscription Filter on this Log Group.
@@ -7718,11 +8186,26 @@ impl ILogGroup {
     /// Arguments:
     /// - `metric_name`: The name of the metric.
     /// - `props`: Properties for the metric.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this Log Group.
+    ///
+    /// Arguments:
+    /// - `metric_name`: The name of the metric.
+    /// - `props`: Properties for the metric.
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// The volume of log events in uncompressed bytes uploaded to CloudWatch Logs.
@@ -7732,10 +8215,26 @@ impl ILogGroup {
     ///
     /// Arguments:
     /// - `props`: Properties for the Cloudwatch metric.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_incoming_bytes_with`] passes it.
     #[track_caller]
-    pub fn metric_incoming_bytes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_incoming_bytes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricIncomingBytes", __args)
+    }
+    /// The volume of log events in uncompressed bytes uploaded to CloudWatch Logs.
+    ///
+    /// When used with the LogGroupName dimension, this is the volume of log events
+    /// in uncompressed bytes uploaded to the log group.
+    ///
+    /// Arguments:
+    /// - `props`: Properties for the Cloudwatch metric.
+    ///
+    /// [`Self::metric_incoming_bytes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_incoming_bytes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricIncomingBytes", __args)
     }
     /// The number of log events uploaded to CloudWatch Logs.
@@ -7745,10 +8244,26 @@ impl ILogGroup {
     ///
     /// Arguments:
     /// - `props`: Properties for the Cloudwatch metric.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_incoming_log_events_with`] passes it.
     #[track_caller]
-    pub fn metric_incoming_log_events(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_incoming_log_events(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricIncomingLogEvents", __args)
+    }
+    /// The number of log events uploaded to CloudWatch Logs.
+    ///
+    /// When used with the LogGroupName dimension, this is the number of
+    /// log events uploaded to the log group.
+    ///
+    /// Arguments:
+    /// - `props`: Properties for the Cloudwatch metric.
+    ///
+    /// [`Self::metric_incoming_log_events`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_incoming_log_events_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricIncomingLogEvents", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -8165,10 +8680,23 @@ pub struct ListToMapProperty {
     pub value_key: Option<rt::JsString>,
 }
 
+/// The required fields of [`ListToMapProperty`], named: `ListToMapProperty::new(ListToMapPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ListToMapPropertyRequired<T0, T1> {
+    /// The key of the field to be extracted as keys in the generated map. (converts into `JsString`)
+    pub key: T0,
+    /// The key in the log event that has a list of objects that will be converted to a map. (converts into `JsString`)
+    pub source: T1,
+}
+
 impl ListToMapProperty {
-    /// A `ListToMapProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, source: impl Into<rt::JsString>) -> Self {
-        ListToMapProperty { flatten: None, flattened_element: None, key: key.into(), source: source.into(), target: None, value_key: None }
+    /// A `ListToMapProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ListToMapPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        ListToMapProperty { flatten: None, flattened_element: None, key: required.key.into(), source: required.source.into(), target: None, value_key: None }
     }
     /// A Boolean value to indicate whether the list will be flattened into single items.
     ///
@@ -8233,12 +8761,21 @@ pub struct LogGroup(crate::aws_cdk_lib::Resource);
 crate::__handle!(LogGroup : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(LogGroup => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_iam::IResourceWithPolicy, crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2, crate::aws_cdk_lib::aws_logs::ILogGroup, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl LogGroup {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_logs::LogGroupProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_logs.LogGroup", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_logs::LogGroupProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_logs::LogGroupProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_logs.LogGroup", __args)
     }
     /// Import an existing LogGroup given its ARN.
@@ -8276,11 +8813,26 @@ impl LogGroup {
     /// Arguments:
     /// - `id`: Unique identifier for the construct in its parent.
     /// - `props`: Properties for creating the LogStream.
+    ///
+    /// Leaves out the optional `props`; [`Self::add_stream_with`] passes it.
     #[track_caller]
-    pub fn add_stream(&self, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_logs::StreamOptions>) -> crate::aws_cdk_lib::aws_logs::LogStream {
+    pub fn add_stream(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_logs::LogStream {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "addStream", __args)
+    }
+    /// Create a new Log Stream for this Log Group.
+    ///
+    /// Arguments:
+    /// - `id`: Unique identifier for the construct in its parent.
+    /// - `props`: Properties for creating the LogStream.
+    ///
+    /// [`Self::add_stream`] with the optional `props` passed.
+    #[track_caller]
+    pub fn add_stream_with(&self, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_logs::StreamOptions>) -> crate::aws_cdk_lib::aws_logs::LogStream {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_logs::StreamOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "addStream", __args)
     }
     /// Create a new Subscription Filter on this Log Group.
@@ -8391,11 +8943,28 @@ impl LogGroup {
     /// Arguments:
     /// - `metric_name`: - The name of the metric to create.
     /// - `props`: - Optional.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Creates a CloudWatch metric for this log group.
+    ///
+    /// Returns: A CloudWatch Metric object representing the specified metric for this log group.  This method creates a CloudWatch Metric object with predefined settings for the log group. It sets the namespace to 'AWS/Logs' and the statistic to 'Sum' by default.  The created metric is automatically associated with this log group using the `attachTo` method.  Common metric names for log groups include: - 'IncomingBytes': The volume of log data in bytes ingested into the log group. - 'IncomingLogEvents': The number of log events ingested into the log group. ```
+    ///
+    /// Arguments:
+    /// - `metric_name`: - The name of the metric to create.
+    /// - `props`: - Optional.
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// Creates a CloudWatch metric for the volume of incoming log data in bytes to this log group.
@@ -8404,10 +8973,25 @@ impl LogGroup {
     ///
     /// Arguments:
     /// - `props`: - Optional.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_incoming_bytes_with`] passes it.
     #[track_caller]
-    pub fn metric_incoming_bytes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_incoming_bytes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricIncomingBytes", __args)
+    }
+    /// Creates a CloudWatch metric for the volume of incoming log data in bytes to this log group.
+    ///
+    /// Returns: A CloudWatch Metric object representing the IncomingBytes metric.  This method allows you to monitor the volume of data being ingested into the log group. It's useful for understanding the size of your logs, which can impact storage costs and help in identifying unexpectedly large log entries.  Example usage: ``` const logGroup = new logs.LogGroup(this, 'MyLogGroup'); logGroup.metricIncomingBytes().createAlarm(stack, 'IncomingBytesPerInstanceAlarm', { threshold: 1, evaluationPeriods: 1, }); ```
+    ///
+    /// Arguments:
+    /// - `props`: - Optional.
+    ///
+    /// [`Self::metric_incoming_bytes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_incoming_bytes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricIncomingBytes", __args)
     }
     /// Creates a CloudWatch metric for the number of incoming log events to this log group.
@@ -8416,10 +9000,25 @@ impl LogGroup {
     ///
     /// Arguments:
     /// - `props`: - Optional.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_incoming_log_events_with`] passes it.
     #[track_caller]
-    pub fn metric_incoming_log_events(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_incoming_log_events(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricIncomingLogEvents", __args)
+    }
+    /// Creates a CloudWatch metric for the number of incoming log events to this log group.
+    ///
+    /// Returns: A CloudWatch Metric object representing the IncomingLogEvents metric.  This method allows you to monitor the rate at which log events are being ingested into the log group. It's useful for understanding the volume of logging activity and can help in capacity planning or detecting unusual spikes in logging.  Example usage: ``` const logGroup = new logs.LogGroup(this, 'MyLogGroup'); logGroup.metricIncomingLogEvents().createAlarm(stack, 'IncomingEventsPerInstanceAlarm', { threshold: 1, evaluationPeriods: 1, }); ```
+    ///
+    /// Arguments:
+    /// - `props`: - Optional.
+    ///
+    /// [`Self::metric_incoming_log_events`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_incoming_log_events_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricIncomingLogEvents", __args)
     }
     /// Uniquely identifies this class.
@@ -8479,12 +9078,24 @@ impl LogGroupGrants {
         rt::static_op("aws-cdk-lib.aws_logs.LogGroupGrants", "fromLogGroup", __args)
     }
     /// Grant the given identity custom permissions.
+    ///
+    /// Leaves out the optional `options`; [`Self::actions_with`] passes it.
     #[track_caller]
-    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: Option<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
         __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "actions", __args)
+    }
+    /// Grant the given identity custom permissions.
+    ///
+    /// [`Self::actions`] with the optional `options` passed.
+    #[track_caller]
+    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::PermissionsOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
     /// Give permissions to read and filter events from this log group.
@@ -8720,10 +9331,23 @@ pub struct LogRetentionProps {
     pub role: Option<crate::aws_cdk_lib::aws_iam::IRole>,
 }
 
+/// The required fields of [`LogRetentionProps`], named: `LogRetentionProps::new(LogRetentionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct LogRetentionPropsRequired<T0, T1> {
+    /// The log group name. (converts into `JsString`)
+    pub log_group_name: T0,
+    /// The number of days log events are kept in CloudWatch Logs. (converts into `aws_cdk_lib::aws_logs::RetentionDays`)
+    pub retention: T1,
+}
+
 impl LogRetentionProps {
-    /// A `LogRetentionProps` with its required fields; set optional ones with the setters.
-    pub fn new(log_group_name: impl Into<rt::JsString>, retention: impl Into<crate::aws_cdk_lib::aws_logs::RetentionDays>) -> Self {
-        LogRetentionProps { log_group_name: log_group_name.into(), log_group_region: None, log_retention_retry_options: None, removal_policy: None, retention: retention.into(), role: None }
+    /// A `LogRetentionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: LogRetentionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_logs::RetentionDays>,
+    {
+        LogRetentionProps { log_group_name: required.log_group_name.into(), log_group_region: None, log_retention_retry_options: None, removal_policy: None, retention: required.retention.into(), role: None }
     }
     /// The log group name.
     pub fn log_group_name(mut self, log_group_name: impl Into<rt::JsString>) -> Self {
@@ -8891,10 +9515,23 @@ pub struct LogStreamAttributes {
     pub log_stream_name: rt::JsString,
 }
 
+/// The required fields of [`LogStreamAttributes`], named: `LogStreamAttributes::new(LogStreamAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct LogStreamAttributesRequired<T0, T1> {
+    /// The name of the log group. (converts into `JsString`)
+    pub log_group_name: T0,
+    /// The name of the log stream. (converts into `JsString`)
+    pub log_stream_name: T1,
+}
+
 impl LogStreamAttributes {
-    /// A `LogStreamAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(log_group_name: impl Into<rt::JsString>, log_stream_name: impl Into<rt::JsString>) -> Self {
-        LogStreamAttributes { log_group_name: log_group_name.into(), log_stream_name: log_stream_name.into() }
+    /// A `LogStreamAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: LogStreamAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        LogStreamAttributes { log_group_name: required.log_group_name.into(), log_stream_name: required.log_stream_name.into() }
     }
     /// The name of the log group.
     ///
@@ -9048,10 +9685,22 @@ impl MetricFilter {
     /// Return the given named metric for this Metric Filter.
     ///
     /// Default: avg over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this Metric Filter.
+    ///
+    /// Default: avg over 5 minutes
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// Uniquely identifies this class.
@@ -9117,10 +9766,26 @@ pub struct MetricFilterOptions {
     pub unit: Option<crate::aws_cdk_lib::aws_cloudwatch::Unit>,
 }
 
+/// The required fields of [`MetricFilterOptions`], named: `MetricFilterOptions::new(MetricFilterOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MetricFilterOptionsRequired<T0, T1, T2> {
+    /// Pattern to search for log events. (converts into `aws_cdk_lib::aws_logs::IFilterPattern`)
+    pub filter_pattern: T0,
+    /// The name of the metric to emit. (converts into `JsString`)
+    pub metric_name: T1,
+    /// The namespace of the metric to emit. (converts into `JsString`)
+    pub metric_namespace: T2,
+}
+
 impl MetricFilterOptions {
-    /// A `MetricFilterOptions` with its required fields; set optional ones with the setters.
-    pub fn new(filter_pattern: impl Into<crate::aws_cdk_lib::aws_logs::IFilterPattern>, metric_name: impl Into<rt::JsString>, metric_namespace: impl Into<rt::JsString>) -> Self {
-        MetricFilterOptions { apply_on_transformed_logs: None, default_value: None, dimensions: None, filter_name: None, filter_pattern: filter_pattern.into(), metric_name: metric_name.into(), metric_namespace: metric_namespace.into(), metric_value: None, unit: None }
+    /// A `MetricFilterOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: MetricFilterOptionsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_logs::IFilterPattern>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        MetricFilterOptions { apply_on_transformed_logs: None, default_value: None, dimensions: None, filter_name: None, filter_pattern: required.filter_pattern.into(), metric_name: required.metric_name.into(), metric_namespace: required.metric_namespace.into(), metric_value: None, unit: None }
     }
     /// Whether the metric filter is applied on the tranformed logs.
     ///
@@ -9274,10 +9939,29 @@ pub struct MetricFilterProps {
     pub unit: Option<crate::aws_cdk_lib::aws_cloudwatch::Unit>,
 }
 
+/// The required fields of [`MetricFilterProps`], named: `MetricFilterProps::new(MetricFilterPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MetricFilterPropsRequired<T0, T1, T2, T3> {
+    /// Pattern to search for log events. (converts into `aws_cdk_lib::aws_logs::IFilterPattern`)
+    pub filter_pattern: T0,
+    /// The log group to create the filter on. (converts into `Opaque`)
+    pub log_group: T1,
+    /// The name of the metric to emit. (converts into `JsString`)
+    pub metric_name: T2,
+    /// The namespace of the metric to emit. (converts into `JsString`)
+    pub metric_namespace: T3,
+}
+
 impl MetricFilterProps {
-    /// A `MetricFilterProps` with its required fields; set optional ones with the setters.
-    pub fn new(filter_pattern: impl Into<crate::aws_cdk_lib::aws_logs::IFilterPattern>, log_group: impl Into<rt::Opaque>, metric_name: impl Into<rt::JsString>, metric_namespace: impl Into<rt::JsString>) -> Self {
-        MetricFilterProps { apply_on_transformed_logs: None, default_value: None, dimensions: None, filter_name: None, filter_pattern: filter_pattern.into(), log_group: log_group.into(), metric_name: metric_name.into(), metric_namespace: metric_namespace.into(), metric_value: None, unit: None }
+    /// A `MetricFilterProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: MetricFilterPropsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_logs::IFilterPattern>,
+        T1: Into<rt::Opaque>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        MetricFilterProps { apply_on_transformed_logs: None, default_value: None, dimensions: None, filter_name: None, filter_pattern: required.filter_pattern.into(), log_group: required.log_group.into(), metric_name: required.metric_name.into(), metric_namespace: required.metric_namespace.into(), metric_value: None, unit: None }
     }
     /// Whether the metric filter is applied on the tranformed logs.
     ///
@@ -9394,10 +10078,23 @@ pub struct MoveKeyEntryProperty {
     pub target: rt::JsString,
 }
 
+/// The required fields of [`MoveKeyEntryProperty`], named: `MoveKeyEntryProperty::new(MoveKeyEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MoveKeyEntryPropertyRequired<T0, T1> {
+    /// The key to move. (converts into `JsString`)
+    pub source: T0,
+    /// The key to move to. (converts into `JsString`)
+    pub target: T1,
+}
+
 impl MoveKeyEntryProperty {
-    /// A `MoveKeyEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(source: impl Into<rt::JsString>, target: impl Into<rt::JsString>) -> Self {
-        MoveKeyEntryProperty { overwrite_if_exists: None, source: source.into(), target: target.into() }
+    /// A `MoveKeyEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: MoveKeyEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        MoveKeyEntryProperty { overwrite_if_exists: None, source: required.source.into(), target: required.target.into() }
     }
     /// Specifies whether to overwrite the value if the target key already exists.
     ///
@@ -9673,10 +10370,23 @@ pub struct ParseToOCSFProperty {
     pub source: Option<rt::JsString>,
 }
 
+/// The required fields of [`ParseToOCSFProperty`], named: `ParseToOCSFProperty::new(ParseToOCSFPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ParseToOCSFPropertyRequired<T0, T1> {
+    /// Type of input log event source to convert to OCSF format. (converts into `aws_cdk_lib::aws_logs::OCSFSourceType`)
+    pub event_source: T0,
+    /// Version of OCSF schema to convert to. (converts into `aws_cdk_lib::aws_logs::OCSFVersion`)
+    pub ocsf_version: T1,
+}
+
 impl ParseToOCSFProperty {
-    /// A `ParseToOCSFProperty` with its required fields; set optional ones with the setters.
-    pub fn new(event_source: impl Into<crate::aws_cdk_lib::aws_logs::OCSFSourceType>, ocsf_version: impl Into<crate::aws_cdk_lib::aws_logs::OCSFVersion>) -> Self {
-        ParseToOCSFProperty { event_source: event_source.into(), ocsf_version: ocsf_version.into(), source: None }
+    /// A `ParseToOCSFProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ParseToOCSFPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_logs::OCSFSourceType>,
+        T1: Into<crate::aws_cdk_lib::aws_logs::OCSFVersion>,
+    {
+        ParseToOCSFProperty { event_source: required.event_source.into(), ocsf_version: required.ocsf_version.into(), source: None }
     }
     /// Type of input log event source to convert to OCSF format.
     pub fn event_source(mut self, event_source: impl Into<crate::aws_cdk_lib::aws_logs::OCSFSourceType>) -> Self {
@@ -9934,10 +10644,23 @@ pub struct QueryDefinitionProps {
     pub query_string: crate::aws_cdk_lib::aws_logs::QueryString,
 }
 
+/// The required fields of [`QueryDefinitionProps`], named: `QueryDefinitionProps::new(QueryDefinitionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct QueryDefinitionPropsRequired<T0, T1> {
+    /// Name of the query definition. (converts into `JsString`)
+    pub query_definition_name: T0,
+    /// The query string to use for this query definition. (converts into `aws_cdk_lib::aws_logs::QueryString`)
+    pub query_string: T1,
+}
+
 impl QueryDefinitionProps {
-    /// A `QueryDefinitionProps` with its required fields; set optional ones with the setters.
-    pub fn new(query_definition_name: impl Into<rt::JsString>, query_string: impl Into<crate::aws_cdk_lib::aws_logs::QueryString>) -> Self {
-        QueryDefinitionProps { log_groups: None, query_definition_name: query_definition_name.into(), query_string: query_string.into() }
+    /// A `QueryDefinitionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: QueryDefinitionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_logs::QueryString>,
+    {
+        QueryDefinitionProps { log_groups: None, query_definition_name: required.query_definition_name.into(), query_string: required.query_string.into() }
     }
     /// Specify certain log groups for the query definition.
     ///
@@ -9976,10 +10699,17 @@ pub struct QueryString(rt::Handle);
 crate::__handle!(QueryString);
 crate::__upcasts!(QueryString => );
 impl QueryString {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(props: Option<crate::aws_cdk_lib::aws_logs::QueryStringProps>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.aws_logs.QueryString", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(props: impl Into<crate::aws_cdk_lib::aws_logs::QueryStringProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_logs::QueryStringProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_logs.QueryString", __args)
     }
     /// String representation of this QueryString.
@@ -10210,10 +10940,23 @@ pub struct RenameKeyEntryProperty {
     pub rename_to: rt::JsString,
 }
 
+/// The required fields of [`RenameKeyEntryProperty`], named: `RenameKeyEntryProperty::new(RenameKeyEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct RenameKeyEntryPropertyRequired<T0, T1> {
+    /// The key to rename. (converts into `JsString`)
+    pub key: T0,
+    /// The string to use for the new key name. (converts into `JsString`)
+    pub rename_to: T1,
+}
+
 impl RenameKeyEntryProperty {
-    /// A `RenameKeyEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, rename_to: impl Into<rt::JsString>) -> Self {
-        RenameKeyEntryProperty { key: key.into(), overwrite_if_exists: None, rename_to: rename_to.into() }
+    /// A `RenameKeyEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: RenameKeyEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        RenameKeyEntryProperty { key: required.key.into(), overwrite_if_exists: None, rename_to: required.rename_to.into() }
     }
     /// The key to rename.
     pub fn key(mut self, key: impl Into<rt::JsString>) -> Self {
@@ -10294,12 +11037,21 @@ pub struct ResourcePolicy(crate::aws_cdk_lib::Resource);
 crate::__handle!(ResourcePolicy : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(ResourcePolicy => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl ResourcePolicy {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_logs::ResourcePolicyProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_logs.ResourcePolicy", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_logs::ResourcePolicyProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_logs::ResourcePolicyProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_logs.ResourcePolicy", __args)
     }
     /// Uniquely identifies this class.
@@ -10469,10 +11221,23 @@ pub struct SplitStringEntryProperty {
     pub source: rt::JsString,
 }
 
+/// The required fields of [`SplitStringEntryProperty`], named: `SplitStringEntryProperty::new(SplitStringEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SplitStringEntryPropertyRequired<T0, T1> {
+    /// The separator character to split the string on. (converts into `aws_cdk_lib::aws_logs::DelimiterCharacter`)
+    pub delimiter: T0,
+    /// The key of the field to split. (converts into `JsString`)
+    pub source: T1,
+}
+
 impl SplitStringEntryProperty {
-    /// A `SplitStringEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(delimiter: impl Into<crate::aws_cdk_lib::aws_logs::DelimiterCharacter>, source: impl Into<rt::JsString>) -> Self {
-        SplitStringEntryProperty { delimiter: delimiter.into(), source: source.into() }
+    /// A `SplitStringEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SplitStringEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_logs::DelimiterCharacter>,
+        T1: Into<rt::JsString>,
+    {
+        SplitStringEntryProperty { delimiter: required.delimiter.into(), source: required.source.into() }
     }
     /// The separator character to split the string on.
     pub fn delimiter(mut self, delimiter: impl Into<crate::aws_cdk_lib::aws_logs::DelimiterCharacter>) -> Self {
@@ -10760,10 +11525,23 @@ pub struct SubscriptionFilterOptions {
     pub filter_pattern: crate::aws_cdk_lib::aws_logs::IFilterPattern,
 }
 
+/// The required fields of [`SubscriptionFilterOptions`], named: `SubscriptionFilterOptions::new(SubscriptionFilterOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SubscriptionFilterOptionsRequired<T0, T1> {
+    /// The destination to send the filtered events to. (converts into `aws_cdk_lib::aws_logs::ILogSubscriptionDestination`)
+    pub destination: T0,
+    /// Log events matching this pattern will be sent to the destination. (converts into `aws_cdk_lib::aws_logs::IFilterPattern`)
+    pub filter_pattern: T1,
+}
+
 impl SubscriptionFilterOptions {
-    /// A `SubscriptionFilterOptions` with its required fields; set optional ones with the setters.
-    pub fn new(destination: impl Into<crate::aws_cdk_lib::aws_logs::ILogSubscriptionDestination>, filter_pattern: impl Into<crate::aws_cdk_lib::aws_logs::IFilterPattern>) -> Self {
-        SubscriptionFilterOptions { destination: destination.into(), distribution: None, filter_name: None, filter_pattern: filter_pattern.into() }
+    /// A `SubscriptionFilterOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SubscriptionFilterOptionsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_logs::ILogSubscriptionDestination>,
+        T1: Into<crate::aws_cdk_lib::aws_logs::IFilterPattern>,
+    {
+        SubscriptionFilterOptions { destination: required.destination.into(), distribution: None, filter_name: None, filter_pattern: required.filter_pattern.into() }
     }
     /// The destination to send the filtered events to.
     ///
@@ -10831,10 +11609,26 @@ pub struct SubscriptionFilterProps {
     pub log_group: rt::Opaque,
 }
 
+/// The required fields of [`SubscriptionFilterProps`], named: `SubscriptionFilterProps::new(SubscriptionFilterPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SubscriptionFilterPropsRequired<T0, T1, T2> {
+    /// The destination to send the filtered events to. (converts into `aws_cdk_lib::aws_logs::ILogSubscriptionDestination`)
+    pub destination: T0,
+    /// Log events matching this pattern will be sent to the destination. (converts into `aws_cdk_lib::aws_logs::IFilterPattern`)
+    pub filter_pattern: T1,
+    /// The log group to create the subscription on. (converts into `Opaque`)
+    pub log_group: T2,
+}
+
 impl SubscriptionFilterProps {
-    /// A `SubscriptionFilterProps` with its required fields; set optional ones with the setters.
-    pub fn new(destination: impl Into<crate::aws_cdk_lib::aws_logs::ILogSubscriptionDestination>, filter_pattern: impl Into<crate::aws_cdk_lib::aws_logs::IFilterPattern>, log_group: impl Into<rt::Opaque>) -> Self {
-        SubscriptionFilterProps { destination: destination.into(), distribution: None, filter_name: None, filter_pattern: filter_pattern.into(), log_group: log_group.into() }
+    /// A `SubscriptionFilterProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: SubscriptionFilterPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_logs::ILogSubscriptionDestination>,
+        T1: Into<crate::aws_cdk_lib::aws_logs::IFilterPattern>,
+        T2: Into<rt::Opaque>,
+    {
+        SubscriptionFilterProps { destination: required.destination.into(), distribution: None, filter_name: None, filter_pattern: required.filter_pattern.into(), log_group: required.log_group.into() }
     }
     /// The destination to send the filtered events to.
     ///
@@ -10896,10 +11690,26 @@ pub struct SubstituteStringEntryProperty {
     pub to: rt::JsString,
 }
 
+/// The required fields of [`SubstituteStringEntryProperty`], named: `SubstituteStringEntryProperty::new(SubstituteStringEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SubstituteStringEntryPropertyRequired<T0, T1, T2> {
+    /// The regular expression string to be replaced. (converts into `JsString`)
+    pub from: T0,
+    /// The key to modify. (converts into `JsString`)
+    pub source: T1,
+    /// The string to be substituted for each match of from. (converts into `JsString`)
+    pub to: T2,
+}
+
 impl SubstituteStringEntryProperty {
-    /// A `SubstituteStringEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(from: impl Into<rt::JsString>, source: impl Into<rt::JsString>, to: impl Into<rt::JsString>) -> Self {
-        SubstituteStringEntryProperty { from: from.into(), source: source.into(), to: to.into() }
+    /// A `SubstituteStringEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: SubstituteStringEntryPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        SubstituteStringEntryProperty { from: required.from.into(), source: required.source.into(), to: required.to.into() }
     }
     /// The regular expression string to be replaced.
     pub fn from(mut self, from: impl Into<rt::JsString>) -> Self {
@@ -10996,10 +11806,24 @@ pub struct TransformerOptions {
     pub transformer_name: rt::JsString,
 }
 
+/// The required fields of [`TransformerOptions`], named: `TransformerOptions::new(TransformerOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TransformerOptionsRequired<T0, T1> {
+    /// List of processors in a transformer. (items converting into `aws_cdk_lib::aws_logs::IProcessor`)
+    pub transformer_config: T0,
+    /// Name of the transformer. (converts into `JsString`)
+    pub transformer_name: T1,
+}
+
 impl TransformerOptions {
-    /// A `TransformerOptions` with its required fields; set optional ones with the setters.
-    pub fn new(transformer_config: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::IProcessor>>, transformer_name: impl Into<rt::JsString>) -> Self {
-        TransformerOptions { transformer_config: rt::collect::<crate::aws_cdk_lib::aws_logs::IProcessor, _>(transformer_config), transformer_name: transformer_name.into() }
+    /// A `TransformerOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TransformerOptionsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::aws_logs::IProcessor>,
+        T1: Into<rt::JsString>,
+    {
+        TransformerOptions { transformer_config: rt::collect::<crate::aws_cdk_lib::aws_logs::IProcessor, _>(required.transformer_config), transformer_name: required.transformer_name.into() }
     }
     /// List of processors in a transformer.
     pub fn transformer_config(mut self, transformer_config: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::IProcessor>>) -> Self {
@@ -11038,10 +11862,27 @@ pub struct TransformerProps {
     pub transformer_name: rt::JsString,
 }
 
+/// The required fields of [`TransformerProps`], named: `TransformerProps::new(TransformerPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TransformerPropsRequired<T0, T1, T2> {
+    /// Existing log group that you want to associate with this transformer. (converts into `Opaque`)
+    pub log_group: T0,
+    /// List of processors in a transformer. (items converting into `aws_cdk_lib::aws_logs::IProcessor`)
+    pub transformer_config: T1,
+    /// Name of the transformer. (converts into `JsString`)
+    pub transformer_name: T2,
+}
+
 impl TransformerProps {
-    /// A `TransformerProps` with its required fields; set optional ones with the setters.
-    pub fn new(log_group: impl Into<rt::Opaque>, transformer_config: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::IProcessor>>, transformer_name: impl Into<rt::JsString>) -> Self {
-        TransformerProps { log_group: log_group.into(), transformer_config: rt::collect::<crate::aws_cdk_lib::aws_logs::IProcessor, _>(transformer_config), transformer_name: transformer_name.into() }
+    /// A `TransformerProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: TransformerPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::Opaque>,
+        T1: IntoIterator,
+        T1::Item: Into<crate::aws_cdk_lib::aws_logs::IProcessor>,
+        T2: Into<rt::JsString>,
+    {
+        TransformerProps { log_group: required.log_group.into(), transformer_config: rt::collect::<crate::aws_cdk_lib::aws_logs::IProcessor, _>(required.transformer_config), transformer_name: required.transformer_name.into() }
     }
     /// Existing log group that you want to associate with this transformer.
     pub fn log_group(mut self, log_group: impl Into<rt::Opaque>) -> Self {
@@ -11081,10 +11922,23 @@ pub struct TypeConverterEntryProperty {
     pub r#type: crate::aws_cdk_lib::aws_logs::TypeConverterType,
 }
 
+/// The required fields of [`TypeConverterEntryProperty`], named: `TypeConverterEntryProperty::new(TypeConverterEntryPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TypeConverterEntryPropertyRequired<T0, T1> {
+    /// The key with the value that is to be converted to a different type. (converts into `JsString`)
+    pub key: T0,
+    /// The data type to convert the field value to. (converts into `aws_cdk_lib::aws_logs::TypeConverterType`)
+    pub r#type: T1,
+}
+
 impl TypeConverterEntryProperty {
-    /// A `TypeConverterEntryProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, r#type: impl Into<crate::aws_cdk_lib::aws_logs::TypeConverterType>) -> Self {
-        TypeConverterEntryProperty { key: key.into(), r#type: r#type.into() }
+    /// A `TypeConverterEntryProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TypeConverterEntryPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_logs::TypeConverterType>,
+    {
+        TypeConverterEntryProperty { key: required.key.into(), r#type: required.r#type.into() }
     }
     /// The key with the value that is to be converted to a different type.
     pub fn key(mut self, key: impl Into<rt::JsString>) -> Self {

@@ -156,10 +156,23 @@ pub struct ARecordAttrs {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`ARecordAttrs`], named: `ARecordAttrs::new(ARecordAttrsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ARecordAttrsRequired<T0, T1> {
+    /// Existing A record DNS name to set RecordTarget. (converts into `JsString`)
+    pub target_dns: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl ARecordAttrs {
-    /// A `ARecordAttrs` with its required fields; set optional ones with the setters.
-    pub fn new(target_dns: impl Into<rt::JsString>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        ARecordAttrs { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, target_dns: target_dns.into(), ttl: None, weight: None, zone: zone.into() }
+    /// A `ARecordAttrs` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ARecordAttrsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        ARecordAttrs { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, target_dns: required.target_dns.into(), ttl: None, weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -435,10 +448,23 @@ pub struct ARecordProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`ARecordProps`], named: `ARecordProps::new(ARecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ARecordPropsRequired<T0, T1> {
+    /// The target. (converts into `aws_cdk_lib::aws_route53::RecordTarget`)
+    pub target: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl ARecordProps {
-    /// A `ARecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(target: impl Into<crate::aws_cdk_lib::aws_route53::RecordTarget>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        ARecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, target: target.into(), ttl: None, weight: None, zone: zone.into() }
+    /// A `ARecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ARecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_route53::RecordTarget>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        ARecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, target: required.target.into(), ttl: None, weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -737,10 +763,23 @@ pub struct AaaaRecordProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`AaaaRecordProps`], named: `AaaaRecordProps::new(AaaaRecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AaaaRecordPropsRequired<T0, T1> {
+    /// The target. (converts into `aws_cdk_lib::aws_route53::RecordTarget`)
+    pub target: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl AaaaRecordProps {
-    /// A `AaaaRecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(target: impl Into<crate::aws_cdk_lib::aws_route53::RecordTarget>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        AaaaRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, target: target.into(), ttl: None, weight: None, zone: zone.into() }
+    /// A `AaaaRecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AaaaRecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_route53::RecordTarget>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        AaaaRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, target: required.target.into(), ttl: None, weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -919,10 +958,23 @@ pub struct AlarmIdentifier {
     pub region: rt::JsString,
 }
 
+/// The required fields of [`AlarmIdentifier`], named: `AlarmIdentifier::new(AlarmIdentifierRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AlarmIdentifierRequired<T0, T1> {
+    /// The name of the CloudWatch alarm that you want Amazon Route 53 health checkers to use to determine whether this health check is healthy. (converts into `JsString`)
+    pub name: T0,
+    /// The region of the CloudWatch alarm that you want Amazon Route 53 health checkers to use to determine whether this health check is healthy. (converts into `JsString`)
+    pub region: T1,
+}
+
 impl AlarmIdentifier {
-    /// A `AlarmIdentifier` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, region: impl Into<rt::JsString>) -> Self {
-        AlarmIdentifier { name: name.into(), region: region.into() }
+    /// A `AlarmIdentifier` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AlarmIdentifierRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        AlarmIdentifier { name: required.name.into(), region: required.region.into() }
     }
     /// The name of the CloudWatch alarm that you want Amazon Route 53 health checkers to use to determine whether this health check is healthy.
     pub fn name(mut self, name: impl Into<rt::JsString>) -> Self {
@@ -960,10 +1012,23 @@ pub struct AliasRecordTargetConfig {
     pub hosted_zone_id: rt::JsString,
 }
 
+/// The required fields of [`AliasRecordTargetConfig`], named: `AliasRecordTargetConfig::new(AliasRecordTargetConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AliasRecordTargetConfigRequired<T0, T1> {
+    /// DNS name of the target. (converts into `JsString`)
+    pub dns_name: T0,
+    /// Hosted zone ID of the target. (converts into `JsString`)
+    pub hosted_zone_id: T1,
+}
+
 impl AliasRecordTargetConfig {
-    /// A `AliasRecordTargetConfig` with its required fields; set optional ones with the setters.
-    pub fn new(dns_name: impl Into<rt::JsString>, hosted_zone_id: impl Into<rt::JsString>) -> Self {
-        AliasRecordTargetConfig { dns_name: dns_name.into(), evaluate_target_health: None, hosted_zone_id: hosted_zone_id.into() }
+    /// A `AliasRecordTargetConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AliasRecordTargetConfigRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        AliasRecordTargetConfig { dns_name: required.dns_name.into(), evaluate_target_health: None, hosted_zone_id: required.hosted_zone_id.into() }
     }
     /// DNS name of the target.
     pub fn dns_name(mut self, dns_name: impl Into<rt::JsString>) -> Self {
@@ -1462,10 +1527,24 @@ pub struct CaaRecordProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`CaaRecordProps`], named: `CaaRecordProps::new(CaaRecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CaaRecordPropsRequired<T0, T1> {
+    /// The values. (items converting into `aws_cdk_lib::aws_route53::CaaRecordValue`)
+    pub values: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl CaaRecordProps {
-    /// A `CaaRecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(values: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::CaaRecordValue>>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        CaaRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::CaaRecordValue, _>(values), weight: None, zone: zone.into() }
+    /// A `CaaRecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CaaRecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::aws_route53::CaaRecordValue>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        CaaRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::CaaRecordValue, _>(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -1646,10 +1725,26 @@ pub struct CaaRecordValue {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CaaRecordValue`], named: `CaaRecordValue::new(CaaRecordValueRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CaaRecordValueRequired<T0, T1, T2> {
+    /// The flag. (converts into `JsNumber`)
+    pub flag: T0,
+    /// The tag. (converts into `aws_cdk_lib::aws_route53::CaaTag`)
+    pub tag: T1,
+    /// The value associated with the tag. (converts into `JsString`)
+    pub value: T2,
+}
+
 impl CaaRecordValue {
-    /// A `CaaRecordValue` with its required fields; set optional ones with the setters.
-    pub fn new(flag: impl Into<rt::JsNumber>, tag: impl Into<crate::aws_cdk_lib::aws_route53::CaaTag>, value: impl Into<rt::JsString>) -> Self {
-        CaaRecordValue { flag: flag.into(), tag: tag.into(), value: value.into() }
+    /// A `CaaRecordValue` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CaaRecordValueRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::CaaTag>,
+        T2: Into<rt::JsString>,
+    {
+        CaaRecordValue { flag: required.flag.into(), tag: required.tag.into(), value: required.value.into() }
     }
     /// The flag.
     pub fn flag(mut self, flag: impl Into<rt::JsNumber>) -> Self {
@@ -1788,10 +1883,24 @@ pub struct CfnCidrCollectionLocationProperty {
     pub location_name: rt::JsString,
 }
 
+/// The required fields of [`CfnCidrCollectionLocationProperty`], named: `CfnCidrCollectionLocationProperty::new(CfnCidrCollectionLocationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCidrCollectionLocationPropertyRequired<T0, T1> {
+    /// List of CIDR blocks. (items converting into `JsString`)
+    pub cidr_list: T0,
+    /// The CIDR collection location name. (converts into `JsString`)
+    pub location_name: T1,
+}
+
 impl CfnCidrCollectionLocationProperty {
-    /// A `CfnCidrCollectionLocationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(cidr_list: impl IntoIterator<Item = impl Into<rt::JsString>>, location_name: impl Into<rt::JsString>) -> Self {
-        CfnCidrCollectionLocationProperty { cidr_list: rt::collect::<rt::JsString, _>(cidr_list), location_name: location_name.into() }
+    /// A `CfnCidrCollectionLocationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnCidrCollectionLocationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnCidrCollectionLocationProperty { cidr_list: rt::collect::<rt::JsString, _>(required.cidr_list), location_name: required.location_name.into() }
     }
     /// List of CIDR blocks.
     ///
@@ -1980,12 +2089,29 @@ impl CfnDelegationSet {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_route53::CfnDelegationSetProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_route53.CfnDelegationSet", __args)
+    }
+    /// Create a new `AWS::Route53::DelegationSet`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_route53::CfnDelegationSetProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::CfnDelegationSetProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_route53.CfnDelegationSet", __args)
     }
     #[track_caller]
@@ -2187,10 +2313,23 @@ pub struct CfnHealthCheckAlarmIdentifierProperty {
     pub region: rt::JsString,
 }
 
+/// The required fields of [`CfnHealthCheckAlarmIdentifierProperty`], named: `CfnHealthCheckAlarmIdentifierProperty::new(CfnHealthCheckAlarmIdentifierPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnHealthCheckAlarmIdentifierPropertyRequired<T0, T1> {
+    /// The name of the CloudWatch alarm that you want Amazon Route 53 health checkers to use to determine whether this health check is healthy. (converts into `JsString`)
+    pub name: T0,
+    /// For the CloudWatch alarm that you want Route 53 health checkers to use to determine whether this health check is healthy, the region that the alarm was created in. (converts into `JsString`)
+    pub region: T1,
+}
+
 impl CfnHealthCheckAlarmIdentifierProperty {
-    /// A `CfnHealthCheckAlarmIdentifierProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, region: impl Into<rt::JsString>) -> Self {
-        CfnHealthCheckAlarmIdentifierProperty { name: name.into(), region: region.into() }
+    /// A `CfnHealthCheckAlarmIdentifierProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnHealthCheckAlarmIdentifierPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnHealthCheckAlarmIdentifierProperty { name: required.name.into(), region: required.region.into() }
     }
     /// The name of the CloudWatch alarm that you want Amazon Route 53 health checkers to use to determine whether this health check is healthy.
     ///
@@ -2702,10 +2841,23 @@ pub struct CfnHealthCheckHealthCheckTagProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnHealthCheckHealthCheckTagProperty`], named: `CfnHealthCheckHealthCheckTagProperty::new(CfnHealthCheckHealthCheckTagPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnHealthCheckHealthCheckTagPropertyRequired<T0, T1> {
+    /// The value of `Key` depends on the operation that you want to perform:. (converts into `JsString`)
+    pub key: T0,
+    /// The value of `Value` depends on the operation that you want to perform:. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnHealthCheckHealthCheckTagProperty {
-    /// A `CfnHealthCheckHealthCheckTagProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnHealthCheckHealthCheckTagProperty { key: key.into(), value: value.into() }
+    /// A `CfnHealthCheckHealthCheckTagProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnHealthCheckHealthCheckTagPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnHealthCheckHealthCheckTagProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The value of `Key` depends on the operation that you want to perform:.
     ///
@@ -2832,12 +2984,29 @@ impl CfnHostedZone {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_route53::CfnHostedZoneProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_route53.CfnHostedZone", __args)
+    }
+    /// Create a new `AWS::Route53::HostedZone`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_route53::CfnHostedZoneProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::CfnHostedZoneProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_route53.CfnHostedZone", __args)
     }
     #[track_caller]
@@ -3019,10 +3188,23 @@ pub struct CfnHostedZoneHostedZoneTagProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnHostedZoneHostedZoneTagProperty`], named: `CfnHostedZoneHostedZoneTagProperty::new(CfnHostedZoneHostedZoneTagPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnHostedZoneHostedZoneTagPropertyRequired<T0, T1> {
+    /// The value of `Key` depends on the operation that you want to perform:. (converts into `JsString`)
+    pub key: T0,
+    /// The value of `Value` depends on the operation that you want to perform:. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnHostedZoneHostedZoneTagProperty {
-    /// A `CfnHostedZoneHostedZoneTagProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnHostedZoneHostedZoneTagProperty { key: key.into(), value: value.into() }
+    /// A `CfnHostedZoneHostedZoneTagProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnHostedZoneHostedZoneTagPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnHostedZoneHostedZoneTagProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The value of `Key` depends on the operation that you want to perform:.
     ///
@@ -3117,10 +3299,23 @@ pub struct CfnHostedZoneVPCProperty {
     pub vpc_region: rt::JsString,
 }
 
+/// The required fields of [`CfnHostedZoneVPCProperty`], named: `CfnHostedZoneVPCProperty::new(CfnHostedZoneVPCPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnHostedZoneVPCPropertyRequired<T0, T1> {
+    /// *Private hosted zones only:* The ID of an Amazon VPC. (converts into `JsString`)
+    pub vpc_id: T0,
+    /// *Private hosted zones only:* The region that an Amazon VPC was created in. (converts into `JsString`)
+    pub vpc_region: T1,
+}
+
 impl CfnHostedZoneVPCProperty {
-    /// A `CfnHostedZoneVPCProperty` with its required fields; set optional ones with the setters.
-    pub fn new(vpc_id: impl Into<rt::JsString>, vpc_region: impl Into<rt::JsString>) -> Self {
-        CfnHostedZoneVPCProperty { vpc_id: vpc_id.into(), vpc_region: vpc_region.into() }
+    /// A `CfnHostedZoneVPCProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnHostedZoneVPCPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnHostedZoneVPCProperty { vpc_id: required.vpc_id.into(), vpc_region: required.vpc_region.into() }
     }
     /// *Private hosted zones only:* The ID of an Amazon VPC.
     ///
@@ -3486,10 +3681,29 @@ pub struct CfnKeySigningKeyProps {
     pub status: rt::JsString,
 }
 
+/// The required fields of [`CfnKeySigningKeyProps`], named: `CfnKeySigningKeyProps::new(CfnKeySigningKeyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnKeySigningKeyPropsRequired<T0, T1, T2, T3> {
+    /// The unique string (ID) that is used to identify a hosted zone. (converts into `JsString`)
+    pub hosted_zone_id: T0,
+    /// The Amazon resource name (ARN) for a customer managed customer master key (CMK) in AWS Key Management Service ( AWS  ). (converts into `JsString`)
+    pub key_management_service_arn: T1,
+    /// A string used to identify a key-signing key (KSK). (converts into `JsString`)
+    pub name: T2,
+    /// A string that represents the current key-signing key (KSK) status. (converts into `JsString`)
+    pub status: T3,
+}
+
 impl CfnKeySigningKeyProps {
-    /// A `CfnKeySigningKeyProps` with its required fields; set optional ones with the setters.
-    pub fn new(hosted_zone_id: impl Into<rt::JsString>, key_management_service_arn: impl Into<rt::JsString>, name: impl Into<rt::JsString>, status: impl Into<rt::JsString>) -> Self {
-        CfnKeySigningKeyProps { hosted_zone_id: hosted_zone_id.into(), key_management_service_arn: key_management_service_arn.into(), name: name.into(), status: status.into() }
+    /// A `CfnKeySigningKeyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnKeySigningKeyPropsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        CfnKeySigningKeyProps { hosted_zone_id: required.hosted_zone_id.into(), key_management_service_arn: required.key_management_service_arn.into(), name: required.name.into(), status: required.status.into() }
     }
     /// The unique string (ID) that is used to identify a hosted zone.
     ///
@@ -3644,10 +3858,23 @@ pub struct CfnQueryLoggingConfigProps {
     pub hosted_zone_id: rt::JsString,
 }
 
+/// The required fields of [`CfnQueryLoggingConfigProps`], named: `CfnQueryLoggingConfigProps::new(CfnQueryLoggingConfigPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnQueryLoggingConfigPropsRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the CloudWatch Logs log group in us-east-1 that Amazon Route 53 publishes query logs to. (converts into `JsString`)
+    pub cloud_watch_logs_log_group_arn: T0,
+    /// The ID of the public hosted zone that Amazon Route 53 logs queries for. (converts into `JsString`)
+    pub hosted_zone_id: T1,
+}
+
 impl CfnQueryLoggingConfigProps {
-    /// A `CfnQueryLoggingConfigProps` with its required fields; set optional ones with the setters.
-    pub fn new(cloud_watch_logs_log_group_arn: impl Into<rt::JsString>, hosted_zone_id: impl Into<rt::JsString>) -> Self {
-        CfnQueryLoggingConfigProps { cloud_watch_logs_log_group_arn: cloud_watch_logs_log_group_arn.into(), hosted_zone_id: hosted_zone_id.into() }
+    /// A `CfnQueryLoggingConfigProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnQueryLoggingConfigPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnQueryLoggingConfigProps { cloud_watch_logs_log_group_arn: required.cloud_watch_logs_log_group_arn.into(), hosted_zone_id: required.hosted_zone_id.into() }
     }
     /// The Amazon Resource Name (ARN) of the CloudWatch Logs log group in us-east-1 that Amazon Route 53 publishes query logs to.
     ///
@@ -3943,10 +4170,23 @@ pub struct CfnRecordSetAliasTargetProperty {
     pub hosted_zone_id: rt::JsString,
 }
 
+/// The required fields of [`CfnRecordSetAliasTargetProperty`], named: `CfnRecordSetAliasTargetProperty::new(CfnRecordSetAliasTargetPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRecordSetAliasTargetPropertyRequired<T0, T1> {
+    /// *Alias records only:* The value that you specify depends on where you want to route queries:. (converts into `JsString`)
+    pub dns_name: T0,
+    /// *Alias resource records sets only* : The value used depends on where you want to route traffic:. (converts into `JsString`)
+    pub hosted_zone_id: T1,
+}
+
 impl CfnRecordSetAliasTargetProperty {
-    /// A `CfnRecordSetAliasTargetProperty` with its required fields; set optional ones with the setters.
-    pub fn new(dns_name: impl Into<rt::JsString>, hosted_zone_id: impl Into<rt::JsString>) -> Self {
-        CfnRecordSetAliasTargetProperty { dns_name: dns_name.into(), evaluate_target_health: None, hosted_zone_id: hosted_zone_id.into() }
+    /// A `CfnRecordSetAliasTargetProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRecordSetAliasTargetPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRecordSetAliasTargetProperty { dns_name: required.dns_name.into(), evaluate_target_health: None, hosted_zone_id: required.hosted_zone_id.into() }
     }
     /// *Alias records only:* The value that you specify depends on where you want to route queries:.
     ///
@@ -4104,10 +4344,23 @@ pub struct CfnRecordSetCidrRoutingConfigProperty {
     pub location_name: rt::JsString,
 }
 
+/// The required fields of [`CfnRecordSetCidrRoutingConfigProperty`], named: `CfnRecordSetCidrRoutingConfigProperty::new(CfnRecordSetCidrRoutingConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRecordSetCidrRoutingConfigPropertyRequired<T0, T1> {
+    /// The CIDR collection ID. (converts into `JsString`)
+    pub collection_id: T0,
+    /// The CIDR collection location name. (converts into `JsString`)
+    pub location_name: T1,
+}
+
 impl CfnRecordSetCidrRoutingConfigProperty {
-    /// A `CfnRecordSetCidrRoutingConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(collection_id: impl Into<rt::JsString>, location_name: impl Into<rt::JsString>) -> Self {
-        CfnRecordSetCidrRoutingConfigProperty { collection_id: collection_id.into(), location_name: location_name.into() }
+    /// A `CfnRecordSetCidrRoutingConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRecordSetCidrRoutingConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRecordSetCidrRoutingConfigProperty { collection_id: required.collection_id.into(), location_name: required.location_name.into() }
     }
     /// The CIDR collection ID.
     ///
@@ -4241,12 +4494,29 @@ impl CfnRecordSetGroup {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_route53::CfnRecordSetGroupProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_route53.CfnRecordSetGroup", __args)
+    }
+    /// Create a new `AWS::Route53::RecordSetGroup`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_route53::CfnRecordSetGroupProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::CfnRecordSetGroupProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_route53.CfnRecordSetGroup", __args)
     }
     /// Checks whether the given object is a CfnRecordSetGroup.
@@ -4427,10 +4697,23 @@ pub struct CfnRecordSetGroupAliasTargetProperty {
     pub hosted_zone_id: rt::JsString,
 }
 
+/// The required fields of [`CfnRecordSetGroupAliasTargetProperty`], named: `CfnRecordSetGroupAliasTargetProperty::new(CfnRecordSetGroupAliasTargetPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRecordSetGroupAliasTargetPropertyRequired<T0, T1> {
+    /// *Alias records only:* The value that you specify depends on where you want to route queries:. (converts into `JsString`)
+    pub dns_name: T0,
+    /// *Alias resource records sets only* : The value used depends on where you want to route traffic:. (converts into `JsString`)
+    pub hosted_zone_id: T1,
+}
+
 impl CfnRecordSetGroupAliasTargetProperty {
-    /// A `CfnRecordSetGroupAliasTargetProperty` with its required fields; set optional ones with the setters.
-    pub fn new(dns_name: impl Into<rt::JsString>, hosted_zone_id: impl Into<rt::JsString>) -> Self {
-        CfnRecordSetGroupAliasTargetProperty { dns_name: dns_name.into(), evaluate_target_health: None, hosted_zone_id: hosted_zone_id.into() }
+    /// A `CfnRecordSetGroupAliasTargetProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRecordSetGroupAliasTargetPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRecordSetGroupAliasTargetProperty { dns_name: required.dns_name.into(), evaluate_target_health: None, hosted_zone_id: required.hosted_zone_id.into() }
     }
     /// *Alias records only:* The value that you specify depends on where you want to route queries:.
     ///
@@ -4582,10 +4865,23 @@ pub struct CfnRecordSetGroupCidrRoutingConfigProperty {
     pub location_name: rt::JsString,
 }
 
+/// The required fields of [`CfnRecordSetGroupCidrRoutingConfigProperty`], named: `CfnRecordSetGroupCidrRoutingConfigProperty::new(CfnRecordSetGroupCidrRoutingConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRecordSetGroupCidrRoutingConfigPropertyRequired<T0, T1> {
+    /// The CIDR collection ID. (converts into `JsString`)
+    pub collection_id: T0,
+    /// The CIDR collection location name. (converts into `JsString`)
+    pub location_name: T1,
+}
+
 impl CfnRecordSetGroupCidrRoutingConfigProperty {
-    /// A `CfnRecordSetGroupCidrRoutingConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(collection_id: impl Into<rt::JsString>, location_name: impl Into<rt::JsString>) -> Self {
-        CfnRecordSetGroupCidrRoutingConfigProperty { collection_id: collection_id.into(), location_name: location_name.into() }
+    /// A `CfnRecordSetGroupCidrRoutingConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRecordSetGroupCidrRoutingConfigPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRecordSetGroupCidrRoutingConfigProperty { collection_id: required.collection_id.into(), location_name: required.location_name.into() }
     }
     /// The CIDR collection ID.
     ///
@@ -4629,10 +4925,23 @@ pub struct CfnRecordSetGroupCoordinatesProperty {
     pub longitude: rt::JsString,
 }
 
+/// The required fields of [`CfnRecordSetGroupCoordinatesProperty`], named: `CfnRecordSetGroupCoordinatesProperty::new(CfnRecordSetGroupCoordinatesPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRecordSetGroupCoordinatesPropertyRequired<T0, T1> {
+    /// Specifies a coordinate of the north–south position of a geographic point on the surface of the Earth (-90 - 90). (converts into `JsString`)
+    pub latitude: T0,
+    /// Specifies a coordinate of the east–west position of a geographic point on the surface of the Earth (-180 - 180). (converts into `JsString`)
+    pub longitude: T1,
+}
+
 impl CfnRecordSetGroupCoordinatesProperty {
-    /// A `CfnRecordSetGroupCoordinatesProperty` with its required fields; set optional ones with the setters.
-    pub fn new(latitude: impl Into<rt::JsString>, longitude: impl Into<rt::JsString>) -> Self {
-        CfnRecordSetGroupCoordinatesProperty { latitude: latitude.into(), longitude: longitude.into() }
+    /// A `CfnRecordSetGroupCoordinatesProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRecordSetGroupCoordinatesPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRecordSetGroupCoordinatesProperty { latitude: required.latitude.into(), longitude: required.longitude.into() }
     }
     /// Specifies a coordinate of the north–south position of a geographic point on the surface of the Earth (-90 - 90).
     ///
@@ -5094,10 +5403,23 @@ pub struct CfnRecordSetGroupRecordSetProperty {
     pub weight: Option<rt::JsNumber>,
 }
 
+/// The required fields of [`CfnRecordSetGroupRecordSetProperty`], named: `CfnRecordSetGroupRecordSetProperty::new(CfnRecordSetGroupRecordSetPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRecordSetGroupRecordSetPropertyRequired<T0, T1> {
+    /// The name of the record that you want to create, update, or delete. (converts into `JsString`)
+    pub name: T0,
+    /// The DNS record type. (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl CfnRecordSetGroupRecordSetProperty {
-    /// A `CfnRecordSetGroupRecordSetProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, r#type: impl Into<rt::JsString>) -> Self {
-        CfnRecordSetGroupRecordSetProperty { alias_target: None, cidr_routing_config: None, failover: None, geo_location: None, geo_proximity_location: None, health_check_id: None, hosted_zone_id: None, hosted_zone_name: None, multi_value_answer: None, name: name.into(), region: None, resource_records: None, set_identifier: None, ttl: None, r#type: r#type.into(), weight: None }
+    /// A `CfnRecordSetGroupRecordSetProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRecordSetGroupRecordSetPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRecordSetGroupRecordSetProperty { alias_target: None, cidr_routing_config: None, failover: None, geo_location: None, geo_proximity_location: None, health_check_id: None, hosted_zone_id: None, hosted_zone_name: None, multi_value_answer: None, name: required.name.into(), region: None, resource_records: None, set_identifier: None, ttl: None, r#type: required.r#type.into(), weight: None }
     }
     /// *Alias resource record sets only:* Information about the AWS resource, such as a CloudFront distribution or an Amazon S3 bucket, that you want to route traffic to.
     ///
@@ -5752,10 +6074,23 @@ pub struct CfnRecordSetProps {
     pub weight: Option<rt::JsNumber>,
 }
 
+/// The required fields of [`CfnRecordSetProps`], named: `CfnRecordSetProps::new(CfnRecordSetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRecordSetPropsRequired<T0, T1> {
+    /// The name of the record that you want to create, update, or delete. (converts into `JsString`)
+    pub name: T0,
+    /// The DNS record type. (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl CfnRecordSetProps {
-    /// A `CfnRecordSetProps` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, r#type: impl Into<rt::JsString>) -> Self {
-        CfnRecordSetProps { alias_target: None, cidr_routing_config: None, comment: None, failover: None, geo_location: None, health_check_id: None, hosted_zone_id: None, hosted_zone_name: None, multi_value_answer: None, name: name.into(), region: None, resource_records: None, set_identifier: None, ttl: None, r#type: r#type.into(), weight: None }
+    /// A `CfnRecordSetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRecordSetPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRecordSetProps { alias_target: None, cidr_routing_config: None, comment: None, failover: None, geo_location: None, health_check_id: None, hosted_zone_id: None, hosted_zone_name: None, multi_value_answer: None, name: required.name.into(), region: None, resource_records: None, set_identifier: None, ttl: None, r#type: required.r#type.into(), weight: None }
     }
     /// *Alias resource record sets only:* Information about the AWS resource, such as a CloudFront distribution or an Amazon S3 bucket, that you want to route traffic to.
     ///
@@ -6317,10 +6652,32 @@ pub struct CfnTrafficPolicyInstanceProps {
     pub ttl: rt::JsNumber,
 }
 
+/// The required fields of [`CfnTrafficPolicyInstanceProps`], named: `CfnTrafficPolicyInstanceProps::new(CfnTrafficPolicyInstancePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTrafficPolicyInstancePropsRequired<T0, T1, T2, T3, T4> {
+    /// The ID of the hosted zone that Amazon Route 53 creates the resource record sets in. (converts into `JsString`)
+    pub hosted_zone_id: T0,
+    /// The domain name, or subdomain name, for which Amazon Route 53 answers DNS queries by using the resource record sets it creates for this traffic policy instance. (converts into `JsString`)
+    pub name: T1,
+    /// The ID of the traffic policy that Amazon Route 53 uses to create resource record sets in the specified hosted zone. (converts into `JsString`)
+    pub traffic_policy_id: T2,
+    /// The version of the traffic policy that Amazon Route 53 uses to create resource record sets in the specified hosted zone. (converts into `JsNumber`)
+    pub traffic_policy_version: T3,
+    /// The TTL that Amazon Route 53 assigns to all of the resource record sets that it creates in the specified hosted zone. (converts into `JsNumber`)
+    pub ttl: T4,
+}
+
 impl CfnTrafficPolicyInstanceProps {
-    /// A `CfnTrafficPolicyInstanceProps` with its required fields; set optional ones with the setters.
-    pub fn new(hosted_zone_id: impl Into<rt::JsString>, name: impl Into<rt::JsString>, traffic_policy_id: impl Into<rt::JsString>, traffic_policy_version: impl Into<rt::JsNumber>, ttl: impl Into<rt::JsNumber>) -> Self {
-        CfnTrafficPolicyInstanceProps { hosted_zone_id: hosted_zone_id.into(), name: name.into(), traffic_policy_id: traffic_policy_id.into(), traffic_policy_version: traffic_policy_version.into(), ttl: ttl.into() }
+    /// A `CfnTrafficPolicyInstanceProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CfnTrafficPolicyInstancePropsRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsNumber>,
+        T4: Into<rt::JsNumber>,
+    {
+        CfnTrafficPolicyInstanceProps { hosted_zone_id: required.hosted_zone_id.into(), name: required.name.into(), traffic_policy_id: required.traffic_policy_id.into(), traffic_policy_version: required.traffic_policy_version.into(), ttl: required.ttl.into() }
     }
     /// The ID of the hosted zone that Amazon Route 53 creates the resource record sets in.
     ///
@@ -6398,10 +6755,23 @@ pub struct CfnTrafficPolicyProps {
     pub name: rt::JsString,
 }
 
+/// The required fields of [`CfnTrafficPolicyProps`], named: `CfnTrafficPolicyProps::new(CfnTrafficPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTrafficPolicyPropsRequired<T0, T1> {
+    /// The definition of the traffic policy in JSON format. (converts into `JsString`)
+    pub document: T0,
+    /// The name of the traffic policy. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnTrafficPolicyProps {
-    /// A `CfnTrafficPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(document: impl Into<rt::JsString>, name: impl Into<rt::JsString>) -> Self {
-        CfnTrafficPolicyProps { comment: None, document: document.into(), name: name.into() }
+    /// A `CfnTrafficPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTrafficPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTrafficPolicyProps { comment: None, document: required.document.into(), name: required.name.into() }
     }
     /// Any comments to include about the traffic policy.
     ///
@@ -6651,10 +7021,23 @@ pub struct CnameRecordProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`CnameRecordProps`], named: `CnameRecordProps::new(CnameRecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CnameRecordPropsRequired<T0, T1> {
+    /// The domain name of the target that this record should point to. (converts into `JsString`)
+    pub domain_name: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl CnameRecordProps {
-    /// A `CnameRecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(domain_name: impl Into<rt::JsString>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        CnameRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, domain_name: domain_name.into(), failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, weight: None, zone: zone.into() }
+    /// A `CnameRecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CnameRecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        CnameRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, domain_name: required.domain_name.into(), failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -6970,10 +7353,23 @@ pub struct CrossAccountZoneDelegationRecordProps {
     pub ttl: Option<crate::aws_cdk_lib::Duration>,
 }
 
+/// The required fields of [`CrossAccountZoneDelegationRecordProps`], named: `CrossAccountZoneDelegationRecordProps::new(CrossAccountZoneDelegationRecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CrossAccountZoneDelegationRecordPropsRequired<T0, T1> {
+    /// The zone to be delegated. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub delegated_zone: T0,
+    /// The delegation role in the parent account. (converts into `Opaque`)
+    pub delegation_role: T1,
+}
+
 impl CrossAccountZoneDelegationRecordProps {
-    /// A `CrossAccountZoneDelegationRecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(delegated_zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>, delegation_role: impl Into<rt::Opaque>) -> Self {
-        CrossAccountZoneDelegationRecordProps { assume_role_region: None, delegated_zone: delegated_zone.into(), delegation_role: delegation_role.into(), parent_hosted_zone_id: None, parent_hosted_zone_name: None, removal_policy: None, ttl: None }
+    /// A `CrossAccountZoneDelegationRecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CrossAccountZoneDelegationRecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+        T1: Into<rt::Opaque>,
+    {
+        CrossAccountZoneDelegationRecordProps { assume_role_region: None, delegated_zone: required.delegated_zone.into(), delegation_role: required.delegation_role.into(), parent_hosted_zone_id: None, parent_hosted_zone_name: None, removal_policy: None, ttl: None }
     }
     /// Region from which to obtain temporary credentials.
     ///
@@ -7167,10 +7563,24 @@ pub struct DsRecordProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`DsRecordProps`], named: `DsRecordProps::new(DsRecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DsRecordPropsRequired<T0, T1> {
+    /// The DS values. (items converting into `JsString`)
+    pub values: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl DsRecordProps {
-    /// A `DsRecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(values: impl IntoIterator<Item = impl Into<rt::JsString>>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        DsRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<rt::JsString, _>(values), weight: None, zone: zone.into() }
+    /// A `DsRecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: DsRecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        DsRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<rt::JsString, _>(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -7401,11 +7811,28 @@ impl GeoLocation {
     /// Arguments:
     /// - `subdivision_code`: Code of the subdivision (e.g. state of the United States).
     /// - `country_code`: Country code (ISO 3166-1-alpha-2) of this record, by default US (United States).
+    ///
+    /// Leaves out the optional `country_code`; [`Self::subdivision_with`] passes it.
     #[track_caller]
-    pub fn subdivision(subdivision_code: impl Into<rt::JsString>, country_code: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_route53::GeoLocation {
+    pub fn subdivision(subdivision_code: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_route53::GeoLocation {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(subdivision_code)));
-        __args.push(rt::ToValue::to_value(&country_code));
+        rt::static_op("aws-cdk-lib.aws_route53.GeoLocation", "subdivision", __args)
+    }
+    /// Geolocation resource record based on subdivision code (e.g. state of the United States).
+    ///
+    /// See: <https://docs.aws.amazon.com/Route53/latest/APIReference/API_GeoLocation.html#Route53-Type-GeoLocation-SubdivisionCode>
+    ///
+    /// Arguments:
+    /// - `subdivision_code`: Code of the subdivision (e.g. state of the United States).
+    /// - `country_code`: Country code (ISO 3166-1-alpha-2) of this record, by default US (United States).
+    ///
+    /// [`Self::subdivision`] with the optional `country_code` passed.
+    #[track_caller]
+    pub fn subdivision_with(subdivision_code: impl Into<rt::JsString>, country_code: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_route53::GeoLocation {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(subdivision_code)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(country_code)));
         rt::static_op("aws-cdk-lib.aws_route53.GeoLocation", "subdivision", __args)
     }
     #[track_caller]
@@ -7938,11 +8365,22 @@ impl HostedZone {
         rt::call_op(rt::JsObject::handle(self), "enableDnssec", __args)
     }
     /// [disable-awslint:no-grants].
+    ///
+    /// Leaves out the optional `options`; [`Self::grant_delegation_with`] passes it.
     #[track_caller]
-    pub fn grant_delegation(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, options: Option<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_delegation(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "grantDelegation", __args)
+    }
+    /// [disable-awslint:no-grants].
+    ///
+    /// [`Self::grant_delegation`] with the optional `options` passed.
+    #[track_caller]
+    pub fn grant_delegation_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, options: impl Into<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "grantDelegation", __args)
     }
     /// Uniquely identifies this class.
@@ -8000,10 +8438,23 @@ pub struct HostedZoneAttributes {
     pub zone_name: rt::JsString,
 }
 
+/// The required fields of [`HostedZoneAttributes`], named: `HostedZoneAttributes::new(HostedZoneAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct HostedZoneAttributesRequired<T0, T1> {
+    /// Identifier of the hosted zone. (converts into `JsString`)
+    pub hosted_zone_id: T0,
+    /// Name of the hosted zone. (converts into `JsString`)
+    pub zone_name: T1,
+}
+
 impl HostedZoneAttributes {
-    /// A `HostedZoneAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(hosted_zone_id: impl Into<rt::JsString>, zone_name: impl Into<rt::JsString>) -> Self {
-        HostedZoneAttributes { hosted_zone_id: hosted_zone_id.into(), zone_name: zone_name.into() }
+    /// A `HostedZoneAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: HostedZoneAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        HostedZoneAttributes { hosted_zone_id: required.hosted_zone_id.into(), zone_name: required.zone_name.into() }
     }
     /// Identifier of the hosted zone.
     pub fn hosted_zone_id(mut self, hosted_zone_id: impl Into<rt::JsString>) -> Self {
@@ -8042,11 +8493,22 @@ impl HostedZoneGrants {
         rt::static_op("aws-cdk-lib.aws_route53.HostedZoneGrants", "fromHostedZone", __args)
     }
     /// Grant permissions to add delegation records to this zone.
+    ///
+    /// Leaves out the optional `delegation_options`; [`Self::delegation_with`] passes it.
     #[track_caller]
-    pub fn delegation(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, delegation_options: Option<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn delegation(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&delegation_options));
+        rt::call_op(rt::JsObject::handle(self), "delegation", __args)
+    }
+    /// Grant permissions to add delegation records to this zone.
+    ///
+    /// [`Self::delegation`] with the optional `delegation_options` passed.
+    #[track_caller]
+    pub fn delegation_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, delegation_options: impl Into<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>::into(delegation_options)));
         rt::call_op(rt::JsObject::handle(self), "delegation", __args)
     }
 }
@@ -8661,10 +9123,20 @@ impl HttpsRecordValue {
         rt::static_op("aws-cdk-lib.aws_route53.HttpsRecordValue", "alias", __args)
     }
     /// An HTTPS ServiceMode record value.
+    ///
+    /// Leaves out the optional `props`; [`Self::service_with`] passes it.
     #[track_caller]
-    pub fn service(props: Option<crate::aws_cdk_lib::aws_route53::HttpsRecordServiceModeProps>) -> crate::aws_cdk_lib::aws_route53::HttpsRecordValue {
+    pub fn service() -> crate::aws_cdk_lib::aws_route53::HttpsRecordValue {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_route53.HttpsRecordValue", "service", __args)
+    }
+    /// An HTTPS ServiceMode record value.
+    ///
+    /// [`Self::service`] with the optional `props` passed.
+    #[track_caller]
+    pub fn service_with(props: impl Into<crate::aws_cdk_lib::aws_route53::HttpsRecordServiceModeProps>) -> crate::aws_cdk_lib::aws_route53::HttpsRecordValue {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::HttpsRecordServiceModeProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_route53.HttpsRecordValue", "service", __args)
     }
     /// Returns the string representation of SVCB and HTTPS record value.
@@ -8684,11 +9156,22 @@ crate::__handle!(IAliasRecordTarget);
 crate::__upcasts!(IAliasRecordTarget => );
 impl IAliasRecordTarget {
     /// Return hosted zone ID and DNS name, usable for Route53 alias targets.
+    ///
+    /// Leaves out the optional `zone`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, record: impl Into<crate::aws_cdk_lib::aws_route53::IRecordSet>, zone: Option<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> rt::JsAny {
+    pub fn bind(&self, record: impl Into<crate::aws_cdk_lib::aws_route53::IRecordSet>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::IRecordSet>::into(record)));
-        __args.push(rt::ToValue::to_value(&zone));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Return hosted zone ID and DNS name, usable for Route53 alias targets.
+    ///
+    /// [`Self::bind`] with the optional `zone` passed.
+    #[track_caller]
+    pub fn bind_with(&self, record: impl Into<crate::aws_cdk_lib::aws_route53::IRecordSet>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::IRecordSet>::into(record)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::IHostedZone>::into(zone)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -8790,11 +9273,22 @@ impl IHostedZone {
         rt::call_op(rt::JsObject::handle(self), "applyRemovalPolicy", __args)
     }
     /// Grant permissions to add delegation records to this zone.
+    ///
+    /// Leaves out the optional `options`; [`Self::grant_delegation_with`] passes it.
     #[track_caller]
-    pub fn grant_delegation(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, options: Option<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_delegation(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "grantDelegation", __args)
+    }
+    /// Grant permissions to add delegation records to this zone.
+    ///
+    /// [`Self::grant_delegation`] with the optional `options` passed.
+    #[track_caller]
+    pub fn grant_delegation_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, options: impl Into<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "grantDelegation", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -9025,11 +9519,22 @@ impl IPrivateHostedZone {
         rt::call_op(rt::JsObject::handle(self), "applyRemovalPolicy", __args)
     }
     /// Grant permissions to add delegation records to this zone.
+    ///
+    /// Leaves out the optional `options`; [`Self::grant_delegation_with`] passes it.
     #[track_caller]
-    pub fn grant_delegation(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, options: Option<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_delegation(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "grantDelegation", __args)
+    }
+    /// Grant permissions to add delegation records to this zone.
+    ///
+    /// [`Self::grant_delegation`] with the optional `options` passed.
+    #[track_caller]
+    pub fn grant_delegation_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, options: impl Into<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "grantDelegation", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -9127,11 +9632,22 @@ impl IPublicHostedZone {
         rt::call_op(rt::JsObject::handle(self), "applyRemovalPolicy", __args)
     }
     /// Grant permissions to add delegation records to this zone.
+    ///
+    /// Leaves out the optional `options`; [`Self::grant_delegation_with`] passes it.
     #[track_caller]
-    pub fn grant_delegation(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, options: Option<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_delegation(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "grantDelegation", __args)
+    }
+    /// Grant permissions to add delegation records to this zone.
+    ///
+    /// [`Self::grant_delegation`] with the optional `options` passed.
+    #[track_caller]
+    pub fn grant_delegation_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, options: impl Into<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::GrantDelegationOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "grantDelegation", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -9355,10 +9871,23 @@ pub struct KeySigningKeyAttributes {
     pub key_signing_key_name: rt::JsString,
 }
 
+/// The required fields of [`KeySigningKeyAttributes`], named: `KeySigningKeyAttributes::new(KeySigningKeyAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct KeySigningKeyAttributesRequired<T0, T1> {
+    /// The hosted zone that the key signing key signs. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub hosted_zone: T0,
+    /// The name of the key signing key. (converts into `JsString`)
+    pub key_signing_key_name: T1,
+}
+
 impl KeySigningKeyAttributes {
-    /// A `KeySigningKeyAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(hosted_zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>, key_signing_key_name: impl Into<rt::JsString>) -> Self {
-        KeySigningKeyAttributes { hosted_zone: hosted_zone.into(), key_signing_key_name: key_signing_key_name.into() }
+    /// A `KeySigningKeyAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: KeySigningKeyAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+        T1: Into<rt::JsString>,
+    {
+        KeySigningKeyAttributes { hosted_zone: required.hosted_zone.into(), key_signing_key_name: required.key_signing_key_name.into() }
     }
     /// The hosted zone that the key signing key signs.
     pub fn hosted_zone(mut self, hosted_zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
@@ -9407,10 +9936,23 @@ pub struct KeySigningKeyProps {
     pub status: Option<crate::aws_cdk_lib::aws_route53::KeySigningKeyStatus>,
 }
 
+/// The required fields of [`KeySigningKeyProps`], named: `KeySigningKeyProps::new(KeySigningKeyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct KeySigningKeyPropsRequired<T0, T1> {
+    /// The hosted zone that this key will be used to sign. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub hosted_zone: T0,
+    /// The customer-managed KMS key that will be used to sign the records. (converts into `aws_cdk_lib::aws_kms::IKey`)
+    pub kms_key: T1,
+}
+
 impl KeySigningKeyProps {
-    /// A `KeySigningKeyProps` with its required fields; set optional ones with the setters.
-    pub fn new(hosted_zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>, kms_key: impl Into<crate::aws_cdk_lib::aws_kms::IKey>) -> Self {
-        KeySigningKeyProps { hosted_zone: hosted_zone.into(), key_signing_key_name: None, kms_key: kms_key.into(), status: None }
+    /// A `KeySigningKeyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: KeySigningKeyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+        T1: Into<crate::aws_cdk_lib::aws_kms::IKey>,
+    {
+        KeySigningKeyProps { hosted_zone: required.hosted_zone.into(), key_signing_key_name: None, kms_key: required.kms_key.into(), status: None }
     }
     /// The hosted zone that this key will be used to sign.
     pub fn hosted_zone(mut self, hosted_zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
@@ -9599,10 +10141,24 @@ pub struct MxRecordProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`MxRecordProps`], named: `MxRecordProps::new(MxRecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MxRecordPropsRequired<T0, T1> {
+    /// The values. (items converting into `aws_cdk_lib::aws_route53::MxRecordValue`)
+    pub values: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl MxRecordProps {
-    /// A `MxRecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(values: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::MxRecordValue>>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        MxRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::MxRecordValue, _>(values), weight: None, zone: zone.into() }
+    /// A `MxRecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: MxRecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::aws_route53::MxRecordValue>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        MxRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::MxRecordValue, _>(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -9781,10 +10337,23 @@ pub struct MxRecordValue {
     pub priority: rt::JsNumber,
 }
 
+/// The required fields of [`MxRecordValue`], named: `MxRecordValue::new(MxRecordValueRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct MxRecordValueRequired<T0, T1> {
+    /// The mail server host name. (converts into `JsString`)
+    pub host_name: T0,
+    /// The priority. (converts into `JsNumber`)
+    pub priority: T1,
+}
+
 impl MxRecordValue {
-    /// A `MxRecordValue` with its required fields; set optional ones with the setters.
-    pub fn new(host_name: impl Into<rt::JsString>, priority: impl Into<rt::JsNumber>) -> Self {
-        MxRecordValue { host_name: host_name.into(), priority: priority.into() }
+    /// A `MxRecordValue` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: MxRecordValueRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+    {
+        MxRecordValue { host_name: required.host_name.into(), priority: required.priority.into() }
     }
     /// The mail server host name.
     pub fn host_name(mut self, host_name: impl Into<rt::JsString>) -> Self {
@@ -9938,10 +10507,24 @@ pub struct NsRecordProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`NsRecordProps`], named: `NsRecordProps::new(NsRecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct NsRecordPropsRequired<T0, T1> {
+    /// The NS values. (items converting into `JsString`)
+    pub values: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl NsRecordProps {
-    /// A `NsRecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(values: impl IntoIterator<Item = impl Into<rt::JsString>>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        NsRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<rt::JsString, _>(values), weight: None, zone: zone.into() }
+    /// A `NsRecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: NsRecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        NsRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<rt::JsString, _>(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -10179,10 +10762,23 @@ pub struct PrivateHostedZoneAttributes {
     pub zone_name: rt::JsString,
 }
 
+/// The required fields of [`PrivateHostedZoneAttributes`], named: `PrivateHostedZoneAttributes::new(PrivateHostedZoneAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PrivateHostedZoneAttributesRequired<T0, T1> {
+    /// Identifier of the hosted zone. (converts into `JsString`)
+    pub hosted_zone_id: T0,
+    /// Name of the hosted zone. (converts into `JsString`)
+    pub zone_name: T1,
+}
+
 impl PrivateHostedZoneAttributes {
-    /// A `PrivateHostedZoneAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(hosted_zone_id: impl Into<rt::JsString>, zone_name: impl Into<rt::JsString>) -> Self {
-        PrivateHostedZoneAttributes { hosted_zone_id: hosted_zone_id.into(), zone_name: zone_name.into() }
+    /// A `PrivateHostedZoneAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: PrivateHostedZoneAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        PrivateHostedZoneAttributes { hosted_zone_id: required.hosted_zone_id.into(), zone_name: required.zone_name.into() }
     }
     /// Identifier of the hosted zone.
     pub fn hosted_zone_id(mut self, hosted_zone_id: impl Into<rt::JsString>) -> Self {
@@ -10234,10 +10830,23 @@ pub struct PrivateHostedZoneProps {
     pub zone_name: rt::JsString,
 }
 
+/// The required fields of [`PrivateHostedZoneProps`], named: `PrivateHostedZoneProps::new(PrivateHostedZonePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PrivateHostedZonePropsRequired<T0, T1> {
+    /// A VPC that you want to associate with this hosted zone. (converts into `aws_cdk_lib::aws_ec2::IVpc`)
+    pub vpc: T0,
+    /// The name of the domain. (converts into `JsString`)
+    pub zone_name: T1,
+}
+
 impl PrivateHostedZoneProps {
-    /// A `PrivateHostedZoneProps` with its required fields; set optional ones with the setters.
-    pub fn new(vpc: impl Into<crate::aws_cdk_lib::aws_ec2::IVpc>, zone_name: impl Into<rt::JsString>) -> Self {
-        PrivateHostedZoneProps { add_trailing_dot: None, comment: None, query_logs_log_group_arn: None, vpc: vpc.into(), zone_name: zone_name.into() }
+    /// A `PrivateHostedZoneProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: PrivateHostedZonePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_ec2::IVpc>,
+        T1: Into<rt::JsString>,
+    {
+        PrivateHostedZoneProps { add_trailing_dot: None, comment: None, query_logs_log_group_arn: None, vpc: required.vpc.into(), zone_name: required.zone_name.into() }
     }
     /// Whether to add a trailing dot to the zone name.
     ///
@@ -10344,11 +10953,26 @@ impl PublicHostedZone {
     /// Arguments:
     /// - `delegate`: the zone being delegated to.
     /// - `opts`: options for creating the DNS record, if any.
+    ///
+    /// Leaves out the optional `opts`; [`Self::add_delegation_with`] passes it.
     #[track_caller]
-    pub fn add_delegation(&self, delegate: impl Into<crate::aws_cdk_lib::aws_route53::IPublicHostedZone>, opts: Option<crate::aws_cdk_lib::aws_route53::ZoneDelegationOptions>) {
+    pub fn add_delegation(&self, delegate: impl Into<crate::aws_cdk_lib::aws_route53::IPublicHostedZone>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::IPublicHostedZone>::into(delegate)));
-        __args.push(rt::ToValue::to_value(&opts));
+        rt::call_op(rt::JsObject::handle(self), "addDelegation", __args)
+    }
+    /// Adds a delegation from this zone to a designated zone.
+    ///
+    /// Arguments:
+    /// - `delegate`: the zone being delegated to.
+    /// - `opts`: options for creating the DNS record, if any.
+    ///
+    /// [`Self::add_delegation`] with the optional `opts` passed.
+    #[track_caller]
+    pub fn add_delegation_with(&self, delegate: impl Into<crate::aws_cdk_lib::aws_route53::IPublicHostedZone>, opts: impl Into<crate::aws_cdk_lib::aws_route53::ZoneDelegationOptions>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::IPublicHostedZone>::into(delegate)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::ZoneDelegationOptions>::into(opts)));
         rt::call_op(rt::JsObject::handle(self), "addDelegation", __args)
     }
     /// Add another VPC to this private hosted zone.
@@ -10381,10 +11005,23 @@ pub struct PublicHostedZoneAttributes {
     pub zone_name: rt::JsString,
 }
 
+/// The required fields of [`PublicHostedZoneAttributes`], named: `PublicHostedZoneAttributes::new(PublicHostedZoneAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PublicHostedZoneAttributesRequired<T0, T1> {
+    /// Identifier of the hosted zone. (converts into `JsString`)
+    pub hosted_zone_id: T0,
+    /// Name of the hosted zone. (converts into `JsString`)
+    pub zone_name: T1,
+}
+
 impl PublicHostedZoneAttributes {
-    /// A `PublicHostedZoneAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(hosted_zone_id: impl Into<rt::JsString>, zone_name: impl Into<rt::JsString>) -> Self {
-        PublicHostedZoneAttributes { hosted_zone_id: hosted_zone_id.into(), zone_name: zone_name.into() }
+    /// A `PublicHostedZoneAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: PublicHostedZoneAttributesRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        PublicHostedZoneAttributes { hosted_zone_id: required.hosted_zone_id.into(), zone_name: required.zone_name.into() }
     }
     /// Identifier of the hosted zone.
     pub fn hosted_zone_id(mut self, hosted_zone_id: impl Into<rt::JsString>) -> Self {
@@ -10986,10 +11623,26 @@ pub struct RecordSetProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`RecordSetProps`], named: `RecordSetProps::new(RecordSetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct RecordSetPropsRequired<T0, T1, T2> {
+    /// The record type. (converts into `aws_cdk_lib::aws_route53::RecordType`)
+    pub record_type: T0,
+    /// The target for this record, either `RecordTarget.fromValues()` or `RecordTarget.fromAlias()`. (converts into `aws_cdk_lib::aws_route53::RecordTarget`)
+    pub target: T1,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T2,
+}
+
 impl RecordSetProps {
-    /// A `RecordSetProps` with its required fields; set optional ones with the setters.
-    pub fn new(record_type: impl Into<crate::aws_cdk_lib::aws_route53::RecordType>, target: impl Into<crate::aws_cdk_lib::aws_route53::RecordTarget>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        RecordSetProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, record_type: record_type.into(), region: None, set_identifier: None, target: target.into(), ttl: None, weight: None, zone: zone.into() }
+    /// A `RecordSetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: RecordSetPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_route53::RecordType>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::RecordTarget>,
+        T2: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        RecordSetProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, record_type: required.record_type.into(), region: None, set_identifier: None, target: required.target.into(), ttl: None, weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -11426,10 +12079,24 @@ pub struct SrvRecordProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`SrvRecordProps`], named: `SrvRecordProps::new(SrvRecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SrvRecordPropsRequired<T0, T1> {
+    /// The values. (items converting into `aws_cdk_lib::aws_route53::SrvRecordValue`)
+    pub values: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl SrvRecordProps {
-    /// A `SrvRecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(values: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::SrvRecordValue>>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        SrvRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::SrvRecordValue, _>(values), weight: None, zone: zone.into() }
+    /// A `SrvRecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SrvRecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::aws_route53::SrvRecordValue>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        SrvRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::SrvRecordValue, _>(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -11612,10 +12279,29 @@ pub struct SrvRecordValue {
     pub weight: rt::JsNumber,
 }
 
+/// The required fields of [`SrvRecordValue`], named: `SrvRecordValue::new(SrvRecordValueRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SrvRecordValueRequired<T0, T1, T2, T3> {
+    /// The server host name. (converts into `JsString`)
+    pub host_name: T0,
+    /// The port. (converts into `JsNumber`)
+    pub port: T1,
+    /// The priority. (converts into `JsNumber`)
+    pub priority: T2,
+    /// The weight. (converts into `JsNumber`)
+    pub weight: T3,
+}
+
 impl SrvRecordValue {
-    /// A `SrvRecordValue` with its required fields; set optional ones with the setters.
-    pub fn new(host_name: impl Into<rt::JsString>, port: impl Into<rt::JsNumber>, priority: impl Into<rt::JsNumber>, weight: impl Into<rt::JsNumber>) -> Self {
-        SrvRecordValue { host_name: host_name.into(), port: port.into(), priority: priority.into(), weight: weight.into() }
+    /// A `SrvRecordValue` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: SrvRecordValueRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsNumber>,
+        T3: Into<rt::JsNumber>,
+    {
+        SrvRecordValue { host_name: required.host_name.into(), port: required.port.into(), priority: required.priority.into(), weight: required.weight.into() }
     }
     /// The server host name.
     pub fn host_name(mut self, host_name: impl Into<rt::JsString>) -> Self {
@@ -11781,10 +12467,24 @@ pub struct SvcbRecordProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`SvcbRecordProps`], named: `SvcbRecordProps::new(SvcbRecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SvcbRecordPropsRequired<T0, T1> {
+    /// The values. (items converting into `aws_cdk_lib::aws_route53::SvcbRecordValue`)
+    pub values: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl SvcbRecordProps {
-    /// A `SvcbRecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(values: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::SvcbRecordValue>>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        SvcbRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::SvcbRecordValue, _>(values), weight: None, zone: zone.into() }
+    /// A `SvcbRecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SvcbRecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::aws_route53::SvcbRecordValue>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        SvcbRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::SvcbRecordValue, _>(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -12092,10 +12792,20 @@ impl SvcbRecordValue {
         rt::static_op("aws-cdk-lib.aws_route53.SvcbRecordValue", "alias", __args)
     }
     /// An SVCB ServiceMode record value.
+    ///
+    /// Leaves out the optional `props`; [`Self::service_with`] passes it.
     #[track_caller]
-    pub fn service(props: Option<crate::aws_cdk_lib::aws_route53::SvcbRecordServiceModeProps>) -> crate::aws_cdk_lib::aws_route53::SvcbRecordValue {
+    pub fn service() -> crate::aws_cdk_lib::aws_route53::SvcbRecordValue {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_route53.SvcbRecordValue", "service", __args)
+    }
+    /// An SVCB ServiceMode record value.
+    ///
+    /// [`Self::service`] with the optional `props` passed.
+    #[track_caller]
+    pub fn service_with(props: impl Into<crate::aws_cdk_lib::aws_route53::SvcbRecordServiceModeProps>) -> crate::aws_cdk_lib::aws_route53::SvcbRecordValue {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::SvcbRecordServiceModeProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_route53.SvcbRecordValue", "service", __args)
     }
     /// Returns the string representation of SVCB and HTTPS record value.
@@ -12237,10 +12947,24 @@ pub struct TxtRecordProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`TxtRecordProps`], named: `TxtRecordProps::new(TxtRecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TxtRecordPropsRequired<T0, T1> {
+    /// The text values. (items converting into `JsString`)
+    pub values: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl TxtRecordProps {
-    /// A `TxtRecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(values: impl IntoIterator<Item = impl Into<rt::JsString>>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        TxtRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<rt::JsString, _>(values), weight: None, zone: zone.into() }
+    /// A `TxtRecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TxtRecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        TxtRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<rt::JsString, _>(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -12450,10 +13174,26 @@ pub struct VpcEndpointServiceDomainNameProps {
     pub public_hosted_zone: crate::aws_cdk_lib::aws_route53::IPublicHostedZone,
 }
 
+/// The required fields of [`VpcEndpointServiceDomainNameProps`], named: `VpcEndpointServiceDomainNameProps::new(VpcEndpointServiceDomainNamePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct VpcEndpointServiceDomainNamePropsRequired<T0, T1, T2> {
+    /// The domain name to use. (converts into `JsString`)
+    pub domain_name: T0,
+    /// The VPC Endpoint Service to configure Private DNS for. (converts into `Opaque`)
+    pub endpoint_service: T1,
+    /// The public hosted zone to use for the domain. (converts into `aws_cdk_lib::aws_route53::IPublicHostedZone`)
+    pub public_hosted_zone: T2,
+}
+
 impl VpcEndpointServiceDomainNameProps {
-    /// A `VpcEndpointServiceDomainNameProps` with its required fields; set optional ones with the setters.
-    pub fn new(domain_name: impl Into<rt::JsString>, endpoint_service: impl Into<rt::Opaque>, public_hosted_zone: impl Into<crate::aws_cdk_lib::aws_route53::IPublicHostedZone>) -> Self {
-        VpcEndpointServiceDomainNameProps { domain_name: domain_name.into(), endpoint_service: endpoint_service.into(), public_hosted_zone: public_hosted_zone.into() }
+    /// A `VpcEndpointServiceDomainNameProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: VpcEndpointServiceDomainNamePropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::Opaque>,
+        T2: Into<crate::aws_cdk_lib::aws_route53::IPublicHostedZone>,
+    {
+        VpcEndpointServiceDomainNameProps { domain_name: required.domain_name.into(), endpoint_service: required.endpoint_service.into(), public_hosted_zone: required.public_hosted_zone.into() }
     }
     /// The domain name to use.
     ///
@@ -12664,10 +13404,24 @@ pub struct ZoneDelegationRecordProps {
     pub zone: crate::aws_cdk_lib::aws_route53::IHostedZone,
 }
 
+/// The required fields of [`ZoneDelegationRecordProps`], named: `ZoneDelegationRecordProps::new(ZoneDelegationRecordPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ZoneDelegationRecordPropsRequired<T0, T1> {
+    /// The name servers to report in the delegation records. (items converting into `JsString`)
+    pub name_servers: T0,
+    /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
+    pub zone: T1,
+}
+
 impl ZoneDelegationRecordProps {
-    /// A `ZoneDelegationRecordProps` with its required fields; set optional ones with the setters.
-    pub fn new(name_servers: impl IntoIterator<Item = impl Into<rt::JsString>>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> Self {
-        ZoneDelegationRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, name_servers: rt::collect::<rt::JsString, _>(name_servers), record_name: None, region: None, set_identifier: None, ttl: None, weight: None, zone: zone.into() }
+    /// A `ZoneDelegationRecordProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ZoneDelegationRecordPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
+    {
+        ZoneDelegationRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, name_servers: rt::collect::<rt::JsString, _>(required.name_servers), record_name: None, region: None, set_identifier: None, ttl: None, weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///

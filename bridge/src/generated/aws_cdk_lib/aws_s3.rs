@@ -165,12 +165,21 @@ pub struct Bucket(crate::aws_cdk_lib::aws_s3::BucketBase);
 crate::__handle!(Bucket : crate::aws_cdk_lib::aws_s3::BucketBase);
 crate::__upcasts!(Bucket => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_iam::IEncryptedResource, crate::aws_cdk_lib::aws_s3::BucketBase, crate::aws_cdk_lib::aws_s3::IBucket, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Bucket {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_s3::BucketProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_s3.Bucket", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_s3::BucketProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::BucketProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_s3.Bucket", __args)
     }
     #[track_caller]
@@ -215,11 +224,26 @@ impl Bucket {
     /// Arguments:
     /// - `physical_name`: name of the bucket.
     /// - `allow_legacy_bucket_naming`: allow legacy bucket naming style, default is false.
+    ///
+    /// Leaves out the optional `allow_legacy_bucket_naming`; [`Self::validate_bucket_name_with`] passes it.
     #[track_caller]
-    pub fn validate_bucket_name(physical_name: impl Into<rt::JsString>, allow_legacy_bucket_naming: Option<rt::JsBool>) {
+    pub fn validate_bucket_name(physical_name: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(physical_name)));
-        __args.push(rt::ToValue::to_value(&allow_legacy_bucket_naming));
+        rt::static_op("aws-cdk-lib.aws_s3.Bucket", "validateBucketName", __args)
+    }
+    /// Thrown an exception if the given bucket name is not valid.
+    ///
+    /// Arguments:
+    /// - `physical_name`: name of the bucket.
+    /// - `allow_legacy_bucket_naming`: allow legacy bucket naming style, default is false.
+    ///
+    /// [`Self::validate_bucket_name`] with the optional `allow_legacy_bucket_naming` passed.
+    #[track_caller]
+    pub fn validate_bucket_name_with(physical_name: impl Into<rt::JsString>, allow_legacy_bucket_naming: impl Into<rt::JsBool>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(physical_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(allow_legacy_bucket_naming)));
         rt::static_op("aws-cdk-lib.aws_s3.Bucket", "validateBucketName", __args)
     }
     /// Adds a cross-origin access configuration for objects in an Amazon S3 bucket.
@@ -639,12 +663,61 @@ impl BucketBase {
     /// - `role_arn`: The ARN of the source bucket's replication role.
     /// - `access_control_transition`: Whether to change replica ownership to the destination bucket owner.
     /// - `account`: The source bucket owner's AWS account ID.
+    ///
+    /// Leaves out the optional `access_control_transition`, `account`; [`Self::add_replication_policy_with`] passes `access_control_transition`.
     #[track_caller]
-    pub fn add_replication_policy(&self, role_arn: impl Into<rt::JsString>, access_control_transition: Option<rt::JsBool>, account: Option<rt::JsString>) {
+    pub fn add_replication_policy(&self, role_arn: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(role_arn)));
-        __args.push(rt::ToValue::to_value(&access_control_transition));
-        __args.push(rt::ToValue::to_value(&account));
+        rt::call_op(rt::JsObject::handle(self), "addReplicationPolicy", __args)
+    }
+    /// Adds resource policy statements to this bucket that permit cross-account replication.
+    ///
+    /// Call this method on the destination bucket. If the destination bucket is a referenced bucket,
+    /// its policy cannot be modified by CDK and the permissions must be added in the destination
+    /// account.
+    ///
+    /// To change replica ownership to the destination bucket owner, set `accessControlTransition` to
+    /// true and provide the source bucket owner's account ID.
+    ///
+    /// See: <https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-change-owner.html>
+    ///
+    /// Arguments:
+    /// - `role_arn`: The ARN of the source bucket's replication role.
+    /// - `access_control_transition`: Whether to change replica ownership to the destination bucket owner.
+    /// - `account`: The source bucket owner's AWS account ID.
+    ///
+    /// [`Self::add_replication_policy`] with the optional `access_control_transition` passed.
+    #[track_caller]
+    pub fn add_replication_policy_with(&self, role_arn: impl Into<rt::JsString>, access_control_transition: impl Into<rt::JsBool>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(role_arn)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(access_control_transition)));
+        rt::call_op(rt::JsObject::handle(self), "addReplicationPolicy", __args)
+    }
+    /// Adds resource policy statements to this bucket that permit cross-account replication.
+    ///
+    /// Call this method on the destination bucket. If the destination bucket is a referenced bucket,
+    /// its policy cannot be modified by CDK and the permissions must be added in the destination
+    /// account.
+    ///
+    /// To change replica ownership to the destination bucket owner, set `accessControlTransition` to
+    /// true and provide the source bucket owner's account ID.
+    ///
+    /// See: <https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-change-owner.html>
+    ///
+    /// Arguments:
+    /// - `role_arn`: The ARN of the source bucket's replication role.
+    /// - `access_control_transition`: Whether to change replica ownership to the destination bucket owner.
+    /// - `account`: The source bucket owner's AWS account ID.
+    ///
+    /// [`Self::add_replication_policy`] with the optional `access_control_transition`, `account` passed.
+    #[track_caller]
+    pub fn add_replication_policy_with_account(&self, role_arn: impl Into<rt::JsString>, access_control_transition: impl Into<rt::JsBool>, account: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(role_arn)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(access_control_transition)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(account)));
         rt::call_op(rt::JsObject::handle(self), "addReplicationPolicy", __args)
     }
     /// Adds a statement to the resource policy for a principal (i.e. account/role/service) to perform actions on this bucket and/or its contents. Use `bucketArn` and `arnForObjects(keys)` to obtain ARNs for this bucket or objects.
@@ -704,11 +777,30 @@ impl BucketBase {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::grant_delete_with`] passes it.
     #[track_caller]
-    pub fn grant_delete(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_delete(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "grantDelete", __args)
+    }
+    /// Grants s3:DeleteObject* permission to an IAM principal for objects in this bucket.
+    ///
+    /// The use of this method is discouraged. Please use `grants.delete()` instead.
+    ///
+    /// [disable-awslint:no-grants]
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::grant_delete`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_delete_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "grantDelete", __args)
     }
     /// Gives permissions to a grantable entity to perform actions on the encryption key.
@@ -749,9 +841,9 @@ impl BucketBase {
     /// - `key_prefix`: the prefix of S3 object keys (e.g. `home/*`). Default is "*".
     /// - `allowed_actions`: the set of S3 actions to allow.
     #[track_caller]
-    pub fn grant_public_access(&self, key_prefix: Option<rt::JsString>, allowed_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_public_access(&self, key_prefix: impl Into<rt::JsString>, allowed_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&key_prefix));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key_prefix)));
         __args.extend(allowed_actions.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsString>::into(v))));
         rt::call_op(rt::JsObject::handle(self), "grantPublicAccess", __args)
     }
@@ -768,21 +860,57 @@ impl BucketBase {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::grant_put_with`] passes it.
     #[track_caller]
-    pub fn grant_put(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_put(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "grantPut", __args)
+    }
+    /// Grants s3:PutObject* and s3:Abort* permissions for this bucket to an IAM principal.
+    ///
+    /// If encryption is used, permission to use the key to encrypt the contents
+    /// of written files will also be granted to the same principal.
+    ///
+    ///
+    /// The use of this method is discouraged. Please use `grants.put()` instead.
+    ///
+    /// [disable-awslint:no-grants]
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::grant_put`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_put_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "grantPut", __args)
     }
     /// The use of this method is discouraged. Please use `grants.putAcl()` instead.
     ///
     /// [disable-awslint:no-grants]
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::grant_put_acl_with`] passes it.
     #[track_caller]
-    pub fn grant_put_acl(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_put_acl(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "grantPutAcl", __args)
+    }
+    /// The use of this method is discouraged. Please use `grants.putAcl()` instead.
+    ///
+    /// [disable-awslint:no-grants]
+    ///
+    /// [`Self::grant_put_acl`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_put_acl_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "grantPutAcl", __args)
     }
     /// Grant read permissions for this bucket and its contents to an IAM principal (Role/Group/User).
@@ -798,21 +926,57 @@ impl BucketBase {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::grant_read_with`] passes it.
     #[track_caller]
-    pub fn grant_read(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
+    }
+    /// Grant read permissions for this bucket and its contents to an IAM principal (Role/Group/User).
+    ///
+    /// If encryption is used, permission to use the key to decrypt the contents
+    /// of the bucket will also be granted to the same principal.
+    ///
+    ///
+    /// The use of this method is discouraged. Please use `grants.read()` instead.
+    ///
+    /// [disable-awslint:no-grants]
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::grant_read`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_read_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
     }
     /// The use of this method is discouraged. Please use `grants.readWrite()` instead.
     ///
     /// [disable-awslint:no-grants]
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::grant_read_write_with`] passes it.
     #[track_caller]
-    pub fn grant_read_write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read_write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "grantReadWrite", __args)
+    }
+    /// The use of this method is discouraged. Please use `grants.readWrite()` instead.
+    ///
+    /// [disable-awslint:no-grants]
+    ///
+    /// [`Self::grant_read_write`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_read_write_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "grantReadWrite", __args)
     }
     /// Grant replication permission to a principal. This method allows the principal to perform replication operations on this bucket.
@@ -838,12 +1002,37 @@ impl BucketBase {
     /// The use of this method is discouraged. Please use `grants.write()` instead.
     ///
     /// [disable-awslint:no-grants]
+    ///
+    /// Leaves out the optional `objects_key_pattern`, `allowed_action_patterns`; [`Self::grant_write_with`] passes `objects_key_pattern`.
     #[track_caller]
-    pub fn grant_write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>, allowed_action_patterns: Option<Vec<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
-        __args.push(rt::ToValue::to_value(&allowed_action_patterns));
+        rt::call_op(rt::JsObject::handle(self), "grantWrite", __args)
+    }
+    /// The use of this method is discouraged. Please use `grants.write()` instead.
+    ///
+    /// [disable-awslint:no-grants]
+    ///
+    /// [`Self::grant_write`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_write_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
+        rt::call_op(rt::JsObject::handle(self), "grantWrite", __args)
+    }
+    /// The use of this method is discouraged. Please use `grants.write()` instead.
+    ///
+    /// [disable-awslint:no-grants]
+    ///
+    /// [`Self::grant_write`] with the optional `objects_key_pattern`, `allowed_action_patterns` passed.
+    #[track_caller]
+    pub fn grant_write_with_allowed_action_patterns(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>, allowed_action_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(allowed_action_patterns)));
         rt::call_op(rt::JsObject::handle(self), "grantWrite", __args)
     }
     /// Define a CloudWatch event that triggers when something happens to this repository.
@@ -854,11 +1043,29 @@ impl BucketBase {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_cloud_trail_event_with`] passes it.
     #[track_caller]
-    pub fn on_cloud_trail_event(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_cloud_trail_event(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onCloudTrailEvent", __args)
+    }
+    /// Define a CloudWatch event that triggers when something happens to this repository.
+    ///
+    /// Requires that there exists at least one CloudTrail Trail in your account
+    /// that captures the event. This method will not create the Trail.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_cloud_trail_event`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_cloud_trail_event_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onCloudTrailEvent", __args)
     }
     /// Defines an AWS CloudWatch event that triggers when an object is uploaded to the specified paths (keys) in this bucket using the PutObject API call.
@@ -873,11 +1080,33 @@ impl BucketBase {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_cloud_trail_put_object_with`] passes it.
     #[track_caller]
-    pub fn on_cloud_trail_put_object(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_cloud_trail_put_object(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onCloudTrailPutObject", __args)
+    }
+    /// Defines an AWS CloudWatch event that triggers when an object is uploaded to the specified paths (keys) in this bucket using the PutObject API call.
+    ///
+    /// Note that some tools like `aws s3 cp` will automatically use either
+    /// PutObject or the multipart upload API depending on the file size,
+    /// so using `onCloudTrailWriteObject` may be preferable.
+    ///
+    /// Requires that there exists at least one CloudTrail Trail in your account
+    /// that captures the event. This method will not create the Trail.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_cloud_trail_put_object`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_cloud_trail_put_object_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onCloudTrailPutObject", __args)
     }
     /// Defines an AWS CloudWatch event that triggers when an object at the specified paths (keys) in this bucket are written to.
@@ -895,11 +1124,36 @@ impl BucketBase {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_cloud_trail_write_object_with`] passes it.
     #[track_caller]
-    pub fn on_cloud_trail_write_object(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_cloud_trail_write_object(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onCloudTrailWriteObject", __args)
+    }
+    /// Defines an AWS CloudWatch event that triggers when an object at the specified paths (keys) in this bucket are written to.
+    ///
+    /// This includes
+    /// the events PutObject, CopyObject, and CompleteMultipartUpload.
+    ///
+    /// Note that some tools like `aws s3 cp` will automatically use either
+    /// PutObject or the multipart upload API depending on the file size,
+    /// so using this method may be preferable to `onCloudTrailPutObject`.
+    ///
+    /// Requires that there exists at least one CloudTrail Trail in your account
+    /// that captures the event. This method will not create the Trail.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_cloud_trail_write_object`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_cloud_trail_write_object_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onCloudTrailWriteObject", __args)
     }
     /// The S3 URL of an S3 object. For example:.
@@ -911,10 +1165,28 @@ impl BucketBase {
     ///
     /// Arguments:
     /// - `key`: The S3 key of the object.
+    ///
+    /// Leaves out the optional `key`; [`Self::s3_url_for_object_with`] passes it.
     #[track_caller]
-    pub fn s3_url_for_object(&self, key: Option<rt::JsString>) -> rt::JsString {
+    pub fn s3_url_for_object(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "s3UrlForObject", __args)
+    }
+    /// The S3 URL of an S3 object. For example:.
+    ///
+    /// - `s3://onlybucket`
+    /// - `s3://bucket/key`
+    ///
+    /// Returns: an ObjectS3Url token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    ///
+    /// [`Self::s3_url_for_object`] with the optional `key` passed.
+    #[track_caller]
+    pub fn s3_url_for_object_with(&self, key: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&key));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
         rt::call_op(rt::JsObject::handle(self), "s3UrlForObject", __args)
     }
     /// The https Transfer Acceleration URL of an S3 object.
@@ -930,11 +1202,54 @@ impl BucketBase {
     /// Arguments:
     /// - `key`: The S3 key of the object.
     /// - `options`: Options for generating URL.
+    ///
+    /// Leaves out the optional `key`, `options`; [`Self::transfer_acceleration_url_for_object_with`] passes `key`.
     #[track_caller]
-    pub fn transfer_acceleration_url_for_object(&self, key: Option<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_s3::TransferAccelerationUrlOptions>) -> rt::JsString {
+    pub fn transfer_acceleration_url_for_object(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "transferAccelerationUrlForObject", __args)
+    }
+    /// The https Transfer Acceleration URL of an S3 object.
+    ///
+    /// Specify `dualStack: true` at the options
+    /// for dual-stack endpoint (connect to the bucket over IPv6). For example:
+    ///
+    /// - `https://bucket.s3-accelerate.amazonaws.com`
+    /// - `https://bucket.s3-accelerate.amazonaws.com/key`
+    ///
+    /// Returns: an TransferAccelerationUrl token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    /// - `options`: Options for generating URL.
+    ///
+    /// [`Self::transfer_acceleration_url_for_object`] with the optional `key` passed.
+    #[track_caller]
+    pub fn transfer_acceleration_url_for_object_with(&self, key: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&key));
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        rt::call_op(rt::JsObject::handle(self), "transferAccelerationUrlForObject", __args)
+    }
+    /// The https Transfer Acceleration URL of an S3 object.
+    ///
+    /// Specify `dualStack: true` at the options
+    /// for dual-stack endpoint (connect to the bucket over IPv6). For example:
+    ///
+    /// - `https://bucket.s3-accelerate.amazonaws.com`
+    /// - `https://bucket.s3-accelerate.amazonaws.com/key`
+    ///
+    /// Returns: an TransferAccelerationUrl token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    /// - `options`: Options for generating URL.
+    ///
+    /// [`Self::transfer_acceleration_url_for_object`] with the optional `key`, `options` passed.
+    #[track_caller]
+    pub fn transfer_acceleration_url_for_object_with_options(&self, key: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_s3::TransferAccelerationUrlOptions>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::TransferAccelerationUrlOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "transferAccelerationUrlForObject", __args)
     }
     /// The https URL of an S3 object. Specify `regional: false` at the options for non-regional URLs. For example:.
@@ -947,10 +1262,29 @@ impl BucketBase {
     ///
     /// Arguments:
     /// - `key`: The S3 key of the object.
+    ///
+    /// Leaves out the optional `key`; [`Self::url_for_object_with`] passes it.
     #[track_caller]
-    pub fn url_for_object(&self, key: Option<rt::JsString>) -> rt::JsString {
+    pub fn url_for_object(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "urlForObject", __args)
+    }
+    /// The https URL of an S3 object. Specify `regional: false` at the options for non-regional URLs. For example:.
+    ///
+    /// - `https://s3.us-west-1.amazonaws.com/onlybucket`
+    /// - `https://s3.us-west-1.amazonaws.com/bucket/key`
+    /// - `https://s3.cn-north-1.amazonaws.com.cn/china-bucket/mykey`
+    ///
+    /// Returns: an ObjectS3Url token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    ///
+    /// [`Self::url_for_object`] with the optional `key` passed.
+    #[track_caller]
+    pub fn url_for_object_with(&self, key: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&key));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
         rt::call_op(rt::JsObject::handle(self), "urlForObject", __args)
     }
     /// The virtual hosted-style URL of an S3 object. Specify `regional: false` at the options for non-regional URL. For example:.
@@ -965,11 +1299,52 @@ impl BucketBase {
     /// Arguments:
     /// - `key`: The S3 key of the object.
     /// - `options`: Options for generating URL.
+    ///
+    /// Leaves out the optional `key`, `options`; [`Self::virtual_hosted_url_for_object_with`] passes `key`.
     #[track_caller]
-    pub fn virtual_hosted_url_for_object(&self, key: Option<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_s3::VirtualHostedStyleUrlOptions>) -> rt::JsString {
+    pub fn virtual_hosted_url_for_object(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "virtualHostedUrlForObject", __args)
+    }
+    /// The virtual hosted-style URL of an S3 object. Specify `regional: false` at the options for non-regional URL. For example:.
+    ///
+    /// - `https://only-bucket.s3.us-west-1.amazonaws.com`
+    /// - `https://bucket.s3.us-west-1.amazonaws.com/key`
+    /// - `https://bucket.s3.amazonaws.com/key`
+    /// - `https://china-bucket.s3.cn-north-1.amazonaws.com.cn/mykey`
+    ///
+    /// Returns: an ObjectS3Url token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    /// - `options`: Options for generating URL.
+    ///
+    /// [`Self::virtual_hosted_url_for_object`] with the optional `key` passed.
+    #[track_caller]
+    pub fn virtual_hosted_url_for_object_with(&self, key: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&key));
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        rt::call_op(rt::JsObject::handle(self), "virtualHostedUrlForObject", __args)
+    }
+    /// The virtual hosted-style URL of an S3 object. Specify `regional: false` at the options for non-regional URL. For example:.
+    ///
+    /// - `https://only-bucket.s3.us-west-1.amazonaws.com`
+    /// - `https://bucket.s3.us-west-1.amazonaws.com/key`
+    /// - `https://bucket.s3.amazonaws.com/key`
+    /// - `https://china-bucket.s3.cn-north-1.amazonaws.com.cn/mykey`
+    ///
+    /// Returns: an ObjectS3Url token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    /// - `options`: Options for generating URL.
+    ///
+    /// [`Self::virtual_hosted_url_for_object`] with the optional `key`, `options` passed.
+    #[track_caller]
+    pub fn virtual_hosted_url_for_object_with_options(&self, key: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_s3::VirtualHostedStyleUrlOptions>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::VirtualHostedStyleUrlOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "virtualHostedUrlForObject", __args)
     }
     /// The ARN of the bucket.
@@ -1101,10 +1476,10 @@ impl BucketGrants {
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
     /// - `actions`: The S3 and/or KMS actions to grant.
     #[track_caller]
-    pub fn actions_on_bucket_and_object_keys(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsString>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions_on_bucket_and_object_keys(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsString>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(objects_key_pattern)));
         __args.extend(actions.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsString>::into(v))));
         rt::call_op(rt::JsObject::handle(self), "actionsOnBucketAndObjectKeys", __args)
     }
@@ -1117,10 +1492,10 @@ impl BucketGrants {
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
     /// - `actions`: The S3 and/or KMS actions to grant.
     #[track_caller]
-    pub fn actions_on_object_keys(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsString>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions_on_object_keys(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsString>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(objects_key_pattern)));
         __args.extend(actions.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsString>::into(v))));
         rt::call_op(rt::JsObject::handle(self), "actionsOnObjectKeys", __args)
     }
@@ -1129,11 +1504,26 @@ impl BucketGrants {
     /// Arguments:
     /// - `grantee`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::delete_with`] passes it.
     #[track_caller]
-    pub fn delete(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn delete(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "delete", __args)
+    }
+    /// Grants s3:DeleteObject* permission to an IAM principal for objects in this bucket.
+    ///
+    /// Arguments:
+    /// - `grantee`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::delete`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn delete_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "delete", __args)
     }
     /// Allows unrestricted access to objects from this bucket.
@@ -1161,9 +1551,9 @@ impl BucketGrants {
     /// - `key_prefix`: the prefix of S3 object keys (e.g. `home/*`). Default is "*".
     /// - `allowed_actions`: the set of S3 actions to allow.
     #[track_caller]
-    pub fn public_access(&self, key_prefix: Option<rt::JsString>, allowed_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn public_access(&self, key_prefix: impl Into<rt::JsString>, allowed_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&key_prefix));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key_prefix)));
         __args.extend(allowed_actions.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsString>::into(v))));
         rt::call_op(rt::JsObject::handle(self), "publicAccess", __args)
     }
@@ -1175,11 +1565,29 @@ impl BucketGrants {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::put_with`] passes it.
     #[track_caller]
-    pub fn put(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn put(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "put", __args)
+    }
+    /// Grants s3:PutObject* and s3:Abort* permissions for this bucket to an IAM principal.
+    ///
+    /// If encryption is used, permission to use the key to encrypt the contents
+    /// of written files will also be granted to the same principal.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::put`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn put_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "put", __args)
     }
     /// Grants s3:PutObjectAcl and s3:PutObjectVersionAcl permissions for this bucket to an IAM principal.
@@ -1190,11 +1598,29 @@ impl BucketGrants {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::put_acl_with`] passes it.
     #[track_caller]
-    pub fn put_acl(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn put_acl(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "putAcl", __args)
+    }
+    /// Grants s3:PutObjectAcl and s3:PutObjectVersionAcl permissions for this bucket to an IAM principal.
+    ///
+    /// If encryption is used, permission to use the key to encrypt the contents
+    /// of written files will also be granted to the same principal.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::put_acl`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn put_acl_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "putAcl", __args)
     }
     /// Grant read permissions for this bucket and its contents to an IAM principal (Role/Group/User).
@@ -1205,11 +1631,29 @@ impl BucketGrants {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::read_with`] passes it.
     #[track_caller]
-    pub fn read(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn read(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "read", __args)
+    }
+    /// Grant read permissions for this bucket and its contents to an IAM principal (Role/Group/User).
+    ///
+    /// If encryption is used, permission to use the key to decrypt the contents
+    /// of the bucket will also be granted to the same principal.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::read`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn read_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "read", __args)
     }
     /// Grant read and write permissions for this bucket and its contents to an IAM principal (Role/Group/User).
@@ -1220,11 +1664,29 @@ impl BucketGrants {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::read_write_with`] passes it.
     #[track_caller]
-    pub fn read_write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn read_write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "readWrite", __args)
+    }
+    /// Grant read and write permissions for this bucket and its contents to an IAM principal (Role/Group/User).
+    ///
+    /// If encryption is used, permission to use the key to decrypt the contents
+    /// of the bucket will also be granted to the same principal.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::read_write`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn read_write_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "readWrite", __args)
     }
     /// Grant replication permission to a principal. This method allows the principal to perform replication operations on this bucket.
@@ -1250,12 +1712,47 @@ impl BucketGrants {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`, `allowed_action_patterns`; [`Self::write_with`] passes `objects_key_pattern`.
     #[track_caller]
-    pub fn write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>, allowed_action_patterns: Option<Vec<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
-        __args.push(rt::ToValue::to_value(&allowed_action_patterns));
+        rt::call_op(rt::JsObject::handle(self), "write", __args)
+    }
+    /// Grant write permissions for this bucket and its contents to an IAM principal (Role/Group/User).
+    ///
+    /// If encryption is used, permission to use the key to decrypt the contents
+    /// of the bucket will also be granted to the same principal.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::write`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn write_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
+        rt::call_op(rt::JsObject::handle(self), "write", __args)
+    }
+    /// Grant write permissions for this bucket and its contents to an IAM principal (Role/Group/User).
+    ///
+    /// If encryption is used, permission to use the key to decrypt the contents
+    /// of the bucket will also be granted to the same principal.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::write`] with the optional `objects_key_pattern`, `allowed_action_patterns` passed.
+    #[track_caller]
+    pub fn write_with_allowed_action_patterns(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>, allowed_action_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(allowed_action_patterns)));
         rt::call_op(rt::JsObject::handle(self), "write", __args)
     }
 }
@@ -1336,10 +1833,23 @@ pub struct BucketNotificationDestinationConfig {
     pub r#type: crate::aws_cdk_lib::aws_s3::BucketNotificationDestinationType,
 }
 
+/// The required fields of [`BucketNotificationDestinationConfig`], named: `BucketNotificationDestinationConfig::new(BucketNotificationDestinationConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct BucketNotificationDestinationConfigRequired<T0, T1> {
+    /// The ARN of the destination (i.e. Lambda, SNS, SQS). (converts into `JsString`)
+    pub arn: T0,
+    /// The notification type. (converts into `aws_cdk_lib::aws_s3::BucketNotificationDestinationType`)
+    pub r#type: T1,
+}
+
 impl BucketNotificationDestinationConfig {
-    /// A `BucketNotificationDestinationConfig` with its required fields; set optional ones with the setters.
-    pub fn new(arn: impl Into<rt::JsString>, r#type: impl Into<crate::aws_cdk_lib::aws_s3::BucketNotificationDestinationType>) -> Self {
-        BucketNotificationDestinationConfig { arn: arn.into(), dependencies: None, r#type: r#type.into() }
+    /// A `BucketNotificationDestinationConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: BucketNotificationDestinationConfigRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_s3::BucketNotificationDestinationType>,
+    {
+        BucketNotificationDestinationConfig { arn: required.arn.into(), dependencies: None, r#type: required.r#type.into() }
     }
     /// The ARN of the destination (i.e. Lambda, SNS, SQS).
     pub fn arn(mut self, arn: impl Into<rt::JsString>) -> Self {
@@ -2369,10 +2879,23 @@ pub struct CfnAccessGrantGranteeProperty {
     pub grantee_type: rt::JsString,
 }
 
+/// The required fields of [`CfnAccessGrantGranteeProperty`], named: `CfnAccessGrantGranteeProperty::new(CfnAccessGrantGranteePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAccessGrantGranteePropertyRequired<T0, T1> {
+    /// The unique identifier of the `Grantee` . (converts into `JsString`)
+    pub grantee_identifier: T0,
+    /// The type of the grantee to which access has been granted. It can be one of the following values:. (converts into `JsString`)
+    pub grantee_type: T1,
+}
+
 impl CfnAccessGrantGranteeProperty {
-    /// A `CfnAccessGrantGranteeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(grantee_identifier: impl Into<rt::JsString>, grantee_type: impl Into<rt::JsString>) -> Self {
-        CfnAccessGrantGranteeProperty { grantee_identifier: grantee_identifier.into(), grantee_type: grantee_type.into() }
+    /// A `CfnAccessGrantGranteeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAccessGrantGranteePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAccessGrantGranteeProperty { grantee_identifier: required.grantee_identifier.into(), grantee_type: required.grantee_type.into() }
     }
     /// The unique identifier of the `Grantee` .
     ///
@@ -2457,10 +2980,26 @@ pub struct CfnAccessGrantProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnAccessGrantProps`], named: `CfnAccessGrantProps::new(CfnAccessGrantPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAccessGrantPropsRequired<T0, T1, T2> {
+    /// The ID of the registered location to which you are granting access. (converts into `JsString`)
+    pub access_grants_location_id: T0,
+    /// The user, group, or role to which you are granting access. (converts into `IResolvableOrCfnAccessGrantGranteeProperty`)
+    pub grantee: T1,
+    /// The type of access that you are granting to your S3 data, which can be set to one of the following values:  - `READ` – Grant read-only access to the S3 data. (converts into `JsString`)
+    pub permission: T2,
+}
+
 impl CfnAccessGrantProps {
-    /// A `CfnAccessGrantProps` with its required fields; set optional ones with the setters.
-    pub fn new(access_grants_location_id: impl Into<rt::JsString>, grantee: impl Into<IResolvableOrCfnAccessGrantGranteeProperty>, permission: impl Into<rt::JsString>) -> Self {
-        CfnAccessGrantProps { access_grants_location_configuration: None, access_grants_location_id: access_grants_location_id.into(), application_arn: None, grantee: grantee.into(), permission: permission.into(), s3_prefix_type: None, tags: None }
+    /// A `CfnAccessGrantProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnAccessGrantPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnAccessGrantGranteeProperty>,
+        T2: Into<rt::JsString>,
+    {
+        CfnAccessGrantProps { access_grants_location_configuration: None, access_grants_location_id: required.access_grants_location_id.into(), application_arn: None, grantee: required.grantee.into(), permission: required.permission.into(), s3_prefix_type: None, tags: None }
     }
     /// The configuration options of the grant location.
     ///
@@ -2563,12 +3102,29 @@ impl CfnAccessGrantsInstance {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_s3::CfnAccessGrantsInstanceProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_s3.CfnAccessGrantsInstance", __args)
+    }
+    /// Create a new `AWS::S3::AccessGrantsInstance`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_s3::CfnAccessGrantsInstanceProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::CfnAccessGrantsInstanceProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_s3.CfnAccessGrantsInstance", __args)
     }
     #[track_caller]
@@ -2817,10 +3373,23 @@ pub struct CfnAccessGrantsLocationProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnAccessGrantsLocationProps`], named: `CfnAccessGrantsLocationProps::new(CfnAccessGrantsLocationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAccessGrantsLocationPropsRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the IAM role for the registered location. (converts into `JsString`)
+    pub iam_role_arn: T0,
+    /// The S3 URI path to the location that you are registering. (converts into `JsString`)
+    pub location_scope: T1,
+}
+
 impl CfnAccessGrantsLocationProps {
-    /// A `CfnAccessGrantsLocationProps` with its required fields; set optional ones with the setters.
-    pub fn new(iam_role_arn: impl Into<rt::JsString>, location_scope: impl Into<rt::JsString>) -> Self {
-        CfnAccessGrantsLocationProps { iam_role_arn: iam_role_arn.into(), location_scope: location_scope.into(), tags: None }
+    /// A `CfnAccessGrantsLocationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAccessGrantsLocationPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnAccessGrantsLocationProps { iam_role_arn: required.iam_role_arn.into(), location_scope: required.location_scope.into(), tags: None }
     }
     /// The Amazon Resource Name (ARN) of the IAM role for the registered location.
     ///
@@ -3289,12 +3858,29 @@ impl CfnBucket {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_s3::CfnBucketProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_s3.CfnBucket", __args)
+    }
+    /// Create a new `AWS::S3::Bucket`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_s3::CfnBucketProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::CfnBucketProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_s3.CfnBucket", __args)
     }
     #[track_caller]
@@ -3708,10 +4294,23 @@ pub struct CfnBucketAnalyticsConfigurationProperty {
     pub tag_filters: Option<IResolvableOrIResolvableOrCfnBucketTagFilterPropertyList>,
 }
 
+/// The required fields of [`CfnBucketAnalyticsConfigurationProperty`], named: `CfnBucketAnalyticsConfigurationProperty::new(CfnBucketAnalyticsConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketAnalyticsConfigurationPropertyRequired<T0, T1> {
+    /// The ID that identifies the analytics configuration. (converts into `JsString`)
+    pub id: T0,
+    /// Contains data related to access patterns to be collected and made available to analyze the tradeoffs between different storage classes. (converts into `IResolvableOrCfnBucketStorageClassAnalysisProperty`)
+    pub storage_class_analysis: T1,
+}
+
 impl CfnBucketAnalyticsConfigurationProperty {
-    /// A `CfnBucketAnalyticsConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(id: impl Into<rt::JsString>, storage_class_analysis: impl Into<IResolvableOrCfnBucketStorageClassAnalysisProperty>) -> Self {
-        CfnBucketAnalyticsConfigurationProperty { id: id.into(), prefix: None, storage_class_analysis: storage_class_analysis.into(), tag_filters: None }
+    /// A `CfnBucketAnalyticsConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketAnalyticsConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnBucketStorageClassAnalysisProperty>,
+    {
+        CfnBucketAnalyticsConfigurationProperty { id: required.id.into(), prefix: None, storage_class_analysis: required.storage_class_analysis.into(), tag_filters: None }
     }
     /// The ID that identifies the analytics configuration.
     ///
@@ -4010,10 +4609,25 @@ pub struct CfnBucketCorsRuleProperty {
     pub max_age: Option<rt::JsNumber>,
 }
 
+/// The required fields of [`CfnBucketCorsRuleProperty`], named: `CfnBucketCorsRuleProperty::new(CfnBucketCorsRulePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketCorsRulePropertyRequired<T0, T1> {
+    /// An HTTP method that you allow the origin to run. (items converting into `JsString`)
+    pub allowed_methods: T0,
+    /// One or more origins you want customers to be able to access the bucket from. (items converting into `JsString`)
+    pub allowed_origins: T1,
+}
+
 impl CfnBucketCorsRuleProperty {
-    /// A `CfnBucketCorsRuleProperty` with its required fields; set optional ones with the setters.
-    pub fn new(allowed_methods: impl IntoIterator<Item = impl Into<rt::JsString>>, allowed_origins: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnBucketCorsRuleProperty { allowed_headers: None, allowed_methods: rt::collect::<rt::JsString, _>(allowed_methods), allowed_origins: rt::collect::<rt::JsString, _>(allowed_origins), exposed_headers: None, id: None, max_age: None }
+    /// A `CfnBucketCorsRuleProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketCorsRulePropertyRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnBucketCorsRuleProperty { allowed_headers: None, allowed_methods: rt::collect::<rt::JsString, _>(required.allowed_methods), allowed_origins: rt::collect::<rt::JsString, _>(required.allowed_origins), exposed_headers: None, id: None, max_age: None }
     }
     /// Headers that are specified in the `Access-Control-Request-Headers` header.
     ///
@@ -4097,10 +4711,23 @@ pub struct CfnBucketDataExportProperty {
     pub output_schema_version: rt::JsString,
 }
 
+/// The required fields of [`CfnBucketDataExportProperty`], named: `CfnBucketDataExportProperty::new(CfnBucketDataExportPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketDataExportPropertyRequired<T0, T1> {
+    /// The place to store the data for an analysis. (converts into `IResolvableOrCfnBucketDestinationProperty`)
+    pub destination: T0,
+    /// The version of the output schema to use when exporting data. (converts into `JsString`)
+    pub output_schema_version: T1,
+}
+
 impl CfnBucketDataExportProperty {
-    /// A `CfnBucketDataExportProperty` with its required fields; set optional ones with the setters.
-    pub fn new(destination: impl Into<IResolvableOrCfnBucketDestinationProperty>, output_schema_version: impl Into<rt::JsString>) -> Self {
-        CfnBucketDataExportProperty { destination: destination.into(), output_schema_version: output_schema_version.into() }
+    /// A `CfnBucketDataExportProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketDataExportPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnBucketDestinationProperty>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBucketDataExportProperty { destination: required.destination.into(), output_schema_version: required.output_schema_version.into() }
     }
     /// The place to store the data for an analysis.
     ///
@@ -4353,10 +4980,23 @@ pub struct CfnBucketDestinationProperty {
     pub prefix: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnBucketDestinationProperty`], named: `CfnBucketDestinationProperty::new(CfnBucketDestinationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketDestinationPropertyRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the bucket to which data is exported. (converts into `JsString`)
+    pub bucket_arn: T0,
+    /// Specifies the file format used when exporting data to Amazon S3. (converts into `JsString`)
+    pub format: T1,
+}
+
 impl CfnBucketDestinationProperty {
-    /// A `CfnBucketDestinationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(bucket_arn: impl Into<rt::JsString>, format: impl Into<rt::JsString>) -> Self {
-        CfnBucketDestinationProperty { bucket_account_id: None, bucket_arn: bucket_arn.into(), format: format.into(), prefix: None }
+    /// A `CfnBucketDestinationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketDestinationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBucketDestinationProperty { bucket_account_id: None, bucket_arn: required.bucket_arn.into(), format: required.format.into(), prefix: None }
     }
     /// The account ID that owns the destination S3 bucket.
     ///
@@ -4506,10 +5146,23 @@ pub struct CfnBucketFilterRuleProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnBucketFilterRuleProperty`], named: `CfnBucketFilterRuleProperty::new(CfnBucketFilterRulePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketFilterRulePropertyRequired<T0, T1> {
+    /// The object key name prefix or suffix identifying one or more objects to which the filtering rule applies. (converts into `JsString`)
+    pub name: T0,
+    /// The value that the filter searches for in object key names. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnBucketFilterRuleProperty {
-    /// A `CfnBucketFilterRuleProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnBucketFilterRuleProperty { name: name.into(), value: value.into() }
+    /// A `CfnBucketFilterRuleProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketFilterRulePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBucketFilterRuleProperty { name: required.name.into(), value: required.value.into() }
     }
     /// The object key name prefix or suffix identifying one or more objects to which the filtering rule applies.
     ///
@@ -4573,10 +5226,26 @@ pub struct CfnBucketIntelligentTieringConfigurationProperty {
     pub tierings: IResolvableOrIResolvableOrCfnBucketTieringPropertyList,
 }
 
+/// The required fields of [`CfnBucketIntelligentTieringConfigurationProperty`], named: `CfnBucketIntelligentTieringConfigurationProperty::new(CfnBucketIntelligentTieringConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketIntelligentTieringConfigurationPropertyRequired<T0, T1, T2> {
+    /// The ID used to identify the S3 Intelligent-Tiering configuration. (converts into `JsString`)
+    pub id: T0,
+    /// Specifies the status of the configuration. (converts into `JsString`)
+    pub status: T1,
+    /// Specifies a list of S3 Intelligent-Tiering storage class tiers in the configuration. (converts into `IResolvableOrIResolvableOrCfnBucketTieringPropertyList`)
+    pub tierings: T2,
+}
+
 impl CfnBucketIntelligentTieringConfigurationProperty {
-    /// A `CfnBucketIntelligentTieringConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(id: impl Into<rt::JsString>, status: impl Into<rt::JsString>, tierings: impl Into<IResolvableOrIResolvableOrCfnBucketTieringPropertyList>) -> Self {
-        CfnBucketIntelligentTieringConfigurationProperty { id: id.into(), prefix: None, status: status.into(), tag_filters: None, tierings: tierings.into() }
+    /// A `CfnBucketIntelligentTieringConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnBucketIntelligentTieringConfigurationPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrIResolvableOrCfnBucketTieringPropertyList>,
+    {
+        CfnBucketIntelligentTieringConfigurationProperty { id: required.id.into(), prefix: None, status: required.status.into(), tag_filters: None, tierings: required.tierings.into() }
     }
     /// The ID used to identify the S3 Intelligent-Tiering configuration.
     ///
@@ -4674,10 +5343,32 @@ pub struct CfnBucketInventoryConfigurationProperty {
     pub schedule_frequency: rt::JsString,
 }
 
+/// The required fields of [`CfnBucketInventoryConfigurationProperty`], named: `CfnBucketInventoryConfigurationProperty::new(CfnBucketInventoryConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketInventoryConfigurationPropertyRequired<T0, T1, T2, T3, T4> {
+    /// Contains information about where to publish the inventory results. (converts into `IResolvableOrCfnBucketDestinationProperty`)
+    pub destination: T0,
+    /// Specifies whether the inventory is enabled or disabled. (converts into `BoolOrIResolvable`)
+    pub enabled: T1,
+    /// The ID used to identify the inventory configuration. (converts into `JsString`)
+    pub id: T2,
+    /// Object versions to include in the inventory list. (converts into `JsString`)
+    pub included_object_versions: T3,
+    /// Specifies the schedule for generating inventory results. (converts into `JsString`)
+    pub schedule_frequency: T4,
+}
+
 impl CfnBucketInventoryConfigurationProperty {
-    /// A `CfnBucketInventoryConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(destination: impl Into<IResolvableOrCfnBucketDestinationProperty>, enabled: impl Into<BoolOrIResolvable>, id: impl Into<rt::JsString>, included_object_versions: impl Into<rt::JsString>, schedule_frequency: impl Into<rt::JsString>) -> Self {
-        CfnBucketInventoryConfigurationProperty { destination: destination.into(), enabled: enabled.into(), id: id.into(), included_object_versions: included_object_versions.into(), optional_fields: None, prefix: None, schedule_frequency: schedule_frequency.into() }
+    /// A `CfnBucketInventoryConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CfnBucketInventoryConfigurationPropertyRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<IResolvableOrCfnBucketDestinationProperty>,
+        T1: Into<BoolOrIResolvable>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+        T4: Into<rt::JsString>,
+    {
+        CfnBucketInventoryConfigurationProperty { destination: required.destination.into(), enabled: required.enabled.into(), id: required.id.into(), included_object_versions: required.included_object_versions.into(), optional_fields: None, prefix: None, schedule_frequency: required.schedule_frequency.into() }
     }
     /// Contains information about where to publish the inventory results.
     ///
@@ -4915,10 +5606,23 @@ pub struct CfnBucketLambdaConfigurationProperty {
     pub function: rt::JsString,
 }
 
+/// The required fields of [`CfnBucketLambdaConfigurationProperty`], named: `CfnBucketLambdaConfigurationProperty::new(CfnBucketLambdaConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketLambdaConfigurationPropertyRequired<T0, T1> {
+    /// The Amazon S3 bucket event for which to invoke the AWS Lambda function. (converts into `JsString`)
+    pub event: T0,
+    /// The Amazon Resource Name (ARN) of the AWS Lambda function that Amazon S3 invokes when the specified event type occurs. (converts into `JsString`)
+    pub function: T1,
+}
+
 impl CfnBucketLambdaConfigurationProperty {
-    /// A `CfnBucketLambdaConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(event: impl Into<rt::JsString>, function: impl Into<rt::JsString>) -> Self {
-        CfnBucketLambdaConfigurationProperty { event: event.into(), filter: None, function: function.into() }
+    /// A `CfnBucketLambdaConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketLambdaConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBucketLambdaConfigurationProperty { event: required.event.into(), filter: None, function: required.function.into() }
     }
     /// The Amazon S3 bucket event for which to invoke the AWS Lambda function.
     ///
@@ -5549,10 +6253,23 @@ pub struct CfnBucketNoncurrentVersionTransitionProperty {
     pub transition_in_days: rt::JsNumber,
 }
 
+/// The required fields of [`CfnBucketNoncurrentVersionTransitionProperty`], named: `CfnBucketNoncurrentVersionTransitionProperty::new(CfnBucketNoncurrentVersionTransitionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketNoncurrentVersionTransitionPropertyRequired<T0, T1> {
+    /// The class of storage used to store the object. (converts into `JsString`)
+    pub storage_class: T0,
+    /// Specifies the number of days an object is noncurrent before Amazon S3 can perform the associated action. (converts into `JsNumber`)
+    pub transition_in_days: T1,
+}
+
 impl CfnBucketNoncurrentVersionTransitionProperty {
-    /// A `CfnBucketNoncurrentVersionTransitionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(storage_class: impl Into<rt::JsString>, transition_in_days: impl Into<rt::JsNumber>) -> Self {
-        CfnBucketNoncurrentVersionTransitionProperty { newer_noncurrent_versions: None, storage_class: storage_class.into(), transition_in_days: transition_in_days.into() }
+    /// A `CfnBucketNoncurrentVersionTransitionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketNoncurrentVersionTransitionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+    {
+        CfnBucketNoncurrentVersionTransitionProperty { newer_noncurrent_versions: None, storage_class: required.storage_class.into(), transition_in_days: required.transition_in_days.into() }
     }
     /// Specifies how many noncurrent versions Amazon S3 will retain.
     ///
@@ -6066,10 +6783,23 @@ pub struct CfnBucketQueueConfigurationProperty {
     pub queue: rt::JsString,
 }
 
+/// The required fields of [`CfnBucketQueueConfigurationProperty`], named: `CfnBucketQueueConfigurationProperty::new(CfnBucketQueueConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketQueueConfigurationPropertyRequired<T0, T1> {
+    /// The Amazon S3 bucket event about which you want to publish messages to Amazon SQS. (converts into `JsString`)
+    pub event: T0,
+    /// The Amazon Resource Name (ARN) of the Amazon SQS queue to which Amazon S3 publishes a message when it detects events of the specified type. (converts into `JsString`)
+    pub queue: T1,
+}
+
 impl CfnBucketQueueConfigurationProperty {
-    /// A `CfnBucketQueueConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(event: impl Into<rt::JsString>, queue: impl Into<rt::JsString>) -> Self {
-        CfnBucketQueueConfigurationProperty { event: event.into(), filter: None, queue: queue.into() }
+    /// A `CfnBucketQueueConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketQueueConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBucketQueueConfigurationProperty { event: required.event.into(), filter: None, queue: required.queue.into() }
     }
     /// The Amazon S3 bucket event about which you want to publish messages to Amazon SQS.
     ///
@@ -6383,10 +7113,23 @@ pub struct CfnBucketReplicationConfigurationProperty {
     pub rules: IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList,
 }
 
+/// The required fields of [`CfnBucketReplicationConfigurationProperty`], named: `CfnBucketReplicationConfigurationProperty::new(CfnBucketReplicationConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketReplicationConfigurationPropertyRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the AWS Identity and Access Management (IAM) role that Amazon S3 assumes when replicating objects. (converts into `JsString`)
+    pub role: T0,
+    /// A container for one or more replication rules. (converts into `IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList`)
+    pub rules: T1,
+}
+
 impl CfnBucketReplicationConfigurationProperty {
-    /// A `CfnBucketReplicationConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(role: impl Into<rt::JsString>, rules: impl Into<IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList>) -> Self {
-        CfnBucketReplicationConfigurationProperty { role: role.into(), rules: rules.into() }
+    /// A `CfnBucketReplicationConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketReplicationConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList>,
+    {
+        CfnBucketReplicationConfigurationProperty { role: required.role.into(), rules: required.rules.into() }
     }
     /// The Amazon Resource Name (ARN) of the AWS Identity and Access Management (IAM) role that Amazon S3 assumes when replicating objects.
     ///
@@ -6748,10 +7491,23 @@ pub struct CfnBucketReplicationRuleProperty {
     pub status: rt::JsString,
 }
 
+/// The required fields of [`CfnBucketReplicationRuleProperty`], named: `CfnBucketReplicationRuleProperty::new(CfnBucketReplicationRulePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketReplicationRulePropertyRequired<T0, T1> {
+    /// A container for information about the replication destination and its configurations including enabling the S3 Replication Time Control (S3 RTC). (converts into `IResolvableOrCfnBucketReplicationDestinationProperty`)
+    pub destination: T0,
+    /// Specifies whether the rule is enabled. (converts into `JsString`)
+    pub status: T1,
+}
+
 impl CfnBucketReplicationRuleProperty {
-    /// A `CfnBucketReplicationRuleProperty` with its required fields; set optional ones with the setters.
-    pub fn new(destination: impl Into<IResolvableOrCfnBucketReplicationDestinationProperty>, status: impl Into<rt::JsString>) -> Self {
-        CfnBucketReplicationRuleProperty { delete_marker_replication: None, destination: destination.into(), filter: None, id: None, prefix: None, priority: None, source_selection_criteria: None, status: status.into() }
+    /// A `CfnBucketReplicationRuleProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketReplicationRulePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnBucketReplicationDestinationProperty>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBucketReplicationRuleProperty { delete_marker_replication: None, destination: required.destination.into(), filter: None, id: None, prefix: None, priority: None, source_selection_criteria: None, status: required.status.into() }
     }
     /// Specifies whether Amazon S3 replicates delete markers.
     ///
@@ -6867,10 +7623,23 @@ pub struct CfnBucketReplicationTimeProperty {
     pub time: IResolvableOrCfnBucketReplicationTimeValueProperty,
 }
 
+/// The required fields of [`CfnBucketReplicationTimeProperty`], named: `CfnBucketReplicationTimeProperty::new(CfnBucketReplicationTimePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketReplicationTimePropertyRequired<T0, T1> {
+    /// Specifies whether the replication time is enabled. (converts into `JsString`)
+    pub status: T0,
+    /// A container specifying the time by which replication should be complete for all objects and operations on objects. (converts into `IResolvableOrCfnBucketReplicationTimeValueProperty`)
+    pub time: T1,
+}
+
 impl CfnBucketReplicationTimeProperty {
-    /// A `CfnBucketReplicationTimeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(status: impl Into<rt::JsString>, time: impl Into<IResolvableOrCfnBucketReplicationTimeValueProperty>) -> Self {
-        CfnBucketReplicationTimeProperty { status: status.into(), time: time.into() }
+    /// A `CfnBucketReplicationTimeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketReplicationTimePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnBucketReplicationTimeValueProperty>,
+    {
+        CfnBucketReplicationTimeProperty { status: required.status.into(), time: required.time.into() }
     }
     /// Specifies whether the replication time is enabled.
     ///
@@ -7395,10 +8164,23 @@ pub struct CfnBucketS3TablesDestinationProperty {
     pub table_namespace: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnBucketS3TablesDestinationProperty`], named: `CfnBucketS3TablesDestinationProperty::new(CfnBucketS3TablesDestinationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketS3TablesDestinationPropertyRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) for the table bucket that's specified as the destination in the metadata table configuration. (converts into `JsString`)
+    pub table_bucket_arn: T0,
+    /// The name for the metadata table in your metadata table configuration. (converts into `JsString`)
+    pub table_name: T1,
+}
+
 impl CfnBucketS3TablesDestinationProperty {
-    /// A `CfnBucketS3TablesDestinationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(table_bucket_arn: impl Into<rt::JsString>, table_name: impl Into<rt::JsString>) -> Self {
-        CfnBucketS3TablesDestinationProperty { table_arn: None, table_bucket_arn: table_bucket_arn.into(), table_name: table_name.into(), table_namespace: None }
+    /// A `CfnBucketS3TablesDestinationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketS3TablesDestinationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBucketS3TablesDestinationProperty { table_arn: None, table_bucket_arn: required.table_bucket_arn.into(), table_name: required.table_name.into(), table_namespace: None }
     }
     /// The Amazon Resource Name (ARN) for the metadata table in the metadata table configuration.
     ///
@@ -7754,10 +8536,23 @@ pub struct CfnBucketTagFilterProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnBucketTagFilterProperty`], named: `CfnBucketTagFilterProperty::new(CfnBucketTagFilterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketTagFilterPropertyRequired<T0, T1> {
+    /// The tag key. (converts into `JsString`)
+    pub key: T0,
+    /// The tag value. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnBucketTagFilterProperty {
-    /// A `CfnBucketTagFilterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnBucketTagFilterProperty { key: key.into(), value: value.into() }
+    /// A `CfnBucketTagFilterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketTagFilterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBucketTagFilterProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The tag key.
     ///
@@ -7858,10 +8653,23 @@ pub struct CfnBucketTieringProperty {
     pub days: rt::JsNumber,
 }
 
+/// The required fields of [`CfnBucketTieringProperty`], named: `CfnBucketTieringProperty::new(CfnBucketTieringPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketTieringPropertyRequired<T0, T1> {
+    /// S3 Intelligent-Tiering access tier. (converts into `JsString`)
+    pub access_tier: T0,
+    /// The number of consecutive days of no access after which an object will be eligible to be transitioned to the corresponding tier. (converts into `JsNumber`)
+    pub days: T1,
+}
+
 impl CfnBucketTieringProperty {
-    /// A `CfnBucketTieringProperty` with its required fields; set optional ones with the setters.
-    pub fn new(access_tier: impl Into<rt::JsString>, days: impl Into<rt::JsNumber>) -> Self {
-        CfnBucketTieringProperty { access_tier: access_tier.into(), days: days.into() }
+    /// A `CfnBucketTieringProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketTieringPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+    {
+        CfnBucketTieringProperty { access_tier: required.access_tier.into(), days: required.days.into() }
     }
     /// S3 Intelligent-Tiering access tier.
     ///
@@ -7917,10 +8725,23 @@ pub struct CfnBucketTopicConfigurationProperty {
     pub topic: rt::JsString,
 }
 
+/// The required fields of [`CfnBucketTopicConfigurationProperty`], named: `CfnBucketTopicConfigurationProperty::new(CfnBucketTopicConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketTopicConfigurationPropertyRequired<T0, T1> {
+    /// The Amazon S3 bucket event about which to send notifications. (converts into `JsString`)
+    pub event: T0,
+    /// The Amazon Resource Name (ARN) of the Amazon SNS topic to which Amazon S3 publishes a message when it detects events of the specified type. (converts into `JsString`)
+    pub topic: T1,
+}
+
 impl CfnBucketTopicConfigurationProperty {
-    /// A `CfnBucketTopicConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(event: impl Into<rt::JsString>, topic: impl Into<rt::JsString>) -> Self {
-        CfnBucketTopicConfigurationProperty { event: event.into(), filter: None, topic: topic.into() }
+    /// A `CfnBucketTopicConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketTopicConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnBucketTopicConfigurationProperty { event: required.event.into(), filter: None, topic: required.topic.into() }
     }
     /// The Amazon S3 bucket event about which to send notifications.
     ///
@@ -8251,10 +9072,23 @@ pub struct CfnBucketPolicyProps {
     pub policy_document: rt::JsAny,
 }
 
+/// The required fields of [`CfnBucketPolicyProps`], named: `CfnBucketPolicyProps::new(CfnBucketPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnBucketPolicyPropsRequired<T0, T1> {
+    /// The name of the Amazon S3 bucket to which the policy applies. (converts into `StringOrObject`)
+    pub bucket: T0,
+    /// A policy document containing permissions to add to the specified bucket. (converts into `JsAny`)
+    pub policy_document: T1,
+}
+
 impl CfnBucketPolicyProps {
-    /// A `CfnBucketPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(bucket: impl Into<StringOrObject>, policy_document: impl Into<rt::JsAny>) -> Self {
-        CfnBucketPolicyProps { bucket: bucket.into(), policy_document: policy_document.into() }
+    /// A `CfnBucketPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnBucketPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<StringOrObject>,
+        T1: Into<rt::JsAny>,
+    {
+        CfnBucketPolicyProps { bucket: required.bucket.into(), policy_document: required.policy_document.into() }
     }
     /// The name of the Amazon S3 bucket to which the policy applies.
     ///
@@ -9059,10 +9893,23 @@ pub struct CfnMultiRegionAccessPointPolicyProps {
     pub policy: rt::JsAny,
 }
 
+/// The required fields of [`CfnMultiRegionAccessPointPolicyProps`], named: `CfnMultiRegionAccessPointPolicyProps::new(CfnMultiRegionAccessPointPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMultiRegionAccessPointPolicyPropsRequired<T0, T1> {
+    /// The name of the Multi-Region Access Point. (converts into `JsString`)
+    pub mrap_name: T0,
+    /// The access policy associated with the Multi-Region Access Point. (converts into `JsAny`)
+    pub policy: T1,
+}
+
 impl CfnMultiRegionAccessPointPolicyProps {
-    /// A `CfnMultiRegionAccessPointPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(mrap_name: impl Into<rt::JsString>, policy: impl Into<rt::JsAny>) -> Self {
-        CfnMultiRegionAccessPointPolicyProps { mrap_name: mrap_name.into(), policy: policy.into() }
+    /// A `CfnMultiRegionAccessPointPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnMultiRegionAccessPointPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsAny>,
+    {
+        CfnMultiRegionAccessPointPolicyProps { mrap_name: required.mrap_name.into(), policy: required.policy.into() }
     }
     /// The name of the Multi-Region Access Point.
     ///
@@ -9976,10 +10823,29 @@ pub struct CfnStorageLensS3BucketDestinationProperty {
     pub prefix: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnStorageLensS3BucketDestinationProperty`], named: `CfnStorageLensS3BucketDestinationProperty::new(CfnStorageLensS3BucketDestinationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnStorageLensS3BucketDestinationPropertyRequired<T0, T1, T2, T3> {
+    /// This property contains the details of the AWS account ID of the S3 Storage Lens export bucket destination. (converts into `JsString`)
+    pub account_id: T0,
+    /// This property contains the details of the ARN of the bucket destination of the S3 Storage Lens export. (converts into `JsString`)
+    pub arn: T1,
+    /// This property contains the details of the format of the S3 Storage Lens export bucket destination. (converts into `JsString`)
+    pub format: T2,
+    /// This property contains the details of the output schema version of the S3 Storage Lens export bucket destination. (converts into `JsString`)
+    pub output_schema_version: T3,
+}
+
 impl CfnStorageLensS3BucketDestinationProperty {
-    /// A `CfnStorageLensS3BucketDestinationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(account_id: impl Into<rt::JsString>, arn: impl Into<rt::JsString>, format: impl Into<rt::JsString>, output_schema_version: impl Into<rt::JsString>) -> Self {
-        CfnStorageLensS3BucketDestinationProperty { account_id: account_id.into(), arn: arn.into(), encryption: None, format: format.into(), output_schema_version: output_schema_version.into(), prefix: None }
+    /// A `CfnStorageLensS3BucketDestinationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnStorageLensS3BucketDestinationPropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        CfnStorageLensS3BucketDestinationProperty { account_id: required.account_id.into(), arn: required.arn.into(), encryption: None, format: required.format.into(), output_schema_version: required.output_schema_version.into(), prefix: None }
     }
     /// This property contains the details of the AWS account ID of the S3 Storage Lens export bucket destination.
     ///
@@ -10187,10 +11053,26 @@ pub struct CfnStorageLensStorageLensConfigurationProperty {
     pub storage_lens_arn: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnStorageLensStorageLensConfigurationProperty`], named: `CfnStorageLensStorageLensConfigurationProperty::new(CfnStorageLensStorageLensConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnStorageLensStorageLensConfigurationPropertyRequired<T0, T1, T2> {
+    /// This property contains the details of the account-level metrics for Amazon S3 Storage Lens configuration. (converts into `IResolvableOrCfnStorageLensAccountLevelProperty`)
+    pub account_level: T0,
+    /// This property contains the details of the ID of the S3 Storage Lens configuration. (converts into `JsString`)
+    pub id: T1,
+    /// This property contains the details of whether the Amazon S3 Storage Lens configuration is enabled. (converts into `BoolOrIResolvable`)
+    pub is_enabled: T2,
+}
+
 impl CfnStorageLensStorageLensConfigurationProperty {
-    /// A `CfnStorageLensStorageLensConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(account_level: impl Into<IResolvableOrCfnStorageLensAccountLevelProperty>, id: impl Into<rt::JsString>, is_enabled: impl Into<BoolOrIResolvable>) -> Self {
-        CfnStorageLensStorageLensConfigurationProperty { account_level: account_level.into(), aws_org: None, data_export: None, exclude: None, expanded_prefixes_data_export: None, id: id.into(), include: None, is_enabled: is_enabled.into(), prefix_delimiter: None, storage_lens_arn: None }
+    /// A `CfnStorageLensStorageLensConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnStorageLensStorageLensConfigurationPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnStorageLensAccountLevelProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<BoolOrIResolvable>,
+    {
+        CfnStorageLensStorageLensConfigurationProperty { account_level: required.account_level.into(), aws_org: None, data_export: None, exclude: None, expanded_prefixes_data_export: None, id: required.id.into(), include: None, is_enabled: required.is_enabled.into(), prefix_delimiter: None, storage_lens_arn: None }
     }
     /// This property contains the details of the account-level metrics for Amazon S3 Storage Lens configuration.
     ///
@@ -11009,10 +11891,23 @@ pub struct CfnStorageLensGroupProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnStorageLensGroupProps`], named: `CfnStorageLensGroupProps::new(CfnStorageLensGroupPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnStorageLensGroupPropsRequired<T0, T1> {
+    /// This property contains the criteria for the Storage Lens group data that is displayed. (converts into `IResolvableOrCfnStorageLensGroupFilterProperty`)
+    pub filter: T0,
+    /// This property contains the Storage Lens group name. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnStorageLensGroupProps {
-    /// A `CfnStorageLensGroupProps` with its required fields; set optional ones with the setters.
-    pub fn new(filter: impl Into<IResolvableOrCfnStorageLensGroupFilterProperty>, name: impl Into<rt::JsString>) -> Self {
-        CfnStorageLensGroupProps { filter: filter.into(), name: name.into(), tags: None }
+    /// A `CfnStorageLensGroupProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnStorageLensGroupPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnStorageLensGroupFilterProperty>,
+        T1: Into<rt::JsString>,
+    {
+        CfnStorageLensGroupProps { filter: required.filter.into(), name: required.name.into(), tags: None }
     }
     /// This property contains the criteria for the Storage Lens group data that is displayed.
     ///
@@ -11123,10 +12018,25 @@ pub struct CorsRule {
     pub max_age: Option<rt::JsNumber>,
 }
 
+/// The required fields of [`CorsRule`], named: `CorsRule::new(CorsRuleRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CorsRuleRequired<T0, T1> {
+    /// An HTTP method that you allow the origin to execute. (items converting into `aws_cdk_lib::aws_s3::HttpMethods`)
+    pub allowed_methods: T0,
+    /// One or more origins you want customers to be able to access the bucket from. (items converting into `JsString`)
+    pub allowed_origins: T1,
+}
+
 impl CorsRule {
-    /// A `CorsRule` with its required fields; set optional ones with the setters.
-    pub fn new(allowed_methods: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::HttpMethods>>, allowed_origins: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CorsRule { allowed_headers: None, allowed_methods: rt::collect::<crate::aws_cdk_lib::aws_s3::HttpMethods, _>(allowed_methods), allowed_origins: rt::collect::<rt::JsString, _>(allowed_origins), exposed_headers: None, id: None, max_age: None }
+    /// A `CorsRule` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CorsRuleRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<crate::aws_cdk_lib::aws_s3::HttpMethods>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CorsRule { allowed_headers: None, allowed_methods: rt::collect::<crate::aws_cdk_lib::aws_s3::HttpMethods, _>(required.allowed_methods), allowed_origins: rt::collect::<rt::JsString, _>(required.allowed_origins), exposed_headers: None, id: None, max_age: None }
     }
     /// Headers that are specified in the Access-Control-Request-Headers header.
     ///
@@ -11554,12 +12464,61 @@ impl IBucket {
     /// - `role_arn`: The ARN of the source bucket's replication role.
     /// - `access_control_transition`: Whether to change replica ownership to the destination bucket owner.
     /// - `account`: The source bucket owner's AWS account ID.
+    ///
+    /// Leaves out the optional `access_control_transition`, `account`; [`Self::add_replication_policy_with`] passes `access_control_transition`.
     #[track_caller]
-    pub fn add_replication_policy(&self, role_arn: impl Into<rt::JsString>, access_control_transition: Option<rt::JsBool>, account: Option<rt::JsString>) {
+    pub fn add_replication_policy(&self, role_arn: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(role_arn)));
-        __args.push(rt::ToValue::to_value(&access_control_transition));
-        __args.push(rt::ToValue::to_value(&account));
+        rt::call_op(rt::JsObject::handle(self), "addReplicationPolicy", __args)
+    }
+    /// Adds resource policy statements to this bucket that permit cross-account replication.
+    ///
+    /// Call this method on the destination bucket. If the destination bucket is a referenced bucket,
+    /// its policy cannot be modified by CDK and the permissions must be added in the destination
+    /// account.
+    ///
+    /// To change replica ownership to the destination bucket owner, set `accessControlTransition` to
+    /// true and provide the source bucket owner's account ID.
+    ///
+    /// See: <https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-change-owner.html>
+    ///
+    /// Arguments:
+    /// - `role_arn`: The ARN of the source bucket's replication role.
+    /// - `access_control_transition`: Whether to change replica ownership to the destination bucket owner.
+    /// - `account`: The source bucket owner's AWS account ID.
+    ///
+    /// [`Self::add_replication_policy`] with the optional `access_control_transition` passed.
+    #[track_caller]
+    pub fn add_replication_policy_with(&self, role_arn: impl Into<rt::JsString>, access_control_transition: impl Into<rt::JsBool>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(role_arn)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(access_control_transition)));
+        rt::call_op(rt::JsObject::handle(self), "addReplicationPolicy", __args)
+    }
+    /// Adds resource policy statements to this bucket that permit cross-account replication.
+    ///
+    /// Call this method on the destination bucket. If the destination bucket is a referenced bucket,
+    /// its policy cannot be modified by CDK and the permissions must be added in the destination
+    /// account.
+    ///
+    /// To change replica ownership to the destination bucket owner, set `accessControlTransition` to
+    /// true and provide the source bucket owner's account ID.
+    ///
+    /// See: <https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-change-owner.html>
+    ///
+    /// Arguments:
+    /// - `role_arn`: The ARN of the source bucket's replication role.
+    /// - `access_control_transition`: Whether to change replica ownership to the destination bucket owner.
+    /// - `account`: The source bucket owner's AWS account ID.
+    ///
+    /// [`Self::add_replication_policy`] with the optional `access_control_transition`, `account` passed.
+    #[track_caller]
+    pub fn add_replication_policy_with_account(&self, role_arn: impl Into<rt::JsString>, access_control_transition: impl Into<rt::JsBool>, account: impl Into<rt::JsString>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(role_arn)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(access_control_transition)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(account)));
         rt::call_op(rt::JsObject::handle(self), "addReplicationPolicy", __args)
     }
     /// Adds a statement to the resource policy for a principal (i.e. account/role/service) to perform actions on this bucket and/or its contents. Use `bucketArn` and `arnForObjects(keys)` to obtain ARNs for this bucket or objects.
@@ -11627,11 +12586,26 @@ impl IBucket {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::grant_delete_with`] passes it.
     #[track_caller]
-    pub fn grant_delete(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_delete(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "grantDelete", __args)
+    }
+    /// Grants s3:DeleteObject* permission to an IAM principal for objects in this bucket.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::grant_delete`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_delete_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "grantDelete", __args)
     }
     /// Allows unrestricted access to objects from this bucket.
@@ -11657,9 +12631,9 @@ impl IBucket {
     /// - `key_prefix`: the prefix of S3 object keys (e.g. `home/*`). Default is "*".
     /// - `allowed_actions`: the set of S3 actions to allow.
     #[track_caller]
-    pub fn grant_public_access(&self, key_prefix: Option<rt::JsString>, allowed_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_public_access(&self, key_prefix: impl Into<rt::JsString>, allowed_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&key_prefix));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key_prefix)));
         __args.extend(allowed_actions.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsString>::into(v))));
         rt::call_op(rt::JsObject::handle(self), "grantPublicAccess", __args)
     }
@@ -11671,11 +12645,29 @@ impl IBucket {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::grant_put_with`] passes it.
     #[track_caller]
-    pub fn grant_put(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_put(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "grantPut", __args)
+    }
+    /// Grants s3:PutObject* and s3:Abort* permissions for this bucket to an IAM principal.
+    ///
+    /// If encryption is used, permission to use the key to encrypt the contents
+    /// of written files will also be granted to the same principal.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::grant_put`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_put_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "grantPut", __args)
     }
     /// Grant the given IAM identity permissions to modify the ACLs of objects in the given Bucket.
@@ -11687,11 +12679,30 @@ impl IBucket {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::grant_put_acl_with`] passes it.
     #[track_caller]
-    pub fn grant_put_acl(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_put_acl(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "grantPutAcl", __args)
+    }
+    /// Grant the given IAM identity permissions to modify the ACLs of objects in the given Bucket.
+    ///
+    /// If your application has the '@aws-cdk/aws-s3:grantWriteWithoutAcl' feature flag set,
+    /// calling `grantWrite` or `grantReadWrite` no longer grants permissions to modify the ACLs of the objects;
+    /// in this case, if you need to modify object ACLs, call this method explicitly.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::grant_put_acl`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_put_acl_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "grantPutAcl", __args)
     }
     /// Grant read permissions for this bucket and its contents to an IAM principal (Role/Group/User).
@@ -11702,11 +12713,29 @@ impl IBucket {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::grant_read_with`] passes it.
     #[track_caller]
-    pub fn grant_read(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
+    }
+    /// Grant read permissions for this bucket and its contents to an IAM principal (Role/Group/User).
+    ///
+    /// If encryption is used, permission to use the key to decrypt the contents
+    /// of the bucket will also be granted to the same principal.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::grant_read`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_read_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
     }
     /// Grants read/write permissions for this bucket and its contents to an IAM principal (Role/Group/User).
@@ -11725,11 +12754,37 @@ impl IBucket {
     /// Arguments:
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// Leaves out the optional `objects_key_pattern`; [`Self::grant_read_write_with`] passes it.
     #[track_caller]
-    pub fn grant_read_write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read_write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
+        rt::call_op(rt::JsObject::handle(self), "grantReadWrite", __args)
+    }
+    /// Grants read/write permissions for this bucket and its contents to an IAM principal (Role/Group/User).
+    ///
+    /// If an encryption key is used, permission to use the key for
+    /// encrypt/decrypt will also be granted.
+    ///
+    /// Before CDK version 1.85.0, this method granted the `s3:PutObject*` permission that included `s3:PutObjectAcl`,
+    /// which could be used to grant read/write object access to IAM principals in other accounts.
+    /// If you want to get rid of that behavior, update your CDK version to 1.85.0 or later,
+    /// and make sure the `@aws-cdk/aws-s3:grantWriteWithoutAcl` feature flag is set to `true`
+    /// in the `context` key of your cdk.json file.
+    /// If you've already updated, but still need the principal to have permissions to modify the ACLs,
+    /// use the `grantPutAcl` method.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    ///
+    /// [`Self::grant_read_write`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_read_write_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
         rt::call_op(rt::JsObject::handle(self), "grantReadWrite", __args)
     }
     /// Allows permissions for replication operation to bucket replication role.
@@ -11766,12 +12821,65 @@ impl IBucket {
     /// - `identity`: The principal.
     /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
     /// - `allowed_action_patterns`: Restrict the permissions to certain list of action patterns.
+    ///
+    /// Leaves out the optional `objects_key_pattern`, `allowed_action_patterns`; [`Self::grant_write_with`] passes `objects_key_pattern`.
     #[track_caller]
-    pub fn grant_write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: Option<rt::JsAny>, allowed_action_patterns: Option<Vec<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_write(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
-        __args.push(rt::ToValue::to_value(&objects_key_pattern));
-        __args.push(rt::ToValue::to_value(&allowed_action_patterns));
+        rt::call_op(rt::JsObject::handle(self), "grantWrite", __args)
+    }
+    /// Grant write permissions to this bucket to an IAM principal.
+    ///
+    /// If encryption is used, permission to use the key to encrypt the contents
+    /// of written files will also be granted to the same principal.
+    ///
+    /// Before CDK version 1.85.0, this method granted the `s3:PutObject*` permission that included `s3:PutObjectAcl`,
+    /// which could be used to grant read/write object access to IAM principals in other accounts.
+    /// If you want to get rid of that behavior, update your CDK version to 1.85.0 or later,
+    /// and make sure the `@aws-cdk/aws-s3:grantWriteWithoutAcl` feature flag is set to `true`
+    /// in the `context` key of your cdk.json file.
+    /// If you've already updated, but still need the principal to have permissions to modify the ACLs,
+    /// use the `grantPutAcl` method.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    /// - `allowed_action_patterns`: Restrict the permissions to certain list of action patterns.
+    ///
+    /// [`Self::grant_write`] with the optional `objects_key_pattern` passed.
+    #[track_caller]
+    pub fn grant_write_with(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
+        rt::call_op(rt::JsObject::handle(self), "grantWrite", __args)
+    }
+    /// Grant write permissions to this bucket to an IAM principal.
+    ///
+    /// If encryption is used, permission to use the key to encrypt the contents
+    /// of written files will also be granted to the same principal.
+    ///
+    /// Before CDK version 1.85.0, this method granted the `s3:PutObject*` permission that included `s3:PutObjectAcl`,
+    /// which could be used to grant read/write object access to IAM principals in other accounts.
+    /// If you want to get rid of that behavior, update your CDK version to 1.85.0 or later,
+    /// and make sure the `@aws-cdk/aws-s3:grantWriteWithoutAcl` feature flag is set to `true`
+    /// in the `context` key of your cdk.json file.
+    /// If you've already updated, but still need the principal to have permissions to modify the ACLs,
+    /// use the `grantPutAcl` method.
+    ///
+    /// Arguments:
+    /// - `identity`: The principal.
+    /// - `objects_key_pattern`: Restrict the permission to a certain key pattern (default '*').
+    /// - `allowed_action_patterns`: Restrict the permissions to certain list of action patterns.
+    ///
+    /// [`Self::grant_write`] with the optional `objects_key_pattern`, `allowed_action_patterns` passed.
+    #[track_caller]
+    pub fn grant_write_with_allowed_action_patterns(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>, allowed_action_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(allowed_action_patterns)));
         rt::call_op(rt::JsObject::handle(self), "grantWrite", __args)
     }
     /// Defines a CloudWatch event that triggers when something happens to this bucket.
@@ -11782,11 +12890,29 @@ impl IBucket {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_cloud_trail_event_with`] passes it.
     #[track_caller]
-    pub fn on_cloud_trail_event(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_cloud_trail_event(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onCloudTrailEvent", __args)
+    }
+    /// Defines a CloudWatch event that triggers when something happens to this bucket.
+    ///
+    /// Requires that there exists at least one CloudTrail Trail in your account
+    /// that captures the event. This method will not create the Trail.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_cloud_trail_event`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_cloud_trail_event_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onCloudTrailEvent", __args)
     }
     /// Defines an AWS CloudWatch event that triggers when an object is uploaded to the specified paths (keys) in this bucket using the PutObject API call.
@@ -11801,11 +12927,33 @@ impl IBucket {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_cloud_trail_put_object_with`] passes it.
     #[track_caller]
-    pub fn on_cloud_trail_put_object(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_cloud_trail_put_object(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onCloudTrailPutObject", __args)
+    }
+    /// Defines an AWS CloudWatch event that triggers when an object is uploaded to the specified paths (keys) in this bucket using the PutObject API call.
+    ///
+    /// Note that some tools like `aws s3 cp` will automatically use either
+    /// PutObject or the multipart upload API depending on the file size,
+    /// so using `onCloudTrailWriteObject` may be preferable.
+    ///
+    /// Requires that there exists at least one CloudTrail Trail in your account
+    /// that captures the event. This method will not create the Trail.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_cloud_trail_put_object`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_cloud_trail_put_object_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onCloudTrailPutObject", __args)
     }
     /// Defines an AWS CloudWatch event that triggers when an object at the specified paths (keys) in this bucket are written to.
@@ -11823,11 +12971,36 @@ impl IBucket {
     /// Arguments:
     /// - `id`: The id of the rule.
     /// - `options`: Options for adding the rule.
+    ///
+    /// Leaves out the optional `options`; [`Self::on_cloud_trail_write_object_with`] passes it.
     #[track_caller]
-    pub fn on_cloud_trail_write_object(&self, id: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+    pub fn on_cloud_trail_write_object(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_events::Rule {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "onCloudTrailWriteObject", __args)
+    }
+    /// Defines an AWS CloudWatch event that triggers when an object at the specified paths (keys) in this bucket are written to.
+    ///
+    /// This includes
+    /// the events PutObject, CopyObject, and CompleteMultipartUpload.
+    ///
+    /// Note that some tools like `aws s3 cp` will automatically use either
+    /// PutObject or the multipart upload API depending on the file size,
+    /// so using this method may be preferable to `onCloudTrailPutObject`.
+    ///
+    /// Requires that there exists at least one CloudTrail Trail in your account
+    /// that captures the event. This method will not create the Trail.
+    ///
+    /// Arguments:
+    /// - `id`: The id of the rule.
+    /// - `options`: Options for adding the rule.
+    ///
+    /// [`Self::on_cloud_trail_write_object`] with the optional `options` passed.
+    #[track_caller]
+    pub fn on_cloud_trail_write_object_with(&self, id: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>) -> crate::aws_cdk_lib::aws_events::Rule {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::OnCloudTrailBucketEventOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "onCloudTrailWriteObject", __args)
     }
     /// The S3 URL of an S3 object.
@@ -11840,10 +13013,29 @@ impl IBucket {
     ///
     /// Arguments:
     /// - `key`: The S3 key of the object.
+    ///
+    /// Leaves out the optional `key`; [`Self::s3_url_for_object_with`] passes it.
     #[track_caller]
-    pub fn s3_url_for_object(&self, key: Option<rt::JsString>) -> rt::JsString {
+    pub fn s3_url_for_object(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "s3UrlForObject", __args)
+    }
+    /// The S3 URL of an S3 object.
+    ///
+    /// For example:
+    /// - `s3://onlybucket`
+    /// - `s3://bucket/key`
+    ///
+    /// Returns: an ObjectS3Url token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    ///
+    /// [`Self::s3_url_for_object`] with the optional `key` passed.
+    #[track_caller]
+    pub fn s3_url_for_object_with(&self, key: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&key));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
         rt::call_op(rt::JsObject::handle(self), "s3UrlForObject", __args)
     }
     /// The https Transfer Acceleration URL of an S3 object.
@@ -11859,11 +13051,54 @@ impl IBucket {
     /// Arguments:
     /// - `key`: The S3 key of the object.
     /// - `options`: Options for generating URL.
+    ///
+    /// Leaves out the optional `key`, `options`; [`Self::transfer_acceleration_url_for_object_with`] passes `key`.
     #[track_caller]
-    pub fn transfer_acceleration_url_for_object(&self, key: Option<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_s3::TransferAccelerationUrlOptions>) -> rt::JsString {
+    pub fn transfer_acceleration_url_for_object(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "transferAccelerationUrlForObject", __args)
+    }
+    /// The https Transfer Acceleration URL of an S3 object.
+    ///
+    /// Specify `dualStack: true` at the options
+    /// for dual-stack endpoint (connect to the bucket over IPv6). For example:
+    ///
+    /// - `https://bucket.s3-accelerate.amazonaws.com`
+    /// - `https://bucket.s3-accelerate.amazonaws.com/key`
+    ///
+    /// Returns: an TransferAccelerationUrl token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    /// - `options`: Options for generating URL.
+    ///
+    /// [`Self::transfer_acceleration_url_for_object`] with the optional `key` passed.
+    #[track_caller]
+    pub fn transfer_acceleration_url_for_object_with(&self, key: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&key));
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        rt::call_op(rt::JsObject::handle(self), "transferAccelerationUrlForObject", __args)
+    }
+    /// The https Transfer Acceleration URL of an S3 object.
+    ///
+    /// Specify `dualStack: true` at the options
+    /// for dual-stack endpoint (connect to the bucket over IPv6). For example:
+    ///
+    /// - `https://bucket.s3-accelerate.amazonaws.com`
+    /// - `https://bucket.s3-accelerate.amazonaws.com/key`
+    ///
+    /// Returns: an TransferAccelerationUrl token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    /// - `options`: Options for generating URL.
+    ///
+    /// [`Self::transfer_acceleration_url_for_object`] with the optional `key`, `options` passed.
+    #[track_caller]
+    pub fn transfer_acceleration_url_for_object_with_options(&self, key: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_s3::TransferAccelerationUrlOptions>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::TransferAccelerationUrlOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "transferAccelerationUrlForObject", __args)
     }
     /// The https URL of an S3 object. For example:.
@@ -11876,10 +13111,29 @@ impl IBucket {
     ///
     /// Arguments:
     /// - `key`: The S3 key of the object.
+    ///
+    /// Leaves out the optional `key`; [`Self::url_for_object_with`] passes it.
     #[track_caller]
-    pub fn url_for_object(&self, key: Option<rt::JsString>) -> rt::JsString {
+    pub fn url_for_object(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "urlForObject", __args)
+    }
+    /// The https URL of an S3 object. For example:.
+    ///
+    /// - `https://s3.us-west-1.amazonaws.com/onlybucket`
+    /// - `https://s3.us-west-1.amazonaws.com/bucket/key`
+    /// - `https://s3.cn-north-1.amazonaws.com.cn/china-bucket/mykey`
+    ///
+    /// Returns: an ObjectS3Url token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    ///
+    /// [`Self::url_for_object`] with the optional `key` passed.
+    #[track_caller]
+    pub fn url_for_object_with(&self, key: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&key));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
         rt::call_op(rt::JsObject::handle(self), "urlForObject", __args)
     }
     /// The virtual hosted-style URL of an S3 object. Specify `regional: false` at the options for non-regional URL. For example:.
@@ -11894,11 +13148,52 @@ impl IBucket {
     /// Arguments:
     /// - `key`: The S3 key of the object.
     /// - `options`: Options for generating URL.
+    ///
+    /// Leaves out the optional `key`, `options`; [`Self::virtual_hosted_url_for_object_with`] passes `key`.
     #[track_caller]
-    pub fn virtual_hosted_url_for_object(&self, key: Option<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_s3::VirtualHostedStyleUrlOptions>) -> rt::JsString {
+    pub fn virtual_hosted_url_for_object(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "virtualHostedUrlForObject", __args)
+    }
+    /// The virtual hosted-style URL of an S3 object. Specify `regional: false` at the options for non-regional URL. For example:.
+    ///
+    /// - `https://only-bucket.s3.us-west-1.amazonaws.com`
+    /// - `https://bucket.s3.us-west-1.amazonaws.com/key`
+    /// - `https://bucket.s3.amazonaws.com/key`
+    /// - `https://china-bucket.s3.cn-north-1.amazonaws.com.cn/mykey`
+    ///
+    /// Returns: an ObjectS3Url token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    /// - `options`: Options for generating URL.
+    ///
+    /// [`Self::virtual_hosted_url_for_object`] with the optional `key` passed.
+    #[track_caller]
+    pub fn virtual_hosted_url_for_object_with(&self, key: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&key));
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        rt::call_op(rt::JsObject::handle(self), "virtualHostedUrlForObject", __args)
+    }
+    /// The virtual hosted-style URL of an S3 object. Specify `regional: false` at the options for non-regional URL. For example:.
+    ///
+    /// - `https://only-bucket.s3.us-west-1.amazonaws.com`
+    /// - `https://bucket.s3.us-west-1.amazonaws.com/key`
+    /// - `https://bucket.s3.amazonaws.com/key`
+    /// - `https://china-bucket.s3.cn-north-1.amazonaws.com.cn/mykey`
+    ///
+    /// Returns: an ObjectS3Url token
+    ///
+    /// Arguments:
+    /// - `key`: The S3 key of the object.
+    /// - `options`: Options for generating URL.
+    ///
+    /// [`Self::virtual_hosted_url_for_object`] with the optional `key`, `options` passed.
+    #[track_caller]
+    pub fn virtual_hosted_url_for_object_with_options(&self, key: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_s3::VirtualHostedStyleUrlOptions>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(key)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::VirtualHostedStyleUrlOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "virtualHostedUrlForObject", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -12618,10 +13913,23 @@ pub struct Location {
     pub object_version: Option<rt::JsString>,
 }
 
+/// The required fields of [`Location`], named: `Location::new(LocationRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct LocationRequired<T0, T1> {
+    /// The name of the S3 Bucket the object is in. (converts into `JsString`)
+    pub bucket_name: T0,
+    /// The path inside the Bucket where the object is located at. (converts into `JsString`)
+    pub object_key: T1,
+}
+
 impl Location {
-    /// A `Location` with its required fields; set optional ones with the setters.
-    pub fn new(bucket_name: impl Into<rt::JsString>, object_key: impl Into<rt::JsString>) -> Self {
-        Location { bucket_name: bucket_name.into(), object_key: object_key.into(), object_version: None }
+    /// A `Location` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: LocationRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        Location { bucket_name: required.bucket_name.into(), object_key: required.object_key.into(), object_version: None }
     }
     /// The name of the S3 Bucket the object is in.
     pub fn bucket_name(mut self, bucket_name: impl Into<rt::JsString>) -> Self {
@@ -12669,10 +13977,23 @@ pub struct NoncurrentVersionTransition {
     pub transition_after: crate::aws_cdk_lib::Duration,
 }
 
+/// The required fields of [`NoncurrentVersionTransition`], named: `NoncurrentVersionTransition::new(NoncurrentVersionTransitionRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct NoncurrentVersionTransitionRequired<T0, T1> {
+    /// The storage class to which you want the object to transition. (converts into `aws_cdk_lib::aws_s3::StorageClass`)
+    pub storage_class: T0,
+    /// Indicates the number of days after creation when objects are transitioned to the specified storage class. (converts into `aws_cdk_lib::Duration`)
+    pub transition_after: T1,
+}
+
 impl NoncurrentVersionTransition {
-    /// A `NoncurrentVersionTransition` with its required fields; set optional ones with the setters.
-    pub fn new(storage_class: impl Into<crate::aws_cdk_lib::aws_s3::StorageClass>, transition_after: impl Into<crate::aws_cdk_lib::Duration>) -> Self {
-        NoncurrentVersionTransition { noncurrent_versions_to_retain: None, storage_class: storage_class.into(), transition_after: transition_after.into() }
+    /// A `NoncurrentVersionTransition` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: NoncurrentVersionTransitionRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_s3::StorageClass>,
+        T1: Into<crate::aws_cdk_lib::Duration>,
+    {
+        NoncurrentVersionTransition { noncurrent_versions_to_retain: None, storage_class: required.storage_class.into(), transition_after: required.transition_after.into() }
     }
     /// Indicates the number of noncurrent version objects to be retained.
     ///
@@ -13554,10 +14875,23 @@ pub struct Tag {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`Tag`], named: `Tag::new(TagRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TagRequired<T0, T1> {
+    /// key to e tagged. (converts into `JsString`)
+    pub key: T0,
+    /// additional value. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl Tag {
-    /// A `Tag` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        Tag { key: key.into(), value: value.into() }
+    /// A `Tag` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TagRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        Tag { key: required.key.into(), value: required.value.into() }
     }
     /// key to e tagged.
     pub fn key(mut self, key: impl Into<rt::JsString>) -> Self {
@@ -13592,10 +14926,23 @@ impl TargetObjectKeyFormat {
     ///
     /// The partitioned prefix format as follow:
     /// [DestinationPrefix][SourceAccountId]/​[SourceRegion]/​[SourceBucket]/​[YYYY]/​[MM]/​[DD]/​[YYYY]-[MM]-[DD]-[hh]-[mm]-[ss]-[UniqueString]
+    ///
+    /// Leaves out the optional `date_source`; [`Self::partitioned_prefix_with`] passes it.
     #[track_caller]
-    pub fn partitioned_prefix(date_source: Option<crate::aws_cdk_lib::aws_s3::PartitionDateSource>) -> crate::aws_cdk_lib::aws_s3::TargetObjectKeyFormat {
+    pub fn partitioned_prefix() -> crate::aws_cdk_lib::aws_s3::TargetObjectKeyFormat {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_s3.TargetObjectKeyFormat", "partitionedPrefix", __args)
+    }
+    /// Use partitioned prefix for log objects. If you do not specify the dateSource argument, the default is EventTime.
+    ///
+    /// The partitioned prefix format as follow:
+    /// [DestinationPrefix][SourceAccountId]/​[SourceRegion]/​[SourceBucket]/​[YYYY]/​[MM]/​[DD]/​[YYYY]-[MM]-[DD]-[hh]-[mm]-[ss]-[UniqueString]
+    ///
+    /// [`Self::partitioned_prefix`] with the optional `date_source` passed.
+    #[track_caller]
+    pub fn partitioned_prefix_with(date_source: impl Into<crate::aws_cdk_lib::aws_s3::PartitionDateSource>) -> crate::aws_cdk_lib::aws_s3::TargetObjectKeyFormat {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&date_source));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3::PartitionDateSource>::into(date_source)));
         rt::static_op("aws-cdk-lib.aws_s3.TargetObjectKeyFormat", "partitionedPrefix", __args)
     }
     /// Use the simple prefix for log objects.

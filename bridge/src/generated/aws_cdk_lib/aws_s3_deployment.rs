@@ -319,10 +319,24 @@ pub struct BucketDeploymentProps {
     pub website_redirect_location: Option<rt::JsString>,
 }
 
+/// The required fields of [`BucketDeploymentProps`], named: `BucketDeploymentProps::new(BucketDeploymentPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct BucketDeploymentPropsRequired<T0, T1> {
+    /// The S3 bucket to sync the contents of the zip file to. (converts into `aws_cdk_lib::aws_s3::IBucket`)
+    pub destination_bucket: T0,
+    /// The sources from which to deploy the contents of this bucket. (items converting into `aws_cdk_lib::aws_s3_deployment::ISource`)
+    pub sources: T1,
+}
+
 impl BucketDeploymentProps {
-    /// A `BucketDeploymentProps` with its required fields; set optional ones with the setters.
-    pub fn new(destination_bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, sources: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3_deployment::ISource>>) -> Self {
-        BucketDeploymentProps { access_control: None, cache_control: None, content_disposition: None, content_encoding: None, content_language: None, content_type: None, destination_bucket: destination_bucket.into(), destination_key_prefix: None, distribution: None, distribution_paths: None, ephemeral_storage_size: None, exclude: None, expires: None, extract: None, include: None, log_group: None, log_retention: None, memory_limit: None, metadata: None, output_object_keys: None, prune: None, retain_on_delete: None, role: None, security_groups: None, server_side_encryption: None, server_side_encryption_aws_kms_key_id: None, server_side_encryption_customer_algorithm: None, sign_content: None, sources: rt::collect::<crate::aws_cdk_lib::aws_s3_deployment::ISource, _>(sources), storage_class: None, use_efs: None, vpc: None, vpc_subnets: None, wait_for_distribution_invalidation: None, website_redirect_location: None }
+    /// A `BucketDeploymentProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: BucketDeploymentPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_s3::IBucket>,
+        T1: IntoIterator,
+        T1::Item: Into<crate::aws_cdk_lib::aws_s3_deployment::ISource>,
+    {
+        BucketDeploymentProps { access_control: None, cache_control: None, content_disposition: None, content_encoding: None, content_language: None, content_type: None, destination_bucket: required.destination_bucket.into(), destination_key_prefix: None, distribution: None, distribution_paths: None, ephemeral_storage_size: None, exclude: None, expires: None, extract: None, include: None, log_group: None, log_retention: None, memory_limit: None, metadata: None, output_object_keys: None, prune: None, retain_on_delete: None, role: None, security_groups: None, server_side_encryption: None, server_side_encryption_aws_kms_key_id: None, server_side_encryption_customer_algorithm: None, sign_content: None, sources: rt::collect::<crate::aws_cdk_lib::aws_s3_deployment::ISource, _>(required.sources), storage_class: None, use_efs: None, vpc: None, vpc_subnets: None, wait_for_distribution_invalidation: None, website_redirect_location: None }
     }
     /// System-defined x-amz-acl metadata to be set on all objects in the deployment.
     ///
@@ -859,10 +873,28 @@ pub struct DeployTimeSubstitutedFileProps {
     pub substitutions: std::collections::BTreeMap<String, rt::JsString>,
 }
 
+/// The required fields of [`DeployTimeSubstitutedFileProps`], named: `DeployTimeSubstitutedFileProps::new(DeployTimeSubstitutedFilePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DeployTimeSubstitutedFilePropsRequired<T0, T1, T2> {
+    /// The S3 bucket to sync the contents of the zip file to. (converts into `aws_cdk_lib::aws_s3::IBucket`)
+    pub destination_bucket: T0,
+    /// Path to the user's local file. (converts into `JsString`)
+    pub source: T1,
+    /// User-defined substitutions to make in the file. (`(key, value)` pairs, values converting into `JsString`)
+    pub substitutions: T2,
+}
+
 impl DeployTimeSubstitutedFileProps {
-    /// A `DeployTimeSubstitutedFileProps` with its required fields; set optional ones with the setters.
-    pub fn new(destination_bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, source: impl Into<rt::JsString>, substitutions: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsString>)>) -> Self {
-        DeployTimeSubstitutedFileProps { destination_bucket: destination_bucket.into(), destination_key: None, role: None, source: source.into(), substitutions: rt::collect_map::<rt::JsString, _, _>(substitutions) }
+    /// A `DeployTimeSubstitutedFileProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T2K, T2V>(required: DeployTimeSubstitutedFilePropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_s3::IBucket>,
+        T1: Into<rt::JsString>,
+        T2: IntoIterator<Item = (T2K, T2V)>,
+        T2K: Into<String>,
+        T2V: Into<rt::JsString>,
+    {
+        DeployTimeSubstitutedFileProps { destination_bucket: required.destination_bucket.into(), destination_key: None, role: None, source: required.source.into(), substitutions: rt::collect_map::<rt::JsString, _, _>(required.substitutions) }
     }
     /// The S3 bucket to sync the contents of the zip file to.
     pub fn destination_bucket(mut self, destination_bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>) -> Self {
@@ -953,11 +985,25 @@ impl ISource {
     ///
     /// Arguments:
     /// - `scope`: The construct tree context.
+    ///
+    /// Leaves out the optional `context`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, context: Option<crate::aws_cdk_lib::aws_s3_deployment::DeploymentSourceContext>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
-        __args.push(rt::ToValue::to_value(&context));
+        rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+    /// Binds the source to a bucket deployment.
+    ///
+    /// Arguments:
+    /// - `scope`: The construct tree context.
+    ///
+    /// [`Self::bind`] with the optional `context` passed.
+    #[track_caller]
+    pub fn bind_with(&self, scope: impl Into<crate::constructs::Construct>, context: impl Into<crate::aws_cdk_lib::aws_s3_deployment::DeploymentSourceContext>) -> rt::JsAny {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3_deployment::DeploymentSourceContext>::into(context)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
 }
@@ -1169,11 +1215,28 @@ impl Source {
     ///
     /// Arguments:
     /// - `path`: The path to a local .zip file or a directory.
+    ///
+    /// Leaves out the optional `options`; [`Self::asset_with`] passes it.
     #[track_caller]
-    pub fn asset(path: impl Into<rt::JsString>, options: Option<rt::JsAny>) -> crate::aws_cdk_lib::aws_s3_deployment::ISource {
+    pub fn asset(path: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_s3_deployment::ISource {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_s3_deployment.Source", "asset", __args)
+    }
+    /// Uses a local asset as the deployment source.
+    ///
+    /// If the local asset is a .zip archive, make sure you trust the
+    /// producer of the archive.
+    ///
+    /// Arguments:
+    /// - `path`: The path to a local .zip file or a directory.
+    ///
+    /// [`Self::asset`] with the optional `options` passed.
+    #[track_caller]
+    pub fn asset_with(path: impl Into<rt::JsString>, options: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_s3_deployment::ISource {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(path)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(options)));
         rt::static_op("aws-cdk-lib.aws_s3_deployment.Source", "asset", __args)
     }
     /// Uses a .zip file stored in an S3 bucket as the source for the destination bucket contents.
@@ -1231,12 +1294,54 @@ impl Source {
     /// Arguments:
     /// - `object_key`: The destination S3 object key (relative to the root of the S3 deployment).
     /// - `data`: The data to be stored in the object.
+    ///
+    /// Leaves out the optional `markers_config`; [`Self::data_with`] passes it.
     #[track_caller]
-    pub fn data(object_key: impl Into<rt::JsString>, data: impl Into<rt::JsString>, markers_config: Option<crate::aws_cdk_lib::aws_s3_deployment::SourceDataOptions>) -> crate::aws_cdk_lib::aws_s3_deployment::ISource {
+    pub fn data(object_key: impl Into<rt::JsString>, data: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_s3_deployment::ISource {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(object_key)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(data)));
-        __args.push(rt::ToValue::to_value(&markers_config));
+        rt::static_op("aws-cdk-lib.aws_s3_deployment.Source", "data", __args)
+    }
+    /// Deploys an object with the specified string contents into the bucket.
+    ///
+    /// The content can include deploy-time values (such as `snsTopic.topicArn`)
+    /// that will get resolved only during deployment.
+    ///
+    /// The content is treated as an unstructured string, and deploy-time values
+    /// will (mostly) be replaced with a plain string substitution. To store
+    /// structured data, use either `Source.jsonData()` or `Source.yamlData()`.
+    ///
+    /// ## Default behavior
+    ///
+    /// Due to CloudFormation behavior, scalars (strings, numbers and booleans) in Token values are
+    /// all treated as strings at deploy time (`"80"`, `"true"`, etc).
+    ///
+    /// - Scalars are plain-text substituted.
+    /// - Non-scalars (lists, objects) lead to a deployment error
+    ///
+    /// ## JSON escaping
+    ///
+    /// JSON escaping can be forced by specifying `{ jsonEscape: true }`. Values
+    /// are substituted as follows:
+    ///
+    /// - Scalars come in as strings pre-encoded by CloudFormation; they are JSON-encoded, and then substituted without their surrounding quotes.
+    ///   - Strings expect to go into a pre-quoted JSON string context (e.g., `Source.data('{"arn": "' + snsTopic.topicArn + '"}')`).
+    ///   - Non-strings expect to go into a non-quoted JSON context (e.g., `Source.data('{"port": ' + cluster.port + '}')`).
+    /// - Non-scalars are JSON-encoded and then fully substituted. They expect to go into a non-quoted JSON
+    ///   context in the input string (e.g., `Source.data('{"ports": ' + Token.asString(cluster.allPorts) + '}')`).
+    ///
+    /// Arguments:
+    /// - `object_key`: The destination S3 object key (relative to the root of the S3 deployment).
+    /// - `data`: The data to be stored in the object.
+    ///
+    /// [`Self::data`] with the optional `markers_config` passed.
+    #[track_caller]
+    pub fn data_with(object_key: impl Into<rt::JsString>, data: impl Into<rt::JsString>, markers_config: impl Into<crate::aws_cdk_lib::aws_s3_deployment::SourceDataOptions>) -> crate::aws_cdk_lib::aws_s3_deployment::ISource {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(object_key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(data)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3_deployment::SourceDataOptions>::into(markers_config)));
         rt::static_op("aws-cdk-lib.aws_s3_deployment.Source", "data", __args)
     }
     /// Deploys an object with the specified JSON object into the bucket.
@@ -1262,12 +1367,46 @@ impl Source {
     /// - `object_key`: The destination S3 object key (relative to the root of the S3 deployment).
     /// - `obj`: A JSON object.
     /// - `json_processing_options`: Options for how to process the JSON object.
+    ///
+    /// Leaves out the optional `json_processing_options`; [`Self::json_data_with`] passes it.
     #[track_caller]
-    pub fn json_data(object_key: impl Into<rt::JsString>, obj: impl Into<rt::JsAny>, json_processing_options: Option<crate::aws_cdk_lib::aws_s3_deployment::JsonProcessingOptions>) -> crate::aws_cdk_lib::aws_s3_deployment::ISource {
+    pub fn json_data(object_key: impl Into<rt::JsString>, obj: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_s3_deployment::ISource {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(object_key)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(obj)));
-        __args.push(rt::ToValue::to_value(&json_processing_options));
+        rt::static_op("aws-cdk-lib.aws_s3_deployment.Source", "jsonData", __args)
+    }
+    /// Deploys an object with the specified JSON object into the bucket.
+    ///
+    /// The content can include deploy-time values (such as `snsTopic.topicArn`)
+    /// that will get resolved only during deployment.
+    ///
+    /// Quoting of deploy-time values will be done according to the ostensible
+    /// type of the Token used to represent the deploy-time value.
+    ///
+    /// - String tokens will be quoted into the JSON string skeleton, and
+    ///   deploy-time values will be encoded and substituted without their
+    ///   surrounding quotes. Will substitute correctly to working JSON if the
+    ///   deploy-time value is a string.
+    /// - Number and list tokens will be encoded and substituted without quotes. Will
+    ///   substitute correctly to working JSON if the deploy-time value is a
+    ///   number, boolean or list or map.
+    ///
+    /// Note that due to CloudFormation behavior, scalars inside lists and maps
+    /// will always be converted to strings.
+    ///
+    /// Arguments:
+    /// - `object_key`: The destination S3 object key (relative to the root of the S3 deployment).
+    /// - `obj`: A JSON object.
+    /// - `json_processing_options`: Options for how to process the JSON object.
+    ///
+    /// [`Self::json_data`] with the optional `json_processing_options` passed.
+    #[track_caller]
+    pub fn json_data_with(object_key: impl Into<rt::JsString>, obj: impl Into<rt::JsAny>, json_processing_options: impl Into<crate::aws_cdk_lib::aws_s3_deployment::JsonProcessingOptions>) -> crate::aws_cdk_lib::aws_s3_deployment::ISource {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(object_key)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(obj)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3_deployment::JsonProcessingOptions>::into(json_processing_options)));
         rt::static_op("aws-cdk-lib.aws_s3_deployment.Source", "jsonData", __args)
     }
     /// Deploys an object with the specified JSON object formatted as YAML into the bucket.
@@ -1321,10 +1460,23 @@ pub struct SourceConfig {
     pub zip_object_key: rt::JsString,
 }
 
+/// The required fields of [`SourceConfig`], named: `SourceConfig::new(SourceConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SourceConfigRequired<T0, T1> {
+    /// The source bucket to deploy from. (converts into `aws_cdk_lib::aws_s3::IBucket`)
+    pub bucket: T0,
+    /// An S3 object key in the source bucket that points to a zip file. (converts into `JsString`)
+    pub zip_object_key: T1,
+}
+
 impl SourceConfig {
-    /// A `SourceConfig` with its required fields; set optional ones with the setters.
-    pub fn new(bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>, zip_object_key: impl Into<rt::JsString>) -> Self {
-        SourceConfig { bucket: bucket.into(), markers: None, markers_config: None, zip_object_key: zip_object_key.into() }
+    /// A `SourceConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SourceConfigRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_s3::IBucket>,
+        T1: Into<rt::JsString>,
+    {
+        SourceConfig { bucket: required.bucket.into(), markers: None, markers_config: None, zip_object_key: required.zip_object_key.into() }
     }
     /// The source bucket to deploy from.
     pub fn bucket(mut self, bucket: impl Into<crate::aws_cdk_lib::aws_s3::IBucket>) -> Self {

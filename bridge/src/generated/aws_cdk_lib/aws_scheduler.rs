@@ -562,10 +562,23 @@ pub struct CfnScheduleEventBridgeParametersProperty {
     pub source: rt::JsString,
 }
 
+/// The required fields of [`CfnScheduleEventBridgeParametersProperty`], named: `CfnScheduleEventBridgeParametersProperty::new(CfnScheduleEventBridgeParametersPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScheduleEventBridgeParametersPropertyRequired<T0, T1> {
+    /// A free-form string, with a maximum of 128 characters, used to decide what fields to expect in the event detail. (converts into `JsString`)
+    pub detail_type: T0,
+    /// The source of the event. (converts into `JsString`)
+    pub source: T1,
+}
+
 impl CfnScheduleEventBridgeParametersProperty {
-    /// A `CfnScheduleEventBridgeParametersProperty` with its required fields; set optional ones with the setters.
-    pub fn new(detail_type: impl Into<rt::JsString>, source: impl Into<rt::JsString>) -> Self {
-        CfnScheduleEventBridgeParametersProperty { detail_type: detail_type.into(), source: source.into() }
+    /// A `CfnScheduleEventBridgeParametersProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScheduleEventBridgeParametersPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScheduleEventBridgeParametersProperty { detail_type: required.detail_type.into(), source: required.source.into() }
     }
     /// A free-form string, with a maximum of 128 characters, used to decide what fields to expect in the event detail.
     ///
@@ -911,10 +924,23 @@ pub struct CfnScheduleSageMakerPipelineParameterProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnScheduleSageMakerPipelineParameterProperty`], named: `CfnScheduleSageMakerPipelineParameterProperty::new(CfnScheduleSageMakerPipelineParameterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScheduleSageMakerPipelineParameterPropertyRequired<T0, T1> {
+    /// Name of parameter to start execution of a SageMaker Model Building Pipeline. (converts into `JsString`)
+    pub name: T0,
+    /// Value of parameter to start execution of a SageMaker Model Building Pipeline. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnScheduleSageMakerPipelineParameterProperty {
-    /// A `CfnScheduleSageMakerPipelineParameterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnScheduleSageMakerPipelineParameterProperty { name: name.into(), value: value.into() }
+    /// A `CfnScheduleSageMakerPipelineParameterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScheduleSageMakerPipelineParameterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScheduleSageMakerPipelineParameterProperty { name: required.name.into(), value: required.value.into() }
     }
     /// Name of parameter to start execution of a SageMaker Model Building Pipeline.
     ///
@@ -1066,10 +1092,23 @@ pub struct CfnScheduleTargetProperty {
     pub sqs_parameters: Option<IResolvableOrCfnScheduleSqsParametersProperty>,
 }
 
+/// The required fields of [`CfnScheduleTargetProperty`], named: `CfnScheduleTargetProperty::new(CfnScheduleTargetPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnScheduleTargetPropertyRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the target. (converts into `JsString`)
+    pub arn: T0,
+    /// The Amazon Resource Name (ARN) of the IAM role that EventBridge Scheduler will use for this target when the schedule is invoked. (converts into `JsString`)
+    pub role_arn: T1,
+}
+
 impl CfnScheduleTargetProperty {
-    /// A `CfnScheduleTargetProperty` with its required fields; set optional ones with the setters.
-    pub fn new(arn: impl Into<rt::JsString>, role_arn: impl Into<rt::JsString>) -> Self {
-        CfnScheduleTargetProperty { arn: arn.into(), dead_letter_config: None, ecs_parameters: None, event_bridge_parameters: None, input: None, kinesis_parameters: None, retry_policy: None, role_arn: role_arn.into(), sage_maker_pipeline_parameters: None, sqs_parameters: None }
+    /// A `CfnScheduleTargetProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnScheduleTargetPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnScheduleTargetProperty { arn: required.arn.into(), dead_letter_config: None, ecs_parameters: None, event_bridge_parameters: None, input: None, kinesis_parameters: None, retry_policy: None, role_arn: required.role_arn.into(), sage_maker_pipeline_parameters: None, sqs_parameters: None }
     }
     /// The Amazon Resource Name (ARN) of the target.
     ///
@@ -1184,12 +1223,29 @@ impl CfnScheduleGroup {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_scheduler::CfnScheduleGroupProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_scheduler.CfnScheduleGroup", __args)
+    }
+    /// Create a new `AWS::Scheduler::ScheduleGroup`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_scheduler::CfnScheduleGroupProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler::CfnScheduleGroupProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler.CfnScheduleGroup", __args)
     }
     #[track_caller]
@@ -1388,10 +1444,26 @@ pub struct CfnScheduleProps {
     pub target: IResolvableOrCfnScheduleTargetProperty,
 }
 
+/// The required fields of [`CfnScheduleProps`], named: `CfnScheduleProps::new(CfnSchedulePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnSchedulePropsRequired<T0, T1, T2> {
+    /// Allows you to configure a time window during which EventBridge Scheduler invokes the schedule. (converts into `IResolvableOrCfnScheduleFlexibleTimeWindowProperty`)
+    pub flexible_time_window: T0,
+    /// The expression that defines when the schedule runs. The following formats are supported. (converts into `JsString`)
+    pub schedule_expression: T1,
+    /// The schedule's target details. (converts into `IResolvableOrCfnScheduleTargetProperty`)
+    pub target: T2,
+}
+
 impl CfnScheduleProps {
-    /// A `CfnScheduleProps` with its required fields; set optional ones with the setters.
-    pub fn new(flexible_time_window: impl Into<IResolvableOrCfnScheduleFlexibleTimeWindowProperty>, schedule_expression: impl Into<rt::JsString>, target: impl Into<IResolvableOrCfnScheduleTargetProperty>) -> Self {
-        CfnScheduleProps { description: None, end_date: None, flexible_time_window: flexible_time_window.into(), group_name: None, kms_key_arn: None, name: None, schedule_expression: schedule_expression.into(), schedule_expression_timezone: None, start_date: None, state: None, target: target.into() }
+    /// A `CfnScheduleProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnSchedulePropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnScheduleFlexibleTimeWindowProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrCfnScheduleTargetProperty>,
+    {
+        CfnScheduleProps { description: None, end_date: None, flexible_time_window: required.flexible_time_window.into(), group_name: None, kms_key_arn: None, name: None, schedule_expression: required.schedule_expression.into(), schedule_expression_timezone: None, start_date: None, state: None, target: required.target.into() }
     }
     /// The description you specify for the schedule.
     ///
@@ -1812,75 +1884,183 @@ impl IScheduleGroup {
     /// Return the given named metric for this group schedules.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this group schedules.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// Metric for all invocation attempts.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_attempts_with`] passes it.
     #[track_caller]
-    pub fn metric_attempts(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_attempts(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricAttempts", __args)
+    }
+    /// Metric for all invocation attempts.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_attempts`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_attempts_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricAttempts", __args)
     }
     /// Metric for dropped invocations when EventBridge Scheduler stops attempting to invoke the target after a schedule's retry policy has been exhausted.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_dropped_with`] passes it.
     #[track_caller]
-    pub fn metric_dropped(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_dropped(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricDropped", __args)
+    }
+    /// Metric for dropped invocations when EventBridge Scheduler stops attempting to invoke the target after a schedule's retry policy has been exhausted.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_dropped`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_dropped_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricDropped", __args)
     }
     /// Metric for failed invocations that also failed to deliver to DLQ.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `error_code`, `props`; [`Self::metric_failed_to_be_sent_to_dlq_with`] passes `error_code`.
     #[track_caller]
-    pub fn metric_failed_to_be_sent_to_dlq(&self, error_code: Option<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_failed_to_be_sent_to_dlq(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricFailedToBeSentToDLQ", __args)
+    }
+    /// Metric for failed invocations that also failed to deliver to DLQ.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_failed_to_be_sent_to_dlq`] with the optional `error_code` passed.
+    #[track_caller]
+    pub fn metric_failed_to_be_sent_to_dlq_with(&self, error_code: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&error_code));
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(error_code)));
+        rt::call_op(rt::JsObject::handle(self), "metricFailedToBeSentToDLQ", __args)
+    }
+    /// Metric for failed invocations that also failed to deliver to DLQ.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_failed_to_be_sent_to_dlq`] with the optional `error_code`, `props` passed.
+    #[track_caller]
+    pub fn metric_failed_to_be_sent_to_dlq_with_props(&self, error_code: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(error_code)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricFailedToBeSentToDLQ", __args)
     }
     /// Metric for invocations delivered to the DLQ.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_sent_to_dlq_with`] passes it.
     #[track_caller]
-    pub fn metric_sent_to_dlq(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_sent_to_dlq(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricSentToDLQ", __args)
+    }
+    /// Metric for invocations delivered to the DLQ.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_sent_to_dlq`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_sent_to_dlq_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricSentToDLQ", __args)
     }
     /// Metric for delivery of failed invocations to DLQ when the payload of the event sent to the DLQ exceeds the maximum size allowed by Amazon SQS.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_sent_to_dlq_truncated_with`] passes it.
     #[track_caller]
-    pub fn metric_sent_to_dlq_truncated(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_sent_to_dlq_truncated(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricSentToDLQTruncated", __args)
+    }
+    /// Metric for delivery of failed invocations to DLQ when the payload of the event sent to the DLQ exceeds the maximum size allowed by Amazon SQS.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_sent_to_dlq_truncated`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_sent_to_dlq_truncated_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricSentToDLQTruncated", __args)
     }
     /// Emitted when the target returns an exception after EventBridge Scheduler calls the target API.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_target_errors_with`] passes it.
     #[track_caller]
-    pub fn metric_target_errors(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_target_errors(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTargetErrors", __args)
+    }
+    /// Emitted when the target returns an exception after EventBridge Scheduler calls the target API.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_target_errors`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_target_errors_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTargetErrors", __args)
     }
     /// Metric for invocation failures due to API throttling by the target.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_target_throttled_with`] passes it.
     #[track_caller]
-    pub fn metric_target_throttled(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_target_throttled(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTargetThrottled", __args)
+    }
+    /// Metric for invocation failures due to API throttling by the target.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_target_throttled`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_target_throttled_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTargetThrottled", __args)
     }
     /// Metric for the number of invocations that were throttled because it exceeds your service quotas.
@@ -1888,10 +2068,24 @@ impl IScheduleGroup {
     /// Default: - sum over 5 minutes
     ///
     /// See: <https://docs.aws.amazon.com/scheduler/latest/UserGuide/scheduler-quotas.html>
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_throttled_with`] passes it.
     #[track_caller]
-    pub fn metric_throttled(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_throttled(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricThrottled", __args)
+    }
+    /// Metric for the number of invocations that were throttled because it exceeds your service quotas.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// See: <https://docs.aws.amazon.com/scheduler/latest/UserGuide/scheduler-quotas.html>
+    ///
+    /// [`Self::metric_throttled`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_throttled_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricThrottled", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -1997,20 +2191,45 @@ impl Schedule {
     /// Return the given named metric for all schedules.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_all_with`] passes it.
     #[track_caller]
-    pub fn metric_all(metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_all(metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAll", __args)
+    }
+    /// Return the given named metric for all schedules.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_all`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_all_with(metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAll", __args)
     }
     /// Metric for all invocation attempts across all schedules.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_all_attempts_with`] passes it.
     #[track_caller]
-    pub fn metric_all_attempts(props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_all_attempts() -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllAttempts", __args)
+    }
+    /// Metric for all invocation attempts across all schedules.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_all_attempts`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_all_attempts_with(props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllAttempts", __args)
     }
     /// Metric for dropped invocations when EventBridge Scheduler stops attempting to invoke the target after a schedule's retry policy has been exhausted.
@@ -2018,38 +2237,99 @@ impl Schedule {
     /// Metric is calculated for all schedules.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_all_dropped_with`] passes it.
     #[track_caller]
-    pub fn metric_all_dropped(props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_all_dropped() -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllDropped", __args)
+    }
+    /// Metric for dropped invocations when EventBridge Scheduler stops attempting to invoke the target after a schedule's retry policy has been exhausted.
+    ///
+    /// Metric is calculated for all schedules.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_all_dropped`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_all_dropped_with(props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllDropped", __args)
     }
     /// Emitted when the target returns an exception after EventBridge Scheduler calls the target API across all schedules.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_all_errors_with`] passes it.
     #[track_caller]
-    pub fn metric_all_errors(props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_all_errors() -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllErrors", __args)
+    }
+    /// Emitted when the target returns an exception after EventBridge Scheduler calls the target API across all schedules.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_all_errors`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_all_errors_with(props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllErrors", __args)
     }
     /// Metric for failed invocations that also failed to deliver to DLQ across all schedules.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `error_code`, `props`; [`Self::metric_all_failed_to_be_sent_to_dlq_with`] passes `error_code`.
     #[track_caller]
-    pub fn metric_all_failed_to_be_sent_to_dlq(error_code: Option<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_all_failed_to_be_sent_to_dlq() -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllFailedToBeSentToDLQ", __args)
+    }
+    /// Metric for failed invocations that also failed to deliver to DLQ across all schedules.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_all_failed_to_be_sent_to_dlq`] with the optional `error_code` passed.
+    #[track_caller]
+    pub fn metric_all_failed_to_be_sent_to_dlq_with(error_code: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&error_code));
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(error_code)));
+        rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllFailedToBeSentToDLQ", __args)
+    }
+    /// Metric for failed invocations that also failed to deliver to DLQ across all schedules.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_all_failed_to_be_sent_to_dlq`] with the optional `error_code`, `props` passed.
+    #[track_caller]
+    pub fn metric_all_failed_to_be_sent_to_dlq_with_props(error_code: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(error_code)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllFailedToBeSentToDLQ", __args)
     }
     /// Metric for invocations delivered to the DLQ across all schedules.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_all_sent_to_dlq_with`] passes it.
     #[track_caller]
-    pub fn metric_all_sent_to_dlq(props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_all_sent_to_dlq() -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllSentToDLQ", __args)
+    }
+    /// Metric for invocations delivered to the DLQ across all schedules.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_all_sent_to_dlq`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_all_sent_to_dlq_with(props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllSentToDLQ", __args)
     }
     /// Metric for delivery of failed invocations to DLQ when the payload of the event sent to the DLQ exceeds the maximum size allowed by Amazon SQS.
@@ -2057,19 +2337,45 @@ impl Schedule {
     /// Metric is calculated for all schedules.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_all_sent_to_dlq_truncated_with`] passes it.
     #[track_caller]
-    pub fn metric_all_sent_to_dlq_truncated(props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_all_sent_to_dlq_truncated() -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllSentToDLQTruncated", __args)
+    }
+    /// Metric for delivery of failed invocations to DLQ when the payload of the event sent to the DLQ exceeds the maximum size allowed by Amazon SQS.
+    ///
+    /// Metric is calculated for all schedules.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_all_sent_to_dlq_truncated`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_all_sent_to_dlq_truncated_with(props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllSentToDLQTruncated", __args)
     }
     /// Metric for invocation failures due to API throttling by the target across all schedules.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_all_target_throttled_with`] passes it.
     #[track_caller]
-    pub fn metric_all_target_throttled(props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_all_target_throttled() -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllTargetThrottled", __args)
+    }
+    /// Metric for invocation failures due to API throttling by the target across all schedules.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_all_target_throttled`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_all_target_throttled_with(props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllTargetThrottled", __args)
     }
     /// Metric for the number of invocations that were throttled across all schedules.
@@ -2077,10 +2383,24 @@ impl Schedule {
     /// Default: - sum over 5 minutes
     ///
     /// See: <https://docs.aws.amazon.com/scheduler/latest/UserGuide/scheduler-quotas.html>
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_all_throttled_with`] passes it.
     #[track_caller]
-    pub fn metric_all_throttled(props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_all_throttled() -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllThrottled", __args)
+    }
+    /// Metric for the number of invocations that were throttled across all schedules.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// See: <https://docs.aws.amazon.com/scheduler/latest/UserGuide/scheduler-quotas.html>
+    ///
+    /// [`Self::metric_all_throttled`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_all_throttled_with(props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::static_op("aws-cdk-lib.aws_scheduler.Schedule", "metricAllThrottled", __args)
     }
     /// Uniquely identifies this class.
@@ -2133,11 +2453,26 @@ impl ScheduleExpression {
     /// Arguments:
     /// - `date`: The date and time to use.
     /// - `time_zone`: The time zone to use for interpreting the date.
+    ///
+    /// Leaves out the optional `time_zone`; [`Self::at_with`] passes it.
     #[track_caller]
-    pub fn at(date: impl Into<rt::JsAny>, time_zone: Option<crate::aws_cdk_lib::TimeZone>) -> crate::aws_cdk_lib::aws_scheduler::ScheduleExpression {
+    pub fn at(date: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::aws_scheduler::ScheduleExpression {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(date)));
-        __args.push(rt::ToValue::to_value(&time_zone));
+        rt::static_op("aws-cdk-lib.aws_scheduler.ScheduleExpression", "at", __args)
+    }
+    /// Construct a one-time schedule from a date.
+    ///
+    /// Arguments:
+    /// - `date`: The date and time to use.
+    /// - `time_zone`: The time zone to use for interpreting the date.
+    ///
+    /// [`Self::at`] with the optional `time_zone` passed.
+    #[track_caller]
+    pub fn at_with(date: impl Into<rt::JsAny>, time_zone: impl Into<crate::aws_cdk_lib::TimeZone>) -> crate::aws_cdk_lib::aws_scheduler::ScheduleExpression {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(date)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TimeZone>::into(time_zone)));
         rt::static_op("aws-cdk-lib.aws_scheduler.ScheduleExpression", "at", __args)
     }
     /// Create a recurring schedule from a set of cron fields and time zone.
@@ -2152,11 +2487,26 @@ impl ScheduleExpression {
     /// Arguments:
     /// - `expression`: The expression to use.
     /// - `time_zone`: The time zone to use for interpreting the expression.
+    ///
+    /// Leaves out the optional `time_zone`; [`Self::expression_with`] passes it.
     #[track_caller]
-    pub fn expression(expression: impl Into<rt::JsString>, time_zone: Option<crate::aws_cdk_lib::TimeZone>) -> crate::aws_cdk_lib::aws_scheduler::ScheduleExpression {
+    pub fn expression(expression: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_scheduler::ScheduleExpression {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(expression)));
-        __args.push(rt::ToValue::to_value(&time_zone));
+        rt::static_op("aws-cdk-lib.aws_scheduler.ScheduleExpression", "expression", __args)
+    }
+    /// Construct a schedule from a literal schedule expression.
+    ///
+    /// Arguments:
+    /// - `expression`: The expression to use.
+    /// - `time_zone`: The time zone to use for interpreting the expression.
+    ///
+    /// [`Self::expression`] with the optional `time_zone` passed.
+    #[track_caller]
+    pub fn expression_with(expression: impl Into<rt::JsString>, time_zone: impl Into<crate::aws_cdk_lib::TimeZone>) -> crate::aws_cdk_lib::aws_scheduler::ScheduleExpression {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(expression)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::TimeZone>::into(time_zone)));
         rt::static_op("aws-cdk-lib.aws_scheduler.ScheduleExpression", "expression", __args)
     }
     /// Construct a recurring schedule from an interval and a time unit.
@@ -2188,12 +2538,21 @@ pub struct ScheduleGroup(crate::aws_cdk_lib::Resource);
 crate::__handle!(ScheduleGroup : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(ScheduleGroup => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_scheduler::IScheduleGroup, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl ScheduleGroup {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_scheduler::ScheduleGroupProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_scheduler.ScheduleGroup", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_scheduler::ScheduleGroupProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler::ScheduleGroupProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler.ScheduleGroup", __args)
     }
     /// Import a default schedule group.
@@ -2280,75 +2639,183 @@ impl ScheduleGroup {
     /// Return the given named metric for this schedule group.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this schedule group.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// Metric for all invocation attempts.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_attempts_with`] passes it.
     #[track_caller]
-    pub fn metric_attempts(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_attempts(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricAttempts", __args)
+    }
+    /// Metric for all invocation attempts.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_attempts`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_attempts_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricAttempts", __args)
     }
     /// Metric for dropped invocations when EventBridge Scheduler stops attempting to invoke the target after a schedule's retry policy has been exhausted.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_dropped_with`] passes it.
     #[track_caller]
-    pub fn metric_dropped(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_dropped(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricDropped", __args)
+    }
+    /// Metric for dropped invocations when EventBridge Scheduler stops attempting to invoke the target after a schedule's retry policy has been exhausted.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_dropped`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_dropped_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricDropped", __args)
     }
     /// Metric for failed invocations that also failed to deliver to DLQ.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `error_code`, `props`; [`Self::metric_failed_to_be_sent_to_dlq_with`] passes `error_code`.
     #[track_caller]
-    pub fn metric_failed_to_be_sent_to_dlq(&self, error_code: Option<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_failed_to_be_sent_to_dlq(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricFailedToBeSentToDLQ", __args)
+    }
+    /// Metric for failed invocations that also failed to deliver to DLQ.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_failed_to_be_sent_to_dlq`] with the optional `error_code` passed.
+    #[track_caller]
+    pub fn metric_failed_to_be_sent_to_dlq_with(&self, error_code: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&error_code));
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(error_code)));
+        rt::call_op(rt::JsObject::handle(self), "metricFailedToBeSentToDLQ", __args)
+    }
+    /// Metric for failed invocations that also failed to deliver to DLQ.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_failed_to_be_sent_to_dlq`] with the optional `error_code`, `props` passed.
+    #[track_caller]
+    pub fn metric_failed_to_be_sent_to_dlq_with_props(&self, error_code: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(error_code)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricFailedToBeSentToDLQ", __args)
     }
     /// Metric for invocations delivered to the DLQ.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_sent_to_dlq_with`] passes it.
     #[track_caller]
-    pub fn metric_sent_to_dlq(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_sent_to_dlq(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricSentToDLQ", __args)
+    }
+    /// Metric for invocations delivered to the DLQ.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_sent_to_dlq`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_sent_to_dlq_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricSentToDLQ", __args)
     }
     /// Metric for delivery of failed invocations to DLQ when the payload of the event sent to the DLQ exceeds the maximum size allowed by Amazon SQS.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_sent_to_dlq_truncated_with`] passes it.
     #[track_caller]
-    pub fn metric_sent_to_dlq_truncated(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_sent_to_dlq_truncated(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricSentToDLQTruncated", __args)
+    }
+    /// Metric for delivery of failed invocations to DLQ when the payload of the event sent to the DLQ exceeds the maximum size allowed by Amazon SQS.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_sent_to_dlq_truncated`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_sent_to_dlq_truncated_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricSentToDLQTruncated", __args)
     }
     /// Emitted when the target returns an exception after EventBridge Scheduler calls the target API.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_target_errors_with`] passes it.
     #[track_caller]
-    pub fn metric_target_errors(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_target_errors(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTargetErrors", __args)
+    }
+    /// Emitted when the target returns an exception after EventBridge Scheduler calls the target API.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_target_errors`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_target_errors_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTargetErrors", __args)
     }
     /// Metric for invocation failures due to API throttling by the target.
     ///
     /// Default: - sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_target_throttled_with`] passes it.
     #[track_caller]
-    pub fn metric_target_throttled(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_target_throttled(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricTargetThrottled", __args)
+    }
+    /// Metric for invocation failures due to API throttling by the target.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// [`Self::metric_target_throttled`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_target_throttled_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricTargetThrottled", __args)
     }
     /// Metric for the number of invocations that were throttled because it exceeds your service quotas.
@@ -2356,10 +2823,24 @@ impl ScheduleGroup {
     /// Default: - sum over 5 minutes
     ///
     /// See: <https://docs.aws.amazon.com/scheduler/latest/UserGuide/scheduler-quotas.html>
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_throttled_with`] passes it.
     #[track_caller]
-    pub fn metric_throttled(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_throttled(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricThrottled", __args)
+    }
+    /// Metric for the number of invocations that were throttled because it exceeds your service quotas.
+    ///
+    /// Default: - sum over 5 minutes
+    ///
+    /// See: <https://docs.aws.amazon.com/scheduler/latest/UserGuide/scheduler-quotas.html>
+    ///
+    /// [`Self::metric_throttled`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_throttled_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricThrottled", __args)
     }
     /// Uniquely identifies this class.
@@ -2534,10 +3015,23 @@ pub struct ScheduleProps {
     pub time_window: Option<crate::aws_cdk_lib::aws_scheduler::TimeWindow>,
 }
 
+/// The required fields of [`ScheduleProps`], named: `ScheduleProps::new(SchedulePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SchedulePropsRequired<T0, T1> {
+    /// The expression that defines when the schedule runs. (converts into `aws_cdk_lib::aws_scheduler::ScheduleExpression`)
+    pub schedule: T0,
+    /// The schedule's target details. (converts into `aws_cdk_lib::aws_scheduler::IScheduleTarget`)
+    pub target: T1,
+}
+
 impl ScheduleProps {
-    /// A `ScheduleProps` with its required fields; set optional ones with the setters.
-    pub fn new(schedule: impl Into<crate::aws_cdk_lib::aws_scheduler::ScheduleExpression>, target: impl Into<crate::aws_cdk_lib::aws_scheduler::IScheduleTarget>) -> Self {
-        ScheduleProps { description: None, enabled: None, end: None, key: None, schedule: schedule.into(), schedule_group: None, schedule_name: None, start: None, target: target.into(), time_window: None }
+    /// A `ScheduleProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SchedulePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_scheduler::ScheduleExpression>,
+        T1: Into<crate::aws_cdk_lib::aws_scheduler::IScheduleTarget>,
+    {
+        ScheduleProps { description: None, enabled: None, end: None, key: None, schedule: required.schedule.into(), schedule_group: None, schedule_name: None, start: None, target: required.target.into(), time_window: None }
     }
     /// The description you specify for the schedule.
     ///
@@ -2680,10 +3174,23 @@ pub struct ScheduleTargetConfig {
     pub sqs_parameters: Option<crate::aws_cdk_lib::aws_scheduler::CfnScheduleSqsParametersProperty>,
 }
 
+/// The required fields of [`ScheduleTargetConfig`], named: `ScheduleTargetConfig::new(ScheduleTargetConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ScheduleTargetConfigRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the target. (converts into `JsString`)
+    pub arn: T0,
+    /// Role to use to invoke this event target. (converts into `aws_cdk_lib::aws_iam::IRole`)
+    pub role: T1,
+}
+
 impl ScheduleTargetConfig {
-    /// A `ScheduleTargetConfig` with its required fields; set optional ones with the setters.
-    pub fn new(arn: impl Into<rt::JsString>, role: impl Into<crate::aws_cdk_lib::aws_iam::IRole>) -> Self {
-        ScheduleTargetConfig { arn: arn.into(), dead_letter_config: None, ecs_parameters: None, event_bridge_parameters: None, input: None, kinesis_parameters: None, retry_policy: None, role: role.into(), sage_maker_pipeline_parameters: None, sqs_parameters: None }
+    /// A `ScheduleTargetConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: ScheduleTargetConfigRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_iam::IRole>,
+    {
+        ScheduleTargetConfig { arn: required.arn.into(), dead_letter_config: None, ecs_parameters: None, event_bridge_parameters: None, input: None, kinesis_parameters: None, retry_policy: None, role: required.role.into(), sage_maker_pipeline_parameters: None, sqs_parameters: None }
     }
     /// The Amazon Resource Name (ARN) of the target.
     pub fn arn(mut self, arn: impl Into<rt::JsString>) -> Self {

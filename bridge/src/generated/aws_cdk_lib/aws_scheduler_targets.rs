@@ -14,11 +14,19 @@ pub struct CodeBuildStartBuild(crate::aws_cdk_lib::aws_scheduler_targets::Schedu
 crate::__handle!(CodeBuildStartBuild : crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 crate::__upcasts!(CodeBuildStartBuild => crate::aws_cdk_lib::aws_scheduler::IScheduleTarget, crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 impl CodeBuildStartBuild {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(project: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+    pub fn new(project: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(project)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_scheduler_targets.CodeBuildStartBuild", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(project: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(project)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler_targets.CodeBuildStartBuild", __args)
     }
 }
@@ -31,11 +39,19 @@ pub struct CodePipelineStartPipelineExecution(crate::aws_cdk_lib::aws_scheduler_
 crate::__handle!(CodePipelineStartPipelineExecution : crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 crate::__upcasts!(CodePipelineStartPipelineExecution => crate::aws_cdk_lib::aws_scheduler::IScheduleTarget, crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 impl CodePipelineStartPipelineExecution {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(pipeline: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+    pub fn new(pipeline: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(pipeline)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_scheduler_targets.CodePipelineStartPipelineExecution", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(pipeline: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(pipeline)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler_targets.CodePipelineStartPipelineExecution", __args)
     }
 }
@@ -658,11 +674,19 @@ pub struct EventBridgePutEvents(crate::aws_cdk_lib::aws_scheduler_targets::Sched
 crate::__handle!(EventBridgePutEvents : crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 crate::__upcasts!(EventBridgePutEvents => crate::aws_cdk_lib::aws_scheduler::IScheduleTarget, crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 impl EventBridgePutEvents {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(entry: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::EventBridgePutEventsEntry>, props: Option<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+    pub fn new(entry: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::EventBridgePutEventsEntry>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::EventBridgePutEventsEntry>::into(entry)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_scheduler_targets.EventBridgePutEvents", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(entry: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::EventBridgePutEventsEntry>, props: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::EventBridgePutEventsEntry>::into(entry)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler_targets.EventBridgePutEvents", __args)
     }
 }
@@ -694,10 +718,29 @@ pub struct EventBridgePutEventsEntry {
     pub source: rt::JsString,
 }
 
+/// The required fields of [`EventBridgePutEventsEntry`], named: `EventBridgePutEventsEntry::new(EventBridgePutEventsEntryRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct EventBridgePutEventsEntryRequired<T0, T1, T2, T3> {
+    /// The event body. (converts into `aws_cdk_lib::aws_scheduler::ScheduleTargetInput`)
+    pub detail: T0,
+    /// Used along with the source field to help identify the fields and values expected in the detail field. (converts into `JsString`)
+    pub detail_type: T1,
+    /// The event bus the entry will be sent to. (converts into `aws_cdk_lib::aws_events::IEventBus`)
+    pub event_bus: T2,
+    /// The service or application that caused this event to be generated. (converts into `JsString`)
+    pub source: T3,
+}
+
 impl EventBridgePutEventsEntry {
-    /// A `EventBridgePutEventsEntry` with its required fields; set optional ones with the setters.
-    pub fn new(detail: impl Into<crate::aws_cdk_lib::aws_scheduler::ScheduleTargetInput>, detail_type: impl Into<rt::JsString>, event_bus: impl Into<crate::aws_cdk_lib::aws_events::IEventBus>, source: impl Into<rt::JsString>) -> Self {
-        EventBridgePutEventsEntry { detail: detail.into(), detail_type: detail_type.into(), event_bus: event_bus.into(), source: source.into() }
+    /// A `EventBridgePutEventsEntry` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: EventBridgePutEventsEntryRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_scheduler::ScheduleTargetInput>,
+        T1: Into<rt::JsString>,
+        T2: Into<crate::aws_cdk_lib::aws_events::IEventBus>,
+        T3: Into<rt::JsString>,
+    {
+        EventBridgePutEventsEntry { detail: required.detail.into(), detail_type: required.detail_type.into(), event_bus: required.event_bus.into(), source: required.source.into() }
     }
     /// The event body.
     ///
@@ -1057,11 +1100,19 @@ pub struct FirehosePutRecord(crate::aws_cdk_lib::aws_scheduler_targets::Schedule
 crate::__handle!(FirehosePutRecord : crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 crate::__upcasts!(FirehosePutRecord => crate::aws_cdk_lib::aws_scheduler::IScheduleTarget, crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 impl FirehosePutRecord {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(delivery_stream: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+    pub fn new(delivery_stream: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(delivery_stream)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_scheduler_targets.FirehosePutRecord", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(delivery_stream: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(delivery_stream)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler_targets.FirehosePutRecord", __args)
     }
 }
@@ -1074,11 +1125,19 @@ pub struct InspectorStartAssessmentRun(crate::aws_cdk_lib::aws_scheduler_targets
 crate::__handle!(InspectorStartAssessmentRun : crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 crate::__upcasts!(InspectorStartAssessmentRun => crate::aws_cdk_lib::aws_scheduler::IScheduleTarget, crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 impl InspectorStartAssessmentRun {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(template: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+    pub fn new(template: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(template)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_scheduler_targets.InspectorStartAssessmentRun", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(template: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(template)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler_targets.InspectorStartAssessmentRun", __args)
     }
 }
@@ -1233,11 +1292,19 @@ pub struct LambdaInvoke(crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTarge
 crate::__handle!(LambdaInvoke : crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 crate::__upcasts!(LambdaInvoke => crate::aws_cdk_lib::aws_scheduler::IScheduleTarget, crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 impl LambdaInvoke {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(func: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+    pub fn new(func: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(func)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_scheduler_targets.LambdaInvoke", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(func: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(func)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler_targets.LambdaInvoke", __args)
     }
 }
@@ -1253,10 +1320,23 @@ pub struct SageMakerPipelineParameter {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`SageMakerPipelineParameter`], named: `SageMakerPipelineParameter::new(SageMakerPipelineParameterRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SageMakerPipelineParameterRequired<T0, T1> {
+    /// Name of parameter to start execution of a SageMaker Model Building Pipeline. (converts into `JsString`)
+    pub name: T0,
+    /// Value of parameter to start execution of a SageMaker Model Building Pipeline. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl SageMakerPipelineParameter {
-    /// A `SageMakerPipelineParameter` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        SageMakerPipelineParameter { name: name.into(), value: value.into() }
+    /// A `SageMakerPipelineParameter` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SageMakerPipelineParameterRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        SageMakerPipelineParameter { name: required.name.into(), value: required.value.into() }
     }
     /// Name of parameter to start execution of a SageMaker Model Building Pipeline.
     pub fn name(mut self, name: impl Into<rt::JsString>) -> Self {
@@ -1287,11 +1367,19 @@ pub struct SageMakerStartPipelineExecution(crate::aws_cdk_lib::aws_scheduler_tar
 crate::__handle!(SageMakerStartPipelineExecution : crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 crate::__upcasts!(SageMakerStartPipelineExecution => crate::aws_cdk_lib::aws_scheduler::IScheduleTarget, crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 impl SageMakerStartPipelineExecution {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(pipeline: impl Into<rt::Opaque>, props: Option<crate::aws_cdk_lib::aws_scheduler_targets::SageMakerStartPipelineExecutionProps>) -> Self {
+    pub fn new(pipeline: impl Into<rt::Opaque>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(pipeline)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_scheduler_targets.SageMakerStartPipelineExecution", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(pipeline: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::SageMakerStartPipelineExecutionProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(pipeline)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::SageMakerStartPipelineExecutionProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler_targets.SageMakerStartPipelineExecution", __args)
     }
 }
@@ -1561,11 +1649,19 @@ pub struct SnsPublish(crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetB
 crate::__handle!(SnsPublish : crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 crate::__upcasts!(SnsPublish => crate::aws_cdk_lib::aws_scheduler::IScheduleTarget, crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 impl SnsPublish {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(topic: impl Into<crate::aws_cdk_lib::aws_sns::ITopic>, props: Option<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+    pub fn new(topic: impl Into<crate::aws_cdk_lib::aws_sns::ITopic>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sns::ITopic>::into(topic)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_scheduler_targets.SnsPublish", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(topic: impl Into<crate::aws_cdk_lib::aws_sns::ITopic>, props: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sns::ITopic>::into(topic)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler_targets.SnsPublish", __args)
     }
 }
@@ -1578,11 +1674,19 @@ pub struct SqsSendMessage(crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTar
 crate::__handle!(SqsSendMessage : crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 crate::__upcasts!(SqsSendMessage => crate::aws_cdk_lib::aws_scheduler::IScheduleTarget, crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBase);
 impl SqsSendMessage {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(queue: impl Into<crate::aws_cdk_lib::aws_sqs::IQueue>, props: Option<crate::aws_cdk_lib::aws_scheduler_targets::SqsSendMessageProps>) -> Self {
+    pub fn new(queue: impl Into<crate::aws_cdk_lib::aws_sqs::IQueue>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sqs::IQueue>::into(queue)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_scheduler_targets.SqsSendMessage", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(queue: impl Into<crate::aws_cdk_lib::aws_sqs::IQueue>, props: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::SqsSendMessageProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sqs::IQueue>::into(queue)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::SqsSendMessageProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler_targets.SqsSendMessage", __args)
     }
 }
@@ -1752,10 +1856,23 @@ pub struct Tag {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`Tag`], named: `Tag::new(TagRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TagRequired<T0, T1> {
+    /// Key is the name of the tag. (converts into `JsString`)
+    pub key: T0,
+    /// Value is the metadata contents of the tag. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl Tag {
-    /// A `Tag` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        Tag { key: key.into(), value: value.into() }
+    /// A `Tag` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: TagRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        Tag { key: required.key.into(), value: required.value.into() }
     }
     /// Key is the name of the tag.
     pub fn key(mut self, key: impl Into<rt::JsString>) -> Self {
@@ -1853,10 +1970,23 @@ pub struct UniversalTargetProps {
     pub service: rt::JsString,
 }
 
+/// The required fields of [`UniversalTargetProps`], named: `UniversalTargetProps::new(UniversalTargetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct UniversalTargetPropsRequired<T0, T1> {
+    /// The API action to call. Must be camelCase. (converts into `JsString`)
+    pub action: T0,
+    /// The AWS service to call. (converts into `JsString`)
+    pub service: T1,
+}
+
 impl UniversalTargetProps {
-    /// A `UniversalTargetProps` with its required fields; set optional ones with the setters.
-    pub fn new(action: impl Into<rt::JsString>, service: impl Into<rt::JsString>) -> Self {
-        UniversalTargetProps { action: action.into(), dead_letter_queue: None, input: None, max_event_age: None, policy_statements: None, retry_attempts: None, role: None, service: service.into() }
+    /// A `UniversalTargetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: UniversalTargetPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        UniversalTargetProps { action: required.action.into(), dead_letter_queue: None, input: None, max_event_age: None, policy_statements: None, retry_attempts: None, role: None, service: required.service.into() }
     }
     /// The API action to call. Must be camelCase.
     ///

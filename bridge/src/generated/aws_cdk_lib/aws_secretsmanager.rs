@@ -159,10 +159,23 @@ pub struct CfnResourcePolicyProps {
     pub secret_id: StringOrObject,
 }
 
+/// The required fields of [`CfnResourcePolicyProps`], named: `CfnResourcePolicyProps::new(CfnResourcePolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResourcePolicyPropsRequired<T0, T1> {
+    /// A JSON-formatted string for an AWS resource-based policy. (converts into `JsAny`)
+    pub resource_policy: T0,
+    /// The ARN or name of the secret to attach the resource-based policy. (converts into `StringOrObject`)
+    pub secret_id: T1,
+}
+
 impl CfnResourcePolicyProps {
-    /// A `CfnResourcePolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(resource_policy: impl Into<rt::JsAny>, secret_id: impl Into<StringOrObject>) -> Self {
-        CfnResourcePolicyProps { block_public_policy: None, resource_policy: resource_policy.into(), secret_id: secret_id.into() }
+    /// A `CfnResourcePolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnResourcePolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<StringOrObject>,
+    {
+        CfnResourcePolicyProps { block_public_policy: None, resource_policy: required.resource_policy.into(), secret_id: required.secret_id.into() }
     }
     /// Specifies whether to block resource-based policies that allow broad access to the secret.
     ///
@@ -332,10 +345,23 @@ pub struct CfnRotationScheduleExternalSecretRotationMetadataItemProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnRotationScheduleExternalSecretRotationMetadataItemProperty`], named: `CfnRotationScheduleExternalSecretRotationMetadataItemProperty::new(CfnRotationScheduleExternalSecretRotationMetadataItemPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRotationScheduleExternalSecretRotationMetadataItemPropertyRequired<T0, T1> {
+    /// The key that identifies the item. (converts into `JsString`)
+    pub key: T0,
+    /// The value of the specified item. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnRotationScheduleExternalSecretRotationMetadataItemProperty {
-    /// A `CfnRotationScheduleExternalSecretRotationMetadataItemProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnRotationScheduleExternalSecretRotationMetadataItemProperty { key: key.into(), value: value.into() }
+    /// A `CfnRotationScheduleExternalSecretRotationMetadataItemProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRotationScheduleExternalSecretRotationMetadataItemPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRotationScheduleExternalSecretRotationMetadataItemProperty { key: required.key.into(), value: required.value.into() }
     }
     /// The key that identifies the item.
     ///
@@ -912,12 +938,29 @@ impl CfnSecret {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_secretsmanager::CfnSecretProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_secretsmanager.CfnSecret", __args)
+    }
+    /// Create a new `AWS::SecretsManager::Secret`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_secretsmanager::CfnSecretProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::CfnSecretProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_secretsmanager.CfnSecret", __args)
     }
     #[track_caller]
@@ -1564,10 +1607,26 @@ pub struct CfnSecretTargetAttachmentProps {
     pub target_type: rt::JsString,
 }
 
+/// The required fields of [`CfnSecretTargetAttachmentProps`], named: `CfnSecretTargetAttachmentProps::new(CfnSecretTargetAttachmentPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnSecretTargetAttachmentPropsRequired<T0, T1, T2> {
+    /// The ARN or name of the secret. (converts into `JsString`)
+    pub secret_id: T0,
+    /// The ID of the database or cluster. (converts into `JsString`)
+    pub target_id: T1,
+    /// A string that defines the type of service or database associated with the secret. (converts into `JsString`)
+    pub target_type: T2,
+}
+
 impl CfnSecretTargetAttachmentProps {
-    /// A `CfnSecretTargetAttachmentProps` with its required fields; set optional ones with the setters.
-    pub fn new(secret_id: impl Into<rt::JsString>, target_id: impl Into<rt::JsString>, target_type: impl Into<rt::JsString>) -> Self {
-        CfnSecretTargetAttachmentProps { secret_id: secret_id.into(), target_id: target_id.into(), target_type: target_type.into() }
+    /// A `CfnSecretTargetAttachmentProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnSecretTargetAttachmentPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnSecretTargetAttachmentProps { secret_id: required.secret_id.into(), target_id: required.target_id.into(), target_type: required.target_type.into() }
     }
     /// The ARN or name of the secret.
     ///
@@ -1630,10 +1689,20 @@ impl HostedRotation {
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "mariaDbMultiUser", __args)
     }
     /// MariaDB Single User.
+    ///
+    /// Leaves out the optional `options`; [`Self::maria_db_single_user_with`] passes it.
     #[track_caller]
-    pub fn maria_db_single_user(options: Option<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+    pub fn maria_db_single_user() -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "mariaDbSingleUser", __args)
+    }
+    /// MariaDB Single User.
+    ///
+    /// [`Self::maria_db_single_user`] with the optional `options` passed.
+    #[track_caller]
+    pub fn maria_db_single_user_with(options: impl Into<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "mariaDbSingleUser", __args)
     }
     /// MongoDB Multi User.
@@ -1644,10 +1713,20 @@ impl HostedRotation {
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "mongoDbMultiUser", __args)
     }
     /// MongoDB Single User.
+    ///
+    /// Leaves out the optional `options`; [`Self::mongo_db_single_user_with`] passes it.
     #[track_caller]
-    pub fn mongo_db_single_user(options: Option<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+    pub fn mongo_db_single_user() -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "mongoDbSingleUser", __args)
+    }
+    /// MongoDB Single User.
+    ///
+    /// [`Self::mongo_db_single_user`] with the optional `options` passed.
+    #[track_caller]
+    pub fn mongo_db_single_user_with(options: impl Into<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "mongoDbSingleUser", __args)
     }
     /// MySQL Multi User.
@@ -1658,10 +1737,20 @@ impl HostedRotation {
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "mysqlMultiUser", __args)
     }
     /// MySQL Single User.
+    ///
+    /// Leaves out the optional `options`; [`Self::mysql_single_user_with`] passes it.
     #[track_caller]
-    pub fn mysql_single_user(options: Option<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+    pub fn mysql_single_user() -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "mysqlSingleUser", __args)
+    }
+    /// MySQL Single User.
+    ///
+    /// [`Self::mysql_single_user`] with the optional `options` passed.
+    #[track_caller]
+    pub fn mysql_single_user_with(options: impl Into<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "mysqlSingleUser", __args)
     }
     /// Oracle Multi User.
@@ -1672,10 +1761,20 @@ impl HostedRotation {
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "oracleMultiUser", __args)
     }
     /// Oracle Single User.
+    ///
+    /// Leaves out the optional `options`; [`Self::oracle_single_user_with`] passes it.
     #[track_caller]
-    pub fn oracle_single_user(options: Option<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+    pub fn oracle_single_user() -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "oracleSingleUser", __args)
+    }
+    /// Oracle Single User.
+    ///
+    /// [`Self::oracle_single_user`] with the optional `options` passed.
+    #[track_caller]
+    pub fn oracle_single_user_with(options: impl Into<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "oracleSingleUser", __args)
     }
     /// PostgreSQL Multi User.
@@ -1686,10 +1785,20 @@ impl HostedRotation {
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "postgreSqlMultiUser", __args)
     }
     /// PostgreSQL Single User.
+    ///
+    /// Leaves out the optional `options`; [`Self::postgre_sql_single_user_with`] passes it.
     #[track_caller]
-    pub fn postgre_sql_single_user(options: Option<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+    pub fn postgre_sql_single_user() -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "postgreSqlSingleUser", __args)
+    }
+    /// PostgreSQL Single User.
+    ///
+    /// [`Self::postgre_sql_single_user`] with the optional `options` passed.
+    #[track_caller]
+    pub fn postgre_sql_single_user_with(options: impl Into<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "postgreSqlSingleUser", __args)
     }
     /// Redshift Multi User.
@@ -1700,10 +1809,20 @@ impl HostedRotation {
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "redshiftMultiUser", __args)
     }
     /// Redshift Single User.
+    ///
+    /// Leaves out the optional `options`; [`Self::redshift_single_user_with`] passes it.
     #[track_caller]
-    pub fn redshift_single_user(options: Option<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+    pub fn redshift_single_user() -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "redshiftSingleUser", __args)
+    }
+    /// Redshift Single User.
+    ///
+    /// [`Self::redshift_single_user`] with the optional `options` passed.
+    #[track_caller]
+    pub fn redshift_single_user_with(options: impl Into<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "redshiftSingleUser", __args)
     }
     /// SQL Server Multi User.
@@ -1714,10 +1833,20 @@ impl HostedRotation {
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "sqlServerMultiUser", __args)
     }
     /// SQL Server Single User.
+    ///
+    /// Leaves out the optional `options`; [`Self::sql_server_single_user_with`] passes it.
     #[track_caller]
-    pub fn sql_server_single_user(options: Option<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+    pub fn sql_server_single_user() -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "sqlServerSingleUser", __args)
+    }
+    /// SQL Server Single User.
+    ///
+    /// [`Self::sql_server_single_user`] with the optional `options` passed.
+    #[track_caller]
+    pub fn sql_server_single_user_with(options: impl Into<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>) -> crate::aws_cdk_lib::aws_secretsmanager::HostedRotation {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::SingleUserHostedRotationOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_secretsmanager.HostedRotation", "sqlServerSingleUser", __args)
     }
     /// Binds this hosted rotation to a secret.
@@ -1885,10 +2014,25 @@ impl ISecret {
     ///
     /// Arguments:
     /// - `options`: Options.
+    ///
+    /// Leaves out the optional `options`; [`Self::cfn_dynamic_reference_key_with`] passes it.
     #[track_caller]
-    pub fn cfn_dynamic_reference_key(&self, options: Option<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> rt::JsString {
+    pub fn cfn_dynamic_reference_key(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "cfnDynamicReferenceKey", __args)
+    }
+    /// Returns a key which can be used within an AWS CloudFormation dynamic reference to dynamically load this secret from AWS Secrets Manager.
+    ///
+    /// See: <https://docs.aws.amazon.com/secretsmanager/latest/userguide/cfn-example_reference-secret.html>
+    ///
+    /// Arguments:
+    /// - `options`: Options.
+    ///
+    /// [`Self::cfn_dynamic_reference_key`] with the optional `options` passed.
+    #[track_caller]
+    pub fn cfn_dynamic_reference_key_with(&self, options: impl Into<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SecretsManagerSecretOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "cfnDynamicReferenceKey", __args)
     }
     /// Denies the `DeleteSecret` action to all principals within the current account.
@@ -1902,11 +2046,26 @@ impl ISecret {
     /// Arguments:
     /// - `grantee`: the principal being granted permission.
     /// - `version_stages`: the version stages the grant is limited to.
+    ///
+    /// Leaves out the optional `version_stages`; [`Self::grant_read_with`] passes it.
     #[track_caller]
-    pub fn grant_read(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: Option<Vec<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&version_stages));
+        rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
+    }
+    /// Grants reading the secret value to some role.
+    ///
+    /// Arguments:
+    /// - `grantee`: the principal being granted permission.
+    /// - `version_stages`: the version stages the grant is limited to.
+    ///
+    /// [`Self::grant_read`] with the optional `version_stages` passed.
+    #[track_caller]
+    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(version_stages)));
         rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
     }
     /// Grants writing and updating the secret value to some role.
@@ -2081,10 +2240,25 @@ impl ISecretTargetAttachment {
     ///
     /// Arguments:
     /// - `options`: Options.
+    ///
+    /// Leaves out the optional `options`; [`Self::cfn_dynamic_reference_key_with`] passes it.
     #[track_caller]
-    pub fn cfn_dynamic_reference_key(&self, options: Option<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> rt::JsString {
+    pub fn cfn_dynamic_reference_key(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "cfnDynamicReferenceKey", __args)
+    }
+    /// Returns a key which can be used within an AWS CloudFormation dynamic reference to dynamically load this secret from AWS Secrets Manager.
+    ///
+    /// See: <https://docs.aws.amazon.com/secretsmanager/latest/userguide/cfn-example_reference-secret.html>
+    ///
+    /// Arguments:
+    /// - `options`: Options.
+    ///
+    /// [`Self::cfn_dynamic_reference_key`] with the optional `options` passed.
+    #[track_caller]
+    pub fn cfn_dynamic_reference_key_with(&self, options: impl Into<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SecretsManagerSecretOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "cfnDynamicReferenceKey", __args)
     }
     /// Denies the `DeleteSecret` action to all principals within the current account.
@@ -2098,11 +2272,26 @@ impl ISecretTargetAttachment {
     /// Arguments:
     /// - `grantee`: the principal being granted permission.
     /// - `version_stages`: the version stages the grant is limited to.
+    ///
+    /// Leaves out the optional `version_stages`; [`Self::grant_read_with`] passes it.
     #[track_caller]
-    pub fn grant_read(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: Option<Vec<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&version_stages));
+        rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
+    }
+    /// Grants reading the secret value to some role.
+    ///
+    /// Arguments:
+    /// - `grantee`: the principal being granted permission.
+    /// - `version_stages`: the version stages the grant is limited to.
+    ///
+    /// [`Self::grant_read`] with the optional `version_stages` passed.
+    #[track_caller]
+    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(version_stages)));
         rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
     }
     /// Grants writing and updating the secret value to some role.
@@ -2642,12 +2831,21 @@ pub struct Secret(crate::aws_cdk_lib::Resource);
 crate::__handle!(Secret : crate::aws_cdk_lib::Resource);
 crate::__upcasts!(Secret => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_secretsmanager::ISecret, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Secret {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_secretsmanager::SecretProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_secretsmanager.Secret", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_secretsmanager::SecretProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::SecretProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_secretsmanager.Secret", __args)
     }
     /// Import an existing secret into the Stack.
@@ -2715,11 +2913,26 @@ impl Secret {
     /// Arguments:
     /// - `region`: The name of the region.
     /// - `encryption_key`: The customer-managed encryption key to use for encrypting the secret value.
+    ///
+    /// Leaves out the optional `encryption_key`; [`Self::add_replica_region_with`] passes it.
     #[track_caller]
-    pub fn add_replica_region(&self, region: impl Into<rt::JsString>, encryption_key: Option<rt::Opaque>) {
+    pub fn add_replica_region(&self, region: impl Into<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(region)));
-        __args.push(rt::ToValue::to_value(&encryption_key));
+        rt::call_op(rt::JsObject::handle(self), "addReplicaRegion", __args)
+    }
+    /// Adds a replica region for the secret.
+    ///
+    /// Arguments:
+    /// - `region`: The name of the region.
+    /// - `encryption_key`: The customer-managed encryption key to use for encrypting the secret value.
+    ///
+    /// [`Self::add_replica_region`] with the optional `encryption_key` passed.
+    #[track_caller]
+    pub fn add_replica_region_with(&self, region: impl Into<rt::JsString>, encryption_key: impl Into<rt::Opaque>) {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(region)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(encryption_key)));
         rt::call_op(rt::JsObject::handle(self), "addReplicaRegion", __args)
     }
     /// Adds a rotation schedule to the secret.
@@ -2759,10 +2972,25 @@ impl Secret {
     ///
     /// Arguments:
     /// - `options`: Options.
+    ///
+    /// Leaves out the optional `options`; [`Self::cfn_dynamic_reference_key_with`] passes it.
     #[track_caller]
-    pub fn cfn_dynamic_reference_key(&self, options: Option<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> rt::JsString {
+    pub fn cfn_dynamic_reference_key(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "cfnDynamicReferenceKey", __args)
+    }
+    /// Returns a key which can be used within an AWS CloudFormation dynamic reference to dynamically load this secret from AWS Secrets Manager.
+    ///
+    /// See: <https://docs.aws.amazon.com/secretsmanager/latest/userguide/cfn-example_reference-secret.html>
+    ///
+    /// Arguments:
+    /// - `options`: Options.
+    ///
+    /// [`Self::cfn_dynamic_reference_key`] with the optional `options` passed.
+    #[track_caller]
+    pub fn cfn_dynamic_reference_key_with(&self, options: impl Into<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SecretsManagerSecretOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "cfnDynamicReferenceKey", __args)
     }
     /// Denies the `DeleteSecret` action to all principals within the current account.
@@ -2772,11 +3000,22 @@ impl Secret {
         rt::call_op(rt::JsObject::handle(self), "denyAccountRootDelete", __args)
     }
     /// [disable-awslint:no-grants].
+    ///
+    /// Leaves out the optional `version_stages`; [`Self::grant_read_with`] passes it.
     #[track_caller]
-    pub fn grant_read(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: Option<Vec<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&version_stages));
+        rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
+    }
+    /// [disable-awslint:no-grants].
+    ///
+    /// [`Self::grant_read`] with the optional `version_stages` passed.
+    #[track_caller]
+    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(version_stages)));
         rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
     }
     /// [disable-awslint:no-grants].
@@ -2857,10 +3096,23 @@ pub struct SecretAttachmentTargetProps {
     pub target_type: crate::aws_cdk_lib::aws_secretsmanager::AttachmentTargetType,
 }
 
+/// The required fields of [`SecretAttachmentTargetProps`], named: `SecretAttachmentTargetProps::new(SecretAttachmentTargetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SecretAttachmentTargetPropsRequired<T0, T1> {
+    /// The id of the target to attach the secret to. (converts into `JsString`)
+    pub target_id: T0,
+    /// The type of the target to attach the secret to. (converts into `aws_cdk_lib::aws_secretsmanager::AttachmentTargetType`)
+    pub target_type: T1,
+}
+
 impl SecretAttachmentTargetProps {
-    /// A `SecretAttachmentTargetProps` with its required fields; set optional ones with the setters.
-    pub fn new(target_id: impl Into<rt::JsString>, target_type: impl Into<crate::aws_cdk_lib::aws_secretsmanager::AttachmentTargetType>) -> Self {
-        SecretAttachmentTargetProps { target_id: target_id.into(), target_type: target_type.into() }
+    /// A `SecretAttachmentTargetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SecretAttachmentTargetPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_secretsmanager::AttachmentTargetType>,
+    {
+        SecretAttachmentTargetProps { target_id: required.target_id.into(), target_type: required.target_type.into() }
     }
     /// The id of the target to attach the secret to.
     pub fn target_id(mut self, target_id: impl Into<rt::JsString>) -> Self {
@@ -3181,12 +3433,27 @@ impl SecretRotationApplication {
     /// - `application_name`: - The name of the rotation application.
     /// - `aws_semantic_version`: - AWS partition semantic version for the application.
     /// - `options`: - Additional options for the rotation application.
+    ///
+    /// Leaves out the optional `options`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(application_name: impl Into<rt::JsString>, aws_semantic_version: impl Into<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_secretsmanager::SecretRotationApplicationOptions>) -> Self {
+    pub fn new(application_name: impl Into<rt::JsString>, aws_semantic_version: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(application_name)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(aws_semantic_version)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::new_op("aws-cdk-lib.aws_secretsmanager.SecretRotationApplication", __args)
+    }
+    /// Arguments:
+    /// - `application_name`: - The name of the rotation application.
+    /// - `aws_semantic_version`: - AWS partition semantic version for the application.
+    /// - `options`: - Additional options for the rotation application.
+    ///
+    /// [`Self::new`] with the optional `options` passed.
+    #[track_caller]
+    pub fn new_with(application_name: impl Into<rt::JsString>, aws_semantic_version: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_secretsmanager::SecretRotationApplicationOptions>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(application_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(aws_semantic_version)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::SecretRotationApplicationOptions>::into(options)));
         rt::new_op("aws-cdk-lib.aws_secretsmanager.SecretRotationApplication", __args)
     }
     /// Returns the application ARN for the current partition.
@@ -3408,10 +3675,29 @@ pub struct SecretRotationProps {
     pub vpc_subnets: Option<crate::aws_cdk_lib::aws_ec2::SubnetSelection>,
 }
 
+/// The required fields of [`SecretRotationProps`], named: `SecretRotationProps::new(SecretRotationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SecretRotationPropsRequired<T0, T1, T2, T3> {
+    /// The serverless application for the rotation. (converts into `aws_cdk_lib::aws_secretsmanager::SecretRotationApplication`)
+    pub application: T0,
+    /// The secret to rotate. It must be a JSON string with the following format:. (converts into `aws_cdk_lib::aws_secretsmanager::ISecret`)
+    pub secret: T1,
+    /// The target service or database. (converts into `aws_cdk_lib::aws_ec2::IConnectable`)
+    pub target: T2,
+    /// The VPC where the Lambda rotation function will run. (converts into `aws_cdk_lib::aws_ec2::IVpc`)
+    pub vpc: T3,
+}
+
 impl SecretRotationProps {
-    /// A `SecretRotationProps` with its required fields; set optional ones with the setters.
-    pub fn new(application: impl Into<crate::aws_cdk_lib::aws_secretsmanager::SecretRotationApplication>, secret: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>, target: impl Into<crate::aws_cdk_lib::aws_ec2::IConnectable>, vpc: impl Into<crate::aws_cdk_lib::aws_ec2::IVpc>) -> Self {
-        SecretRotationProps { application: application.into(), automatically_after: None, endpoint: None, exclude_characters: None, master_secret: None, rotate_immediately_on_update: None, secret: secret.into(), security_group: None, target: target.into(), vpc: vpc.into(), vpc_subnets: None }
+    /// A `SecretRotationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: SecretRotationPropsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_secretsmanager::SecretRotationApplication>,
+        T1: Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>,
+        T2: Into<crate::aws_cdk_lib::aws_ec2::IConnectable>,
+        T3: Into<crate::aws_cdk_lib::aws_ec2::IVpc>,
+    {
+        SecretRotationProps { application: required.application.into(), automatically_after: None, endpoint: None, exclude_characters: None, master_secret: None, rotate_immediately_on_update: None, secret: required.secret.into(), security_group: None, target: required.target.into(), vpc: required.vpc.into(), vpc_subnets: None }
     }
     /// The serverless application for the rotation.
     pub fn application(mut self, application: impl Into<crate::aws_cdk_lib::aws_secretsmanager::SecretRotationApplication>) -> Self {
@@ -3813,10 +4099,25 @@ impl SecretTargetAttachment {
     ///
     /// Arguments:
     /// - `options`: Options.
+    ///
+    /// Leaves out the optional `options`; [`Self::cfn_dynamic_reference_key_with`] passes it.
     #[track_caller]
-    pub fn cfn_dynamic_reference_key(&self, options: Option<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> rt::JsString {
+    pub fn cfn_dynamic_reference_key(&self) -> rt::JsString {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "cfnDynamicReferenceKey", __args)
+    }
+    /// Returns a key which can be used within an AWS CloudFormation dynamic reference to dynamically load this secret from AWS Secrets Manager.
+    ///
+    /// See: <https://docs.aws.amazon.com/secretsmanager/latest/userguide/cfn-example_reference-secret.html>
+    ///
+    /// Arguments:
+    /// - `options`: Options.
+    ///
+    /// [`Self::cfn_dynamic_reference_key`] with the optional `options` passed.
+    #[track_caller]
+    pub fn cfn_dynamic_reference_key_with(&self, options: impl Into<crate::aws_cdk_lib::SecretsManagerSecretOptions>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&options));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::SecretsManagerSecretOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "cfnDynamicReferenceKey", __args)
     }
     /// Denies the `DeleteSecret` action to all principals within the current account.
@@ -3826,11 +4127,22 @@ impl SecretTargetAttachment {
         rt::call_op(rt::JsObject::handle(self), "denyAccountRootDelete", __args)
     }
     /// [disable-awslint:no-grants].
+    ///
+    /// Leaves out the optional `version_stages`; [`Self::grant_read_with`] passes it.
     #[track_caller]
-    pub fn grant_read(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: Option<Vec<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&version_stages));
+        rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
+    }
+    /// [disable-awslint:no-grants].
+    ///
+    /// [`Self::grant_read`] with the optional `version_stages` passed.
+    #[track_caller]
+    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(version_stages)));
         rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
     }
     /// [disable-awslint:no-grants].
@@ -3916,10 +4228,23 @@ pub struct SecretTargetAttachmentProps {
     pub target: crate::aws_cdk_lib::aws_secretsmanager::ISecretAttachmentTarget,
 }
 
+/// The required fields of [`SecretTargetAttachmentProps`], named: `SecretTargetAttachmentProps::new(SecretTargetAttachmentPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SecretTargetAttachmentPropsRequired<T0, T1> {
+    /// The secret to attach to the target. (converts into `aws_cdk_lib::aws_secretsmanager::ISecret`)
+    pub secret: T0,
+    /// The target to attach the secret to. (converts into `aws_cdk_lib::aws_secretsmanager::ISecretAttachmentTarget`)
+    pub target: T1,
+}
+
 impl SecretTargetAttachmentProps {
-    /// A `SecretTargetAttachmentProps` with its required fields; set optional ones with the setters.
-    pub fn new(secret: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>, target: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecretAttachmentTarget>) -> Self {
-        SecretTargetAttachmentProps { secret: secret.into(), target: target.into() }
+    /// A `SecretTargetAttachmentProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SecretTargetAttachmentPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>,
+        T1: Into<crate::aws_cdk_lib::aws_secretsmanager::ISecretAttachmentTarget>,
+    {
+        SecretTargetAttachmentProps { secret: required.secret.into(), target: required.target.into() }
     }
     /// The secret to attach to the target.
     pub fn secret(mut self, secret: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>) -> Self {

@@ -64,10 +64,23 @@ pub struct AliasTargetInstanceProps {
     pub service: crate::aws_cdk_lib::aws_servicediscovery::IService,
 }
 
+/// The required fields of [`AliasTargetInstanceProps`], named: `AliasTargetInstanceProps::new(AliasTargetInstancePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct AliasTargetInstancePropsRequired<T0, T1> {
+    /// DNS name of the target. (converts into `JsString`)
+    pub dns_name: T0,
+    /// The Cloudmap service this resource is registered to. (converts into `aws_cdk_lib::aws_servicediscovery::IService`)
+    pub service: T1,
+}
+
 impl AliasTargetInstanceProps {
-    /// A `AliasTargetInstanceProps` with its required fields; set optional ones with the setters.
-    pub fn new(dns_name: impl Into<rt::JsString>, service: impl Into<crate::aws_cdk_lib::aws_servicediscovery::IService>) -> Self {
-        AliasTargetInstanceProps { custom_attributes: None, dns_name: dns_name.into(), instance_id: None, service: service.into() }
+    /// A `AliasTargetInstanceProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: AliasTargetInstancePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_servicediscovery::IService>,
+    {
+        AliasTargetInstanceProps { custom_attributes: None, dns_name: required.dns_name.into(), instance_id: None, service: required.service.into() }
     }
     /// Custom attributes of the instance.
     ///
@@ -566,10 +579,23 @@ pub struct CfnInstanceProps {
     pub service_id: rt::JsString,
 }
 
+/// The required fields of [`CfnInstanceProps`], named: `CfnInstanceProps::new(CfnInstancePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnInstancePropsRequired<T0, T1> {
+    /// A string map that contains the following information for the service that you specify in `ServiceId` :. (converts into `JsAny`)
+    pub instance_attributes: T0,
+    /// The ID or Amazon Resource Name (ARN) of the service that you want to use for settings for the instance. (converts into `JsString`)
+    pub service_id: T1,
+}
+
 impl CfnInstanceProps {
-    /// A `CfnInstanceProps` with its required fields; set optional ones with the setters.
-    pub fn new(instance_attributes: impl Into<rt::JsAny>, service_id: impl Into<rt::JsString>) -> Self {
-        CfnInstanceProps { instance_attributes: instance_attributes.into(), instance_id: None, service_id: service_id.into() }
+    /// A `CfnInstanceProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnInstancePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        CfnInstanceProps { instance_attributes: required.instance_attributes.into(), instance_id: None, service_id: required.service_id.into() }
     }
     /// A string map that contains the following information for the service that you specify in `ServiceId` :.
     ///
@@ -1251,12 +1277,29 @@ impl CfnService {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_servicediscovery::CfnServiceProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_servicediscovery.CfnService", __args)
+    }
+    /// Create a new `AWS::ServiceDiscovery::Service`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_servicediscovery::CfnServiceProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_servicediscovery::CfnServiceProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_servicediscovery.CfnService", __args)
     }
     #[track_caller]
@@ -1542,10 +1585,23 @@ pub struct CfnServiceDnsRecordProperty {
     pub r#type: rt::JsString,
 }
 
+/// The required fields of [`CfnServiceDnsRecordProperty`], named: `CfnServiceDnsRecordProperty::new(CfnServiceDnsRecordPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnServiceDnsRecordPropertyRequired<T0, T1> {
+    /// The amount of time, in seconds, that you want DNS resolvers to cache the settings for this record. (converts into `JsNumber`)
+    pub ttl: T0,
+    /// The type of the resource, which indicates the type of value that Route 53 returns in response to DNS queries. (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl CfnServiceDnsRecordProperty {
-    /// A `CfnServiceDnsRecordProperty` with its required fields; set optional ones with the setters.
-    pub fn new(ttl: impl Into<rt::JsNumber>, r#type: impl Into<rt::JsString>) -> Self {
-        CfnServiceDnsRecordProperty { ttl: ttl.into(), r#type: r#type.into() }
+    /// A `CfnServiceDnsRecordProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnServiceDnsRecordPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsString>,
+    {
+        CfnServiceDnsRecordProperty { ttl: required.ttl.into(), r#type: required.r#type.into() }
     }
     /// The amount of time, in seconds, that you want DNS resolvers to cache the settings for this record.
     ///
@@ -2059,10 +2115,23 @@ pub struct CnameInstanceProps {
     pub service: crate::aws_cdk_lib::aws_servicediscovery::IService,
 }
 
+/// The required fields of [`CnameInstanceProps`], named: `CnameInstanceProps::new(CnameInstancePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CnameInstancePropsRequired<T0, T1> {
+    /// If the service configuration includes a CNAME record, the domain name that you want Route 53 to return in response to DNS queries, for example, example.com. This value is required if the service specified by ServiceId includes settings for an CNAME record. (converts into `JsString`)
+    pub instance_cname: T0,
+    /// The Cloudmap service this resource is registered to. (converts into `aws_cdk_lib::aws_servicediscovery::IService`)
+    pub service: T1,
+}
+
 impl CnameInstanceProps {
-    /// A `CnameInstanceProps` with its required fields; set optional ones with the setters.
-    pub fn new(instance_cname: impl Into<rt::JsString>, service: impl Into<crate::aws_cdk_lib::aws_servicediscovery::IService>) -> Self {
-        CnameInstanceProps { custom_attributes: None, instance_cname: instance_cname.into(), instance_id: None, service: service.into() }
+    /// A `CnameInstanceProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CnameInstancePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_servicediscovery::IService>,
+    {
+        CnameInstanceProps { custom_attributes: None, instance_cname: required.instance_cname.into(), instance_id: None, service: required.service.into() }
     }
     /// Custom attributes of the instance.
     ///
@@ -2436,11 +2505,22 @@ impl HttpNamespace {
         rt::static_op("aws-cdk-lib.aws_servicediscovery.HttpNamespace", "fromHttpNamespaceAttributes", __args)
     }
     /// Creates a service within the namespace.
+    ///
+    /// Leaves out the optional `props`; [`Self::create_service_with`] passes it.
     #[track_caller]
-    pub fn create_service(&self, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_servicediscovery::BaseServiceProps>) -> crate::aws_cdk_lib::aws_servicediscovery::Service {
+    pub fn create_service(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_servicediscovery::Service {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "createService", __args)
+    }
+    /// Creates a service within the namespace.
+    ///
+    /// [`Self::create_service`] with the optional `props` passed.
+    #[track_caller]
+    pub fn create_service_with(&self, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_servicediscovery::BaseServiceProps>) -> crate::aws_cdk_lib::aws_servicediscovery::Service {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_servicediscovery::BaseServiceProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "createService", __args)
     }
     /// Uniquely identifies this class.
@@ -2498,10 +2578,26 @@ pub struct HttpNamespaceAttributes {
     pub namespace_name: rt::JsString,
 }
 
+/// The required fields of [`HttpNamespaceAttributes`], named: `HttpNamespaceAttributes::new(HttpNamespaceAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct HttpNamespaceAttributesRequired<T0, T1, T2> {
+    /// Namespace ARN for the Namespace. (converts into `JsString`)
+    pub namespace_arn: T0,
+    /// Namespace Id for the Namespace. (converts into `JsString`)
+    pub namespace_id: T1,
+    /// A name for the Namespace. (converts into `JsString`)
+    pub namespace_name: T2,
+}
+
 impl HttpNamespaceAttributes {
-    /// A `HttpNamespaceAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(namespace_arn: impl Into<rt::JsString>, namespace_id: impl Into<rt::JsString>, namespace_name: impl Into<rt::JsString>) -> Self {
-        HttpNamespaceAttributes { namespace_arn: namespace_arn.into(), namespace_id: namespace_id.into(), namespace_name: namespace_name.into() }
+    /// A `HttpNamespaceAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: HttpNamespaceAttributesRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        HttpNamespaceAttributes { namespace_arn: required.namespace_arn.into(), namespace_id: required.namespace_id.into(), namespace_name: required.namespace_name.into() }
     }
     /// Namespace ARN for the Namespace.
     pub fn namespace_arn(mut self, namespace_arn: impl Into<rt::JsString>) -> Self {
@@ -3512,11 +3608,22 @@ impl PrivateDnsNamespace {
         rt::static_op("aws-cdk-lib.aws_servicediscovery.PrivateDnsNamespace", "fromPrivateDnsNamespaceAttributes", __args)
     }
     /// Creates a service within the namespace.
+    ///
+    /// Leaves out the optional `props`; [`Self::create_service_with`] passes it.
     #[track_caller]
-    pub fn create_service(&self, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_servicediscovery::DnsServiceProps>) -> crate::aws_cdk_lib::aws_servicediscovery::Service {
+    pub fn create_service(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_servicediscovery::Service {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "createService", __args)
+    }
+    /// Creates a service within the namespace.
+    ///
+    /// [`Self::create_service`] with the optional `props` passed.
+    #[track_caller]
+    pub fn create_service_with(&self, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_servicediscovery::DnsServiceProps>) -> crate::aws_cdk_lib::aws_servicediscovery::Service {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_servicediscovery::DnsServiceProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "createService", __args)
     }
     /// Uniquely identifies this class.
@@ -3579,10 +3686,26 @@ pub struct PrivateDnsNamespaceAttributes {
     pub namespace_name: rt::JsString,
 }
 
+/// The required fields of [`PrivateDnsNamespaceAttributes`], named: `PrivateDnsNamespaceAttributes::new(PrivateDnsNamespaceAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PrivateDnsNamespaceAttributesRequired<T0, T1, T2> {
+    /// Namespace ARN for the Namespace. (converts into `JsString`)
+    pub namespace_arn: T0,
+    /// Namespace Id for the Namespace. (converts into `JsString`)
+    pub namespace_id: T1,
+    /// A name for the Namespace. (converts into `JsString`)
+    pub namespace_name: T2,
+}
+
 impl PrivateDnsNamespaceAttributes {
-    /// A `PrivateDnsNamespaceAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(namespace_arn: impl Into<rt::JsString>, namespace_id: impl Into<rt::JsString>, namespace_name: impl Into<rt::JsString>) -> Self {
-        PrivateDnsNamespaceAttributes { namespace_arn: namespace_arn.into(), namespace_id: namespace_id.into(), namespace_name: namespace_name.into() }
+    /// A `PrivateDnsNamespaceAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: PrivateDnsNamespaceAttributesRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        PrivateDnsNamespaceAttributes { namespace_arn: required.namespace_arn.into(), namespace_id: required.namespace_id.into(), namespace_name: required.namespace_name.into() }
     }
     /// Namespace ARN for the Namespace.
     pub fn namespace_arn(mut self, namespace_arn: impl Into<rt::JsString>) -> Self {
@@ -3624,10 +3747,23 @@ pub struct PrivateDnsNamespaceProps {
     pub vpc: crate::aws_cdk_lib::aws_ec2::IVpc,
 }
 
+/// The required fields of [`PrivateDnsNamespaceProps`], named: `PrivateDnsNamespaceProps::new(PrivateDnsNamespacePropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PrivateDnsNamespacePropsRequired<T0, T1> {
+    /// A name for the Namespace. (converts into `JsString`)
+    pub name: T0,
+    /// The Amazon VPC that you want to associate the namespace with. (converts into `aws_cdk_lib::aws_ec2::IVpc`)
+    pub vpc: T1,
+}
+
 impl PrivateDnsNamespaceProps {
-    /// A `PrivateDnsNamespaceProps` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, vpc: impl Into<crate::aws_cdk_lib::aws_ec2::IVpc>) -> Self {
-        PrivateDnsNamespaceProps { description: None, name: name.into(), vpc: vpc.into() }
+    /// A `PrivateDnsNamespaceProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: PrivateDnsNamespacePropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_ec2::IVpc>,
+    {
+        PrivateDnsNamespaceProps { description: None, name: required.name.into(), vpc: required.vpc.into() }
     }
     /// A description of the Namespace.
     ///
@@ -3683,11 +3819,22 @@ impl PublicDnsNamespace {
         rt::static_op("aws-cdk-lib.aws_servicediscovery.PublicDnsNamespace", "fromPublicDnsNamespaceAttributes", __args)
     }
     /// Creates a service within the namespace.
+    ///
+    /// Leaves out the optional `props`; [`Self::create_service_with`] passes it.
     #[track_caller]
-    pub fn create_service(&self, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_servicediscovery::DnsServiceProps>) -> crate::aws_cdk_lib::aws_servicediscovery::Service {
+    pub fn create_service(&self, id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_servicediscovery::Service {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "createService", __args)
+    }
+    /// Creates a service within the namespace.
+    ///
+    /// [`Self::create_service`] with the optional `props` passed.
+    #[track_caller]
+    pub fn create_service_with(&self, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_servicediscovery::DnsServiceProps>) -> crate::aws_cdk_lib::aws_servicediscovery::Service {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_servicediscovery::DnsServiceProps>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "createService", __args)
     }
     /// Uniquely identifies this class.
@@ -3750,10 +3897,26 @@ pub struct PublicDnsNamespaceAttributes {
     pub namespace_name: rt::JsString,
 }
 
+/// The required fields of [`PublicDnsNamespaceAttributes`], named: `PublicDnsNamespaceAttributes::new(PublicDnsNamespaceAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct PublicDnsNamespaceAttributesRequired<T0, T1, T2> {
+    /// Namespace ARN for the Namespace. (converts into `JsString`)
+    pub namespace_arn: T0,
+    /// Namespace Id for the Namespace. (converts into `JsString`)
+    pub namespace_id: T1,
+    /// A name for the Namespace. (converts into `JsString`)
+    pub namespace_name: T2,
+}
+
 impl PublicDnsNamespaceAttributes {
-    /// A `PublicDnsNamespaceAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(namespace_arn: impl Into<rt::JsString>, namespace_id: impl Into<rt::JsString>, namespace_name: impl Into<rt::JsString>) -> Self {
-        PublicDnsNamespaceAttributes { namespace_arn: namespace_arn.into(), namespace_id: namespace_id.into(), namespace_name: namespace_name.into() }
+    /// A `PublicDnsNamespaceAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: PublicDnsNamespaceAttributesRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        PublicDnsNamespaceAttributes { namespace_arn: required.namespace_arn.into(), namespace_id: required.namespace_id.into(), namespace_name: required.namespace_name.into() }
     }
     /// Namespace ARN for the Namespace.
     pub fn namespace_arn(mut self, namespace_arn: impl Into<rt::JsString>) -> Self {
@@ -3872,12 +4035,24 @@ impl Service {
         rt::call_op(rt::JsObject::handle(self), "registerIpInstance", __args)
     }
     /// Registers an ELB as a new instance with unique name instanceId in this service.
+    ///
+    /// Leaves out the optional `custom_attributes`; [`Self::register_load_balancer_with`] passes it.
     #[track_caller]
-    pub fn register_load_balancer(&self, id: impl Into<rt::JsString>, load_balancer: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ILoadBalancerV2>, custom_attributes: Option<std::collections::BTreeMap<String, rt::JsString>>) -> crate::aws_cdk_lib::aws_servicediscovery::IInstance {
+    pub fn register_load_balancer(&self, id: impl Into<rt::JsString>, load_balancer: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ILoadBalancerV2>) -> crate::aws_cdk_lib::aws_servicediscovery::IInstance {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ILoadBalancerV2>::into(load_balancer)));
-        __args.push(rt::ToValue::to_value(&custom_attributes));
+        rt::call_op(rt::JsObject::handle(self), "registerLoadBalancer", __args)
+    }
+    /// Registers an ELB as a new instance with unique name instanceId in this service.
+    ///
+    /// [`Self::register_load_balancer`] with the optional `custom_attributes` passed.
+    #[track_caller]
+    pub fn register_load_balancer_with(&self, id: impl Into<rt::JsString>, load_balancer: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ILoadBalancerV2>, custom_attributes: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsString>)>) -> crate::aws_cdk_lib::aws_servicediscovery::IInstance {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ILoadBalancerV2>::into(load_balancer)));
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsString, _, _>(custom_attributes)));
         rt::call_op(rt::JsObject::handle(self), "registerLoadBalancer", __args)
     }
     /// Registers a resource that is accessible using values other than an IP address or a domain name (CNAME).
@@ -3947,10 +4122,35 @@ pub struct ServiceAttributes {
     pub service_name: rt::JsString,
 }
 
+/// The required fields of [`ServiceAttributes`], named: `ServiceAttributes::new(ServiceAttributesRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct ServiceAttributesRequired<T0, T1, T2, T3, T4, T5> {
+    ///  (converts into `aws_cdk_lib::aws_servicediscovery::DnsRecordType`)
+    pub dns_record_type: T0,
+    ///  (converts into `aws_cdk_lib::aws_servicediscovery::INamespace`)
+    pub namespace: T1,
+    ///  (converts into `aws_cdk_lib::aws_servicediscovery::RoutingPolicy`)
+    pub routing_policy: T2,
+    ///  (converts into `JsString`)
+    pub service_arn: T3,
+    ///  (converts into `JsString`)
+    pub service_id: T4,
+    ///  (converts into `JsString`)
+    pub service_name: T5,
+}
+
 impl ServiceAttributes {
-    /// A `ServiceAttributes` with its required fields; set optional ones with the setters.
-    pub fn new(dns_record_type: impl Into<crate::aws_cdk_lib::aws_servicediscovery::DnsRecordType>, namespace: impl Into<crate::aws_cdk_lib::aws_servicediscovery::INamespace>, routing_policy: impl Into<crate::aws_cdk_lib::aws_servicediscovery::RoutingPolicy>, service_arn: impl Into<rt::JsString>, service_id: impl Into<rt::JsString>, service_name: impl Into<rt::JsString>) -> Self {
-        ServiceAttributes { discovery_type: None, dns_record_type: dns_record_type.into(), namespace: namespace.into(), routing_policy: routing_policy.into(), service_arn: service_arn.into(), service_id: service_id.into(), service_name: service_name.into() }
+    /// A `ServiceAttributes` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4, T5>(required: ServiceAttributesRequired<T0, T1, T2, T3, T4, T5>) -> Self
+    where
+        T0: Into<crate::aws_cdk_lib::aws_servicediscovery::DnsRecordType>,
+        T1: Into<crate::aws_cdk_lib::aws_servicediscovery::INamespace>,
+        T2: Into<crate::aws_cdk_lib::aws_servicediscovery::RoutingPolicy>,
+        T3: Into<rt::JsString>,
+        T4: Into<rt::JsString>,
+        T5: Into<rt::JsString>,
+    {
+        ServiceAttributes { discovery_type: None, dns_record_type: required.dns_record_type.into(), namespace: required.namespace.into(), routing_policy: required.routing_policy.into(), service_arn: required.service_arn.into(), service_id: required.service_id.into(), service_name: required.service_name.into() }
     }
     pub fn discovery_type(mut self, discovery_type: impl Into<crate::aws_cdk_lib::aws_servicediscovery::DiscoveryType>) -> Self {
         self.discovery_type = Some(discovery_type.into());

@@ -33,10 +33,23 @@ pub struct BetweenCondition {
     pub stop: rt::JsNumber,
 }
 
+/// The required fields of [`BetweenCondition`], named: `BetweenCondition::new(BetweenConditionRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct BetweenConditionRequired<T0, T1> {
+    /// The start value. (converts into `JsNumber`)
+    pub start: T0,
+    /// The stop value. (converts into `JsNumber`)
+    pub stop: T1,
+}
+
 impl BetweenCondition {
-    /// A `BetweenCondition` with its required fields; set optional ones with the setters.
-    pub fn new(start: impl Into<rt::JsNumber>, stop: impl Into<rt::JsNumber>) -> Self {
-        BetweenCondition { start: start.into(), stop: stop.into() }
+    /// A `BetweenCondition` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: BetweenConditionRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsNumber>,
+    {
+        BetweenCondition { start: required.start.into(), stop: required.stop.into() }
     }
     /// The start value.
     pub fn start(mut self, start: impl Into<rt::JsNumber>) -> Self {
@@ -266,10 +279,23 @@ pub struct CfnSubscriptionProps {
     pub topic_arn: StringOrObject,
 }
 
+/// The required fields of [`CfnSubscriptionProps`], named: `CfnSubscriptionProps::new(CfnSubscriptionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnSubscriptionPropsRequired<T0, T1> {
+    /// The subscription's protocol. (converts into `JsString`)
+    pub protocol: T0,
+    /// The ARN of the topic to subscribe to. (converts into `StringOrObject`)
+    pub topic_arn: T1,
+}
+
 impl CfnSubscriptionProps {
-    /// A `CfnSubscriptionProps` with its required fields; set optional ones with the setters.
-    pub fn new(protocol: impl Into<rt::JsString>, topic_arn: impl Into<StringOrObject>) -> Self {
-        CfnSubscriptionProps { delivery_policy: None, endpoint: None, filter_policy: None, filter_policy_scope: None, protocol: protocol.into(), raw_message_delivery: None, redrive_policy: None, region: None, replay_policy: None, subscription_role_arn: None, topic_arn: topic_arn.into() }
+    /// A `CfnSubscriptionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnSubscriptionPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<StringOrObject>,
+    {
+        CfnSubscriptionProps { delivery_policy: None, endpoint: None, filter_policy: None, filter_policy_scope: None, protocol: required.protocol.into(), raw_message_delivery: None, redrive_policy: None, region: None, replay_policy: None, subscription_role_arn: None, topic_arn: required.topic_arn.into() }
     }
     /// The delivery policy JSON assigned to the subscription.
     ///
@@ -419,12 +445,29 @@ impl CfnTopic {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_sns::CfnTopicProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_sns.CfnTopic", __args)
+    }
+    /// Create a new `AWS::SNS::Topic`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_sns::CfnTopicProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sns::CfnTopicProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_sns.CfnTopic", __args)
     }
     #[track_caller]
@@ -649,10 +692,23 @@ pub struct CfnTopicSubscriptionProperty {
     pub protocol: rt::JsString,
 }
 
+/// The required fields of [`CfnTopicSubscriptionProperty`], named: `CfnTopicSubscriptionProperty::new(CfnTopicSubscriptionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTopicSubscriptionPropertyRequired<T0, T1> {
+    /// The endpoint that receives notifications from the Amazon  topic. (converts into `JsString`)
+    pub endpoint: T0,
+    /// The subscription's protocol. (converts into `JsString`)
+    pub protocol: T1,
+}
+
 impl CfnTopicSubscriptionProperty {
-    /// A `CfnTopicSubscriptionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(endpoint: impl Into<rt::JsString>, protocol: impl Into<rt::JsString>) -> Self {
-        CfnTopicSubscriptionProperty { endpoint: endpoint.into(), protocol: protocol.into() }
+    /// A `CfnTopicSubscriptionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTopicSubscriptionPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTopicSubscriptionProperty { endpoint: required.endpoint.into(), protocol: required.protocol.into() }
     }
     /// The endpoint that receives notifications from the Amazon  topic.
     ///
@@ -763,10 +819,23 @@ pub struct CfnTopicInlinePolicyProps {
     pub topic_arn: rt::JsString,
 }
 
+/// The required fields of [`CfnTopicInlinePolicyProps`], named: `CfnTopicInlinePolicyProps::new(CfnTopicInlinePolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTopicInlinePolicyPropsRequired<T0, T1> {
+    /// A policy document that contains permissions to add to the specified Amazon  topic. (converts into `JsAny`)
+    pub policy_document: T0,
+    /// The Amazon Resource Name (ARN) of the topic to which you want to add the policy. (converts into `JsString`)
+    pub topic_arn: T1,
+}
+
 impl CfnTopicInlinePolicyProps {
-    /// A `CfnTopicInlinePolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(policy_document: impl Into<rt::JsAny>, topic_arn: impl Into<rt::JsString>) -> Self {
-        CfnTopicInlinePolicyProps { policy_document: policy_document.into(), topic_arn: topic_arn.into() }
+    /// A `CfnTopicInlinePolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTopicInlinePolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        CfnTopicInlinePolicyProps { policy_document: required.policy_document.into(), topic_arn: required.topic_arn.into() }
     }
     /// A policy document that contains permissions to add to the specified Amazon  topic.
     ///
@@ -882,10 +951,24 @@ pub struct CfnTopicPolicyProps {
     pub topics: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnTopicPolicyProps`], named: `CfnTopicPolicyProps::new(CfnTopicPolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnTopicPolicyPropsRequired<T0, T1> {
+    /// A policy document that contains permissions to add to the specified SNS topics. (converts into `JsAny`)
+    pub policy_document: T0,
+    /// The Amazon Resource Names (ARN) of the topics to which you want to add the policy. (items converting into `JsString`)
+    pub topics: T1,
+}
+
 impl CfnTopicPolicyProps {
-    /// A `CfnTopicPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(policy_document: impl Into<rt::JsAny>, topics: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnTopicPolicyProps { policy_document: policy_document.into(), topics: rt::collect::<rt::JsString, _>(topics) }
+    /// A `CfnTopicPolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnTopicPolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnTopicPolicyProps { policy_document: required.policy_document.into(), topics: rt::collect::<rt::JsString, _>(required.topics) }
     }
     /// A policy document that contains permissions to add to the specified SNS topics.
     ///
@@ -1571,92 +1654,211 @@ impl ITopic {
         rt::call_op(rt::JsObject::handle(self), "grantSubscribe", __args)
     }
     /// Return the given named metric for this Topic.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this Topic.
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// The number of messages published to your Amazon SNS topics.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_messages_published_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_messages_published(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_messages_published(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesPublished", __args)
+    }
+    /// The number of messages published to your Amazon SNS topics.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_messages_published`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_messages_published_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesPublished", __args)
     }
     /// The number of messages successfully delivered from your Amazon SNS topics to subscribing endpoints.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_notifications_delivered_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_notifications_delivered(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_notifications_delivered(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsDelivered", __args)
+    }
+    /// The number of messages successfully delivered from your Amazon SNS topics to subscribing endpoints.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_notifications_delivered`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_notifications_delivered_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsDelivered", __args)
     }
     /// The number of messages that Amazon SNS failed to deliver.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_notifications_failed_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_notifications_failed(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_notifications_failed(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFailed", __args)
+    }
+    /// The number of messages that Amazon SNS failed to deliver.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_notifications_failed`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_notifications_failed_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFailed", __args)
     }
     /// The number of messages that were rejected by subscription filter policies.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_notifications_filtered_out_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_notifications_filtered_out(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_notifications_filtered_out(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOut", __args)
+    }
+    /// The number of messages that were rejected by subscription filter policies.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_notifications_filtered_out`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_notifications_filtered_out_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOut", __args)
     }
     /// The number of messages that were rejected by subscription filter policies because the messages' attributes are invalid.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_notifications_filtered_out_invalid_attributes_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_notifications_filtered_out_invalid_attributes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_notifications_filtered_out_invalid_attributes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOutInvalidAttributes", __args)
+    }
+    /// The number of messages that were rejected by subscription filter policies because the messages' attributes are invalid.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_notifications_filtered_out_invalid_attributes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_notifications_filtered_out_invalid_attributes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOutInvalidAttributes", __args)
     }
     /// The number of messages that were rejected by subscription filter policies because the messages have no attributes.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_notifications_filtered_out_no_message_attributes_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_notifications_filtered_out_no_message_attributes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_notifications_filtered_out_no_message_attributes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOutNoMessageAttributes", __args)
+    }
+    /// The number of messages that were rejected by subscription filter policies because the messages have no attributes.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_notifications_filtered_out_no_message_attributes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_notifications_filtered_out_no_message_attributes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOutNoMessageAttributes", __args)
     }
     /// Metric for the size of messages published through this topic.
     ///
     /// Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_publish_size_with`] passes it.
     #[track_caller]
-    pub fn metric_publish_size(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_publish_size(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricPublishSize", __args)
+    }
+    /// Metric for the size of messages published through this topic.
+    ///
+    /// Average over 5 minutes
+    ///
+    /// [`Self::metric_publish_size`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_publish_size_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricPublishSize", __args)
     }
     /// The charges you have accrued since the start of the current calendar month for sending SMS messages.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_sms_month_to_date_spent_usd_with`] passes it.
     #[track_caller]
-    pub fn metric_sms_month_to_date_spent_usd(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_sms_month_to_date_spent_usd(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricSMSMonthToDateSpentUSD", __args)
+    }
+    /// The charges you have accrued since the start of the current calendar month for sending SMS messages.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_sms_month_to_date_spent_usd`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_sms_month_to_date_spent_usd_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricSMSMonthToDateSpentUSD", __args)
     }
     /// The rate of successful SMS message deliveries.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_sms_success_rate_with`] passes it.
     #[track_caller]
-    pub fn metric_sms_success_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_sms_success_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricSMSSuccessRate", __args)
+    }
+    /// The rate of successful SMS message deliveries.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_sms_success_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_sms_success_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricSMSSuccessRate", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -2124,10 +2326,21 @@ crate::__upcasts!(SubscriptionFilter => );
 impl SubscriptionFilter {
     /// Arguments:
     /// - `conditions`: conditions that specify the message attributes that should be included, excluded, matched, etc.
+    ///
+    /// Leaves out the optional `conditions`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(conditions: Option<Vec<rt::JsAny>>) -> Self {
+    pub fn new() -> Self {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::new_op("aws-cdk-lib.aws_sns.SubscriptionFilter", __args)
+    }
+    /// Arguments:
+    /// - `conditions`: conditions that specify the message attributes that should be included, excluded, matched, etc.
+    ///
+    /// [`Self::new`] with the optional `conditions` passed.
+    #[track_caller]
+    pub fn new_with(conditions: impl IntoIterator<Item = impl Into<rt::JsAny>>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&conditions));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsAny, _>(conditions)));
         rt::new_op("aws-cdk-lib.aws_sns.SubscriptionFilter", __args)
     }
     /// Returns a subscription filter for attribute key matching.
@@ -2214,10 +2427,23 @@ pub struct SubscriptionOptions {
     pub subscription_role_arn: Option<rt::JsString>,
 }
 
+/// The required fields of [`SubscriptionOptions`], named: `SubscriptionOptions::new(SubscriptionOptionsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SubscriptionOptionsRequired<T0, T1> {
+    /// The subscription endpoint. (converts into `JsString`)
+    pub endpoint: T0,
+    /// What type of subscription to add. (converts into `aws_cdk_lib::aws_sns::SubscriptionProtocol`)
+    pub protocol: T1,
+}
+
 impl SubscriptionOptions {
-    /// A `SubscriptionOptions` with its required fields; set optional ones with the setters.
-    pub fn new(endpoint: impl Into<rt::JsString>, protocol: impl Into<crate::aws_cdk_lib::aws_sns::SubscriptionProtocol>) -> Self {
-        SubscriptionOptions { dead_letter_queue: None, delivery_policy: None, endpoint: endpoint.into(), filter_policy: None, filter_policy_with_message_body: None, protocol: protocol.into(), raw_message_delivery: None, region: None, subscription_role_arn: None }
+    /// A `SubscriptionOptions` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: SubscriptionOptionsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_sns::SubscriptionProtocol>,
+    {
+        SubscriptionOptions { dead_letter_queue: None, delivery_policy: None, endpoint: required.endpoint.into(), filter_policy: None, filter_policy_with_message_body: None, protocol: required.protocol.into(), raw_message_delivery: None, region: None, subscription_role_arn: None }
     }
     /// Queue to be used as dead letter queue.
     ///
@@ -2361,10 +2587,26 @@ pub struct SubscriptionProps {
     pub topic: crate::aws_cdk_lib::aws_sns::ITopic,
 }
 
+/// The required fields of [`SubscriptionProps`], named: `SubscriptionProps::new(SubscriptionPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct SubscriptionPropsRequired<T0, T1, T2> {
+    /// The subscription endpoint. (converts into `JsString`)
+    pub endpoint: T0,
+    /// What type of subscription to add. (converts into `aws_cdk_lib::aws_sns::SubscriptionProtocol`)
+    pub protocol: T1,
+    /// The topic to subscribe to. (converts into `aws_cdk_lib::aws_sns::ITopic`)
+    pub topic: T2,
+}
+
 impl SubscriptionProps {
-    /// A `SubscriptionProps` with its required fields; set optional ones with the setters.
-    pub fn new(endpoint: impl Into<rt::JsString>, protocol: impl Into<crate::aws_cdk_lib::aws_sns::SubscriptionProtocol>, topic: impl Into<crate::aws_cdk_lib::aws_sns::ITopic>) -> Self {
-        SubscriptionProps { dead_letter_queue: None, delivery_policy: None, endpoint: endpoint.into(), filter_policy: None, filter_policy_with_message_body: None, protocol: protocol.into(), raw_message_delivery: None, region: None, subscription_role_arn: None, topic: topic.into() }
+    /// A `SubscriptionProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: SubscriptionPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_sns::SubscriptionProtocol>,
+        T2: Into<crate::aws_cdk_lib::aws_sns::ITopic>,
+    {
+        SubscriptionProps { dead_letter_queue: None, delivery_policy: None, endpoint: required.endpoint.into(), filter_policy: None, filter_policy_with_message_body: None, protocol: required.protocol.into(), raw_message_delivery: None, region: None, subscription_role_arn: None, topic: required.topic.into() }
     }
     /// Queue to be used as dead letter queue.
     ///
@@ -2528,12 +2770,21 @@ pub struct Topic(crate::aws_cdk_lib::aws_sns::TopicBase);
 crate::__handle!(Topic : crate::aws_cdk_lib::aws_sns::TopicBase);
 crate::__upcasts!(Topic => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_iam::IEncryptedResource, crate::aws_cdk_lib::aws_sns::ITopic, crate::aws_cdk_lib::aws_sns::TopicBase, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Topic {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_sns::TopicProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_sns.Topic", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_sns::TopicProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sns::TopicProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_sns.Topic", __args)
     }
     /// Import an existing SNS topic provided an ARN.
@@ -2763,92 +3014,211 @@ impl TopicBase {
         rt::call_op(rt::JsObject::handle(self), "grantSubscribe", __args)
     }
     /// Return the given named metric for this Topic.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this Topic.
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// The number of messages published to your Amazon SNS topics.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_messages_published_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_messages_published(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_messages_published(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesPublished", __args)
+    }
+    /// The number of messages published to your Amazon SNS topics.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_messages_published`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_messages_published_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesPublished", __args)
     }
     /// The number of messages successfully delivered from your Amazon SNS topics to subscribing endpoints.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_notifications_delivered_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_notifications_delivered(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_notifications_delivered(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsDelivered", __args)
+    }
+    /// The number of messages successfully delivered from your Amazon SNS topics to subscribing endpoints.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_notifications_delivered`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_notifications_delivered_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsDelivered", __args)
     }
     /// The number of messages that Amazon SNS failed to deliver.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_notifications_failed_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_notifications_failed(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_notifications_failed(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFailed", __args)
+    }
+    /// The number of messages that Amazon SNS failed to deliver.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_notifications_failed`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_notifications_failed_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFailed", __args)
     }
     /// The number of messages that were rejected by subscription filter policies.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_notifications_filtered_out_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_notifications_filtered_out(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_notifications_filtered_out(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOut", __args)
+    }
+    /// The number of messages that were rejected by subscription filter policies.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_notifications_filtered_out`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_notifications_filtered_out_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOut", __args)
     }
     /// The number of messages that were rejected by subscription filter policies because the messages' attributes are invalid.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_notifications_filtered_out_invalid_attributes_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_notifications_filtered_out_invalid_attributes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_notifications_filtered_out_invalid_attributes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOutInvalidAttributes", __args)
+    }
+    /// The number of messages that were rejected by subscription filter policies because the messages' attributes are invalid.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_notifications_filtered_out_invalid_attributes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_notifications_filtered_out_invalid_attributes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOutInvalidAttributes", __args)
     }
     /// The number of messages that were rejected by subscription filter policies because the messages have no attributes.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_notifications_filtered_out_no_message_attributes_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_notifications_filtered_out_no_message_attributes(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_notifications_filtered_out_no_message_attributes(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOutNoMessageAttributes", __args)
+    }
+    /// The number of messages that were rejected by subscription filter policies because the messages have no attributes.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_notifications_filtered_out_no_message_attributes`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_notifications_filtered_out_no_message_attributes_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfNotificationsFilteredOutNoMessageAttributes", __args)
     }
     /// Metric for the size of messages published through this topic.
     ///
     /// Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_publish_size_with`] passes it.
     #[track_caller]
-    pub fn metric_publish_size(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_publish_size(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricPublishSize", __args)
+    }
+    /// Metric for the size of messages published through this topic.
+    ///
+    /// Average over 5 minutes
+    ///
+    /// [`Self::metric_publish_size`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_publish_size_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricPublishSize", __args)
     }
     /// The charges you have accrued since the start of the current calendar month for sending SMS messages.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_sms_month_to_date_spent_usd_with`] passes it.
     #[track_caller]
-    pub fn metric_sms_month_to_date_spent_usd(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_sms_month_to_date_spent_usd(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricSMSMonthToDateSpentUSD", __args)
+    }
+    /// The charges you have accrued since the start of the current calendar month for sending SMS messages.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_sms_month_to_date_spent_usd`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_sms_month_to_date_spent_usd_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricSMSMonthToDateSpentUSD", __args)
     }
     /// The rate of successful SMS message deliveries.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_sms_success_rate_with`] passes it.
     #[track_caller]
-    pub fn metric_sms_success_rate(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_sms_success_rate(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricSMSSuccessRate", __args)
+    }
+    /// The rate of successful SMS message deliveries.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_sms_success_rate`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_sms_success_rate_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricSMSSuccessRate", __args)
     }
     /// Enables content-based deduplication for FIFO topics.
@@ -2908,12 +3278,24 @@ impl TopicGrants {
         rt::static_op("aws-cdk-lib.aws_sns.TopicGrants", "fromTopic", __args)
     }
     /// Grant the given identity custom permissions.
+    ///
+    /// Leaves out the optional `options`; [`Self::actions_with`] passes it.
     #[track_caller]
-    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: Option<crate::aws_cdk_lib::EncryptedPermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
         __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "actions", __args)
+    }
+    /// Grant the given identity custom permissions.
+    ///
+    /// [`Self::actions`] with the optional `options` passed.
+    #[track_caller]
+    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::EncryptedPermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::EncryptedPermissionsOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
     /// Grant topic publishing permissions to the given identity.
@@ -3298,10 +3680,26 @@ pub struct TopicSubscriptionConfig {
     pub subscription_role_arn: Option<rt::JsString>,
 }
 
+/// The required fields of [`TopicSubscriptionConfig`], named: `TopicSubscriptionConfig::new(TopicSubscriptionConfigRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct TopicSubscriptionConfigRequired<T0, T1, T2> {
+    /// The subscription endpoint. (converts into `JsString`)
+    pub endpoint: T0,
+    /// What type of subscription to add. (converts into `aws_cdk_lib::aws_sns::SubscriptionProtocol`)
+    pub protocol: T1,
+    /// The id of the SNS subscription resource created under `scope`. (converts into `JsString`)
+    pub subscriber_id: T2,
+}
+
 impl TopicSubscriptionConfig {
-    /// A `TopicSubscriptionConfig` with its required fields; set optional ones with the setters.
-    pub fn new(endpoint: impl Into<rt::JsString>, protocol: impl Into<crate::aws_cdk_lib::aws_sns::SubscriptionProtocol>, subscriber_id: impl Into<rt::JsString>) -> Self {
-        TopicSubscriptionConfig { dead_letter_queue: None, delivery_policy: None, endpoint: endpoint.into(), filter_policy: None, filter_policy_with_message_body: None, protocol: protocol.into(), raw_message_delivery: None, region: None, subscriber_id: subscriber_id.into(), subscriber_scope: None, subscription_dependency: None, subscription_role_arn: None }
+    /// A `TopicSubscriptionConfig` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: TopicSubscriptionConfigRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<crate::aws_cdk_lib::aws_sns::SubscriptionProtocol>,
+        T2: Into<rt::JsString>,
+    {
+        TopicSubscriptionConfig { dead_letter_queue: None, delivery_policy: None, endpoint: required.endpoint.into(), filter_policy: None, filter_policy_with_message_body: None, protocol: required.protocol.into(), raw_message_delivery: None, region: None, subscriber_id: required.subscriber_id.into(), subscriber_scope: None, subscription_dependency: None, subscription_role_arn: None }
     }
     /// Queue to be used as dead letter queue.
     ///

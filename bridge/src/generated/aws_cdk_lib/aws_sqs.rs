@@ -33,12 +33,29 @@ impl CfnQueue {
     /// - `scope`: Scope in which this resource is defined.
     /// - `id`: Construct identifier for this resource (unique in its scope).
     /// - `props`: Resource properties.
+    ///
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_sqs::CfnQueueProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_sqs.CfnQueue", __args)
+    }
+    /// Create a new `AWS::SQS::Queue`.
+    ///
+    /// Arguments:
+    /// - `scope`: Scope in which this resource is defined.
+    /// - `id`: Construct identifier for this resource (unique in its scope).
+    /// - `props`: Resource properties.
+    ///
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_sqs::CfnQueueProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sqs::CfnQueueProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_sqs.CfnQueue", __args)
     }
     #[track_caller]
@@ -264,10 +281,23 @@ pub struct CfnQueueInlinePolicyProps {
     pub queue: rt::JsString,
 }
 
+/// The required fields of [`CfnQueueInlinePolicyProps`], named: `CfnQueueInlinePolicyProps::new(CfnQueueInlinePolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnQueueInlinePolicyPropsRequired<T0, T1> {
+    /// A policy document that contains the permissions for the specified Amazon SQS queues. (converts into `JsAny`)
+    pub policy_document: T0,
+    /// The URLs of the queues to which you want to add the policy. (converts into `JsString`)
+    pub queue: T1,
+}
+
 impl CfnQueueInlinePolicyProps {
-    /// A `CfnQueueInlinePolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(policy_document: impl Into<rt::JsAny>, queue: impl Into<rt::JsString>) -> Self {
-        CfnQueueInlinePolicyProps { policy_document: policy_document.into(), queue: queue.into() }
+    /// A `CfnQueueInlinePolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnQueueInlinePolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        CfnQueueInlinePolicyProps { policy_document: required.policy_document.into(), queue: required.queue.into() }
     }
     /// A policy document that contains the permissions for the specified Amazon SQS queues.
     ///
@@ -389,10 +419,24 @@ pub struct CfnQueuePolicyProps {
     pub queues: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnQueuePolicyProps`], named: `CfnQueuePolicyProps::new(CfnQueuePolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnQueuePolicyPropsRequired<T0, T1> {
+    /// A policy document that contains the permissions for the specified Amazon SQS queues. (converts into `JsAny`)
+    pub policy_document: T0,
+    /// The URLs of the queues to which you want to add the policy. (items converting into `JsString`)
+    pub queues: T1,
+}
+
 impl CfnQueuePolicyProps {
-    /// A `CfnQueuePolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(policy_document: impl Into<rt::JsAny>, queues: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnQueuePolicyProps { policy_document: policy_document.into(), queues: rt::collect::<rt::JsString, _>(queues) }
+    /// A `CfnQueuePolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnQueuePolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnQueuePolicyProps { policy_document: required.policy_document.into(), queues: rt::collect::<rt::JsString, _>(required.queues) }
     }
     /// A policy document that contains the permissions for the specified Amazon SQS queues.
     ///
@@ -797,10 +841,23 @@ pub struct DeadLetterQueue {
     pub queue: crate::aws_cdk_lib::aws_sqs::IQueue,
 }
 
+/// The required fields of [`DeadLetterQueue`], named: `DeadLetterQueue::new(DeadLetterQueueRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct DeadLetterQueueRequired<T0, T1> {
+    /// The number of times a message can be unsuccessfully dequeued before being moved to the dead-letter queue. (converts into `JsNumber`)
+    pub max_receive_count: T0,
+    /// The dead-letter queue to which Amazon SQS moves messages after the value of maxReceiveCount is exceeded. (converts into `aws_cdk_lib::aws_sqs::IQueue`)
+    pub queue: T1,
+}
+
 impl DeadLetterQueue {
-    /// A `DeadLetterQueue` with its required fields; set optional ones with the setters.
-    pub fn new(max_receive_count: impl Into<rt::JsNumber>, queue: impl Into<crate::aws_cdk_lib::aws_sqs::IQueue>) -> Self {
-        DeadLetterQueue { max_receive_count: max_receive_count.into(), queue: queue.into() }
+    /// A `DeadLetterQueue` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: DeadLetterQueueRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<crate::aws_cdk_lib::aws_sqs::IQueue>,
+    {
+        DeadLetterQueue { max_receive_count: required.max_receive_count.into(), queue: required.queue.into() }
     }
     /// The number of times a message can be unsuccessfully dequeued before being moved to the dead-letter queue.
     pub fn max_receive_count(mut self, max_receive_count: impl Into<rt::JsNumber>) -> Self {
@@ -944,38 +1001,85 @@ impl IQueue {
         rt::call_op(rt::JsObject::handle(self), "grantSendMessages", __args)
     }
     /// Return the given named metric for this Queue.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this Queue.
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// The approximate age of the oldest non-deleted message in the queue.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_approximate_age_of_oldest_message_with`] passes it.
     #[track_caller]
-    pub fn metric_approximate_age_of_oldest_message(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_approximate_age_of_oldest_message(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricApproximateAgeOfOldestMessage", __args)
+    }
+    /// The approximate age of the oldest non-deleted message in the queue.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_approximate_age_of_oldest_message`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_approximate_age_of_oldest_message_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricApproximateAgeOfOldestMessage", __args)
     }
     /// The number of messages in the queue that are delayed and not available for reading immediately.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_approximate_number_of_messages_delayed_with`] passes it.
     #[track_caller]
-    pub fn metric_approximate_number_of_messages_delayed(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_approximate_number_of_messages_delayed(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesDelayed", __args)
+    }
+    /// The number of messages in the queue that are delayed and not available for reading immediately.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_approximate_number_of_messages_delayed`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_approximate_number_of_messages_delayed_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesDelayed", __args)
     }
     /// The number of messages that are in flight.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_approximate_number_of_messages_not_visible_with`] passes it.
     #[track_caller]
-    pub fn metric_approximate_number_of_messages_not_visible(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_approximate_number_of_messages_not_visible(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesNotVisible", __args)
+    }
+    /// The number of messages that are in flight.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_approximate_number_of_messages_not_visible`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_approximate_number_of_messages_not_visible_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesNotVisible", __args)
     }
     /// The number of messages waiting to be picked up plus the number in flight.
@@ -989,64 +1093,156 @@ impl IQueue {
     /// `period` to the expression.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_approximate_number_of_messages_outstanding_with`] passes it.
     #[track_caller]
-    pub fn metric_approximate_number_of_messages_outstanding(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::MathExpression {
+    pub fn metric_approximate_number_of_messages_outstanding(&self) -> crate::aws_cdk_lib::aws_cloudwatch::MathExpression {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesOutstanding", __args)
+    }
+    /// The number of messages waiting to be picked up plus the number in flight.
+    ///
+    /// `ApproximateNumberOfMessagesVisible + ApproximateNumberOfMessagesNotVisible`, as a metric math
+    /// expression. Prefer this over `metricApproximateNumberOfMessagesVisible` when scaling consumers
+    /// in: receiving a message lowers `Visible`, so a policy watching only `Visible` cannot tell a
+    /// consumer that just picked up work from one that finished it.
+    ///
+    /// `statistic`, `unit` and dimensions apply to both underlying metrics, `label`, `color` and
+    /// `period` to the expression.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_approximate_number_of_messages_outstanding`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_approximate_number_of_messages_outstanding_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::MathExpression {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesOutstanding", __args)
     }
     /// The number of messages available for retrieval from the queue.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_approximate_number_of_messages_visible_with`] passes it.
     #[track_caller]
-    pub fn metric_approximate_number_of_messages_visible(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_approximate_number_of_messages_visible(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesVisible", __args)
+    }
+    /// The number of messages available for retrieval from the queue.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_approximate_number_of_messages_visible`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_approximate_number_of_messages_visible_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesVisible", __args)
     }
     /// The number of ReceiveMessage API calls that did not return a message.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_empty_receives_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_empty_receives(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_empty_receives(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfEmptyReceives", __args)
+    }
+    /// The number of ReceiveMessage API calls that did not return a message.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_empty_receives`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_empty_receives_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfEmptyReceives", __args)
     }
     /// The number of messages deleted from the queue.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_messages_deleted_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_messages_deleted(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_messages_deleted(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesDeleted", __args)
+    }
+    /// The number of messages deleted from the queue.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_messages_deleted`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_messages_deleted_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesDeleted", __args)
     }
     /// The number of messages returned by calls to the ReceiveMessage action.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_messages_received_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_messages_received(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_messages_received(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesReceived", __args)
+    }
+    /// The number of messages returned by calls to the ReceiveMessage action.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_messages_received`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_messages_received_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesReceived", __args)
     }
     /// The number of messages added to a queue.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_messages_sent_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_messages_sent(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_messages_sent(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesSent", __args)
+    }
+    /// The number of messages added to a queue.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_messages_sent`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_messages_sent_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesSent", __args)
     }
     /// The size of messages added to a queue.
     ///
     /// Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_sent_message_size_with`] passes it.
     #[track_caller]
-    pub fn metric_sent_message_size(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_sent_message_size(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricSentMessageSize", __args)
+    }
+    /// The size of messages added to a queue.
+    ///
+    /// Average over 5 minutes
+    ///
+    /// [`Self::metric_sent_message_size`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_sent_message_size_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricSentMessageSize", __args)
     }
     /// Applies one or more mixins to this construct.
@@ -1134,12 +1330,21 @@ pub struct Queue(crate::aws_cdk_lib::aws_sqs::QueueBase);
 crate::__handle!(Queue : crate::aws_cdk_lib::aws_sqs::QueueBase);
 crate::__upcasts!(Queue => crate::aws_cdk_lib::IResource, crate::aws_cdk_lib::Resource, crate::aws_cdk_lib::aws_iam::IEncryptedResource, crate::aws_cdk_lib::aws_sqs::IQueue, crate::aws_cdk_lib::aws_sqs::QueueBase, crate::constructs::Construct, crate::constructs::IConstruct, crate::constructs::IDependable);
 impl Queue {
+    /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_sqs::QueueProps>) -> Self {
+    pub fn new(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::new_op("aws-cdk-lib.aws_sqs.Queue", __args)
+    }
+    /// [`Self::new`] with the optional `props` passed.
+    #[track_caller]
+    pub fn new_with(scope: impl Into<crate::constructs::Construct>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_sqs::QueueProps>) -> Self {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sqs::QueueProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_sqs.Queue", __args)
     }
     /// Import an existing SQS queue provided an ARN.
@@ -1416,38 +1621,85 @@ impl QueueBase {
         rt::call_op(rt::JsObject::handle(self), "grantSendMessages", __args)
     }
     /// Return the given named metric for this Queue.
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_with`] passes it.
     #[track_caller]
-    pub fn metric(&self, metric_name: impl Into<rt::JsString>, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric(&self, metric_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
-        __args.push(rt::ToValue::to_value(&props));
+        rt::call_op(rt::JsObject::handle(self), "metric", __args)
+    }
+    /// Return the given named metric for this Queue.
+    ///
+    /// [`Self::metric`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_with(&self, metric_name: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(metric_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metric", __args)
     }
     /// The approximate age of the oldest non-deleted message in the queue.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_approximate_age_of_oldest_message_with`] passes it.
     #[track_caller]
-    pub fn metric_approximate_age_of_oldest_message(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_approximate_age_of_oldest_message(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricApproximateAgeOfOldestMessage", __args)
+    }
+    /// The approximate age of the oldest non-deleted message in the queue.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_approximate_age_of_oldest_message`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_approximate_age_of_oldest_message_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricApproximateAgeOfOldestMessage", __args)
     }
     /// The number of messages in the queue that are delayed and not available for reading immediately.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_approximate_number_of_messages_delayed_with`] passes it.
     #[track_caller]
-    pub fn metric_approximate_number_of_messages_delayed(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_approximate_number_of_messages_delayed(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesDelayed", __args)
+    }
+    /// The number of messages in the queue that are delayed and not available for reading immediately.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_approximate_number_of_messages_delayed`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_approximate_number_of_messages_delayed_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesDelayed", __args)
     }
     /// The number of messages that are in flight.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_approximate_number_of_messages_not_visible_with`] passes it.
     #[track_caller]
-    pub fn metric_approximate_number_of_messages_not_visible(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_approximate_number_of_messages_not_visible(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesNotVisible", __args)
+    }
+    /// The number of messages that are in flight.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_approximate_number_of_messages_not_visible`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_approximate_number_of_messages_not_visible_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesNotVisible", __args)
     }
     /// The number of messages waiting to be picked up plus the number in flight.
@@ -1461,64 +1713,156 @@ impl QueueBase {
     /// `period` to the expression.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_approximate_number_of_messages_outstanding_with`] passes it.
     #[track_caller]
-    pub fn metric_approximate_number_of_messages_outstanding(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::MathExpression {
+    pub fn metric_approximate_number_of_messages_outstanding(&self) -> crate::aws_cdk_lib::aws_cloudwatch::MathExpression {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesOutstanding", __args)
+    }
+    /// The number of messages waiting to be picked up plus the number in flight.
+    ///
+    /// `ApproximateNumberOfMessagesVisible + ApproximateNumberOfMessagesNotVisible`, as a metric math
+    /// expression. Prefer this over `metricApproximateNumberOfMessagesVisible` when scaling consumers
+    /// in: receiving a message lowers `Visible`, so a policy watching only `Visible` cannot tell a
+    /// consumer that just picked up work from one that finished it.
+    ///
+    /// `statistic`, `unit` and dimensions apply to both underlying metrics, `label`, `color` and
+    /// `period` to the expression.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_approximate_number_of_messages_outstanding`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_approximate_number_of_messages_outstanding_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::MathExpression {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesOutstanding", __args)
     }
     /// The number of messages available for retrieval from the queue.
     ///
     /// Maximum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_approximate_number_of_messages_visible_with`] passes it.
     #[track_caller]
-    pub fn metric_approximate_number_of_messages_visible(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_approximate_number_of_messages_visible(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesVisible", __args)
+    }
+    /// The number of messages available for retrieval from the queue.
+    ///
+    /// Maximum over 5 minutes
+    ///
+    /// [`Self::metric_approximate_number_of_messages_visible`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_approximate_number_of_messages_visible_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricApproximateNumberOfMessagesVisible", __args)
     }
     /// The number of ReceiveMessage API calls that did not return a message.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_empty_receives_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_empty_receives(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_empty_receives(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfEmptyReceives", __args)
+    }
+    /// The number of ReceiveMessage API calls that did not return a message.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_empty_receives`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_empty_receives_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfEmptyReceives", __args)
     }
     /// The number of messages deleted from the queue.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_messages_deleted_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_messages_deleted(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_messages_deleted(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesDeleted", __args)
+    }
+    /// The number of messages deleted from the queue.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_messages_deleted`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_messages_deleted_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesDeleted", __args)
     }
     /// The number of messages returned by calls to the ReceiveMessage action.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_messages_received_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_messages_received(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_messages_received(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesReceived", __args)
+    }
+    /// The number of messages returned by calls to the ReceiveMessage action.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_messages_received`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_messages_received_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesReceived", __args)
     }
     /// The number of messages added to a queue.
     ///
     /// Sum over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_number_of_messages_sent_with`] passes it.
     #[track_caller]
-    pub fn metric_number_of_messages_sent(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_number_of_messages_sent(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesSent", __args)
+    }
+    /// The number of messages added to a queue.
+    ///
+    /// Sum over 5 minutes
+    ///
+    /// [`Self::metric_number_of_messages_sent`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_number_of_messages_sent_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricNumberOfMessagesSent", __args)
     }
     /// The size of messages added to a queue.
     ///
     /// Average over 5 minutes
+    ///
+    /// Leaves out the optional `props`; [`Self::metric_sent_message_size_with`] passes it.
     #[track_caller]
-    pub fn metric_sent_message_size(&self, props: Option<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+    pub fn metric_sent_message_size(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
+        let __args: Vec<crate::program::Value> = Vec::new();
+        rt::call_op(rt::JsObject::handle(self), "metricSentMessageSize", __args)
+    }
+    /// The size of messages added to a queue.
+    ///
+    /// Average over 5 minutes
+    ///
+    /// [`Self::metric_sent_message_size`] with the optional `props` passed.
+    #[track_caller]
+    pub fn metric_sent_message_size_with(&self, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>) -> crate::aws_cdk_lib::aws_cloudwatch::Metric {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&props));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::MetricOptions>::into(props)));
         rt::call_op(rt::JsObject::handle(self), "metricSentMessageSize", __args)
     }
     /// If this queue is server-side encrypted, this is the KMS encryption key.
@@ -1602,12 +1946,24 @@ impl QueueGrants {
         rt::static_op("aws-cdk-lib.aws_sqs.QueueGrants", "fromQueue", __args)
     }
     /// Grant the given identity custom permissions.
+    ///
+    /// Leaves out the optional `options`; [`Self::actions_with`] passes it.
     #[track_caller]
-    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: Option<crate::aws_cdk_lib::EncryptedPermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
         __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::call_op(rt::JsObject::handle(self), "actions", __args)
+    }
+    /// Grant the given identity custom permissions.
+    ///
+    /// [`Self::actions`] with the optional `options` passed.
+    #[track_caller]
+    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::EncryptedPermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
+        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::EncryptedPermissionsOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
     /// Grant permissions to consume messages from a queue.

@@ -298,10 +298,24 @@ pub struct CfnAssociationTargetProperty {
     pub values: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnAssociationTargetProperty`], named: `CfnAssociationTargetProperty::new(CfnAssociationTargetPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnAssociationTargetPropertyRequired<T0, T1> {
+    /// User-defined criteria for sending commands that target managed nodes that meet the criteria. (converts into `JsString`)
+    pub key: T0,
+    /// User-defined criteria that maps to `Key` . (items converting into `JsString`)
+    pub values: T1,
+}
+
 impl CfnAssociationTargetProperty {
-    /// A `CfnAssociationTargetProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnAssociationTargetProperty { key: key.into(), values: rt::collect::<rt::JsString, _>(values) }
+    /// A `CfnAssociationTargetProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnAssociationTargetPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnAssociationTargetProperty { key: required.key.into(), values: rt::collect::<rt::JsString, _>(required.values) }
     }
     /// User-defined criteria for sending commands that target managed nodes that meet the criteria.
     ///
@@ -840,10 +854,23 @@ pub struct CfnCloudConnectorAzureConfigurationProperty {
     pub tenant_id: rt::JsString,
 }
 
+/// The required fields of [`CfnCloudConnectorAzureConfigurationProperty`], named: `CfnCloudConnectorAzureConfigurationProperty::new(CfnCloudConnectorAzureConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCloudConnectorAzureConfigurationPropertyRequired<T0, T1> {
+    /// The Azure AD application ID. (converts into `JsString`)
+    pub application_id: T0,
+    /// The Azure AD tenant ID. (converts into `JsString`)
+    pub tenant_id: T1,
+}
+
 impl CfnCloudConnectorAzureConfigurationProperty {
-    /// A `CfnCloudConnectorAzureConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(application_id: impl Into<rt::JsString>, tenant_id: impl Into<rt::JsString>) -> Self {
-        CfnCloudConnectorAzureConfigurationProperty { application_display_name: None, application_id: application_id.into(), targets: None, tenant_display_name: None, tenant_id: tenant_id.into() }
+    /// A `CfnCloudConnectorAzureConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnCloudConnectorAzureConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnCloudConnectorAzureConfigurationProperty { application_display_name: None, application_id: required.application_id.into(), targets: None, tenant_display_name: None, tenant_id: required.tenant_id.into() }
     }
     /// The display name of the Azure AD application.
     ///
@@ -1054,10 +1081,29 @@ pub struct CfnCloudConnectorProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnCloudConnectorProps`], named: `CfnCloudConnectorProps::new(CfnCloudConnectorPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnCloudConnectorPropsRequired<T0, T1, T2, T3> {
+    /// The ARN of the AWS Config connector. (converts into `JsString`)
+    pub config_connector_arn: T0,
+    /// The configuration for the cloud connector. (converts into `IResolvableOrCfnCloudConnectorCloudConnectorConfigurationProperty`)
+    pub configuration: T1,
+    /// The display name of the cloud connector. (converts into `JsString`)
+    pub display_name: T2,
+    /// The IAM role ARN used by the cloud connector. (converts into `JsString`)
+    pub role_arn: T3,
+}
+
 impl CfnCloudConnectorProps {
-    /// A `CfnCloudConnectorProps` with its required fields; set optional ones with the setters.
-    pub fn new(config_connector_arn: impl Into<rt::JsString>, configuration: impl Into<IResolvableOrCfnCloudConnectorCloudConnectorConfigurationProperty>, display_name: impl Into<rt::JsString>, role_arn: impl Into<rt::JsString>) -> Self {
-        CfnCloudConnectorProps { config_connector_arn: config_connector_arn.into(), configuration: configuration.into(), description: None, display_name: display_name.into(), role_arn: role_arn.into(), tags: None }
+    /// A `CfnCloudConnectorProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnCloudConnectorPropsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnCloudConnectorCloudConnectorConfigurationProperty>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        CfnCloudConnectorProps { config_connector_arn: required.config_connector_arn.into(), configuration: required.configuration.into(), description: None, display_name: required.display_name.into(), role_arn: required.role_arn.into(), tags: None }
     }
     /// The ARN of the AWS Config connector.
     ///
@@ -1769,10 +1815,32 @@ pub struct CfnMaintenanceWindowProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnMaintenanceWindowProps`], named: `CfnMaintenanceWindowProps::new(CfnMaintenanceWindowPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMaintenanceWindowPropsRequired<T0, T1, T2, T3, T4> {
+    /// Enables a maintenance window task to run on managed instances, even if you have not registered those instances as targets. (converts into `BoolOrIResolvable`)
+    pub allow_unassociated_targets: T0,
+    /// The number of hours before the end of the maintenance window that AWS Systems Manager stops scheduling new tasks for execution. (converts into `JsNumber`)
+    pub cutoff: T1,
+    /// The duration of the maintenance window in hours. (converts into `JsNumber`)
+    pub duration: T2,
+    /// The name of the maintenance window. (converts into `JsString`)
+    pub name: T3,
+    /// The schedule of the maintenance window in the form of a cron or rate expression. (converts into `JsString`)
+    pub schedule: T4,
+}
+
 impl CfnMaintenanceWindowProps {
-    /// A `CfnMaintenanceWindowProps` with its required fields; set optional ones with the setters.
-    pub fn new(allow_unassociated_targets: impl Into<BoolOrIResolvable>, cutoff: impl Into<rt::JsNumber>, duration: impl Into<rt::JsNumber>, name: impl Into<rt::JsString>, schedule: impl Into<rt::JsString>) -> Self {
-        CfnMaintenanceWindowProps { allow_unassociated_targets: allow_unassociated_targets.into(), cutoff: cutoff.into(), description: None, duration: duration.into(), end_date: None, name: name.into(), schedule: schedule.into(), schedule_offset: None, schedule_timezone: None, start_date: None, tags: None }
+    /// A `CfnMaintenanceWindowProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3, T4>(required: CfnMaintenanceWindowPropsRequired<T0, T1, T2, T3, T4>) -> Self
+    where
+        T0: Into<BoolOrIResolvable>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<rt::JsNumber>,
+        T3: Into<rt::JsString>,
+        T4: Into<rt::JsString>,
+    {
+        CfnMaintenanceWindowProps { allow_unassociated_targets: required.allow_unassociated_targets.into(), cutoff: required.cutoff.into(), description: None, duration: required.duration.into(), end_date: None, name: required.name.into(), schedule: required.schedule.into(), schedule_offset: None, schedule_timezone: None, start_date: None, tags: None }
     }
     /// Enables a maintenance window task to run on managed instances, even if you have not registered those instances as targets.
     ///
@@ -1996,10 +2064,24 @@ pub struct CfnMaintenanceWindowTargetTargetsProperty {
     pub values: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnMaintenanceWindowTargetTargetsProperty`], named: `CfnMaintenanceWindowTargetTargetsProperty::new(CfnMaintenanceWindowTargetTargetsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMaintenanceWindowTargetTargetsPropertyRequired<T0, T1> {
+    /// User-defined criteria for sending commands that target managed nodes that meet the criteria. (converts into `JsString`)
+    pub key: T0,
+    /// User-defined criteria that maps to `Key` . (items converting into `JsString`)
+    pub values: T1,
+}
+
 impl CfnMaintenanceWindowTargetTargetsProperty {
-    /// A `CfnMaintenanceWindowTargetTargetsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnMaintenanceWindowTargetTargetsProperty { key: key.into(), values: rt::collect::<rt::JsString, _>(values) }
+    /// A `CfnMaintenanceWindowTargetTargetsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnMaintenanceWindowTargetTargetsPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnMaintenanceWindowTargetTargetsProperty { key: required.key.into(), values: rt::collect::<rt::JsString, _>(required.values) }
     }
     /// User-defined criteria for sending commands that target managed nodes that meet the criteria.
     ///
@@ -2067,10 +2149,26 @@ pub struct CfnMaintenanceWindowTargetProps {
     pub window_id: rt::JsString,
 }
 
+/// The required fields of [`CfnMaintenanceWindowTargetProps`], named: `CfnMaintenanceWindowTargetProps::new(CfnMaintenanceWindowTargetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMaintenanceWindowTargetPropsRequired<T0, T1, T2> {
+    /// The type of target that is being registered with the maintenance window. (converts into `JsString`)
+    pub resource_type: T0,
+    /// The targets to register with the maintenance window. (converts into `IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList`)
+    pub targets: T1,
+    /// The ID of the maintenance window to register the target with. (converts into `JsString`)
+    pub window_id: T2,
+}
+
 impl CfnMaintenanceWindowTargetProps {
-    /// A `CfnMaintenanceWindowTargetProps` with its required fields; set optional ones with the setters.
-    pub fn new(resource_type: impl Into<rt::JsString>, targets: impl Into<IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList>, window_id: impl Into<rt::JsString>) -> Self {
-        CfnMaintenanceWindowTargetProps { description: None, name: None, owner_information: None, resource_type: resource_type.into(), targets: targets.into(), window_id: window_id.into() }
+    /// A `CfnMaintenanceWindowTargetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnMaintenanceWindowTargetPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList>,
+        T2: Into<rt::JsString>,
+    {
+        CfnMaintenanceWindowTargetProps { description: None, name: None, owner_information: None, resource_type: required.resource_type.into(), targets: required.targets.into(), window_id: required.window_id.into() }
     }
     /// A description for the target.
     ///
@@ -2351,10 +2449,23 @@ pub struct CfnMaintenanceWindowTaskLoggingInfoProperty {
     pub s3_prefix: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnMaintenanceWindowTaskLoggingInfoProperty`], named: `CfnMaintenanceWindowTaskLoggingInfoProperty::new(CfnMaintenanceWindowTaskLoggingInfoPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMaintenanceWindowTaskLoggingInfoPropertyRequired<T0, T1> {
+    /// The AWS Region where the S3 bucket is located. (converts into `JsString`)
+    pub region: T0,
+    /// The name of an S3 bucket where execution logs are stored. (converts into `JsString`)
+    pub s3_bucket: T1,
+}
+
 impl CfnMaintenanceWindowTaskLoggingInfoProperty {
-    /// A `CfnMaintenanceWindowTaskLoggingInfoProperty` with its required fields; set optional ones with the setters.
-    pub fn new(region: impl Into<rt::JsString>, s3_bucket: impl Into<rt::JsString>) -> Self {
-        CfnMaintenanceWindowTaskLoggingInfoProperty { region: region.into(), s3_bucket: s3_bucket.into(), s3_prefix: None }
+    /// A `CfnMaintenanceWindowTaskLoggingInfoProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnMaintenanceWindowTaskLoggingInfoPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnMaintenanceWindowTaskLoggingInfoProperty { region: required.region.into(), s3_bucket: required.s3_bucket.into(), s3_prefix: None }
     }
     /// The AWS Region where the S3 bucket is located.
     ///
@@ -2865,10 +2976,24 @@ pub struct CfnMaintenanceWindowTaskTargetProperty {
     pub values: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnMaintenanceWindowTaskTargetProperty`], named: `CfnMaintenanceWindowTaskTargetProperty::new(CfnMaintenanceWindowTaskTargetPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMaintenanceWindowTaskTargetPropertyRequired<T0, T1> {
+    /// User-defined criteria for sending commands that target instances that meet the criteria. (converts into `JsString`)
+    pub key: T0,
+    /// User-defined criteria that maps to `Key` . (items converting into `JsString`)
+    pub values: T1,
+}
+
 impl CfnMaintenanceWindowTaskTargetProperty {
-    /// A `CfnMaintenanceWindowTaskTargetProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnMaintenanceWindowTaskTargetProperty { key: key.into(), values: rt::collect::<rt::JsString, _>(values) }
+    /// A `CfnMaintenanceWindowTaskTargetProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnMaintenanceWindowTaskTargetPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnMaintenanceWindowTaskTargetProperty { key: required.key.into(), values: rt::collect::<rt::JsString, _>(required.values) }
     }
     /// User-defined criteria for sending commands that target instances that meet the criteria.
     ///
@@ -3074,10 +3199,29 @@ pub struct CfnMaintenanceWindowTaskProps {
     pub window_id: rt::JsString,
 }
 
+/// The required fields of [`CfnMaintenanceWindowTaskProps`], named: `CfnMaintenanceWindowTaskProps::new(CfnMaintenanceWindowTaskPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnMaintenanceWindowTaskPropsRequired<T0, T1, T2, T3> {
+    /// The priority of the task in the maintenance window. (converts into `JsNumber`)
+    pub priority: T0,
+    /// The resource that the task uses during execution. (converts into `JsString`)
+    pub task_arn: T1,
+    /// The type of task. (converts into `JsString`)
+    pub task_type: T2,
+    /// The ID of the maintenance window where the task is registered. (converts into `JsString`)
+    pub window_id: T3,
+}
+
 impl CfnMaintenanceWindowTaskProps {
-    /// A `CfnMaintenanceWindowTaskProps` with its required fields; set optional ones with the setters.
-    pub fn new(priority: impl Into<rt::JsNumber>, task_arn: impl Into<rt::JsString>, task_type: impl Into<rt::JsString>, window_id: impl Into<rt::JsString>) -> Self {
-        CfnMaintenanceWindowTaskProps { cutoff_behavior: None, description: None, logging_info: None, max_concurrency: None, max_errors: None, name: None, priority: priority.into(), service_role_arn: None, targets: None, task_arn: task_arn.into(), task_invocation_parameters: None, task_parameters: None, task_type: task_type.into(), window_id: window_id.into() }
+    /// A `CfnMaintenanceWindowTaskProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnMaintenanceWindowTaskPropsRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+        T3: Into<rt::JsString>,
+    {
+        CfnMaintenanceWindowTaskProps { cutoff_behavior: None, description: None, logging_info: None, max_concurrency: None, max_errors: None, name: None, priority: required.priority.into(), service_role_arn: None, targets: None, task_arn: required.task_arn.into(), task_invocation_parameters: None, task_parameters: None, task_type: required.task_type.into(), window_id: required.window_id.into() }
     }
     /// The specification for whether tasks should continue to run after the cutoff time specified in the maintenance windows is reached.
     ///
@@ -3418,10 +3562,26 @@ pub struct CfnOpsItemProps {
     pub title: rt::JsString,
 }
 
+/// The required fields of [`CfnOpsItemProps`], named: `CfnOpsItemProps::new(CfnOpsItemPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnOpsItemPropsRequired<T0, T1, T2> {
+    /// The description of the OpsItem. (converts into `JsString`)
+    pub description: T0,
+    /// The origin of the OpsItem. (converts into `JsString`)
+    pub source: T1,
+    /// The title of the OpsItem. (converts into `JsString`)
+    pub title: T2,
+}
+
 impl CfnOpsItemProps {
-    /// A `CfnOpsItemProps` with its required fields; set optional ones with the setters.
-    pub fn new(description: impl Into<rt::JsString>, source: impl Into<rt::JsString>, title: impl Into<rt::JsString>) -> Self {
-        CfnOpsItemProps { category: None, description: description.into(), priority: None, severity: None, source: source.into(), tags: None, title: title.into() }
+    /// A `CfnOpsItemProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnOpsItemPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnOpsItemProps { category: None, description: required.description.into(), priority: None, severity: None, source: required.source.into(), tags: None, title: required.title.into() }
     }
     /// The category of the OpsItem.
     ///
@@ -3680,10 +3840,23 @@ pub struct CfnParameterProps {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnParameterProps`], named: `CfnParameterProps::new(CfnParameterPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnParameterPropsRequired<T0, T1> {
+    /// The type of parameter. (converts into `JsString`)
+    pub r#type: T0,
+    /// The parameter value. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnParameterProps {
-    /// A `CfnParameterProps` with its required fields; set optional ones with the setters.
-    pub fn new(r#type: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnParameterProps { allowed_pattern: None, data_type: None, description: None, name: None, policies: None, tags: None, tier: None, r#type: r#type.into(), value: value.into() }
+    /// A `CfnParameterProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnParameterPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnParameterProps { allowed_pattern: None, data_type: None, description: None, name: None, policies: None, tags: None, tier: None, r#type: required.r#type.into(), value: required.value.into() }
     }
     /// A regular expression used to validate the parameter value.
     ///
@@ -4803,10 +4976,26 @@ pub struct CfnResourceDataSyncS3DestinationProperty {
     pub sync_format: rt::JsString,
 }
 
+/// The required fields of [`CfnResourceDataSyncS3DestinationProperty`], named: `CfnResourceDataSyncS3DestinationProperty::new(CfnResourceDataSyncS3DestinationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResourceDataSyncS3DestinationPropertyRequired<T0, T1, T2> {
+    /// The name of the S3 bucket where the aggregated data is stored. (converts into `JsString`)
+    pub bucket_name: T0,
+    /// The AWS Region with the S3 bucket targeted by the resource data sync. (converts into `JsString`)
+    pub bucket_region: T1,
+    /// A supported sync format. (converts into `JsString`)
+    pub sync_format: T2,
+}
+
 impl CfnResourceDataSyncS3DestinationProperty {
-    /// A `CfnResourceDataSyncS3DestinationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(bucket_name: impl Into<rt::JsString>, bucket_region: impl Into<rt::JsString>, sync_format: impl Into<rt::JsString>) -> Self {
-        CfnResourceDataSyncS3DestinationProperty { bucket_name: bucket_name.into(), bucket_prefix: None, bucket_region: bucket_region.into(), kms_key_arn: None, sync_format: sync_format.into() }
+    /// A `CfnResourceDataSyncS3DestinationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnResourceDataSyncS3DestinationPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnResourceDataSyncS3DestinationProperty { bucket_name: required.bucket_name.into(), bucket_prefix: None, bucket_region: required.bucket_region.into(), kms_key_arn: None, sync_format: required.sync_format.into() }
     }
     /// The name of the S3 bucket where the aggregated data is stored.
     ///
@@ -4890,10 +5079,24 @@ pub struct CfnResourceDataSyncSyncSourceProperty {
     pub source_type: rt::JsString,
 }
 
+/// The required fields of [`CfnResourceDataSyncSyncSourceProperty`], named: `CfnResourceDataSyncSyncSourceProperty::new(CfnResourceDataSyncSyncSourcePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResourceDataSyncSyncSourcePropertyRequired<T0, T1> {
+    /// The `SyncSource` AWS Regions included in the resource data sync. (items converting into `JsString`)
+    pub source_regions: T0,
+    /// The type of data source for the resource data sync. (converts into `JsString`)
+    pub source_type: T1,
+}
+
 impl CfnResourceDataSyncSyncSourceProperty {
-    /// A `CfnResourceDataSyncSyncSourceProperty` with its required fields; set optional ones with the setters.
-    pub fn new(source_regions: impl IntoIterator<Item = impl Into<rt::JsString>>, source_type: impl Into<rt::JsString>) -> Self {
-        CfnResourceDataSyncSyncSourceProperty { aws_organizations_source: None, include_future_regions: None, source_regions: rt::collect::<rt::JsString, _>(source_regions), source_type: source_type.into() }
+    /// A `CfnResourceDataSyncSyncSourceProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnResourceDataSyncSyncSourcePropertyRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnResourceDataSyncSyncSourceProperty { aws_organizations_source: None, include_future_regions: None, source_regions: rt::collect::<rt::JsString, _>(required.source_regions), source_type: required.source_type.into() }
     }
     /// Information about the AwsOrganizationsSource resource data sync source.
     ///
@@ -5177,10 +5380,23 @@ pub struct CfnResourcePolicyProps {
     pub resource_arn: rt::JsString,
 }
 
+/// The required fields of [`CfnResourcePolicyProps`], named: `CfnResourcePolicyProps::new(CfnResourcePolicyPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnResourcePolicyPropsRequired<T0, T1> {
+    /// A policy you want to associate with a resource. (converts into `JsAny`)
+    pub policy: T0,
+    /// The Amazon Resource Name (ARN) of the resource to which you want to attach a policy. (converts into `JsString`)
+    pub resource_arn: T1,
+}
+
 impl CfnResourcePolicyProps {
-    /// A `CfnResourcePolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(policy: impl Into<rt::JsAny>, resource_arn: impl Into<rt::JsString>) -> Self {
-        CfnResourcePolicyProps { policy: policy.into(), resource_arn: resource_arn.into() }
+    /// A `CfnResourcePolicyProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnResourcePolicyPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsAny>,
+        T1: Into<rt::JsString>,
+    {
+        CfnResourcePolicyProps { policy: required.policy.into(), resource_arn: required.resource_arn.into() }
     }
     /// A policy you want to associate with a resource.
     ///
@@ -5317,10 +5533,23 @@ pub struct CfnServiceSettingProps {
     pub setting_value: rt::JsString,
 }
 
+/// The required fields of [`CfnServiceSettingProps`], named: `CfnServiceSettingProps::new(CfnServiceSettingPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnServiceSettingPropsRequired<T0, T1> {
+    /// The ID of the service setting, such as /ssm/parameter-store/high-throughput-enabled. (converts into `JsString`)
+    pub setting_id: T0,
+    /// The value of the service setting. (converts into `JsString`)
+    pub setting_value: T1,
+}
+
 impl CfnServiceSettingProps {
-    /// A `CfnServiceSettingProps` with its required fields; set optional ones with the setters.
-    pub fn new(setting_id: impl Into<rt::JsString>, setting_value: impl Into<rt::JsString>) -> Self {
-        CfnServiceSettingProps { setting_id: setting_id.into(), setting_value: setting_value.into() }
+    /// A `CfnServiceSettingProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnServiceSettingPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnServiceSettingProps { setting_id: required.setting_id.into(), setting_value: required.setting_value.into() }
     }
     /// The ID of the service setting, such as /ssm/parameter-store/high-throughput-enabled.
     ///
@@ -6197,13 +6426,48 @@ impl StringListParameter {
     /// - `parameter_name`: The name of the SSM parameter.
     /// - `r#type`: the type of the SSM list parameter.
     /// - `version`: The parameter version (recommended in order to ensure that the value won't change during deployment).
+    ///
+    /// Leaves out the optional `r#type`, `version`; [`Self::value_for_typed_list_parameter_with`] passes `r#type`.
     #[track_caller]
-    pub fn value_for_typed_list_parameter(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, r#type: Option<crate::aws_cdk_lib::aws_ssm::ParameterValueType>, version: Option<rt::JsNumber>) -> rt::JsArray<rt::JsString> {
+    pub fn value_for_typed_list_parameter(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
-        __args.push(rt::ToValue::to_value(&r#type));
-        __args.push(rt::ToValue::to_value(&version));
+        rt::static_op("aws-cdk-lib.aws_ssm.StringListParameter", "valueForTypedListParameter", __args)
+    }
+    /// Returns a token that will resolve (during deployment) to the list value of an SSM StringList parameter.
+    ///
+    /// Arguments:
+    /// - `scope`: Some scope within a stack.
+    /// - `parameter_name`: The name of the SSM parameter.
+    /// - `r#type`: the type of the SSM list parameter.
+    /// - `version`: The parameter version (recommended in order to ensure that the value won't change during deployment).
+    ///
+    /// [`Self::value_for_typed_list_parameter`] with the optional `r#type` passed.
+    #[track_caller]
+    pub fn value_for_typed_list_parameter_with(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, r#type: impl Into<crate::aws_cdk_lib::aws_ssm::ParameterValueType>) -> rt::JsArray<rt::JsString> {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ssm::ParameterValueType>::into(r#type)));
+        rt::static_op("aws-cdk-lib.aws_ssm.StringListParameter", "valueForTypedListParameter", __args)
+    }
+    /// Returns a token that will resolve (during deployment) to the list value of an SSM StringList parameter.
+    ///
+    /// Arguments:
+    /// - `scope`: Some scope within a stack.
+    /// - `parameter_name`: The name of the SSM parameter.
+    /// - `r#type`: the type of the SSM list parameter.
+    /// - `version`: The parameter version (recommended in order to ensure that the value won't change during deployment).
+    ///
+    /// [`Self::value_for_typed_list_parameter`] with the optional `r#type`, `version` passed.
+    #[track_caller]
+    pub fn value_for_typed_list_parameter_with_version(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, r#type: impl Into<crate::aws_cdk_lib::aws_ssm::ParameterValueType>, version: impl Into<rt::JsNumber>) -> rt::JsArray<rt::JsString> {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ssm::ParameterValueType>::into(r#type)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(version)));
         rt::static_op("aws-cdk-lib.aws_ssm.StringListParameter", "valueForTypedListParameter", __args)
     }
     /// Gives permissions to a grantable entity to perform actions on the encryption key.
@@ -6469,12 +6733,29 @@ impl StringParameter {
     /// - `scope`: Some scope within a stack.
     /// - `parameter_name`: The name of the SSM parameter.
     /// - `version`: The parameter version (recommended in order to ensure that the value won't change during deployment).
+    ///
+    /// Leaves out the optional `version`; [`Self::value_for_string_parameter_with`] passes it.
     #[track_caller]
-    pub fn value_for_string_parameter(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, version: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn value_for_string_parameter(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
-        __args.push(rt::ToValue::to_value(&version));
+        rt::static_op("aws-cdk-lib.aws_ssm.StringParameter", "valueForStringParameter", __args)
+    }
+    /// Returns a token that will resolve (during deployment) to the string value of an SSM string parameter.
+    ///
+    /// Arguments:
+    /// - `scope`: Some scope within a stack.
+    /// - `parameter_name`: The name of the SSM parameter.
+    /// - `version`: The parameter version (recommended in order to ensure that the value won't change during deployment).
+    ///
+    /// [`Self::value_for_string_parameter`] with the optional `version` passed.
+    #[track_caller]
+    pub fn value_for_string_parameter_with(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, version: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(version)));
         rt::static_op("aws-cdk-lib.aws_ssm.StringParameter", "valueForStringParameter", __args)
     }
     /// Returns a token that will resolve (during deployment) to the string value of an SSM string parameter.
@@ -6486,13 +6767,52 @@ impl StringParameter {
     /// - `parameter_name`: The name of the SSM parameter.
     /// - `r#type`: The type of the SSM parameter.
     /// - `version`: The parameter version (recommended in order to ensure that the value won't change during deployment).
+    ///
+    /// Leaves out the optional `r#type`, `version`; [`Self::value_for_typed_string_parameter_with`] passes `r#type`.
     #[track_caller]
-    pub fn value_for_typed_string_parameter(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, r#type: Option<crate::aws_cdk_lib::aws_ssm::ParameterType>, version: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn value_for_typed_string_parameter(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
-        __args.push(rt::ToValue::to_value(&r#type));
-        __args.push(rt::ToValue::to_value(&version));
+        rt::static_op("aws-cdk-lib.aws_ssm.StringParameter", "valueForTypedStringParameter", __args)
+    }
+    /// Returns a token that will resolve (during deployment) to the string value of an SSM string parameter.
+    ///
+    /// **Deprecated:** - use valueForTypedStringParameterV2 instead
+    ///
+    /// Arguments:
+    /// - `scope`: Some scope within a stack.
+    /// - `parameter_name`: The name of the SSM parameter.
+    /// - `r#type`: The type of the SSM parameter.
+    /// - `version`: The parameter version (recommended in order to ensure that the value won't change during deployment).
+    ///
+    /// [`Self::value_for_typed_string_parameter`] with the optional `r#type` passed.
+    #[track_caller]
+    pub fn value_for_typed_string_parameter_with(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, r#type: impl Into<crate::aws_cdk_lib::aws_ssm::ParameterType>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ssm::ParameterType>::into(r#type)));
+        rt::static_op("aws-cdk-lib.aws_ssm.StringParameter", "valueForTypedStringParameter", __args)
+    }
+    /// Returns a token that will resolve (during deployment) to the string value of an SSM string parameter.
+    ///
+    /// **Deprecated:** - use valueForTypedStringParameterV2 instead
+    ///
+    /// Arguments:
+    /// - `scope`: Some scope within a stack.
+    /// - `parameter_name`: The name of the SSM parameter.
+    /// - `r#type`: The type of the SSM parameter.
+    /// - `version`: The parameter version (recommended in order to ensure that the value won't change during deployment).
+    ///
+    /// [`Self::value_for_typed_string_parameter`] with the optional `r#type`, `version` passed.
+    #[track_caller]
+    pub fn value_for_typed_string_parameter_with_version(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, r#type: impl Into<crate::aws_cdk_lib::aws_ssm::ParameterType>, version: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ssm::ParameterType>::into(r#type)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(version)));
         rt::static_op("aws-cdk-lib.aws_ssm.StringParameter", "valueForTypedStringParameter", __args)
     }
     /// Returns a token that will resolve (during deployment) to the string value of an SSM string parameter.
@@ -6502,13 +6822,48 @@ impl StringParameter {
     /// - `parameter_name`: The name of the SSM parameter.
     /// - `r#type`: The type of the SSM parameter.
     /// - `version`: The parameter version (recommended in order to ensure that the value won't change during deployment).
+    ///
+    /// Leaves out the optional `r#type`, `version`; [`Self::value_for_typed_string_parameter_v2_with`] passes `r#type`.
     #[track_caller]
-    pub fn value_for_typed_string_parameter_v2(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, r#type: Option<crate::aws_cdk_lib::aws_ssm::ParameterValueType>, version: Option<rt::JsNumber>) -> rt::JsString {
+    pub fn value_for_typed_string_parameter_v2(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
-        __args.push(rt::ToValue::to_value(&r#type));
-        __args.push(rt::ToValue::to_value(&version));
+        rt::static_op("aws-cdk-lib.aws_ssm.StringParameter", "valueForTypedStringParameterV2", __args)
+    }
+    /// Returns a token that will resolve (during deployment) to the string value of an SSM string parameter.
+    ///
+    /// Arguments:
+    /// - `scope`: Some scope within a stack.
+    /// - `parameter_name`: The name of the SSM parameter.
+    /// - `r#type`: The type of the SSM parameter.
+    /// - `version`: The parameter version (recommended in order to ensure that the value won't change during deployment).
+    ///
+    /// [`Self::value_for_typed_string_parameter_v2`] with the optional `r#type` passed.
+    #[track_caller]
+    pub fn value_for_typed_string_parameter_v2_with(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, r#type: impl Into<crate::aws_cdk_lib::aws_ssm::ParameterValueType>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ssm::ParameterValueType>::into(r#type)));
+        rt::static_op("aws-cdk-lib.aws_ssm.StringParameter", "valueForTypedStringParameterV2", __args)
+    }
+    /// Returns a token that will resolve (during deployment) to the string value of an SSM string parameter.
+    ///
+    /// Arguments:
+    /// - `scope`: Some scope within a stack.
+    /// - `parameter_name`: The name of the SSM parameter.
+    /// - `r#type`: The type of the SSM parameter.
+    /// - `version`: The parameter version (recommended in order to ensure that the value won't change during deployment).
+    ///
+    /// [`Self::value_for_typed_string_parameter_v2`] with the optional `r#type`, `version` passed.
+    #[track_caller]
+    pub fn value_for_typed_string_parameter_v2_with_version(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, r#type: impl Into<crate::aws_cdk_lib::aws_ssm::ParameterValueType>, version: impl Into<rt::JsNumber>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ssm::ParameterValueType>::into(r#type)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(version)));
         rt::static_op("aws-cdk-lib.aws_ssm.StringParameter", "valueForTypedStringParameterV2", __args)
     }
     /// Reads the value of an SSM parameter during synthesis through an environmental context provider.
@@ -6519,13 +6874,50 @@ impl StringParameter {
     /// If defaultValue is provided, it will be used as the dummyValue
     /// and the ContextProvider will be told NOT to raise an error on synthesis
     /// if the SSM Parameter is not found in the account at synth time.
+    ///
+    /// Leaves out the optional `default_value`, `options`; [`Self::value_from_lookup_with`] passes `default_value`.
     #[track_caller]
-    pub fn value_from_lookup(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, default_value: Option<rt::JsString>, options: Option<crate::aws_cdk_lib::aws_ssm::StringParameterLookupOptions>) -> rt::JsString {
+    pub fn value_from_lookup(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
-        __args.push(rt::ToValue::to_value(&default_value));
-        __args.push(rt::ToValue::to_value(&options));
+        rt::static_op("aws-cdk-lib.aws_ssm.StringParameter", "valueFromLookup", __args)
+    }
+    /// Reads the value of an SSM parameter during synthesis through an environmental context provider.
+    ///
+    /// Requires that the stack this scope is defined in will have explicit
+    /// account/region information. Otherwise, it will fail during synthesis.
+    ///
+    /// If defaultValue is provided, it will be used as the dummyValue
+    /// and the ContextProvider will be told NOT to raise an error on synthesis
+    /// if the SSM Parameter is not found in the account at synth time.
+    ///
+    /// [`Self::value_from_lookup`] with the optional `default_value` passed.
+    #[track_caller]
+    pub fn value_from_lookup_with(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, default_value: impl Into<rt::JsString>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(default_value)));
+        rt::static_op("aws-cdk-lib.aws_ssm.StringParameter", "valueFromLookup", __args)
+    }
+    /// Reads the value of an SSM parameter during synthesis through an environmental context provider.
+    ///
+    /// Requires that the stack this scope is defined in will have explicit
+    /// account/region information. Otherwise, it will fail during synthesis.
+    ///
+    /// If defaultValue is provided, it will be used as the dummyValue
+    /// and the ContextProvider will be told NOT to raise an error on synthesis
+    /// if the SSM Parameter is not found in the account at synth time.
+    ///
+    /// [`Self::value_from_lookup`] with the optional `default_value`, `options` passed.
+    #[track_caller]
+    pub fn value_from_lookup_with_options(scope: impl Into<crate::constructs::Construct>, parameter_name: impl Into<rt::JsString>, default_value: impl Into<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_ssm::StringParameterLookupOptions>) -> rt::JsString {
+        let mut __args: Vec<crate::program::Value> = Vec::new();
+        __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(parameter_name)));
+        __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(default_value)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ssm::StringParameterLookupOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_ssm.StringParameter", "valueFromLookup", __args)
     }
     /// Gives permissions to a grantable entity to perform actions on the encryption key.

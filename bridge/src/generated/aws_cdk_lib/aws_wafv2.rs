@@ -177,10 +177,27 @@ pub struct CfnIPSetProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnIPSetProps`], named: `CfnIPSetProps::new(CfnIPSetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnIPSetPropsRequired<T0, T1, T2> {
+    /// Contains an array of strings that specifies zero or more IP addresses or blocks of IP addresses that you want AWS WAF to inspect for in incoming requests. (items converting into `JsString`)
+    pub addresses: T0,
+    /// The version of the IP addresses, either `IPV4` or `IPV6` . (converts into `JsString`)
+    pub ip_address_version: T1,
+    /// Specifies whether this is for an Amazon CloudFront distribution or for a regional application. (converts into `JsString`)
+    pub scope: T2,
+}
+
 impl CfnIPSetProps {
-    /// A `CfnIPSetProps` with its required fields; set optional ones with the setters.
-    pub fn new(addresses: impl IntoIterator<Item = impl Into<rt::JsString>>, ip_address_version: impl Into<rt::JsString>, scope: impl Into<rt::JsString>) -> Self {
-        CfnIPSetProps { addresses: rt::collect::<rt::JsString, _>(addresses), description: None, ip_address_version: ip_address_version.into(), name: None, scope: scope.into(), tags: None }
+    /// A `CfnIPSetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnIPSetPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnIPSetProps { addresses: rt::collect::<rt::JsString, _>(required.addresses), description: None, ip_address_version: required.ip_address_version.into(), name: None, scope: required.scope.into(), tags: None }
     }
     /// Contains an array of strings that specifies zero or more IP addresses or blocks of IP addresses that you want AWS WAF to inspect for in incoming requests.
     ///
@@ -596,10 +613,26 @@ pub struct CfnLoggingConfigurationFilterProperty {
     pub requirement: rt::JsString,
 }
 
+/// The required fields of [`CfnLoggingConfigurationFilterProperty`], named: `CfnLoggingConfigurationFilterProperty::new(CfnLoggingConfigurationFilterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLoggingConfigurationFilterPropertyRequired<T0, T1, T2> {
+    /// How to handle logs that satisfy the filter's conditions and requirement. (converts into `JsString`)
+    pub behavior: T0,
+    /// Match conditions for the filter. (converts into `IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList`)
+    pub conditions: T1,
+    /// Logic to apply to the filtering conditions. (converts into `JsString`)
+    pub requirement: T2,
+}
+
 impl CfnLoggingConfigurationFilterProperty {
-    /// A `CfnLoggingConfigurationFilterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(behavior: impl Into<rt::JsString>, conditions: impl Into<IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList>, requirement: impl Into<rt::JsString>) -> Self {
-        CfnLoggingConfigurationFilterProperty { behavior: behavior.into(), conditions: conditions.into(), requirement: requirement.into() }
+    /// A `CfnLoggingConfigurationFilterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnLoggingConfigurationFilterPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList>,
+        T2: Into<rt::JsString>,
+    {
+        CfnLoggingConfigurationFilterProperty { behavior: required.behavior.into(), conditions: required.conditions.into(), requirement: required.requirement.into() }
     }
     /// How to handle logs that satisfy the filter's conditions and requirement.
     ///
@@ -649,10 +682,23 @@ pub struct CfnLoggingConfigurationJsonBodyProperty {
     pub match_scope: rt::JsString,
 }
 
+/// The required fields of [`CfnLoggingConfigurationJsonBodyProperty`], named: `CfnLoggingConfigurationJsonBodyProperty::new(CfnLoggingConfigurationJsonBodyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLoggingConfigurationJsonBodyPropertyRequired<T0, T1> {
+    ///  (converts into `IResolvableOrCfnLoggingConfigurationMatchPatternProperty`)
+    pub match_pattern: T0,
+    ///  (converts into `JsString`)
+    pub match_scope: T1,
+}
+
 impl CfnLoggingConfigurationJsonBodyProperty {
-    /// A `CfnLoggingConfigurationJsonBodyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(match_pattern: impl Into<IResolvableOrCfnLoggingConfigurationMatchPatternProperty>, match_scope: impl Into<rt::JsString>) -> Self {
-        CfnLoggingConfigurationJsonBodyProperty { invalid_fallback_behavior: None, match_pattern: match_pattern.into(), match_scope: match_scope.into() }
+    /// A `CfnLoggingConfigurationJsonBodyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnLoggingConfigurationJsonBodyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnLoggingConfigurationMatchPatternProperty>,
+        T1: Into<rt::JsString>,
+    {
+        CfnLoggingConfigurationJsonBodyProperty { invalid_fallback_behavior: None, match_pattern: required.match_pattern.into(), match_scope: required.match_scope.into() }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-loggingconfiguration-jsonbody.html#cfn-wafv2-loggingconfiguration-jsonbody-invalidfallbackbehavior>
     pub fn invalid_fallback_behavior(mut self, invalid_fallback_behavior: impl Into<rt::JsString>) -> Self {
@@ -739,10 +785,23 @@ pub struct CfnLoggingConfigurationLoggingFilterProperty {
     pub filters: IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList,
 }
 
+/// The required fields of [`CfnLoggingConfigurationLoggingFilterProperty`], named: `CfnLoggingConfigurationLoggingFilterProperty::new(CfnLoggingConfigurationLoggingFilterPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLoggingConfigurationLoggingFilterPropertyRequired<T0, T1> {
+    /// Default handling for logs that don't match any of the specified filtering conditions. (converts into `JsString`)
+    pub default_behavior: T0,
+    /// The filters that you want to apply to the logs. (converts into `IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList`)
+    pub filters: T1,
+}
+
 impl CfnLoggingConfigurationLoggingFilterProperty {
-    /// A `CfnLoggingConfigurationLoggingFilterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(default_behavior: impl Into<rt::JsString>, filters: impl Into<IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList>) -> Self {
-        CfnLoggingConfigurationLoggingFilterProperty { default_behavior: default_behavior.into(), filters: filters.into() }
+    /// A `CfnLoggingConfigurationLoggingFilterProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnLoggingConfigurationLoggingFilterPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList>,
+    {
+        CfnLoggingConfigurationLoggingFilterProperty { default_behavior: required.default_behavior.into(), filters: required.filters.into() }
     }
     /// Default handling for logs that don't match any of the specified filtering conditions.
     ///
@@ -886,10 +945,24 @@ pub struct CfnLoggingConfigurationProps {
     pub resource_arn: StringOrObject,
 }
 
+/// The required fields of [`CfnLoggingConfigurationProps`], named: `CfnLoggingConfigurationProps::new(CfnLoggingConfigurationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnLoggingConfigurationPropsRequired<T0, T1> {
+    /// The logging destination configuration that you want to associate with the web ACL. (items converting into `StringOrObject`)
+    pub log_destination_configs: T0,
+    /// The Amazon Resource Name (ARN) of the web ACL that you want to associate with `LogDestinationConfigs` . (converts into `StringOrObject`)
+    pub resource_arn: T1,
+}
+
 impl CfnLoggingConfigurationProps {
-    /// A `CfnLoggingConfigurationProps` with its required fields; set optional ones with the setters.
-    pub fn new(log_destination_configs: impl IntoIterator<Item = impl Into<StringOrObject>>, resource_arn: impl Into<StringOrObject>) -> Self {
-        CfnLoggingConfigurationProps { log_destination_configs: rt::collect::<StringOrObject, _>(log_destination_configs), logging_filter: None, redacted_fields: None, resource_arn: resource_arn.into() }
+    /// A `CfnLoggingConfigurationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnLoggingConfigurationPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<StringOrObject>,
+        T1: Into<StringOrObject>,
+    {
+        CfnLoggingConfigurationProps { log_destination_configs: rt::collect::<StringOrObject, _>(required.log_destination_configs), logging_filter: None, redacted_fields: None, resource_arn: required.resource_arn.into() }
     }
     /// The logging destination configuration that you want to associate with the web ACL.
     ///
@@ -1088,10 +1161,24 @@ pub struct CfnRegexPatternSetProps {
     pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
 }
 
+/// The required fields of [`CfnRegexPatternSetProps`], named: `CfnRegexPatternSetProps::new(CfnRegexPatternSetPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRegexPatternSetPropsRequired<T0, T1> {
+    /// The regular expression patterns in the set. (items converting into `JsString`)
+    pub regular_expression_list: T0,
+    /// Specifies whether this is for an Amazon CloudFront distribution or for a regional application. (converts into `JsString`)
+    pub scope: T1,
+}
+
 impl CfnRegexPatternSetProps {
-    /// A `CfnRegexPatternSetProps` with its required fields; set optional ones with the setters.
-    pub fn new(regular_expression_list: impl IntoIterator<Item = impl Into<rt::JsString>>, scope: impl Into<rt::JsString>) -> Self {
-        CfnRegexPatternSetProps { description: None, name: None, regular_expression_list: rt::collect::<rt::JsString, _>(regular_expression_list), scope: scope.into(), tags: None }
+    /// A `CfnRegexPatternSetProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRegexPatternSetPropsRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRegexPatternSetProps { description: None, name: None, regular_expression_list: rt::collect::<rt::JsString, _>(required.regular_expression_list), scope: required.scope.into(), tags: None }
     }
     /// A description of the set that helps with identification.
     ///
@@ -1607,10 +1694,26 @@ pub struct CfnRuleGroupByteMatchStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnRuleGroupByteMatchStatementProperty`], named: `CfnRuleGroupByteMatchStatementProperty::new(CfnRuleGroupByteMatchStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupByteMatchStatementPropertyRequired<T0, T1, T2> {
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnRuleGroupFieldToMatchProperty`)
+    pub field_to_match: T0,
+    /// The area within the portion of the web request that you want AWS WAF to search for `SearchString` . (converts into `JsString`)
+    pub positional_constraint: T1,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList`)
+    pub text_transformations: T2,
+}
+
 impl CfnRuleGroupByteMatchStatementProperty {
-    /// A `CfnRuleGroupByteMatchStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(field_to_match: impl Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>, positional_constraint: impl Into<rt::JsString>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>) -> Self {
-        CfnRuleGroupByteMatchStatementProperty { field_to_match: field_to_match.into(), positional_constraint: positional_constraint.into(), pre_parse_text_transformations: None, search_string: None, search_string_base64: None, text_transformations: text_transformations.into() }
+    /// A `CfnRuleGroupByteMatchStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnRuleGroupByteMatchStatementPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>,
+    {
+        CfnRuleGroupByteMatchStatementProperty { field_to_match: required.field_to_match.into(), positional_constraint: required.positional_constraint.into(), pre_parse_text_transformations: None, search_string: None, search_string_base64: None, text_transformations: required.text_transformations.into() }
     }
     /// The part of the web request that you want AWS WAF to inspect.
     ///
@@ -1956,10 +2059,26 @@ pub struct CfnRuleGroupCookiesProperty {
     pub oversize_handling: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleGroupCookiesProperty`], named: `CfnRuleGroupCookiesProperty::new(CfnRuleGroupCookiesPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupCookiesPropertyRequired<T0, T1, T2> {
+    /// The filter to use to identify the subset of cookies to inspect in a web request. (converts into `IResolvableOrCfnRuleGroupCookieMatchPatternProperty`)
+    pub match_pattern: T0,
+    /// The parts of the cookies to inspect with the rule inspection criteria. (converts into `JsString`)
+    pub match_scope: T1,
+    /// What AWS WAF should do if the cookies of the request are more numerous or larger than AWS WAF can inspect. (converts into `JsString`)
+    pub oversize_handling: T2,
+}
+
 impl CfnRuleGroupCookiesProperty {
-    /// A `CfnRuleGroupCookiesProperty` with its required fields; set optional ones with the setters.
-    pub fn new(match_pattern: impl Into<IResolvableOrCfnRuleGroupCookieMatchPatternProperty>, match_scope: impl Into<rt::JsString>, oversize_handling: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupCookiesProperty { match_pattern: match_pattern.into(), match_scope: match_scope.into(), oversize_handling: oversize_handling.into() }
+    /// A `CfnRuleGroupCookiesProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnRuleGroupCookiesPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnRuleGroupCookieMatchPatternProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnRuleGroupCookiesProperty { match_pattern: required.match_pattern.into(), match_scope: required.match_scope.into(), oversize_handling: required.oversize_handling.into() }
     }
     /// The filter to use to identify the subset of cookies to inspect in a web request.
     ///
@@ -2101,10 +2220,23 @@ pub struct CfnRuleGroupCustomHTTPHeaderProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleGroupCustomHTTPHeaderProperty`], named: `CfnRuleGroupCustomHTTPHeaderProperty::new(CfnRuleGroupCustomHTTPHeaderPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupCustomHTTPHeaderPropertyRequired<T0, T1> {
+    /// The name of the custom header. (converts into `JsString`)
+    pub name: T0,
+    /// The value of the custom header. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnRuleGroupCustomHTTPHeaderProperty {
-    /// A `CfnRuleGroupCustomHTTPHeaderProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupCustomHTTPHeaderProperty { name: name.into(), value: value.into() }
+    /// A `CfnRuleGroupCustomHTTPHeaderProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupCustomHTTPHeaderPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleGroupCustomHTTPHeaderProperty { name: required.name.into(), value: required.value.into() }
     }
     /// The name of the custom header.
     ///
@@ -2199,10 +2331,23 @@ pub struct CfnRuleGroupCustomResponseBodyProperty {
     pub content_type: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleGroupCustomResponseBodyProperty`], named: `CfnRuleGroupCustomResponseBodyProperty::new(CfnRuleGroupCustomResponseBodyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupCustomResponseBodyPropertyRequired<T0, T1> {
+    /// The payload of the custom response. (converts into `JsString`)
+    pub content: T0,
+    /// The type of content in the payload that you are defining in the `Content` string. (converts into `JsString`)
+    pub content_type: T1,
+}
+
 impl CfnRuleGroupCustomResponseBodyProperty {
-    /// A `CfnRuleGroupCustomResponseBodyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(content: impl Into<rt::JsString>, content_type: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupCustomResponseBodyProperty { content: content.into(), content_type: content_type.into() }
+    /// A `CfnRuleGroupCustomResponseBodyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupCustomResponseBodyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleGroupCustomResponseBodyProperty { content: required.content.into(), content_type: required.content_type.into() }
     }
     /// The payload of the custom response.
     ///
@@ -2682,10 +2827,23 @@ pub struct CfnRuleGroupForwardedIPConfigurationProperty {
     pub header_name: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleGroupForwardedIPConfigurationProperty`], named: `CfnRuleGroupForwardedIPConfigurationProperty::new(CfnRuleGroupForwardedIPConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupForwardedIPConfigurationPropertyRequired<T0, T1> {
+    /// The match status to assign to the web request if the request doesn't have a valid IP address in the specified position. (converts into `JsString`)
+    pub fallback_behavior: T0,
+    /// The name of the HTTP header to use for the IP address. (converts into `JsString`)
+    pub header_name: T1,
+}
+
 impl CfnRuleGroupForwardedIPConfigurationProperty {
-    /// A `CfnRuleGroupForwardedIPConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(fallback_behavior: impl Into<rt::JsString>, header_name: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupForwardedIPConfigurationProperty { fallback_behavior: fallback_behavior.into(), header_name: header_name.into() }
+    /// A `CfnRuleGroupForwardedIPConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupForwardedIPConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleGroupForwardedIPConfigurationProperty { fallback_behavior: required.fallback_behavior.into(), header_name: required.header_name.into() }
     }
     /// The match status to assign to the web request if the request doesn't have a valid IP address in the specified position.
     ///
@@ -2938,10 +3096,26 @@ pub struct CfnRuleGroupHeadersProperty {
     pub oversize_handling: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleGroupHeadersProperty`], named: `CfnRuleGroupHeadersProperty::new(CfnRuleGroupHeadersPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupHeadersPropertyRequired<T0, T1, T2> {
+    /// The filter to use to identify the subset of headers to inspect in a web request. (converts into `IResolvableOrCfnRuleGroupHeaderMatchPatternProperty`)
+    pub match_pattern: T0,
+    /// The parts of the headers to match with the rule inspection criteria. (converts into `JsString`)
+    pub match_scope: T1,
+    /// What AWS WAF should do if the headers determined by your match scope are more numerous or larger than AWS WAF can inspect. (converts into `JsString`)
+    pub oversize_handling: T2,
+}
+
 impl CfnRuleGroupHeadersProperty {
-    /// A `CfnRuleGroupHeadersProperty` with its required fields; set optional ones with the setters.
-    pub fn new(match_pattern: impl Into<IResolvableOrCfnRuleGroupHeaderMatchPatternProperty>, match_scope: impl Into<rt::JsString>, oversize_handling: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupHeadersProperty { match_pattern: match_pattern.into(), match_scope: match_scope.into(), oversize_handling: oversize_handling.into() }
+    /// A `CfnRuleGroupHeadersProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnRuleGroupHeadersPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnRuleGroupHeaderMatchPatternProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnRuleGroupHeadersProperty { match_pattern: required.match_pattern.into(), match_scope: required.match_scope.into(), oversize_handling: required.oversize_handling.into() }
     }
     /// The filter to use to identify the subset of headers to inspect in a web request.
     ///
@@ -3038,10 +3212,26 @@ pub struct CfnRuleGroupIPSetForwardedIPConfigurationProperty {
     pub position: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleGroupIPSetForwardedIPConfigurationProperty`], named: `CfnRuleGroupIPSetForwardedIPConfigurationProperty::new(CfnRuleGroupIPSetForwardedIPConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupIPSetForwardedIPConfigurationPropertyRequired<T0, T1, T2> {
+    /// The match status to assign to the web request if the request doesn't have a valid IP address in the specified position. (converts into `JsString`)
+    pub fallback_behavior: T0,
+    /// The name of the HTTP header to use for the IP address. (converts into `JsString`)
+    pub header_name: T1,
+    /// The position in the header to search for the IP address. (converts into `JsString`)
+    pub position: T2,
+}
+
 impl CfnRuleGroupIPSetForwardedIPConfigurationProperty {
-    /// A `CfnRuleGroupIPSetForwardedIPConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(fallback_behavior: impl Into<rt::JsString>, header_name: impl Into<rt::JsString>, position: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupIPSetForwardedIPConfigurationProperty { fallback_behavior: fallback_behavior.into(), header_name: header_name.into(), position: position.into() }
+    /// A `CfnRuleGroupIPSetForwardedIPConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnRuleGroupIPSetForwardedIPConfigurationPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnRuleGroupIPSetForwardedIPConfigurationProperty { fallback_behavior: required.fallback_behavior.into(), header_name: required.header_name.into(), position: required.position.into() }
     }
     /// The match status to assign to the web request if the request doesn't have a valid IP address in the specified position.
     ///
@@ -3368,10 +3558,23 @@ pub struct CfnRuleGroupJsonBodyProperty {
     pub oversize_handling: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnRuleGroupJsonBodyProperty`], named: `CfnRuleGroupJsonBodyProperty::new(CfnRuleGroupJsonBodyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupJsonBodyPropertyRequired<T0, T1> {
+    /// The patterns to look for in the JSON body. (converts into `IResolvableOrCfnRuleGroupJsonMatchPatternProperty`)
+    pub match_pattern: T0,
+    /// The parts of the JSON to match against using the `MatchPattern` . (converts into `JsString`)
+    pub match_scope: T1,
+}
+
 impl CfnRuleGroupJsonBodyProperty {
-    /// A `CfnRuleGroupJsonBodyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(match_pattern: impl Into<IResolvableOrCfnRuleGroupJsonMatchPatternProperty>, match_scope: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupJsonBodyProperty { invalid_fallback_behavior: None, match_pattern: match_pattern.into(), match_scope: match_scope.into(), oversize_handling: None }
+    /// A `CfnRuleGroupJsonBodyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupJsonBodyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnRuleGroupJsonMatchPatternProperty>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleGroupJsonBodyProperty { invalid_fallback_behavior: None, match_pattern: required.match_pattern.into(), match_scope: required.match_scope.into(), oversize_handling: None }
     }
     /// What AWS WAF should do if it fails to completely parse the JSON body. The options are the following:.
     ///
@@ -3533,10 +3736,23 @@ pub struct CfnRuleGroupLabelMatchStatementProperty {
     pub scope: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleGroupLabelMatchStatementProperty`], named: `CfnRuleGroupLabelMatchStatementProperty::new(CfnRuleGroupLabelMatchStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupLabelMatchStatementPropertyRequired<T0, T1> {
+    /// The string to match against. The setting you provide for this depends on the match statement's `Scope` setting:. (converts into `JsString`)
+    pub key: T0,
+    /// Specify whether you want to match using the label name or just the namespace. (converts into `JsString`)
+    pub scope: T1,
+}
+
 impl CfnRuleGroupLabelMatchStatementProperty {
-    /// A `CfnRuleGroupLabelMatchStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, scope: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupLabelMatchStatementProperty { key: key.into(), scope: scope.into() }
+    /// A `CfnRuleGroupLabelMatchStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupLabelMatchStatementPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleGroupLabelMatchStatementProperty { key: required.key.into(), scope: required.scope.into() }
     }
     /// The string to match against. The setting you provide for this depends on the match statement's `Scope` setting:.
     ///
@@ -3834,10 +4050,26 @@ pub struct CfnRuleGroupPaymentNetworkProperty {
     pub wallet_address: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleGroupPaymentNetworkProperty`], named: `CfnRuleGroupPaymentNetworkProperty::new(CfnRuleGroupPaymentNetworkPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupPaymentNetworkPropertyRequired<T0, T1, T2> {
+    /// The blockchain chain to use. (converts into `JsString`)
+    pub chain: T0,
+    /// List of price configurations. (converts into `IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList`)
+    pub prices: T1,
+    /// The wallet address for receiving payments. (converts into `JsString`)
+    pub wallet_address: T2,
+}
+
 impl CfnRuleGroupPaymentNetworkProperty {
-    /// A `CfnRuleGroupPaymentNetworkProperty` with its required fields; set optional ones with the setters.
-    pub fn new(chain: impl Into<rt::JsString>, prices: impl Into<IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList>, wallet_address: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupPaymentNetworkProperty { chain: chain.into(), prices: prices.into(), wallet_address: wallet_address.into() }
+    /// A `CfnRuleGroupPaymentNetworkProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnRuleGroupPaymentNetworkPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList>,
+        T2: Into<rt::JsString>,
+    {
+        CfnRuleGroupPaymentNetworkProperty { chain: required.chain.into(), prices: required.prices.into(), wallet_address: required.wallet_address.into() }
     }
     /// The blockchain chain to use.
     ///
@@ -3889,10 +4121,23 @@ pub struct CfnRuleGroupPreParseTextTransformationProperty {
     pub r#type: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleGroupPreParseTextTransformationProperty`], named: `CfnRuleGroupPreParseTextTransformationProperty::new(CfnRuleGroupPreParseTextTransformationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupPreParseTextTransformationPropertyRequired<T0, T1> {
+    /// Priority of PreParseTextTransformation being applied. (converts into `JsNumber`)
+    pub priority: T0,
+    /// Type of pre-parse text transformation. (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl CfnRuleGroupPreParseTextTransformationProperty {
-    /// A `CfnRuleGroupPreParseTextTransformationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(priority: impl Into<rt::JsNumber>, r#type: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupPreParseTextTransformationProperty { priority: priority.into(), r#type: r#type.into() }
+    /// A `CfnRuleGroupPreParseTextTransformationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupPreParseTextTransformationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleGroupPreParseTextTransformationProperty { priority: required.priority.into(), r#type: required.r#type.into() }
     }
     /// Priority of PreParseTextTransformation being applied.
     ///
@@ -3936,10 +4181,23 @@ pub struct CfnRuleGroupPriceProperty {
     pub currency: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleGroupPriceProperty`], named: `CfnRuleGroupPriceProperty::new(CfnRuleGroupPricePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupPricePropertyRequired<T0, T1> {
+    /// The price amount. (converts into `JsString`)
+    pub amount: T0,
+    /// The cryptocurrency to use for payment. (converts into `JsString`)
+    pub currency: T1,
+}
+
 impl CfnRuleGroupPriceProperty {
-    /// A `CfnRuleGroupPriceProperty` with its required fields; set optional ones with the setters.
-    pub fn new(amount: impl Into<rt::JsString>, currency: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupPriceProperty { amount: amount.into(), currency: currency.into() }
+    /// A `CfnRuleGroupPriceProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupPricePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleGroupPriceProperty { amount: required.amount.into(), currency: required.currency.into() }
     }
     /// The price amount.
     ///
@@ -4315,10 +4573,23 @@ pub struct CfnRuleGroupRateBasedStatementProperty {
     pub scope_down_statement: Option<IResolvableOrCfnRuleGroupStatementProperty>,
 }
 
+/// The required fields of [`CfnRuleGroupRateBasedStatementProperty`], named: `CfnRuleGroupRateBasedStatementProperty::new(CfnRuleGroupRateBasedStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupRateBasedStatementPropertyRequired<T0, T1> {
+    /// Setting that indicates how to aggregate the request counts. (converts into `JsString`)
+    pub aggregate_key_type: T0,
+    /// The limit on requests during the specified evaluation window for a single aggregation instance for the rate-based rule. (converts into `JsNumber`)
+    pub limit: T1,
+}
+
 impl CfnRuleGroupRateBasedStatementProperty {
-    /// A `CfnRuleGroupRateBasedStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(aggregate_key_type: impl Into<rt::JsString>, limit: impl Into<rt::JsNumber>) -> Self {
-        CfnRuleGroupRateBasedStatementProperty { aggregate_key_type: aggregate_key_type.into(), custom_keys: None, evaluation_window_sec: None, forwarded_ip_config: None, limit: limit.into(), scope_down_statement: None }
+    /// A `CfnRuleGroupRateBasedStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupRateBasedStatementPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+    {
+        CfnRuleGroupRateBasedStatementProperty { aggregate_key_type: required.aggregate_key_type.into(), custom_keys: None, evaluation_window_sec: None, forwarded_ip_config: None, limit: required.limit.into(), scope_down_statement: None }
     }
     /// Setting that indicates how to aggregate the request counts.
     ///
@@ -4438,10 +4709,23 @@ pub struct CfnRuleGroupRateLimitCookieProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnRuleGroupRateLimitCookieProperty`], named: `CfnRuleGroupRateLimitCookieProperty::new(CfnRuleGroupRateLimitCookiePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupRateLimitCookiePropertyRequired<T0, T1> {
+    /// The name of the cookie to use. (converts into `JsString`)
+    pub name: T0,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList`)
+    pub text_transformations: T1,
+}
+
 impl CfnRuleGroupRateLimitCookieProperty {
-    /// A `CfnRuleGroupRateLimitCookieProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>) -> Self {
-        CfnRuleGroupRateLimitCookieProperty { name: name.into(), text_transformations: text_transformations.into() }
+    /// A `CfnRuleGroupRateLimitCookieProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupRateLimitCookiePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>,
+    {
+        CfnRuleGroupRateLimitCookieProperty { name: required.name.into(), text_transformations: required.text_transformations.into() }
     }
     /// The name of the cookie to use.
     ///
@@ -4491,10 +4775,23 @@ pub struct CfnRuleGroupRateLimitHeaderProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnRuleGroupRateLimitHeaderProperty`], named: `CfnRuleGroupRateLimitHeaderProperty::new(CfnRuleGroupRateLimitHeaderPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupRateLimitHeaderPropertyRequired<T0, T1> {
+    /// The name of the header to use. (converts into `JsString`)
+    pub name: T0,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList`)
+    pub text_transformations: T1,
+}
+
 impl CfnRuleGroupRateLimitHeaderProperty {
-    /// A `CfnRuleGroupRateLimitHeaderProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>) -> Self {
-        CfnRuleGroupRateLimitHeaderProperty { name: name.into(), text_transformations: text_transformations.into() }
+    /// A `CfnRuleGroupRateLimitHeaderProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupRateLimitHeaderPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>,
+    {
+        CfnRuleGroupRateLimitHeaderProperty { name: required.name.into(), text_transformations: required.text_transformations.into() }
     }
     /// The name of the header to use.
     ///
@@ -4679,10 +4976,23 @@ pub struct CfnRuleGroupRateLimitQueryArgumentProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnRuleGroupRateLimitQueryArgumentProperty`], named: `CfnRuleGroupRateLimitQueryArgumentProperty::new(CfnRuleGroupRateLimitQueryArgumentPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupRateLimitQueryArgumentPropertyRequired<T0, T1> {
+    /// The name of the query argument to use. (converts into `JsString`)
+    pub name: T0,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList`)
+    pub text_transformations: T1,
+}
+
 impl CfnRuleGroupRateLimitQueryArgumentProperty {
-    /// A `CfnRuleGroupRateLimitQueryArgumentProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>) -> Self {
-        CfnRuleGroupRateLimitQueryArgumentProperty { name: name.into(), text_transformations: text_transformations.into() }
+    /// A `CfnRuleGroupRateLimitQueryArgumentProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupRateLimitQueryArgumentPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>,
+    {
+        CfnRuleGroupRateLimitQueryArgumentProperty { name: required.name.into(), text_transformations: required.text_transformations.into() }
     }
     /// The name of the query argument to use.
     ///
@@ -4818,10 +5128,26 @@ pub struct CfnRuleGroupRegexMatchStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnRuleGroupRegexMatchStatementProperty`], named: `CfnRuleGroupRegexMatchStatementProperty::new(CfnRuleGroupRegexMatchStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupRegexMatchStatementPropertyRequired<T0, T1, T2> {
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnRuleGroupFieldToMatchProperty`)
+    pub field_to_match: T0,
+    /// The string representing the regular expression. (converts into `JsString`)
+    pub regex_string: T1,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList`)
+    pub text_transformations: T2,
+}
+
 impl CfnRuleGroupRegexMatchStatementProperty {
-    /// A `CfnRuleGroupRegexMatchStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(field_to_match: impl Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>, regex_string: impl Into<rt::JsString>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>) -> Self {
-        CfnRuleGroupRegexMatchStatementProperty { field_to_match: field_to_match.into(), pre_parse_text_transformations: None, regex_string: regex_string.into(), text_transformations: text_transformations.into() }
+    /// A `CfnRuleGroupRegexMatchStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnRuleGroupRegexMatchStatementPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>,
+    {
+        CfnRuleGroupRegexMatchStatementProperty { field_to_match: required.field_to_match.into(), pre_parse_text_transformations: None, regex_string: required.regex_string.into(), text_transformations: required.text_transformations.into() }
     }
     /// The part of the web request that you want AWS WAF to inspect.
     ///
@@ -4893,10 +5219,26 @@ pub struct CfnRuleGroupRegexPatternSetReferenceStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnRuleGroupRegexPatternSetReferenceStatementProperty`], named: `CfnRuleGroupRegexPatternSetReferenceStatementProperty::new(CfnRuleGroupRegexPatternSetReferenceStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupRegexPatternSetReferenceStatementPropertyRequired<T0, T1, T2> {
+    /// The Amazon Resource Name (ARN) of the `RegexPatternSet` that this statement references. (converts into `JsString`)
+    pub arn: T0,
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnRuleGroupFieldToMatchProperty`)
+    pub field_to_match: T1,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList`)
+    pub text_transformations: T2,
+}
+
 impl CfnRuleGroupRegexPatternSetReferenceStatementProperty {
-    /// A `CfnRuleGroupRegexPatternSetReferenceStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(arn: impl Into<rt::JsString>, field_to_match: impl Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>) -> Self {
-        CfnRuleGroupRegexPatternSetReferenceStatementProperty { arn: arn.into(), field_to_match: field_to_match.into(), pre_parse_text_transformations: None, text_transformations: text_transformations.into() }
+    /// A `CfnRuleGroupRegexPatternSetReferenceStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnRuleGroupRegexPatternSetReferenceStatementPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>,
+        T2: Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>,
+    {
+        CfnRuleGroupRegexPatternSetReferenceStatementProperty { arn: required.arn.into(), field_to_match: required.field_to_match.into(), pre_parse_text_transformations: None, text_transformations: required.text_transformations.into() }
     }
     /// The Amazon Resource Name (ARN) of the `RegexPatternSet` that this statement references.
     ///
@@ -5132,10 +5474,29 @@ pub struct CfnRuleGroupRuleProperty {
     pub visibility_config: IResolvableOrCfnRuleGroupVisibilityConfigProperty,
 }
 
+/// The required fields of [`CfnRuleGroupRuleProperty`], named: `CfnRuleGroupRuleProperty::new(CfnRuleGroupRulePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupRulePropertyRequired<T0, T1, T2, T3> {
+    /// The name of the rule. (converts into `JsString`)
+    pub name: T0,
+    /// If you define more than one `Rule` in a `WebACL` , AWS WAF evaluates each request against the `Rules` in order based on the value of `Priority` . (converts into `JsNumber`)
+    pub priority: T1,
+    /// The AWS WAF processing statement for the rule, for example `ByteMatchStatement` or `SizeConstraintStatement` . (converts into `IResolvableOrCfnRuleGroupStatementProperty`)
+    pub statement: T2,
+    /// Defines and enables Amazon CloudWatch metrics and web request sample collection. (converts into `IResolvableOrCfnRuleGroupVisibilityConfigProperty`)
+    pub visibility_config: T3,
+}
+
 impl CfnRuleGroupRuleProperty {
-    /// A `CfnRuleGroupRuleProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, priority: impl Into<rt::JsNumber>, statement: impl Into<IResolvableOrCfnRuleGroupStatementProperty>, visibility_config: impl Into<IResolvableOrCfnRuleGroupVisibilityConfigProperty>) -> Self {
-        CfnRuleGroupRuleProperty { action: None, captcha_config: None, challenge_config: None, name: name.into(), priority: priority.into(), rule_labels: None, statement: statement.into(), visibility_config: visibility_config.into() }
+    /// A `CfnRuleGroupRuleProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnRuleGroupRulePropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<IResolvableOrCfnRuleGroupStatementProperty>,
+        T3: Into<IResolvableOrCfnRuleGroupVisibilityConfigProperty>,
+    {
+        CfnRuleGroupRuleProperty { action: None, captcha_config: None, challenge_config: None, name: required.name.into(), priority: required.priority.into(), rule_labels: None, statement: required.statement.into(), visibility_config: required.visibility_config.into() }
     }
     /// The action that AWS WAF should take on a web request when it matches the rule statement.
     ///
@@ -5356,10 +5717,29 @@ pub struct CfnRuleGroupSizeConstraintStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnRuleGroupSizeConstraintStatementProperty`], named: `CfnRuleGroupSizeConstraintStatementProperty::new(CfnRuleGroupSizeConstraintStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupSizeConstraintStatementPropertyRequired<T0, T1, T2, T3> {
+    /// The operator to use to compare the request part to the size setting. (converts into `JsString`)
+    pub comparison_operator: T0,
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnRuleGroupFieldToMatchProperty`)
+    pub field_to_match: T1,
+    /// The size, in byte, to compare to the request part, after any transformations. (converts into `JsNumber`)
+    pub size: T2,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList`)
+    pub text_transformations: T3,
+}
+
 impl CfnRuleGroupSizeConstraintStatementProperty {
-    /// A `CfnRuleGroupSizeConstraintStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(comparison_operator: impl Into<rt::JsString>, field_to_match: impl Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>, size: impl Into<rt::JsNumber>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>) -> Self {
-        CfnRuleGroupSizeConstraintStatementProperty { comparison_operator: comparison_operator.into(), field_to_match: field_to_match.into(), pre_parse_text_transformations: None, size: size.into(), text_transformations: text_transformations.into() }
+    /// A `CfnRuleGroupSizeConstraintStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnRuleGroupSizeConstraintStatementPropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>,
+        T2: Into<rt::JsNumber>,
+        T3: Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>,
+    {
+        CfnRuleGroupSizeConstraintStatementProperty { comparison_operator: required.comparison_operator.into(), field_to_match: required.field_to_match.into(), pre_parse_text_transformations: None, size: required.size.into(), text_transformations: required.text_transformations.into() }
     }
     /// The operator to use to compare the request part to the size setting.
     ///
@@ -5443,10 +5823,23 @@ pub struct CfnRuleGroupSqliMatchStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnRuleGroupSqliMatchStatementProperty`], named: `CfnRuleGroupSqliMatchStatementProperty::new(CfnRuleGroupSqliMatchStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupSqliMatchStatementPropertyRequired<T0, T1> {
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnRuleGroupFieldToMatchProperty`)
+    pub field_to_match: T0,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList`)
+    pub text_transformations: T1,
+}
+
 impl CfnRuleGroupSqliMatchStatementProperty {
-    /// A `CfnRuleGroupSqliMatchStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(field_to_match: impl Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>) -> Self {
-        CfnRuleGroupSqliMatchStatementProperty { field_to_match: field_to_match.into(), pre_parse_text_transformations: None, sensitivity_level: None, text_transformations: text_transformations.into() }
+    /// A `CfnRuleGroupSqliMatchStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupSqliMatchStatementPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>,
+        T1: Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>,
+    {
+        CfnRuleGroupSqliMatchStatementProperty { field_to_match: required.field_to_match.into(), pre_parse_text_transformations: None, sensitivity_level: None, text_transformations: required.text_transformations.into() }
     }
     /// The part of the web request that you want AWS WAF to inspect.
     ///
@@ -5877,10 +6270,23 @@ pub struct CfnRuleGroupTextTransformationProperty {
     pub r#type: rt::JsString,
 }
 
+/// The required fields of [`CfnRuleGroupTextTransformationProperty`], named: `CfnRuleGroupTextTransformationProperty::new(CfnRuleGroupTextTransformationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupTextTransformationPropertyRequired<T0, T1> {
+    /// Sets the relative processing order for multiple transformations. (converts into `JsNumber`)
+    pub priority: T0,
+    /// For detailed descriptions of each of the transformation types, see [Text transformations](https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-transformation.html) in the *AWS WAF Developer Guide* . (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl CfnRuleGroupTextTransformationProperty {
-    /// A `CfnRuleGroupTextTransformationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(priority: impl Into<rt::JsNumber>, r#type: impl Into<rt::JsString>) -> Self {
-        CfnRuleGroupTextTransformationProperty { priority: priority.into(), r#type: r#type.into() }
+    /// A `CfnRuleGroupTextTransformationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupTextTransformationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsString>,
+    {
+        CfnRuleGroupTextTransformationProperty { priority: required.priority.into(), r#type: required.r#type.into() }
     }
     /// Sets the relative processing order for multiple transformations.
     ///
@@ -6004,10 +6410,26 @@ pub struct CfnRuleGroupVisibilityConfigProperty {
     pub sampled_requests_enabled: BoolOrIResolvable,
 }
 
+/// The required fields of [`CfnRuleGroupVisibilityConfigProperty`], named: `CfnRuleGroupVisibilityConfigProperty::new(CfnRuleGroupVisibilityConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupVisibilityConfigPropertyRequired<T0, T1, T2> {
+    /// Indicates whether the associated resource sends metrics to Amazon CloudWatch. (converts into `BoolOrIResolvable`)
+    pub cloud_watch_metrics_enabled: T0,
+    /// A name of the Amazon CloudWatch metric dimension. (converts into `JsString`)
+    pub metric_name: T1,
+    /// Indicates whether AWS WAF should store a sampling of the web requests that match the rules. (converts into `BoolOrIResolvable`)
+    pub sampled_requests_enabled: T2,
+}
+
 impl CfnRuleGroupVisibilityConfigProperty {
-    /// A `CfnRuleGroupVisibilityConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(cloud_watch_metrics_enabled: impl Into<BoolOrIResolvable>, metric_name: impl Into<rt::JsString>, sampled_requests_enabled: impl Into<BoolOrIResolvable>) -> Self {
-        CfnRuleGroupVisibilityConfigProperty { cloud_watch_metrics_enabled: cloud_watch_metrics_enabled.into(), metric_name: metric_name.into(), sampled_requests_enabled: sampled_requests_enabled.into() }
+    /// A `CfnRuleGroupVisibilityConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnRuleGroupVisibilityConfigPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<BoolOrIResolvable>,
+        T1: Into<rt::JsString>,
+        T2: Into<BoolOrIResolvable>,
+    {
+        CfnRuleGroupVisibilityConfigProperty { cloud_watch_metrics_enabled: required.cloud_watch_metrics_enabled.into(), metric_name: required.metric_name.into(), sampled_requests_enabled: required.sampled_requests_enabled.into() }
     }
     /// Indicates whether the associated resource sends metrics to Amazon CloudWatch.
     ///
@@ -6078,10 +6500,23 @@ pub struct CfnRuleGroupXssMatchStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnRuleGroupXssMatchStatementProperty`], named: `CfnRuleGroupXssMatchStatementProperty::new(CfnRuleGroupXssMatchStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupXssMatchStatementPropertyRequired<T0, T1> {
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnRuleGroupFieldToMatchProperty`)
+    pub field_to_match: T0,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList`)
+    pub text_transformations: T1,
+}
+
 impl CfnRuleGroupXssMatchStatementProperty {
-    /// A `CfnRuleGroupXssMatchStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(field_to_match: impl Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>) -> Self {
-        CfnRuleGroupXssMatchStatementProperty { field_to_match: field_to_match.into(), pre_parse_text_transformations: None, text_transformations: text_transformations.into() }
+    /// A `CfnRuleGroupXssMatchStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnRuleGroupXssMatchStatementPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnRuleGroupFieldToMatchProperty>,
+        T1: Into<IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList>,
+    {
+        CfnRuleGroupXssMatchStatementProperty { field_to_match: required.field_to_match.into(), pre_parse_text_transformations: None, text_transformations: required.text_transformations.into() }
     }
     /// The part of the web request that you want AWS WAF to inspect.
     ///
@@ -6195,10 +6630,26 @@ pub struct CfnRuleGroupProps {
     pub visibility_config: IResolvableOrCfnRuleGroupVisibilityConfigProperty,
 }
 
+/// The required fields of [`CfnRuleGroupProps`], named: `CfnRuleGroupProps::new(CfnRuleGroupPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnRuleGroupPropsRequired<T0, T1, T2> {
+    /// The web ACL capacity units (WCUs) required for this rule group. (converts into `JsNumber`)
+    pub capacity: T0,
+    /// Specifies whether this is for an Amazon CloudFront distribution or for a regional application. (converts into `JsString`)
+    pub scope: T1,
+    /// Defines and enables Amazon CloudWatch metrics and web request sample collection. (converts into `IResolvableOrCfnRuleGroupVisibilityConfigProperty`)
+    pub visibility_config: T2,
+}
+
 impl CfnRuleGroupProps {
-    /// A `CfnRuleGroupProps` with its required fields; set optional ones with the setters.
-    pub fn new(capacity: impl Into<rt::JsNumber>, scope: impl Into<rt::JsString>, visibility_config: impl Into<IResolvableOrCfnRuleGroupVisibilityConfigProperty>) -> Self {
-        CfnRuleGroupProps { available_labels: None, capacity: capacity.into(), consumed_labels: None, custom_response_bodies: None, description: None, monetization_config: None, name: None, rules: None, scope: scope.into(), tags: None, visibility_config: visibility_config.into() }
+    /// A `CfnRuleGroupProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnRuleGroupPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrCfnRuleGroupVisibilityConfigProperty>,
+    {
+        CfnRuleGroupProps { available_labels: None, capacity: required.capacity.into(), consumed_labels: None, custom_response_bodies: None, description: None, monetization_config: None, name: None, rules: None, scope: required.scope.into(), tags: None, visibility_config: required.visibility_config.into() }
     }
     /// The labels that one or more rules in this rule group add to matching web requests.
     ///
@@ -6562,10 +7013,26 @@ pub struct CfnWebACLAWSManagedRulesACFPRuleSetProperty {
     pub response_inspection: Option<IResolvableOrCfnWebACLResponseInspectionProperty>,
 }
 
+/// The required fields of [`CfnWebACLAWSManagedRulesACFPRuleSetProperty`], named: `CfnWebACLAWSManagedRulesACFPRuleSetProperty::new(CfnWebACLAWSManagedRulesACFPRuleSetPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLAWSManagedRulesACFPRuleSetPropertyRequired<T0, T1, T2> {
+    /// The path of the account creation endpoint for your application. (converts into `JsString`)
+    pub creation_path: T0,
+    /// The path of the account registration endpoint for your application. (converts into `JsString`)
+    pub registration_page_path: T1,
+    /// The criteria for inspecting account creation requests, used by the ACFP rule group to validate and track account creation attempts. (converts into `IResolvableOrCfnWebACLRequestInspectionACFPProperty`)
+    pub request_inspection: T2,
+}
+
 impl CfnWebACLAWSManagedRulesACFPRuleSetProperty {
-    /// A `CfnWebACLAWSManagedRulesACFPRuleSetProperty` with its required fields; set optional ones with the setters.
-    pub fn new(creation_path: impl Into<rt::JsString>, registration_page_path: impl Into<rt::JsString>, request_inspection: impl Into<IResolvableOrCfnWebACLRequestInspectionACFPProperty>) -> Self {
-        CfnWebACLAWSManagedRulesACFPRuleSetProperty { creation_path: creation_path.into(), enable_regex_in_path: None, registration_page_path: registration_page_path.into(), request_inspection: request_inspection.into(), response_inspection: None }
+    /// A `CfnWebACLAWSManagedRulesACFPRuleSetProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLAWSManagedRulesACFPRuleSetPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrCfnWebACLRequestInspectionACFPProperty>,
+    {
+        CfnWebACLAWSManagedRulesACFPRuleSetProperty { creation_path: required.creation_path.into(), enable_regex_in_path: None, registration_page_path: required.registration_page_path.into(), request_inspection: required.request_inspection.into(), response_inspection: None }
     }
     /// The path of the account creation endpoint for your application.
     ///
@@ -6962,10 +7429,24 @@ pub struct CfnWebACLApplicationAttributeProperty {
     pub values: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnWebACLApplicationAttributeProperty`], named: `CfnWebACLApplicationAttributeProperty::new(CfnWebACLApplicationAttributePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLApplicationAttributePropertyRequired<T0, T1> {
+    /// Specifies the attribute name. (converts into `JsString`)
+    pub name: T0,
+    /// Specifies the attribute value. (items converting into `JsString`)
+    pub values: T1,
+}
+
 impl CfnWebACLApplicationAttributeProperty {
-    /// A `CfnWebACLApplicationAttributeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnWebACLApplicationAttributeProperty { name: name.into(), values: rt::collect::<rt::JsString, _>(values) }
+    /// A `CfnWebACLApplicationAttributeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLApplicationAttributePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnWebACLApplicationAttributeProperty { name: required.name.into(), values: rt::collect::<rt::JsString, _>(required.values) }
     }
     /// Specifies the attribute name.
     ///
@@ -7335,10 +7816,26 @@ pub struct CfnWebACLByteMatchStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnWebACLByteMatchStatementProperty`], named: `CfnWebACLByteMatchStatementProperty::new(CfnWebACLByteMatchStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLByteMatchStatementPropertyRequired<T0, T1, T2> {
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnWebACLFieldToMatchProperty`)
+    pub field_to_match: T0,
+    /// The area within the portion of the web request that you want AWS WAF to search for `SearchString` . (converts into `JsString`)
+    pub positional_constraint: T1,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList`)
+    pub text_transformations: T2,
+}
+
 impl CfnWebACLByteMatchStatementProperty {
-    /// A `CfnWebACLByteMatchStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(field_to_match: impl Into<IResolvableOrCfnWebACLFieldToMatchProperty>, positional_constraint: impl Into<rt::JsString>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>) -> Self {
-        CfnWebACLByteMatchStatementProperty { field_to_match: field_to_match.into(), positional_constraint: positional_constraint.into(), pre_parse_text_transformations: None, search_string: None, search_string_base64: None, text_transformations: text_transformations.into() }
+    /// A `CfnWebACLByteMatchStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLByteMatchStatementPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnWebACLFieldToMatchProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>,
+    {
+        CfnWebACLByteMatchStatementProperty { field_to_match: required.field_to_match.into(), positional_constraint: required.positional_constraint.into(), pre_parse_text_transformations: None, search_string: None, search_string_base64: None, text_transformations: required.text_transformations.into() }
     }
     /// The part of the web request that you want AWS WAF to inspect.
     ///
@@ -7897,10 +8394,26 @@ pub struct CfnWebACLCookiesProperty {
     pub oversize_handling: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLCookiesProperty`], named: `CfnWebACLCookiesProperty::new(CfnWebACLCookiesPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLCookiesPropertyRequired<T0, T1, T2> {
+    /// The filter to use to identify the subset of cookies to inspect in a web request. (converts into `IResolvableOrCfnWebACLCookieMatchPatternProperty`)
+    pub match_pattern: T0,
+    /// The parts of the cookies to inspect with the rule inspection criteria. (converts into `JsString`)
+    pub match_scope: T1,
+    /// What AWS WAF should do if the cookies of the request are more numerous or larger than AWS WAF can inspect. (converts into `JsString`)
+    pub oversize_handling: T2,
+}
+
 impl CfnWebACLCookiesProperty {
-    /// A `CfnWebACLCookiesProperty` with its required fields; set optional ones with the setters.
-    pub fn new(match_pattern: impl Into<IResolvableOrCfnWebACLCookieMatchPatternProperty>, match_scope: impl Into<rt::JsString>, oversize_handling: impl Into<rt::JsString>) -> Self {
-        CfnWebACLCookiesProperty { match_pattern: match_pattern.into(), match_scope: match_scope.into(), oversize_handling: oversize_handling.into() }
+    /// A `CfnWebACLCookiesProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLCookiesPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnWebACLCookieMatchPatternProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnWebACLCookiesProperty { match_pattern: required.match_pattern.into(), match_scope: required.match_scope.into(), oversize_handling: required.oversize_handling.into() }
     }
     /// The filter to use to identify the subset of cookies to inspect in a web request.
     ///
@@ -8048,10 +8561,23 @@ pub struct CfnWebACLCustomHTTPHeaderProperty {
     pub value: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLCustomHTTPHeaderProperty`], named: `CfnWebACLCustomHTTPHeaderProperty::new(CfnWebACLCustomHTTPHeaderPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLCustomHTTPHeaderPropertyRequired<T0, T1> {
+    /// The name of the custom header. (converts into `JsString`)
+    pub name: T0,
+    /// The value of the custom header. (converts into `JsString`)
+    pub value: T1,
+}
+
 impl CfnWebACLCustomHTTPHeaderProperty {
-    /// A `CfnWebACLCustomHTTPHeaderProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, value: impl Into<rt::JsString>) -> Self {
-        CfnWebACLCustomHTTPHeaderProperty { name: name.into(), value: value.into() }
+    /// A `CfnWebACLCustomHTTPHeaderProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLCustomHTTPHeaderPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnWebACLCustomHTTPHeaderProperty { name: required.name.into(), value: required.value.into() }
     }
     /// The name of the custom header.
     ///
@@ -8146,10 +8672,23 @@ pub struct CfnWebACLCustomResponseBodyProperty {
     pub content_type: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLCustomResponseBodyProperty`], named: `CfnWebACLCustomResponseBodyProperty::new(CfnWebACLCustomResponseBodyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLCustomResponseBodyPropertyRequired<T0, T1> {
+    /// The payload of the custom response. (converts into `JsString`)
+    pub content: T0,
+    /// The type of content in the payload that you are defining in the `Content` string. (converts into `JsString`)
+    pub content_type: T1,
+}
+
 impl CfnWebACLCustomResponseBodyProperty {
-    /// A `CfnWebACLCustomResponseBodyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(content: impl Into<rt::JsString>, content_type: impl Into<rt::JsString>) -> Self {
-        CfnWebACLCustomResponseBodyProperty { content: content.into(), content_type: content_type.into() }
+    /// A `CfnWebACLCustomResponseBodyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLCustomResponseBodyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnWebACLCustomResponseBodyProperty { content: required.content.into(), content_type: required.content_type.into() }
     }
     /// The payload of the custom response.
     ///
@@ -8276,10 +8815,23 @@ pub struct CfnWebACLDataProtectProperty {
     pub field: IResolvableOrCfnWebACLFieldToProtectProperty,
 }
 
+/// The required fields of [`CfnWebACLDataProtectProperty`], named: `CfnWebACLDataProtectProperty::new(CfnWebACLDataProtectPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLDataProtectPropertyRequired<T0, T1> {
+    ///  (converts into `JsString`)
+    pub action: T0,
+    /// Field in log to protect. (converts into `IResolvableOrCfnWebACLFieldToProtectProperty`)
+    pub field: T1,
+}
+
 impl CfnWebACLDataProtectProperty {
-    /// A `CfnWebACLDataProtectProperty` with its required fields; set optional ones with the setters.
-    pub fn new(action: impl Into<rt::JsString>, field: impl Into<IResolvableOrCfnWebACLFieldToProtectProperty>) -> Self {
-        CfnWebACLDataProtectProperty { action: action.into(), exclude_rate_based_details: None, exclude_rule_match_details: None, field: field.into() }
+    /// A `CfnWebACLDataProtectProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLDataProtectPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnWebACLFieldToProtectProperty>,
+    {
+        CfnWebACLDataProtectProperty { action: required.action.into(), exclude_rate_based_details: None, exclude_rule_match_details: None, field: required.field.into() }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-dataprotect.html#cfn-wafv2-webacl-dataprotect-action>
     pub fn action(mut self, action: impl Into<rt::JsString>) -> Self {
@@ -8919,10 +9471,23 @@ pub struct CfnWebACLForwardedIPConfigurationProperty {
     pub header_name: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLForwardedIPConfigurationProperty`], named: `CfnWebACLForwardedIPConfigurationProperty::new(CfnWebACLForwardedIPConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLForwardedIPConfigurationPropertyRequired<T0, T1> {
+    /// The match status to assign to the web request if the request doesn't have a valid IP address in the specified position. (converts into `JsString`)
+    pub fallback_behavior: T0,
+    /// The name of the HTTP header to use for the IP address. (converts into `JsString`)
+    pub header_name: T1,
+}
+
 impl CfnWebACLForwardedIPConfigurationProperty {
-    /// A `CfnWebACLForwardedIPConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(fallback_behavior: impl Into<rt::JsString>, header_name: impl Into<rt::JsString>) -> Self {
-        CfnWebACLForwardedIPConfigurationProperty { fallback_behavior: fallback_behavior.into(), header_name: header_name.into() }
+    /// A `CfnWebACLForwardedIPConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLForwardedIPConfigurationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnWebACLForwardedIPConfigurationProperty { fallback_behavior: required.fallback_behavior.into(), header_name: required.header_name.into() }
     }
     /// The match status to assign to the web request if the request doesn't have a valid IP address in the specified position.
     ///
@@ -9175,10 +9740,26 @@ pub struct CfnWebACLHeadersProperty {
     pub oversize_handling: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLHeadersProperty`], named: `CfnWebACLHeadersProperty::new(CfnWebACLHeadersPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLHeadersPropertyRequired<T0, T1, T2> {
+    /// The filter to use to identify the subset of headers to inspect in a web request. (converts into `IResolvableOrCfnWebACLHeaderMatchPatternProperty`)
+    pub match_pattern: T0,
+    /// The parts of the headers to match with the rule inspection criteria. (converts into `JsString`)
+    pub match_scope: T1,
+    /// What AWS WAF should do if the headers determined by your match scope are more numerous or larger than AWS WAF can inspect. (converts into `JsString`)
+    pub oversize_handling: T2,
+}
+
 impl CfnWebACLHeadersProperty {
-    /// A `CfnWebACLHeadersProperty` with its required fields; set optional ones with the setters.
-    pub fn new(match_pattern: impl Into<IResolvableOrCfnWebACLHeaderMatchPatternProperty>, match_scope: impl Into<rt::JsString>, oversize_handling: impl Into<rt::JsString>) -> Self {
-        CfnWebACLHeadersProperty { match_pattern: match_pattern.into(), match_scope: match_scope.into(), oversize_handling: oversize_handling.into() }
+    /// A `CfnWebACLHeadersProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLHeadersPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnWebACLHeaderMatchPatternProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnWebACLHeadersProperty { match_pattern: required.match_pattern.into(), match_scope: required.match_scope.into(), oversize_handling: required.oversize_handling.into() }
     }
     /// The filter to use to identify the subset of headers to inspect in a web request.
     ///
@@ -9275,10 +9856,26 @@ pub struct CfnWebACLIPSetForwardedIPConfigurationProperty {
     pub position: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLIPSetForwardedIPConfigurationProperty`], named: `CfnWebACLIPSetForwardedIPConfigurationProperty::new(CfnWebACLIPSetForwardedIPConfigurationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLIPSetForwardedIPConfigurationPropertyRequired<T0, T1, T2> {
+    /// The match status to assign to the web request if the request doesn't have a valid IP address in the specified position. (converts into `JsString`)
+    pub fallback_behavior: T0,
+    /// The name of the HTTP header to use for the IP address. (converts into `JsString`)
+    pub header_name: T1,
+    /// The position in the header to search for the IP address. (converts into `JsString`)
+    pub position: T2,
+}
+
 impl CfnWebACLIPSetForwardedIPConfigurationProperty {
-    /// A `CfnWebACLIPSetForwardedIPConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(fallback_behavior: impl Into<rt::JsString>, header_name: impl Into<rt::JsString>, position: impl Into<rt::JsString>) -> Self {
-        CfnWebACLIPSetForwardedIPConfigurationProperty { fallback_behavior: fallback_behavior.into(), header_name: header_name.into(), position: position.into() }
+    /// A `CfnWebACLIPSetForwardedIPConfigurationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLIPSetForwardedIPConfigurationPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: Into<rt::JsString>,
+    {
+        CfnWebACLIPSetForwardedIPConfigurationProperty { fallback_behavior: required.fallback_behavior.into(), header_name: required.header_name.into(), position: required.position.into() }
     }
     /// The match status to assign to the web request if the request doesn't have a valid IP address in the specified position.
     ///
@@ -9605,10 +10202,23 @@ pub struct CfnWebACLJsonBodyProperty {
     pub oversize_handling: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnWebACLJsonBodyProperty`], named: `CfnWebACLJsonBodyProperty::new(CfnWebACLJsonBodyPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLJsonBodyPropertyRequired<T0, T1> {
+    /// The patterns to look for in the JSON body. (converts into `IResolvableOrCfnWebACLJsonMatchPatternProperty`)
+    pub match_pattern: T0,
+    /// The parts of the JSON to match against using the `MatchPattern` . (converts into `JsString`)
+    pub match_scope: T1,
+}
+
 impl CfnWebACLJsonBodyProperty {
-    /// A `CfnWebACLJsonBodyProperty` with its required fields; set optional ones with the setters.
-    pub fn new(match_pattern: impl Into<IResolvableOrCfnWebACLJsonMatchPatternProperty>, match_scope: impl Into<rt::JsString>) -> Self {
-        CfnWebACLJsonBodyProperty { invalid_fallback_behavior: None, match_pattern: match_pattern.into(), match_scope: match_scope.into(), oversize_handling: None }
+    /// A `CfnWebACLJsonBodyProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLJsonBodyPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnWebACLJsonMatchPatternProperty>,
+        T1: Into<rt::JsString>,
+    {
+        CfnWebACLJsonBodyProperty { invalid_fallback_behavior: None, match_pattern: required.match_pattern.into(), match_scope: required.match_scope.into(), oversize_handling: None }
     }
     /// What AWS WAF should do if it fails to completely parse the JSON body. The options are the following:.
     ///
@@ -9770,10 +10380,23 @@ pub struct CfnWebACLLabelMatchStatementProperty {
     pub scope: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLLabelMatchStatementProperty`], named: `CfnWebACLLabelMatchStatementProperty::new(CfnWebACLLabelMatchStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLLabelMatchStatementPropertyRequired<T0, T1> {
+    /// The string to match against. The setting you provide for this depends on the match statement's `Scope` setting:. (converts into `JsString`)
+    pub key: T0,
+    /// Specify whether you want to match using the label name or just the namespace. (converts into `JsString`)
+    pub scope: T1,
+}
+
 impl CfnWebACLLabelMatchStatementProperty {
-    /// A `CfnWebACLLabelMatchStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(key: impl Into<rt::JsString>, scope: impl Into<rt::JsString>) -> Self {
-        CfnWebACLLabelMatchStatementProperty { key: key.into(), scope: scope.into() }
+    /// A `CfnWebACLLabelMatchStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLLabelMatchStatementPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnWebACLLabelMatchStatementProperty { key: required.key.into(), scope: required.scope.into() }
     }
     /// The string to match against. The setting you provide for this depends on the match statement's `Scope` setting:.
     ///
@@ -10065,10 +10688,23 @@ pub struct CfnWebACLManagedRuleGroupStatementProperty {
     pub version: Option<rt::JsString>,
 }
 
+/// The required fields of [`CfnWebACLManagedRuleGroupStatementProperty`], named: `CfnWebACLManagedRuleGroupStatementProperty::new(CfnWebACLManagedRuleGroupStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLManagedRuleGroupStatementPropertyRequired<T0, T1> {
+    /// The name of the managed rule group. (converts into `JsString`)
+    pub name: T0,
+    /// The name of the managed rule group vendor. (converts into `JsString`)
+    pub vendor_name: T1,
+}
+
 impl CfnWebACLManagedRuleGroupStatementProperty {
-    /// A `CfnWebACLManagedRuleGroupStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, vendor_name: impl Into<rt::JsString>) -> Self {
-        CfnWebACLManagedRuleGroupStatementProperty { excluded_rules: None, managed_rule_group_configs: None, name: name.into(), rule_action_overrides: None, scope_down_statement: None, vendor_name: vendor_name.into(), version: None }
+    /// A `CfnWebACLManagedRuleGroupStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLManagedRuleGroupStatementPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnWebACLManagedRuleGroupStatementProperty { excluded_rules: None, managed_rule_group_configs: None, name: required.name.into(), rule_action_overrides: None, scope_down_statement: None, vendor_name: required.vendor_name.into(), version: None }
     }
     /// Rules in the referenced rule group whose actions are set to `Count` .
     ///
@@ -10447,10 +11083,26 @@ pub struct CfnWebACLPaymentNetworkProperty {
     pub wallet_address: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLPaymentNetworkProperty`], named: `CfnWebACLPaymentNetworkProperty::new(CfnWebACLPaymentNetworkPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLPaymentNetworkPropertyRequired<T0, T1, T2> {
+    /// The blockchain chain to use. (converts into `JsString`)
+    pub chain: T0,
+    /// List of price configurations. (converts into `IResolvableOrIResolvableOrCfnWebACLPricePropertyList`)
+    pub prices: T1,
+    /// The wallet address for receiving payments. (converts into `JsString`)
+    pub wallet_address: T2,
+}
+
 impl CfnWebACLPaymentNetworkProperty {
-    /// A `CfnWebACLPaymentNetworkProperty` with its required fields; set optional ones with the setters.
-    pub fn new(chain: impl Into<rt::JsString>, prices: impl Into<IResolvableOrIResolvableOrCfnWebACLPricePropertyList>, wallet_address: impl Into<rt::JsString>) -> Self {
-        CfnWebACLPaymentNetworkProperty { chain: chain.into(), prices: prices.into(), wallet_address: wallet_address.into() }
+    /// A `CfnWebACLPaymentNetworkProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLPaymentNetworkPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnWebACLPricePropertyList>,
+        T2: Into<rt::JsString>,
+    {
+        CfnWebACLPaymentNetworkProperty { chain: required.chain.into(), prices: required.prices.into(), wallet_address: required.wallet_address.into() }
     }
     /// The blockchain chain to use.
     ///
@@ -10502,10 +11154,23 @@ pub struct CfnWebACLPreParseTextTransformationProperty {
     pub r#type: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLPreParseTextTransformationProperty`], named: `CfnWebACLPreParseTextTransformationProperty::new(CfnWebACLPreParseTextTransformationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLPreParseTextTransformationPropertyRequired<T0, T1> {
+    /// Priority of PreParseTextTransformation being applied. (converts into `JsNumber`)
+    pub priority: T0,
+    /// Type of pre-parse text transformation. (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl CfnWebACLPreParseTextTransformationProperty {
-    /// A `CfnWebACLPreParseTextTransformationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(priority: impl Into<rt::JsNumber>, r#type: impl Into<rt::JsString>) -> Self {
-        CfnWebACLPreParseTextTransformationProperty { priority: priority.into(), r#type: r#type.into() }
+    /// A `CfnWebACLPreParseTextTransformationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLPreParseTextTransformationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsString>,
+    {
+        CfnWebACLPreParseTextTransformationProperty { priority: required.priority.into(), r#type: required.r#type.into() }
     }
     /// Priority of PreParseTextTransformation being applied.
     ///
@@ -10549,10 +11214,23 @@ pub struct CfnWebACLPriceProperty {
     pub currency: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLPriceProperty`], named: `CfnWebACLPriceProperty::new(CfnWebACLPricePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLPricePropertyRequired<T0, T1> {
+    /// The price amount. (converts into `JsString`)
+    pub amount: T0,
+    /// The cryptocurrency to use for payment. (converts into `JsString`)
+    pub currency: T1,
+}
+
 impl CfnWebACLPriceProperty {
-    /// A `CfnWebACLPriceProperty` with its required fields; set optional ones with the setters.
-    pub fn new(amount: impl Into<rt::JsString>, currency: impl Into<rt::JsString>) -> Self {
-        CfnWebACLPriceProperty { amount: amount.into(), currency: currency.into() }
+    /// A `CfnWebACLPriceProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLPricePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+    {
+        CfnWebACLPriceProperty { amount: required.amount.into(), currency: required.currency.into() }
     }
     /// The price amount.
     ///
@@ -10928,10 +11606,23 @@ pub struct CfnWebACLRateBasedStatementProperty {
     pub scope_down_statement: Option<IResolvableOrCfnWebACLStatementProperty>,
 }
 
+/// The required fields of [`CfnWebACLRateBasedStatementProperty`], named: `CfnWebACLRateBasedStatementProperty::new(CfnWebACLRateBasedStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLRateBasedStatementPropertyRequired<T0, T1> {
+    /// Setting that indicates how to aggregate the request counts. (converts into `JsString`)
+    pub aggregate_key_type: T0,
+    /// The limit on requests during the specified evaluation window for a single aggregation instance for the rate-based rule. (converts into `JsNumber`)
+    pub limit: T1,
+}
+
 impl CfnWebACLRateBasedStatementProperty {
-    /// A `CfnWebACLRateBasedStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(aggregate_key_type: impl Into<rt::JsString>, limit: impl Into<rt::JsNumber>) -> Self {
-        CfnWebACLRateBasedStatementProperty { aggregate_key_type: aggregate_key_type.into(), custom_keys: None, evaluation_window_sec: None, forwarded_ip_config: None, limit: limit.into(), scope_down_statement: None }
+    /// A `CfnWebACLRateBasedStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLRateBasedStatementPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+    {
+        CfnWebACLRateBasedStatementProperty { aggregate_key_type: required.aggregate_key_type.into(), custom_keys: None, evaluation_window_sec: None, forwarded_ip_config: None, limit: required.limit.into(), scope_down_statement: None }
     }
     /// Setting that indicates how to aggregate the request counts.
     ///
@@ -11051,10 +11742,23 @@ pub struct CfnWebACLRateLimitCookieProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnWebACLRateLimitCookieProperty`], named: `CfnWebACLRateLimitCookieProperty::new(CfnWebACLRateLimitCookiePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLRateLimitCookiePropertyRequired<T0, T1> {
+    /// The name of the cookie to use. (converts into `JsString`)
+    pub name: T0,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList`)
+    pub text_transformations: T1,
+}
+
 impl CfnWebACLRateLimitCookieProperty {
-    /// A `CfnWebACLRateLimitCookieProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>) -> Self {
-        CfnWebACLRateLimitCookieProperty { name: name.into(), text_transformations: text_transformations.into() }
+    /// A `CfnWebACLRateLimitCookieProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLRateLimitCookiePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>,
+    {
+        CfnWebACLRateLimitCookieProperty { name: required.name.into(), text_transformations: required.text_transformations.into() }
     }
     /// The name of the cookie to use.
     ///
@@ -11104,10 +11808,23 @@ pub struct CfnWebACLRateLimitHeaderProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnWebACLRateLimitHeaderProperty`], named: `CfnWebACLRateLimitHeaderProperty::new(CfnWebACLRateLimitHeaderPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLRateLimitHeaderPropertyRequired<T0, T1> {
+    /// The name of the header to use. (converts into `JsString`)
+    pub name: T0,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList`)
+    pub text_transformations: T1,
+}
+
 impl CfnWebACLRateLimitHeaderProperty {
-    /// A `CfnWebACLRateLimitHeaderProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>) -> Self {
-        CfnWebACLRateLimitHeaderProperty { name: name.into(), text_transformations: text_transformations.into() }
+    /// A `CfnWebACLRateLimitHeaderProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLRateLimitHeaderPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>,
+    {
+        CfnWebACLRateLimitHeaderProperty { name: required.name.into(), text_transformations: required.text_transformations.into() }
     }
     /// The name of the header to use.
     ///
@@ -11292,10 +12009,23 @@ pub struct CfnWebACLRateLimitQueryArgumentProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnWebACLRateLimitQueryArgumentProperty`], named: `CfnWebACLRateLimitQueryArgumentProperty::new(CfnWebACLRateLimitQueryArgumentPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLRateLimitQueryArgumentPropertyRequired<T0, T1> {
+    /// The name of the query argument to use. (converts into `JsString`)
+    pub name: T0,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList`)
+    pub text_transformations: T1,
+}
+
 impl CfnWebACLRateLimitQueryArgumentProperty {
-    /// A `CfnWebACLRateLimitQueryArgumentProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>) -> Self {
-        CfnWebACLRateLimitQueryArgumentProperty { name: name.into(), text_transformations: text_transformations.into() }
+    /// A `CfnWebACLRateLimitQueryArgumentProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLRateLimitQueryArgumentPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>,
+    {
+        CfnWebACLRateLimitQueryArgumentProperty { name: required.name.into(), text_transformations: required.text_transformations.into() }
     }
     /// The name of the query argument to use.
     ///
@@ -11431,10 +12161,26 @@ pub struct CfnWebACLRegexMatchStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnWebACLRegexMatchStatementProperty`], named: `CfnWebACLRegexMatchStatementProperty::new(CfnWebACLRegexMatchStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLRegexMatchStatementPropertyRequired<T0, T1, T2> {
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnWebACLFieldToMatchProperty`)
+    pub field_to_match: T0,
+    /// The string representing the regular expression. (converts into `JsString`)
+    pub regex_string: T1,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList`)
+    pub text_transformations: T2,
+}
+
 impl CfnWebACLRegexMatchStatementProperty {
-    /// A `CfnWebACLRegexMatchStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(field_to_match: impl Into<IResolvableOrCfnWebACLFieldToMatchProperty>, regex_string: impl Into<rt::JsString>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>) -> Self {
-        CfnWebACLRegexMatchStatementProperty { field_to_match: field_to_match.into(), pre_parse_text_transformations: None, regex_string: regex_string.into(), text_transformations: text_transformations.into() }
+    /// A `CfnWebACLRegexMatchStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLRegexMatchStatementPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnWebACLFieldToMatchProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>,
+    {
+        CfnWebACLRegexMatchStatementProperty { field_to_match: required.field_to_match.into(), pre_parse_text_transformations: None, regex_string: required.regex_string.into(), text_transformations: required.text_transformations.into() }
     }
     /// The part of the web request that you want AWS WAF to inspect.
     ///
@@ -11506,10 +12252,26 @@ pub struct CfnWebACLRegexPatternSetReferenceStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnWebACLRegexPatternSetReferenceStatementProperty`], named: `CfnWebACLRegexPatternSetReferenceStatementProperty::new(CfnWebACLRegexPatternSetReferenceStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLRegexPatternSetReferenceStatementPropertyRequired<T0, T1, T2> {
+    /// The Amazon Resource Name (ARN) of the `RegexPatternSet` that this statement references. (converts into `JsString`)
+    pub arn: T0,
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnWebACLFieldToMatchProperty`)
+    pub field_to_match: T1,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList`)
+    pub text_transformations: T2,
+}
+
 impl CfnWebACLRegexPatternSetReferenceStatementProperty {
-    /// A `CfnWebACLRegexPatternSetReferenceStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(arn: impl Into<rt::JsString>, field_to_match: impl Into<IResolvableOrCfnWebACLFieldToMatchProperty>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>) -> Self {
-        CfnWebACLRegexPatternSetReferenceStatementProperty { arn: arn.into(), field_to_match: field_to_match.into(), pre_parse_text_transformations: None, text_transformations: text_transformations.into() }
+    /// A `CfnWebACLRegexPatternSetReferenceStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLRegexPatternSetReferenceStatementPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnWebACLFieldToMatchProperty>,
+        T2: Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>,
+    {
+        CfnWebACLRegexPatternSetReferenceStatementProperty { arn: required.arn.into(), field_to_match: required.field_to_match.into(), pre_parse_text_transformations: None, text_transformations: required.text_transformations.into() }
     }
     /// The Amazon Resource Name (ARN) of the `RegexPatternSet` that this statement references.
     ///
@@ -11882,10 +12644,26 @@ pub struct CfnWebACLRequestInspectionProperty {
     pub username_field: IResolvableOrCfnWebACLFieldIdentifierProperty,
 }
 
+/// The required fields of [`CfnWebACLRequestInspectionProperty`], named: `CfnWebACLRequestInspectionProperty::new(CfnWebACLRequestInspectionPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLRequestInspectionPropertyRequired<T0, T1, T2> {
+    /// The name of the field in the request payload that contains your customer's password. (converts into `IResolvableOrCfnWebACLFieldIdentifierProperty`)
+    pub password_field: T0,
+    /// The payload type for your login endpoint, either JSON or form encoded. (converts into `JsString`)
+    pub payload_type: T1,
+    /// The name of the field in the request payload that contains your customer's username. (converts into `IResolvableOrCfnWebACLFieldIdentifierProperty`)
+    pub username_field: T2,
+}
+
 impl CfnWebACLRequestInspectionProperty {
-    /// A `CfnWebACLRequestInspectionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(password_field: impl Into<IResolvableOrCfnWebACLFieldIdentifierProperty>, payload_type: impl Into<rt::JsString>, username_field: impl Into<IResolvableOrCfnWebACLFieldIdentifierProperty>) -> Self {
-        CfnWebACLRequestInspectionProperty { password_field: password_field.into(), payload_type: payload_type.into(), username_field: username_field.into() }
+    /// A `CfnWebACLRequestInspectionProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLRequestInspectionPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnWebACLFieldIdentifierProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrCfnWebACLFieldIdentifierProperty>,
+    {
+        CfnWebACLRequestInspectionProperty { password_field: required.password_field.into(), payload_type: required.payload_type.into(), username_field: required.username_field.into() }
     }
     /// The name of the field in the request payload that contains your customer's password.
     ///
@@ -11967,10 +12745,25 @@ pub struct CfnWebACLResponseInspectionBodyContainsProperty {
     pub success_strings: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnWebACLResponseInspectionBodyContainsProperty`], named: `CfnWebACLResponseInspectionBodyContainsProperty::new(CfnWebACLResponseInspectionBodyContainsPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLResponseInspectionBodyContainsPropertyRequired<T0, T1> {
+    /// Strings in the body of the response that indicate a failed login or account creation attempt. (items converting into `JsString`)
+    pub failure_strings: T0,
+    /// Strings in the body of the response that indicate a successful login or account creation attempt. (items converting into `JsString`)
+    pub success_strings: T1,
+}
+
 impl CfnWebACLResponseInspectionBodyContainsProperty {
-    /// A `CfnWebACLResponseInspectionBodyContainsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(failure_strings: impl IntoIterator<Item = impl Into<rt::JsString>>, success_strings: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnWebACLResponseInspectionBodyContainsProperty { failure_strings: rt::collect::<rt::JsString, _>(failure_strings), success_strings: rt::collect::<rt::JsString, _>(success_strings) }
+    /// A `CfnWebACLResponseInspectionBodyContainsProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLResponseInspectionBodyContainsPropertyRequired<T0, T1>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: IntoIterator,
+        T1::Item: Into<rt::JsString>,
+    {
+        CfnWebACLResponseInspectionBodyContainsProperty { failure_strings: rt::collect::<rt::JsString, _>(required.failure_strings), success_strings: rt::collect::<rt::JsString, _>(required.success_strings) }
     }
     /// Strings in the body of the response that indicate a failed login or account creation attempt.
     ///
@@ -12038,10 +12831,28 @@ pub struct CfnWebACLResponseInspectionHeaderProperty {
     pub success_values: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnWebACLResponseInspectionHeaderProperty`], named: `CfnWebACLResponseInspectionHeaderProperty::new(CfnWebACLResponseInspectionHeaderPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLResponseInspectionHeaderPropertyRequired<T0, T1, T2> {
+    /// Values in the response header with the specified name that indicate a failed login or account creation attempt. (items converting into `JsString`)
+    pub failure_values: T0,
+    /// The name of the header to match against. The name must be an exact match, including case. (converts into `JsString`)
+    pub name: T1,
+    /// Values in the response header with the specified name that indicate a successful login or account creation attempt. (items converting into `JsString`)
+    pub success_values: T2,
+}
+
 impl CfnWebACLResponseInspectionHeaderProperty {
-    /// A `CfnWebACLResponseInspectionHeaderProperty` with its required fields; set optional ones with the setters.
-    pub fn new(failure_values: impl IntoIterator<Item = impl Into<rt::JsString>>, name: impl Into<rt::JsString>, success_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnWebACLResponseInspectionHeaderProperty { failure_values: rt::collect::<rt::JsString, _>(failure_values), name: name.into(), success_values: rt::collect::<rt::JsString, _>(success_values) }
+    /// A `CfnWebACLResponseInspectionHeaderProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLResponseInspectionHeaderPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: IntoIterator,
+        T2::Item: Into<rt::JsString>,
+    {
+        CfnWebACLResponseInspectionHeaderProperty { failure_values: rt::collect::<rt::JsString, _>(required.failure_values), name: required.name.into(), success_values: rt::collect::<rt::JsString, _>(required.success_values) }
     }
     /// Values in the response header with the specified name that indicate a failed login or account creation attempt.
     ///
@@ -12123,10 +12934,28 @@ pub struct CfnWebACLResponseInspectionJsonProperty {
     pub success_values: Vec<rt::JsString>,
 }
 
+/// The required fields of [`CfnWebACLResponseInspectionJsonProperty`], named: `CfnWebACLResponseInspectionJsonProperty::new(CfnWebACLResponseInspectionJsonPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLResponseInspectionJsonPropertyRequired<T0, T1, T2> {
+    /// Values for the specified identifier in the response JSON that indicate a failed login or account creation attempt. (items converting into `JsString`)
+    pub failure_values: T0,
+    /// The identifier for the value to match against in the JSON. (converts into `JsString`)
+    pub identifier: T1,
+    /// Values for the specified identifier in the response JSON that indicate a successful login or account creation attempt. (items converting into `JsString`)
+    pub success_values: T2,
+}
+
 impl CfnWebACLResponseInspectionJsonProperty {
-    /// A `CfnWebACLResponseInspectionJsonProperty` with its required fields; set optional ones with the setters.
-    pub fn new(failure_values: impl IntoIterator<Item = impl Into<rt::JsString>>, identifier: impl Into<rt::JsString>, success_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnWebACLResponseInspectionJsonProperty { failure_values: rt::collect::<rt::JsString, _>(failure_values), identifier: identifier.into(), success_values: rt::collect::<rt::JsString, _>(success_values) }
+    /// A `CfnWebACLResponseInspectionJsonProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLResponseInspectionJsonPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: IntoIterator,
+        T0::Item: Into<rt::JsString>,
+        T1: Into<rt::JsString>,
+        T2: IntoIterator,
+        T2::Item: Into<rt::JsString>,
+    {
+        CfnWebACLResponseInspectionJsonProperty { failure_values: rt::collect::<rt::JsString, _>(required.failure_values), identifier: required.identifier.into(), success_values: rt::collect::<rt::JsString, _>(required.success_values) }
     }
     /// Values for the specified identifier in the response JSON that indicate a failed login or account creation attempt.
     ///
@@ -12287,10 +13116,23 @@ pub struct CfnWebACLResponseInspectionStatusCodeProperty {
     pub success_codes: IResolvableOrNumberList,
 }
 
+/// The required fields of [`CfnWebACLResponseInspectionStatusCodeProperty`], named: `CfnWebACLResponseInspectionStatusCodeProperty::new(CfnWebACLResponseInspectionStatusCodePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLResponseInspectionStatusCodePropertyRequired<T0, T1> {
+    /// Status codes in the response that indicate a failed login or account creation attempt. (converts into `IResolvableOrNumberList`)
+    pub failure_codes: T0,
+    /// Status codes in the response that indicate a successful login or account creation attempt. (converts into `IResolvableOrNumberList`)
+    pub success_codes: T1,
+}
+
 impl CfnWebACLResponseInspectionStatusCodeProperty {
-    /// A `CfnWebACLResponseInspectionStatusCodeProperty` with its required fields; set optional ones with the setters.
-    pub fn new(failure_codes: impl Into<IResolvableOrNumberList>, success_codes: impl Into<IResolvableOrNumberList>) -> Self {
-        CfnWebACLResponseInspectionStatusCodeProperty { failure_codes: failure_codes.into(), success_codes: success_codes.into() }
+    /// A `CfnWebACLResponseInspectionStatusCodeProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLResponseInspectionStatusCodePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrNumberList>,
+        T1: Into<IResolvableOrNumberList>,
+    {
+        CfnWebACLResponseInspectionStatusCodeProperty { failure_codes: required.failure_codes.into(), success_codes: required.success_codes.into() }
     }
     /// Status codes in the response that indicate a failed login or account creation attempt.
     ///
@@ -12346,10 +13188,23 @@ pub struct CfnWebACLRuleActionOverrideProperty {
     pub name: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLRuleActionOverrideProperty`], named: `CfnWebACLRuleActionOverrideProperty::new(CfnWebACLRuleActionOverridePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLRuleActionOverridePropertyRequired<T0, T1> {
+    /// The override action to use, in place of the configured action of the rule in the rule group. (converts into `IResolvableOrCfnWebACLRuleActionProperty`)
+    pub action_to_use: T0,
+    /// The name of the rule to override. (converts into `JsString`)
+    pub name: T1,
+}
+
 impl CfnWebACLRuleActionOverrideProperty {
-    /// A `CfnWebACLRuleActionOverrideProperty` with its required fields; set optional ones with the setters.
-    pub fn new(action_to_use: impl Into<IResolvableOrCfnWebACLRuleActionProperty>, name: impl Into<rt::JsString>) -> Self {
-        CfnWebACLRuleActionOverrideProperty { action_to_use: action_to_use.into(), name: name.into() }
+    /// A `CfnWebACLRuleActionOverrideProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLRuleActionOverridePropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnWebACLRuleActionProperty>,
+        T1: Into<rt::JsString>,
+    {
+        CfnWebACLRuleActionOverrideProperty { action_to_use: required.action_to_use.into(), name: required.name.into() }
     }
     /// The override action to use, in place of the configured action of the rule in the rule group.
     ///
@@ -12668,10 +13523,29 @@ pub struct CfnWebACLRuleProperty {
     pub visibility_config: IResolvableOrCfnWebACLVisibilityConfigProperty,
 }
 
+/// The required fields of [`CfnWebACLRuleProperty`], named: `CfnWebACLRuleProperty::new(CfnWebACLRulePropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLRulePropertyRequired<T0, T1, T2, T3> {
+    /// The name of the rule. (converts into `JsString`)
+    pub name: T0,
+    /// If you define more than one `Rule` in a `WebACL` , AWS WAF evaluates each request against the `Rules` in order based on the value of `Priority` . (converts into `JsNumber`)
+    pub priority: T1,
+    /// The AWS WAF processing statement for the rule, for example `ByteMatchStatement` or `SizeConstraintStatement` . (converts into `IResolvableOrCfnWebACLStatementProperty`)
+    pub statement: T2,
+    /// Defines and enables Amazon CloudWatch metrics and web request sample collection. (converts into `IResolvableOrCfnWebACLVisibilityConfigProperty`)
+    pub visibility_config: T3,
+}
+
 impl CfnWebACLRuleProperty {
-    /// A `CfnWebACLRuleProperty` with its required fields; set optional ones with the setters.
-    pub fn new(name: impl Into<rt::JsString>, priority: impl Into<rt::JsNumber>, statement: impl Into<IResolvableOrCfnWebACLStatementProperty>, visibility_config: impl Into<IResolvableOrCfnWebACLVisibilityConfigProperty>) -> Self {
-        CfnWebACLRuleProperty { action: None, captcha_config: None, challenge_config: None, name: name.into(), override_action: None, priority: priority.into(), rule_labels: None, statement: statement.into(), visibility_config: visibility_config.into() }
+    /// A `CfnWebACLRuleProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnWebACLRulePropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<rt::JsNumber>,
+        T2: Into<IResolvableOrCfnWebACLStatementProperty>,
+        T3: Into<IResolvableOrCfnWebACLVisibilityConfigProperty>,
+    {
+        CfnWebACLRuleProperty { action: None, captcha_config: None, challenge_config: None, name: required.name.into(), override_action: None, priority: required.priority.into(), rule_labels: None, statement: required.statement.into(), visibility_config: required.visibility_config.into() }
     }
     /// The action that AWS WAF should take on a web request when it matches the rule's statement.
     ///
@@ -12916,10 +13790,29 @@ pub struct CfnWebACLSizeConstraintStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnWebACLSizeConstraintStatementProperty`], named: `CfnWebACLSizeConstraintStatementProperty::new(CfnWebACLSizeConstraintStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLSizeConstraintStatementPropertyRequired<T0, T1, T2, T3> {
+    /// The operator to use to compare the request part to the size setting. (converts into `JsString`)
+    pub comparison_operator: T0,
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnWebACLFieldToMatchProperty`)
+    pub field_to_match: T1,
+    /// The size, in byte, to compare to the request part, after any transformations. (converts into `JsNumber`)
+    pub size: T2,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList`)
+    pub text_transformations: T3,
+}
+
 impl CfnWebACLSizeConstraintStatementProperty {
-    /// A `CfnWebACLSizeConstraintStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(comparison_operator: impl Into<rt::JsString>, field_to_match: impl Into<IResolvableOrCfnWebACLFieldToMatchProperty>, size: impl Into<rt::JsNumber>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>) -> Self {
-        CfnWebACLSizeConstraintStatementProperty { comparison_operator: comparison_operator.into(), field_to_match: field_to_match.into(), pre_parse_text_transformations: None, size: size.into(), text_transformations: text_transformations.into() }
+    /// A `CfnWebACLSizeConstraintStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2, T3>(required: CfnWebACLSizeConstraintStatementPropertyRequired<T0, T1, T2, T3>) -> Self
+    where
+        T0: Into<rt::JsString>,
+        T1: Into<IResolvableOrCfnWebACLFieldToMatchProperty>,
+        T2: Into<rt::JsNumber>,
+        T3: Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>,
+    {
+        CfnWebACLSizeConstraintStatementProperty { comparison_operator: required.comparison_operator.into(), field_to_match: required.field_to_match.into(), pre_parse_text_transformations: None, size: required.size.into(), text_transformations: required.text_transformations.into() }
     }
     /// The operator to use to compare the request part to the size setting.
     ///
@@ -13003,10 +13896,23 @@ pub struct CfnWebACLSqliMatchStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnWebACLSqliMatchStatementProperty`], named: `CfnWebACLSqliMatchStatementProperty::new(CfnWebACLSqliMatchStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLSqliMatchStatementPropertyRequired<T0, T1> {
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnWebACLFieldToMatchProperty`)
+    pub field_to_match: T0,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList`)
+    pub text_transformations: T1,
+}
+
 impl CfnWebACLSqliMatchStatementProperty {
-    /// A `CfnWebACLSqliMatchStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(field_to_match: impl Into<IResolvableOrCfnWebACLFieldToMatchProperty>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>) -> Self {
-        CfnWebACLSqliMatchStatementProperty { field_to_match: field_to_match.into(), pre_parse_text_transformations: None, sensitivity_level: None, text_transformations: text_transformations.into() }
+    /// A `CfnWebACLSqliMatchStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLSqliMatchStatementPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnWebACLFieldToMatchProperty>,
+        T1: Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>,
+    {
+        CfnWebACLSqliMatchStatementProperty { field_to_match: required.field_to_match.into(), pre_parse_text_transformations: None, sensitivity_level: None, text_transformations: required.text_transformations.into() }
     }
     /// The part of the web request that you want AWS WAF to inspect.
     ///
@@ -13481,10 +14387,23 @@ pub struct CfnWebACLTextTransformationProperty {
     pub r#type: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLTextTransformationProperty`], named: `CfnWebACLTextTransformationProperty::new(CfnWebACLTextTransformationPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLTextTransformationPropertyRequired<T0, T1> {
+    /// Sets the relative processing order for multiple transformations. (converts into `JsNumber`)
+    pub priority: T0,
+    /// For detailed descriptions of each of the transformation types, see [Text transformations](https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-transformation.html) in the *AWS WAF Developer Guide* . (converts into `JsString`)
+    pub r#type: T1,
+}
+
 impl CfnWebACLTextTransformationProperty {
-    /// A `CfnWebACLTextTransformationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(priority: impl Into<rt::JsNumber>, r#type: impl Into<rt::JsString>) -> Self {
-        CfnWebACLTextTransformationProperty { priority: priority.into(), r#type: r#type.into() }
+    /// A `CfnWebACLTextTransformationProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLTextTransformationPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<rt::JsNumber>,
+        T1: Into<rt::JsString>,
+    {
+        CfnWebACLTextTransformationProperty { priority: required.priority.into(), r#type: required.r#type.into() }
     }
     /// Sets the relative processing order for multiple transformations.
     ///
@@ -13608,10 +14527,26 @@ pub struct CfnWebACLVisibilityConfigProperty {
     pub sampled_requests_enabled: BoolOrIResolvable,
 }
 
+/// The required fields of [`CfnWebACLVisibilityConfigProperty`], named: `CfnWebACLVisibilityConfigProperty::new(CfnWebACLVisibilityConfigPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLVisibilityConfigPropertyRequired<T0, T1, T2> {
+    /// Indicates whether the associated resource sends metrics to Amazon CloudWatch. (converts into `BoolOrIResolvable`)
+    pub cloud_watch_metrics_enabled: T0,
+    /// A name of the Amazon CloudWatch metric dimension. (converts into `JsString`)
+    pub metric_name: T1,
+    /// Indicates whether AWS WAF should store a sampling of the web requests that match the rules. (converts into `BoolOrIResolvable`)
+    pub sampled_requests_enabled: T2,
+}
+
 impl CfnWebACLVisibilityConfigProperty {
-    /// A `CfnWebACLVisibilityConfigProperty` with its required fields; set optional ones with the setters.
-    pub fn new(cloud_watch_metrics_enabled: impl Into<BoolOrIResolvable>, metric_name: impl Into<rt::JsString>, sampled_requests_enabled: impl Into<BoolOrIResolvable>) -> Self {
-        CfnWebACLVisibilityConfigProperty { cloud_watch_metrics_enabled: cloud_watch_metrics_enabled.into(), metric_name: metric_name.into(), sampled_requests_enabled: sampled_requests_enabled.into() }
+    /// A `CfnWebACLVisibilityConfigProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLVisibilityConfigPropertyRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<BoolOrIResolvable>,
+        T1: Into<rt::JsString>,
+        T2: Into<BoolOrIResolvable>,
+    {
+        CfnWebACLVisibilityConfigProperty { cloud_watch_metrics_enabled: required.cloud_watch_metrics_enabled.into(), metric_name: required.metric_name.into(), sampled_requests_enabled: required.sampled_requests_enabled.into() }
     }
     /// Indicates whether the associated resource sends metrics to Amazon CloudWatch.
     ///
@@ -13682,10 +14617,23 @@ pub struct CfnWebACLXssMatchStatementProperty {
     pub text_transformations: IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList,
 }
 
+/// The required fields of [`CfnWebACLXssMatchStatementProperty`], named: `CfnWebACLXssMatchStatementProperty::new(CfnWebACLXssMatchStatementPropertyRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLXssMatchStatementPropertyRequired<T0, T1> {
+    /// The part of the web request that you want AWS WAF to inspect. (converts into `IResolvableOrCfnWebACLFieldToMatchProperty`)
+    pub field_to_match: T0,
+    /// Text transformations eliminate some of the unusual formatting that attackers use in web requests in an effort to bypass detection. (converts into `IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList`)
+    pub text_transformations: T1,
+}
+
 impl CfnWebACLXssMatchStatementProperty {
-    /// A `CfnWebACLXssMatchStatementProperty` with its required fields; set optional ones with the setters.
-    pub fn new(field_to_match: impl Into<IResolvableOrCfnWebACLFieldToMatchProperty>, text_transformations: impl Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>) -> Self {
-        CfnWebACLXssMatchStatementProperty { field_to_match: field_to_match.into(), pre_parse_text_transformations: None, text_transformations: text_transformations.into() }
+    /// A `CfnWebACLXssMatchStatementProperty` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLXssMatchStatementPropertyRequired<T0, T1>) -> Self
+    where
+        T0: Into<IResolvableOrCfnWebACLFieldToMatchProperty>,
+        T1: Into<IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList>,
+    {
+        CfnWebACLXssMatchStatementProperty { field_to_match: required.field_to_match.into(), pre_parse_text_transformations: None, text_transformations: required.text_transformations.into() }
     }
     /// The part of the web request that you want AWS WAF to inspect.
     ///
@@ -13831,10 +14779,23 @@ pub struct CfnWebACLAssociationProps {
     pub web_acl_arn: rt::JsString,
 }
 
+/// The required fields of [`CfnWebACLAssociationProps`], named: `CfnWebACLAssociationProps::new(CfnWebACLAssociationPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLAssociationPropsRequired<T0, T1> {
+    /// The Amazon Resource Name (ARN) of the resource to associate with the web ACL. (converts into `StringOrObject`)
+    pub resource_arn: T0,
+    /// The Amazon Resource Name (ARN) of the web ACL that you want to associate with the resource. (converts into `JsString`)
+    pub web_acl_arn: T1,
+}
+
 impl CfnWebACLAssociationProps {
-    /// A `CfnWebACLAssociationProps` with its required fields; set optional ones with the setters.
-    pub fn new(resource_arn: impl Into<StringOrObject>, web_acl_arn: impl Into<rt::JsString>) -> Self {
-        CfnWebACLAssociationProps { resource_arn: resource_arn.into(), web_acl_arn: web_acl_arn.into() }
+    /// A `CfnWebACLAssociationProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1>(required: CfnWebACLAssociationPropsRequired<T0, T1>) -> Self
+    where
+        T0: Into<StringOrObject>,
+        T1: Into<rt::JsString>,
+    {
+        CfnWebACLAssociationProps { resource_arn: required.resource_arn.into(), web_acl_arn: required.web_acl_arn.into() }
     }
     /// The Amazon Resource Name (ARN) of the resource to associate with the web ACL.
     ///
@@ -13980,10 +14941,26 @@ pub struct CfnWebACLProps {
     pub visibility_config: IResolvableOrCfnWebACLVisibilityConfigProperty,
 }
 
+/// The required fields of [`CfnWebACLProps`], named: `CfnWebACLProps::new(CfnWebACLPropsRequired { .. })`.
+#[derive(Clone, Debug)]
+pub struct CfnWebACLPropsRequired<T0, T1, T2> {
+    /// The action to perform if none of the `Rules` contained in the `WebACL` match. (converts into `IResolvableOrCfnWebACLDefaultActionProperty`)
+    pub default_action: T0,
+    /// Specifies whether this is for an Amazon CloudFront distribution or for a regional application. (converts into `JsString`)
+    pub scope: T1,
+    /// Defines and enables Amazon CloudWatch metrics and web request sample collection. (converts into `IResolvableOrCfnWebACLVisibilityConfigProperty`)
+    pub visibility_config: T2,
+}
+
 impl CfnWebACLProps {
-    /// A `CfnWebACLProps` with its required fields; set optional ones with the setters.
-    pub fn new(default_action: impl Into<IResolvableOrCfnWebACLDefaultActionProperty>, scope: impl Into<rt::JsString>, visibility_config: impl Into<IResolvableOrCfnWebACLVisibilityConfigProperty>) -> Self {
-        CfnWebACLProps { application_config: None, association_config: None, captcha_config: None, challenge_config: None, custom_response_bodies: None, data_protection_config: None, default_action: default_action.into(), description: None, monetization_config: None, name: None, on_source_d_do_s_protection_config: None, rules: None, scope: scope.into(), tags: None, token_domains: None, visibility_config: visibility_config.into() }
+    /// A `CfnWebACLProps` with its required fields, named; set optional ones with the setters.
+    pub fn new<T0, T1, T2>(required: CfnWebACLPropsRequired<T0, T1, T2>) -> Self
+    where
+        T0: Into<IResolvableOrCfnWebACLDefaultActionProperty>,
+        T1: Into<rt::JsString>,
+        T2: Into<IResolvableOrCfnWebACLVisibilityConfigProperty>,
+    {
+        CfnWebACLProps { application_config: None, association_config: None, captcha_config: None, challenge_config: None, custom_response_bodies: None, data_protection_config: None, default_action: required.default_action.into(), description: None, monetization_config: None, name: None, on_source_d_do_s_protection_config: None, rules: None, scope: required.scope.into(), tags: None, token_domains: None, visibility_config: required.visibility_config.into() }
     }
     /// Returns a list of `ApplicationAttribute` s.
     ///
