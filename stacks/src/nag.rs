@@ -24,7 +24,7 @@ pub fn apply(app: &App) {
 }
 
 /// The task definitions: construct id and service name.
-const TASKS: [(&str, &str); 8] = [
+pub(crate) const TASKS: [(&str, &str); 8] = [
     ("Api", "api"),
     ("Frontend", "frontend"),
     ("Admin", "admin"),
@@ -42,8 +42,8 @@ const ENV_VARS: &str = "plain environment values are non-secret configuration (E
     names that look like credentials are refused); credentials reach the container as ECS secrets from \
     Secrets Manager";
 const STAR: &str = "actions without resource-level permissions: ecr:GetAuthorizationToken \
-    (execution role) and the ssmmessages channel and session-logging actions of ECS Exec (task \
-    role) accept only Resource *";
+    (execution role) and the ssmmessages channel actions and logs:DescribeLogGroups of ECS Exec \
+    (task role) accept only Resource *; exec sessions write only to the service's own log group";
 const ROTATION: &str = "generated credential of a self-managed data store (PostgreSQL, \
     Valkey/ElastiCache AUTH): automatic rotation needs a rotation Lambda that also changes the \
     password in the store and restarts consumers; until one exists a password is changed by hand \
@@ -304,7 +304,7 @@ pub fn acknowledge_registry(stack: Stack, settings: &Settings) {
 
 /// The construct at `path` (ids joined by `/`, the stack's first) under `app`; aws-cdk-lib
 /// reports a missing one.
-fn find(app: &App, path: &str) -> IConstruct {
+pub(crate) fn find(app: &App, path: &str) -> IConstruct {
     path.split('/').fold(IConstruct::from(*app), |scope, id| {
         scope.node().find_child(id)
     })

@@ -48,8 +48,8 @@ use tracker_constructs::validation::ValidationErrors;
 use tracker_constructs::wiring::{ContainerSecret, Dependency};
 use tracker_constructs::{Network, NetworkProps, Platform, PlatformProps};
 
-use crate::nag;
 use crate::settings::{repositories, Environment, Settings, WarningStack, MIGRATE};
+use crate::{checkov, nag};
 
 const TAG_PROJECT: &str = "tracker";
 
@@ -123,6 +123,7 @@ pub fn registry_stack(app: &App, environments: &[&Settings]) -> Result<Stack, Va
         );
     }
     nag::acknowledge_registry(stack, settings);
+    checkov::acknowledge(app, checkov::registry_acknowledgments());
     Ok(stack)
 }
 
@@ -170,6 +171,7 @@ pub fn environment_stacks(app: &App, s: &Settings) -> Result<EnvironmentStacks, 
     let sites = edge(stacks.services, s)?;
     outputs(stacks, s, &platform, &sites);
     nag::acknowledge(app, s);
+    checkov::acknowledge(app, checkov::acknowledgments(s));
     Ok(stacks)
 }
 

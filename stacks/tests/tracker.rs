@@ -1,9 +1,11 @@
 //! The tracker stacks, synthesized through the real aws-cdk-lib with cdk.json's context, checked
-//! by cfn-lint, cdk-nag (at synthesis), golden templates, determinism and property assertions.
+//! by cfn-lint, cdk-nag (at synthesis), checkov, golden templates, determinism and property
+//! assertions.
 //!
 //! Update the goldens after an intended change: `UPDATE_GOLDEN=1 cargo test -p tracker-stacks
 //! --test tracker` (or `make golden`), then review the diff like code.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -151,6 +153,199 @@ fn cfn_lint_finds_no_errors() {
         errors.join("\n"),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// checkov, pinned in the Makefile (`make setup`), in its own venv inside `.venv`.
+fn checkov() -> PathBuf {
+    let path = repo().join(".venv/checkov/bin/checkov");
+    assert!(
+        path.exists(),
+        "checkov missing at {}: run `make setup` (it installs the pinned checkov into \
+         .venv/checkov)",
+        path.display()
+    );
+    path
+}
+
+/// `(stack, logical id, check id)`: one checkov result.
+type Finding = (String, String, String);
+
+/// Runs checkov once over `dir` (CloudFormation only, offline) and returns its report.
+fn run_checkov(dir: &Path) -> Value {
+    let out = Command::new(checkov())
+        .args([
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--skip-download",
+        ])
+        .arg("--directory")
+        .arg(dir)
+        // No calls to the vendor's API or to PyPI for a newer version.
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
+        .output()
+        .expect("checkov runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Exit code 0: no failed check; 1: failed checks. Anything else is checkov failing.
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "checkov did not run (exit {:?}):\n{stderr}\n{stdout}",
+        out.status.code()
+    );
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("checkov printed no JSON report ({e}):\n{stderr}\n{stdout}"));
+    // One framework gives one report; be lenient about a list of them.
+    match report {
+        Value::Array(mut reports) if reports.len() == 1 => reports.remove(0),
+        report => report,
+    }
+}
+
+/// The results of `kind` (`failed_checks`, `skipped_checks`, `passed_checks`) in `report`, for
+/// the templates in the folder `folder` of the scanned directory.
+fn checkov_results(report: &Value, kind: &str, folder: &str) -> Vec<Finding> {
+    let prefix = format!("/{folder}/");
+    let mut found: Vec<Finding> = report["results"][kind]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| {
+            let file = r["file_path"].as_str()?.strip_prefix(&prefix)?;
+            let stack = file.strip_suffix(".template.json")?.to_string();
+            let logical = r["resource"].as_str()?.split_once('.')?.1.to_string();
+            Some((stack, logical, r["check_id"].as_str()?.to_string()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn checkov_finds_no_unacknowledged_failure_and_every_acknowledgment_is_needed() {
+    // Each template is scanned as synthesized (`as-is/`: what an auditor sees, the
+    // acknowledgments applied by checkov from `Metadata.checkov.skip`) and with that metadata
+    // removed (`bare/`: the acknowledged checks must fail there, or the acknowledgment is stale).
+    let dir = tempfile::tempdir().unwrap();
+    let mut acknowledged: Vec<Finding> = Vec::new();
+    let mut stacks = Vec::new();
+    for (stack, t) in all_templates() {
+        let mut bare = t.clone();
+        for (logical, r) in bare["Resources"].as_object_mut().unwrap() {
+            let Some(meta) = r.get_mut("Metadata").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let Some(checkov) = meta.remove(tracker_stacks::checkov::METADATA_KEY) else {
+                continue;
+            };
+            for skip in checkov["skip"]
+                .as_array()
+                .expect("Metadata.checkov.skip is a list")
+            {
+                let id = skip["id"].as_str().expect("skip id").to_string();
+                let comment = skip["comment"].as_str().unwrap_or_default();
+                assert!(
+                    comment.len() > 40,
+                    "{stack} {logical} {id}: reason too thin"
+                );
+                acknowledged.push((stack.clone(), logical.clone(), id));
+            }
+        }
+        for (folder, template) in [("as-is", &t), ("bare", &bare)] {
+            let file = dir
+                .path()
+                .join(folder)
+                .join(format!("{stack}.template.json"));
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, serde_json::to_string_pretty(template).unwrap()).unwrap();
+        }
+        stacks.push(stack);
+    }
+    acknowledged.sort();
+
+    let report = run_checkov(dir.path());
+    assert_eq!(
+        report["summary"]["parsing_errors"], 0,
+        "checkov could not parse a template: {}",
+        report["summary"]
+    );
+    // Every template was scanned, in both forms.
+    let passed = |folder: &str| checkov_results(&report, "passed_checks", folder);
+    for folder in ["as-is", "bare"] {
+        let scanned: BTreeSet<String> = passed(folder).into_iter().map(|f| f.0).collect();
+        for stack in &stacks {
+            assert!(
+                scanned.contains(stack),
+                "checkov passed nothing in {folder}/{stack}"
+            );
+        }
+    }
+    for stack in &stacks {
+        let count = |kind: &str, folder: &str| {
+            checkov_results(&report, kind, folder)
+                .iter()
+                .filter(|f| &f.0 == stack)
+                .count()
+        };
+        println!(
+            "checkov {stack}: {} passed, {} failed, {} acknowledged (without the \
+             acknowledgments: {} failed)",
+            count("passed_checks", "as-is"),
+            count("failed_checks", "as-is"),
+            count("skipped_checks", "as-is"),
+            count("failed_checks", "bare"),
+        );
+    }
+
+    let unacknowledged = checkov_results(&report, "failed_checks", "as-is");
+    assert!(
+        unacknowledged.is_empty(),
+        "checkov failed checks that are not acknowledged (fix the construct, or add a row with \
+         the reason to stacks/src/checkov.rs): {unacknowledged:#?}"
+    );
+    // checkov read every acknowledgment from the metadata...
+    assert_eq!(
+        checkov_results(&report, "skipped_checks", "as-is"),
+        acknowledged,
+        "checkov's skipped checks differ from the acknowledgments in the templates' metadata"
+    );
+    // ...and each one is needed: without it, its check fails on its resource.
+    let bare_failures = checkov_results(&report, "failed_checks", "bare");
+    let stale: Vec<&Finding> = acknowledged
+        .iter()
+        .filter(|a| !bare_failures.contains(a))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "acknowledged checks that no longer fail (remove their rows from stacks/src/checkov.rs): \
+         {stale:#?}"
+    );
+}
+
+#[test]
+fn every_checkov_acknowledgment_reaches_its_resource() {
+    let settings = AppSettings::from_context(&context()).unwrap();
+    let rows = [
+        tracker_stacks::checkov::acknowledgments(&settings.staging),
+        tracker_stacks::checkov::acknowledgments(&settings.production),
+        tracker_stacks::checkov::registry_acknowledgments(),
+    ]
+    .concat();
+    for (path, check, reason) in rows {
+        let stack = path.split('/').next().unwrap();
+        let t = template(stack);
+        let r = by_path(&t, &path);
+        let skips = r["Metadata"][tracker_stacks::checkov::METADATA_KEY]["skip"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: no Metadata.checkov.skip"));
+        assert!(
+            skips.contains(&json!({"id": check, "comment": reason})),
+            "{path}: {check} is not in its Metadata.checkov.skip: {skips:?}"
+        );
+    }
 }
 
 #[test]
