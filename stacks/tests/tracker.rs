@@ -261,7 +261,7 @@ fn checkov_finds_no_unacknowledged_failure_and_every_acknowledgment_is_needed() 
                 acknowledged.push((stack.clone(), logical.clone(), id));
             }
         }
-        let mut write = |folder: &str, template: &Value| {
+        let write = |folder: &str, template: &Value| {
             let file = dir
                 .path()
                 .join(folder)
