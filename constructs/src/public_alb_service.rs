@@ -1254,10 +1254,13 @@ mod template_tests {
             .iter()
             .find(|st| st["Action"].to_string().contains("logs:PutLogEvents"))
             .expect("session logging statement");
+        // The group's ARN, with and without the log-stream wildcard.
+        let resources = session_log["Resource"].as_array().unwrap();
+        assert_eq!(resources.len(), 2, "{session_log}");
         assert!(
-            session_log["Resource"]["Fn::GetAtt"][0]
-                .as_str()
-                .is_some_and(|id| id.starts_with("ApiLogs")),
+            resources
+                .iter()
+                .all(|r| r.to_string().contains("\"ApiLogsCD139AD4\"")),
             "{session_log}"
         );
         for st in statements {
