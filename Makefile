@@ -1,7 +1,7 @@
 # Quick start (see README.md):
 #   make synth   set up (npm ci) and synthesize every stack into cdk.out/, offline, no AWS account
 #   make test    every test: shim (node:test), formatting, clippy, Rust unit/integration/e2e tests,
-#                goldens + cfn-lint + cdk-nag on the stacks, the review scenarios, the moto deploy loop,
+#                goldens + cfn-lint + cdk-nag + checkov on the stacks, the review scenarios, the moto deploy loop,
 #                the data-plane suite (the rendered Patroni/staging files run on loopback; needs root)
 
 # Offline by default: no version check, no telemetry, no notices.
