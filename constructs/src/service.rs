@@ -566,9 +566,9 @@ pub struct ServiceParts {
 }
 
 /// Lowers `props` (already validated and resolved) into `scope` (a construct with no children
-/// yet), wires the resolved dependencies
-/// and registers the service's endpoint. `kind` and `id` name the construct in errors. The
-/// service alarms on CPU and memory, and on fewer than `min_running` tasks (none when 0).
+/// yet), wires the resolved dependencies and registers the service's endpoint. `kind` and `id`
+/// name the construct in errors. The service alarms on CPU and memory, and on fewer than
+/// `min_running` tasks (none when 0).
 pub fn build(
     scope: Construct,
     kind: &str,
