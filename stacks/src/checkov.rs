@@ -16,7 +16,7 @@ use cdk_from_rust::aws_cdk_lib::{App, CfnResource};
 use cdk_from_rust::{JsAny, Opaque};
 use serde_json::json;
 
-use crate::nag::{find, TASKS};
+use crate::nag::{find, BACKUP_BUCKET, NLB_LOGS, PRODUCTION_SECRETS, STAGING_SECRETS, TASKS};
 use crate::settings::{repositories, Environment, Settings};
 
 /// The metadata key checkov reads its inline skips from.
@@ -70,7 +70,7 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
     );
     match settings.environment {
         Environment::Staging => {
-            for secret in ["SuperuserSecret", "AppSecret", "ValkeySecret"] {
+            for secret in STAGING_SECRETS {
                 add(data, &format!("Data/{secret}"), "CKV_AWS_149", SECRET_KMS);
             }
             add(
@@ -84,13 +84,7 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
             );
         }
         Environment::Production => {
-            for secret in [
-                "SuperuserSecret",
-                "ReplicationSecret",
-                "RewindSecret",
-                "RestApiSecret",
-                "AppSecret",
-            ] {
+            for secret in PRODUCTION_SECRETS {
                 add(
                     data,
                     &format!("Database/{secret}"),
@@ -99,21 +93,8 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
                 );
             }
             add(data, "Redis/AuthToken", "CKV_AWS_149", SECRET_KMS);
-            add(
-                data,
-                "Database/Backups",
-                "CKV_AWS_18",
-                "the pgBackRest repository bucket: the database nodes' role is the only \
-                 principal granted access (its own prefix), the bucket policy denies non-TLS \
-                 requests and public access is blocked; access logging would need another bucket",
-            );
-            add(
-                data,
-                "Database/Nlb",
-                "CKV_AWS_91",
-                "NLB access logs only record TLS listeners; this NLB forwards TCP 5432 and \
-                 PostgreSQL does its own TLS (hostssl only)",
-            );
+            add(data, "Database/Backups", "CKV_AWS_18", BACKUP_BUCKET);
+            add(data, "Database/Nlb", "CKV_AWS_91", NLB_LOGS);
         }
     }
 
