@@ -1,7 +1,7 @@
 # Quick start (see README.md):
 #   make synth   set up (npm ci) and synthesize every stack into cdk.out/, offline, no AWS account
 #   make test    every test: shim (node:test), formatting, clippy, Rust unit/integration/e2e tests,
-#                goldens + cfn-lint + cdk-nag on the stacks, the review scenarios, the moto deploy loop,
+#                goldens + cfn-lint + cdk-nag + checkov on the stacks, the review scenarios, the moto deploy loop,
 #                the data-plane suite (the rendered Patroni/staging files run on loopback; needs root)
 
 # Offline by default: no version check, no telemetry, no notices.
@@ -34,7 +34,19 @@ $(MOTO_STAMP): .venv/.cfn-lint-$(CFN_LINT_VERSION)
 	rm -f .venv/.moto-*
 	touch $@
 
-setup: node_modules/.package-lock.json .venv/.cfn-lint-$(CFN_LINT_VERSION) $(MOTO_STAMP)
+# checkov (the policy-as-code scanner auditors run on CloudFormation), pinned exactly. It pins its own
+# boto3 (1.35.49 for 3.3.30) against moto's, so it gets a venv of its own inside the project venv,
+# .venv/checkov; same stamp scheme: bumping CHECKOV_VERSION reinstalls.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP := .venv/.checkov-$(CHECKOV_VERSION)
+
+$(CHECKOV_STAMP):
+	rm -rf .venv/checkov
+	python3 -m venv .venv/checkov && .venv/checkov/bin/pip install -q checkov==$(CHECKOV_VERSION)
+	rm -f .venv/.checkov-*
+	touch $@
+
+setup: node_modules/.package-lock.json .venv/.cfn-lint-$(CFN_LINT_VERSION) $(MOTO_STAMP) $(CHECKOV_STAMP)
 
 # Debian packages the tests run (not needed to synthesize): the data-plane suite's real daemons
 # (PostgreSQL 15 + PostGIS, Patroni, etcd, pgBackRest, Redis as Valkey's stand-in, stunnel for

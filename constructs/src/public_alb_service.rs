@@ -4,11 +4,11 @@
 //! the health check, a rule on the shared HTTPS listener matching the host headers (and optional
 //! path patterns and source-IP allow-list) at the given priority, an ingress rule from the ALB for
 //! a separate health-check port, autoscaling on CPU / memory / requests per target, and optionally
-//! a WAF web ACL (rate limit + AWS common rule set) on the ALB.
+//! a WAF web ACL (rate limit + the AWS common and known-bad-inputs rule sets) on the ALB.
 //!
 //! The WAF caveat: an ALB can have only one web ACL association, and the platform's ALB is shared,
 //! so the web ACL is attached to the *whole ALB*. Its rules are scoped down to the service's own
-//! host headers, so the rate limit and the common rule set act on that service's requests only
+//! host headers, so the rate limit and the managed rule sets act on that service's requests only
 //! (an admin panel's strict per-IP limit never throttles the API behind the same ALB). Enable it
 //! on at most one service per platform; a second service enabling it fails at synthesis (the
 //! association is created in the service's stack with a fixed id, `AlbWebAclAssociation`, so a
@@ -746,8 +746,8 @@ fn host_statement(hosts: &[String]) -> CfnWebACLStatementProperty {
     }
 }
 
-/// A regional web ACL (per-IP rate limit, AWS common rule set) associated with the shared ALB, its
-/// rules scoped down to requests for `hosts`.
+/// A regional web ACL (per-IP rate limit, the AWS common and known-bad-inputs rule sets)
+/// associated with the shared ALB, its rules scoped down to requests for `hosts`.
 fn web_acl(
     scope: Construct,
     platform: &Platform,
@@ -761,6 +761,22 @@ fn web_acl(
             metric_name: format!("{name}-{metric}"),
             sampled_requests_enabled: true,
         })
+    };
+    // An AWS managed rule group acting as published (no rule overridden to count).
+    let managed_rule_group = |priority: u32, group: &str, metric: &str| {
+        CfnWebACLRuleProperty::new(
+            group,
+            priority,
+            CfnWebACLStatementProperty::new().managed_rule_group_statement(
+                CfnWebACLManagedRuleGroupStatementProperty::new(group, "AWS")
+                    .scope_down_statement(host_statement(hosts)),
+            ),
+            visibility(metric),
+        )
+        .override_action(
+            CfnWebACLOverrideActionProperty::new().none(JsAny::from(serde_json::json!({}))),
+        )
+        .into()
     };
     let rules: Vec<IResolvableOrCfnWebACLRuleProperty> = vec![
         CfnWebACLRuleProperty::new(CfnWebACLRulePropertyRequired {
@@ -780,24 +796,14 @@ fn web_acl(
         })
         .action(CfnWebACLRuleActionProperty::new().block(CfnWebACLBlockActionProperty::new()))
         .into(),
-        CfnWebACLRuleProperty::new(CfnWebACLRulePropertyRequired {
-            name: "AWSManagedRulesCommonRuleSet",
-            priority: 1,
-            statement: CfnWebACLStatementProperty::new().managed_rule_group_statement(
-                CfnWebACLManagedRuleGroupStatementProperty::new(
-                    CfnWebACLManagedRuleGroupStatementPropertyRequired {
-                        name: "AWSManagedRulesCommonRuleSet",
-                        vendor_name: "AWS",
-                    },
-                )
-                .scope_down_statement(host_statement(hosts)),
-            ),
-            visibility_config: visibility("common-rule-set"),
-        })
-        .override_action(
-            CfnWebACLOverrideActionProperty::new().none(JsAny::from(serde_json::json!({}))),
-        )
-        .into(),
+        managed_rule_group(1, "AWSManagedRulesCommonRuleSet", "common-rule-set"),
+        // Request patterns known to be malicious, among them the Log4j JNDI lookup
+        // (CVE-2021-44228) in headers, URI and body; every rule of the group blocks.
+        managed_rule_group(
+            2,
+            "AWSManagedRulesKnownBadInputsRuleSet",
+            "known-bad-inputs",
+        ),
     ];
     let acl = CfnWebACL::new(
         scope,
@@ -809,8 +815,8 @@ fn web_acl(
             visibility_config: visibility("web-acl"),
         })
         .description(format!(
-            "{} shared ALB, enabled by {name}: per-IP rate limit and AWS common rule set on \
-             the hosts of {name}",
+            "{} shared ALB, enabled by {name}: per-IP rate limit, AWS common and known bad \
+             inputs rule sets on the hosts of {name}",
             platform.environment
         ))
         .rules(rules),
@@ -1267,6 +1273,33 @@ mod template_tests {
             "DISABLED"
         );
         assert_eq!(svc["EnableExecuteCommand"], true);
+        // ECS Exec logs its sessions to the service's own log group: no log write on `*`.
+        let task_policy = t.at_path("AWS::IAM::Policy", "TaskRole")[0];
+        let statements = task_policy["Properties"]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap();
+        let session_log = statements
+            .iter()
+            .find(|st| st["Action"].to_string().contains("logs:PutLogEvents"))
+            .expect("session logging statement");
+        // The group's ARN, with and without the log-stream wildcard.
+        let resources = session_log["Resource"].as_array().unwrap();
+        assert_eq!(resources.len(), 2, "{session_log}");
+        assert!(
+            resources
+                .iter()
+                .all(|r| r.to_string().contains("\"ApiLogsCD139AD4\"")),
+            "{session_log}"
+        );
+        for st in statements {
+            if st["Resource"] == "*" {
+                assert!(
+                    !st["Action"].to_string().contains("logs:Put")
+                        && !st["Action"].to_string().contains("logs:Create"),
+                    "log write on *: {st}"
+                );
+            }
+        }
         assert_eq!(svc["DesiredCount"], 2);
         assert_eq!(svc["HealthCheckGracePeriodSeconds"], 60);
         assert_eq!(
@@ -1364,7 +1397,13 @@ mod template_tests {
             acl["Rules"][1]["Statement"]["ManagedRuleGroupStatement"]["Name"],
             "AWSManagedRulesCommonRuleSet"
         );
-        // Both rules act on this service's host only: the ALB's other services are untouched.
+        // The Log4j JNDI lookup (CVE-2021-44228) and other known bad inputs, blocking.
+        assert_eq!(
+            acl["Rules"][2]["Statement"]["ManagedRuleGroupStatement"]["Name"],
+            "AWSManagedRulesKnownBadInputsRuleSet"
+        );
+        assert_eq!(acl["Rules"][2]["OverrideAction"], json!({"None": {}}));
+        // Every rule acts on this service's host only: the ALB's other services are untouched.
         let host_only = json!({"ByteMatchStatement": {
             "FieldToMatch": {"SingleHeader": {"Name": "host"}},
             "PositionalConstraint": "EXACTLY",
@@ -1374,10 +1413,12 @@ mod template_tests {
             acl["Rules"][0]["Statement"]["RateBasedStatement"]["ScopeDownStatement"],
             host_only
         );
-        assert_eq!(
-            acl["Rules"][1]["Statement"]["ManagedRuleGroupStatement"]["ScopeDownStatement"],
-            host_only
-        );
+        for rule in 1..=2 {
+            assert_eq!(
+                acl["Rules"][rule]["Statement"]["ManagedRuleGroupStatement"]["ScopeDownStatement"],
+                host_only
+            );
+        }
         let assoc = &t.one("AWS::WAFv2::WebACLAssociation")["Properties"];
         assert!(assoc["ResourceArn"]["Ref"]
             .as_str()

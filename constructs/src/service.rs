@@ -33,6 +33,7 @@ use cdk_from_rust::aws_cdk_lib::aws_ecs::{
     FargateServicePropsRequired, FargateTaskDefinition, FargateTaskDefinitionProps, HealthCheck,
     LogDrivers, PortMapping, Protocol, ServiceConnectProps, ServiceConnectService,
 };
+use cdk_from_rust::aws_cdk_lib::aws_iam::{PolicyStatement, PolicyStatementProps};
 use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps};
 use cdk_from_rust::aws_cdk_lib::{CfnResource, Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
@@ -277,7 +278,8 @@ pub struct ServiceProps {
     /// start period is used (no grace period without a health check).
     pub health_check_grace_period_secs: Option<u32>,
     /// ECS Exec (`aws ecs execute-command`) into the running containers: the task role gets the
-    /// SSM message-channel permissions and sessions are logged. The constructs' `new` sets `true`.
+    /// SSM message-channel permissions and sessions are logged to the service's own log group
+    /// (write access to that group only). The constructs' `new` sets `true`.
     pub execute_command: bool,
     /// The CPU and memory alarms' thresholds (a running-task alarm comes from the service's
     /// minimum count). Default: [`ServiceAlarmThresholds::default`] (CPU 80 %, memory 85 %).
@@ -563,9 +565,10 @@ pub struct ServiceParts {
     pub graphs: Vec<(String, Vec<IMetric>)>,
 }
 
-/// Lowers `props` (already validated and resolved) into `scope`, wires the resolved dependencies
-/// and registers the service's endpoint. `kind` and `id` name the construct in errors. The
-/// service alarms on CPU and memory, and on fewer than `min_running` tasks (none when 0).
+/// Lowers `props` (already validated and resolved) into `scope` (a construct with no children
+/// yet), wires the resolved dependencies and registers the service's endpoint. `kind` and `id`
+/// name the construct in errors. The service alarms on CPU and memory, and on fewer than
+/// `min_running` tasks (none when 0).
 pub fn build(
     scope: Construct,
     kind: &str,
@@ -576,6 +579,14 @@ pub fn build(
     min_running: u32,
 ) -> Result<ServiceParts, ValidationErrors> {
     let name = props.name.as_str();
+    // ECS Exec: aws-cdk-lib grants session logging on every log group (`logs:PutLogEvents` on `*`)
+    // unless this flag is on; with it on, the task role is granted below exactly what the
+    // cluster's DEFAULT exec logging writes to, the service's own log group. Context must be set
+    // before `scope` has children.
+    scope.node().set_context(
+        "@aws-cdk/aws-ecs:reduceEc2FargateCloudWatchPermissions",
+        true,
+    );
     let log_group = LogGroup::new_with(
         scope,
         "Logs",
@@ -671,6 +682,22 @@ pub fn build(
         service_props = service_props.health_check_grace_period(Duration::seconds(grace));
     }
     let service = FargateService::new(scope, "Service", service_props);
+    if props.execute_command {
+        // What the SSM agent needs to stream an exec session into the container's log group.
+        task_definition.add_to_task_role_policy(PolicyStatement::new(Some(
+            PolicyStatementProps::new()
+                .actions(["logs:DescribeLogGroups"])
+                .resources(["*"]),
+        )));
+        log_group.grant(
+            task_definition.task_role(),
+            [
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ],
+        );
+    }
     if let Some(reason) = &props.health_check_waiver {
         Opaque::from(service.node().default_child())
             .cast::<CfnResource>()

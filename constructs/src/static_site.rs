@@ -8,7 +8,8 @@
 //! - a CloudFront distribution reading it through Origin Access Control (the bucket policy allows
 //!   only this distribution), HTTP redirected to HTTPS, `index.html` as the default root object,
 //!   optionally custom domain names with an ACM certificate from us-east-1;
-//! - optionally (on by default) a log bucket (private, SSL-only, encrypted, retained, logs expire)
+//! - optionally (on by default) a log bucket (private, SSL-only, encrypted, versioned, retained,
+//!   logs and their noncurrent versions expire)
 //!   receiving CloudFront standard logs under `cloudfront/` and the site bucket's S3 server access
 //!   logs under `s3/`;
 //! - outputs `BucketName`, `DistributionDomainName` and `DistributionId`.
@@ -69,8 +70,8 @@ pub struct StaticSiteProps {
     /// Days after which access logs expire, 1-3650 (only used with `access_logs`).
     /// [`StaticSiteProps::new`] sets 90.
     pub access_log_expiry_days: u32,
-    /// Days a replaced or deleted file's old version is kept (for recovery from a bad upload),
-    /// 1-3650. [`StaticSiteProps::new`] sets 30.
+    /// Days a replaced or deleted file's old version is kept (for recovery from a bad upload;
+    /// also a deleted or overwritten access log's), 1-3650. [`StaticSiteProps::new`] sets 30.
     pub noncurrent_version_expiry_days: u32,
     /// The CloudFront edge locations used. [`StaticSiteProps::new`] sets `PriceClass100` (North
     /// America, Europe and Israel): the cheapest; other viewers are served from those edges.
@@ -220,8 +221,14 @@ impl StaticSite {
                     .enforce_ssl(true)
                     // CloudFront standard logging writes with an ACL grant.
                     .object_ownership(ObjectOwnership::BucketOwnerPreferred)
+                    // A deleted or overwritten log stays recoverable for the noncurrent
+                    // period.
+                    .versioned(true)
                     .lifecycle_rules([LifecycleRule::new()
-                        .expiration(Duration::days(props.access_log_expiry_days))])
+                        .expiration(Duration::days(props.access_log_expiry_days))
+                        .noncurrent_version_expiration(Duration::days(
+                            props.noncurrent_version_expiry_days,
+                        ))])
                     .removal_policy(RemovalPolicy::Retain),
             )
         });
@@ -504,6 +511,13 @@ mod template_tests {
         let logs = t.at_path("AWS::S3::Bucket", "Docs/AccessLogs");
         assert_eq!(logs.len(), 1);
         assert_eq!(logs[0]["DeletionPolicy"], "Retain");
+        assert_eq!(
+            logs[0]["Properties"]["VersioningConfiguration"]["Status"],
+            "Enabled"
+        );
+        assert!(logs[0]["Properties"]["LifecycleConfiguration"]["Rules"][0]
+            ["NoncurrentVersionExpiration"]
+            .is_object());
         // Without the feature flag `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`, aws-cdk-lib
         // admits S3 server access logs with the legacy canned ACL (cfn-lint warns: W3045).
         assert_eq!(logs[0]["Properties"]["AccessControl"], "LogDeliveryWrite");

@@ -4,6 +4,7 @@
 //! Pipeline stage: CDK context -> [`Settings`] (typed, validated) -> recorded [`Program`]. The
 //! binary hands the Program to the runner (the Node shim and aws-cdk-lib).
 
+pub mod checkov;
 pub mod limits;
 pub mod nag;
 pub mod sample;

@@ -26,7 +26,7 @@ pub fn apply(app: &App) {
 }
 
 /// The task definitions: construct id and service name.
-const TASKS: [(&str, &str); 8] = [
+pub(crate) const TASKS: [(&str, &str); 8] = [
     ("Api", "api"),
     ("Frontend", "frontend"),
     ("Admin", "admin"),
@@ -44,8 +44,8 @@ const ENV_VARS: &str = "plain environment values are non-secret configuration (E
     names that look like credentials are refused); credentials reach the container as ECS secrets from \
     Secrets Manager";
 const STAR: &str = "actions without resource-level permissions: ecr:GetAuthorizationToken \
-    (execution role) and the ssmmessages channel and session-logging actions of ECS Exec (task \
-    role) accept only Resource *";
+    (execution role) and the ssmmessages channel actions and logs:DescribeLogGroups of ECS Exec \
+    (task role) accept only Resource *; exec sessions write only to the service's own log group";
 const ROTATION: &str = "generated credential of a self-managed data store (PostgreSQL, \
     Valkey/ElastiCache AUTH): automatic rotation needs a rotation Lambda that also changes the \
     password in the store and restarts consumers; until one exists a password is changed by hand \
@@ -56,6 +56,23 @@ const CW_AGENT: &str = "CloudWatchAgentServerPolicy: the CloudWatch agent publis
     metric the disk alarm watches";
 const DESCRIBE: &str = "ec2:DescribeVolumes has no resource-level permissions; the host's boot \
     script uses it to wait until its own data volume (by id) is available before attaching it";
+/// The data plane's generated credentials (construct ids under `Data` in staging, `Database` in
+/// production).
+pub(crate) const STAGING_SECRETS: [&str; 3] = ["SuperuserSecret", "AppSecret", "ValkeySecret"];
+pub(crate) const PRODUCTION_SECRETS: [&str; 5] = [
+    "SuperuserSecret",
+    "ReplicationSecret",
+    "RewindSecret",
+    "RestApiSecret",
+    "AppSecret",
+];
+pub(crate) const BACKUP_BUCKET: &str = "the pgBackRest repository bucket: the database nodes' \
+    role is the only principal the template grants access to it (its own prefix), the bucket \
+    policy denies non-TLS requests and public access is blocked; access logging would need \
+    another bucket";
+pub(crate) const NLB_LOGS: &str = "NLB access logs only record TLS listeners; this NLB forwards \
+    TCP 5432 and PostgreSQL does its own TLS: the nodes' user data sets ssl on and pg_hba accepts \
+    network connections only as hostssl (hostnossl ... reject)";
 const PINNED_AMI: &str = "the AMI is pinned on purpose (an SSM latest-AMI lookup would replace \
     the database host whenever a new image ships)";
 
@@ -185,7 +202,7 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
                 "the AWS Backup service role policy is how AWS Backup is allowed to snapshot the \
                  data volume",
             );
-            for secret in ["SuperuserSecret", "AppSecret", "ValkeySecret"] {
+            for secret in STAGING_SECRETS {
                 add(
                     data,
                     &format!("Data/{secret}"),
@@ -231,30 +248,9 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
                 "pgBackRest reads, writes and expires (deletes) the objects of its repository, \
                  which is exactly this prefix of the backup bucket",
             );
-            add(
-                data,
-                "Database/Nlb",
-                "AwsSolutions-ELB2",
-                "NLB access logs only record TLS listeners; this NLB forwards TCP 5432 and \
-                 PostgreSQL does its own TLS: the nodes' user data sets ssl on and pg_hba \
-                 accepts network connections only as hostssl (hostnossl ... reject)",
-            );
-            add(
-                data,
-                "Database/Backups",
-                "AwsSolutions-S1",
-                "the pgBackRest repository bucket: the database nodes' role is the only \
-                 principal the template grants access to it (its own prefix), the bucket policy \
-                 denies non-TLS requests and public access is blocked; access logging would \
-                 need another bucket",
-            );
-            for secret in [
-                "SuperuserSecret",
-                "ReplicationSecret",
-                "RewindSecret",
-                "RestApiSecret",
-                "AppSecret",
-            ] {
+            add(data, "Database/Nlb", "AwsSolutions-ELB2", NLB_LOGS);
+            add(data, "Database/Backups", "AwsSolutions-S1", BACKUP_BUCKET);
+            for secret in PRODUCTION_SECRETS {
                 add(
                     data,
                     &format!("Database/{secret}"),
@@ -309,7 +305,7 @@ pub fn acknowledge_registry(stack: Stack, settings: &Settings) {
 
 /// The construct at `path` (ids joined by `/`, the stack's first) under `app`; aws-cdk-lib
 /// reports a missing one.
-fn find(app: &App, path: &str) -> IConstruct {
+pub(crate) fn find(app: &App, path: &str) -> IConstruct {
     path.split('/').fold(IConstruct::from(*app), |scope, id| {
         scope.node().find_child(id)
     })

@@ -58,8 +58,8 @@ use tracker_constructs::validation::ValidationErrors;
 use tracker_constructs::wiring::{ContainerSecret, Dependency};
 use tracker_constructs::{Network, NetworkProps, Platform, PlatformProps};
 
-use crate::nag;
 use crate::settings::{repositories, Certificate, Environment, Settings, WarningStack, MIGRATE};
+use crate::{checkov, nag};
 
 const TAG_PROJECT: &str = "tracker";
 
@@ -135,6 +135,7 @@ pub fn registry_stack(app: &App, environments: &[&Settings]) -> Result<Stack, Va
         );
     }
     nag::acknowledge_registry(stack, settings);
+    checkov::acknowledge(app, checkov::registry_acknowledgments());
     Ok(stack)
 }
 
@@ -186,6 +187,7 @@ pub fn environment_stacks(app: &App, s: &Settings) -> Result<EnvironmentStacks, 
     let sites = edge(stacks, s)?;
     outputs(stacks, s, &platform, &sites);
     nag::acknowledge(app, s);
+    checkov::acknowledge(app, checkov::acknowledgments(s));
     Ok(stacks)
 }
 

@@ -1,9 +1,11 @@
 //! The tracker stacks, synthesized through the real aws-cdk-lib with cdk.json's context, checked
-//! by cfn-lint, cdk-nag (at synthesis), golden templates, determinism and property assertions.
+//! by cfn-lint, cdk-nag (at synthesis), checkov, golden templates, determinism and property
+//! assertions.
 //!
 //! Update the goldens after an intended change: `UPDATE_GOLDEN=1 cargo test -p tracker-stacks
 //! --test tracker` (or `make golden`), then review the diff like code.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -175,6 +177,215 @@ fn assert_cfn_lint_clean(files: &[PathBuf]) {
         errors.join("\n"),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// checkov, pinned in the Makefile (`make setup`), in its own venv inside `.venv`.
+fn checkov() -> PathBuf {
+    let path = repo().join(".venv/checkov/bin/checkov");
+    assert!(
+        path.exists(),
+        "checkov missing at {}: run `make setup` (it installs the pinned checkov into \
+         .venv/checkov)",
+        path.display()
+    );
+    path
+}
+
+/// `(stack, logical id, check id)`: one checkov result.
+type Finding = (String, String, String);
+
+/// Runs checkov once over `dir` (CloudFormation only, offline) and returns its report.
+fn run_checkov(dir: &Path) -> Value {
+    let out = Command::new(checkov())
+        .args([
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--skip-download",
+        ])
+        .arg("--directory")
+        .arg(dir)
+        // No calls to the vendor's API or to PyPI for a newer version.
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
+        .output()
+        .expect("checkov runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Exit code 0: no failed check; 1: failed checks. Anything else is checkov failing.
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "checkov did not run (exit {:?}):\n{stderr}\n{stdout}",
+        out.status.code()
+    );
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("checkov printed no JSON report ({e}):\n{stderr}\n{stdout}"));
+    // One framework gives one report; be lenient about a list of them.
+    match report {
+        Value::Array(mut reports) if reports.len() == 1 => reports.remove(0),
+        report => report,
+    }
+}
+
+/// The results of `kind` (`failed_checks`, `skipped_checks`, `passed_checks`) in `report`, for
+/// the templates in the folder `folder` of the scanned directory.
+fn checkov_results(report: &Value, kind: &str, folder: &str) -> Vec<Finding> {
+    let prefix = format!("/{folder}/");
+    let mut found: Vec<Finding> = report["results"][kind]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| {
+            let file = r["file_path"].as_str()?.strip_prefix(&prefix)?;
+            let stack = file.strip_suffix(".template.json")?.to_string();
+            let logical = r["resource"].as_str()?.split_once('.')?.1.to_string();
+            Some((stack, logical, r["check_id"].as_str()?.to_string()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The stack whose template is also scanned as synthesized: the smallest carrying
+/// acknowledgments, to show checkov reads them from `Metadata.checkov.skip`.
+const AS_SYNTHESIZED: &str = "TrackerRegistry";
+
+#[test]
+fn checkov_finds_no_unacknowledged_failure_and_every_acknowledgment_is_needed() {
+    // Every template is scanned with `Metadata.checkov` removed (`bare/`): its failed checks must
+    // be exactly the acknowledged ones, so nothing fails unexplained and no acknowledgment is
+    // stale. One template is also scanned as synthesized (`as-is/`), where checkov must skip
+    // exactly its acknowledgments and fail nothing: what an auditor sees on every template, since
+    // every skip is written by the same `checkov::acknowledge`. (Scanning all five twice would
+    // double the run.)
+    let dir = tempfile::tempdir().unwrap();
+    let mut acknowledged: Vec<Finding> = Vec::new();
+    let mut stacks = Vec::new();
+    for (stack, t) in all_templates() {
+        let mut bare = t.clone();
+        for (logical, r) in bare["Resources"].as_object_mut().unwrap() {
+            let Some(meta) = r.get_mut("Metadata").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let Some(checkov) = meta.remove(tracker_stacks::checkov::METADATA_KEY) else {
+                continue;
+            };
+            for skip in checkov["skip"]
+                .as_array()
+                .expect("Metadata.checkov.skip is a list")
+            {
+                let id = skip["id"].as_str().expect("skip id").to_string();
+                let comment = skip["comment"].as_str().unwrap_or_default();
+                assert!(
+                    comment.len() > 40,
+                    "{stack} {logical} {id}: reason too thin"
+                );
+                acknowledged.push((stack.clone(), logical.clone(), id));
+            }
+        }
+        let write = |folder: &str, template: &Value| {
+            let file = dir
+                .path()
+                .join(folder)
+                .join(format!("{stack}.template.json"));
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, serde_json::to_string_pretty(template).unwrap()).unwrap();
+        };
+        write("bare", &bare);
+        if stack == AS_SYNTHESIZED {
+            write("as-is", &t);
+        }
+        stacks.push(stack);
+    }
+    acknowledged.sort();
+    assert!(stacks.iter().any(|s| s == AS_SYNTHESIZED));
+
+    let started = std::time::Instant::now();
+    let report = run_checkov(dir.path());
+    println!(
+        "checkov: {} templates and {AS_SYNTHESIZED} as synthesized, in {:.1} s",
+        stacks.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        report["summary"]["parsing_errors"], 0,
+        "checkov could not parse a template: {}",
+        report["summary"]
+    );
+    let results = |kind: &str, folder: &str| checkov_results(&report, kind, folder);
+    let bare_failures = results("failed_checks", "bare");
+    let scanned: BTreeSet<String> = results("passed_checks", "bare")
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    for stack in &stacks {
+        assert!(scanned.contains(stack), "checkov passed nothing in {stack}");
+        let count = |list: &[Finding]| list.iter().filter(|f| &f.0 == stack).count();
+        let failed = count(&bare_failures);
+        let accepted = count(&acknowledged);
+        println!(
+            "checkov {stack}: {} passed, {} failed unacknowledged, {accepted} acknowledged",
+            count(&results("passed_checks", "bare")),
+            failed.saturating_sub(accepted),
+        );
+    }
+
+    let unacknowledged: Vec<&Finding> = bare_failures
+        .iter()
+        .filter(|f| !acknowledged.contains(f))
+        .collect();
+    assert!(
+        unacknowledged.is_empty(),
+        "checkov failed checks that are not acknowledged (fix the construct, or add a row with \
+         the reason to stacks/src/checkov.rs): {unacknowledged:#?}"
+    );
+    let stale: Vec<&Finding> = acknowledged
+        .iter()
+        .filter(|a| !bare_failures.contains(a))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "acknowledged checks that no longer fail (remove their rows from stacks/src/checkov.rs): \
+         {stale:#?}"
+    );
+    // checkov reads the acknowledgments from the metadata.
+    assert_eq!(results("failed_checks", "as-is"), vec![]);
+    let expected: Vec<Finding> = acknowledged
+        .iter()
+        .filter(|a| a.0 == AS_SYNTHESIZED)
+        .cloned()
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(
+        results("skipped_checks", "as-is"),
+        expected,
+        "checkov's skipped checks on {AS_SYNTHESIZED} differ from its Metadata.checkov.skip"
+    );
+}
+
+#[test]
+fn every_checkov_acknowledgment_reaches_its_resource() {
+    let settings = AppSettings::from_context(&context()).unwrap();
+    let rows = [
+        tracker_stacks::checkov::acknowledgments(&settings.staging),
+        tracker_stacks::checkov::acknowledgments(&settings.production),
+        tracker_stacks::checkov::registry_acknowledgments(),
+    ]
+    .concat();
+    for (path, check, reason) in rows {
+        let stack = path.split('/').next().unwrap();
+        let t = template(stack);
+        let r = by_path(&t, &path);
+        let skips = r["Metadata"][tracker_stacks::checkov::METADATA_KEY]["skip"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: no Metadata.checkov.skip"));
+        assert!(
+            skips.contains(&json!({"id": check, "comment": reason})),
+            "{path}: {check} is not in its Metadata.checkov.skip: {skips:?}"
+        );
+    }
 }
 
 #[test]
