@@ -75,6 +75,7 @@ use cdk_from_rust::{JsAny, JsString, Opaque};
 
 use serde::Serialize;
 
+use crate::statefulness::{self, Holds};
 use crate::hostconfig::{self, fill_script, CronEntry, HbaRule, HostFile, Ini, PgValue};
 use crate::monitoring::{alarm, AlarmSpec};
 use crate::platform::Platform;
@@ -1466,6 +1467,17 @@ impl PatroniCluster {
             );
             data.grant_attach_volume_by_resource_tag(role, [instance], None);
             etcd.grant_attach_volume_by_resource_tag(role, [instance], None);
+            // For the change review: the node is replaceable, its volumes hold the data.
+            statefulness::declare(
+                instance.node(),
+                Holds::Compute,
+                &format!(
+                    "PostgreSQL and etcd keep their files on the node's volumes ({node_id}Data, \
+                     {node_id}Etcd; snapshotted on removal), which a replacement node mounts"
+                ),
+            );
+            statefulness::declare(data.node(), Holds::Data, "the node's PostgreSQL files");
+            statefulness::declare(etcd.node(), Holds::Data, "the node's etcd member data");
 
             let status = Alarm::new(
                 scope,

@@ -57,6 +57,7 @@ use cdk_from_rust::aws_cdk_lib::{ArnComponents, Duration, RemovalPolicy, Size, S
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
 
+use crate::statefulness::{self, Holds};
 use crate::hostconfig::{self, fill_script, HostFile, PgValue};
 use crate::monitoring::{self, AlarmSpec};
 use crate::patroni::{self, aws_managed_policy};
@@ -642,6 +643,18 @@ impl StagingDataHost {
         );
         // ec2:AttachVolume only for this volume and this instance (matched by a grant tag).
         data_volume.grant_attach_volume_by_resource_tag(role, [instance], None);
+        // For the change review: the host is replaceable, the volume holds the data.
+        statefulness::declare(
+            instance.node(),
+            Holds::Compute,
+            "PostgreSQL and Valkey keep their files on the data volume (DataVolume, snapshotted \
+             on removal), which a replacement host mounts",
+        );
+        statefulness::declare(
+            data_volume.node(),
+            Holds::Data,
+            "the PostgreSQL and Valkey files",
+        );
 
         // Daily snapshots of the data volume, kept 7 days.
         let backup_plan = BackupPlan::new(
