@@ -75,10 +75,10 @@ use cdk_from_rust::{JsAny, JsString, Opaque};
 
 use serde::Serialize;
 
-use crate::statefulness::{self, Holds};
 use crate::hostconfig::{self, fill_script, CronEntry, HbaRule, HostFile, Ini, PgValue};
 use crate::monitoring::{alarm, AlarmSpec};
 use crate::platform::Platform;
+use crate::statefulness::{self, Holds};
 use crate::validation::{
     is_ami_id, is_dns_label, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
 };

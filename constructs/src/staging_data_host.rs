@@ -57,11 +57,11 @@ use cdk_from_rust::aws_cdk_lib::{ArnComponents, Duration, RemovalPolicy, Size, S
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
 
-use crate::statefulness::{self, Holds};
 use crate::hostconfig::{self, fill_script, HostFile, PgValue};
 use crate::monitoring::{self, AlarmSpec};
 use crate::patroni::{self, aws_managed_policy};
 use crate::platform::Platform;
+use crate::statefulness::{self, Holds};
 use crate::validation::{
     is_ami_id, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
 };

@@ -15,7 +15,10 @@ fn main() -> ExitCode {
         .unwrap_or_else(spec::workspace_venv);
     let tables = [
         (spec::table_path(), spec::generate_table(&venv)),
-        (spec::policy_table_path(), spec::generate_policy_table(&venv)),
+        (
+            spec::policy_table_path(),
+            spec::generate_policy_table(&venv),
+        ),
     ];
     for (path, text) in tables {
         let text = match text {

@@ -176,7 +176,11 @@ mod tests {
     fn an_acceptance_covers_the_risk_it_names_and_the_verdict_follows() {
         let mut reports = vec![report()];
         assert_eq!(reports[0].exit_code(), crate::EXIT_DATA_LOSS);
-        let a = parse("Data/DataVolume=moving the data to RDS (TICKET-12)", "--accept").unwrap();
+        let a = parse(
+            "Data/DataVolume=moving the data to RDS (TICKET-12)",
+            "--accept",
+        )
+        .unwrap();
         apply(&mut reports, &[a]).unwrap();
         let r = &reports[0];
         assert_eq!(r.exit_code(), crate::EXIT_SAFE);
@@ -190,7 +194,10 @@ mod tests {
         let j = r.to_json();
         assert_eq!(j["acceptances"][0]["matched"][0], "DataVol1");
         assert_eq!(j["summary"]["accepted"], 1);
-        assert_eq!(j["changes"][0]["accepted"]["reason"], "moving the data to RDS (TICKET-12)");
+        assert_eq!(
+            j["changes"][0]["accepted"]["reason"],
+            "moving the data to RDS (TICKET-12)"
+        );
         assert_eq!(j["changes"][0]["risk"], "data-loss");
     }
 

@@ -157,7 +157,11 @@ pub fn parse_describe_change_set_json(text: &str) -> Result<ChangeSet, ParseErro
         if !ok {
             missing.push(format!(
                 "`{key}` ({})",
-                if string { "a non-empty string" } else { "an array" }
+                if string {
+                    "a non-empty string"
+                } else {
+                    "an array"
+                }
             ));
         }
     }
@@ -303,10 +307,7 @@ pub fn classify(cs: &ChangeSet, template: Option<&Value>) -> Vec<Change> {
         };
         let (before, after) = (context(&rc.before_context), context(&rc.after_context));
         if before.is_some() || after.is_some() {
-            let (old, new) = (
-                before.unwrap_or(Value::Null),
-                after.unwrap_or(Value::Null),
-            );
+            let (old, new) = (before.unwrap_or(Value::Null), after.unwrap_or(Value::Null));
             crate::diff::judge(&mut c, &old, &new);
             c.judged = true;
         }

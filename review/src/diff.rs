@@ -74,7 +74,12 @@ fn references(v: &Value, out: &mut BTreeSet<String>) {
 
 /// The values found at `path` in `v` (`*` expands over array elements and object keys), in
 /// order; absent values are left out.
-pub(crate) fn values_at<'a>(v: &'a Value, path: &[String], out: &mut Vec<(String, &'a Value)>, at: String) {
+pub(crate) fn values_at<'a>(
+    v: &'a Value,
+    path: &[String],
+    out: &mut Vec<(String, &'a Value)>,
+    at: String,
+) {
     let Some((first, rest)) = path.split_first() else {
         out.push((at, v));
         return;
@@ -281,7 +286,8 @@ pub(crate) fn judge(c: &mut Change, old: &Value, new: &Value) {
     c.widening = risk::iam_widening(&type_, op, np);
     c.widening.extend(risk::network_widening(&type_, op, np));
     if c.statefulness.is_none() {
-        c.statefulness = risk::declared_statefulness(new).or_else(|| risk::declared_statefulness(old));
+        c.statefulness =
+            risk::declared_statefulness(new).or_else(|| risk::declared_statefulness(old));
     }
     let holds_data = match &c.statefulness {
         Some(s) => s.role == crate::report::Role::Data,
@@ -480,8 +486,7 @@ fn explain_modify(c: &mut Change, o: &Value, n: &Value, new_template: &Value) {
     if c.action == Action::Modify {
         for (t, prop, what) in INTERRUPTIONS {
             if *t == c.resource_type
-                && c
-                    .properties
+                && c.properties
                     .iter()
                     .any(|p| p.path == *prop || p.path.starts_with(&format!("{prop}/")))
             {
@@ -501,14 +506,14 @@ fn explain_modify(c: &mut Change, o: &Value, n: &Value, new_template: &Value) {
             c.replacement = Replacement::Never;
             c.old_policy = o["DeletionPolicy"].as_str().map(str::to_string);
             c.notes.push(format!(
-                "its new Condition {cond} is false with the parameters' defaults: CloudFormation                  deletes the resource"
+                "its new Condition {cond} is false with the parameters' defaults: CloudFormation deletes the resource"
             ));
         }
         Some(true) => c.notes.push(format!(
             "its new Condition {cond} holds with the parameters' defaults: the resource stays"
         )),
         None => c.notes.push(format!(
-            "warning: its new Condition {cond} depends on values the review does not know              (a parameter without a default, a pseudo parameter, a function): if it is false at              deploy time, CloudFormation deletes the resource"
+            "warning: its new Condition {cond} depends on values the review does not know (a parameter without a default, a pseudo parameter, a function): if it is false at deploy time, CloudFormation deletes the resource"
         )),
     }
 }
@@ -540,7 +545,9 @@ fn eval_bool(t: &Value, v: &Value, depth: usize) -> Option<bool> {
             if vals.contains(&Some(false)) {
                 Some(false)
             } else {
-                vals.into_iter().collect::<Option<Vec<bool>>>().map(|_| true)
+                vals.into_iter()
+                    .collect::<Option<Vec<bool>>>()
+                    .map(|_| true)
             }
         }
         "Fn::Or" => {
@@ -548,7 +555,9 @@ fn eval_bool(t: &Value, v: &Value, depth: usize) -> Option<bool> {
             if vals.contains(&Some(true)) {
                 Some(true)
             } else {
-                vals.into_iter().collect::<Option<Vec<bool>>>().map(|_| false)
+                vals.into_iter()
+                    .collect::<Option<Vec<bool>>>()
+                    .map(|_| false)
             }
         }
         _ => None,
@@ -573,12 +582,12 @@ fn eval_value(t: &Value, v: &Value) -> Option<String> {
     }
 }
 
-/// The literal custom name of a resource: the property `<Type's last segment>Name` or `Name`.
+/// The literal custom name of a resource: the property `<Type's last segment>Name`
+/// (`BucketName`, `QueueName`, `BackupVaultName`: names unique in the account or region, which a
+/// replacement cannot reuse while the old resource exists).
 fn custom_name(type_: &str, props: &Value) -> Option<(String, String)> {
-    let last = type_.rsplit("::").next()?;
-    [format!("{last}Name"), "Name".to_string()]
-        .into_iter()
-        .find_map(|k| props[&k].as_str().map(|v| (k, v.to_string())))
+    let key = format!("{}Name", type_.rsplit("::").next()?);
+    props[&key].as_str().map(|v| (key, v.to_string()))
 }
 
 /// Notes on a replaced resource: a custom name CloudFormation refuses to replace, and a Cloud
@@ -591,7 +600,7 @@ fn explain_replace(c: &mut Change, o: &Value, n: &Value) {
     ) {
         if old == new {
             c.notes.push(format!(
-                "will fail: CloudFormation cannot replace a custom-named resource ({k} {old:?}                  stays): the update fails and rolls back; change the name, or remove it and let                  CloudFormation generate one"
+                "will fail: CloudFormation cannot replace a custom-named resource ({k} {old:?} stays): the update fails and rolls back; change the name, or remove it and let CloudFormation generate one"
             ));
         }
     }
@@ -599,10 +608,10 @@ fn explain_replace(c: &mut Change, o: &Value, n: &Value) {
         let name = |p: &Value| p["Name"].as_str().map(str::to_string);
         match (name(op), name(np)) {
             (Some(a), Some(b)) if a != b => c.notes.push(format!(
-                "interruption: the Cloud Map service {a:?} becomes {b:?}: the DNS name clients                  use ({a}.<namespace>) disappears; clients still configured with it fail"
+                "interruption: the Cloud Map service {a:?} becomes {b:?}: the DNS name clients use ({a}.<namespace>) disappears; clients still configured with it fail"
             )),
             _ => c.notes.push(
-                "interruption: the Cloud Map service is recreated: its DNS records are gone until                  the new service's instances register"
+                "interruption: the Cloud Map service is recreated: its DNS records are gone until the new service's instances register"
                     .into(),
             ),
         }
@@ -628,7 +637,9 @@ fn kms_key_deleted(c: &mut Change, id: &str, o: &Value, old_r: &Map<String, Valu
         })
         .map(|(other, _)| other.clone())
         .collect();
-    let days = o["Properties"]["PendingWindowInDays"].as_i64().unwrap_or(30);
+    let days = o["Properties"]["PendingWindowInDays"]
+        .as_i64()
+        .unwrap_or(30);
     if users.is_empty() {
         c.notes.push(format!(
             "a KMS key scheduled for deletion (in {days} days); nothing in the template references it"
@@ -638,7 +649,7 @@ fn kms_key_deleted(c: &mut Change, id: &str, o: &Value, old_r: &Map<String, Valu
             risk: crate::report::Risk::DataLoss,
             setting: "KMS key".into(),
             message: format!(
-                "the KMS key is scheduled for deletion (in {days} days): whatever it encrypted                  becomes unreadable; used by {} (cancel the deletion within the waiting period to                  recover)",
+                "the KMS key is scheduled for deletion (in {days} days): whatever it encrypted becomes unreadable; used by {} (cancel the deletion within the waiting period to recover)",
                 users.join(", ")
             ),
         });

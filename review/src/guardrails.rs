@@ -211,7 +211,8 @@ fn check(guard: &Guard, old: &Value, new: &Value) -> Option<String> {
                 // A new element of a list (a new backup rule) is not a shortened one.
                 let only_new = !a.iter().any(|(p, _)| p == k);
                 if shorter && !(only_new && guard.path.contains('*')) {
-                    let show = |x: Option<f64>| x.map_or("unlimited".to_string(), |v| v.to_string());
+                    let show =
+                        |x: Option<f64>| x.map_or("unlimited".to_string(), |v| v.to_string());
                     found.push(format!("{k}: {} -> {}", show(was), show(is)));
                 }
             }
@@ -233,13 +234,22 @@ fn check(guard: &Guard, old: &Value, new: &Value) -> Option<String> {
             }
         }
         Check::WafBlockingRules => {
-            let was = a.first().map(|(_, v)| blocking_rules(v)).unwrap_or_default();
-            let is = b.first().map(|(_, v)| blocking_rules(v)).unwrap_or_default();
+            let was = a
+                .first()
+                .map(|(_, v)| blocking_rules(v))
+                .unwrap_or_default();
+            let is = b
+                .first()
+                .map(|(_, v)| blocking_rules(v))
+                .unwrap_or_default();
             let gone: Vec<&String> = was.iter().filter(|r| !is.contains(r)).collect();
             if !gone.is_empty() {
                 found.push(format!(
                     "no longer blocking: {}",
-                    gone.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    gone.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
         }
@@ -308,8 +318,10 @@ mod tests {
     #[test]
     fn every_check_flags_a_weakening_and_not_a_strengthening() {
         let t = "AWS::S3::Bucket";
-        let on = res(json!({"PublicAccessBlockConfiguration": {"BlockPublicAcls": true,
-            "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true}}));
+        let on = res(
+            json!({"PublicAccessBlockConfiguration": {"BlockPublicAcls": true,
+            "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true}}),
+        );
         let w = weakened(t, &on, &res(json!({})), false);
         assert_eq!(w.len(), 4, "{w:?}");
         assert!(w.iter().all(|x| x.risk == Risk::Widening));
@@ -317,27 +329,36 @@ mod tests {
         // Retention in days: absent = never expire.
         let t = "AWS::Logs::LogGroup";
         let days = |d: i64| res(json!({ "RetentionInDays": d }));
-        assert_eq!(weakened(t, &days(30), &days(7), false)[0].risk, Risk::DataLoss);
+        assert_eq!(
+            weakened(t, &days(30), &days(7), false)[0].risk,
+            Risk::DataLoss
+        );
         assert_eq!(weakened(t, &res(json!({})), &days(7), false).len(), 1);
         assert!(weakened(t, &days(7), &res(json!({})), false).is_empty());
         assert!(weakened(t, &days(7), &days(30), false).is_empty());
         // Load-balancer attributes.
         let t = "AWS::ElasticLoadBalancingV2::LoadBalancer";
-        let lb = |v: &str| res(json!({"LoadBalancerAttributes": [
-            {"Key": "deletion_protection.enabled", "Value": v}]}));
+        let lb = |v: &str| {
+            res(json!({"LoadBalancerAttributes": [
+            {"Key": "deletion_protection.enabled", "Value": v}]}))
+        };
         assert_eq!(weakened(t, &lb("true"), &lb("false"), false).len(), 1);
         assert!(weakened(t, &lb("false"), &lb("true"), false).is_empty());
         // Deploy-time values are not judged.
         let t = "AWS::EC2::Volume";
         let enc = |v: Value| res(json!({ "Encrypted": v }));
-        assert_eq!(weakened(t, &enc(json!(true)), &enc(json!(false)), false).len(), 1);
+        assert_eq!(
+            weakened(t, &enc(json!(true)), &enc(json!(false)), false).len(),
+            1
+        );
         assert!(weakened(t, &enc(json!(true)), &enc(json!({"Ref": "P"})), false).is_empty());
     }
 
     #[test]
     fn waf_blocking_rules_and_default_action() {
         let t = "AWS::WAFv2::WebACL";
-        let acl = |rules: Value, default: Value| res(json!({"Rules": rules, "DefaultAction": default}));
+        let acl =
+            |rules: Value, default: Value| res(json!({"Rules": rules, "DefaultAction": default}));
         let rules = json!([
             {"Name": "RateLimit", "Action": {"Block": {}}, "Statement": {}},
             {"Name": "Common", "OverrideAction": {"None": {}},
@@ -356,7 +377,12 @@ mod tests {
         assert_eq!(w.len(), 1);
         assert!(w[0].message.contains("Common") && !w[0].message.contains("RateLimit"));
         // Dropping the counting rule weakens nothing.
-        let w = weakened(t, &before, &acl(json!([rules[0], rules[1]]), json!({"Block": {}})), false);
+        let w = weakened(
+            t,
+            &before,
+            &acl(json!([rules[0], rules[1]]), json!({"Block": {}})),
+            false,
+        );
         assert!(w.is_empty(), "{w:?}");
     }
 
@@ -366,7 +392,9 @@ mod tests {
         let gone = json!({});
         let w = weakened("AWS::EC2::Volume", &kept, &gone, true);
         assert_eq!(w.len(), 2);
-        assert!(w[0].message.contains("DeletionPolicy Retain -> Delete (default)"));
+        assert!(w[0]
+            .message
+            .contains("DeletionPolicy Retain -> Delete (default)"));
         assert!(weakened("AWS::SNS::Topic", &kept, &gone, false).is_empty());
     }
 }

@@ -80,7 +80,10 @@ pub fn declared_statefulness(r: &Value) -> Option<Statefulness> {
     };
     Some(Statefulness {
         role,
-        reason: d["reason"].as_str().unwrap_or("declared by its construct").to_string(),
+        reason: d["reason"]
+            .as_str()
+            .unwrap_or("declared by its construct")
+            .to_string(),
         source: Declared::Construct,
     })
 }

@@ -253,9 +253,21 @@ pub const NOT_IAM_POLICIES: &[(&str, &str, &str)] = &[
     ("*", "RedrivePolicy", "dead-letter queue settings"),
     ("*", "ReplayPolicy", "SNS message replay"),
     ("*", "ArchivePolicy", "SNS message archiving"),
-    ("*", "DataProtectionPolicy", "data masking rules, not access"),
-    ("*", "RedriveAllowPolicy", "which queues may use a dead-letter queue, not an IAM document"),
-    ("AWS::NetworkManager::CoreNetwork", "PolicyDocument", "a core network's routing policy"),
+    (
+        "*",
+        "DataProtectionPolicy",
+        "data masking rules, not access",
+    ),
+    (
+        "*",
+        "RedriveAllowPolicy",
+        "which queues may use a dead-letter queue, not an IAM document",
+    ),
+    (
+        "AWS::NetworkManager::CoreNetwork",
+        "PolicyDocument",
+        "a core network's routing policy",
+    ),
 ];
 
 /// The policy-document paths of `type_` (segments; `*` = every element or key), from the
@@ -293,7 +305,8 @@ fn free_form_json(s: &Value) -> bool {
         Value::Array(a) => a.iter().any(|t| t == "object"),
         _ => false,
     };
-    (object || s["format"] == "json") && s.get("properties").is_none()
+    (object || s["format"] == "json")
+        && s.get("properties").is_none()
         && s.get("patternProperties").is_none()
 }
 

@@ -66,9 +66,8 @@ fn table_knows_nested_and_whole_type_replacements() {
 #[test]
 fn committed_policy_table_matches_installed_cfn_lint() {
     let venv = spec::workspace_venv();
-    let generated = spec::generate_policy_table(&venv).unwrap_or_else(|e| {
-        panic!("cannot regenerate the policy table: {e}\n(run `make setup`)")
-    });
+    let generated = spec::generate_policy_table(&venv)
+        .unwrap_or_else(|e| panic!("cannot regenerate the policy table: {e}\n(run `make setup`)"));
     let committed = std::fs::read_to_string(spec::policy_table_path()).expect("committed table");
     assert!(
         generated == committed,
@@ -76,16 +75,16 @@ fn committed_policy_table_matches_installed_cfn_lint() {
          run `cargo run -p tracker-review --example write-replacement-table`, review the diff and \
          commit it"
     );
-    assert_eq!(committed, spec::POLICY_JSON, "the embedded copy is stale: rebuild");
+    assert_eq!(
+        committed,
+        spec::POLICY_JSON,
+        "the embedded copy is stale: rebuild"
+    );
 }
 
 #[test]
 fn policy_table_covers_identity_trust_and_resource_policies_and_nothing_else() {
-    let has = |t: &str, p: &str| {
-        spec::policy_properties(t)
-            .iter()
-            .any(|x| x.join("/") == p)
-    };
+    let has = |t: &str, p: &str| spec::policy_properties(t).iter().any(|x| x.join("/") == p);
     // Identity, trust, and resource policies of every kind, nested ones too.
     for (t, p) in [
         ("AWS::IAM::ManagedPolicy", "PolicyDocument"),
@@ -106,5 +105,10 @@ fn policy_table_covers_identity_trust_and_resource_policies_and_nothing_else() {
     assert!(!has("AWS::NetworkManager::CoreNetwork", "PolicyDocument"));
     let all = spec::policy_table();
     let types: std::collections::BTreeSet<&String> = all.iter().map(|(t, _)| t).collect();
-    assert!(types.len() > 60 && all.len() > 70, "{} types, {}", types.len(), all.len());
+    assert!(
+        types.len() > 60 && all.len() > 70,
+        "{} types, {}",
+        types.len(),
+        all.len()
+    );
 }
