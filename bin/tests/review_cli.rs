@@ -30,10 +30,7 @@ fn review_help_prints_the_one_exit_code_table() {
     let out = tracker_cdk(dir.path(), &["review", "--help"]);
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        help.contains(&tracker_review::exit_code_table()),
-        "{help}"
-    );
+    assert!(help.contains(&tracker_review::exit_code_table()), "{help}");
 }
 
 #[test]
@@ -48,10 +45,7 @@ fn fails_an_unreadable_or_wrong_change_set_file_with_exit_4() {
         ("a-directory.json", "reading a-directory.json"),
         ("missing.json", "missing.json: not found"),
     ] {
-        let out = tracker_cdk(
-            dir.path(),
-            &["review", "S", "--change-set-file", file],
-        );
+        let out = tracker_cdk(dir.path(), &["review", "S", "--change-set-file", file]);
         assert_eq!(out.status.code(), Some(4), "{file}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{file}: {}", stderr(&out));
     }
@@ -88,7 +82,14 @@ fn an_accepted_risk_exits_0_with_its_reason_in_the_report() {
     );
     let out = tracker_cdk(
         dir.path(),
-        &["review", "Svc", "--accept-file", "accepted.txt", "--format", "json"],
+        &[
+            "review",
+            "Svc",
+            "--accept-file",
+            "accepted.txt",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -106,7 +107,10 @@ fn an_accepted_risk_exits_0_with_its_reason_in_the_report() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("DELETE — data loss (accepted)"), "{text}");
-    assert!(text.contains("accepted (--accept): data moved to RDS"), "{text}");
+    assert!(
+        text.contains("accepted (--accept): data moved to RDS"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -115,7 +119,14 @@ fn fails_a_stale_acceptance_with_exit_12_and_a_bad_one_with_exit_4() {
     volume_removed(dir.path());
     let out = tracker_cdk(
         dir.path(),
-        &["review", "Svc", "--accept", "DataVolume1=ok", "--accept", "Topic=gone"],
+        &[
+            "review",
+            "Svc",
+            "--accept",
+            "DataVolume1=ok",
+            "--accept",
+            "Topic=gone",
+        ],
     );
     assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
     assert!(stderr(&out).contains("acceptance(s) matching no risky change: Topic (--accept)"));

@@ -481,6 +481,85 @@ mod tests {
         assert_eq!(changes[1].old_policy.as_deref(), Some("Retain"));
     }
 
+    const PARENT: &str = r#"<DescribeChangeSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeChangeSetResult>
+    <ChangeSetName>release</ChangeSetName>
+    <StackName>Parent</StackName>
+    <Status>CREATE_COMPLETE</Status>
+    <IncludeNestedStacks>true</IncludeNestedStacks>
+    <Changes>
+      <member>
+        <ResourceChange>
+          <Action>Modify</Action>
+          <LogicalResourceId>Nested</LogicalResourceId>
+          <ResourceType>AWS::CloudFormation::Stack</ResourceType>
+          <Replacement>False</Replacement>
+          <ChangeSetId>arn:aws:cloudformation:eu-west-1:111111111111:changeSet/nested-1/abc</ChangeSetId>
+        </ResourceChange>
+        <Type>Resource</Type>
+      </member>
+    </Changes>
+  </DescribeChangeSetResult>
+</DescribeChangeSetResponse>"#;
+
+    const NESTED: &str = r#"<DescribeChangeSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeChangeSetResult>
+    <ChangeSetName>nested-1</ChangeSetName>
+    <StackName>Parent-Nested-X</StackName>
+    <Status>CREATE_COMPLETE</Status>
+    <Changes>
+      <member>
+        <ResourceChange>
+          <Action>Modify</Action>
+          <LogicalResourceId>Logs</LogicalResourceId>
+          <ResourceType>AWS::Logs::LogGroup</ResourceType>
+          <Replacement>False</Replacement>
+          <BeforeContext>{"Properties":{"RetentionInDays":30}}</BeforeContext>
+          <AfterContext>{"Properties":{"RetentionInDays":1}}</AfterContext>
+        </ResourceChange>
+        <Type>Resource</Type>
+      </member>
+    </Changes>
+  </DescribeChangeSetResult>
+</DescribeChangeSetResponse>"#;
+
+    /// Property values are asked for, nested change sets followed (by ARN), and the values judge
+    /// the change without any template.
+    #[test]
+    fn describe_change_set_asks_for_values_and_follows_nested_change_sets() {
+        let (endpoint, server) = serve(vec![(200, PARENT), (200, NESTED)]);
+        let cs = client(&endpoint)
+            .describe_change_set("Parent", "release")
+            .unwrap();
+        let requests = server.join().unwrap();
+        assert!(
+            requests[0].contains("IncludePropertyValues=true")
+                && requests[0].contains("StackName=Parent"),
+            "{requests:?}"
+        );
+        assert!(
+            requests[1].contains("ChangeSetName=arn%3Aaws%3Acloudformation")
+                && !requests[1].contains("StackName"),
+            "{requests:?}"
+        );
+        let ids: Vec<&str> = cs
+            .changes
+            .iter()
+            .map(|e| {
+                e.resource_change
+                    .as_ref()
+                    .unwrap()
+                    .logical_resource_id
+                    .as_str()
+            })
+            .collect();
+        assert_eq!(ids, ["Nested", "Nested/Logs"]);
+        let changes = classify(&cs, None);
+        let logs = &changes[1];
+        assert_eq!(logs.guardrails.len(), 1, "{logs:?}");
+        assert!(logs.guardrails[0].message.contains("30 -> 1"), "{logs:?}");
+    }
+
     #[test]
     fn a_refusal_keeps_its_code_and_get_template_returns_the_body() {
         let (endpoint, server) = serve(vec![(400, NOT_FOUND), (200, TEMPLATE)]);
