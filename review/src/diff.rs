@@ -309,7 +309,7 @@ pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
             c.old_policy = o["DeletionPolicy"].as_str().map(str::to_string);
             c.statefulness = risk::declared_statefulness(o);
             if type_ == "AWS::KMS::Key" {
-                kms_key_deleted(&mut c, id, o, &old_r);
+                kms_key_deleted(&mut c, id, o, old_r);
             }
             changes.insert(id.clone(), c);
             continue;

@@ -148,7 +148,14 @@ fn read_json(path: &Path) -> Result<Value, GenerateError> {
 
 /// The cfn-lint version, the schema date and every (type, provider schema) of the cfn-lint
 /// installed in `venv`, sorted by type.
-fn each_schema(venv: &Path) -> Result<(String, String, Vec<(String, Value)>), GenerateError> {
+/// What [`each_schema`] reads: the cfn-lint version, the schema date, and (type, schema) pairs.
+struct Schemas {
+    version: String,
+    schema_date: String,
+    schemas: Vec<(String, Value)>,
+}
+
+fn each_schema(venv: &Path) -> Result<Schemas, GenerateError> {
     let site = find_site_packages(venv)?;
     let version = std::fs::read_dir(&site)
         .map_err(|source| GenerateError::Read {
@@ -177,7 +184,11 @@ fn each_schema(venv: &Path) -> Result<(String, String, Vec<(String, Value)>), Ge
         out.push((type_.clone(), schema));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok((version, schema_date, out))
+    Ok(Schemas {
+        version,
+        schema_date,
+        schemas: out,
+    })
 }
 
 /// A generated table in the committed format.
@@ -213,7 +224,11 @@ fn render_table(
 /// Generates the table's text from the cfn-lint installed in the virtualenv `venv`
 /// (byte-identical for the same cfn-lint).
 pub fn generate_table(venv: &Path) -> Result<String, GenerateError> {
-    let (version, schema_date, schemas) = each_schema(venv)?;
+    let Schemas {
+        version,
+        schema_date,
+        schemas,
+    } = each_schema(venv)?;
     let mut types: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (type_, schema) in schemas {
         let handlers = schema.get("handlers").and_then(Value::as_object);
@@ -373,7 +388,11 @@ fn policy_paths(
 /// property, at any depth, that holds a free-form JSON document and whose name says `Policy`,
 /// less [`NOT_IAM_POLICIES`] (byte-identical for the same cfn-lint).
 pub fn generate_policy_table(venv: &Path) -> Result<String, GenerateError> {
-    let (version, schema_date, schemas) = each_schema(venv)?;
+    let Schemas {
+        version,
+        schema_date,
+        schemas,
+    } = each_schema(venv)?;
     let mut types: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (type_, schema) in schemas {
         let mut paths = Vec::new();
