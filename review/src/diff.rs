@@ -540,24 +540,17 @@ fn eval_bool(t: &Value, v: &Value, depth: usize) -> Option<bool> {
             Some(a == b)
         }
         "Fn::Not" => Some(!eval_bool(t, list().first()?, depth)?),
-        "Fn::And" => {
+        // `And` is false once one part is false, `Or` true once one part is true; otherwise
+        // known only when every part is.
+        "Fn::And" | "Fn::Or" => {
+            let decisive = k == "Fn::Or";
             let vals: Vec<Option<bool>> = list().iter().map(|x| eval_bool(t, x, depth)).collect();
-            if vals.contains(&Some(false)) {
-                Some(false)
+            if vals.contains(&Some(decisive)) {
+                Some(decisive)
             } else {
                 vals.into_iter()
                     .collect::<Option<Vec<bool>>>()
-                    .map(|_| true)
-            }
-        }
-        "Fn::Or" => {
-            let vals: Vec<Option<bool>> = list().iter().map(|x| eval_bool(t, x, depth)).collect();
-            if vals.contains(&Some(true)) {
-                Some(true)
-            } else {
-                vals.into_iter()
-                    .collect::<Option<Vec<bool>>>()
-                    .map(|_| false)
+                    .map(|_| !decisive)
             }
         }
         _ => None,
@@ -857,6 +850,32 @@ mod tests {
             .contains("references Sg, which is replaced"));
         // Re-creating the same rule is not widening.
         assert!(rule.widening.is_empty());
+    }
+
+    #[test]
+    fn conditions_evaluate_where_values_are_known() {
+        let t = json!({
+        "Parameters": {"Env": {"Type": "String", "Default": "staging"}, "Free": {"Type": "String"}},
+        "Conditions": {
+            "Prod": {"Fn::Equals": [{"Ref": "Env"}, "production"]},
+            "NotProd": {"Fn::Not": [{"Condition": "Prod"}]},
+            "Unknown": {"Fn::Equals": [{"Ref": "Free"}, "x"]},
+            "AndFalse": {"Fn::And": [{"Condition": "Prod"}, {"Condition": "Unknown"}]},
+            "AndUnknown": {"Fn::And": [{"Condition": "NotProd"}, {"Condition": "Unknown"}]},
+            "OrTrue": {"Fn::Or": [{"Condition": "Unknown"}, {"Condition": "NotProd"}]},
+            "OrUnknown": {"Fn::Or": [{"Condition": "Unknown"}, {"Condition": "Prod"}]},
+            "Loop": {"Condition": "Loop"}
+        }});
+        let ev = |n: &str| evaluate_condition(&t, n, 0);
+        assert_eq!(ev("Prod"), Some(false));
+        assert_eq!(ev("NotProd"), Some(true));
+        assert_eq!(ev("Unknown"), None);
+        assert_eq!(ev("AndFalse"), Some(false));
+        assert_eq!(ev("AndUnknown"), None);
+        assert_eq!(ev("OrTrue"), Some(true));
+        assert_eq!(ev("OrUnknown"), None);
+        assert_eq!(ev("Loop"), None);
+        assert_eq!(ev("Missing"), None);
     }
 
     #[test]
