@@ -1239,6 +1239,14 @@ mod template_tests {
         assert_eq!(vol["Properties"]["Size"], 50);
         assert_eq!(vol["Properties"]["AvailabilityZone"], p["AvailabilityZone"]);
         assert!(t.resources("AWS::EC2::VolumeAttachment").is_empty());
+        // For the change review: the host is replaceable compute, the volume holds the data.
+        let declared = |r: &serde_json::Value, role: &str| {
+            let d = &r["Metadata"][crate::statefulness::METADATA_KEY];
+            assert_eq!(d["role"], role, "{d}");
+            assert!(d["reason"].as_str().is_some_and(|s| !s.is_empty()), "{d}");
+        };
+        declared(inst, "compute");
+        declared(vol, "data");
         // The credentials outlive the stack, like the volume's snapshot.
         let secrets = t.resources("AWS::SecretsManager::Secret");
         assert_eq!(secrets.len(), 3);
