@@ -47,6 +47,7 @@ use cdk_from_rust::{JsAny, Opaque};
 
 use crate::monitoring::{self, AlarmSpec};
 use crate::platform::Platform;
+use crate::statefulness::{self, Holds};
 use crate::task_size::{CpuArchitecture, TaskSize};
 use crate::validation::{Check, ValidationErrors};
 use crate::wiring::Endpoint;
@@ -307,6 +308,18 @@ impl AnisetteStorage {
                     .posix_user(PosixUser::new(UID_GID, UID_GID))
                     .create_acl(Acl::new(UID_GID, UID_GID, "0750")),
             ),
+        );
+        // For the change review: the access point is configuration in front of the files.
+        statefulness::declare(
+            access_point.node(),
+            Holds::Compute,
+            "an access point in front of the file system (FileSystem, retained): a new one sees \
+             the same files",
+        );
+        statefulness::declare(
+            file_system.node(),
+            Holds::Data,
+            "the anisette provisioning state",
         );
         AnisetteStorage {
             file_system,
