@@ -17,11 +17,9 @@ mod exit {
     /// The toolchain is not usable: shim and Program versions disagree, the shim could not be
     /// started or written to its cache directory, or it crashed.
     pub const TOOLCHAIN: u8 = 3;
-    /// `review`: a template or change-set file is missing, unreadable or not what it claims.
-    pub const REVIEW_INPUT: u8 = 4;
-    /// `review`: CloudFormation could not be asked (credentials, region, network), refused, or the
-    /// change set is not reviewable.
-    pub const REVIEW_AWS: u8 = 5;
+    /// `stack-policy`: the template is missing or invalid (as `review`'s
+    /// `tracker_review::EXIT_INPUT`).
+    pub const REVIEW_INPUT: u8 = tracker_review::EXIT_INPUT;
     /// Node.js is not installed (no `node` on the PATH, or not where `CDK_FROM_RUST_NODE` points).
     pub const NODE_MISSING: u8 = 6;
     /// `node_modules` is missing or incomplete where the app runs: run `npm ci` in the project.
@@ -29,7 +27,7 @@ mod exit {
     /// `node_modules` holds another aws-cdk-lib (or constructs, cdk-nag) version than the one the
     /// bindings were generated from.
     pub const PACKAGE_VERSIONS: u8 = 8;
-    // `review` also exits with `tracker_review::EXIT_DATA_LOSS` (10) and `EXIT_WIDENING` (11).
+    // `review` exits with the codes of `tracker_review::EXIT_CODES` (0, 2, 4, 5, 10, 11, 12).
 }
 
 const SYNTH_HELP: &str = "\
@@ -61,21 +59,29 @@ Baselines: `golden` = stacks/golden/<STACK>.template.json (default offline), `de
 stack's template in CloudFormation (GetTemplate; default with --change-set), or a template file.
 Run `npx cdk synth <STACK>` first: the review reads cdk.out/<STACK>.template.json.
 Several stacks are reviewed together (a resource moving between them is reported as a move); in a
-data stack (a name ending in `Data`) any replacement or deletion is data loss.
+data stack (a name ending in `Data`) any replacement or deletion is data loss, except of what its
+construct declares replaceable compute.
+
+A change-set file must be the whole JSON of `aws cloudformation describe-change-set
+--include-property-values --output json` for the stack reviewed (not a template, not
+`list-change-sets`, not one page with NextToken, no nested change sets); else exit 4.
+
+Acceptances: `--accept TARGET=REASON` (repeatable) or `--accept-file FILE` (one TARGET=REASON a
+line, # comments) accept a known risk: TARGET is a construct path (with or without the stack), a
+prefix of one, or a logical id. Accepted risks are listed with their reasons; an acceptance that
+matches no risky change is an error (exit 12).
 
 AWS (only for `deployed` and --change-set), through the AWS SDK's standard chain, as the AWS CLI:
 region from --region, AWS_REGION, AWS_DEFAULT_REGION or the profile; credentials from
 AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, web identity (AWS_WEB_IDENTITY_TOKEN_FILE
 + AWS_ROLE_ARN), AWS_PROFILE (SSO after `aws sso login`, assumed roles, credential_process), or
 container/instance metadata; endpoint AWS_ENDPOINT_URL_CLOUDFORMATION or AWS_ENDPOINT_URL when set.
+";
 
-Exit codes:
-   0  safe: no data loss, no widened access
-  10  data loss: a stateful resource is replaced or deleted (wins over 11)
-  11  widening: IAM grants, security-group rules or source-IP conditions widen access
-   2  usage error
-   4  a template or change-set file is missing or invalid
-   5  CloudFormation could not be asked or refused, or the change set is not reviewable";
+/// `review --help`'s epilogue: [`REVIEW_HELP`] and the exit codes of `tracker_review::EXIT_CODES`.
+fn review_help() -> String {
+    format!("{REVIEW_HELP}\n{}", tracker_review::exit_code_table())
+}
 
 #[derive(Parser)]
 #[command(
@@ -109,7 +115,7 @@ enum Command {
     /// Print the JSON Schema of the Program wire format.
     Schema,
     /// Review a stack's changes: replacements, deletions, data loss, widened access.
-    #[command(after_help = REVIEW_HELP)]
+    #[command(after_help = review_help())]
     Review {
         /// The stack (its CloudFormation name), e.g. TrackerStaging. Several stacks (e.g.
         /// TrackerStagingData TrackerStaging) are reviewed together: a resource leaving one and
@@ -135,6 +141,13 @@ enum Command {
         /// Output format: text, markdown (a pull-request comment) or json (for CI).
         #[arg(long, default_value = "text")]
         format: tracker_review::Format,
+        /// Accept a known risk: TARGET=REASON (TARGET a construct path, a prefix of one, or a
+        /// logical id). Repeatable.
+        #[arg(long, value_name = "TARGET=REASON")]
+        accept: Vec<String>,
+        /// Acceptances from a (committed) file: one TARGET=REASON a line, # comments.
+        #[arg(long, value_name = "FILE")]
+        accept_file: Option<PathBuf>,
     },
     /// Print the CloudFormation stack policy of a data stack (JSON): replacement and deletion of
     /// its stateful and retained resources denied, every other update allowed. Apply it with
@@ -231,6 +244,8 @@ fn main() -> ExitCode {
             change_set_file,
             region,
             format,
+            accept,
+            accept_file,
         } => {
             if stacks.len() > 1
                 && (template.is_some() || change_set.is_some() || change_set_file.is_some())
@@ -239,7 +254,25 @@ fn main() -> ExitCode {
                     "error: --template, --change-set and --change-set-file name one stack's \
                      files: review one stack with them"
                 );
-                return ExitCode::from(2);
+                return ExitCode::from(tracker_review::EXIT_USAGE);
+            }
+            let mut acceptances = Vec::new();
+            let mut problems = Vec::new();
+            for a in &accept {
+                match tracker_review::accept::parse(a, "--accept") {
+                    Ok(a) => acceptances.push(a),
+                    Err(e) => problems.push(e),
+                }
+            }
+            if let Some(file) = &accept_file {
+                match tracker_review::accept::read_file(file, &file.display().to_string()) {
+                    Ok(mut a) => acceptances.append(&mut a),
+                    Err(e) => problems.push(e.to_string()),
+                }
+            }
+            if !problems.is_empty() {
+                eprintln!("error: {}", problems.join("\n"));
+                return ExitCode::from(tracker_review::EXIT_INPUT);
             }
             let mut reports = Vec::new();
             for stack in stacks {
@@ -260,15 +293,15 @@ fn main() -> ExitCode {
                     Ok(report) => reports.push(report),
                     Err(e) => {
                         eprintln!("error: {e}");
-                        return ExitCode::from(match e.kind() {
-                            tracker_review::ErrorKind::Usage => 2,
-                            tracker_review::ErrorKind::Input => exit::REVIEW_INPUT,
-                            tracker_review::ErrorKind::Aws => exit::REVIEW_AWS,
-                        });
+                        return ExitCode::from(e.exit_code());
                     }
                 }
             }
             tracker_review::moves::link(&mut reports);
+            if let Err(e) = tracker_review::accept::apply(&mut reports, &acceptances) {
+                eprintln!("error: {e}");
+                return ExitCode::from(e.exit_code());
+            }
             if reports.len() == 1 || format != tracker_review::Format::Json {
                 let rendered: Vec<String> = reports.iter().map(|r| r.render(format)).collect();
                 print!("{}", rendered.join("\n"));

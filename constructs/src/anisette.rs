@@ -48,6 +48,7 @@ use cdk_from_rust::{JsAny, Opaque};
 
 use crate::monitoring::{self, AlarmSpec};
 use crate::platform::Platform;
+use crate::statefulness::{self, Holds};
 use crate::task_size::{CpuArchitecture, TaskSize};
 use crate::validation::{Check, ValidationErrors};
 use crate::wiring::Endpoint;
@@ -316,6 +317,18 @@ impl AnisetteStorage {
                     owner_uid: UID_GID,
                     permissions: "0750",
                 })),
+        );
+        // For the change review: the access point is configuration in front of the files.
+        statefulness::declare(
+            access_point.node(),
+            Holds::Compute,
+            "an access point in front of the file system (FileSystem, retained): a new one sees \
+             the same files",
+        );
+        statefulness::declare(
+            file_system.node(),
+            Holds::Data,
+            "the anisette provisioning state",
         );
         AnisetteStorage {
             file_system,

@@ -16,6 +16,7 @@ pub mod private_worker_service;
 pub mod public_alb_service;
 pub mod service;
 pub mod staging_data_host;
+pub mod statefulness;
 pub mod static_site;
 pub mod task_size;
 #[doc(hidden)]

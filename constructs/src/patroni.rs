@@ -78,6 +78,7 @@ use serde::Serialize;
 use crate::hostconfig::{self, fill_script, CronEntry, HbaRule, HostFile, Ini, PgValue};
 use crate::monitoring::{alarm, AlarmSpec};
 use crate::platform::Platform;
+use crate::statefulness::{self, Holds};
 use crate::validation::{
     is_ami_id, is_dns_label, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
 };
@@ -1457,6 +1458,17 @@ impl PatroniCluster {
             );
             data.grant_attach_volume_by_resource_tag(role, [instance]);
             etcd.grant_attach_volume_by_resource_tag(role, [instance]);
+            // For the change review: the node is replaceable, its volumes hold the data.
+            statefulness::declare(
+                instance.node(),
+                Holds::Compute,
+                &format!(
+                    "PostgreSQL and etcd keep their files on the node's volumes ({node_id}Data, \
+                     {node_id}Etcd; snapshotted on removal), which a replacement node mounts"
+                ),
+            );
+            statefulness::declare(data.node(), Holds::Data, "the node's PostgreSQL files");
+            statefulness::declare(etcd.node(), Holds::Data, "the node's etcd member data");
 
             let status = Alarm::new(
                 scope,

@@ -64,6 +64,7 @@ use crate::hostconfig::{self, fill_script, HostFile, PgValue};
 use crate::monitoring::{self, AlarmSpec};
 use crate::patroni::{self, aws_managed_policy};
 use crate::platform::Platform;
+use crate::statefulness::{self, Holds};
 use crate::validation::{
     is_ami_id, is_instance_type, is_pg_identifier, is_region, Check, ValidationErrors,
 };
@@ -642,6 +643,18 @@ impl StagingDataHost {
         );
         // ec2:AttachVolume only for this volume and this instance (matched by a grant tag).
         data_volume.grant_attach_volume_by_resource_tag(role, [instance]);
+        // For the change review: the host is replaceable, the volume holds the data.
+        statefulness::declare(
+            instance.node(),
+            Holds::Compute,
+            "PostgreSQL and Valkey keep their files on the data volume (DataVolume, snapshotted \
+             on removal), which a replacement host mounts",
+        );
+        statefulness::declare(
+            data_volume.node(),
+            Holds::Data,
+            "the PostgreSQL and Valkey files",
+        );
 
         // Daily snapshots of the data volume, kept 7 days.
         let backup_plan = BackupPlan::new_with(
@@ -1233,6 +1246,14 @@ mod template_tests {
         assert_eq!(vol["Properties"]["Size"], 50);
         assert_eq!(vol["Properties"]["AvailabilityZone"], p["AvailabilityZone"]);
         assert!(t.resources("AWS::EC2::VolumeAttachment").is_empty());
+        // For the change review: the host is replaceable compute, the volume holds the data.
+        let declared = |r: &serde_json::Value, role: &str| {
+            let d = &r["Metadata"][crate::statefulness::METADATA_KEY];
+            assert_eq!(d["role"], role, "{d}");
+            assert!(d["reason"].as_str().is_some_and(|s| !s.is_empty()), "{d}");
+        };
+        declared(inst, "compute");
+        declared(vol, "data");
         // The credentials outlive the stack, like the volume's snapshot.
         let secrets = t.resources("AWS::SecretsManager::Secret");
         assert_eq!(secrets.len(), 3);

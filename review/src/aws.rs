@@ -119,10 +119,50 @@ mod sdk {
             })
         }
 
-        /// Every page of `DescribeChangeSet` for `change_set` of `stack`.
+        /// Every page of `DescribeChangeSet` for `change_set` of `stack`, with property values
+        /// (`IncludePropertyValues`), and the changes of its nested change sets (each logical id
+        /// prefixed with the nested stack's: `Nested/Resource`).
         pub fn describe_change_set(
             &self,
             stack: &str,
+            change_set: &str,
+        ) -> Result<ChangeSet, AwsError> {
+            let cs = self.describe_pages(Some(stack), change_set)?;
+            self.with_nested(cs, 0)
+        }
+
+        /// `cs` with the changes of its nested change sets appended (described by ARN, which
+        /// names their own stacks), recursively.
+        fn with_nested(&self, mut cs: ChangeSet, depth: usize) -> Result<ChangeSet, AwsError> {
+            let mut nested = Vec::new();
+            for e in &mut cs.changes {
+                if let Some(rc) = &mut e.resource_change {
+                    if let Some(id) = rc.change_set_id.take() {
+                        nested.push((rc.logical_resource_id.clone(), id));
+                    }
+                }
+            }
+            for (parent, id) in nested {
+                if depth >= 10 {
+                    return Err(AwsError::Transport {
+                        action: "DescribeChangeSet".into(),
+                        message: format!("nested change sets deeper than 10 levels at {parent}"),
+                    });
+                }
+                let inner = self.with_nested(self.describe_pages(None, &id)?, depth + 1)?;
+                cs.changes.extend(inner.changes.into_iter().map(|mut e| {
+                    if let Some(rc) = &mut e.resource_change {
+                        rc.logical_resource_id = format!("{parent}/{}", rc.logical_resource_id);
+                    }
+                    e
+                }));
+            }
+            Ok(cs)
+        }
+
+        fn describe_pages(
+            &self,
+            stack: Option<&str>,
             change_set: &str,
         ) -> Result<ChangeSet, AwsError> {
             let mut token: Option<String> = None;
@@ -133,8 +173,9 @@ mod sdk {
                     .block_on(
                         self.inner
                             .describe_change_set()
-                            .stack_name(stack)
+                            .set_stack_name(stack.map(str::to_string))
                             .change_set_name(change_set)
+                            .include_property_values(true)
                             .set_next_token(token.take())
                             .send(),
                     )
@@ -236,6 +277,9 @@ mod sdk {
                     replacement: opt(rc.replacement().map(cfn::Replacement::as_str)),
                     policy_action: opt(rc.policy_action().map(cfn::PolicyAction::as_str)),
                     scope: rc.scope().iter().map(|s| s.as_str().to_string()).collect(),
+                    change_set_id: opt(rc.change_set_id()),
+                    before_context: opt(rc.before_context()),
+                    after_context: opt(rc.after_context()),
                     details: rc
                         .details()
                         .iter()
@@ -269,6 +313,7 @@ mod sdk {
             execution_status: opt(out.execution_status().map(cfn::ExecutionStatus::as_str)),
             changes,
             next_token: None,
+            change_set_id: opt(out.change_set_id()),
         }
     }
 }
@@ -434,6 +479,85 @@ mod tests {
         assert_eq!(changes[0].attributes, ["Tags"]);
         assert_eq!(changes[1].action, Action::Delete);
         assert_eq!(changes[1].old_policy.as_deref(), Some("Retain"));
+    }
+
+    const PARENT: &str = r#"<DescribeChangeSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeChangeSetResult>
+    <ChangeSetName>release</ChangeSetName>
+    <StackName>Parent</StackName>
+    <Status>CREATE_COMPLETE</Status>
+    <IncludeNestedStacks>true</IncludeNestedStacks>
+    <Changes>
+      <member>
+        <ResourceChange>
+          <Action>Modify</Action>
+          <LogicalResourceId>Nested</LogicalResourceId>
+          <ResourceType>AWS::CloudFormation::Stack</ResourceType>
+          <Replacement>False</Replacement>
+          <ChangeSetId>arn:aws:cloudformation:eu-west-1:111111111111:changeSet/nested-1/abc</ChangeSetId>
+        </ResourceChange>
+        <Type>Resource</Type>
+      </member>
+    </Changes>
+  </DescribeChangeSetResult>
+</DescribeChangeSetResponse>"#;
+
+    const NESTED: &str = r#"<DescribeChangeSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeChangeSetResult>
+    <ChangeSetName>nested-1</ChangeSetName>
+    <StackName>Parent-Nested-X</StackName>
+    <Status>CREATE_COMPLETE</Status>
+    <Changes>
+      <member>
+        <ResourceChange>
+          <Action>Modify</Action>
+          <LogicalResourceId>Logs</LogicalResourceId>
+          <ResourceType>AWS::Logs::LogGroup</ResourceType>
+          <Replacement>False</Replacement>
+          <BeforeContext>{"Properties":{"RetentionInDays":30}}</BeforeContext>
+          <AfterContext>{"Properties":{"RetentionInDays":1}}</AfterContext>
+        </ResourceChange>
+        <Type>Resource</Type>
+      </member>
+    </Changes>
+  </DescribeChangeSetResult>
+</DescribeChangeSetResponse>"#;
+
+    /// Property values are asked for, nested change sets followed (by ARN), and the values judge
+    /// the change without any template.
+    #[test]
+    fn describe_change_set_asks_for_values_and_follows_nested_change_sets() {
+        let (endpoint, server) = serve(vec![(200, PARENT), (200, NESTED)]);
+        let cs = client(&endpoint)
+            .describe_change_set("Parent", "release")
+            .unwrap();
+        let requests = server.join().unwrap();
+        assert!(
+            requests[0].contains("IncludePropertyValues=true")
+                && requests[0].contains("StackName=Parent"),
+            "{requests:?}"
+        );
+        assert!(
+            requests[1].contains("ChangeSetName=arn%3Aaws%3Acloudformation")
+                && !requests[1].contains("StackName"),
+            "{requests:?}"
+        );
+        let ids: Vec<&str> = cs
+            .changes
+            .iter()
+            .map(|e| {
+                e.resource_change
+                    .as_ref()
+                    .unwrap()
+                    .logical_resource_id
+                    .as_str()
+            })
+            .collect();
+        assert_eq!(ids, ["Nested", "Nested/Logs"]);
+        let changes = classify(&cs, None);
+        let logs = &changes[1];
+        assert_eq!(logs.guardrails.len(), 1, "{logs:?}");
+        assert!(logs.guardrails[0].message.contains("30 -> 1"), "{logs:?}");
     }
 
     #[test]

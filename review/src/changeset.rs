@@ -17,6 +17,8 @@ pub struct ChangeSet {
     pub execution_status: Option<String>,
     pub changes: Vec<ChangeEntry>,
     pub next_token: Option<String>,
+    /// The change set's ARN (`ChangeSetId`).
+    pub change_set_id: Option<String>,
 }
 
 /// One entry of `Changes`.
@@ -44,6 +46,13 @@ pub struct ResourceChange {
     pub policy_action: Option<String>,
     pub scope: Vec<String>,
     pub details: Vec<Detail>,
+    /// The nested change set of an `AWS::CloudFormation::Stack` entry (`IncludeNestedStacks`).
+    pub change_set_id: Option<String>,
+    /// The resource before the change (`{"Properties": ...}`, JSON text), when the change set was
+    /// described with `IncludePropertyValues` (`--include-property-values`).
+    pub before_context: Option<String>,
+    /// The resource after the change, as [`ResourceChange::before_context`].
+    pub after_context: Option<String>,
 }
 
 /// One of `Details`.
@@ -68,16 +77,141 @@ pub struct Target {
     pub requires_recreation: Option<String>,
 }
 
-/// A change-set file that is not what `describe-change-set --output json` prints.
-#[derive(Debug, thiserror::Error)]
+/// A change-set file that is not what `describe-change-set --output json` prints, or only part
+/// of it. Every problem is listed.
+#[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ParseError {
     #[error("not JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(String),
+    #[error("not a change set (the JSON of `aws cloudformation describe-change-set`): {0}")]
+    NotAChangeSet(String),
+    #[error(
+        "one page of a paginated change set (NextToken is set): the review needs every change. \
+         Save all pages: `aws cloudformation describe-change-set --stack-name STACK \
+         --change-set-name NAME --include-property-values --output json > FILE` without \
+         --max-items or --no-paginate (the AWS CLI then follows NextToken and prints every page), \
+         or review online with --change-set NAME"
+    )]
+    PartialPage,
+    #[error(
+        "it has nested change sets ({0}), which a saved file does not contain: review online with \
+         --change-set NAME (which follows them), or review each nested change set's file"
+    )]
+    Nested(String),
 }
 
-/// Parses the JSON that `aws cloudformation describe-change-set --output json` prints.
+/// What a JSON document looks like, for the error that says it is not a change set.
+fn looks_like(v: &Value) -> String {
+    let Some(m) = v.as_object() else {
+        return format!("found {} instead of an object", kind_of(v));
+    };
+    if m.is_empty() {
+        return "found an empty object".into();
+    }
+    if m.contains_key("Resources") || m.contains_key("AWSTemplateFormatVersion") {
+        return "found a CloudFormation template (it has `Resources`): pass it as --template or \
+                --baseline, or save the change set with `describe-change-set`"
+            .into();
+    }
+    if m.contains_key("Summaries") {
+        return "found the output of `list-change-sets` (`Summaries`): describe one of them with \
+                `aws cloudformation describe-change-set`"
+            .into();
+    }
+    if m.contains_key("StackResourceDrifts") || m.contains_key("Stacks") {
+        return "found the output of another CloudFormation command".into();
+    }
+    let keys: Vec<&str> = m.keys().map(String::as_str).take(8).collect();
+    format!("found an object with keys {}", keys.join(", "))
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Parses the JSON that `aws cloudformation describe-change-set --output json` prints, strictly:
+/// `ChangeSetName`, `StackName` and `Status` (strings) and `Changes` (an array) must be present,
+/// and a saved page with `NextToken` or nested change sets is refused (it is not the whole
+/// change set).
 pub fn parse_describe_change_set_json(text: &str) -> Result<ChangeSet, ParseError> {
-    Ok(serde_json::from_str(text)?)
+    let v: Value = serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string()))?;
+    let mut missing = Vec::new();
+    for (key, string) in [
+        ("ChangeSetName", true),
+        ("StackName", true),
+        ("Status", true),
+        ("Changes", false),
+    ] {
+        let ok = match &v[key] {
+            Value::String(s) => string && !s.is_empty(),
+            Value::Array(_) => !string,
+            _ => false,
+        };
+        if !ok {
+            missing.push(format!(
+                "`{key}` ({})",
+                if string {
+                    "a non-empty string"
+                } else {
+                    "an array"
+                }
+            ));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ParseError::NotAChangeSet(format!(
+            "missing or wrong {}; {}",
+            missing.join(", "),
+            looks_like(&v)
+        )));
+    }
+    let cs: ChangeSet =
+        serde_json::from_value(v).map_err(|e| ParseError::NotAChangeSet(e.to_string()))?;
+    if cs.next_token.as_deref().is_some_and(|t| !t.is_empty()) {
+        return Err(ParseError::PartialPage);
+    }
+    let nested = nested_change_sets(&cs);
+    if !nested.is_empty() {
+        return Err(ParseError::Nested(nested.join(", ")));
+    }
+    Ok(cs)
+}
+
+/// The nested change sets an `IncludeNestedStacks` change set points to (`ChangeSetId` of its
+/// `AWS::CloudFormation::Stack` entries).
+pub fn nested_change_sets(cs: &ChangeSet) -> Vec<String> {
+    cs.changes
+        .iter()
+        .filter_map(|e| e.resource_change.as_ref()?.change_set_id.clone())
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
+/// Checks that the change set belongs to `stack` (its `StackName`, or the stack name inside a
+/// stack ARN).
+pub fn check_stack(cs: &ChangeSet, stack: &str) -> Result<(), String> {
+    let name = cs
+        .stack_name
+        .strip_prefix("arn:")
+        .and_then(|arn| arn.split(':').nth(4))
+        .and_then(|r| r.strip_prefix("stack/"))
+        .and_then(|r| r.split('/').next())
+        .unwrap_or(&cs.stack_name);
+    if name == stack {
+        Ok(())
+    } else {
+        Err(format!(
+            "it is a change set of stack {name}, not of {stack}: review it as `review {name}`, or \
+             pass the change set of {stack}"
+        ))
+    }
 }
 
 /// Whether the change set can be reviewed: `Ok(true)` ready, `Ok(false)` CloudFormation found
@@ -93,7 +227,6 @@ pub fn readiness(cs: &ChangeSet) -> Result<bool, String> {
                 Err(format!("the change set failed: {reason}"))
             }
         }
-        "" => Ok(true), // hand-made files without a status
         other => Err(format!(
             "the change set is {other}, not CREATE_COMPLETE: wait for it and run again"
         )),
@@ -105,6 +238,16 @@ pub fn readiness(cs: &ChangeSet) -> Result<bool, String> {
 /// then classifies the entry from the template diff instead.
 pub const NO_REPLACEMENT_FIELD: &str =
     "the change set gives no Replacement for this entry; classified from the templates";
+
+/// The note on an entry whose action is `Dynamic`: CloudFormation decides at execution time.
+pub const DYNAMIC: &str = "action Dynamic: CloudFormation decides at execution time what happens \
+    to this resource (a nested stack, a macro or a dynamic reference); the review cannot tell \
+    whether it is replaced";
+
+/// The note on an entry whose action is `SyncWithActual` (a drift-aware change set).
+pub const SYNC_WITH_ACTUAL: &str = "action SyncWithActual: CloudFormation brings the resource \
+    back to what the template says from what it actually is (drift); a change made outside \
+    CloudFormation is undone";
 
 /// The review's classification of the change set's entries. `template` (the new synthesized
 /// template, if any) gives construct paths and retention policies.
@@ -128,8 +271,45 @@ pub fn classify(cs: &ChangeSet, template: Option<&Value>) -> Vec<Change> {
         };
         let mut c = Change::new(&rc.logical_resource_id, &rc.resource_type, path, action);
         c.replacement = replacement;
-        if action == Action::Modify && rc.replacement.is_none() {
-            c.notes.push(NO_REPLACEMENT_FIELD.to_string());
+        match rc.action.as_str() {
+            "Add" | "Import" | "Remove" => {}
+            "Modify" if rc.replacement.is_none() => c.notes.push(NO_REPLACEMENT_FIELD.to_string()),
+            "Modify" => {}
+            "Dynamic" => c.notes.push(DYNAMIC.to_string()),
+            "SyncWithActual" => c.notes.push(SYNC_WITH_ACTUAL.to_string()),
+            other => c.notes.push(format!(
+                "the change set's action {other:?} is unknown to the review: read it yourself"
+            )),
+        }
+        if let Some(r) = new_res {
+            c.statefulness = crate::risk::declared_statefulness(r);
+        }
+        if action == Action::Delete && rc.resource_type == "AWS::KMS::Key" {
+            // Judged from the templates when they are given (what references the key).
+            c.guardrails.push(crate::report::Weakened {
+                risk: crate::report::Risk::DataLoss,
+                setting: "KMS key".into(),
+                message: "the KMS key is scheduled for deletion: whatever it encrypted becomes \
+                          unreadable after the waiting period; without the templates the review \
+                          cannot tell what uses it (pass --baseline)"
+                    .into(),
+            });
+        }
+        // With `IncludePropertyValues`, the change set's own before/after values judge widening
+        // and guardrails; no baseline template is needed.
+        let context = |s: &Option<String>| -> Option<Value> {
+            let v: Value = serde_json::from_str(s.as_deref()?).ok()?;
+            Some(if v.get("Properties").is_some() {
+                v
+            } else {
+                serde_json::json!({ "Properties": v })
+            })
+        };
+        let (before, after) = (context(&rc.before_context), context(&rc.after_context));
+        if before.is_some() || after.is_some() {
+            let (old, new) = (before.unwrap_or(Value::Null), after.unwrap_or(Value::Null));
+            crate::diff::judge(&mut c, &old, &new);
+            c.judged = true;
         }
         for d in &rc.details {
             let t = &d.target;

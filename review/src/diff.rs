@@ -74,7 +74,12 @@ fn references(v: &Value, out: &mut BTreeSet<String>) {
 
 /// The values found at `path` in `v` (`*` expands over array elements and object keys), in
 /// order; absent values are left out.
-fn values_at<'a>(v: &'a Value, path: &[String], out: &mut Vec<(String, &'a Value)>, at: String) {
+pub(crate) fn values_at<'a>(
+    v: &'a Value,
+    path: &[String],
+    out: &mut Vec<(String, &'a Value)>,
+    at: String,
+) {
     let Some((first, rest)) = path.split_first() else {
         out.push((at, v));
         return;
@@ -272,6 +277,25 @@ pub(crate) fn cdk_path(r: &Value) -> Option<String> {
     r["Metadata"]["aws:cdk:path"].as_str().map(str::to_string)
 }
 
+/// Judges widening (IAM and resource policies, security groups, listener source IPs) and
+/// weakened guardrails between the old and new resource (`{"Type", "Properties", ...}`; `Null`
+/// when added or deleted), and records the construct's declaration of what it holds.
+pub(crate) fn judge(c: &mut Change, old: &Value, new: &Value) {
+    let type_ = c.resource_type.clone();
+    let (op, np) = (&old["Properties"], &new["Properties"]);
+    c.widening = risk::iam_widening(&type_, op, np);
+    c.widening.extend(risk::network_widening(&type_, op, np));
+    if c.statefulness.is_none() {
+        c.statefulness =
+            risk::declared_statefulness(new).or_else(|| risk::declared_statefulness(old));
+    }
+    let holds_data = match &c.statefulness {
+        Some(s) => s.role == crate::report::Role::Data,
+        None => risk::stateful(&type_).is_some(),
+    };
+    c.guardrails = crate::guardrails::weakened(&type_, old, new, holds_data);
+}
+
 /// Compares the `Resources` of two templates. Both must be objects with a `Resources` object
 /// (checked by the caller).
 pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
@@ -283,6 +307,10 @@ pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
         let Some(n) = new_r.get(id) else {
             let mut c = Change::new(id, &type_, cdk_path(o), Action::Delete);
             c.old_policy = o["DeletionPolicy"].as_str().map(str::to_string);
+            c.statefulness = risk::declared_statefulness(o);
+            if type_ == "AWS::KMS::Key" {
+                kms_key_deleted(&mut c, id, o, old_r);
+            }
             changes.insert(id.clone(), c);
             continue;
         };
@@ -296,6 +324,7 @@ pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
                 replacement: Replacement::Always,
             });
             c.old_policy = n["UpdateReplacePolicy"].as_str().map(str::to_string);
+            c.statefulness = risk::declared_statefulness(n);
             changes.insert(id.clone(), c);
             continue;
         }
@@ -356,8 +385,8 @@ pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
                 .or(o["UpdateReplacePolicy"].as_str())
                 .map(str::to_string);
         }
-        c.widening = risk::iam_widening(&type_, op, np);
-        c.widening.extend(risk::network_widening(&type_, op, np));
+        judge(&mut c, o, n);
+        explain_modify(&mut c, o, n, new);
         changes.insert(id.clone(), c);
     }
     for (id, n) in new_r {
@@ -366,10 +395,7 @@ pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
         }
         let type_ = n["Type"].as_str().unwrap_or_default();
         let mut c = Change::new(id, type_, cdk_path(n), Action::Add);
-        let np = &n["Properties"];
-        c.widening = risk::iam_widening(type_, &Value::Null, np);
-        c.widening
-            .extend(risk::network_widening(type_, &Value::Null, np));
+        judge(&mut c, &Value::Null, n);
         changes.insert(id.clone(), c);
     }
 
@@ -411,6 +437,9 @@ pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
             c.action = Action::Replace;
             c.replacement = c.replacement.max(Replacement::Conditional);
             c.old_policy = n["UpdateReplacePolicy"].as_str().map(str::to_string);
+            if c.statefulness.is_none() {
+                c.statefulness = risk::declared_statefulness(n);
+            }
             for (p, r) in hits {
                 c.properties.push(PropertyChange {
                     path: format!("{p} (references {r}, which is replaced)"),
@@ -425,61 +454,265 @@ pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
     }
 
     let mut out: Vec<Change> = changes.into_values().collect();
-    pair_renames(&mut out);
+    for c in &mut out {
+        if let (Some(o), Some(n)) = (old_r.get(&c.logical_id), new_r.get(&c.logical_id)) {
+            if c.action == Action::Replace {
+                explain_replace(c, o, n);
+            }
+        }
+    }
+    pair_renames(&mut out, old_r, new_r);
     out
 }
 
-/// Adds a note to a delete and an add that look like the same construct moved or renamed
-/// (same type, same last two construct-path segments, or same path with a different id).
-fn pair_renames(changes: &mut [Change]) {
+/// Updates that interrupt the resource without replacing it, as the CloudFormation user guide
+/// states them ("Update requires: Some interruptions"), with what happens.
+pub const INTERRUPTIONS: &[(&str, &str, &str)] = &[
+    ("AWS::EC2::Instance", "UserData", "user data changes: CloudFormation stops and starts the instance to apply it (EBS-backed), and the new script runs at boot only if it is written to run on every boot"),
+    ("AWS::EC2::Instance", "InstanceType", "the instance type changes: CloudFormation stops and starts the instance"),
+    ("AWS::EC2::Instance", "EbsOptimized", "EBS optimization changes: CloudFormation stops and starts the instance"),
+    ("AWS::EC2::Instance", "KernelId", "the kernel changes: CloudFormation stops and starts the instance"),
+    ("AWS::EC2::Instance", "RamdiskId", "the RAM disk changes: CloudFormation stops and starts the instance"),
+    ("AWS::RDS::DBInstance", "DBInstanceClass", "the instance class changes: the database restarts (some interruption)"),
+    ("AWS::RDS::DBInstance", "EngineVersion", "the engine version changes: the database restarts (some interruption)"),
+    ("AWS::ElastiCache::ReplicationGroup", "CacheNodeType", "the node type changes: nodes are replaced one by one (some interruption)"),
+    ("AWS::ElastiCache::ReplicationGroup", "EngineVersion", "the engine version changes: nodes restart (some interruption)"),
+    ("AWS::ECS::Service", "TaskDefinition", "a new task definition: tasks are replaced by a rolling deployment"),
+];
+
+/// Notes on a modified resource: interruptions ([`INTERRUPTIONS`]) and a `Condition` that turns
+/// the resource off (then CloudFormation deletes it: the change becomes a deletion).
+fn explain_modify(c: &mut Change, o: &Value, n: &Value, new_template: &Value) {
+    if c.action == Action::Modify {
+        for (t, prop, what) in INTERRUPTIONS {
+            if *t == c.resource_type
+                && c.properties
+                    .iter()
+                    .any(|p| p.path == *prop || p.path.starts_with(&format!("{prop}/")))
+            {
+                c.notes.push(format!("interruption: {what}"));
+            }
+        }
+    }
+    let Some(cond) = n["Condition"].as_str() else {
+        return;
+    };
+    if o["Condition"] == n["Condition"] {
+        return;
+    }
+    match evaluate_condition(new_template, cond, 0) {
+        Some(false) => {
+            c.action = Action::Delete;
+            c.replacement = Replacement::Never;
+            c.old_policy = o["DeletionPolicy"].as_str().map(str::to_string);
+            c.notes.push(format!(
+                "its new Condition {cond} is false with the parameters' defaults: CloudFormation deletes the resource"
+            ));
+        }
+        Some(true) => c.notes.push(format!(
+            "its new Condition {cond} holds with the parameters' defaults: the resource stays"
+        )),
+        None => c.notes.push(format!(
+            "warning: its new Condition {cond} depends on values the review does not know (a parameter without a default, a pseudo parameter, a function): if it is false at deploy time, CloudFormation deletes the resource"
+        )),
+    }
+}
+
+/// The value of condition `name` of `template`, where it is known: parameters with defaults,
+/// literals, `Fn::Equals`/`Not`/`And`/`Or` and other conditions. `None` where a value is only
+/// known at deploy time.
+pub(crate) fn evaluate_condition(template: &Value, name: &str, depth: usize) -> Option<bool> {
+    if depth > 20 {
+        return None;
+    }
+    eval_bool(template, &template["Conditions"][name], depth + 1)
+}
+
+fn eval_bool(t: &Value, v: &Value, depth: usize) -> Option<bool> {
+    let m = v.as_object()?;
+    let (k, args) = m.iter().next()?;
+    let list = || args.as_array().cloned().unwrap_or_default();
+    match k.as_str() {
+        "Condition" => evaluate_condition(t, args.as_str()?, depth),
+        "Fn::Equals" => {
+            let l = list();
+            let (a, b) = (eval_value(t, l.first()?)?, eval_value(t, l.get(1)?)?);
+            Some(a == b)
+        }
+        "Fn::Not" => Some(!eval_bool(t, list().first()?, depth)?),
+        // `And` is false once one part is false, `Or` true once one part is true; otherwise
+        // known only when every part is.
+        "Fn::And" | "Fn::Or" => {
+            let decisive = k == "Fn::Or";
+            let vals: Vec<Option<bool>> = list().iter().map(|x| eval_bool(t, x, depth)).collect();
+            if vals.contains(&Some(decisive)) {
+                Some(decisive)
+            } else {
+                vals.into_iter()
+                    .collect::<Option<Vec<bool>>>()
+                    .map(|_| !decisive)
+            }
+        }
+        _ => None,
+    }
+}
+
+fn eval_value(t: &Value, v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Object(m) => {
+            let name = m.get("Ref")?.as_str()?;
+            let d = &t["Parameters"][name]["Default"];
+            match d {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The literal custom name of a resource: the property `<Type's last segment>Name`
+/// (`BucketName`, `QueueName`, `BackupVaultName`: names unique in the account or region, which a
+/// replacement cannot reuse while the old resource exists).
+fn custom_name(type_: &str, props: &Value) -> Option<(String, String)> {
+    let key = format!("{}Name", type_.rsplit("::").next()?);
+    props[&key].as_str().map(|v| (key, v.to_string()))
+}
+
+/// Notes on a replaced resource: a custom name CloudFormation refuses to replace, and a Cloud
+/// Map service whose DNS name goes away.
+fn explain_replace(c: &mut Change, o: &Value, n: &Value) {
+    let (op, np) = (&o["Properties"], &n["Properties"]);
+    if let (Some((k, old)), Some((_, new))) = (
+        custom_name(&c.resource_type, op),
+        custom_name(&c.resource_type, np),
+    ) {
+        if old == new {
+            c.notes.push(format!(
+                "will fail: CloudFormation cannot replace a custom-named resource ({k} {old:?} stays): the update fails and rolls back; change the name, or remove it and let CloudFormation generate one"
+            ));
+        }
+    }
+    if c.resource_type == "AWS::ServiceDiscovery::Service" {
+        let name = |p: &Value| p["Name"].as_str().map(str::to_string);
+        match (name(op), name(np)) {
+            (Some(a), Some(b)) if a != b => c.notes.push(format!(
+                "interruption: the Cloud Map service {a:?} becomes {b:?}: the DNS name clients use ({a}.<namespace>) disappears; clients still configured with it fail"
+            )),
+            _ => c.notes.push(
+                "interruption: the Cloud Map service is recreated: its DNS records are gone until the new service's instances register"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// A deleted KMS key is scheduled for deletion; after the waiting period whatever it encrypted
+/// is unreadable. Data loss unless nothing (but its aliases) references it, or it is retained.
+fn kms_key_deleted(c: &mut Change, id: &str, o: &Value, old_r: &Map<String, Value>) {
+    if matches!(
+        o["DeletionPolicy"].as_str(),
+        Some("Retain" | "RetainExceptOnCreate")
+    ) {
+        return;
+    }
+    let users: Vec<String> = old_r
+        .iter()
+        .filter(|(other, r)| *other != id && r["Type"] != "AWS::KMS::Alias")
+        .filter(|(_, r)| {
+            let mut refs = BTreeSet::new();
+            references(r, &mut refs);
+            refs.contains(id)
+        })
+        .map(|(other, _)| other.clone())
+        .collect();
+    let days = o["Properties"]["PendingWindowInDays"]
+        .as_i64()
+        .unwrap_or(30);
+    if users.is_empty() {
+        c.notes.push(format!(
+            "a KMS key scheduled for deletion (in {days} days); nothing in the template references it"
+        ));
+    } else {
+        c.guardrails.push(crate::report::Weakened {
+            risk: crate::report::Risk::DataLoss,
+            setting: "KMS key".into(),
+            message: format!(
+                "the KMS key is scheduled for deletion (in {days} days): whatever it encrypted becomes unreadable; used by {} (cancel the deletion within the waiting period to recover)",
+                users.join(", ")
+            ),
+        });
+    }
+}
+
+/// Adds a note to a delete and an add that look like the same construct moved or renamed:
+/// the same type and either the same last two construct-path segments, or the same properties
+/// (a rename that kept everything else).
+fn pair_renames(changes: &mut [Change], old_r: &Map<String, Value>, new_r: &Map<String, Value>) {
     let tail = |p: &Option<String>| -> Option<String> {
         let p = p.as_ref()?;
         let segs: Vec<&str> = p.split('/').collect();
         Some(segs[segs.len().saturating_sub(2)..].join("/"))
     };
-    let adds: Vec<(usize, String, Option<String>, Option<String>)> = changes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.action == Action::Add)
-        .map(|(i, c)| {
-            (
-                i,
-                c.resource_type.clone(),
-                tail(&c.construct_path),
-                c.construct_path.clone(),
-            )
-        })
+    let props = |r: &Map<String, Value>, id: &str| -> Option<Value> {
+        let p = &r.get(id)?["Properties"];
+        (!p.is_null() && p.as_object().is_none_or(|m| !m.is_empty())).then(|| p.clone())
+    };
+    let adds: Vec<usize> = (0..changes.len())
+        .filter(|i| changes[*i].action == Action::Add)
         .collect();
     let mut notes = Vec::new();
+    let mut taken = BTreeSet::new();
     for (i, c) in changes.iter().enumerate() {
         if c.action != Action::Delete {
             continue;
         }
-        let t = tail(&c.construct_path);
-        if t.is_none() {
-            continue;
-        }
-        let same: Vec<_> = adds
+        let same_type: Vec<usize> = adds
             .iter()
-            .filter(|(_, ty, at, _)| *ty == c.resource_type && *at == t)
+            .copied()
+            .filter(|j| changes[*j].resource_type == c.resource_type && !taken.contains(j))
             .collect();
-        if let [(j, _, _, Some(new_path))] = same.as_slice() {
-            notes.push((
-                i,
-                format!(
-                    "looks moved or renamed to {new_path} ({}): CloudFormation deletes this one and creates a new one; keep the construct id, or move it with `cdk refactor`",
-                    changes[*j].logical_id
-                ),
-            ));
-            notes.push((
-                *j,
-                format!(
-                    "looks moved or renamed from {} ({})",
-                    c.construct_path.as_deref().unwrap_or("?"),
-                    c.logical_id
-                ),
-            ));
-        }
+        let t = tail(&c.construct_path);
+        let by_path: Vec<usize> = same_type
+            .iter()
+            .copied()
+            .filter(|j| t.is_some() && tail(&changes[*j].construct_path) == t)
+            .collect();
+        let old_props = props(old_r, &c.logical_id);
+        let by_props: Vec<usize> = same_type
+            .iter()
+            .copied()
+            .filter(|j| old_props.is_some() && props(new_r, &changes[*j].logical_id) == old_props)
+            .collect();
+        let (j, how) = match (by_path.as_slice(), by_props.as_slice()) {
+            ([j], _) => (*j, "same construct name"),
+            (_, [j]) => (*j, "same type and the same properties"),
+            _ => continue,
+        };
+        taken.insert(j);
+        let new_name = changes[j]
+            .construct_path
+            .clone()
+            .unwrap_or_else(|| changes[j].logical_id.clone());
+        notes.push((
+            i,
+            format!(
+                "looks moved or renamed to {new_name} ({}; {how}): CloudFormation deletes this one and creates a new one; keep the construct id, or move it with `cdk refactor`",
+                changes[j].logical_id
+            ),
+        ));
+        notes.push((
+            j,
+            format!(
+                "looks moved or renamed from {} ({}; {how})",
+                c.construct_path.as_deref().unwrap_or(&c.logical_id),
+                c.logical_id
+            ),
+        ));
     }
     for (i, n) in notes {
         changes[i].notes.push(n);
@@ -617,6 +850,32 @@ mod tests {
             .contains("references Sg, which is replaced"));
         // Re-creating the same rule is not widening.
         assert!(rule.widening.is_empty());
+    }
+
+    #[test]
+    fn conditions_evaluate_where_values_are_known() {
+        let t = json!({
+        "Parameters": {"Env": {"Type": "String", "Default": "staging"}, "Free": {"Type": "String"}},
+        "Conditions": {
+            "Prod": {"Fn::Equals": [{"Ref": "Env"}, "production"]},
+            "NotProd": {"Fn::Not": [{"Condition": "Prod"}]},
+            "Unknown": {"Fn::Equals": [{"Ref": "Free"}, "x"]},
+            "AndFalse": {"Fn::And": [{"Condition": "Prod"}, {"Condition": "Unknown"}]},
+            "AndUnknown": {"Fn::And": [{"Condition": "NotProd"}, {"Condition": "Unknown"}]},
+            "OrTrue": {"Fn::Or": [{"Condition": "Unknown"}, {"Condition": "NotProd"}]},
+            "OrUnknown": {"Fn::Or": [{"Condition": "Unknown"}, {"Condition": "Prod"}]},
+            "Loop": {"Condition": "Loop"}
+        }});
+        let ev = |n: &str| evaluate_condition(&t, n, 0);
+        assert_eq!(ev("Prod"), Some(false));
+        assert_eq!(ev("NotProd"), Some(true));
+        assert_eq!(ev("Unknown"), None);
+        assert_eq!(ev("AndFalse"), Some(false));
+        assert_eq!(ev("AndUnknown"), None);
+        assert_eq!(ev("OrTrue"), Some(true));
+        assert_eq!(ev("OrUnknown"), None);
+        assert_eq!(ev("Loop"), None);
+        assert_eq!(ev("Missing"), None);
     }
 
     #[test]

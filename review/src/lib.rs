@@ -16,9 +16,11 @@
 //! std::process::exit(report.exit_code().into());
 //! ```
 
+pub mod accept;
 pub mod aws;
 pub mod changeset;
 mod diff;
+pub mod guardrails;
 pub mod moves;
 pub mod policy;
 pub mod report;
@@ -30,8 +32,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub use report::{
-    Action, Change, Format, PropertyChange, Replacement, Report, Risk, Source, EXIT_DATA_LOSS,
-    EXIT_SAFE, EXIT_WIDENING, SCHEMA, SCHEMA_VERSION,
+    exit_code_table, Acceptance, Action, Change, Format, PropertyChange, Replacement, Report, Risk,
+    Source, EXIT_AWS, EXIT_CODES, EXIT_DATA_LOSS, EXIT_INPUT, EXIT_SAFE, EXIT_UNMATCHED_ACCEPTANCE,
+    EXIT_USAGE, EXIT_WIDENING, SCHEMA, SCHEMA_VERSION,
 };
 
 /// Why a review could not be made.
@@ -54,8 +57,22 @@ pub enum ReviewError {
     },
     #[error("{what} is not a CloudFormation template: {reason}")]
     NotATemplate { what: String, reason: String },
+    /// CloudFormation says the change set is not reviewable (still being created, failed).
     #[error("change set {name}: {reason}")]
     ChangeSet { name: String, reason: String },
+    /// A change-set document that is not a whole change set of the stack reviewed.
+    #[error("change set {what}: {reason}")]
+    BadChangeSet { what: String, reason: String },
+    /// Acceptances that cannot be read (every bad one listed).
+    #[error("acceptances:\n{0}")]
+    Acceptances(String),
+    /// Acceptances that match no risky change.
+    #[error(
+        "acceptance(s) matching no risky change: {targets}. A target is a construct path (with \
+         or without the stack), a prefix of one, or a logical id; the risky changes are: {risky}. \
+         Remove an acceptance whose risk is gone"
+    )]
+    Unmatched { targets: String, risky: String },
     #[error(transparent)]
     Aws(#[from] aws::AwsError),
 }
@@ -67,7 +84,18 @@ impl ReviewError {
             ReviewError::Usage(_) => ErrorKind::Usage,
             ReviewError::Aws(_) => ErrorKind::Aws,
             ReviewError::ChangeSet { .. } => ErrorKind::Aws,
+            ReviewError::Unmatched { .. } => ErrorKind::Unmatched,
             _ => ErrorKind::Input,
+        }
+    }
+
+    /// The exit code of `tracker-cdk review` for this error ([`EXIT_CODES`]).
+    pub fn exit_code(&self) -> u8 {
+        match self.kind() {
+            ErrorKind::Usage => EXIT_USAGE,
+            ErrorKind::Input => EXIT_INPUT,
+            ErrorKind::Aws => EXIT_AWS,
+            ErrorKind::Unmatched => EXIT_UNMATCHED_ACCEPTANCE,
         }
     }
 }
@@ -81,6 +109,8 @@ pub enum ErrorKind {
     Input,
     /// CloudFormation could not be asked, or refused, or the change set is not reviewable.
     Aws,
+    /// An acceptance matches no risky change.
+    Unmatched,
 }
 
 /// Compares two templates (offline). Both are CloudFormation templates as JSON; a template
@@ -112,6 +142,10 @@ pub fn review_change_set(
     baseline: Option<&Value>,
 ) -> Result<Report, ReviewError> {
     let name = change_set.change_set_name.clone();
+    changeset::check_stack(change_set, stack).map_err(|reason| ReviewError::BadChangeSet {
+        what: name.clone(),
+        reason,
+    })?;
     let ready = changeset::readiness(change_set).map_err(|reason| ReviewError::ChangeSet {
         name: name.clone(),
         reason,
@@ -121,29 +155,46 @@ pub fn review_change_set(
     } else {
         Vec::new()
     };
-    if let (Some(new), Some(old)) = (template, baseline) {
-        let offline = diff::compare(old, new);
-        for c in &mut changes {
-            if let Some(o) = offline.iter().find(|o| o.logical_id == c.logical_id) {
+    let offline = match (template, baseline) {
+        (Some(new), Some(old)) => Some(diff::compare(old, new)),
+        _ => None,
+    };
+    for c in &mut changes {
+        let o = offline
+            .iter()
+            .flatten()
+            .find(|o| o.logical_id == c.logical_id);
+        if let Some(o) = o {
+            if !c.judged || c.action == Action::Delete {
                 c.widening = o.widening.clone();
-                let unstated = c.notes.iter().any(|n| n == changeset::NO_REPLACEMENT_FIELD);
-                if unstated && o.action == Action::Replace {
-                    c.action = o.action;
-                    c.replacement = o.replacement;
-                    c.properties = o.properties.clone();
-                }
-                if c.construct_path.is_none() {
-                    c.construct_path = o.construct_path.clone();
+                c.guardrails = o.guardrails.clone();
+                c.judged = true;
+            }
+            let unstated = c.notes.iter().any(|n| n == changeset::NO_REPLACEMENT_FIELD);
+            if unstated && o.action == Action::Replace {
+                c.action = o.action;
+                c.replacement = o.replacement;
+                c.properties = o.properties.clone();
+            }
+            if c.construct_path.is_none() {
+                c.construct_path = o.construct_path.clone();
+            }
+            if c.statefulness.is_none() {
+                c.statefulness = o.statefulness.clone();
+            }
+            for n in &o.notes {
+                if !c.notes.contains(n) {
+                    c.notes.push(n.clone());
                 }
             }
         }
-    } else {
-        for c in &mut changes {
-            if c.action != Action::Delete && touches_access(&c.resource_type) {
-                c.notes.push(
-                    "access rules changed; without a baseline template the review cannot tell whether they widen: pass --baseline".into(),
-                );
-            }
+        if !c.judged && c.action != Action::Delete && touches_access(&c.resource_type) {
+            c.notes.push(
+                "access rules or protective settings changed; without property values \
+                 (--include-property-values) or a baseline template the review cannot tell \
+                 whether they widen or weaken: pass --baseline"
+                    .into(),
+            );
         }
     }
     Ok(Report::new(
@@ -157,7 +208,9 @@ pub fn review_change_set(
 }
 
 fn touches_access(type_: &str) -> bool {
-    type_.starts_with("AWS::IAM::")
+    guardrails::guarded(type_)
+        || !spec::policy_properties(type_).is_empty()
+        || type_.starts_with("AWS::IAM::")
         || type_.starts_with("AWS::EC2::SecurityGroup")
         || type_.ends_with("Policy")
         || type_ == "AWS::KMS::Key"
@@ -358,9 +411,9 @@ pub fn run(opts: &Options) -> Result<Report, ReviewError> {
                         }
                     })?;
                     changeset::parse_describe_change_set_json(&text).map_err(|e| {
-                        ReviewError::ChangeSet {
-                            name: name.clone(),
-                            reason: format!("not the JSON of describe-change-set: {e}"),
+                        ReviewError::BadChangeSet {
+                            what: name.clone(),
+                            reason: e.to_string(),
                         }
                     })?
                 }

@@ -14,8 +14,10 @@ use crate::risk;
 /// Types protected beside the stateful ones: replacing them replaces everything inside.
 const FOUNDATIONS: [&str; 1] = ["AWS::EC2::VPC"];
 
-/// The logical ids [`stack_policy`] protects: resources of a stateful type ([`risk::STATEFUL`])
-/// or a foundation (the VPC), or that the template retains or snapshots on deletion, sorted.
+/// The logical ids [`stack_policy`] protects: resources that hold data (declared so by their
+/// construct, else of a stateful type, [`risk::STATEFUL`]; a resource its construct declares
+/// replaceable compute is not protected for its type) or a foundation (the VPC), or that the
+/// template retains or snapshots on deletion, sorted.
 pub fn protected_resources(template: &Value) -> Vec<String> {
     let mut ids: Vec<String> = template["Resources"]
         .as_object()
@@ -27,7 +29,11 @@ pub fn protected_resources(template: &Value) -> Vec<String> {
                 r["DeletionPolicy"].as_str(),
                 Some("Retain" | "RetainExceptOnCreate" | "Snapshot")
             );
-            risk::stateful(ty).is_some() || FOUNDATIONS.contains(&ty) || kept
+            let holds_data = match risk::declared_statefulness(r) {
+                Some(d) => d.role == crate::report::Role::Data,
+                None => risk::stateful(ty).is_some(),
+            };
+            holds_data || FOUNDATIONS.contains(&ty) || kept
         })
         .map(|(id, _)| id.clone())
         .collect();
@@ -73,8 +79,17 @@ mod tests {
             "Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain"},
             "Rule": {"Type": "AWS::EC2::SecurityGroupIngress"},
             "Vpc": {"Type": "AWS::EC2::VPC"},
+            // A host its construct declares replaceable compute; a secret-less custom resource
+            // declared to hold data.
+            "Host": {"Type": "AWS::EC2::Instance", "Metadata": {"tracker:statefulness":
+                {"role": "compute", "reason": "data on Vol"}}},
+            "Store": {"Type": "Custom::Store", "Metadata": {"tracker:statefulness":
+                {"role": "data", "reason": "rows"}}},
         }});
-        assert_eq!(protected_resources(&t), ["Fs", "Logs", "Vol", "Vpc"]);
+        assert_eq!(
+            protected_resources(&t),
+            ["Fs", "Logs", "Store", "Vol", "Vpc"]
+        );
         let p = stack_policy(&t, &[]);
         assert_eq!(p["Statement"][0]["Effect"], "Allow");
         assert_eq!(p["Statement"][0]["Action"], "Update:*");
@@ -83,6 +98,7 @@ mod tests {
             json!([
                 "LogicalResourceId/Fs",
                 "LogicalResourceId/Logs",
+                "LogicalResourceId/Store",
                 "LogicalResourceId/Vol",
                 "LogicalResourceId/Vpc"
             ])

@@ -10,7 +10,7 @@ use crate::risk;
 pub const SCHEMA: &str = "tracker-review.report";
 /// The JSON report's schema version: the major changes when a field is removed or its meaning
 /// changes; the minor when a field is added.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// Exit code: nothing risky.
 pub const EXIT_SAFE: u8 = 0;
@@ -18,6 +18,37 @@ pub const EXIT_SAFE: u8 = 0;
 pub const EXIT_DATA_LOSS: u8 = 10;
 /// Exit code: access is widened (IAM, security groups, source-IP conditions).
 pub const EXIT_WIDENING: u8 = 11;
+/// Exit code: the options contradict each other (also clap's usage error).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: a template, change-set or acceptance file is missing, unreadable or not what it
+/// claims (a template given as a change set, a partial page, another stack's change set).
+pub const EXIT_INPUT: u8 = 4;
+/// Exit code: CloudFormation could not be asked or refused, or the change set is not reviewable
+/// (still being created, or failed).
+pub const EXIT_AWS: u8 = 5;
+/// Exit code: an acceptance matches no risky change (mistyped, or the risk is gone: remove it).
+pub const EXIT_UNMATCHED_ACCEPTANCE: u8 = 12;
+
+/// Every exit code of `tracker-cdk review` with its meaning: the one table `--help`, the README
+/// and the code share (a test checks the README against it).
+pub const EXIT_CODES: &[(u8, &str)] = &[
+    (EXIT_SAFE, "safe: no data loss, no widened access, or every risk accepted"),
+    (EXIT_DATA_LOSS, "data loss: a stateful resource is replaced or deleted, or a guardrail that keeps data is weakened (wins over 11)"),
+    (EXIT_WIDENING, "widening: IAM or resource-policy grants, security-group rules, source-IP conditions, or a guardrail that keeps things private is weakened"),
+    (EXIT_USAGE, "usage error"),
+    (EXIT_INPUT, "a template, change-set or acceptance file is missing, unreadable or not what it claims"),
+    (EXIT_AWS, "CloudFormation could not be asked or refused, or the change set is not reviewable"),
+    (EXIT_UNMATCHED_ACCEPTANCE, "an acceptance matches no risky change (mistyped, or the risk is gone)"),
+];
+
+/// [`EXIT_CODES`] as the `Exit codes:` block of `--help` and the README.
+pub fn exit_code_table() -> String {
+    let mut s = String::from("Exit codes:\n");
+    for (code, what) in EXIT_CODES {
+        s.push_str(&format!("  {code:>2}  {what}\n"));
+    }
+    s
+}
 
 /// Whether `stack` is a data stack (`TrackerStagingData`, `TrackerProductionData`: its name ends
 /// in `Data`), where every replacement or deletion needs explicit acceptance.
@@ -92,6 +123,13 @@ pub struct Change {
     pub data_loss: Option<String>,
     /// Each way access is widened.
     pub widening: Vec<String>,
+    /// Protective settings weakened ([`crate::guardrails`]), each a data-loss risk or widening.
+    pub guardrails: Vec<Weakened>,
+    /// Whether the resource holds data, and who says so (the construct's declaration in the
+    /// template metadata, else the type table).
+    pub statefulness: Option<Statefulness>,
+    /// The acceptance that covers this change's risk, if any.
+    pub accepted: Option<Acceptance>,
     pub notes: Vec<String>,
     /// Set when the resource leaves one reviewed stack and enters another under the same logical
     /// id and type (`crate::moves`): `"<from stack> -> <to stack>"`.
@@ -100,6 +138,57 @@ pub struct Change {
     /// The retention policy that applies to the old resource (internal).
     #[serde(skip)]
     pub(crate) old_policy: Option<String>,
+    /// Widening and guardrails were judged from the change set's own property values.
+    #[serde(skip)]
+    pub(crate) judged: bool,
+}
+
+/// A protective setting weakened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Weakened {
+    /// `data-loss` or `widening`.
+    pub risk: Risk,
+    /// The setting, e.g. `PublicAccessBlockConfiguration/BlockPublicAcls`.
+    pub setting: String,
+    pub message: String,
+}
+
+/// Whether a resource holds data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Holds data: replacing or deleting it loses data.
+    Data,
+    /// Replaceable compute around data kept elsewhere: replacing it interrupts, loses nothing.
+    Compute,
+}
+
+/// Who said what a resource holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Declared {
+    /// The construct, in the template metadata (`tracker:statefulness`).
+    Construct,
+    /// The review's type table ([`risk::STATEFUL`]).
+    TypeTable,
+}
+
+/// What a resource holds and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Statefulness {
+    pub role: Role,
+    pub reason: String,
+    pub source: Declared,
+}
+
+/// A known risk accepted on purpose (`--accept TARGET=REASON`, or a line of `--accept-file`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Acceptance {
+    /// A construct path (with or without the stack), a prefix of one, or a logical id.
+    pub target: String,
+    pub reason: String,
+    /// Where it was given: `--accept`, or `FILE:LINE`.
+    pub origin: String,
 }
 
 impl Change {
@@ -119,18 +208,33 @@ impl Change {
             data_loss: None,
             moved: None,
             widening: Vec::new(),
+            guardrails: Vec::new(),
+            statefulness: None,
+            accepted: None,
             notes: Vec::new(),
             old_policy: None,
+            judged: false,
         }
     }
 
+    /// The risk of the change, accepted or not.
     pub fn risk(&self) -> Risk {
-        if self.data_loss.is_some() {
+        let guard = |r: Risk| self.guardrails.iter().any(|g| g.risk == r);
+        if self.data_loss.is_some() || guard(Risk::DataLoss) {
             Risk::DataLoss
-        } else if !self.widening.is_empty() {
+        } else if !self.widening.is_empty() || guard(Risk::Widening) {
             Risk::Widening
         } else {
             Risk::None
+        }
+    }
+
+    /// The risk that still counts: none once accepted.
+    pub fn open_risk(&self) -> Risk {
+        if self.accepted.is_some() {
+            Risk::None
+        } else {
+            self.risk()
         }
     }
 
@@ -151,12 +255,16 @@ impl Change {
         segs.join(" › ")
     }
 
-    /// Sets `data_loss` from the resource type and action.
     /// In a data stack every replacement or deletion counts as data loss, whatever the type:
-    /// nothing there is meant to go without someone accepting it (the stack policy denies it).
+    /// nothing there is meant to go without someone accepting it (the stack policy denies it),
+    /// except what its construct declares replaceable compute.
     pub(crate) fn guard_data_stack(&mut self) {
         let destroys = matches!(self.action, Action::Delete | Action::Replace);
-        if destroys && self.data_loss.is_none() {
+        let compute = self
+            .statefulness
+            .as_ref()
+            .is_some_and(|s| s.role == Role::Compute);
+        if destroys && self.data_loss.is_none() && !compute {
             self.data_loss = Some(format!(
                 "{} in a data stack: needs explicit acceptance (the stack policy denies it \
                  unless overridden; see the README, \"Changing a data stack on purpose\")",
@@ -169,19 +277,48 @@ impl Change {
         }
     }
 
+    /// Sets `data_loss` from what the resource holds (the construct's declaration first, the
+    /// type table second) and the action; a replaced or deleted compute resource gets an
+    /// interruption note instead.
     pub(crate) fn assess(&mut self) {
+        if self.statefulness.is_none() {
+            self.statefulness = risk::stateful(&self.resource_type).map(|why| Statefulness {
+                role: Role::Data,
+                reason: why.to_string(),
+                source: Declared::TypeTable,
+            });
+        }
         let destroys = matches!(self.action, Action::Delete | Action::Replace);
-        if let (true, Some(why)) = (destroys, risk::stateful(&self.resource_type)) {
-            let replaced = self.action == Action::Replace;
-            let cond = if self.replacement == Replacement::Conditional {
-                "may be replaced (depends on deploy-time values): "
-            } else {
-                ""
-            };
-            self.data_loss = Some(format!(
-                "{cond}{why}; {}",
-                risk::retention_note(self.old_policy.as_deref(), replaced)
-            ));
+        let Some(st) = self.statefulness.clone() else {
+            return;
+        };
+        if !destroys {
+            return;
+        }
+        let replaced = self.action == Action::Replace;
+        let by = match st.source {
+            Declared::Construct => "declared by its construct",
+            Declared::TypeTable => "by its resource type",
+        };
+        match st.role {
+            Role::Data => {
+                let cond = if self.replacement == Replacement::Conditional {
+                    "may be replaced (depends on deploy-time values): "
+                } else {
+                    ""
+                };
+                self.data_loss = Some(format!(
+                    "{cond}{} ({by}); {}",
+                    st.reason,
+                    risk::retention_note(self.old_policy.as_deref(), replaced)
+                ));
+            }
+            Role::Compute => self.notes.push(format!(
+                "interruption, not data loss: replaceable compute ({by}): {}; it is {} and its \
+                 clients wait for the new one",
+                st.reason,
+                if replaced { "replaced" } else { "deleted" }
+            )),
         }
     }
 
@@ -197,6 +334,9 @@ impl Change {
             Risk::DataLoss => s.push_str(" — data loss"),
             Risk::Widening => s.push_str(" — widening"),
             Risk::None => {}
+        }
+        if self.accepted.is_some() {
+            s.push_str(" (accepted)");
         }
         s
     }
@@ -233,7 +373,17 @@ impl Change {
         for w in &self.widening {
             out.push(format!("widening: {w}"));
         }
+        for g in &self.guardrails {
+            let r = match g.risk {
+                Risk::DataLoss => "data-loss risk",
+                _ => "widening",
+            };
+            out.push(format!("guardrail weakened ({r}): {}", g.message));
+        }
         out.extend(self.notes.iter().cloned());
+        if let Some(a) = &self.accepted {
+            out.push(format!("accepted ({}): {}", a.origin, a.reason));
+        }
         out
     }
 }
@@ -285,6 +435,9 @@ pub struct Report {
     pub changes: Vec<Change>,
     /// The cfn-lint version the replacement table came from.
     pub cfn_lint: String,
+    /// The acceptances that matched changes of this stack, with the logical ids they matched
+    /// (the audit trail; [`crate::accept::apply`]).
+    pub acceptances: Vec<(Acceptance, Vec<String>)>,
 }
 
 impl Report {
@@ -304,16 +457,25 @@ impl Report {
             source,
             changes,
             cfn_lint: crate::spec::Table::get().cfn_lint.clone(),
+            acceptances: Vec::new(),
         }
     }
 
-    /// The most severe risk in the report.
+    /// The most severe risk not accepted.
     pub fn verdict(&self) -> Risk {
         self.changes
             .iter()
-            .map(Change::risk)
+            .map(Change::open_risk)
             .min()
             .unwrap_or(Risk::None)
+    }
+
+    /// How many risky changes are accepted.
+    pub fn accepted_count(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.accepted.is_some() && c.risk() != Risk::None)
+            .count()
     }
 
     /// [`EXIT_DATA_LOSS`], [`EXIT_WIDENING`] or [`EXIT_SAFE`].
@@ -330,7 +492,7 @@ impl Report {
     }
 
     fn risk_count(&self, r: Risk) -> usize {
-        self.changes.iter().filter(|c| c.risk() == r).count()
+        self.changes.iter().filter(|c| c.open_risk() == r).count()
     }
 
     fn summary_line(&self) -> String {
@@ -359,6 +521,10 @@ impl Report {
             Risk::Widening => format!(
                 "WIDENING: {} change(s) widen access (exit {EXIT_WIDENING})",
                 self.risk_count(Risk::Widening)
+            ),
+            Risk::None if self.accepted_count() > 0 => format!(
+                "safe: every risk accepted ({} accepted change(s)) (exit 0)",
+                self.accepted_count()
             ),
             Risk::None => "safe: no data loss, no widened access (exit 0)".to_string(),
         }
@@ -405,7 +571,11 @@ impl Report {
                 "delete": self.count(Action::Delete),
                 "data_loss": self.risk_count(Risk::DataLoss),
                 "widening": self.risk_count(Risk::Widening),
+                "accepted": self.accepted_count(),
             },
+            "acceptances": self.acceptances.iter().map(|(a, ids)| json!({
+                "target": a.target, "reason": a.reason, "origin": a.origin, "matched": ids,
+            })).collect::<Vec<_>>(),
             "changes": changes,
         })
     }
@@ -451,6 +621,18 @@ impl Report {
             ));
             for w in c.why() {
                 s.push_str(&format!("      {w}\n"));
+            }
+        }
+        if !self.acceptances.is_empty() {
+            s.push_str("\nACCEPTED\n");
+            for (a, ids) in &self.acceptances {
+                s.push_str(&format!(
+                    "  {}: {} ({}; matched {})\n",
+                    a.target,
+                    a.reason,
+                    a.origin,
+                    ids.join(", ")
+                ));
             }
         }
         s
@@ -501,6 +683,18 @@ impl Report {
         };
         if !risky.is_empty() {
             s.push_str(&table(&risky));
+        }
+        if !self.acceptances.is_empty() {
+            s.push_str("\n**Accepted risks**\n\n");
+            for (a, ids) in &self.acceptances {
+                s.push_str(&format!(
+                    "- `{}`: {} ({}; matched {})\n",
+                    md_escape(&a.target),
+                    md_escape(&a.reason),
+                    md_escape(&a.origin),
+                    ids.join(", ")
+                ));
+            }
         }
         let rest: Vec<&Change> = self
             .changes
@@ -649,10 +843,26 @@ mod tests {
     }
 
     #[test]
+    fn one_exit_code_table_for_help_readme_and_code() {
+        let table = exit_code_table();
+        let codes: Vec<u8> = EXIT_CODES.iter().map(|(c, _)| *c).collect();
+        assert_eq!(codes, [0, 10, 11, 2, 4, 5, 12]);
+        assert!(table.starts_with("Exit codes:\n   0  safe"), "{table}");
+        // The README documents the same table, line for line.
+        let readme = include_str!("../../README.md");
+        for line in table.lines().skip(1) {
+            assert!(
+                readme.contains(line),
+                "README.md lacks the exit-code line {line:?}: paste `exit_code_table()`"
+            );
+        }
+    }
+
+    #[test]
     fn json_shape_is_stable() {
         let v = sample().to_json();
         assert_eq!(v["schema"], SCHEMA);
-        assert_eq!(v["version"], "1.0");
+        assert_eq!(v["version"], "1.1");
         assert_eq!(v["stack"], "TrackerStaging");
         assert_eq!(v["source"]["kind"], "template-diff");
         assert_eq!(v["source"]["baseline"], "golden");
@@ -682,16 +892,19 @@ mod tests {
         assert_eq!(
             keys,
             [
+                "accepted",
                 "action",
                 "attributes",
                 "construct",
                 "construct_path",
                 "data_loss",
+                "guardrails",
                 "logical_id",
                 "notes",
                 "properties",
                 "replacement",
                 "risk",
+                "statefulness",
                 "type",
                 "widening"
             ]
@@ -710,6 +923,13 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("snapshotted (UpdateReplacePolicy: Snapshot); the new one starts empty"));
+        assert_eq!(
+            c["statefulness"],
+            json!({"role": "data", "reason": risk::stateful("AWS::EC2::Volume").unwrap(),
+                   "source": "type-table"})
+        );
+        assert_eq!(v["acceptances"], json!([]));
+        assert_eq!(s["accepted"], 0);
         assert_eq!(v["changes"][1]["risk"], "widening");
         assert_eq!(v["changes"][3]["construct_path"], Value::Null);
         let empty = Report::new("S", sample().source, Vec::new()).to_json();

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::report::{Declared, Role, Statefulness};
+
 /// Resource types whose replacement or deletion loses data, each with the reason shown to the
 /// reviewer. Deliberately not listed: `AWS::EFS::AccessPoint` (configuration over the file
 /// system: a new one sees the same files), `AWS::EC2::VolumeAttachment` (a link),
@@ -64,6 +66,28 @@ pub const STATEFUL: &[(&str, &str)] = &[
     ("AWS::SQS::Queue", "a queue holds undelivered messages"),
 ];
 
+/// The template metadata key under which a construct declares what its resource holds:
+/// `{"role": "data" | "compute", "reason": "..."}` (`tracker-constructs` writes it).
+pub const STATEFULNESS_METADATA: &str = "tracker:statefulness";
+
+/// What the construct of resource `r` (a template resource) declares it holds, if it does.
+pub fn declared_statefulness(r: &Value) -> Option<Statefulness> {
+    let d = &r["Metadata"][STATEFULNESS_METADATA];
+    let role = match d["role"].as_str()? {
+        "data" => Role::Data,
+        "compute" => Role::Compute,
+        _ => return None,
+    };
+    Some(Statefulness {
+        role,
+        reason: d["reason"]
+            .as_str()
+            .unwrap_or("declared by its construct")
+            .to_string(),
+        source: Declared::Construct,
+    })
+}
+
 /// Why `type_` is stateful, if it is.
 pub fn stateful(type_: &str) -> Option<&'static str> {
     STATEFUL
@@ -98,41 +122,16 @@ pub fn retention_note(policy: Option<&str>, replaced: bool) -> String {
 // ---------------------------------------------------------------------------------------------
 // IAM
 
-/// Where policy documents live, per resource type: top-level property, or `Policies` (inline
-/// policies, each with a `PolicyDocument`).
+/// The policy documents in `props` of a `type_` resource, each with its path: every property the
+/// provider schemas say holds a policy document ([`crate::spec::policy_properties`], generated),
+/// at any depth (`Policies/0/PolicyDocument`). JSON strings are parsed.
 fn policy_documents(type_: &str, props: &Value) -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    let mut doc = |name: &str| {
-        if let Some(v) = props.get(name) {
-            out.push((name.to_string(), parse_json_string(v)));
-        }
-    };
-    match type_ {
-        "AWS::IAM::Policy"
-        | "AWS::IAM::ManagedPolicy"
-        | "AWS::S3::BucketPolicy"
-        | "AWS::SQS::QueuePolicy"
-        | "AWS::SNS::TopicPolicy"
-        | "AWS::Logs::ResourcePolicy"
-        | "AWS::IAM::RolePolicy"
-        | "AWS::IAM::UserPolicy"
-        | "AWS::IAM::GroupPolicy" => doc("PolicyDocument"),
-        "AWS::KMS::Key" => doc("KeyPolicy"),
-        "AWS::SecretsManager::ResourcePolicy" => doc("ResourcePolicy"),
-        "AWS::ECR::Repository" => doc("RepositoryPolicyText"),
-        "AWS::IAM::Role" => doc("AssumeRolePolicyDocument"),
-        _ => {}
-    }
-    if matches!(
-        type_,
-        "AWS::IAM::Role" | "AWS::IAM::User" | "AWS::IAM::Group"
-    ) {
-        for p in props["Policies"].as_array().into_iter().flatten() {
-            let name = p["PolicyName"].as_str().unwrap_or("?");
-            out.push((
-                format!("Policies[{name}]"),
-                parse_json_string(&p["PolicyDocument"]),
-            ));
+    for path in crate::spec::policy_properties(type_) {
+        let mut vals = Vec::new();
+        crate::diff::values_at(props, &path, &mut vals, String::new());
+        for (at, v) in vals {
+            out.push((at, parse_json_string(v)));
         }
     }
     out
@@ -246,7 +245,9 @@ fn describe_grant(g: &Grant) -> String {
     if !g.resource.is_empty() {
         s.push_str(&format!(" on {}", short(&g.resource)));
     }
-    if !g.principal.is_empty() {
+    if g.principal == "*" || g.principal == "AWS:*" {
+        s.push_str(" to anyone (Principal *)");
+    } else if !g.principal.is_empty() {
         s.push_str(&format!(" to {}", short(&g.principal)));
     }
     if !g.condition.is_empty() {

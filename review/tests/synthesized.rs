@@ -29,6 +29,7 @@ struct Variant {
     drop_allow_list: bool,
     extra_iam_action: bool,
     worker: bool,
+    ami: &'static str,
 }
 
 const BASELINE: Variant = Variant {
@@ -39,6 +40,7 @@ const BASELINE: Variant = Variant {
     drop_allow_list: false,
     extra_iam_action: false,
     worker: true,
+    ami: AMI,
 };
 
 fn build(v: Variant) -> Value {
@@ -51,7 +53,7 @@ fn build(v: Variant) -> Value {
             PlatformProps::new("staging", CERT),
         )
         .unwrap();
-        let mut data = StagingDataHostProps::new("eu-west-1", AMI);
+        let mut data = StagingDataHostProps::new("eu-west-1", v.ami);
         data.data_volume_gib = v.volume_gib;
         StagingDataHost::new(stack, v.data_id, &platform, data).unwrap();
 
@@ -203,10 +205,15 @@ fn renamed_data_host_deletes_and_adds_and_is_data_loss() {
     assert!(gone.notes[0].contains("renamed to"), "{:?}", gone.notes);
     let added = one(&r, "AWS::EC2::Volume", "/Database/");
     assert_eq!(added.action, Action::Add);
+    // The host is compute by its construct's declaration: its deletion interrupts, loses nothing.
     let host = one(&r, "AWS::EC2::Instance", "/Data/");
     assert_eq!(host.action, Action::Delete);
-    assert_eq!(host.risk(), Risk::DataLoss);
+    assert_eq!(host.risk(), Risk::None, "{:?}", host.notes);
     assert_eq!(r.exit_code(), tracker_review::EXIT_DATA_LOSS);
+    assert!(
+        why.contains("the PostgreSQL and Valkey files (declared by its construct)"),
+        "{why}"
+    );
     // Data loss is reported first.
     assert_eq!(r.changes[0].risk(), Risk::DataLoss);
     let text = r.render(tracker_review::Format::Text);
@@ -214,6 +221,48 @@ fn renamed_data_host_deletes_and_adds_and_is_data_loss() {
         text.contains("Data › DataVolume: DELETE — data loss"),
         "{text}"
     );
+}
+
+/// A new AMI replaces the data host (`ImageId` is create-only). Its construct declares it
+/// replaceable compute (the data is on the volume, which stays): an interruption with the
+/// reason, not data loss, in a services stack and in a data stack alike.
+#[test]
+fn a_replaced_data_host_is_an_interruption_by_its_constructs_declaration() {
+    let new = build(Variant {
+        ami: "ami-0fedcba9876543210",
+        ..BASELINE
+    });
+    for stack in ["TestStaging", "TestStagingData"] {
+        let r = tracker_review::review_templates_named(
+            stack,
+            tracker_review::Source::TemplateDiff {
+                baseline: "old".into(),
+                template: "new".into(),
+            },
+            baseline(),
+            &new,
+        );
+        let text = r.render(tracker_review::Format::Text);
+        let host = one(&r, "AWS::EC2::Instance", "/Data/");
+        assert_eq!(host.action, Action::Replace, "{text}");
+        assert!(
+            host.properties.iter().any(|p| p.path == "ImageId"),
+            "{text}"
+        );
+        assert_eq!(host.risk(), Risk::None, "{text}");
+        let st = host.statefulness.as_ref().unwrap();
+        assert_eq!(st.source, tracker_review::report::Declared::Construct);
+        assert!(
+            host.notes.iter().any(|n| n.starts_with(
+                "interruption, not data loss: replaceable compute (declared by its construct): \
+                 PostgreSQL and Valkey keep their files on the data volume"
+            )),
+            "{text}"
+        );
+        // The volume is untouched.
+        assert!(at(&r, "AWS::EC2::Volume", "/Data/").is_empty(), "{text}");
+        assert_eq!(r.exit_code(), 0, "{text}");
+    }
 }
 
 /// No construct prop chooses the data volume's availability zone (StagingDataHost puts it in
