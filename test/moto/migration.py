@@ -74,7 +74,7 @@ def main() -> int:
 
     task = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
     definition = ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])["taskDefinition"]
-    details = {d["name"]: d["value"] for a in task.get("attachments", []) for d in a.get("details", [])}
+    details = {d["name"]: d.get("value") for a in task.get("attachments", []) for d in a.get("details", [])}
     eni = boto3.client("ec2").describe_network_interfaces(NetworkInterfaceIds=[details["networkInterfaceId"]])
     groups = sorted(g["GroupId"] for g in eni["NetworkInterfaces"][0]["Groups"])
 

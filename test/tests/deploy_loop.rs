@@ -337,15 +337,10 @@ impl Loop {
         cmd.args(["run", "--quiet", "--locked", "--manifest-path"])
             .arg(repo_root().join("Cargo.toml"))
             .args(["-p", "tracker-cdk", "--features", "aws", "--"])
-            .args([
-                "release",
-                stack,
-                "--image-tag",
-                tag,
-                "--poll-seconds",
-                "1",
-                "--cdk",
-            ])
+            // A short timeout: should migration.py fail, the release ends (exit 22) instead of
+            // waiting for a task nothing will stop.
+            .args(["release", stack, "--image-tag", tag, "--poll-seconds", "1"])
+            .args(["--timeout-minutes", "3", "--cdk"])
             .arg(repo_root().join("node_modules/.bin/cdk"))
             .args([
                 "--",
@@ -361,8 +356,8 @@ impl Loop {
             args.extend(["--line", line]);
         }
         std::thread::scope(|scope| {
-            let released = scope.spawn(|| run(&mut cmd, Duration::from_secs(900), &what));
-            let container = self.python("migration.py", &args, Duration::from_secs(900));
+            let released = scope.spawn(|| run(&mut cmd, Duration::from_secs(600), &what));
+            let container = self.python("migration.py", &args, Duration::from_secs(600));
             (released.join().expect("the release thread"), container)
         })
     }
@@ -648,9 +643,6 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
     );
 
     // Every service runs the first tag (Anisette is pinned separately).
-    let images = |report: &Value| -> BTreeMap<String, Vec<String>> {
-        serde_json::from_value(report["images"].clone()).unwrap()
-    };
     let before = images(&first);
     let tagged: Vec<&String> = before
         .iter()
@@ -993,13 +985,7 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         task["taskDefinitionArn"], staged["MigrationTaskDefinition"],
         "{task:#}"
     );
-    assert!(
-        task["image"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!("/tracker/api:{RELEASE_TAG}")),
-        "{task:#}"
-    );
+    assert_migration_image(&task, RELEASE_TAG);
     assert!(
         staged["MigrationSubnets"]
             .as_str()
@@ -1016,10 +1002,7 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
     assert_eq!(task["launchType"], "FARGATE", "{task:#}");
     // Then the services: read back against the template of the services deploy, every
     // service image (Anisette is pinned) on the new tag.
-    let prod_images = |report: &Value| -> BTreeMap<String, Vec<String>> {
-        serde_json::from_value(report["images"].clone()).unwrap()
-    };
-    let after_release = prod_images(&lp.check_stack("deployed", PRODUCTION, &[]));
+    let after_release = images(&lp.check_stack("deployed", PRODUCTION, &[]));
     let on = |images: &BTreeMap<String, Vec<String>>, tag: &str| -> usize {
         images
             .values()
@@ -1052,14 +1035,8 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         "{}",
         failed.stderr
     );
-    assert!(
-        task["image"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!("/tracker/api:{FAILING_TAG}")),
-        "{task:#}"
-    );
-    let after_failure = prod_images(&lp.check_stack("deployed", PRODUCTION, &[]));
+    assert_migration_image(&task, FAILING_TAG);
+    let after_failure = images(&lp.check_stack("deployed", PRODUCTION, &[]));
     assert_eq!(
         after_failure, after_release,
         "a failed migration leaves the services alone"
@@ -1116,6 +1093,22 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         releases_seconds - release_seconds,
         production.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64()
+    );
+}
+
+/// The images of each service a check.py report read back, by the service's logical id.
+fn images(report: &Value) -> BTreeMap<String, Vec<String>> {
+    serde_json::from_value(report["images"].clone()).unwrap()
+}
+
+/// Asserts the migration task `migration.py` saw ran the api image at `tag`.
+fn assert_migration_image(task: &Value, tag: &str) {
+    assert!(
+        task["image"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/tracker/api:{tag}")),
+        "the migration ran another image than tracker/api:{tag}: {task:#}"
     );
 }
 
