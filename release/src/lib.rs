@@ -119,17 +119,14 @@ pub enum ReleaseError {
     )]
     MissingOutputs { stack: String, missing: String },
     #[error(
-        "after deploying the migration, {stack} should run the migration on {expected_migration} \
-         and the services on {expected_services}, but its outputs say {migration} and \
-         {services}: is `{key}` set in a way `-c` does not override?"
+        "after deploying the migration, {stack} {found}: is `{key}` set in a way `-c` does not \
+         override?"
     )]
     UnexpectedState {
         stack: String,
         key: String,
-        expected_migration: String,
-        expected_services: String,
-        migration: String,
-        services: String,
+        /// What was expected and what the outputs say.
+        found: String,
     },
     #[error(transparent)]
     Aws(#[from] tracker_review::aws::AwsError),
@@ -343,10 +340,11 @@ pub fn release(steps: &mut dyn Steps, r: &Release) -> Result<Released, ReleaseEr
         return Err(ReleaseError::UnexpectedState {
             stack: r.stack.clone(),
             key: r.key("migrationImageTag"),
-            expected_migration: r.image_tag.clone(),
-            expected_services: previous,
-            migration: staged.migration_image_tag,
-            services: staged.image_tag,
+            found: format!(
+                "should run the migration on {} and the services on {previous}, but its \
+                 outputs say {} and {}",
+                r.image_tag, staged.migration_image_tag, staged.image_tag
+            ),
         });
     }
     let target = staged.migration;
