@@ -85,7 +85,7 @@ Exit codes:
    5  AWS could not be asked or refused a call (or this build has no `aws` feature)
   20  the migration exited non-zero: the services were not deployed
   21  the migration task did not start its container: the services were not deployed
-  22  the migration still ran at --timeout (left running): the services were not deployed
+  22  the migration still ran at --timeout-minutes (left running): the services were not deployed
   23  a `cdk deploy` failed (the message says which)
   24  the stack is not deployed, lacks the release outputs, or the migration deploy did not
       leave the expected tags";
