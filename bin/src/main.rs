@@ -27,7 +27,8 @@ mod exit {
     /// `node_modules` holds another aws-cdk-lib (or constructs, cdk-nag) version than the one the
     /// bindings were generated from.
     pub const PACKAGE_VERSIONS: u8 = 8;
-    // `review` exits with the codes of `tracker_review::EXIT_CODES` (0, 2, 4, 5, 10, 11, 12).
+    // `review` exits with the codes of `tracker_review::EXIT_CODES` (0, 2, 4, 5, 10, 11, 12);
+    // `release` with the codes of `tracker_release::exit` (5, 20-24).
 }
 
 const SYNTH_HELP: &str = "\
@@ -82,6 +83,27 @@ container/instance metadata; endpoint AWS_ENDPOINT_URL_CLOUDFORMATION or AWS_END
 fn review_help() -> String {
     format!("{REVIEW_HELP}\n{}", tracker_review::exit_code_table())
 }
+
+const RELEASE_HELP: &str = "\
+Order: (1) read the stack's outputs (the tag the services run); (2) `cdk deploy STACK
+--exclusively -c <env>.imageTag=<current> -c <env>.migrationImageTag=<TAG>`: only the migration
+task definition moves to TAG; (3) run it (ECS RunTask, Fargate, the subnets and security group of
+the stack's outputs); (4) print its CloudWatch log until it stops; (5) only if it exited 0, `cdk
+deploy STACK --exclusively -c <env>.imageTag=<TAG> -c <env>.migrationImageTag=<TAG>`.
+Arguments after `--` go to both `cdk deploy`s (e.g. `-- --role-arn ARN`). The stack must have been
+deployed once (`npx cdk deploy STACK`). AWS access as for `review` (the SDK's standard chain); a
+build with `--features aws`.
+
+Exit codes:
+   0  released
+   2  usage error
+   5  AWS could not be asked or refused a call (or this build has no `aws` feature)
+  20  the migration exited non-zero: the services were not deployed
+  21  the migration task did not start its container: the services were not deployed
+  22  the migration still ran at --timeout-minutes (left running): the services were not deployed
+  23  a `cdk deploy` failed (the message says which)
+  24  the stack is not deployed, lacks the release outputs, or the migration deploy did not
+      leave the expected tags";
 
 #[derive(Parser)]
 #[command(
@@ -149,6 +171,32 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         accept_file: Option<PathBuf>,
     },
+    /// Release an image to a services stack: migrate on the new image first, then roll the
+    /// services out (only if the migration exited 0).
+    #[command(after_help = RELEASE_HELP)]
+    Release {
+        /// The services stack: TrackerStaging or TrackerProduction.
+        stack: String,
+        /// The image tag (or sha256: digest) to release, already pushed to the tracker
+        /// repositories.
+        #[arg(long)]
+        image_tag: String,
+        /// The CDK CLI command (split on spaces).
+        #[arg(long, default_value = "npx cdk")]
+        cdk: String,
+        /// The AWS region. Default: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's.
+        #[arg(long)]
+        region: Option<String>,
+        /// Seconds between two looks at the migration task.
+        #[arg(long, default_value_t = 6)]
+        poll_seconds: u64,
+        /// How long the migration may run, in minutes.
+        #[arg(long, default_value_t = 30)]
+        timeout_minutes: u64,
+        /// Passed to both `cdk deploy`s.
+        #[arg(last = true)]
+        cdk_args: Vec<String>,
+    },
     /// Print the CloudFormation stack policy of a data stack (JSON): replacement and deletion of
     /// its stateful and retained resources denied, every other update allowed. Apply it with
     /// `aws cloudformation set-stack-policy --stack-name STACK --stack-policy-body file://p.json`.
@@ -215,6 +263,47 @@ fn main() -> ExitCode {
         Command::Schema => {
             print!("{}", cdk_from_rust::program::json_schema());
             ExitCode::SUCCESS
+        }
+        Command::Release {
+            stack,
+            image_tag,
+            cdk,
+            region,
+            poll_seconds,
+            timeout_minutes,
+            cdk_args,
+        } => {
+            let Some(environment) = tracker_stacks::Environment::ALL
+                .into_iter()
+                .find(|e| e.stack_name() == stack)
+            else {
+                let stacks: Vec<&str> = tracker_stacks::Environment::ALL
+                    .iter()
+                    .map(|e| e.stack_name())
+                    .collect();
+                eprintln!(
+                    "error: {stack} is not a services stack: release one of {}",
+                    stacks.join(", ")
+                );
+                return ExitCode::from(2);
+            };
+            let mut plan = tracker_release::Release::new(&stack, environment.name(), &image_tag);
+            plan.poll_interval = std::time::Duration::from_secs(poll_seconds.max(1));
+            plan.timeout = std::time::Duration::from_secs(timeout_minutes * 60);
+            let cli = tracker_release::cdk::CdkCli {
+                command: cdk.split_whitespace().map(str::to_string).collect(),
+                extra_args: cdk_args,
+                ..Default::default()
+            };
+            let result = tracker_release::aws::AwsSteps::new(region.as_deref(), cli)
+                .and_then(|mut steps| tracker_release::release(&mut steps, &plan));
+            match result {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(e.exit_code())
+                }
+            }
         }
         Command::StackPolicy {
             stack,

@@ -218,6 +218,8 @@ pub struct OneOffTask {
     /// The `aws ecs run-task` command (a token, resolved at deploy time; also the stack output
     /// `RunTaskCommand`).
     pub run_task_command: JsString,
+    /// The private subnets the task runs in, comma-separated (a token, resolved at deploy time).
+    pub subnet_ids: JsString,
 }
 
 impl OneOffTask {
@@ -298,7 +300,7 @@ impl OneOffTask {
                     " --task-definition {family} --launch-type FARGATE --network-configuration \
                      'awsvpcConfiguration={{subnets=["
                 )),
-                subnet_ids,
+                subnet_ids.clone(),
                 JsString::from("],securityGroups=["),
                 security_group.security_group_id(),
                 JsString::from("],assignPublicIp=DISABLED}'"),
@@ -316,6 +318,7 @@ impl OneOffTask {
             log_group,
             family,
             run_task_command,
+            subnet_ids,
         })
     }
 }

@@ -27,9 +27,10 @@ pub enum AwsError {
          and AWS_ROLE_ARN"
     )]
     NoCredentials { detail: String },
-    #[error("CloudFormation {action}: {message}")]
+    /// `action` names the service and the call, e.g. `CloudFormation GetTemplate`.
+    #[error("{action}: {message}")]
     Transport { action: String, message: String },
-    #[error("CloudFormation {action}: {code}: {message}")]
+    #[error("{action}: {code}: {message}")]
     Api {
         action: String,
         code: String,
@@ -39,13 +40,13 @@ pub enum AwsError {
     Runtime(String),
     #[error(
         "this build has no AWS access (the `aws` cargo feature of tracker-review is off): \
-         rebuild with it, e.g. `cargo run -p tracker-cdk --features aws -- review ...`"
+         rebuild with it, e.g. `cargo run -p tracker-cdk --features aws -- review ...` (or `-- release ...`)"
     )]
     NotBuilt,
 }
 
 #[cfg(feature = "aws")]
-pub use sdk::Client;
+pub use sdk::{load, sdk_error, Client};
 
 #[cfg(not(feature = "aws"))]
 /// A CloudFormation client; this build has none (see [`AwsError::NotBuilt`]).
@@ -95,15 +96,9 @@ mod sdk {
     impl Client {
         /// From the standard chain (see the module docs); `region` overrides it.
         pub fn from_env(region: Option<&str>) -> Result<Client, AwsError> {
-            let runtime = runtime()?;
-            let mut loader = aws_config::defaults(BehaviorVersion::latest());
-            if let Some(r) = region {
-                loader = loader.region(Region::new(r.to_string()));
-            }
-            let config = runtime.block_on(loader.load());
-            let region = config.region().ok_or(AwsError::NoRegion)?.to_string();
+            let (config, runtime) = load(region)?;
             Ok(Client {
-                region,
+                region: config.region().ok_or(AwsError::NoRegion)?.to_string(),
                 inner: aws_sdk_cloudformation::Client::new(&config),
                 runtime,
             })
@@ -179,7 +174,7 @@ mod sdk {
                             .set_next_token(token.take())
                             .send(),
                     )
-                    .map_err(|e| error("DescribeChangeSet", e))?;
+                    .map_err(|e| sdk_error("CloudFormation DescribeChangeSet", e))?;
                 token = page
                     .next_token()
                     .filter(|t| !t.is_empty())
@@ -207,12 +202,28 @@ mod sdk {
                         .template_stage(TemplateStage::Original)
                         .send(),
                 )
-                .map_err(|e| error("GetTemplate", e))?;
+                .map_err(|e| sdk_error("CloudFormation GetTemplate", e))?;
             out.template_body.ok_or_else(|| AwsError::Transport {
-                action: "GetTemplate".into(),
+                action: "CloudFormation GetTemplate".into(),
                 message: "the response has no TemplateBody".into(),
             })
         }
+    }
+
+    /// The SDK configuration from the standard chain (see the module docs; `region` overrides
+    /// it), with a region, and a single-threaded runtime to make its calls on. Every AWS client
+    /// of the project (the review's, the release's) starts here.
+    pub fn load(
+        region: Option<&str>,
+    ) -> Result<(aws_config::SdkConfig, tokio::runtime::Runtime), AwsError> {
+        let runtime = runtime()?;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(r) = region {
+            loader = loader.region(Region::new(r.to_string()));
+        }
+        let config = runtime.block_on(loader.load());
+        config.region().ok_or(AwsError::NoRegion)?;
+        Ok((config, runtime))
     }
 
     fn runtime() -> Result<tokio::runtime::Runtime, AwsError> {
@@ -223,8 +234,9 @@ mod sdk {
     }
 
     /// A service's refusal keeps its code; a missing credential says so; anything else (network,
-    /// timeout, endpoint) is a transport failure with the whole chain of causes.
-    fn error<E, R>(action: &str, e: SdkError<E, R>) -> AwsError
+    /// timeout, endpoint) is a transport failure with the whole chain of causes. `action` names
+    /// the service and the call (`ECS RunTask`); any SDK client's errors map through here.
+    pub fn sdk_error<E, R>(action: &str, e: SdkError<E, R>) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug + 'static,

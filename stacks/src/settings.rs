@@ -13,6 +13,7 @@
 //! | `adminAllowList` | client CIDRs allowed to reach admin (comma-separated or a JSON array) |
 //! | `alertEmails`, `alertHttpsEndpoints` | subscriptions of the environment's alert topic (lists) |
 //! | `imageTag` | the image tag (or `sha256:` digest) every service runs |
+//! | `migrationImageTag` | the tag (or digest) of the api image the migration task runs; default: `imageTag` (`tracker-cdk release` sets it ahead of `imageTag`) |
 //! | `registryAccount`, `registryRegion` | where the ECR repositories live (default: `account`, `region`); the same for both environments |
 //! | `cpuArchitecture` | `X86_64` (default) or `ARM64`: the tasks' CPU architecture (`<service>.cpuArchitecture` per service) |
 //! | `ciRepository`, `ciRefs`, `ciOidcProviderArn` | `TrackerRegistry`'s CI role: the GitHub `owner/repo`, the refs it may push from (default `refs/heads/main`, `refs/tags/*`), an existing OIDC provider to import (default: create one); no environment prefix |
@@ -283,6 +284,11 @@ pub struct Settings {
     /// The image tag (or `sha256:<digest>`) every service runs. Production refuses a mutable tag
     /// (`latest`, a branch name); staging accepts one with a warning. Default: `v1.0.0`.
     pub image_tag: String,
+    /// The tag (or `sha256:<digest>`) of the api image the migration task runs, context
+    /// `migrationImageTag`. A release first deploys this alone (the services keep `image_tag`),
+    /// runs the migration, then moves `image_tag` to it. Same rules as `image_tag`. Default:
+    /// `None`, the migration task runs `image_tag`.
+    pub migration_image_tag: Option<String>,
     /// The pinned tag (or digest) of the Anisette image mirrored to `tracker/anisette-v3`.
     /// Default: `2024-06-01` (upstream publishes only `:latest`; mirror and date it).
     pub anisette_image_tag: String,
@@ -461,6 +467,7 @@ impl Settings {
             hosted_zone_name: None,
             admin_allow_list: vec!["203.0.113.0/24".into()],
             image_tag: "v1.0.0".into(),
+            migration_image_tag: None,
             anisette_image_tag: "2024-06-01".into(),
             registry_account: EXAMPLE_ACCOUNT.into(),
             registry_region: "eu-west-1".into(),
@@ -570,6 +577,7 @@ impl Settings {
             "alertEmails" => self.alert_emails = list(c, &field, value),
             "alertHttpsEndpoints" => self.alert_https_endpoints = list(c, &field, value),
             "imageTag" => self.image_tag = text(c).unwrap_or_default(),
+            "migrationImageTag" => self.migration_image_tag = text(c).filter(|v| !v.is_empty()),
             "anisetteImageTag" => self.anisette_image_tag = text(c).unwrap_or_default(),
             "registryAccount" => self.registry_account = text(c).unwrap_or_default(),
             "registryRegion" => self.registry_region = text(c).unwrap_or_default(),
@@ -973,21 +981,31 @@ impl Settings {
                 alerts::HTTPS_ALLOWED,
             );
         }
-        match tag_kind(&self.image_tag) {
-            TagKind::Invalid => drop(c.fail(
-                &p("imageTag"),
-                &self.image_tag,
-                "an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}) or sha256:<64 hex digits>",
-            )),
-            TagKind::Mutable if self.environment == Environment::Production => drop(c.fail(
-                &p("imageTag"),
-                &self.image_tag,
-                "an immutable reference in production: a version (v1.4.2), a commit SHA (7-40 \
-                 hex digits) or sha256:<digest>; a tag like `latest` or a branch name can point \
-                 at a different image on the next deploy (every stack is synthesized on each \
-                 run: for staging alone, set `staging.imageTag` instead of `imageTag`)",
-            )),
-            _ => {}
+        let tags = [
+            ("imageTag", Some(&self.image_tag)),
+            ("migrationImageTag", self.migration_image_tag.as_ref()),
+        ];
+        for (key, tag) in tags {
+            let Some(tag) = tag else { continue };
+            match tag_kind(tag) {
+                TagKind::Invalid => drop(c.fail(
+                    &p(key),
+                    tag,
+                    "an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}) or sha256:<64 hex digits>",
+                )),
+                TagKind::Mutable if self.environment == Environment::Production => drop(c.fail(
+                    &p(key),
+                    tag,
+                    format!(
+                        "an immutable reference in production: a version (v1.4.2), a commit SHA \
+                         (7-40 hex digits) or sha256:<digest>; a tag like `latest` or a branch \
+                         name can point at a different image on the next deploy (every stack is \
+                         synthesized on each run: for staging alone, set `staging.{key}` \
+                         instead of `{key}`)"
+                    ),
+                )),
+                _ => {}
+            }
         }
         if tag_kind(&self.anisette_image_tag) == TagKind::Invalid
             || self.anisette_image_tag == "latest"
@@ -1148,6 +1166,13 @@ impl Settings {
         tag_kind(&self.image_tag) == TagKind::Mutable
     }
 
+    /// The tag of the image the migration task runs: `migration_image_tag`, else `image_tag`.
+    pub fn migration_image_tag(&self) -> &str {
+        self.migration_image_tag
+            .as_deref()
+            .unwrap_or(&self.image_tag)
+    }
+
     /// What synthesizes but should not be deployed as is: the example account, the example
     /// certificate ARN, the placeholder AMI (each names the context key to set), and a mutable
     /// image tag in staging. `cdk synth` prints each and records it as a warning annotation on
@@ -1275,7 +1300,7 @@ const REGISTRY_ONLY_KEYS: [&str; 3] = ["ciRepository", "ciRefs", "ciOidcProvider
 /// The name of the role CI assumes (`role-to-assume: arn:aws:iam::<registry account>:role/...`).
 pub const CI_ROLE_NAME: &str = "tracker-ci-image-push";
 
-const GLOBAL_KEYS: [&str; 18] = [
+const GLOBAL_KEYS: [&str; 19] = [
     "hostedZoneId",
     "hostedZoneName",
     "alertEmails",
@@ -1287,6 +1312,7 @@ const GLOBAL_KEYS: [&str; 18] = [
     "cloudfrontCertificateArn",
     "adminAllowList",
     "imageTag",
+    "migrationImageTag",
     "registryAccount",
     "registryRegion",
     "tags",
@@ -1296,7 +1322,7 @@ const GLOBAL_KEYS: [&str; 18] = [
     "ciOidcProviderArn",
 ];
 
-const ENV_KEYS: [&str; 22] = [
+const ENV_KEYS: [&str; 23] = [
     "hostedZoneId",
     "hostedZoneName",
     "alertEmails",
@@ -1308,6 +1334,7 @@ const ENV_KEYS: [&str; 22] = [
     "cloudfrontCertificateArn",
     "adminAllowList",
     "imageTag",
+    "migrationImageTag",
     "anisetteImageTag",
     "registryAccount",
     "registryRegion",
@@ -1612,6 +1639,35 @@ mod tests {
             .to_string();
         assert!(err.contains("production.hostedZoneName"), "{err}");
         assert!(err.contains("or neither"), "{err}");
+    }
+
+    #[test]
+    fn migration_image_tag_defaults_to_image_tag_and_is_checked_like_it() {
+        let defaults = Settings::defaults(Environment::Production);
+        assert_eq!(defaults.migration_image_tag(), "v1.0.0");
+
+        let mut ctx = serde_json::Map::new();
+        ctx.insert("imageTag".into(), json!("v1.4.2"));
+        ctx.insert("production.migrationImageTag".into(), json!("v1.4.3"));
+        let s = Settings::from_context(Environment::Production, &ctx).unwrap();
+        assert_eq!(
+            (s.image_tag.as_str(), s.migration_image_tag()),
+            ("v1.4.2", "v1.4.3")
+        );
+        let staging = Settings::from_context(Environment::Staging, &ctx).unwrap();
+        assert_eq!(staging.migration_image_tag(), "v1.4.2");
+
+        ctx.insert("production.migrationImageTag".into(), json!("latest"));
+        ctx.insert("staging.migrationImageTag".into(), json!("bad tag"));
+        let err = Settings::from_context(Environment::Production, &ctx)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("production.migrationImageTag"), "{err}");
+        assert!(err.contains("immutable"), "{err}");
+        let err = Settings::from_context(Environment::Staging, &ctx)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("staging.migrationImageTag"), "{err}");
     }
 
     #[test]

@@ -631,12 +631,13 @@ pub fn services(
             (service, repository)
         })
         .collect();
-    let image = |service: &str| -> Image {
+    let image_at = |service: &str, tag: &str| -> Image {
         Image::handle(ContainerImage::from_ecr_repository_with(
             repositories[service],
-            s.image_tag.as_str(),
+            tag,
         ))
     };
+    let image = |service: &str| image_at(service, &s.image_tag);
 
     // Anisette: private, its state on the data stack's EFS; its endpoint `anisette-v3` is what
     // the fetcher connects to.
@@ -777,8 +778,12 @@ pub fn services(
         built.workers.push((name, svc.service));
     }
 
-    // Migrations: a one-off task on the api image, run before a release is rolled out.
-    let mut migrate = OneOffTaskProps::new(image("api"), s.migration_command.clone());
+    // Migrations: a one-off task on the api image at `migrationImageTag` (default `imageTag`),
+    // run by `tracker-cdk release` before the services move to that tag.
+    let mut migrate = OneOffTaskProps::new(
+        image_at("api", s.migration_image_tag()),
+        s.migration_command.clone(),
+    );
     migrate.cpu_architecture = s.architecture_of(MIGRATE);
     migrate.connects_to = vec![db.clone()];
     migrate
@@ -800,8 +805,55 @@ pub fn services(
         &mut migrate.environment,
         &mut migrate.secrets,
     );
-    OneOffTask::new(stack, "Migrate", platform, migrate)?;
+    let task = OneOffTask::new(stack, "Migrate", platform, migrate)?;
+    release_outputs(stack, s, platform, &task);
     Ok(built)
+}
+
+/// What `tracker-cdk release` reads from the services stack (DescribeStacks): the tags deployed,
+/// and where and how to run the migration task. Output names are its interface: renaming one
+/// breaks releases of stacks deployed before.
+fn release_outputs(stack: Stack, s: &Settings, platform: &Platform, task: &OneOffTask) {
+    let outputs: [(&str, cdk_from_rust::JsString, &str); 7] = [
+        (
+            "ImageTag",
+            s.image_tag.as_str().into(),
+            "The image tag the services run (imageTag)",
+        ),
+        (
+            "MigrationImageTag",
+            s.migration_image_tag().into(),
+            "The api image tag the migration task runs (migrationImageTag)",
+        ),
+        (
+            "MigrationCluster",
+            platform.cluster.cluster_name(),
+            "The ECS cluster the migration task runs in",
+        ),
+        (
+            "MigrationTaskDefinition",
+            task.task_definition.task_definition_arn(),
+            "The migration task definition (this revision)",
+        ),
+        (
+            "MigrationSubnets",
+            task.subnet_ids.clone(),
+            "The private subnets of the migration task (comma-separated)",
+        ),
+        (
+            "MigrationSecurityGroup",
+            task.security_group.security_group_id(),
+            "The migration task's security group",
+        ),
+        (
+            "MigrationLogGroup",
+            task.log_group.log_group_name(),
+            "The migration task's log group (streams task/task/<task id>)",
+        ),
+    ];
+    for (id, value, description) in outputs {
+        output(stack, id, value, description);
+    }
 }
 
 /// Step 4, in the services stack: the environment's dashboard (the rows every construct added,

@@ -12,8 +12,18 @@
 //! Patroni hosts at fixed IPs behind an internal NLB, ElastiCache, EFS) and the services stack
 //! (alarms, dashboard, WAF association, static sites); both are read back and compared with their
 //! templates (including the NLB's type, TCP listener and targets, the hosts' IPs and security
-//! groups, the ElastiCache group's encryption) and destroyed in reverse, retained resources
+//! groups, the ElastiCache group's encryption); `tracker-cdk release TrackerProduction` then
+//! releases a new tag (migration task definition first, the migration run with the stack's
+//! network configuration and waited for, then the services) and a tag whose migration fails
+//! (exit 20, services untouched); both stacks are destroyed in reverse, retained resources
 //! surviving and snapshotted ones (EBS volumes, the ElastiCache group) leaving a snapshot.
+//!
+//! moto cannot run a container. The one step of a release driven through the emulator's API
+//! instead is the migration container's own part: `test/moto/migration.py` holds moto's tasks in
+//! RUNNING, writes the container's log lines to its stream and stops the task with StopTask,
+//! whose reason carries the exit code (a harness patch in gaps.py records it; moto reports 0
+//! otherwise). Everything the release does (two `cdk deploy`s, DescribeStacks, RunTask,
+//! DescribeTasks until STOPPED, GetLogEvents) is its real code against the emulator.
 //!
 //! moto 5.2.5 lacks CloudFormation models for several types the stack uses and has bugs it hits;
 //! `test/moto/tracker_moto/gaps.py` fills them (each named there) before serving. Nothing here
@@ -49,6 +59,10 @@ const PRODUCTION: &str = "TrackerProduction";
 const PRODUCTION_DATA: &str = "TrackerProductionData";
 const FIRST_TAG: &str = "v1.0.0";
 const UPDATE_TAG: &str = "v1.0.1";
+/// `tracker-cdk release` on production: a release whose migration exits 0, then one whose
+/// migration exits 3.
+const RELEASE_TAG: &str = "v1.1.0";
+const FAILING_TAG: &str = "v1.2.0";
 
 /// Kills a process group (the process started with `process_group(0)` and all its children).
 fn kill_group(pid: u32) {
@@ -312,6 +326,40 @@ impl Loop {
             )
         });
         (out.code, report)
+    }
+
+    /// `tracker-cdk release STACK --image-tag TAG` (built with `--features aws`, the loop's CDK
+    /// CLI, direct deploys), while `test/moto/migration.py` plays the migration container: it
+    /// writes `lines` to the task's log and stops it with `exit_code` (moto cannot run a
+    /// container; see that script). Returns the release's output and the script's report.
+    fn release(&self, stack: &str, tag: &str, exit_code: i32, lines: &[&str]) -> (Output, Value) {
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args(["run", "--quiet", "--locked", "--manifest-path"])
+            .arg(repo_root().join("Cargo.toml"))
+            .args(["-p", "tracker-cdk", "--features", "aws", "--"])
+            // A short timeout: should migration.py fail, the release ends (exit 22) instead of
+            // waiting for a task nothing will stop.
+            .args(["release", stack, "--image-tag", tag, "--poll-seconds", "1"])
+            .args(["--timeout-minutes", "3", "--cdk"])
+            .arg(repo_root().join("node_modules/.bin/cdk"))
+            .args([
+                "--",
+                "--method=direct",
+                "--no-previous-parameters",
+                "--no-notices",
+            ]);
+        self.env(&mut cmd);
+        let what = format!("tracker-cdk release {stack} --image-tag {tag}");
+        let code = exit_code.to_string();
+        let mut args = vec!["--stack", stack, "--exit-code", &code];
+        for line in lines {
+            args.extend(["--line", line]);
+        }
+        std::thread::scope(|scope| {
+            let released = scope.spawn(|| run(&mut cmd, Duration::from_secs(600), &what));
+            let container = self.python("migration.py", &args, Duration::from_secs(600));
+            (released.join().expect("the release thread"), container)
+        })
     }
 
     fn template(&self) -> PathBuf {
@@ -595,9 +643,6 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
     );
 
     // Every service runs the first tag (Anisette is pinned separately).
-    let images = |report: &Value| -> BTreeMap<String, Vec<String>> {
-        serde_json::from_value(report["images"].clone()).unwrap()
-    };
     let before = images(&first);
     let tagged: Vec<&String> = before
         .iter()
@@ -910,6 +955,94 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         .count();
     assert_eq!(targets, 1, "the NLB's Patroni targets are read back");
 
+    // A release on production: `tracker-cdk release` deploys the migration task definition on
+    // the new tag (the services stay), runs it with the stack's network configuration, follows
+    // its log and waits for it to stop, then deploys the services. The container's part is
+    // played through the emulator's API (test/moto/migration.py): it exits 0 here, 3 below.
+    let releasing = Instant::now();
+    let log_line = "Applying tracker.0042_devices... OK";
+    let (released, task) = lp.release(PRODUCTION, RELEASE_TAG, 0, &[log_line]);
+    assert_eq!(
+        released.code,
+        Some(0),
+        "release {RELEASE_TAG}\nstderr:\n{}\n{}",
+        released.stderr,
+        lp.emulator.log_tail()
+    );
+    let release_seconds = releasing.elapsed().as_secs_f64();
+    assert!(
+        released.stderr.contains(&format!("| {log_line}")),
+        "the release shows the migration's log:\n{}",
+        released.stderr
+    );
+    // While the migration ran, the stack was in the intermediate state: the migration task
+    // definition on the new tag, the services on the old one; the task ran that revision in the
+    // stack's private subnets with its security group, Fargate, no public IP.
+    let staged = &task["outputs"];
+    assert_eq!(staged["ImageTag"], FIRST_TAG, "{task:#}");
+    assert_eq!(staged["MigrationImageTag"], RELEASE_TAG, "{task:#}");
+    assert_eq!(
+        task["taskDefinitionArn"], staged["MigrationTaskDefinition"],
+        "{task:#}"
+    );
+    assert_migration_image(&task, RELEASE_TAG);
+    assert!(
+        staged["MigrationSubnets"]
+            .as_str()
+            .unwrap()
+            .split(',')
+            .any(|s| Some(s) == task["subnet"].as_str()),
+        "{task:#}"
+    );
+    assert_eq!(
+        task["securityGroups"],
+        json!([staged["MigrationSecurityGroup"]]),
+        "{task:#}"
+    );
+    assert_eq!(task["launchType"], "FARGATE", "{task:#}");
+    // Then the services: read back against the template of the services deploy, every
+    // service image (Anisette is pinned) on the new tag.
+    let after_release = images(&lp.check_stack("deployed", PRODUCTION, &[]));
+    let on = |images: &BTreeMap<String, Vec<String>>, tag: &str| -> usize {
+        images
+            .values()
+            .filter(|i| i.iter().all(|i| i.ends_with(&format!(":{tag}"))))
+            .count()
+    };
+    assert_eq!(
+        on(&after_release, RELEASE_TAG),
+        after_release.len() - 1,
+        "every service but Anisette on {RELEASE_TAG}: {after_release:#?}"
+    );
+
+    // A failing migration: exit code 20, the services not deployed (still on the released tag),
+    // the stack left in the intermediate state (checked against the migration deploy's
+    // template).
+    let (failed, task) = lp.release(
+        PRODUCTION,
+        FAILING_TAG,
+        3,
+        &["relation \"devices\" already exists"],
+    );
+    assert_eq!(
+        failed.code,
+        Some(20),
+        "a failed migration exits 20\nstderr:\n{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("exited with code 3") && failed.stderr.contains("already exists"),
+        "{}",
+        failed.stderr
+    );
+    assert_migration_image(&task, FAILING_TAG);
+    let after_failure = images(&lp.check_stack("deployed", PRODUCTION, &[]));
+    assert_eq!(
+        after_failure, after_release,
+        "a failed migration leaves the services alone"
+    );
+    let releases_seconds = releasing.elapsed().as_secs_f64();
+
     let destroying = Instant::now();
     lp.cdk(
         &["destroy", PRODUCTION, "--exclusively", "--force"],
@@ -955,10 +1088,27 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
     eprintln!(
         "deploy loop, staging (bootstrap, deploy, check, diff, update, check, two change sets \
          reviewed, destroy, check): {staging_seconds:.1} s; production (deploy both stacks \
-         {deployed_seconds:.1} s, check, destroy and check {destroyed_seconds:.1} s): {:.1} s; \
-         total {:.1} s",
+         {deployed_seconds:.1} s, check, release {release_seconds:.1} s, failing release and \
+         checks {:.1} s, destroy and check {destroyed_seconds:.1} s): {:.1} s; total {:.1} s",
+        releases_seconds - release_seconds,
         production.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64()
+    );
+}
+
+/// The images of each service a check.py report read back, by the service's logical id.
+fn images(report: &Value) -> BTreeMap<String, Vec<String>> {
+    serde_json::from_value(report["images"].clone()).unwrap()
+}
+
+/// Asserts the migration task `migration.py` saw ran the api image at `tag`.
+fn assert_migration_image(task: &Value, tag: &str) {
+    assert!(
+        task["image"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/tracker/api:{tag}")),
+        "the migration ran another image than tracker/api:{tag}: {task:#}"
     );
 }
 

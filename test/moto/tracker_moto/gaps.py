@@ -1260,6 +1260,51 @@ def _patch_ecs() -> None:
     Service.update_from_cloudformation_json = svc_update  # type: ignore[method-assign]
 
 
+def _patch_ecs_run_task() -> None:
+    """Gaps of moto's ECS RunTask/StopTask that `tracker-cdk release` meets (moto/ecs/models.py).
+    moto cannot run a container: a task it starts only walks through its states (RUNNING, ...,
+    STOPPED after four DescribeTasks) and always reports `exitCode: 0`.
+
+    - RunTask raises (HTTP 500) when a container definition has no `memory`: Fargate task
+      definitions size the task, not the container (`None` is added to an int while summing the
+      resources of EC2 placement, which Fargate does not use). Sum the task's size instead.
+    - RunTask (awsvpc) raises when the task's network interface has no `private_dns_name`: moto
+      sets it only in a VPC whose DNS hostnames flag it knows, which its CloudFormation VPC
+      model does not record. Default it to none, as for a VPC without DNS hostnames.
+    - No API sets a container's exit code, so the harness stands in for the container's end:
+      StopTask with a reason containing `exit code N` records N as the exit code of the task's
+      containers (ECS itself reports "Essential container in task exited" and the code). The
+      deploy loop stops the migration task this way, with 0 and with a failing code.
+    """
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]
+
+    original = EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+    def requirements(task_definition: Any) -> dict[str, Any]:
+        containers = task_definition.container_definitions
+        if all(any(k in c for k in ("memory", "memoryReservation", "Memory", "MemoryReservation")) for c in containers):
+            return original(task_definition)
+        return {"CPU": int(task_definition.cpu or 0), "MEMORY": int(task_definition.memory or 0), "PORTS": [], "PORTS_UDP": []}
+
+    EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(requirements)  # type: ignore[method-assign]
+
+    stop_task = EC2ContainerServiceBackend.stop_task
+
+    def stop_with_exit_code(self: Any, cluster_str: str, task_str: str, reason: str) -> Any:
+        task = stop_task(self, cluster_str, task_str, reason)
+        code = re.search(r"exit code (-?\d+)", reason or "")
+        if code:
+            for container in task.containers:
+                container.exitCode = int(code.group(1))
+                container.last_status = "STOPPED"
+        return task
+
+    EC2ContainerServiceBackend.stop_task = stop_with_exit_code  # type: ignore[method-assign]
+
+
 def _patch_missing_deletes() -> None:
     """Gap: on DeleteStack (and on removal in an update) moto deletes a resource only if its
     model has `delete` or a concrete `delete_from_cloudformation_json`; these models have
@@ -1625,6 +1670,7 @@ def install() -> None:
     _patch_ec2_instance()
     _patch_elbv2_network()
     _patch_ecs()
+    _patch_ecs_run_task()
     _patch_missing_deletes()
     _patch_bucket_policy_conditions()
     _patch_update_propagation()
