@@ -35,9 +35,9 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 #[test]
 fn unchanged_inputs_restore_a_byte_identical_assembly_and_changed_ones_synthesize() {
     let (program, _) = cdk_from_rust::record(|| {
-        let app = App::new(None);
-        let stack = Stack::new(app, "Cached", None);
-        Queue::new(stack, "Queue", None);
+        let app = App::new();
+        let stack = Stack::new(app, "Cached");
+        Queue::new(stack, "Queue");
         cdk_from_rust::synthesize(&app);
     });
     let work = tempfile::tempdir().unwrap();

@@ -764,15 +764,20 @@ fn web_acl(
     };
     // An AWS managed rule group acting as published (no rule overridden to count).
     let managed_rule_group = |priority: u32, group: &str, metric: &str| {
-        CfnWebACLRuleProperty::new(
-            group,
+        CfnWebACLRuleProperty::new(CfnWebACLRulePropertyRequired {
+            name: group,
             priority,
-            CfnWebACLStatementProperty::new().managed_rule_group_statement(
-                CfnWebACLManagedRuleGroupStatementProperty::new(group, "AWS")
-                    .scope_down_statement(host_statement(hosts)),
+            statement: CfnWebACLStatementProperty::new().managed_rule_group_statement(
+                CfnWebACLManagedRuleGroupStatementProperty::new(
+                    CfnWebACLManagedRuleGroupStatementPropertyRequired {
+                        name: group,
+                        vendor_name: "AWS",
+                    },
+                )
+                .scope_down_statement(host_statement(hosts)),
             ),
-            visibility(metric),
-        )
+            visibility_config: visibility(metric),
+        })
         .override_action(
             CfnWebACLOverrideActionProperty::new().none(JsAny::from(serde_json::json!({}))),
         )

@@ -684,11 +684,11 @@ pub fn build(
     let service = FargateService::new(scope, "Service", service_props);
     if props.execute_command {
         // What the SSM agent needs to stream an exec session into the container's log group.
-        task_definition.add_to_task_role_policy(PolicyStatement::new(Some(
+        task_definition.add_to_task_role_policy(PolicyStatement::new_with(
             PolicyStatementProps::new()
                 .actions(["logs:DescribeLogGroups"])
                 .resources(["*"]),
-        )));
+        ));
         log_group.grant(
             task_definition.task_role(),
             [

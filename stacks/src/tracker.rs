@@ -32,6 +32,7 @@ use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::ApplicationTargetGro
 use cdk_from_rust::aws_cdk_lib::aws_route53::{
     CfnRecordSet, CfnRecordSetAliasTargetProperty, CfnRecordSetAliasTargetPropertyRequired,
     CfnRecordSetProps, CfnRecordSetPropsRequired, HostedZone, HostedZoneAttributes,
+    HostedZoneAttributesRequired,
 };
 use cdk_from_rust::aws_cdk_lib::{
     Annotations, App, Aws, CfnOutput, CfnOutputProps, Duration, Environment as CdkEnvironment, Fn,
@@ -284,9 +285,9 @@ fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
         "the services run in the data stack's network and reach its data plane",
     );
     if let Some(certificate) = cdn_certificate {
-        services.add_stack_dependency(
+        services.add_stack_dependency_with(
             certificate,
-            Some("the docs sites' distributions use the certificate it holds".into()),
+            "the docs sites' distributions use the certificate it holds",
         );
     }
     for warning in s.warnings() {
@@ -373,7 +374,10 @@ fn hosted_zone(
     HostedZone::from_hosted_zone_attributes(
         scope,
         "Zone",
-        HostedZoneAttributes::new(id.as_str(), name.as_str()),
+        HostedZoneAttributes::new(HostedZoneAttributesRequired {
+            hosted_zone_id: id.as_str(),
+            zone_name: name.as_str(),
+        }),
     )
 }
 
@@ -395,7 +399,7 @@ fn dns_validated_certificate(
         CertificateProps::new(names[0].as_str())
             .subject_alternative_names(names[1..].iter())
             .certificate_name(format!("tracker-{}-{name}", s.environment))
-            .validation(CertificateValidation::from_dns(Some(zone))),
+            .validation(CertificateValidation::from_dns_with(zone)),
     )
 }
 
