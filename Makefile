@@ -88,10 +88,9 @@ lint:
 verify-features:
 	for f in $(FEATURES); do echo "cdk-from-rust --features $$f"; cargo check -q -p cdk-from-rust --features $$f || exit 1; done
 
-# The synthesis cache of the tests' own `tracker-cdk synth` runs stays in target/, not in ~/.cache.
 test: setup test-packages lint
 	node --test bridge/shim/test/
-	TRACKER_CDK_CACHE_DIR=$(CURDIR)/target/synth-cache cargo test --workspace
+	cargo test --workspace
 
 # Rewrite stacks/golden/*.template.json after an intended change; review `git diff stacks/golden`.
 golden: setup

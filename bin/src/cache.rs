@@ -121,12 +121,18 @@ impl Inputs {
     }
 }
 
-/// The nearest directory from `start` upwards holding `package.json` (where the shim loads
-/// aws-cdk-lib from), if any.
+/// The directory the shim loads aws-cdk-lib from, as Node resolves it: the nearest directory from
+/// `start` upwards holding `node_modules/aws-cdk-lib`; else the nearest holding `package.json` or
+/// `node_modules` (a project whose install is missing or broken: its files still key the cache).
 fn project_dir(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
-        .find(|d| d.join("package.json").is_file())
+        .find(|d| d.join("node_modules").join("aws-cdk-lib").is_dir())
+        .or_else(|| {
+            start
+                .ancestors()
+                .find(|d| d.join("package.json").is_file() || d.join("node_modules").is_dir())
+        })
         .map(Path::to_path_buf)
 }
 
@@ -239,6 +245,27 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_project_is_where_node_resolves_aws_cdk_lib_even_without_package_json() {
+        // A node_modules without package.json beside it (an interrupted install, a copied tree):
+        // its aws-cdk-lib is what the shim loads, so its files must key the cache.
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("node_modules").join("aws-cdk-lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        let below = dir.path().join("app").join("src");
+        std::fs::create_dir_all(&below).unwrap();
+        assert_eq!(project_dir(&below).as_deref(), Some(dir.path()));
+        // A package.json nearer than the installed aws-cdk-lib does not hide it from Node.
+        std::fs::write(dir.path().join("app").join("package.json"), "{}").unwrap();
+        assert_eq!(project_dir(&below).as_deref(), Some(dir.path()));
+        // Without any aws-cdk-lib, the nearest project files still count.
+        std::fs::remove_dir_all(dir.path().join("node_modules")).unwrap();
+        assert_eq!(
+            project_dir(&below).as_deref(),
+            Some(dir.path().join("app").as_path())
+        );
+    }
     use super::*;
 
     /// A project directory with a lock file and the three packages.
