@@ -4,25 +4,33 @@
 //! A required prop left out is a compile error, not a JavaScript `TypeError` at synthesis:
 //!
 //! ```compile_fail
-//! use cdk_from_rust::aws_cdk_lib::aws_ecs::{Cluster, FargateServiceProps};
+//! use cdk_from_rust::aws_cdk_lib::aws_ecs::{
+//!     Cluster, FargateServiceProps, FargateServicePropsRequired,
+//! };
 //! cdk_from_rust::record(|| {
-//!     let app = cdk_from_rust::aws_cdk_lib::App::new(None);
-//!     let stack = cdk_from_rust::aws_cdk_lib::Stack::new(&app, "S", None);
-//!     let cluster = Cluster::new(&stack, "C", None);
-//!     let _ = FargateServiceProps::new(&cluster); // taskDefinition is required
+//!     let app = cdk_from_rust::aws_cdk_lib::App::new();
+//!     let stack = cdk_from_rust::aws_cdk_lib::Stack::new(&app, "S");
+//!     let cluster = Cluster::new(&stack, "C");
+//!     // taskDefinition is required: E0063, missing field `task_definition`
+//!     let _ = FargateServiceProps::new(FargateServicePropsRequired { cluster: &cluster });
 //! });
 //! ```
 //!
 //! The same code with the required prop compiles (so the failure above is the missing prop):
 //!
 //! ```no_run
-//! use cdk_from_rust::aws_cdk_lib::aws_ecs::{Cluster, FargateServiceProps, FargateTaskDefinition};
+//! use cdk_from_rust::aws_cdk_lib::aws_ecs::{
+//!     Cluster, FargateServiceProps, FargateServicePropsRequired, FargateTaskDefinition,
+//! };
 //! cdk_from_rust::record(|| {
-//!     let app = cdk_from_rust::aws_cdk_lib::App::new(None);
-//!     let stack = cdk_from_rust::aws_cdk_lib::Stack::new(&app, "S", None);
-//!     let cluster = Cluster::new(&stack, "C", None);
-//!     let task = FargateTaskDefinition::new(&stack, "T", None);
-//!     let _ = FargateServiceProps::new(&cluster, &task);
+//!     let app = cdk_from_rust::aws_cdk_lib::App::new();
+//!     let stack = cdk_from_rust::aws_cdk_lib::Stack::new(&app, "S");
+//!     let cluster = Cluster::new(&stack, "C");
+//!     let task = FargateTaskDefinition::new(&stack, "T");
+//!     let _ = FargateServiceProps::new(FargateServicePropsRequired {
+//!         cluster: &cluster,
+//!         task_definition: &task,
+//!     });
 //! });
 //! ```
 
