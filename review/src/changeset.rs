@@ -308,7 +308,9 @@ pub fn classify(cs: &ChangeSet, template: Option<&Value>) -> Vec<Change> {
         let (before, after) = (context(&rc.before_context), context(&rc.after_context));
         if before.is_some() || after.is_some() {
             let (old, new) = (before.unwrap_or(Value::Null), after.unwrap_or(Value::Null));
-            crate::diff::judge(&mut c, &old, &new);
+            // CloudFormation resolved the values already.
+            let none = crate::known::Known::nothing();
+            crate::diff::judge(&mut c, &old, &new, (none, none));
             c.judged = true;
         }
         for d in &rc.details {

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+use crate::known::{Known, Pseudo};
 use crate::report::{Action, Change, PropertyChange, Replacement};
 use crate::risk;
 use crate::spec::Table;
@@ -280,8 +281,12 @@ pub(crate) fn cdk_path(r: &Value) -> Option<String> {
 /// Judges widening (IAM and resource policies, security groups, listener source IPs) and
 /// weakened guardrails between the old and new resource (`{"Type", "Properties", ...}`; `Null`
 /// when added or deleted), and records the construct's declaration of what it holds.
-pub(crate) fn judge(c: &mut Change, old: &Value, new: &Value) {
+/// Values known before deploy (parameter defaults, pseudo parameters, conditions) are resolved
+/// first, on each side with its own template (`sides`); a guarded setting whose value stays
+/// unknown and differs gets a warning note instead of a verdict.
+pub(crate) fn judge(c: &mut Change, old: &Value, new: &Value, sides: (Known, Known)) {
     let type_ = c.resource_type.clone();
+    let (old, new) = (&sides.0.resolve(old), &sides.1.resolve(new));
     let (op, np) = (&old["Properties"], &new["Properties"]);
     c.widening = risk::iam_widening(&type_, op, np);
     c.widening.extend(risk::network_widening(&type_, op, np));
@@ -293,12 +298,26 @@ pub(crate) fn judge(c: &mut Change, old: &Value, new: &Value) {
         Some(s) => s.role == crate::report::Role::Data,
         None => risk::stateful(&type_).is_some(),
     };
-    c.guardrails = crate::guardrails::weakened(&type_, old, new, holds_data);
+    let (weakened, unknown) = crate::guardrails::weakened(&type_, old, new, holds_data);
+    c.guardrails = weakened;
+    for u in unknown {
+        c.notes.push(format!(
+            "warning: {u}: only known at deploy time (a parameter without a default, a resource attribute, an import), so the review cannot tell whether it is weakened: check the value deployed"
+        ));
+    }
 }
 
 /// Compares the `Resources` of two templates. Both must be objects with a `Resources` object
 /// (checked by the caller).
+#[cfg(test)]
 pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
+    compare_in(old, new, &Pseudo::default())
+}
+
+/// [`compare`] for a stack whose pseudo parameters (name, account, region) are `pseudo`: they
+/// decide conditions and the guarded settings that use them.
+pub fn compare_in(old: &Value, new: &Value, pseudo: &Pseudo) -> Vec<Change> {
+    let sides = (Known::new(old, pseudo), Known::new(new, pseudo));
     let (old_r, new_r) = (&resources(old), &resources(new));
     let mut changes: BTreeMap<String, Change> = BTreeMap::new();
 
@@ -385,8 +404,8 @@ pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
                 .or(o["UpdateReplacePolicy"].as_str())
                 .map(str::to_string);
         }
-        judge(&mut c, o, n);
-        explain_modify(&mut c, o, n, new);
+        judge(&mut c, o, n, sides);
+        explain_modify(&mut c, o, n, sides.1);
         changes.insert(id.clone(), c);
     }
     for (id, n) in new_r {
@@ -395,7 +414,8 @@ pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
         }
         let type_ = n["Type"].as_str().unwrap_or_default();
         let mut c = Change::new(id, type_, cdk_path(n), Action::Add);
-        judge(&mut c, &Value::Null, n);
+        judge(&mut c, &Value::Null, n, sides);
+        explain_add(&mut c, n, sides.1);
         changes.insert(id.clone(), c);
     }
 
@@ -477,12 +497,29 @@ pub const INTERRUPTIONS: &[(&str, &str, &str)] = &[
     ("AWS::RDS::DBInstance", "EngineVersion", "the engine version changes: the database restarts (some interruption)"),
     ("AWS::ElastiCache::ReplicationGroup", "CacheNodeType", "the node type changes: nodes are replaced one by one (some interruption)"),
     ("AWS::ElastiCache::ReplicationGroup", "EngineVersion", "the engine version changes: nodes restart (some interruption)"),
-    ("AWS::ECS::Service", "TaskDefinition", "a new task definition: tasks are replaced by a rolling deployment"),
+    ("AWS::EC2::Instance", "Tenancy", "the tenancy changes: CloudFormation stops and starts the instance"),
+    ("AWS::EC2::Instance", "Affinity", "the host affinity changes: CloudFormation stops and starts the instance"),
+    ("AWS::EC2::Instance", "HostId", "the dedicated host changes: CloudFormation stops and starts the instance on the new host"),
+    ("AWS::RDS::DBInstance", "DBParameterGroupName", "the parameter group changes: the instance may reboot to apply it (the database is down during the reboot)"),
+    ("AWS::RDS::DBInstance", "StorageType", "the storage type changes: storage is converted (some interruption; performance degrades while it runs)"),
+    ("AWS::RDS::DBCluster", "EngineVersion", "the engine version changes: the cluster's instances restart (some interruption)"),
+    ("AWS::RDS::DBCluster", "DBClusterParameterGroupName", "the cluster parameter group changes: the instances may reboot to apply it (the database is down during the reboot)"),
+    ("AWS::ElastiCache::CacheCluster", "CacheNodeType", "the node type changes: the cluster is scaled onto new nodes (some interruption)"),
+    ("AWS::ElastiCache::CacheCluster", "EngineVersion", "the engine version changes: nodes restart (some interruption)"),
+    ("AWS::AutoScaling::AutoScalingGroup", "LaunchTemplate", "the launch template changes: running instances keep the old one unless the group's UpdatePolicy replaces them (a rolling update terminates and starts instances)"),
+    ("AWS::AutoScaling::AutoScalingGroup", "LaunchConfigurationName", "the launch configuration changes: running instances keep the old one unless the group's UpdatePolicy replaces them"),
+    ("AWS::ECS::Service", "TaskDefinition", "a new task definition: tasks are replaced by a deployment (the service's deployment strategy)"),
+    ("AWS::ECS::Service", "NetworkConfiguration", "the network configuration changes: ECS starts a new deployment that replaces every task"),
+    ("AWS::ECS::Service", "PlatformVersion", "the Fargate platform version changes: ECS starts a new deployment that replaces every task"),
+    ("AWS::ECS::Service", "CapacityProviderStrategy", "the capacity provider strategy changes: ECS starts a new deployment that replaces every task"),
+    ("AWS::ECS::Service", "LoadBalancers", "the load balancer wiring changes: ECS starts a new deployment that replaces every task"),
+    ("AWS::ECS::Service", "ServiceConnectConfiguration", "Service Connect changes: ECS starts a new deployment that replaces every task"),
+    ("AWS::ECS::Service", "VolumeConfigurations", "the service-managed volumes change: ECS starts a new deployment that replaces every task"),
 ];
 
 /// Notes on a modified resource: interruptions ([`INTERRUPTIONS`]) and a `Condition` that turns
 /// the resource off (then CloudFormation deletes it: the change becomes a deletion).
-fn explain_modify(c: &mut Change, o: &Value, n: &Value, new_template: &Value) {
+fn explain_modify(c: &mut Change, o: &Value, n: &Value, new: Known) {
     if c.action == Action::Modify {
         for (t, prop, what) in INTERRUPTIONS {
             if *t == c.resource_type
@@ -500,7 +537,7 @@ fn explain_modify(c: &mut Change, o: &Value, n: &Value, new_template: &Value) {
     if o["Condition"] == n["Condition"] {
         return;
     }
-    match evaluate_condition(new_template, cond, 0) {
+    match new.condition(cond, 0) {
         Some(false) => {
             c.action = Action::Delete;
             c.replacement = Replacement::Never;
@@ -510,68 +547,27 @@ fn explain_modify(c: &mut Change, o: &Value, n: &Value, new_template: &Value) {
             ));
         }
         Some(true) => c.notes.push(format!(
-            "its new Condition {cond} holds with the parameters' defaults: the resource stays"
+            "its new Condition {cond} holds with the parameters' defaults and the stack's environment: the resource stays"
         )),
         None => c.notes.push(format!(
-            "warning: its new Condition {cond} depends on values the review does not know (a parameter without a default, a pseudo parameter, a function): if it is false at deploy time, CloudFormation deletes the resource"
+            "warning: its new Condition {cond} depends on values the review does not know (a parameter without a default, a pseudo parameter the cloud assembly does not give, a function): if it is false at deploy time, CloudFormation deletes the resource"
         )),
     }
 }
 
-/// The value of condition `name` of `template`, where it is known: parameters with defaults,
-/// literals, `Fn::Equals`/`Not`/`And`/`Or` and other conditions. `None` where a value is only
-/// known at deploy time.
-pub(crate) fn evaluate_condition(template: &Value, name: &str, depth: usize) -> Option<bool> {
-    if depth > 20 {
-        return None;
-    }
-    eval_bool(template, &template["Conditions"][name], depth + 1)
-}
-
-fn eval_bool(t: &Value, v: &Value, depth: usize) -> Option<bool> {
-    let m = v.as_object()?;
-    let (k, args) = m.iter().next()?;
-    let list = || args.as_array().cloned().unwrap_or_default();
-    match k.as_str() {
-        "Condition" => evaluate_condition(t, args.as_str()?, depth),
-        "Fn::Equals" => {
-            let l = list();
-            let (a, b) = (eval_value(t, l.first()?)?, eval_value(t, l.get(1)?)?);
-            Some(a == b)
-        }
-        "Fn::Not" => Some(!eval_bool(t, list().first()?, depth)?),
-        // `And` is false once one part is false, `Or` true once one part is true; otherwise
-        // known only when every part is.
-        "Fn::And" | "Fn::Or" => {
-            let decisive = k == "Fn::Or";
-            let vals: Vec<Option<bool>> = list().iter().map(|x| eval_bool(t, x, depth)).collect();
-            if vals.contains(&Some(decisive)) {
-                Some(decisive)
-            } else {
-                vals.into_iter()
-                    .collect::<Option<Vec<bool>>>()
-                    .map(|_| !decisive)
-            }
-        }
-        _ => None,
-    }
-}
-
-fn eval_value(t: &Value, v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Object(m) => {
-            let name = m.get("Ref")?.as_str()?;
-            let d = &t["Parameters"][name]["Default"];
-            match d {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }
-        }
-        _ => None,
+/// A new resource under a `Condition`: false means CloudFormation does not create it.
+fn explain_add(c: &mut Change, n: &Value, new: Known) {
+    let Some(cond) = n["Condition"].as_str() else {
+        return;
+    };
+    match new.condition(cond, 0) {
+        Some(false) => c.notes.push(format!(
+            "its Condition {cond} is false with the parameters' defaults and the stack's environment: CloudFormation does not create it"
+        )),
+        Some(true) => {}
+        None => c.notes.push(format!(
+            "warning: its Condition {cond} depends on values the review does not know: it is created only if the condition holds at deploy time"
+        )),
     }
 }
 
@@ -850,32 +846,6 @@ mod tests {
             .contains("references Sg, which is replaced"));
         // Re-creating the same rule is not widening.
         assert!(rule.widening.is_empty());
-    }
-
-    #[test]
-    fn conditions_evaluate_where_values_are_known() {
-        let t = json!({
-        "Parameters": {"Env": {"Type": "String", "Default": "staging"}, "Free": {"Type": "String"}},
-        "Conditions": {
-            "Prod": {"Fn::Equals": [{"Ref": "Env"}, "production"]},
-            "NotProd": {"Fn::Not": [{"Condition": "Prod"}]},
-            "Unknown": {"Fn::Equals": [{"Ref": "Free"}, "x"]},
-            "AndFalse": {"Fn::And": [{"Condition": "Prod"}, {"Condition": "Unknown"}]},
-            "AndUnknown": {"Fn::And": [{"Condition": "NotProd"}, {"Condition": "Unknown"}]},
-            "OrTrue": {"Fn::Or": [{"Condition": "Unknown"}, {"Condition": "NotProd"}]},
-            "OrUnknown": {"Fn::Or": [{"Condition": "Unknown"}, {"Condition": "Prod"}]},
-            "Loop": {"Condition": "Loop"}
-        }});
-        let ev = |n: &str| evaluate_condition(&t, n, 0);
-        assert_eq!(ev("Prod"), Some(false));
-        assert_eq!(ev("NotProd"), Some(true));
-        assert_eq!(ev("Unknown"), None);
-        assert_eq!(ev("AndFalse"), Some(false));
-        assert_eq!(ev("AndUnknown"), None);
-        assert_eq!(ev("OrTrue"), Some(true));
-        assert_eq!(ev("OrUnknown"), None);
-        assert_eq!(ev("Loop"), None);
-        assert_eq!(ev("Missing"), None);
     }
 
     #[test]

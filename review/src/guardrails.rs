@@ -5,7 +5,9 @@
 //! is classified as widening (something becomes reachable or readable) or as a data-loss risk
 //! (data becomes easier to lose), with its own message.
 //!
-//! A value only known at deploy time (`Ref`, `Fn::If`, ...) on either side is not judged.
+//! Values known before deploy (parameter defaults, pseudo parameters, conditions) are resolved by
+//! the caller ([`crate::known`]); a value still only known at deploy time on either side is not
+//! judged but reported as unknown when it changed.
 
 use serde_json::Value;
 
@@ -161,13 +163,15 @@ fn blocking_rules(rules: &Value) -> Vec<String> {
         .collect()
 }
 
-fn check(guard: &Guard, old: &Value, new: &Value) -> Option<String> {
+/// What a guard finds: `Err(())` when a value it needs is only known at deploy time and the
+/// two sides differ.
+fn check(guard: &Guard, old: &Value, new: &Value) -> Result<Option<String>, ()> {
     let path: Vec<String> = guard.path.split('/').map(str::to_string).collect();
     let (mut a, mut b) = (Vec::new(), Vec::new());
     values_at(old, &path, &mut a, String::new());
     values_at(new, &path, &mut b, String::new());
     if a.iter().chain(&b).any(|(_, v)| has_intrinsic(v)) {
-        return None;
+        return if a == b { Ok(None) } else { Err(()) };
     }
     let after = |k: &str| b.iter().find(|(p, _)| p == k).map(|(_, v)| *v);
     let mut found = Vec::new();
@@ -261,24 +265,32 @@ fn check(guard: &Guard, old: &Value, new: &Value) -> Option<String> {
             }
         }
     }
-    (!found.is_empty()).then(|| found.join("; "))
+    Ok((!found.is_empty()).then(|| found.join("; ")))
 }
 
 /// The guardrails weakened between the old and new resource (`{"Properties", "DeletionPolicy",
 /// ...}`; `Null` for an added or deleted one) of type `type_`; `holds_data` says whether the
-/// resource holds data (for the retention attributes).
-pub fn weakened(type_: &str, old: &Value, new: &Value, holds_data: bool) -> Vec<Weakened> {
+/// resource holds data (for the retention attributes). Second: the guarded settings (`path`,
+/// or the retention attribute) that changed but whose value is only known at deploy time.
+pub fn weakened(
+    type_: &str,
+    old: &Value,
+    new: &Value,
+    holds_data: bool,
+) -> (Vec<Weakened>, Vec<String>) {
+    let (mut out, mut unknown) = (Vec::new(), Vec::new());
     if old.is_null() || new.is_null() {
-        return Vec::new();
+        return (out, unknown);
     }
-    let mut out = Vec::new();
     for guard in GUARDS.iter().filter(|g| g.type_ == type_) {
-        if let Some(what) = check(guard, &old["Properties"], &new["Properties"]) {
-            out.push(Weakened {
+        match check(guard, &old["Properties"], &new["Properties"]) {
+            Ok(Some(what)) => out.push(Weakened {
                 risk: guard.risk,
                 setting: guard.path.to_string(),
                 message: format!("{} ({what})", guard.message),
-            });
+            }),
+            Ok(None) => {}
+            Err(()) => unknown.push(format!("guarded setting {}", guard.path)),
         }
     }
     if holds_data {
@@ -289,7 +301,11 @@ pub fn weakened(type_: &str, old: &Value, new: &Value, holds_data: bool) -> Vec<
                     Some("Retain" | "RetainExceptOnCreate" | "Snapshot")
                 )
             };
-            if kept(&old[*attr]) && !kept(&new[*attr]) {
+            if old[*attr] != new[*attr]
+                && (has_intrinsic(&old[*attr]) || has_intrinsic(&new[*attr]))
+            {
+                unknown.push(format!("retention attribute {attr}"));
+            } else if kept(&old[*attr]) && !kept(&new[*attr]) {
                 out.push(Weakened {
                     risk: Risk::DataLoss,
                     setting: attr.to_string(),
@@ -303,13 +319,17 @@ pub fn weakened(type_: &str, old: &Value, new: &Value, holds_data: bool) -> Vec<
             }
         }
     }
-    out
+    (out, unknown)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn found(type_: &str, old: &Value, new: &Value, holds_data: bool) -> Vec<Weakened> {
+        weakened(type_, old, new, holds_data).0
+    }
 
     fn res(props: Value) -> Value {
         json!({ "Properties": props })
@@ -322,36 +342,43 @@ mod tests {
             json!({"PublicAccessBlockConfiguration": {"BlockPublicAcls": true,
             "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true}}),
         );
-        let w = weakened(t, &on, &res(json!({})), false);
+        let w = found(t, &on, &res(json!({})), false);
         assert_eq!(w.len(), 4, "{w:?}");
         assert!(w.iter().all(|x| x.risk == Risk::Widening));
-        assert!(weakened(t, &res(json!({})), &on, false).is_empty());
+        assert!(found(t, &res(json!({})), &on, false).is_empty());
         // Retention in days: absent = never expire.
         let t = "AWS::Logs::LogGroup";
         let days = |d: i64| res(json!({ "RetentionInDays": d }));
-        assert_eq!(
-            weakened(t, &days(30), &days(7), false)[0].risk,
-            Risk::DataLoss
-        );
-        assert_eq!(weakened(t, &res(json!({})), &days(7), false).len(), 1);
-        assert!(weakened(t, &days(7), &res(json!({})), false).is_empty());
-        assert!(weakened(t, &days(7), &days(30), false).is_empty());
+        assert_eq!(found(t, &days(30), &days(7), false)[0].risk, Risk::DataLoss);
+        assert_eq!(found(t, &res(json!({})), &days(7), false).len(), 1);
+        assert!(found(t, &days(7), &res(json!({})), false).is_empty());
+        assert!(found(t, &days(7), &days(30), false).is_empty());
         // Load-balancer attributes.
         let t = "AWS::ElasticLoadBalancingV2::LoadBalancer";
         let lb = |v: &str| {
             res(json!({"LoadBalancerAttributes": [
             {"Key": "deletion_protection.enabled", "Value": v}]}))
         };
-        assert_eq!(weakened(t, &lb("true"), &lb("false"), false).len(), 1);
-        assert!(weakened(t, &lb("false"), &lb("true"), false).is_empty());
+        assert_eq!(found(t, &lb("true"), &lb("false"), false).len(), 1);
+        assert!(found(t, &lb("false"), &lb("true"), false).is_empty());
         // Deploy-time values are not judged.
         let t = "AWS::EC2::Volume";
         let enc = |v: Value| res(json!({ "Encrypted": v }));
         assert_eq!(
-            weakened(t, &enc(json!(true)), &enc(json!(false)), false).len(),
+            found(t, &enc(json!(true)), &enc(json!(false)), false).len(),
             1
         );
-        assert!(weakened(t, &enc(json!(true)), &enc(json!({"Ref": "P"})), false).is_empty());
+        // A value only known at deploy time is not judged, but reported when it changed.
+        let (found, unknown) = weakened(t, &enc(json!(true)), &enc(json!({"Ref": "P"})), false);
+        assert!(found.is_empty());
+        assert_eq!(unknown, ["guarded setting Encrypted"]);
+        let same = weakened(
+            t,
+            &enc(json!({"Ref": "P"})),
+            &enc(json!({"Ref": "P"})),
+            false,
+        );
+        assert!(same.0.is_empty() && same.1.is_empty());
     }
 
     #[test]
@@ -366,18 +393,18 @@ mod tests {
             {"Name": "Watch", "Action": {"Count": {}}, "Statement": {}}
         ]);
         let before = acl(rules.clone(), json!({"Block": {}}));
-        let w = weakened(t, &before, &acl(json!([]), json!({"Allow": {}})), false);
+        let w = found(t, &before, &acl(json!([]), json!({"Allow": {}})), false);
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].message.contains("RateLimit, Common"), "{w:?}");
         assert!(w[1].message.contains("Block -> Allow"), "{w:?}");
         // A managed group switched to Count no longer blocks.
         let mut counted = rules.clone();
         counted[1]["OverrideAction"] = json!({"Count": {}});
-        let w = weakened(t, &before, &acl(counted, json!({"Block": {}})), false);
+        let w = found(t, &before, &acl(counted, json!({"Block": {}})), false);
         assert_eq!(w.len(), 1);
         assert!(w[0].message.contains("Common") && !w[0].message.contains("RateLimit"));
         // Dropping the counting rule weakens nothing.
-        let w = weakened(
+        let w = found(
             t,
             &before,
             &acl(json!([rules[0], rules[1]]), json!({"Block": {}})),
@@ -390,11 +417,11 @@ mod tests {
     fn retention_weakened_only_on_resources_that_hold_data() {
         let kept = json!({"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Snapshot"});
         let gone = json!({});
-        let w = weakened("AWS::EC2::Volume", &kept, &gone, true);
+        let w = found("AWS::EC2::Volume", &kept, &gone, true);
         assert_eq!(w.len(), 2);
         assert!(w[0]
             .message
             .contains("DeletionPolicy Retain -> Delete (default)"));
-        assert!(weakened("AWS::SNS::Topic", &kept, &gone, false).is_empty());
+        assert!(found("AWS::SNS::Topic", &kept, &gone, false).is_empty());
     }
 }

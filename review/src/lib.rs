@@ -21,6 +21,7 @@ pub mod aws;
 pub mod changeset;
 mod diff;
 pub mod guardrails;
+pub mod known;
 pub mod moves;
 pub mod policy;
 pub mod report;
@@ -29,6 +30,7 @@ pub mod spec;
 
 use std::path::{Path, PathBuf};
 
+use known::Pseudo;
 use serde_json::Value;
 
 pub use report::{
@@ -127,16 +129,32 @@ pub fn review_templates(old: &Value, new: &Value) -> Report {
     )
 }
 
-/// [`review_templates`] with the stack name and source recorded in the report.
+/// [`review_templates`] with the stack name and source recorded in the report (and
+/// `AWS::StackName` known).
 pub fn review_templates_named(stack: &str, source: Source, old: &Value, new: &Value) -> Report {
-    Report::new(stack, source, diff::compare(old, new))
+    let pseudo = Pseudo::from_environment(stack, "");
+    review_templates_in(stack, &pseudo, source, old, new)
+}
+
+/// [`review_templates_named`] for a stack whose environment (account, region) is known:
+/// conditions and guarded settings that use pseudo parameters are judged with them.
+pub fn review_templates_in(
+    stack: &str,
+    pseudo: &Pseudo,
+    source: Source,
+    old: &Value,
+    new: &Value,
+) -> Report {
+    Report::new(stack, source, diff::compare_in(old, new, pseudo))
 }
 
 /// Classifies what a change set says. `template` (the new synthesized template) gives the
 /// construct paths; `baseline` (the deployed template), when given, lets the review say *how*
-/// access widens (the change set itself carries no property values).
+/// access widens (the change set itself carries no property values). `pseudo` is what is known of
+/// the stack's environment (for the templates' conditions).
 pub fn review_change_set(
     stack: &str,
+    pseudo: &Pseudo,
     change_set: &changeset::ChangeSet,
     template: Option<&Value>,
     baseline: Option<&Value>,
@@ -156,7 +174,7 @@ pub fn review_change_set(
         Vec::new()
     };
     let offline = match (template, baseline) {
-        (Some(new), Some(old)) => Some(diff::compare(old, new)),
+        (Some(new), Some(old)) => Some(diff::compare_in(old, new, pseudo)),
         _ => None,
     };
     for c in &mut changes {
@@ -375,12 +393,15 @@ pub fn run(opts: &Options) -> Result<Report, ReviewError> {
         }
     };
 
+    // The stack's account and region, from the cloud assembly the template is in.
+    let pseudo = Pseudo::from_assembly(template_path.parent().unwrap_or(Path::new(".")), stack);
     match &opts.change_set {
         None => {
             let new = read_template(&template_path, &template_name, &template_hint)?;
             let (old, baseline_name) = load_baseline()?;
-            Ok(review_templates_named(
+            Ok(review_templates_in(
                 stack,
+                &pseudo,
                 Source::TemplateDiff {
                     baseline: baseline_name,
                     template: template_name,
@@ -433,7 +454,8 @@ pub fn run(opts: &Options) -> Result<Report, ReviewError> {
                 },
                 _ => None,
             };
-            let mut report = review_change_set(stack, &cs, template.as_ref(), old.as_ref())?;
+            let mut report =
+                review_change_set(stack, &pseudo, &cs, template.as_ref(), old.as_ref())?;
             if let Source::ChangeSet { template: t, .. } = &mut report.source {
                 *t = template.as_ref().map(|_| template_name.clone());
             }
@@ -464,14 +486,15 @@ mod tests {
         )
         .unwrap();
         let (old, new) = (volume("eu-west-1a"), volume("eu-west-1b"));
-        let report = review_change_set("S", &cs, Some(&new), Some(&old)).unwrap();
+        let report =
+            review_change_set("S", &Pseudo::default(), &cs, Some(&new), Some(&old)).unwrap();
         let c = &report.changes[0];
         assert_eq!(c.action, Action::Replace);
         assert!(c.data_loss.is_some(), "{c:?}");
         assert_eq!(report.exit_code(), report::EXIT_DATA_LOSS);
 
         // Without the templates it stays what the change set says, with the note.
-        let report = review_change_set("S", &cs, None, None).unwrap();
+        let report = review_change_set("S", &Pseudo::default(), &cs, None, None).unwrap();
         assert_eq!(report.changes[0].action, Action::Modify);
         assert!(report.changes[0]
             .notes

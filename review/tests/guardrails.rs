@@ -356,3 +356,138 @@ fn a_rename_with_the_same_properties_is_recognised() {
         text(&r)
     );
 }
+
+/// The staging data stack's golden with `edit` applied, reviewed through `run` from a cloud
+/// assembly whose manifest gives the stack's environment as `cdk synth` writes it (`environment`
+/// `None`: no manifest, the environment is unknown).
+fn reviewed_in_assembly(environment: Option<&str>, edit: impl FnOnce(&mut Value)) -> Report {
+    let stack = "TrackerStagingData";
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cdk.out");
+    std::fs::create_dir(&out).unwrap();
+    let old = golden(stack);
+    let mut new = old.clone();
+    edit(&mut new);
+    std::fs::write(dir.path().join("old.json"), old.to_string()).unwrap();
+    std::fs::write(out.join(format!("{stack}.template.json")), new.to_string()).unwrap();
+    if let Some(env) = environment {
+        let manifest = json!({"version": "48.0.0", "artifacts": {stack: {
+            "type": "aws:cloudformation:stack", "environment": env,
+            "properties": {"templateFile": format!("{stack}.template.json")}}}});
+        std::fs::write(out.join("manifest.json"), manifest.to_string()).unwrap();
+    }
+    tracker_review::run(&tracker_review::Options {
+        stack: stack.into(),
+        baseline: Some(tracker_review::Baseline::Path("old.json".into())),
+        template: None,
+        change_set: None,
+        region: None,
+        root: dir.path().to_path_buf(),
+    })
+    .unwrap()
+}
+
+/// A condition on the region: a log group made conditional on another region is deleted in
+/// this stack's region (read from the cloud assembly), and only warned about without it.
+#[test]
+fn a_condition_on_the_stacks_region_is_decided_from_the_assembly() {
+    let t = golden("TrackerStagingData");
+    let lg = id_of(&t, "AWS::Logs::LogGroup", "");
+    let edit = |n: &mut Value| {
+        n["Conditions"] =
+            json!({"InUsWest2": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-west-2"]}});
+        n["Resources"][&lg]["Condition"] = json!("InUsWest2");
+    };
+    let r = reviewed_in_assembly(Some("aws://111111111111/eu-west-1"), edit);
+    let c = change(&r, &lg);
+    assert_eq!(c.action, Action::Delete, "{}", text(&r));
+    assert!(c
+        .notes
+        .iter()
+        .any(|n| n.contains("Condition InUsWest2 is false")));
+    let r = reviewed_in_assembly(None, edit);
+    let c = change(&r, &lg);
+    assert_eq!(c.action, Action::Modify, "{}", text(&r));
+    assert!(c
+        .notes
+        .iter()
+        .any(|n| n.starts_with("warning: its new Condition InUsWest2 depends on values")));
+    // In us-west-2 the condition holds: the log group stays.
+    let r = reviewed_in_assembly(Some("aws://111111111111/us-west-2"), edit);
+    assert!(change(&r, &lg)
+        .notes
+        .iter()
+        .any(|n| n.contains("Condition InUsWest2 holds")));
+}
+
+/// A guarded setting moved to a parameter: judged with the parameter's default, warned about
+/// when the parameter has none.
+#[test]
+fn a_guarded_setting_from_a_parameter_is_judged_with_its_default() {
+    let t = golden("TrackerStagingData");
+    let lg = id_of(&t, "AWS::Logs::LogGroup", "");
+    let days = t["Resources"][&lg]["Properties"]["RetentionInDays"]
+        .as_u64()
+        .expect("the golden log group has a retention");
+    assert!(days > 1);
+    let with_default = |default: Option<u64>| {
+        let lg = lg.clone();
+        move |n: &mut Value| {
+            let mut p = json!({"Type": "Number"});
+            if let Some(d) = default {
+                p["Default"] = json!(d);
+            }
+            n["Parameters"]["LogDays"] = p;
+            n["Resources"][&lg]["Properties"]["RetentionInDays"] = json!({"Ref": "LogDays"});
+        }
+    };
+    let r = edited("TrackerStagingData", with_default(Some(1)));
+    let g = guard_messages(change(&r, &lg));
+    assert_eq!(g.len(), 1, "{}", text(&r));
+    assert_eq!(g[0].0, Risk::DataLoss);
+    assert!(
+        g[0].1.contains(&format!("RetentionInDays: {days} -> 1")),
+        "{}",
+        g[0].1
+    );
+    // The same default as before: nothing weakened, nothing to warn about.
+    let r = edited("TrackerStagingData", with_default(Some(days)));
+    assert!(
+        r.changes.iter().all(|c| c.guardrails.is_empty()),
+        "{}",
+        text(&r)
+    );
+    // No default: not judged, but said.
+    let r = edited("TrackerStagingData", with_default(None));
+    let c = change(&r, &lg);
+    assert!(c.guardrails.is_empty());
+    assert!(
+        c.notes.iter().any(|n| n
+            .starts_with("warning: guarded setting RetentionInDays: only known at deploy time")),
+        "{}",
+        text(&r)
+    );
+}
+
+/// Moving a service to other subnets or security groups is no replacement, but every task is
+/// replaced by a new deployment: said as an interruption.
+#[test]
+fn a_services_network_change_is_an_interruption() {
+    let t = golden("TrackerStaging");
+    let svc = id_of(&t, "AWS::ECS::Service", "");
+    let r = edited("TrackerStaging", |n| {
+        let sgs = &mut n["Resources"][&svc]["Properties"]["NetworkConfiguration"]
+            ["AwsvpcConfiguration"]["SecurityGroups"];
+        sgs.as_array_mut()
+            .expect("the service has security groups")
+            .push(json!("sg-0123456789abcdef0"));
+    });
+    let c = change(&r, &svc);
+    assert_eq!(c.action, Action::Modify, "{}", text(&r));
+    assert!(
+        c.notes.iter().any(|n| n
+            == "interruption: the network configuration changes: ECS starts a new deployment that replaces every task"),
+        "{}",
+        text(&r)
+    );
+}
