@@ -22,7 +22,7 @@ const path = require('path');
 
 const SCHEMA = 'cdk-from-rust.program';
 const SUPPORTED_MAJOR = 1;
-const OP_KINDS = ['new', 'call', 'get', 'static', 'static-get'];
+const OP_KINDS = ['new', 'call', 'get', 'static', 'static-get', 'length'];
 // Fields each op kind requires, with their JSON types ('ref' = id of an earlier op).
 const OP_FIELDS = {
   'new': { fqn: 'string', args: 'array' },
@@ -30,6 +30,7 @@ const OP_FIELDS = {
   'get': { target: 'ref', property: 'string' },
   'static': { fqn: 'string', method: 'string', args: 'array' },
   'static-get': { fqn: 'string', property: 'string' },
+  'length': { target: 'ref', length: 'count' },
 };
 const EXIT = { ok: 0, refused: 2, operation: 3, synthesis: 4, environment: 5, internal: 70 };
 // Failure kinds that mean the project's node_modules is not what the program needs.
@@ -283,6 +284,7 @@ function validateOp(op, index, problem) {
     if (value === undefined) report(`"${op.op}" op is missing "${field}"`);
     else if (type === 'array' && !Array.isArray(value)) report(`"${field}" must be an array`);
     else if (type === 'string' && typeof value !== 'string') report(`"${field}" must be a string`);
+    else if (type === 'count' && !(Number.isInteger(value) && value >= 0)) report(`"${field}" must be a non-negative integer`);
     else if (type === 'ref' && !(Number.isInteger(value) && value >= 0 && value < index)) {
       report(`"${field}" ${JSON.stringify(value)} is not the id of an earlier op`);
     }
@@ -420,6 +422,17 @@ function execute(op, args, results) {
         throw new Error(`index ${op.property} is out of range: the list has ${target.length} element${target.length === 1 ? '' : 's'}`);
       }
       return target[op.property];
+    }
+    case 'length': {
+      // JsArray::expect_len: the Rust code iterates `length` elements; any other count fails
+      // here, at the Rust line that said how many it expects.
+      const target = targetOf(op, results);
+      if (!Array.isArray(target)) throw new Error(`${describeValue(target)} is not a list`);
+      if (target.length !== op.length) {
+        throw new Error(`the list has ${target.length} element${target.length === 1 ? '' : 's'}, `
+          + `but the Rust code expects ${op.length} (expect_len)`);
+      }
+      return target;
     }
     default: throw new Error(`unknown op kind ${op.op}`); // unreachable after validation
   }
@@ -622,6 +635,7 @@ function describeOp(op, results) {
     case 'static-get': return `static-get ${op.fqn}.${op.property}`;
     case 'call': return `call ${op.method} on #${op.target}${targetFqn(op, results)}`;
     case 'get': return `get ${op.property} of #${op.target}${targetFqn(op, results)}`;
+    case 'length': return `length of #${op.target} (expect ${op.length})`;
     default: return String(op.op);
   }
 }

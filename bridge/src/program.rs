@@ -14,7 +14,7 @@ pub const SCHEMA_NAME: &str = "cdk-from-rust.program";
 /// Major version: bumped on any change an older shim could misread. The shim refuses other majors.
 pub const SCHEMA_MAJOR: u32 = 1;
 /// Minor version: bumped on additions an older shim of the same major can ignore.
-pub const SCHEMA_MINOR: u32 = 1;
+pub const SCHEMA_MINOR: u32 = 2;
 
 /// A recorded construct program.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -77,7 +77,7 @@ pub struct Op {
     pub site: Site,
 }
 
-/// The five kinds of operation.
+/// The six kinds of operation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum OpKind {
@@ -99,6 +99,10 @@ pub enum OpKind {
     },
     /// `Fqn.property`.
     StaticGet { fqn: String, property: String },
+    /// `results[target]`, checked to be an array of exactly `length` elements (since 1.2; a
+    /// 1.1 shim refuses it as an unknown op kind): what `JsArray::expect_len` records, so that
+    /// Rust iterating a list of aws-cdk-lib's agrees with the list's real length.
+    Length { target: u32, length: u32 },
 }
 
 impl OpKind {
@@ -110,6 +114,7 @@ impl OpKind {
             OpKind::Get { property, .. } => format!("get {property}"),
             OpKind::Static { fqn, method, .. } => format!("static {fqn}.{method}"),
             OpKind::StaticGet { fqn, property } => format!("static-get {fqn}.{property}"),
+            OpKind::Length { length, .. } => format!("length (expect {length})"),
         }
     }
 }

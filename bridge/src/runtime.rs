@@ -412,10 +412,51 @@ impl From<JsBool> for JsAny {
     }
 }
 
+/// The keys the Program's wire format reserves in objects (see [`Value`]).
+const RESERVED_KEYS: [&str; 4] = ["$ref", "$enum", "$literal", "$undefined"];
+
 impl JsAny {
     /// Any object handle, as an `any` value.
     pub fn object(object: &impl JsObject) -> Self {
         JsAny(Value::reference(object.handle().0))
+    }
+
+    /// A JSON object whose values may be tokens produced by aws-cdk-lib (an ARN, a name), where
+    /// jsii takes `any` or `json`: a policy condition, a CloudFormation property. Nested objects
+    /// and lists are built with [`JsAny::map`] and [`JsAny::list`], plain JSON parts with
+    /// `JsAny::from(serde_json::json!(..))`.
+    ///
+    /// ```text
+    /// JsAny::map([("elasticfilesystem:AccessPointArn", access_point.access_point_arn())])
+    /// ```
+    ///
+    /// Panics (naming the caller's line) on a key the wire format reserves (`$ref`, `$enum`,
+    /// `$literal`, `$undefined`) or an object whose only key starts with `$`: the shim would
+    /// read those as its own forms; wrap such data in `JsAny::from(json!(..))` instead.
+    #[track_caller]
+    pub fn map<K: Into<String>, V: Into<JsAny>>(entries: impl IntoIterator<Item = (K, V)>) -> Self {
+        let map: BTreeMap<String, Value> = entries
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into().0))
+            .collect();
+        let reserved: Vec<&String> = map
+            .keys()
+            .filter(|k| {
+                RESERVED_KEYS.contains(&k.as_str()) || (map.len() == 1 && k.starts_with('$'))
+            })
+            .collect();
+        assert!(
+            reserved.is_empty(),
+            "JsAny::map: key(s) {reserved:?} are reserved by the Program's wire format ($ref, $enum, $literal, $undefined, or a lone key starting with $); pass such data as literal JSON with JsAny::from(serde_json::json!(..))"
+        );
+        JsAny(Value::Object(map))
+    }
+
+    /// A JSON list whose elements may be tokens (see [`JsAny::map`]).
+    pub fn list<V: Into<JsAny>>(items: impl IntoIterator<Item = V>) -> Self {
+        JsAny(Value::Array(
+            items.into_iter().map(|v| v.into().0).collect(),
+        ))
     }
     /// Reads a property of this value (a struct returned by a method, say).
     #[track_caller]
@@ -455,6 +496,31 @@ impl<T: FromRef> JsArray<T> {
     #[track_caller]
     pub fn length(&self) -> JsNumber {
         get_op(self.handle, "length")
+    }
+
+    /// The elements, for a list whose length the caller knows (two private subnets for
+    /// `maxAzs: 2`): a `Vec` to iterate in Rust. The replay checks the length is exactly `len`
+    /// and otherwise fails at this line, saying how many elements aws-cdk-lib made, so a Rust
+    /// loop never silently misses or invents an element.
+    #[track_caller]
+    pub fn expect_len(&self, len: usize) -> Vec<T> {
+        let site = Location::caller();
+        let checked = push(
+            OpKind::Length {
+                target: self.handle.0,
+                length: u32::try_from(len).expect("a list length fits in u32"),
+            },
+            site,
+        );
+        (0..len)
+            .map(|i| {
+                let kind = OpKind::Get {
+                    target: checked.0,
+                    property: i.to_string(),
+                };
+                T::from_ref(push(kind, site))
+            })
+            .collect()
     }
 }
 
@@ -656,6 +722,72 @@ mod tests {
         assert!(result.is_err());
         let (program, ()) = record(|| ());
         assert!(program.ops.is_empty());
+    }
+
+    #[test]
+    fn json_with_tokens_keeps_references_inside_objects_and_lists() {
+        let (program, value) = record(|| {
+            let arn: JsString = static_op("x.Y", "arn", vec![]);
+            JsAny::map([
+                ("Arn", JsAny::from(arn)),
+                ("Plain", JsAny::from(serde_json::json!({"$ref": "data"}))),
+                ("List", JsAny::list([JsAny::from("a"), JsAny::from(2)])),
+            ])
+        });
+        assert_eq!(program.ops.len(), 1);
+        let json = serde_json::to_value(&value.0).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "Arn": {"$ref": 0},
+                "Plain": {"$literal": {"$ref": "data"}},
+                "List": ["a", 2]
+            })
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "reserved by the Program's wire format")]
+    fn fails_json_with_tokens_on_a_reserved_key() {
+        let _ = JsAny::map([("$ref", JsAny::from(1))]);
+    }
+
+    #[test]
+    #[should_panic(expected = "[\"$custom\"] are reserved")]
+    fn fails_json_with_tokens_on_a_lone_dollar_key() {
+        let _ = JsAny::map([("$custom", JsAny::from(1))]);
+    }
+
+    #[test]
+    fn expect_len_checks_the_length_then_reads_each_element() {
+        let (program, items) = record(|| {
+            let a: JsArray<JsString> = static_op("x.Y", "list", vec![]);
+            a.expect_len(2)
+        });
+        assert_eq!(items.len(), 2);
+        assert_eq!(
+            program.ops[1].kind,
+            OpKind::Length {
+                target: 0,
+                length: 2
+            }
+        );
+        for (i, op) in program.ops[2..].iter().enumerate() {
+            assert_eq!(
+                op.kind,
+                OpKind::Get {
+                    target: 1,
+                    property: i.to_string()
+                }
+            );
+            assert_eq!(
+                op.site, program.ops[1].site,
+                "every op at the caller's line"
+            );
+        }
+        let json = serde_json::to_value(&program.ops[1]).unwrap();
+        assert_eq!(json["op"], "length");
+        assert_eq!(json["length"], 2);
     }
 
     #[test]

@@ -42,9 +42,9 @@ use cdk_from_rust::aws_cdk_lib::aws_iam::{
     Policy, PolicyProps, PolicyStatement, PolicyStatementProps,
 };
 use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps};
-use cdk_from_rust::aws_cdk_lib::{CfnResource, Duration, RemovalPolicy};
+use cdk_from_rust::aws_cdk_lib::{Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
-use cdk_from_rust::{JsAny, Opaque};
+use cdk_from_rust::JsAny;
 
 use crate::monitoring::{self, AlarmSpec};
 use crate::platform::Platform;
@@ -457,8 +457,7 @@ impl AnisetteWithEfs {
                     ),
             ),
         );
-        // Mount and write only through the access point. The condition's value is a token, so
-        // the statement carries a placeholder that the policy resource's override replaces.
+        // Mount and write only through the access point (the condition's value is a token).
         let efs_policy = Policy::new_with(
             scope,
             "EfsClientPolicy",
@@ -471,19 +470,14 @@ impl AnisetteWithEfs {
                     .resources([file_system.file_system_arn()])
                     .conditions([(
                         "StringEquals",
-                        JsAny::from(serde_json::json!({
-                            "elasticfilesystem:AccessPointArn": "<access point ARN>"
-                        })),
+                        JsAny::map([(
+                            "elasticfilesystem:AccessPointArn",
+                            access_point.access_point_arn(),
+                        )]),
                     )]),
             )]),
         );
         efs_policy.attach_to_role(task_definition.task_role());
-        Opaque::from(efs_policy.node().default_child())
-            .cast::<CfnResource>()
-            .add_property_override(
-                "PolicyDocument.Statement.0.Condition.StringEquals.elasticfilesystem:AccessPointArn",
-                access_point.access_point_arn(),
-            );
 
         let log_group = LogGroup::new_with(
             scope,

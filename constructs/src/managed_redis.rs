@@ -639,8 +639,11 @@ mod template_tests {
             .unwrap();
             let redis =
                 ManagedRedis::new(stack, "Cache", &platform, ManagedRedisProps::new()).unwrap();
-            let worker =
-                SecurityGroup::new(stack, "WorkerSg", SecurityGroupProps::new(network.vpc));
+            let worker = SecurityGroup::new(
+                stack,
+                "WorkerSg",
+                SecurityGroupProps::new(platform.network.vpc),
+            );
             let mut check = Check::new("Test", "worker");
             let resolved = platform.registry.resolve(
                 &mut check,

@@ -7,8 +7,8 @@
 
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{
     FlowLogDestination, FlowLogOptions, GatewayVpcEndpointAwsService, GatewayVpcEndpointOptions,
-    InterfaceVpcEndpointAwsService, InterfaceVpcEndpointOptions, IpAddresses, SubnetConfiguration,
-    SubnetConfigurationRequired, SubnetType, Vpc, VpcProps,
+    ISubnet, InterfaceVpcEndpointAwsService, InterfaceVpcEndpointOptions, IpAddresses,
+    SubnetConfiguration, SubnetConfigurationRequired, SubnetType, Vpc, VpcProps,
 };
 use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps, RetentionDays};
 use cdk_from_rust::aws_cdk_lib::RemovalPolicy;
@@ -76,9 +76,12 @@ impl NetworkProps {
 }
 
 /// The VPC of one environment.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Network {
     pub vpc: Vpc,
+    /// The private (egress) subnets, one per AZ in order: `max_azs` of them, checked at replay
+    /// (`JsArray::expect_len`), so code placing hosts per AZ iterates the real list.
+    pub private_subnets: Vec<ISubnet>,
 }
 
 impl Network {
@@ -149,7 +152,11 @@ impl Network {
                 GatewayVpcEndpointOptions::new(GatewayVpcEndpointAwsService::s3()),
             );
         }
-        Ok(Network { vpc })
+        let private_subnets = vpc.private_subnets().expect_len(usize::from(props.max_azs));
+        Ok(Network {
+            vpc,
+            private_subnets,
+        })
     }
 }
 

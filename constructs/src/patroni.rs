@@ -1200,6 +1200,16 @@ impl PatroniCluster {
         platform
             .registry
             .require_free(&mut check, "endpoint_name", &props.endpoint_name);
+        let azs = platform.network.private_subnets.len();
+        check.require(
+            azs >= NODE_IDS.len(),
+            "platform.network.max_azs",
+            azs,
+            format!(
+                "at least {} (one node per availability zone)",
+                NODE_IDS.len()
+            ),
+        );
         ValidationErrors::collect([props.validate(id), check.finish()])?;
         let mut check = Check::new("PatroniCluster", id);
         let scope = Construct::new(scope, id);
@@ -1376,7 +1386,7 @@ impl PatroniCluster {
         let scope_name = cluster_name.clone();
         let mut nodes = Vec::new();
         for (i, node_id) in NODE_IDS.iter().enumerate() {
-            let subnet = vpc.private_subnets().at(i);
+            let subnet = platform.network.private_subnets[i];
             let az = subnet.availability_zone();
             let volume = |suffix: &str, gib: u32, purpose: &str| {
                 let v = Volume::new(
@@ -1923,8 +1933,25 @@ mod tests {
     }
 
     /// A recorded platform where `db` is already registered (as by a `StagingDataHost`).
+    /// A staging platform over three AZs (a node per AZ) with `db` already taken.
     fn platform_with_db(stack: cdk_from_rust::aws_cdk_lib::Stack) -> Platform {
-        let platform = crate::service::test_support::platform(stack);
+        use crate::network::{Network, NetworkProps};
+        let network = Network::new(
+            stack,
+            "Network",
+            NetworkProps {
+                max_azs: 3,
+                ..NetworkProps::default()
+            },
+        )
+        .unwrap();
+        let platform = Platform::new(
+            stack,
+            "Platform",
+            network,
+            crate::platform::PlatformProps::new("staging", crate::service::test_support::CERT),
+        )
+        .unwrap();
         crate::service::test_support::declare_endpoint(
             stack,
             &platform,
@@ -2230,6 +2257,37 @@ mod template_tests {
     const CERT: &str =
         "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
 
+    #[test]
+    fn fails_on_a_network_of_fewer_availability_zones_than_nodes() {
+        synth(|stack| {
+            let network = Network::new(stack, "Network", NetworkProps::default()).unwrap();
+            assert_eq!(network.private_subnets.len(), 2);
+            let platform = Platform::new(
+                stack,
+                "Platform",
+                network,
+                PlatformProps::new("production", CERT),
+            )
+            .unwrap();
+            crate::testing::assert_only_rejection(
+                PatroniCluster::new(
+                    stack,
+                    "Db",
+                    &platform,
+                    PatroniClusterProps::new(
+                        [("eu-west-1", "ami-0123456789abcdef0")],
+                        ["10.0.16.10", "10.0.32.10", "10.0.48.10"],
+                    ),
+                ),
+                "PatroniCluster",
+                "Db",
+                "platform.network.max_azs",
+                "2",
+                "at least 3 (one node per availability zone)",
+            );
+        });
+    }
+
     fn cluster(reader: bool) -> Template {
         synth(|stack| {
             let network = Network::new(
@@ -2255,7 +2313,11 @@ mod template_tests {
             props.reader_endpoint = reader;
             PatroniCluster::new(stack, "Db", &platform, props).unwrap();
             // A consumer declaring db:5432.
-            let api_sg = SecurityGroup::new(stack, "ApiSg", SecurityGroupProps::new(network.vpc));
+            let api_sg = SecurityGroup::new(
+                stack,
+                "ApiSg",
+                SecurityGroupProps::new(platform.network.vpc),
+            );
             let mut check = Check::new("Test", "api");
             let resolved = platform.registry.resolve(
                 &mut check,

@@ -495,7 +495,7 @@ impl StagingDataHost {
         let redis_host = format!("redis.{namespace}");
 
         // The host lives in one private subnet; the data volume in the same AZ.
-        let subnet = vpc.private_subnets().at(0);
+        let subnet = platform.network.private_subnets[0];
         let az = subnet.availability_zone();
 
         let security_group = SecurityGroup::new(

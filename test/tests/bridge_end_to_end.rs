@@ -71,6 +71,46 @@ fn synthesizing_twice_gives_byte_identical_templates() {
 }
 
 #[test]
+fn a_list_of_another_length_than_expected_fails_at_the_rust_line_that_iterates_it() {
+    let mut line = 0;
+    let (program, ()) = cdk_from_rust::record(|| {
+        let app = App::new();
+        let stack = Stack::new(app, "Lists");
+        let vpc = cdk_from_rust::aws_cdk_lib::aws_ec2::Vpc::new_with(
+            stack,
+            "Vpc",
+            cdk_from_rust::aws_cdk_lib::aws_ec2::VpcProps::new().max_azs(2),
+        );
+        line = line!() + 1;
+        for subnet in vpc.public_subnets().expect_len(3) {
+            Bucket::new_with(
+                stack,
+                "B",
+                BucketProps::new().bucket_name(subnet.subnet_id()),
+            );
+        }
+        cdk_from_rust::synthesize(&app);
+    });
+    let out = tempfile::tempdir().unwrap();
+    let err = synth_program(&program, out.path()).unwrap_err();
+    let RunError::Operation { problems, .. } = &err else {
+        panic!("expected an operation error, got {err}")
+    };
+    let site = problems[0].site.as_ref().expect("a Rust site");
+    assert_eq!(
+        (site.file.as_str(), site.line),
+        ("test/tests/bridge_end_to_end.rs", line)
+    );
+    assert!(
+        problems[0]
+            .message
+            .contains("the list has 2 elements, but the Rust code expects 3 (expect_len)"),
+        "{err}"
+    );
+    assert!(!out.path().join("manifest.json").exists());
+}
+
+#[test]
 fn an_operation_aws_cdk_lib_rejects_is_reported_at_its_rust_call_site() {
     let mut line = 0;
     let (program, ()) = cdk_from_rust::record(|| {

@@ -74,10 +74,8 @@ fn integ_alb() -> cdk_from_rust::program::Program {
             );
         }
         // `vpc.publicSubnets.forEach(..)`: the list's length is known only when aws-cdk-lib runs,
-        // so the Rust names the two subnets `maxAzs: 2` gives (a third `at(2)` would fail the
-        // replay at its line).
-        for i in 0..2 {
-            let subnet = vpc.public_subnets().at(i);
+        // so the Rust says it expects the two subnets `maxAzs: 2` gives (the replay checks).
+        for subnet in vpc.public_subnets().expect_len(2) {
             conditional.node().add_dependency([subnet]);
             plain.node().add_dependency([subnet]);
         }

@@ -178,3 +178,35 @@ test('an array index past the end fails at the Rust line that read it (JsArray::
   assert.match(r.stderr, /operation #5 \(get 5 of #4\) recorded at stacks\/src\/storage\.rs:23:7 failed/);
   assert.match(r.stderr, /index 5 is out of range: the list has 1 element\b/);
 });
+
+test('a list of another length than the Rust code expects fails at its line (JsArray::expect_len)', async (t) => {
+  const children = [
+    APP,
+    STACK,
+    { op: 'new', fqn: 'aws-cdk-lib.aws_s3.Bucket', args: [{ $ref: 1 }, 'Data'], site: site(20) },
+    { op: 'get', target: 2, property: 'node', site: site(21) },
+    { op: 'get', target: 3, property: 'children', site: site(22) },
+  ];
+  const wrong = await runShim(program([
+    ...children,
+    { op: 'length', target: 4, length: 2, site: site(30, 'stacks/src/storage.rs', 9) },
+  ]), { outdir: tempOutdir(t) });
+  assert.equal(wrong.code, 3, wrong.stderr);
+  assert.match(wrong.stderr, /operation #5 \(length of #4 \(expect 2\)\) recorded at stacks\/src\/storage\.rs:30:9 failed/);
+  assert.match(wrong.stderr, /the list has 1 element, but the Rust code expects 2 \(expect_len\)/);
+  const right = await runShim(program([
+    ...children,
+    { op: 'length', target: 4, length: 1, site: site(30) },
+    { op: 'get', target: 5, property: '0', site: site(30) },
+  ]), { outdir: tempOutdir(t) });
+  assert.equal(right.code, 0, right.stderr);
+});
+
+test('a length op is validated like the others', async (t) => {
+  const r = await runShim(program([
+    APP,
+    { op: 'length', target: 0, length: -1, site: site(5) },
+  ]), { outdir: tempOutdir(t) });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /"length" must be a non-negative integer/);
+});
