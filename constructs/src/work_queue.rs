@@ -390,3 +390,313 @@ impl QueueRegistry {
         resolved
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::private_worker_service::{PrivateWorkerService, PrivateWorkerServiceProps};
+    use crate::service::test_support::{platform, recorded};
+    use crate::task_size::TaskSize;
+    use crate::testing::{assert_rejects_value, synth};
+    use serde_json::{json, Value};
+
+    fn has(err: &ValidationErrors, field: &str, value: &str, allowed: &str) {
+        assert_rejects_value(err, KIND, "Jobs", field, value, allowed);
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let p = WorkQueueProps::new("notifications");
+        p.validate("Jobs").unwrap();
+        assert_eq!(p.url_variable(), "NOTIFICATIONS_QUEUE_URL");
+        assert_eq!(url_variable("push-v2"), "PUSH_V2_QUEUE_URL");
+    }
+
+    #[test]
+    fn fails_on_ranges_of_every_field_at_once() {
+        let p = WorkQueueProps {
+            name: "Jobs_1".into(),
+            retention_secs: 59,
+            dead_letter_retention_secs: 1_209_601,
+            visibility_timeout_secs: 43_201,
+            max_receive_count: 0,
+            receive_wait_secs: 21,
+            oldest_message_alarm_secs: 30,
+            dead_letter_alarm_messages: 0,
+        };
+        let e = p.validate("Jobs").unwrap_err();
+        has(&e, "name", "\"Jobs_1\"", "a DNS label");
+        has(&e, "retention_secs", "59", "60-1209600 seconds");
+        has(
+            &e,
+            "dead_letter_retention_secs",
+            "1209601",
+            "at most 1209600 seconds",
+        );
+        has(&e, "visibility_timeout_secs", "43201", "0-43200 seconds");
+        has(&e, "max_receive_count", "0", "1-1000");
+        has(&e, "receive_wait_secs", "21", "0-20 seconds");
+        has(&e, "oldest_message_alarm_secs", "30", "at least 60 seconds");
+        has(&e, "dead_letter_alarm_messages", "0", "at least 1 message");
+        assert_eq!(e.0.len(), 8, "{e}");
+    }
+
+    #[test]
+    fn fails_on_a_dead_letter_queue_keeping_messages_no_longer_than_the_queue() {
+        let mut p = WorkQueueProps::new("jobs");
+        p.retention_secs = 1_209_600;
+        let e = p.validate("Jobs").unwrap_err();
+        has(
+            &e,
+            "dead_letter_retention_secs",
+            "1209600",
+            "more than retention_secs (1209600)",
+        );
+        assert_eq!(e.0.len(), 1, "{e}");
+    }
+
+    #[test]
+    fn fails_when_the_receive_attempts_outlast_the_retention_period() {
+        let mut p = WorkQueueProps::new("jobs");
+        p.retention_secs = 3600;
+        p.visibility_timeout_secs = 900;
+        p.max_receive_count = 4;
+        let e = p.validate("Jobs").unwrap_err();
+        has(
+            &e,
+            "max_receive_count",
+            "4",
+            "4 receives x 900 s visibility timeout = 3600 s is not less than retention_secs \
+             (3600 s), so a failing message would expire before it reaches the dead-letter queue",
+        );
+        p.max_receive_count = 3;
+        p.validate("Jobs").unwrap();
+        // An alarm past the retention period never fires.
+        p.oldest_message_alarm_secs = 3600;
+        let e = p.validate("Jobs").unwrap_err();
+        has(
+            &e,
+            "oldest_message_alarm_secs",
+            "3600",
+            "less than retention_secs (3600 s)",
+        );
+    }
+
+    fn worker(name: &str) -> PrivateWorkerServiceProps {
+        PrivateWorkerServiceProps::new(name, TaskSize::HALF_1, "repo/app:1")
+            .with_health_command("true")
+    }
+
+    #[test]
+    fn fails_on_unknown_queues_of_producers_and_consumers_and_a_taken_name() {
+        let (taken, unknown, none_declared) = recorded(|stack| {
+            let platform = platform(stack);
+            let mut p = worker("first");
+            p.consumes = Some("jobs".into());
+            p.service.sends_to = vec!["jobs".into()];
+            let none = PrivateWorkerService::new(stack, "First", &platform, p).unwrap_err();
+            WorkQueue::new(stack, "Jobs", &platform, &WorkQueueProps::new("jobs")).unwrap();
+            let taken = WorkQueue::new(stack, "Again", &platform, &WorkQueueProps::new("jobs"))
+                .unwrap_err();
+            let mut p = worker("consumer");
+            p.consumes = Some("mail".into());
+            p.service.sends_to = vec!["jobs".into(), "push".into(), "jobs".into()];
+            p.service
+                .environment
+                .insert("JOBS_QUEUE_URL".into(), "x".into());
+            p.service
+                .environment
+                .insert("MAIL_QUEUE_URL".into(), "x".into());
+            let unknown = PrivateWorkerService::new(stack, "Consumer", &platform, p).unwrap_err();
+            (taken, unknown, none)
+        });
+        assert_rejects_value(
+            &taken,
+            KIND,
+            "Again",
+            "name",
+            "\"jobs\"",
+            crate::validation::NAME_NOT_TAKEN,
+        );
+        let kind = "PrivateWorkerService";
+        let has = |field: &str, value: &str, allowed: &str| {
+            assert_rejects_value(&unknown, kind, "Consumer", field, value, allowed)
+        };
+        has(
+            "service.sends_to",
+            "\"push\"",
+            "one of the queues declared so far: jobs",
+        );
+        has("service.sends_to", "\"jobs\"", "each queue named once");
+        has(
+            "consumes",
+            "\"mail\"",
+            "one of the queues declared so far: jobs",
+        );
+        has(
+            "service.environment",
+            "\"JOBS_QUEUE_URL\"",
+            "a name not set from `sends_to`",
+        );
+        has(
+            "service.environment",
+            "\"MAIL_QUEUE_URL\"",
+            "a name not set from `consumes`",
+        );
+        assert_eq!(unknown.0.len(), 5, "{unknown}");
+        assert_rejects_value(
+            &none_declared,
+            kind,
+            "First",
+            "consumes",
+            "\"jobs\"",
+            "none is declared",
+        );
+    }
+
+    /// The IAM actions granted by the policies attached to the role whose path contains `part`.
+    fn granted(t: &crate::testing::Template, part: &str) -> Vec<String> {
+        let policies = t.at_path("AWS::IAM::Policy", part);
+        let mut actions: Vec<String> = policies
+            .iter()
+            .flat_map(|p| {
+                p["Properties"]["PolicyDocument"]["Statement"]
+                    .as_array()
+                    .unwrap()
+                    .clone()
+            })
+            .flat_map(|s| match &s["Action"] {
+                Value::String(a) => vec![a.clone()],
+                Value::Array(a) => a.iter().map(|v| v.as_str().unwrap().to_string()).collect(),
+                _ => vec![],
+            })
+            .collect();
+        actions.sort();
+        actions
+    }
+
+    #[test]
+    fn a_consumed_encrypted_queue_with_its_dead_letter_queue_alarms_grants_and_scaling() {
+        let t = synth(|stack| {
+            let platform = platform(stack);
+            let jobs =
+                WorkQueue::new(stack, "Jobs", &platform, &WorkQueueProps::new("jobs")).unwrap();
+            let mut consumer = worker("consumer");
+            consumer.consumes = Some("jobs".into());
+            consumer.service.desired_count = 1;
+            consumer.scaling =
+                crate::private_worker_service::WorkerScaling::on_queue(&jobs, 1, 4, 50);
+            PrivateWorkerService::new(stack, "Consumer", &platform, consumer).unwrap();
+            let mut producer = worker("producer");
+            producer.service.sends_to = vec!["jobs".into()];
+            PrivateWorkerService::new(stack, "Producer", &platform, producer).unwrap();
+        });
+        let queues = t.at_path("AWS::SQS::Queue", "/Jobs/");
+        assert_eq!(queues.len(), 2);
+        let queue = t.at_path("AWS::SQS::Queue", "/Jobs/Queue/")[0];
+        let dlq = t.at_path("AWS::SQS::Queue", "/Jobs/DeadLetterQueue/")[0];
+        let key_id = t
+            .resources("AWS::KMS::Key")
+            .into_iter()
+            .find(|(_, k)| {
+                k["Metadata"]["aws:cdk:path"]
+                    .as_str()
+                    .unwrap()
+                    .contains("/Jobs/Key/")
+            })
+            .unwrap()
+            .0
+            .clone();
+        for q in [queue, dlq] {
+            assert_eq!(q["DeletionPolicy"], "Retain");
+            assert_eq!(
+                q["Properties"]["KmsMasterKeyId"],
+                json!({"Fn::GetAtt": [key_id, "Arn"]})
+            );
+        }
+        let props = &queue["Properties"];
+        assert_eq!(props["MessageRetentionPeriod"], 345_600);
+        assert_eq!(props["VisibilityTimeout"], 300);
+        assert_eq!(props["ReceiveMessageWaitTimeSeconds"], 20);
+        assert_eq!(props["RedrivePolicy"]["maxReceiveCount"], 5);
+        assert_eq!(dlq["Properties"]["MessageRetentionPeriod"], 1_209_600);
+        // TLS required on both.
+        let policies: Vec<String> = t
+            .resources("AWS::SQS::QueuePolicy")
+            .into_iter()
+            .map(|(_, p)| p.to_string())
+            .collect();
+        assert_eq!(policies.len(), 2);
+        assert!(policies.iter().all(|p| p.contains("aws:SecureTransport")));
+
+        // Both alarms, to the alert topic.
+        let alarm = |id: &str| {
+            &t.at_path("AWS::CloudWatch::Alarm", &format!("/Jobs/{id}/"))[0]["Properties"]
+        };
+        let age = alarm("OldestMessageAlarm");
+        assert_eq!(age["MetricName"], "ApproximateAgeOfOldestMessage");
+        assert_eq!(age["Threshold"], 900);
+        let dead = alarm("DeadLetterAlarm");
+        assert_eq!(dead["MetricName"], "ApproximateNumberOfMessagesVisible");
+        assert_eq!(dead["Threshold"], 1);
+        assert_eq!(
+            dead["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+                .as_str()
+                .unwrap(),
+            t.resources("AWS::SQS::Queue")
+                .into_iter()
+                .find(|(_, q)| std::ptr::eq(*q, dlq))
+                .unwrap()
+                .0
+        );
+        for a in [age, dead] {
+            assert_eq!(a["AlarmActions"].as_array().unwrap().len(), 1);
+            assert_eq!(a["OKActions"], a["AlarmActions"]);
+        }
+
+        // The consumer receives and deletes, the producer sends; each has the URL.
+        let consumer = granted(&t, "/Consumer/TaskDefinition/TaskRole/");
+        for action in [
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:ChangeMessageVisibility",
+            "kms:Decrypt",
+        ] {
+            assert!(
+                consumer.contains(&action.to_string()),
+                "{action}: {consumer:?}"
+            );
+        }
+        assert!(!consumer.contains(&"sqs:SendMessage".to_string()));
+        let producer = granted(&t, "/Producer/TaskDefinition/TaskRole/");
+        assert!(
+            producer.contains(&"sqs:SendMessage".to_string()),
+            "{producer:?}"
+        );
+        assert!(!producer.contains(&"sqs:ReceiveMessage".to_string()));
+        let queue_id = t
+            .resources("AWS::SQS::Queue")
+            .into_iter()
+            .find(|(_, q)| std::ptr::eq(*q, queue))
+            .unwrap()
+            .0
+            .clone();
+        for part in ["/Consumer/", "/Producer/"] {
+            let env = &t.at_path("AWS::ECS::TaskDefinition", part)[0]["Properties"]
+                ["ContainerDefinitions"][0]["Environment"];
+            assert!(
+                env.as_array()
+                    .unwrap()
+                    .contains(&json!({"Name": "JOBS_QUEUE_URL", "Value": {"Ref": queue_id}})),
+                "{part}: {env}"
+            );
+        }
+        // Scaling on the queue's depth.
+        let target = &t.one("AWS::ApplicationAutoScaling::ScalableTarget")["Properties"];
+        assert_eq!(target["MaxCapacity"], 4);
+        assert!(t.resources("AWS::CloudWatch::Alarm").iter().any(|(_, a)| {
+            a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+                && a["Properties"]["Threshold"] == 50
+        }));
+    }
+}
