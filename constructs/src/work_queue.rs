@@ -327,18 +327,42 @@ impl WorkQueue {
         self.queue.queue_url()
     }
 
-    /// Lets `grantee` send messages (`sqs:SendMessage`, `GetQueueAttributes`, `GetQueueUrl`,
-    /// and the key's encryption actions).
+    /// Lets `grantee` send messages: `sqs:SendMessage`, `GetQueueAttributes` and `GetQueueUrl`
+    /// on the queue, `kms:GenerateDataKey` and `kms:Decrypt` on its key (what SQS needs to
+    /// encrypt a message for the sender). Named actions only: aws-cdk-lib's
+    /// `grantSendMessages` adds `kms:ReEncrypt*` and `kms:GenerateDataKey*`, wildcards a sender
+    /// does not need.
     pub fn grant_send(&self, grantee: impl Into<IGrantable>) {
-        self.queue.grant_send_messages(grantee);
+        let grantee = grantee.into();
+        self.queue.grant(grantee, SEND_ACTIONS);
+        self.key
+            .grant(grantee, ["kms:GenerateDataKey", "kms:Decrypt"]);
     }
 
-    /// Lets `grantee` consume messages (receive, delete, change visibility, queue attributes,
-    /// and the key's decryption).
+    /// Lets `grantee` consume messages: receive, delete, change visibility, queue attributes
+    /// and URL on the queue, `kms:Decrypt` on its key.
     pub fn grant_consume(&self, grantee: impl Into<IGrantable>) {
-        self.queue.grant_consume_messages(grantee);
+        let grantee = grantee.into();
+        self.queue.grant(grantee, CONSUME_ACTIONS);
+        self.key.grant(grantee, ["kms:Decrypt"]);
     }
 }
+
+/// What a producer may do on the queue.
+pub const SEND_ACTIONS: [&str; 3] = [
+    "sqs:SendMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+];
+
+/// What the consumer may do on the queue.
+pub const CONSUME_ACTIONS: [&str; 5] = [
+    "sqs:ReceiveMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+];
 
 /// The work queues of one environment, by name. Lives in the `Platform`.
 #[derive(Default, Debug)]
@@ -668,6 +692,14 @@ mod tests {
             );
         }
         assert!(!consumer.contains(&"sqs:SendMessage".to_string()));
+        // Named actions only (no kms:GenerateDataKey* / kms:ReEncrypt* for cdk-nag's IAM5).
+        let producer_and_consumer = [
+            granted(&t, "/Producer/TaskDefinition/TaskRole/"),
+            consumer.clone(),
+        ];
+        for actions in &producer_and_consumer {
+            assert!(actions.iter().all(|a| !a.contains('*')), "{actions:?}");
+        }
         let producer = granted(&t, "/Producer/TaskDefinition/TaskRole/");
         assert!(
             producer.contains(&"sqs:SendMessage".to_string()),
