@@ -193,7 +193,11 @@ fn parse_json<T: serde::de::DeserializeOwned>(
     match parsed {
         Ok(v) => Some(v),
         Err(e) => {
-            c.fail(field, value, format!("{allowed} ({e})"));
+            c.fail(
+                field,
+                RawValue(value.to_string()),
+                format!("{allowed} ({e})"),
+            );
             None
         }
     }
@@ -412,4 +416,243 @@ pub fn queue_scaling(
     max: u32,
 ) -> WorkerScaling {
     WorkerScaling::on_queue(queue, min, max, setting.messages_per_task())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Environment;
+    use serde_json::json;
+    use tracker_constructs::validation::ValidationErrors;
+
+    fn settings(ctx: Value) -> Result<Settings, ValidationErrors> {
+        let Value::Object(map) = ctx else { panic!() };
+        Settings::from_context(Environment::Staging, &map)
+    }
+
+    /// Asserts `err` has a violation of the context key `field` = `value` allowing `allowed`.
+    fn has(err: &ValidationErrors, field: &str, value: &str, allowed: &str) {
+        tracker_constructs::testing::assert_rejects_value(
+            err, "Settings", "staging", field, value, allowed,
+        );
+    }
+
+    #[test]
+    fn queues_and_sidecars_parse_from_json_or_a_string_with_their_defaults() {
+        let queues = json!({"notifications": {"consumer": "notification-service",
+            "producers": ["api", "unified-geofence"], "retentionSecs": 86400}});
+        let sidecars = json!([{"name": "otel-collector", "image": "repo/otel:1",
+            "ports": [4317], "healthCommand": "/healthcheck", "serviceWaitsFor": "HEALTHY"}]);
+        for (q, sc) in [
+            (queues.clone(), sidecars.clone()),
+            (json!(queues.to_string()), json!(sidecars.to_string())),
+        ] {
+            let s = settings(json!({"staging.queues": q, "staging.api.sidecars": sc})).unwrap();
+            let q = &s.queues["notifications"];
+            assert_eq!(q.consumer, "notification-service");
+            let props = q.props("notifications");
+            assert_eq!(props.retention_secs, 86_400);
+            assert_eq!(props.max_receive_count, 5);
+            assert_eq!(q.messages_per_task(), MESSAGES_PER_TASK);
+            let mut api = ServiceProps::new("api", s.sizing("api").task_size(), "i");
+            apply_to_service(&s, &mut api);
+            assert_eq!(api.sends_to, ["notifications"]);
+            assert_eq!(api.sidecars.len(), 1);
+            assert!(!api.sidecars[0].essential);
+            assert_eq!(api.sidecars[0].memory_reservation_mib, 64);
+            assert_eq!(
+                api.depends_on,
+                [ContainerDependsOn::new(
+                    "otel-collector",
+                    DependencyCondition::Healthy
+                )]
+            );
+            assert_eq!(
+                consumed_by(&s, "notification-service").map(|(n, _)| n.as_str()),
+                Some("notifications")
+            );
+            assert!(consumed_by(&s, "tracker-fetcher").is_none());
+        }
+        let defaults = Settings::defaults(Environment::Staging);
+        assert!(defaults.queues.is_empty() && defaults.sidecars.is_empty());
+    }
+
+    #[test]
+    fn fails_on_unknown_consumers_producers_and_bad_ranges_under_their_keys() {
+        let err = settings(json!({
+            "staging.disabledServices": "admin",
+            "staging.queues": {
+                "jobs": {"consumer": "api", "producers": ["admin", "anisette-v3", "nope"],
+                         "retentionSecs": 30, "maxReceiveCount": 0, "messagesPerTask": 0},
+                "mail": {"consumer": "notification-service", "visibilityTimeoutSecs": 600,
+                         "maxReceiveCount": 10, "retentionSecs": 3600},
+                "push": {"consumer": "notification-service"},
+                "Bad_Name": {"consumer": "unified-geofence", "deadLetterRetentionSecs": 60}
+            }
+        }))
+        .unwrap_err();
+        let workers = "an enabled worker: tracker-fetcher, unified-geofence, \
+                       notification-service, materialized-view-service";
+        has(&err, "staging.queues.jobs.consumer", "\"api\"", workers);
+        let services = "an enabled service: api, frontend, tracker-fetcher";
+        has(
+            &err,
+            "staging.queues.jobs.producers[0]",
+            "\"admin\"",
+            services,
+        );
+        has(
+            &err,
+            "staging.queues.jobs.producers[1]",
+            "\"anisette-v3\"",
+            services,
+        );
+        has(
+            &err,
+            "staging.queues.jobs.producers[2]",
+            "\"nope\"",
+            services,
+        );
+        has(
+            &err,
+            "staging.queues.jobs.retentionSecs",
+            "30",
+            "60-1209600 seconds",
+        );
+        has(&err, "staging.queues.jobs.maxReceiveCount", "0", "1-1000");
+        has(
+            &err,
+            "staging.queues.jobs.messagesPerTask",
+            "0",
+            "at least 1 message",
+        );
+        has(
+            &err,
+            "staging.queues.mail.maxReceiveCount",
+            "10",
+            "10 receives x 600 s visibility timeout = 6000 s is not less than retention_secs",
+        );
+        has(
+            &err,
+            "staging.queues.push.consumer",
+            "\"notification-service\"",
+            "a worker consuming no other queue (it consumes `mail`",
+        );
+        has(
+            &err,
+            "staging.queues.Bad_Name",
+            "\"Bad_Name\"",
+            "a DNS label",
+        );
+        has(
+            &err,
+            "staging.queues.Bad_Name.deadLetterRetentionSecs",
+            "60",
+            "more than retention_secs (345600)",
+        );
+    }
+
+    #[test]
+    fn fails_on_an_unparsable_queue_or_sidecar_and_an_unknown_field() {
+        let err = settings(json!({
+            "staging.queues": "{not json",
+            "staging.api.sidecars": [{"name": "x", "image": "i", "memory": 5}],
+            "staging.anisette-v3.sidecars": [],
+        }))
+        .unwrap_err();
+        has(
+            &err,
+            "staging.queues",
+            "\"{not json\"",
+            "a JSON object from queue name",
+        );
+        has(
+            &err,
+            "staging.api.sidecars",
+            r#"[{"name":"x","image":"i","memory":5}]"#,
+            "unknown field `memory`",
+        );
+        // Anisette's task is its construct's: not a sidecar target, an unknown key.
+        has(
+            &err,
+            "staging.anisette-v3.sidecars",
+            "\"anisette-v3.sidecars\"",
+            "<service>.healthCommand and <service>.sidecars for a service in",
+        );
+    }
+
+    #[test]
+    fn fails_on_sidecar_rules_under_their_context_keys() {
+        let err = settings(json!({
+            "staging.frontend.sidecars": [
+                {"name": "otel", "image": "repo/otel:1", "serviceWaitsFor": "HEALTHY",
+                 "memoryReservationMiB": 300, "dependsOn": {"router": "READY"}},
+                {"name": "router", "image": "repo/router:1", "essential": true,
+                 "ports": [24224], "dependsOn": {"frontend": "START", "ghost": "START"}},
+                {"name": "init", "image": "repo/init:1", "essential": true,
+                 "serviceWaitsFor": "SUCCESS", "ports": [24224], "healthCommand": " "}
+            ]
+        }))
+        .unwrap_err();
+        let key = "staging.frontend.sidecars";
+        has(
+            &err,
+            &format!("{key}[0].dependsOn.router"),
+            "\"READY\"",
+            "one of START, HEALTHY",
+        );
+        has(
+            &err,
+            &format!("{key}[2].healthCommand"),
+            "Some(\" \")",
+            "a shell command",
+        );
+        has(
+            &err,
+            &format!("{key}[].serviceWaitsFor"),
+            "\"otel:HEALTHY\"",
+            "HEALTHY only on a container with a health check: give `otel` one \
+             (service.sidecars[0].health_check)",
+        );
+        has(
+            &err,
+            &format!("{key}[].serviceWaitsFor"),
+            "\"init:SUCCESS\"",
+            "SUCCESS only on a non-essential container: `init` is essential",
+        );
+        has(
+            &err,
+            &format!("{key}[1].dependsOn"),
+            "\"ghost:START\"",
+            "one of the task's containers: frontend, init, otel, router",
+        );
+        has(
+            &err,
+            &format!("{key}[2].ports"),
+            "24224",
+            "24224 is `router`'s",
+        );
+        has(
+            &err,
+            key,
+            "\"428 MiB reserved\"",
+            "at most half the task's memory together (256 of 512 MiB)",
+        );
+    }
+
+    #[test]
+    fn fails_on_a_configured_variable_named_like_a_queue_url() {
+        let err = settings(json!({
+            "staging.queues": {"jobs": {"consumer": "notification-service", "producers": ["api"]}},
+            "staging.api.env.JOBS_QUEUE_URL": "https://example.com",
+        }))
+        .unwrap_err();
+        has(
+            &err,
+            "staging.api.env.JOBS_QUEUE_URL",
+            "\"JOBS_QUEUE_URL\"",
+            "a name not set from `staging.queues` (the queue `jobs`'s URL)",
+        );
+        assert_eq!(err.0.len(), 1, "{err}");
+    }
 }
