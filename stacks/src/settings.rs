@@ -710,8 +710,9 @@ impl Settings {
                             format!(
                             "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
                              maxCount|cpuArchitecture for a service in {}, <service>.healthCommand \
-                             and <service>.sidecars for a service in {}, <target>.env.<NAME>|\
-                             secrets.<NAME> for a target in {}, db.instanceType|volumeGiB|ami{}",
+                             for a service in {}, <target>.env.<NAME>|secrets.<NAME> for a target \
+                             in {}, db.instanceType|volumeGiB|ami{}; <service>.sidecars for a \
+                             service in {}",
                             ENV_KEYS.join(", "),
                             SERVICES.join(", "),
                             HEALTH_COMMAND_SERVICES.join(", "),
@@ -720,7 +721,8 @@ impl Settings {
                                 "|privateIps, redis.nodeType"
                             } else {
                                 ""
-                            }
+                            },
+                            workloads::SIDECAR_SERVICES.join(", ")
                         ),
                         );
                     }

@@ -577,7 +577,7 @@ mod tests {
             &err,
             "staging.anisette-v3.sidecars",
             "\"anisette-v3.sidecars\"",
-            "<service>.healthCommand and <service>.sidecars for a service in",
+            "<service>.sidecars for a service in api",
         );
     }
 
