@@ -9,12 +9,14 @@
 //!
 //! [`build`] creates: an explicit log group (the platform's retention, retained on delete; never
 //! the container's `logRetention` prop, which would add a Lambda-backed custom resource), the
-//! Fargate task definition and its one container (a named port mapping per port), a security group
+//! Fargate task definition and its container (a named port mapping per port; then the
+//! [`sidecar`]s, if any, with their `dependsOn` order), a security group
 //! of its own, and the `FargateService` in the private subnets with no public IP, ECS Exec on, the
 //! deployment circuit breaker with rollback, the capacity-provider strategy and Service Connect in
 //! the platform namespace. Declared dependencies become security-group ingress rules on the
 //! dependency and `<NAME>_HOST` / `<NAME>_PORT` environment values; the service's own endpoint is
-//! registered so later services can declare it.
+//! registered so later services can declare it. Each work queue of `sends_to` grants the task role
+//! its send actions and sets `<QUEUE>_QUEUE_URL`.
 //!
 //! [`PublicAlbService`]: crate::public_alb_service::PublicAlbService
 //! [`PrivateWorkerService`]: crate::private_worker_service::PrivateWorkerService
