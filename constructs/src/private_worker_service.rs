@@ -3,7 +3,7 @@
 //!
 //! Creates (on top of the shared [`service`](crate::service) lowering): Spot-weighted capacity by
 //! default, and scaling on CPU or on an SQS queue's depth; the work queue it `consumes` (a
-//! [`WorkQueue`](crate::work_queue::WorkQueue) of the platform) grants its task role the receive,
+//! `WorkQueue` of the platform) grants its task role the receive,
 //! delete and change-visibility actions and sets `<QUEUE>_QUEUE_URL`. A *singleton* (a scheduler, a
 //! materialized-view refresher) runs exactly one task and never two at once: desired 1, minimum
 //! healthy 0 %, maximum 100 % (the old task stops before the new one starts), on-demand Fargate

@@ -335,17 +335,22 @@ pub fn validate(s: &Settings, c: &mut Check) {
         let mut inner = Check::new("Settings", env);
         sidecar::validate(&mut inner, "service.", &props);
         if let Err(e) = inner.finish() {
-            for v in e.0 {
-                let field = v
-                    .field
-                    .replacen("service.sidecars", &key, 1)
-                    .replacen("service.depends_on", &format!("{key}[].serviceWaitsFor"), 1)
+            // Construct fields, in the field and in what is allowed, as the context keys.
+            let rename = |text: &str| {
+                text.replace("service.sidecars", &key)
+                    .replace("service.depends_on", &format!("{key}[].serviceWaitsFor"))
+                    .replace(
+                        "service.health_check",
+                        &format!("{env}.{service}.healthCommand"),
+                    )
                     .replace(".memory_reservation_mib", ".memoryReservationMiB")
                     .replace(".memory_limit_mib", ".memoryLimitMiB")
                     .replace(".depends_on", ".dependsOn")
                     .replace(".environment", ".env")
-                    .replace(".health_check", ".healthCommand");
-                c.fail(&field, RawValue(v.value), v.allowed);
+                    .replace(".health_check", ".healthCommand")
+            };
+            for v in e.0 {
+                c.fail(&rename(&v.field), RawValue(v.value), rename(&v.allowed));
             }
         }
     }
@@ -612,7 +617,7 @@ mod tests {
             &format!("{key}[].serviceWaitsFor"),
             "\"otel:HEALTHY\"",
             "HEALTHY only on a container with a health check: give `otel` one \
-             (service.sidecars[0].health_check)",
+             (staging.frontend.sidecars[0].healthCommand)",
         );
         has(
             &err,
