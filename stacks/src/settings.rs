@@ -1053,11 +1053,14 @@ impl Settings {
                     e.to_string(),
                 );
             }
+            // A queue's consumer may scale to zero: an empty queue needs no worker.
+            let floor = u32::from(!workloads::scales_to_zero(self, name));
             c.require(
-                s.min >= 1 && s.min <= s.desired && s.desired <= s.max,
+                s.min >= floor && s.min <= s.desired && s.desired <= s.max && s.max >= 1,
                 &f("desiredCount"),
                 format!("min {} / desired {} / max {}", s.min, s.desired, s.max),
-                "1 <= minCount <= desiredCount <= maxCount",
+                "1 <= minCount <= desiredCount <= maxCount (minCount 0 only for the consumer of \
+                 a queue, which scales on its depth)",
             );
             let singleton = matches!(
                 name,

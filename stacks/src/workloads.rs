@@ -7,7 +7,7 @@
 //!
 //! | field | meaning | default |
 //! |---|---|---|
-//! | `consumer` | the worker that consumes it (required): one of the enabled workers, each consuming at most one queue; it scales on the queue's depth when its `minCount` < `maxCount` (not a singleton) | |
+//! | `consumer` | the worker that consumes it (required): one of the enabled workers, each consuming at most one queue; it scales on the queue's depth when its `minCount` < `maxCount` (not a singleton), and its `minCount` may be 0 | |
 //! | `producers` | the services that send to it: api, frontend, admin or a worker | none |
 //! | `retentionSecs` | how long a message waits at most, 60-1209600 | 345600 (4 days) |
 //! | `deadLetterRetentionSecs` | the dead-letter queue's retention, more than `retentionSecs` | 1209600 (14 days) |
@@ -408,6 +408,12 @@ pub fn apply_to_service(s: &Settings, props: &mut ServiceProps) {
     apply_sidecars(s, props);
 }
 
+/// Whether `service` may have `minCount` 0: it consumes a queue, and so scales on its depth
+/// (a singleton consumer still runs its one task: its own rule keeps `desiredCount` 1).
+pub fn scales_to_zero(s: &Settings, service: &str) -> bool {
+    consumed_by(s, service).is_some()
+}
+
 /// The queue `worker` consumes, with its setting.
 pub fn consumed_by<'a>(s: &'a Settings, worker: &str) -> Option<(&'a String, &'a QueueSetting)> {
     s.queues.iter().find(|(_, q)| q.consumer == worker)
@@ -643,6 +649,41 @@ mod tests {
             "\"428 MiB reserved\"",
             "at most half the task's memory together (256 of 512 MiB)",
         );
+    }
+
+    #[test]
+    fn only_a_queue_consumer_may_scale_to_zero() {
+        let queue = json!({"jobs": {"consumer": "notification-service"}});
+        let s = settings(json!({
+            "staging.queues": queue,
+            "staging.notification-service.minCount": 0,
+            "staging.notification-service.desiredCount": 0,
+            "staging.notification-service.maxCount": 3,
+        }))
+        .unwrap();
+        assert!(scales_to_zero(&s, "notification-service"));
+        let err = settings(json!({
+            "staging.queues": queue,
+            "staging.unified-geofence.minCount": 0,
+            "staging.unified-geofence.desiredCount": 0,
+            "staging.notification-service.minCount": 0,
+            "staging.notification-service.desiredCount": 0,
+            "staging.notification-service.maxCount": 0,
+        }))
+        .unwrap_err();
+        has(
+            &err,
+            "staging.unified-geofence.desiredCount",
+            "\"min 0 / desired 0 / max 1\"",
+            "(minCount 0 only for the consumer of a queue, which scales on its depth)",
+        );
+        has(
+            &err,
+            "staging.notification-service.desiredCount",
+            "\"min 0 / desired 0 / max 0\"",
+            "1 <= minCount <= desiredCount <= maxCount",
+        );
+        assert_eq!(err.0.len(), 2, "{err}");
     }
 
     #[test]

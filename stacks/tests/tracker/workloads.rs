@@ -19,6 +19,8 @@ fn configured() -> Assembly {
             "messagesPerTask": 50
         }}),
     );
+    // A consumer may scale to zero.
+    ctx.insert("production.notification-service.minCount".into(), json!(0));
     let collector = json!({
         "name": "otel-collector",
         "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1",
@@ -144,6 +146,29 @@ fn a_configured_queue_lives_in_the_data_stack_and_its_consumer_scales_on_it() {
     assert!(policies
         .iter()
         .all(|p| p["Properties"]["PolicyType"] == "StepScaling"));
+    let target = resources(&services, "AWS::ApplicationAutoScaling::ScalableTarget")
+        .into_iter()
+        .map(|(_, t)| t)
+        .find(|t| {
+            t["Metadata"]["aws:cdk:path"]
+                .as_str()
+                .unwrap()
+                .starts_with("TrackerProduction/NotificationService/")
+        })
+        .unwrap();
+    assert_eq!(target["Properties"]["MinCapacity"], 0);
+    assert_eq!(target["Properties"]["MaxCapacity"], 4);
+    // No task is not an outage for a consumer that may scale to zero.
+    let running = resources(&services, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter(|(_, a)| {
+            a["Metadata"]["aws:cdk:path"]
+                .as_str()
+                .unwrap()
+                .starts_with("TrackerProduction/NotificationService/RunningTasksAlarm")
+        })
+        .count();
+    assert_eq!(running, 0);
     assert!(resources(&services, "AWS::CloudWatch::Alarm")
         .iter()
         .any(|(_, a)| {
