@@ -1513,7 +1513,7 @@ fn number(c: &mut Check, field: &str, value: &Value) -> Option<u32> {
 }
 
 /// A value already written as the user wrote it (a nested check's), passed through unquoted.
-struct RawValue(String);
+pub(crate) struct RawValue(pub(crate) String);
 
 impl fmt::Debug for RawValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

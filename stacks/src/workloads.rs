@@ -48,7 +48,7 @@ use tracker_constructs::sidecar::{self, ContainerDependsOn, DependencyCondition,
 use tracker_constructs::validation::Check;
 use tracker_constructs::work_queue::{self, WorkQueue, WorkQueueProps};
 
-use crate::settings::{Settings, WORKERS};
+use crate::settings::{RawValue, Settings, WORKERS};
 
 /// One queue of `<environment>.queues`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -371,15 +371,6 @@ fn camel(snake: &str) -> String {
         }
     }
     out
-}
-
-/// A value already written as the user wrote it, passed through unquoted.
-struct RawValue(String);
-
-impl std::fmt::Debug for RawValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// Sets the sidecars of `props.name` from the settings, and what its container waits for.
