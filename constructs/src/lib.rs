@@ -15,6 +15,7 @@ pub mod platform;
 pub mod private_worker_service;
 pub mod public_alb_service;
 pub mod service;
+pub mod sidecar;
 pub mod staging_data_host;
 pub mod statefulness;
 pub mod static_site;
@@ -23,6 +24,7 @@ pub mod task_size;
 pub mod testing;
 pub mod validation;
 pub mod wiring;
+pub mod work_queue;
 
 pub use network::{Network, NetworkProps};
 pub use platform::{Platform, PlatformProps};

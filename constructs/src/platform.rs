@@ -31,6 +31,7 @@ use crate::monitoring::{self, AlarmSpec, DashboardRows};
 use crate::network::Network;
 use crate::validation::{is_dns_label, Check, ValidationErrors};
 use crate::wiring::Registry;
+use crate::work_queue::QueueRegistry;
 
 /// Props of [`Platform`].
 #[derive(Clone, Debug)]
@@ -134,6 +135,8 @@ pub struct Platform {
     pub dashboard: DashboardRows,
     /// The endpoints declared so far, for typed wiring.
     pub registry: Registry,
+    /// The work queues declared so far, for `sends_to` / `consumes`.
+    pub queues: QueueRegistry,
 }
 
 impl Platform {
@@ -268,6 +271,7 @@ impl Platform {
             https_listener,
             log_retention: props.log_retention,
             registry: Registry::default(),
+            queues: QueueRegistry::default(),
         })
     }
 }

@@ -2,7 +2,9 @@
 //! public IP, for background workers (tracker fetcher, geofence, notifications, ...).
 //!
 //! Creates (on top of the shared [`service`](crate::service) lowering): Spot-weighted capacity by
-//! default, and scaling on CPU or on an SQS queue's depth. A *singleton* (a scheduler, a
+//! default, and scaling on CPU or on an SQS queue's depth; the work queue it `consumes` (a
+//! `WorkQueue` of the platform) grants its task role the receive,
+//! delete and change-visibility actions and sets `<QUEUE>_QUEUE_URL`. A *singleton* (a scheduler, a
 //! materialized-view refresher) runs exactly one task and never two at once: desired 1, minimum
 //! healthy 0 %, maximum 100 % (the old task stops before the new one starts), on-demand Fargate
 //! only, no autoscaling.
@@ -27,6 +29,7 @@ use crate::service::{
 };
 use crate::task_size::TaskSize;
 use crate::validation::{Check, ValidationErrors};
+use crate::work_queue::{self, WorkQueue};
 
 const KIND: &str = "PrivateWorkerService";
 
@@ -73,6 +76,12 @@ pub struct PrivateWorkerServiceProps {
     /// healthy 100 %, no FARGATE_SPOT and no scaling; [`PrivateWorkerServiceProps::singleton`]
     /// sets all of these. Default off.
     pub singleton: bool,
+    /// The work queue (declared in the platform's
+    /// [`QueueRegistry`](crate::work_queue::QueueRegistry)) this worker consumes: the task role
+    /// may receive, delete and change the visibility of its messages (and decrypt them), and
+    /// `<QUEUE>_QUEUE_URL` is set. Scaling on its depth is [`WorkerScaling::on_queue`]. Default:
+    /// `None`.
+    pub consumes: Option<String>,
 }
 
 impl PrivateWorkerServiceProps {
@@ -88,6 +97,7 @@ impl PrivateWorkerServiceProps {
             service,
             scaling: WorkerScaling::None,
             singleton: false,
+            consumes: None,
         }
     }
 
@@ -119,6 +129,15 @@ impl PrivateWorkerServiceProps {
 
     fn validate_into(&self, c: &mut Check) {
         self.service.validate(c, "service.");
+        if let Some(queue) = &self.consumes {
+            let variable = work_queue::url_variable(queue);
+            c.require(
+                !self.service.environment.contains_key(&variable),
+                "service.environment",
+                &variable,
+                "a name not set from `consumes` (<QUEUE>_QUEUE_URL is set from the consumed queue)",
+            );
+        }
         let desired = self.service.desired_count;
         match &self.scaling {
             WorkerScaling::None => {}
@@ -223,6 +242,18 @@ impl PrivateWorkerServiceProps {
     }
 }
 
+impl WorkerScaling {
+    /// Step scaling on the visible messages of `queue` (see [`WorkerScaling::QueueDepth`]).
+    pub fn on_queue(queue: &WorkQueue, min: u32, max: u32, messages_per_task: u32) -> Self {
+        WorkerScaling::QueueDepth {
+            queue: queue.queue.into(),
+            min,
+            max,
+            messages_per_task,
+        }
+    }
+}
+
 fn scaling_name(s: &WorkerScaling) -> &'static str {
     match s {
         WorkerScaling::None => "None",
@@ -253,6 +284,9 @@ impl PrivateWorkerService {
         let mut c = Check::new(KIND, id);
         props.validate_into(&mut c);
         let resolved = service::resolve(platform, &mut c, &props.service, "service.");
+        let consumed = platform
+            .queues
+            .resolve(&mut c, "consumes", props.consumes.as_slice());
         c.finish()?;
 
         let scope = Construct::new(scope, id);
@@ -269,6 +303,14 @@ impl PrivateWorkerService {
             &resolved,
             min_running,
         )?;
+        for queue in consumed {
+            queue.grant_consume(parts.task_definition.task_role());
+            if !props.service.sends_to.contains(&queue.name) {
+                parts
+                    .container
+                    .add_environment(queue.url_variable(), queue.url());
+            }
+        }
         let mut graphs = parts.graphs.clone();
         if let WorkerScaling::QueueDepth { queue, .. } = &props.scaling {
             graphs.push((

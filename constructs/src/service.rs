@@ -9,12 +9,14 @@
 //!
 //! [`build`] creates: an explicit log group (the platform's retention, retained on delete; never
 //! the container's `logRetention` prop, which would add a Lambda-backed custom resource), the
-//! Fargate task definition and its one container (a named port mapping per port), a security group
+//! Fargate task definition and its container (a named port mapping per port; then the
+//! [`sidecar`]s, if any, with their `dependsOn` order), a security group
 //! of its own, and the `FargateService` in the private subnets with no public IP, ECS Exec on, the
 //! deployment circuit breaker with rollback, the capacity-provider strategy and Service Connect in
 //! the platform namespace. Declared dependencies become security-group ingress rules on the
 //! dependency and `<NAME>_HOST` / `<NAME>_PORT` environment values; the service's own endpoint is
-//! registered so later services can declare it.
+//! registered so later services can declare it. Each work queue of `sends_to` grants the task role
+//! its send actions and sets `<QUEUE>_QUEUE_URL`.
 //!
 //! [`PublicAlbService`]: crate::public_alb_service::PublicAlbService
 //! [`PrivateWorkerService`]: crate::private_worker_service::PrivateWorkerService
@@ -41,9 +43,11 @@ use cdk_from_rust::{JsAny, Opaque};
 
 use crate::monitoring::{self, AlarmSpec, ServiceAlarmThresholds};
 use crate::platform::Platform;
+use crate::sidecar::{self, ContainerDependsOn, Sidecar};
 use crate::task_size::{CpuArchitecture, TaskSize};
 use crate::validation::{is_dns_label, Check, ValidationErrors};
 use crate::wiring::{self, ContainerSecret, Dependency, Endpoint};
+use crate::work_queue;
 
 /// The container image: an image handle (ECR repository, asset, ...) or a registry reference.
 #[derive(Clone, Debug)]
@@ -60,7 +64,7 @@ impl Image {
         Image::Handle(image.into())
     }
 
-    fn lower(&self) -> ContainerImage {
+    pub(crate) fn lower(&self) -> ContainerImage {
         match self {
             Image::Handle(h) => *h,
             Image::Registry(r) => ContainerImage::from_registry(r.as_str()).into(),
@@ -119,7 +123,16 @@ impl ContainerHealthCheck {
         }
     }
 
-    fn validate(&self, c: &mut Check, field: &str) {
+    /// The check as the container definition takes it.
+    pub(crate) fn lower(&self) -> HealthCheck {
+        HealthCheck::new(self.command.clone())
+            .interval(Duration::seconds(self.interval_secs))
+            .timeout(Duration::seconds(self.timeout_secs))
+            .retries(self.retries)
+            .start_period(Duration::seconds(self.start_period_secs))
+    }
+
+    pub(crate) fn validate(&self, c: &mut Check, field: &str) {
         c.require(
             !self.command.is_empty() && !self.command.iter().any(|s| s.is_empty()),
             &format!("{field}.command"),
@@ -284,6 +297,16 @@ pub struct ServiceProps {
     /// The CPU and memory alarms' thresholds (a running-task alarm comes from the service's
     /// minimum count). Default: [`ServiceAlarmThresholds::default`] (CPU 80 %, memory 85 %).
     pub alarms: ServiceAlarmThresholds,
+    /// Extra containers in the task (an OpenTelemetry collector, a log router), with the rules
+    /// of [`sidecar`]. Default: none (the task has the service's container only).
+    pub sidecars: Vec<Sidecar>,
+    /// What the service's own container waits for before it starts (a sidecar `HEALTHY`, a
+    /// setup container `SUCCESS`). Default: none (it starts with the task).
+    pub depends_on: Vec<ContainerDependsOn>,
+    /// The queues (declared in the platform's [`QueueRegistry`](crate::work_queue::QueueRegistry))
+    /// the service sends messages to: each grants the task role `sqs:SendMessage` on that queue
+    /// (and use of its key) and sets `<QUEUE>_QUEUE_URL`. Default: none.
+    pub sends_to: Vec<String>,
 }
 
 impl ServiceProps {
@@ -311,6 +334,9 @@ impl ServiceProps {
             health_check_grace_period_secs: None,
             execute_command: true,
             alarms: ServiceAlarmThresholds::default(),
+            sidecars: Vec::new(),
+            depends_on: Vec::new(),
+            sends_to: Vec::new(),
         }
     }
 
@@ -383,6 +409,17 @@ impl ServiceProps {
                     "a name not set from `connects_to` (<NAME>_HOST and <NAME>_PORT are set \
                      from the declared dependencies)",
                 );
+            } else if self
+                .sends_to
+                .iter()
+                .any(|q| work_queue::url_variable(q) == *key)
+            {
+                c.fail(
+                    &f("environment"),
+                    key,
+                    "a name not set from `sends_to` (<QUEUE>_QUEUE_URL is set from the declared \
+                     queues)",
+                );
             }
         }
         for key in self.secrets.keys() {
@@ -449,6 +486,7 @@ impl ServiceProps {
         );
         self.validate_capacity(c, &f("capacity"));
         self.alarms.validate(c, &f("alarms."));
+        sidecar::validate(c, prefix, self);
         if let Some(grace) = self.health_check_grace_period_secs {
             let start = self
                 .health_check
@@ -548,6 +586,9 @@ pub fn resolve(
         .registry
         .require_free(c, &format!("{prefix}name"), &props.name);
     platform
+        .queues
+        .resolve(c, &format!("{prefix}sends_to"), &props.sends_to);
+    platform
         .registry
         .resolve(c, &format!("{prefix}connects_to"), &props.connects_to)
 }
@@ -611,6 +652,10 @@ pub fn build(
     );
     let mut environment = wiring::literal_environment(&props.environment);
     environment.extend(wiring::connect(name, security_group.into(), resolved));
+    for queue in props.sends_to.iter().filter_map(|q| platform.queues.get(q)) {
+        queue.grant_send(task_definition.task_role());
+        environment.insert(queue.url_variable(), queue.url());
+    }
 
     let mut options = ContainerDefinitionOptions::new(props.image.lower())
         .container_name(name)
@@ -636,15 +681,10 @@ pub fn build(
         }));
     }
     if let Some(h) = &props.health_check {
-        options = options.health_check(
-            HealthCheck::new(h.command.clone())
-                .interval(Duration::seconds(h.interval_secs))
-                .timeout(Duration::seconds(h.timeout_secs))
-                .retries(h.retries)
-                .start_period(Duration::seconds(h.start_period_secs)),
-        );
+        options = options.health_check(h.lower());
     }
     let container = task_definition.add_container(name, options);
+    sidecar::build(task_definition, log_group, props, container);
 
     let namespace_arn = platform
         .cluster

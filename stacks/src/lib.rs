@@ -10,6 +10,7 @@ pub mod nag;
 pub mod sample;
 pub mod settings;
 pub mod tracker;
+pub mod workloads;
 
 use std::path::PathBuf;
 

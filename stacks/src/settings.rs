@@ -16,6 +16,8 @@
 //! | `migrationImageTag` | the tag (or digest) of the api image the migration task runs; default: `imageTag` (`tracker-cdk release` sets it ahead of `imageTag`) |
 //! | `registryAccount`, `registryRegion` | where the ECR repositories live (default: `account`, `region`); the same for both environments |
 //! | `cpuArchitecture` | `X86_64` (default) or `ARM64`: the tasks' CPU architecture (`<service>.cpuArchitecture` per service) |
+//! | `queues` | work queues (SQS, dead-letter queue, KMS key, alarms; in the data stack): `{"<name>": {"consumer": "<worker>", "producers": [...], ...}}`, fields and defaults in [`crate::workloads`]; default none |
+//! | `<service>.sidecars` | extra containers in the service's task (e.g. an OpenTelemetry collector) with `dependsOn` conditions: a JSON array, fields and defaults in [`crate::workloads`]; default none |
 //! | `ciRepository`, `ciRefs`, `ciOidcProviderArn` | `TrackerRegistry`'s CI role: the GitHub `owner/repo`, the refs it may push from (default `refs/heads/main`, `refs/tags/*`), an existing OIDC provider to import (default: create one); no environment prefix |
 //!
 //! Each key may be set for one environment with a prefix: `staging.imageTag`,
@@ -46,6 +48,8 @@ use tracker_constructs::validation::{
     is_env_var_name, is_ipv4_cidr, is_region, Check, ValidationErrors, ENV_VAR_NAME,
 };
 use tracker_constructs::wiring::{SecretReference, SECRET_REFERENCE};
+
+use crate::workloads::{self, QueueSetting, SidecarSetting};
 
 /// The environments this repository deploys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -371,6 +375,13 @@ pub struct Settings {
     /// `<environment>.<target>.secrets.<NAME>`: injected as ECS container secrets, read by that
     /// target's execution role only. Default: none.
     pub container_secrets: BTreeMap<String, BTreeMap<String, SecretReference>>,
+    /// Work queues by name, context `queues` (see [`crate::workloads`]): each created in the
+    /// data stack with its dead-letter queue, key and alarms, consumed by one worker, sent to
+    /// by its producers. Default: none.
+    pub queues: BTreeMap<String, QueueSetting>,
+    /// Sidecar containers by service, context `<service>.sidecars` (see [`crate::workloads`]).
+    /// Default: none.
+    pub sidecars: BTreeMap<String, Vec<SidecarSetting>>,
 }
 
 /// A setting that synthesizes but should not be deployed as is ([`Settings::warnings`]).
@@ -410,7 +421,7 @@ const HEALTH_COMMAND_SERVICES: [&str; 7] = [
 ];
 
 /// The workers (the services without a load balancer to check them).
-const WORKERS: [&str; 4] = [
+pub(crate) const WORKERS: [&str; 4] = [
     "tracker-fetcher",
     "unified-geofence",
     "notification-service",
@@ -499,6 +510,8 @@ impl Settings {
             ci_repository: None,
             ci_refs: CiPushAccess::new("").refs,
             ci_oidc_provider_arn: None,
+            queues: BTreeMap::new(),
+            sidecars: BTreeMap::new(),
         }
     }
 
@@ -618,6 +631,15 @@ impl Settings {
                 }
             }
             "disabledServices" => self.disabled_services = list(c, &field, value),
+            "queues" => self.queues = workloads::parse_queues(c, &field, value),
+            _ if key
+                .strip_suffix(".sidecars")
+                .is_some_and(|service| workloads::SIDECAR_SERVICES.contains(&service)) =>
+            {
+                let service = key.trim_end_matches(".sidecars").to_string();
+                let sidecars = workloads::parse_sidecars(c, &field, value);
+                self.sidecars.insert(service, sidecars);
+            }
             "tags" => {
                 self.tags = list(c, &field, value)
                     .into_iter()
@@ -689,7 +711,8 @@ impl Settings {
                             "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
                              maxCount|cpuArchitecture for a service in {}, <service>.healthCommand \
                              for a service in {}, <target>.env.<NAME>|secrets.<NAME> for a target \
-                             in {}, db.instanceType|volumeGiB|ami{}",
+                             in {}, db.instanceType|volumeGiB|ami{}; <service>.sidecars for a \
+                             service in {}",
                             ENV_KEYS.join(", "),
                             SERVICES.join(", "),
                             HEALTH_COMMAND_SERVICES.join(", "),
@@ -698,7 +721,8 @@ impl Settings {
                                 "|privateIps, redis.nodeType"
                             } else {
                                 ""
-                            }
+                            },
+                            workloads::SIDECAR_SERVICES.join(", ")
                         ),
                         );
                     }
@@ -1029,11 +1053,14 @@ impl Settings {
                     e.to_string(),
                 );
             }
+            // A queue's consumer may scale to zero: an empty queue needs no worker.
+            let floor = u32::from(!workloads::scales_to_zero(self, name));
             c.require(
-                s.min >= 1 && s.min <= s.desired && s.desired <= s.max,
+                s.min >= floor && s.min <= s.desired && s.desired <= s.max && s.max >= 1,
                 &f("desiredCount"),
                 format!("min {} / desired {} / max {}", s.min, s.desired, s.max),
-                "1 <= minCount <= desiredCount <= maxCount",
+                "1 <= minCount <= desiredCount <= maxCount (minCount 0 only for the consumer of \
+                 a queue, which scales on its depth)",
             );
             let singleton = matches!(
                 name,
@@ -1107,6 +1134,7 @@ impl Settings {
             "a non-empty command",
         );
         self.validate_container_config(c);
+        workloads::validate(self, c);
         if let Some(ci) = self.ci_push_access() {
             // The construct's own rules, reported under the context keys.
             let mut props =
@@ -1322,7 +1350,7 @@ const GLOBAL_KEYS: [&str; 19] = [
     "ciOidcProviderArn",
 ];
 
-const ENV_KEYS: [&str; 23] = [
+const ENV_KEYS: [&str; 24] = [
     "hostedZoneId",
     "hostedZoneName",
     "alertEmails",
@@ -1346,6 +1374,7 @@ const ENV_KEYS: [&str; 23] = [
     "disabledServices",
     "tags",
     "cpuArchitecture",
+    "queues",
 ];
 
 #[derive(Debug, PartialEq, Eq)]
@@ -1484,7 +1513,7 @@ fn number(c: &mut Check, field: &str, value: &Value) -> Option<u32> {
 }
 
 /// A value already written as the user wrote it (a nested check's), passed through unquoted.
-struct RawValue(String);
+pub(crate) struct RawValue(pub(crate) String);
 
 impl fmt::Debug for RawValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

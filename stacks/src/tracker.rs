@@ -57,10 +57,11 @@ use tracker_constructs::staging_data_host::{StagingDataHost, StagingDataHostProp
 use tracker_constructs::static_site::{CustomDomain, StaticSite, StaticSiteProps};
 use tracker_constructs::validation::ValidationErrors;
 use tracker_constructs::wiring::{ContainerSecret, Dependency};
+use tracker_constructs::work_queue::WorkQueue;
 use tracker_constructs::{Network, NetworkProps, Platform, PlatformProps};
 
 use crate::settings::{repositories, Certificate, Environment, Settings, WarningStack, MIGRATE};
-use crate::{checkov, nag};
+use crate::{checkov, nag, workloads};
 
 const TAG_PROJECT: &str = "tracker";
 
@@ -181,6 +182,7 @@ pub fn environment_stacks(app: &App, s: &Settings) -> Result<EnvironmentStacks, 
     let stacks = new_environment_stacks(app, s);
     let mut platform = network_and_platform(stacks.data, s)?;
     let data = data_plane(stacks.data, s, &platform)?;
+    work_queues(stacks.data, s, &platform)?;
     // From here on, alarms are made in the services stack: they reach the topic by its ARN.
     platform.alerts = imported_alerts(stacks.services, s);
     let services = services(stacks.services, s, &platform, &data)?;
@@ -556,6 +558,26 @@ pub fn data_plane(
     }
 }
 
+/// Step 2b, in the data stack (a queue holding messages is state: work accepted and not yet
+/// done, which must outlive a release of the services stack, like the data plane): the work
+/// queues of `<environment>.queues`, under `Queues/<name>`, each with its dead-letter queue, key
+/// and alarms, registered for the services' `sends_to` / `consumes`. Nothing without queues.
+pub fn work_queues(
+    stack: Stack,
+    s: &Settings,
+    platform: &Platform,
+) -> Result<(), ValidationErrors> {
+    if s.queues.is_empty() {
+        return Ok(());
+    }
+    let scope = Construct::new(stack, "Queues");
+    let results = s
+        .queues
+        .iter()
+        .map(|(name, q)| WorkQueue::new(scope, name, platform, &q.props(name)).map(|_| ()));
+    ValidationErrors::collect(results.collect::<Vec<_>>())
+}
+
 /// The public services: construct id, Service Connect name, host label, port, listener rule
 /// priority, whether it talks to the data plane.
 const PUBLIC: [(&str, &str, &str, u16, u32, bool); 3] = [
@@ -611,6 +633,7 @@ pub fn services(
         );
         service.cpu_architecture = s.architecture_of(&name);
         service.execute_command = s.ecs_exec;
+        workloads::apply_to_service(s, service);
         // Workers get their health command from the settings; a public service without one
         // derives its container check from its target group's.
         service.health_check = s.container_health_check(&service.name);
@@ -776,6 +799,16 @@ pub fn services(
                     max: sizing.max,
                     target_percent: 60,
                 };
+            }
+        }
+        if let Some((queue, setting)) = workloads::consumed_by(s, name) {
+            props.consumes = Some(queue.clone());
+            // A consumer that may scale scales on its queue's depth instead of CPU.
+            if let (Some(q), true) = (
+                platform.queues.get(queue),
+                !singleton && sizing.autoscales(),
+            ) {
+                props.scaling = workloads::queue_scaling(&q, setting, sizing.min, sizing.max);
             }
         }
         let svc = PrivateWorkerService::new(stack, id, platform, props)?;

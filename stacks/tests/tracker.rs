@@ -1543,3 +1543,7 @@ fn fails_when_the_environments_name_different_registries() {
     assert!(err.contains("`production.registryAccount`"), "{err}");
     assert!(err.contains("one TrackerRegistry serves both"), "{err}");
 }
+
+// Work queues and sidecars configured through context (issue 15, items 4 and 5).
+#[path = "tracker/workloads.rs"]
+mod workloads;
