@@ -119,6 +119,13 @@ impl PrivateWorkerServiceProps {
 
     fn validate_into(&self, c: &mut Check) {
         self.service.validate(c, "service.");
+        c.require(
+            !self.service.deployment.shifts_traffic(),
+            "service.deployment",
+            self.service.deployment.name(),
+            "rolling: blue/green, linear and canary deployments shift load-balancer traffic, and \
+             a worker has no load balancer",
+        );
         let desired = self.service.desired_count;
         match &self.scaling {
             WorkerScaling::None => {}
@@ -340,6 +347,25 @@ mod tests {
             TaskSize::HALF_1,
             "repo/app:1",
         ))
+    }
+
+    #[test]
+    fn fails_on_a_traffic_shifting_deployment() {
+        let mut p = with_heartbeat(PrivateWorkerServiceProps::new(
+            "jobs",
+            TaskSize::HALF_1,
+            "repo/app:1",
+        ));
+        p.service.deployment = crate::deployment::Deployment::blue_green();
+        let err = p.validate("Jobs").unwrap_err();
+        crate::testing::assert_rejects_value(
+            &err,
+            KIND,
+            "Jobs",
+            "service.deployment",
+            "\"blue-green\"",
+            "a worker has no load balancer",
+        );
     }
 
     #[test]
