@@ -37,6 +37,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+mod rollout;
+pub use rollout::{DeploymentSetting, LogErrorOverride, LOG_SERVICES, PUBLIC_SERVICES};
+
 use serde_json::Value;
 use tracker_constructs::alerts;
 use tracker_constructs::container_registry::CiPushAccess;
@@ -371,6 +374,16 @@ pub struct Settings {
     /// `<environment>.<target>.secrets.<NAME>`: injected as ECS container secrets, read by that
     /// target's execution role only. Default: none.
     pub container_secrets: BTreeMap<String, BTreeMap<String, SecretReference>>,
+    /// Deployment strategies of the public services by name, from `<service>.deployment` and
+    /// `<service>.deployment.bakeMinutes|stepPercent|stepMinutes` (see
+    /// [`Settings::deployment_of`]). Default: none (every service deploys rolling).
+    pub deployments: BTreeMap<String, DeploymentSetting>,
+    /// The environment's error-log alarm settings (`logErrors.field|values|threshold`), over
+    /// the defaults `$.level` = `ERROR`/`error`, 10 lines in 5 minutes (see
+    /// [`Settings::log_errors_of`]). Default: none.
+    pub log_errors: LogErrorOverride,
+    /// Per-service error-log alarm settings (`<service>.logErrors.*`). Default: none.
+    pub service_log_errors: BTreeMap<String, LogErrorOverride>,
 }
 
 /// A setting that synthesizes but should not be deployed as is ([`Settings::warnings`]).
@@ -499,6 +512,9 @@ impl Settings {
             ci_repository: None,
             ci_refs: CiPushAccess::new("").refs,
             ci_oidc_provider_arn: None,
+            deployments: BTreeMap::new(),
+            log_errors: LogErrorOverride::default(),
+            service_log_errors: BTreeMap::new(),
         }
     }
 
@@ -662,6 +678,7 @@ impl Settings {
                 }
             }
             _ if self.apply_container_config(c, &field, key, value) => {}
+            _ if self.apply_rollout(c, &field, key, value) => {}
             _ => {
                 let sized = key.split_once('.').and_then(|(service, f)| {
                     let sizing = self.services.get_mut(service)?;
@@ -689,11 +706,14 @@ impl Settings {
                             "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
                              maxCount|cpuArchitecture for a service in {}, <service>.healthCommand \
                              for a service in {}, <target>.env.<NAME>|secrets.<NAME> for a target \
-                             in {}, db.instanceType|volumeGiB|ami{}",
+                             in {}, <service>.deployment[.bakeMinutes|stepPercent|stepMinutes] for \
+                             a service in {}, [<service>.]logErrors.field|values|threshold, \
+                             db.instanceType|volumeGiB|ami{}",
                             ENV_KEYS.join(", "),
                             SERVICES.join(", "),
                             HEALTH_COMMAND_SERVICES.join(", "),
                             CONFIGURABLE.join(", "),
+                            PUBLIC_SERVICES.join(", "),
                             if self.environment == Environment::Production {
                                 "|privateIps, redis.nodeType"
                             } else {
@@ -1107,6 +1127,7 @@ impl Settings {
             "a non-empty command",
         );
         self.validate_container_config(c);
+        self.validate_rollout(c);
         if let Some(ci) = self.ci_push_access() {
             // The construct's own rules, reported under the context keys.
             let mut props =
