@@ -17,6 +17,8 @@
 //! | `registryAccount`, `registryRegion` | where the ECR repositories live (default: `account`, `region`); the same for both environments |
 //! | `cpuArchitecture` | `X86_64` (default) or `ARM64`: the tasks' CPU architecture (`<service>.cpuArchitecture` per service) |
 //! | `ciRepository`, `ciRefs`, `ciOidcProviderArn` | `TrackerRegistry`'s CI role: the GitHub `owner/repo`, the refs it may push from (default `refs/heads/main`, `refs/tags/*`), an existing OIDC provider to import (default: create one); no environment prefix |
+//! | `<env>.<service>.deployment[.bakeMinutes\|stepPercent\|stepMinutes]` | how a public service deploys: `rolling` (default), `blue-green`, `linear`, `canary`, with their parameters (table in `settings/rollout.rs`) |
+//! | `<env>.[<service>.]logErrors.field\|values\|threshold` | the error-log alarm: JSON selector (default `$.level`), error values (default `ERROR,error`), lines in 5 minutes (default 10) |
 //!
 //! Each key may be set for one environment with a prefix: `staging.imageTag`,
 //! `production.domain`. Sizes and counts are `<environment>.<service>.<field>` with fields

@@ -336,3 +336,120 @@ impl Settings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Environment;
+    use serde_json::json;
+
+    fn settings(pairs: &[(&str, Value)]) -> Result<Settings, String> {
+        let ctx: serde_json::Map<String, Value> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        Settings::from_context(Environment::Staging, &ctx).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn strategies_parse_in_either_spelling_and_parameters_override_the_defaults() {
+        let s = settings(&[
+            ("staging.api.deployment", json!("BLUE_GREEN")),
+            ("staging.api.deployment.bakeMinutes", json!(0)),
+            ("staging.frontend.deployment", json!("linear")),
+            ("staging.frontend.deployment.stepMinutes", json!("3")),
+            ("staging.admin.deployment", json!("canary")),
+            ("staging.admin.deployment.stepPercent", json!(0.5)),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.deployment_of("api"),
+            Deployment::BlueGreen { bake_minutes: 0 }
+        );
+        assert_eq!(
+            s.deployment_of("frontend"),
+            Deployment::Linear {
+                step: TrafficShift {
+                    percent: 10.0,
+                    interval_minutes: 3
+                },
+                bake_minutes: 15
+            }
+        );
+        assert_eq!(
+            s.deployment_of("admin"),
+            Deployment::Canary {
+                step: TrafficShift {
+                    percent: 0.5,
+                    interval_minutes: 10
+                },
+                bake_minutes: 15
+            }
+        );
+        // Unset: rolling, and the default log alarm.
+        let d = settings(&[]).unwrap();
+        assert_eq!(d.deployment_of("api"), Deployment::Rolling);
+        assert_eq!(d.log_errors_of("api"), LogErrorAlarm::default());
+    }
+
+    #[test]
+    fn log_alarm_settings_layer_service_over_environment_over_defaults() {
+        let s = settings(&[
+            ("staging.logErrors.threshold", json!(3)),
+            ("staging.logErrors.values", json!(["ERROR"])),
+            (
+                "staging.tracker-fetcher.logErrors.field",
+                json!("$.log.level"),
+            ),
+        ])
+        .unwrap();
+        let fetcher = s.log_errors_of("tracker-fetcher");
+        assert_eq!(
+            (
+                fetcher.field.as_str(),
+                fetcher.values.clone(),
+                fetcher.threshold
+            ),
+            ("$.log.level", vec!["ERROR".to_string()], 3)
+        );
+        assert_eq!(s.log_errors_of("api").field, "$.level");
+    }
+
+    #[test]
+    fn fails_on_misplaced_parameters_unknown_names_and_services_without_a_log_alarm() {
+        let err = settings(&[
+            ("staging.api.deployment.stepMinutes", json!(5)),
+            ("staging.api.deployment.speed", json!(5)),
+            ("staging.frontend.deployment", json!(true)),
+            ("staging.admin.deployment.bakeMinutes", json!("soon")),
+            ("staging.anisette-v3.logErrors.field", json!("$.level")),
+            ("staging.logErrors.colour", json!("red")),
+            ("staging.api.logErrors.values", json!([])),
+        ])
+        .unwrap_err();
+        for (key, allowed) in [
+            (
+                "`staging.api.deployment.stepMinutes` = (set with \"rolling\")",
+                "no stepMinutes for a rolling deployment",
+            ),
+            (
+                "`staging.api.deployment.speed` = \"speed\"",
+                "bakeMinutes, stepPercent or stepMinutes",
+            ),
+            (
+                "`staging.frontend.deployment` = Bool(true)",
+                "rolling, blue-green, linear or canary",
+            ),
+            ("`staging.admin.deployment.bakeMinutes`", "a whole number"),
+            ("`staging.anisette-v3.logErrors.field`", "a known setting"),
+            ("`staging.logErrors.colour`", "field, values or threshold"),
+            ("`staging.api.logErrors.values` = []", "1-10 values"),
+        ] {
+            let line = err
+                .lines()
+                .find(|l| l.contains(key))
+                .unwrap_or_else(|| panic!("no error for {key}: {err}"));
+            assert!(line.contains(allowed), "{line}");
+        }
+    }
+}
