@@ -5,7 +5,9 @@
 pub mod alerts;
 pub mod anisette;
 pub mod container_registry;
+pub mod deployment;
 pub mod hostconfig;
+pub mod log_alarms;
 pub mod managed_redis;
 pub mod monitoring;
 pub mod network;

@@ -399,6 +399,7 @@ mod tests {
             ids("Api"),
             [
                 "CpuAlarm",
+                "ErrorLogAlarm",
                 "LatencyP99Alarm",
                 "MemoryAlarm",
                 "RunningTasksAlarm",
@@ -433,7 +434,7 @@ mod tests {
             "LessThanThreshold".into()
         )));
         // A queue worker may scale to zero: no running-task alarm.
-        assert_eq!(ids("Jobs"), ["CpuAlarm", "MemoryAlarm"]);
+        assert_eq!(ids("Jobs"), ["CpuAlarm", "ErrorLogAlarm", "MemoryAlarm"]);
         assert_eq!(
             ids("Anisette"),
             [

@@ -138,6 +138,13 @@ impl PrivateWorkerServiceProps {
                 "a name not set from `consumes` (<QUEUE>_QUEUE_URL is set from the consumed queue)",
             );
         }
+        c.require(
+            !self.service.deployment.shifts_traffic(),
+            "service.deployment",
+            self.service.deployment.name(),
+            "rolling: blue/green, linear and canary deployments shift load-balancer traffic, and \
+             a worker has no load balancer",
+        );
         let desired = self.service.desired_count;
         match &self.scaling {
             WorkerScaling::None => {}
@@ -382,6 +389,25 @@ mod tests {
             TaskSize::HALF_1,
             "repo/app:1",
         ))
+    }
+
+    #[test]
+    fn fails_on_a_traffic_shifting_deployment() {
+        let mut p = with_heartbeat(PrivateWorkerServiceProps::new(
+            "jobs",
+            TaskSize::HALF_1,
+            "repo/app:1",
+        ));
+        p.service.deployment = crate::deployment::Deployment::blue_green();
+        let err = p.validate("Jobs").unwrap_err();
+        crate::testing::assert_rejects_value(
+            &err,
+            KIND,
+            "Jobs",
+            "service.deployment",
+            "\"blue-green\"",
+            "a worker has no load balancer",
+        );
     }
 
     #[test]

@@ -15,6 +15,18 @@
 //! second one collides there instead of two associations replacing each other at deploy time).
 //! It is not created under the ALB: the ALB may live in another stack (a data stack), which must
 //! not refer to the service's stack.
+//!
+//! With a traffic-shifting deployment (`service.deployment` blue/green, linear or canary, see
+//! [`crate::deployment`]) it also creates `AlternateTargetGroup` (the same port and health check;
+//! ECS registers the new revision's tasks there), `TrafficShiftRole` (assumed by
+//! `ecs.amazonaws.com`, with the AWS managed policy
+//! `AmazonECSInfrastructureRolePolicyForLoadBalancers`: ECS changes the listener rule's weights
+//! with it), and the listener rule forwards to both target groups (weights 100 and 0; ECS moves
+//! them). The target alarms then watch both target groups, carry fixed names
+//! (`<environment>-<service>-target-5xx-rate`, `<environment>-<service>-unhealthy-targets`) and
+//! are the service's deployment alarms: either in ALARM during the shift or the bake time rolls
+//! the deployment back. Request-count scaling is refused with these strategies (it tracks one
+//! target group, which carries no traffic after every other deployment).
 
 use cdk_from_rust::aws_cdk_lib::aws_applicationautoscaling::EnableScalingProps;
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
@@ -23,15 +35,17 @@ use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
 };
 use cdk_from_rust::aws_cdk_lib::aws_ec2::{Port, SecurityGroup};
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{
-    ContainerDefinition, CpuUtilizationScalingProps, FargateService, FargateTaskDefinition,
+    AlternateTarget, AlternateTargetProps, AlternateTargetPropsRequired, ContainerDefinition,
+    CpuUtilizationScalingProps, FargateService, FargateTaskDefinition, ListenerRuleConfiguration,
     LoadBalancerTargetOptions, MemoryUtilizationScalingProps, RequestCountScalingProps,
     RequestCountScalingPropsRequired,
 };
 use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::{
     ApplicationListenerRule, ApplicationListenerRuleProps, ApplicationListenerRulePropsRequired,
     ApplicationProtocol, ApplicationTargetGroup, ApplicationTargetGroupProps, HealthCheck,
-    HttpCodeTarget, ListenerCondition, TargetType,
+    HttpCodeTarget, ListenerAction, ListenerCondition, TargetType, WeightedTargetGroup,
 };
+use cdk_from_rust::aws_cdk_lib::aws_iam::{ManagedPolicy, Role, RoleProps, ServicePrincipal};
 use cdk_from_rust::aws_cdk_lib::aws_logs::LogGroup;
 use cdk_from_rust::aws_cdk_lib::aws_wafv2::{
     CfnWebACL, CfnWebACLAllowActionProperty, CfnWebACLAssociation, CfnWebACLAssociationProps,
@@ -47,9 +61,11 @@ use cdk_from_rust::aws_cdk_lib::aws_wafv2::{
     CfnWebACLVisibilityConfigProperty, CfnWebACLVisibilityConfigPropertyRequired,
     IResolvableOrCfnWebACLRuleProperty,
 };
+use cdk_from_rust::aws_cdk_lib::CfnResource;
 use cdk_from_rust::aws_cdk_lib::{Duration, Stack};
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsAny;
+use cdk_from_rust::Opaque;
 
 use crate::monitoring::{self, AlarmSpec, AlbAlarmThresholds};
 use crate::platform::Platform;
@@ -185,6 +201,12 @@ pub struct PublicAlbServiceProps {
     /// before it sends the container SIGTERM, then waits `service.stop_timeout_secs`; on Fargate
     /// Spot both must fit in the two-minute interruption notice. Default 30.
     pub deregistration_delay_secs: u32,
+    /// Names of alarms made outside the construct (a stack's own) that also roll a
+    /// traffic-shifting deployment back, beside the construct's unhealthy-target and 5xx-share
+    /// alarms. They are set in the same call as the construct's: aws-cdk-lib 2.276 drops the names
+    /// of a second `enableDeploymentAlarms` on a service (`alarmNames.concat(...)` unassigned).
+    /// Ignored with a rolling deployment. Default: none.
+    pub deployment_alarms: Vec<String>,
 }
 
 impl PublicAlbServiceProps {
@@ -213,6 +235,7 @@ impl PublicAlbServiceProps {
             autoscaling: None,
             alarms: AlbAlarmThresholds::default(),
             deregistration_delay_secs: 30,
+            deployment_alarms: Vec::new(),
         }
     }
 
@@ -276,6 +299,23 @@ impl PublicAlbServiceProps {
                      ({} s) must fit in Spot's {SPOT_NOTICE_SECS} s interruption notice",
                     SPOT_NOTICE_SECS.saturating_sub(self.service.stop_timeout_secs),
                     self.service.stop_timeout_secs
+                ),
+            );
+        }
+        if let (true, Some(r)) = (
+            self.service.deployment.shifts_traffic(),
+            self.autoscaling
+                .as_ref()
+                .and_then(|a| a.requests_per_target),
+        ) {
+            c.fail(
+                "autoscaling.requests_per_target",
+                r,
+                format!(
+                    "None with a {} deployment (request-count scaling tracks the primary target \
+                     group, which carries no traffic after every other deployment): scale on \
+                     cpu_percent or memory_percent",
+                    self.service.deployment.name()
                 ),
             );
         }
@@ -435,6 +475,14 @@ impl PublicAlbServiceProps {
                 );
             }
         }
+        for name in &self.deployment_alarms {
+            c.require(
+                !name.is_empty() && name.len() <= 255,
+                "deployment_alarms",
+                name,
+                "an alarm name of 1-255 characters",
+            );
+        }
         c.require(
             self.deregistration_delay_secs <= 3600,
             "deregistration_delay_secs",
@@ -486,6 +534,8 @@ pub struct PublicAlbService {
     pub security_group: SecurityGroup,
     pub log_group: LogGroup,
     pub target_group: ApplicationTargetGroup,
+    /// The target group ECS registers a new revision in, with a traffic-shifting deployment.
+    pub alternate_target_group: Option<ApplicationTargetGroup>,
     pub listener_rule: ApplicationListenerRule,
     /// The web ACL, when `waf` was set.
     pub web_acl: Option<CfnWebACL>,
@@ -537,20 +587,29 @@ impl PublicAlbService {
                 format!("ALB health check of {name}"),
             );
         }
-        let target_group = ApplicationTargetGroup::new_with(
-            scope,
-            "TargetGroup",
-            ApplicationTargetGroupProps::new()
-                .vpc(platform.network.vpc)
-                .port(props.target_port)
-                .protocol(ApplicationProtocol::Http)
-                .target_type(TargetType::Ip)
-                .deregistration_delay(Duration::seconds(props.deregistration_delay_secs))
-                .health_check(health_check)
-                .targets([parts.service.load_balancer_target(
-                    LoadBalancerTargetOptions::new(name).container_port(props.target_port),
-                )]),
-        );
+        let group_props = ApplicationTargetGroupProps::new()
+            .vpc(platform.network.vpc)
+            .port(props.target_port)
+            .protocol(ApplicationProtocol::Http)
+            .target_type(TargetType::Ip)
+            .deregistration_delay(Duration::seconds(props.deregistration_delay_secs))
+            .health_check(health_check);
+        let shifts = props.service.deployment.shifts_traffic();
+        let target = LoadBalancerTargetOptions::new(name).container_port(props.target_port);
+        let target_group = if shifts {
+            // The service is attached below, once the listener rule ECS shifts exists.
+            ApplicationTargetGroup::new_with(scope, "TargetGroup", group_props.clone())
+        } else {
+            ApplicationTargetGroup::new_with(
+                scope,
+                "TargetGroup",
+                group_props
+                    .clone()
+                    .targets([parts.service.load_balancer_target(target.clone())]),
+            )
+        };
+        let alternate_target_group = shifts
+            .then(|| ApplicationTargetGroup::new_with(scope, "AlternateTargetGroup", group_props));
         let mut conditions = vec![ListenerCondition::host_headers(
             props.host_headers.iter().map(String::as_str),
         )];
@@ -564,16 +623,37 @@ impl PublicAlbService {
                 props.source_ip_allow_list.iter().map(String::as_str),
             ));
         }
-        let listener_rule = ApplicationListenerRule::new(
-            scope,
-            "ListenerRule",
-            ApplicationListenerRuleProps::new(ApplicationListenerRulePropsRequired {
-                listener: platform.https_listener,
-                priority: props.priority,
-            })
-            .conditions(conditions)
-            .target_groups([target_group]),
-        );
+        let rule_props = ApplicationListenerRuleProps::new(ApplicationListenerRulePropsRequired {
+            listener: platform.https_listener,
+            priority: props.priority,
+        })
+        .conditions(conditions);
+        let listener_rule = match alternate_target_group {
+            None => ApplicationListenerRule::new(
+                scope,
+                "ListenerRule",
+                rule_props.target_groups([target_group]),
+            ),
+            Some(alternate) => {
+                let rule = ApplicationListenerRule::new(
+                    scope,
+                    "ListenerRule",
+                    rule_props.action(ListenerAction::weighted_forward([
+                        WeightedTargetGroup::new(target_group).weight(100),
+                        WeightedTargetGroup::new(alternate).weight(0),
+                    ])),
+                );
+                shift_traffic(
+                    scope,
+                    &props,
+                    parts.service,
+                    target,
+                    (target_group, alternate),
+                    rule,
+                );
+                rule
+            }
+        };
 
         if let Some(a) = &props.autoscaling {
             let scaling = parts
@@ -615,7 +695,13 @@ impl PublicAlbService {
             .as_ref()
             .map(|w| web_acl(scope, platform, name, &props.host_headers, w));
         let mut graphs = parts.graphs.clone();
-        graphs.extend(target_alarms(scope, platform, &props, target_group));
+        graphs.extend(target_alarms(
+            scope,
+            platform,
+            &props,
+            (target_group, alternate_target_group),
+            parts.service,
+        ));
         platform
             .dashboard
             .add_row(&format!("{name} (public)"), graphs);
@@ -626,19 +712,67 @@ impl PublicAlbService {
             security_group: parts.security_group,
             log_group: parts.log_group,
             target_group,
+            alternate_target_group,
             listener_rule,
             web_acl,
         })
     }
 }
 
-/// The target group's alarms (unhealthy targets, 5xx share, p99 latency) under `scope`; returns
-/// the service's request graphs.
+/// Attaches `service` to `primary` with `alternate` as the target group ECS registers a new
+/// revision in and `rule` as the production rule it shifts, through `TrafficShiftRole`.
+fn shift_traffic(
+    scope: Construct,
+    props: &PublicAlbServiceProps,
+    service: FargateService,
+    target: LoadBalancerTargetOptions,
+    (primary, alternate): (ApplicationTargetGroup, ApplicationTargetGroup),
+    rule: ApplicationListenerRule,
+) {
+    let role = Role::new(
+        scope,
+        "TrafficShiftRole",
+        RoleProps::new(ServicePrincipal::new("ecs.amazonaws.com"))
+            .description(format!(
+                "ECS moves the listener rule's traffic of {} between its two target groups \
+                 during {} deployments",
+                props.service.name,
+                props.service.deployment.name()
+            ))
+            .managed_policies([ManagedPolicy::from_aws_managed_policy_name(
+                "AmazonECSInfrastructureRolePolicyForLoadBalancers",
+            )]),
+    );
+    let alternate_target = AlternateTarget::new(
+        "Alternate",
+        AlternateTargetProps::new(AlternateTargetPropsRequired {
+            alternate_target_group: Opaque::from(&alternate),
+            production_listener: ListenerRuleConfiguration::application_listener_rule(rule),
+        })
+        .role(role),
+    );
+    primary.add_target([service.load_balancer_target(target.alternate_target(alternate_target))]);
+    // aws-cdk-lib makes the service depend on the rule (the target group's listener attachment)
+    // and the advanced configuration refers to it too: cfn-lint's W3005 (a redundant DependsOn)
+    // on aws-cdk-lib's output, accepted on this resource only.
+    Opaque::from(service.node().default_child())
+        .cast::<CfnResource>()
+        .add_metadata(
+            "cfn-lint",
+            JsAny::from(serde_json::json!({"config": {"ignore_checks": ["W3005"]}})),
+        );
+}
+
+/// The target groups' alarms (unhealthy targets, 5xx share, p99 latency) under `scope`; returns
+/// the service's request graphs. With an alternate target group (a traffic-shifting deployment)
+/// each alarm watches both groups, and the unhealthy-target and 5xx alarms, named, are the
+/// service's deployment alarms.
 fn target_alarms(
     scope: Construct,
     platform: &Platform,
     props: &PublicAlbServiceProps,
-    target_group: ApplicationTargetGroup,
+    (target_group, alternate): (ApplicationTargetGroup, Option<ApplicationTargetGroup>),
+    service: FargateService,
 ) -> Vec<(String, Vec<IMetric>)> {
     let t = &props.alarms;
     let what = format!("{} {KIND} {}", platform.environment, props.service.name);
@@ -651,20 +785,105 @@ fn target_alarms(
     let unhealthy = metrics.unhealthy_host_count_with(options("Minimum", 1));
     let requests = metrics.request_count_with(options("Sum", 5));
     let errors = metrics.http_code_target_with(HttpCodeTarget::Target5xxCount, options("Sum", 5));
-    let error_rate = MathExpression::new(
-        MathExpressionProps::new("IF(requests > 0, 100 * errors / requests, 0)")
-            .label("target 5xx %")
-            .period(Duration::minutes(5))
-            .using_metrics([
-                ("requests", IMetric::from(requests)),
-                ("errors", errors.into()),
-            ]),
-    );
     let p99 = metrics.target_response_time_with(options("p99", 5));
+    // (unhealthy, requests, error rate, p99), over both groups with an alternate one.
+    let (unhealthy, requests, error_rate, p99): (IMetric, IMetric, IMetric, IMetric) =
+        match alternate {
+            None => (
+                unhealthy.into(),
+                requests.into(),
+                MathExpression::new(
+                    MathExpressionProps::new("IF(requests > 0, 100 * errors / requests, 0)")
+                        .label("target 5xx %")
+                        .period(Duration::minutes(5))
+                        .using_metrics([
+                            ("requests", IMetric::from(requests)),
+                            ("errors", errors.into()),
+                        ]),
+                )
+                .into(),
+                p99.into(),
+            ),
+            Some(alternate) => {
+                let other = alternate.metrics();
+                // `FILL(x1, 0) + FILL(x2, 0)` (or `text` over x1, x2): ids unique per metric, as
+                // the 5xx share nests two of them.
+                let expression =
+                    |x: &str, text: &str, label: &str, minutes: u32, m: [IMetric; 2]| {
+                        let [a, b] = m;
+                        let text = text
+                            .replace("x1", &format!("{x}1"))
+                            .replace("x2", &format!("{x}2"));
+                        IMetric::from(MathExpression::new(
+                            MathExpressionProps::new(text)
+                                .label(label)
+                                .period(Duration::minutes(minutes))
+                                .using_metrics([(format!("{x}1"), a), (format!("{x}2"), b)]),
+                        ))
+                    };
+                let requests_sum = expression(
+                    "r",
+                    "FILL(x1, 0) + FILL(x2, 0)",
+                    "requests",
+                    5,
+                    [
+                        requests.into(),
+                        other.request_count_with(options("Sum", 5)).into(),
+                    ],
+                );
+                let errors_sum = expression(
+                    "e",
+                    "FILL(x1, 0) + FILL(x2, 0)",
+                    "target 5xx",
+                    5,
+                    [
+                        errors.into(),
+                        other
+                            .http_code_target_with(
+                                HttpCodeTarget::Target5xxCount,
+                                options("Sum", 5),
+                            )
+                            .into(),
+                    ],
+                );
+                (
+                    expression(
+                        "u",
+                        "FILL(x1, 0) + FILL(x2, 0)",
+                        "unhealthy targets",
+                        1,
+                        [
+                            unhealthy.into(),
+                            other
+                                .unhealthy_host_count_with(options("Minimum", 1))
+                                .into(),
+                        ],
+                    ),
+                    requests_sum,
+                    MathExpression::new(
+                        MathExpressionProps::new("IF(requests > 0, 100 * errors / requests, 0)")
+                            .label("target 5xx %")
+                            .period(Duration::minutes(5))
+                            .using_metrics([("requests", requests_sum), ("errors", errors_sum)]),
+                    )
+                    .into(),
+                    expression(
+                        "p",
+                        "MAX([FILL(x1, 0), FILL(x2, 0)])",
+                        "p99 response time",
+                        5,
+                        [
+                            p99.into(),
+                            other.target_response_time_with(options("p99", 5)).into(),
+                        ],
+                    ),
+                )
+            }
+        };
     let specs = [
         AlarmSpec {
             id: "UnhealthyTargetsAlarm".into(),
-            metric: unhealthy.into(),
+            metric: unhealthy,
             threshold: f64::from(t.unhealthy_targets),
             evaluation_periods: 3,
             comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
@@ -679,7 +898,7 @@ fn target_alarms(
         },
         AlarmSpec {
             id: "Target5xxRateAlarm".into(),
-            metric: error_rate.into(),
+            metric: error_rate,
             threshold: f64::from(t.target_5xx_percent),
             evaluation_periods: 2,
             comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
@@ -692,7 +911,7 @@ fn target_alarms(
         },
         AlarmSpec {
             id: "LatencyP99Alarm".into(),
-            metric: p99.into(),
+            metric: p99,
             threshold: f64::from(t.p99_latency_ms) / 1000.0,
             evaluation_periods: 3,
             comparison: ComparisonOperator::GreaterThanThreshold,
@@ -704,13 +923,34 @@ fn target_alarms(
             ),
         },
     ];
+    let mut deployment_alarms = Vec::new();
     for spec in specs {
-        monitoring::alarm(scope, &platform.alerts, spec);
+        let id = spec.id.clone();
+        let alarm = monitoring::alarm(scope, &platform.alerts, spec);
+        let suffix = match id.as_str() {
+            "UnhealthyTargetsAlarm" => "unhealthy-targets",
+            "Target5xxRateAlarm" => "target-5xx-rate",
+            _ => continue,
+        };
+        if alternate.is_some() {
+            // A literal name: the service refers to its deployment alarms by name, and a name
+            // token would be the alarm's logical id.
+            let alarm_name = format!("{}-{}-{suffix}", platform.environment, props.service.name);
+            Opaque::from(alarm.node().default_child())
+                .cast::<CfnResource>()
+                .add_property_override("AlarmName", alarm_name.as_str());
+            service.node().add_dependency([alarm]);
+            deployment_alarms.push(alarm_name);
+        }
+    }
+    if !deployment_alarms.is_empty() {
+        deployment_alarms.extend(props.deployment_alarms.iter().cloned());
+        service.enable_deployment_alarms(deployment_alarms);
     }
     vec![
-        ("Requests (5 min)".into(), vec![requests.into()]),
-        ("Target 5xx %".into(), vec![error_rate.into()]),
-        ("Response time p99".into(), vec![p99.into()]),
+        ("Requests (5 min)".into(), vec![requests]),
+        ("Target 5xx %".into(), vec![error_rate]),
+        ("Response time p99".into(), vec![p99]),
     ]
 }
 
@@ -1054,6 +1294,41 @@ mod tests {
     }
 
     #[test]
+    fn fails_on_request_scaling_and_bad_parameters_with_a_traffic_shifting_deployment() {
+        let mut p = props();
+        p.service.desired_count = 2;
+        p.autoscaling = Some(AlbAutoscaling {
+            requests_per_target: Some(500),
+            ..AlbAutoscaling::new(2, 4)
+        });
+        p.service.deployment = crate::deployment::Deployment::Canary {
+            step: crate::deployment::TrafficShift {
+                percent: 0.05,
+                interval_minutes: 10,
+            },
+            bake_minutes: 1500,
+        };
+        let err = p.validate("Api").unwrap_err();
+        assert_eq!(err.0.len(), 3, "{err}");
+        assert_violation(
+            &p,
+            "autoscaling.requests_per_target",
+            "500",
+            "None with a canary deployment",
+        );
+        assert_violation(
+            &p,
+            "service.deployment.step.percent",
+            "0.05",
+            "0.1 to 100.0",
+        );
+        assert_violation(&p, "service.deployment.bake_minutes", "1500", "0-1440");
+        // Rolling scales on requests as before.
+        p.service.deployment = crate::deployment::Deployment::Rolling;
+        p.validate("Api").unwrap();
+    }
+
+    #[test]
     fn fails_on_deregistration_delay() {
         let mut p = props();
         p.deregistration_delay_secs = 4000;
@@ -1157,6 +1432,202 @@ mod template_tests {
             .iter()
             .find(|e| e["Name"] == name)
             .map(|e| &e["Value"])
+    }
+
+    fn shifting(deployment: crate::deployment::Deployment) -> crate::testing::Template {
+        synth(|stack| {
+            let platform = platform(stack);
+            let mut p = PublicAlbServiceProps::new(
+                "frontend",
+                TaskSize::QUARTER_HALF,
+                "public.ecr.aws/nginx/nginx:1.27",
+                3000,
+                "app.example.com",
+                20,
+            );
+            p.service.deployment = deployment;
+            let svc = PublicAlbService::new(stack, "Frontend", &platform, p).unwrap();
+            assert!(svc.alternate_target_group.is_some());
+        })
+    }
+
+    #[test]
+    fn blue_green_adds_the_alternate_group_the_weighted_rule_the_role_and_alarm_rollback() {
+        let t = shifting(crate::deployment::Deployment::blue_green());
+        let groups = t.resources("AWS::ElasticLoadBalancingV2::TargetGroup");
+        assert_eq!(groups.len(), 2);
+        let id = |suffix: &str| {
+            groups
+                .iter()
+                .find(|(_, g)| {
+                    g["Metadata"]["aws:cdk:path"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(&format!("/Frontend/{suffix}/Resource"))
+                })
+                .map(|(id, _)| id.to_string())
+                .unwrap_or_else(|| panic!("no {suffix}"))
+        };
+        let (primary, alternate) = (id("TargetGroup"), id("AlternateTargetGroup"));
+        // Both groups check the same path on the same port.
+        for (_, g) in &groups {
+            assert_eq!(g["Properties"]["Port"], 3000);
+            assert_eq!(g["Properties"]["HealthCheckPath"], "/health");
+        }
+        // The production rule forwards to both, all traffic on the primary.
+        let rule = t.one("AWS::ElasticLoadBalancingV2::ListenerRule");
+        let rule_id = t.resources("AWS::ElasticLoadBalancingV2::ListenerRule")[0]
+            .0
+            .clone();
+        assert_eq!(
+            rule["Properties"]["Actions"][0]["ForwardConfig"]["TargetGroups"],
+            json!([
+                {"TargetGroupArn": {"Ref": primary}, "Weight": 100},
+                {"TargetGroupArn": {"Ref": alternate}, "Weight": 0}
+            ])
+        );
+        // The service: blue/green, a bake time, no circuit breaker (rolling only), the ECS
+        // controller, and the load balancer's advanced configuration.
+        let svc = &t.one("AWS::ECS::Service")["Properties"];
+        let dc = &svc["DeploymentConfiguration"];
+        assert_eq!(dc["Strategy"], "BLUE_GREEN");
+        assert_eq!(dc["BakeTimeInMinutes"], 15);
+        assert!(dc.get("DeploymentCircuitBreaker").is_none(), "{dc}");
+        assert_eq!(svc["DeploymentController"], json!({"Type": "ECS"}));
+        let lb = &svc["LoadBalancers"][0];
+        assert_eq!(lb["TargetGroupArn"], json!({"Ref": primary}));
+        let advanced = &lb["AdvancedConfiguration"];
+        assert_eq!(
+            advanced["AlternateTargetGroupArn"],
+            json!({"Ref": alternate})
+        );
+        assert_eq!(advanced["ProductionListenerRule"], json!({"Ref": rule_id}));
+        let role_id = advanced["RoleArn"]["Fn::GetAtt"][0].as_str().unwrap();
+        let role = &t.0["Resources"][role_id];
+        assert!(role["Metadata"]["aws:cdk:path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/Frontend/TrafficShiftRole/Resource"));
+        assert_eq!(
+            role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"],
+            json!({"Service": "ecs.amazonaws.com"})
+        );
+        assert!(role["Properties"]["ManagedPolicyArns"]
+            .to_string()
+            .contains("AmazonECSInfrastructureRolePolicyForLoadBalancers"));
+        // Rollback on the service's own alarms, named, watching both target groups.
+        assert_eq!(
+            dc["Alarms"],
+            json!({
+                "AlarmNames": ["staging-frontend-unhealthy-targets", "staging-frontend-target-5xx-rate"],
+                "Enable": true,
+                "Rollback": true
+            })
+        );
+        for (path, name) in [
+            (
+                "UnhealthyTargetsAlarm",
+                "staging-frontend-unhealthy-targets",
+            ),
+            ("Target5xxRateAlarm", "staging-frontend-target-5xx-rate"),
+            ("LatencyP99Alarm", ""),
+        ] {
+            let alarm = t.at_path("AWS::CloudWatch::Alarm", &format!("/Frontend/{path}/"))[0];
+            let text = alarm["Properties"]["Metrics"].to_string();
+            assert!(
+                text.contains(&primary) && text.contains(&alternate),
+                "{path} does not watch both groups: {text}"
+            );
+            if !name.is_empty() {
+                assert_eq!(alarm["Properties"]["AlarmName"], name);
+            }
+        }
+        let service_id = t.resources("AWS::ECS::Service")[0].0.clone();
+        let depends = t.0["Resources"][&service_id]["DependsOn"].to_string();
+        assert!(depends.contains("Target5xxRateAlarm"), "{depends}");
+    }
+
+    #[test]
+    fn linear_and_canary_set_their_steps() {
+        let t = shifting(crate::deployment::Deployment::linear());
+        let dc = &t.one("AWS::ECS::Service")["Properties"]["DeploymentConfiguration"];
+        assert_eq!(dc["Strategy"], "LINEAR");
+        assert_eq!(
+            dc["LinearConfiguration"],
+            json!({"StepPercent": 10, "StepBakeTimeInMinutes": 6})
+        );
+        let t = shifting(crate::deployment::Deployment::Canary {
+            step: crate::deployment::TrafficShift {
+                percent: 2.5,
+                interval_minutes: 20,
+            },
+            bake_minutes: 30,
+        });
+        let dc = &t.one("AWS::ECS::Service")["Properties"]["DeploymentConfiguration"];
+        assert_eq!(dc["Strategy"], "CANARY");
+        assert_eq!(dc["BakeTimeInMinutes"], 30);
+        assert_eq!(
+            dc["CanaryConfiguration"],
+            json!({"CanaryPercent": 2.5, "CanaryBakeTimeInMinutes": 20})
+        );
+    }
+
+    #[test]
+    fn error_log_lines_become_a_metric_and_an_alarm_to_the_alert_topic() {
+        let t = synth(|stack| {
+            let platform = platform(stack);
+            let mut p = PublicAlbServiceProps::new(
+                "frontend",
+                TaskSize::QUARTER_HALF,
+                "public.ecr.aws/nginx/nginx:1.27",
+                3000,
+                "app.example.com",
+                20,
+            );
+            p.service.log_errors = Some(crate::log_alarms::LogErrorAlarm {
+                field: "$.severity".into(),
+                values: vec!["FATAL".into()],
+                threshold: 3,
+            });
+            PublicAlbService::new(stack, "Frontend", &platform, p).unwrap();
+        });
+        let filter = t.one("AWS::Logs::MetricFilter");
+        assert!(filter["Metadata"]["aws:cdk:path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/Frontend/ErrorLogFilter/Resource"));
+        let group = t.at_path("AWS::Logs::LogGroup", "/Frontend/Logs")[0];
+        let group_id = t
+            .resources("AWS::Logs::LogGroup")
+            .into_iter()
+            .find(|(_, g)| *g == group)
+            .unwrap()
+            .0
+            .clone();
+        assert_eq!(
+            filter["Properties"],
+            json!({
+                "FilterPattern": "{ ($.severity = \"FATAL\") }",
+                "LogGroupName": {"Ref": group_id},
+                "MetricTransformations": [{
+                    "DefaultValue": 0,
+                    "MetricName": "staging/frontend/ErrorLines",
+                    "MetricNamespace": "Tracker/Logs",
+                    "MetricValue": "1"
+                }]
+            })
+        );
+        let alarm =
+            &t.at_path("AWS::CloudWatch::Alarm", "/Frontend/ErrorLogAlarm/")[0]["Properties"];
+        assert_eq!(alarm["MetricName"], "staging/frontend/ErrorLines");
+        assert_eq!(alarm["Namespace"], "Tracker/Logs");
+        assert_eq!(alarm["Statistic"], "Sum");
+        assert_eq!(alarm["Period"], 300);
+        assert_eq!(alarm["Threshold"], 3);
+        assert_eq!(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+        let topic = json!([{"Ref": t.resources("AWS::SNS::Topic")[0].0}]);
+        assert_eq!(alarm["AlarmActions"], topic);
+        assert_eq!(alarm["OKActions"], topic);
     }
 
     #[test]

@@ -41,6 +41,8 @@ use cdk_from_rust::aws_cdk_lib::{CfnResource, Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::{JsAny, Opaque};
 
+use crate::deployment::Deployment;
+use crate::log_alarms::LogErrorAlarm;
 use crate::monitoring::{self, AlarmSpec, ServiceAlarmThresholds};
 use crate::platform::Platform;
 use crate::sidecar::{self, ContainerDependsOn, Sidecar};
@@ -307,6 +309,16 @@ pub struct ServiceProps {
     /// the service sends messages to: each grants the task role `sqs:SendMessage` on that queue
     /// (and use of its key) and sets `<QUEUE>_QUEUE_URL`. Default: none.
     pub sends_to: Vec<String>,
+    /// How ECS replaces the tasks on a deployment. Default: [`Deployment::Rolling`] (with the
+    /// circuit breaker). The other strategies shift load-balancer traffic and are for
+    /// [`PublicAlbService`] only.
+    ///
+    /// [`PublicAlbService`]: crate::public_alb_service::PublicAlbService
+    pub deployment: Deployment,
+    /// The metric filter on the service's JSON error log lines and its alarm. Default:
+    /// [`LogErrorAlarm::default`] (`$.level` = `ERROR` or `error`, 10 lines in 5 minutes); `None`
+    /// for a service whose logs are not JSON lines.
+    pub log_errors: Option<LogErrorAlarm>,
 }
 
 impl ServiceProps {
@@ -337,6 +349,8 @@ impl ServiceProps {
             sidecars: Vec::new(),
             depends_on: Vec::new(),
             sends_to: Vec::new(),
+            deployment: Deployment::Rolling,
+            log_errors: Some(LogErrorAlarm::default()),
         }
     }
 
@@ -487,6 +501,10 @@ impl ServiceProps {
         self.validate_capacity(c, &f("capacity"));
         self.alarms.validate(c, &f("alarms."));
         sidecar::validate(c, prefix, self);
+        self.deployment.validate(c, &f("deployment"));
+        if let Some(log_errors) = &self.log_errors {
+            log_errors.validate(c, &f("log_errors"));
+        }
         if let Some(grace) = self.health_check_grace_period_secs {
             let start = self
                 .health_check
@@ -705,7 +723,6 @@ pub fn build(
     .desired_count(props.desired_count)
     .min_healthy_percent(props.min_healthy_percent)
     .max_healthy_percent(props.max_healthy_percent)
-    .circuit_breaker(DeploymentCircuitBreaker::new().enable(true).rollback(true))
     .assign_public_ip(false)
     .vpc_subnets(SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress))
     .security_groups([security_group])
@@ -721,7 +738,13 @@ pub fn build(
     if let Some(grace) = props.effective_grace_period_secs() {
         service_props = service_props.health_check_grace_period(Duration::seconds(grace));
     }
-    let service = FargateService::new(scope, "Service", service_props);
+    // ECS applies the circuit breaker to rolling deployments only; the traffic-shifting
+    // strategies roll back on the deployment alarms their construct sets.
+    if !props.deployment.shifts_traffic() {
+        service_props = service_props
+            .circuit_breaker(DeploymentCircuitBreaker::new().enable(true).rollback(true));
+    }
+    let service = FargateService::new(scope, "Service", props.deployment.apply(service_props));
     if props.execute_command {
         // What the SSM agent needs to stream an exec session into the container's log group.
         task_definition.add_to_task_role_policy(PolicyStatement::new_with(
@@ -744,7 +767,18 @@ pub fn build(
             .add_metadata(HEALTH_CHECK_WAIVER_METADATA, JsAny::from(reason.as_str()));
     }
 
-    let graphs = service_alarms(scope, kind, platform, props, service, min_running);
+    let mut graphs = service_alarms(scope, kind, platform, props, service, min_running);
+    if let Some(log_errors) = &props.log_errors {
+        let what = format!("{} {kind} {name}", platform.environment);
+        let (_, graph) = log_errors.create(
+            scope,
+            &platform.alerts,
+            log_group,
+            (&platform.environment, name),
+            &what,
+        );
+        graphs.push(graph);
+    }
 
     let mut c = Check::new(kind, id);
     platform.registry.register(

@@ -73,6 +73,10 @@ pub(crate) const BACKUP_BUCKET: &str = "the pgBackRest repository bucket: the da
 pub(crate) const NLB_LOGS: &str = "NLB access logs only record TLS listeners; this NLB forwards \
     TCP 5432 and PostgreSQL does its own TLS: the nodes' user data sets ssl on and pg_hba accepts \
     network connections only as hostssl (hostnossl ... reject)";
+const TRAFFIC_SHIFT: &str = "the AWS managed policy ECS documents for blue/green, linear and \
+    canary deployments (AmazonECSInfrastructureRolePolicyForLoadBalancers): ECS changes the \
+    service's listener rule weights and target registrations with it, and AWS keeps it current \
+    as those deployments gain API calls; only ecs.amazonaws.com can assume the role";
 const PINNED_AMI: &str = "the AMI is pinned on purpose (an SSM latest-AMI lookup would replace \
     the database host whenever a new image ships)";
 
@@ -126,6 +130,17 @@ pub fn acknowledgments(settings: &Settings) -> Vec<(String, String, String)> {
         "AwsSolutions-IAM5[Resource::*]",
         STAR,
     );
+    for (id, service) in &TASKS[..3] {
+        if settings.enabled(service) && settings.deployment_of(service).shifts_traffic() {
+            add(
+                services,
+                &format!("{id}/TrafficShiftRole"),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/\
+                 AmazonECSInfrastructureRolePolicyForLoadBalancers]",
+                TRAFFIC_SHIFT,
+            );
+        }
+    }
     for site in ["Docs", "Redoc"] {
         let path = format!("{site}/Distribution");
         if settings.cloudfront_certificate().is_none() {

@@ -19,6 +19,8 @@
 //! | `queues` | work queues (SQS, dead-letter queue, KMS key, alarms; in the data stack): `{"<name>": {"consumer": "<worker>", "producers": [...], ...}}`, fields and defaults in [`crate::workloads`]; default none |
 //! | `<service>.sidecars` | extra containers in the service's task (e.g. an OpenTelemetry collector) with `dependsOn` conditions: a JSON array, fields and defaults in [`crate::workloads`]; default none |
 //! | `ciRepository`, `ciRefs`, `ciOidcProviderArn` | `TrackerRegistry`'s CI role: the GitHub `owner/repo`, the refs it may push from (default `refs/heads/main`, `refs/tags/*`), an existing OIDC provider to import (default: create one); no environment prefix |
+//! | `<env>.<service>.deployment[.bakeMinutes\|stepPercent\|stepMinutes]` | how a public service deploys: `rolling` (default), `blue-green`, `linear`, `canary`, with their parameters (table in `settings/rollout.rs`) |
+//! | `<env>.[<service>.]logErrors.field\|values\|threshold` | the error-log alarm: JSON selector (default `$.level`), error values (default `ERROR,error`), lines in 5 minutes (default 10) |
 //!
 //! Each key may be set for one environment with a prefix: `staging.imageTag`,
 //! `production.domain`. Sizes and counts are `<environment>.<service>.<field>` with fields
@@ -38,6 +40,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+mod rollout;
+pub use rollout::{DeploymentSetting, LogErrorOverride, LOG_SERVICES, PUBLIC_SERVICES};
 
 use serde_json::Value;
 use tracker_constructs::alerts;
@@ -382,6 +387,16 @@ pub struct Settings {
     /// Sidecar containers by service, context `<service>.sidecars` (see [`crate::workloads`]).
     /// Default: none.
     pub sidecars: BTreeMap<String, Vec<SidecarSetting>>,
+    /// Deployment strategies of the public services by name, from `<service>.deployment` and
+    /// `<service>.deployment.bakeMinutes|stepPercent|stepMinutes` (see
+    /// [`Settings::deployment_of`]). Default: none (every service deploys rolling).
+    pub deployments: BTreeMap<String, DeploymentSetting>,
+    /// The environment's error-log alarm settings (`logErrors.field|values|threshold`), over
+    /// the defaults `$.level` = `ERROR`/`error`, 10 lines in 5 minutes (see
+    /// [`Settings::log_errors_of`]). Default: none.
+    pub log_errors: LogErrorOverride,
+    /// Per-service error-log alarm settings (`<service>.logErrors.*`). Default: none.
+    pub service_log_errors: BTreeMap<String, LogErrorOverride>,
 }
 
 /// A setting that synthesizes but should not be deployed as is ([`Settings::warnings`]).
@@ -512,6 +527,9 @@ impl Settings {
             ci_oidc_provider_arn: None,
             queues: BTreeMap::new(),
             sidecars: BTreeMap::new(),
+            deployments: BTreeMap::new(),
+            log_errors: LogErrorOverride::default(),
+            service_log_errors: BTreeMap::new(),
         }
     }
 
@@ -684,6 +702,7 @@ impl Settings {
                 }
             }
             _ if self.apply_container_config(c, &field, key, value) => {}
+            _ if self.apply_rollout(c, &field, key, value) => {}
             _ => {
                 let sized = key.split_once('.').and_then(|(service, f)| {
                     let sizing = self.services.get_mut(service)?;
@@ -711,12 +730,14 @@ impl Settings {
                             "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
                              maxCount|cpuArchitecture for a service in {}, <service>.healthCommand \
                              for a service in {}, <target>.env.<NAME>|secrets.<NAME> for a target \
-                             in {}, db.instanceType|volumeGiB|ami{}; <service>.sidecars for a \
-                             service in {}",
+                             in {}, <service>.deployment[.bakeMinutes|stepPercent|stepMinutes] for \
+                             a service in {}, [<service>.]logErrors.field|values|threshold, \
+                             db.instanceType|volumeGiB|ami{}; <service>.sidecars for a service in {}",
                             ENV_KEYS.join(", "),
                             SERVICES.join(", "),
                             HEALTH_COMMAND_SERVICES.join(", "),
                             CONFIGURABLE.join(", "),
+                            PUBLIC_SERVICES.join(", "),
                             if self.environment == Environment::Production {
                                 "|privateIps, redis.nodeType"
                             } else {
@@ -1135,6 +1156,7 @@ impl Settings {
         );
         self.validate_container_config(c);
         workloads::validate(self, c);
+        self.validate_rollout(c);
         if let Some(ci) = self.ci_push_access() {
             // The construct's own rules, reported under the context keys.
             let mut props =

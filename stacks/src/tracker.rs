@@ -21,8 +21,8 @@ use cdk_from_rust::aws_cdk_lib::aws_certificatemanager::{
     Certificate as AcmCertificate, CertificateProps, CertificateValidation,
 };
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
-    Alarm, AlarmProps, AlarmPropsRequired, ComparisonOperator, Metric, MetricProps,
-    MetricPropsRequired, TreatMissingData,
+    Alarm, AlarmProps, AlarmPropsRequired, ComparisonOperator, IMetric, MathExpression,
+    MathExpressionProps, Metric, MetricProps, MetricPropsRequired, TreatMissingData,
 };
 use cdk_from_rust::aws_cdk_lib::aws_ecr::{
     IRepository, Repository, RepositoryAttributes, RepositoryAttributesRequired,
@@ -173,6 +173,8 @@ pub struct EnvironmentStacks {
 pub struct Services {
     /// Public services: Service Connect name, service, target group.
     pub public: Vec<(&'static str, FargateService, ApplicationTargetGroup)>,
+    /// The alternate target group of each public service with a traffic-shifting deployment.
+    pub alternate_target_groups: BTreeMap<&'static str, ApplicationTargetGroup>,
     /// Private workers: Service Connect name, service.
     pub workers: Vec<(&'static str, FargateService)>,
 }
@@ -634,6 +636,8 @@ pub fn services(
         service.cpu_architecture = s.architecture_of(&name);
         service.execute_command = s.ecs_exec;
         workloads::apply_to_service(s, service);
+        service.deployment = s.deployment_of(&name);
+        service.log_errors = Some(s.log_errors_of(&name));
         // Workers get their health command from the settings; a public service without one
         // derives its container check from its target group's.
         service.health_check = s.container_health_check(&service.name);
@@ -694,6 +698,7 @@ pub fn services(
 
     let mut built = Services {
         public: Vec::new(),
+        alternate_target_groups: BTreeMap::new(),
         workers: Vec::new(),
     };
     // Public services on the shared ALB.
@@ -727,12 +732,22 @@ pub fn services(
             let mut scaling = AlbAutoscaling::new(sizing.min, sizing.max);
             if name == "api" {
                 scaling.memory_percent = Some(75);
-                scaling.requests_per_target = Some(1000);
+                // Request-count scaling tracks one target group: rolling deployments only.
+                if !props.service.deployment.shifts_traffic() {
+                    scaling.requests_per_target = Some(1000);
+                }
             }
             props.autoscaling = Some(scaling);
         }
+        if production && props.service.deployment.shifts_traffic() {
+            // Set with the construct's own: see `PublicAlbServiceProps::deployment_alarms`.
+            props.deployment_alarms = vec![target_5xx_alarm_name(env, name)];
+        }
         let svc = PublicAlbService::new(stack, id, platform, props)?;
         built.public.push((name, svc.service, svc.target_group));
+        if let Some(alternate) = svc.alternate_target_group {
+            built.alternate_target_groups.insert(name, alternate);
+        }
     }
 
     // Private workers.
@@ -908,30 +923,44 @@ pub fn operations(stack: Stack, s: &Settings, platform: &Platform, services: &Se
     // the alarm resource (whose metric depends on the service).
     let mut deployment_alarms: Vec<(FargateService, String)> = Vec::new();
     for (name, service, target_group) in &services.public {
-        let alarm_name = format!("tracker-{env}-{name}-target-5xx");
+        let alarm_name = target_5xx_alarm_name(env, name);
+        let target_5xx = |group: &ApplicationTargetGroup| {
+            Metric::new(
+                MetricProps::new(MetricPropsRequired {
+                    metric_name: "HTTPCode_Target_5XX_Count",
+                    namespace: "AWS/ApplicationELB",
+                })
+                .dimensions_map(BTreeMap::from([
+                    (
+                        "LoadBalancer".to_string(),
+                        platform.alb.load_balancer_full_name(),
+                    ),
+                    ("TargetGroup".to_string(), group.target_group_full_name()),
+                ]))
+                .statistic("Sum")
+                .period(Duration::minutes(1)),
+            )
+        };
+        // With a traffic-shifting deployment the new revision serves from the alternate group.
+        let metric: IMetric = match services.alternate_target_groups.get(name) {
+            None => target_5xx(target_group).into(),
+            Some(alternate) => MathExpression::new(
+                MathExpressionProps::new("FILL(blue, 0) + FILL(green, 0)")
+                    .label("target 5xx")
+                    .period(Duration::minutes(1))
+                    .using_metrics([
+                        ("blue", IMetric::from(target_5xx(target_group))),
+                        ("green", target_5xx(alternate).into()),
+                    ]),
+            )
+            .into(),
+        };
         let alarm = Alarm::new(
             *service,
             "TargetErrors",
             AlarmProps::new(AlarmPropsRequired {
                 evaluation_periods: 2,
-                metric: Metric::new(
-                    MetricProps::new(MetricPropsRequired {
-                        metric_name: "HTTPCode_Target_5XX_Count",
-                        namespace: "AWS/ApplicationELB",
-                    })
-                    .dimensions_map(BTreeMap::from([
-                        (
-                            "LoadBalancer".to_string(),
-                            platform.alb.load_balancer_full_name(),
-                        ),
-                        (
-                            "TargetGroup".to_string(),
-                            target_group.target_group_full_name(),
-                        ),
-                    ]))
-                    .statistic("Sum")
-                    .period(Duration::minutes(1)),
-                ),
+                metric,
                 threshold: 10,
             })
             .alarm_name(alarm_name.as_str())
@@ -942,7 +971,10 @@ pub fn operations(stack: Stack, s: &Settings, platform: &Platform, services: &Se
             )),
         );
         platform.alerts.notify(alarm);
-        deployment_alarms.push((*service, alarm_name));
+        // A traffic-shifting service got the name with its construct's deployment alarms.
+        if !services.alternate_target_groups.contains_key(name) {
+            deployment_alarms.push((*service, alarm_name));
+        }
     }
     for (name, service) in &services.workers {
         let alarm_name = format!("tracker-{env}-{name}-memory-high");
@@ -967,6 +999,11 @@ pub fn operations(stack: Stack, s: &Settings, platform: &Platform, services: &Se
     for (service, alarm) in deployment_alarms {
         service.enable_deployment_alarms([alarm]);
     }
+}
+
+/// The name of production's target-5xx deployment alarm of the public service `name`.
+fn target_5xx_alarm_name(env: Environment, name: &str) -> String {
+    format!("tracker-{env}-{name}-target-5xx")
 }
 
 /// The docs sites: construct id, host label.

@@ -575,6 +575,27 @@ def check_deployed(template: dict[str, Any], r: Resolver, report: Report) -> Non
             continue
         report.expect("log-group", lid, [("retentionInDays", num(props.get("RetentionInDays")), found[0].get("retentionInDays"))])
 
+    # Metric filters on the log groups (the error-log alarms' metrics).
+    for lid, res in of_type(template, "AWS::Logs::MetricFilter"):
+        props = P(res)
+        group = props["LogGroupName"]
+        found = [f for f in logs.describe_metric_filters(logGroupName=group)["metricFilters"] if f["filterName"] == r.ref(lid)]
+        if not found:
+            report.add("log-metric-filter", lid, False, f"{r.ref(lid)} not found on {group}")
+            continue
+        wanted = (props.get("MetricTransformations") or [{}])[0]
+        got = (found[0].get("metricTransformations") or [{}])[0]
+        report.expect(
+            "log-metric-filter",
+            lid,
+            [
+                ("filterPattern", props.get("FilterPattern"), found[0].get("filterPattern")),
+                ("metricName", wanted.get("MetricName"), got.get("metricName")),
+                ("metricNamespace", wanted.get("MetricNamespace"), got.get("metricNamespace")),
+                ("metricValue", wanted.get("MetricValue"), got.get("metricValue")),
+            ],
+        )
+
 
 def exists(kind: str, physical: str) -> bool | None:
     """Whether the resource of `kind` with `physical` id exists; None when this checker does not know the type."""

@@ -518,6 +518,12 @@ fn write_cdk_json(dir: &Path) -> Vec<String> {
             format!("{REGION}c")
         ]),
     );
+    // One public service deploys blue/green on the emulator (what moto keeps of it and what it
+    // does not do: `BLUE_GREEN_SERVICE` below and the README).
+    context.insert(
+        format!("staging.{BLUE_GREEN_SERVICE}.deployment"),
+        json!("blue-green"),
+    );
     let mut certificates = Vec::new();
     for (key, value) in context.iter_mut() {
         if key.ends_with("ertificateArn") {
@@ -642,6 +648,9 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         "every security-group rule resource is checked"
     );
 
+    // The blue/green service, as the emulator keeps it.
+    check_blue_green(&lp, &services_template, "deployed");
+
     // Every service runs the first tag (Anisette is pinned separately).
     let before = images(&first);
     let tagged: Vec<&String> = before
@@ -680,6 +689,15 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
     // An update: a new image tag. The task definitions get new revisions and the services move.
     deploy(UPDATE_TAG);
     let updated = lp.check("deployed");
+    // A new revision of the blue/green service: the emulator moves the service's task
+    // definition in place; the rule keeps its weights (asserted in `check_blue_green`).
+    let after_update = check_blue_green(&lp, &read_json(&lp.template()), "updated");
+    assert!(
+        after_update["services"][0]["taskDefinition"]
+            .as_str()
+            .is_some_and(|td| !td.is_empty()),
+        "{after_update:#}"
+    );
     let after = images(&updated);
     for service in &tagged {
         assert!(
@@ -1112,8 +1130,66 @@ fn assert_migration_image(task: &Value, tag: &str) {
     );
 }
 
+/// The staging service the loop deploys with the blue/green strategy.
+const BLUE_GREEN_SERVICE: &str = "frontend";
+
+/// Asserts what the emulator kept of staging's blue/green service (read back by blue_green.py)
+/// against `template`, and prints what it does not do; returns the read-back.
+fn check_blue_green(lp: &Loop, template: &Value, phase: &str) -> Value {
+    let read = lp.python(
+        "blue_green.py",
+        &["--stack", STACK],
+        Duration::from_secs(120),
+    );
+    let services = read["services"].as_array().unwrap();
+    assert_eq!(services.len(), 1, "one blue/green service: {read:#}");
+    let s = &services[0];
+    let path = |suffix: &str| {
+        let wanted = format!("{STACK}/Frontend/{suffix}");
+        template["Resources"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(_, r)| r["Metadata"]["aws:cdk:path"] == wanted.as_str())
+            .map(|(id, _)| id.clone())
+            .unwrap_or_else(|| panic!("no {wanted} in the template"))
+    };
+    assert_eq!(s["service"], path("Service/Service").as_str());
+    let dc = &s["deploymentConfiguration"];
+    assert_eq!(dc["strategy"], "BLUE_GREEN", "{s:#}");
+    assert_eq!(dc["bakeTimeInMinutes"], 15, "{s:#}");
+    assert_eq!(dc["alarms"]["rollback"], true, "{s:#}");
+    assert_eq!(s["deploymentController"]["type"], "ECS", "{s:#}");
+    assert_eq!(s["targetGroup"], path("TargetGroup/Resource").as_str());
+    assert_eq!(
+        s["alternateTargetGroup"],
+        path("AlternateTargetGroup/Resource").as_str()
+    );
+    assert_eq!(
+        s["productionListenerRule"],
+        path("ListenerRule/Resource").as_str()
+    );
+    assert_eq!(s["role"], path("TrafficShiftRole/Resource").as_str());
+    // The production rule as deployed: all traffic on the primary group.
+    assert_eq!(
+        s["ruleWeights"],
+        json!({
+            path("TargetGroup/Resource"): 100,
+            path("AlternateTargetGroup/Resource"): 0
+        })
+    );
+    // What the emulator does not do, printed for the record (not asserted: it is moto's
+    // behaviour, not the stack's).
+    println!(
+        "MOTO-BLUE-GREEN {phase}: rule weights {} (no traffic shift), registered targets {}, \
+         deployments {}, role's attached policies {} (AWS managed policies not loaded)",
+        s["ruleWeights"], s["registeredTargets"], s["deployments"], s["roleAttachedPolicies"]
+    );
+    read
+}
+
 /// What check.py covers in every environment: its check kind, and the resource type it checks.
-const CHECKED: [(&str, &str); 12] = [
+const CHECKED: [(&str, &str); 13] = [
     ("ecs-cluster", "AWS::ECS::Cluster"),
     ("ecs-service", "AWS::ECS::Service"),
     ("ecs-task-definition", "AWS::ECS::TaskDefinition"),
@@ -1125,6 +1201,7 @@ const CHECKED: [(&str, &str); 12] = [
     ("ec2-instance", "AWS::EC2::Instance"),
     ("ebs-volume", "AWS::EC2::Volume"),
     ("log-group", "AWS::Logs::LogGroup"),
+    ("log-metric-filter", "AWS::Logs::MetricFilter"),
     ("s3-bucket", "AWS::S3::Bucket"),
 ];
 
