@@ -102,6 +102,21 @@ Exit codes:
    9  the picture could not be made or written (PNG without the `png` feature, an unwritable
       file)";
 
+const COST_HELP: &str = "\
+Prices the synthesized templates (run `npx cdk synth` first; cdk.out/<STACK>.template.json) with
+the committed, dated price table cost/prices.json (on-demand list prices per region, each with the
+AWS pricing page it comes from) and usage assumptions (traffic, stored data, capacity units),
+printed with the estimate and overridden with --assume KEY=VALUE. The region is the stack's in
+cdk.out/manifest.json (or --region). Fargate counts each service's desired tasks; the Spot share
+follows its capacity-provider strategy at the table's Spot discount.
+
+Exit codes:
+   0  estimated
+   2  usage error (an unknown stack, a bad --assume)
+   4  a template is missing or not a template (run `npx cdk synth`), or no region is known
+   9  the estimate could not be made: a price the table lacks (each named), a property that is
+      not a literal";
+
 const RELEASE_HELP: &str = "\
 Order: (1) read the stack's outputs (the tag the services run); (2) `cdk deploy STACK
 --exclusively -c <env>.imageTag=<current> -c <env>.migrationImageTag=<TAG>`: only the migration
@@ -230,6 +245,26 @@ enum Command {
         #[arg(long)]
         format: Option<DiagramFormat>,
     },
+    /// Estimate the monthly cost of stacks from their synthesized templates.
+    #[command(after_help = COST_HELP)]
+    Cost {
+        /// Stacks (TrackerProduction, TrackerProductionData, ...) or environments (staging,
+        /// production: its data and services stacks).
+        #[arg(required = true, num_args = 1..)]
+        stacks: Vec<String>,
+        /// The cloud assembly the templates are read from.
+        #[arg(long, default_value = "cdk.out")]
+        assembly: PathBuf,
+        /// The region whose prices apply. Default: the stack's in the assembly's manifest.
+        #[arg(long)]
+        region: Option<String>,
+        /// A usage assumption, KEY=VALUE (repeatable; the keys are listed with the estimate).
+        #[arg(long, value_name = "KEY=VALUE")]
+        assume: Vec<String>,
+        /// Print JSON (lines, totals by kind and by construct, assumptions, price date).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the CloudFormation stack policy of a data stack (JSON): replacement and deletion of
     /// its stateful and retained resources denied, every other update allowed. Apply it with
     /// `aws cloudformation set-stack-policy --stack-name STACK --stack-policy-body file://p.json`.
@@ -257,6 +292,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Diagram { stack, out, format } => diagram(&stack, out.as_deref(), format),
+        Command::Cost {
+            stacks,
+            assembly,
+            region,
+            assume,
+            json,
+        } => cost(&stacks, &assembly, region.as_deref(), &assume, json),
         Command::Synth {
             out,
             program,
@@ -495,6 +537,74 @@ fn diagram(stack: &str, out: Option<&std::path::Path>, format: Option<DiagramFor
         }
     };
     write_output(out, &picture)
+}
+
+/// `cost`: the estimate of `names` (stacks or environments) from the templates in `assembly`.
+fn cost(
+    names: &[String],
+    assembly: &std::path::Path,
+    region: Option<&str>,
+    assume: &[String],
+    json: bool,
+) -> ExitCode {
+    let assumptions = match tracker_cost::Assumptions::default().with_overrides(assume) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stacks = tracker_stacks::topology::stacks_of(names);
+    let mut templates = Vec::new();
+    for stack in &stacks {
+        let path = assembly.join(format!("{stack}.template.json"));
+        let hint = format!("Synthesize first: `npx cdk synth {stack}` (or --assembly DIR).");
+        match tracker_review::read_template(&path, &path.display().to_string(), &hint) {
+            Ok(t) => templates.push((stack.as_str(), t)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(exit::REVIEW_INPUT);
+            }
+        }
+    }
+    let manifest = std::fs::read_to_string(assembly.join("manifest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let region = match region.map(str::to_string).or_else(|| {
+        stacks
+            .iter()
+            .find_map(|s| tracker_cost::region_from_manifest(&manifest, s))
+    }) {
+        Some(r) => r,
+        None => {
+            eprintln!(
+                "error: no region for {} in {}: pass --region",
+                stacks.join(", "),
+                assembly.join("manifest.json").display()
+            );
+            return ExitCode::from(exit::REVIEW_INPUT);
+        }
+    };
+    let refs: Vec<(&str, &serde_json::Value)> = templates.iter().map(|(s, t)| (*s, t)).collect();
+    let prices = tracker_cost::PriceTable::committed();
+    match tracker_cost::estimate(&refs, &region, &prices, &assumptions) {
+        Ok(e) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&e.to_json()).expect("JSON")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(e) => {
+            print!("{}", e.render_text());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::OUTPUT)
+        }
+    }
 }
 
 /// Writes `bytes` to `out`, or to standard output.

@@ -521,6 +521,24 @@ pub fn environment_of(name: &str) -> Option<Environment> {
     })
 }
 
+/// The stacks `names` stand for: an environment (`staging`) is its data and services stacks, a
+/// stack name itself; in order, each once.
+pub fn stacks_of(names: &[String]) -> Vec<String> {
+    let mut stacks: Vec<String> = Vec::new();
+    for name in names {
+        let these = match Environment::ALL.into_iter().find(|e| e.name() == name) {
+            Some(e) => vec![e.data_stack_name().to_string(), e.stack_name().to_string()],
+            None => vec![name.clone()],
+        };
+        for s in these {
+            if !stacks.contains(&s) {
+                stacks.push(s);
+            }
+        }
+    }
+    stacks
+}
+
 /// What [`environment_of`] accepts, for messages.
 pub fn environment_names() -> String {
     Environment::ALL
