@@ -81,6 +81,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo check -q -p tracker-review --no-default-features
+	cargo clippy -q -p tracker-stacks --features png -- -D warnings
 	cargo check -q -p tracker-release --no-default-features
 	cargo check -q -p cdk-from-rust --features aws_wafv2
 	cargo check -q -p cdk-from-rust --features aws_ecs
