@@ -30,18 +30,31 @@ fn diagram_draws_an_environment_and_names_its_exit_codes() {
     let out = tracker_cdk(&repo(), &["diagram", "TrackerProductionData"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let svg = String::from_utf8_lossy(&out.stdout);
-    assert!(svg.contains("<svg") && svg.contains("Patroni node 2"), "{svg}");
+    assert!(
+        svg.contains("<svg") && svg.contains("Patroni node 2"),
+        "{svg}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let dot = dir.path().join("staging.dot");
-    let out = tracker_cdk(&repo(), &["diagram", "staging", "-o", dot.to_str().unwrap()]);
+    let out = tracker_cdk(
+        &repo(),
+        &["diagram", "staging", "-o", dot.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = std::fs::read_to_string(&dot).unwrap();
-    assert!(text.contains("\"api\" -> \"db\" [label=\"db:5432\""), "{text}");
+    assert!(
+        text.contains("\"api\" -> \"db\" [label=\"db:5432\""),
+        "{text}"
+    );
 
     let out = tracker_cdk(&repo(), &["diagram", "TrackerRegistry"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("one of staging, TrackerStaging"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("one of staging, TrackerStaging"),
+        "{}",
+        stderr(&out)
+    );
     let out = tracker_cdk(&repo(), &["diagram", "staging", "-o", "x.jpg"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     if !cfg!(feature = "png") {
@@ -101,8 +114,16 @@ fn cost_prints_the_estimate_as_text_and_json() {
     assert_eq!(out.status.code(), Some(2));
     let out = tracker_cdk(dir.path(), &["cost", "Missing"]);
     assert_eq!(out.status.code(), Some(4));
-    assert!(stderr(&out).contains("npx cdk synth Missing"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("npx cdk synth Missing"),
+        "{}",
+        stderr(&out)
+    );
     let out = tracker_cdk(dir.path(), &["cost", "S", "--region", "ap-south-2"]);
     assert_eq!(out.status.code(), Some(9));
-    assert!(stderr(&out).contains("vpc.nat-hour in ap-south-2"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("vpc.nat-hour in ap-south-2"),
+        "{}",
+        stderr(&out)
+    );
 }
