@@ -111,6 +111,9 @@ pub struct Node {
     pub id: String,
     pub kind: NodeKind,
     pub placement: Placement,
+    /// The one AZ it lives in (1-based, in the VPC's order), for a node that is not spread over
+    /// every AZ of its tier (a Patroni node).
+    pub az: Option<u8>,
     /// The first line is its name; the others say what it is (size, count, host).
     pub lines: Vec<String>,
 }
@@ -151,6 +154,8 @@ pub struct Topology {
     pub environment: Environment,
     /// What the picture's title says (stacks, region, AZs).
     pub title: String,
+    /// The AZs the VPC spans (its subnet tiers have one subnet in each).
+    pub azs: u8,
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
 }
@@ -161,6 +166,7 @@ impl Topology {
             id: id.to_string(),
             kind,
             placement,
+            az: None,
             lines: lines.to_vec(),
         });
     }
@@ -188,8 +194,8 @@ impl Topology {
     }
 
     /// Graphviz DOT: left to right from the internet to the data plane; each node's fill says
-    /// its kind and its last line its subnet tier; a legend node explains the tiers and the
-    /// edge styles (declared dependencies solid, routed traffic dashed).
+    /// its kind and its last line its subnet tier (`[private subnets, 3 AZs]`; a Patroni node
+    /// names its AZ); declared dependencies are solid edges, routed traffic dashed.
     pub fn to_dot(&self) -> String {
         let mut dot = String::new();
         let _ = writeln!(dot, "digraph {} {{", quote(&self.title));
@@ -197,7 +203,11 @@ impl Topology {
         for node in &self.nodes {
             let style = node.kind.style();
             let mut lines = node.lines.clone();
-            lines.push(format!("[{}]", node.placement.label()));
+            lines.push(match (node.placement, node.az) {
+                (Placement::Outside, _) => format!("[{}]", node.placement.label()),
+                (p, Some(az)) => format!("[{}, AZ {az}]", p.label().trim_end_matches('s')),
+                (p, None) => format!("[{}, {} AZs]", p.label(), self.azs),
+            });
             let _ = writeln!(
                 dot,
                 "  {} [label={}, shape={}, style=filled, fillcolor={}];",
@@ -273,6 +283,7 @@ pub fn topology(s: &Settings) -> Topology {
             s.region,
             network.max_azs
         ),
+        azs: network.max_azs,
         nodes: Vec::new(),
         edges: Vec::new(),
     };
@@ -287,7 +298,7 @@ pub fn topology(s: &Settings) -> Topology {
         Public,
         &[
             "ALB (HTTPS 443)".into(),
-            format!("across {} AZs", network.max_azs),
+            "shared by the public services".into(),
         ],
     );
     t.edge("internet", "alb", Routes("HTTPS".into()));
@@ -385,11 +396,13 @@ pub fn topology(s: &Settings) -> Topology {
                 K::DatabaseNode,
                 Private,
                 &[
-                    format!("Patroni node {} (AZ {})", i + 1, i + 1),
+                    format!("Patroni node {}", i + 1),
                     format!("{}, {ip}", db.instance_type),
                     format!("{} GiB data volume", db.data_volume_gib),
                 ],
             );
+            // One node per private subnet, in the VPC's AZ order (`privateIps`).
+            t.nodes.last_mut().expect("just added").az = Some(i as u8 + 1);
             t.edge("db", &id, Routes("primary :5432".into()));
         }
         t.node(

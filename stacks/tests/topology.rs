@@ -123,8 +123,9 @@ fn every_service_and_every_declared_edge_is_in_the_dot_and_the_svg() {
             Environment::Production => {
                 for line in [
                     "db: NLB writer endpoint :5432",
-                    "Patroni node 1 (AZ 1)",
-                    "Patroni node 3 (AZ 3)",
+                    "Patroni node 1",
+                    "[private subnet, AZ 3]",
+                    "[private subnets, 3 AZs]",
                     "redis: ElastiCache Valkey :6379",
                     "3 NAT gateways",
                 ] {
@@ -135,6 +136,7 @@ fn every_service_and_every_declared_edge_is_in_the_dot_and_the_svg() {
             Environment::Staging => {
                 assert!(svg.contains("StagingDataHost"), "{env}");
                 assert!(svg.contains("1 NAT gateway<"), "{env}");
+                assert!(svg.contains("[public subnets, 2 AZs]"), "{env}");
                 assert!(!svg.contains("Patroni"), "{env}");
             }
         }
