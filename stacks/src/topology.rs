@@ -501,7 +501,39 @@ pub fn render_svg(dot: &str) -> Result<String, String> {
     let mut visual = builder.get();
     let mut svg = SVGWriter::new();
     visual.do_it(false, false, false, &mut svg);
-    Ok(deterministic(&svg.finalize()))
+    // layout-rs sizes the picture by its text estimates, which leave a wide empty margin: the
+    // laid-out nodes (edge labels included) bound it instead.
+    let mut extent = (0.0f64, 0.0f64);
+    for node in visual.iter_nodes() {
+        let (_, bottom_right) = visual.pos(node).bbox(false);
+        extent = (extent.0.max(bottom_right.x), extent.1.max(bottom_right.y));
+    }
+    Ok(fit(&deterministic(&svg.finalize()), extent))
+}
+
+/// The SVG with its size cut to `extent` plus a margin, when that is smaller than it says.
+fn fit(svg: &str, (width, height): (f64, f64)) -> String {
+    let Some(start) = svg.find("<svg width=\"") else {
+        return svg.to_string();
+    };
+    let Some(end) = svg[start..].find('>').map(|e| start + e) else {
+        return svg.to_string();
+    };
+    let header = &svg[start..end];
+    let number = |name: &str| -> Option<f64> {
+        let at = header.find(&format!("{name}=\""))? + name.len() + 2;
+        header[at..].split('"').next()?.parse().ok()
+    };
+    let (Some(w), Some(h)) = (number("width"), number("height")) else {
+        return svg.to_string();
+    };
+    let (w, h) = ((width + 20.0).min(w).ceil(), (height + 20.0).min(h).ceil());
+    format!(
+        "{}<svg width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" \
+         xmlns=\"http://www.w3.org/2000/svg\"{}",
+        &svg[..start],
+        &svg[end..]
+    )
 }
 
 /// layout-rs writes its font classes (`.a14 {..}`) in a hash map's order: sorted here, so the
