@@ -8,7 +8,7 @@
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 
-.PHONY: setup test-packages synth test lint golden alarms-table regen verify-bindings verify-features
+.PHONY: setup test-packages synth test lint golden diagrams alarms-table regen verify-bindings verify-features
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -81,6 +81,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo check -q -p tracker-review --no-default-features
+	cargo clippy -q -p tracker-stacks --features png -- -D warnings
 	cargo check -q -p tracker-release --no-default-features
 	cargo check -q -p cdk-from-rust --features aws_wafv2
 	cargo check -q -p cdk-from-rust --features aws_ecs
@@ -95,6 +96,17 @@ test: setup test-packages lint
 # Rewrite stacks/golden/*.template.json after an intended change; review `git diff stacks/golden`.
 golden: setup
 	UPDATE_GOLDEN=1 cargo test -q -p tracker-stacks --test tracker golden_templates_match
+
+# The README's pictures, docs/diagrams/{staging,production}.{svg,png}, from the stacks' model
+# (stacks/src/topology.rs) with cdk.json's context; `the_committed_pictures_are_current` fails when
+# the SVGs are stale. Pure Rust (layout-rs, resvg): no system package.
+diagrams:
+	cargo build -q -p tracker-cdk --features png
+	mkdir -p docs/diagrams
+	for env in staging production; do \
+	  target/debug/tracker-cdk diagram $$env -o docs/diagrams/$$env.svg && \
+	  target/debug/tracker-cdk diagram $$env -o docs/diagrams/$$env.png || exit 1; \
+	done
 
 # The README's alarm tables, from the golden templates (paste under Operations > Alarms).
 alarms-table:

@@ -27,6 +27,9 @@ mod exit {
     /// `node_modules` holds another aws-cdk-lib (or constructs, cdk-nag) version than the one the
     /// bindings were generated from.
     pub const PACKAGE_VERSIONS: u8 = 8;
+    /// `diagram` / `cost`: the output could not be made or written (a PNG from a build without
+    /// the `png` feature, an unwritable file).
+    pub const OUTPUT: u8 = 9;
     // `review` exits with the codes of `tracker_review::EXIT_CODES` (0, 2, 4, 5, 10, 11, 12);
     // `release` with the codes of `tracker_release::exit` (5, 20-24).
 }
@@ -83,6 +86,36 @@ container/instance metadata; endpoint AWS_ENDPOINT_URL_CLOUDFORMATION or AWS_END
 fn review_help() -> String {
     format!("{REVIEW_HELP}\n{}", tracker_review::exit_code_table())
 }
+
+const DIAGRAM_HELP: &str = "\
+Draws the environment from the model the stacks are built from (stacks/src/topology.rs): the same
+settings (cdk.json's context, or the CDK CLI's), the same service tables, the same declared
+connections (`api -> db:5432`). Solid edges are declared dependencies (each one a security-group
+rule and the <NAME>_HOST/<NAME>_PORT variables), dashed edges traffic the infrastructure routes.
+Laid out by layout-rs (pure Rust); PNG through resvg, in a build with `--features png`.
+Offline: nothing is synthesized and AWS is not asked.
+
+Exit codes:
+   0  drawn
+   1  the settings were rejected (as at synthesis)
+   2  usage error (an unknown stack or environment, an unknown file extension)
+   9  the picture could not be made or written (PNG without the `png` feature, an unwritable
+      file)";
+
+const COST_HELP: &str = "\
+Prices the synthesized templates (run `npx cdk synth` first; cdk.out/<STACK>.template.json) with
+the committed, dated price table cost/prices.json (on-demand list prices per region, each with the
+AWS pricing page it comes from) and usage assumptions (traffic, stored data, capacity units),
+printed with the estimate and overridden with --assume KEY=VALUE. The region is the stack's in
+cdk.out/manifest.json (or --region). Fargate counts each service's desired tasks; the Spot share
+follows its capacity-provider strategy at the table's Spot discount.
+
+Exit codes:
+   0  estimated
+   2  usage error (an unknown stack, a bad --assume)
+   4  a template is missing or not a template (run `npx cdk synth`), or no region is known
+   9  the estimate could not be made: a price the table lacks (each named), a property that is
+      not a literal";
 
 const RELEASE_HELP: &str = "\
 Order: (1) read the stack's outputs (the tag the services run); (2) `cdk deploy STACK
@@ -197,6 +230,41 @@ enum Command {
         #[arg(last = true)]
         cdk_args: Vec<String>,
     },
+    /// Draw an environment: the ALB and its hosts, services, workers, Anisette and its file
+    /// system, the data plane, the static sites, and the connections services declare.
+    #[command(after_help = DIAGRAM_HELP)]
+    Diagram {
+        /// The environment (staging, production) or one of its stacks (TrackerStaging,
+        /// TrackerProductionData, ...).
+        stack: String,
+        /// Write the picture here; its format follows the extension (.svg, .png, .dot).
+        /// Default: SVG on standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// The format, when it is not the extension's: svg, png or dot.
+        #[arg(long)]
+        format: Option<DiagramFormat>,
+    },
+    /// Estimate the monthly cost of stacks from their synthesized templates.
+    #[command(after_help = COST_HELP)]
+    Cost {
+        /// Stacks (TrackerProduction, TrackerProductionData, ...) or environments (staging,
+        /// production: its data and services stacks).
+        #[arg(required = true, num_args = 1..)]
+        stacks: Vec<String>,
+        /// The cloud assembly the templates are read from.
+        #[arg(long, default_value = "cdk.out")]
+        assembly: PathBuf,
+        /// The region whose prices apply. Default: the stack's in the assembly's manifest.
+        #[arg(long)]
+        region: Option<String>,
+        /// A usage assumption, KEY=VALUE (repeatable; the keys are listed with the estimate).
+        #[arg(long, value_name = "KEY=VALUE")]
+        assume: Vec<String>,
+        /// Print JSON (lines, totals by kind and by construct, assumptions, price date).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the CloudFormation stack policy of a data stack (JSON): replacement and deletion of
     /// its stateful and retained resources denied, every other update allowed. Apply it with
     /// `aws cloudformation set-stack-policy --stack-name STACK --stack-policy-body file://p.json`.
@@ -213,9 +281,24 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum DiagramFormat {
+    Svg,
+    Png,
+    Dot,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Diagram { stack, out, format } => diagram(&stack, out.as_deref(), format),
+        Command::Cost {
+            stacks,
+            assembly,
+            region,
+            assume,
+            json,
+        } => cost(&stacks, &assembly, region.as_deref(), &assume, json),
         Command::Synth {
             out,
             program,
@@ -409,6 +492,135 @@ fn main() -> ExitCode {
                 .find(|c| codes.contains(c))
                 .unwrap_or(tracker_review::EXIT_SAFE),
             )
+        }
+    }
+}
+
+/// `diagram`: the picture of the environment of `stack`, to `out` or standard output.
+fn diagram(stack: &str, out: Option<&std::path::Path>, format: Option<DiagramFormat>) -> ExitCode {
+    use tracker_stacks::topology::{self, Format};
+    let Some(environment) = topology::environment_of(stack) else {
+        eprintln!(
+            "error: {stack} is neither an environment nor one of its stacks: one of {}",
+            topology::environment_names()
+        );
+        return ExitCode::from(2);
+    };
+    let format = match (format, out) {
+        (Some(DiagramFormat::Svg), _) => Format::Svg,
+        (Some(DiagramFormat::Png), _) => Format::Png,
+        (Some(DiagramFormat::Dot), _) => Format::Dot,
+        (None, None) => Format::Svg,
+        (None, Some(path)) => match Format::of_path(path) {
+            Some(f) => f,
+            None => {
+                eprintln!(
+                    "error: {}: the extension names no format: .svg, .png or .dot (or --format)",
+                    path.display()
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let settings = match topology::settings_from_env(environment) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::INFRASTRUCTURE);
+        }
+    };
+    let picture = match topology::draw(&settings, format) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::OUTPUT);
+        }
+    };
+    write_output(out, &picture)
+}
+
+/// `cost`: the estimate of `names` (stacks or environments) from the templates in `assembly`.
+fn cost(
+    names: &[String],
+    assembly: &std::path::Path,
+    region: Option<&str>,
+    assume: &[String],
+    json: bool,
+) -> ExitCode {
+    let assumptions = match tracker_cost::Assumptions::default().with_overrides(assume) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stacks = tracker_stacks::topology::stacks_of(names);
+    let mut templates = Vec::new();
+    for stack in &stacks {
+        let path = assembly.join(format!("{stack}.template.json"));
+        let hint = format!("Synthesize first: `npx cdk synth {stack}` (or --assembly DIR).");
+        match tracker_review::read_template(&path, &path.display().to_string(), &hint) {
+            Ok(t) => templates.push((stack.as_str(), t)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(exit::REVIEW_INPUT);
+            }
+        }
+    }
+    let manifest = std::fs::read_to_string(assembly.join("manifest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let region = match region.map(str::to_string).or_else(|| {
+        stacks
+            .iter()
+            .find_map(|s| tracker_cost::region_from_manifest(&manifest, s))
+    }) {
+        Some(r) => r,
+        None => {
+            eprintln!(
+                "error: no region for {} in {}: pass --region",
+                stacks.join(", "),
+                assembly.join("manifest.json").display()
+            );
+            return ExitCode::from(exit::REVIEW_INPUT);
+        }
+    };
+    let refs: Vec<(&str, &serde_json::Value)> = templates.iter().map(|(s, t)| (*s, t)).collect();
+    let prices = tracker_cost::PriceTable::committed();
+    match tracker_cost::estimate(&refs, &region, &prices, &assumptions) {
+        Ok(e) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&e.to_json()).expect("JSON")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(e) => {
+            print!("{}", e.render_text());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::OUTPUT)
+        }
+    }
+}
+
+/// Writes `bytes` to `out`, or to standard output.
+fn write_output(out: Option<&std::path::Path>, bytes: &[u8]) -> ExitCode {
+    use std::io::Write as _;
+    let written = match out {
+        Some(path) => std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display())),
+        None => std::io::stdout()
+            .write_all(bytes)
+            .map_err(|e| format!("standard output: {e}")),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write {e}");
+            ExitCode::from(exit::OUTPUT)
         }
     }
 }

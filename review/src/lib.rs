@@ -34,9 +34,9 @@ use known::Pseudo;
 use serde_json::Value;
 
 pub use report::{
-    exit_code_table, Acceptance, Action, Change, Format, PropertyChange, Replacement, Report, Risk,
-    Source, EXIT_AWS, EXIT_CODES, EXIT_DATA_LOSS, EXIT_INPUT, EXIT_SAFE, EXIT_UNMATCHED_ACCEPTANCE,
-    EXIT_USAGE, EXIT_WIDENING, SCHEMA, SCHEMA_VERSION,
+    exit_code_table, Acceptance, Action, Change, CostChange, Format, PropertyChange, Replacement,
+    Report, Risk, Source, EXIT_AWS, EXIT_CODES, EXIT_DATA_LOSS, EXIT_INPUT, EXIT_SAFE,
+    EXIT_UNMATCHED_ACCEPTANCE, EXIT_USAGE, EXIT_WIDENING, SCHEMA, SCHEMA_VERSION,
 };
 
 /// Why a review could not be made.
@@ -329,6 +329,22 @@ fn check_template(v: &Value, what: &str) -> Result<(), ReviewError> {
     Ok(())
 }
 
+/// The region whose prices the cost difference uses: the stack's in the manifest beside the new
+/// template (`cdk.out/manifest.json`), else `--region`, else `AWS_REGION` / `AWS_DEFAULT_REGION`;
+/// `None` (no cost section) when none is known.
+fn cost_region(opts: &Options, template_path: &Path) -> Option<String> {
+    let manifest = template_path
+        .parent()
+        .and_then(|dir| std::fs::read_to_string(dir.join("manifest.json")).ok())
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok());
+    manifest
+        .and_then(|m| tracker_cost::region_from_manifest(&m, &opts.stack))
+        .or_else(|| opts.region.clone())
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.is_empty())
+}
+
 /// Runs the review `tracker-cdk review` describes.
 pub fn run(opts: &Options) -> Result<Report, ReviewError> {
     let stack = &opts.stack;
@@ -399,7 +415,7 @@ pub fn run(opts: &Options) -> Result<Report, ReviewError> {
         None => {
             let new = read_template(&template_path, &template_name, &template_hint)?;
             let (old, baseline_name) = load_baseline()?;
-            Ok(review_templates_in(
+            let mut report = review_templates_in(
                 stack,
                 &pseudo,
                 Source::TemplateDiff {
@@ -408,7 +424,10 @@ pub fn run(opts: &Options) -> Result<Report, ReviewError> {
                 },
                 &old,
                 &new,
-            ))
+            );
+            report.cost = cost_region(opts, &template_path)
+                .map(|region| CostChange::of(stack, &old, &new, &region));
+            Ok(report)
         }
         Some(source) => {
             let cs = match source {
@@ -456,6 +475,10 @@ pub fn run(opts: &Options) -> Result<Report, ReviewError> {
             };
             let mut report =
                 review_change_set(stack, &pseudo, &cs, template.as_ref(), old.as_ref())?;
+            if let (Some(old), Some(new)) = (&old, &template) {
+                report.cost = cost_region(opts, &template_path)
+                    .map(|region| CostChange::of(stack, old, new, &region));
+            }
             if let Source::ChangeSet { template: t, .. } = &mut report.source {
                 *t = template.as_ref().map(|_| template_name.clone());
             }
@@ -468,6 +491,56 @@ pub fn run(opts: &Options) -> Result<Report, ReviewError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_review_prices_the_change_in_the_stacks_region() {
+        let dir = tempfile::tempdir().unwrap();
+        let nat = json!({"Type": "AWS::EC2::NatGateway", "Properties": {},
+            "Metadata": {"aws:cdk:path": "S/Network/Nat"}});
+        let old = json!({"Resources": {"Nat1": nat}});
+        let new = json!({"Resources": {"Nat1": nat, "Nat2": nat, "Nat3": nat, "Nat4": nat}});
+        std::fs::create_dir(dir.path().join("cdk.out")).unwrap();
+        std::fs::write(dir.path().join("old.json"), old.to_string()).unwrap();
+        std::fs::write(dir.path().join("cdk.out/S.template.json"), new.to_string()).unwrap();
+        std::fs::write(
+            dir.path().join("cdk.out/manifest.json"),
+            json!({"artifacts": {"S": {"environment": "aws://111111111111/eu-west-1"}}})
+                .to_string(),
+        )
+        .unwrap();
+        let opts = Options {
+            stack: "S".into(),
+            baseline: Some(Baseline::Path("old.json".into())),
+            template: None,
+            change_set: None,
+            region: Some("us-east-1".into()),
+            root: dir.path().to_path_buf(),
+        };
+        let report = run(&opts).unwrap();
+        let cost = report.cost.as_ref().expect("a cost section");
+        // The manifest's region wins over --region: eu-west-1, a NAT gateway 730 h x $0.048 +
+        // 100 GB x $0.048 = $39.84 a month; three more: $119.52.
+        assert_eq!(cost.region, "eu-west-1");
+        assert_eq!(
+            cost.kinds.iter().map(|k| k.describe()).collect::<Vec<_>>(),
+            ["+3 NAT gateways: +$119.52/month"]
+        );
+        let text = report.render(Format::Text);
+        assert!(
+            text.contains("COST +$119.52/month ($39.84 -> $159.36"),
+            "{text}"
+        );
+        assert!(text.contains("  +3 NAT gateways: +$119.52/month"), "{text}");
+        let v = report.to_json();
+        assert_eq!(v["cost"]["monthly_delta"], 119.52);
+        assert_eq!(
+            v["cost"]["kinds"][0]["summary"],
+            "+3 NAT gateways: +$119.52/month"
+        );
+        assert!(report
+            .render(Format::Markdown)
+            .contains("**Monthly cost** +$119.52/month"));
+    }
 
     fn volume(az: &str) -> Value {
         json!({"Resources": {"Vol": {"Type": "AWS::EC2::Volume",

@@ -10,7 +10,7 @@ use crate::risk;
 pub const SCHEMA: &str = "tracker-review.report";
 /// The JSON report's schema version: the major changes when a field is removed or its meaning
 /// changes; the minor when a field is added.
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.2";
 
 /// Exit code: nothing risky.
 pub const EXIT_SAFE: u8 = 0;
@@ -438,6 +438,87 @@ pub struct Report {
     /// The acceptances that matched changes of this stack, with the logical ids they matched
     /// (the audit trail; [`crate::accept::apply`]).
     pub acceptances: Vec<(Acceptance, Vec<String>)>,
+    /// What the change does to the monthly bill, when both templates and a region are known
+    /// ([`CostChange::of`]); `None` otherwise (a change set without templates).
+    pub cost: Option<CostChange>,
+}
+
+/// The monthly cost before and after the change (`tracker_cost`'s estimate of each template
+/// with the default assumptions), and the kinds whose count or cost moves.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CostChange {
+    pub region: String,
+    pub price_date: String,
+    pub before_usd: f64,
+    pub after_usd: f64,
+    pub kinds: Vec<tracker_cost::KindDelta>,
+    /// Why there is no figure (a price the table lacks): the review goes on without it.
+    pub error: Option<String>,
+}
+
+impl CostChange {
+    /// The cost change of `stack` from `old` to `new` in `region`.
+    pub fn of(stack: &str, old: &Value, new: &Value, region: &str) -> CostChange {
+        let prices = tracker_cost::PriceTable::committed();
+        let assumptions = tracker_cost::Assumptions::default();
+        let estimate =
+            |t: &Value| tracker_cost::estimate(&[(stack, t)], region, &prices, &assumptions);
+        match (estimate(old), estimate(new)) {
+            (Ok(before), Ok(after)) => CostChange {
+                region: region.to_string(),
+                price_date: prices.date.clone(),
+                before_usd: before.total(),
+                after_usd: after.total(),
+                kinds: tracker_cost::difference(&before, &after),
+                error: None,
+            },
+            (Err(e), _) | (_, Err(e)) => CostChange {
+                region: region.to_string(),
+                price_date: prices.date.clone(),
+                before_usd: 0.0,
+                after_usd: 0.0,
+                kinds: Vec::new(),
+                error: Some(e.to_string()),
+            },
+        }
+    }
+
+    /// `+$150.12/month ($853.55 -> $1003.67)`, or why there is no figure.
+    pub fn headline(&self) -> String {
+        if let Some(e) = &self.error {
+            return format!("not estimated: {e}");
+        }
+        let d = self.after_usd - self.before_usd;
+        format!(
+            "{}${:.2}/month (${:.2} -> ${:.2}, {} list prices of {})",
+            if d < 0.0 { "-" } else { "+" },
+            d.abs(),
+            self.before_usd,
+            self.after_usd,
+            self.region,
+            self.price_date
+        )
+    }
+
+    fn to_json(&self) -> Value {
+        let round = |v: f64| (v * 100.0).round() / 100.0;
+        json!({
+            "region": self.region,
+            "price_date": self.price_date,
+            "currency": "USD",
+            "monthly_before": round(self.before_usd),
+            "monthly_after": round(self.after_usd),
+            "monthly_delta": round(self.after_usd - self.before_usd),
+            "kinds": self.kinds.iter().map(|k| json!({
+                "kind": k.kind,
+                "count_before": k.count_before,
+                "count_after": k.count_after,
+                "monthly_delta": round(k.monthly_delta()),
+                "summary": k.describe(),
+            })).collect::<Vec<_>>(),
+            "error": self.error,
+        })
+    }
 }
 
 impl Report {
@@ -458,6 +539,7 @@ impl Report {
             changes,
             cfn_lint: crate::spec::Table::get().cfn_lint.clone(),
             acceptances: Vec::new(),
+            cost: None,
         }
     }
 
@@ -577,6 +659,7 @@ impl Report {
                 "target": a.target, "reason": a.reason, "origin": a.origin, "matched": ids,
             })).collect::<Vec<_>>(),
             "changes": changes,
+            "cost": self.cost.as_ref().map(CostChange::to_json),
         })
     }
 
@@ -621,6 +704,12 @@ impl Report {
             ));
             for w in c.why() {
                 s.push_str(&format!("      {w}\n"));
+            }
+        }
+        if let Some(cost) = &self.cost {
+            s.push_str(&format!("\nCOST {}\n", cost.headline()));
+            for k in &cost.kinds {
+                s.push_str(&format!("  {}\n", k.describe()));
             }
         }
         if !self.acceptances.is_empty() {
@@ -683,6 +772,15 @@ impl Report {
         };
         if !risky.is_empty() {
             s.push_str(&table(&risky));
+        }
+        if let Some(cost) = &self.cost {
+            s.push_str(&format!(
+                "\n**Monthly cost** {}\n",
+                md_escape(&cost.headline())
+            ));
+            for k in &cost.kinds {
+                s.push_str(&format!("- {}\n", md_escape(&k.describe())));
+            }
         }
         if !self.acceptances.is_empty() {
             s.push_str("\n**Accepted risks**\n\n");
@@ -862,7 +960,9 @@ mod tests {
     fn json_shape_is_stable() {
         let v = sample().to_json();
         assert_eq!(v["schema"], SCHEMA);
-        assert_eq!(v["version"], "1.1");
+        assert_eq!(v["version"], "1.2");
+        // 1.2 added `cost`: null without both templates and a region.
+        assert!(v["cost"].is_null());
         assert_eq!(v["stack"], "TrackerStaging");
         assert_eq!(v["source"]["kind"], "template-diff");
         assert_eq!(v["source"]["baseline"], "golden");

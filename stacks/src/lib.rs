@@ -9,6 +9,7 @@ pub mod limits;
 pub mod nag;
 pub mod sample;
 pub mod settings;
+pub mod topology;
 pub mod tracker;
 pub mod workloads;
 

@@ -309,18 +309,22 @@ fn new_environment_stacks(app: &App, s: &Settings) -> EnvironmentStacks {
     }
 }
 
+/// The props of the environment's `Network`, as [`network_and_platform`] builds them (also what
+/// the topology draws): 3 AZs and a NAT gateway in each in production, 2 AZs and one NAT in
+/// staging.
+pub fn network_props(s: &Settings) -> NetworkProps {
+    let production = s.environment == Environment::Production;
+    NetworkProps {
+        max_azs: if production { 3 } else { 2 },
+        nat_gateways: if production { 3 } else { 1 },
+        ..NetworkProps::default()
+    }
+}
+
 /// Step 1, in the data stack: the VPC and the platform (cluster, namespace, ALB).
 pub fn network_and_platform(stack: Stack, s: &Settings) -> Result<Platform, ValidationErrors> {
     let production = s.environment == Environment::Production;
-    let network = Network::new(
-        stack,
-        "Network",
-        NetworkProps {
-            max_azs: if production { 3 } else { 2 },
-            nat_gateways: if production { 3 } else { 1 },
-            ..NetworkProps::default()
-        },
-    )?;
+    let network = Network::new(stack, "Network", network_props(s))?;
     // Every alarm of the environment goes to this topic (subscriptions from the settings). The
     // data stack owns it; the services stack imports it by its fixed name's ARN.
     let alert_topic = AlertTopic::new(
@@ -580,13 +584,77 @@ pub fn work_queues(
     ValidationErrors::collect(results.collect::<Vec<_>>())
 }
 
+/// A service's declared connections (`connects_to`): endpoint name and port, in order.
+pub type Connections = &'static [(&'static str, u16)];
+
 /// The public services: construct id, Service Connect name, host label, port, listener rule
-/// priority, whether it talks to the data plane.
-const PUBLIC: [(&str, &str, &str, u16, u32, bool); 3] = [
-    ("Api", "api", "api", 8000, 10, true),
-    ("Frontend", "frontend", "app", 3000, 20, false),
-    ("Admin", "admin", "admin", 8000, 30, true),
+/// priority, what it connects to (`db` and `redis` also bring their credentials). The services
+/// step builds them from this table, and so does the topology ([`crate::topology`]).
+pub const PUBLIC: [(&str, &str, &str, u16, u32, Connections); 3] = [
+    (
+        "Api",
+        "api",
+        "api",
+        8000,
+        10,
+        &[("db", 5432), ("redis", 6379)],
+    ),
+    ("Frontend", "frontend", "app", 3000, 20, &[("api", 8000)]),
+    (
+        "Admin",
+        "admin",
+        "admin",
+        8000,
+        30,
+        &[("db", 5432), ("redis", 6379)],
+    ),
 ];
+
+/// The private workers: construct id, Service Connect name, singleton (one task, on-demand,
+/// 0/100 deployments), what it connects to. Built from this table by the services step and the
+/// topology.
+pub const WORKERS: [(&str, &str, bool, Connections); 4] = [
+    (
+        "TrackerFetcher",
+        "tracker-fetcher",
+        true,
+        &[("db", 5432), ("redis", 6379), ("anisette-v3", 6969)],
+    ),
+    (
+        "UnifiedGeofence",
+        "unified-geofence",
+        false,
+        &[("db", 5432), ("redis", 6379)],
+    ),
+    (
+        "NotificationService",
+        "notification-service",
+        false,
+        &[("db", 5432), ("redis", 6379)],
+    ),
+    (
+        "MaterializedViewService",
+        "materialized-view-service",
+        true,
+        &[("db", 5432)],
+    ),
+];
+
+/// The migration task's construct id and what it connects to.
+pub const MIGRATION: (&str, Connections) = ("Migrate", &[("db", 5432)]);
+
+/// Whether a non-singleton worker runs on Fargate Spot: with `spotWorkers`, and
+/// `unified-geofence` always.
+pub fn worker_on_spot(s: &Settings, name: &str) -> bool {
+    s.spot_workers || name == "unified-geofence"
+}
+
+fn dependencies(connections: Connections) -> Vec<Dependency> {
+    connections
+        .iter()
+        .map(|(name, port)| Dependency::new(name, *port))
+        .collect()
+}
 
 /// Step 3, in the services stack: Anisette, the public services, the workers and the migration
 /// task, each wired to the data plane it declares.
@@ -702,7 +770,7 @@ pub fn services(
         workers: Vec::new(),
     };
     // Public services on the shared ALB.
-    for (id, name, host, port, priority, uses_data) in PUBLIC {
+    for (id, name, host, port, priority, connections) in PUBLIC {
         if !s.enabled(name) {
             continue;
         }
@@ -715,15 +783,9 @@ pub fn services(
             &format!("{host}.{}", s.domain),
             priority,
         );
-        let data_plane = [&db, &redis];
-        common(
-            &mut props.service,
-            if uses_data { &data_plane[..] } else { &[] },
-        );
+        let deps = dependencies(connections);
+        common(&mut props.service, &deps.iter().collect::<Vec<_>>());
         props.service.desired_count = sizing.desired;
-        if name == "frontend" {
-            props.service.connects_to.push(Dependency::new("api", 8000));
-        }
         if name == "admin" {
             props.source_ip_allow_list = s.admin_allow_list.clone();
             props.waf = Some(AlbWaf::default());
@@ -751,28 +813,7 @@ pub fn services(
     }
 
     // Private workers.
-    let workers = [
-        ("TrackerFetcher", "tracker-fetcher", true, vec![&db, &redis]),
-        (
-            "UnifiedGeofence",
-            "unified-geofence",
-            false,
-            vec![&db, &redis],
-        ),
-        (
-            "NotificationService",
-            "notification-service",
-            false,
-            vec![&db, &redis],
-        ),
-        (
-            "MaterializedViewService",
-            "materialized-view-service",
-            true,
-            vec![&db],
-        ),
-    ];
-    for (id, name, singleton, deps) in workers {
+    for (id, name, singleton, connections) in WORKERS {
         if !s.enabled(name) {
             continue;
         }
@@ -782,12 +823,9 @@ pub fn services(
         } else {
             PrivateWorkerServiceProps::new(name, sizing.task_size(), image(name))
         };
-        common(&mut props.service, &deps);
+        let deps = dependencies(connections);
+        common(&mut props.service, &deps.iter().collect::<Vec<_>>());
         if name == "tracker-fetcher" {
-            props
-                .service
-                .connects_to
-                .push(Dependency::new("anisette-v3", 6969));
             props.service.environment.insert(
                 "ANISETTE_URL".into(),
                 format!(
@@ -804,8 +842,7 @@ pub fn services(
             props.service.min_healthy_percent = 0;
         } else {
             props.service.desired_count = sizing.desired;
-            let spot = s.spot_workers || name == "unified-geofence";
-            if !spot {
+            if !worker_on_spot(s, name) {
                 props.service.capacity = CapacityShare::fargate_only();
             }
             if sizing.autoscales() {
@@ -837,7 +874,7 @@ pub fn services(
         s.migration_command.clone(),
     );
     migrate.cpu_architecture = s.architecture_of(MIGRATE);
-    migrate.connects_to = vec![db.clone()];
+    migrate.connects_to = dependencies(MIGRATION.1);
     migrate
         .secrets
         .insert("DATABASE_PASSWORD".into(), data.db_secret.clone());
@@ -857,7 +894,7 @@ pub fn services(
         &mut migrate.environment,
         &mut migrate.secrets,
     );
-    let task = OneOffTask::new(stack, "Migrate", platform, migrate)?;
+    let task = OneOffTask::new(stack, MIGRATION.0, platform, migrate)?;
     release_outputs(stack, s, platform, &task);
     Ok(built)
 }
@@ -1007,7 +1044,7 @@ fn target_5xx_alarm_name(env: Environment, name: &str) -> String {
 }
 
 /// The docs sites: construct id, host label.
-const SITES: [(&str, &str); 2] = [("Docs", "docs"), ("Redoc", "redoc")];
+pub const SITES: [(&str, &str); 2] = [("Docs", "docs"), ("Redoc", "redoc")];
 
 /// Step 5, in the services stack: docs and ReDoc as static sites (S3 + CloudFront, published by
 /// CI; their files are rebuilt from the repository, so they are not data the data stack keeps).
