@@ -14,6 +14,7 @@ pub mod patroni;
 pub mod platform;
 pub mod private_worker_service;
 pub mod public_alb_service;
+pub mod schedule;
 pub mod service;
 pub mod staging_data_host;
 pub mod statefulness;

@@ -41,6 +41,7 @@ use cdk_from_rust::{JsAny, Opaque};
 
 use crate::monitoring::{self, AlarmSpec, ServiceAlarmThresholds};
 use crate::platform::Platform;
+use crate::schedule::OffHours;
 use crate::task_size::{CpuArchitecture, TaskSize};
 use crate::validation::{is_dns_label, Check, ValidationErrors};
 use crate::wiring::{self, ContainerSecret, Dependency, Endpoint};
@@ -284,6 +285,12 @@ pub struct ServiceProps {
     /// The CPU and memory alarms' thresholds (a running-task alarm comes from the service's
     /// minimum count). Default: [`ServiceAlarmThresholds::default`] (CPU 80 %, memory 85 %).
     pub alarms: ServiceAlarmThresholds,
+    /// Scheduled scaling off hours (nights, weekends): validated and applied by the service
+    /// construct, which knows the working capacity. With an off-hours minimum below the
+    /// running-task alarm's minimum, that alarm compares the running tasks with the desired count
+    /// instead, so a service scaled down on schedule does not page anyone. Default: `None` (the
+    /// same capacity around the clock).
+    pub off_hours: Option<OffHours>,
 }
 
 impl ServiceProps {
@@ -311,6 +318,7 @@ impl ServiceProps {
             health_check_grace_period_secs: None,
             execute_command: true,
             alarms: ServiceAlarmThresholds::default(),
+            off_hours: None,
         }
     }
 
@@ -771,8 +779,20 @@ fn service_alarms(
             },
         );
     }
-    if min_running > 0 {
-        monitoring::running_tasks_alarm(scope, &platform.alerts, running, min_running, &what);
+    match &props.off_hours {
+        Some(off) if off.min < min_running => {
+            monitoring::running_below_desired_alarm(
+                scope,
+                &platform.alerts,
+                (platform.cluster, service),
+                min_running,
+                &what,
+            );
+        }
+        _ if min_running > 0 => {
+            monitoring::running_tasks_alarm(scope, &platform.alerts, running, min_running, &what);
+        }
+        _ => {}
     }
     monitoring::deployment_failed_rule(scope, &platform.alerts, service, &what);
     vec![
