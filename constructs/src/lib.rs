@@ -15,6 +15,7 @@ pub mod platform;
 pub mod private_worker_service;
 pub mod public_alb_service;
 pub mod schedule;
+pub mod scheduled_task;
 pub mod service;
 pub mod staging_data_host;
 pub mod statefulness;
