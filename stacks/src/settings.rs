@@ -371,6 +371,15 @@ pub struct Settings {
     /// `<environment>.<target>.secrets.<NAME>`: injected as ECS container secrets, read by that
     /// target's execution role only. Default: none.
     pub container_secrets: BTreeMap<String, BTreeMap<String, SecretReference>>,
+    /// Off-hours scaling of the environment's services (`offHours`; see [`crate::schedules`]).
+    /// Default: staging scales its services to no task from 20:00 to 07:00 (Europe/Berlin) on
+    /// weekdays and over the weekend ([`crate::schedules::staging_off_hours`]); production none.
+    pub off_hours: Option<tracker_constructs::schedule::OffHours>,
+    /// Per-service off hours (`<service>.offHours`): off, on, or fields over `off_hours`.
+    /// Default: none (non-singletons follow `off_hours`, singletons are not scheduled).
+    pub service_off_hours: BTreeMap<String, crate::schedules::ServiceOffHours>,
+    /// Commands run on a schedule on a service's image (`scheduledTasks`). Default: none.
+    pub scheduled_tasks: Vec<crate::schedules::ScheduledCommand>,
 }
 
 /// A setting that synthesizes but should not be deployed as is ([`Settings::warnings`]).
@@ -499,6 +508,9 @@ impl Settings {
             ci_repository: None,
             ci_refs: CiPushAccess::new("").refs,
             ci_oidc_provider_arn: None,
+            off_hours: (!production).then(crate::schedules::staging_off_hours),
+            service_off_hours: BTreeMap::new(),
+            scheduled_tasks: Vec::new(),
         }
     }
 
@@ -644,6 +656,23 @@ impl Settings {
                 );
                 self.health_commands.insert(service.to_string(), command);
             }
+            "offHours" => {
+                if let Some(o) = crate::schedules::parse_off_hours(c, &field, value) {
+                    self.off_hours = o
+                }
+            }
+            "scheduledTasks" => {
+                self.scheduled_tasks = crate::schedules::parse_scheduled_tasks(c, &field, value)
+            }
+            _ if key
+                .strip_suffix(".offHours")
+                .is_some_and(|service| SERVICES.contains(&service)) =>
+            {
+                let service = key.trim_end_matches(".offHours");
+                if let Some(o) = crate::schedules::parse_service_off_hours(c, &field, value) {
+                    self.service_off_hours.insert(service.to_string(), o);
+                }
+            }
             "cpuArchitecture" => {
                 if let Some(a) = architecture(c, &field, value) {
                     self.cpu_architecture = a
@@ -687,7 +716,7 @@ impl Settings {
                             key,
                             format!(
                             "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
-                             maxCount|cpuArchitecture for a service in {}, <service>.healthCommand \
+                             maxCount|cpuArchitecture|offHours for a service in {}, <service>.healthCommand \
                              for a service in {}, <target>.env.<NAME>|secrets.<NAME> for a target \
                              in {}, db.instanceType|volumeGiB|ami{}",
                             ENV_KEYS.join(", "),
@@ -1107,6 +1136,7 @@ impl Settings {
             "a non-empty command",
         );
         self.validate_container_config(c);
+        self.validate_schedules(c);
         if let Some(ci) = self.ci_push_access() {
             // The construct's own rules, reported under the context keys.
             let mut props =
@@ -1322,7 +1352,9 @@ const GLOBAL_KEYS: [&str; 19] = [
     "ciOidcProviderArn",
 ];
 
-const ENV_KEYS: [&str; 23] = [
+const ENV_KEYS: [&str; 25] = [
+    "offHours",
+    "scheduledTasks",
     "hostedZoneId",
     "hostedZoneName",
     "alertEmails",
