@@ -16,6 +16,9 @@
 //! | `migrationImageTag` | the tag (or digest) of the api image the migration task runs; default: `imageTag` (`tracker-cdk release` sets it ahead of `imageTag`) |
 //! | `registryAccount`, `registryRegion` | where the ECR repositories live (default: `account`, `region`); the same for both environments |
 //! | `cpuArchitecture` | `X86_64` (default) or `ARM64`: the tasks' CPU architecture (`<service>.cpuArchitecture` per service) |
+//! | `offHours` | off-hours scaling of the services (`{"timeZone", "down", "up", "min", "max"}` or `false`); default: staging no task from 20:00 to 07:00 Europe/Berlin on weekdays and over the weekend, production none ([`crate::schedules`]) |
+//! | `<service>.offHours` | one service's off hours: `false`, `true` or fields over `offHours`; default: the environment's for non-singletons, none for singletons |
+//! | `scheduledTasks` | commands run on a schedule on a service's image (a JSON array, see [`crate::schedules`]); default: none |
 //! | `ciRepository`, `ciRefs`, `ciOidcProviderArn` | `TrackerRegistry`'s CI role: the GitHub `owner/repo`, the refs it may push from (default `refs/heads/main`, `refs/tags/*`), an existing OIDC provider to import (default: create one); no environment prefix |
 //!
 //! Each key may be set for one environment with a prefix: `staging.imageTag`,
