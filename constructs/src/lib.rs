@@ -16,6 +16,8 @@ pub mod patroni;
 pub mod platform;
 pub mod private_worker_service;
 pub mod public_alb_service;
+pub mod schedule;
+pub mod scheduled_task;
 pub mod service;
 pub mod sidecar;
 pub mod staging_data_host;

@@ -13,8 +13,8 @@ use std::cell::RefCell;
 
 use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
     Alarm, AlarmProps, AlarmPropsRequired, ComparisonOperator, Dashboard, DashboardProps,
-    GraphWidget, GraphWidgetProps, IMetric, IWidget, Metric, MetricProps, MetricPropsRequired,
-    TextWidget, TextWidgetProps, TreatMissingData,
+    GraphWidget, GraphWidgetProps, IMetric, IWidget, MathExpression, MathExpressionProps, Metric,
+    MetricProps, MetricPropsRequired, TextWidget, TextWidgetProps, TreatMissingData,
 };
 use cdk_from_rust::aws_cdk_lib::aws_ecs::{ICluster, IService};
 use cdk_from_rust::aws_cdk_lib::aws_events::{EventPattern, Rule, RuleProps};
@@ -182,6 +182,63 @@ pub fn running_tasks_alarm(
             description: format!(
                 "{what}: fewer than {min} running task(s) for 3 minutes. Look at the service's \
                  events and stopped tasks (aws ecs describe-services / list-tasks \
+                 --desired-status STOPPED) for the reason: a failing health check, an image that \
+                 cannot be pulled, a crash on start."
+            ),
+        },
+    )
+}
+
+/// The running-task alarm of a service scaled down on a schedule (`id` `RunningTasksAlarm` under
+/// `scope`, like [`running_tasks_alarm`]): fires when, for 3 minutes, fewer tasks run than the
+/// smaller of the desired count and `min` (Container Insights `RunningTaskCount` against
+/// `DesiredTaskCount`, math `IF(desired < min, desired, min) - running >= 1`). A service scaled
+/// to zero reports no metric; no data counts as zero and does not breach.
+pub fn running_below_desired_alarm(
+    scope: Construct,
+    alerts: &Alerts,
+    (cluster, service): (impl Into<ICluster>, impl Into<IService>),
+    min: u32,
+    what: &str,
+) -> Alarm {
+    let (cluster, service) = (cluster.into(), service.into());
+    let desired = Metric::new(
+        MetricProps::new(MetricPropsRequired {
+            metric_name: "DesiredTaskCount",
+            namespace: "ECS/ContainerInsights",
+        })
+        .dimensions_map([
+            ("ClusterName", cluster.cluster_name()),
+            ("ServiceName", service.service_name()),
+        ])
+        .statistic("Maximum")
+        .period(Duration::minutes(1)),
+    );
+    let missing = MathExpression::new(
+        MathExpressionProps::new(format!(
+            "IF(FILL(desired, 0) < {min}, FILL(desired, 0), {min}) - FILL(running, 0)"
+        ))
+        .label("tasks missing")
+        .period(Duration::minutes(1))
+        .using_metrics([
+            ("desired", IMetric::from(desired)),
+            ("running", running_tasks(cluster, service).into()),
+        ]),
+    );
+    alarm(
+        scope,
+        alerts,
+        AlarmSpec {
+            id: "RunningTasksAlarm".into(),
+            metric: missing.into(),
+            threshold: 1.0,
+            evaluation_periods: 3,
+            comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
+            missing_data: TreatMissingData::NotBreaching,
+            description: format!(
+                "{what}: fewer running tasks than desired (up to {min}) for 3 minutes; the \
+                 service scales down on a schedule, so the desired count is the measure. Look at \
+                 the service's events and stopped tasks (aws ecs describe-services / list-tasks \
                  --desired-status STOPPED) for the reason: a failing health check, an image that \
                  cannot be pulled, a crash on start."
             ),

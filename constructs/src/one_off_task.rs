@@ -232,8 +232,27 @@ impl OneOffTask {
         props: OneOffTaskProps,
     ) -> Result<OneOffTask, ValidationErrors> {
         let resolved = props.validate(id, &platform.environment, &platform.registry)?;
+        Ok(Self::build(
+            Construct::new(scope, id),
+            id,
+            platform,
+            &props,
+            &resolved,
+        ))
+    }
+
+    /// Lowers `props` (validated, dependencies `resolved`) into `scope`, a construct with no
+    /// children of these ids yet (`Logs`, `SecurityGroup`, `TaskDefinition`, `RunTaskCommand`):
+    /// the task [`OneOffTask::new`] makes, and what
+    /// [`ScheduledTask`](crate::scheduled_task::ScheduledTask) schedules.
+    pub(crate) fn build(
+        scope: Construct,
+        id: &str,
+        platform: &Platform,
+        props: &OneOffTaskProps,
+        resolved: &[(Dependency, Endpoint)],
+    ) -> OneOffTask {
         let family = props.family_name(id, &platform.environment);
-        let scope = Construct::new(scope, id);
         let vpc = platform.network.vpc;
 
         let log_group = LogGroup::new_with(
@@ -251,7 +270,7 @@ impl OneOffTask {
                 .allow_all_outbound(true),
         );
         let mut environment = wiring::literal_environment(&props.environment);
-        environment.extend(wiring::connect(id, security_group.into(), &resolved));
+        environment.extend(wiring::connect(id, security_group.into(), resolved));
 
         let task_definition = FargateTaskDefinition::new_with(
             scope,
@@ -312,14 +331,14 @@ impl OneOffTask {
             CfnOutputProps::new(run_task_command.clone())
                 .description(format!("Runs {family} once (wait for exit code 0)")),
         );
-        Ok(OneOffTask {
+        OneOffTask {
             task_definition,
             security_group,
             log_group,
             family,
             run_task_command,
             subnet_ids,
-        })
+        }
     }
 }
 

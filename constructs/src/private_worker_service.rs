@@ -23,6 +23,7 @@ use cdk_from_rust::aws_cdk_lib::Duration;
 use cdk_from_rust::constructs::Construct;
 
 use crate::platform::Platform;
+use crate::schedule;
 use crate::service::{
     self, CapacityProvider, CapacityShare, ContainerHealthCheck, Image, ServiceProps,
     SPOT_NOTICE_SECS,
@@ -190,6 +191,9 @@ impl PrivateWorkerServiceProps {
                 );
             }
         }
+        if let Some(off) = &self.service.off_hours {
+            off.validate(c, "service.off_hours.", self.working_capacity().1);
+        }
         if self.singleton {
             const WHY: &str = "for a singleton (exactly one task, no overlap)";
             c.require(
@@ -235,6 +239,16 @@ impl PrivateWorkerServiceProps {
                 desired,
                 "at least 1 (0 only with queue-depth scaling)",
             );
+        }
+    }
+
+    /// The (min, max) task count in working hours: the scaling bounds, else the desired count.
+    pub fn working_capacity(&self) -> (u32, u32) {
+        match &self.scaling {
+            WorkerScaling::None => (self.service.desired_count, self.service.desired_count),
+            WorkerScaling::Cpu { min, max, .. } | WorkerScaling::QueueDepth { min, max, .. } => {
+                (*min, *max)
+            }
         }
     }
 
@@ -328,20 +342,21 @@ impl PrivateWorkerService {
         platform
             .dashboard
             .add_row(&format!("{} (worker)", props.service.name), graphs);
-        match &props.scaling {
-            WorkerScaling::None => {}
+        let scaling = match &props.scaling {
+            WorkerScaling::None => None,
             WorkerScaling::Cpu {
                 min,
                 max,
                 target_percent,
             } => {
-                parts
+                let target = parts
                     .service
-                    .auto_scale_task_count(EnableScalingProps::new(*max).min_capacity(*min))
-                    .scale_on_cpu_utilization(
-                        "Cpu",
-                        CpuUtilizationScalingProps::new(*target_percent),
-                    );
+                    .auto_scale_task_count(EnableScalingProps::new(*max).min_capacity(*min));
+                target.scale_on_cpu_utilization(
+                    "Cpu",
+                    CpuUtilizationScalingProps::new(*target_percent),
+                );
+                Some(target)
             }
             WorkerScaling::QueueDepth {
                 queue,
@@ -350,23 +365,27 @@ impl PrivateWorkerService {
                 messages_per_task,
             } => {
                 let m = *messages_per_task;
-                parts
+                let target = parts
                     .service
-                    .auto_scale_task_count(EnableScalingProps::new(*max).min_capacity(*min))
-                    .scale_on_metric(
-                        "QueueDepth",
-                        BasicStepScalingPolicyProps::new(BasicStepScalingPolicyPropsRequired {
-                            metric: queue.metric_approximate_number_of_messages_visible(),
-                            scaling_steps: [
-                                ScalingInterval::new(-1).upper(0),
-                                ScalingInterval::new(1).lower(m),
-                                ScalingInterval::new(3).lower(m * 5),
-                            ],
-                        })
-                        .adjustment_type(AdjustmentType::ChangeInCapacity)
-                        .cooldown(Duration::seconds(60)),
-                    );
+                    .auto_scale_task_count(EnableScalingProps::new(*max).min_capacity(*min));
+                target.scale_on_metric(
+                    "QueueDepth",
+                    BasicStepScalingPolicyProps::new(BasicStepScalingPolicyPropsRequired {
+                        metric: queue.metric_approximate_number_of_messages_visible(),
+                        scaling_steps: [
+                            ScalingInterval::new(-1).upper(0),
+                            ScalingInterval::new(1).lower(m),
+                            ScalingInterval::new(3).lower(m * 5),
+                        ],
+                    })
+                    .adjustment_type(AdjustmentType::ChangeInCapacity)
+                    .cooldown(Duration::seconds(60)),
+                );
+                Some(target)
             }
+        };
+        if let Some(off) = &props.service.off_hours {
+            schedule::apply_off_hours(parts.service, scaling, props.working_capacity(), off);
         }
         Ok(PrivateWorkerService {
             service: parts.service,
@@ -587,6 +606,25 @@ mod tests {
             "{line}"
         );
     }
+
+    #[test]
+    fn fails_on_off_hours_above_the_working_capacity() {
+        let mut p = props();
+        let mut off = crate::schedule::OffHours::new(
+            "Europe/Berlin",
+            "cron(0 20 ? * MON-FRI *)",
+            "cron(0 7 ? * MON-FRI *)",
+            0,
+        );
+        off.max = 2;
+        p.service.off_hours = Some(off);
+        assert_violation(
+            &p,
+            "service.off_hours.max",
+            "2",
+            "at most the service's working maximum (1)",
+        );
+    }
 }
 
 #[cfg(test)]
@@ -707,6 +745,109 @@ mod template_tests {
         assert!(t
             .resources("AWS::ApplicationAutoScaling::ScalableTarget")
             .is_empty());
+    }
+
+    #[test]
+    fn off_hours_add_scheduled_actions_and_the_running_alarm_follows_the_desired_count() {
+        let down = "cron(0 20 ? * MON-FRI *)";
+        let up = "cron(0 7 ? * MON-FRI *)";
+        let t = synth(|stack| {
+            let platform = platform(stack);
+            // A fixed worker: a scalable target is made for it, fixed at its desired count.
+            let mut p = with_heartbeat(PrivateWorkerServiceProps::new(
+                "tracker-fetcher",
+                TaskSize::HALF_1,
+                "repo/app:1",
+            ));
+            p.service.desired_count = 2;
+            p.service.off_hours =
+                Some(crate::schedule::OffHours::new("Europe/Berlin", down, up, 0));
+            PrivateWorkerService::new(stack, "Fixed", &platform, p).unwrap();
+            // A CPU-scaled worker keeps its target; off hours cap it at 1.
+            let mut p = with_heartbeat(PrivateWorkerServiceProps::new(
+                "unified-geofence",
+                TaskSize::HALF_1,
+                "repo/app:1",
+            ));
+            p.service.desired_count = 2;
+            p.scaling = WorkerScaling::Cpu {
+                min: 2,
+                max: 4,
+                target_percent: 60,
+            };
+            p.service.off_hours = Some(crate::schedule::OffHours::new("UTC", down, up, 1));
+            PrivateWorkerService::new(stack, "Scaled", &platform, p).unwrap();
+            // A singleton stopped at night: never more than one task.
+            let mut p = with_heartbeat(PrivateWorkerServiceProps::singleton(
+                "materialized-view-service",
+                TaskSize::QUARTER_HALF,
+                "repo/app:1",
+            ));
+            p.service.off_hours = Some(crate::schedule::OffHours::new("UTC", down, up, 0));
+            PrivateWorkerService::new(stack, "Single", &platform, p).unwrap();
+        });
+        let target = |path: &str| {
+            let targets = t.at_path("AWS::ApplicationAutoScaling::ScalableTarget", path);
+            assert_eq!(targets.len(), 1, "{path}");
+            targets[0]["Properties"].clone()
+        };
+        let fixed = target("/Fixed/");
+        assert_eq!(
+            (&fixed["MinCapacity"], &fixed["MaxCapacity"]),
+            (&json!(2), &json!(2))
+        );
+        assert_eq!(
+            fixed["ScheduledActions"],
+            json!([
+                {
+                    "ScalableTargetAction": {"MinCapacity": 0, "MaxCapacity": 0},
+                    "Schedule": down,
+                    "ScheduledActionName": "OffHoursDown",
+                    "Timezone": "Europe/Berlin"
+                },
+                {
+                    "ScalableTargetAction": {"MinCapacity": 2, "MaxCapacity": 2},
+                    "Schedule": up,
+                    "ScheduledActionName": "OffHoursUp",
+                    "Timezone": "Europe/Berlin"
+                }
+            ])
+        );
+        let scaled = target("/Scaled/");
+        assert_eq!(
+            (&scaled["MinCapacity"], &scaled["MaxCapacity"]),
+            (&json!(2), &json!(4))
+        );
+        let actions = scaled["ScheduledActions"].as_array().unwrap();
+        assert_eq!(
+            actions[0]["ScalableTargetAction"],
+            json!({"MinCapacity": 1, "MaxCapacity": 1})
+        );
+        assert_eq!(
+            actions[1]["ScalableTargetAction"],
+            json!({"MinCapacity": 2, "MaxCapacity": 4})
+        );
+        let single = target("/Single/");
+        assert_eq!(single["MaxCapacity"], 1);
+        // The running-task alarms compare running with desired, and no data does not breach.
+        for path in ["/Fixed/", "/Scaled/", "/Single/"] {
+            let alarm = &t.at_path(
+                "AWS::CloudWatch::Alarm",
+                &format!("{path}RunningTasksAlarm"),
+            )[0]["Properties"];
+            assert_eq!(alarm["TreatMissingData"], "notBreaching", "{path}");
+            assert_eq!(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+            let expression = alarm["Metrics"][0]["Expression"].as_str().unwrap();
+            assert!(
+                expression.starts_with("IF(FILL(desired, 0) < ")
+                    && expression.ends_with("- FILL(running, 0)"),
+                "{expression}"
+            );
+            assert!(
+                alarm["AlarmActions"].is_array(),
+                "{path}: reaches the topic"
+            );
+        }
     }
 }
 

@@ -69,6 +69,7 @@ use cdk_from_rust::Opaque;
 
 use crate::monitoring::{self, AlarmSpec, AlbAlarmThresholds};
 use crate::platform::Platform;
+use crate::schedule;
 use crate::service::{
     self, CapacityProvider, ContainerHealthCheck, Image, ServiceProps, SPOT_NOTICE_SECS,
 };
@@ -266,6 +267,15 @@ impl PublicAlbServiceProps {
     }
 
     /// These props with the derived container health check filled in where none is given.
+    /// The (min, max) task count in working hours: the autoscaling bounds, else the desired
+    /// count.
+    pub fn working_capacity(&self) -> (u32, u32) {
+        self.autoscaling.as_ref().map_or(
+            (self.service.desired_count, self.service.desired_count),
+            |a| (a.min, a.max),
+        )
+    }
+
     fn effective(&self) -> PublicAlbServiceProps {
         let mut props = self.clone();
         if props.service.health_check.is_none() && props.service.health_check_waiver.is_none() {
@@ -483,6 +493,9 @@ impl PublicAlbServiceProps {
                 "an alarm name of 1-255 characters",
             );
         }
+        if let Some(off) = &self.service.off_hours {
+            off.validate(c, "service.off_hours.", self.working_capacity().1);
+        }
         c.require(
             self.deregistration_delay_secs <= 3600,
             "deregistration_delay_secs",
@@ -655,10 +668,13 @@ impl PublicAlbService {
             }
         };
 
+        let mut scaling = None;
         if let Some(a) = &props.autoscaling {
-            let scaling = parts
+            let target = parts
                 .service
                 .auto_scale_task_count(EnableScalingProps::new(a.max).min_capacity(a.min));
+            scaling = Some(target);
+            let scaling = target;
             let cool_in = Duration::seconds(a.scale_in_cooldown_secs);
             let cool_out = Duration::seconds(a.scale_out_cooldown_secs);
             if let Some(p) = a.cpu_percent {
@@ -688,6 +704,10 @@ impl PublicAlbService {
                     .scale_out_cooldown(cool_out),
                 );
             }
+        }
+
+        if let Some(off) = &props.service.off_hours {
+            schedule::apply_off_hours(parts.service, scaling, props.working_capacity(), off);
         }
 
         let web_acl = props

@@ -45,6 +45,7 @@ use crate::deployment::Deployment;
 use crate::log_alarms::LogErrorAlarm;
 use crate::monitoring::{self, AlarmSpec, ServiceAlarmThresholds};
 use crate::platform::Platform;
+use crate::schedule::OffHours;
 use crate::sidecar::{self, ContainerDependsOn, Sidecar};
 use crate::task_size::{CpuArchitecture, TaskSize};
 use crate::validation::{is_dns_label, Check, ValidationErrors};
@@ -319,6 +320,12 @@ pub struct ServiceProps {
     /// [`LogErrorAlarm::default`] (`$.level` = `ERROR` or `error`, 10 lines in 5 minutes); `None`
     /// for a service whose logs are not JSON lines.
     pub log_errors: Option<LogErrorAlarm>,
+    /// Scheduled scaling off hours (nights, weekends): validated and applied by the service
+    /// construct, which knows the working capacity. With an off-hours minimum below the
+    /// running-task alarm's minimum, that alarm compares the running tasks with the desired count
+    /// instead, so a service scaled down on schedule does not page anyone. Default: `None` (the
+    /// same capacity around the clock).
+    pub off_hours: Option<OffHours>,
 }
 
 impl ServiceProps {
@@ -351,6 +358,7 @@ impl ServiceProps {
             sends_to: Vec::new(),
             deployment: Deployment::Rolling,
             log_errors: Some(LogErrorAlarm::default()),
+            off_hours: None,
         }
     }
 
@@ -845,8 +853,20 @@ fn service_alarms(
             },
         );
     }
-    if min_running > 0 {
-        monitoring::running_tasks_alarm(scope, &platform.alerts, running, min_running, &what);
+    match &props.off_hours {
+        Some(off) if off.min < min_running => {
+            monitoring::running_below_desired_alarm(
+                scope,
+                &platform.alerts,
+                (platform.cluster, service),
+                min_running,
+                &what,
+            );
+        }
+        _ if min_running > 0 => {
+            monitoring::running_tasks_alarm(scope, &platform.alerts, running, min_running, &what);
+        }
+        _ => {}
     }
     monitoring::deployment_failed_rule(scope, &platform.alerts, service, &what);
     vec![

@@ -8,6 +8,7 @@ pub mod checkov;
 pub mod limits;
 pub mod nag;
 pub mod sample;
+pub mod schedules;
 pub mod settings;
 pub mod topology;
 pub mod tracker;

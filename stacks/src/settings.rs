@@ -18,6 +18,9 @@
 //! | `cpuArchitecture` | `X86_64` (default) or `ARM64`: the tasks' CPU architecture (`<service>.cpuArchitecture` per service) |
 //! | `queues` | work queues (SQS, dead-letter queue, KMS key, alarms; in the data stack): `{"<name>": {"consumer": "<worker>", "producers": [...], ...}}`, fields and defaults in [`crate::workloads`]; default none |
 //! | `<service>.sidecars` | extra containers in the service's task (e.g. an OpenTelemetry collector) with `dependsOn` conditions: a JSON array, fields and defaults in [`crate::workloads`]; default none |
+//! | `offHours` | off-hours scaling of the services (`{"timeZone", "down", "up", "min", "max"}` or `false`); default: staging no task from 20:00 to 07:00 Europe/Berlin on weekdays and over the weekend, production none ([`crate::schedules`]) |
+//! | `<service>.offHours` | one service's off hours: `false`, `true` or fields over `offHours`; default: the environment's for non-singletons, none for singletons |
+//! | `scheduledTasks` | commands run on a schedule on a service's image (a JSON array, see [`crate::schedules`]); default: none |
 //! | `ciRepository`, `ciRefs`, `ciOidcProviderArn` | `TrackerRegistry`'s CI role: the GitHub `owner/repo`, the refs it may push from (default `refs/heads/main`, `refs/tags/*`), an existing OIDC provider to import (default: create one); no environment prefix |
 //! | `<env>.<service>.deployment[.bakeMinutes\|stepPercent\|stepMinutes]` | how a public service deploys: `rolling` (default), `blue-green`, `linear`, `canary`, with their parameters (table in `settings/rollout.rs`) |
 //! | `<env>.[<service>.]logErrors.field\|values\|threshold` | the error-log alarm: JSON selector (default `$.level`), error values (default `ERROR,error`), lines in 5 minutes (default 10) |
@@ -397,6 +400,15 @@ pub struct Settings {
     pub log_errors: LogErrorOverride,
     /// Per-service error-log alarm settings (`<service>.logErrors.*`). Default: none.
     pub service_log_errors: BTreeMap<String, LogErrorOverride>,
+    /// Off-hours scaling of the environment's services (`offHours`; see [`crate::schedules`]).
+    /// Default: staging scales its services to no task from 20:00 to 07:00 (Europe/Berlin) on
+    /// weekdays and over the weekend ([`crate::schedules::staging_off_hours`]); production none.
+    pub off_hours: Option<tracker_constructs::schedule::OffHours>,
+    /// Per-service off hours (`<service>.offHours`): off, on, or fields over `off_hours`.
+    /// Default: none (non-singletons follow `off_hours`, singletons are not scheduled).
+    pub service_off_hours: BTreeMap<String, crate::schedules::ServiceOffHours>,
+    /// Commands run on a schedule on a service's image (`scheduledTasks`). Default: none.
+    pub scheduled_tasks: Vec<crate::schedules::ScheduledCommand>,
 }
 
 /// A setting that synthesizes but should not be deployed as is ([`Settings::warnings`]).
@@ -530,6 +542,9 @@ impl Settings {
             deployments: BTreeMap::new(),
             log_errors: LogErrorOverride::default(),
             service_log_errors: BTreeMap::new(),
+            off_hours: (!production).then(crate::schedules::staging_off_hours),
+            service_off_hours: BTreeMap::new(),
+            scheduled_tasks: Vec::new(),
         }
     }
 
@@ -684,6 +699,23 @@ impl Settings {
                 );
                 self.health_commands.insert(service.to_string(), command);
             }
+            "offHours" => {
+                if let Some(o) = crate::schedules::parse_off_hours(c, &field, value) {
+                    self.off_hours = o
+                }
+            }
+            "scheduledTasks" => {
+                self.scheduled_tasks = crate::schedules::parse_scheduled_tasks(c, &field, value)
+            }
+            _ if key
+                .strip_suffix(".offHours")
+                .is_some_and(|service| SERVICES.contains(&service)) =>
+            {
+                let service = key.trim_end_matches(".offHours");
+                if let Some(o) = crate::schedules::parse_service_off_hours(c, &field, value) {
+                    self.service_off_hours.insert(service.to_string(), o);
+                }
+            }
             "cpuArchitecture" => {
                 if let Some(a) = architecture(c, &field, value) {
                     self.cpu_architecture = a
@@ -728,7 +760,7 @@ impl Settings {
                             key,
                             format!(
                             "a known setting: {}, <service>.cpu|memoryMiB|desiredCount|minCount|\
-                             maxCount|cpuArchitecture for a service in {}, <service>.healthCommand \
+                             maxCount|cpuArchitecture|offHours for a service in {}, <service>.healthCommand \
                              for a service in {}, <target>.env.<NAME>|secrets.<NAME> for a target \
                              in {}, <service>.deployment[.bakeMinutes|stepPercent|stepMinutes] for \
                              a service in {}, [<service>.]logErrors.field|values|threshold, \
@@ -1157,6 +1189,7 @@ impl Settings {
         self.validate_container_config(c);
         workloads::validate(self, c);
         self.validate_rollout(c);
+        self.validate_schedules(c);
         if let Some(ci) = self.ci_push_access() {
             // The construct's own rules, reported under the context keys.
             let mut props =
@@ -1372,7 +1405,9 @@ const GLOBAL_KEYS: [&str; 19] = [
     "ciOidcProviderArn",
 ];
 
-const ENV_KEYS: [&str; 24] = [
+const ENV_KEYS: [&str; 26] = [
+    "offHours",
+    "scheduledTasks",
     "hostedZoneId",
     "hostedZoneName",
     "alertEmails",

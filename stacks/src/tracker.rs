@@ -52,13 +52,14 @@ use tracker_constructs::private_worker_service::{
 use tracker_constructs::public_alb_service::{
     AlbAutoscaling, AlbWaf, PublicAlbService, PublicAlbServiceProps,
 };
+use tracker_constructs::scheduled_task::{ScheduledTask, ScheduledTaskProps};
 use tracker_constructs::service::{CapacityShare, Image, ServiceProps};
 use tracker_constructs::staging_data_host::{StagingDataHost, StagingDataHostProps};
 use tracker_constructs::static_site::{CustomDomain, StaticSite, StaticSiteProps};
 use tracker_constructs::validation::ValidationErrors;
 use tracker_constructs::wiring::{ContainerSecret, Dependency};
 use tracker_constructs::work_queue::WorkQueue;
-use tracker_constructs::{Network, NetworkProps, Platform, PlatformProps};
+use tracker_constructs::{Network, NetworkProps, Platform, PlatformProps, TaskSize};
 
 use crate::settings::{repositories, Certificate, Environment, Settings, WarningStack, MIGRATE};
 use crate::{checkov, nag, workloads};
@@ -769,6 +770,8 @@ pub fn services(
         alternate_target_groups: BTreeMap::new(),
         workers: Vec::new(),
     };
+    // Each service's container settings, for the scheduled commands that run on its image.
+    let mut configured: BTreeMap<&str, ServiceProps> = BTreeMap::new();
     // Public services on the shared ALB.
     for (id, name, host, port, priority, connections) in PUBLIC {
         if !s.enabled(name) {
@@ -805,6 +808,8 @@ pub fn services(
             // Set with the construct's own: see `PublicAlbServiceProps::deployment_alarms`.
             props.deployment_alarms = vec![target_5xx_alarm_name(env, name)];
         }
+        props.service.off_hours = s.off_hours_of(name);
+        configured.insert(name, props.service.clone());
         let svc = PublicAlbService::new(stack, id, platform, props)?;
         built.public.push((name, svc.service, svc.target_group));
         if let Some(alternate) = svc.alternate_target_group {
@@ -863,6 +868,8 @@ pub fn services(
                 props.scaling = workloads::queue_scaling(&q, setting, sizing.min, sizing.max);
             }
         }
+        props.service.off_hours = s.off_hours_of(name);
+        configured.insert(name, props.service.clone());
         let svc = PrivateWorkerService::new(stack, id, platform, props)?;
         built.workers.push((name, svc.service));
     }
@@ -896,7 +903,53 @@ pub fn services(
     );
     let task = OneOffTask::new(stack, MIGRATION.0, platform, migrate)?;
     release_outputs(stack, s, platform, &task);
+    scheduled_tasks(stack, s, platform, &configured)?;
     Ok(built)
+}
+
+/// The scheduled commands (`scheduledTasks`), under `ScheduledTasks/<name>`: each runs on its
+/// service's image with the service's architecture, environment, secrets and data-plane
+/// connections (a task run by EventBridge Scheduler does not join Service Connect, so
+/// connections to other services are left out).
+fn scheduled_tasks(
+    stack: Stack,
+    s: &Settings,
+    platform: &Platform,
+    configured: &BTreeMap<&str, ServiceProps>,
+) -> Result<(), ValidationErrors> {
+    if s.scheduled_tasks.is_empty() {
+        return Ok(());
+    }
+    let scope = Construct::new(stack, "ScheduledTasks");
+    let mut results = Vec::new();
+    for t in &s.scheduled_tasks {
+        let service = &configured[t.service.as_str()];
+        let mut task = OneOffTaskProps::new(service.image.clone(), t.command.clone());
+        let (cpu, memory) = s
+            .scheduled_task_size(t)
+            .expect("the service was validated with the settings");
+        task.task_size = TaskSize::new(cpu, memory).expect("validated with the settings");
+        task.cpu_architecture = service.cpu_architecture;
+        task.environment = service.environment.clone();
+        task.secrets = service.secrets.clone();
+        task.connects_to = service
+            .connects_to
+            .iter()
+            .filter(|d| {
+                platform
+                    .registry
+                    .get(&d.name)
+                    .is_some_and(|e| !e.service_connect_only)
+            })
+            .cloned()
+            .collect();
+        let props = ScheduledTaskProps {
+            task,
+            schedule: t.schedule.clone(),
+        };
+        results.push(ScheduledTask::new(scope, &t.name, platform, props).map(drop));
+    }
+    ValidationErrors::collect(results)
 }
 
 /// What `tracker-cdk release` reads from the services stack (DescribeStacks): the tags deployed,

@@ -1547,3 +1547,234 @@ fn fails_when_the_environments_name_different_registries() {
 // Work queues and sidecars configured through context (issue 15, items 4 and 5).
 #[path = "tracker/workloads.rs"]
 mod workloads;
+
+/// A context with scheduled commands and off hours in both environments.
+fn schedules_context() -> Map<String, Value> {
+    let mut ctx = context();
+    for (k, v) in [
+        (
+            "staging.scheduledTasks",
+            json!([
+                {
+                    "name": "clear-sessions",
+                    "service": "api",
+                    "command": ["python", "manage.py", "clearsessions"],
+                    "schedule": "cron(0 3 * * ? *)",
+                    "timeZone": "Europe/Berlin",
+                    "flexibleWindowMinutes": 15
+                },
+                {
+                    "name": "refresh-views",
+                    "service": "materialized-view-service",
+                    "command": ["python", "-m", "views.refresh", "--all"],
+                    "schedule": "rate(6 hours)",
+                    "retryAttempts": 0,
+                    "cpu": 512,
+                    "memoryMiB": 1024
+                }
+            ]),
+        ),
+        (
+            "production.offHours",
+            json!({"timeZone": "America/New_York", "down": "cron(0 22 ? * * *)", "up": "cron(0 6 ? * * *)", "min": 1}),
+        ),
+        ("production.api.offHours", json!(false)),
+        (
+            "production.materialized-view-service.offHours",
+            json!({"min": 0}),
+        ),
+        (
+            "staging.admin.offHours",
+            json!("{\"down\": \"cron(0 18 ? * MON-FRI *)\"}"),
+        ),
+    ] {
+        ctx.insert(k.into(), v);
+    }
+    ctx
+}
+
+#[test]
+fn scheduled_tasks_and_off_hours_follow_the_settings_and_pass_cfn_lint_and_cdk_nag() {
+    // cdk-nag runs during synthesis: an unacknowledged finding fails it.
+    let a = Assembly::of(&schedules_context());
+    let files: Vec<PathBuf> = ["TrackerStaging", "TrackerProduction"]
+        .iter()
+        .map(|s| a.dir.path().join(format!("{s}.template.json")))
+        .collect();
+    assert_cfn_lint_clean(&files);
+
+    let staging = a.template("TrackerStaging");
+    let schedules = resources(&staging, "AWS::Scheduler::Schedule");
+    assert_eq!(schedules.len(), 2);
+    let clear = &by_path(
+        &staging,
+        "TrackerStaging/ScheduledTasks/clear-sessions/Schedule/Resource",
+    )["Properties"];
+    assert_eq!(clear["ScheduleExpression"], "cron(0 3 * * ? *)");
+    assert_eq!(clear["ScheduleExpressionTimezone"], "Europe/Berlin");
+    assert_eq!(clear["FlexibleTimeWindow"]["MaximumWindowInMinutes"], 15);
+    let refresh = &by_path(
+        &staging,
+        "TrackerStaging/ScheduledTasks/refresh-views/Schedule/Resource",
+    )["Properties"];
+    assert_eq!(refresh["ScheduleExpression"], "rate(6 hours)");
+    assert_eq!(refresh["ScheduleExpressionTimezone"], "UTC");
+    assert_eq!(refresh["FlexibleTimeWindow"], json!({"Mode": "OFF"}));
+    assert_eq!(refresh["Target"]["RetryPolicy"]["MaximumRetryAttempts"], 0);
+    // Each runs on its service's image with its data-plane settings and a size of its own.
+    let td = |name: &str| {
+        by_path(
+            &staging,
+            &format!("TrackerStaging/ScheduledTasks/{name}/TaskDefinition/Resource"),
+        )["Properties"]
+            .clone()
+    };
+    let clear_td = td("clear-sessions");
+    assert_eq!(clear_td["Family"], "staging-clear-sessions");
+    let image = clear_td["ContainerDefinitions"][0]["Image"].to_string();
+    assert!(image.contains("tracker/api:v1.0.0"), "{image}");
+    let names = |t: &Value, key: &str| -> Vec<String> {
+        t["ContainerDefinitions"][0][key]
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .map(|e| e["Name"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for var in ["DB_HOST", "REDIS_HOST", "DATABASE_NAME", "ENVIRONMENT"] {
+        assert!(
+            names(&clear_td, "Environment").iter().any(|n| n == var),
+            "{var}"
+        );
+    }
+    assert!(names(&clear_td, "Secrets")
+        .iter()
+        .any(|n| n == "DATABASE_PASSWORD"));
+    let refresh_td = td("refresh-views");
+    assert_eq!(
+        (&refresh_td["Cpu"], &refresh_td["Memory"]),
+        (&json!("512"), &json!("1024"))
+    );
+    let image = refresh_td["ContainerDefinitions"][0]["Image"].to_string();
+    assert!(
+        image.contains("tracker/materialized-view-service"),
+        "{image}"
+    );
+    // Three alarms each, all to the topic; the failed-run rule per family.
+    let alarms = resources(&staging, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter(|(_, r)| {
+            r["Metadata"]["aws:cdk:path"]
+                .as_str()
+                .unwrap()
+                .contains("/ScheduledTasks/")
+        })
+        .count();
+    assert_eq!(alarms, 6);
+
+    // Staging's admin overrides `down` only; its other fields come from staging's default.
+    let target = |t: &Value, path: &str| by_path(t, path)["Properties"].clone();
+    let admin = target(
+        &staging,
+        "TrackerStaging/Admin/Service/TaskCount/Target/Resource",
+    );
+    assert_eq!(
+        admin["ScheduledActions"][0]["Schedule"],
+        "cron(0 18 ? * MON-FRI *)"
+    );
+    assert_eq!(admin["ScheduledActions"][0]["Timezone"], "Europe/Berlin");
+    // Singletons are not scheduled unless asked.
+    assert!(
+        resources(&staging, "AWS::ApplicationAutoScaling::ScalableTarget")
+            .iter()
+            .all(|(_, r)| !r["Metadata"]["aws:cdk:path"]
+                .as_str()
+                .unwrap()
+                .contains("TrackerFetcher"))
+    );
+
+    // Production: api opted out; frontend (autoscaling 2-4) keeps 1-1 at night and its bounds
+    // by day; the singleton asked to stop at night.
+    let production = a.template("TrackerProduction");
+    let api = target(
+        &production,
+        "TrackerProduction/Api/Service/TaskCount/Target/Resource",
+    );
+    assert!(api.get("ScheduledActions").is_none(), "{api}");
+    let frontend = target(
+        &production,
+        "TrackerProduction/Frontend/Service/TaskCount/Target/Resource",
+    );
+    assert_eq!(
+        frontend["ScheduledActions"],
+        json!([
+            {
+                "ScalableTargetAction": {"MinCapacity": 1, "MaxCapacity": 1},
+                "Schedule": "cron(0 22 ? * * *)",
+                "ScheduledActionName": "OffHoursDown",
+                "Timezone": "America/New_York"
+            },
+            {
+                "ScalableTargetAction": {"MinCapacity": 2, "MaxCapacity": 4},
+                "Schedule": "cron(0 6 ? * * *)",
+                "ScheduledActionName": "OffHoursUp",
+                "Timezone": "America/New_York"
+            }
+        ])
+    );
+    let views = target(
+        &production,
+        "TrackerProduction/MaterializedViewService/Service/TaskCount/Target/Resource",
+    );
+    assert_eq!(views["MaxCapacity"], 1);
+    assert_eq!(
+        views["ScheduledActions"][0]["ScalableTargetAction"],
+        json!({"MinCapacity": 0, "MaxCapacity": 0})
+    );
+}
+
+#[test]
+fn fails_on_bad_schedule_settings_naming_each_key() {
+    let mut ctx = context();
+    for (k, v) in [
+        (
+            "staging.offHours",
+            json!({"timeZone": "Berlin", "down": "cron(0 20 * * MON-FRI *)", "up": "rate(1 day)", "min": 0, "when": 1}),
+        ),
+        ("production.tracker-fetcher.offHours", json!(true)),
+        ("staging.anisette-v3.offHours", json!(false)),
+        ("staging.api.offHours", json!({"min": 0, "max": 3})),
+        (
+            "staging.scheduledTasks",
+            json!([
+                {"name": "migrate", "service": "anisette-v3", "command": [], "schedule": "daily", "timeZone": "CET", "retryAttempts": 200, "extra": true},
+                {"name": "ok-name", "service": "api", "command": ["x"], "schedule": "rate(1 hour)", "flexibleWindowMinutes": 2000, "cpu": 300}
+            ]),
+        ),
+    ] {
+        ctx.insert(k.into(), v);
+    }
+    let err = AppSettings::from_context(&ctx).unwrap_err().to_string();
+    for part in [
+        "`staging.offHours.when` = \"when\" is not allowed: one of timeZone, down, up, min, max",
+        "`staging.offHours.timeZone` = \"Berlin\" is not allowed: an IANA time zone name",
+        "`staging.offHours.down` = \"cron(0 20 * * MON-FRI *)\" is not allowed: cron(",
+        "`staging.offHours.up` = \"rate(1 day)\"",
+        "`production.tracker-fetcher.offHours` = true is not allowed: `production.offHours` to be set",
+        "`staging.anisette-v3.offHours` = \"anisette-v3\" is not allowed",
+        "`staging.api.offHours.max` = 3 is not allowed: at least min (0) and at most the service's working maximum (1)",
+        "`staging.scheduledTasks[0].name` = \"migrate\"",
+        "`staging.scheduledTasks[0].service` = \"anisette-v3\"",
+        "`staging.scheduledTasks[0].command` = []",
+        "`staging.scheduledTasks[0].schedule` = \"daily\"",
+        "`staging.scheduledTasks[0].timeZone` = \"CET\"",
+        "`staging.scheduledTasks[0].retryAttempts` = 200",
+        "`staging.scheduledTasks[0].extra` = \"extra\" is not allowed: one of name, service",
+        "`staging.scheduledTasks[1].flexibleWindowMinutes` = 2000",
+        "`staging.scheduledTasks[1].cpu` = \"300 / 1024 MiB\"",
+    ] {
+        assert!(err.contains(part), "missing {part} in:\n{err}");
+    }
+}

@@ -565,6 +565,52 @@ def check_deployed(template: dict[str, Any], r: Resolver, report: Report) -> Non
             ],
         )
 
+    # Off-hours scaling: each scalable target's scheduled actions, registered with their schedule,
+    # time zone and capacities.
+    autoscaling = boto3.client("application-autoscaling")
+    for lid, res in of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget"):
+        wanted = P(res).get("ScheduledActions") or []
+        if not wanted:
+            continue
+        resource_id = str(r.ref(lid)).split("|")[0]
+        found = {
+            a["ScheduledActionName"]: a
+            for a in autoscaling.describe_scheduled_actions(ServiceNamespace="ecs", ResourceId=resource_id)[
+                "ScheduledActions"
+            ]
+        }
+        for action in wanted:
+            got = found.get(action["ScheduledActionName"], {})
+            capacity = {k: num(v) for k, v in (action.get("ScalableTargetAction") or {}).items()}
+            report.expect(
+                "scheduled-action",
+                f"{lid}/{action['ScheduledActionName']}",
+                [
+                    ("Schedule", action.get("Schedule"), got.get("Schedule")),
+                    ("Timezone", action.get("Timezone"), got.get("Timezone")),
+                    ("ScalableTargetAction", capacity, got.get("ScalableTargetAction")),
+                ],
+            )
+
+    # Scheduled tasks: each EventBridge Scheduler schedule, in its group.
+    scheduler = boto3.client("scheduler")
+    for lid, res in of_type(template, "AWS::Scheduler::Schedule"):
+        props = P(res)
+        try:
+            got = scheduler.get_schedule(Name=r.ref(lid), GroupName=props.get("GroupName"))
+        except Exception as e:  # noqa: BLE001
+            report.add("schedule", lid, False, f"not found: {e}")
+            continue
+        report.expect(
+            "schedule",
+            lid,
+            [
+                ("ScheduleExpression", props.get("ScheduleExpression"), got.get("ScheduleExpression")),
+                ("ScheduleExpressionTimezone", props.get("ScheduleExpressionTimezone"), got.get("ScheduleExpressionTimezone")),
+                ("State", props.get("State"), got.get("State")),
+            ],
+        )
+
     # Log groups.
     for lid, res in of_type(template, "AWS::Logs::LogGroup"):
         props = P(res)

@@ -633,6 +633,24 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
     let services_template = read_json(&lp.template());
     let template = merge_resources(&data_template, &services_template);
     let first_both = merge_checks(&data, &first);
+    // Off hours (staging's default): every scheduled action of every scalable target was read
+    // back from the emulator with its schedule, time zone and capacities.
+    let scheduled_actions: usize = resources_of(
+        &services_template,
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+    )
+    .iter()
+    .map(|id| {
+        services_template["Resources"][id]["Properties"]["ScheduledActions"]
+            .as_array()
+            .map_or(0, Vec::len)
+    })
+    .sum();
+    assert!(
+        scheduled_actions > 0,
+        "staging schedules its services off hours"
+    );
+    assert_eq!(count(&first, "scheduled-action"), scheduled_actions);
 
     // What the checks covered: one check per resource of each kind the template declares.
     assert_each_resource_checked(
