@@ -12,7 +12,7 @@
 //!
 //! | type | monthly cost |
 //! |---|---|
-//! | `AWS::ECS::Service` (Fargate) | `DesiredCount` tasks x hours x (vCPU x vCPU-hour + GB x GB-hour) of its task definition's architecture, the Spot share (from the capacity-provider strategy: bases first, the rest by weight) at the table's Spot discount |
+//! | `AWS::ECS::Service` (Fargate) | `DesiredCount` tasks x hours x (vCPU x vCPU-hour + GB x GB-hour) of its task definition's architecture, the Spot share (from the capacity-provider strategy: bases first, the rest by weight) at the table's Spot discount; with scheduled scaling (off hours) on its scalable target, the week's average task count instead ([`weekly_tasks`]) |
 //! | `AWS::EC2::Instance` | hours x the instance type's hourly price; its root volumes as `EBS volume` |
 //! | `AWS::EC2::Volume` | GB x the volume type's GB-month |
 //! | `AWS::EC2::EIP` | hours x the public IPv4 hourly price |
@@ -488,12 +488,33 @@ fn stack_lines(
                     d if d >= 0.0 => d,
                     _ => price("fargate.spot-discount"),
                 };
-                let usd = tasks * hours * per_task_hour * (1.0 - spot * discount);
+                // Scheduled scaling (off hours) changes the tasks over the week.
+                let schedule = resources
+                    .values()
+                    .find(|t| scales_service(t, id))
+                    .map(|t| weekly_tasks(&t["Properties"]["ScheduledActions"], tasks));
+                let (task_hours, scheduled) = match schedule {
+                    Some(Ok(average)) => (
+                        average * hours,
+                        format!(
+                            ", on a schedule: {} task(s) on average ({:.0}% of the time at {})",
+                            trim_2(average),
+                            100.0 * average / tasks.max(f64::MIN_POSITIVE),
+                            trim(tasks)
+                        ),
+                    ),
+                    Some(Err(why)) => (
+                        tasks * hours,
+                        format!(", its scheduled scaling not counted ({why})"),
+                    ),
+                    None => (tasks * hours, String::new()),
+                };
+                let usd = task_hours * per_task_hour * (1.0 - spot * discount);
                 line(
                     "Fargate task",
                     tasks,
                     format!(
-                        "{} task(s) x {} vCPU / {} GB {arch}, {:.0}% on Spot",
+                        "{} task(s) x {} vCPU / {} GB {arch}, {:.0}% on Spot{scheduled}",
                         trim(tasks),
                         trim(vcpu),
                         trim(gb),
@@ -682,6 +703,138 @@ fn stack_lines(
         }
     }
     Ok(lines)
+}
+
+/// Whether `target` is an Application Auto Scaling target of ECS service `service_id` (its
+/// `ResourceId` names the service by `Fn::GetAtt` or `Ref`).
+fn scales_service(target: &Value, service_id: &str) -> bool {
+    fn names(v: &Value, id: &str) -> bool {
+        match v {
+            Value::Object(m) => {
+                m.get("Ref").and_then(Value::as_str) == Some(id)
+                    || m.get("Fn::GetAtt")
+                        .and_then(|g| g.get(0))
+                        .and_then(Value::as_str)
+                        == Some(id)
+                    || m.values().any(|x| names(x, id))
+            }
+            Value::Array(a) => a.iter().any(|x| names(x, id)),
+            _ => false,
+        }
+    }
+    target["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"
+        && target["Properties"]["ScalableDimension"] == "ecs:service:DesiredCount"
+        && names(&target["Properties"]["ResourceId"], service_id)
+}
+
+/// Minutes in a week.
+const WEEK: u32 = 7 * 24 * 60;
+
+/// The minutes of the week (from Monday 00:00) at which `cron(M H ? * DAYS *)` fires: `M` and
+/// `H` single numbers, `DAYS` `*`, `?`, a day (`MON`, `1`-`7` with 1 = Sunday), a range
+/// (`MON-FRI`) or a list of those. Other forms are not modelled (`Err` says which).
+pub fn cron_week_minutes(expr: &str) -> Result<Vec<u32>, String> {
+    let unsupported =
+        || format!("{expr}: only cron(M H ? * DAYS *) with fixed minute and hour is modelled");
+    let inner = expr
+        .strip_prefix("cron(")
+        .and_then(|e| e.strip_suffix(')'))
+        .ok_or_else(unsupported)?;
+    let f: Vec<&str> = inner.split_whitespace().collect();
+    let [minute, hour, dom, month, dow, year] = f[..] else {
+        return Err(unsupported());
+    };
+    if !matches!(dom, "?" | "*") || month != "*" || year != "*" {
+        return Err(unsupported());
+    }
+    let (Ok(minute), Ok(hour)) = (minute.parse::<u32>(), hour.parse::<u32>()) else {
+        return Err(unsupported());
+    };
+    if minute > 59 || hour > 23 {
+        return Err(unsupported());
+    }
+    // Monday = 0 .. Sunday = 6.
+    let day = |d: &str| -> Option<u32> {
+        const NAMES: [&str; 7] = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
+        if let Some(i) = NAMES.iter().position(|n| n.eq_ignore_ascii_case(d)) {
+            return Some(i as u32);
+        }
+        // Numbers: 1 = Sunday .. 7 = Saturday.
+        let n: u32 = d.parse().ok()?;
+        (1..=7).contains(&n).then(|| (n + 5) % 7)
+    };
+    let mut days = Vec::new();
+    if matches!(dow, "*" | "?") {
+        days.extend(0..7);
+    } else {
+        for part in dow.split(',') {
+            match part.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (
+                        day(a).ok_or_else(unsupported)?,
+                        day(b).ok_or_else(unsupported)?,
+                    );
+                    let mut d = a;
+                    loop {
+                        days.push(d);
+                        if d == b {
+                            break;
+                        }
+                        d = (d + 1) % 7;
+                    }
+                }
+                None => days.push(day(part).ok_or_else(unsupported)?),
+            }
+        }
+    }
+    days.sort_unstable();
+    days.dedup();
+    Ok(days
+        .into_iter()
+        .map(|d| d * 24 * 60 + hour * 60 + minute)
+        .collect())
+}
+
+/// The average number of tasks over a week of a service whose desired count is `desired` and
+/// whose scalable target has the `ScheduledActions` `actions`: after each action the count is
+/// `desired` clamped to the action's `MinCapacity`..`MaxCapacity` (a missing bound leaves that
+/// side open). The week wraps: the state at Monday 00:00 is the last action's of the week
+/// before. Time zones shift every action alike and do not change the average.
+pub fn weekly_tasks(actions: &Value, desired: f64) -> Result<f64, String> {
+    let mut events: Vec<(u32, f64)> = Vec::new();
+    for a in actions.as_array().into_iter().flatten() {
+        let expr = a["Schedule"].as_str().unwrap_or_default();
+        let min = a["ScalableTargetAction"]["MinCapacity"].as_f64();
+        let max = a["ScalableTargetAction"]["MaxCapacity"].as_f64();
+        let mut n = desired;
+        if let Some(max) = max {
+            n = n.min(max);
+        }
+        if let Some(min) = min {
+            n = n.max(min);
+        }
+        for m in cron_week_minutes(expr)? {
+            events.push((m, n));
+        }
+    }
+    if events.is_empty() {
+        return Ok(desired);
+    }
+    events.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut state = events.last().expect("not empty").1;
+    let (mut at, mut task_minutes) = (0u32, 0.0);
+    for (m, n) in events {
+        task_minutes += state * f64::from(m - at);
+        (at, state) = (m, n);
+    }
+    task_minutes += state * f64::from(WEEK - at);
+    Ok(task_minutes / f64::from(WEEK))
+}
+
+/// A number with at most two decimals, trailing zeros dropped.
+fn trim_2(x: f64) -> String {
+    let s = format!("{x:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// The share of a service's `tasks` that run on `FARGATE_SPOT`: capacity-provider bases are

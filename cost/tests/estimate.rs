@@ -173,3 +173,77 @@ fn every_price_names_its_source_and_both_regions_price_the_same_keys() {
         }
     }
 }
+
+#[test]
+fn weekly_task_averages_follow_the_schedules() {
+    use serde_json::json;
+    use tracker_cost::{cron_week_minutes, weekly_tasks};
+    // Staging's default off hours: down at 20:00 and up at 07:00 on weekdays, min 0: on from
+    // Monday to Friday 07:00-20:00, 13 h x 5 = 65 h of the week's 168 h.
+    let off_hours = json!([
+        {"Schedule": "cron(0 20 ? * MON-FRI *)", "ScalableTargetAction": {"MinCapacity": 0, "MaxCapacity": 0}},
+        {"Schedule": "cron(0 7 ? * MON-FRI *)", "ScalableTargetAction": {"MinCapacity": 1, "MaxCapacity": 1}}
+    ]);
+    assert!((weekly_tasks(&off_hours, 1.0).unwrap() - 65.0 / 168.0).abs() < 1e-12);
+    // Every night 22:00-06:00 at one task, by day the desired two: (8 x 1 + 16 x 2) / 24.
+    let nightly = json!([
+        {"Schedule": "cron(0 22 ? * * *)", "ScalableTargetAction": {"MinCapacity": 1, "MaxCapacity": 1}},
+        {"Schedule": "cron(0 6 ? * * *)", "ScalableTargetAction": {"MinCapacity": 2, "MaxCapacity": 4}}
+    ]);
+    assert!((weekly_tasks(&nightly, 2.0).unwrap() - 40.0 / 24.0).abs() < 1e-12);
+    // Numbered days (1 = Sunday) and lists; Monday 00:00 is minute 0.
+    assert_eq!(cron_week_minutes("cron(30 1 ? * 2 *)").unwrap(), [90]);
+    assert_eq!(
+        cron_week_minutes("cron(0 0 ? * SAT,1 *)").unwrap(),
+        [5 * 1440, 6 * 1440]
+    );
+    // Forms not modelled are said, not guessed.
+    let err = weekly_tasks(
+        &json!([{"Schedule": "rate(1 hour)", "ScalableTargetAction": {"MinCapacity": 0}}]),
+        1.0,
+    )
+    .unwrap_err();
+    assert!(err.contains("rate(1 hour)"), "{err}");
+    assert!(cron_week_minutes("cron(0/15 * ? * * *)").is_err());
+}
+
+#[test]
+fn a_service_scaled_down_off_hours_is_priced_for_its_hours() {
+    use serde_json::json;
+    let mut t = fixture();
+    t["Resources"]["WorkerTarget"] = json!({
+        "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+        "Properties": {
+            "ScalableDimension": "ecs:service:DesiredCount",
+            "ResourceId": {"Fn::Join": ["", ["service/c/", {"Fn::GetAtt": ["Worker", "Name"]}]]},
+            "MinCapacity": 1, "MaxCapacity": 1,
+            "ScheduledActions": [
+                {"Schedule": "cron(0 20 ? * MON-FRI *)", "ScalableTargetAction": {"MinCapacity": 0, "MaxCapacity": 0}},
+                {"Schedule": "cron(0 7 ? * MON-FRI *)", "ScalableTargetAction": {"MinCapacity": 1, "MaxCapacity": 1}}
+            ]
+        }
+    });
+    let e = estimate(
+        &[("Small", &t)],
+        "eu-west-1",
+        &PriceTable::committed(),
+        &Assumptions::default(),
+    )
+    .unwrap();
+    // The worker ($7.20875 around the clock) runs 65 of 168 hours: $2.789101190...
+    let worker = line(&e, "Worker");
+    assert!(
+        (worker[0].monthly_usd - 7.208_75 * 65.0 / 168.0).abs() < 1e-9,
+        "{}",
+        worker[0].monthly_usd
+    );
+    assert!(
+        worker[0]
+            .detail
+            .contains("on a schedule: 0.39 task(s) on average (39% of the time at 1)"),
+        "{}",
+        worker[0].detail
+    );
+    // The api, which no target schedules, is unchanged.
+    assert!((line(&e, "Api")[0].monthly_usd - 35.139_097_5).abs() < 1e-9);
+}
