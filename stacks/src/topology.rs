@@ -73,6 +73,10 @@ pub enum NodeKind {
     Distribution,
     /// An S3 bucket.
     Bucket,
+    /// An SQS work queue (with its dead-letter queue), `<env>.queues`.
+    Queue,
+    /// A command run on a schedule (EventBridge Scheduler), `<env>.scheduledTasks`.
+    ScheduledTask,
 }
 
 /// How a node kind is drawn: DOT shape and fill colour.
@@ -99,6 +103,8 @@ impl NodeKind {
             NodeKind::Cache => ("box", "#f4cccc"),
             NodeKind::Distribution => ("box", "#d0e0e3"),
             NodeKind::Bucket => ("box", "#d0e0e3"),
+            NodeKind::Queue => ("box", "#fce5cd"),
+            NodeKind::ScheduledTask => ("box", "#fff2cc"),
         };
         Style { shape, fill }
     }
@@ -466,6 +472,38 @@ pub fn topology(s: &Settings) -> Topology {
                 },
             );
         }
+    }
+
+    // Work queues (in the data stack): producers send, the consumer receives.
+    for (name, q) in &s.queues {
+        let id = format!("{name}-queue");
+        t.node(
+            &id,
+            K::Queue,
+            Private,
+            &[
+                format!("{name}: SQS queue"),
+                "+ dead-letter queue, KMS key".into(),
+            ],
+        );
+        for producer in &q.producers {
+            t.edge(producer, &id, Routes("sends".into()));
+        }
+        t.edge(&q.consumer, &id, Routes("receives".into()));
+    }
+    // Scheduled commands: a task on a service's image, started by EventBridge Scheduler.
+    for task in &s.scheduled_tasks {
+        let id = format!("{}-schedule", task.name);
+        t.node(
+            &id,
+            K::ScheduledTask,
+            Private,
+            &[
+                format!("{}: scheduled task", task.name),
+                format!("{} ({})", task.schedule.expression, task.schedule.time_zone),
+            ],
+        );
+        t.edge(&id, &task.service, Routes("on its image".into()));
     }
 
     for (id, host) in tracker::SITES {

@@ -164,6 +164,48 @@ fn a_disabled_service_leaves_the_picture_with_its_edges() {
 }
 
 #[test]
+fn configured_queues_and_scheduled_tasks_are_drawn_with_their_edges() {
+    let mut ctx = cdk_json_context(&repo().join("cdk.json")).unwrap();
+    ctx.insert(
+        "staging.queues".into(),
+        json!({"notifications": {"consumer": "notification-service", "producers": ["api"]}}),
+    );
+    ctx.insert(
+        "staging.scheduledTasks".into(),
+        json!([{"name": "clear-sessions", "service": "api",
+                "command": ["python", "manage.py", "clearsessions"],
+                "schedule": "cron(0 3 * * ? *)", "timeZone": "Europe/Berlin"}]),
+    );
+    let t = topology(&AppSettings::from_context(&ctx).unwrap().staging);
+    let ids: BTreeSet<&str> = t.nodes.iter().map(|n| n.id.as_str()).collect();
+    let edge = |from: &str, to: &str| {
+        t.edges
+            .iter()
+            .find(|e| e.from == from && e.to == to)
+            .map(|e| e.label())
+    };
+    assert!(ids.contains("notifications-queue"));
+    assert_eq!(edge("api", "notifications-queue").as_deref(), Some("sends"));
+    assert_eq!(
+        edge("notification-service", "notifications-queue").as_deref(),
+        Some("receives")
+    );
+    assert_eq!(
+        edge("clear-sessions-schedule", "api").as_deref(),
+        Some("on its image")
+    );
+    for e in &t.edges {
+        assert!(
+            ids.contains(e.from.as_str()) && ids.contains(e.to.as_str()),
+            "{e:?}"
+        );
+    }
+    let dot = t.to_dot();
+    assert!(dot.contains("cron(0 3 * * ? *) (Europe/Berlin)"), "{dot}");
+    assert!(dot.contains("notifications: SQS queue"), "{dot}");
+}
+
+#[test]
 fn every_edge_joins_two_nodes_and_ids_are_unique() {
     let settings = settings();
     for (env, s) in each(&settings) {
