@@ -765,6 +765,40 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         ids.sort();
         ids
     };
+    // The offline review of the same two templates (no API: the deployed template as the
+    // baseline) must reach the online review's answer, change by change, where the emulator's
+    // change set supplies the data.
+    let agrees_offline = |online: &Value, proposed: &Value| {
+        let offline = tracker_review::review_templates_named(
+            STACK,
+            tracker_review::Source::TemplateDiff {
+                baseline: "deployed".into(),
+                template: "proposed".into(),
+            },
+            &deployed_template,
+            proposed,
+        )
+        .to_json();
+        let by_id = |r: &Value| -> BTreeMap<String, (Value, Value)> {
+            r["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c["logical_id"].as_str().unwrap().to_string(),
+                        (c["action"].clone(), c["risk"].clone()),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            by_id(&offline),
+            by_id(online),
+            "the offline and the online review disagree:\noffline {offline:#}\nonline {online:#}"
+        );
+        assert_eq!(offline["summary"]["verdict"], online["summary"]["verdict"]);
+    };
     let reviewed_ids = |report: &Value| -> Vec<String> {
         let mut ids: Vec<String> = report["changes"]
             .as_array()
@@ -792,6 +826,7 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         expected,
         "the change set's changes: {report:#}"
     );
+    agrees_offline(&report, &proposed);
     // A task definition is immutable: a new image is a new revision, which CloudFormation
     // reports as a replacement (`Replacement: True`); moto's change set gives no Replacement, so
     // the review classifies the entry from the templates and must reach the same answer.
@@ -845,6 +880,7 @@ fn staging_bootstraps_deploys_updates_and_destroys_on_the_emulator() {
         reviewed_ids(&report),
         changed_ids(&deployed_template, &proposed)
     );
+    agrees_offline(&report, &proposed);
     assert!(
         report["changes"]
             .as_array()
