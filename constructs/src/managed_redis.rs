@@ -21,9 +21,7 @@ use cdk_from_rust::aws_cdk_lib::aws_cloudwatch::{
     ComparisonOperator, IMetric, Metric, MetricOptions, MetricProps, MetricPropsRequired,
     TreatMissingData,
 };
-use cdk_from_rust::aws_cdk_lib::aws_ec2::{
-    SecurityGroup, SecurityGroupProps, SubnetSelection, SubnetType,
-};
+use cdk_from_rust::aws_cdk_lib::aws_ec2::{SecurityGroup, SecurityGroupProps};
 use cdk_from_rust::aws_cdk_lib::aws_elasticache::{
     CfnReplicationGroup, CfnReplicationGroupProps, CfnSubnetGroup, CfnSubnetGroupProps,
     CfnSubnetGroupPropsRequired,
@@ -251,13 +249,15 @@ impl ManagedRedis {
             "SubnetGroup",
             CfnSubnetGroupProps::new(CfnSubnetGroupPropsRequired {
                 description: format!("ManagedRedis {id}: private subnets"),
-                subnet_ids: Vec::<JsString>::new(),
+                // The private subnets, one per AZ the network spans.
+                subnet_ids: platform
+                    .network
+                    .private_subnets
+                    .iter()
+                    .map(|s| s.subnet_id())
+                    .collect::<Vec<JsString>>(),
             }),
         );
-        // The private subnets' ids, however many AZs the network spans.
-        let selected = vpc
-            .select_subnets_with(SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress));
-        subnet_group.add_property_override("SubnetIds", selected.get("subnetIds"));
 
         let auth_token = Secret::new_with(
             scope,

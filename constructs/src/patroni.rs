@@ -68,7 +68,7 @@ use cdk_from_rust::aws_cdk_lib::aws_servicediscovery::{
     CnameInstanceBaseProps, DnsRecordType, Service as CloudMapService, ServiceProps,
 };
 use cdk_from_rust::aws_cdk_lib::{
-    Aws, CfnOutput, CfnOutputProps, CfnResource, Duration, Fn, RemovalPolicy, Size, Tags,
+    Aws, CfnOutput, CfnOutputProps, Duration, Fn, RemovalPolicy, Size, Tags,
 };
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::{JsAny, JsString, Opaque};
@@ -1569,14 +1569,15 @@ impl PatroniCluster {
                     ),
             );
             // The nodes' fixed addresses are the targets (IP targets on port 5432).
-            let targets: Vec<serde_json::Value> = props
-                .private_ips
-                .iter()
-                .map(|ip| serde_json::json!({ "Id": ip, "Port": POSTGRES_PORT }))
-                .collect();
-            Opaque::from(tg.node().default_child())
-                .cast::<CfnResource>()
-                .add_property_override("Targets", JsAny::from(serde_json::json!(targets)));
+            // `elbv2.IpTarget` is deprecated and left out of the .jsii, so it is reached by fqn
+            // (the bindings' escape hatch, resolved in the installed aws-cdk-lib).
+            tg.add_target(props.private_ips.iter().map(|ip| {
+                Opaque::new_unbound(
+                    "aws-cdk-lib.aws_elasticloadbalancingv2.IpTarget",
+                    [JsAny::from(ip.as_str()), JsAny::from(POSTGRES_PORT)],
+                )
+                .cast::<cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>()
+            }));
             tg
         };
         let writer = target_group("WriterTargets", WRITER_HEALTH_PATH);
