@@ -84,6 +84,10 @@ fn partition(region: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// How deep [`Known::resolve`] and [`Known::condition`] go (nesting and condition references
+/// together) before giving up: a bound on a malformed template's loops, far above real nesting.
+const MAX_DEPTH: usize = 64;
+
 /// A template together with what is known of its values.
 #[derive(Clone, Copy, Debug)]
 pub struct Known<'a> {
@@ -147,7 +151,7 @@ impl<'a> Known<'a> {
 
     /// `None` = `AWS::NoValue`.
     fn resolve_at(&self, v: &Value, depth: usize) -> Option<Value> {
-        if depth > 32 {
+        if depth > MAX_DEPTH {
             return Some(v.clone());
         }
         match v {
@@ -271,7 +275,7 @@ impl<'a> Known<'a> {
     /// The value of condition `name`, where it is known. `None` where a value is only known at
     /// deploy time (or the conditions refer to each other in a loop).
     pub fn condition(&self, name: &str, depth: usize) -> Option<bool> {
-        if depth > 20 {
+        if depth > MAX_DEPTH {
             return None;
         }
         self.boolean(&self.template["Conditions"][name], depth + 1)
@@ -432,6 +436,31 @@ mod tests {
                 "List": ["a", 30]
             })
         );
+    }
+
+    #[test]
+    fn deep_values_resolve_and_loops_end() {
+        let t = json!({
+            "Parameters": {"Env": {"Type": "String", "Default": "staging"}},
+            "Conditions": {
+                "Staging": {"Fn::Equals": [{"Ref": "Env"}, "staging"]},
+                "Loop": {"Fn::Equals": [{"Fn::If": ["Loop", "a", "b"]}, "a"]}
+            }
+        });
+        let p = Pseudo::default();
+        let k = Known::new(&t, &p);
+        // A Fn::If nested 25 levels deep still sees its condition.
+        let mut v = json!({"Fn::If": ["Staging", 7, 9]});
+        for _ in 0..25 {
+            v = json!({ "Nested": v });
+        }
+        let mut r = k.resolve(&v);
+        for _ in 0..25 {
+            r = r["Nested"].clone();
+        }
+        assert_eq!(r, json!(7));
+        // A condition that refers to itself through Fn::If is unknown, not a stack overflow.
+        assert_eq!(k.condition("Loop", 0), None);
     }
 
     #[test]
