@@ -1933,26 +1933,10 @@ mod tests {
         rejects(&p, "disk_alarm_percent", "100", "50 to 99");
     }
 
-    /// A recorded platform where `db` is already registered (as by a `StagingDataHost`).
-    /// A staging platform over three AZs (a node per AZ) with `db` already taken.
+    /// A recorded staging platform over three AZs (a node per AZ) where `db` is already
+    /// registered (as by a `StagingDataHost`).
     fn platform_with_db(stack: cdk_from_rust::aws_cdk_lib::Stack) -> Platform {
-        use crate::network::{Network, NetworkProps};
-        let network = Network::new(
-            stack,
-            "Network",
-            NetworkProps {
-                max_azs: 3,
-                ..NetworkProps::default()
-            },
-        )
-        .unwrap();
-        let platform = Platform::new(
-            stack,
-            "Platform",
-            network,
-            crate::platform::PlatformProps::new("staging", crate::service::test_support::CERT),
-        )
-        .unwrap();
+        let platform = crate::service::test_support::platform_over(stack, "staging", 3);
         crate::service::test_support::declare_endpoint(
             stack,
             &platform,
@@ -2249,27 +2233,15 @@ mod tests {
 #[cfg(test)]
 mod template_tests {
     use super::*;
-    use crate::network::{Network, NetworkProps};
-    use crate::platform::PlatformProps;
     use crate::testing::{synth, Template};
     use crate::wiring::{connect, Dependency};
     use cdk_from_rust::aws_cdk_lib::aws_ec2::SecurityGroupProps;
 
-    const CERT: &str =
-        "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
-
     #[test]
     fn fails_on_a_network_of_fewer_availability_zones_than_nodes() {
         synth(|stack| {
-            let network = Network::new(stack, "Network", NetworkProps::default()).unwrap();
-            assert_eq!(network.private_subnets.len(), 2);
-            let platform = Platform::new(
-                stack,
-                "Platform",
-                network,
-                PlatformProps::new("production", CERT),
-            )
-            .unwrap();
+            let platform = crate::service::test_support::platform_over(stack, "production", 2);
+            assert_eq!(platform.network.private_subnets.len(), 2);
             crate::testing::assert_only_rejection(
                 PatroniCluster::new(
                     stack,
@@ -2291,22 +2263,7 @@ mod template_tests {
 
     fn cluster(reader: bool) -> Template {
         synth(|stack| {
-            let network = Network::new(
-                stack,
-                "Network",
-                NetworkProps {
-                    max_azs: 3,
-                    ..NetworkProps::default()
-                },
-            )
-            .unwrap();
-            let platform = Platform::new(
-                stack,
-                "Platform",
-                network,
-                PlatformProps::new("production", CERT),
-            )
-            .unwrap();
+            let platform = crate::service::test_support::platform_over(stack, "production", 3);
             let mut props = PatroniClusterProps::new(
                 [("eu-west-1", "ami-0123456789abcdef0")],
                 ["10.0.16.10", "10.0.32.10", "10.0.48.10"],

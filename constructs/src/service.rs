@@ -893,12 +893,25 @@ pub(crate) mod test_support {
 
     /// A network and a staging platform in `stack`.
     pub fn platform(stack: Stack) -> Platform {
-        let network = Network::new(stack, "Network", NetworkProps::default()).unwrap();
+        platform_over(stack, "staging", NetworkProps::default().max_azs)
+    }
+
+    /// A network over `max_azs` AZs and an `environment` platform in `stack`.
+    pub fn platform_over(stack: Stack, environment: &str, max_azs: u8) -> Platform {
+        let network = Network::new(
+            stack,
+            "Network",
+            NetworkProps {
+                max_azs,
+                ..NetworkProps::default()
+            },
+        )
+        .unwrap();
         Platform::new(
             stack,
             "Platform",
             network,
-            PlatformProps::new("staging", CERT),
+            PlatformProps::new(environment, CERT),
         )
         .unwrap()
     }

@@ -19,15 +19,7 @@ use crate::settings::{Settings, MIGRATE};
 
 /// The services off-hours scaling may apply to (every service but `anisette-v3`, whose EFS state
 /// has a single writer that must keep running).
-pub const OFF_HOURS_SERVICES: [&str; 7] = [
-    "api",
-    "frontend",
-    "admin",
-    "tracker-fetcher",
-    "unified-geofence",
-    "notification-service",
-    "materialized-view-service",
-];
+pub const OFF_HOURS_SERVICES: [&str; 7] = crate::settings::OWN_SERVICES;
 
 /// The singletons among them: scheduled only when `<service>.offHours` asks.
 pub const SINGLETON_WORKERS: [&str; 2] = ["tracker-fetcher", "materialized-view-service"];

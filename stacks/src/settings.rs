@@ -198,7 +198,20 @@ pub const OPTIONAL_SERVICES: [&str; 6] = [
 /// What `<environment>.<target>.env.*` / `.secrets.*` configure: the tracker's own services and
 /// `migrate`, the migration task. Not `anisette-v3`, a mirrored third-party image configured by
 /// its construct.
-pub const CONFIGURABLE: [&str; 8] = [
+pub const CONFIGURABLE: [&str; 8] = {
+    let mut targets = [MIGRATE; 8];
+    let mut i = 0;
+    while i < OWN_SERVICES.len() {
+        targets[i] = OWN_SERVICES[i];
+        i += 1;
+    }
+    targets
+};
+
+/// The tracker's own services: every service but `anisette-v3`, a mirrored third-party image
+/// (its logs are not the tracker's JSON lines, its EFS state has a single writer, its task is
+/// its construct's). What error-log alarms, off hours, queues and sidecars apply to.
+pub const OWN_SERVICES: [&str; 7] = [
     "api",
     "frontend",
     "admin",
@@ -206,7 +219,6 @@ pub const CONFIGURABLE: [&str; 8] = [
     "unified-geofence",
     "notification-service",
     "materialized-view-service",
-    MIGRATE,
 ];
 
 /// The migration task's name as a configuration target.

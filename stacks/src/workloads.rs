@@ -205,15 +205,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(
 
 /// The services that may send to a queue: every service but `anisette-v3` (a third-party
 /// image).
-const PRODUCERS: [&str; 7] = [
-    "api",
-    "frontend",
-    "admin",
-    "tracker-fetcher",
-    "unified-geofence",
-    "notification-service",
-    "materialized-view-service",
-];
+const PRODUCERS: [&str; 7] = crate::settings::OWN_SERVICES;
 
 /// The services that may have sidecars: the same (Anisette's task is its construct's).
 pub const SIDECAR_SERVICES: [&str; 7] = PRODUCERS;

@@ -25,15 +25,7 @@ pub const PUBLIC_SERVICES: [&str; 3] = ["api", "frontend", "admin"];
 
 /// The services with an error-log alarm (every service but `anisette-v3`, an upstream image
 /// whose logs are not the tracker's JSON lines).
-pub const LOG_SERVICES: [&str; 7] = [
-    "api",
-    "frontend",
-    "admin",
-    "tracker-fetcher",
-    "unified-geofence",
-    "notification-service",
-    "materialized-view-service",
-];
+pub const LOG_SERVICES: [&str; 7] = super::OWN_SERVICES;
 
 /// A service's `deployment*` keys as given (unset parameters take the strategy's defaults).
 #[derive(Clone, Debug, Default, PartialEq)]
