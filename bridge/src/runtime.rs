@@ -177,12 +177,18 @@ pub fn call_op<R: FromRef>(target: Handle, method: &str, args: Vec<Value>) -> R 
 /// Records `target.property`.
 #[track_caller]
 pub fn get_op<R: FromRef>(target: Handle, property: &str) -> R {
+    get_op_at(target, property, Location::caller())
+}
+
+/// [`get_op`] recorded at `site` (for a caller that records several ops at its own caller's
+/// line).
+fn get_op_at<R: FromRef>(target: Handle, property: &str, site: &'static Location<'static>) -> R {
     R::from_ref(push(
         OpKind::Get {
             target: target.0,
             property: property.to_string(),
         },
-        Location::caller(),
+        site,
     ))
 }
 
@@ -513,13 +519,7 @@ impl<T: FromRef> JsArray<T> {
             site,
         );
         (0..len)
-            .map(|i| {
-                let kind = OpKind::Get {
-                    target: checked.0,
-                    property: i.to_string(),
-                };
-                T::from_ref(push(kind, site))
-            })
+            .map(|i| get_op_at(checked, &i.to_string(), site))
             .collect()
     }
 }

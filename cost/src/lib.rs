@@ -498,7 +498,7 @@ fn stack_lines(
                         average * hours,
                         format!(
                             ", on a schedule: {} task(s) on average ({:.0}% of the time at {})",
-                            trim_2(average),
+                            trim(average),
                             100.0 * average / tasks.max(f64::MIN_POSITIVE),
                             trim(tasks)
                         ),
@@ -829,12 +829,6 @@ pub fn weekly_tasks(actions: &Value, desired: f64) -> Result<f64, String> {
     }
     task_minutes += state * f64::from(WEEK - at);
     Ok(task_minutes / f64::from(WEEK))
-}
-
-/// A number with at most two decimals, trailing zeros dropped.
-fn trim_2(x: f64) -> String {
-    let s = format!("{x:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// The share of a service's `tasks` that run on `FARGATE_SPOT`: capacity-provider bases are
