@@ -19,8 +19,8 @@ pub mod program;
 pub mod runner;
 pub mod runtime;
 
-#[rustfmt::skip]
-mod generated;
+// The bindings: `mod generated`, written by build.rs to OUT_DIR for the enabled features.
+include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 pub use generated::*;
 
 pub use runtime::{

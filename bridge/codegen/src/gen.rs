@@ -22,9 +22,13 @@ pub struct ModuleSpec {
     pub path: Vec<String>,
     /// The cargo feature gating it; `None` = always compiled.
     pub feature: Option<String>,
-    /// Whether the feature is part of the `all` feature (every crate of this repository enables
-    /// `all`, so a library bound only for users of the crate stays out of it).
+    /// Whether the feature is part of the `all` feature (a library bound only for users of the
+    /// crate can stay out of it).
     pub in_all: bool,
+    /// Whether other modules refer to this module's types by their Rust types. References into
+    /// an untyped module are `rt::Opaque` / `rt::JsAny`, so its feature never joins another
+    /// module's dependencies (README.md, "Which references are typed").
+    pub typed: bool,
 }
 
 /// A generated file.
@@ -40,6 +44,8 @@ struct Index<'a> {
     types: HashMap<&'a str, &'a Type>,
     /// fqn -> (module index, Rust name) for generated types.
     place: HashMap<&'a str, (usize, String)>,
+    /// (module index, Rust name) of every generated type.
+    taken: HashSet<(usize, String)>,
     modules: &'a [ModuleSpec],
 }
 
@@ -56,22 +62,30 @@ impl<'a> Index<'a> {
             }
         }
         // Every submodule known to any assembly, to find a type's own (innermost) submodule.
-        let mut submodules: Vec<String> = assemblies
+        let mut submodules: HashSet<&str> = assemblies
             .iter()
-            .flat_map(|a| a.submodules.keys().cloned())
+            .flat_map(|a| a.submodules.keys().map(String::as_str))
             .collect();
-        submodules.extend(assemblies.iter().map(|a| a.name.clone()));
+        submodules.extend(assemblies.iter().map(|a| a.name.as_str()));
+        let module_of: HashMap<&str, usize> = modules
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.jsii.as_str(), i))
+            .collect();
         let mut place = HashMap::new();
-        let mut taken: HashMap<(usize, String), &str> = HashMap::new();
+        let mut taken: HashSet<(usize, String)> = HashSet::new();
         let mut fqns: Vec<&&str> = types.keys().collect();
         fqns.sort();
         for fqn in fqns {
-            let owner = submodules
-                .iter()
-                .filter(|s| fqn.starts_with(&format!("{s}.")))
-                .max_by_key(|s| s.len())
-                .expect("every type is in its assembly");
-            let Some(m) = modules.iter().position(|m| &m.jsii == owner) else {
+            // The longest submodule that is a dotted prefix of the fqn.
+            let mut owner = &fqn[..];
+            let owner = loop {
+                owner = &owner[..owner.rfind('.').expect("every type is in its assembly")];
+                if submodules.contains(owner) {
+                    break owner;
+                }
+            };
+            let Some(&m) = module_of.get(owner) else {
                 continue;
             };
             let rest = &fqn[owner.len() + 1..];
@@ -79,15 +93,16 @@ impl<'a> Index<'a> {
             if RESERVED_TYPE_NAMES.contains(&name.as_str()) {
                 name.push('_');
             }
-            while taken.contains_key(&(m, name.clone())) {
+            while taken.contains(&(m, name.clone())) {
                 name.push('_');
             }
-            taken.insert((m, name.clone()), fqn);
+            taken.insert((m, name.clone()));
             place.insert(*fqn, (m, name));
         }
         Index {
             types,
             place,
+            taken,
             modules,
         }
     }
@@ -102,8 +117,12 @@ impl<'a> Index<'a> {
         self.place.get(fqn).map(|(m, _)| *m)
     }
 
-    fn generated(&self, fqn: &str) -> Option<&'a Type> {
-        if self.place.contains_key(fqn) {
+    /// The generated type `fqn`, as seen from module `from`: a type of another module is only
+    /// referred to by its Rust type when that module is `typed` (otherwise it is `rt::Opaque` or
+    /// `rt::JsAny`), so what a module refers to never depends on which features are enabled.
+    fn generated(&self, fqn: &str, from: usize) -> Option<&'a Type> {
+        let (m, _) = self.place.get(fqn)?;
+        if *m == from || self.modules[*m].typed {
             self.types.get(fqn).copied()
         } else {
             None
@@ -187,7 +206,7 @@ impl<'a> ModuleGen<'a> {
                 "boolean" => RustType::Bool,
                 _ => RustType::Any,
             },
-            TypeRef::Named { fqn } => match self.index.generated(fqn) {
+            TypeRef::Named { fqn } => match self.index.generated(fqn, self.me) {
                 Some(ty) => {
                     let m = self.index.module_of(fqn).unwrap();
                     if m != self.me {
@@ -237,11 +256,7 @@ impl<'a> ModuleGen<'a> {
                     name = format!("{}OrOthers{}", members[0].variant(), members.len());
                 }
                 while self.union_names.contains(&name)
-                    || self
-                        .index
-                        .place
-                        .values()
-                        .any(|(m, n)| *m == self.me && *n == name)
+                    || self.index.taken.contains(&(self.me, name.clone()))
                 {
                     name.push('_');
                 }
@@ -341,8 +356,18 @@ fn doc(out: &mut String, indent: &str, docs: &Docs, extra: &[String]) {
     while lines.first().is_some_and(|l| l.trim().is_empty()) {
         lines.remove(0);
     }
+    // aws-cdk-lib's examples are TypeScript: a fence without a language (or marked rust) becomes
+    // `text`, so rustdoc never compiles one as a doctest.
+    let mut in_fence = false;
     for line in lines.iter().flat_map(|l| l.split('\n')) {
-        let line = line.trim_end();
+        let mut line = line.trim_end().to_string();
+        if let Some(info) = line.trim_start().strip_prefix("```") {
+            if !in_fence && (info.trim().is_empty() || info.contains("rust")) {
+                let indent_len = line.len() - line.trim_start().len();
+                line = format!("{}```text", &line[..indent_len]);
+            }
+            in_fence = !in_fence;
+        }
         if line.is_empty() {
             let _ = writeln!(out, "{indent}///");
         } else {
@@ -351,12 +376,36 @@ fn doc(out: &mut String, indent: &str, docs: &Docs, extra: &[String]) {
     }
 }
 
-/// Generates every module. `modules[i].jsii` picks which jsii submodule goes where.
-pub fn generate(assemblies: &[Assembly], modules: &[ModuleSpec]) -> Vec<File> {
+/// What [`generate`] produces.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The module files (paths relative to the generated tree's root) and the root `mod.rs`.
+    pub files: Vec<File>,
+    /// For each module of the spec list, the other modules its public types refer to; `None` for
+    /// a module that was not generated.
+    pub uses: Vec<Option<BTreeSet<usize>>>,
+}
+
+/// Generates the modules for which `emit` holds. `modules[i].jsii` picks which jsii submodule
+/// goes where. Every module of `modules` is indexed, emitted or not, so a module's text depends
+/// only on the assemblies and the whole spec list, never on which other modules are emitted.
+pub fn generate(
+    assemblies: &[Assembly],
+    modules: &[ModuleSpec],
+    emit: &dyn Fn(&ModuleSpec) -> bool,
+) -> Generated {
     let index = Index::new(assemblies, modules);
+    let mut by_module: Vec<Vec<(&str, &String)>> = vec![Vec::new(); modules.len()];
+    for (fqn, (m, name)) in &index.place {
+        by_module[*m].push((fqn, name));
+    }
     let mut files = Vec::new();
-    let mut deps: Vec<BTreeSet<usize>> = Vec::new();
-    for (m, spec) in modules.iter().enumerate() {
+    let mut uses = Vec::new();
+    for (m, (spec, mut mine)) in modules.iter().zip(by_module).enumerate() {
+        if !emit(spec) {
+            uses.push(None);
+            continue;
+        }
         let mut g = ModuleGen {
             index: &index,
             me: m,
@@ -365,12 +414,6 @@ pub fn generate(assemblies: &[Assembly], modules: &[ModuleSpec]) -> Vec<File> {
             union_names: HashSet::new(),
             uses: BTreeSet::new(),
         };
-        let mut mine: Vec<(&str, &String)> = index
-            .place
-            .iter()
-            .filter(|(_, (mm, _))| *mm == m)
-            .map(|(f, (_, n))| (*f, n))
-            .collect();
         mine.sort();
         for (fqn, name) in mine {
             let t = index.types[fqn];
@@ -382,28 +425,25 @@ pub fn generate(assemblies: &[Assembly], modules: &[ModuleSpec]) -> Vec<File> {
             }
         }
         gen_unions(&mut g);
-        deps.push(g.uses.clone());
+        uses.push(Some(g.uses));
         files.push(File {
             path: module_file(spec),
             contents: module_text(spec, modules, g.out),
         });
     }
     files.push(File {
-        path: "src/generated/mod.rs".into(),
+        path: "mod.rs".into(),
         contents: root_text(modules, assemblies),
     });
-    files.push(File {
-        path: "FEATURES".into(),
-        contents: features_text(modules, &deps),
-    });
-    files
+    Generated { files, uses }
 }
 
-fn module_file(spec: &ModuleSpec) -> String {
-    format!("src/generated/{}.rs", spec.path.join("/"))
+/// A module's file, relative to the generated tree's root (`aws_cdk_lib/aws_ecs.rs`).
+pub fn module_file(spec: &ModuleSpec) -> String {
+    format!("{}.rs", spec.path.join("/"))
 }
 
-const HEADER: &str = "// @generated by cdk-from-rust-codegen from the pinned jsii assemblies. Do not edit by hand:\n// change bridge/codegen and run `cargo run -p cdk-from-rust-codegen` (see README.md).\n";
+const HEADER: &str = "// @generated at build time by cdk-from-rust's build.rs (bridge/codegen) from the pinned jsii\n// assemblies in node_modules. Not committed; see README.md, \"Regenerating the bindings\".\n";
 
 fn module_text(spec: &ModuleSpec, modules: &[ModuleSpec], body: String) -> String {
     let mut out = String::from(HEADER);
@@ -446,7 +486,10 @@ fn root_text(modules: &[ModuleSpec], assemblies: &[Assembly]) -> String {
     out
 }
 
-fn features_text(modules: &[ModuleSpec], deps: &[BTreeSet<usize>]) -> String {
+/// The cargo feature table: each feature with the features of the modules its public types
+/// refer to (and its parent module's, for a nested module), then `all`. `uses` must cover every
+/// module that has a feature.
+pub fn features_text(modules: &[ModuleSpec], uses: &[Option<BTreeSet<usize>>]) -> String {
     let mut out = String::new();
     let mut all = Vec::new();
     for (m, spec) in modules.iter().enumerate() {
@@ -454,12 +497,19 @@ fn features_text(modules: &[ModuleSpec], deps: &[BTreeSet<usize>]) -> String {
         if spec.in_all {
             all.push(format!("\"{f}\""));
         }
-        let needs: Vec<String> = deps[m]
+        let parent = modules
             .iter()
-            .filter_map(|d| modules[*d].feature.as_ref())
+            .position(|p| p.path[..] == spec.path[..spec.path.len() - 1]);
+        let needs: BTreeSet<&String> = uses[m]
+            .as_ref()
+            .expect("the feature table needs every module generated")
+            .iter()
+            .copied()
+            .chain(parent)
+            .filter_map(|d| modules[d].feature.as_ref())
             .filter(|d| *d != f)
-            .map(|d| format!("\"{d}\""))
             .collect();
+        let needs: Vec<String> = needs.iter().map(|d| format!("\"{d}\"")).collect();
         let _ = writeln!(out, "{f} = [{}]", needs.join(", "));
     }
     let _ = writeln!(out, "all = [{}]", all.join(", "));
@@ -516,7 +566,11 @@ fn ancestors(g: &ModuleGen, t: &Type) -> Vec<(String, String)> {
         let Some(ty) = g.index.types.get(fqn) else {
             continue;
         };
-        if let Some(path) = g.index.generated(fqn).and_then(|_| g.index.path_of(fqn)) {
+        if let Some(path) = g
+            .index
+            .generated(fqn, g.me)
+            .and_then(|_| g.index.path_of(fqn))
+        {
             order.push((fqn.to_string(), path));
         }
         if let Some(b) = &ty.base {
@@ -563,9 +617,13 @@ fn gen_class(g: &mut ModuleGen, t: &Type, name: &str) {
     let base = t
         .base
         .as_deref()
-        .filter(|b| g.index.generated(b).is_some())
+        .filter(|b| g.index.generated(b, g.me).is_some())
         .map(|b| g.index.path_of(b).unwrap());
-    if let Some(b) = t.base.as_deref() {
+    if let Some(b) = t
+        .base
+        .as_deref()
+        .filter(|b| g.index.generated(b, g.me).is_some())
+    {
         if let Some(m) = g.index.module_of(b) {
             if m != g.me {
                 g.uses.insert(m);

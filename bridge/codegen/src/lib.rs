@@ -1,17 +1,24 @@
 //! The bindings generator of `cdk-from-rust`: jsii assemblies -> Rust source.
 //!
-//! Pipeline: [`jsii::load`] (stage 1, the assembly) -> [`gen::generate`] (stage 2, Rust files) ->
-//! [`write`] or [`verify`] (stage 3, the committed tree under `bridge/`).
+//! Pipeline: [`jsii::load`] (stage 1, the assembly) -> [`gen::generate`] (stage 2, Rust files).
+//! Stage 3 is twofold: `bridge/build.rs` writes the enabled modules to its `OUT_DIR`
+//! ([`generate_enabled`]); the codegen binary writes or verifies the committed feature table of
+//! `bridge/Cargo.toml` ([`feature_table`], [`verify`]).
 
 pub mod gen;
 pub mod jsii;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use gen::{File, ModuleSpec};
+pub use gen::{File, ModuleSpec};
 
-/// The aws-cdk-lib submodules that get bindings (DESIGN.md section 4), besides the core module.
-pub const AWS_CDK_LIB_MODULES: &[&str] = &[
+/// The aws-cdk-lib submodules whose types other modules refer to by their Rust types (the typed
+/// core). Every submodule is generated behind its own feature; a reference into a module outside
+/// this list is `rt::Opaque` (objects) or `rt::JsAny` (values). Referring to all of them by type
+/// would make the modules' feature closures about twice as large (aws_ecs: 13 modules become
+/// 55); adding a module here adds it to the closure of every module that refers to it.
+pub const TYPED_AWS_CDK_LIB_MODULES: &[&str] = &[
     "aws_applicationautoscaling",
     "aws_autoscaling",
     "aws_backup",
@@ -123,28 +130,40 @@ pub fn add_library(bridge_dir: &Path, package: &str) -> Result<(), CodegenError>
     std::fs::write(&path, text).map_err(|source| CodegenError::Write { path, source })
 }
 
-/// The generated modules: constructs and aws-cdk-lib's core (always compiled), the allow-listed
-/// aws-cdk-lib submodules and each library's root module (one cargo feature each).
-pub fn modules(libraries: &[Library]) -> Vec<ModuleSpec> {
+/// The generated modules: constructs and aws-cdk-lib's core (always compiled), every submodule
+/// of aws-cdk-lib (`aws-cdk-lib.aws_ecs` -> `aws_cdk_lib::aws_ecs`, feature `aws_ecs`; a nested
+/// one, `aws-cdk-lib.interfaces.aws_s3` -> `aws_cdk_lib::interfaces::aws_s3`, feature
+/// `interfaces_aws_s3`) and each library's root module (one cargo feature each).
+pub fn modules(aws_cdk_lib: &jsii::Assembly, libraries: &[Library]) -> Vec<ModuleSpec> {
     let mut m = vec![
         ModuleSpec {
             jsii: "constructs".into(),
             path: vec!["constructs".into()],
             feature: None,
             in_all: true,
+            typed: true,
         },
         ModuleSpec {
             jsii: "aws-cdk-lib".into(),
             path: vec!["aws_cdk_lib".into()],
             feature: None,
             in_all: true,
+            typed: true,
         },
     ];
-    for name in AWS_CDK_LIB_MODULES {
+    // BTreeMap order puts a parent right before its children.
+    for jsii in aws_cdk_lib.submodules.keys() {
+        let Some(rest) = jsii.strip_prefix("aws-cdk-lib.") else {
+            continue;
+        };
+        let names: Vec<String> = rest.split('.').map(str::to_string).collect();
         m.push(ModuleSpec {
-            jsii: format!("aws-cdk-lib.{name}"),
-            path: vec!["aws_cdk_lib".into(), name.to_string()],
-            feature: Some(name.to_string()),
+            jsii: jsii.clone(),
+            path: std::iter::once("aws_cdk_lib".to_string())
+                .chain(names.iter().cloned())
+                .collect(),
+            typed: TYPED_AWS_CDK_LIB_MODULES.contains(&rest),
+            feature: Some(names.join("_")),
             in_all: true,
         });
     }
@@ -154,6 +173,7 @@ pub fn modules(libraries: &[Library]) -> Vec<ModuleSpec> {
             path: vec![library.feature()],
             feature: Some(library.feature()),
             in_all: library.in_all,
+            typed: true,
         });
     }
     m
@@ -165,6 +185,10 @@ pub fn packages(libraries: &[Library]) -> Vec<String> {
     p.extend(libraries.iter().map(|l| l.package.clone()));
     p
 }
+
+/// The environment variable naming the `node_modules` directory the build reads the assemblies
+/// from (absolute, or relative to the directory cargo runs the build script in: the bridge crate).
+pub const NODE_MODULES_ENV: &str = "CDK_FROM_RUST_NODE_MODULES";
 
 /// Why generation failed.
 #[derive(Debug, thiserror::Error)]
@@ -180,36 +204,84 @@ pub enum CodegenError {
     Markers,
     #[error("{LIBRARIES_FILE}: `{line}`: unknown word `{word}` (a line is an npm package name, optionally followed by `all`)")]
     LibraryLine { line: String, word: String },
-    #[error("the committed bindings differ from what the pinned assemblies generate ({} file(s): {}); run `cargo run -p cdk-from-rust-codegen` and commit the result", .0.len(), .0.join(", "))]
-    Drift(Vec<String>),
+    #[error("the committed feature table of bridge/Cargo.toml differs from what the pinned assemblies generate; run `cargo run -p cdk-from-rust-codegen` and commit the result")]
+    Drift,
+    #[error("no node_modules with aws-cdk-lib found: {NODE_MODULES_ENV} is not set and no ancestor of {start} has node_modules/aws-cdk-lib/.jsii; run `npm ci` in the repository, or set {NODE_MODULES_ENV} to the node_modules of the project that pins aws-cdk-lib")]
+    NoNodeModules { start: PathBuf },
+    #[error("{NODE_MODULES_ENV}={path}: no aws-cdk-lib/.jsii there (run `npm ci` in the project that pins aws-cdk-lib)")]
+    BadNodeModules { path: PathBuf },
+    #[error("{node_modules} has {found}, but bridge/Cargo.toml's feature table was generated from {expected}: run `npm ci` to install the pinned versions (or, when upgrading, `cargo run -p cdk-from-rust-codegen` and commit bridge/Cargo.toml)")]
+    Versions {
+        node_modules: PathBuf,
+        found: String,
+        expected: String,
+    },
 }
 
-/// Reads the assemblies of constructs, aws-cdk-lib and the libraries of [`LIBRARIES_FILE`] and
-/// generates every file (bindings, plus the feature table of `bridge/Cargo.toml` spliced in).
-pub fn generate(node_modules: &Path, bridge_dir: &Path) -> Result<Vec<File>, CodegenError> {
-    generate_with(node_modules, bridge_dir, &read_libraries(bridge_dir)?)
+/// The `node_modules` to read the assemblies from: [`NODE_MODULES_ENV`] if set (relative to
+/// `start`), else the nearest ancestor of `start` (itself included) with
+/// `node_modules/aws-cdk-lib/.jsii`.
+pub fn find_node_modules(start: &Path) -> Result<PathBuf, CodegenError> {
+    if let Some(dir) = std::env::var_os(NODE_MODULES_ENV).filter(|v| !v.is_empty()) {
+        let path = start.join(dir);
+        return if path.join("aws-cdk-lib/.jsii").is_file() {
+            Ok(path)
+        } else {
+            Err(CodegenError::BadNodeModules { path })
+        };
+    }
+    start
+        .ancestors()
+        .map(|a| a.join("node_modules"))
+        .find(|n| n.join("aws-cdk-lib/.jsii").is_file())
+        .ok_or_else(|| CodegenError::NoNodeModules {
+            start: start.to_path_buf(),
+        })
 }
 
-/// [`generate`] for these libraries.
-pub fn generate_with(
+/// Reads the assemblies of [`packages`].
+pub fn load(
     node_modules: &Path,
-    bridge_dir: &Path,
     libraries: &[Library],
-) -> Result<Vec<File>, CodegenError> {
-    let assemblies = packages(libraries)
+) -> Result<Vec<jsii::Assembly>, CodegenError> {
+    Ok(packages(libraries)
         .iter()
         .map(|p| jsii::load(&node_modules.join(p)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut files = gen::generate(&assemblies, &modules(libraries));
-    let features = files
-        .iter()
-        .position(|f| f.path == "FEATURES")
-        .expect("features are generated");
-    let table = files.remove(features).contents;
-    let versions: Vec<String> = assemblies
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// `constructs@10.8.1, aws-cdk-lib@2.276.0, ...`: the versions line of the feature table.
+pub fn versions(assemblies: &[jsii::Assembly]) -> String {
+    assemblies
         .iter()
         .map(|a| format!("{}@{}", a.name, a.version))
-        .collect();
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const GENERATED_FROM: &str = "# generated from ";
+const GENERATED_BY: &str = " by cdk-from-rust-codegen; do not edit";
+
+/// The versions the committed feature table of `bridge/Cargo.toml` was generated from.
+pub fn pinned_versions(cargo_toml: &str) -> Option<&str> {
+    let line = cargo_toml.lines().find(|l| l.starts_with(GENERATED_FROM))?;
+    line.strip_prefix(GENERATED_FROM)?
+        .strip_suffix(GENERATED_BY)
+}
+
+/// The whole library, every module generated: for the feature table and measurements.
+pub fn generate_all(assemblies: &[jsii::Assembly], libraries: &[Library]) -> gen::Generated {
+    gen::generate(assemblies, &modules(&assemblies[1], libraries), &|_| true)
+}
+
+/// `bridge/Cargo.toml` with its feature table regenerated from these assemblies.
+pub fn feature_table(
+    bridge_dir: &Path,
+    assemblies: &[jsii::Assembly],
+    libraries: &[Library],
+) -> Result<File, CodegenError> {
+    let all = generate_all(assemblies, libraries);
+    let table = gen::features_text(&modules(&assemblies[1], libraries), &all.uses);
     let cargo_path = bridge_dir.join("Cargo.toml");
     let cargo = std::fs::read_to_string(&cargo_path).map_err(|source| CodegenError::Write {
         path: cargo_path,
@@ -223,35 +295,61 @@ pub fn generate_with(
     };
     let begin_line_end = begin + cargo[begin..].find('\n').unwrap() + 1;
     let spliced = format!(
-        "{}# generated from {} by cdk-from-rust-codegen; do not edit\n{}{}",
+        "{}{GENERATED_FROM}{}{GENERATED_BY}\n{}{}",
         &cargo[..begin_line_end],
-        versions.join(", "),
+        versions(assemblies),
         table,
         &cargo[end..]
     );
-    files.push(File {
+    Ok(File {
         path: "Cargo.toml".into(),
         contents: spliced,
-    });
-    Ok(files)
+    })
 }
 
-/// Writes the generated files under `bridge_dir`, removing stale generated modules.
-pub fn write(bridge_dir: &Path, files: &[File]) -> Result<(), CodegenError> {
-    let generated = bridge_dir.join("src/generated");
-    if generated.exists() {
-        std::fs::remove_dir_all(&generated).map_err(|source| CodegenError::Write {
-            path: generated.clone(),
-            source,
-        })?;
+/// The bindings of the modules whose features are `enabled` (plus constructs and aws-cdk-lib's
+/// core), after checking that the assemblies are the versions the committed feature table of
+/// `bridge_dir/Cargo.toml` was generated from. What `bridge/build.rs` writes to `OUT_DIR`.
+pub fn generate_enabled(
+    node_modules: &Path,
+    bridge_dir: &Path,
+    enabled: &BTreeSet<String>,
+) -> Result<gen::Generated, CodegenError> {
+    let libraries = read_libraries(bridge_dir)?;
+    let assemblies = load(node_modules, &libraries)?;
+    let cargo_path = bridge_dir.join("Cargo.toml");
+    let cargo = std::fs::read_to_string(&cargo_path).map_err(|source| CodegenError::Write {
+        path: cargo_path,
+        source,
+    })?;
+    let found = versions(&assemblies);
+    let expected = pinned_versions(&cargo).ok_or(CodegenError::Markers)?;
+    if found != expected {
+        return Err(CodegenError::Versions {
+            node_modules: node_modules.to_path_buf(),
+            found,
+            expected: expected.to_string(),
+        });
     }
+    let modules = modules(&assemblies[1], &libraries);
+    Ok(gen::generate(&assemblies, &modules, &|m| {
+        m.feature.as_ref().is_none_or(|f| enabled.contains(f))
+    }))
+}
+
+/// Writes generated files under `dir`.
+pub fn write(dir: &Path, files: &[File]) -> Result<(), CodegenError> {
     for f in files {
-        let path = bridge_dir.join(&f.path);
+        let path = dir.join(&f.path);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| CodegenError::Write {
                 path: parent.into(),
                 source,
             })?;
+        }
+        // Unchanged files keep their modification time (rustc's fingerprints stay valid).
+        if std::fs::read_to_string(&path).is_ok_and(|old| old == f.contents) {
+            continue;
         }
         std::fs::write(&path, &f.contents)
             .map_err(|source| CodegenError::Write { path, source })?;
@@ -259,38 +357,10 @@ pub fn write(bridge_dir: &Path, files: &[File]) -> Result<(), CodegenError> {
     Ok(())
 }
 
-/// Compares the generated files with the committed ones: the verify mode, for tests and CI.
-pub fn verify(bridge_dir: &Path, files: &[File]) -> Result<(), CodegenError> {
-    let mut drift = Vec::new();
-    for f in files {
-        match std::fs::read_to_string(bridge_dir.join(&f.path)) {
-            Ok(committed) if committed == f.contents => {}
-            _ => drift.push(f.path.clone()),
-        }
-    }
-    let expected: std::collections::BTreeSet<String> =
-        files.iter().map(|f| f.path.clone()).collect();
-    let mut stack = vec![bridge_dir.join("src/generated")];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p
-                    .strip_prefix(bridge_dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                if !expected.contains(&rel) {
-                    drift.push(format!("{rel} (stale)"));
-                }
-            }
-        }
-    }
-    if drift.is_empty() {
-        Ok(())
-    } else {
-        Err(CodegenError::Drift(drift))
+/// Compares the regenerated `bridge/Cargo.toml` with the committed one: the verify mode.
+pub fn verify(bridge_dir: &Path, cargo_toml: &File) -> Result<(), CodegenError> {
+    match std::fs::read_to_string(bridge_dir.join(&cargo_toml.path)) {
+        Ok(committed) if committed == cargo_toml.contents => Ok(()),
+        _ => Err(CodegenError::Drift),
     }
 }

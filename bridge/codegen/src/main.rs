@@ -1,26 +1,35 @@
-//! `cargo run -p cdk-from-rust-codegen [-- --verify | --library <npm package>]`: regenerates (or
-//! verifies) the bindings in `bridge/` from the jsii assemblies in the repository's
-//! `node_modules`. `--library` binds one more jsii library (installed in `node_modules` first, e.g.
+//! `cargo run -p cdk-from-rust-codegen [-- --verify | --library <npm package> | --emit-all <dir>]`:
+//! regenerates (or verifies) the committed feature table of `bridge/Cargo.toml` from the jsii
+//! assemblies in the repository's `node_modules`. The bindings themselves are generated at build
+//! time by `bridge/build.rs`, for the enabled features only.
+//!
+//! `--library` binds one more jsii library (installed in `node_modules` first, e.g.
 //! `npm install --save-exact cdk-monitoring-constructs@10.2.0`): it is added to
 //! `bridge/codegen/libraries.txt` and gets its own module and cargo feature, outside `all`.
+//! `--emit-all <dir>` writes every module's code to `<dir>` (to read or measure the whole library).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use cdk_from_rust_codegen::{CodegenError, Library};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let verify = args.iter().any(|a| a == "--verify");
-    let library = match args.iter().position(|a| a == "--library") {
+    let value = |flag: &str| match args.iter().position(|a| a == flag) {
         Some(i) => match args.get(i + 1) {
-            Some(name) => Some(name.clone()),
-            None => {
-                eprintln!("error: --library needs the npm package name of a jsii library");
-                return ExitCode::from(2);
-            }
+            Some(v) => Ok(Some(v.clone())),
+            None => Err(format!("{flag} needs a value")),
         },
-        None => None,
+        None => Ok(None),
+    };
+    let (library, emit_all) = match (value("--library"), value("--emit-all")) {
+        (Ok(l), Ok(e)) => (l, e.map(PathBuf::from)),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     };
     let bridge = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -38,20 +47,34 @@ fn main() -> ExitCode {
                 });
             }
         }
-        let files = cdk_from_rust_codegen::generate_with(&node_modules, bridge, &libraries)?;
-        let lines: usize = files.iter().map(|f| f.contents.lines().count()).sum();
-        if verify {
-            cdk_from_rust_codegen::verify(bridge, &files)?;
+        let start = Instant::now();
+        let assemblies = cdk_from_rust_codegen::load(&node_modules, &libraries)?;
+        let loaded = start.elapsed();
+        if let Some(dir) = &emit_all {
+            let all = cdk_from_rust_codegen::generate_all(&assemblies, &libraries);
+            let generated = start.elapsed();
+            cdk_from_rust_codegen::write(dir, &all.files)?;
+            let lines: usize = all.files.iter().map(|f| f.contents.lines().count()).sum();
+            let bytes: usize = all.files.iter().map(|f| f.contents.len()).sum();
             eprintln!(
-                "bindings are up to date ({} files, {lines} lines)",
-                files.len()
+                "wrote {} files, {lines} lines, {bytes} bytes to {} (load {:.1?}, generate {:.1?})",
+                all.files.len(),
+                dir.display(),
+                loaded,
+                generated - loaded
             );
+            return Ok(());
+        }
+        let cargo_toml = cdk_from_rust_codegen::feature_table(bridge, &assemblies, &libraries)?;
+        if verify {
+            cdk_from_rust_codegen::verify(bridge, &cargo_toml)?;
+            eprintln!("the feature table of bridge/Cargo.toml is up to date");
         } else {
-            cdk_from_rust_codegen::write(bridge, &files)?;
+            cdk_from_rust_codegen::write(bridge, &[cargo_toml])?;
             if let Some(package) = &library {
                 cdk_from_rust_codegen::add_library(bridge, package)?;
             }
-            eprintln!("wrote {} files, {lines} lines", files.len());
+            eprintln!("wrote the feature table of bridge/Cargo.toml");
         }
         Ok::<(), CodegenError>(())
     });

@@ -3,15 +3,18 @@
 
 use std::path::Path;
 
-use cdk_from_rust_codegen::{generate_with, read_libraries, Library};
+use std::collections::BTreeSet;
+
+use cdk_from_rust_codegen::gen::{self, ModuleSpec};
+use cdk_from_rust_codegen::{feature_table, load, modules, read_libraries, Library};
 
 #[test]
 fn cdk_monitoring_constructs_binds_given_its_name_and_changes_no_other_module() {
     let bridge = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let node_modules = bridge.parent().unwrap().join("node_modules");
-    let mut libraries = read_libraries(bridge).unwrap();
+    let committed = read_libraries(bridge).unwrap();
     assert_eq!(
-        libraries,
+        committed,
         [Library {
             package: "cdk-nag".into(),
             in_all: true
@@ -22,18 +25,29 @@ fn cdk_monitoring_constructs_binds_given_its_name_and_changes_no_other_module() 
         in_all: false,
     };
     assert_eq!(library.feature(), "cdk_monitoring_constructs");
+    let mut libraries = committed.clone();
     libraries.push(library);
-    let files = generate_with(&node_modules, bridge, &libraries)
-        .expect("cdk-monitoring-constructs is installed (npm ci)");
+    let assemblies =
+        load(&node_modules, &libraries).expect("cdk-monitoring-constructs is installed (npm ci)");
+    let emitted: BTreeSet<&str> = [
+        "aws_ecs",
+        "aws_cloudwatch",
+        "cdk_nag",
+        "cdk_monitoring_constructs",
+    ]
+    .into();
+    let emit = |m: &ModuleSpec| m.feature.as_deref().is_none_or(|f| emitted.contains(f));
+    let with = gen::generate(&assemblies, &modules(&assemblies[1], &libraries), &emit);
     let file = |path: &str| {
-        &files
+        &with
+            .files
             .iter()
             .find(|f| f.path == path)
             .unwrap_or_else(|| panic!("{path} is generated"))
             .contents
     };
 
-    let module = file("src/generated/cdk_monitoring_constructs.rs");
+    let module = file("cdk_monitoring_constructs.rs");
     for expected in [
         "//! Bindings for jsii module `cdk-monitoring-constructs`.",
         "pub struct MonitoringFacade(",
@@ -54,14 +68,16 @@ fn cdk_monitoring_constructs_binds_given_its_name_and_changes_no_other_module() 
         module.len()
     );
 
-    let root = file("src/generated/mod.rs");
+    let root = file("mod.rs");
     assert!(root.contains(
         "#[cfg(feature = \"cdk_monitoring_constructs\")]\npub mod cdk_monitoring_constructs;"
     ));
     assert!(root.contains("(\"cdk-monitoring-constructs\", \"10.2.0\"),"));
 
     // Its own feature, with the aws-cdk-lib modules it uses, and not in `all`.
-    let cargo = file("Cargo.toml");
+    let cargo = feature_table(bridge, &assemblies, &libraries)
+        .unwrap()
+        .contents;
     let feature = cargo
         .lines()
         .find(|l| l.starts_with("cdk_monitoring_constructs = ["))
@@ -71,15 +87,15 @@ fn cdk_monitoring_constructs_binds_given_its_name_and_changes_no_other_module() 
     assert!(!all.contains("cdk_monitoring_constructs"), "{all}");
     assert!(all.contains("\"cdk_nag\""), "{all}");
 
-    // Binding it changes no committed module.
-    for f in &files {
-        if f.path.starts_with("src/generated/")
-            && f.path.ends_with(".rs")
-            && f.path != "src/generated/mod.rs"
-            && !f.path.contains("cdk_monitoring")
-        {
-            let committed = std::fs::read_to_string(bridge.join(&f.path)).unwrap();
-            assert!(committed == f.contents, "{} changed", f.path);
+    // Binding it changes no other module.
+    let without = gen::generate(
+        &assemblies[..assemblies.len() - 1],
+        &modules(&assemblies[1], &committed),
+        &emit,
+    );
+    for f in &without.files {
+        if f.path != "mod.rs" {
+            assert!(with.files.contains(f), "{} changed", f.path);
         }
     }
 }
