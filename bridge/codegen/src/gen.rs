@@ -356,24 +356,71 @@ fn doc(out: &mut String, indent: &str, docs: &Docs, extra: &[String]) {
     while lines.first().is_some_and(|l| l.trim().is_empty()) {
         lines.remove(0);
     }
-    // aws-cdk-lib's examples are TypeScript: a fence without a language (or marked rust) becomes
-    // `text`, so rustdoc never compiles one as a doctest.
-    let mut in_fence = false;
-    for line in lines.iter().flat_map(|l| l.split('\n')) {
-        let mut line = line.trim_end().to_string();
-        if let Some(info) = line.trim_start().strip_prefix("```") {
-            if !in_fence && (info.trim().is_empty() || info.contains("rust")) {
-                let indent_len = line.len() - line.trim_start().len();
-                line = format!("{}```text", &line[..indent_len]);
-            }
-            in_fence = !in_fence;
-        }
+    for line in doc_lines(lines.iter().flat_map(|l| l.split('\n'))) {
         if line.is_empty() {
             let _ = writeln!(out, "{indent}///");
         } else {
             let _ = writeln!(out, "{indent}/// {line}");
         }
     }
+}
+
+/// The Markdown of a doc comment with every code block fenced as non-Rust: aws-cdk-lib's examples
+/// are TypeScript, so rustdoc must never compile one as a doctest. A fence without a language (or
+/// marked rust) becomes `text`; an indented code block (four spaces after a blank line, outside a
+/// fence, not a list item) is dedented into a `text` fence.
+fn doc_lines<'s>(lines: impl Iterator<Item = &'s str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut in_fence = false;
+    let mut in_indented = false;
+    for line in lines {
+        let line = line.trim_end();
+        let indented = line.starts_with("    ");
+        if in_indented && !indented && !line.is_empty() {
+            while out.last().is_some_and(String::is_empty) {
+                out.pop();
+            }
+            out.push("```".into());
+            out.push(String::new());
+            in_indented = false;
+        }
+        if in_indented {
+            out.push(line.get(4..).unwrap_or_default().to_string());
+            continue;
+        }
+        if let Some(info) = line.trim_start().strip_prefix("```") {
+            if !in_fence && (info.trim().is_empty() || info.contains("rust")) {
+                let indent_len = line.len() - line.trim_start().len();
+                out.push(format!("{}```text", &line[..indent_len]));
+            } else {
+                out.push(line.to_string());
+            }
+            in_fence = !in_fence;
+            continue;
+        }
+        let list_item = {
+            let t = line.trim_start();
+            t.starts_with("- ")
+                || t.starts_with("* ")
+                || t.starts_with("+ ")
+                || t.split_once(". ")
+                    .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()))
+        };
+        if !in_fence && indented && !list_item && out.last().is_none_or(String::is_empty) {
+            out.push("```text".into());
+            out.push(line[4..].to_string());
+            in_indented = true;
+            continue;
+        }
+        out.push(line.to_string());
+    }
+    if in_indented {
+        while out.last().is_some_and(String::is_empty) {
+            out.pop();
+        }
+        out.push("```".into());
+    }
+    out
 }
 
 /// What [`generate`] produces.
@@ -1245,5 +1292,40 @@ fn gen_unions(g: &mut ModuleGen) {
             emit(out, "bool".to_string(), &v, "v.into()");
         }
         let _ = writeln!(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::doc_lines;
+
+    #[test]
+    fn code_blocks_become_text_fences() {
+        let docs = "Intro:\n\n    const a = 1;\n\n    a();\nAfter.\n\n```\nx\n```\n\n```ts\ny\n```\n\n- item\n  more";
+        assert_eq!(
+            doc_lines(docs.lines()),
+            [
+                "Intro:",
+                "",
+                "```text",
+                "const a = 1;",
+                "",
+                "a();",
+                "```",
+                "",
+                "After.",
+                "",
+                "```text",
+                "x",
+                "```",
+                "",
+                "```ts",
+                "y",
+                "```",
+                "",
+                "- item",
+                "  more"
+            ]
+        );
     }
 }
