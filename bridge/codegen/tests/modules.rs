@@ -85,3 +85,42 @@ fn every_submodule_has_a_feature_with_its_closure_in_the_committed_table() {
     assert!(feature("interfaces_aws_s3").contains("\"interfaces\""));
     assert!(feature("aws_ecs_mixins").contains("\"aws_ecs\""));
 }
+
+#[test]
+fn other_installed_versions_or_no_node_modules_fail_with_what_to_run() {
+    let bridge = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let node_modules = bridge.parent().unwrap().join("node_modules");
+    // A bridge whose feature table was generated from another aws-cdk-lib.
+    let other = std::env::temp_dir().join(format!("cdk-from-rust-versions-{}", std::process::id()));
+    std::fs::create_dir_all(other.join("codegen")).unwrap();
+    std::fs::copy(
+        bridge.join("codegen/libraries.txt"),
+        other.join("codegen/libraries.txt"),
+    )
+    .unwrap();
+    let cargo = std::fs::read_to_string(bridge.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        other.join("Cargo.toml"),
+        cargo.replace("aws-cdk-lib@2.276.0", "aws-cdk-lib@2.275.0"),
+    )
+    .unwrap();
+    let err = generate_enabled(&node_modules, &other, &enabled(&[]))
+        .unwrap_err()
+        .to_string();
+    std::fs::remove_dir_all(&other).unwrap();
+    assert!(
+        err.contains("aws-cdk-lib@2.276.0")
+            && err.contains("generated from constructs@10.8.1, aws-cdk-lib@2.275.0")
+            && err.contains("run `npm ci`"),
+        "{err}"
+    );
+
+    let none = cdk_from_rust_codegen::find_node_modules(Path::new("/"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        none.contains("no node_modules with aws-cdk-lib found"),
+        "{none}"
+    );
+    assert!(none.contains("CDK_FROM_RUST_NODE_MODULES"), "{none}");
+}
