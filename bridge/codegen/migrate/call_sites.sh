@@ -9,7 +9,10 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../../.."
 diag=$(mktemp)
-trap 'rm -f "$diag"' EXIT
+# migrate.py reads the generated bindings (built into OUT_DIR, not committed): the whole library.
+export CDK_FROM_RUST_GENERATED=$(mktemp -d)
+trap 'rm -rf "$diag" "$CDK_FROM_RUST_GENERATED"' EXIT
+cargo run -q --release -p cdk-from-rust-codegen -- --emit-all "$CDK_FROM_RUST_GENERATED" || exit 1
 errors() {
   python3 -c "
 import json, sys
@@ -25,7 +28,7 @@ for pass in 1 2 3 4 5 6 7 8; do
   echo "pass $pass: $n errors"
   [ "$n" = 0 ] && exit 0
   python3 "$here/migrate.py" "$diag" | grep -v '^edited'
-  files=$(git diff --name-only | grep '\.rs$' | grep -v '^bridge/src/generated/')
+  files=$(git diff --name-only | grep '\.rs$')
   [ -z "$files" ] && break
   python3 "$here/fixsome.py" $files
   python3 "$here/imports.py" $files

@@ -5,7 +5,8 @@ usage: migrate.py diagnostics.json  (cargo check --message-format json output)""
 import json, re, sys, os, glob, collections
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-GEN = os.path.join(ROOT, 'bridge/src/generated')
+# The generated bindings: `cargo run -p cdk-from-rust-codegen -- --emit-all DIR` (call_sites.sh).
+GEN = os.environ['CDK_FROM_RUST_GENERATED']
 required = {}  # struct name -> [fields]
 for f in glob.glob(GEN + '/**/*.rs', recursive=True):
     src = open(f).read()
