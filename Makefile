@@ -81,7 +81,8 @@ TYPED_CORE := $(shell sed -n '/^pub const TYPED_AWS_CDK_LIB_MODULES/,/^];/s/^ *"
 SAMPLE ?= $(TYPED_CORE) cdk_nag aws_lambda aws_rds aws_ecs_patterns aws_ecs_mixins interfaces_aws_s3 aws_quicksight
 VERIFY_FEATURES := $(if $(filter all,$(SAMPLE)),$(FEATURES),$(SAMPLE))
 
-lint:
+# Building cdk-from-rust generates its bindings from node_modules' assemblies (bridge/build.rs).
+lint: node_modules/.package-lock.json
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo check -q -p tracker-review --no-default-features
@@ -90,7 +91,7 @@ lint:
 	cargo check -q -p cdk-from-rust --features aws_wafv2
 	cargo check -q -p cdk-from-rust --features aws_ecs
 
-verify-features:
+verify-features: node_modules/.package-lock.json
 	for f in $(VERIFY_FEATURES); do echo "cdk-from-rust --features $$f"; cargo check -q -p cdk-from-rust --features $$f || exit 1; done
 
 test: setup test-packages lint
@@ -104,7 +105,7 @@ golden: setup
 # The README's pictures, docs/diagrams/{staging,production}.{svg,png}, from the stacks' model
 # (stacks/src/topology.rs) with cdk.json's context; `the_committed_pictures_are_current` fails when
 # the SVGs are stale. Pure Rust (layout-rs, resvg): no system package.
-diagrams:
+diagrams: node_modules/.package-lock.json
 	cargo build -q -p tracker-cdk --features png
 	mkdir -p docs/diagrams
 	for env in staging production; do \
