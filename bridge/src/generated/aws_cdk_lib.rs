@@ -31,6 +31,8 @@ pub mod aws_efs;
 pub mod aws_elasticache;
 #[cfg(feature = "aws_elasticloadbalancingv2")]
 pub mod aws_elasticloadbalancingv2;
+#[cfg(feature = "aws_elasticloadbalancingv2_targets")]
+pub mod aws_elasticloadbalancingv2_targets;
 #[cfg(feature = "aws_events")]
 pub mod aws_events;
 #[cfg(feature = "aws_events_targets")]
@@ -39,10 +41,14 @@ pub mod aws_events_targets;
 pub mod aws_iam;
 #[cfg(feature = "aws_kms")]
 pub mod aws_kms;
+#[cfg(feature = "aws_lambda")]
+pub mod aws_lambda;
 #[cfg(feature = "aws_logs")]
 pub mod aws_logs;
 #[cfg(feature = "aws_route53")]
 pub mod aws_route53;
+#[cfg(feature = "aws_route53_targets")]
+pub mod aws_route53_targets;
 #[cfg(feature = "aws_s3")]
 pub mod aws_s3;
 #[cfg(feature = "aws_s3_deployment")]

@@ -15388,7 +15388,7 @@ pub struct EdgeLambda {
     /// The version of the Lambda function that will be invoked.
     ///
     /// **Note**: it's not possible to use the '$LATEST' function version for Lambda@Edge!
-    pub function_version: rt::Opaque,
+    pub function_version: crate::aws_cdk_lib::aws_lambda::IVersion,
     /// Allows a Lambda function to have read access to the body content.
     ///
     /// Only valid for "request" event types (`ORIGIN_REQUEST` or `VIEWER_REQUEST`).
@@ -15403,7 +15403,7 @@ pub struct EdgeLambda {
 pub struct EdgeLambdaRequired<T0, T1> {
     /// The type of event in response to which should the function be invoked. (converts into `aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType`)
     pub event_type: T0,
-    /// The version of the Lambda function that will be invoked. (converts into `Opaque`)
+    /// The version of the Lambda function that will be invoked. (converts into `aws_cdk_lib::aws_lambda::IVersion`)
     pub function_version: T1,
 }
 
@@ -15412,7 +15412,7 @@ impl EdgeLambda {
     pub fn new<T0, T1>(required: EdgeLambdaRequired<T0, T1>) -> Self
     where
         T0: Into<crate::aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType>,
-        T1: Into<rt::Opaque>,
+        T1: Into<crate::aws_cdk_lib::aws_lambda::IVersion>,
     {
         EdgeLambda { event_type: required.event_type.into(), function_version: required.function_version.into(), include_body: None }
     }
@@ -15424,7 +15424,7 @@ impl EdgeLambda {
     /// The version of the Lambda function that will be invoked.
     ///
     /// **Note**: it's not possible to use the '$LATEST' function version for Lambda@Edge!
-    pub fn function_version(mut self, function_version: impl Into<rt::Opaque>) -> Self {
+    pub fn function_version(mut self, function_version: impl Into<crate::aws_cdk_lib::aws_lambda::IVersion>) -> Self {
         self.function_version = function_version.into();
         self
     }
@@ -17406,7 +17406,7 @@ pub struct LambdaFunctionAssociation {
     /// See: <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-include-body-access.html>
     pub include_body: Option<rt::JsBool>,
     /// A version of the lambda to associate.
-    pub lambda_function: rt::Opaque,
+    pub lambda_function: crate::aws_cdk_lib::aws_lambda::IVersion,
 }
 
 /// The required fields of [`LambdaFunctionAssociation`], named: `LambdaFunctionAssociation::new(LambdaFunctionAssociationRequired { .. })`.
@@ -17414,7 +17414,7 @@ pub struct LambdaFunctionAssociation {
 pub struct LambdaFunctionAssociationRequired<T0, T1> {
     /// The lambda event type defines at which event the lambda is called during the request lifecycle. (converts into `aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType`)
     pub event_type: T0,
-    /// A version of the lambda to associate. (converts into `Opaque`)
+    /// A version of the lambda to associate. (converts into `aws_cdk_lib::aws_lambda::IVersion`)
     pub lambda_function: T1,
 }
 
@@ -17423,7 +17423,7 @@ impl LambdaFunctionAssociation {
     pub fn new<T0, T1>(required: LambdaFunctionAssociationRequired<T0, T1>) -> Self
     where
         T0: Into<crate::aws_cdk_lib::aws_cloudfront::LambdaEdgeEventType>,
-        T1: Into<rt::Opaque>,
+        T1: Into<crate::aws_cdk_lib::aws_lambda::IVersion>,
     {
         LambdaFunctionAssociation { event_type: required.event_type.into(), include_body: None, lambda_function: required.lambda_function.into() }
     }
@@ -17444,7 +17444,7 @@ impl LambdaFunctionAssociation {
         self
     }
     /// A version of the lambda to associate.
-    pub fn lambda_function(mut self, lambda_function: impl Into<rt::Opaque>) -> Self {
+    pub fn lambda_function(mut self, lambda_function: impl Into<crate::aws_cdk_lib::aws_lambda::IVersion>) -> Self {
         self.lambda_function = lambda_function.into();
         self
     }

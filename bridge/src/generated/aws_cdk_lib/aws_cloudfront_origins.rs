@@ -16,16 +16,16 @@ crate::__upcasts!(FunctionUrlOrigin => crate::aws_cdk_lib::aws_cloudfront::IOrig
 impl FunctionUrlOrigin {
     /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(lambda_function_url: impl Into<rt::Opaque>) -> Self {
+    pub fn new(lambda_function_url: impl Into<crate::aws_cdk_lib::aws_lambda::IFunctionUrl>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function_url)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_lambda::IFunctionUrl>::into(lambda_function_url)));
         rt::new_op("aws-cdk-lib.aws_cloudfront_origins.FunctionUrlOrigin", __args)
     }
     /// [`Self::new`] with the optional `props` passed.
     #[track_caller]
-    pub fn new_with(lambda_function_url: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginProps>) -> Self {
+    pub fn new_with(lambda_function_url: impl Into<crate::aws_cdk_lib::aws_lambda::IFunctionUrl>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function_url)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_lambda::IFunctionUrl>::into(lambda_function_url)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudfront_origins.FunctionUrlOrigin", __args)
     }
@@ -33,18 +33,18 @@ impl FunctionUrlOrigin {
     ///
     /// Leaves out the optional `props`; [`Self::with_origin_access_control_with`] passes it.
     #[track_caller]
-    pub fn with_origin_access_control(lambda_function_url: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
+    pub fn with_origin_access_control(lambda_function_url: impl Into<crate::aws_cdk_lib::aws_lambda::IFunctionUrl>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function_url)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_lambda::IFunctionUrl>::into(lambda_function_url)));
         rt::static_op("aws-cdk-lib.aws_cloudfront_origins.FunctionUrlOrigin", "withOriginAccessControl", __args)
     }
     /// Create a Lambda Function URL Origin with Origin Access Control (OAC) configured.
     ///
     /// [`Self::with_origin_access_control`] with the optional `props` passed.
     #[track_caller]
-    pub fn with_origin_access_control_with(lambda_function_url: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginWithOACProps>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
+    pub fn with_origin_access_control_with(lambda_function_url: impl Into<crate::aws_cdk_lib::aws_lambda::IFunctionUrl>, props: impl Into<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginWithOACProps>) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function_url)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_lambda::IFunctionUrl>::into(lambda_function_url)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront_origins::FunctionUrlOriginWithOACProps>::into(props)));
         rt::static_op("aws-cdk-lib.aws_cloudfront_origins.FunctionUrlOrigin", "withOriginAccessControl", __args)
     }

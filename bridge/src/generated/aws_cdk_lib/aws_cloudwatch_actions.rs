@@ -104,16 +104,16 @@ crate::__upcasts!(LambdaAction => crate::aws_cdk_lib::aws_cloudwatch::IAlarmActi
 impl LambdaAction {
     /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(lambda_function: impl Into<rt::Opaque>) -> Self {
+    pub fn new(lambda_function: impl Into<IAliasOrIFunctionOrIVersion>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function)));
+        __args.push(rt::ToValue::to_value(&Into::<IAliasOrIFunctionOrIVersion>::into(lambda_function)));
         rt::new_op("aws-cdk-lib.aws_cloudwatch_actions.LambdaAction", __args)
     }
     /// [`Self::new`] with the optional `props` passed.
     #[track_caller]
-    pub fn new_with(lambda_function: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch_actions::LambdaActionProps>) -> Self {
+    pub fn new_with(lambda_function: impl Into<IAliasOrIFunctionOrIVersion>, props: impl Into<crate::aws_cdk_lib::aws_cloudwatch_actions::LambdaActionProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(lambda_function)));
+        __args.push(rt::ToValue::to_value(&Into::<IAliasOrIFunctionOrIVersion>::into(lambda_function)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch_actions::LambdaActionProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_cloudwatch_actions.LambdaAction", __args)
     }
@@ -282,6 +282,53 @@ impl SsmIncidentAction {
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>::into(alarm)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
+    }
+}
+
+/// A jsii union: one of `crate::aws_cdk_lib::aws_lambda::IAlias`, `crate::aws_cdk_lib::aws_lambda::IFunction`, `crate::aws_cdk_lib::aws_lambda::IVersion`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IAliasOrIFunctionOrIVersion {
+    IAlias(crate::aws_cdk_lib::aws_lambda::IAlias),
+    IFunction(crate::aws_cdk_lib::aws_lambda::IFunction),
+    IVersion(crate::aws_cdk_lib::aws_lambda::IVersion),
+}
+impl rt::ToValue for IAliasOrIFunctionOrIVersion {
+    fn to_value(&self) -> crate::program::Value {
+        match self {
+            IAliasOrIFunctionOrIVersion::IAlias(x) => rt::ToValue::to_value(x),
+            IAliasOrIFunctionOrIVersion::IFunction(x) => rt::ToValue::to_value(x),
+            IAliasOrIFunctionOrIVersion::IVersion(x) => rt::ToValue::to_value(x),
+        }
+    }
+}
+impl From<crate::aws_cdk_lib::aws_lambda::IAlias> for IAliasOrIFunctionOrIVersion {
+    fn from(v: crate::aws_cdk_lib::aws_lambda::IAlias) -> Self {
+        IAliasOrIFunctionOrIVersion::IAlias(v)
+    }
+}
+impl From<&crate::aws_cdk_lib::aws_lambda::IAlias> for IAliasOrIFunctionOrIVersion {
+    fn from(v: &crate::aws_cdk_lib::aws_lambda::IAlias) -> Self {
+        IAliasOrIFunctionOrIVersion::IAlias(*v)
+    }
+}
+impl From<crate::aws_cdk_lib::aws_lambda::IFunction> for IAliasOrIFunctionOrIVersion {
+    fn from(v: crate::aws_cdk_lib::aws_lambda::IFunction) -> Self {
+        IAliasOrIFunctionOrIVersion::IFunction(v)
+    }
+}
+impl From<&crate::aws_cdk_lib::aws_lambda::IFunction> for IAliasOrIFunctionOrIVersion {
+    fn from(v: &crate::aws_cdk_lib::aws_lambda::IFunction) -> Self {
+        IAliasOrIFunctionOrIVersion::IFunction(*v)
+    }
+}
+impl From<crate::aws_cdk_lib::aws_lambda::IVersion> for IAliasOrIFunctionOrIVersion {
+    fn from(v: crate::aws_cdk_lib::aws_lambda::IVersion) -> Self {
+        IAliasOrIFunctionOrIVersion::IVersion(v)
+    }
+}
+impl From<&crate::aws_cdk_lib::aws_lambda::IVersion> for IAliasOrIFunctionOrIVersion {
+    fn from(v: &crate::aws_cdk_lib::aws_lambda::IVersion) -> Self {
+        IAliasOrIFunctionOrIVersion::IVersion(*v)
     }
 }
 

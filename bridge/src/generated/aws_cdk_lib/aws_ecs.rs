@@ -25162,9 +25162,9 @@ crate::__handle!(DeploymentLifecycleLambdaTarget);
 crate::__upcasts!(DeploymentLifecycleLambdaTarget => crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget);
 impl DeploymentLifecycleLambdaTarget {
     #[track_caller]
-    pub fn new(handler: impl Into<rt::Opaque>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleLambdaTargetProps>) -> Self {
+    pub fn new(handler: impl Into<crate::aws_cdk_lib::aws_lambda::IFunction>, id: impl Into<rt::JsString>, props: impl Into<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleLambdaTargetProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(handler)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_lambda::IFunction>::into(handler)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleLambdaTargetProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_ecs.DeploymentLifecycleLambdaTarget", __args)

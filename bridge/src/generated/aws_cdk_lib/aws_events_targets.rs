@@ -2594,16 +2594,16 @@ crate::__upcasts!(LambdaFunction => crate::aws_cdk_lib::aws_events::IRuleTarget)
 impl LambdaFunction {
     /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(handler: impl Into<rt::Opaque>) -> Self {
+    pub fn new(handler: impl Into<crate::aws_cdk_lib::aws_lambda::IFunction>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(handler)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_lambda::IFunction>::into(handler)));
         rt::new_op("aws-cdk-lib.aws_events_targets.LambdaFunction", __args)
     }
     /// [`Self::new`] with the optional `props` passed.
     #[track_caller]
-    pub fn new_with(handler: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::LambdaFunctionProps>) -> Self {
+    pub fn new_with(handler: impl Into<crate::aws_cdk_lib::aws_lambda::IFunction>, props: impl Into<crate::aws_cdk_lib::aws_events_targets::LambdaFunctionProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(handler)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_lambda::IFunction>::into(handler)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_events_targets::LambdaFunctionProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_events_targets.LambdaFunction", __args)
     }

@@ -1294,16 +1294,16 @@ crate::__upcasts!(LambdaInvoke => crate::aws_cdk_lib::aws_scheduler::IScheduleTa
 impl LambdaInvoke {
     /// Leaves out the optional `props`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(func: impl Into<rt::Opaque>) -> Self {
+    pub fn new(func: impl Into<crate::aws_cdk_lib::aws_lambda::IFunction>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(func)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_lambda::IFunction>::into(func)));
         rt::new_op("aws-cdk-lib.aws_scheduler_targets.LambdaInvoke", __args)
     }
     /// [`Self::new`] with the optional `props` passed.
     #[track_caller]
-    pub fn new_with(func: impl Into<rt::Opaque>, props: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
+    pub fn new_with(func: impl Into<crate::aws_cdk_lib::aws_lambda::IFunction>, props: impl Into<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(func)));
+        __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_lambda::IFunction>::into(func)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler_targets::ScheduleTargetBaseProps>::into(props)));
         rt::new_op("aws-cdk-lib.aws_scheduler_targets.LambdaInvoke", __args)
     }

@@ -2648,7 +2648,7 @@ pub struct RotationScheduleOptions {
     /// A Lambda function that can rotate the secret.
     ///
     /// Default: - either `rotationLambda` or `hostedRotation` must be specified
-    pub rotation_lambda: Option<rt::Opaque>,
+    pub rotation_lambda: Option<crate::aws_cdk_lib::aws_lambda::IFunction>,
 }
 
 impl RotationScheduleOptions {
@@ -2685,7 +2685,7 @@ impl RotationScheduleOptions {
     /// A Lambda function that can rotate the secret.
     ///
     /// Default: - either `rotationLambda` or `hostedRotation` must be specified
-    pub fn rotation_lambda(mut self, rotation_lambda: impl Into<rt::Opaque>) -> Self {
+    pub fn rotation_lambda(mut self, rotation_lambda: impl Into<crate::aws_cdk_lib::aws_lambda::IFunction>) -> Self {
         self.rotation_lambda = Some(rotation_lambda.into());
         self
     }
@@ -2727,7 +2727,7 @@ pub struct RotationScheduleProps {
     /// A Lambda function that can rotate the secret.
     ///
     /// Default: - either `rotationLambda` or `hostedRotation` must be specified
-    pub rotation_lambda: Option<rt::Opaque>,
+    pub rotation_lambda: Option<crate::aws_cdk_lib::aws_lambda::IFunction>,
     /// The secret to rotate.
     ///
     /// If hosted rotation is used, this must be a JSON string with the following format:
@@ -2783,7 +2783,7 @@ impl RotationScheduleProps {
     /// A Lambda function that can rotate the secret.
     ///
     /// Default: - either `rotationLambda` or `hostedRotation` must be specified
-    pub fn rotation_lambda(mut self, rotation_lambda: impl Into<rt::Opaque>) -> Self {
+    pub fn rotation_lambda(mut self, rotation_lambda: impl Into<crate::aws_cdk_lib::aws_lambda::IFunction>) -> Self {
         self.rotation_lambda = Some(rotation_lambda.into());
         self
     }
