@@ -274,7 +274,7 @@ new sqs.CfnQueue(stack, 'RawQueue', {
   redrivePolicy: { deadLetterTargetArn: queue.queueArn, maxReceiveCount: 3 },
 });
 
-// Metadata in the manifest, and a value read back from a method's result (JsAny::get).
+// Construct metadata (in DifferentialSuite.metadata.json), outputs.
 stack.node.addMetadata('suite:note', { purpose: 'differential', cases: [1, 2.5, true] }); // $literal
 stack.node.addMetadata('suite:raw', { owner: null, ratio: 0.25 }); // null, through the raw call_op
 new cdk.CfnOutput(stack, 'AlbDns', {
@@ -283,7 +283,7 @@ new cdk.CfnOutput(stack, 'AlbDns', {
   exportName: 'SuiteAlbDns',
 });
 new cdk.CfnOutput(stack, 'ServiceGroupFullName', { value: serviceGroup.targetGroupFullName });
-// A property of a method's result (a struct: JsAny::get), as literal-free JSON in an override.
+// A property of a method's result (a struct: JsAny::get), passed to a property override.
 nlb.node.defaultChild.addPropertyOverride(
   'Subnets',
   vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds,
