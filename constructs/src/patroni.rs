@@ -56,6 +56,7 @@ use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::{
     BaseNetworkListenerProps, HealthCheck, NetworkLoadBalancer, NetworkLoadBalancerProps,
     NetworkTargetGroup, NetworkTargetGroupProps, Protocol, TargetType,
 };
+use cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2_targets::IpTarget;
 use cdk_from_rust::aws_cdk_lib::aws_iam::{
     IManagedPolicy, ManagedPolicy, PolicyStatement, PolicyStatementProps, Role, RoleProps,
     ServicePrincipal,
@@ -71,7 +72,7 @@ use cdk_from_rust::aws_cdk_lib::{
     Aws, CfnOutput, CfnOutputProps, Duration, Fn, RemovalPolicy, Size, Tags,
 };
 use cdk_from_rust::constructs::Construct;
-use cdk_from_rust::{JsAny, JsString, Opaque};
+use cdk_from_rust::{JsAny, JsString};
 
 use serde::Serialize;
 
@@ -1569,15 +1570,12 @@ impl PatroniCluster {
                     ),
             );
             // The nodes' fixed addresses are the targets (IP targets on port 5432).
-            // `elbv2.IpTarget` is deprecated and left out of the .jsii, so it is reached by fqn
-            // (the bindings' escape hatch, resolved in the installed aws-cdk-lib).
-            tg.add_target(props.private_ips.iter().map(|ip| {
-                Opaque::new_unbound(
-                    "aws-cdk-lib.aws_elasticloadbalancingv2.IpTarget",
-                    [JsAny::from(ip.as_str()), JsAny::from(POSTGRES_PORT)],
-                )
-                .cast::<cdk_from_rust::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>()
-            }));
+            tg.add_target(
+                props
+                    .private_ips
+                    .iter()
+                    .map(|ip| IpTarget::new_with(ip.as_str(), POSTGRES_PORT)),
+            );
             tg
         };
         let writer = target_group("WriterTargets", WRITER_HEALTH_PATH);
