@@ -24,5 +24,6 @@ mod generated;
 pub use generated::*;
 
 pub use runtime::{
-    record, synthesize, Handle, JsAny, JsArray, JsBool, JsNumber, JsObject, JsString, Opaque,
+    record, synthesize, Handle, JsAny, JsArray, JsBool, JsList, JsMap, JsNumber, JsObject,
+    JsString, ListArg, Opaque, StructRef,
 };

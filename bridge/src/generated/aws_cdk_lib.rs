@@ -74,7 +74,7 @@ pub struct AWSEventMetadataProps {
     /// Identifies the AWS region where the event originated.
     ///
     /// Default: - No filtering on region
-    pub region: Option<Vec<rt::JsString>>,
+    pub region: Option<rt::JsList<rt::JsString>>,
     /// This JSON array contains ARNs that identify resources that are involved in the event.
     ///
     /// Inclusion of these ARNs is at the discretion of the
@@ -86,11 +86,11 @@ pub struct AWSEventMetadataProps {
     /// resource ARNs.
     ///
     /// Default: - No filtering on resource
-    pub resources: Option<Vec<rt::JsString>>,
+    pub resources: Option<rt::JsList<rt::JsString>>,
     /// By default, this is set to 0 (zero) in all events.
     ///
     /// Default: - No filtering on version
-    pub version: Option<Vec<rt::JsString>>,
+    pub version: Option<rt::JsList<rt::JsString>>,
 }
 
 impl AWSEventMetadataProps {
@@ -101,8 +101,8 @@ impl AWSEventMetadataProps {
     /// Identifies the AWS region where the event originated.
     ///
     /// Default: - No filtering on region
-    pub fn region(mut self, region: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.region = Some(rt::collect::<rt::JsString, _>(region));
+    pub fn region(mut self, region: impl rt::ListArg<rt::JsString>) -> Self {
+        self.region = Some(rt::ListArg::<rt::JsString>::into_list(region));
         self
     }
     /// This JSON array contains ARNs that identify resources that are involved in the event.
@@ -116,15 +116,15 @@ impl AWSEventMetadataProps {
     /// resource ARNs.
     ///
     /// Default: - No filtering on resource
-    pub fn resources(mut self, resources: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resources = Some(rt::collect::<rt::JsString, _>(resources));
+    pub fn resources(mut self, resources: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resources = Some(rt::ListArg::<rt::JsString>::into_list(resources));
         self
     }
     /// By default, this is set to 0 (zero) in all events.
     ///
     /// Default: - No filtering on version
-    pub fn version(mut self, version: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.version = Some(rt::collect::<rt::JsString, _>(version));
+    pub fn version(mut self, version: impl rt::ListArg<rt::JsString>) -> Self {
+        self.version = Some(rt::ListArg::<rt::JsString>::into_list(version));
         self
     }
 }
@@ -676,7 +676,7 @@ pub struct AppProps {
     /// **Deprecated:** Use `Validations.of(app).addPlugins()` instead.
     ///
     /// Default: - no validation plugins
-    pub policy_validation_beta1: Option<Vec<crate::aws_cdk_lib::IPolicyValidationPluginBeta1>>,
+    pub policy_validation_beta1: Option<rt::JsList<crate::aws_cdk_lib::IPolicyValidationPluginBeta1>>,
     /// Additional context values for the application.
     ///
     /// Context provided here has precedence over context set by:
@@ -695,7 +695,7 @@ pub struct AppProps {
     /// A list of IPropertyInjector attached to this App.
     ///
     /// Default: - no PropertyInjectors
-    pub property_injectors: Option<Vec<crate::aws_cdk_lib::IPropertyInjector>>,
+    pub property_injectors: Option<rt::JsList<crate::aws_cdk_lib::IPropertyInjector>>,
     /// Include construct creation stack trace in the `aws:cdk:trace` metadata key of all constructs.
     ///
     /// Default: true stack traces are included unless `aws:cdk:disable-stack-trace` is set in the context.
@@ -814,8 +814,8 @@ impl AppProps {
     /// **Deprecated:** Use `Validations.of(app).addPlugins()` instead.
     ///
     /// Default: - no validation plugins
-    pub fn policy_validation_beta1(mut self, policy_validation_beta1: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::IPolicyValidationPluginBeta1>>) -> Self {
-        self.policy_validation_beta1 = Some(rt::collect::<crate::aws_cdk_lib::IPolicyValidationPluginBeta1, _>(policy_validation_beta1));
+    pub fn policy_validation_beta1(mut self, policy_validation_beta1: impl rt::ListArg<crate::aws_cdk_lib::IPolicyValidationPluginBeta1>) -> Self {
+        self.policy_validation_beta1 = Some(rt::ListArg::<crate::aws_cdk_lib::IPolicyValidationPluginBeta1>::into_list(policy_validation_beta1));
         self
     }
     /// Additional context values for the application.
@@ -839,8 +839,8 @@ impl AppProps {
     /// A list of IPropertyInjector attached to this App.
     ///
     /// Default: - no PropertyInjectors
-    pub fn property_injectors(mut self, property_injectors: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::IPropertyInjector>>) -> Self {
-        self.property_injectors = Some(rt::collect::<crate::aws_cdk_lib::IPropertyInjector, _>(property_injectors));
+    pub fn property_injectors(mut self, property_injectors: impl rt::ListArg<crate::aws_cdk_lib::IPropertyInjector>) -> Self {
+        self.property_injectors = Some(rt::ListArg::<crate::aws_cdk_lib::IPropertyInjector>::into_list(property_injectors));
         self
     }
     /// Include construct creation stack trace in the `aws:cdk:trace` metadata key of all constructs.
@@ -969,7 +969,7 @@ impl Arn {
     /// - `arn`: the ARN to split into its components.
     /// - `arn_format`: the expected format of 'arn' - depends on what format the service 'arn' represents uses.
     #[track_caller]
-    pub fn split(arn: impl Into<rt::JsString>, arn_format: impl Into<crate::aws_cdk_lib::ArnFormat>) -> rt::JsAny {
+    pub fn split(arn: impl Into<rt::JsString>, arn_format: impl Into<crate::aws_cdk_lib::ArnFormat>) -> rt::StructRef<crate::aws_cdk_lib::ArnComponents> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(arn)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ArnFormat>::into(arn_format)));
@@ -1100,6 +1100,64 @@ impl rt::ToValue for ArnComponents {
         o.opt("resourceName", &self.resource_name);
         o.field("service", &self.service);
         o.build()
+    }
+}
+
+/// The fields of a [`ArnComponents`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<ArnComponents> {
+    /// The ID of the AWS account that owns the resource, without the hyphens.
+    ///
+    /// For example, 123456789012. Note that the ARNs for some resources don't
+    /// require an account number, so this component might be omitted.
+    ///
+    /// Default: The account the stack is deployed to.
+    #[track_caller]
+    pub fn account(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "account")
+    }
+    /// The specific ARN format to use for this ARN value.
+    ///
+    /// Default: - ':' when `arnFormat` is `COLON_RESOURCE_NAME`, '/' otherwise. The deprecated `sep` property takes precedence when specified.
+    #[track_caller]
+    pub fn arn_format(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "arnFormat")
+    }
+    /// The partition that the resource is in.
+    ///
+    /// For standard AWS regions, the
+    /// partition is aws. If you have resources in other partitions, the
+    /// partition is aws-partitionname. For example, the partition for resources
+    /// in the China (Beijing) region is aws-cn.
+    ///
+    /// Default: The AWS partition the stack is deployed to.
+    #[track_caller]
+    pub fn partition(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "partition")
+    }
+    /// The region the resource resides in.
+    ///
+    /// Note that the ARNs for some resources
+    /// do not require a region, so this component might be omitted.
+    ///
+    /// Default: The region the stack is deployed to.
+    #[track_caller]
+    pub fn region(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "region")
+    }
+    /// Resource type (e.g. "table", "autoScalingGroup", "certificate"). For some resource types, e.g. S3 buckets, this field defines the bucket name.
+    #[track_caller]
+    pub fn resource(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "resource")
+    }
+    /// Resource name or path within the resource (i.e. S3 bucket object key) or a wildcard such as ``"*"``. This is service-dependent.
+    #[track_caller]
+    pub fn resource_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "resourceName")
+    }
+    /// The service namespace that identifies the AWS product (for example, 's3', 'iam', 'codepipeline').
+    #[track_caller]
+    pub fn service(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "service")
     }
 }
 
@@ -1546,12 +1604,12 @@ impl AssetManifestBuilder {
     ///
     /// [`Self::emit_manifest`] with the optional `options`, `dependencies` passed.
     #[track_caller]
-    pub fn emit_manifest_with_dependencies(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, session: impl Into<crate::aws_cdk_lib::ISynthesisSession>, options: impl Into<rt::JsAny>, dependencies: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsString {
+    pub fn emit_manifest_with_dependencies(&self, stack: impl Into<crate::aws_cdk_lib::Stack>, session: impl Into<crate::aws_cdk_lib::ISynthesisSession>, options: impl Into<rt::JsAny>, dependencies: impl rt::ListArg<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::Stack>::into(stack)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ISynthesisSession>::into(session)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(options)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(dependencies)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(dependencies)));
         rt::call_op(rt::JsObject::handle(self), "emitManifest", __args)
     }
     /// Whether there are any assets registered in the manifest.
@@ -1911,7 +1969,7 @@ pub struct AssetStagingProps {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// Extra information to encode into the fingerprint (e.g. build instructions and other inputs).
     ///
     /// Default: - hash is only based on source content
@@ -1979,8 +2037,8 @@ impl AssetStagingProps {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// Extra information to encode into the fingerprint (e.g. build instructions and other inputs).
@@ -2203,7 +2261,7 @@ impl BootstraplessSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::JsAny {
+    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::DockerImageAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerImageAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addDockerImageAsset", __args)
@@ -2218,7 +2276,7 @@ impl BootstraplessSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::JsAny {
+    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::FileAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FileAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addFileAsset", __args)
@@ -2323,7 +2381,7 @@ pub struct BundlingOptions {
     /// Default: - run the command defined in the image
     ///
     /// See: <https://docs.docker.com/engine/reference/run/>
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// The entrypoint to run in the Docker container.
     ///
     /// Example value: `['/bin/sh', '-c']`
@@ -2331,7 +2389,7 @@ pub struct BundlingOptions {
     /// Default: - run the entrypoint defined in the image
     ///
     /// See: <https://docs.docker.com/engine/reference/builder/#entrypoint>
-    pub entrypoint: Option<Vec<rt::JsString>>,
+    pub entrypoint: Option<rt::JsList<rt::JsString>>,
     /// The environment variables to pass to the Docker container.
     ///
     /// Default: - no environment variables.
@@ -2375,13 +2433,13 @@ pub struct BundlingOptions {
     /// Additional Docker volumes to mount.
     ///
     /// Default: - no additional volumes are mounted
-    pub volumes: Option<Vec<crate::aws_cdk_lib::DockerVolume>>,
+    pub volumes: Option<rt::JsList<crate::aws_cdk_lib::DockerVolume>>,
     /// Where to mount the specified volumes from.
     ///
     /// Default: - no containers are specified to mount volumes from
     ///
     /// See: <https://docs.docker.com/engine/reference/commandline/run/#mount-volumes-from-container---volumes-from>
-    pub volumes_from: Option<Vec<rt::JsString>>,
+    pub volumes_from: Option<rt::JsList<rt::JsString>>,
     /// Working directory inside the Docker container.
     ///
     /// Default: /asset-input
@@ -2407,8 +2465,8 @@ impl BundlingOptions {
     /// Default: - run the command defined in the image
     ///
     /// See: <https://docs.docker.com/engine/reference/run/>
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// The entrypoint to run in the Docker container.
@@ -2418,8 +2476,8 @@ impl BundlingOptions {
     /// Default: - run the entrypoint defined in the image
     ///
     /// See: <https://docs.docker.com/engine/reference/builder/#entrypoint>
-    pub fn entrypoint(mut self, entrypoint: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.entrypoint = Some(rt::collect::<rt::JsString, _>(entrypoint));
+    pub fn entrypoint(mut self, entrypoint: impl rt::ListArg<rt::JsString>) -> Self {
+        self.entrypoint = Some(rt::ListArg::<rt::JsString>::into_list(entrypoint));
         self
     }
     /// The environment variables to pass to the Docker container.
@@ -2489,8 +2547,8 @@ impl BundlingOptions {
     /// Additional Docker volumes to mount.
     ///
     /// Default: - no additional volumes are mounted
-    pub fn volumes(mut self, volumes: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::DockerVolume>>) -> Self {
-        self.volumes = Some(rt::collect::<crate::aws_cdk_lib::DockerVolume, _>(volumes));
+    pub fn volumes(mut self, volumes: impl rt::ListArg<crate::aws_cdk_lib::DockerVolume>) -> Self {
+        self.volumes = Some(rt::ListArg::<crate::aws_cdk_lib::DockerVolume>::into_list(volumes));
         self
     }
     /// Where to mount the specified volumes from.
@@ -2498,8 +2556,8 @@ impl BundlingOptions {
     /// Default: - no containers are specified to mount volumes from
     ///
     /// See: <https://docs.docker.com/engine/reference/commandline/run/#mount-volumes-from-container---volumes-from>
-    pub fn volumes_from(mut self, volumes_from: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.volumes_from = Some(rt::collect::<rt::JsString, _>(volumes_from));
+    pub fn volumes_from(mut self, volumes_from: impl rt::ListArg<rt::JsString>) -> Self {
+        self.volumes_from = Some(rt::ListArg::<rt::JsString>::into_list(volumes_from));
         self
     }
     /// Working directory inside the Docker container.
@@ -2598,13 +2656,27 @@ impl rt::ToValue for CfnAutoScalingInstanceRefresh {
     }
 }
 
+/// The fields of a [`CfnAutoScalingInstanceRefresh`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAutoScalingInstanceRefresh> {
+    /// The preferences for the instance refresh.
+    #[track_caller]
+    pub fn preferences(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingInstanceRefreshPreferences> {
+        rt::get_op(rt::JsObject::handle(self), "preferences")
+    }
+    /// The strategy to use for the instance refresh.
+    #[track_caller]
+    pub fn strategy(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "strategy")
+    }
+}
+
 /// Alarm specification for the AutoScalingInstanceRefresh update policy.
 ///
 /// jsii: `aws-cdk-lib.CfnAutoScalingInstanceRefreshAlarmSpecification` (a struct: plain data)
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct CfnAutoScalingInstanceRefreshAlarmSpecification {
     /// The names of the CloudWatch alarms to monitor.
-    pub alarms: Option<Vec<rt::JsString>>,
+    pub alarms: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnAutoScalingInstanceRefreshAlarmSpecification {
@@ -2613,8 +2685,8 @@ impl CfnAutoScalingInstanceRefreshAlarmSpecification {
         CfnAutoScalingInstanceRefreshAlarmSpecification { alarms: None }
     }
     /// The names of the CloudWatch alarms to monitor.
-    pub fn alarms(mut self, alarms: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.alarms = Some(rt::collect::<rt::JsString, _>(alarms));
+    pub fn alarms(mut self, alarms: impl rt::ListArg<rt::JsString>) -> Self {
+        self.alarms = Some(rt::ListArg::<rt::JsString>::into_list(alarms));
         self
     }
 }
@@ -2624,6 +2696,15 @@ impl rt::ToValue for CfnAutoScalingInstanceRefreshAlarmSpecification {
         let mut o = rt::ObjectBuilder::new();
         o.opt("alarms", &self.alarms);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnAutoScalingInstanceRefreshAlarmSpecification`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAutoScalingInstanceRefreshAlarmSpecification> {
+    /// The names of the CloudWatch alarms to monitor.
+    #[track_caller]
+    pub fn alarms(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "alarms")
     }
 }
 
@@ -2653,7 +2734,7 @@ pub struct CfnAutoScalingInstanceRefreshPreferences {
     /// before continuing.
     ///
     /// Default: - no checkpoints
-    pub checkpoint_percentages: Option<Vec<rt::JsNumber>>,
+    pub checkpoint_percentages: Option<rt::JsList<rt::JsNumber>>,
     /// The number of seconds to wait after a new instance enters the InService state before moving on to replacing the next instance.
     ///
     /// Default: - the group's DefaultInstanceWarmup if defined; otherwise the group's HealthCheckGracePeriod
@@ -2720,8 +2801,8 @@ impl CfnAutoScalingInstanceRefreshPreferences {
     /// before continuing.
     ///
     /// Default: - no checkpoints
-    pub fn checkpoint_percentages(mut self, checkpoint_percentages: impl IntoIterator<Item = impl Into<rt::JsNumber>>) -> Self {
-        self.checkpoint_percentages = Some(rt::collect::<rt::JsNumber, _>(checkpoint_percentages));
+    pub fn checkpoint_percentages(mut self, checkpoint_percentages: impl rt::ListArg<rt::JsNumber>) -> Self {
+        self.checkpoint_percentages = Some(rt::ListArg::<rt::JsNumber>::into_list(checkpoint_percentages));
         self
     }
     /// The number of seconds to wait after a new instance enters the InService state before moving on to replacing the next instance.
@@ -2790,6 +2871,91 @@ impl rt::ToValue for CfnAutoScalingInstanceRefreshPreferences {
     }
 }
 
+/// The fields of a [`CfnAutoScalingInstanceRefreshPreferences`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAutoScalingInstanceRefreshPreferences> {
+    /// The CloudWatch alarms to monitor during the instance refresh.
+    ///
+    /// If any alarm goes into
+    /// ALARM state, the instance refresh fails.
+    #[track_caller]
+    pub fn alarm_specification(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingInstanceRefreshAlarmSpecification> {
+        rt::get_op(rt::JsObject::handle(self), "alarmSpecification")
+    }
+    /// The number of seconds after an instance refresh completes successfully before CloudFormation considers the update successful.
+    ///
+    /// Default: 0
+    #[track_caller]
+    pub fn bake_time(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "bakeTime")
+    }
+    /// The number of seconds to wait after a checkpoint is reached before continuing.
+    ///
+    /// Default: - 3600 seconds (1 hour), applied only when checkpointPercentages is set
+    #[track_caller]
+    pub fn checkpoint_delay(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "checkpointDelay")
+    }
+    /// Threshold values for each checkpoint in ascending order.
+    ///
+    /// Each number is a percentage of
+    /// the total number of instances in the group. When the percentage of instances that have
+    /// been replaced reaches a checkpoint, the refresh waits for the configured checkpoint delay
+    /// before continuing.
+    ///
+    /// Default: - no checkpoints
+    #[track_caller]
+    pub fn checkpoint_percentages(&self) -> rt::JsArray<rt::JsNumber> {
+        rt::get_op(rt::JsObject::handle(self), "checkpointPercentages")
+    }
+    /// The number of seconds to wait after a new instance enters the InService state before moving on to replacing the next instance.
+    ///
+    /// Default: - the group's DefaultInstanceWarmup if defined; otherwise the group's HealthCheckGracePeriod
+    #[track_caller]
+    pub fn instance_warmup(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "instanceWarmup")
+    }
+    /// The maximum percentage of the group that can be in service and healthy, or pending, to support your workload during the instance refresh.
+    ///
+    /// Used to control batch size.
+    ///
+    /// Default: - the value set in the Auto Scaling group's instance maintenance policy, if defined; otherwise 110 when the strategy is Rolling, or 100 when the strategy is ReplaceRootVolume
+    #[track_caller]
+    pub fn max_healthy_percentage(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "maxHealthyPercentage")
+    }
+    /// The minimum percentage of the group to keep in service, healthy, and ready to use to support your workload during the instance refresh.
+    ///
+    /// Default: - the value set in the Auto Scaling group's instance maintenance policy, if defined; otherwise 100 when the strategy is Rolling, or 90 when the strategy is ReplaceRootVolume
+    #[track_caller]
+    pub fn min_healthy_percentage(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "minHealthyPercentage")
+    }
+    /// Specifies the behavior of instances that are protected from scale in during an instance refresh.
+    ///
+    /// Default: 'Wait'
+    #[track_caller]
+    pub fn scale_in_protected_instances(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "scaleInProtectedInstances")
+    }
+    /// Indicates whether skip matching is enabled.
+    ///
+    /// If true, instances that already match the
+    /// desired configuration are not replaced.
+    ///
+    /// Default: true
+    #[track_caller]
+    pub fn skip_matching(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "skipMatching")
+    }
+    /// Specifies the behavior of instances in standby during an instance refresh.
+    ///
+    /// Default: 'Wait'
+    #[track_caller]
+    pub fn standby_instances(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "standbyInstances")
+    }
+}
+
 /// Specifies whether an Auto Scaling group and the instances it contains are replaced during an update.
 ///
 /// During replacement,
@@ -2826,6 +2992,14 @@ impl rt::ToValue for CfnAutoScalingReplacingUpdate {
         let mut o = rt::ObjectBuilder::new();
         o.opt("willReplace", &self.will_replace);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnAutoScalingReplacingUpdate`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAutoScalingReplacingUpdate> {
+    #[track_caller]
+    pub fn will_replace(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "willReplace")
     }
 }
 
@@ -2876,7 +3050,7 @@ pub struct CfnAutoScalingRollingUpdate {
     /// interfering with a stack update. For example, you can suspend alarming so that Auto Scaling doesn't execute scaling
     /// policies associated with an alarm. For valid values, see the ScalingProcesses.member.N parameter for the SuspendProcesses
     /// action in the Auto Scaling API Reference.
-    pub suspend_processes: Option<Vec<rt::JsString>>,
+    pub suspend_processes: Option<rt::JsList<rt::JsString>>,
     /// Specifies whether the Auto Scaling group waits on signals from new instances during an update.
     ///
     /// Use this property to
@@ -2950,8 +3124,8 @@ impl CfnAutoScalingRollingUpdate {
     /// interfering with a stack update. For example, you can suspend alarming so that Auto Scaling doesn't execute scaling
     /// policies associated with an alarm. For valid values, see the ScalingProcesses.member.N parameter for the SuspendProcesses
     /// action in the Auto Scaling API Reference.
-    pub fn suspend_processes(mut self, suspend_processes: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.suspend_processes = Some(rt::collect::<rt::JsString, _>(suspend_processes));
+    pub fn suspend_processes(mut self, suspend_processes: impl rt::ListArg<rt::JsString>) -> Self {
+        self.suspend_processes = Some(rt::ListArg::<rt::JsString>::into_list(suspend_processes));
         self
     }
     /// Specifies whether the Auto Scaling group waits on signals from new instances during an update.
@@ -2982,6 +3156,83 @@ impl rt::ToValue for CfnAutoScalingRollingUpdate {
         o.opt("suspendProcesses", &self.suspend_processes);
         o.opt("waitOnResourceSignals", &self.wait_on_resource_signals);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnAutoScalingRollingUpdate`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAutoScalingRollingUpdate> {
+    /// Specifies the maximum number of instances that AWS CloudFormation updates.
+    #[track_caller]
+    pub fn max_batch_size(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "maxBatchSize")
+    }
+    /// Specifies the percentage of instances in an Auto Scaling group that must remain in service while AWS CloudFormation updates old instances.
+    ///
+    /// You can specify a value from 0 to 100. AWS CloudFormation rounds to the nearest tenth of a percent.
+    /// For example, if you update five instances with a minimum active percentage of 50, three instances must remain in service.
+    #[track_caller]
+    pub fn min_active_instances_percent(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "minActiveInstancesPercent")
+    }
+    /// Specifies the minimum number of instances that must be in service within the Auto Scaling group while AWS CloudFormation updates old instances.
+    #[track_caller]
+    pub fn min_instances_in_service(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "minInstancesInService")
+    }
+    /// Specifies the percentage of instances in an Auto Scaling rolling update that must signal success for an update to succeed.
+    ///
+    /// You can specify a value from 0 to 100. AWS CloudFormation rounds to the nearest tenth of a percent. For example, if you
+    /// update five instances with a minimum successful percentage of 50, three instances must signal success.
+    ///
+    /// If an instance doesn't send a signal within the time specified in the PauseTime property, AWS CloudFormation assumes
+    /// that the instance wasn't updated.
+    ///
+    /// If you specify this property, you must also enable the WaitOnResourceSignals and PauseTime properties.
+    #[track_caller]
+    pub fn min_successful_instances_percent(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "minSuccessfulInstancesPercent")
+    }
+    /// The amount of time that AWS CloudFormation pauses after making a change to a batch of instances to give those instances time to start software applications.
+    ///
+    /// For example, you might need to specify PauseTime when scaling up the number of
+    /// instances in an Auto Scaling group.
+    ///
+    /// If you enable the WaitOnResourceSignals property, PauseTime is the amount of time that AWS CloudFormation should wait
+    /// for the Auto Scaling group to receive the required number of valid signals from added or replaced instances. If the
+    /// PauseTime is exceeded before the Auto Scaling group receives the required number of signals, the update fails. For best
+    /// results, specify a time period that gives your applications sufficient time to get started. If the update needs to be
+    /// rolled back, a short PauseTime can cause the rollback to fail.
+    ///
+    /// Specify PauseTime in the ISO8601 duration format (in the format PT#H#M#S, where each # is the number of hours, minutes,
+    /// and seconds, respectively). The maximum PauseTime is one hour (PT1H).
+    #[track_caller]
+    pub fn pause_time(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "pauseTime")
+    }
+    /// Specifies the Auto Scaling processes to suspend during a stack update.
+    ///
+    /// Suspending processes prevents Auto Scaling from
+    /// interfering with a stack update. For example, you can suspend alarming so that Auto Scaling doesn't execute scaling
+    /// policies associated with an alarm. For valid values, see the ScalingProcesses.member.N parameter for the SuspendProcesses
+    /// action in the Auto Scaling API Reference.
+    #[track_caller]
+    pub fn suspend_processes(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "suspendProcesses")
+    }
+    /// Specifies whether the Auto Scaling group waits on signals from new instances during an update.
+    ///
+    /// Use this property to
+    /// ensure that instances have completed installing and configuring applications before the Auto Scaling group update proceeds.
+    /// AWS CloudFormation suspends the update of an Auto Scaling group after new EC2 instances are launched into the group.
+    /// AWS CloudFormation must receive a signal from each new instance within the specified PauseTime before continuing the update.
+    /// To signal the Auto Scaling group, use the cfn-signal helper script or SignalResource API.
+    ///
+    /// To have instances wait for an Elastic Load Balancing health check before they signal success, add a health-check
+    /// verification by using the cfn-init helper script. For an example, see the verify_instance_health command in the Auto Scaling
+    /// rolling updates sample template.
+    #[track_caller]
+    pub fn wait_on_resource_signals(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "waitOnResourceSignals")
     }
 }
 
@@ -3018,6 +3269,14 @@ impl rt::ToValue for CfnAutoScalingScheduledAction {
         let mut o = rt::ObjectBuilder::new();
         o.opt("ignoreUnmodifiedGroupSizeProperties", &self.ignore_unmodified_group_size_properties);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnAutoScalingScheduledAction`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAutoScalingScheduledAction> {
+    #[track_caller]
+    pub fn ignore_unmodified_group_size_properties(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "ignoreUnmodifiedGroupSizeProperties")
     }
 }
 
@@ -3176,7 +3435,7 @@ impl CfnChangeSet {
     }
     /// Key-value pairs to associate with the change set.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnChangeSetTagsItemsProperty>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// A structure that contains the body of the revised template.
@@ -3246,6 +3505,20 @@ impl rt::ToValue for CfnChangeSetTagsItemsProperty {
     }
 }
 
+/// The fields of a [`CfnChangeSetTagsItemsProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnChangeSetTagsItemsProperty> {
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-changeset-tagsitems.html#cfn-cloudformation-changeset-tagsitems-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-changeset-tagsitems.html#cfn-cloudformation-changeset-tagsitems-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// Properties for defining a `CfnChangeSet`.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-changeset.html>
@@ -3256,7 +3529,7 @@ pub struct CfnChangeSetProps {
     /// The capabilities that are allowed in the stack.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-changeset.html#cfn-cloudformation-changeset-capabilities>
-    pub capabilities: Option<Vec<rt::JsString>>,
+    pub capabilities: Option<rt::JsList<rt::JsString>>,
     /// The name of the change set.
     ///
     /// Must be unique among all change sets associated with the specified stack.
@@ -3286,7 +3559,7 @@ pub struct CfnChangeSetProps {
     /// The ARNs of Amazon SNS topics that CloudFormation associates with the stack.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-changeset.html#cfn-cloudformation-changeset-notificationarns>
-    pub notification_arns: Option<Vec<rt::JsString>>,
+    pub notification_arns: Option<rt::JsList<rt::JsString>>,
     /// Determines what action will be taken if stack creation fails.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-changeset.html#cfn-cloudformation-changeset-onstackfailure>
@@ -3302,7 +3575,7 @@ pub struct CfnChangeSetProps {
     /// Key-value pairs to associate with the change set.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-changeset.html#cfn-cloudformation-changeset-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnChangeSetTagsItemsProperty>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnChangeSetTagsItemsProperty>>,
     /// A structure that contains the body of the revised template.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-changeset.html#cfn-cloudformation-changeset-templatebody>
@@ -3338,8 +3611,8 @@ impl CfnChangeSetProps {
     /// The capabilities that are allowed in the stack.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-changeset.html#cfn-cloudformation-changeset-capabilities>
-    pub fn capabilities(mut self, capabilities: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.capabilities = Some(rt::collect::<rt::JsString, _>(capabilities));
+    pub fn capabilities(mut self, capabilities: impl rt::ListArg<rt::JsString>) -> Self {
+        self.capabilities = Some(rt::ListArg::<rt::JsString>::into_list(capabilities));
         self
     }
     /// The name of the change set.
@@ -3389,8 +3662,8 @@ impl CfnChangeSetProps {
     /// The ARNs of Amazon SNS topics that CloudFormation associates with the stack.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-changeset.html#cfn-cloudformation-changeset-notificationarns>
-    pub fn notification_arns(mut self, notification_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.notification_arns = Some(rt::collect::<rt::JsString, _>(notification_arns));
+    pub fn notification_arns(mut self, notification_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.notification_arns = Some(rt::ListArg::<rt::JsString>::into_list(notification_arns));
         self
     }
     /// Determines what action will be taken if stack creation fails.
@@ -3417,8 +3690,8 @@ impl CfnChangeSetProps {
     /// Key-value pairs to associate with the change set.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-changeset.html#cfn-cloudformation-changeset-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnChangeSetTagsItemsProperty>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnChangeSetTagsItemsProperty, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnChangeSetTagsItemsProperty>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnChangeSetTagsItemsProperty>::into_list(tags));
         self
     }
     /// A structure that contains the body of the revised template.
@@ -3501,6 +3774,17 @@ impl rt::ToValue for CfnCodeDeployBlueGreenAdditionalOptions {
     }
 }
 
+/// The fields of a [`CfnCodeDeployBlueGreenAdditionalOptions`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnCodeDeployBlueGreenAdditionalOptions> {
+    /// Specifies time to wait, in minutes, before terminating the blue resources.
+    ///
+    /// Default: - 5 minutes
+    #[track_caller]
+    pub fn termination_wait_time_in_minutes(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "terminationWaitTimeInMinutes")
+    }
+}
+
 /// The application actually being deployed.
 ///
 /// Type of the `CfnCodeDeployBlueGreenHookProps.applications` property.
@@ -3550,6 +3834,20 @@ impl rt::ToValue for CfnCodeDeployBlueGreenApplication {
         o.field("ecsAttributes", &self.ecs_attributes);
         o.field("target", &self.target);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnCodeDeployBlueGreenApplication`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnCodeDeployBlueGreenApplication> {
+    /// The detailed attributes of the deployed target.
+    #[track_caller]
+    pub fn ecs_attributes(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployBlueGreenEcsAttributes> {
+        rt::get_op(rt::JsObject::handle(self), "ecsAttributes")
+    }
+    /// The target that is being deployed.
+    #[track_caller]
+    pub fn target(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplicationTarget> {
+        rt::get_op(rt::JsObject::handle(self), "target")
     }
 }
 
@@ -3607,6 +3905,22 @@ impl rt::ToValue for CfnCodeDeployBlueGreenApplicationTarget {
     }
 }
 
+/// The fields of a [`CfnCodeDeployBlueGreenApplicationTarget`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnCodeDeployBlueGreenApplicationTarget> {
+    /// The logical id of the target resource.
+    #[track_caller]
+    pub fn logical_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "logicalId")
+    }
+    /// The resource type of the target being deployed.
+    ///
+    /// Right now, the only allowed value is 'AWS::ECS::Service'.
+    #[track_caller]
+    pub fn r#type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "type")
+    }
+}
+
 /// The attributes of the ECS Service being deployed.
 ///
 /// Type of the `CfnCodeDeployBlueGreenApplication.ecsAttributes` property.
@@ -3615,9 +3929,9 @@ impl rt::ToValue for CfnCodeDeployBlueGreenApplicationTarget {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CfnCodeDeployBlueGreenEcsAttributes {
     /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskDefinition task definitions.
-    pub task_definitions: Vec<rt::JsString>,
+    pub task_definitions: rt::JsList<rt::JsString>,
     /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskSet task sets.
-    pub task_sets: Vec<rt::JsString>,
+    pub task_sets: rt::JsList<rt::JsString>,
     /// The traffic routing configuration.
     pub traffic_routing: crate::aws_cdk_lib::CfnTrafficRouting,
 }
@@ -3625,9 +3939,9 @@ pub struct CfnCodeDeployBlueGreenEcsAttributes {
 /// The required fields of [`CfnCodeDeployBlueGreenEcsAttributes`], named: `CfnCodeDeployBlueGreenEcsAttributes::new(CfnCodeDeployBlueGreenEcsAttributesRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnCodeDeployBlueGreenEcsAttributesRequired<T0, T1, T2> {
-    /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskDefinition task definitions. (items converting into `JsString`)
+    /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskDefinition task definitions. (items converting into `JsString`, or a `JsArray` of them)
     pub task_definitions: T0,
-    /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskSet task sets. (items converting into `JsString`)
+    /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskSet task sets. (items converting into `JsString`, or a `JsArray` of them)
     pub task_sets: T1,
     /// The traffic routing configuration. (converts into `aws_cdk_lib::CfnTrafficRouting`)
     pub traffic_routing: T2,
@@ -3637,22 +3951,20 @@ impl CfnCodeDeployBlueGreenEcsAttributes {
     /// A `CfnCodeDeployBlueGreenEcsAttributes` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: CfnCodeDeployBlueGreenEcsAttributesRequired<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
         T2: Into<crate::aws_cdk_lib::CfnTrafficRouting>,
     {
-        CfnCodeDeployBlueGreenEcsAttributes { task_definitions: rt::collect::<rt::JsString, _>(required.task_definitions), task_sets: rt::collect::<rt::JsString, _>(required.task_sets), traffic_routing: required.traffic_routing.into() }
+        CfnCodeDeployBlueGreenEcsAttributes { task_definitions: rt::ListArg::<rt::JsString>::into_list(required.task_definitions), task_sets: rt::ListArg::<rt::JsString>::into_list(required.task_sets), traffic_routing: required.traffic_routing.into() }
     }
     /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskDefinition task definitions.
-    pub fn task_definitions(mut self, task_definitions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.task_definitions = rt::collect::<rt::JsString, _>(task_definitions);
+    pub fn task_definitions(mut self, task_definitions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.task_definitions = rt::ListArg::<rt::JsString>::into_list(task_definitions);
         self
     }
     /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskSet task sets.
-    pub fn task_sets(mut self, task_sets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.task_sets = rt::collect::<rt::JsString, _>(task_sets);
+    pub fn task_sets(mut self, task_sets: impl rt::ListArg<rt::JsString>) -> Self {
+        self.task_sets = rt::ListArg::<rt::JsString>::into_list(task_sets);
         self
     }
     /// The traffic routing configuration.
@@ -3669,6 +3981,25 @@ impl rt::ToValue for CfnCodeDeployBlueGreenEcsAttributes {
         o.field("taskSets", &self.task_sets);
         o.field("trafficRouting", &self.traffic_routing);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnCodeDeployBlueGreenEcsAttributes`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnCodeDeployBlueGreenEcsAttributes> {
+    /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskDefinition task definitions.
+    #[track_caller]
+    pub fn task_definitions(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "taskDefinitions")
+    }
+    /// The logical IDs of the blue and green, respectively, AWS::ECS::TaskSet task sets.
+    #[track_caller]
+    pub fn task_sets(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "taskSets")
+    }
+    /// The traffic routing configuration.
+    #[track_caller]
+    pub fn traffic_routing(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnTrafficRouting> {
+        rt::get_op(rt::JsObject::handle(self), "trafficRouting")
     }
 }
 
@@ -3700,12 +4031,12 @@ impl CfnCodeDeployBlueGreenHook {
     ///
     /// Default: - no additional options
     #[track_caller]
-    pub fn additional_options(&self) -> rt::JsAny {
+    pub fn additional_options(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployBlueGreenAdditionalOptions> {
         rt::get_op(rt::JsObject::handle(self), "additionalOptions")
     }
     /// Properties of the Amazon ECS applications being deployed.
     #[track_caller]
-    pub fn applications(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn applications(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication>> {
         rt::get_op(rt::JsObject::handle(self), "applications")
     }
     /// Use lifecycle event hooks to specify a Lambda function that CodeDeploy can call to validate a deployment.
@@ -3717,7 +4048,7 @@ impl CfnCodeDeployBlueGreenHook {
     ///
     /// Default: - no lifecycle event hooks
     #[track_caller]
-    pub fn lifecycle_event_hooks(&self) -> rt::JsAny {
+    pub fn lifecycle_event_hooks(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployBlueGreenLifecycleEventHooks> {
         rt::get_op(rt::JsObject::handle(self), "lifecycleEventHooks")
     }
     /// The IAM Role for CloudFormation to use to perform blue-green deployments.
@@ -3729,7 +4060,7 @@ impl CfnCodeDeployBlueGreenHook {
     ///
     /// Default: - time-based canary traffic shifting, with a 15% step percentage and a five minute bake time
     #[track_caller]
-    pub fn traffic_routing_config(&self) -> rt::JsAny {
+    pub fn traffic_routing_config(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnTrafficRoutingConfig> {
         rt::get_op(rt::JsObject::handle(self), "trafficRoutingConfig")
     }
 }
@@ -3744,7 +4075,7 @@ pub struct CfnCodeDeployBlueGreenHookProps {
     /// Default: - no additional options
     pub additional_options: Option<crate::aws_cdk_lib::CfnCodeDeployBlueGreenAdditionalOptions>,
     /// Properties of the Amazon ECS applications being deployed.
-    pub applications: Vec<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication>,
+    pub applications: rt::JsList<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication>,
     /// Use lifecycle event hooks to specify a Lambda function that CodeDeploy can call to validate a deployment.
     ///
     /// You can use the same function or a different one for deployment lifecycle events.
@@ -3765,7 +4096,7 @@ pub struct CfnCodeDeployBlueGreenHookProps {
 /// The required fields of [`CfnCodeDeployBlueGreenHookProps`], named: `CfnCodeDeployBlueGreenHookProps::new(CfnCodeDeployBlueGreenHookPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnCodeDeployBlueGreenHookPropsRequired<T0, T1> {
-    /// Properties of the Amazon ECS applications being deployed. (items converting into `aws_cdk_lib::CfnCodeDeployBlueGreenApplication`)
+    /// Properties of the Amazon ECS applications being deployed. (items converting into `aws_cdk_lib::CfnCodeDeployBlueGreenApplication`, or a `JsArray` of them)
     pub applications: T0,
     /// The IAM Role for CloudFormation to use to perform blue-green deployments. (converts into `JsString`)
     pub service_role: T1,
@@ -3775,11 +4106,10 @@ impl CfnCodeDeployBlueGreenHookProps {
     /// A `CfnCodeDeployBlueGreenHookProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnCodeDeployBlueGreenHookPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication>,
+        T0: rt::ListArg<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication>,
         T1: Into<rt::JsString>,
     {
-        CfnCodeDeployBlueGreenHookProps { additional_options: None, applications: rt::collect::<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication, _>(required.applications), lifecycle_event_hooks: None, service_role: required.service_role.into(), traffic_routing_config: None }
+        CfnCodeDeployBlueGreenHookProps { additional_options: None, applications: rt::ListArg::<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication>::into_list(required.applications), lifecycle_event_hooks: None, service_role: required.service_role.into(), traffic_routing_config: None }
     }
     /// Additional options for the blue/green deployment.
     ///
@@ -3789,8 +4119,8 @@ impl CfnCodeDeployBlueGreenHookProps {
         self
     }
     /// Properties of the Amazon ECS applications being deployed.
-    pub fn applications(mut self, applications: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication>>) -> Self {
-        self.applications = rt::collect::<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication, _>(applications);
+    pub fn applications(mut self, applications: impl rt::ListArg<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication>) -> Self {
+        self.applications = rt::ListArg::<crate::aws_cdk_lib::CfnCodeDeployBlueGreenApplication>::into_list(applications);
         self
     }
     /// Use lifecycle event hooks to specify a Lambda function that CodeDeploy can call to validate a deployment.
@@ -3914,6 +4244,45 @@ impl rt::ToValue for CfnCodeDeployBlueGreenLifecycleEventHooks {
     }
 }
 
+/// The fields of a [`CfnCodeDeployBlueGreenLifecycleEventHooks`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnCodeDeployBlueGreenLifecycleEventHooks> {
+    /// Function to use to run tasks after the test listener serves traffic to the replacement task set.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn after_allow_test_traffic(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "afterAllowTestTraffic")
+    }
+    /// Function to use to run tasks after the second target group serves traffic to the replacement task set.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn after_allow_traffic(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "afterAllowTraffic")
+    }
+    /// Function to use to run tasks after the replacement task set is created and one of the target groups is associated with it.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn after_install(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "afterInstall")
+    }
+    /// Function to use to run tasks after the second target group is associated with the replacement task set, but before traffic is shifted to the replacement task set.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn before_allow_traffic(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "beforeAllowTraffic")
+    }
+    /// Function to use to run tasks before the replacement task set is created.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn before_install(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "beforeInstall")
+    }
+}
+
 /// To perform an AWS CodeDeploy deployment when the version changes on an AWS::Lambda::Alias resource, use the CodeDeployLambdaAliasUpdate update policy.
 ///
 /// jsii: `aws-cdk-lib.CfnCodeDeployLambdaAliasUpdate` (a struct: plain data)
@@ -3981,6 +4350,32 @@ impl rt::ToValue for CfnCodeDeployLambdaAliasUpdate {
         o.opt("beforeAllowTrafficHook", &self.before_allow_traffic_hook);
         o.field("deploymentGroupName", &self.deployment_group_name);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnCodeDeployLambdaAliasUpdate`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnCodeDeployLambdaAliasUpdate> {
+    /// The name of the Lambda function to run after traffic routing completes.
+    #[track_caller]
+    pub fn after_allow_traffic_hook(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "afterAllowTrafficHook")
+    }
+    /// The name of the AWS CodeDeploy application.
+    #[track_caller]
+    pub fn application_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "applicationName")
+    }
+    /// The name of the Lambda function to run before traffic routing starts.
+    #[track_caller]
+    pub fn before_allow_traffic_hook(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "beforeAllowTrafficHook")
+    }
+    /// The name of the AWS CodeDeploy deployment group.
+    ///
+    /// This is where the traffic-shifting policy is set.
+    #[track_caller]
+    pub fn deployment_group_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "deploymentGroupName")
     }
 }
 
@@ -4120,6 +4515,25 @@ impl rt::ToValue for CfnCreationPolicy {
         o.opt("resourceSignal", &self.resource_signal);
         o.opt("startFleet", &self.start_fleet);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnCreationPolicy`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnCreationPolicy> {
+    /// For an Auto Scaling group replacement update, specifies how many instances must signal success for the update to succeed.
+    #[track_caller]
+    pub fn auto_scaling_creation_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnResourceAutoScalingCreationPolicy> {
+        rt::get_op(rt::JsObject::handle(self), "autoScalingCreationPolicy")
+    }
+    /// When AWS CloudFormation creates the associated resource, configures the number of required success signals and the length of time that AWS CloudFormation waits for those signals.
+    #[track_caller]
+    pub fn resource_signal(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnResourceSignal> {
+        rt::get_op(rt::JsObject::handle(self), "resourceSignal")
+    }
+    /// For an AppStream Fleet creation, specifies that the fleet is started after creation.
+    #[track_caller]
+    pub fn start_fleet(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "startFleet")
     }
 }
 
@@ -5083,13 +5497,13 @@ pub struct CfnGuardHookStackNamesProperty {
     /// All stacks except those listed here will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-stacknames.html#cfn-cloudformation-guardhook-stacknames-exclude>
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// The stack names to include.
     ///
     /// Only the stacks specified in this list will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-stacknames.html#cfn-cloudformation-guardhook-stacknames-include>
-    pub include: Option<Vec<rt::JsString>>,
+    pub include: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnGuardHookStackNamesProperty {
@@ -5102,8 +5516,8 @@ impl CfnGuardHookStackNamesProperty {
     /// All stacks except those listed here will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-stacknames.html#cfn-cloudformation-guardhook-stacknames-exclude>
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// The stack names to include.
@@ -5111,8 +5525,8 @@ impl CfnGuardHookStackNamesProperty {
     /// Only the stacks specified in this list will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-stacknames.html#cfn-cloudformation-guardhook-stacknames-include>
-    pub fn include(mut self, include: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.include = Some(rt::collect::<rt::JsString, _>(include));
+    pub fn include(mut self, include: impl rt::ListArg<rt::JsString>) -> Self {
+        self.include = Some(rt::ListArg::<rt::JsString>::into_list(include));
         self
     }
 }
@@ -5140,13 +5554,13 @@ pub struct CfnGuardHookStackRolesProperty {
     /// The Hook will be invoked on all stacks except those initiated by the specified roles.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-stackroles.html#cfn-cloudformation-guardhook-stackroles-exclude>
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// The IAM role ARNs to target stacks associated with these roles.
     ///
     /// Only stack operations initiated by these roles will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-stackroles.html#cfn-cloudformation-guardhook-stackroles-include>
-    pub include: Option<Vec<rt::JsString>>,
+    pub include: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnGuardHookStackRolesProperty {
@@ -5159,8 +5573,8 @@ impl CfnGuardHookStackRolesProperty {
     /// The Hook will be invoked on all stacks except those initiated by the specified roles.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-stackroles.html#cfn-cloudformation-guardhook-stackroles-exclude>
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// The IAM role ARNs to target stacks associated with these roles.
@@ -5168,8 +5582,8 @@ impl CfnGuardHookStackRolesProperty {
     /// Only stack operations initiated by these roles will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-stackroles.html#cfn-cloudformation-guardhook-stackroles-include>
-    pub fn include(mut self, include: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.include = Some(rt::collect::<rt::JsString, _>(include));
+    pub fn include(mut self, include: impl rt::ListArg<rt::JsString>) -> Self {
+        self.include = Some(rt::ListArg::<rt::JsString>::into_list(include));
         self
     }
 }
@@ -5195,15 +5609,15 @@ pub struct CfnGuardHookTargetFiltersProperty {
     /// List of actions that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-targetfilters.html#cfn-cloudformation-guardhook-targetfilters-actions>
-    pub actions: Option<Vec<rt::JsString>>,
+    pub actions: Option<rt::JsList<rt::JsString>>,
     /// List of invocation points that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-targetfilters.html#cfn-cloudformation-guardhook-targetfilters-invocationpoints>
-    pub invocation_points: Option<Vec<rt::JsString>>,
+    pub invocation_points: Option<rt::JsList<rt::JsString>>,
     /// List of type names that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-targetfilters.html#cfn-cloudformation-guardhook-targetfilters-targetnames>
-    pub target_names: Option<Vec<rt::JsString>>,
+    pub target_names: Option<rt::JsList<rt::JsString>>,
     /// List of hook targets.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-targetfilters.html#cfn-cloudformation-guardhook-targetfilters-targets>
@@ -5218,22 +5632,22 @@ impl CfnGuardHookTargetFiltersProperty {
     /// List of actions that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-targetfilters.html#cfn-cloudformation-guardhook-targetfilters-actions>
-    pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.actions = Some(rt::collect::<rt::JsString, _>(actions));
+    pub fn actions(mut self, actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.actions = Some(rt::ListArg::<rt::JsString>::into_list(actions));
         self
     }
     /// List of invocation points that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-targetfilters.html#cfn-cloudformation-guardhook-targetfilters-invocationpoints>
-    pub fn invocation_points(mut self, invocation_points: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.invocation_points = Some(rt::collect::<rt::JsString, _>(invocation_points));
+    pub fn invocation_points(mut self, invocation_points: impl rt::ListArg<rt::JsString>) -> Self {
+        self.invocation_points = Some(rt::ListArg::<rt::JsString>::into_list(invocation_points));
         self
     }
     /// List of type names that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-guardhook-targetfilters.html#cfn-cloudformation-guardhook-targetfilters-targetnames>
-    pub fn target_names(mut self, target_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.target_names = Some(rt::collect::<rt::JsString, _>(target_names));
+    pub fn target_names(mut self, target_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.target_names = Some(rt::ListArg::<rt::JsString>::into_list(target_names));
         self
     }
     /// List of hook targets.
@@ -5333,7 +5747,7 @@ pub struct CfnGuardHookProps {
     /// Valid values: `STACK` | `RESOURCE` | `CHANGE_SET` | `CLOUD_CONTROL`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-guardhook.html#cfn-cloudformation-guardhook-targetoperations>
-    pub target_operations: Vec<rt::JsString>,
+    pub target_operations: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnGuardHookProps`], named: `CfnGuardHookProps::new(CfnGuardHookPropsRequired { .. })`.
@@ -5349,7 +5763,7 @@ pub struct CfnGuardHookPropsRequired<T0, T1, T2, T3, T4, T5> {
     pub hook_status: T3,
     /// Specifies the S3 location of your Guard rules. (converts into `CfnGuardHookS3LocationPropertyOrIResolvable`)
     pub rule_location: T4,
-    /// Specifies the list of operations the Hook is run against. (items converting into `JsString`)
+    /// Specifies the list of operations the Hook is run against. (items converting into `JsString`, or a `JsArray` of them)
     pub target_operations: T5,
 }
 
@@ -5362,10 +5776,9 @@ impl CfnGuardHookProps {
         T2: Into<rt::JsString>,
         T3: Into<rt::JsString>,
         T4: Into<CfnGuardHookS3LocationPropertyOrIResolvable>,
-        T5: IntoIterator,
-        T5::Item: Into<rt::JsString>,
+        T5: rt::ListArg<rt::JsString>,
     {
-        CfnGuardHookProps { alias: required.alias.into(), execution_role: required.execution_role.into(), failure_mode: required.failure_mode.into(), hook_status: required.hook_status.into(), log_bucket: None, options: None, rule_location: required.rule_location.into(), stack_filters: None, target_filters: None, target_operations: rt::collect::<rt::JsString, _>(required.target_operations) }
+        CfnGuardHookProps { alias: required.alias.into(), execution_role: required.execution_role.into(), failure_mode: required.failure_mode.into(), hook_status: required.hook_status.into(), log_bucket: None, options: None, rule_location: required.rule_location.into(), stack_filters: None, target_filters: None, target_operations: rt::ListArg::<rt::JsString>::into_list(required.target_operations) }
     }
     /// The type name alias for the Hook. This alias must be unique per account and Region.
     ///
@@ -5464,8 +5877,8 @@ impl CfnGuardHookProps {
     /// Valid values: `STACK` | `RESOURCE` | `CHANGE_SET` | `CLOUD_CONTROL`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-guardhook.html#cfn-cloudformation-guardhook-targetoperations>
-    pub fn target_operations(mut self, target_operations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.target_operations = rt::collect::<rt::JsString, _>(target_operations);
+    pub fn target_operations(mut self, target_operations: impl rt::ListArg<rt::JsString>) -> Self {
+        self.target_operations = rt::ListArg::<rt::JsString>::into_list(target_operations);
         self
     }
 }
@@ -6606,13 +7019,13 @@ pub struct CfnLambdaHookStackNamesProperty {
     /// All stacks except those listed here will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-stacknames.html#cfn-cloudformation-lambdahook-stacknames-exclude>
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// The stack names to include.
     ///
     /// Only the stacks specified in this list will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-stacknames.html#cfn-cloudformation-lambdahook-stacknames-include>
-    pub include: Option<Vec<rt::JsString>>,
+    pub include: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnLambdaHookStackNamesProperty {
@@ -6625,8 +7038,8 @@ impl CfnLambdaHookStackNamesProperty {
     /// All stacks except those listed here will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-stacknames.html#cfn-cloudformation-lambdahook-stacknames-exclude>
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// The stack names to include.
@@ -6634,8 +7047,8 @@ impl CfnLambdaHookStackNamesProperty {
     /// Only the stacks specified in this list will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-stacknames.html#cfn-cloudformation-lambdahook-stacknames-include>
-    pub fn include(mut self, include: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.include = Some(rt::collect::<rt::JsString, _>(include));
+    pub fn include(mut self, include: impl rt::ListArg<rt::JsString>) -> Self {
+        self.include = Some(rt::ListArg::<rt::JsString>::into_list(include));
         self
     }
 }
@@ -6663,13 +7076,13 @@ pub struct CfnLambdaHookStackRolesProperty {
     /// The Hook will be invoked on all stacks except those initiated by the specified roles.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-stackroles.html#cfn-cloudformation-lambdahook-stackroles-exclude>
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// The IAM role ARNs to target stacks associated with these roles.
     ///
     /// Only stack operations initiated by these roles will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-stackroles.html#cfn-cloudformation-lambdahook-stackroles-include>
-    pub include: Option<Vec<rt::JsString>>,
+    pub include: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnLambdaHookStackRolesProperty {
@@ -6682,8 +7095,8 @@ impl CfnLambdaHookStackRolesProperty {
     /// The Hook will be invoked on all stacks except those initiated by the specified roles.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-stackroles.html#cfn-cloudformation-lambdahook-stackroles-exclude>
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// The IAM role ARNs to target stacks associated with these roles.
@@ -6691,8 +7104,8 @@ impl CfnLambdaHookStackRolesProperty {
     /// Only stack operations initiated by these roles will invoke the Hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-stackroles.html#cfn-cloudformation-lambdahook-stackroles-include>
-    pub fn include(mut self, include: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.include = Some(rt::collect::<rt::JsString, _>(include));
+    pub fn include(mut self, include: impl rt::ListArg<rt::JsString>) -> Self {
+        self.include = Some(rt::ListArg::<rt::JsString>::into_list(include));
         self
     }
 }
@@ -6718,15 +7131,15 @@ pub struct CfnLambdaHookTargetFiltersProperty {
     /// List of actions that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-targetfilters.html#cfn-cloudformation-lambdahook-targetfilters-actions>
-    pub actions: Option<Vec<rt::JsString>>,
+    pub actions: Option<rt::JsList<rt::JsString>>,
     /// List of invocation points that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-targetfilters.html#cfn-cloudformation-lambdahook-targetfilters-invocationpoints>
-    pub invocation_points: Option<Vec<rt::JsString>>,
+    pub invocation_points: Option<rt::JsList<rt::JsString>>,
     /// List of type names that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-targetfilters.html#cfn-cloudformation-lambdahook-targetfilters-targetnames>
-    pub target_names: Option<Vec<rt::JsString>>,
+    pub target_names: Option<rt::JsList<rt::JsString>>,
     /// List of hook targets.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-targetfilters.html#cfn-cloudformation-lambdahook-targetfilters-targets>
@@ -6741,22 +7154,22 @@ impl CfnLambdaHookTargetFiltersProperty {
     /// List of actions that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-targetfilters.html#cfn-cloudformation-lambdahook-targetfilters-actions>
-    pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.actions = Some(rt::collect::<rt::JsString, _>(actions));
+    pub fn actions(mut self, actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.actions = Some(rt::ListArg::<rt::JsString>::into_list(actions));
         self
     }
     /// List of invocation points that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-targetfilters.html#cfn-cloudformation-lambdahook-targetfilters-invocationpoints>
-    pub fn invocation_points(mut self, invocation_points: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.invocation_points = Some(rt::collect::<rt::JsString, _>(invocation_points));
+    pub fn invocation_points(mut self, invocation_points: impl rt::ListArg<rt::JsString>) -> Self {
+        self.invocation_points = Some(rt::ListArg::<rt::JsString>::into_list(invocation_points));
         self
     }
     /// List of type names that the hook is going to target.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-lambdahook-targetfilters.html#cfn-cloudformation-lambdahook-targetfilters-targetnames>
-    pub fn target_names(mut self, target_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.target_names = Some(rt::collect::<rt::JsString, _>(target_names));
+    pub fn target_names(mut self, target_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.target_names = Some(rt::ListArg::<rt::JsString>::into_list(target_names));
         self
     }
     /// List of hook targets.
@@ -6857,7 +7270,7 @@ pub struct CfnLambdaHookProps {
     /// Valid values: `STACK` | `RESOURCE` | `CHANGE_SET` | `CLOUD_CONTROL`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-lambdahook.html#cfn-cloudformation-lambdahook-targetoperations>
-    pub target_operations: Vec<rt::JsString>,
+    pub target_operations: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnLambdaHookProps`], named: `CfnLambdaHookProps::new(CfnLambdaHookPropsRequired { .. })`.
@@ -6873,7 +7286,7 @@ pub struct CfnLambdaHookPropsRequired<T0, T1, T2, T3, T4, T5> {
     pub hook_status: T3,
     /// Specifies the Lambda function for the Hook. You can use:. (converts into `JsString`)
     pub lambda_function: T4,
-    /// Specifies the list of operations the Hook is run against. (items converting into `JsString`)
+    /// Specifies the list of operations the Hook is run against. (items converting into `JsString`, or a `JsArray` of them)
     pub target_operations: T5,
 }
 
@@ -6886,10 +7299,9 @@ impl CfnLambdaHookProps {
         T2: Into<rt::JsString>,
         T3: Into<rt::JsString>,
         T4: Into<rt::JsString>,
-        T5: IntoIterator,
-        T5::Item: Into<rt::JsString>,
+        T5: rt::ListArg<rt::JsString>,
     {
-        CfnLambdaHookProps { alias: required.alias.into(), auto_update: None, execution_role: required.execution_role.into(), failure_mode: required.failure_mode.into(), hook_status: required.hook_status.into(), lambda_function: required.lambda_function.into(), logging_config: None, stack_filters: None, target_filters: None, target_operations: rt::collect::<rt::JsString, _>(required.target_operations) }
+        CfnLambdaHookProps { alias: required.alias.into(), auto_update: None, execution_role: required.execution_role.into(), failure_mode: required.failure_mode.into(), hook_status: required.hook_status.into(), lambda_function: required.lambda_function.into(), logging_config: None, stack_filters: None, target_filters: None, target_operations: rt::ListArg::<rt::JsString>::into_list(required.target_operations) }
     }
     /// The type name alias for the Hook. This alias must be unique per account and Region.
     ///
@@ -6989,8 +7401,8 @@ impl CfnLambdaHookProps {
     /// Valid values: `STACK` | `RESOURCE` | `CHANGE_SET` | `CLOUD_CONTROL`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-lambdahook.html#cfn-cloudformation-lambdahook-targetoperations>
-    pub fn target_operations(mut self, target_operations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.target_operations = rt::collect::<rt::JsString, _>(target_operations);
+    pub fn target_operations(mut self, target_operations: impl rt::ListArg<rt::JsString>) -> Self {
+        self.target_operations = rt::ListArg::<rt::JsString>::into_list(target_operations);
         self
     }
 }
@@ -7991,7 +8403,7 @@ pub struct CfnParameterProps {
     /// An array containing the list of values allowed for the parameter.
     ///
     /// Default: - No constraints on values allowed for parameter.
-    pub allowed_values: Option<Vec<rt::JsString>>,
+    pub allowed_values: Option<rt::JsList<rt::JsString>>,
     /// A string that explains a constraint when the constraint is violated.
     ///
     /// For example, without a constraint description, a parameter that has an allowed
@@ -8054,8 +8466,8 @@ impl CfnParameterProps {
     /// An array containing the list of values allowed for the parameter.
     ///
     /// Default: - No constraints on values allowed for parameter.
-    pub fn allowed_values(mut self, allowed_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowed_values = Some(rt::collect::<rt::JsString, _>(allowed_values));
+    pub fn allowed_values(mut self, allowed_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowed_values = Some(rt::ListArg::<rt::JsString>::into_list(allowed_values));
         self
     }
     /// A string that explains a constraint when the constraint is violated.
@@ -8997,6 +9409,20 @@ impl rt::ToValue for CfnResourceAutoScalingCreationPolicy {
     }
 }
 
+/// The fields of a [`CfnResourceAutoScalingCreationPolicy`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnResourceAutoScalingCreationPolicy> {
+    /// Specifies the percentage of instances in an Auto Scaling replacement update that must signal success for the update to succeed.
+    ///
+    /// You can specify a value from 0 to 100. AWS CloudFormation rounds to the nearest tenth of a percent.
+    /// For example, if you update five instances with a minimum successful percentage of 50, three instances must signal success.
+    /// If an instance doesn't send a signal within the time specified by the Timeout property, AWS CloudFormation assumes that the
+    /// instance wasn't created.
+    #[track_caller]
+    pub fn min_successful_instances_percent(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "minSuccessfulInstancesPercent")
+    }
+}
+
 /// The `AWS::CloudFormation::ResourceDefaultVersion` resource specifies the default version of a resource.
 ///
 /// The default version of a resource will be used in CloudFormation operations.
@@ -9257,6 +9683,26 @@ impl rt::ToValue for CfnResourceSignal {
         o.opt("count", &self.count);
         o.opt("timeout", &self.timeout);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnResourceSignal`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnResourceSignal> {
+    /// The number of success signals AWS CloudFormation must receive before it sets the resource status as CREATE_COMPLETE.
+    ///
+    /// If the resource receives a failure signal or doesn't receive the specified number of signals before the timeout period
+    /// expires, the resource creation fails and AWS CloudFormation rolls the stack back.
+    #[track_caller]
+    pub fn count(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "count")
+    }
+    /// The length of time that AWS CloudFormation waits for the number of signals that was specified in the Count property.
+    ///
+    /// The timeout period starts after AWS CloudFormation starts creating the resource, and the timeout expires no sooner
+    /// than the time you specify but can occur shortly thereafter. The maximum time that you can specify is 12 hours.
+    #[track_caller]
+    pub fn timeout(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "timeout")
     }
 }
 
@@ -9701,7 +10147,7 @@ pub struct CfnRuleProps {
     /// Assertions which define the rule.
     ///
     /// Default: - No assertions for the rule.
-    pub assertions: Option<Vec<crate::aws_cdk_lib::CfnRuleAssertion>>,
+    pub assertions: Option<rt::JsList<crate::aws_cdk_lib::CfnRuleAssertion>>,
     /// If the rule condition evaluates to false, the rule doesn't take effect.
     ///
     /// If the function in the rule condition evaluates to true, expressions in each assert are evaluated and applied.
@@ -9718,8 +10164,8 @@ impl CfnRuleProps {
     /// Assertions which define the rule.
     ///
     /// Default: - No assertions for the rule.
-    pub fn assertions(mut self, assertions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnRuleAssertion>>) -> Self {
-        self.assertions = Some(rt::collect::<crate::aws_cdk_lib::CfnRuleAssertion, _>(assertions));
+    pub fn assertions(mut self, assertions: impl rt::ListArg<crate::aws_cdk_lib::CfnRuleAssertion>) -> Self {
+        self.assertions = Some(rt::ListArg::<crate::aws_cdk_lib::CfnRuleAssertion>::into_list(assertions));
         self
     }
     /// If the rule condition evaluates to false, the rule doesn't take effect.
@@ -9915,7 +10361,7 @@ impl CfnStack {
     }
     /// Key-value pairs to associate with this stack.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The URL of a file that contains the template body.
@@ -10013,7 +10459,7 @@ pub struct CfnStackProps {
     /// You can find your Amazon SNS topic ARNs using the Amazon SNS console or your Command Line Interface (CLI).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-stack.html#cfn-cloudformation-stack-notificationarns>
-    pub notification_arns: Option<Vec<rt::JsString>>,
+    pub notification_arns: Option<rt::JsList<rt::JsString>>,
     /// The set value pairs that represent the parameters passed to CloudFormation when this nested stack is created.
     ///
     /// Each parameter has a name corresponding to a parameter defined in the embedded template and a value representing the value that you want to set for the parameter.
@@ -10031,7 +10477,7 @@ pub struct CfnStackProps {
     /// CloudFormation also propagates these tags to the resources created in the stack. A maximum number of 50 tags can be specified.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-stack.html#cfn-cloudformation-stack-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The URL of a file that contains the template body.
     ///
     /// The URL must point to a template (max size: 1 MB) that's located in an Amazon S3 bucket. The location for an Amazon S3 bucket must start with `https://` .
@@ -10060,8 +10506,8 @@ impl CfnStackProps {
     /// You can find your Amazon SNS topic ARNs using the Amazon SNS console or your Command Line Interface (CLI).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-stack.html#cfn-cloudformation-stack-notificationarns>
-    pub fn notification_arns(mut self, notification_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.notification_arns = Some(rt::collect::<rt::JsString, _>(notification_arns));
+    pub fn notification_arns(mut self, notification_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.notification_arns = Some(rt::ListArg::<rt::JsString>::into_list(notification_arns));
         self
     }
     /// The set value pairs that represent the parameters passed to CloudFormation when this nested stack is created.
@@ -10084,8 +10530,8 @@ impl CfnStackProps {
     /// CloudFormation also propagates these tags to the resources created in the stack. A maximum number of 50 tags can be specified.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-stack.html#cfn-cloudformation-stack-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The URL of a file that contains the template body.
@@ -10251,7 +10697,7 @@ impl CfnStackSet {
     }
     /// Key-value pairs to associate with this stack.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The structure that contains the template body, with a minimum length of 1 byte and a maximum length of 51,200 bytes.
@@ -10280,7 +10726,7 @@ pub struct CfnStackSetAutoDeploymentProperty {
     /// When auto-deployment is triggered, operations will be sequenced to ensure all dependencies complete successfully before this StackSet's operation begins.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-stackset-autodeployment.html#cfn-cloudformation-stackset-autodeployment-dependson>
-    pub depends_on: Option<Vec<rt::JsString>>,
+    pub depends_on: Option<rt::JsList<rt::JsString>>,
     /// If set to `true` , StackSets automatically deploys additional stack instances to AWS Organizations accounts that are added to a target organization or organizational unit (OU) in the specified Regions.
     ///
     /// If an account is removed from a target organization or OU, StackSets deletes stack instances from the account in the specified Regions.
@@ -10305,8 +10751,8 @@ impl CfnStackSetAutoDeploymentProperty {
     /// When auto-deployment is triggered, operations will be sequenced to ensure all dependencies complete successfully before this StackSet's operation begins.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-stackset-autodeployment.html#cfn-cloudformation-stackset-autodeployment-dependson>
-    pub fn depends_on(mut self, depends_on: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.depends_on = Some(rt::collect::<rt::JsString, _>(depends_on));
+    pub fn depends_on(mut self, depends_on: impl rt::ListArg<rt::JsString>) -> Self {
+        self.depends_on = Some(rt::ListArg::<rt::JsString>::into_list(depends_on));
         self
     }
     /// If set to `true` , StackSets automatically deploys additional stack instances to AWS Organizations accounts that are added to a target organization or organizational unit (OU) in the specified Regions.
@@ -10372,7 +10818,7 @@ pub struct CfnStackSetDeploymentTargetsProperty {
     /// *Pattern* : `^[0-9]{12}$`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-stackset-deploymenttargets.html#cfn-cloudformation-stackset-deploymenttargets-accounts>
-    pub accounts: Option<Vec<rt::JsString>>,
+    pub accounts: Option<rt::JsList<rt::JsString>>,
     /// The Amazon S3 URL path to a file that contains a list of AWS account IDs.
     ///
     /// The file format must be either `.csv` or `.txt` , and the data can be comma-separated or new-line-separated. There is currently a 10MB limit for the data (approximately 800,000 accounts).
@@ -10386,7 +10832,7 @@ pub struct CfnStackSetDeploymentTargetsProperty {
     /// *Pattern* : `^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-stackset-deploymenttargets.html#cfn-cloudformation-stackset-deploymenttargets-organizationalunitids>
-    pub organizational_unit_ids: Option<Vec<rt::JsString>>,
+    pub organizational_unit_ids: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnStackSetDeploymentTargetsProperty {
@@ -10414,8 +10860,8 @@ impl CfnStackSetDeploymentTargetsProperty {
     /// *Pattern* : `^[0-9]{12}$`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-stackset-deploymenttargets.html#cfn-cloudformation-stackset-deploymenttargets-accounts>
-    pub fn accounts(mut self, accounts: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.accounts = Some(rt::collect::<rt::JsString, _>(accounts));
+    pub fn accounts(mut self, accounts: impl rt::ListArg<rt::JsString>) -> Self {
+        self.accounts = Some(rt::ListArg::<rt::JsString>::into_list(accounts));
         self
     }
     /// The Amazon S3 URL path to a file that contains a list of AWS account IDs.
@@ -10434,8 +10880,8 @@ impl CfnStackSetDeploymentTargetsProperty {
     /// *Pattern* : `^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-stackset-deploymenttargets.html#cfn-cloudformation-stackset-deploymenttargets-organizationalunitids>
-    pub fn organizational_unit_ids(mut self, organizational_unit_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.organizational_unit_ids = Some(rt::collect::<rt::JsString, _>(organizational_unit_ids));
+    pub fn organizational_unit_ids(mut self, organizational_unit_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.organizational_unit_ids = Some(rt::ListArg::<rt::JsString>::into_list(organizational_unit_ids));
         self
     }
 }
@@ -10565,7 +11011,7 @@ pub struct CfnStackSetOperationPreferencesProperty {
     /// The order of the Regions where you want to perform the stack operation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-stackset-operationpreferences.html#cfn-cloudformation-stackset-operationpreferences-regionorder>
-    pub region_order: Option<Vec<rt::JsString>>,
+    pub region_order: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnStackSetOperationPreferencesProperty {
@@ -10645,8 +11091,8 @@ impl CfnStackSetOperationPreferencesProperty {
     /// The order of the Regions where you want to perform the stack operation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-stackset-operationpreferences.html#cfn-cloudformation-stackset-operationpreferences-regionorder>
-    pub fn region_order(mut self, region_order: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.region_order = Some(rt::collect::<rt::JsString, _>(region_order));
+    pub fn region_order(mut self, region_order: impl rt::ListArg<rt::JsString>) -> Self {
+        self.region_order = Some(rt::ListArg::<rt::JsString>::into_list(region_order));
         self
     }
 }
@@ -10747,7 +11193,7 @@ pub struct CfnStackSetStackInstancesProperty {
     /// The names of one or more Regions where you want to create stack instances using the specified AWS accounts .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-stackset-stackinstances.html#cfn-cloudformation-stackset-stackinstances-regions>
-    pub regions: Vec<rt::JsString>,
+    pub regions: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnStackSetStackInstancesProperty`], named: `CfnStackSetStackInstancesProperty::new(CfnStackSetStackInstancesPropertyRequired { .. })`.
@@ -10755,7 +11201,7 @@ pub struct CfnStackSetStackInstancesProperty {
 pub struct CfnStackSetStackInstancesPropertyRequired<T0, T1> {
     /// The AWS Organizations accounts or AWS accounts to deploy stacks to in the specified Regions. (converts into `CfnStackSetDeploymentTargetsPropertyOrIResolvable`)
     pub deployment_targets: T0,
-    /// The names of one or more Regions where you want to create stack instances using the specified AWS accounts . (items converting into `JsString`)
+    /// The names of one or more Regions where you want to create stack instances using the specified AWS accounts . (items converting into `JsString`, or a `JsArray` of them)
     pub regions: T1,
 }
 
@@ -10764,10 +11210,9 @@ impl CfnStackSetStackInstancesProperty {
     pub fn new<T0, T1>(required: CfnStackSetStackInstancesPropertyRequired<T0, T1>) -> Self
     where
         T0: Into<CfnStackSetDeploymentTargetsPropertyOrIResolvable>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnStackSetStackInstancesProperty { deployment_targets: required.deployment_targets.into(), parameter_overrides: None, regions: rt::collect::<rt::JsString, _>(required.regions) }
+        CfnStackSetStackInstancesProperty { deployment_targets: required.deployment_targets.into(), parameter_overrides: None, regions: rt::ListArg::<rt::JsString>::into_list(required.regions) }
     }
     /// The AWS Organizations accounts or AWS accounts to deploy stacks to in the specified Regions.
     ///
@@ -10786,8 +11231,8 @@ impl CfnStackSetStackInstancesProperty {
     /// The names of one or more Regions where you want to create stack instances using the specified AWS accounts .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudformation-stackset-stackinstances.html#cfn-cloudformation-stackset-stackinstances-regions>
-    pub fn regions(mut self, regions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.regions = rt::collect::<rt::JsString, _>(regions);
+    pub fn regions(mut self, regions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.regions = rt::ListArg::<rt::JsString>::into_list(regions);
         self
     }
 }
@@ -10847,7 +11292,7 @@ pub struct CfnStackSetProps {
     /// Some StackSet templates might include resources that can affect permissions in your AWS account —for example, by creating new IAM users. For more information, see [Acknowledging IAM resources in CloudFormation templates](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/control-access-with-iam.html#using-iam-capabilities) in the *CloudFormation User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-stackset.html#cfn-cloudformation-stackset-capabilities>
-    pub capabilities: Option<Vec<rt::JsString>>,
+    pub capabilities: Option<rt::JsList<rt::JsString>>,
     /// A description of the StackSet.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-stackset.html#cfn-cloudformation-stackset-description>
@@ -10906,7 +11351,7 @@ pub struct CfnStackSetProps {
     /// If you don't specify this parameter, CloudFormation doesn't modify the stack's tags. If you specify an empty value, CloudFormation removes all associated tags.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-stackset.html#cfn-cloudformation-stackset-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The structure that contains the template body, with a minimum length of 1 byte and a maximum length of 51,200 bytes.
     ///
     /// You must include either `TemplateURL` or `TemplateBody` in a StackSet, but you can't use both. Dynamic references in the `TemplateBody` may not work correctly in all cases. It's recommended to pass templates that contain dynamic references through `TemplateUrl` instead.
@@ -10988,8 +11433,8 @@ impl CfnStackSetProps {
     /// Some StackSet templates might include resources that can affect permissions in your AWS account —for example, by creating new IAM users. For more information, see [Acknowledging IAM resources in CloudFormation templates](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/control-access-with-iam.html#using-iam-capabilities) in the *CloudFormation User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-stackset.html#cfn-cloudformation-stackset-capabilities>
-    pub fn capabilities(mut self, capabilities: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.capabilities = Some(rt::collect::<rt::JsString, _>(capabilities));
+    pub fn capabilities(mut self, capabilities: impl rt::ListArg<rt::JsString>) -> Self {
+        self.capabilities = Some(rt::ListArg::<rt::JsString>::into_list(capabilities));
         self
     }
     /// A description of the StackSet.
@@ -11074,8 +11519,8 @@ impl CfnStackSetProps {
     /// If you don't specify this parameter, CloudFormation doesn't modify the stack's tags. If you specify an empty value, CloudFormation removes all associated tags.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-stackset.html#cfn-cloudformation-stackset-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The structure that contains the template body, with a minimum length of 1 byte and a maximum length of 51,200 bytes.
@@ -11166,6 +11611,18 @@ impl rt::ToValue for CfnTag {
     }
 }
 
+/// The fields of a [`CfnTag`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnTag> {
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// A traffic route, representing where the traffic is being directed to.
 ///
 /// jsii: `aws-cdk-lib.CfnTrafficRoute` (a struct: plain data)
@@ -11220,6 +11677,22 @@ impl rt::ToValue for CfnTrafficRoute {
     }
 }
 
+/// The fields of a [`CfnTrafficRoute`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnTrafficRoute> {
+    /// The logical id of the target resource.
+    #[track_caller]
+    pub fn logical_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "logicalId")
+    }
+    /// The resource type of the route.
+    ///
+    /// Today, the only allowed value is 'AWS::ElasticLoadBalancingV2::Listener'.
+    #[track_caller]
+    pub fn r#type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "type")
+    }
+}
+
 /// Type of the `CfnCodeDeployBlueGreenEcsAttributes.trafficRouting` property.
 ///
 /// jsii: `aws-cdk-lib.CfnTrafficRouting` (a struct: plain data)
@@ -11228,7 +11701,7 @@ pub struct CfnTrafficRouting {
     /// The listener to be used by your load balancer to direct traffic to your target groups.
     pub prod_traffic_route: crate::aws_cdk_lib::CfnTrafficRoute,
     /// The logical IDs of the blue and green, respectively, AWS::ElasticLoadBalancingV2::TargetGroup target groups.
-    pub target_groups: Vec<rt::JsString>,
+    pub target_groups: rt::JsList<rt::JsString>,
     /// The listener to be used by your load balancer to direct traffic to your target groups.
     pub test_traffic_route: crate::aws_cdk_lib::CfnTrafficRoute,
 }
@@ -11238,7 +11711,7 @@ pub struct CfnTrafficRouting {
 pub struct CfnTrafficRoutingRequired<T0, T1, T2> {
     /// The listener to be used by your load balancer to direct traffic to your target groups. (converts into `aws_cdk_lib::CfnTrafficRoute`)
     pub prod_traffic_route: T0,
-    /// The logical IDs of the blue and green, respectively, AWS::ElasticLoadBalancingV2::TargetGroup target groups. (items converting into `JsString`)
+    /// The logical IDs of the blue and green, respectively, AWS::ElasticLoadBalancingV2::TargetGroup target groups. (items converting into `JsString`, or a `JsArray` of them)
     pub target_groups: T1,
     /// The listener to be used by your load balancer to direct traffic to your target groups. (converts into `aws_cdk_lib::CfnTrafficRoute`)
     pub test_traffic_route: T2,
@@ -11249,11 +11722,10 @@ impl CfnTrafficRouting {
     pub fn new<T0, T1, T2>(required: CfnTrafficRoutingRequired<T0, T1, T2>) -> Self
     where
         T0: Into<crate::aws_cdk_lib::CfnTrafficRoute>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
         T2: Into<crate::aws_cdk_lib::CfnTrafficRoute>,
     {
-        CfnTrafficRouting { prod_traffic_route: required.prod_traffic_route.into(), target_groups: rt::collect::<rt::JsString, _>(required.target_groups), test_traffic_route: required.test_traffic_route.into() }
+        CfnTrafficRouting { prod_traffic_route: required.prod_traffic_route.into(), target_groups: rt::ListArg::<rt::JsString>::into_list(required.target_groups), test_traffic_route: required.test_traffic_route.into() }
     }
     /// The listener to be used by your load balancer to direct traffic to your target groups.
     pub fn prod_traffic_route(mut self, prod_traffic_route: impl Into<crate::aws_cdk_lib::CfnTrafficRoute>) -> Self {
@@ -11261,8 +11733,8 @@ impl CfnTrafficRouting {
         self
     }
     /// The logical IDs of the blue and green, respectively, AWS::ElasticLoadBalancingV2::TargetGroup target groups.
-    pub fn target_groups(mut self, target_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.target_groups = rt::collect::<rt::JsString, _>(target_groups);
+    pub fn target_groups(mut self, target_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.target_groups = rt::ListArg::<rt::JsString>::into_list(target_groups);
         self
     }
     /// The listener to be used by your load balancer to direct traffic to your target groups.
@@ -11279,6 +11751,25 @@ impl rt::ToValue for CfnTrafficRouting {
         o.field("targetGroups", &self.target_groups);
         o.field("testTrafficRoute", &self.test_traffic_route);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnTrafficRouting`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnTrafficRouting> {
+    /// The listener to be used by your load balancer to direct traffic to your target groups.
+    #[track_caller]
+    pub fn prod_traffic_route(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnTrafficRoute> {
+        rt::get_op(rt::JsObject::handle(self), "prodTrafficRoute")
+    }
+    /// The logical IDs of the blue and green, respectively, AWS::ElasticLoadBalancingV2::TargetGroup target groups.
+    #[track_caller]
+    pub fn target_groups(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "targetGroups")
+    }
+    /// The listener to be used by your load balancer to direct traffic to your target groups.
+    #[track_caller]
+    pub fn test_traffic_route(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnTrafficRoute> {
+        rt::get_op(rt::JsObject::handle(self), "testTrafficRoute")
     }
 }
 
@@ -11337,6 +11828,29 @@ impl rt::ToValue for CfnTrafficRoutingConfig {
     }
 }
 
+/// The fields of a [`CfnTrafficRoutingConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnTrafficRoutingConfig> {
+    /// The configuration for traffic routing when `type` is `CfnTrafficRoutingType.TIME_BASED_CANARY`.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn time_based_canary(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnTrafficRoutingTimeBasedCanary> {
+        rt::get_op(rt::JsObject::handle(self), "timeBasedCanary")
+    }
+    /// The configuration for traffic routing when `type` is `CfnTrafficRoutingType.TIME_BASED_LINEAR`.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn time_based_linear(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnTrafficRoutingTimeBasedLinear> {
+        rt::get_op(rt::JsObject::handle(self), "timeBasedLinear")
+    }
+    /// The type of traffic shifting used by the blue-green deployment configuration.
+    #[track_caller]
+    pub fn r#type(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "type")
+    }
+}
+
 /// The traffic routing configuration if `CfnTrafficRoutingConfig.type` is `CfnTrafficRoutingType.TIME_BASED_CANARY`.
 ///
 /// jsii: `aws-cdk-lib.CfnTrafficRoutingTimeBasedCanary` (a struct: plain data)
@@ -11386,6 +11900,26 @@ impl rt::ToValue for CfnTrafficRoutingTimeBasedCanary {
     }
 }
 
+/// The fields of a [`CfnTrafficRoutingTimeBasedCanary`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnTrafficRoutingTimeBasedCanary> {
+    /// The number of minutes between the first and second traffic shifts of a time-based canary deployment.
+    ///
+    /// Default: 5
+    #[track_caller]
+    pub fn bake_time_mins(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "bakeTimeMins")
+    }
+    /// The percentage of traffic to shift in the first increment of a time-based canary deployment.
+    ///
+    /// The step percentage must be 14% or greater.
+    ///
+    /// Default: 15
+    #[track_caller]
+    pub fn step_percentage(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "stepPercentage")
+    }
+}
+
 /// The traffic routing configuration if `CfnTrafficRoutingConfig.type` is `CfnTrafficRoutingType.TIME_BASED_LINEAR`.
 ///
 /// jsii: `aws-cdk-lib.CfnTrafficRoutingTimeBasedLinear` (a struct: plain data)
@@ -11432,6 +11966,26 @@ impl rt::ToValue for CfnTrafficRoutingTimeBasedLinear {
         o.opt("bakeTimeMins", &self.bake_time_mins);
         o.opt("stepPercentage", &self.step_percentage);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnTrafficRoutingTimeBasedLinear`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnTrafficRoutingTimeBasedLinear> {
+    /// The number of minutes between the first and second traffic shifts of a time-based linear deployment.
+    ///
+    /// Default: 5
+    #[track_caller]
+    pub fn bake_time_mins(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "bakeTimeMins")
+    }
+    /// The percentage of traffic that is shifted at the start of each increment of a time-based linear deployment.
+    ///
+    /// The step percentage must be 14% or greater.
+    ///
+    /// Default: 15
+    #[track_caller]
+    pub fn step_percentage(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "stepPercentage")
     }
 }
 
@@ -11926,6 +12480,56 @@ impl rt::ToValue for CfnUpdatePolicy {
     }
 }
 
+/// The fields of a [`CfnUpdatePolicy`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnUpdatePolicy> {
+    /// To specify how AWS CloudFormation handles instance refresh for an Auto Scaling group, use the AutoScalingInstanceRefresh policy.
+    ///
+    /// This policy triggers an instance refresh when certain properties
+    /// of the Auto Scaling group change (such as launch template or mixed instances policy), replacing
+    /// instances gradually while maintaining availability.
+    #[track_caller]
+    pub fn auto_scaling_instance_refresh(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingInstanceRefresh> {
+        rt::get_op(rt::JsObject::handle(self), "autoScalingInstanceRefresh")
+    }
+    /// Specifies whether an Auto Scaling group and the instances it contains are replaced during an update.
+    ///
+    /// During replacement,
+    /// AWS CloudFormation retains the old group until it finishes creating the new one. If the update fails, AWS CloudFormation
+    /// can roll back to the old Auto Scaling group and delete the new Auto Scaling group.
+    #[track_caller]
+    pub fn auto_scaling_replacing_update(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingReplacingUpdate> {
+        rt::get_op(rt::JsObject::handle(self), "autoScalingReplacingUpdate")
+    }
+    /// To specify how AWS CloudFormation handles rolling updates for an Auto Scaling group, use the AutoScalingRollingUpdate policy.
+    ///
+    /// Rolling updates enable you to specify whether AWS CloudFormation updates instances that are in an Auto Scaling
+    /// group in batches or all at once.
+    #[track_caller]
+    pub fn auto_scaling_rolling_update(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingRollingUpdate> {
+        rt::get_op(rt::JsObject::handle(self), "autoScalingRollingUpdate")
+    }
+    /// To specify how AWS CloudFormation handles updates for the MinSize, MaxSize, and DesiredCapacity properties when the AWS::AutoScaling::AutoScalingGroup resource has an associated scheduled action, use the AutoScalingScheduledAction policy.
+    #[track_caller]
+    pub fn auto_scaling_scheduled_action(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingScheduledAction> {
+        rt::get_op(rt::JsObject::handle(self), "autoScalingScheduledAction")
+    }
+    /// To perform an AWS CodeDeploy deployment when the version changes on an AWS::Lambda::Alias resource, use the CodeDeployLambdaAliasUpdate update policy.
+    #[track_caller]
+    pub fn code_deploy_lambda_alias_update(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployLambdaAliasUpdate> {
+        rt::get_op(rt::JsObject::handle(self), "codeDeployLambdaAliasUpdate")
+    }
+    /// To upgrade an Amazon ES domain to a new version of Elasticsearch rather than replacing the entire AWS::Elasticsearch::Domain resource, use the EnableVersionUpgrade update policy.
+    #[track_caller]
+    pub fn enable_version_upgrade(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "enableVersionUpgrade")
+    }
+    /// To modify a replication group's shards by adding or removing shards, rather than replacing the entire AWS::ElastiCache::ReplicationGroup resource, use the UseOnlineResharding update policy.
+    #[track_caller]
+    pub fn use_online_resharding(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "useOnlineResharding")
+    }
+}
+
 /// The `AWS::CloudFormation::WaitCondition` resource provides a way to coordinate stack resource creation with configuration actions that are external to the stack creation or to track the status of a configuration process.
 ///
 /// In these situations, we recommend that you associate a `CreationPolicy` attribute with the wait condition instead of using a wait condition handle. For more information and an example, see [CreationPolicy attribute](https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-creationpolicy.html) in the *CloudFormation User Guide* . If you use a `CreationPolicy` with a wait condition, don't specify any of the wait condition's properties.
@@ -12265,7 +12869,7 @@ impl CliCredentialsStackSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::JsAny {
+    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::DockerImageAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerImageAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addDockerImageAsset", __args)
@@ -12280,7 +12884,7 @@ impl CliCredentialsStackSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::JsAny {
+    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::FileAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FileAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addFileAsset", __args)
@@ -12460,7 +13064,7 @@ impl CloudFormationValidatePlugin {
     /// This is where the plugin will evaluate the CloudFormation
     /// templates for compliance and report and violations
     #[track_caller]
-    pub fn validate(&self, context: impl Into<crate::aws_cdk_lib::IPolicyValidationContext>) -> rt::JsAny {
+    pub fn validate(&self, context: impl Into<crate::aws_cdk_lib::IPolicyValidationContext>) -> rt::StructRef<crate::aws_cdk_lib::PolicyValidationPluginReport> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IPolicyValidationContext>::into(context)));
         rt::call_op(rt::JsObject::handle(self), "validate", __args)
@@ -12498,7 +13102,7 @@ pub struct CloudFormationValidatePluginProps {
     /// Custom Guard rules to evaluate in addition to built-in rules.
     ///
     /// Default: - no guard rules
-    pub guard_rules: Option<Vec<crate::aws_cdk_lib::ValidationRuleSource>>,
+    pub guard_rules: Option<rt::JsList<crate::aws_cdk_lib::ValidationRuleSource>>,
     /// Whether to evaluate the default Rego rules that ship with the CDK.
     ///
     /// Registering a `CloudFormationValidatePlugin` explicitly replaces the
@@ -12511,7 +13115,7 @@ pub struct CloudFormationValidatePluginProps {
     /// Custom Rego rules to evaluate in addition to built-in rules.
     ///
     /// Default: - no custom rules
-    pub rego_rules: Option<Vec<crate::aws_cdk_lib::ValidationRuleSource>>,
+    pub rego_rules: Option<rt::JsList<crate::aws_cdk_lib::ValidationRuleSource>>,
 }
 
 impl CloudFormationValidatePluginProps {
@@ -12522,8 +13126,8 @@ impl CloudFormationValidatePluginProps {
     /// Custom Guard rules to evaluate in addition to built-in rules.
     ///
     /// Default: - no guard rules
-    pub fn guard_rules(mut self, guard_rules: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::ValidationRuleSource>>) -> Self {
-        self.guard_rules = Some(rt::collect::<crate::aws_cdk_lib::ValidationRuleSource, _>(guard_rules));
+    pub fn guard_rules(mut self, guard_rules: impl rt::ListArg<crate::aws_cdk_lib::ValidationRuleSource>) -> Self {
+        self.guard_rules = Some(rt::ListArg::<crate::aws_cdk_lib::ValidationRuleSource>::into_list(guard_rules));
         self
     }
     /// Whether to evaluate the default Rego rules that ship with the CDK.
@@ -12541,8 +13145,8 @@ impl CloudFormationValidatePluginProps {
     /// Custom Rego rules to evaluate in addition to built-in rules.
     ///
     /// Default: - no custom rules
-    pub fn rego_rules(mut self, rego_rules: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::ValidationRuleSource>>) -> Self {
-        self.rego_rules = Some(rt::collect::<crate::aws_cdk_lib::ValidationRuleSource, _>(rego_rules));
+    pub fn rego_rules(mut self, rego_rules: impl rt::ListArg<crate::aws_cdk_lib::ValidationRuleSource>) -> Self {
+        self.rego_rules = Some(rt::ListArg::<crate::aws_cdk_lib::ValidationRuleSource>::into_list(rego_rules));
         self
     }
 }
@@ -12664,14 +13268,14 @@ crate::__upcasts!(ContextProvider => );
 impl ContextProvider {
     /// Returns: the context key or undefined if a key cannot be rendered (due to tokens used in any of the props)
     #[track_caller]
-    pub fn get_key(scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::GetContextKeyOptions>) -> rt::JsAny {
+    pub fn get_key(scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::GetContextKeyOptions>) -> rt::StructRef<crate::aws_cdk_lib::GetContextKeyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::GetContextKeyOptions>::into(options)));
         rt::static_op("aws-cdk-lib.ContextProvider", "getKey", __args)
     }
     #[track_caller]
-    pub fn get_value(scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::GetContextValueOptions>) -> rt::JsAny {
+    pub fn get_value(scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::GetContextValueOptions>) -> rt::StructRef<crate::aws_cdk_lib::GetContextValueResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::GetContextValueOptions>::into(options)));
@@ -12690,7 +13294,7 @@ pub struct CopyOptions {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// A strategy for how to handle symlinks.
     ///
     /// Default: SymlinkFollowMode.NEVER
@@ -12712,8 +13316,8 @@ impl CopyOptions {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// A strategy for how to handle symlinks.
@@ -13226,7 +13830,7 @@ pub struct CustomResourceProviderBaseProps {
     /// objects like you will see in the rest of the CDK.
     ///
     /// Default: - no additional inline policy
-    pub policy_statements: Option<Vec<rt::JsAny>>,
+    pub policy_statements: Option<rt::JsList<rt::JsAny>>,
     /// The AWS Lambda runtime and version name to use for the provider.
     pub runtime_name: rt::JsString,
     /// AWS Lambda timeout for the provider.
@@ -13295,8 +13899,8 @@ impl CustomResourceProviderBaseProps {
     /// objects like you will see in the rest of the CDK.
     ///
     /// Default: - no additional inline policy
-    pub fn policy_statements(mut self, policy_statements: impl IntoIterator<Item = impl Into<rt::JsAny>>) -> Self {
-        self.policy_statements = Some(rt::collect::<rt::JsAny, _>(policy_statements));
+    pub fn policy_statements(mut self, policy_statements: impl rt::ListArg<rt::JsAny>) -> Self {
+        self.policy_statements = Some(rt::ListArg::<rt::JsAny>::into_list(policy_statements));
         self
     }
     /// The AWS Lambda runtime and version name to use for the provider.
@@ -13361,7 +13965,7 @@ pub struct CustomResourceProviderOptions {
     /// objects like you will see in the rest of the CDK.
     ///
     /// Default: - no additional inline policy
-    pub policy_statements: Option<Vec<rt::JsAny>>,
+    pub policy_statements: Option<rt::JsList<rt::JsAny>>,
     /// AWS Lambda timeout for the provider.
     ///
     /// Default: Duration.minutes(15)
@@ -13407,8 +14011,8 @@ impl CustomResourceProviderOptions {
     /// objects like you will see in the rest of the CDK.
     ///
     /// Default: - no additional inline policy
-    pub fn policy_statements(mut self, policy_statements: impl IntoIterator<Item = impl Into<rt::JsAny>>) -> Self {
-        self.policy_statements = Some(rt::collect::<rt::JsAny, _>(policy_statements));
+    pub fn policy_statements(mut self, policy_statements: impl rt::ListArg<rt::JsAny>) -> Self {
+        self.policy_statements = Some(rt::ListArg::<rt::JsAny>::into_list(policy_statements));
         self
     }
     /// AWS Lambda timeout for the provider.
@@ -13471,7 +14075,7 @@ pub struct CustomResourceProviderProps {
     /// objects like you will see in the rest of the CDK.
     ///
     /// Default: - no additional inline policy
-    pub policy_statements: Option<Vec<rt::JsAny>>,
+    pub policy_statements: Option<rt::JsList<rt::JsAny>>,
     /// The AWS Lambda runtime and version to use for the provider.
     pub runtime: crate::aws_cdk_lib::CustomResourceProviderRuntime,
     /// AWS Lambda timeout for the provider.
@@ -13540,8 +14144,8 @@ impl CustomResourceProviderProps {
     /// objects like you will see in the rest of the CDK.
     ///
     /// Default: - no additional inline policy
-    pub fn policy_statements(mut self, policy_statements: impl IntoIterator<Item = impl Into<rt::JsAny>>) -> Self {
-        self.policy_statements = Some(rt::collect::<rt::JsAny, _>(policy_statements));
+    pub fn policy_statements(mut self, policy_statements: impl rt::ListArg<rt::JsAny>) -> Self {
+        self.policy_statements = Some(rt::ListArg::<rt::JsAny>::into_list(policy_statements));
         self
     }
     /// The AWS Lambda runtime and version to use for the provider.
@@ -13656,7 +14260,7 @@ impl DefaultStackSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::JsAny {
+    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::DockerImageAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerImageAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addDockerImageAsset", __args)
@@ -13671,7 +14275,7 @@ impl DefaultStackSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::JsAny {
+    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::FileAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FileAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addFileAsset", __args)
@@ -14229,9 +14833,9 @@ impl DefaultTokenResolver {
     }
     /// Resolve a tokenized list.
     #[track_caller]
-    pub fn resolve_list(&self, xs: impl IntoIterator<Item = impl Into<rt::JsString>>, context: impl Into<crate::aws_cdk_lib::IResolveContext>) -> rt::JsAny {
+    pub fn resolve_list(&self, xs: impl rt::ListArg<rt::JsString>, context: impl Into<crate::aws_cdk_lib::IResolveContext>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(xs)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(xs)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IResolveContext>::into(context)));
         rt::call_op(rt::JsObject::handle(self), "resolveList", __args)
     }
@@ -14283,7 +14887,7 @@ pub struct DockerBuildOptions {
     /// Cache from options to pass to the `docker build` command.
     ///
     /// Default: - no cache from args are passed
-    pub cache_from: Option<Vec<crate::aws_cdk_lib::DockerCacheOption>>,
+    pub cache_from: Option<rt::JsList<crate::aws_cdk_lib::DockerCacheOption>>,
     /// Cache to options to pass to the `docker build` command.
     ///
     /// Default: - no cache to args are passed
@@ -14345,8 +14949,8 @@ impl DockerBuildOptions {
     /// Cache from options to pass to the `docker build` command.
     ///
     /// Default: - no cache from args are passed
-    pub fn cache_from(mut self, cache_from: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::DockerCacheOption>>) -> Self {
-        self.cache_from = Some(rt::collect::<crate::aws_cdk_lib::DockerCacheOption, _>(cache_from));
+    pub fn cache_from(mut self, cache_from: impl rt::ListArg<crate::aws_cdk_lib::DockerCacheOption>) -> Self {
+        self.cache_from = Some(rt::ListArg::<crate::aws_cdk_lib::DockerCacheOption>::into_list(cache_from));
         self
     }
     /// Cache to options to pass to the `docker build` command.
@@ -14499,10 +15103,10 @@ crate::__handle!(DockerIgnoreStrategy : crate::aws_cdk_lib::IgnoreStrategy);
 crate::__upcasts!(DockerIgnoreStrategy => crate::aws_cdk_lib::IgnoreStrategy);
 impl DockerIgnoreStrategy {
     #[track_caller]
-    pub fn new(absolute_root_path: impl Into<rt::JsString>, patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
+    pub fn new(absolute_root_path: impl Into<rt::JsString>, patterns: impl rt::ListArg<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(absolute_root_path)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(patterns)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(patterns)));
         rt::new_op("aws-cdk-lib.DockerIgnoreStrategy", __args)
     }
     /// Adds another pattern.
@@ -14736,6 +15340,27 @@ impl rt::ToValue for DockerImageAssetLocation {
     }
 }
 
+/// The fields of a [`DockerImageAssetLocation`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<DockerImageAssetLocation> {
+    /// The tag of the image in Amazon ECR.
+    ///
+    /// Default: - the hash of the asset, or the `dockerTagPrefix` concatenated with the asset hash if a `dockerTagPrefix` is specified in the stack synthesizer
+    #[track_caller]
+    pub fn image_tag(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "imageTag")
+    }
+    /// The URI of the image in Amazon ECR (including a tag).
+    #[track_caller]
+    pub fn image_uri(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "imageUri")
+    }
+    /// The name of the ECR repository.
+    #[track_caller]
+    pub fn repository_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "repositoryName")
+    }
+}
+
 /// jsii: `aws-cdk-lib.DockerImageAssetSource` (a struct: plain data)
 #[derive(Clone, Debug, PartialEq)]
 pub struct DockerImageAssetSource {
@@ -14805,7 +15430,7 @@ pub struct DockerImageAssetSource {
     /// Cache from options to pass to the `docker build` command.
     ///
     /// Default: - no cache from args are passed
-    pub docker_cache_from: Option<Vec<crate::aws_cdk_lib::DockerCacheOption>>,
+    pub docker_cache_from: Option<rt::JsList<crate::aws_cdk_lib::DockerCacheOption>>,
     /// Cache to options to pass to the `docker build` command.
     ///
     /// Default: - no cache to args are passed
@@ -14819,13 +15444,13 @@ pub struct DockerImageAssetSource {
     /// Outputs to pass to the `docker build` command.
     ///
     /// Default: - no build args are passed
-    pub docker_outputs: Option<Vec<rt::JsString>>,
+    pub docker_outputs: Option<rt::JsList<rt::JsString>>,
     /// An external command that will produce the packaged asset.
     ///
     /// The command should produce the name of a local Docker image on `stdout`.
     ///
     /// Default: - Exactly one of `directoryName` and `executable` is required
-    pub executable: Option<Vec<rt::JsString>>,
+    pub executable: Option<rt::JsList<rt::JsString>>,
     /// Networking mode for the RUN commands during build. _Requires Docker Engine API v1.25+_.
     ///
     /// Specify this property to build images on a specific networking mode.
@@ -14947,8 +15572,8 @@ impl DockerImageAssetSource {
     /// Cache from options to pass to the `docker build` command.
     ///
     /// Default: - no cache from args are passed
-    pub fn docker_cache_from(mut self, docker_cache_from: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::DockerCacheOption>>) -> Self {
-        self.docker_cache_from = Some(rt::collect::<crate::aws_cdk_lib::DockerCacheOption, _>(docker_cache_from));
+    pub fn docker_cache_from(mut self, docker_cache_from: impl rt::ListArg<crate::aws_cdk_lib::DockerCacheOption>) -> Self {
+        self.docker_cache_from = Some(rt::ListArg::<crate::aws_cdk_lib::DockerCacheOption>::into_list(docker_cache_from));
         self
     }
     /// Cache to options to pass to the `docker build` command.
@@ -14970,8 +15595,8 @@ impl DockerImageAssetSource {
     /// Outputs to pass to the `docker build` command.
     ///
     /// Default: - no build args are passed
-    pub fn docker_outputs(mut self, docker_outputs: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.docker_outputs = Some(rt::collect::<rt::JsString, _>(docker_outputs));
+    pub fn docker_outputs(mut self, docker_outputs: impl rt::ListArg<rt::JsString>) -> Self {
+        self.docker_outputs = Some(rt::ListArg::<rt::JsString>::into_list(docker_outputs));
         self
     }
     /// An external command that will produce the packaged asset.
@@ -14979,8 +15604,8 @@ impl DockerImageAssetSource {
     /// The command should produce the name of a local Docker image on `stdout`.
     ///
     /// Default: - Exactly one of `directoryName` and `executable` is required
-    pub fn executable(mut self, executable: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.executable = Some(rt::collect::<rt::JsString, _>(executable));
+    pub fn executable(mut self, executable: impl rt::ListArg<rt::JsString>) -> Self {
+        self.executable = Some(rt::ListArg::<rt::JsString>::into_list(executable));
         self
     }
     /// Networking mode for the RUN commands during build. _Requires Docker Engine API v1.25+_.
@@ -15047,11 +15672,11 @@ pub struct DockerRunOptions {
     /// The command to run in the container.
     ///
     /// Default: - run the command defined in the image
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// The entrypoint to run in the container.
     ///
     /// Default: - run the entrypoint defined in the image
-    pub entrypoint: Option<Vec<rt::JsString>>,
+    pub entrypoint: Option<rt::JsList<rt::JsString>>,
     /// The environment variables to pass to the container.
     ///
     /// Default: - no environment variables.
@@ -15077,13 +15702,13 @@ pub struct DockerRunOptions {
     /// Docker volumes to mount.
     ///
     /// Default: - no volumes are mounted
-    pub volumes: Option<Vec<crate::aws_cdk_lib::DockerVolume>>,
+    pub volumes: Option<rt::JsList<crate::aws_cdk_lib::DockerVolume>>,
     /// Where to mount the specified volumes from.
     ///
     /// Default: - no containers are specified to mount volumes from
     ///
     /// See: <https://docs.docker.com/engine/reference/commandline/run/#mount-volumes-from-container---volumes-from>
-    pub volumes_from: Option<Vec<rt::JsString>>,
+    pub volumes_from: Option<rt::JsList<rt::JsString>>,
     /// Working directory inside the container.
     ///
     /// Default: - image default
@@ -15098,15 +15723,15 @@ impl DockerRunOptions {
     /// The command to run in the container.
     ///
     /// Default: - run the command defined in the image
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// The entrypoint to run in the container.
     ///
     /// Default: - run the entrypoint defined in the image
-    pub fn entrypoint(mut self, entrypoint: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.entrypoint = Some(rt::collect::<rt::JsString, _>(entrypoint));
+    pub fn entrypoint(mut self, entrypoint: impl rt::ListArg<rt::JsString>) -> Self {
+        self.entrypoint = Some(rt::ListArg::<rt::JsString>::into_list(entrypoint));
         self
     }
     /// The environment variables to pass to the container.
@@ -15149,8 +15774,8 @@ impl DockerRunOptions {
     /// Docker volumes to mount.
     ///
     /// Default: - no volumes are mounted
-    pub fn volumes(mut self, volumes: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::DockerVolume>>) -> Self {
-        self.volumes = Some(rt::collect::<crate::aws_cdk_lib::DockerVolume, _>(volumes));
+    pub fn volumes(mut self, volumes: impl rt::ListArg<crate::aws_cdk_lib::DockerVolume>) -> Self {
+        self.volumes = Some(rt::ListArg::<crate::aws_cdk_lib::DockerVolume>::into_list(volumes));
         self
     }
     /// Where to mount the specified volumes from.
@@ -15158,8 +15783,8 @@ impl DockerRunOptions {
     /// Default: - no containers are specified to mount volumes from
     ///
     /// See: <https://docs.docker.com/engine/reference/commandline/run/#mount-volumes-from-container---volumes-from>
-    pub fn volumes_from(mut self, volumes_from: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.volumes_from = Some(rt::collect::<rt::JsString, _>(volumes_from));
+    pub fn volumes_from(mut self, volumes_from: impl rt::ListArg<rt::JsString>) -> Self {
+        self.volumes_from = Some(rt::ListArg::<rt::JsString>::into_list(volumes_from));
         self
     }
     /// Working directory inside the container.
@@ -15565,11 +16190,11 @@ pub struct EncryptedPermissionsOptions {
     /// The KMS key actions to grant permissions for.
     ///
     /// Default: - No permission is added to the KMS key, even if it exists
-    pub key_actions: Option<Vec<rt::JsString>>,
+    pub key_actions: Option<rt::JsList<rt::JsString>>,
     /// The ARNs of the resources to grant permissions on.
     ///
     /// Default: - The ARN of the resource associated with the grant is used.
-    pub resource_arns: Option<Vec<rt::JsString>>,
+    pub resource_arns: Option<rt::JsList<rt::JsString>>,
 }
 
 impl EncryptedPermissionsOptions {
@@ -15580,15 +16205,15 @@ impl EncryptedPermissionsOptions {
     /// The KMS key actions to grant permissions for.
     ///
     /// Default: - No permission is added to the KMS key, even if it exists
-    pub fn key_actions(mut self, key_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.key_actions = Some(rt::collect::<rt::JsString, _>(key_actions));
+    pub fn key_actions(mut self, key_actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.key_actions = Some(rt::ListArg::<rt::JsString>::into_list(key_actions));
         self
     }
     /// The ARNs of the resources to grant permissions on.
     ///
     /// Default: - The ARN of the resource associated with the grant is used.
-    pub fn resource_arns(mut self, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_arns = Some(rt::collect::<rt::JsString, _>(resource_arns));
+    pub fn resource_arns(mut self, resource_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_arns = Some(rt::ListArg::<rt::JsString>::into_list(resource_arns));
         self
     }
 }
@@ -16041,6 +16666,61 @@ impl rt::ToValue for FileAssetLocation {
     }
 }
 
+/// The fields of a [`FileAssetLocation`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<FileAssetLocation> {
+    /// The name of the Amazon S3 bucket.
+    #[track_caller]
+    pub fn bucket_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "bucketName")
+    }
+    /// The HTTP URL of this asset on Amazon S3.
+    ///
+    /// This value suitable for inclusion in a CloudFormation template, and
+    /// may be an encoded token.
+    ///
+    /// Example value: `https://s3-us-east-1.amazonaws.com/mybucket/myobject`
+    #[track_caller]
+    pub fn http_url(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "httpUrl")
+    }
+    /// The ARN of the KMS key used to encrypt the file asset bucket, if any.
+    ///
+    /// The CDK bootstrap stack comes with a key policy that does not require
+    /// setting this property, so you only need to set this property if you
+    /// have customized the bootstrap stack to require it.
+    ///
+    /// Default: - Asset bucket is not encrypted, or decryption permissions are defined by a Key Policy.
+    #[track_caller]
+    pub fn kms_key_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "kmsKeyArn")
+    }
+    /// The Amazon S3 object key.
+    #[track_caller]
+    pub fn object_key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "objectKey")
+    }
+    /// The S3 URL of this asset on Amazon S3.
+    ///
+    /// This value suitable for inclusion in a CloudFormation template, and
+    /// may be an encoded token.
+    ///
+    /// Example value: `s3://mybucket/myobject`
+    #[track_caller]
+    pub fn s3_object_url(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "s3ObjectUrl")
+    }
+    /// Like `s3ObjectUrl`, but not suitable for CloudFormation consumption.
+    ///
+    /// If there are placeholders in the S3 URL, they will be returned un-replaced
+    /// and un-evaluated.
+    ///
+    /// Default: - This feature cannot be used
+    #[track_caller]
+    pub fn s3_object_url_with_placeholders(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "s3ObjectUrlWithPlaceholders")
+    }
+}
+
 /// Packaging modes for file assets.
 ///
 /// jsii: `aws-cdk-lib.FileAssetPackaging`
@@ -16084,7 +16764,7 @@ pub struct FileAssetSource {
     /// The command should produce the location of a ZIP file on `stdout`.
     ///
     /// Default: - Exactly one of `fileName` and `executable` is required
-    pub executable: Option<Vec<rt::JsString>>,
+    pub executable: Option<rt::JsList<rt::JsString>>,
     /// The path, relative to the root of the cloud assembly, in which this asset source resides.
     ///
     /// This can be a path to a file or a directory, depending on the
@@ -16141,8 +16821,8 @@ impl FileAssetSource {
     /// The command should produce the location of a ZIP file on `stdout`.
     ///
     /// Default: - Exactly one of `fileName` and `executable` is required
-    pub fn executable(mut self, executable: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.executable = Some(rt::collect::<rt::JsString, _>(executable));
+    pub fn executable(mut self, executable: impl rt::ListArg<rt::JsString>) -> Self {
+        self.executable = Some(rt::ListArg::<rt::JsString>::into_list(executable));
         self
     }
     /// The path, relative to the root of the cloud assembly, in which this asset source resides.
@@ -16197,7 +16877,7 @@ pub struct FileCopyOptions {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// A strategy for how to handle symlinks.
     ///
     /// Default: SymlinkFollowMode.NEVER
@@ -16219,8 +16899,8 @@ impl FileCopyOptions {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// A strategy for how to handle symlinks.
@@ -16260,7 +16940,7 @@ pub struct FileFingerprintOptions {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// Extra information to encode into the fingerprint (e.g. build instructions and other inputs).
     ///
     /// Default: - hash is only based on source content
@@ -16286,8 +16966,8 @@ impl FileFingerprintOptions {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// Extra information to encode into the fingerprint (e.g. build instructions and other inputs).
@@ -16472,7 +17152,7 @@ pub struct FingerprintOptions {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// Extra information to encode into the fingerprint (e.g. build instructions and other inputs).
     ///
     /// Default: - hash is only based on source content
@@ -16498,8 +17178,8 @@ impl FingerprintOptions {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// Extra information to encode into the fingerprint (e.g. build instructions and other inputs).
@@ -16620,9 +17300,9 @@ impl Fn {
     /// - `list_of_strings`: A list of strings, such as "A", "B", "C".
     /// - `value`: A string, such as "A", that you want to compare against a list of strings.
     #[track_caller]
-    pub fn condition_contains(list_of_strings: impl IntoIterator<Item = impl Into<rt::JsString>>, value: impl Into<rt::JsString>) -> crate::aws_cdk_lib::ICfnRuleConditionExpression {
+    pub fn condition_contains(list_of_strings: impl rt::ListArg<rt::JsString>, value: impl Into<rt::JsString>) -> crate::aws_cdk_lib::ICfnRuleConditionExpression {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(list_of_strings)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(list_of_strings)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
         rt::static_op("aws-cdk-lib.Fn", "conditionContains", __args)
     }
@@ -16634,9 +17314,9 @@ impl Fn {
     /// - `list_of_strings`: A list of strings, such as "A", "B", "C".
     /// - `value`: A string, such as "A", that you want to compare against a list of strings.
     #[track_caller]
-    pub fn condition_each_member_equals(list_of_strings: impl IntoIterator<Item = impl Into<rt::JsString>>, value: impl Into<rt::JsString>) -> crate::aws_cdk_lib::ICfnRuleConditionExpression {
+    pub fn condition_each_member_equals(list_of_strings: impl rt::ListArg<rt::JsString>, value: impl Into<rt::JsString>) -> crate::aws_cdk_lib::ICfnRuleConditionExpression {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(list_of_strings)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(list_of_strings)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(value)));
         rt::static_op("aws-cdk-lib.Fn", "conditionEachMemberEquals", __args)
     }
@@ -16648,10 +17328,10 @@ impl Fn {
     /// - `strings_to_check`: A list of strings, such as "A", "B", "C".
     /// - `strings_to_match`: A list of strings, such as "A", "B", "C".
     #[track_caller]
-    pub fn condition_each_member_in(strings_to_check: impl IntoIterator<Item = impl Into<rt::JsString>>, strings_to_match: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::ICfnRuleConditionExpression {
+    pub fn condition_each_member_in(strings_to_check: impl rt::ListArg<rt::JsString>, strings_to_match: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::ICfnRuleConditionExpression {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(strings_to_check)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(strings_to_match)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(strings_to_check)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(strings_to_match)));
         rt::static_op("aws-cdk-lib.Fn", "conditionEachMemberIn", __args)
     }
     /// Compares if two values are equal.
@@ -16936,10 +17616,10 @@ impl Fn {
     /// - `delimiter`: The value you want to occur between fragments.
     /// - `list_of_values`: The list of values you want combined.
     #[track_caller]
-    pub fn join(delimiter: impl Into<rt::JsString>, list_of_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsString {
+    pub fn join(delimiter: impl Into<rt::JsString>, list_of_values: impl rt::ListArg<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(delimiter)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(list_of_values)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(list_of_values)));
         rt::static_op("aws-cdk-lib.Fn", "join", __args)
     }
     /// The intrinsic function `Fn::Length` returns the number of elements within an array or an intrinsic function that returns an array.
@@ -16994,10 +17674,10 @@ impl Fn {
     /// - `index`: The index of the object to retrieve.
     /// - `array`: The list of objects to select from.
     #[track_caller]
-    pub fn select(index: impl Into<rt::JsNumber>, array: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsString {
+    pub fn select(index: impl Into<rt::JsNumber>, array: impl rt::ListArg<rt::JsString>) -> rt::JsString {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(index)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(array)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(array)));
         rt::static_op("aws-cdk-lib.Fn", "select", __args)
     }
     /// Split a string token into a token list of string values.
@@ -17305,6 +17985,18 @@ impl rt::ToValue for GetContextKeyResult {
     }
 }
 
+/// The fields of a [`GetContextKeyResult`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<GetContextKeyResult> {
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    #[track_caller]
+    pub fn props(&self) -> rt::JsMap<rt::JsAny> {
+        rt::get_op(rt::JsObject::handle(self), "props")
+    }
+}
+
 /// jsii: `aws-cdk-lib.GetContextValueOptions` (a struct: plain data)
 #[derive(Clone, Debug, PartialEq)]
 pub struct GetContextValueOptions {
@@ -17534,6 +18226,14 @@ impl rt::ToValue for GetContextValueResult {
     }
 }
 
+/// The fields of a [`GetContextValueResult`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<GetContextValueResult> {
+    #[track_caller]
+    pub fn value(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// Ignores file paths based on the [`.gitignore specification`](https://git-scm.com/docs/gitignore).
 ///
 /// jsii: `aws-cdk-lib.GitIgnoreStrategy`
@@ -17543,10 +18243,10 @@ crate::__handle!(GitIgnoreStrategy : crate::aws_cdk_lib::IgnoreStrategy);
 crate::__upcasts!(GitIgnoreStrategy => crate::aws_cdk_lib::IgnoreStrategy);
 impl GitIgnoreStrategy {
     #[track_caller]
-    pub fn new(absolute_root_path: impl Into<rt::JsString>, patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
+    pub fn new(absolute_root_path: impl Into<rt::JsString>, patterns: impl rt::ListArg<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(absolute_root_path)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(patterns)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(patterns)));
         rt::new_op("aws-cdk-lib.GitIgnoreStrategy", __args)
     }
     /// Adds another pattern.
@@ -17591,10 +18291,10 @@ crate::__handle!(GlobIgnoreStrategy : crate::aws_cdk_lib::IgnoreStrategy);
 crate::__upcasts!(GlobIgnoreStrategy => crate::aws_cdk_lib::IgnoreStrategy);
 impl GlobIgnoreStrategy {
     #[track_caller]
-    pub fn new(absolute_root_path: impl Into<rt::JsString>, patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
+    pub fn new(absolute_root_path: impl Into<rt::JsString>, patterns: impl rt::ListArg<rt::JsString>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(absolute_root_path)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(patterns)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(patterns)));
         rt::new_op("aws-cdk-lib.GlobIgnoreStrategy", __args)
     }
     /// Adds another pattern.
@@ -17645,10 +18345,10 @@ crate::__upcasts!(IArrayMergeStrategy => );
 impl IArrayMergeStrategy {
     /// Merge source array into target array.
     #[track_caller]
-    pub fn merge(&self, target: impl IntoIterator<Item = impl Into<rt::JsAny>>, source: impl IntoIterator<Item = impl Into<rt::JsAny>>) -> rt::JsArray<rt::JsAny> {
+    pub fn merge(&self, target: impl rt::ListArg<rt::JsAny>, source: impl rt::ListArg<rt::JsAny>) -> rt::JsArray<rt::JsAny> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsAny, _>(target)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsAny, _>(source)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsAny>::into_list(target)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsAny>::into_list(source)));
         rt::call_op(rt::JsObject::handle(self), "merge", __args)
     }
 }
@@ -17703,7 +18403,7 @@ impl IBoundStackSynthesizer {
     ///
     /// Returns the parameters that can be used to refer to the asset inside the template.
     #[track_caller]
-    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::JsAny {
+    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::DockerImageAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerImageAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addDockerImageAsset", __args)
@@ -17712,7 +18412,7 @@ impl IBoundStackSynthesizer {
     ///
     /// Returns the parameters that can be used to refer to the asset inside the template.
     #[track_caller]
-    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::JsAny {
+    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::FileAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FileAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addFileAsset", __args)
@@ -17847,7 +18547,7 @@ impl ICfnResourceOptions {
     /// resource, you can use the cfn-signal helper script or SignalResource API. AWS CloudFormation publishes valid signals
     /// to the stack events so that you track the number of signals sent.
     #[track_caller]
-    pub fn creation_policy(&self) -> rt::JsAny {
+    pub fn creation_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnCreationPolicy> {
         rt::get_op(rt::JsObject::handle(self), "creationPolicy")
     }
     /// With the DeletionPolicy attribute you can preserve or (in some cases) backup a resource when its stack is deleted.
@@ -17873,7 +18573,7 @@ impl ICfnResourceOptions {
     /// This is not the same as the construct metadata which can be added
     /// using construct.addMetadata(), but would not appear in the CloudFormation template automatically.
     #[track_caller]
-    pub fn metadata(&self) -> rt::JsAny {
+    pub fn metadata(&self) -> rt::JsMap<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "metadata")
     }
     /// Use the UpdatePolicy attribute to specify how AWS CloudFormation handles updates to the AWS::AutoScaling::AutoScalingGroup resource.
@@ -17881,7 +18581,7 @@ impl ICfnResourceOptions {
     /// AWS CloudFormation invokes one of three update policies depending on the type of change you make or whether a
     /// scheduled action is associated with the Auto Scaling group.
     #[track_caller]
-    pub fn update_policy(&self) -> rt::JsAny {
+    pub fn update_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnUpdatePolicy> {
         rt::get_op(rt::JsObject::handle(self), "updatePolicy")
     }
     /// Use the UpdateReplacePolicy attribute to retain or (in some cases) backup the existing physical instance of a resource when it is replaced during a stack update operation.
@@ -18063,11 +18763,11 @@ impl IMergeStrategy {
     /// - `source`: - The property values to apply.
     /// - `allowed_keys`: - Only properties whose names are in this list will be read from `source` and written to `target`.
     #[track_caller]
-    pub fn apply(&self, target: impl Into<rt::JsAny>, source: impl Into<rt::JsAny>, allowed_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) {
+    pub fn apply(&self, target: impl Into<rt::JsAny>, source: impl Into<rt::JsAny>, allowed_keys: impl rt::ListArg<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(target)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(source)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(allowed_keys)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(allowed_keys)));
         rt::call_op(rt::JsObject::handle(self), "apply", __args)
     }
 }
@@ -18127,7 +18827,7 @@ impl IPolicyValidationContext {
     }
     /// The absolute path of all templates to be processed, along with the stack construct path for each template.
     #[track_caller]
-    pub fn stack_templates(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn stack_templates(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::PolicyValidationStack>> {
         rt::get_op(rt::JsObject::handle(self), "stackTemplates")
     }
     /// The absolute path of all templates to be processed.
@@ -18177,7 +18877,7 @@ impl IPolicyValidationPlugin {
     /// This is where the plugin will evaluate the CloudFormation
     /// templates for compliance and report and violations
     #[track_caller]
-    pub fn validate(&self, context: impl Into<crate::aws_cdk_lib::IPolicyValidationContext>) -> rt::JsAny {
+    pub fn validate(&self, context: impl Into<crate::aws_cdk_lib::IPolicyValidationContext>) -> rt::StructRef<crate::aws_cdk_lib::PolicyValidationPluginReport> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IPolicyValidationContext>::into(context)));
         rt::call_op(rt::JsObject::handle(self), "validate", __args)
@@ -18219,7 +18919,7 @@ impl IPolicyValidationPluginBeta1 {
     /// This is where the plugin will evaluate the CloudFormation
     /// templates for compliance and report and violations
     #[track_caller]
-    pub fn validate(&self, context: impl Into<crate::aws_cdk_lib::IPolicyValidationContextBeta1>) -> rt::JsAny {
+    pub fn validate(&self, context: impl Into<crate::aws_cdk_lib::IPolicyValidationContextBeta1>) -> rt::StructRef<crate::aws_cdk_lib::PolicyValidationPluginReportBeta1> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IPolicyValidationContextBeta1>::into(context)));
         rt::call_op(rt::JsObject::handle(self), "validate", __args)
@@ -18464,7 +19164,7 @@ impl IReusableStackSynthesizer {
     ///
     /// Returns the parameters that can be used to refer to the asset inside the template.
     #[track_caller]
-    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::JsAny {
+    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::DockerImageAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerImageAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addDockerImageAsset", __args)
@@ -18473,7 +19173,7 @@ impl IReusableStackSynthesizer {
     ///
     /// Returns the parameters that can be used to refer to the asset inside the template.
     #[track_caller]
-    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::JsAny {
+    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::FileAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FileAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addFileAsset", __args)
@@ -18602,7 +19302,7 @@ impl IStackSynthesizer {
     ///
     /// Returns the parameters that can be used to refer to the asset inside the template.
     #[track_caller]
-    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::JsAny {
+    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::DockerImageAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerImageAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addDockerImageAsset", __args)
@@ -18611,7 +19311,7 @@ impl IStackSynthesizer {
     ///
     /// Returns the parameters that can be used to refer to the asset inside the template.
     #[track_caller]
-    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::JsAny {
+    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::FileAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FileAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addFileAsset", __args)
@@ -18755,7 +19455,7 @@ impl ITemplateOptions {
     }
     /// Metadata associated with the CloudFormation template.
     #[track_caller]
-    pub fn metadata(&self) -> rt::JsAny {
+    pub fn metadata(&self) -> rt::JsMap<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "metadata")
     }
     /// Gets or sets the AWSTemplateFormatVersion field of the CloudFormation template.
@@ -18799,9 +19499,9 @@ crate::__upcasts!(ITokenResolver => );
 impl ITokenResolver {
     /// Resolve a tokenized list.
     #[track_caller]
-    pub fn resolve_list(&self, l: impl IntoIterator<Item = impl Into<rt::JsString>>, context: impl Into<crate::aws_cdk_lib::IResolveContext>) -> rt::JsAny {
+    pub fn resolve_list(&self, l: impl rt::ListArg<rt::JsString>, context: impl Into<crate::aws_cdk_lib::IResolveContext>) -> rt::JsAny {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(l)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(l)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IResolveContext>::into(context)));
         rt::call_op(rt::JsObject::handle(self), "resolveList", __args)
     }
@@ -18863,10 +19563,10 @@ impl IgnoreStrategy {
     /// Arguments:
     /// - `absolute_root_path`: the absolute path to the root directory of the paths to be considered.
     #[track_caller]
-    pub fn docker(absolute_root_path: impl Into<rt::JsString>, patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::DockerIgnoreStrategy {
+    pub fn docker(absolute_root_path: impl Into<rt::JsString>, patterns: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::DockerIgnoreStrategy {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(absolute_root_path)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(patterns)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(patterns)));
         rt::static_op("aws-cdk-lib.IgnoreStrategy", "docker", __args)
     }
     /// Creates an IgnoreStrategy based on the `ignoreMode` and `exclude` in a `CopyOptions`.
@@ -18890,10 +19590,10 @@ impl IgnoreStrategy {
     /// Arguments:
     /// - `absolute_root_path`: the absolute path to the root directory of the paths to be considered.
     #[track_caller]
-    pub fn git(absolute_root_path: impl Into<rt::JsString>, patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::GitIgnoreStrategy {
+    pub fn git(absolute_root_path: impl Into<rt::JsString>, patterns: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::GitIgnoreStrategy {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(absolute_root_path)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(patterns)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(patterns)));
         rt::static_op("aws-cdk-lib.IgnoreStrategy", "git", __args)
     }
     /// Ignores file paths based on simple glob patterns.
@@ -18903,10 +19603,10 @@ impl IgnoreStrategy {
     /// Arguments:
     /// - `absolute_root_path`: the absolute path to the root directory of the paths to be considered.
     #[track_caller]
-    pub fn glob(absolute_root_path: impl Into<rt::JsString>, patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::GlobIgnoreStrategy {
+    pub fn glob(absolute_root_path: impl Into<rt::JsString>, patterns: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::GlobIgnoreStrategy {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(absolute_root_path)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(patterns)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(patterns)));
         rt::static_op("aws-cdk-lib.IgnoreStrategy", "glob", __args)
     }
     /// Adds another pattern.
@@ -19579,7 +20279,7 @@ impl LegacyStackSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::JsAny {
+    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::DockerImageAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerImageAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addDockerImageAsset", __args)
@@ -19594,7 +20294,7 @@ impl LegacyStackSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::JsAny {
+    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::FileAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FileAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addFileAsset", __args)
@@ -19842,6 +20542,20 @@ impl rt::ToValue for MixinApplication {
     }
 }
 
+/// The fields of a [`MixinApplication`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<MixinApplication> {
+    /// The construct the mixin was applied to.
+    #[track_caller]
+    pub fn construct(&self) -> crate::constructs::IConstruct {
+        rt::get_op(rt::JsObject::handle(self), "construct")
+    }
+    /// The mixin that was applied.
+    #[track_caller]
+    pub fn mixin(&self) -> crate::constructs::IMixin {
+        rt::get_op(rt::JsObject::handle(self), "mixin")
+    }
+}
+
 /// Applies mixins to constructs.
 ///
 /// jsii: `aws-cdk-lib.MixinApplicator`
@@ -19892,7 +20606,7 @@ impl MixinApplicator {
     }
     /// Returns the successful mixin applications.
     #[track_caller]
-    pub fn report(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn report(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::MixinApplication>> {
         rt::get_op(rt::JsObject::handle(self), "report")
     }
     /// The constructs that match the selector in the given scope.
@@ -20126,7 +20840,7 @@ pub struct NestedStackProps {
     /// The Simple Notification Service (SNS) topics to publish stack related events.
     ///
     /// Default: - notifications are not sent for this stack.
-    pub notification_arns: Option<Vec<rt::JsString>>,
+    pub notification_arns: Option<rt::JsList<rt::JsString>>,
     /// The set value pairs that represent the parameters passed to CloudFormation when this nested stack is created.
     ///
     /// Each parameter has a name corresponding
@@ -20182,8 +20896,8 @@ impl NestedStackProps {
     /// The Simple Notification Service (SNS) topics to publish stack related events.
     ///
     /// Default: - notifications are not sent for this stack.
-    pub fn notification_arns(mut self, notification_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.notification_arns = Some(rt::collect::<rt::JsString, _>(notification_arns));
+    pub fn notification_arns(mut self, notification_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.notification_arns = Some(rt::ListArg::<rt::JsString>::into_list(notification_arns));
         self
     }
     /// The set value pairs that represent the parameters passed to CloudFormation when this nested stack is created.
@@ -20280,7 +20994,7 @@ impl NestedStackSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::JsAny {
+    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::DockerImageAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerImageAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addDockerImageAsset", __args)
@@ -20295,7 +21009,7 @@ impl NestedStackSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::JsAny {
+    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::FileAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FileAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addFileAsset", __args)
@@ -20407,7 +21121,7 @@ pub struct PermissionsOptions {
     /// The ARNs of the resources to grant permissions on.
     ///
     /// Default: - The ARN of the resource associated with the grant is used.
-    pub resource_arns: Option<Vec<rt::JsString>>,
+    pub resource_arns: Option<rt::JsList<rt::JsString>>,
 }
 
 impl PermissionsOptions {
@@ -20418,8 +21132,8 @@ impl PermissionsOptions {
     /// The ARNs of the resources to grant permissions on.
     ///
     /// Default: - The ARN of the resource associated with the grant is used.
-    pub fn resource_arns(mut self, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_arns = Some(rt::collect::<rt::JsString, _>(resource_arns));
+    pub fn resource_arns(mut self, resource_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_arns = Some(rt::ListArg::<rt::JsString>::into_list(resource_arns));
         self
     }
 }
@@ -20470,7 +21184,7 @@ pub struct PolicyValidationPluginReport {
     /// Whether or not the report was successful.
     pub success: rt::JsBool,
     /// List of violations in the report.
-    pub violations: Vec<crate::aws_cdk_lib::PolicyViolation>,
+    pub violations: rt::JsList<crate::aws_cdk_lib::PolicyViolation>,
 }
 
 /// The required fields of [`PolicyValidationPluginReport`], named: `PolicyValidationPluginReport::new(PolicyValidationPluginReportRequired { .. })`.
@@ -20478,7 +21192,7 @@ pub struct PolicyValidationPluginReport {
 pub struct PolicyValidationPluginReportRequired<T0, T1> {
     /// Whether or not the report was successful. (converts into `JsBool`)
     pub success: T0,
-    /// List of violations in the report. (items converting into `aws_cdk_lib::PolicyViolation`)
+    /// List of violations in the report. (items converting into `aws_cdk_lib::PolicyViolation`, or a `JsArray` of them)
     pub violations: T1,
 }
 
@@ -20487,10 +21201,9 @@ impl PolicyValidationPluginReport {
     pub fn new<T0, T1>(required: PolicyValidationPluginReportRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsBool>,
-        T1: IntoIterator,
-        T1::Item: Into<crate::aws_cdk_lib::PolicyViolation>,
+        T1: rt::ListArg<crate::aws_cdk_lib::PolicyViolation>,
     {
-        PolicyValidationPluginReport { metadata: None, plugin_version: None, success: required.success.into(), violations: rt::collect::<crate::aws_cdk_lib::PolicyViolation, _>(required.violations) }
+        PolicyValidationPluginReport { metadata: None, plugin_version: None, success: required.success.into(), violations: rt::ListArg::<crate::aws_cdk_lib::PolicyViolation>::into_list(required.violations) }
     }
     /// Arbitrary information about the report.
     ///
@@ -20512,8 +21225,8 @@ impl PolicyValidationPluginReport {
         self
     }
     /// List of violations in the report.
-    pub fn violations(mut self, violations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::PolicyViolation>>) -> Self {
-        self.violations = rt::collect::<crate::aws_cdk_lib::PolicyViolation, _>(violations);
+    pub fn violations(mut self, violations: impl rt::ListArg<crate::aws_cdk_lib::PolicyViolation>) -> Self {
+        self.violations = rt::ListArg::<crate::aws_cdk_lib::PolicyViolation>::into_list(violations);
         self
     }
 }
@@ -20526,6 +21239,34 @@ impl rt::ToValue for PolicyValidationPluginReport {
         o.field("success", &self.success);
         o.field("violations", &self.violations);
         o.build()
+    }
+}
+
+/// The fields of a [`PolicyValidationPluginReport`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<PolicyValidationPluginReport> {
+    /// Arbitrary information about the report.
+    ///
+    /// Default: - no metadata
+    #[track_caller]
+    pub fn metadata(&self) -> rt::JsMap<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "metadata")
+    }
+    /// The version of the plugin that created the report.
+    ///
+    /// Default: - no version
+    #[track_caller]
+    pub fn plugin_version(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "pluginVersion")
+    }
+    /// Whether or not the report was successful.
+    #[track_caller]
+    pub fn success(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "success")
+    }
+    /// List of violations in the report.
+    #[track_caller]
+    pub fn violations(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::PolicyViolation>> {
+        rt::get_op(rt::JsObject::handle(self), "violations")
     }
 }
 
@@ -20547,7 +21288,7 @@ pub struct PolicyValidationPluginReportBeta1 {
     /// Whether or not the report was successful.
     pub success: rt::JsBool,
     /// List of violations in the report.
-    pub violations: Vec<crate::aws_cdk_lib::PolicyViolationBeta1>,
+    pub violations: rt::JsList<crate::aws_cdk_lib::PolicyViolationBeta1>,
 }
 
 /// The required fields of [`PolicyValidationPluginReportBeta1`], named: `PolicyValidationPluginReportBeta1::new(PolicyValidationPluginReportBeta1Required { .. })`.
@@ -20555,7 +21296,7 @@ pub struct PolicyValidationPluginReportBeta1 {
 pub struct PolicyValidationPluginReportBeta1Required<T0, T1> {
     /// Whether or not the report was successful. (converts into `JsBool`)
     pub success: T0,
-    /// List of violations in the report. (items converting into `aws_cdk_lib::PolicyViolationBeta1`)
+    /// List of violations in the report. (items converting into `aws_cdk_lib::PolicyViolationBeta1`, or a `JsArray` of them)
     pub violations: T1,
 }
 
@@ -20564,10 +21305,9 @@ impl PolicyValidationPluginReportBeta1 {
     pub fn new<T0, T1>(required: PolicyValidationPluginReportBeta1Required<T0, T1>) -> Self
     where
         T0: Into<rt::JsBool>,
-        T1: IntoIterator,
-        T1::Item: Into<crate::aws_cdk_lib::PolicyViolationBeta1>,
+        T1: rt::ListArg<crate::aws_cdk_lib::PolicyViolationBeta1>,
     {
-        PolicyValidationPluginReportBeta1 { metadata: None, plugin_version: None, success: required.success.into(), violations: rt::collect::<crate::aws_cdk_lib::PolicyViolationBeta1, _>(required.violations) }
+        PolicyValidationPluginReportBeta1 { metadata: None, plugin_version: None, success: required.success.into(), violations: rt::ListArg::<crate::aws_cdk_lib::PolicyViolationBeta1>::into_list(required.violations) }
     }
     /// Arbitrary information about the report.
     ///
@@ -20589,8 +21329,8 @@ impl PolicyValidationPluginReportBeta1 {
         self
     }
     /// List of violations in the report.
-    pub fn violations(mut self, violations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::PolicyViolationBeta1>>) -> Self {
-        self.violations = rt::collect::<crate::aws_cdk_lib::PolicyViolationBeta1, _>(violations);
+    pub fn violations(mut self, violations: impl rt::ListArg<crate::aws_cdk_lib::PolicyViolationBeta1>) -> Self {
+        self.violations = rt::ListArg::<crate::aws_cdk_lib::PolicyViolationBeta1>::into_list(violations);
         self
     }
 }
@@ -20603,6 +21343,34 @@ impl rt::ToValue for PolicyValidationPluginReportBeta1 {
         o.field("success", &self.success);
         o.field("violations", &self.violations);
         o.build()
+    }
+}
+
+/// The fields of a [`PolicyValidationPluginReportBeta1`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<PolicyValidationPluginReportBeta1> {
+    /// Arbitrary information about the report.
+    ///
+    /// Default: - no metadata
+    #[track_caller]
+    pub fn metadata(&self) -> rt::JsMap<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "metadata")
+    }
+    /// The version of the plugin that created the report.
+    ///
+    /// Default: - no version
+    #[track_caller]
+    pub fn plugin_version(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "pluginVersion")
+    }
+    /// Whether or not the report was successful.
+    #[track_caller]
+    pub fn success(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "success")
+    }
+    /// List of violations in the report.
+    #[track_caller]
+    pub fn violations(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::PolicyViolationBeta1>> {
+        rt::get_op(rt::JsObject::handle(self), "violations")
     }
 }
 
@@ -20706,6 +21474,34 @@ impl rt::ToValue for PolicyValidationStack {
     }
 }
 
+/// The fields of a [`PolicyValidationStack`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<PolicyValidationStack> {
+    /// The account ID for this stack, if known.
+    ///
+    /// Default: - the account ID is unknown
+    #[track_caller]
+    pub fn account_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "accountId")
+    }
+    /// The region for this stack, if known.
+    ///
+    /// Default: - the region is unknown
+    #[track_caller]
+    pub fn region(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "region")
+    }
+    /// The Stack's construct path.
+    #[track_caller]
+    pub fn stack_construct_path(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "stackConstructPath")
+    }
+    /// The path to the template file on disk.
+    #[track_caller]
+    pub fn template_path(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "templatePath")
+    }
+}
+
 /// Resource violating a specific rule.
 ///
 /// jsii: `aws-cdk-lib.PolicyViolatingResource` (a struct: plain data)
@@ -20727,7 +21523,7 @@ pub struct PolicyViolatingResource {
     /// this violation is about. For example, if the violation is about a property of a resource,
     /// this will contain something like `Properties.MyProperty`. If the violation is about the Stack
     /// itself, it will contain something like `Parameters.MyParameter`.
-    pub locations: Vec<rt::JsString>,
+    pub locations: rt::JsList<rt::JsString>,
     /// The logical ID of the resource in the CloudFormation template.
     ///
     /// Intended for plugin-sourced violations that operate on CloudFormation
@@ -20745,8 +21541,8 @@ pub struct PolicyViolatingResource {
 
 impl PolicyViolatingResource {
     /// A `PolicyViolatingResource` with its required fields; set optional ones with the setters.
-    pub fn new(locations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        PolicyViolatingResource { construct_path: None, locations: rt::collect::<rt::JsString, _>(locations), resource_logical_id: None, template_path: None }
+    pub fn new(locations: impl rt::ListArg<rt::JsString>) -> Self {
+        PolicyViolatingResource { construct_path: None, locations: rt::ListArg::<rt::JsString>::into_list(locations), resource_logical_id: None, template_path: None }
     }
     /// The construct path of the violating construct.
     ///
@@ -20767,8 +21563,8 @@ impl PolicyViolatingResource {
     /// this violation is about. For example, if the violation is about a property of a resource,
     /// this will contain something like `Properties.MyProperty`. If the violation is about the Stack
     /// itself, it will contain something like `Parameters.MyParameter`.
-    pub fn locations(mut self, locations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.locations = rt::collect::<rt::JsString, _>(locations);
+    pub fn locations(mut self, locations: impl rt::ListArg<rt::JsString>) -> Self {
+        self.locations = rt::ListArg::<rt::JsString>::into_list(locations);
         self
     }
     /// The logical ID of the resource in the CloudFormation template.
@@ -20803,6 +21599,52 @@ impl rt::ToValue for PolicyViolatingResource {
     }
 }
 
+/// The fields of a [`PolicyViolatingResource`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<PolicyViolatingResource> {
+    /// The construct path of the violating construct.
+    ///
+    /// Use this for violations that originate from constructs rather than
+    /// CloudFormation resources (e.g. annotations added via `Annotations.of()`
+    /// or `Validations.of()`). When provided, the report will use this path
+    /// directly instead of deriving it from the resource logical ID.
+    /// Mutually exclusive with `resourceLogicalId`.
+    ///
+    /// Default: - construct path is derived from the resource logical ID
+    #[track_caller]
+    pub fn construct_path(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "constructPath")
+    }
+    /// The locations in the CloudFormation template that pose the violations.
+    ///
+    /// This is a location in the CloudFormation template, relative to the resource that
+    /// this violation is about. For example, if the violation is about a property of a resource,
+    /// this will contain something like `Properties.MyProperty`. If the violation is about the Stack
+    /// itself, it will contain something like `Parameters.MyParameter`.
+    #[track_caller]
+    pub fn locations(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "locations")
+    }
+    /// The logical ID of the resource in the CloudFormation template.
+    ///
+    /// Intended for plugin-sourced violations that operate on CloudFormation
+    /// templates.
+    ///
+    /// If set, the `constructPath` will be added later.
+    ///
+    /// Default: - no resource logical ID
+    #[track_caller]
+    pub fn resource_logical_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "resourceLogicalId")
+    }
+    /// The path to the CloudFormation template that contains this resource.
+    ///
+    /// Default: - no template path
+    #[track_caller]
+    pub fn template_path(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "templatePath")
+    }
+}
+
 /// Resource violating a specific rule.
 ///
 /// **Deprecated:** Use `PolicyViolatingResource` instead.
@@ -20811,7 +21653,7 @@ impl rt::ToValue for PolicyViolatingResource {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PolicyViolatingResourceBeta1 {
     /// The locations in the CloudFormation template that pose the violations.
-    pub locations: Vec<rt::JsString>,
+    pub locations: rt::JsList<rt::JsString>,
     /// The logical ID of the resource in the CloudFormation template.
     pub resource_logical_id: rt::JsString,
     /// The path to the CloudFormation template that contains this resource.
@@ -20821,7 +21663,7 @@ pub struct PolicyViolatingResourceBeta1 {
 /// The required fields of [`PolicyViolatingResourceBeta1`], named: `PolicyViolatingResourceBeta1::new(PolicyViolatingResourceBeta1Required { .. })`.
 #[derive(Clone, Debug)]
 pub struct PolicyViolatingResourceBeta1Required<T0, T1, T2> {
-    /// The locations in the CloudFormation template that pose the violations. (items converting into `JsString`)
+    /// The locations in the CloudFormation template that pose the violations. (items converting into `JsString`, or a `JsArray` of them)
     pub locations: T0,
     /// The logical ID of the resource in the CloudFormation template. (converts into `JsString`)
     pub resource_logical_id: T1,
@@ -20833,16 +21675,15 @@ impl PolicyViolatingResourceBeta1 {
     /// A `PolicyViolatingResourceBeta1` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: PolicyViolatingResourceBeta1Required<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
         T2: Into<rt::JsString>,
     {
-        PolicyViolatingResourceBeta1 { locations: rt::collect::<rt::JsString, _>(required.locations), resource_logical_id: required.resource_logical_id.into(), template_path: required.template_path.into() }
+        PolicyViolatingResourceBeta1 { locations: rt::ListArg::<rt::JsString>::into_list(required.locations), resource_logical_id: required.resource_logical_id.into(), template_path: required.template_path.into() }
     }
     /// The locations in the CloudFormation template that pose the violations.
-    pub fn locations(mut self, locations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.locations = rt::collect::<rt::JsString, _>(locations);
+    pub fn locations(mut self, locations: impl rt::ListArg<rt::JsString>) -> Self {
+        self.locations = rt::ListArg::<rt::JsString>::into_list(locations);
         self
     }
     /// The logical ID of the resource in the CloudFormation template.
@@ -20864,6 +21705,25 @@ impl rt::ToValue for PolicyViolatingResourceBeta1 {
         o.field("resourceLogicalId", &self.resource_logical_id);
         o.field("templatePath", &self.template_path);
         o.build()
+    }
+}
+
+/// The fields of a [`PolicyViolatingResourceBeta1`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<PolicyViolatingResourceBeta1> {
+    /// The locations in the CloudFormation template that pose the violations.
+    #[track_caller]
+    pub fn locations(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "locations")
+    }
+    /// The logical ID of the resource in the CloudFormation template.
+    #[track_caller]
+    pub fn resource_logical_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "resourceLogicalId")
+    }
+    /// The path to the CloudFormation template that contains this resource.
+    #[track_caller]
+    pub fn template_path(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "templatePath")
     }
 }
 
@@ -20895,7 +21755,7 @@ pub struct PolicyViolation {
     /// Default: - no severity
     pub severity: Option<rt::JsString>,
     /// The resources violating this rule.
-    pub violating_resources: Vec<crate::aws_cdk_lib::PolicyViolatingResource>,
+    pub violating_resources: rt::JsList<crate::aws_cdk_lib::PolicyViolatingResource>,
 }
 
 /// The required fields of [`PolicyViolation`], named: `PolicyViolation::new(PolicyViolationRequired { .. })`.
@@ -20905,7 +21765,7 @@ pub struct PolicyViolationRequired<T0, T1, T2> {
     pub description: T0,
     /// The name of the rule. (converts into `JsString`)
     pub rule_name: T1,
-    /// The resources violating this rule. (items converting into `aws_cdk_lib::PolicyViolatingResource`)
+    /// The resources violating this rule. (items converting into `aws_cdk_lib::PolicyViolatingResource`, or a `JsArray` of them)
     pub violating_resources: T2,
 }
 
@@ -20915,10 +21775,9 @@ impl PolicyViolation {
     where
         T0: Into<rt::JsString>,
         T1: Into<rt::JsString>,
-        T2: IntoIterator,
-        T2::Item: Into<crate::aws_cdk_lib::PolicyViolatingResource>,
+        T2: rt::ListArg<crate::aws_cdk_lib::PolicyViolatingResource>,
     {
-        PolicyViolation { description: required.description.into(), fix: None, rule_metadata: None, rule_name: required.rule_name.into(), severity: None, violating_resources: rt::collect::<crate::aws_cdk_lib::PolicyViolatingResource, _>(required.violating_resources) }
+        PolicyViolation { description: required.description.into(), fix: None, rule_metadata: None, rule_name: required.rule_name.into(), severity: None, violating_resources: rt::ListArg::<crate::aws_cdk_lib::PolicyViolatingResource>::into_list(required.violating_resources) }
     }
     /// The description of the violation.
     pub fn description(mut self, description: impl Into<rt::JsString>) -> Self {
@@ -20958,8 +21817,8 @@ impl PolicyViolation {
         self
     }
     /// The resources violating this rule.
-    pub fn violating_resources(mut self, violating_resources: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::PolicyViolatingResource>>) -> Self {
-        self.violating_resources = rt::collect::<crate::aws_cdk_lib::PolicyViolatingResource, _>(violating_resources);
+    pub fn violating_resources(mut self, violating_resources: impl rt::ListArg<crate::aws_cdk_lib::PolicyViolatingResource>) -> Self {
+        self.violating_resources = rt::ListArg::<crate::aws_cdk_lib::PolicyViolatingResource>::into_list(violating_resources);
         self
     }
 }
@@ -20974,6 +21833,52 @@ impl rt::ToValue for PolicyViolation {
         o.opt("severity", &self.severity);
         o.field("violatingResources", &self.violating_resources);
         o.build()
+    }
+}
+
+/// The fields of a [`PolicyViolation`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<PolicyViolation> {
+    /// The description of the violation.
+    #[track_caller]
+    pub fn description(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "description")
+    }
+    /// How to fix the violation.
+    ///
+    /// Default: - no fix is provided
+    #[track_caller]
+    pub fn fix(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "fix")
+    }
+    /// Additional metadata to include with the rule results.
+    ///
+    /// This can be used to provide additional information that is
+    /// plugin specific. The data provided here will be rendered as is.
+    ///
+    /// Default: - no rule metadata
+    #[track_caller]
+    pub fn rule_metadata(&self) -> rt::JsMap<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "ruleMetadata")
+    }
+    /// The name of the rule.
+    #[track_caller]
+    pub fn rule_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "ruleName")
+    }
+    /// The severity of the violation, only used for reporting purposes.
+    ///
+    /// This is useful for helping the user discriminate between warnings,
+    /// errors, information, etc.
+    ///
+    /// Default: - no severity
+    #[track_caller]
+    pub fn severity(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "severity")
+    }
+    /// The resources violating this rule.
+    #[track_caller]
+    pub fn violating_resources(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::PolicyViolatingResource>> {
+        rt::get_op(rt::JsObject::handle(self), "violatingResources")
     }
 }
 
@@ -21007,7 +21912,7 @@ pub struct PolicyViolationBeta1 {
     /// Default: - no severity
     pub severity: Option<rt::JsString>,
     /// The resources violating this rule.
-    pub violating_resources: Vec<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>,
+    pub violating_resources: rt::JsList<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>,
 }
 
 /// The required fields of [`PolicyViolationBeta1`], named: `PolicyViolationBeta1::new(PolicyViolationBeta1Required { .. })`.
@@ -21017,7 +21922,7 @@ pub struct PolicyViolationBeta1Required<T0, T1, T2> {
     pub description: T0,
     /// The name of the rule. (converts into `JsString`)
     pub rule_name: T1,
-    /// The resources violating this rule. (items converting into `aws_cdk_lib::PolicyViolatingResourceBeta1`)
+    /// The resources violating this rule. (items converting into `aws_cdk_lib::PolicyViolatingResourceBeta1`, or a `JsArray` of them)
     pub violating_resources: T2,
 }
 
@@ -21027,10 +21932,9 @@ impl PolicyViolationBeta1 {
     where
         T0: Into<rt::JsString>,
         T1: Into<rt::JsString>,
-        T2: IntoIterator,
-        T2::Item: Into<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>,
+        T2: rt::ListArg<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>,
     {
-        PolicyViolationBeta1 { description: required.description.into(), fix: None, rule_metadata: None, rule_name: required.rule_name.into(), severity: None, violating_resources: rt::collect::<crate::aws_cdk_lib::PolicyViolatingResourceBeta1, _>(required.violating_resources) }
+        PolicyViolationBeta1 { description: required.description.into(), fix: None, rule_metadata: None, rule_name: required.rule_name.into(), severity: None, violating_resources: rt::ListArg::<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>::into_list(required.violating_resources) }
     }
     /// The description of the violation.
     pub fn description(mut self, description: impl Into<rt::JsString>) -> Self {
@@ -21070,8 +21974,8 @@ impl PolicyViolationBeta1 {
         self
     }
     /// The resources violating this rule.
-    pub fn violating_resources(mut self, violating_resources: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>>) -> Self {
-        self.violating_resources = rt::collect::<crate::aws_cdk_lib::PolicyViolatingResourceBeta1, _>(violating_resources);
+    pub fn violating_resources(mut self, violating_resources: impl rt::ListArg<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>) -> Self {
+        self.violating_resources = rt::ListArg::<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>::into_list(violating_resources);
         self
     }
 }
@@ -21086,6 +21990,52 @@ impl rt::ToValue for PolicyViolationBeta1 {
         o.opt("severity", &self.severity);
         o.field("violatingResources", &self.violating_resources);
         o.build()
+    }
+}
+
+/// The fields of a [`PolicyViolationBeta1`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<PolicyViolationBeta1> {
+    /// The description of the violation.
+    #[track_caller]
+    pub fn description(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "description")
+    }
+    /// How to fix the violation.
+    ///
+    /// Default: - no fix is provided
+    #[track_caller]
+    pub fn fix(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "fix")
+    }
+    /// Additional metadata to include with the rule results.
+    ///
+    /// This can be used to provide additional information that is
+    /// plugin specific. The data provided here will be rendered as is.
+    ///
+    /// Default: - no rule metadata
+    #[track_caller]
+    pub fn rule_metadata(&self) -> rt::JsMap<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "ruleMetadata")
+    }
+    /// The name of the rule.
+    #[track_caller]
+    pub fn rule_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "ruleName")
+    }
+    /// The severity of the violation, only used for reporting purposes.
+    ///
+    /// This is useful for helping the user discriminate between warnings,
+    /// errors, information, etc.
+    ///
+    /// Default: - no severity
+    #[track_caller]
+    pub fn severity(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "severity")
+    }
+    /// The resources violating this rule.
+    #[track_caller]
+    pub fn violating_resources(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::PolicyViolatingResourceBeta1>> {
+        rt::get_op(rt::JsObject::handle(self), "violatingResources")
     }
 }
 
@@ -21510,13 +22460,13 @@ pub struct RemovalPolicyProps {
     /// Can be a CloudFormation resource type string (e.g., 'AWS::S3::Bucket').
     ///
     /// Default: - apply to all resources
-    pub apply_to_resource_types: Option<Vec<rt::JsString>>,
+    pub apply_to_resource_types: Option<rt::JsList<rt::JsString>>,
     /// Exclude specific resource types from the removal policy.
     ///
     /// Can be a CloudFormation resource type string (e.g., 'AWS::S3::Bucket').
     ///
     /// Default: - no exclusions
-    pub exclude_resource_types: Option<Vec<rt::JsString>>,
+    pub exclude_resource_types: Option<rt::JsList<rt::JsString>>,
     /// The priority to use when applying this policy.
     ///
     /// The priority affects only the order in which aspects are applied during synthesis.
@@ -21540,8 +22490,8 @@ impl RemovalPolicyProps {
     /// Can be a CloudFormation resource type string (e.g., 'AWS::S3::Bucket').
     ///
     /// Default: - apply to all resources
-    pub fn apply_to_resource_types(mut self, apply_to_resource_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.apply_to_resource_types = Some(rt::collect::<rt::JsString, _>(apply_to_resource_types));
+    pub fn apply_to_resource_types(mut self, apply_to_resource_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.apply_to_resource_types = Some(rt::ListArg::<rt::JsString>::into_list(apply_to_resource_types));
         self
     }
     /// Exclude specific resource types from the removal policy.
@@ -21549,8 +22499,8 @@ impl RemovalPolicyProps {
     /// Can be a CloudFormation resource type string (e.g., 'AWS::S3::Bucket').
     ///
     /// Default: - no exclusions
-    pub fn exclude_resource_types(mut self, exclude_resource_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude_resource_types = Some(rt::collect::<rt::JsString, _>(exclude_resource_types));
+    pub fn exclude_resource_types(mut self, exclude_resource_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude_resource_types = Some(rt::ListArg::<rt::JsString>::into_list(exclude_resource_types));
         self
     }
     /// The priority to use when applying this policy.
@@ -22834,9 +23784,9 @@ impl Stack {
     ///
     /// Leaves out the optional `strength`; [`Self::consume_list_reference_with`] passes it.
     #[track_caller]
-    pub fn consume_list_reference(value: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsArray<rt::JsString> {
+    pub fn consume_list_reference(value: impl rt::ListArg<rt::JsString>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(value)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(value)));
         rt::static_op("aws-cdk-lib.Stack", "consumeListReference", __args)
     }
     /// Override the reference strength for a specific cross-stack string list reference.
@@ -22851,9 +23801,9 @@ impl Stack {
     ///
     /// [`Self::consume_list_reference`] with the optional `strength` passed.
     #[track_caller]
-    pub fn consume_list_reference_with(value: impl IntoIterator<Item = impl Into<rt::JsString>>, strength: impl Into<crate::aws_cdk_lib::ReferenceStrength>) -> rt::JsArray<rt::JsString> {
+    pub fn consume_list_reference_with(value: impl rt::ListArg<rt::JsString>, strength: impl Into<crate::aws_cdk_lib::ReferenceStrength>) -> rt::JsArray<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(value)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(value)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ReferenceStrength>::into(strength)));
         rt::static_op("aws-cdk-lib.Stack", "consumeListReference", __args)
     }
@@ -23360,7 +24310,7 @@ impl Stack {
     /// - `arn`: the ARN to split into its components.
     /// - `arn_format`: the expected format of 'arn' - depends on what format the service 'arn' represents uses.
     #[track_caller]
-    pub fn split_arn(&self, arn: impl Into<rt::JsString>, arn_format: impl Into<crate::aws_cdk_lib::ArnFormat>) -> rt::JsAny {
+    pub fn split_arn(&self, arn: impl Into<rt::JsString>, arn_format: impl Into<crate::aws_cdk_lib::ArnFormat>) -> rt::StructRef<crate::aws_cdk_lib::ArnComponents> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(arn)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ArnFormat>::into(arn_format)));
@@ -23627,7 +24577,7 @@ pub struct StackProps {
     /// SNS Topic ARNs that will receive stack events.
     ///
     /// Default: - no notification arns.
-    pub notification_arns: Option<Vec<rt::JsString>>,
+    pub notification_arns: Option<rt::JsList<rt::JsString>>,
     /// Options for applying a permissions boundary to all IAM Roles and Users created within this Stage.
     ///
     /// Default: - no permissions boundary is applied
@@ -23635,7 +24585,7 @@ pub struct StackProps {
     /// A list of IPropertyInjector attached to this Stack.
     ///
     /// Default: - no PropertyInjectors
-    pub property_injectors: Option<Vec<crate::aws_cdk_lib::IPropertyInjector>>,
+    pub property_injectors: Option<rt::JsList<crate::aws_cdk_lib::IPropertyInjector>>,
     /// Name to deploy the stack with.
     ///
     /// Default: - Derived from construct path.
@@ -23740,8 +24690,8 @@ impl StackProps {
     /// SNS Topic ARNs that will receive stack events.
     ///
     /// Default: - no notification arns.
-    pub fn notification_arns(mut self, notification_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.notification_arns = Some(rt::collect::<rt::JsString, _>(notification_arns));
+    pub fn notification_arns(mut self, notification_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.notification_arns = Some(rt::ListArg::<rt::JsString>::into_list(notification_arns));
         self
     }
     /// Options for applying a permissions boundary to all IAM Roles and Users created within this Stage.
@@ -23754,8 +24704,8 @@ impl StackProps {
     /// A list of IPropertyInjector attached to this Stack.
     ///
     /// Default: - no PropertyInjectors
-    pub fn property_injectors(mut self, property_injectors: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::IPropertyInjector>>) -> Self {
-        self.property_injectors = Some(rt::collect::<crate::aws_cdk_lib::IPropertyInjector, _>(property_injectors));
+    pub fn property_injectors(mut self, property_injectors: impl rt::ListArg<crate::aws_cdk_lib::IPropertyInjector>) -> Self {
+        self.property_injectors = Some(rt::ListArg::<crate::aws_cdk_lib::IPropertyInjector>::into_list(property_injectors));
         self
     }
     /// Name to deploy the stack with.
@@ -23858,7 +24808,7 @@ impl StackSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::JsAny {
+    pub fn add_docker_image_asset(&self, asset: impl Into<crate::aws_cdk_lib::DockerImageAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::DockerImageAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::DockerImageAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addDockerImageAsset", __args)
@@ -23873,7 +24823,7 @@ impl StackSynthesizer {
     /// by relying on the CLI to upload files (legacy behavior), or some other operator controlled
     /// mechanism.
     #[track_caller]
-    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::JsAny {
+    pub fn add_file_asset(&self, asset: impl Into<crate::aws_cdk_lib::FileAssetSource>) -> rt::StructRef<crate::aws_cdk_lib::FileAssetLocation> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::FileAssetSource>::into(asset)));
         rt::call_op(rt::JsObject::handle(self), "addFileAsset", __args)
@@ -24095,11 +25045,11 @@ pub struct StageProps {
     /// **Deprecated:** Use `Validations.of(stage).addPlugins()` instead.
     ///
     /// Default: - no validation plugins are used
-    pub policy_validation_beta1: Option<Vec<crate::aws_cdk_lib::IPolicyValidationPluginBeta1>>,
+    pub policy_validation_beta1: Option<rt::JsList<crate::aws_cdk_lib::IPolicyValidationPluginBeta1>>,
     /// A list of IPropertyInjector attached to this Stage.
     ///
     /// Default: - no PropertyInjectors
-    pub property_injectors: Option<Vec<crate::aws_cdk_lib::IPropertyInjector>>,
+    pub property_injectors: Option<rt::JsList<crate::aws_cdk_lib::IPropertyInjector>>,
     /// Name of this stage.
     ///
     /// Default: - Derived from the id.
@@ -24171,15 +25121,15 @@ impl StageProps {
     /// **Deprecated:** Use `Validations.of(stage).addPlugins()` instead.
     ///
     /// Default: - no validation plugins are used
-    pub fn policy_validation_beta1(mut self, policy_validation_beta1: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::IPolicyValidationPluginBeta1>>) -> Self {
-        self.policy_validation_beta1 = Some(rt::collect::<crate::aws_cdk_lib::IPolicyValidationPluginBeta1, _>(policy_validation_beta1));
+    pub fn policy_validation_beta1(mut self, policy_validation_beta1: impl rt::ListArg<crate::aws_cdk_lib::IPolicyValidationPluginBeta1>) -> Self {
+        self.policy_validation_beta1 = Some(rt::ListArg::<crate::aws_cdk_lib::IPolicyValidationPluginBeta1>::into_list(policy_validation_beta1));
         self
     }
     /// A list of IPropertyInjector attached to this Stage.
     ///
     /// Default: - no PropertyInjectors
-    pub fn property_injectors(mut self, property_injectors: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::IPropertyInjector>>) -> Self {
-        self.property_injectors = Some(rt::collect::<crate::aws_cdk_lib::IPropertyInjector, _>(property_injectors));
+    pub fn property_injectors(mut self, property_injectors: impl rt::ListArg<crate::aws_cdk_lib::IPropertyInjector>) -> Self {
+        self.property_injectors = Some(rt::ListArg::<crate::aws_cdk_lib::IPropertyInjector>::into_list(property_injectors));
         self
     }
     /// Name of this stage.
@@ -24372,7 +25322,7 @@ pub struct SynthesizeStackArtifactOptions {
     /// Identifiers of additional dependencies.
     ///
     /// Default: - No additional dependencies
-    pub additional_dependencies: Option<Vec<rt::JsString>>,
+    pub additional_dependencies: Option<rt::JsList<rt::JsString>>,
     /// Additional options to pass to STS when assuming the role for cloudformation deployments.
     ///
     /// - `RoleArn` should not be used. Use the dedicated `assumeRoleArn` property instead.
@@ -24433,8 +25383,8 @@ impl SynthesizeStackArtifactOptions {
     /// Identifiers of additional dependencies.
     ///
     /// Default: - No additional dependencies
-    pub fn additional_dependencies(mut self, additional_dependencies: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.additional_dependencies = Some(rt::collect::<rt::JsString, _>(additional_dependencies));
+    pub fn additional_dependencies(mut self, additional_dependencies: impl rt::ListArg<rt::JsString>) -> Self {
+        self.additional_dependencies = Some(rt::ListArg::<rt::JsString>::into_list(additional_dependencies));
         self
     }
     /// Additional options to pass to STS when assuming the role for cloudformation deployments.
@@ -24662,9 +25612,9 @@ impl TagManager {
     ///
     /// [`Self::apply_tag_aspect_here`] with the optional `include` passed.
     #[track_caller]
-    pub fn apply_tag_aspect_here_with(&self, include: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsBool {
+    pub fn apply_tag_aspect_here_with(&self, include: impl rt::ListArg<rt::JsString>) -> rt::JsBool {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(include)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(include)));
         rt::call_op(rt::JsObject::handle(self), "applyTagAspectHere", __args)
     }
     /// Determine if the aspect applies here.
@@ -24674,10 +25624,10 @@ impl TagManager {
     ///
     /// [`Self::apply_tag_aspect_here`] with the optional `include`, `exclude` passed.
     #[track_caller]
-    pub fn apply_tag_aspect_here_with_exclude(&self, include: impl IntoIterator<Item = impl Into<rt::JsString>>, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsBool {
+    pub fn apply_tag_aspect_here_with_exclude(&self, include: impl rt::ListArg<rt::JsString>, exclude: impl rt::ListArg<rt::JsString>) -> rt::JsBool {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(include)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(exclude)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(include)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(exclude)));
         rt::call_op(rt::JsObject::handle(self), "applyTagAspectHere", __args)
     }
     /// Returns true if there are any tags defined.
@@ -24760,7 +25710,7 @@ impl TagManager {
     }
     /// Render the tags in a readable format.
     #[track_caller]
-    pub fn tag_values(&self) -> rt::JsAny {
+    pub fn tag_values(&self) -> rt::JsMap<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "tagValues", __args)
     }
@@ -24835,14 +25785,14 @@ pub struct TagProps {
     /// this array.
     ///
     /// Default: []
-    pub exclude_resource_types: Option<Vec<rt::JsString>>,
+    pub exclude_resource_types: Option<rt::JsList<rt::JsString>>,
     /// An array of Resource Types that will receive this tag.
     ///
     /// An empty array will match any Resource. A non-empty array will apply this
     /// tag only to Resource types that are included in this array.
     ///
     /// Default: []
-    pub include_resource_types: Option<Vec<rt::JsString>>,
+    pub include_resource_types: Option<rt::JsList<rt::JsString>>,
     /// Priority of the tag operation.
     ///
     /// Higher or equal priority tags will take precedence.
@@ -24874,8 +25824,8 @@ impl TagProps {
     /// this array.
     ///
     /// Default: []
-    pub fn exclude_resource_types(mut self, exclude_resource_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude_resource_types = Some(rt::collect::<rt::JsString, _>(exclude_resource_types));
+    pub fn exclude_resource_types(mut self, exclude_resource_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude_resource_types = Some(rt::ListArg::<rt::JsString>::into_list(exclude_resource_types));
         self
     }
     /// An array of Resource Types that will receive this tag.
@@ -24884,8 +25834,8 @@ impl TagProps {
     /// tag only to Resource types that are included in this array.
     ///
     /// Default: []
-    pub fn include_resource_types(mut self, include_resource_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.include_resource_types = Some(rt::collect::<rt::JsString, _>(include_resource_types));
+    pub fn include_resource_types(mut self, include_resource_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.include_resource_types = Some(rt::ListArg::<rt::JsString>::into_list(include_resource_types));
         self
     }
     /// Priority of the tag operation.
@@ -27766,9 +28716,9 @@ impl Tokenization {
     }
     /// Un-encode a Tokenized value from a list.
     #[track_caller]
-    pub fn reverse_list(l: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::IResolvable {
+    pub fn reverse_list(l: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::IResolvable {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(l)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(l)));
         rt::static_op("aws-cdk-lib.Tokenization", "reverseList", __args)
     }
     /// Un-encode a Tokenized value from a number.
@@ -27892,7 +28842,7 @@ impl TreeInspector {
     }
     /// Represents the bag of attributes as key-value pairs.
     #[track_caller]
-    pub fn attributes(&self) -> rt::JsAny {
+    pub fn attributes(&self) -> rt::JsMap<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "attributes")
     }
 }
@@ -28035,9 +28985,9 @@ impl ValidationResults {
     }
     /// [`Self::new`] with the optional `results` passed.
     #[track_caller]
-    pub fn new_with(results: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::ValidationResult>>) -> Self {
+    pub fn new_with(results: impl rt::ListArg<crate::aws_cdk_lib::ValidationResult>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::ValidationResult, _>(results)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::ValidationResult>::into_list(results)));
         rt::new_op("aws-cdk-lib.ValidationResults", __args)
     }
     #[track_caller]
@@ -28485,12 +29435,12 @@ impl From<&crate::aws_cdk_lib::IResolvable> for CfnGuardHookS3LocationPropertyOr
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::CfnGuardHookS3LocationProperty`, `crate::aws_cdk_lib::IResolvable`, `Vec<CfnGuardHookS3LocationPropertyOrIResolvable>`.
+/// A jsii union: one of `crate::aws_cdk_lib::CfnGuardHookS3LocationProperty`, `crate::aws_cdk_lib::IResolvable`, `rt::JsList<CfnGuardHookS3LocationPropertyOrIResolvable>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CfnGuardHookS3LocationPropertyOrIResolvableOrCfnGuardHookS3LocationPropertyOrIResolvableList {
     CfnGuardHookS3LocationProperty(Box<crate::aws_cdk_lib::CfnGuardHookS3LocationProperty>),
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    CfnGuardHookS3LocationPropertyOrIResolvableList(Vec<CfnGuardHookS3LocationPropertyOrIResolvable>),
+    CfnGuardHookS3LocationPropertyOrIResolvableList(rt::JsList<CfnGuardHookS3LocationPropertyOrIResolvable>),
 }
 impl rt::ToValue for CfnGuardHookS3LocationPropertyOrIResolvableOrCfnGuardHookS3LocationPropertyOrIResolvableList {
     fn to_value(&self) -> crate::program::Value {
@@ -28516,9 +29466,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for CfnGuardHookS3LocationPropertyOr
         CfnGuardHookS3LocationPropertyOrIResolvableOrCfnGuardHookS3LocationPropertyOrIResolvableList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<CfnGuardHookS3LocationPropertyOrIResolvable>> for CfnGuardHookS3LocationPropertyOrIResolvableOrCfnGuardHookS3LocationPropertyOrIResolvableList {
+    fn from(v: rt::JsList<CfnGuardHookS3LocationPropertyOrIResolvable>) -> Self {
+        CfnGuardHookS3LocationPropertyOrIResolvableOrCfnGuardHookS3LocationPropertyOrIResolvableList::CfnGuardHookS3LocationPropertyOrIResolvableList(v)
+    }
+}
 impl From<Vec<CfnGuardHookS3LocationPropertyOrIResolvable>> for CfnGuardHookS3LocationPropertyOrIResolvableOrCfnGuardHookS3LocationPropertyOrIResolvableList {
     fn from(v: Vec<CfnGuardHookS3LocationPropertyOrIResolvable>) -> Self {
-        CfnGuardHookS3LocationPropertyOrIResolvableOrCfnGuardHookS3LocationPropertyOrIResolvableList::CfnGuardHookS3LocationPropertyOrIResolvableList(v)
+        CfnGuardHookS3LocationPropertyOrIResolvableOrCfnGuardHookS3LocationPropertyOrIResolvableList::CfnGuardHookS3LocationPropertyOrIResolvableList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<CfnGuardHookS3LocationPropertyOrIResolvable>> for CfnGuardHookS3LocationPropertyOrIResolvableOrCfnGuardHookS3LocationPropertyOrIResolvableList {
+    fn from(v: rt::JsArray<CfnGuardHookS3LocationPropertyOrIResolvable>) -> Self {
+        CfnGuardHookS3LocationPropertyOrIResolvableOrCfnGuardHookS3LocationPropertyOrIResolvableList::CfnGuardHookS3LocationPropertyOrIResolvableList(rt::JsList::Array(v))
     }
 }
 
@@ -29062,11 +30022,11 @@ impl From<&crate::aws_cdk_lib::IResolvable> for CfnTypeActivationLoggingConfigPr
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<CfnGuardHookHookTargetPropertyOrIResolvable>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<CfnGuardHookHookTargetPropertyOrIResolvable>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrCfnGuardHookHookTargetPropertyOrIResolvableList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    CfnGuardHookHookTargetPropertyOrIResolvableList(Vec<CfnGuardHookHookTargetPropertyOrIResolvable>),
+    CfnGuardHookHookTargetPropertyOrIResolvableList(rt::JsList<CfnGuardHookHookTargetPropertyOrIResolvable>),
 }
 impl rt::ToValue for IResolvableOrCfnGuardHookHookTargetPropertyOrIResolvableList {
     fn to_value(&self) -> crate::program::Value {
@@ -29086,17 +30046,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrCfnGuardHookHookTar
         IResolvableOrCfnGuardHookHookTargetPropertyOrIResolvableList::IResolvable(*v)
     }
 }
-impl From<Vec<CfnGuardHookHookTargetPropertyOrIResolvable>> for IResolvableOrCfnGuardHookHookTargetPropertyOrIResolvableList {
-    fn from(v: Vec<CfnGuardHookHookTargetPropertyOrIResolvable>) -> Self {
+impl From<rt::JsList<CfnGuardHookHookTargetPropertyOrIResolvable>> for IResolvableOrCfnGuardHookHookTargetPropertyOrIResolvableList {
+    fn from(v: rt::JsList<CfnGuardHookHookTargetPropertyOrIResolvable>) -> Self {
         IResolvableOrCfnGuardHookHookTargetPropertyOrIResolvableList::CfnGuardHookHookTargetPropertyOrIResolvableList(v)
     }
 }
+impl From<Vec<CfnGuardHookHookTargetPropertyOrIResolvable>> for IResolvableOrCfnGuardHookHookTargetPropertyOrIResolvableList {
+    fn from(v: Vec<CfnGuardHookHookTargetPropertyOrIResolvable>) -> Self {
+        IResolvableOrCfnGuardHookHookTargetPropertyOrIResolvableList::CfnGuardHookHookTargetPropertyOrIResolvableList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<CfnGuardHookHookTargetPropertyOrIResolvable>> for IResolvableOrCfnGuardHookHookTargetPropertyOrIResolvableList {
+    fn from(v: rt::JsArray<CfnGuardHookHookTargetPropertyOrIResolvable>) -> Self {
+        IResolvableOrCfnGuardHookHookTargetPropertyOrIResolvableList::CfnGuardHookHookTargetPropertyOrIResolvableList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<CfnLambdaHookHookTargetPropertyOrIResolvable>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<CfnLambdaHookHookTargetPropertyOrIResolvable>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrCfnLambdaHookHookTargetPropertyOrIResolvableList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    CfnLambdaHookHookTargetPropertyOrIResolvableList(Vec<CfnLambdaHookHookTargetPropertyOrIResolvable>),
+    CfnLambdaHookHookTargetPropertyOrIResolvableList(rt::JsList<CfnLambdaHookHookTargetPropertyOrIResolvable>),
 }
 impl rt::ToValue for IResolvableOrCfnLambdaHookHookTargetPropertyOrIResolvableList {
     fn to_value(&self) -> crate::program::Value {
@@ -29116,17 +30086,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrCfnLambdaHookHookTa
         IResolvableOrCfnLambdaHookHookTargetPropertyOrIResolvableList::IResolvable(*v)
     }
 }
-impl From<Vec<CfnLambdaHookHookTargetPropertyOrIResolvable>> for IResolvableOrCfnLambdaHookHookTargetPropertyOrIResolvableList {
-    fn from(v: Vec<CfnLambdaHookHookTargetPropertyOrIResolvable>) -> Self {
+impl From<rt::JsList<CfnLambdaHookHookTargetPropertyOrIResolvable>> for IResolvableOrCfnLambdaHookHookTargetPropertyOrIResolvableList {
+    fn from(v: rt::JsList<CfnLambdaHookHookTargetPropertyOrIResolvable>) -> Self {
         IResolvableOrCfnLambdaHookHookTargetPropertyOrIResolvableList::CfnLambdaHookHookTargetPropertyOrIResolvableList(v)
     }
 }
+impl From<Vec<CfnLambdaHookHookTargetPropertyOrIResolvable>> for IResolvableOrCfnLambdaHookHookTargetPropertyOrIResolvableList {
+    fn from(v: Vec<CfnLambdaHookHookTargetPropertyOrIResolvable>) -> Self {
+        IResolvableOrCfnLambdaHookHookTargetPropertyOrIResolvableList::CfnLambdaHookHookTargetPropertyOrIResolvableList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<CfnLambdaHookHookTargetPropertyOrIResolvable>> for IResolvableOrCfnLambdaHookHookTargetPropertyOrIResolvableList {
+    fn from(v: rt::JsArray<CfnLambdaHookHookTargetPropertyOrIResolvable>) -> Self {
+        IResolvableOrCfnLambdaHookHookTargetPropertyOrIResolvableList::CfnLambdaHookHookTargetPropertyOrIResolvableList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<CfnStackSetParameterPropertyOrIResolvable>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<CfnStackSetParameterPropertyOrIResolvable>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrCfnStackSetParameterPropertyOrIResolvableList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    CfnStackSetParameterPropertyOrIResolvableList(Vec<CfnStackSetParameterPropertyOrIResolvable>),
+    CfnStackSetParameterPropertyOrIResolvableList(rt::JsList<CfnStackSetParameterPropertyOrIResolvable>),
 }
 impl rt::ToValue for IResolvableOrCfnStackSetParameterPropertyOrIResolvableList {
     fn to_value(&self) -> crate::program::Value {
@@ -29146,17 +30126,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrCfnStackSetParamete
         IResolvableOrCfnStackSetParameterPropertyOrIResolvableList::IResolvable(*v)
     }
 }
-impl From<Vec<CfnStackSetParameterPropertyOrIResolvable>> for IResolvableOrCfnStackSetParameterPropertyOrIResolvableList {
-    fn from(v: Vec<CfnStackSetParameterPropertyOrIResolvable>) -> Self {
+impl From<rt::JsList<CfnStackSetParameterPropertyOrIResolvable>> for IResolvableOrCfnStackSetParameterPropertyOrIResolvableList {
+    fn from(v: rt::JsList<CfnStackSetParameterPropertyOrIResolvable>) -> Self {
         IResolvableOrCfnStackSetParameterPropertyOrIResolvableList::CfnStackSetParameterPropertyOrIResolvableList(v)
     }
 }
+impl From<Vec<CfnStackSetParameterPropertyOrIResolvable>> for IResolvableOrCfnStackSetParameterPropertyOrIResolvableList {
+    fn from(v: Vec<CfnStackSetParameterPropertyOrIResolvable>) -> Self {
+        IResolvableOrCfnStackSetParameterPropertyOrIResolvableList::CfnStackSetParameterPropertyOrIResolvableList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<CfnStackSetParameterPropertyOrIResolvable>> for IResolvableOrCfnStackSetParameterPropertyOrIResolvableList {
+    fn from(v: rt::JsArray<CfnStackSetParameterPropertyOrIResolvable>) -> Self {
+        IResolvableOrCfnStackSetParameterPropertyOrIResolvableList::CfnStackSetParameterPropertyOrIResolvableList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<CfnStackSetStackInstancesPropertyOrIResolvable>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<CfnStackSetStackInstancesPropertyOrIResolvable>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrCfnStackSetStackInstancesPropertyOrIResolvableList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    CfnStackSetStackInstancesPropertyOrIResolvableList(Vec<CfnStackSetStackInstancesPropertyOrIResolvable>),
+    CfnStackSetStackInstancesPropertyOrIResolvableList(rt::JsList<CfnStackSetStackInstancesPropertyOrIResolvable>),
 }
 impl rt::ToValue for IResolvableOrCfnStackSetStackInstancesPropertyOrIResolvableList {
     fn to_value(&self) -> crate::program::Value {
@@ -29176,9 +30166,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrCfnStackSetStackIns
         IResolvableOrCfnStackSetStackInstancesPropertyOrIResolvableList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<CfnStackSetStackInstancesPropertyOrIResolvable>> for IResolvableOrCfnStackSetStackInstancesPropertyOrIResolvableList {
+    fn from(v: rt::JsList<CfnStackSetStackInstancesPropertyOrIResolvable>) -> Self {
+        IResolvableOrCfnStackSetStackInstancesPropertyOrIResolvableList::CfnStackSetStackInstancesPropertyOrIResolvableList(v)
+    }
+}
 impl From<Vec<CfnStackSetStackInstancesPropertyOrIResolvable>> for IResolvableOrCfnStackSetStackInstancesPropertyOrIResolvableList {
     fn from(v: Vec<CfnStackSetStackInstancesPropertyOrIResolvable>) -> Self {
-        IResolvableOrCfnStackSetStackInstancesPropertyOrIResolvableList::CfnStackSetStackInstancesPropertyOrIResolvableList(v)
+        IResolvableOrCfnStackSetStackInstancesPropertyOrIResolvableList::CfnStackSetStackInstancesPropertyOrIResolvableList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<CfnStackSetStackInstancesPropertyOrIResolvable>> for IResolvableOrCfnStackSetStackInstancesPropertyOrIResolvableList {
+    fn from(v: rt::JsArray<CfnStackSetStackInstancesPropertyOrIResolvable>) -> Self {
+        IResolvableOrCfnStackSetStackInstancesPropertyOrIResolvableList::CfnStackSetStackInstancesPropertyOrIResolvableList(rt::JsList::Array(v))
     }
 }
 

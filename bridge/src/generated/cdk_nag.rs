@@ -147,7 +147,7 @@ impl INagValidationContext {
     }
     /// The absolute path of all templates to be processed, along with the stack construct path for each template.
     #[track_caller]
-    pub fn stack_templates(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn stack_templates(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::PolicyValidationStack>> {
         rt::get_op(rt::JsObject::handle(self), "stackTemplates")
     }
     /// The absolute path of all templates to be processed.
@@ -249,7 +249,7 @@ impl NagPack {
     /// Requires `appConstruct` to be present on the context (CDK core change).
     /// For testing or direct invocation, use `validateScope(scope)`.
     #[track_caller]
-    pub fn validate(&self, context: impl Into<crate::aws_cdk_lib::IPolicyValidationContext>) -> rt::JsAny {
+    pub fn validate(&self, context: impl Into<crate::aws_cdk_lib::IPolicyValidationContext>) -> rt::StructRef<crate::aws_cdk_lib::PolicyValidationPluginReport> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IPolicyValidationContext>::into(context)));
         rt::call_op(rt::JsObject::handle(self), "validate", __args)
@@ -260,7 +260,7 @@ impl NagPack {
     /// for testing and for CDK versions that do not yet provide `appConstruct` on
     /// `IPolicyValidationContext`.
     #[track_caller]
-    pub fn validate_scope(&self, scope: impl Into<crate::constructs::IConstruct>) -> rt::JsAny {
+    pub fn validate_scope(&self, scope: impl Into<crate::constructs::IConstruct>) -> rt::StructRef<crate::aws_cdk_lib::PolicyValidationPluginReport> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
         rt::call_op(rt::JsObject::handle(self), "validateScope", __args)
@@ -414,16 +414,16 @@ impl rt::ToValue for NagReportLine {
 /// jsii: `cdk-nag.NagReportSchema` (a struct: plain data)
 #[derive(Clone, Debug, PartialEq)]
 pub struct NagReportSchema {
-    pub lines: Vec<crate::cdk_nag::NagReportLine>,
+    pub lines: rt::JsList<crate::cdk_nag::NagReportLine>,
 }
 
 impl NagReportSchema {
     /// A `NagReportSchema` with its required fields; set optional ones with the setters.
-    pub fn new(lines: impl IntoIterator<Item = impl Into<crate::cdk_nag::NagReportLine>>) -> Self {
-        NagReportSchema { lines: rt::collect::<crate::cdk_nag::NagReportLine, _>(lines) }
+    pub fn new(lines: impl rt::ListArg<crate::cdk_nag::NagReportLine>) -> Self {
+        NagReportSchema { lines: rt::ListArg::<crate::cdk_nag::NagReportLine>::into_list(lines) }
     }
-    pub fn lines(mut self, lines: impl IntoIterator<Item = impl Into<crate::cdk_nag::NagReportLine>>) -> Self {
-        self.lines = rt::collect::<crate::cdk_nag::NagReportLine, _>(lines);
+    pub fn lines(mut self, lines: impl rt::ListArg<crate::cdk_nag::NagReportLine>) -> Self {
+        self.lines = rt::ListArg::<crate::cdk_nag::NagReportLine>::into_list(lines);
         self
     }
 }

@@ -276,7 +276,7 @@ pub struct MetadataEntry {
     /// Only available if `addMetadata()` is called with `stackTrace: true`.
     ///
     /// Default: - no trace information
-    pub trace: Option<Vec<rt::JsString>>,
+    pub trace: Option<rt::JsList<rt::JsString>>,
     /// The metadata entry type.
     pub r#type: rt::JsString,
 }
@@ -309,8 +309,8 @@ impl MetadataEntry {
     /// Only available if `addMetadata()` is called with `stackTrace: true`.
     ///
     /// Default: - no trace information
-    pub fn trace(mut self, trace: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.trace = Some(rt::collect::<rt::JsString, _>(trace));
+    pub fn trace(mut self, trace: impl rt::ListArg<rt::JsString>) -> Self {
+        self.trace = Some(rt::ListArg::<rt::JsString>::into_list(trace));
         self
     }
     /// The metadata entry type.
@@ -330,6 +330,29 @@ impl rt::ToValue for MetadataEntry {
     }
 }
 
+/// The fields of a [`MetadataEntry`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<MetadataEntry> {
+    /// The data.
+    #[track_caller]
+    pub fn data(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "data")
+    }
+    /// Stack trace at the point of adding the metadata.
+    ///
+    /// Only available if `addMetadata()` is called with `stackTrace: true`.
+    ///
+    /// Default: - no trace information
+    #[track_caller]
+    pub fn trace(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "trace")
+    }
+    /// The metadata entry type.
+    #[track_caller]
+    pub fn r#type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "type")
+    }
+}
+
 /// Options for `construct.addMetadata()`.
 ///
 /// jsii: `constructs.MetadataOptions` (a struct: plain data)
@@ -343,7 +366,7 @@ pub struct MetadataOptions {
     ///
     /// If this
     /// parameter is passed, the stackTrace parameter is ignored.
-    pub stack_trace_override: Option<Vec<rt::JsString>>,
+    pub stack_trace_override: Option<rt::JsList<rt::JsString>>,
     /// A JavaScript function to begin tracing from.
     ///
     /// This option is ignored unless `stackTrace` is `true`.
@@ -368,8 +391,8 @@ impl MetadataOptions {
     ///
     /// If this
     /// parameter is passed, the stackTrace parameter is ignored.
-    pub fn stack_trace_override(mut self, stack_trace_override: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.stack_trace_override = Some(rt::collect::<rt::JsString, _>(stack_trace_override));
+    pub fn stack_trace_override(mut self, stack_trace_override: impl rt::ListArg<rt::JsString>) -> Self {
+        self.stack_trace_override = Some(rt::ListArg::<rt::JsString>::into_list(stack_trace_override));
         self
     }
     /// A JavaScript function to begin tracing from.
@@ -751,7 +774,7 @@ impl Node {
     ///
     /// This can be used, for example, to implement support for deprecation notices, source mapping, etc.
     #[track_caller]
-    pub fn metadata(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn metadata(&self) -> rt::JsArray<rt::StructRef<crate::constructs::MetadataEntry>> {
         rt::get_op(rt::JsObject::handle(self), "metadata")
     }
     /// The full, absolute path of this construct in the tree.

@@ -378,7 +378,7 @@ pub struct BasicStepScalingPolicyProps {
     /// Maps a range of metric values to a particular scaling behavior.
     ///
     /// Must be between 2 and 40 steps.
-    pub scaling_steps: Vec<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>,
+    pub scaling_steps: rt::JsList<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>,
 }
 
 /// The required fields of [`BasicStepScalingPolicyProps`], named: `BasicStepScalingPolicyProps::new(BasicStepScalingPolicyPropsRequired { .. })`.
@@ -386,7 +386,7 @@ pub struct BasicStepScalingPolicyProps {
 pub struct BasicStepScalingPolicyPropsRequired<T0, T1> {
     /// Metric to scale on. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
     pub metric: T0,
-    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_applicationautoscaling::ScalingInterval`)
+    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_applicationautoscaling::ScalingInterval`, or a `JsArray` of them)
     pub scaling_steps: T1,
 }
 
@@ -395,10 +395,9 @@ impl BasicStepScalingPolicyProps {
     pub fn new<T0, T1>(required: BasicStepScalingPolicyPropsRequired<T0, T1>) -> Self
     where
         T0: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
-        T1: IntoIterator,
-        T1::Item: Into<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>,
+        T1: rt::ListArg<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>,
     {
-        BasicStepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval, _>(required.scaling_steps) }
+        BasicStepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::ListArg::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>::into_list(required.scaling_steps) }
     }
     /// How the adjustment numbers inside 'intervals' are interpreted.
     ///
@@ -475,8 +474,8 @@ impl BasicStepScalingPolicyProps {
     /// Maps a range of metric values to a particular scaling behavior.
     ///
     /// Must be between 2 and 40 steps.
-    pub fn scaling_steps(mut self, scaling_steps: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>>) -> Self {
-        self.scaling_steps = rt::collect::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval, _>(scaling_steps);
+    pub fn scaling_steps(mut self, scaling_steps: impl rt::ListArg<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>) -> Self {
+        self.scaling_steps = rt::ListArg::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>::into_list(scaling_steps);
         self
     }
 }
@@ -762,7 +761,7 @@ impl CfnScalableTarget {
         rt::get_op(rt::JsObject::handle(self), "suspendedState")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1137,7 +1136,7 @@ pub struct CfnScalableTargetProps {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationautoscaling-scalabletarget.html#cfn-applicationautoscaling-scalabletarget-suspendedstate>
     pub suspended_state: Option<IResolvableOrCfnScalableTargetSuspendedStateProperty>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationautoscaling-scalabletarget.html#cfn-applicationautoscaling-scalabletarget-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnScalableTargetProps`], named: `CfnScalableTargetProps::new(CfnScalableTargetPropsRequired { .. })`.
@@ -1292,8 +1291,8 @@ impl CfnScalableTargetProps {
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationautoscaling-scalabletarget.html#cfn-applicationautoscaling-scalabletarget-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -4079,6 +4078,42 @@ impl rt::ToValue for ScalingInterval {
     }
 }
 
+/// The fields of a [`ScalingInterval`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<ScalingInterval> {
+    /// The capacity adjustment to apply in this interval.
+    ///
+    /// The number is interpreted differently based on AdjustmentType:
+    ///
+    /// - ChangeInCapacity: add the adjustment to the current capacity.
+    ///  The number can be positive or negative.
+    /// - PercentChangeInCapacity: add or remove the given percentage of the current
+    ///   capacity to itself. The number can be in the range [-100..100].
+    /// - ExactCapacity: set the capacity to this number. The number must
+    ///   be positive.
+    #[track_caller]
+    pub fn change(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "change")
+    }
+    /// The lower bound of the interval.
+    ///
+    /// The scaling adjustment will be applied if the metric is higher than or equal this value.
+    ///
+    /// Default: Threshold automatically derived from neighbouring intervals
+    #[track_caller]
+    pub fn lower(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "lower")
+    }
+    /// The upper bound of the interval.
+    ///
+    /// The scaling adjustment will be applied if the metric is lower than this value.
+    ///
+    /// Default: Threshold automatically derived from neighbouring intervals
+    #[track_caller]
+    pub fn upper(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "upper")
+    }
+}
+
 /// A scheduled scaling action.
 ///
 /// jsii: `aws-cdk-lib.aws_applicationautoscaling.ScalingSchedule` (a struct: plain data)
@@ -4514,7 +4549,7 @@ pub struct StepScalingPolicyProps {
     /// Maps a range of metric values to a particular scaling behavior.
     ///
     /// Must be between 2 and 40 steps.
-    pub scaling_steps: Vec<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>,
+    pub scaling_steps: rt::JsList<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>,
     /// The scaling target.
     pub scaling_target: rt::Opaque,
 }
@@ -4524,7 +4559,7 @@ pub struct StepScalingPolicyProps {
 pub struct StepScalingPolicyPropsRequired<T0, T1, T2> {
     /// Metric to scale on. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
     pub metric: T0,
-    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_applicationautoscaling::ScalingInterval`)
+    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_applicationautoscaling::ScalingInterval`, or a `JsArray` of them)
     pub scaling_steps: T1,
     /// The scaling target. (converts into `Opaque`)
     pub scaling_target: T2,
@@ -4535,11 +4570,10 @@ impl StepScalingPolicyProps {
     pub fn new<T0, T1, T2>(required: StepScalingPolicyPropsRequired<T0, T1, T2>) -> Self
     where
         T0: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
-        T1: IntoIterator,
-        T1::Item: Into<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>,
+        T1: rt::ListArg<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>,
         T2: Into<rt::Opaque>,
     {
-        StepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval, _>(required.scaling_steps), scaling_target: required.scaling_target.into() }
+        StepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::ListArg::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>::into_list(required.scaling_steps), scaling_target: required.scaling_target.into() }
     }
     /// How the adjustment numbers inside 'intervals' are interpreted.
     ///
@@ -4616,8 +4650,8 @@ impl StepScalingPolicyProps {
     /// Maps a range of metric values to a particular scaling behavior.
     ///
     /// Must be between 2 and 40 steps.
-    pub fn scaling_steps(mut self, scaling_steps: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>>) -> Self {
-        self.scaling_steps = rt::collect::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval, _>(scaling_steps);
+    pub fn scaling_steps(mut self, scaling_steps: impl rt::ListArg<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>) -> Self {
+        self.scaling_steps = rt::ListArg::<crate::aws_cdk_lib::aws_applicationautoscaling::ScalingInterval>::into_list(scaling_steps);
         self
     }
     /// The scaling target.
@@ -5710,11 +5744,11 @@ impl From<crate::aws_cdk_lib::aws_applicationautoscaling::CfnScalingPolicyTarget
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalableTargetScheduledActionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalableTargetScheduledActionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalableTargetScheduledActionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalableTargetScheduledActionPropertyList(Vec<IResolvableOrCfnScalableTargetScheduledActionProperty>),
+    IResolvableOrCfnScalableTargetScheduledActionPropertyList(rt::JsList<IResolvableOrCfnScalableTargetScheduledActionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalableTargetScheduledActionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -5734,17 +5768,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalableTargetScheduledActionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScalableTargetScheduledActionProperty>> for IResolvableOrIResolvableOrCfnScalableTargetScheduledActionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScalableTargetScheduledActionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScalableTargetScheduledActionProperty>> for IResolvableOrIResolvableOrCfnScalableTargetScheduledActionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalableTargetScheduledActionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScalableTargetScheduledActionPropertyList::IResolvableOrCfnScalableTargetScheduledActionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScalableTargetScheduledActionProperty>> for IResolvableOrIResolvableOrCfnScalableTargetScheduledActionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScalableTargetScheduledActionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalableTargetScheduledActionPropertyList::IResolvableOrCfnScalableTargetScheduledActionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalableTargetScheduledActionProperty>> for IResolvableOrIResolvableOrCfnScalableTargetScheduledActionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalableTargetScheduledActionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalableTargetScheduledActionPropertyList::IResolvableOrCfnScalableTargetScheduledActionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyMetricDimensionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyMetricDimensionPropertyList(Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>),
+    IResolvableOrCfnScalingPolicyMetricDimensionPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyMetricDimensionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -5764,17 +5808,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyMetricDimensionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyMetricDimensionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyMetricDimensionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyMetricDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyMetricDimensionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList(Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>),
+    IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -5794,17 +5848,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricDataQueryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList(Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>),
+    IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -5824,17 +5888,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricDimensionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList(Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>),
+    IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -5854,17 +5928,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyStepAdjustmentPropertyList(Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>),
+    IResolvableOrCfnScalingPolicyStepAdjustmentPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -5884,17 +5968,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList::IResolvableOrCfnScalingPolicyStepAdjustmentPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList::IResolvableOrCfnScalingPolicyStepAdjustmentPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList::IResolvableOrCfnScalingPolicyStepAdjustmentPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList(Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>),
+    IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -5914,17 +6008,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList(Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionProperty>),
+    IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -5944,9 +6048,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList {
     fn from(v: Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList(v)
+        IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyTargetTrackingMetricDimensionPropertyList(rt::JsList::Array(v))
     }
 }
 

@@ -26,7 +26,7 @@ crate::__enum!(AdditionalHealthCheckType, "aws-cdk-lib.aws_autoscaling.Additiona
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdditionalHealthChecksOptions {
     /// One or more health check types other than EC2.
-    pub additional_types: Vec<crate::aws_cdk_lib::aws_autoscaling::AdditionalHealthCheckType>,
+    pub additional_types: rt::JsList<crate::aws_cdk_lib::aws_autoscaling::AdditionalHealthCheckType>,
     /// Specified the time Auto Scaling waits before checking the health status of an EC2 instance that has come into service and marking it unhealthy due to a failed health check.
     ///
     /// Default: Duration.seconds(0)
@@ -37,12 +37,12 @@ pub struct AdditionalHealthChecksOptions {
 
 impl AdditionalHealthChecksOptions {
     /// A `AdditionalHealthChecksOptions` with its required fields; set optional ones with the setters.
-    pub fn new(additional_types: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::AdditionalHealthCheckType>>) -> Self {
-        AdditionalHealthChecksOptions { additional_types: rt::collect::<crate::aws_cdk_lib::aws_autoscaling::AdditionalHealthCheckType, _>(additional_types), grace_period: None }
+    pub fn new(additional_types: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::AdditionalHealthCheckType>) -> Self {
+        AdditionalHealthChecksOptions { additional_types: rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::AdditionalHealthCheckType>::into_list(additional_types), grace_period: None }
     }
     /// One or more health check types other than EC2.
-    pub fn additional_types(mut self, additional_types: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::AdditionalHealthCheckType>>) -> Self {
-        self.additional_types = rt::collect::<crate::aws_cdk_lib::aws_autoscaling::AdditionalHealthCheckType, _>(additional_types);
+    pub fn additional_types(mut self, additional_types: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::AdditionalHealthCheckType>) -> Self {
+        self.additional_types = rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::AdditionalHealthCheckType>::into_list(additional_types);
         self
     }
     /// Specified the time Auto Scaling waits before checking the health status of an EC2 instance that has come into service and marking it unhealthy due to a failed health check.
@@ -169,7 +169,7 @@ pub struct ApplyCloudFormationInitOptions {
     /// ConfigSet to activate.
     ///
     /// Default: ['default']
-    pub config_sets: Option<Vec<rt::JsString>>,
+    pub config_sets: Option<rt::JsList<rt::JsString>>,
     /// Force instance replacement by embedding a config fingerprint.
     ///
     /// If `true` (the default), a hash of the config will be embedded into the
@@ -227,8 +227,8 @@ impl ApplyCloudFormationInitOptions {
     /// ConfigSet to activate.
     ///
     /// Default: ['default']
-    pub fn config_sets(mut self, config_sets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.config_sets = Some(rt::collect::<rt::JsString, _>(config_sets));
+    pub fn config_sets(mut self, config_sets: impl rt::ListArg<rt::JsString>) -> Self {
+        self.config_sets = Some(rt::ListArg::<rt::JsString>::into_list(config_sets));
         self
     }
     /// Force instance replacement by embedding a config fingerprint.
@@ -434,7 +434,7 @@ impl AutoScalingGroup {
     }
     /// Attach to ELBv2 Application Target Group.
     #[track_caller]
-    pub fn attach_to_application_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> rt::JsAny {
+    pub fn attach_to_application_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::LoadBalancerTargetProps> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into(target_group)));
         rt::call_op(rt::JsObject::handle(self), "attachToApplicationTargetGroup", __args)
@@ -448,7 +448,7 @@ impl AutoScalingGroup {
     }
     /// Attach to ELBv2 Application Target Group.
     #[track_caller]
-    pub fn attach_to_network_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>) -> rt::JsAny {
+    pub fn attach_to_network_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>) -> rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::LoadBalancerTargetProps> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>::into(target_group)));
         rt::call_op(rt::JsObject::handle(self), "attachToNetworkTargetGroup", __args)
@@ -615,7 +615,7 @@ pub struct AutoScalingGroupProps {
     /// Default: - Uses the block device mapping of the AMI
     ///
     /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-device-mapping-concepts.html>
-    pub block_devices: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>>,
+    pub block_devices: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>>,
     /// Indicates whether Capacity Rebalancing is enabled.
     ///
     /// When you turn on Capacity Rebalancing, Amazon EC2 Auto Scaling
@@ -666,7 +666,7 @@ pub struct AutoScalingGroupProps {
     /// Group metrics are reported in a granularity of 1 minute at no additional charge.
     ///
     /// Default: - no group metrics will be reported
-    pub group_metrics: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>>,
+    pub group_metrics: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>>,
     /// Configuration for health checks.
     ///
     /// **Deprecated:** Use `healthChecks` instead
@@ -843,7 +843,7 @@ pub struct AutoScalingGroupProps {
     /// Default: - No fleet change notifications will be sent.
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-as-group.html#cfn-as-group-notificationconfigurations>
-    pub notifications: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>>,
+    pub notifications: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>>,
     /// Whether IMDSv2 should be required on launched instances.
     ///
     /// Default: false
@@ -912,7 +912,7 @@ pub struct AutoScalingGroupProps {
     /// Default: - `TerminationPolicy.DEFAULT`
     ///
     /// See: <https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-instance-termination.html>
-    pub termination_policies: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>>,
+    pub termination_policies: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>>,
     /// A lambda function Arn that can be used as a custom termination policy to select the instances to terminate.
     ///
     /// This property must be specified if the TerminationPolicy.CUSTOM_LAMBDA_FUNCTION
@@ -997,8 +997,8 @@ impl AutoScalingGroupProps {
     /// Default: - Uses the block device mapping of the AMI
     ///
     /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-device-mapping-concepts.html>
-    pub fn block_devices(mut self, block_devices: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>>) -> Self {
-        self.block_devices = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::BlockDevice, _>(block_devices));
+    pub fn block_devices(mut self, block_devices: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>) -> Self {
+        self.block_devices = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>::into_list(block_devices));
         self
     }
     /// Indicates whether Capacity Rebalancing is enabled.
@@ -1066,8 +1066,8 @@ impl AutoScalingGroupProps {
     /// Group metrics are reported in a granularity of 1 minute at no additional charge.
     ///
     /// Default: - no group metrics will be reported
-    pub fn group_metrics(mut self, group_metrics: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>>) -> Self {
-        self.group_metrics = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics, _>(group_metrics));
+    pub fn group_metrics(mut self, group_metrics: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>) -> Self {
+        self.group_metrics = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>::into_list(group_metrics));
         self
     }
     /// Configuration for health checks.
@@ -1306,8 +1306,8 @@ impl AutoScalingGroupProps {
     /// Default: - No fleet change notifications will be sent.
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-as-group.html#cfn-as-group-notificationconfigurations>
-    pub fn notifications(mut self, notifications: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>>) -> Self {
-        self.notifications = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration, _>(notifications));
+    pub fn notifications(mut self, notifications: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>) -> Self {
+        self.notifications = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>::into_list(notifications));
         self
     }
     /// Whether IMDSv2 should be required on launched instances.
@@ -1396,8 +1396,8 @@ impl AutoScalingGroupProps {
     /// Default: - `TerminationPolicy.DEFAULT`
     ///
     /// See: <https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-instance-termination.html>
-    pub fn termination_policies(mut self, termination_policies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>>) -> Self {
-        self.termination_policies = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy, _>(termination_policies));
+    pub fn termination_policies(mut self, termination_policies: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>) -> Self {
+        self.termination_policies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>::into_list(termination_policies));
         self
     }
     /// A lambda function Arn that can be used as a custom termination policy to select the instances to terminate.
@@ -1908,7 +1908,7 @@ pub struct BasicStepScalingPolicyProps {
     /// Maps a range of metric values to a particular scaling behavior.
     ///
     /// Must be between 2 and 40 steps.
-    pub scaling_steps: Vec<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
+    pub scaling_steps: rt::JsList<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
 }
 
 /// The required fields of [`BasicStepScalingPolicyProps`], named: `BasicStepScalingPolicyProps::new(BasicStepScalingPolicyPropsRequired { .. })`.
@@ -1916,7 +1916,7 @@ pub struct BasicStepScalingPolicyProps {
 pub struct BasicStepScalingPolicyPropsRequired<T0, T1> {
     /// Metric to scale on. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
     pub metric: T0,
-    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_autoscaling::ScalingInterval`)
+    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_autoscaling::ScalingInterval`, or a `JsArray` of them)
     pub scaling_steps: T1,
 }
 
@@ -1925,10 +1925,9 @@ impl BasicStepScalingPolicyProps {
     pub fn new<T0, T1>(required: BasicStepScalingPolicyPropsRequired<T0, T1>) -> Self
     where
         T0: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
-        T1: IntoIterator,
-        T1::Item: Into<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
+        T1: rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
     {
-        BasicStepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, estimated_instance_warmup: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval, _>(required.scaling_steps) }
+        BasicStepScalingPolicyProps { adjustment_type: None, cooldown: None, datapoints_to_alarm: None, estimated_instance_warmup: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>::into_list(required.scaling_steps) }
     }
     /// How the adjustment numbers inside 'intervals' are interpreted.
     ///
@@ -2006,8 +2005,8 @@ impl BasicStepScalingPolicyProps {
     /// Maps a range of metric values to a particular scaling behavior.
     ///
     /// Must be between 2 and 40 steps.
-    pub fn scaling_steps(mut self, scaling_steps: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>>) -> Self {
-        self.scaling_steps = rt::collect::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval, _>(scaling_steps);
+    pub fn scaling_steps(mut self, scaling_steps: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>) -> Self {
+        self.scaling_steps = rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>::into_list(scaling_steps);
         self
     }
 }
@@ -2364,7 +2363,7 @@ impl BlockDeviceVolume {
     }
     /// EBS device info.
     #[track_caller]
-    pub fn ebs_device(&self) -> rt::JsAny {
+    pub fn ebs_device(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_autoscaling::EbsDeviceProps> {
         rt::get_op(rt::JsObject::handle(self), "ebsDevice")
     }
     /// Virtual device name.
@@ -2629,7 +2628,7 @@ impl CfnAutoScalingGroup {
     }
     /// One or more tags.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_autoscaling::CfnAutoScalingGroupTagPropertyProperty>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The Amazon Resource Names (ARN) of the Elastic Load Balancing target groups to associate with the Auto Scaling group.
@@ -3010,11 +3009,11 @@ pub struct CfnAutoScalingGroupCapacityReservationTargetProperty {
     /// The Capacity Reservation IDs to launch instances into.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-capacityreservationtarget.html#cfn-autoscaling-autoscalinggroup-capacityreservationtarget-capacityreservationids>
-    pub capacity_reservation_ids: Option<Vec<rt::JsString>>,
+    pub capacity_reservation_ids: Option<rt::JsList<rt::JsString>>,
     /// The resource group ARNs of the Capacity Reservation to launch instances into.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-capacityreservationtarget.html#cfn-autoscaling-autoscalinggroup-capacityreservationtarget-capacityreservationresourcegrouparns>
-    pub capacity_reservation_resource_group_arns: Option<Vec<rt::JsString>>,
+    pub capacity_reservation_resource_group_arns: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnAutoScalingGroupCapacityReservationTargetProperty {
@@ -3025,15 +3024,15 @@ impl CfnAutoScalingGroupCapacityReservationTargetProperty {
     /// The Capacity Reservation IDs to launch instances into.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-capacityreservationtarget.html#cfn-autoscaling-autoscalinggroup-capacityreservationtarget-capacityreservationids>
-    pub fn capacity_reservation_ids(mut self, capacity_reservation_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.capacity_reservation_ids = Some(rt::collect::<rt::JsString, _>(capacity_reservation_ids));
+    pub fn capacity_reservation_ids(mut self, capacity_reservation_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.capacity_reservation_ids = Some(rt::ListArg::<rt::JsString>::into_list(capacity_reservation_ids));
         self
     }
     /// The resource group ARNs of the Capacity Reservation to launch instances into.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-capacityreservationtarget.html#cfn-autoscaling-autoscalinggroup-capacityreservationtarget-capacityreservationresourcegrouparns>
-    pub fn capacity_reservation_resource_group_arns(mut self, capacity_reservation_resource_group_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.capacity_reservation_resource_group_arns = Some(rt::collect::<rt::JsString, _>(capacity_reservation_resource_group_arns));
+    pub fn capacity_reservation_resource_group_arns(mut self, capacity_reservation_resource_group_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.capacity_reservation_resource_group_arns = Some(rt::ListArg::<rt::JsString>::into_list(capacity_reservation_resource_group_arns));
         self
     }
 }
@@ -3104,13 +3103,13 @@ pub struct CfnAutoScalingGroupDistributionSegmentProperty {
     ///   + on-demand-capacity-reservation On-Demand Capacity Reservations. + capacity-block Capacity Blocks. + interruptible-capacity-reservation Interruptible Capacity Reservations. + on-demand On-Demand capacity. Include this value to allow the group to fall back to On-Demand capacity when the preceding capacity types are unavailable.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-distributionsegment.html#cfn-autoscaling-autoscalinggroup-distributionsegment-targetcapacitytypes>
-    pub target_capacity_types: Vec<rt::JsString>,
+    pub target_capacity_types: rt::JsList<rt::JsString>,
 }
 
 impl CfnAutoScalingGroupDistributionSegmentProperty {
     /// A `CfnAutoScalingGroupDistributionSegmentProperty` with its required fields; set optional ones with the setters.
-    pub fn new(target_capacity_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnAutoScalingGroupDistributionSegmentProperty { target_capacity_types: rt::collect::<rt::JsString, _>(target_capacity_types) }
+    pub fn new(target_capacity_types: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnAutoScalingGroupDistributionSegmentProperty { target_capacity_types: rt::ListArg::<rt::JsString>::into_list(target_capacity_types) }
     }
     /// The capacity types to prioritize, in order.
     ///
@@ -3119,8 +3118,8 @@ impl CfnAutoScalingGroupDistributionSegmentProperty {
     ///   + on-demand-capacity-reservation On-Demand Capacity Reservations. + capacity-block Capacity Blocks. + interruptible-capacity-reservation Interruptible Capacity Reservations. + on-demand On-Demand capacity. Include this value to allow the group to fall back to On-Demand capacity when the preceding capacity types are unavailable.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-distributionsegment.html#cfn-autoscaling-autoscalinggroup-distributionsegment-targetcapacitytypes>
-    pub fn target_capacity_types(mut self, target_capacity_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.target_capacity_types = rt::collect::<rt::JsString, _>(target_capacity_types);
+    pub fn target_capacity_types(mut self, target_capacity_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.target_capacity_types = rt::ListArg::<rt::JsString>::into_list(target_capacity_types);
         self
     }
 }
@@ -3279,7 +3278,7 @@ pub struct CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any manufacturer
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-acceleratormanufacturers>
-    pub accelerator_manufacturers: Option<Vec<rt::JsString>>,
+    pub accelerator_manufacturers: Option<rt::JsList<rt::JsString>>,
     /// Lists the accelerators that must be on an instance type.
     ///
     /// - For instance types with NVIDIA A100 GPUs, specify `a100` .
@@ -3293,7 +3292,7 @@ pub struct CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any accelerator
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-acceleratornames>
-    pub accelerator_names: Option<Vec<rt::JsString>>,
+    pub accelerator_names: Option<rt::JsList<rt::JsString>>,
     /// The minimum and maximum total memory size for the accelerators on an instance type, in MiB.
     ///
     /// Default: No minimum or maximum limits
@@ -3309,7 +3308,7 @@ pub struct CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any accelerator type
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-acceleratortypes>
-    pub accelerator_types: Option<Vec<rt::JsString>>,
+    pub accelerator_types: Option<rt::JsList<rt::JsString>>,
     /// The instance types to apply your specified attributes against.
     ///
     /// All other instance types are ignored, even if they match your specified attributes.
@@ -3323,7 +3322,7 @@ pub struct CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: All instance types
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-allowedinstancetypes>
-    pub allowed_instance_types: Option<Vec<rt::JsString>>,
+    pub allowed_instance_types: Option<rt::JsList<rt::JsString>>,
     /// Indicates whether bare metal instance types are included, excluded, or required.
     ///
     /// Default: `excluded`
@@ -3362,7 +3361,7 @@ pub struct CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any manufacturer
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-cpumanufacturers>
-    pub cpu_manufacturers: Option<Vec<rt::JsString>>,
+    pub cpu_manufacturers: Option<rt::JsList<rt::JsString>>,
     /// The instance types to exclude.
     ///
     /// You can use strings with one or more wild cards, represented by an asterisk ( `*` ), to exclude an instance family, type, size, or generation. The following are examples: `m5.8xlarge` , `c5*.*` , `m5a.*` , `r*` , `*3*` .
@@ -3374,7 +3373,7 @@ pub struct CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: No excluded instance types
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-excludedinstancetypes>
-    pub excluded_instance_types: Option<Vec<rt::JsString>>,
+    pub excluded_instance_types: Option<rt::JsList<rt::JsString>>,
     /// Indicates whether current or previous generation instance types are included.
     ///
     /// - For current generation instance types, specify `current` . The current generation includes EC2 instance types currently recommended for use. This typically includes the latest two to three generations in each instance family. For more information, see [Instance types](https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-types.html) in the *Amazon EC2 User Guide* .
@@ -3383,7 +3382,7 @@ pub struct CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any current or previous generation
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-instancegenerations>
-    pub instance_generations: Option<Vec<rt::JsString>>,
+    pub instance_generations: Option<rt::JsList<rt::JsString>>,
     /// Indicates whether instance types with instance store volumes are included, excluded, or required.
     ///
     /// For more information, see [Amazon EC2 instance store](https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/InstanceStorage.html) in the *Amazon EC2 User Guide* .
@@ -3400,7 +3399,7 @@ pub struct CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any local storage type
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-localstoragetypes>
-    pub local_storage_types: Option<Vec<rt::JsString>>,
+    pub local_storage_types: Option<rt::JsList<rt::JsString>>,
     /// [Price protection] The price protection threshold for Spot Instances, as a percentage of an identified On-Demand price.
     ///
     /// The identified On-Demand price is the price of the lowest priced current generation C, M, or R instance type with your specified attributes. If no current generation C, M, or R instance type matches your attributes, then the identified price is from either the lowest priced current generation instance types or, failing that, the lowest priced previous generation instance types that match your attributes. When Amazon EC2 Auto Scaling selects instance types with your attributes, we will exclude instance types whose price exceeds your specified threshold.
@@ -3518,8 +3517,8 @@ impl CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any manufacturer
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-acceleratormanufacturers>
-    pub fn accelerator_manufacturers(mut self, accelerator_manufacturers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.accelerator_manufacturers = Some(rt::collect::<rt::JsString, _>(accelerator_manufacturers));
+    pub fn accelerator_manufacturers(mut self, accelerator_manufacturers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.accelerator_manufacturers = Some(rt::ListArg::<rt::JsString>::into_list(accelerator_manufacturers));
         self
     }
     /// Lists the accelerators that must be on an instance type.
@@ -3535,8 +3534,8 @@ impl CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any accelerator
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-acceleratornames>
-    pub fn accelerator_names(mut self, accelerator_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.accelerator_names = Some(rt::collect::<rt::JsString, _>(accelerator_names));
+    pub fn accelerator_names(mut self, accelerator_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.accelerator_names = Some(rt::ListArg::<rt::JsString>::into_list(accelerator_names));
         self
     }
     /// The minimum and maximum total memory size for the accelerators on an instance type, in MiB.
@@ -3557,8 +3556,8 @@ impl CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any accelerator type
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-acceleratortypes>
-    pub fn accelerator_types(mut self, accelerator_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.accelerator_types = Some(rt::collect::<rt::JsString, _>(accelerator_types));
+    pub fn accelerator_types(mut self, accelerator_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.accelerator_types = Some(rt::ListArg::<rt::JsString>::into_list(accelerator_types));
         self
     }
     /// The instance types to apply your specified attributes against.
@@ -3574,8 +3573,8 @@ impl CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: All instance types
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-allowedinstancetypes>
-    pub fn allowed_instance_types(mut self, allowed_instance_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowed_instance_types = Some(rt::collect::<rt::JsString, _>(allowed_instance_types));
+    pub fn allowed_instance_types(mut self, allowed_instance_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowed_instance_types = Some(rt::ListArg::<rt::JsString>::into_list(allowed_instance_types));
         self
     }
     /// Indicates whether bare metal instance types are included, excluded, or required.
@@ -3628,8 +3627,8 @@ impl CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any manufacturer
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-cpumanufacturers>
-    pub fn cpu_manufacturers(mut self, cpu_manufacturers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.cpu_manufacturers = Some(rt::collect::<rt::JsString, _>(cpu_manufacturers));
+    pub fn cpu_manufacturers(mut self, cpu_manufacturers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.cpu_manufacturers = Some(rt::ListArg::<rt::JsString>::into_list(cpu_manufacturers));
         self
     }
     /// The instance types to exclude.
@@ -3643,8 +3642,8 @@ impl CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: No excluded instance types
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-excludedinstancetypes>
-    pub fn excluded_instance_types(mut self, excluded_instance_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.excluded_instance_types = Some(rt::collect::<rt::JsString, _>(excluded_instance_types));
+    pub fn excluded_instance_types(mut self, excluded_instance_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.excluded_instance_types = Some(rt::ListArg::<rt::JsString>::into_list(excluded_instance_types));
         self
     }
     /// Indicates whether current or previous generation instance types are included.
@@ -3655,8 +3654,8 @@ impl CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any current or previous generation
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-instancegenerations>
-    pub fn instance_generations(mut self, instance_generations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.instance_generations = Some(rt::collect::<rt::JsString, _>(instance_generations));
+    pub fn instance_generations(mut self, instance_generations: impl rt::ListArg<rt::JsString>) -> Self {
+        self.instance_generations = Some(rt::ListArg::<rt::JsString>::into_list(instance_generations));
         self
     }
     /// Indicates whether instance types with instance store volumes are included, excluded, or required.
@@ -3678,8 +3677,8 @@ impl CfnAutoScalingGroupInstanceRequirementsProperty {
     /// Default: Any local storage type
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-instancerequirements.html#cfn-autoscaling-autoscalinggroup-instancerequirements-localstoragetypes>
-    pub fn local_storage_types(mut self, local_storage_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.local_storage_types = Some(rt::collect::<rt::JsString, _>(local_storage_types));
+    pub fn local_storage_types(mut self, local_storage_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.local_storage_types = Some(rt::ListArg::<rt::JsString>::into_list(local_storage_types));
         self
     }
     /// [Price protection] The price protection threshold for Spot Instances, as a percentage of an identified On-Demand price.
@@ -4588,7 +4587,7 @@ pub struct CfnAutoScalingGroupMetricsCollectionProperty {
     /// For more information, see [Amazon CloudWatch metrics for Amazon EC2 Auto Scaling](https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-metrics.html) in the *Amazon EC2 Auto Scaling User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-metricscollection.html#cfn-autoscaling-autoscalinggroup-metricscollection-metrics>
-    pub metrics: Option<Vec<rt::JsString>>,
+    pub metrics: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnAutoScalingGroupMetricsCollectionProperty {
@@ -4635,8 +4634,8 @@ impl CfnAutoScalingGroupMetricsCollectionProperty {
     /// For more information, see [Amazon CloudWatch metrics for Amazon EC2 Auto Scaling](https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-metrics.html) in the *Amazon EC2 Auto Scaling User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-metricscollection.html#cfn-autoscaling-autoscalinggroup-metricscollection-metrics>
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.metrics = Some(rt::collect::<rt::JsString, _>(metrics));
+    pub fn metrics(mut self, metrics: impl rt::ListArg<rt::JsString>) -> Self {
+        self.metrics = Some(rt::ListArg::<rt::JsString>::into_list(metrics));
         self
     }
 }
@@ -4828,7 +4827,7 @@ pub struct CfnAutoScalingGroupNotificationConfigurationProperty {
     /// - `autoscaling:TEST_NOTIFICATION`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-notificationconfiguration.html#cfn-autoscaling-autoscalinggroup-notificationconfiguration-notificationtypes>
-    pub notification_types: Option<Vec<rt::JsString>>,
+    pub notification_types: Option<rt::JsList<rt::JsString>>,
     /// The Amazon Resource Name (ARN) of the Amazon SNS topic.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-notificationconfiguration.html#cfn-autoscaling-autoscalinggroup-notificationconfiguration-topicarn>
@@ -4851,8 +4850,8 @@ impl CfnAutoScalingGroupNotificationConfigurationProperty {
     /// - `autoscaling:TEST_NOTIFICATION`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-notificationconfiguration.html#cfn-autoscaling-autoscalinggroup-notificationconfiguration-notificationtypes>
-    pub fn notification_types(mut self, notification_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.notification_types = Some(rt::collect::<rt::JsString, _>(notification_types));
+    pub fn notification_types(mut self, notification_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.notification_types = Some(rt::ListArg::<rt::JsString>::into_list(notification_types));
         self
     }
     /// The Amazon Resource Name (ARN) of the Amazon SNS topic.
@@ -5078,6 +5077,33 @@ impl rt::ToValue for CfnAutoScalingGroupTagPropertyProperty {
     }
 }
 
+/// The fields of a [`CfnAutoScalingGroupTagPropertyProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAutoScalingGroupTagPropertyProperty> {
+    /// The tag key.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-tagproperty.html#cfn-autoscaling-autoscalinggroup-tagproperty-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// Set to `true` if you want CloudFormation to copy the tag to EC2 instances that are launched as part of the Auto Scaling group.
+    ///
+    /// Set to `false` if you want the tag attached only to the Auto Scaling group and not copied to any instances launched as part of the Auto Scaling group.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-tagproperty.html#cfn-autoscaling-autoscalinggroup-tagproperty-propagateatlaunch>
+    #[track_caller]
+    pub fn propagate_at_launch(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "propagateAtLaunch")
+    }
+    /// The tag value.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-tagproperty.html#cfn-autoscaling-autoscalinggroup-tagproperty-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// `TotalLocalStorageGBRequest` is a property of the `InstanceRequirements` property of the [AWS::AutoScaling::AutoScalingGroup LaunchTemplateOverrides](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-launchtemplateoverrides.html) property type that describes the minimum and maximum total local storage size for an instance type, in GB.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-autoscaling-autoscalinggroup-totallocalstoragegbrequest.html>
@@ -5294,7 +5320,7 @@ pub struct CfnAutoScalingGroupProps {
     /// The Availability Zone IDs where the Auto Scaling group can launch instances.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-availabilityzoneids>
-    pub availability_zone_ids: Option<Vec<rt::JsString>>,
+    pub availability_zone_ids: Option<rt::JsList<rt::JsString>>,
     /// The Availability Zone impairment policy for the Auto Scaling group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-availabilityzoneimpairmentpolicy>
@@ -5304,7 +5330,7 @@ pub struct CfnAutoScalingGroupProps {
     /// Used for launching into the default VPC subnet in each Availability Zone when not using the `VPCZoneIdentifier` property, or for attaching a network interface when an existing network interface ID is specified in a launch template.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-availabilityzones>
-    pub availability_zones: Option<Vec<rt::JsString>>,
+    pub availability_zones: Option<rt::JsList<rt::JsString>>,
     /// Indicates whether Capacity Rebalancing is enabled.
     ///
     /// Otherwise, Capacity Rebalancing is disabled. When you turn on Capacity Rebalancing, Amazon EC2 Auto Scaling attempts to launch a Spot Instance whenever Amazon EC2 notifies that a Spot Instance is at an elevated risk of interruption. After launching a new instance, it then terminates an old instance. For more information, see [Use Capacity Rebalancing to handle Amazon EC2 Spot Interruptions](https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-capacity-rebalancing.html) in the in the *Amazon EC2 Auto Scaling User Guide* .
@@ -5418,7 +5444,7 @@ pub struct CfnAutoScalingGroupProps {
     /// For Application Load Balancers, Network Load Balancers, and Gateway Load Balancers, specify the `TargetGroupARNs` property instead.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-loadbalancernames>
-    pub load_balancer_names: Option<Vec<rt::JsString>>,
+    pub load_balancer_names: Option<rt::JsList<rt::JsString>>,
     /// The maximum amount of time, in seconds, that an instance can be in service.
     ///
     /// The default is null. If specified, the value must be either 0 or a number equal to or greater than 86,400 seconds (1 day). For more information, see [Replace Auto Scaling instances based on maximum instance lifetime](https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-max-instance-lifetime.html) in the *Amazon EC2 Auto Scaling User Guide* .
@@ -5486,13 +5512,13 @@ pub struct CfnAutoScalingGroupProps {
     /// You can tag your Auto Scaling group and propagate the tags to the Amazon EC2 instances it launches. Tags are not propagated to Amazon EBS volumes. To add tags to Amazon EBS volumes, specify the tags in a launch template but use caution. If the launch template specifies an instance tag with a key that is also specified for the Auto Scaling group, Amazon EC2 Auto Scaling overrides the value of that instance tag with the value specified by the Auto Scaling group. For more information, see [Tag Auto Scaling groups and instances](https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-tagging.html) in the *Amazon EC2 Auto Scaling User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::CfnAutoScalingGroupTagPropertyProperty>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::CfnAutoScalingGroupTagPropertyProperty>>,
     /// The Amazon Resource Names (ARN) of the Elastic Load Balancing target groups to associate with the Auto Scaling group.
     ///
     /// Instances are registered as targets with the target groups. The target groups receive incoming traffic and route requests to one or more registered targets. For more information, see [Use Elastic Load Balancing to distribute traffic across the instances in your Auto Scaling group](https://docs.aws.amazon.com/autoscaling/ec2/userguide/autoscaling-load-balancer.html) in the *Amazon EC2 Auto Scaling User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-targetgrouparns>
-    pub target_group_arns: Option<Vec<StringOrObject>>,
+    pub target_group_arns: Option<rt::JsList<StringOrObject>>,
     /// A policy or a list of policies that are used to select the instance to terminate.
     ///
     /// These policies are executed in the order that you list them. For more information, see [Configure termination policies for Amazon EC2 Auto Scaling](https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-termination-policies.html) in the *Amazon EC2 Auto Scaling User Guide* .
@@ -5500,7 +5526,7 @@ pub struct CfnAutoScalingGroupProps {
     /// Valid values: `Default` | `AllocationStrategy` | `ClosestToNextInstanceHour` | `NewestInstance` | `OldestInstance` | `OldestLaunchConfiguration` | `OldestLaunchTemplate` | `arn:aws:lambda:region:account-id:function:my-function:my-alias`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-terminationpolicies>
-    pub termination_policies: Option<Vec<rt::JsString>>,
+    pub termination_policies: Option<rt::JsList<rt::JsString>>,
     /// The traffic sources associated with this Auto Scaling group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-trafficsources>
@@ -5514,7 +5540,7 @@ pub struct CfnAutoScalingGroupProps {
     /// Required to launch instances into a nondefault VPC. If you specify `VPCZoneIdentifier` with `AvailabilityZones` , the subnets that you specify for this property must reside in those Availability Zones.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-vpczoneidentifier>
-    pub vpc_zone_identifier: Option<Vec<StringOrObject>>,
+    pub vpc_zone_identifier: Option<rt::JsList<StringOrObject>>,
 }
 
 /// The required fields of [`CfnAutoScalingGroupProps`], named: `CfnAutoScalingGroupProps::new(CfnAutoScalingGroupPropsRequired { .. })`.
@@ -5556,8 +5582,8 @@ impl CfnAutoScalingGroupProps {
     /// The Availability Zone IDs where the Auto Scaling group can launch instances.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-availabilityzoneids>
-    pub fn availability_zone_ids(mut self, availability_zone_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.availability_zone_ids = Some(rt::collect::<rt::JsString, _>(availability_zone_ids));
+    pub fn availability_zone_ids(mut self, availability_zone_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.availability_zone_ids = Some(rt::ListArg::<rt::JsString>::into_list(availability_zone_ids));
         self
     }
     /// The Availability Zone impairment policy for the Auto Scaling group.
@@ -5572,8 +5598,8 @@ impl CfnAutoScalingGroupProps {
     /// Used for launching into the default VPC subnet in each Availability Zone when not using the `VPCZoneIdentifier` property, or for attaching a network interface when an existing network interface ID is specified in a launch template.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-availabilityzones>
-    pub fn availability_zones(mut self, availability_zones: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.availability_zones = Some(rt::collect::<rt::JsString, _>(availability_zones));
+    pub fn availability_zones(mut self, availability_zones: impl rt::ListArg<rt::JsString>) -> Self {
+        self.availability_zones = Some(rt::ListArg::<rt::JsString>::into_list(availability_zones));
         self
     }
     /// Indicates whether Capacity Rebalancing is enabled.
@@ -5737,8 +5763,8 @@ impl CfnAutoScalingGroupProps {
     /// For Application Load Balancers, Network Load Balancers, and Gateway Load Balancers, specify the `TargetGroupARNs` property instead.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-loadbalancernames>
-    pub fn load_balancer_names(mut self, load_balancer_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.load_balancer_names = Some(rt::collect::<rt::JsString, _>(load_balancer_names));
+    pub fn load_balancer_names(mut self, load_balancer_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.load_balancer_names = Some(rt::ListArg::<rt::JsString>::into_list(load_balancer_names));
         self
     }
     /// The maximum amount of time, in seconds, that an instance can be in service.
@@ -5841,8 +5867,8 @@ impl CfnAutoScalingGroupProps {
     /// You can tag your Auto Scaling group and propagate the tags to the Amazon EC2 instances it launches. Tags are not propagated to Amazon EBS volumes. To add tags to Amazon EBS volumes, specify the tags in a launch template but use caution. If the launch template specifies an instance tag with a key that is also specified for the Auto Scaling group, Amazon EC2 Auto Scaling overrides the value of that instance tag with the value specified by the Auto Scaling group. For more information, see [Tag Auto Scaling groups and instances](https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-tagging.html) in the *Amazon EC2 Auto Scaling User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::CfnAutoScalingGroupTagPropertyProperty>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::CfnAutoScalingGroupTagPropertyProperty, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::CfnAutoScalingGroupTagPropertyProperty>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::CfnAutoScalingGroupTagPropertyProperty>::into_list(tags));
         self
     }
     /// The Amazon Resource Names (ARN) of the Elastic Load Balancing target groups to associate with the Auto Scaling group.
@@ -5850,8 +5876,8 @@ impl CfnAutoScalingGroupProps {
     /// Instances are registered as targets with the target groups. The target groups receive incoming traffic and route requests to one or more registered targets. For more information, see [Use Elastic Load Balancing to distribute traffic across the instances in your Auto Scaling group](https://docs.aws.amazon.com/autoscaling/ec2/userguide/autoscaling-load-balancer.html) in the *Amazon EC2 Auto Scaling User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-targetgrouparns>
-    pub fn target_group_arns(mut self, target_group_arns: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.target_group_arns = Some(rt::collect::<StringOrObject, _>(target_group_arns));
+    pub fn target_group_arns(mut self, target_group_arns: impl rt::ListArg<StringOrObject>) -> Self {
+        self.target_group_arns = Some(rt::ListArg::<StringOrObject>::into_list(target_group_arns));
         self
     }
     /// A policy or a list of policies that are used to select the instance to terminate.
@@ -5861,8 +5887,8 @@ impl CfnAutoScalingGroupProps {
     /// Valid values: `Default` | `AllocationStrategy` | `ClosestToNextInstanceHour` | `NewestInstance` | `OldestInstance` | `OldestLaunchConfiguration` | `OldestLaunchTemplate` | `arn:aws:lambda:region:account-id:function:my-function:my-alias`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-terminationpolicies>
-    pub fn termination_policies(mut self, termination_policies: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.termination_policies = Some(rt::collect::<rt::JsString, _>(termination_policies));
+    pub fn termination_policies(mut self, termination_policies: impl rt::ListArg<rt::JsString>) -> Self {
+        self.termination_policies = Some(rt::ListArg::<rt::JsString>::into_list(termination_policies));
         self
     }
     /// The traffic sources associated with this Auto Scaling group.
@@ -5881,8 +5907,8 @@ impl CfnAutoScalingGroupProps {
     /// Required to launch instances into a nondefault VPC. If you specify `VPCZoneIdentifier` with `AvailabilityZones` , the subnets that you specify for this property must reside in those Availability Zones.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-vpczoneidentifier>
-    pub fn vpc_zone_identifier(mut self, vpc_zone_identifier: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.vpc_zone_identifier = Some(rt::collect::<StringOrObject, _>(vpc_zone_identifier));
+    pub fn vpc_zone_identifier(mut self, vpc_zone_identifier: impl rt::ListArg<StringOrObject>) -> Self {
+        self.vpc_zone_identifier = Some(rt::ListArg::<StringOrObject>::into_list(vpc_zone_identifier));
         self
     }
 }
@@ -6467,7 +6493,7 @@ pub struct CfnLaunchConfigurationProps {
     /// Available for backward compatibility.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-launchconfiguration.html#cfn-autoscaling-launchconfiguration-classiclinkvpcsecuritygroups>
-    pub classic_link_vpc_security_groups: Option<Vec<rt::JsString>>,
+    pub classic_link_vpc_security_groups: Option<rt::JsList<rt::JsString>>,
     /// Specifies whether the launch configuration is optimized for EBS I/O ( `true` ) or not ( `false` ).
     ///
     /// The optimization provides dedicated throughput to Amazon EBS and an optimized configuration stack to provide optimal I/O performance. This optimization is not available with all instance types. Additional fees are incurred when you enable EBS optimization for an instance type that is not EBS-optimized by default. For more information, see [Amazon EBS-optimized instances](https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ebs-optimized.html) in the *Amazon EC2 User Guide* .
@@ -6559,7 +6585,7 @@ pub struct CfnLaunchConfigurationProps {
     /// For more information, see [Control traffic to resources using security groups](https://docs.aws.amazon.com/AmazonVPC/latest/UserGuide/VPC_SecurityGroups.html) in the *Amazon Virtual Private Cloud User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-launchconfiguration.html#cfn-autoscaling-launchconfiguration-securitygroups>
-    pub security_groups: Option<Vec<StringOrObject>>,
+    pub security_groups: Option<rt::JsList<StringOrObject>>,
     /// The maximum hourly price to be paid for any Spot Instance launched to fulfill the request.
     ///
     /// Spot Instances are launched when the price you specify exceeds the current Spot price. For more information, see [Request Spot Instances for fault-tolerant and flexible applications](https://docs.aws.amazon.com/autoscaling/ec2/userguide/launch-template-spot-instances.html) in the *Amazon EC2 Auto Scaling User Guide* .
@@ -6628,8 +6654,8 @@ impl CfnLaunchConfigurationProps {
     /// Available for backward compatibility.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-launchconfiguration.html#cfn-autoscaling-launchconfiguration-classiclinkvpcsecuritygroups>
-    pub fn classic_link_vpc_security_groups(mut self, classic_link_vpc_security_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.classic_link_vpc_security_groups = Some(rt::collect::<rt::JsString, _>(classic_link_vpc_security_groups));
+    pub fn classic_link_vpc_security_groups(mut self, classic_link_vpc_security_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.classic_link_vpc_security_groups = Some(rt::ListArg::<rt::JsString>::into_list(classic_link_vpc_security_groups));
         self
     }
     /// Specifies whether the launch configuration is optimized for EBS I/O ( `true` ) or not ( `false` ).
@@ -6759,8 +6785,8 @@ impl CfnLaunchConfigurationProps {
     /// For more information, see [Control traffic to resources using security groups](https://docs.aws.amazon.com/AmazonVPC/latest/UserGuide/VPC_SecurityGroups.html) in the *Amazon Virtual Private Cloud User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-launchconfiguration.html#cfn-autoscaling-launchconfiguration-securitygroups>
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.security_groups = Some(rt::collect::<StringOrObject, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<StringOrObject>) -> Self {
+        self.security_groups = Some(rt::ListArg::<StringOrObject>::into_list(security_groups));
         self
     }
     /// The maximum hourly price to be paid for any Spot Instance launched to fulfill the request.
@@ -9599,7 +9625,7 @@ pub struct CommonAutoScalingGroupProps {
     /// Default: - Uses the block device mapping of the AMI
     ///
     /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-device-mapping-concepts.html>
-    pub block_devices: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>>,
+    pub block_devices: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>>,
     /// Indicates whether Capacity Rebalancing is enabled.
     ///
     /// When you turn on Capacity Rebalancing, Amazon EC2 Auto Scaling
@@ -9650,7 +9676,7 @@ pub struct CommonAutoScalingGroupProps {
     /// Group metrics are reported in a granularity of 1 minute at no additional charge.
     ///
     /// Default: - no group metrics will be reported
-    pub group_metrics: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>>,
+    pub group_metrics: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>>,
     /// Configuration for health checks.
     ///
     /// **Deprecated:** Use `healthChecks` instead
@@ -9751,7 +9777,7 @@ pub struct CommonAutoScalingGroupProps {
     /// Default: - No fleet change notifications will be sent.
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-as-group.html#cfn-as-group-notificationconfigurations>
-    pub notifications: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>>,
+    pub notifications: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>>,
     /// Configure waiting for signals during deployment.
     ///
     /// Use this to pause the CloudFormation deployment to wait for the instances
@@ -9802,7 +9828,7 @@ pub struct CommonAutoScalingGroupProps {
     /// Default: - `TerminationPolicy.DEFAULT`
     ///
     /// See: <https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-instance-termination.html>
-    pub termination_policies: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>>,
+    pub termination_policies: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>>,
     /// A lambda function Arn that can be used as a custom termination policy to select the instances to terminate.
     ///
     /// This property must be specified if the TerminationPolicy.CUSTOM_LAMBDA_FUNCTION
@@ -9877,8 +9903,8 @@ impl CommonAutoScalingGroupProps {
     /// Default: - Uses the block device mapping of the AMI
     ///
     /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-device-mapping-concepts.html>
-    pub fn block_devices(mut self, block_devices: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>>) -> Self {
-        self.block_devices = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::BlockDevice, _>(block_devices));
+    pub fn block_devices(mut self, block_devices: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>) -> Self {
+        self.block_devices = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>::into_list(block_devices));
         self
     }
     /// Indicates whether Capacity Rebalancing is enabled.
@@ -9946,8 +9972,8 @@ impl CommonAutoScalingGroupProps {
     /// Group metrics are reported in a granularity of 1 minute at no additional charge.
     ///
     /// Default: - no group metrics will be reported
-    pub fn group_metrics(mut self, group_metrics: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>>) -> Self {
-        self.group_metrics = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics, _>(group_metrics));
+    pub fn group_metrics(mut self, group_metrics: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>) -> Self {
+        self.group_metrics = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>::into_list(group_metrics));
         self
     }
     /// Configuration for health checks.
@@ -10083,8 +10109,8 @@ impl CommonAutoScalingGroupProps {
     /// Default: - No fleet change notifications will be sent.
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-as-group.html#cfn-as-group-notificationconfigurations>
-    pub fn notifications(mut self, notifications: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>>) -> Self {
-        self.notifications = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration, _>(notifications));
+    pub fn notifications(mut self, notifications: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>) -> Self {
+        self.notifications = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>::into_list(notifications));
         self
     }
     /// Configure waiting for signals during deployment.
@@ -10146,8 +10172,8 @@ impl CommonAutoScalingGroupProps {
     /// Default: - `TerminationPolicy.DEFAULT`
     ///
     /// See: <https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-instance-termination.html>
-    pub fn termination_policies(mut self, termination_policies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>>) -> Self {
-        self.termination_policies = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy, _>(termination_policies));
+    pub fn termination_policies(mut self, termination_policies: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>) -> Self {
+        self.termination_policies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>::into_list(termination_policies));
         self
     }
     /// A lambda function Arn that can be used as a custom termination policy to select the instances to terminate.
@@ -10788,6 +10814,77 @@ impl rt::ToValue for EbsDeviceProps {
         o.opt("volumeSize", &self.volume_size);
         o.opt("volumeType", &self.volume_type);
         o.build()
+    }
+}
+
+/// The fields of a [`EbsDeviceProps`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<EbsDeviceProps> {
+    /// Indicates whether to delete the volume when the instance is terminated.
+    ///
+    /// Default: - true for Amazon EC2 Auto Scaling, false otherwise (e.g. EBS)
+    #[track_caller]
+    pub fn delete_on_termination(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "deleteOnTermination")
+    }
+    /// The number of I/O operations per second (IOPS) to provision for the volume.
+    ///
+    /// Must only be set for `volumeType`: `EbsDeviceVolumeType.IO1`
+    ///
+    /// The maximum ratio of IOPS to volume size (in GiB) is 50:1, so for 5,000 provisioned IOPS,
+    /// you need at least 100 GiB storage on the volume.
+    ///
+    /// Default: - none, required for `EbsDeviceVolumeType.IO1`
+    ///
+    /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/EBSVolumeTypes.html>
+    #[track_caller]
+    pub fn iops(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "iops")
+    }
+    /// The snapshot ID of the volume to use.
+    ///
+    /// Default: - No snapshot will be used
+    #[track_caller]
+    pub fn snapshot_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "snapshotId")
+    }
+    /// The throughput that the volume supports, in MiB/s Takes a minimum of 125 and maximum of 2000.
+    ///
+    /// Default: - 125 MiB/s. Only valid on gp3 volumes.
+    ///
+    /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/EBSVolumeTypes.html>
+    #[track_caller]
+    pub fn throughput(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "throughput")
+    }
+    /// The Amazon EBS Provisioned Rate for Volume Initialization, at which to download the snapshot blocks from Amazon S3 to the volume.
+    ///
+    /// Valid range is between 100 and 300 MiB/s.
+    /// This parameter is supported only for volumes created from snapshots.
+    ///
+    /// Default: undefined - The volume initialization rate is not set.
+    ///
+    /// See: <https://docs.aws.amazon.com/ebs/latest/userguide/initalize-volume.html#volume-initialization-rate>
+    #[track_caller]
+    pub fn volume_initialization_rate(&self) -> crate::aws_cdk_lib::Size {
+        rt::get_op(rt::JsObject::handle(self), "volumeInitializationRate")
+    }
+    /// The volume size, in Gibibytes (GiB).
+    ///
+    /// If you specify volumeSize, it must be equal or greater than the size of the snapshot.
+    ///
+    /// Default: - The snapshot size
+    #[track_caller]
+    pub fn volume_size(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "volumeSize")
+    }
+    /// The EBS volume type.
+    ///
+    /// Default: `EbsDeviceVolumeType.GP2`
+    ///
+    /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/EBSVolumeTypes.html>
+    #[track_caller]
+    pub fn volume_type(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "volumeType")
     }
 }
 
@@ -11500,7 +11597,7 @@ impl ILifecycleHookTarget {
     /// Arguments:
     /// - `options`: [disable-awslint:ref-via-interface] The lifecycle hook to attach to and a role to use.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::aws_autoscaling::BindHookTargetOptions>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::aws_autoscaling::BindHookTargetOptions>) -> rt::StructRef<crate::aws_cdk_lib::aws_autoscaling::LifecycleHookTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::BindHookTargetOptions>::into(options)));
@@ -11552,7 +11649,7 @@ pub struct InstanceRefreshOptions {
     /// ALARM state, the instance refresh fails. You can specify up to 10 alarms.
     ///
     /// Default: - no alarms
-    pub alarms: Option<Vec<rt::Opaque>>,
+    pub alarms: Option<rt::JsList<rt::Opaque>>,
     /// The amount of time after an instance refresh completes successfully before CloudFormation considers the update successful.
     ///
     /// Default: Duration.seconds(0)
@@ -11567,7 +11664,7 @@ pub struct InstanceRefreshOptions {
     /// To replace all instances in the group, the last number in the array must be 100.
     ///
     /// Default: - no checkpoints
-    pub checkpoint_percentages: Option<Vec<rt::JsNumber>>,
+    pub checkpoint_percentages: Option<rt::JsList<rt::JsNumber>>,
     /// The amount of time to wait after a new instance enters the InService state before moving on to refresh the next instance.
     ///
     /// Default: - the group's DefaultInstanceWarmup if defined; otherwise the group's HealthCheckGracePeriod
@@ -11611,8 +11708,8 @@ impl InstanceRefreshOptions {
     /// ALARM state, the instance refresh fails. You can specify up to 10 alarms.
     ///
     /// Default: - no alarms
-    pub fn alarms(mut self, alarms: impl IntoIterator<Item = impl Into<rt::Opaque>>) -> Self {
-        self.alarms = Some(rt::collect::<rt::Opaque, _>(alarms));
+    pub fn alarms(mut self, alarms: impl rt::ListArg<rt::Opaque>) -> Self {
+        self.alarms = Some(rt::ListArg::<rt::Opaque>::into_list(alarms));
         self
     }
     /// The amount of time after an instance refresh completes successfully before CloudFormation considers the update successful.
@@ -11635,8 +11732,8 @@ impl InstanceRefreshOptions {
     /// To replace all instances in the group, the last number in the array must be 100.
     ///
     /// Default: - no checkpoints
-    pub fn checkpoint_percentages(mut self, checkpoint_percentages: impl IntoIterator<Item = impl Into<rt::JsNumber>>) -> Self {
-        self.checkpoint_percentages = Some(rt::collect::<rt::JsNumber, _>(checkpoint_percentages));
+    pub fn checkpoint_percentages(mut self, checkpoint_percentages: impl rt::ListArg<rt::JsNumber>) -> Self {
+        self.checkpoint_percentages = Some(rt::ListArg::<rt::JsNumber>::into_list(checkpoint_percentages));
         self
     }
     /// The amount of time to wait after a new instance enters the InService state before moving on to refresh the next instance.
@@ -12220,6 +12317,20 @@ impl rt::ToValue for LifecycleHookTargetConfig {
     }
 }
 
+/// The fields of a [`LifecycleHookTargetConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<LifecycleHookTargetConfig> {
+    /// The IRole that was used to bind the lifecycle hook to the target.
+    #[track_caller]
+    pub fn created_role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+        rt::get_op(rt::JsObject::handle(self), "createdRole")
+    }
+    /// The targetArn that the lifecycle hook was bound to.
+    #[track_caller]
+    pub fn notification_target_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "notificationTargetArn")
+    }
+}
+
 /// What instance transition to attach the hook to.
 ///
 /// jsii: `aws-cdk-lib.aws_autoscaling.LifecycleTransition`
@@ -12373,7 +12484,7 @@ pub struct MixedInstancesPolicy {
     /// The maximum number of distinct launch templates you can define for an Auto Scaling group is 20.
     ///
     /// Default: - Do not provide any overrides
-    pub launch_template_overrides: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::LaunchTemplateOverrides>>,
+    pub launch_template_overrides: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::LaunchTemplateOverrides>>,
 }
 
 impl MixedInstancesPolicy {
@@ -12400,8 +12511,8 @@ impl MixedInstancesPolicy {
     /// The maximum number of distinct launch templates you can define for an Auto Scaling group is 20.
     ///
     /// Default: - Do not provide any overrides
-    pub fn launch_template_overrides(mut self, launch_template_overrides: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::LaunchTemplateOverrides>>) -> Self {
-        self.launch_template_overrides = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::LaunchTemplateOverrides, _>(launch_template_overrides));
+    pub fn launch_template_overrides(mut self, launch_template_overrides: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::LaunchTemplateOverrides>) -> Self {
+        self.launch_template_overrides = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::LaunchTemplateOverrides>::into_list(launch_template_overrides));
         self
     }
 }
@@ -12804,7 +12915,7 @@ pub struct RollingUpdateOptions {
     /// update.
     ///
     /// Default: HealthCheck, ReplaceUnhealthy, AZRebalance, AlarmNotification, ScheduledActions.
-    pub suspend_processes: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::ScalingProcess>>,
+    pub suspend_processes: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::ScalingProcess>>,
     /// Specifies whether the Auto Scaling group waits on signals from new instances during an update.
     ///
     /// Default: true if you configured `signals` on the AutoScalingGroup, false otherwise
@@ -12854,8 +12965,8 @@ impl RollingUpdateOptions {
     /// update.
     ///
     /// Default: HealthCheck, ReplaceUnhealthy, AZRebalance, AlarmNotification, ScheduledActions.
-    pub fn suspend_processes(mut self, suspend_processes: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::ScalingProcess>>) -> Self {
-        self.suspend_processes = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::ScalingProcess, _>(suspend_processes));
+    pub fn suspend_processes(mut self, suspend_processes: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::ScalingProcess>) -> Self {
+        self.suspend_processes = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::ScalingProcess>::into_list(suspend_processes));
         self
     }
     /// Specifies whether the Auto Scaling group waits on signals from new instances during an update.
@@ -13375,7 +13486,7 @@ impl Signals {
     }
     /// Render the ASG's CreationPolicy.
     #[track_caller]
-    pub fn render_creation_policy(&self, render_options: impl Into<crate::aws_cdk_lib::aws_autoscaling::RenderSignalsOptions>) -> rt::JsAny {
+    pub fn render_creation_policy(&self, render_options: impl Into<crate::aws_cdk_lib::aws_autoscaling::RenderSignalsOptions>) -> rt::StructRef<crate::aws_cdk_lib::CfnCreationPolicy> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_autoscaling::RenderSignalsOptions>::into(render_options)));
         rt::call_op(rt::JsObject::handle(self), "renderCreationPolicy", __args)
@@ -13704,7 +13815,7 @@ pub struct StepScalingPolicyProps {
     /// Maps a range of metric values to a particular scaling behavior.
     ///
     /// Must be between 2 and 40 steps.
-    pub scaling_steps: Vec<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
+    pub scaling_steps: rt::JsList<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
 }
 
 /// The required fields of [`StepScalingPolicyProps`], named: `StepScalingPolicyProps::new(StepScalingPolicyPropsRequired { .. })`.
@@ -13714,7 +13825,7 @@ pub struct StepScalingPolicyPropsRequired<T0, T1, T2> {
     pub auto_scaling_group: T0,
     /// Metric to scale on. (converts into `aws_cdk_lib::aws_cloudwatch::IMetric`)
     pub metric: T1,
-    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_autoscaling::ScalingInterval`)
+    /// The intervals for scaling. (items converting into `aws_cdk_lib::aws_autoscaling::ScalingInterval`, or a `JsArray` of them)
     pub scaling_steps: T2,
 }
 
@@ -13724,10 +13835,9 @@ impl StepScalingPolicyProps {
     where
         T0: Into<rt::Opaque>,
         T1: Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
-        T2: IntoIterator,
-        T2::Item: Into<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
+        T2: rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>,
     {
-        StepScalingPolicyProps { adjustment_type: None, auto_scaling_group: required.auto_scaling_group.into(), cooldown: None, datapoints_to_alarm: None, estimated_instance_warmup: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::collect::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval, _>(required.scaling_steps) }
+        StepScalingPolicyProps { adjustment_type: None, auto_scaling_group: required.auto_scaling_group.into(), cooldown: None, datapoints_to_alarm: None, estimated_instance_warmup: None, evaluation_periods: None, metric: required.metric.into(), metric_aggregation_type: None, min_adjustment_magnitude: None, scaling_steps: rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>::into_list(required.scaling_steps) }
     }
     /// How the adjustment numbers inside 'intervals' are interpreted.
     ///
@@ -13810,8 +13920,8 @@ impl StepScalingPolicyProps {
     /// Maps a range of metric values to a particular scaling behavior.
     ///
     /// Must be between 2 and 40 steps.
-    pub fn scaling_steps(mut self, scaling_steps: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>>) -> Self {
-        self.scaling_steps = rt::collect::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval, _>(scaling_steps);
+    pub fn scaling_steps(mut self, scaling_steps: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>) -> Self {
+        self.scaling_steps = rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::ScalingInterval>::into_list(scaling_steps);
         self
     }
 }
@@ -15932,11 +16042,11 @@ impl From<crate::aws_cdk_lib::aws_autoscaling::CfnWarmPoolInstanceReusePolicyPro
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList(Vec<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>),
+    IResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList(rt::JsList<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -15956,17 +16066,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAut
         IResolvableOrIResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList::IResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList::IResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAutoScalingGroupDistributionSegmentProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList::IResolvableOrCfnAutoScalingGroupDistributionSegmentPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList(Vec<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>),
+    IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList(rt::JsList<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -15986,17 +16106,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAut
         IResolvableOrIResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList::IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList::IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList::IResolvableOrCfnAutoScalingGroupLaunchTemplateOverridesPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList(Vec<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>),
+    IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList(rt::JsList<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -16016,17 +16146,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAut
         IResolvableOrIResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList::IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList::IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList::IResolvableOrCfnAutoScalingGroupLifecycleHookSpecificationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList(Vec<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>),
+    IResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList(rt::JsList<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -16046,17 +16186,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAut
         IResolvableOrIResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList::IResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList::IResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAutoScalingGroupMetricsCollectionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList::IResolvableOrCfnAutoScalingGroupMetricsCollectionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList(Vec<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>),
+    IResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList(rt::JsList<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -16076,17 +16226,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAut
         IResolvableOrIResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList::IResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList::IResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAutoScalingGroupNotificationConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList::IResolvableOrCfnAutoScalingGroupNotificationConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList(Vec<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>),
+    IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList(rt::JsList<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -16106,17 +16266,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAut
         IResolvableOrIResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList::IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList::IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList::IResolvableOrCfnAutoScalingGroupPerformanceFactorReferenceRequestPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList(Vec<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>),
+    IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList(rt::JsList<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -16136,17 +16306,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAut
         IResolvableOrIResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList::IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList::IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>> for IResolvableOrIResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList::IResolvableOrCfnAutoScalingGroupTrafficSourceIdentifierPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList(Vec<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>),
+    IResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList(rt::JsList<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -16166,17 +16346,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLau
         IResolvableOrIResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>> for IResolvableOrIResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList {
-    fn from(v: Vec<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>> for IResolvableOrIResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>) -> Self {
         IResolvableOrIResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList::IResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>> for IResolvableOrIResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList {
+    fn from(v: Vec<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList::IResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>> for IResolvableOrIResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnLaunchConfigurationBlockDeviceMappingProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList::IResolvableOrCfnLaunchConfigurationBlockDeviceMappingPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyMetricDataQueryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyMetricDataQueryPropertyList(Vec<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>),
+    IResolvableOrCfnScalingPolicyMetricDataQueryPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyMetricDataQueryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -16196,17 +16386,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyMetricDataQueryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDataQueryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDataQueryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScalingPolicyMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyMetricDataQueryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDataQueryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyMetricDataQueryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDataQueryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyMetricDataQueryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyMetricDimensionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyMetricDimensionPropertyList(Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>),
+    IResolvableOrCfnScalingPolicyMetricDimensionPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyMetricDimensionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -16226,17 +16426,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyMetricDimensionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyMetricDimensionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScalingPolicyMetricDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyMetricDimensionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyMetricDimensionProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyMetricDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyMetricDimensionPropertyList::IResolvableOrCfnScalingPolicyMetricDimensionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList(Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>),
+    IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -16256,17 +16466,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList::IResolvableOrCfnScalingPolicyPredictiveScalingMetricSpecificationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyStepAdjustmentPropertyList(Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>),
+    IResolvableOrCfnScalingPolicyStepAdjustmentPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -16286,17 +16506,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList::IResolvableOrCfnScalingPolicyStepAdjustmentPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList::IResolvableOrCfnScalingPolicyStepAdjustmentPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyStepAdjustmentProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyStepAdjustmentPropertyList::IResolvableOrCfnScalingPolicyStepAdjustmentPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList(Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>),
+    IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList(rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -16316,9 +16546,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSca
         IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList {
     fn from(v: Vec<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList(v)
+        IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList::IResolvableOrCfnScalingPolicyTargetTrackingMetricDataQueryPropertyList(rt::JsList::Array(v))
     }
 }
 

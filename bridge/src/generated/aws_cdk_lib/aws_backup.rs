@@ -231,6 +231,31 @@ impl rt::ToValue for BackupPlanCopyActionProps {
     }
 }
 
+/// The fields of a [`BackupPlanCopyActionProps`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<BackupPlanCopyActionProps> {
+    /// Specifies the duration after creation that a copied recovery point is deleted from the destination vault.
+    ///
+    /// Must be at least 90 days greater than `moveToColdStorageAfter`, if specified.
+    ///
+    /// Default: - recovery point is never deleted
+    #[track_caller]
+    pub fn delete_after(&self) -> crate::aws_cdk_lib::Duration {
+        rt::get_op(rt::JsObject::handle(self), "deleteAfter")
+    }
+    /// Destination Vault for recovery points to be copied into.
+    #[track_caller]
+    pub fn destination_backup_vault(&self) -> rt::Opaque {
+        rt::get_op(rt::JsObject::handle(self), "destinationBackupVault")
+    }
+    /// Specifies the duration after creation that a copied recovery point is moved to cold storage.
+    ///
+    /// Default: - recovery point is never moved to cold storage
+    #[track_caller]
+    pub fn move_to_cold_storage_after(&self) -> crate::aws_cdk_lib::Duration {
+        rt::get_op(rt::JsObject::handle(self), "moveToColdStorageAfter")
+    }
+}
+
 /// Properties for a BackupPlanIndexAction.
 ///
 /// jsii: `aws-cdk-lib.aws_backup.BackupPlanIndexActionProps` (a struct: plain data)
@@ -240,20 +265,20 @@ pub struct BackupPlanIndexActionProps {
     ///
     /// A backup index is only created when this is set, so at least one resource
     /// type must be provided.
-    pub resource_types: Vec<crate::aws_cdk_lib::aws_backup::IndexActionResourceType>,
+    pub resource_types: rt::JsList<crate::aws_cdk_lib::aws_backup::IndexActionResourceType>,
 }
 
 impl BackupPlanIndexActionProps {
     /// A `BackupPlanIndexActionProps` with its required fields; set optional ones with the setters.
-    pub fn new(resource_types: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_backup::IndexActionResourceType>>) -> Self {
-        BackupPlanIndexActionProps { resource_types: rt::collect::<crate::aws_cdk_lib::aws_backup::IndexActionResourceType, _>(resource_types) }
+    pub fn new(resource_types: impl rt::ListArg<crate::aws_cdk_lib::aws_backup::IndexActionResourceType>) -> Self {
+        BackupPlanIndexActionProps { resource_types: rt::ListArg::<crate::aws_cdk_lib::aws_backup::IndexActionResourceType>::into_list(resource_types) }
     }
     /// Specifies the resource types to include in the index action.
     ///
     /// A backup index is only created when this is set, so at least one resource
     /// type must be provided.
-    pub fn resource_types(mut self, resource_types: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_backup::IndexActionResourceType>>) -> Self {
-        self.resource_types = rt::collect::<crate::aws_cdk_lib::aws_backup::IndexActionResourceType, _>(resource_types);
+    pub fn resource_types(mut self, resource_types: impl rt::ListArg<crate::aws_cdk_lib::aws_backup::IndexActionResourceType>) -> Self {
+        self.resource_types = rt::ListArg::<crate::aws_cdk_lib::aws_backup::IndexActionResourceType>::into_list(resource_types);
         self
     }
 }
@@ -263,6 +288,18 @@ impl rt::ToValue for BackupPlanIndexActionProps {
         let mut o = rt::ObjectBuilder::new();
         o.field("resourceTypes", &self.resource_types);
         o.build()
+    }
+}
+
+/// The fields of a [`BackupPlanIndexActionProps`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<BackupPlanIndexActionProps> {
+    /// Specifies the resource types to include in the index action.
+    ///
+    /// A backup index is only created when this is set, so at least one resource
+    /// type must be provided.
+    #[track_caller]
+    pub fn resource_types(&self) -> rt::JsArray<crate::aws_cdk_lib::aws_backup::IndexActionResourceType> {
+        rt::get_op(rt::JsObject::handle(self), "resourceTypes")
     }
 }
 
@@ -281,7 +318,7 @@ pub struct BackupPlanProps {
     /// instantiation.
     ///
     /// Default: - use `addRule()` to add rules
-    pub backup_plan_rules: Option<Vec<crate::aws_cdk_lib::aws_backup::BackupPlanRule>>,
+    pub backup_plan_rules: Option<rt::JsList<crate::aws_cdk_lib::aws_backup::BackupPlanRule>>,
     /// The backup vault where backups are stored.
     ///
     /// Default: - use the vault defined at the rule level. If not defined a new common vault for the plan will be created
@@ -312,8 +349,8 @@ impl BackupPlanProps {
     /// instantiation.
     ///
     /// Default: - use `addRule()` to add rules
-    pub fn backup_plan_rules(mut self, backup_plan_rules: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_backup::BackupPlanRule>>) -> Self {
-        self.backup_plan_rules = Some(rt::collect::<crate::aws_cdk_lib::aws_backup::BackupPlanRule, _>(backup_plan_rules));
+    pub fn backup_plan_rules(mut self, backup_plan_rules: impl rt::ListArg<crate::aws_cdk_lib::aws_backup::BackupPlanRule>) -> Self {
+        self.backup_plan_rules = Some(rt::ListArg::<crate::aws_cdk_lib::aws_backup::BackupPlanRule>::into_list(backup_plan_rules));
         self
     }
     /// The backup vault where backups are stored.
@@ -448,7 +485,7 @@ impl BackupPlanRule {
     }
     /// Properties of BackupPlanRule.
     #[track_caller]
-    pub fn props(&self) -> rt::JsAny {
+    pub fn props(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_backup::BackupPlanRuleProps> {
         rt::get_op(rt::JsObject::handle(self), "props")
     }
 }
@@ -469,7 +506,7 @@ pub struct BackupPlanRuleProps {
     /// Copy operations to perform on recovery points created by this rule.
     ///
     /// Default: - no copy actions
-    pub copy_actions: Option<Vec<crate::aws_cdk_lib::aws_backup::BackupPlanCopyActionProps>>,
+    pub copy_actions: Option<rt::JsList<crate::aws_cdk_lib::aws_backup::BackupPlanCopyActionProps>>,
     /// Specifies the duration after creation that a recovery point is deleted.
     ///
     /// Must be greater than `moveToColdStorageAfter`.
@@ -490,7 +527,7 @@ pub struct BackupPlanRuleProps {
     /// Currently, you can only have up to a single index action per BackupRule.
     ///
     /// Default: - no index actions.
-    pub index_actions: Option<Vec<crate::aws_cdk_lib::aws_backup::BackupPlanIndexActionProps>>,
+    pub index_actions: Option<rt::JsList<crate::aws_cdk_lib::aws_backup::BackupPlanIndexActionProps>>,
     /// Specifies the duration after creation that a recovery point is moved to cold storage.
     ///
     /// Default: - recovery point is never moved to cold storage
@@ -541,8 +578,8 @@ impl BackupPlanRuleProps {
     /// Copy operations to perform on recovery points created by this rule.
     ///
     /// Default: - no copy actions
-    pub fn copy_actions(mut self, copy_actions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_backup::BackupPlanCopyActionProps>>) -> Self {
-        self.copy_actions = Some(rt::collect::<crate::aws_cdk_lib::aws_backup::BackupPlanCopyActionProps, _>(copy_actions));
+    pub fn copy_actions(mut self, copy_actions: impl rt::ListArg<crate::aws_cdk_lib::aws_backup::BackupPlanCopyActionProps>) -> Self {
+        self.copy_actions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_backup::BackupPlanCopyActionProps>::into_list(copy_actions));
         self
     }
     /// Specifies the duration after creation that a recovery point is deleted.
@@ -571,8 +608,8 @@ impl BackupPlanRuleProps {
     /// Currently, you can only have up to a single index action per BackupRule.
     ///
     /// Default: - no index actions.
-    pub fn index_actions(mut self, index_actions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_backup::BackupPlanIndexActionProps>>) -> Self {
-        self.index_actions = Some(rt::collect::<crate::aws_cdk_lib::aws_backup::BackupPlanIndexActionProps, _>(index_actions));
+    pub fn index_actions(mut self, index_actions: impl rt::ListArg<crate::aws_cdk_lib::aws_backup::BackupPlanIndexActionProps>) -> Self {
+        self.index_actions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_backup::BackupPlanIndexActionProps>::into_list(index_actions));
         self
     }
     /// Specifies the duration after creation that a recovery point is moved to cold storage.
@@ -637,6 +674,105 @@ impl rt::ToValue for BackupPlanRuleProps {
         o.opt("scheduleExpressionTimezone", &self.schedule_expression_timezone);
         o.opt("startWindow", &self.start_window);
         o.build()
+    }
+}
+
+/// The fields of a [`BackupPlanRuleProps`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<BackupPlanRuleProps> {
+    /// The backup vault where backups are.
+    ///
+    /// Default: - use the vault defined at the plan level. If not defined a new common vault for the plan will be created
+    #[track_caller]
+    pub fn backup_vault(&self) -> rt::Opaque {
+        rt::get_op(rt::JsObject::handle(self), "backupVault")
+    }
+    /// The duration after a backup job is successfully started before it must be completed or it is canceled by AWS Backup.
+    ///
+    /// Default: - 7 days
+    #[track_caller]
+    pub fn completion_window(&self) -> crate::aws_cdk_lib::Duration {
+        rt::get_op(rt::JsObject::handle(self), "completionWindow")
+    }
+    /// Copy operations to perform on recovery points created by this rule.
+    ///
+    /// Default: - no copy actions
+    #[track_caller]
+    pub fn copy_actions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_backup::BackupPlanCopyActionProps>> {
+        rt::get_op(rt::JsObject::handle(self), "copyActions")
+    }
+    /// Specifies the duration after creation that a recovery point is deleted.
+    ///
+    /// Must be greater than `moveToColdStorageAfter`.
+    ///
+    /// Default: - recovery point is never deleted
+    #[track_caller]
+    pub fn delete_after(&self) -> crate::aws_cdk_lib::Duration {
+        rt::get_op(rt::JsObject::handle(self), "deleteAfter")
+    }
+    /// Enables continuous backup and point-in-time restores (PITR).
+    ///
+    /// Property `deleteAfter` defines the retention period for the backup. It is mandatory if PITR is enabled.
+    /// If no value is specified, the retention period is set to 35 days which is the maximum retention period supported by PITR.
+    ///
+    /// Property `moveToColdStorageAfter` must not be specified because PITR does not support this option.
+    ///
+    /// Default: false
+    #[track_caller]
+    pub fn enable_continuous_backup(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "enableContinuousBackup")
+    }
+    /// To help search your backups, you can enable Backup indexes by assigning index actions.
+    ///
+    /// Currently, you can only have up to a single index action per BackupRule.
+    ///
+    /// Default: - no index actions.
+    #[track_caller]
+    pub fn index_actions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_backup::BackupPlanIndexActionProps>> {
+        rt::get_op(rt::JsObject::handle(self), "indexActions")
+    }
+    /// Specifies the duration after creation that a recovery point is moved to cold storage.
+    ///
+    /// Default: - recovery point is never moved to cold storage
+    #[track_caller]
+    pub fn move_to_cold_storage_after(&self) -> crate::aws_cdk_lib::Duration {
+        rt::get_op(rt::JsObject::handle(self), "moveToColdStorageAfter")
+    }
+    /// To help organize your resources, you can assign your own metadata to the resources that you create.
+    ///
+    /// Each tag is a key-value pair.
+    ///
+    /// Default: - no recovery point tags.
+    #[track_caller]
+    pub fn recovery_point_tags(&self) -> rt::JsMap<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "recoveryPointTags")
+    }
+    /// A display name for the backup rule.
+    ///
+    /// Default: - a CDK generated name
+    #[track_caller]
+    pub fn rule_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "ruleName")
+    }
+    /// A CRON expression specifying when AWS Backup initiates a backup job.
+    ///
+    /// Default: - no schedule
+    #[track_caller]
+    pub fn schedule_expression(&self) -> crate::aws_cdk_lib::aws_events::Schedule {
+        rt::get_op(rt::JsObject::handle(self), "scheduleExpression")
+    }
+    /// The timezone in which the schedule expression is set.
+    ///
+    /// Default: - UTC
+    #[track_caller]
+    pub fn schedule_expression_timezone(&self) -> crate::aws_cdk_lib::TimeZone {
+        rt::get_op(rt::JsObject::handle(self), "scheduleExpressionTimezone")
+    }
+    /// The duration after a backup is scheduled before a job is canceled if it doesn't start successfully.
+    ///
+    /// Default: - 8 hours
+    #[track_caller]
+    pub fn start_window(&self) -> crate::aws_cdk_lib::Duration {
+        rt::get_op(rt::JsObject::handle(self), "startWindow")
     }
 }
 
@@ -770,7 +906,7 @@ impl BackupResource {
     }
     /// A condition on a tag.
     #[track_caller]
-    pub fn tag_condition(&self) -> rt::JsAny {
+    pub fn tag_condition(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_backup::TagCondition> {
         rt::get_op(rt::JsObject::handle(self), "tagCondition")
     }
 }
@@ -839,7 +975,7 @@ pub struct BackupSelectionOptions {
     /// The resources to backup.
     ///
     /// Use the helper static methods defined on `BackupResource`.
-    pub resources: Vec<crate::aws_cdk_lib::aws_backup::BackupResource>,
+    pub resources: rt::JsList<crate::aws_cdk_lib::aws_backup::BackupResource>,
     /// The role that AWS Backup uses to authenticate when backuping or restoring the resources.
     ///
     /// The `AWSBackupServiceRolePolicyForBackup` managed policy
@@ -852,8 +988,8 @@ pub struct BackupSelectionOptions {
 
 impl BackupSelectionOptions {
     /// A `BackupSelectionOptions` with its required fields; set optional ones with the setters.
-    pub fn new(resources: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_backup::BackupResource>>) -> Self {
-        BackupSelectionOptions { allow_restores: None, backup_selection_name: None, disable_default_backup_policy: None, resources: rt::collect::<crate::aws_cdk_lib::aws_backup::BackupResource, _>(resources), role: None }
+    pub fn new(resources: impl rt::ListArg<crate::aws_cdk_lib::aws_backup::BackupResource>) -> Self {
+        BackupSelectionOptions { allow_restores: None, backup_selection_name: None, disable_default_backup_policy: None, resources: rt::ListArg::<crate::aws_cdk_lib::aws_backup::BackupResource>::into_list(resources), role: None }
     }
     /// Whether to automatically give restores permissions to the role that AWS Backup uses.
     ///
@@ -885,8 +1021,8 @@ impl BackupSelectionOptions {
     /// The resources to backup.
     ///
     /// Use the helper static methods defined on `BackupResource`.
-    pub fn resources(mut self, resources: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_backup::BackupResource>>) -> Self {
-        self.resources = rt::collect::<crate::aws_cdk_lib::aws_backup::BackupResource, _>(resources);
+    pub fn resources(mut self, resources: impl rt::ListArg<crate::aws_cdk_lib::aws_backup::BackupResource>) -> Self {
+        self.resources = rt::ListArg::<crate::aws_cdk_lib::aws_backup::BackupResource>::into_list(resources);
         self
     }
     /// The role that AWS Backup uses to authenticate when backuping or restoring the resources.
@@ -942,7 +1078,7 @@ pub struct BackupSelectionProps {
     /// The resources to backup.
     ///
     /// Use the helper static methods defined on `BackupResource`.
-    pub resources: Vec<crate::aws_cdk_lib::aws_backup::BackupResource>,
+    pub resources: rt::JsList<crate::aws_cdk_lib::aws_backup::BackupResource>,
     /// The role that AWS Backup uses to authenticate when backuping or restoring the resources.
     ///
     /// The `AWSBackupServiceRolePolicyForBackup` managed policy
@@ -958,7 +1094,7 @@ pub struct BackupSelectionProps {
 pub struct BackupSelectionPropsRequired<T0, T1> {
     /// The backup plan for this selection. (converts into `Opaque`)
     pub backup_plan: T0,
-    /// The resources to backup. (items converting into `aws_cdk_lib::aws_backup::BackupResource`)
+    /// The resources to backup. (items converting into `aws_cdk_lib::aws_backup::BackupResource`, or a `JsArray` of them)
     pub resources: T1,
 }
 
@@ -967,10 +1103,9 @@ impl BackupSelectionProps {
     pub fn new<T0, T1>(required: BackupSelectionPropsRequired<T0, T1>) -> Self
     where
         T0: Into<rt::Opaque>,
-        T1: IntoIterator,
-        T1::Item: Into<crate::aws_cdk_lib::aws_backup::BackupResource>,
+        T1: rt::ListArg<crate::aws_cdk_lib::aws_backup::BackupResource>,
     {
-        BackupSelectionProps { allow_restores: None, backup_plan: required.backup_plan.into(), backup_selection_name: None, disable_default_backup_policy: None, resources: rt::collect::<crate::aws_cdk_lib::aws_backup::BackupResource, _>(required.resources), role: None }
+        BackupSelectionProps { allow_restores: None, backup_plan: required.backup_plan.into(), backup_selection_name: None, disable_default_backup_policy: None, resources: rt::ListArg::<crate::aws_cdk_lib::aws_backup::BackupResource>::into_list(required.resources), role: None }
     }
     /// Whether to automatically give restores permissions to the role that AWS Backup uses.
     ///
@@ -1007,8 +1142,8 @@ impl BackupSelectionProps {
     /// The resources to backup.
     ///
     /// Use the helper static methods defined on `BackupResource`.
-    pub fn resources(mut self, resources: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_backup::BackupResource>>) -> Self {
-        self.resources = rt::collect::<crate::aws_cdk_lib::aws_backup::BackupResource, _>(resources);
+    pub fn resources(mut self, resources: impl rt::ListArg<crate::aws_cdk_lib::aws_backup::BackupResource>) -> Self {
+        self.resources = rt::ListArg::<crate::aws_cdk_lib::aws_backup::BackupResource>::into_list(resources);
         self
     }
     /// The role that AWS Backup uses to authenticate when backuping or restoring the resources.
@@ -1212,7 +1347,7 @@ pub struct BackupVaultProps {
     /// Default: - all vault events if `notificationTopic` is defined
     ///
     /// See: <https://docs.aws.amazon.com/aws-backup/latest/devguide/sns-notifications.html>
-    pub notification_events: Option<Vec<crate::aws_cdk_lib::aws_backup::BackupVaultEvents>>,
+    pub notification_events: Option<rt::JsList<crate::aws_cdk_lib::aws_backup::BackupVaultEvents>>,
     /// A SNS topic to send vault events to.
     ///
     /// Default: - no notifications
@@ -1279,8 +1414,8 @@ impl BackupVaultProps {
     /// Default: - all vault events if `notificationTopic` is defined
     ///
     /// See: <https://docs.aws.amazon.com/aws-backup/latest/devguide/sns-notifications.html>
-    pub fn notification_events(mut self, notification_events: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_backup::BackupVaultEvents>>) -> Self {
-        self.notification_events = Some(rt::collect::<crate::aws_cdk_lib::aws_backup::BackupVaultEvents, _>(notification_events));
+    pub fn notification_events(mut self, notification_events: impl rt::ListArg<crate::aws_cdk_lib::aws_backup::BackupVaultEvents>) -> Self {
+        self.notification_events = Some(rt::ListArg::<crate::aws_cdk_lib::aws_backup::BackupVaultEvents>::into_list(notification_events));
         self
     }
     /// A SNS topic to send vault events to.
@@ -1470,7 +1605,7 @@ impl CfnBackupAccessPoint {
     }
     /// The tags to assign to the backup access point.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1582,7 +1717,7 @@ pub struct CfnBackupAccessPointProps {
     /// The tags to assign to the backup access point.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-backupaccesspoint.html#cfn-backup-backupaccesspoint-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnBackupAccessPointProps {
@@ -1629,8 +1764,8 @@ impl CfnBackupAccessPointProps {
     /// The tags to assign to the backup access point.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-backupaccesspoint.html#cfn-backup-backupaccesspoint-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -1752,7 +1887,7 @@ impl CfnBackupPlan {
     }
     /// The tags to assign to the backup plan.
     #[track_caller]
-    pub fn backup_plan_tags(&self) -> rt::JsAny {
+    pub fn backup_plan_tags(&self) -> rt::JsMap<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "backupPlanTags")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -2224,7 +2359,7 @@ pub struct CfnBackupPlanIndexActionsResourceTypeProperty {
     /// - `S3` for Amazon Simple Storage Service (Amazon S3)
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupplan-indexactionsresourcetype.html#cfn-backup-backupplan-indexactionsresourcetype-resourcetypes>
-    pub resource_types: Option<Vec<rt::JsString>>,
+    pub resource_types: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnBackupPlanIndexActionsResourceTypeProperty {
@@ -2240,8 +2375,8 @@ impl CfnBackupPlanIndexActionsResourceTypeProperty {
     /// - `S3` for Amazon Simple Storage Service (Amazon S3)
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupplan-indexactionsresourcetype.html#cfn-backup-backupplan-indexactionsresourcetype-resourcetypes>
-    pub fn resource_types(mut self, resource_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_types = Some(rt::collect::<rt::JsString, _>(resource_types));
+    pub fn resource_types(mut self, resource_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_types = Some(rt::ListArg::<rt::JsString>::into_list(resource_types));
         self
     }
 }
@@ -2362,7 +2497,7 @@ pub struct CfnBackupPlanScanSettingResourceTypeProperty {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupplan-scansettingresourcetype.html#cfn-backup-backupplan-scansettingresourcetype-malwarescanner>
     pub malware_scanner: Option<rt::JsString>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupplan-scansettingresourcetype.html#cfn-backup-backupplan-scansettingresourcetype-resourcetypes>
-    pub resource_types: Option<Vec<rt::JsString>>,
+    pub resource_types: Option<rt::JsList<rt::JsString>>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupplan-scansettingresourcetype.html#cfn-backup-backupplan-scansettingresourcetype-scannerrolearn>
     pub scanner_role_arn: Option<rt::JsString>,
 }
@@ -2378,8 +2513,8 @@ impl CfnBackupPlanScanSettingResourceTypeProperty {
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupplan-scansettingresourcetype.html#cfn-backup-backupplan-scansettingresourcetype-resourcetypes>
-    pub fn resource_types(mut self, resource_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_types = Some(rt::collect::<rt::JsString, _>(resource_types));
+    pub fn resource_types(mut self, resource_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_types = Some(rt::ListArg::<rt::JsString>::into_list(resource_types));
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupplan-scansettingresourcetype.html#cfn-backup-backupplan-scansettingresourcetype-scannerrolearn>
@@ -2568,11 +2703,11 @@ pub struct CfnBackupSelectionBackupSelectionResourceTypeProperty {
     /// If you need to exclude many resources from a backup plan, consider a different resource selection strategy, such as assigning only one or a few resource types or refining your resource selection using tags.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupselection-backupselectionresourcetype.html#cfn-backup-backupselection-backupselectionresourcetype-notresources>
-    pub not_resources: Option<Vec<rt::JsString>>,
+    pub not_resources: Option<rt::JsList<rt::JsString>>,
     /// An array of strings that contain Amazon Resource Names (ARNs) of resources to assign to a backup plan.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupselection-backupselectionresourcetype.html#cfn-backup-backupselection-backupselectionresourcetype-resources>
-    pub resources: Option<Vec<rt::JsString>>,
+    pub resources: Option<rt::JsList<rt::JsString>>,
     /// The display name of a resource selection document.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupselection-backupselectionresourcetype.html#cfn-backup-backupselection-backupselectionresourcetype-selectionname>
@@ -2641,15 +2776,15 @@ impl CfnBackupSelectionBackupSelectionResourceTypeProperty {
     /// If you need to exclude many resources from a backup plan, consider a different resource selection strategy, such as assigning only one or a few resource types or refining your resource selection using tags.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupselection-backupselectionresourcetype.html#cfn-backup-backupselection-backupselectionresourcetype-notresources>
-    pub fn not_resources(mut self, not_resources: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.not_resources = Some(rt::collect::<rt::JsString, _>(not_resources));
+    pub fn not_resources(mut self, not_resources: impl rt::ListArg<rt::JsString>) -> Self {
+        self.not_resources = Some(rt::ListArg::<rt::JsString>::into_list(not_resources));
         self
     }
     /// An array of strings that contain Amazon Resource Names (ARNs) of resources to assign to a backup plan.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupselection-backupselectionresourcetype.html#cfn-backup-backupselection-backupselectionresourcetype-resources>
-    pub fn resources(mut self, resources: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resources = Some(rt::collect::<rt::JsString, _>(resources));
+    pub fn resources(mut self, resources: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resources = Some(rt::ListArg::<rt::JsString>::into_list(resources));
         self
     }
     /// The display name of a resource selection document.
@@ -3072,7 +3207,7 @@ impl CfnBackupVault {
     }
     /// The tags to assign to the backup vault.
     #[track_caller]
-    pub fn backup_vault_tags(&self) -> rt::JsAny {
+    pub fn backup_vault_tags(&self) -> rt::JsMap<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "backupVaultTags")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -3208,7 +3343,7 @@ pub struct CfnBackupVaultNotificationObjectTypeProperty {
     /// For valid events, see [BackupVaultEvents](https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultNotifications.html#API_PutBackupVaultNotifications_RequestSyntax) in the *AWS Backup API Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupvault-notificationobjecttype.html#cfn-backup-backupvault-notificationobjecttype-backupvaultevents>
-    pub backup_vault_events: Vec<rt::JsString>,
+    pub backup_vault_events: rt::JsList<rt::JsString>,
     /// An ARN that uniquely identifies an Amazon Simple Notification Service (Amazon SNS) topic;
     ///
     /// for example, `arn:aws:sns:us-west-2:111122223333:MyTopic` .
@@ -3220,7 +3355,7 @@ pub struct CfnBackupVaultNotificationObjectTypeProperty {
 /// The required fields of [`CfnBackupVaultNotificationObjectTypeProperty`], named: `CfnBackupVaultNotificationObjectTypeProperty::new(CfnBackupVaultNotificationObjectTypePropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnBackupVaultNotificationObjectTypePropertyRequired<T0, T1> {
-    /// An array of events that indicate the status of jobs to back up resources to the backup vault. (items converting into `JsString`)
+    /// An array of events that indicate the status of jobs to back up resources to the backup vault. (items converting into `JsString`, or a `JsArray` of them)
     pub backup_vault_events: T0,
     /// An ARN that uniquely identifies an Amazon Simple Notification Service (Amazon SNS) topic; (converts into `JsString`)
     pub sns_topic_arn: T1,
@@ -3230,19 +3365,18 @@ impl CfnBackupVaultNotificationObjectTypeProperty {
     /// A `CfnBackupVaultNotificationObjectTypeProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnBackupVaultNotificationObjectTypePropertyRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
     {
-        CfnBackupVaultNotificationObjectTypeProperty { backup_vault_events: rt::collect::<rt::JsString, _>(required.backup_vault_events), sns_topic_arn: required.sns_topic_arn.into() }
+        CfnBackupVaultNotificationObjectTypeProperty { backup_vault_events: rt::ListArg::<rt::JsString>::into_list(required.backup_vault_events), sns_topic_arn: required.sns_topic_arn.into() }
     }
     /// An array of events that indicate the status of jobs to back up resources to the backup vault.
     ///
     /// For valid events, see [BackupVaultEvents](https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultNotifications.html#API_PutBackupVaultNotifications_RequestSyntax) in the *AWS Backup API Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-backupvault-notificationobjecttype.html#cfn-backup-backupvault-notificationobjecttype-backupvaultevents>
-    pub fn backup_vault_events(mut self, backup_vault_events: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.backup_vault_events = rt::collect::<rt::JsString, _>(backup_vault_events);
+    pub fn backup_vault_events(mut self, backup_vault_events: impl rt::ListArg<rt::JsString>) -> Self {
+        self.backup_vault_events = rt::ListArg::<rt::JsString>::into_list(backup_vault_events);
         self
     }
     /// An ARN that uniquely identifies an Amazon Simple Notification Service (Amazon SNS) topic;
@@ -3479,7 +3613,7 @@ impl CfnFramework {
     }
     /// The tags to assign to your framework.
     #[track_caller]
-    pub fn framework_tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn framework_tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "frameworkTags")
     }
 }
@@ -3560,11 +3694,11 @@ pub struct CfnFrameworkControlScopeProperty {
     /// The ID of the only AWS resource that you want your control scope to contain.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-framework-controlscope.html#cfn-backup-framework-controlscope-complianceresourceids>
-    pub compliance_resource_ids: Option<Vec<rt::JsString>>,
+    pub compliance_resource_ids: Option<rt::JsList<rt::JsString>>,
     /// Describes whether the control scope includes one or more types of resources, such as `EFS` or `RDS` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-framework-controlscope.html#cfn-backup-framework-controlscope-complianceresourcetypes>
-    pub compliance_resource_types: Option<Vec<rt::JsString>>,
+    pub compliance_resource_types: Option<rt::JsList<rt::JsString>>,
     /// The tag key-value pair applied to those AWS resources that you want to trigger an evaluation for a rule.
     ///
     /// A maximum of one key-value pair can be provided. The tag value is optional, but it cannot be an empty string if you are creating or editing a framework from the console (though the value can be an empty string when included in a CloudFormation template).
@@ -3572,7 +3706,7 @@ pub struct CfnFrameworkControlScopeProperty {
     /// The structure to assign a tag is: `[{"Key":"string","Value":"string"}]` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-framework-controlscope.html#cfn-backup-framework-controlscope-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnFrameworkControlScopeProperty {
@@ -3583,15 +3717,15 @@ impl CfnFrameworkControlScopeProperty {
     /// The ID of the only AWS resource that you want your control scope to contain.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-framework-controlscope.html#cfn-backup-framework-controlscope-complianceresourceids>
-    pub fn compliance_resource_ids(mut self, compliance_resource_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.compliance_resource_ids = Some(rt::collect::<rt::JsString, _>(compliance_resource_ids));
+    pub fn compliance_resource_ids(mut self, compliance_resource_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.compliance_resource_ids = Some(rt::ListArg::<rt::JsString>::into_list(compliance_resource_ids));
         self
     }
     /// Describes whether the control scope includes one or more types of resources, such as `EFS` or `RDS` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-framework-controlscope.html#cfn-backup-framework-controlscope-complianceresourcetypes>
-    pub fn compliance_resource_types(mut self, compliance_resource_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.compliance_resource_types = Some(rt::collect::<rt::JsString, _>(compliance_resource_types));
+    pub fn compliance_resource_types(mut self, compliance_resource_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.compliance_resource_types = Some(rt::ListArg::<rt::JsString>::into_list(compliance_resource_types));
         self
     }
     /// The tag key-value pair applied to those AWS resources that you want to trigger an evaluation for a rule.
@@ -3601,8 +3735,8 @@ impl CfnFrameworkControlScopeProperty {
     /// The structure to assign a tag is: `[{"Key":"string","Value":"string"}]` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-framework-controlscope.html#cfn-backup-framework-controlscope-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -3716,7 +3850,7 @@ pub struct CfnFrameworkProps {
     /// The tags to assign to your framework.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-framework.html#cfn-backup-framework-frameworktags>
-    pub framework_tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub framework_tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnFrameworkProps {
@@ -3752,8 +3886,8 @@ impl CfnFrameworkProps {
     /// The tags to assign to your framework.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-framework.html#cfn-backup-framework-frameworktags>
-    pub fn framework_tags(mut self, framework_tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.framework_tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(framework_tags));
+    pub fn framework_tags(mut self, framework_tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.framework_tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(framework_tags));
         self
     }
 }
@@ -3865,7 +3999,7 @@ impl CfnLegalHold {
     }
     /// Optional tags to include.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_backup::CfnLegalHoldTagsItemsProperty>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The title of the legal hold.
@@ -3957,11 +4091,11 @@ pub struct CfnLegalHoldRecoveryPointSelectionProperty {
     /// The resources included in the resource selection.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-legalhold-recoverypointselection.html#cfn-backup-legalhold-recoverypointselection-resourceidentifiers>
-    pub resource_identifiers: Option<Vec<rt::JsString>>,
+    pub resource_identifiers: Option<rt::JsList<rt::JsString>>,
     /// The names of the vaults in which the selected recovery points are contained.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-legalhold-recoverypointselection.html#cfn-backup-legalhold-recoverypointselection-vaultnames>
-    pub vault_names: Option<Vec<rt::JsString>>,
+    pub vault_names: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnLegalHoldRecoveryPointSelectionProperty {
@@ -3979,15 +4113,15 @@ impl CfnLegalHoldRecoveryPointSelectionProperty {
     /// The resources included in the resource selection.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-legalhold-recoverypointselection.html#cfn-backup-legalhold-recoverypointselection-resourceidentifiers>
-    pub fn resource_identifiers(mut self, resource_identifiers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_identifiers = Some(rt::collect::<rt::JsString, _>(resource_identifiers));
+    pub fn resource_identifiers(mut self, resource_identifiers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_identifiers = Some(rt::ListArg::<rt::JsString>::into_list(resource_identifiers));
         self
     }
     /// The names of the vaults in which the selected recovery points are contained.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-legalhold-recoverypointselection.html#cfn-backup-legalhold-recoverypointselection-vaultnames>
-    pub fn vault_names(mut self, vault_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.vault_names = Some(rt::collect::<rt::JsString, _>(vault_names));
+    pub fn vault_names(mut self, vault_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.vault_names = Some(rt::ListArg::<rt::JsString>::into_list(vault_names));
         self
     }
 }
@@ -4060,6 +4194,24 @@ impl rt::ToValue for CfnLegalHoldTagsItemsProperty {
     }
 }
 
+/// The fields of a [`CfnLegalHoldTagsItemsProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnLegalHoldTagsItemsProperty> {
+    /// The key name of the tag.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-legalhold-tagsitems.html#cfn-backup-legalhold-tagsitems-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// The value for the tag.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-legalhold-tagsitems.html#cfn-backup-legalhold-tagsitems-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// Properties for defining a `CfnLegalHold`.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-legalhold.html>
@@ -4078,7 +4230,7 @@ pub struct CfnLegalHoldProps {
     /// Optional tags to include.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-legalhold.html#cfn-backup-legalhold-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_backup::CfnLegalHoldTagsItemsProperty>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_backup::CfnLegalHoldTagsItemsProperty>>,
     /// The title of the legal hold.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-legalhold.html#cfn-backup-legalhold-title>
@@ -4123,8 +4275,8 @@ impl CfnLegalHoldProps {
     /// Optional tags to include.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-legalhold.html#cfn-backup-legalhold-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_backup::CfnLegalHoldTagsItemsProperty>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_backup::CfnLegalHoldTagsItemsProperty, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_backup::CfnLegalHoldTagsItemsProperty>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_backup::CfnLegalHoldTagsItemsProperty>::into_list(tags));
         self
     }
     /// The title of the legal hold.
@@ -4243,7 +4395,7 @@ impl CfnLogicallyAirGappedBackupVault {
     }
     /// The tags to assign to the vault.
     #[track_caller]
-    pub fn backup_vault_tags(&self) -> rt::JsAny {
+    pub fn backup_vault_tags(&self) -> rt::JsMap<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "backupVaultTags")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -4293,7 +4445,7 @@ pub struct CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty {
     /// An array of events that indicate the status of jobs to back up resources to the backup vault.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-logicallyairgappedbackupvault-notificationobjecttype.html#cfn-backup-logicallyairgappedbackupvault-notificationobjecttype-backupvaultevents>
-    pub backup_vault_events: Vec<rt::JsString>,
+    pub backup_vault_events: rt::JsList<rt::JsString>,
     /// The Amazon Resource Name (ARN) that specifies the topic for a backup vault’s events;
     ///
     /// for example, `arn:aws:sns:us-west-2:111122223333:MyVaultTopic` .
@@ -4305,7 +4457,7 @@ pub struct CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty {
 /// The required fields of [`CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty`], named: `CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty::new(CfnLogicallyAirGappedBackupVaultNotificationObjectTypePropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnLogicallyAirGappedBackupVaultNotificationObjectTypePropertyRequired<T0, T1> {
-    /// An array of events that indicate the status of jobs to back up resources to the backup vault. (items converting into `JsString`)
+    /// An array of events that indicate the status of jobs to back up resources to the backup vault. (items converting into `JsString`, or a `JsArray` of them)
     pub backup_vault_events: T0,
     /// The Amazon Resource Name (ARN) that specifies the topic for a backup vault’s events; (converts into `JsString`)
     pub sns_topic_arn: T1,
@@ -4315,17 +4467,16 @@ impl CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty {
     /// A `CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnLogicallyAirGappedBackupVaultNotificationObjectTypePropertyRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
     {
-        CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty { backup_vault_events: rt::collect::<rt::JsString, _>(required.backup_vault_events), sns_topic_arn: required.sns_topic_arn.into() }
+        CfnLogicallyAirGappedBackupVaultNotificationObjectTypeProperty { backup_vault_events: rt::ListArg::<rt::JsString>::into_list(required.backup_vault_events), sns_topic_arn: required.sns_topic_arn.into() }
     }
     /// An array of events that indicate the status of jobs to back up resources to the backup vault.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-logicallyairgappedbackupvault-notificationobjecttype.html#cfn-backup-logicallyairgappedbackupvault-notificationobjecttype-backupvaultevents>
-    pub fn backup_vault_events(mut self, backup_vault_events: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.backup_vault_events = rt::collect::<rt::JsString, _>(backup_vault_events);
+    pub fn backup_vault_events(mut self, backup_vault_events: impl rt::ListArg<rt::JsString>) -> Self {
+        self.backup_vault_events = rt::ListArg::<rt::JsString>::into_list(backup_vault_events);
         self
     }
     /// The Amazon Resource Name (ARN) that specifies the topic for a backup vault’s events;
@@ -4589,7 +4740,7 @@ impl CfnReportPlan {
     }
     /// The tags to assign to your report plan.
     #[track_caller]
-    pub fn report_plan_tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn report_plan_tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "reportPlanTags")
     }
     /// Identifies the report template for the report.
@@ -4613,7 +4764,7 @@ pub struct CfnReportPlanReportDeliveryChannelProperty {
     /// If not specified, the default format is `CSV` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-reportplan-reportdeliverychannel.html#cfn-backup-reportplan-reportdeliverychannel-formats>
-    pub formats: Option<Vec<rt::JsString>>,
+    pub formats: Option<rt::JsList<rt::JsString>>,
     /// The unique name of the S3 bucket that receives your reports.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-reportplan-reportdeliverychannel.html#cfn-backup-reportplan-reportdeliverychannel-s3bucketname>
@@ -4636,8 +4787,8 @@ impl CfnReportPlanReportDeliveryChannelProperty {
     /// If not specified, the default format is `CSV` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-reportplan-reportdeliverychannel.html#cfn-backup-reportplan-reportdeliverychannel-formats>
-    pub fn formats(mut self, formats: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.formats = Some(rt::collect::<rt::JsString, _>(formats));
+    pub fn formats(mut self, formats: impl rt::ListArg<rt::JsString>) -> Self {
+        self.formats = Some(rt::ListArg::<rt::JsString>::into_list(formats));
         self
     }
     /// The unique name of the S3 bucket that receives your reports.
@@ -4680,21 +4831,21 @@ pub struct CfnReportPlanReportSettingProperty {
     /// Use string value of `ROOT` to include all organizational units.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-reportplan-reportsetting.html#cfn-backup-reportplan-reportsetting-accounts>
-    pub accounts: Option<Vec<rt::JsString>>,
+    pub accounts: Option<rt::JsList<rt::JsString>>,
     /// The Amazon Resource Names (ARNs) of the frameworks a report covers.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-reportplan-reportsetting.html#cfn-backup-reportplan-reportsetting-frameworkarns>
-    pub framework_arns: Option<Vec<rt::JsString>>,
+    pub framework_arns: Option<rt::JsList<rt::JsString>>,
     /// These are the Organizational Units to be included in the report.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-reportplan-reportsetting.html#cfn-backup-reportplan-reportsetting-organizationunits>
-    pub organization_units: Option<Vec<rt::JsString>>,
+    pub organization_units: Option<rt::JsList<rt::JsString>>,
     /// These are the Regions to be included in the report.
     ///
     /// Use the wildcard as the string value to include all Regions.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-reportplan-reportsetting.html#cfn-backup-reportplan-reportsetting-regions>
-    pub regions: Option<Vec<rt::JsString>>,
+    pub regions: Option<rt::JsList<rt::JsString>>,
     /// Identifies the report template for the report. Reports are built using a report template. The report templates are:.
     ///
     /// `RESOURCE_COMPLIANCE_REPORT | CONTROL_COMPLIANCE_REPORT | BACKUP_JOB_REPORT | COPY_JOB_REPORT | RESTORE_JOB_REPORT | SCAN_JOB_REPORT`
@@ -4713,22 +4864,22 @@ impl CfnReportPlanReportSettingProperty {
     /// Use string value of `ROOT` to include all organizational units.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-reportplan-reportsetting.html#cfn-backup-reportplan-reportsetting-accounts>
-    pub fn accounts(mut self, accounts: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.accounts = Some(rt::collect::<rt::JsString, _>(accounts));
+    pub fn accounts(mut self, accounts: impl rt::ListArg<rt::JsString>) -> Self {
+        self.accounts = Some(rt::ListArg::<rt::JsString>::into_list(accounts));
         self
     }
     /// The Amazon Resource Names (ARNs) of the frameworks a report covers.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-reportplan-reportsetting.html#cfn-backup-reportplan-reportsetting-frameworkarns>
-    pub fn framework_arns(mut self, framework_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.framework_arns = Some(rt::collect::<rt::JsString, _>(framework_arns));
+    pub fn framework_arns(mut self, framework_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.framework_arns = Some(rt::ListArg::<rt::JsString>::into_list(framework_arns));
         self
     }
     /// These are the Organizational Units to be included in the report.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-reportplan-reportsetting.html#cfn-backup-reportplan-reportsetting-organizationunits>
-    pub fn organization_units(mut self, organization_units: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.organization_units = Some(rt::collect::<rt::JsString, _>(organization_units));
+    pub fn organization_units(mut self, organization_units: impl rt::ListArg<rt::JsString>) -> Self {
+        self.organization_units = Some(rt::ListArg::<rt::JsString>::into_list(organization_units));
         self
     }
     /// These are the Regions to be included in the report.
@@ -4736,8 +4887,8 @@ impl CfnReportPlanReportSettingProperty {
     /// Use the wildcard as the string value to include all Regions.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-reportplan-reportsetting.html#cfn-backup-reportplan-reportsetting-regions>
-    pub fn regions(mut self, regions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.regions = Some(rt::collect::<rt::JsString, _>(regions));
+    pub fn regions(mut self, regions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.regions = Some(rt::ListArg::<rt::JsString>::into_list(regions));
         self
     }
     /// Identifies the report template for the report. Reports are built using a report template. The report templates are:.
@@ -4787,7 +4938,7 @@ pub struct CfnReportPlanProps {
     /// The tags to assign to your report plan.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-reportplan.html#cfn-backup-reportplan-reportplantags>
-    pub report_plan_tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub report_plan_tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// Identifies the report template for the report. Reports are built using a report template. The report templates are:.
     ///
     /// `RESOURCE_COMPLIANCE_REPORT | CONTROL_COMPLIANCE_REPORT | BACKUP_JOB_REPORT | COPY_JOB_REPORT | RESTORE_JOB_REPORT`
@@ -4842,8 +4993,8 @@ impl CfnReportPlanProps {
     /// The tags to assign to your report plan.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-reportplan.html#cfn-backup-reportplan-reportplantags>
-    pub fn report_plan_tags(mut self, report_plan_tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.report_plan_tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(report_plan_tags));
+    pub fn report_plan_tags(mut self, report_plan_tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.report_plan_tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(report_plan_tags));
         self
     }
     /// Identifies the report template for the report. Reports are built using a report template. The report templates are:.
@@ -4967,7 +5118,7 @@ impl CfnRestoreTestingPlan {
     }
     /// Optional tags to include.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -5000,17 +5151,17 @@ pub struct CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty {
     /// Defaults to empty list if not listed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-restoretestingplan-restoretestingrecoverypointselection.html#cfn-backup-restoretestingplan-restoretestingrecoverypointselection-excludevaults>
-    pub exclude_vaults: Option<Vec<rt::JsString>>,
+    pub exclude_vaults: Option<rt::JsList<rt::JsString>>,
     /// Accepted values include wildcard ["*"] or by specific ARNs or ARN wilcard replacement ["arn:aws:backup:us-west-2:123456789012:backup-vault:asdf", ...] ["arn:aws:backup:*:*:backup-vault:asdf-*", ...].
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-restoretestingplan-restoretestingrecoverypointselection.html#cfn-backup-restoretestingplan-restoretestingrecoverypointselection-includevaults>
-    pub include_vaults: Vec<rt::JsString>,
+    pub include_vaults: rt::JsList<rt::JsString>,
     /// These are the types of recovery points.
     ///
     /// Include `SNAPSHOT` to restore only snapshot recovery points; include `CONTINUOUS` to restore continuous recovery points (point in time restore / PITR); use both to restore either a snapshot or a continuous recovery point. The recovery point will be determined by the value for `Algorithm` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-restoretestingplan-restoretestingrecoverypointselection.html#cfn-backup-restoretestingplan-restoretestingrecoverypointselection-recoverypointtypes>
-    pub recovery_point_types: Vec<rt::JsString>,
+    pub recovery_point_types: rt::JsList<rt::JsString>,
     /// Accepted values are integers from 1 to 365.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-restoretestingplan-restoretestingrecoverypointselection.html#cfn-backup-restoretestingplan-restoretestingrecoverypointselection-selectionwindowdays>
@@ -5022,9 +5173,9 @@ pub struct CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty {
 pub struct CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionPropertyRequired<T0, T1, T2> {
     /// Acceptable values include "LATEST_WITHIN_WINDOW" or "RANDOM_WITHIN_WINDOW". (converts into `JsString`)
     pub algorithm: T0,
-    /// Accepted values include wildcard ["*"] or by specific ARNs or ARN wilcard replacement ["arn:aws:backup:us-west-2:123456789012:backup-vault:asdf", ...] ["arn:aws:backup:*:*:backup-vault:asdf-*", ...]. (items converting into `JsString`)
+    /// Accepted values include wildcard ["*"] or by specific ARNs or ARN wilcard replacement ["arn:aws:backup:us-west-2:123456789012:backup-vault:asdf", ...] ["arn:aws:backup:*:*:backup-vault:asdf-*", ...]. (items converting into `JsString`, or a `JsArray` of them)
     pub include_vaults: T1,
-    /// These are the types of recovery points. (items converting into `JsString`)
+    /// These are the types of recovery points. (items converting into `JsString`, or a `JsArray` of them)
     pub recovery_point_types: T2,
 }
 
@@ -5033,12 +5184,10 @@ impl CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty {
     pub fn new<T0, T1, T2>(required: CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionPropertyRequired<T0, T1, T2>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
-        T2: IntoIterator,
-        T2::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
+        T2: rt::ListArg<rt::JsString>,
     {
-        CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty { algorithm: required.algorithm.into(), exclude_vaults: None, include_vaults: rt::collect::<rt::JsString, _>(required.include_vaults), recovery_point_types: rt::collect::<rt::JsString, _>(required.recovery_point_types), selection_window_days: None }
+        CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty { algorithm: required.algorithm.into(), exclude_vaults: None, include_vaults: rt::ListArg::<rt::JsString>::into_list(required.include_vaults), recovery_point_types: rt::ListArg::<rt::JsString>::into_list(required.recovery_point_types), selection_window_days: None }
     }
     /// Acceptable values include "LATEST_WITHIN_WINDOW" or "RANDOM_WITHIN_WINDOW".
     ///
@@ -5052,15 +5201,15 @@ impl CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty {
     /// Defaults to empty list if not listed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-restoretestingplan-restoretestingrecoverypointselection.html#cfn-backup-restoretestingplan-restoretestingrecoverypointselection-excludevaults>
-    pub fn exclude_vaults(mut self, exclude_vaults: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude_vaults = Some(rt::collect::<rt::JsString, _>(exclude_vaults));
+    pub fn exclude_vaults(mut self, exclude_vaults: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude_vaults = Some(rt::ListArg::<rt::JsString>::into_list(exclude_vaults));
         self
     }
     /// Accepted values include wildcard ["*"] or by specific ARNs or ARN wilcard replacement ["arn:aws:backup:us-west-2:123456789012:backup-vault:asdf", ...] ["arn:aws:backup:*:*:backup-vault:asdf-*", ...].
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-restoretestingplan-restoretestingrecoverypointselection.html#cfn-backup-restoretestingplan-restoretestingrecoverypointselection-includevaults>
-    pub fn include_vaults(mut self, include_vaults: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.include_vaults = rt::collect::<rt::JsString, _>(include_vaults);
+    pub fn include_vaults(mut self, include_vaults: impl rt::ListArg<rt::JsString>) -> Self {
+        self.include_vaults = rt::ListArg::<rt::JsString>::into_list(include_vaults);
         self
     }
     /// These are the types of recovery points.
@@ -5068,8 +5217,8 @@ impl CfnRestoreTestingPlanRestoreTestingRecoveryPointSelectionProperty {
     /// Include `SNAPSHOT` to restore only snapshot recovery points; include `CONTINUOUS` to restore continuous recovery points (point in time restore / PITR); use both to restore either a snapshot or a continuous recovery point. The recovery point will be determined by the value for `Algorithm` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-restoretestingplan-restoretestingrecoverypointselection.html#cfn-backup-restoretestingplan-restoretestingrecoverypointselection-recoverypointtypes>
-    pub fn recovery_point_types(mut self, recovery_point_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.recovery_point_types = rt::collect::<rt::JsString, _>(recovery_point_types);
+    pub fn recovery_point_types(mut self, recovery_point_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.recovery_point_types = rt::ListArg::<rt::JsString>::into_list(recovery_point_types);
         self
     }
     /// Accepted values are integers from 1 to 365.
@@ -5133,7 +5282,7 @@ pub struct CfnRestoreTestingPlanProps {
     /// A tag is a key-value pair you can use to manage, filter, and search for your resources. Allowed characters include UTF-8 letters,numbers, spaces, and the following characters: `+ - = . _ : /.`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-restoretestingplan.html#cfn-backup-restoretestingplan-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnRestoreTestingPlanProps`], named: `CfnRestoreTestingPlanProps::new(CfnRestoreTestingPlanPropsRequired { .. })`.
@@ -5205,8 +5354,8 @@ impl CfnRestoreTestingPlanProps {
     /// A tag is a key-value pair you can use to manage, filter, and search for your resources. Allowed characters include UTF-8 letters,numbers, spaces, and the following characters: `+ - = . _ : /.`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-restoretestingplan.html#cfn-backup-restoretestingplan-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -5463,7 +5612,7 @@ pub struct CfnRestoreTestingSelectionProps {
     /// You can include specific ARNs, such as `ProtectedResourceArns: ["arn:aws:...", "arn:aws:..."]` or you can include a wildcard: `ProtectedResourceArns: ["*"]` , but not both.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-restoretestingselection.html#cfn-backup-restoretestingselection-protectedresourcearns>
-    pub protected_resource_arns: Option<Vec<rt::JsString>>,
+    pub protected_resource_arns: Option<rt::JsList<rt::JsString>>,
     /// In a resource testing selection, this parameter filters by specific conditions such as `StringEquals` or `StringNotEquals` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-restoretestingselection.html#cfn-backup-restoretestingselection-protectedresourceconditions>
@@ -5538,8 +5687,8 @@ impl CfnRestoreTestingSelectionProps {
     /// You can include specific ARNs, such as `ProtectedResourceArns: ["arn:aws:...", "arn:aws:..."]` or you can include a wildcard: `ProtectedResourceArns: ["*"]` , but not both.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-restoretestingselection.html#cfn-backup-restoretestingselection-protectedresourcearns>
-    pub fn protected_resource_arns(mut self, protected_resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.protected_resource_arns = Some(rt::collect::<rt::JsString, _>(protected_resource_arns));
+    pub fn protected_resource_arns(mut self, protected_resource_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.protected_resource_arns = Some(rt::ListArg::<rt::JsString>::into_list(protected_resource_arns));
         self
     }
     /// In a resource testing selection, this parameter filters by specific conditions such as `StringEquals` or `StringNotEquals` .
@@ -5700,7 +5849,7 @@ impl CfnTieringConfiguration {
         rt::get_op(rt::JsObject::handle(self), "tieringConfigurationRef")
     }
     #[track_caller]
-    pub fn tiering_configuration_tags(&self) -> rt::JsAny {
+    pub fn tiering_configuration_tags(&self) -> rt::JsMap<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "tieringConfigurationTags")
     }
 }
@@ -5713,7 +5862,7 @@ pub struct CfnTieringConfigurationResourceSelectionProperty {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-tieringconfiguration-resourceselection.html#cfn-backup-tieringconfiguration-resourceselection-resourcetype>
     pub resource_type: rt::JsString,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-tieringconfiguration-resourceselection.html#cfn-backup-tieringconfiguration-resourceselection-resources>
-    pub resources: Vec<rt::JsString>,
+    pub resources: rt::JsList<rt::JsString>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-tieringconfiguration-resourceselection.html#cfn-backup-tieringconfiguration-resourceselection-tieringdownsettingsindays>
     pub tiering_down_settings_in_days: rt::JsNumber,
 }
@@ -5723,7 +5872,7 @@ pub struct CfnTieringConfigurationResourceSelectionProperty {
 pub struct CfnTieringConfigurationResourceSelectionPropertyRequired<T0, T1, T2> {
     ///  (converts into `JsString`)
     pub resource_type: T0,
-    ///  (items converting into `JsString`)
+    ///  (items converting into `JsString`, or a `JsArray` of them)
     pub resources: T1,
     ///  (converts into `JsNumber`)
     pub tiering_down_settings_in_days: T2,
@@ -5734,11 +5883,10 @@ impl CfnTieringConfigurationResourceSelectionProperty {
     pub fn new<T0, T1, T2>(required: CfnTieringConfigurationResourceSelectionPropertyRequired<T0, T1, T2>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
         T2: Into<rt::JsNumber>,
     {
-        CfnTieringConfigurationResourceSelectionProperty { resource_type: required.resource_type.into(), resources: rt::collect::<rt::JsString, _>(required.resources), tiering_down_settings_in_days: required.tiering_down_settings_in_days.into() }
+        CfnTieringConfigurationResourceSelectionProperty { resource_type: required.resource_type.into(), resources: rt::ListArg::<rt::JsString>::into_list(required.resources), tiering_down_settings_in_days: required.tiering_down_settings_in_days.into() }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-tieringconfiguration-resourceselection.html#cfn-backup-tieringconfiguration-resourceselection-resourcetype>
     pub fn resource_type(mut self, resource_type: impl Into<rt::JsString>) -> Self {
@@ -5746,8 +5894,8 @@ impl CfnTieringConfigurationResourceSelectionProperty {
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-tieringconfiguration-resourceselection.html#cfn-backup-tieringconfiguration-resourceselection-resources>
-    pub fn resources(mut self, resources: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resources = rt::collect::<rt::JsString, _>(resources);
+    pub fn resources(mut self, resources: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resources = rt::ListArg::<rt::JsString>::into_list(resources);
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-backup-tieringconfiguration-resourceselection.html#cfn-backup-tieringconfiguration-resourceselection-tieringdownsettingsindays>
@@ -6216,6 +6364,33 @@ impl rt::ToValue for TagCondition {
         o.opt("operation", &self.operation);
         o.field("value", &self.value);
         o.build()
+    }
+}
+
+/// The fields of a [`TagCondition`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<TagCondition> {
+    /// The key in a key-value pair.
+    ///
+    /// For example, in `"ec2:ResourceTag/Department": "accounting"`,
+    /// `ec2:ResourceTag/Department` is the key.
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// An operation that is applied to a key-value pair used to filter resources in a selection.
+    ///
+    /// Default: STRING_EQUALS
+    #[track_caller]
+    pub fn operation(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "operation")
+    }
+    /// The value in a key-value pair.
+    ///
+    /// For example, in `"ec2:ResourceTag/Department": "accounting"`,
+    /// `accounting` is the value.
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
     }
 }
 
@@ -6966,11 +7141,11 @@ impl From<crate::aws_cdk_lib::aws_backup::CfnTieringConfigurationResourceSelecti
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList(Vec<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>),
+    IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList(rt::JsList<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -6990,17 +7165,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBac
         IResolvableOrIResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList::IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList::IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList::IResolvableOrCfnBackupPlanAdvancedBackupSettingResourceTypePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList(Vec<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>),
+    IResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList(rt::JsList<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -7020,17 +7205,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBac
         IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList::IResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList::IResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBackupPlanBackupRuleResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList::IResolvableOrCfnBackupPlanBackupRuleResourceTypePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList(Vec<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>),
+    IResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList(rt::JsList<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -7050,17 +7245,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBac
         IResolvableOrIResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList::IResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList::IResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBackupPlanCopyActionResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList::IResolvableOrCfnBackupPlanCopyActionResourceTypePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList(Vec<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>),
+    IResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList(rt::JsList<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -7080,17 +7285,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBac
         IResolvableOrIResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList::IResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList::IResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBackupPlanIndexActionsResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList::IResolvableOrCfnBackupPlanIndexActionsResourceTypePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBackupPlanScanActionResourceTypePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBackupPlanScanActionResourceTypePropertyList(Vec<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>),
+    IResolvableOrCfnBackupPlanScanActionResourceTypePropertyList(rt::JsList<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBackupPlanScanActionResourceTypePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -7110,17 +7325,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBac
         IResolvableOrIResolvableOrCfnBackupPlanScanActionResourceTypePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanScanActionResourceTypePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanScanActionResourceTypePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBackupPlanScanActionResourceTypePropertyList::IResolvableOrCfnBackupPlanScanActionResourceTypePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanScanActionResourceTypePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanScanActionResourceTypePropertyList::IResolvableOrCfnBackupPlanScanActionResourceTypePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanScanActionResourceTypePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBackupPlanScanActionResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanScanActionResourceTypePropertyList::IResolvableOrCfnBackupPlanScanActionResourceTypePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList(Vec<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>),
+    IResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList(rt::JsList<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -7140,17 +7365,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBac
         IResolvableOrIResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList::IResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList::IResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBackupPlanScanSettingResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList::IResolvableOrCfnBackupPlanScanSettingResourceTypePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBackupSelectionConditionParameterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBackupSelectionConditionParameterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBackupSelectionConditionParameterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBackupSelectionConditionParameterPropertyList(Vec<IResolvableOrCfnBackupSelectionConditionParameterProperty>),
+    IResolvableOrCfnBackupSelectionConditionParameterPropertyList(rt::JsList<IResolvableOrCfnBackupSelectionConditionParameterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBackupSelectionConditionParameterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -7170,17 +7405,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBac
         IResolvableOrIResolvableOrCfnBackupSelectionConditionParameterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBackupSelectionConditionParameterProperty>> for IResolvableOrIResolvableOrCfnBackupSelectionConditionParameterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBackupSelectionConditionParameterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBackupSelectionConditionParameterProperty>> for IResolvableOrIResolvableOrCfnBackupSelectionConditionParameterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBackupSelectionConditionParameterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBackupSelectionConditionParameterPropertyList::IResolvableOrCfnBackupSelectionConditionParameterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBackupSelectionConditionParameterProperty>> for IResolvableOrIResolvableOrCfnBackupSelectionConditionParameterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBackupSelectionConditionParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupSelectionConditionParameterPropertyList::IResolvableOrCfnBackupSelectionConditionParameterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBackupSelectionConditionParameterProperty>> for IResolvableOrIResolvableOrCfnBackupSelectionConditionParameterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBackupSelectionConditionParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupSelectionConditionParameterPropertyList::IResolvableOrCfnBackupSelectionConditionParameterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBackupSelectionConditionResourceTypePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBackupSelectionConditionResourceTypePropertyList(Vec<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>),
+    IResolvableOrCfnBackupSelectionConditionResourceTypePropertyList(rt::JsList<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBackupSelectionConditionResourceTypePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -7200,17 +7445,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBac
         IResolvableOrIResolvableOrCfnBackupSelectionConditionResourceTypePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupSelectionConditionResourceTypePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupSelectionConditionResourceTypePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBackupSelectionConditionResourceTypePropertyList::IResolvableOrCfnBackupSelectionConditionResourceTypePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupSelectionConditionResourceTypePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupSelectionConditionResourceTypePropertyList::IResolvableOrCfnBackupSelectionConditionResourceTypePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>> for IResolvableOrIResolvableOrCfnBackupSelectionConditionResourceTypePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBackupSelectionConditionResourceTypeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBackupSelectionConditionResourceTypePropertyList::IResolvableOrCfnBackupSelectionConditionResourceTypePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnFrameworkControlInputParameterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnFrameworkControlInputParameterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnFrameworkControlInputParameterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnFrameworkControlInputParameterPropertyList(Vec<IResolvableOrCfnFrameworkControlInputParameterProperty>),
+    IResolvableOrCfnFrameworkControlInputParameterPropertyList(rt::JsList<IResolvableOrCfnFrameworkControlInputParameterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnFrameworkControlInputParameterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -7230,17 +7485,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnFra
         IResolvableOrIResolvableOrCfnFrameworkControlInputParameterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnFrameworkControlInputParameterProperty>> for IResolvableOrIResolvableOrCfnFrameworkControlInputParameterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnFrameworkControlInputParameterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnFrameworkControlInputParameterProperty>> for IResolvableOrIResolvableOrCfnFrameworkControlInputParameterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnFrameworkControlInputParameterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnFrameworkControlInputParameterPropertyList::IResolvableOrCfnFrameworkControlInputParameterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnFrameworkControlInputParameterProperty>> for IResolvableOrIResolvableOrCfnFrameworkControlInputParameterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnFrameworkControlInputParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFrameworkControlInputParameterPropertyList::IResolvableOrCfnFrameworkControlInputParameterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnFrameworkControlInputParameterProperty>> for IResolvableOrIResolvableOrCfnFrameworkControlInputParameterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnFrameworkControlInputParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFrameworkControlInputParameterPropertyList::IResolvableOrCfnFrameworkControlInputParameterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnFrameworkFrameworkControlProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnFrameworkFrameworkControlProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnFrameworkFrameworkControlPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnFrameworkFrameworkControlPropertyList(Vec<IResolvableOrCfnFrameworkFrameworkControlProperty>),
+    IResolvableOrCfnFrameworkFrameworkControlPropertyList(rt::JsList<IResolvableOrCfnFrameworkFrameworkControlProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnFrameworkFrameworkControlPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -7260,17 +7525,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnFra
         IResolvableOrIResolvableOrCfnFrameworkFrameworkControlPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnFrameworkFrameworkControlProperty>> for IResolvableOrIResolvableOrCfnFrameworkFrameworkControlPropertyList {
-    fn from(v: Vec<IResolvableOrCfnFrameworkFrameworkControlProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnFrameworkFrameworkControlProperty>> for IResolvableOrIResolvableOrCfnFrameworkFrameworkControlPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnFrameworkFrameworkControlProperty>) -> Self {
         IResolvableOrIResolvableOrCfnFrameworkFrameworkControlPropertyList::IResolvableOrCfnFrameworkFrameworkControlPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnFrameworkFrameworkControlProperty>> for IResolvableOrIResolvableOrCfnFrameworkFrameworkControlPropertyList {
+    fn from(v: Vec<IResolvableOrCfnFrameworkFrameworkControlProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFrameworkFrameworkControlPropertyList::IResolvableOrCfnFrameworkFrameworkControlPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnFrameworkFrameworkControlProperty>> for IResolvableOrIResolvableOrCfnFrameworkFrameworkControlPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnFrameworkFrameworkControlProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFrameworkFrameworkControlPropertyList::IResolvableOrCfnFrameworkFrameworkControlPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList(Vec<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>),
+    IResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList(rt::JsList<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -7290,17 +7565,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRes
         IResolvableOrIResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>> for IResolvableOrIResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList {
-    fn from(v: Vec<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>> for IResolvableOrIResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList::IResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>> for IResolvableOrIResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList {
+    fn from(v: Vec<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList::IResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>> for IResolvableOrIResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRestoreTestingSelectionKeyValueProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList::IResolvableOrCfnRestoreTestingSelectionKeyValuePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTieringConfigurationResourceSelectionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTieringConfigurationResourceSelectionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTieringConfigurationResourceSelectionPropertyList(Vec<IResolvableOrCfnTieringConfigurationResourceSelectionProperty>),
+    IResolvableOrCfnTieringConfigurationResourceSelectionPropertyList(rt::JsList<IResolvableOrCfnTieringConfigurationResourceSelectionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -7320,9 +7605,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTie
         IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnTieringConfigurationResourceSelectionProperty>> for IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTieringConfigurationResourceSelectionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList::IResolvableOrCfnTieringConfigurationResourceSelectionPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnTieringConfigurationResourceSelectionProperty>> for IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList {
     fn from(v: Vec<IResolvableOrCfnTieringConfigurationResourceSelectionProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList::IResolvableOrCfnTieringConfigurationResourceSelectionPropertyList(v)
+        IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList::IResolvableOrCfnTieringConfigurationResourceSelectionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTieringConfigurationResourceSelectionProperty>> for IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTieringConfigurationResourceSelectionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTieringConfigurationResourceSelectionPropertyList::IResolvableOrCfnTieringConfigurationResourceSelectionPropertyList(rt::JsList::Array(v))
     }
 }
 

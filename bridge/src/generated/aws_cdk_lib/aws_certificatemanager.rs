@@ -106,7 +106,7 @@ pub struct CertificateProps {
     /// Use this to register alternative domain names that represent the same site.
     ///
     /// Default: - No additional FQDNs will be included as alternative domain names.
-    pub subject_alternative_names: Option<Vec<rt::JsString>>,
+    pub subject_alternative_names: Option<rt::JsList<rt::JsString>>,
     /// Enable or disable transparency logging for this certificate.
     ///
     /// Once a certificate has been logged, it cannot be removed from the log.
@@ -170,8 +170,8 @@ impl CertificateProps {
     /// Use this to register alternative domain names that represent the same site.
     ///
     /// Default: - No additional FQDNs will be included as alternative domain names.
-    pub fn subject_alternative_names(mut self, subject_alternative_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.subject_alternative_names = Some(rt::collect::<rt::JsString, _>(subject_alternative_names));
+    pub fn subject_alternative_names(mut self, subject_alternative_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.subject_alternative_names = Some(rt::ListArg::<rt::JsString>::into_list(subject_alternative_names));
         self
     }
     /// Enable or disable transparency logging for this certificate.
@@ -319,7 +319,7 @@ impl CertificateValidation {
     }
     /// Certification validation properties.
     #[track_caller]
-    pub fn props(&self) -> rt::JsAny {
+    pub fn props(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_certificatemanager::CertificationValidationProps> {
         rt::get_op(rt::JsObject::handle(self), "props")
     }
 }
@@ -390,6 +390,38 @@ impl rt::ToValue for CertificationValidationProps {
         o.opt("method", &self.method);
         o.opt("validationDomains", &self.validation_domains);
         o.build()
+    }
+}
+
+/// The fields of a [`CertificationValidationProps`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CertificationValidationProps> {
+    /// Hosted zone to use for DNS validation.
+    ///
+    /// Default: - use email validation
+    #[track_caller]
+    pub fn hosted_zone(&self) -> crate::aws_cdk_lib::aws_route53::IHostedZone {
+        rt::get_op(rt::JsObject::handle(self), "hostedZone")
+    }
+    /// A map of hosted zones to use for DNS validation.
+    ///
+    /// Default: - use `hostedZone`
+    #[track_caller]
+    pub fn hosted_zones(&self) -> rt::JsMap<crate::aws_cdk_lib::aws_route53::IHostedZone> {
+        rt::get_op(rt::JsObject::handle(self), "hostedZones")
+    }
+    /// Validation method.
+    ///
+    /// Default: ValidationMethod.EMAIL
+    #[track_caller]
+    pub fn method(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "method")
+    }
+    /// Validation domains to use for email validation.
+    ///
+    /// Default: - Apex domain
+    #[track_caller]
+    pub fn validation_domains(&self) -> rt::JsMap<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "validationDomains")
     }
 }
 
@@ -620,7 +652,7 @@ impl CfnAcmeDomainValidation {
     }
     /// Tags associated with the domain validation.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeDomainValidationTagsItemsProperty>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -830,6 +862,24 @@ impl rt::ToValue for CfnAcmeDomainValidationTagsItemsProperty {
     }
 }
 
+/// The fields of a [`CfnAcmeDomainValidationTagsItemsProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAcmeDomainValidationTagsItemsProperty> {
+    /// The key name of the tag.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-certificatemanager-acmedomainvalidation-tagsitems.html#cfn-certificatemanager-acmedomainvalidation-tagsitems-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// The value for the tag.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-certificatemanager-acmedomainvalidation-tagsitems.html#cfn-certificatemanager-acmedomainvalidation-tagsitems-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// Properties for defining a `CfnAcmeDomainValidation`.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmedomainvalidation.html>
@@ -854,7 +904,7 @@ pub struct CfnAcmeDomainValidationProps {
     /// Tags associated with the domain validation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmedomainvalidation.html#cfn-certificatemanager-acmedomainvalidation-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeDomainValidationTagsItemsProperty>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeDomainValidationTagsItemsProperty>>,
 }
 
 /// The required fields of [`CfnAcmeDomainValidationProps`], named: `CfnAcmeDomainValidationProps::new(CfnAcmeDomainValidationPropsRequired { .. })`.
@@ -904,8 +954,8 @@ impl CfnAcmeDomainValidationProps {
     /// Tags associated with the domain validation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmedomainvalidation.html#cfn-certificatemanager-acmedomainvalidation-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeDomainValidationTagsItemsProperty>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeDomainValidationTagsItemsProperty, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeDomainValidationTagsItemsProperty>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeDomainValidationTagsItemsProperty>::into_list(tags));
         self
     }
 }
@@ -1015,7 +1065,7 @@ impl CfnAcmeEndpoint {
     }
     /// Tags associated with the ACME endpoint.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeEndpointTagsItemsProperty>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1065,7 +1115,7 @@ pub struct CfnAcmeEndpointPublicCertificateAuthorityProperty {
     /// The allowed key algorithms for certificates issued via this endpoint.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-certificatemanager-acmeendpoint-publiccertificateauthority.html#cfn-certificatemanager-acmeendpoint-publiccertificateauthority-allowedkeyalgorithms>
-    pub allowed_key_algorithms: Option<Vec<rt::JsString>>,
+    pub allowed_key_algorithms: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnAcmeEndpointPublicCertificateAuthorityProperty {
@@ -1076,8 +1126,8 @@ impl CfnAcmeEndpointPublicCertificateAuthorityProperty {
     /// The allowed key algorithms for certificates issued via this endpoint.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-certificatemanager-acmeendpoint-publiccertificateauthority.html#cfn-certificatemanager-acmeendpoint-publiccertificateauthority-allowedkeyalgorithms>
-    pub fn allowed_key_algorithms(mut self, allowed_key_algorithms: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowed_key_algorithms = Some(rt::collect::<rt::JsString, _>(allowed_key_algorithms));
+    pub fn allowed_key_algorithms(mut self, allowed_key_algorithms: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowed_key_algorithms = Some(rt::ListArg::<rt::JsString>::into_list(allowed_key_algorithms));
         self
     }
 }
@@ -1148,6 +1198,24 @@ impl rt::ToValue for CfnAcmeEndpointTagsItemsProperty {
     }
 }
 
+/// The fields of a [`CfnAcmeEndpointTagsItemsProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAcmeEndpointTagsItemsProperty> {
+    /// The key name of the tag.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-certificatemanager-acmeendpoint-tagsitems.html#cfn-certificatemanager-acmeendpoint-tagsitems-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// The value for the tag.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-certificatemanager-acmeendpoint-tagsitems.html#cfn-certificatemanager-acmeendpoint-tagsitems-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// Properties for defining a `CfnAcmeEndpoint`.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmeendpoint.html>
@@ -1174,7 +1242,7 @@ pub struct CfnAcmeEndpointProps {
     /// Tags associated with the ACME endpoint.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmeendpoint.html#cfn-certificatemanager-acmeendpoint-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeEndpointTagsItemsProperty>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeEndpointTagsItemsProperty>>,
 }
 
 /// The required fields of [`CfnAcmeEndpointProps`], named: `CfnAcmeEndpointProps::new(CfnAcmeEndpointPropsRequired { .. })`.
@@ -1226,8 +1294,8 @@ impl CfnAcmeEndpointProps {
     /// Tags associated with the ACME endpoint.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmeendpoint.html#cfn-certificatemanager-acmeendpoint-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeEndpointTagsItemsProperty>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeEndpointTagsItemsProperty, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeEndpointTagsItemsProperty>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeEndpointTagsItemsProperty>::into_list(tags));
         self
     }
 }
@@ -1328,7 +1396,7 @@ impl CfnAcmeExternalAccountBinding {
     }
     /// Tags associated with the external account binding.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeExternalAccountBindingTagsItemsProperty>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1451,6 +1519,24 @@ impl rt::ToValue for CfnAcmeExternalAccountBindingTagsItemsProperty {
     }
 }
 
+/// The fields of a [`CfnAcmeExternalAccountBindingTagsItemsProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAcmeExternalAccountBindingTagsItemsProperty> {
+    /// The key name of the tag.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-certificatemanager-acmeexternalaccountbinding-tagsitems.html#cfn-certificatemanager-acmeexternalaccountbinding-tagsitems-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// The value for the tag.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-certificatemanager-acmeexternalaccountbinding-tagsitems.html#cfn-certificatemanager-acmeexternalaccountbinding-tagsitems-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// Properties for defining a `CfnAcmeExternalAccountBinding`.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmeexternalaccountbinding.html>
@@ -1473,7 +1559,7 @@ pub struct CfnAcmeExternalAccountBindingProps {
     /// Tags associated with the external account binding.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmeexternalaccountbinding.html#cfn-certificatemanager-acmeexternalaccountbinding-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeExternalAccountBindingTagsItemsProperty>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeExternalAccountBindingTagsItemsProperty>>,
 }
 
 /// The required fields of [`CfnAcmeExternalAccountBindingProps`], named: `CfnAcmeExternalAccountBindingProps::new(CfnAcmeExternalAccountBindingPropsRequired { .. })`.
@@ -1518,8 +1604,8 @@ impl CfnAcmeExternalAccountBindingProps {
     /// Tags associated with the external account binding.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmeexternalaccountbinding.html#cfn-certificatemanager-acmeexternalaccountbinding-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeExternalAccountBindingTagsItemsProperty>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeExternalAccountBindingTagsItemsProperty, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeExternalAccountBindingTagsItemsProperty>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeExternalAccountBindingTagsItemsProperty>::into_list(tags));
         self
     }
 }
@@ -1645,7 +1731,7 @@ impl CfnCertificate {
     }
     /// Key-value pairs that can identify the certificate.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The method you want to use to validate that you own or control the domain associated with a public certificate.
@@ -1814,11 +1900,11 @@ pub struct CfnCertificateProps {
     /// For example, you can add www.example.net to a certificate for which the `DomainName` field is www.example.com if users can reach your site by using either name.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-certificate.html#cfn-certificatemanager-certificate-subjectalternativenames>
-    pub subject_alternative_names: Option<Vec<rt::JsString>>,
+    pub subject_alternative_names: Option<rt::JsList<rt::JsString>>,
     /// Key-value pairs that can identify the certificate.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-certificate.html#cfn-certificatemanager-certificate-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The method you want to use to validate that you own or control the domain associated with a public certificate.
     ///
     /// You can [validate with DNS](https://docs.aws.amazon.com/acm/latest/userguide/gs-acm-validate-dns.html) or [validate with email](https://docs.aws.amazon.com/acm/latest/userguide/gs-acm-validate-email.html) . We recommend that you use DNS validation.
@@ -1909,15 +1995,15 @@ impl CfnCertificateProps {
     /// For example, you can add www.example.net to a certificate for which the `DomainName` field is www.example.com if users can reach your site by using either name.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-certificate.html#cfn-certificatemanager-certificate-subjectalternativenames>
-    pub fn subject_alternative_names(mut self, subject_alternative_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.subject_alternative_names = Some(rt::collect::<rt::JsString, _>(subject_alternative_names));
+    pub fn subject_alternative_names(mut self, subject_alternative_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.subject_alternative_names = Some(rt::ListArg::<rt::JsString>::into_list(subject_alternative_names));
         self
     }
     /// Key-value pairs that can identify the certificate.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-certificate.html#cfn-certificatemanager-certificate-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The method you want to use to validate that you own or control the domain associated with a public certificate.
@@ -2100,7 +2186,7 @@ pub struct DnsValidatedCertificateProps {
     /// Use this to register alternative domain names that represent the same site.
     ///
     /// Default: - No additional FQDNs will be included as alternative domain names.
-    pub subject_alternative_names: Option<Vec<rt::JsString>>,
+    pub subject_alternative_names: Option<rt::JsList<rt::JsString>>,
     /// Enable or disable transparency logging for this certificate.
     ///
     /// Once a certificate has been logged, it cannot be removed from the log.
@@ -2225,8 +2311,8 @@ impl DnsValidatedCertificateProps {
     /// Use this to register alternative domain names that represent the same site.
     ///
     /// Default: - No additional FQDNs will be included as alternative domain names.
-    pub fn subject_alternative_names(mut self, subject_alternative_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.subject_alternative_names = Some(rt::collect::<rt::JsString, _>(subject_alternative_names));
+    pub fn subject_alternative_names(mut self, subject_alternative_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.subject_alternative_names = Some(rt::ListArg::<rt::JsString>::into_list(subject_alternative_names));
         self
     }
     /// Enable or disable transparency logging for this certificate.
@@ -2532,7 +2618,7 @@ pub struct PrivateCertificateProps {
     /// Use this to register alternative domain names that represent the same site.
     ///
     /// Default: - No additional FQDNs will be included as alternative domain names.
-    pub subject_alternative_names: Option<Vec<rt::JsString>>,
+    pub subject_alternative_names: Option<rt::JsList<rt::JsString>>,
 }
 
 /// The required fields of [`PrivateCertificateProps`], named: `PrivateCertificateProps::new(PrivateCertificatePropsRequired { .. })`.
@@ -2592,8 +2678,8 @@ impl PrivateCertificateProps {
     /// Use this to register alternative domain names that represent the same site.
     ///
     /// Default: - No additional FQDNs will be included as alternative domain names.
-    pub fn subject_alternative_names(mut self, subject_alternative_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.subject_alternative_names = Some(rt::collect::<rt::JsString, _>(subject_alternative_names));
+    pub fn subject_alternative_names(mut self, subject_alternative_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.subject_alternative_names = Some(rt::ListArg::<rt::JsString>::into_list(subject_alternative_names));
         self
     }
 }
@@ -2896,11 +2982,11 @@ impl From<crate::aws_cdk_lib::aws_certificatemanager::CfnCertificateDomainValida
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<CfnTagOrIResolvable>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<CfnTagOrIResolvable>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrCfnTagOrIResolvableList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    CfnTagOrIResolvableList(Vec<CfnTagOrIResolvable>),
+    CfnTagOrIResolvableList(rt::JsList<CfnTagOrIResolvable>),
 }
 impl rt::ToValue for IResolvableOrCfnTagOrIResolvableList {
     fn to_value(&self) -> crate::program::Value {
@@ -2920,17 +3006,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrCfnTagOrIResolvable
         IResolvableOrCfnTagOrIResolvableList::IResolvable(*v)
     }
 }
-impl From<Vec<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
-    fn from(v: Vec<CfnTagOrIResolvable>) -> Self {
+impl From<rt::JsList<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: rt::JsList<CfnTagOrIResolvable>) -> Self {
         IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(v)
     }
 }
+impl From<Vec<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: Vec<CfnTagOrIResolvable>) -> Self {
+        IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: rt::JsArray<CfnTagOrIResolvable>) -> Self {
+        IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnCertificateDomainValidationOptionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnCertificateDomainValidationOptionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnCertificateDomainValidationOptionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnCertificateDomainValidationOptionPropertyList(Vec<IResolvableOrCfnCertificateDomainValidationOptionProperty>),
+    IResolvableOrCfnCertificateDomainValidationOptionPropertyList(rt::JsList<IResolvableOrCfnCertificateDomainValidationOptionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnCertificateDomainValidationOptionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -2950,9 +3046,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnCer
         IResolvableOrIResolvableOrCfnCertificateDomainValidationOptionPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnCertificateDomainValidationOptionProperty>> for IResolvableOrIResolvableOrCfnCertificateDomainValidationOptionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnCertificateDomainValidationOptionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnCertificateDomainValidationOptionPropertyList::IResolvableOrCfnCertificateDomainValidationOptionPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnCertificateDomainValidationOptionProperty>> for IResolvableOrIResolvableOrCfnCertificateDomainValidationOptionPropertyList {
     fn from(v: Vec<IResolvableOrCfnCertificateDomainValidationOptionProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnCertificateDomainValidationOptionPropertyList::IResolvableOrCfnCertificateDomainValidationOptionPropertyList(v)
+        IResolvableOrIResolvableOrCfnCertificateDomainValidationOptionPropertyList::IResolvableOrCfnCertificateDomainValidationOptionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnCertificateDomainValidationOptionProperty>> for IResolvableOrIResolvableOrCfnCertificateDomainValidationOptionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnCertificateDomainValidationOptionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnCertificateDomainValidationOptionPropertyList::IResolvableOrCfnCertificateDomainValidationOptionPropertyList(rt::JsList::Array(v))
     }
 }
 

@@ -58,7 +58,7 @@ pub struct AddBehaviorOptions {
     /// Default: - no Lambda functions will be invoked
     ///
     /// See: <https://aws.amazon.com/lambda/edge>
-    pub edge_lambdas: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda>>,
+    pub edge_lambdas: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda>>,
     /// Enables your CloudFront distribution to receive gRPC requests and to proxy them directly to your origins.
     ///
     /// If the `enableGrpc` is set to true, the following restrictions apply:
@@ -73,7 +73,7 @@ pub struct AddBehaviorOptions {
     /// The CloudFront functions to invoke before serving the contents.
     ///
     /// Default: - no functions will be invoked
-    pub function_associations: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>>,
+    pub function_associations: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>>,
     /// The origin request policy for this behavior.
     ///
     /// The origin request policy determines which values (e.g., headers, cookies)
@@ -100,7 +100,7 @@ pub struct AddBehaviorOptions {
     /// Default: - no KeyGroups are associated with cache behavior
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html>
-    pub trusted_key_groups: Option<Vec<rt::Opaque>>,
+    pub trusted_key_groups: Option<rt::JsList<rt::Opaque>>,
     /// The protocol that viewers can use to access the files controlled by this behavior.
     ///
     /// Default: - ViewerProtocolPolicy.REDIRECT_TO_HTTPS if the `@aws-cdk/aws-cloudfront:defaultViewerProtocolPolicyRedirectToHttps` feature flag is enabled, otherwise ViewerProtocolPolicy.ALLOW_ALL
@@ -153,8 +153,8 @@ impl AddBehaviorOptions {
     /// Default: - no Lambda functions will be invoked
     ///
     /// See: <https://aws.amazon.com/lambda/edge>
-    pub fn edge_lambdas(mut self, edge_lambdas: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda>>) -> Self {
-        self.edge_lambdas = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda, _>(edge_lambdas));
+    pub fn edge_lambdas(mut self, edge_lambdas: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda>) -> Self {
+        self.edge_lambdas = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda>::into_list(edge_lambdas));
         self
     }
     /// Enables your CloudFront distribution to receive gRPC requests and to proxy them directly to your origins.
@@ -174,8 +174,8 @@ impl AddBehaviorOptions {
     /// The CloudFront functions to invoke before serving the contents.
     ///
     /// Default: - no functions will be invoked
-    pub fn function_associations(mut self, function_associations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>>) -> Self {
-        self.function_associations = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation, _>(function_associations));
+    pub fn function_associations(mut self, function_associations: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>) -> Self {
+        self.function_associations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>::into_list(function_associations));
         self
     }
     /// The origin request policy for this behavior.
@@ -216,8 +216,8 @@ impl AddBehaviorOptions {
     /// Default: - no KeyGroups are associated with cache behavior
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html>
-    pub fn trusted_key_groups(mut self, trusted_key_groups: impl IntoIterator<Item = impl Into<rt::Opaque>>) -> Self {
-        self.trusted_key_groups = Some(rt::collect::<rt::Opaque, _>(trusted_key_groups));
+    pub fn trusted_key_groups(mut self, trusted_key_groups: impl rt::ListArg<rt::Opaque>) -> Self {
+        self.trusted_key_groups = Some(rt::ListArg::<rt::Opaque>::into_list(trusted_key_groups));
         self
     }
     /// The protocol that viewers can use to access the files controlled by this behavior.
@@ -348,7 +348,7 @@ pub struct Behavior {
     /// The CloudFront functions to invoke before serving the contents.
     ///
     /// Default: - no functions will be invoked
-    pub function_associations: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>>,
+    pub function_associations: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>>,
     /// If this behavior is the default behavior for the distribution.
     ///
     /// You must specify exactly one default distribution per CloudFront distribution.
@@ -357,7 +357,7 @@ pub struct Behavior {
     /// Declares associated lambda@edge functions for this distribution behaviour.
     ///
     /// Default: No lambda function associated
-    pub lambda_function_associations: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::LambdaFunctionAssociation>>,
+    pub lambda_function_associations: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::LambdaFunctionAssociation>>,
     /// The max amount of time you want objects to stay in the cache before CloudFront queries your origin.
     ///
     /// Default: Duration.seconds(31536000) (one year)
@@ -373,7 +373,7 @@ pub struct Behavior {
     /// Default: - no KeyGroups are associated with cache behavior
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html>
-    pub trusted_key_groups: Option<Vec<rt::Opaque>>,
+    pub trusted_key_groups: Option<rt::JsList<rt::Opaque>>,
     /// Trusted signers is how CloudFront allows you to serve private content.
     ///
     /// The signers are the account IDs that are allowed to sign cookies/presigned URLs for this distribution.
@@ -381,7 +381,7 @@ pub struct Behavior {
     /// If you pass a non empty value, all requests for this behavior must be signed (no public access will be allowed)
     ///
     /// **Deprecated:** - We recommend using trustedKeyGroups instead of trustedSigners.
-    pub trusted_signers: Option<Vec<rt::JsString>>,
+    pub trusted_signers: Option<rt::JsList<rt::JsString>>,
     /// The viewer policy for this behavior.
     ///
     /// Default: - the distribution wide viewer protocol policy will be used
@@ -434,8 +434,8 @@ impl Behavior {
     /// The CloudFront functions to invoke before serving the contents.
     ///
     /// Default: - no functions will be invoked
-    pub fn function_associations(mut self, function_associations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>>) -> Self {
-        self.function_associations = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation, _>(function_associations));
+    pub fn function_associations(mut self, function_associations: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>) -> Self {
+        self.function_associations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>::into_list(function_associations));
         self
     }
     /// If this behavior is the default behavior for the distribution.
@@ -449,8 +449,8 @@ impl Behavior {
     /// Declares associated lambda@edge functions for this distribution behaviour.
     ///
     /// Default: No lambda function associated
-    pub fn lambda_function_associations(mut self, lambda_function_associations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::LambdaFunctionAssociation>>) -> Self {
-        self.lambda_function_associations = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::LambdaFunctionAssociation, _>(lambda_function_associations));
+    pub fn lambda_function_associations(mut self, lambda_function_associations: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::LambdaFunctionAssociation>) -> Self {
+        self.lambda_function_associations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::LambdaFunctionAssociation>::into_list(lambda_function_associations));
         self
     }
     /// The max amount of time you want objects to stay in the cache before CloudFront queries your origin.
@@ -477,8 +477,8 @@ impl Behavior {
     /// Default: - no KeyGroups are associated with cache behavior
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html>
-    pub fn trusted_key_groups(mut self, trusted_key_groups: impl IntoIterator<Item = impl Into<rt::Opaque>>) -> Self {
-        self.trusted_key_groups = Some(rt::collect::<rt::Opaque, _>(trusted_key_groups));
+    pub fn trusted_key_groups(mut self, trusted_key_groups: impl rt::ListArg<rt::Opaque>) -> Self {
+        self.trusted_key_groups = Some(rt::ListArg::<rt::Opaque>::into_list(trusted_key_groups));
         self
     }
     /// Trusted signers is how CloudFront allows you to serve private content.
@@ -488,8 +488,8 @@ impl Behavior {
     /// If you pass a non empty value, all requests for this behavior must be signed (no public access will be allowed)
     ///
     /// **Deprecated:** - We recommend using trustedKeyGroups instead of trustedSigners.
-    pub fn trusted_signers(mut self, trusted_signers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.trusted_signers = Some(rt::collect::<rt::JsString, _>(trusted_signers));
+    pub fn trusted_signers(mut self, trusted_signers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.trusted_signers = Some(rt::ListArg::<rt::JsString>::into_list(trusted_signers));
         self
     }
     /// The viewer policy for this behavior.
@@ -556,7 +556,7 @@ pub struct BehaviorOptions {
     /// Default: - no Lambda functions will be invoked
     ///
     /// See: <https://aws.amazon.com/lambda/edge>
-    pub edge_lambdas: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda>>,
+    pub edge_lambdas: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda>>,
     /// Enables your CloudFront distribution to receive gRPC requests and to proxy them directly to your origins.
     ///
     /// If the `enableGrpc` is set to true, the following restrictions apply:
@@ -571,7 +571,7 @@ pub struct BehaviorOptions {
     /// The CloudFront functions to invoke before serving the contents.
     ///
     /// Default: - no functions will be invoked
-    pub function_associations: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>>,
+    pub function_associations: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>>,
     /// The origin that you want CloudFront to route requests to when they match this behavior.
     pub origin: crate::aws_cdk_lib::aws_cloudfront::IOrigin,
     /// The origin request policy for this behavior.
@@ -600,7 +600,7 @@ pub struct BehaviorOptions {
     /// Default: - no KeyGroups are associated with cache behavior
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html>
-    pub trusted_key_groups: Option<Vec<rt::Opaque>>,
+    pub trusted_key_groups: Option<rt::JsList<rt::Opaque>>,
     /// The protocol that viewers can use to access the files controlled by this behavior.
     ///
     /// Default: - ViewerProtocolPolicy.REDIRECT_TO_HTTPS if the `@aws-cdk/aws-cloudfront:defaultViewerProtocolPolicyRedirectToHttps` feature flag is enabled, otherwise ViewerProtocolPolicy.ALLOW_ALL
@@ -653,8 +653,8 @@ impl BehaviorOptions {
     /// Default: - no Lambda functions will be invoked
     ///
     /// See: <https://aws.amazon.com/lambda/edge>
-    pub fn edge_lambdas(mut self, edge_lambdas: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda>>) -> Self {
-        self.edge_lambdas = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda, _>(edge_lambdas));
+    pub fn edge_lambdas(mut self, edge_lambdas: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda>) -> Self {
+        self.edge_lambdas = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::EdgeLambda>::into_list(edge_lambdas));
         self
     }
     /// Enables your CloudFront distribution to receive gRPC requests and to proxy them directly to your origins.
@@ -674,8 +674,8 @@ impl BehaviorOptions {
     /// The CloudFront functions to invoke before serving the contents.
     ///
     /// Default: - no functions will be invoked
-    pub fn function_associations(mut self, function_associations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>>) -> Self {
-        self.function_associations = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation, _>(function_associations));
+    pub fn function_associations(mut self, function_associations: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>) -> Self {
+        self.function_associations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::FunctionAssociation>::into_list(function_associations));
         self
     }
     /// The origin that you want CloudFront to route requests to when they match this behavior.
@@ -721,8 +721,8 @@ impl BehaviorOptions {
     /// Default: - no KeyGroups are associated with cache behavior
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html>
-    pub fn trusted_key_groups(mut self, trusted_key_groups: impl IntoIterator<Item = impl Into<rt::Opaque>>) -> Self {
-        self.trusted_key_groups = Some(rt::collect::<rt::Opaque, _>(trusted_key_groups));
+    pub fn trusted_key_groups(mut self, trusted_key_groups: impl rt::ListArg<rt::Opaque>) -> Self {
+        self.trusted_key_groups = Some(rt::ListArg::<rt::Opaque>::into_list(trusted_key_groups));
         self
     }
     /// The protocol that viewers can use to access the files controlled by this behavior.
@@ -1263,7 +1263,7 @@ impl CfnAnycastIpList {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsAny {
+    pub fn tags(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::CfnAnycastIpListTagsProperty> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1280,7 +1280,7 @@ pub struct CfnAnycastIpListAnycastIpListProperty {
     /// The static IP addresses that are allocated to the Anycast static IP list.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-anycastiplist-anycastiplist.html#cfn-cloudfront-anycastiplist-anycastiplist-anycastips>
-    pub anycast_ips: Vec<rt::JsString>,
+    pub anycast_ips: rt::JsList<rt::JsString>,
     /// The Amazon Resource Name (ARN) of the Anycast static IP list.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-anycastiplist-anycastiplist.html#cfn-cloudfront-anycastiplist-anycastiplist-arn>
@@ -1320,7 +1320,7 @@ pub struct CfnAnycastIpListAnycastIpListProperty {
 /// The required fields of [`CfnAnycastIpListAnycastIpListProperty`], named: `CfnAnycastIpListAnycastIpListProperty::new(CfnAnycastIpListAnycastIpListPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnAnycastIpListAnycastIpListPropertyRequired<T0, T1, T2, T3, T4, T5, T6> {
-    /// The static IP addresses that are allocated to the Anycast static IP list. (items converting into `JsString`)
+    /// The static IP addresses that are allocated to the Anycast static IP list. (items converting into `JsString`, or a `JsArray` of them)
     pub anycast_ips: T0,
     /// The Amazon Resource Name (ARN) of the Anycast static IP list. (converts into `JsString`)
     pub arn: T1,
@@ -1340,8 +1340,7 @@ impl CfnAnycastIpListAnycastIpListProperty {
     /// A `CfnAnycastIpListAnycastIpListProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2, T3, T4, T5, T6>(required: CfnAnycastIpListAnycastIpListPropertyRequired<T0, T1, T2, T3, T4, T5, T6>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
         T2: Into<rt::JsString>,
         T3: Into<rt::JsNumber>,
@@ -1349,13 +1348,13 @@ impl CfnAnycastIpListAnycastIpListProperty {
         T5: Into<rt::JsString>,
         T6: Into<rt::JsString>,
     {
-        CfnAnycastIpListAnycastIpListProperty { anycast_ips: rt::collect::<rt::JsString, _>(required.anycast_ips), arn: required.arn.into(), id: required.id.into(), ip_address_type: None, ip_count: required.ip_count.into(), ipam_cidr_config_results: None, last_modified_time: required.last_modified_time.into(), name: required.name.into(), status: required.status.into() }
+        CfnAnycastIpListAnycastIpListProperty { anycast_ips: rt::ListArg::<rt::JsString>::into_list(required.anycast_ips), arn: required.arn.into(), id: required.id.into(), ip_address_type: None, ip_count: required.ip_count.into(), ipam_cidr_config_results: None, last_modified_time: required.last_modified_time.into(), name: required.name.into(), status: required.status.into() }
     }
     /// The static IP addresses that are allocated to the Anycast static IP list.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-anycastiplist-anycastiplist.html#cfn-cloudfront-anycastiplist-anycastiplist-anycastips>
-    pub fn anycast_ips(mut self, anycast_ips: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.anycast_ips = rt::collect::<rt::JsString, _>(anycast_ips);
+    pub fn anycast_ips(mut self, anycast_ips: impl rt::ListArg<rt::JsString>) -> Self {
+        self.anycast_ips = rt::ListArg::<rt::JsString>::into_list(anycast_ips);
         self
     }
     /// The Amazon Resource Name (ARN) of the Anycast static IP list.
@@ -1597,6 +1596,17 @@ impl rt::ToValue for CfnAnycastIpListTagsProperty {
         let mut o = rt::ObjectBuilder::new();
         o.opt("items", &self.items);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnAnycastIpListTagsProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAnycastIpListTagsProperty> {
+    /// A complex type that contains `Tag` elements.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-anycastiplist-tags.html#cfn-cloudfront-anycastiplist-tags-items>
+    #[track_caller]
+    pub fn items(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "items")
     }
 }
 
@@ -1954,7 +1964,7 @@ pub struct CfnCachePolicyCookiesConfigProperty {
     /// Contains a list of cookie names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-cachepolicy-cookiesconfig.html#cfn-cloudfront-cachepolicy-cookiesconfig-cookies>
-    pub cookies: Option<Vec<rt::JsString>>,
+    pub cookies: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnCachePolicyCookiesConfigProperty {
@@ -1979,8 +1989,8 @@ impl CfnCachePolicyCookiesConfigProperty {
     /// Contains a list of cookie names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-cachepolicy-cookiesconfig.html#cfn-cloudfront-cachepolicy-cookiesconfig-cookies>
-    pub fn cookies(mut self, cookies: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.cookies = Some(rt::collect::<rt::JsString, _>(cookies));
+    pub fn cookies(mut self, cookies: impl rt::ListArg<rt::JsString>) -> Self {
+        self.cookies = Some(rt::ListArg::<rt::JsString>::into_list(cookies));
         self
     }
 }
@@ -2013,7 +2023,7 @@ pub struct CfnCachePolicyHeadersConfigProperty {
     /// Contains a list of HTTP header names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-cachepolicy-headersconfig.html#cfn-cloudfront-cachepolicy-headersconfig-headers>
-    pub headers: Option<Vec<rt::JsString>>,
+    pub headers: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnCachePolicyHeadersConfigProperty {
@@ -2036,8 +2046,8 @@ impl CfnCachePolicyHeadersConfigProperty {
     /// Contains a list of HTTP header names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-cachepolicy-headersconfig.html#cfn-cloudfront-cachepolicy-headersconfig-headers>
-    pub fn headers(mut self, headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.headers = Some(rt::collect::<rt::JsString, _>(headers));
+    pub fn headers(mut self, headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.headers = Some(rt::ListArg::<rt::JsString>::into_list(headers));
         self
     }
 }
@@ -2226,7 +2236,7 @@ pub struct CfnCachePolicyQueryStringsConfigProperty {
     /// Contains a list of query string names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-cachepolicy-querystringsconfig.html#cfn-cloudfront-cachepolicy-querystringsconfig-querystrings>
-    pub query_strings: Option<Vec<rt::JsString>>,
+    pub query_strings: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnCachePolicyQueryStringsConfigProperty {
@@ -2251,8 +2261,8 @@ impl CfnCachePolicyQueryStringsConfigProperty {
     /// Contains a list of query string names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-cachepolicy-querystringsconfig.html#cfn-cloudfront-cachepolicy-querystringsconfig-querystrings>
-    pub fn query_strings(mut self, query_strings: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.query_strings = Some(rt::collect::<rt::JsString, _>(query_strings));
+    pub fn query_strings(mut self, query_strings: impl rt::ListArg<rt::JsString>) -> Self {
+        self.query_strings = Some(rt::ListArg::<rt::JsString>::into_list(query_strings));
         self
     }
 }
@@ -2574,7 +2584,7 @@ impl CfnConnectionFunction {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -2716,7 +2726,7 @@ pub struct CfnConnectionFunctionProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-connectionfunction.html#cfn-cloudfront-connectionfunction-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnConnectionFunctionProps`], named: `CfnConnectionFunctionProps::new(CfnConnectionFunctionPropsRequired { .. })`.
@@ -2775,8 +2785,8 @@ impl CfnConnectionFunctionProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-connectionfunction.html#cfn-cloudfront-connectionfunction-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -2919,7 +2929,7 @@ impl CfnConnectionGroup {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -2950,7 +2960,7 @@ pub struct CfnConnectionGroupProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-connectiongroup.html#cfn-cloudfront-connectiongroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnConnectionGroupProps {
@@ -2989,8 +2999,8 @@ impl CfnConnectionGroupProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-connectiongroup.html#cfn-cloudfront-connectiongroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -3113,7 +3123,7 @@ pub struct CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty
     /// For example: `d111111abcdef8.cloudfront.net` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-continuousdeploymentpolicy-continuousdeploymentpolicyconfig.html#cfn-cloudfront-continuousdeploymentpolicy-continuousdeploymentpolicyconfig-stagingdistributiondnsnames>
-    pub staging_distribution_dns_names: Vec<rt::JsString>,
+    pub staging_distribution_dns_names: rt::JsList<rt::JsString>,
     /// Contains the parameters for routing production traffic from your primary to staging distributions.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-continuousdeploymentpolicy-continuousdeploymentpolicyconfig.html#cfn-cloudfront-continuousdeploymentpolicy-continuousdeploymentpolicyconfig-trafficconfig>
@@ -3129,7 +3139,7 @@ pub struct CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty
 pub struct CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigPropertyRequired<T0, T1> {
     /// A Boolean that indicates whether this continuous deployment policy is enabled (in effect). (converts into `BoolOrIResolvable`)
     pub enabled: T0,
-    /// The CloudFront domain name of the staging distribution. (items converting into `JsString`)
+    /// The CloudFront domain name of the staging distribution. (items converting into `JsString`, or a `JsArray` of them)
     pub staging_distribution_dns_names: T1,
 }
 
@@ -3138,10 +3148,9 @@ impl CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty {
     pub fn new<T0, T1>(required: CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigPropertyRequired<T0, T1>) -> Self
     where
         T0: Into<BoolOrIResolvable>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty { enabled: required.enabled.into(), single_header_policy_config: None, single_weight_policy_config: None, staging_distribution_dns_names: rt::collect::<rt::JsString, _>(required.staging_distribution_dns_names), traffic_config: None, r#type: None }
+        CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty { enabled: required.enabled.into(), single_header_policy_config: None, single_weight_policy_config: None, staging_distribution_dns_names: rt::ListArg::<rt::JsString>::into_list(required.staging_distribution_dns_names), traffic_config: None, r#type: None }
     }
     /// A Boolean that indicates whether this continuous deployment policy is enabled (in effect).
     ///
@@ -3173,8 +3182,8 @@ impl CfnContinuousDeploymentPolicyContinuousDeploymentPolicyConfigProperty {
     /// For example: `d111111abcdef8.cloudfront.net` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-continuousdeploymentpolicy-continuousdeploymentpolicyconfig.html#cfn-cloudfront-continuousdeploymentpolicy-continuousdeploymentpolicyconfig-stagingdistributiondnsnames>
-    pub fn staging_distribution_dns_names(mut self, staging_distribution_dns_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.staging_distribution_dns_names = rt::collect::<rt::JsString, _>(staging_distribution_dns_names);
+    pub fn staging_distribution_dns_names(mut self, staging_distribution_dns_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.staging_distribution_dns_names = rt::ListArg::<rt::JsString>::into_list(staging_distribution_dns_names);
         self
     }
     /// Contains the parameters for routing production traffic from your primary to staging distributions.
@@ -3686,7 +3695,7 @@ impl CfnDistribution {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -3723,7 +3732,7 @@ pub struct CfnDistributionCacheBehaviorProperty {
     /// If you pick the third choice, you may need to restrict access to your Amazon S3 bucket or to your custom origin so users can't perform operations that you don't want them to. For example, you might not want users to have permissions to delete objects from your origin.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-cachebehavior.html#cfn-cloudfront-distribution-cachebehavior-allowedmethods>
-    pub allowed_methods: Option<Vec<rt::JsString>>,
+    pub allowed_methods: Option<rt::JsList<rt::JsString>>,
     /// The unique identifier of the cache policy that is attached to this cache behavior.
     ///
     /// For more information, see [Creating cache policies](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/controlling-the-cache-key.html#cache-key-create-cache-policy) or [Using the managed cache policies](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html) in the *Amazon CloudFront Developer Guide* .
@@ -3742,7 +3751,7 @@ pub struct CfnDistributionCacheBehaviorProperty {
     /// If you pick the second choice for your Amazon S3 Origin, you may need to forward Access-Control-Request-Method, Access-Control-Request-Headers, and Origin headers for the responses to be cached correctly.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-cachebehavior.html#cfn-cloudfront-distribution-cachebehavior-cachedmethods>
-    pub cached_methods: Option<Vec<rt::JsString>>,
+    pub cached_methods: Option<rt::JsList<rt::JsString>>,
     /// Whether you want CloudFront to automatically compress certain files for this cache behavior.
     ///
     /// If so, specify true; if not, specify false. For more information, see [Serving Compressed Files](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/ServingCompressedFiles.html) in the *Amazon CloudFront Developer Guide* .
@@ -3868,7 +3877,7 @@ pub struct CfnDistributionCacheBehaviorProperty {
     /// When a cache behavior contains trusted key groups, CloudFront requires signed URLs or signed cookies for all requests that match the cache behavior. The URLs or cookies must be signed with a private key whose corresponding public key is in the key group. The signed URL or cookie contains information about which public key CloudFront should use to verify the signature. For more information, see [Serving private content](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-cachebehavior.html#cfn-cloudfront-distribution-cachebehavior-trustedkeygroups>
-    pub trusted_key_groups: Option<Vec<rt::JsString>>,
+    pub trusted_key_groups: Option<rt::JsList<rt::JsString>>,
     /// > We recommend using `TrustedKeyGroups` instead of `TrustedSigners` .
     ///
     /// > This field only supports standard distributions. You can't specify this field for multi-tenant distributions. For more information, see [Unsupported features for SaaS Manager for Amazon CloudFront](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-config-options.html#unsupported-saas) in the *Amazon CloudFront Developer Guide* .
@@ -3878,7 +3887,7 @@ pub struct CfnDistributionCacheBehaviorProperty {
     /// When a cache behavior contains trusted signers, CloudFront requires signed URLs or signed cookies for all requests that match the cache behavior. The URLs or cookies must be signed with the private key of a CloudFront key pair in the trusted signer's AWS account . The signed URL or cookie contains information about which public key CloudFront should use to verify the signature. For more information, see [Serving private content](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-cachebehavior.html#cfn-cloudfront-distribution-cachebehavior-trustedsigners>
-    pub trusted_signers: Option<Vec<rt::JsString>>,
+    pub trusted_signers: Option<rt::JsList<rt::JsString>>,
     /// The protocol that viewers can use to access the files in the origin specified by `TargetOriginId` when a request matches the path pattern in `PathPattern` .
     ///
     /// You can specify the following options:
@@ -3927,8 +3936,8 @@ impl CfnDistributionCacheBehaviorProperty {
     /// If you pick the third choice, you may need to restrict access to your Amazon S3 bucket or to your custom origin so users can't perform operations that you don't want them to. For example, you might not want users to have permissions to delete objects from your origin.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-cachebehavior.html#cfn-cloudfront-distribution-cachebehavior-allowedmethods>
-    pub fn allowed_methods(mut self, allowed_methods: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowed_methods = Some(rt::collect::<rt::JsString, _>(allowed_methods));
+    pub fn allowed_methods(mut self, allowed_methods: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowed_methods = Some(rt::ListArg::<rt::JsString>::into_list(allowed_methods));
         self
     }
     /// The unique identifier of the cache policy that is attached to this cache behavior.
@@ -3952,8 +3961,8 @@ impl CfnDistributionCacheBehaviorProperty {
     /// If you pick the second choice for your Amazon S3 Origin, you may need to forward Access-Control-Request-Method, Access-Control-Request-Headers, and Origin headers for the responses to be cached correctly.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-cachebehavior.html#cfn-cloudfront-distribution-cachebehavior-cachedmethods>
-    pub fn cached_methods(mut self, cached_methods: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.cached_methods = Some(rt::collect::<rt::JsString, _>(cached_methods));
+    pub fn cached_methods(mut self, cached_methods: impl rt::ListArg<rt::JsString>) -> Self {
+        self.cached_methods = Some(rt::ListArg::<rt::JsString>::into_list(cached_methods));
         self
     }
     /// Whether you want CloudFront to automatically compress certain files for this cache behavior.
@@ -4126,8 +4135,8 @@ impl CfnDistributionCacheBehaviorProperty {
     /// When a cache behavior contains trusted key groups, CloudFront requires signed URLs or signed cookies for all requests that match the cache behavior. The URLs or cookies must be signed with a private key whose corresponding public key is in the key group. The signed URL or cookie contains information about which public key CloudFront should use to verify the signature. For more information, see [Serving private content](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-cachebehavior.html#cfn-cloudfront-distribution-cachebehavior-trustedkeygroups>
-    pub fn trusted_key_groups(mut self, trusted_key_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.trusted_key_groups = Some(rt::collect::<rt::JsString, _>(trusted_key_groups));
+    pub fn trusted_key_groups(mut self, trusted_key_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.trusted_key_groups = Some(rt::ListArg::<rt::JsString>::into_list(trusted_key_groups));
         self
     }
     /// > We recommend using `TrustedKeyGroups` instead of `TrustedSigners` .
@@ -4139,8 +4148,8 @@ impl CfnDistributionCacheBehaviorProperty {
     /// When a cache behavior contains trusted signers, CloudFront requires signed URLs or signed cookies for all requests that match the cache behavior. The URLs or cookies must be signed with the private key of a CloudFront key pair in the trusted signer's AWS account . The signed URL or cookie contains information about which public key CloudFront should use to verify the signature. For more information, see [Serving private content](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-cachebehavior.html#cfn-cloudfront-distribution-cachebehavior-trustedsigners>
-    pub fn trusted_signers(mut self, trusted_signers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.trusted_signers = Some(rt::collect::<rt::JsString, _>(trusted_signers));
+    pub fn trusted_signers(mut self, trusted_signers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.trusted_signers = Some(rt::ListArg::<rt::JsString>::into_list(trusted_signers));
         self
     }
     /// The protocol that viewers can use to access the files in the origin specified by `TargetOriginId` when a request matches the path pattern in `PathPattern` .
@@ -4310,7 +4319,7 @@ pub struct CfnDistributionCookiesProperty {
     /// For the current limit on the number of cookie names that you can whitelist for each cache behavior, see [CloudFront Limits](https://docs.aws.amazon.com/general/latest/gr/xrefaws_service_limits.html#limits_cloudfront) in the *AWS General Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-cookies.html#cfn-cloudfront-distribution-cookies-whitelistednames>
-    pub whitelisted_names: Option<Vec<rt::JsString>>,
+    pub whitelisted_names: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnDistributionCookiesProperty {
@@ -4350,8 +4359,8 @@ impl CfnDistributionCookiesProperty {
     /// For the current limit on the number of cookie names that you can whitelist for each cache behavior, see [CloudFront Limits](https://docs.aws.amazon.com/general/latest/gr/xrefaws_service_limits.html#limits_cloudfront) in the *AWS General Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-cookies.html#cfn-cloudfront-distribution-cookies-whitelistednames>
-    pub fn whitelisted_names(mut self, whitelisted_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.whitelisted_names = Some(rt::collect::<rt::JsString, _>(whitelisted_names));
+    pub fn whitelisted_names(mut self, whitelisted_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.whitelisted_names = Some(rt::ListArg::<rt::JsString>::into_list(whitelisted_names));
         self
     }
 }
@@ -4553,7 +4562,7 @@ pub struct CfnDistributionCustomOriginConfigProperty {
     /// For more information, see [Minimum Origin SSL Protocol](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html#DownloadDistValuesOriginSSLProtocols) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-customoriginconfig.html#cfn-cloudfront-distribution-customoriginconfig-originsslprotocols>
-    pub origin_ssl_protocols: Option<Vec<rt::JsString>>,
+    pub origin_ssl_protocols: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnDistributionCustomOriginConfigProperty {
@@ -4643,8 +4652,8 @@ impl CfnDistributionCustomOriginConfigProperty {
     /// For more information, see [Minimum Origin SSL Protocol](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html#DownloadDistValuesOriginSSLProtocols) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-customoriginconfig.html#cfn-cloudfront-distribution-customoriginconfig-originsslprotocols>
-    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.origin_ssl_protocols = Some(rt::collect::<rt::JsString, _>(origin_ssl_protocols));
+    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl rt::ListArg<rt::JsString>) -> Self {
+        self.origin_ssl_protocols = Some(rt::ListArg::<rt::JsString>::into_list(origin_ssl_protocols));
         self
     }
 }
@@ -4686,7 +4695,7 @@ pub struct CfnDistributionDefaultCacheBehaviorProperty {
     /// If you pick the third choice, you may need to restrict access to your Amazon S3 bucket or to your custom origin so users can't perform operations that you don't want them to. For example, you might not want users to have permissions to delete objects from your origin.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-defaultcachebehavior.html#cfn-cloudfront-distribution-defaultcachebehavior-allowedmethods>
-    pub allowed_methods: Option<Vec<rt::JsString>>,
+    pub allowed_methods: Option<rt::JsList<rt::JsString>>,
     /// The unique identifier of the cache policy that is attached to the default cache behavior.
     ///
     /// For more information, see [Creating cache policies](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/controlling-the-cache-key.html#cache-key-create-cache-policy) or [Using the managed cache policies](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html) in the *Amazon CloudFront Developer Guide* .
@@ -4707,7 +4716,7 @@ pub struct CfnDistributionDefaultCacheBehaviorProperty {
     /// If you pick the second choice for your Amazon S3 Origin, you may need to forward Access-Control-Request-Method, Access-Control-Request-Headers, and Origin headers for the responses to be cached correctly.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-defaultcachebehavior.html#cfn-cloudfront-distribution-defaultcachebehavior-cachedmethods>
-    pub cached_methods: Option<Vec<rt::JsString>>,
+    pub cached_methods: Option<rt::JsList<rt::JsString>>,
     /// Whether you want CloudFront to automatically compress certain files for this cache behavior.
     ///
     /// If so, specify `true` ; if not, specify `false` . For more information, see [Serving Compressed Files](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/ServingCompressedFiles.html) in the *Amazon CloudFront Developer Guide* .
@@ -4829,7 +4838,7 @@ pub struct CfnDistributionDefaultCacheBehaviorProperty {
     /// When a cache behavior contains trusted key groups, CloudFront requires signed URLs or signed cookies for all requests that match the cache behavior. The URLs or cookies must be signed with a private key whose corresponding public key is in the key group. The signed URL or cookie contains information about which public key CloudFront should use to verify the signature. For more information, see [Serving private content](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-defaultcachebehavior.html#cfn-cloudfront-distribution-defaultcachebehavior-trustedkeygroups>
-    pub trusted_key_groups: Option<Vec<rt::JsString>>,
+    pub trusted_key_groups: Option<rt::JsList<rt::JsString>>,
     /// > We recommend using `TrustedKeyGroups` instead of `TrustedSigners` .
     ///
     /// > This field only supports standard distributions. You can't specify this field for multi-tenant distributions. For more information, see [Unsupported features for SaaS Manager for Amazon CloudFront](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-config-options.html#unsupported-saas) in the *Amazon CloudFront Developer Guide* .
@@ -4839,7 +4848,7 @@ pub struct CfnDistributionDefaultCacheBehaviorProperty {
     /// When a cache behavior contains trusted signers, CloudFront requires signed URLs or signed cookies for all requests that match the cache behavior. The URLs or cookies must be signed with the private key of a CloudFront key pair in a trusted signer's AWS account . The signed URL or cookie contains information about which public key CloudFront should use to verify the signature. For more information, see [Serving private content](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-defaultcachebehavior.html#cfn-cloudfront-distribution-defaultcachebehavior-trustedsigners>
-    pub trusted_signers: Option<Vec<rt::JsString>>,
+    pub trusted_signers: Option<rt::JsList<rt::JsString>>,
     /// The protocol that viewers can use to access the files in the origin specified by `TargetOriginId` when a request matches the path pattern in `PathPattern` .
     ///
     /// You can specify the following options:
@@ -4885,8 +4894,8 @@ impl CfnDistributionDefaultCacheBehaviorProperty {
     /// If you pick the third choice, you may need to restrict access to your Amazon S3 bucket or to your custom origin so users can't perform operations that you don't want them to. For example, you might not want users to have permissions to delete objects from your origin.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-defaultcachebehavior.html#cfn-cloudfront-distribution-defaultcachebehavior-allowedmethods>
-    pub fn allowed_methods(mut self, allowed_methods: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowed_methods = Some(rt::collect::<rt::JsString, _>(allowed_methods));
+    pub fn allowed_methods(mut self, allowed_methods: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowed_methods = Some(rt::ListArg::<rt::JsString>::into_list(allowed_methods));
         self
     }
     /// The unique identifier of the cache policy that is attached to the default cache behavior.
@@ -4912,8 +4921,8 @@ impl CfnDistributionDefaultCacheBehaviorProperty {
     /// If you pick the second choice for your Amazon S3 Origin, you may need to forward Access-Control-Request-Method, Access-Control-Request-Headers, and Origin headers for the responses to be cached correctly.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-defaultcachebehavior.html#cfn-cloudfront-distribution-defaultcachebehavior-cachedmethods>
-    pub fn cached_methods(mut self, cached_methods: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.cached_methods = Some(rt::collect::<rt::JsString, _>(cached_methods));
+    pub fn cached_methods(mut self, cached_methods: impl rt::ListArg<rt::JsString>) -> Self {
+        self.cached_methods = Some(rt::ListArg::<rt::JsString>::into_list(cached_methods));
         self
     }
     /// Whether you want CloudFront to automatically compress certain files for this cache behavior.
@@ -5079,8 +5088,8 @@ impl CfnDistributionDefaultCacheBehaviorProperty {
     /// When a cache behavior contains trusted key groups, CloudFront requires signed URLs or signed cookies for all requests that match the cache behavior. The URLs or cookies must be signed with a private key whose corresponding public key is in the key group. The signed URL or cookie contains information about which public key CloudFront should use to verify the signature. For more information, see [Serving private content](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-defaultcachebehavior.html#cfn-cloudfront-distribution-defaultcachebehavior-trustedkeygroups>
-    pub fn trusted_key_groups(mut self, trusted_key_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.trusted_key_groups = Some(rt::collect::<rt::JsString, _>(trusted_key_groups));
+    pub fn trusted_key_groups(mut self, trusted_key_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.trusted_key_groups = Some(rt::ListArg::<rt::JsString>::into_list(trusted_key_groups));
         self
     }
     /// > We recommend using `TrustedKeyGroups` instead of `TrustedSigners` .
@@ -5092,8 +5101,8 @@ impl CfnDistributionDefaultCacheBehaviorProperty {
     /// When a cache behavior contains trusted signers, CloudFront requires signed URLs or signed cookies for all requests that match the cache behavior. The URLs or cookies must be signed with the private key of a CloudFront key pair in a trusted signer's AWS account . The signed URL or cookie contains information about which public key CloudFront should use to verify the signature. For more information, see [Serving private content](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PrivateContent.html) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-defaultcachebehavior.html#cfn-cloudfront-distribution-defaultcachebehavior-trustedsigners>
-    pub fn trusted_signers(mut self, trusted_signers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.trusted_signers = Some(rt::collect::<rt::JsString, _>(trusted_signers));
+    pub fn trusted_signers(mut self, trusted_signers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.trusted_signers = Some(rt::ListArg::<rt::JsString>::into_list(trusted_signers));
         self
     }
     /// The protocol that viewers can use to access the files in the origin specified by `TargetOriginId` when a request matches the path pattern in `PathPattern` .
@@ -5187,7 +5196,7 @@ pub struct CfnDistributionDistributionConfigProperty {
     /// A complex type that contains information about CNAMEs (alternate domain names), if any, for this distribution.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-distributionconfig.html#cfn-cloudfront-distribution-distributionconfig-aliases>
-    pub aliases: Option<Vec<rt::JsString>>,
+    pub aliases: Option<rt::JsList<rt::JsString>>,
     /// > To use this field for a multi-tenant distribution, use a connection group instead.
     ///
     /// For more information, see [ConnectionGroup](https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_ConnectionGroup.html) .
@@ -5211,7 +5220,7 @@ pub struct CfnDistributionDistributionConfigProperty {
     /// > This property is legacy. We recommend that you use [Aliases](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-distributionconfig.html#cfn-cloudfront-distribution-distributionconfig-aliases) instead.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-distributionconfig.html#cfn-cloudfront-distribution-distributionconfig-cnames>
-    pub cnam_es: Option<Vec<rt::JsString>>,
+    pub cnam_es: Option<rt::JsList<rt::JsString>>,
     /// A comment to describe the distribution.
     ///
     /// The comment cannot be longer than 128 characters.
@@ -5413,8 +5422,8 @@ impl CfnDistributionDistributionConfigProperty {
     /// A complex type that contains information about CNAMEs (alternate domain names), if any, for this distribution.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-distributionconfig.html#cfn-cloudfront-distribution-distributionconfig-aliases>
-    pub fn aliases(mut self, aliases: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.aliases = Some(rt::collect::<rt::JsString, _>(aliases));
+    pub fn aliases(mut self, aliases: impl rt::ListArg<rt::JsString>) -> Self {
+        self.aliases = Some(rt::ListArg::<rt::JsString>::into_list(aliases));
         self
     }
     /// > To use this field for a multi-tenant distribution, use a connection group instead.
@@ -5449,8 +5458,8 @@ impl CfnDistributionDistributionConfigProperty {
     /// > This property is legacy. We recommend that you use [Aliases](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-distributionconfig.html#cfn-cloudfront-distribution-distributionconfig-aliases) instead.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-distributionconfig.html#cfn-cloudfront-distribution-distributionconfig-cnames>
-    pub fn cnam_es(mut self, cnam_es: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.cnam_es = Some(rt::collect::<rt::JsString, _>(cnam_es));
+    pub fn cnam_es(mut self, cnam_es: impl rt::ListArg<rt::JsString>) -> Self {
+        self.cnam_es = Some(rt::ListArg::<rt::JsString>::into_list(cnam_es));
         self
     }
     /// A comment to describe the distribution.
@@ -5771,7 +5780,7 @@ pub struct CfnDistributionForwardedValuesProperty {
     /// For more information, see [Caching Content Based on Request Headers](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/header-caching.html) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-forwardedvalues.html#cfn-cloudfront-distribution-forwardedvalues-headers>
-    pub headers: Option<Vec<rt::JsString>>,
+    pub headers: Option<rt::JsList<rt::JsString>>,
     /// This field is deprecated.
     ///
     /// We recommend that you use a cache policy or an origin request policy instead of this field.
@@ -5803,7 +5812,7 @@ pub struct CfnDistributionForwardedValuesProperty {
     /// A complex type that contains information about the query string parameters that you want CloudFront to use for caching for this cache behavior.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-forwardedvalues.html#cfn-cloudfront-distribution-forwardedvalues-querystringcachekeys>
-    pub query_string_cache_keys: Option<Vec<rt::JsString>>,
+    pub query_string_cache_keys: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnDistributionForwardedValuesProperty {
@@ -5839,8 +5848,8 @@ impl CfnDistributionForwardedValuesProperty {
     /// For more information, see [Caching Content Based on Request Headers](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/header-caching.html) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-forwardedvalues.html#cfn-cloudfront-distribution-forwardedvalues-headers>
-    pub fn headers(mut self, headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.headers = Some(rt::collect::<rt::JsString, _>(headers));
+    pub fn headers(mut self, headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.headers = Some(rt::ListArg::<rt::JsString>::into_list(headers));
         self
     }
     /// This field is deprecated.
@@ -5877,8 +5886,8 @@ impl CfnDistributionForwardedValuesProperty {
     /// A complex type that contains information about the query string parameters that you want CloudFront to use for caching for this cache behavior.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-forwardedvalues.html#cfn-cloudfront-distribution-forwardedvalues-querystringcachekeys>
-    pub fn query_string_cache_keys(mut self, query_string_cache_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.query_string_cache_keys = Some(rt::collect::<rt::JsString, _>(query_string_cache_keys));
+    pub fn query_string_cache_keys(mut self, query_string_cache_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.query_string_cache_keys = Some(rt::ListArg::<rt::JsString>::into_list(query_string_cache_keys));
         self
     }
 }
@@ -5961,7 +5970,7 @@ pub struct CfnDistributionGeoRestrictionProperty {
     /// CloudFront and `MaxMind` both use `ISO 3166` country codes. For the current list of countries and the corresponding codes, see `ISO 3166-1-alpha-2` code on the *International Organization for Standardization* website. You can also refer to the country list on the CloudFront console, which includes both country names and codes.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-georestriction.html#cfn-cloudfront-distribution-georestriction-locations>
-    pub locations: Option<Vec<rt::JsString>>,
+    pub locations: Option<rt::JsList<rt::JsString>>,
     /// The method that you want to use to restrict distribution of your content by country:.
     ///
     /// - `none` : No geo restriction is enabled, meaning access to content is not restricted by client geo location.
@@ -5984,8 +5993,8 @@ impl CfnDistributionGeoRestrictionProperty {
     /// CloudFront and `MaxMind` both use `ISO 3166` country codes. For the current list of countries and the corresponding codes, see `ISO 3166-1-alpha-2` code on the *International Organization for Standardization* website. You can also refer to the country list on the CloudFront console, which includes both country names and codes.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-georestriction.html#cfn-cloudfront-distribution-georestriction-locations>
-    pub fn locations(mut self, locations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.locations = Some(rt::collect::<rt::JsString, _>(locations));
+    pub fn locations(mut self, locations: impl rt::ListArg<rt::JsString>) -> Self {
+        self.locations = Some(rt::ListArg::<rt::JsString>::into_list(locations));
         self
     }
     /// The method that you want to use to restrict distribution of your content by country:.
@@ -6172,7 +6181,7 @@ pub struct CfnDistributionLegacyCustomOriginProperty {
     /// For more information, see [Minimum Origin SSL Protocol](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html#DownloadDistValuesOriginSSLProtocols) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-legacycustomorigin.html#cfn-cloudfront-distribution-legacycustomorigin-originsslprotocols>
-    pub origin_ssl_protocols: Vec<rt::JsString>,
+    pub origin_ssl_protocols: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnDistributionLegacyCustomOriginProperty`], named: `CfnDistributionLegacyCustomOriginProperty::new(CfnDistributionLegacyCustomOriginPropertyRequired { .. })`.
@@ -6182,7 +6191,7 @@ pub struct CfnDistributionLegacyCustomOriginPropertyRequired<T0, T1, T2> {
     pub dns_name: T0,
     /// Specifies the protocol (HTTP or HTTPS) that CloudFront uses to connect to the origin. (converts into `JsString`)
     pub origin_protocol_policy: T1,
-    /// The minimum SSL/TLS protocol version that CloudFront uses when communicating with your origin server over HTTPs. (items converting into `JsString`)
+    /// The minimum SSL/TLS protocol version that CloudFront uses when communicating with your origin server over HTTPs. (items converting into `JsString`, or a `JsArray` of them)
     pub origin_ssl_protocols: T2,
 }
 
@@ -6192,10 +6201,9 @@ impl CfnDistributionLegacyCustomOriginProperty {
     where
         T0: Into<rt::JsString>,
         T1: Into<rt::JsString>,
-        T2: IntoIterator,
-        T2::Item: Into<rt::JsString>,
+        T2: rt::ListArg<rt::JsString>,
     {
-        CfnDistributionLegacyCustomOriginProperty { dns_name: required.dns_name.into(), http_port: None, https_port: None, origin_protocol_policy: required.origin_protocol_policy.into(), origin_ssl_protocols: rt::collect::<rt::JsString, _>(required.origin_ssl_protocols) }
+        CfnDistributionLegacyCustomOriginProperty { dns_name: required.dns_name.into(), http_port: None, https_port: None, origin_protocol_policy: required.origin_protocol_policy.into(), origin_ssl_protocols: rt::ListArg::<rt::JsString>::into_list(required.origin_ssl_protocols) }
     }
     /// The domain name assigned to your CloudFront distribution.
     ///
@@ -6238,8 +6246,8 @@ impl CfnDistributionLegacyCustomOriginProperty {
     /// For more information, see [Minimum Origin SSL Protocol](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html#DownloadDistValuesOriginSSLProtocols) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-legacycustomorigin.html#cfn-cloudfront-distribution-legacycustomorigin-originsslprotocols>
-    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.origin_ssl_protocols = rt::collect::<rt::JsString, _>(origin_ssl_protocols);
+    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl rt::ListArg<rt::JsString>) -> Self {
+        self.origin_ssl_protocols = rt::ListArg::<rt::JsString>::into_list(origin_ssl_protocols);
         self
     }
 }
@@ -7027,6 +7035,128 @@ impl rt::ToValue for CfnDistributionOriginProperty {
     }
 }
 
+/// The fields of a [`CfnDistributionOriginProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnDistributionOriginProperty> {
+    /// The number of times that CloudFront attempts to connect to the origin.
+    ///
+    /// The minimum number is 1, the maximum is 3, and the default (if you don't specify otherwise) is 3.
+    ///
+    /// For a custom origin (including an Amazon S3 bucket that's configured with static website hosting), this value also specifies the number of times that CloudFront attempts to get a response from the origin, in the case of an [Origin Response Timeout](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html#DownloadDistValuesOriginResponseTimeout) .
+    ///
+    /// For more information, see [Origin Connection Attempts](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html#origin-connection-attempts) in the *Amazon CloudFront Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-connectionattempts>
+    #[track_caller]
+    pub fn connection_attempts(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "connectionAttempts")
+    }
+    /// The number of seconds that CloudFront waits when trying to establish a connection to the origin.
+    ///
+    /// The minimum timeout is 1 second, the maximum is 10 seconds, and the default (if you don't specify otherwise) is 10 seconds.
+    ///
+    /// For more information, see [Origin Connection Timeout](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html#origin-connection-timeout) in the *Amazon CloudFront Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-connectiontimeout>
+    #[track_caller]
+    pub fn connection_timeout(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "connectionTimeout")
+    }
+    /// Use this type to specify an origin that is not an Amazon S3 bucket, with one exception.
+    ///
+    /// If the Amazon S3 bucket is configured with static website hosting, use this type. If the Amazon S3 bucket is not configured with static website hosting, use the `S3OriginConfig` type instead.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-customoriginconfig>
+    #[track_caller]
+    pub fn custom_origin_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "customOriginConfig")
+    }
+    /// The domain name for the origin.
+    ///
+    /// For more information, see [Origin Domain Name](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html#DownloadDistValuesDomainName) in the *Amazon CloudFront Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-domainname>
+    #[track_caller]
+    pub fn domain_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "domainName")
+    }
+    /// A unique identifier for the origin. This value must be unique within the distribution.
+    ///
+    /// Use this value to specify the `TargetOriginId` in a `CacheBehavior` or `DefaultCacheBehavior` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-id>
+    #[track_caller]
+    pub fn id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "id")
+    }
+    /// The unique identifier of an origin access control for this origin.
+    ///
+    /// For more information, see [Restricting access to an Amazon S3 origin](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html) in the *Amazon CloudFront Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-originaccesscontrolid>
+    #[track_caller]
+    pub fn origin_access_control_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "originAccessControlId")
+    }
+    /// A list of HTTP header names and values that CloudFront adds to the requests that it sends to the origin.
+    ///
+    /// For more information, see [Adding Custom Headers to Origin Requests](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/add-origin-custom-headers.html) in the *Amazon CloudFront Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-origincustomheaders>
+    #[track_caller]
+    pub fn origin_custom_headers(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "originCustomHeaders")
+    }
+    /// An optional path that CloudFront appends to the origin domain name when CloudFront requests content from the origin.
+    ///
+    /// For more information, see [Origin Path](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html#DownloadDistValuesOriginPath) in the *Amazon CloudFront Developer Guide* .
+    ///
+    /// Default: - ""
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-originpath>
+    #[track_caller]
+    pub fn origin_path(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "originPath")
+    }
+    /// CloudFront Origin Shield. Using Origin Shield can help reduce the load on your origin.
+    ///
+    /// For more information, see [Using Origin Shield](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/origin-shield.html) in the *Amazon CloudFront Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-originshield>
+    #[track_caller]
+    pub fn origin_shield(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "originShield")
+    }
+    /// The time (in seconds) that a request from CloudFront to the origin can stay open and wait for a response.
+    ///
+    /// If the complete response isn't received from the origin by this time, CloudFront ends the connection.
+    ///
+    /// The value for `ResponseCompletionTimeout` must be equal to or greater than the value for `OriginReadTimeout` . If you don't set a value for `ResponseCompletionTimeout` , CloudFront doesn't enforce a maximum value.
+    ///
+    /// For more information, see [Response completion timeout](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html#response-completion-timeout) in the *Amazon CloudFront Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-responsecompletiontimeout>
+    #[track_caller]
+    pub fn response_completion_timeout(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "responseCompletionTimeout")
+    }
+    /// Use this type to specify an origin that is an Amazon S3 bucket that is not configured with static website hosting.
+    ///
+    /// To specify any other type of origin, including an Amazon S3 bucket that is configured with static website hosting, use the `CustomOriginConfig` type instead.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-s3originconfig>
+    #[track_caller]
+    pub fn s3_origin_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "s3OriginConfig")
+    }
+    /// The VPC origin configuration.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-vpcoriginconfig>
+    #[track_caller]
+    pub fn vpc_origin_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "vpcOriginConfig")
+    }
+}
+
 /// CloudFront Origin Shield.
 ///
 /// Using Origin Shield can help reduce the load on your origin. For more information, see [Using Origin Shield](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/origin-shield.html) in the *Amazon CloudFront Developer Guide* .
@@ -7664,6 +7794,82 @@ impl rt::ToValue for CfnDistributionViewerCertificateProperty {
     }
 }
 
+/// The fields of a [`CfnDistributionViewerCertificateProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnDistributionViewerCertificateProperty> {
+    /// > In CloudFormation, this field name is `AcmCertificateArn` . Note the different capitalization.
+    ///
+    /// If the distribution uses `Aliases` (alternate domain names or CNAMEs) and the SSL/TLS certificate is stored in [Certificate Manager (ACM)](https://docs.aws.amazon.com/acm/latest/userguide/acm-overview.html) , provide the Amazon Resource Name (ARN) of the ACM certificate. CloudFront only supports ACM certificates in the US East (N. Virginia) Region ( `us-east-1` ).
+    ///
+    /// If you specify an ACM certificate ARN, you must also specify values for `MinimumProtocolVersion` and `SSLSupportMethod` . (In CloudFormation, the field name is `SslSupportMethod` . Note the different capitalization.)
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-viewercertificate.html#cfn-cloudfront-distribution-viewercertificate-acmcertificatearn>
+    #[track_caller]
+    pub fn acm_certificate_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "acmCertificateArn")
+    }
+    /// If the distribution uses the CloudFront domain name such as `d111111abcdef8.cloudfront.net` , set this field to `true` .
+    ///
+    /// If the distribution uses `Aliases` (alternate domain names or CNAMEs), omit this field and specify values for the following fields:
+    ///
+    /// - `AcmCertificateArn` or `IamCertificateId` (specify a value for one, not both)
+    /// - `MinimumProtocolVersion`
+    /// - `SslSupportMethod`
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-viewercertificate.html#cfn-cloudfront-distribution-viewercertificate-cloudfrontdefaultcertificate>
+    #[track_caller]
+    pub fn cloud_front_default_certificate(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "cloudFrontDefaultCertificate")
+    }
+    /// > This field only supports standard distributions.
+    ///
+    /// You can't specify this field for multi-tenant distributions. For more information, see [Unsupported features for SaaS Manager for Amazon CloudFront](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-config-options.html#unsupported-saas) in the *Amazon CloudFront Developer Guide* . > In CloudFormation, this field name is `IamCertificateId` . Note the different capitalization.
+    ///
+    /// If the distribution uses `Aliases` (alternate domain names or CNAMEs) and the SSL/TLS certificate is stored in [AWS Identity and Access Management (IAM)](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_server-certs.html) , provide the ID of the IAM certificate.
+    ///
+    /// If you specify an IAM certificate ID, you must also specify values for `MinimumProtocolVersion` and `SSLSupportMethod` . (In CloudFormation, the field name is `SslSupportMethod` . Note the different capitalization.)
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-viewercertificate.html#cfn-cloudfront-distribution-viewercertificate-iamcertificateid>
+    #[track_caller]
+    pub fn iam_certificate_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "iamCertificateId")
+    }
+    /// If the distribution uses `Aliases` (alternate domain names or CNAMEs), specify the security policy that you want CloudFront to use for HTTPS connections with viewers.
+    ///
+    /// The security policy determines two settings:
+    ///
+    /// - The minimum SSL/TLS protocol that CloudFront can use to communicate with viewers.
+    /// - The ciphers that CloudFront can use to encrypt the content that it returns to viewers.
+    ///
+    /// For more information, see [Security Policy](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html#DownloadDistValues-security-policy) and [Supported Protocols and Ciphers Between Viewers and CloudFront](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/secure-connections-supported-viewer-protocols-ciphers.html#secure-connections-supported-ciphers) in the *Amazon CloudFront Developer Guide* .
+    ///
+    /// > On the CloudFront console, this setting is called *Security Policy* .
+    ///
+    /// When you're using SNI only (you set `SSLSupportMethod` to `sni-only` ), you must specify `TLSv1` or higher. (In CloudFormation, the field name is `SslSupportMethod` . Note the different capitalization.)
+    ///
+    /// If the distribution uses the CloudFront domain name such as `d111111abcdef8.cloudfront.net` (you set `CloudFrontDefaultCertificate` to `true` ), CloudFront automatically sets the security policy to `TLSv1` regardless of the value that you set here.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-viewercertificate.html#cfn-cloudfront-distribution-viewercertificate-minimumprotocolversion>
+    #[track_caller]
+    pub fn minimum_protocol_version(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "minimumProtocolVersion")
+    }
+    /// > In CloudFormation, this field name is `SslSupportMethod` . Note the different capitalization.
+    ///
+    /// If the distribution uses `Aliases` (alternate domain names or CNAMEs), specify which viewers the distribution accepts HTTPS connections from.
+    ///
+    /// - `sni-only` – The distribution accepts HTTPS connections from only viewers that support [server name indication (SNI)](https://docs.aws.amazon.com/https://en.wikipedia.org/wiki/Server_Name_Indication) . This is recommended. Most browsers and clients support SNI.
+    /// - `vip` – The distribution accepts HTTPS connections from all viewers including those that don't support SNI. This is not recommended, and results in additional monthly charges from CloudFront.
+    /// - `static-ip` - Do not specify this value unless your distribution has been enabled for this feature by the CloudFront team. If you have a use case that requires static IP addresses for a distribution, contact CloudFront through the [Support Center](https://docs.aws.amazon.com/support/home) .
+    ///
+    /// If the distribution uses the CloudFront domain name such as `d111111abcdef8.cloudfront.net` , don't set a value for this field.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-viewercertificate.html#cfn-cloudfront-distribution-viewercertificate-sslsupportmethod>
+    #[track_caller]
+    pub fn ssl_support_method(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "sslSupportMethod")
+    }
+}
+
 /// A viewer mTLS configuration.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-viewermtlsconfig.html>
@@ -7820,7 +8026,7 @@ pub struct CfnDistributionProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-distribution.html#cfn-cloudfront-distribution-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnDistributionProps {
@@ -7838,8 +8044,8 @@ impl CfnDistributionProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-distribution.html#cfn-cloudfront-distribution-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -7991,7 +8197,7 @@ impl CfnDistributionTenant {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -8149,7 +8355,7 @@ pub struct CfnDistributionTenantGeoRestrictionCustomizationProperty {
     /// The locations for geographic restrictions.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distributiontenant-georestrictioncustomization.html#cfn-cloudfront-distributiontenant-georestrictioncustomization-locations>
-    pub locations: Option<Vec<rt::JsString>>,
+    pub locations: Option<rt::JsList<rt::JsString>>,
     /// The method that you want to use to restrict distribution of your content by country:.
     ///
     /// - `none` : No geographic restriction is enabled, meaning access to content is not restricted by client geo location.
@@ -8168,8 +8374,8 @@ impl CfnDistributionTenantGeoRestrictionCustomizationProperty {
     /// The locations for geographic restrictions.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distributiontenant-georestrictioncustomization.html#cfn-cloudfront-distributiontenant-georestrictioncustomization-locations>
-    pub fn locations(mut self, locations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.locations = Some(rt::collect::<rt::JsString, _>(locations));
+    pub fn locations(mut self, locations: impl rt::ListArg<rt::JsString>) -> Self {
+        self.locations = Some(rt::ListArg::<rt::JsString>::into_list(locations));
         self
     }
     /// The method that you want to use to restrict distribution of your content by country:.
@@ -8389,7 +8595,7 @@ pub struct CfnDistributionTenantProps {
     /// The domains associated with the distribution tenant.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-distributiontenant.html#cfn-cloudfront-distributiontenant-domains>
-    pub domains: Vec<rt::JsString>,
+    pub domains: rt::JsList<rt::JsString>,
     /// Indicates whether the distribution tenant is in an enabled state.
     ///
     /// If disabled, the distribution tenant won't serve traffic.
@@ -8413,7 +8619,7 @@ pub struct CfnDistributionTenantProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-distributiontenant.html#cfn-cloudfront-distributiontenant-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnDistributionTenantProps`], named: `CfnDistributionTenantProps::new(CfnDistributionTenantPropsRequired { .. })`.
@@ -8421,7 +8627,7 @@ pub struct CfnDistributionTenantProps {
 pub struct CfnDistributionTenantPropsRequired<T0, T1, T2> {
     /// The ID of the multi-tenant distribution. (converts into `JsString`)
     pub distribution_id: T0,
-    /// The domains associated with the distribution tenant. (items converting into `JsString`)
+    /// The domains associated with the distribution tenant. (items converting into `JsString`, or a `JsArray` of them)
     pub domains: T1,
     /// The name of the distribution tenant. (converts into `JsString`)
     pub name: T2,
@@ -8432,11 +8638,10 @@ impl CfnDistributionTenantProps {
     pub fn new<T0, T1, T2>(required: CfnDistributionTenantPropsRequired<T0, T1, T2>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
         T2: Into<rt::JsString>,
     {
-        CfnDistributionTenantProps { connection_group_id: None, customizations: None, distribution_id: required.distribution_id.into(), domains: rt::collect::<rt::JsString, _>(required.domains), enabled: None, managed_certificate_request: None, name: required.name.into(), parameters: None, tags: None }
+        CfnDistributionTenantProps { connection_group_id: None, customizations: None, distribution_id: required.distribution_id.into(), domains: rt::ListArg::<rt::JsString>::into_list(required.domains), enabled: None, managed_certificate_request: None, name: required.name.into(), parameters: None, tags: None }
     }
     /// The ID of the connection group for the distribution tenant.
     ///
@@ -8466,8 +8671,8 @@ impl CfnDistributionTenantProps {
     /// The domains associated with the distribution tenant.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-distributiontenant.html#cfn-cloudfront-distributiontenant-domains>
-    pub fn domains(mut self, domains: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.domains = rt::collect::<rt::JsString, _>(domains);
+    pub fn domains(mut self, domains: impl rt::ListArg<rt::JsString>) -> Self {
+        self.domains = rt::ListArg::<rt::JsString>::into_list(domains);
         self
     }
     /// Indicates whether the distribution tenant is in an enabled state.
@@ -8505,8 +8710,8 @@ impl CfnDistributionTenantProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-distributiontenant.html#cfn-cloudfront-distributiontenant-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -9082,7 +9287,7 @@ pub struct CfnFieldLevelEncryptionProfileEncryptionEntityProperty {
     /// A pattern is either a full field name or leading characters followed by a wildcard (*). Patterns are case-sensitive and must not overlap.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-fieldlevelencryptionprofile-encryptionentity.html#cfn-cloudfront-fieldlevelencryptionprofile-encryptionentity-fieldpatterns>
-    pub field_patterns: Vec<rt::JsString>,
+    pub field_patterns: rt::JsList<rt::JsString>,
     /// The provider associated with the public key.
     ///
     /// The same value must be supplied with the private key for an application to decrypt the data.
@@ -9098,7 +9303,7 @@ pub struct CfnFieldLevelEncryptionProfileEncryptionEntityProperty {
 /// The required fields of [`CfnFieldLevelEncryptionProfileEncryptionEntityProperty`], named: `CfnFieldLevelEncryptionProfileEncryptionEntityProperty::new(CfnFieldLevelEncryptionProfileEncryptionEntityPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnFieldLevelEncryptionProfileEncryptionEntityPropertyRequired<T0, T1, T2> {
-    /// The request-body field names to encrypt. (items converting into `JsString`)
+    /// The request-body field names to encrypt. (items converting into `JsString`, or a `JsArray` of them)
     pub field_patterns: T0,
     /// The provider associated with the public key. (converts into `JsString`)
     pub provider_id: T1,
@@ -9110,20 +9315,19 @@ impl CfnFieldLevelEncryptionProfileEncryptionEntityProperty {
     /// A `CfnFieldLevelEncryptionProfileEncryptionEntityProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: CfnFieldLevelEncryptionProfileEncryptionEntityPropertyRequired<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
         T2: Into<rt::JsString>,
     {
-        CfnFieldLevelEncryptionProfileEncryptionEntityProperty { field_patterns: rt::collect::<rt::JsString, _>(required.field_patterns), provider_id: required.provider_id.into(), public_key_id: required.public_key_id.into() }
+        CfnFieldLevelEncryptionProfileEncryptionEntityProperty { field_patterns: rt::ListArg::<rt::JsString>::into_list(required.field_patterns), provider_id: required.provider_id.into(), public_key_id: required.public_key_id.into() }
     }
     /// The request-body field names to encrypt.
     ///
     /// A pattern is either a full field name or leading characters followed by a wildcard (*). Patterns are case-sensitive and must not overlap.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-fieldlevelencryptionprofile-encryptionentity.html#cfn-cloudfront-fieldlevelencryptionprofile-encryptionentity-fieldpatterns>
-    pub fn field_patterns(mut self, field_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.field_patterns = rt::collect::<rt::JsString, _>(field_patterns);
+    pub fn field_patterns(mut self, field_patterns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.field_patterns = rt::ListArg::<rt::JsString>::into_list(field_patterns);
         self
     }
     /// The provider associated with the public key.
@@ -9407,7 +9611,7 @@ impl CfnFunction {
     }
     /// A complex type that contains zero or more ``Tag`` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -9592,7 +9796,7 @@ pub struct CfnFunctionProps {
     /// A complex type that contains zero or more ``Tag`` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-function.html#cfn-cloudfront-function-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnFunctionProps`], named: `CfnFunctionProps::new(CfnFunctionPropsRequired { .. })`.
@@ -9658,8 +9862,8 @@ impl CfnFunctionProps {
     /// A complex type that contains zero or more ``Tag`` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-function.html#cfn-cloudfront-function-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -9765,7 +9969,7 @@ pub struct CfnKeyGroupKeyGroupConfigProperty {
     /// A list of the identifiers of the public keys in the key group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-keygroup-keygroupconfig.html#cfn-cloudfront-keygroup-keygroupconfig-items>
-    pub items: Vec<rt::JsString>,
+    pub items: rt::JsList<rt::JsString>,
     /// A name to identify the key group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-keygroup-keygroupconfig.html#cfn-cloudfront-keygroup-keygroupconfig-name>
@@ -9775,7 +9979,7 @@ pub struct CfnKeyGroupKeyGroupConfigProperty {
 /// The required fields of [`CfnKeyGroupKeyGroupConfigProperty`], named: `CfnKeyGroupKeyGroupConfigProperty::new(CfnKeyGroupKeyGroupConfigPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnKeyGroupKeyGroupConfigPropertyRequired<T0, T1> {
-    /// A list of the identifiers of the public keys in the key group. (items converting into `JsString`)
+    /// A list of the identifiers of the public keys in the key group. (items converting into `JsString`, or a `JsArray` of them)
     pub items: T0,
     /// A name to identify the key group. (converts into `JsString`)
     pub name: T1,
@@ -9785,11 +9989,10 @@ impl CfnKeyGroupKeyGroupConfigProperty {
     /// A `CfnKeyGroupKeyGroupConfigProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnKeyGroupKeyGroupConfigPropertyRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
     {
-        CfnKeyGroupKeyGroupConfigProperty { comment: None, items: rt::collect::<rt::JsString, _>(required.items), name: required.name.into() }
+        CfnKeyGroupKeyGroupConfigProperty { comment: None, items: rt::ListArg::<rt::JsString>::into_list(required.items), name: required.name.into() }
     }
     /// A comment to describe the key group.
     ///
@@ -9803,8 +10006,8 @@ impl CfnKeyGroupKeyGroupConfigProperty {
     /// A list of the identifiers of the public keys in the key group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-keygroup-keygroupconfig.html#cfn-cloudfront-keygroup-keygroupconfig-items>
-    pub fn items(mut self, items: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.items = rt::collect::<rt::JsString, _>(items);
+    pub fn items(mut self, items: impl rt::ListArg<rt::JsString>) -> Self {
+        self.items = rt::ListArg::<rt::JsString>::into_list(items);
         self
     }
     /// A name to identify the key group.
@@ -9959,7 +10162,7 @@ impl CfnKeyValueStore {
     }
     /// A complex type that contains zero or more ``Tag`` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -10046,7 +10249,7 @@ pub struct CfnKeyValueStoreProps {
     /// A complex type that contains zero or more ``Tag`` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-keyvaluestore.html#cfn-cloudfront-keyvaluestore-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnKeyValueStoreProps {
@@ -10078,8 +10281,8 @@ impl CfnKeyValueStoreProps {
     /// A complex type that contains zero or more ``Tag`` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-keyvaluestore.html#cfn-cloudfront-keyvaluestore-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -10637,7 +10840,7 @@ pub struct CfnOriginRequestPolicyCookiesConfigProperty {
     /// Contains a list of cookie names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-originrequestpolicy-cookiesconfig.html#cfn-cloudfront-originrequestpolicy-cookiesconfig-cookies>
-    pub cookies: Option<Vec<rt::JsString>>,
+    pub cookies: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnOriginRequestPolicyCookiesConfigProperty {
@@ -10660,8 +10863,8 @@ impl CfnOriginRequestPolicyCookiesConfigProperty {
     /// Contains a list of cookie names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-originrequestpolicy-cookiesconfig.html#cfn-cloudfront-originrequestpolicy-cookiesconfig-cookies>
-    pub fn cookies(mut self, cookies: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.cookies = Some(rt::collect::<rt::JsString, _>(cookies));
+    pub fn cookies(mut self, cookies: impl rt::ListArg<rt::JsString>) -> Self {
+        self.cookies = Some(rt::ListArg::<rt::JsString>::into_list(cookies));
         self
     }
 }
@@ -10695,7 +10898,7 @@ pub struct CfnOriginRequestPolicyHeadersConfigProperty {
     /// Contains a list of HTTP header names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-originrequestpolicy-headersconfig.html#cfn-cloudfront-originrequestpolicy-headersconfig-headers>
-    pub headers: Option<Vec<rt::JsString>>,
+    pub headers: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnOriginRequestPolicyHeadersConfigProperty {
@@ -10719,8 +10922,8 @@ impl CfnOriginRequestPolicyHeadersConfigProperty {
     /// Contains a list of HTTP header names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-originrequestpolicy-headersconfig.html#cfn-cloudfront-originrequestpolicy-headersconfig-headers>
-    pub fn headers(mut self, headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.headers = Some(rt::collect::<rt::JsString, _>(headers));
+    pub fn headers(mut self, headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.headers = Some(rt::ListArg::<rt::JsString>::into_list(headers));
         self
     }
 }
@@ -10873,7 +11076,7 @@ pub struct CfnOriginRequestPolicyQueryStringsConfigProperty {
     /// Contains a list of query string names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-originrequestpolicy-querystringsconfig.html#cfn-cloudfront-originrequestpolicy-querystringsconfig-querystrings>
-    pub query_strings: Option<Vec<rt::JsString>>,
+    pub query_strings: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnOriginRequestPolicyQueryStringsConfigProperty {
@@ -10898,8 +11101,8 @@ impl CfnOriginRequestPolicyQueryStringsConfigProperty {
     /// Contains a list of query string names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-originrequestpolicy-querystringsconfig.html#cfn-cloudfront-originrequestpolicy-querystringsconfig-querystrings>
-    pub fn query_strings(mut self, query_strings: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.query_strings = Some(rt::collect::<rt::JsString, _>(query_strings));
+    pub fn query_strings(mut self, query_strings: impl rt::ListArg<rt::JsString>) -> Self {
+        self.query_strings = Some(rt::ListArg::<rt::JsString>::into_list(query_strings));
         self
     }
 }
@@ -11378,7 +11581,7 @@ pub struct CfnRealtimeLogConfigProps {
     /// For more information about fields, see [Real-time log configuration fields](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/real-time-logs.html#understand-real-time-log-config-fields) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-realtimelogconfig.html#cfn-cloudfront-realtimelogconfig-fields>
-    pub fields: Vec<rt::JsString>,
+    pub fields: rt::JsList<rt::JsString>,
     /// The unique name of this real-time log configuration.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-realtimelogconfig.html#cfn-cloudfront-realtimelogconfig-name>
@@ -11396,7 +11599,7 @@ pub struct CfnRealtimeLogConfigProps {
 pub struct CfnRealtimeLogConfigPropsRequired<T0, T1, T2, T3> {
     /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data for this real-time log configuration. (converts into `IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList`)
     pub end_points: T0,
-    /// A list of fields that are included in each real-time log record. (items converting into `JsString`)
+    /// A list of fields that are included in each real-time log record. (items converting into `JsString`, or a `JsArray` of them)
     pub fields: T1,
     /// The unique name of this real-time log configuration. (converts into `JsString`)
     pub name: T2,
@@ -11409,12 +11612,11 @@ impl CfnRealtimeLogConfigProps {
     pub fn new<T0, T1, T2, T3>(required: CfnRealtimeLogConfigPropsRequired<T0, T1, T2, T3>) -> Self
     where
         T0: Into<IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
         T2: Into<rt::JsString>,
         T3: Into<rt::JsNumber>,
     {
-        CfnRealtimeLogConfigProps { end_points: required.end_points.into(), fields: rt::collect::<rt::JsString, _>(required.fields), name: required.name.into(), sampling_rate: required.sampling_rate.into() }
+        CfnRealtimeLogConfigProps { end_points: required.end_points.into(), fields: rt::ListArg::<rt::JsString>::into_list(required.fields), name: required.name.into(), sampling_rate: required.sampling_rate.into() }
     }
     /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data for this real-time log configuration.
     ///
@@ -11430,8 +11632,8 @@ impl CfnRealtimeLogConfigProps {
     /// For more information about fields, see [Real-time log configuration fields](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/real-time-logs.html#understand-real-time-log-config-fields) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-realtimelogconfig.html#cfn-cloudfront-realtimelogconfig-fields>
-    pub fn fields(mut self, fields: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.fields = rt::collect::<rt::JsString, _>(fields);
+    pub fn fields(mut self, fields: impl rt::ListArg<rt::JsString>) -> Self {
+        self.fields = rt::ListArg::<rt::JsString>::into_list(fields);
         self
     }
     /// The unique name of this real-time log configuration.
@@ -11559,21 +11761,21 @@ pub struct CfnResponseHeadersPolicyAccessControlAllowHeadersProperty {
     /// You can specify `*` to allow all headers.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-responseheaderspolicy-accesscontrolallowheaders.html#cfn-cloudfront-responseheaderspolicy-accesscontrolallowheaders-items>
-    pub items: Vec<rt::JsString>,
+    pub items: rt::JsList<rt::JsString>,
 }
 
 impl CfnResponseHeadersPolicyAccessControlAllowHeadersProperty {
     /// A `CfnResponseHeadersPolicyAccessControlAllowHeadersProperty` with its required fields; set optional ones with the setters.
-    pub fn new(items: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnResponseHeadersPolicyAccessControlAllowHeadersProperty { items: rt::collect::<rt::JsString, _>(items) }
+    pub fn new(items: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnResponseHeadersPolicyAccessControlAllowHeadersProperty { items: rt::ListArg::<rt::JsString>::into_list(items) }
     }
     /// The list of HTTP header names.
     ///
     /// You can specify `*` to allow all headers.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-responseheaderspolicy-accesscontrolallowheaders.html#cfn-cloudfront-responseheaderspolicy-accesscontrolallowheaders-items>
-    pub fn items(mut self, items: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.items = rt::collect::<rt::JsString, _>(items);
+    pub fn items(mut self, items: impl rt::ListArg<rt::JsString>) -> Self {
+        self.items = rt::ListArg::<rt::JsString>::into_list(items);
         self
     }
 }
@@ -11609,13 +11811,13 @@ pub struct CfnResponseHeadersPolicyAccessControlAllowMethodsProperty {
     /// `ALL` is a special value that includes all of the listed HTTP methods.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-responseheaderspolicy-accesscontrolallowmethods.html#cfn-cloudfront-responseheaderspolicy-accesscontrolallowmethods-items>
-    pub items: Vec<rt::JsString>,
+    pub items: rt::JsList<rt::JsString>,
 }
 
 impl CfnResponseHeadersPolicyAccessControlAllowMethodsProperty {
     /// A `CfnResponseHeadersPolicyAccessControlAllowMethodsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(items: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnResponseHeadersPolicyAccessControlAllowMethodsProperty { items: rt::collect::<rt::JsString, _>(items) }
+    pub fn new(items: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnResponseHeadersPolicyAccessControlAllowMethodsProperty { items: rt::ListArg::<rt::JsString>::into_list(items) }
     }
     /// The list of HTTP methods. Valid values are:.
     ///
@@ -11631,8 +11833,8 @@ impl CfnResponseHeadersPolicyAccessControlAllowMethodsProperty {
     /// `ALL` is a special value that includes all of the listed HTTP methods.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-responseheaderspolicy-accesscontrolallowmethods.html#cfn-cloudfront-responseheaderspolicy-accesscontrolallowmethods-items>
-    pub fn items(mut self, items: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.items = rt::collect::<rt::JsString, _>(items);
+    pub fn items(mut self, items: impl rt::ListArg<rt::JsString>) -> Self {
+        self.items = rt::ListArg::<rt::JsString>::into_list(items);
         self
     }
 }
@@ -11659,21 +11861,21 @@ pub struct CfnResponseHeadersPolicyAccessControlAllowOriginsProperty {
     /// You can specify `*` to allow all origins.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-responseheaderspolicy-accesscontrolalloworigins.html#cfn-cloudfront-responseheaderspolicy-accesscontrolalloworigins-items>
-    pub items: Vec<rt::JsString>,
+    pub items: rt::JsList<rt::JsString>,
 }
 
 impl CfnResponseHeadersPolicyAccessControlAllowOriginsProperty {
     /// A `CfnResponseHeadersPolicyAccessControlAllowOriginsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(items: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnResponseHeadersPolicyAccessControlAllowOriginsProperty { items: rt::collect::<rt::JsString, _>(items) }
+    pub fn new(items: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnResponseHeadersPolicyAccessControlAllowOriginsProperty { items: rt::ListArg::<rt::JsString>::into_list(items) }
     }
     /// The list of origins (domain names).
     ///
     /// You can specify `*` to allow all origins.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-responseheaderspolicy-accesscontrolalloworigins.html#cfn-cloudfront-responseheaderspolicy-accesscontrolalloworigins-items>
-    pub fn items(mut self, items: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.items = rt::collect::<rt::JsString, _>(items);
+    pub fn items(mut self, items: impl rt::ListArg<rt::JsString>) -> Self {
+        self.items = rt::ListArg::<rt::JsString>::into_list(items);
         self
     }
 }
@@ -11700,21 +11902,21 @@ pub struct CfnResponseHeadersPolicyAccessControlExposeHeadersProperty {
     /// You can specify `*` to expose all headers.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-responseheaderspolicy-accesscontrolexposeheaders.html#cfn-cloudfront-responseheaderspolicy-accesscontrolexposeheaders-items>
-    pub items: Vec<rt::JsString>,
+    pub items: rt::JsList<rt::JsString>,
 }
 
 impl CfnResponseHeadersPolicyAccessControlExposeHeadersProperty {
     /// A `CfnResponseHeadersPolicyAccessControlExposeHeadersProperty` with its required fields; set optional ones with the setters.
-    pub fn new(items: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnResponseHeadersPolicyAccessControlExposeHeadersProperty { items: rt::collect::<rt::JsString, _>(items) }
+    pub fn new(items: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnResponseHeadersPolicyAccessControlExposeHeadersProperty { items: rt::ListArg::<rt::JsString>::into_list(items) }
     }
     /// The list of HTTP headers.
     ///
     /// You can specify `*` to expose all headers.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-responseheaderspolicy-accesscontrolexposeheaders.html#cfn-cloudfront-responseheaderspolicy-accesscontrolexposeheaders-items>
-    pub fn items(mut self, items: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.items = rt::collect::<rt::JsString, _>(items);
+    pub fn items(mut self, items: impl rt::ListArg<rt::JsString>) -> Self {
+        self.items = rt::ListArg::<rt::JsString>::into_list(items);
         self
     }
 }
@@ -12907,7 +13109,7 @@ impl CfnStreamingDistribution {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -13085,7 +13287,7 @@ pub struct CfnStreamingDistributionStreamingDistributionConfigProperty {
     /// A complex type that contains information about CNAMEs (alternate domain names), if any, for this streaming distribution.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-streamingdistribution-streamingdistributionconfig.html#cfn-cloudfront-streamingdistribution-streamingdistributionconfig-aliases>
-    pub aliases: Option<Vec<rt::JsString>>,
+    pub aliases: Option<rt::JsList<rt::JsString>>,
     /// Any comments you want to include about the streaming distribution.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-streamingdistribution-streamingdistributionconfig.html#cfn-cloudfront-streamingdistribution-streamingdistributionconfig-comment>
@@ -13141,8 +13343,8 @@ impl CfnStreamingDistributionStreamingDistributionConfigProperty {
     /// A complex type that contains information about CNAMEs (alternate domain names), if any, for this streaming distribution.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-streamingdistribution-streamingdistributionconfig.html#cfn-cloudfront-streamingdistribution-streamingdistributionconfig-aliases>
-    pub fn aliases(mut self, aliases: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.aliases = Some(rt::collect::<rt::JsString, _>(aliases));
+    pub fn aliases(mut self, aliases: impl rt::ListArg<rt::JsString>) -> Self {
+        self.aliases = Some(rt::ListArg::<rt::JsString>::into_list(aliases));
         self
     }
     /// Any comments you want to include about the streaming distribution.
@@ -13217,7 +13419,7 @@ pub struct CfnStreamingDistributionTrustedSignersProperty {
     /// If the AWS account that owns the key pairs is the same account that owns the CloudFront distribution, the value of this field is `self` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-streamingdistribution-trustedsigners.html#cfn-cloudfront-streamingdistribution-trustedsigners-awsaccountnumbers>
-    pub aws_account_numbers: Option<Vec<rt::JsString>>,
+    pub aws_account_numbers: Option<rt::JsList<rt::JsString>>,
     /// This field is `true` if any of the AWS accounts in the list are configured as trusted signers.
     ///
     /// If not, this field is `false` .
@@ -13236,8 +13438,8 @@ impl CfnStreamingDistributionTrustedSignersProperty {
     /// If the AWS account that owns the key pairs is the same account that owns the CloudFront distribution, the value of this field is `self` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-streamingdistribution-trustedsigners.html#cfn-cloudfront-streamingdistribution-trustedsigners-awsaccountnumbers>
-    pub fn aws_account_numbers(mut self, aws_account_numbers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.aws_account_numbers = Some(rt::collect::<rt::JsString, _>(aws_account_numbers));
+    pub fn aws_account_numbers(mut self, aws_account_numbers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.aws_account_numbers = Some(rt::ListArg::<rt::JsString>::into_list(aws_account_numbers));
         self
     }
     /// This field is `true` if any of the AWS accounts in the list are configured as trusted signers.
@@ -13274,7 +13476,7 @@ pub struct CfnStreamingDistributionProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-streamingdistribution.html#cfn-cloudfront-streamingdistribution-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnStreamingDistributionProps {
@@ -13292,8 +13494,8 @@ impl CfnStreamingDistributionProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-streamingdistribution.html#cfn-cloudfront-streamingdistribution-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -13406,7 +13608,7 @@ impl CfnTrustStore {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// A reference to a TrustStore resource.
@@ -13561,7 +13763,7 @@ pub struct CfnTrustStoreProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-truststore.html#cfn-cloudfront-truststore-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// A boolean.
     ///
     /// When true, performs real-time certificate revocation checks by querying the OCSP endpoint specified within the client certificate.
@@ -13592,8 +13794,8 @@ impl CfnTrustStoreProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-truststore.html#cfn-cloudfront-truststore-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// A boolean.
@@ -13707,7 +13909,7 @@ impl CfnVpcOrigin {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The VPC origin endpoint configuration.
@@ -13770,7 +13972,7 @@ pub struct CfnVpcOriginVpcOriginEndpointConfigProperty {
     /// For more information, see [Minimum Origin SSL Protocol](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html#DownloadDistValuesOriginSSLProtocols) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-vpcorigin-vpcoriginendpointconfig.html#cfn-cloudfront-vpcorigin-vpcoriginendpointconfig-originsslprotocols>
-    pub origin_ssl_protocols: Option<Vec<rt::JsString>>,
+    pub origin_ssl_protocols: Option<rt::JsList<rt::JsString>>,
 }
 
 /// The required fields of [`CfnVpcOriginVpcOriginEndpointConfigProperty`], named: `CfnVpcOriginVpcOriginEndpointConfigProperty::new(CfnVpcOriginVpcOriginEndpointConfigPropertyRequired { .. })`.
@@ -13850,8 +14052,8 @@ impl CfnVpcOriginVpcOriginEndpointConfigProperty {
     /// For more information, see [Minimum Origin SSL Protocol](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html#DownloadDistValuesOriginSSLProtocols) in the *Amazon CloudFront Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-vpcorigin-vpcoriginendpointconfig.html#cfn-cloudfront-vpcorigin-vpcoriginendpointconfig-originsslprotocols>
-    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.origin_ssl_protocols = Some(rt::collect::<rt::JsString, _>(origin_ssl_protocols));
+    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl rt::ListArg<rt::JsString>) -> Self {
+        self.origin_ssl_protocols = Some(rt::ListArg::<rt::JsString>::into_list(origin_ssl_protocols));
         self
     }
 }
@@ -13880,7 +14082,7 @@ pub struct CfnVpcOriginProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-vpcorigin.html#cfn-cloudfront-vpcorigin-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The VPC origin endpoint configuration.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-vpcorigin.html#cfn-cloudfront-vpcorigin-vpcoriginendpointconfig>
@@ -13895,8 +14097,8 @@ impl CfnVpcOriginProps {
     /// A complex type that contains zero or more `Tag` elements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-vpcorigin.html#cfn-cloudfront-vpcorigin-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The VPC origin endpoint configuration.
@@ -14131,7 +14333,7 @@ pub struct CloudFrontWebDistributionProps {
     /// with custom error messages. CloudFront does not cache HTTP status codes.
     ///
     /// Default: - No custom error configuration.
-    pub error_configurations: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::CfnDistributionCustomErrorResponseProperty>>,
+    pub error_configurations: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::CfnDistributionCustomErrorResponseProperty>>,
     /// Controls the countries in which your content is distributed.
     ///
     /// Default: No geo restriction
@@ -14150,7 +14352,7 @@ pub struct CloudFrontWebDistributionProps {
     /// The origin configurations for this distribution.
     ///
     /// Behaviors are a part of the origin.
-    pub origin_configs: Vec<crate::aws_cdk_lib::aws_cloudfront::SourceConfiguration>,
+    pub origin_configs: rt::JsList<crate::aws_cdk_lib::aws_cloudfront::SourceConfiguration>,
     /// The price class for the distribution (this impacts how many locations CloudFront uses for your distribution, and billing).
     ///
     /// Default: PriceClass.PRICE_CLASS_100 the cheapest option for CloudFront is picked by default.
@@ -14180,8 +14382,8 @@ pub struct CloudFrontWebDistributionProps {
 
 impl CloudFrontWebDistributionProps {
     /// A `CloudFrontWebDistributionProps` with its required fields; set optional ones with the setters.
-    pub fn new(origin_configs: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::SourceConfiguration>>) -> Self {
-        CloudFrontWebDistributionProps { comment: None, default_root_object: None, enable_ip_v6: None, enabled: None, error_configurations: None, geo_restriction: None, http_version: None, logging_config: None, origin_configs: rt::collect::<crate::aws_cdk_lib::aws_cloudfront::SourceConfiguration, _>(origin_configs), price_class: None, viewer_certificate: None, viewer_protocol_policy: None, web_acl_id: None }
+    pub fn new(origin_configs: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::SourceConfiguration>) -> Self {
+        CloudFrontWebDistributionProps { comment: None, default_root_object: None, enable_ip_v6: None, enabled: None, error_configurations: None, geo_restriction: None, http_version: None, logging_config: None, origin_configs: rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::SourceConfiguration>::into_list(origin_configs), price_class: None, viewer_certificate: None, viewer_protocol_policy: None, web_acl_id: None }
     }
     /// A comment for this distribution in the CloudFront console.
     ///
@@ -14217,8 +14419,8 @@ impl CloudFrontWebDistributionProps {
     /// with custom error messages. CloudFront does not cache HTTP status codes.
     ///
     /// Default: - No custom error configuration.
-    pub fn error_configurations(mut self, error_configurations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::CfnDistributionCustomErrorResponseProperty>>) -> Self {
-        self.error_configurations = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::CfnDistributionCustomErrorResponseProperty, _>(error_configurations));
+    pub fn error_configurations(mut self, error_configurations: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::CfnDistributionCustomErrorResponseProperty>) -> Self {
+        self.error_configurations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::CfnDistributionCustomErrorResponseProperty>::into_list(error_configurations));
         self
     }
     /// Controls the countries in which your content is distributed.
@@ -14248,8 +14450,8 @@ impl CloudFrontWebDistributionProps {
     /// The origin configurations for this distribution.
     ///
     /// Behaviors are a part of the origin.
-    pub fn origin_configs(mut self, origin_configs: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::SourceConfiguration>>) -> Self {
-        self.origin_configs = rt::collect::<crate::aws_cdk_lib::aws_cloudfront::SourceConfiguration, _>(origin_configs);
+    pub fn origin_configs(mut self, origin_configs: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::SourceConfiguration>) -> Self {
+        self.origin_configs = rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::SourceConfiguration>::into_list(origin_configs);
         self
     }
     /// The price class for the distribution (this impacts how many locations CloudFront uses for your distribution, and billing).
@@ -14319,7 +14521,7 @@ pub struct CustomOriginConfig {
     /// The SSL versions to use when interacting with the origin.
     ///
     /// Default: OriginSslPolicy.TLS_V1_2
-    pub allowed_origin_ssl_versions: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
+    pub allowed_origin_ssl_versions: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
     /// The domain name of the custom origin.
     ///
     /// Should not include the path - that should be in the parent SourceConfiguration
@@ -14366,8 +14568,8 @@ impl CustomOriginConfig {
     /// The SSL versions to use when interacting with the origin.
     ///
     /// Default: OriginSslPolicy.TLS_V1_2
-    pub fn allowed_origin_ssl_versions(mut self, allowed_origin_ssl_versions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>) -> Self {
-        self.allowed_origin_ssl_versions = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy, _>(allowed_origin_ssl_versions));
+    pub fn allowed_origin_ssl_versions(mut self, allowed_origin_ssl_versions: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>) -> Self {
+        self.allowed_origin_ssl_versions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>::into_list(allowed_origin_ssl_versions));
         self
     }
     /// The domain name of the custom origin.
@@ -15005,20 +15207,20 @@ impl DistributionGrants {
     ///
     /// Leaves out the optional `options`; [`Self::actions_with`] passes it.
     #[track_caller]
-    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(actions)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
     /// Grant the given identity custom permissions.
     ///
     /// [`Self::actions`] with the optional `options` passed.
     #[track_caller]
-    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl rt::ListArg<rt::JsString>, options: impl Into<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(actions)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::PermissionsOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
@@ -15066,7 +15268,7 @@ pub struct DistributionProps {
     /// For more information, see the _Moving an alternate domain name to a different distribution_ section in the README.
     ///
     /// Default: - The distribution will only support the default generated name (e.g., d111111abcdef8.cloudfront.net)
-    pub domain_names: Option<Vec<rt::JsString>>,
+    pub domain_names: Option<rt::JsList<rt::JsString>>,
     /// Whether CloudFront will respond to IPv6 DNS requests with an IPv6 address.
     ///
     /// If you specify false, CloudFront responds to IPv6 DNS requests with the DNS response code NOERROR and with no IP addresses.
@@ -15085,7 +15287,7 @@ pub struct DistributionProps {
     /// How CloudFront should handle requests that are not successful (e.g., PageNotFound).
     ///
     /// Default: - No custom error responses.
-    pub error_responses: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::ErrorResponse>>,
+    pub error_responses: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::ErrorResponse>>,
     /// Controls the countries in which your content is distributed.
     ///
     /// Default: - No geographic restrictions
@@ -15210,8 +15412,8 @@ impl DistributionProps {
     /// For more information, see the _Moving an alternate domain name to a different distribution_ section in the README.
     ///
     /// Default: - The distribution will only support the default generated name (e.g., d111111abcdef8.cloudfront.net)
-    pub fn domain_names(mut self, domain_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.domain_names = Some(rt::collect::<rt::JsString, _>(domain_names));
+    pub fn domain_names(mut self, domain_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.domain_names = Some(rt::ListArg::<rt::JsString>::into_list(domain_names));
         self
     }
     /// Whether CloudFront will respond to IPv6 DNS requests with an IPv6 address.
@@ -15241,8 +15443,8 @@ impl DistributionProps {
     /// How CloudFront should handle requests that are not successful (e.g., PageNotFound).
     ///
     /// Default: - No custom error responses.
-    pub fn error_responses(mut self, error_responses: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::ErrorResponse>>) -> Self {
-        self.error_responses = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::ErrorResponse, _>(error_responses));
+    pub fn error_responses(mut self, error_responses: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::ErrorResponse>) -> Self {
+        self.error_responses = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::ErrorResponse>::into_list(error_responses));
         self
     }
     /// Controls the countries in which your content is distributed.
@@ -16569,7 +16771,7 @@ crate::__upcasts!(IOrigin => );
 impl IOrigin {
     /// The method called when a given Origin is added (for the first time) to a Distribution.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::OriginBindConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>::into(options)));
@@ -17209,7 +17411,7 @@ pub struct KeyGroupProps {
     /// Default: - no comment
     pub comment: Option<rt::JsString>,
     /// A list of public keys to add to the key group.
-    pub items: Vec<rt::Opaque>,
+    pub items: rt::JsList<rt::Opaque>,
     /// A name to identify the key group.
     ///
     /// Default: - generated from the `id`
@@ -17218,8 +17420,8 @@ pub struct KeyGroupProps {
 
 impl KeyGroupProps {
     /// A `KeyGroupProps` with its required fields; set optional ones with the setters.
-    pub fn new(items: impl IntoIterator<Item = impl Into<rt::Opaque>>) -> Self {
-        KeyGroupProps { comment: None, items: rt::collect::<rt::Opaque, _>(items), key_group_name: None }
+    pub fn new(items: impl rt::ListArg<rt::Opaque>) -> Self {
+        KeyGroupProps { comment: None, items: rt::ListArg::<rt::Opaque>::into_list(items), key_group_name: None }
     }
     /// A comment to describe the key group.
     ///
@@ -17229,8 +17431,8 @@ impl KeyGroupProps {
         self
     }
     /// A list of public keys to add to the key group.
-    pub fn items(mut self, items: impl IntoIterator<Item = impl Into<rt::Opaque>>) -> Self {
-        self.items = rt::collect::<rt::Opaque, _>(items);
+    pub fn items(mut self, items: impl rt::ListArg<rt::Opaque>) -> Self {
+        self.items = rt::ListArg::<rt::Opaque>::into_list(items);
         self
     }
     /// A name to identify the key group.
@@ -17834,7 +18036,7 @@ impl OriginBase {
     ///
     /// Can be used to grant permissions, create dependent resources, etc.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::OriginBindConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>::into(options)));
@@ -17903,6 +18105,33 @@ impl rt::ToValue for OriginBindConfig {
     }
 }
 
+/// The fields of a [`OriginBindConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<OriginBindConfig> {
+    /// The failover configuration for this Origin.
+    ///
+    /// Default: - nothing is returned
+    #[track_caller]
+    pub fn failover_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::OriginFailoverConfig> {
+        rt::get_op(rt::JsObject::handle(self), "failoverConfig")
+    }
+    /// The CloudFormation OriginProperty configuration for this Origin.
+    ///
+    /// Default: - nothing is returned
+    #[track_caller]
+    pub fn origin_property(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::CfnDistributionOriginProperty> {
+        rt::get_op(rt::JsObject::handle(self), "originProperty")
+    }
+    /// The selection criteria for how your origins are selected.
+    ///
+    /// Default: - OriginSelectionCriteria.DEFAULT
+    ///
+    /// See: <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html#concept_origin_groups.creating>
+    #[track_caller]
+    pub fn selection_criteria(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "selectionCriteria")
+    }
+}
+
 /// Options passed to Origin.bind().
 ///
 /// jsii: `aws-cdk-lib.aws_cloudfront.OriginBindOptions` (a struct: plain data)
@@ -17958,7 +18187,7 @@ pub struct OriginFailoverConfig {
     /// The HTTP status codes of the response that trigger querying the failover Origin.
     ///
     /// Default: - 500, 502, 503 and 504
-    pub status_codes: Option<Vec<rt::JsNumber>>,
+    pub status_codes: Option<rt::JsList<rt::JsNumber>>,
 }
 
 impl OriginFailoverConfig {
@@ -17974,8 +18203,8 @@ impl OriginFailoverConfig {
     /// The HTTP status codes of the response that trigger querying the failover Origin.
     ///
     /// Default: - 500, 502, 503 and 504
-    pub fn status_codes(mut self, status_codes: impl IntoIterator<Item = impl Into<rt::JsNumber>>) -> Self {
-        self.status_codes = Some(rt::collect::<rt::JsNumber, _>(status_codes));
+    pub fn status_codes(mut self, status_codes: impl rt::ListArg<rt::JsNumber>) -> Self {
+        self.status_codes = Some(rt::ListArg::<rt::JsNumber>::into_list(status_codes));
         self
     }
 }
@@ -17986,6 +18215,22 @@ impl rt::ToValue for OriginFailoverConfig {
         o.field("failoverOrigin", &self.failover_origin);
         o.opt("statusCodes", &self.status_codes);
         o.build()
+    }
+}
+
+/// The fields of a [`OriginFailoverConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<OriginFailoverConfig> {
+    /// The origin to use as the fallback origin.
+    #[track_caller]
+    pub fn failover_origin(&self) -> crate::aws_cdk_lib::aws_cloudfront::IOrigin {
+        rt::get_op(rt::JsObject::handle(self), "failoverOrigin")
+    }
+    /// The HTTP status codes of the response that trigger querying the failover Origin.
+    ///
+    /// Default: - 500, 502, 503 and 504
+    #[track_caller]
+    pub fn status_codes(&self) -> rt::JsArray<rt::JsNumber> {
+        rt::get_op(rt::JsObject::handle(self), "statusCodes")
     }
 }
 
@@ -18845,11 +19090,11 @@ impl RealtimeLogConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RealtimeLogConfigProps {
     /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data for this real-time log configuration.
-    pub end_points: Vec<crate::aws_cdk_lib::aws_cloudfront::Endpoint>,
+    pub end_points: rt::JsList<crate::aws_cdk_lib::aws_cloudfront::Endpoint>,
     /// A list of fields that are included in each real-time log record.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/real-time-logs.html#understand-real-time-log-config-fields>
-    pub fields: Vec<rt::JsString>,
+    pub fields: rt::JsList<rt::JsString>,
     /// The unique name of this real-time log configuration.
     ///
     /// Default: - the unique construct ID
@@ -18861,9 +19106,9 @@ pub struct RealtimeLogConfigProps {
 /// The required fields of [`RealtimeLogConfigProps`], named: `RealtimeLogConfigProps::new(RealtimeLogConfigPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct RealtimeLogConfigPropsRequired<T0, T1, T2> {
-    /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data for this real-time log configuration. (items converting into `aws_cdk_lib::aws_cloudfront::Endpoint`)
+    /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data for this real-time log configuration. (items converting into `aws_cdk_lib::aws_cloudfront::Endpoint`, or a `JsArray` of them)
     pub end_points: T0,
-    /// A list of fields that are included in each real-time log record. (items converting into `JsString`)
+    /// A list of fields that are included in each real-time log record. (items converting into `JsString`, or a `JsArray` of them)
     pub fields: T1,
     /// The sampling rate for this real-time log configuration. (converts into `JsNumber`)
     pub sampling_rate: T2,
@@ -18873,24 +19118,22 @@ impl RealtimeLogConfigProps {
     /// A `RealtimeLogConfigProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: RealtimeLogConfigPropsRequired<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::aws_cloudfront::Endpoint>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T0: rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::Endpoint>,
+        T1: rt::ListArg<rt::JsString>,
         T2: Into<rt::JsNumber>,
     {
-        RealtimeLogConfigProps { end_points: rt::collect::<crate::aws_cdk_lib::aws_cloudfront::Endpoint, _>(required.end_points), fields: rt::collect::<rt::JsString, _>(required.fields), realtime_log_config_name: None, sampling_rate: required.sampling_rate.into() }
+        RealtimeLogConfigProps { end_points: rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::Endpoint>::into_list(required.end_points), fields: rt::ListArg::<rt::JsString>::into_list(required.fields), realtime_log_config_name: None, sampling_rate: required.sampling_rate.into() }
     }
     /// Contains information about the Amazon Kinesis data stream where you are sending real-time log data for this real-time log configuration.
-    pub fn end_points(mut self, end_points: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::Endpoint>>) -> Self {
-        self.end_points = rt::collect::<crate::aws_cdk_lib::aws_cloudfront::Endpoint, _>(end_points);
+    pub fn end_points(mut self, end_points: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::Endpoint>) -> Self {
+        self.end_points = rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::Endpoint>::into_list(end_points);
         self
     }
     /// A list of fields that are included in each real-time log record.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/real-time-logs.html#understand-real-time-log-config-fields>
-    pub fn fields(mut self, fields: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.fields = rt::collect::<rt::JsString, _>(fields);
+    pub fn fields(mut self, fields: impl rt::ListArg<rt::JsString>) -> Self {
+        self.fields = rt::ListArg::<rt::JsString>::into_list(fields);
         self
     }
     /// The unique name of this real-time log configuration.
@@ -18987,17 +19230,17 @@ impl rt::ToValue for ResponseCustomHeader {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResponseCustomHeadersBehavior {
     /// The list of HTTP response headers and their values.
-    pub custom_headers: Vec<crate::aws_cdk_lib::aws_cloudfront::ResponseCustomHeader>,
+    pub custom_headers: rt::JsList<crate::aws_cdk_lib::aws_cloudfront::ResponseCustomHeader>,
 }
 
 impl ResponseCustomHeadersBehavior {
     /// A `ResponseCustomHeadersBehavior` with its required fields; set optional ones with the setters.
-    pub fn new(custom_headers: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::ResponseCustomHeader>>) -> Self {
-        ResponseCustomHeadersBehavior { custom_headers: rt::collect::<crate::aws_cdk_lib::aws_cloudfront::ResponseCustomHeader, _>(custom_headers) }
+    pub fn new(custom_headers: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::ResponseCustomHeader>) -> Self {
+        ResponseCustomHeadersBehavior { custom_headers: rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::ResponseCustomHeader>::into_list(custom_headers) }
     }
     /// The list of HTTP response headers and their values.
-    pub fn custom_headers(mut self, custom_headers: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::ResponseCustomHeader>>) -> Self {
-        self.custom_headers = rt::collect::<crate::aws_cdk_lib::aws_cloudfront::ResponseCustomHeader, _>(custom_headers);
+    pub fn custom_headers(mut self, custom_headers: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::ResponseCustomHeader>) -> Self {
+        self.custom_headers = rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::ResponseCustomHeader>::into_list(custom_headers);
         self
     }
 }
@@ -19102,22 +19345,22 @@ pub struct ResponseHeadersCorsBehavior {
     /// A list of HTTP header names that CloudFront includes as values for the Access-Control-Allow-Headers HTTP response header.
     ///
     /// You can specify `['*']` to allow all headers.
-    pub access_control_allow_headers: Vec<rt::JsString>,
+    pub access_control_allow_headers: rt::JsList<rt::JsString>,
     /// A list of HTTP methods that CloudFront includes as values for the Access-Control-Allow-Methods HTTP response header.
     ///
     /// Allowed methods: `'GET'`, `'DELETE'`, `'HEAD'`, `'OPTIONS'`, `'PATCH'`, `'POST'`, and `'PUT'`.
     /// You can specify `['ALL']` to allow all methods.
-    pub access_control_allow_methods: Vec<rt::JsString>,
+    pub access_control_allow_methods: rt::JsList<rt::JsString>,
     /// A list of origins (domain names) that CloudFront can use as the value for the Access-Control-Allow-Origin HTTP response header.
     ///
     /// You can specify `['*']` to allow all origins.
-    pub access_control_allow_origins: Vec<rt::JsString>,
+    pub access_control_allow_origins: rt::JsList<rt::JsString>,
     /// A list of HTTP headers that CloudFront includes as values for the Access-Control-Expose-Headers HTTP response header.
     ///
     /// You can specify `['*']` to expose all headers.
     ///
     /// Default: - no headers exposed
-    pub access_control_expose_headers: Option<Vec<rt::JsString>>,
+    pub access_control_expose_headers: Option<rt::JsList<rt::JsString>>,
     /// A number that CloudFront uses as the value for the Access-Control-Max-Age HTTP response header.
     ///
     /// Default: - no max age
@@ -19131,11 +19374,11 @@ pub struct ResponseHeadersCorsBehavior {
 pub struct ResponseHeadersCorsBehaviorRequired<T0, T1, T2, T3, T4> {
     /// A Boolean that CloudFront uses as the value for the Access-Control-Allow-Credentials HTTP response header. (converts into `JsBool`)
     pub access_control_allow_credentials: T0,
-    /// A list of HTTP header names that CloudFront includes as values for the Access-Control-Allow-Headers HTTP response header. (items converting into `JsString`)
+    /// A list of HTTP header names that CloudFront includes as values for the Access-Control-Allow-Headers HTTP response header. (items converting into `JsString`, or a `JsArray` of them)
     pub access_control_allow_headers: T1,
-    /// A list of HTTP methods that CloudFront includes as values for the Access-Control-Allow-Methods HTTP response header. (items converting into `JsString`)
+    /// A list of HTTP methods that CloudFront includes as values for the Access-Control-Allow-Methods HTTP response header. (items converting into `JsString`, or a `JsArray` of them)
     pub access_control_allow_methods: T2,
-    /// A list of origins (domain names) that CloudFront can use as the value for the Access-Control-Allow-Origin HTTP response header. (items converting into `JsString`)
+    /// A list of origins (domain names) that CloudFront can use as the value for the Access-Control-Allow-Origin HTTP response header. (items converting into `JsString`, or a `JsArray` of them)
     pub access_control_allow_origins: T3,
     /// A Boolean that determines whether CloudFront overrides HTTP response headers received from the origin with the ones specified in this response headers policy. (converts into `JsBool`)
     pub origin_override: T4,
@@ -19146,15 +19389,12 @@ impl ResponseHeadersCorsBehavior {
     pub fn new<T0, T1, T2, T3, T4>(required: ResponseHeadersCorsBehaviorRequired<T0, T1, T2, T3, T4>) -> Self
     where
         T0: Into<rt::JsBool>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
-        T2: IntoIterator,
-        T2::Item: Into<rt::JsString>,
-        T3: IntoIterator,
-        T3::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
+        T2: rt::ListArg<rt::JsString>,
+        T3: rt::ListArg<rt::JsString>,
         T4: Into<rt::JsBool>,
     {
-        ResponseHeadersCorsBehavior { access_control_allow_credentials: required.access_control_allow_credentials.into(), access_control_allow_headers: rt::collect::<rt::JsString, _>(required.access_control_allow_headers), access_control_allow_methods: rt::collect::<rt::JsString, _>(required.access_control_allow_methods), access_control_allow_origins: rt::collect::<rt::JsString, _>(required.access_control_allow_origins), access_control_expose_headers: None, access_control_max_age: None, origin_override: required.origin_override.into() }
+        ResponseHeadersCorsBehavior { access_control_allow_credentials: required.access_control_allow_credentials.into(), access_control_allow_headers: rt::ListArg::<rt::JsString>::into_list(required.access_control_allow_headers), access_control_allow_methods: rt::ListArg::<rt::JsString>::into_list(required.access_control_allow_methods), access_control_allow_origins: rt::ListArg::<rt::JsString>::into_list(required.access_control_allow_origins), access_control_expose_headers: None, access_control_max_age: None, origin_override: required.origin_override.into() }
     }
     /// A Boolean that CloudFront uses as the value for the Access-Control-Allow-Credentials HTTP response header.
     pub fn access_control_allow_credentials(mut self, access_control_allow_credentials: impl Into<rt::JsBool>) -> Self {
@@ -19164,23 +19404,23 @@ impl ResponseHeadersCorsBehavior {
     /// A list of HTTP header names that CloudFront includes as values for the Access-Control-Allow-Headers HTTP response header.
     ///
     /// You can specify `['*']` to allow all headers.
-    pub fn access_control_allow_headers(mut self, access_control_allow_headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.access_control_allow_headers = rt::collect::<rt::JsString, _>(access_control_allow_headers);
+    pub fn access_control_allow_headers(mut self, access_control_allow_headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.access_control_allow_headers = rt::ListArg::<rt::JsString>::into_list(access_control_allow_headers);
         self
     }
     /// A list of HTTP methods that CloudFront includes as values for the Access-Control-Allow-Methods HTTP response header.
     ///
     /// Allowed methods: `'GET'`, `'DELETE'`, `'HEAD'`, `'OPTIONS'`, `'PATCH'`, `'POST'`, and `'PUT'`.
     /// You can specify `['ALL']` to allow all methods.
-    pub fn access_control_allow_methods(mut self, access_control_allow_methods: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.access_control_allow_methods = rt::collect::<rt::JsString, _>(access_control_allow_methods);
+    pub fn access_control_allow_methods(mut self, access_control_allow_methods: impl rt::ListArg<rt::JsString>) -> Self {
+        self.access_control_allow_methods = rt::ListArg::<rt::JsString>::into_list(access_control_allow_methods);
         self
     }
     /// A list of origins (domain names) that CloudFront can use as the value for the Access-Control-Allow-Origin HTTP response header.
     ///
     /// You can specify `['*']` to allow all origins.
-    pub fn access_control_allow_origins(mut self, access_control_allow_origins: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.access_control_allow_origins = rt::collect::<rt::JsString, _>(access_control_allow_origins);
+    pub fn access_control_allow_origins(mut self, access_control_allow_origins: impl rt::ListArg<rt::JsString>) -> Self {
+        self.access_control_allow_origins = rt::ListArg::<rt::JsString>::into_list(access_control_allow_origins);
         self
     }
     /// A list of HTTP headers that CloudFront includes as values for the Access-Control-Expose-Headers HTTP response header.
@@ -19188,8 +19428,8 @@ impl ResponseHeadersCorsBehavior {
     /// You can specify `['*']` to expose all headers.
     ///
     /// Default: - no headers exposed
-    pub fn access_control_expose_headers(mut self, access_control_expose_headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.access_control_expose_headers = Some(rt::collect::<rt::JsString, _>(access_control_expose_headers));
+    pub fn access_control_expose_headers(mut self, access_control_expose_headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.access_control_expose_headers = Some(rt::ListArg::<rt::JsString>::into_list(access_control_expose_headers));
         self
     }
     /// A number that CloudFront uses as the value for the Access-Control-Max-Age HTTP response header.
@@ -19366,7 +19606,7 @@ pub struct ResponseHeadersPolicyProps {
     /// A list of HTTP response headers that CloudFront removes from HTTP responses that it sends to viewers.
     ///
     /// Default: - no headers are removed
-    pub remove_headers: Option<Vec<rt::JsString>>,
+    pub remove_headers: Option<rt::JsList<rt::JsString>>,
     /// A unique name to identify the response headers policy.
     ///
     /// Default: - generated from the `id`
@@ -19410,8 +19650,8 @@ impl ResponseHeadersPolicyProps {
     /// A list of HTTP response headers that CloudFront removes from HTTP responses that it sends to viewers.
     ///
     /// Default: - no headers are removed
-    pub fn remove_headers(mut self, remove_headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.remove_headers = Some(rt::collect::<rt::JsString, _>(remove_headers));
+    pub fn remove_headers(mut self, remove_headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.remove_headers = Some(rt::ListArg::<rt::JsString>::into_list(remove_headers));
         self
     }
     /// A unique name to identify the response headers policy.
@@ -20134,7 +20374,7 @@ pub struct SourceConfiguration {
     /// The behaviors associated with this source.
     ///
     /// At least one (default) behavior must be included.
-    pub behaviors: Vec<crate::aws_cdk_lib::aws_cloudfront::Behavior>,
+    pub behaviors: rt::JsList<crate::aws_cdk_lib::aws_cloudfront::Behavior>,
     /// The number of times that CloudFront attempts to connect to the origin.
     ///
     /// You can specify 1, 2, or 3 as the number of attempts.
@@ -20152,7 +20392,7 @@ pub struct SourceConfiguration {
     /// HTTP status code to failover to second origin.
     ///
     /// Default: [500, 502, 503, 504]
-    pub failover_criteria_status_codes: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::FailoverStatusCode>>,
+    pub failover_criteria_status_codes: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::FailoverStatusCode>>,
     /// A custom origin source for failover in case the s3OriginSource returns invalid status code.
     ///
     /// Default: - no failover configuration
@@ -20173,14 +20413,14 @@ pub struct SourceConfiguration {
 
 impl SourceConfiguration {
     /// A `SourceConfiguration` with its required fields; set optional ones with the setters.
-    pub fn new(behaviors: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::Behavior>>) -> Self {
-        SourceConfiguration { behaviors: rt::collect::<crate::aws_cdk_lib::aws_cloudfront::Behavior, _>(behaviors), connection_attempts: None, connection_timeout: None, custom_origin_source: None, failover_criteria_status_codes: None, failover_custom_origin_source: None, failover_s3_origin_source: None, origin_shield_region: None, s3_origin_source: None }
+    pub fn new(behaviors: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::Behavior>) -> Self {
+        SourceConfiguration { behaviors: rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::Behavior>::into_list(behaviors), connection_attempts: None, connection_timeout: None, custom_origin_source: None, failover_criteria_status_codes: None, failover_custom_origin_source: None, failover_s3_origin_source: None, origin_shield_region: None, s3_origin_source: None }
     }
     /// The behaviors associated with this source.
     ///
     /// At least one (default) behavior must be included.
-    pub fn behaviors(mut self, behaviors: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::Behavior>>) -> Self {
-        self.behaviors = rt::collect::<crate::aws_cdk_lib::aws_cloudfront::Behavior, _>(behaviors);
+    pub fn behaviors(mut self, behaviors: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::Behavior>) -> Self {
+        self.behaviors = rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::Behavior>::into_list(behaviors);
         self
     }
     /// The number of times that CloudFront attempts to connect to the origin.
@@ -20209,8 +20449,8 @@ impl SourceConfiguration {
     /// HTTP status code to failover to second origin.
     ///
     /// Default: [500, 502, 503, 504]
-    pub fn failover_criteria_status_codes(mut self, failover_criteria_status_codes: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::FailoverStatusCode>>) -> Self {
-        self.failover_criteria_status_codes = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::FailoverStatusCode, _>(failover_criteria_status_codes));
+    pub fn failover_criteria_status_codes(mut self, failover_criteria_status_codes: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::FailoverStatusCode>) -> Self {
+        self.failover_criteria_status_codes = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::FailoverStatusCode>::into_list(failover_criteria_status_codes));
         self
     }
     /// A custom origin source for failover in case the s3OriginSource returns invalid status code.
@@ -20336,7 +20576,7 @@ impl ViewerCertificate {
         rt::get_op(rt::JsObject::handle(self), "aliases")
     }
     #[track_caller]
-    pub fn props(&self) -> rt::JsAny {
+    pub fn props(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::CfnDistributionViewerCertificateProperty> {
         rt::get_op(rt::JsObject::handle(self), "props")
     }
 }
@@ -20345,7 +20585,7 @@ impl ViewerCertificate {
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct ViewerCertificateOptions {
     /// Domain names on the certificate (both main domain name and Subject Alternative names).
-    pub aliases: Option<Vec<rt::JsString>>,
+    pub aliases: Option<rt::JsList<rt::JsString>>,
     /// The minimum version of the SSL protocol that you want CloudFront to use for HTTPS connections.
     ///
     /// CloudFront serves your objects only to browsers or devices that support at
@@ -20369,8 +20609,8 @@ impl ViewerCertificateOptions {
         ViewerCertificateOptions { aliases: None, security_policy: None, ssl_method: None }
     }
     /// Domain names on the certificate (both main domain name and Subject Alternative names).
-    pub fn aliases(mut self, aliases: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.aliases = Some(rt::collect::<rt::JsString, _>(aliases));
+    pub fn aliases(mut self, aliases: impl rt::ListArg<rt::JsString>) -> Self {
+        self.aliases = Some(rt::ListArg::<rt::JsString>::into_list(aliases));
         self
     }
     /// The minimum version of the SSL protocol that you want CloudFront to use for HTTPS connections.
@@ -20619,7 +20859,7 @@ pub struct VpcOriginOptions {
     /// A list that contains allowed SSL/TLS protocols for this distribution.
     ///
     /// Default: - TLSv1.2
-    pub origin_ssl_protocols: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
+    pub origin_ssl_protocols: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
     /// The origin protocol policy for the CloudFront VPC origin endpoint configuration.
     ///
     /// Default: OriginProtocolPolicy.MATCH_VIEWER
@@ -20652,8 +20892,8 @@ impl VpcOriginOptions {
     /// A list that contains allowed SSL/TLS protocols for this distribution.
     ///
     /// Default: - TLSv1.2
-    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>) -> Self {
-        self.origin_ssl_protocols = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy, _>(origin_ssl_protocols));
+    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>) -> Self {
+        self.origin_ssl_protocols = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>::into_list(origin_ssl_protocols));
         self
     }
     /// The origin protocol policy for the CloudFront VPC origin endpoint configuration.
@@ -20702,7 +20942,7 @@ pub struct VpcOriginProps {
     /// A list that contains allowed SSL/TLS protocols for this distribution.
     ///
     /// Default: - TLSv1.2
-    pub origin_ssl_protocols: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
+    pub origin_ssl_protocols: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
     /// The origin protocol policy for the CloudFront VPC origin endpoint configuration.
     ///
     /// Default: OriginProtocolPolicy.MATCH_VIEWER
@@ -20740,8 +20980,8 @@ impl VpcOriginProps {
     /// A list that contains allowed SSL/TLS protocols for this distribution.
     ///
     /// Default: - TLSv1.2
-    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>) -> Self {
-        self.origin_ssl_protocols = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy, _>(origin_ssl_protocols));
+    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>) -> Self {
+        self.origin_ssl_protocols = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>::into_list(origin_ssl_protocols));
         self
     }
     /// The origin protocol policy for the CloudFront VPC origin endpoint configuration.
@@ -24028,11 +24268,11 @@ impl From<crate::aws_cdk_lib::aws_cloudfront::CfnVpcOriginVpcOriginEndpointConfi
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<rt::JsNumber>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<rt::JsNumber>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrNumberList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    NumberList(Vec<rt::JsNumber>),
+    NumberList(rt::JsList<rt::JsNumber>),
 }
 impl rt::ToValue for IResolvableOrNumberList {
     fn to_value(&self) -> crate::program::Value {
@@ -24052,17 +24292,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrNumberList {
         IResolvableOrNumberList::IResolvable(*v)
     }
 }
-impl From<Vec<rt::JsNumber>> for IResolvableOrNumberList {
-    fn from(v: Vec<rt::JsNumber>) -> Self {
+impl From<rt::JsList<rt::JsNumber>> for IResolvableOrNumberList {
+    fn from(v: rt::JsList<rt::JsNumber>) -> Self {
         IResolvableOrNumberList::NumberList(v)
     }
 }
+impl From<Vec<rt::JsNumber>> for IResolvableOrNumberList {
+    fn from(v: Vec<rt::JsNumber>) -> Self {
+        IResolvableOrNumberList::NumberList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<rt::JsNumber>> for IResolvableOrNumberList {
+    fn from(v: rt::JsArray<rt::JsNumber>) -> Self {
+        IResolvableOrNumberList::NumberList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<CfnTagOrIResolvable>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<CfnTagOrIResolvable>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrCfnTagOrIResolvableList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    CfnTagOrIResolvableList(Vec<CfnTagOrIResolvable>),
+    CfnTagOrIResolvableList(rt::JsList<CfnTagOrIResolvable>),
 }
 impl rt::ToValue for IResolvableOrCfnTagOrIResolvableList {
     fn to_value(&self) -> crate::program::Value {
@@ -24082,17 +24332,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrCfnTagOrIResolvable
         IResolvableOrCfnTagOrIResolvableList::IResolvable(*v)
     }
 }
-impl From<Vec<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
-    fn from(v: Vec<CfnTagOrIResolvable>) -> Self {
+impl From<rt::JsList<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: rt::JsList<CfnTagOrIResolvable>) -> Self {
         IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(v)
     }
 }
+impl From<Vec<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: Vec<CfnTagOrIResolvable>) -> Self {
+        IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: rt::JsArray<CfnTagOrIResolvable>) -> Self {
+        IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList(Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>),
+    IResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList(rt::JsList<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24112,17 +24372,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAny
         IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>> for IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>> for IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList::IResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>> for IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList::IResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>> for IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAnycastIpListIpamCidrConfigProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList::IResolvableOrCfnAnycastIpListIpamCidrConfigPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList(Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>),
+    IResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList(rt::JsList<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24142,17 +24412,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAny
         IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>> for IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>> for IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList::IResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>> for IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList::IResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>> for IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAnycastIpListIpamCidrConfigResultProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList::IResolvableOrCfnAnycastIpListIpamCidrConfigResultPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList(Vec<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>),
+    IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList(rt::JsList<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24172,17 +24452,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnCon
         IResolvableOrIResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>> for IResolvableOrIResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>> for IResolvableOrIResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList::IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>> for IResolvableOrIResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList::IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>> for IResolvableOrIResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList::IResolvableOrCfnConnectionFunctionKeyValueStoreAssociationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDistributionCacheBehaviorProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDistributionCacheBehaviorProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDistributionCacheBehaviorPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDistributionCacheBehaviorPropertyList(Vec<IResolvableOrCfnDistributionCacheBehaviorProperty>),
+    IResolvableOrCfnDistributionCacheBehaviorPropertyList(rt::JsList<IResolvableOrCfnDistributionCacheBehaviorProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDistributionCacheBehaviorPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24202,17 +24492,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDis
         IResolvableOrIResolvableOrCfnDistributionCacheBehaviorPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDistributionCacheBehaviorProperty>> for IResolvableOrIResolvableOrCfnDistributionCacheBehaviorPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDistributionCacheBehaviorProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDistributionCacheBehaviorProperty>> for IResolvableOrIResolvableOrCfnDistributionCacheBehaviorPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDistributionCacheBehaviorProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDistributionCacheBehaviorPropertyList::IResolvableOrCfnDistributionCacheBehaviorPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDistributionCacheBehaviorProperty>> for IResolvableOrIResolvableOrCfnDistributionCacheBehaviorPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDistributionCacheBehaviorProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionCacheBehaviorPropertyList::IResolvableOrCfnDistributionCacheBehaviorPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDistributionCacheBehaviorProperty>> for IResolvableOrIResolvableOrCfnDistributionCacheBehaviorPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDistributionCacheBehaviorProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionCacheBehaviorPropertyList::IResolvableOrCfnDistributionCacheBehaviorPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDistributionCustomErrorResponseProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDistributionCustomErrorResponseProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDistributionCustomErrorResponsePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDistributionCustomErrorResponsePropertyList(Vec<IResolvableOrCfnDistributionCustomErrorResponseProperty>),
+    IResolvableOrCfnDistributionCustomErrorResponsePropertyList(rt::JsList<IResolvableOrCfnDistributionCustomErrorResponseProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDistributionCustomErrorResponsePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24232,17 +24532,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDis
         IResolvableOrIResolvableOrCfnDistributionCustomErrorResponsePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDistributionCustomErrorResponseProperty>> for IResolvableOrIResolvableOrCfnDistributionCustomErrorResponsePropertyList {
-    fn from(v: Vec<IResolvableOrCfnDistributionCustomErrorResponseProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDistributionCustomErrorResponseProperty>> for IResolvableOrIResolvableOrCfnDistributionCustomErrorResponsePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDistributionCustomErrorResponseProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDistributionCustomErrorResponsePropertyList::IResolvableOrCfnDistributionCustomErrorResponsePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDistributionCustomErrorResponseProperty>> for IResolvableOrIResolvableOrCfnDistributionCustomErrorResponsePropertyList {
+    fn from(v: Vec<IResolvableOrCfnDistributionCustomErrorResponseProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionCustomErrorResponsePropertyList::IResolvableOrCfnDistributionCustomErrorResponsePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDistributionCustomErrorResponseProperty>> for IResolvableOrIResolvableOrCfnDistributionCustomErrorResponsePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDistributionCustomErrorResponseProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionCustomErrorResponsePropertyList::IResolvableOrCfnDistributionCustomErrorResponsePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDistributionFunctionAssociationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDistributionFunctionAssociationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDistributionFunctionAssociationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDistributionFunctionAssociationPropertyList(Vec<IResolvableOrCfnDistributionFunctionAssociationProperty>),
+    IResolvableOrCfnDistributionFunctionAssociationPropertyList(rt::JsList<IResolvableOrCfnDistributionFunctionAssociationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDistributionFunctionAssociationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24262,17 +24572,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDis
         IResolvableOrIResolvableOrCfnDistributionFunctionAssociationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDistributionFunctionAssociationProperty>> for IResolvableOrIResolvableOrCfnDistributionFunctionAssociationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDistributionFunctionAssociationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDistributionFunctionAssociationProperty>> for IResolvableOrIResolvableOrCfnDistributionFunctionAssociationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDistributionFunctionAssociationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDistributionFunctionAssociationPropertyList::IResolvableOrCfnDistributionFunctionAssociationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDistributionFunctionAssociationProperty>> for IResolvableOrIResolvableOrCfnDistributionFunctionAssociationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDistributionFunctionAssociationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionFunctionAssociationPropertyList::IResolvableOrCfnDistributionFunctionAssociationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDistributionFunctionAssociationProperty>> for IResolvableOrIResolvableOrCfnDistributionFunctionAssociationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDistributionFunctionAssociationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionFunctionAssociationPropertyList::IResolvableOrCfnDistributionFunctionAssociationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList(Vec<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>),
+    IResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList(rt::JsList<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24292,17 +24612,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDis
         IResolvableOrIResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>> for IResolvableOrIResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>> for IResolvableOrIResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList::IResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>> for IResolvableOrIResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList::IResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>> for IResolvableOrIResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDistributionLambdaFunctionAssociationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList::IResolvableOrCfnDistributionLambdaFunctionAssociationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDistributionOriginCustomHeaderProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDistributionOriginCustomHeaderProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDistributionOriginCustomHeaderPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDistributionOriginCustomHeaderPropertyList(Vec<IResolvableOrCfnDistributionOriginCustomHeaderProperty>),
+    IResolvableOrCfnDistributionOriginCustomHeaderPropertyList(rt::JsList<IResolvableOrCfnDistributionOriginCustomHeaderProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDistributionOriginCustomHeaderPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24322,17 +24652,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDis
         IResolvableOrIResolvableOrCfnDistributionOriginCustomHeaderPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDistributionOriginCustomHeaderProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginCustomHeaderPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDistributionOriginCustomHeaderProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDistributionOriginCustomHeaderProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginCustomHeaderPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDistributionOriginCustomHeaderProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDistributionOriginCustomHeaderPropertyList::IResolvableOrCfnDistributionOriginCustomHeaderPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDistributionOriginCustomHeaderProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginCustomHeaderPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDistributionOriginCustomHeaderProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionOriginCustomHeaderPropertyList::IResolvableOrCfnDistributionOriginCustomHeaderPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDistributionOriginCustomHeaderProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginCustomHeaderPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDistributionOriginCustomHeaderProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionOriginCustomHeaderPropertyList::IResolvableOrCfnDistributionOriginCustomHeaderPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDistributionOriginGroupMemberProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDistributionOriginGroupMemberProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDistributionOriginGroupMemberPropertyList(Vec<IResolvableOrCfnDistributionOriginGroupMemberProperty>),
+    IResolvableOrCfnDistributionOriginGroupMemberPropertyList(rt::JsList<IResolvableOrCfnDistributionOriginGroupMemberProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24352,17 +24692,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDis
         IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDistributionOriginGroupMemberProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDistributionOriginGroupMemberProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDistributionOriginGroupMemberProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDistributionOriginGroupMemberProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList::IResolvableOrCfnDistributionOriginGroupMemberPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDistributionOriginGroupMemberProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDistributionOriginGroupMemberProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList::IResolvableOrCfnDistributionOriginGroupMemberPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDistributionOriginGroupMemberProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDistributionOriginGroupMemberProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionOriginGroupMemberPropertyList::IResolvableOrCfnDistributionOriginGroupMemberPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDistributionOriginGroupProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDistributionOriginGroupProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDistributionOriginGroupPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDistributionOriginGroupPropertyList(Vec<IResolvableOrCfnDistributionOriginGroupProperty>),
+    IResolvableOrCfnDistributionOriginGroupPropertyList(rt::JsList<IResolvableOrCfnDistributionOriginGroupProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDistributionOriginGroupPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24382,17 +24732,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDis
         IResolvableOrIResolvableOrCfnDistributionOriginGroupPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDistributionOriginGroupProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginGroupPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDistributionOriginGroupProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDistributionOriginGroupProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginGroupPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDistributionOriginGroupProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDistributionOriginGroupPropertyList::IResolvableOrCfnDistributionOriginGroupPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDistributionOriginGroupProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginGroupPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDistributionOriginGroupProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionOriginGroupPropertyList::IResolvableOrCfnDistributionOriginGroupPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDistributionOriginGroupProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginGroupPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDistributionOriginGroupProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionOriginGroupPropertyList::IResolvableOrCfnDistributionOriginGroupPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDistributionOriginProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDistributionOriginProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDistributionOriginPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDistributionOriginPropertyList(Vec<IResolvableOrCfnDistributionOriginProperty>),
+    IResolvableOrCfnDistributionOriginPropertyList(rt::JsList<IResolvableOrCfnDistributionOriginProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDistributionOriginPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24412,17 +24772,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDis
         IResolvableOrIResolvableOrCfnDistributionOriginPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDistributionOriginProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDistributionOriginProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDistributionOriginProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDistributionOriginProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDistributionOriginPropertyList::IResolvableOrCfnDistributionOriginPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDistributionOriginProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDistributionOriginProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionOriginPropertyList::IResolvableOrCfnDistributionOriginPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDistributionOriginProperty>> for IResolvableOrIResolvableOrCfnDistributionOriginPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDistributionOriginProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionOriginPropertyList::IResolvableOrCfnDistributionOriginPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDistributionParameterDefinitionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDistributionParameterDefinitionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDistributionParameterDefinitionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDistributionParameterDefinitionPropertyList(Vec<IResolvableOrCfnDistributionParameterDefinitionProperty>),
+    IResolvableOrCfnDistributionParameterDefinitionPropertyList(rt::JsList<IResolvableOrCfnDistributionParameterDefinitionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDistributionParameterDefinitionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24442,17 +24812,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDis
         IResolvableOrIResolvableOrCfnDistributionParameterDefinitionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDistributionParameterDefinitionProperty>> for IResolvableOrIResolvableOrCfnDistributionParameterDefinitionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDistributionParameterDefinitionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDistributionParameterDefinitionProperty>> for IResolvableOrIResolvableOrCfnDistributionParameterDefinitionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDistributionParameterDefinitionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDistributionParameterDefinitionPropertyList::IResolvableOrCfnDistributionParameterDefinitionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDistributionParameterDefinitionProperty>> for IResolvableOrIResolvableOrCfnDistributionParameterDefinitionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDistributionParameterDefinitionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionParameterDefinitionPropertyList::IResolvableOrCfnDistributionParameterDefinitionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDistributionParameterDefinitionProperty>> for IResolvableOrIResolvableOrCfnDistributionParameterDefinitionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDistributionParameterDefinitionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionParameterDefinitionPropertyList::IResolvableOrCfnDistributionParameterDefinitionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDistributionTenantParameterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDistributionTenantParameterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDistributionTenantParameterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDistributionTenantParameterPropertyList(Vec<IResolvableOrCfnDistributionTenantParameterProperty>),
+    IResolvableOrCfnDistributionTenantParameterPropertyList(rt::JsList<IResolvableOrCfnDistributionTenantParameterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDistributionTenantParameterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24472,17 +24852,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDis
         IResolvableOrIResolvableOrCfnDistributionTenantParameterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDistributionTenantParameterProperty>> for IResolvableOrIResolvableOrCfnDistributionTenantParameterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDistributionTenantParameterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDistributionTenantParameterProperty>> for IResolvableOrIResolvableOrCfnDistributionTenantParameterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDistributionTenantParameterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDistributionTenantParameterPropertyList::IResolvableOrCfnDistributionTenantParameterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDistributionTenantParameterProperty>> for IResolvableOrIResolvableOrCfnDistributionTenantParameterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDistributionTenantParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionTenantParameterPropertyList::IResolvableOrCfnDistributionTenantParameterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDistributionTenantParameterProperty>> for IResolvableOrIResolvableOrCfnDistributionTenantParameterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDistributionTenantParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDistributionTenantParameterPropertyList::IResolvableOrCfnDistributionTenantParameterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList(Vec<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>),
+    IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList(rt::JsList<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24502,17 +24892,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnFie
         IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList {
-    fn from(v: Vec<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>) -> Self {
         IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList::IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList {
+    fn from(v: Vec<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList::IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfileProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList::IResolvableOrCfnFieldLevelEncryptionConfigContentTypeProfilePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList(Vec<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>),
+    IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList(rt::JsList<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24532,17 +24932,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnFie
         IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList {
-    fn from(v: Vec<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>) -> Self {
         IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList::IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList {
+    fn from(v: Vec<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList::IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfileProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList::IResolvableOrCfnFieldLevelEncryptionConfigQueryArgProfilePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList(Vec<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>),
+    IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList(rt::JsList<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24562,17 +24972,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnFie
         IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList {
-    fn from(v: Vec<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>) -> Self {
         IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList::IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList {
+    fn from(v: Vec<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList::IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>> for IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList::IResolvableOrCfnFieldLevelEncryptionProfileEncryptionEntityPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList(Vec<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>),
+    IResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList(rt::JsList<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24592,17 +25012,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnFun
         IResolvableOrIResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>> for IResolvableOrIResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>> for IResolvableOrIResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList::IResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>> for IResolvableOrIResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList::IResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>> for IResolvableOrIResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnFunctionKeyValueStoreAssociationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList::IResolvableOrCfnFunctionKeyValueStoreAssociationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRealtimeLogConfigEndPointProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRealtimeLogConfigEndPointProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRealtimeLogConfigEndPointPropertyList(Vec<IResolvableOrCfnRealtimeLogConfigEndPointProperty>),
+    IResolvableOrCfnRealtimeLogConfigEndPointPropertyList(rt::JsList<IResolvableOrCfnRealtimeLogConfigEndPointProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24622,17 +25052,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRea
         IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRealtimeLogConfigEndPointProperty>> for IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRealtimeLogConfigEndPointProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRealtimeLogConfigEndPointProperty>> for IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRealtimeLogConfigEndPointProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList::IResolvableOrCfnRealtimeLogConfigEndPointPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRealtimeLogConfigEndPointProperty>> for IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRealtimeLogConfigEndPointProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList::IResolvableOrCfnRealtimeLogConfigEndPointPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRealtimeLogConfigEndPointProperty>> for IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRealtimeLogConfigEndPointProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRealtimeLogConfigEndPointPropertyList::IResolvableOrCfnRealtimeLogConfigEndPointPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList(Vec<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>),
+    IResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList(rt::JsList<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24652,17 +25092,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRes
         IResolvableOrIResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>> for IResolvableOrIResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList {
-    fn from(v: Vec<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>> for IResolvableOrIResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>) -> Self {
         IResolvableOrIResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList::IResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>> for IResolvableOrIResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList {
+    fn from(v: Vec<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList::IResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>> for IResolvableOrIResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnResponseHeadersPolicyCustomHeaderProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList::IResolvableOrCfnResponseHeadersPolicyCustomHeaderPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnResponseHeadersPolicyRemoveHeaderProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnResponseHeadersPolicyRemoveHeaderProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList(Vec<IResolvableOrCfnResponseHeadersPolicyRemoveHeaderProperty>),
+    IResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList(rt::JsList<IResolvableOrCfnResponseHeadersPolicyRemoveHeaderProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -24682,9 +25132,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRes
         IResolvableOrIResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnResponseHeadersPolicyRemoveHeaderProperty>> for IResolvableOrIResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnResponseHeadersPolicyRemoveHeaderProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList::IResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnResponseHeadersPolicyRemoveHeaderProperty>> for IResolvableOrIResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList {
     fn from(v: Vec<IResolvableOrCfnResponseHeadersPolicyRemoveHeaderProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList::IResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList(v)
+        IResolvableOrIResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList::IResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnResponseHeadersPolicyRemoveHeaderProperty>> for IResolvableOrIResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnResponseHeadersPolicyRemoveHeaderProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList::IResolvableOrCfnResponseHeadersPolicyRemoveHeaderPropertyList(rt::JsList::Array(v))
     }
 }
 

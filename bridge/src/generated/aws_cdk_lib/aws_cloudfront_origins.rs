@@ -772,7 +772,7 @@ pub struct HttpOriginProps {
     /// The SSL versions to use when interacting with the origin.
     ///
     /// Default: OriginSslPolicy.TLS_V1_2
-    pub origin_ssl_protocols: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
+    pub origin_ssl_protocols: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
     /// Specifies the protocol (HTTP or HTTPS) that CloudFront uses to connect to the origin.
     ///
     /// Default: OriginProtocolPolicy.HTTPS_ONLY
@@ -909,8 +909,8 @@ impl HttpOriginProps {
     /// The SSL versions to use when interacting with the origin.
     ///
     /// Default: OriginSslPolicy.TLS_V1_2
-    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>) -> Self {
-        self.origin_ssl_protocols = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy, _>(origin_ssl_protocols));
+    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>) -> Self {
+        self.origin_ssl_protocols = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>::into_list(origin_ssl_protocols));
         self
     }
     /// Specifies the protocol (HTTP or HTTPS) that CloudFront uses to connect to the origin.
@@ -1070,7 +1070,7 @@ pub struct LoadBalancerV2OriginProps {
     /// The SSL versions to use when interacting with the origin.
     ///
     /// Default: OriginSslPolicy.TLS_V1_2
-    pub origin_ssl_protocols: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
+    pub origin_ssl_protocols: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
     /// Specifies the protocol (HTTP or HTTPS) that CloudFront uses to connect to the origin.
     ///
     /// Default: OriginProtocolPolicy.HTTPS_ONLY
@@ -1207,8 +1207,8 @@ impl LoadBalancerV2OriginProps {
     /// The SSL versions to use when interacting with the origin.
     ///
     /// Default: OriginSslPolicy.TLS_V1_2
-    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>) -> Self {
-        self.origin_ssl_protocols = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy, _>(origin_ssl_protocols));
+    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>) -> Self {
+        self.origin_ssl_protocols = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>::into_list(origin_ssl_protocols));
         self
     }
     /// Specifies the protocol (HTTP or HTTPS) that CloudFront uses to connect to the origin.
@@ -1288,7 +1288,7 @@ impl OriginGroup {
     }
     /// The method called when a given Origin is added (for the first time) to a Distribution.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::OriginBindConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>::into(options)));
@@ -1306,7 +1306,7 @@ pub struct OriginGroupProps {
     /// The list of HTTP status codes that, when returned from the primary origin, would cause querying the fallback origin.
     ///
     /// Default: - 500, 502, 503 and 504
-    pub fallback_status_codes: Option<Vec<rt::JsNumber>>,
+    pub fallback_status_codes: Option<rt::JsList<rt::JsNumber>>,
     /// The primary origin that should serve requests for this group.
     pub primary_origin: crate::aws_cdk_lib::aws_cloudfront::IOrigin,
     /// The selection criteria for the origin group.
@@ -1343,8 +1343,8 @@ impl OriginGroupProps {
     /// The list of HTTP status codes that, when returned from the primary origin, would cause querying the fallback origin.
     ///
     /// Default: - 500, 502, 503 and 504
-    pub fn fallback_status_codes(mut self, fallback_status_codes: impl IntoIterator<Item = impl Into<rt::JsNumber>>) -> Self {
-        self.fallback_status_codes = Some(rt::collect::<rt::JsNumber, _>(fallback_status_codes));
+    pub fn fallback_status_codes(mut self, fallback_status_codes: impl rt::ListArg<rt::JsNumber>) -> Self {
+        self.fallback_status_codes = Some(rt::ListArg::<rt::JsNumber>::into_list(fallback_status_codes));
         self
     }
     /// The primary origin that should serve requests for this group.
@@ -1868,7 +1868,7 @@ pub struct S3BucketOriginWithOACProps {
     /// The level of permissions granted in the bucket policy and key policy (if applicable) to the CloudFront distribution.
     ///
     /// Default: [AccessLevel.READ]
-    pub origin_access_levels: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::AccessLevel>>,
+    pub origin_access_levels: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::AccessLevel>>,
     /// A unique identifier for the origin.
     ///
     /// This value must be unique within the distribution.
@@ -1950,8 +1950,8 @@ impl S3BucketOriginWithOACProps {
     /// The level of permissions granted in the bucket policy and key policy (if applicable) to the CloudFront distribution.
     ///
     /// Default: [AccessLevel.READ]
-    pub fn origin_access_levels(mut self, origin_access_levels: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::AccessLevel>>) -> Self {
-        self.origin_access_levels = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::AccessLevel, _>(origin_access_levels));
+    pub fn origin_access_levels(mut self, origin_access_levels: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::AccessLevel>) -> Self {
+        self.origin_access_levels = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::AccessLevel>::into_list(origin_access_levels));
         self
     }
     /// A unique identifier for the origin.
@@ -2225,7 +2225,7 @@ impl S3Origin {
     }
     /// The method called when a given Origin is added (for the first time) to a Distribution.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, options: impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::OriginBindConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudfront::OriginBindOptions>::into(options)));
@@ -2505,7 +2505,7 @@ pub struct S3StaticWebsiteOriginProps {
     /// The SSL versions to use when interacting with the origin.
     ///
     /// Default: OriginSslPolicy.TLS_V1_2
-    pub origin_ssl_protocols: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
+    pub origin_ssl_protocols: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
     /// Specifies the protocol (HTTP or HTTPS) that CloudFront uses to connect to the origin.
     ///
     /// Default: OriginProtocolPolicy.HTTPS_ONLY
@@ -2642,8 +2642,8 @@ impl S3StaticWebsiteOriginProps {
     /// The SSL versions to use when interacting with the origin.
     ///
     /// Default: OriginSslPolicy.TLS_V1_2
-    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>) -> Self {
-        self.origin_ssl_protocols = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy, _>(origin_ssl_protocols));
+    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>) -> Self {
+        self.origin_ssl_protocols = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>::into_list(origin_ssl_protocols));
         self
     }
     /// Specifies the protocol (HTTP or HTTPS) that CloudFront uses to connect to the origin.
@@ -3083,7 +3083,7 @@ pub struct VpcOriginWithEndpointProps {
     /// A list that contains allowed SSL/TLS protocols for this distribution.
     ///
     /// Default: - TLSv1.2
-    pub origin_ssl_protocols: Option<Vec<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
+    pub origin_ssl_protocols: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>,
     /// The origin protocol policy for the CloudFront VPC origin endpoint configuration.
     ///
     /// Default: OriginProtocolPolicy.MATCH_VIEWER
@@ -3222,8 +3222,8 @@ impl VpcOriginWithEndpointProps {
     /// A list that contains allowed SSL/TLS protocols for this distribution.
     ///
     /// Default: - TLSv1.2
-    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>>) -> Self {
-        self.origin_ssl_protocols = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy, _>(origin_ssl_protocols));
+    pub fn origin_ssl_protocols(mut self, origin_ssl_protocols: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>) -> Self {
+        self.origin_ssl_protocols = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudfront::OriginSslPolicy>::into_list(origin_ssl_protocols));
         self
     }
     /// The origin protocol policy for the CloudFront VPC origin endpoint configuration.

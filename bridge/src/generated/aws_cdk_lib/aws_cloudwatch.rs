@@ -74,7 +74,7 @@ impl Alarm {
     ///
     /// - You want to show an Alarm line in a graph with multiple metrics in it.
     #[track_caller]
-    pub fn to_annotation(&self) -> rt::JsAny {
+    pub fn to_annotation(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "toAnnotation", __args)
     }
@@ -139,6 +139,15 @@ impl rt::ToValue for AlarmActionConfig {
         let mut o = rt::ObjectBuilder::new();
         o.field("alarmActionArn", &self.alarm_action_arn);
         o.build()
+    }
+}
+
+/// The fields of a [`AlarmActionConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<AlarmActionConfig> {
+    /// Return the ARN that should be used for a CloudWatch Alarm action.
+    #[track_caller]
+    pub fn alarm_action_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "alarmActionArn")
     }
 }
 
@@ -437,7 +446,7 @@ pub struct AlarmMuteRuleProps {
     /// You can specify up to 100 alarms.
     ///
     /// Default: - no target alarms
-    pub alarms: Option<Vec<rt::Opaque>>,
+    pub alarms: Option<rt::JsList<rt::Opaque>>,
     /// A description of the alarm mute rule that helps you identify its purpose.
     ///
     /// Default: - no description
@@ -505,8 +514,8 @@ impl AlarmMuteRuleProps {
     /// You can specify up to 100 alarms.
     ///
     /// Default: - no target alarms
-    pub fn alarms(mut self, alarms: impl IntoIterator<Item = impl Into<rt::Opaque>>) -> Self {
-        self.alarms = Some(rt::collect::<rt::Opaque, _>(alarms));
+    pub fn alarms(mut self, alarms: impl rt::ListArg<rt::Opaque>) -> Self {
+        self.alarms = Some(rt::ListArg::<rt::Opaque>::into_list(alarms));
         self
     }
     /// A description of the alarm mute rule that helps you identify its purpose.
@@ -895,7 +904,7 @@ impl AlarmStatusWidget {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlarmStatusWidgetProps {
     /// CloudWatch Alarms to show in widget.
-    pub alarms: Vec<rt::Opaque>,
+    pub alarms: rt::JsList<rt::Opaque>,
     /// Height of the widget.
     ///
     /// Default: 3
@@ -912,7 +921,7 @@ pub struct AlarmStatusWidgetProps {
     /// If you omit this field or specify an empty array, all the alarms specified in alarms are displayed.
     ///
     /// Default: -  all the alarms specified in alarms are displayed.
-    pub states: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::AlarmState>>,
+    pub states: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::AlarmState>>,
     /// The title of the widget.
     ///
     /// Default: 'Alarm Status'
@@ -925,12 +934,12 @@ pub struct AlarmStatusWidgetProps {
 
 impl AlarmStatusWidgetProps {
     /// A `AlarmStatusWidgetProps` with its required fields; set optional ones with the setters.
-    pub fn new(alarms: impl IntoIterator<Item = impl Into<rt::Opaque>>) -> Self {
-        AlarmStatusWidgetProps { alarms: rt::collect::<rt::Opaque, _>(alarms), height: None, sort_by: None, states: None, title: None, width: None }
+    pub fn new(alarms: impl rt::ListArg<rt::Opaque>) -> Self {
+        AlarmStatusWidgetProps { alarms: rt::ListArg::<rt::Opaque>::into_list(alarms), height: None, sort_by: None, states: None, title: None, width: None }
     }
     /// CloudWatch Alarms to show in widget.
-    pub fn alarms(mut self, alarms: impl IntoIterator<Item = impl Into<rt::Opaque>>) -> Self {
-        self.alarms = rt::collect::<rt::Opaque, _>(alarms);
+    pub fn alarms(mut self, alarms: impl rt::ListArg<rt::Opaque>) -> Self {
+        self.alarms = rt::ListArg::<rt::Opaque>::into_list(alarms);
         self
     }
     /// Height of the widget.
@@ -955,8 +964,8 @@ impl AlarmStatusWidgetProps {
     /// If you omit this field or specify an empty array, all the alarms specified in alarms are displayed.
     ///
     /// Default: -  all the alarms specified in alarms are displayed.
-    pub fn states(mut self, states: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::AlarmState>>) -> Self {
-        self.states = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::AlarmState, _>(states));
+    pub fn states(mut self, states: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::AlarmState>) -> Self {
+        self.states = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::AlarmState>::into_list(states));
         self
     }
     /// The title of the widget.
@@ -1618,7 +1627,7 @@ pub struct AtLeastOptions {
     /// Alarms to evaluate in the AT_LEAST expression.
     ///
     /// Must contain at least one alarm.
-    pub operands: Vec<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>,
+    pub operands: rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>,
     /// Threshold for the AT_LEAST expression.
     ///
     /// Use `AtLeastThreshold.count()` for an absolute number
@@ -1629,7 +1638,7 @@ pub struct AtLeastOptions {
 /// The required fields of [`AtLeastOptions`], named: `AtLeastOptions::new(AtLeastOptionsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct AtLeastOptionsRequired<T0, T1> {
-    /// Alarms to evaluate in the AT_LEAST expression. (items converting into `aws_cdk_lib::aws_cloudwatch::IAlarm`)
+    /// Alarms to evaluate in the AT_LEAST expression. (items converting into `aws_cdk_lib::aws_cloudwatch::IAlarm`, or a `JsArray` of them)
     pub operands: T0,
     /// Threshold for the AT_LEAST expression. (converts into `aws_cdk_lib::aws_cloudwatch::AtLeastThreshold`)
     pub threshold: T1,
@@ -1639,17 +1648,16 @@ impl AtLeastOptions {
     /// A `AtLeastOptions` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: AtLeastOptionsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>,
+        T0: rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>,
         T1: Into<crate::aws_cdk_lib::aws_cloudwatch::AtLeastThreshold>,
     {
-        AtLeastOptions { operands: rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm, _>(required.operands), threshold: required.threshold.into() }
+        AtLeastOptions { operands: rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>::into_list(required.operands), threshold: required.threshold.into() }
     }
     /// Alarms to evaluate in the AT_LEAST expression.
     ///
     /// Must contain at least one alarm.
-    pub fn operands(mut self, operands: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>>) -> Self {
-        self.operands = rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm, _>(operands);
+    pub fn operands(mut self, operands: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> Self {
+        self.operands = rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>::into_list(operands);
         self
     }
     /// Threshold for the AT_LEAST expression.
@@ -1938,7 +1946,7 @@ impl CfnAccessGrant {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -2090,7 +2098,7 @@ pub struct CfnAccessGrantResourceScopeProperty {
     /// When set, actions are limited to these resources. When absent, defaults to all resources of the type.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-accessgrant-resourcescope.html#cfn-cloudwatch-accessgrant-resourcescope-resourcearns>
-    pub resource_arns: Option<Vec<rt::JsString>>,
+    pub resource_arns: Option<rt::JsList<rt::JsString>>,
     /// The resource type name, for example DataSet or OmniDashboard.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-accessgrant-resourcescope.html#cfn-cloudwatch-accessgrant-resourcescope-resourcetype>
@@ -2106,7 +2114,7 @@ pub struct CfnAccessGrantResourceScopeProperty {
     /// Required when RowScopeGroups is set.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-accessgrant-resourcescope.html#cfn-cloudwatch-accessgrant-resourcescope-signaltypes>
-    pub signal_types: Option<Vec<rt::JsString>>,
+    pub signal_types: Option<rt::JsList<rt::JsString>>,
     /// Tag-based conditions for dynamic resource scoping.
     ///
     /// Access applies only to resources carrying all of the specified tag key-value pairs.
@@ -2125,8 +2133,8 @@ impl CfnAccessGrantResourceScopeProperty {
     /// When set, actions are limited to these resources. When absent, defaults to all resources of the type.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-accessgrant-resourcescope.html#cfn-cloudwatch-accessgrant-resourcescope-resourcearns>
-    pub fn resource_arns(mut self, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_arns = Some(rt::collect::<rt::JsString, _>(resource_arns));
+    pub fn resource_arns(mut self, resource_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_arns = Some(rt::ListArg::<rt::JsString>::into_list(resource_arns));
         self
     }
     /// The resource type name, for example DataSet or OmniDashboard.
@@ -2150,8 +2158,8 @@ impl CfnAccessGrantResourceScopeProperty {
     /// Required when RowScopeGroups is set.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-accessgrant-resourcescope.html#cfn-cloudwatch-accessgrant-resourcescope-signaltypes>
-    pub fn signal_types(mut self, signal_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.signal_types = Some(rt::collect::<rt::JsString, _>(signal_types));
+    pub fn signal_types(mut self, signal_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.signal_types = Some(rt::ListArg::<rt::JsString>::into_list(signal_types));
         self
     }
     /// Tag-based conditions for dynamic resource scoping.
@@ -2197,7 +2205,7 @@ pub struct CfnAccessGrantRowScopeProperty {
     /// The values the field is matched against.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-accessgrant-rowscope.html#cfn-cloudwatch-accessgrant-rowscope-values>
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnAccessGrantRowScopeProperty`], named: `CfnAccessGrantRowScopeProperty::new(CfnAccessGrantRowScopePropertyRequired { .. })`.
@@ -2207,7 +2215,7 @@ pub struct CfnAccessGrantRowScopePropertyRequired<T0, T1, T2> {
     pub field: T0,
     /// Match operator applied to this filter's values. (converts into `JsString`)
     pub operator: T1,
-    /// The values the field is matched against. (items converting into `JsString`)
+    /// The values the field is matched against. (items converting into `JsString`, or a `JsArray` of them)
     pub values: T2,
 }
 
@@ -2217,10 +2225,9 @@ impl CfnAccessGrantRowScopeProperty {
     where
         T0: Into<rt::JsString>,
         T1: Into<rt::JsString>,
-        T2: IntoIterator,
-        T2::Item: Into<rt::JsString>,
+        T2: rt::ListArg<rt::JsString>,
     {
-        CfnAccessGrantRowScopeProperty { field: required.field.into(), operator: required.operator.into(), values: rt::collect::<rt::JsString, _>(required.values) }
+        CfnAccessGrantRowScopeProperty { field: required.field.into(), operator: required.operator.into(), values: rt::ListArg::<rt::JsString>::into_list(required.values) }
     }
     /// The field the allowlist applies to, for example serviceName or accountId.
     ///
@@ -2239,8 +2246,8 @@ impl CfnAccessGrantRowScopeProperty {
     /// The values the field is matched against.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-accessgrant-rowscope.html#cfn-cloudwatch-accessgrant-rowscope-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
 }
@@ -2265,7 +2272,7 @@ pub struct CfnAccessGrantScopedActionsProperty {
     /// The actions this group applies to, each in vendor-code:Action form.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-accessgrant-scopedactions.html#cfn-cloudwatch-accessgrant-scopedactions-actions>
-    pub actions: Vec<rt::JsString>,
+    pub actions: rt::JsList<rt::JsString>,
     /// Context conditions for fine-grained access control on these actions, as a map of condition keys to lists of allowed values.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-accessgrant-scopedactions.html#cfn-cloudwatch-accessgrant-scopedactions-contextconditions>
@@ -2278,14 +2285,14 @@ pub struct CfnAccessGrantScopedActionsProperty {
 
 impl CfnAccessGrantScopedActionsProperty {
     /// A `CfnAccessGrantScopedActionsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnAccessGrantScopedActionsProperty { actions: rt::collect::<rt::JsString, _>(actions), context_conditions: None, resources: None }
+    pub fn new(actions: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnAccessGrantScopedActionsProperty { actions: rt::ListArg::<rt::JsString>::into_list(actions), context_conditions: None, resources: None }
     }
     /// The actions this group applies to, each in vendor-code:Action form.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-accessgrant-scopedactions.html#cfn-cloudwatch-accessgrant-scopedactions-actions>
-    pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.actions = rt::collect::<rt::JsString, _>(actions);
+    pub fn actions(mut self, actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.actions = rt::ListArg::<rt::JsString>::into_list(actions);
         self
     }
     /// Context conditions for fine-grained access control on these actions, as a map of condition keys to lists of allowed values.
@@ -2352,7 +2359,7 @@ pub struct CfnAccessGrantProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-accessgrant.html#cfn-cloudwatch-accessgrant-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnAccessGrantProps`], named: `CfnAccessGrantProps::new(CfnAccessGrantPropsRequired { .. })`.
@@ -2431,8 +2438,8 @@ impl CfnAccessGrantProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-accessgrant.html#cfn-cloudwatch-accessgrant-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -2560,7 +2567,7 @@ impl CfnAccessProfile {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -2587,7 +2594,7 @@ pub struct CfnAccessProfileProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-accessprofile.html#cfn-cloudwatch-accessprofile-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnAccessProfileProps`], named: `CfnAccessProfileProps::new(CfnAccessProfilePropsRequired { .. })`.
@@ -2632,8 +2639,8 @@ impl CfnAccessProfileProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-accessprofile.html#cfn-cloudwatch-accessprofile-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -2865,7 +2872,7 @@ impl CfnAlarm {
     }
     /// A list of key-value pairs to associate with the alarm.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The value to compare with the specified statistic.
@@ -3001,13 +3008,13 @@ pub struct CfnAlarmAlarmTagsPropagationProperty {
     /// Cannot be specified together with IncludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-alarm-alarmtagspropagation.html#cfn-cloudwatch-alarm-alarmtagspropagation-excludedtagkeys>
-    pub excluded_tag_keys: Option<Vec<rt::JsString>>,
+    pub excluded_tag_keys: Option<rt::JsList<rt::JsString>>,
     /// The only tag keys to include.
     ///
     /// Cannot be specified together with ExcludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-alarm-alarmtagspropagation.html#cfn-cloudwatch-alarm-alarmtagspropagation-includedtagkeys>
-    pub included_tag_keys: Option<Vec<rt::JsString>>,
+    pub included_tag_keys: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnAlarmAlarmTagsPropagationProperty {
@@ -3027,8 +3034,8 @@ impl CfnAlarmAlarmTagsPropagationProperty {
     /// Cannot be specified together with IncludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-alarm-alarmtagspropagation.html#cfn-cloudwatch-alarm-alarmtagspropagation-excludedtagkeys>
-    pub fn excluded_tag_keys(mut self, excluded_tag_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.excluded_tag_keys = Some(rt::collect::<rt::JsString, _>(excluded_tag_keys));
+    pub fn excluded_tag_keys(mut self, excluded_tag_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.excluded_tag_keys = Some(rt::ListArg::<rt::JsString>::into_list(excluded_tag_keys));
         self
     }
     /// The only tag keys to include.
@@ -3036,8 +3043,8 @@ impl CfnAlarmAlarmTagsPropagationProperty {
     /// Cannot be specified together with ExcludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-alarm-alarmtagspropagation.html#cfn-cloudwatch-alarm-alarmtagspropagation-includedtagkeys>
-    pub fn included_tag_keys(mut self, included_tag_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.included_tag_keys = Some(rt::collect::<rt::JsString, _>(included_tag_keys));
+    pub fn included_tag_keys(mut self, included_tag_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.included_tag_keys = Some(rt::ListArg::<rt::JsString>::into_list(included_tag_keys));
         self
     }
 }
@@ -3756,7 +3763,7 @@ impl CfnAlarmMuteRule {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -3771,19 +3778,19 @@ pub struct CfnAlarmMuteRuleMuteTargetsProperty {
     /// The alarm names to be mute by the AlarmMuteRule.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-alarmmuterule-mutetargets.html#cfn-cloudwatch-alarmmuterule-mutetargets-alarmnames>
-    pub alarm_names: Vec<rt::JsString>,
+    pub alarm_names: rt::JsList<rt::JsString>,
 }
 
 impl CfnAlarmMuteRuleMuteTargetsProperty {
     /// A `CfnAlarmMuteRuleMuteTargetsProperty` with its required fields; set optional ones with the setters.
-    pub fn new(alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnAlarmMuteRuleMuteTargetsProperty { alarm_names: rt::collect::<rt::JsString, _>(alarm_names) }
+    pub fn new(alarm_names: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnAlarmMuteRuleMuteTargetsProperty { alarm_names: rt::ListArg::<rt::JsString>::into_list(alarm_names) }
     }
     /// The alarm names to be mute by the AlarmMuteRule.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-alarmmuterule-mutetargets.html#cfn-cloudwatch-alarmmuterule-mutetargets-alarmnames>
-    pub fn alarm_names(mut self, alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.alarm_names = rt::collect::<rt::JsString, _>(alarm_names);
+    pub fn alarm_names(mut self, alarm_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.alarm_names = rt::ListArg::<rt::JsString>::into_list(alarm_names);
         self
     }
 }
@@ -3937,7 +3944,7 @@ pub struct CfnAlarmMuteRuleProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarmmuterule.html#cfn-cloudwatch-alarmmuterule-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnAlarmMuteRuleProps {
@@ -3990,8 +3997,8 @@ impl CfnAlarmMuteRuleProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarmmuterule.html#cfn-cloudwatch-alarmmuterule-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -4032,7 +4039,7 @@ pub struct CfnAlarmProps {
     /// Specify each action as an Amazon Resource Name (ARN). For more information about creating alarms and the actions that you can specify, see [PutMetricAlarm](https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html) in the *Amazon CloudWatch API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html#cfn-cloudwatch-alarm-alarmactions>
-    pub alarm_actions: Option<Vec<StringOrObject>>,
+    pub alarm_actions: Option<rt::JsList<StringOrObject>>,
     /// The description of the alarm.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html#cfn-cloudwatch-alarm-alarmdescription>
@@ -4109,7 +4116,7 @@ pub struct CfnAlarmProps {
     /// Each action is specified as an Amazon Resource Name (ARN).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html#cfn-cloudwatch-alarm-insufficientdataactions>
-    pub insufficient_data_actions: Option<Vec<StringOrObject>>,
+    pub insufficient_data_actions: Option<rt::JsList<StringOrObject>>,
     /// The name of the metric associated with the alarm.
     ///
     /// This is required for an alarm based on a metric. For an alarm based on a math expression, you use `Metrics` instead and you can't specify `MetricName` .
@@ -4137,7 +4144,7 @@ pub struct CfnAlarmProps {
     /// Each action is specified as an Amazon Resource Name (ARN).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html#cfn-cloudwatch-alarm-okactions>
-    pub ok_actions: Option<Vec<StringOrObject>>,
+    pub ok_actions: Option<rt::JsList<StringOrObject>>,
     /// The period, in seconds, over which the statistic is applied.
     ///
     /// This is required for an alarm based on a metric. Valid values are 10, 20, 30, 60, and any multiple of 60.
@@ -4163,7 +4170,7 @@ pub struct CfnAlarmProps {
     /// Tags can help you organize and categorize your resources. You can also use them to scope user permissions by granting a user permission to access or change only resources with certain tag values.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html#cfn-cloudwatch-alarm-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The value to compare with the specified statistic.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html#cfn-cloudwatch-alarm-threshold>
@@ -4223,8 +4230,8 @@ impl CfnAlarmProps {
     /// Specify each action as an Amazon Resource Name (ARN). For more information about creating alarms and the actions that you can specify, see [PutMetricAlarm](https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html) in the *Amazon CloudWatch API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html#cfn-cloudwatch-alarm-alarmactions>
-    pub fn alarm_actions(mut self, alarm_actions: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.alarm_actions = Some(rt::collect::<StringOrObject, _>(alarm_actions));
+    pub fn alarm_actions(mut self, alarm_actions: impl rt::ListArg<StringOrObject>) -> Self {
+        self.alarm_actions = Some(rt::ListArg::<StringOrObject>::into_list(alarm_actions));
         self
     }
     /// The description of the alarm.
@@ -4336,8 +4343,8 @@ impl CfnAlarmProps {
     /// Each action is specified as an Amazon Resource Name (ARN).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html#cfn-cloudwatch-alarm-insufficientdataactions>
-    pub fn insufficient_data_actions(mut self, insufficient_data_actions: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.insufficient_data_actions = Some(rt::collect::<StringOrObject, _>(insufficient_data_actions));
+    pub fn insufficient_data_actions(mut self, insufficient_data_actions: impl rt::ListArg<StringOrObject>) -> Self {
+        self.insufficient_data_actions = Some(rt::ListArg::<StringOrObject>::into_list(insufficient_data_actions));
         self
     }
     /// The name of the metric associated with the alarm.
@@ -4376,8 +4383,8 @@ impl CfnAlarmProps {
     /// Each action is specified as an Amazon Resource Name (ARN).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html#cfn-cloudwatch-alarm-okactions>
-    pub fn ok_actions(mut self, ok_actions: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.ok_actions = Some(rt::collect::<StringOrObject, _>(ok_actions));
+    pub fn ok_actions(mut self, ok_actions: impl rt::ListArg<StringOrObject>) -> Self {
+        self.ok_actions = Some(rt::ListArg::<StringOrObject>::into_list(ok_actions));
         self
     }
     /// The period, in seconds, over which the statistic is applied.
@@ -4411,8 +4418,8 @@ impl CfnAlarmProps {
     /// Tags can help you organize and categorize your resources. You can also use them to scope user permissions by granting a user permission to access or change only resources with certain tag values.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html#cfn-cloudwatch-alarm-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The value to compare with the specified statistic.
@@ -5616,7 +5623,7 @@ impl CfnCompositeAlarm {
     }
     /// A list of key-value pairs to associate with the alarm.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -5678,13 +5685,13 @@ pub struct CfnCompositeAlarmAlarmTagsPropagationProperty {
     /// Cannot be specified together with IncludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-compositealarm-alarmtagspropagation.html#cfn-cloudwatch-compositealarm-alarmtagspropagation-excludedtagkeys>
-    pub excluded_tag_keys: Option<Vec<rt::JsString>>,
+    pub excluded_tag_keys: Option<rt::JsList<rt::JsString>>,
     /// The only tag keys to include.
     ///
     /// Cannot be specified together with ExcludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-compositealarm-alarmtagspropagation.html#cfn-cloudwatch-compositealarm-alarmtagspropagation-includedtagkeys>
-    pub included_tag_keys: Option<Vec<rt::JsString>>,
+    pub included_tag_keys: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnCompositeAlarmAlarmTagsPropagationProperty {
@@ -5704,8 +5711,8 @@ impl CfnCompositeAlarmAlarmTagsPropagationProperty {
     /// Cannot be specified together with IncludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-compositealarm-alarmtagspropagation.html#cfn-cloudwatch-compositealarm-alarmtagspropagation-excludedtagkeys>
-    pub fn excluded_tag_keys(mut self, excluded_tag_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.excluded_tag_keys = Some(rt::collect::<rt::JsString, _>(excluded_tag_keys));
+    pub fn excluded_tag_keys(mut self, excluded_tag_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.excluded_tag_keys = Some(rt::ListArg::<rt::JsString>::into_list(excluded_tag_keys));
         self
     }
     /// The only tag keys to include.
@@ -5713,8 +5720,8 @@ impl CfnCompositeAlarmAlarmTagsPropagationProperty {
     /// Cannot be specified together with ExcludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-compositealarm-alarmtagspropagation.html#cfn-cloudwatch-compositealarm-alarmtagspropagation-includedtagkeys>
-    pub fn included_tag_keys(mut self, included_tag_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.included_tag_keys = Some(rt::collect::<rt::JsString, _>(included_tag_keys));
+    pub fn included_tag_keys(mut self, included_tag_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.included_tag_keys = Some(rt::ListArg::<rt::JsString>::into_list(included_tag_keys));
         self
     }
 }
@@ -5773,7 +5780,7 @@ pub struct CfnCompositeAlarmProps {
     /// Each action is specified as an Amazon Resource Name (ARN). For more information about creating alarms and the actions that you can specify, see [PutCompositeAlarm](https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html) in the *Amazon CloudWatch API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-compositealarm.html#cfn-cloudwatch-compositealarm-alarmactions>
-    pub alarm_actions: Option<Vec<StringOrObject>>,
+    pub alarm_actions: Option<rt::JsList<StringOrObject>>,
     /// The description for the composite alarm.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-compositealarm.html#cfn-cloudwatch-compositealarm-alarmdescription>
@@ -5809,13 +5816,13 @@ pub struct CfnCompositeAlarmProps {
     /// Each action is specified as an Amazon Resource Name (ARN). For more information about creating alarms and the actions that you can specify, see [PutCompositeAlarm](https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html) in the *Amazon CloudWatch API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-compositealarm.html#cfn-cloudwatch-compositealarm-insufficientdataactions>
-    pub insufficient_data_actions: Option<Vec<rt::JsString>>,
+    pub insufficient_data_actions: Option<rt::JsList<rt::JsString>>,
     /// The actions to execute when this alarm transitions to the OK state from any other state.
     ///
     /// Each action is specified as an Amazon Resource Name (ARN). For more information about creating alarms and the actions that you can specify, see [PutCompositeAlarm](https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html) in the *Amazon CloudWatch API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-compositealarm.html#cfn-cloudwatch-compositealarm-okactions>
-    pub ok_actions: Option<Vec<StringOrObject>>,
+    pub ok_actions: Option<rt::JsList<StringOrObject>>,
     /// A list of key-value pairs to associate with the alarm.
     ///
     /// You can associate as many as 50 tags with an alarm. To be able to associate tags with the alarm when you create the alarm, you must have the `cloudwatch:TagResource` permission.
@@ -5823,7 +5830,7 @@ pub struct CfnCompositeAlarmProps {
     /// Tags can help you organize and categorize your resources. You can also use them to scope user permissions by granting a user permission to access or change only resources with certain tag values.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-compositealarm.html#cfn-cloudwatch-compositealarm-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnCompositeAlarmProps {
@@ -5883,8 +5890,8 @@ impl CfnCompositeAlarmProps {
     /// Each action is specified as an Amazon Resource Name (ARN). For more information about creating alarms and the actions that you can specify, see [PutCompositeAlarm](https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html) in the *Amazon CloudWatch API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-compositealarm.html#cfn-cloudwatch-compositealarm-alarmactions>
-    pub fn alarm_actions(mut self, alarm_actions: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.alarm_actions = Some(rt::collect::<StringOrObject, _>(alarm_actions));
+    pub fn alarm_actions(mut self, alarm_actions: impl rt::ListArg<StringOrObject>) -> Self {
+        self.alarm_actions = Some(rt::ListArg::<StringOrObject>::into_list(alarm_actions));
         self
     }
     /// The description for the composite alarm.
@@ -5931,8 +5938,8 @@ impl CfnCompositeAlarmProps {
     /// Each action is specified as an Amazon Resource Name (ARN). For more information about creating alarms and the actions that you can specify, see [PutCompositeAlarm](https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html) in the *Amazon CloudWatch API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-compositealarm.html#cfn-cloudwatch-compositealarm-insufficientdataactions>
-    pub fn insufficient_data_actions(mut self, insufficient_data_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.insufficient_data_actions = Some(rt::collect::<rt::JsString, _>(insufficient_data_actions));
+    pub fn insufficient_data_actions(mut self, insufficient_data_actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.insufficient_data_actions = Some(rt::ListArg::<rt::JsString>::into_list(insufficient_data_actions));
         self
     }
     /// The actions to execute when this alarm transitions to the OK state from any other state.
@@ -5940,8 +5947,8 @@ impl CfnCompositeAlarmProps {
     /// Each action is specified as an Amazon Resource Name (ARN). For more information about creating alarms and the actions that you can specify, see [PutCompositeAlarm](https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html) in the *Amazon CloudWatch API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-compositealarm.html#cfn-cloudwatch-compositealarm-okactions>
-    pub fn ok_actions(mut self, ok_actions: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.ok_actions = Some(rt::collect::<StringOrObject, _>(ok_actions));
+    pub fn ok_actions(mut self, ok_actions: impl rt::ListArg<StringOrObject>) -> Self {
+        self.ok_actions = Some(rt::ListArg::<StringOrObject>::into_list(ok_actions));
         self
     }
     /// A list of key-value pairs to associate with the alarm.
@@ -5951,8 +5958,8 @@ impl CfnCompositeAlarmProps {
     /// Tags can help you organize and categorize your resources. You can also use them to scope user permissions by granting a user permission to access or change only resources with certain tag values.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-compositealarm.html#cfn-cloudwatch-compositealarm-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -6063,7 +6070,7 @@ impl CfnDashboard {
     }
     /// A list of key-value pairs to associate with the cloudwatch dashboard.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -6094,7 +6101,7 @@ pub struct CfnDashboardProps {
     /// You can associate up to 50 tags with a dashboard
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-dashboard.html#cfn-cloudwatch-dashboard-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnDashboardProps {
@@ -6127,8 +6134,8 @@ impl CfnDashboardProps {
     /// You can associate up to 50 tags with a dashboard
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-dashboard.html#cfn-cloudwatch-dashboard-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -6271,7 +6278,7 @@ impl CfnDomain {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -6468,7 +6475,7 @@ impl CfnDomainAccessGrantForOrganization {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -6622,7 +6629,7 @@ pub struct CfnDomainAccessGrantForOrganizationProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domainaccessgrantfororganization.html#cfn-cloudwatch-domainaccessgrantfororganization-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnDomainAccessGrantForOrganizationProps`], named: `CfnDomainAccessGrantForOrganizationProps::new(CfnDomainAccessGrantForOrganizationPropsRequired { .. })`.
@@ -6682,8 +6689,8 @@ impl CfnDomainAccessGrantForOrganizationProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domainaccessgrantfororganization.html#cfn-cloudwatch-domainaccessgrantfororganization-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -6843,7 +6850,7 @@ impl CfnDomainForOrganization {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -6942,7 +6949,7 @@ pub struct CfnDomainForOrganizationProps {
     /// The identity providers configured for the organization domain.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domainfororganization.html#cfn-cloudwatch-domainfororganization-identityproviders>
-    pub identity_providers: Vec<rt::JsString>,
+    pub identity_providers: rt::JsList<rt::JsString>,
     /// A name that identifies the organization domain.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domainfororganization.html#cfn-cloudwatch-domainfororganization-name>
@@ -6950,7 +6957,7 @@ pub struct CfnDomainForOrganizationProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domainfororganization.html#cfn-cloudwatch-domainfororganization-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnDomainForOrganizationProps`], named: `CfnDomainForOrganizationProps::new(CfnDomainForOrganizationPropsRequired { .. })`.
@@ -6958,7 +6965,7 @@ pub struct CfnDomainForOrganizationProps {
 pub struct CfnDomainForOrganizationPropsRequired<T0, T1, T2> {
     /// The ARN of the customer-provided IAM role in the management account used for domain access. (converts into `JsString`)
     pub domain_access_role_arn: T0,
-    /// The identity providers configured for the organization domain. (items converting into `JsString`)
+    /// The identity providers configured for the organization domain. (items converting into `JsString`, or a `JsArray` of them)
     pub identity_providers: T1,
     /// A name that identifies the organization domain. (converts into `JsString`)
     pub name: T2,
@@ -6969,11 +6976,10 @@ impl CfnDomainForOrganizationProps {
     pub fn new<T0, T1, T2>(required: CfnDomainForOrganizationPropsRequired<T0, T1, T2>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
         T2: Into<rt::JsString>,
     {
-        CfnDomainForOrganizationProps { domain_access_role_arn: required.domain_access_role_arn.into(), identity_provider_configuration: None, identity_providers: rt::collect::<rt::JsString, _>(required.identity_providers), name: required.name.into(), tags: None }
+        CfnDomainForOrganizationProps { domain_access_role_arn: required.domain_access_role_arn.into(), identity_provider_configuration: None, identity_providers: rt::ListArg::<rt::JsString>::into_list(required.identity_providers), name: required.name.into(), tags: None }
     }
     /// The ARN of the customer-provided IAM role in the management account used for domain access.
     ///
@@ -6992,8 +6998,8 @@ impl CfnDomainForOrganizationProps {
     /// The identity providers configured for the organization domain.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domainfororganization.html#cfn-cloudwatch-domainfororganization-identityproviders>
-    pub fn identity_providers(mut self, identity_providers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.identity_providers = rt::collect::<rt::JsString, _>(identity_providers);
+    pub fn identity_providers(mut self, identity_providers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.identity_providers = rt::ListArg::<rt::JsString>::into_list(identity_providers);
         self
     }
     /// A name that identifies the organization domain.
@@ -7006,8 +7012,8 @@ impl CfnDomainForOrganizationProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domainfororganization.html#cfn-cloudwatch-domainfororganization-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -7038,7 +7044,7 @@ pub struct CfnDomainProps {
     /// The identity providers configured for the domain.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domain.html#cfn-cloudwatch-domain-identityproviders>
-    pub identity_providers: Vec<rt::JsString>,
+    pub identity_providers: rt::JsList<rt::JsString>,
     /// A name that identifies the domain.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domain.html#cfn-cloudwatch-domain-name>
@@ -7046,13 +7052,13 @@ pub struct CfnDomainProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domain.html#cfn-cloudwatch-domain-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnDomainProps`], named: `CfnDomainProps::new(CfnDomainPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnDomainPropsRequired<T0, T1> {
-    /// The identity providers configured for the domain. (items converting into `JsString`)
+    /// The identity providers configured for the domain. (items converting into `JsString`, or a `JsArray` of them)
     pub identity_providers: T0,
     /// A name that identifies the domain. (converts into `JsString`)
     pub name: T1,
@@ -7062,11 +7068,10 @@ impl CfnDomainProps {
     /// A `CfnDomainProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnDomainPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
     {
-        CfnDomainProps { identity_provider_configuration: None, identity_providers: rt::collect::<rt::JsString, _>(required.identity_providers), name: required.name.into(), tags: None }
+        CfnDomainProps { identity_provider_configuration: None, identity_providers: rt::ListArg::<rt::JsString>::into_list(required.identity_providers), name: required.name.into(), tags: None }
     }
     /// Identity provider configuration for the domain.
     ///
@@ -7078,8 +7083,8 @@ impl CfnDomainProps {
     /// The identity providers configured for the domain.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domain.html#cfn-cloudwatch-domain-identityproviders>
-    pub fn identity_providers(mut self, identity_providers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.identity_providers = rt::collect::<rt::JsString, _>(identity_providers);
+    pub fn identity_providers(mut self, identity_providers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.identity_providers = rt::ListArg::<rt::JsString>::into_list(identity_providers);
         self
     }
     /// A name that identifies the domain.
@@ -7092,8 +7097,8 @@ impl CfnDomainProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-domain.html#cfn-cloudwatch-domain-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -7205,7 +7210,7 @@ impl CfnInsightRule {
     }
     /// A list of key-value pairs to associate with the Contributor Insights rule.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -7250,7 +7255,7 @@ pub struct CfnInsightRuleProps {
     /// To be able to associate tags with a rule, you must have the `cloudwatch:TagResource` permission in addition to the `cloudwatch:PutInsightRule` permission.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-insightrule.html#cfn-cloudwatch-insightrule-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnInsightRuleProps`], named: `CfnInsightRuleProps::new(CfnInsightRulePropsRequired { .. })`.
@@ -7319,8 +7324,8 @@ impl CfnInsightRuleProps {
     /// To be able to associate tags with a rule, you must have the `cloudwatch:TagResource` permission in addition to the `cloudwatch:PutInsightRule` permission.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-insightrule.html#cfn-cloudwatch-insightrule-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -7455,7 +7460,7 @@ impl CfnIntegration {
     }
     /// Tags associated with the integration.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::CfnIntegrationTagsItemsProperty>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -7578,6 +7583,20 @@ impl rt::ToValue for CfnIntegrationTagsItemsProperty {
     }
 }
 
+/// The fields of a [`CfnIntegrationTagsItemsProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnIntegrationTagsItemsProperty> {
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-integration-tagsitems.html#cfn-cloudwatch-integration-tagsitems-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-integration-tagsitems.html#cfn-cloudwatch-integration-tagsitems-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// Properties for defining a `CfnIntegration`.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-integration.html>
@@ -7618,7 +7637,7 @@ pub struct CfnIntegrationProps {
     /// Tags associated with the integration.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-integration.html#cfn-cloudwatch-integration-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::CfnIntegrationTagsItemsProperty>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::CfnIntegrationTagsItemsProperty>>,
 }
 
 /// The required fields of [`CfnIntegrationProps`], named: `CfnIntegrationProps::new(CfnIntegrationPropsRequired { .. })`.
@@ -7687,8 +7706,8 @@ impl CfnIntegrationProps {
     /// Tags associated with the integration.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-integration.html#cfn-cloudwatch-integration-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::CfnIntegrationTagsItemsProperty>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::CfnIntegrationTagsItemsProperty, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::CfnIntegrationTagsItemsProperty>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::CfnIntegrationTagsItemsProperty>::into_list(tags));
         self
     }
 }
@@ -7842,7 +7861,7 @@ impl CfnLogAlarm {
     }
     /// A list of key-value pairs to associate with the log alarm.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The value to compare against the results of the scheduled query evaluation.
@@ -7919,13 +7938,13 @@ pub struct CfnLogAlarmAlarmTagsPropagationProperty {
     /// Cannot be specified together with IncludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-logalarm-alarmtagspropagation.html#cfn-cloudwatch-logalarm-alarmtagspropagation-excludedtagkeys>
-    pub excluded_tag_keys: Option<Vec<rt::JsString>>,
+    pub excluded_tag_keys: Option<rt::JsList<rt::JsString>>,
     /// The only tag keys to include.
     ///
     /// Cannot be specified together with ExcludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-logalarm-alarmtagspropagation.html#cfn-cloudwatch-logalarm-alarmtagspropagation-includedtagkeys>
-    pub included_tag_keys: Option<Vec<rt::JsString>>,
+    pub included_tag_keys: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnLogAlarmAlarmTagsPropagationProperty {
@@ -7945,8 +7964,8 @@ impl CfnLogAlarmAlarmTagsPropagationProperty {
     /// Cannot be specified together with IncludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-logalarm-alarmtagspropagation.html#cfn-cloudwatch-logalarm-alarmtagspropagation-excludedtagkeys>
-    pub fn excluded_tag_keys(mut self, excluded_tag_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.excluded_tag_keys = Some(rt::collect::<rt::JsString, _>(excluded_tag_keys));
+    pub fn excluded_tag_keys(mut self, excluded_tag_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.excluded_tag_keys = Some(rt::ListArg::<rt::JsString>::into_list(excluded_tag_keys));
         self
     }
     /// The only tag keys to include.
@@ -7954,8 +7973,8 @@ impl CfnLogAlarmAlarmTagsPropagationProperty {
     /// Cannot be specified together with ExcludedTagKeys.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-logalarm-alarmtagspropagation.html#cfn-cloudwatch-logalarm-alarmtagspropagation-includedtagkeys>
-    pub fn included_tag_keys(mut self, included_tag_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.included_tag_keys = Some(rt::collect::<rt::JsString, _>(included_tag_keys));
+    pub fn included_tag_keys(mut self, included_tag_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.included_tag_keys = Some(rt::ListArg::<rt::JsString>::into_list(included_tag_keys));
         self
     }
 }
@@ -8064,7 +8083,7 @@ pub struct CfnLogAlarmScheduledQueryConfigurationProperty {
     /// The log groups to query.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-logalarm-scheduledqueryconfiguration.html#cfn-cloudwatch-logalarm-scheduledqueryconfiguration-loggroupidentifiers>
-    pub log_group_identifiers: Option<Vec<rt::JsString>>,
+    pub log_group_identifiers: Option<rt::JsList<rt::JsString>>,
     /// The query string to execute against the specified log groups.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-logalarm-scheduledqueryconfiguration.html#cfn-cloudwatch-logalarm-scheduledqueryconfiguration-querystring>
@@ -8080,7 +8099,7 @@ pub struct CfnLogAlarmScheduledQueryConfigurationProperty {
     /// A list of key-value pairs to associate with the scheduled query that backs the log alarm.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-logalarm-scheduledqueryconfiguration.html#cfn-cloudwatch-logalarm-scheduledqueryconfiguration-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnLogAlarmScheduledQueryConfigurationProperty`], named: `CfnLogAlarmScheduledQueryConfigurationProperty::new(CfnLogAlarmScheduledQueryConfigurationPropertyRequired { .. })`.
@@ -8117,8 +8136,8 @@ impl CfnLogAlarmScheduledQueryConfigurationProperty {
     /// The log groups to query.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-logalarm-scheduledqueryconfiguration.html#cfn-cloudwatch-logalarm-scheduledqueryconfiguration-loggroupidentifiers>
-    pub fn log_group_identifiers(mut self, log_group_identifiers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.log_group_identifiers = Some(rt::collect::<rt::JsString, _>(log_group_identifiers));
+    pub fn log_group_identifiers(mut self, log_group_identifiers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.log_group_identifiers = Some(rt::ListArg::<rt::JsString>::into_list(log_group_identifiers));
         self
     }
     /// The query string to execute against the specified log groups.
@@ -8145,8 +8164,8 @@ impl CfnLogAlarmScheduledQueryConfigurationProperty {
     /// A list of key-value pairs to associate with the scheduled query that backs the log alarm.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-logalarm-scheduledqueryconfiguration.html#cfn-cloudwatch-logalarm-scheduledqueryconfiguration-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -8255,7 +8274,7 @@ pub struct CfnLogAlarmProps {
     /// The list of actions to execute when this alarm transitions into an ALARM state from any other state.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-logalarm.html#cfn-cloudwatch-logalarm-alarmactions>
-    pub alarm_actions: Option<Vec<rt::JsString>>,
+    pub alarm_actions: Option<rt::JsList<rt::JsString>>,
     /// The description of the log alarm.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-logalarm.html#cfn-cloudwatch-logalarm-alarmdescription>
@@ -8273,11 +8292,11 @@ pub struct CfnLogAlarmProps {
     /// The actions to execute when this alarm transitions to the INSUFFICIENT_DATA state from any other state.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-logalarm.html#cfn-cloudwatch-logalarm-insufficientdataactions>
-    pub insufficient_data_actions: Option<Vec<rt::JsString>>,
+    pub insufficient_data_actions: Option<rt::JsList<rt::JsString>>,
     /// The actions to execute when this alarm transitions to the OK state from any other state.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-logalarm.html#cfn-cloudwatch-logalarm-okactions>
-    pub ok_actions: Option<Vec<rt::JsString>>,
+    pub ok_actions: Option<rt::JsList<rt::JsString>>,
     /// The number of query results that must be breaching to trigger the alarm.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-logalarm.html#cfn-cloudwatch-logalarm-queryresultstoalarm>
@@ -8293,7 +8312,7 @@ pub struct CfnLogAlarmProps {
     /// A list of key-value pairs to associate with the log alarm.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-logalarm.html#cfn-cloudwatch-logalarm-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The value to compare against the results of the scheduled query evaluation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-logalarm.html#cfn-cloudwatch-logalarm-threshold>
@@ -8378,8 +8397,8 @@ impl CfnLogAlarmProps {
     /// The list of actions to execute when this alarm transitions into an ALARM state from any other state.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-logalarm.html#cfn-cloudwatch-logalarm-alarmactions>
-    pub fn alarm_actions(mut self, alarm_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.alarm_actions = Some(rt::collect::<rt::JsString, _>(alarm_actions));
+    pub fn alarm_actions(mut self, alarm_actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.alarm_actions = Some(rt::ListArg::<rt::JsString>::into_list(alarm_actions));
         self
     }
     /// The description of the log alarm.
@@ -8408,15 +8427,15 @@ impl CfnLogAlarmProps {
     /// The actions to execute when this alarm transitions to the INSUFFICIENT_DATA state from any other state.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-logalarm.html#cfn-cloudwatch-logalarm-insufficientdataactions>
-    pub fn insufficient_data_actions(mut self, insufficient_data_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.insufficient_data_actions = Some(rt::collect::<rt::JsString, _>(insufficient_data_actions));
+    pub fn insufficient_data_actions(mut self, insufficient_data_actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.insufficient_data_actions = Some(rt::ListArg::<rt::JsString>::into_list(insufficient_data_actions));
         self
     }
     /// The actions to execute when this alarm transitions to the OK state from any other state.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-logalarm.html#cfn-cloudwatch-logalarm-okactions>
-    pub fn ok_actions(mut self, ok_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.ok_actions = Some(rt::collect::<rt::JsString, _>(ok_actions));
+    pub fn ok_actions(mut self, ok_actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.ok_actions = Some(rt::ListArg::<rt::JsString>::into_list(ok_actions));
         self
     }
     /// The number of query results that must be breaching to trigger the alarm.
@@ -8443,8 +8462,8 @@ impl CfnLogAlarmProps {
     /// A list of key-value pairs to associate with the log alarm.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-logalarm.html#cfn-cloudwatch-logalarm-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The value to compare against the results of the scheduled query evaluation.
@@ -8654,7 +8673,7 @@ impl CfnMetricStream {
     }
     /// An array of key-value pairs to apply to the metric stream.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -8675,7 +8694,7 @@ pub struct CfnMetricStreamMetricStreamFilterProperty {
     /// Each metric name can contain only ASCII printable characters (ASCII range 32 through 126). Each metric name must contain at least one non-whitespace character.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-metricstream-metricstreamfilter.html#cfn-cloudwatch-metricstream-metricstreamfilter-metricnames>
-    pub metric_names: Option<Vec<rt::JsString>>,
+    pub metric_names: Option<rt::JsList<rt::JsString>>,
     /// The name of the metric namespace in the filter.
     ///
     /// The namespace can contain only ASCII printable characters (ASCII range 32 through 126). It must contain at least one non-whitespace character.
@@ -8696,8 +8715,8 @@ impl CfnMetricStreamMetricStreamFilterProperty {
     /// Each metric name can contain only ASCII printable characters (ASCII range 32 through 126). Each metric name must contain at least one non-whitespace character.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-metricstream-metricstreamfilter.html#cfn-cloudwatch-metricstream-metricstreamfilter-metricnames>
-    pub fn metric_names(mut self, metric_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.metric_names = Some(rt::collect::<rt::JsString, _>(metric_names));
+    pub fn metric_names(mut self, metric_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.metric_names = Some(rt::ListArg::<rt::JsString>::into_list(metric_names));
         self
     }
     /// The name of the metric namespace in the filter.
@@ -8732,7 +8751,7 @@ pub struct CfnMetricStreamMetricStreamStatisticsConfigurationProperty {
     /// The additional statistics to stream for the metrics listed in `IncludeMetrics` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-metricstream-metricstreamstatisticsconfiguration.html#cfn-cloudwatch-metricstream-metricstreamstatisticsconfiguration-additionalstatistics>
-    pub additional_statistics: Vec<rt::JsString>,
+    pub additional_statistics: rt::JsList<rt::JsString>,
     /// An array that defines the metrics that are to have additional statistics streamed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-metricstream-metricstreamstatisticsconfiguration.html#cfn-cloudwatch-metricstream-metricstreamstatisticsconfiguration-includemetrics>
@@ -8742,7 +8761,7 @@ pub struct CfnMetricStreamMetricStreamStatisticsConfigurationProperty {
 /// The required fields of [`CfnMetricStreamMetricStreamStatisticsConfigurationProperty`], named: `CfnMetricStreamMetricStreamStatisticsConfigurationProperty::new(CfnMetricStreamMetricStreamStatisticsConfigurationPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnMetricStreamMetricStreamStatisticsConfigurationPropertyRequired<T0, T1> {
-    /// The additional statistics to stream for the metrics listed in `IncludeMetrics` . (items converting into `JsString`)
+    /// The additional statistics to stream for the metrics listed in `IncludeMetrics` . (items converting into `JsString`, or a `JsArray` of them)
     pub additional_statistics: T0,
     /// An array that defines the metrics that are to have additional statistics streamed. (converts into `IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList`)
     pub include_metrics: T1,
@@ -8752,17 +8771,16 @@ impl CfnMetricStreamMetricStreamStatisticsConfigurationProperty {
     /// A `CfnMetricStreamMetricStreamStatisticsConfigurationProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnMetricStreamMetricStreamStatisticsConfigurationPropertyRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList>,
     {
-        CfnMetricStreamMetricStreamStatisticsConfigurationProperty { additional_statistics: rt::collect::<rt::JsString, _>(required.additional_statistics), include_metrics: required.include_metrics.into() }
+        CfnMetricStreamMetricStreamStatisticsConfigurationProperty { additional_statistics: rt::ListArg::<rt::JsString>::into_list(required.additional_statistics), include_metrics: required.include_metrics.into() }
     }
     /// The additional statistics to stream for the metrics listed in `IncludeMetrics` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-metricstream-metricstreamstatisticsconfiguration.html#cfn-cloudwatch-metricstream-metricstreamstatisticsconfiguration-additionalstatistics>
-    pub fn additional_statistics(mut self, additional_statistics: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.additional_statistics = rt::collect::<rt::JsString, _>(additional_statistics);
+    pub fn additional_statistics(mut self, additional_statistics: impl rt::ListArg<rt::JsString>) -> Self {
+        self.additional_statistics = rt::ListArg::<rt::JsString>::into_list(additional_statistics);
         self
     }
     /// An array that defines the metrics that are to have additional statistics streamed.
@@ -8915,7 +8933,7 @@ pub struct CfnMetricStreamProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-metricstream.html#cfn-cloudwatch-metricstream-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnMetricStreamProps`], named: `CfnMetricStreamProps::new(CfnMetricStreamPropsRequired { .. })`.
@@ -9028,8 +9046,8 @@ impl CfnMetricStreamProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-metricstream.html#cfn-cloudwatch-metricstream-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -9156,7 +9174,7 @@ pub struct CfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty {
     /// Present means only these metric names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-otelenrichment-otelenrichmentmetricselector.html#cfn-cloudwatch-otelenrichment-otelenrichmentmetricselector-metricnames>
-    pub metric_names: Option<Vec<rt::JsString>>,
+    pub metric_names: Option<rt::JsList<rt::JsString>>,
     /// The CloudWatch namespace this selector applies to.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-otelenrichment-otelenrichmentmetricselector.html#cfn-cloudwatch-otelenrichment-otelenrichmentmetricselector-namespace>
@@ -9173,8 +9191,8 @@ impl CfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty {
     /// Present means only these metric names.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-otelenrichment-otelenrichmentmetricselector.html#cfn-cloudwatch-otelenrichment-otelenrichmentmetricselector-metricnames>
-    pub fn metric_names(mut self, metric_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.metric_names = Some(rt::collect::<rt::JsString, _>(metric_names));
+    pub fn metric_names(mut self, metric_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.metric_names = Some(rt::ListArg::<rt::JsString>::into_list(metric_names));
         self
     }
     /// The CloudWatch namespace this selector applies to.
@@ -9361,7 +9379,7 @@ impl CfnOmniDashboard {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -9392,7 +9410,7 @@ pub struct CfnOmniDashboardProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-omnidashboard.html#cfn-cloudwatch-omnidashboard-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnOmniDashboardProps`], named: `CfnOmniDashboardProps::new(CfnOmniDashboardPropsRequired { .. })`.
@@ -9447,8 +9465,8 @@ impl CfnOmniDashboardProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-omnidashboard.html#cfn-cloudwatch-omnidashboard-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -9550,19 +9568,19 @@ pub struct CfnResourceMetricsConfigurationResourceMetricSelectionProperty {
     /// The list of metric names to include in detailed monitoring for the resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-resourcemetricsconfiguration-resourcemetricselection.html#cfn-cloudwatch-resourcemetricsconfiguration-resourcemetricselection-includemetrics>
-    pub include_metrics: Vec<rt::JsString>,
+    pub include_metrics: rt::JsList<rt::JsString>,
 }
 
 impl CfnResourceMetricsConfigurationResourceMetricSelectionProperty {
     /// A `CfnResourceMetricsConfigurationResourceMetricSelectionProperty` with its required fields; set optional ones with the setters.
-    pub fn new(include_metrics: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnResourceMetricsConfigurationResourceMetricSelectionProperty { include_metrics: rt::collect::<rt::JsString, _>(include_metrics) }
+    pub fn new(include_metrics: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnResourceMetricsConfigurationResourceMetricSelectionProperty { include_metrics: rt::ListArg::<rt::JsString>::into_list(include_metrics) }
     }
     /// The list of metric names to include in detailed monitoring for the resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-resourcemetricsconfiguration-resourcemetricselection.html#cfn-cloudwatch-resourcemetricsconfiguration-resourcemetricselection-includemetrics>
-    pub fn include_metrics(mut self, include_metrics: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.include_metrics = rt::collect::<rt::JsString, _>(include_metrics);
+    pub fn include_metrics(mut self, include_metrics: impl rt::ListArg<rt::JsString>) -> Self {
+        self.include_metrics = rt::ListArg::<rt::JsString>::into_list(include_metrics);
         self
     }
 }
@@ -9746,7 +9764,7 @@ impl CfnSpace {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -9832,7 +9850,7 @@ pub struct CfnSpaceProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-space.html#cfn-cloudwatch-space-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnSpaceProps`], named: `CfnSpaceProps::new(CfnSpacePropsRequired { .. })`.
@@ -9894,8 +9912,8 @@ impl CfnSpaceProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-space.html#cfn-cloudwatch-space-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -10029,7 +10047,7 @@ impl CfnView {
     }
     /// An array of key-value pairs to apply to the view.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// A reference to a View resource.
@@ -10063,7 +10081,7 @@ pub struct CfnViewProps {
     /// An array of key-value pairs to apply to the view.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-view.html#cfn-cloudwatch-view-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnViewProps {
@@ -10097,8 +10115,8 @@ impl CfnViewProps {
     /// An array of key-value pairs to apply to the view.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-view.html#cfn-cloudwatch-view-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -10703,7 +10721,7 @@ impl ConcreteWidget {
     }
     /// Any warnings that are produced as a result of putting together this widget.
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsAny {
+    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
     /// The amount of horizontal grid units the widget will take up.
@@ -11218,13 +11236,13 @@ pub struct DashboardProps {
     /// Default: - No variables
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_dashboard_variables.html#cloudwatch_dashboard_variables_types>
-    pub variables: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::IVariable>>,
+    pub variables: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::IVariable>>,
     /// Initial set of widgets on the dashboard.
     ///
     /// One array represents a row of widgets.
     ///
     /// Default: - No widgets
-    pub widgets: Option<Vec<Vec<crate::aws_cdk_lib::aws_cloudwatch::IWidget>>>,
+    pub widgets: Option<rt::JsList<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::IWidget>>>,
 }
 
 impl DashboardProps {
@@ -11290,8 +11308,8 @@ impl DashboardProps {
     /// Default: - No variables
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_dashboard_variables.html#cloudwatch_dashboard_variables_types>
-    pub fn variables(mut self, variables: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::IVariable>>) -> Self {
-        self.variables = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::IVariable, _>(variables));
+    pub fn variables(mut self, variables: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::IVariable>) -> Self {
+        self.variables = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::IVariable>::into_list(variables));
         self
     }
     /// Initial set of widgets on the dashboard.
@@ -11299,8 +11317,8 @@ impl DashboardProps {
     /// One array represents a row of widgets.
     ///
     /// Default: - No widgets
-    pub fn widgets(mut self, widgets: impl IntoIterator<Item = impl Into<Vec<crate::aws_cdk_lib::aws_cloudwatch::IWidget>>>) -> Self {
-        self.widgets = Some(rt::collect::<Vec<crate::aws_cdk_lib::aws_cloudwatch::IWidget>, _>(widgets));
+    pub fn widgets(mut self, widgets: impl rt::ListArg<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::IWidget>>) -> Self {
+        self.widgets = Some(rt::ListArg::<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::IWidget>>::into_list(widgets));
         self
     }
 }
@@ -11542,6 +11560,20 @@ impl rt::ToValue for Dimension {
     }
 }
 
+/// The fields of a [`Dimension`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<Dimension> {
+    /// Name of the dimension.
+    #[track_caller]
+    pub fn name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "name")
+    }
+    /// Value of the dimension.
+    #[track_caller]
+    pub fn value(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// A dashboard gauge widget that displays metrics.
 ///
 /// jsii: `aws-cdk-lib.aws_cloudwatch.GaugeWidget`
@@ -11593,7 +11625,7 @@ pub struct GaugeWidgetProps {
     /// Annotations for the left Y axis.
     ///
     /// Default: - No annotations
-    pub annotations: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>>,
+    pub annotations: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>>,
     /// The end of the time range to use for each widget independently from those of the dashboard.
     ///
     /// If you specify a value for end, you must also specify a value for start.
@@ -11620,7 +11652,7 @@ pub struct GaugeWidgetProps {
     /// Metrics to display on left Y axis.
     ///
     /// Default: - No metrics
-    pub metrics: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>,
+    pub metrics: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>,
     /// The default period for all metrics in this widget.
     ///
     /// The period is the length of time represented by one data point on the graph.
@@ -11687,8 +11719,8 @@ impl GaugeWidgetProps {
     /// Annotations for the left Y axis.
     ///
     /// Default: - No annotations
-    pub fn annotations(mut self, annotations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>>) -> Self {
-        self.annotations = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation, _>(annotations));
+    pub fn annotations(mut self, annotations: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>) -> Self {
+        self.annotations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>::into_list(annotations));
         self
     }
     /// The end of the time range to use for each widget independently from those of the dashboard.
@@ -11732,8 +11764,8 @@ impl GaugeWidgetProps {
     /// Metrics to display on left Y axis.
     ///
     /// Default: - No metrics
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>) -> Self {
-        self.metrics = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::IMetric, _>(metrics));
+    pub fn metrics(mut self, metrics: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::IMetric>) -> Self {
+        self.metrics = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::IMetric>::into_list(metrics));
         self
     }
     /// The default period for all metrics in this widget.
@@ -11901,11 +11933,11 @@ pub struct GraphWidgetProps {
     /// Metrics to display on left Y axis.
     ///
     /// Default: - No metrics
-    pub left: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>,
+    pub left: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>,
     /// Annotations for the left Y axis.
     ///
     /// Default: - No annotations
-    pub left_annotations: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>>,
+    pub left_annotations: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>>,
     /// Left Y axis.
     ///
     /// Default: - None
@@ -11932,11 +11964,11 @@ pub struct GraphWidgetProps {
     /// Metrics to display on right Y axis.
     ///
     /// Default: - No metrics
-    pub right: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>,
+    pub right: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>,
     /// Annotations for the right Y axis.
     ///
     /// Default: - No annotations
-    pub right_annotations: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>>,
+    pub right_annotations: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>>,
     /// Right Y axis.
     ///
     /// Default: - None
@@ -11975,7 +12007,7 @@ pub struct GraphWidgetProps {
     /// Annotations for the X axis.
     ///
     /// Default: - No annotations
-    pub vertical_annotations: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::VerticalAnnotation>>,
+    pub vertical_annotations: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::VerticalAnnotation>>,
     /// Display this metric.
     ///
     /// Default: TimeSeries
@@ -12034,15 +12066,15 @@ impl GraphWidgetProps {
     /// Metrics to display on left Y axis.
     ///
     /// Default: - No metrics
-    pub fn left(mut self, left: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>) -> Self {
-        self.left = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::IMetric, _>(left));
+    pub fn left(mut self, left: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::IMetric>) -> Self {
+        self.left = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::IMetric>::into_list(left));
         self
     }
     /// Annotations for the left Y axis.
     ///
     /// Default: - No annotations
-    pub fn left_annotations(mut self, left_annotations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>>) -> Self {
-        self.left_annotations = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation, _>(left_annotations));
+    pub fn left_annotations(mut self, left_annotations: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>) -> Self {
+        self.left_annotations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>::into_list(left_annotations));
         self
     }
     /// Left Y axis.
@@ -12086,15 +12118,15 @@ impl GraphWidgetProps {
     /// Metrics to display on right Y axis.
     ///
     /// Default: - No metrics
-    pub fn right(mut self, right: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>) -> Self {
-        self.right = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::IMetric, _>(right));
+    pub fn right(mut self, right: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::IMetric>) -> Self {
+        self.right = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::IMetric>::into_list(right));
         self
     }
     /// Annotations for the right Y axis.
     ///
     /// Default: - No annotations
-    pub fn right_annotations(mut self, right_annotations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>>) -> Self {
-        self.right_annotations = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation, _>(right_annotations));
+    pub fn right_annotations(mut self, right_annotations: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>) -> Self {
+        self.right_annotations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::HorizontalAnnotation>::into_list(right_annotations));
         self
     }
     /// Right Y axis.
@@ -12153,8 +12185,8 @@ impl GraphWidgetProps {
     /// Annotations for the X axis.
     ///
     /// Default: - No annotations
-    pub fn vertical_annotations(mut self, vertical_annotations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::VerticalAnnotation>>) -> Self {
-        self.vertical_annotations = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::VerticalAnnotation, _>(vertical_annotations));
+    pub fn vertical_annotations(mut self, vertical_annotations: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::VerticalAnnotation>) -> Self {
+        self.vertical_annotations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::VerticalAnnotation>::into_list(vertical_annotations));
         self
     }
     /// Display this metric.
@@ -12293,6 +12325,43 @@ impl rt::ToValue for HorizontalAnnotation {
     }
 }
 
+/// The fields of a [`HorizontalAnnotation`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<HorizontalAnnotation> {
+    /// The hex color code, prefixed with '#' (e.g. '#00ff00'), to be used for the annotation. The `Color` class has a set of standard colors that can be used here.
+    ///
+    /// Default: - Automatic color
+    #[track_caller]
+    pub fn color(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "color")
+    }
+    /// Add shading above or below the annotation.
+    ///
+    /// Default: No shading
+    #[track_caller]
+    pub fn fill(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "fill")
+    }
+    /// Label for the annotation.
+    ///
+    /// Default: - No label
+    #[track_caller]
+    pub fn label(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "label")
+    }
+    /// The value of the annotation.
+    #[track_caller]
+    pub fn value(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+    /// Whether the annotation is visible.
+    ///
+    /// Default: true
+    #[track_caller]
+    pub fn visible(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "visible")
+    }
+}
+
 /// Represents a CloudWatch Alarm.
 ///
 /// jsii: `aws-cdk-lib.aws_cloudwatch.IAlarm`
@@ -12391,7 +12460,7 @@ impl IAlarmAction {
     /// - `scope`: root Construct that allows creating new Constructs.
     /// - `alarm`: CloudWatch alarm that the action will target [disable-awslint:prefer-ref-interface].
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::AlarmActionConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>::into(alarm)));
@@ -12503,7 +12572,7 @@ crate::__upcasts!(IMetric => );
 impl IMetric {
     /// Inspect the details of the metric object.
     #[track_caller]
-    pub fn to_metric_config(&self) -> rt::JsAny {
+    pub fn to_metric_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricConfig> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "toMetricConfig", __args)
     }
@@ -12524,7 +12593,7 @@ impl IMetric {
     ///
     /// Default: - None
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsAny {
+    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
 }
@@ -12581,7 +12650,7 @@ impl IWidget {
     }
     /// Any warnings that are produced as a result of putting together this widget.
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsAny {
+    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
     /// The amount of horizontal grid units the widget will take up.
@@ -12680,7 +12749,7 @@ pub struct LogQueryWidgetProps {
     /// Default: 6
     pub height: Option<rt::JsNumber>,
     /// Names of log groups to query.
-    pub log_group_names: Vec<rt::JsString>,
+    pub log_group_names: rt::JsList<rt::JsString>,
     /// The query language to use for the query.
     ///
     /// Default: LogQueryLanguage.LOGS_INSIGHTS
@@ -12690,7 +12759,7 @@ pub struct LogQueryWidgetProps {
     /// The query will be built by joining the lines together using `\n|`.
     ///
     /// Default: - Exactly one of `queryString`, `queryLines` is required.
-    pub query_lines: Option<Vec<rt::JsString>>,
+    pub query_lines: Option<rt::JsList<rt::JsString>>,
     /// Full query string for log insights.
     ///
     /// Be sure to prepend every new line with a newline and pipe character
@@ -12718,8 +12787,8 @@ pub struct LogQueryWidgetProps {
 
 impl LogQueryWidgetProps {
     /// A `LogQueryWidgetProps` with its required fields; set optional ones with the setters.
-    pub fn new(log_group_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        LogQueryWidgetProps { account_id: None, height: None, log_group_names: rt::collect::<rt::JsString, _>(log_group_names), query_language: None, query_lines: None, query_string: None, region: None, title: None, view: None, width: None }
+    pub fn new(log_group_names: impl rt::ListArg<rt::JsString>) -> Self {
+        LogQueryWidgetProps { account_id: None, height: None, log_group_names: rt::ListArg::<rt::JsString>::into_list(log_group_names), query_language: None, query_lines: None, query_string: None, region: None, title: None, view: None, width: None }
     }
     /// The AWS account ID where the log groups are located.
     ///
@@ -12743,8 +12812,8 @@ impl LogQueryWidgetProps {
         self
     }
     /// Names of log groups to query.
-    pub fn log_group_names(mut self, log_group_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.log_group_names = rt::collect::<rt::JsString, _>(log_group_names);
+    pub fn log_group_names(mut self, log_group_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.log_group_names = rt::ListArg::<rt::JsString>::into_list(log_group_names);
         self
     }
     /// The query language to use for the query.
@@ -12759,8 +12828,8 @@ impl LogQueryWidgetProps {
     /// The query will be built by joining the lines together using `\n|`.
     ///
     /// Default: - Exactly one of `queryString`, `queryLines` is required.
-    pub fn query_lines(mut self, query_lines: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.query_lines = Some(rt::collect::<rt::JsString, _>(query_lines));
+    pub fn query_lines(mut self, query_lines: impl rt::ListArg<rt::JsString>) -> Self {
+        self.query_lines = Some(rt::ListArg::<rt::JsString>::into_list(query_lines));
         self
     }
     /// Full query string for log insights.
@@ -12861,7 +12930,7 @@ impl MathExpression {
     }
     /// Inspect the details of the metric object.
     #[track_caller]
-    pub fn to_metric_config(&self) -> rt::JsAny {
+    pub fn to_metric_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricConfig> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "toMetricConfig", __args)
     }
@@ -12915,7 +12984,7 @@ impl MathExpression {
     }
     /// The metrics used in the expression as KeyValuePair <id, metric>.
     #[track_caller]
-    pub fn using_metrics(&self) -> rt::JsAny {
+    pub fn using_metrics(&self) -> rt::JsMap<crate::aws_cdk_lib::aws_cloudwatch::IMetric> {
         rt::get_op(rt::JsObject::handle(self), "usingMetrics")
     }
     /// Whether this metric should be visible in dashboard graphs.
@@ -12932,7 +13001,7 @@ impl MathExpression {
     }
     /// Warnings generated by this math expression.
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsAny {
+    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
 }
@@ -13422,7 +13491,7 @@ impl Metric {
     }
     /// Inspect the details of the metric object.
     #[track_caller]
-    pub fn to_metric_config(&self) -> rt::JsAny {
+    pub fn to_metric_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricConfig> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "toMetricConfig", __args)
     }
@@ -13456,7 +13525,7 @@ impl Metric {
     }
     /// Dimensions of this metric.
     #[track_caller]
-    pub fn dimensions(&self) -> rt::JsAny {
+    pub fn dimensions(&self) -> rt::JsMap<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "dimensions")
     }
     /// Unique identifier for this metric when used in dashboard widgets.
@@ -13513,7 +13582,7 @@ impl Metric {
     }
     /// Warnings attached to this metric.
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsAny {
+    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
 }
@@ -13590,6 +13659,41 @@ impl rt::ToValue for MetricConfig {
         o.opt("renderingProperties", &self.rendering_properties);
         o.opt("searchExpression", &self.search_expression);
         o.build()
+    }
+}
+
+/// The fields of a [`MetricConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<MetricConfig> {
+    /// In case the metric is a math expression, the details of the math expression.
+    ///
+    /// Default: - None
+    #[track_caller]
+    pub fn math_expression(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricExpressionConfig> {
+        rt::get_op(rt::JsObject::handle(self), "mathExpression")
+    }
+    /// In case the metric represents a query, the details of the query.
+    ///
+    /// Default: - None
+    #[track_caller]
+    pub fn metric_stat(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricStatConfig> {
+        rt::get_op(rt::JsObject::handle(self), "metricStat")
+    }
+    /// Additional properties which will be rendered if the metric is used in a dashboard.
+    ///
+    /// Examples are 'label' and 'color', but any key in here will be
+    /// added to dashboard graphs.
+    ///
+    /// Default: - None
+    #[track_caller]
+    pub fn rendering_properties(&self) -> rt::JsMap<rt::JsAny> {
+        rt::get_op(rt::JsObject::handle(self), "renderingProperties")
+    }
+    /// In case the metric is a search expression, the details of the search expression.
+    ///
+    /// Default: - None
+    #[track_caller]
+    pub fn search_expression(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricExpressionConfig> {
+        rt::get_op(rt::JsObject::handle(self), "searchExpression")
     }
 }
 
@@ -13677,6 +13781,39 @@ impl rt::ToValue for MetricExpressionConfig {
         o.opt("searchRegion", &self.search_region);
         o.field("usingMetrics", &self.using_metrics);
         o.build()
+    }
+}
+
+/// The fields of a [`MetricExpressionConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<MetricExpressionConfig> {
+    /// Math expression for the metric.
+    #[track_caller]
+    pub fn expression(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "expression")
+    }
+    /// How many seconds to aggregate over.
+    #[track_caller]
+    pub fn period(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "period")
+    }
+    /// Account to evaluate search expressions within.
+    ///
+    /// Default: - Deployment account.
+    #[track_caller]
+    pub fn search_account(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "searchAccount")
+    }
+    /// Region to evaluate search expressions within.
+    ///
+    /// Default: - Deployment region.
+    #[track_caller]
+    pub fn search_region(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "searchRegion")
+    }
+    /// Metrics used in the math expression.
+    #[track_caller]
+    pub fn using_metrics(&self) -> rt::JsMap<crate::aws_cdk_lib::aws_cloudwatch::IMetric> {
+        rt::get_op(rt::JsObject::handle(self), "usingMetrics")
     }
 }
 
@@ -14230,7 +14367,7 @@ pub struct MetricStatConfig {
     /// The dimensions to apply to the alarm.
     ///
     /// Default: []
-    pub dimensions: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::Dimension>>,
+    pub dimensions: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::Dimension>>,
     /// Name of the metric.
     pub metric_name: rt::JsString,
     /// Namespace of the metric.
@@ -14301,8 +14438,8 @@ impl MetricStatConfig {
     /// The dimensions to apply to the alarm.
     ///
     /// Default: []
-    pub fn dimensions(mut self, dimensions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::Dimension>>) -> Self {
-        self.dimensions = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::Dimension, _>(dimensions));
+    pub fn dimensions(mut self, dimensions: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::Dimension>) -> Self {
+        self.dimensions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::Dimension>::into_list(dimensions));
         self
     }
     /// Name of the metric.
@@ -14369,6 +14506,79 @@ impl rt::ToValue for MetricStatConfig {
         o.field("statistic", &self.statistic);
         o.opt("unitFilter", &self.unit_filter);
         o.build()
+    }
+}
+
+/// The fields of a [`MetricStatConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<MetricStatConfig> {
+    /// Account which this metric comes from.
+    ///
+    /// Default: Deployment account.
+    #[track_caller]
+    pub fn account(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "account")
+    }
+    /// Account set directly on the metric, not inherited from the attached stack.
+    ///
+    /// Default: No override.
+    #[track_caller]
+    pub fn account_override(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "accountOverride")
+    }
+    /// The dimensions to apply to the alarm.
+    ///
+    /// Default: []
+    #[track_caller]
+    pub fn dimensions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::Dimension>> {
+        rt::get_op(rt::JsObject::handle(self), "dimensions")
+    }
+    /// Name of the metric.
+    #[track_caller]
+    pub fn metric_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "metricName")
+    }
+    /// Namespace of the metric.
+    #[track_caller]
+    pub fn namespace(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "namespace")
+    }
+    /// How many seconds to aggregate over.
+    #[track_caller]
+    pub fn period(&self) -> crate::aws_cdk_lib::Duration {
+        rt::get_op(rt::JsObject::handle(self), "period")
+    }
+    /// Region which this metric comes from.
+    ///
+    /// Default: Deployment region.
+    #[track_caller]
+    pub fn region(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "region")
+    }
+    /// Region set directly on the metric, not inherited from the attached stack.
+    ///
+    /// Default: No override.
+    #[track_caller]
+    pub fn region_override(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "regionOverride")
+    }
+    /// Aggregation function to use (can be either simple or a percentile).
+    #[track_caller]
+    pub fn statistic(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "statistic")
+    }
+    /// Unit used to filter the metric stream.
+    ///
+    /// Only refer to datums emitted to the metric stream with the given unit and
+    /// ignore all others. Only useful when datums are being emitted to the same
+    /// metric stream under different units.
+    ///
+    /// This field has been renamed from plain `unit` to clearly communicate
+    /// its purpose.
+    ///
+    /// Default: - Refer to all metric datums
+    #[track_caller]
+    pub fn unit_filter(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "unitFilter")
     }
 }
 
@@ -14792,7 +15002,7 @@ impl ScheduleExpression {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchComponents {
     /// The list of dimensions to be used in the search expression.
-    pub dimensions: Vec<rt::JsString>,
+    pub dimensions: rt::JsList<rt::JsString>,
     /// The metric name to be used in the search expression.
     pub metric_name: rt::JsString,
     /// The namespace to be used in the search expression.
@@ -14804,7 +15014,7 @@ pub struct SearchComponents {
 /// The required fields of [`SearchComponents`], named: `SearchComponents::new(SearchComponentsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct SearchComponentsRequired<T0, T1, T2, T3> {
-    /// The list of dimensions to be used in the search expression. (items converting into `JsString`)
+    /// The list of dimensions to be used in the search expression. (items converting into `JsString`, or a `JsArray` of them)
     pub dimensions: T0,
     /// The metric name to be used in the search expression. (converts into `JsString`)
     pub metric_name: T1,
@@ -14818,17 +15028,16 @@ impl SearchComponents {
     /// A `SearchComponents` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2, T3>(required: SearchComponentsRequired<T0, T1, T2, T3>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
         T2: Into<rt::JsString>,
         T3: Into<rt::JsString>,
     {
-        SearchComponents { dimensions: rt::collect::<rt::JsString, _>(required.dimensions), metric_name: required.metric_name.into(), namespace: required.namespace.into(), populate_from: required.populate_from.into() }
+        SearchComponents { dimensions: rt::ListArg::<rt::JsString>::into_list(required.dimensions), metric_name: required.metric_name.into(), namespace: required.namespace.into(), populate_from: required.populate_from.into() }
     }
     /// The list of dimensions to be used in the search expression.
-    pub fn dimensions(mut self, dimensions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dimensions = rt::collect::<rt::JsString, _>(dimensions);
+    pub fn dimensions(mut self, dimensions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dimensions = rt::ListArg::<rt::JsString>::into_list(dimensions);
         self
     }
     /// The metric name to be used in the search expression.
@@ -14891,7 +15100,7 @@ impl SearchExpression {
     }
     /// Inspect the details of the metric object.
     #[track_caller]
-    pub fn to_metric_config(&self) -> rt::JsAny {
+    pub fn to_metric_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricConfig> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "toMetricConfig", __args)
     }
@@ -14957,7 +15166,7 @@ impl SearchExpression {
     }
     /// Warnings generated by this search expression.
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsAny {
+    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
 }
@@ -15366,7 +15575,7 @@ pub struct SingleValueWidgetProps {
     /// Default: false
     pub live_data: Option<rt::JsBool>,
     /// Metrics to display.
-    pub metrics: Vec<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
+    pub metrics: rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::IMetric>,
     /// The default period for all metrics in this widget.
     ///
     /// The period is the length of time represented by one data point on the graph.
@@ -15410,8 +15619,8 @@ pub struct SingleValueWidgetProps {
 
 impl SingleValueWidgetProps {
     /// A `SingleValueWidgetProps` with its required fields; set optional ones with the setters.
-    pub fn new(metrics: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>) -> Self {
-        SingleValueWidgetProps { account_id: None, end: None, full_precision: None, height: None, live_data: None, metrics: rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::IMetric, _>(metrics), period: None, region: None, set_period_to_time_range: None, sparkline: None, start: None, title: None, width: None }
+    pub fn new(metrics: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::IMetric>) -> Self {
+        SingleValueWidgetProps { account_id: None, end: None, full_precision: None, height: None, live_data: None, metrics: rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::IMetric>::into_list(metrics), period: None, region: None, set_period_to_time_range: None, sparkline: None, start: None, title: None, width: None }
     }
     /// The AWS account ID where the metrics are located.
     ///
@@ -15459,8 +15668,8 @@ impl SingleValueWidgetProps {
         self
     }
     /// Metrics to display.
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>) -> Self {
-        self.metrics = rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::IMetric, _>(metrics);
+    pub fn metrics(mut self, metrics: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::IMetric>) -> Self {
+        self.metrics = rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::IMetric>::into_list(metrics);
         self
     }
     /// The default period for all metrics in this widget.
@@ -16085,7 +16294,7 @@ pub struct TableSummaryProps {
     /// Summary columns.
     ///
     /// Default: - No summary columns will be shown
-    pub columns: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::TableSummaryColumn>>,
+    pub columns: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::TableSummaryColumn>>,
     /// Prevent the columns of datapoints from being displayed, so that only the label and summary columns are displayed.
     ///
     /// Default: - false
@@ -16104,8 +16313,8 @@ impl TableSummaryProps {
     /// Summary columns.
     ///
     /// Default: - No summary columns will be shown
-    pub fn columns(mut self, columns: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::TableSummaryColumn>>) -> Self {
-        self.columns = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::TableSummaryColumn, _>(columns));
+    pub fn columns(mut self, columns: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::TableSummaryColumn>) -> Self {
+        self.columns = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::TableSummaryColumn>::into_list(columns));
         self
     }
     /// Prevent the columns of datapoints from being displayed, so that only the label and summary columns are displayed.
@@ -16308,7 +16517,7 @@ pub struct TableWidgetProps {
     /// Metrics to display in the table.
     ///
     /// Default: - No metrics
-    pub metrics: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>,
+    pub metrics: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>,
     /// The default period for all metrics in this widget.
     ///
     /// The period is the length of time represented by one data point on the graph.
@@ -16354,7 +16563,7 @@ pub struct TableWidgetProps {
     /// Thresholds for highlighting table cells.
     ///
     /// Default: - No thresholds
-    pub thresholds: Option<Vec<crate::aws_cdk_lib::aws_cloudwatch::TableThreshold>>,
+    pub thresholds: Option<rt::JsList<crate::aws_cdk_lib::aws_cloudwatch::TableThreshold>>,
     /// Title for the graph.
     ///
     /// Default: - None
@@ -16425,8 +16634,8 @@ impl TableWidgetProps {
     /// Metrics to display in the table.
     ///
     /// Default: - No metrics
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::IMetric>>) -> Self {
-        self.metrics = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::IMetric, _>(metrics));
+    pub fn metrics(mut self, metrics: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::IMetric>) -> Self {
+        self.metrics = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::IMetric>::into_list(metrics));
         self
     }
     /// The default period for all metrics in this widget.
@@ -16495,8 +16704,8 @@ impl TableWidgetProps {
     /// Thresholds for highlighting table cells.
     ///
     /// Default: - No thresholds
-    pub fn thresholds(mut self, thresholds: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_cloudwatch::TableThreshold>>) -> Self {
-        self.thresholds = Some(rt::collect::<crate::aws_cdk_lib::aws_cloudwatch::TableThreshold, _>(thresholds));
+    pub fn thresholds(mut self, thresholds: impl rt::ListArg<crate::aws_cdk_lib::aws_cloudwatch::TableThreshold>) -> Self {
+        self.thresholds = Some(rt::ListArg::<crate::aws_cdk_lib::aws_cloudwatch::TableThreshold>::into_list(thresholds));
         self
     }
     /// Title for the graph.
@@ -18531,11 +18740,11 @@ impl From<crate::aws_cdk_lib::aws_cloudwatch::CfnSpaceEncryptionConfigurationPro
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList(Vec<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>),
+    IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList(rt::JsList<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18555,17 +18764,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAcc
         IResolvableOrIResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList {
-    fn from(v: Vec<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList::IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList {
+    fn from(v: Vec<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList::IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList::IResolvableOrCfnAccessGrantAccessGrantPrincipalAttributePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAccessGrantResourceScopeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAccessGrantResourceScopeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAccessGrantResourceScopePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAccessGrantResourceScopePropertyList(Vec<IResolvableOrCfnAccessGrantResourceScopeProperty>),
+    IResolvableOrCfnAccessGrantResourceScopePropertyList(rt::JsList<IResolvableOrCfnAccessGrantResourceScopeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAccessGrantResourceScopePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18585,17 +18804,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAcc
         IResolvableOrIResolvableOrCfnAccessGrantResourceScopePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAccessGrantResourceScopeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantResourceScopePropertyList {
-    fn from(v: Vec<IResolvableOrCfnAccessGrantResourceScopeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAccessGrantResourceScopeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantResourceScopePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAccessGrantResourceScopeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAccessGrantResourceScopePropertyList::IResolvableOrCfnAccessGrantResourceScopePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAccessGrantResourceScopeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantResourceScopePropertyList {
+    fn from(v: Vec<IResolvableOrCfnAccessGrantResourceScopeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAccessGrantResourceScopePropertyList::IResolvableOrCfnAccessGrantResourceScopePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAccessGrantResourceScopeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantResourceScopePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAccessGrantResourceScopeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAccessGrantResourceScopePropertyList::IResolvableOrCfnAccessGrantResourceScopePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAccessGrantRowScopeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAccessGrantRowScopeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAccessGrantRowScopePropertyList(Vec<IResolvableOrCfnAccessGrantRowScopeProperty>),
+    IResolvableOrCfnAccessGrantRowScopePropertyList(rt::JsList<IResolvableOrCfnAccessGrantRowScopeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18615,17 +18844,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAcc
         IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAccessGrantRowScopeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList {
-    fn from(v: Vec<IResolvableOrCfnAccessGrantRowScopeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAccessGrantRowScopeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAccessGrantRowScopeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList::IResolvableOrCfnAccessGrantRowScopePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAccessGrantRowScopeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList {
+    fn from(v: Vec<IResolvableOrCfnAccessGrantRowScopeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList::IResolvableOrCfnAccessGrantRowScopePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAccessGrantRowScopeProperty>> for IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAccessGrantRowScopeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList::IResolvableOrCfnAccessGrantRowScopePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAccessGrantScopedActionsProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAccessGrantScopedActionsProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAccessGrantScopedActionsPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAccessGrantScopedActionsPropertyList(Vec<IResolvableOrCfnAccessGrantScopedActionsProperty>),
+    IResolvableOrCfnAccessGrantScopedActionsPropertyList(rt::JsList<IResolvableOrCfnAccessGrantScopedActionsProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAccessGrantScopedActionsPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18645,17 +18884,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAcc
         IResolvableOrIResolvableOrCfnAccessGrantScopedActionsPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAccessGrantScopedActionsProperty>> for IResolvableOrIResolvableOrCfnAccessGrantScopedActionsPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAccessGrantScopedActionsProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAccessGrantScopedActionsProperty>> for IResolvableOrIResolvableOrCfnAccessGrantScopedActionsPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAccessGrantScopedActionsProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAccessGrantScopedActionsPropertyList::IResolvableOrCfnAccessGrantScopedActionsPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAccessGrantScopedActionsProperty>> for IResolvableOrIResolvableOrCfnAccessGrantScopedActionsPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAccessGrantScopedActionsProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAccessGrantScopedActionsPropertyList::IResolvableOrCfnAccessGrantScopedActionsPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAccessGrantScopedActionsProperty>> for IResolvableOrIResolvableOrCfnAccessGrantScopedActionsPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAccessGrantScopedActionsProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAccessGrantScopedActionsPropertyList::IResolvableOrCfnAccessGrantScopedActionsPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAlarmDimensionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAlarmDimensionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAlarmDimensionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAlarmDimensionPropertyList(Vec<IResolvableOrCfnAlarmDimensionProperty>),
+    IResolvableOrCfnAlarmDimensionPropertyList(rt::JsList<IResolvableOrCfnAlarmDimensionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAlarmDimensionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18675,17 +18924,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAla
         IResolvableOrIResolvableOrCfnAlarmDimensionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAlarmDimensionProperty>> for IResolvableOrIResolvableOrCfnAlarmDimensionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAlarmDimensionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAlarmDimensionProperty>> for IResolvableOrIResolvableOrCfnAlarmDimensionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAlarmDimensionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAlarmDimensionPropertyList::IResolvableOrCfnAlarmDimensionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAlarmDimensionProperty>> for IResolvableOrIResolvableOrCfnAlarmDimensionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAlarmDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAlarmDimensionPropertyList::IResolvableOrCfnAlarmDimensionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAlarmDimensionProperty>> for IResolvableOrIResolvableOrCfnAlarmDimensionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAlarmDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAlarmDimensionPropertyList::IResolvableOrCfnAlarmDimensionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAlarmMetricDataQueryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAlarmMetricDataQueryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAlarmMetricDataQueryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAlarmMetricDataQueryPropertyList(Vec<IResolvableOrCfnAlarmMetricDataQueryProperty>),
+    IResolvableOrCfnAlarmMetricDataQueryPropertyList(rt::JsList<IResolvableOrCfnAlarmMetricDataQueryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAlarmMetricDataQueryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18705,17 +18964,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAla
         IResolvableOrIResolvableOrCfnAlarmMetricDataQueryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAlarmMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnAlarmMetricDataQueryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAlarmMetricDataQueryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAlarmMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnAlarmMetricDataQueryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAlarmMetricDataQueryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAlarmMetricDataQueryPropertyList::IResolvableOrCfnAlarmMetricDataQueryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAlarmMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnAlarmMetricDataQueryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAlarmMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAlarmMetricDataQueryPropertyList::IResolvableOrCfnAlarmMetricDataQueryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAlarmMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnAlarmMetricDataQueryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAlarmMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAlarmMetricDataQueryPropertyList::IResolvableOrCfnAlarmMetricDataQueryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAnomalyDetectorDimensionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAnomalyDetectorDimensionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAnomalyDetectorDimensionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAnomalyDetectorDimensionPropertyList(Vec<IResolvableOrCfnAnomalyDetectorDimensionProperty>),
+    IResolvableOrCfnAnomalyDetectorDimensionPropertyList(rt::JsList<IResolvableOrCfnAnomalyDetectorDimensionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAnomalyDetectorDimensionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18735,17 +19004,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAno
         IResolvableOrIResolvableOrCfnAnomalyDetectorDimensionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAnomalyDetectorDimensionProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorDimensionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAnomalyDetectorDimensionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAnomalyDetectorDimensionProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorDimensionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAnomalyDetectorDimensionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAnomalyDetectorDimensionPropertyList::IResolvableOrCfnAnomalyDetectorDimensionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAnomalyDetectorDimensionProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorDimensionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAnomalyDetectorDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAnomalyDetectorDimensionPropertyList::IResolvableOrCfnAnomalyDetectorDimensionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAnomalyDetectorDimensionProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorDimensionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAnomalyDetectorDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAnomalyDetectorDimensionPropertyList::IResolvableOrCfnAnomalyDetectorDimensionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList(Vec<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>),
+    IResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList(rt::JsList<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18765,17 +19044,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAno
         IResolvableOrIResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList::IResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList::IResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAnomalyDetectorMetricDataQueryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList::IResolvableOrCfnAnomalyDetectorMetricDataQueryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAnomalyDetectorRangeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAnomalyDetectorRangeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAnomalyDetectorRangePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAnomalyDetectorRangePropertyList(Vec<IResolvableOrCfnAnomalyDetectorRangeProperty>),
+    IResolvableOrCfnAnomalyDetectorRangePropertyList(rt::JsList<IResolvableOrCfnAnomalyDetectorRangeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAnomalyDetectorRangePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18795,17 +19084,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAno
         IResolvableOrIResolvableOrCfnAnomalyDetectorRangePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAnomalyDetectorRangeProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorRangePropertyList {
-    fn from(v: Vec<IResolvableOrCfnAnomalyDetectorRangeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAnomalyDetectorRangeProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorRangePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAnomalyDetectorRangeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAnomalyDetectorRangePropertyList::IResolvableOrCfnAnomalyDetectorRangePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAnomalyDetectorRangeProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorRangePropertyList {
+    fn from(v: Vec<IResolvableOrCfnAnomalyDetectorRangeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAnomalyDetectorRangePropertyList::IResolvableOrCfnAnomalyDetectorRangePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAnomalyDetectorRangeProperty>> for IResolvableOrIResolvableOrCfnAnomalyDetectorRangePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAnomalyDetectorRangeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAnomalyDetectorRangePropertyList::IResolvableOrCfnAnomalyDetectorRangePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList(Vec<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>),
+    IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList(rt::JsList<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18825,17 +19124,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDom
         IResolvableOrIResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>> for IResolvableOrIResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList {
-    fn from(v: Vec<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>> for IResolvableOrIResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList::IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>> for IResolvableOrIResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList {
+    fn from(v: Vec<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList::IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>> for IResolvableOrIResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList::IResolvableOrCfnDomainAccessGrantForOrganizationPrincipalAttributePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnMetricStreamMetricStreamFilterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnMetricStreamMetricStreamFilterPropertyList(Vec<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>),
+    IResolvableOrCfnMetricStreamMetricStreamFilterPropertyList(rt::JsList<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamFilterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18855,17 +19164,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnMet
         IResolvableOrIResolvableOrCfnMetricStreamMetricStreamFilterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamFilterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamFilterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnMetricStreamMetricStreamFilterPropertyList::IResolvableOrCfnMetricStreamMetricStreamFilterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamFilterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMetricStreamMetricStreamFilterPropertyList::IResolvableOrCfnMetricStreamMetricStreamFilterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamFilterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnMetricStreamMetricStreamFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMetricStreamMetricStreamFilterPropertyList::IResolvableOrCfnMetricStreamMetricStreamFilterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList(Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>),
+    IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList(rt::JsList<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18885,17 +19204,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnMet
         IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList::IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList::IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList::IResolvableOrCfnMetricStreamMetricStreamStatisticsConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList(Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>),
+    IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList(rt::JsList<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18915,17 +19244,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnMet
         IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList {
-    fn from(v: Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>) -> Self {
         IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList::IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList {
+    fn from(v: Vec<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList::IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>> for IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList::IResolvableOrCfnMetricStreamMetricStreamStatisticsMetricPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList(Vec<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>),
+    IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList(rt::JsList<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18945,17 +19284,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnOTe
         IResolvableOrIResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>> for IResolvableOrIResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList {
-    fn from(v: Vec<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>> for IResolvableOrIResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>) -> Self {
         IResolvableOrIResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList::IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>> for IResolvableOrIResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList {
+    fn from(v: Vec<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList::IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>> for IResolvableOrIResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList::IResolvableOrCfnOTelEnrichmentOTelEnrichmentMetricSelectorPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList(Vec<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>),
+    IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList(rt::JsList<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18975,17 +19324,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRes
         IResolvableOrIResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>> for IResolvableOrIResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>> for IResolvableOrIResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList::IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>> for IResolvableOrIResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList::IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>> for IResolvableOrIResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList::IResolvableOrCfnResourceMetricsConfigurationResourceMetricSelectionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList(Vec<IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList>),
+    IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList(rt::JsList<IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList {
     fn to_value(&self) -> crate::program::Value {
@@ -19005,9 +19364,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrIResol
         IResolvableOrIResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList>> for IResolvableOrIResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList {
+    fn from(v: rt::JsList<IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList>) -> Self {
+        IResolvableOrIResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList::IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList(v)
+    }
+}
 impl From<Vec<IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList>> for IResolvableOrIResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList {
     fn from(v: Vec<IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList>) -> Self {
-        IResolvableOrIResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList::IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList(v)
+        IResolvableOrIResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList::IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList>> for IResolvableOrIResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList {
+    fn from(v: rt::JsArray<IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyList>) -> Self {
+        IResolvableOrIResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList::IResolvableOrIResolvableOrCfnAccessGrantRowScopePropertyListList(rt::JsList::Array(v))
     }
 }
 
@@ -19041,11 +19410,11 @@ impl From<std::collections::BTreeMap<String, rt::JsString>> for IResolvableOrStr
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `std::collections::BTreeMap<String, Vec<rt::JsString>>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `std::collections::BTreeMap<String, rt::JsList<rt::JsString>>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrStringListMap {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    StringListMap(std::collections::BTreeMap<String, Vec<rt::JsString>>),
+    StringListMap(std::collections::BTreeMap<String, rt::JsList<rt::JsString>>),
 }
 impl rt::ToValue for IResolvableOrStringListMap {
     fn to_value(&self) -> crate::program::Value {
@@ -19065,8 +19434,8 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrStringListMap {
         IResolvableOrStringListMap::IResolvable(*v)
     }
 }
-impl From<std::collections::BTreeMap<String, Vec<rt::JsString>>> for IResolvableOrStringListMap {
-    fn from(v: std::collections::BTreeMap<String, Vec<rt::JsString>>) -> Self {
+impl From<std::collections::BTreeMap<String, rt::JsList<rt::JsString>>> for IResolvableOrStringListMap {
+    fn from(v: std::collections::BTreeMap<String, rt::JsList<rt::JsString>>) -> Self {
         IResolvableOrStringListMap::StringListMap(v)
     }
 }

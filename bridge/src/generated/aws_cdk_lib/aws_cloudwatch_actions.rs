@@ -22,7 +22,7 @@ impl ApplicationScalingAction {
     }
     /// Returns an alarm action configuration to use an ApplicationScaling StepScalingAction as an alarm action.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::AlarmActionConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>::into(alarm)));
@@ -46,7 +46,7 @@ impl AutoScalingAction {
     }
     /// Returns an alarm action configuration to use an AutoScaling StepScalingAction as an alarm action.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::AlarmActionConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>::into(alarm)));
@@ -70,7 +70,7 @@ impl Ec2Action {
     }
     /// Returns an alarm action configuration to use an EC2 action as an alarm action.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::AlarmActionConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>::into(alarm)));
@@ -121,7 +121,7 @@ impl LambdaAction {
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html>
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::AlarmActionConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>::into(alarm)));
@@ -220,7 +220,7 @@ impl SnsAction {
     }
     /// Returns an alarm action configuration to use an SNS topic as an alarm action.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::AlarmActionConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>::into(alarm)));
@@ -253,7 +253,7 @@ impl SsmAction {
     }
     /// Returns an alarm action configuration to use an SSM OpsItem action as an alarm action.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::AlarmActionConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>::into(alarm)));
@@ -277,7 +277,7 @@ impl SsmIncidentAction {
     }
     /// Returns an alarm action configuration to use an SSM Incident as an alarm action based on an Incident Manager Response Plan.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, alarm: impl Into<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::AlarmActionConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_cloudwatch::IAlarm>::into(alarm)));

@@ -148,7 +148,7 @@ impl CfnPublicRepository {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -171,11 +171,11 @@ pub struct CfnPublicRepositoryRepositoryCatalogDataProperty {
     /// The architecture tags that are associated with the repository.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecr-publicrepository-repositorycatalogdata.html#cfn-ecr-publicrepository-repositorycatalogdata-architectures>
-    pub architectures: Option<Vec<rt::JsString>>,
+    pub architectures: Option<rt::JsList<rt::JsString>>,
     /// The operating system tags that are associated with the repository.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecr-publicrepository-repositorycatalogdata.html#cfn-ecr-publicrepository-repositorycatalogdata-operatingsystems>
-    pub operating_systems: Option<Vec<rt::JsString>>,
+    pub operating_systems: Option<rt::JsList<rt::JsString>>,
     /// The short description of the repository.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecr-publicrepository-repositorycatalogdata.html#cfn-ecr-publicrepository-repositorycatalogdata-repositorydescription>
@@ -205,15 +205,15 @@ impl CfnPublicRepositoryRepositoryCatalogDataProperty {
     /// The architecture tags that are associated with the repository.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecr-publicrepository-repositorycatalogdata.html#cfn-ecr-publicrepository-repositorycatalogdata-architectures>
-    pub fn architectures(mut self, architectures: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.architectures = Some(rt::collect::<rt::JsString, _>(architectures));
+    pub fn architectures(mut self, architectures: impl rt::ListArg<rt::JsString>) -> Self {
+        self.architectures = Some(rt::ListArg::<rt::JsString>::into_list(architectures));
         self
     }
     /// The operating system tags that are associated with the repository.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecr-publicrepository-repositorycatalogdata.html#cfn-ecr-publicrepository-repositorycatalogdata-operatingsystems>
-    pub fn operating_systems(mut self, operating_systems: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.operating_systems = Some(rt::collect::<rt::JsString, _>(operating_systems));
+    pub fn operating_systems(mut self, operating_systems: impl rt::ListArg<rt::JsString>) -> Self {
+        self.operating_systems = Some(rt::ListArg::<rt::JsString>::into_list(operating_systems));
         self
     }
     /// The short description of the repository.
@@ -276,7 +276,7 @@ pub struct CfnPublicRepositoryProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-publicrepository.html#cfn-ecr-publicrepository-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnPublicRepositoryProps {
@@ -316,8 +316,8 @@ impl CfnPublicRepositoryProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-publicrepository.html#cfn-ecr-publicrepository-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -1458,7 +1458,7 @@ impl CfnRepository {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1934,7 +1934,7 @@ pub struct CfnRepositoryCreationTemplateProps {
     /// The supported scenarios are PULL_THROUGH_CACHE, REPLICATION, and CREATE_ON_PUSH
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-repositorycreationtemplate.html#cfn-ecr-repositorycreationtemplate-appliedfor>
-    pub applied_for: Vec<rt::JsString>,
+    pub applied_for: rt::JsList<rt::JsString>,
     /// The ARN of the role to be assumed by Amazon ECR.
     ///
     /// Amazon ECR will assume your supplied role when the customRoleArn is specified. When this field isn't specified, Amazon ECR will use the service-linked role for the repository creation template.
@@ -1984,7 +1984,7 @@ pub struct CfnRepositoryCreationTemplateProps {
 /// The required fields of [`CfnRepositoryCreationTemplateProps`], named: `CfnRepositoryCreationTemplateProps::new(CfnRepositoryCreationTemplatePropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnRepositoryCreationTemplatePropsRequired<T0, T1> {
-    /// A list of enumerable Strings representing the repository creation scenarios that this template will apply towards. (items converting into `JsString`)
+    /// A list of enumerable Strings representing the repository creation scenarios that this template will apply towards. (items converting into `JsString`, or a `JsArray` of them)
     pub applied_for: T0,
     /// The repository namespace prefix associated with the repository creation template. (converts into `JsString`)
     pub prefix: T1,
@@ -1994,19 +1994,18 @@ impl CfnRepositoryCreationTemplateProps {
     /// A `CfnRepositoryCreationTemplateProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnRepositoryCreationTemplatePropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
     {
-        CfnRepositoryCreationTemplateProps { applied_for: rt::collect::<rt::JsString, _>(required.applied_for), custom_role_arn: None, description: None, encryption_configuration: None, image_tag_mutability: None, image_tag_mutability_exclusion_filters: None, lifecycle_policy: None, prefix: required.prefix.into(), repository_policy: None, resource_tags: None }
+        CfnRepositoryCreationTemplateProps { applied_for: rt::ListArg::<rt::JsString>::into_list(required.applied_for), custom_role_arn: None, description: None, encryption_configuration: None, image_tag_mutability: None, image_tag_mutability_exclusion_filters: None, lifecycle_policy: None, prefix: required.prefix.into(), repository_policy: None, resource_tags: None }
     }
     /// A list of enumerable Strings representing the repository creation scenarios that this template will apply towards.
     ///
     /// The supported scenarios are PULL_THROUGH_CACHE, REPLICATION, and CREATE_ON_PUSH
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-repositorycreationtemplate.html#cfn-ecr-repositorycreationtemplate-appliedfor>
-    pub fn applied_for(mut self, applied_for: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.applied_for = rt::collect::<rt::JsString, _>(applied_for);
+    pub fn applied_for(mut self, applied_for: impl rt::ListArg<rt::JsString>) -> Self {
+        self.applied_for = rt::ListArg::<rt::JsString>::into_list(applied_for);
         self
     }
     /// The ARN of the role to be assumed by Amazon ECR.
@@ -2161,7 +2160,7 @@ pub struct CfnRepositoryProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-repository.html#cfn-ecr-repository-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnRepositoryProps {
@@ -2248,8 +2247,8 @@ impl CfnRepositoryProps {
     /// An array of key-value pairs to apply to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-repository.html#cfn-ecr-repository-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -2521,7 +2520,7 @@ crate::__upcasts!(IRepository => crate::aws_cdk_lib::IResource, crate::construct
 impl IRepository {
     /// Add a policy statement to the repository's resource policy.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -2911,14 +2910,14 @@ pub struct LifecycleRule {
     /// together in a rule.
     ///
     /// Only if tagStatus == TagStatus.Tagged
-    pub tag_pattern_list: Option<Vec<rt::JsString>>,
+    pub tag_pattern_list: Option<rt::JsList<rt::JsString>>,
     /// Select images that have ALL the given prefixes in their tag.
     ///
     /// Both tagPrefixList and tagPatternList cannot be specified
     /// together in a rule.
     ///
     /// Only if tagStatus == TagStatus.Tagged
-    pub tag_prefix_list: Option<Vec<rt::JsString>>,
+    pub tag_prefix_list: Option<rt::JsList<rt::JsString>>,
     /// Select images based on tags.
     ///
     /// Only one rule is allowed to select untagged images, and it must
@@ -2980,8 +2979,8 @@ impl LifecycleRule {
     /// together in a rule.
     ///
     /// Only if tagStatus == TagStatus.Tagged
-    pub fn tag_pattern_list(mut self, tag_pattern_list: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.tag_pattern_list = Some(rt::collect::<rt::JsString, _>(tag_pattern_list));
+    pub fn tag_pattern_list(mut self, tag_pattern_list: impl rt::ListArg<rt::JsString>) -> Self {
+        self.tag_pattern_list = Some(rt::ListArg::<rt::JsString>::into_list(tag_pattern_list));
         self
     }
     /// Select images that have ALL the given prefixes in their tag.
@@ -2990,8 +2989,8 @@ impl LifecycleRule {
     /// together in a rule.
     ///
     /// Only if tagStatus == TagStatus.Tagged
-    pub fn tag_prefix_list(mut self, tag_prefix_list: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.tag_prefix_list = Some(rt::collect::<rt::JsString, _>(tag_prefix_list));
+    pub fn tag_prefix_list(mut self, tag_prefix_list: impl rt::ListArg<rt::JsString>) -> Self {
+        self.tag_prefix_list = Some(rt::ListArg::<rt::JsString>::into_list(tag_prefix_list));
         self
     }
     /// Select images based on tags.
@@ -3159,7 +3158,7 @@ pub struct OnImageScanCompletedOptions {
     /// Leave it undefined to watch the full repository.
     ///
     /// Default: - Watch the changes to the repository with all image tags
-    pub image_tags: Option<Vec<rt::JsString>>,
+    pub image_tags: Option<rt::JsList<rt::JsString>>,
     /// A name for the rule.
     ///
     /// Default: AWS CloudFormation generates a unique physical ID.
@@ -3209,8 +3208,8 @@ impl OnImageScanCompletedOptions {
     /// Leave it undefined to watch the full repository.
     ///
     /// Default: - Watch the changes to the repository with all image tags
-    pub fn image_tags(mut self, image_tags: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.image_tags = Some(rt::collect::<rt::JsString, _>(image_tags));
+    pub fn image_tags(mut self, image_tags: impl rt::ListArg<rt::JsString>) -> Self {
+        self.image_tags = Some(rt::ListArg::<rt::JsString>::into_list(image_tags));
         self
     }
     /// A name for the rule.
@@ -3357,7 +3356,7 @@ impl Repository {
     /// Cfn for ECR does not allow us to specify a resource policy.
     /// It will fail if a resource section is present at all.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -3435,7 +3434,7 @@ crate::__upcasts!(RepositoryBase => crate::aws_cdk_lib::IResource, crate::aws_cd
 impl RepositoryBase {
     /// Add a policy statement to the repository's resource policy.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -3835,7 +3834,7 @@ pub struct RepositoryProps {
     /// Default: undefined - AWS ECR default is no exclusion filters
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html>
-    pub image_tag_mutability_exclusion_filters: Option<Vec<crate::aws_cdk_lib::aws_ecr::ImageTagMutabilityExclusionFilter>>,
+    pub image_tag_mutability_exclusion_filters: Option<rt::JsList<crate::aws_cdk_lib::aws_ecr::ImageTagMutabilityExclusionFilter>>,
     /// The AWS account ID associated with the registry that contains the repository.
     ///
     /// Default: The default registry is assumed.
@@ -3845,7 +3844,7 @@ pub struct RepositoryProps {
     /// Life cycle rules to apply to this registry.
     ///
     /// Default: No life cycle rules
-    pub lifecycle_rules: Option<Vec<crate::aws_cdk_lib::aws_ecr::LifecycleRule>>,
+    pub lifecycle_rules: Option<rt::JsList<crate::aws_cdk_lib::aws_ecr::LifecycleRule>>,
     /// Determine what happens to the repository when the resource/stack is deleted.
     ///
     /// Default: RemovalPolicy.Retain
@@ -3928,8 +3927,8 @@ impl RepositoryProps {
     /// Default: undefined - AWS ECR default is no exclusion filters
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html>
-    pub fn image_tag_mutability_exclusion_filters(mut self, image_tag_mutability_exclusion_filters: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecr::ImageTagMutabilityExclusionFilter>>) -> Self {
-        self.image_tag_mutability_exclusion_filters = Some(rt::collect::<crate::aws_cdk_lib::aws_ecr::ImageTagMutabilityExclusionFilter, _>(image_tag_mutability_exclusion_filters));
+    pub fn image_tag_mutability_exclusion_filters(mut self, image_tag_mutability_exclusion_filters: impl rt::ListArg<crate::aws_cdk_lib::aws_ecr::ImageTagMutabilityExclusionFilter>) -> Self {
+        self.image_tag_mutability_exclusion_filters = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecr::ImageTagMutabilityExclusionFilter>::into_list(image_tag_mutability_exclusion_filters));
         self
     }
     /// The AWS account ID associated with the registry that contains the repository.
@@ -3944,8 +3943,8 @@ impl RepositoryProps {
     /// Life cycle rules to apply to this registry.
     ///
     /// Default: No life cycle rules
-    pub fn lifecycle_rules(mut self, lifecycle_rules: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecr::LifecycleRule>>) -> Self {
-        self.lifecycle_rules = Some(rt::collect::<crate::aws_cdk_lib::aws_ecr::LifecycleRule, _>(lifecycle_rules));
+    pub fn lifecycle_rules(mut self, lifecycle_rules: impl rt::ListArg<crate::aws_cdk_lib::aws_ecr::LifecycleRule>) -> Self {
+        self.lifecycle_rules = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecr::LifecycleRule>::into_list(lifecycle_rules));
         self
     }
     /// Determine what happens to the repository when the resource/stack is deleted.
@@ -4501,11 +4500,11 @@ impl From<crate::aws_cdk_lib::aws_ecr::CfnSigningConfigurationRuleProperty> for 
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<CfnTagOrIResolvable>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<CfnTagOrIResolvable>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrCfnTagOrIResolvableList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    CfnTagOrIResolvableList(Vec<CfnTagOrIResolvable>),
+    CfnTagOrIResolvableList(rt::JsList<CfnTagOrIResolvable>),
 }
 impl rt::ToValue for IResolvableOrCfnTagOrIResolvableList {
     fn to_value(&self) -> crate::program::Value {
@@ -4525,17 +4524,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrCfnTagOrIResolvable
         IResolvableOrCfnTagOrIResolvableList::IResolvable(*v)
     }
 }
-impl From<Vec<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
-    fn from(v: Vec<CfnTagOrIResolvable>) -> Self {
+impl From<rt::JsList<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: rt::JsList<CfnTagOrIResolvable>) -> Self {
         IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(v)
     }
 }
+impl From<Vec<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: Vec<CfnTagOrIResolvable>) -> Self {
+        IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: rt::JsArray<CfnTagOrIResolvable>) -> Self {
+        IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList(Vec<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>),
+    IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList(rt::JsList<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4555,17 +4564,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnReg
         IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList::IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList::IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList::IResolvableOrCfnRegistryScanningConfigurationRepositoryFilterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList(Vec<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>),
+    IResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList(rt::JsList<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4585,17 +4604,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnReg
         IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>> for IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>> for IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList::IResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>> for IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList::IResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>> for IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRegistryScanningConfigurationScanningRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList::IResolvableOrCfnRegistryScanningConfigurationScanningRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList(Vec<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>),
+    IResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList(rt::JsList<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4615,17 +4644,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRep
         IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList::IResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList::IResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnReplicationConfigurationReplicationDestinationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList::IResolvableOrCfnReplicationConfigurationReplicationDestinationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnReplicationConfigurationReplicationRulePropertyList(Vec<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>),
+    IResolvableOrCfnReplicationConfigurationReplicationRulePropertyList(rt::JsList<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4645,17 +4684,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRep
         IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationRulePropertyList::IResolvableOrCfnReplicationConfigurationReplicationRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationRulePropertyList::IResolvableOrCfnReplicationConfigurationReplicationRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnReplicationConfigurationReplicationRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnReplicationConfigurationReplicationRulePropertyList::IResolvableOrCfnReplicationConfigurationReplicationRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList(Vec<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>),
+    IResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList(rt::JsList<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4675,17 +4724,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRep
         IResolvableOrIResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList::IResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList::IResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnReplicationConfigurationRepositoryFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList::IResolvableOrCfnReplicationConfigurationRepositoryFilterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList(Vec<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>),
+    IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList(rt::JsList<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4705,17 +4764,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRep
         IResolvableOrIResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>> for IResolvableOrIResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>> for IResolvableOrIResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList::IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>> for IResolvableOrIResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList::IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>> for IResolvableOrIResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList::IResolvableOrCfnRepositoryCreationTemplateImageTagMutabilityExclusionFilterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList(Vec<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>),
+    IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList(rt::JsList<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4735,17 +4804,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRep
         IResolvableOrIResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>> for IResolvableOrIResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>> for IResolvableOrIResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList::IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>> for IResolvableOrIResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList::IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>> for IResolvableOrIResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList::IResolvableOrCfnRepositoryImageTagMutabilityExclusionFilterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList(Vec<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>),
+    IResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList(rt::JsList<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4765,17 +4844,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSig
         IResolvableOrIResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList::IResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList::IResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>> for IResolvableOrIResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnSigningConfigurationRepositoryFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList::IResolvableOrCfnSigningConfigurationRepositoryFilterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnSigningConfigurationRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnSigningConfigurationRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnSigningConfigurationRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnSigningConfigurationRulePropertyList(Vec<IResolvableOrCfnSigningConfigurationRuleProperty>),
+    IResolvableOrCfnSigningConfigurationRulePropertyList(rt::JsList<IResolvableOrCfnSigningConfigurationRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnSigningConfigurationRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4795,9 +4884,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSig
         IResolvableOrIResolvableOrCfnSigningConfigurationRulePropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnSigningConfigurationRuleProperty>> for IResolvableOrIResolvableOrCfnSigningConfigurationRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnSigningConfigurationRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSigningConfigurationRulePropertyList::IResolvableOrCfnSigningConfigurationRulePropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnSigningConfigurationRuleProperty>> for IResolvableOrIResolvableOrCfnSigningConfigurationRulePropertyList {
     fn from(v: Vec<IResolvableOrCfnSigningConfigurationRuleProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnSigningConfigurationRulePropertyList::IResolvableOrCfnSigningConfigurationRulePropertyList(v)
+        IResolvableOrIResolvableOrCfnSigningConfigurationRulePropertyList::IResolvableOrCfnSigningConfigurationRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnSigningConfigurationRuleProperty>> for IResolvableOrIResolvableOrCfnSigningConfigurationRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnSigningConfigurationRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSigningConfigurationRulePropertyList::IResolvableOrCfnSigningConfigurationRulePropertyList(rt::JsList::Array(v))
     }
 }
 

@@ -120,7 +120,7 @@ pub struct AddCapacityOptions {
     /// Default: - Uses the block device mapping of the AMI
     ///
     /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-device-mapping-concepts.html>
-    pub block_devices: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>>,
+    pub block_devices: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>>,
     /// Indicates whether Capacity Rebalancing is enabled.
     ///
     /// When you turn on Capacity Rebalancing, Amazon EC2 Auto Scaling
@@ -171,7 +171,7 @@ pub struct AddCapacityOptions {
     /// Group metrics are reported in a granularity of 1 minute at no additional charge.
     ///
     /// Default: - no group metrics will be reported
-    pub group_metrics: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>>,
+    pub group_metrics: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>>,
     /// Configuration for health checks.
     ///
     /// **Deprecated:** Use `healthChecks` instead
@@ -308,7 +308,7 @@ pub struct AddCapacityOptions {
     /// Default: - No fleet change notifications will be sent.
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-as-group.html#cfn-as-group-notificationconfigurations>
-    pub notifications: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>>,
+    pub notifications: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>>,
     /// Configure waiting for signals during deployment.
     ///
     /// Use this to pause the CloudFormation deployment to wait for the instances
@@ -365,7 +365,7 @@ pub struct AddCapacityOptions {
     /// Default: - `TerminationPolicy.DEFAULT`
     ///
     /// See: <https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-instance-termination.html>
-    pub termination_policies: Option<Vec<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>>,
+    pub termination_policies: Option<rt::JsList<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>>,
     /// A lambda function Arn that can be used as a custom termination policy to select the instances to terminate.
     ///
     /// This property must be specified if the TerminationPolicy.CUSTOM_LAMBDA_FUNCTION
@@ -444,8 +444,8 @@ impl AddCapacityOptions {
     /// Default: - Uses the block device mapping of the AMI
     ///
     /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-device-mapping-concepts.html>
-    pub fn block_devices(mut self, block_devices: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>>) -> Self {
-        self.block_devices = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::BlockDevice, _>(block_devices));
+    pub fn block_devices(mut self, block_devices: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>) -> Self {
+        self.block_devices = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::BlockDevice>::into_list(block_devices));
         self
     }
     /// Indicates whether Capacity Rebalancing is enabled.
@@ -513,8 +513,8 @@ impl AddCapacityOptions {
     /// Group metrics are reported in a granularity of 1 minute at no additional charge.
     ///
     /// Default: - no group metrics will be reported
-    pub fn group_metrics(mut self, group_metrics: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>>) -> Self {
-        self.group_metrics = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics, _>(group_metrics));
+    pub fn group_metrics(mut self, group_metrics: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>) -> Self {
+        self.group_metrics = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::GroupMetrics>::into_list(group_metrics));
         self
     }
     /// Configuration for health checks.
@@ -695,8 +695,8 @@ impl AddCapacityOptions {
     /// Default: - No fleet change notifications will be sent.
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-as-group.html#cfn-as-group-notificationconfigurations>
-    pub fn notifications(mut self, notifications: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>>) -> Self {
-        self.notifications = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration, _>(notifications));
+    pub fn notifications(mut self, notifications: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>) -> Self {
+        self.notifications = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::NotificationConfiguration>::into_list(notifications));
         self
     }
     /// Configure waiting for signals during deployment.
@@ -767,8 +767,8 @@ impl AddCapacityOptions {
     /// Default: - `TerminationPolicy.DEFAULT`
     ///
     /// See: <https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-instance-termination.html>
-    pub fn termination_policies(mut self, termination_policies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>>) -> Self {
-        self.termination_policies = Some(rt::collect::<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy, _>(termination_policies));
+    pub fn termination_policies(mut self, termination_policies: impl rt::ListArg<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>) -> Self {
+        self.termination_policies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_autoscaling::TerminationPolicy>::into_list(termination_policies));
         self
     }
     /// A lambda function Arn that can be used as a custom termination policy to select the instances to terminate.
@@ -889,7 +889,7 @@ impl AlternateTarget {
     }
     /// Bind this configuration to a service.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::IConstruct>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::IConstruct>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::AlternateTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -971,6 +971,36 @@ impl rt::ToValue for AlternateTargetConfig {
         o.field("roleArn", &self.role_arn);
         o.opt("testListenerRule", &self.test_listener_rule);
         o.build()
+    }
+}
+
+/// The fields of a [`AlternateTargetConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<AlternateTargetConfig> {
+    /// The ARN of the alternate target group.
+    #[track_caller]
+    pub fn alternate_target_group_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "alternateTargetGroupArn")
+    }
+    /// The production listener rule ARN (ALB) or listener ARN (NLB).
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn production_listener_rule(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "productionListenerRule")
+    }
+    /// The IAM role ARN for the configuration.
+    ///
+    /// Default: - a new role will be created
+    #[track_caller]
+    pub fn role_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "roleArn")
+    }
+    /// The test listener rule ARN (ALB) or listener ARN (NLB).
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn test_listener_rule(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "testListenerRule")
     }
 }
 
@@ -1136,7 +1166,7 @@ impl AppMeshProxyConfiguration {
     }
     /// Called when the proxy configuration is configured on a task definition.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionProxyConfigurationProperty> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::TaskDefinition>::into(task_definition)));
@@ -1202,15 +1232,15 @@ pub struct AppMeshProxyConfigurationProps {
     /// The list of ports that the application uses.
     ///
     /// Network traffic to these ports is forwarded to the ProxyIngressPort and ProxyEgressPort.
-    pub app_ports: Vec<rt::JsNumber>,
+    pub app_ports: rt::JsList<rt::JsNumber>,
     /// The egress traffic going to these specified IP addresses is ignored and not redirected to the ProxyEgressPort.
     ///
     /// It can be an empty list.
-    pub egress_ignored_i_ps: Option<Vec<rt::JsString>>,
+    pub egress_ignored_i_ps: Option<rt::JsList<rt::JsString>>,
     /// The egress traffic going to these specified ports is ignored and not redirected to the ProxyEgressPort.
     ///
     /// It can be an empty list.
-    pub egress_ignored_ports: Option<Vec<rt::JsNumber>>,
+    pub egress_ignored_ports: Option<rt::JsList<rt::JsNumber>>,
     /// The group ID (GID) of the proxy container as defined by the user parameter in a container definition.
     ///
     /// This is used to ensure the proxy ignores its own traffic. If IgnoredUID is specified, this field can be empty.
@@ -1228,7 +1258,7 @@ pub struct AppMeshProxyConfigurationProps {
 /// The required fields of [`AppMeshProxyConfigurationProps`], named: `AppMeshProxyConfigurationProps::new(AppMeshProxyConfigurationPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct AppMeshProxyConfigurationPropsRequired<T0, T1, T2> {
-    /// The list of ports that the application uses. (items converting into `JsNumber`)
+    /// The list of ports that the application uses. (items converting into `JsNumber`, or a `JsArray` of them)
     pub app_ports: T0,
     /// Specifies the port that outgoing traffic from the AppPorts is directed to. (converts into `JsNumber`)
     pub proxy_egress_port: T1,
@@ -1240,32 +1270,31 @@ impl AppMeshProxyConfigurationProps {
     /// A `AppMeshProxyConfigurationProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: AppMeshProxyConfigurationPropsRequired<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsNumber>,
+        T0: rt::ListArg<rt::JsNumber>,
         T1: Into<rt::JsNumber>,
         T2: Into<rt::JsNumber>,
     {
-        AppMeshProxyConfigurationProps { app_ports: rt::collect::<rt::JsNumber, _>(required.app_ports), egress_ignored_i_ps: None, egress_ignored_ports: None, ignored_gid: None, ignored_uid: None, proxy_egress_port: required.proxy_egress_port.into(), proxy_ingress_port: required.proxy_ingress_port.into() }
+        AppMeshProxyConfigurationProps { app_ports: rt::ListArg::<rt::JsNumber>::into_list(required.app_ports), egress_ignored_i_ps: None, egress_ignored_ports: None, ignored_gid: None, ignored_uid: None, proxy_egress_port: required.proxy_egress_port.into(), proxy_ingress_port: required.proxy_ingress_port.into() }
     }
     /// The list of ports that the application uses.
     ///
     /// Network traffic to these ports is forwarded to the ProxyIngressPort and ProxyEgressPort.
-    pub fn app_ports(mut self, app_ports: impl IntoIterator<Item = impl Into<rt::JsNumber>>) -> Self {
-        self.app_ports = rt::collect::<rt::JsNumber, _>(app_ports);
+    pub fn app_ports(mut self, app_ports: impl rt::ListArg<rt::JsNumber>) -> Self {
+        self.app_ports = rt::ListArg::<rt::JsNumber>::into_list(app_ports);
         self
     }
     /// The egress traffic going to these specified IP addresses is ignored and not redirected to the ProxyEgressPort.
     ///
     /// It can be an empty list.
-    pub fn egress_ignored_i_ps(mut self, egress_ignored_i_ps: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.egress_ignored_i_ps = Some(rt::collect::<rt::JsString, _>(egress_ignored_i_ps));
+    pub fn egress_ignored_i_ps(mut self, egress_ignored_i_ps: impl rt::ListArg<rt::JsString>) -> Self {
+        self.egress_ignored_i_ps = Some(rt::ListArg::<rt::JsString>::into_list(egress_ignored_i_ps));
         self
     }
     /// The egress traffic going to these specified ports is ignored and not redirected to the ProxyEgressPort.
     ///
     /// It can be an empty list.
-    pub fn egress_ignored_ports(mut self, egress_ignored_ports: impl IntoIterator<Item = impl Into<rt::JsNumber>>) -> Self {
-        self.egress_ignored_ports = Some(rt::collect::<rt::JsNumber, _>(egress_ignored_ports));
+    pub fn egress_ignored_ports(mut self, egress_ignored_ports: impl rt::ListArg<rt::JsNumber>) -> Self {
+        self.egress_ignored_ports = Some(rt::ListArg::<rt::JsNumber>::into_list(egress_ignored_ports));
         self
     }
     /// The group ID (GID) of the proxy container as defined by the user parameter in a container definition.
@@ -1680,7 +1709,7 @@ impl AssetEnvironmentFile {
     }
     /// Called when the container is initialized to allow this object to bind to the stack.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::EnvironmentFileConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -1727,7 +1756,7 @@ impl AssetImage {
     }
     /// Called when the image is used by a ContainerDefinition.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ContainerImageConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -1793,7 +1822,7 @@ pub struct AssetImageProps {
     /// Default: - no cache from options are passed to the build command
     ///
     /// See: <https://docs.docker.com/build/cache/backends/>
-    pub cache_from: Option<Vec<rt::JsAny>>,
+    pub cache_from: Option<rt::JsList<rt::JsAny>>,
     /// Cache to options to pass to the `docker build` command.
     ///
     /// Default: - no cache to options are passed to the build command
@@ -1826,7 +1855,7 @@ pub struct AssetImageProps {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// Extra information to encode into the fingerprint (e.g. build instructions and other inputs).
     ///
     /// Default: - hash is only based on source content
@@ -1858,7 +1887,7 @@ pub struct AssetImageProps {
     /// Default: - no outputs are passed to the build command (default outputs are used)
     ///
     /// See: <https://docs.docker.com/engine/reference/commandline/build/#custom-build-outputs>
-    pub outputs: Option<Vec<rt::JsString>>,
+    pub outputs: Option<rt::JsList<rt::JsString>>,
     /// Platform to build for.
     ///
     /// _Requires Docker Buildx_.
@@ -1947,8 +1976,8 @@ impl AssetImageProps {
     /// Default: - no cache from options are passed to the build command
     ///
     /// See: <https://docs.docker.com/build/cache/backends/>
-    pub fn cache_from(mut self, cache_from: impl IntoIterator<Item = impl Into<rt::JsAny>>) -> Self {
-        self.cache_from = Some(rt::collect::<rt::JsAny, _>(cache_from));
+    pub fn cache_from(mut self, cache_from: impl rt::ListArg<rt::JsAny>) -> Self {
+        self.cache_from = Some(rt::ListArg::<rt::JsAny>::into_list(cache_from));
         self
     }
     /// Cache to options to pass to the `docker build` command.
@@ -1989,8 +2018,8 @@ impl AssetImageProps {
     /// Has no effect on Assets bundled using the `bundling` property.
     ///
     /// Default: - nothing is excluded
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// Extra information to encode into the fingerprint (e.g. build instructions and other inputs).
@@ -2042,8 +2071,8 @@ impl AssetImageProps {
     /// Default: - no outputs are passed to the build command (default outputs are used)
     ///
     /// See: <https://docs.docker.com/engine/reference/commandline/build/#custom-build-outputs>
-    pub fn outputs(mut self, outputs: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.outputs = Some(rt::collect::<rt::JsString, _>(outputs));
+    pub fn outputs(mut self, outputs: impl rt::ListArg<rt::JsString>) -> Self {
+        self.outputs = Some(rt::ListArg::<rt::JsString>::into_list(outputs));
         self
     }
     /// Platform to build for.
@@ -2238,7 +2267,7 @@ impl AwsLogDriver {
     }
     /// Called when the log driver is configured on a container.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -2412,7 +2441,7 @@ pub struct BaseLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub env: Option<Vec<rt::JsString>>,
+    pub env: Option<rt::JsList<rt::JsString>>,
     /// The env-regex option is similar to and compatible with env.
     ///
     /// Its value is a regular
@@ -2428,7 +2457,7 @@ pub struct BaseLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub labels: Option<Vec<rt::JsString>>,
+    pub labels: Option<rt::JsList<rt::JsString>>,
     /// By default, Docker uses the first 12 characters of the container ID to tag log messages.
     ///
     /// Refer to the log tag option documentation for customizing the
@@ -2450,8 +2479,8 @@ impl BaseLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub fn env(mut self, env: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.env = Some(rt::collect::<rt::JsString, _>(env));
+    pub fn env(mut self, env: impl rt::ListArg<rt::JsString>) -> Self {
+        self.env = Some(rt::ListArg::<rt::JsString>::into_list(env));
         self
     }
     /// The env-regex option is similar to and compatible with env.
@@ -2472,8 +2501,8 @@ impl BaseLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub fn labels(mut self, labels: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.labels = Some(rt::collect::<rt::JsString, _>(labels));
+    pub fn labels(mut self, labels: impl rt::ListArg<rt::JsString>) -> Self {
+        self.labels = Some(rt::ListArg::<rt::JsString>::into_list(labels));
         self
     }
     /// By default, Docker uses the first 12 characters of the container ID to tag log messages.
@@ -2605,7 +2634,7 @@ impl BaseService {
     /// Don't call this function directly. Instead, call `listener.addTargets()`
     /// to add this service to a load balancer.
     #[track_caller]
-    pub fn attach_to_application_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> rt::JsAny {
+    pub fn attach_to_application_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::LoadBalancerTargetProps> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into(target_group)));
         rt::call_op(rt::JsObject::handle(self), "attachToApplicationTargetGroup", __args)
@@ -2627,7 +2656,7 @@ impl BaseService {
     /// Don't call this function directly. Instead, call `listener.addTargets()`
     /// to add this service to a load balancer.
     #[track_caller]
-    pub fn attach_to_network_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>) -> rt::JsAny {
+    pub fn attach_to_network_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>) -> rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::LoadBalancerTargetProps> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>::into(target_group)));
         rt::call_op(rt::JsObject::handle(self), "attachToNetworkTargetGroup", __args)
@@ -2665,9 +2694,9 @@ impl BaseService {
     ///
     /// Leaves out the optional `options`; [`Self::enable_deployment_alarms_with`] passes it.
     #[track_caller]
-    pub fn enable_deployment_alarms(&self, alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>) {
+    pub fn enable_deployment_alarms(&self, alarm_names: impl rt::ListArg<rt::JsString>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(alarm_names)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(alarm_names)));
         rt::call_op(rt::JsObject::handle(self), "enableDeploymentAlarms", __args)
     }
     /// Enable Deployment Alarms which take advantage of arbitrary alarms and configure them after service initialization.
@@ -2687,9 +2716,9 @@ impl BaseService {
     ///
     /// [`Self::enable_deployment_alarms`] with the optional `options` passed.
     #[track_caller]
-    pub fn enable_deployment_alarms_with(&self, alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::aws_ecs::DeploymentAlarmOptions>) {
+    pub fn enable_deployment_alarms_with(&self, alarm_names: impl rt::ListArg<rt::JsString>, options: impl Into<crate::aws_cdk_lib::aws_ecs::DeploymentAlarmOptions>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(alarm_names)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(alarm_names)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::DeploymentAlarmOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "enableDeploymentAlarms", __args)
     }
@@ -2858,7 +2887,7 @@ impl BaseService {
     }
     /// A list of Elastic Load Balancing load balancer objects, containing the load balancer name, the container name (as it appears in a container definition), and the container port to access from the load balancer.
     #[track_caller]
-    pub fn load_balancers(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn load_balancers(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnServiceLoadBalancerProperty>> {
         rt::get_op(rt::JsObject::handle(self), "loadBalancers")
     }
     /// The Amazon Resource Name (ARN) of the service.
@@ -2901,7 +2930,7 @@ pub struct BaseServiceOptions {
     /// A list of Capacity Provider strategies used to place a service.
     ///
     /// Default: - undefined
-    pub capacity_provider_strategies: Option<Vec<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
+    pub capacity_provider_strategies: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
     /// Whether to enable the deployment circuit breaker.
     ///
     /// If this property is defined, circuit breaker will be implicitly
@@ -2968,7 +2997,7 @@ pub struct BaseServiceOptions {
     /// The lifecycle hooks to execute during deployment stages.
     ///
     /// Default: - none;
-    pub lifecycle_hooks: Option<Vec<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>,
+    pub lifecycle_hooks: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>,
     /// Configuration for linear deployment strategy.
     ///
     /// Only valid when deploymentStrategy is set to LINEAR.
@@ -3007,7 +3036,7 @@ pub struct BaseServiceOptions {
     /// details about the EBS volume that can be attached to ECS tasks.
     ///
     /// Default: - undefined
-    pub volume_configurations: Option<Vec<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
+    pub volume_configurations: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
 }
 
 impl BaseServiceOptions {
@@ -3034,8 +3063,8 @@ impl BaseServiceOptions {
     /// A list of Capacity Provider strategies used to place a service.
     ///
     /// Default: - undefined
-    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>) -> Self {
-        self.capacity_provider_strategies = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy, _>(capacity_provider_strategies));
+    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>) -> Self {
+        self.capacity_provider_strategies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>::into_list(capacity_provider_strategies));
         self
     }
     /// Whether to enable the deployment circuit breaker.
@@ -3137,8 +3166,8 @@ impl BaseServiceOptions {
     /// The lifecycle hooks to execute during deployment stages.
     ///
     /// Default: - none;
-    pub fn lifecycle_hooks(mut self, lifecycle_hooks: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>) -> Self {
-        self.lifecycle_hooks = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget, _>(lifecycle_hooks));
+    pub fn lifecycle_hooks(mut self, lifecycle_hooks: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>) -> Self {
+        self.lifecycle_hooks = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>::into_list(lifecycle_hooks));
         self
     }
     /// Configuration for linear deployment strategy.
@@ -3200,8 +3229,8 @@ impl BaseServiceOptions {
     /// details about the EBS volume that can be attached to ECS tasks.
     ///
     /// Default: - undefined
-    pub fn volume_configurations(mut self, volume_configurations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>) -> Self {
-        self.volume_configurations = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume, _>(volume_configurations));
+    pub fn volume_configurations(mut self, volume_configurations: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>) -> Self {
+        self.volume_configurations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>::into_list(volume_configurations));
         self
     }
 }
@@ -3254,7 +3283,7 @@ pub struct BaseServiceProps {
     /// A list of Capacity Provider strategies used to place a service.
     ///
     /// Default: - undefined
-    pub capacity_provider_strategies: Option<Vec<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
+    pub capacity_provider_strategies: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
     /// Whether to enable the deployment circuit breaker.
     ///
     /// If this property is defined, circuit breaker will be implicitly
@@ -3329,7 +3358,7 @@ pub struct BaseServiceProps {
     /// The lifecycle hooks to execute during deployment stages.
     ///
     /// Default: - none;
-    pub lifecycle_hooks: Option<Vec<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>,
+    pub lifecycle_hooks: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>,
     /// Configuration for linear deployment strategy.
     ///
     /// Only valid when deploymentStrategy is set to LINEAR.
@@ -3368,7 +3397,7 @@ pub struct BaseServiceProps {
     /// details about the EBS volume that can be attached to ECS tasks.
     ///
     /// Default: - undefined
-    pub volume_configurations: Option<Vec<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
+    pub volume_configurations: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
 }
 
 /// The required fields of [`BaseServiceProps`], named: `BaseServiceProps::new(BaseServicePropsRequired { .. })`.
@@ -3408,8 +3437,8 @@ impl BaseServiceProps {
     /// A list of Capacity Provider strategies used to place a service.
     ///
     /// Default: - undefined
-    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>) -> Self {
-        self.capacity_provider_strategies = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy, _>(capacity_provider_strategies));
+    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>) -> Self {
+        self.capacity_provider_strategies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>::into_list(capacity_provider_strategies));
         self
     }
     /// Whether to enable the deployment circuit breaker.
@@ -3522,8 +3551,8 @@ impl BaseServiceProps {
     /// The lifecycle hooks to execute during deployment stages.
     ///
     /// Default: - none;
-    pub fn lifecycle_hooks(mut self, lifecycle_hooks: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>) -> Self {
-        self.lifecycle_hooks = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget, _>(lifecycle_hooks));
+    pub fn lifecycle_hooks(mut self, lifecycle_hooks: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>) -> Self {
+        self.lifecycle_hooks = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>::into_list(lifecycle_hooks));
         self
     }
     /// Configuration for linear deployment strategy.
@@ -3585,8 +3614,8 @@ impl BaseServiceProps {
     /// details about the EBS volume that can be attached to ECS tasks.
     ///
     /// Default: - undefined
-    pub fn volume_configurations(mut self, volume_configurations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>) -> Self {
-        self.volume_configurations = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume, _>(volume_configurations));
+    pub fn volume_configurations(mut self, volume_configurations: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>) -> Self {
+        self.volume_configurations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>::into_list(volume_configurations));
         self
     }
 }
@@ -3668,7 +3697,7 @@ impl BottleRocketImage {
     }
     /// Return the correct image.
     #[track_caller]
-    pub fn get_image(&self, scope: impl Into<crate::constructs::Construct>) -> rt::JsAny {
+    pub fn get_image(&self, scope: impl Into<crate::constructs::Construct>) -> rt::StructRef<crate::aws_cdk_lib::aws_ec2::MachineImageConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         rt::call_op(rt::JsObject::handle(self), "getImage", __args)
@@ -3953,6 +3982,35 @@ impl rt::ToValue for CapacityProviderStrategy {
     }
 }
 
+/// The fields of a [`CapacityProviderStrategy`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CapacityProviderStrategy> {
+    /// The base value designates how many tasks, at a minimum, to run on the specified capacity provider.
+    ///
+    /// Only one
+    /// capacity provider in a capacity provider strategy can have a base defined. If no value is specified, the default
+    /// value of 0 is used.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn base(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "base")
+    }
+    /// The name of the capacity provider.
+    #[track_caller]
+    pub fn capacity_provider(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "capacityProvider")
+    }
+    /// The weight value designates the relative percentage of the total number of tasks launched that should use the specified capacity provider.
+    ///
+    /// The weight value is taken into consideration after the base value, if defined, is satisfied.
+    ///
+    /// Default: - 0
+    #[track_caller]
+    pub fn weight(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "weight")
+    }
+}
+
 /// Creates a capacity provider.
 ///
 /// Capacity providers are associated with a cluster and are used in capacity provider strategies to facilitate cluster auto scaling. You can create capacity providers for Amazon ECS Managed Instances and EC2 instances. AWS Fargate has the predefined `FARGATE` and `FARGATE_SPOT` capacity providers.
@@ -4065,7 +4123,7 @@ impl CfnCapacityProvider {
     }
     /// The metadata that you apply to the capacity provider to help you categorize and organize it.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -4671,13 +4729,13 @@ pub struct CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// You can specify `nvidia` , `amd` , `amazon-web-services` , or `xilinx` depending on your accelerator requirements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-acceleratormanufacturers>
-    pub accelerator_manufacturers: Option<Vec<rt::JsString>>,
+    pub accelerator_manufacturers: Option<rt::JsList<rt::JsString>>,
     /// The specific accelerator names to include.
     ///
     /// For example, you can specify `a100` , `v100` , `k80` , or other specific accelerator models.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-acceleratornames>
-    pub accelerator_names: Option<Vec<rt::JsString>>,
+    pub accelerator_names: Option<rt::JsList<rt::JsString>>,
     /// The minimum and maximum total accelerator memory in mebibytes (MiB).
     ///
     /// This is important for GPU workloads that require specific amounts of video memory.
@@ -4689,13 +4747,13 @@ pub struct CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// You can specify `gpu` for graphics processing units, `fpga` for field programmable gate arrays, or `inference` for machine learning inference accelerators.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-acceleratortypes>
-    pub accelerator_types: Option<Vec<rt::JsString>>,
+    pub accelerator_types: Option<rt::JsList<rt::JsString>>,
     /// The instance types to include in the selection.
     ///
     /// When specified, Amazon ECS only considers these instance types, subject to the other requirements specified.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-allowedinstancetypes>
-    pub allowed_instance_types: Option<Vec<rt::JsString>>,
+    pub allowed_instance_types: Option<rt::JsList<rt::JsString>>,
     /// Indicates whether to include bare metal instance types.
     ///
     /// Set to `included` to allow bare metal instances, `excluded` to exclude them, or `required` to use only bare metal instances.
@@ -4719,19 +4777,19 @@ pub struct CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// You can specify `intel` , `amd` , or `amazon-web-services` to control which CPU types are used for your workloads.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-cpumanufacturers>
-    pub cpu_manufacturers: Option<Vec<rt::JsString>>,
+    pub cpu_manufacturers: Option<rt::JsList<rt::JsString>>,
     /// The instance types to exclude from selection.
     ///
     /// Use this to prevent Amazon ECS from selecting specific instance types that may not be suitable for your workloads.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-excludedinstancetypes>
-    pub excluded_instance_types: Option<Vec<rt::JsString>>,
+    pub excluded_instance_types: Option<rt::JsList<rt::JsString>>,
     /// The instance generations to include.
     ///
     /// You can specify `current` to use the latest generation instances, or `previous` to include previous generation instances for cost optimization.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-instancegenerations>
-    pub instance_generations: Option<Vec<rt::JsString>>,
+    pub instance_generations: Option<rt::JsList<rt::JsString>>,
     /// Indicates whether to include instance types with local storage.
     ///
     /// Set to `included` to allow local storage, `excluded` to exclude it, or `required` to use only instances with local storage.
@@ -4743,7 +4801,7 @@ pub struct CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// You can specify `hdd` for hard disk drives, `ssd` for solid state drives, or both.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-localstoragetypes>
-    pub local_storage_types: Option<Vec<rt::JsString>>,
+    pub local_storage_types: Option<rt::JsList<rt::JsString>>,
     /// The maximum price for Spot instances as a percentage of the optimal On-Demand price.
     ///
     /// This provides more precise cost control for Spot instance selection.
@@ -4836,8 +4894,8 @@ impl CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// You can specify `nvidia` , `amd` , `amazon-web-services` , or `xilinx` depending on your accelerator requirements.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-acceleratormanufacturers>
-    pub fn accelerator_manufacturers(mut self, accelerator_manufacturers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.accelerator_manufacturers = Some(rt::collect::<rt::JsString, _>(accelerator_manufacturers));
+    pub fn accelerator_manufacturers(mut self, accelerator_manufacturers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.accelerator_manufacturers = Some(rt::ListArg::<rt::JsString>::into_list(accelerator_manufacturers));
         self
     }
     /// The specific accelerator names to include.
@@ -4845,8 +4903,8 @@ impl CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// For example, you can specify `a100` , `v100` , `k80` , or other specific accelerator models.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-acceleratornames>
-    pub fn accelerator_names(mut self, accelerator_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.accelerator_names = Some(rt::collect::<rt::JsString, _>(accelerator_names));
+    pub fn accelerator_names(mut self, accelerator_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.accelerator_names = Some(rt::ListArg::<rt::JsString>::into_list(accelerator_names));
         self
     }
     /// The minimum and maximum total accelerator memory in mebibytes (MiB).
@@ -4863,8 +4921,8 @@ impl CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// You can specify `gpu` for graphics processing units, `fpga` for field programmable gate arrays, or `inference` for machine learning inference accelerators.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-acceleratortypes>
-    pub fn accelerator_types(mut self, accelerator_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.accelerator_types = Some(rt::collect::<rt::JsString, _>(accelerator_types));
+    pub fn accelerator_types(mut self, accelerator_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.accelerator_types = Some(rt::ListArg::<rt::JsString>::into_list(accelerator_types));
         self
     }
     /// The instance types to include in the selection.
@@ -4872,8 +4930,8 @@ impl CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// When specified, Amazon ECS only considers these instance types, subject to the other requirements specified.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-allowedinstancetypes>
-    pub fn allowed_instance_types(mut self, allowed_instance_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowed_instance_types = Some(rt::collect::<rt::JsString, _>(allowed_instance_types));
+    pub fn allowed_instance_types(mut self, allowed_instance_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowed_instance_types = Some(rt::ListArg::<rt::JsString>::into_list(allowed_instance_types));
         self
     }
     /// Indicates whether to include bare metal instance types.
@@ -4908,8 +4966,8 @@ impl CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// You can specify `intel` , `amd` , or `amazon-web-services` to control which CPU types are used for your workloads.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-cpumanufacturers>
-    pub fn cpu_manufacturers(mut self, cpu_manufacturers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.cpu_manufacturers = Some(rt::collect::<rt::JsString, _>(cpu_manufacturers));
+    pub fn cpu_manufacturers(mut self, cpu_manufacturers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.cpu_manufacturers = Some(rt::ListArg::<rt::JsString>::into_list(cpu_manufacturers));
         self
     }
     /// The instance types to exclude from selection.
@@ -4917,8 +4975,8 @@ impl CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// Use this to prevent Amazon ECS from selecting specific instance types that may not be suitable for your workloads.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-excludedinstancetypes>
-    pub fn excluded_instance_types(mut self, excluded_instance_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.excluded_instance_types = Some(rt::collect::<rt::JsString, _>(excluded_instance_types));
+    pub fn excluded_instance_types(mut self, excluded_instance_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.excluded_instance_types = Some(rt::ListArg::<rt::JsString>::into_list(excluded_instance_types));
         self
     }
     /// The instance generations to include.
@@ -4926,8 +4984,8 @@ impl CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// You can specify `current` to use the latest generation instances, or `previous` to include previous generation instances for cost optimization.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-instancegenerations>
-    pub fn instance_generations(mut self, instance_generations: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.instance_generations = Some(rt::collect::<rt::JsString, _>(instance_generations));
+    pub fn instance_generations(mut self, instance_generations: impl rt::ListArg<rt::JsString>) -> Self {
+        self.instance_generations = Some(rt::ListArg::<rt::JsString>::into_list(instance_generations));
         self
     }
     /// Indicates whether to include instance types with local storage.
@@ -4944,8 +5002,8 @@ impl CfnCapacityProviderInstanceRequirementsRequestProperty {
     /// You can specify `hdd` for hard disk drives, `ssd` for solid state drives, or both.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-instancerequirementsrequest.html#cfn-ecs-capacityprovider-instancerequirementsrequest-localstoragetypes>
-    pub fn local_storage_types(mut self, local_storage_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.local_storage_types = Some(rt::collect::<rt::JsString, _>(local_storage_types));
+    pub fn local_storage_types(mut self, local_storage_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.local_storage_types = Some(rt::ListArg::<rt::JsString>::into_list(local_storage_types));
         self
     }
     /// The maximum price for Spot instances as a percentage of the optimal On-Demand price.
@@ -5112,21 +5170,21 @@ pub struct CfnCapacityProviderManagedInstancesNetworkConfigurationProperty {
     /// These security groups control the network traffic allowed to and from the instances.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-managedinstancesnetworkconfiguration.html#cfn-ecs-capacityprovider-managedinstancesnetworkconfiguration-securitygroups>
-    pub security_groups: Vec<rt::JsString>,
+    pub security_groups: rt::JsList<rt::JsString>,
     /// The list of subnet IDs where Amazon ECS can launch Amazon ECS Managed Instances.
     ///
     /// Instances are distributed across the specified subnets for high availability. All subnets must be in the same VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-managedinstancesnetworkconfiguration.html#cfn-ecs-capacityprovider-managedinstancesnetworkconfiguration-subnets>
-    pub subnets: Vec<rt::JsString>,
+    pub subnets: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnCapacityProviderManagedInstancesNetworkConfigurationProperty`], named: `CfnCapacityProviderManagedInstancesNetworkConfigurationProperty::new(CfnCapacityProviderManagedInstancesNetworkConfigurationPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnCapacityProviderManagedInstancesNetworkConfigurationPropertyRequired<T0, T1> {
-    /// The list of security group IDs to apply to Amazon ECS Managed Instances. (items converting into `JsString`)
+    /// The list of security group IDs to apply to Amazon ECS Managed Instances. (items converting into `JsString`, or a `JsArray` of them)
     pub security_groups: T0,
-    /// The list of subnet IDs where Amazon ECS can launch Amazon ECS Managed Instances. (items converting into `JsString`)
+    /// The list of subnet IDs where Amazon ECS can launch Amazon ECS Managed Instances. (items converting into `JsString`, or a `JsArray` of them)
     pub subnets: T1,
 }
 
@@ -5134,20 +5192,18 @@ impl CfnCapacityProviderManagedInstancesNetworkConfigurationProperty {
     /// A `CfnCapacityProviderManagedInstancesNetworkConfigurationProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnCapacityProviderManagedInstancesNetworkConfigurationPropertyRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnCapacityProviderManagedInstancesNetworkConfigurationProperty { security_groups: rt::collect::<rt::JsString, _>(required.security_groups), subnets: rt::collect::<rt::JsString, _>(required.subnets) }
+        CfnCapacityProviderManagedInstancesNetworkConfigurationProperty { security_groups: rt::ListArg::<rt::JsString>::into_list(required.security_groups), subnets: rt::ListArg::<rt::JsString>::into_list(required.subnets) }
     }
     /// The list of security group IDs to apply to Amazon ECS Managed Instances.
     ///
     /// These security groups control the network traffic allowed to and from the instances.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-managedinstancesnetworkconfiguration.html#cfn-ecs-capacityprovider-managedinstancesnetworkconfiguration-securitygroups>
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.security_groups = rt::collect::<rt::JsString, _>(security_groups);
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.security_groups = rt::ListArg::<rt::JsString>::into_list(security_groups);
         self
     }
     /// The list of subnet IDs where Amazon ECS can launch Amazon ECS Managed Instances.
@@ -5155,8 +5211,8 @@ impl CfnCapacityProviderManagedInstancesNetworkConfigurationProperty {
     /// Instances are distributed across the specified subnets for high availability. All subnets must be in the same VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-capacityprovider-managedinstancesnetworkconfiguration.html#cfn-ecs-capacityprovider-managedinstancesnetworkconfiguration-subnets>
-    pub fn subnets(mut self, subnets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.subnets = rt::collect::<rt::JsString, _>(subnets);
+    pub fn subnets(mut self, subnets: impl rt::ListArg<rt::JsString>) -> Self {
+        self.subnets = rt::ListArg::<rt::JsString>::into_list(subnets);
         self
     }
 }
@@ -5818,7 +5874,7 @@ pub struct CfnCapacityProviderProps {
     /// - If your tagging schema is used across multiple services and resources, remember that other services may have restrictions on allowed characters. Generally allowed characters are: letters, numbers, and spaces representable in UTF-8, and the following characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-capacityprovider.html#cfn-ecs-capacityprovider-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnCapacityProviderProps {
@@ -5875,8 +5931,8 @@ impl CfnCapacityProviderProps {
     /// - If your tagging schema is used across multiple services and resources, remember that other services may have restrictions on allowed characters. Generally allowed characters are: letters, numbers, and spaces representable in UTF-8, and the following characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-capacityprovider.html#cfn-ecs-capacityprovider-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -6027,7 +6083,7 @@ impl CfnCluster {
     }
     /// The metadata that you apply to the cluster to help you categorize and organize them.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -6778,7 +6834,7 @@ pub struct CfnClusterCapacityProviderAssociationsProps {
     /// The capacity providers to associate with the cluster.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-clustercapacityproviderassociations.html#cfn-ecs-clustercapacityproviderassociations-capacityproviders>
-    pub capacity_providers: Option<Vec<StringOrObject>>,
+    pub capacity_providers: Option<rt::JsList<StringOrObject>>,
     /// The cluster the capacity provider association is the target of.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-clustercapacityproviderassociations.html#cfn-ecs-clustercapacityproviderassociations-cluster>
@@ -6810,8 +6866,8 @@ impl CfnClusterCapacityProviderAssociationsProps {
     /// The capacity providers to associate with the cluster.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-clustercapacityproviderassociations.html#cfn-ecs-clustercapacityproviderassociations-capacityproviders>
-    pub fn capacity_providers(mut self, capacity_providers: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.capacity_providers = Some(rt::collect::<StringOrObject, _>(capacity_providers));
+    pub fn capacity_providers(mut self, capacity_providers: impl rt::ListArg<StringOrObject>) -> Self {
+        self.capacity_providers = Some(rt::ListArg::<StringOrObject>::into_list(capacity_providers));
         self
     }
     /// The cluster the capacity provider association is the target of.
@@ -6858,7 +6914,7 @@ pub struct CfnClusterProps {
     /// The [PutCapacityProvider](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutCapacityProvider.html) API operation is used to update the list of available capacity providers for a cluster after the cluster is created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-cluster.html#cfn-ecs-cluster-capacityproviders>
-    pub capacity_providers: Option<Vec<StringOrObject>>,
+    pub capacity_providers: Option<rt::JsList<StringOrObject>>,
     /// A user-generated string that you use to identify your cluster.
     ///
     /// If you don't specify a name, AWS CloudFormation generates a unique physical ID for the name.
@@ -6906,7 +6962,7 @@ pub struct CfnClusterProps {
     /// - If your tagging schema is used across multiple services and resources, remember that other services may have restrictions on allowed characters. Generally allowed characters are: letters, numbers, and spaces representable in UTF-8, and the following characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-cluster.html#cfn-ecs-cluster-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnClusterProps {
@@ -6925,8 +6981,8 @@ impl CfnClusterProps {
     /// The [PutCapacityProvider](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutCapacityProvider.html) API operation is used to update the list of available capacity providers for a cluster after the cluster is created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-cluster.html#cfn-ecs-cluster-capacityproviders>
-    pub fn capacity_providers(mut self, capacity_providers: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.capacity_providers = Some(rt::collect::<StringOrObject, _>(capacity_providers));
+    pub fn capacity_providers(mut self, capacity_providers: impl rt::ListArg<StringOrObject>) -> Self {
+        self.capacity_providers = Some(rt::ListArg::<StringOrObject>::into_list(capacity_providers));
         self
     }
     /// A user-generated string that you use to identify your cluster.
@@ -6991,8 +7047,8 @@ impl CfnClusterProps {
     /// - If your tagging schema is used across multiple services and resources, remember that other services may have restrictions on allowed characters. Generally allowed characters are: letters, numbers, and spaces representable in UTF-8, and the following characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-cluster.html#cfn-ecs-cluster-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -7155,7 +7211,7 @@ impl CfnDaemon {
         rt::get_op(rt::JsObject::handle(self), "propagateTags")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -7172,7 +7228,7 @@ pub struct CfnDaemonDaemonAlarmConfigurationProperty {
     /// The CloudWatch alarm names to monitor during a daemon deployment.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemon-daemonalarmconfiguration.html#cfn-ecs-daemon-daemonalarmconfiguration-alarmnames>
-    pub alarm_names: Option<Vec<rt::JsString>>,
+    pub alarm_names: Option<rt::JsList<rt::JsString>>,
     /// Determines whether to use the CloudWatch alarm option in the daemon deployment process.
     ///
     /// The default value is ``false``.
@@ -7189,8 +7245,8 @@ impl CfnDaemonDaemonAlarmConfigurationProperty {
     /// The CloudWatch alarm names to monitor during a daemon deployment.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemon-daemonalarmconfiguration.html#cfn-ecs-daemon-daemonalarmconfiguration-alarmnames>
-    pub fn alarm_names(mut self, alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.alarm_names = Some(rt::collect::<rt::JsString, _>(alarm_names));
+    pub fn alarm_names(mut self, alarm_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.alarm_names = Some(rt::ListArg::<rt::JsString>::into_list(alarm_names));
         self
     }
     /// Determines whether to use the CloudWatch alarm option in the daemon deployment process.
@@ -7294,7 +7350,7 @@ pub struct CfnDaemonProps {
     /// The Amazon Resource Names (ARNs) of the capacity providers associated with the daemon.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemon.html#cfn-ecs-daemon-capacityproviderarns>
-    pub capacity_provider_arns: Option<Vec<rt::JsString>>,
+    pub capacity_provider_arns: Option<rt::JsList<rt::JsString>>,
     /// The Amazon Resource Name (ARN) of the cluster that the daemon is running in.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemon.html#cfn-ecs-daemon-clusterarn>
@@ -7328,7 +7384,7 @@ pub struct CfnDaemonProps {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemon.html#cfn-ecs-daemon-propagatetags>
     pub propagate_tags: Option<rt::JsString>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemon.html#cfn-ecs-daemon-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnDaemonProps {
@@ -7339,8 +7395,8 @@ impl CfnDaemonProps {
     /// The Amazon Resource Names (ARNs) of the capacity providers associated with the daemon.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemon.html#cfn-ecs-daemon-capacityproviderarns>
-    pub fn capacity_provider_arns(mut self, capacity_provider_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.capacity_provider_arns = Some(rt::collect::<rt::JsString, _>(capacity_provider_arns));
+    pub fn capacity_provider_arns(mut self, capacity_provider_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.capacity_provider_arns = Some(rt::ListArg::<rt::JsString>::into_list(capacity_provider_arns));
         self
     }
     /// The Amazon Resource Name (ARN) of the cluster that the daemon is running in.
@@ -7400,8 +7456,8 @@ impl CfnDaemonProps {
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemon.html#cfn-ecs-daemon-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -7544,7 +7600,7 @@ impl CfnDaemonTaskDefinition {
         rt::get_op(rt::JsObject::handle(self), "pidMode")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The short name or full Amazon Resource Name (ARN) of the IAM role that grants containers in the daemon task permission to call Amazon Web Services APIs on your behalf.
@@ -7638,7 +7694,7 @@ pub struct CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty {
     /// The command that's passed to the container.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-daemoncontainerdefinition.html#cfn-ecs-daemontaskdefinition-daemoncontainerdefinition-command>
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// The number of ``cpu`` units reserved for the container.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-daemoncontainerdefinition.html#cfn-ecs-daemontaskdefinition-daemoncontainerdefinition-cpu>
@@ -7652,7 +7708,7 @@ pub struct CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty {
     /// The entry point that's passed to the container.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-daemoncontainerdefinition.html#cfn-ecs-daemontaskdefinition-daemoncontainerdefinition-entrypoint>
-    pub entry_point: Option<Vec<rt::JsString>>,
+    pub entry_point: Option<rt::JsList<rt::JsString>>,
     /// The environment variables to pass to a container.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-daemoncontainerdefinition.html#cfn-ecs-daemontaskdefinition-daemoncontainerdefinition-environment>
@@ -7846,8 +7902,8 @@ impl CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty {
     /// The command that's passed to the container.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-daemoncontainerdefinition.html#cfn-ecs-daemontaskdefinition-daemoncontainerdefinition-command>
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// The number of ``cpu`` units reserved for the container.
@@ -7869,8 +7925,8 @@ impl CfnDaemonTaskDefinitionDaemonContainerDefinitionProperty {
     /// The entry point that's passed to the container.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-daemoncontainerdefinition.html#cfn-ecs-daemontaskdefinition-daemoncontainerdefinition-entrypoint>
-    pub fn entry_point(mut self, entry_point: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.entry_point = Some(rt::collect::<rt::JsString, _>(entry_point));
+    pub fn entry_point(mut self, entry_point: impl rt::ListArg<rt::JsString>) -> Self {
+        self.entry_point = Some(rt::ListArg::<rt::JsString>::into_list(entry_point));
         self
     }
     /// The environment variables to pass to a container.
@@ -8176,7 +8232,7 @@ pub struct CfnDaemonTaskDefinitionDeviceProperty {
     /// By default, the container has permissions for ``read``, ``write``, and ``mknod`` for the device.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-device.html#cfn-ecs-daemontaskdefinition-device-permissions>
-    pub permissions: Option<Vec<rt::JsString>>,
+    pub permissions: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnDaemonTaskDefinitionDeviceProperty {
@@ -8203,8 +8259,8 @@ impl CfnDaemonTaskDefinitionDeviceProperty {
     /// By default, the container has permissions for ``read``, ``write``, and ``mknod`` for the device.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-device.html#cfn-ecs-daemontaskdefinition-device-permissions>
-    pub fn permissions(mut self, permissions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.permissions = Some(rt::collect::<rt::JsString, _>(permissions));
+    pub fn permissions(mut self, permissions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.permissions = Some(rt::ListArg::<rt::JsString>::into_list(permissions));
         self
     }
 }
@@ -8412,7 +8468,7 @@ pub struct CfnDaemonTaskDefinitionHealthCheckProperty {
     ///  An exit code of 0 indicates success, and non-zero exit code indicates failure. For more information, see ``HealthCheck`` in the docker container create command.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-healthcheck.html#cfn-ecs-daemontaskdefinition-healthcheck-command>
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// The time period in seconds between each health check execution.
     ///
     /// You may specify between 5 and 300 seconds. The default value is 30 seconds. This value applies only when you specify a ``command``.
@@ -8455,8 +8511,8 @@ impl CfnDaemonTaskDefinitionHealthCheckProperty {
     ///  An exit code of 0 indicates success, and non-zero exit code indicates failure. For more information, see ``HealthCheck`` in the docker container create command.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-healthcheck.html#cfn-ecs-daemontaskdefinition-healthcheck-command>
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// The time period in seconds between each health check execution.
@@ -8573,14 +8629,14 @@ pub struct CfnDaemonTaskDefinitionKernelCapabilitiesProperty {
     ///   Valid values: ``"ALL" | "AUDIT_CONTROL" | "AUDIT_WRITE" | "BLOCK_SUSPEND" | "CHOWN" | "DAC_OVERRIDE" | "DAC_READ_SEARCH" | "FOWNER" | "FSETID" | "IPC_LOCK" | "IPC_OWNER" | "KILL" | "LEASE" | "LINUX_IMMUTABLE" | "MAC_ADMIN" | "MAC_OVERRIDE" | "MKNOD" | "NET_ADMIN" | "NET_BIND_SERVICE" | "NET_BROADCAST" | "NET_RAW" | "SETFCAP" | "SETGID" | "SETPCAP" | "SETUID" | "SYS_ADMIN" | "SYS_BOOT" | "SYS_CHROOT" | "SYS_MODULE" | "SYS_NICE" | "SYS_PACCT" | "SYS_PTRACE" | "SYS_RAWIO" | "SYS_RESOURCE" | "SYS_TIME" | "SYS_TTY_CONFIG" | "SYSLOG" | "WAKE_ALARM"``
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-kernelcapabilities.html#cfn-ecs-daemontaskdefinition-kernelcapabilities-add>
-    pub add: Option<Vec<rt::JsString>>,
+    pub add: Option<rt::JsList<rt::JsString>>,
     /// The Linux capabilities for the container that have been removed from the default configuration provided by Docker.
     ///
     /// This parameter maps to ``CapDrop`` in the docker container create command and the ``--cap-drop`` option to docker run.
     ///  Valid values: ``"ALL" | "AUDIT_CONTROL" | "AUDIT_WRITE" | "BLOCK_SUSPEND" | "CHOWN" | "DAC_OVERRIDE" | "DAC_READ_SEARCH" | "FOWNER" | "FSETID" | "IPC_LOCK" | "IPC_OWNER" | "KILL" | "LEASE" | "LINUX_IMMUTABLE" | "MAC_ADMIN" | "MAC_OVERRIDE" | "MKNOD" | "NET_ADMIN" | "NET_BIND_SERVICE" | "NET_BROADCAST" | "NET_RAW" | "SETFCAP" | "SETGID" | "SETPCAP" | "SETUID" | "SYS_ADMIN" | "SYS_BOOT" | "SYS_CHROOT" | "SYS_MODULE" | "SYS_NICE" | "SYS_PACCT" | "SYS_PTRACE" | "SYS_RAWIO" | "SYS_RESOURCE" | "SYS_TIME" | "SYS_TTY_CONFIG" | "SYSLOG" | "WAKE_ALARM"``
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-kernelcapabilities.html#cfn-ecs-daemontaskdefinition-kernelcapabilities-drop>
-    pub drop: Option<Vec<rt::JsString>>,
+    pub drop: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnDaemonTaskDefinitionKernelCapabilitiesProperty {
@@ -8595,8 +8651,8 @@ impl CfnDaemonTaskDefinitionKernelCapabilitiesProperty {
     ///   Valid values: ``"ALL" | "AUDIT_CONTROL" | "AUDIT_WRITE" | "BLOCK_SUSPEND" | "CHOWN" | "DAC_OVERRIDE" | "DAC_READ_SEARCH" | "FOWNER" | "FSETID" | "IPC_LOCK" | "IPC_OWNER" | "KILL" | "LEASE" | "LINUX_IMMUTABLE" | "MAC_ADMIN" | "MAC_OVERRIDE" | "MKNOD" | "NET_ADMIN" | "NET_BIND_SERVICE" | "NET_BROADCAST" | "NET_RAW" | "SETFCAP" | "SETGID" | "SETPCAP" | "SETUID" | "SYS_ADMIN" | "SYS_BOOT" | "SYS_CHROOT" | "SYS_MODULE" | "SYS_NICE" | "SYS_PACCT" | "SYS_PTRACE" | "SYS_RAWIO" | "SYS_RESOURCE" | "SYS_TIME" | "SYS_TTY_CONFIG" | "SYSLOG" | "WAKE_ALARM"``
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-kernelcapabilities.html#cfn-ecs-daemontaskdefinition-kernelcapabilities-add>
-    pub fn add(mut self, add: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.add = Some(rt::collect::<rt::JsString, _>(add));
+    pub fn add(mut self, add: impl rt::ListArg<rt::JsString>) -> Self {
+        self.add = Some(rt::ListArg::<rt::JsString>::into_list(add));
         self
     }
     /// The Linux capabilities for the container that have been removed from the default configuration provided by Docker.
@@ -8605,8 +8661,8 @@ impl CfnDaemonTaskDefinitionKernelCapabilitiesProperty {
     ///  Valid values: ``"ALL" | "AUDIT_CONTROL" | "AUDIT_WRITE" | "BLOCK_SUSPEND" | "CHOWN" | "DAC_OVERRIDE" | "DAC_READ_SEARCH" | "FOWNER" | "FSETID" | "IPC_LOCK" | "IPC_OWNER" | "KILL" | "LEASE" | "LINUX_IMMUTABLE" | "MAC_ADMIN" | "MAC_OVERRIDE" | "MKNOD" | "NET_ADMIN" | "NET_BIND_SERVICE" | "NET_BROADCAST" | "NET_RAW" | "SETFCAP" | "SETGID" | "SETPCAP" | "SETUID" | "SYS_ADMIN" | "SYS_BOOT" | "SYS_CHROOT" | "SYS_MODULE" | "SYS_NICE" | "SYS_PACCT" | "SYS_PTRACE" | "SYS_RAWIO" | "SYS_RESOURCE" | "SYS_TIME" | "SYS_TTY_CONFIG" | "SYSLOG" | "WAKE_ALARM"``
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-kernelcapabilities.html#cfn-ecs-daemontaskdefinition-kernelcapabilities-drop>
-    pub fn drop(mut self, drop: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.drop = Some(rt::collect::<rt::JsString, _>(drop));
+    pub fn drop(mut self, drop: impl rt::ListArg<rt::JsString>) -> Self {
+        self.drop = Some(rt::ListArg::<rt::JsString>::into_list(drop));
         self
     }
 }
@@ -9222,7 +9278,7 @@ pub struct CfnDaemonTaskDefinitionTmpfsProperty {
     /// Valid values: ``"defaults" | "ro" | "rw" | "suid" | "nosuid" | "dev" | "nodev" | "exec" | "noexec" | "sync" | "async" | "dirsync" | "remount" | "mand" | "nomand" | "atime" | "noatime" | "diratime" | "nodiratime" | "bind" | "rbind" | "unbindable" | "runbindable" | "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "relatime" | "norelatime" | "strictatime" | "nostrictatime" | "mode" | "uid" | "gid" | "nr_inodes" | "nr_blocks" | "mpol"``
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-tmpfs.html#cfn-ecs-daemontaskdefinition-tmpfs-mountoptions>
-    pub mount_options: Option<Vec<rt::JsString>>,
+    pub mount_options: Option<rt::JsList<rt::JsString>>,
     /// The maximum size (in MiB) of the tmpfs volume.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-tmpfs.html#cfn-ecs-daemontaskdefinition-tmpfs-size>
@@ -9246,8 +9302,8 @@ impl CfnDaemonTaskDefinitionTmpfsProperty {
     /// Valid values: ``"defaults" | "ro" | "rw" | "suid" | "nosuid" | "dev" | "nodev" | "exec" | "noexec" | "sync" | "async" | "dirsync" | "remount" | "mand" | "nomand" | "atime" | "noatime" | "diratime" | "nodiratime" | "bind" | "rbind" | "unbindable" | "runbindable" | "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "relatime" | "norelatime" | "strictatime" | "nostrictatime" | "mode" | "uid" | "gid" | "nr_inodes" | "nr_blocks" | "mpol"``
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-daemontaskdefinition-tmpfs.html#cfn-ecs-daemontaskdefinition-tmpfs-mountoptions>
-    pub fn mount_options(mut self, mount_options: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.mount_options = Some(rt::collect::<rt::JsString, _>(mount_options));
+    pub fn mount_options(mut self, mount_options: impl rt::ListArg<rt::JsString>) -> Self {
+        self.mount_options = Some(rt::ListArg::<rt::JsString>::into_list(mount_options));
         self
     }
     /// The maximum size (in MiB) of the tmpfs volume.
@@ -9466,7 +9522,7 @@ pub struct CfnDaemonTaskDefinitionProps {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemontaskdefinition.html#cfn-ecs-daemontaskdefinition-pidmode>
     pub pid_mode: Option<rt::JsString>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemontaskdefinition.html#cfn-ecs-daemontaskdefinition-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The short name or full Amazon Resource Name (ARN) of the IAM role that grants containers in the daemon task permission to call Amazon Web Services APIs on your behalf.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemontaskdefinition.html#cfn-ecs-daemontaskdefinition-taskrolearn>
@@ -9538,8 +9594,8 @@ impl CfnDaemonTaskDefinitionProps {
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemontaskdefinition.html#cfn-ecs-daemontaskdefinition-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The short name or full Amazon Resource Name (ARN) of the IAM role that grants containers in the daemon task permission to call Amazon Web Services APIs on your behalf.
@@ -9785,7 +9841,7 @@ impl CfnExpressGatewayService {
     }
     /// The metadata applied to the Express service.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     #[track_caller]
@@ -9807,7 +9863,7 @@ pub struct CfnExpressGatewayServiceAutoScalingArnsProperty {
     /// The list of Auto Scaling policy ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-autoscalingarns.html#cfn-ecs-expressgatewayservice-autoscalingarns-applicationautoscalingpolicies>
-    pub application_auto_scaling_policies: Option<Vec<rt::JsString>>,
+    pub application_auto_scaling_policies: Option<rt::JsList<rt::JsString>>,
     /// The Auto Scaling Scalable Target ARN associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-autoscalingarns.html#cfn-ecs-expressgatewayservice-autoscalingarns-scalabletarget>
@@ -9822,8 +9878,8 @@ impl CfnExpressGatewayServiceAutoScalingArnsProperty {
     /// The list of Auto Scaling policy ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-autoscalingarns.html#cfn-ecs-expressgatewayservice-autoscalingarns-applicationautoscalingpolicies>
-    pub fn application_auto_scaling_policies(mut self, application_auto_scaling_policies: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.application_auto_scaling_policies = Some(rt::collect::<rt::JsString, _>(application_auto_scaling_policies));
+    pub fn application_auto_scaling_policies(mut self, application_auto_scaling_policies: impl rt::ListArg<rt::JsString>) -> Self {
+        self.application_auto_scaling_policies = Some(rt::ListArg::<rt::JsString>::into_list(application_auto_scaling_policies));
         self
     }
     /// The Auto Scaling Scalable Target ARN associated with the express service.
@@ -9856,15 +9912,15 @@ pub struct CfnExpressGatewayServiceECSManagedResourceArnsProperty {
     /// The list of Log Group ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-ecsmanagedresourcearns.html#cfn-ecs-expressgatewayservice-ecsmanagedresourcearns-loggroups>
-    pub log_groups: Option<Vec<rt::JsString>>,
+    pub log_groups: Option<rt::JsList<rt::JsString>>,
     /// The list of Metric Alarm ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-ecsmanagedresourcearns.html#cfn-ecs-expressgatewayservice-ecsmanagedresourcearns-metricalarms>
-    pub metric_alarms: Option<Vec<rt::JsString>>,
+    pub metric_alarms: Option<rt::JsList<rt::JsString>>,
     /// The list of Security Group ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-ecsmanagedresourcearns.html#cfn-ecs-expressgatewayservice-ecsmanagedresourcearns-servicesecuritygroups>
-    pub service_security_groups: Option<Vec<rt::JsString>>,
+    pub service_security_groups: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnExpressGatewayServiceECSManagedResourceArnsProperty {
@@ -9885,22 +9941,22 @@ impl CfnExpressGatewayServiceECSManagedResourceArnsProperty {
     /// The list of Log Group ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-ecsmanagedresourcearns.html#cfn-ecs-expressgatewayservice-ecsmanagedresourcearns-loggroups>
-    pub fn log_groups(mut self, log_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.log_groups = Some(rt::collect::<rt::JsString, _>(log_groups));
+    pub fn log_groups(mut self, log_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.log_groups = Some(rt::ListArg::<rt::JsString>::into_list(log_groups));
         self
     }
     /// The list of Metric Alarm ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-ecsmanagedresourcearns.html#cfn-ecs-expressgatewayservice-ecsmanagedresourcearns-metricalarms>
-    pub fn metric_alarms(mut self, metric_alarms: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.metric_alarms = Some(rt::collect::<rt::JsString, _>(metric_alarms));
+    pub fn metric_alarms(mut self, metric_alarms: impl rt::ListArg<rt::JsString>) -> Self {
+        self.metric_alarms = Some(rt::ListArg::<rt::JsString>::into_list(metric_alarms));
         self
     }
     /// The list of Security Group ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-ecsmanagedresourcearns.html#cfn-ecs-expressgatewayservice-ecsmanagedresourcearns-servicesecuritygroups>
-    pub fn service_security_groups(mut self, service_security_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.service_security_groups = Some(rt::collect::<rt::JsString, _>(service_security_groups));
+    pub fn service_security_groups(mut self, service_security_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.service_security_groups = Some(rt::ListArg::<rt::JsString>::into_list(service_security_groups));
         self
     }
 }
@@ -9935,7 +9991,7 @@ pub struct CfnExpressGatewayServiceExpressGatewayContainerProperty {
     /// The command that is passed to the container.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-expressgatewaycontainer.html#cfn-ecs-expressgatewayservice-expressgatewaycontainer-command>
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// The port number on the container that receives traffic from the load balancer.
     ///
     /// Default is 80.
@@ -9981,8 +10037,8 @@ impl CfnExpressGatewayServiceExpressGatewayContainerProperty {
     /// The command that is passed to the container.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-expressgatewaycontainer.html#cfn-ecs-expressgatewayservice-expressgatewaycontainer-command>
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// The port number on the container that receives traffic from the load balancer.
@@ -10421,11 +10477,11 @@ pub struct CfnExpressGatewayServiceExpressGatewayServiceNetworkConfigurationProp
     /// The IDs of the security groups associated with the Express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-expressgatewayservicenetworkconfiguration.html#cfn-ecs-expressgatewayservice-expressgatewayservicenetworkconfiguration-securitygroups>
-    pub security_groups: Option<Vec<rt::JsString>>,
+    pub security_groups: Option<rt::JsList<rt::JsString>>,
     /// The IDs of the subnets associated with the Express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-expressgatewayservicenetworkconfiguration.html#cfn-ecs-expressgatewayservice-expressgatewayservicenetworkconfiguration-subnets>
-    pub subnets: Option<Vec<rt::JsString>>,
+    pub subnets: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnExpressGatewayServiceExpressGatewayServiceNetworkConfigurationProperty {
@@ -10436,15 +10492,15 @@ impl CfnExpressGatewayServiceExpressGatewayServiceNetworkConfigurationProperty {
     /// The IDs of the security groups associated with the Express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-expressgatewayservicenetworkconfiguration.html#cfn-ecs-expressgatewayservice-expressgatewayservicenetworkconfiguration-securitygroups>
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.security_groups = Some(rt::collect::<rt::JsString, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.security_groups = Some(rt::ListArg::<rt::JsString>::into_list(security_groups));
         self
     }
     /// The IDs of the subnets associated with the Express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-expressgatewayservicenetworkconfiguration.html#cfn-ecs-expressgatewayservice-expressgatewayservicenetworkconfiguration-subnets>
-    pub fn subnets(mut self, subnets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.subnets = Some(rt::collect::<rt::JsString, _>(subnets));
+    pub fn subnets(mut self, subnets: impl rt::ListArg<rt::JsString>) -> Self {
+        self.subnets = Some(rt::ListArg::<rt::JsString>::into_list(subnets));
         self
     }
 }
@@ -10517,11 +10573,11 @@ pub struct CfnExpressGatewayServiceIngressPathArnsProperty {
     /// The list of Load Balancer Security Group ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-ingresspatharns.html#cfn-ecs-expressgatewayservice-ingresspatharns-loadbalancersecuritygroups>
-    pub load_balancer_security_groups: Option<Vec<rt::JsString>>,
+    pub load_balancer_security_groups: Option<rt::JsList<rt::JsString>>,
     /// The list of Target Group ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-ingresspatharns.html#cfn-ecs-expressgatewayservice-ingresspatharns-targetgrouparns>
-    pub target_group_arns: Option<Vec<rt::JsString>>,
+    pub target_group_arns: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnExpressGatewayServiceIngressPathArnsProperty {
@@ -10560,15 +10616,15 @@ impl CfnExpressGatewayServiceIngressPathArnsProperty {
     /// The list of Load Balancer Security Group ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-ingresspatharns.html#cfn-ecs-expressgatewayservice-ingresspatharns-loadbalancersecuritygroups>
-    pub fn load_balancer_security_groups(mut self, load_balancer_security_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.load_balancer_security_groups = Some(rt::collect::<rt::JsString, _>(load_balancer_security_groups));
+    pub fn load_balancer_security_groups(mut self, load_balancer_security_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.load_balancer_security_groups = Some(rt::ListArg::<rt::JsString>::into_list(load_balancer_security_groups));
         self
     }
     /// The list of Target Group ARNs associated with the express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-expressgatewayservice-ingresspatharns.html#cfn-ecs-expressgatewayservice-ingresspatharns-targetgrouparns>
-    pub fn target_group_arns(mut self, target_group_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.target_group_arns = Some(rt::collect::<rt::JsString, _>(target_group_arns));
+    pub fn target_group_arns(mut self, target_group_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.target_group_arns = Some(rt::ListArg::<rt::JsString>::into_list(target_group_arns));
         self
     }
 }
@@ -10838,7 +10894,7 @@ pub struct CfnExpressGatewayServiceProps {
     /// The metadata applied to the Express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-expressgatewayservice.html#cfn-ecs-expressgatewayservice-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-expressgatewayservice.html#cfn-ecs-expressgatewayservice-taskdefinitionarn>
     pub task_definition_arn: Option<rt::JsString>,
     /// The ARN of the task role for the service revision.
@@ -10933,8 +10989,8 @@ impl CfnExpressGatewayServiceProps {
     /// The metadata applied to the Express service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-expressgatewayservice.html#cfn-ecs-expressgatewayservice-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-expressgatewayservice.html#cfn-ecs-expressgatewayservice-taskdefinitionarn>
@@ -11090,7 +11146,7 @@ impl CfnGateway {
     }
     /// The metadata that you apply to the gateway to help you categorize and organize them.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -11310,7 +11366,7 @@ pub struct CfnGatewayGatewayElbNetworkConfigurationProperty {
     /// The subnets for the ALB.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-gateway-gatewayelbnetworkconfiguration.html#cfn-ecs-gateway-gatewayelbnetworkconfiguration-subnets>
-    pub subnets: Option<Vec<rt::JsString>>,
+    pub subnets: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnGatewayGatewayElbNetworkConfigurationProperty {
@@ -11335,8 +11391,8 @@ impl CfnGatewayGatewayElbNetworkConfigurationProperty {
     /// The subnets for the ALB.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-gateway-gatewayelbnetworkconfiguration.html#cfn-ecs-gateway-gatewayelbnetworkconfiguration-subnets>
-    pub fn subnets(mut self, subnets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.subnets = Some(rt::collect::<rt::JsString, _>(subnets));
+    pub fn subnets(mut self, subnets: impl rt::ListArg<rt::JsString>) -> Self {
+        self.subnets = Some(rt::ListArg::<rt::JsString>::into_list(subnets));
         self
     }
 }
@@ -11365,7 +11421,7 @@ pub struct CfnGatewayGatewayTestTrafficHeaderProperty {
     /// The values for the header.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-gateway-gatewaytesttrafficheader.html#cfn-ecs-gateway-gatewaytesttrafficheader-values>
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnGatewayGatewayTestTrafficHeaderProperty`], named: `CfnGatewayGatewayTestTrafficHeaderProperty::new(CfnGatewayGatewayTestTrafficHeaderPropertyRequired { .. })`.
@@ -11373,7 +11429,7 @@ pub struct CfnGatewayGatewayTestTrafficHeaderProperty {
 pub struct CfnGatewayGatewayTestTrafficHeaderPropertyRequired<T0, T1> {
     /// The name of the header. (converts into `JsString`)
     pub name: T0,
-    /// The values for the header. (items converting into `JsString`)
+    /// The values for the header. (items converting into `JsString`, or a `JsArray` of them)
     pub values: T1,
 }
 
@@ -11382,10 +11438,9 @@ impl CfnGatewayGatewayTestTrafficHeaderProperty {
     pub fn new<T0, T1>(required: CfnGatewayGatewayTestTrafficHeaderPropertyRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnGatewayGatewayTestTrafficHeaderProperty { name: required.name.into(), values: rt::collect::<rt::JsString, _>(required.values) }
+        CfnGatewayGatewayTestTrafficHeaderProperty { name: required.name.into(), values: rt::ListArg::<rt::JsString>::into_list(required.values) }
     }
     /// The name of the header.
     ///
@@ -11397,8 +11452,8 @@ impl CfnGatewayGatewayTestTrafficHeaderProperty {
     /// The values for the header.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-gateway-gatewaytesttrafficheader.html#cfn-ecs-gateway-gatewaytesttrafficheader-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
 }
@@ -11733,7 +11788,7 @@ pub struct CfnGatewayProps {
     /// The metadata that you apply to the gateway to help you categorize and organize them.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-gateway.html#cfn-ecs-gateway-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnGatewayProps`], named: `CfnGatewayProps::new(CfnGatewayPropsRequired { .. })`.
@@ -11801,8 +11856,8 @@ impl CfnGatewayProps {
     /// The metadata that you apply to the gateway to help you categorize and organize them.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-gateway.html#cfn-ecs-gateway-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -12212,7 +12267,7 @@ impl CfnService {
     }
     /// The metadata that you apply to the service to help you categorize and organize them.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The `family` and `revision` ( `family:revision` ) or full ARN of the task definition to run in your service.
@@ -12330,7 +12385,7 @@ pub struct CfnServiceAwsVpcConfigurationProperty {
     /// > All specified security groups must be from the same VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-awsvpcconfiguration.html#cfn-ecs-service-awsvpcconfiguration-securitygroups>
-    pub security_groups: Option<Vec<rt::JsString>>,
+    pub security_groups: Option<rt::JsList<rt::JsString>>,
     /// The IDs of the subnets associated with the task or service.
     ///
     /// There's a limit of 16 subnets that can be specified.
@@ -12338,7 +12393,7 @@ pub struct CfnServiceAwsVpcConfigurationProperty {
     /// > All specified subnets must be from the same VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-awsvpcconfiguration.html#cfn-ecs-service-awsvpcconfiguration-subnets>
-    pub subnets: Option<Vec<rt::JsString>>,
+    pub subnets: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnServiceAwsVpcConfigurationProperty {
@@ -12365,8 +12420,8 @@ impl CfnServiceAwsVpcConfigurationProperty {
     /// > All specified security groups must be from the same VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-awsvpcconfiguration.html#cfn-ecs-service-awsvpcconfiguration-securitygroups>
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.security_groups = Some(rt::collect::<rt::JsString, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.security_groups = Some(rt::ListArg::<rt::JsString>::into_list(security_groups));
         self
     }
     /// The IDs of the subnets associated with the task or service.
@@ -12376,8 +12431,8 @@ impl CfnServiceAwsVpcConfigurationProperty {
     /// > All specified subnets must be from the same VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-awsvpcconfiguration.html#cfn-ecs-service-awsvpcconfiguration-subnets>
-    pub fn subnets(mut self, subnets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.subnets = Some(rt::collect::<rt::JsString, _>(subnets));
+    pub fn subnets(mut self, subnets: impl rt::ListArg<rt::JsString>) -> Self {
+        self.subnets = Some(rt::ListArg::<rt::JsString>::into_list(subnets));
         self
     }
 }
@@ -12606,7 +12661,7 @@ pub struct CfnServiceDeploymentAlarmsProperty {
     /// Use a "," to separate the alarms.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-deploymentalarms.html#cfn-ecs-service-deploymentalarms-alarmnames>
-    pub alarm_names: Vec<rt::JsString>,
+    pub alarm_names: rt::JsList<rt::JsString>,
     /// Determines whether to use the CloudWatch alarm option in the service deployment process.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-deploymentalarms.html#cfn-ecs-service-deploymentalarms-enable>
@@ -12622,7 +12677,7 @@ pub struct CfnServiceDeploymentAlarmsProperty {
 /// The required fields of [`CfnServiceDeploymentAlarmsProperty`], named: `CfnServiceDeploymentAlarmsProperty::new(CfnServiceDeploymentAlarmsPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnServiceDeploymentAlarmsPropertyRequired<T0, T1, T2> {
-    /// One or more CloudWatch alarm names. (items converting into `JsString`)
+    /// One or more CloudWatch alarm names. (items converting into `JsString`, or a `JsArray` of them)
     pub alarm_names: T0,
     /// Determines whether to use the CloudWatch alarm option in the service deployment process. (converts into `BoolOrIResolvable`)
     pub enable: T1,
@@ -12634,20 +12689,19 @@ impl CfnServiceDeploymentAlarmsProperty {
     /// A `CfnServiceDeploymentAlarmsProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: CfnServiceDeploymentAlarmsPropertyRequired<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<BoolOrIResolvable>,
         T2: Into<BoolOrIResolvable>,
     {
-        CfnServiceDeploymentAlarmsProperty { alarm_names: rt::collect::<rt::JsString, _>(required.alarm_names), enable: required.enable.into(), rollback: required.rollback.into() }
+        CfnServiceDeploymentAlarmsProperty { alarm_names: rt::ListArg::<rt::JsString>::into_list(required.alarm_names), enable: required.enable.into(), rollback: required.rollback.into() }
     }
     /// One or more CloudWatch alarm names.
     ///
     /// Use a "," to separate the alarms.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-deploymentalarms.html#cfn-ecs-service-deploymentalarms-alarmnames>
-    pub fn alarm_names(mut self, alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.alarm_names = rt::collect::<rt::JsString, _>(alarm_names);
+    pub fn alarm_names(mut self, alarm_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.alarm_names = rt::ListArg::<rt::JsString>::into_list(alarm_names);
         self
     }
     /// Determines whether to use the CloudWatch alarm option in the service deployment process.
@@ -13297,7 +13351,7 @@ pub struct CfnServiceDeploymentLifecycleHookProperty {
     /// You must provide this parameter when configuring a deployment lifecycle hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-deploymentlifecyclehook.html#cfn-ecs-service-deploymentlifecyclehook-lifecyclestages>
-    pub lifecycle_stages: Vec<rt::JsString>,
+    pub lifecycle_stages: rt::JsList<rt::JsString>,
     /// The Amazon Resource Name (ARN) of the IAM role that grants Amazon ECS permission to call Lambda functions on your behalf.
     ///
     /// For more information, see [Permissions required for Lambda functions in Amazon ECS blue/green deployments](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-permissions.html) in the *Amazon Elastic Container Service Developer Guide* .
@@ -13320,8 +13374,8 @@ pub struct CfnServiceDeploymentLifecycleHookProperty {
 
 impl CfnServiceDeploymentLifecycleHookProperty {
     /// A `CfnServiceDeploymentLifecycleHookProperty` with its required fields; set optional ones with the setters.
-    pub fn new(lifecycle_stages: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnServiceDeploymentLifecycleHookProperty { hook_details: None, hook_target_arn: None, lifecycle_stages: rt::collect::<rt::JsString, _>(lifecycle_stages), role_arn: None, target_type: None, timeout_configuration: None }
+    pub fn new(lifecycle_stages: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnServiceDeploymentLifecycleHookProperty { hook_details: None, hook_target_arn: None, lifecycle_stages: rt::ListArg::<rt::JsString>::into_list(lifecycle_stages), role_arn: None, target_type: None, timeout_configuration: None }
     }
     /// Use this field to specify custom parameters that Amazon ECS passes to your hook target invocations (such as a Lambda function).
     ///
@@ -13382,8 +13436,8 @@ impl CfnServiceDeploymentLifecycleHookProperty {
     /// You must provide this parameter when configuring a deployment lifecycle hook.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-deploymentlifecyclehook.html#cfn-ecs-service-deploymentlifecyclehook-lifecyclestages>
-    pub fn lifecycle_stages(mut self, lifecycle_stages: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.lifecycle_stages = rt::collect::<rt::JsString, _>(lifecycle_stages);
+    pub fn lifecycle_stages(mut self, lifecycle_stages: impl rt::ListArg<rt::JsString>) -> Self {
+        self.lifecycle_stages = rt::ListArg::<rt::JsString>::into_list(lifecycle_stages);
         self
     }
     /// The Amazon Resource Name (ARN) of the IAM role that grants Amazon ECS permission to call Lambda functions on your behalf.
@@ -13450,7 +13504,7 @@ pub struct CfnServiceEBSTagSpecificationProperty {
     /// `AmazonECSCreated` and `AmazonECSManaged` are reserved tags that can't be used.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-ebstagspecification.html#cfn-ecs-service-ebstagspecification-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnServiceEBSTagSpecificationProperty {
@@ -13479,8 +13533,8 @@ impl CfnServiceEBSTagSpecificationProperty {
     /// `AmazonECSCreated` and `AmazonECSManaged` are reserved tags that can't be used.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-ebstagspecification.html#cfn-ecs-service-ebstagspecification-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -13558,7 +13612,7 @@ impl rt::ToValue for CfnServiceForceNewDeploymentProperty {
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct CfnServiceGatewayConnectorFiltersProperty {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-gatewayconnectorfilters.html#cfn-ecs-service-gatewayconnectorfilters-accesstypes>
-    pub access_types: Option<Vec<rt::JsString>>,
+    pub access_types: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnServiceGatewayConnectorFiltersProperty {
@@ -13567,8 +13621,8 @@ impl CfnServiceGatewayConnectorFiltersProperty {
         CfnServiceGatewayConnectorFiltersProperty { access_types: None }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-gatewayconnectorfilters.html#cfn-ecs-service-gatewayconnectorfilters-accesstypes>
-    pub fn access_types(mut self, access_types: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.access_types = Some(rt::collect::<rt::JsString, _>(access_types));
+    pub fn access_types(mut self, access_types: impl rt::ListArg<rt::JsString>) -> Self {
+        self.access_types = Some(rt::ListArg::<rt::JsString>::into_list(access_types));
         self
     }
 }
@@ -13972,6 +14026,61 @@ impl rt::ToValue for CfnServiceLoadBalancerProperty {
     }
 }
 
+/// The fields of a [`CfnServiceLoadBalancerProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnServiceLoadBalancerProperty> {
+    /// The advanced settings for the load balancer used in blue/green deployments.
+    ///
+    /// Specify the alternate target group, listener rules, and IAM role required for traffic shifting during blue/green deployments.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html#cfn-ecs-service-loadbalancer-advancedconfiguration>
+    #[track_caller]
+    pub fn advanced_configuration(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "advancedConfiguration")
+    }
+    /// The name of the container (as it appears in a container definition) to associate with the load balancer.
+    ///
+    /// You need to specify the container name when configuring the target group for an Amazon ECS load balancer.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html#cfn-ecs-service-loadbalancer-containername>
+    #[track_caller]
+    pub fn container_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "containerName")
+    }
+    /// The port on the container to associate with the load balancer.
+    ///
+    /// This port must correspond to a `containerPort` in the task definition the tasks in the service are using. For tasks that use the EC2 launch type, the container instance they're launched on must allow ingress traffic on the `hostPort` of the port mapping.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html#cfn-ecs-service-loadbalancer-containerport>
+    #[track_caller]
+    pub fn container_port(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "containerPort")
+    }
+    /// The name of the load balancer to associate with the Amazon ECS service or task set.
+    ///
+    /// If you are using an Application Load Balancer or a Network Load Balancer the load balancer name parameter should be omitted.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html#cfn-ecs-service-loadbalancer-loadbalancername>
+    #[track_caller]
+    pub fn load_balancer_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "loadBalancerName")
+    }
+    /// The full Amazon Resource Name (ARN) of the Elastic Load Balancing target group or groups associated with a service or task set.
+    ///
+    /// A target group ARN is only specified when using an Application Load Balancer or Network Load Balancer.
+    ///
+    /// For services using the `ECS` deployment controller, you can specify one or multiple target groups. For more information, see [Registering multiple target groups with a service](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/register-multiple-targetgroups.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// For services using the `CODE_DEPLOY` deployment controller, you're required to define two target groups for the load balancer. For more information, see [Blue/green deployment with CodeDeploy](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-bluegreen.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// > If your service's task definition uses the `awsvpc` network mode, you must choose `ip` as the target type, not `instance` . Do this when creating your target groups because tasks that use the `awsvpc` network mode are associated with an elastic network interface, not an Amazon EC2 instance. This network mode is required for the Fargate launch type.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html#cfn-ecs-service-loadbalancer-targetgrouparn>
+    #[track_caller]
+    pub fn target_group_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "targetGroupArn")
+    }
+}
+
 /// The log configuration for the container.
 ///
 /// This parameter maps to `LogConfig` in the docker container create command and the `--log-driver` option to docker run.
@@ -14248,7 +14357,7 @@ pub struct CfnServiceMetricConfigurationProperty {
     /// The supported metric names are ``CPUUtilization`` and ``MemoryUtilization``.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-metricconfiguration.html#cfn-ecs-service-metricconfiguration-metricnames>
-    pub metric_names: Vec<rt::JsString>,
+    pub metric_names: rt::JsList<rt::JsString>,
     /// The resolution, in seconds, at which to collect the metrics.
     ///
     /// The valid values are ``20`` and ``60``.
@@ -14260,7 +14369,7 @@ pub struct CfnServiceMetricConfigurationProperty {
 /// The required fields of [`CfnServiceMetricConfigurationProperty`], named: `CfnServiceMetricConfigurationProperty::new(CfnServiceMetricConfigurationPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnServiceMetricConfigurationPropertyRequired<T0, T1> {
-    /// The list of metric names to configure. (items converting into `JsString`)
+    /// The list of metric names to configure. (items converting into `JsString`, or a `JsArray` of them)
     pub metric_names: T0,
     /// The resolution, in seconds, at which to collect the metrics. (converts into `JsNumber`)
     pub resolution_seconds: T1,
@@ -14270,19 +14379,18 @@ impl CfnServiceMetricConfigurationProperty {
     /// A `CfnServiceMetricConfigurationProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnServiceMetricConfigurationPropertyRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsNumber>,
     {
-        CfnServiceMetricConfigurationProperty { metric_names: rt::collect::<rt::JsString, _>(required.metric_names), resolution_seconds: required.resolution_seconds.into() }
+        CfnServiceMetricConfigurationProperty { metric_names: rt::ListArg::<rt::JsString>::into_list(required.metric_names), resolution_seconds: required.resolution_seconds.into() }
     }
     /// The list of metric names to configure.
     ///
     /// The supported metric names are ``CPUUtilization`` and ``MemoryUtilization``.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-metricconfiguration.html#cfn-ecs-service-metricconfiguration-metricnames>
-    pub fn metric_names(mut self, metric_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.metric_names = rt::collect::<rt::JsString, _>(metric_names);
+    pub fn metric_names(mut self, metric_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.metric_names = rt::ListArg::<rt::JsString>::into_list(metric_names);
         self
     }
     /// The resolution, in seconds, at which to collect the metrics.
@@ -14440,6 +14548,28 @@ impl rt::ToValue for CfnServicePlacementConstraintProperty {
     }
 }
 
+/// The fields of a [`CfnServicePlacementConstraintProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnServicePlacementConstraintProperty> {
+    /// A cluster query language expression to apply to the constraint.
+    ///
+    /// The expression can have a maximum length of 2000 characters. You can't specify an expression if the constraint type is `distinctInstance` . For more information, see [Cluster query language](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cluster-query-language.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-placementconstraint.html#cfn-ecs-service-placementconstraint-expression>
+    #[track_caller]
+    pub fn expression(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "expression")
+    }
+    /// The type of constraint.
+    ///
+    /// Use `distinctInstance` to ensure that each task in a particular group is running on a different container instance. Use `memberOf` to restrict the selection to a group of valid candidates.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-placementconstraint.html#cfn-ecs-service-placementconstraint-type>
+    #[track_caller]
+    pub fn r#type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "type")
+    }
+}
+
 /// The task placement strategy for a task or service.
 ///
 /// For more information, see [Task placement strategies](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-strategies.html) in the *Amazon Elastic Container Service Developer Guide* .
@@ -14494,6 +14624,28 @@ impl rt::ToValue for CfnServicePlacementStrategyProperty {
         o.opt("field", &self.field);
         o.field("type", &self.r#type);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnServicePlacementStrategyProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnServicePlacementStrategyProperty> {
+    /// The field to apply the placement strategy against.
+    ///
+    /// For the `spread` placement strategy, valid values are `instanceId` (or `host` , which has the same effect), or any platform or custom attribute that's applied to a container instance, such as `attribute:ecs.availability-zone` . For the `binpack` placement strategy, valid values are `cpu` and `memory` . For the `random` placement strategy, this field is not used.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-placementstrategy.html#cfn-ecs-service-placementstrategy-field>
+    #[track_caller]
+    pub fn field(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "field")
+    }
+    /// The type of placement strategy.
+    ///
+    /// The `random` placement strategy randomly places tasks on available candidates. The `spread` placement strategy spreads placement across available candidates evenly based on the `field` parameter. The `binpack` strategy places tasks on available candidates that have the least available amount of the resource that's specified with the `field` parameter. For example, if you binpack on memory, a task is placed on the instance with the least amount of remaining memory but still enough to run the task.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-placementstrategy.html#cfn-ecs-service-placementstrategy-type>
+    #[track_caller]
+    pub fn r#type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "type")
     }
 }
 
@@ -16147,7 +16299,7 @@ pub struct CfnServiceProps {
     /// - If your tagging schema is used across multiple services and resources, remember that other services may have restrictions on allowed characters. Generally allowed characters are: letters, numbers, and spaces representable in UTF-8, and the following characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html#cfn-ecs-service-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The `family` and `revision` ( `family:revision` ) or full ARN of the task definition to run in your service.
     ///
     /// If a `revision` isn't specified, the latest `ACTIVE` revision is used.
@@ -16440,8 +16592,8 @@ impl CfnServiceProps {
     /// - If your tagging schema is used across multiple services and resources, remember that other services may have restrictions on allowed characters. Generally allowed characters are: letters, numbers, and spaces representable in UTF-8, and the following characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html#cfn-ecs-service-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The `family` and `revision` ( `family:revision` ) or full ARN of the task definition to run in your service.
@@ -16674,7 +16826,7 @@ impl CfnTaskDefinition {
     }
     /// The metadata that you apply to the task definition to help you categorize and organize them.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// A reference to a TaskDefinition resource.
@@ -16763,7 +16915,7 @@ pub struct CfnTaskDefinitionContainerDefinitionProperty {
     /// This parameter maps to `Cmd` in the docker container create command and the `COMMAND` parameter to docker run. If there are multiple arguments, each argument is a separated string in the array.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-command>
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// The number of `cpu` units reserved for the container.
     ///
     /// This parameter maps to `CpuShares` in the docker container create command and the `--cpu-shares` option to docker run.
@@ -16804,7 +16956,7 @@ pub struct CfnTaskDefinitionContainerDefinitionProperty {
     /// If you provide a `credentialspecdomainless:MyARN` , the `credspec` must provide a ARN in AWS Secrets Manager for a secret containing the username, password, and the domain to connect to. For better security, the instance isn't joined to the domain for domainless authentication. Other applications on the instance can't use the domainless credentials. You can use this parameter to run tasks on the same instance, even it the tasks need to join different domains. For more information, see [Using gMSAs for Windows Containers](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/windows-gmsa.html) and [Using gMSAs for Linux Containers](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-credentialspecs>
-    pub credential_specs: Option<Vec<rt::JsString>>,
+    pub credential_specs: Option<rt::JsList<rt::JsString>>,
     /// The dependencies defined for container startup and shutdown.
     ///
     /// A container can contain multiple dependencies. When a dependency is defined for container startup, for container shutdown it is reversed.
@@ -16835,7 +16987,7 @@ pub struct CfnTaskDefinitionContainerDefinitionProperty {
     /// > This parameter is not supported for Windows containers.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dnssearchdomains>
-    pub dns_search_domains: Option<Vec<rt::JsString>>,
+    pub dns_search_domains: Option<rt::JsList<rt::JsString>>,
     /// A list of DNS servers that are presented to the container.
     ///
     /// This parameter maps to `Dns` in the docker container create command and the `--dns` option to docker run.
@@ -16843,7 +16995,7 @@ pub struct CfnTaskDefinitionContainerDefinitionProperty {
     /// > This parameter is not supported for Windows containers.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dnsservers>
-    pub dns_servers: Option<Vec<rt::JsString>>,
+    pub dns_servers: Option<rt::JsList<rt::JsString>>,
     /// A key/value map of labels to add to the container.
     ///
     /// This parameter maps to `Labels` in the docker container create command and the `--label` option to docker run. This parameter requires version 1.18 of the Docker Remote API or greater on your container instance. To check the Docker Remote API version on your container instance, log in to your container instance and run the following command: `sudo docker version --format '{{.Server.APIVersion}}'`
@@ -16865,7 +17017,7 @@ pub struct CfnTaskDefinitionContainerDefinitionProperty {
     /// Valid values: "no-new-privileges" | "apparmor:PROFILE" | "label:value" | "credentialspec:CredentialSpecFilePath"
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dockersecurityoptions>
-    pub docker_security_options: Option<Vec<rt::JsString>>,
+    pub docker_security_options: Option<rt::JsList<rt::JsString>>,
     /// > Early versions of the Amazon ECS container agent don't properly handle `entryPoint` parameters.
     ///
     /// If you have problems using `entryPoint` , update your container agent or enter your commands and arguments as `command` array items instead.
@@ -16873,7 +17025,7 @@ pub struct CfnTaskDefinitionContainerDefinitionProperty {
     /// The entry point that's passed to the container. This parameter maps to `Entrypoint` in the docker container create command and the `--entrypoint` option to docker run.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-entrypoint>
-    pub entry_point: Option<Vec<rt::JsString>>,
+    pub entry_point: Option<rt::JsList<rt::JsString>>,
     /// The environment variables to pass to a container.
     ///
     /// This parameter maps to `Env` in the docker container create command and the `--env` option to docker run.
@@ -16953,7 +17105,7 @@ pub struct CfnTaskDefinitionContainerDefinitionProperty {
     /// > This parameter is not supported for Windows containers. > Containers that are collocated on a single container instance may be able to communicate with each other without requiring links or host port mappings. Network isolation is achieved on the container instance using security groups and VPC settings.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-links>
-    pub links: Option<Vec<rt::JsString>>,
+    pub links: Option<rt::JsList<rt::JsString>>,
     /// Linux-specific modifications that are applied to the container, such as Linux kernel capabilities. For more information see [KernelCapabilities](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html) .
     ///
     /// > This parameter is not supported for Windows containers.
@@ -17182,8 +17334,8 @@ impl CfnTaskDefinitionContainerDefinitionProperty {
     /// This parameter maps to `Cmd` in the docker container create command and the `COMMAND` parameter to docker run. If there are multiple arguments, each argument is a separated string in the array.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-command>
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// The number of `cpu` units reserved for the container.
@@ -17229,8 +17381,8 @@ impl CfnTaskDefinitionContainerDefinitionProperty {
     /// If you provide a `credentialspecdomainless:MyARN` , the `credspec` must provide a ARN in AWS Secrets Manager for a secret containing the username, password, and the domain to connect to. For better security, the instance isn't joined to the domain for domainless authentication. Other applications on the instance can't use the domainless credentials. You can use this parameter to run tasks on the same instance, even it the tasks need to join different domains. For more information, see [Using gMSAs for Windows Containers](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/windows-gmsa.html) and [Using gMSAs for Linux Containers](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-credentialspecs>
-    pub fn credential_specs(mut self, credential_specs: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.credential_specs = Some(rt::collect::<rt::JsString, _>(credential_specs));
+    pub fn credential_specs(mut self, credential_specs: impl rt::ListArg<rt::JsString>) -> Self {
+        self.credential_specs = Some(rt::ListArg::<rt::JsString>::into_list(credential_specs));
         self
     }
     /// The dependencies defined for container startup and shutdown.
@@ -17269,8 +17421,8 @@ impl CfnTaskDefinitionContainerDefinitionProperty {
     /// > This parameter is not supported for Windows containers.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dnssearchdomains>
-    pub fn dns_search_domains(mut self, dns_search_domains: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dns_search_domains = Some(rt::collect::<rt::JsString, _>(dns_search_domains));
+    pub fn dns_search_domains(mut self, dns_search_domains: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dns_search_domains = Some(rt::ListArg::<rt::JsString>::into_list(dns_search_domains));
         self
     }
     /// A list of DNS servers that are presented to the container.
@@ -17280,8 +17432,8 @@ impl CfnTaskDefinitionContainerDefinitionProperty {
     /// > This parameter is not supported for Windows containers.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dnsservers>
-    pub fn dns_servers(mut self, dns_servers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dns_servers = Some(rt::collect::<rt::JsString, _>(dns_servers));
+    pub fn dns_servers(mut self, dns_servers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dns_servers = Some(rt::ListArg::<rt::JsString>::into_list(dns_servers));
         self
     }
     /// A key/value map of labels to add to the container.
@@ -17308,8 +17460,8 @@ impl CfnTaskDefinitionContainerDefinitionProperty {
     /// Valid values: "no-new-privileges" | "apparmor:PROFILE" | "label:value" | "credentialspec:CredentialSpecFilePath"
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dockersecurityoptions>
-    pub fn docker_security_options(mut self, docker_security_options: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.docker_security_options = Some(rt::collect::<rt::JsString, _>(docker_security_options));
+    pub fn docker_security_options(mut self, docker_security_options: impl rt::ListArg<rt::JsString>) -> Self {
+        self.docker_security_options = Some(rt::ListArg::<rt::JsString>::into_list(docker_security_options));
         self
     }
     /// > Early versions of the Amazon ECS container agent don't properly handle `entryPoint` parameters.
@@ -17319,8 +17471,8 @@ impl CfnTaskDefinitionContainerDefinitionProperty {
     /// The entry point that's passed to the container. This parameter maps to `Entrypoint` in the docker container create command and the `--entrypoint` option to docker run.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-entrypoint>
-    pub fn entry_point(mut self, entry_point: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.entry_point = Some(rt::collect::<rt::JsString, _>(entry_point));
+    pub fn entry_point(mut self, entry_point: impl rt::ListArg<rt::JsString>) -> Self {
+        self.entry_point = Some(rt::ListArg::<rt::JsString>::into_list(entry_point));
         self
     }
     /// The environment variables to pass to a container.
@@ -17429,8 +17581,8 @@ impl CfnTaskDefinitionContainerDefinitionProperty {
     /// > This parameter is not supported for Windows containers. > Containers that are collocated on a single container instance may be able to communicate with each other without requiring links or host port mappings. Network isolation is achieved on the container instance using security groups and VPC settings.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-links>
-    pub fn links(mut self, links: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.links = Some(rt::collect::<rt::JsString, _>(links));
+    pub fn links(mut self, links: impl rt::ListArg<rt::JsString>) -> Self {
+        self.links = Some(rt::ListArg::<rt::JsString>::into_list(links));
         self
     }
     /// Linux-specific modifications that are applied to the container, such as Linux kernel capabilities. For more information see [KernelCapabilities](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html) .
@@ -17753,6 +17905,535 @@ impl rt::ToValue for CfnTaskDefinitionContainerDefinitionProperty {
     }
 }
 
+/// The fields of a [`CfnTaskDefinitionContainerDefinitionProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
+    /// The command that's passed to the container.
+    ///
+    /// This parameter maps to `Cmd` in the docker container create command and the `COMMAND` parameter to docker run. If there are multiple arguments, each argument is a separated string in the array.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-command>
+    #[track_caller]
+    pub fn command(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "command")
+    }
+    /// The number of `cpu` units reserved for the container.
+    ///
+    /// This parameter maps to `CpuShares` in the docker container create command and the `--cpu-shares` option to docker run.
+    ///
+    /// This field is optional for tasks using the Fargate launch type, and the only requirement is that the total amount of CPU reserved for all containers within a task be lower than the task-level `cpu` value.
+    ///
+    /// > You can determine the number of CPU units that are available per EC2 instance type by multiplying the vCPUs listed for that instance type on the [Amazon EC2 Instances](https://docs.aws.amazon.com/ec2/instance-types/) detail page by 1,024.
+    ///
+    /// Linux containers share unallocated CPU units with other containers on the container instance with the same ratio as their allocated amount. For example, if you run a single-container task on a single-core instance type with 512 CPU units specified for that container, and that's the only task running on the container instance, that container could use the full 1,024 CPU unit share at any given time. However, if you launched another copy of the same task on that container instance, each task is guaranteed a minimum of 512 CPU units when needed. Moreover, each container could float to higher CPU usage if the other container was not using it. If both tasks were 100% active all of the time, they would be limited to 512 CPU units.
+    ///
+    /// On Linux container instances, the Docker daemon on the container instance uses the CPU value to calculate the relative CPU share ratios for running containers. The minimum valid CPU share value that the Linux kernel allows is 2, and the maximum valid CPU share value that the Linux kernel allows is 262144. However, the CPU parameter isn't required, and you can use CPU values below 2 or above 262144 in your container definitions. For CPU values below 2 (including null) or above 262144, the behavior varies based on your Amazon ECS container agent version:
+    ///
+    /// - *Agent versions less than or equal to 1.1.0:* Null and zero CPU values are passed to Docker as 0, which Docker then converts to 1,024 CPU shares. CPU values of 1 are passed to Docker as 1, which the Linux kernel converts to two CPU shares.
+    /// - *Agent versions greater than or equal to 1.2.0:* Null, zero, and CPU values of 1 are passed to Docker as 2.
+    /// - *Agent versions greater than or equal to 1.84.0:* CPU values greater than 256 vCPU are passed to Docker as 256, which is equivalent to 262144 CPU shares.
+    ///
+    /// On Windows container instances, the CPU limit is enforced as an absolute limit, or a quota. Windows containers only have access to the specified amount of CPU that's described in the task definition. A null or zero CPU value is passed to Docker as `0` , which Windows interprets as 1% of one CPU.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-cpu>
+    #[track_caller]
+    pub fn cpu(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "cpu")
+    }
+    /// A list of ARNs in SSM or Amazon S3 to a credential spec ( `CredSpec` ) file that configures the container for Active Directory authentication.
+    ///
+    /// We recommend that you use this parameter instead of the `dockerSecurityOptions` . The maximum number of ARNs is 1.
+    ///
+    /// There are two formats for each ARN.
+    ///
+    /// - **credentialspecdomainless:MyARN** - You use `credentialspecdomainless:MyARN` to provide a `CredSpec` with an additional section for a secret in AWS Secrets Manager . You provide the login credentials to the domain in the secret.
+    ///
+    /// Each task that runs on any container instance can join different domains.
+    ///
+    /// You can use this format without joining the container instance to a domain.
+    /// - **credentialspec:MyARN** - You use `credentialspec:MyARN` to provide a `CredSpec` for a single domain.
+    ///
+    /// You must join the container instance to the domain before you start any tasks that use this task definition.
+    ///
+    /// In both formats, replace `MyARN` with the ARN in SSM or Amazon S3.
+    ///
+    /// If you provide a `credentialspecdomainless:MyARN` , the `credspec` must provide a ARN in AWS Secrets Manager for a secret containing the username, password, and the domain to connect to. For better security, the instance isn't joined to the domain for domainless authentication. Other applications on the instance can't use the domainless credentials. You can use this parameter to run tasks on the same instance, even it the tasks need to join different domains. For more information, see [Using gMSAs for Windows Containers](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/windows-gmsa.html) and [Using gMSAs for Linux Containers](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html) .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-credentialspecs>
+    #[track_caller]
+    pub fn credential_specs(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "credentialSpecs")
+    }
+    /// The dependencies defined for container startup and shutdown.
+    ///
+    /// A container can contain multiple dependencies. When a dependency is defined for container startup, for container shutdown it is reversed.
+    ///
+    /// For tasks using the EC2 launch type, the container instances require at least version 1.26.0 of the container agent to turn on container dependencies. However, we recommend using the latest container agent version. For information about checking your agent version and updating to the latest version, see [Updating the Amazon ECS Container Agent](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-agent-update.html) in the *Amazon Elastic Container Service Developer Guide* . If you're using an Amazon ECS-optimized Linux AMI, your instance needs at least version 1.26.0-1 of the `ecs-init` package. If your container instances are launched from version `20190301` or later, then they contain the required versions of the container agent and `ecs-init` . For more information, see [Amazon ECS-optimized Linux AMI](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-optimized_AMI.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// For tasks using the Fargate launch type, the task or service requires the following platforms:
+    ///
+    /// - Linux platform version `1.3.0` or later.
+    /// - Windows platform version `1.0.0` or later.
+    ///
+    /// If the task definition is used in a blue/green deployment that uses [AWS::CodeDeploy::DeploymentGroup BlueGreenDeploymentConfiguration](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-bluegreendeploymentconfiguration.html) , the `dependsOn` parameter is not supported.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dependson>
+    #[track_caller]
+    pub fn depends_on(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "dependsOn")
+    }
+    /// When this parameter is true, networking is off within the container.
+    ///
+    /// This parameter maps to `NetworkDisabled` in the docker container create command.
+    ///
+    /// > This parameter is not supported for Windows containers.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-disablenetworking>
+    #[track_caller]
+    pub fn disable_networking(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "disableNetworking")
+    }
+    /// A list of DNS search domains that are presented to the container.
+    ///
+    /// This parameter maps to `DnsSearch` in the docker container create command and the `--dns-search` option to docker run.
+    ///
+    /// > This parameter is not supported for Windows containers.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dnssearchdomains>
+    #[track_caller]
+    pub fn dns_search_domains(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "dnsSearchDomains")
+    }
+    /// A list of DNS servers that are presented to the container.
+    ///
+    /// This parameter maps to `Dns` in the docker container create command and the `--dns` option to docker run.
+    ///
+    /// > This parameter is not supported for Windows containers.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dnsservers>
+    #[track_caller]
+    pub fn dns_servers(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "dnsServers")
+    }
+    /// A key/value map of labels to add to the container.
+    ///
+    /// This parameter maps to `Labels` in the docker container create command and the `--label` option to docker run. This parameter requires version 1.18 of the Docker Remote API or greater on your container instance. To check the Docker Remote API version on your container instance, log in to your container instance and run the following command: `sudo docker version --format '{{.Server.APIVersion}}'`
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dockerlabels>
+    #[track_caller]
+    pub fn docker_labels(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "dockerLabels")
+    }
+    /// A list of strings to provide custom configuration for multiple security systems.
+    ///
+    /// This field isn't valid for containers in tasks using the Fargate launch type.
+    ///
+    /// For Linux tasks on EC2, this parameter can be used to reference custom labels for SELinux and AppArmor multi-level security systems.
+    ///
+    /// For any tasks on EC2, this parameter can be used to reference a credential spec file that configures a container for Active Directory authentication. For more information, see [Using gMSAs for Windows Containers](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/windows-gmsa.html) and [Using gMSAs for Linux Containers](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// This parameter maps to `SecurityOpt` in the docker container create command and the `--security-opt` option to docker run.
+    ///
+    /// > The Amazon ECS container agent running on a container instance must register with the `ECS_SELINUX_CAPABLE=true` or `ECS_APPARMOR_CAPABLE=true` environment variables before containers placed on that instance can use these security options. For more information, see [Amazon ECS Container Agent Configuration](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-agent-config.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// Valid values: "no-new-privileges" | "apparmor:PROFILE" | "label:value" | "credentialspec:CredentialSpecFilePath"
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dockersecurityoptions>
+    #[track_caller]
+    pub fn docker_security_options(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "dockerSecurityOptions")
+    }
+    /// > Early versions of the Amazon ECS container agent don't properly handle `entryPoint` parameters.
+    ///
+    /// If you have problems using `entryPoint` , update your container agent or enter your commands and arguments as `command` array items instead.
+    ///
+    /// The entry point that's passed to the container. This parameter maps to `Entrypoint` in the docker container create command and the `--entrypoint` option to docker run.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-entrypoint>
+    #[track_caller]
+    pub fn entry_point(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "entryPoint")
+    }
+    /// The environment variables to pass to a container.
+    ///
+    /// This parameter maps to `Env` in the docker container create command and the `--env` option to docker run.
+    ///
+    /// > We don't recommend that you use plaintext environment variables for sensitive information, such as credential data.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-environment>
+    #[track_caller]
+    pub fn environment(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "environment")
+    }
+    /// A list of files containing the environment variables to pass to a container.
+    ///
+    /// This parameter maps to the `--env-file` option to docker run.
+    ///
+    /// You can specify up to ten environment files. The file must have a `.env` file extension. Each line in an environment file contains an environment variable in `VARIABLE=VALUE` format. Lines beginning with `#` are treated as comments and are ignored.
+    ///
+    /// If there are environment variables specified using the `environment` parameter in a container definition, they take precedence over the variables contained within an environment file. If multiple environment files are specified that contain the same variable, they're processed from the top down. We recommend that you use unique variable names. For more information, see [Specifying Environment Variables](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/taskdef-envfiles.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-environmentfiles>
+    #[track_caller]
+    pub fn environment_files(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "environmentFiles")
+    }
+    /// If the `essential` parameter of a container is marked as `true` , and that container fails or stops for any reason, all other containers that are part of the task are stopped.
+    ///
+    /// If the `essential` parameter of a container is marked as `false` , its failure doesn't affect the rest of the containers in a task. If this parameter is omitted, a container is assumed to be essential.
+    ///
+    /// All tasks must have at least one essential container. If you have an application that's composed of multiple containers, group containers that are used for a common purpose into components, and separate the different components into multiple task definitions. For more information, see [Application Architecture](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/application_architecture.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-essential>
+    #[track_caller]
+    pub fn essential(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "essential")
+    }
+    /// A list of hostnames and IP address mappings to append to the `/etc/hosts` file on the container.
+    ///
+    /// This parameter maps to `ExtraHosts` in the docker container create command and the `--add-host` option to docker run.
+    ///
+    /// > This parameter isn't supported for Windows containers or tasks that use the `awsvpc` network mode.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-extrahosts>
+    #[track_caller]
+    pub fn extra_hosts(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "extraHosts")
+    }
+    /// The FireLens configuration for the container.
+    ///
+    /// This is used to specify and configure a log router for container logs. For more information, see [Custom Log Routing](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_firelens.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-firelensconfiguration>
+    #[track_caller]
+    pub fn firelens_configuration(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "firelensConfiguration")
+    }
+    /// The container health check command and associated configuration parameters for the container.
+    ///
+    /// This parameter maps to `HealthCheck` in the docker container create command and the `HEALTHCHECK` parameter of docker run.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-healthcheck>
+    #[track_caller]
+    pub fn health_check(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "healthCheck")
+    }
+    /// The hostname to use for your container.
+    ///
+    /// This parameter maps to `Hostname` in the docker container create command and the `--hostname` option to docker run.
+    ///
+    /// > The `hostname` parameter is not supported if you're using the `awsvpc` network mode.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-hostname>
+    #[track_caller]
+    pub fn hostname(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "hostname")
+    }
+    /// The image used to start a container.
+    ///
+    /// This string is passed directly to the Docker daemon. By default, images in the Docker Hub registry are available. Other repositories are specified with either `*repository-url* / *image* : *tag*` or `*repository-url* / *image* @ *digest*` . For images using tags (repository-url/image:tag), up to 255 characters total are allowed, including letters (uppercase and lowercase), numbers, hyphens, underscores, colons, periods, forward slashes, and number signs (#). For images using digests (repository-url/image@digest), the 255 character limit applies only to the repository URL and image name (everything before the @ sign). The only supported hash function is sha256, and the hash value after sha256: must be exactly 64 characters (only letters A-F, a-f, and numbers 0-9 are allowed). This parameter maps to `Image` in the docker container create command and the `IMAGE` parameter of docker run.
+    ///
+    /// - When a new task starts, the Amazon ECS container agent pulls the latest version of the specified image and tag for the container to use. However, subsequent updates to a repository image aren't propagated to already running tasks.
+    /// - Images in Amazon ECR repositories can be specified by either using the full `registry/repository:tag` or `registry/repository@digest` . For example, `012345678910.dkr.ecr.<region-name>.amazonaws.com/<repository-name>:latest` or `012345678910.dkr.ecr.<region-name>.amazonaws.com/<repository-name>@sha256:94afd1f2e64d908bc90dbca0035a5b567EXAMPLE` .
+    /// - Images in official repositories on Docker Hub use a single name (for example, `ubuntu` or `mongo` ).
+    /// - Images in other repositories on Docker Hub are qualified with an organization name (for example, `amazon/amazon-ecs-agent` ).
+    /// - Images in other online repositories are qualified further by a domain name (for example, `quay.io/assemblyline/ubuntu` ).
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-image>
+    #[track_caller]
+    pub fn image(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "image")
+    }
+    /// When this parameter is `true` , you can deploy containerized applications that require `stdin` or a `tty` to be allocated.
+    ///
+    /// This parameter maps to `OpenStdin` in the docker container create command and the `--interactive` option to docker run.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-interactive>
+    #[track_caller]
+    pub fn interactive(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "interactive")
+    }
+    /// The `links` parameter allows containers to communicate with each other without the need for port mappings.
+    ///
+    /// This parameter is only supported if the network mode of a task definition is `bridge` . The `name:internalName` construct is analogous to `name:alias` in Docker links. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.. This parameter maps to `Links` in the docker container create command and the `--link` option to docker run.
+    ///
+    /// > This parameter is not supported for Windows containers. > Containers that are collocated on a single container instance may be able to communicate with each other without requiring links or host port mappings. Network isolation is achieved on the container instance using security groups and VPC settings.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-links>
+    #[track_caller]
+    pub fn links(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "links")
+    }
+    /// Linux-specific modifications that are applied to the container, such as Linux kernel capabilities. For more information see [KernelCapabilities](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html) .
+    ///
+    /// > This parameter is not supported for Windows containers.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-linuxparameters>
+    #[track_caller]
+    pub fn linux_parameters(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "linuxParameters")
+    }
+    /// The log configuration specification for the container.
+    ///
+    /// This parameter maps to `LogConfig` in the docker Create a container command and the `--log-driver` option to docker run. By default, containers use the same logging driver that the Docker daemon uses. However, the container may use a different logging driver than the Docker daemon by specifying a log driver with this parameter in the container definition. To use a different logging driver for a container, the log system must be configured properly on the container instance (or on a different log server for remote logging options). For more information on the options for different supported log drivers, see [Configure logging drivers](https://docs.aws.amazon.com/https://docs.docker.com/engine/admin/logging/overview/) in the Docker documentation.
+    ///
+    /// > Amazon ECS currently supports a subset of the logging drivers available to the Docker daemon (shown in the [LogConfiguration](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LogConfiguration.html) data type). Additional log drivers may be available in future releases of the Amazon ECS container agent.
+    ///
+    /// This parameter requires version 1.18 of the Docker Remote API or greater on your container instance. To check the Docker Remote API version on your container instance, log in to your container instance and run the following command: `sudo docker version --format '{{.Server.APIVersion}}'`
+    ///
+    /// > The Amazon ECS container agent running on a container instance must register the logging drivers available on that instance with the `ECS_AVAILABLE_LOGGING_DRIVERS` environment variable before containers placed on that instance can use these log configuration options. For more information, see [Amazon ECS Container Agent Configuration](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-agent-config.html) in the *ECSlong Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-logconfiguration>
+    #[track_caller]
+    pub fn log_configuration(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "logConfiguration")
+    }
+    /// The amount (in MiB) of memory to present to the container.
+    ///
+    /// If your container attempts to exceed the memory specified here, the container is killed. The total amount of memory reserved for all containers within a task must be lower than the task `memory` value, if one is specified. This parameter maps to `Memory` in the [Create a container](https://docs.aws.amazon.com/https://docs.docker.com/engine/api/v1.35/#operation/ContainerCreate) section of the [Docker Remote API](https://docs.aws.amazon.com/https://docs.docker.com/engine/api/v1.35/) and the `--memory` option to [docker run](https://docs.aws.amazon.com/https://docs.docker.com/engine/reference/run/#security-configuration) .
+    ///
+    /// If using the Fargate launch type, this parameter is optional.
+    ///
+    /// If using the EC2 launch type, you must specify either a task-level memory value or a container-level memory value. If you specify both a container-level `memory` and `memoryReservation` value, `memory` must be greater than `memoryReservation` . If you specify `memoryReservation` , then that value is subtracted from the available memory resources for the container instance where the container is placed. Otherwise, the value of `memory` is used.
+    ///
+    /// The Docker 20.10.0 or later daemon reserves a minimum of 6 MiB of memory for a container, so you should not specify fewer than 6 MiB of memory for your containers.
+    ///
+    /// The Docker 19.03.13-ce or earlier daemon reserves a minimum of 4 MiB of memory for a container, so you should not specify fewer than 4 MiB of memory for your containers.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-memory>
+    #[track_caller]
+    pub fn memory(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "memory")
+    }
+    /// The soft limit (in MiB) of memory to reserve for the container.
+    ///
+    /// When system memory is under heavy contention, Docker attempts to keep the container memory to this soft limit. However, your container can consume more memory when it needs to, up to either the hard limit specified with the `memory` parameter (if applicable), or all of the available memory on the container instance, whichever comes first. This parameter maps to `MemoryReservation` in the docker container create command and the `--memory-reservation` option to docker run.
+    ///
+    /// If a task-level memory value is not specified, you must specify a non-zero integer for one or both of `memory` or `memoryReservation` in a container definition. If you specify both, `memory` must be greater than `memoryReservation` . If you specify `memoryReservation` , then that value is subtracted from the available memory resources for the container instance where the container is placed. Otherwise, the value of `memory` is used.
+    ///
+    /// For example, if your container normally uses 128 MiB of memory, but occasionally bursts to 256 MiB of memory for short periods of time, you can set a `memoryReservation` of 128 MiB, and a `memory` hard limit of 300 MiB. This configuration would allow the container to only reserve 128 MiB of memory from the remaining resources on the container instance, but also allow the container to consume more memory resources when needed.
+    ///
+    /// The Docker 20.10.0 or later daemon reserves a minimum of 6 MiB of memory for a container. So, don't specify less than 6 MiB of memory for your containers.
+    ///
+    /// The Docker 19.03.13-ce or earlier daemon reserves a minimum of 4 MiB of memory for a container. So, don't specify less than 4 MiB of memory for your containers.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-memoryreservation>
+    #[track_caller]
+    pub fn memory_reservation(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "memoryReservation")
+    }
+    /// The mount points for data volumes in your container.
+    ///
+    /// This parameter maps to `Volumes` in the docker container create command and the `--volume` option to docker run.
+    ///
+    /// Windows containers can mount whole directories on the same drive as `$env:ProgramData` . Windows containers can't mount directories on a different drive, and mount point can't be across drives.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-mountpoints>
+    #[track_caller]
+    pub fn mount_points(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "mountPoints")
+    }
+    /// The name of a container.
+    ///
+    /// If you're linking multiple containers together in a task definition, the `name` of one container can be entered in the `links` of another container to connect the containers. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed. This parameter maps to `name` in the docker container create command and the `--name` option to docker run.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-name>
+    #[track_caller]
+    pub fn name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "name")
+    }
+    /// The list of port mappings for the container.
+    ///
+    /// Port mappings allow containers to access ports on the host container instance to send or receive traffic.
+    ///
+    /// For task definitions that use the `awsvpc` network mode, you should only specify the `containerPort` . The `hostPort` can be left blank or it must be the same value as the `containerPort` .
+    ///
+    /// Port mappings on Windows use the `NetNAT` gateway address rather than `localhost` . There is no loopback for port mappings on Windows, so you cannot access a container's mapped port from the host itself.
+    ///
+    /// This parameter maps to `PortBindings` in the [Create a container](https://docs.aws.amazon.com/https://docs.docker.com/engine/api/v1.35/#operation/ContainerCreate) section of the [Docker Remote API](https://docs.aws.amazon.com/https://docs.docker.com/engine/api/v1.35/) and the `--publish` option to [docker run](https://docs.aws.amazon.com/https://docs.docker.com/engine/reference/run/) . If the network mode of a task definition is set to `none` , then you can't specify port mappings. If the network mode of a task definition is set to `host` , then host ports must either be undefined or they must match the container port in the port mapping.
+    ///
+    /// > After a task reaches the `RUNNING` status, manual and automatic host and container port assignments are visible in the *Network Bindings* section of a container description for a selected task in the Amazon ECS console. The assignments are also visible in the `networkBindings` section [DescribeTasks](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html) responses.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-portmappings>
+    #[track_caller]
+    pub fn port_mappings(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "portMappings")
+    }
+    /// When this parameter is true, the container is given elevated privileges on the host container instance (similar to the `root` user).
+    ///
+    /// This parameter maps to `Privileged` in the docker container create command and the `--privileged` option to docker run
+    ///
+    /// > This parameter is not supported for Windows containers or tasks run on AWS Fargate .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-privileged>
+    #[track_caller]
+    pub fn privileged(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "privileged")
+    }
+    /// When this parameter is `true` , a TTY is allocated.
+    ///
+    /// This parameter maps to `Tty` in the docker container create command and the `--tty` option to docker run.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-pseudoterminal>
+    #[track_caller]
+    pub fn pseudo_terminal(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "pseudoTerminal")
+    }
+    /// When this parameter is true, the container is given read-only access to its root file system.
+    ///
+    /// This parameter maps to `ReadonlyRootfs` in the docker container create command and the `--read-only` option to docker run.
+    ///
+    /// > This parameter is not supported for Windows containers.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-readonlyrootfilesystem>
+    #[track_caller]
+    pub fn readonly_root_filesystem(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "readonlyRootFilesystem")
+    }
+    /// The private repository authentication credentials to use.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-repositorycredentials>
+    #[track_caller]
+    pub fn repository_credentials(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "repositoryCredentials")
+    }
+    /// The type and amount of a resource to assign to a container.
+    ///
+    /// The only supported resource is a GPU.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-resourcerequirements>
+    #[track_caller]
+    pub fn resource_requirements(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "resourceRequirements")
+    }
+    /// The restart policy for a container.
+    ///
+    /// When you set up a restart policy, Amazon ECS can restart the container without needing to replace the task. For more information, see [Restart individual containers in Amazon ECS tasks with container restart policies](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-restart-policy.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-restartpolicy>
+    #[track_caller]
+    pub fn restart_policy(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "restartPolicy")
+    }
+    /// The secrets to pass to the container.
+    ///
+    /// For more information, see [Specifying Sensitive Data](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-secrets>
+    #[track_caller]
+    pub fn secrets(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "secrets")
+    }
+    /// Time duration (in seconds) to wait before giving up on resolving dependencies for a container.
+    ///
+    /// For example, you specify two containers in a task definition with containerA having a dependency on containerB reaching a `COMPLETE` , `SUCCESS` , or `HEALTHY` status. If a `startTimeout` value is specified for containerB and it doesn't reach the desired status within that time then containerA gives up and not start. This results in the task transitioning to a `STOPPED` state.
+    ///
+    /// > When the `ECS_CONTAINER_START_TIMEOUT` container agent configuration variable is used, it's enforced independently from this start timeout value.
+    ///
+    /// For tasks using the Fargate launch type, the task or service requires the following platforms:
+    ///
+    /// - Linux platform version `1.3.0` or later.
+    /// - Windows platform version `1.0.0` or later.
+    ///
+    /// For tasks using the EC2 launch type, your container instances require at least version `1.26.0` of the container agent to use a container start timeout value. However, we recommend using the latest container agent version. For information about checking your agent version and updating to the latest version, see [Updating the Amazon ECS Container Agent](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-agent-update.html) in the *Amazon Elastic Container Service Developer Guide* . If you're using an Amazon ECS-optimized Linux AMI, your instance needs at least version `1.26.0-1` of the `ecs-init` package. If your container instances are launched from version `20190301` or later, then they contain the required versions of the container agent and `ecs-init` . For more information, see [Amazon ECS-optimized Linux AMI](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-optimized_AMI.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// The valid values for Fargate are 2-120 seconds.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-starttimeout>
+    #[track_caller]
+    pub fn start_timeout(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "startTimeout")
+    }
+    /// Time duration (in seconds) to wait before the container is forcefully killed if it doesn't exit normally on its own.
+    ///
+    /// For tasks using the Fargate launch type, the task or service requires the following platforms:
+    ///
+    /// - Linux platform version `1.3.0` or later.
+    /// - Windows platform version `1.0.0` or later.
+    ///
+    /// For tasks that use the Fargate launch type, the max stop timeout value is 120 seconds and if the parameter is not specified, the default value of 30 seconds is used.
+    ///
+    /// For tasks that use the EC2 launch type, if the `stopTimeout` parameter isn't specified, the value set for the Amazon ECS container agent configuration variable `ECS_CONTAINER_STOP_TIMEOUT` is used. If neither the `stopTimeout` parameter or the `ECS_CONTAINER_STOP_TIMEOUT` agent configuration variable are set, then the default values of 30 seconds for Linux containers and 30 seconds on Windows containers are used. Your container instances require at least version 1.26.0 of the container agent to use a container stop timeout value. However, we recommend using the latest container agent version. For information about checking your agent version and updating to the latest version, see [Updating the Amazon ECS Container Agent](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-agent-update.html) in the *Amazon Elastic Container Service Developer Guide* . If you're using an Amazon ECS-optimized Linux AMI, your instance needs at least version 1.26.0-1 of the `ecs-init` package. If your container instances are launched from version `20190301` or later, then they contain the required versions of the container agent and `ecs-init` . For more information, see [Amazon ECS-optimized Linux AMI](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-optimized_AMI.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// The valid values for Fargate are 2-120 seconds.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-stoptimeout>
+    #[track_caller]
+    pub fn stop_timeout(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "stopTimeout")
+    }
+    /// A list of namespaced kernel parameters to set in the container.
+    ///
+    /// This parameter maps to `Sysctls` in the docker container create command and the `--sysctl` option to docker run. For example, you can configure `net.ipv4.tcp_keepalive_time` setting to maintain longer lived connections.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-systemcontrols>
+    #[track_caller]
+    pub fn system_controls(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "systemControls")
+    }
+    /// A list of `ulimits` to set in the container.
+    ///
+    /// This parameter maps to `Ulimits` in the [Create a container](https://docs.aws.amazon.com/https://docs.docker.com/engine/api/v1.35/#operation/ContainerCreate) section of the [Docker Remote API](https://docs.aws.amazon.com/https://docs.docker.com/engine/api/v1.35/) and the `--ulimit` option to [docker run](https://docs.aws.amazon.com/https://docs.docker.com/engine/reference/run/) . Valid naming values are displayed in the [Ulimit](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Ulimit.html) data type. This parameter requires version 1.18 of the Docker Remote API or greater on your container instance. To check the Docker Remote API version on your container instance, log in to your container instance and run the following command: `sudo docker version --format '{{.Server.APIVersion}}'`
+    ///
+    /// > This parameter is not supported for Windows containers.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-ulimits>
+    #[track_caller]
+    pub fn ulimits(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "ulimits")
+    }
+    /// The user to use inside the container.
+    ///
+    /// This parameter maps to `User` in the docker container create command and the `--user` option to docker run.
+    ///
+    /// > When running tasks using the `host` network mode, don't run containers using the root user (UID 0). We recommend using a non-root user for better security.
+    ///
+    /// You can specify the `user` using the following formats. If specifying a UID or GID, you must specify it as a positive integer.
+    ///
+    /// - `user`
+    /// - `user:group`
+    /// - `uid`
+    /// - `uid:gid`
+    /// - `user:gid`
+    /// - `uid:group`
+    ///
+    /// > This parameter is not supported for Windows containers.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-user>
+    #[track_caller]
+    pub fn user(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "user")
+    }
+    /// Specifies whether Amazon ECS will resolve the container image tag provided in the container definition to an image digest.
+    ///
+    /// By default, the value is `enabled` . If you set the value for a container as `disabled` , Amazon ECS will not resolve the provided container image tag to a digest and will use the original image URI specified in the container definition for deployment. For more information about container image resolution, see [Container image resolution](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html#deployment-container-image-stability) in the *Amazon ECS Developer Guide* .
+    ///
+    /// Default: - "enabled"
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-versionconsistency>
+    #[track_caller]
+    pub fn version_consistency(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "versionConsistency")
+    }
+    /// Data volumes to mount from another container.
+    ///
+    /// This parameter maps to `VolumesFrom` in the docker container create command and the `--volumes-from` option to docker run.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-volumesfrom>
+    #[track_caller]
+    pub fn volumes_from(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "volumesFrom")
+    }
+    /// The working directory to run commands inside the container in.
+    ///
+    /// This parameter maps to `WorkingDir` in the docker container create command and the `--workdir` option to docker run.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-workingdirectory>
+    #[track_caller]
+    pub fn working_directory(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "workingDirectory")
+    }
+}
+
 /// The `ContainerDependency` property specifies the dependencies defined for container startup and shutdown.
 ///
 /// A container can contain multiple dependencies. When a dependency is defined for container startup, for container shutdown it is reversed.
@@ -17836,7 +18517,7 @@ pub struct CfnTaskDefinitionDeviceProperty {
     /// By default, the container has permissions for `read` , `write` , and `mknod` for the device.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-device.html#cfn-ecs-taskdefinition-device-permissions>
-    pub permissions: Option<Vec<rt::JsString>>,
+    pub permissions: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnTaskDefinitionDeviceProperty {
@@ -17863,8 +18544,8 @@ impl CfnTaskDefinitionDeviceProperty {
     /// By default, the container has permissions for `read` , `write` , and `mknod` for the device.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-device.html#cfn-ecs-taskdefinition-device-permissions>
-    pub fn permissions(mut self, permissions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.permissions = Some(rt::collect::<rt::JsString, _>(permissions));
+    pub fn permissions(mut self, permissions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.permissions = Some(rt::ListArg::<rt::JsString>::into_list(permissions));
         self
     }
 }
@@ -18444,7 +19125,7 @@ pub struct CfnTaskDefinitionHealthCheckProperty {
     /// An exit code of 0 indicates success, and non-zero exit code indicates failure. For more information, see `HealthCheck` in the docker container create command.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-healthcheck.html#cfn-ecs-taskdefinition-healthcheck-command>
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// The time period in seconds between each health check execution.
     ///
     /// You may specify between 5 and 300 seconds. The default value is 30 seconds. This value applies only when you specify a `command` .
@@ -18493,8 +19174,8 @@ impl CfnTaskDefinitionHealthCheckProperty {
     /// An exit code of 0 indicates success, and non-zero exit code indicates failure. For more information, see `HealthCheck` in the docker container create command.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-healthcheck.html#cfn-ecs-taskdefinition-healthcheck-command>
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// The time period in seconds between each health check execution.
@@ -18702,7 +19383,7 @@ pub struct CfnTaskDefinitionKernelCapabilitiesProperty {
     /// Valid values: `"ALL" | "AUDIT_CONTROL" | "AUDIT_WRITE" | "BLOCK_SUSPEND" | "CHOWN" | "DAC_OVERRIDE" | "DAC_READ_SEARCH" | "FOWNER" | "FSETID" | "IPC_LOCK" | "IPC_OWNER" | "KILL" | "LEASE" | "LINUX_IMMUTABLE" | "MAC_ADMIN" | "MAC_OVERRIDE" | "MKNOD" | "NET_ADMIN" | "NET_BIND_SERVICE" | "NET_BROADCAST" | "NET_RAW" | "SETFCAP" | "SETGID" | "SETPCAP" | "SETUID" | "SYS_ADMIN" | "SYS_BOOT" | "SYS_CHROOT" | "SYS_MODULE" | "SYS_NICE" | "SYS_PACCT" | "SYS_PTRACE" | "SYS_RAWIO" | "SYS_RESOURCE" | "SYS_TIME" | "SYS_TTY_CONFIG" | "SYSLOG" | "WAKE_ALARM"`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-kernelcapabilities.html#cfn-ecs-taskdefinition-kernelcapabilities-add>
-    pub add: Option<Vec<rt::JsString>>,
+    pub add: Option<rt::JsList<rt::JsString>>,
     /// The Linux capabilities for the container that have been removed from the default configuration provided by Docker.
     ///
     /// This parameter maps to `CapDrop` in the docker container create command and the `--cap-drop` option to docker run.
@@ -18710,7 +19391,7 @@ pub struct CfnTaskDefinitionKernelCapabilitiesProperty {
     /// Valid values: `"ALL" | "AUDIT_CONTROL" | "AUDIT_WRITE" | "BLOCK_SUSPEND" | "CHOWN" | "DAC_OVERRIDE" | "DAC_READ_SEARCH" | "FOWNER" | "FSETID" | "IPC_LOCK" | "IPC_OWNER" | "KILL" | "LEASE" | "LINUX_IMMUTABLE" | "MAC_ADMIN" | "MAC_OVERRIDE" | "MKNOD" | "NET_ADMIN" | "NET_BIND_SERVICE" | "NET_BROADCAST" | "NET_RAW" | "SETFCAP" | "SETGID" | "SETPCAP" | "SETUID" | "SYS_ADMIN" | "SYS_BOOT" | "SYS_CHROOT" | "SYS_MODULE" | "SYS_NICE" | "SYS_PACCT" | "SYS_PTRACE" | "SYS_RAWIO" | "SYS_RESOURCE" | "SYS_TIME" | "SYS_TTY_CONFIG" | "SYSLOG" | "WAKE_ALARM"`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-kernelcapabilities.html#cfn-ecs-taskdefinition-kernelcapabilities-drop>
-    pub drop: Option<Vec<rt::JsString>>,
+    pub drop: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnTaskDefinitionKernelCapabilitiesProperty {
@@ -18727,8 +19408,8 @@ impl CfnTaskDefinitionKernelCapabilitiesProperty {
     /// Valid values: `"ALL" | "AUDIT_CONTROL" | "AUDIT_WRITE" | "BLOCK_SUSPEND" | "CHOWN" | "DAC_OVERRIDE" | "DAC_READ_SEARCH" | "FOWNER" | "FSETID" | "IPC_LOCK" | "IPC_OWNER" | "KILL" | "LEASE" | "LINUX_IMMUTABLE" | "MAC_ADMIN" | "MAC_OVERRIDE" | "MKNOD" | "NET_ADMIN" | "NET_BIND_SERVICE" | "NET_BROADCAST" | "NET_RAW" | "SETFCAP" | "SETGID" | "SETPCAP" | "SETUID" | "SYS_ADMIN" | "SYS_BOOT" | "SYS_CHROOT" | "SYS_MODULE" | "SYS_NICE" | "SYS_PACCT" | "SYS_PTRACE" | "SYS_RAWIO" | "SYS_RESOURCE" | "SYS_TIME" | "SYS_TTY_CONFIG" | "SYSLOG" | "WAKE_ALARM"`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-kernelcapabilities.html#cfn-ecs-taskdefinition-kernelcapabilities-add>
-    pub fn add(mut self, add: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.add = Some(rt::collect::<rt::JsString, _>(add));
+    pub fn add(mut self, add: impl rt::ListArg<rt::JsString>) -> Self {
+        self.add = Some(rt::ListArg::<rt::JsString>::into_list(add));
         self
     }
     /// The Linux capabilities for the container that have been removed from the default configuration provided by Docker.
@@ -18738,8 +19419,8 @@ impl CfnTaskDefinitionKernelCapabilitiesProperty {
     /// Valid values: `"ALL" | "AUDIT_CONTROL" | "AUDIT_WRITE" | "BLOCK_SUSPEND" | "CHOWN" | "DAC_OVERRIDE" | "DAC_READ_SEARCH" | "FOWNER" | "FSETID" | "IPC_LOCK" | "IPC_OWNER" | "KILL" | "LEASE" | "LINUX_IMMUTABLE" | "MAC_ADMIN" | "MAC_OVERRIDE" | "MKNOD" | "NET_ADMIN" | "NET_BIND_SERVICE" | "NET_BROADCAST" | "NET_RAW" | "SETFCAP" | "SETGID" | "SETPCAP" | "SETUID" | "SYS_ADMIN" | "SYS_BOOT" | "SYS_CHROOT" | "SYS_MODULE" | "SYS_NICE" | "SYS_PACCT" | "SYS_PTRACE" | "SYS_RAWIO" | "SYS_RESOURCE" | "SYS_TIME" | "SYS_TTY_CONFIG" | "SYSLOG" | "WAKE_ALARM"`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-kernelcapabilities.html#cfn-ecs-taskdefinition-kernelcapabilities-drop>
-    pub fn drop(mut self, drop: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.drop = Some(rt::collect::<rt::JsString, _>(drop));
+    pub fn drop(mut self, drop: impl rt::ListArg<rt::JsString>) -> Self {
+        self.drop = Some(rt::ListArg::<rt::JsString>::into_list(drop));
         self
     }
 }
@@ -18972,6 +19653,89 @@ impl rt::ToValue for CfnTaskDefinitionLinuxParametersProperty {
         o.opt("swappiness", &self.swappiness);
         o.opt("tmpfs", &self.tmpfs);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnTaskDefinitionLinuxParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnTaskDefinitionLinuxParametersProperty> {
+    /// The Linux capabilities for the container that are added to or dropped from the default configuration provided by Docker.
+    ///
+    /// > For tasks that use the Fargate launch type, `capabilities` is supported for all platform versions but the `add` parameter is only supported if using platform version 1.4.0 or later.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-capabilities>
+    #[track_caller]
+    pub fn capabilities(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "capabilities")
+    }
+    /// Any host devices to expose to the container.
+    ///
+    /// This parameter maps to `Devices` in the docker container create command and the `--device` option to docker run.
+    ///
+    /// > If you're using tasks that use the Fargate launch type, the `devices` parameter isn't supported.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-devices>
+    #[track_caller]
+    pub fn devices(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "devices")
+    }
+    /// Run an `init` process inside the container that forwards signals and reaps processes.
+    ///
+    /// This parameter maps to the `--init` option to docker run. This parameter requires version 1.25 of the Docker Remote API or greater on your container instance. To check the Docker Remote API version on your container instance, log in to your container instance and run the following command: `sudo docker version --format '{{.Server.APIVersion}}'`
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-initprocessenabled>
+    #[track_caller]
+    pub fn init_process_enabled(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "initProcessEnabled")
+    }
+    /// The total amount of swap memory (in MiB) a container can use.
+    ///
+    /// This parameter will be translated to the `--memory-swap` option to docker run where the value would be the sum of the container memory plus the `maxSwap` value.
+    ///
+    /// If a `maxSwap` value of `0` is specified, the container will not use swap. Accepted values are `0` or any positive integer. If the `maxSwap` parameter is omitted, the container will use the swap configuration for the container instance it is running on. A `maxSwap` value must be set for the `swappiness` parameter to be used.
+    ///
+    /// > If you're using tasks that use the Fargate launch type, the `maxSwap` parameter isn't supported.
+    /// >
+    /// > If you're using tasks on Amazon Linux 2023 the `swappiness` parameter isn't supported.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-maxswap>
+    #[track_caller]
+    pub fn max_swap(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "maxSwap")
+    }
+    /// The value for the size (in MiB) of the `/dev/shm` volume.
+    ///
+    /// This parameter maps to the `--shm-size` option to docker run.
+    ///
+    /// > If you are using tasks that use the Fargate launch type, the `sharedMemorySize` parameter is not supported.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-sharedmemorysize>
+    #[track_caller]
+    pub fn shared_memory_size(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "sharedMemorySize")
+    }
+    /// This allows you to tune a container's memory swappiness behavior.
+    ///
+    /// A `swappiness` value of `0` will cause swapping to not happen unless absolutely necessary. A `swappiness` value of `100` will cause pages to be swapped very aggressively. Accepted values are whole numbers between `0` and `100` . If the `swappiness` parameter is not specified, a default value of `60` is used. If a value is not specified for `maxSwap` then this parameter is ignored. This parameter maps to the `--memory-swappiness` option to docker run.
+    ///
+    /// > If you're using tasks that use the Fargate launch type, the `swappiness` parameter isn't supported.
+    /// >
+    /// > If you're using tasks on Amazon Linux 2023 the `swappiness` parameter isn't supported.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-swappiness>
+    #[track_caller]
+    pub fn swappiness(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "swappiness")
+    }
+    /// The container path, mount options, and size (in MiB) of the tmpfs mount.
+    ///
+    /// This parameter maps to the `--tmpfs` option to docker run.
+    ///
+    /// > If you're using tasks that use the Fargate launch type, the `tmpfs` parameter isn't supported.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-tmpfs>
+    #[track_caller]
+    pub fn tmpfs(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "tmpfs")
     }
 }
 
@@ -19622,6 +20386,41 @@ impl rt::ToValue for CfnTaskDefinitionProxyConfigurationProperty {
     }
 }
 
+/// The fields of a [`CfnTaskDefinitionProxyConfigurationProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnTaskDefinitionProxyConfigurationProperty> {
+    /// The name of the container that will serve as the App Mesh proxy.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-proxyconfiguration.html#cfn-ecs-taskdefinition-proxyconfiguration-containername>
+    #[track_caller]
+    pub fn container_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "containerName")
+    }
+    /// The set of network configuration parameters to provide the Container Network Interface (CNI) plugin, specified as key-value pairs.
+    ///
+    /// - `IgnoredUID` - (Required) The user ID (UID) of the proxy container as defined by the `user` parameter in a container definition. This is used to ensure the proxy ignores its own traffic. If `IgnoredGID` is specified, this field can be empty.
+    /// - `IgnoredGID` - (Required) The group ID (GID) of the proxy container as defined by the `user` parameter in a container definition. This is used to ensure the proxy ignores its own traffic. If `IgnoredUID` is specified, this field can be empty.
+    /// - `AppPorts` - (Required) The list of ports that the application uses. Network traffic to these ports is forwarded to the `ProxyIngressPort` and `ProxyEgressPort` .
+    /// - `ProxyIngressPort` - (Required) Specifies the port that incoming traffic to the `AppPorts` is directed to.
+    /// - `ProxyEgressPort` - (Required) Specifies the port that outgoing traffic from the `AppPorts` is directed to.
+    /// - `EgressIgnoredPorts` - (Required) The egress traffic going to the specified ports is ignored and not redirected to the `ProxyEgressPort` . It can be an empty list.
+    /// - `EgressIgnoredIPs` - (Required) The egress traffic going to the specified IP addresses is ignored and not redirected to the `ProxyEgressPort` . It can be an empty list.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-proxyconfiguration.html#cfn-ecs-taskdefinition-proxyconfiguration-proxyconfigurationproperties>
+    #[track_caller]
+    pub fn proxy_configuration_properties(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "proxyConfigurationProperties")
+    }
+    /// The proxy type.
+    ///
+    /// The only supported value is `APPMESH` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-proxyconfiguration.html#cfn-ecs-taskdefinition-proxyconfiguration-type>
+    #[track_caller]
+    pub fn r#type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "type")
+    }
+}
+
 /// The repository credentials for private registry authentication.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-repositorycredentials.html>
@@ -19658,6 +20457,19 @@ impl rt::ToValue for CfnTaskDefinitionRepositoryCredentialsProperty {
         let mut o = rt::ObjectBuilder::new();
         o.opt("credentialsParameter", &self.credentials_parameter);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnTaskDefinitionRepositoryCredentialsProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnTaskDefinitionRepositoryCredentialsProperty> {
+    /// The Amazon Resource Name (ARN) of the secret containing the private repository credentials.
+    ///
+    /// > When you use the Amazon ECS API, AWS CLI , or AWS SDK, if the secret exists in the same Region as the task that you're launching then you can use either the full ARN or the name of the secret. When you use the AWS Management Console, you must specify the full ARN of the secret.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-repositorycredentials.html#cfn-ecs-taskdefinition-repositorycredentials-credentialsparameter>
+    #[track_caller]
+    pub fn credentials_parameter(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "credentialsParameter")
     }
 }
 
@@ -20015,6 +20827,30 @@ impl rt::ToValue for CfnTaskDefinitionSecretProperty {
     }
 }
 
+/// The fields of a [`CfnTaskDefinitionSecretProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnTaskDefinitionSecretProperty> {
+    /// The name of the secret.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-secret.html#cfn-ecs-taskdefinition-secret-name>
+    #[track_caller]
+    pub fn name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "name")
+    }
+    /// The secret to expose to the container.
+    ///
+    /// The supported values are either the full ARN of the AWS Secrets Manager secret or the full ARN of the parameter in the SSM Parameter Store.
+    ///
+    /// For information about the require AWS Identity and Access Management permissions, see [Required IAM permissions for Amazon ECS secrets](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data-secrets.html#secrets-iam) (for Secrets Manager) or [Required IAM permissions for Amazon ECS secrets](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data-parameters.html) (for Systems Manager Parameter store) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// > If the SSM Parameter Store parameter exists in the same Region as the task you're launching, then you can use either the full ARN or name of the parameter. If the parameter exists in a different Region, then the full ARN must be specified.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-secret.html#cfn-ecs-taskdefinition-secret-valuefrom>
+    #[track_caller]
+    pub fn value_from(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "valueFrom")
+    }
+}
+
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-sharingstrategy.html>
 ///
 /// jsii: `aws-cdk-lib.aws_ecs.CfnTaskDefinition.SharingStrategyProperty` (a struct: plain data)
@@ -20192,7 +21028,7 @@ pub struct CfnTaskDefinitionTmpfsProperty {
     /// Valid values: `"defaults" | "ro" | "rw" | "suid" | "nosuid" | "dev" | "nodev" | "exec" | "noexec" | "sync" | "async" | "dirsync" | "remount" | "mand" | "nomand" | "atime" | "noatime" | "diratime" | "nodiratime" | "bind" | "rbind" | "unbindable" | "runbindable" | "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "relatime" | "norelatime" | "strictatime" | "nostrictatime" | "mode" | "uid" | "gid" | "nr_inodes" | "nr_blocks" | "mpol"`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-tmpfs.html#cfn-ecs-taskdefinition-tmpfs-mountoptions>
-    pub mount_options: Option<Vec<rt::JsString>>,
+    pub mount_options: Option<rt::JsList<rt::JsString>>,
     /// The maximum size (in MiB) of the tmpfs volume.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-tmpfs.html#cfn-ecs-taskdefinition-tmpfs-size>
@@ -20216,8 +21052,8 @@ impl CfnTaskDefinitionTmpfsProperty {
     /// Valid values: `"defaults" | "ro" | "rw" | "suid" | "nosuid" | "dev" | "nodev" | "exec" | "noexec" | "sync" | "async" | "dirsync" | "remount" | "mand" | "nomand" | "atime" | "noatime" | "diratime" | "nodiratime" | "bind" | "rbind" | "unbindable" | "runbindable" | "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "relatime" | "norelatime" | "strictatime" | "nostrictatime" | "mode" | "uid" | "gid" | "nr_inodes" | "nr_blocks" | "mpol"`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-tmpfs.html#cfn-ecs-taskdefinition-tmpfs-mountoptions>
-    pub fn mount_options(mut self, mount_options: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.mount_options = Some(rt::collect::<rt::JsString, _>(mount_options));
+    pub fn mount_options(mut self, mount_options: impl rt::ListArg<rt::JsString>) -> Self {
+        self.mount_options = Some(rt::ListArg::<rt::JsString>::into_list(mount_options));
         self
     }
     /// The maximum size (in MiB) of the tmpfs volume.
@@ -20665,7 +21501,7 @@ pub struct CfnTaskDefinitionProps {
     /// The valid values are `MANAGED_INSTANCES` , `EC2` , `FARGATE` , and `EXTERNAL` . For more information, see [Amazon ECS launch types](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/launch_types.html) in the *Amazon Elastic Container Service Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskdefinition.html#cfn-ecs-taskdefinition-requirescompatibilities>
-    pub requires_compatibilities: Option<Vec<rt::JsString>>,
+    pub requires_compatibilities: Option<rt::JsList<rt::JsString>>,
     /// The operating system that your tasks definitions run on.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskdefinition.html#cfn-ecs-taskdefinition-runtimeplatform>
@@ -20683,7 +21519,7 @@ pub struct CfnTaskDefinitionProps {
     /// - If your tagging schema is used across multiple services and resources, remember that other services may have restrictions on allowed characters. Generally allowed characters are: letters, numbers, and spaces representable in UTF-8, and the following characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskdefinition.html#cfn-ecs-taskdefinition-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The short name or full Amazon Resource Name (ARN) of the AWS Identity and Access Management role that grants containers in the task permission to call AWS APIs on your behalf.
     ///
     /// For more information, see [Amazon ECS Task Role](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html) in the *Amazon Elastic Container Service Developer Guide* .
@@ -20878,8 +21714,8 @@ impl CfnTaskDefinitionProps {
     /// The valid values are `MANAGED_INSTANCES` , `EC2` , `FARGATE` , and `EXTERNAL` . For more information, see [Amazon ECS launch types](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/launch_types.html) in the *Amazon Elastic Container Service Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskdefinition.html#cfn-ecs-taskdefinition-requirescompatibilities>
-    pub fn requires_compatibilities(mut self, requires_compatibilities: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.requires_compatibilities = Some(rt::collect::<rt::JsString, _>(requires_compatibilities));
+    pub fn requires_compatibilities(mut self, requires_compatibilities: impl rt::ListArg<rt::JsString>) -> Self {
+        self.requires_compatibilities = Some(rt::ListArg::<rt::JsString>::into_list(requires_compatibilities));
         self
     }
     /// The operating system that your tasks definitions run on.
@@ -20902,8 +21738,8 @@ impl CfnTaskDefinitionProps {
     /// - If your tagging schema is used across multiple services and resources, remember that other services may have restrictions on allowed characters. Generally allowed characters are: letters, numbers, and spaces representable in UTF-8, and the following characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskdefinition.html#cfn-ecs-taskdefinition-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The short name or full Amazon Resource Name (ARN) of the AWS Identity and Access Management role that grants containers in the task permission to call AWS APIs on your behalf.
@@ -21071,7 +21907,7 @@ impl CfnTaskSet {
     }
     /// The metadata that you apply to the task set to help you categorize and organize them.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The task definition for the tasks in the task set to use.
@@ -21111,7 +21947,7 @@ pub struct CfnTaskSetAwsVpcConfigurationProperty {
     /// > All specified security groups must be from the same VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskset-awsvpcconfiguration.html#cfn-ecs-taskset-awsvpcconfiguration-securitygroups>
-    pub security_groups: Option<Vec<rt::JsString>>,
+    pub security_groups: Option<rt::JsList<rt::JsString>>,
     /// The IDs of the subnets associated with the task or service.
     ///
     /// There's a limit of 16 subnets that can be specified.
@@ -21119,13 +21955,13 @@ pub struct CfnTaskSetAwsVpcConfigurationProperty {
     /// > All specified subnets must be from the same VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskset-awsvpcconfiguration.html#cfn-ecs-taskset-awsvpcconfiguration-subnets>
-    pub subnets: Vec<rt::JsString>,
+    pub subnets: rt::JsList<rt::JsString>,
 }
 
 impl CfnTaskSetAwsVpcConfigurationProperty {
     /// A `CfnTaskSetAwsVpcConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(subnets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnTaskSetAwsVpcConfigurationProperty { assign_public_ip: None, security_groups: None, subnets: rt::collect::<rt::JsString, _>(subnets) }
+    pub fn new(subnets: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnTaskSetAwsVpcConfigurationProperty { assign_public_ip: None, security_groups: None, subnets: rt::ListArg::<rt::JsString>::into_list(subnets) }
     }
     /// Whether the task's elastic network interface receives a public IP address.
     ///
@@ -21146,8 +21982,8 @@ impl CfnTaskSetAwsVpcConfigurationProperty {
     /// > All specified security groups must be from the same VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskset-awsvpcconfiguration.html#cfn-ecs-taskset-awsvpcconfiguration-securitygroups>
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.security_groups = Some(rt::collect::<rt::JsString, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.security_groups = Some(rt::ListArg::<rt::JsString>::into_list(security_groups));
         self
     }
     /// The IDs of the subnets associated with the task or service.
@@ -21157,8 +21993,8 @@ impl CfnTaskSetAwsVpcConfigurationProperty {
     /// > All specified subnets must be from the same VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskset-awsvpcconfiguration.html#cfn-ecs-taskset-awsvpcconfiguration-subnets>
-    pub fn subnets(mut self, subnets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.subnets = rt::collect::<rt::JsString, _>(subnets);
+    pub fn subnets(mut self, subnets: impl rt::ListArg<rt::JsString>) -> Self {
+        self.subnets = rt::ListArg::<rt::JsString>::into_list(subnets);
         self
     }
 }
@@ -21654,7 +22490,7 @@ pub struct CfnTaskSetProps {
     /// - If your tagging schema is used across multiple services and resources, remember that other services may have restrictions on allowed characters. Generally allowed characters are: letters, numbers, and spaces representable in UTF-8, and the following characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskset.html#cfn-ecs-taskset-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The task definition for the tasks in the task set to use.
     ///
     /// If a revision isn't specified, the latest `ACTIVE` revision is used.
@@ -21779,8 +22615,8 @@ impl CfnTaskSetProps {
     /// - If your tagging schema is used across multiple services and resources, remember that other services may have restrictions on allowed characters. Generally allowed characters are: letters, numbers, and spaces representable in UTF-8, and the following characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskset.html#cfn-ecs-taskset-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The task definition for the tasks in the task set to use.
@@ -22123,9 +22959,9 @@ impl Cluster {
     /// Arguments:
     /// - `default_capacity_provider_strategy`: cluster default capacity provider strategy. This takes the form of a list of CapacityProviderStrategy objects.
     #[track_caller]
-    pub fn add_default_capacity_provider_strategy(&self, default_capacity_provider_strategy: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>) {
+    pub fn add_default_capacity_provider_strategy(&self, default_capacity_provider_strategy: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy, _>(default_capacity_provider_strategy)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>::into_list(default_capacity_provider_strategy)));
         rt::call_op(rt::JsObject::handle(self), "addDefaultCapacityProviderStrategy", __args)
     }
     /// Add an AWS Cloud Map DNS namespace for this cluster.
@@ -22338,7 +23174,7 @@ impl Cluster {
     ///
     /// This is necessary to correctly create Capacity Provider Associations.
     #[track_caller]
-    pub fn default_capacity_provider_strategy(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn default_capacity_provider_strategy(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>> {
         rt::get_op(rt::JsObject::handle(self), "defaultCapacityProviderStrategy")
     }
     /// Getter for namespace added to cluster.
@@ -22348,7 +23184,7 @@ impl Cluster {
     }
     /// Getter for execute command configuration associated with the cluster.
     #[track_caller]
-    pub fn execute_command_configuration(&self) -> rt::JsAny {
+    pub fn execute_command_configuration(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ExecuteCommandConfiguration> {
         rt::get_op(rt::JsObject::handle(self), "executeCommandConfiguration")
     }
     /// Collection of grant methods for a Cluster.
@@ -22398,7 +23234,7 @@ pub struct ClusterAttributes {
     /// The security groups associated with the container instances registered to the cluster.
     ///
     /// Default: - no security groups
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// The VPC associated with the cluster.
     pub vpc: crate::aws_cdk_lib::aws_ec2::IVpc,
 }
@@ -22464,8 +23300,8 @@ impl ClusterAttributes {
     /// The security groups associated with the container instances registered to the cluster.
     ///
     /// Default: - no security groups
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// The VPC associated with the cluster.
@@ -22759,7 +23595,7 @@ pub struct CommonTaskDefinitionProps {
     /// [Task Definition Parameter Volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide//task_definition_parameters.html#volumes).
     ///
     /// Default: - No volumes are passed to the Docker daemon on a container instance.
-    pub volumes: Option<Vec<crate::aws_cdk_lib::aws_ecs::Volume>>,
+    pub volumes: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::Volume>>,
 }
 
 impl CommonTaskDefinitionProps {
@@ -22814,8 +23650,8 @@ impl CommonTaskDefinitionProps {
     /// [Task Definition Parameter Volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide//task_definition_parameters.html#volumes).
     ///
     /// Default: - No volumes are passed to the Docker daemon on a container instance.
-    pub fn volumes(mut self, volumes: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::Volume>>) -> Self {
-        self.volumes = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::Volume, _>(volumes));
+    pub fn volumes(mut self, volumes: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::Volume>) -> Self {
+        self.volumes = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::Volume>::into_list(volumes));
         self
     }
 }
@@ -22983,7 +23819,7 @@ impl ContainerDefinition {
     }
     /// Returns the host port for the requested container port if it exists.
     #[track_caller]
-    pub fn find_port_mapping(&self, container_port: impl Into<rt::JsNumber>, protocol: impl Into<crate::aws_cdk_lib::aws_ecs::Protocol>) -> rt::JsAny {
+    pub fn find_port_mapping(&self, container_port: impl Into<rt::JsNumber>, protocol: impl Into<crate::aws_cdk_lib::aws_ecs::Protocol>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(container_port)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::Protocol>::into(protocol)));
@@ -22991,7 +23827,7 @@ impl ContainerDefinition {
     }
     /// Returns the port mapping with the given name, if it exists.
     #[track_caller]
-    pub fn find_port_mapping_by_name(&self, name: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn find_port_mapping_by_name(&self, name: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(name)));
         rt::call_op(rt::JsObject::handle(self), "findPortMappingByName", __args)
@@ -23003,7 +23839,7 @@ impl ContainerDefinition {
     ///
     /// Leaves out the optional `task_definition`; [`Self::render_container_definition_with`] passes it.
     #[track_caller]
-    pub fn render_container_definition(&self) -> rt::JsAny {
+    pub fn render_container_definition(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionContainerDefinitionProperty> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "renderContainerDefinition", __args)
     }
@@ -23014,7 +23850,7 @@ impl ContainerDefinition {
     ///
     /// [`Self::render_container_definition`] with the optional `task_definition` passed.
     #[track_caller]
-    pub fn render_container_definition_with(&self, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::JsAny {
+    pub fn render_container_definition_with(&self, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionContainerDefinitionProperty> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::TaskDefinition>::into(task_definition)));
         rt::call_op(rt::JsObject::handle(self), "renderContainerDefinition", __args)
@@ -23030,7 +23866,7 @@ impl ContainerDefinition {
     }
     /// An array dependencies defined for container startup and shutdown.
     #[track_caller]
-    pub fn container_dependencies(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn container_dependencies(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::ContainerDependency>> {
         rt::get_op(rt::JsObject::handle(self), "containerDependencies")
     }
     /// The name of this container.
@@ -23050,12 +23886,12 @@ impl ContainerDefinition {
     }
     /// The crdential specifications for this container.
     #[track_caller]
-    pub fn credential_specs(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn credential_specs(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::CredentialSpecConfig>> {
         rt::get_op(rt::JsObject::handle(self), "credentialSpecs")
     }
     /// The environment files for this container.
     #[track_caller]
-    pub fn environment_files(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn environment_files(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::EnvironmentFileConfig>> {
         rt::get_op(rt::JsObject::handle(self), "environmentFiles")
     }
     /// Specifies whether the container will be marked essential.
@@ -23089,7 +23925,7 @@ impl ContainerDefinition {
     }
     /// The log configuration specification for the container.
     #[track_caller]
-    pub fn log_driver_config(&self) -> rt::JsAny {
+    pub fn log_driver_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         rt::get_op(rt::JsObject::handle(self), "logDriverConfig")
     }
     /// Whether there was at least one memory limit specified in this definition.
@@ -23099,7 +23935,7 @@ impl ContainerDefinition {
     }
     /// The mount points for data volumes in your container.
     #[track_caller]
-    pub fn mount_points(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn mount_points(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::MountPoint>> {
         rt::get_op(rt::JsObject::handle(self), "mountPoints")
     }
     /// The list of port mappings for the container.
@@ -23107,7 +23943,7 @@ impl ContainerDefinition {
     /// Port mappings allow containers to access ports
     /// on the host container instance to send or receive traffic.
     #[track_caller]
-    pub fn port_mappings(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn port_mappings(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping>> {
         rt::get_op(rt::JsObject::handle(self), "portMappings")
     }
     /// Specifies whether a TTY must be allocated for this container.
@@ -23127,12 +23963,12 @@ impl ContainerDefinition {
     }
     /// An array of ulimits to set in the container.
     #[track_caller]
-    pub fn ulimits(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn ulimits(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::Ulimit>> {
         rt::get_op(rt::JsObject::handle(self), "ulimits")
     }
     /// The data volumes to mount from another container in the same task definition.
     #[track_caller]
-    pub fn volumes_from(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn volumes_from(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::VolumeFrom>> {
         rt::get_op(rt::JsObject::handle(self), "volumesFrom")
     }
 }
@@ -23145,7 +23981,7 @@ pub struct ContainerDefinitionOptions {
     /// If you provide a shell command as a single string, you have to quote command-line arguments.
     ///
     /// Default: - CMD value built into container image.
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// The name of the container.
     ///
     /// Default: - id of node associated with ContainerDefinition.
@@ -23161,7 +23997,7 @@ pub struct ContainerDefinitionOptions {
     /// Currently, only one credential spec is allowed per container definition.
     ///
     /// Default: - No credential specs.
-    pub credential_specs: Option<Vec<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>,
+    pub credential_specs: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>,
     /// Specifies whether networking is disabled within the container.
     ///
     /// When this parameter is true, networking is disabled within the container.
@@ -23171,11 +24007,11 @@ pub struct ContainerDefinitionOptions {
     /// A list of DNS search domains that are presented to the container.
     ///
     /// Default: - No search domains.
-    pub dns_search_domains: Option<Vec<rt::JsString>>,
+    pub dns_search_domains: Option<rt::JsList<rt::JsString>>,
     /// A list of DNS servers that are presented to the container.
     ///
     /// Default: - Default DNS servers.
-    pub dns_servers: Option<Vec<rt::JsString>>,
+    pub dns_servers: Option<rt::JsList<rt::JsString>>,
     /// A key/value map of labels to add to the container.
     ///
     /// Default: - No labels.
@@ -23183,7 +24019,7 @@ pub struct ContainerDefinitionOptions {
     /// A list of strings to provide custom labels for SELinux and AppArmor multi-level security systems.
     ///
     /// Default: - No security labels.
-    pub docker_security_options: Option<Vec<rt::JsString>>,
+    pub docker_security_options: Option<rt::JsList<rt::JsString>>,
     /// Enable a restart policy for a container.
     ///
     /// When you set up a restart policy, Amazon ECS can restart the container without needing to replace the task.
@@ -23197,7 +24033,7 @@ pub struct ContainerDefinitionOptions {
     /// Default: - Entry point configured in container.
     ///
     /// See: <https://docs.docker.com/engine/reference/builder/#entrypoint>
-    pub entry_point: Option<Vec<rt::JsString>>,
+    pub entry_point: Option<rt::JsList<rt::JsString>>,
     /// The environment variables to pass to the container.
     ///
     /// Default: - No environment variables.
@@ -23207,7 +24043,7 @@ pub struct ContainerDefinitionOptions {
     /// Default: - No environment files.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/taskdef-envfiles.html>
-    pub environment_files: Option<Vec<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>,
+    pub environment_files: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>,
     /// Specifies whether the container is marked essential.
     ///
     /// If the essential parameter of a container is marked as true, and that container fails
@@ -23245,7 +24081,7 @@ pub struct ContainerDefinitionOptions {
     /// The inference accelerators referenced by the container.
     ///
     /// Default: - No inference accelerators assigned.
-    pub inference_accelerator_resources: Option<Vec<rt::JsString>>,
+    pub inference_accelerator_resources: Option<rt::JsList<rt::JsString>>,
     /// When this parameter is true, you can deploy containerized applications that require stdin or a tty to be allocated.
     ///
     /// Default: - false
@@ -23286,7 +24122,7 @@ pub struct ContainerDefinitionOptions {
     /// The port mappings to add to the container definition.
     ///
     /// Default: - No ports are mapped.
-    pub port_mappings: Option<Vec<crate::aws_cdk_lib::aws_ecs::PortMapping>>,
+    pub port_mappings: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::PortMapping>>,
     /// Specifies whether the container is marked as privileged.
     ///
     /// When this parameter is true, the container is given elevated privileges on the host container instance (similar to the root user).
@@ -23325,7 +24161,7 @@ pub struct ContainerDefinitionOptions {
     /// You can specify a maximum of 50 container exit codes.
     ///
     /// Default: - No exit codes are ignored.
-    pub restart_ignored_exit_codes: Option<Vec<rt::JsNumber>>,
+    pub restart_ignored_exit_codes: Option<rt::JsList<rt::JsNumber>>,
     /// The secret environment variables to pass to the container.
     ///
     /// Default: - No secret environment variables.
@@ -23343,9 +24179,9 @@ pub struct ContainerDefinitionOptions {
     /// Default: - No system controls are set.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_systemcontrols>
-    pub system_controls: Option<Vec<crate::aws_cdk_lib::aws_ecs::SystemControl>>,
+    pub system_controls: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::SystemControl>>,
     /// An array of ulimits to set in the container.
-    pub ulimits: Option<Vec<crate::aws_cdk_lib::aws_ecs::Ulimit>>,
+    pub ulimits: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::Ulimit>>,
     /// The user to use inside the container.
     ///
     /// This parameter maps to User in the Create a container section of the Docker Remote API and the --user option to docker run.
@@ -23380,8 +24216,8 @@ impl ContainerDefinitionOptions {
     /// If you provide a shell command as a single string, you have to quote command-line arguments.
     ///
     /// Default: - CMD value built into container image.
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// The name of the container.
@@ -23405,8 +24241,8 @@ impl ContainerDefinitionOptions {
     /// Currently, only one credential spec is allowed per container definition.
     ///
     /// Default: - No credential specs.
-    pub fn credential_specs(mut self, credential_specs: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>) -> Self {
-        self.credential_specs = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CredentialSpec, _>(credential_specs));
+    pub fn credential_specs(mut self, credential_specs: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CredentialSpec>) -> Self {
+        self.credential_specs = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CredentialSpec>::into_list(credential_specs));
         self
     }
     /// Specifies whether networking is disabled within the container.
@@ -23421,15 +24257,15 @@ impl ContainerDefinitionOptions {
     /// A list of DNS search domains that are presented to the container.
     ///
     /// Default: - No search domains.
-    pub fn dns_search_domains(mut self, dns_search_domains: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dns_search_domains = Some(rt::collect::<rt::JsString, _>(dns_search_domains));
+    pub fn dns_search_domains(mut self, dns_search_domains: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dns_search_domains = Some(rt::ListArg::<rt::JsString>::into_list(dns_search_domains));
         self
     }
     /// A list of DNS servers that are presented to the container.
     ///
     /// Default: - Default DNS servers.
-    pub fn dns_servers(mut self, dns_servers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dns_servers = Some(rt::collect::<rt::JsString, _>(dns_servers));
+    pub fn dns_servers(mut self, dns_servers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dns_servers = Some(rt::ListArg::<rt::JsString>::into_list(dns_servers));
         self
     }
     /// A key/value map of labels to add to the container.
@@ -23442,8 +24278,8 @@ impl ContainerDefinitionOptions {
     /// A list of strings to provide custom labels for SELinux and AppArmor multi-level security systems.
     ///
     /// Default: - No security labels.
-    pub fn docker_security_options(mut self, docker_security_options: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.docker_security_options = Some(rt::collect::<rt::JsString, _>(docker_security_options));
+    pub fn docker_security_options(mut self, docker_security_options: impl rt::ListArg<rt::JsString>) -> Self {
+        self.docker_security_options = Some(rt::ListArg::<rt::JsString>::into_list(docker_security_options));
         self
     }
     /// Enable a restart policy for a container.
@@ -23462,8 +24298,8 @@ impl ContainerDefinitionOptions {
     /// Default: - Entry point configured in container.
     ///
     /// See: <https://docs.docker.com/engine/reference/builder/#entrypoint>
-    pub fn entry_point(mut self, entry_point: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.entry_point = Some(rt::collect::<rt::JsString, _>(entry_point));
+    pub fn entry_point(mut self, entry_point: impl rt::ListArg<rt::JsString>) -> Self {
+        self.entry_point = Some(rt::ListArg::<rt::JsString>::into_list(entry_point));
         self
     }
     /// The environment variables to pass to the container.
@@ -23478,8 +24314,8 @@ impl ContainerDefinitionOptions {
     /// Default: - No environment files.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/taskdef-envfiles.html>
-    pub fn environment_files(mut self, environment_files: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>) -> Self {
-        self.environment_files = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::EnvironmentFile, _>(environment_files));
+    pub fn environment_files(mut self, environment_files: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>) -> Self {
+        self.environment_files = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>::into_list(environment_files));
         self
     }
     /// Specifies whether the container is marked essential.
@@ -23537,8 +24373,8 @@ impl ContainerDefinitionOptions {
     /// The inference accelerators referenced by the container.
     ///
     /// Default: - No inference accelerators assigned.
-    pub fn inference_accelerator_resources(mut self, inference_accelerator_resources: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.inference_accelerator_resources = Some(rt::collect::<rt::JsString, _>(inference_accelerator_resources));
+    pub fn inference_accelerator_resources(mut self, inference_accelerator_resources: impl rt::ListArg<rt::JsString>) -> Self {
+        self.inference_accelerator_resources = Some(rt::ListArg::<rt::JsString>::into_list(inference_accelerator_resources));
         self
     }
     /// When this parameter is true, you can deploy containerized applications that require stdin or a tty to be allocated.
@@ -23596,8 +24432,8 @@ impl ContainerDefinitionOptions {
     /// The port mappings to add to the container definition.
     ///
     /// Default: - No ports are mapped.
-    pub fn port_mappings(mut self, port_mappings: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::PortMapping>>) -> Self {
-        self.port_mappings = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::PortMapping, _>(port_mappings));
+    pub fn port_mappings(mut self, port_mappings: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::PortMapping>) -> Self {
+        self.port_mappings = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::PortMapping>::into_list(port_mappings));
         self
     }
     /// Specifies whether the container is marked as privileged.
@@ -23650,8 +24486,8 @@ impl ContainerDefinitionOptions {
     /// You can specify a maximum of 50 container exit codes.
     ///
     /// Default: - No exit codes are ignored.
-    pub fn restart_ignored_exit_codes(mut self, restart_ignored_exit_codes: impl IntoIterator<Item = impl Into<rt::JsNumber>>) -> Self {
-        self.restart_ignored_exit_codes = Some(rt::collect::<rt::JsNumber, _>(restart_ignored_exit_codes));
+    pub fn restart_ignored_exit_codes(mut self, restart_ignored_exit_codes: impl rt::ListArg<rt::JsNumber>) -> Self {
+        self.restart_ignored_exit_codes = Some(rt::ListArg::<rt::JsNumber>::into_list(restart_ignored_exit_codes));
         self
     }
     /// The secret environment variables to pass to the container.
@@ -23680,13 +24516,13 @@ impl ContainerDefinitionOptions {
     /// Default: - No system controls are set.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_systemcontrols>
-    pub fn system_controls(mut self, system_controls: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::SystemControl>>) -> Self {
-        self.system_controls = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::SystemControl, _>(system_controls));
+    pub fn system_controls(mut self, system_controls: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::SystemControl>) -> Self {
+        self.system_controls = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::SystemControl>::into_list(system_controls));
         self
     }
     /// An array of ulimits to set in the container.
-    pub fn ulimits(mut self, ulimits: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::Ulimit>>) -> Self {
-        self.ulimits = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::Ulimit, _>(ulimits));
+    pub fn ulimits(mut self, ulimits: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::Ulimit>) -> Self {
+        self.ulimits = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::Ulimit>::into_list(ulimits));
         self
     }
     /// The user to use inside the container.
@@ -23778,7 +24614,7 @@ pub struct ContainerDefinitionProps {
     /// If you provide a shell command as a single string, you have to quote command-line arguments.
     ///
     /// Default: - CMD value built into container image.
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// The name of the container.
     ///
     /// Default: - id of node associated with ContainerDefinition.
@@ -23794,7 +24630,7 @@ pub struct ContainerDefinitionProps {
     /// Currently, only one credential spec is allowed per container definition.
     ///
     /// Default: - No credential specs.
-    pub credential_specs: Option<Vec<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>,
+    pub credential_specs: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>,
     /// Specifies whether networking is disabled within the container.
     ///
     /// When this parameter is true, networking is disabled within the container.
@@ -23804,11 +24640,11 @@ pub struct ContainerDefinitionProps {
     /// A list of DNS search domains that are presented to the container.
     ///
     /// Default: - No search domains.
-    pub dns_search_domains: Option<Vec<rt::JsString>>,
+    pub dns_search_domains: Option<rt::JsList<rt::JsString>>,
     /// A list of DNS servers that are presented to the container.
     ///
     /// Default: - Default DNS servers.
-    pub dns_servers: Option<Vec<rt::JsString>>,
+    pub dns_servers: Option<rt::JsList<rt::JsString>>,
     /// A key/value map of labels to add to the container.
     ///
     /// Default: - No labels.
@@ -23816,7 +24652,7 @@ pub struct ContainerDefinitionProps {
     /// A list of strings to provide custom labels for SELinux and AppArmor multi-level security systems.
     ///
     /// Default: - No security labels.
-    pub docker_security_options: Option<Vec<rt::JsString>>,
+    pub docker_security_options: Option<rt::JsList<rt::JsString>>,
     /// Enable a restart policy for a container.
     ///
     /// When you set up a restart policy, Amazon ECS can restart the container without needing to replace the task.
@@ -23830,7 +24666,7 @@ pub struct ContainerDefinitionProps {
     /// Default: - Entry point configured in container.
     ///
     /// See: <https://docs.docker.com/engine/reference/builder/#entrypoint>
-    pub entry_point: Option<Vec<rt::JsString>>,
+    pub entry_point: Option<rt::JsList<rt::JsString>>,
     /// The environment variables to pass to the container.
     ///
     /// Default: - No environment variables.
@@ -23840,7 +24676,7 @@ pub struct ContainerDefinitionProps {
     /// Default: - No environment files.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/taskdef-envfiles.html>
-    pub environment_files: Option<Vec<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>,
+    pub environment_files: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>,
     /// Specifies whether the container is marked essential.
     ///
     /// If the essential parameter of a container is marked as true, and that container fails
@@ -23878,7 +24714,7 @@ pub struct ContainerDefinitionProps {
     /// The inference accelerators referenced by the container.
     ///
     /// Default: - No inference accelerators assigned.
-    pub inference_accelerator_resources: Option<Vec<rt::JsString>>,
+    pub inference_accelerator_resources: Option<rt::JsList<rt::JsString>>,
     /// When this parameter is true, you can deploy containerized applications that require stdin or a tty to be allocated.
     ///
     /// Default: - false
@@ -23919,7 +24755,7 @@ pub struct ContainerDefinitionProps {
     /// The port mappings to add to the container definition.
     ///
     /// Default: - No ports are mapped.
-    pub port_mappings: Option<Vec<crate::aws_cdk_lib::aws_ecs::PortMapping>>,
+    pub port_mappings: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::PortMapping>>,
     /// Specifies whether the container is marked as privileged.
     ///
     /// When this parameter is true, the container is given elevated privileges on the host container instance (similar to the root user).
@@ -23958,7 +24794,7 @@ pub struct ContainerDefinitionProps {
     /// You can specify a maximum of 50 container exit codes.
     ///
     /// Default: - No exit codes are ignored.
-    pub restart_ignored_exit_codes: Option<Vec<rt::JsNumber>>,
+    pub restart_ignored_exit_codes: Option<rt::JsList<rt::JsNumber>>,
     /// The secret environment variables to pass to the container.
     ///
     /// Default: - No secret environment variables.
@@ -23976,13 +24812,13 @@ pub struct ContainerDefinitionProps {
     /// Default: - No system controls are set.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_systemcontrols>
-    pub system_controls: Option<Vec<crate::aws_cdk_lib::aws_ecs::SystemControl>>,
+    pub system_controls: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::SystemControl>>,
     /// The name of the task definition that includes this container definition.
     ///
     /// [disable-awslint:ref-via-interface]
     pub task_definition: crate::aws_cdk_lib::aws_ecs::TaskDefinition,
     /// An array of ulimits to set in the container.
-    pub ulimits: Option<Vec<crate::aws_cdk_lib::aws_ecs::Ulimit>>,
+    pub ulimits: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::Ulimit>>,
     /// The user to use inside the container.
     ///
     /// This parameter maps to User in the Create a container section of the Docker Remote API and the --user option to docker run.
@@ -24030,8 +24866,8 @@ impl ContainerDefinitionProps {
     /// If you provide a shell command as a single string, you have to quote command-line arguments.
     ///
     /// Default: - CMD value built into container image.
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// The name of the container.
@@ -24055,8 +24891,8 @@ impl ContainerDefinitionProps {
     /// Currently, only one credential spec is allowed per container definition.
     ///
     /// Default: - No credential specs.
-    pub fn credential_specs(mut self, credential_specs: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>) -> Self {
-        self.credential_specs = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CredentialSpec, _>(credential_specs));
+    pub fn credential_specs(mut self, credential_specs: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CredentialSpec>) -> Self {
+        self.credential_specs = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CredentialSpec>::into_list(credential_specs));
         self
     }
     /// Specifies whether networking is disabled within the container.
@@ -24071,15 +24907,15 @@ impl ContainerDefinitionProps {
     /// A list of DNS search domains that are presented to the container.
     ///
     /// Default: - No search domains.
-    pub fn dns_search_domains(mut self, dns_search_domains: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dns_search_domains = Some(rt::collect::<rt::JsString, _>(dns_search_domains));
+    pub fn dns_search_domains(mut self, dns_search_domains: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dns_search_domains = Some(rt::ListArg::<rt::JsString>::into_list(dns_search_domains));
         self
     }
     /// A list of DNS servers that are presented to the container.
     ///
     /// Default: - Default DNS servers.
-    pub fn dns_servers(mut self, dns_servers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dns_servers = Some(rt::collect::<rt::JsString, _>(dns_servers));
+    pub fn dns_servers(mut self, dns_servers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dns_servers = Some(rt::ListArg::<rt::JsString>::into_list(dns_servers));
         self
     }
     /// A key/value map of labels to add to the container.
@@ -24092,8 +24928,8 @@ impl ContainerDefinitionProps {
     /// A list of strings to provide custom labels for SELinux and AppArmor multi-level security systems.
     ///
     /// Default: - No security labels.
-    pub fn docker_security_options(mut self, docker_security_options: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.docker_security_options = Some(rt::collect::<rt::JsString, _>(docker_security_options));
+    pub fn docker_security_options(mut self, docker_security_options: impl rt::ListArg<rt::JsString>) -> Self {
+        self.docker_security_options = Some(rt::ListArg::<rt::JsString>::into_list(docker_security_options));
         self
     }
     /// Enable a restart policy for a container.
@@ -24112,8 +24948,8 @@ impl ContainerDefinitionProps {
     /// Default: - Entry point configured in container.
     ///
     /// See: <https://docs.docker.com/engine/reference/builder/#entrypoint>
-    pub fn entry_point(mut self, entry_point: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.entry_point = Some(rt::collect::<rt::JsString, _>(entry_point));
+    pub fn entry_point(mut self, entry_point: impl rt::ListArg<rt::JsString>) -> Self {
+        self.entry_point = Some(rt::ListArg::<rt::JsString>::into_list(entry_point));
         self
     }
     /// The environment variables to pass to the container.
@@ -24128,8 +24964,8 @@ impl ContainerDefinitionProps {
     /// Default: - No environment files.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/taskdef-envfiles.html>
-    pub fn environment_files(mut self, environment_files: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>) -> Self {
-        self.environment_files = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::EnvironmentFile, _>(environment_files));
+    pub fn environment_files(mut self, environment_files: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>) -> Self {
+        self.environment_files = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>::into_list(environment_files));
         self
     }
     /// Specifies whether the container is marked essential.
@@ -24187,8 +25023,8 @@ impl ContainerDefinitionProps {
     /// The inference accelerators referenced by the container.
     ///
     /// Default: - No inference accelerators assigned.
-    pub fn inference_accelerator_resources(mut self, inference_accelerator_resources: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.inference_accelerator_resources = Some(rt::collect::<rt::JsString, _>(inference_accelerator_resources));
+    pub fn inference_accelerator_resources(mut self, inference_accelerator_resources: impl rt::ListArg<rt::JsString>) -> Self {
+        self.inference_accelerator_resources = Some(rt::ListArg::<rt::JsString>::into_list(inference_accelerator_resources));
         self
     }
     /// When this parameter is true, you can deploy containerized applications that require stdin or a tty to be allocated.
@@ -24246,8 +25082,8 @@ impl ContainerDefinitionProps {
     /// The port mappings to add to the container definition.
     ///
     /// Default: - No ports are mapped.
-    pub fn port_mappings(mut self, port_mappings: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::PortMapping>>) -> Self {
-        self.port_mappings = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::PortMapping, _>(port_mappings));
+    pub fn port_mappings(mut self, port_mappings: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::PortMapping>) -> Self {
+        self.port_mappings = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::PortMapping>::into_list(port_mappings));
         self
     }
     /// Specifies whether the container is marked as privileged.
@@ -24300,8 +25136,8 @@ impl ContainerDefinitionProps {
     /// You can specify a maximum of 50 container exit codes.
     ///
     /// Default: - No exit codes are ignored.
-    pub fn restart_ignored_exit_codes(mut self, restart_ignored_exit_codes: impl IntoIterator<Item = impl Into<rt::JsNumber>>) -> Self {
-        self.restart_ignored_exit_codes = Some(rt::collect::<rt::JsNumber, _>(restart_ignored_exit_codes));
+    pub fn restart_ignored_exit_codes(mut self, restart_ignored_exit_codes: impl rt::ListArg<rt::JsNumber>) -> Self {
+        self.restart_ignored_exit_codes = Some(rt::ListArg::<rt::JsNumber>::into_list(restart_ignored_exit_codes));
         self
     }
     /// The secret environment variables to pass to the container.
@@ -24330,8 +25166,8 @@ impl ContainerDefinitionProps {
     /// Default: - No system controls are set.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_systemcontrols>
-    pub fn system_controls(mut self, system_controls: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::SystemControl>>) -> Self {
-        self.system_controls = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::SystemControl, _>(system_controls));
+    pub fn system_controls(mut self, system_controls: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::SystemControl>) -> Self {
+        self.system_controls = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::SystemControl>::into_list(system_controls));
         self
     }
     /// The name of the task definition that includes this container definition.
@@ -24342,8 +25178,8 @@ impl ContainerDefinitionProps {
         self
     }
     /// An array of ulimits to set in the container.
-    pub fn ulimits(mut self, ulimits: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::Ulimit>>) -> Self {
-        self.ulimits = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::Ulimit, _>(ulimits));
+    pub fn ulimits(mut self, ulimits: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::Ulimit>) -> Self {
+        self.ulimits = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::Ulimit>::into_list(ulimits));
         self
     }
     /// The user to use inside the container.
@@ -24475,6 +25311,25 @@ impl rt::ToValue for ContainerDependency {
     }
 }
 
+/// The fields of a [`ContainerDependency`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<ContainerDependency> {
+    /// The state the container needs to be in to satisfy the dependency and proceed with startup.
+    ///
+    /// Valid values are ContainerDependencyCondition.START, ContainerDependencyCondition.COMPLETE,
+    /// ContainerDependencyCondition.SUCCESS and ContainerDependencyCondition.HEALTHY.
+    ///
+    /// Default: ContainerDependencyCondition.HEALTHY
+    #[track_caller]
+    pub fn condition(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "condition")
+    }
+    /// The container to depend on.
+    #[track_caller]
+    pub fn container(&self) -> crate::aws_cdk_lib::aws_ecs::ContainerDefinition {
+        rt::get_op(rt::JsObject::handle(self), "container")
+    }
+}
+
 /// jsii: `aws-cdk-lib.aws_ecs.ContainerDependencyCondition`
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ContainerDependencyCondition {
@@ -24603,7 +25458,7 @@ impl ContainerImage {
     }
     /// Called when the image is used by a ContainerDefinition.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ContainerImageConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -24645,6 +25500,20 @@ impl rt::ToValue for ContainerImageConfig {
         o.field("imageName", &self.image_name);
         o.opt("repositoryCredentials", &self.repository_credentials);
         o.build()
+    }
+}
+
+/// The fields of a [`ContainerImageConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<ContainerImageConfig> {
+    /// Specifies the name of the container image.
+    #[track_caller]
+    pub fn image_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "imageName")
+    }
+    /// Specifies the credentials used to access the image repository.
+    #[track_caller]
+    pub fn repository_credentials(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionRepositoryCredentialsProperty> {
+        rt::get_op(rt::JsObject::handle(self), "repositoryCredentials")
     }
 }
 
@@ -24858,7 +25727,7 @@ impl CredentialSpec {
     }
     /// Called when the container is initialized to allow this object to bind to the stack.
     #[track_caller]
-    pub fn bind(&self) -> rt::JsAny {
+    pub fn bind(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::CredentialSpecConfig> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
     }
@@ -24924,13 +25793,27 @@ impl rt::ToValue for CredentialSpecConfig {
     }
 }
 
+/// The fields of a [`CredentialSpecConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CredentialSpecConfig> {
+    /// Location of the CredSpec file.
+    #[track_caller]
+    pub fn location(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "location")
+    }
+    /// Prefix used for the CredSpec string.
+    #[track_caller]
+    pub fn type_prefix(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "typePrefix")
+    }
+}
+
 /// Configuration for deployment alarms.
 ///
 /// jsii: `aws-cdk-lib.aws_ecs.DeploymentAlarmConfig` (a struct: plain data)
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeploymentAlarmConfig {
     /// List of alarm names to monitor during deployments.
-    pub alarm_names: Vec<rt::JsString>,
+    pub alarm_names: rt::JsList<rt::JsString>,
     /// Default rollback on alarm.
     ///
     /// Default: AlarmBehavior.ROLLBACK_ON_ALARM
@@ -24939,12 +25822,12 @@ pub struct DeploymentAlarmConfig {
 
 impl DeploymentAlarmConfig {
     /// A `DeploymentAlarmConfig` with its required fields; set optional ones with the setters.
-    pub fn new(alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        DeploymentAlarmConfig { alarm_names: rt::collect::<rt::JsString, _>(alarm_names), behavior: None }
+    pub fn new(alarm_names: impl rt::ListArg<rt::JsString>) -> Self {
+        DeploymentAlarmConfig { alarm_names: rt::ListArg::<rt::JsString>::into_list(alarm_names), behavior: None }
     }
     /// List of alarm names to monitor during deployments.
-    pub fn alarm_names(mut self, alarm_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.alarm_names = rt::collect::<rt::JsString, _>(alarm_names);
+    pub fn alarm_names(mut self, alarm_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.alarm_names = rt::ListArg::<rt::JsString>::into_list(alarm_names);
         self
     }
     /// Default rollback on alarm.
@@ -25096,7 +25979,7 @@ crate::__enum!(DeploymentControllerType, "aws-cdk-lib.aws_ecs.DeploymentControll
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeploymentLifecycleHookTargetConfig {
     /// The lifecycle stages when this hook should be executed.
-    pub lifecycle_stages: Vec<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>,
+    pub lifecycle_stages: rt::JsList<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>,
     /// The IAM role that grants permissions to invoke the target.
     ///
     /// Default: - a role will be created automatically
@@ -25108,7 +25991,7 @@ pub struct DeploymentLifecycleHookTargetConfig {
 /// The required fields of [`DeploymentLifecycleHookTargetConfig`], named: `DeploymentLifecycleHookTargetConfig::new(DeploymentLifecycleHookTargetConfigRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct DeploymentLifecycleHookTargetConfigRequired<T0, T1> {
-    /// The lifecycle stages when this hook should be executed. (items converting into `aws_cdk_lib::aws_ecs::DeploymentLifecycleStage`)
+    /// The lifecycle stages when this hook should be executed. (items converting into `aws_cdk_lib::aws_ecs::DeploymentLifecycleStage`, or a `JsArray` of them)
     pub lifecycle_stages: T0,
     /// The ARN of the target resource. (converts into `JsString`)
     pub target_arn: T1,
@@ -25118,15 +26001,14 @@ impl DeploymentLifecycleHookTargetConfig {
     /// A `DeploymentLifecycleHookTargetConfig` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: DeploymentLifecycleHookTargetConfigRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>,
+        T0: rt::ListArg<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>,
         T1: Into<rt::JsString>,
     {
-        DeploymentLifecycleHookTargetConfig { lifecycle_stages: rt::collect::<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage, _>(required.lifecycle_stages), role: None, target_arn: required.target_arn.into() }
+        DeploymentLifecycleHookTargetConfig { lifecycle_stages: rt::ListArg::<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>::into_list(required.lifecycle_stages), role: None, target_arn: required.target_arn.into() }
     }
     /// The lifecycle stages when this hook should be executed.
-    pub fn lifecycle_stages(mut self, lifecycle_stages: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>>) -> Self {
-        self.lifecycle_stages = rt::collect::<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage, _>(lifecycle_stages);
+    pub fn lifecycle_stages(mut self, lifecycle_stages: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>) -> Self {
+        self.lifecycle_stages = rt::ListArg::<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>::into_list(lifecycle_stages);
         self
     }
     /// The IAM role that grants permissions to invoke the target.
@@ -25153,6 +26035,27 @@ impl rt::ToValue for DeploymentLifecycleHookTargetConfig {
     }
 }
 
+/// The fields of a [`DeploymentLifecycleHookTargetConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<DeploymentLifecycleHookTargetConfig> {
+    /// The lifecycle stages when this hook should be executed.
+    #[track_caller]
+    pub fn lifecycle_stages(&self) -> rt::JsArray<rt::JsAny> {
+        rt::get_op(rt::JsObject::handle(self), "lifecycleStages")
+    }
+    /// The IAM role that grants permissions to invoke the target.
+    ///
+    /// Default: - a role will be created automatically
+    #[track_caller]
+    pub fn role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+        rt::get_op(rt::JsObject::handle(self), "role")
+    }
+    /// The ARN of the target resource.
+    #[track_caller]
+    pub fn target_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "targetArn")
+    }
+}
+
 /// Use an AWS Lambda function as a deployment lifecycle hook target.
 ///
 /// jsii: `aws-cdk-lib.aws_ecs.DeploymentLifecycleLambdaTarget`
@@ -25171,7 +26074,7 @@ impl DeploymentLifecycleLambdaTarget {
     }
     /// Bind this target to a deployment lifecycle hook.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::IConstruct>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::IConstruct>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleHookTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -25189,7 +26092,7 @@ impl DeploymentLifecycleLambdaTarget {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeploymentLifecycleLambdaTargetProps {
     /// The lifecycle stages when this hook should be executed.
-    pub lifecycle_stages: Vec<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>,
+    pub lifecycle_stages: rt::JsList<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>,
     /// The IAM role that grants permissions to invoke the lambda target.
     ///
     /// Default: - A unique role will be generated for this lambda function.
@@ -25198,12 +26101,12 @@ pub struct DeploymentLifecycleLambdaTargetProps {
 
 impl DeploymentLifecycleLambdaTargetProps {
     /// A `DeploymentLifecycleLambdaTargetProps` with its required fields; set optional ones with the setters.
-    pub fn new(lifecycle_stages: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>>) -> Self {
-        DeploymentLifecycleLambdaTargetProps { lifecycle_stages: rt::collect::<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage, _>(lifecycle_stages), role: None }
+    pub fn new(lifecycle_stages: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>) -> Self {
+        DeploymentLifecycleLambdaTargetProps { lifecycle_stages: rt::ListArg::<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>::into_list(lifecycle_stages), role: None }
     }
     /// The lifecycle stages when this hook should be executed.
-    pub fn lifecycle_stages(mut self, lifecycle_stages: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>>) -> Self {
-        self.lifecycle_stages = rt::collect::<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage, _>(lifecycle_stages);
+    pub fn lifecycle_stages(mut self, lifecycle_stages: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>) -> Self {
+        self.lifecycle_stages = rt::ListArg::<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleStage>::into_list(lifecycle_stages);
         self
     }
     /// The IAM role that grants permissions to invoke the lambda target.
@@ -25278,7 +26181,7 @@ pub struct Device {
     /// By default, the container has permissions for read, write, and mknod for the device.
     ///
     /// Default: Readonly
-    pub permissions: Option<Vec<crate::aws_cdk_lib::aws_ecs::DevicePermission>>,
+    pub permissions: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::DevicePermission>>,
 }
 
 impl Device {
@@ -25303,8 +26206,8 @@ impl Device {
     /// By default, the container has permissions for read, write, and mknod for the device.
     ///
     /// Default: Readonly
-    pub fn permissions(mut self, permissions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::DevicePermission>>) -> Self {
-        self.permissions = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::DevicePermission, _>(permissions));
+    pub fn permissions(mut self, permissions: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::DevicePermission>) -> Self {
+        self.permissions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::DevicePermission>::into_list(permissions));
         self
     }
 }
@@ -25562,6 +26465,26 @@ impl rt::ToValue for EBSTagSpecification {
     }
 }
 
+/// The fields of a [`EBSTagSpecification`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<EBSTagSpecification> {
+    /// Specifies whether to propagate the tags from the task definition or the service to the task.
+    ///
+    /// Valid values are: PropagatedTagSource.SERVICE, PropagatedTagSource.TASK_DEFINITION
+    ///
+    /// Default: - undefined
+    #[track_caller]
+    pub fn propagate_tags(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "propagateTags")
+    }
+    /// The tags to apply to the volume.
+    ///
+    /// Default: - No tags
+    #[track_caller]
+    pub fn tags(&self) -> rt::JsMap<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "tags")
+    }
+}
+
 /// Propagate tags for EBS Volume Configuration from either service or task definition.
 ///
 /// jsii: `aws-cdk-lib.aws_ecs.EbsPropagatedTagSource`
@@ -25735,7 +26658,7 @@ pub struct Ec2ServiceProps {
     /// A list of Capacity Provider strategies used to place a service.
     ///
     /// Default: - undefined
-    pub capacity_provider_strategies: Option<Vec<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
+    pub capacity_provider_strategies: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
     /// Whether to enable the deployment circuit breaker.
     ///
     /// If this property is defined, circuit breaker will be implicitly
@@ -25810,7 +26733,7 @@ pub struct Ec2ServiceProps {
     /// The lifecycle hooks to execute during deployment stages.
     ///
     /// Default: - none;
-    pub lifecycle_hooks: Option<Vec<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>,
+    pub lifecycle_hooks: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>,
     /// Configuration for linear deployment strategy.
     ///
     /// Only valid when deploymentStrategy is set to LINEAR.
@@ -25831,14 +26754,14 @@ pub struct Ec2ServiceProps {
     /// [Amazon ECS Task Placement Constraints](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-constraints.html).
     ///
     /// Default: - No constraints.
-    pub placement_constraints: Option<Vec<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>,
+    pub placement_constraints: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>,
     /// The placement strategies to use for tasks in the service.
     ///
     /// For more information, see
     /// [Amazon ECS Task Placement Strategies](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-strategies.html).
     ///
     /// Default: - No strategies.
-    pub placement_strategies: Option<Vec<crate::aws_cdk_lib::aws_ecs::PlacementStrategy>>,
+    pub placement_strategies: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::PlacementStrategy>>,
     /// Specifies whether to propagate the tags from the task definition or the service to the tasks in the service.
     ///
     /// Valid values are: PropagatedTagSource.SERVICE, PropagatedTagSource.TASK_DEFINITION or PropagatedTagSource.NONE
@@ -25852,7 +26775,7 @@ pub struct Ec2ServiceProps {
     /// This property is only used for tasks that use the awsvpc network mode.
     ///
     /// Default: - A new security group is created.
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// Configuration for Service Connect.
     ///
     /// Default: No ports are advertised via Service Connect on this service, and the service cannot make requests to other services via Service Connect.
@@ -25875,7 +26798,7 @@ pub struct Ec2ServiceProps {
     /// details about the EBS volume that can be attached to ECS tasks.
     ///
     /// Default: - undefined
-    pub volume_configurations: Option<Vec<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
+    pub volume_configurations: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
     /// The subnets to associate with the service.
     ///
     /// This property is only used for tasks that use the awsvpc network mode.
@@ -25946,8 +26869,8 @@ impl Ec2ServiceProps {
     /// A list of Capacity Provider strategies used to place a service.
     ///
     /// Default: - undefined
-    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>) -> Self {
-        self.capacity_provider_strategies = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy, _>(capacity_provider_strategies));
+    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>) -> Self {
+        self.capacity_provider_strategies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>::into_list(capacity_provider_strategies));
         self
     }
     /// Whether to enable the deployment circuit breaker.
@@ -26060,8 +26983,8 @@ impl Ec2ServiceProps {
     /// The lifecycle hooks to execute during deployment stages.
     ///
     /// Default: - none;
-    pub fn lifecycle_hooks(mut self, lifecycle_hooks: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>) -> Self {
-        self.lifecycle_hooks = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget, _>(lifecycle_hooks));
+    pub fn lifecycle_hooks(mut self, lifecycle_hooks: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>) -> Self {
+        self.lifecycle_hooks = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>::into_list(lifecycle_hooks));
         self
     }
     /// Configuration for linear deployment strategy.
@@ -26093,8 +27016,8 @@ impl Ec2ServiceProps {
     /// [Amazon ECS Task Placement Constraints](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-constraints.html).
     ///
     /// Default: - No constraints.
-    pub fn placement_constraints(mut self, placement_constraints: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>) -> Self {
-        self.placement_constraints = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::PlacementConstraint, _>(placement_constraints));
+    pub fn placement_constraints(mut self, placement_constraints: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>) -> Self {
+        self.placement_constraints = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>::into_list(placement_constraints));
         self
     }
     /// The placement strategies to use for tasks in the service.
@@ -26103,8 +27026,8 @@ impl Ec2ServiceProps {
     /// [Amazon ECS Task Placement Strategies](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-strategies.html).
     ///
     /// Default: - No strategies.
-    pub fn placement_strategies(mut self, placement_strategies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::PlacementStrategy>>) -> Self {
-        self.placement_strategies = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::PlacementStrategy, _>(placement_strategies));
+    pub fn placement_strategies(mut self, placement_strategies: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::PlacementStrategy>) -> Self {
+        self.placement_strategies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::PlacementStrategy>::into_list(placement_strategies));
         self
     }
     /// Specifies whether to propagate the tags from the task definition or the service to the tasks in the service.
@@ -26123,8 +27046,8 @@ impl Ec2ServiceProps {
     /// This property is only used for tasks that use the awsvpc network mode.
     ///
     /// Default: - A new security group is created.
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// Configuration for Service Connect.
@@ -26161,8 +27084,8 @@ impl Ec2ServiceProps {
     /// details about the EBS volume that can be attached to ECS tasks.
     ///
     /// Default: - undefined
-    pub fn volume_configurations(mut self, volume_configurations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>) -> Self {
-        self.volume_configurations = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume, _>(volume_configurations));
+    pub fn volume_configurations(mut self, volume_configurations: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>) -> Self {
+        self.volume_configurations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>::into_list(volume_configurations));
         self
     }
     /// The subnets to associate with the service.
@@ -26375,7 +27298,7 @@ pub struct Ec2TaskDefinitionProps {
     /// Not supported in Fargate.
     ///
     /// Default: - No inference accelerators.
-    pub inference_accelerators: Option<Vec<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator>>,
+    pub inference_accelerators: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator>>,
     /// The IPC resource namespace to use for the containers in the task.
     ///
     /// Not supported in Fargate and Windows containers.
@@ -26401,7 +27324,7 @@ pub struct Ec2TaskDefinitionProps {
     /// constraints in the task definition and those specified at run time).
     ///
     /// Default: - No placement constraints.
-    pub placement_constraints: Option<Vec<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>,
+    pub placement_constraints: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>,
     /// The configuration details for the App Mesh proxy.
     ///
     /// Default: - No proxy configuration.
@@ -26416,7 +27339,7 @@ pub struct Ec2TaskDefinitionProps {
     /// [Task Definition Parameter Volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide//task_definition_parameters.html#volumes).
     ///
     /// Default: - No volumes are passed to the Docker daemon on a container instance.
-    pub volumes: Option<Vec<crate::aws_cdk_lib::aws_ecs::Volume>>,
+    pub volumes: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::Volume>>,
 }
 
 impl Ec2TaskDefinitionProps {
@@ -26456,8 +27379,8 @@ impl Ec2TaskDefinitionProps {
     /// Not supported in Fargate.
     ///
     /// Default: - No inference accelerators.
-    pub fn inference_accelerators(mut self, inference_accelerators: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator>>) -> Self {
-        self.inference_accelerators = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator, _>(inference_accelerators));
+    pub fn inference_accelerators(mut self, inference_accelerators: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator>) -> Self {
+        self.inference_accelerators = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator>::into_list(inference_accelerators));
         self
     }
     /// The IPC resource namespace to use for the containers in the task.
@@ -26494,8 +27417,8 @@ impl Ec2TaskDefinitionProps {
     /// constraints in the task definition and those specified at run time).
     ///
     /// Default: - No placement constraints.
-    pub fn placement_constraints(mut self, placement_constraints: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>) -> Self {
-        self.placement_constraints = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::PlacementConstraint, _>(placement_constraints));
+    pub fn placement_constraints(mut self, placement_constraints: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>) -> Self {
+        self.placement_constraints = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>::into_list(placement_constraints));
         self
     }
     /// The configuration details for the App Mesh proxy.
@@ -26518,8 +27441,8 @@ impl Ec2TaskDefinitionProps {
     /// [Task Definition Parameter Volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide//task_definition_parameters.html#volumes).
     ///
     /// Default: - No volumes are passed to the Docker daemon on a container instance.
-    pub fn volumes(mut self, volumes: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::Volume>>) -> Self {
-        self.volumes = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::Volume, _>(volumes));
+    pub fn volumes(mut self, volumes: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::Volume>) -> Self {
+        self.volumes = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::Volume>::into_list(volumes));
         self
     }
 }
@@ -26560,7 +27483,7 @@ impl EcrImage {
     }
     /// Called when the image is used by a ContainerDefinition.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ContainerImageConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -26700,7 +27623,7 @@ impl EcsOptimizedImage {
     }
     /// Return the correct image.
     #[track_caller]
-    pub fn get_image(&self, scope: impl Into<crate::constructs::Construct>) -> rt::JsAny {
+    pub fn get_image(&self, scope: impl Into<crate::constructs::Construct>) -> rt::StructRef<crate::aws_cdk_lib::aws_ec2::MachineImageConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         rt::call_op(rt::JsObject::handle(self), "getImage", __args)
@@ -27037,7 +27960,7 @@ impl EnvironmentFile {
     /// Arguments:
     /// - `scope`: The binding scope.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::EnvironmentFileConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -27091,6 +28014,20 @@ impl rt::ToValue for EnvironmentFileConfig {
         o.field("fileType", &self.file_type);
         o.field("s3Location", &self.s3_location);
         o.build()
+    }
+}
+
+/// The fields of a [`EnvironmentFileConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<EnvironmentFileConfig> {
+    /// The type of environment file.
+    #[track_caller]
+    pub fn file_type(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "fileType")
+    }
+    /// The location of the environment file in S3.
+    #[track_caller]
+    pub fn s3_location(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_s3::Location> {
+        rt::get_op(rt::JsObject::handle(self), "s3Location")
     }
 }
 
@@ -27165,6 +28102,33 @@ impl rt::ToValue for ExecuteCommandConfiguration {
         o.opt("logConfiguration", &self.log_configuration);
         o.opt("logging", &self.logging);
         o.build()
+    }
+}
+
+/// The fields of a [`ExecuteCommandConfiguration`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<ExecuteCommandConfiguration> {
+    /// The AWS Key Management Service key ID to encrypt the data between the local client and the container.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn kms_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+        rt::get_op(rt::JsObject::handle(self), "kmsKey")
+    }
+    /// The log configuration for the results of the execute command actions.
+    ///
+    /// The logs can be sent to CloudWatch Logs or an Amazon S3 bucket.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn log_configuration(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ExecuteCommandLogConfiguration> {
+        rt::get_op(rt::JsObject::handle(self), "logConfiguration")
+    }
+    /// The log settings to use for logging the execute command session.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn logging(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "logging")
     }
 }
 
@@ -27257,6 +28221,49 @@ impl rt::ToValue for ExecuteCommandLogConfiguration {
         o.opt("s3EncryptionEnabled", &self.s3_encryption_enabled);
         o.opt("s3KeyPrefix", &self.s3_key_prefix);
         o.build()
+    }
+}
+
+/// The fields of a [`ExecuteCommandLogConfiguration`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<ExecuteCommandLogConfiguration> {
+    /// Whether or not to enable encryption on the CloudWatch logs.
+    ///
+    /// Default: - encryption will be disabled.
+    #[track_caller]
+    pub fn cloud_watch_encryption_enabled(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "cloudWatchEncryptionEnabled")
+    }
+    /// The name of the CloudWatch log group to send logs to.
+    ///
+    /// The CloudWatch log group must already be created.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn cloud_watch_log_group(&self) -> rt::Opaque {
+        rt::get_op(rt::JsObject::handle(self), "cloudWatchLogGroup")
+    }
+    /// The name of the S3 bucket to send logs to.
+    ///
+    /// The S3 bucket must already be created.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn s3_bucket(&self) -> crate::aws_cdk_lib::aws_s3::IBucket {
+        rt::get_op(rt::JsObject::handle(self), "s3Bucket")
+    }
+    /// Whether or not to enable encryption on the S3 bucket.
+    ///
+    /// Default: - encryption will be disabled.
+    #[track_caller]
+    pub fn s3_encryption_enabled(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "s3EncryptionEnabled")
+    }
+    /// An optional folder in the S3 bucket to place logs in.
+    ///
+    /// Default: - none
+    #[track_caller]
+    pub fn s3_key_prefix(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "s3KeyPrefix")
     }
 }
 
@@ -27374,7 +28381,7 @@ impl ExternalService {
     }
     /// Overridden method to throw error as `attachToApplicationTargetGroup` is not supported for external service.
     #[track_caller]
-    pub fn attach_to_application_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> rt::JsAny {
+    pub fn attach_to_application_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::LoadBalancerTargetProps> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into(target_group)));
         rt::call_op(rt::JsObject::handle(self), "attachToApplicationTargetGroup", __args)
@@ -27485,7 +28492,7 @@ pub struct ExternalServiceProps {
     /// A list of Capacity Provider strategies used to place a service.
     ///
     /// Default: - undefined
-    pub capacity_provider_strategies: Option<Vec<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
+    pub capacity_provider_strategies: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
     /// Whether to enable the deployment circuit breaker.
     ///
     /// If this property is defined, circuit breaker will be implicitly
@@ -27561,7 +28568,7 @@ pub struct ExternalServiceProps {
     /// The lifecycle hooks to execute during deployment stages.
     ///
     /// Default: - none;
-    pub lifecycle_hooks: Option<Vec<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>,
+    pub lifecycle_hooks: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>,
     /// Configuration for linear deployment strategy.
     ///
     /// Only valid when deploymentStrategy is set to LINEAR.
@@ -27587,7 +28594,7 @@ pub struct ExternalServiceProps {
     /// If you do not specify a security group, a new security group is created.
     ///
     /// Default: - A new security group is created.
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// Configuration for Service Connect.
     ///
     /// Default: No ports are advertised via Service Connect on this service, and the service cannot make requests to other services via Service Connect.
@@ -27610,7 +28617,7 @@ pub struct ExternalServiceProps {
     /// details about the EBS volume that can be attached to ECS tasks.
     ///
     /// Default: - undefined
-    pub volume_configurations: Option<Vec<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
+    pub volume_configurations: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
 }
 
 /// The required fields of [`ExternalServiceProps`], named: `ExternalServiceProps::new(ExternalServicePropsRequired { .. })`.
@@ -27650,8 +28657,8 @@ impl ExternalServiceProps {
     /// A list of Capacity Provider strategies used to place a service.
     ///
     /// Default: - undefined
-    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>) -> Self {
-        self.capacity_provider_strategies = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy, _>(capacity_provider_strategies));
+    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>) -> Self {
+        self.capacity_provider_strategies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>::into_list(capacity_provider_strategies));
         self
     }
     /// Whether to enable the deployment circuit breaker.
@@ -27765,8 +28772,8 @@ impl ExternalServiceProps {
     /// The lifecycle hooks to execute during deployment stages.
     ///
     /// Default: - none;
-    pub fn lifecycle_hooks(mut self, lifecycle_hooks: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>) -> Self {
-        self.lifecycle_hooks = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget, _>(lifecycle_hooks));
+    pub fn lifecycle_hooks(mut self, lifecycle_hooks: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>) -> Self {
+        self.lifecycle_hooks = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>::into_list(lifecycle_hooks));
         self
     }
     /// Configuration for linear deployment strategy.
@@ -27806,8 +28813,8 @@ impl ExternalServiceProps {
     /// If you do not specify a security group, a new security group is created.
     ///
     /// Default: - A new security group is created.
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// Configuration for Service Connect.
@@ -27844,8 +28851,8 @@ impl ExternalServiceProps {
     /// details about the EBS volume that can be attached to ECS tasks.
     ///
     /// Default: - undefined
-    pub fn volume_configurations(mut self, volume_configurations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>) -> Self {
-        self.volume_configurations = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume, _>(volume_configurations));
+    pub fn volume_configurations(mut self, volume_configurations: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>) -> Self {
+        self.volume_configurations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>::into_list(volume_configurations));
         self
     }
 }
@@ -28056,7 +29063,7 @@ pub struct ExternalTaskDefinitionProps {
     /// [Task Definition Parameter Volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide//task_definition_parameters.html#volumes).
     ///
     /// Default: - No volumes are passed to the Docker daemon on a container instance.
-    pub volumes: Option<Vec<crate::aws_cdk_lib::aws_ecs::Volume>>,
+    pub volumes: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::Volume>>,
 }
 
 impl ExternalTaskDefinitionProps {
@@ -28120,8 +29127,8 @@ impl ExternalTaskDefinitionProps {
     /// [Task Definition Parameter Volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide//task_definition_parameters.html#volumes).
     ///
     /// Default: - No volumes are passed to the Docker daemon on a container instance.
-    pub fn volumes(mut self, volumes: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::Volume>>) -> Self {
-        self.volumes = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::Volume, _>(volumes));
+    pub fn volumes(mut self, volumes: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::Volume>) -> Self {
+        self.volumes = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::Volume>::into_list(volumes));
         self
     }
 }
@@ -28314,7 +29321,7 @@ pub struct FargateServiceProps {
     /// A list of Capacity Provider strategies used to place a service.
     ///
     /// Default: - undefined
-    pub capacity_provider_strategies: Option<Vec<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
+    pub capacity_provider_strategies: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
     /// Whether to enable the deployment circuit breaker.
     ///
     /// If this property is defined, circuit breaker will be implicitly
@@ -28381,7 +29388,7 @@ pub struct FargateServiceProps {
     /// The lifecycle hooks to execute during deployment stages.
     ///
     /// Default: - none;
-    pub lifecycle_hooks: Option<Vec<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>,
+    pub lifecycle_hooks: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>,
     /// Configuration for linear deployment strategy.
     ///
     /// Only valid when deploymentStrategy is set to LINEAR.
@@ -28415,7 +29422,7 @@ pub struct FargateServiceProps {
     /// If you do not specify a security group, a new security group is created.
     ///
     /// Default: - A new security group is created.
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// Configuration for Service Connect.
     ///
     /// Default: No ports are advertised via Service Connect on this service, and the service cannot make requests to other services via Service Connect.
@@ -28438,7 +29445,7 @@ pub struct FargateServiceProps {
     /// details about the EBS volume that can be attached to ECS tasks.
     ///
     /// Default: - undefined
-    pub volume_configurations: Option<Vec<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
+    pub volume_configurations: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>,
     /// The subnets to associate with the service.
     ///
     /// Default: - Public subnets if `assignPublicIp` is set, otherwise the first available one of Private, Isolated, Public, in that order.
@@ -28503,8 +29510,8 @@ impl FargateServiceProps {
     /// A list of Capacity Provider strategies used to place a service.
     ///
     /// Default: - undefined
-    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>) -> Self {
-        self.capacity_provider_strategies = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy, _>(capacity_provider_strategies));
+    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>) -> Self {
+        self.capacity_provider_strategies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>::into_list(capacity_provider_strategies));
         self
     }
     /// Whether to enable the deployment circuit breaker.
@@ -28606,8 +29613,8 @@ impl FargateServiceProps {
     /// The lifecycle hooks to execute during deployment stages.
     ///
     /// Default: - none;
-    pub fn lifecycle_hooks(mut self, lifecycle_hooks: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>>) -> Self {
-        self.lifecycle_hooks = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget, _>(lifecycle_hooks));
+    pub fn lifecycle_hooks(mut self, lifecycle_hooks: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>) -> Self {
+        self.lifecycle_hooks = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::IDeploymentLifecycleHookTarget>::into_list(lifecycle_hooks));
         self
     }
     /// Configuration for linear deployment strategy.
@@ -28658,8 +29665,8 @@ impl FargateServiceProps {
     /// If you do not specify a security group, a new security group is created.
     ///
     /// Default: - A new security group is created.
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// Configuration for Service Connect.
@@ -28696,8 +29703,8 @@ impl FargateServiceProps {
     /// details about the EBS volume that can be attached to ECS tasks.
     ///
     /// Default: - undefined
-    pub fn volume_configurations(mut self, volume_configurations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>>) -> Self {
-        self.volume_configurations = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume, _>(volume_configurations));
+    pub fn volume_configurations(mut self, volume_configurations: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>) -> Self {
+        self.volume_configurations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::ServiceManagedVolume>::into_list(volume_configurations));
         self
     }
     /// The subnets to associate with the service.
@@ -29002,7 +30009,7 @@ pub struct FargateTaskDefinitionProps {
     /// [Task Definition Parameter Volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide//task_definition_parameters.html#volumes).
     ///
     /// Default: - No volumes are passed to the Docker daemon on a container instance.
-    pub volumes: Option<Vec<crate::aws_cdk_lib::aws_ecs::Volume>>,
+    pub volumes: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::Volume>>,
 }
 
 impl FargateTaskDefinitionProps {
@@ -29147,8 +30154,8 @@ impl FargateTaskDefinitionProps {
     /// [Task Definition Parameter Volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide//task_definition_parameters.html#volumes).
     ///
     /// Default: - No volumes are passed to the Docker daemon on a container instance.
-    pub fn volumes(mut self, volumes: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::Volume>>) -> Self {
-        self.volumes = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::Volume, _>(volumes));
+    pub fn volumes(mut self, volumes: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::Volume>) -> Self {
+        self.volumes = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::Volume>::into_list(volumes));
         self
     }
 }
@@ -29207,7 +30214,7 @@ impl FireLensLogDriver {
     }
     /// Called when the log driver is configured on a container.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -29227,7 +30234,7 @@ pub struct FireLensLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub env: Option<Vec<rt::JsString>>,
+    pub env: Option<rt::JsList<rt::JsString>>,
     /// The env-regex option is similar to and compatible with env.
     ///
     /// Its value is a regular
@@ -29243,7 +30250,7 @@ pub struct FireLensLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub labels: Option<Vec<rt::JsString>>,
+    pub labels: Option<rt::JsList<rt::JsString>>,
     /// The configuration options to send to the log driver.
     ///
     /// Default: - the log driver options
@@ -29273,8 +30280,8 @@ impl FireLensLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub fn env(mut self, env: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.env = Some(rt::collect::<rt::JsString, _>(env));
+    pub fn env(mut self, env: impl rt::ListArg<rt::JsString>) -> Self {
+        self.env = Some(rt::ListArg::<rt::JsString>::into_list(env));
         self
     }
     /// The env-regex option is similar to and compatible with env.
@@ -29295,8 +30302,8 @@ impl FireLensLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub fn labels(mut self, labels: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.labels = Some(rt::collect::<rt::JsString, _>(labels));
+    pub fn labels(mut self, labels: impl rt::ListArg<rt::JsString>) -> Self {
+        self.labels = Some(rt::ListArg::<rt::JsString>::into_list(labels));
         self
     }
     /// The configuration options to send to the log driver.
@@ -29383,6 +30390,24 @@ impl rt::ToValue for FirelensConfig {
     }
 }
 
+/// The fields of a [`FirelensConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<FirelensConfig> {
+    /// Firelens options.
+    ///
+    /// Default: - no additional options
+    #[track_caller]
+    pub fn options(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::FirelensOptions> {
+        rt::get_op(rt::JsObject::handle(self), "options")
+    }
+    /// The log router to use.
+    ///
+    /// Default: - fluentbit
+    #[track_caller]
+    pub fn r#type(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "type")
+    }
+}
+
 /// Firelens configuration file type, s3 or file path.
 ///
 /// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_firelens.html#firelens-taskdef-customconfig
@@ -29418,7 +30443,7 @@ impl FirelensLogRouter {
     ///
     /// Leaves out the optional `task_definition`; [`Self::render_container_definition_with`] passes it.
     #[track_caller]
-    pub fn render_container_definition(&self) -> rt::JsAny {
+    pub fn render_container_definition(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionContainerDefinitionProperty> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "renderContainerDefinition", __args)
     }
@@ -29426,7 +30451,7 @@ impl FirelensLogRouter {
     ///
     /// [`Self::render_container_definition`] with the optional `task_definition` passed.
     #[track_caller]
-    pub fn render_container_definition_with(&self, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::JsAny {
+    pub fn render_container_definition_with(&self, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionContainerDefinitionProperty> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::TaskDefinition>::into(task_definition)));
         rt::call_op(rt::JsObject::handle(self), "renderContainerDefinition", __args)
@@ -29438,7 +30463,7 @@ impl FirelensLogRouter {
     }
     /// Firelens configuration.
     #[track_caller]
-    pub fn firelens_config(&self) -> rt::JsAny {
+    pub fn firelens_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::FirelensConfig> {
         rt::get_op(rt::JsObject::handle(self), "firelensConfig")
     }
 }
@@ -29453,7 +30478,7 @@ pub struct FirelensLogRouterDefinitionOptions {
     /// If you provide a shell command as a single string, you have to quote command-line arguments.
     ///
     /// Default: - CMD value built into container image.
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// The name of the container.
     ///
     /// Default: - id of node associated with ContainerDefinition.
@@ -29469,7 +30494,7 @@ pub struct FirelensLogRouterDefinitionOptions {
     /// Currently, only one credential spec is allowed per container definition.
     ///
     /// Default: - No credential specs.
-    pub credential_specs: Option<Vec<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>,
+    pub credential_specs: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>,
     /// Specifies whether networking is disabled within the container.
     ///
     /// When this parameter is true, networking is disabled within the container.
@@ -29479,11 +30504,11 @@ pub struct FirelensLogRouterDefinitionOptions {
     /// A list of DNS search domains that are presented to the container.
     ///
     /// Default: - No search domains.
-    pub dns_search_domains: Option<Vec<rt::JsString>>,
+    pub dns_search_domains: Option<rt::JsList<rt::JsString>>,
     /// A list of DNS servers that are presented to the container.
     ///
     /// Default: - Default DNS servers.
-    pub dns_servers: Option<Vec<rt::JsString>>,
+    pub dns_servers: Option<rt::JsList<rt::JsString>>,
     /// A key/value map of labels to add to the container.
     ///
     /// Default: - No labels.
@@ -29491,7 +30516,7 @@ pub struct FirelensLogRouterDefinitionOptions {
     /// A list of strings to provide custom labels for SELinux and AppArmor multi-level security systems.
     ///
     /// Default: - No security labels.
-    pub docker_security_options: Option<Vec<rt::JsString>>,
+    pub docker_security_options: Option<rt::JsList<rt::JsString>>,
     /// Enable a restart policy for a container.
     ///
     /// When you set up a restart policy, Amazon ECS can restart the container without needing to replace the task.
@@ -29505,7 +30530,7 @@ pub struct FirelensLogRouterDefinitionOptions {
     /// Default: - Entry point configured in container.
     ///
     /// See: <https://docs.docker.com/engine/reference/builder/#entrypoint>
-    pub entry_point: Option<Vec<rt::JsString>>,
+    pub entry_point: Option<rt::JsList<rt::JsString>>,
     /// The environment variables to pass to the container.
     ///
     /// Default: - No environment variables.
@@ -29515,7 +30540,7 @@ pub struct FirelensLogRouterDefinitionOptions {
     /// Default: - No environment files.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/taskdef-envfiles.html>
-    pub environment_files: Option<Vec<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>,
+    pub environment_files: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>,
     /// Specifies whether the container is marked essential.
     ///
     /// If the essential parameter of a container is marked as true, and that container fails
@@ -29555,7 +30580,7 @@ pub struct FirelensLogRouterDefinitionOptions {
     /// The inference accelerators referenced by the container.
     ///
     /// Default: - No inference accelerators assigned.
-    pub inference_accelerator_resources: Option<Vec<rt::JsString>>,
+    pub inference_accelerator_resources: Option<rt::JsList<rt::JsString>>,
     /// When this parameter is true, you can deploy containerized applications that require stdin or a tty to be allocated.
     ///
     /// Default: - false
@@ -29596,7 +30621,7 @@ pub struct FirelensLogRouterDefinitionOptions {
     /// The port mappings to add to the container definition.
     ///
     /// Default: - No ports are mapped.
-    pub port_mappings: Option<Vec<crate::aws_cdk_lib::aws_ecs::PortMapping>>,
+    pub port_mappings: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::PortMapping>>,
     /// Specifies whether the container is marked as privileged.
     ///
     /// When this parameter is true, the container is given elevated privileges on the host container instance (similar to the root user).
@@ -29635,7 +30660,7 @@ pub struct FirelensLogRouterDefinitionOptions {
     /// You can specify a maximum of 50 container exit codes.
     ///
     /// Default: - No exit codes are ignored.
-    pub restart_ignored_exit_codes: Option<Vec<rt::JsNumber>>,
+    pub restart_ignored_exit_codes: Option<rt::JsList<rt::JsNumber>>,
     /// The secret environment variables to pass to the container.
     ///
     /// Default: - No secret environment variables.
@@ -29653,9 +30678,9 @@ pub struct FirelensLogRouterDefinitionOptions {
     /// Default: - No system controls are set.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_systemcontrols>
-    pub system_controls: Option<Vec<crate::aws_cdk_lib::aws_ecs::SystemControl>>,
+    pub system_controls: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::SystemControl>>,
     /// An array of ulimits to set in the container.
-    pub ulimits: Option<Vec<crate::aws_cdk_lib::aws_ecs::Ulimit>>,
+    pub ulimits: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::Ulimit>>,
     /// The user to use inside the container.
     ///
     /// This parameter maps to User in the Create a container section of the Docker Remote API and the --user option to docker run.
@@ -29703,8 +30728,8 @@ impl FirelensLogRouterDefinitionOptions {
     /// If you provide a shell command as a single string, you have to quote command-line arguments.
     ///
     /// Default: - CMD value built into container image.
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// The name of the container.
@@ -29728,8 +30753,8 @@ impl FirelensLogRouterDefinitionOptions {
     /// Currently, only one credential spec is allowed per container definition.
     ///
     /// Default: - No credential specs.
-    pub fn credential_specs(mut self, credential_specs: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>) -> Self {
-        self.credential_specs = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CredentialSpec, _>(credential_specs));
+    pub fn credential_specs(mut self, credential_specs: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CredentialSpec>) -> Self {
+        self.credential_specs = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CredentialSpec>::into_list(credential_specs));
         self
     }
     /// Specifies whether networking is disabled within the container.
@@ -29744,15 +30769,15 @@ impl FirelensLogRouterDefinitionOptions {
     /// A list of DNS search domains that are presented to the container.
     ///
     /// Default: - No search domains.
-    pub fn dns_search_domains(mut self, dns_search_domains: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dns_search_domains = Some(rt::collect::<rt::JsString, _>(dns_search_domains));
+    pub fn dns_search_domains(mut self, dns_search_domains: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dns_search_domains = Some(rt::ListArg::<rt::JsString>::into_list(dns_search_domains));
         self
     }
     /// A list of DNS servers that are presented to the container.
     ///
     /// Default: - Default DNS servers.
-    pub fn dns_servers(mut self, dns_servers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dns_servers = Some(rt::collect::<rt::JsString, _>(dns_servers));
+    pub fn dns_servers(mut self, dns_servers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dns_servers = Some(rt::ListArg::<rt::JsString>::into_list(dns_servers));
         self
     }
     /// A key/value map of labels to add to the container.
@@ -29765,8 +30790,8 @@ impl FirelensLogRouterDefinitionOptions {
     /// A list of strings to provide custom labels for SELinux and AppArmor multi-level security systems.
     ///
     /// Default: - No security labels.
-    pub fn docker_security_options(mut self, docker_security_options: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.docker_security_options = Some(rt::collect::<rt::JsString, _>(docker_security_options));
+    pub fn docker_security_options(mut self, docker_security_options: impl rt::ListArg<rt::JsString>) -> Self {
+        self.docker_security_options = Some(rt::ListArg::<rt::JsString>::into_list(docker_security_options));
         self
     }
     /// Enable a restart policy for a container.
@@ -29785,8 +30810,8 @@ impl FirelensLogRouterDefinitionOptions {
     /// Default: - Entry point configured in container.
     ///
     /// See: <https://docs.docker.com/engine/reference/builder/#entrypoint>
-    pub fn entry_point(mut self, entry_point: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.entry_point = Some(rt::collect::<rt::JsString, _>(entry_point));
+    pub fn entry_point(mut self, entry_point: impl rt::ListArg<rt::JsString>) -> Self {
+        self.entry_point = Some(rt::ListArg::<rt::JsString>::into_list(entry_point));
         self
     }
     /// The environment variables to pass to the container.
@@ -29801,8 +30826,8 @@ impl FirelensLogRouterDefinitionOptions {
     /// Default: - No environment files.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/taskdef-envfiles.html>
-    pub fn environment_files(mut self, environment_files: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>) -> Self {
-        self.environment_files = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::EnvironmentFile, _>(environment_files));
+    pub fn environment_files(mut self, environment_files: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>) -> Self {
+        self.environment_files = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>::into_list(environment_files));
         self
     }
     /// Specifies whether the container is marked essential.
@@ -29865,8 +30890,8 @@ impl FirelensLogRouterDefinitionOptions {
     /// The inference accelerators referenced by the container.
     ///
     /// Default: - No inference accelerators assigned.
-    pub fn inference_accelerator_resources(mut self, inference_accelerator_resources: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.inference_accelerator_resources = Some(rt::collect::<rt::JsString, _>(inference_accelerator_resources));
+    pub fn inference_accelerator_resources(mut self, inference_accelerator_resources: impl rt::ListArg<rt::JsString>) -> Self {
+        self.inference_accelerator_resources = Some(rt::ListArg::<rt::JsString>::into_list(inference_accelerator_resources));
         self
     }
     /// When this parameter is true, you can deploy containerized applications that require stdin or a tty to be allocated.
@@ -29924,8 +30949,8 @@ impl FirelensLogRouterDefinitionOptions {
     /// The port mappings to add to the container definition.
     ///
     /// Default: - No ports are mapped.
-    pub fn port_mappings(mut self, port_mappings: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::PortMapping>>) -> Self {
-        self.port_mappings = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::PortMapping, _>(port_mappings));
+    pub fn port_mappings(mut self, port_mappings: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::PortMapping>) -> Self {
+        self.port_mappings = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::PortMapping>::into_list(port_mappings));
         self
     }
     /// Specifies whether the container is marked as privileged.
@@ -29978,8 +31003,8 @@ impl FirelensLogRouterDefinitionOptions {
     /// You can specify a maximum of 50 container exit codes.
     ///
     /// Default: - No exit codes are ignored.
-    pub fn restart_ignored_exit_codes(mut self, restart_ignored_exit_codes: impl IntoIterator<Item = impl Into<rt::JsNumber>>) -> Self {
-        self.restart_ignored_exit_codes = Some(rt::collect::<rt::JsNumber, _>(restart_ignored_exit_codes));
+    pub fn restart_ignored_exit_codes(mut self, restart_ignored_exit_codes: impl rt::ListArg<rt::JsNumber>) -> Self {
+        self.restart_ignored_exit_codes = Some(rt::ListArg::<rt::JsNumber>::into_list(restart_ignored_exit_codes));
         self
     }
     /// The secret environment variables to pass to the container.
@@ -30008,13 +31033,13 @@ impl FirelensLogRouterDefinitionOptions {
     /// Default: - No system controls are set.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_systemcontrols>
-    pub fn system_controls(mut self, system_controls: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::SystemControl>>) -> Self {
-        self.system_controls = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::SystemControl, _>(system_controls));
+    pub fn system_controls(mut self, system_controls: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::SystemControl>) -> Self {
+        self.system_controls = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::SystemControl>::into_list(system_controls));
         self
     }
     /// An array of ulimits to set in the container.
-    pub fn ulimits(mut self, ulimits: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::Ulimit>>) -> Self {
-        self.ulimits = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::Ulimit, _>(ulimits));
+    pub fn ulimits(mut self, ulimits: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::Ulimit>) -> Self {
+        self.ulimits = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::Ulimit>::into_list(ulimits));
         self
     }
     /// The user to use inside the container.
@@ -30107,7 +31132,7 @@ pub struct FirelensLogRouterProps {
     /// If you provide a shell command as a single string, you have to quote command-line arguments.
     ///
     /// Default: - CMD value built into container image.
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// The name of the container.
     ///
     /// Default: - id of node associated with ContainerDefinition.
@@ -30123,7 +31148,7 @@ pub struct FirelensLogRouterProps {
     /// Currently, only one credential spec is allowed per container definition.
     ///
     /// Default: - No credential specs.
-    pub credential_specs: Option<Vec<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>,
+    pub credential_specs: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>,
     /// Specifies whether networking is disabled within the container.
     ///
     /// When this parameter is true, networking is disabled within the container.
@@ -30133,11 +31158,11 @@ pub struct FirelensLogRouterProps {
     /// A list of DNS search domains that are presented to the container.
     ///
     /// Default: - No search domains.
-    pub dns_search_domains: Option<Vec<rt::JsString>>,
+    pub dns_search_domains: Option<rt::JsList<rt::JsString>>,
     /// A list of DNS servers that are presented to the container.
     ///
     /// Default: - Default DNS servers.
-    pub dns_servers: Option<Vec<rt::JsString>>,
+    pub dns_servers: Option<rt::JsList<rt::JsString>>,
     /// A key/value map of labels to add to the container.
     ///
     /// Default: - No labels.
@@ -30145,7 +31170,7 @@ pub struct FirelensLogRouterProps {
     /// A list of strings to provide custom labels for SELinux and AppArmor multi-level security systems.
     ///
     /// Default: - No security labels.
-    pub docker_security_options: Option<Vec<rt::JsString>>,
+    pub docker_security_options: Option<rt::JsList<rt::JsString>>,
     /// Enable a restart policy for a container.
     ///
     /// When you set up a restart policy, Amazon ECS can restart the container without needing to replace the task.
@@ -30159,7 +31184,7 @@ pub struct FirelensLogRouterProps {
     /// Default: - Entry point configured in container.
     ///
     /// See: <https://docs.docker.com/engine/reference/builder/#entrypoint>
-    pub entry_point: Option<Vec<rt::JsString>>,
+    pub entry_point: Option<rt::JsList<rt::JsString>>,
     /// The environment variables to pass to the container.
     ///
     /// Default: - No environment variables.
@@ -30169,7 +31194,7 @@ pub struct FirelensLogRouterProps {
     /// Default: - No environment files.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/taskdef-envfiles.html>
-    pub environment_files: Option<Vec<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>,
+    pub environment_files: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>,
     /// Specifies whether the container is marked essential.
     ///
     /// If the essential parameter of a container is marked as true, and that container fails
@@ -30209,7 +31234,7 @@ pub struct FirelensLogRouterProps {
     /// The inference accelerators referenced by the container.
     ///
     /// Default: - No inference accelerators assigned.
-    pub inference_accelerator_resources: Option<Vec<rt::JsString>>,
+    pub inference_accelerator_resources: Option<rt::JsList<rt::JsString>>,
     /// When this parameter is true, you can deploy containerized applications that require stdin or a tty to be allocated.
     ///
     /// Default: - false
@@ -30250,7 +31275,7 @@ pub struct FirelensLogRouterProps {
     /// The port mappings to add to the container definition.
     ///
     /// Default: - No ports are mapped.
-    pub port_mappings: Option<Vec<crate::aws_cdk_lib::aws_ecs::PortMapping>>,
+    pub port_mappings: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::PortMapping>>,
     /// Specifies whether the container is marked as privileged.
     ///
     /// When this parameter is true, the container is given elevated privileges on the host container instance (similar to the root user).
@@ -30289,7 +31314,7 @@ pub struct FirelensLogRouterProps {
     /// You can specify a maximum of 50 container exit codes.
     ///
     /// Default: - No exit codes are ignored.
-    pub restart_ignored_exit_codes: Option<Vec<rt::JsNumber>>,
+    pub restart_ignored_exit_codes: Option<rt::JsList<rt::JsNumber>>,
     /// The secret environment variables to pass to the container.
     ///
     /// Default: - No secret environment variables.
@@ -30307,13 +31332,13 @@ pub struct FirelensLogRouterProps {
     /// Default: - No system controls are set.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_systemcontrols>
-    pub system_controls: Option<Vec<crate::aws_cdk_lib::aws_ecs::SystemControl>>,
+    pub system_controls: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::SystemControl>>,
     /// The name of the task definition that includes this container definition.
     ///
     /// [disable-awslint:ref-via-interface]
     pub task_definition: crate::aws_cdk_lib::aws_ecs::TaskDefinition,
     /// An array of ulimits to set in the container.
-    pub ulimits: Option<Vec<crate::aws_cdk_lib::aws_ecs::Ulimit>>,
+    pub ulimits: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::Ulimit>>,
     /// The user to use inside the container.
     ///
     /// This parameter maps to User in the Create a container section of the Docker Remote API and the --user option to docker run.
@@ -30364,8 +31389,8 @@ impl FirelensLogRouterProps {
     /// If you provide a shell command as a single string, you have to quote command-line arguments.
     ///
     /// Default: - CMD value built into container image.
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// The name of the container.
@@ -30389,8 +31414,8 @@ impl FirelensLogRouterProps {
     /// Currently, only one credential spec is allowed per container definition.
     ///
     /// Default: - No credential specs.
-    pub fn credential_specs(mut self, credential_specs: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CredentialSpec>>) -> Self {
-        self.credential_specs = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CredentialSpec, _>(credential_specs));
+    pub fn credential_specs(mut self, credential_specs: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CredentialSpec>) -> Self {
+        self.credential_specs = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CredentialSpec>::into_list(credential_specs));
         self
     }
     /// Specifies whether networking is disabled within the container.
@@ -30405,15 +31430,15 @@ impl FirelensLogRouterProps {
     /// A list of DNS search domains that are presented to the container.
     ///
     /// Default: - No search domains.
-    pub fn dns_search_domains(mut self, dns_search_domains: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dns_search_domains = Some(rt::collect::<rt::JsString, _>(dns_search_domains));
+    pub fn dns_search_domains(mut self, dns_search_domains: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dns_search_domains = Some(rt::ListArg::<rt::JsString>::into_list(dns_search_domains));
         self
     }
     /// A list of DNS servers that are presented to the container.
     ///
     /// Default: - Default DNS servers.
-    pub fn dns_servers(mut self, dns_servers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dns_servers = Some(rt::collect::<rt::JsString, _>(dns_servers));
+    pub fn dns_servers(mut self, dns_servers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dns_servers = Some(rt::ListArg::<rt::JsString>::into_list(dns_servers));
         self
     }
     /// A key/value map of labels to add to the container.
@@ -30426,8 +31451,8 @@ impl FirelensLogRouterProps {
     /// A list of strings to provide custom labels for SELinux and AppArmor multi-level security systems.
     ///
     /// Default: - No security labels.
-    pub fn docker_security_options(mut self, docker_security_options: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.docker_security_options = Some(rt::collect::<rt::JsString, _>(docker_security_options));
+    pub fn docker_security_options(mut self, docker_security_options: impl rt::ListArg<rt::JsString>) -> Self {
+        self.docker_security_options = Some(rt::ListArg::<rt::JsString>::into_list(docker_security_options));
         self
     }
     /// Enable a restart policy for a container.
@@ -30446,8 +31471,8 @@ impl FirelensLogRouterProps {
     /// Default: - Entry point configured in container.
     ///
     /// See: <https://docs.docker.com/engine/reference/builder/#entrypoint>
-    pub fn entry_point(mut self, entry_point: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.entry_point = Some(rt::collect::<rt::JsString, _>(entry_point));
+    pub fn entry_point(mut self, entry_point: impl rt::ListArg<rt::JsString>) -> Self {
+        self.entry_point = Some(rt::ListArg::<rt::JsString>::into_list(entry_point));
         self
     }
     /// The environment variables to pass to the container.
@@ -30462,8 +31487,8 @@ impl FirelensLogRouterProps {
     /// Default: - No environment files.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/taskdef-envfiles.html>
-    pub fn environment_files(mut self, environment_files: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>>) -> Self {
-        self.environment_files = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::EnvironmentFile, _>(environment_files));
+    pub fn environment_files(mut self, environment_files: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>) -> Self {
+        self.environment_files = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::EnvironmentFile>::into_list(environment_files));
         self
     }
     /// Specifies whether the container is marked essential.
@@ -30526,8 +31551,8 @@ impl FirelensLogRouterProps {
     /// The inference accelerators referenced by the container.
     ///
     /// Default: - No inference accelerators assigned.
-    pub fn inference_accelerator_resources(mut self, inference_accelerator_resources: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.inference_accelerator_resources = Some(rt::collect::<rt::JsString, _>(inference_accelerator_resources));
+    pub fn inference_accelerator_resources(mut self, inference_accelerator_resources: impl rt::ListArg<rt::JsString>) -> Self {
+        self.inference_accelerator_resources = Some(rt::ListArg::<rt::JsString>::into_list(inference_accelerator_resources));
         self
     }
     /// When this parameter is true, you can deploy containerized applications that require stdin or a tty to be allocated.
@@ -30585,8 +31610,8 @@ impl FirelensLogRouterProps {
     /// The port mappings to add to the container definition.
     ///
     /// Default: - No ports are mapped.
-    pub fn port_mappings(mut self, port_mappings: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::PortMapping>>) -> Self {
-        self.port_mappings = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::PortMapping, _>(port_mappings));
+    pub fn port_mappings(mut self, port_mappings: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::PortMapping>) -> Self {
+        self.port_mappings = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::PortMapping>::into_list(port_mappings));
         self
     }
     /// Specifies whether the container is marked as privileged.
@@ -30639,8 +31664,8 @@ impl FirelensLogRouterProps {
     /// You can specify a maximum of 50 container exit codes.
     ///
     /// Default: - No exit codes are ignored.
-    pub fn restart_ignored_exit_codes(mut self, restart_ignored_exit_codes: impl IntoIterator<Item = impl Into<rt::JsNumber>>) -> Self {
-        self.restart_ignored_exit_codes = Some(rt::collect::<rt::JsNumber, _>(restart_ignored_exit_codes));
+    pub fn restart_ignored_exit_codes(mut self, restart_ignored_exit_codes: impl rt::ListArg<rt::JsNumber>) -> Self {
+        self.restart_ignored_exit_codes = Some(rt::ListArg::<rt::JsNumber>::into_list(restart_ignored_exit_codes));
         self
     }
     /// The secret environment variables to pass to the container.
@@ -30669,8 +31694,8 @@ impl FirelensLogRouterProps {
     /// Default: - No system controls are set.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_systemcontrols>
-    pub fn system_controls(mut self, system_controls: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::SystemControl>>) -> Self {
-        self.system_controls = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::SystemControl, _>(system_controls));
+    pub fn system_controls(mut self, system_controls: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::SystemControl>) -> Self {
+        self.system_controls = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::SystemControl>::into_list(system_controls));
         self
     }
     /// The name of the task definition that includes this container definition.
@@ -30681,8 +31706,8 @@ impl FirelensLogRouterProps {
         self
     }
     /// An array of ulimits to set in the container.
-    pub fn ulimits(mut self, ulimits: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::Ulimit>>) -> Self {
-        self.ulimits = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::Ulimit, _>(ulimits));
+    pub fn ulimits(mut self, ulimits: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::Ulimit>) -> Self {
+        self.ulimits = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::Ulimit>::into_list(ulimits));
         self
     }
     /// The user to use inside the container.
@@ -30847,6 +31872,36 @@ impl rt::ToValue for FirelensOptions {
     }
 }
 
+/// The fields of a [`FirelensOptions`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<FirelensOptions> {
+    /// Custom configuration file, s3 or file.
+    ///
+    /// Both configFileType and configFileValue must be used together
+    /// to define a custom configuration source.
+    ///
+    /// Default: - determined by checking configFileValue with S3 ARN.
+    #[track_caller]
+    pub fn config_file_type(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "configFileType")
+    }
+    /// Custom configuration file, S3 ARN or a file path Both configFileType and configFileValue must be used together to define a custom configuration source.
+    ///
+    /// Default: - no config file value
+    #[track_caller]
+    pub fn config_file_value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "configFileValue")
+    }
+    /// By default, Amazon ECS adds additional fields in your log entries that help identify the source of the logs.
+    ///
+    /// You can disable this action by setting enable-ecs-log-metadata to false.
+    ///
+    /// Default: - true
+    #[track_caller]
+    pub fn enable_ecs_log_metadata(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "enableECSLogMetadata")
+    }
+}
+
 /// A log driver that sends log information to journald Logs.
 ///
 /// jsii: `aws-cdk-lib.aws_ecs.FluentdLogDriver`
@@ -30880,7 +31935,7 @@ impl FluentdLogDriver {
     }
     /// Called when the log driver is configured on a container.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -30930,7 +31985,7 @@ pub struct FluentdLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub env: Option<Vec<rt::JsString>>,
+    pub env: Option<rt::JsList<rt::JsString>>,
     /// The env-regex option is similar to and compatible with env.
     ///
     /// Its value is a regular
@@ -30946,7 +32001,7 @@ pub struct FluentdLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub labels: Option<Vec<rt::JsString>>,
+    pub labels: Option<rt::JsList<rt::JsString>>,
     /// The maximum number of retries.
     ///
     /// Default: - 4294967295 (2**32 - 1).
@@ -31020,8 +32075,8 @@ impl FluentdLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub fn env(mut self, env: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.env = Some(rt::collect::<rt::JsString, _>(env));
+    pub fn env(mut self, env: impl rt::ListArg<rt::JsString>) -> Self {
+        self.env = Some(rt::ListArg::<rt::JsString>::into_list(env));
         self
     }
     /// The env-regex option is similar to and compatible with env.
@@ -31042,8 +32097,8 @@ impl FluentdLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub fn labels(mut self, labels: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.labels = Some(rt::collect::<rt::JsString, _>(labels));
+    pub fn labels(mut self, labels: impl rt::ListArg<rt::JsString>) -> Self {
+        self.labels = Some(rt::ListArg::<rt::JsString>::into_list(labels));
         self
     }
     /// The maximum number of retries.
@@ -31215,7 +32270,7 @@ impl GelfLogDriver {
     }
     /// Called when the log driver is configured on a container.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -31255,7 +32310,7 @@ pub struct GelfLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub env: Option<Vec<rt::JsString>>,
+    pub env: Option<rt::JsList<rt::JsString>>,
     /// The env-regex option is similar to and compatible with env.
     ///
     /// Its value is a regular
@@ -31271,7 +32326,7 @@ pub struct GelfLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub labels: Option<Vec<rt::JsString>>,
+    pub labels: Option<rt::JsList<rt::JsString>>,
     /// By default, Docker uses the first 12 characters of the container ID to tag log messages.
     ///
     /// Refer to the log tag option documentation for customizing the
@@ -31332,8 +32387,8 @@ impl GelfLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub fn env(mut self, env: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.env = Some(rt::collect::<rt::JsString, _>(env));
+    pub fn env(mut self, env: impl rt::ListArg<rt::JsString>) -> Self {
+        self.env = Some(rt::ListArg::<rt::JsString>::into_list(env));
         self
     }
     /// The env-regex option is similar to and compatible with env.
@@ -31354,8 +32409,8 @@ impl GelfLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub fn labels(mut self, labels: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.labels = Some(rt::collect::<rt::JsString, _>(labels));
+    pub fn labels(mut self, labels: impl rt::ListArg<rt::JsString>) -> Self {
+        self.labels = Some(rt::ListArg::<rt::JsString>::into_list(labels));
         self
     }
     /// By default, Docker uses the first 12 characters of the container ID to tag log messages.
@@ -31424,7 +32479,7 @@ impl GenericLogDriver {
     }
     /// Called when the log driver is configured on a container.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -31516,7 +32571,7 @@ pub struct HealthCheck {
     /// CMD-SHELL to run the command with the container's default shell.
     ///
     /// For example: [ "CMD-SHELL", "curl -f http://localhost/ || exit 1" ]
-    pub command: Vec<rt::JsString>,
+    pub command: rt::JsList<rt::JsString>,
     /// The time period in seconds between each health check execution.
     ///
     /// You may specify between 5 and 300 seconds.
@@ -31545,8 +32600,8 @@ pub struct HealthCheck {
 
 impl HealthCheck {
     /// A `HealthCheck` with its required fields; set optional ones with the setters.
-    pub fn new(command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        HealthCheck { command: rt::collect::<rt::JsString, _>(command), interval: None, retries: None, start_period: None, timeout: None }
+    pub fn new(command: impl rt::ListArg<rt::JsString>) -> Self {
+        HealthCheck { command: rt::ListArg::<rt::JsString>::into_list(command), interval: None, retries: None, start_period: None, timeout: None }
     }
     /// A string array representing the command that the container runs to determine if it is healthy.
     ///
@@ -31554,8 +32609,8 @@ impl HealthCheck {
     /// CMD-SHELL to run the command with the container's default shell.
     ///
     /// For example: [ "CMD-SHELL", "curl -f http://localhost/ || exit 1" ]
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = rt::collect::<rt::JsString, _>(command);
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = rt::ListArg::<rt::JsString>::into_list(command);
         self
     }
     /// The time period in seconds between each health check execution.
@@ -31662,7 +32717,7 @@ impl IAlternateTarget {
     /// Arguments:
     /// - `scope`: The construct scope.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::IConstruct>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::IConstruct>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::AlternateTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -31835,7 +32890,7 @@ impl ICluster {
     }
     /// The execute command configuration for the cluster.
     #[track_caller]
-    pub fn execute_command_configuration(&self) -> rt::JsAny {
+    pub fn execute_command_configuration(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ExecuteCommandConfiguration> {
         rt::get_op(rt::JsObject::handle(self), "executeCommandConfiguration")
     }
     /// Specifies whether the cluster has EC2 instance capacity.
@@ -31873,7 +32928,7 @@ impl IDeploymentLifecycleHookTarget {
     /// Arguments:
     /// - `scope`: The construct scope.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::IConstruct>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::IConstruct>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::DeploymentLifecycleHookTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(scope)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -32084,7 +33139,7 @@ impl IEcsLoadBalancerTarget {
     /// May return JSON to directly add to the [Targets] list, or return undefined
     /// if the target will register itself with the load balancer.
     #[track_caller]
-    pub fn attach_to_application_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> rt::JsAny {
+    pub fn attach_to_application_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::LoadBalancerTargetProps> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into(target_group)));
         rt::call_op(rt::JsObject::handle(self), "attachToApplicationTargetGroup", __args)
@@ -32104,7 +33159,7 @@ impl IEcsLoadBalancerTarget {
     /// May return JSON to directly add to the [Targets] list, or return undefined
     /// if the target will register itself with the load balancer.
     #[track_caller]
-    pub fn attach_to_network_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>) -> rt::JsAny {
+    pub fn attach_to_network_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>) -> rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::LoadBalancerTargetProps> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>::into(target_group)));
         rt::call_op(rt::JsObject::handle(self), "attachToNetworkTargetGroup", __args)
@@ -32766,6 +33821,26 @@ impl rt::ToValue for InferenceAccelerator {
     }
 }
 
+/// The fields of a [`InferenceAccelerator`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<InferenceAccelerator> {
+    /// The Elastic Inference accelerator device name.
+    ///
+    /// Default: - empty
+    #[track_caller]
+    pub fn device_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "deviceName")
+    }
+    /// The Elastic Inference accelerator type to use.
+    ///
+    /// The allowed values are: eia2.medium, eia2.large and eia2.xlarge.
+    ///
+    /// Default: - empty
+    #[track_caller]
+    pub fn device_type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "deviceType")
+    }
+}
+
 /// The monitoring configuration for EC2 instances.
 ///
 /// jsii: `aws-cdk-lib.aws_ecs.InstanceMonitoring`
@@ -32825,7 +33900,7 @@ impl JournaldLogDriver {
     }
     /// Called when the log driver is configured on a container.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -32847,7 +33922,7 @@ pub struct JournaldLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub env: Option<Vec<rt::JsString>>,
+    pub env: Option<rt::JsList<rt::JsString>>,
     /// The env-regex option is similar to and compatible with env.
     ///
     /// Its value is a regular
@@ -32863,7 +33938,7 @@ pub struct JournaldLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub labels: Option<Vec<rt::JsString>>,
+    pub labels: Option<rt::JsList<rt::JsString>>,
     /// By default, Docker uses the first 12 characters of the container ID to tag log messages.
     ///
     /// Refer to the log tag option documentation for customizing the
@@ -32885,8 +33960,8 @@ impl JournaldLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub fn env(mut self, env: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.env = Some(rt::collect::<rt::JsString, _>(env));
+    pub fn env(mut self, env: impl rt::ListArg<rt::JsString>) -> Self {
+        self.env = Some(rt::ListArg::<rt::JsString>::into_list(env));
         self
     }
     /// The env-regex option is similar to and compatible with env.
@@ -32907,8 +33982,8 @@ impl JournaldLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub fn labels(mut self, labels: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.labels = Some(rt::collect::<rt::JsString, _>(labels));
+    pub fn labels(mut self, labels: impl rt::ListArg<rt::JsString>) -> Self {
+        self.labels = Some(rt::ListArg::<rt::JsString>::into_list(labels));
         self
     }
     /// By default, Docker uses the first 12 characters of the container ID to tag log messages.
@@ -32967,7 +34042,7 @@ impl JsonFileLogDriver {
     }
     /// Called when the log driver is configured on a container.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -32993,7 +34068,7 @@ pub struct JsonFileLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub env: Option<Vec<rt::JsString>>,
+    pub env: Option<rt::JsList<rt::JsString>>,
     /// The env-regex option is similar to and compatible with env.
     ///
     /// Its value is a regular
@@ -33009,7 +34084,7 @@ pub struct JsonFileLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub labels: Option<Vec<rt::JsString>>,
+    pub labels: Option<rt::JsList<rt::JsString>>,
     /// The maximum number of log files that can be present.
     ///
     /// If rolling the logs creates
@@ -33053,8 +34128,8 @@ impl JsonFileLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub fn env(mut self, env: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.env = Some(rt::collect::<rt::JsString, _>(env));
+    pub fn env(mut self, env: impl rt::ListArg<rt::JsString>) -> Self {
+        self.env = Some(rt::ListArg::<rt::JsString>::into_list(env));
         self
     }
     /// The env-regex option is similar to and compatible with env.
@@ -33075,8 +34150,8 @@ impl JsonFileLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub fn labels(mut self, labels: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.labels = Some(rt::collect::<rt::JsString, _>(labels));
+    pub fn labels(mut self, labels: impl rt::ListArg<rt::JsString>) -> Self {
+        self.labels = Some(rt::ListArg::<rt::JsString>::into_list(labels));
         self
     }
     /// The maximum number of log files that can be present.
@@ -33203,7 +34278,7 @@ impl LinuxParameters {
     }
     /// Renders the Linux parameters to a CloudFormation object.
     #[track_caller]
-    pub fn render_linux_parameters(&self) -> rt::JsAny {
+    pub fn render_linux_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionLinuxParametersProperty> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "renderLinuxParameters", __args)
     }
@@ -33483,7 +34558,7 @@ impl LogDriver {
     }
     /// Called when the log driver is configured on a container.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -33518,7 +34593,7 @@ pub struct LogDriverConfig {
     /// The secrets to pass to the log configuration.
     ///
     /// Default: - No secret options provided.
-    pub secret_options: Option<Vec<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionSecretProperty>>,
+    pub secret_options: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionSecretProperty>>,
 }
 
 impl LogDriverConfig {
@@ -33554,8 +34629,8 @@ impl LogDriverConfig {
     /// The secrets to pass to the log configuration.
     ///
     /// Default: - No secret options provided.
-    pub fn secret_options(mut self, secret_options: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionSecretProperty>>) -> Self {
-        self.secret_options = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionSecretProperty, _>(secret_options));
+    pub fn secret_options(mut self, secret_options: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionSecretProperty>) -> Self {
+        self.secret_options = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionSecretProperty>::into_list(secret_options));
         self
     }
 }
@@ -33567,6 +34642,42 @@ impl rt::ToValue for LogDriverConfig {
         o.opt("options", &self.options);
         o.opt("secretOptions", &self.secret_options);
         o.build()
+    }
+}
+
+/// The fields of a [`LogDriverConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<LogDriverConfig> {
+    /// The log driver to use for the container.
+    ///
+    /// The valid values listed for this parameter are log drivers
+    /// that the Amazon ECS container agent can communicate with by default.
+    ///
+    /// For tasks using the Fargate launch type, the supported log drivers are awslogs, splunk, and awsfirelens.
+    /// For tasks using the EC2 launch type, the supported log drivers are awslogs, fluentd, gelf, json-file, journald,
+    /// logentries,syslog, splunk, and awsfirelens.
+    ///
+    /// For more information about using the awslogs log driver, see
+    /// [Using the awslogs Log Driver](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html)
+    /// in the Amazon Elastic Container Service Developer Guide.
+    ///
+    /// For more information about using the awsfirelens log driver, see
+    /// [Custom Log Routing](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_firelens.html)
+    /// in the Amazon Elastic Container Service Developer Guide.
+    #[track_caller]
+    pub fn log_driver(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "logDriver")
+    }
+    /// The configuration options to send to the log driver.
+    #[track_caller]
+    pub fn options(&self) -> rt::JsMap<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "options")
+    }
+    /// The secrets to pass to the log configuration.
+    ///
+    /// Default: - No secret options provided.
+    #[track_caller]
+    pub fn secret_options(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionSecretProperty>> {
+        rt::get_op(rt::JsObject::handle(self), "secretOptions")
     }
 }
 
@@ -33831,12 +34942,12 @@ pub struct ManagedInstancesCapacityProviderProps {
     /// The security groups to associate with the launched EC2 instances.
     ///
     /// These security groups control the network traffic allowed to and from the instances.
-    pub security_groups: Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>,
+    pub security_groups: rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>,
     /// The VPC subnets where EC2 instances will be launched.
     ///
     /// This array must be non-empty and should contain subnets from the VPC where you want
     /// the managed instances to be deployed.
-    pub subnets: Vec<crate::aws_cdk_lib::aws_ec2::ISubnet>,
+    pub subnets: rt::JsList<crate::aws_cdk_lib::aws_ec2::ISubnet>,
     /// The size of the task volume storage attached to each instance.
     ///
     /// This storage is used for container images, container logs, and temporary files.
@@ -33850,9 +34961,9 @@ pub struct ManagedInstancesCapacityProviderProps {
 /// The required fields of [`ManagedInstancesCapacityProviderProps`], named: `ManagedInstancesCapacityProviderProps::new(ManagedInstancesCapacityProviderPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct ManagedInstancesCapacityProviderPropsRequired<T0, T1> {
-    /// The security groups to associate with the launched EC2 instances. (items converting into `aws_cdk_lib::aws_ec2::ISecurityGroup`)
+    /// The security groups to associate with the launched EC2 instances. (items converting into `aws_cdk_lib::aws_ec2::ISecurityGroup`, or a `JsArray` of them)
     pub security_groups: T0,
-    /// The VPC subnets where EC2 instances will be launched. (items converting into `aws_cdk_lib::aws_ec2::ISubnet`)
+    /// The VPC subnets where EC2 instances will be launched. (items converting into `aws_cdk_lib::aws_ec2::ISubnet`, or a `JsArray` of them)
     pub subnets: T1,
 }
 
@@ -33860,12 +34971,10 @@ impl ManagedInstancesCapacityProviderProps {
     /// A `ManagedInstancesCapacityProviderProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: ManagedInstancesCapacityProviderPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>,
-        T1: IntoIterator,
-        T1::Item: Into<crate::aws_cdk_lib::aws_ec2::ISubnet>,
+        T0: rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>,
+        T1: rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISubnet>,
     {
-        ManagedInstancesCapacityProviderProps { capacity_option_type: None, capacity_provider_name: None, ec2_instance_profile: None, infrastructure_role: None, instance_requirements: None, monitoring: None, propagate_tags: None, security_groups: rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(required.security_groups), subnets: rt::collect::<crate::aws_cdk_lib::aws_ec2::ISubnet, _>(required.subnets), task_volume_storage: None }
+        ManagedInstancesCapacityProviderProps { capacity_option_type: None, capacity_provider_name: None, ec2_instance_profile: None, infrastructure_role: None, instance_requirements: None, monitoring: None, propagate_tags: None, security_groups: rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(required.security_groups), subnets: rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISubnet>::into_list(required.subnets), task_volume_storage: None }
     }
     /// Specifies the capacity option type for instances launched by this capacity provider.
     ///
@@ -33952,16 +35061,16 @@ impl ManagedInstancesCapacityProviderProps {
     /// The security groups to associate with the launched EC2 instances.
     ///
     /// These security groups control the network traffic allowed to and from the instances.
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups);
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups);
         self
     }
     /// The VPC subnets where EC2 instances will be launched.
     ///
     /// This array must be non-empty and should contain subnets from the VPC where you want
     /// the managed instances to be deployed.
-    pub fn subnets(mut self, subnets: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISubnet>>) -> Self {
-        self.subnets = rt::collect::<crate::aws_cdk_lib::aws_ec2::ISubnet, _>(subnets);
+    pub fn subnets(mut self, subnets: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISubnet>) -> Self {
+        self.subnets = rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISubnet>::into_list(subnets);
         self
     }
     /// The size of the task volume storage attached to each instance.
@@ -34209,6 +35318,30 @@ impl rt::ToValue for MountPoint {
     }
 }
 
+/// The fields of a [`MountPoint`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<MountPoint> {
+    /// The path on the container to mount the host volume at.
+    #[track_caller]
+    pub fn container_path(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "containerPath")
+    }
+    /// Specifies whether to give the container read-only access to the volume.
+    ///
+    /// If this value is true, the container has read-only access to the volume.
+    /// If this value is false, then the container can write to the volume.
+    #[track_caller]
+    pub fn read_only(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "readOnly")
+    }
+    /// The name of the volume to mount.
+    ///
+    /// Must be a volume name referenced in the name parameter of task definition volume.
+    #[track_caller]
+    pub fn source_volume(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "sourceVolume")
+    }
+}
+
 /// The networking mode to use for the containers in the task.
 ///
 /// jsii: `aws-cdk-lib.aws_ecs.NetworkMode`
@@ -34246,7 +35379,7 @@ impl NoneLogDriver {
     }
     /// Called when the log driver is configured on a container.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -34382,7 +35515,7 @@ impl PlacementConstraint {
     }
     /// Return the placement JSON.
     #[track_caller]
-    pub fn to_json(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn to_json(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnServicePlacementConstraintProperty>> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "toJson", __args)
     }
@@ -34448,7 +35581,7 @@ impl PlacementStrategy {
     }
     /// Return the placement JSON.
     #[track_caller]
-    pub fn to_json(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn to_json(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnServicePlacementStrategyProperty>> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "toJson", __args)
     }
@@ -34484,7 +35617,7 @@ impl PortMap {
     }
     /// Port mappings allow containers to access ports on the host container instance to send or receive traffic.
     #[track_caller]
-    pub fn portmapping(&self) -> rt::JsAny {
+    pub fn portmapping(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping> {
         rt::get_op(rt::JsObject::handle(self), "portmapping")
     }
 }
@@ -34652,6 +35785,87 @@ impl rt::ToValue for PortMapping {
     }
 }
 
+/// The fields of a [`PortMapping`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<PortMapping> {
+    /// The protocol used by Service Connect.
+    ///
+    /// Valid values are AppProtocol.http, AppProtocol.http2, and
+    /// AppProtocol.grpc. The protocol determines what telemetry will be shown in the ECS Console for
+    /// Service Connect services using this port mapping.
+    ///
+    /// This field may only be set when the task definition uses Bridge or Awsvpc network modes.
+    ///
+    /// Default: - no app protocol
+    #[track_caller]
+    pub fn app_protocol(&self) -> crate::aws_cdk_lib::aws_ecs::AppProtocol {
+        rt::get_op(rt::JsObject::handle(self), "appProtocol")
+    }
+    /// The port number on the container that is bound to the user-specified or automatically assigned host port.
+    ///
+    /// If you are using containers in a task with the awsvpc or host network mode, exposed ports should be specified using containerPort.
+    /// If you are using containers in a task with the bridge network mode and you specify a container port and not a host port,
+    /// your container automatically receives a host port in the ephemeral port range.
+    ///
+    /// For more information, see hostPort.
+    /// Port mappings that are automatically assigned in this way do not count toward the 100 reserved ports limit of a container instance.
+    ///
+    /// If you want to expose a port range, you must specify `CONTAINER_PORT_USE_RANGE` as container port.
+    #[track_caller]
+    pub fn container_port(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "containerPort")
+    }
+    /// The port number range on the container that's bound to the dynamically mapped host port range.
+    ///
+    /// The following rules apply when you specify a `containerPortRange`:
+    ///
+    /// - You must specify `CONTAINER_PORT_USE_RANGE` as `containerPort`
+    /// - You must use either the `bridge` network mode or the `awsvpc` network mode.
+    /// - The container instance must have at least version 1.67.0 of the container agent and at least version 1.67.0-1 of the `ecs-init` package
+    /// - You can specify a maximum of 100 port ranges per container.
+    /// - A port can only be included in one port mapping per container.
+    /// - You cannot specify overlapping port ranges.
+    /// - The first port in the range must be less than last port in the range.
+    ///
+    /// If you want to expose a single port, you must not set a range.
+    #[track_caller]
+    pub fn container_port_range(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "containerPortRange")
+    }
+    /// The port number on the container instance to reserve for your container.
+    ///
+    /// If you are using containers in a task with the awsvpc or host network mode,
+    /// the hostPort can either be left blank or set to the same value as the containerPort.
+    ///
+    /// If you are using containers in a task with the bridge network mode,
+    /// you can specify a non-reserved host port for your container port mapping, or
+    /// you can omit the hostPort (or set it to 0) while specifying a containerPort and
+    /// your container automatically receives a port in the ephemeral port range for
+    /// your container instance operating system and Docker version.
+    #[track_caller]
+    pub fn host_port(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "hostPort")
+    }
+    /// The name to give the port mapping.
+    ///
+    /// Name is required in order to use the port mapping with ECS Service Connect.
+    /// This field may only be set when the task definition uses Bridge or Awsvpc network modes.
+    ///
+    /// Default: - no port mapping name
+    #[track_caller]
+    pub fn name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "name")
+    }
+    /// The protocol used for the port mapping.
+    ///
+    /// Valid values are Protocol.TCP and Protocol.UDP.
+    ///
+    /// Default: TCP
+    #[track_caller]
+    pub fn protocol(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "protocol")
+    }
+}
+
 /// Propagate tags for Managed Instances.
 ///
 /// jsii: `aws-cdk-lib.aws_ecs.PropagateManagedInstancesTags`
@@ -34700,7 +35914,7 @@ crate::__upcasts!(ProxyConfiguration => );
 impl ProxyConfiguration {
     /// Called when the proxy configuration is configured on a task definition.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, task_definition: impl Into<crate::aws_cdk_lib::aws_ecs::TaskDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionProxyConfigurationProperty> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::TaskDefinition>::into(task_definition)));
@@ -34762,7 +35976,7 @@ impl RepositoryImage {
     }
     /// Called when the image is used by a ContainerDefinition.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ContainerImageConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -34956,6 +36170,24 @@ impl rt::ToValue for RuntimePlatform {
     }
 }
 
+/// The fields of a [`RuntimePlatform`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<RuntimePlatform> {
+    /// The CpuArchitecture for Fargate Runtime Platform.
+    ///
+    /// Default: - Undefined.
+    #[track_caller]
+    pub fn cpu_architecture(&self) -> crate::aws_cdk_lib::aws_ecs::CpuArchitecture {
+        rt::get_op(rt::JsObject::handle(self), "cpuArchitecture")
+    }
+    /// The operating system for Fargate Runtime Platform.
+    ///
+    /// Default: - Undefined.
+    #[track_caller]
+    pub fn operating_system_family(&self) -> crate::aws_cdk_lib::aws_ecs::OperatingSystemFamily {
+        rt::get_op(rt::JsObject::handle(self), "operatingSystemFamily")
+    }
+}
+
 /// Environment file from S3.
 ///
 /// jsii: `aws-cdk-lib.aws_ecs.S3EnvironmentFile`
@@ -34983,7 +36215,7 @@ impl S3EnvironmentFile {
     }
     /// Called when the container is initialized to allow this object to bind to the stack.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::EnvironmentFileConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -35424,7 +36656,7 @@ impl ServiceConnect {
     }
     /// Port mappings allow containers to access ports on the host container instance to send or receive traffic.
     #[track_caller]
-    pub fn portmapping(&self) -> rt::JsAny {
+    pub fn portmapping(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping> {
         rt::get_op(rt::JsObject::handle(self), "portmapping")
     }
 }
@@ -35527,7 +36759,7 @@ pub struct ServiceConnectProps {
     /// This property may be left blank if the current ECS service does not need to advertise any ports via Service Connect.
     ///
     /// Default: none
-    pub services: Option<Vec<crate::aws_cdk_lib::aws_ecs::ServiceConnectService>>,
+    pub services: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::ServiceConnectService>>,
 }
 
 impl ServiceConnectProps {
@@ -35563,8 +36795,8 @@ impl ServiceConnectProps {
     /// This property may be left blank if the current ECS service does not need to advertise any ports via Service Connect.
     ///
     /// Default: none
-    pub fn services(mut self, services: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::ServiceConnectService>>) -> Self {
-        self.services = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::ServiceConnectService, _>(services));
+    pub fn services(mut self, services: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::ServiceConnectService>) -> Self {
+        self.services = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::ServiceConnectService>::into_list(services));
         self
     }
 }
@@ -35851,7 +37083,7 @@ pub struct ServiceManagedEBSVolumeConfiguration {
     /// Specifies the tags to apply to the volume and whether to propagate those tags to the volume.
     ///
     /// Default: - No tags are specified.
-    pub tag_specifications: Option<Vec<crate::aws_cdk_lib::aws_ecs::EBSTagSpecification>>,
+    pub tag_specifications: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::EBSTagSpecification>>,
     /// The throughput to provision for a volume, in MiB/s, with a maximum of 1,000 MiB/s.
     ///
     /// This parameter is only supported for the gp3 volume type.
@@ -35956,8 +37188,8 @@ impl ServiceManagedEBSVolumeConfiguration {
     /// Specifies the tags to apply to the volume and whether to propagate those tags to the volume.
     ///
     /// Default: - No tags are specified.
-    pub fn tag_specifications(mut self, tag_specifications: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::EBSTagSpecification>>) -> Self {
-        self.tag_specifications = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::EBSTagSpecification, _>(tag_specifications));
+    pub fn tag_specifications(mut self, tag_specifications: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::EBSTagSpecification>) -> Self {
+        self.tag_specifications = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::EBSTagSpecification>::into_list(tag_specifications));
         self
     }
     /// The throughput to provision for a volume, in MiB/s, with a maximum of 1,000 MiB/s.
@@ -36005,6 +37237,120 @@ impl rt::ToValue for ServiceManagedEBSVolumeConfiguration {
     }
 }
 
+/// The fields of a [`ServiceManagedEBSVolumeConfiguration`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<ServiceManagedEBSVolumeConfiguration> {
+    /// Indicates whether the volume should be encrypted.
+    ///
+    /// Default: - Default Amazon EBS encryption.
+    #[track_caller]
+    pub fn encrypted(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "encrypted")
+    }
+    /// The Linux filesystem type for the volume.
+    ///
+    /// For volumes created from a snapshot, you must specify the same filesystem type that
+    /// the volume was using when the snapshot was created.
+    /// The available filesystem types are ext3, ext4, and xfs.
+    ///
+    /// Default: - FileSystemType.XFS
+    #[track_caller]
+    pub fn file_system_type(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "fileSystemType")
+    }
+    /// The number of I/O operations per second (IOPS).
+    ///
+    /// For gp3, io1, and io2 volumes, this represents the number of IOPS that are provisioned
+    /// for the volume. For gp2 volumes, this represents the baseline performance of the volume
+    /// and the rate at which the volume accumulates I/O credits for bursting.
+    ///
+    /// The following are the supported values for each volume type.
+    ///   - gp3: 3,000 - 16,000 IOPS
+    ///   - io1: 100 - 64,000 IOPS
+    ///   - io2: 100 - 256,000 IOPS
+    ///
+    /// This parameter is required for io1 and io2 volume types. The default for gp3 volumes is
+    /// 3,000 IOPS. This parameter is not supported for st1, sc1, or standard volume types.
+    ///
+    /// Default: - undefined
+    #[track_caller]
+    pub fn iops(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "iops")
+    }
+    /// AWS Key Management Service key to use for Amazon EBS encryption.
+    ///
+    /// Default: - When `encryption` is turned on and no `kmsKey` is specified, the default AWS managed key for Amazon EBS volumes is used.
+    #[track_caller]
+    pub fn kms_key_id(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+        rt::get_op(rt::JsObject::handle(self), "kmsKeyId")
+    }
+    /// An IAM role that allows ECS to make calls to EBS APIs on your behalf.
+    ///
+    /// This role is required to create and manage the Amazon EBS volume.
+    ///
+    /// Default: - automatically generated role.
+    #[track_caller]
+    pub fn role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+        rt::get_op(rt::JsObject::handle(self), "role")
+    }
+    /// The size of the volume in GiB.
+    ///
+    /// You must specify either `size` or `snapshotId`.
+    /// You can optionally specify a volume size greater than or equal to the snapshot size.
+    ///
+    /// The following are the supported volume size values for each volume type.
+    ///   - gp2 and gp3: 1-16,384
+    ///   - io1 and io2: 4-16,384
+    ///   - st1 and sc1: 125-16,384
+    ///   - standard: 1-1,024
+    ///
+    /// Default: - The snapshot size is used for the volume size if you specify `snapshotId`, otherwise this parameter is required.
+    #[track_caller]
+    pub fn size(&self) -> crate::aws_cdk_lib::Size {
+        rt::get_op(rt::JsObject::handle(self), "size")
+    }
+    /// The snapshot that Amazon ECS uses to create the volume.
+    ///
+    /// You must specify either `size` or `snapshotId`.
+    ///
+    /// Default: - No snapshot.
+    #[track_caller]
+    pub fn snap_shot_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "snapShotId")
+    }
+    /// Specifies the tags to apply to the volume and whether to propagate those tags to the volume.
+    ///
+    /// Default: - No tags are specified.
+    #[track_caller]
+    pub fn tag_specifications(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::EBSTagSpecification>> {
+        rt::get_op(rt::JsObject::handle(self), "tagSpecifications")
+    }
+    /// The throughput to provision for a volume, in MiB/s, with a maximum of 1,000 MiB/s.
+    ///
+    /// This parameter is only supported for the gp3 volume type.
+    ///
+    /// Default: - No throughput.
+    #[track_caller]
+    pub fn throughput(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "throughput")
+    }
+    /// Specifies the Amazon EBS Provisioned Rate for Volume Initialization (volume initialization rate), at which to download the snapshot blocks from Amazon S3 to the volume.
+    ///
+    /// Valid range is between 100 and 300 MiB/s.
+    ///
+    /// Default: undefined - The volume initialization rate is not set.
+    #[track_caller]
+    pub fn volume_initialization_rate(&self) -> crate::aws_cdk_lib::Size {
+        rt::get_op(rt::JsObject::handle(self), "volumeInitializationRate")
+    }
+    /// The volume type.
+    ///
+    /// Default: - ec2.EbsDeviceVolumeType.GP2
+    #[track_caller]
+    pub fn volume_type(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "volumeType")
+    }
+}
+
 /// Represents a service-managed volume and always configured at launch.
 ///
 /// jsii: `aws-cdk-lib.aws_ecs.ServiceManagedVolume`
@@ -36035,7 +37381,7 @@ impl ServiceManagedVolume {
     }
     /// Volume configuration.
     #[track_caller]
-    pub fn config(&self) -> rt::JsAny {
+    pub fn config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ServiceManagedEBSVolumeConfiguration> {
         rt::get_op(rt::JsObject::handle(self), "config")
     }
     /// configuredAtLaunch indicates volume at launch time, referenced by taskdefinition volume.
@@ -36122,7 +37468,7 @@ impl SplunkLogDriver {
     }
     /// Called when the log driver is configured on a container.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -36152,7 +37498,7 @@ pub struct SplunkLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub env: Option<Vec<rt::JsString>>,
+    pub env: Option<rt::JsList<rt::JsString>>,
     /// The env-regex option is similar to and compatible with env.
     ///
     /// Its value is a regular
@@ -36193,7 +37539,7 @@ pub struct SplunkLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub labels: Option<Vec<rt::JsString>>,
+    pub labels: Option<rt::JsList<rt::JsString>>,
     /// Splunk HTTP Event Collector token (Secret).
     ///
     /// The splunk-token is added to the SecretOptions property of the Log Driver Configuration. So the secret value will not be
@@ -36261,8 +37607,8 @@ impl SplunkLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub fn env(mut self, env: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.env = Some(rt::collect::<rt::JsString, _>(env));
+    pub fn env(mut self, env: impl rt::ListArg<rt::JsString>) -> Self {
+        self.env = Some(rt::ListArg::<rt::JsString>::into_list(env));
         self
     }
     /// The env-regex option is similar to and compatible with env.
@@ -36323,8 +37669,8 @@ impl SplunkLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub fn labels(mut self, labels: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.labels = Some(rt::collect::<rt::JsString, _>(labels));
+    pub fn labels(mut self, labels: impl rt::ListArg<rt::JsString>) -> Self {
+        self.labels = Some(rt::ListArg::<rt::JsString>::into_list(labels));
         self
     }
     /// Splunk HTTP Event Collector token (Secret).
@@ -36440,7 +37786,7 @@ impl SyslogLogDriver {
     }
     /// Called when the log driver is configured on a container.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -36469,7 +37815,7 @@ pub struct SyslogLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub env: Option<Vec<rt::JsString>>,
+    pub env: Option<rt::JsList<rt::JsString>>,
     /// The env-regex option is similar to and compatible with env.
     ///
     /// Its value is a regular
@@ -36502,7 +37848,7 @@ pub struct SyslogLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub labels: Option<Vec<rt::JsString>>,
+    pub labels: Option<rt::JsList<rt::JsString>>,
     /// By default, Docker uses the first 12 characters of the container ID to tag log messages.
     ///
     /// Refer to the log tag option documentation for customizing the
@@ -36561,8 +37907,8 @@ impl SyslogLogDriverProps {
     /// to the extra attributes of a logging message.
     ///
     /// Default: - No env
-    pub fn env(mut self, env: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.env = Some(rt::collect::<rt::JsString, _>(env));
+    pub fn env(mut self, env: impl rt::ListArg<rt::JsString>) -> Self {
+        self.env = Some(rt::ListArg::<rt::JsString>::into_list(env));
         self
     }
     /// The env-regex option is similar to and compatible with env.
@@ -36606,8 +37952,8 @@ impl SyslogLogDriverProps {
     /// fields to the extra attributes of a logging message.
     ///
     /// Default: - No labels
-    pub fn labels(mut self, labels: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.labels = Some(rt::collect::<rt::JsString, _>(labels));
+    pub fn labels(mut self, labels: impl rt::ListArg<rt::JsString>) -> Self {
+        self.labels = Some(rt::ListArg::<rt::JsString>::into_list(labels));
         self
     }
     /// By default, Docker uses the first 12 characters of the container ID to tag log messages.
@@ -36760,7 +38106,7 @@ impl TagParameterContainerImage {
     }
     /// Called when the image is used by a ContainerDefinition.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, container_definition: impl Into<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ContainerImageConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::ContainerDefinition>::into(container_definition)));
@@ -36935,7 +38281,7 @@ impl TaskDefinition {
     /// Arguments:
     /// - `name`: : port mapping name.
     #[track_caller]
-    pub fn find_port_mapping_by_name(&self, name: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn find_port_mapping_by_name(&self, name: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(name)));
         rt::call_op(rt::JsObject::handle(self), "findPortMappingByName", __args)
@@ -37004,7 +38350,7 @@ impl TaskDefinition {
     }
     /// Public getter method to access list of inference accelerators attached to the instance.
     #[track_caller]
-    pub fn inference_accelerators(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn inference_accelerators(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator>> {
         rt::get_op(rt::JsObject::handle(self), "inferenceAccelerators")
     }
     /// Return true if the task definition can be run on an EC2 cluster.
@@ -37053,7 +38399,7 @@ impl TaskDefinition {
     /// Intentionally public: `runtimePlatform` is already public API as an input prop and on the
     /// underlying L1 `CfnTaskDefinition`, so reading it back from the L2 is deliberate read-parity.
     #[track_caller]
-    pub fn runtime_platform(&self) -> rt::JsAny {
+    pub fn runtime_platform(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::RuntimePlatform> {
         rt::get_op(rt::JsObject::handle(self), "runtimePlatform")
     }
     /// The full Amazon Resource Name (ARN) of the task definition.
@@ -37215,7 +38561,7 @@ pub struct TaskDefinitionProps {
     /// **Deprecated:** ECS TaskDefinition's inferenceAccelerator is EOL since April 2024
     ///
     /// Default: - No inference accelerators.
-    pub inference_accelerators: Option<Vec<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator>>,
+    pub inference_accelerators: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator>>,
     /// The IPC resource namespace to use for the containers in the task.
     ///
     /// Not supported in Fargate and Windows containers.
@@ -37269,7 +38615,7 @@ pub struct TaskDefinitionProps {
     /// Not supported in Fargate.
     ///
     /// Default: - No placement constraints.
-    pub placement_constraints: Option<Vec<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>,
+    pub placement_constraints: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>,
     /// The configuration details for the App Mesh proxy.
     ///
     /// Default: - No proxy configuration.
@@ -37290,7 +38636,7 @@ pub struct TaskDefinitionProps {
     /// [Task Definition Parameter Volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide//task_definition_parameters.html#volumes).
     ///
     /// Default: - No volumes are passed to the Docker daemon on a container instance.
-    pub volumes: Option<Vec<crate::aws_cdk_lib::aws_ecs::Volume>>,
+    pub volumes: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::Volume>>,
 }
 
 impl TaskDefinitionProps {
@@ -37372,8 +38718,8 @@ impl TaskDefinitionProps {
     /// **Deprecated:** ECS TaskDefinition's inferenceAccelerator is EOL since April 2024
     ///
     /// Default: - No inference accelerators.
-    pub fn inference_accelerators(mut self, inference_accelerators: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator>>) -> Self {
-        self.inference_accelerators = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator, _>(inference_accelerators));
+    pub fn inference_accelerators(mut self, inference_accelerators: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator>) -> Self {
+        self.inference_accelerators = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::InferenceAccelerator>::into_list(inference_accelerators));
         self
     }
     /// The IPC resource namespace to use for the containers in the task.
@@ -37441,8 +38787,8 @@ impl TaskDefinitionProps {
     /// Not supported in Fargate.
     ///
     /// Default: - No placement constraints.
-    pub fn placement_constraints(mut self, placement_constraints: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>) -> Self {
-        self.placement_constraints = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::PlacementConstraint, _>(placement_constraints));
+    pub fn placement_constraints(mut self, placement_constraints: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>) -> Self {
+        self.placement_constraints = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>::into_list(placement_constraints));
         self
     }
     /// The configuration details for the App Mesh proxy.
@@ -37474,8 +38820,8 @@ impl TaskDefinitionProps {
     /// [Task Definition Parameter Volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide//task_definition_parameters.html#volumes).
     ///
     /// Default: - No volumes are passed to the Docker daemon on a container instance.
-    pub fn volumes(mut self, volumes: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::Volume>>) -> Self {
-        self.volumes = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::Volume, _>(volumes));
+    pub fn volumes(mut self, volumes: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::Volume>) -> Self {
+        self.volumes = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::Volume>::into_list(volumes));
         self
     }
 }
@@ -37541,7 +38887,7 @@ pub struct Tmpfs {
     ///
     /// For more information, see
     /// [TmpfsMountOptions](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Tmpfs.html).
-    pub mount_options: Option<Vec<crate::aws_cdk_lib::aws_ecs::TmpfsMountOption>>,
+    pub mount_options: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::TmpfsMountOption>>,
     /// The size (in MiB) of the tmpfs volume.
     pub size: rt::JsNumber,
 }
@@ -37573,8 +38919,8 @@ impl Tmpfs {
     ///
     /// For more information, see
     /// [TmpfsMountOptions](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Tmpfs.html).
-    pub fn mount_options(mut self, mount_options: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::TmpfsMountOption>>) -> Self {
-        self.mount_options = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::TmpfsMountOption, _>(mount_options));
+    pub fn mount_options(mut self, mount_options: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::TmpfsMountOption>) -> Self {
+        self.mount_options = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::TmpfsMountOption>::into_list(mount_options));
         self
     }
     /// The size (in MiB) of the tmpfs volume.
@@ -37881,6 +39227,27 @@ impl rt::ToValue for Ulimit {
     }
 }
 
+/// The fields of a [`Ulimit`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<Ulimit> {
+    /// The hard limit for the ulimit type.
+    #[track_caller]
+    pub fn hard_limit(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "hardLimit")
+    }
+    /// The type of the ulimit.
+    ///
+    /// For more information, see [UlimitName](https://docs.aws.amazon.com/cdk/api/latest/typescript/api/aws-ecs/ulimitname.html#aws_ecs_UlimitName).
+    #[track_caller]
+    pub fn name(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "name")
+    }
+    /// The soft limit for the ulimit type.
+    #[track_caller]
+    pub fn soft_limit(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "softLimit")
+    }
+}
+
 /// Type of resource to set a limit on.
 ///
 /// jsii: `aws-cdk-lib.aws_ecs.UlimitName`
@@ -38083,6 +39450,23 @@ impl rt::ToValue for VolumeFrom {
         o.field("readOnly", &self.read_only);
         o.field("sourceContainer", &self.source_container);
         o.build()
+    }
+}
+
+/// The fields of a [`VolumeFrom`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<VolumeFrom> {
+    /// Specifies whether the container has read-only access to the volume.
+    ///
+    /// If this value is true, the container has read-only access to the volume.
+    /// If this value is false, then the container can write to the volume.
+    #[track_caller]
+    pub fn read_only(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "readOnly")
+    }
+    /// The name of another container within the same task definition from which to mount volumes.
+    #[track_caller]
+    pub fn source_container(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "sourceContainer")
     }
 }
 
@@ -42763,11 +44147,11 @@ impl From<crate::aws_cdk_lib::aws_ecs::CfnTaskSetServiceRegistryProperty> for IR
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<rt::JsNumber>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<rt::JsNumber>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrNumberList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    NumberList(Vec<rt::JsNumber>),
+    NumberList(rt::JsList<rt::JsNumber>),
 }
 impl rt::ToValue for IResolvableOrNumberList {
     fn to_value(&self) -> crate::program::Value {
@@ -42787,17 +44171,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrNumberList {
         IResolvableOrNumberList::IResolvable(*v)
     }
 }
-impl From<Vec<rt::JsNumber>> for IResolvableOrNumberList {
-    fn from(v: Vec<rt::JsNumber>) -> Self {
+impl From<rt::JsList<rt::JsNumber>> for IResolvableOrNumberList {
+    fn from(v: rt::JsList<rt::JsNumber>) -> Self {
         IResolvableOrNumberList::NumberList(v)
     }
 }
+impl From<Vec<rt::JsNumber>> for IResolvableOrNumberList {
+    fn from(v: Vec<rt::JsNumber>) -> Self {
+        IResolvableOrNumberList::NumberList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<rt::JsNumber>> for IResolvableOrNumberList {
+    fn from(v: rt::JsArray<rt::JsNumber>) -> Self {
+        IResolvableOrNumberList::NumberList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList(Vec<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>),
+    IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList(rt::JsList<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -42817,17 +44211,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnClu
         IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>> for IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>> for IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList::IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>> for IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList::IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>> for IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList::IResolvableOrCfnClusterCapacityProviderAssociationsCapacityProviderStrategyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList(Vec<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>),
+    IResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList(rt::JsList<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -42847,17 +44251,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnClu
         IResolvableOrIResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList {
-    fn from(v: Vec<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>) -> Self {
         IResolvableOrIResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList::IResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList {
+    fn from(v: Vec<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList::IResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnClusterCapacityProviderStrategyItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList::IResolvableOrCfnClusterCapacityProviderStrategyItemPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnClusterClusterSettingsProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnClusterClusterSettingsProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnClusterClusterSettingsPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnClusterClusterSettingsPropertyList(Vec<IResolvableOrCfnClusterClusterSettingsProperty>),
+    IResolvableOrCfnClusterClusterSettingsPropertyList(rt::JsList<IResolvableOrCfnClusterClusterSettingsProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnClusterClusterSettingsPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -42877,17 +44291,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnClu
         IResolvableOrIResolvableOrCfnClusterClusterSettingsPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnClusterClusterSettingsProperty>> for IResolvableOrIResolvableOrCfnClusterClusterSettingsPropertyList {
-    fn from(v: Vec<IResolvableOrCfnClusterClusterSettingsProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnClusterClusterSettingsProperty>> for IResolvableOrIResolvableOrCfnClusterClusterSettingsPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnClusterClusterSettingsProperty>) -> Self {
         IResolvableOrIResolvableOrCfnClusterClusterSettingsPropertyList::IResolvableOrCfnClusterClusterSettingsPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnClusterClusterSettingsProperty>> for IResolvableOrIResolvableOrCfnClusterClusterSettingsPropertyList {
+    fn from(v: Vec<IResolvableOrCfnClusterClusterSettingsProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnClusterClusterSettingsPropertyList::IResolvableOrCfnClusterClusterSettingsPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnClusterClusterSettingsProperty>> for IResolvableOrIResolvableOrCfnClusterClusterSettingsPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnClusterClusterSettingsProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnClusterClusterSettingsPropertyList::IResolvableOrCfnClusterClusterSettingsPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList(Vec<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>),
+    IResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList(rt::JsList<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -42907,17 +44331,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDae
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList::IResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList::IResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionContainerDependencyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList::IResolvableOrCfnDaemonTaskDefinitionContainerDependencyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList(Vec<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>),
+    IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList(rt::JsList<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -42937,17 +44371,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDae
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList::IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList::IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList::IResolvableOrCfnDaemonTaskDefinitionDaemonContainerDefinitionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDevicePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDaemonTaskDefinitionDevicePropertyList(Vec<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>),
+    IResolvableOrCfnDaemonTaskDefinitionDevicePropertyList(rt::JsList<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDevicePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -42967,17 +44411,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDae
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDevicePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDevicePropertyList {
-    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDevicePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDevicePropertyList::IResolvableOrCfnDaemonTaskDefinitionDevicePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDevicePropertyList {
+    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDevicePropertyList::IResolvableOrCfnDaemonTaskDefinitionDevicePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDevicePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionDeviceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionDevicePropertyList::IResolvableOrCfnDaemonTaskDefinitionDevicePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList(Vec<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>),
+    IResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList(rt::JsList<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -42997,17 +44451,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDae
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList {
-    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList::IResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList {
+    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList::IResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionEnvironmentFileProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList::IResolvableOrCfnDaemonTaskDefinitionEnvironmentFilePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList(Vec<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>),
+    IResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList(rt::JsList<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43027,17 +44491,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDae
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList::IResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList::IResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionKeyValuePairProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList::IResolvableOrCfnDaemonTaskDefinitionKeyValuePairPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList(Vec<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>),
+    IResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList(rt::JsList<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43057,17 +44531,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDae
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList::IResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList::IResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionMountPointProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList::IResolvableOrCfnDaemonTaskDefinitionMountPointPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSecretPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDaemonTaskDefinitionSecretPropertyList(Vec<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>),
+    IResolvableOrCfnDaemonTaskDefinitionSecretPropertyList(rt::JsList<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSecretPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43087,17 +44571,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDae
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSecretPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSecretPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSecretPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSecretPropertyList::IResolvableOrCfnDaemonTaskDefinitionSecretPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSecretPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSecretPropertyList::IResolvableOrCfnDaemonTaskDefinitionSecretPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSecretPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionSecretProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSecretPropertyList::IResolvableOrCfnDaemonTaskDefinitionSecretPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList(Vec<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>),
+    IResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList(rt::JsList<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43117,17 +44611,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDae
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList::IResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList::IResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionSystemControlProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList::IResolvableOrCfnDaemonTaskDefinitionSystemControlPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList(Vec<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>),
+    IResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList(rt::JsList<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43147,17 +44651,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDae
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList::IResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList::IResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionTmpfsProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList::IResolvableOrCfnDaemonTaskDefinitionTmpfsPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList(Vec<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>),
+    IResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList(rt::JsList<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43177,17 +44691,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDae
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList::IResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList::IResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionUlimitProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList::IResolvableOrCfnDaemonTaskDefinitionUlimitPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDaemonTaskDefinitionVolumePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDaemonTaskDefinitionVolumePropertyList(Vec<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>),
+    IResolvableOrCfnDaemonTaskDefinitionVolumePropertyList(rt::JsList<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionVolumePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43207,17 +44731,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDae
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionVolumePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionVolumePropertyList {
-    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionVolumePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDaemonTaskDefinitionVolumePropertyList::IResolvableOrCfnDaemonTaskDefinitionVolumePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionVolumePropertyList {
+    fn from(v: Vec<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionVolumePropertyList::IResolvableOrCfnDaemonTaskDefinitionVolumePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>> for IResolvableOrIResolvableOrCfnDaemonTaskDefinitionVolumePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDaemonTaskDefinitionVolumeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDaemonTaskDefinitionVolumePropertyList::IResolvableOrCfnDaemonTaskDefinitionVolumePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList(Vec<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>),
+    IResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList(rt::JsList<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43237,17 +44771,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnExp
         IResolvableOrIResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList::IResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList::IResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnExpressGatewayServiceIngressPathSummaryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList::IResolvableOrCfnExpressGatewayServiceIngressPathSummaryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList(Vec<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>),
+    IResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList(rt::JsList<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43267,17 +44811,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnExp
         IResolvableOrIResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList {
-    fn from(v: Vec<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>) -> Self {
         IResolvableOrIResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList::IResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList {
+    fn from(v: Vec<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList::IResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnExpressGatewayServiceKeyValuePairProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList::IResolvableOrCfnExpressGatewayServiceKeyValuePairPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnExpressGatewayServiceSecretProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnExpressGatewayServiceSecretProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnExpressGatewayServiceSecretPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnExpressGatewayServiceSecretPropertyList(Vec<IResolvableOrCfnExpressGatewayServiceSecretProperty>),
+    IResolvableOrCfnExpressGatewayServiceSecretPropertyList(rt::JsList<IResolvableOrCfnExpressGatewayServiceSecretProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnExpressGatewayServiceSecretPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43297,17 +44851,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnExp
         IResolvableOrIResolvableOrCfnExpressGatewayServiceSecretPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnExpressGatewayServiceSecretProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceSecretPropertyList {
-    fn from(v: Vec<IResolvableOrCfnExpressGatewayServiceSecretProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnExpressGatewayServiceSecretProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceSecretPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnExpressGatewayServiceSecretProperty>) -> Self {
         IResolvableOrIResolvableOrCfnExpressGatewayServiceSecretPropertyList::IResolvableOrCfnExpressGatewayServiceSecretPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnExpressGatewayServiceSecretProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceSecretPropertyList {
+    fn from(v: Vec<IResolvableOrCfnExpressGatewayServiceSecretProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnExpressGatewayServiceSecretPropertyList::IResolvableOrCfnExpressGatewayServiceSecretPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnExpressGatewayServiceSecretProperty>> for IResolvableOrIResolvableOrCfnExpressGatewayServiceSecretPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnExpressGatewayServiceSecretProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnExpressGatewayServiceSecretPropertyList::IResolvableOrCfnExpressGatewayServiceSecretPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList(Vec<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>),
+    IResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList(rt::JsList<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43327,17 +44891,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList::IResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList::IResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceCapacityProviderStrategyItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList::IResolvableOrCfnServiceCapacityProviderStrategyItemPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceDeploymentLifecycleHookPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceDeploymentLifecycleHookPropertyList(Vec<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>),
+    IResolvableOrCfnServiceDeploymentLifecycleHookPropertyList(rt::JsList<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceDeploymentLifecycleHookPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43357,17 +44931,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceDeploymentLifecycleHookPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>> for IResolvableOrIResolvableOrCfnServiceDeploymentLifecycleHookPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>> for IResolvableOrIResolvableOrCfnServiceDeploymentLifecycleHookPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceDeploymentLifecycleHookPropertyList::IResolvableOrCfnServiceDeploymentLifecycleHookPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>> for IResolvableOrIResolvableOrCfnServiceDeploymentLifecycleHookPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceDeploymentLifecycleHookPropertyList::IResolvableOrCfnServiceDeploymentLifecycleHookPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>> for IResolvableOrIResolvableOrCfnServiceDeploymentLifecycleHookPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceDeploymentLifecycleHookProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceDeploymentLifecycleHookPropertyList::IResolvableOrCfnServiceDeploymentLifecycleHookPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceEBSTagSpecificationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceEBSTagSpecificationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceEBSTagSpecificationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceEBSTagSpecificationPropertyList(Vec<IResolvableOrCfnServiceEBSTagSpecificationProperty>),
+    IResolvableOrCfnServiceEBSTagSpecificationPropertyList(rt::JsList<IResolvableOrCfnServiceEBSTagSpecificationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceEBSTagSpecificationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43387,17 +44971,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceEBSTagSpecificationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceEBSTagSpecificationProperty>> for IResolvableOrIResolvableOrCfnServiceEBSTagSpecificationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceEBSTagSpecificationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceEBSTagSpecificationProperty>> for IResolvableOrIResolvableOrCfnServiceEBSTagSpecificationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceEBSTagSpecificationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceEBSTagSpecificationPropertyList::IResolvableOrCfnServiceEBSTagSpecificationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceEBSTagSpecificationProperty>> for IResolvableOrIResolvableOrCfnServiceEBSTagSpecificationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceEBSTagSpecificationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceEBSTagSpecificationPropertyList::IResolvableOrCfnServiceEBSTagSpecificationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceEBSTagSpecificationProperty>> for IResolvableOrIResolvableOrCfnServiceEBSTagSpecificationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceEBSTagSpecificationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceEBSTagSpecificationPropertyList::IResolvableOrCfnServiceEBSTagSpecificationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceGatewayConnectorProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceGatewayConnectorProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceGatewayConnectorPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceGatewayConnectorPropertyList(Vec<IResolvableOrCfnServiceGatewayConnectorProperty>),
+    IResolvableOrCfnServiceGatewayConnectorPropertyList(rt::JsList<IResolvableOrCfnServiceGatewayConnectorProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceGatewayConnectorPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43417,17 +45011,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceGatewayConnectorPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceGatewayConnectorProperty>> for IResolvableOrIResolvableOrCfnServiceGatewayConnectorPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceGatewayConnectorProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceGatewayConnectorProperty>> for IResolvableOrIResolvableOrCfnServiceGatewayConnectorPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceGatewayConnectorProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceGatewayConnectorPropertyList::IResolvableOrCfnServiceGatewayConnectorPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceGatewayConnectorProperty>> for IResolvableOrIResolvableOrCfnServiceGatewayConnectorPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceGatewayConnectorProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceGatewayConnectorPropertyList::IResolvableOrCfnServiceGatewayConnectorPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceGatewayConnectorProperty>> for IResolvableOrIResolvableOrCfnServiceGatewayConnectorPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceGatewayConnectorProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceGatewayConnectorPropertyList::IResolvableOrCfnServiceGatewayConnectorPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceLoadBalancerProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceLoadBalancerProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceLoadBalancerPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceLoadBalancerPropertyList(Vec<IResolvableOrCfnServiceLoadBalancerProperty>),
+    IResolvableOrCfnServiceLoadBalancerPropertyList(rt::JsList<IResolvableOrCfnServiceLoadBalancerProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceLoadBalancerPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43447,17 +45051,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceLoadBalancerPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceLoadBalancerProperty>> for IResolvableOrIResolvableOrCfnServiceLoadBalancerPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceLoadBalancerProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceLoadBalancerProperty>> for IResolvableOrIResolvableOrCfnServiceLoadBalancerPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceLoadBalancerProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceLoadBalancerPropertyList::IResolvableOrCfnServiceLoadBalancerPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceLoadBalancerProperty>> for IResolvableOrIResolvableOrCfnServiceLoadBalancerPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceLoadBalancerProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceLoadBalancerPropertyList::IResolvableOrCfnServiceLoadBalancerPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceLoadBalancerProperty>> for IResolvableOrIResolvableOrCfnServiceLoadBalancerPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceLoadBalancerProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceLoadBalancerPropertyList::IResolvableOrCfnServiceLoadBalancerPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceMetricConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceMetricConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceMetricConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceMetricConfigurationPropertyList(Vec<IResolvableOrCfnServiceMetricConfigurationProperty>),
+    IResolvableOrCfnServiceMetricConfigurationPropertyList(rt::JsList<IResolvableOrCfnServiceMetricConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceMetricConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43477,17 +45091,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceMetricConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceMetricConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceMetricConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceMetricConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceMetricConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceMetricConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceMetricConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceMetricConfigurationPropertyList::IResolvableOrCfnServiceMetricConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceMetricConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceMetricConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceMetricConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceMetricConfigurationPropertyList::IResolvableOrCfnServiceMetricConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceMetricConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceMetricConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceMetricConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceMetricConfigurationPropertyList::IResolvableOrCfnServiceMetricConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServicePlacementConstraintProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServicePlacementConstraintProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServicePlacementConstraintPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServicePlacementConstraintPropertyList(Vec<IResolvableOrCfnServicePlacementConstraintProperty>),
+    IResolvableOrCfnServicePlacementConstraintPropertyList(rt::JsList<IResolvableOrCfnServicePlacementConstraintProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServicePlacementConstraintPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43507,17 +45131,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServicePlacementConstraintPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServicePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnServicePlacementConstraintPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServicePlacementConstraintProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServicePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnServicePlacementConstraintPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServicePlacementConstraintProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServicePlacementConstraintPropertyList::IResolvableOrCfnServicePlacementConstraintPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServicePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnServicePlacementConstraintPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServicePlacementConstraintProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServicePlacementConstraintPropertyList::IResolvableOrCfnServicePlacementConstraintPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServicePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnServicePlacementConstraintPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServicePlacementConstraintProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServicePlacementConstraintPropertyList::IResolvableOrCfnServicePlacementConstraintPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServicePlacementStrategyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServicePlacementStrategyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServicePlacementStrategyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServicePlacementStrategyPropertyList(Vec<IResolvableOrCfnServicePlacementStrategyProperty>),
+    IResolvableOrCfnServicePlacementStrategyPropertyList(rt::JsList<IResolvableOrCfnServicePlacementStrategyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServicePlacementStrategyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43537,17 +45171,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServicePlacementStrategyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServicePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnServicePlacementStrategyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServicePlacementStrategyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServicePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnServicePlacementStrategyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServicePlacementStrategyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServicePlacementStrategyPropertyList::IResolvableOrCfnServicePlacementStrategyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServicePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnServicePlacementStrategyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServicePlacementStrategyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServicePlacementStrategyPropertyList::IResolvableOrCfnServicePlacementStrategyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServicePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnServicePlacementStrategyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServicePlacementStrategyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServicePlacementStrategyPropertyList::IResolvableOrCfnServicePlacementStrategyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceSecretProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceSecretProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceSecretPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceSecretPropertyList(Vec<IResolvableOrCfnServiceSecretProperty>),
+    IResolvableOrCfnServiceSecretPropertyList(rt::JsList<IResolvableOrCfnServiceSecretProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceSecretPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43567,17 +45211,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceSecretPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceSecretProperty>> for IResolvableOrIResolvableOrCfnServiceSecretPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceSecretProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceSecretProperty>> for IResolvableOrIResolvableOrCfnServiceSecretPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceSecretProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceSecretPropertyList::IResolvableOrCfnServiceSecretPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceSecretProperty>> for IResolvableOrIResolvableOrCfnServiceSecretPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceSecretProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceSecretPropertyList::IResolvableOrCfnServiceSecretPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceSecretProperty>> for IResolvableOrIResolvableOrCfnServiceSecretPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceSecretProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceSecretPropertyList::IResolvableOrCfnServiceSecretPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceServiceConnectClientAliasProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceServiceConnectClientAliasProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceServiceConnectClientAliasPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceServiceConnectClientAliasPropertyList(Vec<IResolvableOrCfnServiceServiceConnectClientAliasProperty>),
+    IResolvableOrCfnServiceServiceConnectClientAliasPropertyList(rt::JsList<IResolvableOrCfnServiceServiceConnectClientAliasProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceServiceConnectClientAliasPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43597,17 +45251,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceServiceConnectClientAliasPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceServiceConnectClientAliasProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectClientAliasPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceServiceConnectClientAliasProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceServiceConnectClientAliasProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectClientAliasPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceServiceConnectClientAliasProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceServiceConnectClientAliasPropertyList::IResolvableOrCfnServiceServiceConnectClientAliasPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceServiceConnectClientAliasProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectClientAliasPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceServiceConnectClientAliasProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceServiceConnectClientAliasPropertyList::IResolvableOrCfnServiceServiceConnectClientAliasPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceServiceConnectClientAliasProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectClientAliasPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceServiceConnectClientAliasProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceServiceConnectClientAliasPropertyList::IResolvableOrCfnServiceServiceConnectClientAliasPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList(Vec<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>),
+    IResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList(rt::JsList<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43627,17 +45291,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList::IResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList::IResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceServiceConnectContainerConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList::IResolvableOrCfnServiceServiceConnectContainerConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceServiceConnectServiceProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceServiceConnectServiceProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceServiceConnectServicePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceServiceConnectServicePropertyList(Vec<IResolvableOrCfnServiceServiceConnectServiceProperty>),
+    IResolvableOrCfnServiceServiceConnectServicePropertyList(rt::JsList<IResolvableOrCfnServiceServiceConnectServiceProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceServiceConnectServicePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43657,17 +45331,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceServiceConnectServicePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceServiceConnectServiceProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectServicePropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceServiceConnectServiceProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceServiceConnectServiceProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectServicePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceServiceConnectServiceProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceServiceConnectServicePropertyList::IResolvableOrCfnServiceServiceConnectServicePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceServiceConnectServiceProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectServicePropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceServiceConnectServiceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceServiceConnectServicePropertyList::IResolvableOrCfnServiceServiceConnectServicePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceServiceConnectServiceProperty>> for IResolvableOrIResolvableOrCfnServiceServiceConnectServicePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceServiceConnectServiceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceServiceConnectServicePropertyList::IResolvableOrCfnServiceServiceConnectServicePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceServiceRegistryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceServiceRegistryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceServiceRegistryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceServiceRegistryPropertyList(Vec<IResolvableOrCfnServiceServiceRegistryProperty>),
+    IResolvableOrCfnServiceServiceRegistryPropertyList(rt::JsList<IResolvableOrCfnServiceServiceRegistryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceServiceRegistryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43687,17 +45371,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceServiceRegistryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceServiceRegistryProperty>> for IResolvableOrIResolvableOrCfnServiceServiceRegistryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceServiceRegistryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceServiceRegistryProperty>> for IResolvableOrIResolvableOrCfnServiceServiceRegistryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceServiceRegistryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceServiceRegistryPropertyList::IResolvableOrCfnServiceServiceRegistryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceServiceRegistryProperty>> for IResolvableOrIResolvableOrCfnServiceServiceRegistryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceServiceRegistryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceServiceRegistryPropertyList::IResolvableOrCfnServiceServiceRegistryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceServiceRegistryProperty>> for IResolvableOrIResolvableOrCfnServiceServiceRegistryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceServiceRegistryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceServiceRegistryPropertyList::IResolvableOrCfnServiceServiceRegistryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceServiceVolumeConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceServiceVolumeConfigurationPropertyList(Vec<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>),
+    IResolvableOrCfnServiceServiceVolumeConfigurationPropertyList(rt::JsList<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceServiceVolumeConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43717,17 +45411,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceServiceVolumeConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceServiceVolumeConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceServiceVolumeConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceServiceVolumeConfigurationPropertyList::IResolvableOrCfnServiceServiceVolumeConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceServiceVolumeConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceServiceVolumeConfigurationPropertyList::IResolvableOrCfnServiceServiceVolumeConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceServiceVolumeConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceServiceVolumeConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceServiceVolumeConfigurationPropertyList::IResolvableOrCfnServiceServiceVolumeConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceVpcLatticeConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceVpcLatticeConfigurationPropertyList(Vec<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>),
+    IResolvableOrCfnServiceVpcLatticeConfigurationPropertyList(rt::JsList<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceVpcLatticeConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43747,17 +45451,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceVpcLatticeConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceVpcLatticeConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceVpcLatticeConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnServiceVpcLatticeConfigurationPropertyList::IResolvableOrCfnServiceVpcLatticeConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceVpcLatticeConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceVpcLatticeConfigurationPropertyList::IResolvableOrCfnServiceVpcLatticeConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>> for IResolvableOrIResolvableOrCfnServiceVpcLatticeConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceVpcLatticeConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceVpcLatticeConfigurationPropertyList::IResolvableOrCfnServiceVpcLatticeConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList(Vec<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>),
+    IResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43777,17 +45491,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList::IResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList::IResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionContainerDefinitionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList::IResolvableOrCfnTaskDefinitionContainerDefinitionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionContainerDependencyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionContainerDependencyPropertyList(Vec<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>),
+    IResolvableOrCfnTaskDefinitionContainerDependencyPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionContainerDependencyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43807,17 +45531,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionContainerDependencyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionContainerDependencyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionContainerDependencyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionContainerDependencyPropertyList::IResolvableOrCfnTaskDefinitionContainerDependencyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionContainerDependencyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionContainerDependencyPropertyList::IResolvableOrCfnTaskDefinitionContainerDependencyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionContainerDependencyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionContainerDependencyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionContainerDependencyPropertyList::IResolvableOrCfnTaskDefinitionContainerDependencyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionDeviceProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionDeviceProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionDevicePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionDevicePropertyList(Vec<IResolvableOrCfnTaskDefinitionDeviceProperty>),
+    IResolvableOrCfnTaskDefinitionDevicePropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionDeviceProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionDevicePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43837,17 +45571,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionDevicePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionDeviceProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionDevicePropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionDeviceProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionDeviceProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionDevicePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionDeviceProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionDevicePropertyList::IResolvableOrCfnTaskDefinitionDevicePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionDeviceProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionDevicePropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionDeviceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionDevicePropertyList::IResolvableOrCfnTaskDefinitionDevicePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionDeviceProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionDevicePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionDeviceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionDevicePropertyList::IResolvableOrCfnTaskDefinitionDevicePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList(Vec<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>),
+    IResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43867,17 +45611,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList::IResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList::IResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionEnvironmentFileProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList::IResolvableOrCfnTaskDefinitionEnvironmentFilePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionHostEntryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionHostEntryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionHostEntryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionHostEntryPropertyList(Vec<IResolvableOrCfnTaskDefinitionHostEntryProperty>),
+    IResolvableOrCfnTaskDefinitionHostEntryPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionHostEntryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionHostEntryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43897,17 +45651,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionHostEntryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionHostEntryProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionHostEntryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionHostEntryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionHostEntryProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionHostEntryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionHostEntryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionHostEntryPropertyList::IResolvableOrCfnTaskDefinitionHostEntryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionHostEntryProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionHostEntryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionHostEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionHostEntryPropertyList::IResolvableOrCfnTaskDefinitionHostEntryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionHostEntryProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionHostEntryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionHostEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionHostEntryPropertyList::IResolvableOrCfnTaskDefinitionHostEntryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList(Vec<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>),
+    IResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43927,17 +45691,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList::IResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList::IResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionInferenceAcceleratorProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList::IResolvableOrCfnTaskDefinitionInferenceAcceleratorPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionKeyValuePairPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionKeyValuePairPropertyList(Vec<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>),
+    IResolvableOrCfnTaskDefinitionKeyValuePairPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionKeyValuePairPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43957,17 +45731,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionKeyValuePairPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionKeyValuePairPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionKeyValuePairPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionKeyValuePairPropertyList::IResolvableOrCfnTaskDefinitionKeyValuePairPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionKeyValuePairPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionKeyValuePairPropertyList::IResolvableOrCfnTaskDefinitionKeyValuePairPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionKeyValuePairPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionKeyValuePairProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionKeyValuePairPropertyList::IResolvableOrCfnTaskDefinitionKeyValuePairPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionMountPointProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionMountPointProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionMountPointPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionMountPointPropertyList(Vec<IResolvableOrCfnTaskDefinitionMountPointProperty>),
+    IResolvableOrCfnTaskDefinitionMountPointPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionMountPointProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionMountPointPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -43987,17 +45771,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionMountPointPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionMountPointProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionMountPointPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionMountPointProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionMountPointProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionMountPointPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionMountPointProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionMountPointPropertyList::IResolvableOrCfnTaskDefinitionMountPointPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionMountPointProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionMountPointPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionMountPointProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionMountPointPropertyList::IResolvableOrCfnTaskDefinitionMountPointPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionMountPointProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionMountPointPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionMountPointProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionMountPointPropertyList::IResolvableOrCfnTaskDefinitionMountPointPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionPortMappingProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionPortMappingProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionPortMappingPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionPortMappingPropertyList(Vec<IResolvableOrCfnTaskDefinitionPortMappingProperty>),
+    IResolvableOrCfnTaskDefinitionPortMappingPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionPortMappingProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionPortMappingPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44017,17 +45811,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionPortMappingPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionPortMappingProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionPortMappingPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionPortMappingProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionPortMappingProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionPortMappingPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionPortMappingProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionPortMappingPropertyList::IResolvableOrCfnTaskDefinitionPortMappingPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionPortMappingProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionPortMappingPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionPortMappingProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionPortMappingPropertyList::IResolvableOrCfnTaskDefinitionPortMappingPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionPortMappingProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionPortMappingPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionPortMappingProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionPortMappingPropertyList::IResolvableOrCfnTaskDefinitionPortMappingPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionResourceRequirementPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionResourceRequirementPropertyList(Vec<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>),
+    IResolvableOrCfnTaskDefinitionResourceRequirementPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionResourceRequirementPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44047,17 +45851,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionResourceRequirementPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionResourceRequirementPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionResourceRequirementPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionResourceRequirementPropertyList::IResolvableOrCfnTaskDefinitionResourceRequirementPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionResourceRequirementPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionResourceRequirementPropertyList::IResolvableOrCfnTaskDefinitionResourceRequirementPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionResourceRequirementPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionResourceRequirementProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionResourceRequirementPropertyList::IResolvableOrCfnTaskDefinitionResourceRequirementPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionSecretProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionSecretProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionSecretPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionSecretPropertyList(Vec<IResolvableOrCfnTaskDefinitionSecretProperty>),
+    IResolvableOrCfnTaskDefinitionSecretPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionSecretProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionSecretPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44077,17 +45891,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionSecretPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionSecretProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionSecretPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionSecretProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionSecretProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionSecretPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionSecretProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionSecretPropertyList::IResolvableOrCfnTaskDefinitionSecretPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionSecretProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionSecretPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionSecretProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionSecretPropertyList::IResolvableOrCfnTaskDefinitionSecretPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionSecretProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionSecretPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionSecretProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionSecretPropertyList::IResolvableOrCfnTaskDefinitionSecretPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionSystemControlProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionSystemControlProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionSystemControlPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionSystemControlPropertyList(Vec<IResolvableOrCfnTaskDefinitionSystemControlProperty>),
+    IResolvableOrCfnTaskDefinitionSystemControlPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionSystemControlProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionSystemControlPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44107,17 +45931,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionSystemControlPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionSystemControlProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionSystemControlPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionSystemControlProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionSystemControlProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionSystemControlPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionSystemControlProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionSystemControlPropertyList::IResolvableOrCfnTaskDefinitionSystemControlPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionSystemControlProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionSystemControlPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionSystemControlProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionSystemControlPropertyList::IResolvableOrCfnTaskDefinitionSystemControlPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionSystemControlProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionSystemControlPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionSystemControlProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionSystemControlPropertyList::IResolvableOrCfnTaskDefinitionSystemControlPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList(Vec<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>),
+    IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44137,17 +45971,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList::IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList::IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList::IResolvableOrCfnTaskDefinitionTaskDefinitionPlacementConstraintPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionTmpfsProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionTmpfsProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionTmpfsPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionTmpfsPropertyList(Vec<IResolvableOrCfnTaskDefinitionTmpfsProperty>),
+    IResolvableOrCfnTaskDefinitionTmpfsPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionTmpfsProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionTmpfsPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44167,17 +46011,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionTmpfsPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionTmpfsProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionTmpfsPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionTmpfsProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionTmpfsProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionTmpfsPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionTmpfsProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionTmpfsPropertyList::IResolvableOrCfnTaskDefinitionTmpfsPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionTmpfsProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionTmpfsPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionTmpfsProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionTmpfsPropertyList::IResolvableOrCfnTaskDefinitionTmpfsPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionTmpfsProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionTmpfsPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionTmpfsProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionTmpfsPropertyList::IResolvableOrCfnTaskDefinitionTmpfsPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionUlimitProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionUlimitProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionUlimitPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionUlimitPropertyList(Vec<IResolvableOrCfnTaskDefinitionUlimitProperty>),
+    IResolvableOrCfnTaskDefinitionUlimitPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionUlimitProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionUlimitPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44197,17 +46051,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionUlimitPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionUlimitProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionUlimitPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionUlimitProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionUlimitProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionUlimitPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionUlimitProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionUlimitPropertyList::IResolvableOrCfnTaskDefinitionUlimitPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionUlimitProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionUlimitPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionUlimitProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionUlimitPropertyList::IResolvableOrCfnTaskDefinitionUlimitPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionUlimitProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionUlimitPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionUlimitProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionUlimitPropertyList::IResolvableOrCfnTaskDefinitionUlimitPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionVolumeFromProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionVolumeFromProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionVolumeFromPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionVolumeFromPropertyList(Vec<IResolvableOrCfnTaskDefinitionVolumeFromProperty>),
+    IResolvableOrCfnTaskDefinitionVolumeFromPropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionVolumeFromProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionVolumeFromPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44227,17 +46091,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionVolumeFromPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionVolumeFromProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionVolumeFromPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionVolumeFromProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionVolumeFromProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionVolumeFromPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionVolumeFromProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionVolumeFromPropertyList::IResolvableOrCfnTaskDefinitionVolumeFromPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionVolumeFromProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionVolumeFromPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionVolumeFromProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionVolumeFromPropertyList::IResolvableOrCfnTaskDefinitionVolumeFromPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionVolumeFromProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionVolumeFromPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionVolumeFromProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionVolumeFromPropertyList::IResolvableOrCfnTaskDefinitionVolumeFromPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskDefinitionVolumeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskDefinitionVolumeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskDefinitionVolumePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskDefinitionVolumePropertyList(Vec<IResolvableOrCfnTaskDefinitionVolumeProperty>),
+    IResolvableOrCfnTaskDefinitionVolumePropertyList(rt::JsList<IResolvableOrCfnTaskDefinitionVolumeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskDefinitionVolumePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44257,17 +46131,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskDefinitionVolumePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskDefinitionVolumeProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionVolumePropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskDefinitionVolumeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskDefinitionVolumeProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionVolumePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskDefinitionVolumeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskDefinitionVolumePropertyList::IResolvableOrCfnTaskDefinitionVolumePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskDefinitionVolumeProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionVolumePropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskDefinitionVolumeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionVolumePropertyList::IResolvableOrCfnTaskDefinitionVolumePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskDefinitionVolumeProperty>> for IResolvableOrIResolvableOrCfnTaskDefinitionVolumePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskDefinitionVolumeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskDefinitionVolumePropertyList::IResolvableOrCfnTaskDefinitionVolumePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList(Vec<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>),
+    IResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList(rt::JsList<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44287,17 +46171,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList::IResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList::IResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskSetCapacityProviderStrategyItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList::IResolvableOrCfnTaskSetCapacityProviderStrategyItemPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskSetLoadBalancerProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskSetLoadBalancerProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskSetLoadBalancerPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskSetLoadBalancerPropertyList(Vec<IResolvableOrCfnTaskSetLoadBalancerProperty>),
+    IResolvableOrCfnTaskSetLoadBalancerPropertyList(rt::JsList<IResolvableOrCfnTaskSetLoadBalancerProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskSetLoadBalancerPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44317,17 +46211,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskSetLoadBalancerPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTaskSetLoadBalancerProperty>> for IResolvableOrIResolvableOrCfnTaskSetLoadBalancerPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTaskSetLoadBalancerProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTaskSetLoadBalancerProperty>> for IResolvableOrIResolvableOrCfnTaskSetLoadBalancerPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskSetLoadBalancerProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTaskSetLoadBalancerPropertyList::IResolvableOrCfnTaskSetLoadBalancerPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTaskSetLoadBalancerProperty>> for IResolvableOrIResolvableOrCfnTaskSetLoadBalancerPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTaskSetLoadBalancerProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskSetLoadBalancerPropertyList::IResolvableOrCfnTaskSetLoadBalancerPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskSetLoadBalancerProperty>> for IResolvableOrIResolvableOrCfnTaskSetLoadBalancerPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskSetLoadBalancerProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskSetLoadBalancerPropertyList::IResolvableOrCfnTaskSetLoadBalancerPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTaskSetServiceRegistryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTaskSetServiceRegistryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTaskSetServiceRegistryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTaskSetServiceRegistryPropertyList(Vec<IResolvableOrCfnTaskSetServiceRegistryProperty>),
+    IResolvableOrCfnTaskSetServiceRegistryPropertyList(rt::JsList<IResolvableOrCfnTaskSetServiceRegistryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTaskSetServiceRegistryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -44347,9 +46251,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTas
         IResolvableOrIResolvableOrCfnTaskSetServiceRegistryPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnTaskSetServiceRegistryProperty>> for IResolvableOrIResolvableOrCfnTaskSetServiceRegistryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTaskSetServiceRegistryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskSetServiceRegistryPropertyList::IResolvableOrCfnTaskSetServiceRegistryPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnTaskSetServiceRegistryProperty>> for IResolvableOrIResolvableOrCfnTaskSetServiceRegistryPropertyList {
     fn from(v: Vec<IResolvableOrCfnTaskSetServiceRegistryProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnTaskSetServiceRegistryPropertyList::IResolvableOrCfnTaskSetServiceRegistryPropertyList(v)
+        IResolvableOrIResolvableOrCfnTaskSetServiceRegistryPropertyList::IResolvableOrCfnTaskSetServiceRegistryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTaskSetServiceRegistryProperty>> for IResolvableOrIResolvableOrCfnTaskSetServiceRegistryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTaskSetServiceRegistryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTaskSetServiceRegistryPropertyList::IResolvableOrCfnTaskSetServiceRegistryPropertyList(rt::JsList::Array(v))
     }
 }
 

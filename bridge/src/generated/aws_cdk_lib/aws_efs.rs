@@ -460,7 +460,7 @@ impl CfnAccessPoint {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn access_point_tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn access_point_tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_efs::CfnAccessPointAccessPointTagProperty>> {
         rt::get_op(rt::JsObject::handle(self), "accessPointTagsRaw")
     }
     /// The ID of the EFS access point.
@@ -550,6 +550,26 @@ impl rt::ToValue for CfnAccessPointAccessPointTagProperty {
         o.opt("key", &self.key);
         o.opt("value", &self.value);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnAccessPointAccessPointTagProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnAccessPointAccessPointTagProperty> {
+    /// The tag key (String).
+    ///
+    /// The key can't start with `aws:` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-efs-accesspoint-accesspointtag.html#cfn-efs-accesspoint-accesspointtag-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// The value of the tag key.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-efs-accesspoint-accesspointtag.html#cfn-efs-accesspoint-accesspointtag-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
     }
 }
 
@@ -656,7 +676,7 @@ pub struct CfnAccessPointPosixUserProperty {
     /// Secondary POSIX group IDs used for all file system operations using this access point.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-efs-accesspoint-posixuser.html#cfn-efs-accesspoint-posixuser-secondarygids>
-    pub secondary_gids: Option<Vec<rt::JsString>>,
+    pub secondary_gids: Option<rt::JsList<rt::JsString>>,
     /// The POSIX user ID used for all file system operations using this access point.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-efs-accesspoint-posixuser.html#cfn-efs-accesspoint-posixuser-uid>
@@ -691,8 +711,8 @@ impl CfnAccessPointPosixUserProperty {
     /// Secondary POSIX group IDs used for all file system operations using this access point.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-efs-accesspoint-posixuser.html#cfn-efs-accesspoint-posixuser-secondarygids>
-    pub fn secondary_gids(mut self, secondary_gids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.secondary_gids = Some(rt::collect::<rt::JsString, _>(secondary_gids));
+    pub fn secondary_gids(mut self, secondary_gids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.secondary_gids = Some(rt::ListArg::<rt::JsString>::into_list(secondary_gids));
         self
     }
     /// The POSIX user ID used for all file system operations using this access point.
@@ -787,7 +807,7 @@ pub struct CfnAccessPointProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-efs-accesspoint.html#cfn-efs-accesspoint-accesspointtags>
-    pub access_point_tags: Option<Vec<crate::aws_cdk_lib::aws_efs::CfnAccessPointAccessPointTagProperty>>,
+    pub access_point_tags: Option<rt::JsList<crate::aws_cdk_lib::aws_efs::CfnAccessPointAccessPointTagProperty>>,
     /// The opaque string specified in the request to ensure idempotent creation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-efs-accesspoint.html#cfn-efs-accesspoint-clienttoken>
@@ -818,8 +838,8 @@ impl CfnAccessPointProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-efs-accesspoint.html#cfn-efs-accesspoint-accesspointtags>
-    pub fn access_point_tags(mut self, access_point_tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_efs::CfnAccessPointAccessPointTagProperty>>) -> Self {
-        self.access_point_tags = Some(rt::collect::<crate::aws_cdk_lib::aws_efs::CfnAccessPointAccessPointTagProperty, _>(access_point_tags));
+    pub fn access_point_tags(mut self, access_point_tags: impl rt::ListArg<crate::aws_cdk_lib::aws_efs::CfnAccessPointAccessPointTagProperty>) -> Self {
+        self.access_point_tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_efs::CfnAccessPointAccessPointTagProperty>::into_list(access_point_tags));
         self
     }
     /// The opaque string specified in the request to ensure idempotent creation.
@@ -1006,7 +1026,7 @@ impl CfnFileSystem {
     }
     /// Use to create one or more tags associated with the file system.
     #[track_caller]
-    pub fn file_system_tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn file_system_tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_efs::CfnFileSystemElasticFileSystemTagProperty>> {
         rt::get_op(rt::JsObject::handle(self), "fileSystemTagsRaw")
     }
     /// The ID of the AWS KMS key to be used to protect the encrypted file system.
@@ -1150,6 +1170,26 @@ impl rt::ToValue for CfnFileSystemElasticFileSystemTagProperty {
         o.field("key", &self.key);
         o.field("value", &self.value);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnFileSystemElasticFileSystemTagProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnFileSystemElasticFileSystemTagProperty> {
+    /// The tag key (String).
+    ///
+    /// The key can't start with `aws:` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-efs-filesystem-elasticfilesystemtag.html#cfn-efs-filesystem-elasticfilesystemtag-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// The value of the tag key.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-efs-filesystem-elasticfilesystemtag.html#cfn-efs-filesystem-elasticfilesystemtag-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
     }
 }
 
@@ -1488,7 +1528,7 @@ pub struct CfnFileSystemProps {
     /// Each tag is a user-defined key-value pair. Name your file system on creation by including a `"Key":"Name","Value":"{value}"` key-value pair. Each key must be unique. For more information, see [Tagging AWS resources](https://docs.aws.amazon.com/general/latest/gr/aws_tagging.html) in the *AWS General Reference Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-efs-filesystem.html#cfn-efs-filesystem-filesystemtags>
-    pub file_system_tags: Option<Vec<crate::aws_cdk_lib::aws_efs::CfnFileSystemElasticFileSystemTagProperty>>,
+    pub file_system_tags: Option<rt::JsList<crate::aws_cdk_lib::aws_efs::CfnFileSystemElasticFileSystemTagProperty>>,
     /// The ID of the AWS KMS key to be used to protect the encrypted file system.
     ///
     /// This parameter is only required if you want to use a nondefault KMS key . If this parameter is not specified, the default KMS key for Amazon EFS is used. This ID can be in one of the following formats:
@@ -1606,8 +1646,8 @@ impl CfnFileSystemProps {
     /// Each tag is a user-defined key-value pair. Name your file system on creation by including a `"Key":"Name","Value":"{value}"` key-value pair. Each key must be unique. For more information, see [Tagging AWS resources](https://docs.aws.amazon.com/general/latest/gr/aws_tagging.html) in the *AWS General Reference Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-efs-filesystem.html#cfn-efs-filesystem-filesystemtags>
-    pub fn file_system_tags(mut self, file_system_tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_efs::CfnFileSystemElasticFileSystemTagProperty>>) -> Self {
-        self.file_system_tags = Some(rt::collect::<crate::aws_cdk_lib::aws_efs::CfnFileSystemElasticFileSystemTagProperty, _>(file_system_tags));
+    pub fn file_system_tags(mut self, file_system_tags: impl rt::ListArg<crate::aws_cdk_lib::aws_efs::CfnFileSystemElasticFileSystemTagProperty>) -> Self {
+        self.file_system_tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_efs::CfnFileSystemElasticFileSystemTagProperty>::into_list(file_system_tags));
         self
     }
     /// The ID of the AWS KMS key to be used to protect the encrypted file system.
@@ -1838,7 +1878,7 @@ pub struct CfnMountTargetProps {
     /// These must be for the same VPC as the subnet specified. The maximum number of security groups depends on account quota. For more information, see [Amazon VPC Quotas](https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html) in the *Amazon VPC User Guide* (see the *Security Groups* table). If you don't specify a security group, then Amazon EFS uses the default security group for the subnet's VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-efs-mounttarget.html#cfn-efs-mounttarget-securitygroups>
-    pub security_groups: Vec<StringOrObject>,
+    pub security_groups: rt::JsList<StringOrObject>,
     /// The ID of the subnet to add the mount target in.
     ///
     /// For One Zone file systems, use the subnet that is associated with the file system's Availability Zone. The subnet type must be the same type as the `IpAddressType` .
@@ -1852,7 +1892,7 @@ pub struct CfnMountTargetProps {
 pub struct CfnMountTargetPropsRequired<T0, T1, T2> {
     /// The ID of the file system for which to create the mount target. (converts into `StringOrObject`)
     pub file_system_id: T0,
-    /// VPC security group IDs, of the form `sg-xxxxxxxx` . (items converting into `StringOrObject`)
+    /// VPC security group IDs, of the form `sg-xxxxxxxx` . (items converting into `StringOrObject`, or a `JsArray` of them)
     pub security_groups: T1,
     /// The ID of the subnet to add the mount target in. (converts into `StringOrObject`)
     pub subnet_id: T2,
@@ -1863,11 +1903,10 @@ impl CfnMountTargetProps {
     pub fn new<T0, T1, T2>(required: CfnMountTargetPropsRequired<T0, T1, T2>) -> Self
     where
         T0: Into<StringOrObject>,
-        T1: IntoIterator,
-        T1::Item: Into<StringOrObject>,
+        T1: rt::ListArg<StringOrObject>,
         T2: Into<StringOrObject>,
     {
-        CfnMountTargetProps { file_system_id: required.file_system_id.into(), ip_address: None, ip_address_type: None, ipv6_address: None, security_groups: rt::collect::<StringOrObject, _>(required.security_groups), subnet_id: required.subnet_id.into() }
+        CfnMountTargetProps { file_system_id: required.file_system_id.into(), ip_address: None, ip_address_type: None, ipv6_address: None, security_groups: rt::ListArg::<StringOrObject>::into_list(required.security_groups), subnet_id: required.subnet_id.into() }
     }
     /// The ID of the file system for which to create the mount target.
     ///
@@ -1910,8 +1949,8 @@ impl CfnMountTargetProps {
     /// These must be for the same VPC as the subnet specified. The maximum number of security groups depends on account quota. For more information, see [Amazon VPC Quotas](https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html) in the *Amazon VPC User Guide* (see the *Security Groups* table). If you don't specify a security group, then Amazon EFS uses the default security group for the subnet's VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-efs-mounttarget.html#cfn-efs-mounttarget-securitygroups>
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.security_groups = rt::collect::<StringOrObject, _>(security_groups);
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<StringOrObject>) -> Self {
+        self.security_groups = rt::ListArg::<StringOrObject>::into_list(security_groups);
         self
     }
     /// The ID of the subnet to add the mount target in.
@@ -2027,7 +2066,7 @@ impl FileSystem {
     /// Arguments:
     /// - `statement`: The policy statement to add.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -2542,7 +2581,7 @@ crate::__upcasts!(IFileSystem => crate::aws_cdk_lib::IResource, crate::aws_cdk_l
 impl IFileSystem {
     /// Add a statement to the resource's resource policy.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -2802,7 +2841,7 @@ pub struct PosixUser {
     /// Secondary POSIX group IDs used for all file system operations using this access point.
     ///
     /// Default: - None
-    pub secondary_gids: Option<Vec<rt::JsString>>,
+    pub secondary_gids: Option<rt::JsList<rt::JsString>>,
     /// The POSIX user ID used for all file system operations using this access point.
     pub uid: rt::JsString,
 }
@@ -2833,8 +2872,8 @@ impl PosixUser {
     /// Secondary POSIX group IDs used for all file system operations using this access point.
     ///
     /// Default: - None
-    pub fn secondary_gids(mut self, secondary_gids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.secondary_gids = Some(rt::collect::<rt::JsString, _>(secondary_gids));
+    pub fn secondary_gids(mut self, secondary_gids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.secondary_gids = Some(rt::ListArg::<rt::JsString>::into_list(secondary_gids));
         self
     }
     /// The POSIX user ID used for all file system operations using this access point.
@@ -3429,11 +3468,11 @@ impl From<crate::aws_cdk_lib::aws_efs::CfnFileSystemReplicationDestinationProper
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnFileSystemLifecyclePolicyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnFileSystemLifecyclePolicyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnFileSystemLifecyclePolicyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnFileSystemLifecyclePolicyPropertyList(Vec<IResolvableOrCfnFileSystemLifecyclePolicyProperty>),
+    IResolvableOrCfnFileSystemLifecyclePolicyPropertyList(rt::JsList<IResolvableOrCfnFileSystemLifecyclePolicyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnFileSystemLifecyclePolicyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -3453,17 +3492,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnFil
         IResolvableOrIResolvableOrCfnFileSystemLifecyclePolicyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnFileSystemLifecyclePolicyProperty>> for IResolvableOrIResolvableOrCfnFileSystemLifecyclePolicyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnFileSystemLifecyclePolicyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnFileSystemLifecyclePolicyProperty>> for IResolvableOrIResolvableOrCfnFileSystemLifecyclePolicyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnFileSystemLifecyclePolicyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnFileSystemLifecyclePolicyPropertyList::IResolvableOrCfnFileSystemLifecyclePolicyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnFileSystemLifecyclePolicyProperty>> for IResolvableOrIResolvableOrCfnFileSystemLifecyclePolicyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnFileSystemLifecyclePolicyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFileSystemLifecyclePolicyPropertyList::IResolvableOrCfnFileSystemLifecyclePolicyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnFileSystemLifecyclePolicyProperty>> for IResolvableOrIResolvableOrCfnFileSystemLifecyclePolicyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnFileSystemLifecyclePolicyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFileSystemLifecyclePolicyPropertyList::IResolvableOrCfnFileSystemLifecyclePolicyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnFileSystemReplicationDestinationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnFileSystemReplicationDestinationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnFileSystemReplicationDestinationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnFileSystemReplicationDestinationPropertyList(Vec<IResolvableOrCfnFileSystemReplicationDestinationProperty>),
+    IResolvableOrCfnFileSystemReplicationDestinationPropertyList(rt::JsList<IResolvableOrCfnFileSystemReplicationDestinationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnFileSystemReplicationDestinationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -3483,9 +3532,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnFil
         IResolvableOrIResolvableOrCfnFileSystemReplicationDestinationPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnFileSystemReplicationDestinationProperty>> for IResolvableOrIResolvableOrCfnFileSystemReplicationDestinationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnFileSystemReplicationDestinationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFileSystemReplicationDestinationPropertyList::IResolvableOrCfnFileSystemReplicationDestinationPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnFileSystemReplicationDestinationProperty>> for IResolvableOrIResolvableOrCfnFileSystemReplicationDestinationPropertyList {
     fn from(v: Vec<IResolvableOrCfnFileSystemReplicationDestinationProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnFileSystemReplicationDestinationPropertyList::IResolvableOrCfnFileSystemReplicationDestinationPropertyList(v)
+        IResolvableOrIResolvableOrCfnFileSystemReplicationDestinationPropertyList::IResolvableOrCfnFileSystemReplicationDestinationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnFileSystemReplicationDestinationProperty>> for IResolvableOrIResolvableOrCfnFileSystemReplicationDestinationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnFileSystemReplicationDestinationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnFileSystemReplicationDestinationPropertyList::IResolvableOrCfnFileSystemReplicationDestinationPropertyList(rt::JsList::Array(v))
     }
 }
 

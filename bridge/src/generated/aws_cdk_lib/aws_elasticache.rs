@@ -208,7 +208,7 @@ impl CfnCacheCluster {
     }
     /// A list of tags to be added to this resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// A flag that enables in-transit encryption when set to true.
@@ -576,7 +576,7 @@ pub struct CfnCacheClusterProps {
     /// **Deprecated:** this property has been deprecated
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html#cfn-elasticache-cachecluster-cachesecuritygroupnames>
-    pub cache_security_group_names: Option<Vec<rt::JsString>>,
+    pub cache_security_group_names: Option<rt::JsList<rt::JsString>>,
     /// The name of the subnet group to be used for the cluster.
     ///
     /// Use this parameter only when you are creating a cluster in an Amazon Virtual Private Cloud (Amazon VPC).
@@ -662,7 +662,7 @@ pub struct CfnCacheClusterProps {
     /// Default: System chosen Availability Zones.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html#cfn-elasticache-cachecluster-preferredavailabilityzones>
-    pub preferred_availability_zones: Option<Vec<rt::JsString>>,
+    pub preferred_availability_zones: Option<rt::JsList<rt::JsString>>,
     /// Specifies the weekly time range during which maintenance on the cluster is performed.
     ///
     /// It is specified as a range in the format ddd:hh24:mi-ddd:hh24:mi (24H Clock UTC). The minimum maintenance window is a 60 minute period.
@@ -690,7 +690,7 @@ pub struct CfnCacheClusterProps {
     /// Example of an Amazon S3 ARN: `arn:aws:s3:::my_bucket/snapshot1.rdb`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html#cfn-elasticache-cachecluster-snapshotarns>
-    pub snapshot_arns: Option<Vec<rt::JsString>>,
+    pub snapshot_arns: Option<rt::JsList<rt::JsString>>,
     /// The name of a Valkey or Redis OSS snapshot from which to restore data into the new node group (shard).
     ///
     /// The snapshot status changes to `restoring` while the new node group (shard) is being created.
@@ -722,7 +722,7 @@ pub struct CfnCacheClusterProps {
     /// A list of tags to be added to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html#cfn-elasticache-cachecluster-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// A flag that enables in-transit encryption when set to true.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html#cfn-elasticache-cachecluster-transitencryptionenabled>
@@ -732,7 +732,7 @@ pub struct CfnCacheClusterProps {
     /// Use this parameter only when you are creating a cluster in an Amazon Virtual Private Cloud (Amazon VPC).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html#cfn-elasticache-cachecluster-vpcsecuritygroupids>
-    pub vpc_security_group_ids: Option<Vec<rt::JsString>>,
+    pub vpc_security_group_ids: Option<rt::JsList<rt::JsString>>,
 }
 
 /// The required fields of [`CfnCacheClusterProps`], named: `CfnCacheClusterProps::new(CfnCacheClusterPropsRequired { .. })`.
@@ -854,8 +854,8 @@ impl CfnCacheClusterProps {
     /// **Deprecated:** this property has been deprecated
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html#cfn-elasticache-cachecluster-cachesecuritygroupnames>
-    pub fn cache_security_group_names(mut self, cache_security_group_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.cache_security_group_names = Some(rt::collect::<rt::JsString, _>(cache_security_group_names));
+    pub fn cache_security_group_names(mut self, cache_security_group_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.cache_security_group_names = Some(rt::ListArg::<rt::JsString>::into_list(cache_security_group_names));
         self
     }
     /// The name of the subnet group to be used for the cluster.
@@ -976,8 +976,8 @@ impl CfnCacheClusterProps {
     /// Default: System chosen Availability Zones.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html#cfn-elasticache-cachecluster-preferredavailabilityzones>
-    pub fn preferred_availability_zones(mut self, preferred_availability_zones: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.preferred_availability_zones = Some(rt::collect::<rt::JsString, _>(preferred_availability_zones));
+    pub fn preferred_availability_zones(mut self, preferred_availability_zones: impl rt::ListArg<rt::JsString>) -> Self {
+        self.preferred_availability_zones = Some(rt::ListArg::<rt::JsString>::into_list(preferred_availability_zones));
         self
     }
     /// Specifies the weekly time range during which maintenance on the cluster is performed.
@@ -1010,8 +1010,8 @@ impl CfnCacheClusterProps {
     /// Example of an Amazon S3 ARN: `arn:aws:s3:::my_bucket/snapshot1.rdb`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html#cfn-elasticache-cachecluster-snapshotarns>
-    pub fn snapshot_arns(mut self, snapshot_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.snapshot_arns = Some(rt::collect::<rt::JsString, _>(snapshot_arns));
+    pub fn snapshot_arns(mut self, snapshot_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.snapshot_arns = Some(rt::ListArg::<rt::JsString>::into_list(snapshot_arns));
         self
     }
     /// The name of a Valkey or Redis OSS snapshot from which to restore data into the new node group (shard).
@@ -1054,8 +1054,8 @@ impl CfnCacheClusterProps {
     /// A list of tags to be added to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html#cfn-elasticache-cachecluster-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// A flag that enables in-transit encryption when set to true.
@@ -1070,8 +1070,8 @@ impl CfnCacheClusterProps {
     /// Use this parameter only when you are creating a cluster in an Amazon Virtual Private Cloud (Amazon VPC).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html#cfn-elasticache-cachecluster-vpcsecuritygroupids>
-    pub fn vpc_security_group_ids(mut self, vpc_security_group_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.vpc_security_group_ids = Some(rt::collect::<rt::JsString, _>(vpc_security_group_ids));
+    pub fn vpc_security_group_ids(mut self, vpc_security_group_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.vpc_security_group_ids = Some(rt::ListArg::<rt::JsString>::into_list(vpc_security_group_ids));
         self
     }
 }
@@ -1261,7 +1261,7 @@ impl CfnGlobalReplicationGroup {
     }
     /// An array of key-value pairs to apply to this Global Datastore.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1400,7 +1400,7 @@ pub struct CfnGlobalReplicationGroupReshardingConfigurationProperty {
     /// A list of preferred availability zones for the nodes in this cluster.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-globalreplicationgroup-reshardingconfiguration.html#cfn-elasticache-globalreplicationgroup-reshardingconfiguration-preferredavailabilityzones>
-    pub preferred_availability_zones: Option<Vec<rt::JsString>>,
+    pub preferred_availability_zones: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnGlobalReplicationGroupReshardingConfigurationProperty {
@@ -1418,8 +1418,8 @@ impl CfnGlobalReplicationGroupReshardingConfigurationProperty {
     /// A list of preferred availability zones for the nodes in this cluster.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-globalreplicationgroup-reshardingconfiguration.html#cfn-elasticache-globalreplicationgroup-reshardingconfiguration-preferredavailabilityzones>
-    pub fn preferred_availability_zones(mut self, preferred_availability_zones: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.preferred_availability_zones = Some(rt::collect::<rt::JsString, _>(preferred_availability_zones));
+    pub fn preferred_availability_zones(mut self, preferred_availability_zones: impl rt::ListArg<rt::JsString>) -> Self {
+        self.preferred_availability_zones = Some(rt::ListArg::<rt::JsString>::into_list(preferred_availability_zones));
         self
     }
 }
@@ -1491,7 +1491,7 @@ pub struct CfnGlobalReplicationGroupProps {
     /// An array of key-value pairs to apply to this Global Datastore.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-globalreplicationgroup.html#cfn-elasticache-globalreplicationgroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnGlobalReplicationGroupProps {
@@ -1580,8 +1580,8 @@ impl CfnGlobalReplicationGroupProps {
     /// An array of key-value pairs to apply to this Global Datastore.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-globalreplicationgroup.html#cfn-elasticache-globalreplicationgroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -1699,7 +1699,7 @@ impl CfnParameterGroup {
     }
     /// A tag that can be added to an ElastiCache parameter group.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1737,7 +1737,7 @@ pub struct CfnParameterGroupProps {
     /// Tags are composed of a Key/Value pair. You can use tags to categorize and track all your parameter groups. A tag with a null Value is permitted.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-parametergroup.html#cfn-elasticache-parametergroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnParameterGroupProps`], named: `CfnParameterGroupProps::new(CfnParameterGroupPropsRequired { .. })`.
@@ -1793,8 +1793,8 @@ impl CfnParameterGroupProps {
     /// Tags are composed of a Key/Value pair. You can use tags to categorize and track all your parameter groups. A tag with a null Value is permitted.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-parametergroup.html#cfn-elasticache-parametergroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -2158,7 +2158,7 @@ impl CfnReplicationGroup {
     }
     /// A list of tags to be added to this resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// A flag that enables in-transit encryption when set to `true` .
@@ -2466,7 +2466,7 @@ pub struct CfnReplicationGroupNodeGroupConfigurationProperty {
     /// The number of Availability Zones in this list must match the value of `ReplicaCount` or `ReplicasPerNodeGroup` if not specified.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-replicationgroup-nodegroupconfiguration.html#cfn-elasticache-replicationgroup-nodegroupconfiguration-replicaavailabilityzones>
-    pub replica_availability_zones: Option<Vec<rt::JsString>>,
+    pub replica_availability_zones: Option<rt::JsList<rt::JsString>>,
     /// The number of read replica nodes in this node group (shard).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-replicationgroup-nodegroupconfiguration.html#cfn-elasticache-replicationgroup-nodegroupconfiguration-replicacount>
@@ -2507,8 +2507,8 @@ impl CfnReplicationGroupNodeGroupConfigurationProperty {
     /// The number of Availability Zones in this list must match the value of `ReplicaCount` or `ReplicasPerNodeGroup` if not specified.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-replicationgroup-nodegroupconfiguration.html#cfn-elasticache-replicationgroup-nodegroupconfiguration-replicaavailabilityzones>
-    pub fn replica_availability_zones(mut self, replica_availability_zones: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.replica_availability_zones = Some(rt::collect::<rt::JsString, _>(replica_availability_zones));
+    pub fn replica_availability_zones(mut self, replica_availability_zones: impl rt::ListArg<rt::JsString>) -> Self {
+        self.replica_availability_zones = Some(rt::ListArg::<rt::JsString>::into_list(replica_availability_zones));
         self
     }
     /// The number of read replica nodes in this node group (shard).
@@ -2559,7 +2559,7 @@ pub struct CfnReplicationGroupReadEndPointProperty {
     /// The order of the addresses maps to the order of the ports from the ReadEndPoint.Ports attribute.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-replicationgroup-readendpoint.html#cfn-elasticache-replicationgroup-readendpoint-addresseslist>
-    pub addresses_list: Option<Vec<rt::JsString>>,
+    pub addresses_list: Option<rt::JsList<rt::JsString>>,
     /// A string containing a comma-separated list of ports for the read-only replicas, formatted as [port1, port2, ...]. The order of the ports maps to the order of the addresses from the ReadEndPoint.Addresses attribute.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-replicationgroup-readendpoint.html#cfn-elasticache-replicationgroup-readendpoint-ports>
@@ -2569,7 +2569,7 @@ pub struct CfnReplicationGroupReadEndPointProperty {
     /// The order of the ports maps to the order of the addresses from the ReadEndPoint.Addresses attribute.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-replicationgroup-readendpoint.html#cfn-elasticache-replicationgroup-readendpoint-portslist>
-    pub ports_list: Option<Vec<rt::JsString>>,
+    pub ports_list: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnReplicationGroupReadEndPointProperty {
@@ -2589,8 +2589,8 @@ impl CfnReplicationGroupReadEndPointProperty {
     /// The order of the addresses maps to the order of the ports from the ReadEndPoint.Ports attribute.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-replicationgroup-readendpoint.html#cfn-elasticache-replicationgroup-readendpoint-addresseslist>
-    pub fn addresses_list(mut self, addresses_list: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.addresses_list = Some(rt::collect::<rt::JsString, _>(addresses_list));
+    pub fn addresses_list(mut self, addresses_list: impl rt::ListArg<rt::JsString>) -> Self {
+        self.addresses_list = Some(rt::ListArg::<rt::JsString>::into_list(addresses_list));
         self
     }
     /// A string containing a comma-separated list of ports for the read-only replicas, formatted as [port1, port2, ...]. The order of the ports maps to the order of the addresses from the ReadEndPoint.Addresses attribute.
@@ -2605,8 +2605,8 @@ impl CfnReplicationGroupReadEndPointProperty {
     /// The order of the ports maps to the order of the addresses from the ReadEndPoint.Addresses attribute.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-replicationgroup-readendpoint.html#cfn-elasticache-replicationgroup-readendpoint-portslist>
-    pub fn ports_list(mut self, ports_list: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.ports_list = Some(rt::collect::<rt::JsString, _>(ports_list));
+    pub fn ports_list(mut self, ports_list: impl rt::ListArg<rt::JsString>) -> Self {
+        self.ports_list = Some(rt::ListArg::<rt::JsString>::into_list(ports_list));
         self
     }
 }
@@ -2741,7 +2741,7 @@ pub struct CfnReplicationGroupProps {
     /// **Deprecated:** this property has been deprecated
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-cachesecuritygroupnames>
-    pub cache_security_group_names: Option<Vec<rt::JsString>>,
+    pub cache_security_group_names: Option<rt::JsList<rt::JsString>>,
     /// The name of the cache subnet group to be used for the replication group.
     ///
     /// > If you're going to launch your cluster in an Amazon VPC, you need to create a subnet group before you start creating a cluster. For more information, see [AWS::ElastiCache::SubnetGroup](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-subnetgroup.html) .
@@ -2863,7 +2863,7 @@ pub struct CfnReplicationGroupProps {
     /// Default: system chosen Availability Zones.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-preferredcacheclusterazs>
-    pub preferred_cache_cluster_a_zs: Option<Vec<rt::JsString>>,
+    pub preferred_cache_cluster_a_zs: Option<rt::JsList<rt::JsString>>,
     /// Specifies the weekly time range during which maintenance on the cluster is performed.
     ///
     /// It is specified as a range in the format ddd:hh24:mi-ddd:hh24:mi (24H Clock UTC). The minimum maintenance window is a 60 minute period.
@@ -2915,7 +2915,7 @@ pub struct CfnReplicationGroupProps {
     /// Use this parameter only when you are creating a replication group in an Amazon Virtual Private Cloud (Amazon VPC).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-securitygroupids>
-    pub security_group_ids: Option<Vec<rt::JsString>>,
+    pub security_group_ids: Option<rt::JsList<rt::JsString>>,
     /// A list of Amazon Resource Names (ARN) that uniquely identify the Valkey or Redis OSS RDB snapshot files stored in Amazon S3.
     ///
     /// The snapshot files are used to populate the new replication group. The Amazon S3 object name in the ARN cannot contain any commas. The new replication group will have the number of node groups (console: shards) specified by the parameter *NumNodeGroups* or the number of node groups configured by *NodeGroupConfiguration* regardless of the number of ARNs specified here.
@@ -2923,7 +2923,7 @@ pub struct CfnReplicationGroupProps {
     /// Example of an Amazon S3 ARN: `arn:aws:s3:::my_bucket/snapshot1.rdb`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-snapshotarns>
-    pub snapshot_arns: Option<Vec<rt::JsString>>,
+    pub snapshot_arns: Option<rt::JsList<rt::JsString>>,
     /// The name of a snapshot from which to restore data into the new replication group.
     ///
     /// The snapshot status changes to `restoring` while the new replication group is being created.
@@ -2959,7 +2959,7 @@ pub struct CfnReplicationGroupProps {
     /// Tags are comma-separated key,value pairs (e.g. Key= `myKey` , Value= `myKeyValue` . You can include multiple tags as shown following: Key= `myKey` , Value= `myKeyValue` Key= `mySecondKey` , Value= `mySecondKeyValue` . Tags on replication groups will be replicated to all nodes.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// A flag that enables in-transit encryption when set to `true` .
     ///
     /// This parameter is only available when creating a replication group in an Amazon VPC using Valkey version `7.2` and above, Redis OSS version `3.2.6` , or Redis OSS version `4.x` and above, and the cluster is being created in an Amazon VPC.
@@ -2989,7 +2989,7 @@ pub struct CfnReplicationGroupProps {
     /// The ID of user group to associate with the replication group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-usergroupids>
-    pub user_group_ids: Option<Vec<rt::JsString>>,
+    pub user_group_ids: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnReplicationGroupProps {
@@ -3127,8 +3127,8 @@ impl CfnReplicationGroupProps {
     /// **Deprecated:** this property has been deprecated
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-cachesecuritygroupnames>
-    pub fn cache_security_group_names(mut self, cache_security_group_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.cache_security_group_names = Some(rt::collect::<rt::JsString, _>(cache_security_group_names));
+    pub fn cache_security_group_names(mut self, cache_security_group_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.cache_security_group_names = Some(rt::ListArg::<rt::JsString>::into_list(cache_security_group_names));
         self
     }
     /// The name of the cache subnet group to be used for the replication group.
@@ -3303,8 +3303,8 @@ impl CfnReplicationGroupProps {
     /// Default: system chosen Availability Zones.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-preferredcacheclusterazs>
-    pub fn preferred_cache_cluster_a_zs(mut self, preferred_cache_cluster_a_zs: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.preferred_cache_cluster_a_zs = Some(rt::collect::<rt::JsString, _>(preferred_cache_cluster_a_zs));
+    pub fn preferred_cache_cluster_a_zs(mut self, preferred_cache_cluster_a_zs: impl rt::ListArg<rt::JsString>) -> Self {
+        self.preferred_cache_cluster_a_zs = Some(rt::ListArg::<rt::JsString>::into_list(preferred_cache_cluster_a_zs));
         self
     }
     /// Specifies the weekly time range during which maintenance on the cluster is performed.
@@ -3373,8 +3373,8 @@ impl CfnReplicationGroupProps {
     /// Use this parameter only when you are creating a replication group in an Amazon Virtual Private Cloud (Amazon VPC).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-securitygroupids>
-    pub fn security_group_ids(mut self, security_group_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.security_group_ids = Some(rt::collect::<rt::JsString, _>(security_group_ids));
+    pub fn security_group_ids(mut self, security_group_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.security_group_ids = Some(rt::ListArg::<rt::JsString>::into_list(security_group_ids));
         self
     }
     /// A list of Amazon Resource Names (ARN) that uniquely identify the Valkey or Redis OSS RDB snapshot files stored in Amazon S3.
@@ -3384,8 +3384,8 @@ impl CfnReplicationGroupProps {
     /// Example of an Amazon S3 ARN: `arn:aws:s3:::my_bucket/snapshot1.rdb`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-snapshotarns>
-    pub fn snapshot_arns(mut self, snapshot_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.snapshot_arns = Some(rt::collect::<rt::JsString, _>(snapshot_arns));
+    pub fn snapshot_arns(mut self, snapshot_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.snapshot_arns = Some(rt::ListArg::<rt::JsString>::into_list(snapshot_arns));
         self
     }
     /// The name of a snapshot from which to restore data into the new replication group.
@@ -3435,8 +3435,8 @@ impl CfnReplicationGroupProps {
     /// Tags are comma-separated key,value pairs (e.g. Key= `myKey` , Value= `myKeyValue` . You can include multiple tags as shown following: Key= `myKey` , Value= `myKeyValue` Key= `mySecondKey` , Value= `mySecondKeyValue` . Tags on replication groups will be replicated to all nodes.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// A flag that enables in-transit encryption when set to `true` .
@@ -3474,8 +3474,8 @@ impl CfnReplicationGroupProps {
     /// The ID of user group to associate with the replication group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html#cfn-elasticache-replicationgroup-usergroupids>
-    pub fn user_group_ids(mut self, user_group_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.user_group_ids = Some(rt::collect::<rt::JsString, _>(user_group_ids));
+    pub fn user_group_ids(mut self, user_group_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.user_group_ids = Some(rt::ListArg::<rt::JsString>::into_list(user_group_ids));
         self
     }
 }
@@ -3598,7 +3598,7 @@ impl CfnSecurityGroup {
     }
     /// A tag that can be added to an ElastiCache security group.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -3771,7 +3771,7 @@ pub struct CfnSecurityGroupProps {
     /// Tags are composed of a Key/Value pair. You can use tags to categorize and track all your security groups. A tag with a null Value is permitted.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-securitygroup.html#cfn-elasticache-securitygroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnSecurityGroupProps {
@@ -3791,8 +3791,8 @@ impl CfnSecurityGroupProps {
     /// Tags are composed of a Key/Value pair. You can use tags to categorize and track all your security groups. A tag with a null Value is permitted.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-securitygroup.html#cfn-elasticache-securitygroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -4010,7 +4010,7 @@ impl CfnServerlessCache {
     }
     /// A list of tags to be added to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The identifier of the user group associated with the serverless cache.
@@ -4286,7 +4286,7 @@ pub struct CfnServerlessCacheProps {
     /// The IDs of the EC2 security groups associated with the serverless cache.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscache.html#cfn-elasticache-serverlesscache-securitygroupids>
-    pub security_group_ids: Option<Vec<StringOrObject>>,
+    pub security_group_ids: Option<rt::JsList<StringOrObject>>,
     /// The unique identifier of the serverless cache.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscache.html#cfn-elasticache-serverlesscache-serverlesscachename>
@@ -4294,7 +4294,7 @@ pub struct CfnServerlessCacheProps {
     /// The ARN of the snapshot from which to restore data into the new cache.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscache.html#cfn-elasticache-serverlesscache-snapshotarnstorestore>
-    pub snapshot_arns_to_restore: Option<Vec<rt::JsString>>,
+    pub snapshot_arns_to_restore: Option<rt::JsList<rt::JsString>>,
     /// The current setting for the number of serverless cache snapshots the system will retain.
     ///
     /// Available for Valkey, Redis OSS and Serverless Memcached only.
@@ -4306,11 +4306,11 @@ pub struct CfnServerlessCacheProps {
     /// For all other Regions, if no subnet IDs are given then ElastiCache will select 3 default subnets across AZs in your default VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscache.html#cfn-elasticache-serverlesscache-subnetids>
-    pub subnet_ids: Option<Vec<StringOrObject>>,
+    pub subnet_ids: Option<rt::JsList<StringOrObject>>,
     /// A list of tags to be added to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscache.html#cfn-elasticache-serverlesscache-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The identifier of the user group associated with the serverless cache.
     ///
     /// Available for Valkey and Redis OSS only. Default is NULL.
@@ -4427,8 +4427,8 @@ impl CfnServerlessCacheProps {
     /// The IDs of the EC2 security groups associated with the serverless cache.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscache.html#cfn-elasticache-serverlesscache-securitygroupids>
-    pub fn security_group_ids(mut self, security_group_ids: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.security_group_ids = Some(rt::collect::<StringOrObject, _>(security_group_ids));
+    pub fn security_group_ids(mut self, security_group_ids: impl rt::ListArg<StringOrObject>) -> Self {
+        self.security_group_ids = Some(rt::ListArg::<StringOrObject>::into_list(security_group_ids));
         self
     }
     /// The unique identifier of the serverless cache.
@@ -4441,8 +4441,8 @@ impl CfnServerlessCacheProps {
     /// The ARN of the snapshot from which to restore data into the new cache.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscache.html#cfn-elasticache-serverlesscache-snapshotarnstorestore>
-    pub fn snapshot_arns_to_restore(mut self, snapshot_arns_to_restore: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.snapshot_arns_to_restore = Some(rt::collect::<rt::JsString, _>(snapshot_arns_to_restore));
+    pub fn snapshot_arns_to_restore(mut self, snapshot_arns_to_restore: impl rt::ListArg<rt::JsString>) -> Self {
+        self.snapshot_arns_to_restore = Some(rt::ListArg::<rt::JsString>::into_list(snapshot_arns_to_restore));
         self
     }
     /// The current setting for the number of serverless cache snapshots the system will retain.
@@ -4459,15 +4459,15 @@ impl CfnServerlessCacheProps {
     /// For all other Regions, if no subnet IDs are given then ElastiCache will select 3 default subnets across AZs in your default VPC.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscache.html#cfn-elasticache-serverlesscache-subnetids>
-    pub fn subnet_ids(mut self, subnet_ids: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.subnet_ids = Some(rt::collect::<StringOrObject, _>(subnet_ids));
+    pub fn subnet_ids(mut self, subnet_ids: impl rt::ListArg<StringOrObject>) -> Self {
+        self.subnet_ids = Some(rt::ListArg::<StringOrObject>::into_list(subnet_ids));
         self
     }
     /// A list of tags to be added to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscache.html#cfn-elasticache-serverlesscache-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The identifier of the user group associated with the serverless cache.
@@ -4616,7 +4616,7 @@ impl CfnServerlessCacheSnapshot {
     }
     /// A list of tags to be added to the serverless cache snapshot resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -4706,7 +4706,7 @@ pub struct CfnServerlessCacheSnapshotProps {
     /// A list of tags to be added to the serverless cache snapshot resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscachesnapshot.html#cfn-elasticache-serverlesscachesnapshot-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnServerlessCacheSnapshotProps`], named: `CfnServerlessCacheSnapshotProps::new(CfnServerlessCacheSnapshotPropsRequired { .. })`.
@@ -4757,8 +4757,8 @@ impl CfnServerlessCacheSnapshotProps {
     /// A list of tags to be added to the serverless cache snapshot resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscachesnapshot.html#cfn-elasticache-serverlesscachesnapshot-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -4977,7 +4977,7 @@ impl CfnSnapshot {
     }
     /// A list of tags to be added to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -5107,7 +5107,7 @@ pub struct CfnSnapshotProps {
     /// A list of tags to be added to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-snapshot.html#cfn-elasticache-snapshot-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnSnapshotProps {
@@ -5152,8 +5152,8 @@ impl CfnSnapshotProps {
     /// A list of tags to be added to this resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-snapshot.html#cfn-elasticache-snapshot-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -5262,7 +5262,7 @@ impl CfnSubnetGroup {
     }
     /// A tag that can be added to an ElastiCache subnet group.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -5289,13 +5289,13 @@ pub struct CfnSubnetGroupProps {
     /// The EC2 subnet IDs for the cache subnet group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-subnetgroup.html#cfn-elasticache-subnetgroup-subnetids>
-    pub subnet_ids: Vec<StringOrObject>,
+    pub subnet_ids: rt::JsList<StringOrObject>,
     /// A tag that can be added to an ElastiCache subnet group.
     ///
     /// Tags are composed of a Key/Value pair. You can use tags to categorize and track all your subnet groups. A tag with a null Value is permitted.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-subnetgroup.html#cfn-elasticache-subnetgroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnSubnetGroupProps`], named: `CfnSubnetGroupProps::new(CfnSubnetGroupPropsRequired { .. })`.
@@ -5303,7 +5303,7 @@ pub struct CfnSubnetGroupProps {
 pub struct CfnSubnetGroupPropsRequired<T0, T1> {
     /// The description for the cache subnet group. (converts into `JsString`)
     pub description: T0,
-    /// The EC2 subnet IDs for the cache subnet group. (items converting into `StringOrObject`)
+    /// The EC2 subnet IDs for the cache subnet group. (items converting into `StringOrObject`, or a `JsArray` of them)
     pub subnet_ids: T1,
 }
 
@@ -5312,10 +5312,9 @@ impl CfnSubnetGroupProps {
     pub fn new<T0, T1>(required: CfnSubnetGroupPropsRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<StringOrObject>,
+        T1: rt::ListArg<StringOrObject>,
     {
-        CfnSubnetGroupProps { cache_subnet_group_name: None, description: required.description.into(), subnet_ids: rt::collect::<StringOrObject, _>(required.subnet_ids), tags: None }
+        CfnSubnetGroupProps { cache_subnet_group_name: None, description: required.description.into(), subnet_ids: rt::ListArg::<StringOrObject>::into_list(required.subnet_ids), tags: None }
     }
     /// The name for the cache subnet group. This value is stored as a lowercase string.
     ///
@@ -5338,8 +5337,8 @@ impl CfnSubnetGroupProps {
     /// The EC2 subnet IDs for the cache subnet group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-subnetgroup.html#cfn-elasticache-subnetgroup-subnetids>
-    pub fn subnet_ids(mut self, subnet_ids: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.subnet_ids = rt::collect::<StringOrObject, _>(subnet_ids);
+    pub fn subnet_ids(mut self, subnet_ids: impl rt::ListArg<StringOrObject>) -> Self {
+        self.subnet_ids = rt::ListArg::<StringOrObject>::into_list(subnet_ids);
         self
     }
     /// A tag that can be added to an ElastiCache subnet group.
@@ -5347,8 +5346,8 @@ impl CfnSubnetGroupProps {
     /// Tags are composed of a Key/Value pair. You can use tags to categorize and track all your subnet groups. A tag with a null Value is permitted.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-subnetgroup.html#cfn-elasticache-subnetgroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -5462,7 +5461,7 @@ impl CfnUser {
     }
     /// The list of tags.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The ID of the user.
@@ -5492,7 +5491,7 @@ pub struct CfnUserAuthenticationModeProperty {
     /// Specifies the passwords to use for authentication if `Type` is set to `password` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-user-authenticationmode.html#cfn-elasticache-user-authenticationmode-passwords>
-    pub passwords: Option<Vec<rt::JsString>>,
+    pub passwords: Option<rt::JsList<rt::JsString>>,
     /// Specifies the authentication type.
     ///
     /// Possible options are IAM authentication, password and no password.
@@ -5509,8 +5508,8 @@ impl CfnUserAuthenticationModeProperty {
     /// Specifies the passwords to use for authentication if `Type` is set to `password` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticache-user-authenticationmode.html#cfn-elasticache-user-authenticationmode-passwords>
-    pub fn passwords(mut self, passwords: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.passwords = Some(rt::collect::<rt::JsString, _>(passwords));
+    pub fn passwords(mut self, passwords: impl rt::ListArg<rt::JsString>) -> Self {
+        self.passwords = Some(rt::ListArg::<rt::JsString>::into_list(passwords));
         self
     }
     /// Specifies the authentication type.
@@ -5627,7 +5626,7 @@ impl CfnUserGroup {
     }
     /// The list of tags.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The ID of the user group.
@@ -5661,7 +5660,7 @@ pub struct CfnUserGroupProps {
     /// The list of tags.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-usergroup.html#cfn-elasticache-usergroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The ID of the user group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-usergroup.html#cfn-elasticache-usergroup-usergroupid>
@@ -5671,7 +5670,7 @@ pub struct CfnUserGroupProps {
     /// A user named `default` must be included.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-usergroup.html#cfn-elasticache-usergroup-userids>
-    pub user_ids: Vec<rt::JsString>,
+    pub user_ids: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnUserGroupProps`], named: `CfnUserGroupProps::new(CfnUserGroupPropsRequired { .. })`.
@@ -5681,7 +5680,7 @@ pub struct CfnUserGroupPropsRequired<T0, T1, T2> {
     pub engine: T0,
     /// The ID of the user group. (converts into `JsString`)
     pub user_group_id: T1,
-    /// The list of user IDs that belong to the user group. (items converting into `JsString`)
+    /// The list of user IDs that belong to the user group. (items converting into `JsString`, or a `JsArray` of them)
     pub user_ids: T2,
 }
 
@@ -5691,10 +5690,9 @@ impl CfnUserGroupProps {
     where
         T0: Into<rt::JsString>,
         T1: Into<rt::JsString>,
-        T2: IntoIterator,
-        T2::Item: Into<rt::JsString>,
+        T2: rt::ListArg<rt::JsString>,
     {
-        CfnUserGroupProps { engine: required.engine.into(), tags: None, user_group_id: required.user_group_id.into(), user_ids: rt::collect::<rt::JsString, _>(required.user_ids) }
+        CfnUserGroupProps { engine: required.engine.into(), tags: None, user_group_id: required.user_group_id.into(), user_ids: rt::ListArg::<rt::JsString>::into_list(required.user_ids) }
     }
     /// The current supported values are valkey and redis.
     ///
@@ -5706,8 +5704,8 @@ impl CfnUserGroupProps {
     /// The list of tags.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-usergroup.html#cfn-elasticache-usergroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The ID of the user group.
@@ -5722,8 +5720,8 @@ impl CfnUserGroupProps {
     /// A user named `default` must be included.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-usergroup.html#cfn-elasticache-usergroup-userids>
-    pub fn user_ids(mut self, user_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.user_ids = rt::collect::<rt::JsString, _>(user_ids);
+    pub fn user_ids(mut self, user_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.user_ids = rt::ListArg::<rt::JsString>::into_list(user_ids);
         self
     }
 }
@@ -5772,11 +5770,11 @@ pub struct CfnUserProps {
     /// You can create up to two passwords for each user.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-user.html#cfn-elasticache-user-passwords>
-    pub passwords: Option<Vec<rt::JsString>>,
+    pub passwords: Option<rt::JsList<rt::JsString>>,
     /// The list of tags.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-user.html#cfn-elasticache-user-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The ID of the user.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-user.html#cfn-elasticache-user-userid>
@@ -5846,15 +5844,15 @@ impl CfnUserProps {
     /// You can create up to two passwords for each user.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-user.html#cfn-elasticache-user-passwords>
-    pub fn passwords(mut self, passwords: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.passwords = Some(rt::collect::<rt::JsString, _>(passwords));
+    pub fn passwords(mut self, passwords: impl rt::ListArg<rt::JsString>) -> Self {
+        self.passwords = Some(rt::ListArg::<rt::JsString>::into_list(passwords));
         self
     }
     /// The list of tags.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-user.html#cfn-elasticache-user-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The ID of the user.
@@ -6443,11 +6441,11 @@ impl From<crate::aws_cdk_lib::aws_elasticache::CfnServerlessCacheEndpointPropert
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList(Vec<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>),
+    IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList(rt::JsList<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -6467,17 +6465,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnCac
         IResolvableOrIResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>> for IResolvableOrIResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList {
-    fn from(v: Vec<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>> for IResolvableOrIResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>) -> Self {
         IResolvableOrIResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList::IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>> for IResolvableOrIResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList {
+    fn from(v: Vec<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList::IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>> for IResolvableOrIResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList::IResolvableOrCfnCacheClusterLogDeliveryConfigurationRequestPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList(Vec<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>),
+    IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList(rt::JsList<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -6497,17 +6505,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnGlo
         IResolvableOrIResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList {
-    fn from(v: Vec<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>) -> Self {
         IResolvableOrIResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList::IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList {
+    fn from(v: Vec<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList::IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList::IResolvableOrCfnGlobalReplicationGroupGlobalReplicationGroupMemberPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList(Vec<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>),
+    IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList(rt::JsList<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -6527,17 +6545,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnGlo
         IResolvableOrIResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList::IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList::IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList::IResolvableOrCfnGlobalReplicationGroupRegionalConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList(Vec<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>),
+    IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList(rt::JsList<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -6557,17 +6585,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnGlo
         IResolvableOrIResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList::IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList::IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>> for IResolvableOrIResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList::IResolvableOrCfnGlobalReplicationGroupReshardingConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList(Vec<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>),
+    IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList(rt::JsList<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -6587,17 +6625,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRep
         IResolvableOrIResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>> for IResolvableOrIResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList {
-    fn from(v: Vec<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>> for IResolvableOrIResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>) -> Self {
         IResolvableOrIResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList::IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>> for IResolvableOrIResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList {
+    fn from(v: Vec<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList::IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>> for IResolvableOrIResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList::IResolvableOrCfnReplicationGroupLogDeliveryConfigurationRequestPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnReplicationGroupNodeGroupConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnReplicationGroupNodeGroupConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList(Vec<IResolvableOrCfnReplicationGroupNodeGroupConfigurationProperty>),
+    IResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList(rt::JsList<IResolvableOrCfnReplicationGroupNodeGroupConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -6617,9 +6665,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRep
         IResolvableOrIResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnReplicationGroupNodeGroupConfigurationProperty>> for IResolvableOrIResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnReplicationGroupNodeGroupConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList::IResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnReplicationGroupNodeGroupConfigurationProperty>> for IResolvableOrIResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList {
     fn from(v: Vec<IResolvableOrCfnReplicationGroupNodeGroupConfigurationProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList::IResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList(v)
+        IResolvableOrIResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList::IResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnReplicationGroupNodeGroupConfigurationProperty>> for IResolvableOrIResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnReplicationGroupNodeGroupConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList::IResolvableOrCfnReplicationGroupNodeGroupConfigurationPropertyList(rt::JsList::Array(v))
     }
 }
 

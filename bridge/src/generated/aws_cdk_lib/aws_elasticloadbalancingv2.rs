@@ -18,7 +18,7 @@ pub struct AddApplicationActionProps {
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub conditions: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
+    pub conditions: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
     /// Priority of this target group.
     ///
     /// The rule with the lowest priority will be used for every request.
@@ -57,8 +57,8 @@ impl AddApplicationActionProps {
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub fn conditions(mut self, conditions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>) -> Self {
-        self.conditions = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition, _>(conditions));
+    pub fn conditions(mut self, conditions: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>) -> Self {
+        self.conditions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>::into_list(conditions));
         self
     }
     /// Priority of this target group.
@@ -111,7 +111,7 @@ pub struct AddApplicationTargetGroupsProps {
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub conditions: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
+    pub conditions: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
     /// Priority of this target group.
     ///
     /// The rule with the lowest priority will be used for every request.
@@ -123,21 +123,21 @@ pub struct AddApplicationTargetGroupsProps {
     /// Default: Target groups are used as defaults
     pub priority: Option<rt::JsNumber>,
     /// Target groups to forward requests to.
-    pub target_groups: Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>,
+    pub target_groups: rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>,
 }
 
 impl AddApplicationTargetGroupsProps {
     /// A `AddApplicationTargetGroupsProps` with its required fields; set optional ones with the setters.
-    pub fn new(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>) -> Self {
-        AddApplicationTargetGroupsProps { conditions: None, priority: None, target_groups: rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup, _>(target_groups) }
+    pub fn new(target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> Self {
+        AddApplicationTargetGroupsProps { conditions: None, priority: None, target_groups: rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into_list(target_groups) }
     }
     /// Rule applies if matches the conditions.
     ///
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub fn conditions(mut self, conditions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>) -> Self {
-        self.conditions = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition, _>(conditions));
+    pub fn conditions(mut self, conditions: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>) -> Self {
+        self.conditions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>::into_list(conditions));
         self
     }
     /// Priority of this target group.
@@ -154,8 +154,8 @@ impl AddApplicationTargetGroupsProps {
         self
     }
     /// Target groups to forward requests to.
-    pub fn target_groups(mut self, target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>) -> Self {
-        self.target_groups = rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup, _>(target_groups);
+    pub fn target_groups(mut self, target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> Self {
+        self.target_groups = rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into_list(target_groups);
         self
     }
 }
@@ -180,7 +180,7 @@ pub struct AddApplicationTargetsProps {
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub conditions: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
+    pub conditions: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
     /// The amount of time for Elastic Load Balancing to wait before deregistering a target.
     ///
     /// The range is 0-3600 seconds.
@@ -266,7 +266,7 @@ pub struct AddApplicationTargetsProps {
     ///
     /// Can be `Instance`, `IPAddress`, or any self-registering load balancing
     /// target. All target must be of the same type.
-    pub targets: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget>>,
+    pub targets: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget>>,
 }
 
 impl AddApplicationTargetsProps {
@@ -279,8 +279,8 @@ impl AddApplicationTargetsProps {
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub fn conditions(mut self, conditions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>) -> Self {
-        self.conditions = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition, _>(conditions));
+    pub fn conditions(mut self, conditions: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>) -> Self {
+        self.conditions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>::into_list(conditions));
         self
     }
     /// The amount of time for Elastic Load Balancing to wait before deregistering a target.
@@ -404,8 +404,8 @@ impl AddApplicationTargetsProps {
     ///
     /// Can be `Instance`, `IPAddress`, or any self-registering load balancing
     /// target. All target must be of the same type.
-    pub fn targets(mut self, targets: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget>>) -> Self {
-        self.targets = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget, _>(targets));
+    pub fn targets(mut self, targets: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget>) -> Self {
+        self.targets = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget>::into_list(targets));
         self
     }
 }
@@ -506,7 +506,7 @@ pub struct AddNetworkTargetsProps {
     /// Can be `Instance`, `IPAddress`, or any self-registering load balancing
     /// target. If you use either `Instance` or `IPAddress` as targets, all
     /// target must be of the same type.
-    pub targets: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>>,
+    pub targets: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>>,
 }
 
 impl AddNetworkTargetsProps {
@@ -576,8 +576,8 @@ impl AddNetworkTargetsProps {
     /// Can be `Instance`, `IPAddress`, or any self-registering load balancing
     /// target. If you use either `Instance` or `IPAddress` as targets, all
     /// target must be of the same type.
-    pub fn targets(mut self, targets: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>>) -> Self {
-        self.targets = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget, _>(targets));
+    pub fn targets(mut self, targets: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>) -> Self {
+        self.targets = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>::into_list(targets));
         self
     }
 }
@@ -607,7 +607,7 @@ pub struct AddRuleProps {
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub conditions: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
+    pub conditions: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
     /// Priority of this target group.
     ///
     /// The rule with the lowest priority will be used for every request.
@@ -630,8 +630,8 @@ impl AddRuleProps {
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub fn conditions(mut self, conditions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>) -> Self {
-        self.conditions = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition, _>(conditions));
+    pub fn conditions(mut self, conditions: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>) -> Self {
+        self.conditions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>::into_list(conditions));
         self
     }
     /// Priority of this target group.
@@ -736,10 +736,10 @@ impl ApplicationListener {
     /// resources since cloudformation requires the certificates array on the
     /// listener resource to have a length of 1.
     #[track_caller]
-    pub fn add_certificates(&self, id: impl Into<rt::JsString>, certificates: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>) {
+    pub fn add_certificates(&self, id: impl Into<rt::JsString>, certificates: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate, _>(certificates)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>::into_list(certificates)));
         rt::call_op(rt::JsObject::handle(self), "addCertificates", __args)
     }
     /// Load balance incoming requests to the given target groups.
@@ -907,7 +907,7 @@ pub struct ApplicationListenerCertificateProps {
     /// Duplicates are not allowed.
     ///
     /// Default: - One of 'certificates' and 'certificateArns' is required.
-    pub certificates: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>,
+    pub certificates: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>,
     /// The listener to attach the rule to.
     pub listener: rt::Opaque,
 }
@@ -922,8 +922,8 @@ impl ApplicationListenerCertificateProps {
     /// Duplicates are not allowed.
     ///
     /// Default: - One of 'certificates' and 'certificateArns' is required.
-    pub fn certificates(mut self, certificates: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>) -> Self {
-        self.certificates = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate, _>(certificates));
+    pub fn certificates(mut self, certificates: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>) -> Self {
+        self.certificates = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>::into_list(certificates));
         self
     }
     /// The listener to attach the rule to.
@@ -1033,7 +1033,7 @@ pub struct ApplicationListenerProps {
     /// You must provide exactly one certificate if the listener protocol is HTTPS or TLS.
     ///
     /// Default: - No certificates.
-    pub certificates: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>,
+    pub certificates: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>,
     /// Default action to take for requests to this listener.
     ///
     /// This allows full control of the default action of the load balancer,
@@ -1054,7 +1054,7 @@ pub struct ApplicationListenerProps {
     /// Cannot be specified together with `defaultAction`.
     ///
     /// Default: - None.
-    pub default_target_groups: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>,
+    pub default_target_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>,
     /// The load balancer to attach this listener to.
     pub load_balancer: crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancer,
     /// The mutual authentication configuration information.
@@ -1099,8 +1099,8 @@ impl ApplicationListenerProps {
     /// You must provide exactly one certificate if the listener protocol is HTTPS or TLS.
     ///
     /// Default: - No certificates.
-    pub fn certificates(mut self, certificates: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>) -> Self {
-        self.certificates = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate, _>(certificates));
+    pub fn certificates(mut self, certificates: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>) -> Self {
+        self.certificates = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>::into_list(certificates));
         self
     }
     /// Default action to take for requests to this listener.
@@ -1126,8 +1126,8 @@ impl ApplicationListenerProps {
     /// Cannot be specified together with `defaultAction`.
     ///
     /// Default: - None.
-    pub fn default_target_groups(mut self, default_target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>) -> Self {
-        self.default_target_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup, _>(default_target_groups));
+    pub fn default_target_groups(mut self, default_target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> Self {
+        self.default_target_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into_list(default_target_groups));
         self
     }
     /// The load balancer to attach this listener to.
@@ -1251,7 +1251,7 @@ pub struct ApplicationListenerRuleProps {
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub conditions: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
+    pub conditions: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
     /// The listener to attach the rule to.
     pub listener: crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationListener,
     /// Priority of the rule.
@@ -1267,7 +1267,7 @@ pub struct ApplicationListenerRuleProps {
     /// Implies a `forward` action.
     ///
     /// Default: - No target groups.
-    pub target_groups: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>,
+    pub target_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>,
 }
 
 /// The required fields of [`ApplicationListenerRuleProps`], named: `ApplicationListenerRuleProps::new(ApplicationListenerRulePropsRequired { .. })`.
@@ -1302,8 +1302,8 @@ impl ApplicationListenerRuleProps {
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub fn conditions(mut self, conditions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>) -> Self {
-        self.conditions = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition, _>(conditions));
+    pub fn conditions(mut self, conditions: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>) -> Self {
+        self.conditions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>::into_list(conditions));
         self
     }
     /// The listener to attach the rule to.
@@ -1327,8 +1327,8 @@ impl ApplicationListenerRuleProps {
     /// Implies a `forward` action.
     ///
     /// Default: - No target groups.
-    pub fn target_groups(mut self, target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>) -> Self {
-        self.target_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup, _>(target_groups));
+    pub fn target_groups(mut self, target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> Self {
+        self.target_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into_list(target_groups));
         self
     }
 }
@@ -3214,7 +3214,7 @@ pub struct ApplicationTargetGroupProps {
     /// target must be of the same type.
     ///
     /// Default: - No targets.
-    pub targets: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget>>,
+    pub targets: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget>>,
     /// The virtual private cloud (VPC).
     ///
     /// only if `TargetType` is `Ip` or `InstanceId`
@@ -3393,8 +3393,8 @@ impl ApplicationTargetGroupProps {
     /// target must be of the same type.
     ///
     /// Default: - No targets.
-    pub fn targets(mut self, targets: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget>>) -> Self {
-        self.targets = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget, _>(targets));
+    pub fn targets(mut self, targets: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget>) -> Self {
+        self.targets = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationLoadBalancerTarget>::into_list(targets));
         self
     }
     /// The virtual private cloud (VPC).
@@ -3727,7 +3727,7 @@ pub struct BaseApplicationListenerProps {
     /// You must provide exactly one certificate if the listener protocol is HTTPS or TLS.
     ///
     /// Default: - No certificates.
-    pub certificates: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>,
+    pub certificates: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>,
     /// Default action to take for requests to this listener.
     ///
     /// This allows full control of the default action of the load balancer,
@@ -3748,7 +3748,7 @@ pub struct BaseApplicationListenerProps {
     /// Cannot be specified together with `defaultAction`.
     ///
     /// Default: - None.
-    pub default_target_groups: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>,
+    pub default_target_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>,
     /// The mutual authentication configuration information.
     ///
     /// Default: - No mutual authentication configuration
@@ -3791,8 +3791,8 @@ impl BaseApplicationListenerProps {
     /// You must provide exactly one certificate if the listener protocol is HTTPS or TLS.
     ///
     /// Default: - No certificates.
-    pub fn certificates(mut self, certificates: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>) -> Self {
-        self.certificates = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate, _>(certificates));
+    pub fn certificates(mut self, certificates: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>) -> Self {
+        self.certificates = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>::into_list(certificates));
         self
     }
     /// Default action to take for requests to this listener.
@@ -3818,8 +3818,8 @@ impl BaseApplicationListenerProps {
     /// Cannot be specified together with `defaultAction`.
     ///
     /// Default: - None.
-    pub fn default_target_groups(mut self, default_target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>) -> Self {
-        self.default_target_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup, _>(default_target_groups));
+    pub fn default_target_groups(mut self, default_target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> Self {
+        self.default_target_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into_list(default_target_groups));
         self
     }
     /// The mutual authentication configuration information.
@@ -3900,7 +3900,7 @@ pub struct BaseApplicationListenerRuleProps {
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub conditions: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
+    pub conditions: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>,
     /// Priority of the rule.
     ///
     /// The rule with the lowest priority will be used for every request.
@@ -3914,7 +3914,7 @@ pub struct BaseApplicationListenerRuleProps {
     /// Implies a `forward` action.
     ///
     /// Default: - No target groups.
-    pub target_groups: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>,
+    pub target_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>,
 }
 
 impl BaseApplicationListenerRuleProps {
@@ -3936,8 +3936,8 @@ impl BaseApplicationListenerRuleProps {
     /// Default: - No conditions.
     ///
     /// See: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html>
-    pub fn conditions(mut self, conditions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>>) -> Self {
-        self.conditions = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition, _>(conditions));
+    pub fn conditions(mut self, conditions: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>) -> Self {
+        self.conditions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition>::into_list(conditions));
         self
     }
     /// Priority of the rule.
@@ -3956,8 +3956,8 @@ impl BaseApplicationListenerRuleProps {
     /// Implies a `forward` action.
     ///
     /// Default: - No target groups.
-    pub fn target_groups(mut self, target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>) -> Self {
-        self.target_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup, _>(target_groups));
+    pub fn target_groups(mut self, target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> Self {
+        self.target_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into_list(target_groups));
         self
     }
 }
@@ -4380,7 +4380,7 @@ pub struct BaseNetworkListenerProps {
     /// You must provide exactly one certificate if the listener protocol is HTTPS or TLS.
     ///
     /// Default: - No certificates.
-    pub certificates: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>,
+    pub certificates: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>,
     /// Default action to take for requests to this listener.
     ///
     /// This allows full control of the default Action of the load balancer,
@@ -4400,7 +4400,7 @@ pub struct BaseNetworkListenerProps {
     /// Cannot be specified together with `defaultAction`.
     ///
     /// Default: - None.
-    pub default_target_groups: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>>,
+    pub default_target_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>>,
     /// The port on which the listener listens for requests.
     pub port: rt::JsNumber,
     /// Protocol for listener, expects TCP, TLS, UDP, or TCP_UDP.
@@ -4438,8 +4438,8 @@ impl BaseNetworkListenerProps {
     /// You must provide exactly one certificate if the listener protocol is HTTPS or TLS.
     ///
     /// Default: - No certificates.
-    pub fn certificates(mut self, certificates: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>) -> Self {
-        self.certificates = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate, _>(certificates));
+    pub fn certificates(mut self, certificates: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>) -> Self {
+        self.certificates = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>::into_list(certificates));
         self
     }
     /// Default action to take for requests to this listener.
@@ -4464,8 +4464,8 @@ impl BaseNetworkListenerProps {
     /// Cannot be specified together with `defaultAction`.
     ///
     /// Default: - None.
-    pub fn default_target_groups(mut self, default_target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>>) -> Self {
-        self.default_target_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup, _>(default_target_groups));
+    pub fn default_target_groups(mut self, default_target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>) -> Self {
+        self.default_target_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>::into_list(default_target_groups));
         self
     }
     /// The port on which the listener listens for requests.
@@ -4779,7 +4779,7 @@ impl CfnListener {
         rt::get_op(rt::JsObject::handle(self), "sslPolicy")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -4944,6 +4944,89 @@ impl rt::ToValue for CfnListenerActionProperty {
         o.opt("targetGroupArn", &self.target_group_arn);
         o.field("type", &self.r#type);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnListenerActionProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnListenerActionProperty> {
+    /// [HTTPS listeners] Information for using Amazon Cognito to authenticate users.
+    ///
+    /// Specify only when `Type` is `authenticate-cognito` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-authenticatecognitoconfig>
+    #[track_caller]
+    pub fn authenticate_cognito_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "authenticateCognitoConfig")
+    }
+    /// [HTTPS listeners] Information about an identity provider that is compliant with OpenID Connect (OIDC).
+    ///
+    /// Specify only when `Type` is `authenticate-oidc` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-authenticateoidcconfig>
+    #[track_caller]
+    pub fn authenticate_oidc_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "authenticateOidcConfig")
+    }
+    /// [Application Load Balancer] Information for creating an action that returns a custom HTTP response.
+    ///
+    /// Specify only when `Type` is `fixed-response` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-fixedresponseconfig>
+    #[track_caller]
+    pub fn fixed_response_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "fixedResponseConfig")
+    }
+    /// Information for creating an action that distributes requests among multiple target groups. Specify only when `Type` is `forward` .
+    ///
+    /// If you specify both `ForwardConfig` and `TargetGroupArn` , you can specify only one target group using `ForwardConfig` and it must be the same target group specified in `TargetGroupArn` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-forwardconfig>
+    #[track_caller]
+    pub fn forward_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "forwardConfig")
+    }
+    /// [HTTPS listeners] Information for validating JWT access tokens in client requests.
+    ///
+    /// Specify only when `Type` is `jwt-validation` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-jwtvalidationconfig>
+    #[track_caller]
+    pub fn jwt_validation_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "jwtValidationConfig")
+    }
+    /// The order for the action.
+    ///
+    /// This value is required for rules with multiple actions. The action with the lowest value for order is performed first.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-order>
+    #[track_caller]
+    pub fn order(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "order")
+    }
+    /// [Application Load Balancer] Information for creating a redirect action.
+    ///
+    /// Specify only when `Type` is `redirect` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-redirectconfig>
+    #[track_caller]
+    pub fn redirect_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "redirectConfig")
+    }
+    /// The Amazon Resource Name (ARN) of the target group.
+    ///
+    /// Specify only when `Type` is `forward` and you want to route to a single target group. To route to multiple target groups, you must use `ForwardConfig` instead.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-targetgrouparn>
+    #[track_caller]
+    pub fn target_group_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "targetGroupArn")
+    }
+    /// The type of action.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-type>
+    #[track_caller]
+    pub fn r#type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "type")
     }
 }
 
@@ -5500,7 +5583,7 @@ pub struct CfnListenerJwtValidationActionAdditionalClaimProperty {
     /// The maximum size of the list is 10. Each value can be up to 256 characters in length. If the format is `space-separated-values` , the values can't include spaces.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-jwtvalidationactionadditionalclaim.html#cfn-elasticloadbalancingv2-listener-jwtvalidationactionadditionalclaim-values>
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnListenerJwtValidationActionAdditionalClaimProperty`], named: `CfnListenerJwtValidationActionAdditionalClaimProperty::new(CfnListenerJwtValidationActionAdditionalClaimPropertyRequired { .. })`.
@@ -5510,7 +5593,7 @@ pub struct CfnListenerJwtValidationActionAdditionalClaimPropertyRequired<T0, T1,
     pub format: T0,
     /// The name of the claim. (converts into `JsString`)
     pub name: T1,
-    /// The claim value. (items converting into `JsString`)
+    /// The claim value. (items converting into `JsString`, or a `JsArray` of them)
     pub values: T2,
 }
 
@@ -5520,10 +5603,9 @@ impl CfnListenerJwtValidationActionAdditionalClaimProperty {
     where
         T0: Into<rt::JsString>,
         T1: Into<rt::JsString>,
-        T2: IntoIterator,
-        T2::Item: Into<rt::JsString>,
+        T2: rt::ListArg<rt::JsString>,
     {
-        CfnListenerJwtValidationActionAdditionalClaimProperty { format: required.format.into(), name: required.name.into(), values: rt::collect::<rt::JsString, _>(required.values) }
+        CfnListenerJwtValidationActionAdditionalClaimProperty { format: required.format.into(), name: required.name.into(), values: rt::ListArg::<rt::JsString>::into_list(required.values) }
     }
     /// The format of the claim value.
     ///
@@ -5546,8 +5628,8 @@ impl CfnListenerJwtValidationActionAdditionalClaimProperty {
     /// The maximum size of the list is 10. Each value can be up to 256 characters in length. If the format is `space-separated-values` , the values can't include spaces.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-jwtvalidationactionadditionalclaim.html#cfn-elasticloadbalancingv2-listener-jwtvalidationactionadditionalclaim-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
 }
@@ -6203,7 +6285,7 @@ pub struct CfnListenerProps {
     /// [TLS listener] The name of the Application-Layer Protocol Negotiation (ALPN) policy.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listener.html#cfn-elasticloadbalancingv2-listener-alpnpolicy>
-    pub alpn_policy: Option<Vec<rt::JsString>>,
+    pub alpn_policy: Option<rt::JsList<rt::JsString>>,
     /// The default SSL server certificate for a secure listener.
     ///
     /// You must provide exactly one certificate if the listener protocol is HTTPS or TLS.
@@ -6255,7 +6337,7 @@ pub struct CfnListenerProps {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listener.html#cfn-elasticloadbalancingv2-listener-sslpolicy>
     pub ssl_policy: Option<rt::JsString>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listener.html#cfn-elasticloadbalancingv2-listener-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnListenerProps`], named: `CfnListenerProps::new(CfnListenerPropsRequired { .. })`.
@@ -6279,8 +6361,8 @@ impl CfnListenerProps {
     /// [TLS listener] The name of the Application-Layer Protocol Negotiation (ALPN) policy.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listener.html#cfn-elasticloadbalancingv2-listener-alpnpolicy>
-    pub fn alpn_policy(mut self, alpn_policy: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.alpn_policy = Some(rt::collect::<rt::JsString, _>(alpn_policy));
+    pub fn alpn_policy(mut self, alpn_policy: impl rt::ListArg<rt::JsString>) -> Self {
+        self.alpn_policy = Some(rt::ListArg::<rt::JsString>::into_list(alpn_policy));
         self
     }
     /// The default SSL server certificate for a secure listener.
@@ -6358,8 +6440,8 @@ impl CfnListenerProps {
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listener.html#cfn-elasticloadbalancingv2-listener-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -6474,7 +6556,7 @@ impl CfnListenerRule {
         rt::get_op(rt::JsObject::handle(self), "priority")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     #[track_caller]
@@ -6643,6 +6725,89 @@ impl rt::ToValue for CfnListenerRuleActionProperty {
         o.opt("targetGroupArn", &self.target_group_arn);
         o.field("type", &self.r#type);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnListenerRuleActionProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnListenerRuleActionProperty> {
+    /// [HTTPS listeners] Information for using Amazon Cognito to authenticate users.
+    ///
+    /// Specify only when `Type` is `authenticate-cognito` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-authenticatecognitoconfig>
+    #[track_caller]
+    pub fn authenticate_cognito_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "authenticateCognitoConfig")
+    }
+    /// [HTTPS listeners] Information about an identity provider that is compliant with OpenID Connect (OIDC).
+    ///
+    /// Specify only when `Type` is `authenticate-oidc` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-authenticateoidcconfig>
+    #[track_caller]
+    pub fn authenticate_oidc_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "authenticateOidcConfig")
+    }
+    /// [Application Load Balancer] Information for creating an action that returns a custom HTTP response.
+    ///
+    /// Specify only when `Type` is `fixed-response` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-fixedresponseconfig>
+    #[track_caller]
+    pub fn fixed_response_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "fixedResponseConfig")
+    }
+    /// Information for creating an action that distributes requests among multiple target groups. Specify only when `Type` is `forward` .
+    ///
+    /// If you specify both `ForwardConfig` and `TargetGroupArn` , you can specify only one target group using `ForwardConfig` and it must be the same target group specified in `TargetGroupArn` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-forwardconfig>
+    #[track_caller]
+    pub fn forward_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "forwardConfig")
+    }
+    /// [HTTPS listeners] Information for validating JWT access tokens in client requests.
+    ///
+    /// Specify only when `Type` is `jwt-validation` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-jwtvalidationconfig>
+    #[track_caller]
+    pub fn jwt_validation_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "jwtValidationConfig")
+    }
+    /// The order for the action.
+    ///
+    /// This value is required for rules with multiple actions. The action with the lowest value for order is performed first.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-order>
+    #[track_caller]
+    pub fn order(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "order")
+    }
+    /// [Application Load Balancer] Information for creating a redirect action.
+    ///
+    /// Specify only when `Type` is `redirect` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-redirectconfig>
+    #[track_caller]
+    pub fn redirect_config(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "redirectConfig")
+    }
+    /// The Amazon Resource Name (ARN) of the target group.
+    ///
+    /// Specify only when `Type` is `forward` and you want to route to a single target group. To route to multiple target groups, you must use `ForwardConfig` instead.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-targetgrouparn>
+    #[track_caller]
+    pub fn target_group_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "targetGroupArn")
+    }
+    /// The type of action.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-type>
+    #[track_caller]
+    pub fn r#type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "type")
     }
 }
 
@@ -7150,7 +7315,7 @@ impl rt::ToValue for CfnListenerRuleForwardConfigProperty {
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct CfnListenerRuleHostHeaderConfigProperty {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-hostheaderconfig.html#cfn-elasticloadbalancingv2-listenerrule-hostheaderconfig-regexvalues>
-    pub regex_values: Option<Vec<rt::JsString>>,
+    pub regex_values: Option<rt::JsList<rt::JsString>>,
     /// The host names.
     ///
     /// The maximum length of each string is 128 characters. The comparison is case insensitive. The following wildcard characters are supported: * (matches 0 or more characters) and ? (matches exactly 1 character). You must include at least one "." character. You can include only alphabetical characters after the final "." character.
@@ -7158,7 +7323,7 @@ pub struct CfnListenerRuleHostHeaderConfigProperty {
     /// If you specify multiple strings, the condition is satisfied if one of the strings matches the host name.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-hostheaderconfig.html#cfn-elasticloadbalancingv2-listenerrule-hostheaderconfig-values>
-    pub values: Option<Vec<rt::JsString>>,
+    pub values: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnListenerRuleHostHeaderConfigProperty {
@@ -7167,8 +7332,8 @@ impl CfnListenerRuleHostHeaderConfigProperty {
         CfnListenerRuleHostHeaderConfigProperty { regex_values: None, values: None }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-hostheaderconfig.html#cfn-elasticloadbalancingv2-listenerrule-hostheaderconfig-regexvalues>
-    pub fn regex_values(mut self, regex_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.regex_values = Some(rt::collect::<rt::JsString, _>(regex_values));
+    pub fn regex_values(mut self, regex_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.regex_values = Some(rt::ListArg::<rt::JsString>::into_list(regex_values));
         self
     }
     /// The host names.
@@ -7178,8 +7343,8 @@ impl CfnListenerRuleHostHeaderConfigProperty {
     /// If you specify multiple strings, the condition is satisfied if one of the strings matches the host name.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-hostheaderconfig.html#cfn-elasticloadbalancingv2-listenerrule-hostheaderconfig-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = Some(rt::collect::<rt::JsString, _>(values));
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = Some(rt::ListArg::<rt::JsString>::into_list(values));
         self
     }
 }
@@ -7209,7 +7374,7 @@ pub struct CfnListenerRuleHttpHeaderConfigProperty {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-httpheaderconfig.html#cfn-elasticloadbalancingv2-listenerrule-httpheaderconfig-httpheadername>
     pub http_header_name: Option<rt::JsString>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-httpheaderconfig.html#cfn-elasticloadbalancingv2-listenerrule-httpheaderconfig-regexvalues>
-    pub regex_values: Option<Vec<rt::JsString>>,
+    pub regex_values: Option<rt::JsList<rt::JsString>>,
     /// The strings to compare against the value of the HTTP header.
     ///
     /// The maximum length of each string is 128 characters. The comparison strings are case insensitive. The following wildcard characters are supported: * (matches 0 or more characters) and ? (matches exactly 1 character).
@@ -7219,7 +7384,7 @@ pub struct CfnListenerRuleHttpHeaderConfigProperty {
     /// If you specify multiple strings, the condition is satisfied if one of the strings matches the value of the HTTP header. To require that all of the strings are a match, create one condition per string.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-httpheaderconfig.html#cfn-elasticloadbalancingv2-listenerrule-httpheaderconfig-values>
-    pub values: Option<Vec<rt::JsString>>,
+    pub values: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnListenerRuleHttpHeaderConfigProperty {
@@ -7237,8 +7402,8 @@ impl CfnListenerRuleHttpHeaderConfigProperty {
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-httpheaderconfig.html#cfn-elasticloadbalancingv2-listenerrule-httpheaderconfig-regexvalues>
-    pub fn regex_values(mut self, regex_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.regex_values = Some(rt::collect::<rt::JsString, _>(regex_values));
+    pub fn regex_values(mut self, regex_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.regex_values = Some(rt::ListArg::<rt::JsString>::into_list(regex_values));
         self
     }
     /// The strings to compare against the value of the HTTP header.
@@ -7250,8 +7415,8 @@ impl CfnListenerRuleHttpHeaderConfigProperty {
     /// If you specify multiple strings, the condition is satisfied if one of the strings matches the value of the HTTP header. To require that all of the strings are a match, create one condition per string.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-httpheaderconfig.html#cfn-elasticloadbalancingv2-listenerrule-httpheaderconfig-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = Some(rt::collect::<rt::JsString, _>(values));
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = Some(rt::ListArg::<rt::JsString>::into_list(values));
         self
     }
 }
@@ -7282,7 +7447,7 @@ pub struct CfnListenerRuleHttpRequestMethodConfigProperty {
     /// If you specify multiple strings, the condition is satisfied if one of the strings matches the HTTP request method. We recommend that you route GET and HEAD requests in the same way, because the response to a HEAD request may be cached.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-httprequestmethodconfig.html#cfn-elasticloadbalancingv2-listenerrule-httprequestmethodconfig-values>
-    pub values: Option<Vec<rt::JsString>>,
+    pub values: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnListenerRuleHttpRequestMethodConfigProperty {
@@ -7297,8 +7462,8 @@ impl CfnListenerRuleHttpRequestMethodConfigProperty {
     /// If you specify multiple strings, the condition is satisfied if one of the strings matches the HTTP request method. We recommend that you route GET and HEAD requests in the same way, because the response to a HEAD request may be cached.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-httprequestmethodconfig.html#cfn-elasticloadbalancingv2-listenerrule-httprequestmethodconfig-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = Some(rt::collect::<rt::JsString, _>(values));
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = Some(rt::ListArg::<rt::JsString>::into_list(values));
         self
     }
 }
@@ -7333,7 +7498,7 @@ pub struct CfnListenerRuleJwtValidationActionAdditionalClaimProperty {
     /// The maximum size of the list is 10. Each value can be up to 256 characters in length. If the format is `space-separated-values` , the values can't include spaces.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-jwtvalidationactionadditionalclaim.html#cfn-elasticloadbalancingv2-listenerrule-jwtvalidationactionadditionalclaim-values>
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnListenerRuleJwtValidationActionAdditionalClaimProperty`], named: `CfnListenerRuleJwtValidationActionAdditionalClaimProperty::new(CfnListenerRuleJwtValidationActionAdditionalClaimPropertyRequired { .. })`.
@@ -7343,7 +7508,7 @@ pub struct CfnListenerRuleJwtValidationActionAdditionalClaimPropertyRequired<T0,
     pub format: T0,
     /// The name of the claim. (converts into `JsString`)
     pub name: T1,
-    /// The claim value. (items converting into `JsString`)
+    /// The claim value. (items converting into `JsString`, or a `JsArray` of them)
     pub values: T2,
 }
 
@@ -7353,10 +7518,9 @@ impl CfnListenerRuleJwtValidationActionAdditionalClaimProperty {
     where
         T0: Into<rt::JsString>,
         T1: Into<rt::JsString>,
-        T2: IntoIterator,
-        T2::Item: Into<rt::JsString>,
+        T2: rt::ListArg<rt::JsString>,
     {
-        CfnListenerRuleJwtValidationActionAdditionalClaimProperty { format: required.format.into(), name: required.name.into(), values: rt::collect::<rt::JsString, _>(required.values) }
+        CfnListenerRuleJwtValidationActionAdditionalClaimProperty { format: required.format.into(), name: required.name.into(), values: rt::ListArg::<rt::JsString>::into_list(required.values) }
     }
     /// The format of the claim value.
     ///
@@ -7379,8 +7543,8 @@ impl CfnListenerRuleJwtValidationActionAdditionalClaimProperty {
     /// The maximum size of the list is 10. Each value can be up to 256 characters in length. If the format is `space-separated-values` , the values can't include spaces.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-jwtvalidationactionadditionalclaim.html#cfn-elasticloadbalancingv2-listenerrule-jwtvalidationactionadditionalclaim-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
 }
@@ -7461,7 +7625,7 @@ impl rt::ToValue for CfnListenerRuleJwtValidationConfigProperty {
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct CfnListenerRulePathPatternConfigProperty {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-pathpatternconfig.html#cfn-elasticloadbalancingv2-listenerrule-pathpatternconfig-regexvalues>
-    pub regex_values: Option<Vec<rt::JsString>>,
+    pub regex_values: Option<rt::JsList<rt::JsString>>,
     /// The path patterns to compare against the request URL.
     ///
     /// The maximum size of each string is 128 characters. The comparison is case sensitive. The following wildcard characters are supported: * (matches 0 or more characters) and ? (matches exactly 1 character).
@@ -7469,7 +7633,7 @@ pub struct CfnListenerRulePathPatternConfigProperty {
     /// If you specify multiple strings, the condition is satisfied if one of them matches the request URL. The path pattern is compared only to the path of the URL, not to its query string.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-pathpatternconfig.html#cfn-elasticloadbalancingv2-listenerrule-pathpatternconfig-values>
-    pub values: Option<Vec<rt::JsString>>,
+    pub values: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnListenerRulePathPatternConfigProperty {
@@ -7478,8 +7642,8 @@ impl CfnListenerRulePathPatternConfigProperty {
         CfnListenerRulePathPatternConfigProperty { regex_values: None, values: None }
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-pathpatternconfig.html#cfn-elasticloadbalancingv2-listenerrule-pathpatternconfig-regexvalues>
-    pub fn regex_values(mut self, regex_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.regex_values = Some(rt::collect::<rt::JsString, _>(regex_values));
+    pub fn regex_values(mut self, regex_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.regex_values = Some(rt::ListArg::<rt::JsString>::into_list(regex_values));
         self
     }
     /// The path patterns to compare against the request URL.
@@ -7489,8 +7653,8 @@ impl CfnListenerRulePathPatternConfigProperty {
     /// If you specify multiple strings, the condition is satisfied if one of them matches the request URL. The path pattern is compared only to the path of the URL, not to its query string.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-pathpatternconfig.html#cfn-elasticloadbalancingv2-listenerrule-pathpatternconfig-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = Some(rt::collect::<rt::JsString, _>(values));
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = Some(rt::ListArg::<rt::JsString>::into_list(values));
         self
     }
 }
@@ -7883,7 +8047,7 @@ pub struct CfnListenerRuleRuleConditionProperty {
     /// The maximum length of each string is 128 characters. Specify only when `Field` is `http-header` , `host-header` , or `path-pattern` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-rulecondition.html#cfn-elasticloadbalancingv2-listenerrule-rulecondition-regexvalues>
-    pub regex_values: Option<Vec<rt::JsString>>,
+    pub regex_values: Option<rt::JsList<rt::JsString>>,
     /// Information for a source IP condition.
     ///
     /// Specify only when `Field` is `source-ip` .
@@ -7910,7 +8074,7 @@ pub struct CfnListenerRuleRuleConditionProperty {
     /// - ? (matches exactly 1 character)
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-rulecondition.html#cfn-elasticloadbalancingv2-listenerrule-rulecondition-values>
-    pub values: Option<Vec<rt::JsString>>,
+    pub values: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnListenerRuleRuleConditionProperty {
@@ -7982,8 +8146,8 @@ impl CfnListenerRuleRuleConditionProperty {
     /// The maximum length of each string is 128 characters. Specify only when `Field` is `http-header` , `host-header` , or `path-pattern` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-rulecondition.html#cfn-elasticloadbalancingv2-listenerrule-rulecondition-regexvalues>
-    pub fn regex_values(mut self, regex_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.regex_values = Some(rt::collect::<rt::JsString, _>(regex_values));
+    pub fn regex_values(mut self, regex_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.regex_values = Some(rt::ListArg::<rt::JsString>::into_list(regex_values));
         self
     }
     /// Information for a source IP condition.
@@ -8015,8 +8179,8 @@ impl CfnListenerRuleRuleConditionProperty {
     /// - ? (matches exactly 1 character)
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-rulecondition.html#cfn-elasticloadbalancingv2-listenerrule-rulecondition-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = Some(rt::collect::<rt::JsString, _>(values));
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = Some(rt::ListArg::<rt::JsString>::into_list(values));
         self
     }
 }
@@ -8053,7 +8217,7 @@ pub struct CfnListenerRuleSourceIpConfigProperty {
     /// If you specify multiple addresses, the condition is satisfied if the source IP address of the request matches one of the CIDR blocks. This condition is not satisfied by the addresses in the X-Forwarded-For header.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-sourceipconfig.html#cfn-elasticloadbalancingv2-listenerrule-sourceipconfig-values>
-    pub values: Option<Vec<rt::JsString>>,
+    pub values: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnListenerRuleSourceIpConfigProperty {
@@ -8071,8 +8235,8 @@ impl CfnListenerRuleSourceIpConfigProperty {
     /// If you specify multiple addresses, the condition is satisfied if the source IP address of the request matches one of the CIDR blocks. This condition is not satisfied by the addresses in the X-Forwarded-For header.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-sourceipconfig.html#cfn-elasticloadbalancingv2-listenerrule-sourceipconfig-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = Some(rt::collect::<rt::JsString, _>(values));
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = Some(rt::ListArg::<rt::JsString>::into_list(values));
         self
     }
 }
@@ -8263,7 +8427,7 @@ pub struct CfnListenerRuleProps {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listenerrule.html#cfn-elasticloadbalancingv2-listenerrule-priority>
     pub priority: rt::JsNumber,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listenerrule.html#cfn-elasticloadbalancingv2-listenerrule-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listenerrule.html#cfn-elasticloadbalancingv2-listenerrule-transforms>
     pub transforms: Option<IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList>,
 }
@@ -8324,8 +8488,8 @@ impl CfnListenerRuleProps {
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listenerrule.html#cfn-elasticloadbalancingv2-listenerrule-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listenerrule.html#cfn-elasticloadbalancingv2-listenerrule-transforms>
@@ -8529,7 +8693,7 @@ impl CfnLoadBalancer {
     }
     /// The tags to assign to the load balancer.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The type of load balancer.
@@ -8866,7 +9030,7 @@ pub struct CfnLoadBalancerProps {
     /// [Application Load Balancers and Network Load Balancers] The IDs of the security groups for the load balancer.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-loadbalancer.html#cfn-elasticloadbalancingv2-loadbalancer-securitygroups>
-    pub security_groups: Option<Vec<StringOrObject>>,
+    pub security_groups: Option<rt::JsList<StringOrObject>>,
     /// The IDs of the subnets.
     ///
     /// You can specify only one subnet per Availability Zone. You must specify either subnets or subnet mappings, but not both.
@@ -8896,11 +9060,11 @@ pub struct CfnLoadBalancerProps {
     /// [Network Load Balancers and Gateway Load Balancers] You can specify subnets from one or more Availability Zones.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-loadbalancer.html#cfn-elasticloadbalancingv2-loadbalancer-subnets>
-    pub subnets: Option<Vec<StringOrObject>>,
+    pub subnets: Option<rt::JsList<StringOrObject>>,
     /// The tags to assign to the load balancer.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-loadbalancer.html#cfn-elasticloadbalancingv2-loadbalancer-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The type of load balancer.
     ///
     /// The default is `application` .
@@ -9010,8 +9174,8 @@ impl CfnLoadBalancerProps {
     /// [Application Load Balancers and Network Load Balancers] The IDs of the security groups for the load balancer.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-loadbalancer.html#cfn-elasticloadbalancingv2-loadbalancer-securitygroups>
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.security_groups = Some(rt::collect::<StringOrObject, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<StringOrObject>) -> Self {
+        self.security_groups = Some(rt::ListArg::<StringOrObject>::into_list(security_groups));
         self
     }
     /// The IDs of the subnets.
@@ -9046,15 +9210,15 @@ impl CfnLoadBalancerProps {
     /// [Network Load Balancers and Gateway Load Balancers] You can specify subnets from one or more Availability Zones.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-loadbalancer.html#cfn-elasticloadbalancingv2-loadbalancer-subnets>
-    pub fn subnets(mut self, subnets: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.subnets = Some(rt::collect::<StringOrObject, _>(subnets));
+    pub fn subnets(mut self, subnets: impl rt::ListArg<StringOrObject>) -> Self {
+        self.subnets = Some(rt::ListArg::<StringOrObject>::into_list(subnets));
         self
     }
     /// The tags to assign to the load balancer.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-loadbalancer.html#cfn-elasticloadbalancingv2-loadbalancer-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The type of load balancer.
@@ -9256,7 +9420,7 @@ impl CfnTargetGroup {
     }
     /// The tags.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The port on which the target control agent and application load balancer exchange management traffic for the target optimizer feature.
@@ -9703,7 +9867,7 @@ pub struct CfnTargetGroupProps {
     /// The tags.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-targetgroup.html#cfn-elasticloadbalancingv2-targetgroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The port on which the target control agent and application load balancer exchange management traffic for the target optimizer feature.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-targetgroup.html#cfn-elasticloadbalancingv2-targetgroup-targetcontrolport>
@@ -9870,8 +10034,8 @@ impl CfnTargetGroupProps {
     /// The tags.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-targetgroup.html#cfn-elasticloadbalancingv2-targetgroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The port on which the target control agent and application load balancer exchange management traffic for the target optimizer feature.
@@ -10073,7 +10237,7 @@ impl CfnTrustStore {
     }
     /// The tags to assign to the trust store.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// A reference to a TrustStore resource.
@@ -10111,7 +10275,7 @@ pub struct CfnTrustStoreProps {
     /// The tags to assign to the trust store.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-truststore.html#cfn-elasticloadbalancingv2-truststore-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnTrustStoreProps {
@@ -10152,8 +10316,8 @@ impl CfnTrustStoreProps {
     /// The tags to assign to the trust store.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-truststore.html#cfn-elasticloadbalancingv2-truststore-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -10756,6 +10920,101 @@ impl rt::ToValue for HealthCheck {
     }
 }
 
+/// The fields of a [`HealthCheck`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<HealthCheck> {
+    /// Indicates whether health checks are enabled.
+    ///
+    /// If the target type is lambda,
+    /// health checks are disabled by default but can be enabled. If the target type
+    /// is instance or ip, health checks are always enabled and cannot be disabled.
+    ///
+    /// Default: - Determined automatically.
+    #[track_caller]
+    pub fn enabled(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "enabled")
+    }
+    /// GRPC code to use when checking for a successful response from a target.
+    ///
+    /// You can specify values between 0 and 99. You can specify multiple values
+    /// (for example, "0,1") or a range of values (for example, "0-5").
+    ///
+    /// Default: 12
+    #[track_caller]
+    pub fn healthy_grpc_codes(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "healthyGrpcCodes")
+    }
+    /// HTTP code to use when checking for a successful response from a target.
+    ///
+    /// For Application Load Balancers, you can specify values between 200 and
+    /// 499, and the default value is 200. You can specify multiple values (for
+    /// example, "200,202") or a range of values (for example, "200-299").
+    #[track_caller]
+    pub fn healthy_http_codes(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "healthyHttpCodes")
+    }
+    /// The number of consecutive health checks successes required before considering an unhealthy target healthy.
+    ///
+    /// For Application Load Balancers, the default is 5. For Network Load Balancers, the default is 3.
+    ///
+    /// Default: - 5 for ALBs, 3 for NLBs
+    #[track_caller]
+    pub fn healthy_threshold_count(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "healthyThresholdCount")
+    }
+    /// The approximate number of seconds between health checks for an individual target.
+    ///
+    /// Must be 5 to 300 seconds
+    ///
+    /// Default: - 10 seconds if protocol is `GENEVE`, 35 seconds if target type is `lambda`, else 30 seconds
+    #[track_caller]
+    pub fn interval(&self) -> crate::aws_cdk_lib::Duration {
+        rt::get_op(rt::JsObject::handle(self), "interval")
+    }
+    /// The ping path destination where Elastic Load Balancing sends health check requests.
+    ///
+    /// Default: /
+    #[track_caller]
+    pub fn path(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "path")
+    }
+    /// The port that the load balancer uses when performing health checks on the targets.
+    ///
+    /// Default: 'traffic-port'
+    #[track_caller]
+    pub fn port(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "port")
+    }
+    /// The protocol the load balancer uses when performing health checks on targets.
+    ///
+    /// The TCP protocol is supported for health checks only if the protocol of the target group is TCP, TLS, UDP, or TCP_UDP.
+    /// The TLS, UDP, and TCP_UDP protocols are not supported for health checks.
+    ///
+    /// Default: - HTTP for ALBs, TCP for NLBs
+    #[track_caller]
+    pub fn protocol(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "protocol")
+    }
+    /// The amount of time, in seconds, during which no response from a target means a failed health check.
+    ///
+    /// Must be 2 to 120 seconds.
+    ///
+    /// Default: - 6 seconds if the protocol is HTTP, 5 seconds if protocol is `GENEVE`, 30 seconds if target type is `lambda`, 10 seconds for TCP, TLS, or HTTPS
+    #[track_caller]
+    pub fn timeout(&self) -> crate::aws_cdk_lib::Duration {
+        rt::get_op(rt::JsObject::handle(self), "timeout")
+    }
+    /// The number of consecutive health check failures required before considering a target unhealthy.
+    ///
+    /// For Application Load Balancers, the default is 2. For Network Load
+    /// Balancers, the range is between 2-10 and can be set accordingly.
+    ///
+    /// Default: 2
+    #[track_caller]
+    pub fn unhealthy_threshold_count(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "unhealthyThresholdCount")
+    }
+}
+
 /// Count of HTTP status originating from the load balancer.
 ///
 /// This count does not include any response codes generated by the targets.
@@ -10828,10 +11087,10 @@ impl IApplicationListener {
     }
     /// Add one or more certificates to this listener.
     #[track_caller]
-    pub fn add_certificates(&self, id: impl Into<rt::JsString>, certificates: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>) {
+    pub fn add_certificates(&self, id: impl Into<rt::JsString>, certificates: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate, _>(certificates)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>::into_list(certificates)));
         rt::call_op(rt::JsObject::handle(self), "addCertificates", __args)
     }
     /// Load balance incoming requests to the given target groups.
@@ -11782,7 +12041,7 @@ impl IApplicationLoadBalancerTarget {
     /// May return JSON to directly add to the [Targets] list, or return undefined
     /// if the target will register itself with the load balancer.
     #[track_caller]
-    pub fn attach_to_application_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> rt::JsAny {
+    pub fn attach_to_application_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::LoadBalancerTargetProps> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into(target_group)));
         rt::call_op(rt::JsObject::handle(self), "attachToApplicationTargetGroup", __args)
@@ -12238,13 +12497,13 @@ crate::__upcasts!(IListenerAction => );
 impl IListenerAction {
     /// Render the listener default actions in this chain.
     #[track_caller]
-    pub fn render_actions(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn render_actions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnListenerActionProperty>> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "renderActions", __args)
     }
     /// Render the listener rule actions in this chain.
     #[track_caller]
-    pub fn render_rule_actions(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn render_rule_actions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnListenerRuleActionProperty>> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "renderRuleActions", __args)
     }
@@ -12847,7 +13106,7 @@ impl INetworkLoadBalancerTarget {
     /// May return JSON to directly add to the [Targets] list, or return undefined
     /// if the target will register itself with the load balancer.
     #[track_caller]
-    pub fn attach_to_network_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>) -> rt::JsAny {
+    pub fn attach_to_network_target_group(&self, target_group: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>) -> rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::LoadBalancerTargetProps> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>::into(target_group)));
         rt::call_op(rt::JsObject::handle(self), "attachToNetworkTargetGroup", __args)
@@ -13317,9 +13576,9 @@ impl ListenerAction {
     ///
     /// Leaves out the optional `options`; [`Self::forward_with`] passes it.
     #[track_caller]
-    pub fn forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
+    pub fn forward(target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into_list(target_groups)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerAction", "forward", __args)
     }
     /// Forward to one or more Target Groups.
@@ -13328,9 +13587,9 @@ impl ListenerAction {
     ///
     /// [`Self::forward`] with the optional `options` passed.
     #[track_caller]
-    pub fn forward_with(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
+    pub fn forward_with(target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IApplicationTargetGroup>::into_list(target_groups)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerAction", "forward", __args)
     }
@@ -13365,9 +13624,9 @@ impl ListenerAction {
     ///
     /// Leaves out the optional `options`; [`Self::weighted_forward_with`] passes it.
     #[track_caller]
-    pub fn weighted_forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
+    pub fn weighted_forward(target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup>::into_list(target_groups)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerAction", "weightedForward", __args)
     }
     /// Forward to one or more Target Groups which are weighted differently.
@@ -13376,9 +13635,9 @@ impl ListenerAction {
     ///
     /// [`Self::weighted_forward`] with the optional `options` passed.
     #[track_caller]
-    pub fn weighted_forward_with(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup>>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
+    pub fn weighted_forward_with(target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::WeightedTargetGroup>::into_list(target_groups)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::ForwardOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerAction", "weightedForward", __args)
     }
@@ -13405,13 +13664,13 @@ impl ListenerAction {
     }
     /// Render the listener default actions in this chain.
     #[track_caller]
-    pub fn render_actions(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn render_actions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnListenerActionProperty>> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "renderActions", __args)
     }
     /// Render the listener rule actions in this chain.
     #[track_caller]
-    pub fn render_rule_actions(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn render_rule_actions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnListenerRuleActionProperty>> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "renderRuleActions", __args)
     }
@@ -13459,9 +13718,9 @@ impl ListenerCondition {
     /// Arguments:
     /// - `values`: Hosts for host headers.
     #[track_caller]
-    pub fn host_headers(values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
+    pub fn host_headers(values: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(values)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(values)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerCondition", "hostHeaders", __args)
     }
     /// Create a http-header listener rule condition.
@@ -13470,10 +13729,10 @@ impl ListenerCondition {
     /// - `name`: HTTP header name.
     /// - `values`: HTTP header values.
     #[track_caller]
-    pub fn http_header(name: impl Into<rt::JsString>, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
+    pub fn http_header(name: impl Into<rt::JsString>, values: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(name)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(values)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(values)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerCondition", "httpHeader", __args)
     }
     /// Create a http-request-method listener rule condition.
@@ -13481,9 +13740,9 @@ impl ListenerCondition {
     /// Arguments:
     /// - `values`: HTTP request methods.
     #[track_caller]
-    pub fn http_request_methods(values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
+    pub fn http_request_methods(values: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(values)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(values)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerCondition", "httpRequestMethods", __args)
     }
     /// Create a path-pattern listener rule condition.
@@ -13491,9 +13750,9 @@ impl ListenerCondition {
     /// Arguments:
     /// - `values`: Path patterns.
     #[track_caller]
-    pub fn path_patterns(values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
+    pub fn path_patterns(values: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(values)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(values)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerCondition", "pathPatterns", __args)
     }
     /// Create a query-string listener rule condition.
@@ -13501,9 +13760,9 @@ impl ListenerCondition {
     /// Arguments:
     /// - `values`: Query string key/value pairs.
     #[track_caller]
-    pub fn query_strings(values: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::QueryStringCondition>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
+    pub fn query_strings(values: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::QueryStringCondition>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::QueryStringCondition, _>(values)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::QueryStringCondition>::into_list(values)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerCondition", "queryStrings", __args)
     }
     /// Create a source-ip listener rule condition.
@@ -13511,9 +13770,9 @@ impl ListenerCondition {
     /// Arguments:
     /// - `values`: Source ips.
     #[track_caller]
-    pub fn source_ips(values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
+    pub fn source_ips(values: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::ListenerCondition {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(values)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(values)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.ListenerCondition", "sourceIps", __args)
     }
     /// Render the raw Cfn listener rule condition object.
@@ -13562,6 +13821,22 @@ impl rt::ToValue for LoadBalancerTargetProps {
         o.opt("targetJson", &self.target_json);
         o.field("targetType", &self.target_type);
         o.build()
+    }
+}
+
+/// The fields of a [`LoadBalancerTargetProps`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<LoadBalancerTargetProps> {
+    /// JSON representing the target's direct addition to the TargetGroup list.
+    ///
+    /// May be omitted if the target is going to register itself later.
+    #[track_caller]
+    pub fn target_json(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "targetJson")
+    }
+    /// What kind of target this is.
+    #[track_caller]
+    pub fn target_type(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "targetType")
     }
 }
 
@@ -13745,10 +14020,10 @@ impl NetworkListener {
     /// resources since cloudformation requires the certificates array on the
     /// listener resource to have a length of 1.
     #[track_caller]
-    pub fn add_certificates(&self, id: impl Into<rt::JsString>, certificates: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>) {
+    pub fn add_certificates(&self, id: impl Into<rt::JsString>, certificates: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>) {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate, _>(certificates)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>::into_list(certificates)));
         rt::call_op(rt::JsObject::handle(self), "addCertificates", __args)
     }
     /// Load balance incoming requests to the given target groups.
@@ -13822,18 +14097,18 @@ impl NetworkListenerAction {
     ///
     /// Leaves out the optional `options`; [`Self::forward_with`] passes it.
     #[track_caller]
-    pub fn forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
+    pub fn forward(target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>::into_list(target_groups)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.NetworkListenerAction", "forward", __args)
     }
     /// Forward to one or more Target Groups.
     ///
     /// [`Self::forward`] with the optional `options` passed.
     #[track_caller]
-    pub fn forward_with(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
+    pub fn forward_with(target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>::into_list(target_groups)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.NetworkListenerAction", "forward", __args)
     }
@@ -13841,18 +14116,18 @@ impl NetworkListenerAction {
     ///
     /// Leaves out the optional `options`; [`Self::weighted_forward_with`] passes it.
     #[track_caller]
-    pub fn weighted_forward(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup>>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
+    pub fn weighted_forward(target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup>::into_list(target_groups)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.NetworkListenerAction", "weightedForward", __args)
     }
     /// Forward to one or more Target Groups which are weighted differently.
     ///
     /// [`Self::weighted_forward`] with the optional `options` passed.
     #[track_caller]
-    pub fn weighted_forward_with(target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup>>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
+    pub fn weighted_forward_with(target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup>, options: impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>) -> crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkListenerAction {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup, _>(target_groups)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkWeightedTargetGroup>::into_list(target_groups)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::NetworkForwardOptions>::into(options)));
         rt::static_op("aws-cdk-lib.aws_elasticloadbalancingv2.NetworkListenerAction", "weightedForward", __args)
     }
@@ -13866,13 +14141,13 @@ impl NetworkListenerAction {
     }
     /// Render the listener default actions in this chain.
     #[track_caller]
-    pub fn render_actions(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn render_actions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnListenerActionProperty>> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "renderActions", __args)
     }
     /// Render the listener rule actions in this chain.
     #[track_caller]
-    pub fn render_rule_actions(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn render_rule_actions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnListenerRuleActionProperty>> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "renderRuleActions", __args)
     }
@@ -13965,7 +14240,7 @@ pub struct NetworkListenerProps {
     /// You must provide exactly one certificate if the listener protocol is HTTPS or TLS.
     ///
     /// Default: - No certificates.
-    pub certificates: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>,
+    pub certificates: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>,
     /// Default action to take for requests to this listener.
     ///
     /// This allows full control of the default Action of the load balancer,
@@ -13985,7 +14260,7 @@ pub struct NetworkListenerProps {
     /// Cannot be specified together with `defaultAction`.
     ///
     /// Default: - None.
-    pub default_target_groups: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>>,
+    pub default_target_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>>,
     /// The load balancer to attach this listener to.
     pub load_balancer: crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancer,
     /// The port on which the listener listens for requests.
@@ -14038,8 +14313,8 @@ impl NetworkListenerProps {
     /// You must provide exactly one certificate if the listener protocol is HTTPS or TLS.
     ///
     /// Default: - No certificates.
-    pub fn certificates(mut self, certificates: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>>) -> Self {
-        self.certificates = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate, _>(certificates));
+    pub fn certificates(mut self, certificates: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>) -> Self {
+        self.certificates = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::IListenerCertificate>::into_list(certificates));
         self
     }
     /// Default action to take for requests to this listener.
@@ -14064,8 +14339,8 @@ impl NetworkListenerProps {
     /// Cannot be specified together with `defaultAction`.
     ///
     /// Default: - None.
-    pub fn default_target_groups(mut self, default_target_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>>) -> Self {
-        self.default_target_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup, _>(default_target_groups));
+    pub fn default_target_groups(mut self, default_target_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>) -> Self {
+        self.default_target_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkTargetGroup>::into_list(default_target_groups));
         self
     }
     /// The load balancer to attach this listener to.
@@ -14435,7 +14710,7 @@ pub struct NetworkLoadBalancerAttributes {
     /// Security groups to associate with this load balancer.
     ///
     /// Default: - No security groups associated with the load balancer.
-    pub load_balancer_security_groups: Option<Vec<rt::JsString>>,
+    pub load_balancer_security_groups: Option<rt::JsList<rt::JsString>>,
     /// The VPC to associate with the load balancer.
     ///
     /// Default: - When not provided, listeners cannot be created on imported load balancers.
@@ -14469,8 +14744,8 @@ impl NetworkLoadBalancerAttributes {
     /// Security groups to associate with this load balancer.
     ///
     /// Default: - No security groups associated with the load balancer.
-    pub fn load_balancer_security_groups(mut self, load_balancer_security_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.load_balancer_security_groups = Some(rt::collect::<rt::JsString, _>(load_balancer_security_groups));
+    pub fn load_balancer_security_groups(mut self, load_balancer_security_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.load_balancer_security_groups = Some(rt::ListArg::<rt::JsString>::into_list(load_balancer_security_groups));
         self
     }
     /// The VPC to associate with the load balancer.
@@ -14608,11 +14883,11 @@ pub struct NetworkLoadBalancerProps {
     /// Security groups to associate with this load balancer.
     ///
     /// Default: - No security groups associated with the load balancer.
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// Subnet information for the load balancer.
     ///
     /// Default: undefined - The VPC default strategy for subnets is used
-    pub subnet_mappings: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::SubnetMapping>>,
+    pub subnet_mappings: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::SubnetMapping>>,
     /// The VPC network to place the load balancer in.
     pub vpc: crate::aws_cdk_lib::aws_ec2::IVpc,
     /// Which subnets place the load balancer in.
@@ -14729,15 +15004,15 @@ impl NetworkLoadBalancerProps {
     /// Security groups to associate with this load balancer.
     ///
     /// Default: - No security groups associated with the load balancer.
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// Subnet information for the load balancer.
     ///
     /// Default: undefined - The VPC default strategy for subnets is used
-    pub fn subnet_mappings(mut self, subnet_mappings: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::SubnetMapping>>) -> Self {
-        self.subnet_mappings = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::SubnetMapping, _>(subnet_mappings));
+    pub fn subnet_mappings(mut self, subnet_mappings: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::SubnetMapping>) -> Self {
+        self.subnet_mappings = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::SubnetMapping>::into_list(subnet_mappings));
         self
     }
     /// The VPC network to place the load balancer in.
@@ -14976,7 +15251,7 @@ pub struct NetworkTargetGroupProps {
     /// target must be of the same type.
     ///
     /// Default: - No targets.
-    pub targets: Option<Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>>,
+    pub targets: Option<rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>>,
     /// The virtual private cloud (VPC).
     ///
     /// only if `TargetType` is `Ip` or `InstanceId`
@@ -15095,8 +15370,8 @@ impl NetworkTargetGroupProps {
     /// target must be of the same type.
     ///
     /// Default: - No targets.
-    pub fn targets(mut self, targets: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>>) -> Self {
-        self.targets = Some(rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget, _>(targets));
+    pub fn targets(mut self, targets: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>) -> Self {
+        self.targets = Some(rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::INetworkLoadBalancerTarget>::into_list(targets));
         self
     }
     /// The virtual private cloud (VPC).
@@ -15822,7 +16097,7 @@ impl TargetGroupBase {
     }
     /// Health check for the members of this target group.
     #[track_caller]
-    pub fn health_check(&self) -> rt::JsAny {
+    pub fn health_check(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_elasticloadbalancingv2::HealthCheck> {
         rt::get_op(rt::JsObject::handle(self), "healthCheck")
     }
     /// A token representing a list of ARNs of the load balancers that route traffic to this target group.
@@ -16161,7 +16436,7 @@ impl TrustStoreRevocation {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrustStoreRevocationProps {
     /// The revocation file to add.
-    pub revocation_contents: Vec<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent>,
+    pub revocation_contents: rt::JsList<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent>,
     /// The trust store.
     pub trust_store: rt::Opaque,
 }
@@ -16169,7 +16444,7 @@ pub struct TrustStoreRevocationProps {
 /// The required fields of [`TrustStoreRevocationProps`], named: `TrustStoreRevocationProps::new(TrustStoreRevocationPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct TrustStoreRevocationPropsRequired<T0, T1> {
-    /// The revocation file to add. (items converting into `aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent`)
+    /// The revocation file to add. (items converting into `aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent`, or a `JsArray` of them)
     pub revocation_contents: T0,
     /// The trust store. (converts into `Opaque`)
     pub trust_store: T1,
@@ -16179,15 +16454,14 @@ impl TrustStoreRevocationProps {
     /// A `TrustStoreRevocationProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: TrustStoreRevocationPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent>,
+        T0: rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent>,
         T1: Into<rt::Opaque>,
     {
-        TrustStoreRevocationProps { revocation_contents: rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent, _>(required.revocation_contents), trust_store: required.trust_store.into() }
+        TrustStoreRevocationProps { revocation_contents: rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent>::into_list(required.revocation_contents), trust_store: required.trust_store.into() }
     }
     /// The revocation file to add.
-    pub fn revocation_contents(mut self, revocation_contents: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent>>) -> Self {
-        self.revocation_contents = rt::collect::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent, _>(revocation_contents);
+    pub fn revocation_contents(mut self, revocation_contents: impl rt::ListArg<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent>) -> Self {
+        self.revocation_contents = rt::ListArg::<crate::aws_cdk_lib::aws_elasticloadbalancingv2::RevocationContent>::into_list(revocation_contents);
         self
     }
     /// The trust store.
@@ -17614,11 +17888,11 @@ impl From<crate::aws_cdk_lib::aws_elasticloadbalancingv2::CfnTrustStoreRevocatio
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerActionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerActionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerActionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerActionPropertyList(Vec<IResolvableOrCfnListenerActionProperty>),
+    IResolvableOrCfnListenerActionPropertyList(rt::JsList<IResolvableOrCfnListenerActionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerActionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17638,17 +17912,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerActionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerActionProperty>> for IResolvableOrIResolvableOrCfnListenerActionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerActionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerActionProperty>> for IResolvableOrIResolvableOrCfnListenerActionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerActionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerActionPropertyList::IResolvableOrCfnListenerActionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerActionProperty>> for IResolvableOrIResolvableOrCfnListenerActionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerActionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerActionPropertyList::IResolvableOrCfnListenerActionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerActionProperty>> for IResolvableOrIResolvableOrCfnListenerActionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerActionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerActionPropertyList::IResolvableOrCfnListenerActionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerCertificateCertificateProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerCertificateCertificateProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerCertificateCertificatePropertyList(Vec<IResolvableOrCfnListenerCertificateCertificateProperty>),
+    IResolvableOrCfnListenerCertificateCertificatePropertyList(rt::JsList<IResolvableOrCfnListenerCertificateCertificateProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17668,17 +17952,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerCertificateCertificateProperty>> for IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerCertificateCertificateProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerCertificateCertificateProperty>> for IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerCertificateCertificateProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList::IResolvableOrCfnListenerCertificateCertificatePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerCertificateCertificateProperty>> for IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerCertificateCertificateProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList::IResolvableOrCfnListenerCertificateCertificatePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerCertificateCertificateProperty>> for IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerCertificateCertificateProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerCertificateCertificatePropertyList::IResolvableOrCfnListenerCertificateCertificatePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerCertificateProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerCertificateProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerCertificatePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerCertificatePropertyList(Vec<IResolvableOrCfnListenerCertificateProperty>),
+    IResolvableOrCfnListenerCertificatePropertyList(rt::JsList<IResolvableOrCfnListenerCertificateProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerCertificatePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17698,17 +17992,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerCertificatePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerCertificateProperty>> for IResolvableOrIResolvableOrCfnListenerCertificatePropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerCertificateProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerCertificateProperty>> for IResolvableOrIResolvableOrCfnListenerCertificatePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerCertificateProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerCertificatePropertyList::IResolvableOrCfnListenerCertificatePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerCertificateProperty>> for IResolvableOrIResolvableOrCfnListenerCertificatePropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerCertificateProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerCertificatePropertyList::IResolvableOrCfnListenerCertificatePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerCertificateProperty>> for IResolvableOrIResolvableOrCfnListenerCertificatePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerCertificateProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerCertificatePropertyList::IResolvableOrCfnListenerCertificatePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList(Vec<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>),
+    IResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList(rt::JsList<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17728,17 +18032,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>> for IResolvableOrIResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>> for IResolvableOrIResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList::IResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>> for IResolvableOrIResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList::IResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>> for IResolvableOrIResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerJwtValidationActionAdditionalClaimProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList::IResolvableOrCfnListenerJwtValidationActionAdditionalClaimPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerListenerAttributeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerListenerAttributeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerListenerAttributePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerListenerAttributePropertyList(Vec<IResolvableOrCfnListenerListenerAttributeProperty>),
+    IResolvableOrCfnListenerListenerAttributePropertyList(rt::JsList<IResolvableOrCfnListenerListenerAttributeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerListenerAttributePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17758,17 +18072,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerListenerAttributePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerListenerAttributeProperty>> for IResolvableOrIResolvableOrCfnListenerListenerAttributePropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerListenerAttributeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerListenerAttributeProperty>> for IResolvableOrIResolvableOrCfnListenerListenerAttributePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerListenerAttributeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerListenerAttributePropertyList::IResolvableOrCfnListenerListenerAttributePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerListenerAttributeProperty>> for IResolvableOrIResolvableOrCfnListenerListenerAttributePropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerListenerAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerListenerAttributePropertyList::IResolvableOrCfnListenerListenerAttributePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerListenerAttributeProperty>> for IResolvableOrIResolvableOrCfnListenerListenerAttributePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerListenerAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerListenerAttributePropertyList::IResolvableOrCfnListenerListenerAttributePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerRuleActionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerRuleActionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerRuleActionPropertyList(Vec<IResolvableOrCfnListenerRuleActionProperty>),
+    IResolvableOrCfnListenerRuleActionPropertyList(rt::JsList<IResolvableOrCfnListenerRuleActionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17788,17 +18112,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerRuleActionProperty>> for IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerRuleActionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerRuleActionProperty>> for IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerRuleActionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList::IResolvableOrCfnListenerRuleActionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerRuleActionProperty>> for IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerRuleActionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList::IResolvableOrCfnListenerRuleActionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerRuleActionProperty>> for IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerRuleActionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleActionPropertyList::IResolvableOrCfnListenerRuleActionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList(Vec<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>),
+    IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList(rt::JsList<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17818,17 +18152,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>> for IResolvableOrIResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>> for IResolvableOrIResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList::IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>> for IResolvableOrIResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList::IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>> for IResolvableOrIResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList::IResolvableOrCfnListenerRuleJwtValidationActionAdditionalClaimPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList(Vec<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>),
+    IResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList(rt::JsList<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17848,17 +18192,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>> for IResolvableOrIResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>> for IResolvableOrIResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList::IResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>> for IResolvableOrIResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList::IResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>> for IResolvableOrIResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerRuleQueryStringKeyValueProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList::IResolvableOrCfnListenerRuleQueryStringKeyValuePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerRuleRewriteConfigProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerRuleRewriteConfigProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerRuleRewriteConfigPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerRuleRewriteConfigPropertyList(Vec<IResolvableOrCfnListenerRuleRewriteConfigProperty>),
+    IResolvableOrCfnListenerRuleRewriteConfigPropertyList(rt::JsList<IResolvableOrCfnListenerRuleRewriteConfigProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerRuleRewriteConfigPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17878,17 +18232,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerRuleRewriteConfigPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerRuleRewriteConfigProperty>> for IResolvableOrIResolvableOrCfnListenerRuleRewriteConfigPropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerRuleRewriteConfigProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerRuleRewriteConfigProperty>> for IResolvableOrIResolvableOrCfnListenerRuleRewriteConfigPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerRuleRewriteConfigProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerRuleRewriteConfigPropertyList::IResolvableOrCfnListenerRuleRewriteConfigPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerRuleRewriteConfigProperty>> for IResolvableOrIResolvableOrCfnListenerRuleRewriteConfigPropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerRuleRewriteConfigProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleRewriteConfigPropertyList::IResolvableOrCfnListenerRuleRewriteConfigPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerRuleRewriteConfigProperty>> for IResolvableOrIResolvableOrCfnListenerRuleRewriteConfigPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerRuleRewriteConfigProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleRewriteConfigPropertyList::IResolvableOrCfnListenerRuleRewriteConfigPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerRuleRuleConditionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerRuleRuleConditionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerRuleRuleConditionPropertyList(Vec<IResolvableOrCfnListenerRuleRuleConditionProperty>),
+    IResolvableOrCfnListenerRuleRuleConditionPropertyList(rt::JsList<IResolvableOrCfnListenerRuleRuleConditionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17908,17 +18272,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerRuleRuleConditionProperty>> for IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerRuleRuleConditionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerRuleRuleConditionProperty>> for IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerRuleRuleConditionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList::IResolvableOrCfnListenerRuleRuleConditionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerRuleRuleConditionProperty>> for IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerRuleRuleConditionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList::IResolvableOrCfnListenerRuleRuleConditionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerRuleRuleConditionProperty>> for IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerRuleRuleConditionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleRuleConditionPropertyList::IResolvableOrCfnListenerRuleRuleConditionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerRuleTargetGroupTuplePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerRuleTargetGroupTuplePropertyList(Vec<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>),
+    IResolvableOrCfnListenerRuleTargetGroupTuplePropertyList(rt::JsList<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerRuleTargetGroupTuplePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17938,17 +18312,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerRuleTargetGroupTuplePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>> for IResolvableOrIResolvableOrCfnListenerRuleTargetGroupTuplePropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>> for IResolvableOrIResolvableOrCfnListenerRuleTargetGroupTuplePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerRuleTargetGroupTuplePropertyList::IResolvableOrCfnListenerRuleTargetGroupTuplePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>> for IResolvableOrIResolvableOrCfnListenerRuleTargetGroupTuplePropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleTargetGroupTuplePropertyList::IResolvableOrCfnListenerRuleTargetGroupTuplePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>> for IResolvableOrIResolvableOrCfnListenerRuleTargetGroupTuplePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerRuleTargetGroupTupleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleTargetGroupTuplePropertyList::IResolvableOrCfnListenerRuleTargetGroupTuplePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerRuleTransformProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerRuleTransformProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerRuleTransformPropertyList(Vec<IResolvableOrCfnListenerRuleTransformProperty>),
+    IResolvableOrCfnListenerRuleTransformPropertyList(rt::JsList<IResolvableOrCfnListenerRuleTransformProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17968,17 +18352,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerRuleTransformProperty>> for IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerRuleTransformProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerRuleTransformProperty>> for IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerRuleTransformProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList::IResolvableOrCfnListenerRuleTransformPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerRuleTransformProperty>> for IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerRuleTransformProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList::IResolvableOrCfnListenerRuleTransformPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerRuleTransformProperty>> for IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerRuleTransformProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerRuleTransformPropertyList::IResolvableOrCfnListenerRuleTransformPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnListenerTargetGroupTupleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnListenerTargetGroupTupleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnListenerTargetGroupTuplePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnListenerTargetGroupTuplePropertyList(Vec<IResolvableOrCfnListenerTargetGroupTupleProperty>),
+    IResolvableOrCfnListenerTargetGroupTuplePropertyList(rt::JsList<IResolvableOrCfnListenerTargetGroupTupleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnListenerTargetGroupTuplePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -17998,17 +18392,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLis
         IResolvableOrIResolvableOrCfnListenerTargetGroupTuplePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnListenerTargetGroupTupleProperty>> for IResolvableOrIResolvableOrCfnListenerTargetGroupTuplePropertyList {
-    fn from(v: Vec<IResolvableOrCfnListenerTargetGroupTupleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnListenerTargetGroupTupleProperty>> for IResolvableOrIResolvableOrCfnListenerTargetGroupTuplePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnListenerTargetGroupTupleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnListenerTargetGroupTuplePropertyList::IResolvableOrCfnListenerTargetGroupTuplePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnListenerTargetGroupTupleProperty>> for IResolvableOrIResolvableOrCfnListenerTargetGroupTuplePropertyList {
+    fn from(v: Vec<IResolvableOrCfnListenerTargetGroupTupleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerTargetGroupTuplePropertyList::IResolvableOrCfnListenerTargetGroupTuplePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnListenerTargetGroupTupleProperty>> for IResolvableOrIResolvableOrCfnListenerTargetGroupTuplePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnListenerTargetGroupTupleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnListenerTargetGroupTuplePropertyList::IResolvableOrCfnListenerTargetGroupTuplePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList(Vec<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>),
+    IResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList(rt::JsList<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18028,17 +18432,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLoa
         IResolvableOrIResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>> for IResolvableOrIResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList {
-    fn from(v: Vec<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>> for IResolvableOrIResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList::IResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>> for IResolvableOrIResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList {
+    fn from(v: Vec<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList::IResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>> for IResolvableOrIResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnLoadBalancerLoadBalancerAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList::IResolvableOrCfnLoadBalancerLoadBalancerAttributePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnLoadBalancerSubnetMappingProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnLoadBalancerSubnetMappingProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnLoadBalancerSubnetMappingPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnLoadBalancerSubnetMappingPropertyList(Vec<IResolvableOrCfnLoadBalancerSubnetMappingProperty>),
+    IResolvableOrCfnLoadBalancerSubnetMappingPropertyList(rt::JsList<IResolvableOrCfnLoadBalancerSubnetMappingProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnLoadBalancerSubnetMappingPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18058,17 +18472,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLoa
         IResolvableOrIResolvableOrCfnLoadBalancerSubnetMappingPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnLoadBalancerSubnetMappingProperty>> for IResolvableOrIResolvableOrCfnLoadBalancerSubnetMappingPropertyList {
-    fn from(v: Vec<IResolvableOrCfnLoadBalancerSubnetMappingProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnLoadBalancerSubnetMappingProperty>> for IResolvableOrIResolvableOrCfnLoadBalancerSubnetMappingPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnLoadBalancerSubnetMappingProperty>) -> Self {
         IResolvableOrIResolvableOrCfnLoadBalancerSubnetMappingPropertyList::IResolvableOrCfnLoadBalancerSubnetMappingPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnLoadBalancerSubnetMappingProperty>> for IResolvableOrIResolvableOrCfnLoadBalancerSubnetMappingPropertyList {
+    fn from(v: Vec<IResolvableOrCfnLoadBalancerSubnetMappingProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLoadBalancerSubnetMappingPropertyList::IResolvableOrCfnLoadBalancerSubnetMappingPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnLoadBalancerSubnetMappingProperty>> for IResolvableOrIResolvableOrCfnLoadBalancerSubnetMappingPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnLoadBalancerSubnetMappingProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLoadBalancerSubnetMappingPropertyList::IResolvableOrCfnLoadBalancerSubnetMappingPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTargetGroupTargetDescriptionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTargetGroupTargetDescriptionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTargetGroupTargetDescriptionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTargetGroupTargetDescriptionPropertyList(Vec<IResolvableOrCfnTargetGroupTargetDescriptionProperty>),
+    IResolvableOrCfnTargetGroupTargetDescriptionPropertyList(rt::JsList<IResolvableOrCfnTargetGroupTargetDescriptionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTargetGroupTargetDescriptionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18088,17 +18512,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTar
         IResolvableOrIResolvableOrCfnTargetGroupTargetDescriptionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTargetGroupTargetDescriptionProperty>> for IResolvableOrIResolvableOrCfnTargetGroupTargetDescriptionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTargetGroupTargetDescriptionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTargetGroupTargetDescriptionProperty>> for IResolvableOrIResolvableOrCfnTargetGroupTargetDescriptionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTargetGroupTargetDescriptionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTargetGroupTargetDescriptionPropertyList::IResolvableOrCfnTargetGroupTargetDescriptionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTargetGroupTargetDescriptionProperty>> for IResolvableOrIResolvableOrCfnTargetGroupTargetDescriptionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTargetGroupTargetDescriptionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTargetGroupTargetDescriptionPropertyList::IResolvableOrCfnTargetGroupTargetDescriptionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTargetGroupTargetDescriptionProperty>> for IResolvableOrIResolvableOrCfnTargetGroupTargetDescriptionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTargetGroupTargetDescriptionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTargetGroupTargetDescriptionPropertyList::IResolvableOrCfnTargetGroupTargetDescriptionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTargetGroupTargetGroupAttributePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTargetGroupTargetGroupAttributePropertyList(Vec<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>),
+    IResolvableOrCfnTargetGroupTargetGroupAttributePropertyList(rt::JsList<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTargetGroupTargetGroupAttributePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18118,17 +18552,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTar
         IResolvableOrIResolvableOrCfnTargetGroupTargetGroupAttributePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>> for IResolvableOrIResolvableOrCfnTargetGroupTargetGroupAttributePropertyList {
-    fn from(v: Vec<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>> for IResolvableOrIResolvableOrCfnTargetGroupTargetGroupAttributePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTargetGroupTargetGroupAttributePropertyList::IResolvableOrCfnTargetGroupTargetGroupAttributePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>> for IResolvableOrIResolvableOrCfnTargetGroupTargetGroupAttributePropertyList {
+    fn from(v: Vec<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTargetGroupTargetGroupAttributePropertyList::IResolvableOrCfnTargetGroupTargetGroupAttributePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>> for IResolvableOrIResolvableOrCfnTargetGroupTargetGroupAttributePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTargetGroupTargetGroupAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTargetGroupTargetGroupAttributePropertyList::IResolvableOrCfnTargetGroupTargetGroupAttributePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTrustStoreRevocationRevocationContentProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTrustStoreRevocationRevocationContentProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList(Vec<IResolvableOrCfnTrustStoreRevocationRevocationContentProperty>),
+    IResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList(rt::JsList<IResolvableOrCfnTrustStoreRevocationRevocationContentProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18148,9 +18592,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTru
         IResolvableOrIResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnTrustStoreRevocationRevocationContentProperty>> for IResolvableOrIResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTrustStoreRevocationRevocationContentProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList::IResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnTrustStoreRevocationRevocationContentProperty>> for IResolvableOrIResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList {
     fn from(v: Vec<IResolvableOrCfnTrustStoreRevocationRevocationContentProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList::IResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList(v)
+        IResolvableOrIResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList::IResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTrustStoreRevocationRevocationContentProperty>> for IResolvableOrIResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTrustStoreRevocationRevocationContentProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList::IResolvableOrCfnTrustStoreRevocationRevocationContentPropertyList(rt::JsList::Array(v))
     }
 }
 

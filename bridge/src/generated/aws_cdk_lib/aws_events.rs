@@ -2490,7 +2490,7 @@ impl CfnEventBus {
     }
     /// Tags to associate with the event bus.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -2951,7 +2951,7 @@ pub struct CfnEventBusProps {
     /// Tags to associate with the event bus.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-events-eventbus.html#cfn-events-eventbus-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnEventBusProps {
@@ -3034,8 +3034,8 @@ impl CfnEventBusProps {
     /// Tags to associate with the event bus.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-events-eventbus.html#cfn-events-eventbus-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -3210,7 +3210,7 @@ impl CfnRule {
     }
     /// Any tags assigned to the event rule.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// Adds the specified targets to the specified rule, or updates the targets if they are already associated with the rule.
@@ -3259,6 +3259,19 @@ impl rt::ToValue for CfnRuleAppSyncParametersProperty {
     }
 }
 
+/// The fields of a [`CfnRuleAppSyncParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnRuleAppSyncParametersProperty> {
+    /// The GraphQL operation; that is, the query, mutation, or subscription to be parsed and executed by the GraphQL service.
+    ///
+    /// For more information, see [Operations](https://docs.aws.amazon.com/appsync/latest/devguide/graphql-architecture.html#graphql-operations) in the *AWS AppSync User Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-appsyncparameters.html#cfn-events-rule-appsyncparameters-graphqloperation>
+    #[track_caller]
+    pub fn graph_ql_operation(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "graphQlOperation")
+    }
+}
+
 /// This structure specifies the VPC subnets and security groups for the task, and whether a public IP address is to be used.
 ///
 /// This structure is relevant only for ECS tasks that use the `awsvpc` network mode.
@@ -3279,19 +3292,19 @@ pub struct CfnRuleAwsVpcConfigurationProperty {
     /// These security groups must all be in the same VPC. You can specify as many as five security groups. If you do not specify a security group, the default security group for the VPC is used.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-awsvpcconfiguration.html#cfn-events-rule-awsvpcconfiguration-securitygroups>
-    pub security_groups: Option<Vec<rt::JsString>>,
+    pub security_groups: Option<rt::JsList<rt::JsString>>,
     /// Specifies the subnets associated with the task.
     ///
     /// These subnets must all be in the same VPC. You can specify as many as 16 subnets.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-awsvpcconfiguration.html#cfn-events-rule-awsvpcconfiguration-subnets>
-    pub subnets: Vec<rt::JsString>,
+    pub subnets: rt::JsList<rt::JsString>,
 }
 
 impl CfnRuleAwsVpcConfigurationProperty {
     /// A `CfnRuleAwsVpcConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(subnets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnRuleAwsVpcConfigurationProperty { assign_public_ip: None, security_groups: None, subnets: rt::collect::<rt::JsString, _>(subnets) }
+    pub fn new(subnets: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnRuleAwsVpcConfigurationProperty { assign_public_ip: None, security_groups: None, subnets: rt::ListArg::<rt::JsString>::into_list(subnets) }
     }
     /// Specifies whether the task's elastic network interface receives a public IP address.
     ///
@@ -3307,8 +3320,8 @@ impl CfnRuleAwsVpcConfigurationProperty {
     /// These security groups must all be in the same VPC. You can specify as many as five security groups. If you do not specify a security group, the default security group for the VPC is used.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-awsvpcconfiguration.html#cfn-events-rule-awsvpcconfiguration-securitygroups>
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.security_groups = Some(rt::collect::<rt::JsString, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.security_groups = Some(rt::ListArg::<rt::JsString>::into_list(security_groups));
         self
     }
     /// Specifies the subnets associated with the task.
@@ -3316,8 +3329,8 @@ impl CfnRuleAwsVpcConfigurationProperty {
     /// These subnets must all be in the same VPC. You can specify as many as 16 subnets.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-awsvpcconfiguration.html#cfn-events-rule-awsvpcconfiguration-subnets>
-    pub fn subnets(mut self, subnets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.subnets = rt::collect::<rt::JsString, _>(subnets);
+    pub fn subnets(mut self, subnets: impl rt::ListArg<rt::JsString>) -> Self {
+        self.subnets = rt::ListArg::<rt::JsString>::into_list(subnets);
         self
     }
 }
@@ -3469,6 +3482,44 @@ impl rt::ToValue for CfnRuleBatchParametersProperty {
     }
 }
 
+/// The fields of a [`CfnRuleBatchParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnRuleBatchParametersProperty> {
+    /// The array properties for the submitted job, such as the size of the array.
+    ///
+    /// The array size can be between 2 and 10,000. If you specify array properties for a job, it becomes an array job. This parameter is used only if the target is an AWS Batch job.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-batchparameters.html#cfn-events-rule-batchparameters-arrayproperties>
+    #[track_caller]
+    pub fn array_properties(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "arrayProperties")
+    }
+    /// The ARN or name of the job definition to use if the event target is an AWS Batch job.
+    ///
+    /// This job definition must already exist.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-batchparameters.html#cfn-events-rule-batchparameters-jobdefinition>
+    #[track_caller]
+    pub fn job_definition(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "jobDefinition")
+    }
+    /// The name to use for this execution of the job, if the target is an AWS Batch job.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-batchparameters.html#cfn-events-rule-batchparameters-jobname>
+    #[track_caller]
+    pub fn job_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "jobName")
+    }
+    /// The retry strategy to use for failed jobs, if the target is an AWS Batch job.
+    ///
+    /// The retry strategy is the number of times to retry the failed job execution. Valid values are 1–10. When you specify a retry strategy here, it overrides the retry strategy defined in the job definition.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-batchparameters.html#cfn-events-rule-batchparameters-retrystrategy>
+    #[track_caller]
+    pub fn retry_strategy(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "retryStrategy")
+    }
+}
+
 /// The retry strategy to use for failed jobs, if the target is an AWS Batch job.
 ///
 /// If you specify a retry strategy here, it overrides the retry strategy defined in the job definition.
@@ -3613,6 +3664,17 @@ impl rt::ToValue for CfnRuleDeadLetterConfigProperty {
         let mut o = rt::ObjectBuilder::new();
         o.opt("arn", &self.arn);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnRuleDeadLetterConfigProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnRuleDeadLetterConfigProperty> {
+    /// The ARN of the SQS queue specified as the target for the dead-letter queue.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-deadletterconfig.html#cfn-events-rule-deadletterconfig-arn>
+    #[track_caller]
+    pub fn arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "arn")
     }
 }
 
@@ -3863,6 +3925,136 @@ impl rt::ToValue for CfnRuleEcsParametersProperty {
     }
 }
 
+/// The fields of a [`CfnRuleEcsParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnRuleEcsParametersProperty> {
+    /// The capacity provider strategy to use for the task.
+    ///
+    /// If a `capacityProviderStrategy` is specified, the `launchType` parameter must be omitted. If no `capacityProviderStrategy` or launchType is specified, the `defaultCapacityProviderStrategy` for the cluster is used.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-capacityproviderstrategy>
+    #[track_caller]
+    pub fn capacity_provider_strategy(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "capacityProviderStrategy")
+    }
+    /// Specifies whether to enable Amazon ECS managed tags for the task.
+    ///
+    /// For more information, see [Tagging Your Amazon ECS Resources](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-using-tags.html) in the Amazon Elastic Container Service Developer Guide.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-enableecsmanagedtags>
+    #[track_caller]
+    pub fn enable_ecs_managed_tags(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "enableEcsManagedTags")
+    }
+    /// Whether or not to enable the execute command functionality for the containers in this task.
+    ///
+    /// If true, this enables execute command functionality on all containers in the task.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-enableexecutecommand>
+    #[track_caller]
+    pub fn enable_execute_command(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "enableExecuteCommand")
+    }
+    /// Specifies an ECS task group for the task.
+    ///
+    /// The maximum length is 255 characters.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-group>
+    #[track_caller]
+    pub fn group(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "group")
+    }
+    /// Specifies the launch type on which your task is running.
+    ///
+    /// The launch type that you specify here must match one of the launch type (compatibilities) of the target task. The `FARGATE` value is supported only in the Regions where AWS Fargate with Amazon ECS is supported. For more information, see [AWS Fargate on Amazon ECS](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AWS-Fargate.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-launchtype>
+    #[track_caller]
+    pub fn launch_type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "launchType")
+    }
+    /// Use this structure if the Amazon ECS task uses the `awsvpc` network mode.
+    ///
+    /// This structure specifies the VPC subnets and security groups associated with the task, and whether a public IP address is to be used. This structure is required if `LaunchType` is `FARGATE` because the `awsvpc` mode is required for Fargate tasks.
+    ///
+    /// If you specify `NetworkConfiguration` when the target ECS task does not use the `awsvpc` network mode, the task fails.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-networkconfiguration>
+    #[track_caller]
+    pub fn network_configuration(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "networkConfiguration")
+    }
+    /// An array of placement constraint objects to use for the task.
+    ///
+    /// You can specify up to 10 constraints per task (including constraints in the task definition and those specified at runtime).
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-placementconstraints>
+    #[track_caller]
+    pub fn placement_constraints(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "placementConstraints")
+    }
+    /// The placement strategy objects to use for the task.
+    ///
+    /// You can specify a maximum of five strategy rules per task.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-placementstrategies>
+    #[track_caller]
+    pub fn placement_strategies(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "placementStrategies")
+    }
+    /// Specifies the platform version for the task.
+    ///
+    /// Specify only the numeric portion of the platform version, such as `1.1.0` .
+    ///
+    /// This structure is used only if `LaunchType` is `FARGATE` . For more information about valid platform versions, see [AWS Fargate Platform Versions](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/platform_versions.html) in the *Amazon Elastic Container Service Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-platformversion>
+    #[track_caller]
+    pub fn platform_version(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "platformVersion")
+    }
+    /// Specifies whether to propagate the tags from the task definition to the task.
+    ///
+    /// If no value is specified, the tags are not propagated. Tags can only be propagated to the task during task creation. To add tags to a task after task creation, use the TagResource API action.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-propagatetags>
+    #[track_caller]
+    pub fn propagate_tags(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "propagateTags")
+    }
+    /// The reference ID to use for the task.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-referenceid>
+    #[track_caller]
+    pub fn reference_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "referenceId")
+    }
+    /// The metadata that you apply to the task to help you categorize and organize them.
+    ///
+    /// Each tag consists of a key and an optional value, both of which you define. To learn more, see [RunTask](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html#ECS-RunTask-request-tags) in the Amazon ECS API Reference.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-taglist>
+    #[track_caller]
+    pub fn tag_list(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "tagList")
+    }
+    /// The number of tasks to create based on `TaskDefinition` .
+    ///
+    /// The default is 1.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-taskcount>
+    #[track_caller]
+    pub fn task_count(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "taskCount")
+    }
+    /// The ARN of the task definition to use if the event target is an Amazon ECS task.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-taskdefinitionarn>
+    #[track_caller]
+    pub fn task_definition_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "taskDefinitionArn")
+    }
+}
+
 /// These are custom parameter to be used when the target is an API Gateway APIs or EventBridge ApiDestinations.
 ///
 /// In the latter case, these are merged with any InvocationParameters specified on the Connection, with any values from the Connection taking precedence.
@@ -3879,7 +4071,7 @@ pub struct CfnRuleHttpParametersProperty {
     /// The path parameter values to be used to populate API Gateway API or EventBridge ApiDestination path wildcards ("*").
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-httpparameters.html#cfn-events-rule-httpparameters-pathparametervalues>
-    pub path_parameter_values: Option<Vec<rt::JsString>>,
+    pub path_parameter_values: Option<rt::JsList<rt::JsString>>,
     /// The query string keys/values that need to be sent as part of request invoking the API Gateway API or EventBridge ApiDestination.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-httpparameters.html#cfn-events-rule-httpparameters-querystringparameters>
@@ -3901,8 +4093,8 @@ impl CfnRuleHttpParametersProperty {
     /// The path parameter values to be used to populate API Gateway API or EventBridge ApiDestination path wildcards ("*").
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-httpparameters.html#cfn-events-rule-httpparameters-pathparametervalues>
-    pub fn path_parameter_values(mut self, path_parameter_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.path_parameter_values = Some(rt::collect::<rt::JsString, _>(path_parameter_values));
+    pub fn path_parameter_values(mut self, path_parameter_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.path_parameter_values = Some(rt::ListArg::<rt::JsString>::into_list(path_parameter_values));
         self
     }
     /// The query string keys/values that need to be sent as part of request invoking the API Gateway API or EventBridge ApiDestination.
@@ -3921,6 +4113,31 @@ impl rt::ToValue for CfnRuleHttpParametersProperty {
         o.opt("pathParameterValues", &self.path_parameter_values);
         o.opt("queryStringParameters", &self.query_string_parameters);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnRuleHttpParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnRuleHttpParametersProperty> {
+    /// The headers that need to be sent as part of request invoking the API Gateway API or EventBridge ApiDestination.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-httpparameters.html#cfn-events-rule-httpparameters-headerparameters>
+    #[track_caller]
+    pub fn header_parameters(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "headerParameters")
+    }
+    /// The path parameter values to be used to populate API Gateway API or EventBridge ApiDestination path wildcards ("*").
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-httpparameters.html#cfn-events-rule-httpparameters-pathparametervalues>
+    #[track_caller]
+    pub fn path_parameter_values(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "pathParameterValues")
+    }
+    /// The query string keys/values that need to be sent as part of request invoking the API Gateway API or EventBridge ApiDestination.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-httpparameters.html#cfn-events-rule-httpparameters-querystringparameters>
+    #[track_caller]
+    pub fn query_string_parameters(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "queryStringParameters")
     }
 }
 
@@ -4105,6 +4322,19 @@ impl rt::ToValue for CfnRuleKinesisParametersProperty {
         let mut o = rt::ObjectBuilder::new();
         o.field("partitionKeyPath", &self.partition_key_path);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnRuleKinesisParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnRuleKinesisParametersProperty> {
+    /// The JSON path to be extracted from the event and used as the partition key.
+    ///
+    /// For more information, see [Amazon Kinesis Streams Key Concepts](https://docs.aws.amazon.com/streams/latest/dev/key-concepts.html#partition-key) in the *Amazon Kinesis Streams Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-kinesisparameters.html#cfn-events-rule-kinesisparameters-partitionkeypath>
+    #[track_caller]
+    pub fn partition_key_path(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "partitionKeyPath")
     }
 }
 
@@ -4295,7 +4525,7 @@ pub struct CfnRuleRedshiftDataParametersProperty {
     /// The SQL statements are run as a single transaction. They run serially in the order of the array. Subsequent SQL statements don't start until the previous statement in the array completes. If any SQL statement fails, then because they are run as one transaction, all work is rolled back.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-sqls>
-    pub sqls: Option<Vec<rt::JsString>>,
+    pub sqls: Option<rt::JsList<rt::JsString>>,
     /// The name of the SQL statement.
     ///
     /// You can name the SQL statement when you create it to identify the query.
@@ -4352,8 +4582,8 @@ impl CfnRuleRedshiftDataParametersProperty {
     /// The SQL statements are run as a single transaction. They run serially in the order of the array. Subsequent SQL statements don't start until the previous statement in the array completes. If any SQL statement fails, then because they are run as one transaction, all work is rolled back.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-sqls>
-    pub fn sqls(mut self, sqls: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.sqls = Some(rt::collect::<rt::JsString, _>(sqls));
+    pub fn sqls(mut self, sqls: impl rt::ListArg<rt::JsString>) -> Self {
+        self.sqls = Some(rt::ListArg::<rt::JsString>::into_list(sqls));
         self
     }
     /// The name of the SQL statement.
@@ -4385,6 +4615,69 @@ impl rt::ToValue for CfnRuleRedshiftDataParametersProperty {
         o.opt("statementName", &self.statement_name);
         o.opt("withEvent", &self.with_event);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnRuleRedshiftDataParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnRuleRedshiftDataParametersProperty> {
+    /// The name of the database.
+    ///
+    /// Required when authenticating using temporary credentials.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-database>
+    #[track_caller]
+    pub fn database(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "database")
+    }
+    /// The database user name.
+    ///
+    /// Required when authenticating using temporary credentials.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-dbuser>
+    #[track_caller]
+    pub fn db_user(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "dbUser")
+    }
+    /// The name or ARN of the secret that enables access to the database.
+    ///
+    /// Required when authenticating using AWS Secrets Manager.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-secretmanagerarn>
+    #[track_caller]
+    pub fn secret_manager_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "secretManagerArn")
+    }
+    /// The SQL statement text to run.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-sql>
+    #[track_caller]
+    pub fn sql(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "sql")
+    }
+    /// One or more SQL statements to run.
+    ///
+    /// The SQL statements are run as a single transaction. They run serially in the order of the array. Subsequent SQL statements don't start until the previous statement in the array completes. If any SQL statement fails, then because they are run as one transaction, all work is rolled back.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-sqls>
+    #[track_caller]
+    pub fn sqls(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "sqls")
+    }
+    /// The name of the SQL statement.
+    ///
+    /// You can name the SQL statement when you create it to identify the query.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-statementname>
+    #[track_caller]
+    pub fn statement_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "statementName")
+    }
+    /// Indicates whether to send an event back to EventBridge after the SQL statement runs.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-withevent>
+    #[track_caller]
+    pub fn with_event(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "withEvent")
     }
 }
 
@@ -4439,6 +4732,26 @@ impl rt::ToValue for CfnRuleRetryPolicyProperty {
     }
 }
 
+/// The fields of a [`CfnRuleRetryPolicyProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnRuleRetryPolicyProperty> {
+    /// The maximum amount of time, in seconds, to continue to make retry attempts.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-retrypolicy.html#cfn-events-rule-retrypolicy-maximumeventageinseconds>
+    #[track_caller]
+    pub fn maximum_event_age_in_seconds(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "maximumEventAgeInSeconds")
+    }
+    /// The maximum number of retry attempts to make before the request fails.
+    ///
+    /// Retry attempts continue until either the maximum number of attempts is made or until the duration of the `MaximumEventAgeInSeconds` is met.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-retrypolicy.html#cfn-events-rule-retrypolicy-maximumretryattempts>
+    #[track_caller]
+    pub fn maximum_retry_attempts(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "maximumRetryAttempts")
+    }
+}
+
 /// This parameter contains the criteria (either InstanceIds or a tag) used to specify which EC2 instances are to be sent the command.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-runcommandparameters.html>
@@ -4474,6 +4787,17 @@ impl rt::ToValue for CfnRuleRunCommandParametersProperty {
     }
 }
 
+/// The fields of a [`CfnRuleRunCommandParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnRuleRunCommandParametersProperty> {
+    /// Currently, we support including only one RunCommandTarget block, which specifies either an array of InstanceIds or a tag.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-runcommandparameters.html#cfn-events-rule-runcommandparameters-runcommandtargets>
+    #[track_caller]
+    pub fn run_command_targets(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "runCommandTargets")
+    }
+}
+
 /// Information about the EC2 instances that are to be sent the command, specified as key-value pairs.
 ///
 /// Each `RunCommandTarget` block can include only one key, but this key may specify multiple values.
@@ -4492,7 +4816,7 @@ pub struct CfnRuleRunCommandTargetProperty {
     /// If `Key` is `InstanceIds` , `Values` is a list of Amazon EC2 instance IDs.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-runcommandtarget.html#cfn-events-rule-runcommandtarget-values>
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnRuleRunCommandTargetProperty`], named: `CfnRuleRunCommandTargetProperty::new(CfnRuleRunCommandTargetPropertyRequired { .. })`.
@@ -4500,7 +4824,7 @@ pub struct CfnRuleRunCommandTargetProperty {
 pub struct CfnRuleRunCommandTargetPropertyRequired<T0, T1> {
     /// Can be either `tag:` *tag-key* or `InstanceIds` . (converts into `JsString`)
     pub key: T0,
-    /// If `Key` is `tag:` *tag-key* , `Values` is a list of tag values. (items converting into `JsString`)
+    /// If `Key` is `tag:` *tag-key* , `Values` is a list of tag values. (items converting into `JsString`, or a `JsArray` of them)
     pub values: T1,
 }
 
@@ -4509,10 +4833,9 @@ impl CfnRuleRunCommandTargetProperty {
     pub fn new<T0, T1>(required: CfnRuleRunCommandTargetPropertyRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnRuleRunCommandTargetProperty { key: required.key.into(), values: rt::collect::<rt::JsString, _>(required.values) }
+        CfnRuleRunCommandTargetProperty { key: required.key.into(), values: rt::ListArg::<rt::JsString>::into_list(required.values) }
     }
     /// Can be either `tag:` *tag-key* or `InstanceIds` .
     ///
@@ -4526,8 +4849,8 @@ impl CfnRuleRunCommandTargetProperty {
     /// If `Key` is `InstanceIds` , `Values` is a list of Amazon EC2 instance IDs.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-runcommandtarget.html#cfn-events-rule-runcommandtarget-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
 }
@@ -4668,6 +4991,17 @@ impl rt::ToValue for CfnRuleSqsParametersProperty {
         let mut o = rt::ObjectBuilder::new();
         o.field("messageGroupId", &self.message_group_id);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnRuleSqsParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnRuleSqsParametersProperty> {
+    /// The ID of the message group to use as the target.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-sqsparameters.html#cfn-events-rule-sqsparameters-messagegroupid>
+    #[track_caller]
+    pub fn message_group_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "messageGroupId")
     }
 }
 
@@ -5074,7 +5408,7 @@ pub struct CfnRuleProps {
     /// Any tags assigned to the event rule.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-events-rule.html#cfn-events-rule-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// Adds the specified targets to the specified rule, or updates the targets if they are already associated with the rule.
     ///
     /// Targets are the resources that are invoked when a rule is triggered.
@@ -5203,8 +5537,8 @@ impl CfnRuleProps {
     /// Any tags assigned to the event rule.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-events-rule.html#cfn-events-rule-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// Adds the specified targets to the specified rule, or updates the targets if they are already associated with the rule.
@@ -5680,7 +6014,7 @@ impl EventBus {
     }
     /// Adds a statement to the IAM resource policy associated with this event bus.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -5844,20 +6178,20 @@ impl EventBusGrants {
     ///
     /// Leaves out the optional `options`; [`Self::actions_with`] passes it.
     #[track_caller]
-    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(actions)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
     /// Grant the given identity custom permissions.
     ///
     /// [`Self::actions`] with the optional `options` passed.
     #[track_caller]
-    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl rt::ListArg<rt::JsString>, options: impl Into<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(actions)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::PermissionsOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
@@ -6284,7 +6618,7 @@ pub struct EventPattern {
     /// The 12-digit number identifying an AWS account.
     ///
     /// Default: - No filtering on account
-    pub account: Option<Vec<rt::JsString>>,
+    pub account: Option<rt::JsList<rt::JsString>>,
     /// A JSON object, whose content is at the discretion of the service originating the event.
     ///
     /// Default: - No filtering on detail
@@ -6294,18 +6628,18 @@ pub struct EventPattern {
     /// Represents the "detail-type" event field.
     ///
     /// Default: - No filtering on detail type
-    pub detail_type: Option<Vec<rt::JsString>>,
+    pub detail_type: Option<rt::JsList<rt::JsString>>,
     /// A unique value is generated for every event.
     ///
     /// This can be helpful in
     /// tracing events as they move through rules to targets, and are processed.
     ///
     /// Default: - No filtering on id
-    pub id: Option<Vec<rt::JsString>>,
+    pub id: Option<rt::JsList<rt::JsString>>,
     /// Identifies the AWS region where the event originated.
     ///
     /// Default: - No filtering on region
-    pub region: Option<Vec<rt::JsString>>,
+    pub region: Option<rt::JsList<rt::JsString>>,
     /// This JSON array contains ARNs that identify resources that are involved in the event.
     ///
     /// Inclusion of these ARNs is at the discretion of the
@@ -6317,7 +6651,7 @@ pub struct EventPattern {
     /// resource ARNs.
     ///
     /// Default: - No filtering on resource
-    pub resources: Option<Vec<rt::JsString>>,
+    pub resources: Option<rt::JsList<rt::JsString>>,
     /// Identifies the service that sourced the event.
     ///
     /// All events sourced from
@@ -6332,7 +6666,7 @@ pub struct EventPattern {
     /// Default: - No filtering on source
     ///
     /// See: <https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html#genref-aws-service-namespaces>
-    pub source: Option<Vec<rt::JsString>>,
+    pub source: Option<rt::JsList<rt::JsString>>,
     /// The event timestamp, which can be specified by the service originating the event.
     ///
     /// If the event spans a time interval, the service might choose
@@ -6340,11 +6674,11 @@ pub struct EventPattern {
     /// the event is actually received.
     ///
     /// Default: - No filtering on time
-    pub time: Option<Vec<rt::JsString>>,
+    pub time: Option<rt::JsList<rt::JsString>>,
     /// By default, this is set to 0 (zero) in all events.
     ///
     /// Default: - No filtering on version
-    pub version: Option<Vec<rt::JsString>>,
+    pub version: Option<rt::JsList<rt::JsString>>,
 }
 
 impl EventPattern {
@@ -6355,8 +6689,8 @@ impl EventPattern {
     /// The 12-digit number identifying an AWS account.
     ///
     /// Default: - No filtering on account
-    pub fn account(mut self, account: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.account = Some(rt::collect::<rt::JsString, _>(account));
+    pub fn account(mut self, account: impl rt::ListArg<rt::JsString>) -> Self {
+        self.account = Some(rt::ListArg::<rt::JsString>::into_list(account));
         self
     }
     /// A JSON object, whose content is at the discretion of the service originating the event.
@@ -6371,8 +6705,8 @@ impl EventPattern {
     /// Represents the "detail-type" event field.
     ///
     /// Default: - No filtering on detail type
-    pub fn detail_type(mut self, detail_type: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.detail_type = Some(rt::collect::<rt::JsString, _>(detail_type));
+    pub fn detail_type(mut self, detail_type: impl rt::ListArg<rt::JsString>) -> Self {
+        self.detail_type = Some(rt::ListArg::<rt::JsString>::into_list(detail_type));
         self
     }
     /// A unique value is generated for every event.
@@ -6381,15 +6715,15 @@ impl EventPattern {
     /// tracing events as they move through rules to targets, and are processed.
     ///
     /// Default: - No filtering on id
-    pub fn id(mut self, id: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.id = Some(rt::collect::<rt::JsString, _>(id));
+    pub fn id(mut self, id: impl rt::ListArg<rt::JsString>) -> Self {
+        self.id = Some(rt::ListArg::<rt::JsString>::into_list(id));
         self
     }
     /// Identifies the AWS region where the event originated.
     ///
     /// Default: - No filtering on region
-    pub fn region(mut self, region: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.region = Some(rt::collect::<rt::JsString, _>(region));
+    pub fn region(mut self, region: impl rt::ListArg<rt::JsString>) -> Self {
+        self.region = Some(rt::ListArg::<rt::JsString>::into_list(region));
         self
     }
     /// This JSON array contains ARNs that identify resources that are involved in the event.
@@ -6403,8 +6737,8 @@ impl EventPattern {
     /// resource ARNs.
     ///
     /// Default: - No filtering on resource
-    pub fn resources(mut self, resources: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resources = Some(rt::collect::<rt::JsString, _>(resources));
+    pub fn resources(mut self, resources: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resources = Some(rt::ListArg::<rt::JsString>::into_list(resources));
         self
     }
     /// Identifies the service that sourced the event.
@@ -6421,8 +6755,8 @@ impl EventPattern {
     /// Default: - No filtering on source
     ///
     /// See: <https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html#genref-aws-service-namespaces>
-    pub fn source(mut self, source: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.source = Some(rt::collect::<rt::JsString, _>(source));
+    pub fn source(mut self, source: impl rt::ListArg<rt::JsString>) -> Self {
+        self.source = Some(rt::ListArg::<rt::JsString>::into_list(source));
         self
     }
     /// The event timestamp, which can be specified by the service originating the event.
@@ -6432,15 +6766,15 @@ impl EventPattern {
     /// the event is actually received.
     ///
     /// Default: - No filtering on time
-    pub fn time(mut self, time: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.time = Some(rt::collect::<rt::JsString, _>(time));
+    pub fn time(mut self, time: impl rt::ListArg<rt::JsString>) -> Self {
+        self.time = Some(rt::ListArg::<rt::JsString>::into_list(time));
         self
     }
     /// By default, this is set to 0 (zero) in all events.
     ///
     /// Default: - No filtering on version
-    pub fn version(mut self, version: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.version = Some(rt::collect::<rt::JsString, _>(version));
+    pub fn version(mut self, version: impl rt::ListArg<rt::JsString>) -> Self {
+        self.version = Some(rt::ListArg::<rt::JsString>::into_list(version));
         self
     }
 }
@@ -6458,6 +6792,101 @@ impl rt::ToValue for EventPattern {
         o.opt("time", &self.time);
         o.opt("version", &self.version);
         o.build()
+    }
+}
+
+/// The fields of a [`EventPattern`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<EventPattern> {
+    /// The 12-digit number identifying an AWS account.
+    ///
+    /// Default: - No filtering on account
+    #[track_caller]
+    pub fn account(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "account")
+    }
+    /// A JSON object, whose content is at the discretion of the service originating the event.
+    ///
+    /// Default: - No filtering on detail
+    #[track_caller]
+    pub fn detail(&self) -> rt::JsMap<rt::JsAny> {
+        rt::get_op(rt::JsObject::handle(self), "detail")
+    }
+    /// Identifies, in combination with the source field, the fields and values that appear in the detail field.
+    ///
+    /// Represents the "detail-type" event field.
+    ///
+    /// Default: - No filtering on detail type
+    #[track_caller]
+    pub fn detail_type(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "detailType")
+    }
+    /// A unique value is generated for every event.
+    ///
+    /// This can be helpful in
+    /// tracing events as they move through rules to targets, and are processed.
+    ///
+    /// Default: - No filtering on id
+    #[track_caller]
+    pub fn id(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "id")
+    }
+    /// Identifies the AWS region where the event originated.
+    ///
+    /// Default: - No filtering on region
+    #[track_caller]
+    pub fn region(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "region")
+    }
+    /// This JSON array contains ARNs that identify resources that are involved in the event.
+    ///
+    /// Inclusion of these ARNs is at the discretion of the
+    /// service.
+    ///
+    /// For example, Amazon EC2 instance state-changes include Amazon EC2
+    /// instance ARNs, Auto Scaling events include ARNs for both instances and
+    /// Auto Scaling groups, but API calls with AWS CloudTrail do not include
+    /// resource ARNs.
+    ///
+    /// Default: - No filtering on resource
+    #[track_caller]
+    pub fn resources(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "resources")
+    }
+    /// Identifies the service that sourced the event.
+    ///
+    /// All events sourced from
+    /// within AWS begin with "aws." Customer-generated events can have any value
+    /// here, as long as it doesn't begin with "aws." We recommend the use of
+    /// Java package-name style reverse domain-name strings.
+    ///
+    /// To find the correct value for source for an AWS service, see the table in
+    /// AWS Service Namespaces. For example, the source value for Amazon
+    /// CloudFront is aws.cloudfront.
+    ///
+    /// Default: - No filtering on source
+    ///
+    /// See: <https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html#genref-aws-service-namespaces>
+    #[track_caller]
+    pub fn source(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "source")
+    }
+    /// The event timestamp, which can be specified by the service originating the event.
+    ///
+    /// If the event spans a time interval, the service might choose
+    /// to report the start time, so this value can be noticeably before the time
+    /// the event is actually received.
+    ///
+    /// Default: - No filtering on time
+    #[track_caller]
+    pub fn time(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "time")
+    }
+    /// By default, this is set to 0 (zero) in all events.
+    ///
+    /// Default: - No filtering on version
+    #[track_caller]
+    pub fn version(&self) -> rt::JsArray<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "version")
     }
 }
 
@@ -6902,7 +7331,7 @@ impl IRuleTarget {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -6917,7 +7346,7 @@ impl IRuleTarget {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -7662,7 +8091,7 @@ pub struct RuleProps {
     /// target input, use `addTarget(target[, inputOptions])`.
     ///
     /// Default: - No targets.
-    pub targets: Option<Vec<crate::aws_cdk_lib::aws_events::IRuleTarget>>,
+    pub targets: Option<rt::JsList<crate::aws_cdk_lib::aws_events::IRuleTarget>>,
 }
 
 impl RuleProps {
@@ -7749,8 +8178,8 @@ impl RuleProps {
     /// target input, use `addTarget(target[, inputOptions])`.
     ///
     /// Default: - No targets.
-    pub fn targets(mut self, targets: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_events::IRuleTarget>>) -> Self {
-        self.targets = Some(rt::collect::<crate::aws_cdk_lib::aws_events::IRuleTarget, _>(targets));
+    pub fn targets(mut self, targets: impl rt::ListArg<crate::aws_cdk_lib::aws_events::IRuleTarget>) -> Self {
+        self.targets = Some(rt::ListArg::<crate::aws_cdk_lib::aws_events::IRuleTarget>::into_list(targets));
         self
     }
 }
@@ -7958,6 +8387,107 @@ impl rt::ToValue for RuleTargetConfig {
     }
 }
 
+/// The fields of a [`RuleTargetConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<RuleTargetConfig> {
+    /// Contains the GraphQL operation to be parsed and executed, if the event target is an AWS AppSync API.
+    ///
+    /// Default: - None
+    #[track_caller]
+    pub fn app_sync_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleAppSyncParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "appSyncParameters")
+    }
+    /// The Amazon Resource Name (ARN) of the target.
+    #[track_caller]
+    pub fn arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "arn")
+    }
+    /// Parameters used when the rule invokes Amazon AWS Batch Job/Queue.
+    ///
+    /// Default: no parameters set
+    #[track_caller]
+    pub fn batch_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleBatchParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "batchParameters")
+    }
+    /// Contains information about a dead-letter queue configuration.
+    ///
+    /// Default: no dead-letter queue set
+    #[track_caller]
+    pub fn dead_letter_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleDeadLetterConfigProperty> {
+        rt::get_op(rt::JsObject::handle(self), "deadLetterConfig")
+    }
+    /// The Amazon ECS task definition and task count to use, if the event target is an Amazon ECS task.
+    #[track_caller]
+    pub fn ecs_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleEcsParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "ecsParameters")
+    }
+    /// Contains the HTTP parameters to use when the target is a API Gateway REST endpoint or EventBridge API destination.
+    ///
+    /// Default: - None
+    #[track_caller]
+    pub fn http_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleHttpParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "httpParameters")
+    }
+    /// What input to send to the event target.
+    ///
+    /// Default: the entire event
+    #[track_caller]
+    pub fn input(&self) -> crate::aws_cdk_lib::aws_events::RuleTargetInput {
+        rt::get_op(rt::JsObject::handle(self), "input")
+    }
+    /// Settings that control shard assignment, when the target is a Kinesis stream.
+    ///
+    /// If you don't include this parameter, eventId is used as the
+    /// partition key.
+    #[track_caller]
+    pub fn kinesis_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleKinesisParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "kinesisParameters")
+    }
+    /// Parameters used when the rule invokes Amazon Redshift Queries.
+    ///
+    /// Default: - no parameters set
+    #[track_caller]
+    pub fn redshift_data_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleRedshiftDataParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "redshiftDataParameters")
+    }
+    /// A RetryPolicy object that includes information about the retry policy settings.
+    ///
+    /// Default: EventBridge default retry policy
+    #[track_caller]
+    pub fn retry_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleRetryPolicyProperty> {
+        rt::get_op(rt::JsObject::handle(self), "retryPolicy")
+    }
+    /// Role to use to invoke this event target.
+    #[track_caller]
+    pub fn role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+        rt::get_op(rt::JsObject::handle(self), "role")
+    }
+    /// Parameters used when the rule invokes Amazon EC2 Systems Manager Run Command.
+    #[track_caller]
+    pub fn run_command_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleRunCommandParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "runCommandParameters")
+    }
+    /// Parameters used when the FIFO sqs queue is used an event target by the rule.
+    #[track_caller]
+    pub fn sqs_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleSqsParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "sqsParameters")
+    }
+    /// The resource that is backing this target.
+    ///
+    /// This is the resource that will actually have some action performed on it when used as a target
+    /// (for example, start a build for a CodeBuild project).
+    /// We need it to determine whether the rule belongs to a different account than the target -
+    /// if so, we generate a more complex setup,
+    /// including an additional stack containing the EventBusPolicy.
+    ///
+    /// Default: the target is not backed by any resource
+    ///
+    /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/eventbridge-cross-account-event-delivery.html>
+    #[track_caller]
+    pub fn target_resource(&self) -> crate::constructs::IConstruct {
+        rt::get_op(rt::JsObject::handle(self), "targetResource")
+    }
+}
+
 /// The input to send to the event target.
 ///
 /// This class abstracts over the three different ways CloudFormation lets you shape
@@ -8048,7 +8578,7 @@ impl RuleTargetInput {
     }
     /// Return the input properties for this input object.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetInputProperties> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -8121,6 +8651,38 @@ impl rt::ToValue for RuleTargetInputProperties {
         o.opt("inputPathsMap", &self.input_paths_map);
         o.opt("inputTemplate", &self.input_template);
         o.build()
+    }
+}
+
+/// The fields of a [`RuleTargetInputProperties`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<RuleTargetInputProperties> {
+    /// Literal input to the target service (must be valid JSON).
+    ///
+    /// Default: - input for the event target. If the input contains a paths map values wil be extracted from event and inserted into the `inputTemplate`.
+    #[track_caller]
+    pub fn input(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "input")
+    }
+    /// JsonPath to take input from the input event.
+    ///
+    /// Default: - None. The entire matched event is passed as input
+    #[track_caller]
+    pub fn input_path(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "inputPath")
+    }
+    /// Paths map to extract values from event and insert into `inputTemplate`.
+    ///
+    /// Default: - No values extracted from event.
+    #[track_caller]
+    pub fn input_paths_map(&self) -> rt::JsMap<rt::JsString> {
+        rt::get_op(rt::JsObject::handle(self), "inputPathsMap")
+    }
+    /// Input template to insert paths map into.
+    ///
+    /// Default: - None.
+    #[track_caller]
+    pub fn input_template(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "inputTemplate")
     }
 }
 
@@ -9504,11 +10066,11 @@ impl From<crate::aws_cdk_lib::aws_events::CfnRuleTargetProperty> for IResolvable
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<CfnTagOrIResolvable>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<CfnTagOrIResolvable>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrCfnTagOrIResolvableList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    CfnTagOrIResolvableList(Vec<CfnTagOrIResolvable>),
+    CfnTagOrIResolvableList(rt::JsList<CfnTagOrIResolvable>),
 }
 impl rt::ToValue for IResolvableOrCfnTagOrIResolvableList {
     fn to_value(&self) -> crate::program::Value {
@@ -9528,17 +10090,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrCfnTagOrIResolvable
         IResolvableOrCfnTagOrIResolvableList::IResolvable(*v)
     }
 }
-impl From<Vec<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
-    fn from(v: Vec<CfnTagOrIResolvable>) -> Self {
+impl From<rt::JsList<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: rt::JsList<CfnTagOrIResolvable>) -> Self {
         IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(v)
     }
 }
+impl From<Vec<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: Vec<CfnTagOrIResolvable>) -> Self {
+        IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: rt::JsArray<CfnTagOrIResolvable>) -> Self {
+        IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnConnectionParameterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnConnectionParameterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnConnectionParameterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnConnectionParameterPropertyList(Vec<IResolvableOrCfnConnectionParameterProperty>),
+    IResolvableOrCfnConnectionParameterPropertyList(rt::JsList<IResolvableOrCfnConnectionParameterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnConnectionParameterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -9558,17 +10130,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnCon
         IResolvableOrIResolvableOrCfnConnectionParameterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnConnectionParameterProperty>> for IResolvableOrIResolvableOrCfnConnectionParameterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnConnectionParameterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnConnectionParameterProperty>> for IResolvableOrIResolvableOrCfnConnectionParameterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnConnectionParameterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnConnectionParameterPropertyList::IResolvableOrCfnConnectionParameterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnConnectionParameterProperty>> for IResolvableOrIResolvableOrCfnConnectionParameterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnConnectionParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnConnectionParameterPropertyList::IResolvableOrCfnConnectionParameterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnConnectionParameterProperty>> for IResolvableOrIResolvableOrCfnConnectionParameterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnConnectionParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnConnectionParameterPropertyList::IResolvableOrCfnConnectionParameterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnEndpointEndpointEventBusProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnEndpointEndpointEventBusProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnEndpointEndpointEventBusPropertyList(Vec<IResolvableOrCfnEndpointEndpointEventBusProperty>),
+    IResolvableOrCfnEndpointEndpointEventBusPropertyList(rt::JsList<IResolvableOrCfnEndpointEndpointEventBusProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -9588,17 +10170,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnEnd
         IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnEndpointEndpointEventBusProperty>> for IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList {
-    fn from(v: Vec<IResolvableOrCfnEndpointEndpointEventBusProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnEndpointEndpointEventBusProperty>> for IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnEndpointEndpointEventBusProperty>) -> Self {
         IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList::IResolvableOrCfnEndpointEndpointEventBusPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnEndpointEndpointEventBusProperty>> for IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList {
+    fn from(v: Vec<IResolvableOrCfnEndpointEndpointEventBusProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList::IResolvableOrCfnEndpointEndpointEventBusPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnEndpointEndpointEventBusProperty>> for IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnEndpointEndpointEventBusProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnEndpointEndpointEventBusPropertyList::IResolvableOrCfnEndpointEndpointEventBusPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList(Vec<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>),
+    IResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList(rt::JsList<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -9618,17 +10210,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList::IResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList::IResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleCapacityProviderStrategyItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList::IResolvableOrCfnRuleCapacityProviderStrategyItemPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRulePlacementConstraintProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRulePlacementConstraintProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRulePlacementConstraintPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRulePlacementConstraintPropertyList(Vec<IResolvableOrCfnRulePlacementConstraintProperty>),
+    IResolvableOrCfnRulePlacementConstraintPropertyList(rt::JsList<IResolvableOrCfnRulePlacementConstraintProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRulePlacementConstraintPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -9648,17 +10250,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRulePlacementConstraintPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRulePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnRulePlacementConstraintPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRulePlacementConstraintProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRulePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnRulePlacementConstraintPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRulePlacementConstraintProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRulePlacementConstraintPropertyList::IResolvableOrCfnRulePlacementConstraintPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRulePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnRulePlacementConstraintPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRulePlacementConstraintProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRulePlacementConstraintPropertyList::IResolvableOrCfnRulePlacementConstraintPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRulePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnRulePlacementConstraintPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRulePlacementConstraintProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRulePlacementConstraintPropertyList::IResolvableOrCfnRulePlacementConstraintPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRulePlacementStrategyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRulePlacementStrategyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRulePlacementStrategyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRulePlacementStrategyPropertyList(Vec<IResolvableOrCfnRulePlacementStrategyProperty>),
+    IResolvableOrCfnRulePlacementStrategyPropertyList(rt::JsList<IResolvableOrCfnRulePlacementStrategyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRulePlacementStrategyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -9678,17 +10290,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRulePlacementStrategyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRulePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnRulePlacementStrategyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRulePlacementStrategyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRulePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnRulePlacementStrategyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRulePlacementStrategyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRulePlacementStrategyPropertyList::IResolvableOrCfnRulePlacementStrategyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRulePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnRulePlacementStrategyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRulePlacementStrategyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRulePlacementStrategyPropertyList::IResolvableOrCfnRulePlacementStrategyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRulePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnRulePlacementStrategyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRulePlacementStrategyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRulePlacementStrategyPropertyList::IResolvableOrCfnRulePlacementStrategyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleRunCommandTargetProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleRunCommandTargetProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleRunCommandTargetPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleRunCommandTargetPropertyList(Vec<IResolvableOrCfnRuleRunCommandTargetProperty>),
+    IResolvableOrCfnRuleRunCommandTargetPropertyList(rt::JsList<IResolvableOrCfnRuleRunCommandTargetProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleRunCommandTargetPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -9708,17 +10330,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleRunCommandTargetPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleRunCommandTargetProperty>> for IResolvableOrIResolvableOrCfnRuleRunCommandTargetPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleRunCommandTargetProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleRunCommandTargetProperty>> for IResolvableOrIResolvableOrCfnRuleRunCommandTargetPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleRunCommandTargetProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleRunCommandTargetPropertyList::IResolvableOrCfnRuleRunCommandTargetPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleRunCommandTargetProperty>> for IResolvableOrIResolvableOrCfnRuleRunCommandTargetPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleRunCommandTargetProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleRunCommandTargetPropertyList::IResolvableOrCfnRuleRunCommandTargetPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleRunCommandTargetProperty>> for IResolvableOrIResolvableOrCfnRuleRunCommandTargetPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleRunCommandTargetProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleRunCommandTargetPropertyList::IResolvableOrCfnRuleRunCommandTargetPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleSageMakerPipelineParameterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleSageMakerPipelineParameterPropertyList(Vec<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>),
+    IResolvableOrCfnRuleSageMakerPipelineParameterPropertyList(rt::JsList<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleSageMakerPipelineParameterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -9738,17 +10370,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleSageMakerPipelineParameterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>> for IResolvableOrIResolvableOrCfnRuleSageMakerPipelineParameterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>> for IResolvableOrIResolvableOrCfnRuleSageMakerPipelineParameterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleSageMakerPipelineParameterPropertyList::IResolvableOrCfnRuleSageMakerPipelineParameterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>> for IResolvableOrIResolvableOrCfnRuleSageMakerPipelineParameterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleSageMakerPipelineParameterPropertyList::IResolvableOrCfnRuleSageMakerPipelineParameterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>> for IResolvableOrIResolvableOrCfnRuleSageMakerPipelineParameterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleSageMakerPipelineParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleSageMakerPipelineParameterPropertyList::IResolvableOrCfnRuleSageMakerPipelineParameterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleTargetProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleTargetProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleTargetPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleTargetPropertyList(Vec<IResolvableOrCfnRuleTargetProperty>),
+    IResolvableOrCfnRuleTargetPropertyList(rt::JsList<IResolvableOrCfnRuleTargetProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleTargetPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -9768,9 +10410,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleTargetPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnRuleTargetProperty>> for IResolvableOrIResolvableOrCfnRuleTargetPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleTargetProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleTargetPropertyList::IResolvableOrCfnRuleTargetPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnRuleTargetProperty>> for IResolvableOrIResolvableOrCfnRuleTargetPropertyList {
     fn from(v: Vec<IResolvableOrCfnRuleTargetProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnRuleTargetPropertyList::IResolvableOrCfnRuleTargetPropertyList(v)
+        IResolvableOrIResolvableOrCfnRuleTargetPropertyList::IResolvableOrCfnRuleTargetPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleTargetProperty>> for IResolvableOrIResolvableOrCfnRuleTargetPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleTargetProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleTargetPropertyList::IResolvableOrCfnRuleTargetPropertyList(rt::JsList::Array(v))
     }
 }
 

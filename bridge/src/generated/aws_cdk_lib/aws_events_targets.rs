@@ -33,7 +33,7 @@ impl ApiDestination {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -42,7 +42,7 @@ impl ApiDestination {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -93,7 +93,7 @@ pub struct ApiDestinationProps {
     /// will be inserted in that place.
     ///
     /// Default: - none
-    pub path_parameter_values: Option<Vec<rt::JsString>>,
+    pub path_parameter_values: Option<rt::JsList<rt::JsString>>,
     /// Additional query string parameters sent to the API Destination.
     ///
     /// These are merged with headers specified on the Connection, with
@@ -170,8 +170,8 @@ impl ApiDestinationProps {
     /// will be inserted in that place.
     ///
     /// Default: - none
-    pub fn path_parameter_values(mut self, path_parameter_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.path_parameter_values = Some(rt::collect::<rt::JsString, _>(path_parameter_values));
+    pub fn path_parameter_values(mut self, path_parameter_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.path_parameter_values = Some(rt::ListArg::<rt::JsString>::into_list(path_parameter_values));
         self
     }
     /// Additional query string parameters sent to the API Destination.
@@ -250,7 +250,7 @@ impl ApiGateway {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -261,7 +261,7 @@ impl ApiGateway {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -321,7 +321,7 @@ pub struct ApiGatewayProps {
     /// The path parameter values to be used to populate to wildcards("*") of requesting api path.
     ///
     /// Default: no path parameters
-    pub path_parameter_values: Option<Vec<rt::JsString>>,
+    pub path_parameter_values: Option<rt::JsList<rt::JsString>>,
     /// This will be the post request body send to the API.
     ///
     /// Default: the entire EventBridge event
@@ -403,8 +403,8 @@ impl ApiGatewayProps {
     /// The path parameter values to be used to populate to wildcards("*") of requesting api path.
     ///
     /// Default: no path parameters
-    pub fn path_parameter_values(mut self, path_parameter_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.path_parameter_values = Some(rt::collect::<rt::JsString, _>(path_parameter_values));
+    pub fn path_parameter_values(mut self, path_parameter_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.path_parameter_values = Some(rt::ListArg::<rt::JsString>::into_list(path_parameter_values));
         self
     }
     /// This will be the post request body send to the API.
@@ -495,7 +495,7 @@ impl ApiGatewayV2 {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -506,7 +506,7 @@ impl ApiGatewayV2 {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -538,7 +538,7 @@ impl AppSync {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -547,7 +547,7 @@ impl AppSync {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -688,7 +688,7 @@ impl AwsApi {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -697,7 +697,7 @@ impl AwsApi {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -985,7 +985,7 @@ impl BatchJob {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -994,7 +994,7 @@ impl BatchJob {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -1166,7 +1166,7 @@ impl CloudWatchLogGroup {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -1175,7 +1175,7 @@ impl CloudWatchLogGroup {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -1210,7 +1210,7 @@ impl CodeBuildProject {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -1219,7 +1219,7 @@ impl CodeBuildProject {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -1361,7 +1361,7 @@ impl CodePipeline {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -1372,7 +1372,7 @@ impl CodePipeline {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -1475,7 +1475,7 @@ pub struct ContainerOverride {
     /// Command to run inside the container.
     ///
     /// Default: Default command
-    pub command: Option<Vec<rt::JsString>>,
+    pub command: Option<rt::JsList<rt::JsString>>,
     /// Name of the container inside the task definition.
     pub container_name: rt::JsString,
     /// The number of cpu units reserved for the container.
@@ -1483,7 +1483,7 @@ pub struct ContainerOverride {
     /// Default: The default value from the task definition.
     pub cpu: Option<rt::JsNumber>,
     /// Variables to set in the container's environment.
-    pub environment: Option<Vec<crate::aws_cdk_lib::aws_events_targets::TaskEnvironmentVariable>>,
+    pub environment: Option<rt::JsList<crate::aws_cdk_lib::aws_events_targets::TaskEnvironmentVariable>>,
     /// Hard memory limit on the container.
     ///
     /// Default: The default value from the task definition.
@@ -1502,8 +1502,8 @@ impl ContainerOverride {
     /// Command to run inside the container.
     ///
     /// Default: Default command
-    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.command = Some(rt::collect::<rt::JsString, _>(command));
+    pub fn command(mut self, command: impl rt::ListArg<rt::JsString>) -> Self {
+        self.command = Some(rt::ListArg::<rt::JsString>::into_list(command));
         self
     }
     /// Name of the container inside the task definition.
@@ -1519,8 +1519,8 @@ impl ContainerOverride {
         self
     }
     /// Variables to set in the container's environment.
-    pub fn environment(mut self, environment: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_events_targets::TaskEnvironmentVariable>>) -> Self {
-        self.environment = Some(rt::collect::<crate::aws_cdk_lib::aws_events_targets::TaskEnvironmentVariable, _>(environment));
+    pub fn environment(mut self, environment: impl rt::ListArg<crate::aws_cdk_lib::aws_events_targets::TaskEnvironmentVariable>) -> Self {
+        self.environment = Some(rt::ListArg::<crate::aws_cdk_lib::aws_events_targets::TaskEnvironmentVariable>::into_list(environment));
         self
     }
     /// Hard memory limit on the container.
@@ -1570,7 +1570,7 @@ impl EcsTask {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -1579,7 +1579,7 @@ impl EcsTask {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -1613,7 +1613,7 @@ pub struct EcsTaskProps {
     ///
     /// Key is the name of the container to override, value is the
     /// values you want to override.
-    pub container_overrides: Option<Vec<crate::aws_cdk_lib::aws_events_targets::ContainerOverride>>,
+    pub container_overrides: Option<rt::JsList<crate::aws_cdk_lib::aws_events_targets::ContainerOverride>>,
     /// The CPU override for the task.
     ///
     /// Default: - The task definition's CPU value
@@ -1649,7 +1649,7 @@ pub struct EcsTaskProps {
     /// The Elastic Inference accelerator override for the task.
     ///
     /// Default: - The task definition's inference accelerator overrides
-    pub inference_accelerator_overrides: Option<Vec<crate::aws_cdk_lib::aws_events_targets::InferenceAcceleratorOverride>>,
+    pub inference_accelerator_overrides: Option<rt::JsList<crate::aws_cdk_lib::aws_events_targets::InferenceAcceleratorOverride>>,
     /// Specifies the launch type on which your task is running.
     ///
     /// The launch type that you specify here
@@ -1698,7 +1698,7 @@ pub struct EcsTaskProps {
     /// (Only applicable in case the TaskDefinition is configured for AwsVpc networking)
     ///
     /// Default: A new security group is created
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// In what subnets to place the task's ENIs.
     ///
     /// (Only applicable in case the TaskDefinition is configured for AwsVpc networking)
@@ -1710,7 +1710,7 @@ pub struct EcsTaskProps {
     /// Each tag consists of a key and an optional value, both of which you define.
     ///
     /// Default: - No additional tags are applied to the task
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_events_targets::Tag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_events_targets::Tag>>,
     /// How many tasks should be started when this event is triggered.
     ///
     /// Default: 1
@@ -1759,8 +1759,8 @@ impl EcsTaskProps {
     ///
     /// Key is the name of the container to override, value is the
     /// values you want to override.
-    pub fn container_overrides(mut self, container_overrides: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_events_targets::ContainerOverride>>) -> Self {
-        self.container_overrides = Some(rt::collect::<crate::aws_cdk_lib::aws_events_targets::ContainerOverride, _>(container_overrides));
+    pub fn container_overrides(mut self, container_overrides: impl rt::ListArg<crate::aws_cdk_lib::aws_events_targets::ContainerOverride>) -> Self {
+        self.container_overrides = Some(rt::ListArg::<crate::aws_cdk_lib::aws_events_targets::ContainerOverride>::into_list(container_overrides));
         self
     }
     /// The CPU override for the task.
@@ -1813,8 +1813,8 @@ impl EcsTaskProps {
     /// The Elastic Inference accelerator override for the task.
     ///
     /// Default: - The task definition's inference accelerator overrides
-    pub fn inference_accelerator_overrides(mut self, inference_accelerator_overrides: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_events_targets::InferenceAcceleratorOverride>>) -> Self {
-        self.inference_accelerator_overrides = Some(rt::collect::<crate::aws_cdk_lib::aws_events_targets::InferenceAcceleratorOverride, _>(inference_accelerator_overrides));
+    pub fn inference_accelerator_overrides(mut self, inference_accelerator_overrides: impl rt::ListArg<crate::aws_cdk_lib::aws_events_targets::InferenceAcceleratorOverride>) -> Self {
+        self.inference_accelerator_overrides = Some(rt::ListArg::<crate::aws_cdk_lib::aws_events_targets::InferenceAcceleratorOverride>::into_list(inference_accelerator_overrides));
         self
     }
     /// Specifies the launch type on which your task is running.
@@ -1886,8 +1886,8 @@ impl EcsTaskProps {
     /// (Only applicable in case the TaskDefinition is configured for AwsVpc networking)
     ///
     /// Default: A new security group is created
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// In what subnets to place the task's ENIs.
@@ -1904,8 +1904,8 @@ impl EcsTaskProps {
     /// Each tag consists of a key and an optional value, both of which you define.
     ///
     /// Default: - No additional tags are applied to the task
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_events_targets::Tag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_events_targets::Tag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_events_targets::Tag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_events_targets::Tag>::into_list(tags));
         self
     }
     /// How many tasks should be started when this event is triggered.
@@ -2020,7 +2020,7 @@ impl EventBus {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -2031,7 +2031,7 @@ impl EventBus {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -2121,7 +2121,7 @@ impl FirehoseDeliveryStream {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -2130,7 +2130,7 @@ impl FirehoseDeliveryStream {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -2333,7 +2333,7 @@ impl KinesisFirehoseStream {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -2342,7 +2342,7 @@ impl KinesisFirehoseStream {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -2418,7 +2418,7 @@ impl KinesisFirehoseStreamV2 {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -2427,7 +2427,7 @@ impl KinesisFirehoseStreamV2 {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -2462,7 +2462,7 @@ impl KinesisStream {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -2471,7 +2471,7 @@ impl KinesisStream {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -2611,7 +2611,7 @@ impl LambdaFunction {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -2620,7 +2620,7 @@ impl LambdaFunction {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -2974,7 +2974,7 @@ impl RedshiftQuery {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -2985,7 +2985,7 @@ impl RedshiftQuery {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -3037,7 +3037,7 @@ pub struct RedshiftQueryProps {
     /// - If a single SQL statement is to be executed, this will use the `executeStatement` API.
     ///
     /// Default: - No SQL query is specified
-    pub sql: Vec<rt::JsString>,
+    pub sql: rt::JsList<rt::JsString>,
     /// The name of the SQL statement.
     ///
     /// You can name the SQL statement for identitfication purposes. If you would like Amazon Redshift to identify the Event Bridge rule, and present it in the Amazon Redshift console, append a `QS2-` prefix to the statement name.
@@ -3051,7 +3051,7 @@ pub struct RedshiftQueryProps {
 pub struct RedshiftQueryPropsRequired<T0, T1> {
     /// The Amazon Redshift database to run the query against. (converts into `JsString`)
     pub database: T0,
-    /// The SQL queries to be executed. (items converting into `JsString`)
+    /// The SQL queries to be executed. (items converting into `JsString`, or a `JsArray` of them)
     pub sql: T1,
 }
 
@@ -3060,10 +3060,9 @@ impl RedshiftQueryProps {
     pub fn new<T0, T1>(required: RedshiftQueryPropsRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        RedshiftQueryProps { database: required.database.into(), db_user: None, dead_letter_queue: None, input: None, role: None, secret: None, send_event_bridge_event: None, sql: rt::collect::<rt::JsString, _>(required.sql), statement_name: None }
+        RedshiftQueryProps { database: required.database.into(), db_user: None, dead_letter_queue: None, input: None, role: None, secret: None, send_event_bridge_event: None, sql: rt::ListArg::<rt::JsString>::into_list(required.sql), statement_name: None }
     }
     /// The Amazon Redshift database to run the query against.
     pub fn database(mut self, database: impl Into<rt::JsString>) -> Self {
@@ -3125,8 +3124,8 @@ impl RedshiftQueryProps {
     /// - If a single SQL statement is to be executed, this will use the `executeStatement` API.
     ///
     /// Default: - No SQL query is specified
-    pub fn sql(mut self, sql: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.sql = rt::collect::<rt::JsString, _>(sql);
+    pub fn sql(mut self, sql: impl rt::ListArg<rt::JsString>) -> Self {
+        self.sql = rt::ListArg::<rt::JsString>::into_list(sql);
         self
     }
     /// The name of the SQL statement.
@@ -3185,7 +3184,7 @@ impl SfnStateMachine {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -3196,7 +3195,7 @@ impl SfnStateMachine {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -3340,7 +3339,7 @@ impl SnsTopic {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -3351,7 +3350,7 @@ impl SnsTopic {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -3505,7 +3504,7 @@ impl SqsQueue {
     ///
     /// Leaves out the optional `id`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, rule: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -3516,7 +3515,7 @@ impl SqsQueue {
     ///
     /// [`Self::bind`] with the optional `id` passed.
     #[track_caller]
-    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::JsAny {
+    pub fn bind_with(&self, rule: impl Into<rt::Opaque>, id: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_events::RuleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(rule)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
@@ -3688,6 +3687,20 @@ impl rt::ToValue for Tag {
         o.field("key", &self.key);
         o.field("value", &self.value);
         o.build()
+    }
+}
+
+/// The fields of a [`Tag`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<Tag> {
+    /// Key is the name of the tag.
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// Value is the metadata contents of the tag.
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
     }
 }
 

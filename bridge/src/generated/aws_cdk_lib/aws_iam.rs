@@ -236,6 +236,22 @@ impl rt::ToValue for AddToPrincipalPolicyResult {
     }
 }
 
+/// The fields of a [`AddToPrincipalPolicyResult`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<AddToPrincipalPolicyResult> {
+    /// Dependable which allows depending on the policy change being applied.
+    ///
+    /// Default: - Required if `statementAdded` is true.
+    #[track_caller]
+    pub fn policy_dependable(&self) -> crate::constructs::IDependable {
+        rt::get_op(rt::JsObject::handle(self), "policyDependable")
+    }
+    /// Whether the statement was added to the identity's policies.
+    #[track_caller]
+    pub fn statement_added(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "statementAdded")
+    }
+}
+
 /// Result of calling addToResourcePolicy.
 ///
 /// jsii: `aws-cdk-lib.aws_iam.AddToResourcePolicyResult` (a struct: plain data)
@@ -274,6 +290,22 @@ impl rt::ToValue for AddToResourcePolicyResult {
         o.opt("policyDependable", &self.policy_dependable);
         o.field("statementAdded", &self.statement_added);
         o.build()
+    }
+}
+
+/// The fields of a [`AddToResourcePolicyResult`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<AddToResourcePolicyResult> {
+    /// Dependable which allows depending on the policy change being applied.
+    ///
+    /// Default: - If `statementAdded` is true, the resource object itself. Otherwise, no dependable.
+    #[track_caller]
+    pub fn policy_dependable(&self) -> crate::constructs::IDependable {
+        rt::get_op(rt::JsObject::handle(self), "policyDependable")
+    }
+    /// Whether the statement was added.
+    #[track_caller]
+    pub fn statement_added(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "statementAdded")
     }
 }
 
@@ -930,7 +962,7 @@ pub struct CfnGroupProps {
     /// For more information about ARNs, see [Amazon Resource Names (ARNs)](https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html) in the *AWS General Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-group.html#cfn-iam-group-managedpolicyarns>
-    pub managed_policy_arns: Option<Vec<StringOrObject>>,
+    pub managed_policy_arns: Option<rt::JsList<StringOrObject>>,
     /// The path to the group. For more information about paths, see [IAM identifiers](https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_Identifiers.html) in the *IAM User Guide* .
     ///
     /// This parameter is optional. If it is not included, it defaults to a slash (/).
@@ -976,8 +1008,8 @@ impl CfnGroupProps {
     /// For more information about ARNs, see [Amazon Resource Names (ARNs)](https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html) in the *AWS General Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-group.html#cfn-iam-group-managedpolicyarns>
-    pub fn managed_policy_arns(mut self, managed_policy_arns: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.managed_policy_arns = Some(rt::collect::<StringOrObject, _>(managed_policy_arns));
+    pub fn managed_policy_arns(mut self, managed_policy_arns: impl rt::ListArg<StringOrObject>) -> Self {
+        self.managed_policy_arns = Some(rt::ListArg::<StringOrObject>::into_list(managed_policy_arns));
         self
     }
     /// The path to the group. For more information about paths, see [IAM identifiers](https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_Identifiers.html) in the *IAM User Guide* .
@@ -1130,13 +1162,13 @@ pub struct CfnInstanceProfileProps {
     /// Only one role can be assigned to an EC2 instance at a time, and all applications on the instance share the same role and permissions.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-instanceprofile.html#cfn-iam-instanceprofile-roles>
-    pub roles: Vec<StringOrObject>,
+    pub roles: rt::JsList<StringOrObject>,
 }
 
 impl CfnInstanceProfileProps {
     /// A `CfnInstanceProfileProps` with its required fields; set optional ones with the setters.
-    pub fn new(roles: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        CfnInstanceProfileProps { instance_profile_name: None, path: None, roles: rt::collect::<StringOrObject, _>(roles) }
+    pub fn new(roles: impl rt::ListArg<StringOrObject>) -> Self {
+        CfnInstanceProfileProps { instance_profile_name: None, path: None, roles: rt::ListArg::<StringOrObject>::into_list(roles) }
     }
     /// The name of the instance profile to create.
     ///
@@ -1165,8 +1197,8 @@ impl CfnInstanceProfileProps {
     /// Only one role can be assigned to an EC2 instance at a time, and all applications on the instance share the same role and permissions.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-instanceprofile.html#cfn-iam-instanceprofile-roles>
-    pub fn roles(mut self, roles: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.roles = rt::collect::<StringOrObject, _>(roles);
+    pub fn roles(mut self, roles: impl rt::ListArg<StringOrObject>) -> Self {
+        self.roles = rt::ListArg::<StringOrObject>::into_list(roles);
         self
     }
 }
@@ -1345,7 +1377,7 @@ pub struct CfnManagedPolicyProps {
     /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex) ) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-managedpolicy.html#cfn-iam-managedpolicy-groups>
-    pub groups: Option<Vec<StringOrObject>>,
+    pub groups: Option<rt::JsList<StringOrObject>>,
     /// The friendly name of the policy.
     ///
     /// > If you specify a name, you cannot perform updates that require replacement of this resource. You can perform updates that require no or some interruption. If you must replace the resource, specify a new name.
@@ -1393,13 +1425,13 @@ pub struct CfnManagedPolicyProps {
     /// > If an external policy (such as `AWS::IAM::Policy` or `AWS::IAM::ManagedPolicy` ) has a `Ref` to a role and if a resource (such as `AWS::ECS::Service` ) also has a `Ref` to the same role, add a `DependsOn` attribute to the resource to make the resource depend on the external policy. This dependency ensures that the role's policy is available throughout the resource's lifecycle. For example, when you delete a stack with an `AWS::ECS::Service` resource, the `DependsOn` attribute ensures that CloudFormation deletes the `AWS::ECS::Service` resource before deleting its role's policy.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-managedpolicy.html#cfn-iam-managedpolicy-roles>
-    pub roles: Option<Vec<StringOrObject>>,
+    pub roles: Option<rt::JsList<StringOrObject>>,
     /// The name (friendly name, not ARN) of the IAM user to attach the policy to.
     ///
     /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex) ) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-managedpolicy.html#cfn-iam-managedpolicy-users>
-    pub users: Option<Vec<StringOrObject>>,
+    pub users: Option<rt::JsList<StringOrObject>>,
 }
 
 impl CfnManagedPolicyProps {
@@ -1423,8 +1455,8 @@ impl CfnManagedPolicyProps {
     /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex) ) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-managedpolicy.html#cfn-iam-managedpolicy-groups>
-    pub fn groups(mut self, groups: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.groups = Some(rt::collect::<StringOrObject, _>(groups));
+    pub fn groups(mut self, groups: impl rt::ListArg<StringOrObject>) -> Self {
+        self.groups = Some(rt::ListArg::<StringOrObject>::into_list(groups));
         self
     }
     /// The friendly name of the policy.
@@ -1483,8 +1515,8 @@ impl CfnManagedPolicyProps {
     /// > If an external policy (such as `AWS::IAM::Policy` or `AWS::IAM::ManagedPolicy` ) has a `Ref` to a role and if a resource (such as `AWS::ECS::Service` ) also has a `Ref` to the same role, add a `DependsOn` attribute to the resource to make the resource depend on the external policy. This dependency ensures that the role's policy is available throughout the resource's lifecycle. For example, when you delete a stack with an `AWS::ECS::Service` resource, the `DependsOn` attribute ensures that CloudFormation deletes the `AWS::ECS::Service` resource before deleting its role's policy.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-managedpolicy.html#cfn-iam-managedpolicy-roles>
-    pub fn roles(mut self, roles: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.roles = Some(rt::collect::<StringOrObject, _>(roles));
+    pub fn roles(mut self, roles: impl rt::ListArg<StringOrObject>) -> Self {
+        self.roles = Some(rt::ListArg::<StringOrObject>::into_list(roles));
         self
     }
     /// The name (friendly name, not ARN) of the IAM user to attach the policy to.
@@ -1492,8 +1524,8 @@ impl CfnManagedPolicyProps {
     /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex) ) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-managedpolicy.html#cfn-iam-managedpolicy-users>
-    pub fn users(mut self, users: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.users = Some(rt::collect::<StringOrObject, _>(users));
+    pub fn users(mut self, users: impl rt::ListArg<StringOrObject>) -> Self {
+        self.users = Some(rt::ListArg::<StringOrObject>::into_list(users));
         self
     }
 }
@@ -1623,7 +1655,7 @@ impl CfnOIDCProvider {
     }
     /// A list of tags that are attached to the specified IAM OIDC provider.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// A list of certificate thumbprints that are associated with the specified IAM OIDC provider resource object.
@@ -1650,13 +1682,13 @@ pub struct CfnOIDCProviderProps {
     /// For more information, see [CreateOpenIDConnectProvider](https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-oidcprovider.html#cfn-iam-oidcprovider-clientidlist>
-    pub client_id_list: Option<Vec<rt::JsString>>,
+    pub client_id_list: Option<rt::JsList<rt::JsString>>,
     /// A list of tags that are attached to the specified IAM OIDC provider.
     ///
     /// The returned list of tags is sorted by tag key. For more information about tagging, see [Tagging IAM resources](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html) in the *IAM User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-oidcprovider.html#cfn-iam-oidcprovider-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// A list of certificate thumbprints that are associated with the specified IAM OIDC provider resource object.
     ///
     /// For more information, see [CreateOpenIDConnectProvider](https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html) .
@@ -1664,7 +1696,7 @@ pub struct CfnOIDCProviderProps {
     /// This property is optional. If it is not included, IAM will retrieve and use the top intermediate certificate authority (CA) thumbprint of the OpenID Connect identity provider server certificate.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-oidcprovider.html#cfn-iam-oidcprovider-thumbprintlist>
-    pub thumbprint_list: Option<Vec<rt::JsString>>,
+    pub thumbprint_list: Option<rt::JsList<rt::JsString>>,
     /// The URL that the IAM OIDC provider resource object is associated with.
     ///
     /// For more information, see [CreateOpenIDConnectProvider](https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html) .
@@ -1683,8 +1715,8 @@ impl CfnOIDCProviderProps {
     /// For more information, see [CreateOpenIDConnectProvider](https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-oidcprovider.html#cfn-iam-oidcprovider-clientidlist>
-    pub fn client_id_list(mut self, client_id_list: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.client_id_list = Some(rt::collect::<rt::JsString, _>(client_id_list));
+    pub fn client_id_list(mut self, client_id_list: impl rt::ListArg<rt::JsString>) -> Self {
+        self.client_id_list = Some(rt::ListArg::<rt::JsString>::into_list(client_id_list));
         self
     }
     /// A list of tags that are attached to the specified IAM OIDC provider.
@@ -1692,8 +1724,8 @@ impl CfnOIDCProviderProps {
     /// The returned list of tags is sorted by tag key. For more information about tagging, see [Tagging IAM resources](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html) in the *IAM User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-oidcprovider.html#cfn-iam-oidcprovider-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// A list of certificate thumbprints that are associated with the specified IAM OIDC provider resource object.
@@ -1703,8 +1735,8 @@ impl CfnOIDCProviderProps {
     /// This property is optional. If it is not included, IAM will retrieve and use the top intermediate certificate authority (CA) thumbprint of the OpenID Connect identity provider server certificate.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-oidcprovider.html#cfn-iam-oidcprovider-thumbprintlist>
-    pub fn thumbprint_list(mut self, thumbprint_list: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.thumbprint_list = Some(rt::collect::<rt::JsString, _>(thumbprint_list));
+    pub fn thumbprint_list(mut self, thumbprint_list: impl rt::ListArg<rt::JsString>) -> Self {
+        self.thumbprint_list = Some(rt::ListArg::<rt::JsString>::into_list(thumbprint_list));
         self
     }
     /// The URL that the IAM OIDC provider resource object is associated with.
@@ -1840,7 +1872,7 @@ pub struct CfnPolicyProps {
     /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex) ) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-policy.html#cfn-iam-policy-groups>
-    pub groups: Option<Vec<rt::JsString>>,
+    pub groups: Option<rt::JsList<rt::JsString>>,
     /// The policy document.
     ///
     /// You must provide policies in JSON format in IAM. However, for CloudFormation templates formatted in YAML, you can provide the policy in JSON or YAML format. CloudFormation always converts a YAML policy to JSON format before submitting it to IAM.
@@ -1866,13 +1898,13 @@ pub struct CfnPolicyProps {
     /// > If an external policy (such as `AWS::IAM::Policy` or `AWS::IAM::ManagedPolicy` ) has a `Ref` to a role and if a resource (such as `AWS::ECS::Service` ) also has a `Ref` to the same role, add a `DependsOn` attribute to the resource to make the resource depend on the external policy. This dependency ensures that the role's policy is available throughout the resource's lifecycle. For example, when you delete a stack with an `AWS::ECS::Service` resource, the `DependsOn` attribute ensures that CloudFormation deletes the `AWS::ECS::Service` resource before deleting its role's policy.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-policy.html#cfn-iam-policy-roles>
-    pub roles: Option<Vec<rt::JsString>>,
+    pub roles: Option<rt::JsList<rt::JsString>>,
     /// The name of the user to associate the policy with.
     ///
     /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex) ) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-policy.html#cfn-iam-policy-users>
-    pub users: Option<Vec<rt::JsString>>,
+    pub users: Option<rt::JsList<rt::JsString>>,
 }
 
 /// The required fields of [`CfnPolicyProps`], named: `CfnPolicyProps::new(CfnPolicyPropsRequired { .. })`.
@@ -1898,8 +1930,8 @@ impl CfnPolicyProps {
     /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex) ) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-policy.html#cfn-iam-policy-groups>
-    pub fn groups(mut self, groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.groups = Some(rt::collect::<rt::JsString, _>(groups));
+    pub fn groups(mut self, groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.groups = Some(rt::ListArg::<rt::JsString>::into_list(groups));
         self
     }
     /// The policy document.
@@ -1933,8 +1965,8 @@ impl CfnPolicyProps {
     /// > If an external policy (such as `AWS::IAM::Policy` or `AWS::IAM::ManagedPolicy` ) has a `Ref` to a role and if a resource (such as `AWS::ECS::Service` ) also has a `Ref` to the same role, add a `DependsOn` attribute to the resource to make the resource depend on the external policy. This dependency ensures that the role's policy is available throughout the resource's lifecycle. For example, when you delete a stack with an `AWS::ECS::Service` resource, the `DependsOn` attribute ensures that CloudFormation deletes the `AWS::ECS::Service` resource before deleting its role's policy.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-policy.html#cfn-iam-policy-roles>
-    pub fn roles(mut self, roles: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.roles = Some(rt::collect::<rt::JsString, _>(roles));
+    pub fn roles(mut self, roles: impl rt::ListArg<rt::JsString>) -> Self {
+        self.roles = Some(rt::ListArg::<rt::JsString>::into_list(roles));
         self
     }
     /// The name of the user to associate the policy with.
@@ -1942,8 +1974,8 @@ impl CfnPolicyProps {
     /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex) ) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-policy.html#cfn-iam-policy-users>
-    pub fn users(mut self, users: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.users = Some(rt::collect::<rt::JsString, _>(users));
+    pub fn users(mut self, users: impl rt::ListArg<rt::JsString>) -> Self {
+        self.users = Some(rt::ListArg::<rt::JsString>::into_list(users));
         self
     }
 }
@@ -2084,7 +2116,7 @@ impl CfnRole {
     }
     /// A list of tags that are attached to the role.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -2349,7 +2381,7 @@ pub struct CfnRoleProps {
     /// For more information about ARNs, see [Amazon Resource Names (ARNs) and AWS Service Namespaces](https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html) in the *AWS General Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-role.html#cfn-iam-role-managedpolicyarns>
-    pub managed_policy_arns: Option<Vec<StringOrObject>>,
+    pub managed_policy_arns: Option<rt::JsList<StringOrObject>>,
     /// The maximum session duration (in seconds) that you want to set for the specified role.
     ///
     /// If you do not specify a value for this setting, the default value of one hour is applied. This setting can have a value from 1 hour to 12 hours.
@@ -2405,7 +2437,7 @@ pub struct CfnRoleProps {
     /// For more information about tagging, see [Tagging IAM resources](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html) in the *IAM User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-role.html#cfn-iam-role-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnRoleProps {
@@ -2434,8 +2466,8 @@ impl CfnRoleProps {
     /// For more information about ARNs, see [Amazon Resource Names (ARNs) and AWS Service Namespaces](https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html) in the *AWS General Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-role.html#cfn-iam-role-managedpolicyarns>
-    pub fn managed_policy_arns(mut self, managed_policy_arns: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.managed_policy_arns = Some(rt::collect::<StringOrObject, _>(managed_policy_arns));
+    pub fn managed_policy_arns(mut self, managed_policy_arns: impl rt::ListArg<StringOrObject>) -> Self {
+        self.managed_policy_arns = Some(rt::ListArg::<StringOrObject>::into_list(managed_policy_arns));
         self
     }
     /// The maximum session duration (in seconds) that you want to set for the specified role.
@@ -2508,8 +2540,8 @@ impl CfnRoleProps {
     /// For more information about tagging, see [Tagging IAM resources](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html) in the *IAM User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-role.html#cfn-iam-role-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -2659,7 +2691,7 @@ impl CfnSAMLProvider {
     }
     /// A list of tags that you want to attach to the new IAM SAML provider.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -2770,7 +2802,7 @@ pub struct CfnSAMLProviderProps {
     /// > If any one of the tags is invalid or if you exceed the allowed maximum number of tags, then the entire request fails and the resource is not created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-samlprovider.html#cfn-iam-samlprovider-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnSAMLProviderProps {
@@ -2833,8 +2865,8 @@ impl CfnSAMLProviderProps {
     /// > If any one of the tags is invalid or if you exceed the allowed maximum number of tags, then the entire request fails and the resource is not created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-samlprovider.html#cfn-iam-samlprovider-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -2974,7 +3006,7 @@ impl CfnServerCertificate {
     }
     /// A list of tags that are attached to the server certificate.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -3027,7 +3059,7 @@ pub struct CfnServerCertificateProps {
     /// For more information about tagging, see [Tagging IAM resources](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html) in the *IAM User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-servercertificate.html#cfn-iam-servercertificate-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnServerCertificateProps {
@@ -3091,8 +3123,8 @@ impl CfnServerCertificateProps {
     /// For more information about tagging, see [Tagging IAM resources](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html) in the *IAM User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-servercertificate.html#cfn-iam-servercertificate-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -3396,7 +3428,7 @@ impl CfnUser {
     }
     /// A list of tags that you want to attach to the new user.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The name of the user to create.
@@ -3708,7 +3740,7 @@ pub struct CfnUserProps {
     /// A list of group names to which you want to add the user.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-user.html#cfn-iam-user-groups>
-    pub groups: Option<Vec<StringOrObject>>,
+    pub groups: Option<rt::JsList<StringOrObject>>,
     /// Creates a password for the specified IAM user.
     ///
     /// A password allows an IAM user to access AWS services through the AWS Management Console .
@@ -3724,7 +3756,7 @@ pub struct CfnUserProps {
     /// For more information about ARNs, see [Amazon Resource Names (ARNs) and AWS Service Namespaces](https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html) in the *AWS General Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-user.html#cfn-iam-user-managedpolicyarns>
-    pub managed_policy_arns: Option<Vec<StringOrObject>>,
+    pub managed_policy_arns: Option<rt::JsList<StringOrObject>>,
     /// The path for the user name.
     ///
     /// For more information about paths, see [IAM identifiers](https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_Identifiers.html) in the *IAM User Guide* .
@@ -3760,7 +3792,7 @@ pub struct CfnUserProps {
     /// > If any one of the tags is invalid or if you exceed the allowed maximum number of tags, then the entire request fails and the resource is not created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-user.html#cfn-iam-user-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The name of the user to create. Do not include the path in this value.
     ///
     /// This parameter allows (per its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex) ) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-. The user name must be unique within the account. User names are not distinguished by case. For example, you cannot create users named both "John" and "john".
@@ -3783,8 +3815,8 @@ impl CfnUserProps {
     /// A list of group names to which you want to add the user.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-user.html#cfn-iam-user-groups>
-    pub fn groups(mut self, groups: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.groups = Some(rt::collect::<StringOrObject, _>(groups));
+    pub fn groups(mut self, groups: impl rt::ListArg<StringOrObject>) -> Self {
+        self.groups = Some(rt::ListArg::<StringOrObject>::into_list(groups));
         self
     }
     /// Creates a password for the specified IAM user.
@@ -3805,8 +3837,8 @@ impl CfnUserProps {
     /// For more information about ARNs, see [Amazon Resource Names (ARNs) and AWS Service Namespaces](https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html) in the *AWS General Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-user.html#cfn-iam-user-managedpolicyarns>
-    pub fn managed_policy_arns(mut self, managed_policy_arns: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.managed_policy_arns = Some(rt::collect::<StringOrObject, _>(managed_policy_arns));
+    pub fn managed_policy_arns(mut self, managed_policy_arns: impl rt::ListArg<StringOrObject>) -> Self {
+        self.managed_policy_arns = Some(rt::ListArg::<StringOrObject>::into_list(managed_policy_arns));
         self
     }
     /// The path for the user name.
@@ -3853,8 +3885,8 @@ impl CfnUserProps {
     /// > If any one of the tags is invalid or if you exceed the allowed maximum number of tags, then the entire request fails and the resource is not created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-user.html#cfn-iam-user-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The name of the user to create. Do not include the path in this value.
@@ -3975,7 +4007,7 @@ pub struct CfnUserToGroupAdditionProps {
     /// A list of the names of the users that you want to add to the group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-usertogroupaddition.html#cfn-iam-usertogroupaddition-users>
-    pub users: Vec<rt::JsString>,
+    pub users: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnUserToGroupAdditionProps`], named: `CfnUserToGroupAdditionProps::new(CfnUserToGroupAdditionPropsRequired { .. })`.
@@ -3983,7 +4015,7 @@ pub struct CfnUserToGroupAdditionProps {
 pub struct CfnUserToGroupAdditionPropsRequired<T0, T1> {
     /// The name of the group to update. (converts into `JsString`)
     pub group_name: T0,
-    /// A list of the names of the users that you want to add to the group. (items converting into `JsString`)
+    /// A list of the names of the users that you want to add to the group. (items converting into `JsString`, or a `JsArray` of them)
     pub users: T1,
 }
 
@@ -3992,10 +4024,9 @@ impl CfnUserToGroupAdditionProps {
     pub fn new<T0, T1>(required: CfnUserToGroupAdditionPropsRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnUserToGroupAdditionProps { group_name: required.group_name.into(), users: rt::collect::<rt::JsString, _>(required.users) }
+        CfnUserToGroupAdditionProps { group_name: required.group_name.into(), users: rt::ListArg::<rt::JsString>::into_list(required.users) }
     }
     /// The name of the group to update.
     ///
@@ -4009,8 +4040,8 @@ impl CfnUserToGroupAdditionProps {
     /// A list of the names of the users that you want to add to the group.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-usertogroupaddition.html#cfn-iam-usertogroupaddition-users>
-    pub fn users(mut self, users: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.users = rt::collect::<rt::JsString, _>(users);
+    pub fn users(mut self, users: impl rt::ListArg<rt::JsString>) -> Self {
+        self.users = rt::ListArg::<rt::JsString>::into_list(users);
         self
     }
 }
@@ -4093,7 +4124,7 @@ impl CfnVirtualMFADevice {
     }
     /// A list of tags that you want to attach to the new IAM virtual MFA device.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The IAM user associated with this virtual MFA device.
@@ -4137,11 +4168,11 @@ pub struct CfnVirtualMFADeviceProps {
     /// > If any one of the tags is invalid or if you exceed the allowed maximum number of tags, then the entire request fails and the resource is not created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-virtualmfadevice.html#cfn-iam-virtualmfadevice-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The IAM user associated with this virtual MFA device.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-virtualmfadevice.html#cfn-iam-virtualmfadevice-users>
-    pub users: Vec<rt::JsString>,
+    pub users: rt::JsList<rt::JsString>,
     /// The name of the virtual MFA device, which must be unique.
     ///
     /// Use with path to uniquely identify a virtual MFA device.
@@ -4154,8 +4185,8 @@ pub struct CfnVirtualMFADeviceProps {
 
 impl CfnVirtualMFADeviceProps {
     /// A `CfnVirtualMFADeviceProps` with its required fields; set optional ones with the setters.
-    pub fn new(users: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnVirtualMFADeviceProps { path: None, tags: None, users: rt::collect::<rt::JsString, _>(users), virtual_mfa_device_name: None }
+    pub fn new(users: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnVirtualMFADeviceProps { path: None, tags: None, users: rt::ListArg::<rt::JsString>::into_list(users), virtual_mfa_device_name: None }
     }
     /// The path for the virtual MFA device.
     ///
@@ -4177,15 +4208,15 @@ impl CfnVirtualMFADeviceProps {
     /// > If any one of the tags is invalid or if you exceed the allowed maximum number of tags, then the entire request fails and the resource is not created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-virtualmfadevice.html#cfn-iam-virtualmfadevice-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The IAM user associated with this virtual MFA device.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-virtualmfadevice.html#cfn-iam-virtualmfadevice-users>
-    pub fn users(mut self, users: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.users = rt::collect::<rt::JsString, _>(users);
+    pub fn users(mut self, users: impl rt::ListArg<rt::JsString>) -> Self {
+        self.users = rt::ListArg::<rt::JsString>::into_list(users);
         self
     }
     /// The name of the virtual MFA device, which must be unique.
@@ -4218,7 +4249,7 @@ impl rt::ToValue for CfnVirtualMFADeviceProps {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CommonGrantOptions {
     /// The actions to grant.
-    pub actions: Vec<rt::JsString>,
+    pub actions: rt::JsList<rt::JsString>,
     /// Any conditions to attach to the grant.
     ///
     /// Default: - No conditions
@@ -4228,17 +4259,17 @@ pub struct CommonGrantOptions {
     /// Default: if principal is undefined, no work is done.
     pub grantee: crate::aws_cdk_lib::aws_iam::IGrantable,
     /// The resource ARNs to grant to.
-    pub resource_arns: Vec<rt::JsString>,
+    pub resource_arns: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CommonGrantOptions`], named: `CommonGrantOptions::new(CommonGrantOptionsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CommonGrantOptionsRequired<T0, T1, T2> {
-    /// The actions to grant. (items converting into `JsString`)
+    /// The actions to grant. (items converting into `JsString`, or a `JsArray` of them)
     pub actions: T0,
     /// The principal to grant to. (converts into `aws_cdk_lib::aws_iam::IGrantable`)
     pub grantee: T1,
-    /// The resource ARNs to grant to. (items converting into `JsString`)
+    /// The resource ARNs to grant to. (items converting into `JsString`, or a `JsArray` of them)
     pub resource_arns: T2,
 }
 
@@ -4246,17 +4277,15 @@ impl CommonGrantOptions {
     /// A `CommonGrantOptions` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: CommonGrantOptionsRequired<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<crate::aws_cdk_lib::aws_iam::IGrantable>,
-        T2: IntoIterator,
-        T2::Item: Into<rt::JsString>,
+        T2: rt::ListArg<rt::JsString>,
     {
-        CommonGrantOptions { actions: rt::collect::<rt::JsString, _>(required.actions), conditions: None, grantee: required.grantee.into(), resource_arns: rt::collect::<rt::JsString, _>(required.resource_arns) }
+        CommonGrantOptions { actions: rt::ListArg::<rt::JsString>::into_list(required.actions), conditions: None, grantee: required.grantee.into(), resource_arns: rt::ListArg::<rt::JsString>::into_list(required.resource_arns) }
     }
     /// The actions to grant.
-    pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.actions = rt::collect::<rt::JsString, _>(actions);
+    pub fn actions(mut self, actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.actions = rt::ListArg::<rt::JsString>::into_list(actions);
         self
     }
     /// Any conditions to attach to the grant.
@@ -4274,8 +4303,8 @@ impl CommonGrantOptions {
         self
     }
     /// The resource ARNs to grant to.
-    pub fn resource_arns(mut self, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_arns = rt::collect::<rt::JsString, _>(resource_arns);
+    pub fn resource_arns(mut self, resource_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_arns = rt::ListArg::<rt::JsString>::into_list(resource_arns);
         self
     }
 }
@@ -4684,7 +4713,7 @@ impl FederatedPrincipal {
     ///
     /// See: <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html>
     #[track_caller]
-    pub fn conditions(&self) -> rt::JsAny {
+    pub fn conditions(&self) -> rt::JsMap<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "conditions")
     }
     /// federated identity provider (i.e. 'cognito-identity.amazonaws.com' for users authenticated through Cognito).
@@ -5038,13 +5067,24 @@ impl rt::ToValue for GrantOnKeyResult {
     }
 }
 
+/// The fields of a [`GrantOnKeyResult`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<GrantOnKeyResult> {
+    /// The Grant object, if a grant was created.
+    ///
+    /// Default: No grant
+    #[track_caller]
+    pub fn grant(&self) -> crate::aws_cdk_lib::aws_iam::Grant {
+        rt::get_op(rt::JsObject::handle(self), "grant")
+    }
+}
+
 /// Options for a grant operation to both identity and resource.
 ///
 /// jsii: `aws-cdk-lib.aws_iam.GrantOnPrincipalAndResourceOptions` (a struct: plain data)
 #[derive(Clone, Debug, PartialEq)]
 pub struct GrantOnPrincipalAndResourceOptions {
     /// The actions to grant.
-    pub actions: Vec<rt::JsString>,
+    pub actions: rt::JsList<rt::JsString>,
     /// Any conditions to attach to the grant.
     ///
     /// Default: - No conditions
@@ -5058,7 +5098,7 @@ pub struct GrantOnPrincipalAndResourceOptions {
     /// The statement will always be added to the resource policy.
     pub resource: crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2,
     /// The resource ARNs to grant to.
-    pub resource_arns: Vec<rt::JsString>,
+    pub resource_arns: rt::JsList<rt::JsString>,
     /// The principal to use in the statement for the resource policy.
     ///
     /// Default: - the principal of the grantee will be used
@@ -5068,19 +5108,19 @@ pub struct GrantOnPrincipalAndResourceOptions {
     /// (Depending on the resource type, this needs to be '*' in a resource policy).
     ///
     /// Default: Same as regular resource ARNs
-    pub resource_self_arns: Option<Vec<rt::JsString>>,
+    pub resource_self_arns: Option<rt::JsList<rt::JsString>>,
 }
 
 /// The required fields of [`GrantOnPrincipalAndResourceOptions`], named: `GrantOnPrincipalAndResourceOptions::new(GrantOnPrincipalAndResourceOptionsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct GrantOnPrincipalAndResourceOptionsRequired<T0, T1, T2, T3> {
-    /// The actions to grant. (items converting into `JsString`)
+    /// The actions to grant. (items converting into `JsString`, or a `JsArray` of them)
     pub actions: T0,
     /// The principal to grant to. (converts into `aws_cdk_lib::aws_iam::IGrantable`)
     pub grantee: T1,
     /// The resource with a resource policy. (converts into `aws_cdk_lib::aws_iam::IResourceWithPolicyV2`)
     pub resource: T2,
-    /// The resource ARNs to grant to. (items converting into `JsString`)
+    /// The resource ARNs to grant to. (items converting into `JsString`, or a `JsArray` of them)
     pub resource_arns: T3,
 }
 
@@ -5088,18 +5128,16 @@ impl GrantOnPrincipalAndResourceOptions {
     /// A `GrantOnPrincipalAndResourceOptions` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2, T3>(required: GrantOnPrincipalAndResourceOptionsRequired<T0, T1, T2, T3>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<crate::aws_cdk_lib::aws_iam::IGrantable>,
         T2: Into<crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2>,
-        T3: IntoIterator,
-        T3::Item: Into<rt::JsString>,
+        T3: rt::ListArg<rt::JsString>,
     {
-        GrantOnPrincipalAndResourceOptions { actions: rt::collect::<rt::JsString, _>(required.actions), conditions: None, grantee: required.grantee.into(), resource: required.resource.into(), resource_arns: rt::collect::<rt::JsString, _>(required.resource_arns), resource_policy_principal: None, resource_self_arns: None }
+        GrantOnPrincipalAndResourceOptions { actions: rt::ListArg::<rt::JsString>::into_list(required.actions), conditions: None, grantee: required.grantee.into(), resource: required.resource.into(), resource_arns: rt::ListArg::<rt::JsString>::into_list(required.resource_arns), resource_policy_principal: None, resource_self_arns: None }
     }
     /// The actions to grant.
-    pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.actions = rt::collect::<rt::JsString, _>(actions);
+    pub fn actions(mut self, actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.actions = rt::ListArg::<rt::JsString>::into_list(actions);
         self
     }
     /// Any conditions to attach to the grant.
@@ -5124,8 +5162,8 @@ impl GrantOnPrincipalAndResourceOptions {
         self
     }
     /// The resource ARNs to grant to.
-    pub fn resource_arns(mut self, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_arns = rt::collect::<rt::JsString, _>(resource_arns);
+    pub fn resource_arns(mut self, resource_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_arns = rt::ListArg::<rt::JsString>::into_list(resource_arns);
         self
     }
     /// The principal to use in the statement for the resource policy.
@@ -5140,8 +5178,8 @@ impl GrantOnPrincipalAndResourceOptions {
     /// (Depending on the resource type, this needs to be '*' in a resource policy).
     ///
     /// Default: Same as regular resource ARNs
-    pub fn resource_self_arns(mut self, resource_self_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_self_arns = Some(rt::collect::<rt::JsString, _>(resource_self_arns));
+    pub fn resource_self_arns(mut self, resource_self_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_self_arns = Some(rt::ListArg::<rt::JsString>::into_list(resource_self_arns));
         self
     }
 }
@@ -5166,7 +5204,7 @@ impl rt::ToValue for GrantOnPrincipalAndResourceOptions {
 #[derive(Clone, Debug, PartialEq)]
 pub struct GrantOnPrincipalOptions {
     /// The actions to grant.
-    pub actions: Vec<rt::JsString>,
+    pub actions: rt::JsList<rt::JsString>,
     /// Any conditions to attach to the grant.
     ///
     /// Default: - No conditions
@@ -5176,7 +5214,7 @@ pub struct GrantOnPrincipalOptions {
     /// Default: if principal is undefined, no work is done.
     pub grantee: crate::aws_cdk_lib::aws_iam::IGrantable,
     /// The resource ARNs to grant to.
-    pub resource_arns: Vec<rt::JsString>,
+    pub resource_arns: rt::JsList<rt::JsString>,
     /// Construct to report warnings on in case grant could not be registered.
     ///
     /// **Deprecated:** The scope argument is currently unused.
@@ -5188,11 +5226,11 @@ pub struct GrantOnPrincipalOptions {
 /// The required fields of [`GrantOnPrincipalOptions`], named: `GrantOnPrincipalOptions::new(GrantOnPrincipalOptionsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct GrantOnPrincipalOptionsRequired<T0, T1, T2> {
-    /// The actions to grant. (items converting into `JsString`)
+    /// The actions to grant. (items converting into `JsString`, or a `JsArray` of them)
     pub actions: T0,
     /// The principal to grant to. (converts into `aws_cdk_lib::aws_iam::IGrantable`)
     pub grantee: T1,
-    /// The resource ARNs to grant to. (items converting into `JsString`)
+    /// The resource ARNs to grant to. (items converting into `JsString`, or a `JsArray` of them)
     pub resource_arns: T2,
 }
 
@@ -5200,17 +5238,15 @@ impl GrantOnPrincipalOptions {
     /// A `GrantOnPrincipalOptions` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: GrantOnPrincipalOptionsRequired<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<crate::aws_cdk_lib::aws_iam::IGrantable>,
-        T2: IntoIterator,
-        T2::Item: Into<rt::JsString>,
+        T2: rt::ListArg<rt::JsString>,
     {
-        GrantOnPrincipalOptions { actions: rt::collect::<rt::JsString, _>(required.actions), conditions: None, grantee: required.grantee.into(), resource_arns: rt::collect::<rt::JsString, _>(required.resource_arns), scope: None }
+        GrantOnPrincipalOptions { actions: rt::ListArg::<rt::JsString>::into_list(required.actions), conditions: None, grantee: required.grantee.into(), resource_arns: rt::ListArg::<rt::JsString>::into_list(required.resource_arns), scope: None }
     }
     /// The actions to grant.
-    pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.actions = rt::collect::<rt::JsString, _>(actions);
+    pub fn actions(mut self, actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.actions = rt::ListArg::<rt::JsString>::into_list(actions);
         self
     }
     /// Any conditions to attach to the grant.
@@ -5228,8 +5264,8 @@ impl GrantOnPrincipalOptions {
         self
     }
     /// The resource ARNs to grant to.
-    pub fn resource_arns(mut self, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_arns = rt::collect::<rt::JsString, _>(resource_arns);
+    pub fn resource_arns(mut self, resource_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_arns = rt::ListArg::<rt::JsString>::into_list(resource_arns);
         self
     }
     /// Construct to report warnings on in case grant could not be registered.
@@ -5265,7 +5301,7 @@ impl rt::ToValue for GrantOnPrincipalOptions {
 #[derive(Clone, Debug, PartialEq)]
 pub struct GrantPolicyWithResourceOptions {
     /// The actions to grant.
-    pub actions: Vec<rt::JsString>,
+    pub actions: rt::JsList<rt::JsString>,
     /// Any conditions to attach to the grant.
     ///
     /// Default: - No conditions
@@ -5280,13 +5316,13 @@ pub struct GrantPolicyWithResourceOptions {
     /// added to the principal policy.
     pub resource: crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2,
     /// The resource ARNs to grant to.
-    pub resource_arns: Vec<rt::JsString>,
+    pub resource_arns: rt::JsList<rt::JsString>,
     /// When referring to the resource in a resource policy, use this as ARN.
     ///
     /// (Depending on the resource type, this needs to be '*' in a resource policy).
     ///
     /// Default: Same as regular resource ARNs
-    pub resource_self_arns: Option<Vec<rt::JsString>>,
+    pub resource_self_arns: Option<rt::JsList<rt::JsString>>,
     /// The policy statement to add to the resource's policy.
     ///
     /// This statement will be passed to the resource's addToResourcePolicy method.
@@ -5298,13 +5334,13 @@ pub struct GrantPolicyWithResourceOptions {
 /// The required fields of [`GrantPolicyWithResourceOptions`], named: `GrantPolicyWithResourceOptions::new(GrantPolicyWithResourceOptionsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct GrantPolicyWithResourceOptionsRequired<T0, T1, T2, T3, T4> {
-    /// The actions to grant. (items converting into `JsString`)
+    /// The actions to grant. (items converting into `JsString`, or a `JsArray` of them)
     pub actions: T0,
     /// The principal to grant to. (converts into `aws_cdk_lib::aws_iam::IGrantable`)
     pub grantee: T1,
     /// The resource with a resource policy. (converts into `aws_cdk_lib::aws_iam::IResourceWithPolicyV2`)
     pub resource: T2,
-    /// The resource ARNs to grant to. (items converting into `JsString`)
+    /// The resource ARNs to grant to. (items converting into `JsString`, or a `JsArray` of them)
     pub resource_arns: T3,
     /// The policy statement to add to the resource's policy. (converts into `aws_cdk_lib::aws_iam::PolicyStatement`)
     pub statement: T4,
@@ -5314,19 +5350,17 @@ impl GrantPolicyWithResourceOptions {
     /// A `GrantPolicyWithResourceOptions` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2, T3, T4>(required: GrantPolicyWithResourceOptionsRequired<T0, T1, T2, T3, T4>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<crate::aws_cdk_lib::aws_iam::IGrantable>,
         T2: Into<crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2>,
-        T3: IntoIterator,
-        T3::Item: Into<rt::JsString>,
+        T3: rt::ListArg<rt::JsString>,
         T4: Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>,
     {
-        GrantPolicyWithResourceOptions { actions: rt::collect::<rt::JsString, _>(required.actions), conditions: None, grantee: required.grantee.into(), resource: required.resource.into(), resource_arns: rt::collect::<rt::JsString, _>(required.resource_arns), resource_self_arns: None, statement: required.statement.into() }
+        GrantPolicyWithResourceOptions { actions: rt::ListArg::<rt::JsString>::into_list(required.actions), conditions: None, grantee: required.grantee.into(), resource: required.resource.into(), resource_arns: rt::ListArg::<rt::JsString>::into_list(required.resource_arns), resource_self_arns: None, statement: required.statement.into() }
     }
     /// The actions to grant.
-    pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.actions = rt::collect::<rt::JsString, _>(actions);
+    pub fn actions(mut self, actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.actions = rt::ListArg::<rt::JsString>::into_list(actions);
         self
     }
     /// Any conditions to attach to the grant.
@@ -5352,8 +5386,8 @@ impl GrantPolicyWithResourceOptions {
         self
     }
     /// The resource ARNs to grant to.
-    pub fn resource_arns(mut self, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_arns = rt::collect::<rt::JsString, _>(resource_arns);
+    pub fn resource_arns(mut self, resource_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_arns = rt::ListArg::<rt::JsString>::into_list(resource_arns);
         self
     }
     /// When referring to the resource in a resource policy, use this as ARN.
@@ -5361,8 +5395,8 @@ impl GrantPolicyWithResourceOptions {
     /// (Depending on the resource type, this needs to be '*' in a resource policy).
     ///
     /// Default: Same as regular resource ARNs
-    pub fn resource_self_arns(mut self, resource_self_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_self_arns = Some(rt::collect::<rt::JsString, _>(resource_self_arns));
+    pub fn resource_self_arns(mut self, resource_self_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_self_arns = Some(rt::ListArg::<rt::JsString>::into_list(resource_self_arns));
         self
     }
     /// The policy statement to add to the resource's policy.
@@ -5396,7 +5430,7 @@ impl rt::ToValue for GrantPolicyWithResourceOptions {
 #[derive(Clone, Debug, PartialEq)]
 pub struct GrantWithResourceOptions {
     /// The actions to grant.
-    pub actions: Vec<rt::JsString>,
+    pub actions: rt::JsList<rt::JsString>,
     /// Any conditions to attach to the grant.
     ///
     /// Default: - No conditions
@@ -5411,25 +5445,25 @@ pub struct GrantWithResourceOptions {
     /// added to the principal policy.
     pub resource: crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2,
     /// The resource ARNs to grant to.
-    pub resource_arns: Vec<rt::JsString>,
+    pub resource_arns: rt::JsList<rt::JsString>,
     /// When referring to the resource in a resource policy, use this as ARN.
     ///
     /// (Depending on the resource type, this needs to be '*' in a resource policy).
     ///
     /// Default: Same as regular resource ARNs
-    pub resource_self_arns: Option<Vec<rt::JsString>>,
+    pub resource_self_arns: Option<rt::JsList<rt::JsString>>,
 }
 
 /// The required fields of [`GrantWithResourceOptions`], named: `GrantWithResourceOptions::new(GrantWithResourceOptionsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct GrantWithResourceOptionsRequired<T0, T1, T2, T3> {
-    /// The actions to grant. (items converting into `JsString`)
+    /// The actions to grant. (items converting into `JsString`, or a `JsArray` of them)
     pub actions: T0,
     /// The principal to grant to. (converts into `aws_cdk_lib::aws_iam::IGrantable`)
     pub grantee: T1,
     /// The resource with a resource policy. (converts into `aws_cdk_lib::aws_iam::IResourceWithPolicyV2`)
     pub resource: T2,
-    /// The resource ARNs to grant to. (items converting into `JsString`)
+    /// The resource ARNs to grant to. (items converting into `JsString`, or a `JsArray` of them)
     pub resource_arns: T3,
 }
 
@@ -5437,18 +5471,16 @@ impl GrantWithResourceOptions {
     /// A `GrantWithResourceOptions` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2, T3>(required: GrantWithResourceOptionsRequired<T0, T1, T2, T3>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<crate::aws_cdk_lib::aws_iam::IGrantable>,
         T2: Into<crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2>,
-        T3: IntoIterator,
-        T3::Item: Into<rt::JsString>,
+        T3: rt::ListArg<rt::JsString>,
     {
-        GrantWithResourceOptions { actions: rt::collect::<rt::JsString, _>(required.actions), conditions: None, grantee: required.grantee.into(), resource: required.resource.into(), resource_arns: rt::collect::<rt::JsString, _>(required.resource_arns), resource_self_arns: None }
+        GrantWithResourceOptions { actions: rt::ListArg::<rt::JsString>::into_list(required.actions), conditions: None, grantee: required.grantee.into(), resource: required.resource.into(), resource_arns: rt::ListArg::<rt::JsString>::into_list(required.resource_arns), resource_self_arns: None }
     }
     /// The actions to grant.
-    pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.actions = rt::collect::<rt::JsString, _>(actions);
+    pub fn actions(mut self, actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.actions = rt::ListArg::<rt::JsString>::into_list(actions);
         self
     }
     /// Any conditions to attach to the grant.
@@ -5474,8 +5506,8 @@ impl GrantWithResourceOptions {
         self
     }
     /// The resource ARNs to grant to.
-    pub fn resource_arns(mut self, resource_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_arns = rt::collect::<rt::JsString, _>(resource_arns);
+    pub fn resource_arns(mut self, resource_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_arns = rt::ListArg::<rt::JsString>::into_list(resource_arns);
         self
     }
     /// When referring to the resource in a resource policy, use this as ARN.
@@ -5483,8 +5515,8 @@ impl GrantWithResourceOptions {
     /// (Depending on the resource type, this needs to be '*' in a resource policy).
     ///
     /// Default: Same as regular resource ARNs
-    pub fn resource_self_arns(mut self, resource_self_arns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_self_arns = Some(rt::collect::<rt::JsString, _>(resource_self_arns));
+    pub fn resource_self_arns(mut self, resource_self_arns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_self_arns = Some(rt::ListArg::<rt::JsString>::into_list(resource_self_arns));
         self
     }
 }
@@ -5620,7 +5652,7 @@ impl Group {
     }
     /// Adds an IAM statement to the default policy.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -5713,7 +5745,7 @@ pub struct GroupProps {
     /// `addManagedPolicy(ManagedPolicy.fromAwsManagedPolicyName(policyName))`.
     ///
     /// Default: - No managed policies.
-    pub managed_policies: Option<Vec<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>,
+    pub managed_policies: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>,
     /// The path to the group.
     ///
     /// For more information about paths, see [IAM
@@ -5751,8 +5783,8 @@ impl GroupProps {
     /// `addManagedPolicy(ManagedPolicy.fromAwsManagedPolicyName(policyName))`.
     ///
     /// Default: - No managed policies.
-    pub fn managed_policies(mut self, managed_policies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>) -> Self {
-        self.managed_policies = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IManagedPolicy, _>(managed_policies));
+    pub fn managed_policies(mut self, managed_policies: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IManagedPolicy>) -> Self {
+        self.managed_policies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IManagedPolicy>::into_list(managed_policies));
         self
     }
     /// The path to the group.
@@ -5884,7 +5916,7 @@ impl IAssumeRolePrincipal {
     }
     /// Add to the policy of this principal.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -5929,7 +5961,7 @@ crate::__upcasts!(IComparablePrincipal => crate::aws_cdk_lib::aws_iam::IGrantabl
 impl IComparablePrincipal {
     /// Add to the policy of this principal.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -5977,7 +6009,7 @@ crate::__upcasts!(IEncryptedResource => );
 impl IEncryptedResource {
     /// Gives permissions to a grantable entity to perform actions on the encryption key.
     #[track_caller]
-    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsAny {
+    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::GrantOnKeyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
         __args.extend(actions.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsString>::into(v))));
@@ -6065,7 +6097,7 @@ impl IGroup {
     }
     /// Add to the policy of this principal.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -6199,7 +6231,7 @@ impl IIdentity {
     }
     /// Add to the policy of this principal.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -6701,7 +6733,7 @@ crate::__upcasts!(IPrincipal => crate::aws_cdk_lib::aws_iam::IGrantable);
 impl IPrincipal {
     /// Add to the policy of this principal.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -6778,7 +6810,7 @@ crate::__upcasts!(IResourceWithPolicy => crate::aws_cdk_lib::IResource, crate::a
 impl IResourceWithPolicy {
     /// Add a statement to the resource's resource policy.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -6848,7 +6880,7 @@ crate::__upcasts!(IResourceWithPolicyV2 => );
 impl IResourceWithPolicyV2 {
     /// Add a statement to the resource's resource policy.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -6888,7 +6920,7 @@ impl IRole {
     }
     /// Add to the policy of this principal.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -7124,7 +7156,7 @@ impl IUser {
     }
     /// Add to the policy of this principal.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -7488,7 +7520,7 @@ impl LazyRole {
     /// Arguments:
     /// - `statement`: The permission statement to add to the policy document.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -7599,7 +7631,7 @@ pub struct LazyRoleProps {
     /// AssumeRole operation will fail.
     ///
     /// Default: No external ID required
-    pub external_ids: Option<Vec<rt::JsString>>,
+    pub external_ids: Option<rt::JsList<rt::JsString>>,
     /// A list of named policies to inline into this role.
     ///
     /// These policies will be
@@ -7615,7 +7647,7 @@ pub struct LazyRoleProps {
     /// `addManagedPolicy(ManagedPolicy.fromAwsManagedPolicyName(policyName))`.
     ///
     /// Default: - No managed policies.
-    pub managed_policies: Option<Vec<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>,
+    pub managed_policies: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>,
     /// The maximum session duration that you want to set for the specified role.
     ///
     /// This setting can have a value from 1 hour (3600sec) to 12 (43200sec) hours.
@@ -7695,8 +7727,8 @@ impl LazyRoleProps {
     /// AssumeRole operation will fail.
     ///
     /// Default: No external ID required
-    pub fn external_ids(mut self, external_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.external_ids = Some(rt::collect::<rt::JsString, _>(external_ids));
+    pub fn external_ids(mut self, external_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.external_ids = Some(rt::ListArg::<rt::JsString>::into_list(external_ids));
         self
     }
     /// A list of named policies to inline into this role.
@@ -7717,8 +7749,8 @@ impl LazyRoleProps {
     /// `addManagedPolicy(ManagedPolicy.fromAwsManagedPolicyName(policyName))`.
     ///
     /// Default: - No managed policies.
-    pub fn managed_policies(mut self, managed_policies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>) -> Self {
-        self.managed_policies = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IManagedPolicy, _>(managed_policies));
+    pub fn managed_policies(mut self, managed_policies: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IManagedPolicy>) -> Self {
+        self.managed_policies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IManagedPolicy>::into_list(managed_policies));
         self
     }
     /// The maximum session duration that you want to set for the specified role.
@@ -7971,7 +8003,7 @@ pub struct ManagedPolicyProps {
     /// You can also use `attachToGroup(group)` to attach this policy to a group.
     ///
     /// Default: - No groups.
-    pub groups: Option<Vec<rt::Opaque>>,
+    pub groups: Option<rt::JsList<rt::Opaque>>,
     /// The name of the managed policy.
     ///
     /// If you specify multiple policies for an entity,
@@ -7996,19 +8028,19 @@ pub struct ManagedPolicyProps {
     /// You can also use `attachToRole(role)` to attach this policy to a role.
     ///
     /// Default: - No roles.
-    pub roles: Option<Vec<crate::aws_cdk_lib::aws_iam::IRole>>,
+    pub roles: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IRole>>,
     /// Initial set of permissions to add to this policy document.
     ///
     /// You can also use `addPermission(statement)` to add permissions later.
     ///
     /// Default: - No statements.
-    pub statements: Option<Vec<crate::aws_cdk_lib::aws_iam::PolicyStatement>>,
+    pub statements: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::PolicyStatement>>,
     /// Users to attach this policy to.
     ///
     /// You can also use `attachToUser(user)` to attach this policy to a user.
     ///
     /// Default: - No users.
-    pub users: Option<Vec<crate::aws_cdk_lib::aws_iam::IUser>>,
+    pub users: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IUser>>,
 }
 
 impl ManagedPolicyProps {
@@ -8043,8 +8075,8 @@ impl ManagedPolicyProps {
     /// You can also use `attachToGroup(group)` to attach this policy to a group.
     ///
     /// Default: - No groups.
-    pub fn groups(mut self, groups: impl IntoIterator<Item = impl Into<rt::Opaque>>) -> Self {
-        self.groups = Some(rt::collect::<rt::Opaque, _>(groups));
+    pub fn groups(mut self, groups: impl rt::ListArg<rt::Opaque>) -> Self {
+        self.groups = Some(rt::ListArg::<rt::Opaque>::into_list(groups));
         self
     }
     /// The name of the managed policy.
@@ -8077,8 +8109,8 @@ impl ManagedPolicyProps {
     /// You can also use `attachToRole(role)` to attach this policy to a role.
     ///
     /// Default: - No roles.
-    pub fn roles(mut self, roles: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IRole>>) -> Self {
-        self.roles = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IRole, _>(roles));
+    pub fn roles(mut self, roles: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IRole>) -> Self {
+        self.roles = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IRole>::into_list(roles));
         self
     }
     /// Initial set of permissions to add to this policy document.
@@ -8086,8 +8118,8 @@ impl ManagedPolicyProps {
     /// You can also use `addPermission(statement)` to add permissions later.
     ///
     /// Default: - No statements.
-    pub fn statements(mut self, statements: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>>) -> Self {
-        self.statements = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::PolicyStatement, _>(statements));
+    pub fn statements(mut self, statements: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> Self {
+        self.statements = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into_list(statements));
         self
     }
     /// Users to attach this policy to.
@@ -8095,8 +8127,8 @@ impl ManagedPolicyProps {
     /// You can also use `attachToUser(user)` to attach this policy to a user.
     ///
     /// Default: - No users.
-    pub fn users(mut self, users: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IUser>>) -> Self {
-        self.users = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IUser, _>(users));
+    pub fn users(mut self, users: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IUser>) -> Self {
+        self.users = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IUser>::into_list(users));
         self
     }
 }
@@ -8220,7 +8252,7 @@ pub struct OidcProviderNativeProps {
     /// Client IDs are up to 255 characters long.
     ///
     /// Default: - no clients are allowed
-    pub client_ids: Option<Vec<rt::JsString>>,
+    pub client_ids: Option<rt::JsList<rt::JsString>>,
     /// The name of the Native OIDC Provider.
     ///
     /// Default: - A name is automatically generated.
@@ -8252,7 +8284,7 @@ pub struct OidcProviderNativeProps {
     /// server as described in https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc_verify-thumbprint.html
     ///
     /// Default: - no thumbprints are allowed. IAM will retrieve and use thumbprint of idenity provider server cerctificate
-    pub thumbprints: Option<Vec<rt::JsString>>,
+    pub thumbprints: Option<rt::JsList<rt::JsString>>,
     /// The URL of the identity provider.
     ///
     /// The URL must begin with https:// and
@@ -8288,8 +8320,8 @@ impl OidcProviderNativeProps {
     /// Client IDs are up to 255 characters long.
     ///
     /// Default: - no clients are allowed
-    pub fn client_ids(mut self, client_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.client_ids = Some(rt::collect::<rt::JsString, _>(client_ids));
+    pub fn client_ids(mut self, client_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.client_ids = Some(rt::ListArg::<rt::JsString>::into_list(client_ids));
         self
     }
     /// The name of the Native OIDC Provider.
@@ -8329,8 +8361,8 @@ impl OidcProviderNativeProps {
     /// server as described in https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc_verify-thumbprint.html
     ///
     /// Default: - no thumbprints are allowed. IAM will retrieve and use thumbprint of idenity provider server cerctificate
-    pub fn thumbprints(mut self, thumbprints: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.thumbprints = Some(rt::collect::<rt::JsString, _>(thumbprints));
+    pub fn thumbprints(mut self, thumbprints: impl rt::ListArg<rt::JsString>) -> Self {
+        self.thumbprints = Some(rt::ListArg::<rt::JsString>::into_list(thumbprints));
         self
     }
     /// The URL of the identity provider.
@@ -8515,7 +8547,7 @@ pub struct OpenIdConnectProviderProps {
     /// Client IDs are up to 255 characters long.
     ///
     /// Default: - no clients are allowed
-    pub client_ids: Option<Vec<rt::JsString>>,
+    pub client_ids: Option<rt::JsList<rt::JsString>>,
     /// The removal policy to apply to the OpenID Connect Provider.
     ///
     /// Default: - RemovalPolicy.DESTROY
@@ -8538,7 +8570,7 @@ pub struct OpenIdConnectProviderProps {
     /// certificate used by https://keys.server.example.com.
     ///
     /// Default: - If no thumbprints are specified (an empty array or `undefined`), the thumbprint of the root certificate authority will be obtained from the provider's server as described in https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc_verify-thumbprint.html
-    pub thumbprints: Option<Vec<rt::JsString>>,
+    pub thumbprints: Option<rt::JsList<rt::JsString>>,
     /// The URL of the identity provider.
     ///
     /// The URL must begin with https:// and
@@ -8572,8 +8604,8 @@ impl OpenIdConnectProviderProps {
     /// Client IDs are up to 255 characters long.
     ///
     /// Default: - no clients are allowed
-    pub fn client_ids(mut self, client_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.client_ids = Some(rt::collect::<rt::JsString, _>(client_ids));
+    pub fn client_ids(mut self, client_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.client_ids = Some(rt::ListArg::<rt::JsString>::into_list(client_ids));
         self
     }
     /// The removal policy to apply to the OpenID Connect Provider.
@@ -8601,8 +8633,8 @@ impl OpenIdConnectProviderProps {
     /// certificate used by https://keys.server.example.com.
     ///
     /// Default: - If no thumbprints are specified (an empty array or `undefined`), the thumbprint of the root certificate authority will be obtained from the provider's server as described in https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc_verify-thumbprint.html
-    pub fn thumbprints(mut self, thumbprints: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.thumbprints = Some(rt::collect::<rt::JsString, _>(thumbprints));
+    pub fn thumbprints(mut self, thumbprints: impl rt::ListArg<rt::JsString>) -> Self {
+        self.thumbprints = Some(rt::ListArg::<rt::JsString>::into_list(thumbprints));
         self
     }
     /// The URL of the identity provider.
@@ -8979,7 +9011,7 @@ pub struct PolicyDocumentProps {
     /// Initial statements to add to the policy document.
     ///
     /// Default: - No statements
-    pub statements: Option<Vec<crate::aws_cdk_lib::aws_iam::PolicyStatement>>,
+    pub statements: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::PolicyStatement>>,
 }
 
 impl PolicyDocumentProps {
@@ -9015,8 +9047,8 @@ impl PolicyDocumentProps {
     /// Initial statements to add to the policy document.
     ///
     /// Default: - No statements
-    pub fn statements(mut self, statements: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>>) -> Self {
-        self.statements = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::PolicyStatement, _>(statements));
+    pub fn statements(mut self, statements: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> Self {
+        self.statements = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into_list(statements));
         self
     }
 }
@@ -9063,7 +9095,7 @@ pub struct PolicyProps {
     /// You can also use `attachToGroup(group)` to attach this policy to a group.
     ///
     /// Default: - No groups.
-    pub groups: Option<Vec<crate::aws_cdk_lib::aws_iam::IGroup>>,
+    pub groups: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IGroup>>,
     /// The name of the policy.
     ///
     /// If you specify multiple policies for an entity,
@@ -9077,19 +9109,19 @@ pub struct PolicyProps {
     /// You can also use `attachToRole(role)` to attach this policy to a role.
     ///
     /// Default: - No roles.
-    pub roles: Option<Vec<crate::aws_cdk_lib::aws_iam::IRole>>,
+    pub roles: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IRole>>,
     /// Initial set of permissions to add to this policy document.
     ///
     /// You can also use `addStatements(...statement)` to add permissions later.
     ///
     /// Default: - No statements.
-    pub statements: Option<Vec<crate::aws_cdk_lib::aws_iam::PolicyStatement>>,
+    pub statements: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::PolicyStatement>>,
     /// Users to attach this policy to.
     ///
     /// You can also use `attachToUser(user)` to attach this policy to a user.
     ///
     /// Default: - No users.
-    pub users: Option<Vec<crate::aws_cdk_lib::aws_iam::IUser>>,
+    pub users: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IUser>>,
 }
 
 impl PolicyProps {
@@ -9130,8 +9162,8 @@ impl PolicyProps {
     /// You can also use `attachToGroup(group)` to attach this policy to a group.
     ///
     /// Default: - No groups.
-    pub fn groups(mut self, groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IGroup>>) -> Self {
-        self.groups = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IGroup, _>(groups));
+    pub fn groups(mut self, groups: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IGroup>) -> Self {
+        self.groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IGroup>::into_list(groups));
         self
     }
     /// The name of the policy.
@@ -9150,8 +9182,8 @@ impl PolicyProps {
     /// You can also use `attachToRole(role)` to attach this policy to a role.
     ///
     /// Default: - No roles.
-    pub fn roles(mut self, roles: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IRole>>) -> Self {
-        self.roles = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IRole, _>(roles));
+    pub fn roles(mut self, roles: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IRole>) -> Self {
+        self.roles = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IRole>::into_list(roles));
         self
     }
     /// Initial set of permissions to add to this policy document.
@@ -9159,8 +9191,8 @@ impl PolicyProps {
     /// You can also use `addStatements(...statement)` to add permissions later.
     ///
     /// Default: - No statements.
-    pub fn statements(mut self, statements: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>>) -> Self {
-        self.statements = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::PolicyStatement, _>(statements));
+    pub fn statements(mut self, statements: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> Self {
+        self.statements = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into_list(statements));
         self
     }
     /// Users to attach this policy to.
@@ -9168,8 +9200,8 @@ impl PolicyProps {
     /// You can also use `attachToUser(user)` to attach this policy to a user.
     ///
     /// Default: - No users.
-    pub fn users(mut self, users: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IUser>>) -> Self {
-        self.users = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IUser, _>(users));
+    pub fn users(mut self, users: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IUser>) -> Self {
+        self.users = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IUser>::into_list(users));
         self
     }
 }
@@ -9633,7 +9665,7 @@ pub struct PolicyStatementProps {
     /// List of actions to add to the statement.
     ///
     /// Default: - no actions
-    pub actions: Option<Vec<rt::JsString>>,
+    pub actions: Option<rt::JsList<rt::JsString>>,
     /// Conditions to add to the statement.
     ///
     /// Default: - no condition
@@ -9645,23 +9677,23 @@ pub struct PolicyStatementProps {
     /// List of not actions to add to the statement.
     ///
     /// Default: - no not-actions
-    pub not_actions: Option<Vec<rt::JsString>>,
+    pub not_actions: Option<rt::JsList<rt::JsString>>,
     /// List of not principals to add to the statement.
     ///
     /// Default: - no not principals
-    pub not_principals: Option<Vec<crate::aws_cdk_lib::aws_iam::IPrincipal>>,
+    pub not_principals: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IPrincipal>>,
     /// NotResource ARNs to add to the statement.
     ///
     /// Default: - no not-resources
-    pub not_resources: Option<Vec<rt::JsString>>,
+    pub not_resources: Option<rt::JsList<rt::JsString>>,
     /// List of principals to add to the statement.
     ///
     /// Default: - no principals
-    pub principals: Option<Vec<crate::aws_cdk_lib::aws_iam::IPrincipal>>,
+    pub principals: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IPrincipal>>,
     /// Resource ARNs to add to the statement.
     ///
     /// Default: - no resources
-    pub resources: Option<Vec<rt::JsString>>,
+    pub resources: Option<rt::JsList<rt::JsString>>,
     /// The Sid (statement ID) is an optional identifier that you provide for the policy statement.
     ///
     /// You can assign a Sid value to each statement in a
@@ -9682,8 +9714,8 @@ impl PolicyStatementProps {
     /// List of actions to add to the statement.
     ///
     /// Default: - no actions
-    pub fn actions(mut self, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.actions = Some(rt::collect::<rt::JsString, _>(actions));
+    pub fn actions(mut self, actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.actions = Some(rt::ListArg::<rt::JsString>::into_list(actions));
         self
     }
     /// Conditions to add to the statement.
@@ -9703,36 +9735,36 @@ impl PolicyStatementProps {
     /// List of not actions to add to the statement.
     ///
     /// Default: - no not-actions
-    pub fn not_actions(mut self, not_actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.not_actions = Some(rt::collect::<rt::JsString, _>(not_actions));
+    pub fn not_actions(mut self, not_actions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.not_actions = Some(rt::ListArg::<rt::JsString>::into_list(not_actions));
         self
     }
     /// List of not principals to add to the statement.
     ///
     /// Default: - no not principals
-    pub fn not_principals(mut self, not_principals: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IPrincipal>>) -> Self {
-        self.not_principals = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IPrincipal, _>(not_principals));
+    pub fn not_principals(mut self, not_principals: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IPrincipal>) -> Self {
+        self.not_principals = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IPrincipal>::into_list(not_principals));
         self
     }
     /// NotResource ARNs to add to the statement.
     ///
     /// Default: - no not-resources
-    pub fn not_resources(mut self, not_resources: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.not_resources = Some(rt::collect::<rt::JsString, _>(not_resources));
+    pub fn not_resources(mut self, not_resources: impl rt::ListArg<rt::JsString>) -> Self {
+        self.not_resources = Some(rt::ListArg::<rt::JsString>::into_list(not_resources));
         self
     }
     /// List of principals to add to the statement.
     ///
     /// Default: - no principals
-    pub fn principals(mut self, principals: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IPrincipal>>) -> Self {
-        self.principals = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IPrincipal, _>(principals));
+    pub fn principals(mut self, principals: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IPrincipal>) -> Self {
+        self.principals = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IPrincipal>::into_list(principals));
         self
     }
     /// Resource ARNs to add to the statement.
     ///
     /// Default: - no resources
-    pub fn resources(mut self, resources: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resources = Some(rt::collect::<rt::JsString, _>(resources));
+    pub fn resources(mut self, resources: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resources = Some(rt::ListArg::<rt::JsString>::into_list(resources));
         self
     }
     /// The Sid (statement ID) is an optional identifier that you provide for the policy statement.
@@ -9793,7 +9825,7 @@ impl PrincipalBase {
     }
     /// Add to the policy of this principal.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -9808,7 +9840,7 @@ impl PrincipalBase {
     ///
     /// Used when JSON.stringify() is called
     #[track_caller]
-    pub fn to_json(&self) -> rt::JsAny {
+    pub fn to_json(&self) -> rt::JsMap<rt::JsArray<rt::JsString>> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "toJSON", __args)
     }
@@ -9891,9 +9923,9 @@ impl PrincipalPolicyFragment {
     ///
     /// Leaves out the optional `conditions`; [`Self::new_with`] passes it.
     #[track_caller]
-    pub fn new(principal_json: impl IntoIterator<Item = (impl Into<String>, impl Into<Vec<rt::JsString>>)>) -> Self {
+    pub fn new(principal_json: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsList<rt::JsString>>)>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect_map::<Vec<rt::JsString>, _, _>(principal_json)));
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsList<rt::JsString>, _, _>(principal_json)));
         rt::new_op("aws-cdk-lib.aws_iam.PrincipalPolicyFragment", __args)
     }
     /// Arguments:
@@ -9902,9 +9934,9 @@ impl PrincipalPolicyFragment {
     ///
     /// [`Self::new`] with the optional `conditions` passed.
     #[track_caller]
-    pub fn new_with(principal_json: impl IntoIterator<Item = (impl Into<String>, impl Into<Vec<rt::JsString>>)>, conditions: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsAny>)>) -> Self {
+    pub fn new_with(principal_json: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsList<rt::JsString>>)>, conditions: impl IntoIterator<Item = (impl Into<String>, impl Into<rt::JsAny>)>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect_map::<Vec<rt::JsString>, _, _>(principal_json)));
+        __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsList<rt::JsString>, _, _>(principal_json)));
         __args.push(rt::ToValue::to_value(&rt::collect_map::<rt::JsAny, _, _>(conditions)));
         rt::new_op("aws-cdk-lib.aws_iam.PrincipalPolicyFragment", __args)
     }
@@ -9913,12 +9945,12 @@ impl PrincipalPolicyFragment {
     /// See [the IAM documentation](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html).
     /// conditions that need to be applied to this policy
     #[track_caller]
-    pub fn conditions(&self) -> rt::JsAny {
+    pub fn conditions(&self) -> rt::JsMap<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "conditions")
     }
     /// JSON of the "Principal" section in a policy statement.
     #[track_caller]
-    pub fn principal_json(&self) -> rt::JsAny {
+    pub fn principal_json(&self) -> rt::JsMap<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "principalJson")
     }
 }
@@ -9978,7 +10010,7 @@ impl PrincipalWithConditions {
     }
     /// Add to the policy of this principal.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -9993,7 +10025,7 @@ impl PrincipalWithConditions {
     ///
     /// Used when JSON.stringify() is called
     #[track_caller]
-    pub fn to_json(&self) -> rt::JsAny {
+    pub fn to_json(&self) -> rt::JsMap<rt::JsArray<rt::JsString>> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "toJSON", __args)
     }
@@ -10012,7 +10044,7 @@ impl PrincipalWithConditions {
     ///
     /// See [the IAM documentation](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html).
     #[track_caller]
-    pub fn conditions(&self) -> rt::JsAny {
+    pub fn conditions(&self) -> rt::JsMap<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "conditions")
     }
     /// Return the policy fragment that identifies this principal in a Policy.
@@ -10303,7 +10335,7 @@ impl Role {
     /// Arguments:
     /// - `statement`: The permission statement to add to the policy document.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -10601,7 +10633,7 @@ pub struct RoleProps {
     /// AssumeRole operation will fail.
     ///
     /// Default: No external ID required
-    pub external_ids: Option<Vec<rt::JsString>>,
+    pub external_ids: Option<rt::JsList<rt::JsString>>,
     /// A list of named policies to inline into this role.
     ///
     /// These policies will be
@@ -10617,7 +10649,7 @@ pub struct RoleProps {
     /// `addManagedPolicy(ManagedPolicy.fromAwsManagedPolicyName(policyName))`.
     ///
     /// Default: - No managed policies.
-    pub managed_policies: Option<Vec<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>,
+    pub managed_policies: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>,
     /// The maximum session duration that you want to set for the specified role.
     ///
     /// This setting can have a value from 1 hour (3600sec) to 12 (43200sec) hours.
@@ -10697,8 +10729,8 @@ impl RoleProps {
     /// AssumeRole operation will fail.
     ///
     /// Default: No external ID required
-    pub fn external_ids(mut self, external_ids: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.external_ids = Some(rt::collect::<rt::JsString, _>(external_ids));
+    pub fn external_ids(mut self, external_ids: impl rt::ListArg<rt::JsString>) -> Self {
+        self.external_ids = Some(rt::ListArg::<rt::JsString>::into_list(external_ids));
         self
     }
     /// A list of named policies to inline into this role.
@@ -10719,8 +10751,8 @@ impl RoleProps {
     /// `addManagedPolicy(ManagedPolicy.fromAwsManagedPolicyName(policyName))`.
     ///
     /// Default: - No managed policies.
-    pub fn managed_policies(mut self, managed_policies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>) -> Self {
-        self.managed_policies = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IManagedPolicy, _>(managed_policies));
+    pub fn managed_policies(mut self, managed_policies: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IManagedPolicy>) -> Self {
+        self.managed_policies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IManagedPolicy>::into_list(managed_policies));
         self
     }
     /// The maximum session duration that you want to set for the specified role.
@@ -11190,7 +11222,7 @@ impl SessionTagsPrincipal {
     }
     /// Add to the policy of this principal.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -11292,7 +11324,7 @@ impl UnknownPrincipal {
     }
     /// Add to the policy of this principal.
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -11444,7 +11476,7 @@ impl User {
     ///
     /// Returns: true
     #[track_caller]
-    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_principal_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToPrincipalPolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToPrincipalPolicy", __args)
@@ -11552,14 +11584,14 @@ pub struct UserProps {
     /// user to a group.
     ///
     /// Default: - No groups.
-    pub groups: Option<Vec<crate::aws_cdk_lib::aws_iam::IGroup>>,
+    pub groups: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IGroup>>,
     /// A list of managed policies associated with this role.
     ///
     /// You can add managed policies later using
     /// `addManagedPolicy(ManagedPolicy.fromAwsManagedPolicyName(policyName))`.
     ///
     /// Default: - No managed policies.
-    pub managed_policies: Option<Vec<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>,
+    pub managed_policies: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>,
     /// The password for the user. This is required so the user can access the AWS Management Console.
     ///
     /// You can use `SecretValue.unsafePlainText` to specify a password in plain text or
@@ -11621,8 +11653,8 @@ impl UserProps {
     /// user to a group.
     ///
     /// Default: - No groups.
-    pub fn groups(mut self, groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IGroup>>) -> Self {
-        self.groups = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IGroup, _>(groups));
+    pub fn groups(mut self, groups: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IGroup>) -> Self {
+        self.groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IGroup>::into_list(groups));
         self
     }
     /// A list of managed policies associated with this role.
@@ -11631,8 +11663,8 @@ impl UserProps {
     /// `addManagedPolicy(ManagedPolicy.fromAwsManagedPolicyName(policyName))`.
     ///
     /// Default: - No managed policies.
-    pub fn managed_policies(mut self, managed_policies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IManagedPolicy>>) -> Self {
-        self.managed_policies = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IManagedPolicy, _>(managed_policies));
+    pub fn managed_policies(mut self, managed_policies: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IManagedPolicy>) -> Self {
+        self.managed_policies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IManagedPolicy>::into_list(managed_policies));
         self
     }
     /// The password for the user. This is required so the user can access the AWS Management Console.
@@ -12026,11 +12058,11 @@ impl From<crate::aws_cdk_lib::aws_iam::CfnUserPolicyProperty> for IResolvableOrC
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnGroupPolicyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnGroupPolicyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnGroupPolicyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnGroupPolicyPropertyList(Vec<IResolvableOrCfnGroupPolicyProperty>),
+    IResolvableOrCfnGroupPolicyPropertyList(rt::JsList<IResolvableOrCfnGroupPolicyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnGroupPolicyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -12050,17 +12082,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnGro
         IResolvableOrIResolvableOrCfnGroupPolicyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnGroupPolicyProperty>> for IResolvableOrIResolvableOrCfnGroupPolicyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnGroupPolicyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnGroupPolicyProperty>> for IResolvableOrIResolvableOrCfnGroupPolicyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnGroupPolicyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnGroupPolicyPropertyList::IResolvableOrCfnGroupPolicyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnGroupPolicyProperty>> for IResolvableOrIResolvableOrCfnGroupPolicyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnGroupPolicyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnGroupPolicyPropertyList::IResolvableOrCfnGroupPolicyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnGroupPolicyProperty>> for IResolvableOrIResolvableOrCfnGroupPolicyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnGroupPolicyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnGroupPolicyPropertyList::IResolvableOrCfnGroupPolicyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRolePolicyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRolePolicyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRolePolicyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRolePolicyPropertyList(Vec<IResolvableOrCfnRolePolicyProperty>),
+    IResolvableOrCfnRolePolicyPropertyList(rt::JsList<IResolvableOrCfnRolePolicyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRolePolicyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -12080,17 +12122,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRol
         IResolvableOrIResolvableOrCfnRolePolicyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRolePolicyProperty>> for IResolvableOrIResolvableOrCfnRolePolicyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRolePolicyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRolePolicyProperty>> for IResolvableOrIResolvableOrCfnRolePolicyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRolePolicyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRolePolicyPropertyList::IResolvableOrCfnRolePolicyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRolePolicyProperty>> for IResolvableOrIResolvableOrCfnRolePolicyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRolePolicyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRolePolicyPropertyList::IResolvableOrCfnRolePolicyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRolePolicyProperty>> for IResolvableOrIResolvableOrCfnRolePolicyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRolePolicyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRolePolicyPropertyList::IResolvableOrCfnRolePolicyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList(Vec<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>),
+    IResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList(rt::JsList<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -12110,17 +12162,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSAM
         IResolvableOrIResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>> for IResolvableOrIResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>> for IResolvableOrIResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList::IResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>> for IResolvableOrIResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList::IResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>> for IResolvableOrIResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnSAMLProviderSAMLPrivateKeyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList::IResolvableOrCfnSAMLProviderSAMLPrivateKeyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnUserPolicyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnUserPolicyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnUserPolicyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnUserPolicyPropertyList(Vec<IResolvableOrCfnUserPolicyProperty>),
+    IResolvableOrCfnUserPolicyPropertyList(rt::JsList<IResolvableOrCfnUserPolicyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnUserPolicyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -12140,9 +12202,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnUse
         IResolvableOrIResolvableOrCfnUserPolicyPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnUserPolicyProperty>> for IResolvableOrIResolvableOrCfnUserPolicyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnUserPolicyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnUserPolicyPropertyList::IResolvableOrCfnUserPolicyPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnUserPolicyProperty>> for IResolvableOrIResolvableOrCfnUserPolicyPropertyList {
     fn from(v: Vec<IResolvableOrCfnUserPolicyProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnUserPolicyPropertyList::IResolvableOrCfnUserPolicyPropertyList(v)
+        IResolvableOrIResolvableOrCfnUserPolicyPropertyList::IResolvableOrCfnUserPolicyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnUserPolicyProperty>> for IResolvableOrIResolvableOrCfnUserPolicyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnUserPolicyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnUserPolicyPropertyList::IResolvableOrCfnUserPolicyPropertyList(rt::JsList::Array(v))
     }
 }
 

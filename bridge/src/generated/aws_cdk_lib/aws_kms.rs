@@ -77,7 +77,7 @@ impl Alias {
     ///
     /// Leaves out the optional `allow_no_op`; [`Self::add_to_resource_policy_with`] passes it.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -86,7 +86,7 @@ impl Alias {
     ///
     /// [`Self::add_to_resource_policy`] with the optional `allow_no_op` passed.
     #[track_caller]
-    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::JsAny {
+    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(allow_no_op)));
@@ -694,7 +694,7 @@ impl CfnKey {
     }
     /// Assigns one or more tags to the replica key.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -903,7 +903,7 @@ pub struct CfnKeyProps {
     /// For information about tags in AWS  , see [Tagging keys](https://docs.aws.amazon.com/kms/latest/developerguide/tagging-keys.html) in the *AWS Key Management Service Developer Guide* . For information about tags in CloudFormation, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kms-key.html#cfn-kms-key-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnKeyProps {
@@ -1141,8 +1141,8 @@ impl CfnKeyProps {
     /// For information about tags in AWS  , see [Tagging keys](https://docs.aws.amazon.com/kms/latest/developerguide/tagging-keys.html) in the *AWS Key Management Service Developer Guide* . For information about tags in CloudFormation, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kms-key.html#cfn-kms-key-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -1285,7 +1285,7 @@ impl CfnReplicaKey {
     }
     /// Assigns one or more tags to the replica key.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1375,7 +1375,7 @@ pub struct CfnReplicaKeyProps {
     /// When you assign tags to an AWS resource, AWS generates a cost allocation report with usage and costs aggregated by tags. Tags can also be used to control access to a KMS key. For details, see [Tagging keys](https://docs.aws.amazon.com/kms/latest/developerguide/tagging-keys.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kms-replicakey.html#cfn-kms-replicakey-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnReplicaKeyProps`], named: `CfnReplicaKeyProps::new(CfnReplicaKeyPropsRequired { .. })`.
@@ -1489,8 +1489,8 @@ impl CfnReplicaKeyProps {
     /// When you assign tags to an AWS resource, AWS generates a cost allocation report with usage and costs aggregated by tags. Tags can also be used to control access to a KMS key. For details, see [Tagging keys](https://docs.aws.amazon.com/kms/latest/developerguide/tagging-keys.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kms-replicakey.html#cfn-kms-replicakey-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -1533,7 +1533,7 @@ impl IAlias {
     ///
     /// Leaves out the optional `allow_no_op`; [`Self::add_to_resource_policy_with`] passes it.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -1546,7 +1546,7 @@ impl IAlias {
     ///
     /// [`Self::add_to_resource_policy`] with the optional `allow_no_op` passed.
     #[track_caller]
-    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::JsAny {
+    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(allow_no_op)));
@@ -1727,7 +1727,7 @@ impl IKey {
     ///
     /// Leaves out the optional `allow_no_op`; [`Self::add_to_resource_policy_with`] passes it.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -1740,7 +1740,7 @@ impl IKey {
     ///
     /// [`Self::add_to_resource_policy`] with the optional `allow_no_op` passed.
     #[track_caller]
-    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::JsAny {
+    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(allow_no_op)));
@@ -1991,7 +1991,7 @@ impl Key {
     ///
     /// Leaves out the optional `allow_no_op`; [`Self::add_to_resource_policy_with`] passes it.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -2004,7 +2004,7 @@ impl Key {
     ///
     /// [`Self::add_to_resource_policy`] with the optional `allow_no_op` passed.
     #[track_caller]
-    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::JsAny {
+    pub fn add_to_resource_policy_with(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>, allow_no_op: impl Into<rt::JsBool>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsBool>::into(allow_no_op)));
@@ -2322,7 +2322,7 @@ pub struct KeyProps {
     /// These principals will be added to the default key policy (if none specified), or to the specified policy (if provided).
     ///
     /// Default: []
-    pub admins: Option<Vec<crate::aws_cdk_lib::aws_iam::IPrincipal>>,
+    pub admins: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::IPrincipal>>,
     /// Initial alias to add to the key.
     ///
     /// More aliases can be added later by calling `addAlias`.
@@ -2417,8 +2417,8 @@ impl KeyProps {
     /// These principals will be added to the default key policy (if none specified), or to the specified policy (if provided).
     ///
     /// Default: []
-    pub fn admins(mut self, admins: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::IPrincipal>>) -> Self {
-        self.admins = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::IPrincipal, _>(admins));
+    pub fn admins(mut self, admins: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::IPrincipal>) -> Self {
+        self.admins = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::IPrincipal>::into_list(admins));
         self
     }
     /// Initial alias to add to the key.

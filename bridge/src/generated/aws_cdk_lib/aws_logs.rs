@@ -76,17 +76,17 @@ impl rt::ToValue for AddKeyEntryProperty {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AddKeysProperty {
     /// An array of objects, where each object contains information about one key to add to the log event.
-    pub entries: Vec<crate::aws_cdk_lib::aws_logs::AddKeyEntryProperty>,
+    pub entries: rt::JsList<crate::aws_cdk_lib::aws_logs::AddKeyEntryProperty>,
 }
 
 impl AddKeysProperty {
     /// A `AddKeysProperty` with its required fields; set optional ones with the setters.
-    pub fn new(entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::AddKeyEntryProperty>>) -> Self {
-        AddKeysProperty { entries: rt::collect::<crate::aws_cdk_lib::aws_logs::AddKeyEntryProperty, _>(entries) }
+    pub fn new(entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::AddKeyEntryProperty>) -> Self {
+        AddKeysProperty { entries: rt::ListArg::<crate::aws_cdk_lib::aws_logs::AddKeyEntryProperty>::into_list(entries) }
     }
     /// An array of objects, where each object contains information about one key to add to the log event.
-    pub fn entries(mut self, entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::AddKeyEntryProperty>>) -> Self {
-        self.entries = rt::collect::<crate::aws_cdk_lib::aws_logs::AddKeyEntryProperty, _>(entries);
+    pub fn entries(mut self, entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::AddKeyEntryProperty>) -> Self {
+        self.entries = rt::ListArg::<crate::aws_cdk_lib::aws_logs::AddKeyEntryProperty>::into_list(entries);
         self
     }
 }
@@ -592,7 +592,7 @@ impl CfnDelivery {
     }
     /// An array of key-value pairs to apply to the delivery.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -720,7 +720,7 @@ impl CfnDeliveryDestination {
     }
     /// An array of key-value pairs to apply to the delivery destination.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -812,7 +812,7 @@ pub struct CfnDeliveryDestinationProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-deliverydestination.html#cfn-logs-deliverydestination-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnDeliveryDestinationProps {
@@ -864,8 +864,8 @@ impl CfnDeliveryDestinationProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-deliverydestination.html#cfn-logs-deliverydestination-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -907,7 +907,7 @@ pub struct CfnDeliveryProps {
     /// If the delivery's log source has mandatory fields, they must be included in this list.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-delivery.html#cfn-logs-delivery-recordfields>
-    pub record_fields: Option<Vec<rt::JsString>>,
+    pub record_fields: Option<rt::JsList<rt::JsString>>,
     /// Use this parameter to cause the S3 objects that contain delivered logs to use a prefix structure that allows for integration with Apache Hive.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-delivery.html#cfn-logs-delivery-s3enablehivecompatiblepath>
@@ -923,7 +923,7 @@ pub struct CfnDeliveryProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-delivery.html#cfn-logs-delivery-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnDeliveryProps`], named: `CfnDeliveryProps::new(CfnDeliveryPropsRequired { .. })`.
@@ -970,8 +970,8 @@ impl CfnDeliveryProps {
     /// If the delivery's log source has mandatory fields, they must be included in this list.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-delivery.html#cfn-logs-delivery-recordfields>
-    pub fn record_fields(mut self, record_fields: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.record_fields = Some(rt::collect::<rt::JsString, _>(record_fields));
+    pub fn record_fields(mut self, record_fields: impl rt::ListArg<rt::JsString>) -> Self {
+        self.record_fields = Some(rt::ListArg::<rt::JsString>::into_list(record_fields));
         self
     }
     /// Use this parameter to cause the S3 objects that contain delivered logs to use a prefix structure that allows for integration with Apache Hive.
@@ -995,8 +995,8 @@ impl CfnDeliveryProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-delivery.html#cfn-logs-delivery-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -1158,7 +1158,7 @@ impl CfnDeliverySource {
     }
     /// An array of key-value pairs to apply to the delivery source.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1197,7 +1197,7 @@ pub struct CfnDeliverySourceProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-deliverysource.html#cfn-logs-deliverysource-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnDeliverySourceProps {
@@ -1244,8 +1244,8 @@ impl CfnDeliverySourceProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-deliverysource.html#cfn-logs-deliverysource-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -1366,7 +1366,7 @@ impl CfnDestination {
     }
     /// The tags that have been assigned to this delivery destination.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The Amazon Resource Name (ARN) of the physical target where the log events are delivered (for example, a Kinesis stream).
@@ -1398,7 +1398,7 @@ pub struct CfnDestinationProps {
     /// The tags that have been assigned to this delivery destination.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-destination.html#cfn-logs-destination-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The Amazon Resource Name (ARN) of the physical target where the log events are delivered (for example, a Kinesis stream).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-destination.html#cfn-logs-destination-targetarn>
@@ -1450,8 +1450,8 @@ impl CfnDestinationProps {
     /// The tags that have been assigned to this delivery destination.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-destination.html#cfn-logs-destination-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The Amazon Resource Name (ARN) of the physical target where the log events are delivered (for example, a Kinesis stream).
@@ -1572,7 +1572,7 @@ pub struct CfnIntegrationOpenSearchResourceConfigProperty {
     /// > In addition to specifying these users here, you must also grant them the *CloudWatchOpenSearchDashboardAccess* IAM policy. For more information, see [IAM policies for users](https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/OpenSearch-Dashboards-UserRoles.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-integration-opensearchresourceconfig.html#cfn-logs-integration-opensearchresourceconfig-dashboardviewerprincipals>
-    pub dashboard_viewer_principals: Vec<rt::JsString>,
+    pub dashboard_viewer_principals: rt::JsList<rt::JsString>,
     /// Specify the ARN of an IAM role that CloudWatch Logs will use to create the integration.
     ///
     /// This role must have the permissions necessary to access the OpenSearch Service collection to be able to create the dashboards. For more information about the permissions needed, see [Permissions that the integration needs](https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/OpenSearch-Dashboards-CreateRole.html) in the CloudWatch Logs User Guide.
@@ -1594,7 +1594,7 @@ pub struct CfnIntegrationOpenSearchResourceConfigProperty {
 /// The required fields of [`CfnIntegrationOpenSearchResourceConfigProperty`], named: `CfnIntegrationOpenSearchResourceConfigProperty::new(CfnIntegrationOpenSearchResourceConfigPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnIntegrationOpenSearchResourceConfigPropertyRequired<T0, T1> {
-    /// Specify the ARNs of IAM roles and IAM users who you want to grant permission to for viewing the dashboards. (items converting into `JsString`)
+    /// Specify the ARNs of IAM roles and IAM users who you want to grant permission to for viewing the dashboards. (items converting into `JsString`, or a `JsArray` of them)
     pub dashboard_viewer_principals: T0,
     /// Specify the ARN of an IAM role that CloudWatch Logs will use to create the integration. (converts into `JsString`)
     pub data_source_role_arn: T1,
@@ -1604,11 +1604,10 @@ impl CfnIntegrationOpenSearchResourceConfigProperty {
     /// A `CfnIntegrationOpenSearchResourceConfigProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnIntegrationOpenSearchResourceConfigPropertyRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
     {
-        CfnIntegrationOpenSearchResourceConfigProperty { application_arn: None, dashboard_viewer_principals: rt::collect::<rt::JsString, _>(required.dashboard_viewer_principals), data_source_role_arn: required.data_source_role_arn.into(), kms_key_arn: None, retention_days: None }
+        CfnIntegrationOpenSearchResourceConfigProperty { application_arn: None, dashboard_viewer_principals: rt::ListArg::<rt::JsString>::into_list(required.dashboard_viewer_principals), data_source_role_arn: required.data_source_role_arn.into(), kms_key_arn: None, retention_days: None }
     }
     /// If you want to use an existing OpenSearch Service application for your integration with OpenSearch Service, specify it here.
     ///
@@ -1624,8 +1623,8 @@ impl CfnIntegrationOpenSearchResourceConfigProperty {
     /// > In addition to specifying these users here, you must also grant them the *CloudWatchOpenSearchDashboardAccess* IAM policy. For more information, see [IAM policies for users](https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/OpenSearch-Dashboards-UserRoles.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-integration-opensearchresourceconfig.html#cfn-logs-integration-opensearchresourceconfig-dashboardviewerprincipals>
-    pub fn dashboard_viewer_principals(mut self, dashboard_viewer_principals: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.dashboard_viewer_principals = rt::collect::<rt::JsString, _>(dashboard_viewer_principals);
+    pub fn dashboard_viewer_principals(mut self, dashboard_viewer_principals: impl rt::ListArg<rt::JsString>) -> Self {
+        self.dashboard_viewer_principals = rt::ListArg::<rt::JsString>::into_list(dashboard_viewer_principals);
         self
     }
     /// Specify the ARN of an IAM role that CloudWatch Logs will use to create the integration.
@@ -1960,7 +1959,7 @@ pub struct CfnLogAnomalyDetectorProps {
     /// You can specify only one log group ARN.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loganomalydetector.html#cfn-logs-loganomalydetector-loggrouparnlist>
-    pub log_group_arn_list: Option<Vec<rt::JsString>>,
+    pub log_group_arn_list: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnLogAnomalyDetectorProps {
@@ -2025,8 +2024,8 @@ impl CfnLogAnomalyDetectorProps {
     /// You can specify only one log group ARN.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loganomalydetector.html#cfn-logs-loganomalydetector-loggrouparnlist>
-    pub fn log_group_arn_list(mut self, log_group_arn_list: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.log_group_arn_list = Some(rt::collect::<rt::JsString, _>(log_group_arn_list));
+    pub fn log_group_arn_list(mut self, log_group_arn_list: impl rt::ListArg<rt::JsString>) -> Self {
+        self.log_group_arn_list = Some(rt::ListArg::<rt::JsString>::into_list(log_group_arn_list));
         self
     }
 }
@@ -2204,7 +2203,7 @@ impl CfnLogGroup {
     }
     /// An array of key-value pairs to apply to the log group.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -2294,7 +2293,7 @@ pub struct CfnLogGroupProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loggroup.html#cfn-logs-loggroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnLogGroupProps {
@@ -2407,8 +2406,8 @@ impl CfnLogGroupProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loggroup.html#cfn-logs-loggroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -2883,7 +2882,7 @@ pub struct CfnMetricFilterProps {
     /// Returns the `emitSystemFieldDimensions` value if it was specified when the metric filter was created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-metricfilter.html#cfn-logs-metricfilter-emitsystemfielddimensions>
-    pub emit_system_field_dimensions: Option<Vec<rt::JsString>>,
+    pub emit_system_field_dimensions: Option<rt::JsList<rt::JsString>>,
     /// The filter expression that specifies which log events are processed by this metric filter based on system fields.
     ///
     /// Returns the `fieldSelectionCriteria` value if it was specified when the metric filter was created.
@@ -2947,8 +2946,8 @@ impl CfnMetricFilterProps {
     /// Returns the `emitSystemFieldDimensions` value if it was specified when the metric filter was created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-metricfilter.html#cfn-logs-metricfilter-emitsystemfielddimensions>
-    pub fn emit_system_field_dimensions(mut self, emit_system_field_dimensions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.emit_system_field_dimensions = Some(rt::collect::<rt::JsString, _>(emit_system_field_dimensions));
+    pub fn emit_system_field_dimensions(mut self, emit_system_field_dimensions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.emit_system_field_dimensions = Some(rt::ListArg::<rt::JsString>::into_list(emit_system_field_dimensions));
         self
     }
     /// The filter expression that specifies which log events are processed by this metric filter based on system fields.
@@ -3166,7 +3165,7 @@ pub struct CfnQueryDefinitionProps {
     /// Use this parameter if you want the query to query only certain log groups.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-querydefinition.html#cfn-logs-querydefinition-loggroupnames>
-    pub log_group_names: Option<Vec<StringOrObject>>,
+    pub log_group_names: Option<rt::JsList<StringOrObject>>,
     /// A name for the query definition.
     ///
     /// > You can use the name to create a folder structure for your queries. To create a folder, use a forward slash (/) to prefix your desired query name with your desired folder name. For example, `*folder-name* / *query-name*` .
@@ -3216,8 +3215,8 @@ impl CfnQueryDefinitionProps {
     /// Use this parameter if you want the query to query only certain log groups.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-querydefinition.html#cfn-logs-querydefinition-loggroupnames>
-    pub fn log_group_names(mut self, log_group_names: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.log_group_names = Some(rt::collect::<StringOrObject, _>(log_group_names));
+    pub fn log_group_names(mut self, log_group_names: impl rt::ListArg<StringOrObject>) -> Self {
+        self.log_group_names = Some(rt::ListArg::<StringOrObject>::into_list(log_group_names));
         self
     }
     /// A name for the query definition.
@@ -3532,7 +3531,7 @@ impl CfnScheduledQuery {
         rt::get_op(rt::JsObject::handle(self), "state")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_logs::CfnScheduledQueryTagsItemsProperty>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     #[track_caller]
@@ -3670,6 +3669,20 @@ impl rt::ToValue for CfnScheduledQueryTagsItemsProperty {
     }
 }
 
+/// The fields of a [`CfnScheduledQueryTagsItemsProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnScheduledQueryTagsItemsProperty> {
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-scheduledquery-tagsitems.html#cfn-logs-scheduledquery-tagsitems-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-scheduledquery-tagsitems.html#cfn-logs-scheduledquery-tagsitems-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// Properties for defining a `CfnScheduledQuery`.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html>
@@ -3684,7 +3697,7 @@ pub struct CfnScheduledQueryProps {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-executionrolearn>
     pub execution_role_arn: rt::JsString,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-loggroupidentifiers>
-    pub log_group_identifiers: Option<Vec<rt::JsString>>,
+    pub log_group_identifiers: Option<rt::JsList<rt::JsString>>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-name>
     pub name: rt::JsString,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-querylanguage>
@@ -3702,7 +3715,7 @@ pub struct CfnScheduledQueryProps {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-state>
     pub state: Option<rt::JsString>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_logs::CfnScheduledQueryTagsItemsProperty>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_logs::CfnScheduledQueryTagsItemsProperty>>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-timezone>
     pub timezone: Option<rt::JsString>,
 }
@@ -3750,8 +3763,8 @@ impl CfnScheduledQueryProps {
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-loggroupidentifiers>
-    pub fn log_group_identifiers(mut self, log_group_identifiers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.log_group_identifiers = Some(rt::collect::<rt::JsString, _>(log_group_identifiers));
+    pub fn log_group_identifiers(mut self, log_group_identifiers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.log_group_identifiers = Some(rt::ListArg::<rt::JsString>::into_list(log_group_identifiers));
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-name>
@@ -3795,8 +3808,8 @@ impl CfnScheduledQueryProps {
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::CfnScheduledQueryTagsItemsProperty>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_logs::CfnScheduledQueryTagsItemsProperty, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::CfnScheduledQueryTagsItemsProperty>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_logs::CfnScheduledQueryTagsItemsProperty>::into_list(tags));
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html#cfn-logs-scheduledquery-timezone>
@@ -4071,7 +4084,7 @@ pub struct CfnSubscriptionFilterProps {
     /// Returns the `emitSystemFields` value if it was specified when the subscription filter was created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-subscriptionfilter.html#cfn-logs-subscriptionfilter-emitsystemfields>
-    pub emit_system_fields: Option<Vec<rt::JsString>>,
+    pub emit_system_fields: Option<rt::JsList<rt::JsString>>,
     /// The filter expression that specifies which log events are processed by this subscription filter based on system fields.
     ///
     /// Returns the `fieldSelectionCriteria` value if it was specified when the subscription filter was created.
@@ -4153,8 +4166,8 @@ impl CfnSubscriptionFilterProps {
     /// Returns the `emitSystemFields` value if it was specified when the subscription filter was created.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-subscriptionfilter.html#cfn-logs-subscriptionfilter-emitsystemfields>
-    pub fn emit_system_fields(mut self, emit_system_fields: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.emit_system_fields = Some(rt::collect::<rt::JsString, _>(emit_system_fields));
+    pub fn emit_system_fields(mut self, emit_system_fields: impl rt::ListArg<rt::JsString>) -> Self {
+        self.emit_system_fields = Some(rt::ListArg::<rt::JsString>::into_list(emit_system_fields));
         self
     }
     /// The filter expression that specifies which log events are processed by this subscription filter based on system fields.
@@ -4537,7 +4550,7 @@ pub struct CfnTransformerCsvProperty {
     /// If you omit this, default column names ( `[column_1, column_2 ...]` ) are used.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-csv.html#cfn-logs-transformer-csv-columns>
-    pub columns: Option<Vec<rt::JsString>>,
+    pub columns: Option<rt::JsList<rt::JsString>>,
     /// The character used to separate each column in the original comma-separated value log event.
     ///
     /// If you omit this, the processor looks for the comma `,` character as the delimiter.
@@ -4568,8 +4581,8 @@ impl CfnTransformerCsvProperty {
     /// If you omit this, default column names ( `[column_1, column_2 ...]` ) are used.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-csv.html#cfn-logs-transformer-csv-columns>
-    pub fn columns(mut self, columns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.columns = Some(rt::collect::<rt::JsString, _>(columns));
+    pub fn columns(mut self, columns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.columns = Some(rt::ListArg::<rt::JsString>::into_list(columns));
         self
     }
     /// The character used to separate each column in the original comma-separated value log event.
@@ -4630,7 +4643,7 @@ pub struct CfnTransformerDateTimeConverterProperty {
     /// A list of patterns to match against the `source` field.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-datetimeconverter.html#cfn-logs-transformer-datetimeconverter-matchpatterns>
-    pub match_patterns: Vec<rt::JsString>,
+    pub match_patterns: rt::JsList<rt::JsString>,
     /// The key to apply the date conversion to.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-datetimeconverter.html#cfn-logs-transformer-datetimeconverter-source>
@@ -4662,7 +4675,7 @@ pub struct CfnTransformerDateTimeConverterProperty {
 /// The required fields of [`CfnTransformerDateTimeConverterProperty`], named: `CfnTransformerDateTimeConverterProperty::new(CfnTransformerDateTimeConverterPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnTransformerDateTimeConverterPropertyRequired<T0, T1, T2> {
-    /// A list of patterns to match against the `source` field. (items converting into `JsString`)
+    /// A list of patterns to match against the `source` field. (items converting into `JsString`, or a `JsArray` of them)
     pub match_patterns: T0,
     /// The key to apply the date conversion to. (converts into `JsString`)
     pub source: T1,
@@ -4674,12 +4687,11 @@ impl CfnTransformerDateTimeConverterProperty {
     /// A `CfnTransformerDateTimeConverterProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: CfnTransformerDateTimeConverterPropertyRequired<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
         T2: Into<rt::JsString>,
     {
-        CfnTransformerDateTimeConverterProperty { locale: None, match_patterns: rt::collect::<rt::JsString, _>(required.match_patterns), source: required.source.into(), source_timezone: None, target: required.target.into(), target_format: None, target_timezone: None }
+        CfnTransformerDateTimeConverterProperty { locale: None, match_patterns: rt::ListArg::<rt::JsString>::into_list(required.match_patterns), source: required.source.into(), source_timezone: None, target: required.target.into(), target_format: None, target_timezone: None }
     }
     /// The locale of the source field.
     ///
@@ -4693,8 +4705,8 @@ impl CfnTransformerDateTimeConverterProperty {
     /// A list of patterns to match against the `source` field.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-datetimeconverter.html#cfn-logs-transformer-datetimeconverter-matchpatterns>
-    pub fn match_patterns(mut self, match_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.match_patterns = rt::collect::<rt::JsString, _>(match_patterns);
+    pub fn match_patterns(mut self, match_patterns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.match_patterns = rt::ListArg::<rt::JsString>::into_list(match_patterns);
         self
     }
     /// The key to apply the date conversion to.
@@ -4766,19 +4778,19 @@ pub struct CfnTransformerDeleteKeysProperty {
     /// The list of keys to delete.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-deletekeys.html#cfn-logs-transformer-deletekeys-withkeys>
-    pub with_keys: Vec<rt::JsString>,
+    pub with_keys: rt::JsList<rt::JsString>,
 }
 
 impl CfnTransformerDeleteKeysProperty {
     /// A `CfnTransformerDeleteKeysProperty` with its required fields; set optional ones with the setters.
-    pub fn new(with_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnTransformerDeleteKeysProperty { with_keys: rt::collect::<rt::JsString, _>(with_keys) }
+    pub fn new(with_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnTransformerDeleteKeysProperty { with_keys: rt::ListArg::<rt::JsString>::into_list(with_keys) }
     }
     /// The list of keys to delete.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-deletekeys.html#cfn-logs-transformer-deletekeys-withkeys>
-    pub fn with_keys(mut self, with_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.with_keys = rt::collect::<rt::JsString, _>(with_keys);
+    pub fn with_keys(mut self, with_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.with_keys = rt::ListArg::<rt::JsString>::into_list(with_keys);
         self
     }
 }
@@ -4984,19 +4996,19 @@ pub struct CfnTransformerLowerCaseStringProperty {
     /// The array caontaining the keys of the fields to convert to lowercase.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-lowercasestring.html#cfn-logs-transformer-lowercasestring-withkeys>
-    pub with_keys: Vec<rt::JsString>,
+    pub with_keys: rt::JsList<rt::JsString>,
 }
 
 impl CfnTransformerLowerCaseStringProperty {
     /// A `CfnTransformerLowerCaseStringProperty` with its required fields; set optional ones with the setters.
-    pub fn new(with_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnTransformerLowerCaseStringProperty { with_keys: rt::collect::<rt::JsString, _>(with_keys) }
+    pub fn new(with_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnTransformerLowerCaseStringProperty { with_keys: rt::ListArg::<rt::JsString>::into_list(with_keys) }
     }
     /// The array caontaining the keys of the fields to convert to lowercase.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-lowercasestring.html#cfn-logs-transformer-lowercasestring-withkeys>
-    pub fn with_keys(mut self, with_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.with_keys = rt::collect::<rt::JsString, _>(with_keys);
+    pub fn with_keys(mut self, with_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.with_keys = rt::ListArg::<rt::JsString>::into_list(with_keys);
         self
     }
 }
@@ -6278,19 +6290,19 @@ pub struct CfnTransformerTrimStringProperty {
     /// The array containing the keys of the fields to trim.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-trimstring.html#cfn-logs-transformer-trimstring-withkeys>
-    pub with_keys: Vec<rt::JsString>,
+    pub with_keys: rt::JsList<rt::JsString>,
 }
 
 impl CfnTransformerTrimStringProperty {
     /// A `CfnTransformerTrimStringProperty` with its required fields; set optional ones with the setters.
-    pub fn new(with_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnTransformerTrimStringProperty { with_keys: rt::collect::<rt::JsString, _>(with_keys) }
+    pub fn new(with_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnTransformerTrimStringProperty { with_keys: rt::ListArg::<rt::JsString>::into_list(with_keys) }
     }
     /// The array containing the keys of the fields to trim.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-trimstring.html#cfn-logs-transformer-trimstring-withkeys>
-    pub fn with_keys(mut self, with_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.with_keys = rt::collect::<rt::JsString, _>(with_keys);
+    pub fn with_keys(mut self, with_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.with_keys = rt::ListArg::<rt::JsString>::into_list(with_keys);
         self
     }
 }
@@ -6418,19 +6430,19 @@ pub struct CfnTransformerUpperCaseStringProperty {
     /// The array of containing the keys of the field to convert to uppercase.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-uppercasestring.html#cfn-logs-transformer-uppercasestring-withkeys>
-    pub with_keys: Vec<rt::JsString>,
+    pub with_keys: rt::JsList<rt::JsString>,
 }
 
 impl CfnTransformerUpperCaseStringProperty {
     /// A `CfnTransformerUpperCaseStringProperty` with its required fields; set optional ones with the setters.
-    pub fn new(with_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnTransformerUpperCaseStringProperty { with_keys: rt::collect::<rt::JsString, _>(with_keys) }
+    pub fn new(with_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnTransformerUpperCaseStringProperty { with_keys: rt::ListArg::<rt::JsString>::into_list(with_keys) }
     }
     /// The array of containing the keys of the field to convert to uppercase.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-logs-transformer-uppercasestring.html#cfn-logs-transformer-uppercasestring-withkeys>
-    pub fn with_keys(mut self, with_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.with_keys = rt::collect::<rt::JsString, _>(with_keys);
+    pub fn with_keys(mut self, with_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.with_keys = rt::ListArg::<rt::JsString>::into_list(with_keys);
         self
     }
 }
@@ -6632,19 +6644,19 @@ pub struct CopyValueProperty {
     /// List of sources and target to copy.
     ///
     /// An array of CopyValueEntry objects, where each object contains information about one field value to copy.
-    pub entries: Vec<crate::aws_cdk_lib::aws_logs::CopyValueEntryProperty>,
+    pub entries: rt::JsList<crate::aws_cdk_lib::aws_logs::CopyValueEntryProperty>,
 }
 
 impl CopyValueProperty {
     /// A `CopyValueProperty` with its required fields; set optional ones with the setters.
-    pub fn new(entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::CopyValueEntryProperty>>) -> Self {
-        CopyValueProperty { entries: rt::collect::<crate::aws_cdk_lib::aws_logs::CopyValueEntryProperty, _>(entries) }
+    pub fn new(entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::CopyValueEntryProperty>) -> Self {
+        CopyValueProperty { entries: rt::ListArg::<crate::aws_cdk_lib::aws_logs::CopyValueEntryProperty>::into_list(entries) }
     }
     /// List of sources and target to copy.
     ///
     /// An array of CopyValueEntry objects, where each object contains information about one field value to copy.
-    pub fn entries(mut self, entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::CopyValueEntryProperty>>) -> Self {
-        self.entries = rt::collect::<crate::aws_cdk_lib::aws_logs::CopyValueEntryProperty, _>(entries);
+    pub fn entries(mut self, entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::CopyValueEntryProperty>) -> Self {
+        self.entries = rt::ListArg::<crate::aws_cdk_lib::aws_logs::CopyValueEntryProperty>::into_list(entries);
         self
     }
 }
@@ -6697,7 +6709,7 @@ impl CrossAccountDestination {
     /// The destination may reconfigure its own permissions in response to this
     /// function call.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, source_log_group: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, source_log_group: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_logs::LogSubscriptionDestinationConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(source_log_group)));
@@ -6801,7 +6813,7 @@ pub struct CsvProperty {
     /// An array of names to use for the columns in the transformed log event.
     ///
     /// Default: - Column names ([column_1, column_2 ...]) are used
-    pub columns: Option<Vec<rt::JsString>>,
+    pub columns: Option<rt::JsList<rt::JsString>>,
     /// Character used to separate each column in the original comma-separated value log event.
     ///
     /// Default: DelimiterCharacter.COMMA
@@ -6824,8 +6836,8 @@ impl CsvProperty {
     /// An array of names to use for the columns in the transformed log event.
     ///
     /// Default: - Column names ([column_1, column_2 ...]) are used
-    pub fn columns(mut self, columns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.columns = Some(rt::collect::<rt::JsString, _>(columns));
+    pub fn columns(mut self, columns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.columns = Some(rt::ListArg::<rt::JsString>::into_list(columns));
         self
     }
     /// Character used to separate each column in the original comma-separated value log event.
@@ -7464,7 +7476,7 @@ pub struct DataProtectionPolicyProps {
     ///
     /// Managed data identifiers must be in the following list: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL-managed-data-identifiers.html
     /// Custom data identifiers must have a valid regex defined: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL-custom-data-identifiers.html#custom-data-identifiers-constraints
-    pub identifiers: Vec<crate::aws_cdk_lib::aws_logs::DataIdentifier>,
+    pub identifiers: rt::JsList<crate::aws_cdk_lib::aws_logs::DataIdentifier>,
     /// CloudWatch Logs log group to send audit findings to.
     ///
     /// The log group must already exist prior to creating the data protection policy.
@@ -7485,8 +7497,8 @@ pub struct DataProtectionPolicyProps {
 
 impl DataProtectionPolicyProps {
     /// A `DataProtectionPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(identifiers: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::DataIdentifier>>) -> Self {
-        DataProtectionPolicyProps { delivery_stream_name_audit_destination: None, description: None, identifiers: rt::collect::<crate::aws_cdk_lib::aws_logs::DataIdentifier, _>(identifiers), log_group_audit_destination: None, name: None, s3_bucket_audit_destination: None }
+    pub fn new(identifiers: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::DataIdentifier>) -> Self {
+        DataProtectionPolicyProps { delivery_stream_name_audit_destination: None, description: None, identifiers: rt::ListArg::<crate::aws_cdk_lib::aws_logs::DataIdentifier>::into_list(identifiers), log_group_audit_destination: None, name: None, s3_bucket_audit_destination: None }
     }
     /// Amazon Data Firehose delivery stream to send audit findings to.
     ///
@@ -7508,8 +7520,8 @@ impl DataProtectionPolicyProps {
     ///
     /// Managed data identifiers must be in the following list: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL-managed-data-identifiers.html
     /// Custom data identifiers must have a valid regex defined: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL-custom-data-identifiers.html#custom-data-identifiers-constraints
-    pub fn identifiers(mut self, identifiers: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::DataIdentifier>>) -> Self {
-        self.identifiers = rt::collect::<crate::aws_cdk_lib::aws_logs::DataIdentifier, _>(identifiers);
+    pub fn identifiers(mut self, identifiers: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::DataIdentifier>) -> Self {
+        self.identifiers = rt::ListArg::<crate::aws_cdk_lib::aws_logs::DataIdentifier>::into_list(identifiers);
         self
     }
     /// CloudWatch Logs log group to send audit findings to.
@@ -7562,7 +7574,7 @@ pub struct DateTimeConverterProperty {
     /// The locale of the source field.
     pub locale: rt::JsString,
     /// A list of patterns to match against the source field.
-    pub match_patterns: Vec<rt::JsString>,
+    pub match_patterns: rt::JsList<rt::JsString>,
     /// The key to apply the date conversion to.
     pub source: rt::JsString,
     /// The time zone of the source field.
@@ -7586,7 +7598,7 @@ pub struct DateTimeConverterProperty {
 pub struct DateTimeConverterPropertyRequired<T0, T1, T2, T3> {
     /// The locale of the source field. (converts into `JsString`)
     pub locale: T0,
-    /// A list of patterns to match against the source field. (items converting into `JsString`)
+    /// A list of patterns to match against the source field. (items converting into `JsString`, or a `JsArray` of them)
     pub match_patterns: T1,
     /// The key to apply the date conversion to. (converts into `JsString`)
     pub source: T2,
@@ -7599,12 +7611,11 @@ impl DateTimeConverterProperty {
     pub fn new<T0, T1, T2, T3>(required: DateTimeConverterPropertyRequired<T0, T1, T2, T3>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
         T2: Into<rt::JsString>,
         T3: Into<rt::JsString>,
     {
-        DateTimeConverterProperty { locale: required.locale.into(), match_patterns: rt::collect::<rt::JsString, _>(required.match_patterns), source: required.source.into(), source_timezone: None, target: required.target.into(), target_format: None, target_timezone: None }
+        DateTimeConverterProperty { locale: required.locale.into(), match_patterns: rt::ListArg::<rt::JsString>::into_list(required.match_patterns), source: required.source.into(), source_timezone: None, target: required.target.into(), target_format: None, target_timezone: None }
     }
     /// The locale of the source field.
     pub fn locale(mut self, locale: impl Into<rt::JsString>) -> Self {
@@ -7612,8 +7623,8 @@ impl DateTimeConverterProperty {
         self
     }
     /// A list of patterns to match against the source field.
-    pub fn match_patterns(mut self, match_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.match_patterns = rt::collect::<rt::JsString, _>(match_patterns);
+    pub fn match_patterns(mut self, match_patterns: impl rt::ListArg<rt::JsString>) -> Self {
+        self.match_patterns = rt::ListArg::<rt::JsString>::into_list(match_patterns);
         self
     }
     /// The key to apply the date conversion to.
@@ -7735,19 +7746,19 @@ pub struct FieldIndexPolicyProps {
     /// List of fields to index in log events.
     ///
     /// Default: no fields
-    pub fields: Vec<rt::JsString>,
+    pub fields: rt::JsList<rt::JsString>,
 }
 
 impl FieldIndexPolicyProps {
     /// A `FieldIndexPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(fields: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        FieldIndexPolicyProps { fields: rt::collect::<rt::JsString, _>(fields) }
+    pub fn new(fields: impl rt::ListArg<rt::JsString>) -> Self {
+        FieldIndexPolicyProps { fields: rt::ListArg::<rt::JsString>::into_list(fields) }
     }
     /// List of fields to index in log events.
     ///
     /// Default: no fields
-    pub fn fields(mut self, fields: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.fields = rt::collect::<rt::JsString, _>(fields);
+    pub fn fields(mut self, fields: impl rt::ListArg<rt::JsString>) -> Self {
+        self.fields = rt::ListArg::<rt::JsString>::into_list(fields);
         self
     }
 }
@@ -7820,9 +7831,9 @@ impl FilterPattern {
     /// Arguments:
     /// - `term_groups`: A list of term groups to search for.
     #[track_caller]
-    pub fn any_term_group(term_groups: impl IntoIterator<Item = impl Into<Vec<rt::JsString>>>) -> crate::aws_cdk_lib::aws_logs::IFilterPattern {
+    pub fn any_term_group(term_groups: impl IntoIterator<Item = impl Into<rt::JsList<rt::JsString>>>) -> crate::aws_cdk_lib::aws_logs::IFilterPattern {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.extend(term_groups.into_iter().map(|v| rt::ToValue::to_value(&Into::<Vec<rt::JsString>>::into(v))));
+        __args.extend(term_groups.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsList<rt::JsString>>::into(v))));
         rt::static_op("aws-cdk-lib.aws_logs.FilterPattern", "anyTermGroup", __args)
     }
     /// A JSON log pattern that matches if the field exists and equals the boolean value.
@@ -8099,7 +8110,7 @@ impl ILogGroup {
     }
     /// Add a statement to the resource's resource policy.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -8409,7 +8420,7 @@ impl ILogSubscriptionDestination {
     /// The destination may reconfigure its own permissions in response to this
     /// function call.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, source_log_group: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, source_log_group: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_logs::LogSubscriptionDestinationConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(source_log_group)));
@@ -8857,7 +8868,7 @@ impl LogGroup {
     /// Arguments:
     /// - `statement`: The policy statement to add.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -9081,20 +9092,20 @@ impl LogGroupGrants {
     ///
     /// Leaves out the optional `options`; [`Self::actions_with`] passes it.
     #[track_caller]
-    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(actions)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
     /// Grant the given identity custom permissions.
     ///
     /// [`Self::actions`] with the optional `options` passed.
     #[track_caller]
-    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl rt::ListArg<rt::JsString>, options: impl Into<crate::aws_cdk_lib::PermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(actions)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::PermissionsOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
@@ -9137,7 +9148,7 @@ pub struct LogGroupProps {
     /// Field Index Policies for this log group.
     ///
     /// Default: - no field index policies for this log group.
-    pub field_index_policies: Option<Vec<crate::aws_cdk_lib::aws_logs::FieldIndexPolicy>>,
+    pub field_index_policies: Option<rt::JsList<crate::aws_cdk_lib::aws_logs::FieldIndexPolicy>>,
     /// The class of the log group. Possible values are: STANDARD, INFREQUENT_ACCESS and DELIVERY.
     ///
     /// INFREQUENT_ACCESS class provides customers a cost-effective way to consolidate
@@ -9205,8 +9216,8 @@ impl LogGroupProps {
     /// Field Index Policies for this log group.
     ///
     /// Default: - no field index policies for this log group.
-    pub fn field_index_policies(mut self, field_index_policies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::FieldIndexPolicy>>) -> Self {
-        self.field_index_policies = Some(rt::collect::<crate::aws_cdk_lib::aws_logs::FieldIndexPolicy, _>(field_index_policies));
+    pub fn field_index_policies(mut self, field_index_policies: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::FieldIndexPolicy>) -> Self {
+        self.field_index_policies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_logs::FieldIndexPolicy>::into_list(field_index_policies));
         self
     }
     /// The class of the log group. Possible values are: STANDARD, INFREQUENT_ACCESS and DELIVERY.
@@ -9663,6 +9674,22 @@ impl rt::ToValue for LogSubscriptionDestinationConfig {
         o.field("arn", &self.arn);
         o.opt("role", &self.role);
         o.build()
+    }
+}
+
+/// The fields of a [`LogSubscriptionDestinationConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<LogSubscriptionDestinationConfig> {
+    /// The ARN of the subscription's destination.
+    #[track_caller]
+    pub fn arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "arn")
+    }
+    /// The role to assume to write log events to the destination.
+    ///
+    /// Default: No role assumed
+    #[track_caller]
+    pub fn role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+        rt::get_op(rt::JsObject::handle(self), "role")
     }
 }
 
@@ -10134,17 +10161,17 @@ impl rt::ToValue for MoveKeyEntryProperty {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MoveKeysProperty {
     /// An array of objects, where each object contains information about one key to move.
-    pub entries: Vec<crate::aws_cdk_lib::aws_logs::MoveKeyEntryProperty>,
+    pub entries: rt::JsList<crate::aws_cdk_lib::aws_logs::MoveKeyEntryProperty>,
 }
 
 impl MoveKeysProperty {
     /// A `MoveKeysProperty` with its required fields; set optional ones with the setters.
-    pub fn new(entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::MoveKeyEntryProperty>>) -> Self {
-        MoveKeysProperty { entries: rt::collect::<crate::aws_cdk_lib::aws_logs::MoveKeyEntryProperty, _>(entries) }
+    pub fn new(entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::MoveKeyEntryProperty>) -> Self {
+        MoveKeysProperty { entries: rt::ListArg::<crate::aws_cdk_lib::aws_logs::MoveKeyEntryProperty>::into_list(entries) }
     }
     /// An array of objects, where each object contains information about one key to move.
-    pub fn entries(mut self, entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::MoveKeyEntryProperty>>) -> Self {
-        self.entries = rt::collect::<crate::aws_cdk_lib::aws_logs::MoveKeyEntryProperty, _>(entries);
+    pub fn entries(mut self, entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::MoveKeyEntryProperty>) -> Self {
+        self.entries = rt::ListArg::<crate::aws_cdk_lib::aws_logs::MoveKeyEntryProperty>::into_list(entries);
         self
     }
 }
@@ -10578,17 +10605,17 @@ crate::__enum!(ParserProcessorType, "aws-cdk-lib.aws_logs.ParserProcessorType", 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProcessorDeleteKeysProperty {
     /// A list of keys to delete.
-    pub with_keys: Vec<rt::JsString>,
+    pub with_keys: rt::JsList<rt::JsString>,
 }
 
 impl ProcessorDeleteKeysProperty {
     /// A `ProcessorDeleteKeysProperty` with its required fields; set optional ones with the setters.
-    pub fn new(with_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        ProcessorDeleteKeysProperty { with_keys: rt::collect::<rt::JsString, _>(with_keys) }
+    pub fn new(with_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        ProcessorDeleteKeysProperty { with_keys: rt::ListArg::<rt::JsString>::into_list(with_keys) }
     }
     /// A list of keys to delete.
-    pub fn with_keys(mut self, with_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.with_keys = rt::collect::<rt::JsString, _>(with_keys);
+    pub fn with_keys(mut self, with_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.with_keys = rt::ListArg::<rt::JsString>::into_list(with_keys);
         self
     }
 }
@@ -10637,7 +10664,7 @@ pub struct QueryDefinitionProps {
     /// Specify certain log groups for the query definition.
     ///
     /// Default: - no specified log groups
-    pub log_groups: Option<Vec<rt::Opaque>>,
+    pub log_groups: Option<rt::JsList<rt::Opaque>>,
     /// Name of the query definition.
     pub query_definition_name: rt::JsString,
     /// The query string to use for this query definition.
@@ -10665,8 +10692,8 @@ impl QueryDefinitionProps {
     /// Specify certain log groups for the query definition.
     ///
     /// Default: - no specified log groups
-    pub fn log_groups(mut self, log_groups: impl IntoIterator<Item = impl Into<rt::Opaque>>) -> Self {
-        self.log_groups = Some(rt::collect::<rt::Opaque, _>(log_groups));
+    pub fn log_groups(mut self, log_groups: impl rt::ListArg<rt::Opaque>) -> Self {
+        self.log_groups = Some(rt::ListArg::<rt::Opaque>::into_list(log_groups));
         self
     }
     /// Name of the query definition.
@@ -10742,7 +10769,7 @@ pub struct QueryStringProps {
     /// Retrieves the specified fields from log events for display.
     ///
     /// Default: - no fields in QueryString
-    pub fields: Option<Vec<rt::JsString>>,
+    pub fields: Option<rt::JsList<rt::JsString>>,
     /// A single statement for filtering the results of a query based on a boolean expression.
     ///
     /// **Deprecated:** Use `filterStatements` instead
@@ -10756,7 +10783,7 @@ pub struct QueryStringProps {
     /// Note: If provided, this property overrides any value provided for the `filter` property.
     ///
     /// Default: - no filter in QueryString
-    pub filter_statements: Option<Vec<rt::JsString>>,
+    pub filter_statements: Option<rt::JsList<rt::JsString>>,
     /// Specifies the number of log events returned by the query.
     ///
     /// Default: - no limit in QueryString
@@ -10775,7 +10802,7 @@ pub struct QueryStringProps {
     /// Note: If provided, this property overrides any value provided for the `parse` property.
     ///
     /// Default: - no parse in QueryString
-    pub parse_statements: Option<Vec<rt::JsString>>,
+    pub parse_statements: Option<rt::JsList<rt::JsString>>,
     /// Sorts the retrieved log events.
     ///
     /// Default: - no sort in QueryString
@@ -10794,7 +10821,7 @@ pub struct QueryStringProps {
     /// Note: If provided, this property overrides any value provided for the `stats` property.
     ///
     /// Default: - no stats in QueryString
-    pub stats_statements: Option<Vec<rt::JsString>>,
+    pub stats_statements: Option<rt::JsList<rt::JsString>>,
 }
 
 impl QueryStringProps {
@@ -10812,8 +10839,8 @@ impl QueryStringProps {
     /// Retrieves the specified fields from log events for display.
     ///
     /// Default: - no fields in QueryString
-    pub fn fields(mut self, fields: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.fields = Some(rt::collect::<rt::JsString, _>(fields));
+    pub fn fields(mut self, fields: impl rt::ListArg<rt::JsString>) -> Self {
+        self.fields = Some(rt::ListArg::<rt::JsString>::into_list(fields));
         self
     }
     /// A single statement for filtering the results of a query based on a boolean expression.
@@ -10832,8 +10859,8 @@ impl QueryStringProps {
     /// Note: If provided, this property overrides any value provided for the `filter` property.
     ///
     /// Default: - no filter in QueryString
-    pub fn filter_statements(mut self, filter_statements: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.filter_statements = Some(rt::collect::<rt::JsString, _>(filter_statements));
+    pub fn filter_statements(mut self, filter_statements: impl rt::ListArg<rt::JsString>) -> Self {
+        self.filter_statements = Some(rt::ListArg::<rt::JsString>::into_list(filter_statements));
         self
     }
     /// Specifies the number of log events returned by the query.
@@ -10860,8 +10887,8 @@ impl QueryStringProps {
     /// Note: If provided, this property overrides any value provided for the `parse` property.
     ///
     /// Default: - no parse in QueryString
-    pub fn parse_statements(mut self, parse_statements: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.parse_statements = Some(rt::collect::<rt::JsString, _>(parse_statements));
+    pub fn parse_statements(mut self, parse_statements: impl rt::ListArg<rt::JsString>) -> Self {
+        self.parse_statements = Some(rt::ListArg::<rt::JsString>::into_list(parse_statements));
         self
     }
     /// Sorts the retrieved log events.
@@ -10888,8 +10915,8 @@ impl QueryStringProps {
     /// Note: If provided, this property overrides any value provided for the `stats` property.
     ///
     /// Default: - no stats in QueryString
-    pub fn stats_statements(mut self, stats_statements: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.stats_statements = Some(rt::collect::<rt::JsString, _>(stats_statements));
+    pub fn stats_statements(mut self, stats_statements: impl rt::ListArg<rt::JsString>) -> Self {
+        self.stats_statements = Some(rt::ListArg::<rt::JsString>::into_list(stats_statements));
         self
     }
 }
@@ -10995,17 +11022,17 @@ impl rt::ToValue for RenameKeyEntryProperty {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RenameKeysProperty {
     /// An array of RenameKeyEntry objects, where each object contains information about one key to rename.
-    pub entries: Vec<crate::aws_cdk_lib::aws_logs::RenameKeyEntryProperty>,
+    pub entries: rt::JsList<crate::aws_cdk_lib::aws_logs::RenameKeyEntryProperty>,
 }
 
 impl RenameKeysProperty {
     /// A `RenameKeysProperty` with its required fields; set optional ones with the setters.
-    pub fn new(entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::RenameKeyEntryProperty>>) -> Self {
-        RenameKeysProperty { entries: rt::collect::<crate::aws_cdk_lib::aws_logs::RenameKeyEntryProperty, _>(entries) }
+    pub fn new(entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::RenameKeyEntryProperty>) -> Self {
+        RenameKeysProperty { entries: rt::ListArg::<crate::aws_cdk_lib::aws_logs::RenameKeyEntryProperty>::into_list(entries) }
     }
     /// An array of RenameKeyEntry objects, where each object contains information about one key to rename.
-    pub fn entries(mut self, entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::RenameKeyEntryProperty>>) -> Self {
-        self.entries = rt::collect::<crate::aws_cdk_lib::aws_logs::RenameKeyEntryProperty, _>(entries);
+    pub fn entries(mut self, entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::RenameKeyEntryProperty>) -> Self {
+        self.entries = rt::ListArg::<crate::aws_cdk_lib::aws_logs::RenameKeyEntryProperty>::into_list(entries);
         self
     }
 }
@@ -11074,7 +11101,7 @@ pub struct ResourcePolicyProps {
     /// Initial statements to add to the resource policy.
     ///
     /// Default: - No statements
-    pub policy_statements: Option<Vec<crate::aws_cdk_lib::aws_iam::PolicyStatement>>,
+    pub policy_statements: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::PolicyStatement>>,
     /// Name of the log group resource policy.
     ///
     /// Default: - Uses a unique id based on the construct path
@@ -11089,8 +11116,8 @@ impl ResourcePolicyProps {
     /// Initial statements to add to the resource policy.
     ///
     /// Default: - No statements
-    pub fn policy_statements(mut self, policy_statements: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>>) -> Self {
-        self.policy_statements = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::PolicyStatement, _>(policy_statements));
+    pub fn policy_statements(mut self, policy_statements: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> Self {
+        self.policy_statements = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into_list(policy_statements));
         self
     }
     /// Name of the log group resource policy.
@@ -11181,9 +11208,9 @@ impl SpaceDelimitedTextPattern {
     /// don't want to re-validate the same things on every construction, we provide a limited
     /// set of mutator functions and only validate the new data every time.
     #[track_caller]
-    pub fn construct(columns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_logs::SpaceDelimitedTextPattern {
+    pub fn construct(columns: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_logs::SpaceDelimitedTextPattern {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(columns)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(columns)));
         rt::static_op("aws-cdk-lib.aws_logs.SpaceDelimitedTextPattern", "construct", __args)
     }
     /// Restrict where the pattern applies.
@@ -11268,17 +11295,17 @@ impl rt::ToValue for SplitStringEntryProperty {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SplitStringProperty {
     /// An array of SplitStringEntry objects, where each object contains information about one field to split.
-    pub entries: Vec<crate::aws_cdk_lib::aws_logs::SplitStringEntryProperty>,
+    pub entries: rt::JsList<crate::aws_cdk_lib::aws_logs::SplitStringEntryProperty>,
 }
 
 impl SplitStringProperty {
     /// A `SplitStringProperty` with its required fields; set optional ones with the setters.
-    pub fn new(entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::SplitStringEntryProperty>>) -> Self {
-        SplitStringProperty { entries: rt::collect::<crate::aws_cdk_lib::aws_logs::SplitStringEntryProperty, _>(entries) }
+    pub fn new(entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::SplitStringEntryProperty>) -> Self {
+        SplitStringProperty { entries: rt::ListArg::<crate::aws_cdk_lib::aws_logs::SplitStringEntryProperty>::into_list(entries) }
     }
     /// An array of SplitStringEntry objects, where each object contains information about one field to split.
-    pub fn entries(mut self, entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::SplitStringEntryProperty>>) -> Self {
-        self.entries = rt::collect::<crate::aws_cdk_lib::aws_logs::SplitStringEntryProperty, _>(entries);
+    pub fn entries(mut self, entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::SplitStringEntryProperty>) -> Self {
+        self.entries = rt::ListArg::<crate::aws_cdk_lib::aws_logs::SplitStringEntryProperty>::into_list(entries);
         self
     }
 }
@@ -11360,7 +11387,7 @@ pub struct StringMutatorProps {
     /// Required when type is LOWER_CASE.
     ///
     /// Default: - No lowercase processor is created if props not set
-    pub lower_case_keys: Option<Vec<rt::JsString>>,
+    pub lower_case_keys: Option<rt::JsList<rt::JsString>>,
     /// Options for string splitting.
     ///
     /// Required when type is SPLIT.
@@ -11378,7 +11405,7 @@ pub struct StringMutatorProps {
     /// Required when type is TRIM.
     ///
     /// Default: - No trim processor is created if props not set
-    pub trim_keys: Option<Vec<rt::JsString>>,
+    pub trim_keys: Option<rt::JsList<rt::JsString>>,
     /// The type of string mutation operation.
     pub r#type: crate::aws_cdk_lib::aws_logs::StringMutatorType,
     /// Keys for strings to convert to uppercase.
@@ -11386,7 +11413,7 @@ pub struct StringMutatorProps {
     /// Required when type is UPPER_CASE.
     ///
     /// Default: - No uppercase processor is created if props not set
-    pub upper_case_keys: Option<Vec<rt::JsString>>,
+    pub upper_case_keys: Option<rt::JsList<rt::JsString>>,
 }
 
 impl StringMutatorProps {
@@ -11399,8 +11426,8 @@ impl StringMutatorProps {
     /// Required when type is LOWER_CASE.
     ///
     /// Default: - No lowercase processor is created if props not set
-    pub fn lower_case_keys(mut self, lower_case_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.lower_case_keys = Some(rt::collect::<rt::JsString, _>(lower_case_keys));
+    pub fn lower_case_keys(mut self, lower_case_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.lower_case_keys = Some(rt::ListArg::<rt::JsString>::into_list(lower_case_keys));
         self
     }
     /// Options for string splitting.
@@ -11426,8 +11453,8 @@ impl StringMutatorProps {
     /// Required when type is TRIM.
     ///
     /// Default: - No trim processor is created if props not set
-    pub fn trim_keys(mut self, trim_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.trim_keys = Some(rt::collect::<rt::JsString, _>(trim_keys));
+    pub fn trim_keys(mut self, trim_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.trim_keys = Some(rt::ListArg::<rt::JsString>::into_list(trim_keys));
         self
     }
     /// The type of string mutation operation.
@@ -11440,8 +11467,8 @@ impl StringMutatorProps {
     /// Required when type is UPPER_CASE.
     ///
     /// Default: - No uppercase processor is created if props not set
-    pub fn upper_case_keys(mut self, upper_case_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.upper_case_keys = Some(rt::collect::<rt::JsString, _>(upper_case_keys));
+    pub fn upper_case_keys(mut self, upper_case_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.upper_case_keys = Some(rt::ListArg::<rt::JsString>::into_list(upper_case_keys));
         self
     }
 }
@@ -11746,17 +11773,17 @@ impl rt::ToValue for SubstituteStringEntryProperty {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SubstituteStringProperty {
     /// An array of objects, where each object contains information about one key to match and replace.
-    pub entries: Vec<crate::aws_cdk_lib::aws_logs::SubstituteStringEntryProperty>,
+    pub entries: rt::JsList<crate::aws_cdk_lib::aws_logs::SubstituteStringEntryProperty>,
 }
 
 impl SubstituteStringProperty {
     /// A `SubstituteStringProperty` with its required fields; set optional ones with the setters.
-    pub fn new(entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::SubstituteStringEntryProperty>>) -> Self {
-        SubstituteStringProperty { entries: rt::collect::<crate::aws_cdk_lib::aws_logs::SubstituteStringEntryProperty, _>(entries) }
+    pub fn new(entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::SubstituteStringEntryProperty>) -> Self {
+        SubstituteStringProperty { entries: rt::ListArg::<crate::aws_cdk_lib::aws_logs::SubstituteStringEntryProperty>::into_list(entries) }
     }
     /// An array of objects, where each object contains information about one key to match and replace.
-    pub fn entries(mut self, entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::SubstituteStringEntryProperty>>) -> Self {
-        self.entries = rt::collect::<crate::aws_cdk_lib::aws_logs::SubstituteStringEntryProperty, _>(entries);
+    pub fn entries(mut self, entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::SubstituteStringEntryProperty>) -> Self {
+        self.entries = rt::ListArg::<crate::aws_cdk_lib::aws_logs::SubstituteStringEntryProperty>::into_list(entries);
         self
     }
 }
@@ -11801,7 +11828,7 @@ impl Transformer {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TransformerOptions {
     /// List of processors in a transformer.
-    pub transformer_config: Vec<crate::aws_cdk_lib::aws_logs::IProcessor>,
+    pub transformer_config: rt::JsList<crate::aws_cdk_lib::aws_logs::IProcessor>,
     /// Name of the transformer.
     pub transformer_name: rt::JsString,
 }
@@ -11809,7 +11836,7 @@ pub struct TransformerOptions {
 /// The required fields of [`TransformerOptions`], named: `TransformerOptions::new(TransformerOptionsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct TransformerOptionsRequired<T0, T1> {
-    /// List of processors in a transformer. (items converting into `aws_cdk_lib::aws_logs::IProcessor`)
+    /// List of processors in a transformer. (items converting into `aws_cdk_lib::aws_logs::IProcessor`, or a `JsArray` of them)
     pub transformer_config: T0,
     /// Name of the transformer. (converts into `JsString`)
     pub transformer_name: T1,
@@ -11819,15 +11846,14 @@ impl TransformerOptions {
     /// A `TransformerOptions` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: TransformerOptionsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::aws_logs::IProcessor>,
+        T0: rt::ListArg<crate::aws_cdk_lib::aws_logs::IProcessor>,
         T1: Into<rt::JsString>,
     {
-        TransformerOptions { transformer_config: rt::collect::<crate::aws_cdk_lib::aws_logs::IProcessor, _>(required.transformer_config), transformer_name: required.transformer_name.into() }
+        TransformerOptions { transformer_config: rt::ListArg::<crate::aws_cdk_lib::aws_logs::IProcessor>::into_list(required.transformer_config), transformer_name: required.transformer_name.into() }
     }
     /// List of processors in a transformer.
-    pub fn transformer_config(mut self, transformer_config: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::IProcessor>>) -> Self {
-        self.transformer_config = rt::collect::<crate::aws_cdk_lib::aws_logs::IProcessor, _>(transformer_config);
+    pub fn transformer_config(mut self, transformer_config: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::IProcessor>) -> Self {
+        self.transformer_config = rt::ListArg::<crate::aws_cdk_lib::aws_logs::IProcessor>::into_list(transformer_config);
         self
     }
     /// Name of the transformer.
@@ -11857,7 +11883,7 @@ pub struct TransformerProps {
     /// Existing log group that you want to associate with this transformer.
     pub log_group: rt::Opaque,
     /// List of processors in a transformer.
-    pub transformer_config: Vec<crate::aws_cdk_lib::aws_logs::IProcessor>,
+    pub transformer_config: rt::JsList<crate::aws_cdk_lib::aws_logs::IProcessor>,
     /// Name of the transformer.
     pub transformer_name: rt::JsString,
 }
@@ -11867,7 +11893,7 @@ pub struct TransformerProps {
 pub struct TransformerPropsRequired<T0, T1, T2> {
     /// Existing log group that you want to associate with this transformer. (converts into `Opaque`)
     pub log_group: T0,
-    /// List of processors in a transformer. (items converting into `aws_cdk_lib::aws_logs::IProcessor`)
+    /// List of processors in a transformer. (items converting into `aws_cdk_lib::aws_logs::IProcessor`, or a `JsArray` of them)
     pub transformer_config: T1,
     /// Name of the transformer. (converts into `JsString`)
     pub transformer_name: T2,
@@ -11878,11 +11904,10 @@ impl TransformerProps {
     pub fn new<T0, T1, T2>(required: TransformerPropsRequired<T0, T1, T2>) -> Self
     where
         T0: Into<rt::Opaque>,
-        T1: IntoIterator,
-        T1::Item: Into<crate::aws_cdk_lib::aws_logs::IProcessor>,
+        T1: rt::ListArg<crate::aws_cdk_lib::aws_logs::IProcessor>,
         T2: Into<rt::JsString>,
     {
-        TransformerProps { log_group: required.log_group.into(), transformer_config: rt::collect::<crate::aws_cdk_lib::aws_logs::IProcessor, _>(required.transformer_config), transformer_name: required.transformer_name.into() }
+        TransformerProps { log_group: required.log_group.into(), transformer_config: rt::ListArg::<crate::aws_cdk_lib::aws_logs::IProcessor>::into_list(required.transformer_config), transformer_name: required.transformer_name.into() }
     }
     /// Existing log group that you want to associate with this transformer.
     pub fn log_group(mut self, log_group: impl Into<rt::Opaque>) -> Self {
@@ -11890,8 +11915,8 @@ impl TransformerProps {
         self
     }
     /// List of processors in a transformer.
-    pub fn transformer_config(mut self, transformer_config: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::IProcessor>>) -> Self {
-        self.transformer_config = rt::collect::<crate::aws_cdk_lib::aws_logs::IProcessor, _>(transformer_config);
+    pub fn transformer_config(mut self, transformer_config: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::IProcessor>) -> Self {
+        self.transformer_config = rt::ListArg::<crate::aws_cdk_lib::aws_logs::IProcessor>::into_list(transformer_config);
         self
     }
     /// Name of the transformer.
@@ -11970,17 +11995,17 @@ impl rt::ToValue for TypeConverterEntryProperty {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TypeConverterProperty {
     /// An array of TypeConverterEntry objects, where each object contains information about one field to change the type of.
-    pub entries: Vec<crate::aws_cdk_lib::aws_logs::TypeConverterEntryProperty>,
+    pub entries: rt::JsList<crate::aws_cdk_lib::aws_logs::TypeConverterEntryProperty>,
 }
 
 impl TypeConverterProperty {
     /// A `TypeConverterProperty` with its required fields; set optional ones with the setters.
-    pub fn new(entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::TypeConverterEntryProperty>>) -> Self {
-        TypeConverterProperty { entries: rt::collect::<crate::aws_cdk_lib::aws_logs::TypeConverterEntryProperty, _>(entries) }
+    pub fn new(entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::TypeConverterEntryProperty>) -> Self {
+        TypeConverterProperty { entries: rt::ListArg::<crate::aws_cdk_lib::aws_logs::TypeConverterEntryProperty>::into_list(entries) }
     }
     /// An array of TypeConverterEntry objects, where each object contains information about one field to change the type of.
-    pub fn entries(mut self, entries: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_logs::TypeConverterEntryProperty>>) -> Self {
-        self.entries = rt::collect::<crate::aws_cdk_lib::aws_logs::TypeConverterEntryProperty, _>(entries);
+    pub fn entries(mut self, entries: impl rt::ListArg<crate::aws_cdk_lib::aws_logs::TypeConverterEntryProperty>) -> Self {
+        self.entries = rt::ListArg::<crate::aws_cdk_lib::aws_logs::TypeConverterEntryProperty>::into_list(entries);
         self
     }
 }
@@ -13339,11 +13364,11 @@ impl From<crate::aws_cdk_lib::aws_logs::CfnTransformerUpperCaseStringProperty> f
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<rt::JsAny>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<rt::JsAny>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrAnyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    AnyList(Vec<rt::JsAny>),
+    AnyList(rt::JsList<rt::JsAny>),
 }
 impl rt::ToValue for IResolvableOrAnyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13363,17 +13388,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrAnyList {
         IResolvableOrAnyList::IResolvable(*v)
     }
 }
-impl From<Vec<rt::JsAny>> for IResolvableOrAnyList {
-    fn from(v: Vec<rt::JsAny>) -> Self {
+impl From<rt::JsList<rt::JsAny>> for IResolvableOrAnyList {
+    fn from(v: rt::JsList<rt::JsAny>) -> Self {
         IResolvableOrAnyList::AnyList(v)
     }
 }
+impl From<Vec<rt::JsAny>> for IResolvableOrAnyList {
+    fn from(v: Vec<rt::JsAny>) -> Self {
+        IResolvableOrAnyList::AnyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<rt::JsAny>> for IResolvableOrAnyList {
+    fn from(v: rt::JsArray<rt::JsAny>) -> Self {
+        IResolvableOrAnyList::AnyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnMetricFilterDimensionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnMetricFilterDimensionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnMetricFilterDimensionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnMetricFilterDimensionPropertyList(Vec<IResolvableOrCfnMetricFilterDimensionProperty>),
+    IResolvableOrCfnMetricFilterDimensionPropertyList(rt::JsList<IResolvableOrCfnMetricFilterDimensionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnMetricFilterDimensionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13393,17 +13428,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnMet
         IResolvableOrIResolvableOrCfnMetricFilterDimensionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnMetricFilterDimensionProperty>> for IResolvableOrIResolvableOrCfnMetricFilterDimensionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnMetricFilterDimensionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnMetricFilterDimensionProperty>> for IResolvableOrIResolvableOrCfnMetricFilterDimensionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnMetricFilterDimensionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnMetricFilterDimensionPropertyList::IResolvableOrCfnMetricFilterDimensionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnMetricFilterDimensionProperty>> for IResolvableOrIResolvableOrCfnMetricFilterDimensionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnMetricFilterDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMetricFilterDimensionPropertyList::IResolvableOrCfnMetricFilterDimensionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnMetricFilterDimensionProperty>> for IResolvableOrIResolvableOrCfnMetricFilterDimensionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnMetricFilterDimensionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMetricFilterDimensionPropertyList::IResolvableOrCfnMetricFilterDimensionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnMetricFilterMetricTransformationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnMetricFilterMetricTransformationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnMetricFilterMetricTransformationPropertyList(Vec<IResolvableOrCfnMetricFilterMetricTransformationProperty>),
+    IResolvableOrCfnMetricFilterMetricTransformationPropertyList(rt::JsList<IResolvableOrCfnMetricFilterMetricTransformationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13423,17 +13468,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnMet
         IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnMetricFilterMetricTransformationProperty>> for IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnMetricFilterMetricTransformationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnMetricFilterMetricTransformationProperty>> for IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnMetricFilterMetricTransformationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList::IResolvableOrCfnMetricFilterMetricTransformationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnMetricFilterMetricTransformationProperty>> for IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnMetricFilterMetricTransformationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList::IResolvableOrCfnMetricFilterMetricTransformationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnMetricFilterMetricTransformationProperty>> for IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnMetricFilterMetricTransformationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMetricFilterMetricTransformationPropertyList::IResolvableOrCfnMetricFilterMetricTransformationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnQueryDefinitionQueryParameterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnQueryDefinitionQueryParameterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnQueryDefinitionQueryParameterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnQueryDefinitionQueryParameterPropertyList(Vec<IResolvableOrCfnQueryDefinitionQueryParameterProperty>),
+    IResolvableOrCfnQueryDefinitionQueryParameterPropertyList(rt::JsList<IResolvableOrCfnQueryDefinitionQueryParameterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnQueryDefinitionQueryParameterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13453,17 +13508,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnQue
         IResolvableOrIResolvableOrCfnQueryDefinitionQueryParameterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnQueryDefinitionQueryParameterProperty>> for IResolvableOrIResolvableOrCfnQueryDefinitionQueryParameterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnQueryDefinitionQueryParameterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnQueryDefinitionQueryParameterProperty>> for IResolvableOrIResolvableOrCfnQueryDefinitionQueryParameterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnQueryDefinitionQueryParameterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnQueryDefinitionQueryParameterPropertyList::IResolvableOrCfnQueryDefinitionQueryParameterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnQueryDefinitionQueryParameterProperty>> for IResolvableOrIResolvableOrCfnQueryDefinitionQueryParameterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnQueryDefinitionQueryParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnQueryDefinitionQueryParameterPropertyList::IResolvableOrCfnQueryDefinitionQueryParameterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnQueryDefinitionQueryParameterProperty>> for IResolvableOrIResolvableOrCfnQueryDefinitionQueryParameterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnQueryDefinitionQueryParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnQueryDefinitionQueryParameterPropertyList::IResolvableOrCfnQueryDefinitionQueryParameterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTransformerAddKeyEntryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTransformerAddKeyEntryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTransformerAddKeyEntryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTransformerAddKeyEntryPropertyList(Vec<IResolvableOrCfnTransformerAddKeyEntryProperty>),
+    IResolvableOrCfnTransformerAddKeyEntryPropertyList(rt::JsList<IResolvableOrCfnTransformerAddKeyEntryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTransformerAddKeyEntryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13483,17 +13548,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTra
         IResolvableOrIResolvableOrCfnTransformerAddKeyEntryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTransformerAddKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerAddKeyEntryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTransformerAddKeyEntryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTransformerAddKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerAddKeyEntryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTransformerAddKeyEntryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTransformerAddKeyEntryPropertyList::IResolvableOrCfnTransformerAddKeyEntryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTransformerAddKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerAddKeyEntryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTransformerAddKeyEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerAddKeyEntryPropertyList::IResolvableOrCfnTransformerAddKeyEntryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTransformerAddKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerAddKeyEntryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTransformerAddKeyEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerAddKeyEntryPropertyList::IResolvableOrCfnTransformerAddKeyEntryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTransformerCopyValueEntryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTransformerCopyValueEntryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTransformerCopyValueEntryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTransformerCopyValueEntryPropertyList(Vec<IResolvableOrCfnTransformerCopyValueEntryProperty>),
+    IResolvableOrCfnTransformerCopyValueEntryPropertyList(rt::JsList<IResolvableOrCfnTransformerCopyValueEntryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTransformerCopyValueEntryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13513,17 +13588,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTra
         IResolvableOrIResolvableOrCfnTransformerCopyValueEntryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTransformerCopyValueEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerCopyValueEntryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTransformerCopyValueEntryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTransformerCopyValueEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerCopyValueEntryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTransformerCopyValueEntryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTransformerCopyValueEntryPropertyList::IResolvableOrCfnTransformerCopyValueEntryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTransformerCopyValueEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerCopyValueEntryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTransformerCopyValueEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerCopyValueEntryPropertyList::IResolvableOrCfnTransformerCopyValueEntryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTransformerCopyValueEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerCopyValueEntryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTransformerCopyValueEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerCopyValueEntryPropertyList::IResolvableOrCfnTransformerCopyValueEntryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTransformerMoveKeyEntryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTransformerMoveKeyEntryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTransformerMoveKeyEntryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTransformerMoveKeyEntryPropertyList(Vec<IResolvableOrCfnTransformerMoveKeyEntryProperty>),
+    IResolvableOrCfnTransformerMoveKeyEntryPropertyList(rt::JsList<IResolvableOrCfnTransformerMoveKeyEntryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTransformerMoveKeyEntryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13543,17 +13628,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTra
         IResolvableOrIResolvableOrCfnTransformerMoveKeyEntryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTransformerMoveKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerMoveKeyEntryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTransformerMoveKeyEntryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTransformerMoveKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerMoveKeyEntryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTransformerMoveKeyEntryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTransformerMoveKeyEntryPropertyList::IResolvableOrCfnTransformerMoveKeyEntryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTransformerMoveKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerMoveKeyEntryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTransformerMoveKeyEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerMoveKeyEntryPropertyList::IResolvableOrCfnTransformerMoveKeyEntryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTransformerMoveKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerMoveKeyEntryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTransformerMoveKeyEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerMoveKeyEntryPropertyList::IResolvableOrCfnTransformerMoveKeyEntryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTransformerProcessorProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTransformerProcessorProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTransformerProcessorPropertyList(Vec<IResolvableOrCfnTransformerProcessorProperty>),
+    IResolvableOrCfnTransformerProcessorPropertyList(rt::JsList<IResolvableOrCfnTransformerProcessorProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13573,17 +13668,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTra
         IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTransformerProcessorProperty>> for IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTransformerProcessorProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTransformerProcessorProperty>> for IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTransformerProcessorProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList::IResolvableOrCfnTransformerProcessorPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTransformerProcessorProperty>> for IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTransformerProcessorProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList::IResolvableOrCfnTransformerProcessorPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTransformerProcessorProperty>> for IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTransformerProcessorProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerProcessorPropertyList::IResolvableOrCfnTransformerProcessorPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTransformerRenameKeyEntryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTransformerRenameKeyEntryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTransformerRenameKeyEntryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTransformerRenameKeyEntryPropertyList(Vec<IResolvableOrCfnTransformerRenameKeyEntryProperty>),
+    IResolvableOrCfnTransformerRenameKeyEntryPropertyList(rt::JsList<IResolvableOrCfnTransformerRenameKeyEntryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTransformerRenameKeyEntryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13603,17 +13708,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTra
         IResolvableOrIResolvableOrCfnTransformerRenameKeyEntryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTransformerRenameKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerRenameKeyEntryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTransformerRenameKeyEntryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTransformerRenameKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerRenameKeyEntryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTransformerRenameKeyEntryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTransformerRenameKeyEntryPropertyList::IResolvableOrCfnTransformerRenameKeyEntryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTransformerRenameKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerRenameKeyEntryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTransformerRenameKeyEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerRenameKeyEntryPropertyList::IResolvableOrCfnTransformerRenameKeyEntryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTransformerRenameKeyEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerRenameKeyEntryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTransformerRenameKeyEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerRenameKeyEntryPropertyList::IResolvableOrCfnTransformerRenameKeyEntryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTransformerSplitStringEntryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTransformerSplitStringEntryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTransformerSplitStringEntryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTransformerSplitStringEntryPropertyList(Vec<IResolvableOrCfnTransformerSplitStringEntryProperty>),
+    IResolvableOrCfnTransformerSplitStringEntryPropertyList(rt::JsList<IResolvableOrCfnTransformerSplitStringEntryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTransformerSplitStringEntryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13633,17 +13748,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTra
         IResolvableOrIResolvableOrCfnTransformerSplitStringEntryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTransformerSplitStringEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerSplitStringEntryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTransformerSplitStringEntryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTransformerSplitStringEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerSplitStringEntryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTransformerSplitStringEntryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTransformerSplitStringEntryPropertyList::IResolvableOrCfnTransformerSplitStringEntryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTransformerSplitStringEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerSplitStringEntryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTransformerSplitStringEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerSplitStringEntryPropertyList::IResolvableOrCfnTransformerSplitStringEntryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTransformerSplitStringEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerSplitStringEntryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTransformerSplitStringEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerSplitStringEntryPropertyList::IResolvableOrCfnTransformerSplitStringEntryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTransformerSubstituteStringEntryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTransformerSubstituteStringEntryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTransformerSubstituteStringEntryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTransformerSubstituteStringEntryPropertyList(Vec<IResolvableOrCfnTransformerSubstituteStringEntryProperty>),
+    IResolvableOrCfnTransformerSubstituteStringEntryPropertyList(rt::JsList<IResolvableOrCfnTransformerSubstituteStringEntryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTransformerSubstituteStringEntryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13663,17 +13788,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTra
         IResolvableOrIResolvableOrCfnTransformerSubstituteStringEntryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTransformerSubstituteStringEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerSubstituteStringEntryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTransformerSubstituteStringEntryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTransformerSubstituteStringEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerSubstituteStringEntryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTransformerSubstituteStringEntryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTransformerSubstituteStringEntryPropertyList::IResolvableOrCfnTransformerSubstituteStringEntryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTransformerSubstituteStringEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerSubstituteStringEntryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTransformerSubstituteStringEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerSubstituteStringEntryPropertyList::IResolvableOrCfnTransformerSubstituteStringEntryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTransformerSubstituteStringEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerSubstituteStringEntryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTransformerSubstituteStringEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerSubstituteStringEntryPropertyList::IResolvableOrCfnTransformerSubstituteStringEntryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTransformerTypeConverterEntryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTransformerTypeConverterEntryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTransformerTypeConverterEntryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTransformerTypeConverterEntryPropertyList(Vec<IResolvableOrCfnTransformerTypeConverterEntryProperty>),
+    IResolvableOrCfnTransformerTypeConverterEntryPropertyList(rt::JsList<IResolvableOrCfnTransformerTypeConverterEntryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTransformerTypeConverterEntryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -13693,9 +13828,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTra
         IResolvableOrIResolvableOrCfnTransformerTypeConverterEntryPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnTransformerTypeConverterEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerTypeConverterEntryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTransformerTypeConverterEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerTypeConverterEntryPropertyList::IResolvableOrCfnTransformerTypeConverterEntryPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnTransformerTypeConverterEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerTypeConverterEntryPropertyList {
     fn from(v: Vec<IResolvableOrCfnTransformerTypeConverterEntryProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnTransformerTypeConverterEntryPropertyList::IResolvableOrCfnTransformerTypeConverterEntryPropertyList(v)
+        IResolvableOrIResolvableOrCfnTransformerTypeConverterEntryPropertyList::IResolvableOrCfnTransformerTypeConverterEntryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTransformerTypeConverterEntryProperty>> for IResolvableOrIResolvableOrCfnTransformerTypeConverterEntryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTransformerTypeConverterEntryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTransformerTypeConverterEntryPropertyList::IResolvableOrCfnTransformerTypeConverterEntryPropertyList(rt::JsList::Array(v))
     }
 }
 

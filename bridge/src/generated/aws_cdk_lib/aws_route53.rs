@@ -1059,6 +1059,27 @@ impl rt::ToValue for AliasRecordTargetConfig {
     }
 }
 
+/// The fields of a [`AliasRecordTargetConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<AliasRecordTargetConfig> {
+    /// DNS name of the target.
+    #[track_caller]
+    pub fn dns_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "dnsName")
+    }
+    /// Evaluate the target health.
+    ///
+    /// Default: - no health check configuration
+    #[track_caller]
+    pub fn evaluate_target_health(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "evaluateTargetHealth")
+    }
+    /// Hosted zone ID of the target.
+    #[track_caller]
+    pub fn hosted_zone_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "hostedZoneId")
+    }
+}
+
 /// The ALPN protocol identifier.
 ///
 /// jsii: `aws-cdk-lib.aws_route53.Alpn`
@@ -1511,7 +1532,7 @@ pub struct CaaRecordProps {
     /// Default: Duration.minutes(30)
     pub ttl: Option<crate::aws_cdk_lib::Duration>,
     /// The values.
-    pub values: Vec<crate::aws_cdk_lib::aws_route53::CaaRecordValue>,
+    pub values: rt::JsList<crate::aws_cdk_lib::aws_route53::CaaRecordValue>,
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
     ///
     /// Route 53 calculates the sum of the weights for the resource record sets that have the same combination of DNS name and type.
@@ -1530,7 +1551,7 @@ pub struct CaaRecordProps {
 /// The required fields of [`CaaRecordProps`], named: `CaaRecordProps::new(CaaRecordPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CaaRecordPropsRequired<T0, T1> {
-    /// The values. (items converting into `aws_cdk_lib::aws_route53::CaaRecordValue`)
+    /// The values. (items converting into `aws_cdk_lib::aws_route53::CaaRecordValue`, or a `JsArray` of them)
     pub values: T0,
     /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
     pub zone: T1,
@@ -1540,11 +1561,10 @@ impl CaaRecordProps {
     /// A `CaaRecordProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CaaRecordPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::aws_route53::CaaRecordValue>,
+        T0: rt::ListArg<crate::aws_cdk_lib::aws_route53::CaaRecordValue>,
         T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
     {
-        CaaRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::CaaRecordValue, _>(required.values), weight: None, zone: required.zone.into() }
+        CaaRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::ListArg::<crate::aws_cdk_lib::aws_route53::CaaRecordValue>::into_list(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -1666,8 +1686,8 @@ impl CaaRecordProps {
         self
     }
     /// The values.
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::CaaRecordValue>>) -> Self {
-        self.values = rt::collect::<crate::aws_cdk_lib::aws_route53::CaaRecordValue, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<crate::aws_cdk_lib::aws_route53::CaaRecordValue>) -> Self {
+        self.values = rt::ListArg::<crate::aws_cdk_lib::aws_route53::CaaRecordValue>::into_list(values);
         self
     }
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
@@ -1876,7 +1896,7 @@ pub struct CfnCidrCollectionLocationProperty {
     /// List of CIDR blocks.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-cidrcollection-location.html#cfn-route53-cidrcollection-location-cidrlist>
-    pub cidr_list: Vec<rt::JsString>,
+    pub cidr_list: rt::JsList<rt::JsString>,
     /// The CIDR collection location name.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-cidrcollection-location.html#cfn-route53-cidrcollection-location-locationname>
@@ -1886,7 +1906,7 @@ pub struct CfnCidrCollectionLocationProperty {
 /// The required fields of [`CfnCidrCollectionLocationProperty`], named: `CfnCidrCollectionLocationProperty::new(CfnCidrCollectionLocationPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnCidrCollectionLocationPropertyRequired<T0, T1> {
-    /// List of CIDR blocks. (items converting into `JsString`)
+    /// List of CIDR blocks. (items converting into `JsString`, or a `JsArray` of them)
     pub cidr_list: T0,
     /// The CIDR collection location name. (converts into `JsString`)
     pub location_name: T1,
@@ -1896,17 +1916,16 @@ impl CfnCidrCollectionLocationProperty {
     /// A `CfnCidrCollectionLocationProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnCidrCollectionLocationPropertyRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
     {
-        CfnCidrCollectionLocationProperty { cidr_list: rt::collect::<rt::JsString, _>(required.cidr_list), location_name: required.location_name.into() }
+        CfnCidrCollectionLocationProperty { cidr_list: rt::ListArg::<rt::JsString>::into_list(required.cidr_list), location_name: required.location_name.into() }
     }
     /// List of CIDR blocks.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-cidrcollection-location.html#cfn-route53-cidrcollection-location-cidrlist>
-    pub fn cidr_list(mut self, cidr_list: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.cidr_list = rt::collect::<rt::JsString, _>(cidr_list);
+    pub fn cidr_list(mut self, cidr_list: impl rt::ListArg<rt::JsString>) -> Self {
+        self.cidr_list = rt::ListArg::<rt::JsString>::into_list(cidr_list);
         self
     }
     /// The CIDR collection location name.
@@ -2284,7 +2303,7 @@ impl CfnHealthCheck {
     }
     /// The `HealthCheckTags` property describes key-value pairs that are associated with an `AWS::Route53::HealthCheck` resource.
     #[track_caller]
-    pub fn health_check_tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn health_check_tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_route53::CfnHealthCheckHealthCheckTagProperty>> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckTags")
     }
 }
@@ -2377,7 +2396,7 @@ pub struct CfnHealthCheckHealthCheckConfigProperty {
     /// (CALCULATED Health Checks Only) A complex type that contains one `ChildHealthCheck` element for each health check that you want to associate with a `CALCULATED` health check.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-healthcheck-healthcheckconfig.html#cfn-route53-healthcheck-healthcheckconfig-childhealthchecks>
-    pub child_health_checks: Option<Vec<rt::JsString>>,
+    pub child_health_checks: Option<rt::JsList<rt::JsString>>,
     /// Specify whether you want Amazon Route 53 to send the value of `FullyQualifiedDomainName` to the endpoint in the `client_hello` message during TLS negotiation.
     ///
     /// This allows the endpoint to respond to `HTTPS` health check requests with the applicable SSL/TLS certificate.
@@ -2492,7 +2511,7 @@ pub struct CfnHealthCheckHealthCheckConfigProperty {
     /// If you update a health check to remove a region that has been performing health checks, Route 53 will briefly continue to perform checks from that region to ensure that some health checkers are always checking the endpoint (for example, if you replace three regions with four different regions).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-healthcheck-healthcheckconfig.html#cfn-route53-healthcheck-healthcheckconfig-regions>
-    pub regions: Option<Vec<rt::JsString>>,
+    pub regions: Option<rt::JsList<rt::JsString>>,
     /// The number of seconds between the time that Amazon Route 53 gets a response from your endpoint and the time that it sends the next health check request.
     ///
     /// Each Route 53 health checker makes requests at this interval.
@@ -2568,8 +2587,8 @@ impl CfnHealthCheckHealthCheckConfigProperty {
     /// (CALCULATED Health Checks Only) A complex type that contains one `ChildHealthCheck` element for each health check that you want to associate with a `CALCULATED` health check.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-healthcheck-healthcheckconfig.html#cfn-route53-healthcheck-healthcheckconfig-childhealthchecks>
-    pub fn child_health_checks(mut self, child_health_checks: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.child_health_checks = Some(rt::collect::<rt::JsString, _>(child_health_checks));
+    pub fn child_health_checks(mut self, child_health_checks: impl rt::ListArg<rt::JsString>) -> Self {
+        self.child_health_checks = Some(rt::ListArg::<rt::JsString>::into_list(child_health_checks));
         self
     }
     /// Specify whether you want Amazon Route 53 to send the value of `FullyQualifiedDomainName` to the endpoint in the `client_hello` message during TLS negotiation.
@@ -2713,8 +2732,8 @@ impl CfnHealthCheckHealthCheckConfigProperty {
     /// If you update a health check to remove a region that has been performing health checks, Route 53 will briefly continue to perform checks from that region to ensure that some health checkers are always checking the endpoint (for example, if you replace three regions with four different regions).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-healthcheck-healthcheckconfig.html#cfn-route53-healthcheck-healthcheckconfig-regions>
-    pub fn regions(mut self, regions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.regions = Some(rt::collect::<rt::JsString, _>(regions));
+    pub fn regions(mut self, regions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.regions = Some(rt::ListArg::<rt::JsString>::into_list(regions));
         self
     }
     /// The number of seconds between the time that Amazon Route 53 gets a response from your endpoint and the time that it sends the next health check request.
@@ -2892,6 +2911,32 @@ impl rt::ToValue for CfnHealthCheckHealthCheckTagProperty {
     }
 }
 
+/// The fields of a [`CfnHealthCheckHealthCheckTagProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnHealthCheckHealthCheckTagProperty> {
+    /// The value of `Key` depends on the operation that you want to perform:.
+    ///
+    /// - *Add a tag to a health check or hosted zone* : `Key` is the name that you want to give the new tag.
+    /// - *Edit a tag* : `Key` is the name of the tag that you want to change the `Value` for.
+    /// - *Delete a key* : `Key` is the name of the tag you want to remove.
+    /// - *Give a name to a health check* : Edit the default `Name` tag. In the Amazon Route 53 console, the list of your health checks includes a *Name* column that lets you see the name that you've given to each health check.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-healthcheck-healthchecktag.html#cfn-route53-healthcheck-healthchecktag-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// The value of `Value` depends on the operation that you want to perform:.
+    ///
+    /// - *Add a tag to a health check or hosted zone* : `Value` is the value that you want to give the new tag.
+    /// - *Edit a tag* : `Value` is the new value that you want to assign the tag.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-healthcheck-healthchecktag.html#cfn-route53-healthcheck-healthchecktag-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// Properties for defining a `CfnHealthCheck`.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-healthcheck.html>
@@ -2908,7 +2953,7 @@ pub struct CfnHealthCheckProps {
     /// The `HealthCheckTags` property describes key-value pairs that are associated with an `AWS::Route53::HealthCheck` resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-healthcheck.html#cfn-route53-healthcheck-healthchecktags>
-    pub health_check_tags: Option<Vec<crate::aws_cdk_lib::aws_route53::CfnHealthCheckHealthCheckTagProperty>>,
+    pub health_check_tags: Option<rt::JsList<crate::aws_cdk_lib::aws_route53::CfnHealthCheckHealthCheckTagProperty>>,
 }
 
 impl CfnHealthCheckProps {
@@ -2928,8 +2973,8 @@ impl CfnHealthCheckProps {
     /// The `HealthCheckTags` property describes key-value pairs that are associated with an `AWS::Route53::HealthCheck` resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-healthcheck.html#cfn-route53-healthcheck-healthchecktags>
-    pub fn health_check_tags(mut self, health_check_tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::CfnHealthCheckHealthCheckTagProperty>>) -> Self {
-        self.health_check_tags = Some(rt::collect::<crate::aws_cdk_lib::aws_route53::CfnHealthCheckHealthCheckTagProperty, _>(health_check_tags));
+    pub fn health_check_tags(mut self, health_check_tags: impl rt::ListArg<crate::aws_cdk_lib::aws_route53::CfnHealthCheckHealthCheckTagProperty>) -> Self {
+        self.health_check_tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_route53::CfnHealthCheckHealthCheckTagProperty>::into_list(health_check_tags));
         self
     }
 }
@@ -3070,7 +3115,7 @@ impl CfnHostedZone {
     }
     /// Adds, edits, or deletes tags for a health check or a hosted zone.
     #[track_caller]
-    pub fn hosted_zone_tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn hosted_zone_tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_route53::CfnHostedZoneHostedZoneTagProperty>> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneTagsRaw")
     }
     /// The name of the domain.
@@ -3239,6 +3284,32 @@ impl rt::ToValue for CfnHostedZoneHostedZoneTagProperty {
     }
 }
 
+/// The fields of a [`CfnHostedZoneHostedZoneTagProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnHostedZoneHostedZoneTagProperty> {
+    /// The value of `Key` depends on the operation that you want to perform:.
+    ///
+    /// - *Add a tag to a health check or hosted zone* : `Key` is the name that you want to give the new tag.
+    /// - *Edit a tag* : `Key` is the name of the tag that you want to change the `Value` for.
+    /// - *Delete a key* : `Key` is the name of the tag you want to remove.
+    /// - *Give a name to a health check* : Edit the default `Name` tag. In the Amazon Route 53 console, the list of your health checks includes a *Name* column that lets you see the name that you've given to each health check.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-hostedzone-hostedzonetag.html#cfn-route53-hostedzone-hostedzonetag-key>
+    #[track_caller]
+    pub fn key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "key")
+    }
+    /// The value of `Value` depends on the operation that you want to perform:.
+    ///
+    /// - *Add a tag to a health check or hosted zone* : `Value` is the value that you want to give the new tag.
+    /// - *Edit a tag* : `Value` is the new value that you want to assign the tag.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-hostedzone-hostedzonetag.html#cfn-route53-hostedzone-hostedzonetag-value>
+    #[track_caller]
+    pub fn value(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "value")
+    }
+}
+
 /// A complex type that contains information about a configuration for DNS query logging.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-hostedzone-queryloggingconfig.html>
@@ -3370,7 +3441,7 @@ pub struct CfnHostedZoneProps {
     /// For information about using tags for cost allocation, see [Using Cost Allocation Tags](https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/cost-alloc-tags.html) in the *Billing and Cost Management User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-hostedzone.html#cfn-route53-hostedzone-hostedzonetags>
-    pub hosted_zone_tags: Option<Vec<crate::aws_cdk_lib::aws_route53::CfnHostedZoneHostedZoneTagProperty>>,
+    pub hosted_zone_tags: Option<rt::JsList<crate::aws_cdk_lib::aws_route53::CfnHostedZoneHostedZoneTagProperty>>,
     /// The name of the domain.
     ///
     /// Specify a fully qualified domain name, for example, *www.example.com* . The trailing dot is optional; Amazon Route 53 assumes that the domain name is fully qualified. This means that Route 53 treats *www.example.com* (without a trailing dot) and *www.example.com.* (with a trailing dot) as identical.
@@ -3471,8 +3542,8 @@ impl CfnHostedZoneProps {
     /// For information about using tags for cost allocation, see [Using Cost Allocation Tags](https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/cost-alloc-tags.html) in the *Billing and Cost Management User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-hostedzone.html#cfn-route53-hostedzone-hostedzonetags>
-    pub fn hosted_zone_tags(mut self, hosted_zone_tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::CfnHostedZoneHostedZoneTagProperty>>) -> Self {
-        self.hosted_zone_tags = Some(rt::collect::<crate::aws_cdk_lib::aws_route53::CfnHostedZoneHostedZoneTagProperty, _>(hosted_zone_tags));
+    pub fn hosted_zone_tags(mut self, hosted_zone_tags: impl rt::ListArg<crate::aws_cdk_lib::aws_route53::CfnHostedZoneHostedZoneTagProperty>) -> Self {
+        self.hosted_zone_tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_route53::CfnHostedZoneHostedZoneTagProperty>::into_list(hosted_zone_tags));
         self
     }
     /// The name of the domain.
@@ -5343,7 +5414,7 @@ pub struct CfnRecordSetGroupRecordSetProperty {
     /// Each record should be in the format appropriate for the record type specified by the `Type` property. For information about different record types and their record formats, see [Values That You Specify When You Create or Edit Amazon Route 53 Records](https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-values.html) in the *Amazon Route 53 Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-recordsetgroup-recordset.html#cfn-route53-recordsetgroup-recordset-resourcerecords>
-    pub resource_records: Option<Vec<rt::JsString>>,
+    pub resource_records: Option<rt::JsList<rt::JsString>>,
     /// *Resource record sets that have a routing policy other than simple:* An identifier that differentiates among multiple resource record sets that have the same combination of name and type, such as multiple weighted resource record sets named acme.example.com that have a type of A. In a group of resource record sets that have the same name and type, the value of `SetIdentifier` must be unique for each resource record set.
     ///
     /// For information about routing policies, see [Choosing a Routing Policy](https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-policy.html) in the *Amazon Route 53 Developer Guide* .
@@ -5634,8 +5705,8 @@ impl CfnRecordSetGroupRecordSetProperty {
     /// Each record should be in the format appropriate for the record type specified by the `Type` property. For information about different record types and their record formats, see [Values That You Specify When You Create or Edit Amazon Route 53 Records](https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-values.html) in the *Amazon Route 53 Developer Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-route53-recordsetgroup-recordset.html#cfn-route53-recordsetgroup-recordset-resourcerecords>
-    pub fn resource_records(mut self, resource_records: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_records = Some(rt::collect::<rt::JsString, _>(resource_records));
+    pub fn resource_records(mut self, resource_records: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_records = Some(rt::ListArg::<rt::JsString>::into_list(resource_records));
         self
     }
     /// *Resource record sets that have a routing policy other than simple:* An identifier that differentiates among multiple resource record sets that have the same combination of name and type, such as multiple weighted resource record sets named acme.example.com that have a type of A. In a group of resource record sets that have the same name and type, the value of `SetIdentifier` must be unique for each resource record set.
@@ -6014,7 +6085,7 @@ pub struct CfnRecordSetProps {
     /// - If you're creating an alias record, omit `ResourceRecords` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-recordset.html#cfn-route53-recordset-resourcerecords>
-    pub resource_records: Option<Vec<rt::JsString>>,
+    pub resource_records: Option<rt::JsList<rt::JsString>>,
     /// *Resource record sets that have a routing policy other than simple:* An identifier that differentiates among multiple resource record sets that have the same combination of name and type, such as multiple weighted resource record sets named acme.example.com that have a type of A. In a group of resource record sets that have the same name and type, the value of `SetIdentifier` must be unique for each resource record set.
     ///
     /// For information about routing policies, see [Choosing a Routing Policy](https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-policy.html) in the *Amazon Route 53 Developer Guide* .
@@ -6313,8 +6384,8 @@ impl CfnRecordSetProps {
     /// - If you're creating an alias record, omit `ResourceRecords` .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-recordset.html#cfn-route53-recordset-resourcerecords>
-    pub fn resource_records(mut self, resource_records: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.resource_records = Some(rt::collect::<rt::JsString, _>(resource_records));
+    pub fn resource_records(mut self, resource_records: impl rt::ListArg<rt::JsString>) -> Self {
+        self.resource_records = Some(rt::ListArg::<rt::JsString>::into_list(resource_records));
         self
     }
     /// *Resource record sets that have a routing policy other than simple:* An identifier that differentiates among multiple resource record sets that have the same combination of name and type, such as multiple weighted resource record sets named acme.example.com that have a type of A. In a group of resource record sets that have the same name and type, the value of `SetIdentifier` must be unique for each resource record set.
@@ -7547,7 +7618,7 @@ pub struct DsRecordProps {
     /// Default: Duration.minutes(30)
     pub ttl: Option<crate::aws_cdk_lib::Duration>,
     /// The DS values.
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
     ///
     /// Route 53 calculates the sum of the weights for the resource record sets that have the same combination of DNS name and type.
@@ -7566,7 +7637,7 @@ pub struct DsRecordProps {
 /// The required fields of [`DsRecordProps`], named: `DsRecordProps::new(DsRecordPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct DsRecordPropsRequired<T0, T1> {
-    /// The DS values. (items converting into `JsString`)
+    /// The DS values. (items converting into `JsString`, or a `JsArray` of them)
     pub values: T0,
     /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
     pub zone: T1,
@@ -7576,11 +7647,10 @@ impl DsRecordProps {
     /// A `DsRecordProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: DsRecordPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
     {
-        DsRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<rt::JsString, _>(required.values), weight: None, zone: required.zone.into() }
+        DsRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::ListArg::<rt::JsString>::into_list(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -7702,8 +7772,8 @@ impl DsRecordProps {
         self
     }
     /// The DS values.
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
@@ -7865,7 +7935,7 @@ pub struct GrantDelegationOptions {
     /// > Characters other than a–z, 0–9, - (hyphen), _ (underscore), and . (period, as a delimiter between labels) must use escape codes in the format \three-digit octal code. For example, \052 is the octal code for character *.
     ///
     /// Default: the grant allows delegation to any hosted zone
-    pub delegated_zone_names: Option<Vec<rt::JsString>>,
+    pub delegated_zone_names: Option<rt::JsList<rt::JsString>>,
 }
 
 impl GrantDelegationOptions {
@@ -7884,8 +7954,8 @@ impl GrantDelegationOptions {
     /// > Characters other than a–z, 0–9, - (hyphen), _ (underscore), and . (period, as a delimiter between labels) must use escape codes in the format \three-digit octal code. For example, \052 is the octal code for character *.
     ///
     /// Default: the grant allows delegation to any hosted zone
-    pub fn delegated_zone_names(mut self, delegated_zone_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.delegated_zone_names = Some(rt::collect::<rt::JsString, _>(delegated_zone_names));
+    pub fn delegated_zone_names(mut self, delegated_zone_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.delegated_zone_names = Some(rt::ListArg::<rt::JsString>::into_list(delegated_zone_names));
         self
     }
 }
@@ -7973,7 +8043,7 @@ pub struct HealthCheckProps {
     /// A list of health checks to monitor for this 'CALCULATED' health check.
     ///
     /// Default: - if the type is CALCULATED, this property is required. Otherwise, it is not configured.
-    pub child_health_checks: Option<Vec<crate::aws_cdk_lib::aws_route53::IHealthCheck>>,
+    pub child_health_checks: Option<rt::JsList<crate::aws_cdk_lib::aws_route53::IHealthCheck>>,
     /// Specify whether you want Amazon Route 53 to send the value of FullyQualifiedDomainName to the endpoint in the client_hello message during TLS negotiation.
     ///
     /// This allows the endpoint to respond to HTTPS health check requests with the applicable SSL/TLS certificate.
@@ -8034,7 +8104,7 @@ pub struct HealthCheckProps {
     /// Default: - if the type is CALCULATED, CLOUDWATCH_METRIC, or RECOVERY_CONTROL, this property is not configured. - otherwise, the default value will be set by CloudFormation itself and will include all valid regions. Please refer to the CloudFormation documentation for the most up-to-date list of regions.
     ///
     /// See: <https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html>
-    pub regions: Option<Vec<rt::JsString>>,
+    pub regions: Option<rt::JsList<rt::JsString>>,
     /// The duration between the time that Amazon Route 53 gets a response from your endpoint and the time that it sends the next health check request.
     ///
     /// Each Route 53 health checker makes requests at this interval.
@@ -8078,8 +8148,8 @@ impl HealthCheckProps {
     /// A list of health checks to monitor for this 'CALCULATED' health check.
     ///
     /// Default: - if the type is CALCULATED, this property is required. Otherwise, it is not configured.
-    pub fn child_health_checks(mut self, child_health_checks: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::IHealthCheck>>) -> Self {
-        self.child_health_checks = Some(rt::collect::<crate::aws_cdk_lib::aws_route53::IHealthCheck, _>(child_health_checks));
+    pub fn child_health_checks(mut self, child_health_checks: impl rt::ListArg<crate::aws_cdk_lib::aws_route53::IHealthCheck>) -> Self {
+        self.child_health_checks = Some(rt::ListArg::<crate::aws_cdk_lib::aws_route53::IHealthCheck>::into_list(child_health_checks));
         self
     }
     /// Specify whether you want Amazon Route 53 to send the value of FullyQualifiedDomainName to the endpoint in the client_hello message during TLS negotiation.
@@ -8169,8 +8239,8 @@ impl HealthCheckProps {
     /// Default: - if the type is CALCULATED, CLOUDWATCH_METRIC, or RECOVERY_CONTROL, this property is not configured. - otherwise, the default value will be set by CloudFormation itself and will include all valid regions. Please refer to the CloudFormation documentation for the most up-to-date list of regions.
     ///
     /// See: <https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html>
-    pub fn regions(mut self, regions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.regions = Some(rt::collect::<rt::JsString, _>(regions));
+    pub fn regions(mut self, regions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.regions = Some(rt::ListArg::<rt::JsString>::into_list(regions));
         self
     }
     /// The duration between the time that Amazon Route 53 gets a response from your endpoint and the time that it sends the next health check request.
@@ -8538,7 +8608,7 @@ pub struct HostedZoneProps {
     /// You can associate additional VPCs to this private zone using `addVpc(vpc)`.
     ///
     /// Default: public (no VPCs associated)
-    pub vpcs: Option<Vec<crate::aws_cdk_lib::aws_ec2::IVpc>>,
+    pub vpcs: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::IVpc>>,
     /// The name of the domain.
     ///
     /// For resource record types that include a domain
@@ -8580,8 +8650,8 @@ impl HostedZoneProps {
     /// You can associate additional VPCs to this private zone using `addVpc(vpc)`.
     ///
     /// Default: public (no VPCs associated)
-    pub fn vpcs(mut self, vpcs: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::IVpc>>) -> Self {
-        self.vpcs = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::IVpc, _>(vpcs));
+    pub fn vpcs(mut self, vpcs: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::IVpc>) -> Self {
+        self.vpcs = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::IVpc>::into_list(vpcs));
         self
     }
     /// The name of the domain.
@@ -8786,7 +8856,7 @@ pub struct HttpsRecordProps {
     /// The values.
     ///
     /// Default: - Specify exactly one of either `values` or `target`.
-    pub values: Option<Vec<crate::aws_cdk_lib::aws_route53::HttpsRecordValue>>,
+    pub values: Option<rt::JsList<crate::aws_cdk_lib::aws_route53::HttpsRecordValue>>,
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
     ///
     /// Route 53 calculates the sum of the weights for the resource record sets that have the same combination of DNS name and type.
@@ -8936,8 +9006,8 @@ impl HttpsRecordProps {
     /// The values.
     ///
     /// Default: - Specify exactly one of either `values` or `target`.
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::HttpsRecordValue>>) -> Self {
-        self.values = Some(rt::collect::<crate::aws_cdk_lib::aws_route53::HttpsRecordValue, _>(values));
+    pub fn values(mut self, values: impl rt::ListArg<crate::aws_cdk_lib::aws_route53::HttpsRecordValue>) -> Self {
+        self.values = Some(rt::ListArg::<crate::aws_cdk_lib::aws_route53::HttpsRecordValue>::into_list(values));
         self
     }
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
@@ -8991,19 +9061,19 @@ pub struct HttpsRecordServiceModeProps {
     /// Indicates the set of Application-Layer Protocol Negotiation (ALPN) protocol identifiers and associated transport protocols supported by this service endpoint.
     ///
     /// Default: - No ALPN protocol identifiers
-    pub alpn: Option<Vec<crate::aws_cdk_lib::aws_route53::Alpn>>,
+    pub alpn: Option<rt::JsList<crate::aws_cdk_lib::aws_route53::Alpn>>,
     /// Conveys that clients may use to reach the service.
     ///
     /// Default: - No hints.
-    pub ipv4hint: Option<Vec<rt::JsString>>,
+    pub ipv4hint: Option<rt::JsList<rt::JsString>>,
     /// Conveys that clients may use to reach the service.
     ///
     /// Default: - No hints.
-    pub ipv6hint: Option<Vec<rt::JsString>>,
+    pub ipv6hint: Option<rt::JsList<rt::JsString>>,
     /// Indicates mandatory keys.
     ///
     /// Default: - No mandatory keys
-    pub mandatory: Option<Vec<rt::JsString>>,
+    pub mandatory: Option<rt::JsList<rt::JsString>>,
     /// Indicates no default ALPN protocol identifiers.
     ///
     /// The `alpn` parameter must be supplied together.
@@ -9032,29 +9102,29 @@ impl HttpsRecordServiceModeProps {
     /// Indicates the set of Application-Layer Protocol Negotiation (ALPN) protocol identifiers and associated transport protocols supported by this service endpoint.
     ///
     /// Default: - No ALPN protocol identifiers
-    pub fn alpn(mut self, alpn: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::Alpn>>) -> Self {
-        self.alpn = Some(rt::collect::<crate::aws_cdk_lib::aws_route53::Alpn, _>(alpn));
+    pub fn alpn(mut self, alpn: impl rt::ListArg<crate::aws_cdk_lib::aws_route53::Alpn>) -> Self {
+        self.alpn = Some(rt::ListArg::<crate::aws_cdk_lib::aws_route53::Alpn>::into_list(alpn));
         self
     }
     /// Conveys that clients may use to reach the service.
     ///
     /// Default: - No hints.
-    pub fn ipv4hint(mut self, ipv4hint: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.ipv4hint = Some(rt::collect::<rt::JsString, _>(ipv4hint));
+    pub fn ipv4hint(mut self, ipv4hint: impl rt::ListArg<rt::JsString>) -> Self {
+        self.ipv4hint = Some(rt::ListArg::<rt::JsString>::into_list(ipv4hint));
         self
     }
     /// Conveys that clients may use to reach the service.
     ///
     /// Default: - No hints.
-    pub fn ipv6hint(mut self, ipv6hint: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.ipv6hint = Some(rt::collect::<rt::JsString, _>(ipv6hint));
+    pub fn ipv6hint(mut self, ipv6hint: impl rt::ListArg<rt::JsString>) -> Self {
+        self.ipv6hint = Some(rt::ListArg::<rt::JsString>::into_list(ipv6hint));
         self
     }
     /// Indicates mandatory keys.
     ///
     /// Default: - No mandatory keys
-    pub fn mandatory(mut self, mandatory: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.mandatory = Some(rt::collect::<rt::JsString, _>(mandatory));
+    pub fn mandatory(mut self, mandatory: impl rt::ListArg<rt::JsString>) -> Self {
+        self.mandatory = Some(rt::ListArg::<rt::JsString>::into_list(mandatory));
         self
     }
     /// Indicates no default ALPN protocol identifiers.
@@ -9159,7 +9229,7 @@ impl IAliasRecordTarget {
     ///
     /// Leaves out the optional `zone`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, record: impl Into<crate::aws_cdk_lib::aws_route53::IRecordSet>) -> rt::JsAny {
+    pub fn bind(&self, record: impl Into<crate::aws_cdk_lib::aws_route53::IRecordSet>) -> rt::StructRef<crate::aws_cdk_lib::aws_route53::AliasRecordTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::IRecordSet>::into(record)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -9168,7 +9238,7 @@ impl IAliasRecordTarget {
     ///
     /// [`Self::bind`] with the optional `zone` passed.
     #[track_caller]
-    pub fn bind_with(&self, record: impl Into<crate::aws_cdk_lib::aws_route53::IRecordSet>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> rt::JsAny {
+    pub fn bind_with(&self, record: impl Into<crate::aws_cdk_lib::aws_route53::IRecordSet>, zone: impl Into<crate::aws_cdk_lib::aws_route53::IHostedZone>) -> rt::StructRef<crate::aws_cdk_lib::aws_route53::AliasRecordTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::IRecordSet>::into(record)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_route53::IHostedZone>::into(zone)));
@@ -10125,7 +10195,7 @@ pub struct MxRecordProps {
     /// Default: Duration.minutes(30)
     pub ttl: Option<crate::aws_cdk_lib::Duration>,
     /// The values.
-    pub values: Vec<crate::aws_cdk_lib::aws_route53::MxRecordValue>,
+    pub values: rt::JsList<crate::aws_cdk_lib::aws_route53::MxRecordValue>,
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
     ///
     /// Route 53 calculates the sum of the weights for the resource record sets that have the same combination of DNS name and type.
@@ -10144,7 +10214,7 @@ pub struct MxRecordProps {
 /// The required fields of [`MxRecordProps`], named: `MxRecordProps::new(MxRecordPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct MxRecordPropsRequired<T0, T1> {
-    /// The values. (items converting into `aws_cdk_lib::aws_route53::MxRecordValue`)
+    /// The values. (items converting into `aws_cdk_lib::aws_route53::MxRecordValue`, or a `JsArray` of them)
     pub values: T0,
     /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
     pub zone: T1,
@@ -10154,11 +10224,10 @@ impl MxRecordProps {
     /// A `MxRecordProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: MxRecordPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::aws_route53::MxRecordValue>,
+        T0: rt::ListArg<crate::aws_cdk_lib::aws_route53::MxRecordValue>,
         T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
     {
-        MxRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::MxRecordValue, _>(required.values), weight: None, zone: required.zone.into() }
+        MxRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::ListArg::<crate::aws_cdk_lib::aws_route53::MxRecordValue>::into_list(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -10280,8 +10349,8 @@ impl MxRecordProps {
         self
     }
     /// The values.
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::MxRecordValue>>) -> Self {
-        self.values = rt::collect::<crate::aws_cdk_lib::aws_route53::MxRecordValue, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<crate::aws_cdk_lib::aws_route53::MxRecordValue>) -> Self {
+        self.values = rt::ListArg::<crate::aws_cdk_lib::aws_route53::MxRecordValue>::into_list(values);
         self
     }
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
@@ -10491,7 +10560,7 @@ pub struct NsRecordProps {
     /// Default: Duration.minutes(30)
     pub ttl: Option<crate::aws_cdk_lib::Duration>,
     /// The NS values.
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
     ///
     /// Route 53 calculates the sum of the weights for the resource record sets that have the same combination of DNS name and type.
@@ -10510,7 +10579,7 @@ pub struct NsRecordProps {
 /// The required fields of [`NsRecordProps`], named: `NsRecordProps::new(NsRecordPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct NsRecordPropsRequired<T0, T1> {
-    /// The NS values. (items converting into `JsString`)
+    /// The NS values. (items converting into `JsString`, or a `JsArray` of them)
     pub values: T0,
     /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
     pub zone: T1,
@@ -10520,11 +10589,10 @@ impl NsRecordProps {
     /// A `NsRecordProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: NsRecordPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
     {
-        NsRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<rt::JsString, _>(required.values), weight: None, zone: required.zone.into() }
+        NsRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::ListArg::<rt::JsString>::into_list(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -10646,8 +10714,8 @@ impl NsRecordProps {
         self
     }
     /// The NS values.
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
@@ -12063,7 +12131,7 @@ pub struct SrvRecordProps {
     /// Default: Duration.minutes(30)
     pub ttl: Option<crate::aws_cdk_lib::Duration>,
     /// The values.
-    pub values: Vec<crate::aws_cdk_lib::aws_route53::SrvRecordValue>,
+    pub values: rt::JsList<crate::aws_cdk_lib::aws_route53::SrvRecordValue>,
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
     ///
     /// Route 53 calculates the sum of the weights for the resource record sets that have the same combination of DNS name and type.
@@ -12082,7 +12150,7 @@ pub struct SrvRecordProps {
 /// The required fields of [`SrvRecordProps`], named: `SrvRecordProps::new(SrvRecordPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct SrvRecordPropsRequired<T0, T1> {
-    /// The values. (items converting into `aws_cdk_lib::aws_route53::SrvRecordValue`)
+    /// The values. (items converting into `aws_cdk_lib::aws_route53::SrvRecordValue`, or a `JsArray` of them)
     pub values: T0,
     /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
     pub zone: T1,
@@ -12092,11 +12160,10 @@ impl SrvRecordProps {
     /// A `SrvRecordProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: SrvRecordPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::aws_route53::SrvRecordValue>,
+        T0: rt::ListArg<crate::aws_cdk_lib::aws_route53::SrvRecordValue>,
         T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
     {
-        SrvRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::SrvRecordValue, _>(required.values), weight: None, zone: required.zone.into() }
+        SrvRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::ListArg::<crate::aws_cdk_lib::aws_route53::SrvRecordValue>::into_list(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -12218,8 +12285,8 @@ impl SrvRecordProps {
         self
     }
     /// The values.
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::SrvRecordValue>>) -> Self {
-        self.values = rt::collect::<crate::aws_cdk_lib::aws_route53::SrvRecordValue, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<crate::aws_cdk_lib::aws_route53::SrvRecordValue>) -> Self {
+        self.values = rt::ListArg::<crate::aws_cdk_lib::aws_route53::SrvRecordValue>::into_list(values);
         self
     }
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
@@ -12451,7 +12518,7 @@ pub struct SvcbRecordProps {
     /// Default: Duration.minutes(30)
     pub ttl: Option<crate::aws_cdk_lib::Duration>,
     /// The values.
-    pub values: Vec<crate::aws_cdk_lib::aws_route53::SvcbRecordValue>,
+    pub values: rt::JsList<crate::aws_cdk_lib::aws_route53::SvcbRecordValue>,
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
     ///
     /// Route 53 calculates the sum of the weights for the resource record sets that have the same combination of DNS name and type.
@@ -12470,7 +12537,7 @@ pub struct SvcbRecordProps {
 /// The required fields of [`SvcbRecordProps`], named: `SvcbRecordProps::new(SvcbRecordPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct SvcbRecordPropsRequired<T0, T1> {
-    /// The values. (items converting into `aws_cdk_lib::aws_route53::SvcbRecordValue`)
+    /// The values. (items converting into `aws_cdk_lib::aws_route53::SvcbRecordValue`, or a `JsArray` of them)
     pub values: T0,
     /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
     pub zone: T1,
@@ -12480,11 +12547,10 @@ impl SvcbRecordProps {
     /// A `SvcbRecordProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: SvcbRecordPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::aws_route53::SvcbRecordValue>,
+        T0: rt::ListArg<crate::aws_cdk_lib::aws_route53::SvcbRecordValue>,
         T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
     {
-        SvcbRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<crate::aws_cdk_lib::aws_route53::SvcbRecordValue, _>(required.values), weight: None, zone: required.zone.into() }
+        SvcbRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::ListArg::<crate::aws_cdk_lib::aws_route53::SvcbRecordValue>::into_list(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -12606,8 +12672,8 @@ impl SvcbRecordProps {
         self
     }
     /// The values.
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::SvcbRecordValue>>) -> Self {
-        self.values = rt::collect::<crate::aws_cdk_lib::aws_route53::SvcbRecordValue, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<crate::aws_cdk_lib::aws_route53::SvcbRecordValue>) -> Self {
+        self.values = rt::ListArg::<crate::aws_cdk_lib::aws_route53::SvcbRecordValue>::into_list(values);
         self
     }
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
@@ -12660,19 +12726,19 @@ pub struct SvcbRecordServiceModeProps {
     /// Indicates the set of Application-Layer Protocol Negotiation (ALPN) protocol identifiers and associated transport protocols supported by this service endpoint.
     ///
     /// Default: - No ALPN protocol identifiers
-    pub alpn: Option<Vec<crate::aws_cdk_lib::aws_route53::Alpn>>,
+    pub alpn: Option<rt::JsList<crate::aws_cdk_lib::aws_route53::Alpn>>,
     /// Conveys that clients may use to reach the service.
     ///
     /// Default: - No hints.
-    pub ipv4hint: Option<Vec<rt::JsString>>,
+    pub ipv4hint: Option<rt::JsList<rt::JsString>>,
     /// Conveys that clients may use to reach the service.
     ///
     /// Default: - No hints.
-    pub ipv6hint: Option<Vec<rt::JsString>>,
+    pub ipv6hint: Option<rt::JsList<rt::JsString>>,
     /// Indicates mandatory keys.
     ///
     /// Default: - No mandatory keys
-    pub mandatory: Option<Vec<rt::JsString>>,
+    pub mandatory: Option<rt::JsList<rt::JsString>>,
     /// Indicates no default ALPN protocol identifiers.
     ///
     /// The `alpn` parameter must be supplied together.
@@ -12701,29 +12767,29 @@ impl SvcbRecordServiceModeProps {
     /// Indicates the set of Application-Layer Protocol Negotiation (ALPN) protocol identifiers and associated transport protocols supported by this service endpoint.
     ///
     /// Default: - No ALPN protocol identifiers
-    pub fn alpn(mut self, alpn: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_route53::Alpn>>) -> Self {
-        self.alpn = Some(rt::collect::<crate::aws_cdk_lib::aws_route53::Alpn, _>(alpn));
+    pub fn alpn(mut self, alpn: impl rt::ListArg<crate::aws_cdk_lib::aws_route53::Alpn>) -> Self {
+        self.alpn = Some(rt::ListArg::<crate::aws_cdk_lib::aws_route53::Alpn>::into_list(alpn));
         self
     }
     /// Conveys that clients may use to reach the service.
     ///
     /// Default: - No hints.
-    pub fn ipv4hint(mut self, ipv4hint: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.ipv4hint = Some(rt::collect::<rt::JsString, _>(ipv4hint));
+    pub fn ipv4hint(mut self, ipv4hint: impl rt::ListArg<rt::JsString>) -> Self {
+        self.ipv4hint = Some(rt::ListArg::<rt::JsString>::into_list(ipv4hint));
         self
     }
     /// Conveys that clients may use to reach the service.
     ///
     /// Default: - No hints.
-    pub fn ipv6hint(mut self, ipv6hint: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.ipv6hint = Some(rt::collect::<rt::JsString, _>(ipv6hint));
+    pub fn ipv6hint(mut self, ipv6hint: impl rt::ListArg<rt::JsString>) -> Self {
+        self.ipv6hint = Some(rt::ListArg::<rt::JsString>::into_list(ipv6hint));
         self
     }
     /// Indicates mandatory keys.
     ///
     /// Default: - No mandatory keys
-    pub fn mandatory(mut self, mandatory: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.mandatory = Some(rt::collect::<rt::JsString, _>(mandatory));
+    pub fn mandatory(mut self, mandatory: impl rt::ListArg<rt::JsString>) -> Self {
+        self.mandatory = Some(rt::ListArg::<rt::JsString>::into_list(mandatory));
         self
     }
     /// Indicates no default ALPN protocol identifiers.
@@ -12931,7 +12997,7 @@ pub struct TxtRecordProps {
     /// Default: Duration.minutes(30)
     pub ttl: Option<crate::aws_cdk_lib::Duration>,
     /// The text values.
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
     ///
     /// Route 53 calculates the sum of the weights for the resource record sets that have the same combination of DNS name and type.
@@ -12950,7 +13016,7 @@ pub struct TxtRecordProps {
 /// The required fields of [`TxtRecordProps`], named: `TxtRecordProps::new(TxtRecordPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct TxtRecordPropsRequired<T0, T1> {
-    /// The text values. (items converting into `JsString`)
+    /// The text values. (items converting into `JsString`, or a `JsArray` of them)
     pub values: T0,
     /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
     pub zone: T1,
@@ -12960,11 +13026,10 @@ impl TxtRecordProps {
     /// A `TxtRecordProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: TxtRecordPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
     {
-        TxtRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::collect::<rt::JsString, _>(required.values), weight: None, zone: required.zone.into() }
+        TxtRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, record_name: None, region: None, set_identifier: None, ttl: None, values: rt::ListArg::<rt::JsString>::into_list(required.values), weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -13086,8 +13151,8 @@ impl TxtRecordProps {
         self
     }
     /// The text values.
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
     /// Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
@@ -13353,7 +13418,7 @@ pub struct ZoneDelegationRecordProps {
     /// Default: false
     pub multi_value_answer: Option<rt::JsBool>,
     /// The name servers to report in the delegation records.
-    pub name_servers: Vec<rt::JsString>,
+    pub name_servers: rt::JsList<rt::JsString>,
     /// The subdomain name for this record. This should be relative to the zone root name.
     ///
     /// For example, if you want to create a record for acme.example.com, specify
@@ -13407,7 +13472,7 @@ pub struct ZoneDelegationRecordProps {
 /// The required fields of [`ZoneDelegationRecordProps`], named: `ZoneDelegationRecordProps::new(ZoneDelegationRecordPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct ZoneDelegationRecordPropsRequired<T0, T1> {
-    /// The name servers to report in the delegation records. (items converting into `JsString`)
+    /// The name servers to report in the delegation records. (items converting into `JsString`, or a `JsArray` of them)
     pub name_servers: T0,
     /// The hosted zone in which to define the new record. (converts into `aws_cdk_lib::aws_route53::IHostedZone`)
     pub zone: T1,
@@ -13417,11 +13482,10 @@ impl ZoneDelegationRecordProps {
     /// A `ZoneDelegationRecordProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: ZoneDelegationRecordPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<crate::aws_cdk_lib::aws_route53::IHostedZone>,
     {
-        ZoneDelegationRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, name_servers: rt::collect::<rt::JsString, _>(required.name_servers), record_name: None, region: None, set_identifier: None, ttl: None, weight: None, zone: required.zone.into() }
+        ZoneDelegationRecordProps { cidr_routing_config: None, comment: None, delete_existing: None, failover: None, geo_location: None, health_check: None, multi_value_answer: None, name_servers: rt::ListArg::<rt::JsString>::into_list(required.name_servers), record_name: None, region: None, set_identifier: None, ttl: None, weight: None, zone: required.zone.into() }
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     ///
@@ -13496,8 +13560,8 @@ impl ZoneDelegationRecordProps {
         self
     }
     /// The name servers to report in the delegation records.
-    pub fn name_servers(mut self, name_servers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.name_servers = rt::collect::<rt::JsString, _>(name_servers);
+    pub fn name_servers(mut self, name_servers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.name_servers = rt::ListArg::<rt::JsString>::into_list(name_servers);
         self
     }
     /// The subdomain name for this record. This should be relative to the zone root name.
@@ -14159,11 +14223,11 @@ impl From<crate::aws_cdk_lib::aws_route53::CfnRecordSetGroupRecordSetProperty> f
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnCidrCollectionLocationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnCidrCollectionLocationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnCidrCollectionLocationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnCidrCollectionLocationPropertyList(Vec<IResolvableOrCfnCidrCollectionLocationProperty>),
+    IResolvableOrCfnCidrCollectionLocationPropertyList(rt::JsList<IResolvableOrCfnCidrCollectionLocationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnCidrCollectionLocationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -14183,17 +14247,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnCid
         IResolvableOrIResolvableOrCfnCidrCollectionLocationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnCidrCollectionLocationProperty>> for IResolvableOrIResolvableOrCfnCidrCollectionLocationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnCidrCollectionLocationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnCidrCollectionLocationProperty>> for IResolvableOrIResolvableOrCfnCidrCollectionLocationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnCidrCollectionLocationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnCidrCollectionLocationPropertyList::IResolvableOrCfnCidrCollectionLocationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnCidrCollectionLocationProperty>> for IResolvableOrIResolvableOrCfnCidrCollectionLocationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnCidrCollectionLocationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnCidrCollectionLocationPropertyList::IResolvableOrCfnCidrCollectionLocationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnCidrCollectionLocationProperty>> for IResolvableOrIResolvableOrCfnCidrCollectionLocationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnCidrCollectionLocationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnCidrCollectionLocationPropertyList::IResolvableOrCfnCidrCollectionLocationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnHostedZoneVPCProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnHostedZoneVPCProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnHostedZoneVPCPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnHostedZoneVPCPropertyList(Vec<IResolvableOrCfnHostedZoneVPCProperty>),
+    IResolvableOrCfnHostedZoneVPCPropertyList(rt::JsList<IResolvableOrCfnHostedZoneVPCProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnHostedZoneVPCPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -14213,17 +14287,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnHos
         IResolvableOrIResolvableOrCfnHostedZoneVPCPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnHostedZoneVPCProperty>> for IResolvableOrIResolvableOrCfnHostedZoneVPCPropertyList {
-    fn from(v: Vec<IResolvableOrCfnHostedZoneVPCProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnHostedZoneVPCProperty>> for IResolvableOrIResolvableOrCfnHostedZoneVPCPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnHostedZoneVPCProperty>) -> Self {
         IResolvableOrIResolvableOrCfnHostedZoneVPCPropertyList::IResolvableOrCfnHostedZoneVPCPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnHostedZoneVPCProperty>> for IResolvableOrIResolvableOrCfnHostedZoneVPCPropertyList {
+    fn from(v: Vec<IResolvableOrCfnHostedZoneVPCProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnHostedZoneVPCPropertyList::IResolvableOrCfnHostedZoneVPCPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnHostedZoneVPCProperty>> for IResolvableOrIResolvableOrCfnHostedZoneVPCPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnHostedZoneVPCProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnHostedZoneVPCPropertyList::IResolvableOrCfnHostedZoneVPCPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRecordSetGroupRecordSetProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRecordSetGroupRecordSetProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRecordSetGroupRecordSetPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRecordSetGroupRecordSetPropertyList(Vec<IResolvableOrCfnRecordSetGroupRecordSetProperty>),
+    IResolvableOrCfnRecordSetGroupRecordSetPropertyList(rt::JsList<IResolvableOrCfnRecordSetGroupRecordSetProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRecordSetGroupRecordSetPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -14243,9 +14327,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRec
         IResolvableOrIResolvableOrCfnRecordSetGroupRecordSetPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnRecordSetGroupRecordSetProperty>> for IResolvableOrIResolvableOrCfnRecordSetGroupRecordSetPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRecordSetGroupRecordSetProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRecordSetGroupRecordSetPropertyList::IResolvableOrCfnRecordSetGroupRecordSetPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnRecordSetGroupRecordSetProperty>> for IResolvableOrIResolvableOrCfnRecordSetGroupRecordSetPropertyList {
     fn from(v: Vec<IResolvableOrCfnRecordSetGroupRecordSetProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnRecordSetGroupRecordSetPropertyList::IResolvableOrCfnRecordSetGroupRecordSetPropertyList(v)
+        IResolvableOrIResolvableOrCfnRecordSetGroupRecordSetPropertyList::IResolvableOrCfnRecordSetGroupRecordSetPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRecordSetGroupRecordSetProperty>> for IResolvableOrIResolvableOrCfnRecordSetGroupRecordSetPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRecordSetGroupRecordSetProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRecordSetGroupRecordSetPropertyList::IResolvableOrCfnRecordSetGroupRecordSetPropertyList(rt::JsList::Array(v))
     }
 }
 

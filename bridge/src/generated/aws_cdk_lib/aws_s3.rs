@@ -733,7 +733,7 @@ impl BucketBase {
     /// Arguments:
     /// - `permission`: the policy statement to be added to the bucket's policy.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, permission: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, permission: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(permission)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -805,7 +805,7 @@ impl BucketBase {
     }
     /// Gives permissions to a grantable entity to perform actions on the encryption key.
     #[track_caller]
-    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsAny {
+    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::GrantOnKeyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
         __args.extend(actions.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsString>::into(v))));
@@ -1028,11 +1028,11 @@ impl BucketBase {
     ///
     /// [`Self::grant_write`] with the optional `objects_key_pattern`, `allowed_action_patterns` passed.
     #[track_caller]
-    pub fn grant_write_with_allowed_action_patterns(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>, allowed_action_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_write_with_allowed_action_patterns(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>, allowed_action_patterns: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(allowed_action_patterns)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(allowed_action_patterns)));
         rt::call_op(rt::JsObject::handle(self), "grantWrite", __args)
     }
     /// Define a CloudWatch event that triggers when something happens to this repository.
@@ -1748,11 +1748,11 @@ impl BucketGrants {
     ///
     /// [`Self::write`] with the optional `objects_key_pattern`, `allowed_action_patterns` passed.
     #[track_caller]
-    pub fn write_with_allowed_action_patterns(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>, allowed_action_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn write_with_allowed_action_patterns(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>, allowed_action_patterns: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(allowed_action_patterns)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(allowed_action_patterns)));
         rt::call_op(rt::JsObject::handle(self), "write", __args)
     }
 }
@@ -1828,7 +1828,7 @@ pub struct BucketNotificationDestinationConfig {
     /// The ARN of the destination (i.e. Lambda, SNS, SQS).
     pub arn: rt::JsString,
     /// Any additional dependencies that should be resolved before the bucket notification can be configured (for example, the SNS Topic Policy resource).
-    pub dependencies: Option<Vec<crate::constructs::IDependable>>,
+    pub dependencies: Option<rt::JsList<crate::constructs::IDependable>>,
     /// The notification type.
     pub r#type: crate::aws_cdk_lib::aws_s3::BucketNotificationDestinationType,
 }
@@ -1857,8 +1857,8 @@ impl BucketNotificationDestinationConfig {
         self
     }
     /// Any additional dependencies that should be resolved before the bucket notification can be configured (for example, the SNS Topic Policy resource).
-    pub fn dependencies(mut self, dependencies: impl IntoIterator<Item = impl Into<crate::constructs::IDependable>>) -> Self {
-        self.dependencies = Some(rt::collect::<crate::constructs::IDependable, _>(dependencies));
+    pub fn dependencies(mut self, dependencies: impl rt::ListArg<crate::constructs::IDependable>) -> Self {
+        self.dependencies = Some(rt::ListArg::<crate::constructs::IDependable>::into_list(dependencies));
         self
     }
     /// The notification type.
@@ -1875,6 +1875,25 @@ impl rt::ToValue for BucketNotificationDestinationConfig {
         o.opt("dependencies", &self.dependencies);
         o.field("type", &self.r#type);
         o.build()
+    }
+}
+
+/// The fields of a [`BucketNotificationDestinationConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<BucketNotificationDestinationConfig> {
+    /// The ARN of the destination (i.e. Lambda, SNS, SQS).
+    #[track_caller]
+    pub fn arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "arn")
+    }
+    /// Any additional dependencies that should be resolved before the bucket notification can be configured (for example, the SNS Topic Policy resource).
+    #[track_caller]
+    pub fn dependencies(&self) -> rt::JsArray<crate::constructs::IDependable> {
+        rt::get_op(rt::JsObject::handle(self), "dependencies")
+    }
+    /// The notification type.
+    #[track_caller]
+    pub fn r#type(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "type")
     }
 }
 
@@ -2064,7 +2083,7 @@ pub struct BucketProps {
     /// the only `BlockedEncryptionType` in the list.
     ///
     /// Default: - Amazon S3 determines which encryption types to block.
-    pub blocked_encryption_types: Option<Vec<crate::aws_cdk_lib::aws_s3::BlockedEncryptionType>>,
+    pub blocked_encryption_types: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::BlockedEncryptionType>>,
     /// Whether Amazon S3 should use its own intermediary key to generate data keys.
     ///
     /// Only relevant when using KMS for encryption.
@@ -2112,7 +2131,7 @@ pub struct BucketProps {
     /// Default: - No CORS configuration.
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-cors.html>
-    pub cors: Option<Vec<crate::aws_cdk_lib::aws_s3::CorsRule>>,
+    pub cors: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::CorsRule>>,
     /// The kind of server-side encryption to apply to this bucket.
     ///
     /// If you choose KMS, you can specify a KMS key via `encryptionKey`. If
@@ -2144,23 +2163,23 @@ pub struct BucketProps {
     /// Default: No Intelligent Tiering Configurations.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonS3/latest/userguide/intelligent-tiering.html>
-    pub intelligent_tiering_configurations: Option<Vec<crate::aws_cdk_lib::aws_s3::IntelligentTieringConfiguration>>,
+    pub intelligent_tiering_configurations: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::IntelligentTieringConfiguration>>,
     /// The inventory configuration of the bucket.
     ///
     /// Default: - No inventory configuration
     ///
     /// See: <https://docs.aws.amazon.com/AmazonS3/latest/dev/storage-inventory.html>
-    pub inventories: Option<Vec<crate::aws_cdk_lib::aws_s3::Inventory>>,
+    pub inventories: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::Inventory>>,
     /// Rules that define how Amazon S3 manages objects during their lifetime.
     ///
     /// Default: - No lifecycle rules.
-    pub lifecycle_rules: Option<Vec<crate::aws_cdk_lib::aws_s3::LifecycleRule>>,
+    pub lifecycle_rules: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::LifecycleRule>>,
     /// The metrics configuration of this bucket.
     ///
     /// Default: - No metrics configuration.
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-metricsconfiguration.html>
-    pub metrics: Option<Vec<crate::aws_cdk_lib::aws_s3::BucketMetrics>>,
+    pub metrics: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::BucketMetrics>>,
     /// Enforces minimum TLS version for requests.
     ///
     /// Requires `enforceSSL` to be enabled.
@@ -2220,7 +2239,7 @@ pub struct BucketProps {
     /// A container for one or more replication rules.
     ///
     /// Default: - No replication
-    pub replication_rules: Option<Vec<crate::aws_cdk_lib::aws_s3::ReplicationRule>>,
+    pub replication_rules: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::ReplicationRule>>,
     /// Destination bucket for the server access logs.
     ///
     /// Default: - If "serverAccessLogsPrefix" undefined - access logs disabled, otherwise - log to current bucket.
@@ -2268,7 +2287,7 @@ pub struct BucketProps {
     /// Rules that define when a redirect is applied and the redirect behavior.
     ///
     /// Default: - No redirection rules.
-    pub website_routing_rules: Option<Vec<crate::aws_cdk_lib::aws_s3::RoutingRule>>,
+    pub website_routing_rules: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::RoutingRule>>,
 }
 
 impl BucketProps {
@@ -2328,8 +2347,8 @@ impl BucketProps {
     /// the only `BlockedEncryptionType` in the list.
     ///
     /// Default: - Amazon S3 determines which encryption types to block.
-    pub fn blocked_encryption_types(mut self, blocked_encryption_types: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::BlockedEncryptionType>>) -> Self {
-        self.blocked_encryption_types = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::BlockedEncryptionType, _>(blocked_encryption_types));
+    pub fn blocked_encryption_types(mut self, blocked_encryption_types: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::BlockedEncryptionType>) -> Self {
+        self.blocked_encryption_types = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::BlockedEncryptionType>::into_list(blocked_encryption_types));
         self
     }
     /// Whether Amazon S3 should use its own intermediary key to generate data keys.
@@ -2391,8 +2410,8 @@ impl BucketProps {
     /// Default: - No CORS configuration.
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-cors.html>
-    pub fn cors(mut self, cors: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::CorsRule>>) -> Self {
-        self.cors = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::CorsRule, _>(cors));
+    pub fn cors(mut self, cors: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::CorsRule>) -> Self {
+        self.cors = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::CorsRule>::into_list(cors));
         self
     }
     /// The kind of server-side encryption to apply to this bucket.
@@ -2438,8 +2457,8 @@ impl BucketProps {
     /// Default: No Intelligent Tiering Configurations.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonS3/latest/userguide/intelligent-tiering.html>
-    pub fn intelligent_tiering_configurations(mut self, intelligent_tiering_configurations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::IntelligentTieringConfiguration>>) -> Self {
-        self.intelligent_tiering_configurations = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::IntelligentTieringConfiguration, _>(intelligent_tiering_configurations));
+    pub fn intelligent_tiering_configurations(mut self, intelligent_tiering_configurations: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::IntelligentTieringConfiguration>) -> Self {
+        self.intelligent_tiering_configurations = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::IntelligentTieringConfiguration>::into_list(intelligent_tiering_configurations));
         self
     }
     /// The inventory configuration of the bucket.
@@ -2447,15 +2466,15 @@ impl BucketProps {
     /// Default: - No inventory configuration
     ///
     /// See: <https://docs.aws.amazon.com/AmazonS3/latest/dev/storage-inventory.html>
-    pub fn inventories(mut self, inventories: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::Inventory>>) -> Self {
-        self.inventories = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::Inventory, _>(inventories));
+    pub fn inventories(mut self, inventories: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::Inventory>) -> Self {
+        self.inventories = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::Inventory>::into_list(inventories));
         self
     }
     /// Rules that define how Amazon S3 manages objects during their lifetime.
     ///
     /// Default: - No lifecycle rules.
-    pub fn lifecycle_rules(mut self, lifecycle_rules: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::LifecycleRule>>) -> Self {
-        self.lifecycle_rules = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::LifecycleRule, _>(lifecycle_rules));
+    pub fn lifecycle_rules(mut self, lifecycle_rules: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::LifecycleRule>) -> Self {
+        self.lifecycle_rules = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::LifecycleRule>::into_list(lifecycle_rules));
         self
     }
     /// The metrics configuration of this bucket.
@@ -2463,8 +2482,8 @@ impl BucketProps {
     /// Default: - No metrics configuration.
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-metricsconfiguration.html>
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::BucketMetrics>>) -> Self {
-        self.metrics = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::BucketMetrics, _>(metrics));
+    pub fn metrics(mut self, metrics: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::BucketMetrics>) -> Self {
+        self.metrics = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::BucketMetrics>::into_list(metrics));
         self
     }
     /// Enforces minimum TLS version for requests.
@@ -2553,8 +2572,8 @@ impl BucketProps {
     /// A container for one or more replication rules.
     ///
     /// Default: - No replication
-    pub fn replication_rules(mut self, replication_rules: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::ReplicationRule>>) -> Self {
-        self.replication_rules = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::ReplicationRule, _>(replication_rules));
+    pub fn replication_rules(mut self, replication_rules: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::ReplicationRule>) -> Self {
+        self.replication_rules = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::ReplicationRule>::into_list(replication_rules));
         self
     }
     /// Destination bucket for the server access logs.
@@ -2631,8 +2650,8 @@ impl BucketProps {
     /// Rules that define when a redirect is applied and the redirect behavior.
     ///
     /// Default: - No redirection rules.
-    pub fn website_routing_rules(mut self, website_routing_rules: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::RoutingRule>>) -> Self {
-        self.website_routing_rules = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::RoutingRule, _>(website_routing_rules));
+    pub fn website_routing_rules(mut self, website_routing_rules: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::RoutingRule>) -> Self {
+        self.website_routing_rules = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::RoutingRule>::into_list(website_routing_rules));
         self
     }
 }
@@ -2804,7 +2823,7 @@ impl CfnAccessGrant {
     }
     /// The AWS resource tags that you are adding to the access grant.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -2977,7 +2996,7 @@ pub struct CfnAccessGrantProps {
     /// Each tag is a label consisting of a user-defined key and value. Tags can help you manage, identify, organize, search for, and filter resources.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accessgrant.html#cfn-s3-accessgrant-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnAccessGrantProps`], named: `CfnAccessGrantProps::new(CfnAccessGrantPropsRequired { .. })`.
@@ -3061,8 +3080,8 @@ impl CfnAccessGrantProps {
     /// Each tag is a label consisting of a user-defined key and value. Tags can help you manage, identify, organize, search for, and filter resources.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accessgrant.html#cfn-s3-accessgrant-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -3184,7 +3203,7 @@ impl CfnAccessGrantsInstance {
     }
     /// The AWS resource tags that you are adding to the S3 Access Grants instance.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -3207,7 +3226,7 @@ pub struct CfnAccessGrantsInstanceProps {
     /// Each tag is a label consisting of a user-defined key and value. Tags can help you manage, identify, organize, search for, and filter resources.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accessgrantsinstance.html#cfn-s3-accessgrantsinstance-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnAccessGrantsInstanceProps {
@@ -3229,8 +3248,8 @@ impl CfnAccessGrantsInstanceProps {
     /// Each tag is a label consisting of a user-defined key and value. Tags can help you manage, identify, organize, search for, and filter resources.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accessgrantsinstance.html#cfn-s3-accessgrantsinstance-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -3341,7 +3360,7 @@ impl CfnAccessGrantsLocation {
     }
     /// The AWS resource tags that you are adding to the S3 Access Grants location.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -3370,7 +3389,7 @@ pub struct CfnAccessGrantsLocationProps {
     /// Each tag is a label consisting of a user-defined key and value. Tags can help you manage, identify, organize, search for, and filter resources.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accessgrantslocation.html#cfn-s3-accessgrantslocation-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnAccessGrantsLocationProps`], named: `CfnAccessGrantsLocationProps::new(CfnAccessGrantsLocationPropsRequired { .. })`.
@@ -3414,8 +3433,8 @@ impl CfnAccessGrantsLocationProps {
     /// Each tag is a label consisting of a user-defined key and value. Tags can help you manage, identify, organize, search for, and filter resources.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accessgrantslocation.html#cfn-s3-accessgrantslocation-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -3561,7 +3580,7 @@ impl CfnAccessPoint {
     }
     /// An array of tags that you can apply to access points.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The Virtual Private Cloud (VPC) configuration for this access point, if one exists.
@@ -3755,7 +3774,7 @@ pub struct CfnAccessPointProps {
     /// Tags are key-value pairs of metadata used to categorize your access points and control access. For more information, see [Using tags for attribute-based access control (ABAC)](https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging.html#using-tags-for-abac) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accesspoint.html#cfn-s3-accesspoint-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The Virtual Private Cloud (VPC) configuration for this access point, if one exists.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accesspoint.html#cfn-s3-accesspoint-vpcconfiguration>
@@ -3811,8 +3830,8 @@ impl CfnAccessPointProps {
     /// Tags are key-value pairs of metadata used to categorize your access points and control access. For more information, see [Using tags for attribute-based access control (ABAC)](https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging.html#using-tags-for-abac) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accesspoint.html#cfn-s3-accesspoint-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The Virtual Private Cloud (VPC) configuration for this access point, if one exists.
@@ -4137,7 +4156,7 @@ impl CfnBucket {
     }
     /// An arbitrary set of tags (key-value pairs) for this S3 bucket.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// Enables multiple versions of all objects in this bucket.
@@ -4465,7 +4484,7 @@ pub struct CfnBucketBlockedEncryptionTypesProperty {
     /// > Currently, this parameter only supports blocking or unblocking server side encryption with customer-provided keys (SSE-C). For more information about SSE-C, see [Using server-side encryption with customer-provided keys (SSE-C)](https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerSideEncryptionCustomerKeys.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-blockedencryptiontypes.html#cfn-s3-bucket-blockedencryptiontypes-encryptiontype>
-    pub encryption_type: Option<Vec<rt::JsString>>,
+    pub encryption_type: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnBucketBlockedEncryptionTypesProperty {
@@ -4478,8 +4497,8 @@ impl CfnBucketBlockedEncryptionTypesProperty {
     /// > Currently, this parameter only supports blocking or unblocking server side encryption with customer-provided keys (SSE-C). For more information about SSE-C, see [Using server-side encryption with customer-provided keys (SSE-C)](https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerSideEncryptionCustomerKeys.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-blockedencryptiontypes.html#cfn-s3-bucket-blockedencryptiontypes-encryptiontype>
-    pub fn encryption_type(mut self, encryption_type: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.encryption_type = Some(rt::collect::<rt::JsString, _>(encryption_type));
+    pub fn encryption_type(mut self, encryption_type: impl rt::ListArg<rt::JsString>) -> Self {
+        self.encryption_type = Some(rt::ListArg::<rt::JsString>::into_list(encryption_type));
         self
     }
 }
@@ -4582,21 +4601,21 @@ pub struct CfnBucketCorsRuleProperty {
     /// These headers are allowed in a preflight OPTIONS request. In response to any preflight OPTIONS request, Amazon S3 returns any requested headers that are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-corsrule.html#cfn-s3-bucket-corsrule-allowedheaders>
-    pub allowed_headers: Option<Vec<rt::JsString>>,
+    pub allowed_headers: Option<rt::JsList<rt::JsString>>,
     /// An HTTP method that you allow the origin to run.
     ///
     /// *Allowed values* : `GET` | `PUT` | `HEAD` | `POST` | `DELETE`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-corsrule.html#cfn-s3-bucket-corsrule-allowedmethods>
-    pub allowed_methods: Vec<rt::JsString>,
+    pub allowed_methods: rt::JsList<rt::JsString>,
     /// One or more origins you want customers to be able to access the bucket from.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-corsrule.html#cfn-s3-bucket-corsrule-allowedorigins>
-    pub allowed_origins: Vec<rt::JsString>,
+    pub allowed_origins: rt::JsList<rt::JsString>,
     /// One or more headers in the response that you want customers to be able to access from their applications (for example, from a JavaScript `XMLHttpRequest` object).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-corsrule.html#cfn-s3-bucket-corsrule-exposedheaders>
-    pub exposed_headers: Option<Vec<rt::JsString>>,
+    pub exposed_headers: Option<rt::JsList<rt::JsString>>,
     /// A unique identifier for this rule.
     ///
     /// The value must be no more than 255 characters.
@@ -4612,9 +4631,9 @@ pub struct CfnBucketCorsRuleProperty {
 /// The required fields of [`CfnBucketCorsRuleProperty`], named: `CfnBucketCorsRuleProperty::new(CfnBucketCorsRulePropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnBucketCorsRulePropertyRequired<T0, T1> {
-    /// An HTTP method that you allow the origin to run. (items converting into `JsString`)
+    /// An HTTP method that you allow the origin to run. (items converting into `JsString`, or a `JsArray` of them)
     pub allowed_methods: T0,
-    /// One or more origins you want customers to be able to access the bucket from. (items converting into `JsString`)
+    /// One or more origins you want customers to be able to access the bucket from. (items converting into `JsString`, or a `JsArray` of them)
     pub allowed_origins: T1,
 }
 
@@ -4622,20 +4641,18 @@ impl CfnBucketCorsRuleProperty {
     /// A `CfnBucketCorsRuleProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnBucketCorsRulePropertyRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnBucketCorsRuleProperty { allowed_headers: None, allowed_methods: rt::collect::<rt::JsString, _>(required.allowed_methods), allowed_origins: rt::collect::<rt::JsString, _>(required.allowed_origins), exposed_headers: None, id: None, max_age: None }
+        CfnBucketCorsRuleProperty { allowed_headers: None, allowed_methods: rt::ListArg::<rt::JsString>::into_list(required.allowed_methods), allowed_origins: rt::ListArg::<rt::JsString>::into_list(required.allowed_origins), exposed_headers: None, id: None, max_age: None }
     }
     /// Headers that are specified in the `Access-Control-Request-Headers` header.
     ///
     /// These headers are allowed in a preflight OPTIONS request. In response to any preflight OPTIONS request, Amazon S3 returns any requested headers that are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-corsrule.html#cfn-s3-bucket-corsrule-allowedheaders>
-    pub fn allowed_headers(mut self, allowed_headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowed_headers = Some(rt::collect::<rt::JsString, _>(allowed_headers));
+    pub fn allowed_headers(mut self, allowed_headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowed_headers = Some(rt::ListArg::<rt::JsString>::into_list(allowed_headers));
         self
     }
     /// An HTTP method that you allow the origin to run.
@@ -4643,22 +4660,22 @@ impl CfnBucketCorsRuleProperty {
     /// *Allowed values* : `GET` | `PUT` | `HEAD` | `POST` | `DELETE`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-corsrule.html#cfn-s3-bucket-corsrule-allowedmethods>
-    pub fn allowed_methods(mut self, allowed_methods: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowed_methods = rt::collect::<rt::JsString, _>(allowed_methods);
+    pub fn allowed_methods(mut self, allowed_methods: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowed_methods = rt::ListArg::<rt::JsString>::into_list(allowed_methods);
         self
     }
     /// One or more origins you want customers to be able to access the bucket from.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-corsrule.html#cfn-s3-bucket-corsrule-allowedorigins>
-    pub fn allowed_origins(mut self, allowed_origins: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowed_origins = rt::collect::<rt::JsString, _>(allowed_origins);
+    pub fn allowed_origins(mut self, allowed_origins: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowed_origins = rt::ListArg::<rt::JsString>::into_list(allowed_origins);
         self
     }
     /// One or more headers in the response that you want customers to be able to access from their applications (for example, from a JavaScript `XMLHttpRequest` object).
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-corsrule.html#cfn-s3-bucket-corsrule-exposedheaders>
-    pub fn exposed_headers(mut self, exposed_headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exposed_headers = Some(rt::collect::<rt::JsString, _>(exposed_headers));
+    pub fn exposed_headers(mut self, exposed_headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exposed_headers = Some(rt::ListArg::<rt::JsString>::into_list(exposed_headers));
         self
     }
     /// A unique identifier for this rule.
@@ -5332,7 +5349,7 @@ pub struct CfnBucketInventoryConfigurationProperty {
     /// Contains the optional fields that are included in the inventory results.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-inventoryconfiguration.html#cfn-s3-bucket-inventoryconfiguration-optionalfields>
-    pub optional_fields: Option<Vec<rt::JsString>>,
+    pub optional_fields: Option<rt::JsList<rt::JsString>>,
     /// Specifies the inventory filter prefix.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-inventoryconfiguration.html#cfn-s3-bucket-inventoryconfiguration-prefix>
@@ -5405,8 +5422,8 @@ impl CfnBucketInventoryConfigurationProperty {
     /// Contains the optional fields that are included in the inventory results.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-inventoryconfiguration.html#cfn-s3-bucket-inventoryconfiguration-optionalfields>
-    pub fn optional_fields(mut self, optional_fields: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.optional_fields = Some(rt::collect::<rt::JsString, _>(optional_fields));
+    pub fn optional_fields(mut self, optional_fields: impl rt::ListArg<rt::JsString>) -> Self {
+        self.optional_fields = Some(rt::ListArg::<rt::JsString>::into_list(optional_fields));
         self
     }
     /// Specifies the inventory filter prefix.
@@ -9249,7 +9266,7 @@ pub struct CfnBucketProps {
     /// An arbitrary set of tags (key-value pairs) for this S3 bucket.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucket.html#cfn-s3-bucket-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// Enables multiple versions of all objects in this bucket.
     ///
     /// You might enable versioning to prevent objects from being deleted or overwritten by mistake or to archive objects so that you can retrieve previous versions of them.
@@ -9462,8 +9479,8 @@ impl CfnBucketProps {
     /// An arbitrary set of tags (key-value pairs) for this S3 bucket.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucket.html#cfn-s3-bucket-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// Enables multiple versions of all objects in this bucket.
@@ -10069,7 +10086,7 @@ impl CfnStorageLens {
     }
     /// A set of tags (key–value pairs) to associate with the Storage Lens configuration.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -10481,11 +10498,11 @@ pub struct CfnStorageLensBucketsAndRegionsProperty {
     /// This should be the bucket Amazon Resource Name(ARN). For valid values, see [Buckets ARN format here](https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_Include.html#API_control_Include_Contents) in the *Amazon S3 API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelens-bucketsandregions.html#cfn-s3-storagelens-bucketsandregions-buckets>
-    pub buckets: Option<Vec<rt::JsString>>,
+    pub buckets: Option<rt::JsList<rt::JsString>>,
     /// This property contains the details of the Regions for the S3 Storage Lens configuration.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelens-bucketsandregions.html#cfn-s3-storagelens-bucketsandregions-regions>
-    pub regions: Option<Vec<rt::JsString>>,
+    pub regions: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnStorageLensBucketsAndRegionsProperty {
@@ -10498,15 +10515,15 @@ impl CfnStorageLensBucketsAndRegionsProperty {
     /// This should be the bucket Amazon Resource Name(ARN). For valid values, see [Buckets ARN format here](https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_Include.html#API_control_Include_Contents) in the *Amazon S3 API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelens-bucketsandregions.html#cfn-s3-storagelens-bucketsandregions-buckets>
-    pub fn buckets(mut self, buckets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.buckets = Some(rt::collect::<rt::JsString, _>(buckets));
+    pub fn buckets(mut self, buckets: impl rt::ListArg<rt::JsString>) -> Self {
+        self.buckets = Some(rt::ListArg::<rt::JsString>::into_list(buckets));
         self
     }
     /// This property contains the details of the Regions for the S3 Storage Lens configuration.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelens-bucketsandregions.html#cfn-s3-storagelens-bucketsandregions-regions>
-    pub fn regions(mut self, regions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.regions = Some(rt::collect::<rt::JsString, _>(regions));
+    pub fn regions(mut self, regions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.regions = Some(rt::ListArg::<rt::JsString>::into_list(regions));
         self
     }
 }
@@ -11267,11 +11284,11 @@ pub struct CfnStorageLensStorageLensGroupSelectionCriteriaProperty {
     /// This property indicates which Storage Lens group ARNs to exclude from the Storage Lens group aggregation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelens-storagelensgroupselectioncriteria.html#cfn-s3-storagelens-storagelensgroupselectioncriteria-exclude>
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// This property indicates which Storage Lens group ARNs to include in the Storage Lens group aggregation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelens-storagelensgroupselectioncriteria.html#cfn-s3-storagelens-storagelensgroupselectioncriteria-include>
-    pub include: Option<Vec<rt::JsString>>,
+    pub include: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnStorageLensStorageLensGroupSelectionCriteriaProperty {
@@ -11282,15 +11299,15 @@ impl CfnStorageLensStorageLensGroupSelectionCriteriaProperty {
     /// This property indicates which Storage Lens group ARNs to exclude from the Storage Lens group aggregation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelens-storagelensgroupselectioncriteria.html#cfn-s3-storagelens-storagelensgroupselectioncriteria-exclude>
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// This property indicates which Storage Lens group ARNs to include in the Storage Lens group aggregation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelens-storagelensgroupselectioncriteria.html#cfn-s3-storagelens-storagelensgroupselectioncriteria-include>
-    pub fn include(mut self, include: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.include = Some(rt::collect::<rt::JsString, _>(include));
+    pub fn include(mut self, include: impl rt::ListArg<rt::JsString>) -> Self {
+        self.include = Some(rt::ListArg::<rt::JsString>::into_list(include));
         self
     }
 }
@@ -11438,7 +11455,7 @@ impl CfnStorageLensGroup {
     }
     /// This property contains the AWS resource tags that you're adding to your Storage Lens group.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -11457,13 +11474,13 @@ pub struct CfnStorageLensGroupAndProperty {
     /// At least one prefix must be specified. Up to 10 prefixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-and.html#cfn-s3-storagelensgroup-and-matchanyprefix>
-    pub match_any_prefix: Option<Vec<rt::JsString>>,
+    pub match_any_prefix: Option<rt::JsList<rt::JsString>>,
     /// This property contains a list of suffixes.
     ///
     /// At least one suffix must be specified. Up to 10 suffixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-and.html#cfn-s3-storagelensgroup-and-matchanysuffix>
-    pub match_any_suffix: Option<Vec<rt::JsString>>,
+    pub match_any_suffix: Option<rt::JsList<rt::JsString>>,
     /// This property contains the list of object tags.
     ///
     /// At least one object tag must be specified. Up to 10 object tags are allowed.
@@ -11490,8 +11507,8 @@ impl CfnStorageLensGroupAndProperty {
     /// At least one prefix must be specified. Up to 10 prefixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-and.html#cfn-s3-storagelensgroup-and-matchanyprefix>
-    pub fn match_any_prefix(mut self, match_any_prefix: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.match_any_prefix = Some(rt::collect::<rt::JsString, _>(match_any_prefix));
+    pub fn match_any_prefix(mut self, match_any_prefix: impl rt::ListArg<rt::JsString>) -> Self {
+        self.match_any_prefix = Some(rt::ListArg::<rt::JsString>::into_list(match_any_prefix));
         self
     }
     /// This property contains a list of suffixes.
@@ -11499,8 +11516,8 @@ impl CfnStorageLensGroupAndProperty {
     /// At least one suffix must be specified. Up to 10 suffixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-and.html#cfn-s3-storagelensgroup-and-matchanysuffix>
-    pub fn match_any_suffix(mut self, match_any_suffix: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.match_any_suffix = Some(rt::collect::<rt::JsString, _>(match_any_suffix));
+    pub fn match_any_suffix(mut self, match_any_suffix: impl rt::ListArg<rt::JsString>) -> Self {
+        self.match_any_suffix = Some(rt::ListArg::<rt::JsString>::into_list(match_any_suffix));
         self
     }
     /// This property contains the list of object tags.
@@ -11560,13 +11577,13 @@ pub struct CfnStorageLensGroupFilterProperty {
     /// At least one prefix must be specified. Up to 10 prefixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-filter.html#cfn-s3-storagelensgroup-filter-matchanyprefix>
-    pub match_any_prefix: Option<Vec<rt::JsString>>,
+    pub match_any_prefix: Option<rt::JsList<rt::JsString>>,
     /// This property contains a list of suffixes.
     ///
     /// At least one suffix must be specified. Up to 10 suffixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-filter.html#cfn-s3-storagelensgroup-filter-matchanysuffix>
-    pub match_any_suffix: Option<Vec<rt::JsString>>,
+    pub match_any_suffix: Option<rt::JsList<rt::JsString>>,
     /// This property contains the list of S3 object tags.
     ///
     /// At least one object tag must be specified. Up to 10 object tags are allowed.
@@ -11608,8 +11625,8 @@ impl CfnStorageLensGroupFilterProperty {
     /// At least one prefix must be specified. Up to 10 prefixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-filter.html#cfn-s3-storagelensgroup-filter-matchanyprefix>
-    pub fn match_any_prefix(mut self, match_any_prefix: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.match_any_prefix = Some(rt::collect::<rt::JsString, _>(match_any_prefix));
+    pub fn match_any_prefix(mut self, match_any_prefix: impl rt::ListArg<rt::JsString>) -> Self {
+        self.match_any_prefix = Some(rt::ListArg::<rt::JsString>::into_list(match_any_prefix));
         self
     }
     /// This property contains a list of suffixes.
@@ -11617,8 +11634,8 @@ impl CfnStorageLensGroupFilterProperty {
     /// At least one suffix must be specified. Up to 10 suffixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-filter.html#cfn-s3-storagelensgroup-filter-matchanysuffix>
-    pub fn match_any_suffix(mut self, match_any_suffix: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.match_any_suffix = Some(rt::collect::<rt::JsString, _>(match_any_suffix));
+    pub fn match_any_suffix(mut self, match_any_suffix: impl rt::ListArg<rt::JsString>) -> Self {
+        self.match_any_suffix = Some(rt::ListArg::<rt::JsString>::into_list(match_any_suffix));
         self
     }
     /// This property contains the list of S3 object tags.
@@ -11785,13 +11802,13 @@ pub struct CfnStorageLensGroupOrProperty {
     /// At least one prefix must be specified. Up to 10 prefixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-or.html#cfn-s3-storagelensgroup-or-matchanyprefix>
-    pub match_any_prefix: Option<Vec<rt::JsString>>,
+    pub match_any_prefix: Option<rt::JsList<rt::JsString>>,
     /// This property contains the list of suffixes.
     ///
     /// At least one suffix must be specified. Up to 10 suffixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-or.html#cfn-s3-storagelensgroup-or-matchanysuffix>
-    pub match_any_suffix: Option<Vec<rt::JsString>>,
+    pub match_any_suffix: Option<rt::JsList<rt::JsString>>,
     /// This property contains the list of S3 object tags.
     ///
     /// At least one object tag must be specified. Up to 10 object tags are allowed.
@@ -11818,8 +11835,8 @@ impl CfnStorageLensGroupOrProperty {
     /// At least one prefix must be specified. Up to 10 prefixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-or.html#cfn-s3-storagelensgroup-or-matchanyprefix>
-    pub fn match_any_prefix(mut self, match_any_prefix: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.match_any_prefix = Some(rt::collect::<rt::JsString, _>(match_any_prefix));
+    pub fn match_any_prefix(mut self, match_any_prefix: impl rt::ListArg<rt::JsString>) -> Self {
+        self.match_any_prefix = Some(rt::ListArg::<rt::JsString>::into_list(match_any_prefix));
         self
     }
     /// This property contains the list of suffixes.
@@ -11827,8 +11844,8 @@ impl CfnStorageLensGroupOrProperty {
     /// At least one suffix must be specified. Up to 10 suffixes are allowed.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-storagelensgroup-or.html#cfn-s3-storagelensgroup-or-matchanysuffix>
-    pub fn match_any_suffix(mut self, match_any_suffix: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.match_any_suffix = Some(rt::collect::<rt::JsString, _>(match_any_suffix));
+    pub fn match_any_suffix(mut self, match_any_suffix: impl rt::ListArg<rt::JsString>) -> Self {
+        self.match_any_suffix = Some(rt::ListArg::<rt::JsString>::into_list(match_any_suffix));
         self
     }
     /// This property contains the list of S3 object tags.
@@ -11888,7 +11905,7 @@ pub struct CfnStorageLensGroupProps {
     /// This parameter is optional.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-storagelensgroup.html#cfn-s3-storagelensgroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnStorageLensGroupProps`], named: `CfnStorageLensGroupProps::new(CfnStorageLensGroupPropsRequired { .. })`.
@@ -11928,8 +11945,8 @@ impl CfnStorageLensGroupProps {
     /// This parameter is optional.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-storagelensgroup.html#cfn-s3-storagelensgroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -11958,7 +11975,7 @@ pub struct CfnStorageLensProps {
     /// A set of tags (key–value pairs) to associate with the Storage Lens configuration.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-storagelens.html#cfn-s3-storagelens-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnStorageLensProps {
@@ -11976,8 +11993,8 @@ impl CfnStorageLensProps {
     /// A set of tags (key–value pairs) to associate with the Storage Lens configuration.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-storagelens.html#cfn-s3-storagelens-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -11999,15 +12016,15 @@ pub struct CorsRule {
     /// Headers that are specified in the Access-Control-Request-Headers header.
     ///
     /// Default: - No headers allowed.
-    pub allowed_headers: Option<Vec<rt::JsString>>,
+    pub allowed_headers: Option<rt::JsList<rt::JsString>>,
     /// An HTTP method that you allow the origin to execute.
-    pub allowed_methods: Vec<crate::aws_cdk_lib::aws_s3::HttpMethods>,
+    pub allowed_methods: rt::JsList<crate::aws_cdk_lib::aws_s3::HttpMethods>,
     /// One or more origins you want customers to be able to access the bucket from.
-    pub allowed_origins: Vec<rt::JsString>,
+    pub allowed_origins: rt::JsList<rt::JsString>,
     /// One or more headers in the response that you want customers to be able to access from their applications.
     ///
     /// Default: - No headers exposed.
-    pub exposed_headers: Option<Vec<rt::JsString>>,
+    pub exposed_headers: Option<rt::JsList<rt::JsString>>,
     /// A unique identifier for this rule.
     ///
     /// Default: - No id specified.
@@ -12021,9 +12038,9 @@ pub struct CorsRule {
 /// The required fields of [`CorsRule`], named: `CorsRule::new(CorsRuleRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CorsRuleRequired<T0, T1> {
-    /// An HTTP method that you allow the origin to execute. (items converting into `aws_cdk_lib::aws_s3::HttpMethods`)
+    /// An HTTP method that you allow the origin to execute. (items converting into `aws_cdk_lib::aws_s3::HttpMethods`, or a `JsArray` of them)
     pub allowed_methods: T0,
-    /// One or more origins you want customers to be able to access the bucket from. (items converting into `JsString`)
+    /// One or more origins you want customers to be able to access the bucket from. (items converting into `JsString`, or a `JsArray` of them)
     pub allowed_origins: T1,
 }
 
@@ -12031,35 +12048,33 @@ impl CorsRule {
     /// A `CorsRule` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CorsRuleRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<crate::aws_cdk_lib::aws_s3::HttpMethods>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T0: rt::ListArg<crate::aws_cdk_lib::aws_s3::HttpMethods>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CorsRule { allowed_headers: None, allowed_methods: rt::collect::<crate::aws_cdk_lib::aws_s3::HttpMethods, _>(required.allowed_methods), allowed_origins: rt::collect::<rt::JsString, _>(required.allowed_origins), exposed_headers: None, id: None, max_age: None }
+        CorsRule { allowed_headers: None, allowed_methods: rt::ListArg::<crate::aws_cdk_lib::aws_s3::HttpMethods>::into_list(required.allowed_methods), allowed_origins: rt::ListArg::<rt::JsString>::into_list(required.allowed_origins), exposed_headers: None, id: None, max_age: None }
     }
     /// Headers that are specified in the Access-Control-Request-Headers header.
     ///
     /// Default: - No headers allowed.
-    pub fn allowed_headers(mut self, allowed_headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowed_headers = Some(rt::collect::<rt::JsString, _>(allowed_headers));
+    pub fn allowed_headers(mut self, allowed_headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowed_headers = Some(rt::ListArg::<rt::JsString>::into_list(allowed_headers));
         self
     }
     /// An HTTP method that you allow the origin to execute.
-    pub fn allowed_methods(mut self, allowed_methods: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::HttpMethods>>) -> Self {
-        self.allowed_methods = rt::collect::<crate::aws_cdk_lib::aws_s3::HttpMethods, _>(allowed_methods);
+    pub fn allowed_methods(mut self, allowed_methods: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::HttpMethods>) -> Self {
+        self.allowed_methods = rt::ListArg::<crate::aws_cdk_lib::aws_s3::HttpMethods>::into_list(allowed_methods);
         self
     }
     /// One or more origins you want customers to be able to access the bucket from.
-    pub fn allowed_origins(mut self, allowed_origins: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowed_origins = rt::collect::<rt::JsString, _>(allowed_origins);
+    pub fn allowed_origins(mut self, allowed_origins: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowed_origins = rt::ListArg::<rt::JsString>::into_list(allowed_origins);
         self
     }
     /// One or more headers in the response that you want customers to be able to access from their applications.
     ///
     /// Default: - No headers exposed.
-    pub fn exposed_headers(mut self, exposed_headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exposed_headers = Some(rt::collect::<rt::JsString, _>(exposed_headers));
+    pub fn exposed_headers(mut self, exposed_headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exposed_headers = Some(rt::ListArg::<rt::JsString>::into_list(exposed_headers));
         self
     }
     /// A unique identifier for this rule.
@@ -12248,7 +12263,7 @@ pub struct Filter {
     /// The rule applies only to objects that have the tag in this set.
     ///
     /// Default: - applies to all objects
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_s3::Tag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::Tag>>,
 }
 
 impl Filter {
@@ -12268,8 +12283,8 @@ impl Filter {
     /// The rule applies only to objects that have the tag in this set.
     ///
     /// Default: - applies to all objects
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::Tag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::Tag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::Tag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::Tag>::into_list(tags));
         self
     }
 }
@@ -12335,7 +12350,7 @@ pub struct GrantReplicationPermissionProps {
     /// One or more destination buckets are required if replication configuration is enabled (i.e., `replicationRole` is specified).
     ///
     /// Default: - empty array (valid only if the `replicationRole` property is NOT specified)
-    pub destinations: Vec<crate::aws_cdk_lib::aws_s3::GrantReplicationPermissionDestinationProps>,
+    pub destinations: rt::JsList<crate::aws_cdk_lib::aws_s3::GrantReplicationPermissionDestinationProps>,
     /// The KMS key used to decrypt objects in the source bucket for replication.
     ///
     /// **Required if** the source bucket is encrypted with a customer-managed KMS key.
@@ -12346,8 +12361,8 @@ pub struct GrantReplicationPermissionProps {
 
 impl GrantReplicationPermissionProps {
     /// A `GrantReplicationPermissionProps` with its required fields; set optional ones with the setters.
-    pub fn new(destinations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::GrantReplicationPermissionDestinationProps>>) -> Self {
-        GrantReplicationPermissionProps { destinations: rt::collect::<crate::aws_cdk_lib::aws_s3::GrantReplicationPermissionDestinationProps, _>(destinations), source_decryption_key: None }
+    pub fn new(destinations: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::GrantReplicationPermissionDestinationProps>) -> Self {
+        GrantReplicationPermissionProps { destinations: rt::ListArg::<crate::aws_cdk_lib::aws_s3::GrantReplicationPermissionDestinationProps>::into_list(destinations), source_decryption_key: None }
     }
     /// The destination buckets for replication.
     ///
@@ -12355,8 +12370,8 @@ impl GrantReplicationPermissionProps {
     /// One or more destination buckets are required if replication configuration is enabled (i.e., `replicationRole` is specified).
     ///
     /// Default: - empty array (valid only if the `replicationRole` property is NOT specified)
-    pub fn destinations(mut self, destinations: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::GrantReplicationPermissionDestinationProps>>) -> Self {
-        self.destinations = rt::collect::<crate::aws_cdk_lib::aws_s3::GrantReplicationPermissionDestinationProps, _>(destinations);
+    pub fn destinations(mut self, destinations: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::GrantReplicationPermissionDestinationProps>) -> Self {
+        self.destinations = rt::ListArg::<crate::aws_cdk_lib::aws_s3::GrantReplicationPermissionDestinationProps>::into_list(destinations);
         self
     }
     /// The KMS key used to decrypt objects in the source bucket for replication.
@@ -12534,7 +12549,7 @@ impl IBucket {
     /// Arguments:
     /// - `permission`: the policy statement to be added to the bucket's policy.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, permission: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, permission: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(permission)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -12875,11 +12890,11 @@ impl IBucket {
     ///
     /// [`Self::grant_write`] with the optional `objects_key_pattern`, `allowed_action_patterns` passed.
     #[track_caller]
-    pub fn grant_write_with_allowed_action_patterns(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>, allowed_action_patterns: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_write_with_allowed_action_patterns(&self, identity: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, objects_key_pattern: impl Into<rt::JsAny>, allowed_action_patterns: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(identity)));
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(objects_key_pattern)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(allowed_action_patterns)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(allowed_action_patterns)));
         rt::call_op(rt::JsObject::handle(self), "grantWrite", __args)
     }
     /// Defines a CloudWatch event that triggers when something happens to this bucket.
@@ -13316,7 +13331,7 @@ impl IBucketNotificationDestination {
     /// Arguments:
     /// - `bucket`: The bucket object to bind to.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, bucket: impl Into<rt::Opaque>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>, bucket: impl Into<rt::Opaque>) -> rt::StructRef<crate::aws_cdk_lib::aws_s3::BucketNotificationDestinationConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(bucket)));
@@ -13346,7 +13361,7 @@ pub struct IntelligentTieringConfiguration {
     /// You can limit the scope of this rule to the key value pairs added below.
     ///
     /// Default: No filtering will be performed on tags
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_s3::Tag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::Tag>>,
 }
 
 impl IntelligentTieringConfiguration {
@@ -13383,8 +13398,8 @@ impl IntelligentTieringConfiguration {
     /// You can limit the scope of this rule to the key value pairs added below.
     ///
     /// Default: No filtering will be performed on tags
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::Tag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::Tag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::Tag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::Tag>::into_list(tags));
         self
     }
 }
@@ -13439,7 +13454,7 @@ pub struct Inventory {
     /// A list of optional fields to be included in the inventory result.
     ///
     /// Default: - No optional fields.
-    pub optional_fields: Option<Vec<rt::JsString>>,
+    pub optional_fields: Option<rt::JsList<rt::JsString>>,
 }
 
 impl Inventory {
@@ -13499,8 +13514,8 @@ impl Inventory {
     /// A list of optional fields to be included in the inventory result.
     ///
     /// Default: - No optional fields.
-    pub fn optional_fields(mut self, optional_fields: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.optional_fields = Some(rt::collect::<rt::JsString, _>(optional_fields));
+    pub fn optional_fields(mut self, optional_fields: impl rt::ListArg<rt::JsString>) -> Self {
+        self.optional_fields = Some(rt::ListArg::<rt::JsString>::into_list(optional_fields));
         self
     }
 }
@@ -13689,7 +13704,7 @@ pub struct LifecycleRule {
     ///
     /// If you specify a transition and expiration time, the expiration time
     /// must be later than the transition time.
-    pub noncurrent_version_transitions: Option<Vec<crate::aws_cdk_lib::aws_s3::NoncurrentVersionTransition>>,
+    pub noncurrent_version_transitions: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::NoncurrentVersionTransition>>,
     /// Indicates a maximum number of noncurrent versions to retain.
     ///
     /// If there are this many more noncurrent versions,
@@ -13724,7 +13739,7 @@ pub struct LifecycleRule {
     /// expiration time must also be later than the transition time.
     ///
     /// Default: - No transition rules
-    pub transitions: Option<Vec<crate::aws_cdk_lib::aws_s3::Transition>>,
+    pub transitions: Option<rt::JsList<crate::aws_cdk_lib::aws_s3::Transition>>,
 }
 
 impl LifecycleRule {
@@ -13820,8 +13835,8 @@ impl LifecycleRule {
     ///
     /// If you specify a transition and expiration time, the expiration time
     /// must be later than the transition time.
-    pub fn noncurrent_version_transitions(mut self, noncurrent_version_transitions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::NoncurrentVersionTransition>>) -> Self {
-        self.noncurrent_version_transitions = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::NoncurrentVersionTransition, _>(noncurrent_version_transitions));
+    pub fn noncurrent_version_transitions(mut self, noncurrent_version_transitions: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::NoncurrentVersionTransition>) -> Self {
+        self.noncurrent_version_transitions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::NoncurrentVersionTransition>::into_list(noncurrent_version_transitions));
         self
     }
     /// Indicates a maximum number of noncurrent versions to retain.
@@ -13873,8 +13888,8 @@ impl LifecycleRule {
     /// expiration time must also be later than the transition time.
     ///
     /// Default: - No transition rules
-    pub fn transitions(mut self, transitions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3::Transition>>) -> Self {
-        self.transitions = Some(rt::collect::<crate::aws_cdk_lib::aws_s3::Transition, _>(transitions));
+    pub fn transitions(mut self, transitions: impl rt::ListArg<crate::aws_cdk_lib::aws_s3::Transition>) -> Self {
+        self.transitions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3::Transition>::into_list(transitions));
         self
     }
 }
@@ -13955,6 +13970,25 @@ impl rt::ToValue for Location {
         o.field("objectKey", &self.object_key);
         o.opt("objectVersion", &self.object_version);
         o.build()
+    }
+}
+
+/// The fields of a [`Location`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<Location> {
+    /// The name of the S3 Bucket the object is in.
+    #[track_caller]
+    pub fn bucket_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "bucketName")
+    }
+    /// The path inside the Bucket where the object is located at.
+    #[track_caller]
+    pub fn object_key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "objectKey")
+    }
+    /// The S3 object version.
+    #[track_caller]
+    pub fn object_version(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "objectVersion")
     }
 }
 
@@ -14193,7 +14227,7 @@ pub struct OnCloudTrailBucketEventOptions {
     /// Only watch changes to these object paths.
     ///
     /// Default: - Watch changes to all objects
-    pub paths: Option<Vec<rt::JsString>>,
+    pub paths: Option<rt::JsList<rt::JsString>>,
     /// A name for the rule.
     ///
     /// Default: AWS CloudFormation generates a unique physical ID.
@@ -14241,8 +14275,8 @@ impl OnCloudTrailBucketEventOptions {
     /// Only watch changes to these object paths.
     ///
     /// Default: - Watch changes to all objects
-    pub fn paths(mut self, paths: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.paths = Some(rt::collect::<rt::JsString, _>(paths));
+    pub fn paths(mut self, paths: impl rt::ListArg<rt::JsString>) -> Self {
+        self.paths = Some(rt::ListArg::<rt::JsString>::into_list(paths));
         self
     }
     /// A name for the rule.
@@ -18303,11 +18337,11 @@ impl From<crate::aws_cdk_lib::aws_s3::CfnStorageLensStorageLensTableDestinationP
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<CfnTagOrIResolvable>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<CfnTagOrIResolvable>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrCfnTagOrIResolvableList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    CfnTagOrIResolvableList(Vec<CfnTagOrIResolvable>),
+    CfnTagOrIResolvableList(rt::JsList<CfnTagOrIResolvable>),
 }
 impl rt::ToValue for IResolvableOrCfnTagOrIResolvableList {
     fn to_value(&self) -> crate::program::Value {
@@ -18327,17 +18361,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrCfnTagOrIResolvable
         IResolvableOrCfnTagOrIResolvableList::IResolvable(*v)
     }
 }
-impl From<Vec<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
-    fn from(v: Vec<CfnTagOrIResolvable>) -> Self {
+impl From<rt::JsList<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: rt::JsList<CfnTagOrIResolvable>) -> Self {
         IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(v)
     }
 }
+impl From<Vec<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: Vec<CfnTagOrIResolvable>) -> Self {
+        IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<CfnTagOrIResolvable>> for IResolvableOrCfnTagOrIResolvableList {
+    fn from(v: rt::JsArray<CfnTagOrIResolvable>) -> Self {
+        IResolvableOrCfnTagOrIResolvableList::CfnTagOrIResolvableList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketAnalyticsConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketAnalyticsConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketAnalyticsConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketAnalyticsConfigurationPropertyList(Vec<IResolvableOrCfnBucketAnalyticsConfigurationProperty>),
+    IResolvableOrCfnBucketAnalyticsConfigurationPropertyList(rt::JsList<IResolvableOrCfnBucketAnalyticsConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketAnalyticsConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18357,17 +18401,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketAnalyticsConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketAnalyticsConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketAnalyticsConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketAnalyticsConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketAnalyticsConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketAnalyticsConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketAnalyticsConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketAnalyticsConfigurationPropertyList::IResolvableOrCfnBucketAnalyticsConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketAnalyticsConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketAnalyticsConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketAnalyticsConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketAnalyticsConfigurationPropertyList::IResolvableOrCfnBucketAnalyticsConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketAnalyticsConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketAnalyticsConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketAnalyticsConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketAnalyticsConfigurationPropertyList::IResolvableOrCfnBucketAnalyticsConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketCorsRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketCorsRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketCorsRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketCorsRulePropertyList(Vec<IResolvableOrCfnBucketCorsRuleProperty>),
+    IResolvableOrCfnBucketCorsRulePropertyList(rt::JsList<IResolvableOrCfnBucketCorsRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketCorsRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18387,17 +18441,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketCorsRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketCorsRuleProperty>> for IResolvableOrIResolvableOrCfnBucketCorsRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketCorsRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketCorsRuleProperty>> for IResolvableOrIResolvableOrCfnBucketCorsRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketCorsRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketCorsRulePropertyList::IResolvableOrCfnBucketCorsRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketCorsRuleProperty>> for IResolvableOrIResolvableOrCfnBucketCorsRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketCorsRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketCorsRulePropertyList::IResolvableOrCfnBucketCorsRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketCorsRuleProperty>> for IResolvableOrIResolvableOrCfnBucketCorsRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketCorsRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketCorsRulePropertyList::IResolvableOrCfnBucketCorsRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketFilterRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketFilterRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketFilterRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketFilterRulePropertyList(Vec<IResolvableOrCfnBucketFilterRuleProperty>),
+    IResolvableOrCfnBucketFilterRulePropertyList(rt::JsList<IResolvableOrCfnBucketFilterRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketFilterRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18417,17 +18481,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketFilterRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketFilterRuleProperty>> for IResolvableOrIResolvableOrCfnBucketFilterRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketFilterRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketFilterRuleProperty>> for IResolvableOrIResolvableOrCfnBucketFilterRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketFilterRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketFilterRulePropertyList::IResolvableOrCfnBucketFilterRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketFilterRuleProperty>> for IResolvableOrIResolvableOrCfnBucketFilterRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketFilterRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketFilterRulePropertyList::IResolvableOrCfnBucketFilterRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketFilterRuleProperty>> for IResolvableOrIResolvableOrCfnBucketFilterRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketFilterRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketFilterRulePropertyList::IResolvableOrCfnBucketFilterRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList(Vec<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>),
+    IResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList(rt::JsList<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18447,17 +18521,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList::IResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList::IResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketIntelligentTieringConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList::IResolvableOrCfnBucketIntelligentTieringConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketInventoryConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketInventoryConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketInventoryConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketInventoryConfigurationPropertyList(Vec<IResolvableOrCfnBucketInventoryConfigurationProperty>),
+    IResolvableOrCfnBucketInventoryConfigurationPropertyList(rt::JsList<IResolvableOrCfnBucketInventoryConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketInventoryConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18477,17 +18561,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketInventoryConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketInventoryConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketInventoryConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketInventoryConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketInventoryConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketInventoryConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketInventoryConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketInventoryConfigurationPropertyList::IResolvableOrCfnBucketInventoryConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketInventoryConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketInventoryConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketInventoryConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketInventoryConfigurationPropertyList::IResolvableOrCfnBucketInventoryConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketInventoryConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketInventoryConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketInventoryConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketInventoryConfigurationPropertyList::IResolvableOrCfnBucketInventoryConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketLambdaConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketLambdaConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketLambdaConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketLambdaConfigurationPropertyList(Vec<IResolvableOrCfnBucketLambdaConfigurationProperty>),
+    IResolvableOrCfnBucketLambdaConfigurationPropertyList(rt::JsList<IResolvableOrCfnBucketLambdaConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketLambdaConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18507,17 +18601,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketLambdaConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketLambdaConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketLambdaConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketLambdaConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketLambdaConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketLambdaConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketLambdaConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketLambdaConfigurationPropertyList::IResolvableOrCfnBucketLambdaConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketLambdaConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketLambdaConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketLambdaConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketLambdaConfigurationPropertyList::IResolvableOrCfnBucketLambdaConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketLambdaConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketLambdaConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketLambdaConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketLambdaConfigurationPropertyList::IResolvableOrCfnBucketLambdaConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketMetricsConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketMetricsConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketMetricsConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketMetricsConfigurationPropertyList(Vec<IResolvableOrCfnBucketMetricsConfigurationProperty>),
+    IResolvableOrCfnBucketMetricsConfigurationPropertyList(rt::JsList<IResolvableOrCfnBucketMetricsConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketMetricsConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18537,17 +18641,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketMetricsConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketMetricsConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketMetricsConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketMetricsConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketMetricsConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketMetricsConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketMetricsConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketMetricsConfigurationPropertyList::IResolvableOrCfnBucketMetricsConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketMetricsConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketMetricsConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketMetricsConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketMetricsConfigurationPropertyList::IResolvableOrCfnBucketMetricsConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketMetricsConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketMetricsConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketMetricsConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketMetricsConfigurationPropertyList::IResolvableOrCfnBucketMetricsConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList(Vec<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>),
+    IResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList(rt::JsList<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18567,17 +18681,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>> for IResolvableOrIResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>> for IResolvableOrIResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList::IResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>> for IResolvableOrIResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList::IResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>> for IResolvableOrIResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketNoncurrentVersionTransitionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList::IResolvableOrCfnBucketNoncurrentVersionTransitionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketOwnershipControlsRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketOwnershipControlsRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketOwnershipControlsRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketOwnershipControlsRulePropertyList(Vec<IResolvableOrCfnBucketOwnershipControlsRuleProperty>),
+    IResolvableOrCfnBucketOwnershipControlsRulePropertyList(rt::JsList<IResolvableOrCfnBucketOwnershipControlsRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketOwnershipControlsRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18597,17 +18721,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketOwnershipControlsRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketOwnershipControlsRuleProperty>> for IResolvableOrIResolvableOrCfnBucketOwnershipControlsRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketOwnershipControlsRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketOwnershipControlsRuleProperty>> for IResolvableOrIResolvableOrCfnBucketOwnershipControlsRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketOwnershipControlsRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketOwnershipControlsRulePropertyList::IResolvableOrCfnBucketOwnershipControlsRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketOwnershipControlsRuleProperty>> for IResolvableOrIResolvableOrCfnBucketOwnershipControlsRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketOwnershipControlsRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketOwnershipControlsRulePropertyList::IResolvableOrCfnBucketOwnershipControlsRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketOwnershipControlsRuleProperty>> for IResolvableOrIResolvableOrCfnBucketOwnershipControlsRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketOwnershipControlsRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketOwnershipControlsRulePropertyList::IResolvableOrCfnBucketOwnershipControlsRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketQueueConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketQueueConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketQueueConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketQueueConfigurationPropertyList(Vec<IResolvableOrCfnBucketQueueConfigurationProperty>),
+    IResolvableOrCfnBucketQueueConfigurationPropertyList(rt::JsList<IResolvableOrCfnBucketQueueConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketQueueConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18627,17 +18761,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketQueueConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketQueueConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketQueueConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketQueueConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketQueueConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketQueueConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketQueueConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketQueueConfigurationPropertyList::IResolvableOrCfnBucketQueueConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketQueueConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketQueueConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketQueueConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketQueueConfigurationPropertyList::IResolvableOrCfnBucketQueueConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketQueueConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketQueueConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketQueueConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketQueueConfigurationPropertyList::IResolvableOrCfnBucketQueueConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketReplicationRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketReplicationRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketReplicationRulePropertyList(Vec<IResolvableOrCfnBucketReplicationRuleProperty>),
+    IResolvableOrCfnBucketReplicationRulePropertyList(rt::JsList<IResolvableOrCfnBucketReplicationRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18657,17 +18801,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketReplicationRuleProperty>> for IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketReplicationRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketReplicationRuleProperty>> for IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketReplicationRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList::IResolvableOrCfnBucketReplicationRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketReplicationRuleProperty>> for IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketReplicationRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList::IResolvableOrCfnBucketReplicationRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketReplicationRuleProperty>> for IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketReplicationRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketReplicationRulePropertyList::IResolvableOrCfnBucketReplicationRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketRoutingRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketRoutingRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketRoutingRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketRoutingRulePropertyList(Vec<IResolvableOrCfnBucketRoutingRuleProperty>),
+    IResolvableOrCfnBucketRoutingRulePropertyList(rt::JsList<IResolvableOrCfnBucketRoutingRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketRoutingRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18687,17 +18841,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketRoutingRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketRoutingRuleProperty>> for IResolvableOrIResolvableOrCfnBucketRoutingRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketRoutingRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketRoutingRuleProperty>> for IResolvableOrIResolvableOrCfnBucketRoutingRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketRoutingRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketRoutingRulePropertyList::IResolvableOrCfnBucketRoutingRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketRoutingRuleProperty>> for IResolvableOrIResolvableOrCfnBucketRoutingRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketRoutingRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketRoutingRulePropertyList::IResolvableOrCfnBucketRoutingRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketRoutingRuleProperty>> for IResolvableOrIResolvableOrCfnBucketRoutingRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketRoutingRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketRoutingRulePropertyList::IResolvableOrCfnBucketRoutingRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketRulePropertyList(Vec<IResolvableOrCfnBucketRuleProperty>),
+    IResolvableOrCfnBucketRulePropertyList(rt::JsList<IResolvableOrCfnBucketRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18717,17 +18881,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketRuleProperty>> for IResolvableOrIResolvableOrCfnBucketRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketRuleProperty>> for IResolvableOrIResolvableOrCfnBucketRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketRulePropertyList::IResolvableOrCfnBucketRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketRuleProperty>> for IResolvableOrIResolvableOrCfnBucketRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketRulePropertyList::IResolvableOrCfnBucketRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketRuleProperty>> for IResolvableOrIResolvableOrCfnBucketRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketRulePropertyList::IResolvableOrCfnBucketRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketServerSideEncryptionRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketServerSideEncryptionRulePropertyList(Vec<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>),
+    IResolvableOrCfnBucketServerSideEncryptionRulePropertyList(rt::JsList<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketServerSideEncryptionRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18747,17 +18921,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketServerSideEncryptionRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>> for IResolvableOrIResolvableOrCfnBucketServerSideEncryptionRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>> for IResolvableOrIResolvableOrCfnBucketServerSideEncryptionRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketServerSideEncryptionRulePropertyList::IResolvableOrCfnBucketServerSideEncryptionRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>> for IResolvableOrIResolvableOrCfnBucketServerSideEncryptionRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketServerSideEncryptionRulePropertyList::IResolvableOrCfnBucketServerSideEncryptionRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>> for IResolvableOrIResolvableOrCfnBucketServerSideEncryptionRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketServerSideEncryptionRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketServerSideEncryptionRulePropertyList::IResolvableOrCfnBucketServerSideEncryptionRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketTagFilterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketTagFilterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketTagFilterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketTagFilterPropertyList(Vec<IResolvableOrCfnBucketTagFilterProperty>),
+    IResolvableOrCfnBucketTagFilterPropertyList(rt::JsList<IResolvableOrCfnBucketTagFilterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketTagFilterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18777,17 +18961,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketTagFilterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketTagFilterProperty>> for IResolvableOrIResolvableOrCfnBucketTagFilterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketTagFilterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketTagFilterProperty>> for IResolvableOrIResolvableOrCfnBucketTagFilterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketTagFilterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketTagFilterPropertyList::IResolvableOrCfnBucketTagFilterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketTagFilterProperty>> for IResolvableOrIResolvableOrCfnBucketTagFilterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketTagFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketTagFilterPropertyList::IResolvableOrCfnBucketTagFilterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketTagFilterProperty>> for IResolvableOrIResolvableOrCfnBucketTagFilterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketTagFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketTagFilterPropertyList::IResolvableOrCfnBucketTagFilterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketTieringProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketTieringProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketTieringPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketTieringPropertyList(Vec<IResolvableOrCfnBucketTieringProperty>),
+    IResolvableOrCfnBucketTieringPropertyList(rt::JsList<IResolvableOrCfnBucketTieringProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketTieringPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18807,17 +19001,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketTieringPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketTieringProperty>> for IResolvableOrIResolvableOrCfnBucketTieringPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketTieringProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketTieringProperty>> for IResolvableOrIResolvableOrCfnBucketTieringPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketTieringProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketTieringPropertyList::IResolvableOrCfnBucketTieringPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketTieringProperty>> for IResolvableOrIResolvableOrCfnBucketTieringPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketTieringProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketTieringPropertyList::IResolvableOrCfnBucketTieringPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketTieringProperty>> for IResolvableOrIResolvableOrCfnBucketTieringPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketTieringProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketTieringPropertyList::IResolvableOrCfnBucketTieringPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketTopicConfigurationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketTopicConfigurationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketTopicConfigurationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketTopicConfigurationPropertyList(Vec<IResolvableOrCfnBucketTopicConfigurationProperty>),
+    IResolvableOrCfnBucketTopicConfigurationPropertyList(rt::JsList<IResolvableOrCfnBucketTopicConfigurationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketTopicConfigurationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18837,17 +19041,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketTopicConfigurationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketTopicConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketTopicConfigurationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketTopicConfigurationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketTopicConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketTopicConfigurationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketTopicConfigurationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketTopicConfigurationPropertyList::IResolvableOrCfnBucketTopicConfigurationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketTopicConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketTopicConfigurationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketTopicConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketTopicConfigurationPropertyList::IResolvableOrCfnBucketTopicConfigurationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketTopicConfigurationProperty>> for IResolvableOrIResolvableOrCfnBucketTopicConfigurationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketTopicConfigurationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketTopicConfigurationPropertyList::IResolvableOrCfnBucketTopicConfigurationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnBucketTransitionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnBucketTransitionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnBucketTransitionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnBucketTransitionPropertyList(Vec<IResolvableOrCfnBucketTransitionProperty>),
+    IResolvableOrCfnBucketTransitionPropertyList(rt::JsList<IResolvableOrCfnBucketTransitionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnBucketTransitionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18867,17 +19081,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnBuc
         IResolvableOrIResolvableOrCfnBucketTransitionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnBucketTransitionProperty>> for IResolvableOrIResolvableOrCfnBucketTransitionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnBucketTransitionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnBucketTransitionProperty>> for IResolvableOrIResolvableOrCfnBucketTransitionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnBucketTransitionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnBucketTransitionPropertyList::IResolvableOrCfnBucketTransitionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnBucketTransitionProperty>> for IResolvableOrIResolvableOrCfnBucketTransitionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnBucketTransitionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketTransitionPropertyList::IResolvableOrCfnBucketTransitionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnBucketTransitionProperty>> for IResolvableOrIResolvableOrCfnBucketTransitionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnBucketTransitionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnBucketTransitionPropertyList::IResolvableOrCfnBucketTransitionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnMultiRegionAccessPointRegionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnMultiRegionAccessPointRegionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnMultiRegionAccessPointRegionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnMultiRegionAccessPointRegionPropertyList(Vec<IResolvableOrCfnMultiRegionAccessPointRegionProperty>),
+    IResolvableOrCfnMultiRegionAccessPointRegionPropertyList(rt::JsList<IResolvableOrCfnMultiRegionAccessPointRegionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnMultiRegionAccessPointRegionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -18897,9 +19121,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnMul
         IResolvableOrIResolvableOrCfnMultiRegionAccessPointRegionPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnMultiRegionAccessPointRegionProperty>> for IResolvableOrIResolvableOrCfnMultiRegionAccessPointRegionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnMultiRegionAccessPointRegionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMultiRegionAccessPointRegionPropertyList::IResolvableOrCfnMultiRegionAccessPointRegionPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnMultiRegionAccessPointRegionProperty>> for IResolvableOrIResolvableOrCfnMultiRegionAccessPointRegionPropertyList {
     fn from(v: Vec<IResolvableOrCfnMultiRegionAccessPointRegionProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnMultiRegionAccessPointRegionPropertyList::IResolvableOrCfnMultiRegionAccessPointRegionPropertyList(v)
+        IResolvableOrIResolvableOrCfnMultiRegionAccessPointRegionPropertyList::IResolvableOrCfnMultiRegionAccessPointRegionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnMultiRegionAccessPointRegionProperty>> for IResolvableOrIResolvableOrCfnMultiRegionAccessPointRegionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnMultiRegionAccessPointRegionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMultiRegionAccessPointRegionPropertyList::IResolvableOrCfnMultiRegionAccessPointRegionPropertyList(rt::JsList::Array(v))
     }
 }
 

@@ -103,7 +103,7 @@ pub struct BucketDeploymentProps {
     /// Default: - Not set.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonS3/latest/dev/UsingMetadata.html#SysMetadata>
-    pub cache_control: Option<Vec<crate::aws_cdk_lib::aws_s3_deployment::CacheControl>>,
+    pub cache_control: Option<rt::JsList<crate::aws_cdk_lib::aws_s3_deployment::CacheControl>>,
     /// System-defined cache-disposition metadata to be set on all objects in the deployment.
     ///
     /// Default: - Not set.
@@ -149,7 +149,7 @@ pub struct BucketDeploymentProps {
     /// The file paths to invalidate in the CloudFront distribution.
     ///
     /// Default: - All files under the destination bucket key prefix will be invalidated.
-    pub distribution_paths: Option<Vec<rt::JsString>>,
+    pub distribution_paths: Option<rt::JsList<rt::JsString>>,
     /// The size of the AWS Lambda function’s /tmp directory in MiB.
     ///
     /// Default: 512 MiB
@@ -165,7 +165,7 @@ pub struct BucketDeploymentProps {
     /// Default: - No exclude filters are used
     ///
     /// See: <https://docs.aws.amazon.com/cli/latest/reference/s3/index.html#use-of-exclude-and-include-filters>
-    pub exclude: Option<Vec<rt::JsString>>,
+    pub exclude: Option<rt::JsList<rt::JsString>>,
     /// System-defined expires metadata to be set on all objects in the deployment.
     ///
     /// Default: - The objects in the distribution will not expire.
@@ -186,7 +186,7 @@ pub struct BucketDeploymentProps {
     /// Default: - No include filters are used and all files are included with the sync command
     ///
     /// See: <https://docs.aws.amazon.com/cli/latest/reference/s3/index.html#use-of-exclude-and-include-filters>
-    pub include: Option<Vec<rt::JsString>>,
+    pub include: Option<rt::JsList<rt::JsString>>,
     /// The Log Group used for logging of events emitted by the custom resource's lambda function.
     ///
     /// Providing a user-controlled log group was rolled out to commercial regions on 2023-11-16.
@@ -249,7 +249,7 @@ pub struct BucketDeploymentProps {
     /// Only used if 'vpc' is supplied.
     ///
     /// Default: undefined - If the function is placed within a VPC and a security group is not specified a dedicated security group will be created for this function.
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// System-defined x-amz-server-side-encryption metadata to be set on all objects in the deployment.
     ///
     /// Default: - Server side encryption is not used.
@@ -275,7 +275,7 @@ pub struct BucketDeploymentProps {
     /// Default: - `x-amz-content-sha256` will not be computed
     pub sign_content: Option<rt::JsBool>,
     /// The sources from which to deploy the contents of this bucket.
-    pub sources: Vec<crate::aws_cdk_lib::aws_s3_deployment::ISource>,
+    pub sources: rt::JsList<crate::aws_cdk_lib::aws_s3_deployment::ISource>,
     /// System-defined x-amz-storage-class metadata to be set on all objects in the deployment.
     ///
     /// Default: - Default storage-class for the bucket is used.
@@ -324,7 +324,7 @@ pub struct BucketDeploymentProps {
 pub struct BucketDeploymentPropsRequired<T0, T1> {
     /// The S3 bucket to sync the contents of the zip file to. (converts into `aws_cdk_lib::aws_s3::IBucket`)
     pub destination_bucket: T0,
-    /// The sources from which to deploy the contents of this bucket. (items converting into `aws_cdk_lib::aws_s3_deployment::ISource`)
+    /// The sources from which to deploy the contents of this bucket. (items converting into `aws_cdk_lib::aws_s3_deployment::ISource`, or a `JsArray` of them)
     pub sources: T1,
 }
 
@@ -333,10 +333,9 @@ impl BucketDeploymentProps {
     pub fn new<T0, T1>(required: BucketDeploymentPropsRequired<T0, T1>) -> Self
     where
         T0: Into<crate::aws_cdk_lib::aws_s3::IBucket>,
-        T1: IntoIterator,
-        T1::Item: Into<crate::aws_cdk_lib::aws_s3_deployment::ISource>,
+        T1: rt::ListArg<crate::aws_cdk_lib::aws_s3_deployment::ISource>,
     {
-        BucketDeploymentProps { access_control: None, cache_control: None, content_disposition: None, content_encoding: None, content_language: None, content_type: None, destination_bucket: required.destination_bucket.into(), destination_key_prefix: None, distribution: None, distribution_paths: None, ephemeral_storage_size: None, exclude: None, expires: None, extract: None, include: None, log_group: None, log_retention: None, memory_limit: None, metadata: None, output_object_keys: None, prune: None, retain_on_delete: None, role: None, security_groups: None, server_side_encryption: None, server_side_encryption_aws_kms_key_id: None, server_side_encryption_customer_algorithm: None, sign_content: None, sources: rt::collect::<crate::aws_cdk_lib::aws_s3_deployment::ISource, _>(required.sources), storage_class: None, use_efs: None, vpc: None, vpc_subnets: None, wait_for_distribution_invalidation: None, website_redirect_location: None }
+        BucketDeploymentProps { access_control: None, cache_control: None, content_disposition: None, content_encoding: None, content_language: None, content_type: None, destination_bucket: required.destination_bucket.into(), destination_key_prefix: None, distribution: None, distribution_paths: None, ephemeral_storage_size: None, exclude: None, expires: None, extract: None, include: None, log_group: None, log_retention: None, memory_limit: None, metadata: None, output_object_keys: None, prune: None, retain_on_delete: None, role: None, security_groups: None, server_side_encryption: None, server_side_encryption_aws_kms_key_id: None, server_side_encryption_customer_algorithm: None, sign_content: None, sources: rt::ListArg::<crate::aws_cdk_lib::aws_s3_deployment::ISource>::into_list(required.sources), storage_class: None, use_efs: None, vpc: None, vpc_subnets: None, wait_for_distribution_invalidation: None, website_redirect_location: None }
     }
     /// System-defined x-amz-acl metadata to be set on all objects in the deployment.
     ///
@@ -352,8 +351,8 @@ impl BucketDeploymentProps {
     /// Default: - Not set.
     ///
     /// See: <https://docs.aws.amazon.com/AmazonS3/latest/dev/UsingMetadata.html#SysMetadata>
-    pub fn cache_control(mut self, cache_control: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3_deployment::CacheControl>>) -> Self {
-        self.cache_control = Some(rt::collect::<crate::aws_cdk_lib::aws_s3_deployment::CacheControl, _>(cache_control));
+    pub fn cache_control(mut self, cache_control: impl rt::ListArg<crate::aws_cdk_lib::aws_s3_deployment::CacheControl>) -> Self {
+        self.cache_control = Some(rt::ListArg::<crate::aws_cdk_lib::aws_s3_deployment::CacheControl>::into_list(cache_control));
         self
     }
     /// System-defined cache-disposition metadata to be set on all objects in the deployment.
@@ -422,8 +421,8 @@ impl BucketDeploymentProps {
     /// The file paths to invalidate in the CloudFront distribution.
     ///
     /// Default: - All files under the destination bucket key prefix will be invalidated.
-    pub fn distribution_paths(mut self, distribution_paths: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.distribution_paths = Some(rt::collect::<rt::JsString, _>(distribution_paths));
+    pub fn distribution_paths(mut self, distribution_paths: impl rt::ListArg<rt::JsString>) -> Self {
+        self.distribution_paths = Some(rt::ListArg::<rt::JsString>::into_list(distribution_paths));
         self
     }
     /// The size of the AWS Lambda function’s /tmp directory in MiB.
@@ -444,8 +443,8 @@ impl BucketDeploymentProps {
     /// Default: - No exclude filters are used
     ///
     /// See: <https://docs.aws.amazon.com/cli/latest/reference/s3/index.html#use-of-exclude-and-include-filters>
-    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.exclude = Some(rt::collect::<rt::JsString, _>(exclude));
+    pub fn exclude(mut self, exclude: impl rt::ListArg<rt::JsString>) -> Self {
+        self.exclude = Some(rt::ListArg::<rt::JsString>::into_list(exclude));
         self
     }
     /// System-defined expires metadata to be set on all objects in the deployment.
@@ -474,8 +473,8 @@ impl BucketDeploymentProps {
     /// Default: - No include filters are used and all files are included with the sync command
     ///
     /// See: <https://docs.aws.amazon.com/cli/latest/reference/s3/index.html#use-of-exclude-and-include-filters>
-    pub fn include(mut self, include: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.include = Some(rt::collect::<rt::JsString, _>(include));
+    pub fn include(mut self, include: impl rt::ListArg<rt::JsString>) -> Self {
+        self.include = Some(rt::ListArg::<rt::JsString>::into_list(include));
         self
     }
     /// The Log Group used for logging of events emitted by the custom resource's lambda function.
@@ -564,8 +563,8 @@ impl BucketDeploymentProps {
     /// Only used if 'vpc' is supplied.
     ///
     /// Default: undefined - If the function is placed within a VPC and a security group is not specified a dedicated security group will be created for this function.
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// System-defined x-amz-server-side-encryption metadata to be set on all objects in the deployment.
@@ -605,8 +604,8 @@ impl BucketDeploymentProps {
         self
     }
     /// The sources from which to deploy the contents of this bucket.
-    pub fn sources(mut self, sources: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_s3_deployment::ISource>>) -> Self {
-        self.sources = rt::collect::<crate::aws_cdk_lib::aws_s3_deployment::ISource, _>(sources);
+    pub fn sources(mut self, sources: impl rt::ListArg<crate::aws_cdk_lib::aws_s3_deployment::ISource>) -> Self {
+        self.sources = rt::ListArg::<crate::aws_cdk_lib::aws_s3_deployment::ISource>::into_list(sources);
         self
     }
     /// System-defined x-amz-storage-class metadata to be set on all objects in the deployment.
@@ -988,7 +987,7 @@ impl ISource {
     ///
     /// Leaves out the optional `context`; [`Self::bind_with`] passes it.
     #[track_caller]
-    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>) -> rt::JsAny {
+    pub fn bind(&self, scope: impl Into<crate::constructs::Construct>) -> rt::StructRef<crate::aws_cdk_lib::aws_s3_deployment::SourceConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -1000,7 +999,7 @@ impl ISource {
     ///
     /// [`Self::bind`] with the optional `context` passed.
     #[track_caller]
-    pub fn bind_with(&self, scope: impl Into<crate::constructs::Construct>, context: impl Into<crate::aws_cdk_lib::aws_s3_deployment::DeploymentSourceContext>) -> rt::JsAny {
+    pub fn bind_with(&self, scope: impl Into<crate::constructs::Construct>, context: impl Into<crate::aws_cdk_lib::aws_s3_deployment::DeploymentSourceContext>) -> rt::StructRef<crate::aws_cdk_lib::aws_s3_deployment::SourceConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_s3_deployment::DeploymentSourceContext>::into(context)));
@@ -1172,6 +1171,34 @@ impl rt::ToValue for MarkersConfig {
         o.opt("jsonEscape", &self.json_escape);
         o.opt("markerEncodings", &self.marker_encodings);
         o.build()
+    }
+}
+
+/// The fields of a [`MarkersConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<MarkersConfig> {
+    /// Default marker encoding for markers that don't have a `markerEncodings` entry.
+    ///
+    /// - If `false` (default), the default marker encoding is `MarkerEncoding.LITERAL`.
+    /// - If `true`, the default marker encoding is `MarkerEncoding.UNQUOTED_JSON_VALUE`.
+    ///
+    /// See `Source.data()` for a full description of the effect of this setting.
+    ///
+    /// Unless you need fine-grained control over marker encoding, you should
+    /// use `Source.jsonData()` or `Source.yamlData()`.
+    ///
+    /// Default: - false
+    #[track_caller]
+    pub fn json_escape(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "jsonEscape")
+    }
+    /// For every marker specified in the `markers` property, this defines how the marker value should be encoded.
+    ///
+    /// The key is the marker name and the value is the encoding to use for that marker.
+    ///
+    /// Default: - markers with no entry use the default encoding derived from jsonEscape
+    #[track_caller]
+    pub fn marker_encodings(&self) -> rt::JsMap<rt::JsAny> {
+        rt::get_op(rt::JsObject::handle(self), "markerEncodings")
     }
 }
 
@@ -1515,6 +1542,37 @@ impl rt::ToValue for SourceConfig {
         o.opt("markersConfig", &self.markers_config);
         o.field("zipObjectKey", &self.zip_object_key);
         o.build()
+    }
+}
+
+/// The fields of a [`SourceConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<SourceConfig> {
+    /// The source bucket to deploy from.
+    #[track_caller]
+    pub fn bucket(&self) -> crate::aws_cdk_lib::aws_s3::IBucket {
+        rt::get_op(rt::JsObject::handle(self), "bucket")
+    }
+    /// A set of markers to substitute in the source content.
+    ///
+    /// Keys are the markers to replace, and values are the replacement CloudFormation
+    /// expressions.
+    ///
+    /// Default: - no markers
+    #[track_caller]
+    pub fn markers(&self) -> rt::JsMap<rt::JsAny> {
+        rt::get_op(rt::JsObject::handle(self), "markers")
+    }
+    /// A configuration for markers substitution strategy.
+    ///
+    /// Default: - no configuration
+    #[track_caller]
+    pub fn markers_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_s3_deployment::MarkersConfig> {
+        rt::get_op(rt::JsObject::handle(self), "markersConfig")
+    }
+    /// An S3 object key in the source bucket that points to a zip file.
+    #[track_caller]
+    pub fn zip_object_key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "zipObjectKey")
     }
 }
 

@@ -153,19 +153,19 @@ pub struct CfnScheduleAwsVpcConfigurationProperty {
     /// These security groups must all be in the same VPC. You can specify as many as five security groups. If you do not specify a security group, the default security group for the VPC is used.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-awsvpcconfiguration.html#cfn-scheduler-schedule-awsvpcconfiguration-securitygroups>
-    pub security_groups: Option<Vec<rt::JsString>>,
+    pub security_groups: Option<rt::JsList<rt::JsString>>,
     /// Specifies the subnets associated with the task.
     ///
     /// These subnets must all be in the same VPC. You can specify as many as 16 subnets.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-awsvpcconfiguration.html#cfn-scheduler-schedule-awsvpcconfiguration-subnets>
-    pub subnets: Vec<rt::JsString>,
+    pub subnets: rt::JsList<rt::JsString>,
 }
 
 impl CfnScheduleAwsVpcConfigurationProperty {
     /// A `CfnScheduleAwsVpcConfigurationProperty` with its required fields; set optional ones with the setters.
-    pub fn new(subnets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        CfnScheduleAwsVpcConfigurationProperty { assign_public_ip: None, security_groups: None, subnets: rt::collect::<rt::JsString, _>(subnets) }
+    pub fn new(subnets: impl rt::ListArg<rt::JsString>) -> Self {
+        CfnScheduleAwsVpcConfigurationProperty { assign_public_ip: None, security_groups: None, subnets: rt::ListArg::<rt::JsString>::into_list(subnets) }
     }
     /// Specifies whether the task's elastic network interface receives a public IP address.
     ///
@@ -181,8 +181,8 @@ impl CfnScheduleAwsVpcConfigurationProperty {
     /// These security groups must all be in the same VPC. You can specify as many as five security groups. If you do not specify a security group, the default security group for the VPC is used.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-awsvpcconfiguration.html#cfn-scheduler-schedule-awsvpcconfiguration-securitygroups>
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.security_groups = Some(rt::collect::<rt::JsString, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.security_groups = Some(rt::ListArg::<rt::JsString>::into_list(security_groups));
         self
     }
     /// Specifies the subnets associated with the task.
@@ -190,8 +190,8 @@ impl CfnScheduleAwsVpcConfigurationProperty {
     /// These subnets must all be in the same VPC. You can specify as many as 16 subnets.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-awsvpcconfiguration.html#cfn-scheduler-schedule-awsvpcconfiguration-subnets>
-    pub fn subnets(mut self, subnets: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.subnets = rt::collect::<rt::JsString, _>(subnets);
+    pub fn subnets(mut self, subnets: impl rt::ListArg<rt::JsString>) -> Self {
+        self.subnets = rt::ListArg::<rt::JsString>::into_list(subnets);
         self
     }
 }
@@ -315,6 +315,17 @@ impl rt::ToValue for CfnScheduleDeadLetterConfigProperty {
         let mut o = rt::ObjectBuilder::new();
         o.opt("arn", &self.arn);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnScheduleDeadLetterConfigProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnScheduleDeadLetterConfigProperty> {
+    /// The Amazon Resource Name (ARN) of the SQS queue specified as the destination for the dead-letter queue.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-deadletterconfig.html#cfn-scheduler-schedule-deadletterconfig-arn>
+    #[track_caller]
+    pub fn arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "arn")
     }
 }
 
@@ -545,6 +556,126 @@ impl rt::ToValue for CfnScheduleEcsParametersProperty {
     }
 }
 
+/// The fields of a [`CfnScheduleEcsParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnScheduleEcsParametersProperty> {
+    /// The capacity provider strategy to use for the task.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-capacityproviderstrategy>
+    #[track_caller]
+    pub fn capacity_provider_strategy(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "capacityProviderStrategy")
+    }
+    /// Specifies whether to enable Amazon ECS managed tags for the task.
+    ///
+    /// For more information, see [Tagging Your Amazon ECS Resources](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-using-tags.html) in the *Amazon ECS Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-enableecsmanagedtags>
+    #[track_caller]
+    pub fn enable_ecs_managed_tags(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "enableEcsManagedTags")
+    }
+    /// Whether or not to enable the execute command functionality for the containers in this task.
+    ///
+    /// If true, this enables execute command functionality on all containers in the task.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-enableexecutecommand>
+    #[track_caller]
+    pub fn enable_execute_command(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "enableExecuteCommand")
+    }
+    /// Specifies an Amazon ECS task group for the task.
+    ///
+    /// The maximum length is 255 characters.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-group>
+    #[track_caller]
+    pub fn group(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "group")
+    }
+    /// Specifies the launch type on which your task is running.
+    ///
+    /// The launch type that you specify here must match one of the launch type (compatibilities) of the target task. The `FARGATE` value is supported only in the Regions where Fargate with Amazon ECS is supported. For more information, see [AWS Fargate on Amazon ECS](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AWS_Fargate.html) in the *Amazon ECS Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-launchtype>
+    #[track_caller]
+    pub fn launch_type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "launchType")
+    }
+    /// This structure specifies the network configuration for an ECS task.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-networkconfiguration>
+    #[track_caller]
+    pub fn network_configuration(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "networkConfiguration")
+    }
+    /// An array of placement constraint objects to use for the task.
+    ///
+    /// You can specify up to 10 constraints per task (including constraints in the task definition and those specified at runtime).
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-placementconstraints>
+    #[track_caller]
+    pub fn placement_constraints(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "placementConstraints")
+    }
+    /// The task placement strategy for a task or service.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-placementstrategy>
+    #[track_caller]
+    pub fn placement_strategy(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "placementStrategy")
+    }
+    /// Specifies the platform version for the task.
+    ///
+    /// Specify only the numeric portion of the platform version, such as `1.1.0` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-platformversion>
+    #[track_caller]
+    pub fn platform_version(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "platformVersion")
+    }
+    /// Specifies whether to propagate the tags from the task definition to the task.
+    ///
+    /// If no value is specified, the tags are not propagated. Tags can only be propagated to the task during task creation. To add tags to a task after task creation, use the Amazon ECS [`TagResource`](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TagResource.html) API action.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-propagatetags>
+    #[track_caller]
+    pub fn propagate_tags(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "propagateTags")
+    }
+    /// The reference ID to use for the task.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-referenceid>
+    #[track_caller]
+    pub fn reference_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "referenceId")
+    }
+    /// The metadata that you apply to the task to help you categorize and organize them.
+    ///
+    /// Each tag consists of a key and an optional value, both of which you define. For more information, see [`RunTask`](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html) in the *Amazon ECS API Reference* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-tags>
+    #[track_caller]
+    pub fn tags(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "tags")
+    }
+    /// The number of tasks to create based on `TaskDefinition` .
+    ///
+    /// The default is `1` .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-taskcount>
+    #[track_caller]
+    pub fn task_count(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "taskCount")
+    }
+    /// The Amazon Resource Name (ARN) of the task definition to use if the event target is an Amazon ECS task.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-taskdefinitionarn>
+    #[track_caller]
+    pub fn task_definition_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "taskDefinitionArn")
+    }
+}
+
 /// The templated target type for the EventBridge [`PutEvents`](https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html) API operation.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-eventbridgeparameters.html>
@@ -602,6 +733,24 @@ impl rt::ToValue for CfnScheduleEventBridgeParametersProperty {
         o.field("detailType", &self.detail_type);
         o.field("source", &self.source);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnScheduleEventBridgeParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnScheduleEventBridgeParametersProperty> {
+    /// A free-form string, with a maximum of 128 characters, used to decide what fields to expect in the event detail.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-eventbridgeparameters.html#cfn-scheduler-schedule-eventbridgeparameters-detailtype>
+    #[track_caller]
+    pub fn detail_type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "detailType")
+    }
+    /// The source of the event.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-eventbridgeparameters.html#cfn-scheduler-schedule-eventbridgeparameters-source>
+    #[track_caller]
+    pub fn source(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "source")
     }
 }
 
@@ -704,6 +853,19 @@ impl rt::ToValue for CfnScheduleKinesisParametersProperty {
         let mut o = rt::ObjectBuilder::new();
         o.field("partitionKey", &self.partition_key);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnScheduleKinesisParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnScheduleKinesisParametersProperty> {
+    /// Specifies the shard to which EventBridge Scheduler sends the event.
+    ///
+    /// For more information, see [Amazon Kinesis Data Streams terminology and concepts](https://docs.aws.amazon.com/streams/latest/dev/key-concepts.html) in the *Amazon Kinesis Streams Developer Guide* .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-kinesisparameters.html#cfn-scheduler-schedule-kinesisparameters-partitionkey>
+    #[track_caller]
+    pub fn partition_key(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "partitionKey")
     }
 }
 
@@ -907,6 +1069,26 @@ impl rt::ToValue for CfnScheduleRetryPolicyProperty {
     }
 }
 
+/// The fields of a [`CfnScheduleRetryPolicyProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnScheduleRetryPolicyProperty> {
+    /// The maximum amount of time, in seconds, to continue to make retry attempts.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-retrypolicy.html#cfn-scheduler-schedule-retrypolicy-maximumeventageinseconds>
+    #[track_caller]
+    pub fn maximum_event_age_in_seconds(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "maximumEventAgeInSeconds")
+    }
+    /// The maximum number of retry attempts to make before the request fails.
+    ///
+    /// Retry attempts with exponential backoff continue until either the maximum number of attempts is made or until the duration of the `MaximumEventAgeInSeconds` is reached.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-retrypolicy.html#cfn-scheduler-schedule-retrypolicy-maximumretryattempts>
+    #[track_caller]
+    pub fn maximum_retry_attempts(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "maximumRetryAttempts")
+    }
+}
+
 /// The name and value pair of a parameter to use to start execution of a SageMaker Model Building Pipeline.
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-sagemakerpipelineparameter.html>
@@ -1002,6 +1184,17 @@ impl rt::ToValue for CfnScheduleSageMakerPipelineParametersProperty {
     }
 }
 
+/// The fields of a [`CfnScheduleSageMakerPipelineParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnScheduleSageMakerPipelineParametersProperty> {
+    /// List of parameter names and values to use when executing the SageMaker Model Building Pipeline.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-sagemakerpipelineparameters.html#cfn-scheduler-schedule-sagemakerpipelineparameters-pipelineparameterlist>
+    #[track_caller]
+    pub fn pipeline_parameter_list(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "pipelineParameterList")
+    }
+}
+
 /// The templated target type for the Amazon SQS [`SendMessage`](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html) API operation. Contains the message group ID to use when the target is a FIFO queue. If you specify an Amazon SQS FIFO queue as a target, the queue must have content-based deduplication enabled. For more information, see [Using the Amazon SQS message deduplication ID](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagededuplicationid-property.html) in the *Amazon SQS Developer Guide* .
 ///
 /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-sqsparameters.html>
@@ -1034,6 +1227,17 @@ impl rt::ToValue for CfnScheduleSqsParametersProperty {
         let mut o = rt::ObjectBuilder::new();
         o.opt("messageGroupId", &self.message_group_id);
         o.build()
+    }
+}
+
+/// The fields of a [`CfnScheduleSqsParametersProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnScheduleSqsParametersProperty> {
+    /// The FIFO message group ID to use as the target.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-sqsparameters.html#cfn-scheduler-schedule-sqsparameters-messagegroupid>
+    #[track_caller]
+    pub fn message_group_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "messageGroupId")
     }
 }
 
@@ -1315,7 +1519,7 @@ impl CfnScheduleGroup {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1336,7 +1540,7 @@ pub struct CfnScheduleGroupProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-scheduler-schedulegroup.html#cfn-scheduler-schedulegroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnScheduleGroupProps {
@@ -1356,8 +1560,8 @@ impl CfnScheduleGroupProps {
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-scheduler-schedulegroup.html#cfn-scheduler-schedulegroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -2156,7 +2360,7 @@ impl IScheduleTarget {
     /// Arguments:
     /// - `schedule`: a schedule the target should be added to.
     #[track_caller]
-    pub fn bind(&self, schedule: impl Into<crate::aws_cdk_lib::aws_scheduler::ISchedule>) -> rt::JsAny {
+    pub fn bind(&self, schedule: impl Into<crate::aws_cdk_lib::aws_scheduler::ISchedule>) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::ScheduleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler::ISchedule>::into(schedule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -3279,6 +3483,78 @@ impl rt::ToValue for ScheduleTargetConfig {
     }
 }
 
+/// The fields of a [`ScheduleTargetConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<ScheduleTargetConfig> {
+    /// The Amazon Resource Name (ARN) of the target.
+    #[track_caller]
+    pub fn arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "arn")
+    }
+    /// An object that contains information about an Amazon SQS queue that EventBridge Scheduler uses as a dead-letter queue for your schedule.
+    ///
+    /// If specified, EventBridge Scheduler delivers failed events that could not be successfully delivered to a target to the queue.
+    ///
+    /// Default: - No dead-letter queue
+    #[track_caller]
+    pub fn dead_letter_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleDeadLetterConfigProperty> {
+        rt::get_op(rt::JsObject::handle(self), "deadLetterConfig")
+    }
+    /// The templated target type for the Amazon ECS RunTask API Operation.
+    ///
+    /// Default: - No parameters
+    #[track_caller]
+    pub fn ecs_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleEcsParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "ecsParameters")
+    }
+    /// The templated target type for the EventBridge PutEvents API operation.
+    ///
+    /// Default: - No parameters
+    #[track_caller]
+    pub fn event_bridge_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleEventBridgeParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "eventBridgeParameters")
+    }
+    /// What input to pass to the target.
+    ///
+    /// Default: - No input
+    #[track_caller]
+    pub fn input(&self) -> crate::aws_cdk_lib::aws_scheduler::ScheduleTargetInput {
+        rt::get_op(rt::JsObject::handle(self), "input")
+    }
+    /// The templated target type for the Amazon Kinesis PutRecord API operation.
+    ///
+    /// Default: - No parameters
+    #[track_caller]
+    pub fn kinesis_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleKinesisParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "kinesisParameters")
+    }
+    /// A `RetryPolicy` object that includes information about the retry policy settings, including the maximum age of an event, and the maximum number of times EventBridge Scheduler will try to deliver the event to a target.
+    ///
+    /// Default: - Maximum retry attempts of 185 and maximum age of 86400 seconds (1 day)
+    #[track_caller]
+    pub fn retry_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleRetryPolicyProperty> {
+        rt::get_op(rt::JsObject::handle(self), "retryPolicy")
+    }
+    /// Role to use to invoke this event target.
+    #[track_caller]
+    pub fn role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+        rt::get_op(rt::JsObject::handle(self), "role")
+    }
+    /// The templated target type for the Amazon SageMaker StartPipelineExecution API operation.
+    ///
+    /// Default: - No parameters
+    #[track_caller]
+    pub fn sage_maker_pipeline_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleSageMakerPipelineParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "sageMakerPipelineParameters")
+    }
+    /// The templated target type for the Amazon SQS SendMessage API Operation.
+    ///
+    /// Default: - No parameters
+    #[track_caller]
+    pub fn sqs_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleSqsParametersProperty> {
+        rt::get_op(rt::JsObject::handle(self), "sqsParameters")
+    }
+}
+
 /// The text or well-formed JSON input passed to the target of the schedule.
 ///
 /// Tokens and ContextAttribute may be used in the input.
@@ -3885,11 +4161,11 @@ impl From<crate::aws_cdk_lib::aws_scheduler::CfnScheduleTargetProperty> for IRes
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList(Vec<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>),
+    IResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList(rt::JsList<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -3909,17 +4185,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSch
         IResolvableOrIResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList {
-    fn from(v: Vec<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>) -> Self {
         IResolvableOrIResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList::IResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList {
+    fn from(v: Vec<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList::IResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>> for IResolvableOrIResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScheduleCapacityProviderStrategyItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList::IResolvableOrCfnScheduleCapacityProviderStrategyItemPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnSchedulePlacementConstraintProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnSchedulePlacementConstraintProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnSchedulePlacementConstraintPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnSchedulePlacementConstraintPropertyList(Vec<IResolvableOrCfnSchedulePlacementConstraintProperty>),
+    IResolvableOrCfnSchedulePlacementConstraintPropertyList(rt::JsList<IResolvableOrCfnSchedulePlacementConstraintProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnSchedulePlacementConstraintPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -3939,17 +4225,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSch
         IResolvableOrIResolvableOrCfnSchedulePlacementConstraintPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnSchedulePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnSchedulePlacementConstraintPropertyList {
-    fn from(v: Vec<IResolvableOrCfnSchedulePlacementConstraintProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnSchedulePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnSchedulePlacementConstraintPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnSchedulePlacementConstraintProperty>) -> Self {
         IResolvableOrIResolvableOrCfnSchedulePlacementConstraintPropertyList::IResolvableOrCfnSchedulePlacementConstraintPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnSchedulePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnSchedulePlacementConstraintPropertyList {
+    fn from(v: Vec<IResolvableOrCfnSchedulePlacementConstraintProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSchedulePlacementConstraintPropertyList::IResolvableOrCfnSchedulePlacementConstraintPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnSchedulePlacementConstraintProperty>> for IResolvableOrIResolvableOrCfnSchedulePlacementConstraintPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnSchedulePlacementConstraintProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSchedulePlacementConstraintPropertyList::IResolvableOrCfnSchedulePlacementConstraintPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnSchedulePlacementStrategyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnSchedulePlacementStrategyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnSchedulePlacementStrategyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnSchedulePlacementStrategyPropertyList(Vec<IResolvableOrCfnSchedulePlacementStrategyProperty>),
+    IResolvableOrCfnSchedulePlacementStrategyPropertyList(rt::JsList<IResolvableOrCfnSchedulePlacementStrategyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnSchedulePlacementStrategyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -3969,17 +4265,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSch
         IResolvableOrIResolvableOrCfnSchedulePlacementStrategyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnSchedulePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnSchedulePlacementStrategyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnSchedulePlacementStrategyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnSchedulePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnSchedulePlacementStrategyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnSchedulePlacementStrategyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnSchedulePlacementStrategyPropertyList::IResolvableOrCfnSchedulePlacementStrategyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnSchedulePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnSchedulePlacementStrategyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnSchedulePlacementStrategyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSchedulePlacementStrategyPropertyList::IResolvableOrCfnSchedulePlacementStrategyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnSchedulePlacementStrategyProperty>> for IResolvableOrIResolvableOrCfnSchedulePlacementStrategyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnSchedulePlacementStrategyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSchedulePlacementStrategyPropertyList::IResolvableOrCfnSchedulePlacementStrategyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnScheduleSageMakerPipelineParameterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnScheduleSageMakerPipelineParameterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList(Vec<IResolvableOrCfnScheduleSageMakerPipelineParameterProperty>),
+    IResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList(rt::JsList<IResolvableOrCfnScheduleSageMakerPipelineParameterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -3999,9 +4305,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSch
         IResolvableOrIResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnScheduleSageMakerPipelineParameterProperty>> for IResolvableOrIResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnScheduleSageMakerPipelineParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList::IResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnScheduleSageMakerPipelineParameterProperty>> for IResolvableOrIResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList {
     fn from(v: Vec<IResolvableOrCfnScheduleSageMakerPipelineParameterProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList::IResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList(v)
+        IResolvableOrIResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList::IResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnScheduleSageMakerPipelineParameterProperty>> for IResolvableOrIResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnScheduleSageMakerPipelineParameterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList::IResolvableOrCfnScheduleSageMakerPipelineParameterPropertyList(rt::JsList::Array(v))
     }
 }
 

@@ -64,7 +64,7 @@ pub struct Ec2TaskProps {
     /// The capacity provider strategy to use for the task.
     ///
     /// Default: - No capacity provider strategy
-    pub capacity_provider_strategies: Option<Vec<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
+    pub capacity_provider_strategies: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
     /// The SQS queue to be used as deadLetterQueue.
     ///
     /// The events not successfully delivered are automatically retried for a specified period of time,
@@ -101,11 +101,11 @@ pub struct Ec2TaskProps {
     /// The rules that must be met in order to place a task on a container instance.
     ///
     /// Default: - No placement constraints.
-    pub placement_constraints: Option<Vec<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>,
+    pub placement_constraints: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>,
     /// The algorithm for selecting container instances for task placement.
     ///
     /// Default: - No placement strategies.
-    pub placement_strategies: Option<Vec<crate::aws_cdk_lib::aws_ecs::PlacementStrategy>>,
+    pub placement_strategies: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::PlacementStrategy>>,
     /// Specifies whether to propagate the tags from the task definition to the task.
     ///
     /// If no value is specified, the tags are not propagated.
@@ -137,13 +137,13 @@ pub struct Ec2TaskProps {
     /// Controls inbound and outbound network access for the task.
     ///
     /// Default: - The security group for the VPC is used.
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// The metadata that you apply to the task to help you categorize and organize them.
     ///
     /// Each tag consists of a key and an optional value, both of which you define.
     ///
     /// Default: - No tags
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_scheduler_targets::Tag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_scheduler_targets::Tag>>,
     /// The number of tasks to create based on TaskDefinition.
     ///
     /// Default: 1
@@ -172,8 +172,8 @@ impl Ec2TaskProps {
     /// The capacity provider strategy to use for the task.
     ///
     /// Default: - No capacity provider strategy
-    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>) -> Self {
-        self.capacity_provider_strategies = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy, _>(capacity_provider_strategies));
+    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>) -> Self {
+        self.capacity_provider_strategies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>::into_list(capacity_provider_strategies));
         self
     }
     /// The SQS queue to be used as deadLetterQueue.
@@ -230,15 +230,15 @@ impl Ec2TaskProps {
     /// The rules that must be met in order to place a task on a container instance.
     ///
     /// Default: - No placement constraints.
-    pub fn placement_constraints(mut self, placement_constraints: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>>) -> Self {
-        self.placement_constraints = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::PlacementConstraint, _>(placement_constraints));
+    pub fn placement_constraints(mut self, placement_constraints: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>) -> Self {
+        self.placement_constraints = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::PlacementConstraint>::into_list(placement_constraints));
         self
     }
     /// The algorithm for selecting container instances for task placement.
     ///
     /// Default: - No placement strategies.
-    pub fn placement_strategies(mut self, placement_strategies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::PlacementStrategy>>) -> Self {
-        self.placement_strategies = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::PlacementStrategy, _>(placement_strategies));
+    pub fn placement_strategies(mut self, placement_strategies: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::PlacementStrategy>) -> Self {
+        self.placement_strategies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::PlacementStrategy>::into_list(placement_strategies));
         self
     }
     /// Specifies whether to propagate the tags from the task definition to the task.
@@ -284,8 +284,8 @@ impl Ec2TaskProps {
     /// Controls inbound and outbound network access for the task.
     ///
     /// Default: - The security group for the VPC is used.
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// The metadata that you apply to the task to help you categorize and organize them.
@@ -293,8 +293,8 @@ impl Ec2TaskProps {
     /// Each tag consists of a key and an optional value, both of which you define.
     ///
     /// Default: - No tags
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_scheduler_targets::Tag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_scheduler_targets::Tag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_scheduler_targets::Tag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_scheduler_targets::Tag>::into_list(tags));
         self
     }
     /// The number of tasks to create based on TaskDefinition.
@@ -403,7 +403,7 @@ pub struct EcsRunTaskBaseProps {
     /// The capacity provider strategy to use for the task.
     ///
     /// Default: - No capacity provider strategy
-    pub capacity_provider_strategies: Option<Vec<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
+    pub capacity_provider_strategies: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
     /// The SQS queue to be used as deadLetterQueue.
     ///
     /// The events not successfully delivered are automatically retried for a specified period of time,
@@ -468,13 +468,13 @@ pub struct EcsRunTaskBaseProps {
     /// Controls inbound and outbound network access for the task.
     ///
     /// Default: - The security group for the VPC is used.
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// The metadata that you apply to the task to help you categorize and organize them.
     ///
     /// Each tag consists of a key and an optional value, both of which you define.
     ///
     /// Default: - No tags
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_scheduler_targets::Tag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_scheduler_targets::Tag>>,
     /// The number of tasks to create based on TaskDefinition.
     ///
     /// Default: 1
@@ -503,8 +503,8 @@ impl EcsRunTaskBaseProps {
     /// The capacity provider strategy to use for the task.
     ///
     /// Default: - No capacity provider strategy
-    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>) -> Self {
-        self.capacity_provider_strategies = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy, _>(capacity_provider_strategies));
+    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>) -> Self {
+        self.capacity_provider_strategies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>::into_list(capacity_provider_strategies));
         self
     }
     /// The SQS queue to be used as deadLetterQueue.
@@ -601,8 +601,8 @@ impl EcsRunTaskBaseProps {
     /// Controls inbound and outbound network access for the task.
     ///
     /// Default: - The security group for the VPC is used.
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// The metadata that you apply to the task to help you categorize and organize them.
@@ -610,8 +610,8 @@ impl EcsRunTaskBaseProps {
     /// Each tag consists of a key and an optional value, both of which you define.
     ///
     /// Default: - No tags
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_scheduler_targets::Tag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_scheduler_targets::Tag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_scheduler_targets::Tag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_scheduler_targets::Tag>::into_list(tags));
         self
     }
     /// The number of tasks to create based on TaskDefinition.
@@ -800,7 +800,7 @@ pub struct FargateTaskProps {
     /// The capacity provider strategy to use for the task.
     ///
     /// Default: - No capacity provider strategy
-    pub capacity_provider_strategies: Option<Vec<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
+    pub capacity_provider_strategies: Option<rt::JsList<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>,
     /// The SQS queue to be used as deadLetterQueue.
     ///
     /// The events not successfully delivered are automatically retried for a specified period of time,
@@ -872,13 +872,13 @@ pub struct FargateTaskProps {
     /// Controls inbound and outbound network access for the task.
     ///
     /// Default: - The security group for the VPC is used.
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// The metadata that you apply to the task to help you categorize and organize them.
     ///
     /// Each tag consists of a key and an optional value, both of which you define.
     ///
     /// Default: - No tags
-    pub tags: Option<Vec<crate::aws_cdk_lib::aws_scheduler_targets::Tag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::aws_scheduler_targets::Tag>>,
     /// The number of tasks to create based on TaskDefinition.
     ///
     /// Default: 1
@@ -917,8 +917,8 @@ impl FargateTaskProps {
     /// The capacity provider strategy to use for the task.
     ///
     /// Default: - No capacity provider strategy
-    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>>) -> Self {
-        self.capacity_provider_strategies = Some(rt::collect::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy, _>(capacity_provider_strategies));
+    pub fn capacity_provider_strategies(mut self, capacity_provider_strategies: impl rt::ListArg<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>) -> Self {
+        self.capacity_provider_strategies = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ecs::CapacityProviderStrategy>::into_list(capacity_provider_strategies));
         self
     }
     /// The SQS queue to be used as deadLetterQueue.
@@ -1025,8 +1025,8 @@ impl FargateTaskProps {
     /// Controls inbound and outbound network access for the task.
     ///
     /// Default: - The security group for the VPC is used.
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// The metadata that you apply to the task to help you categorize and organize them.
@@ -1034,8 +1034,8 @@ impl FargateTaskProps {
     /// Each tag consists of a key and an optional value, both of which you define.
     ///
     /// Default: - No tags
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_scheduler_targets::Tag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::aws_scheduler_targets::Tag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::aws_scheduler_targets::Tag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::aws_scheduler_targets::Tag>::into_list(tags));
         self
     }
     /// The number of tasks to create based on TaskDefinition.
@@ -1415,7 +1415,7 @@ pub struct SageMakerStartPipelineExecutionProps {
     /// Default: - no pipeline parameter list
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-sagemakerpipelineparameters.html#cfn-scheduler-schedule-sagemakerpipelineparameters-pipelineparameterlist>
-    pub pipeline_parameter_list: Option<Vec<crate::aws_cdk_lib::aws_scheduler_targets::SageMakerPipelineParameter>>,
+    pub pipeline_parameter_list: Option<rt::JsList<crate::aws_cdk_lib::aws_scheduler_targets::SageMakerPipelineParameter>>,
     /// The maximum number of times to retry when the target returns an error.
     ///
     /// Minimum value of 0.
@@ -1473,8 +1473,8 @@ impl SageMakerStartPipelineExecutionProps {
     /// Default: - no pipeline parameter list
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-sagemakerpipelineparameters.html#cfn-scheduler-schedule-sagemakerpipelineparameters-pipelineparameterlist>
-    pub fn pipeline_parameter_list(mut self, pipeline_parameter_list: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_scheduler_targets::SageMakerPipelineParameter>>) -> Self {
-        self.pipeline_parameter_list = Some(rt::collect::<crate::aws_cdk_lib::aws_scheduler_targets::SageMakerPipelineParameter, _>(pipeline_parameter_list));
+    pub fn pipeline_parameter_list(mut self, pipeline_parameter_list: impl rt::ListArg<crate::aws_cdk_lib::aws_scheduler_targets::SageMakerPipelineParameter>) -> Self {
+        self.pipeline_parameter_list = Some(rt::ListArg::<crate::aws_cdk_lib::aws_scheduler_targets::SageMakerPipelineParameter>::into_list(pipeline_parameter_list));
         self
     }
     /// The maximum number of times to retry when the target returns an error.
@@ -1525,7 +1525,7 @@ impl ScheduleTargetBase {
     ///
     /// Returns: a Schedule Target Configuration
     #[track_caller]
-    pub fn bind(&self, schedule: impl Into<crate::aws_cdk_lib::aws_scheduler::ISchedule>) -> rt::JsAny {
+    pub fn bind(&self, schedule: impl Into<crate::aws_cdk_lib::aws_scheduler::ISchedule>) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::ScheduleTargetConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_scheduler::ISchedule>::into(schedule)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -1948,7 +1948,7 @@ pub struct UniversalTargetProps {
     /// Note that the default may not be the correct actions as not all AWS services follows the same IAM action pattern, or there may be more actions needed to invoke the target.
     ///
     /// Default: - Policy with `service:action` action only.
-    pub policy_statements: Option<Vec<crate::aws_cdk_lib::aws_iam::PolicyStatement>>,
+    pub policy_statements: Option<rt::JsList<crate::aws_cdk_lib::aws_iam::PolicyStatement>>,
     /// The maximum number of times to retry when the target returns an error.
     ///
     /// Minimum value of 0.
@@ -2030,8 +2030,8 @@ impl UniversalTargetProps {
     /// Note that the default may not be the correct actions as not all AWS services follows the same IAM action pattern, or there may be more actions needed to invoke the target.
     ///
     /// Default: - Policy with `service:action` action only.
-    pub fn policy_statements(mut self, policy_statements: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>>) -> Self {
-        self.policy_statements = Some(rt::collect::<crate::aws_cdk_lib::aws_iam::PolicyStatement, _>(policy_statements));
+    pub fn policy_statements(mut self, policy_statements: impl rt::ListArg<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> Self {
+        self.policy_statements = Some(rt::ListArg::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into_list(policy_statements));
         self
     }
     /// The maximum number of times to retry when the target returns an error.

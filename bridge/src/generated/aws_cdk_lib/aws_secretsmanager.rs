@@ -655,6 +655,140 @@ impl rt::ToValue for CfnRotationScheduleHostedRotationLambdaProperty {
     }
 }
 
+/// The fields of a [`CfnRotationScheduleHostedRotationLambdaProperty`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<CfnRotationScheduleHostedRotationLambdaProperty> {
+    /// A string of the characters that you don't want in the password.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-excludecharacters>
+    #[track_caller]
+    pub fn exclude_characters(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "excludeCharacters")
+    }
+    /// The ARN of the KMS key that Secrets Manager uses to encrypt the secret.
+    ///
+    /// If you don't specify this value, then Secrets Manager uses the key `aws/secretsmanager` . If `aws/secretsmanager` doesn't yet exist, then Secrets Manager creates it for you automatically the first time it encrypts the secret value.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-kmskeyarn>
+    #[track_caller]
+    pub fn kms_key_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "kmsKeyArn")
+    }
+    /// The ARN of the secret that contains superuser credentials, if you use the [Alternating users rotation strategy](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets_strategies.html#rotating-secrets-two-users) . CloudFormation grants the execution role for the Lambda rotation function `GetSecretValue` permission to the secret in this property. For more information, see [Lambda rotation function execution role permissions for Secrets Manager](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html) .
+    ///
+    /// You must create the superuser secret before you can set this property.
+    ///
+    /// You must also include the superuser secret ARN as a key in the JSON of the rotating secret so that the Lambda rotation function can find it. CloudFormation does not hardcode secret ARNs in the Lambda rotation function, so you can use the function to rotate multiple secrets. For more information, see [JSON structure of Secrets Manager secrets](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_secret_json_structure.html) .
+    ///
+    /// You can specify `MasterSecretArn` or `SuperuserSecretArn` but not both. They represent the same superuser secret.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-mastersecretarn>
+    #[track_caller]
+    pub fn master_secret_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "masterSecretArn")
+    }
+    /// The ARN of the KMS key that Secrets Manager used to encrypt the superuser secret, if you use the [alternating users strategy](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets_strategies.html#rotating-secrets-two-users) and the superuser secret is encrypted with a customer managed key. You don't need to specify this property if the superuser secret is encrypted using the key `aws/secretsmanager` . CloudFormation grants the execution role for the Lambda rotation function `Decrypt` , `DescribeKey` , and `GenerateDataKey` permission to the key in this property. For more information, see [Lambda rotation function execution role permissions for Secrets Manager](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html) .
+    ///
+    /// You can specify `MasterSecretKmsKeyArn` or `SuperuserSecretKmsKeyArn` but not both. They represent the same superuser secret KMS key .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-mastersecretkmskeyarn>
+    #[track_caller]
+    pub fn master_secret_kms_key_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "masterSecretKmsKeyArn")
+    }
+    /// The name of the Lambda rotation function.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-rotationlambdaname>
+    #[track_caller]
+    pub fn rotation_lambda_name(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "rotationLambdaName")
+    }
+    /// The rotation template to base the rotation function on, one of the following:.
+    ///
+    /// - `Db2SingleUser` to use the template [SecretsManagerRDSDb2RotationSingleUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-db2-singleuser) .
+    /// - `Db2MultiUser` to use the template [SecretsManagerRDSDb2RotationMultiUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-db2-multiuser) .
+    /// - `MySQLSingleUser` to use the template [SecretsManagerRDSMySQLRotationSingleUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-mysql-singleuser) .
+    /// - `MySQLMultiUser` to use the template [SecretsManagerRDSMySQLRotationMultiUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-mysql-multiuser) .
+    /// - `PostgreSQLSingleUser` to use the template [SecretsManagerRDSPostgreSQLRotationSingleUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-postgre-singleuser)
+    /// - `PostgreSQLMultiUser` to use the template [SecretsManagerRDSPostgreSQLRotationMultiUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-postgre-multiuser) .
+    /// - `OracleSingleUser` to use the template [SecretsManagerRDSOracleRotationSingleUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-oracle-singleuser) .
+    /// - `OracleMultiUser` to use the template [SecretsManagerRDSOracleRotationMultiUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-oracle-multiuser) .
+    /// - `MariaDBSingleUser` to use the template [SecretsManagerRDSMariaDBRotationSingleUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-mariadb-singleuser) .
+    /// - `MariaDBMultiUser` to use the template [SecretsManagerRDSMariaDBRotationMultiUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-mariadb-multiuser) .
+    /// - `SQLServerSingleUser` to use the template [SecretsManagerRDSSQLServerRotationSingleUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-sqlserver-singleuser) .
+    /// - `SQLServerMultiUser` to use the template [SecretsManagerRDSSQLServerRotationMultiUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-sqlserver-multiuser) .
+    /// - `RedshiftSingleUser` to use the template [SecretsManagerRedshiftRotationSingleUsr](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-redshift-singleuser) .
+    /// - `RedshiftMultiUser` to use the template [SecretsManagerRedshiftRotationMultiUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-redshift-multiuser) .
+    /// - `MongoDBSingleUser` to use the template [SecretsManagerMongoDBRotationSingleUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-mongodb-singleuser) .
+    /// - `MongoDBMultiUser` to use the template [SecretsManagerMongoDBRotationMultiUser](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html#sar-template-mongodb-multiuser) .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-rotationtype>
+    #[track_caller]
+    pub fn rotation_type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "rotationType")
+    }
+    /// > Do not set this value if you are using `Transform: AWS::SecretsManager-2024-09-16` .
+    ///
+    /// Over time, the updated rotation lambda artifacts vended by AWS may not be compatible with the code or shared object files defined in the rotation function deployment package.
+    /// >
+    /// > Only define the `Runtime` key if:
+    /// >
+    /// > - You are using `Transform: AWS::SecretsManager-2020-07-23` .
+    /// > - The code or shared object files defined in the rotation function deployment package are incompatible with Python 3.10.
+    ///
+    /// The Python Runtime version for with the rotation function. By default, CloudFormation deploys Python 3.10 binaries for the rotation function. To use a different version of Python, you must do the following two steps:
+    ///
+    /// - Deploy the matching version Python binaries with your rotation function.
+    /// - Set the version number in this field. For example, for Python 3.10, enter *python3.10* .
+    ///
+    /// If you only do one of the steps, your rotation function will be incompatible with the binaries. For more information, see [Why did my Lambda rotation function fail with a "pg module not found" error](https://docs.aws.amazon.com/https://repost.aws/knowledge-center/secrets-manager-lambda-rotation) .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-runtime>
+    #[track_caller]
+    pub fn runtime(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "runtime")
+    }
+    /// The ARN of the secret that contains superuser credentials, if you use the [Alternating users rotation strategy](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets_strategies.html#rotating-secrets-two-users) . CloudFormation grants the execution role for the Lambda rotation function `GetSecretValue` permission to the secret in this property. For more information, see [Lambda rotation function execution role permissions for Secrets Manager](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html) .
+    ///
+    /// You must create the superuser secret before you can set this property.
+    ///
+    /// You must also include the superuser secret ARN as a key in the JSON of the rotating secret so that the Lambda rotation function can find it. CloudFormation does not hardcode secret ARNs in the Lambda rotation function, so you can use the function to rotate multiple secrets. For more information, see [JSON structure of Secrets Manager secrets](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_secret_json_structure.html) .
+    ///
+    /// You can specify `MasterSecretArn` or `SuperuserSecretArn` but not both. They represent the same superuser secret.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-superusersecretarn>
+    #[track_caller]
+    pub fn superuser_secret_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "superuserSecretArn")
+    }
+    /// The ARN of the KMS key that Secrets Manager used to encrypt the superuser secret, if you use the [alternating users strategy](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets_strategies.html#rotating-secrets-two-users) and the superuser secret is encrypted with a customer managed key. You don't need to specify this property if the superuser secret is encrypted using the key `aws/secretsmanager` . CloudFormation grants the execution role for the Lambda rotation function `Decrypt` , `DescribeKey` , and `GenerateDataKey` permission to the key in this property. For more information, see [Lambda rotation function execution role permissions for Secrets Manager](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html) .
+    ///
+    /// You can specify `MasterSecretKmsKeyArn` or `SuperuserSecretKmsKeyArn` but not both. They represent the same superuser secret KMS key .
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-superusersecretkmskeyarn>
+    #[track_caller]
+    pub fn superuser_secret_kms_key_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "superuserSecretKmsKeyArn")
+    }
+    /// A comma-separated list of security group IDs applied to the target database.
+    ///
+    /// The template applies the same security groups as on the Lambda rotation function that is created as part of this stack.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-vpcsecuritygroupids>
+    #[track_caller]
+    pub fn vpc_security_group_ids(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "vpcSecurityGroupIds")
+    }
+    /// A comma separated list of VPC subnet IDs of the target database network.
+    ///
+    /// The Lambda rotation function is in the same subnet group.
+    ///
+    /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-vpcsubnetids>
+    #[track_caller]
+    pub fn vpc_subnet_ids(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "vpcSubnetIds")
+    }
+}
+
 /// The rotation schedule and window.
 ///
 /// We recommend you use `ScheduleExpression` to set a cron or rate expression for the schedule and `Duration` to set the length of the rotation window.
@@ -1047,7 +1181,7 @@ impl CfnSecret {
     }
     /// A list of tags to attach to the secret.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The exact string that identifies the third-party partner that holds the external secret.
@@ -1364,7 +1498,7 @@ pub struct CfnSecretProps {
     /// - If you use your tagging schema across multiple services and resources, other services might have restrictions on allowed characters. Generally allowed characters: letters, spaces, and numbers representable in UTF-8, plus the following special characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-secretsmanager-secret.html#cfn-secretsmanager-secret-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The exact string that identifies the third-party partner that holds the external secret.
     ///
     /// For more information, see [Managed external secret partners](https://docs.aws.amazon.com/secretsmanager/latest/userguide/mes-partners.html) .
@@ -1462,8 +1596,8 @@ impl CfnSecretProps {
     /// - If you use your tagging schema across multiple services and resources, other services might have restrictions on allowed characters. Generally allowed characters: letters, spaces, and numbers representable in UTF-8, plus the following special characters: + - = . _ : /
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-secretsmanager-secret.html#cfn-secretsmanager-secret-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The exact string that identifies the third-party partner that holds the external secret.
@@ -1851,7 +1985,7 @@ impl HostedRotation {
     }
     /// Binds this hosted rotation to a secret.
     #[track_caller]
-    pub fn bind(&self, secret: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>, scope: impl Into<crate::constructs::Construct>) -> rt::JsAny {
+    pub fn bind(&self, secret: impl Into<crate::aws_cdk_lib::aws_secretsmanager::ISecret>, scope: impl Into<crate::constructs::Construct>) -> rt::StructRef<crate::aws_cdk_lib::aws_secretsmanager::CfnRotationScheduleHostedRotationLambdaProperty> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_secretsmanager::ISecret>::into(secret)));
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::Construct>::into(scope)));
@@ -1976,7 +2110,7 @@ impl ISecret {
     /// automatically created upon the first call to `addToResourcePolicy`. If
     /// the secret is imported, then this is a no-op.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -2062,10 +2196,10 @@ impl ISecret {
     ///
     /// [`Self::grant_read`] with the optional `version_stages` passed.
     #[track_caller]
-    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(version_stages)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(version_stages)));
         rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
     }
     /// Grants writing and updating the secret value to some role.
@@ -2176,7 +2310,7 @@ crate::__upcasts!(ISecretAttachmentTarget => );
 impl ISecretAttachmentTarget {
     /// Renders the target specifications.
     #[track_caller]
-    pub fn as_secret_attachment_target(&self) -> rt::JsAny {
+    pub fn as_secret_attachment_target(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_secretsmanager::SecretAttachmentTargetProps> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "asSecretAttachmentTarget", __args)
     }
@@ -2202,7 +2336,7 @@ impl ISecretTargetAttachment {
     /// automatically created upon the first call to `addToResourcePolicy`. If
     /// the secret is imported, then this is a no-op.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -2288,10 +2422,10 @@ impl ISecretTargetAttachment {
     ///
     /// [`Self::grant_read`] with the optional `version_stages` passed.
     #[track_caller]
-    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(version_stages)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(version_stages)));
         rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
     }
     /// Grants writing and updating the secret value to some role.
@@ -2420,7 +2554,7 @@ pub struct MultiUserHostedRotationOptions {
     /// A list of security groups for the Lambda created to rotate the secret.
     ///
     /// Default: - a new security group is created
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// The VPC where the Lambda rotation function will run.
     ///
     /// Default: - the Lambda is not deployed in a VPC
@@ -2458,8 +2592,8 @@ impl MultiUserHostedRotationOptions {
     /// A list of security groups for the Lambda created to rotate the secret.
     ///
     /// Default: - a new security group is created
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// The VPC where the Lambda rotation function will run.
@@ -2529,6 +2663,22 @@ impl rt::ToValue for ReplicaRegion {
         o.opt("encryptionKey", &self.encryption_key);
         o.field("region", &self.region);
         o.build()
+    }
+}
+
+/// The fields of a [`ReplicaRegion`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<ReplicaRegion> {
+    /// The customer-managed encryption key to use for encrypting the secret value.
+    ///
+    /// Default: - A default KMS key for the account and region is used.
+    #[track_caller]
+    pub fn encryption_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+        rt::get_op(rt::JsObject::handle(self), "encryptionKey")
+    }
+    /// The name of the region.
+    #[track_caller]
+    pub fn region(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "region")
     }
 }
 
@@ -2949,7 +3099,7 @@ impl Secret {
     /// automatically created upon the first call to `addToResourcePolicy`. If
     /// the secret is imported, then this is a no-op.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -3012,10 +3162,10 @@ impl Secret {
     ///
     /// [`Self::grant_read`] with the optional `version_stages` passed.
     #[track_caller]
-    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(version_stages)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(version_stages)));
         rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
     }
     /// [disable-awslint:no-grants].
@@ -3135,6 +3285,20 @@ impl rt::ToValue for SecretAttachmentTargetProps {
     }
 }
 
+/// The fields of a [`SecretAttachmentTargetProps`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<SecretAttachmentTargetProps> {
+    /// The id of the target to attach the secret to.
+    #[track_caller]
+    pub fn target_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "targetId")
+    }
+    /// The type of the target to attach the secret to.
+    #[track_caller]
+    pub fn target_type(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "targetType")
+    }
+}
+
 /// Attributes required to import an existing secret into the Stack.
 ///
 /// One ARN format (`secretArn`, `secretCompleteArn`, `secretPartialArn`) must be provided.
@@ -3220,7 +3384,7 @@ pub struct SecretProps {
     /// A list of regions where to replicate this secret.
     ///
     /// Default: - Secret is not replicated
-    pub replica_regions: Option<Vec<crate::aws_cdk_lib::aws_secretsmanager::ReplicaRegion>>,
+    pub replica_regions: Option<rt::JsList<crate::aws_cdk_lib::aws_secretsmanager::ReplicaRegion>>,
     /// A name for the secret.
     ///
     /// Note that deleting secrets from SecretsManager does not happen immediately, but after a 7 to
@@ -3315,8 +3479,8 @@ impl SecretProps {
     /// A list of regions where to replicate this secret.
     ///
     /// Default: - Secret is not replicated
-    pub fn replica_regions(mut self, replica_regions: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_secretsmanager::ReplicaRegion>>) -> Self {
-        self.replica_regions = Some(rt::collect::<crate::aws_cdk_lib::aws_secretsmanager::ReplicaRegion, _>(replica_regions));
+    pub fn replica_regions(mut self, replica_regions: impl rt::ListArg<crate::aws_cdk_lib::aws_secretsmanager::ReplicaRegion>) -> Self {
+        self.replica_regions = Some(rt::ListArg::<crate::aws_cdk_lib::aws_secretsmanager::ReplicaRegion>::into_list(replica_regions));
         self
     }
     /// A name for the secret.
@@ -4076,7 +4240,7 @@ impl SecretTargetAttachment {
     /// If we do not forward policy additions, a new policy resource is created using the secret attachment ARN.
     /// This ends up being rejected by CloudFormation.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -4139,10 +4303,10 @@ impl SecretTargetAttachment {
     ///
     /// [`Self::grant_read`] with the optional `version_stages` passed.
     #[track_caller]
-    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant_read_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, version_stages: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(version_stages)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(version_stages)));
         rt::call_op(rt::JsObject::handle(self), "grantRead", __args)
     }
     /// [disable-awslint:no-grants].
@@ -4283,7 +4447,7 @@ pub struct SingleUserHostedRotationOptions {
     /// A list of security groups for the Lambda created to rotate the secret.
     ///
     /// Default: - a new security group is created
-    pub security_groups: Option<Vec<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
+    pub security_groups: Option<rt::JsList<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>,
     /// The VPC where the Lambda rotation function will run.
     ///
     /// Default: - the Lambda is not deployed in a VPC
@@ -4316,8 +4480,8 @@ impl SingleUserHostedRotationOptions {
     /// A list of security groups for the Lambda created to rotate the secret.
     ///
     /// Default: - a new security group is created
-    pub fn security_groups(mut self, security_groups: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>>) -> Self {
-        self.security_groups = Some(rt::collect::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup, _>(security_groups));
+    pub fn security_groups(mut self, security_groups: impl rt::ListArg<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>) -> Self {
+        self.security_groups = Some(rt::ListArg::<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>::into_list(security_groups));
         self
     }
     /// The VPC where the Lambda rotation function will run.
@@ -4573,11 +4737,11 @@ impl From<crate::aws_cdk_lib::aws_secretsmanager::CfnSecretReplicaRegionProperty
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList(Vec<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>),
+    IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList(rt::JsList<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4597,17 +4761,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRot
         IResolvableOrIResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>> for IResolvableOrIResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>> for IResolvableOrIResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList::IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>> for IResolvableOrIResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList::IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>> for IResolvableOrIResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList::IResolvableOrCfnRotationScheduleExternalSecretRotationMetadataItemPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnSecretReplicaRegionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnSecretReplicaRegionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnSecretReplicaRegionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnSecretReplicaRegionPropertyList(Vec<IResolvableOrCfnSecretReplicaRegionProperty>),
+    IResolvableOrCfnSecretReplicaRegionPropertyList(rt::JsList<IResolvableOrCfnSecretReplicaRegionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnSecretReplicaRegionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4627,9 +4801,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSec
         IResolvableOrIResolvableOrCfnSecretReplicaRegionPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnSecretReplicaRegionProperty>> for IResolvableOrIResolvableOrCfnSecretReplicaRegionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnSecretReplicaRegionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSecretReplicaRegionPropertyList::IResolvableOrCfnSecretReplicaRegionPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnSecretReplicaRegionProperty>> for IResolvableOrIResolvableOrCfnSecretReplicaRegionPropertyList {
     fn from(v: Vec<IResolvableOrCfnSecretReplicaRegionProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnSecretReplicaRegionPropertyList::IResolvableOrCfnSecretReplicaRegionPropertyList(v)
+        IResolvableOrIResolvableOrCfnSecretReplicaRegionPropertyList::IResolvableOrCfnSecretReplicaRegionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnSecretReplicaRegionProperty>> for IResolvableOrIResolvableOrCfnSecretReplicaRegionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnSecretReplicaRegionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnSecretReplicaRegionPropertyList::IResolvableOrCfnSecretReplicaRegionPropertyList(rt::JsList::Array(v))
     }
 }
 

@@ -378,7 +378,7 @@ impl CfnHttpNamespace {
     }
     /// The tags for the namespace.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -403,7 +403,7 @@ pub struct CfnHttpNamespaceProps {
     /// Each tag consists of a key and an optional value, both of which you define. Tag keys can have a maximum character length of 128 characters, and tag values can have a maximum length of 256 characters.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-httpnamespace.html#cfn-servicediscovery-httpnamespace-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnHttpNamespaceProps {
@@ -430,8 +430,8 @@ impl CfnHttpNamespaceProps {
     /// Each tag consists of a key and an optional value, both of which you define. Tag keys can have a maximum character length of 128 characters, and tag values can have a maximum length of 256 characters.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-httpnamespace.html#cfn-servicediscovery-httpnamespace-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -768,7 +768,7 @@ impl CfnPrivateDnsNamespace {
     }
     /// The tags for the namespace.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The ID of the Amazon VPC that you want to associate the namespace with.
@@ -909,7 +909,7 @@ pub struct CfnPrivateDnsNamespaceProps {
     /// Each tag consists of a key and an optional value, both of which you define. Tag keys can have a maximum character length of 128 characters, and tag values can have a maximum length of 256 characters.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-privatednsnamespace.html#cfn-servicediscovery-privatednsnamespace-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The ID of the Amazon VPC that you want to associate the namespace with.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-privatednsnamespace.html#cfn-servicediscovery-privatednsnamespace-vpc>
@@ -949,8 +949,8 @@ impl CfnPrivateDnsNamespaceProps {
     /// Each tag consists of a key and an optional value, both of which you define. Tag keys can have a maximum character length of 128 characters, and tag values can have a maximum length of 256 characters.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-privatednsnamespace.html#cfn-servicediscovery-privatednsnamespace-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The ID of the Amazon VPC that you want to associate the namespace with.
@@ -1072,7 +1072,7 @@ impl CfnPublicDnsNamespace {
     }
     /// The tags for the namespace.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1208,7 +1208,7 @@ pub struct CfnPublicDnsNamespaceProps {
     /// Each tag consists of a key and an optional value, both of which you define. Tag keys can have a maximum character length of 128 characters, and tag values can have a maximum length of 256 characters.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-publicdnsnamespace.html#cfn-servicediscovery-publicdnsnamespace-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnPublicDnsNamespaceProps {
@@ -1244,8 +1244,8 @@ impl CfnPublicDnsNamespaceProps {
     /// Each tag consists of a key and an optional value, both of which you define. Tag keys can have a maximum character length of 128 characters, and tag values can have a maximum length of 256 characters.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-publicdnsnamespace.html#cfn-servicediscovery-publicdnsnamespace-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -1410,7 +1410,7 @@ impl CfnService {
     }
     /// The tags for the service.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// If present, specifies that the service instances are only discoverable using the `DiscoverInstances` API operation.
@@ -1902,7 +1902,7 @@ pub struct CfnServiceProps {
     /// Each tag consists of a key and an optional value, both of which you define. Tag keys can have a maximum character length of 128 characters, and tag values can have a maximum length of 256 characters.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-service.html#cfn-servicediscovery-service-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// If present, specifies that the service instances are only discoverable using the `DiscoverInstances` API operation.
     ///
     /// No DNS records is registered for the service instances. The only valid value is `HTTP` .
@@ -1978,8 +1978,8 @@ impl CfnServiceProps {
     /// Each tag consists of a key and an optional value, both of which you define. Tag keys can have a maximum character length of 128 characters, and tag values can have a maximum length of 256 characters.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-service.html#cfn-servicediscovery-service-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// If present, specifies that the service instances are only discoverable using the `DiscoverInstances` API operation.
@@ -4659,11 +4659,11 @@ impl From<crate::aws_cdk_lib::aws_servicediscovery::CfnServiceHealthCheckCustomC
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnServiceDnsRecordProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnServiceDnsRecordProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnServiceDnsRecordPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnServiceDnsRecordPropertyList(Vec<IResolvableOrCfnServiceDnsRecordProperty>),
+    IResolvableOrCfnServiceDnsRecordPropertyList(rt::JsList<IResolvableOrCfnServiceDnsRecordProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnServiceDnsRecordPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4683,9 +4683,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnSer
         IResolvableOrIResolvableOrCfnServiceDnsRecordPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnServiceDnsRecordProperty>> for IResolvableOrIResolvableOrCfnServiceDnsRecordPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnServiceDnsRecordProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceDnsRecordPropertyList::IResolvableOrCfnServiceDnsRecordPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnServiceDnsRecordProperty>> for IResolvableOrIResolvableOrCfnServiceDnsRecordPropertyList {
     fn from(v: Vec<IResolvableOrCfnServiceDnsRecordProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnServiceDnsRecordPropertyList::IResolvableOrCfnServiceDnsRecordPropertyList(v)
+        IResolvableOrIResolvableOrCfnServiceDnsRecordPropertyList::IResolvableOrCfnServiceDnsRecordPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnServiceDnsRecordProperty>> for IResolvableOrIResolvableOrCfnServiceDnsRecordPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnServiceDnsRecordProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnServiceDnsRecordPropertyList::IResolvableOrCfnServiceDnsRecordPropertyList(rt::JsList::Array(v))
     }
 }
 

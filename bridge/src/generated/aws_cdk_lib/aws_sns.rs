@@ -570,7 +570,7 @@ impl CfnTopic {
     }
     /// The list of tags to add to a new topic.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The name of the topic you want to create.
@@ -948,7 +948,7 @@ pub struct CfnTopicPolicyProps {
     /// You can use the `[Ref](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-ref.html)` function to specify an `[AWS::SNS::Topic](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topic.html)` resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topicpolicy.html#cfn-sns-topicpolicy-topics>
-    pub topics: Vec<rt::JsString>,
+    pub topics: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnTopicPolicyProps`], named: `CfnTopicPolicyProps::new(CfnTopicPolicyPropsRequired { .. })`.
@@ -956,7 +956,7 @@ pub struct CfnTopicPolicyProps {
 pub struct CfnTopicPolicyPropsRequired<T0, T1> {
     /// A policy document that contains permissions to add to the specified SNS topics. (converts into `JsAny`)
     pub policy_document: T0,
-    /// The Amazon Resource Names (ARN) of the topics to which you want to add the policy. (items converting into `JsString`)
+    /// The Amazon Resource Names (ARN) of the topics to which you want to add the policy. (items converting into `JsString`, or a `JsArray` of them)
     pub topics: T1,
 }
 
@@ -965,10 +965,9 @@ impl CfnTopicPolicyProps {
     pub fn new<T0, T1>(required: CfnTopicPolicyPropsRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsAny>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnTopicPolicyProps { policy_document: required.policy_document.into(), topics: rt::collect::<rt::JsString, _>(required.topics) }
+        CfnTopicPolicyProps { policy_document: required.policy_document.into(), topics: rt::ListArg::<rt::JsString>::into_list(required.topics) }
     }
     /// A policy document that contains permissions to add to the specified SNS topics.
     ///
@@ -982,8 +981,8 @@ impl CfnTopicPolicyProps {
     /// You can use the `[Ref](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-ref.html)` function to specify an `[AWS::SNS::Topic](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topic.html)` resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topicpolicy.html#cfn-sns-topicpolicy-topics>
-    pub fn topics(mut self, topics: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.topics = rt::collect::<rt::JsString, _>(topics);
+    pub fn topics(mut self, topics: impl rt::ListArg<rt::JsString>) -> Self {
+        self.topics = rt::ListArg::<rt::JsString>::into_list(topics);
         self
     }
 }
@@ -1086,7 +1085,7 @@ pub struct CfnTopicProps {
     /// > To be able to tag a topic on creation, you must have the `sns:CreateTopic` and `sns:TagResource` permissions.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topic.html#cfn-sns-topic-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The name of the topic you want to create.
     ///
     /// Topic names must include only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long. FIFO topic names must end with `.fifo` .
@@ -1225,8 +1224,8 @@ impl CfnTopicProps {
     /// > To be able to tag a topic on creation, you must have the `sns:CreateTopic` and `sns:TagResource` permissions.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topic.html#cfn-sns-topic-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The name of the topic you want to create.
@@ -1328,6 +1327,31 @@ impl rt::ToValue for DeliveryPolicy {
         o.opt("requestPolicy", &self.request_policy);
         o.opt("throttlePolicy", &self.throttle_policy);
         o.build()
+    }
+}
+
+/// The fields of a [`DeliveryPolicy`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<DeliveryPolicy> {
+    /// The retry policy of the delivery of SNS messages to HTTP/S endpoints.
+    ///
+    /// Default: - Amazon SNS attempts up to three retries with a delay between failed attempts set at 20 seconds
+    #[track_caller]
+    pub fn healthy_retry_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_sns::HealthyRetryPolicy> {
+        rt::get_op(rt::JsObject::handle(self), "healthyRetryPolicy")
+    }
+    /// The request of the content sent in AWS SNS HTTP/S requests.
+    ///
+    /// Default: - The content type is set to 'text/plain; charset=UTF-8'
+    #[track_caller]
+    pub fn request_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_sns::RequestPolicy> {
+        rt::get_op(rt::JsObject::handle(self), "requestPolicy")
+    }
+    /// The throttling policy of the delivery of SNS messages to HTTP/S endpoints.
+    ///
+    /// Default: - No throttling
+    #[track_caller]
+    pub fn throttle_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_sns::ThrottlePolicy> {
+        rt::get_op(rt::JsObject::handle(self), "throttlePolicy")
     }
 }
 
@@ -1559,6 +1583,71 @@ impl rt::ToValue for HealthyRetryPolicy {
     }
 }
 
+/// The fields of a [`HealthyRetryPolicy`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<HealthyRetryPolicy> {
+    /// The model for backoff between retries.
+    ///
+    /// Default: - linear
+    #[track_caller]
+    pub fn backoff_function(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "backoffFunction")
+    }
+    /// The maximum delay for a retry.
+    ///
+    /// Must be at least `minDelayTarget` less than 3,600 seconds, and correspond to a whole number of seconds,
+    ///
+    /// Default: - 20 seconds
+    #[track_caller]
+    pub fn max_delay_target(&self) -> crate::aws_cdk_lib::Duration {
+        rt::get_op(rt::JsObject::handle(self), "maxDelayTarget")
+    }
+    /// The minimum delay for a retry.
+    ///
+    /// Must be at least one second, not exceed `maxDelayTarget`, and correspond to a whole number of seconds.
+    ///
+    /// Default: - 20 seconds
+    #[track_caller]
+    pub fn min_delay_target(&self) -> crate::aws_cdk_lib::Duration {
+        rt::get_op(rt::JsObject::handle(self), "minDelayTarget")
+    }
+    /// The number of retries in the post-backoff phase, with the maximum delay between them.
+    ///
+    /// Must be zero or greater
+    ///
+    /// Default: 0
+    #[track_caller]
+    pub fn num_max_delay_retries(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "numMaxDelayRetries")
+    }
+    /// The number of retries in the pre-backoff phase, with the specified minimum delay between them.
+    ///
+    /// Must be zero or greater
+    ///
+    /// Default: 0
+    #[track_caller]
+    pub fn num_min_delay_retries(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "numMinDelayRetries")
+    }
+    /// The number of retries to be done immediately, with no delay between them.
+    ///
+    /// Must be zero or greater.
+    ///
+    /// Default: 0
+    #[track_caller]
+    pub fn num_no_delay_retries(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "numNoDelayRetries")
+    }
+    /// The total number of retries, including immediate, pre-backoff, backoff, and post-backoff retries.
+    ///
+    /// Must be greater than or equal to zero and not exceed 100.
+    ///
+    /// Default: 3
+    #[track_caller]
+    pub fn num_retries(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "numRetries")
+    }
+}
+
 /// Represents an SNS topic.
 ///
 /// jsii: `aws-cdk-lib.aws_sns.ITopic`
@@ -1589,7 +1678,7 @@ impl ITopic {
     /// will be automatically created upon the first call to `addToResourcePolicy`. If
     /// the topic is imported (`Topic.import`), then this is a no-op.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -1952,7 +2041,7 @@ impl ITopicSubscription {
     /// Arguments:
     /// - `topic`: topic for which subscription will be configured.
     #[track_caller]
-    pub fn bind(&self, topic: impl Into<crate::aws_cdk_lib::aws_sns::ITopic>) -> rt::JsAny {
+    pub fn bind(&self, topic: impl Into<crate::aws_cdk_lib::aws_sns::ITopic>) -> rt::StructRef<crate::aws_cdk_lib::aws_sns::TopicSubscriptionConfig> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_sns::ITopic>::into(topic)));
         rt::call_op(rt::JsObject::handle(self), "bind", __args)
@@ -2056,7 +2145,7 @@ pub struct NumericConditions {
     /// Match one or more values.
     ///
     /// Default: - None
-    pub allowlist: Option<Vec<rt::JsNumber>>,
+    pub allowlist: Option<rt::JsList<rt::JsNumber>>,
     /// Match values that are between the specified values.
     ///
     /// Default: - None
@@ -2091,8 +2180,8 @@ impl NumericConditions {
     /// Match one or more values.
     ///
     /// Default: - None
-    pub fn allowlist(mut self, allowlist: impl IntoIterator<Item = impl Into<rt::JsNumber>>) -> Self {
-        self.allowlist = Some(rt::collect::<rt::JsNumber, _>(allowlist));
+    pub fn allowlist(mut self, allowlist: impl rt::ListArg<rt::JsNumber>) -> Self {
+        self.allowlist = Some(rt::ListArg::<rt::JsNumber>::into_list(allowlist));
         self
     }
     /// Match values that are between the specified values.
@@ -2173,7 +2262,7 @@ impl Policy {
     }
     /// policy argument to construct.
     #[track_caller]
-    pub fn policy_doc(&self) -> rt::JsAny {
+    pub fn policy_doc(&self) -> rt::JsMap<crate::aws_cdk_lib::aws_sns::FilterOrPolicy> {
         rt::get_op(rt::JsObject::handle(self), "policyDoc")
     }
     /// Type used in DFS buildFilterPolicyWithMessageBody to determine json value type.
@@ -2216,6 +2305,17 @@ impl rt::ToValue for RequestPolicy {
     }
 }
 
+/// The fields of a [`RequestPolicy`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<RequestPolicy> {
+    /// The content type of the notification being sent to HTTP/S endpoints.
+    ///
+    /// Default: - text/plain; charset=UTF-8
+    #[track_caller]
+    pub fn header_content_type(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "headerContentType")
+    }
+}
+
 /// Conditions that can be applied to string attributes.
 ///
 /// jsii: `aws-cdk-lib.aws_sns.StringConditions` (a struct: plain data)
@@ -2224,19 +2324,19 @@ pub struct StringConditions {
     /// Match one or more values.
     ///
     /// Default: - None
-    pub allowlist: Option<Vec<rt::JsString>>,
+    pub allowlist: Option<rt::JsList<rt::JsString>>,
     /// Match any value that doesn't include any of the specified values.
     ///
     /// Default: - None
-    pub denylist: Option<Vec<rt::JsString>>,
+    pub denylist: Option<rt::JsList<rt::JsString>>,
     /// Matches values that begins with the specified prefixes.
     ///
     /// Default: - None
-    pub match_prefixes: Option<Vec<rt::JsString>>,
+    pub match_prefixes: Option<rt::JsList<rt::JsString>>,
     /// Matches values that end with the specified suffixes.
     ///
     /// Default: - None
-    pub match_suffixes: Option<Vec<rt::JsString>>,
+    pub match_suffixes: Option<rt::JsList<rt::JsString>>,
 }
 
 impl StringConditions {
@@ -2247,29 +2347,29 @@ impl StringConditions {
     /// Match one or more values.
     ///
     /// Default: - None
-    pub fn allowlist(mut self, allowlist: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.allowlist = Some(rt::collect::<rt::JsString, _>(allowlist));
+    pub fn allowlist(mut self, allowlist: impl rt::ListArg<rt::JsString>) -> Self {
+        self.allowlist = Some(rt::ListArg::<rt::JsString>::into_list(allowlist));
         self
     }
     /// Match any value that doesn't include any of the specified values.
     ///
     /// Default: - None
-    pub fn denylist(mut self, denylist: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.denylist = Some(rt::collect::<rt::JsString, _>(denylist));
+    pub fn denylist(mut self, denylist: impl rt::ListArg<rt::JsString>) -> Self {
+        self.denylist = Some(rt::ListArg::<rt::JsString>::into_list(denylist));
         self
     }
     /// Matches values that begins with the specified prefixes.
     ///
     /// Default: - None
-    pub fn match_prefixes(mut self, match_prefixes: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.match_prefixes = Some(rt::collect::<rt::JsString, _>(match_prefixes));
+    pub fn match_prefixes(mut self, match_prefixes: impl rt::ListArg<rt::JsString>) -> Self {
+        self.match_prefixes = Some(rt::ListArg::<rt::JsString>::into_list(match_prefixes));
         self
     }
     /// Matches values that end with the specified suffixes.
     ///
     /// Default: - None
-    pub fn match_suffixes(mut self, match_suffixes: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.match_suffixes = Some(rt::collect::<rt::JsString, _>(match_suffixes));
+    pub fn match_suffixes(mut self, match_suffixes: impl rt::ListArg<rt::JsString>) -> Self {
+        self.match_suffixes = Some(rt::ListArg::<rt::JsString>::into_list(match_suffixes));
         self
     }
 }
@@ -2338,9 +2438,9 @@ impl SubscriptionFilter {
     ///
     /// [`Self::new`] with the optional `conditions` passed.
     #[track_caller]
-    pub fn new_with(conditions: impl IntoIterator<Item = impl Into<rt::JsAny>>) -> Self {
+    pub fn new_with(conditions: impl rt::ListArg<rt::JsAny>) -> Self {
         let mut __args: Vec<crate::program::Value> = Vec::new();
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsAny, _>(conditions)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsAny>::into_list(conditions)));
         rt::new_op("aws-cdk-lib.aws_sns.SubscriptionFilter", __args)
     }
     /// Returns a subscription filter for attribute key matching.
@@ -2762,6 +2862,17 @@ impl rt::ToValue for ThrottlePolicy {
     }
 }
 
+/// The fields of a [`ThrottlePolicy`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<ThrottlePolicy> {
+    /// The maximum number of deliveries per second, per subscription.
+    ///
+    /// Default: - no throttling
+    #[track_caller]
+    pub fn max_receives_per_second(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "maxReceivesPerSecond")
+    }
+}
+
 /// A new SNS topic.
 ///
 /// jsii: `aws-cdk-lib.aws_sns.Topic`
@@ -2948,7 +3059,7 @@ impl TopicBase {
     ///
     /// If the topic is imported (`Topic.import`), then this is a no-op.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -2962,7 +3073,7 @@ impl TopicBase {
     }
     /// Gives permissions to a grantable entity to perform actions on the encryption key.
     #[track_caller]
-    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsAny {
+    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::GrantOnKeyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
         __args.extend(actions.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsString>::into(v))));
@@ -3281,20 +3392,20 @@ impl TopicGrants {
     ///
     /// Leaves out the optional `options`; [`Self::actions_with`] passes it.
     #[track_caller]
-    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(actions)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
     /// Grant the given identity custom permissions.
     ///
     /// [`Self::actions`] with the optional `options` passed.
     #[track_caller]
-    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::EncryptedPermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl rt::ListArg<rt::JsString>, options: impl Into<crate::aws_cdk_lib::EncryptedPermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(actions)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::EncryptedPermissionsOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
@@ -3369,13 +3480,13 @@ pub struct TopicPolicyProps {
     /// Default: empty policy document
     pub policy_document: Option<crate::aws_cdk_lib::aws_iam::PolicyDocument>,
     /// The set of topics this policy applies to.
-    pub topics: Vec<crate::aws_cdk_lib::aws_sns::ITopic>,
+    pub topics: rt::JsList<crate::aws_cdk_lib::aws_sns::ITopic>,
 }
 
 impl TopicPolicyProps {
     /// A `TopicPolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(topics: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_sns::ITopic>>) -> Self {
-        TopicPolicyProps { enforce_ssl: None, policy_document: None, topics: rt::collect::<crate::aws_cdk_lib::aws_sns::ITopic, _>(topics) }
+    pub fn new(topics: impl rt::ListArg<crate::aws_cdk_lib::aws_sns::ITopic>) -> Self {
+        TopicPolicyProps { enforce_ssl: None, policy_document: None, topics: rt::ListArg::<crate::aws_cdk_lib::aws_sns::ITopic>::into_list(topics) }
     }
     /// Adds a statement to enforce encryption of data in transit when publishing to the topic.
     ///
@@ -3394,8 +3505,8 @@ impl TopicPolicyProps {
         self
     }
     /// The set of topics this policy applies to.
-    pub fn topics(mut self, topics: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_sns::ITopic>>) -> Self {
-        self.topics = rt::collect::<crate::aws_cdk_lib::aws_sns::ITopic, _>(topics);
+    pub fn topics(mut self, topics: impl rt::ListArg<crate::aws_cdk_lib::aws_sns::ITopic>) -> Self {
+        self.topics = rt::ListArg::<crate::aws_cdk_lib::aws_sns::ITopic>::into_list(topics);
         self
     }
 }
@@ -3447,7 +3558,7 @@ pub struct TopicProps {
     /// Default: None
     ///
     /// See: <https://docs.aws.amazon.com/sns/latest/dg/sns-topic-attributes.html.>
-    pub logging_configs: Option<Vec<crate::aws_cdk_lib::aws_sns::LoggingConfig>>,
+    pub logging_configs: Option<rt::JsList<crate::aws_cdk_lib::aws_sns::LoggingConfig>>,
     /// A KMS Key, either managed by this CDK app, or imported.
     ///
     /// Default: None
@@ -3534,8 +3645,8 @@ impl TopicProps {
     /// Default: None
     ///
     /// See: <https://docs.aws.amazon.com/sns/latest/dg/sns-topic-attributes.html.>
-    pub fn logging_configs(mut self, logging_configs: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_sns::LoggingConfig>>) -> Self {
-        self.logging_configs = Some(rt::collect::<crate::aws_cdk_lib::aws_sns::LoggingConfig, _>(logging_configs));
+    pub fn logging_configs(mut self, logging_configs: impl rt::ListArg<crate::aws_cdk_lib::aws_sns::LoggingConfig>) -> Self {
+        self.logging_configs = Some(rt::ListArg::<crate::aws_cdk_lib::aws_sns::LoggingConfig>::into_list(logging_configs));
         self
     }
     /// A KMS Key, either managed by this CDK app, or imported.
@@ -3826,6 +3937,114 @@ impl rt::ToValue for TopicSubscriptionConfig {
     }
 }
 
+/// The fields of a [`TopicSubscriptionConfig`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<TopicSubscriptionConfig> {
+    /// Queue to be used as dead letter queue.
+    ///
+    /// If not passed no dead letter queue is enabled.
+    ///
+    /// Default: - No dead letter queue enabled.
+    #[track_caller]
+    pub fn dead_letter_queue(&self) -> crate::aws_cdk_lib::aws_sqs::IQueue {
+        rt::get_op(rt::JsObject::handle(self), "deadLetterQueue")
+    }
+    /// The delivery policy.
+    ///
+    /// Default: - if the initial delivery of the message fails, three retries with a delay between failed attempts set at 20 seconds
+    #[track_caller]
+    pub fn delivery_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_sns::DeliveryPolicy> {
+        rt::get_op(rt::JsObject::handle(self), "deliveryPolicy")
+    }
+    /// The subscription endpoint.
+    ///
+    /// The meaning of this value depends on the value for 'protocol'.
+    #[track_caller]
+    pub fn endpoint(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "endpoint")
+    }
+    /// The filter policy.
+    ///
+    /// Default: - all messages are delivered
+    #[track_caller]
+    pub fn filter_policy(&self) -> rt::JsMap<crate::aws_cdk_lib::aws_sns::SubscriptionFilter> {
+        rt::get_op(rt::JsObject::handle(self), "filterPolicy")
+    }
+    /// The filter policy that is applied on the message body.
+    ///
+    /// To apply a filter policy to the message attributes, use `filterPolicy`. A maximum of one of `filterPolicyWithMessageBody` and `filterPolicy` may be used.
+    ///
+    /// Default: - all messages are delivered
+    #[track_caller]
+    pub fn filter_policy_with_message_body(&self) -> rt::JsMap<crate::aws_cdk_lib::aws_sns::FilterOrPolicy> {
+        rt::get_op(rt::JsObject::handle(self), "filterPolicyWithMessageBody")
+    }
+    /// What type of subscription to add.
+    #[track_caller]
+    pub fn protocol(&self) -> rt::JsAny {
+        rt::get_op(rt::JsObject::handle(self), "protocol")
+    }
+    /// true if raw message delivery is enabled for the subscription.
+    ///
+    /// Raw messages are free of JSON formatting and can be
+    /// sent to HTTP/S and Amazon SQS endpoints. For more information, see GetSubscriptionAttributes in the Amazon Simple
+    /// Notification Service API Reference.
+    ///
+    /// Default: false
+    #[track_caller]
+    pub fn raw_message_delivery(&self) -> rt::JsBool {
+        rt::get_op(rt::JsObject::handle(self), "rawMessageDelivery")
+    }
+    /// The region where the topic resides, in the case of cross-region subscriptions.
+    ///
+    /// Default: - the region where the CloudFormation stack is being deployed.
+    #[track_caller]
+    pub fn region(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "region")
+    }
+    /// The id of the SNS subscription resource created under `scope`.
+    ///
+    /// In most
+    /// cases, it is recommended to use the `uniqueId` of the topic you are
+    /// subscribing to.
+    #[track_caller]
+    pub fn subscriber_id(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "subscriberId")
+    }
+    /// The scope in which to create the SNS subscription resource.
+    ///
+    /// Normally you'd
+    /// want the subscription to be created on the consuming stack because the
+    /// topic is usually referenced by the consumer's resource policy (e.g. SQS
+    /// queue policy). Otherwise, it will cause a cyclic reference.
+    ///
+    /// If this is undefined, the subscription will be created on the topic's stack.
+    ///
+    /// Default: - use the topic as the scope of the subscription, in which case `subscriberId` must be defined.
+    #[track_caller]
+    pub fn subscriber_scope(&self) -> crate::constructs::Construct {
+        rt::get_op(rt::JsObject::handle(self), "subscriberScope")
+    }
+    /// The resources that need to be created before the subscription can be safely created.
+    ///
+    /// For example for SQS subscription, the subscription needs to have a dependency on the SQS queue policy
+    /// in order for the subscription to successfully deliver messages.
+    ///
+    /// Default: - empty list
+    #[track_caller]
+    pub fn subscription_dependency(&self) -> crate::constructs::IDependable {
+        rt::get_op(rt::JsObject::handle(self), "subscriptionDependency")
+    }
+    /// Arn of role allowing access to firehose delivery stream.
+    ///
+    /// Required for a firehose subscription protocol.
+    ///
+    /// Default: - No subscription role is provided
+    #[track_caller]
+    pub fn subscription_role_arn(&self) -> rt::JsString {
+        rt::get_op(rt::JsObject::handle(self), "subscriptionRoleArn")
+    }
+}
+
 /// The tracing mode of an Amazon SNS topic.
 ///
 /// jsii: `aws-cdk-lib.aws_sns.TracingConfig`
@@ -3973,11 +4192,11 @@ impl From<crate::aws_cdk_lib::aws_sns::CfnTopicSubscriptionProperty> for IResolv
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTopicLoggingConfigProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTopicLoggingConfigProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTopicLoggingConfigPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTopicLoggingConfigPropertyList(Vec<IResolvableOrCfnTopicLoggingConfigProperty>),
+    IResolvableOrCfnTopicLoggingConfigPropertyList(rt::JsList<IResolvableOrCfnTopicLoggingConfigProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTopicLoggingConfigPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -3997,17 +4216,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTop
         IResolvableOrIResolvableOrCfnTopicLoggingConfigPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnTopicLoggingConfigProperty>> for IResolvableOrIResolvableOrCfnTopicLoggingConfigPropertyList {
-    fn from(v: Vec<IResolvableOrCfnTopicLoggingConfigProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnTopicLoggingConfigProperty>> for IResolvableOrIResolvableOrCfnTopicLoggingConfigPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTopicLoggingConfigProperty>) -> Self {
         IResolvableOrIResolvableOrCfnTopicLoggingConfigPropertyList::IResolvableOrCfnTopicLoggingConfigPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnTopicLoggingConfigProperty>> for IResolvableOrIResolvableOrCfnTopicLoggingConfigPropertyList {
+    fn from(v: Vec<IResolvableOrCfnTopicLoggingConfigProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTopicLoggingConfigPropertyList::IResolvableOrCfnTopicLoggingConfigPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTopicLoggingConfigProperty>> for IResolvableOrIResolvableOrCfnTopicLoggingConfigPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTopicLoggingConfigProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTopicLoggingConfigPropertyList::IResolvableOrCfnTopicLoggingConfigPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnTopicSubscriptionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnTopicSubscriptionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnTopicSubscriptionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnTopicSubscriptionPropertyList(Vec<IResolvableOrCfnTopicSubscriptionProperty>),
+    IResolvableOrCfnTopicSubscriptionPropertyList(rt::JsList<IResolvableOrCfnTopicSubscriptionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnTopicSubscriptionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -4027,9 +4256,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnTop
         IResolvableOrIResolvableOrCfnTopicSubscriptionPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnTopicSubscriptionProperty>> for IResolvableOrIResolvableOrCfnTopicSubscriptionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnTopicSubscriptionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTopicSubscriptionPropertyList::IResolvableOrCfnTopicSubscriptionPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnTopicSubscriptionProperty>> for IResolvableOrIResolvableOrCfnTopicSubscriptionPropertyList {
     fn from(v: Vec<IResolvableOrCfnTopicSubscriptionProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnTopicSubscriptionPropertyList::IResolvableOrCfnTopicSubscriptionPropertyList(v)
+        IResolvableOrIResolvableOrCfnTopicSubscriptionPropertyList::IResolvableOrCfnTopicSubscriptionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnTopicSubscriptionProperty>> for IResolvableOrIResolvableOrCfnTopicSubscriptionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnTopicSubscriptionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnTopicSubscriptionPropertyList::IResolvableOrCfnTopicSubscriptionPropertyList(rt::JsList::Array(v))
     }
 }
 

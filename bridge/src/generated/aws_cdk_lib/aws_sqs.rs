@@ -187,7 +187,7 @@ impl CfnQueue {
     }
     /// The tags that you attach to this queue.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The length of time during which a message will be unavailable after a message is delivered from the queue.
@@ -416,7 +416,7 @@ pub struct CfnQueuePolicyProps {
     /// You can use the `[Ref](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-ref.html)` function to specify an `[AWS::SQS::Queue](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queue.html)` resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queuepolicy.html#cfn-sqs-queuepolicy-queues>
-    pub queues: Vec<rt::JsString>,
+    pub queues: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnQueuePolicyProps`], named: `CfnQueuePolicyProps::new(CfnQueuePolicyPropsRequired { .. })`.
@@ -424,7 +424,7 @@ pub struct CfnQueuePolicyProps {
 pub struct CfnQueuePolicyPropsRequired<T0, T1> {
     /// A policy document that contains the permissions for the specified Amazon SQS queues. (converts into `JsAny`)
     pub policy_document: T0,
-    /// The URLs of the queues to which you want to add the policy. (items converting into `JsString`)
+    /// The URLs of the queues to which you want to add the policy. (items converting into `JsString`, or a `JsArray` of them)
     pub queues: T1,
 }
 
@@ -433,10 +433,9 @@ impl CfnQueuePolicyProps {
     pub fn new<T0, T1>(required: CfnQueuePolicyPropsRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsAny>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnQueuePolicyProps { policy_document: required.policy_document.into(), queues: rt::collect::<rt::JsString, _>(required.queues) }
+        CfnQueuePolicyProps { policy_document: required.policy_document.into(), queues: rt::ListArg::<rt::JsString>::into_list(required.queues) }
     }
     /// A policy document that contains the permissions for the specified Amazon SQS queues.
     ///
@@ -452,8 +451,8 @@ impl CfnQueuePolicyProps {
     /// You can use the `[Ref](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-ref.html)` function to specify an `[AWS::SQS::Queue](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queue.html)` resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queuepolicy.html#cfn-sqs-queuepolicy-queues>
-    pub fn queues(mut self, queues: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.queues = rt::collect::<rt::JsString, _>(queues);
+    pub fn queues(mut self, queues: impl rt::ListArg<rt::JsString>) -> Self {
+        self.queues = rt::ListArg::<rt::JsString>::into_list(queues);
         self
     }
 }
@@ -601,7 +600,7 @@ pub struct CfnQueueProps {
     /// For more information, see [Resource tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) in the *CloudFormation User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queue.html#cfn-sqs-queue-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The length of time during which a message will be unavailable after a message is delivered from the queue.
     ///
     /// This blocks other components from receiving the same message and gives the initial component time to process and delete the message from the queue.
@@ -788,8 +787,8 @@ impl CfnQueueProps {
     /// For more information, see [Resource tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html) in the *CloudFormation User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queue.html#cfn-sqs-queue-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The length of time during which a message will be unavailable after a message is delivered from the queue.
@@ -880,6 +879,20 @@ impl rt::ToValue for DeadLetterQueue {
     }
 }
 
+/// The fields of a [`DeadLetterQueue`] that aws-cdk-lib returned, each read at replay.
+impl rt::StructRef<DeadLetterQueue> {
+    /// The number of times a message can be unsuccessfully dequeued before being moved to the dead-letter queue.
+    #[track_caller]
+    pub fn max_receive_count(&self) -> rt::JsNumber {
+        rt::get_op(rt::JsObject::handle(self), "maxReceiveCount")
+    }
+    /// The dead-letter queue to which Amazon SQS moves messages after the value of maxReceiveCount is exceeded.
+    #[track_caller]
+    pub fn queue(&self) -> crate::aws_cdk_lib::aws_sqs::IQueue {
+        rt::get_op(rt::JsObject::handle(self), "queue")
+    }
+}
+
 /// What kind of deduplication scope to apply.
 ///
 /// jsii: `aws-cdk-lib.aws_sqs.DeduplicationScope`
@@ -918,7 +931,7 @@ impl IQueue {
     /// will be automatically created upon the first call to `addToPolicy`. If
     /// the queue is imported (`Queue.import`), then this is a no-op.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -1377,7 +1390,7 @@ impl Queue {
     }
     /// If this queue is configured with a dead-letter queue, this is the dead-letter queue settings.
     #[track_caller]
-    pub fn dead_letter_queue(&self) -> rt::JsAny {
+    pub fn dead_letter_queue(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_sqs::DeadLetterQueue> {
         rt::get_op(rt::JsObject::handle(self), "deadLetterQueue")
     }
     /// If this queue is encrypted, this is the KMS key.
@@ -1513,7 +1526,7 @@ impl QueueBase {
     /// will be automatically created upon the first call to `addToPolicy`. If
     /// the queue is imported (`Queue.import`), then this is a no-op.
     #[track_caller]
-    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::JsAny {
+    pub fn add_to_resource_policy(&self, statement: impl Into<crate::aws_cdk_lib::aws_iam::PolicyStatement>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::AddToResourcePolicyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::PolicyStatement>::into(statement)));
         rt::call_op(rt::JsObject::handle(self), "addToResourcePolicy", __args)
@@ -1563,7 +1576,7 @@ impl QueueBase {
     }
     /// Gives permissions to a grantable entity to perform actions on the encryption key.
     #[track_caller]
-    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsAny {
+    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::GrantOnKeyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
         __args.extend(actions.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsString>::into(v))));
@@ -1949,20 +1962,20 @@ impl QueueGrants {
     ///
     /// Leaves out the optional `options`; [`Self::actions_with`] passes it.
     #[track_caller]
-    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(actions)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
     /// Grant the given identity custom permissions.
     ///
     /// [`Self::actions`] with the optional `options` passed.
     #[track_caller]
-    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>, options: impl Into<crate::aws_cdk_lib::EncryptedPermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn actions_with(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl rt::ListArg<rt::JsString>, options: impl Into<crate::aws_cdk_lib::EncryptedPermissionsOptions>) -> crate::aws_cdk_lib::aws_iam::Grant {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
-        __args.push(rt::ToValue::to_value(&rt::collect::<rt::JsString, _>(actions)));
+        __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(actions)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::EncryptedPermissionsOptions>::into(options)));
         rt::call_op(rt::JsObject::handle(self), "actions", __args)
     }
@@ -2070,17 +2083,17 @@ impl QueuePolicy {
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueuePolicyProps {
     /// The set of queues this policy applies to.
-    pub queues: Vec<crate::aws_cdk_lib::aws_sqs::IQueue>,
+    pub queues: rt::JsList<crate::aws_cdk_lib::aws_sqs::IQueue>,
 }
 
 impl QueuePolicyProps {
     /// A `QueuePolicyProps` with its required fields; set optional ones with the setters.
-    pub fn new(queues: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_sqs::IQueue>>) -> Self {
-        QueuePolicyProps { queues: rt::collect::<crate::aws_cdk_lib::aws_sqs::IQueue, _>(queues) }
+    pub fn new(queues: impl rt::ListArg<crate::aws_cdk_lib::aws_sqs::IQueue>) -> Self {
+        QueuePolicyProps { queues: rt::ListArg::<crate::aws_cdk_lib::aws_sqs::IQueue>::into_list(queues) }
     }
     /// The set of queues this policy applies to.
-    pub fn queues(mut self, queues: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_sqs::IQueue>>) -> Self {
-        self.queues = rt::collect::<crate::aws_cdk_lib::aws_sqs::IQueue, _>(queues);
+    pub fn queues(mut self, queues: impl rt::ListArg<crate::aws_cdk_lib::aws_sqs::IQueue>) -> Self {
+        self.queues = rt::ListArg::<crate::aws_cdk_lib::aws_sqs::IQueue>::into_list(queues);
         self
     }
 }
@@ -2451,7 +2464,7 @@ pub struct RedriveAllowPolicy {
     /// this parameter cannot be set.
     ///
     /// Default: - Required when `redrivePermission` is `RedrivePermission.BY_QUEUE`, cannot be defined otherwise.
-    pub source_queues: Option<Vec<crate::aws_cdk_lib::aws_sqs::IQueue>>,
+    pub source_queues: Option<rt::JsList<crate::aws_cdk_lib::aws_sqs::IQueue>>,
 }
 
 impl RedriveAllowPolicy {
@@ -2478,8 +2491,8 @@ impl RedriveAllowPolicy {
     /// this parameter cannot be set.
     ///
     /// Default: - Required when `redrivePermission` is `RedrivePermission.BY_QUEUE`, cannot be defined otherwise.
-    pub fn source_queues(mut self, source_queues: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::aws_sqs::IQueue>>) -> Self {
-        self.source_queues = Some(rt::collect::<crate::aws_cdk_lib::aws_sqs::IQueue, _>(source_queues));
+    pub fn source_queues(mut self, source_queues: impl rt::ListArg<crate::aws_cdk_lib::aws_sqs::IQueue>) -> Self {
+        self.source_queues = Some(rt::ListArg::<crate::aws_cdk_lib::aws_sqs::IQueue>::into_list(source_queues));
         self
     }
 }

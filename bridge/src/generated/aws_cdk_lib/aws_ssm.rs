@@ -166,7 +166,7 @@ impl CfnAssociation {
     }
     /// A key-value pair to associate with a resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The targets for the association.
@@ -295,7 +295,7 @@ pub struct CfnAssociationTargetProperty {
     /// Depending on the type of target, the maximum number of values for a key might be lower than the global maximum of 50.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-association-target.html#cfn-ssm-association-target-values>
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnAssociationTargetProperty`], named: `CfnAssociationTargetProperty::new(CfnAssociationTargetPropertyRequired { .. })`.
@@ -303,7 +303,7 @@ pub struct CfnAssociationTargetProperty {
 pub struct CfnAssociationTargetPropertyRequired<T0, T1> {
     /// User-defined criteria for sending commands that target managed nodes that meet the criteria. (converts into `JsString`)
     pub key: T0,
-    /// User-defined criteria that maps to `Key` . (items converting into `JsString`)
+    /// User-defined criteria that maps to `Key` . (items converting into `JsString`, or a `JsArray` of them)
     pub values: T1,
 }
 
@@ -312,10 +312,9 @@ impl CfnAssociationTargetProperty {
     pub fn new<T0, T1>(required: CfnAssociationTargetPropertyRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnAssociationTargetProperty { key: required.key.into(), values: rt::collect::<rt::JsString, _>(required.values) }
+        CfnAssociationTargetProperty { key: required.key.into(), values: rt::ListArg::<rt::JsString>::into_list(required.values) }
     }
     /// User-defined criteria for sending commands that target managed nodes that meet the criteria.
     ///
@@ -331,8 +330,8 @@ impl CfnAssociationTargetProperty {
     /// Depending on the type of target, the maximum number of values for a key might be lower than the global maximum of 50.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-association-target.html#cfn-ssm-association-target-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
 }
@@ -378,7 +377,7 @@ pub struct CfnAssociationProps {
     /// The associations only run when that Change Calendar is open. For more information, see [AWS Systems Manager Change Calendar](https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-change-calendar) in the *AWS Systems Manager User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-association.html#cfn-ssm-association-calendarnames>
-    pub calendar_names: Option<Vec<rt::JsString>>,
+    pub calendar_names: Option<rt::JsList<rt::JsString>>,
     /// The severity level that is assigned to the association.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-association.html#cfn-ssm-association-complianceseverity>
@@ -461,7 +460,7 @@ pub struct CfnAssociationProps {
     /// A key-value pair to associate with a resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-association.html#cfn-ssm-association-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The targets for the association.
     ///
     /// You must specify the `InstanceId` or `Targets` property. You can target all instances in an AWS account by specifying t he `InstanceIds` key with a value of `*` .
@@ -527,8 +526,8 @@ impl CfnAssociationProps {
     /// The associations only run when that Change Calendar is open. For more information, see [AWS Systems Manager Change Calendar](https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-change-calendar) in the *AWS Systems Manager User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-association.html#cfn-ssm-association-calendarnames>
-    pub fn calendar_names(mut self, calendar_names: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.calendar_names = Some(rt::collect::<rt::JsString, _>(calendar_names));
+    pub fn calendar_names(mut self, calendar_names: impl rt::ListArg<rt::JsString>) -> Self {
+        self.calendar_names = Some(rt::ListArg::<rt::JsString>::into_list(calendar_names));
         self
     }
     /// The severity level that is assigned to the association.
@@ -646,8 +645,8 @@ impl CfnAssociationProps {
     /// A key-value pair to associate with a resource.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-association.html#cfn-ssm-association-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The targets for the association.
@@ -816,7 +815,7 @@ impl CfnCloudConnector {
     }
     /// Tags to apply to the cloud connector.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1078,7 +1077,7 @@ pub struct CfnCloudConnectorProps {
     /// Tags to apply to the cloud connector.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-cloudconnector.html#cfn-ssm-cloudconnector-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnCloudConnectorProps`], named: `CfnCloudConnectorProps::new(CfnCloudConnectorPropsRequired { .. })`.
@@ -1145,8 +1144,8 @@ impl CfnCloudConnectorProps {
     /// Tags to apply to the cloud connector.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-cloudconnector.html#cfn-ssm-cloudconnector-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -1271,7 +1270,7 @@ impl CfnDocument {
     }
     /// AWS CloudFormation resource tags to apply to the document.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// Specify a target type to define the kinds of resources the document can run on.
@@ -1325,7 +1324,7 @@ pub struct CfnDocumentAttachmentsSourceProperty {
     /// `"Values": [ "arn:aws:ssm:us-east-2:111122223333:document/OtherAccountDocument/3/their-file.py" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-document-attachmentssource.html#cfn-ssm-document-attachmentssource-values>
-    pub values: Option<Vec<rt::JsString>>,
+    pub values: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnDocumentAttachmentsSourceProperty {
@@ -1366,8 +1365,8 @@ impl CfnDocumentAttachmentsSourceProperty {
     /// `"Values": [ "arn:aws:ssm:us-east-2:111122223333:document/OtherAccountDocument/3/their-file.py" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-document-attachmentssource.html#cfn-ssm-document-attachmentssource-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = Some(rt::collect::<rt::JsString, _>(values));
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = Some(rt::ListArg::<rt::JsString>::into_list(values));
         self
     }
 }
@@ -1488,7 +1487,7 @@ pub struct CfnDocumentProps {
     /// Use tags to help you identify and categorize resources.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-document.html#cfn-ssm-document-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// Specify a target type to define the kinds of resources the document can run on.
     ///
     /// For example, to run a document on EC2 instances, specify the following value: `/AWS::EC2::Instance` . If you specify a value of '/' the document can run on all types of resources. If you don't specify a value, the document can't run on any resources. For a list of valid resource types, see [AWS resource and property types reference](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-template-resource-type-ref.html) in the *AWS CloudFormation User Guide* .
@@ -1582,8 +1581,8 @@ impl CfnDocumentProps {
     /// Use tags to help you identify and categorize resources.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-document.html#cfn-ssm-document-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// Specify a target type to define the kinds of resources the document can run on.
@@ -1751,7 +1750,7 @@ impl CfnMaintenanceWindow {
     }
     /// Optional metadata that you assign to a resource in the form of an arbitrary set of tags (key-value pairs).
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1812,7 +1811,7 @@ pub struct CfnMaintenanceWindowProps {
     /// Tags enable you to categorize a resource in different ways, such as by purpose, owner, or environment. For example, you might want to tag a maintenance window to identify the type of tasks it will run, the types of targets, and the environment it will run in.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-maintenancewindow.html#cfn-ssm-maintenancewindow-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnMaintenanceWindowProps`], named: `CfnMaintenanceWindowProps::new(CfnMaintenanceWindowPropsRequired { .. })`.
@@ -1921,8 +1920,8 @@ impl CfnMaintenanceWindowProps {
     /// Tags enable you to categorize a resource in different ways, such as by purpose, owner, or environment. For example, you might want to tag a maintenance window to identify the type of tasks it will run, the types of targets, and the environment it will run in.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-maintenancewindow.html#cfn-ssm-maintenancewindow-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -2061,7 +2060,7 @@ pub struct CfnMaintenanceWindowTargetTargetsProperty {
     /// Depending on the type of target, the maximum number of values for a key might be lower than the global maximum of 50.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-maintenancewindowtarget-targets.html#cfn-ssm-maintenancewindowtarget-targets-values>
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnMaintenanceWindowTargetTargetsProperty`], named: `CfnMaintenanceWindowTargetTargetsProperty::new(CfnMaintenanceWindowTargetTargetsPropertyRequired { .. })`.
@@ -2069,7 +2068,7 @@ pub struct CfnMaintenanceWindowTargetTargetsProperty {
 pub struct CfnMaintenanceWindowTargetTargetsPropertyRequired<T0, T1> {
     /// User-defined criteria for sending commands that target managed nodes that meet the criteria. (converts into `JsString`)
     pub key: T0,
-    /// User-defined criteria that maps to `Key` . (items converting into `JsString`)
+    /// User-defined criteria that maps to `Key` . (items converting into `JsString`, or a `JsArray` of them)
     pub values: T1,
 }
 
@@ -2078,10 +2077,9 @@ impl CfnMaintenanceWindowTargetTargetsProperty {
     pub fn new<T0, T1>(required: CfnMaintenanceWindowTargetTargetsPropertyRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnMaintenanceWindowTargetTargetsProperty { key: required.key.into(), values: rt::collect::<rt::JsString, _>(required.values) }
+        CfnMaintenanceWindowTargetTargetsProperty { key: required.key.into(), values: rt::ListArg::<rt::JsString>::into_list(required.values) }
     }
     /// User-defined criteria for sending commands that target managed nodes that meet the criteria.
     ///
@@ -2097,8 +2095,8 @@ impl CfnMaintenanceWindowTargetTargetsProperty {
     /// Depending on the type of target, the maximum number of values for a key might be lower than the global maximum of 50.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-maintenancewindowtarget-targets.html#cfn-ssm-maintenancewindowtarget-targets-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
 }
@@ -2894,7 +2892,7 @@ pub struct CfnMaintenanceWindowTaskNotificationConfigProperty {
     /// These events include the following: `All` (events), `InProgress` , `Success` , `TimedOut` , `Cancelled` , `Failed` . To learn more about these events, see [Configuring Amazon SNS Notifications for AWS Systems Manager](https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-sns-notifications.html) in the *AWS Systems Manager User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-maintenancewindowtask-notificationconfig.html#cfn-ssm-maintenancewindowtask-notificationconfig-notificationevents>
-    pub notification_events: Option<Vec<rt::JsString>>,
+    pub notification_events: Option<rt::JsList<rt::JsString>>,
     /// The notification type.
     ///
     /// - `Command` : Receive notification when the status of a command changes.
@@ -2923,8 +2921,8 @@ impl CfnMaintenanceWindowTaskNotificationConfigProperty {
     /// These events include the following: `All` (events), `InProgress` , `Success` , `TimedOut` , `Cancelled` , `Failed` . To learn more about these events, see [Configuring Amazon SNS Notifications for AWS Systems Manager](https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-sns-notifications.html) in the *AWS Systems Manager User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-maintenancewindowtask-notificationconfig.html#cfn-ssm-maintenancewindowtask-notificationconfig-notificationevents>
-    pub fn notification_events(mut self, notification_events: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.notification_events = Some(rt::collect::<rt::JsString, _>(notification_events));
+    pub fn notification_events(mut self, notification_events: impl rt::ListArg<rt::JsString>) -> Self {
+        self.notification_events = Some(rt::ListArg::<rt::JsString>::into_list(notification_events));
         self
     }
     /// The notification type.
@@ -2973,7 +2971,7 @@ pub struct CfnMaintenanceWindowTaskTargetProperty {
     /// For example, if you specify `InstanceIds` , you can specify `i-1234567890abcdef0,i-9876543210abcdef0` to run a command on two EC2 instances. For more information about how to target instances within a maintenance window task, see [About 'register-task-with-maintenance-window' Options and Values](https://docs.aws.amazon.com/systems-manager/latest/userguide/register-tasks-options.html) in the *AWS Systems Manager User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-maintenancewindowtask-target.html#cfn-ssm-maintenancewindowtask-target-values>
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnMaintenanceWindowTaskTargetProperty`], named: `CfnMaintenanceWindowTaskTargetProperty::new(CfnMaintenanceWindowTaskTargetPropertyRequired { .. })`.
@@ -2981,7 +2979,7 @@ pub struct CfnMaintenanceWindowTaskTargetProperty {
 pub struct CfnMaintenanceWindowTaskTargetPropertyRequired<T0, T1> {
     /// User-defined criteria for sending commands that target instances that meet the criteria. (converts into `JsString`)
     pub key: T0,
-    /// User-defined criteria that maps to `Key` . (items converting into `JsString`)
+    /// User-defined criteria that maps to `Key` . (items converting into `JsString`, or a `JsArray` of them)
     pub values: T1,
 }
 
@@ -2990,10 +2988,9 @@ impl CfnMaintenanceWindowTaskTargetProperty {
     pub fn new<T0, T1>(required: CfnMaintenanceWindowTaskTargetPropertyRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnMaintenanceWindowTaskTargetProperty { key: required.key.into(), values: rt::collect::<rt::JsString, _>(required.values) }
+        CfnMaintenanceWindowTaskTargetProperty { key: required.key.into(), values: rt::ListArg::<rt::JsString>::into_list(required.values) }
     }
     /// User-defined criteria for sending commands that target instances that meet the criteria.
     ///
@@ -3009,8 +3006,8 @@ impl CfnMaintenanceWindowTaskTargetProperty {
     /// For example, if you specify `InstanceIds` , you can specify `i-1234567890abcdef0,i-9876543210abcdef0` to run a command on two EC2 instances. For more information about how to target instances within a maintenance window task, see [About 'register-task-with-maintenance-window' Options and Values](https://docs.aws.amazon.com/systems-manager/latest/userguide/register-tasks-options.html) in the *AWS Systems Manager User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-maintenancewindowtask-target.html#cfn-ssm-maintenancewindowtask-target-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
 }
@@ -3515,7 +3512,7 @@ impl CfnOpsItem {
     }
     /// Tags for the OpsItem.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The title of the OpsItem.
@@ -3555,7 +3552,7 @@ pub struct CfnOpsItemProps {
     /// Tags for the OpsItem.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-opsitem.html#cfn-ssm-opsitem-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// The title of the OpsItem.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-opsitem.html#cfn-ssm-opsitem-title>
@@ -3621,8 +3618,8 @@ impl CfnOpsItemProps {
     /// Tags for the OpsItem.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-opsitem.html#cfn-ssm-opsitem-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// The title of the OpsItem.
@@ -3759,7 +3756,7 @@ impl CfnParameter {
     }
     /// Optional metadata that you assign to a resource in the form of an arbitrary set of tags (key-value pairs).
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsAny {
+    pub fn tags_raw(&self) -> rt::JsMap<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The parameter tier.
@@ -4092,7 +4089,7 @@ impl CfnPatchBaseline {
     }
     /// Optional metadata that you assign to a resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -4156,7 +4153,7 @@ pub struct CfnPatchBaselinePatchFilterProperty {
     /// For information about valid values for each key based on operating system type, see [PatchFilter](https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PatchFilter.html) in the *AWS Systems Manager API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-patchbaseline-patchfilter.html#cfn-ssm-patchbaseline-patchfilter-values>
-    pub values: Option<Vec<rt::JsString>>,
+    pub values: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnPatchBaselinePatchFilterProperty {
@@ -4178,8 +4175,8 @@ impl CfnPatchBaselinePatchFilterProperty {
     /// For information about valid values for each key based on operating system type, see [PatchFilter](https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PatchFilter.html) in the *AWS Systems Manager API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-patchbaseline-patchfilter.html#cfn-ssm-patchbaseline-patchfilter-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = Some(rt::collect::<rt::JsString, _>(values));
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = Some(rt::ListArg::<rt::JsString>::into_list(values));
         self
     }
 }
@@ -4233,7 +4230,7 @@ pub struct CfnPatchBaselinePatchSourceProperty {
     /// The specific operating system versions a patch repository applies to, such as "Ubuntu16.04", "RedhatEnterpriseLinux7.2" or "Suse12.7". For lists of supported product values, see [PatchFilter](https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PatchFilter.html) in the *AWS Systems Manager API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-patchbaseline-patchsource.html#cfn-ssm-patchbaseline-patchsource-products>
-    pub products: Option<Vec<rt::JsString>>,
+    pub products: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnPatchBaselinePatchSourceProperty {
@@ -4278,8 +4275,8 @@ impl CfnPatchBaselinePatchSourceProperty {
     /// The specific operating system versions a patch repository applies to, such as "Ubuntu16.04", "RedhatEnterpriseLinux7.2" or "Suse12.7". For lists of supported product values, see [PatchFilter](https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PatchFilter.html) in the *AWS Systems Manager API Reference* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-patchbaseline-patchsource.html#cfn-ssm-patchbaseline-patchsource-products>
-    pub fn products(mut self, products: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.products = Some(rt::collect::<rt::JsString, _>(products));
+    pub fn products(mut self, products: impl rt::ListArg<rt::JsString>) -> Self {
+        self.products = Some(rt::ListArg::<rt::JsString>::into_list(products));
         self
     }
 }
@@ -4488,7 +4485,7 @@ pub struct CfnPatchBaselineProps {
     /// For information about accepted formats for lists of approved patches and rejected patches, see [Package name formats for approved and rejected patch lists](https://docs.aws.amazon.com/systems-manager/latest/userguide/patch-manager-approved-rejected-package-name-formats.html) in the *AWS Systems Manager User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-patchbaseline.html#cfn-ssm-patchbaseline-approvedpatches>
-    pub approved_patches: Option<Vec<rt::JsString>>,
+    pub approved_patches: Option<rt::JsList<rt::JsString>>,
     /// Defines the compliance level for approved patches.
     ///
     /// When an approved patch is reported as missing, this value describes the severity of the compliance violation. The default value is `UNSPECIFIED` .
@@ -4546,13 +4543,13 @@ pub struct CfnPatchBaselineProps {
     /// The name of the patch group to be registered with the patch baseline.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-patchbaseline.html#cfn-ssm-patchbaseline-patchgroups>
-    pub patch_groups: Option<Vec<rt::JsString>>,
+    pub patch_groups: Option<rt::JsList<rt::JsString>>,
     /// A list of explicitly rejected patches for the baseline.
     ///
     /// For information about accepted formats for lists of approved patches and rejected patches, see [Package name formats for approved and rejected patch lists](https://docs.aws.amazon.com/systems-manager/latest/userguide/patch-manager-approved-rejected-package-name-formats.html) in the *AWS Systems Manager User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-patchbaseline.html#cfn-ssm-patchbaseline-rejectedpatches>
-    pub rejected_patches: Option<Vec<rt::JsString>>,
+    pub rejected_patches: Option<rt::JsList<rt::JsString>>,
     /// The action for Patch Manager to take on patches included in the `RejectedPackages` list.
     ///
     /// - **ALLOW_AS_DEPENDENCY** - *Linux and macOS* : A package in the rejected patches list is installed only if it is a dependency of another package. It is considered compliant with the patch baseline, and its status is reported as `INSTALLED_OTHER` . This is the default action if no option is specified.
@@ -4580,7 +4577,7 @@ pub struct CfnPatchBaselineProps {
     /// Tags enable you to categorize a resource in different ways, such as by purpose, owner, or environment. For example, you might want to tag a patch baseline to identify the severity level of patches it specifies and the operating system family it applies to.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-patchbaseline.html#cfn-ssm-patchbaseline-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 impl CfnPatchBaselineProps {
@@ -4600,8 +4597,8 @@ impl CfnPatchBaselineProps {
     /// For information about accepted formats for lists of approved patches and rejected patches, see [Package name formats for approved and rejected patch lists](https://docs.aws.amazon.com/systems-manager/latest/userguide/patch-manager-approved-rejected-package-name-formats.html) in the *AWS Systems Manager User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-patchbaseline.html#cfn-ssm-patchbaseline-approvedpatches>
-    pub fn approved_patches(mut self, approved_patches: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.approved_patches = Some(rt::collect::<rt::JsString, _>(approved_patches));
+    pub fn approved_patches(mut self, approved_patches: impl rt::ListArg<rt::JsString>) -> Self {
+        self.approved_patches = Some(rt::ListArg::<rt::JsString>::into_list(approved_patches));
         self
     }
     /// Defines the compliance level for approved patches.
@@ -4685,8 +4682,8 @@ impl CfnPatchBaselineProps {
     /// The name of the patch group to be registered with the patch baseline.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-patchbaseline.html#cfn-ssm-patchbaseline-patchgroups>
-    pub fn patch_groups(mut self, patch_groups: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.patch_groups = Some(rt::collect::<rt::JsString, _>(patch_groups));
+    pub fn patch_groups(mut self, patch_groups: impl rt::ListArg<rt::JsString>) -> Self {
+        self.patch_groups = Some(rt::ListArg::<rt::JsString>::into_list(patch_groups));
         self
     }
     /// A list of explicitly rejected patches for the baseline.
@@ -4694,8 +4691,8 @@ impl CfnPatchBaselineProps {
     /// For information about accepted formats for lists of approved patches and rejected patches, see [Package name formats for approved and rejected patch lists](https://docs.aws.amazon.com/systems-manager/latest/userguide/patch-manager-approved-rejected-package-name-formats.html) in the *AWS Systems Manager User Guide* .
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-patchbaseline.html#cfn-ssm-patchbaseline-rejectedpatches>
-    pub fn rejected_patches(mut self, rejected_patches: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.rejected_patches = Some(rt::collect::<rt::JsString, _>(rejected_patches));
+    pub fn rejected_patches(mut self, rejected_patches: impl rt::ListArg<rt::JsString>) -> Self {
+        self.rejected_patches = Some(rt::ListArg::<rt::JsString>::into_list(rejected_patches));
         self
     }
     /// The action for Patch Manager to take on patches included in the `RejectedPackages` list.
@@ -4731,8 +4728,8 @@ impl CfnPatchBaselineProps {
     /// Tags enable you to categorize a resource in different ways, such as by purpose, owner, or environment. For example, you might want to tag a patch baseline to identify the severity level of patches it specifies and the operating system family it applies to.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssm-patchbaseline.html#cfn-ssm-patchbaseline-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -4908,7 +4905,7 @@ pub struct CfnResourceDataSyncAwsOrganizationsSourceProperty {
     /// The AWS Organizations organization units included in the sync.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-resourcedatasync-awsorganizationssource.html#cfn-ssm-resourcedatasync-awsorganizationssource-organizationalunits>
-    pub organizational_units: Option<Vec<rt::JsString>>,
+    pub organizational_units: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnResourceDataSyncAwsOrganizationsSourceProperty {
@@ -4928,8 +4925,8 @@ impl CfnResourceDataSyncAwsOrganizationsSourceProperty {
     /// The AWS Organizations organization units included in the sync.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-resourcedatasync-awsorganizationssource.html#cfn-ssm-resourcedatasync-awsorganizationssource-organizationalunits>
-    pub fn organizational_units(mut self, organizational_units: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.organizational_units = Some(rt::collect::<rt::JsString, _>(organizational_units));
+    pub fn organizational_units(mut self, organizational_units: impl rt::ListArg<rt::JsString>) -> Self {
+        self.organizational_units = Some(rt::ListArg::<rt::JsString>::into_list(organizational_units));
         self
     }
 }
@@ -5070,7 +5067,7 @@ pub struct CfnResourceDataSyncSyncSourceProperty {
     /// The `SyncSource` AWS Regions included in the resource data sync.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-resourcedatasync-syncsource.html#cfn-ssm-resourcedatasync-syncsource-sourceregions>
-    pub source_regions: Vec<rt::JsString>,
+    pub source_regions: rt::JsList<rt::JsString>,
     /// The type of data source for the resource data sync.
     ///
     /// `SourceType` is either `AwsOrganizations` (if an organization is present in AWS Organizations ) or `SingleAccountMultiRegions` .
@@ -5082,7 +5079,7 @@ pub struct CfnResourceDataSyncSyncSourceProperty {
 /// The required fields of [`CfnResourceDataSyncSyncSourceProperty`], named: `CfnResourceDataSyncSyncSourceProperty::new(CfnResourceDataSyncSyncSourcePropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnResourceDataSyncSyncSourcePropertyRequired<T0, T1> {
-    /// The `SyncSource` AWS Regions included in the resource data sync. (items converting into `JsString`)
+    /// The `SyncSource` AWS Regions included in the resource data sync. (items converting into `JsString`, or a `JsArray` of them)
     pub source_regions: T0,
     /// The type of data source for the resource data sync. (converts into `JsString`)
     pub source_type: T1,
@@ -5092,11 +5089,10 @@ impl CfnResourceDataSyncSyncSourceProperty {
     /// A `CfnResourceDataSyncSyncSourceProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnResourceDataSyncSyncSourcePropertyRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
     {
-        CfnResourceDataSyncSyncSourceProperty { aws_organizations_source: None, include_future_regions: None, source_regions: rt::collect::<rt::JsString, _>(required.source_regions), source_type: required.source_type.into() }
+        CfnResourceDataSyncSyncSourceProperty { aws_organizations_source: None, include_future_regions: None, source_regions: rt::ListArg::<rt::JsString>::into_list(required.source_regions), source_type: required.source_type.into() }
     }
     /// Information about the AwsOrganizationsSource resource data sync source.
     ///
@@ -5117,8 +5113,8 @@ impl CfnResourceDataSyncSyncSourceProperty {
     /// The `SyncSource` AWS Regions included in the resource data sync.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ssm-resourcedatasync-syncsource.html#cfn-ssm-resourcedatasync-syncsource-sourceregions>
-    pub fn source_regions(mut self, source_regions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.source_regions = rt::collect::<rt::JsString, _>(source_regions);
+    pub fn source_regions(mut self, source_regions: impl rt::ListArg<rt::JsString>) -> Self {
+        self.source_regions = rt::ListArg::<rt::JsString>::into_list(source_regions);
         self
     }
     /// The type of data source for the resource data sync.
@@ -6472,7 +6468,7 @@ impl StringListParameter {
     }
     /// Gives permissions to a grantable entity to perform actions on the encryption key.
     #[track_caller]
-    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsAny {
+    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::GrantOnKeyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
         __args.extend(actions.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsString>::into(v))));
@@ -6574,7 +6570,7 @@ pub struct StringListParameterProps {
     /// The values of the parameter.
     ///
     /// It may not reference another parameter and ``{{}}`` cannot be used in the value.
-    pub string_list_value: Vec<rt::JsString>,
+    pub string_list_value: rt::JsList<rt::JsString>,
     /// The tier of the string parameter.
     ///
     /// Default: - undefined
@@ -6583,8 +6579,8 @@ pub struct StringListParameterProps {
 
 impl StringListParameterProps {
     /// A `StringListParameterProps` with its required fields; set optional ones with the setters.
-    pub fn new(string_list_value: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        StringListParameterProps { allowed_pattern: None, description: None, parameter_name: None, simple_name: None, string_list_value: rt::collect::<rt::JsString, _>(string_list_value), tier: None }
+    pub fn new(string_list_value: impl rt::ListArg<rt::JsString>) -> Self {
+        StringListParameterProps { allowed_pattern: None, description: None, parameter_name: None, simple_name: None, string_list_value: rt::ListArg::<rt::JsString>::into_list(string_list_value), tier: None }
     }
     /// A regular expression used to validate the parameter value.
     ///
@@ -6633,8 +6629,8 @@ impl StringListParameterProps {
     /// The values of the parameter.
     ///
     /// It may not reference another parameter and ``{{}}`` cannot be used in the value.
-    pub fn string_list_value(mut self, string_list_value: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.string_list_value = rt::collect::<rt::JsString, _>(string_list_value);
+    pub fn string_list_value(mut self, string_list_value: impl rt::ListArg<rt::JsString>) -> Self {
+        self.string_list_value = rt::ListArg::<rt::JsString>::into_list(string_list_value);
         self
     }
     /// The tier of the string parameter.
@@ -6922,7 +6918,7 @@ impl StringParameter {
     }
     /// Gives permissions to a grantable entity to perform actions on the encryption key.
     #[track_caller]
-    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::JsAny {
+    pub fn grant_on_key(&self, grantee: impl Into<crate::aws_cdk_lib::aws_iam::IGrantable>, actions: impl IntoIterator<Item = impl Into<rt::JsString>>) -> rt::StructRef<crate::aws_cdk_lib::aws_iam::GrantOnKeyResult> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IGrantable>::into(grantee)));
         __args.extend(actions.into_iter().map(|v| rt::ToValue::to_value(&Into::<rt::JsString>::into(v))));
@@ -8203,11 +8199,11 @@ impl From<crate::aws_cdk_lib::aws_ssm::CfnResourceDataSyncSyncSourceProperty> fo
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnAssociationTargetProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnAssociationTargetProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnAssociationTargetPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnAssociationTargetPropertyList(Vec<IResolvableOrCfnAssociationTargetProperty>),
+    IResolvableOrCfnAssociationTargetPropertyList(rt::JsList<IResolvableOrCfnAssociationTargetProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnAssociationTargetPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -8227,17 +8223,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnAss
         IResolvableOrIResolvableOrCfnAssociationTargetPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnAssociationTargetProperty>> for IResolvableOrIResolvableOrCfnAssociationTargetPropertyList {
-    fn from(v: Vec<IResolvableOrCfnAssociationTargetProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnAssociationTargetProperty>> for IResolvableOrIResolvableOrCfnAssociationTargetPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnAssociationTargetProperty>) -> Self {
         IResolvableOrIResolvableOrCfnAssociationTargetPropertyList::IResolvableOrCfnAssociationTargetPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnAssociationTargetProperty>> for IResolvableOrIResolvableOrCfnAssociationTargetPropertyList {
+    fn from(v: Vec<IResolvableOrCfnAssociationTargetProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAssociationTargetPropertyList::IResolvableOrCfnAssociationTargetPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnAssociationTargetProperty>> for IResolvableOrIResolvableOrCfnAssociationTargetPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnAssociationTargetProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnAssociationTargetPropertyList::IResolvableOrCfnAssociationTargetPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList(Vec<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>),
+    IResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList(rt::JsList<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -8257,17 +8263,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnClo
         IResolvableOrIResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>> for IResolvableOrIResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>> for IResolvableOrIResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList::IResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>> for IResolvableOrIResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList::IResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>> for IResolvableOrIResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnCloudConnectorAzureSubscriptionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList::IResolvableOrCfnCloudConnectorAzureSubscriptionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDocumentAttachmentsSourceProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDocumentAttachmentsSourceProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDocumentAttachmentsSourcePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDocumentAttachmentsSourcePropertyList(Vec<IResolvableOrCfnDocumentAttachmentsSourceProperty>),
+    IResolvableOrCfnDocumentAttachmentsSourcePropertyList(rt::JsList<IResolvableOrCfnDocumentAttachmentsSourceProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDocumentAttachmentsSourcePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -8287,17 +8303,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDoc
         IResolvableOrIResolvableOrCfnDocumentAttachmentsSourcePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDocumentAttachmentsSourceProperty>> for IResolvableOrIResolvableOrCfnDocumentAttachmentsSourcePropertyList {
-    fn from(v: Vec<IResolvableOrCfnDocumentAttachmentsSourceProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDocumentAttachmentsSourceProperty>> for IResolvableOrIResolvableOrCfnDocumentAttachmentsSourcePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDocumentAttachmentsSourceProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDocumentAttachmentsSourcePropertyList::IResolvableOrCfnDocumentAttachmentsSourcePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDocumentAttachmentsSourceProperty>> for IResolvableOrIResolvableOrCfnDocumentAttachmentsSourcePropertyList {
+    fn from(v: Vec<IResolvableOrCfnDocumentAttachmentsSourceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDocumentAttachmentsSourcePropertyList::IResolvableOrCfnDocumentAttachmentsSourcePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDocumentAttachmentsSourceProperty>> for IResolvableOrIResolvableOrCfnDocumentAttachmentsSourcePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDocumentAttachmentsSourceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDocumentAttachmentsSourcePropertyList::IResolvableOrCfnDocumentAttachmentsSourcePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnDocumentDocumentRequiresProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnDocumentDocumentRequiresProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnDocumentDocumentRequiresPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnDocumentDocumentRequiresPropertyList(Vec<IResolvableOrCfnDocumentDocumentRequiresProperty>),
+    IResolvableOrCfnDocumentDocumentRequiresPropertyList(rt::JsList<IResolvableOrCfnDocumentDocumentRequiresProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnDocumentDocumentRequiresPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -8317,17 +8343,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnDoc
         IResolvableOrIResolvableOrCfnDocumentDocumentRequiresPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnDocumentDocumentRequiresProperty>> for IResolvableOrIResolvableOrCfnDocumentDocumentRequiresPropertyList {
-    fn from(v: Vec<IResolvableOrCfnDocumentDocumentRequiresProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnDocumentDocumentRequiresProperty>> for IResolvableOrIResolvableOrCfnDocumentDocumentRequiresPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnDocumentDocumentRequiresProperty>) -> Self {
         IResolvableOrIResolvableOrCfnDocumentDocumentRequiresPropertyList::IResolvableOrCfnDocumentDocumentRequiresPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnDocumentDocumentRequiresProperty>> for IResolvableOrIResolvableOrCfnDocumentDocumentRequiresPropertyList {
+    fn from(v: Vec<IResolvableOrCfnDocumentDocumentRequiresProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDocumentDocumentRequiresPropertyList::IResolvableOrCfnDocumentDocumentRequiresPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnDocumentDocumentRequiresProperty>> for IResolvableOrIResolvableOrCfnDocumentDocumentRequiresPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnDocumentDocumentRequiresProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnDocumentDocumentRequiresPropertyList::IResolvableOrCfnDocumentDocumentRequiresPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList(Vec<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>),
+    IResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList(rt::JsList<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -8347,17 +8383,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnMai
         IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>> for IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList {
-    fn from(v: Vec<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>> for IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>) -> Self {
         IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList::IResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>> for IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList {
+    fn from(v: Vec<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList::IResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>> for IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnMaintenanceWindowTargetTargetsProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList::IResolvableOrCfnMaintenanceWindowTargetTargetsPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnMaintenanceWindowTaskTargetPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnMaintenanceWindowTaskTargetPropertyList(Vec<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>),
+    IResolvableOrCfnMaintenanceWindowTaskTargetPropertyList(rt::JsList<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnMaintenanceWindowTaskTargetPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -8377,17 +8423,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnMai
         IResolvableOrIResolvableOrCfnMaintenanceWindowTaskTargetPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>> for IResolvableOrIResolvableOrCfnMaintenanceWindowTaskTargetPropertyList {
-    fn from(v: Vec<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>> for IResolvableOrIResolvableOrCfnMaintenanceWindowTaskTargetPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>) -> Self {
         IResolvableOrIResolvableOrCfnMaintenanceWindowTaskTargetPropertyList::IResolvableOrCfnMaintenanceWindowTaskTargetPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>> for IResolvableOrIResolvableOrCfnMaintenanceWindowTaskTargetPropertyList {
+    fn from(v: Vec<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMaintenanceWindowTaskTargetPropertyList::IResolvableOrCfnMaintenanceWindowTaskTargetPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>> for IResolvableOrIResolvableOrCfnMaintenanceWindowTaskTargetPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnMaintenanceWindowTaskTargetProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnMaintenanceWindowTaskTargetPropertyList::IResolvableOrCfnMaintenanceWindowTaskTargetPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnPatchBaselinePatchFilterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnPatchBaselinePatchFilterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnPatchBaselinePatchFilterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnPatchBaselinePatchFilterPropertyList(Vec<IResolvableOrCfnPatchBaselinePatchFilterProperty>),
+    IResolvableOrCfnPatchBaselinePatchFilterPropertyList(rt::JsList<IResolvableOrCfnPatchBaselinePatchFilterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnPatchBaselinePatchFilterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -8407,17 +8463,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnPat
         IResolvableOrIResolvableOrCfnPatchBaselinePatchFilterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnPatchBaselinePatchFilterProperty>> for IResolvableOrIResolvableOrCfnPatchBaselinePatchFilterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnPatchBaselinePatchFilterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnPatchBaselinePatchFilterProperty>> for IResolvableOrIResolvableOrCfnPatchBaselinePatchFilterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnPatchBaselinePatchFilterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnPatchBaselinePatchFilterPropertyList::IResolvableOrCfnPatchBaselinePatchFilterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnPatchBaselinePatchFilterProperty>> for IResolvableOrIResolvableOrCfnPatchBaselinePatchFilterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnPatchBaselinePatchFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnPatchBaselinePatchFilterPropertyList::IResolvableOrCfnPatchBaselinePatchFilterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnPatchBaselinePatchFilterProperty>> for IResolvableOrIResolvableOrCfnPatchBaselinePatchFilterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnPatchBaselinePatchFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnPatchBaselinePatchFilterPropertyList::IResolvableOrCfnPatchBaselinePatchFilterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnPatchBaselinePatchSourceProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnPatchBaselinePatchSourceProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnPatchBaselinePatchSourcePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnPatchBaselinePatchSourcePropertyList(Vec<IResolvableOrCfnPatchBaselinePatchSourceProperty>),
+    IResolvableOrCfnPatchBaselinePatchSourcePropertyList(rt::JsList<IResolvableOrCfnPatchBaselinePatchSourceProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnPatchBaselinePatchSourcePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -8437,17 +8503,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnPat
         IResolvableOrIResolvableOrCfnPatchBaselinePatchSourcePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnPatchBaselinePatchSourceProperty>> for IResolvableOrIResolvableOrCfnPatchBaselinePatchSourcePropertyList {
-    fn from(v: Vec<IResolvableOrCfnPatchBaselinePatchSourceProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnPatchBaselinePatchSourceProperty>> for IResolvableOrIResolvableOrCfnPatchBaselinePatchSourcePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnPatchBaselinePatchSourceProperty>) -> Self {
         IResolvableOrIResolvableOrCfnPatchBaselinePatchSourcePropertyList::IResolvableOrCfnPatchBaselinePatchSourcePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnPatchBaselinePatchSourceProperty>> for IResolvableOrIResolvableOrCfnPatchBaselinePatchSourcePropertyList {
+    fn from(v: Vec<IResolvableOrCfnPatchBaselinePatchSourceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnPatchBaselinePatchSourcePropertyList::IResolvableOrCfnPatchBaselinePatchSourcePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnPatchBaselinePatchSourceProperty>> for IResolvableOrIResolvableOrCfnPatchBaselinePatchSourcePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnPatchBaselinePatchSourceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnPatchBaselinePatchSourcePropertyList::IResolvableOrCfnPatchBaselinePatchSourcePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnPatchBaselineRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnPatchBaselineRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnPatchBaselineRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnPatchBaselineRulePropertyList(Vec<IResolvableOrCfnPatchBaselineRuleProperty>),
+    IResolvableOrCfnPatchBaselineRulePropertyList(rt::JsList<IResolvableOrCfnPatchBaselineRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnPatchBaselineRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -8467,9 +8543,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnPat
         IResolvableOrIResolvableOrCfnPatchBaselineRulePropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnPatchBaselineRuleProperty>> for IResolvableOrIResolvableOrCfnPatchBaselineRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnPatchBaselineRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnPatchBaselineRulePropertyList::IResolvableOrCfnPatchBaselineRulePropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnPatchBaselineRuleProperty>> for IResolvableOrIResolvableOrCfnPatchBaselineRulePropertyList {
     fn from(v: Vec<IResolvableOrCfnPatchBaselineRuleProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnPatchBaselineRulePropertyList::IResolvableOrCfnPatchBaselineRulePropertyList(v)
+        IResolvableOrIResolvableOrCfnPatchBaselineRulePropertyList::IResolvableOrCfnPatchBaselineRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnPatchBaselineRuleProperty>> for IResolvableOrIResolvableOrCfnPatchBaselineRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnPatchBaselineRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnPatchBaselineRulePropertyList::IResolvableOrCfnPatchBaselineRulePropertyList(rt::JsList::Array(v))
     }
 }
 

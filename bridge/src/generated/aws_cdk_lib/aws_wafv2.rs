@@ -111,7 +111,7 @@ impl CfnIPSet {
     }
     /// Key:value pairs associated with an AWS resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -144,7 +144,7 @@ pub struct CfnIPSetProps {
     /// - INVALID specification: `"Addresses": [""]` INVALID
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-ipset.html#cfn-wafv2-ipset-addresses>
-    pub addresses: Vec<rt::JsString>,
+    pub addresses: rt::JsList<rt::JsString>,
     /// A description of the IP set that helps with identification.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-ipset.html#cfn-wafv2-ipset-description>
@@ -174,13 +174,13 @@ pub struct CfnIPSetProps {
     /// > To modify tags on existing resources, use the AWS WAF APIs or command line interface. With AWS CloudFormation , you can only add tags to AWS WAF resources during resource creation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-ipset.html#cfn-wafv2-ipset-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnIPSetProps`], named: `CfnIPSetProps::new(CfnIPSetPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnIPSetPropsRequired<T0, T1, T2> {
-    /// Contains an array of strings that specifies zero or more IP addresses or blocks of IP addresses that you want AWS WAF to inspect for in incoming requests. (items converting into `JsString`)
+    /// Contains an array of strings that specifies zero or more IP addresses or blocks of IP addresses that you want AWS WAF to inspect for in incoming requests. (items converting into `JsString`, or a `JsArray` of them)
     pub addresses: T0,
     /// The version of the IP addresses, either `IPV4` or `IPV6` . (converts into `JsString`)
     pub ip_address_version: T1,
@@ -192,12 +192,11 @@ impl CfnIPSetProps {
     /// A `CfnIPSetProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: CfnIPSetPropsRequired<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
         T2: Into<rt::JsString>,
     {
-        CfnIPSetProps { addresses: rt::collect::<rt::JsString, _>(required.addresses), description: None, ip_address_version: required.ip_address_version.into(), name: None, scope: required.scope.into(), tags: None }
+        CfnIPSetProps { addresses: rt::ListArg::<rt::JsString>::into_list(required.addresses), description: None, ip_address_version: required.ip_address_version.into(), name: None, scope: required.scope.into(), tags: None }
     }
     /// Contains an array of strings that specifies zero or more IP addresses or blocks of IP addresses that you want AWS WAF to inspect for in incoming requests.
     ///
@@ -220,8 +219,8 @@ impl CfnIPSetProps {
     /// - INVALID specification: `"Addresses": [""]` INVALID
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-ipset.html#cfn-wafv2-ipset-addresses>
-    pub fn addresses(mut self, addresses: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.addresses = rt::collect::<rt::JsString, _>(addresses);
+    pub fn addresses(mut self, addresses: impl rt::ListArg<rt::JsString>) -> Self {
+        self.addresses = rt::ListArg::<rt::JsString>::into_list(addresses);
         self
     }
     /// A description of the IP set that helps with identification.
@@ -265,8 +264,8 @@ impl CfnIPSetProps {
     /// > To modify tags on existing resources, use the AWS WAF APIs or command line interface. With AWS CloudFormation , you can only add tags to AWS WAF resources during resource creation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-ipset.html#cfn-wafv2-ipset-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -836,7 +835,7 @@ pub struct CfnLoggingConfigurationMatchPatternProperty {
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-loggingconfiguration-matchpattern.html#cfn-wafv2-loggingconfiguration-matchpattern-all>
     pub all: Option<rt::JsAny>,
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-loggingconfiguration-matchpattern.html#cfn-wafv2-loggingconfiguration-matchpattern-includedpaths>
-    pub included_paths: Option<Vec<rt::JsString>>,
+    pub included_paths: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnLoggingConfigurationMatchPatternProperty {
@@ -850,8 +849,8 @@ impl CfnLoggingConfigurationMatchPatternProperty {
         self
     }
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-loggingconfiguration-matchpattern.html#cfn-wafv2-loggingconfiguration-matchpattern-includedpaths>
-    pub fn included_paths(mut self, included_paths: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.included_paths = Some(rt::collect::<rt::JsString, _>(included_paths));
+    pub fn included_paths(mut self, included_paths: impl rt::ListArg<rt::JsString>) -> Self {
+        self.included_paths = Some(rt::ListArg::<rt::JsString>::into_list(included_paths));
         self
     }
 }
@@ -920,7 +919,7 @@ pub struct CfnLoggingConfigurationProps {
     /// > You can associate one logging destination to a web ACL.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-loggingconfiguration.html#cfn-wafv2-loggingconfiguration-logdestinationconfigs>
-    pub log_destination_configs: Vec<StringOrObject>,
+    pub log_destination_configs: rt::JsList<StringOrObject>,
     /// Filtering that specifies which web requests are kept in the logs and which are dropped.
     ///
     /// You can filter on the rule action and on the web request labels that were applied by matching rules during web ACL evaluation.
@@ -948,7 +947,7 @@ pub struct CfnLoggingConfigurationProps {
 /// The required fields of [`CfnLoggingConfigurationProps`], named: `CfnLoggingConfigurationProps::new(CfnLoggingConfigurationPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnLoggingConfigurationPropsRequired<T0, T1> {
-    /// The logging destination configuration that you want to associate with the web ACL. (items converting into `StringOrObject`)
+    /// The logging destination configuration that you want to associate with the web ACL. (items converting into `StringOrObject`, or a `JsArray` of them)
     pub log_destination_configs: T0,
     /// The Amazon Resource Name (ARN) of the web ACL that you want to associate with `LogDestinationConfigs` . (converts into `StringOrObject`)
     pub resource_arn: T1,
@@ -958,19 +957,18 @@ impl CfnLoggingConfigurationProps {
     /// A `CfnLoggingConfigurationProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnLoggingConfigurationPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<StringOrObject>,
+        T0: rt::ListArg<StringOrObject>,
         T1: Into<StringOrObject>,
     {
-        CfnLoggingConfigurationProps { log_destination_configs: rt::collect::<StringOrObject, _>(required.log_destination_configs), logging_filter: None, redacted_fields: None, resource_arn: required.resource_arn.into() }
+        CfnLoggingConfigurationProps { log_destination_configs: rt::ListArg::<StringOrObject>::into_list(required.log_destination_configs), logging_filter: None, redacted_fields: None, resource_arn: required.resource_arn.into() }
     }
     /// The logging destination configuration that you want to associate with the web ACL.
     ///
     /// > You can associate one logging destination to a web ACL.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-loggingconfiguration.html#cfn-wafv2-loggingconfiguration-logdestinationconfigs>
-    pub fn log_destination_configs(mut self, log_destination_configs: impl IntoIterator<Item = impl Into<StringOrObject>>) -> Self {
-        self.log_destination_configs = rt::collect::<StringOrObject, _>(log_destination_configs);
+    pub fn log_destination_configs(mut self, log_destination_configs: impl rt::ListArg<StringOrObject>) -> Self {
+        self.log_destination_configs = rt::ListArg::<StringOrObject>::into_list(log_destination_configs);
         self
     }
     /// Filtering that specifies which web requests are kept in the logs and which are dropped.
@@ -1117,7 +1115,7 @@ impl CfnRegexPatternSet {
     }
     /// Key:value pairs associated with an AWS resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1142,7 +1140,7 @@ pub struct CfnRegexPatternSetProps {
     /// The regular expression patterns in the set.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-regexpatternset.html#cfn-wafv2-regexpatternset-regularexpressionlist>
-    pub regular_expression_list: Vec<rt::JsString>,
+    pub regular_expression_list: rt::JsList<rt::JsString>,
     /// Specifies whether this is for an Amazon CloudFront distribution or for a regional application.
     ///
     /// For an AWS Amplify application, use `CLOUDFRONT` . A regional application can be an Application Load Balancer (ALB), an  REST API, an AWS AppSync GraphQL API, an Amazon Cognito user pool, an AWS App Runner service, or an AWS Verified Access instance. Valid Values are `CLOUDFRONT` and `REGIONAL` .
@@ -1158,13 +1156,13 @@ pub struct CfnRegexPatternSetProps {
     /// > To modify tags on existing resources, use the AWS WAF APIs or command line interface. With AWS CloudFormation , you can only add tags to AWS WAF resources during resource creation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-regexpatternset.html#cfn-wafv2-regexpatternset-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
 }
 
 /// The required fields of [`CfnRegexPatternSetProps`], named: `CfnRegexPatternSetProps::new(CfnRegexPatternSetPropsRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnRegexPatternSetPropsRequired<T0, T1> {
-    /// The regular expression patterns in the set. (items converting into `JsString`)
+    /// The regular expression patterns in the set. (items converting into `JsString`, or a `JsArray` of them)
     pub regular_expression_list: T0,
     /// Specifies whether this is for an Amazon CloudFront distribution or for a regional application. (converts into `JsString`)
     pub scope: T1,
@@ -1174,11 +1172,10 @@ impl CfnRegexPatternSetProps {
     /// A `CfnRegexPatternSetProps` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnRegexPatternSetPropsRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
     {
-        CfnRegexPatternSetProps { description: None, name: None, regular_expression_list: rt::collect::<rt::JsString, _>(required.regular_expression_list), scope: required.scope.into(), tags: None }
+        CfnRegexPatternSetProps { description: None, name: None, regular_expression_list: rt::ListArg::<rt::JsString>::into_list(required.regular_expression_list), scope: required.scope.into(), tags: None }
     }
     /// A description of the set that helps with identification.
     ///
@@ -1199,8 +1196,8 @@ impl CfnRegexPatternSetProps {
     /// The regular expression patterns in the set.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-regexpatternset.html#cfn-wafv2-regexpatternset-regularexpressionlist>
-    pub fn regular_expression_list(mut self, regular_expression_list: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.regular_expression_list = rt::collect::<rt::JsString, _>(regular_expression_list);
+    pub fn regular_expression_list(mut self, regular_expression_list: impl rt::ListArg<rt::JsString>) -> Self {
+        self.regular_expression_list = rt::ListArg::<rt::JsString>::into_list(regular_expression_list);
         self
     }
     /// Specifies whether this is for an Amazon CloudFront distribution or for a regional application.
@@ -1221,8 +1218,8 @@ impl CfnRegexPatternSetProps {
     /// > To modify tags on existing resources, use the AWS WAF APIs or command line interface. With AWS CloudFormation , you can only add tags to AWS WAF resources during resource creation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-regexpatternset.html#cfn-wafv2-regexpatternset-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
 }
@@ -1375,7 +1372,7 @@ impl CfnRuleGroup {
     }
     /// Key:value pairs associated with an AWS resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// Defines and enables Amazon CloudWatch metrics and web request sample collection.
@@ -1971,11 +1968,11 @@ pub struct CfnRuleGroupCookieMatchPatternProperty {
     /// Inspect only the cookies whose keys don't match any of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-cookiematchpattern.html#cfn-wafv2-rulegroup-cookiematchpattern-excludedcookies>
-    pub excluded_cookies: Option<Vec<rt::JsString>>,
+    pub excluded_cookies: Option<rt::JsList<rt::JsString>>,
     /// Inspect only the cookies that have a key that matches one of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-cookiematchpattern.html#cfn-wafv2-rulegroup-cookiematchpattern-includedcookies>
-    pub included_cookies: Option<Vec<rt::JsString>>,
+    pub included_cookies: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnRuleGroupCookieMatchPatternProperty {
@@ -1993,15 +1990,15 @@ impl CfnRuleGroupCookieMatchPatternProperty {
     /// Inspect only the cookies whose keys don't match any of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-cookiematchpattern.html#cfn-wafv2-rulegroup-cookiematchpattern-excludedcookies>
-    pub fn excluded_cookies(mut self, excluded_cookies: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.excluded_cookies = Some(rt::collect::<rt::JsString, _>(excluded_cookies));
+    pub fn excluded_cookies(mut self, excluded_cookies: impl rt::ListArg<rt::JsString>) -> Self {
+        self.excluded_cookies = Some(rt::ListArg::<rt::JsString>::into_list(excluded_cookies));
         self
     }
     /// Inspect only the cookies that have a key that matches one of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-cookiematchpattern.html#cfn-wafv2-rulegroup-cookiematchpattern-includedcookies>
-    pub fn included_cookies(mut self, included_cookies: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.included_cookies = Some(rt::collect::<rt::JsString, _>(included_cookies));
+    pub fn included_cookies(mut self, included_cookies: impl rt::ListArg<rt::JsString>) -> Self {
+        self.included_cookies = Some(rt::ListArg::<rt::JsString>::into_list(included_cookies));
         self
     }
 }
@@ -2906,7 +2903,7 @@ pub struct CfnRuleGroupGeoMatchStatementProperty {
     /// When you use a geo match statement just for the region and country labels that it adds to requests, you still have to supply a country code for the rule to evaluate. In this case, you configure the rule to only count matching requests, but it will still generate logging and count metrics for any matches. You can reduce the logging and metrics that the rule produces by specifying a country that's unlikely to be a source of traffic to your site.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-geomatchstatement.html#cfn-wafv2-rulegroup-geomatchstatement-countrycodes>
-    pub country_codes: Option<Vec<rt::JsString>>,
+    pub country_codes: Option<rt::JsList<rt::JsString>>,
     /// The configuration for inspecting IP addresses in an HTTP header that you specify, instead of using the IP address that's reported by the web request origin.
     ///
     /// Commonly, this is the X-Forwarded-For (XFF) header, but you can specify any header name.
@@ -2927,8 +2924,8 @@ impl CfnRuleGroupGeoMatchStatementProperty {
     /// When you use a geo match statement just for the region and country labels that it adds to requests, you still have to supply a country code for the rule to evaluate. In this case, you configure the rule to only count matching requests, but it will still generate logging and count metrics for any matches. You can reduce the logging and metrics that the rule produces by specifying a country that's unlikely to be a source of traffic to your site.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-geomatchstatement.html#cfn-wafv2-rulegroup-geomatchstatement-countrycodes>
-    pub fn country_codes(mut self, country_codes: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.country_codes = Some(rt::collect::<rt::JsString, _>(country_codes));
+    pub fn country_codes(mut self, country_codes: impl rt::ListArg<rt::JsString>) -> Self {
+        self.country_codes = Some(rt::ListArg::<rt::JsString>::into_list(country_codes));
         self
     }
     /// The configuration for inspecting IP addresses in an HTTP header that you specify, instead of using the IP address that's reported by the web request origin.
@@ -2971,11 +2968,11 @@ pub struct CfnRuleGroupHeaderMatchPatternProperty {
     /// Inspect only the headers whose keys don't match any of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-headermatchpattern.html#cfn-wafv2-rulegroup-headermatchpattern-excludedheaders>
-    pub excluded_headers: Option<Vec<rt::JsString>>,
+    pub excluded_headers: Option<rt::JsList<rt::JsString>>,
     /// Inspect only the headers that have a key that matches one of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-headermatchpattern.html#cfn-wafv2-rulegroup-headermatchpattern-includedheaders>
-    pub included_headers: Option<Vec<rt::JsString>>,
+    pub included_headers: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnRuleGroupHeaderMatchPatternProperty {
@@ -2993,15 +2990,15 @@ impl CfnRuleGroupHeaderMatchPatternProperty {
     /// Inspect only the headers whose keys don't match any of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-headermatchpattern.html#cfn-wafv2-rulegroup-headermatchpattern-excludedheaders>
-    pub fn excluded_headers(mut self, excluded_headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.excluded_headers = Some(rt::collect::<rt::JsString, _>(excluded_headers));
+    pub fn excluded_headers(mut self, excluded_headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.excluded_headers = Some(rt::ListArg::<rt::JsString>::into_list(excluded_headers));
         self
     }
     /// Inspect only the headers that have a key that matches one of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-headermatchpattern.html#cfn-wafv2-rulegroup-headermatchpattern-includedheaders>
-    pub fn included_headers(mut self, included_headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.included_headers = Some(rt::collect::<rt::JsString, _>(included_headers));
+    pub fn included_headers(mut self, included_headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.included_headers = Some(rt::ListArg::<rt::JsString>::into_list(included_headers));
         self
     }
 }
@@ -3671,7 +3668,7 @@ pub struct CfnRuleGroupJsonMatchPatternProperty {
     /// > Don't use this option to include all paths. Instead, use the `All` setting.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-jsonmatchpattern.html#cfn-wafv2-rulegroup-jsonmatchpattern-includedpaths>
-    pub included_paths: Option<Vec<rt::JsString>>,
+    pub included_paths: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnRuleGroupJsonMatchPatternProperty {
@@ -3697,8 +3694,8 @@ impl CfnRuleGroupJsonMatchPatternProperty {
     /// > Don't use this option to include all paths. Instead, use the `All` setting.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-rulegroup-jsonmatchpattern.html#cfn-wafv2-rulegroup-jsonmatchpattern-includedpaths>
-    pub fn included_paths(mut self, included_paths: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.included_paths = Some(rt::collect::<rt::JsString, _>(included_paths));
+    pub fn included_paths(mut self, included_paths: impl rt::ListArg<rt::JsString>) -> Self {
+        self.included_paths = Some(rt::ListArg::<rt::JsString>::into_list(included_paths));
         self
     }
 }
@@ -6623,7 +6620,7 @@ pub struct CfnRuleGroupProps {
     /// > To modify tags on existing resources, use the AWS WAF APIs or command line interface. With AWS CloudFormation , you can only add tags to AWS WAF resources during resource creation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-rulegroup.html#cfn-wafv2-rulegroup-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// Defines and enables Amazon CloudWatch metrics and web request sample collection.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-rulegroup.html#cfn-wafv2-rulegroup-visibilityconfig>
@@ -6743,8 +6740,8 @@ impl CfnRuleGroupProps {
     /// > To modify tags on existing resources, use the AWS WAF APIs or command line interface. With AWS CloudFormation , you can only add tags to AWS WAF resources during resource creation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-rulegroup.html#cfn-wafv2-rulegroup-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// Defines and enables Amazon CloudWatch metrics and web request sample collection.
@@ -6946,7 +6943,7 @@ impl CfnWebACL {
     }
     /// Key:value pairs associated with an AWS resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::JsAny> {
+    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// Specifies the domains that AWS WAF should accept in a web request token.
@@ -7426,7 +7423,7 @@ pub struct CfnWebACLApplicationAttributeProperty {
     /// Specifies the attribute value.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-applicationattribute.html#cfn-wafv2-webacl-applicationattribute-values>
-    pub values: Vec<rt::JsString>,
+    pub values: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnWebACLApplicationAttributeProperty`], named: `CfnWebACLApplicationAttributeProperty::new(CfnWebACLApplicationAttributePropertyRequired { .. })`.
@@ -7434,7 +7431,7 @@ pub struct CfnWebACLApplicationAttributeProperty {
 pub struct CfnWebACLApplicationAttributePropertyRequired<T0, T1> {
     /// Specifies the attribute name. (converts into `JsString`)
     pub name: T0,
-    /// Specifies the attribute value. (items converting into `JsString`)
+    /// Specifies the attribute value. (items converting into `JsString`, or a `JsArray` of them)
     pub values: T1,
 }
 
@@ -7443,10 +7440,9 @@ impl CfnWebACLApplicationAttributeProperty {
     pub fn new<T0, T1>(required: CfnWebACLApplicationAttributePropertyRequired<T0, T1>) -> Self
     where
         T0: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnWebACLApplicationAttributeProperty { name: required.name.into(), values: rt::collect::<rt::JsString, _>(required.values) }
+        CfnWebACLApplicationAttributeProperty { name: required.name.into(), values: rt::ListArg::<rt::JsString>::into_list(required.values) }
     }
     /// Specifies the attribute name.
     ///
@@ -7458,8 +7454,8 @@ impl CfnWebACLApplicationAttributeProperty {
     /// Specifies the attribute value.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-applicationattribute.html#cfn-wafv2-webacl-applicationattribute-values>
-    pub fn values(mut self, values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.values = rt::collect::<rt::JsString, _>(values);
+    pub fn values(mut self, values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.values = rt::ListArg::<rt::JsString>::into_list(values);
         self
     }
 }
@@ -8306,11 +8302,11 @@ pub struct CfnWebACLCookieMatchPatternProperty {
     /// Inspect only the cookies whose keys don't match any of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-cookiematchpattern.html#cfn-wafv2-webacl-cookiematchpattern-excludedcookies>
-    pub excluded_cookies: Option<Vec<rt::JsString>>,
+    pub excluded_cookies: Option<rt::JsList<rt::JsString>>,
     /// Inspect only the cookies that have a key that matches one of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-cookiematchpattern.html#cfn-wafv2-webacl-cookiematchpattern-includedcookies>
-    pub included_cookies: Option<Vec<rt::JsString>>,
+    pub included_cookies: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnWebACLCookieMatchPatternProperty {
@@ -8328,15 +8324,15 @@ impl CfnWebACLCookieMatchPatternProperty {
     /// Inspect only the cookies whose keys don't match any of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-cookiematchpattern.html#cfn-wafv2-webacl-cookiematchpattern-excludedcookies>
-    pub fn excluded_cookies(mut self, excluded_cookies: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.excluded_cookies = Some(rt::collect::<rt::JsString, _>(excluded_cookies));
+    pub fn excluded_cookies(mut self, excluded_cookies: impl rt::ListArg<rt::JsString>) -> Self {
+        self.excluded_cookies = Some(rt::ListArg::<rt::JsString>::into_list(excluded_cookies));
         self
     }
     /// Inspect only the cookies that have a key that matches one of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-cookiematchpattern.html#cfn-wafv2-webacl-cookiematchpattern-includedcookies>
-    pub fn included_cookies(mut self, included_cookies: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.included_cookies = Some(rt::collect::<rt::JsString, _>(included_cookies));
+    pub fn included_cookies(mut self, included_cookies: impl rt::ListArg<rt::JsString>) -> Self {
+        self.included_cookies = Some(rt::ListArg::<rt::JsString>::into_list(included_cookies));
         self
     }
 }
@@ -9396,7 +9392,7 @@ pub struct CfnWebACLFieldToProtectProperty {
     /// If you don't specify any key, then all keys for the field type are protected.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-fieldtoprotect.html#cfn-wafv2-webacl-fieldtoprotect-fieldkeys>
-    pub field_keys: Option<Vec<rt::JsString>>,
+    pub field_keys: Option<rt::JsList<rt::JsString>>,
     /// Specifies the web request component type to protect.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-fieldtoprotect.html#cfn-wafv2-webacl-fieldtoprotect-fieldtype>
@@ -9413,8 +9409,8 @@ impl CfnWebACLFieldToProtectProperty {
     /// If you don't specify any key, then all keys for the field type are protected.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-fieldtoprotect.html#cfn-wafv2-webacl-fieldtoprotect-fieldkeys>
-    pub fn field_keys(mut self, field_keys: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.field_keys = Some(rt::collect::<rt::JsString, _>(field_keys));
+    pub fn field_keys(mut self, field_keys: impl rt::ListArg<rt::JsString>) -> Self {
+        self.field_keys = Some(rt::ListArg::<rt::JsString>::into_list(field_keys));
         self
     }
     /// Specifies the web request component type to protect.
@@ -9550,7 +9546,7 @@ pub struct CfnWebACLGeoMatchStatementProperty {
     /// When you use a geo match statement just for the region and country labels that it adds to requests, you still have to supply a country code for the rule to evaluate. In this case, you configure the rule to only count matching requests, but it will still generate logging and count metrics for any matches. You can reduce the logging and metrics that the rule produces by specifying a country that's unlikely to be a source of traffic to your site.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-geomatchstatement.html#cfn-wafv2-webacl-geomatchstatement-countrycodes>
-    pub country_codes: Option<Vec<rt::JsString>>,
+    pub country_codes: Option<rt::JsList<rt::JsString>>,
     /// The configuration for inspecting IP addresses in an HTTP header that you specify, instead of using the IP address that's reported by the web request origin.
     ///
     /// Commonly, this is the X-Forwarded-For (XFF) header, but you can specify any header name.
@@ -9571,8 +9567,8 @@ impl CfnWebACLGeoMatchStatementProperty {
     /// When you use a geo match statement just for the region and country labels that it adds to requests, you still have to supply a country code for the rule to evaluate. In this case, you configure the rule to only count matching requests, but it will still generate logging and count metrics for any matches. You can reduce the logging and metrics that the rule produces by specifying a country that's unlikely to be a source of traffic to your site.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-geomatchstatement.html#cfn-wafv2-webacl-geomatchstatement-countrycodes>
-    pub fn country_codes(mut self, country_codes: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.country_codes = Some(rt::collect::<rt::JsString, _>(country_codes));
+    pub fn country_codes(mut self, country_codes: impl rt::ListArg<rt::JsString>) -> Self {
+        self.country_codes = Some(rt::ListArg::<rt::JsString>::into_list(country_codes));
         self
     }
     /// The configuration for inspecting IP addresses in an HTTP header that you specify, instead of using the IP address that's reported by the web request origin.
@@ -9615,11 +9611,11 @@ pub struct CfnWebACLHeaderMatchPatternProperty {
     /// Inspect only the headers whose keys don't match any of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-headermatchpattern.html#cfn-wafv2-webacl-headermatchpattern-excludedheaders>
-    pub excluded_headers: Option<Vec<rt::JsString>>,
+    pub excluded_headers: Option<rt::JsList<rt::JsString>>,
     /// Inspect only the headers that have a key that matches one of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-headermatchpattern.html#cfn-wafv2-webacl-headermatchpattern-includedheaders>
-    pub included_headers: Option<Vec<rt::JsString>>,
+    pub included_headers: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnWebACLHeaderMatchPatternProperty {
@@ -9637,15 +9633,15 @@ impl CfnWebACLHeaderMatchPatternProperty {
     /// Inspect only the headers whose keys don't match any of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-headermatchpattern.html#cfn-wafv2-webacl-headermatchpattern-excludedheaders>
-    pub fn excluded_headers(mut self, excluded_headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.excluded_headers = Some(rt::collect::<rt::JsString, _>(excluded_headers));
+    pub fn excluded_headers(mut self, excluded_headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.excluded_headers = Some(rt::ListArg::<rt::JsString>::into_list(excluded_headers));
         self
     }
     /// Inspect only the headers that have a key that matches one of the strings specified here.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-headermatchpattern.html#cfn-wafv2-webacl-headermatchpattern-includedheaders>
-    pub fn included_headers(mut self, included_headers: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.included_headers = Some(rt::collect::<rt::JsString, _>(included_headers));
+    pub fn included_headers(mut self, included_headers: impl rt::ListArg<rt::JsString>) -> Self {
+        self.included_headers = Some(rt::ListArg::<rt::JsString>::into_list(included_headers));
         self
     }
 }
@@ -10315,7 +10311,7 @@ pub struct CfnWebACLJsonMatchPatternProperty {
     /// > Don't use this option to include all paths. Instead, use the `All` setting.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-jsonmatchpattern.html#cfn-wafv2-webacl-jsonmatchpattern-includedpaths>
-    pub included_paths: Option<Vec<rt::JsString>>,
+    pub included_paths: Option<rt::JsList<rt::JsString>>,
 }
 
 impl CfnWebACLJsonMatchPatternProperty {
@@ -10341,8 +10337,8 @@ impl CfnWebACLJsonMatchPatternProperty {
     /// > Don't use this option to include all paths. Instead, use the `All` setting.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-jsonmatchpattern.html#cfn-wafv2-webacl-jsonmatchpattern-includedpaths>
-    pub fn included_paths(mut self, included_paths: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.included_paths = Some(rt::collect::<rt::JsString, _>(included_paths));
+    pub fn included_paths(mut self, included_paths: impl rt::ListArg<rt::JsString>) -> Self {
+        self.included_paths = Some(rt::ListArg::<rt::JsString>::into_list(included_paths));
         self
     }
 }
@@ -12734,7 +12730,7 @@ pub struct CfnWebACLResponseInspectionBodyContainsProperty {
     /// JSON example: `"FailureStrings": [ "Request failed" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionbodycontains.html#cfn-wafv2-webacl-responseinspectionbodycontains-failurestrings>
-    pub failure_strings: Vec<rt::JsString>,
+    pub failure_strings: rt::JsList<rt::JsString>,
     /// Strings in the body of the response that indicate a successful login or account creation attempt.
     ///
     /// To be counted as a success, the string can be anywhere in the body and must be an exact match, including case. Each string must be unique among the success and failure strings.
@@ -12742,15 +12738,15 @@ pub struct CfnWebACLResponseInspectionBodyContainsProperty {
     /// JSON examples: `"SuccessStrings": [ "Login successful" ]` and `"SuccessStrings": [ "Account creation successful", "Welcome to our site!" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionbodycontains.html#cfn-wafv2-webacl-responseinspectionbodycontains-successstrings>
-    pub success_strings: Vec<rt::JsString>,
+    pub success_strings: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnWebACLResponseInspectionBodyContainsProperty`], named: `CfnWebACLResponseInspectionBodyContainsProperty::new(CfnWebACLResponseInspectionBodyContainsPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnWebACLResponseInspectionBodyContainsPropertyRequired<T0, T1> {
-    /// Strings in the body of the response that indicate a failed login or account creation attempt. (items converting into `JsString`)
+    /// Strings in the body of the response that indicate a failed login or account creation attempt. (items converting into `JsString`, or a `JsArray` of them)
     pub failure_strings: T0,
-    /// Strings in the body of the response that indicate a successful login or account creation attempt. (items converting into `JsString`)
+    /// Strings in the body of the response that indicate a successful login or account creation attempt. (items converting into `JsString`, or a `JsArray` of them)
     pub success_strings: T1,
 }
 
@@ -12758,12 +12754,10 @@ impl CfnWebACLResponseInspectionBodyContainsProperty {
     /// A `CfnWebACLResponseInspectionBodyContainsProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1>(required: CfnWebACLResponseInspectionBodyContainsPropertyRequired<T0, T1>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
-        T1: IntoIterator,
-        T1::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
+        T1: rt::ListArg<rt::JsString>,
     {
-        CfnWebACLResponseInspectionBodyContainsProperty { failure_strings: rt::collect::<rt::JsString, _>(required.failure_strings), success_strings: rt::collect::<rt::JsString, _>(required.success_strings) }
+        CfnWebACLResponseInspectionBodyContainsProperty { failure_strings: rt::ListArg::<rt::JsString>::into_list(required.failure_strings), success_strings: rt::ListArg::<rt::JsString>::into_list(required.success_strings) }
     }
     /// Strings in the body of the response that indicate a failed login or account creation attempt.
     ///
@@ -12772,8 +12766,8 @@ impl CfnWebACLResponseInspectionBodyContainsProperty {
     /// JSON example: `"FailureStrings": [ "Request failed" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionbodycontains.html#cfn-wafv2-webacl-responseinspectionbodycontains-failurestrings>
-    pub fn failure_strings(mut self, failure_strings: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.failure_strings = rt::collect::<rt::JsString, _>(failure_strings);
+    pub fn failure_strings(mut self, failure_strings: impl rt::ListArg<rt::JsString>) -> Self {
+        self.failure_strings = rt::ListArg::<rt::JsString>::into_list(failure_strings);
         self
     }
     /// Strings in the body of the response that indicate a successful login or account creation attempt.
@@ -12783,8 +12777,8 @@ impl CfnWebACLResponseInspectionBodyContainsProperty {
     /// JSON examples: `"SuccessStrings": [ "Login successful" ]` and `"SuccessStrings": [ "Account creation successful", "Welcome to our site!" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionbodycontains.html#cfn-wafv2-webacl-responseinspectionbodycontains-successstrings>
-    pub fn success_strings(mut self, success_strings: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.success_strings = rt::collect::<rt::JsString, _>(success_strings);
+    pub fn success_strings(mut self, success_strings: impl rt::ListArg<rt::JsString>) -> Self {
+        self.success_strings = rt::ListArg::<rt::JsString>::into_list(success_strings);
         self
     }
 }
@@ -12814,7 +12808,7 @@ pub struct CfnWebACLResponseInspectionHeaderProperty {
     /// JSON examples: `"FailureValues": [ "LoginFailed", "Failed login" ]` and `"FailureValues": [ "AccountCreationFailed" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionheader.html#cfn-wafv2-webacl-responseinspectionheader-failurevalues>
-    pub failure_values: Vec<rt::JsString>,
+    pub failure_values: rt::JsList<rt::JsString>,
     /// The name of the header to match against. The name must be an exact match, including case.
     ///
     /// JSON example: `"Name": [ "RequestResult" ]`
@@ -12828,17 +12822,17 @@ pub struct CfnWebACLResponseInspectionHeaderProperty {
     /// JSON examples: `"SuccessValues": [ "LoginPassed", "Successful login" ]` and `"SuccessValues": [ "AccountCreated", "Successful account creation" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionheader.html#cfn-wafv2-webacl-responseinspectionheader-successvalues>
-    pub success_values: Vec<rt::JsString>,
+    pub success_values: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnWebACLResponseInspectionHeaderProperty`], named: `CfnWebACLResponseInspectionHeaderProperty::new(CfnWebACLResponseInspectionHeaderPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnWebACLResponseInspectionHeaderPropertyRequired<T0, T1, T2> {
-    /// Values in the response header with the specified name that indicate a failed login or account creation attempt. (items converting into `JsString`)
+    /// Values in the response header with the specified name that indicate a failed login or account creation attempt. (items converting into `JsString`, or a `JsArray` of them)
     pub failure_values: T0,
     /// The name of the header to match against. The name must be an exact match, including case. (converts into `JsString`)
     pub name: T1,
-    /// Values in the response header with the specified name that indicate a successful login or account creation attempt. (items converting into `JsString`)
+    /// Values in the response header with the specified name that indicate a successful login or account creation attempt. (items converting into `JsString`, or a `JsArray` of them)
     pub success_values: T2,
 }
 
@@ -12846,13 +12840,11 @@ impl CfnWebACLResponseInspectionHeaderProperty {
     /// A `CfnWebACLResponseInspectionHeaderProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: CfnWebACLResponseInspectionHeaderPropertyRequired<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
-        T2: IntoIterator,
-        T2::Item: Into<rt::JsString>,
+        T2: rt::ListArg<rt::JsString>,
     {
-        CfnWebACLResponseInspectionHeaderProperty { failure_values: rt::collect::<rt::JsString, _>(required.failure_values), name: required.name.into(), success_values: rt::collect::<rt::JsString, _>(required.success_values) }
+        CfnWebACLResponseInspectionHeaderProperty { failure_values: rt::ListArg::<rt::JsString>::into_list(required.failure_values), name: required.name.into(), success_values: rt::ListArg::<rt::JsString>::into_list(required.success_values) }
     }
     /// Values in the response header with the specified name that indicate a failed login or account creation attempt.
     ///
@@ -12861,8 +12853,8 @@ impl CfnWebACLResponseInspectionHeaderProperty {
     /// JSON examples: `"FailureValues": [ "LoginFailed", "Failed login" ]` and `"FailureValues": [ "AccountCreationFailed" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionheader.html#cfn-wafv2-webacl-responseinspectionheader-failurevalues>
-    pub fn failure_values(mut self, failure_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.failure_values = rt::collect::<rt::JsString, _>(failure_values);
+    pub fn failure_values(mut self, failure_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.failure_values = rt::ListArg::<rt::JsString>::into_list(failure_values);
         self
     }
     /// The name of the header to match against. The name must be an exact match, including case.
@@ -12881,8 +12873,8 @@ impl CfnWebACLResponseInspectionHeaderProperty {
     /// JSON examples: `"SuccessValues": [ "LoginPassed", "Successful login" ]` and `"SuccessValues": [ "AccountCreated", "Successful account creation" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionheader.html#cfn-wafv2-webacl-responseinspectionheader-successvalues>
-    pub fn success_values(mut self, success_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.success_values = rt::collect::<rt::JsString, _>(success_values);
+    pub fn success_values(mut self, success_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.success_values = rt::ListArg::<rt::JsString>::into_list(success_values);
         self
     }
 }
@@ -12915,7 +12907,7 @@ pub struct CfnWebACLResponseInspectionJsonProperty {
     /// JSON example: `"FailureValues": [ "False", "Failed" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionjson.html#cfn-wafv2-webacl-responseinspectionjson-failurevalues>
-    pub failure_values: Vec<rt::JsString>,
+    pub failure_values: rt::JsList<rt::JsString>,
     /// The identifier for the value to match against in the JSON.
     ///
     /// The identifier must be an exact match, including case.
@@ -12931,17 +12923,17 @@ pub struct CfnWebACLResponseInspectionJsonProperty {
     /// JSON example: `"SuccessValues": [ "True", "Succeeded" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionjson.html#cfn-wafv2-webacl-responseinspectionjson-successvalues>
-    pub success_values: Vec<rt::JsString>,
+    pub success_values: rt::JsList<rt::JsString>,
 }
 
 /// The required fields of [`CfnWebACLResponseInspectionJsonProperty`], named: `CfnWebACLResponseInspectionJsonProperty::new(CfnWebACLResponseInspectionJsonPropertyRequired { .. })`.
 #[derive(Clone, Debug)]
 pub struct CfnWebACLResponseInspectionJsonPropertyRequired<T0, T1, T2> {
-    /// Values for the specified identifier in the response JSON that indicate a failed login or account creation attempt. (items converting into `JsString`)
+    /// Values for the specified identifier in the response JSON that indicate a failed login or account creation attempt. (items converting into `JsString`, or a `JsArray` of them)
     pub failure_values: T0,
     /// The identifier for the value to match against in the JSON. (converts into `JsString`)
     pub identifier: T1,
-    /// Values for the specified identifier in the response JSON that indicate a successful login or account creation attempt. (items converting into `JsString`)
+    /// Values for the specified identifier in the response JSON that indicate a successful login or account creation attempt. (items converting into `JsString`, or a `JsArray` of them)
     pub success_values: T2,
 }
 
@@ -12949,13 +12941,11 @@ impl CfnWebACLResponseInspectionJsonProperty {
     /// A `CfnWebACLResponseInspectionJsonProperty` with its required fields, named; set optional ones with the setters.
     pub fn new<T0, T1, T2>(required: CfnWebACLResponseInspectionJsonPropertyRequired<T0, T1, T2>) -> Self
     where
-        T0: IntoIterator,
-        T0::Item: Into<rt::JsString>,
+        T0: rt::ListArg<rt::JsString>,
         T1: Into<rt::JsString>,
-        T2: IntoIterator,
-        T2::Item: Into<rt::JsString>,
+        T2: rt::ListArg<rt::JsString>,
     {
-        CfnWebACLResponseInspectionJsonProperty { failure_values: rt::collect::<rt::JsString, _>(required.failure_values), identifier: required.identifier.into(), success_values: rt::collect::<rt::JsString, _>(required.success_values) }
+        CfnWebACLResponseInspectionJsonProperty { failure_values: rt::ListArg::<rt::JsString>::into_list(required.failure_values), identifier: required.identifier.into(), success_values: rt::ListArg::<rt::JsString>::into_list(required.success_values) }
     }
     /// Values for the specified identifier in the response JSON that indicate a failed login or account creation attempt.
     ///
@@ -12964,8 +12954,8 @@ impl CfnWebACLResponseInspectionJsonProperty {
     /// JSON example: `"FailureValues": [ "False", "Failed" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionjson.html#cfn-wafv2-webacl-responseinspectionjson-failurevalues>
-    pub fn failure_values(mut self, failure_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.failure_values = rt::collect::<rt::JsString, _>(failure_values);
+    pub fn failure_values(mut self, failure_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.failure_values = rt::ListArg::<rt::JsString>::into_list(failure_values);
         self
     }
     /// The identifier for the value to match against in the JSON.
@@ -12986,8 +12976,8 @@ impl CfnWebACLResponseInspectionJsonProperty {
     /// JSON example: `"SuccessValues": [ "True", "Succeeded" ]`
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-responseinspectionjson.html#cfn-wafv2-webacl-responseinspectionjson-successvalues>
-    pub fn success_values(mut self, success_values: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.success_values = rt::collect::<rt::JsString, _>(success_values);
+    pub fn success_values(mut self, success_values: impl rt::ListArg<rt::JsString>) -> Self {
+        self.success_values = rt::ListArg::<rt::JsString>::into_list(success_values);
         self
     }
 }
@@ -14928,13 +14918,13 @@ pub struct CfnWebACLProps {
     /// > To modify tags on existing resources, use the AWS WAF APIs or command line interface. With AWS CloudFormation , you can only add tags to AWS WAF resources during resource creation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-webacl.html#cfn-wafv2-webacl-tags>
-    pub tags: Option<Vec<crate::aws_cdk_lib::CfnTag>>,
+    pub tags: Option<rt::JsList<crate::aws_cdk_lib::CfnTag>>,
     /// Specifies the domains that AWS WAF should accept in a web request token.
     ///
     /// This enables the use of tokens across multiple protected websites. When AWS WAF provides a token, it uses the domain of the AWS resource that the web ACL is protecting. If you don't specify a list of token domains, AWS WAF accepts tokens only for the domain of the protected resource. With a token domain list, AWS WAF accepts the resource's host domain plus all domains in the token domain list, including their prefixed subdomains.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-webacl.html#cfn-wafv2-webacl-tokendomains>
-    pub token_domains: Option<Vec<rt::JsString>>,
+    pub token_domains: Option<rt::JsList<rt::JsString>>,
     /// Defines and enables Amazon CloudWatch metrics and web request sample collection.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-webacl.html#cfn-wafv2-webacl-visibilityconfig>
@@ -15090,8 +15080,8 @@ impl CfnWebACLProps {
     /// > To modify tags on existing resources, use the AWS WAF APIs or command line interface. With AWS CloudFormation , you can only add tags to AWS WAF resources during resource creation.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-webacl.html#cfn-wafv2-webacl-tags>
-    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<crate::aws_cdk_lib::CfnTag>>) -> Self {
-        self.tags = Some(rt::collect::<crate::aws_cdk_lib::CfnTag, _>(tags));
+    pub fn tags(mut self, tags: impl rt::ListArg<crate::aws_cdk_lib::CfnTag>) -> Self {
+        self.tags = Some(rt::ListArg::<crate::aws_cdk_lib::CfnTag>::into_list(tags));
         self
     }
     /// Specifies the domains that AWS WAF should accept in a web request token.
@@ -15099,8 +15089,8 @@ impl CfnWebACLProps {
     /// This enables the use of tokens across multiple protected websites. When AWS WAF provides a token, it uses the domain of the AWS resource that the web ACL is protecting. If you don't specify a list of token domains, AWS WAF accepts tokens only for the domain of the protected resource. With a token domain list, AWS WAF accepts the resource's host domain plus all domains in the token domain list, including their prefixed subdomains.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-webacl.html#cfn-wafv2-webacl-tokendomains>
-    pub fn token_domains(mut self, token_domains: impl IntoIterator<Item = impl Into<rt::JsString>>) -> Self {
-        self.token_domains = Some(rt::collect::<rt::JsString, _>(token_domains));
+    pub fn token_domains(mut self, token_domains: impl rt::ListArg<rt::JsString>) -> Self {
+        self.token_domains = Some(rt::ListArg::<rt::JsString>::into_list(token_domains));
         self
     }
     /// Defines and enables Amazon CloudWatch metrics and web request sample collection.
@@ -19830,11 +19820,11 @@ impl From<crate::aws_cdk_lib::aws_wafv2::CfnWebACLXssMatchStatementProperty> for
     }
 }
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<rt::JsNumber>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<rt::JsNumber>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrNumberList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    NumberList(Vec<rt::JsNumber>),
+    NumberList(rt::JsList<rt::JsNumber>),
 }
 impl rt::ToValue for IResolvableOrNumberList {
     fn to_value(&self) -> crate::program::Value {
@@ -19854,17 +19844,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrNumberList {
         IResolvableOrNumberList::IResolvable(*v)
     }
 }
-impl From<Vec<rt::JsNumber>> for IResolvableOrNumberList {
-    fn from(v: Vec<rt::JsNumber>) -> Self {
+impl From<rt::JsList<rt::JsNumber>> for IResolvableOrNumberList {
+    fn from(v: rt::JsList<rt::JsNumber>) -> Self {
         IResolvableOrNumberList::NumberList(v)
     }
 }
+impl From<Vec<rt::JsNumber>> for IResolvableOrNumberList {
+    fn from(v: Vec<rt::JsNumber>) -> Self {
+        IResolvableOrNumberList::NumberList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<rt::JsNumber>> for IResolvableOrNumberList {
+    fn from(v: rt::JsArray<rt::JsNumber>) -> Self {
+        IResolvableOrNumberList::NumberList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnLoggingConfigurationConditionProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnLoggingConfigurationConditionProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnLoggingConfigurationConditionPropertyList(Vec<IResolvableOrCfnLoggingConfigurationConditionProperty>),
+    IResolvableOrCfnLoggingConfigurationConditionPropertyList(rt::JsList<IResolvableOrCfnLoggingConfigurationConditionProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -19884,17 +19884,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLog
         IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnLoggingConfigurationConditionProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList {
-    fn from(v: Vec<IResolvableOrCfnLoggingConfigurationConditionProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnLoggingConfigurationConditionProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnLoggingConfigurationConditionProperty>) -> Self {
         IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList::IResolvableOrCfnLoggingConfigurationConditionPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnLoggingConfigurationConditionProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList {
+    fn from(v: Vec<IResolvableOrCfnLoggingConfigurationConditionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList::IResolvableOrCfnLoggingConfigurationConditionPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnLoggingConfigurationConditionProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnLoggingConfigurationConditionProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLoggingConfigurationConditionPropertyList::IResolvableOrCfnLoggingConfigurationConditionPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList(Vec<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>),
+    IResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList(rt::JsList<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -19914,17 +19924,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLog
         IResolvableOrIResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList {
-    fn from(v: Vec<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>) -> Self {
         IResolvableOrIResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList::IResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList {
+    fn from(v: Vec<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList::IResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnLoggingConfigurationFieldToMatchProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList::IResolvableOrCfnLoggingConfigurationFieldToMatchPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnLoggingConfigurationFilterProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnLoggingConfigurationFilterProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnLoggingConfigurationFilterPropertyList(Vec<IResolvableOrCfnLoggingConfigurationFilterProperty>),
+    IResolvableOrCfnLoggingConfigurationFilterPropertyList(rt::JsList<IResolvableOrCfnLoggingConfigurationFilterProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -19944,17 +19964,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnLog
         IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnLoggingConfigurationFilterProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList {
-    fn from(v: Vec<IResolvableOrCfnLoggingConfigurationFilterProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnLoggingConfigurationFilterProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnLoggingConfigurationFilterProperty>) -> Self {
         IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList::IResolvableOrCfnLoggingConfigurationFilterPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnLoggingConfigurationFilterProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList {
+    fn from(v: Vec<IResolvableOrCfnLoggingConfigurationFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList::IResolvableOrCfnLoggingConfigurationFilterPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnLoggingConfigurationFilterProperty>> for IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnLoggingConfigurationFilterProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnLoggingConfigurationFilterPropertyList::IResolvableOrCfnLoggingConfigurationFilterPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList(Vec<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>),
+    IResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList(rt::JsList<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -19974,17 +20004,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>> for IResolvableOrIResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>> for IResolvableOrIResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList::IResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>> for IResolvableOrIResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList::IResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>> for IResolvableOrIResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleGroupCustomHTTPHeaderProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList::IResolvableOrCfnRuleGroupCustomHTTPHeaderPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleGroupLabelProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleGroupLabelProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleGroupLabelPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleGroupLabelPropertyList(Vec<IResolvableOrCfnRuleGroupLabelProperty>),
+    IResolvableOrCfnRuleGroupLabelPropertyList(rt::JsList<IResolvableOrCfnRuleGroupLabelProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleGroupLabelPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20004,17 +20044,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleGroupLabelPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleGroupLabelProperty>> for IResolvableOrIResolvableOrCfnRuleGroupLabelPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleGroupLabelProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleGroupLabelProperty>> for IResolvableOrIResolvableOrCfnRuleGroupLabelPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleGroupLabelProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleGroupLabelPropertyList::IResolvableOrCfnRuleGroupLabelPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleGroupLabelProperty>> for IResolvableOrIResolvableOrCfnRuleGroupLabelPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleGroupLabelProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupLabelPropertyList::IResolvableOrCfnRuleGroupLabelPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleGroupLabelProperty>> for IResolvableOrIResolvableOrCfnRuleGroupLabelPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleGroupLabelProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupLabelPropertyList::IResolvableOrCfnRuleGroupLabelPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleGroupLabelSummaryProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleGroupLabelSummaryProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleGroupLabelSummaryPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleGroupLabelSummaryPropertyList(Vec<IResolvableOrCfnRuleGroupLabelSummaryProperty>),
+    IResolvableOrCfnRuleGroupLabelSummaryPropertyList(rt::JsList<IResolvableOrCfnRuleGroupLabelSummaryProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleGroupLabelSummaryPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20034,17 +20084,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleGroupLabelSummaryPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleGroupLabelSummaryProperty>> for IResolvableOrIResolvableOrCfnRuleGroupLabelSummaryPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleGroupLabelSummaryProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleGroupLabelSummaryProperty>> for IResolvableOrIResolvableOrCfnRuleGroupLabelSummaryPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleGroupLabelSummaryProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleGroupLabelSummaryPropertyList::IResolvableOrCfnRuleGroupLabelSummaryPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleGroupLabelSummaryProperty>> for IResolvableOrIResolvableOrCfnRuleGroupLabelSummaryPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleGroupLabelSummaryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupLabelSummaryPropertyList::IResolvableOrCfnRuleGroupLabelSummaryPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleGroupLabelSummaryProperty>> for IResolvableOrIResolvableOrCfnRuleGroupLabelSummaryPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleGroupLabelSummaryProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupLabelSummaryPropertyList::IResolvableOrCfnRuleGroupLabelSummaryPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleGroupPaymentNetworkProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleGroupPaymentNetworkProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleGroupPaymentNetworkPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleGroupPaymentNetworkPropertyList(Vec<IResolvableOrCfnRuleGroupPaymentNetworkProperty>),
+    IResolvableOrCfnRuleGroupPaymentNetworkPropertyList(rt::JsList<IResolvableOrCfnRuleGroupPaymentNetworkProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleGroupPaymentNetworkPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20064,17 +20124,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleGroupPaymentNetworkPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleGroupPaymentNetworkProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPaymentNetworkPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleGroupPaymentNetworkProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleGroupPaymentNetworkProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPaymentNetworkPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleGroupPaymentNetworkProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleGroupPaymentNetworkPropertyList::IResolvableOrCfnRuleGroupPaymentNetworkPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleGroupPaymentNetworkProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPaymentNetworkPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleGroupPaymentNetworkProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupPaymentNetworkPropertyList::IResolvableOrCfnRuleGroupPaymentNetworkPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleGroupPaymentNetworkProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPaymentNetworkPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleGroupPaymentNetworkProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupPaymentNetworkPropertyList::IResolvableOrCfnRuleGroupPaymentNetworkPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList(Vec<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>),
+    IResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList(rt::JsList<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20094,17 +20164,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList::IResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList::IResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleGroupPreParseTextTransformationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList::IResolvableOrCfnRuleGroupPreParseTextTransformationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleGroupPriceProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleGroupPriceProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleGroupPricePropertyList(Vec<IResolvableOrCfnRuleGroupPriceProperty>),
+    IResolvableOrCfnRuleGroupPricePropertyList(rt::JsList<IResolvableOrCfnRuleGroupPriceProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20124,17 +20204,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleGroupPriceProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleGroupPriceProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleGroupPriceProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleGroupPriceProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList::IResolvableOrCfnRuleGroupPricePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleGroupPriceProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleGroupPriceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList::IResolvableOrCfnRuleGroupPricePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleGroupPriceProperty>> for IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleGroupPriceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupPricePropertyList::IResolvableOrCfnRuleGroupPricePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList(Vec<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>),
+    IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList(rt::JsList<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20154,17 +20244,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>> for IResolvableOrIResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>> for IResolvableOrIResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList::IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>> for IResolvableOrIResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList::IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>> for IResolvableOrIResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList::IResolvableOrCfnRuleGroupRateBasedStatementCustomKeyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleGroupRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleGroupRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleGroupRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleGroupRulePropertyList(Vec<IResolvableOrCfnRuleGroupRuleProperty>),
+    IResolvableOrCfnRuleGroupRulePropertyList(rt::JsList<IResolvableOrCfnRuleGroupRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleGroupRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20184,17 +20284,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleGroupRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleGroupRuleProperty>> for IResolvableOrIResolvableOrCfnRuleGroupRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleGroupRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleGroupRuleProperty>> for IResolvableOrIResolvableOrCfnRuleGroupRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleGroupRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleGroupRulePropertyList::IResolvableOrCfnRuleGroupRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleGroupRuleProperty>> for IResolvableOrIResolvableOrCfnRuleGroupRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleGroupRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupRulePropertyList::IResolvableOrCfnRuleGroupRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleGroupRuleProperty>> for IResolvableOrIResolvableOrCfnRuleGroupRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleGroupRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupRulePropertyList::IResolvableOrCfnRuleGroupRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleGroupStatementProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleGroupStatementProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleGroupStatementPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleGroupStatementPropertyList(Vec<IResolvableOrCfnRuleGroupStatementProperty>),
+    IResolvableOrCfnRuleGroupStatementPropertyList(rt::JsList<IResolvableOrCfnRuleGroupStatementProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleGroupStatementPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20214,17 +20324,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleGroupStatementPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleGroupStatementProperty>> for IResolvableOrIResolvableOrCfnRuleGroupStatementPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleGroupStatementProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleGroupStatementProperty>> for IResolvableOrIResolvableOrCfnRuleGroupStatementPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleGroupStatementProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleGroupStatementPropertyList::IResolvableOrCfnRuleGroupStatementPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleGroupStatementProperty>> for IResolvableOrIResolvableOrCfnRuleGroupStatementPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleGroupStatementProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupStatementPropertyList::IResolvableOrCfnRuleGroupStatementPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleGroupStatementProperty>> for IResolvableOrIResolvableOrCfnRuleGroupStatementPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleGroupStatementProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupStatementPropertyList::IResolvableOrCfnRuleGroupStatementPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnRuleGroupTextTransformationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnRuleGroupTextTransformationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnRuleGroupTextTransformationPropertyList(Vec<IResolvableOrCfnRuleGroupTextTransformationProperty>),
+    IResolvableOrCfnRuleGroupTextTransformationPropertyList(rt::JsList<IResolvableOrCfnRuleGroupTextTransformationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20244,17 +20364,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnRul
         IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnRuleGroupTextTransformationProperty>> for IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnRuleGroupTextTransformationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnRuleGroupTextTransformationProperty>> for IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnRuleGroupTextTransformationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList::IResolvableOrCfnRuleGroupTextTransformationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnRuleGroupTextTransformationProperty>> for IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnRuleGroupTextTransformationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList::IResolvableOrCfnRuleGroupTextTransformationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnRuleGroupTextTransformationProperty>> for IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnRuleGroupTextTransformationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnRuleGroupTextTransformationPropertyList::IResolvableOrCfnRuleGroupTextTransformationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLApplicationAttributeProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLApplicationAttributeProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLApplicationAttributePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLApplicationAttributePropertyList(Vec<IResolvableOrCfnWebACLApplicationAttributeProperty>),
+    IResolvableOrCfnWebACLApplicationAttributePropertyList(rt::JsList<IResolvableOrCfnWebACLApplicationAttributeProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLApplicationAttributePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20274,17 +20404,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLApplicationAttributePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLApplicationAttributeProperty>> for IResolvableOrIResolvableOrCfnWebACLApplicationAttributePropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLApplicationAttributeProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLApplicationAttributeProperty>> for IResolvableOrIResolvableOrCfnWebACLApplicationAttributePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLApplicationAttributeProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLApplicationAttributePropertyList::IResolvableOrCfnWebACLApplicationAttributePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLApplicationAttributeProperty>> for IResolvableOrIResolvableOrCfnWebACLApplicationAttributePropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLApplicationAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLApplicationAttributePropertyList::IResolvableOrCfnWebACLApplicationAttributePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLApplicationAttributeProperty>> for IResolvableOrIResolvableOrCfnWebACLApplicationAttributePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLApplicationAttributeProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLApplicationAttributePropertyList::IResolvableOrCfnWebACLApplicationAttributePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLCustomHTTPHeaderPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLCustomHTTPHeaderPropertyList(Vec<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>),
+    IResolvableOrCfnWebACLCustomHTTPHeaderPropertyList(rt::JsList<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLCustomHTTPHeaderPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20304,17 +20444,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLCustomHTTPHeaderPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>> for IResolvableOrIResolvableOrCfnWebACLCustomHTTPHeaderPropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>> for IResolvableOrIResolvableOrCfnWebACLCustomHTTPHeaderPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLCustomHTTPHeaderPropertyList::IResolvableOrCfnWebACLCustomHTTPHeaderPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>> for IResolvableOrIResolvableOrCfnWebACLCustomHTTPHeaderPropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLCustomHTTPHeaderPropertyList::IResolvableOrCfnWebACLCustomHTTPHeaderPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>> for IResolvableOrIResolvableOrCfnWebACLCustomHTTPHeaderPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLCustomHTTPHeaderProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLCustomHTTPHeaderPropertyList::IResolvableOrCfnWebACLCustomHTTPHeaderPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLDataProtectProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLDataProtectProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLDataProtectPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLDataProtectPropertyList(Vec<IResolvableOrCfnWebACLDataProtectProperty>),
+    IResolvableOrCfnWebACLDataProtectPropertyList(rt::JsList<IResolvableOrCfnWebACLDataProtectProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLDataProtectPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20334,17 +20484,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLDataProtectPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLDataProtectProperty>> for IResolvableOrIResolvableOrCfnWebACLDataProtectPropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLDataProtectProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLDataProtectProperty>> for IResolvableOrIResolvableOrCfnWebACLDataProtectPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLDataProtectProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLDataProtectPropertyList::IResolvableOrCfnWebACLDataProtectPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLDataProtectProperty>> for IResolvableOrIResolvableOrCfnWebACLDataProtectPropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLDataProtectProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLDataProtectPropertyList::IResolvableOrCfnWebACLDataProtectPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLDataProtectProperty>> for IResolvableOrIResolvableOrCfnWebACLDataProtectPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLDataProtectProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLDataProtectPropertyList::IResolvableOrCfnWebACLDataProtectPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLExcludedRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLExcludedRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLExcludedRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLExcludedRulePropertyList(Vec<IResolvableOrCfnWebACLExcludedRuleProperty>),
+    IResolvableOrCfnWebACLExcludedRulePropertyList(rt::JsList<IResolvableOrCfnWebACLExcludedRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLExcludedRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20364,17 +20524,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLExcludedRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLExcludedRuleProperty>> for IResolvableOrIResolvableOrCfnWebACLExcludedRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLExcludedRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLExcludedRuleProperty>> for IResolvableOrIResolvableOrCfnWebACLExcludedRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLExcludedRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLExcludedRulePropertyList::IResolvableOrCfnWebACLExcludedRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLExcludedRuleProperty>> for IResolvableOrIResolvableOrCfnWebACLExcludedRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLExcludedRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLExcludedRulePropertyList::IResolvableOrCfnWebACLExcludedRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLExcludedRuleProperty>> for IResolvableOrIResolvableOrCfnWebACLExcludedRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLExcludedRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLExcludedRulePropertyList::IResolvableOrCfnWebACLExcludedRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLFieldIdentifierProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLFieldIdentifierProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLFieldIdentifierPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLFieldIdentifierPropertyList(Vec<IResolvableOrCfnWebACLFieldIdentifierProperty>),
+    IResolvableOrCfnWebACLFieldIdentifierPropertyList(rt::JsList<IResolvableOrCfnWebACLFieldIdentifierProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLFieldIdentifierPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20394,17 +20564,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLFieldIdentifierPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLFieldIdentifierProperty>> for IResolvableOrIResolvableOrCfnWebACLFieldIdentifierPropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLFieldIdentifierProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLFieldIdentifierProperty>> for IResolvableOrIResolvableOrCfnWebACLFieldIdentifierPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLFieldIdentifierProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLFieldIdentifierPropertyList::IResolvableOrCfnWebACLFieldIdentifierPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLFieldIdentifierProperty>> for IResolvableOrIResolvableOrCfnWebACLFieldIdentifierPropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLFieldIdentifierProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLFieldIdentifierPropertyList::IResolvableOrCfnWebACLFieldIdentifierPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLFieldIdentifierProperty>> for IResolvableOrIResolvableOrCfnWebACLFieldIdentifierPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLFieldIdentifierProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLFieldIdentifierPropertyList::IResolvableOrCfnWebACLFieldIdentifierPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLLabelProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLLabelProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLLabelPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLLabelPropertyList(Vec<IResolvableOrCfnWebACLLabelProperty>),
+    IResolvableOrCfnWebACLLabelPropertyList(rt::JsList<IResolvableOrCfnWebACLLabelProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLLabelPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20424,17 +20604,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLLabelPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLLabelProperty>> for IResolvableOrIResolvableOrCfnWebACLLabelPropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLLabelProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLLabelProperty>> for IResolvableOrIResolvableOrCfnWebACLLabelPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLLabelProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLLabelPropertyList::IResolvableOrCfnWebACLLabelPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLLabelProperty>> for IResolvableOrIResolvableOrCfnWebACLLabelPropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLLabelProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLLabelPropertyList::IResolvableOrCfnWebACLLabelPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLLabelProperty>> for IResolvableOrIResolvableOrCfnWebACLLabelPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLLabelProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLLabelPropertyList::IResolvableOrCfnWebACLLabelPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList(Vec<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>),
+    IResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList(rt::JsList<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20454,17 +20644,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>> for IResolvableOrIResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>> for IResolvableOrIResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList::IResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>> for IResolvableOrIResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList::IResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>> for IResolvableOrIResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLManagedRuleGroupConfigProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList::IResolvableOrCfnWebACLManagedRuleGroupConfigPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLPaymentNetworkProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLPaymentNetworkProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLPaymentNetworkPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLPaymentNetworkPropertyList(Vec<IResolvableOrCfnWebACLPaymentNetworkProperty>),
+    IResolvableOrCfnWebACLPaymentNetworkPropertyList(rt::JsList<IResolvableOrCfnWebACLPaymentNetworkProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLPaymentNetworkPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20484,17 +20684,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLPaymentNetworkPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLPaymentNetworkProperty>> for IResolvableOrIResolvableOrCfnWebACLPaymentNetworkPropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLPaymentNetworkProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLPaymentNetworkProperty>> for IResolvableOrIResolvableOrCfnWebACLPaymentNetworkPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLPaymentNetworkProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLPaymentNetworkPropertyList::IResolvableOrCfnWebACLPaymentNetworkPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLPaymentNetworkProperty>> for IResolvableOrIResolvableOrCfnWebACLPaymentNetworkPropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLPaymentNetworkProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLPaymentNetworkPropertyList::IResolvableOrCfnWebACLPaymentNetworkPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLPaymentNetworkProperty>> for IResolvableOrIResolvableOrCfnWebACLPaymentNetworkPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLPaymentNetworkProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLPaymentNetworkPropertyList::IResolvableOrCfnWebACLPaymentNetworkPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLPreParseTextTransformationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLPreParseTextTransformationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLPreParseTextTransformationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLPreParseTextTransformationPropertyList(Vec<IResolvableOrCfnWebACLPreParseTextTransformationProperty>),
+    IResolvableOrCfnWebACLPreParseTextTransformationPropertyList(rt::JsList<IResolvableOrCfnWebACLPreParseTextTransformationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLPreParseTextTransformationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20514,17 +20724,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLPreParseTextTransformationPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLPreParseTextTransformationProperty>> for IResolvableOrIResolvableOrCfnWebACLPreParseTextTransformationPropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLPreParseTextTransformationProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLPreParseTextTransformationProperty>> for IResolvableOrIResolvableOrCfnWebACLPreParseTextTransformationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLPreParseTextTransformationProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLPreParseTextTransformationPropertyList::IResolvableOrCfnWebACLPreParseTextTransformationPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLPreParseTextTransformationProperty>> for IResolvableOrIResolvableOrCfnWebACLPreParseTextTransformationPropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLPreParseTextTransformationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLPreParseTextTransformationPropertyList::IResolvableOrCfnWebACLPreParseTextTransformationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLPreParseTextTransformationProperty>> for IResolvableOrIResolvableOrCfnWebACLPreParseTextTransformationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLPreParseTextTransformationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLPreParseTextTransformationPropertyList::IResolvableOrCfnWebACLPreParseTextTransformationPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLPriceProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLPriceProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLPricePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLPricePropertyList(Vec<IResolvableOrCfnWebACLPriceProperty>),
+    IResolvableOrCfnWebACLPricePropertyList(rt::JsList<IResolvableOrCfnWebACLPriceProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLPricePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20544,17 +20764,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLPricePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLPriceProperty>> for IResolvableOrIResolvableOrCfnWebACLPricePropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLPriceProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLPriceProperty>> for IResolvableOrIResolvableOrCfnWebACLPricePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLPriceProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLPricePropertyList::IResolvableOrCfnWebACLPricePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLPriceProperty>> for IResolvableOrIResolvableOrCfnWebACLPricePropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLPriceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLPricePropertyList::IResolvableOrCfnWebACLPricePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLPriceProperty>> for IResolvableOrIResolvableOrCfnWebACLPricePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLPriceProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLPricePropertyList::IResolvableOrCfnWebACLPricePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList(Vec<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>),
+    IResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList(rt::JsList<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20574,17 +20804,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>> for IResolvableOrIResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>> for IResolvableOrIResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList::IResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>> for IResolvableOrIResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList::IResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>> for IResolvableOrIResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLRateBasedStatementCustomKeyProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList::IResolvableOrCfnWebACLRateBasedStatementCustomKeyPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLRegexProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLRegexProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLRegexPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLRegexPropertyList(Vec<IResolvableOrCfnWebACLRegexProperty>),
+    IResolvableOrCfnWebACLRegexPropertyList(rt::JsList<IResolvableOrCfnWebACLRegexProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLRegexPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20604,17 +20844,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLRegexPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLRegexProperty>> for IResolvableOrIResolvableOrCfnWebACLRegexPropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLRegexProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLRegexProperty>> for IResolvableOrIResolvableOrCfnWebACLRegexPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLRegexProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLRegexPropertyList::IResolvableOrCfnWebACLRegexPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLRegexProperty>> for IResolvableOrIResolvableOrCfnWebACLRegexPropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLRegexProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLRegexPropertyList::IResolvableOrCfnWebACLRegexPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLRegexProperty>> for IResolvableOrIResolvableOrCfnWebACLRegexPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLRegexProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLRegexPropertyList::IResolvableOrCfnWebACLRegexPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLRuleActionOverrideProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLRuleActionOverrideProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLRuleActionOverridePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLRuleActionOverridePropertyList(Vec<IResolvableOrCfnWebACLRuleActionOverrideProperty>),
+    IResolvableOrCfnWebACLRuleActionOverridePropertyList(rt::JsList<IResolvableOrCfnWebACLRuleActionOverrideProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLRuleActionOverridePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20634,17 +20884,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLRuleActionOverridePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLRuleActionOverrideProperty>> for IResolvableOrIResolvableOrCfnWebACLRuleActionOverridePropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLRuleActionOverrideProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLRuleActionOverrideProperty>> for IResolvableOrIResolvableOrCfnWebACLRuleActionOverridePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLRuleActionOverrideProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLRuleActionOverridePropertyList::IResolvableOrCfnWebACLRuleActionOverridePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLRuleActionOverrideProperty>> for IResolvableOrIResolvableOrCfnWebACLRuleActionOverridePropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLRuleActionOverrideProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLRuleActionOverridePropertyList::IResolvableOrCfnWebACLRuleActionOverridePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLRuleActionOverrideProperty>> for IResolvableOrIResolvableOrCfnWebACLRuleActionOverridePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLRuleActionOverrideProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLRuleActionOverridePropertyList::IResolvableOrCfnWebACLRuleActionOverridePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLRuleProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLRuleProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLRulePropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLRulePropertyList(Vec<IResolvableOrCfnWebACLRuleProperty>),
+    IResolvableOrCfnWebACLRulePropertyList(rt::JsList<IResolvableOrCfnWebACLRuleProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLRulePropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20664,17 +20924,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLRulePropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLRuleProperty>> for IResolvableOrIResolvableOrCfnWebACLRulePropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLRuleProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLRuleProperty>> for IResolvableOrIResolvableOrCfnWebACLRulePropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLRuleProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLRulePropertyList::IResolvableOrCfnWebACLRulePropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLRuleProperty>> for IResolvableOrIResolvableOrCfnWebACLRulePropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLRulePropertyList::IResolvableOrCfnWebACLRulePropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLRuleProperty>> for IResolvableOrIResolvableOrCfnWebACLRulePropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLRuleProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLRulePropertyList::IResolvableOrCfnWebACLRulePropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLStatementProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLStatementProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLStatementPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLStatementPropertyList(Vec<IResolvableOrCfnWebACLStatementProperty>),
+    IResolvableOrCfnWebACLStatementPropertyList(rt::JsList<IResolvableOrCfnWebACLStatementProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLStatementPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20694,17 +20964,27 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLStatementPropertyList::IResolvable(*v)
     }
 }
-impl From<Vec<IResolvableOrCfnWebACLStatementProperty>> for IResolvableOrIResolvableOrCfnWebACLStatementPropertyList {
-    fn from(v: Vec<IResolvableOrCfnWebACLStatementProperty>) -> Self {
+impl From<rt::JsList<IResolvableOrCfnWebACLStatementProperty>> for IResolvableOrIResolvableOrCfnWebACLStatementPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLStatementProperty>) -> Self {
         IResolvableOrIResolvableOrCfnWebACLStatementPropertyList::IResolvableOrCfnWebACLStatementPropertyList(v)
     }
 }
+impl From<Vec<IResolvableOrCfnWebACLStatementProperty>> for IResolvableOrIResolvableOrCfnWebACLStatementPropertyList {
+    fn from(v: Vec<IResolvableOrCfnWebACLStatementProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLStatementPropertyList::IResolvableOrCfnWebACLStatementPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLStatementProperty>> for IResolvableOrIResolvableOrCfnWebACLStatementPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLStatementProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLStatementPropertyList::IResolvableOrCfnWebACLStatementPropertyList(rt::JsList::Array(v))
+    }
+}
 
-/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `Vec<IResolvableOrCfnWebACLTextTransformationProperty>`.
+/// A jsii union: one of `crate::aws_cdk_lib::IResolvable`, `rt::JsList<IResolvableOrCfnWebACLTextTransformationProperty>`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList {
     IResolvable(crate::aws_cdk_lib::IResolvable),
-    IResolvableOrCfnWebACLTextTransformationPropertyList(Vec<IResolvableOrCfnWebACLTextTransformationProperty>),
+    IResolvableOrCfnWebACLTextTransformationPropertyList(rt::JsList<IResolvableOrCfnWebACLTextTransformationProperty>),
 }
 impl rt::ToValue for IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList {
     fn to_value(&self) -> crate::program::Value {
@@ -20724,9 +21004,19 @@ impl From<&crate::aws_cdk_lib::IResolvable> for IResolvableOrIResolvableOrCfnWeb
         IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList::IResolvable(*v)
     }
 }
+impl From<rt::JsList<IResolvableOrCfnWebACLTextTransformationProperty>> for IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList {
+    fn from(v: rt::JsList<IResolvableOrCfnWebACLTextTransformationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList::IResolvableOrCfnWebACLTextTransformationPropertyList(v)
+    }
+}
 impl From<Vec<IResolvableOrCfnWebACLTextTransformationProperty>> for IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList {
     fn from(v: Vec<IResolvableOrCfnWebACLTextTransformationProperty>) -> Self {
-        IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList::IResolvableOrCfnWebACLTextTransformationPropertyList(v)
+        IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList::IResolvableOrCfnWebACLTextTransformationPropertyList(rt::JsList::Items(v))
+    }
+}
+impl From<rt::JsArray<IResolvableOrCfnWebACLTextTransformationProperty>> for IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList {
+    fn from(v: rt::JsArray<IResolvableOrCfnWebACLTextTransformationProperty>) -> Self {
+        IResolvableOrIResolvableOrCfnWebACLTextTransformationPropertyList::IResolvableOrCfnWebACLTextTransformationPropertyList(rt::JsList::Array(v))
     }
 }
 
