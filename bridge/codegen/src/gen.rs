@@ -41,10 +41,11 @@ struct Index<'a> {
     /// fqn -> (module index, Rust name) for generated types.
     place: HashMap<&'a str, (usize, String)>,
     modules: &'a [ModuleSpec],
-    /// Structs (jsii datatypes) that some method or property of any bound assembly returns, and
-    /// the structs their fields hold: these get typed field accessors on `rt::StructRef<S>`.
-    /// Computed over every type of every assembly, not only the generated modules, so enabling
-    /// one more module never changes what another module's code contains.
+    /// Structs (jsii datatypes) that some method or property of their own assembly returns, and
+    /// the structs of that assembly their fields hold: these get typed field accessors on
+    /// `rt::StructRef<S>`. Computed over every type of the assembly, not only the generated
+    /// modules, and never from another assembly's types, so neither enabling one more module nor
+    /// binding one more library changes what another module's code contains.
     returned: HashSet<&'a str>,
 }
 
@@ -118,19 +119,32 @@ impl<'a> Index<'a> {
     }
 }
 
-/// The structs that are results somewhere (see [`Index::returned`]), with the structs their
-/// fields hold, to a fixed point.
+/// The structs that are results in their own assembly (see [`Index::returned`]), with the
+/// structs of that assembly their fields hold, to a fixed point.
 fn returned_structs<'a>(types: &HashMap<&'a str, &'a Type>) -> HashSet<&'a str> {
-    fn structs_in<'a>(types: &HashMap<&'a str, &'a Type>, t: &TypeRef, found: &mut Vec<&'a str>) {
+    /// The assembly of a fqn: `aws-cdk-lib.aws_ec2.Vpc` -> `aws-cdk-lib`.
+    fn assembly(fqn: &str) -> &str {
+        fqn.split('.').next().unwrap_or(fqn)
+    }
+    /// Pushes the structs of `owner`'s assembly that `t` names (directly or as list/map items).
+    fn structs_in<'a>(
+        types: &HashMap<&'a str, &'a Type>,
+        owner: &str,
+        t: &TypeRef,
+        found: &mut Vec<&'a str>,
+    ) {
         match t {
             TypeRef::Named { fqn } => {
                 if let Some((key, ty)) = types.get_key_value(fqn.as_str()) {
-                    if ty.kind == Kind::Interface && ty.datatype {
+                    if ty.kind == Kind::Interface && ty.datatype && assembly(key) == assembly(owner)
+                    {
                         found.push(key);
                     }
                 }
             }
-            TypeRef::Collection { collection } => structs_in(types, &collection.elementtype, found),
+            TypeRef::Collection { collection } => {
+                structs_in(types, owner, &collection.elementtype, found)
+            }
             _ => {}
         }
     }
@@ -144,11 +158,11 @@ fn returned_structs<'a>(types: &HashMap<&'a str, &'a Type>) -> HashSet<&'a str> 
         }
         for m in t.methods.iter().filter(|m| !m.protected) {
             if let Some(r) = &m.returns {
-                structs_in(types, &r.type_ref, &mut pending);
+                structs_in(types, fqn, &r.type_ref, &mut pending);
             }
         }
         for p in t.properties.iter().filter(|p| !p.protected) {
-            structs_in(types, &p.type_ref, &mut pending);
+            structs_in(types, fqn, &p.type_ref, &mut pending);
         }
     }
     let mut returned = HashSet::new();
@@ -163,7 +177,7 @@ fn returned_structs<'a>(types: &HashMap<&'a str, &'a Type>) -> HashSet<&'a str> 
                 continue;
             }
             for p in &ty.properties {
-                structs_in(types, &p.type_ref, &mut pending);
+                structs_in(types, fqn, &p.type_ref, &mut pending);
             }
             queue.extend(
                 ty.interfaces
