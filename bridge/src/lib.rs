@@ -25,5 +25,5 @@ pub use generated::*;
 
 pub use runtime::{
     record, synthesize, Handle, JsAny, JsArray, JsBool, JsList, JsMap, JsNumber, JsObject,
-    JsString, ListArg, Opaque, StructRef,
+    JsOptional, JsString, ListArg, Opaque, StructRef,
 };

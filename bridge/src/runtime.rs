@@ -617,6 +617,70 @@ impl<T, U: Into<T>> ListArg<T> for &JsArray<U> {
     }
 }
 
+/// An optional result of aws-cdk-lib (a property or method jsii marks optional, such as
+/// `cluster.default_cloud_map_namespace()`): whether it is there is known only at replay, so the
+/// Rust code says what it relies on. [`JsOptional::expect`] gives the value, checked at replay:
+/// when aws-cdk-lib returned nothing, the replay fails at the `expect` line with its message (not
+/// at some later operation that used it). Passed on as it is (`JsAny::from`), `undefined` is
+/// allowed.
+pub struct JsOptional<T> {
+    handle: Handle,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for JsOptional<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for JsOptional<T> {}
+
+impl<T> std::fmt::Debug for JsOptional<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JsOptional(#{})", self.handle.0)
+    }
+}
+
+impl<T: FromRef> JsOptional<T> {
+    /// The value, which must be there: the replay checks it and otherwise fails at this line
+    /// with `why` (say what makes it present, e.g. "the cluster is created with a Cloud Map
+    /// namespace").
+    #[track_caller]
+    pub fn expect(&self, why: &str) -> T {
+        T::from_ref(push(
+            OpKind::Defined {
+                target: self.handle.0,
+                message: why.to_string(),
+            },
+            Location::caller(),
+        ))
+    }
+}
+
+impl<T> JsObject for JsOptional<T> {
+    fn handle(&self) -> Handle {
+        self.handle
+    }
+    fn from_handle(handle: Handle) -> Self {
+        JsOptional {
+            handle,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<T> ToValue for JsOptional<T> {
+    fn to_value(&self) -> Value {
+        Value::reference(self.handle.0)
+    }
+}
+
+impl<T> From<JsOptional<T>> for JsAny {
+    fn from(v: JsOptional<T>) -> JsAny {
+        JsAny(v.to_value())
+    }
+}
+
 /// A struct (jsii datatype) produced by aws-cdk-lib: a method's or property's result, such as
 /// `vpc.select_subnets()`'s `SelectedSubnets`. Its fields are read one by one with the typed
 /// accessors generated for `StructRef<S>` (each a property read, resolved at replay); it passes
@@ -961,6 +1025,24 @@ mod tests {
                 property: "team".into()
             }
         );
+    }
+
+    #[test]
+    fn an_optional_result_is_checked_where_the_rust_code_relies_on_it() {
+        let (program, value) = record(|| {
+            let o: JsOptional<JsString> = static_op("x.Y", "maybe", vec![]);
+            o.expect("Y always has one here")
+        });
+        assert_eq!(
+            program.ops[1].kind,
+            OpKind::Defined {
+                target: 0,
+                message: "Y always has one here".into()
+            }
+        );
+        assert_eq!(value.value(), &Value::reference(1), "the checked value");
+        let json = serde_json::to_value(&program.ops[1]).unwrap();
+        assert_eq!(json["op"], "defined");
     }
 
     #[test]

@@ -266,3 +266,46 @@ fn struct_results_and_arrays_from_aws_cdk_lib_pass_where_lists_are_taken() {
         "subnetIds read from the selection"
     );
 }
+
+/// An optional result (`JsOptional`) the code relies on: `expect` records the check, and when
+/// aws-cdk-lib returned nothing (a cluster without a Cloud Map namespace) the replay fails at the
+/// `expect` line with its message, not at a later operation with op numbers.
+#[test]
+fn a_missing_optional_result_fails_at_the_rust_line_that_expects_it() {
+    use cdk_from_rust::aws_cdk_lib::aws_ecs::Cluster;
+    use cdk_from_rust::aws_cdk_lib::{CfnOutput, CfnOutputProps};
+    let mut line = 0;
+    let (program, ()) = cdk_from_rust::record(|| {
+        let app = App::new();
+        let stack = Stack::new(app, "NoNamespace");
+        let cluster = Cluster::new(stack, "Cluster");
+        line = line!() + 3;
+        let namespace = cluster
+            .default_cloud_map_namespace()
+            .expect("the cluster is made with a namespace");
+        CfnOutput::new(
+            stack,
+            "Namespace",
+            CfnOutputProps::new(namespace.namespace_arn()),
+        );
+        cdk_from_rust::synthesize(&app);
+    });
+    let out = tempfile::tempdir().unwrap();
+    let err = synth_program(&program, out.path()).unwrap_err();
+    let RunError::Operation { problems, .. } = &err else {
+        panic!("expected an operation error, got {err}")
+    };
+    let site = problems[0].site.as_ref().expect("a Rust site");
+    assert_eq!(
+        (site.file.as_str(), site.line),
+        ("test/tests/bridge_end_to_end.rs", line),
+        "{err}"
+    );
+    let message = &problems[0].message;
+    assert!(
+        message.contains("get defaultCloudMapNamespace")
+            && message.contains("is undefined: the cluster is made with a namespace"),
+        "{err}"
+    );
+    assert!(!out.path().join("manifest.json").exists());
+}

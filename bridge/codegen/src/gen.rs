@@ -331,6 +331,17 @@ impl<'a> ModuleGen<'a> {
         }
     }
 
+    /// The Rust type a method's or property's result is returned as: [`Self::output`], in an
+    /// `rt::JsOptional` when jsii marks it optional (`expect` it where the code relies on it).
+    fn result(&mut self, t: &TypeRef, optional: bool) -> String {
+        let ret = self.output(t);
+        if optional {
+            format!("rt::JsOptional<{ret}>")
+        } else {
+            ret
+        }
+    }
+
     /// The Rust type a result of jsii type `t` is returned as.
     fn output(&mut self, t: &TypeRef) -> String {
         match t {
@@ -785,7 +796,7 @@ fn gen_members(
         gen_callable(g, body, t, c, &n, &with, target);
     }
     for (p, n) in sprops.into_iter().chain(iprops).zip(prop_names) {
-        let ret = g.output(&p.type_ref);
+        let ret = g.result(&p.type_ref, p.optional);
         doc(body, "    ", &p.docs, &[]);
         let _ = writeln!(body, "    #[track_caller]");
         if p.is_static {
@@ -890,7 +901,7 @@ fn gen_callable(
     }
     let ret = match (&target, &c.returns) {
         (Target::New, _) => "Self".to_string(),
-        (_, Some(r)) => g.output(&r.type_ref),
+        (_, Some(r)) => g.result(&r.type_ref, r.optional),
         (_, None) => "()".to_string(),
     };
     let call = match target {
@@ -1125,7 +1136,7 @@ fn gen_struct(g: &mut ModuleGen, t: &Type, name: &str) {
         // A result of this shape (`rt::StructRef<Self>`): one typed read per field.
         let mut body = String::new();
         for (p, (n, _)) in fields.iter().zip(&rendered) {
-            let ret = g.output(&p.type_ref);
+            let ret = g.result(&p.type_ref, p.optional);
             doc(&mut body, "    ", &p.docs, &[]);
             let _ = writeln!(
                 body,

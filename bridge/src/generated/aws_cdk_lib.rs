@@ -562,7 +562,7 @@ impl App {
     }
     /// Return the app that is the root of the construct tree, if available.
     #[track_caller]
-    pub fn of(construct: impl Into<crate::constructs::IConstruct>) -> crate::aws_cdk_lib::Stage {
+    pub fn of(construct: impl Into<crate::constructs::IConstruct>) -> rt::JsOptional<crate::aws_cdk_lib::Stage> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(construct)));
         rt::static_op("aws-cdk-lib.App", "of", __args)
@@ -1112,14 +1112,14 @@ impl rt::StructRef<ArnComponents> {
     ///
     /// Default: The account the stack is deployed to.
     #[track_caller]
-    pub fn account(&self) -> rt::JsString {
+    pub fn account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "account")
     }
     /// The specific ARN format to use for this ARN value.
     ///
     /// Default: - ':' when `arnFormat` is `COLON_RESOURCE_NAME`, '/' otherwise. The deprecated `sep` property takes precedence when specified.
     #[track_caller]
-    pub fn arn_format(&self) -> rt::JsAny {
+    pub fn arn_format(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "arnFormat")
     }
     /// The partition that the resource is in.
@@ -1131,7 +1131,7 @@ impl rt::StructRef<ArnComponents> {
     ///
     /// Default: The AWS partition the stack is deployed to.
     #[track_caller]
-    pub fn partition(&self) -> rt::JsString {
+    pub fn partition(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "partition")
     }
     /// The region the resource resides in.
@@ -1141,7 +1141,7 @@ impl rt::StructRef<ArnComponents> {
     ///
     /// Default: The region the stack is deployed to.
     #[track_caller]
-    pub fn region(&self) -> rt::JsString {
+    pub fn region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
     /// Resource type (e.g. "table", "autoScalingGroup", "certificate"). For some resource types, e.g. S3 buckets, this field defines the bucket name.
@@ -1151,7 +1151,7 @@ impl rt::StructRef<ArnComponents> {
     }
     /// Resource name or path within the resource (i.e. S3 bucket object key) or a wildcard such as ``"*"``. This is service-dependent.
     #[track_caller]
-    pub fn resource_name(&self) -> rt::JsString {
+    pub fn resource_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "resourceName")
     }
     /// The service namespace that identifies the AWS product (for example, 's3', 'iam', 'codepipeline').
@@ -2660,7 +2660,7 @@ impl rt::ToValue for CfnAutoScalingInstanceRefresh {
 impl rt::StructRef<CfnAutoScalingInstanceRefresh> {
     /// The preferences for the instance refresh.
     #[track_caller]
-    pub fn preferences(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingInstanceRefreshPreferences> {
+    pub fn preferences(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingInstanceRefreshPreferences>> {
         rt::get_op(rt::JsObject::handle(self), "preferences")
     }
     /// The strategy to use for the instance refresh.
@@ -2703,7 +2703,7 @@ impl rt::ToValue for CfnAutoScalingInstanceRefreshAlarmSpecification {
 impl rt::StructRef<CfnAutoScalingInstanceRefreshAlarmSpecification> {
     /// The names of the CloudWatch alarms to monitor.
     #[track_caller]
-    pub fn alarms(&self) -> rt::JsArray<rt::JsString> {
+    pub fn alarms(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "alarms")
     }
 }
@@ -2878,21 +2878,21 @@ impl rt::StructRef<CfnAutoScalingInstanceRefreshPreferences> {
     /// If any alarm goes into
     /// ALARM state, the instance refresh fails.
     #[track_caller]
-    pub fn alarm_specification(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingInstanceRefreshAlarmSpecification> {
+    pub fn alarm_specification(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingInstanceRefreshAlarmSpecification>> {
         rt::get_op(rt::JsObject::handle(self), "alarmSpecification")
     }
     /// The number of seconds after an instance refresh completes successfully before CloudFormation considers the update successful.
     ///
     /// Default: 0
     #[track_caller]
-    pub fn bake_time(&self) -> rt::JsNumber {
+    pub fn bake_time(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "bakeTime")
     }
     /// The number of seconds to wait after a checkpoint is reached before continuing.
     ///
     /// Default: - 3600 seconds (1 hour), applied only when checkpointPercentages is set
     #[track_caller]
-    pub fn checkpoint_delay(&self) -> rt::JsNumber {
+    pub fn checkpoint_delay(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "checkpointDelay")
     }
     /// Threshold values for each checkpoint in ascending order.
@@ -2904,14 +2904,14 @@ impl rt::StructRef<CfnAutoScalingInstanceRefreshPreferences> {
     ///
     /// Default: - no checkpoints
     #[track_caller]
-    pub fn checkpoint_percentages(&self) -> rt::JsArray<rt::JsNumber> {
+    pub fn checkpoint_percentages(&self) -> rt::JsOptional<rt::JsArray<rt::JsNumber>> {
         rt::get_op(rt::JsObject::handle(self), "checkpointPercentages")
     }
     /// The number of seconds to wait after a new instance enters the InService state before moving on to replacing the next instance.
     ///
     /// Default: - the group's DefaultInstanceWarmup if defined; otherwise the group's HealthCheckGracePeriod
     #[track_caller]
-    pub fn instance_warmup(&self) -> rt::JsNumber {
+    pub fn instance_warmup(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "instanceWarmup")
     }
     /// The maximum percentage of the group that can be in service and healthy, or pending, to support your workload during the instance refresh.
@@ -2920,21 +2920,21 @@ impl rt::StructRef<CfnAutoScalingInstanceRefreshPreferences> {
     ///
     /// Default: - the value set in the Auto Scaling group's instance maintenance policy, if defined; otherwise 110 when the strategy is Rolling, or 100 when the strategy is ReplaceRootVolume
     #[track_caller]
-    pub fn max_healthy_percentage(&self) -> rt::JsNumber {
+    pub fn max_healthy_percentage(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maxHealthyPercentage")
     }
     /// The minimum percentage of the group to keep in service, healthy, and ready to use to support your workload during the instance refresh.
     ///
     /// Default: - the value set in the Auto Scaling group's instance maintenance policy, if defined; otherwise 100 when the strategy is Rolling, or 90 when the strategy is ReplaceRootVolume
     #[track_caller]
-    pub fn min_healthy_percentage(&self) -> rt::JsNumber {
+    pub fn min_healthy_percentage(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "minHealthyPercentage")
     }
     /// Specifies the behavior of instances that are protected from scale in during an instance refresh.
     ///
     /// Default: 'Wait'
     #[track_caller]
-    pub fn scale_in_protected_instances(&self) -> rt::JsString {
+    pub fn scale_in_protected_instances(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "scaleInProtectedInstances")
     }
     /// Indicates whether skip matching is enabled.
@@ -2944,14 +2944,14 @@ impl rt::StructRef<CfnAutoScalingInstanceRefreshPreferences> {
     ///
     /// Default: true
     #[track_caller]
-    pub fn skip_matching(&self) -> rt::JsBool {
+    pub fn skip_matching(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "skipMatching")
     }
     /// Specifies the behavior of instances in standby during an instance refresh.
     ///
     /// Default: 'Wait'
     #[track_caller]
-    pub fn standby_instances(&self) -> rt::JsString {
+    pub fn standby_instances(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "standbyInstances")
     }
 }
@@ -2998,7 +2998,7 @@ impl rt::ToValue for CfnAutoScalingReplacingUpdate {
 /// The fields of a [`CfnAutoScalingReplacingUpdate`] that aws-cdk-lib returned, each read at replay.
 impl rt::StructRef<CfnAutoScalingReplacingUpdate> {
     #[track_caller]
-    pub fn will_replace(&self) -> rt::JsBool {
+    pub fn will_replace(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "willReplace")
     }
 }
@@ -3163,7 +3163,7 @@ impl rt::ToValue for CfnAutoScalingRollingUpdate {
 impl rt::StructRef<CfnAutoScalingRollingUpdate> {
     /// Specifies the maximum number of instances that AWS CloudFormation updates.
     #[track_caller]
-    pub fn max_batch_size(&self) -> rt::JsNumber {
+    pub fn max_batch_size(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maxBatchSize")
     }
     /// Specifies the percentage of instances in an Auto Scaling group that must remain in service while AWS CloudFormation updates old instances.
@@ -3171,12 +3171,12 @@ impl rt::StructRef<CfnAutoScalingRollingUpdate> {
     /// You can specify a value from 0 to 100. AWS CloudFormation rounds to the nearest tenth of a percent.
     /// For example, if you update five instances with a minimum active percentage of 50, three instances must remain in service.
     #[track_caller]
-    pub fn min_active_instances_percent(&self) -> rt::JsNumber {
+    pub fn min_active_instances_percent(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "minActiveInstancesPercent")
     }
     /// Specifies the minimum number of instances that must be in service within the Auto Scaling group while AWS CloudFormation updates old instances.
     #[track_caller]
-    pub fn min_instances_in_service(&self) -> rt::JsNumber {
+    pub fn min_instances_in_service(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "minInstancesInService")
     }
     /// Specifies the percentage of instances in an Auto Scaling rolling update that must signal success for an update to succeed.
@@ -3189,7 +3189,7 @@ impl rt::StructRef<CfnAutoScalingRollingUpdate> {
     ///
     /// If you specify this property, you must also enable the WaitOnResourceSignals and PauseTime properties.
     #[track_caller]
-    pub fn min_successful_instances_percent(&self) -> rt::JsNumber {
+    pub fn min_successful_instances_percent(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "minSuccessfulInstancesPercent")
     }
     /// The amount of time that AWS CloudFormation pauses after making a change to a batch of instances to give those instances time to start software applications.
@@ -3206,7 +3206,7 @@ impl rt::StructRef<CfnAutoScalingRollingUpdate> {
     /// Specify PauseTime in the ISO8601 duration format (in the format PT#H#M#S, where each # is the number of hours, minutes,
     /// and seconds, respectively). The maximum PauseTime is one hour (PT1H).
     #[track_caller]
-    pub fn pause_time(&self) -> rt::JsString {
+    pub fn pause_time(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "pauseTime")
     }
     /// Specifies the Auto Scaling processes to suspend during a stack update.
@@ -3216,7 +3216,7 @@ impl rt::StructRef<CfnAutoScalingRollingUpdate> {
     /// policies associated with an alarm. For valid values, see the ScalingProcesses.member.N parameter for the SuspendProcesses
     /// action in the Auto Scaling API Reference.
     #[track_caller]
-    pub fn suspend_processes(&self) -> rt::JsArray<rt::JsString> {
+    pub fn suspend_processes(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "suspendProcesses")
     }
     /// Specifies whether the Auto Scaling group waits on signals from new instances during an update.
@@ -3231,7 +3231,7 @@ impl rt::StructRef<CfnAutoScalingRollingUpdate> {
     /// verification by using the cfn-init helper script. For an example, see the verify_instance_health command in the Auto Scaling
     /// rolling updates sample template.
     #[track_caller]
-    pub fn wait_on_resource_signals(&self) -> rt::JsBool {
+    pub fn wait_on_resource_signals(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "waitOnResourceSignals")
     }
 }
@@ -3275,7 +3275,7 @@ impl rt::ToValue for CfnAutoScalingScheduledAction {
 /// The fields of a [`CfnAutoScalingScheduledAction`] that aws-cdk-lib returned, each read at replay.
 impl rt::StructRef<CfnAutoScalingScheduledAction> {
     #[track_caller]
-    pub fn ignore_unmodified_group_size_properties(&self) -> rt::JsBool {
+    pub fn ignore_unmodified_group_size_properties(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "ignoreUnmodifiedGroupSizeProperties")
     }
 }
@@ -3370,7 +3370,7 @@ impl CfnChangeSet {
     }
     /// The capabilities that are allowed in the stack.
     #[track_caller]
-    pub fn capabilities(&self) -> rt::JsArray<rt::JsString> {
+    pub fn capabilities(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "capabilities")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -3390,42 +3390,42 @@ impl CfnChangeSet {
     }
     /// The type of change set operation.
     #[track_caller]
-    pub fn change_set_type(&self) -> rt::JsString {
+    pub fn change_set_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "changeSetType")
     }
     /// Determines how CloudFormation handles configuration drift during deployment.
     #[track_caller]
-    pub fn deployment_mode(&self) -> rt::JsString {
+    pub fn deployment_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "deploymentMode")
     }
     /// A description to help you identify this change set.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// Indicates if the change set imports resources that already exist.
     #[track_caller]
-    pub fn import_existing_resources(&self) -> rt::JsAny {
+    pub fn import_existing_resources(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "importExistingResources")
     }
     /// Creates a change set for all nested stacks specified in the template.
     #[track_caller]
-    pub fn include_nested_stacks(&self) -> rt::JsAny {
+    pub fn include_nested_stacks(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "includeNestedStacks")
     }
     /// The ARNs of Amazon SNS topics that CloudFormation associates with the stack.
     #[track_caller]
-    pub fn notification_arns(&self) -> rt::JsArray<rt::JsString> {
+    pub fn notification_arns(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "notificationArns")
     }
     /// Determines what action will be taken if stack creation fails.
     #[track_caller]
-    pub fn on_stack_failure(&self) -> rt::JsString {
+    pub fn on_stack_failure(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "onStackFailure")
     }
     /// The ARN of an IAM role that CloudFormation assumes when executing the change set.
     #[track_caller]
-    pub fn role_arn(&self) -> rt::JsString {
+    pub fn role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "roleArn")
     }
     /// The name or unique ID of the stack for which you are creating a change set.
@@ -3435,22 +3435,22 @@ impl CfnChangeSet {
     }
     /// Key-value pairs to associate with the change set.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnChangeSetTagsItemsProperty>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnChangeSetTagsItemsProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// A structure that contains the body of the revised template.
     #[track_caller]
-    pub fn template_body(&self) -> rt::JsString {
+    pub fn template_body(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "templateBody")
     }
     /// The URL of the file that contains the revised template.
     #[track_caller]
-    pub fn template_url(&self) -> rt::JsString {
+    pub fn template_url(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "templateUrl")
     }
     /// Whether to reuse the template associated with the stack to create the change set.
     #[track_caller]
-    pub fn use_previous_template(&self) -> rt::JsAny {
+    pub fn use_previous_template(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "usePreviousTemplate")
     }
 }
@@ -3780,7 +3780,7 @@ impl rt::StructRef<CfnCodeDeployBlueGreenAdditionalOptions> {
     ///
     /// Default: - 5 minutes
     #[track_caller]
-    pub fn termination_wait_time_in_minutes(&self) -> rt::JsNumber {
+    pub fn termination_wait_time_in_minutes(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "terminationWaitTimeInMinutes")
     }
 }
@@ -4031,7 +4031,7 @@ impl CfnCodeDeployBlueGreenHook {
     ///
     /// Default: - no additional options
     #[track_caller]
-    pub fn additional_options(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployBlueGreenAdditionalOptions> {
+    pub fn additional_options(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployBlueGreenAdditionalOptions>> {
         rt::get_op(rt::JsObject::handle(self), "additionalOptions")
     }
     /// Properties of the Amazon ECS applications being deployed.
@@ -4048,7 +4048,7 @@ impl CfnCodeDeployBlueGreenHook {
     ///
     /// Default: - no lifecycle event hooks
     #[track_caller]
-    pub fn lifecycle_event_hooks(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployBlueGreenLifecycleEventHooks> {
+    pub fn lifecycle_event_hooks(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployBlueGreenLifecycleEventHooks>> {
         rt::get_op(rt::JsObject::handle(self), "lifecycleEventHooks")
     }
     /// The IAM Role for CloudFormation to use to perform blue-green deployments.
@@ -4060,7 +4060,7 @@ impl CfnCodeDeployBlueGreenHook {
     ///
     /// Default: - time-based canary traffic shifting, with a 15% step percentage and a five minute bake time
     #[track_caller]
-    pub fn traffic_routing_config(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnTrafficRoutingConfig> {
+    pub fn traffic_routing_config(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnTrafficRoutingConfig>> {
         rt::get_op(rt::JsObject::handle(self), "trafficRoutingConfig")
     }
 }
@@ -4250,35 +4250,35 @@ impl rt::StructRef<CfnCodeDeployBlueGreenLifecycleEventHooks> {
     ///
     /// Default: - none
     #[track_caller]
-    pub fn after_allow_test_traffic(&self) -> rt::JsString {
+    pub fn after_allow_test_traffic(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "afterAllowTestTraffic")
     }
     /// Function to use to run tasks after the second target group serves traffic to the replacement task set.
     ///
     /// Default: - none
     #[track_caller]
-    pub fn after_allow_traffic(&self) -> rt::JsString {
+    pub fn after_allow_traffic(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "afterAllowTraffic")
     }
     /// Function to use to run tasks after the replacement task set is created and one of the target groups is associated with it.
     ///
     /// Default: - none
     #[track_caller]
-    pub fn after_install(&self) -> rt::JsString {
+    pub fn after_install(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "afterInstall")
     }
     /// Function to use to run tasks after the second target group is associated with the replacement task set, but before traffic is shifted to the replacement task set.
     ///
     /// Default: - none
     #[track_caller]
-    pub fn before_allow_traffic(&self) -> rt::JsString {
+    pub fn before_allow_traffic(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "beforeAllowTraffic")
     }
     /// Function to use to run tasks before the replacement task set is created.
     ///
     /// Default: - none
     #[track_caller]
-    pub fn before_install(&self) -> rt::JsString {
+    pub fn before_install(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "beforeInstall")
     }
 }
@@ -4357,7 +4357,7 @@ impl rt::ToValue for CfnCodeDeployLambdaAliasUpdate {
 impl rt::StructRef<CfnCodeDeployLambdaAliasUpdate> {
     /// The name of the Lambda function to run after traffic routing completes.
     #[track_caller]
-    pub fn after_allow_traffic_hook(&self) -> rt::JsString {
+    pub fn after_allow_traffic_hook(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "afterAllowTrafficHook")
     }
     /// The name of the AWS CodeDeploy application.
@@ -4367,7 +4367,7 @@ impl rt::StructRef<CfnCodeDeployLambdaAliasUpdate> {
     }
     /// The name of the Lambda function to run before traffic routing starts.
     #[track_caller]
-    pub fn before_allow_traffic_hook(&self) -> rt::JsString {
+    pub fn before_allow_traffic_hook(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "beforeAllowTrafficHook")
     }
     /// The name of the AWS CodeDeploy deployment group.
@@ -4423,7 +4423,7 @@ impl CfnCondition {
     }
     /// The condition statement.
     #[track_caller]
-    pub fn expression(&self) -> crate::aws_cdk_lib::ICfnConditionExpression {
+    pub fn expression(&self) -> rt::JsOptional<crate::aws_cdk_lib::ICfnConditionExpression> {
         rt::get_op(rt::JsObject::handle(self), "expression")
     }
 }
@@ -4522,17 +4522,17 @@ impl rt::ToValue for CfnCreationPolicy {
 impl rt::StructRef<CfnCreationPolicy> {
     /// For an Auto Scaling group replacement update, specifies how many instances must signal success for the update to succeed.
     #[track_caller]
-    pub fn auto_scaling_creation_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnResourceAutoScalingCreationPolicy> {
+    pub fn auto_scaling_creation_policy(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnResourceAutoScalingCreationPolicy>> {
         rt::get_op(rt::JsObject::handle(self), "autoScalingCreationPolicy")
     }
     /// When AWS CloudFormation creates the associated resource, configures the number of required success signals and the length of time that AWS CloudFormation waits for those signals.
     #[track_caller]
-    pub fn resource_signal(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnResourceSignal> {
+    pub fn resource_signal(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnResourceSignal>> {
         rt::get_op(rt::JsObject::handle(self), "resourceSignal")
     }
     /// For an AppStream Fleet creation, specifies that the fleet is started after creation.
     #[track_caller]
-    pub fn start_fleet(&self) -> rt::JsBool {
+    pub fn start_fleet(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "startFleet")
     }
 }
@@ -4600,7 +4600,7 @@ impl CfnCustomResource {
     }
     /// The maximum time, in seconds, that can elapse before a custom resource operation times out.
     #[track_caller]
-    pub fn service_timeout(&self) -> rt::JsNumber {
+    pub fn service_timeout(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "serviceTimeout")
     }
     /// The service token, such as an Amazon  topic ARN or Lambda function ARN.
@@ -4953,7 +4953,7 @@ impl CfnGeneratedTemplate {
     }
     /// The configuration details of the generated template.
     #[track_caller]
-    pub fn template_configuration(&self) -> rt::JsAny {
+    pub fn template_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "templateConfiguration")
     }
 }
@@ -5207,12 +5207,12 @@ impl CfnGuardHook {
     }
     /// Specifies the name of an S3 bucket to store the Guard output report.
     #[track_caller]
-    pub fn log_bucket(&self) -> rt::JsString {
+    pub fn log_bucket(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "logBucket")
     }
     /// Specifies the S3 location of your input parameters.
     #[track_caller]
-    pub fn options(&self) -> rt::JsAny {
+    pub fn options(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "options")
     }
     /// Specifies the S3 location of your Guard rules.
@@ -5222,12 +5222,12 @@ impl CfnGuardHook {
     }
     /// Specifies the stack level filters for the Hook.
     #[track_caller]
-    pub fn stack_filters(&self) -> rt::JsAny {
+    pub fn stack_filters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "stackFilters")
     }
     /// Specifies the target filters for the Hook.
     #[track_caller]
-    pub fn target_filters(&self) -> rt::JsAny {
+    pub fn target_filters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "targetFilters")
     }
     /// Specifies the list of operations the Hook is run against.
@@ -6011,17 +6011,17 @@ impl CfnHookDefaultVersion {
     }
     /// The name of the Hook.
     #[track_caller]
-    pub fn type_name(&self) -> rt::JsString {
+    pub fn type_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "typeName")
     }
     /// The version ID of the type configuration.
     #[track_caller]
-    pub fn type_version_arn(&self) -> rt::JsString {
+    pub fn type_version_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "typeVersionArn")
     }
     /// The version ID of the type specified.
     #[track_caller]
-    pub fn version_id(&self) -> rt::JsString {
+    pub fn version_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "versionId")
     }
 }
@@ -6198,7 +6198,7 @@ impl CfnHookTypeConfig {
     }
     /// An alias by which to refer to this configuration data.
     #[track_caller]
-    pub fn configuration_alias(&self) -> rt::JsString {
+    pub fn configuration_alias(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "configurationAlias")
     }
     /// A reference to a HookTypeConfig resource.
@@ -6208,12 +6208,12 @@ impl CfnHookTypeConfig {
     }
     /// The Amazon Resource Number (ARN) for the Hook to set `Configuration` for.
     #[track_caller]
-    pub fn type_arn(&self) -> rt::JsString {
+    pub fn type_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "typeArn")
     }
     /// The unique name for your Hook.
     #[track_caller]
-    pub fn type_name(&self) -> rt::JsString {
+    pub fn type_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "typeName")
     }
 }
@@ -6399,7 +6399,7 @@ impl CfnHookVersion {
     }
     /// The Amazon Resource Name (ARN) of the task execution role that grants the Hook permission.
     #[track_caller]
-    pub fn execution_role_arn(&self) -> rt::JsString {
+    pub fn execution_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "executionRoleArn")
     }
     /// A reference to a HookVersion resource.
@@ -6409,7 +6409,7 @@ impl CfnHookVersion {
     }
     /// Contains logging configuration information for an extension.
     #[track_caller]
-    pub fn logging_config(&self) -> rt::JsAny {
+    pub fn logging_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "loggingConfig")
     }
     /// A URL to the Amazon S3 bucket for the Hook project package that contains the necessary files for the Hook you want to register.
@@ -6741,7 +6741,7 @@ impl CfnLambdaHook {
     }
     /// Whether to automatically update the extension in this account and Region when a new minor version is published by the extension publisher.
     #[track_caller]
-    pub fn auto_update(&self) -> rt::JsAny {
+    pub fn auto_update(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "autoUpdate")
     }
     /// The IAM role that the Hook assumes to invoke your Lambda function.
@@ -6773,17 +6773,17 @@ impl CfnLambdaHook {
     }
     /// Contains logging configuration information for an extension.
     #[track_caller]
-    pub fn logging_config(&self) -> rt::JsAny {
+    pub fn logging_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "loggingConfig")
     }
     /// Specifies the stack level filters for the Hook.
     #[track_caller]
-    pub fn stack_filters(&self) -> rt::JsAny {
+    pub fn stack_filters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "stackFilters")
     }
     /// Specifies the target filters for the Hook.
     #[track_caller]
-    pub fn target_filters(&self) -> rt::JsAny {
+    pub fn target_filters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "targetFilters")
     }
     /// Specifies the list of operations the Hook is run against.
@@ -7479,7 +7479,7 @@ impl CfnMacro {
     }
     /// A description of the macro.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The Amazon Resource Name (ARN) of the underlying Lambda function that you want CloudFormation to invoke when the macro is run.
@@ -7489,12 +7489,12 @@ impl CfnMacro {
     }
     /// The CloudWatch Logs group to which CloudFormation sends error logging information when invoking the macro's underlying Lambda function.
     #[track_caller]
-    pub fn log_group_name(&self) -> rt::JsString {
+    pub fn log_group_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "logGroupName")
     }
     /// The ARN of the role CloudFormation should assume when sending log entries to CloudWatch Logs .
     #[track_caller]
-    pub fn log_role_arn(&self) -> rt::JsString {
+    pub fn log_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "logRoleArn")
     }
     /// A reference to a Macro resource.
@@ -7790,7 +7790,7 @@ impl CfnModuleDefaultVersion {
     }
     /// The Amazon Resource Name (ARN) of the module version to set as the default version.
     #[track_caller]
-    pub fn arn(&self) -> rt::JsString {
+    pub fn arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "arn")
     }
     /// A reference to a ModuleDefaultVersion resource.
@@ -7800,12 +7800,12 @@ impl CfnModuleDefaultVersion {
     }
     /// The name of the module.
     #[track_caller]
-    pub fn module_name(&self) -> rt::JsString {
+    pub fn module_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "moduleName")
     }
     /// The ID for the specific version of the module.
     #[track_caller]
-    pub fn version_id(&self) -> rt::JsString {
+    pub fn version_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "versionId")
     }
 }
@@ -8095,7 +8095,7 @@ impl CfnOutput {
     ///
     /// Default: - No condition is associated with the output.
     #[track_caller]
-    pub fn condition(&self) -> crate::aws_cdk_lib::CfnCondition {
+    pub fn condition(&self) -> rt::JsOptional<crate::aws_cdk_lib::CfnCondition> {
         rt::get_op(rt::JsObject::handle(self), "condition")
     }
     /// A String type that describes the output value.
@@ -8104,7 +8104,7 @@ impl CfnOutput {
     ///
     /// Default: - No description.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The name used to export the value of this output across stacks.
@@ -8114,7 +8114,7 @@ impl CfnOutput {
     ///
     /// Default: - the output is not exported
     #[track_caller]
-    pub fn export_name(&self) -> rt::JsString {
+    pub fn export_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "exportName")
     }
     /// Return the `Fn.importValue` expression to import this value into another stack.
@@ -8293,14 +8293,14 @@ impl CfnParameter {
     ///
     /// Default: - No constraints on patterns allowed for parameter.
     #[track_caller]
-    pub fn allowed_pattern(&self) -> rt::JsString {
+    pub fn allowed_pattern(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "allowedPattern")
     }
     /// An array containing the list of values allowed for the parameter.
     ///
     /// Default: - No constraints on values allowed for parameter.
     #[track_caller]
-    pub fn allowed_values(&self) -> rt::JsArray<rt::JsString> {
+    pub fn allowed_values(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "allowedValues")
     }
     /// A string that explains a constraint when the constraint is violated.
@@ -8311,7 +8311,7 @@ impl CfnParameter {
     ///
     /// Default: - No description with customized error message when user specifies invalid values.
     #[track_caller]
-    pub fn constraint_description(&self) -> rt::JsString {
+    pub fn constraint_description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "constraintDescription")
     }
     /// A value of the appropriate type for the template to use if no value is specified when a stack is created.
@@ -8328,35 +8328,35 @@ impl CfnParameter {
     ///
     /// Default: - No description for the parameter.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// An integer value that determines the largest number of characters you want to allow for String types.
     ///
     /// Default: - None.
     #[track_caller]
-    pub fn max_length(&self) -> rt::JsNumber {
+    pub fn max_length(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maxLength")
     }
     /// A numeric value that determines the largest numeric value you want to allow for Number types.
     ///
     /// Default: - None.
     #[track_caller]
-    pub fn max_value(&self) -> rt::JsNumber {
+    pub fn max_value(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maxValue")
     }
     /// An integer value that determines the smallest number of characters you want to allow for String types.
     ///
     /// Default: - None.
     #[track_caller]
-    pub fn min_length(&self) -> rt::JsNumber {
+    pub fn min_length(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "minLength")
     }
     /// A numeric value that determines the smallest numeric value you want to allow for Number types.
     ///
     /// Default: - None.
     #[track_caller]
-    pub fn min_value(&self) -> rt::JsNumber {
+    pub fn min_value(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "minValue")
     }
     /// Indicates if this parameter is configured with "NoEcho" enabled.
@@ -8640,7 +8640,7 @@ impl CfnPublicTypeVersion {
     }
     /// The Amazon Resource Number (ARN) of the extension.
     #[track_caller]
-    pub fn arn(&self) -> rt::JsString {
+    pub fn arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "arn")
     }
     /// The Amazon Resource Number (ARN) assigned to the public extension upon publication.
@@ -8662,7 +8662,7 @@ impl CfnPublicTypeVersion {
     }
     /// The S3 bucket to which CloudFormation delivers the contract test execution logs.
     #[track_caller]
-    pub fn log_delivery_bucket(&self) -> rt::JsString {
+    pub fn log_delivery_bucket(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "logDeliveryBucket")
     }
     /// A reference to a PublicTypeVersion resource.
@@ -8672,17 +8672,17 @@ impl CfnPublicTypeVersion {
     }
     /// The version number to assign to this version of the extension.
     #[track_caller]
-    pub fn public_version_number(&self) -> rt::JsString {
+    pub fn public_version_number(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "publicVersionNumber")
     }
     /// The type of the extension to test.
     #[track_caller]
-    pub fn r#type(&self) -> rt::JsString {
+    pub fn r#type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "type")
     }
     /// The name of the extension to test.
     #[track_caller]
-    pub fn type_name(&self) -> rt::JsString {
+    pub fn type_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "typeName")
     }
 }
@@ -8895,7 +8895,7 @@ impl CfnPublisher {
     }
     /// If you are using a Bitbucket or GitHub account for identity verification, the Amazon Resource Name (ARN) for your connection to that account.
     #[track_caller]
-    pub fn connection_arn(&self) -> rt::JsString {
+    pub fn connection_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "connectionArn")
     }
     /// A reference to a Publisher resource.
@@ -9253,7 +9253,7 @@ impl CfnResource {
         rt::call_op(rt::JsObject::handle(self), "applyRemovalPolicy", __args)
     }
     #[track_caller]
-    pub fn cfn_property_name(&self, cdk_property_name: impl Into<rt::JsString>) -> rt::JsString {
+    pub fn cfn_property_name(&self, cdk_property_name: impl Into<rt::JsString>) -> rt::JsOptional<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(cdk_property_name)));
         rt::call_op(rt::JsObject::handle(self), "cfnPropertyName", __args)
@@ -9418,7 +9418,7 @@ impl rt::StructRef<CfnResourceAutoScalingCreationPolicy> {
     /// If an instance doesn't send a signal within the time specified by the Timeout property, AWS CloudFormation assumes that the
     /// instance wasn't created.
     #[track_caller]
-    pub fn min_successful_instances_percent(&self) -> rt::JsNumber {
+    pub fn min_successful_instances_percent(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "minSuccessfulInstancesPercent")
     }
 }
@@ -9508,17 +9508,17 @@ impl CfnResourceDefaultVersion {
     }
     /// The name of the resource.
     #[track_caller]
-    pub fn type_name(&self) -> rt::JsString {
+    pub fn type_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "typeName")
     }
     /// The Amazon Resource Name (ARN) of the resource version.
     #[track_caller]
-    pub fn type_version_arn(&self) -> rt::JsString {
+    pub fn type_version_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "typeVersionArn")
     }
     /// The ID of a specific version of the resource.
     #[track_caller]
-    pub fn version_id(&self) -> rt::JsString {
+    pub fn version_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "versionId")
     }
 }
@@ -9693,7 +9693,7 @@ impl rt::StructRef<CfnResourceSignal> {
     /// If the resource receives a failure signal or doesn't receive the specified number of signals before the timeout period
     /// expires, the resource creation fails and AWS CloudFormation rolls the stack back.
     #[track_caller]
-    pub fn count(&self) -> rt::JsNumber {
+    pub fn count(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "count")
     }
     /// The length of time that AWS CloudFormation waits for the number of signals that was specified in the Count property.
@@ -9701,7 +9701,7 @@ impl rt::StructRef<CfnResourceSignal> {
     /// The timeout period starts after AWS CloudFormation starts creating the resource, and the timeout expires no sooner
     /// than the time you specify but can occur shortly thereafter. The maximum time that you can specify is 12 hours.
     #[track_caller]
-    pub fn timeout(&self) -> rt::JsString {
+    pub fn timeout(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "timeout")
     }
 }
@@ -9819,12 +9819,12 @@ impl CfnResourceVersion {
     }
     /// The Amazon Resource Name (ARN) of the IAM role for CloudFormation to assume when invoking the resource.
     #[track_caller]
-    pub fn execution_role_arn(&self) -> rt::JsString {
+    pub fn execution_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "executionRoleArn")
     }
     /// Logging configuration information for a resource.
     #[track_caller]
-    pub fn logging_config(&self) -> rt::JsAny {
+    pub fn logging_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "loggingConfig")
     }
     /// A reference to a ResourceVersion resource.
@@ -10341,12 +10341,12 @@ impl CfnStack {
     }
     /// The Amazon SNS topic ARNs to publish stack related events.
     #[track_caller]
-    pub fn notification_arns(&self) -> rt::JsArray<rt::JsString> {
+    pub fn notification_arns(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "notificationArns")
     }
     /// The set value pairs that represent the parameters passed to CloudFormation when this nested stack is created.
     #[track_caller]
-    pub fn parameters(&self) -> rt::JsAny {
+    pub fn parameters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "parameters")
     }
     /// A reference to a Stack resource.
@@ -10361,17 +10361,17 @@ impl CfnStack {
     }
     /// Key-value pairs to associate with this stack.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The URL of a file that contains the template body.
     #[track_caller]
-    pub fn template_url(&self) -> rt::JsString {
+    pub fn template_url(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "templateUrl")
     }
     /// The length of time, in minutes, that CloudFormation waits for the nested stack to reach the `CREATE_COMPLETE` state.
     #[track_caller]
-    pub fn timeout_in_minutes(&self) -> rt::JsNumber {
+    pub fn timeout_in_minutes(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "timeoutInMinutes")
     }
 }
@@ -10622,7 +10622,7 @@ impl CfnStackSet {
     }
     /// The Amazon Resource Number (ARN) of the IAM role to use to create this StackSet.
     #[track_caller]
-    pub fn administration_role_arn(&self) -> rt::JsString {
+    pub fn administration_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "administrationRoleArn")
     }
     /// Returns the unique identifier of the resource.
@@ -10632,27 +10632,27 @@ impl CfnStackSet {
     }
     /// Describes whether StackSets automatically deploys to AWS Organizations accounts that are added to a target organization or organizational unit (OU).
     #[track_caller]
-    pub fn auto_deployment(&self) -> rt::JsAny {
+    pub fn auto_deployment(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "autoDeployment")
     }
     /// Specifies whether you are acting as an account administrator in the organization's management account or as a delegated administrator in a member account.
     #[track_caller]
-    pub fn call_as(&self) -> rt::JsString {
+    pub fn call_as(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "callAs")
     }
     /// The capabilities that are allowed in the StackSet.
     #[track_caller]
-    pub fn capabilities(&self) -> rt::JsArray<rt::JsString> {
+    pub fn capabilities(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "capabilities")
     }
     /// A description of the StackSet.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The name of the IAM execution role to use to create the StackSet.
     #[track_caller]
-    pub fn execution_role_name(&self) -> rt::JsString {
+    pub fn execution_role_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "executionRoleName")
     }
     /// Describes whether StackSets performs non-conflicting operations concurrently and queues conflicting operations.
@@ -10662,12 +10662,12 @@ impl CfnStackSet {
     }
     /// The user-specified preferences for how CloudFormation performs a StackSet operation.
     #[track_caller]
-    pub fn operation_preferences(&self) -> rt::JsAny {
+    pub fn operation_preferences(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "operationPreferences")
     }
     /// The input parameters for the StackSet template.
     #[track_caller]
-    pub fn parameters(&self) -> rt::JsAny {
+    pub fn parameters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "parameters")
     }
     /// Describes how the IAM roles required for StackSet operations are created.
@@ -10677,7 +10677,7 @@ impl CfnStackSet {
     }
     /// A group of stack instances with parameters in some specific accounts and Regions.
     #[track_caller]
-    pub fn stack_instances_group(&self) -> rt::JsAny {
+    pub fn stack_instances_group(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "stackInstancesGroup")
     }
     /// The name to associate with the StackSet.
@@ -10697,17 +10697,17 @@ impl CfnStackSet {
     }
     /// Key-value pairs to associate with this stack.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The structure that contains the template body, with a minimum length of 1 byte and a maximum length of 51,200 bytes.
     #[track_caller]
-    pub fn template_body(&self) -> rt::JsString {
+    pub fn template_body(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "templateBody")
     }
     /// The URL of a file that contains the template body.
     #[track_caller]
-    pub fn template_url(&self) -> rt::JsString {
+    pub fn template_url(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "templateUrl")
     }
 }
@@ -11834,14 +11834,14 @@ impl rt::StructRef<CfnTrafficRoutingConfig> {
     ///
     /// Default: - none
     #[track_caller]
-    pub fn time_based_canary(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnTrafficRoutingTimeBasedCanary> {
+    pub fn time_based_canary(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnTrafficRoutingTimeBasedCanary>> {
         rt::get_op(rt::JsObject::handle(self), "timeBasedCanary")
     }
     /// The configuration for traffic routing when `type` is `CfnTrafficRoutingType.TIME_BASED_LINEAR`.
     ///
     /// Default: - none
     #[track_caller]
-    pub fn time_based_linear(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnTrafficRoutingTimeBasedLinear> {
+    pub fn time_based_linear(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnTrafficRoutingTimeBasedLinear>> {
         rt::get_op(rt::JsObject::handle(self), "timeBasedLinear")
     }
     /// The type of traffic shifting used by the blue-green deployment configuration.
@@ -11906,7 +11906,7 @@ impl rt::StructRef<CfnTrafficRoutingTimeBasedCanary> {
     ///
     /// Default: 5
     #[track_caller]
-    pub fn bake_time_mins(&self) -> rt::JsNumber {
+    pub fn bake_time_mins(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "bakeTimeMins")
     }
     /// The percentage of traffic to shift in the first increment of a time-based canary deployment.
@@ -11915,7 +11915,7 @@ impl rt::StructRef<CfnTrafficRoutingTimeBasedCanary> {
     ///
     /// Default: 15
     #[track_caller]
-    pub fn step_percentage(&self) -> rt::JsNumber {
+    pub fn step_percentage(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "stepPercentage")
     }
 }
@@ -11975,7 +11975,7 @@ impl rt::StructRef<CfnTrafficRoutingTimeBasedLinear> {
     ///
     /// Default: 5
     #[track_caller]
-    pub fn bake_time_mins(&self) -> rt::JsNumber {
+    pub fn bake_time_mins(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "bakeTimeMins")
     }
     /// The percentage of traffic that is shifted at the start of each increment of a time-based linear deployment.
@@ -11984,7 +11984,7 @@ impl rt::StructRef<CfnTrafficRoutingTimeBasedLinear> {
     ///
     /// Default: 15
     #[track_caller]
-    pub fn step_percentage(&self) -> rt::JsNumber {
+    pub fn step_percentage(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "stepPercentage")
     }
 }
@@ -12083,37 +12083,37 @@ impl CfnTypeActivation {
     }
     /// Whether to automatically update the extension in this account and Region when a new *minor* version is published by the extension publisher.
     #[track_caller]
-    pub fn auto_update(&self) -> rt::JsAny {
+    pub fn auto_update(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "autoUpdate")
     }
     /// The name of the IAM execution role to use to activate the extension.
     #[track_caller]
-    pub fn execution_role_arn(&self) -> rt::JsString {
+    pub fn execution_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "executionRoleArn")
     }
     /// Specifies logging configuration information for an extension.
     #[track_caller]
-    pub fn logging_config(&self) -> rt::JsAny {
+    pub fn logging_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "loggingConfig")
     }
     /// The major version of this extension you want to activate, if multiple major versions are available.
     #[track_caller]
-    pub fn major_version(&self) -> rt::JsString {
+    pub fn major_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "majorVersion")
     }
     /// The Amazon Resource Number (ARN) of the public extension.
     #[track_caller]
-    pub fn public_type_arn(&self) -> rt::JsString {
+    pub fn public_type_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "publicTypeArn")
     }
     /// The ID of the extension publisher.
     #[track_caller]
-    pub fn publisher_id(&self) -> rt::JsString {
+    pub fn publisher_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "publisherId")
     }
     /// The extension type.
     #[track_caller]
-    pub fn r#type(&self) -> rt::JsString {
+    pub fn r#type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "type")
     }
     /// A reference to a TypeActivation resource.
@@ -12123,17 +12123,17 @@ impl CfnTypeActivation {
     }
     /// The name of the extension.
     #[track_caller]
-    pub fn type_name(&self) -> rt::JsString {
+    pub fn type_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "typeName")
     }
     /// An alias to assign to the public extension in this account and Region.
     #[track_caller]
-    pub fn type_name_alias(&self) -> rt::JsString {
+    pub fn type_name_alias(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "typeNameAlias")
     }
     /// Manually updates a previously-activated type to a new major or minor version, if available.
     #[track_caller]
-    pub fn version_bump(&self) -> rt::JsString {
+    pub fn version_bump(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "versionBump")
     }
 }
@@ -12488,7 +12488,7 @@ impl rt::StructRef<CfnUpdatePolicy> {
     /// of the Auto Scaling group change (such as launch template or mixed instances policy), replacing
     /// instances gradually while maintaining availability.
     #[track_caller]
-    pub fn auto_scaling_instance_refresh(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingInstanceRefresh> {
+    pub fn auto_scaling_instance_refresh(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingInstanceRefresh>> {
         rt::get_op(rt::JsObject::handle(self), "autoScalingInstanceRefresh")
     }
     /// Specifies whether an Auto Scaling group and the instances it contains are replaced during an update.
@@ -12497,7 +12497,7 @@ impl rt::StructRef<CfnUpdatePolicy> {
     /// AWS CloudFormation retains the old group until it finishes creating the new one. If the update fails, AWS CloudFormation
     /// can roll back to the old Auto Scaling group and delete the new Auto Scaling group.
     #[track_caller]
-    pub fn auto_scaling_replacing_update(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingReplacingUpdate> {
+    pub fn auto_scaling_replacing_update(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingReplacingUpdate>> {
         rt::get_op(rt::JsObject::handle(self), "autoScalingReplacingUpdate")
     }
     /// To specify how AWS CloudFormation handles rolling updates for an Auto Scaling group, use the AutoScalingRollingUpdate policy.
@@ -12505,27 +12505,27 @@ impl rt::StructRef<CfnUpdatePolicy> {
     /// Rolling updates enable you to specify whether AWS CloudFormation updates instances that are in an Auto Scaling
     /// group in batches or all at once.
     #[track_caller]
-    pub fn auto_scaling_rolling_update(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingRollingUpdate> {
+    pub fn auto_scaling_rolling_update(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingRollingUpdate>> {
         rt::get_op(rt::JsObject::handle(self), "autoScalingRollingUpdate")
     }
     /// To specify how AWS CloudFormation handles updates for the MinSize, MaxSize, and DesiredCapacity properties when the AWS::AutoScaling::AutoScalingGroup resource has an associated scheduled action, use the AutoScalingScheduledAction policy.
     #[track_caller]
-    pub fn auto_scaling_scheduled_action(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingScheduledAction> {
+    pub fn auto_scaling_scheduled_action(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnAutoScalingScheduledAction>> {
         rt::get_op(rt::JsObject::handle(self), "autoScalingScheduledAction")
     }
     /// To perform an AWS CodeDeploy deployment when the version changes on an AWS::Lambda::Alias resource, use the CodeDeployLambdaAliasUpdate update policy.
     #[track_caller]
-    pub fn code_deploy_lambda_alias_update(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployLambdaAliasUpdate> {
+    pub fn code_deploy_lambda_alias_update(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnCodeDeployLambdaAliasUpdate>> {
         rt::get_op(rt::JsObject::handle(self), "codeDeployLambdaAliasUpdate")
     }
     /// To upgrade an Amazon ES domain to a new version of Elasticsearch rather than replacing the entire AWS::Elasticsearch::Domain resource, use the EnableVersionUpgrade update policy.
     #[track_caller]
-    pub fn enable_version_upgrade(&self) -> rt::JsBool {
+    pub fn enable_version_upgrade(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "enableVersionUpgrade")
     }
     /// To modify a replication group's shards by adding or removing shards, rather than replacing the entire AWS::ElastiCache::ReplicationGroup resource, use the UseOnlineResharding update policy.
     #[track_caller]
-    pub fn use_online_resharding(&self) -> rt::JsBool {
+    pub fn use_online_resharding(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "useOnlineResharding")
     }
 }
@@ -12608,17 +12608,17 @@ impl CfnWaitCondition {
     }
     /// The number of success signals that CloudFormation must receive before it continues the stack creation process.
     #[track_caller]
-    pub fn count(&self) -> rt::JsNumber {
+    pub fn count(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "count")
     }
     /// A reference to the wait condition handle used to signal this wait condition.
     #[track_caller]
-    pub fn handle(&self) -> rt::JsString {
+    pub fn handle(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "handle")
     }
     /// The length of time (in seconds) to wait for the number of signals that the `Count` property specifies.
     #[track_caller]
-    pub fn timeout(&self) -> rt::JsString {
+    pub fn timeout(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "timeout")
     }
     /// A reference to a WaitCondition resource.
@@ -12916,7 +12916,7 @@ impl CliCredentialsStackSynthesizer {
     }
     /// The qualifier used to bootstrap this stack.
     #[track_caller]
-    pub fn bootstrap_qualifier(&self) -> rt::JsString {
+    pub fn bootstrap_qualifier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bootstrapQualifier")
     }
 }
@@ -13084,12 +13084,12 @@ impl CloudFormationValidatePlugin {
     /// Used for analytics
     /// purposes.
     #[track_caller]
-    pub fn rule_ids(&self) -> rt::JsArray<rt::JsString> {
+    pub fn rule_ids(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "ruleIds")
     }
     /// The version of the plugin, following the Semantic Versioning specification (see https://semver.org/). This version is used for analytics purposes, to measure the usage of different plugins and different versions. The value of this property should be kept in sync with the actual version of the software package. If the version is not provided or is not a valid semantic version, it will be reported as `0.0.0`.
     #[track_caller]
-    pub fn version(&self) -> rt::JsString {
+    pub fn version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "version")
     }
 }
@@ -14367,12 +14367,12 @@ impl DefaultStackSynthesizer {
     }
     /// The qualifier used to bootstrap this stack.
     #[track_caller]
-    pub fn bootstrap_qualifier(&self) -> rt::JsString {
+    pub fn bootstrap_qualifier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bootstrapQualifier")
     }
     /// The role that is passed to CloudFormation to execute the change set.
     #[track_caller]
-    pub fn cloud_formation_execution_role(&self) -> rt::JsString {
+    pub fn cloud_formation_execution_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cloudFormationExecutionRole")
     }
     /// Returns the ARN of the CFN execution Role.
@@ -14387,7 +14387,7 @@ impl DefaultStackSynthesizer {
     }
     /// The role used to lookup for this stack.
     #[track_caller]
-    pub fn lookup_role(&self) -> rt::JsString {
+    pub fn lookup_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "lookupRole")
     }
 }
@@ -15346,7 +15346,7 @@ impl rt::StructRef<DockerImageAssetLocation> {
     ///
     /// Default: - the hash of the asset, or the `dockerTagPrefix` concatenated with the asset hash if a `dockerTagPrefix` is specified in the stack synthesizer
     #[track_caller]
-    pub fn image_tag(&self) -> rt::JsString {
+    pub fn image_tag(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "imageTag")
     }
     /// The URI of the image in Amazon ECR (including a tag).
@@ -16526,7 +16526,7 @@ impl FeatureFlags {
     /// the construct node context. Falls back to the defaults defined in the `cx-api`
     /// module.
     #[track_caller]
-    pub fn is_enabled(&self, feature_flag: impl Into<rt::JsString>) -> rt::JsBool {
+    pub fn is_enabled(&self, feature_flag: impl Into<rt::JsString>) -> rt::JsOptional<rt::JsBool> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(feature_flag)));
         rt::call_op(rt::JsObject::handle(self), "isEnabled", __args)
@@ -16691,7 +16691,7 @@ impl rt::StructRef<FileAssetLocation> {
     ///
     /// Default: - Asset bucket is not encrypted, or decryption permissions are defined by a Key Policy.
     #[track_caller]
-    pub fn kms_key_arn(&self) -> rt::JsString {
+    pub fn kms_key_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyArn")
     }
     /// The Amazon S3 object key.
@@ -16716,7 +16716,7 @@ impl rt::StructRef<FileAssetLocation> {
     ///
     /// Default: - This feature cannot be used
     #[track_caller]
-    pub fn s3_object_url_with_placeholders(&self) -> rt::JsString {
+    pub fn s3_object_url_with_placeholders(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "s3ObjectUrlWithPlaceholders")
     }
 }
@@ -18229,7 +18229,7 @@ impl rt::ToValue for GetContextValueResult {
 /// The fields of a [`GetContextValueResult`] that aws-cdk-lib returned, each read at replay.
 impl rt::StructRef<GetContextValueResult> {
     #[track_caller]
-    pub fn value(&self) -> rt::JsAny {
+    pub fn value(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "value")
     }
 }
@@ -18437,21 +18437,21 @@ impl IBoundStackSynthesizer {
     ///
     /// Default: - no qualifier
     #[track_caller]
-    pub fn bootstrap_qualifier(&self) -> rt::JsString {
+    pub fn bootstrap_qualifier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bootstrapQualifier")
     }
     /// The role that is passed to CloudFormation to execute the change set.
     ///
     /// Default: - no role
     #[track_caller]
-    pub fn cloud_formation_execution_role(&self) -> rt::JsString {
+    pub fn cloud_formation_execution_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cloudFormationExecutionRole")
     }
     /// The role used to lookup for this stack.
     ///
     /// Default: - no role
     #[track_caller]
-    pub fn lookup_role(&self) -> rt::JsString {
+    pub fn lookup_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "lookupRole")
     }
 }
@@ -18521,7 +18521,7 @@ impl ICfnConditionExpression {
     }
     /// The type that this token will likely resolve to.
     #[track_caller]
-    pub fn type_hint(&self) -> rt::JsAny {
+    pub fn type_hint(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "typeHint")
     }
 }
@@ -18538,7 +18538,7 @@ impl ICfnResourceOptions {
     /// is deployed, the resource will be included. This is provided to allow CDK projects to produce legacy templates, but normally
     /// there is no need to use it in CDK projects.
     #[track_caller]
-    pub fn condition(&self) -> crate::aws_cdk_lib::CfnCondition {
+    pub fn condition(&self) -> rt::JsOptional<crate::aws_cdk_lib::CfnCondition> {
         rt::get_op(rt::JsObject::handle(self), "condition")
     }
     /// Associate the CreationPolicy attribute with a resource to prevent its status from reaching create complete until AWS CloudFormation receives a specified number of success signals or the timeout period is exceeded.
@@ -18547,7 +18547,7 @@ impl ICfnResourceOptions {
     /// resource, you can use the cfn-signal helper script or SignalResource API. AWS CloudFormation publishes valid signals
     /// to the stack events so that you track the number of signals sent.
     #[track_caller]
-    pub fn creation_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnCreationPolicy> {
+    pub fn creation_policy(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnCreationPolicy>> {
         rt::get_op(rt::JsObject::handle(self), "creationPolicy")
     }
     /// With the DeletionPolicy attribute you can preserve or (in some cases) backup a resource when its stack is deleted.
@@ -18556,7 +18556,7 @@ impl ICfnResourceOptions {
     /// attribute, AWS CloudFormation deletes the resource by default. Note that this capability also applies to update operations
     /// that lead to resources being removed.
     #[track_caller]
-    pub fn deletion_policy(&self) -> rt::JsAny {
+    pub fn deletion_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "deletionPolicy")
     }
     /// The description of this resource.
@@ -18565,7 +18565,7 @@ impl ICfnResourceOptions {
     /// (and stays with the CloudFormation template, is not passed to the underlying resource,
     /// even if it does have a 'description' property).
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// Metadata associated with the CloudFormation resource.
@@ -18573,7 +18573,7 @@ impl ICfnResourceOptions {
     /// This is not the same as the construct metadata which can be added
     /// using construct.addMetadata(), but would not appear in the CloudFormation template automatically.
     #[track_caller]
-    pub fn metadata(&self) -> rt::JsMap<rt::JsAny> {
+    pub fn metadata(&self) -> rt::JsOptional<rt::JsMap<rt::JsAny>> {
         rt::get_op(rt::JsObject::handle(self), "metadata")
     }
     /// Use the UpdatePolicy attribute to specify how AWS CloudFormation handles updates to the AWS::AutoScaling::AutoScalingGroup resource.
@@ -18581,12 +18581,12 @@ impl ICfnResourceOptions {
     /// AWS CloudFormation invokes one of three update policies depending on the type of change you make or whether a
     /// scheduled action is associated with the Auto Scaling group.
     #[track_caller]
-    pub fn update_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::CfnUpdatePolicy> {
+    pub fn update_policy(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::CfnUpdatePolicy>> {
         rt::get_op(rt::JsObject::handle(self), "updatePolicy")
     }
     /// Use the UpdateReplacePolicy attribute to retain or (in some cases) backup the existing physical instance of a resource when it is replaced during a stack update operation.
     #[track_caller]
-    pub fn update_replace_policy(&self) -> rt::JsAny {
+    pub fn update_replace_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "updateReplacePolicy")
     }
     /// The version of this resource.
@@ -18595,7 +18595,7 @@ impl ICfnResourceOptions {
     ///
     /// See: <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cfn-customresource.html>
     #[track_caller]
-    pub fn version(&self) -> rt::JsString {
+    pub fn version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "version")
     }
 }
@@ -18644,7 +18644,7 @@ impl ICfnRuleConditionExpression {
     }
     /// The type that this token will likely resolve to.
     #[track_caller]
-    pub fn type_hint(&self) -> rt::JsAny {
+    pub fn type_hint(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "typeHint")
     }
 }
@@ -18716,7 +18716,7 @@ crate::__upcasts!(IListProducer => );
 impl IListProducer {
     /// Produce the list value.
     #[track_caller]
-    pub fn produce(&self, context: impl Into<crate::aws_cdk_lib::IResolveContext>) -> rt::JsArray<rt::JsString> {
+    pub fn produce(&self, context: impl Into<crate::aws_cdk_lib::IResolveContext>) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IResolveContext>::into(context)));
         rt::call_op(rt::JsObject::handle(self), "produce", __args)
@@ -18782,7 +18782,7 @@ crate::__upcasts!(INumberProducer => );
 impl INumberProducer {
     /// Produce the number value.
     #[track_caller]
-    pub fn produce(&self, context: impl Into<crate::aws_cdk_lib::IResolveContext>) -> rt::JsNumber {
+    pub fn produce(&self, context: impl Into<crate::aws_cdk_lib::IResolveContext>) -> rt::JsOptional<rt::JsNumber> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IResolveContext>::into(context)));
         rt::call_op(rt::JsObject::handle(self), "produce", __args)
@@ -18803,7 +18803,7 @@ impl IPolicyValidationContext {
     ///
     /// **Deprecated:** Use `stackTemplates` instead, which contains the account ID for each stack.
     #[track_caller]
-    pub fn account_id(&self) -> rt::JsString {
+    pub fn account_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "accountId")
     }
     /// The root construct of the app being validated.
@@ -18822,7 +18822,7 @@ impl IPolicyValidationContext {
     ///
     /// **Deprecated:** Use `stackTemplates` instead, which contains the region for each stack.
     #[track_caller]
-    pub fn region(&self) -> rt::JsString {
+    pub fn region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
     /// The absolute path of all templates to be processed, along with the stack construct path for each template.
@@ -18894,12 +18894,12 @@ impl IPolicyValidationPlugin {
     ///
     /// Default: - No rule is reported
     #[track_caller]
-    pub fn rule_ids(&self) -> rt::JsArray<rt::JsString> {
+    pub fn rule_ids(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "ruleIds")
     }
     /// The version of the plugin, following the Semantic Versioning specification (see https://semver.org/). This version is used for analytics purposes, to measure the usage of different plugins and different versions. The value of this property should be kept in sync with the actual version of the software package. If the version is not provided or is not a valid semantic version, it will be reported as `0.0.0`.
     #[track_caller]
-    pub fn version(&self) -> rt::JsString {
+    pub fn version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "version")
     }
 }
@@ -18936,12 +18936,12 @@ impl IPolicyValidationPluginBeta1 {
     ///
     /// Default: - No rule is reported
     #[track_caller]
-    pub fn rule_ids(&self) -> rt::JsArray<rt::JsString> {
+    pub fn rule_ids(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "ruleIds")
     }
     /// The version of the plugin, following the Semantic Versioning specification (see https://semver.org/). This version is used for analytics purposes, to measure the usage of different plugins and different versions. The value of this property should be kept in sync with the actual version of the software package. If the version is not provided or is not a valid semantic version, it will be reported as `0.0.0`.
     #[track_caller]
-    pub fn version(&self) -> rt::JsString {
+    pub fn version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "version")
     }
 }
@@ -19026,7 +19026,7 @@ impl IResolvable {
     }
     /// The type that this token will likely resolve to.
     #[track_caller]
-    pub fn type_hint(&self) -> rt::JsAny {
+    pub fn type_hint(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "typeHint")
     }
 }
@@ -19207,21 +19207,21 @@ impl IReusableStackSynthesizer {
     ///
     /// Default: - no qualifier
     #[track_caller]
-    pub fn bootstrap_qualifier(&self) -> rt::JsString {
+    pub fn bootstrap_qualifier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bootstrapQualifier")
     }
     /// The role that is passed to CloudFormation to execute the change set.
     ///
     /// Default: - no role
     #[track_caller]
-    pub fn cloud_formation_execution_role(&self) -> rt::JsString {
+    pub fn cloud_formation_execution_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cloudFormationExecutionRole")
     }
     /// The role used to lookup for this stack.
     ///
     /// Default: - no role
     #[track_caller]
-    pub fn lookup_role(&self) -> rt::JsString {
+    pub fn lookup_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "lookupRole")
     }
 }
@@ -19252,7 +19252,7 @@ crate::__upcasts!(IStableListProducer => );
 impl IStableListProducer {
     /// Produce the list value.
     #[track_caller]
-    pub fn produce(&self) -> rt::JsArray<rt::JsString> {
+    pub fn produce(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "produce", __args)
     }
@@ -19268,7 +19268,7 @@ crate::__upcasts!(IStableNumberProducer => );
 impl IStableNumberProducer {
     /// Produce the number value.
     #[track_caller]
-    pub fn produce(&self) -> rt::JsNumber {
+    pub fn produce(&self) -> rt::JsOptional<rt::JsNumber> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "produce", __args)
     }
@@ -19284,7 +19284,7 @@ crate::__upcasts!(IStableStringProducer => );
 impl IStableStringProducer {
     /// Produce the string value.
     #[track_caller]
-    pub fn produce(&self) -> rt::JsString {
+    pub fn produce(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "produce", __args)
     }
@@ -19336,21 +19336,21 @@ impl IStackSynthesizer {
     ///
     /// Default: - no qualifier
     #[track_caller]
-    pub fn bootstrap_qualifier(&self) -> rt::JsString {
+    pub fn bootstrap_qualifier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bootstrapQualifier")
     }
     /// The role that is passed to CloudFormation to execute the change set.
     ///
     /// Default: - no role
     #[track_caller]
-    pub fn cloud_formation_execution_role(&self) -> rt::JsString {
+    pub fn cloud_formation_execution_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cloudFormationExecutionRole")
     }
     /// The role used to lookup for this stack.
     ///
     /// Default: - no role
     #[track_caller]
-    pub fn lookup_role(&self) -> rt::JsString {
+    pub fn lookup_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "lookupRole")
     }
 }
@@ -19365,7 +19365,7 @@ crate::__upcasts!(IStringProducer => );
 impl IStringProducer {
     /// Produce the string value.
     #[track_caller]
-    pub fn produce(&self, context: impl Into<crate::aws_cdk_lib::IResolveContext>) -> rt::JsString {
+    pub fn produce(&self, context: impl Into<crate::aws_cdk_lib::IResolveContext>) -> rt::JsOptional<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::IResolveContext>::into(context)));
         rt::call_op(rt::JsObject::handle(self), "produce", __args)
@@ -19396,7 +19396,7 @@ impl ISynthesisSession {
     ///
     /// Default: - false
     #[track_caller]
-    pub fn validate_on_synth(&self) -> rt::JsBool {
+    pub fn validate_on_synth(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "validateOnSynth")
     }
 }
@@ -19450,22 +19450,22 @@ impl ITemplateOptions {
     ///
     /// If provided, it will be included in the CloudFormation template's "Description" attribute.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// Metadata associated with the CloudFormation template.
     #[track_caller]
-    pub fn metadata(&self) -> rt::JsMap<rt::JsAny> {
+    pub fn metadata(&self) -> rt::JsOptional<rt::JsMap<rt::JsAny>> {
         rt::get_op(rt::JsObject::handle(self), "metadata")
     }
     /// Gets or sets the AWSTemplateFormatVersion field of the CloudFormation template.
     #[track_caller]
-    pub fn template_format_version(&self) -> rt::JsString {
+    pub fn template_format_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "templateFormatVersion")
     }
     /// Gets or sets the top-level template transform(s) for this stack (e.g. `["AWS::Serverless-2016-10-31"]`).
     #[track_caller]
-    pub fn transforms(&self) -> rt::JsArray<rt::JsString> {
+    pub fn transforms(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "transforms")
     }
 }
@@ -19762,7 +19762,7 @@ impl Intrinsic {
     }
     /// Type that the Intrinsic is expected to evaluate to.
     #[track_caller]
-    pub fn type_hint(&self) -> rt::JsAny {
+    pub fn type_hint(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "typeHint")
     }
 }
@@ -20794,7 +20794,7 @@ impl NestedStack {
     ///
     /// `undefined` for top-level (non-nested) stacks.
     #[track_caller]
-    pub fn nested_stack_resource(&self) -> crate::aws_cdk_lib::CfnResource {
+    pub fn nested_stack_resource(&self) -> rt::JsOptional<crate::aws_cdk_lib::CfnResource> {
         rt::get_op(rt::JsObject::handle(self), "nestedStackResource")
     }
     /// An attribute that represents the ID of the stack.
@@ -21023,12 +21023,12 @@ impl NestedStackSynthesizer {
     }
     /// The qualifier used to bootstrap this stack.
     #[track_caller]
-    pub fn bootstrap_qualifier(&self) -> rt::JsString {
+    pub fn bootstrap_qualifier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bootstrapQualifier")
     }
     /// The role used to lookup for this stack.
     #[track_caller]
-    pub fn lookup_role(&self) -> rt::JsString {
+    pub fn lookup_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "lookupRole")
     }
 }
@@ -21248,14 +21248,14 @@ impl rt::StructRef<PolicyValidationPluginReport> {
     ///
     /// Default: - no metadata
     #[track_caller]
-    pub fn metadata(&self) -> rt::JsMap<rt::JsString> {
+    pub fn metadata(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "metadata")
     }
     /// The version of the plugin that created the report.
     ///
     /// Default: - no version
     #[track_caller]
-    pub fn plugin_version(&self) -> rt::JsString {
+    pub fn plugin_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "pluginVersion")
     }
     /// Whether or not the report was successful.
@@ -21352,14 +21352,14 @@ impl rt::StructRef<PolicyValidationPluginReportBeta1> {
     ///
     /// Default: - no metadata
     #[track_caller]
-    pub fn metadata(&self) -> rt::JsMap<rt::JsString> {
+    pub fn metadata(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "metadata")
     }
     /// The version of the plugin that created the report.
     ///
     /// Default: - no version
     #[track_caller]
-    pub fn plugin_version(&self) -> rt::JsString {
+    pub fn plugin_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "pluginVersion")
     }
     /// Whether or not the report was successful.
@@ -21480,14 +21480,14 @@ impl rt::StructRef<PolicyValidationStack> {
     ///
     /// Default: - the account ID is unknown
     #[track_caller]
-    pub fn account_id(&self) -> rt::JsString {
+    pub fn account_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "accountId")
     }
     /// The region for this stack, if known.
     ///
     /// Default: - the region is unknown
     #[track_caller]
-    pub fn region(&self) -> rt::JsString {
+    pub fn region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
     /// The Stack's construct path.
@@ -21611,7 +21611,7 @@ impl rt::StructRef<PolicyViolatingResource> {
     ///
     /// Default: - construct path is derived from the resource logical ID
     #[track_caller]
-    pub fn construct_path(&self) -> rt::JsString {
+    pub fn construct_path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "constructPath")
     }
     /// The locations in the CloudFormation template that pose the violations.
@@ -21633,14 +21633,14 @@ impl rt::StructRef<PolicyViolatingResource> {
     ///
     /// Default: - no resource logical ID
     #[track_caller]
-    pub fn resource_logical_id(&self) -> rt::JsString {
+    pub fn resource_logical_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "resourceLogicalId")
     }
     /// The path to the CloudFormation template that contains this resource.
     ///
     /// Default: - no template path
     #[track_caller]
-    pub fn template_path(&self) -> rt::JsString {
+    pub fn template_path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "templatePath")
     }
 }
@@ -21847,7 +21847,7 @@ impl rt::StructRef<PolicyViolation> {
     ///
     /// Default: - no fix is provided
     #[track_caller]
-    pub fn fix(&self) -> rt::JsString {
+    pub fn fix(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "fix")
     }
     /// Additional metadata to include with the rule results.
@@ -21857,7 +21857,7 @@ impl rt::StructRef<PolicyViolation> {
     ///
     /// Default: - no rule metadata
     #[track_caller]
-    pub fn rule_metadata(&self) -> rt::JsMap<rt::JsString> {
+    pub fn rule_metadata(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "ruleMetadata")
     }
     /// The name of the rule.
@@ -21872,7 +21872,7 @@ impl rt::StructRef<PolicyViolation> {
     ///
     /// Default: - no severity
     #[track_caller]
-    pub fn severity(&self) -> rt::JsString {
+    pub fn severity(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "severity")
     }
     /// The resources violating this rule.
@@ -22004,7 +22004,7 @@ impl rt::StructRef<PolicyViolationBeta1> {
     ///
     /// Default: - no fix is provided
     #[track_caller]
-    pub fn fix(&self) -> rt::JsString {
+    pub fn fix(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "fix")
     }
     /// Additional metadata to include with the rule results.
@@ -22014,7 +22014,7 @@ impl rt::StructRef<PolicyViolationBeta1> {
     ///
     /// Default: - no rule metadata
     #[track_caller]
-    pub fn rule_metadata(&self) -> rt::JsMap<rt::JsString> {
+    pub fn rule_metadata(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "ruleMetadata")
     }
     /// The name of the rule.
@@ -22029,7 +22029,7 @@ impl rt::StructRef<PolicyViolationBeta1> {
     ///
     /// Default: - no severity
     #[track_caller]
-    pub fn severity(&self) -> rt::JsString {
+    pub fn severity(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "severity")
     }
     /// The resources violating this rule.
@@ -22087,7 +22087,7 @@ impl PropertyInjectors {
     /// Arguments:
     /// - `unique_id`: - the construct uniqueId.
     #[track_caller]
-    pub fn r#for(&self, unique_id: impl Into<rt::JsString>) -> crate::aws_cdk_lib::IPropertyInjector {
+    pub fn r#for(&self, unique_id: impl Into<rt::JsString>) -> rt::JsOptional<crate::aws_cdk_lib::IPropertyInjector> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(unique_id)));
         rt::call_op(rt::JsObject::handle(self), "for", __args)
@@ -24436,14 +24436,14 @@ impl Stack {
     }
     /// If this is a nested stack, returns its parent stack.
     #[track_caller]
-    pub fn nested_stack_parent(&self) -> crate::aws_cdk_lib::Stack {
+    pub fn nested_stack_parent(&self) -> rt::JsOptional<crate::aws_cdk_lib::Stack> {
         rt::get_op(rt::JsObject::handle(self), "nestedStackParent")
     }
     /// If this is a nested stack, this represents its `AWS::CloudFormation::Stack` resource.
     ///
     /// `undefined` for top-level (non-nested) stacks.
     #[track_caller]
-    pub fn nested_stack_resource(&self) -> crate::aws_cdk_lib::CfnResource {
+    pub fn nested_stack_resource(&self) -> rt::JsOptional<crate::aws_cdk_lib::CfnResource> {
         rt::get_op(rt::JsObject::handle(self), "nestedStackResource")
     }
     /// Returns the list of notification Amazon Resource Names (ARNs) for the current stack.
@@ -24846,17 +24846,17 @@ impl StackSynthesizer {
     }
     /// The qualifier used to bootstrap this stack.
     #[track_caller]
-    pub fn bootstrap_qualifier(&self) -> rt::JsString {
+    pub fn bootstrap_qualifier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bootstrapQualifier")
     }
     /// The role that is passed to CloudFormation to execute the change set.
     #[track_caller]
-    pub fn cloud_formation_execution_role(&self) -> rt::JsString {
+    pub fn cloud_formation_execution_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cloudFormationExecutionRole")
     }
     /// The role used to lookup for this stack.
     #[track_caller]
-    pub fn lookup_role(&self) -> rt::JsString {
+    pub fn lookup_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "lookupRole")
     }
 }
@@ -24905,7 +24905,7 @@ impl Stage {
     /// If called
     /// on a nested stage, returns its parent.
     #[track_caller]
-    pub fn of(construct: impl Into<crate::constructs::IConstruct>) -> crate::aws_cdk_lib::Stage {
+    pub fn of(construct: impl Into<crate::constructs::IConstruct>) -> rt::JsOptional<crate::aws_cdk_lib::Stage> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::constructs::IConstruct>::into(construct)));
         rt::static_op("aws-cdk-lib.Stage", "of", __args)
@@ -24935,7 +24935,7 @@ impl Stage {
     }
     /// The default account for all resources defined within this stage.
     #[track_caller]
-    pub fn account(&self) -> rt::JsString {
+    pub fn account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "account")
     }
     /// Artifact ID of the assembly if it is a nested stage. The root stage (app) will return an empty string.
@@ -24959,7 +24959,7 @@ impl Stage {
     ///
     /// *
     #[track_caller]
-    pub fn parent_stage(&self) -> crate::aws_cdk_lib::Stage {
+    pub fn parent_stage(&self) -> rt::JsOptional<crate::aws_cdk_lib::Stage> {
         rt::get_op(rt::JsObject::handle(self), "parentStage")
     }
     /// Validation plugins to run during synthesis.
@@ -24976,7 +24976,7 @@ impl Stage {
     }
     /// The default region for all resources defined within this stage.
     #[track_caller]
-    pub fn region(&self) -> rt::JsString {
+    pub fn region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
     /// The name of the stage.
@@ -25589,7 +25589,7 @@ impl TagManager {
     }
     /// Return the TagManager associated with the given construct, if any.
     #[track_caller]
-    pub fn of(construct: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::TagManager {
+    pub fn of(construct: impl Into<rt::JsAny>) -> rt::JsOptional<crate::aws_cdk_lib::TagManager> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(construct)));
         rt::static_op("aws-cdk-lib.TagManager", "of", __args)
@@ -28688,7 +28688,7 @@ impl Tokenization {
     ///
     /// Leaves out the optional `options`; [`Self::reverse_with`] passes it.
     #[track_caller]
-    pub fn reverse(x: impl Into<rt::JsAny>) -> crate::aws_cdk_lib::IResolvable {
+    pub fn reverse(x: impl Into<rt::JsAny>) -> rt::JsOptional<crate::aws_cdk_lib::IResolvable> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(x)));
         rt::static_op("aws-cdk-lib.Tokenization", "reverse", __args)
@@ -28699,7 +28699,7 @@ impl Tokenization {
     ///
     /// [`Self::reverse`] with the optional `options` passed.
     #[track_caller]
-    pub fn reverse_with(x: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::ReverseOptions>) -> crate::aws_cdk_lib::IResolvable {
+    pub fn reverse_with(x: impl Into<rt::JsAny>, options: impl Into<crate::aws_cdk_lib::ReverseOptions>) -> rt::JsOptional<crate::aws_cdk_lib::IResolvable> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsAny>::into(x)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::ReverseOptions>::into(options)));
@@ -28709,21 +28709,21 @@ impl Tokenization {
     ///
     /// It's illegal for the string to be a concatenation of an encoded token and something else.
     #[track_caller]
-    pub fn reverse_complete_string(s: impl Into<rt::JsString>) -> crate::aws_cdk_lib::IResolvable {
+    pub fn reverse_complete_string(s: impl Into<rt::JsString>) -> rt::JsOptional<crate::aws_cdk_lib::IResolvable> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(s)));
         rt::static_op("aws-cdk-lib.Tokenization", "reverseCompleteString", __args)
     }
     /// Un-encode a Tokenized value from a list.
     #[track_caller]
-    pub fn reverse_list(l: impl rt::ListArg<rt::JsString>) -> crate::aws_cdk_lib::IResolvable {
+    pub fn reverse_list(l: impl rt::ListArg<rt::JsString>) -> rt::JsOptional<crate::aws_cdk_lib::IResolvable> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&rt::ListArg::<rt::JsString>::into_list(l)));
         rt::static_op("aws-cdk-lib.Tokenization", "reverseList", __args)
     }
     /// Un-encode a Tokenized value from a number.
     #[track_caller]
-    pub fn reverse_number(n: impl Into<rt::JsNumber>) -> crate::aws_cdk_lib::IResolvable {
+    pub fn reverse_number(n: impl Into<rt::JsNumber>) -> rt::JsOptional<crate::aws_cdk_lib::IResolvable> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(n)));
         rt::static_op("aws-cdk-lib.Tokenization", "reverseNumber", __args)
@@ -28794,7 +28794,7 @@ impl TokenizedStringFragments {
         rt::call_op(rt::JsObject::handle(self), "mapTokens", __args)
     }
     #[track_caller]
-    pub fn first_token(&self) -> crate::aws_cdk_lib::IResolvable {
+    pub fn first_token(&self) -> rt::JsOptional<crate::aws_cdk_lib::IResolvable> {
         rt::get_op(rt::JsObject::handle(self), "firstToken")
     }
     #[track_caller]

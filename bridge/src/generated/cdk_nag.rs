@@ -108,7 +108,7 @@ impl IApplyRule {
     }
     /// Override for the suffix of the Rule ID for this rule.
     #[track_caller]
-    pub fn rule_suffix_override(&self) -> rt::JsString {
+    pub fn rule_suffix_override(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ruleSuffixOverride")
     }
 }
@@ -129,7 +129,7 @@ impl INagValidationContext {
     ///
     /// **Deprecated:** Use `stackTemplates` instead, which contains the account ID for each stack.
     #[track_caller]
-    pub fn account_id(&self) -> rt::JsString {
+    pub fn account_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "accountId")
     }
     #[track_caller]
@@ -142,7 +142,7 @@ impl INagValidationContext {
     ///
     /// **Deprecated:** Use `stackTemplates` instead, which contains the region for each stack.
     #[track_caller]
-    pub fn region(&self) -> rt::JsString {
+    pub fn region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
     /// The absolute path of all templates to be processed, along with the stack construct path for each template.
@@ -279,12 +279,12 @@ impl NagPack {
     /// Used for analytics
     /// purposes.
     #[track_caller]
-    pub fn rule_ids(&self) -> rt::JsArray<rt::JsString> {
+    pub fn rule_ids(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "ruleIds")
     }
     /// The version of the plugin, following the Semantic Versioning specification (see https://semver.org/). This version is used for analytics purposes, to measure the usage of different plugins and different versions. The value of this property should be kept in sync with the actual version of the software package. If the version is not provided or is not a valid semantic version, it will be reported as `0.0.0`.
     #[track_caller]
-    pub fn version(&self) -> rt::JsString {
+    pub fn version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "version")
     }
 }

@@ -343,7 +343,7 @@ impl rt::StructRef<MetadataEntry> {
     ///
     /// Default: - no trace information
     #[track_caller]
-    pub fn trace(&self) -> rt::JsArray<rt::JsString> {
+    pub fn trace(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "trace")
     }
     /// The metadata entry type.
@@ -638,7 +638,7 @@ impl Node {
     /// Arguments:
     /// - `id`: Identifier of direct child.
     #[track_caller]
-    pub fn try_find_child(&self, id: impl Into<rt::JsString>) -> crate::constructs::IConstruct {
+    pub fn try_find_child(&self, id: impl Into<rt::JsString>) -> rt::JsOptional<crate::constructs::IConstruct> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(id)));
         rt::call_op(rt::JsObject::handle(self), "tryFindChild", __args)
@@ -746,7 +746,7 @@ impl Node {
     ///
     /// Returns: a construct or undefined if there is no default child
     #[track_caller]
-    pub fn default_child(&self) -> crate::constructs::IConstruct {
+    pub fn default_child(&self) -> rt::JsOptional<crate::constructs::IConstruct> {
         rt::get_op(rt::JsObject::handle(self), "defaultChild")
     }
     /// Constructs that this construct depends on directly.
@@ -795,7 +795,7 @@ impl Node {
     ///
     /// The value is `undefined` at the root of the construct scope tree.
     #[track_caller]
-    pub fn scope(&self) -> crate::constructs::IConstruct {
+    pub fn scope(&self) -> rt::JsOptional<crate::constructs::IConstruct> {
         rt::get_op(rt::JsObject::handle(self), "scope")
     }
     /// All parent scopes of this construct.

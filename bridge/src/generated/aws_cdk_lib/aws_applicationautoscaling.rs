@@ -732,7 +732,7 @@ impl CfnScalableTarget {
     }
     /// Specify the Amazon Resource Name (ARN) of an Identity and Access Management (IAM) role that allows Application Auto Scaling to modify the scalable target on your behalf.
     #[track_caller]
-    pub fn role_arn(&self) -> rt::JsString {
+    pub fn role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "roleArn")
     }
     /// The scalable dimension associated with the scalable target.
@@ -747,7 +747,7 @@ impl CfnScalableTarget {
     }
     /// The scheduled actions for the scalable target.
     #[track_caller]
-    pub fn scheduled_actions(&self) -> rt::JsAny {
+    pub fn scheduled_actions(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "scheduledActions")
     }
     /// The namespace of the AWS service that provides the resource, or a `custom-resource` .
@@ -757,11 +757,11 @@ impl CfnScalableTarget {
     }
     /// An embedded object that contains attributes and attribute values that are used to suspend and resume automatic scaling.
     #[track_caller]
-    pub fn suspended_state(&self) -> rt::JsAny {
+    pub fn suspended_state(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "suspendedState")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1384,19 +1384,19 @@ impl CfnScalingPolicy {
     }
     /// The predictive scaling policy configuration.
     #[track_caller]
-    pub fn predictive_scaling_policy_configuration(&self) -> rt::JsAny {
+    pub fn predictive_scaling_policy_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "predictiveScalingPolicyConfiguration")
     }
     /// The identifier of the resource associated with the scaling policy.
     #[track_caller]
-    pub fn resource_id(&self) -> rt::JsString {
+    pub fn resource_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "resourceId")
     }
     /// The scalable dimension.
     ///
     /// This string consists of the service namespace, resource type, and scaling property.
     #[track_caller]
-    pub fn scalable_dimension(&self) -> rt::JsString {
+    pub fn scalable_dimension(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "scalableDimension")
     }
     /// A reference to a ScalingPolicy resource.
@@ -1406,22 +1406,22 @@ impl CfnScalingPolicy {
     }
     /// The CloudFormation-generated ID of an Application Auto Scaling scalable target.
     #[track_caller]
-    pub fn scaling_target_id(&self) -> rt::JsString {
+    pub fn scaling_target_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "scalingTargetId")
     }
     /// The namespace of the AWS service that provides the resource, or a `custom-resource` .
     #[track_caller]
-    pub fn service_namespace(&self) -> rt::JsString {
+    pub fn service_namespace(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "serviceNamespace")
     }
     /// A step scaling policy.
     #[track_caller]
-    pub fn step_scaling_policy_configuration(&self) -> rt::JsAny {
+    pub fn step_scaling_policy_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "stepScalingPolicyConfiguration")
     }
     /// A target tracking scaling policy.
     #[track_caller]
-    pub fn target_tracking_scaling_policy_configuration(&self) -> rt::JsAny {
+    pub fn target_tracking_scaling_policy_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "targetTrackingScalingPolicyConfiguration")
     }
 }
@@ -4100,7 +4100,7 @@ impl rt::StructRef<ScalingInterval> {
     ///
     /// Default: Threshold automatically derived from neighbouring intervals
     #[track_caller]
-    pub fn lower(&self) -> rt::JsNumber {
+    pub fn lower(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "lower")
     }
     /// The upper bound of the interval.
@@ -4109,7 +4109,7 @@ impl rt::StructRef<ScalingInterval> {
     ///
     /// Default: Threshold automatically derived from neighbouring intervals
     #[track_caller]
-    pub fn upper(&self) -> rt::JsNumber {
+    pub fn upper(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "upper")
     }
 }
@@ -4475,19 +4475,19 @@ impl StepScalingPolicy {
         rt::new_op("aws-cdk-lib.aws_applicationautoscaling.StepScalingPolicy", __args)
     }
     #[track_caller]
-    pub fn lower_action(&self) -> crate::aws_cdk_lib::aws_applicationautoscaling::StepScalingAction {
+    pub fn lower_action(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_applicationautoscaling::StepScalingAction> {
         rt::get_op(rt::JsObject::handle(self), "lowerAction")
     }
     #[track_caller]
-    pub fn lower_alarm(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Alarm {
+    pub fn lower_alarm(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_cloudwatch::Alarm> {
         rt::get_op(rt::JsObject::handle(self), "lowerAlarm")
     }
     #[track_caller]
-    pub fn upper_action(&self) -> crate::aws_cdk_lib::aws_applicationautoscaling::StepScalingAction {
+    pub fn upper_action(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_applicationautoscaling::StepScalingAction> {
         rt::get_op(rt::JsObject::handle(self), "upperAction")
     }
     #[track_caller]
-    pub fn upper_alarm(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Alarm {
+    pub fn upper_alarm(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_cloudwatch::Alarm> {
         rt::get_op(rt::JsObject::handle(self), "upperAlarm")
     }
 }

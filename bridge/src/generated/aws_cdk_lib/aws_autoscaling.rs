@@ -550,7 +550,7 @@ impl AutoScalingGroup {
     }
     /// The maximum amount of time that an instance can be in service.
     #[track_caller]
-    pub fn max_instance_lifetime(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn max_instance_lifetime(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "maxInstanceLifetime")
     }
     /// The type of OS instances of this fleet are running.
@@ -568,7 +568,7 @@ impl AutoScalingGroup {
     /// `undefined`
     /// indicates that this group uses on-demand capacity.
     #[track_caller]
-    pub fn spot_price(&self) -> rt::JsString {
+    pub fn spot_price(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "spotPrice")
     }
     /// The Base64-encoded user data to make available to the launched EC2 instances.
@@ -2363,12 +2363,12 @@ impl BlockDeviceVolume {
     }
     /// EBS device info.
     #[track_caller]
-    pub fn ebs_device(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_autoscaling::EbsDeviceProps> {
+    pub fn ebs_device(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_autoscaling::EbsDeviceProps>> {
         rt::get_op(rt::JsObject::handle(self), "ebsDevice")
     }
     /// Virtual device name.
     #[track_caller]
-    pub fn virtual_name(&self) -> rt::JsString {
+    pub fn virtual_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "virtualName")
     }
 }
@@ -2452,7 +2452,7 @@ impl CfnAutoScalingGroup {
     ///
     /// This name must be unique per Region per account.
     #[track_caller]
-    pub fn auto_scaling_group_name(&self) -> rt::JsString {
+    pub fn auto_scaling_group_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "autoScalingGroupName")
     }
     /// A reference to a AutoScalingGroup resource.
@@ -2462,112 +2462,112 @@ impl CfnAutoScalingGroup {
     }
     /// The EC2 instance capacity distribution across Availability Zones for the Auto Scaling group.
     #[track_caller]
-    pub fn availability_zone_distribution(&self) -> rt::JsAny {
+    pub fn availability_zone_distribution(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "availabilityZoneDistribution")
     }
     /// The Availability Zone IDs where the Auto Scaling group can launch instances.
     #[track_caller]
-    pub fn availability_zone_ids(&self) -> rt::JsArray<rt::JsString> {
+    pub fn availability_zone_ids(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "availabilityZoneIds")
     }
     /// The Availability Zone impairment policy for the Auto Scaling group.
     #[track_caller]
-    pub fn availability_zone_impairment_policy(&self) -> rt::JsAny {
+    pub fn availability_zone_impairment_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "availabilityZoneImpairmentPolicy")
     }
     /// A list of Availability Zones where instances in the Auto Scaling group can be created.
     #[track_caller]
-    pub fn availability_zones(&self) -> rt::JsArray<rt::JsString> {
+    pub fn availability_zones(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "availabilityZones")
     }
     /// Indicates whether Capacity Rebalancing is enabled.
     #[track_caller]
-    pub fn capacity_rebalance(&self) -> rt::JsAny {
+    pub fn capacity_rebalance(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "capacityRebalance")
     }
     /// The capacity reservation specification for the Auto Scaling group.
     #[track_caller]
-    pub fn capacity_reservation_specification(&self) -> rt::JsAny {
+    pub fn capacity_reservation_specification(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "capacityReservationSpecification")
     }
     /// Reserved.
     #[track_caller]
-    pub fn context(&self) -> rt::JsString {
+    pub fn context(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "context")
     }
     /// *Only needed if you use simple scaling policies.*.
     #[track_caller]
-    pub fn cooldown(&self) -> rt::JsString {
+    pub fn cooldown(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cooldown")
     }
     /// The amount of time, in seconds, until a new instance is considered to have finished initializing and resource consumption to become stable after it enters the `InService` state.
     #[track_caller]
-    pub fn default_instance_warmup(&self) -> rt::JsNumber {
+    pub fn default_instance_warmup(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "defaultInstanceWarmup")
     }
     /// The deletion protection setting for the Auto Scaling group.
     #[track_caller]
-    pub fn deletion_protection(&self) -> rt::JsString {
+    pub fn deletion_protection(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "deletionProtection")
     }
     /// The desired capacity is the initial capacity of the Auto Scaling group at the time of its creation and the capacity it attempts to maintain.
     #[track_caller]
-    pub fn desired_capacity(&self) -> rt::JsString {
+    pub fn desired_capacity(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "desiredCapacity")
     }
     /// The unit of measurement for the value specified for desired capacity.
     #[track_caller]
-    pub fn desired_capacity_type(&self) -> rt::JsString {
+    pub fn desired_capacity_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "desiredCapacityType")
     }
     /// The amount of time, in seconds, that Amazon EC2 Auto Scaling waits before checking the health status of an EC2 instance that has come into service and marking it unhealthy due to a failed health check.
     #[track_caller]
-    pub fn health_check_grace_period(&self) -> rt::JsNumber {
+    pub fn health_check_grace_period(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckGracePeriod")
     }
     /// A comma-separated value string of one or more health check types.
     #[track_caller]
-    pub fn health_check_type(&self) -> rt::JsString {
+    pub fn health_check_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckType")
     }
     /// The ID of the instance used to base the launch configuration on.
     #[track_caller]
-    pub fn instance_id(&self) -> rt::JsString {
+    pub fn instance_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "instanceId")
     }
     /// The instance lifecycle policy for the Auto Scaling group.
     #[track_caller]
-    pub fn instance_lifecycle_policy(&self) -> rt::JsAny {
+    pub fn instance_lifecycle_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "instanceLifecyclePolicy")
     }
     /// An instance maintenance policy.
     #[track_caller]
-    pub fn instance_maintenance_policy(&self) -> rt::JsAny {
+    pub fn instance_maintenance_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "instanceMaintenancePolicy")
     }
     /// The name of the launch configuration to use to launch instances.
     #[track_caller]
-    pub fn launch_configuration_name(&self) -> rt::JsString {
+    pub fn launch_configuration_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "launchConfigurationName")
     }
     /// Information used to specify the launch template and version to use to launch instances.
     #[track_caller]
-    pub fn launch_template(&self) -> rt::JsAny {
+    pub fn launch_template(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "launchTemplate")
     }
     /// One or more lifecycle hooks to add to the Auto Scaling group before instances are launched.
     #[track_caller]
-    pub fn lifecycle_hook_specification_list(&self) -> rt::JsAny {
+    pub fn lifecycle_hook_specification_list(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "lifecycleHookSpecificationList")
     }
     /// A list of Classic Load Balancers associated with this Auto Scaling group.
     #[track_caller]
-    pub fn load_balancer_names(&self) -> rt::JsArray<rt::JsString> {
+    pub fn load_balancer_names(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "loadBalancerNames")
     }
     /// The maximum amount of time, in seconds, that an instance can be in service.
     #[track_caller]
-    pub fn max_instance_lifetime(&self) -> rt::JsNumber {
+    pub fn max_instance_lifetime(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maxInstanceLifetime")
     }
     /// The maximum size of the group.
@@ -2577,7 +2577,7 @@ impl CfnAutoScalingGroup {
     }
     /// Enables the monitoring of group metrics of an Auto Scaling group.
     #[track_caller]
-    pub fn metrics_collection(&self) -> rt::JsAny {
+    pub fn metrics_collection(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "metricsCollection")
     }
     /// The minimum size of the group.
@@ -2587,38 +2587,38 @@ impl CfnAutoScalingGroup {
     }
     /// An embedded object that specifies a mixed instances policy.
     #[track_caller]
-    pub fn mixed_instances_policy(&self) -> rt::JsAny {
+    pub fn mixed_instances_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "mixedInstancesPolicy")
     }
     /// Indicates whether newly launched instances are protected from termination by Amazon EC2 Auto Scaling when scaling in.
     #[track_caller]
-    pub fn new_instances_protected_from_scale_in(&self) -> rt::JsAny {
+    pub fn new_instances_protected_from_scale_in(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "newInstancesProtectedFromScaleIn")
     }
     /// A structure that specifies an Amazon SNS notification configuration for the ``NotificationConfigurations`` property of the [AWS::AutoScaling::AutoScalingGroup](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html) resource.  For an example template snippet, see [Configure Amazon EC2 Auto Scaling resources](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/quickref-ec2-auto-scaling.html).  For more information, see [Get Amazon SNS notifications when your Auto Scaling group scales](https://docs.aws.amazon.com/autoscaling/ec2/userguide/ASGettingNotifications.html) in the *Amazon EC2 Auto Scaling User Guide*.
     ///
     /// **Deprecated:** this property has been deprecated
     #[track_caller]
-    pub fn notification_configuration(&self) -> rt::JsAny {
+    pub fn notification_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "notificationConfiguration")
     }
     /// Configures an Auto Scaling group to send notifications when specified events take place.
     #[track_caller]
-    pub fn notification_configurations(&self) -> rt::JsAny {
+    pub fn notification_configurations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "notificationConfigurations")
     }
     /// The name of the placement group into which to launch your instances.
     #[track_caller]
-    pub fn placement_group(&self) -> rt::JsString {
+    pub fn placement_group(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "placementGroup")
     }
     /// The Amazon Resource Name (ARN) of the service-linked role that the Auto Scaling group uses to call other AWS service on your behalf.
     #[track_caller]
-    pub fn service_linked_role_arn(&self) -> rt::JsString {
+    pub fn service_linked_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "serviceLinkedRoleArn")
     }
     #[track_caller]
-    pub fn skip_zonal_shift_validation(&self) -> rt::JsAny {
+    pub fn skip_zonal_shift_validation(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "skipZonalShiftValidation")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -2628,27 +2628,27 @@ impl CfnAutoScalingGroup {
     }
     /// One or more tags.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_autoscaling::CfnAutoScalingGroupTagPropertyProperty>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_autoscaling::CfnAutoScalingGroupTagPropertyProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The Amazon Resource Names (ARN) of the Elastic Load Balancing target groups to associate with the Auto Scaling group.
     #[track_caller]
-    pub fn target_group_arns(&self) -> rt::JsArray<rt::JsString> {
+    pub fn target_group_arns(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "targetGroupArns")
     }
     /// A policy or a list of policies that are used to select the instance to terminate.
     #[track_caller]
-    pub fn termination_policies(&self) -> rt::JsArray<rt::JsString> {
+    pub fn termination_policies(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "terminationPolicies")
     }
     /// The traffic sources associated with this Auto Scaling group.
     #[track_caller]
-    pub fn traffic_sources(&self) -> rt::JsAny {
+    pub fn traffic_sources(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "trafficSources")
     }
     /// A list of subnet IDs for a virtual private cloud (VPC) where instances in the Auto Scaling group can be created.
     #[track_caller]
-    pub fn vpc_zone_identifier(&self) -> rt::JsArray<rt::JsString> {
+    pub fn vpc_zone_identifier(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "vpcZoneIdentifier")
     }
 }
@@ -6012,32 +6012,32 @@ impl CfnLaunchConfiguration {
     }
     /// Specifies whether to assign a public IPv4 address to the group's instances.
     #[track_caller]
-    pub fn associate_public_ip_address(&self) -> rt::JsAny {
+    pub fn associate_public_ip_address(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "associatePublicIpAddress")
     }
     /// The block device mapping entries that define the block devices to attach to the instances at launch.
     #[track_caller]
-    pub fn block_device_mappings(&self) -> rt::JsAny {
+    pub fn block_device_mappings(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "blockDeviceMappings")
     }
     /// Available for backward compatibility.
     #[track_caller]
-    pub fn classic_link_vpc_id(&self) -> rt::JsString {
+    pub fn classic_link_vpc_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "classicLinkVpcId")
     }
     /// Available for backward compatibility.
     #[track_caller]
-    pub fn classic_link_vpc_security_groups(&self) -> rt::JsArray<rt::JsString> {
+    pub fn classic_link_vpc_security_groups(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "classicLinkVpcSecurityGroups")
     }
     /// Specifies whether the launch configuration is optimized for EBS I/O ( `true` ) or not ( `false` ).
     #[track_caller]
-    pub fn ebs_optimized(&self) -> rt::JsAny {
+    pub fn ebs_optimized(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "ebsOptimized")
     }
     /// The name or the Amazon Resource Name (ARN) of the instance profile associated with the IAM role for the instance.
     #[track_caller]
-    pub fn iam_instance_profile(&self) -> rt::JsString {
+    pub fn iam_instance_profile(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "iamInstanceProfile")
     }
     /// The ID of the Amazon Machine Image (AMI) that was assigned during registration.
@@ -6047,12 +6047,12 @@ impl CfnLaunchConfiguration {
     }
     /// The ID of the Amazon EC2 instance to use to create the launch configuration.
     #[track_caller]
-    pub fn instance_id(&self) -> rt::JsString {
+    pub fn instance_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "instanceId")
     }
     /// Controls whether instances in this group are launched with detailed ( `true` ) or basic ( `false` ) monitoring.
     #[track_caller]
-    pub fn instance_monitoring(&self) -> rt::JsAny {
+    pub fn instance_monitoring(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "instanceMonitoring")
     }
     /// Specifies the instance type of the EC2 instance.
@@ -6062,17 +6062,17 @@ impl CfnLaunchConfiguration {
     }
     /// The ID of the kernel associated with the AMI.
     #[track_caller]
-    pub fn kernel_id(&self) -> rt::JsString {
+    pub fn kernel_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kernelId")
     }
     /// The name of the key pair.
     #[track_caller]
-    pub fn key_name(&self) -> rt::JsString {
+    pub fn key_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "keyName")
     }
     /// The name of the launch configuration.
     #[track_caller]
-    pub fn launch_configuration_name(&self) -> rt::JsString {
+    pub fn launch_configuration_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "launchConfigurationName")
     }
     /// A reference to a LaunchConfiguration resource.
@@ -6082,32 +6082,32 @@ impl CfnLaunchConfiguration {
     }
     /// The metadata options for the instances.
     #[track_caller]
-    pub fn metadata_options(&self) -> rt::JsAny {
+    pub fn metadata_options(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "metadataOptions")
     }
     /// The tenancy of the instance, either `default` or `dedicated` .
     #[track_caller]
-    pub fn placement_tenancy(&self) -> rt::JsString {
+    pub fn placement_tenancy(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "placementTenancy")
     }
     /// The ID of the RAM disk to select.
     #[track_caller]
-    pub fn ram_disk_id(&self) -> rt::JsString {
+    pub fn ram_disk_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ramDiskId")
     }
     /// A list that contains the security groups to assign to the instances in the Auto Scaling group.
     #[track_caller]
-    pub fn security_groups(&self) -> rt::JsArray<rt::JsString> {
+    pub fn security_groups(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "securityGroups")
     }
     /// The maximum hourly price to be paid for any Spot Instance launched to fulfill the request.
     #[track_caller]
-    pub fn spot_price(&self) -> rt::JsString {
+    pub fn spot_price(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "spotPrice")
     }
     /// The Base64-encoded user data to make available to the launched EC2 instances.
     #[track_caller]
-    pub fn user_data(&self) -> rt::JsString {
+    pub fn user_data(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "userData")
     }
 }
@@ -6898,17 +6898,17 @@ impl CfnLifecycleHook {
     }
     /// The action the Auto Scaling group takes when the lifecycle hook timeout elapses or if an unexpected failure occurs.
     #[track_caller]
-    pub fn default_result(&self) -> rt::JsString {
+    pub fn default_result(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "defaultResult")
     }
     /// The maximum time, in seconds, that can elapse before the lifecycle hook times out.
     #[track_caller]
-    pub fn heartbeat_timeout(&self) -> rt::JsNumber {
+    pub fn heartbeat_timeout(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "heartbeatTimeout")
     }
     /// The name of the lifecycle hook.
     #[track_caller]
-    pub fn lifecycle_hook_name(&self) -> rt::JsString {
+    pub fn lifecycle_hook_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "lifecycleHookName")
     }
     /// A reference to a LifecycleHook resource.
@@ -6925,17 +6925,17 @@ impl CfnLifecycleHook {
     }
     /// Additional information that you want to include any time Amazon EC2 Auto Scaling sends a message to the notification target.
     #[track_caller]
-    pub fn notification_metadata(&self) -> rt::JsString {
+    pub fn notification_metadata(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "notificationMetadata")
     }
     /// The Amazon Resource Name (ARN) of the notification target that Amazon EC2 Auto Scaling sends notifications to when an instance is in a wait state for the lifecycle hook.
     #[track_caller]
-    pub fn notification_target_arn(&self) -> rt::JsString {
+    pub fn notification_target_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "notificationTargetArn")
     }
     /// The ARN of the IAM role that allows the Auto Scaling group to publish to the specified notification target.
     #[track_caller]
-    pub fn role_arn(&self) -> rt::JsString {
+    pub fn role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "roleArn")
     }
 }
@@ -7158,7 +7158,7 @@ impl CfnScalingPolicy {
     }
     /// Specifies how the scaling adjustment is interpreted (for example, an absolute number or a percentage).
     #[track_caller]
-    pub fn adjustment_type(&self) -> rt::JsString {
+    pub fn adjustment_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "adjustmentType")
     }
     /// Returns the ARN of a scaling policy.
@@ -7178,39 +7178,39 @@ impl CfnScalingPolicy {
     }
     /// A cooldown period, in seconds, that applies to a specific simple scaling policy.
     #[track_caller]
-    pub fn cooldown(&self) -> rt::JsString {
+    pub fn cooldown(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cooldown")
     }
     /// *Not needed if the default instance warmup is defined for the group.*.
     #[track_caller]
-    pub fn estimated_instance_warmup(&self) -> rt::JsNumber {
+    pub fn estimated_instance_warmup(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "estimatedInstanceWarmup")
     }
     /// The aggregation type for the CloudWatch metrics.
     #[track_caller]
-    pub fn metric_aggregation_type(&self) -> rt::JsString {
+    pub fn metric_aggregation_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "metricAggregationType")
     }
     /// The minimum value to scale by when the adjustment type is `PercentChangeInCapacity` .
     #[track_caller]
-    pub fn min_adjustment_magnitude(&self) -> rt::JsNumber {
+    pub fn min_adjustment_magnitude(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "minAdjustmentMagnitude")
     }
     /// One of the following policy types:.
     #[track_caller]
-    pub fn policy_type(&self) -> rt::JsString {
+    pub fn policy_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "policyType")
     }
     /// A predictive scaling policy.
     ///
     /// Provides support for predefined and custom metrics.
     #[track_caller]
-    pub fn predictive_scaling_configuration(&self) -> rt::JsAny {
+    pub fn predictive_scaling_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "predictiveScalingConfiguration")
     }
     /// The amount by which to scale, based on the specified adjustment type.
     #[track_caller]
-    pub fn scaling_adjustment(&self) -> rt::JsNumber {
+    pub fn scaling_adjustment(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "scalingAdjustment")
     }
     /// A reference to a ScalingPolicy resource.
@@ -7220,14 +7220,14 @@ impl CfnScalingPolicy {
     }
     /// A set of adjustments that enable you to scale based on the size of the alarm breach.
     #[track_caller]
-    pub fn step_adjustments(&self) -> rt::JsAny {
+    pub fn step_adjustments(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "stepAdjustments")
     }
     /// A target tracking scaling policy.
     ///
     /// Provides support for predefined or custom metrics.
     #[track_caller]
-    pub fn target_tracking_configuration(&self) -> rt::JsAny {
+    pub fn target_tracking_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "targetTrackingConfiguration")
     }
 }
@@ -9156,27 +9156,27 @@ impl CfnScheduledAction {
     }
     /// The desired capacity is the initial capacity of the Auto Scaling group after the scheduled action runs and the capacity it attempts to maintain.
     #[track_caller]
-    pub fn desired_capacity(&self) -> rt::JsNumber {
+    pub fn desired_capacity(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "desiredCapacity")
     }
     /// The date and time for the recurring schedule to end, in UTC.
     #[track_caller]
-    pub fn end_time(&self) -> rt::JsString {
+    pub fn end_time(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "endTime")
     }
     /// The maximum size of the Auto Scaling group.
     #[track_caller]
-    pub fn max_size(&self) -> rt::JsNumber {
+    pub fn max_size(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maxSize")
     }
     /// The minimum size of the Auto Scaling group.
     #[track_caller]
-    pub fn min_size(&self) -> rt::JsNumber {
+    pub fn min_size(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "minSize")
     }
     /// The recurring schedule for this action.
     #[track_caller]
-    pub fn recurrence(&self) -> rt::JsString {
+    pub fn recurrence(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "recurrence")
     }
     /// A reference to a ScheduledAction resource.
@@ -9186,12 +9186,12 @@ impl CfnScheduledAction {
     }
     /// The date and time for this action to start, in YYYY-MM-DDThh:mm:ssZ format in UTC/GMT only and in quotes (for example, `"2021-06-01T00:00:00Z"` ).
     #[track_caller]
-    pub fn start_time(&self) -> rt::JsString {
+    pub fn start_time(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "startTime")
     }
     /// Specifies the time zone for a cron expression.
     #[track_caller]
-    pub fn time_zone(&self) -> rt::JsString {
+    pub fn time_zone(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "timeZone")
     }
 }
@@ -9412,22 +9412,22 @@ impl CfnWarmPool {
     }
     /// Indicates whether instances in the Auto Scaling group can be returned to the warm pool on scale in.
     #[track_caller]
-    pub fn instance_reuse_policy(&self) -> rt::JsAny {
+    pub fn instance_reuse_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "instanceReusePolicy")
     }
     /// Specifies the maximum number of instances that are allowed to be in the warm pool or in any state except `Terminated` for the Auto Scaling group.
     #[track_caller]
-    pub fn max_group_prepared_capacity(&self) -> rt::JsNumber {
+    pub fn max_group_prepared_capacity(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maxGroupPreparedCapacity")
     }
     /// Specifies the minimum number of instances to maintain in the warm pool.
     #[track_caller]
-    pub fn min_size(&self) -> rt::JsNumber {
+    pub fn min_size(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "minSize")
     }
     /// Sets the instance state to transition to after the lifecycle actions are complete.
     #[track_caller]
-    pub fn pool_state(&self) -> rt::JsString {
+    pub fn pool_state(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "poolState")
     }
     /// A reference to a WarmPool resource.
@@ -10823,7 +10823,7 @@ impl rt::StructRef<EbsDeviceProps> {
     ///
     /// Default: - true for Amazon EC2 Auto Scaling, false otherwise (e.g. EBS)
     #[track_caller]
-    pub fn delete_on_termination(&self) -> rt::JsBool {
+    pub fn delete_on_termination(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "deleteOnTermination")
     }
     /// The number of I/O operations per second (IOPS) to provision for the volume.
@@ -10837,14 +10837,14 @@ impl rt::StructRef<EbsDeviceProps> {
     ///
     /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/EBSVolumeTypes.html>
     #[track_caller]
-    pub fn iops(&self) -> rt::JsNumber {
+    pub fn iops(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "iops")
     }
     /// The snapshot ID of the volume to use.
     ///
     /// Default: - No snapshot will be used
     #[track_caller]
-    pub fn snapshot_id(&self) -> rt::JsString {
+    pub fn snapshot_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "snapshotId")
     }
     /// The throughput that the volume supports, in MiB/s Takes a minimum of 125 and maximum of 2000.
@@ -10853,7 +10853,7 @@ impl rt::StructRef<EbsDeviceProps> {
     ///
     /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/EBSVolumeTypes.html>
     #[track_caller]
-    pub fn throughput(&self) -> rt::JsNumber {
+    pub fn throughput(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "throughput")
     }
     /// The Amazon EBS Provisioned Rate for Volume Initialization, at which to download the snapshot blocks from Amazon S3 to the volume.
@@ -10865,7 +10865,7 @@ impl rt::StructRef<EbsDeviceProps> {
     ///
     /// See: <https://docs.aws.amazon.com/ebs/latest/userguide/initalize-volume.html#volume-initialization-rate>
     #[track_caller]
-    pub fn volume_initialization_rate(&self) -> crate::aws_cdk_lib::Size {
+    pub fn volume_initialization_rate(&self) -> rt::JsOptional<crate::aws_cdk_lib::Size> {
         rt::get_op(rt::JsObject::handle(self), "volumeInitializationRate")
     }
     /// The volume size, in Gibibytes (GiB).
@@ -10874,7 +10874,7 @@ impl rt::StructRef<EbsDeviceProps> {
     ///
     /// Default: - The snapshot size
     #[track_caller]
-    pub fn volume_size(&self) -> rt::JsNumber {
+    pub fn volume_size(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "volumeSize")
     }
     /// The EBS volume type.
@@ -10883,7 +10883,7 @@ impl rt::StructRef<EbsDeviceProps> {
     ///
     /// See: <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/EBSVolumeTypes.html>
     #[track_caller]
-    pub fn volume_type(&self) -> rt::JsAny {
+    pub fn volume_type(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "volumeType")
     }
 }
@@ -11273,7 +11273,7 @@ impl HealthCheck {
         rt::static_op("aws-cdk-lib.aws_autoscaling.HealthCheck", "elb", __args)
     }
     #[track_caller]
-    pub fn grace_period(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn grace_period(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "gracePeriod")
     }
     #[track_caller]
@@ -11327,7 +11327,7 @@ impl HealthChecks {
         rt::static_op("aws-cdk-lib.aws_autoscaling.HealthChecks", "withAdditionalChecks", __args)
     }
     #[track_caller]
-    pub fn grace_period(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn grace_period(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "gracePeriod")
     }
     #[track_caller]
@@ -13741,19 +13741,19 @@ impl StepScalingPolicy {
         rt::new_op("aws-cdk-lib.aws_autoscaling.StepScalingPolicy", __args)
     }
     #[track_caller]
-    pub fn lower_action(&self) -> crate::aws_cdk_lib::aws_autoscaling::StepScalingAction {
+    pub fn lower_action(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_autoscaling::StepScalingAction> {
         rt::get_op(rt::JsObject::handle(self), "lowerAction")
     }
     #[track_caller]
-    pub fn lower_alarm(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Alarm {
+    pub fn lower_alarm(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_cloudwatch::Alarm> {
         rt::get_op(rt::JsObject::handle(self), "lowerAlarm")
     }
     #[track_caller]
-    pub fn upper_action(&self) -> crate::aws_cdk_lib::aws_autoscaling::StepScalingAction {
+    pub fn upper_action(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_autoscaling::StepScalingAction> {
         rt::get_op(rt::JsObject::handle(self), "upperAction")
     }
     #[track_caller]
-    pub fn upper_alarm(&self) -> crate::aws_cdk_lib::aws_cloudwatch::Alarm {
+    pub fn upper_alarm(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_cloudwatch::Alarm> {
         rt::get_op(rt::JsObject::handle(self), "upperAlarm")
     }
 }

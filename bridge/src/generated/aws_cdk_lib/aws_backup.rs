@@ -239,7 +239,7 @@ impl rt::StructRef<BackupPlanCopyActionProps> {
     ///
     /// Default: - recovery point is never deleted
     #[track_caller]
-    pub fn delete_after(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn delete_after(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "deleteAfter")
     }
     /// Destination Vault for recovery points to be copied into.
@@ -251,7 +251,7 @@ impl rt::StructRef<BackupPlanCopyActionProps> {
     ///
     /// Default: - recovery point is never moved to cold storage
     #[track_caller]
-    pub fn move_to_cold_storage_after(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn move_to_cold_storage_after(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "moveToColdStorageAfter")
     }
 }
@@ -683,21 +683,21 @@ impl rt::StructRef<BackupPlanRuleProps> {
     ///
     /// Default: - use the vault defined at the plan level. If not defined a new common vault for the plan will be created
     #[track_caller]
-    pub fn backup_vault(&self) -> rt::Opaque {
+    pub fn backup_vault(&self) -> rt::JsOptional<rt::Opaque> {
         rt::get_op(rt::JsObject::handle(self), "backupVault")
     }
     /// The duration after a backup job is successfully started before it must be completed or it is canceled by AWS Backup.
     ///
     /// Default: - 7 days
     #[track_caller]
-    pub fn completion_window(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn completion_window(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "completionWindow")
     }
     /// Copy operations to perform on recovery points created by this rule.
     ///
     /// Default: - no copy actions
     #[track_caller]
-    pub fn copy_actions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_backup::BackupPlanCopyActionProps>> {
+    pub fn copy_actions(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_backup::BackupPlanCopyActionProps>>> {
         rt::get_op(rt::JsObject::handle(self), "copyActions")
     }
     /// Specifies the duration after creation that a recovery point is deleted.
@@ -706,7 +706,7 @@ impl rt::StructRef<BackupPlanRuleProps> {
     ///
     /// Default: - recovery point is never deleted
     #[track_caller]
-    pub fn delete_after(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn delete_after(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "deleteAfter")
     }
     /// Enables continuous backup and point-in-time restores (PITR).
@@ -718,7 +718,7 @@ impl rt::StructRef<BackupPlanRuleProps> {
     ///
     /// Default: false
     #[track_caller]
-    pub fn enable_continuous_backup(&self) -> rt::JsBool {
+    pub fn enable_continuous_backup(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "enableContinuousBackup")
     }
     /// To help search your backups, you can enable Backup indexes by assigning index actions.
@@ -727,14 +727,14 @@ impl rt::StructRef<BackupPlanRuleProps> {
     ///
     /// Default: - no index actions.
     #[track_caller]
-    pub fn index_actions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_backup::BackupPlanIndexActionProps>> {
+    pub fn index_actions(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_backup::BackupPlanIndexActionProps>>> {
         rt::get_op(rt::JsObject::handle(self), "indexActions")
     }
     /// Specifies the duration after creation that a recovery point is moved to cold storage.
     ///
     /// Default: - recovery point is never moved to cold storage
     #[track_caller]
-    pub fn move_to_cold_storage_after(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn move_to_cold_storage_after(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "moveToColdStorageAfter")
     }
     /// To help organize your resources, you can assign your own metadata to the resources that you create.
@@ -743,35 +743,35 @@ impl rt::StructRef<BackupPlanRuleProps> {
     ///
     /// Default: - no recovery point tags.
     #[track_caller]
-    pub fn recovery_point_tags(&self) -> rt::JsMap<rt::JsString> {
+    pub fn recovery_point_tags(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "recoveryPointTags")
     }
     /// A display name for the backup rule.
     ///
     /// Default: - a CDK generated name
     #[track_caller]
-    pub fn rule_name(&self) -> rt::JsString {
+    pub fn rule_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ruleName")
     }
     /// A CRON expression specifying when AWS Backup initiates a backup job.
     ///
     /// Default: - no schedule
     #[track_caller]
-    pub fn schedule_expression(&self) -> crate::aws_cdk_lib::aws_events::Schedule {
+    pub fn schedule_expression(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_events::Schedule> {
         rt::get_op(rt::JsObject::handle(self), "scheduleExpression")
     }
     /// The timezone in which the schedule expression is set.
     ///
     /// Default: - UTC
     #[track_caller]
-    pub fn schedule_expression_timezone(&self) -> crate::aws_cdk_lib::TimeZone {
+    pub fn schedule_expression_timezone(&self) -> rt::JsOptional<crate::aws_cdk_lib::TimeZone> {
         rt::get_op(rt::JsObject::handle(self), "scheduleExpressionTimezone")
     }
     /// The duration after a backup is scheduled before a job is canceled if it doesn't start successfully.
     ///
     /// Default: - 8 hours
     #[track_caller]
-    pub fn start_window(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn start_window(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "startWindow")
     }
 }
@@ -896,17 +896,17 @@ impl BackupResource {
     }
     /// A construct.
     #[track_caller]
-    pub fn construct(&self) -> crate::constructs::Construct {
+    pub fn construct(&self) -> rt::JsOptional<crate::constructs::Construct> {
         rt::get_op(rt::JsObject::handle(self), "construct")
     }
     /// A resource.
     #[track_caller]
-    pub fn resource(&self) -> rt::JsString {
+    pub fn resource(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "resource")
     }
     /// A condition on a tag.
     #[track_caller]
-    pub fn tag_condition(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_backup::TagCondition> {
+    pub fn tag_condition(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_backup::TagCondition>> {
         rt::get_op(rt::JsObject::handle(self), "tagCondition")
     }
 }
@@ -1510,7 +1510,7 @@ impl CfnBackupAccessPoint {
     }
     /// For continuous (point-in-time) recovery points, the timestamp in ISO 8601 format (for example 2021-11-27T03:30:27Z) that determines the point-in-time view of the backup data.
     #[track_caller]
-    pub fn access_point_in_time(&self) -> rt::JsString {
+    pub fn access_point_in_time(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "accessPointInTime")
     }
     /// An optional resource-based policy document, in JSON, to apply to the underlying Amazon S3 access point.
@@ -1595,7 +1595,7 @@ impl CfnBackupAccessPoint {
     }
     /// The name of the backup access point.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The Amazon Resource Name (ARN) of the recovery point for which to create the backup access point.
@@ -1605,7 +1605,7 @@ impl CfnBackupAccessPoint {
     }
     /// The tags to assign to the backup access point.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1887,7 +1887,7 @@ impl CfnBackupPlan {
     }
     /// The tags to assign to the backup plan.
     #[track_caller]
-    pub fn backup_plan_tags(&self) -> rt::JsMap<rt::JsString> {
+    pub fn backup_plan_tags(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "backupPlanTags")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -3207,7 +3207,7 @@ impl CfnBackupVault {
     }
     /// The tags to assign to the backup vault.
     #[track_caller]
-    pub fn backup_vault_tags(&self) -> rt::JsMap<rt::JsString> {
+    pub fn backup_vault_tags(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "backupVaultTags")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -3217,17 +3217,17 @@ impl CfnBackupVault {
     }
     /// A server-side encryption key you can specify to encrypt your backups from services that support full AWS Backup management;
     #[track_caller]
-    pub fn encryption_key_arn(&self) -> rt::JsString {
+    pub fn encryption_key_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKeyArn")
     }
     /// Configuration for [AWS Backup Vault Lock](https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html) .
     #[track_caller]
-    pub fn lock_configuration(&self) -> rt::JsAny {
+    pub fn lock_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "lockConfiguration")
     }
     /// The SNS event notifications for the specified backup vault.
     #[track_caller]
-    pub fn notifications(&self) -> rt::JsAny {
+    pub fn notifications(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "notifications")
     }
 }
@@ -3598,12 +3598,12 @@ impl CfnFramework {
     }
     /// An optional description of the framework with a maximum 1,024 characters.
     #[track_caller]
-    pub fn framework_description(&self) -> rt::JsString {
+    pub fn framework_description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "frameworkDescription")
     }
     /// The unique name of a framework.
     #[track_caller]
-    pub fn framework_name(&self) -> rt::JsString {
+    pub fn framework_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "frameworkName")
     }
     /// A reference to a Framework resource.
@@ -3613,7 +3613,7 @@ impl CfnFramework {
     }
     /// The tags to assign to your framework.
     #[track_caller]
-    pub fn framework_tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn framework_tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "frameworkTags")
     }
 }
@@ -3999,7 +3999,7 @@ impl CfnLegalHold {
     }
     /// Optional tags to include.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_backup::CfnLegalHoldTagsItemsProperty>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_backup::CfnLegalHoldTagsItemsProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The title of the legal hold.
@@ -4395,7 +4395,7 @@ impl CfnLogicallyAirGappedBackupVault {
     }
     /// The tags to assign to the vault.
     #[track_caller]
-    pub fn backup_vault_tags(&self) -> rt::JsMap<rt::JsString> {
+    pub fn backup_vault_tags(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "backupVaultTags")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -4407,7 +4407,7 @@ impl CfnLogicallyAirGappedBackupVault {
     ///
     /// for example, `arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab` .
     #[track_caller]
-    pub fn encryption_key_arn(&self) -> rt::JsString {
+    pub fn encryption_key_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKeyArn")
     }
     /// A reference to a LogicallyAirGappedBackupVault resource.
@@ -4427,12 +4427,12 @@ impl CfnLogicallyAirGappedBackupVault {
     }
     /// The Amazon Resource Name (ARN) of the MPA approval team to associate with the backup vault.
     #[track_caller]
-    pub fn mpa_approval_team_arn(&self) -> rt::JsString {
+    pub fn mpa_approval_team_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "mpaApprovalTeamArn")
     }
     /// Returns event notifications for the specified backup vault.
     #[track_caller]
-    pub fn notifications(&self) -> rt::JsAny {
+    pub fn notifications(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "notifications")
     }
 }
@@ -4725,12 +4725,12 @@ impl CfnReportPlan {
     }
     /// An optional description of the report plan with a maximum 1,024 characters.
     #[track_caller]
-    pub fn report_plan_description(&self) -> rt::JsString {
+    pub fn report_plan_description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "reportPlanDescription")
     }
     /// The unique name of the report plan.
     #[track_caller]
-    pub fn report_plan_name(&self) -> rt::JsString {
+    pub fn report_plan_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "reportPlanName")
     }
     /// A reference to a ReportPlan resource.
@@ -4740,7 +4740,7 @@ impl CfnReportPlan {
     }
     /// The tags to assign to your report plan.
     #[track_caller]
-    pub fn report_plan_tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn report_plan_tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "reportPlanTags")
     }
     /// Identifies the report template for the report.
@@ -5108,17 +5108,17 @@ impl CfnRestoreTestingPlan {
     }
     /// Optional.
     #[track_caller]
-    pub fn schedule_expression_timezone(&self) -> rt::JsString {
+    pub fn schedule_expression_timezone(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "scheduleExpressionTimezone")
     }
     /// Defaults to 24 hours.
     #[track_caller]
-    pub fn start_window_hours(&self) -> rt::JsNumber {
+    pub fn start_window_hours(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "startWindowHours")
     }
     /// Optional tags to include.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -5439,12 +5439,12 @@ impl CfnRestoreTestingSelection {
     }
     /// You can include specific ARNs, such as `ProtectedResourceArns: ["arn:aws:...", "arn:aws:..."]` or you can include a wildcard: `ProtectedResourceArns: ["*"]` , but not both.
     #[track_caller]
-    pub fn protected_resource_arns(&self) -> rt::JsArray<rt::JsString> {
+    pub fn protected_resource_arns(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "protectedResourceArns")
     }
     /// In a resource testing selection, this parameter filters by specific conditions such as `StringEquals` or `StringNotEquals` .
     #[track_caller]
-    pub fn protected_resource_conditions(&self) -> rt::JsAny {
+    pub fn protected_resource_conditions(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "protectedResourceConditions")
     }
     /// The type of AWS resource included in a resource testing selection;
@@ -5454,7 +5454,7 @@ impl CfnRestoreTestingSelection {
     }
     /// You can override certain restore metadata keys by including the parameter `RestoreMetadataOverrides` in the body of `RestoreTestingSelection` .
     #[track_caller]
-    pub fn restore_metadata_overrides(&self) -> rt::JsAny {
+    pub fn restore_metadata_overrides(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "restoreMetadataOverrides")
     }
     /// Unique string that is the name of the restore testing plan.
@@ -5474,7 +5474,7 @@ impl CfnRestoreTestingSelection {
     }
     /// This is amount of hours (1 to 168) available to run a validation script on the data.
     #[track_caller]
-    pub fn validation_window_hours(&self) -> rt::JsNumber {
+    pub fn validation_window_hours(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "validationWindowHours")
     }
 }
@@ -5849,7 +5849,7 @@ impl CfnTieringConfiguration {
         rt::get_op(rt::JsObject::handle(self), "tieringConfigurationRef")
     }
     #[track_caller]
-    pub fn tiering_configuration_tags(&self) -> rt::JsMap<rt::JsString> {
+    pub fn tiering_configuration_tags(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "tieringConfigurationTags")
     }
 }
@@ -6381,7 +6381,7 @@ impl rt::StructRef<TagCondition> {
     ///
     /// Default: STRING_EQUALS
     #[track_caller]
-    pub fn operation(&self) -> rt::JsAny {
+    pub fn operation(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "operation")
     }
     /// The value in a key-value pair.

@@ -399,28 +399,28 @@ impl rt::StructRef<CertificationValidationProps> {
     ///
     /// Default: - use email validation
     #[track_caller]
-    pub fn hosted_zone(&self) -> crate::aws_cdk_lib::aws_route53::IHostedZone {
+    pub fn hosted_zone(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_route53::IHostedZone> {
         rt::get_op(rt::JsObject::handle(self), "hostedZone")
     }
     /// A map of hosted zones to use for DNS validation.
     ///
     /// Default: - use `hostedZone`
     #[track_caller]
-    pub fn hosted_zones(&self) -> rt::JsMap<crate::aws_cdk_lib::aws_route53::IHostedZone> {
+    pub fn hosted_zones(&self) -> rt::JsOptional<rt::JsMap<crate::aws_cdk_lib::aws_route53::IHostedZone>> {
         rt::get_op(rt::JsObject::handle(self), "hostedZones")
     }
     /// Validation method.
     ///
     /// Default: ValidationMethod.EMAIL
     #[track_caller]
-    pub fn method(&self) -> rt::JsAny {
+    pub fn method(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "method")
     }
     /// Validation domains to use for email validation.
     ///
     /// Default: - Apex domain
     #[track_caller]
-    pub fn validation_domains(&self) -> rt::JsMap<rt::JsString> {
+    pub fn validation_domains(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "validationDomains")
     }
 }
@@ -652,7 +652,7 @@ impl CfnAcmeDomainValidation {
     }
     /// Tags associated with the domain validation.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeDomainValidationTagsItemsProperty>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeDomainValidationTagsItemsProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1055,17 +1055,17 @@ impl CfnAcmeEndpoint {
     }
     /// Tags applied to certificates issued via this endpoint.
     #[track_caller]
-    pub fn certificate_tags(&self) -> rt::JsAny {
+    pub fn certificate_tags(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "certificateTags")
     }
     /// Whether contact information is required for the ACME endpoint.
     #[track_caller]
-    pub fn contact(&self) -> rt::JsString {
+    pub fn contact(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "contact")
     }
     /// Tags associated with the ACME endpoint.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeEndpointTagsItemsProperty>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeEndpointTagsItemsProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1386,7 +1386,7 @@ impl CfnAcmeExternalAccountBinding {
     }
     /// The expiration configuration for the external account binding.
     #[track_caller]
-    pub fn expiration(&self) -> rt::JsAny {
+    pub fn expiration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "expiration")
     }
     /// The IAM role ARN for cross-account access.
@@ -1396,7 +1396,7 @@ impl CfnAcmeExternalAccountBinding {
     }
     /// Tags associated with the external account binding.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeExternalAccountBindingTagsItemsProperty>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_certificatemanager::CfnAcmeExternalAccountBindingTagsItemsProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1686,12 +1686,12 @@ impl CfnCertificate {
     }
     /// The Amazon Resource Name (ARN) of the private certificate authority (CA) that will be used to issue the certificate.
     #[track_caller]
-    pub fn certificate_authority_arn(&self) -> rt::JsString {
+    pub fn certificate_authority_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "certificateAuthorityArn")
     }
     /// You can opt out of allowing export of your certificate by specifying the `DISABLED` option.
     #[track_caller]
-    pub fn certificate_export(&self) -> rt::JsString {
+    pub fn certificate_export(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "certificateExport")
     }
     /// A reference to a Certificate resource.
@@ -1701,7 +1701,7 @@ impl CfnCertificate {
     }
     /// You can opt out of certificate transparency logging by specifying the `DISABLED` option.
     #[track_caller]
-    pub fn certificate_transparency_logging_preference(&self) -> rt::JsString {
+    pub fn certificate_transparency_logging_preference(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "certificateTransparencyLoggingPreference")
     }
     /// The fully qualified domain name (FQDN), such as www.example.com, with which you want to secure an ACM certificate. Use an asterisk (*) to create a wildcard certificate that protects several sites in the same domain. For example, `*.example.com` protects `www.example.com` , `site.example.com` , and `images.example.com.`.
@@ -1711,17 +1711,17 @@ impl CfnCertificate {
     }
     /// Domain information that domain name registrars use to verify your identity.
     #[track_caller]
-    pub fn domain_validation_options(&self) -> rt::JsAny {
+    pub fn domain_validation_options(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "domainValidationOptions")
     }
     /// Specifies the algorithm of the public and private key pair that your certificate uses to encrypt data.
     #[track_caller]
-    pub fn key_algorithm(&self) -> rt::JsString {
+    pub fn key_algorithm(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "keyAlgorithm")
     }
     /// Additional FQDNs to be included in the Subject Alternative Name extension of the ACM certificate.
     #[track_caller]
-    pub fn subject_alternative_names(&self) -> rt::JsArray<rt::JsString> {
+    pub fn subject_alternative_names(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "subjectAlternativeNames")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -1731,12 +1731,12 @@ impl CfnCertificate {
     }
     /// Key-value pairs that can identify the certificate.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The method you want to use to validate that you own or control the domain associated with a public certificate.
     #[track_caller]
-    pub fn validation_method(&self) -> rt::JsString {
+    pub fn validation_method(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "validationMethod")
     }
 }

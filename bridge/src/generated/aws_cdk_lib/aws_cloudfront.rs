@@ -796,7 +796,7 @@ impl CacheCookieBehavior {
     }
     /// The cookies to allow or deny, if the behavior is an allow or deny list.
     #[track_caller]
-    pub fn cookies(&self) -> rt::JsArray<rt::JsString> {
+    pub fn cookies(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "cookies")
     }
 }
@@ -829,7 +829,7 @@ impl CacheHeaderBehavior {
     }
     /// The headers for the allow/deny list, if applicable.
     #[track_caller]
-    pub fn headers(&self) -> rt::JsArray<rt::JsString> {
+    pub fn headers(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "headers")
     }
 }
@@ -1125,7 +1125,7 @@ impl CacheQueryStringBehavior {
     }
     /// The query strings to allow or deny, if the behavior is an allow or deny list.
     #[track_caller]
-    pub fn query_strings(&self) -> rt::JsArray<rt::JsString> {
+    pub fn query_strings(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "queryStrings")
     }
 }
@@ -1243,7 +1243,7 @@ impl CfnAnycastIpList {
     }
     /// The IP address type for the Anycast static IP list.
     #[track_caller]
-    pub fn ip_address_type(&self) -> rt::JsString {
+    pub fn ip_address_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ipAddressType")
     }
     /// The number of IP addresses in the Anycast static IP list.
@@ -1253,7 +1253,7 @@ impl CfnAnycastIpList {
     }
     /// A list of IPAM CIDR configurations that define the IP address ranges, IPAM pools, and associated Anycast IP addresses.
     #[track_caller]
-    pub fn ipam_cidr_configs(&self) -> rt::JsAny {
+    pub fn ipam_cidr_configs(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "ipamCidrConfigs")
     }
     /// The name of the Anycast static IP list.
@@ -1263,7 +1263,7 @@ impl CfnAnycastIpList {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::CfnAnycastIpListTagsProperty> {
+    pub fn tags(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::CfnAnycastIpListTagsProperty>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1605,7 +1605,7 @@ impl rt::StructRef<CfnAnycastIpListTagsProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-anycastiplist-tags.html#cfn-cloudfront-anycastiplist-tags-items>
     #[track_caller]
-    pub fn items(&self) -> rt::JsAny {
+    pub fn items(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "items")
     }
 }
@@ -2554,7 +2554,7 @@ impl CfnConnectionFunction {
     }
     /// A flag that determines whether to automatically publish the function to the `LIVE` stage when it’s created.
     #[track_caller]
-    pub fn auto_publish(&self) -> rt::JsAny {
+    pub fn auto_publish(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "autoPublish")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -2584,7 +2584,7 @@ impl CfnConnectionFunction {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -2859,7 +2859,7 @@ impl CfnConnectionGroup {
     }
     /// The ID of the Anycast static IP list.
     #[track_caller]
-    pub fn anycast_ip_list_id(&self) -> rt::JsString {
+    pub fn anycast_ip_list_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "anycastIpListId")
     }
     /// The Amazon Resource Name (ARN) of the connection group.
@@ -2914,12 +2914,12 @@ impl CfnConnectionGroup {
     }
     /// Whether the connection group is enabled.
     #[track_caller]
-    pub fn enabled(&self) -> rt::JsAny {
+    pub fn enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enabled")
     }
     /// IPv6 is enabled for the connection group.
     #[track_caller]
-    pub fn ipv6_enabled(&self) -> rt::JsAny {
+    pub fn ipv6_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "ipv6Enabled")
     }
     /// The name of the connection group.
@@ -2929,7 +2929,7 @@ impl CfnConnectionGroup {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -3695,7 +3695,7 @@ impl CfnDistribution {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -7047,7 +7047,7 @@ impl rt::StructRef<CfnDistributionOriginProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-connectionattempts>
     #[track_caller]
-    pub fn connection_attempts(&self) -> rt::JsNumber {
+    pub fn connection_attempts(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "connectionAttempts")
     }
     /// The number of seconds that CloudFront waits when trying to establish a connection to the origin.
@@ -7058,7 +7058,7 @@ impl rt::StructRef<CfnDistributionOriginProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-connectiontimeout>
     #[track_caller]
-    pub fn connection_timeout(&self) -> rt::JsNumber {
+    pub fn connection_timeout(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "connectionTimeout")
     }
     /// Use this type to specify an origin that is not an Amazon S3 bucket, with one exception.
@@ -7067,7 +7067,7 @@ impl rt::StructRef<CfnDistributionOriginProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-customoriginconfig>
     #[track_caller]
-    pub fn custom_origin_config(&self) -> rt::JsAny {
+    pub fn custom_origin_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "customOriginConfig")
     }
     /// The domain name for the origin.
@@ -7094,7 +7094,7 @@ impl rt::StructRef<CfnDistributionOriginProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-originaccesscontrolid>
     #[track_caller]
-    pub fn origin_access_control_id(&self) -> rt::JsString {
+    pub fn origin_access_control_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "originAccessControlId")
     }
     /// A list of HTTP header names and values that CloudFront adds to the requests that it sends to the origin.
@@ -7103,7 +7103,7 @@ impl rt::StructRef<CfnDistributionOriginProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-origincustomheaders>
     #[track_caller]
-    pub fn origin_custom_headers(&self) -> rt::JsAny {
+    pub fn origin_custom_headers(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "originCustomHeaders")
     }
     /// An optional path that CloudFront appends to the origin domain name when CloudFront requests content from the origin.
@@ -7114,7 +7114,7 @@ impl rt::StructRef<CfnDistributionOriginProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-originpath>
     #[track_caller]
-    pub fn origin_path(&self) -> rt::JsString {
+    pub fn origin_path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "originPath")
     }
     /// CloudFront Origin Shield. Using Origin Shield can help reduce the load on your origin.
@@ -7123,7 +7123,7 @@ impl rt::StructRef<CfnDistributionOriginProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-originshield>
     #[track_caller]
-    pub fn origin_shield(&self) -> rt::JsAny {
+    pub fn origin_shield(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "originShield")
     }
     /// The time (in seconds) that a request from CloudFront to the origin can stay open and wait for a response.
@@ -7136,7 +7136,7 @@ impl rt::StructRef<CfnDistributionOriginProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-responsecompletiontimeout>
     #[track_caller]
-    pub fn response_completion_timeout(&self) -> rt::JsNumber {
+    pub fn response_completion_timeout(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "responseCompletionTimeout")
     }
     /// Use this type to specify an origin that is an Amazon S3 bucket that is not configured with static website hosting.
@@ -7145,14 +7145,14 @@ impl rt::StructRef<CfnDistributionOriginProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-s3originconfig>
     #[track_caller]
-    pub fn s3_origin_config(&self) -> rt::JsAny {
+    pub fn s3_origin_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "s3OriginConfig")
     }
     /// The VPC origin configuration.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html#cfn-cloudfront-distribution-origin-vpcoriginconfig>
     #[track_caller]
-    pub fn vpc_origin_config(&self) -> rt::JsAny {
+    pub fn vpc_origin_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "vpcOriginConfig")
     }
 }
@@ -7804,7 +7804,7 @@ impl rt::StructRef<CfnDistributionViewerCertificateProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-viewercertificate.html#cfn-cloudfront-distribution-viewercertificate-acmcertificatearn>
     #[track_caller]
-    pub fn acm_certificate_arn(&self) -> rt::JsString {
+    pub fn acm_certificate_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "acmCertificateArn")
     }
     /// If the distribution uses the CloudFront domain name such as `d111111abcdef8.cloudfront.net` , set this field to `true` .
@@ -7817,7 +7817,7 @@ impl rt::StructRef<CfnDistributionViewerCertificateProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-viewercertificate.html#cfn-cloudfront-distribution-viewercertificate-cloudfrontdefaultcertificate>
     #[track_caller]
-    pub fn cloud_front_default_certificate(&self) -> rt::JsAny {
+    pub fn cloud_front_default_certificate(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "cloudFrontDefaultCertificate")
     }
     /// > This field only supports standard distributions.
@@ -7830,7 +7830,7 @@ impl rt::StructRef<CfnDistributionViewerCertificateProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-viewercertificate.html#cfn-cloudfront-distribution-viewercertificate-iamcertificateid>
     #[track_caller]
-    pub fn iam_certificate_id(&self) -> rt::JsString {
+    pub fn iam_certificate_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "iamCertificateId")
     }
     /// If the distribution uses `Aliases` (alternate domain names or CNAMEs), specify the security policy that you want CloudFront to use for HTTPS connections with viewers.
@@ -7850,7 +7850,7 @@ impl rt::StructRef<CfnDistributionViewerCertificateProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-viewercertificate.html#cfn-cloudfront-distribution-viewercertificate-minimumprotocolversion>
     #[track_caller]
-    pub fn minimum_protocol_version(&self) -> rt::JsString {
+    pub fn minimum_protocol_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "minimumProtocolVersion")
     }
     /// > In CloudFormation, this field name is `SslSupportMethod` . Note the different capitalization.
@@ -7865,7 +7865,7 @@ impl rt::StructRef<CfnDistributionViewerCertificateProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-viewercertificate.html#cfn-cloudfront-distribution-viewercertificate-sslsupportmethod>
     #[track_caller]
-    pub fn ssl_support_method(&self) -> rt::JsString {
+    pub fn ssl_support_method(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "sslSupportMethod")
     }
 }
@@ -8152,12 +8152,12 @@ impl CfnDistributionTenant {
     }
     /// The ID of the connection group for the distribution tenant.
     #[track_caller]
-    pub fn connection_group_id(&self) -> rt::JsString {
+    pub fn connection_group_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "connectionGroupId")
     }
     /// Customizations for the distribution tenant.
     #[track_caller]
-    pub fn customizations(&self) -> rt::JsAny {
+    pub fn customizations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "customizations")
     }
     /// The ID of the multi-tenant distribution.
@@ -8177,12 +8177,12 @@ impl CfnDistributionTenant {
     }
     /// Indicates whether the distribution tenant is in an enabled state.
     #[track_caller]
-    pub fn enabled(&self) -> rt::JsAny {
+    pub fn enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enabled")
     }
     /// An object that represents the request for the Amazon CloudFront managed ACM certificate.
     #[track_caller]
-    pub fn managed_certificate_request(&self) -> rt::JsAny {
+    pub fn managed_certificate_request(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "managedCertificateRequest")
     }
     /// The name of the distribution tenant.
@@ -8192,12 +8192,12 @@ impl CfnDistributionTenant {
     }
     /// A list of parameter values to add to the resource.
     #[track_caller]
-    pub fn parameters(&self) -> rt::JsAny {
+    pub fn parameters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "parameters")
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -8808,7 +8808,7 @@ impl CfnFieldLevelEncryptionConfig {
     }
     /// An optional comment describing the field-level encryption configuration.
     #[track_caller]
-    pub fn comment(&self) -> rt::JsString {
+    pub fn comment(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "comment")
     }
     /// How CloudFront handles content types, including the profile paired with each one.
@@ -9576,7 +9576,7 @@ impl CfnFunction {
     }
     /// A flag that determines whether to automatically publish the function to the `LIVE` stage when it’s created.
     #[track_caller]
-    pub fn auto_publish(&self) -> rt::JsAny {
+    pub fn auto_publish(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "autoPublish")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -9596,7 +9596,7 @@ impl CfnFunction {
     }
     /// Contains metadata about a CloudFront function.
     #[track_caller]
-    pub fn function_metadata(&self) -> rt::JsAny {
+    pub fn function_metadata(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "functionMetadata")
     }
     /// A reference to a Function resource.
@@ -9611,7 +9611,7 @@ impl CfnFunction {
     }
     /// A complex type that contains zero or more ``Tag`` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -10142,12 +10142,12 @@ impl CfnKeyValueStore {
     }
     /// A comment for the key value store.
     #[track_caller]
-    pub fn comment(&self) -> rt::JsString {
+    pub fn comment(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "comment")
     }
     /// The import source for the key value store.
     #[track_caller]
-    pub fn import_source(&self) -> rt::JsAny {
+    pub fn import_source(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "importSource")
     }
     /// A reference to a KeyValueStore resource.
@@ -10162,7 +10162,7 @@ impl CfnKeyValueStore {
     }
     /// A complex type that contains zero or more ``Tag`` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -13109,7 +13109,7 @@ impl CfnStreamingDistribution {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -13593,7 +13593,7 @@ impl CfnTrustStore {
     }
     /// A CA certificates bundle source.
     #[track_caller]
-    pub fn ca_certificates_bundle_source(&self) -> rt::JsAny {
+    pub fn ca_certificates_bundle_source(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "caCertificatesBundleSource")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -13608,7 +13608,7 @@ impl CfnTrustStore {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// A reference to a TrustStore resource.
@@ -13618,7 +13618,7 @@ impl CfnTrustStore {
     }
     /// A boolean.
     #[track_caller]
-    pub fn use_client_certificate_ocsp_endpoint(&self) -> rt::JsAny {
+    pub fn use_client_certificate_ocsp_endpoint(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "useClientCertificateOcspEndpoint")
     }
 }
@@ -13909,7 +13909,7 @@ impl CfnVpcOrigin {
     }
     /// A complex type that contains zero or more `Tag` elements.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The VPC origin endpoint configuration.
@@ -14253,7 +14253,7 @@ impl CloudFrontWebDistribution {
     ///
     /// If logging is not enabled for this distribution - this property will be undefined.
     #[track_caller]
-    pub fn logging_bucket(&self) -> crate::aws_cdk_lib::aws_s3::IBucket {
+    pub fn logging_bucket(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_s3::IBucket> {
         rt::get_op(rt::JsObject::handle(self), "loggingBucket")
     }
 }
@@ -17234,7 +17234,7 @@ impl IVpcOrigin {
     }
     /// The domain name of the CloudFront VPC origin endpoint configuration.
     #[track_caller]
-    pub fn domain_name(&self) -> rt::JsString {
+    pub fn domain_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "domainName")
     }
     /// The environment this resource belongs to.
@@ -18111,14 +18111,14 @@ impl rt::StructRef<OriginBindConfig> {
     ///
     /// Default: - nothing is returned
     #[track_caller]
-    pub fn failover_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::OriginFailoverConfig> {
+    pub fn failover_config(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::OriginFailoverConfig>> {
         rt::get_op(rt::JsObject::handle(self), "failoverConfig")
     }
     /// The CloudFormation OriginProperty configuration for this Origin.
     ///
     /// Default: - nothing is returned
     #[track_caller]
-    pub fn origin_property(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::CfnDistributionOriginProperty> {
+    pub fn origin_property(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_cloudfront::CfnDistributionOriginProperty>> {
         rt::get_op(rt::JsObject::handle(self), "originProperty")
     }
     /// The selection criteria for how your origins are selected.
@@ -18127,7 +18127,7 @@ impl rt::StructRef<OriginBindConfig> {
     ///
     /// See: <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html#concept_origin_groups.creating>
     #[track_caller]
-    pub fn selection_criteria(&self) -> rt::JsAny {
+    pub fn selection_criteria(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "selectionCriteria")
     }
 }
@@ -18229,7 +18229,7 @@ impl rt::StructRef<OriginFailoverConfig> {
     ///
     /// Default: - 500, 502, 503 and 504
     #[track_caller]
-    pub fn status_codes(&self) -> rt::JsArray<rt::JsNumber> {
+    pub fn status_codes(&self) -> rt::JsOptional<rt::JsArray<rt::JsNumber>> {
         rt::get_op(rt::JsObject::handle(self), "statusCodes")
     }
 }
@@ -18613,7 +18613,7 @@ impl OriginRequestCookieBehavior {
     }
     /// The cookies to allow, if the behavior is an allow list.
     #[track_caller]
-    pub fn cookies(&self) -> rt::JsArray<rt::JsString> {
+    pub fn cookies(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "cookies")
     }
 }
@@ -18666,7 +18666,7 @@ impl OriginRequestHeaderBehavior {
     }
     /// The headers for the allow list or the included CloudFront headers, if applicable.
     #[track_caller]
-    pub fn headers(&self) -> rt::JsArray<rt::JsString> {
+    pub fn headers(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "headers")
     }
 }
@@ -18898,7 +18898,7 @@ impl OriginRequestQueryStringBehavior {
     }
     /// The query strings to allow, if the behavior is an allow list.
     #[track_caller]
-    pub fn query_strings(&self) -> rt::JsArray<rt::JsString> {
+    pub fn query_strings(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "queryStrings")
     }
 }
@@ -20715,7 +20715,7 @@ impl VpcOrigin {
     }
     /// The domain name of the CloudFront VPC origin endpoint configuration.
     #[track_caller]
-    pub fn domain_name(&self) -> rt::JsString {
+    pub fn domain_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "domainName")
     }
     /// The VPC origin ARN.
@@ -20833,7 +20833,7 @@ impl VpcOriginEndpoint {
     ///
     /// Default: - No domain name configured
     #[track_caller]
-    pub fn domain_name(&self) -> rt::JsString {
+    pub fn domain_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "domainName")
     }
     /// The ARN of the CloudFront VPC origin endpoint configuration.

@@ -1936,7 +1936,7 @@ impl CfnAccessGrant {
     }
     /// Groups of actions allowed by the grant, each with the resource scopes and conditions that limit those actions.
     #[track_caller]
-    pub fn scoped_actions(&self) -> rt::JsAny {
+    pub fn scoped_actions(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "scopedActions")
     }
     /// The space this grant applies to.
@@ -1946,7 +1946,7 @@ impl CfnAccessGrant {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -2552,7 +2552,7 @@ impl CfnAccessProfile {
     }
     /// The description of the access profile.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The name of the access profile.
@@ -2567,7 +2567,7 @@ impl CfnAccessProfile {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -2748,27 +2748,27 @@ impl CfnAlarm {
         rt::static_get_op("aws-cdk-lib.aws_cloudwatch.CfnAlarm", "CFN_RESOURCE_TYPE_NAME")
     }
     #[track_caller]
-    pub fn action_configuration(&self) -> rt::JsAny {
+    pub fn action_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "actionConfiguration")
     }
     /// Indicates whether actions should be executed during any changes to the alarm state.
     #[track_caller]
-    pub fn actions_enabled(&self) -> rt::JsAny {
+    pub fn actions_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "actionsEnabled")
     }
     /// The list of actions to execute when this alarm transitions into an ALARM state from any other state.
     #[track_caller]
-    pub fn alarm_actions(&self) -> rt::JsArray<rt::JsString> {
+    pub fn alarm_actions(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "alarmActions")
     }
     /// The description of the alarm.
     #[track_caller]
-    pub fn alarm_description(&self) -> rt::JsString {
+    pub fn alarm_description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "alarmDescription")
     }
     /// The name of the alarm.
     #[track_caller]
-    pub fn alarm_name(&self) -> rt::JsString {
+    pub fn alarm_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "alarmName")
     }
     /// A reference to a Alarm resource.
@@ -2788,116 +2788,116 @@ impl CfnAlarm {
     }
     /// The arithmetic operation to use when comparing the specified statistic and threshold.
     #[track_caller]
-    pub fn comparison_operator(&self) -> rt::JsString {
+    pub fn comparison_operator(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "comparisonOperator")
     }
     /// The number of datapoints that must be breaching to trigger the alarm.
     #[track_caller]
-    pub fn datapoints_to_alarm(&self) -> rt::JsNumber {
+    pub fn datapoints_to_alarm(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "datapointsToAlarm")
     }
     /// The dimensions for the metric associated with the alarm.
     #[track_caller]
-    pub fn dimensions(&self) -> rt::JsAny {
+    pub fn dimensions(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "dimensions")
     }
     /// Used only for alarms based on percentiles.
     #[track_caller]
-    pub fn evaluate_low_sample_count_percentile(&self) -> rt::JsString {
+    pub fn evaluate_low_sample_count_percentile(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "evaluateLowSampleCountPercentile")
     }
     /// The evaluation criteria for an alarm.
     #[track_caller]
-    pub fn evaluation_criteria(&self) -> rt::JsAny {
+    pub fn evaluation_criteria(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "evaluationCriteria")
     }
     /// The frequency, in seconds, at which the alarm is evaluated.
     #[track_caller]
-    pub fn evaluation_interval(&self) -> rt::JsNumber {
+    pub fn evaluation_interval(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "evaluationInterval")
     }
     /// The number of periods over which data is compared to the specified threshold.
     #[track_caller]
-    pub fn evaluation_periods(&self) -> rt::JsNumber {
+    pub fn evaluation_periods(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "evaluationPeriods")
     }
     /// The evaluation window that an alarm uses to select the range of metric data that it evaluates each time it runs.
     #[track_caller]
-    pub fn evaluation_window(&self) -> rt::JsAny {
+    pub fn evaluation_window(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "evaluationWindow")
     }
     /// The percentile statistic for the metric associated with the alarm.
     ///
     /// Specify a value between p0.0 and p100.
     #[track_caller]
-    pub fn extended_statistic(&self) -> rt::JsString {
+    pub fn extended_statistic(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "extendedStatistic")
     }
     /// The actions to execute when this alarm transitions to the `INSUFFICIENT_DATA` state from any other state.
     #[track_caller]
-    pub fn insufficient_data_actions(&self) -> rt::JsArray<rt::JsString> {
+    pub fn insufficient_data_actions(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "insufficientDataActions")
     }
     /// The name of the metric associated with the alarm.
     #[track_caller]
-    pub fn metric_name(&self) -> rt::JsString {
+    pub fn metric_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "metricName")
     }
     /// An array that enables you to create an alarm based on the result of a metric math expression.
     #[track_caller]
-    pub fn metrics(&self) -> rt::JsAny {
+    pub fn metrics(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "metrics")
     }
     /// The namespace of the metric associated with the alarm.
     #[track_caller]
-    pub fn namespace(&self) -> rt::JsString {
+    pub fn namespace(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "namespace")
     }
     /// The actions to execute when this alarm transitions to the `OK` state from any other state.
     #[track_caller]
-    pub fn ok_actions(&self) -> rt::JsArray<rt::JsString> {
+    pub fn ok_actions(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "okActions")
     }
     /// The period, in seconds, over which the statistic is applied.
     #[track_caller]
-    pub fn period(&self) -> rt::JsNumber {
+    pub fn period(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "period")
     }
     /// The statistic for the metric associated with the alarm, other than percentile.
     ///
     /// For percentile statistics, use `ExtendedStatistic` .
     #[track_caller]
-    pub fn statistic(&self) -> rt::JsString {
+    pub fn statistic(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "statistic")
     }
     /// A list of key-value pairs to associate with the alarm.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The value to compare with the specified statistic.
     #[track_caller]
-    pub fn threshold(&self) -> rt::JsNumber {
+    pub fn threshold(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "threshold")
     }
     /// In an alarm based on an anomaly detection model, this is the ID of the `ANOMALY_DETECTION_BAND` function used as the threshold for the alarm.
     #[track_caller]
-    pub fn threshold_metric_id(&self) -> rt::JsString {
+    pub fn threshold_metric_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "thresholdMetricId")
     }
     /// Sets how this alarm is to handle missing data points.
     #[track_caller]
-    pub fn treat_missing_data(&self) -> rt::JsString {
+    pub fn treat_missing_data(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "treatMissingData")
     }
     /// The unit of the metric associated with the alarm.
     #[track_caller]
-    pub fn unit(&self) -> rt::JsString {
+    pub fn unit(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "unit")
     }
     /// The configuration settings that define the warm-up behavior for an alarm.
     #[track_caller]
-    pub fn warm_up_configuration(&self) -> rt::JsAny {
+    pub fn warm_up_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "warmUpConfiguration")
     }
 }
@@ -3733,22 +3733,22 @@ impl CfnAlarmMuteRule {
     }
     /// The description of the AlarmMuteRule.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The date, with the same timezone offset as "ScheduleTimezone" after which the alarm mute rule will be expired.
     #[track_caller]
-    pub fn expire_date(&self) -> rt::JsString {
+    pub fn expire_date(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "expireDate")
     }
     /// Targets to be muted.
     #[track_caller]
-    pub fn mute_targets(&self) -> rt::JsAny {
+    pub fn mute_targets(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "muteTargets")
     }
     /// The name of the AlarmMuteRule.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The rule for the mute.
@@ -3758,12 +3758,12 @@ impl CfnAlarmMuteRule {
     }
     /// The date, with the same timezone offset as "ScheduleTimezone", after which the alarm mute rule will become active.
     #[track_caller]
-    pub fn start_date(&self) -> rt::JsString {
+    pub fn start_date(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "startDate")
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -4582,42 +4582,42 @@ impl CfnAnomalyDetector {
     }
     /// Specifies details about how the anomaly detection model is to be trained, including time ranges to exclude when training and updating the model.
     #[track_caller]
-    pub fn configuration(&self) -> rt::JsAny {
+    pub fn configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "configuration")
     }
     /// The dimensions of the metric associated with the anomaly detection band.
     #[track_caller]
-    pub fn dimensions(&self) -> rt::JsAny {
+    pub fn dimensions(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "dimensions")
     }
     /// Use this object to include parameters to provide information about your metric to CloudWatch to help it build more accurate anomaly detection models.
     #[track_caller]
-    pub fn metric_characteristics(&self) -> rt::JsAny {
+    pub fn metric_characteristics(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "metricCharacteristics")
     }
     /// The CloudWatch metric math expression for this anomaly detector.
     #[track_caller]
-    pub fn metric_math_anomaly_detector(&self) -> rt::JsAny {
+    pub fn metric_math_anomaly_detector(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "metricMathAnomalyDetector")
     }
     /// The name of the metric associated with the anomaly detection band.
     #[track_caller]
-    pub fn metric_name(&self) -> rt::JsString {
+    pub fn metric_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "metricName")
     }
     /// The namespace of the metric associated with the anomaly detection band.
     #[track_caller]
-    pub fn namespace(&self) -> rt::JsString {
+    pub fn namespace(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "namespace")
     }
     /// The CloudWatch metric and statistic for this anomaly detector.
     #[track_caller]
-    pub fn single_metric_anomaly_detector(&self) -> rt::JsAny {
+    pub fn single_metric_anomaly_detector(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "singleMetricAnomalyDetector")
     }
     /// The statistic of the metric associated with the anomaly detection band.
     #[track_caller]
-    pub fn stat(&self) -> rt::JsString {
+    pub fn stat(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "stat")
     }
 }
@@ -5553,42 +5553,42 @@ impl CfnCompositeAlarm {
     }
     /// Configuration that applies to the notifications this alarm sends when it performs its actions.
     #[track_caller]
-    pub fn action_configuration(&self) -> rt::JsAny {
+    pub fn action_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "actionConfiguration")
     }
     /// Indicates whether actions should be executed during any changes to the alarm state of the composite alarm.
     #[track_caller]
-    pub fn actions_enabled(&self) -> rt::JsAny {
+    pub fn actions_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "actionsEnabled")
     }
     /// Actions will be suppressed if the suppressor alarm is in the `ALARM` state.
     #[track_caller]
-    pub fn actions_suppressor(&self) -> rt::JsString {
+    pub fn actions_suppressor(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "actionsSuppressor")
     }
     /// The maximum time in seconds that the composite alarm waits after suppressor alarm goes out of the `ALARM` state.
     #[track_caller]
-    pub fn actions_suppressor_extension_period(&self) -> rt::JsNumber {
+    pub fn actions_suppressor_extension_period(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "actionsSuppressorExtensionPeriod")
     }
     /// The maximum time in seconds that the composite alarm waits for the suppressor alarm to go into the `ALARM` state.
     #[track_caller]
-    pub fn actions_suppressor_wait_period(&self) -> rt::JsNumber {
+    pub fn actions_suppressor_wait_period(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "actionsSuppressorWaitPeriod")
     }
     /// The actions to execute when this alarm transitions to the ALARM state from any other state.
     #[track_caller]
-    pub fn alarm_actions(&self) -> rt::JsArray<rt::JsString> {
+    pub fn alarm_actions(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "alarmActions")
     }
     /// The description for the composite alarm.
     #[track_caller]
-    pub fn alarm_description(&self) -> rt::JsString {
+    pub fn alarm_description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "alarmDescription")
     }
     /// The name for the composite alarm.
     #[track_caller]
-    pub fn alarm_name(&self) -> rt::JsString {
+    pub fn alarm_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "alarmName")
     }
     /// An expression that specifies which other alarms are to be evaluated to determine this composite alarm's state.
@@ -5613,17 +5613,17 @@ impl CfnCompositeAlarm {
     }
     /// The actions to execute when this alarm transitions to the INSUFFICIENT_DATA state from any other state.
     #[track_caller]
-    pub fn insufficient_data_actions(&self) -> rt::JsArray<rt::JsString> {
+    pub fn insufficient_data_actions(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "insufficientDataActions")
     }
     /// The actions to execute when this alarm transitions to the OK state from any other state.
     #[track_caller]
-    pub fn ok_actions(&self) -> rt::JsArray<rt::JsString> {
+    pub fn ok_actions(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "okActions")
     }
     /// A list of key-value pairs to associate with the alarm.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -6060,7 +6060,7 @@ impl CfnDashboard {
     }
     /// The name of the dashboard.
     #[track_caller]
-    pub fn dashboard_name(&self) -> rt::JsString {
+    pub fn dashboard_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "dashboardName")
     }
     /// A reference to a Dashboard resource.
@@ -6070,7 +6070,7 @@ impl CfnDashboard {
     }
     /// A list of key-value pairs to associate with the cloudwatch dashboard.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -6263,7 +6263,7 @@ impl CfnDomain {
     }
     /// Identity provider configuration for the domain.
     #[track_caller]
-    pub fn identity_provider_configuration(&self) -> rt::JsAny {
+    pub fn identity_provider_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "identityProviderConfiguration")
     }
     /// The identity providers configured for the domain.
@@ -6278,7 +6278,7 @@ impl CfnDomain {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -6475,7 +6475,7 @@ impl CfnDomainAccessGrantForOrganization {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -6835,7 +6835,7 @@ impl CfnDomainForOrganization {
     }
     /// Identity provider configuration for the domain.
     #[track_caller]
-    pub fn identity_provider_configuration(&self) -> rt::JsAny {
+    pub fn identity_provider_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "identityProviderConfiguration")
     }
     /// The identity providers configured for the organization domain.
@@ -6850,7 +6850,7 @@ impl CfnDomainForOrganization {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -7170,7 +7170,7 @@ impl CfnInsightRule {
     }
     /// Determines whether the rules is evaluated on transformed versions of logs.
     #[track_caller]
-    pub fn apply_on_transformed_logs(&self) -> rt::JsAny {
+    pub fn apply_on_transformed_logs(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "applyOnTransformedLogs")
     }
     /// The ARN of the Contributor Insights rule, such as `arn:aws:cloudwatch:us-west-2:123456789012:insight-rule/MyInsightRuleName` .
@@ -7210,7 +7210,7 @@ impl CfnInsightRule {
     }
     /// A list of key-value pairs to associate with the Contributor Insights rule.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -7430,12 +7430,12 @@ impl CfnIntegration {
     }
     /// Write-only API-key credential material for the integration.
     #[track_caller]
-    pub fn credential(&self) -> rt::JsAny {
+    pub fn credential(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "credential")
     }
     /// Type-specific configuration attributes (max 50 entries).
     #[track_caller]
-    pub fn integration_attributes(&self) -> rt::JsAny {
+    pub fn integration_attributes(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "integrationAttributes")
     }
     /// A reference to a Integration resource.
@@ -7455,12 +7455,12 @@ impl CfnIntegration {
     }
     /// IAM role ARN the integration assumes.
     #[track_caller]
-    pub fn role_arn(&self) -> rt::JsString {
+    pub fn role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "roleArn")
     }
     /// Tags associated with the integration.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::CfnIntegrationTagsItemsProperty>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::CfnIntegrationTagsItemsProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -7781,37 +7781,37 @@ impl CfnLogAlarm {
     }
     /// Configuration that applies to the notifications this alarm sends when it performs its actions.
     #[track_caller]
-    pub fn action_configuration(&self) -> rt::JsAny {
+    pub fn action_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "actionConfiguration")
     }
     /// The number of log lines to include in alarm notifications.
     #[track_caller]
-    pub fn action_log_line_count(&self) -> rt::JsNumber {
+    pub fn action_log_line_count(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "actionLogLineCount")
     }
     /// The ARN of the IAM role that grants CloudWatch permissions to fetch log lines for alarm notifications.
     #[track_caller]
-    pub fn action_log_line_role_arn(&self) -> rt::JsString {
+    pub fn action_log_line_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "actionLogLineRoleArn")
     }
     /// Indicates whether actions should be executed during any changes to the alarm state.
     #[track_caller]
-    pub fn actions_enabled(&self) -> rt::JsAny {
+    pub fn actions_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "actionsEnabled")
     }
     /// The list of actions to execute when this alarm transitions into an ALARM state from any other state.
     #[track_caller]
-    pub fn alarm_actions(&self) -> rt::JsArray<rt::JsString> {
+    pub fn alarm_actions(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "alarmActions")
     }
     /// The description of the log alarm.
     #[track_caller]
-    pub fn alarm_description(&self) -> rt::JsString {
+    pub fn alarm_description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "alarmDescription")
     }
     /// The name of the log alarm.
     #[track_caller]
-    pub fn alarm_name(&self) -> rt::JsString {
+    pub fn alarm_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "alarmName")
     }
     /// The ARN of the log alarm.
@@ -7831,7 +7831,7 @@ impl CfnLogAlarm {
     }
     /// The actions to execute when this alarm transitions to the INSUFFICIENT_DATA state from any other state.
     #[track_caller]
-    pub fn insufficient_data_actions(&self) -> rt::JsArray<rt::JsString> {
+    pub fn insufficient_data_actions(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "insufficientDataActions")
     }
     /// A reference to a LogAlarm resource.
@@ -7841,7 +7841,7 @@ impl CfnLogAlarm {
     }
     /// The actions to execute when this alarm transitions to the OK state from any other state.
     #[track_caller]
-    pub fn ok_actions(&self) -> rt::JsArray<rt::JsString> {
+    pub fn ok_actions(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "okActions")
     }
     /// The number of query results that must be breaching to trigger the alarm.
@@ -7861,7 +7861,7 @@ impl CfnLogAlarm {
     }
     /// A list of key-value pairs to associate with the log alarm.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The value to compare against the results of the scheduled query evaluation.
@@ -7871,12 +7871,12 @@ impl CfnLogAlarm {
     }
     /// Sets how this alarm is to handle missing data points.
     #[track_caller]
-    pub fn treat_missing_data(&self) -> rt::JsString {
+    pub fn treat_missing_data(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "treatMissingData")
     }
     /// The warm-up configuration for an alarm.
     #[track_caller]
-    pub fn warm_up_configuration(&self) -> rt::JsAny {
+    pub fn warm_up_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "warmUpConfiguration")
     }
 }
@@ -8623,7 +8623,7 @@ impl CfnMetricStream {
     }
     /// If you specify this parameter, the stream sends metrics from all metric namespaces except for the namespaces that you specify here.
     #[track_caller]
-    pub fn exclude_filters(&self) -> rt::JsAny {
+    pub fn exclude_filters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "excludeFilters")
     }
     /// The ARN of the Amazon Kinesis Firehose delivery stream to use for this metric stream.
@@ -8633,12 +8633,12 @@ impl CfnMetricStream {
     }
     /// If you specify this parameter, the stream sends only the metrics from the metric namespaces that you specify here.
     #[track_caller]
-    pub fn include_filters(&self) -> rt::JsAny {
+    pub fn include_filters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "includeFilters")
     }
     /// If you are creating a metric stream in a monitoring account, specify `true` to include metrics from source accounts that are linked to this monitoring account, in the metric stream.
     #[track_caller]
-    pub fn include_linked_accounts_metrics(&self) -> rt::JsAny {
+    pub fn include_linked_accounts_metrics(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "includeLinkedAccountsMetrics")
     }
     /// A reference to a MetricStream resource.
@@ -8648,7 +8648,7 @@ impl CfnMetricStream {
     }
     /// If you are creating a new metric stream, this is the name for the new stream.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The output format for the stream.
@@ -8663,7 +8663,7 @@ impl CfnMetricStream {
     }
     /// By default, a metric stream always sends the MAX, MIN, SUM, and SAMPLECOUNT statistics for each metric that is streamed.
     #[track_caller]
-    pub fn statistics_configurations(&self) -> rt::JsAny {
+    pub fn statistics_configurations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "statisticsConfigurations")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -8673,7 +8673,7 @@ impl CfnMetricStream {
     }
     /// An array of key-value pairs to apply to the metric stream.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -9145,12 +9145,12 @@ impl CfnOTelEnrichment {
     }
     /// Removes metrics from the include set.
     #[track_caller]
-    pub fn exclude_filters(&self) -> rt::JsAny {
+    pub fn exclude_filters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "excludeFilters")
     }
     /// Scopes enrichment to a subset of the account's telemetry.
     #[track_caller]
-    pub fn include_filters(&self) -> rt::JsAny {
+    pub fn include_filters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "includeFilters")
     }
     /// A reference to a OTelEnrichment resource.
@@ -9359,7 +9359,7 @@ impl CfnOmniDashboard {
     }
     /// An optional description of the dashboard.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// A name that identifies the dashboard.
@@ -9379,7 +9379,7 @@ impl CfnOmniDashboard {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -9543,7 +9543,7 @@ impl CfnResourceMetricsConfiguration {
     }
     /// The metric selections that define which metrics are enabled for detailed monitoring on the resource.
     #[track_caller]
-    pub fn metric_selections(&self) -> rt::JsAny {
+    pub fn metric_selections(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "metricSelections")
     }
     /// The Amazon Resource Name (ARN) of the resource for which the detailed monitoring metrics configuration is managed.
@@ -9694,7 +9694,7 @@ impl CfnSpace {
     }
     /// The Amazon Resource Name (ARN) of the IAM role used for AgentCore evaluation.
     #[track_caller]
-    pub fn agent_core_evaluation_role_arn(&self) -> rt::JsString {
+    pub fn agent_core_evaluation_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "agentCoreEvaluationRoleArn")
     }
     /// The Amazon Resource Name (ARN) of the space.
@@ -9749,7 +9749,7 @@ impl CfnSpace {
     }
     /// The encryption configuration for the space.
     #[track_caller]
-    pub fn encryption_configuration(&self) -> rt::JsAny {
+    pub fn encryption_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "encryptionConfiguration")
     }
     /// The name of the space.
@@ -9764,7 +9764,7 @@ impl CfnSpace {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -10037,17 +10037,17 @@ impl CfnView {
     }
     /// A description of the view.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The name of the view.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// An array of key-value pairs to apply to the view.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// A reference to a View resource.
@@ -10716,12 +10716,12 @@ impl ConcreteWidget {
     }
     /// Any warnings that are produced as a result of putting together this widget.
     #[track_caller]
-    pub fn warnings(&self) -> rt::JsArray<rt::JsString> {
+    pub fn warnings(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warnings")
     }
     /// Any warnings that are produced as a result of putting together this widget.
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
+    pub fn warnings_v2(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
     /// The amount of horizontal grid units the widget will take up.
@@ -12331,21 +12331,21 @@ impl rt::StructRef<HorizontalAnnotation> {
     ///
     /// Default: - Automatic color
     #[track_caller]
-    pub fn color(&self) -> rt::JsString {
+    pub fn color(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "color")
     }
     /// Add shading above or below the annotation.
     ///
     /// Default: No shading
     #[track_caller]
-    pub fn fill(&self) -> rt::JsAny {
+    pub fn fill(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "fill")
     }
     /// Label for the annotation.
     ///
     /// Default: - No label
     #[track_caller]
-    pub fn label(&self) -> rt::JsString {
+    pub fn label(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "label")
     }
     /// The value of the annotation.
@@ -12357,7 +12357,7 @@ impl rt::StructRef<HorizontalAnnotation> {
     ///
     /// Default: true
     #[track_caller]
-    pub fn visible(&self) -> rt::JsBool {
+    pub fn visible(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "visible")
     }
 }
@@ -12584,7 +12584,7 @@ impl IMetric {
     ///
     /// Default: - None
     #[track_caller]
-    pub fn warnings(&self) -> rt::JsArray<rt::JsString> {
+    pub fn warnings(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warnings")
     }
     /// Any warnings related to this metric.
@@ -12593,7 +12593,7 @@ impl IMetric {
     ///
     /// Default: - None
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
+    pub fn warnings_v2(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
 }
@@ -12645,12 +12645,12 @@ impl IWidget {
     ///
     /// **Deprecated:** - use warningsV2
     #[track_caller]
-    pub fn warnings(&self) -> rt::JsArray<rt::JsString> {
+    pub fn warnings(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warnings")
     }
     /// Any warnings that are produced as a result of putting together this widget.
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
+    pub fn warnings_v2(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
     /// The amount of horizontal grid units the widget will take up.
@@ -12954,7 +12954,7 @@ impl MathExpression {
     }
     /// The hex color code, prefixed with '#' (e.g. '#00ff00'), to use when this metric is rendered on a graph. The `Color` class has a set of standard colors that can be used here.
     #[track_caller]
-    pub fn color(&self) -> rt::JsString {
+    pub fn color(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "color")
     }
     /// The expression defining the metric.
@@ -12964,7 +12964,7 @@ impl MathExpression {
     }
     /// Label for this metric when added to a Graph.
     #[track_caller]
-    pub fn label(&self) -> rt::JsString {
+    pub fn label(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "label")
     }
     /// Aggregation period of this metric.
@@ -12974,12 +12974,12 @@ impl MathExpression {
     }
     /// Account to evaluate search expressions within.
     #[track_caller]
-    pub fn search_account(&self) -> rt::JsString {
+    pub fn search_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "searchAccount")
     }
     /// Region to evaluate search expressions within.
     #[track_caller]
-    pub fn search_region(&self) -> rt::JsString {
+    pub fn search_region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "searchRegion")
     }
     /// The metrics used in the expression as KeyValuePair <id, metric>.
@@ -12989,19 +12989,19 @@ impl MathExpression {
     }
     /// Whether this metric should be visible in dashboard graphs.
     #[track_caller]
-    pub fn visible(&self) -> rt::JsBool {
+    pub fn visible(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "visible")
     }
     /// Warnings generated by this math expression.
     ///
     /// **Deprecated:** - use warningsV2
     #[track_caller]
-    pub fn warnings(&self) -> rt::JsArray<rt::JsString> {
+    pub fn warnings(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warnings")
     }
     /// Warnings generated by this math expression.
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
+    pub fn warnings_v2(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
 }
@@ -13515,27 +13515,27 @@ impl Metric {
     }
     /// Account which this metric comes from.
     #[track_caller]
-    pub fn account(&self) -> rt::JsString {
+    pub fn account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "account")
     }
     /// The hex color code used when this metric is rendered on a graph.
     #[track_caller]
-    pub fn color(&self) -> rt::JsString {
+    pub fn color(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "color")
     }
     /// Dimensions of this metric.
     #[track_caller]
-    pub fn dimensions(&self) -> rt::JsMap<rt::JsAny> {
+    pub fn dimensions(&self) -> rt::JsOptional<rt::JsMap<rt::JsAny>> {
         rt::get_op(rt::JsObject::handle(self), "dimensions")
     }
     /// Unique identifier for this metric when used in dashboard widgets.
     #[track_caller]
-    pub fn id(&self) -> rt::JsString {
+    pub fn id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "id")
     }
     /// Label for this metric when added to a Graph in a Dashboard.
     #[track_caller]
-    pub fn label(&self) -> rt::JsString {
+    pub fn label(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "label")
     }
     /// Name of this metric.
@@ -13555,7 +13555,7 @@ impl Metric {
     }
     /// Region which this metric comes from.
     #[track_caller]
-    pub fn region(&self) -> rt::JsString {
+    pub fn region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
     /// Statistic of this metric.
@@ -13565,24 +13565,24 @@ impl Metric {
     }
     /// Unit of the metric.
     #[track_caller]
-    pub fn unit(&self) -> rt::JsAny {
+    pub fn unit(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "unit")
     }
     /// Whether this metric should be visible in dashboard graphs.
     #[track_caller]
-    pub fn visible(&self) -> rt::JsBool {
+    pub fn visible(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "visible")
     }
     /// Warnings attached to this metric.
     ///
     /// **Deprecated:** - use warningsV2
     #[track_caller]
-    pub fn warnings(&self) -> rt::JsArray<rt::JsString> {
+    pub fn warnings(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warnings")
     }
     /// Warnings attached to this metric.
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
+    pub fn warnings_v2(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
 }
@@ -13668,14 +13668,14 @@ impl rt::StructRef<MetricConfig> {
     ///
     /// Default: - None
     #[track_caller]
-    pub fn math_expression(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricExpressionConfig> {
+    pub fn math_expression(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricExpressionConfig>> {
         rt::get_op(rt::JsObject::handle(self), "mathExpression")
     }
     /// In case the metric represents a query, the details of the query.
     ///
     /// Default: - None
     #[track_caller]
-    pub fn metric_stat(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricStatConfig> {
+    pub fn metric_stat(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricStatConfig>> {
         rt::get_op(rt::JsObject::handle(self), "metricStat")
     }
     /// Additional properties which will be rendered if the metric is used in a dashboard.
@@ -13685,14 +13685,14 @@ impl rt::StructRef<MetricConfig> {
     ///
     /// Default: - None
     #[track_caller]
-    pub fn rendering_properties(&self) -> rt::JsMap<rt::JsAny> {
+    pub fn rendering_properties(&self) -> rt::JsOptional<rt::JsMap<rt::JsAny>> {
         rt::get_op(rt::JsObject::handle(self), "renderingProperties")
     }
     /// In case the metric is a search expression, the details of the search expression.
     ///
     /// Default: - None
     #[track_caller]
-    pub fn search_expression(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricExpressionConfig> {
+    pub fn search_expression(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::MetricExpressionConfig>> {
         rt::get_op(rt::JsObject::handle(self), "searchExpression")
     }
 }
@@ -13800,14 +13800,14 @@ impl rt::StructRef<MetricExpressionConfig> {
     ///
     /// Default: - Deployment account.
     #[track_caller]
-    pub fn search_account(&self) -> rt::JsString {
+    pub fn search_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "searchAccount")
     }
     /// Region to evaluate search expressions within.
     ///
     /// Default: - Deployment region.
     #[track_caller]
-    pub fn search_region(&self) -> rt::JsString {
+    pub fn search_region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "searchRegion")
     }
     /// Metrics used in the math expression.
@@ -14515,21 +14515,21 @@ impl rt::StructRef<MetricStatConfig> {
     ///
     /// Default: Deployment account.
     #[track_caller]
-    pub fn account(&self) -> rt::JsString {
+    pub fn account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "account")
     }
     /// Account set directly on the metric, not inherited from the attached stack.
     ///
     /// Default: No override.
     #[track_caller]
-    pub fn account_override(&self) -> rt::JsString {
+    pub fn account_override(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "accountOverride")
     }
     /// The dimensions to apply to the alarm.
     ///
     /// Default: []
     #[track_caller]
-    pub fn dimensions(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::Dimension>> {
+    pub fn dimensions(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_cloudwatch::Dimension>>> {
         rt::get_op(rt::JsObject::handle(self), "dimensions")
     }
     /// Name of the metric.
@@ -14551,14 +14551,14 @@ impl rt::StructRef<MetricStatConfig> {
     ///
     /// Default: Deployment region.
     #[track_caller]
-    pub fn region(&self) -> rt::JsString {
+    pub fn region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
     /// Region set directly on the metric, not inherited from the attached stack.
     ///
     /// Default: No override.
     #[track_caller]
-    pub fn region_override(&self) -> rt::JsString {
+    pub fn region_override(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "regionOverride")
     }
     /// Aggregation function to use (can be either simple or a percentile).
@@ -14577,7 +14577,7 @@ impl rt::StructRef<MetricStatConfig> {
     ///
     /// Default: - Refer to all metric datums
     #[track_caller]
-    pub fn unit_filter(&self) -> rt::JsAny {
+    pub fn unit_filter(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "unitFilter")
     }
 }
@@ -14991,7 +14991,7 @@ impl ScheduleExpression {
     }
     /// Retrieve the expression for this schedule.
     #[track_caller]
-    pub fn time_zone(&self) -> crate::aws_cdk_lib::TimeZone {
+    pub fn time_zone(&self) -> rt::JsOptional<crate::aws_cdk_lib::TimeZone> {
         rt::get_op(rt::JsObject::handle(self), "timeZone")
     }
 }
@@ -15124,7 +15124,7 @@ impl SearchExpression {
     }
     /// Hex color code (e.g. '#00ff00'), to use when rendering the resulting metrics in a graph. If multiple time series are returned, color is assigned to the first metric, color for the other metrics is automatically assigned.
     #[track_caller]
-    pub fn color(&self) -> rt::JsString {
+    pub fn color(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "color")
     }
     /// The search expression defining the metrics to be retrieved.
@@ -15134,7 +15134,7 @@ impl SearchExpression {
     }
     /// The label is used as a prefix for the title of each metric returned by the search expression.
     #[track_caller]
-    pub fn label(&self) -> rt::JsString {
+    pub fn label(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "label")
     }
     /// The aggregation period for the metrics produced by the Search Expression.
@@ -15144,29 +15144,29 @@ impl SearchExpression {
     }
     /// Account to evaluate search expressions within.
     #[track_caller]
-    pub fn search_account(&self) -> rt::JsString {
+    pub fn search_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "searchAccount")
     }
     /// Region to evaluate search expressions within.
     #[track_caller]
-    pub fn search_region(&self) -> rt::JsString {
+    pub fn search_region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "searchRegion")
     }
     /// Whether the time series produced by this search expression should be visible in dashboard graphs.
     #[track_caller]
-    pub fn visible(&self) -> rt::JsBool {
+    pub fn visible(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "visible")
     }
     /// Warnings generated by this search expression.
     ///
     /// **Deprecated:** - use warningsV2
     #[track_caller]
-    pub fn warnings(&self) -> rt::JsArray<rt::JsString> {
+    pub fn warnings(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warnings")
     }
     /// Warnings generated by this search expression.
     #[track_caller]
-    pub fn warnings_v2(&self) -> rt::JsMap<rt::JsString> {
+    pub fn warnings_v2(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "warningsV2")
     }
 }

@@ -133,7 +133,7 @@ impl CfnPublicRepository {
     }
     /// The name to use for the public repository.
     #[track_caller]
-    pub fn repository_name(&self) -> rt::JsString {
+    pub fn repository_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "repositoryName")
     }
     /// The JSON repository policy text to apply to the public repository.
@@ -148,7 +148,7 @@ impl CfnPublicRepository {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -400,17 +400,17 @@ impl CfnPullThroughCacheRule {
     }
     /// The ARN of the Secrets Manager secret associated with the pull through cache rule.
     #[track_caller]
-    pub fn credential_arn(&self) -> rt::JsString {
+    pub fn credential_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "credentialArn")
     }
     /// The ARN of the IAM role associated with the pull through cache rule.
     #[track_caller]
-    pub fn custom_role_arn(&self) -> rt::JsString {
+    pub fn custom_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "customRoleArn")
     }
     /// The Amazon ECR repository prefix associated with the pull through cache rule.
     #[track_caller]
-    pub fn ecr_repository_prefix(&self) -> rt::JsString {
+    pub fn ecr_repository_prefix(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ecrRepositoryPrefix")
     }
     /// A reference to a PullThroughCacheRule resource.
@@ -420,17 +420,17 @@ impl CfnPullThroughCacheRule {
     }
     /// The name of the upstream source registry associated with the pull through cache rule.
     #[track_caller]
-    pub fn upstream_registry(&self) -> rt::JsString {
+    pub fn upstream_registry(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "upstreamRegistry")
     }
     /// The upstream registry URL associated with the pull through cache rule.
     #[track_caller]
-    pub fn upstream_registry_url(&self) -> rt::JsString {
+    pub fn upstream_registry_url(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "upstreamRegistryUrl")
     }
     /// The upstream repository prefix associated with the pull through cache rule.
     #[track_caller]
-    pub fn upstream_repository_prefix(&self) -> rt::JsString {
+    pub fn upstream_repository_prefix(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "upstreamRepositoryPrefix")
     }
 }
@@ -1408,37 +1408,37 @@ impl CfnRepository {
     }
     /// If true, deleting the repository force deletes the contents of the repository.
     #[track_caller]
-    pub fn empty_on_delete(&self) -> rt::JsAny {
+    pub fn empty_on_delete(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "emptyOnDelete")
     }
     /// The encryption configuration for the repository.
     #[track_caller]
-    pub fn encryption_configuration(&self) -> rt::JsAny {
+    pub fn encryption_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "encryptionConfiguration")
     }
     /// > The `imageScanningConfiguration` parameter is being deprecated, in favor of specifying the image scanning configuration at the registry level.
     #[track_caller]
-    pub fn image_scanning_configuration(&self) -> rt::JsAny {
+    pub fn image_scanning_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "imageScanningConfiguration")
     }
     /// The tag mutability setting for the repository.
     #[track_caller]
-    pub fn image_tag_mutability(&self) -> rt::JsString {
+    pub fn image_tag_mutability(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "imageTagMutability")
     }
     /// A list of filters that specify which image tags are excluded from the repository's image tag mutability setting.
     #[track_caller]
-    pub fn image_tag_mutability_exclusion_filters(&self) -> rt::JsAny {
+    pub fn image_tag_mutability_exclusion_filters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "imageTagMutabilityExclusionFilters")
     }
     /// Creates or updates a lifecycle policy.
     #[track_caller]
-    pub fn lifecycle_policy(&self) -> rt::JsAny {
+    pub fn lifecycle_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "lifecyclePolicy")
     }
     /// The name to use for the repository.
     #[track_caller]
-    pub fn repository_name(&self) -> rt::JsString {
+    pub fn repository_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "repositoryName")
     }
     /// The JSON repository policy text to apply to the repository.
@@ -1458,7 +1458,7 @@ impl CfnRepository {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1749,32 +1749,32 @@ impl CfnRepositoryCreationTemplate {
     }
     /// The ARN of the role to be assumed by Amazon ECR.
     #[track_caller]
-    pub fn custom_role_arn(&self) -> rt::JsString {
+    pub fn custom_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "customRoleArn")
     }
     /// The description associated with the repository creation template.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The encryption configuration associated with the repository creation template.
     #[track_caller]
-    pub fn encryption_configuration(&self) -> rt::JsAny {
+    pub fn encryption_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "encryptionConfiguration")
     }
     /// The tag mutability setting for the repository.
     #[track_caller]
-    pub fn image_tag_mutability(&self) -> rt::JsString {
+    pub fn image_tag_mutability(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "imageTagMutability")
     }
     /// A list of filters that specify which image tags are excluded from the repository creation template's image tag mutability setting.
     #[track_caller]
-    pub fn image_tag_mutability_exclusion_filters(&self) -> rt::JsAny {
+    pub fn image_tag_mutability_exclusion_filters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "imageTagMutabilityExclusionFilters")
     }
     /// The lifecycle policy to use for repositories created using the template.
     #[track_caller]
-    pub fn lifecycle_policy(&self) -> rt::JsString {
+    pub fn lifecycle_policy(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "lifecyclePolicy")
     }
     /// The repository namespace prefix associated with the repository creation template.
@@ -1789,12 +1789,12 @@ impl CfnRepositoryCreationTemplate {
     }
     /// The repository policy to apply to repositories created using the template.
     #[track_caller]
-    pub fn repository_policy(&self) -> rt::JsString {
+    pub fn repository_policy(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "repositoryPolicy")
     }
     /// The metadata to apply to the repository to help you categorize and organize.
     #[track_caller]
-    pub fn resource_tags(&self) -> rt::JsAny {
+    pub fn resource_tags(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "resourceTags")
     }
 }

@@ -985,7 +985,7 @@ impl rt::StructRef<AlternateTargetConfig> {
     ///
     /// Default: - none
     #[track_caller]
-    pub fn production_listener_rule(&self) -> rt::JsString {
+    pub fn production_listener_rule(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "productionListenerRule")
     }
     /// The IAM role ARN for the configuration.
@@ -999,7 +999,7 @@ impl rt::StructRef<AlternateTargetConfig> {
     ///
     /// Default: - none
     #[track_caller]
-    pub fn test_listener_rule(&self) -> rt::JsString {
+    pub fn test_listener_rule(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "testListenerRule")
     }
 }
@@ -1408,12 +1408,12 @@ impl AsgCapacityProvider {
     }
     /// Whether managed draining is enabled.
     #[track_caller]
-    pub fn enable_managed_draining(&self) -> rt::JsBool {
+    pub fn enable_managed_draining(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "enableManagedDraining")
     }
     /// Whether managed termination protection is enabled.
     #[track_caller]
-    pub fn enable_managed_termination_protection(&self) -> rt::JsBool {
+    pub fn enable_managed_termination_protection(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "enableManagedTerminationProtection")
     }
     /// Auto Scaling Group machineImageType.
@@ -2277,7 +2277,7 @@ impl AwsLogDriver {
     ///
     /// Only available after the LogDriver has been bound to a ContainerDefinition.
     #[track_caller]
-    pub fn log_group(&self) -> crate::aws_cdk_lib::aws_logs::ILogGroup {
+    pub fn log_group(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_logs::ILogGroup> {
         rt::get_op(rt::JsObject::handle(self), "logGroup")
     }
 }
@@ -2872,7 +2872,7 @@ impl BaseService {
     }
     /// The CloudMap service created for this service, if any.
     #[track_caller]
-    pub fn cloud_map_service(&self) -> crate::aws_cdk_lib::aws_servicediscovery::IService {
+    pub fn cloud_map_service(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_servicediscovery::IService> {
         rt::get_op(rt::JsObject::handle(self), "cloudMapService")
     }
     /// The cluster that hosts the service.
@@ -3992,7 +3992,7 @@ impl rt::StructRef<CapacityProviderStrategy> {
     ///
     /// Default: - none
     #[track_caller]
-    pub fn base(&self) -> rt::JsNumber {
+    pub fn base(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "base")
     }
     /// The name of the capacity provider.
@@ -4006,7 +4006,7 @@ impl rt::StructRef<CapacityProviderStrategy> {
     ///
     /// Default: - 0
     #[track_caller]
-    pub fn weight(&self) -> rt::JsNumber {
+    pub fn weight(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "weight")
     }
 }
@@ -4093,7 +4093,7 @@ impl CfnCapacityProvider {
     }
     /// The Auto Scaling group settings for the capacity provider.
     #[track_caller]
-    pub fn auto_scaling_group_provider(&self) -> rt::JsAny {
+    pub fn auto_scaling_group_provider(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "autoScalingGroupProvider")
     }
     /// A reference to a CapacityProvider resource.
@@ -4103,17 +4103,17 @@ impl CfnCapacityProvider {
     }
     /// The cluster that this capacity provider is associated with.
     #[track_caller]
-    pub fn cluster_name(&self) -> rt::JsString {
+    pub fn cluster_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "clusterName")
     }
     /// The configuration for the Amazon ECS Managed Instances provider.
     #[track_caller]
-    pub fn managed_instances_provider(&self) -> rt::JsAny {
+    pub fn managed_instances_provider(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "managedInstancesProvider")
     }
     /// The name of the capacity provider.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -4123,7 +4123,7 @@ impl CfnCapacityProvider {
     }
     /// The metadata that you apply to the capacity provider to help you categorize and organize it.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -6043,12 +6043,12 @@ impl CfnCluster {
     }
     /// The short name of one or more capacity providers to associate with the cluster.
     #[track_caller]
-    pub fn capacity_providers(&self) -> rt::JsArray<rt::JsString> {
+    pub fn capacity_providers(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "capacityProviders")
     }
     /// A user-generated string that you use to identify your cluster.
     #[track_caller]
-    pub fn cluster_name(&self) -> rt::JsString {
+    pub fn cluster_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "clusterName")
     }
     /// A reference to a Cluster resource.
@@ -6058,22 +6058,22 @@ impl CfnCluster {
     }
     /// The settings to use when creating a cluster.
     #[track_caller]
-    pub fn cluster_settings(&self) -> rt::JsAny {
+    pub fn cluster_settings(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "clusterSettings")
     }
     /// The execute command and managed storage configuration for the cluster.
     #[track_caller]
-    pub fn configuration(&self) -> rt::JsAny {
+    pub fn configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "configuration")
     }
     /// The default capacity provider strategy for the cluster.
     #[track_caller]
-    pub fn default_capacity_provider_strategy(&self) -> rt::JsAny {
+    pub fn default_capacity_provider_strategy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "defaultCapacityProviderStrategy")
     }
     /// Use this parameter to set a default Service Connect namespace.
     #[track_caller]
-    pub fn service_connect_defaults(&self) -> rt::JsAny {
+    pub fn service_connect_defaults(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "serviceConnectDefaults")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -6083,7 +6083,7 @@ impl CfnCluster {
     }
     /// The metadata that you apply to the cluster to help you categorize and organize them.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -6675,7 +6675,7 @@ impl CfnClusterCapacityProviderAssociations {
     }
     /// The capacity providers to associate with the cluster.
     #[track_caller]
-    pub fn capacity_providers(&self) -> rt::JsArray<rt::JsString> {
+    pub fn capacity_providers(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "capacityProviders")
     }
     /// The cluster the capacity provider association is the target of.
@@ -7158,7 +7158,7 @@ impl CfnDaemon {
     }
     /// The Amazon Resource Names (ARNs) of the capacity providers associated with the daemon.
     #[track_caller]
-    pub fn capacity_provider_arns(&self) -> rt::JsArray<rt::JsString> {
+    pub fn capacity_provider_arns(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "capacityProviderArns")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -7168,16 +7168,16 @@ impl CfnDaemon {
     }
     /// The Amazon Resource Name (ARN) of the cluster that the daemon is running in.
     #[track_caller]
-    pub fn cluster_arn(&self) -> rt::JsString {
+    pub fn cluster_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "clusterArn")
     }
     /// If the ``critical`` parameter of this daemon revision is ``true``, and the daemon task fails, stops, or becomes unhealthy, Amazon ECS drains the container instance and stops the other tasks running on it.
     #[track_caller]
-    pub fn critical(&self) -> rt::JsAny {
+    pub fn critical(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "critical")
     }
     #[track_caller]
-    pub fn daemon_name(&self) -> rt::JsString {
+    pub fn daemon_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "daemonName")
     }
     /// A reference to a Daemon resource.
@@ -7187,31 +7187,31 @@ impl CfnDaemon {
     }
     /// The Amazon Resource Name (ARN) of the daemon task definition used by this revision.
     #[track_caller]
-    pub fn daemon_task_definition_arn(&self) -> rt::JsString {
+    pub fn daemon_task_definition_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "daemonTaskDefinitionArn")
     }
     /// Optional deployment parameters that control how a daemon rolls out updates across container instances.
     #[track_caller]
-    pub fn deployment_configuration(&self) -> rt::JsAny {
+    pub fn deployment_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "deploymentConfiguration")
     }
     /// Specifies whether Amazon ECS managed tags are turned on for the daemon tasks.
     #[track_caller]
-    pub fn enable_ecs_managed_tags(&self) -> rt::JsAny {
+    pub fn enable_ecs_managed_tags(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enableEcsManagedTags")
     }
     /// Specifies whether the execute command functionality is turned on for the daemon tasks.
     #[track_caller]
-    pub fn enable_execute_command(&self) -> rt::JsAny {
+    pub fn enable_execute_command(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enableExecuteCommand")
     }
     /// Specifies whether tags are propagated from the daemon to the daemon tasks.
     #[track_caller]
-    pub fn propagate_tags(&self) -> rt::JsString {
+    pub fn propagate_tags(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "propagateTags")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -7561,12 +7561,12 @@ impl CfnDaemonTaskDefinition {
     }
     /// A list of container definitions in JSON format that describe the containers that make up the daemon task.
     #[track_caller]
-    pub fn container_definitions(&self) -> rt::JsAny {
+    pub fn container_definitions(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "containerDefinitions")
     }
     /// The number of CPU units used by the daemon task.
     #[track_caller]
-    pub fn cpu(&self) -> rt::JsString {
+    pub fn cpu(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cpu")
     }
     /// A reference to a DaemonTaskDefinition resource.
@@ -7576,41 +7576,41 @@ impl CfnDaemonTaskDefinition {
     }
     /// The Amazon Resource Name (ARN) of the task execution role that grants the Amazon ECS container agent permission to make Amazon Web Services API calls on your behalf.
     #[track_caller]
-    pub fn execution_role_arn(&self) -> rt::JsString {
+    pub fn execution_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "executionRoleArn")
     }
     /// The name of a family that this daemon task definition is registered to.
     #[track_caller]
-    pub fn family(&self) -> rt::JsString {
+    pub fn family(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "family")
     }
     /// The IPC namespace mode for the daemon.
     #[track_caller]
-    pub fn ipc_mode(&self) -> rt::JsString {
+    pub fn ipc_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ipcMode")
     }
     /// The amount of memory (in MiB) used by the daemon task.
     #[track_caller]
-    pub fn memory(&self) -> rt::JsString {
+    pub fn memory(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "memory")
     }
     /// The PID namespace mode for the daemon.
     #[track_caller]
-    pub fn pid_mode(&self) -> rt::JsString {
+    pub fn pid_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "pidMode")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The short name or full Amazon Resource Name (ARN) of the IAM role that grants containers in the daemon task permission to call Amazon Web Services APIs on your behalf.
     #[track_caller]
-    pub fn task_role_arn(&self) -> rt::JsString {
+    pub fn task_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "taskRoleArn")
     }
     /// The list of data volume definitions for the daemon task.
     #[track_caller]
-    pub fn volumes(&self) -> rt::JsAny {
+    pub fn volumes(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "volumes")
     }
 }
@@ -9786,17 +9786,17 @@ impl CfnExpressGatewayService {
     }
     /// The short name or full ARN of the cluster that hosts the Express service.
     #[track_caller]
-    pub fn cluster(&self) -> rt::JsString {
+    pub fn cluster(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cluster")
     }
     /// The CPU allocation for tasks in this service revision.
     #[track_caller]
-    pub fn cpu(&self) -> rt::JsString {
+    pub fn cpu(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cpu")
     }
     /// The ARN of the task execution role for the service revision.
     #[track_caller]
-    pub fn execution_role_arn(&self) -> rt::JsString {
+    pub fn execution_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "executionRoleArn")
     }
     /// A reference to a ExpressGatewayService resource.
@@ -9806,7 +9806,7 @@ impl CfnExpressGatewayService {
     }
     /// The health check path for this service revision.
     #[track_caller]
-    pub fn health_check_path(&self) -> rt::JsString {
+    pub fn health_check_path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckPath")
     }
     /// The ARN of the infrastructure role that manages AWS resources for the Express service.
@@ -9816,41 +9816,41 @@ impl CfnExpressGatewayService {
     }
     /// The memory allocation for tasks in this service revision.
     #[track_caller]
-    pub fn memory(&self) -> rt::JsString {
+    pub fn memory(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "memory")
     }
     /// The network configuration for tasks in this service revision.
     #[track_caller]
-    pub fn network_configuration(&self) -> rt::JsAny {
+    pub fn network_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "networkConfiguration")
     }
     /// The primary container configuration for this service revision.
     #[track_caller]
-    pub fn primary_container(&self) -> rt::JsAny {
+    pub fn primary_container(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "primaryContainer")
     }
     /// The auto-scaling configuration for this service revision.
     #[track_caller]
-    pub fn scaling_target(&self) -> rt::JsAny {
+    pub fn scaling_target(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "scalingTarget")
     }
     /// The name of the Express service.
     #[track_caller]
-    pub fn service_name(&self) -> rt::JsString {
+    pub fn service_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "serviceName")
     }
     /// The metadata applied to the Express service.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     #[track_caller]
-    pub fn task_definition_arn(&self) -> rt::JsString {
+    pub fn task_definition_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "taskDefinitionArn")
     }
     /// The ARN of the task role for the service revision.
     #[track_caller]
-    pub fn task_role_arn(&self) -> rt::JsString {
+    pub fn task_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "taskRoleArn")
     }
 }
@@ -11121,7 +11121,7 @@ impl CfnGateway {
     }
     /// Whether deletion protection is enabled for the gateway.
     #[track_caller]
-    pub fn deletion_protection(&self) -> rt::JsAny {
+    pub fn deletion_protection(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "deletionProtection")
     }
     /// The name of the gateway.
@@ -11141,12 +11141,12 @@ impl CfnGateway {
     }
     /// Specifies whether to propagate the tags from the gateway to other resources.
     #[track_caller]
-    pub fn propagate_tags(&self) -> rt::JsString {
+    pub fn propagate_tags(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "propagateTags")
     }
     /// The metadata that you apply to the gateway to help you categorize and organize them.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -12134,118 +12134,118 @@ impl CfnService {
     }
     /// Indicates whether to use Availability Zone rebalancing for the service.
     #[track_caller]
-    pub fn availability_zone_rebalancing(&self) -> rt::JsString {
+    pub fn availability_zone_rebalancing(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "availabilityZoneRebalancing")
     }
     /// The capacity provider strategy to use for the service.
     #[track_caller]
-    pub fn capacity_provider_strategy(&self) -> rt::JsAny {
+    pub fn capacity_provider_strategy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "capacityProviderStrategy")
     }
     /// The short name or full Amazon Resource Name (ARN) of the cluster that you run your service on.
     #[track_caller]
-    pub fn cluster(&self) -> rt::JsString {
+    pub fn cluster(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cluster")
     }
     /// Optional deployment parameters that control how many tasks run during the deployment and the ordering of stopping and starting tasks.
     #[track_caller]
-    pub fn deployment_configuration(&self) -> rt::JsAny {
+    pub fn deployment_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "deploymentConfiguration")
     }
     /// The deployment controller to use for the service.
     #[track_caller]
-    pub fn deployment_controller(&self) -> rt::JsAny {
+    pub fn deployment_controller(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "deploymentController")
     }
     /// The number of instantiations of the specified task definition to place and keep running in your service.
     #[track_caller]
-    pub fn desired_count(&self) -> rt::JsNumber {
+    pub fn desired_count(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "desiredCount")
     }
     /// Specifies whether to turn on Amazon ECS managed tags for the tasks within the service.
     #[track_caller]
-    pub fn enable_ecs_managed_tags(&self) -> rt::JsAny {
+    pub fn enable_ecs_managed_tags(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enableEcsManagedTags")
     }
     /// Determines whether the execute command functionality is turned on for the service.
     #[track_caller]
-    pub fn enable_execute_command(&self) -> rt::JsAny {
+    pub fn enable_execute_command(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enableExecuteCommand")
     }
     /// Determines whether to force a new deployment of the service.
     #[track_caller]
-    pub fn force_new_deployment(&self) -> rt::JsAny {
+    pub fn force_new_deployment(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "forceNewDeployment")
     }
     #[track_caller]
-    pub fn gateway_connectors(&self) -> rt::JsAny {
+    pub fn gateway_connectors(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "gatewayConnectors")
     }
     /// The period of time, in seconds, that the Amazon ECS service scheduler ignores unhealthy Elastic Load Balancing, VPC Lattice, and container health checks after a task has first started.
     #[track_caller]
-    pub fn health_check_grace_period_seconds(&self) -> rt::JsNumber {
+    pub fn health_check_grace_period_seconds(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckGracePeriodSeconds")
     }
     /// The launch type on which to run your service.
     #[track_caller]
-    pub fn launch_type(&self) -> rt::JsString {
+    pub fn launch_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "launchType")
     }
     /// A list of load balancer objects to associate with the service.
     #[track_caller]
-    pub fn load_balancers(&self) -> rt::JsAny {
+    pub fn load_balancers(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "loadBalancers")
     }
     /// The optional monitoring configuration for a service, which defines the resolution for the service-level ``CPUUtilization`` and ``MemoryUtilization`` Amazon CloudWatch metrics.
     #[track_caller]
-    pub fn monitoring(&self) -> rt::JsAny {
+    pub fn monitoring(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "monitoring")
     }
     /// The network configuration for the service.
     #[track_caller]
-    pub fn network_configuration(&self) -> rt::JsAny {
+    pub fn network_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "networkConfiguration")
     }
     /// An array of placement constraint objects to use for tasks in your service.
     #[track_caller]
-    pub fn placement_constraints(&self) -> rt::JsAny {
+    pub fn placement_constraints(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "placementConstraints")
     }
     /// The placement strategy objects to use for tasks in your service.
     #[track_caller]
-    pub fn placement_strategies(&self) -> rt::JsAny {
+    pub fn placement_strategies(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "placementStrategies")
     }
     /// The platform version that your tasks in the service are running on.
     #[track_caller]
-    pub fn platform_version(&self) -> rt::JsString {
+    pub fn platform_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "platformVersion")
     }
     /// Specifies whether to propagate the tags from the task definition to the task.
     #[track_caller]
-    pub fn propagate_tags(&self) -> rt::JsString {
+    pub fn propagate_tags(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "propagateTags")
     }
     /// The name or full Amazon Resource Name (ARN) of the IAM role that allows Amazon ECS to make calls to your load balancer on your behalf.
     #[track_caller]
-    pub fn role(&self) -> rt::JsString {
+    pub fn role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "role")
     }
     /// The scheduling strategy to use for the service.
     ///
     /// For more information, see [Services](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html) .
     #[track_caller]
-    pub fn scheduling_strategy(&self) -> rt::JsString {
+    pub fn scheduling_strategy(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "schedulingStrategy")
     }
     /// The configuration for this service to discover and connect to services, and be discovered by, and connected from, other services within a namespace.
     #[track_caller]
-    pub fn service_connect_configuration(&self) -> rt::JsAny {
+    pub fn service_connect_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "serviceConnectConfiguration")
     }
     /// The name of your service.
     #[track_caller]
-    pub fn service_name(&self) -> rt::JsString {
+    pub fn service_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "serviceName")
     }
     /// A reference to a Service resource.
@@ -12257,7 +12257,7 @@ impl CfnService {
     ///
     /// For more information, see [Service discovery](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-discovery.html) .
     #[track_caller]
-    pub fn service_registries(&self) -> rt::JsAny {
+    pub fn service_registries(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "serviceRegistries")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -12267,22 +12267,22 @@ impl CfnService {
     }
     /// The metadata that you apply to the service to help you categorize and organize them.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The `family` and `revision` ( `family:revision` ) or full ARN of the task definition to run in your service.
     #[track_caller]
-    pub fn task_definition(&self) -> rt::JsString {
+    pub fn task_definition(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "taskDefinition")
     }
     /// The configuration for a volume specified in the task definition as a volume that is configured at launch time.
     #[track_caller]
-    pub fn volume_configurations(&self) -> rt::JsAny {
+    pub fn volume_configurations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "volumeConfigurations")
     }
     /// The VPC Lattice configuration for the service being created.
     #[track_caller]
-    pub fn vpc_lattice_configurations(&self) -> rt::JsAny {
+    pub fn vpc_lattice_configurations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "vpcLatticeConfigurations")
     }
 }
@@ -14034,7 +14034,7 @@ impl rt::StructRef<CfnServiceLoadBalancerProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html#cfn-ecs-service-loadbalancer-advancedconfiguration>
     #[track_caller]
-    pub fn advanced_configuration(&self) -> rt::JsAny {
+    pub fn advanced_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "advancedConfiguration")
     }
     /// The name of the container (as it appears in a container definition) to associate with the load balancer.
@@ -14043,7 +14043,7 @@ impl rt::StructRef<CfnServiceLoadBalancerProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html#cfn-ecs-service-loadbalancer-containername>
     #[track_caller]
-    pub fn container_name(&self) -> rt::JsString {
+    pub fn container_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "containerName")
     }
     /// The port on the container to associate with the load balancer.
@@ -14052,7 +14052,7 @@ impl rt::StructRef<CfnServiceLoadBalancerProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html#cfn-ecs-service-loadbalancer-containerport>
     #[track_caller]
-    pub fn container_port(&self) -> rt::JsNumber {
+    pub fn container_port(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "containerPort")
     }
     /// The name of the load balancer to associate with the Amazon ECS service or task set.
@@ -14061,7 +14061,7 @@ impl rt::StructRef<CfnServiceLoadBalancerProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html#cfn-ecs-service-loadbalancer-loadbalancername>
     #[track_caller]
-    pub fn load_balancer_name(&self) -> rt::JsString {
+    pub fn load_balancer_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "loadBalancerName")
     }
     /// The full Amazon Resource Name (ARN) of the Elastic Load Balancing target group or groups associated with a service or task set.
@@ -14076,7 +14076,7 @@ impl rt::StructRef<CfnServiceLoadBalancerProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html#cfn-ecs-service-loadbalancer-targetgrouparn>
     #[track_caller]
-    pub fn target_group_arn(&self) -> rt::JsString {
+    pub fn target_group_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "targetGroupArn")
     }
 }
@@ -14556,7 +14556,7 @@ impl rt::StructRef<CfnServicePlacementConstraintProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-placementconstraint.html#cfn-ecs-service-placementconstraint-expression>
     #[track_caller]
-    pub fn expression(&self) -> rt::JsString {
+    pub fn expression(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "expression")
     }
     /// The type of constraint.
@@ -14635,7 +14635,7 @@ impl rt::StructRef<CfnServicePlacementStrategyProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-placementstrategy.html#cfn-ecs-service-placementstrategy-field>
     #[track_caller]
-    pub fn field(&self) -> rt::JsString {
+    pub fn field(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "field")
     }
     /// The type of placement strategy.
@@ -16746,77 +16746,77 @@ impl CfnTaskDefinition {
     }
     /// A list of container definitions in JSON format that describe the different containers that make up your task.
     #[track_caller]
-    pub fn container_definitions(&self) -> rt::JsAny {
+    pub fn container_definitions(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "containerDefinitions")
     }
     /// The number of `cpu` units used by the task.
     #[track_caller]
-    pub fn cpu(&self) -> rt::JsString {
+    pub fn cpu(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cpu")
     }
     /// Enables fault injection and allows for fault injection requests to be accepted from the task's containers.
     #[track_caller]
-    pub fn enable_fault_injection(&self) -> rt::JsAny {
+    pub fn enable_fault_injection(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enableFaultInjection")
     }
     /// The ephemeral storage settings to use for tasks run with the task definition.
     #[track_caller]
-    pub fn ephemeral_storage(&self) -> rt::JsAny {
+    pub fn ephemeral_storage(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "ephemeralStorage")
     }
     /// The Amazon Resource Name (ARN) of the task execution role that grants the Amazon ECS container agent permission to make AWS API calls on your behalf.
     #[track_caller]
-    pub fn execution_role_arn(&self) -> rt::JsString {
+    pub fn execution_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "executionRoleArn")
     }
     /// The name of a family that this task definition is registered to.
     #[track_caller]
-    pub fn family(&self) -> rt::JsString {
+    pub fn family(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "family")
     }
     /// **Deprecated:** this property has been deprecated
     #[track_caller]
-    pub fn inference_accelerators(&self) -> rt::JsAny {
+    pub fn inference_accelerators(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "inferenceAccelerators")
     }
     /// The IPC resource namespace to use for the containers in the task.
     #[track_caller]
-    pub fn ipc_mode(&self) -> rt::JsString {
+    pub fn ipc_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ipcMode")
     }
     /// The amount (in MiB) of memory used by the task.
     #[track_caller]
-    pub fn memory(&self) -> rt::JsString {
+    pub fn memory(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "memory")
     }
     /// The Docker networking mode to use for the containers in the task.
     #[track_caller]
-    pub fn network_mode(&self) -> rt::JsString {
+    pub fn network_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "networkMode")
     }
     /// The process namespace to use for the containers in the task.
     #[track_caller]
-    pub fn pid_mode(&self) -> rt::JsString {
+    pub fn pid_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "pidMode")
     }
     /// An array of placement constraint objects to use for tasks.
     #[track_caller]
-    pub fn placement_constraints(&self) -> rt::JsAny {
+    pub fn placement_constraints(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "placementConstraints")
     }
     /// The configuration details for the App Mesh proxy.
     #[track_caller]
-    pub fn proxy_configuration(&self) -> rt::JsAny {
+    pub fn proxy_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "proxyConfiguration")
     }
     /// The task launch types the task definition was validated against.
     #[track_caller]
-    pub fn requires_compatibilities(&self) -> rt::JsArray<rt::JsString> {
+    pub fn requires_compatibilities(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "requiresCompatibilities")
     }
     /// The operating system that your tasks definitions run on.
     #[track_caller]
-    pub fn runtime_platform(&self) -> rt::JsAny {
+    pub fn runtime_platform(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "runtimePlatform")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -16826,7 +16826,7 @@ impl CfnTaskDefinition {
     }
     /// The metadata that you apply to the task definition to help you categorize and organize them.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// A reference to a TaskDefinition resource.
@@ -16836,12 +16836,12 @@ impl CfnTaskDefinition {
     }
     /// The short name or full Amazon Resource Name (ARN) of the AWS Identity and Access Management role that grants containers in the task permission to call AWS APIs on your behalf.
     #[track_caller]
-    pub fn task_role_arn(&self) -> rt::JsString {
+    pub fn task_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "taskRoleArn")
     }
     /// The list of data volume definitions for the task.
     #[track_caller]
-    pub fn volumes(&self) -> rt::JsAny {
+    pub fn volumes(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "volumes")
     }
 }
@@ -17913,7 +17913,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-command>
     #[track_caller]
-    pub fn command(&self) -> rt::JsArray<rt::JsString> {
+    pub fn command(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "command")
     }
     /// The number of `cpu` units reserved for the container.
@@ -17936,7 +17936,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-cpu>
     #[track_caller]
-    pub fn cpu(&self) -> rt::JsNumber {
+    pub fn cpu(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "cpu")
     }
     /// A list of ARNs in SSM or Amazon S3 to a credential spec ( `CredSpec` ) file that configures the container for Active Directory authentication.
@@ -17960,7 +17960,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-credentialspecs>
     #[track_caller]
-    pub fn credential_specs(&self) -> rt::JsArray<rt::JsString> {
+    pub fn credential_specs(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "credentialSpecs")
     }
     /// The dependencies defined for container startup and shutdown.
@@ -17978,7 +17978,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dependson>
     #[track_caller]
-    pub fn depends_on(&self) -> rt::JsAny {
+    pub fn depends_on(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "dependsOn")
     }
     /// When this parameter is true, networking is off within the container.
@@ -17989,7 +17989,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-disablenetworking>
     #[track_caller]
-    pub fn disable_networking(&self) -> rt::JsAny {
+    pub fn disable_networking(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "disableNetworking")
     }
     /// A list of DNS search domains that are presented to the container.
@@ -18000,7 +18000,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dnssearchdomains>
     #[track_caller]
-    pub fn dns_search_domains(&self) -> rt::JsArray<rt::JsString> {
+    pub fn dns_search_domains(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "dnsSearchDomains")
     }
     /// A list of DNS servers that are presented to the container.
@@ -18011,7 +18011,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dnsservers>
     #[track_caller]
-    pub fn dns_servers(&self) -> rt::JsArray<rt::JsString> {
+    pub fn dns_servers(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "dnsServers")
     }
     /// A key/value map of labels to add to the container.
@@ -18020,7 +18020,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dockerlabels>
     #[track_caller]
-    pub fn docker_labels(&self) -> rt::JsAny {
+    pub fn docker_labels(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "dockerLabels")
     }
     /// A list of strings to provide custom configuration for multiple security systems.
@@ -18039,7 +18039,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-dockersecurityoptions>
     #[track_caller]
-    pub fn docker_security_options(&self) -> rt::JsArray<rt::JsString> {
+    pub fn docker_security_options(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "dockerSecurityOptions")
     }
     /// > Early versions of the Amazon ECS container agent don't properly handle `entryPoint` parameters.
@@ -18050,7 +18050,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-entrypoint>
     #[track_caller]
-    pub fn entry_point(&self) -> rt::JsArray<rt::JsString> {
+    pub fn entry_point(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "entryPoint")
     }
     /// The environment variables to pass to a container.
@@ -18061,7 +18061,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-environment>
     #[track_caller]
-    pub fn environment(&self) -> rt::JsAny {
+    pub fn environment(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "environment")
     }
     /// A list of files containing the environment variables to pass to a container.
@@ -18074,7 +18074,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-environmentfiles>
     #[track_caller]
-    pub fn environment_files(&self) -> rt::JsAny {
+    pub fn environment_files(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "environmentFiles")
     }
     /// If the `essential` parameter of a container is marked as `true` , and that container fails or stops for any reason, all other containers that are part of the task are stopped.
@@ -18085,7 +18085,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-essential>
     #[track_caller]
-    pub fn essential(&self) -> rt::JsAny {
+    pub fn essential(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "essential")
     }
     /// A list of hostnames and IP address mappings to append to the `/etc/hosts` file on the container.
@@ -18096,7 +18096,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-extrahosts>
     #[track_caller]
-    pub fn extra_hosts(&self) -> rt::JsAny {
+    pub fn extra_hosts(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "extraHosts")
     }
     /// The FireLens configuration for the container.
@@ -18105,7 +18105,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-firelensconfiguration>
     #[track_caller]
-    pub fn firelens_configuration(&self) -> rt::JsAny {
+    pub fn firelens_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "firelensConfiguration")
     }
     /// The container health check command and associated configuration parameters for the container.
@@ -18114,7 +18114,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-healthcheck>
     #[track_caller]
-    pub fn health_check(&self) -> rt::JsAny {
+    pub fn health_check(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "healthCheck")
     }
     /// The hostname to use for your container.
@@ -18125,7 +18125,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-hostname>
     #[track_caller]
-    pub fn hostname(&self) -> rt::JsString {
+    pub fn hostname(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "hostname")
     }
     /// The image used to start a container.
@@ -18149,7 +18149,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-interactive>
     #[track_caller]
-    pub fn interactive(&self) -> rt::JsAny {
+    pub fn interactive(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "interactive")
     }
     /// The `links` parameter allows containers to communicate with each other without the need for port mappings.
@@ -18160,7 +18160,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-links>
     #[track_caller]
-    pub fn links(&self) -> rt::JsArray<rt::JsString> {
+    pub fn links(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "links")
     }
     /// Linux-specific modifications that are applied to the container, such as Linux kernel capabilities. For more information see [KernelCapabilities](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html) .
@@ -18169,7 +18169,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-linuxparameters>
     #[track_caller]
-    pub fn linux_parameters(&self) -> rt::JsAny {
+    pub fn linux_parameters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "linuxParameters")
     }
     /// The log configuration specification for the container.
@@ -18184,7 +18184,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-logconfiguration>
     #[track_caller]
-    pub fn log_configuration(&self) -> rt::JsAny {
+    pub fn log_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "logConfiguration")
     }
     /// The amount (in MiB) of memory to present to the container.
@@ -18201,7 +18201,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-memory>
     #[track_caller]
-    pub fn memory(&self) -> rt::JsNumber {
+    pub fn memory(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "memory")
     }
     /// The soft limit (in MiB) of memory to reserve for the container.
@@ -18218,7 +18218,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-memoryreservation>
     #[track_caller]
-    pub fn memory_reservation(&self) -> rt::JsNumber {
+    pub fn memory_reservation(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "memoryReservation")
     }
     /// The mount points for data volumes in your container.
@@ -18229,7 +18229,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-mountpoints>
     #[track_caller]
-    pub fn mount_points(&self) -> rt::JsAny {
+    pub fn mount_points(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "mountPoints")
     }
     /// The name of a container.
@@ -18255,7 +18255,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-portmappings>
     #[track_caller]
-    pub fn port_mappings(&self) -> rt::JsAny {
+    pub fn port_mappings(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "portMappings")
     }
     /// When this parameter is true, the container is given elevated privileges on the host container instance (similar to the `root` user).
@@ -18266,7 +18266,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-privileged>
     #[track_caller]
-    pub fn privileged(&self) -> rt::JsAny {
+    pub fn privileged(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "privileged")
     }
     /// When this parameter is `true` , a TTY is allocated.
@@ -18275,7 +18275,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-pseudoterminal>
     #[track_caller]
-    pub fn pseudo_terminal(&self) -> rt::JsAny {
+    pub fn pseudo_terminal(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "pseudoTerminal")
     }
     /// When this parameter is true, the container is given read-only access to its root file system.
@@ -18286,14 +18286,14 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-readonlyrootfilesystem>
     #[track_caller]
-    pub fn readonly_root_filesystem(&self) -> rt::JsAny {
+    pub fn readonly_root_filesystem(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "readonlyRootFilesystem")
     }
     /// The private repository authentication credentials to use.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-repositorycredentials>
     #[track_caller]
-    pub fn repository_credentials(&self) -> rt::JsAny {
+    pub fn repository_credentials(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "repositoryCredentials")
     }
     /// The type and amount of a resource to assign to a container.
@@ -18302,7 +18302,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-resourcerequirements>
     #[track_caller]
-    pub fn resource_requirements(&self) -> rt::JsAny {
+    pub fn resource_requirements(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "resourceRequirements")
     }
     /// The restart policy for a container.
@@ -18311,7 +18311,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-restartpolicy>
     #[track_caller]
-    pub fn restart_policy(&self) -> rt::JsAny {
+    pub fn restart_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "restartPolicy")
     }
     /// The secrets to pass to the container.
@@ -18320,7 +18320,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-secrets>
     #[track_caller]
-    pub fn secrets(&self) -> rt::JsAny {
+    pub fn secrets(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "secrets")
     }
     /// Time duration (in seconds) to wait before giving up on resolving dependencies for a container.
@@ -18340,7 +18340,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-starttimeout>
     #[track_caller]
-    pub fn start_timeout(&self) -> rt::JsNumber {
+    pub fn start_timeout(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "startTimeout")
     }
     /// Time duration (in seconds) to wait before the container is forcefully killed if it doesn't exit normally on its own.
@@ -18358,7 +18358,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-stoptimeout>
     #[track_caller]
-    pub fn stop_timeout(&self) -> rt::JsNumber {
+    pub fn stop_timeout(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "stopTimeout")
     }
     /// A list of namespaced kernel parameters to set in the container.
@@ -18367,7 +18367,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-systemcontrols>
     #[track_caller]
-    pub fn system_controls(&self) -> rt::JsAny {
+    pub fn system_controls(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "systemControls")
     }
     /// A list of `ulimits` to set in the container.
@@ -18378,7 +18378,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-ulimits>
     #[track_caller]
-    pub fn ulimits(&self) -> rt::JsAny {
+    pub fn ulimits(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "ulimits")
     }
     /// The user to use inside the container.
@@ -18400,7 +18400,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-user>
     #[track_caller]
-    pub fn user(&self) -> rt::JsString {
+    pub fn user(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "user")
     }
     /// Specifies whether Amazon ECS will resolve the container image tag provided in the container definition to an image digest.
@@ -18411,7 +18411,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-versionconsistency>
     #[track_caller]
-    pub fn version_consistency(&self) -> rt::JsString {
+    pub fn version_consistency(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "versionConsistency")
     }
     /// Data volumes to mount from another container.
@@ -18420,7 +18420,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-volumesfrom>
     #[track_caller]
-    pub fn volumes_from(&self) -> rt::JsAny {
+    pub fn volumes_from(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "volumesFrom")
     }
     /// The working directory to run commands inside the container in.
@@ -18429,7 +18429,7 @@ impl rt::StructRef<CfnTaskDefinitionContainerDefinitionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-containerdefinition.html#cfn-ecs-taskdefinition-containerdefinition-workingdirectory>
     #[track_caller]
-    pub fn working_directory(&self) -> rt::JsString {
+    pub fn working_directory(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "workingDirectory")
     }
 }
@@ -19664,7 +19664,7 @@ impl rt::StructRef<CfnTaskDefinitionLinuxParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-capabilities>
     #[track_caller]
-    pub fn capabilities(&self) -> rt::JsAny {
+    pub fn capabilities(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "capabilities")
     }
     /// Any host devices to expose to the container.
@@ -19675,7 +19675,7 @@ impl rt::StructRef<CfnTaskDefinitionLinuxParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-devices>
     #[track_caller]
-    pub fn devices(&self) -> rt::JsAny {
+    pub fn devices(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "devices")
     }
     /// Run an `init` process inside the container that forwards signals and reaps processes.
@@ -19684,7 +19684,7 @@ impl rt::StructRef<CfnTaskDefinitionLinuxParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-initprocessenabled>
     #[track_caller]
-    pub fn init_process_enabled(&self) -> rt::JsAny {
+    pub fn init_process_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "initProcessEnabled")
     }
     /// The total amount of swap memory (in MiB) a container can use.
@@ -19699,7 +19699,7 @@ impl rt::StructRef<CfnTaskDefinitionLinuxParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-maxswap>
     #[track_caller]
-    pub fn max_swap(&self) -> rt::JsNumber {
+    pub fn max_swap(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maxSwap")
     }
     /// The value for the size (in MiB) of the `/dev/shm` volume.
@@ -19710,7 +19710,7 @@ impl rt::StructRef<CfnTaskDefinitionLinuxParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-sharedmemorysize>
     #[track_caller]
-    pub fn shared_memory_size(&self) -> rt::JsNumber {
+    pub fn shared_memory_size(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "sharedMemorySize")
     }
     /// This allows you to tune a container's memory swappiness behavior.
@@ -19723,7 +19723,7 @@ impl rt::StructRef<CfnTaskDefinitionLinuxParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-swappiness>
     #[track_caller]
-    pub fn swappiness(&self) -> rt::JsNumber {
+    pub fn swappiness(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "swappiness")
     }
     /// The container path, mount options, and size (in MiB) of the tmpfs mount.
@@ -19734,7 +19734,7 @@ impl rt::StructRef<CfnTaskDefinitionLinuxParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-linuxparameters.html#cfn-ecs-taskdefinition-linuxparameters-tmpfs>
     #[track_caller]
-    pub fn tmpfs(&self) -> rt::JsAny {
+    pub fn tmpfs(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "tmpfs")
     }
 }
@@ -20407,7 +20407,7 @@ impl rt::StructRef<CfnTaskDefinitionProxyConfigurationProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-proxyconfiguration.html#cfn-ecs-taskdefinition-proxyconfiguration-proxyconfigurationproperties>
     #[track_caller]
-    pub fn proxy_configuration_properties(&self) -> rt::JsAny {
+    pub fn proxy_configuration_properties(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "proxyConfigurationProperties")
     }
     /// The proxy type.
@@ -20416,7 +20416,7 @@ impl rt::StructRef<CfnTaskDefinitionProxyConfigurationProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-proxyconfiguration.html#cfn-ecs-taskdefinition-proxyconfiguration-type>
     #[track_caller]
-    pub fn r#type(&self) -> rt::JsString {
+    pub fn r#type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "type")
     }
 }
@@ -20468,7 +20468,7 @@ impl rt::StructRef<CfnTaskDefinitionRepositoryCredentialsProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-repositorycredentials.html#cfn-ecs-taskdefinition-repositorycredentials-credentialsparameter>
     #[track_caller]
-    pub fn credentials_parameter(&self) -> rt::JsString {
+    pub fn credentials_parameter(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "credentialsParameter")
     }
 }
@@ -21852,7 +21852,7 @@ impl CfnTaskSet {
     }
     /// The capacity provider strategy that are associated with the task set.
     #[track_caller]
-    pub fn capacity_provider_strategy(&self) -> rt::JsAny {
+    pub fn capacity_provider_strategy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "capacityProviderStrategy")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -21867,32 +21867,32 @@ impl CfnTaskSet {
     }
     /// An optional non-unique tag that identifies this task set in external systems.
     #[track_caller]
-    pub fn external_id(&self) -> rt::JsString {
+    pub fn external_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "externalId")
     }
     /// The launch type that new tasks in the task set uses.
     #[track_caller]
-    pub fn launch_type(&self) -> rt::JsString {
+    pub fn launch_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "launchType")
     }
     /// A load balancer object representing the load balancer to use with the task set.
     #[track_caller]
-    pub fn load_balancers(&self) -> rt::JsAny {
+    pub fn load_balancers(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "loadBalancers")
     }
     /// The network configuration for the task set.
     #[track_caller]
-    pub fn network_configuration(&self) -> rt::JsAny {
+    pub fn network_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "networkConfiguration")
     }
     /// The platform version that the tasks in the task set uses.
     #[track_caller]
-    pub fn platform_version(&self) -> rt::JsString {
+    pub fn platform_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "platformVersion")
     }
     /// A floating-point percentage of your desired number of tasks to place and keep running in the task set.
     #[track_caller]
-    pub fn scale(&self) -> rt::JsAny {
+    pub fn scale(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "scale")
     }
     /// The short name or full Amazon Resource Name (ARN) of the service to create the task set in.
@@ -21902,12 +21902,12 @@ impl CfnTaskSet {
     }
     /// The details of the service discovery registries to assign to this task set.
     #[track_caller]
-    pub fn service_registries(&self) -> rt::JsAny {
+    pub fn service_registries(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "serviceRegistries")
     }
     /// The metadata that you apply to the task set to help you categorize and organize them.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The task definition for the tasks in the task set to use.
@@ -23137,7 +23137,7 @@ impl Cluster {
     }
     /// Getter for autoscaling group added to cluster.
     #[track_caller]
-    pub fn autoscaling_group(&self) -> crate::aws_cdk_lib::aws_autoscaling::IAutoScalingGroup {
+    pub fn autoscaling_group(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_autoscaling::IAutoScalingGroup> {
         rt::get_op(rt::JsObject::handle(self), "autoscalingGroup")
     }
     /// Getter for _capacityProviderNames added to cluster.
@@ -23179,12 +23179,12 @@ impl Cluster {
     }
     /// Getter for namespace added to cluster.
     #[track_caller]
-    pub fn default_cloud_map_namespace(&self) -> crate::aws_cdk_lib::aws_servicediscovery::INamespace {
+    pub fn default_cloud_map_namespace(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_servicediscovery::INamespace> {
         rt::get_op(rt::JsObject::handle(self), "defaultCloudMapNamespace")
     }
     /// Getter for execute command configuration associated with the cluster.
     #[track_caller]
-    pub fn execute_command_configuration(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ExecuteCommandConfiguration> {
+    pub fn execute_command_configuration(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_ecs::ExecuteCommandConfiguration>> {
         rt::get_op(rt::JsObject::handle(self), "executeCommandConfiguration")
     }
     /// Collection of grant methods for a Cluster.
@@ -23819,7 +23819,7 @@ impl ContainerDefinition {
     }
     /// Returns the host port for the requested container port if it exists.
     #[track_caller]
-    pub fn find_port_mapping(&self, container_port: impl Into<rt::JsNumber>, protocol: impl Into<crate::aws_cdk_lib::aws_ecs::Protocol>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping> {
+    pub fn find_port_mapping(&self, container_port: impl Into<rt::JsNumber>, protocol: impl Into<crate::aws_cdk_lib::aws_ecs::Protocol>) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping>> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsNumber>::into(container_port)));
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_ecs::Protocol>::into(protocol)));
@@ -23827,7 +23827,7 @@ impl ContainerDefinition {
     }
     /// Returns the port mapping with the given name, if it exists.
     #[track_caller]
-    pub fn find_port_mapping_by_name(&self, name: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping> {
+    pub fn find_port_mapping_by_name(&self, name: impl Into<rt::JsString>) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping>> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(name)));
         rt::call_op(rt::JsObject::handle(self), "findPortMappingByName", __args)
@@ -23881,17 +23881,17 @@ impl ContainerDefinition {
     }
     /// The number of cpu units reserved for the container.
     #[track_caller]
-    pub fn cpu(&self) -> rt::JsNumber {
+    pub fn cpu(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "cpu")
     }
     /// The crdential specifications for this container.
     #[track_caller]
-    pub fn credential_specs(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::CredentialSpecConfig>> {
+    pub fn credential_specs(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::CredentialSpecConfig>>> {
         rt::get_op(rt::JsObject::handle(self), "credentialSpecs")
     }
     /// The environment files for this container.
     #[track_caller]
-    pub fn environment_files(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::EnvironmentFileConfig>> {
+    pub fn environment_files(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::EnvironmentFileConfig>>> {
         rt::get_op(rt::JsObject::handle(self), "environmentFiles")
     }
     /// Specifies whether the container will be marked essential.
@@ -23920,12 +23920,12 @@ impl ContainerDefinition {
     }
     /// The Linux-specific modifications that are applied to the container, such as Linux kernel capabilities.
     #[track_caller]
-    pub fn linux_parameters(&self) -> crate::aws_cdk_lib::aws_ecs::LinuxParameters {
+    pub fn linux_parameters(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_ecs::LinuxParameters> {
         rt::get_op(rt::JsObject::handle(self), "linuxParameters")
     }
     /// The log configuration specification for the container.
     #[track_caller]
-    pub fn log_driver_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig> {
+    pub fn log_driver_config(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_ecs::LogDriverConfig>> {
         rt::get_op(rt::JsObject::handle(self), "logDriverConfig")
     }
     /// Whether there was at least one memory limit specified in this definition.
@@ -23948,12 +23948,12 @@ impl ContainerDefinition {
     }
     /// Specifies whether a TTY must be allocated for this container.
     #[track_caller]
-    pub fn pseudo_terminal(&self) -> rt::JsBool {
+    pub fn pseudo_terminal(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "pseudoTerminal")
     }
     /// Whether this container definition references a specific JSON field of a secret stored in Secrets Manager.
     #[track_caller]
-    pub fn references_secret_json_field(&self) -> rt::JsBool {
+    pub fn references_secret_json_field(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "referencesSecretJsonField")
     }
     /// The name of the task definition that includes this container definition.
@@ -25320,7 +25320,7 @@ impl rt::StructRef<ContainerDependency> {
     ///
     /// Default: ContainerDependencyCondition.HEALTHY
     #[track_caller]
-    pub fn condition(&self) -> rt::JsAny {
+    pub fn condition(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "condition")
     }
     /// The container to depend on.
@@ -25512,7 +25512,7 @@ impl rt::StructRef<ContainerImageConfig> {
     }
     /// Specifies the credentials used to access the image repository.
     #[track_caller]
-    pub fn repository_credentials(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionRepositoryCredentialsProperty> {
+    pub fn repository_credentials(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionRepositoryCredentialsProperty>> {
         rt::get_op(rt::JsObject::handle(self), "repositoryCredentials")
     }
 }
@@ -26046,7 +26046,7 @@ impl rt::StructRef<DeploymentLifecycleHookTargetConfig> {
     ///
     /// Default: - a role will be created automatically
     #[track_caller]
-    pub fn role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IRole> {
         rt::get_op(rt::JsObject::handle(self), "role")
     }
     /// The ARN of the target resource.
@@ -26473,14 +26473,14 @@ impl rt::StructRef<EBSTagSpecification> {
     ///
     /// Default: - undefined
     #[track_caller]
-    pub fn propagate_tags(&self) -> rt::JsAny {
+    pub fn propagate_tags(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "propagateTags")
     }
     /// The tags to apply to the volume.
     ///
     /// Default: - No tags
     #[track_caller]
-    pub fn tags(&self) -> rt::JsMap<rt::JsString> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -28111,7 +28111,7 @@ impl rt::StructRef<ExecuteCommandConfiguration> {
     ///
     /// Default: - none
     #[track_caller]
-    pub fn kms_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn kms_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "kmsKey")
     }
     /// The log configuration for the results of the execute command actions.
@@ -28120,14 +28120,14 @@ impl rt::StructRef<ExecuteCommandConfiguration> {
     ///
     /// Default: - none
     #[track_caller]
-    pub fn log_configuration(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ExecuteCommandLogConfiguration> {
+    pub fn log_configuration(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_ecs::ExecuteCommandLogConfiguration>> {
         rt::get_op(rt::JsObject::handle(self), "logConfiguration")
     }
     /// The log settings to use for logging the execute command session.
     ///
     /// Default: - none
     #[track_caller]
-    pub fn logging(&self) -> rt::JsAny {
+    pub fn logging(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "logging")
     }
 }
@@ -28230,7 +28230,7 @@ impl rt::StructRef<ExecuteCommandLogConfiguration> {
     ///
     /// Default: - encryption will be disabled.
     #[track_caller]
-    pub fn cloud_watch_encryption_enabled(&self) -> rt::JsBool {
+    pub fn cloud_watch_encryption_enabled(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "cloudWatchEncryptionEnabled")
     }
     /// The name of the CloudWatch log group to send logs to.
@@ -28239,7 +28239,7 @@ impl rt::StructRef<ExecuteCommandLogConfiguration> {
     ///
     /// Default: - none
     #[track_caller]
-    pub fn cloud_watch_log_group(&self) -> rt::Opaque {
+    pub fn cloud_watch_log_group(&self) -> rt::JsOptional<rt::Opaque> {
         rt::get_op(rt::JsObject::handle(self), "cloudWatchLogGroup")
     }
     /// The name of the S3 bucket to send logs to.
@@ -28248,21 +28248,21 @@ impl rt::StructRef<ExecuteCommandLogConfiguration> {
     ///
     /// Default: - none
     #[track_caller]
-    pub fn s3_bucket(&self) -> crate::aws_cdk_lib::aws_s3::IBucket {
+    pub fn s3_bucket(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_s3::IBucket> {
         rt::get_op(rt::JsObject::handle(self), "s3Bucket")
     }
     /// Whether or not to enable encryption on the S3 bucket.
     ///
     /// Default: - encryption will be disabled.
     #[track_caller]
-    pub fn s3_encryption_enabled(&self) -> rt::JsBool {
+    pub fn s3_encryption_enabled(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "s3EncryptionEnabled")
     }
     /// An optional folder in the S3 bucket to place logs in.
     ///
     /// Default: - none
     #[track_caller]
-    pub fn s3_key_prefix(&self) -> rt::JsString {
+    pub fn s3_key_prefix(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "s3KeyPrefix")
     }
 }
@@ -29811,7 +29811,7 @@ impl FargateTaskDefinition {
     }
     /// The amount (in GiB) of ephemeral storage to be allocated to the task.
     #[track_caller]
-    pub fn ephemeral_storage_gib(&self) -> rt::JsNumber {
+    pub fn ephemeral_storage_gib(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "ephemeralStorageGiB")
     }
     /// The amount (in MiB) of memory used by the task.
@@ -30396,7 +30396,7 @@ impl rt::StructRef<FirelensConfig> {
     ///
     /// Default: - no additional options
     #[track_caller]
-    pub fn options(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::FirelensOptions> {
+    pub fn options(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_ecs::FirelensOptions>> {
         rt::get_op(rt::JsObject::handle(self), "options")
     }
     /// The log router to use.
@@ -31881,14 +31881,14 @@ impl rt::StructRef<FirelensOptions> {
     ///
     /// Default: - determined by checking configFileValue with S3 ARN.
     #[track_caller]
-    pub fn config_file_type(&self) -> rt::JsAny {
+    pub fn config_file_type(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "configFileType")
     }
     /// Custom configuration file, S3 ARN or a file path Both configFileType and configFileValue must be used together to define a custom configuration source.
     ///
     /// Default: - no config file value
     #[track_caller]
-    pub fn config_file_value(&self) -> rt::JsString {
+    pub fn config_file_value(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "configFileValue")
     }
     /// By default, Amazon ECS adds additional fields in your log entries that help identify the source of the logs.
@@ -31897,7 +31897,7 @@ impl rt::StructRef<FirelensOptions> {
     ///
     /// Default: - true
     #[track_caller]
-    pub fn enable_ecs_log_metadata(&self) -> rt::JsBool {
+    pub fn enable_ecs_log_metadata(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "enableECSLogMetadata")
     }
 }
@@ -32847,7 +32847,7 @@ impl ICluster {
     }
     /// The autoscaling group added to the cluster if capacity is associated to the cluster.
     #[track_caller]
-    pub fn autoscaling_group(&self) -> crate::aws_cdk_lib::aws_autoscaling::IAutoScalingGroup {
+    pub fn autoscaling_group(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_autoscaling::IAutoScalingGroup> {
         rt::get_op(rt::JsObject::handle(self), "autoscalingGroup")
     }
     /// The Amazon Resource Name (ARN) that identifies the cluster.
@@ -32872,7 +32872,7 @@ impl ICluster {
     }
     /// The AWS Cloud Map namespace to associate with the cluster.
     #[track_caller]
-    pub fn default_cloud_map_namespace(&self) -> crate::aws_cdk_lib::aws_servicediscovery::INamespace {
+    pub fn default_cloud_map_namespace(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_servicediscovery::INamespace> {
         rt::get_op(rt::JsObject::handle(self), "defaultCloudMapNamespace")
     }
     /// The environment this resource belongs to.
@@ -32890,7 +32890,7 @@ impl ICluster {
     }
     /// The execute command configuration for the cluster.
     #[track_caller]
-    pub fn execute_command_configuration(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ExecuteCommandConfiguration> {
+    pub fn execute_command_configuration(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_ecs::ExecuteCommandConfiguration>> {
         rt::get_op(rt::JsObject::handle(self), "executeCommandConfiguration")
     }
     /// Specifies whether the cluster has EC2 instance capacity.
@@ -33071,7 +33071,7 @@ impl IEc2TaskDefinition {
     }
     /// Execution role for this task definition.
     #[track_caller]
-    pub fn execution_role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn execution_role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IRole> {
         rt::get_op(rt::JsObject::handle(self), "executionRole")
     }
     /// Return true if the task definition can be run on an EC2 cluster.
@@ -33307,7 +33307,7 @@ impl IExternalTaskDefinition {
     }
     /// Execution role for this task definition.
     #[track_caller]
-    pub fn execution_role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn execution_role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IRole> {
         rt::get_op(rt::JsObject::handle(self), "executionRole")
     }
     /// Return true if the task definition can be run on an EC2 cluster.
@@ -33498,7 +33498,7 @@ impl IFargateTaskDefinition {
     }
     /// Execution role for this task definition.
     #[track_caller]
-    pub fn execution_role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn execution_role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IRole> {
         rt::get_op(rt::JsObject::handle(self), "executionRole")
     }
     /// Return true if the task definition can be run on an EC2 cluster.
@@ -33689,7 +33689,7 @@ impl ITaskDefinition {
     }
     /// Execution role for this task definition.
     #[track_caller]
-    pub fn execution_role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn execution_role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IRole> {
         rt::get_op(rt::JsObject::handle(self), "executionRole")
     }
     /// Return true if the task definition can be run on an EC2 cluster.
@@ -33827,7 +33827,7 @@ impl rt::StructRef<InferenceAccelerator> {
     ///
     /// Default: - empty
     #[track_caller]
-    pub fn device_name(&self) -> rt::JsString {
+    pub fn device_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "deviceName")
     }
     /// The Elastic Inference accelerator type to use.
@@ -33836,7 +33836,7 @@ impl rt::StructRef<InferenceAccelerator> {
     ///
     /// Default: - empty
     #[track_caller]
-    pub fn device_type(&self) -> rt::JsString {
+    pub fn device_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "deviceType")
     }
 }
@@ -34669,14 +34669,14 @@ impl rt::StructRef<LogDriverConfig> {
     }
     /// The configuration options to send to the log driver.
     #[track_caller]
-    pub fn options(&self) -> rt::JsMap<rt::JsString> {
+    pub fn options(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "options")
     }
     /// The secrets to pass to the log configuration.
     ///
     /// Default: - No secret options provided.
     #[track_caller]
-    pub fn secret_options(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionSecretProperty>> {
+    pub fn secret_options(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::CfnTaskDefinitionSecretProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "secretOptions")
     }
 }
@@ -34853,7 +34853,7 @@ impl ManagedInstancesCapacityProvider {
     }
     /// The cluster this capacity provider is associated with.
     #[track_caller]
-    pub fn cluster(&self) -> crate::aws_cdk_lib::aws_ecs::ICluster {
+    pub fn cluster(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_ecs::ICluster> {
         rt::get_op(rt::JsObject::handle(self), "cluster")
     }
     /// The network connections associated with this resource.
@@ -35797,7 +35797,7 @@ impl rt::StructRef<PortMapping> {
     ///
     /// Default: - no app protocol
     #[track_caller]
-    pub fn app_protocol(&self) -> crate::aws_cdk_lib::aws_ecs::AppProtocol {
+    pub fn app_protocol(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_ecs::AppProtocol> {
         rt::get_op(rt::JsObject::handle(self), "appProtocol")
     }
     /// The port number on the container that is bound to the user-specified or automatically assigned host port.
@@ -35828,7 +35828,7 @@ impl rt::StructRef<PortMapping> {
     ///
     /// If you want to expose a single port, you must not set a range.
     #[track_caller]
-    pub fn container_port_range(&self) -> rt::JsString {
+    pub fn container_port_range(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "containerPortRange")
     }
     /// The port number on the container instance to reserve for your container.
@@ -35842,7 +35842,7 @@ impl rt::StructRef<PortMapping> {
     /// your container automatically receives a port in the ephemeral port range for
     /// your container instance operating system and Docker version.
     #[track_caller]
-    pub fn host_port(&self) -> rt::JsNumber {
+    pub fn host_port(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "hostPort")
     }
     /// The name to give the port mapping.
@@ -35852,7 +35852,7 @@ impl rt::StructRef<PortMapping> {
     ///
     /// Default: - no port mapping name
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The protocol used for the port mapping.
@@ -35861,7 +35861,7 @@ impl rt::StructRef<PortMapping> {
     ///
     /// Default: TCP
     #[track_caller]
-    pub fn protocol(&self) -> rt::JsAny {
+    pub fn protocol(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "protocol")
     }
 }
@@ -36176,14 +36176,14 @@ impl rt::StructRef<RuntimePlatform> {
     ///
     /// Default: - Undefined.
     #[track_caller]
-    pub fn cpu_architecture(&self) -> crate::aws_cdk_lib::aws_ecs::CpuArchitecture {
+    pub fn cpu_architecture(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_ecs::CpuArchitecture> {
         rt::get_op(rt::JsObject::handle(self), "cpuArchitecture")
     }
     /// The operating system for Fargate Runtime Platform.
     ///
     /// Default: - Undefined.
     #[track_caller]
-    pub fn operating_system_family(&self) -> crate::aws_cdk_lib::aws_ecs::OperatingSystemFamily {
+    pub fn operating_system_family(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_ecs::OperatingSystemFamily> {
         rt::get_op(rt::JsObject::handle(self), "operatingSystemFamily")
     }
 }
@@ -36568,7 +36568,7 @@ impl Secret {
     }
     /// Whether this secret uses a specific JSON field.
     #[track_caller]
-    pub fn has_field(&self) -> rt::JsBool {
+    pub fn has_field(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "hasField")
     }
 }
@@ -37243,7 +37243,7 @@ impl rt::StructRef<ServiceManagedEBSVolumeConfiguration> {
     ///
     /// Default: - Default Amazon EBS encryption.
     #[track_caller]
-    pub fn encrypted(&self) -> rt::JsBool {
+    pub fn encrypted(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "encrypted")
     }
     /// The Linux filesystem type for the volume.
@@ -37254,7 +37254,7 @@ impl rt::StructRef<ServiceManagedEBSVolumeConfiguration> {
     ///
     /// Default: - FileSystemType.XFS
     #[track_caller]
-    pub fn file_system_type(&self) -> rt::JsAny {
+    pub fn file_system_type(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "fileSystemType")
     }
     /// The number of I/O operations per second (IOPS).
@@ -37273,14 +37273,14 @@ impl rt::StructRef<ServiceManagedEBSVolumeConfiguration> {
     ///
     /// Default: - undefined
     #[track_caller]
-    pub fn iops(&self) -> rt::JsNumber {
+    pub fn iops(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "iops")
     }
     /// AWS Key Management Service key to use for Amazon EBS encryption.
     ///
     /// Default: - When `encryption` is turned on and no `kmsKey` is specified, the default AWS managed key for Amazon EBS volumes is used.
     #[track_caller]
-    pub fn kms_key_id(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn kms_key_id(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyId")
     }
     /// An IAM role that allows ECS to make calls to EBS APIs on your behalf.
@@ -37289,7 +37289,7 @@ impl rt::StructRef<ServiceManagedEBSVolumeConfiguration> {
     ///
     /// Default: - automatically generated role.
     #[track_caller]
-    pub fn role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IRole> {
         rt::get_op(rt::JsObject::handle(self), "role")
     }
     /// The size of the volume in GiB.
@@ -37305,7 +37305,7 @@ impl rt::StructRef<ServiceManagedEBSVolumeConfiguration> {
     ///
     /// Default: - The snapshot size is used for the volume size if you specify `snapshotId`, otherwise this parameter is required.
     #[track_caller]
-    pub fn size(&self) -> crate::aws_cdk_lib::Size {
+    pub fn size(&self) -> rt::JsOptional<crate::aws_cdk_lib::Size> {
         rt::get_op(rt::JsObject::handle(self), "size")
     }
     /// The snapshot that Amazon ECS uses to create the volume.
@@ -37314,14 +37314,14 @@ impl rt::StructRef<ServiceManagedEBSVolumeConfiguration> {
     ///
     /// Default: - No snapshot.
     #[track_caller]
-    pub fn snap_shot_id(&self) -> rt::JsString {
+    pub fn snap_shot_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "snapShotId")
     }
     /// Specifies the tags to apply to the volume and whether to propagate those tags to the volume.
     ///
     /// Default: - No tags are specified.
     #[track_caller]
-    pub fn tag_specifications(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::EBSTagSpecification>> {
+    pub fn tag_specifications(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_ecs::EBSTagSpecification>>> {
         rt::get_op(rt::JsObject::handle(self), "tagSpecifications")
     }
     /// The throughput to provision for a volume, in MiB/s, with a maximum of 1,000 MiB/s.
@@ -37330,7 +37330,7 @@ impl rt::StructRef<ServiceManagedEBSVolumeConfiguration> {
     ///
     /// Default: - No throughput.
     #[track_caller]
-    pub fn throughput(&self) -> rt::JsNumber {
+    pub fn throughput(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "throughput")
     }
     /// Specifies the Amazon EBS Provisioned Rate for Volume Initialization (volume initialization rate), at which to download the snapshot blocks from Amazon S3 to the volume.
@@ -37339,14 +37339,14 @@ impl rt::StructRef<ServiceManagedEBSVolumeConfiguration> {
     ///
     /// Default: undefined - The volume initialization rate is not set.
     #[track_caller]
-    pub fn volume_initialization_rate(&self) -> crate::aws_cdk_lib::Size {
+    pub fn volume_initialization_rate(&self) -> rt::JsOptional<crate::aws_cdk_lib::Size> {
         rt::get_op(rt::JsObject::handle(self), "volumeInitializationRate")
     }
     /// The volume type.
     ///
     /// Default: - ec2.EbsDeviceVolumeType.GP2
     #[track_caller]
-    pub fn volume_type(&self) -> rt::JsAny {
+    pub fn volume_type(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "volumeType")
     }
 }
@@ -37381,7 +37381,7 @@ impl ServiceManagedVolume {
     }
     /// Volume configuration.
     #[track_caller]
-    pub fn config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::ServiceManagedEBSVolumeConfiguration> {
+    pub fn config(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_ecs::ServiceManagedEBSVolumeConfiguration>> {
         rt::get_op(rt::JsObject::handle(self), "config")
     }
     /// configuredAtLaunch indicates volume at launch time, referenced by taskdefinition volume.
@@ -38269,7 +38269,7 @@ impl TaskDefinition {
     }
     /// Returns the container that match the provided containerName.
     #[track_caller]
-    pub fn find_container(&self, container_name: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_ecs::ContainerDefinition {
+    pub fn find_container(&self, container_name: impl Into<rt::JsString>) -> rt::JsOptional<crate::aws_cdk_lib::aws_ecs::ContainerDefinition> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(container_name)));
         rt::call_op(rt::JsObject::handle(self), "findContainer", __args)
@@ -38281,7 +38281,7 @@ impl TaskDefinition {
     /// Arguments:
     /// - `name`: : port mapping name.
     #[track_caller]
-    pub fn find_port_mapping_by_name(&self, name: impl Into<rt::JsString>) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping> {
+    pub fn find_port_mapping_by_name(&self, name: impl Into<rt::JsString>) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_ecs::PortMapping>> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(name)));
         rt::call_op(rt::JsObject::handle(self), "findPortMappingByName", __args)
@@ -38325,7 +38325,7 @@ impl TaskDefinition {
     /// essential container that is added to this task will become the default
     /// container.
     #[track_caller]
-    pub fn default_container(&self) -> crate::aws_cdk_lib::aws_ecs::ContainerDefinition {
+    pub fn default_container(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_ecs::ContainerDefinition> {
         rt::get_op(rt::JsObject::handle(self), "defaultContainer")
     }
     /// The amount (in GiB) of ephemeral storage to be allocated to the task.
@@ -38333,12 +38333,12 @@ impl TaskDefinition {
     /// Only supported in Fargate platform version 1.4.0 or later for Linux tasks,
     /// and platform version 1.0.0 or later for Windows tasks.
     #[track_caller]
-    pub fn ephemeral_storage_gib(&self) -> rt::JsNumber {
+    pub fn ephemeral_storage_gib(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "ephemeralStorageGiB")
     }
     /// Execution role for this task definition.
     #[track_caller]
-    pub fn execution_role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn execution_role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IRole> {
         rt::get_op(rt::JsObject::handle(self), "executionRole")
     }
     /// The name of a family that this task definition is registered to.
@@ -38386,12 +38386,12 @@ impl TaskDefinition {
     /// then runtimePlatform.operatingSystemFamily must also be specified.  For more
     /// information, see [Task Definition Parameters](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_definition_pidmode).
     #[track_caller]
-    pub fn pid_mode(&self) -> rt::JsAny {
+    pub fn pid_mode(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "pidMode")
     }
     /// Whether this task definition has at least a container that references a specific JSON field of a secret stored in Secrets Manager.
     #[track_caller]
-    pub fn references_secret_json_field(&self) -> rt::JsBool {
+    pub fn references_secret_json_field(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "referencesSecretJsonField")
     }
     /// The runtime platform (operating system family and CPU architecture) for the task definition, or `undefined` if none was configured.
@@ -38399,7 +38399,7 @@ impl TaskDefinition {
     /// Intentionally public: `runtimePlatform` is already public API as an input prop and on the
     /// underlying L1 `CfnTaskDefinition`, so reading it back from the L2 is deliberate read-parity.
     #[track_caller]
-    pub fn runtime_platform(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_ecs::RuntimePlatform> {
+    pub fn runtime_platform(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_ecs::RuntimePlatform>> {
         rt::get_op(rt::JsObject::handle(self), "runtimePlatform")
     }
     /// The full Amazon Resource Name (ARN) of the task definition.

@@ -460,7 +460,7 @@ impl CfnAccessPoint {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn access_point_tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_efs::CfnAccessPointAccessPointTagProperty>> {
+    pub fn access_point_tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_efs::CfnAccessPointAccessPointTagProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "accessPointTagsRaw")
     }
     /// The ID of the EFS access point.
@@ -475,7 +475,7 @@ impl CfnAccessPoint {
     }
     /// The opaque string specified in the request to ensure idempotent creation.
     #[track_caller]
-    pub fn client_token(&self) -> rt::JsString {
+    pub fn client_token(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "clientToken")
     }
     /// The ID of the EFS file system that the access point applies to.
@@ -485,12 +485,12 @@ impl CfnAccessPoint {
     }
     /// The full POSIX identity, including the user ID, group ID, and secondary group IDs on the access point that is used for all file operations by NFS clients using the access point.
     #[track_caller]
-    pub fn posix_user(&self) -> rt::JsAny {
+    pub fn posix_user(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "posixUser")
     }
     /// The directory on the EFS file system that the access point exposes as the root directory to NFS clients using the access point.
     #[track_caller]
-    pub fn root_directory(&self) -> rt::JsAny {
+    pub fn root_directory(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "rootDirectory")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -561,14 +561,14 @@ impl rt::StructRef<CfnAccessPointAccessPointTagProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-efs-accesspoint-accesspointtag.html#cfn-efs-accesspoint-accesspointtag-key>
     #[track_caller]
-    pub fn key(&self) -> rt::JsString {
+    pub fn key(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "key")
     }
     /// The value of the tag key.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-efs-accesspoint-accesspointtag.html#cfn-efs-accesspoint-accesspointtag-value>
     #[track_caller]
-    pub fn value(&self) -> rt::JsString {
+    pub fn value(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "value")
     }
 }
@@ -991,22 +991,22 @@ impl CfnFileSystem {
     }
     /// For One Zone file systems, specify the AWS Availability Zone in which to create the file system.
     #[track_caller]
-    pub fn availability_zone_name(&self) -> rt::JsString {
+    pub fn availability_zone_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "availabilityZoneName")
     }
     /// Use the `BackupPolicy` to turn automatic backups on or off for the file system.
     #[track_caller]
-    pub fn backup_policy(&self) -> rt::JsAny {
+    pub fn backup_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "backupPolicy")
     }
     /// (Optional) A boolean that specifies whether or not to bypass the `FileSystemPolicy` lockout safety check.
     #[track_caller]
-    pub fn bypass_policy_lockout_safety_check(&self) -> rt::JsAny {
+    pub fn bypass_policy_lockout_safety_check(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "bypassPolicyLockoutSafetyCheck")
     }
     /// A Boolean value that, if true, creates an encrypted file system.
     #[track_caller]
-    pub fn encrypted(&self) -> rt::JsAny {
+    pub fn encrypted(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "encrypted")
     }
     /// The `FileSystemPolicy` for the EFS file system.
@@ -1016,7 +1016,7 @@ impl CfnFileSystem {
     }
     /// Describes the protection on the file system.
     #[track_caller]
-    pub fn file_system_protection(&self) -> rt::JsAny {
+    pub fn file_system_protection(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "fileSystemProtection")
     }
     /// A reference to a FileSystem resource.
@@ -1026,32 +1026,32 @@ impl CfnFileSystem {
     }
     /// Use to create one or more tags associated with the file system.
     #[track_caller]
-    pub fn file_system_tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_efs::CfnFileSystemElasticFileSystemTagProperty>> {
+    pub fn file_system_tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_efs::CfnFileSystemElasticFileSystemTagProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "fileSystemTagsRaw")
     }
     /// The ID of the AWS KMS key to be used to protect the encrypted file system.
     #[track_caller]
-    pub fn kms_key_id(&self) -> rt::JsString {
+    pub fn kms_key_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyId")
     }
     /// An array of `LifecyclePolicy` objects that define the file system's `LifecycleConfiguration` object.
     #[track_caller]
-    pub fn lifecycle_policies(&self) -> rt::JsAny {
+    pub fn lifecycle_policies(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "lifecyclePolicies")
     }
     /// The performance mode of the file system.
     #[track_caller]
-    pub fn performance_mode(&self) -> rt::JsString {
+    pub fn performance_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "performanceMode")
     }
     /// The throughput, measured in mebibytes per second (MiBps), that you want to provision for a file system that you're creating.
     #[track_caller]
-    pub fn provisioned_throughput_in_mibps(&self) -> rt::JsNumber {
+    pub fn provisioned_throughput_in_mibps(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "provisionedThroughputInMibps")
     }
     /// Describes the replication configuration for a specific file system.
     #[track_caller]
-    pub fn replication_configuration(&self) -> rt::JsAny {
+    pub fn replication_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "replicationConfiguration")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -1061,7 +1061,7 @@ impl CfnFileSystem {
     }
     /// Specifies the throughput mode for the file system.
     #[track_caller]
-    pub fn throughput_mode(&self) -> rt::JsString {
+    pub fn throughput_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "throughputMode")
     }
 }
@@ -1812,17 +1812,17 @@ impl CfnMountTarget {
     }
     /// If the `IpAddressType` for the mount target is IPv4 ( `IPV4_ONLY` or `DUAL_STACK` ), then specify the IPv4 address to use.
     #[track_caller]
-    pub fn ip_address(&self) -> rt::JsString {
+    pub fn ip_address(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ipAddress")
     }
     /// The IP address type for the mount target.
     #[track_caller]
-    pub fn ip_address_type(&self) -> rt::JsString {
+    pub fn ip_address_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ipAddressType")
     }
     /// If the `IPAddressType` for the mount target is IPv6 ( `IPV6_ONLY` or `DUAL_STACK` ), then specify the IPv6 address to use.
     #[track_caller]
-    pub fn ipv6_address(&self) -> rt::JsString {
+    pub fn ipv6_address(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ipv6Address")
     }
     /// A reference to a MountTarget resource.
@@ -3030,22 +3030,22 @@ impl ReplicationConfiguration {
     ///
     /// One zone file system is used as the destination file system when this property is set.
     #[track_caller]
-    pub fn availability_zone(&self) -> rt::JsString {
+    pub fn availability_zone(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "availabilityZone")
     }
     /// The existing destination file system for the replication.
     #[track_caller]
-    pub fn destination_file_system(&self) -> crate::aws_cdk_lib::aws_efs::IFileSystem {
+    pub fn destination_file_system(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_efs::IFileSystem> {
         rt::get_op(rt::JsObject::handle(self), "destinationFileSystem")
     }
     /// AWS KMS key used to protect the encrypted file system.
     #[track_caller]
-    pub fn kms_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn kms_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "kmsKey")
     }
     /// The AWS Region in which the destination file system is located.
     #[track_caller]
-    pub fn region(&self) -> rt::JsString {
+    pub fn region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
 }

@@ -86,12 +86,12 @@ impl CfnCacheCluster {
     }
     /// If you are running Valkey 7.2 or later, or Redis OSS engine version 6.0 or later, set this parameter to yes if you want to opt-in to the next minor version upgrade campaign. This parameter is disabled for previous versions.
     #[track_caller]
-    pub fn auto_minor_version_upgrade(&self) -> rt::JsAny {
+    pub fn auto_minor_version_upgrade(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "autoMinorVersionUpgrade")
     }
     /// Specifies whether the nodes in this Memcached cluster are created in a single Availability Zone or created across multiple Availability Zones in the cluster's region.
     #[track_caller]
-    pub fn az_mode(&self) -> rt::JsString {
+    pub fn az_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "azMode")
     }
     /// A reference to a CacheCluster resource.
@@ -106,24 +106,24 @@ impl CfnCacheCluster {
     }
     /// The name of the parameter group to associate with this cluster.
     #[track_caller]
-    pub fn cache_parameter_group_name(&self) -> rt::JsString {
+    pub fn cache_parameter_group_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cacheParameterGroupName")
     }
     /// A list of security group names to associate with this cluster.
     ///
     /// **Deprecated:** this property has been deprecated
     #[track_caller]
-    pub fn cache_security_group_names(&self) -> rt::JsArray<rt::JsString> {
+    pub fn cache_security_group_names(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "cacheSecurityGroupNames")
     }
     /// The name of the subnet group to be used for the cluster.
     #[track_caller]
-    pub fn cache_subnet_group_name(&self) -> rt::JsString {
+    pub fn cache_subnet_group_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cacheSubnetGroupName")
     }
     /// A name for the cache cluster.
     #[track_caller]
-    pub fn cluster_name(&self) -> rt::JsString {
+    pub fn cluster_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "clusterName")
     }
     /// The name of the cache engine to be used for this cluster.
@@ -133,27 +133,27 @@ impl CfnCacheCluster {
     }
     /// The version number of the cache engine to be used for this cluster.
     #[track_caller]
-    pub fn engine_version(&self) -> rt::JsString {
+    pub fn engine_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "engineVersion")
     }
     /// The network type you choose when modifying a cluster, either `ipv4` | `ipv6` .
     #[track_caller]
-    pub fn ip_discovery(&self) -> rt::JsString {
+    pub fn ip_discovery(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ipDiscovery")
     }
     /// Specifies the destination, format and type of the logs.
     #[track_caller]
-    pub fn log_delivery_configurations(&self) -> rt::JsAny {
+    pub fn log_delivery_configurations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "logDeliveryConfigurations")
     }
     /// Must be either `ipv4` | `ipv6` | `dual_stack` .
     #[track_caller]
-    pub fn network_type(&self) -> rt::JsString {
+    pub fn network_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "networkType")
     }
     /// The Amazon Resource Name (ARN) of the Amazon Simple Notification Service (SNS) topic to which notifications are sent.
     #[track_caller]
-    pub fn notification_topic_arn(&self) -> rt::JsString {
+    pub fn notification_topic_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "notificationTopicArn")
     }
     /// The number of cache nodes that the cache cluster should have.
@@ -163,42 +163,42 @@ impl CfnCacheCluster {
     }
     /// The port number on which each of the cache nodes accepts connections.
     #[track_caller]
-    pub fn port(&self) -> rt::JsNumber {
+    pub fn port(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "port")
     }
     /// The EC2 Availability Zone in which the cluster is created.
     #[track_caller]
-    pub fn preferred_availability_zone(&self) -> rt::JsString {
+    pub fn preferred_availability_zone(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "preferredAvailabilityZone")
     }
     /// A list of the Availability Zones in which cache nodes are created.
     #[track_caller]
-    pub fn preferred_availability_zones(&self) -> rt::JsArray<rt::JsString> {
+    pub fn preferred_availability_zones(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "preferredAvailabilityZones")
     }
     /// Specifies the weekly time range during which maintenance on the cluster is performed.
     #[track_caller]
-    pub fn preferred_maintenance_window(&self) -> rt::JsString {
+    pub fn preferred_maintenance_window(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "preferredMaintenanceWindow")
     }
     /// A single-element string list containing an Amazon Resource Name (ARN) that uniquely identifies a Valkey or Redis OSS RDB snapshot file stored in Amazon S3.
     #[track_caller]
-    pub fn snapshot_arns(&self) -> rt::JsArray<rt::JsString> {
+    pub fn snapshot_arns(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "snapshotArns")
     }
     /// The name of a Valkey or Redis OSS snapshot from which to restore data into the new node group (shard).
     #[track_caller]
-    pub fn snapshot_name(&self) -> rt::JsString {
+    pub fn snapshot_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "snapshotName")
     }
     /// The number of days for which ElastiCache retains automatic snapshots before deleting them.
     #[track_caller]
-    pub fn snapshot_retention_limit(&self) -> rt::JsNumber {
+    pub fn snapshot_retention_limit(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "snapshotRetentionLimit")
     }
     /// The daily time range (in UTC) during which ElastiCache begins taking a daily snapshot of your node group (shard).
     #[track_caller]
-    pub fn snapshot_window(&self) -> rt::JsString {
+    pub fn snapshot_window(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "snapshotWindow")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -208,17 +208,17 @@ impl CfnCacheCluster {
     }
     /// A list of tags to be added to this resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// A flag that enables in-transit encryption when set to true.
     #[track_caller]
-    pub fn transit_encryption_enabled(&self) -> rt::JsAny {
+    pub fn transit_encryption_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "transitEncryptionEnabled")
     }
     /// One or more VPC security groups associated with the cluster.
     #[track_caller]
-    pub fn vpc_security_group_ids(&self) -> rt::JsArray<rt::JsString> {
+    pub fn vpc_security_group_ids(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "vpcSecurityGroupIds")
     }
 }
@@ -1201,17 +1201,17 @@ impl CfnGlobalReplicationGroup {
     }
     /// Specifies whether a read-only replica is automatically promoted to read/write primary if the existing primary fails.
     #[track_caller]
-    pub fn automatic_failover_enabled(&self) -> rt::JsAny {
+    pub fn automatic_failover_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "automaticFailoverEnabled")
     }
     /// The cache node type of the Global datastore.
     #[track_caller]
-    pub fn cache_node_type(&self) -> rt::JsString {
+    pub fn cache_node_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cacheNodeType")
     }
     /// The name of the cache parameter group to use with the Global datastore.
     #[track_caller]
-    pub fn cache_parameter_group_name(&self) -> rt::JsString {
+    pub fn cache_parameter_group_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cacheParameterGroupName")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -1221,27 +1221,27 @@ impl CfnGlobalReplicationGroup {
     }
     /// The ElastiCache engine.
     #[track_caller]
-    pub fn engine(&self) -> rt::JsString {
+    pub fn engine(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "engine")
     }
     /// The Elasticache Valkey or Redis OSS engine version.
     #[track_caller]
-    pub fn engine_version(&self) -> rt::JsString {
+    pub fn engine_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "engineVersion")
     }
     /// The number of node groups that comprise the Global Datastore.
     #[track_caller]
-    pub fn global_node_group_count(&self) -> rt::JsNumber {
+    pub fn global_node_group_count(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "globalNodeGroupCount")
     }
     /// The optional description of the Global datastore.
     #[track_caller]
-    pub fn global_replication_group_description(&self) -> rt::JsString {
+    pub fn global_replication_group_description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "globalReplicationGroupDescription")
     }
     /// The suffix name of a Global Datastore.
     #[track_caller]
-    pub fn global_replication_group_id_suffix(&self) -> rt::JsString {
+    pub fn global_replication_group_id_suffix(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "globalReplicationGroupIdSuffix")
     }
     /// A reference to a GlobalReplicationGroup resource.
@@ -1256,12 +1256,12 @@ impl CfnGlobalReplicationGroup {
     }
     /// The Regions that comprise the Global Datastore.
     #[track_caller]
-    pub fn regional_configurations(&self) -> rt::JsAny {
+    pub fn regional_configurations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "regionalConfigurations")
     }
     /// An array of key-value pairs to apply to this Global Datastore.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1689,7 +1689,7 @@ impl CfnParameterGroup {
     }
     /// A comma-delimited list of parameter name/value pairs.
     #[track_caller]
-    pub fn properties(&self) -> rt::JsAny {
+    pub fn properties(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "properties")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -1699,7 +1699,7 @@ impl CfnParameterGroup {
     }
     /// A tag that can be added to an ElastiCache parameter group.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1881,7 +1881,7 @@ impl CfnReplicationGroup {
     }
     /// A flag that enables encryption at rest when set to `true` .
     #[track_caller]
-    pub fn at_rest_encryption_enabled(&self) -> rt::JsAny {
+    pub fn at_rest_encryption_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "atRestEncryptionEnabled")
     }
     #[track_caller]
@@ -1969,139 +1969,139 @@ impl CfnReplicationGroup {
     }
     /// *Reserved parameter.* The password used to access a password protected server.
     #[track_caller]
-    pub fn auth_token(&self) -> rt::JsString {
+    pub fn auth_token(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "authToken")
     }
     /// If you are running Valkey 7.2 or later, or Redis OSS 6.0 or later, set this parameter to yes if you want to opt-in to the next minor version upgrade campaign. This parameter is disabled for previous versions.
     #[track_caller]
-    pub fn auto_minor_version_upgrade(&self) -> rt::JsAny {
+    pub fn auto_minor_version_upgrade(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "autoMinorVersionUpgrade")
     }
     /// Specifies whether a read-only replica is automatically promoted to read/write primary if the existing primary fails.
     #[track_caller]
-    pub fn automatic_failover_enabled(&self) -> rt::JsAny {
+    pub fn automatic_failover_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "automaticFailoverEnabled")
     }
     /// The compute and memory capacity of the nodes in the node group (shard).
     #[track_caller]
-    pub fn cache_node_type(&self) -> rt::JsString {
+    pub fn cache_node_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cacheNodeType")
     }
     /// The name of the parameter group to associate with this replication group.
     #[track_caller]
-    pub fn cache_parameter_group_name(&self) -> rt::JsString {
+    pub fn cache_parameter_group_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cacheParameterGroupName")
     }
     /// A list of cache security group names to associate with this replication group.
     ///
     /// **Deprecated:** this property has been deprecated
     #[track_caller]
-    pub fn cache_security_group_names(&self) -> rt::JsArray<rt::JsString> {
+    pub fn cache_security_group_names(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "cacheSecurityGroupNames")
     }
     /// The name of the cache subnet group to be used for the replication group.
     #[track_caller]
-    pub fn cache_subnet_group_name(&self) -> rt::JsString {
+    pub fn cache_subnet_group_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cacheSubnetGroupName")
     }
     /// The mode can be enabled or disabled.
     #[track_caller]
-    pub fn cluster_mode(&self) -> rt::JsString {
+    pub fn cluster_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "clusterMode")
     }
     /// Enables data tiering.
     #[track_caller]
-    pub fn data_tiering_enabled(&self) -> rt::JsAny {
+    pub fn data_tiering_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "dataTieringEnabled")
     }
     /// The durability setting for the replication group.
     #[track_caller]
-    pub fn durability(&self) -> rt::JsString {
+    pub fn durability(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "durability")
     }
     /// The name of the cache engine to be used for the clusters in this replication group.
     #[track_caller]
-    pub fn engine(&self) -> rt::JsString {
+    pub fn engine(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "engine")
     }
     /// The version number of the cache engine to be used for the clusters in this replication group.
     #[track_caller]
-    pub fn engine_version(&self) -> rt::JsString {
+    pub fn engine_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "engineVersion")
     }
     /// The name of the Global datastore.
     #[track_caller]
-    pub fn global_replication_group_id(&self) -> rt::JsString {
+    pub fn global_replication_group_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "globalReplicationGroupId")
     }
     /// The network type you choose when creating a replication group, either `ipv4` | `ipv6` .
     #[track_caller]
-    pub fn ip_discovery(&self) -> rt::JsString {
+    pub fn ip_discovery(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ipDiscovery")
     }
     /// The ID of the KMS key used to encrypt the disk on the cluster.
     #[track_caller]
-    pub fn kms_key_id(&self) -> rt::JsString {
+    pub fn kms_key_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyId")
     }
     /// Specifies the destination, format and type of the logs.
     #[track_caller]
-    pub fn log_delivery_configurations(&self) -> rt::JsAny {
+    pub fn log_delivery_configurations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "logDeliveryConfigurations")
     }
     /// A flag indicating if you have Multi-AZ enabled to enhance fault tolerance.
     #[track_caller]
-    pub fn multi_az_enabled(&self) -> rt::JsAny {
+    pub fn multi_az_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "multiAzEnabled")
     }
     /// Must be either `ipv4` | `ipv6` | `dual_stack` .
     #[track_caller]
-    pub fn network_type(&self) -> rt::JsString {
+    pub fn network_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "networkType")
     }
     /// `NodeGroupConfiguration` is a property of the `AWS::ElastiCache::ReplicationGroup` resource that configures an Amazon ElastiCache (ElastiCache) Valkey or Redis OSS cluster node group.
     #[track_caller]
-    pub fn node_group_configuration(&self) -> rt::JsAny {
+    pub fn node_group_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "nodeGroupConfiguration")
     }
     /// The Amazon Resource Name (ARN) of the Amazon Simple Notification Service (SNS) topic to which notifications are sent.
     #[track_caller]
-    pub fn notification_topic_arn(&self) -> rt::JsString {
+    pub fn notification_topic_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "notificationTopicArn")
     }
     /// The number of clusters this replication group initially has.
     #[track_caller]
-    pub fn num_cache_clusters(&self) -> rt::JsNumber {
+    pub fn num_cache_clusters(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "numCacheClusters")
     }
     /// An optional parameter that specifies the number of node groups (shards) for this Valkey or Redis OSS (cluster mode enabled) replication group.
     #[track_caller]
-    pub fn num_node_groups(&self) -> rt::JsNumber {
+    pub fn num_node_groups(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "numNodeGroups")
     }
     /// The port number on which each member of the replication group accepts connections.
     #[track_caller]
-    pub fn port(&self) -> rt::JsNumber {
+    pub fn port(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "port")
     }
     /// A list of EC2 Availability Zones in which the replication group's clusters are created.
     #[track_caller]
-    pub fn preferred_cache_cluster_a_zs(&self) -> rt::JsArray<rt::JsString> {
+    pub fn preferred_cache_cluster_a_zs(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "preferredCacheClusterAZs")
     }
     /// Specifies the weekly time range during which maintenance on the cluster is performed.
     #[track_caller]
-    pub fn preferred_maintenance_window(&self) -> rt::JsString {
+    pub fn preferred_maintenance_window(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "preferredMaintenanceWindow")
     }
     /// The identifier of the cluster that serves as the primary for this replication group.
     #[track_caller]
-    pub fn primary_cluster_id(&self) -> rt::JsString {
+    pub fn primary_cluster_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "primaryClusterId")
     }
     /// An optional parameter that specifies the number of replica nodes in each node group (shard).
     #[track_caller]
-    pub fn replicas_per_node_group(&self) -> rt::JsNumber {
+    pub fn replicas_per_node_group(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "replicasPerNodeGroup")
     }
     /// A user-created description for the replication group.
@@ -2113,7 +2113,7 @@ impl CfnReplicationGroup {
     ///
     /// This parameter is stored as a lowercase string.
     #[track_caller]
-    pub fn replication_group_id(&self) -> rt::JsString {
+    pub fn replication_group_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "replicationGroupId")
     }
     /// A reference to a ReplicationGroup resource.
@@ -2123,32 +2123,32 @@ impl CfnReplicationGroup {
     }
     /// One or more Amazon VPC security groups associated with this replication group.
     #[track_caller]
-    pub fn security_group_ids(&self) -> rt::JsArray<rt::JsString> {
+    pub fn security_group_ids(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "securityGroupIds")
     }
     /// A list of Amazon Resource Names (ARN) that uniquely identify the Valkey or Redis OSS RDB snapshot files stored in Amazon S3.
     #[track_caller]
-    pub fn snapshot_arns(&self) -> rt::JsArray<rt::JsString> {
+    pub fn snapshot_arns(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "snapshotArns")
     }
     /// The name of a snapshot from which to restore data into the new replication group.
     #[track_caller]
-    pub fn snapshot_name(&self) -> rt::JsString {
+    pub fn snapshot_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "snapshotName")
     }
     /// The number of days for which ElastiCache retains automatic snapshots before deleting them.
     #[track_caller]
-    pub fn snapshot_retention_limit(&self) -> rt::JsNumber {
+    pub fn snapshot_retention_limit(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "snapshotRetentionLimit")
     }
     /// The daily time range (in UTC) during which ElastiCache begins taking a daily snapshot of your node group (shard).
     #[track_caller]
-    pub fn snapshot_window(&self) -> rt::JsString {
+    pub fn snapshot_window(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "snapshotWindow")
     }
     /// The cluster ID that is used as the daily snapshot source for the replication group.
     #[track_caller]
-    pub fn snapshotting_cluster_id(&self) -> rt::JsString {
+    pub fn snapshotting_cluster_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "snapshottingClusterId")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -2158,22 +2158,22 @@ impl CfnReplicationGroup {
     }
     /// A list of tags to be added to this resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// A flag that enables in-transit encryption when set to `true` .
     #[track_caller]
-    pub fn transit_encryption_enabled(&self) -> rt::JsAny {
+    pub fn transit_encryption_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "transitEncryptionEnabled")
     }
     /// A setting that allows you to migrate your clients to use in-transit encryption, with no downtime.
     #[track_caller]
-    pub fn transit_encryption_mode(&self) -> rt::JsString {
+    pub fn transit_encryption_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "transitEncryptionMode")
     }
     /// The ID of user group to associate with the replication group.
     #[track_caller]
-    pub fn user_group_ids(&self) -> rt::JsArray<rt::JsString> {
+    pub fn user_group_ids(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "userGroupIds")
     }
 }
@@ -3598,7 +3598,7 @@ impl CfnSecurityGroup {
     }
     /// A tag that can be added to an ElastiCache security group.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -3669,7 +3669,7 @@ impl CfnSecurityGroupIngress {
     }
     /// Specifies the Amazon Account ID of the owner of the EC2 security group specified in the EC2SecurityGroupName property.
     #[track_caller]
-    pub fn ec2_security_group_owner_id(&self) -> rt::JsString {
+    pub fn ec2_security_group_owner_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ec2SecurityGroupOwnerId")
     }
     /// A reference to a SecurityGroupIngress resource.
@@ -3920,7 +3920,7 @@ impl CfnServerlessCache {
     }
     /// The cache usage limit for the serverless cache.
     #[track_caller]
-    pub fn cache_usage_limits(&self) -> rt::JsAny {
+    pub fn cache_usage_limits(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "cacheUsageLimits")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -3930,22 +3930,22 @@ impl CfnServerlessCache {
     }
     /// The connection type for the serverless cache.
     #[track_caller]
-    pub fn connection_type(&self) -> rt::JsString {
+    pub fn connection_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "connectionType")
     }
     /// The daily time that a cache snapshot will be created.
     #[track_caller]
-    pub fn daily_snapshot_time(&self) -> rt::JsString {
+    pub fn daily_snapshot_time(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "dailySnapshotTime")
     }
     /// A description of the serverless cache.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// Represents the information required for client programs to connect to a cache node.
     #[track_caller]
-    pub fn endpoint(&self) -> rt::JsAny {
+    pub fn endpoint(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "endpoint")
     }
     /// The engine the serverless cache is compatible with.
@@ -3955,32 +3955,32 @@ impl CfnServerlessCache {
     }
     /// The name of the final snapshot taken of a cache before the cache is deleted.
     #[track_caller]
-    pub fn final_snapshot_name(&self) -> rt::JsString {
+    pub fn final_snapshot_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "finalSnapshotName")
     }
     /// The ID of the AWS Key Management Service (KMS) key that is used to encrypt data at rest in the serverless cache.
     #[track_caller]
-    pub fn kms_key_id(&self) -> rt::JsString {
+    pub fn kms_key_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyId")
     }
     /// The version number of the engine the serverless cache is compatible with.
     #[track_caller]
-    pub fn major_engine_version(&self) -> rt::JsString {
+    pub fn major_engine_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "majorEngineVersion")
     }
     /// The network type for the serverless cache.
     #[track_caller]
-    pub fn network_type(&self) -> rt::JsString {
+    pub fn network_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "networkType")
     }
     /// Represents the information required for client programs to connect to a cache node.
     #[track_caller]
-    pub fn reader_endpoint(&self) -> rt::JsAny {
+    pub fn reader_endpoint(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "readerEndpoint")
     }
     /// The IDs of the EC2 security groups associated with the serverless cache.
     #[track_caller]
-    pub fn security_group_ids(&self) -> rt::JsArray<rt::JsString> {
+    pub fn security_group_ids(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "securityGroupIds")
     }
     /// The unique identifier of the serverless cache.
@@ -3995,27 +3995,27 @@ impl CfnServerlessCache {
     }
     /// The ARN of the snapshot from which to restore data into the new cache.
     #[track_caller]
-    pub fn snapshot_arns_to_restore(&self) -> rt::JsArray<rt::JsString> {
+    pub fn snapshot_arns_to_restore(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "snapshotArnsToRestore")
     }
     /// The current setting for the number of serverless cache snapshots the system will retain.
     #[track_caller]
-    pub fn snapshot_retention_limit(&self) -> rt::JsNumber {
+    pub fn snapshot_retention_limit(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "snapshotRetentionLimit")
     }
     /// If no subnet IDs are given and your VPC is in us-west-1, then ElastiCache will select 2 default subnets across AZs in your VPC.
     #[track_caller]
-    pub fn subnet_ids(&self) -> rt::JsArray<rt::JsString> {
+    pub fn subnet_ids(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "subnetIds")
     }
     /// A list of tags to be added to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The identifier of the user group associated with the serverless cache.
     #[track_caller]
-    pub fn user_group_id(&self) -> rt::JsString {
+    pub fn user_group_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "userGroupId")
     }
 }
@@ -4596,7 +4596,7 @@ impl CfnServerlessCacheSnapshot {
     }
     /// The Amazon Resource Name (ARN) of the AWS KMS key used to encrypt the snapshot.
     #[track_caller]
-    pub fn kms_key_id(&self) -> rt::JsString {
+    pub fn kms_key_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyId")
     }
     /// The name of an existing serverless cache.
@@ -4616,7 +4616,7 @@ impl CfnServerlessCacheSnapshot {
     }
     /// A list of tags to be added to the serverless cache snapshot resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -4947,7 +4947,7 @@ impl CfnSnapshot {
     }
     /// The identifier of an existing cluster to create a snapshot from.
     #[track_caller]
-    pub fn cache_cluster_id(&self) -> rt::JsString {
+    pub fn cache_cluster_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cacheClusterId")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -4957,12 +4957,12 @@ impl CfnSnapshot {
     }
     /// The ID of the KMS key used to encrypt the snapshot.
     #[track_caller]
-    pub fn kms_key_id(&self) -> rt::JsString {
+    pub fn kms_key_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyId")
     }
     /// The identifier of an existing replication group to create a snapshot from.
     #[track_caller]
-    pub fn replication_group_id(&self) -> rt::JsString {
+    pub fn replication_group_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "replicationGroupId")
     }
     /// The name of a snapshot.
@@ -4977,7 +4977,7 @@ impl CfnSnapshot {
     }
     /// A list of tags to be added to this resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -5237,7 +5237,7 @@ impl CfnSubnetGroup {
     ///
     /// This value is stored as a lowercase string.
     #[track_caller]
-    pub fn cache_subnet_group_name(&self) -> rt::JsString {
+    pub fn cache_subnet_group_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cacheSubnetGroupName")
     }
     /// The description for the cache subnet group.
@@ -5262,7 +5262,7 @@ impl CfnSubnetGroup {
     }
     /// A tag that can be added to an ElastiCache subnet group.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -5417,7 +5417,7 @@ impl CfnUser {
     }
     /// Access permissions string used for this user.
     #[track_caller]
-    pub fn access_string(&self) -> rt::JsString {
+    pub fn access_string(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "accessString")
     }
     /// The Amazon Resource Name (ARN) of the user.
@@ -5446,12 +5446,12 @@ impl CfnUser {
     }
     /// Indicates a password is not required for this user.
     #[track_caller]
-    pub fn no_password_required(&self) -> rt::JsAny {
+    pub fn no_password_required(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "noPasswordRequired")
     }
     /// Passwords used for this user.
     #[track_caller]
-    pub fn passwords(&self) -> rt::JsArray<rt::JsString> {
+    pub fn passwords(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "passwords")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -5461,7 +5461,7 @@ impl CfnUser {
     }
     /// The list of tags.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The ID of the user.
@@ -5626,7 +5626,7 @@ impl CfnUserGroup {
     }
     /// The list of tags.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The ID of the user group.

@@ -2107,7 +2107,7 @@ impl ApplicationLoadBalancer {
     /// by enabling the feature flag in your cdk.json file. Note that enabling this feature flag
     /// will modify existing security group rules.
     #[track_caller]
-    pub fn ip_address_type(&self) -> rt::JsAny {
+    pub fn ip_address_type(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "ipAddressType")
     }
     /// Indicates that this is an Application Load Balancer.
@@ -4191,7 +4191,7 @@ impl BaseLoadBalancer {
     ///
     /// This property is always defined (not `null` or `undefined`) for sub-classes of `BaseLoadBalancer`.
     #[track_caller]
-    pub fn vpc(&self) -> crate::aws_cdk_lib::aws_ec2::IVpc {
+    pub fn vpc(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_ec2::IVpc> {
         rt::get_op(rt::JsObject::handle(self), "vpc")
     }
 }
@@ -4718,7 +4718,7 @@ impl CfnListener {
     }
     /// [TLS listener] The name of the Application-Layer Protocol Negotiation (ALPN) policy.
     #[track_caller]
-    pub fn alpn_policy(&self) -> rt::JsArray<rt::JsString> {
+    pub fn alpn_policy(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "alpnPolicy")
     }
     /// The Amazon Resource Name (ARN) of the listener.
@@ -4733,7 +4733,7 @@ impl CfnListener {
     }
     /// The default SSL server certificate for a secure listener.
     #[track_caller]
-    pub fn certificates(&self) -> rt::JsAny {
+    pub fn certificates(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "certificates")
     }
     /// The actions for the default rule.
@@ -4745,7 +4745,7 @@ impl CfnListener {
     }
     /// The listener attributes.
     #[track_caller]
-    pub fn listener_attributes(&self) -> rt::JsAny {
+    pub fn listener_attributes(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "listenerAttributes")
     }
     /// A reference to a Listener resource.
@@ -4760,26 +4760,26 @@ impl CfnListener {
     }
     /// The mutual authentication configuration information.
     #[track_caller]
-    pub fn mutual_authentication(&self) -> rt::JsAny {
+    pub fn mutual_authentication(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "mutualAuthentication")
     }
     /// The port on which the load balancer is listening.
     #[track_caller]
-    pub fn port(&self) -> rt::JsNumber {
+    pub fn port(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "port")
     }
     /// The protocol for connections from clients to the load balancer.
     #[track_caller]
-    pub fn protocol(&self) -> rt::JsString {
+    pub fn protocol(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "protocol")
     }
     /// [HTTPS and TLS listeners] The security policy that defines which protocols and ciphers are supported.
     #[track_caller]
-    pub fn ssl_policy(&self) -> rt::JsString {
+    pub fn ssl_policy(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "sslPolicy")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -4955,7 +4955,7 @@ impl rt::StructRef<CfnListenerActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-authenticatecognitoconfig>
     #[track_caller]
-    pub fn authenticate_cognito_config(&self) -> rt::JsAny {
+    pub fn authenticate_cognito_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "authenticateCognitoConfig")
     }
     /// [HTTPS listeners] Information about an identity provider that is compliant with OpenID Connect (OIDC).
@@ -4964,7 +4964,7 @@ impl rt::StructRef<CfnListenerActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-authenticateoidcconfig>
     #[track_caller]
-    pub fn authenticate_oidc_config(&self) -> rt::JsAny {
+    pub fn authenticate_oidc_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "authenticateOidcConfig")
     }
     /// [Application Load Balancer] Information for creating an action that returns a custom HTTP response.
@@ -4973,7 +4973,7 @@ impl rt::StructRef<CfnListenerActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-fixedresponseconfig>
     #[track_caller]
-    pub fn fixed_response_config(&self) -> rt::JsAny {
+    pub fn fixed_response_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "fixedResponseConfig")
     }
     /// Information for creating an action that distributes requests among multiple target groups. Specify only when `Type` is `forward` .
@@ -4982,7 +4982,7 @@ impl rt::StructRef<CfnListenerActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-forwardconfig>
     #[track_caller]
-    pub fn forward_config(&self) -> rt::JsAny {
+    pub fn forward_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "forwardConfig")
     }
     /// [HTTPS listeners] Information for validating JWT access tokens in client requests.
@@ -4991,7 +4991,7 @@ impl rt::StructRef<CfnListenerActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-jwtvalidationconfig>
     #[track_caller]
-    pub fn jwt_validation_config(&self) -> rt::JsAny {
+    pub fn jwt_validation_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "jwtValidationConfig")
     }
     /// The order for the action.
@@ -5000,7 +5000,7 @@ impl rt::StructRef<CfnListenerActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-order>
     #[track_caller]
-    pub fn order(&self) -> rt::JsNumber {
+    pub fn order(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "order")
     }
     /// [Application Load Balancer] Information for creating a redirect action.
@@ -5009,7 +5009,7 @@ impl rt::StructRef<CfnListenerActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-redirectconfig>
     #[track_caller]
-    pub fn redirect_config(&self) -> rt::JsAny {
+    pub fn redirect_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "redirectConfig")
     }
     /// The Amazon Resource Name (ARN) of the target group.
@@ -5018,7 +5018,7 @@ impl rt::StructRef<CfnListenerActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listener-action.html#cfn-elasticloadbalancingv2-listener-action-targetgrouparn>
     #[track_caller]
-    pub fn target_group_arn(&self) -> rt::JsString {
+    pub fn target_group_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "targetGroupArn")
     }
     /// The type of action.
@@ -6540,7 +6540,7 @@ impl CfnListenerRule {
     }
     /// The Amazon Resource Name (ARN) of the listener.
     #[track_caller]
-    pub fn listener_arn(&self) -> rt::JsString {
+    pub fn listener_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "listenerArn")
     }
     /// A reference to a ListenerRule resource.
@@ -6556,11 +6556,11 @@ impl CfnListenerRule {
         rt::get_op(rt::JsObject::handle(self), "priority")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     #[track_caller]
-    pub fn transforms(&self) -> rt::JsAny {
+    pub fn transforms(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "transforms")
     }
 }
@@ -6736,7 +6736,7 @@ impl rt::StructRef<CfnListenerRuleActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-authenticatecognitoconfig>
     #[track_caller]
-    pub fn authenticate_cognito_config(&self) -> rt::JsAny {
+    pub fn authenticate_cognito_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "authenticateCognitoConfig")
     }
     /// [HTTPS listeners] Information about an identity provider that is compliant with OpenID Connect (OIDC).
@@ -6745,7 +6745,7 @@ impl rt::StructRef<CfnListenerRuleActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-authenticateoidcconfig>
     #[track_caller]
-    pub fn authenticate_oidc_config(&self) -> rt::JsAny {
+    pub fn authenticate_oidc_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "authenticateOidcConfig")
     }
     /// [Application Load Balancer] Information for creating an action that returns a custom HTTP response.
@@ -6754,7 +6754,7 @@ impl rt::StructRef<CfnListenerRuleActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-fixedresponseconfig>
     #[track_caller]
-    pub fn fixed_response_config(&self) -> rt::JsAny {
+    pub fn fixed_response_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "fixedResponseConfig")
     }
     /// Information for creating an action that distributes requests among multiple target groups. Specify only when `Type` is `forward` .
@@ -6763,7 +6763,7 @@ impl rt::StructRef<CfnListenerRuleActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-forwardconfig>
     #[track_caller]
-    pub fn forward_config(&self) -> rt::JsAny {
+    pub fn forward_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "forwardConfig")
     }
     /// [HTTPS listeners] Information for validating JWT access tokens in client requests.
@@ -6772,7 +6772,7 @@ impl rt::StructRef<CfnListenerRuleActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-jwtvalidationconfig>
     #[track_caller]
-    pub fn jwt_validation_config(&self) -> rt::JsAny {
+    pub fn jwt_validation_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "jwtValidationConfig")
     }
     /// The order for the action.
@@ -6781,7 +6781,7 @@ impl rt::StructRef<CfnListenerRuleActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-order>
     #[track_caller]
-    pub fn order(&self) -> rt::JsNumber {
+    pub fn order(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "order")
     }
     /// [Application Load Balancer] Information for creating a redirect action.
@@ -6790,7 +6790,7 @@ impl rt::StructRef<CfnListenerRuleActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-redirectconfig>
     #[track_caller]
-    pub fn redirect_config(&self) -> rt::JsAny {
+    pub fn redirect_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "redirectConfig")
     }
     /// The Amazon Resource Name (ARN) of the target group.
@@ -6799,7 +6799,7 @@ impl rt::StructRef<CfnListenerRuleActionProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-elasticloadbalancingv2-listenerrule-action.html#cfn-elasticloadbalancingv2-listenerrule-action-targetgrouparn>
     #[track_caller]
-    pub fn target_group_arn(&self) -> rt::JsString {
+    pub fn target_group_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "targetGroupArn")
     }
     /// The type of action.
@@ -8621,34 +8621,34 @@ impl CfnLoadBalancer {
     }
     /// Indicates whether to enable stabilization when creating or updating an LCU reservation.
     #[track_caller]
-    pub fn enable_capacity_reservation_provision_stabilize(&self) -> rt::JsAny {
+    pub fn enable_capacity_reservation_provision_stabilize(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enableCapacityReservationProvisionStabilize")
     }
     /// [Network Load Balancers with UDP listeners] Indicates whether to use an IPv6 prefix from each subnet for source NAT.
     #[track_caller]
-    pub fn enable_prefix_for_ipv6_source_nat(&self) -> rt::JsString {
+    pub fn enable_prefix_for_ipv6_source_nat(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "enablePrefixForIpv6SourceNat")
     }
     /// Indicates whether to evaluate inbound security group rules for traffic sent to a Network Load Balancer through AWS PrivateLink .
     #[track_caller]
-    pub fn enforce_security_group_inbound_rules_on_private_link_traffic(&self) -> rt::JsString {
+    pub fn enforce_security_group_inbound_rules_on_private_link_traffic(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "enforceSecurityGroupInboundRulesOnPrivateLinkTraffic")
     }
     /// The IP address type.
     ///
     /// Internal load balancers must use `ipv4` .
     #[track_caller]
-    pub fn ip_address_type(&self) -> rt::JsString {
+    pub fn ip_address_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ipAddressType")
     }
     /// The ID of the IPv4 IPAM pool.
     #[track_caller]
-    pub fn ipv4_ipam_pool_id(&self) -> rt::JsString {
+    pub fn ipv4_ipam_pool_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ipv4IpamPoolId")
     }
     /// The load balancer attributes.
     #[track_caller]
-    pub fn load_balancer_attributes(&self) -> rt::JsAny {
+    pub fn load_balancer_attributes(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "loadBalancerAttributes")
     }
     /// A reference to a LoadBalancer resource.
@@ -8658,32 +8658,32 @@ impl CfnLoadBalancer {
     }
     /// The minimum capacity for a load balancer.
     #[track_caller]
-    pub fn minimum_load_balancer_capacity(&self) -> rt::JsAny {
+    pub fn minimum_load_balancer_capacity(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "minimumLoadBalancerCapacity")
     }
     /// The name of the load balancer.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The nodes of an Internet-facing load balancer have public IP addresses.
     #[track_caller]
-    pub fn scheme(&self) -> rt::JsString {
+    pub fn scheme(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "scheme")
     }
     /// [Application Load Balancers and Network Load Balancers] The IDs of the security groups for the load balancer.
     #[track_caller]
-    pub fn security_groups(&self) -> rt::JsArray<rt::JsString> {
+    pub fn security_groups(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "securityGroups")
     }
     /// The IDs of the subnets.
     #[track_caller]
-    pub fn subnet_mappings(&self) -> rt::JsAny {
+    pub fn subnet_mappings(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "subnetMappings")
     }
     /// The IDs of the subnets.
     #[track_caller]
-    pub fn subnets(&self) -> rt::JsArray<rt::JsString> {
+    pub fn subnets(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "subnets")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -8693,12 +8693,12 @@ impl CfnLoadBalancer {
     }
     /// The tags to assign to the load balancer.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The type of load balancer.
     #[track_caller]
-    pub fn r#type(&self) -> rt::JsString {
+    pub fn r#type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "type")
     }
 }
@@ -9350,67 +9350,67 @@ impl CfnTargetGroup {
     }
     /// Indicates whether health checks are enabled.
     #[track_caller]
-    pub fn health_check_enabled(&self) -> rt::JsAny {
+    pub fn health_check_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckEnabled")
     }
     /// The approximate amount of time, in seconds, between health checks of an individual target.
     #[track_caller]
-    pub fn health_check_interval_seconds(&self) -> rt::JsNumber {
+    pub fn health_check_interval_seconds(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckIntervalSeconds")
     }
     /// [HTTP/HTTPS health checks] The destination for health checks on the targets.
     #[track_caller]
-    pub fn health_check_path(&self) -> rt::JsString {
+    pub fn health_check_path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckPath")
     }
     /// The port the load balancer uses when performing health checks on targets.
     #[track_caller]
-    pub fn health_check_port(&self) -> rt::JsString {
+    pub fn health_check_port(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckPort")
     }
     /// The protocol the load balancer uses when performing health checks on targets.
     #[track_caller]
-    pub fn health_check_protocol(&self) -> rt::JsString {
+    pub fn health_check_protocol(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckProtocol")
     }
     /// The amount of time, in seconds, during which no response from a target means a failed health check.
     #[track_caller]
-    pub fn health_check_timeout_seconds(&self) -> rt::JsNumber {
+    pub fn health_check_timeout_seconds(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckTimeoutSeconds")
     }
     /// The number of consecutive health check successes required before considering a target healthy.
     #[track_caller]
-    pub fn healthy_threshold_count(&self) -> rt::JsNumber {
+    pub fn healthy_threshold_count(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "healthyThresholdCount")
     }
     /// The IP address type.
     #[track_caller]
-    pub fn ip_address_type(&self) -> rt::JsString {
+    pub fn ip_address_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ipAddressType")
     }
     /// [HTTP/HTTPS health checks] The HTTP or gRPC codes to use when checking for a successful response from a target.
     #[track_caller]
-    pub fn matcher(&self) -> rt::JsAny {
+    pub fn matcher(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "matcher")
     }
     /// The name of the target group.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The port on which the targets receive traffic.
     #[track_caller]
-    pub fn port(&self) -> rt::JsNumber {
+    pub fn port(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "port")
     }
     /// The protocol to use for routing traffic to the targets.
     #[track_caller]
-    pub fn protocol(&self) -> rt::JsString {
+    pub fn protocol(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "protocol")
     }
     /// [HTTP/HTTPS protocol] The protocol version.
     #[track_caller]
-    pub fn protocol_version(&self) -> rt::JsString {
+    pub fn protocol_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "protocolVersion")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -9420,17 +9420,17 @@ impl CfnTargetGroup {
     }
     /// The tags.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The port on which the target control agent and application load balancer exchange management traffic for the target optimizer feature.
     #[track_caller]
-    pub fn target_control_port(&self) -> rt::JsNumber {
+    pub fn target_control_port(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "targetControlPort")
     }
     /// The target group attributes.
     #[track_caller]
-    pub fn target_group_attributes(&self) -> rt::JsAny {
+    pub fn target_group_attributes(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "targetGroupAttributes")
     }
     /// A reference to a TargetGroup resource.
@@ -9440,22 +9440,22 @@ impl CfnTargetGroup {
     }
     /// The type of target that you must specify when registering targets with this target group.
     #[track_caller]
-    pub fn target_type(&self) -> rt::JsString {
+    pub fn target_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "targetType")
     }
     /// The targets.
     #[track_caller]
-    pub fn targets(&self) -> rt::JsAny {
+    pub fn targets(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "targets")
     }
     /// The number of consecutive health check failures required before considering a target unhealthy.
     #[track_caller]
-    pub fn unhealthy_threshold_count(&self) -> rt::JsNumber {
+    pub fn unhealthy_threshold_count(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "unhealthyThresholdCount")
     }
     /// The identifier of the virtual private cloud (VPC).
     #[track_caller]
-    pub fn vpc_id(&self) -> rt::JsString {
+    pub fn vpc_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "vpcId")
     }
 }
@@ -10212,17 +10212,17 @@ impl CfnTrustStore {
     }
     /// The Amazon S3 bucket for the ca certificates bundle.
     #[track_caller]
-    pub fn ca_certificates_bundle_s3_bucket(&self) -> rt::JsString {
+    pub fn ca_certificates_bundle_s3_bucket(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "caCertificatesBundleS3Bucket")
     }
     /// The Amazon S3 path for the ca certificates bundle.
     #[track_caller]
-    pub fn ca_certificates_bundle_s3_key(&self) -> rt::JsString {
+    pub fn ca_certificates_bundle_s3_key(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "caCertificatesBundleS3Key")
     }
     /// The Amazon S3 object version for the ca certificates bundle.
     #[track_caller]
-    pub fn ca_certificates_bundle_s3_object_version(&self) -> rt::JsString {
+    pub fn ca_certificates_bundle_s3_object_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "caCertificatesBundleS3ObjectVersion")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -10232,12 +10232,12 @@ impl CfnTrustStore {
     }
     /// The name of the trust store.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The tags to assign to the trust store.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// A reference to a TrustStore resource.
@@ -10413,12 +10413,12 @@ impl CfnTrustStoreRevocation {
     }
     /// The revocation file to add.
     #[track_caller]
-    pub fn revocation_contents(&self) -> rt::JsAny {
+    pub fn revocation_contents(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "revocationContents")
     }
     /// The Amazon Resource Name (ARN) of the trust store.
     #[track_caller]
-    pub fn trust_store_arn(&self) -> rt::JsString {
+    pub fn trust_store_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "trustStoreArn")
     }
     /// A reference to a TrustStoreRevocation resource.
@@ -10930,7 +10930,7 @@ impl rt::StructRef<HealthCheck> {
     ///
     /// Default: - Determined automatically.
     #[track_caller]
-    pub fn enabled(&self) -> rt::JsBool {
+    pub fn enabled(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "enabled")
     }
     /// GRPC code to use when checking for a successful response from a target.
@@ -10940,7 +10940,7 @@ impl rt::StructRef<HealthCheck> {
     ///
     /// Default: 12
     #[track_caller]
-    pub fn healthy_grpc_codes(&self) -> rt::JsString {
+    pub fn healthy_grpc_codes(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "healthyGrpcCodes")
     }
     /// HTTP code to use when checking for a successful response from a target.
@@ -10949,7 +10949,7 @@ impl rt::StructRef<HealthCheck> {
     /// 499, and the default value is 200. You can specify multiple values (for
     /// example, "200,202") or a range of values (for example, "200-299").
     #[track_caller]
-    pub fn healthy_http_codes(&self) -> rt::JsString {
+    pub fn healthy_http_codes(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "healthyHttpCodes")
     }
     /// The number of consecutive health checks successes required before considering an unhealthy target healthy.
@@ -10958,7 +10958,7 @@ impl rt::StructRef<HealthCheck> {
     ///
     /// Default: - 5 for ALBs, 3 for NLBs
     #[track_caller]
-    pub fn healthy_threshold_count(&self) -> rt::JsNumber {
+    pub fn healthy_threshold_count(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "healthyThresholdCount")
     }
     /// The approximate number of seconds between health checks for an individual target.
@@ -10967,21 +10967,21 @@ impl rt::StructRef<HealthCheck> {
     ///
     /// Default: - 10 seconds if protocol is `GENEVE`, 35 seconds if target type is `lambda`, else 30 seconds
     #[track_caller]
-    pub fn interval(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn interval(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "interval")
     }
     /// The ping path destination where Elastic Load Balancing sends health check requests.
     ///
     /// Default: /
     #[track_caller]
-    pub fn path(&self) -> rt::JsString {
+    pub fn path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "path")
     }
     /// The port that the load balancer uses when performing health checks on the targets.
     ///
     /// Default: 'traffic-port'
     #[track_caller]
-    pub fn port(&self) -> rt::JsString {
+    pub fn port(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "port")
     }
     /// The protocol the load balancer uses when performing health checks on targets.
@@ -10991,7 +10991,7 @@ impl rt::StructRef<HealthCheck> {
     ///
     /// Default: - HTTP for ALBs, TCP for NLBs
     #[track_caller]
-    pub fn protocol(&self) -> rt::JsAny {
+    pub fn protocol(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "protocol")
     }
     /// The amount of time, in seconds, during which no response from a target means a failed health check.
@@ -11000,7 +11000,7 @@ impl rt::StructRef<HealthCheck> {
     ///
     /// Default: - 6 seconds if the protocol is HTTP, 5 seconds if protocol is `GENEVE`, 30 seconds if target type is `lambda`, 10 seconds for TCP, TLS, or HTTPS
     #[track_caller]
-    pub fn timeout(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn timeout(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "timeout")
     }
     /// The number of consecutive health check failures required before considering a target unhealthy.
@@ -11010,7 +11010,7 @@ impl rt::StructRef<HealthCheck> {
     ///
     /// Default: 2
     #[track_caller]
-    pub fn unhealthy_threshold_count(&self) -> rt::JsNumber {
+    pub fn unhealthy_threshold_count(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "unhealthyThresholdCount")
     }
 }
@@ -11366,7 +11366,7 @@ impl IApplicationLoadBalancer {
     ///
     /// Default: IpAddressType.IPV4
     #[track_caller]
-    pub fn ip_address_type(&self) -> rt::JsAny {
+    pub fn ip_address_type(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "ipAddressType")
     }
     /// Indicates that this is an Application Load Balancer.
@@ -11428,7 +11428,7 @@ impl IApplicationLoadBalancer {
     /// If this interface is the result of an import call to fromApplicationLoadBalancerAttributes,
     /// the vpc attribute will be undefined unless specified in the optional properties of that method.
     #[track_caller]
-    pub fn vpc(&self) -> crate::aws_cdk_lib::aws_ec2::IVpc {
+    pub fn vpc(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_ec2::IVpc> {
         rt::get_op(rt::JsObject::handle(self), "vpc")
     }
 }
@@ -12823,7 +12823,7 @@ impl INetworkLoadBalancer {
     ///
     /// Default: on
     #[track_caller]
-    pub fn enforce_security_group_inbound_rules_on_private_link_traffic(&self) -> rt::JsString {
+    pub fn enforce_security_group_inbound_rules_on_private_link_traffic(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "enforceSecurityGroupInboundRulesOnPrivateLinkTraffic")
     }
     /// The environment this resource belongs to.
@@ -12843,7 +12843,7 @@ impl INetworkLoadBalancer {
     ///
     /// Default: IpAddressType.IPV4
     #[track_caller]
-    pub fn ip_address_type(&self) -> rt::JsAny {
+    pub fn ip_address_type(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "ipAddressType")
     }
     /// The ARN of the load balancer that hosts the VPC Endpoint Service.
@@ -12882,7 +12882,7 @@ impl INetworkLoadBalancer {
     }
     /// Security groups associated with this load balancer.
     #[track_caller]
-    pub fn security_groups(&self) -> rt::JsArray<rt::JsString> {
+    pub fn security_groups(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "securityGroups")
     }
     /// The stack in which this resource is defined.
@@ -12892,7 +12892,7 @@ impl INetworkLoadBalancer {
     }
     /// The VPC this load balancer has been created in (if available).
     #[track_caller]
-    pub fn vpc(&self) -> crate::aws_cdk_lib::aws_ec2::IVpc {
+    pub fn vpc(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_ec2::IVpc> {
         rt::get_op(rt::JsObject::handle(self), "vpc")
     }
 }
@@ -13830,7 +13830,7 @@ impl rt::StructRef<LoadBalancerTargetProps> {
     ///
     /// May be omitted if the target is going to register itself later.
     #[track_caller]
-    pub fn target_json(&self) -> rt::JsAny {
+    pub fn target_json(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "targetJson")
     }
     /// What kind of target this is.
@@ -14672,12 +14672,12 @@ impl NetworkLoadBalancer {
     }
     /// Indicates whether to evaluate inbound security group rules for traffic sent to a Network Load Balancer through AWS PrivateLink.
     #[track_caller]
-    pub fn enforce_security_group_inbound_rules_on_private_link_traffic(&self) -> rt::JsString {
+    pub fn enforce_security_group_inbound_rules_on_private_link_traffic(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "enforceSecurityGroupInboundRulesOnPrivateLinkTraffic")
     }
     /// The type of IP addresses to use.
     #[track_caller]
-    pub fn ip_address_type(&self) -> rt::JsAny {
+    pub fn ip_address_type(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "ipAddressType")
     }
     /// All metrics available for this load balancer.
@@ -14687,7 +14687,7 @@ impl NetworkLoadBalancer {
     }
     /// After the implementation of `IConnectable` (see https://github.com/aws/aws-cdk/pull/28494), the default value for `securityGroups` is set by the `ec2.Connections` constructor to an empty array. To keep backward compatibility (`securityGroups` is `undefined` if the related property is not specified) a getter has been added.
     #[track_caller]
-    pub fn security_groups(&self) -> rt::JsArray<rt::JsString> {
+    pub fn security_groups(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "securityGroups")
     }
 }

@@ -48,7 +48,7 @@ impl ApiDestination {
     }
     /// The Amazon Resource Name (ARN) of an API destination in resource format.
     #[track_caller]
-    pub fn api_destination_arn_for_policy(&self) -> rt::JsString {
+    pub fn api_destination_arn_for_policy(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "apiDestinationArnForPolicy")
     }
     /// The Name of the Api Destination created.
@@ -589,7 +589,7 @@ impl CfnApiDestination {
     }
     /// A description for the API destination to create.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The method to use for the request to the HTTP invocation endpoint.
@@ -604,12 +604,12 @@ impl CfnApiDestination {
     }
     /// The maximum number of requests per second to send to the HTTP invocation endpoint.
     #[track_caller]
-    pub fn invocation_rate_limit_per_second(&self) -> rt::JsNumber {
+    pub fn invocation_rate_limit_per_second(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "invocationRateLimitPerSecond")
     }
     /// The name for the API destination to create.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
 }
@@ -807,7 +807,7 @@ impl CfnArchive {
     }
     /// The name for the archive to create.
     #[track_caller]
-    pub fn archive_name(&self) -> rt::JsString {
+    pub fn archive_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "archiveName")
     }
     /// A reference to a Archive resource.
@@ -822,7 +822,7 @@ impl CfnArchive {
     }
     /// A description for the archive.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// An event pattern to use to filter events sent to the archive.
@@ -832,12 +832,12 @@ impl CfnArchive {
     }
     /// The identifier of the AWS  customer managed key for EventBridge to use, if you choose to use a customer managed key to encrypt this archive.
     #[track_caller]
-    pub fn kms_key_identifier(&self) -> rt::JsString {
+    pub fn kms_key_identifier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyIdentifier")
     }
     /// The number of days to retain events for.
     #[track_caller]
-    pub fn retention_days(&self) -> rt::JsNumber {
+    pub fn retention_days(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "retentionDays")
     }
     /// The ARN of the event bus that sends events to the archive.
@@ -1094,12 +1094,12 @@ impl CfnConnection {
     }
     /// The authorization parameters to use to authorize with the endpoint.
     #[track_caller]
-    pub fn auth_parameters(&self) -> rt::JsAny {
+    pub fn auth_parameters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "authParameters")
     }
     /// The type of authorization to use for the connection.
     #[track_caller]
-    pub fn authorization_type(&self) -> rt::JsString {
+    pub fn authorization_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "authorizationType")
     }
     /// A reference to a Connection resource.
@@ -1109,22 +1109,22 @@ impl CfnConnection {
     }
     /// A description for the connection to create.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// For connections to private APIs, the parameters to use for invoking the API.
     #[track_caller]
-    pub fn invocation_connectivity_parameters(&self) -> rt::JsAny {
+    pub fn invocation_connectivity_parameters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "invocationConnectivityParameters")
     }
     /// The identifier of the AWS  customer managed key for EventBridge to use, if you choose to use a customer managed key to encrypt this connection.
     #[track_caller]
-    pub fn kms_key_identifier(&self) -> rt::JsString {
+    pub fn kms_key_identifier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyIdentifier")
     }
     /// The name for the connection to create.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
 }
@@ -1963,7 +1963,7 @@ impl CfnEndpoint {
     }
     /// A description for the endpoint.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// A reference to a Endpoint resource.
@@ -1978,17 +1978,17 @@ impl CfnEndpoint {
     }
     /// The name of the endpoint.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// Whether event replication was enabled or disabled for this endpoint.
     #[track_caller]
-    pub fn replication_config(&self) -> rt::JsAny {
+    pub fn replication_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "replicationConfig")
     }
     /// The ARN of the role used by event replication for the endpoint.
     #[track_caller]
-    pub fn role_arn(&self) -> rt::JsString {
+    pub fn role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "roleArn")
     }
     /// The routing configuration of the endpoint.
@@ -2450,12 +2450,12 @@ impl CfnEventBus {
     }
     /// Configuration details of the Amazon SQS queue for EventBridge to use as a dead-letter queue (DLQ).
     #[track_caller]
-    pub fn dead_letter_config(&self) -> rt::JsAny {
+    pub fn dead_letter_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "deadLetterConfig")
     }
     /// The event bus description.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// A reference to a EventBus resource.
@@ -2465,17 +2465,17 @@ impl CfnEventBus {
     }
     /// If you are creating a partner event bus, this specifies the partner event source that the new event bus will be matched with.
     #[track_caller]
-    pub fn event_source_name(&self) -> rt::JsString {
+    pub fn event_source_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "eventSourceName")
     }
     /// The identifier of the AWS  customer managed key for EventBridge to use, if you choose to use a customer managed key to encrypt events on this event bus.
     #[track_caller]
-    pub fn kms_key_identifier(&self) -> rt::JsString {
+    pub fn kms_key_identifier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyIdentifier")
     }
     /// The logging configuration settings for the event bus.
     #[track_caller]
-    pub fn log_config(&self) -> rt::JsAny {
+    pub fn log_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "logConfig")
     }
     /// The name of the new event bus.
@@ -2490,7 +2490,7 @@ impl CfnEventBus {
     }
     /// Tags to associate with the event bus.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -2653,19 +2653,19 @@ impl CfnEventBusPolicy {
     ///
     /// **Deprecated:** this property has been deprecated
     #[track_caller]
-    pub fn action(&self) -> rt::JsString {
+    pub fn action(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "action")
     }
     /// This parameter enables you to limit the permission to accounts that fulfill a certain condition, such as being a member of a certain AWS organization.
     ///
     /// **Deprecated:** this property has been deprecated
     #[track_caller]
-    pub fn condition(&self) -> rt::JsAny {
+    pub fn condition(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "condition")
     }
     /// The name of the event bus associated with the rule.
     #[track_caller]
-    pub fn event_bus_name(&self) -> rt::JsString {
+    pub fn event_bus_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "eventBusName")
     }
     /// A reference to a EventBusPolicy resource.
@@ -2677,7 +2677,7 @@ impl CfnEventBusPolicy {
     ///
     /// **Deprecated:** this property has been deprecated
     #[track_caller]
-    pub fn principal(&self) -> rt::JsString {
+    pub fn principal(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principal")
     }
     /// A JSON string that describes the permission policy statement.
@@ -3170,12 +3170,12 @@ impl CfnRule {
     }
     /// The description of the rule.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The name or ARN of the event bus associated with the rule.
     #[track_caller]
-    pub fn event_bus_name(&self) -> rt::JsString {
+    pub fn event_bus_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "eventBusName")
     }
     /// The event pattern of the rule.
@@ -3185,12 +3185,12 @@ impl CfnRule {
     }
     /// The name of the rule.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The Amazon Resource Name (ARN) of the role that is used for target invocation.
     #[track_caller]
-    pub fn role_arn(&self) -> rt::JsString {
+    pub fn role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "roleArn")
     }
     /// A reference to a Rule resource.
@@ -3200,22 +3200,22 @@ impl CfnRule {
     }
     /// The scheduling expression.
     #[track_caller]
-    pub fn schedule_expression(&self) -> rt::JsString {
+    pub fn schedule_expression(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "scheduleExpression")
     }
     /// The state of the rule.
     #[track_caller]
-    pub fn state(&self) -> rt::JsString {
+    pub fn state(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "state")
     }
     /// Any tags assigned to the event rule.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// Adds the specified targets to the specified rule, or updates the targets if they are already associated with the rule.
     #[track_caller]
-    pub fn targets(&self) -> rt::JsAny {
+    pub fn targets(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "targets")
     }
 }
@@ -3490,7 +3490,7 @@ impl rt::StructRef<CfnRuleBatchParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-batchparameters.html#cfn-events-rule-batchparameters-arrayproperties>
     #[track_caller]
-    pub fn array_properties(&self) -> rt::JsAny {
+    pub fn array_properties(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "arrayProperties")
     }
     /// The ARN or name of the job definition to use if the event target is an AWS Batch job.
@@ -3515,7 +3515,7 @@ impl rt::StructRef<CfnRuleBatchParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-batchparameters.html#cfn-events-rule-batchparameters-retrystrategy>
     #[track_caller]
-    pub fn retry_strategy(&self) -> rt::JsAny {
+    pub fn retry_strategy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "retryStrategy")
     }
 }
@@ -3673,7 +3673,7 @@ impl rt::StructRef<CfnRuleDeadLetterConfigProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-deadletterconfig.html#cfn-events-rule-deadletterconfig-arn>
     #[track_caller]
-    pub fn arn(&self) -> rt::JsString {
+    pub fn arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "arn")
     }
 }
@@ -3933,7 +3933,7 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-capacityproviderstrategy>
     #[track_caller]
-    pub fn capacity_provider_strategy(&self) -> rt::JsAny {
+    pub fn capacity_provider_strategy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "capacityProviderStrategy")
     }
     /// Specifies whether to enable Amazon ECS managed tags for the task.
@@ -3942,7 +3942,7 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-enableecsmanagedtags>
     #[track_caller]
-    pub fn enable_ecs_managed_tags(&self) -> rt::JsAny {
+    pub fn enable_ecs_managed_tags(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enableEcsManagedTags")
     }
     /// Whether or not to enable the execute command functionality for the containers in this task.
@@ -3951,7 +3951,7 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-enableexecutecommand>
     #[track_caller]
-    pub fn enable_execute_command(&self) -> rt::JsAny {
+    pub fn enable_execute_command(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enableExecuteCommand")
     }
     /// Specifies an ECS task group for the task.
@@ -3960,7 +3960,7 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-group>
     #[track_caller]
-    pub fn group(&self) -> rt::JsString {
+    pub fn group(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "group")
     }
     /// Specifies the launch type on which your task is running.
@@ -3969,7 +3969,7 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-launchtype>
     #[track_caller]
-    pub fn launch_type(&self) -> rt::JsString {
+    pub fn launch_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "launchType")
     }
     /// Use this structure if the Amazon ECS task uses the `awsvpc` network mode.
@@ -3980,7 +3980,7 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-networkconfiguration>
     #[track_caller]
-    pub fn network_configuration(&self) -> rt::JsAny {
+    pub fn network_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "networkConfiguration")
     }
     /// An array of placement constraint objects to use for the task.
@@ -3989,7 +3989,7 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-placementconstraints>
     #[track_caller]
-    pub fn placement_constraints(&self) -> rt::JsAny {
+    pub fn placement_constraints(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "placementConstraints")
     }
     /// The placement strategy objects to use for the task.
@@ -3998,7 +3998,7 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-placementstrategies>
     #[track_caller]
-    pub fn placement_strategies(&self) -> rt::JsAny {
+    pub fn placement_strategies(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "placementStrategies")
     }
     /// Specifies the platform version for the task.
@@ -4009,7 +4009,7 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-platformversion>
     #[track_caller]
-    pub fn platform_version(&self) -> rt::JsString {
+    pub fn platform_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "platformVersion")
     }
     /// Specifies whether to propagate the tags from the task definition to the task.
@@ -4018,14 +4018,14 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-propagatetags>
     #[track_caller]
-    pub fn propagate_tags(&self) -> rt::JsString {
+    pub fn propagate_tags(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "propagateTags")
     }
     /// The reference ID to use for the task.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-referenceid>
     #[track_caller]
-    pub fn reference_id(&self) -> rt::JsString {
+    pub fn reference_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "referenceId")
     }
     /// The metadata that you apply to the task to help you categorize and organize them.
@@ -4034,7 +4034,7 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-taglist>
     #[track_caller]
-    pub fn tag_list(&self) -> rt::JsAny {
+    pub fn tag_list(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "tagList")
     }
     /// The number of tasks to create based on `TaskDefinition` .
@@ -4043,7 +4043,7 @@ impl rt::StructRef<CfnRuleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-ecsparameters.html#cfn-events-rule-ecsparameters-taskcount>
     #[track_caller]
-    pub fn task_count(&self) -> rt::JsNumber {
+    pub fn task_count(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "taskCount")
     }
     /// The ARN of the task definition to use if the event target is an Amazon ECS task.
@@ -4122,21 +4122,21 @@ impl rt::StructRef<CfnRuleHttpParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-httpparameters.html#cfn-events-rule-httpparameters-headerparameters>
     #[track_caller]
-    pub fn header_parameters(&self) -> rt::JsAny {
+    pub fn header_parameters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "headerParameters")
     }
     /// The path parameter values to be used to populate API Gateway API or EventBridge ApiDestination path wildcards ("*").
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-httpparameters.html#cfn-events-rule-httpparameters-pathparametervalues>
     #[track_caller]
-    pub fn path_parameter_values(&self) -> rt::JsArray<rt::JsString> {
+    pub fn path_parameter_values(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "pathParameterValues")
     }
     /// The query string keys/values that need to be sent as part of request invoking the API Gateway API or EventBridge ApiDestination.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-httpparameters.html#cfn-events-rule-httpparameters-querystringparameters>
     #[track_caller]
-    pub fn query_string_parameters(&self) -> rt::JsAny {
+    pub fn query_string_parameters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "queryStringParameters")
     }
 }
@@ -4635,7 +4635,7 @@ impl rt::StructRef<CfnRuleRedshiftDataParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-dbuser>
     #[track_caller]
-    pub fn db_user(&self) -> rt::JsString {
+    pub fn db_user(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "dbUser")
     }
     /// The name or ARN of the secret that enables access to the database.
@@ -4644,14 +4644,14 @@ impl rt::StructRef<CfnRuleRedshiftDataParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-secretmanagerarn>
     #[track_caller]
-    pub fn secret_manager_arn(&self) -> rt::JsString {
+    pub fn secret_manager_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "secretManagerArn")
     }
     /// The SQL statement text to run.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-sql>
     #[track_caller]
-    pub fn sql(&self) -> rt::JsString {
+    pub fn sql(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "sql")
     }
     /// One or more SQL statements to run.
@@ -4660,7 +4660,7 @@ impl rt::StructRef<CfnRuleRedshiftDataParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-sqls>
     #[track_caller]
-    pub fn sqls(&self) -> rt::JsArray<rt::JsString> {
+    pub fn sqls(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "sqls")
     }
     /// The name of the SQL statement.
@@ -4669,14 +4669,14 @@ impl rt::StructRef<CfnRuleRedshiftDataParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-statementname>
     #[track_caller]
-    pub fn statement_name(&self) -> rt::JsString {
+    pub fn statement_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "statementName")
     }
     /// Indicates whether to send an event back to EventBridge after the SQL statement runs.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-redshiftdataparameters.html#cfn-events-rule-redshiftdataparameters-withevent>
     #[track_caller]
-    pub fn with_event(&self) -> rt::JsAny {
+    pub fn with_event(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "withEvent")
     }
 }
@@ -4738,7 +4738,7 @@ impl rt::StructRef<CfnRuleRetryPolicyProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-retrypolicy.html#cfn-events-rule-retrypolicy-maximumeventageinseconds>
     #[track_caller]
-    pub fn maximum_event_age_in_seconds(&self) -> rt::JsNumber {
+    pub fn maximum_event_age_in_seconds(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maximumEventAgeInSeconds")
     }
     /// The maximum number of retry attempts to make before the request fails.
@@ -4747,7 +4747,7 @@ impl rt::StructRef<CfnRuleRetryPolicyProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-events-rule-retrypolicy.html#cfn-events-rule-retrypolicy-maximumretryattempts>
     #[track_caller]
-    pub fn maximum_retry_attempts(&self) -> rt::JsNumber {
+    pub fn maximum_retry_attempts(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maximumRetryAttempts")
     }
 }
@@ -6076,7 +6076,7 @@ impl EventBus {
     }
     /// The name of the partner event source.
     #[track_caller]
-    pub fn event_source_name(&self) -> rt::JsString {
+    pub fn event_source_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "eventSourceName")
     }
     /// Collection of grant methods for an EventBus.
@@ -6801,14 +6801,14 @@ impl rt::StructRef<EventPattern> {
     ///
     /// Default: - No filtering on account
     #[track_caller]
-    pub fn account(&self) -> rt::JsArray<rt::JsString> {
+    pub fn account(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "account")
     }
     /// A JSON object, whose content is at the discretion of the service originating the event.
     ///
     /// Default: - No filtering on detail
     #[track_caller]
-    pub fn detail(&self) -> rt::JsMap<rt::JsAny> {
+    pub fn detail(&self) -> rt::JsOptional<rt::JsMap<rt::JsAny>> {
         rt::get_op(rt::JsObject::handle(self), "detail")
     }
     /// Identifies, in combination with the source field, the fields and values that appear in the detail field.
@@ -6817,7 +6817,7 @@ impl rt::StructRef<EventPattern> {
     ///
     /// Default: - No filtering on detail type
     #[track_caller]
-    pub fn detail_type(&self) -> rt::JsArray<rt::JsString> {
+    pub fn detail_type(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "detailType")
     }
     /// A unique value is generated for every event.
@@ -6827,14 +6827,14 @@ impl rt::StructRef<EventPattern> {
     ///
     /// Default: - No filtering on id
     #[track_caller]
-    pub fn id(&self) -> rt::JsArray<rt::JsString> {
+    pub fn id(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "id")
     }
     /// Identifies the AWS region where the event originated.
     ///
     /// Default: - No filtering on region
     #[track_caller]
-    pub fn region(&self) -> rt::JsArray<rt::JsString> {
+    pub fn region(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
     /// This JSON array contains ARNs that identify resources that are involved in the event.
@@ -6849,7 +6849,7 @@ impl rt::StructRef<EventPattern> {
     ///
     /// Default: - No filtering on resource
     #[track_caller]
-    pub fn resources(&self) -> rt::JsArray<rt::JsString> {
+    pub fn resources(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "resources")
     }
     /// Identifies the service that sourced the event.
@@ -6867,7 +6867,7 @@ impl rt::StructRef<EventPattern> {
     ///
     /// See: <https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html#genref-aws-service-namespaces>
     #[track_caller]
-    pub fn source(&self) -> rt::JsArray<rt::JsString> {
+    pub fn source(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "source")
     }
     /// The event timestamp, which can be specified by the service originating the event.
@@ -6878,14 +6878,14 @@ impl rt::StructRef<EventPattern> {
     ///
     /// Default: - No filtering on time
     #[track_caller]
-    pub fn time(&self) -> rt::JsArray<rt::JsString> {
+    pub fn time(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "time")
     }
     /// By default, this is set to 0 (zero) in all events.
     ///
     /// Default: - No filtering on version
     #[track_caller]
-    pub fn version(&self) -> rt::JsArray<rt::JsString> {
+    pub fn version(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "version")
     }
 }
@@ -6985,7 +6985,7 @@ impl IApiDestination {
     ///
     /// See: <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html#amazoneventbridge-resources-for-iam-policies>
     #[track_caller]
-    pub fn api_destination_arn_for_policy(&self) -> rt::JsString {
+    pub fn api_destination_arn_for_policy(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "apiDestinationArnForPolicy")
     }
     /// The Name of the Api Destination created.
@@ -7220,7 +7220,7 @@ impl IEventBus {
     }
     /// The partner event source to associate with this event bus resource.
     #[track_caller]
-    pub fn event_source_name(&self) -> rt::JsString {
+    pub fn event_source_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "eventSourceName")
     }
     /// The tree node.
@@ -8393,7 +8393,7 @@ impl rt::StructRef<RuleTargetConfig> {
     ///
     /// Default: - None
     #[track_caller]
-    pub fn app_sync_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleAppSyncParametersProperty> {
+    pub fn app_sync_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleAppSyncParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "appSyncParameters")
     }
     /// The Amazon Resource Name (ARN) of the target.
@@ -8405,33 +8405,33 @@ impl rt::StructRef<RuleTargetConfig> {
     ///
     /// Default: no parameters set
     #[track_caller]
-    pub fn batch_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleBatchParametersProperty> {
+    pub fn batch_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleBatchParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "batchParameters")
     }
     /// Contains information about a dead-letter queue configuration.
     ///
     /// Default: no dead-letter queue set
     #[track_caller]
-    pub fn dead_letter_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleDeadLetterConfigProperty> {
+    pub fn dead_letter_config(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleDeadLetterConfigProperty>> {
         rt::get_op(rt::JsObject::handle(self), "deadLetterConfig")
     }
     /// The Amazon ECS task definition and task count to use, if the event target is an Amazon ECS task.
     #[track_caller]
-    pub fn ecs_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleEcsParametersProperty> {
+    pub fn ecs_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleEcsParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "ecsParameters")
     }
     /// Contains the HTTP parameters to use when the target is a API Gateway REST endpoint or EventBridge API destination.
     ///
     /// Default: - None
     #[track_caller]
-    pub fn http_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleHttpParametersProperty> {
+    pub fn http_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleHttpParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "httpParameters")
     }
     /// What input to send to the event target.
     ///
     /// Default: the entire event
     #[track_caller]
-    pub fn input(&self) -> crate::aws_cdk_lib::aws_events::RuleTargetInput {
+    pub fn input(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_events::RuleTargetInput> {
         rt::get_op(rt::JsObject::handle(self), "input")
     }
     /// Settings that control shard assignment, when the target is a Kinesis stream.
@@ -8439,36 +8439,36 @@ impl rt::StructRef<RuleTargetConfig> {
     /// If you don't include this parameter, eventId is used as the
     /// partition key.
     #[track_caller]
-    pub fn kinesis_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleKinesisParametersProperty> {
+    pub fn kinesis_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleKinesisParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "kinesisParameters")
     }
     /// Parameters used when the rule invokes Amazon Redshift Queries.
     ///
     /// Default: - no parameters set
     #[track_caller]
-    pub fn redshift_data_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleRedshiftDataParametersProperty> {
+    pub fn redshift_data_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleRedshiftDataParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "redshiftDataParameters")
     }
     /// A RetryPolicy object that includes information about the retry policy settings.
     ///
     /// Default: EventBridge default retry policy
     #[track_caller]
-    pub fn retry_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleRetryPolicyProperty> {
+    pub fn retry_policy(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleRetryPolicyProperty>> {
         rt::get_op(rt::JsObject::handle(self), "retryPolicy")
     }
     /// Role to use to invoke this event target.
     #[track_caller]
-    pub fn role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IRole> {
         rt::get_op(rt::JsObject::handle(self), "role")
     }
     /// Parameters used when the rule invokes Amazon EC2 Systems Manager Run Command.
     #[track_caller]
-    pub fn run_command_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleRunCommandParametersProperty> {
+    pub fn run_command_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleRunCommandParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "runCommandParameters")
     }
     /// Parameters used when the FIFO sqs queue is used an event target by the rule.
     #[track_caller]
-    pub fn sqs_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleSqsParametersProperty> {
+    pub fn sqs_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_events::CfnRuleSqsParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "sqsParameters")
     }
     /// The resource that is backing this target.
@@ -8483,7 +8483,7 @@ impl rt::StructRef<RuleTargetConfig> {
     ///
     /// See: <https://docs.aws.amazon.com/eventbridge/latest/userguide/eventbridge-cross-account-event-delivery.html>
     #[track_caller]
-    pub fn target_resource(&self) -> crate::constructs::IConstruct {
+    pub fn target_resource(&self) -> rt::JsOptional<crate::constructs::IConstruct> {
         rt::get_op(rt::JsObject::handle(self), "targetResource")
     }
 }
@@ -8660,28 +8660,28 @@ impl rt::StructRef<RuleTargetInputProperties> {
     ///
     /// Default: - input for the event target. If the input contains a paths map values wil be extracted from event and inserted into the `inputTemplate`.
     #[track_caller]
-    pub fn input(&self) -> rt::JsString {
+    pub fn input(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "input")
     }
     /// JsonPath to take input from the input event.
     ///
     /// Default: - None. The entire matched event is passed as input
     #[track_caller]
-    pub fn input_path(&self) -> rt::JsString {
+    pub fn input_path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "inputPath")
     }
     /// Paths map to extract values from event and insert into `inputTemplate`.
     ///
     /// Default: - No values extracted from event.
     #[track_caller]
-    pub fn input_paths_map(&self) -> rt::JsMap<rt::JsString> {
+    pub fn input_paths_map(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "inputPathsMap")
     }
     /// Input template to insert paths map into.
     ///
     /// Default: - None.
     #[track_caller]
-    pub fn input_template(&self) -> rt::JsString {
+    pub fn input_template(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "inputTemplate")
     }
 }

@@ -1591,7 +1591,7 @@ impl EcsTask {
     ///
     /// Default: - A new security group is created.
     #[track_caller]
-    pub fn security_groups(&self) -> rt::JsArray<crate::aws_cdk_lib::aws_ec2::ISecurityGroup> {
+    pub fn security_groups(&self) -> rt::JsOptional<rt::JsArray<crate::aws_cdk_lib::aws_ec2::ISecurityGroup>> {
         rt::get_op(rt::JsObject::handle(self), "securityGroups")
     }
 }

@@ -169,7 +169,7 @@ impl AccountPrincipal {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
 }
@@ -242,7 +242,7 @@ impl rt::StructRef<AddToPrincipalPolicyResult> {
     ///
     /// Default: - Required if `statementAdded` is true.
     #[track_caller]
-    pub fn policy_dependable(&self) -> crate::constructs::IDependable {
+    pub fn policy_dependable(&self) -> rt::JsOptional<crate::constructs::IDependable> {
         rt::get_op(rt::JsObject::handle(self), "policyDependable")
     }
     /// Whether the statement was added to the identity's policies.
@@ -299,7 +299,7 @@ impl rt::StructRef<AddToResourcePolicyResult> {
     ///
     /// Default: - If `statementAdded` is true, the resource object itself. Otherwise, no dependable.
     #[track_caller]
-    pub fn policy_dependable(&self) -> crate::constructs::IDependable {
+    pub fn policy_dependable(&self) -> rt::JsOptional<crate::constructs::IDependable> {
         rt::get_op(rt::JsObject::handle(self), "policyDependable")
     }
     /// Whether the statement was added.
@@ -360,7 +360,7 @@ impl ArnPrincipal {
     }
     /// Return whether or not this principal is equal to the given principal.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }
@@ -415,7 +415,7 @@ impl CanonicalUserPrincipal {
     }
     /// Return whether or not this principal is equal to the given principal.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }
@@ -511,12 +511,12 @@ impl CfnAccessKey {
     }
     /// This value is specific to CloudFormation and can only be *incremented* .
     #[track_caller]
-    pub fn serial(&self) -> rt::JsNumber {
+    pub fn serial(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "serial")
     }
     /// The status of the access key.
     #[track_caller]
-    pub fn status(&self) -> rt::JsString {
+    pub fn status(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "status")
     }
     /// The name of the IAM user that the new key will belong to.
@@ -679,7 +679,7 @@ impl CfnGroup {
     ///
     /// Do not include the path in this value.
     #[track_caller]
-    pub fn group_name(&self) -> rt::JsString {
+    pub fn group_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "groupName")
     }
     /// A reference to a Group resource.
@@ -689,19 +689,19 @@ impl CfnGroup {
     }
     /// The Amazon Resource Name (ARN) of the IAM policy you want to attach.
     #[track_caller]
-    pub fn managed_policy_arns(&self) -> rt::JsArray<rt::JsString> {
+    pub fn managed_policy_arns(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "managedPolicyArns")
     }
     /// The path to the group.
     ///
     /// For more information about paths, see [IAM identifiers](https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_Identifiers.html) in the *IAM User Guide* .
     #[track_caller]
-    pub fn path(&self) -> rt::JsString {
+    pub fn path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "path")
     }
     /// Adds or updates an inline policy document that is embedded in the specified IAM group.
     #[track_caller]
-    pub fn policies(&self) -> rt::JsAny {
+    pub fn policies(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "policies")
     }
 }
@@ -1114,7 +1114,7 @@ impl CfnInstanceProfile {
     }
     /// The name of the instance profile to create.
     #[track_caller]
-    pub fn instance_profile_name(&self) -> rt::JsString {
+    pub fn instance_profile_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "instanceProfileName")
     }
     /// A reference to a InstanceProfile resource.
@@ -1124,7 +1124,7 @@ impl CfnInstanceProfile {
     }
     /// The path to the instance profile.
     #[track_caller]
-    pub fn path(&self) -> rt::JsString {
+    pub fn path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "path")
     }
     /// The name of the role to associate with the instance profile.
@@ -1317,17 +1317,17 @@ impl CfnManagedPolicy {
     }
     /// A friendly description of the policy.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The name (friendly name, not ARN) of the group to attach the policy to.
     #[track_caller]
-    pub fn groups(&self) -> rt::JsArray<rt::JsString> {
+    pub fn groups(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "groups")
     }
     /// The friendly name of the policy.
     #[track_caller]
-    pub fn managed_policy_name(&self) -> rt::JsString {
+    pub fn managed_policy_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "managedPolicyName")
     }
     /// A reference to a ManagedPolicy resource.
@@ -1337,7 +1337,7 @@ impl CfnManagedPolicy {
     }
     /// The path for the policy.
     #[track_caller]
-    pub fn path(&self) -> rt::JsString {
+    pub fn path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "path")
     }
     /// The JSON policy document that you want to use as the content for the new policy.
@@ -1347,12 +1347,12 @@ impl CfnManagedPolicy {
     }
     /// The name (friendly name, not ARN) of the role to attach the policy to.
     #[track_caller]
-    pub fn roles(&self) -> rt::JsArray<rt::JsString> {
+    pub fn roles(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "roles")
     }
     /// The name (friendly name, not ARN) of the IAM user to attach the policy to.
     #[track_caller]
-    pub fn users(&self) -> rt::JsArray<rt::JsString> {
+    pub fn users(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "users")
     }
 }
@@ -1640,7 +1640,7 @@ impl CfnOIDCProvider {
     }
     /// A list of client IDs (also known as audiences) that are associated with the specified IAM OIDC provider resource object.
     #[track_caller]
-    pub fn client_id_list(&self) -> rt::JsArray<rt::JsString> {
+    pub fn client_id_list(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "clientIdList")
     }
     /// A reference to a OIDCProvider resource.
@@ -1655,17 +1655,17 @@ impl CfnOIDCProvider {
     }
     /// A list of tags that are attached to the specified IAM OIDC provider.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// A list of certificate thumbprints that are associated with the specified IAM OIDC provider resource object.
     #[track_caller]
-    pub fn thumbprint_list(&self) -> rt::JsArray<rt::JsString> {
+    pub fn thumbprint_list(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "thumbprintList")
     }
     /// The URL that the IAM OIDC provider resource object is associated with.
     #[track_caller]
-    pub fn url(&self) -> rt::JsString {
+    pub fn url(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "url")
     }
 }
@@ -1830,7 +1830,7 @@ impl CfnPolicy {
     }
     /// The name of the group to associate the policy with.
     #[track_caller]
-    pub fn groups(&self) -> rt::JsArray<rt::JsString> {
+    pub fn groups(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "groups")
     }
     /// The policy document.
@@ -1850,12 +1850,12 @@ impl CfnPolicy {
     }
     /// The name of the role to associate the policy with.
     #[track_caller]
-    pub fn roles(&self) -> rt::JsArray<rt::JsString> {
+    pub fn roles(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "roles")
     }
     /// The name of the user to associate the policy with.
     #[track_caller]
-    pub fn users(&self) -> rt::JsArray<rt::JsString> {
+    pub fn users(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "users")
     }
 }
@@ -2069,39 +2069,39 @@ impl CfnRole {
     }
     /// A description of the role that you provide.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// A list of Amazon Resource Names (ARNs) of the IAM managed policies that you want to attach to the role.
     #[track_caller]
-    pub fn managed_policy_arns(&self) -> rt::JsArray<rt::JsString> {
+    pub fn managed_policy_arns(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "managedPolicyArns")
     }
     /// The maximum session duration (in seconds) that you want to set for the specified role.
     #[track_caller]
-    pub fn max_session_duration(&self) -> rt::JsNumber {
+    pub fn max_session_duration(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maxSessionDuration")
     }
     /// The path to the role.
     ///
     /// For more information about paths, see [IAM Identifiers](https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_Identifiers.html) in the *IAM User Guide* .
     #[track_caller]
-    pub fn path(&self) -> rt::JsString {
+    pub fn path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "path")
     }
     /// The ARN of the policy used to set the permissions boundary for the role.
     #[track_caller]
-    pub fn permissions_boundary(&self) -> rt::JsString {
+    pub fn permissions_boundary(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "permissionsBoundary")
     }
     /// Adds or updates an inline policy document that is embedded in the specified IAM role.
     #[track_caller]
-    pub fn policies(&self) -> rt::JsAny {
+    pub fn policies(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "policies")
     }
     /// A name for the IAM role, up to 64 characters in length.
     #[track_caller]
-    pub fn role_name(&self) -> rt::JsString {
+    pub fn role_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "roleName")
     }
     /// A reference to a Role resource.
@@ -2116,7 +2116,7 @@ impl CfnRole {
     }
     /// A list of tags that are attached to the role.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -2641,12 +2641,12 @@ impl CfnSAMLProvider {
     }
     /// Specifies the new private key from your external identity provider.
     #[track_caller]
-    pub fn add_private_key(&self) -> rt::JsString {
+    pub fn add_private_key(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "addPrivateKey")
     }
     /// Specifies the encryption setting for the SAML provider.
     #[track_caller]
-    pub fn assertion_encryption_mode(&self) -> rt::JsString {
+    pub fn assertion_encryption_mode(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "assertionEncryptionMode")
     }
     /// Returns the Amazon Resource Name (ARN) for the specified `AWS::IAM::SAMLProvider` resource.
@@ -2661,22 +2661,22 @@ impl CfnSAMLProvider {
     }
     /// The name of the provider to create.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The private key metadata for the SAML provider.
     #[track_caller]
-    pub fn private_key_list(&self) -> rt::JsAny {
+    pub fn private_key_list(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "privateKeyList")
     }
     /// The Key ID of the private key to remove.
     #[track_caller]
-    pub fn remove_private_key(&self) -> rt::JsString {
+    pub fn remove_private_key(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "removePrivateKey")
     }
     /// An XML document generated by an identity provider (IdP) that supports SAML 2.0. The document includes the issuer's name, expiration information, and keys that can be used to validate the SAML authentication response (assertions) that are received from the IdP. You must generate the metadata document using the identity management software that is used as your organization's IdP.
     #[track_caller]
-    pub fn saml_metadata_document(&self) -> rt::JsString {
+    pub fn saml_metadata_document(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "samlMetadataDocument")
     }
     /// A reference to a SAMLProvider resource.
@@ -2691,7 +2691,7 @@ impl CfnSAMLProvider {
     }
     /// A list of tags that you want to attach to the new IAM SAML provider.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -2971,27 +2971,27 @@ impl CfnServerCertificate {
     }
     /// The contents of the public key certificate.
     #[track_caller]
-    pub fn certificate_body(&self) -> rt::JsString {
+    pub fn certificate_body(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "certificateBody")
     }
     /// The contents of the public key certificate chain.
     #[track_caller]
-    pub fn certificate_chain(&self) -> rt::JsString {
+    pub fn certificate_chain(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "certificateChain")
     }
     /// The path for the server certificate.
     #[track_caller]
-    pub fn path(&self) -> rt::JsString {
+    pub fn path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "path")
     }
     /// The contents of the private key in PEM-encoded format.
     #[track_caller]
-    pub fn private_key(&self) -> rt::JsString {
+    pub fn private_key(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "privateKey")
     }
     /// The name for the server certificate.
     #[track_caller]
-    pub fn server_certificate_name(&self) -> rt::JsString {
+    pub fn server_certificate_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "serverCertificateName")
     }
     /// A reference to a ServerCertificate resource.
@@ -3006,7 +3006,7 @@ impl CfnServerCertificate {
     }
     /// A list of tags that are attached to the server certificate.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -3218,17 +3218,17 @@ impl CfnServiceLinkedRole {
     }
     /// The service principal for the AWS service to which this role is attached.
     #[track_caller]
-    pub fn aws_service_name(&self) -> rt::JsString {
+    pub fn aws_service_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "awsServiceName")
     }
     /// A string that you provide, which is combined with the service-provided prefix to form the complete role name.
     #[track_caller]
-    pub fn custom_suffix(&self) -> rt::JsString {
+    pub fn custom_suffix(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "customSuffix")
     }
     /// The description of the role.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// A reference to a ServiceLinkedRole resource.
@@ -3393,32 +3393,32 @@ impl CfnUser {
     }
     /// A list of group names to which you want to add the user.
     #[track_caller]
-    pub fn groups(&self) -> rt::JsArray<rt::JsString> {
+    pub fn groups(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "groups")
     }
     /// Creates a password for the specified IAM user.
     #[track_caller]
-    pub fn login_profile(&self) -> rt::JsAny {
+    pub fn login_profile(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "loginProfile")
     }
     /// A list of Amazon Resource Names (ARNs) of the IAM managed policies that you want to attach to the user.
     #[track_caller]
-    pub fn managed_policy_arns(&self) -> rt::JsArray<rt::JsString> {
+    pub fn managed_policy_arns(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "managedPolicyArns")
     }
     /// The path for the user name.
     #[track_caller]
-    pub fn path(&self) -> rt::JsString {
+    pub fn path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "path")
     }
     /// The ARN of the managed policy that is used to set the permissions boundary for the user.
     #[track_caller]
-    pub fn permissions_boundary(&self) -> rt::JsString {
+    pub fn permissions_boundary(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "permissionsBoundary")
     }
     /// Adds or updates an inline policy document that is embedded in the specified IAM user.
     #[track_caller]
-    pub fn policies(&self) -> rt::JsAny {
+    pub fn policies(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "policies")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -3428,14 +3428,14 @@ impl CfnUser {
     }
     /// A list of tags that you want to attach to the new user.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The name of the user to create.
     ///
     /// Do not include the path in this value.
     #[track_caller]
-    pub fn user_name(&self) -> rt::JsString {
+    pub fn user_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "userName")
     }
     /// A reference to a User resource.
@@ -4114,7 +4114,7 @@ impl CfnVirtualMFADevice {
     }
     /// The path for the virtual MFA device.
     #[track_caller]
-    pub fn path(&self) -> rt::JsString {
+    pub fn path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "path")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -4124,7 +4124,7 @@ impl CfnVirtualMFADevice {
     }
     /// A list of tags that you want to attach to the new IAM virtual MFA device.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The IAM user associated with this virtual MFA device.
@@ -4134,7 +4134,7 @@ impl CfnVirtualMFADevice {
     }
     /// The name of the virtual MFA device, which must be unique.
     #[track_caller]
-    pub fn virtual_mfa_device_name(&self) -> rt::JsString {
+    pub fn virtual_mfa_device_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "virtualMfaDeviceName")
     }
     /// A reference to a VirtualMFADevice resource.
@@ -4335,7 +4335,7 @@ impl ComparablePrincipal {
     }
     /// Return the dedupeString of the given principal, if available.
     #[track_caller]
-    pub fn dedupe_string_for(x: impl Into<crate::aws_cdk_lib::aws_iam::IPrincipal>) -> rt::JsString {
+    pub fn dedupe_string_for(x: impl Into<crate::aws_cdk_lib::aws_iam::IPrincipal>) -> rt::JsOptional<rt::JsString> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<crate::aws_cdk_lib::aws_iam::IPrincipal>::into(x)));
         rt::static_op("aws-cdk-lib.aws_iam.ComparablePrincipal", "dedupeStringFor", __args)
@@ -4411,7 +4411,7 @@ impl CompositePrincipal {
     }
     /// Return whether or not this principal is equal to the given principal.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }
@@ -4513,7 +4513,7 @@ impl DefaultEncryptedResourceFactories {
     /// Arguments:
     /// - `r#type`: the CloudFormation resource type (e.g., 'AWS::DynamoDB::Table').
     #[track_caller]
-    pub fn get(r#type: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::IEncryptedResourceFactory {
+    pub fn get(r#type: impl Into<rt::JsString>) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IEncryptedResourceFactory> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(r#type)));
         rt::static_op("aws-cdk-lib.aws_iam.DefaultEncryptedResourceFactories", "get", __args)
@@ -4560,7 +4560,7 @@ impl DefaultPolicyFactories {
     /// Arguments:
     /// - `r#type`: the CloudFormation resource type (e.g., 'AWS::DynamoDB::Table').
     #[track_caller]
-    pub fn get(r#type: impl Into<rt::JsString>) -> crate::aws_cdk_lib::aws_iam::IResourcePolicyFactory {
+    pub fn get(r#type: impl Into<rt::JsString>) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IResourcePolicyFactory> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::JsString>::into(r#type)));
         rt::static_op("aws-cdk-lib.aws_iam.DefaultPolicyFactories", "get", __args)
@@ -4627,7 +4627,7 @@ impl EncryptedResources {
     }
     /// Retrieve the IEncryptedResource associated with a construct, if available.
     #[track_caller]
-    pub fn of(resource: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_iam::IEncryptedResource {
+    pub fn of(resource: impl Into<rt::Opaque>) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IEncryptedResource> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(resource)));
         rt::static_op("aws-cdk-lib.aws_iam.EncryptedResources", "of", __args)
@@ -4694,7 +4694,7 @@ impl FederatedPrincipal {
     }
     /// Return whether or not this principal is equal to the given principal.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }
@@ -5007,7 +5007,7 @@ impl Grant {
     ///
     /// **Deprecated:** Use `principalStatements` instead
     #[track_caller]
-    pub fn principal_statement(&self) -> crate::aws_cdk_lib::aws_iam::PolicyStatement {
+    pub fn principal_statement(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::PolicyStatement> {
         rt::get_op(rt::JsObject::handle(self), "principalStatement")
     }
     /// The statements that were added to the principal's policy.
@@ -5019,7 +5019,7 @@ impl Grant {
     ///
     /// **Deprecated:** Use `resourceStatements` instead
     #[track_caller]
-    pub fn resource_statement(&self) -> crate::aws_cdk_lib::aws_iam::PolicyStatement {
+    pub fn resource_statement(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::PolicyStatement> {
         rt::get_op(rt::JsObject::handle(self), "resourceStatement")
     }
     /// The statements that were added to the resource policy.
@@ -5073,7 +5073,7 @@ impl rt::StructRef<GrantOnKeyResult> {
     ///
     /// Default: No grant
     #[track_caller]
-    pub fn grant(&self) -> crate::aws_cdk_lib::aws_iam::Grant {
+    pub fn grant(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::Grant> {
         rt::get_op(rt::JsObject::handle(self), "grant")
     }
 }
@@ -5716,7 +5716,7 @@ impl Group {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
 }
@@ -5943,7 +5943,7 @@ impl IAssumeRolePrincipal {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
 }
@@ -5968,7 +5968,7 @@ impl IComparablePrincipal {
     }
     /// Return a string format of this principal which should be identical if the two principals are the same.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }
@@ -5994,7 +5994,7 @@ impl IComparablePrincipal {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
 }
@@ -6199,7 +6199,7 @@ impl IGroup {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
     /// The stack in which this resource is defined.
@@ -6318,7 +6318,7 @@ impl IIdentity {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
     /// The stack in which this resource is defined.
@@ -6401,7 +6401,7 @@ impl IInstanceProfile {
     }
     /// The role associated with the InstanceProfile.
     #[track_caller]
-    pub fn role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IRole> {
         rt::get_op(rt::JsObject::handle(self), "role")
     }
     /// The stack in which this resource is defined.
@@ -6760,7 +6760,7 @@ impl IPrincipal {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
 }
@@ -7029,7 +7029,7 @@ impl IRole {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
     /// Returns the ARN of this role.
@@ -7243,7 +7243,7 @@ impl IUser {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
     /// The stack in which this resource is defined.
@@ -7363,7 +7363,7 @@ impl InstanceProfile {
     }
     /// Returns the role associated with this InstanceProfile.
     #[track_caller]
-    pub fn role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IRole> {
         rt::get_op(rt::JsObject::handle(self), "role")
     }
 }
@@ -7584,7 +7584,7 @@ impl LazyRole {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
     /// Returns the ARN of this role.
@@ -8685,7 +8685,7 @@ impl OrganizationPrincipal {
     }
     /// Return whether or not this principal is equal to the given principal.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }
@@ -9652,7 +9652,7 @@ impl PolicyStatement {
     }
     /// Statement ID for this statement Set Statement ID for this statement.
     #[track_caller]
-    pub fn sid(&self) -> rt::JsString {
+    pub fn sid(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "sid")
     }
 }
@@ -9832,7 +9832,7 @@ impl PrincipalBase {
     }
     /// Return whether or not this principal is equal to the given principal.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }
@@ -9892,7 +9892,7 @@ impl PrincipalBase {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
 }
@@ -10017,7 +10017,7 @@ impl PrincipalWithConditions {
     }
     /// Return whether or not this principal is equal to the given principal.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }
@@ -10059,7 +10059,7 @@ impl PrincipalWithConditions {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
 }
@@ -10115,7 +10115,7 @@ impl ResourceWithPolicies {
     }
     /// Retrieve the IResourceWithPolicyV2 associated with a construct, if available.
     #[track_caller]
-    pub fn of(resource: impl Into<rt::Opaque>) -> crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2 {
+    pub fn of(resource: impl Into<rt::Opaque>) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IResourceWithPolicyV2> {
         let mut __args: Vec<crate::program::Value> = Vec::new();
         __args.push(rt::ToValue::to_value(&Into::<rt::Opaque>::into(resource)));
         rt::static_op("aws-cdk-lib.aws_iam.ResourceWithPolicies", "of", __args)
@@ -10425,7 +10425,7 @@ impl Role {
     }
     /// The assume role policy document associated with this role.
     #[track_caller]
-    pub fn assume_role_policy(&self) -> crate::aws_cdk_lib::aws_iam::PolicyDocument {
+    pub fn assume_role_policy(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::PolicyDocument> {
         rt::get_op(rt::JsObject::handle(self), "assumeRolePolicy")
     }
     /// The principal to grant permissions to.
@@ -10440,7 +10440,7 @@ impl Role {
     }
     /// Returns the permissions boundary attached to this role.
     #[track_caller]
-    pub fn permissions_boundary(&self) -> crate::aws_cdk_lib::aws_iam::IManagedPolicy {
+    pub fn permissions_boundary(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IManagedPolicy> {
         rt::get_op(rt::JsObject::handle(self), "permissionsBoundary")
     }
     /// Returns the role.
@@ -10455,7 +10455,7 @@ impl Role {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
     /// Returns the ARN of this role.
@@ -11085,7 +11085,7 @@ impl ServicePrincipal {
     }
     /// Return whether or not this principal is equal to the given principal.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }
@@ -11229,7 +11229,7 @@ impl SessionTagsPrincipal {
     }
     /// Return whether or not this principal is equal to the given principal.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }
@@ -11250,7 +11250,7 @@ impl SessionTagsPrincipal {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
 }
@@ -11276,7 +11276,7 @@ impl StarPrincipal {
     }
     /// Return whether or not this principal is equal to the given principal.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }
@@ -11505,7 +11505,7 @@ impl User {
     }
     /// Returns the permissions boundary attached  to this user.
     #[track_caller]
-    pub fn permissions_boundary(&self) -> crate::aws_cdk_lib::aws_iam::IManagedPolicy {
+    pub fn permissions_boundary(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IManagedPolicy> {
         rt::get_op(rt::JsObject::handle(self), "permissionsBoundary")
     }
     /// Return the policy fragment that identifies this principal in a Policy.
@@ -11520,7 +11520,7 @@ impl User {
     /// Can be a Token - in that case,
     /// it's assumed to be AWS::AccountId.
     #[track_caller]
-    pub fn principal_account(&self) -> rt::JsString {
+    pub fn principal_account(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "principalAccount")
     }
     /// An attribute that represents the user's ARN.

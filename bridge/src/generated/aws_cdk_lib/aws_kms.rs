@@ -627,24 +627,24 @@ impl CfnKey {
     ///
     /// The default value is false.
     #[track_caller]
-    pub fn bypass_policy_lockout_safety_check(&self) -> rt::JsAny {
+    pub fn bypass_policy_lockout_safety_check(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "bypassPolicyLockoutSafetyCheck")
     }
     /// A description of the KMS key.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// Enables automatic rotation of the key material for the specified KMS key.
     #[track_caller]
-    pub fn enable_key_rotation(&self) -> rt::JsAny {
+    pub fn enable_key_rotation(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enableKeyRotation")
     }
     /// Specifies whether the KMS key is enabled.
     ///
     /// Disabled KMS keys cannot be used in cryptographic operations.
     #[track_caller]
-    pub fn enabled(&self) -> rt::JsAny {
+    pub fn enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enabled")
     }
     /// The key policy to attach to the KMS key.
@@ -659,32 +659,32 @@ impl CfnKey {
     }
     /// Specifies the type of KMS key to create.
     #[track_caller]
-    pub fn key_spec(&self) -> rt::JsString {
+    pub fn key_spec(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "keySpec")
     }
     /// Determines the [cryptographic operations](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#cryptographic-operations) for which you can use the KMS key. The default value is `ENCRYPT_DECRYPT` . This property is required for asymmetric KMS keys and HMAC KMS keys. You can't change the `KeyUsage` value after the KMS key is created.
     #[track_caller]
-    pub fn key_usage(&self) -> rt::JsString {
+    pub fn key_usage(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "keyUsage")
     }
     /// Creates a multi-Region primary key that you can replicate in other AWS Regions .
     #[track_caller]
-    pub fn multi_region(&self) -> rt::JsAny {
+    pub fn multi_region(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "multiRegion")
     }
     /// The source of the key material for the KMS key.
     #[track_caller]
-    pub fn origin(&self) -> rt::JsString {
+    pub fn origin(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "origin")
     }
     /// Specifies the number of days in the waiting period before AWS  deletes a KMS key that has been removed from a CloudFormation stack.
     #[track_caller]
-    pub fn pending_window_in_days(&self) -> rt::JsNumber {
+    pub fn pending_window_in_days(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "pendingWindowInDays")
     }
     /// Specifies a custom period of time between each rotation date.
     #[track_caller]
-    pub fn rotation_period_in_days(&self) -> rt::JsNumber {
+    pub fn rotation_period_in_days(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "rotationPeriodInDays")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -694,7 +694,7 @@ impl CfnKey {
     }
     /// Assigns one or more tags to the replica key.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1248,14 +1248,14 @@ impl CfnReplicaKey {
     }
     /// A description of the KMS key.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// Specifies whether the replica key is enabled.
     ///
     /// Disabled KMS keys cannot be used in cryptographic operations.
     #[track_caller]
-    pub fn enabled(&self) -> rt::JsAny {
+    pub fn enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enabled")
     }
     /// The key policy that authorizes use of the replica key.
@@ -1265,7 +1265,7 @@ impl CfnReplicaKey {
     }
     /// Specifies the number of days in the waiting period before AWS  deletes a replica key that has been removed from a CloudFormation stack.
     #[track_caller]
-    pub fn pending_window_in_days(&self) -> rt::JsNumber {
+    pub fn pending_window_in_days(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "pendingWindowInDays")
     }
     /// Specifies the multi-Region primary key to replicate.
@@ -1285,7 +1285,7 @@ impl CfnReplicaKey {
     }
     /// Assigns one or more tags to the replica key.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -2671,7 +2671,7 @@ impl ViaServicePrincipal {
     }
     /// Return whether or not this principal is equal to the given principal.
     #[track_caller]
-    pub fn dedupe_string(&self) -> rt::JsString {
+    pub fn dedupe_string(&self) -> rt::JsOptional<rt::JsString> {
         let __args: Vec<crate::program::Value> = Vec::new();
         rt::call_op(rt::JsObject::handle(self), "dedupeString", __args)
     }

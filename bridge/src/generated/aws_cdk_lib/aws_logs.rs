@@ -250,12 +250,12 @@ impl CfnAccountPolicy {
     }
     /// Currently the only valid value for this parameter is `ALL` , which specifies that the policy applies to all log groups in the account.
     #[track_caller]
-    pub fn scope(&self) -> rt::JsString {
+    pub fn scope(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "scope")
     }
     /// Use this parameter to apply the new policy to a subset of log groups in the account.
     #[track_caller]
-    pub fn selection_criteria(&self) -> rt::JsString {
+    pub fn selection_criteria(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "selectionCriteria")
     }
 }
@@ -572,27 +572,27 @@ impl CfnDelivery {
     }
     /// The field delimiter that is used between record fields when the final output format of a delivery is in `Plain` , `W3C` , or `Raw` format.
     #[track_caller]
-    pub fn field_delimiter(&self) -> rt::JsString {
+    pub fn field_delimiter(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "fieldDelimiter")
     }
     /// The list of record fields to be delivered to the destination, in order.
     #[track_caller]
-    pub fn record_fields(&self) -> rt::JsArray<rt::JsString> {
+    pub fn record_fields(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "recordFields")
     }
     /// Use this parameter to cause the S3 objects that contain delivered logs to use a prefix structure that allows for integration with Apache Hive.
     #[track_caller]
-    pub fn s3_enable_hive_compatible_path(&self) -> rt::JsAny {
+    pub fn s3_enable_hive_compatible_path(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "s3EnableHiveCompatiblePath")
     }
     /// Use this to reconfigure the S3 object prefix to contain either static or variable sections.
     #[track_caller]
-    pub fn s3_suffix_path(&self) -> rt::JsString {
+    pub fn s3_suffix_path(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "s3SuffixPath")
     }
     /// An array of key-value pairs to apply to the delivery.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -690,7 +690,7 @@ impl CfnDeliveryDestination {
     }
     /// An IAM policy that grants permissions to CloudWatch Logs to deliver logs cross-account to a specified destination in this account.
     #[track_caller]
-    pub fn delivery_destination_policy(&self) -> rt::JsAny {
+    pub fn delivery_destination_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "deliveryDestinationPolicy")
     }
     /// A reference to a DeliveryDestination resource.
@@ -700,12 +700,12 @@ impl CfnDeliveryDestination {
     }
     /// Displays whether this delivery destination is CloudWatch Logs, Amazon S3, Firehose, or X-Ray.
     #[track_caller]
-    pub fn delivery_destination_type(&self) -> rt::JsString {
+    pub fn delivery_destination_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "deliveryDestinationType")
     }
     /// The ARN of the AWS destination that this delivery destination represents.
     #[track_caller]
-    pub fn destination_resource_arn(&self) -> rt::JsString {
+    pub fn destination_resource_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "destinationResourceArn")
     }
     /// The name of this delivery destination.
@@ -715,12 +715,12 @@ impl CfnDeliveryDestination {
     }
     /// The format of the logs that are sent to this delivery destination.
     #[track_caller]
-    pub fn output_format(&self) -> rt::JsString {
+    pub fn output_format(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "outputFormat")
     }
     /// An array of key-value pairs to apply to the delivery destination.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1133,7 +1133,7 @@ impl CfnDeliverySource {
     }
     /// A map of key-value pairs to configure the delivery source.
     #[track_caller]
-    pub fn delivery_source_configuration(&self) -> rt::JsAny {
+    pub fn delivery_source_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "deliverySourceConfiguration")
     }
     /// A reference to a DeliverySource resource.
@@ -1143,7 +1143,7 @@ impl CfnDeliverySource {
     }
     /// The type of log that the source is sending.
     #[track_caller]
-    pub fn log_type(&self) -> rt::JsString {
+    pub fn log_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "logType")
     }
     /// The unique name of the delivery source.
@@ -1153,12 +1153,12 @@ impl CfnDeliverySource {
     }
     /// The ARN of the AWS resource that is generating and sending logs.
     #[track_caller]
-    pub fn resource_arn(&self) -> rt::JsString {
+    pub fn resource_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "resourceArn")
     }
     /// An array of key-value pairs to apply to the delivery source.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1351,7 +1351,7 @@ impl CfnDestination {
     }
     /// An IAM policy document that governs which AWS accounts can create subscription filters against this destination.
     #[track_caller]
-    pub fn destination_policy(&self) -> rt::JsString {
+    pub fn destination_policy(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "destinationPolicy")
     }
     /// A reference to a Destination resource.
@@ -1366,7 +1366,7 @@ impl CfnDestination {
     }
     /// The tags that have been assigned to this delivery destination.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The Amazon Resource Name (ARN) of the physical target where the log events are delivered (for example, a Kinesis stream).
@@ -1853,12 +1853,12 @@ impl CfnLogAnomalyDetector {
     }
     /// The ID of the account to create the anomaly detector in.
     #[track_caller]
-    pub fn account_id(&self) -> rt::JsString {
+    pub fn account_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "accountId")
     }
     /// The number of days to have visibility on an anomaly.
     #[track_caller]
-    pub fn anomaly_visibility_time(&self) -> rt::JsNumber {
+    pub fn anomaly_visibility_time(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "anomalyVisibilityTime")
     }
     /// The ARN of the anomaly detector.
@@ -1883,22 +1883,22 @@ impl CfnLogAnomalyDetector {
     }
     /// A name for this anomaly detector.
     #[track_caller]
-    pub fn detector_name(&self) -> rt::JsString {
+    pub fn detector_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "detectorName")
     }
     /// Specifies how often the anomaly detector is to run and look for anomalies.
     #[track_caller]
-    pub fn evaluation_frequency(&self) -> rt::JsString {
+    pub fn evaluation_frequency(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "evaluationFrequency")
     }
     /// You can use this parameter to limit the anomaly detection model to examine only log events that match the pattern you specify here.
     #[track_caller]
-    pub fn filter_pattern(&self) -> rt::JsString {
+    pub fn filter_pattern(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "filterPattern")
     }
     /// Optionally assigns a AWS  key to secure this anomaly detector and its findings.
     #[track_caller]
-    pub fn kms_key_id(&self) -> rt::JsString {
+    pub fn kms_key_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyId")
     }
     /// A reference to a LogAnomalyDetector resource.
@@ -1908,7 +1908,7 @@ impl CfnLogAnomalyDetector {
     }
     /// The ARN of the log group that is associated with this anomaly detector.
     #[track_caller]
-    pub fn log_group_arn_list(&self) -> rt::JsArray<rt::JsString> {
+    pub fn log_group_arn_list(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "logGroupArnList")
     }
 }
@@ -2146,7 +2146,7 @@ impl CfnLogGroup {
     }
     /// Indicates whether bearer token authentication is enabled for this log group.
     #[track_caller]
-    pub fn bearer_token_authentication_enabled(&self) -> rt::JsAny {
+    pub fn bearer_token_authentication_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "bearerTokenAuthenticationEnabled")
     }
     /// Creates a data protection policy and assigns it to the log group.
@@ -2156,29 +2156,29 @@ impl CfnLogGroup {
     }
     /// Indicates whether deletion protection is enabled for this log group.
     #[track_caller]
-    pub fn deletion_protection_enabled(&self) -> rt::JsAny {
+    pub fn deletion_protection_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "deletionProtectionEnabled")
     }
     /// Creates or updates a *field index policy* for the specified log group.
     #[track_caller]
-    pub fn field_index_policies(&self) -> rt::JsAny {
+    pub fn field_index_policies(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "fieldIndexPolicies")
     }
     /// The Amazon Resource Name (ARN) of the AWS  key to use when encrypting log data.
     #[track_caller]
-    pub fn kms_key_id(&self) -> rt::JsString {
+    pub fn kms_key_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyId")
     }
     /// Specifies the log group class for this log group.
     ///
     /// There are two classes:.
     #[track_caller]
-    pub fn log_group_class(&self) -> rt::JsString {
+    pub fn log_group_class(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "logGroupClass")
     }
     /// The name of the log group.
     #[track_caller]
-    pub fn log_group_name(&self) -> rt::JsString {
+    pub fn log_group_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "logGroupName")
     }
     /// A reference to a LogGroup resource.
@@ -2193,7 +2193,7 @@ impl CfnLogGroup {
     }
     /// The number of days to retain the log events in the specified log group.
     #[track_caller]
-    pub fn retention_in_days(&self) -> rt::JsNumber {
+    pub fn retention_in_days(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "retentionInDays")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -2203,7 +2203,7 @@ impl CfnLogGroup {
     }
     /// An array of key-value pairs to apply to the log group.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -2492,7 +2492,7 @@ impl CfnLogStream {
     }
     /// The name of the log stream.
     #[track_caller]
-    pub fn log_stream_name(&self) -> rt::JsString {
+    pub fn log_stream_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "logStreamName")
     }
     /// A reference to a LogStream resource.
@@ -2605,22 +2605,22 @@ impl CfnMetricFilter {
     }
     /// This parameter is valid only for log groups that have an active log transformer.
     #[track_caller]
-    pub fn apply_on_transformed_logs(&self) -> rt::JsAny {
+    pub fn apply_on_transformed_logs(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "applyOnTransformedLogs")
     }
     /// The list of system fields that are emitted as additional dimensions in the generated metrics.
     #[track_caller]
-    pub fn emit_system_field_dimensions(&self) -> rt::JsArray<rt::JsString> {
+    pub fn emit_system_field_dimensions(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "emitSystemFieldDimensions")
     }
     /// The filter expression that specifies which log events are processed by this metric filter based on system fields.
     #[track_caller]
-    pub fn field_selection_criteria(&self) -> rt::JsString {
+    pub fn field_selection_criteria(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "fieldSelectionCriteria")
     }
     /// The name of the metric filter.
     #[track_caller]
-    pub fn filter_name(&self) -> rt::JsString {
+    pub fn filter_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "filterName")
     }
     /// A filter pattern for extracting metric data out of ingested log events.
@@ -3060,7 +3060,7 @@ impl CfnQueryDefinition {
     }
     /// Use this parameter if you want the query to query only certain log groups.
     #[track_caller]
-    pub fn log_group_names(&self) -> rt::JsArray<rt::JsString> {
+    pub fn log_group_names(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "logGroupNames")
     }
     /// A name for the query definition.
@@ -3070,7 +3070,7 @@ impl CfnQueryDefinition {
     }
     /// Use this parameter to include specific query parameters as part of your query definition.
     #[track_caller]
-    pub fn parameters(&self) -> rt::JsAny {
+    pub fn parameters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "parameters")
     }
     /// A reference to a QueryDefinition resource.
@@ -3080,7 +3080,7 @@ impl CfnQueryDefinition {
     }
     /// The query language used for this query.
     #[track_caller]
-    pub fn query_language(&self) -> rt::JsString {
+    pub fn query_language(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "queryLanguage")
     }
     /// The query string to use for this query definition.
@@ -3478,11 +3478,11 @@ impl CfnScheduledQuery {
         rt::get_op(rt::JsObject::handle(self), "cdkTagManager")
     }
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     #[track_caller]
-    pub fn destination_configuration(&self) -> rt::JsAny {
+    pub fn destination_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "destinationConfiguration")
     }
     #[track_caller]
@@ -3490,7 +3490,7 @@ impl CfnScheduledQuery {
         rt::get_op(rt::JsObject::handle(self), "executionRoleArn")
     }
     #[track_caller]
-    pub fn log_group_identifiers(&self) -> rt::JsArray<rt::JsString> {
+    pub fn log_group_identifiers(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "logGroupIdentifiers")
     }
     #[track_caller]
@@ -3506,7 +3506,7 @@ impl CfnScheduledQuery {
         rt::get_op(rt::JsObject::handle(self), "queryString")
     }
     #[track_caller]
-    pub fn schedule_end_time(&self) -> rt::JsNumber {
+    pub fn schedule_end_time(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "scheduleEndTime")
     }
     #[track_caller]
@@ -3514,7 +3514,7 @@ impl CfnScheduledQuery {
         rt::get_op(rt::JsObject::handle(self), "scheduleExpression")
     }
     #[track_caller]
-    pub fn schedule_start_time(&self) -> rt::JsNumber {
+    pub fn schedule_start_time(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "scheduleStartTime")
     }
     /// A reference to a ScheduledQuery resource.
@@ -3523,19 +3523,19 @@ impl CfnScheduledQuery {
         rt::get_op(rt::JsObject::handle(self), "scheduledQueryRef")
     }
     #[track_caller]
-    pub fn start_time_offset(&self) -> rt::JsNumber {
+    pub fn start_time_offset(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "startTimeOffset")
     }
     #[track_caller]
-    pub fn state(&self) -> rt::JsString {
+    pub fn state(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "state")
     }
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_logs::CfnScheduledQueryTagsItemsProperty>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_logs::CfnScheduledQueryTagsItemsProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     #[track_caller]
-    pub fn timezone(&self) -> rt::JsString {
+    pub fn timezone(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "timezone")
     }
 }
@@ -4006,7 +4006,7 @@ impl CfnSubscriptionFilter {
     }
     /// This parameter is valid only for log groups that have an active log transformer.
     #[track_caller]
-    pub fn apply_on_transformed_logs(&self) -> rt::JsAny {
+    pub fn apply_on_transformed_logs(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "applyOnTransformedLogs")
     }
     /// The Amazon Resource Name (ARN) of the destination.
@@ -4016,22 +4016,22 @@ impl CfnSubscriptionFilter {
     }
     /// The method used to distribute log data to the destination, which can be either random or grouped by log stream.
     #[track_caller]
-    pub fn distribution(&self) -> rt::JsString {
+    pub fn distribution(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "distribution")
     }
     /// The list of system fields that are included in the log events sent to the subscription destination.
     #[track_caller]
-    pub fn emit_system_fields(&self) -> rt::JsArray<rt::JsString> {
+    pub fn emit_system_fields(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "emitSystemFields")
     }
     /// The filter expression that specifies which log events are processed by this subscription filter based on system fields.
     #[track_caller]
-    pub fn field_selection_criteria(&self) -> rt::JsString {
+    pub fn field_selection_criteria(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "fieldSelectionCriteria")
     }
     /// The name of the subscription filter.
     #[track_caller]
-    pub fn filter_name(&self) -> rt::JsString {
+    pub fn filter_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "filterName")
     }
     /// The filtering expressions that restrict what gets delivered to the destination AWS resource.
@@ -4046,7 +4046,7 @@ impl CfnSubscriptionFilter {
     }
     /// The ARN of an IAM role that grants CloudWatch Logs permissions to deliver ingested log events to the destination stream.
     #[track_caller]
-    pub fn role_arn(&self) -> rt::JsString {
+    pub fn role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "roleArn")
     }
     /// A reference to a SubscriptionFilter resource.
@@ -9688,7 +9688,7 @@ impl rt::StructRef<LogSubscriptionDestinationConfig> {
     ///
     /// Default: No role assumed
     #[track_caller]
-    pub fn role(&self) -> crate::aws_cdk_lib::aws_iam::IRole {
+    pub fn role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::IRole> {
         rt::get_op(rt::JsObject::handle(self), "role")
     }
 }
@@ -10752,7 +10752,7 @@ impl QueryString {
     }
     /// Length of statsStatements.
     #[track_caller]
-    pub fn stats_statements_length(&self) -> rt::JsNumber {
+    pub fn stats_statements_length(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "statsStatementsLength")
     }
 }

@@ -1070,7 +1070,7 @@ impl rt::StructRef<AliasRecordTargetConfig> {
     ///
     /// Default: - no health check configuration
     #[track_caller]
-    pub fn evaluate_target_health(&self) -> rt::JsBool {
+    pub fn evaluate_target_health(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "evaluateTargetHealth")
     }
     /// Hosted zone ID of the target.
@@ -1876,7 +1876,7 @@ impl CfnCidrCollection {
     }
     /// A complex type that contains information about the list of CIDR locations.
     #[track_caller]
-    pub fn locations(&self) -> rt::JsAny {
+    pub fn locations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "locations")
     }
     /// The name of a CIDR collection.
@@ -2303,7 +2303,7 @@ impl CfnHealthCheck {
     }
     /// The `HealthCheckTags` property describes key-value pairs that are associated with an `AWS::Route53::HealthCheck` resource.
     #[track_caller]
-    pub fn health_check_tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_route53::CfnHealthCheckHealthCheckTagProperty>> {
+    pub fn health_check_tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_route53::CfnHealthCheckHealthCheckTagProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckTags")
     }
 }
@@ -3095,17 +3095,17 @@ impl CfnHostedZone {
         rt::get_op(rt::JsObject::handle(self), "attrNameServers")
     }
     #[track_caller]
-    pub fn delegation_set_id(&self) -> rt::JsString {
+    pub fn delegation_set_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "delegationSetId")
     }
     /// A complex type that contains an optional comment.
     #[track_caller]
-    pub fn hosted_zone_config(&self) -> rt::JsAny {
+    pub fn hosted_zone_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneConfig")
     }
     /// The features configuration for the hosted zone, including accelerated recovery settings and status information.
     #[track_caller]
-    pub fn hosted_zone_features(&self) -> rt::JsAny {
+    pub fn hosted_zone_features(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneFeatures")
     }
     /// A reference to a HostedZone resource.
@@ -3115,17 +3115,17 @@ impl CfnHostedZone {
     }
     /// Adds, edits, or deletes tags for a health check or a hosted zone.
     #[track_caller]
-    pub fn hosted_zone_tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_route53::CfnHostedZoneHostedZoneTagProperty>> {
+    pub fn hosted_zone_tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::aws_route53::CfnHostedZoneHostedZoneTagProperty>>> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneTagsRaw")
     }
     /// The name of the domain.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// Creates a configuration for DNS query logging.
     #[track_caller]
-    pub fn query_logging_config(&self) -> rt::JsAny {
+    pub fn query_logging_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "queryLoggingConfig")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -3135,7 +3135,7 @@ impl CfnHostedZone {
     }
     /// *Private hosted zones:* A complex type that contains information about the VPCs that are associated with the specified hosted zone.
     #[track_caller]
-    pub fn vpcs(&self) -> rt::JsAny {
+    pub fn vpcs(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "vpcs")
     }
 }
@@ -4024,47 +4024,47 @@ impl CfnRecordSet {
     }
     /// *Alias resource record sets only:* Information about the AWS resource, such as a CloudFront distribution or an Amazon S3 bucket, that you want to route traffic to.
     #[track_caller]
-    pub fn alias_target(&self) -> rt::JsAny {
+    pub fn alias_target(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "aliasTarget")
     }
     /// The object that is specified in resource record set object when you are linking a resource record set to a CIDR location.
     #[track_caller]
-    pub fn cidr_routing_config(&self) -> rt::JsAny {
+    pub fn cidr_routing_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "cidrRoutingConfig")
     }
     /// *Optional:* Any comments you want to include about a change batch request.
     #[track_caller]
-    pub fn comment(&self) -> rt::JsString {
+    pub fn comment(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "comment")
     }
     /// *Failover resource record sets only:* To configure failover, you add the `Failover` element to two resource record sets.
     #[track_caller]
-    pub fn failover(&self) -> rt::JsString {
+    pub fn failover(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "failover")
     }
     /// *Geolocation resource record sets only:* A complex type that lets you control how Amazon Route 53 responds to DNS queries based on the geographic origin of the query.
     #[track_caller]
-    pub fn geo_location(&self) -> rt::JsAny {
+    pub fn geo_location(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "geoLocation")
     }
     /// If you want Amazon Route 53 to return this resource record set in response to a DNS query only when the status of a health check is healthy, include the `HealthCheckId` element and specify the ID of the applicable health check.
     #[track_caller]
-    pub fn health_check_id(&self) -> rt::JsString {
+    pub fn health_check_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckId")
     }
     /// The ID of the hosted zone that you want to create records in.
     #[track_caller]
-    pub fn hosted_zone_id(&self) -> rt::JsString {
+    pub fn hosted_zone_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneId")
     }
     /// The name of the hosted zone that you want to create records in.
     #[track_caller]
-    pub fn hosted_zone_name(&self) -> rt::JsString {
+    pub fn hosted_zone_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneName")
     }
     /// *Multivalue answer resource record sets only* : To route traffic approximately randomly to multiple resources, such as web servers, create one multivalue answer record for each resource and specify `true` for `MultiValueAnswer` .
     #[track_caller]
-    pub fn multi_value_answer(&self) -> rt::JsAny {
+    pub fn multi_value_answer(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "multiValueAnswer")
     }
     /// The name of the record that you want to create, update, or delete.
@@ -4079,24 +4079,24 @@ impl CfnRecordSet {
     }
     /// *Latency-based resource record sets only:* The Amazon EC2 Region where you created the resource that this resource record set refers to.
     #[track_caller]
-    pub fn region(&self) -> rt::JsString {
+    pub fn region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
     /// One or more values that correspond with the value that you specified for the `Type` property.
     #[track_caller]
-    pub fn resource_records(&self) -> rt::JsArray<rt::JsString> {
+    pub fn resource_records(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "resourceRecords")
     }
     /// *Resource record sets that have a routing policy other than simple:* An identifier that differentiates among multiple resource record sets that have the same combination of name and type, such as multiple weighted resource record sets named acme.example.com that have a type of A. In a group of resource record sets that have the same name and type, the value of `SetIdentifier` must be unique for each resource record set.
     #[track_caller]
-    pub fn set_identifier(&self) -> rt::JsString {
+    pub fn set_identifier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "setIdentifier")
     }
     /// The resource record cache time to live (TTL), in seconds.
     ///
     /// Note the following:.
     #[track_caller]
-    pub fn ttl(&self) -> rt::JsString {
+    pub fn ttl(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ttl")
     }
     /// The DNS record type.
@@ -4106,7 +4106,7 @@ impl CfnRecordSet {
     }
     /// *Weighted resource record sets only:* Among resource record sets that have the same combination of DNS name and type, a value that determines the proportion of DNS queries that Amazon Route 53 responds to using the current resource record set.
     #[track_caller]
-    pub fn weight(&self) -> rt::JsNumber {
+    pub fn weight(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "weight")
     }
 }
@@ -4619,17 +4619,17 @@ impl CfnRecordSetGroup {
     }
     /// *Optional:* Any comments you want to include about a change batch request.
     #[track_caller]
-    pub fn comment(&self) -> rt::JsString {
+    pub fn comment(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "comment")
     }
     /// The ID of the hosted zone that you want to create records in.
     #[track_caller]
-    pub fn hosted_zone_id(&self) -> rt::JsString {
+    pub fn hosted_zone_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneId")
     }
     /// The name of the hosted zone that you want to create records in.
     #[track_caller]
-    pub fn hosted_zone_name(&self) -> rt::JsString {
+    pub fn hosted_zone_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneName")
     }
     /// A reference to a RecordSetGroup resource.
@@ -4639,7 +4639,7 @@ impl CfnRecordSetGroup {
     }
     /// A complex type that contains one `RecordSet` element for each record that you want to create.
     #[track_caller]
-    pub fn record_sets(&self) -> rt::JsAny {
+    pub fn record_sets(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "recordSets")
     }
 }
@@ -6558,7 +6558,7 @@ impl CfnTrafficPolicy {
     }
     /// Any comments to include about the traffic policy.
     #[track_caller]
-    pub fn comment(&self) -> rt::JsString {
+    pub fn comment(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "comment")
     }
     /// The definition of the traffic policy in JSON format.
@@ -7906,15 +7906,15 @@ impl GeoLocation {
         rt::static_op("aws-cdk-lib.aws_route53.GeoLocation", "subdivision", __args)
     }
     #[track_caller]
-    pub fn continent_code(&self) -> rt::JsAny {
+    pub fn continent_code(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "continentCode")
     }
     #[track_caller]
-    pub fn country_code(&self) -> rt::JsString {
+    pub fn country_code(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "countryCode")
     }
     #[track_caller]
-    pub fn subdivision_code(&self) -> rt::JsString {
+    pub fn subdivision_code(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "subdivisionCode")
     }
 }
@@ -8477,7 +8477,7 @@ impl HostedZone {
     ///
     /// This attribute will be undefined for private hosted zones or hosted zones imported from another stack.
     #[track_caller]
-    pub fn hosted_zone_name_servers(&self) -> rt::JsArray<rt::JsString> {
+    pub fn hosted_zone_name_servers(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneNameServers")
     }
     /// A reference to a HostedZone resource.
@@ -9403,7 +9403,7 @@ impl IHostedZone {
     ///
     /// This attribute will be undefined for private hosted zones or hosted zones imported from another stack.
     #[track_caller]
-    pub fn hosted_zone_name_servers(&self) -> rt::JsArray<rt::JsString> {
+    pub fn hosted_zone_name_servers(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneNameServers")
     }
     /// A reference to a HostedZone resource.
@@ -9649,7 +9649,7 @@ impl IPrivateHostedZone {
     ///
     /// This attribute will be undefined for private hosted zones or hosted zones imported from another stack.
     #[track_caller]
-    pub fn hosted_zone_name_servers(&self) -> rt::JsArray<rt::JsString> {
+    pub fn hosted_zone_name_servers(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneNameServers")
     }
     /// A reference to a HostedZone resource.
@@ -9762,7 +9762,7 @@ impl IPublicHostedZone {
     ///
     /// This attribute will be undefined for private hosted zones or hosted zones imported from another stack.
     #[track_caller]
-    pub fn hosted_zone_name_servers(&self) -> rt::JsArray<rt::JsString> {
+    pub fn hosted_zone_name_servers(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "hostedZoneNameServers")
     }
     /// A reference to a HostedZone resource.
@@ -11057,7 +11057,7 @@ impl PublicHostedZone {
     }
     /// Role for cross account zone delegation.
     #[track_caller]
-    pub fn cross_account_zone_delegation_role(&self) -> crate::aws_cdk_lib::aws_iam::Role {
+    pub fn cross_account_zone_delegation_role(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_iam::Role> {
         rt::get_op(rt::JsObject::handle(self), "crossAccountZoneDelegationRole")
     }
 }
@@ -11915,12 +11915,12 @@ impl RecordTarget {
     }
     /// alias for targets such as CloudFront distribution to route traffic to.
     #[track_caller]
-    pub fn alias_target(&self) -> crate::aws_cdk_lib::aws_route53::IAliasRecordTarget {
+    pub fn alias_target(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_route53::IAliasRecordTarget> {
         rt::get_op(rt::JsObject::handle(self), "aliasTarget")
     }
     /// correspond with the chosen record type (e.g. for 'A' Type, specify one or more IP addresses).
     #[track_caller]
-    pub fn values(&self) -> rt::JsArray<rt::JsString> {
+    pub fn values(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "values")
     }
 }

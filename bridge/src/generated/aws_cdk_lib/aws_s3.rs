@@ -36,19 +36,19 @@ impl BlockPublicAccess {
         rt::static_get_op("aws-cdk-lib.aws_s3.BlockPublicAccess", "BLOCK_ALL")
     }
     #[track_caller]
-    pub fn block_public_acls(&self) -> rt::JsBool {
+    pub fn block_public_acls(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "blockPublicAcls")
     }
     #[track_caller]
-    pub fn block_public_policy(&self) -> rt::JsBool {
+    pub fn block_public_policy(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "blockPublicPolicy")
     }
     #[track_caller]
-    pub fn ignore_public_acls(&self) -> rt::JsBool {
+    pub fn ignore_public_acls(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "ignorePublicAcls")
     }
     #[track_caller]
-    pub fn restrict_public_buckets(&self) -> rt::JsBool {
+    pub fn restrict_public_buckets(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "restrictPublicBuckets")
     }
 }
@@ -328,17 +328,17 @@ impl Bucket {
     }
     /// Whether to disallow public access.
     #[track_caller]
-    pub fn disallow_public_access(&self) -> rt::JsBool {
+    pub fn disallow_public_access(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "disallowPublicAccess")
     }
     /// Optional KMS encryption key associated with this bucket.
     #[track_caller]
-    pub fn encryption_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKey")
     }
     /// If this bucket has been configured for static website hosting.
     #[track_caller]
-    pub fn is_website(&self) -> rt::JsBool {
+    pub fn is_website(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "isWebsite")
     }
     /// The resource policy associated with this bucket.
@@ -346,12 +346,12 @@ impl Bucket {
     /// If `autoCreatePolicy` is true, a `BucketPolicy` will be created upon the
     /// first call to addToResourcePolicy(s).
     #[track_caller]
-    pub fn policy(&self) -> crate::aws_cdk_lib::aws_s3::BucketPolicy {
+    pub fn policy(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_s3::BucketPolicy> {
         rt::get_op(rt::JsObject::handle(self), "policy")
     }
     /// Role used to set up permissions on this bucket for replication.
     #[track_caller]
-    pub fn replication_role_arn(&self) -> rt::JsString {
+    pub fn replication_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "replicationRoleArn")
     }
 }
@@ -1389,12 +1389,12 @@ impl BucketBase {
     }
     /// Whether to disallow public access.
     #[track_caller]
-    pub fn disallow_public_access(&self) -> rt::JsBool {
+    pub fn disallow_public_access(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "disallowPublicAccess")
     }
     /// Optional KMS encryption key associated with this bucket.
     #[track_caller]
-    pub fn encryption_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKey")
     }
     /// Collection of grant methods for a Bucket.
@@ -1404,7 +1404,7 @@ impl BucketBase {
     }
     /// If this bucket has been configured for static website hosting.
     #[track_caller]
-    pub fn is_website(&self) -> rt::JsBool {
+    pub fn is_website(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "isWebsite")
     }
     /// The resource policy associated with this bucket.
@@ -1412,12 +1412,12 @@ impl BucketBase {
     /// If `autoCreatePolicy` is true, a `BucketPolicy` will be created upon the
     /// first call to addToResourcePolicy(s).
     #[track_caller]
-    pub fn policy(&self) -> crate::aws_cdk_lib::aws_s3::BucketPolicy {
+    pub fn policy(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_s3::BucketPolicy> {
         rt::get_op(rt::JsObject::handle(self), "policy")
     }
     /// Role used to set up permissions on this bucket for replication.
     #[track_caller]
-    pub fn replication_role_arn(&self) -> rt::JsString {
+    pub fn replication_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "replicationRoleArn")
     }
 }
@@ -1887,7 +1887,7 @@ impl rt::StructRef<BucketNotificationDestinationConfig> {
     }
     /// Any additional dependencies that should be resolved before the bucket notification can be configured (for example, the SNS Topic Policy resource).
     #[track_caller]
-    pub fn dependencies(&self) -> rt::JsArray<crate::constructs::IDependable> {
+    pub fn dependencies(&self) -> rt::JsOptional<rt::JsArray<crate::constructs::IDependable>> {
         rt::get_op(rt::JsObject::handle(self), "dependencies")
     }
     /// The notification type.
@@ -2769,7 +2769,7 @@ impl CfnAccessGrant {
     }
     /// The configuration options of the grant location.
     #[track_caller]
-    pub fn access_grants_location_configuration(&self) -> rt::JsAny {
+    pub fn access_grants_location_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "accessGrantsLocationConfiguration")
     }
     /// The ID of the registered location to which you are granting access.
@@ -2779,7 +2779,7 @@ impl CfnAccessGrant {
     }
     /// The Amazon Resource Name (ARN) of an AWS IAM Identity Center application associated with your Identity Center instance.
     #[track_caller]
-    pub fn application_arn(&self) -> rt::JsString {
+    pub fn application_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "applicationArn")
     }
     /// The ARN of the access grant.
@@ -2818,12 +2818,12 @@ impl CfnAccessGrant {
     }
     /// The type of `S3SubPrefix` .
     #[track_caller]
-    pub fn s3_prefix_type(&self) -> rt::JsString {
+    pub fn s3_prefix_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "s3PrefixType")
     }
     /// The AWS resource tags that you are adding to the access grant.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -3198,12 +3198,12 @@ impl CfnAccessGrantsInstance {
     }
     /// If you would like to associate your S3 Access Grants instance with an AWS IAM Identity Center instance, use this field to pass the Amazon Resource Name (ARN) of the AWS IAM Identity Center instance that you are associating with your S3 Access Grants instance.
     #[track_caller]
-    pub fn identity_center_arn(&self) -> rt::JsString {
+    pub fn identity_center_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "identityCenterArn")
     }
     /// The AWS resource tags that you are adding to the S3 Access Grants instance.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -3360,7 +3360,7 @@ impl CfnAccessGrantsLocation {
     }
     /// The AWS resource tags that you are adding to the S3 Access Grants location.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -3555,7 +3555,7 @@ impl CfnAccessPoint {
     }
     /// The AWS account ID associated with the S3 bucket associated with this access point.
     #[track_caller]
-    pub fn bucket_account_id(&self) -> rt::JsString {
+    pub fn bucket_account_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bucketAccountId")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -3565,7 +3565,7 @@ impl CfnAccessPoint {
     }
     /// The name of this access point.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The access point policy associated with this access point.
@@ -3575,17 +3575,17 @@ impl CfnAccessPoint {
     }
     /// The PublicAccessBlock configuration that you want to apply to this Amazon S3 bucket.
     #[track_caller]
-    pub fn public_access_block_configuration(&self) -> rt::JsAny {
+    pub fn public_access_block_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "publicAccessBlockConfiguration")
     }
     /// An array of tags that you can apply to access points.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The Virtual Private Cloud (VPC) configuration for this access point, if one exists.
     #[track_caller]
-    pub fn vpc_configuration(&self) -> rt::JsAny {
+    pub fn vpc_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "vpcConfiguration")
     }
 }
@@ -3950,22 +3950,22 @@ impl CfnBucket {
     }
     /// The ABAC status of the general purpose bucket.
     #[track_caller]
-    pub fn abac_status(&self) -> rt::JsString {
+    pub fn abac_status(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "abacStatus")
     }
     /// Configures the transfer acceleration state for an Amazon S3 bucket.
     #[track_caller]
-    pub fn accelerate_configuration(&self) -> rt::JsAny {
+    pub fn accelerate_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "accelerateConfiguration")
     }
     /// > This is a legacy property, and it is not recommended for most use cases.
     #[track_caller]
-    pub fn access_control(&self) -> rt::JsString {
+    pub fn access_control(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "accessControl")
     }
     /// Specifies the configuration and any analyses for the analytics filter of an Amazon S3 bucket.
     #[track_caller]
-    pub fn analytics_configurations(&self) -> rt::JsAny {
+    pub fn analytics_configurations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "analyticsConfigurations")
     }
     /// Returns the Amazon Resource Name (ARN) of the specified bucket.
@@ -4058,20 +4058,20 @@ impl CfnBucket {
     }
     /// Specifies default encryption for a bucket using server-side encryption with Amazon S3-managed keys (SSE-S3), AWS KMS-managed keys (SSE-KMS), or dual-layer server-side encryption with KMS-managed keys (DSSE-KMS).
     #[track_caller]
-    pub fn bucket_encryption(&self) -> rt::JsAny {
+    pub fn bucket_encryption(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "bucketEncryption")
     }
     /// A name for the bucket.
     #[track_caller]
-    pub fn bucket_name(&self) -> rt::JsString {
+    pub fn bucket_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bucketName")
     }
     #[track_caller]
-    pub fn bucket_name_prefix(&self) -> rt::JsString {
+    pub fn bucket_name_prefix(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bucketNamePrefix")
     }
     #[track_caller]
-    pub fn bucket_namespace(&self) -> rt::JsString {
+    pub fn bucket_namespace(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bucketNamespace")
     }
     /// A reference to a Bucket resource.
@@ -4081,72 +4081,72 @@ impl CfnBucket {
     }
     /// Describes the cross-origin access configuration for objects in an Amazon S3 bucket.
     #[track_caller]
-    pub fn cors_configuration(&self) -> rt::JsAny {
+    pub fn cors_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "corsConfiguration")
     }
     /// Defines how Amazon S3 handles Intelligent-Tiering storage.
     #[track_caller]
-    pub fn intelligent_tiering_configurations(&self) -> rt::JsAny {
+    pub fn intelligent_tiering_configurations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "intelligentTieringConfigurations")
     }
     /// Specifies the S3 Inventory configuration for an Amazon S3 bucket.
     #[track_caller]
-    pub fn inventory_configurations(&self) -> rt::JsAny {
+    pub fn inventory_configurations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "inventoryConfigurations")
     }
     /// Specifies the lifecycle configuration for objects in an Amazon S3 bucket.
     #[track_caller]
-    pub fn lifecycle_configuration(&self) -> rt::JsAny {
+    pub fn lifecycle_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "lifecycleConfiguration")
     }
     /// Settings that define where logs are stored.
     #[track_caller]
-    pub fn logging_configuration(&self) -> rt::JsAny {
+    pub fn logging_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "loggingConfiguration")
     }
     /// The S3 Metadata configuration for a general purpose bucket.
     #[track_caller]
-    pub fn metadata_configuration(&self) -> rt::JsAny {
+    pub fn metadata_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "metadataConfiguration")
     }
     /// The metadata table configuration of an Amazon S3 general purpose bucket.
     #[track_caller]
-    pub fn metadata_table_configuration(&self) -> rt::JsAny {
+    pub fn metadata_table_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "metadataTableConfiguration")
     }
     /// Specifies a metrics configuration for the CloudWatch request metrics (specified by the metrics configuration ID) from an Amazon S3 bucket.
     #[track_caller]
-    pub fn metrics_configurations(&self) -> rt::JsAny {
+    pub fn metrics_configurations(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "metricsConfigurations")
     }
     /// Configuration that defines how Amazon S3 handles bucket notifications.
     #[track_caller]
-    pub fn notification_configuration(&self) -> rt::JsAny {
+    pub fn notification_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "notificationConfiguration")
     }
     /// > This operation is not supported for directory buckets.
     #[track_caller]
-    pub fn object_lock_configuration(&self) -> rt::JsAny {
+    pub fn object_lock_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "objectLockConfiguration")
     }
     /// Indicates whether this bucket has an Object Lock configuration enabled.
     #[track_caller]
-    pub fn object_lock_enabled(&self) -> rt::JsAny {
+    pub fn object_lock_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "objectLockEnabled")
     }
     /// Configuration that defines how Amazon S3 handles Object Ownership rules.
     #[track_caller]
-    pub fn ownership_controls(&self) -> rt::JsAny {
+    pub fn ownership_controls(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "ownershipControls")
     }
     /// Configuration that defines how Amazon S3 handles public access.
     #[track_caller]
-    pub fn public_access_block_configuration(&self) -> rt::JsAny {
+    pub fn public_access_block_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "publicAccessBlockConfiguration")
     }
     /// Configuration for replicating objects in an S3 bucket.
     #[track_caller]
-    pub fn replication_configuration(&self) -> rt::JsAny {
+    pub fn replication_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "replicationConfiguration")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -4156,17 +4156,17 @@ impl CfnBucket {
     }
     /// An arbitrary set of tags (key-value pairs) for this S3 bucket.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// Enables multiple versions of all objects in this bucket.
     #[track_caller]
-    pub fn versioning_configuration(&self) -> rt::JsAny {
+    pub fn versioning_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "versioningConfiguration")
     }
     /// Information used to configure the bucket as a static website.
     #[track_caller]
-    pub fn website_configuration(&self) -> rt::JsAny {
+    pub fn website_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "websiteConfiguration")
     }
 }
@@ -9604,12 +9604,12 @@ impl CfnMultiRegionAccessPoint {
     }
     /// The name of the Multi-Region Access Point.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The PublicAccessBlock configuration that you want to apply to this Multi-Region Access Point.
     #[track_caller]
-    pub fn public_access_block_configuration(&self) -> rt::JsAny {
+    pub fn public_access_block_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "publicAccessBlockConfiguration")
     }
     /// A collection of the Regions and buckets associated with the Multi-Region Access Point.
@@ -10086,7 +10086,7 @@ impl CfnStorageLens {
     }
     /// A set of tags (key–value pairs) to associate with the Storage Lens configuration.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -11455,7 +11455,7 @@ impl CfnStorageLensGroup {
     }
     /// This property contains the AWS resource tags that you're adding to your Storage Lens group.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -13268,7 +13268,7 @@ impl IBucket {
     }
     /// Optional KMS encryption key associated with this bucket.
     #[track_caller]
-    pub fn encryption_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKey")
     }
     /// The environment this resource belongs to.
@@ -13286,7 +13286,7 @@ impl IBucket {
     }
     /// If this bucket has been configured for static website hosting.
     #[track_caller]
-    pub fn is_website(&self) -> rt::JsBool {
+    pub fn is_website(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "isWebsite")
     }
     /// The tree node.
@@ -13299,12 +13299,12 @@ impl IBucket {
     /// If `autoCreatePolicy` is true, a `BucketPolicy` will be created upon the
     /// first call to addToResourcePolicy(s).
     #[track_caller]
-    pub fn policy(&self) -> crate::aws_cdk_lib::aws_s3::BucketPolicy {
+    pub fn policy(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_s3::BucketPolicy> {
         rt::get_op(rt::JsObject::handle(self), "policy")
     }
     /// Role used to set up permissions on this bucket for replication.
     #[track_caller]
-    pub fn replication_role_arn(&self) -> rt::JsString {
+    pub fn replication_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "replicationRoleArn")
     }
     /// The stack in which this resource is defined.
@@ -13987,7 +13987,7 @@ impl rt::StructRef<Location> {
     }
     /// The S3 object version.
     #[track_caller]
-    pub fn object_version(&self) -> rt::JsString {
+    pub fn object_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "objectVersion")
     }
 }
@@ -14392,11 +14392,11 @@ impl ReplaceKey {
         rt::static_op("aws-cdk-lib.aws_s3.ReplaceKey", "with", __args)
     }
     #[track_caller]
-    pub fn prefix_with_key(&self) -> rt::JsString {
+    pub fn prefix_with_key(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "prefixWithKey")
     }
     #[track_caller]
-    pub fn with_key(&self) -> rt::JsString {
+    pub fn with_key(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "withKey")
     }
 }

@@ -1188,7 +1188,7 @@ impl rt::StructRef<MarkersConfig> {
     ///
     /// Default: - false
     #[track_caller]
-    pub fn json_escape(&self) -> rt::JsBool {
+    pub fn json_escape(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "jsonEscape")
     }
     /// For every marker specified in the `markers` property, this defines how the marker value should be encoded.
@@ -1197,7 +1197,7 @@ impl rt::StructRef<MarkersConfig> {
     ///
     /// Default: - markers with no entry use the default encoding derived from jsonEscape
     #[track_caller]
-    pub fn marker_encodings(&self) -> rt::JsMap<rt::JsAny> {
+    pub fn marker_encodings(&self) -> rt::JsOptional<rt::JsMap<rt::JsAny>> {
         rt::get_op(rt::JsObject::handle(self), "markerEncodings")
     }
 }
@@ -1559,14 +1559,14 @@ impl rt::StructRef<SourceConfig> {
     ///
     /// Default: - no markers
     #[track_caller]
-    pub fn markers(&self) -> rt::JsMap<rt::JsAny> {
+    pub fn markers(&self) -> rt::JsOptional<rt::JsMap<rt::JsAny>> {
         rt::get_op(rt::JsObject::handle(self), "markers")
     }
     /// A configuration for markers substitution strategy.
     ///
     /// Default: - no configuration
     #[track_caller]
-    pub fn markers_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_s3_deployment::MarkersConfig> {
+    pub fn markers_config(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_s3_deployment::MarkersConfig>> {
         rt::get_op(rt::JsObject::handle(self), "markersConfig")
     }
     /// An S3 object key in the source bucket that points to a zip file.

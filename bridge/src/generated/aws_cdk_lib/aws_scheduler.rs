@@ -71,12 +71,12 @@ impl CfnSchedule {
     }
     /// The description you specify for the schedule.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The date, in UTC, before which the schedule can invoke its target.
     #[track_caller]
-    pub fn end_date(&self) -> rt::JsString {
+    pub fn end_date(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "endDate")
     }
     /// Allows you to configure a time window during which EventBridge Scheduler invokes the schedule.
@@ -86,17 +86,17 @@ impl CfnSchedule {
     }
     /// The name of the schedule group associated with this schedule.
     #[track_caller]
-    pub fn group_name(&self) -> rt::JsString {
+    pub fn group_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "groupName")
     }
     /// The Amazon Resource Name (ARN) for the customer managed KMS key that EventBridge Scheduler will use to encrypt and decrypt your data.
     #[track_caller]
-    pub fn kms_key_arn(&self) -> rt::JsString {
+    pub fn kms_key_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyArn")
     }
     /// The name of the schedule.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The expression that defines when the schedule runs.
@@ -108,7 +108,7 @@ impl CfnSchedule {
     }
     /// The timezone in which the scheduling expression is evaluated.
     #[track_caller]
-    pub fn schedule_expression_timezone(&self) -> rt::JsString {
+    pub fn schedule_expression_timezone(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "scheduleExpressionTimezone")
     }
     /// A reference to a Schedule resource.
@@ -118,12 +118,12 @@ impl CfnSchedule {
     }
     /// The date, in UTC, after which the schedule can begin invoking its target.
     #[track_caller]
-    pub fn start_date(&self) -> rt::JsString {
+    pub fn start_date(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "startDate")
     }
     /// Specifies whether the schedule is enabled or disabled.
     #[track_caller]
-    pub fn state(&self) -> rt::JsString {
+    pub fn state(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "state")
     }
     /// The schedule's target details.
@@ -324,7 +324,7 @@ impl rt::StructRef<CfnScheduleDeadLetterConfigProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-deadletterconfig.html#cfn-scheduler-schedule-deadletterconfig-arn>
     #[track_caller]
-    pub fn arn(&self) -> rt::JsString {
+    pub fn arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "arn")
     }
 }
@@ -562,7 +562,7 @@ impl rt::StructRef<CfnScheduleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-capacityproviderstrategy>
     #[track_caller]
-    pub fn capacity_provider_strategy(&self) -> rt::JsAny {
+    pub fn capacity_provider_strategy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "capacityProviderStrategy")
     }
     /// Specifies whether to enable Amazon ECS managed tags for the task.
@@ -571,7 +571,7 @@ impl rt::StructRef<CfnScheduleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-enableecsmanagedtags>
     #[track_caller]
-    pub fn enable_ecs_managed_tags(&self) -> rt::JsAny {
+    pub fn enable_ecs_managed_tags(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enableEcsManagedTags")
     }
     /// Whether or not to enable the execute command functionality for the containers in this task.
@@ -580,7 +580,7 @@ impl rt::StructRef<CfnScheduleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-enableexecutecommand>
     #[track_caller]
-    pub fn enable_execute_command(&self) -> rt::JsAny {
+    pub fn enable_execute_command(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "enableExecuteCommand")
     }
     /// Specifies an Amazon ECS task group for the task.
@@ -589,7 +589,7 @@ impl rt::StructRef<CfnScheduleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-group>
     #[track_caller]
-    pub fn group(&self) -> rt::JsString {
+    pub fn group(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "group")
     }
     /// Specifies the launch type on which your task is running.
@@ -598,14 +598,14 @@ impl rt::StructRef<CfnScheduleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-launchtype>
     #[track_caller]
-    pub fn launch_type(&self) -> rt::JsString {
+    pub fn launch_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "launchType")
     }
     /// This structure specifies the network configuration for an ECS task.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-networkconfiguration>
     #[track_caller]
-    pub fn network_configuration(&self) -> rt::JsAny {
+    pub fn network_configuration(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "networkConfiguration")
     }
     /// An array of placement constraint objects to use for the task.
@@ -614,14 +614,14 @@ impl rt::StructRef<CfnScheduleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-placementconstraints>
     #[track_caller]
-    pub fn placement_constraints(&self) -> rt::JsAny {
+    pub fn placement_constraints(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "placementConstraints")
     }
     /// The task placement strategy for a task or service.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-placementstrategy>
     #[track_caller]
-    pub fn placement_strategy(&self) -> rt::JsAny {
+    pub fn placement_strategy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "placementStrategy")
     }
     /// Specifies the platform version for the task.
@@ -630,7 +630,7 @@ impl rt::StructRef<CfnScheduleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-platformversion>
     #[track_caller]
-    pub fn platform_version(&self) -> rt::JsString {
+    pub fn platform_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "platformVersion")
     }
     /// Specifies whether to propagate the tags from the task definition to the task.
@@ -639,14 +639,14 @@ impl rt::StructRef<CfnScheduleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-propagatetags>
     #[track_caller]
-    pub fn propagate_tags(&self) -> rt::JsString {
+    pub fn propagate_tags(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "propagateTags")
     }
     /// The reference ID to use for the task.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-referenceid>
     #[track_caller]
-    pub fn reference_id(&self) -> rt::JsString {
+    pub fn reference_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "referenceId")
     }
     /// The metadata that you apply to the task to help you categorize and organize them.
@@ -655,7 +655,7 @@ impl rt::StructRef<CfnScheduleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-tags>
     #[track_caller]
-    pub fn tags(&self) -> rt::JsAny {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The number of tasks to create based on `TaskDefinition` .
@@ -664,7 +664,7 @@ impl rt::StructRef<CfnScheduleEcsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-ecsparameters.html#cfn-scheduler-schedule-ecsparameters-taskcount>
     #[track_caller]
-    pub fn task_count(&self) -> rt::JsNumber {
+    pub fn task_count(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "taskCount")
     }
     /// The Amazon Resource Name (ARN) of the task definition to use if the event target is an Amazon ECS task.
@@ -1075,7 +1075,7 @@ impl rt::StructRef<CfnScheduleRetryPolicyProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-retrypolicy.html#cfn-scheduler-schedule-retrypolicy-maximumeventageinseconds>
     #[track_caller]
-    pub fn maximum_event_age_in_seconds(&self) -> rt::JsNumber {
+    pub fn maximum_event_age_in_seconds(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maximumEventAgeInSeconds")
     }
     /// The maximum number of retry attempts to make before the request fails.
@@ -1084,7 +1084,7 @@ impl rt::StructRef<CfnScheduleRetryPolicyProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-retrypolicy.html#cfn-scheduler-schedule-retrypolicy-maximumretryattempts>
     #[track_caller]
-    pub fn maximum_retry_attempts(&self) -> rt::JsNumber {
+    pub fn maximum_retry_attempts(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maximumRetryAttempts")
     }
 }
@@ -1190,7 +1190,7 @@ impl rt::StructRef<CfnScheduleSageMakerPipelineParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-sagemakerpipelineparameters.html#cfn-scheduler-schedule-sagemakerpipelineparameters-pipelineparameterlist>
     #[track_caller]
-    pub fn pipeline_parameter_list(&self) -> rt::JsAny {
+    pub fn pipeline_parameter_list(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "pipelineParameterList")
     }
 }
@@ -1236,7 +1236,7 @@ impl rt::StructRef<CfnScheduleSqsParametersProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-sqsparameters.html#cfn-scheduler-schedule-sqsparameters-messagegroupid>
     #[track_caller]
-    pub fn message_group_id(&self) -> rt::JsString {
+    pub fn message_group_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "messageGroupId")
     }
 }
@@ -1504,7 +1504,7 @@ impl CfnScheduleGroup {
     }
     /// The name of the schedule group.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// A reference to a ScheduleGroup resource.
@@ -1519,7 +1519,7 @@ impl CfnScheduleGroup {
     }
     /// An array of key-value pairs to apply to this resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -2013,7 +2013,7 @@ impl ISchedule {
     }
     /// The schedule group associated with this schedule.
     #[track_caller]
-    pub fn schedule_group(&self) -> crate::aws_cdk_lib::aws_scheduler::IScheduleGroup {
+    pub fn schedule_group(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_scheduler::IScheduleGroup> {
         rt::get_op(rt::JsObject::handle(self), "scheduleGroup")
     }
     /// The name of the schedule.
@@ -2614,7 +2614,7 @@ impl Schedule {
     }
     /// The customer managed KMS key that EventBridge Scheduler will use to encrypt and decrypt your data.
     #[track_caller]
-    pub fn key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "key")
     }
     /// The arn of the schedule.
@@ -2624,7 +2624,7 @@ impl Schedule {
     }
     /// The schedule group associated with this schedule.
     #[track_caller]
-    pub fn schedule_group(&self) -> crate::aws_cdk_lib::aws_scheduler::IScheduleGroup {
+    pub fn schedule_group(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_scheduler::IScheduleGroup> {
         rt::get_op(rt::JsObject::handle(self), "scheduleGroup")
     }
     /// The name of the schedule.
@@ -2729,7 +2729,7 @@ impl ScheduleExpression {
     }
     /// Retrieve the expression for this schedule.
     #[track_caller]
-    pub fn time_zone(&self) -> crate::aws_cdk_lib::TimeZone {
+    pub fn time_zone(&self) -> rt::JsOptional<crate::aws_cdk_lib::TimeZone> {
         rt::get_op(rt::JsObject::handle(self), "timeZone")
     }
 }
@@ -3496,42 +3496,42 @@ impl rt::StructRef<ScheduleTargetConfig> {
     ///
     /// Default: - No dead-letter queue
     #[track_caller]
-    pub fn dead_letter_config(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleDeadLetterConfigProperty> {
+    pub fn dead_letter_config(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleDeadLetterConfigProperty>> {
         rt::get_op(rt::JsObject::handle(self), "deadLetterConfig")
     }
     /// The templated target type for the Amazon ECS RunTask API Operation.
     ///
     /// Default: - No parameters
     #[track_caller]
-    pub fn ecs_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleEcsParametersProperty> {
+    pub fn ecs_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleEcsParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "ecsParameters")
     }
     /// The templated target type for the EventBridge PutEvents API operation.
     ///
     /// Default: - No parameters
     #[track_caller]
-    pub fn event_bridge_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleEventBridgeParametersProperty> {
+    pub fn event_bridge_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleEventBridgeParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "eventBridgeParameters")
     }
     /// What input to pass to the target.
     ///
     /// Default: - No input
     #[track_caller]
-    pub fn input(&self) -> crate::aws_cdk_lib::aws_scheduler::ScheduleTargetInput {
+    pub fn input(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_scheduler::ScheduleTargetInput> {
         rt::get_op(rt::JsObject::handle(self), "input")
     }
     /// The templated target type for the Amazon Kinesis PutRecord API operation.
     ///
     /// Default: - No parameters
     #[track_caller]
-    pub fn kinesis_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleKinesisParametersProperty> {
+    pub fn kinesis_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleKinesisParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "kinesisParameters")
     }
     /// A `RetryPolicy` object that includes information about the retry policy settings, including the maximum age of an event, and the maximum number of times EventBridge Scheduler will try to deliver the event to a target.
     ///
     /// Default: - Maximum retry attempts of 185 and maximum age of 86400 seconds (1 day)
     #[track_caller]
-    pub fn retry_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleRetryPolicyProperty> {
+    pub fn retry_policy(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleRetryPolicyProperty>> {
         rt::get_op(rt::JsObject::handle(self), "retryPolicy")
     }
     /// Role to use to invoke this event target.
@@ -3543,14 +3543,14 @@ impl rt::StructRef<ScheduleTargetConfig> {
     ///
     /// Default: - No parameters
     #[track_caller]
-    pub fn sage_maker_pipeline_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleSageMakerPipelineParametersProperty> {
+    pub fn sage_maker_pipeline_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleSageMakerPipelineParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "sageMakerPipelineParameters")
     }
     /// The templated target type for the Amazon SQS SendMessage API Operation.
     ///
     /// Default: - No parameters
     #[track_caller]
-    pub fn sqs_parameters(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleSqsParametersProperty> {
+    pub fn sqs_parameters(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_scheduler::CfnScheduleSqsParametersProperty>> {
         rt::get_op(rt::JsObject::handle(self), "sqsParameters")
     }
 }
@@ -3626,7 +3626,7 @@ impl TimeWindow {
     ///
     /// Default: - no value
     #[track_caller]
-    pub fn max_window(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn max_window(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "maxWindow")
     }
     /// Determines whether the schedule is invoked within a flexible time window.

@@ -112,7 +112,7 @@ impl CfnResourcePolicy {
     }
     /// Specifies whether to block resource-based policies that allow broad access to the secret.
     #[track_caller]
-    pub fn block_public_policy(&self) -> rt::JsAny {
+    pub fn block_public_policy(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "blockPublicPolicy")
     }
     /// A JSON-formatted string for an AWS resource-based policy.
@@ -284,32 +284,32 @@ impl CfnRotationSchedule {
     }
     /// The list of metadata needed to successfully rotate a managed external secret.
     #[track_caller]
-    pub fn external_secret_rotation_metadata(&self) -> rt::JsAny {
+    pub fn external_secret_rotation_metadata(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "externalSecretRotationMetadata")
     }
     /// The ARN of the IAM role that is used by Secrets Manager to rotate a managed external secret.
     #[track_caller]
-    pub fn external_secret_rotation_role_arn(&self) -> rt::JsString {
+    pub fn external_secret_rotation_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "externalSecretRotationRoleArn")
     }
     /// Creates a new Lambda rotation function based on one of the [Secrets Manager rotation function templates](https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html) . To use a rotation function that already exists, specify `RotationLambdaARN` instead.
     #[track_caller]
-    pub fn hosted_rotation_lambda(&self) -> rt::JsAny {
+    pub fn hosted_rotation_lambda(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "hostedRotationLambda")
     }
     /// Determines whether to rotate the secret immediately or wait until the next scheduled rotation window when the rotation schedule is updated.
     #[track_caller]
-    pub fn rotate_immediately_on_update(&self) -> rt::JsAny {
+    pub fn rotate_immediately_on_update(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "rotateImmediatelyOnUpdate")
     }
     /// The ARN of an existing Lambda rotation function.
     #[track_caller]
-    pub fn rotation_lambda_arn(&self) -> rt::JsString {
+    pub fn rotation_lambda_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "rotationLambdaArn")
     }
     /// A structure that defines the rotation configuration for this secret.
     #[track_caller]
-    pub fn rotation_rules(&self) -> rt::JsAny {
+    pub fn rotation_rules(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "rotationRules")
     }
     /// A reference to a RotationSchedule resource.
@@ -661,7 +661,7 @@ impl rt::StructRef<CfnRotationScheduleHostedRotationLambdaProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-excludecharacters>
     #[track_caller]
-    pub fn exclude_characters(&self) -> rt::JsString {
+    pub fn exclude_characters(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "excludeCharacters")
     }
     /// The ARN of the KMS key that Secrets Manager uses to encrypt the secret.
@@ -670,7 +670,7 @@ impl rt::StructRef<CfnRotationScheduleHostedRotationLambdaProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-kmskeyarn>
     #[track_caller]
-    pub fn kms_key_arn(&self) -> rt::JsString {
+    pub fn kms_key_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyArn")
     }
     /// The ARN of the secret that contains superuser credentials, if you use the [Alternating users rotation strategy](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets_strategies.html#rotating-secrets-two-users) . CloudFormation grants the execution role for the Lambda rotation function `GetSecretValue` permission to the secret in this property. For more information, see [Lambda rotation function execution role permissions for Secrets Manager](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html) .
@@ -683,7 +683,7 @@ impl rt::StructRef<CfnRotationScheduleHostedRotationLambdaProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-mastersecretarn>
     #[track_caller]
-    pub fn master_secret_arn(&self) -> rt::JsString {
+    pub fn master_secret_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "masterSecretArn")
     }
     /// The ARN of the KMS key that Secrets Manager used to encrypt the superuser secret, if you use the [alternating users strategy](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets_strategies.html#rotating-secrets-two-users) and the superuser secret is encrypted with a customer managed key. You don't need to specify this property if the superuser secret is encrypted using the key `aws/secretsmanager` . CloudFormation grants the execution role for the Lambda rotation function `Decrypt` , `DescribeKey` , and `GenerateDataKey` permission to the key in this property. For more information, see [Lambda rotation function execution role permissions for Secrets Manager](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html) .
@@ -692,14 +692,14 @@ impl rt::StructRef<CfnRotationScheduleHostedRotationLambdaProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-mastersecretkmskeyarn>
     #[track_caller]
-    pub fn master_secret_kms_key_arn(&self) -> rt::JsString {
+    pub fn master_secret_kms_key_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "masterSecretKmsKeyArn")
     }
     /// The name of the Lambda rotation function.
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-rotationlambdaname>
     #[track_caller]
-    pub fn rotation_lambda_name(&self) -> rt::JsString {
+    pub fn rotation_lambda_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "rotationLambdaName")
     }
     /// The rotation template to base the rotation function on, one of the following:.
@@ -744,7 +744,7 @@ impl rt::StructRef<CfnRotationScheduleHostedRotationLambdaProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-runtime>
     #[track_caller]
-    pub fn runtime(&self) -> rt::JsString {
+    pub fn runtime(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "runtime")
     }
     /// The ARN of the secret that contains superuser credentials, if you use the [Alternating users rotation strategy](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets_strategies.html#rotating-secrets-two-users) . CloudFormation grants the execution role for the Lambda rotation function `GetSecretValue` permission to the secret in this property. For more information, see [Lambda rotation function execution role permissions for Secrets Manager](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html) .
@@ -757,7 +757,7 @@ impl rt::StructRef<CfnRotationScheduleHostedRotationLambdaProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-superusersecretarn>
     #[track_caller]
-    pub fn superuser_secret_arn(&self) -> rt::JsString {
+    pub fn superuser_secret_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "superuserSecretArn")
     }
     /// The ARN of the KMS key that Secrets Manager used to encrypt the superuser secret, if you use the [alternating users strategy](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets_strategies.html#rotating-secrets-two-users) and the superuser secret is encrypted with a customer managed key. You don't need to specify this property if the superuser secret is encrypted using the key `aws/secretsmanager` . CloudFormation grants the execution role for the Lambda rotation function `Decrypt` , `DescribeKey` , and `GenerateDataKey` permission to the key in this property. For more information, see [Lambda rotation function execution role permissions for Secrets Manager](https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html) .
@@ -766,7 +766,7 @@ impl rt::StructRef<CfnRotationScheduleHostedRotationLambdaProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-superusersecretkmskeyarn>
     #[track_caller]
-    pub fn superuser_secret_kms_key_arn(&self) -> rt::JsString {
+    pub fn superuser_secret_kms_key_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "superuserSecretKmsKeyArn")
     }
     /// A comma-separated list of security group IDs applied to the target database.
@@ -775,7 +775,7 @@ impl rt::StructRef<CfnRotationScheduleHostedRotationLambdaProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-vpcsecuritygroupids>
     #[track_caller]
-    pub fn vpc_security_group_ids(&self) -> rt::JsString {
+    pub fn vpc_security_group_ids(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "vpcSecurityGroupIds")
     }
     /// A comma separated list of VPC subnet IDs of the target database network.
@@ -784,7 +784,7 @@ impl rt::StructRef<CfnRotationScheduleHostedRotationLambdaProperty> {
     ///
     /// See: <http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-secretsmanager-rotationschedule-hostedrotationlambda.html#cfn-secretsmanager-rotationschedule-hostedrotationlambda-vpcsubnetids>
     #[track_caller]
-    pub fn vpc_subnet_ids(&self) -> rt::JsString {
+    pub fn vpc_subnet_ids(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "vpcSubnetIds")
     }
 }
@@ -1141,27 +1141,27 @@ impl CfnSecret {
     }
     /// The description of the secret.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// A structure that specifies how to generate a password to encrypt and store in the secret.
     #[track_caller]
-    pub fn generate_secret_string(&self) -> rt::JsAny {
+    pub fn generate_secret_string(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "generateSecretString")
     }
     /// The ARN, key ID, or alias of the AWS  key that Secrets Manager uses to encrypt the secret value in the secret.
     #[track_caller]
-    pub fn kms_key_id(&self) -> rt::JsString {
+    pub fn kms_key_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyId")
     }
     /// The name of the new secret.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// A custom type that specifies a `Region` and the `KmsKeyId` for a replica secret.
     #[track_caller]
-    pub fn replica_regions(&self) -> rt::JsAny {
+    pub fn replica_regions(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "replicaRegions")
     }
     /// A reference to a Secret resource.
@@ -1171,7 +1171,7 @@ impl CfnSecret {
     }
     /// The text to encrypt and store in the secret.
     #[track_caller]
-    pub fn secret_string(&self) -> rt::JsString {
+    pub fn secret_string(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "secretString")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -1181,12 +1181,12 @@ impl CfnSecret {
     }
     /// A list of tags to attach to the secret.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The exact string that identifies the third-party partner that holds the external secret.
     #[track_caller]
-    pub fn r#type(&self) -> rt::JsString {
+    pub fn r#type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "type")
     }
 }
@@ -2078,7 +2078,7 @@ impl HostedRotationType {
     }
     /// Whether the rotation uses the mutli user scheme.
     #[track_caller]
-    pub fn is_multi_user(&self) -> rt::JsBool {
+    pub fn is_multi_user(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "isMultiUser")
     }
     /// The type of rotation.
@@ -2239,7 +2239,7 @@ impl ISecret {
     /// When not specified, the default
     /// KMS key for the account and region is being used.
     #[track_caller]
-    pub fn encryption_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKey")
     }
     /// The environment this resource belongs to.
@@ -2272,7 +2272,7 @@ impl ISecret {
     ///
     /// This is equal to `secretArn` in most cases, but is undefined when a full ARN is not available (e.g., secrets imported by name).
     #[track_caller]
-    pub fn secret_full_arn(&self) -> rt::JsString {
+    pub fn secret_full_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "secretFullArn")
     }
     /// The name of the secret.
@@ -2465,7 +2465,7 @@ impl ISecretTargetAttachment {
     /// When not specified, the default
     /// KMS key for the account and region is being used.
     #[track_caller]
-    pub fn encryption_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKey")
     }
     /// The environment this resource belongs to.
@@ -2498,7 +2498,7 @@ impl ISecretTargetAttachment {
     ///
     /// This is equal to `secretArn` in most cases, but is undefined when a full ARN is not available (e.g., secrets imported by name).
     #[track_caller]
-    pub fn secret_full_arn(&self) -> rt::JsString {
+    pub fn secret_full_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "secretFullArn")
     }
     /// The name of the secret.
@@ -2672,7 +2672,7 @@ impl rt::StructRef<ReplicaRegion> {
     ///
     /// Default: - A default KMS key for the account and region is used.
     #[track_caller]
-    pub fn encryption_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKey")
     }
     /// The name of the region.
@@ -3192,12 +3192,12 @@ impl Secret {
     /// When not specified, the default
     /// KMS key for the account and region is being used.
     #[track_caller]
-    pub fn encryption_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKey")
     }
     /// The string of the characters that are excluded in this secret when it is generated.
     #[track_caller]
-    pub fn exclude_characters(&self) -> rt::JsString {
+    pub fn exclude_characters(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "excludeCharacters")
     }
     /// The ARN of the secret in AWS Secrets Manager.
@@ -3212,7 +3212,7 @@ impl Secret {
     ///
     /// This is equal to `secretArn` in most cases, but is undefined when a full ARN is not available (e.g., secrets imported by name).
     #[track_caller]
-    pub fn secret_full_arn(&self) -> rt::JsString {
+    pub fn secret_full_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "secretFullArn")
     }
     /// The name of the secret.
@@ -3720,7 +3720,7 @@ impl SecretRotationApplication {
     }
     /// Whether the rotation application uses the multi user scheme.
     #[track_caller]
-    pub fn is_multi_user(&self) -> rt::JsBool {
+    pub fn is_multi_user(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "isMultiUser")
     }
 }
@@ -4333,7 +4333,7 @@ impl SecretTargetAttachment {
     /// When not specified, the default
     /// KMS key for the account and region is being used.
     #[track_caller]
-    pub fn encryption_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKey")
     }
     /// The ARN of the secret in AWS Secrets Manager.
@@ -4348,7 +4348,7 @@ impl SecretTargetAttachment {
     ///
     /// This is equal to `secretArn` in most cases, but is undefined when a full ARN is not available (e.g., secrets imported by name).
     #[track_caller]
-    pub fn secret_full_arn(&self) -> rt::JsString {
+    pub fn secret_full_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "secretFullArn")
     }
     /// The name of the secret.

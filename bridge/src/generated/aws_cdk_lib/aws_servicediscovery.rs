@@ -358,7 +358,7 @@ impl CfnHttpNamespace {
     }
     /// A description for the namespace.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// A reference to a HttpNamespace resource.
@@ -378,7 +378,7 @@ impl CfnHttpNamespace {
     }
     /// The tags for the namespace.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -501,7 +501,7 @@ impl CfnInstance {
     ///
     /// Note the following:.
     #[track_caller]
-    pub fn instance_id(&self) -> rt::JsString {
+    pub fn instance_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "instanceId")
     }
     /// A reference to a Instance resource.
@@ -743,7 +743,7 @@ impl CfnPrivateDnsNamespace {
     }
     /// A description for the namespace.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The name that you want to assign to this namespace.
@@ -758,7 +758,7 @@ impl CfnPrivateDnsNamespace {
     }
     /// Properties for the private DNS namespace.
     #[track_caller]
-    pub fn properties(&self) -> rt::JsAny {
+    pub fn properties(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "properties")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -768,12 +768,12 @@ impl CfnPrivateDnsNamespace {
     }
     /// The tags for the namespace.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The ID of the Amazon VPC that you want to associate the namespace with.
     #[track_caller]
-    pub fn vpc(&self) -> rt::JsString {
+    pub fn vpc(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "vpc")
     }
 }
@@ -1047,7 +1047,7 @@ impl CfnPublicDnsNamespace {
     }
     /// A description for the namespace.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The name that you want to assign to this namespace.
@@ -1057,7 +1057,7 @@ impl CfnPublicDnsNamespace {
     }
     /// Properties for the public DNS namespace.
     #[track_caller]
-    pub fn properties(&self) -> rt::JsAny {
+    pub fn properties(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "properties")
     }
     /// A reference to a PublicDnsNamespace resource.
@@ -1072,7 +1072,7 @@ impl CfnPublicDnsNamespace {
     }
     /// The tags for the namespace.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1365,37 +1365,37 @@ impl CfnService {
     }
     /// The description of the service.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// A complex type that contains information about the Route 53 DNS records that you want AWS Cloud Map to create when you register an instance.
     #[track_caller]
-    pub fn dns_config(&self) -> rt::JsAny {
+    pub fn dns_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "dnsConfig")
     }
     /// *Public DNS and HTTP namespaces only.* A complex type that contains settings for an optional health check. If you specify settings for a health check, AWS Cloud Map associates the health check with the records that you specify in `DnsConfig` .
     #[track_caller]
-    pub fn health_check_config(&self) -> rt::JsAny {
+    pub fn health_check_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckConfig")
     }
     /// A complex type that contains information about an optional custom health check.
     #[track_caller]
-    pub fn health_check_custom_config(&self) -> rt::JsAny {
+    pub fn health_check_custom_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "healthCheckCustomConfig")
     }
     /// The name of the service.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The ID or Amazon Resource Name (ARN) of the namespace that you want to use to create the service.
     #[track_caller]
-    pub fn namespace_id(&self) -> rt::JsString {
+    pub fn namespace_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "namespaceId")
     }
     /// A complex type that contains information about attributes associated with a specific service.
     #[track_caller]
-    pub fn service_attributes(&self) -> rt::JsAny {
+    pub fn service_attributes(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "serviceAttributes")
     }
     /// A reference to a Service resource.
@@ -1410,12 +1410,12 @@ impl CfnService {
     }
     /// The tags for the service.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// If present, specifies that the service instances are only discoverable using the `DiscoverInstances` API operation.
     #[track_caller]
-    pub fn r#type(&self) -> rt::JsString {
+    pub fn r#type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "type")
     }
 }

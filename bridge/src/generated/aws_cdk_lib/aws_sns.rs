@@ -138,7 +138,7 @@ impl CfnSubscription {
     }
     /// The subscription's endpoint.
     #[track_caller]
-    pub fn endpoint(&self) -> rt::JsString {
+    pub fn endpoint(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "endpoint")
     }
     /// The filter policy JSON assigned to the subscription.
@@ -148,7 +148,7 @@ impl CfnSubscription {
     }
     /// This attribute lets you choose the filtering scope by using one of the following string value types:.
     #[track_caller]
-    pub fn filter_policy_scope(&self) -> rt::JsString {
+    pub fn filter_policy_scope(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "filterPolicyScope")
     }
     /// The subscription's protocol.
@@ -158,7 +158,7 @@ impl CfnSubscription {
     }
     /// When set to `true` , enables raw message delivery.
     #[track_caller]
-    pub fn raw_message_delivery(&self) -> rt::JsAny {
+    pub fn raw_message_delivery(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "rawMessageDelivery")
     }
     /// When specified, sends undeliverable messages to the specified Amazon SQS dead-letter queue.
@@ -168,7 +168,7 @@ impl CfnSubscription {
     }
     /// For cross-region subscriptions, the region in which the topic resides.
     #[track_caller]
-    pub fn region(&self) -> rt::JsString {
+    pub fn region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
     /// Specifies whether Amazon  resends the notification to the subscription when a message's attribute changes.
@@ -183,7 +183,7 @@ impl CfnSubscription {
     }
     /// This property applies only to Amazon Data Firehose delivery stream subscriptions.
     #[track_caller]
-    pub fn subscription_role_arn(&self) -> rt::JsString {
+    pub fn subscription_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "subscriptionRoleArn")
     }
     /// The ARN of the topic to subscribe to.
@@ -515,7 +515,7 @@ impl CfnTopic {
     }
     /// `ContentBasedDeduplication` enables deduplication of messages based on their content for FIFO topics.
     #[track_caller]
-    pub fn content_based_deduplication(&self) -> rt::JsAny {
+    pub fn content_based_deduplication(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "contentBasedDeduplication")
     }
     /// The body of the policy document you want to use for this topic.
@@ -525,42 +525,42 @@ impl CfnTopic {
     }
     /// The `DeliveryStatusLogging` configuration enables you to log the delivery status of messages sent from your Amazon SNS topic to subscribed endpoints with the following supported delivery protocols:.
     #[track_caller]
-    pub fn delivery_status_logging(&self) -> rt::JsAny {
+    pub fn delivery_status_logging(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "deliveryStatusLogging")
     }
     /// The display name to use for an Amazon  topic with SMS subscriptions.
     #[track_caller]
-    pub fn display_name(&self) -> rt::JsString {
+    pub fn display_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "displayName")
     }
     /// Specifies the throughput quota and deduplication behavior to apply for the FIFO topic.
     #[track_caller]
-    pub fn fifo_throughput_scope(&self) -> rt::JsString {
+    pub fn fifo_throughput_scope(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "fifoThroughputScope")
     }
     /// Set to true to create a FIFO topic.
     #[track_caller]
-    pub fn fifo_topic(&self) -> rt::JsAny {
+    pub fn fifo_topic(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "fifoTopic")
     }
     /// The ID of an AWS managed customer master key (CMK) for Amazon  or a custom CMK.
     #[track_caller]
-    pub fn kms_master_key_id(&self) -> rt::JsString {
+    pub fn kms_master_key_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsMasterKeyId")
     }
     /// The maximum payload size, in bytes, for messages published to the topic.
     #[track_caller]
-    pub fn maximum_message_size(&self) -> rt::JsNumber {
+    pub fn maximum_message_size(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maximumMessageSize")
     }
     /// The signature version corresponds to the hashing algorithm used while creating the signature of the notifications, subscription confirmations, or unsubscribe confirmation messages sent by Amazon SNS.
     #[track_caller]
-    pub fn signature_version(&self) -> rt::JsString {
+    pub fn signature_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "signatureVersion")
     }
     /// The Amazon  subscriptions (endpoints) for this topic.
     #[track_caller]
-    pub fn subscription(&self) -> rt::JsAny {
+    pub fn subscription(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "subscription")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -570,12 +570,12 @@ impl CfnTopic {
     }
     /// The list of tags to add to a new topic.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The name of the topic you want to create.
     #[track_caller]
-    pub fn topic_name(&self) -> rt::JsString {
+    pub fn topic_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "topicName")
     }
     /// A reference to a Topic resource.
@@ -585,7 +585,7 @@ impl CfnTopic {
     }
     /// Tracing mode of an Amazon  topic.
     #[track_caller]
-    pub fn tracing_config(&self) -> rt::JsString {
+    pub fn tracing_config(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "tracingConfig")
     }
 }
@@ -1336,21 +1336,21 @@ impl rt::StructRef<DeliveryPolicy> {
     ///
     /// Default: - Amazon SNS attempts up to three retries with a delay between failed attempts set at 20 seconds
     #[track_caller]
-    pub fn healthy_retry_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_sns::HealthyRetryPolicy> {
+    pub fn healthy_retry_policy(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_sns::HealthyRetryPolicy>> {
         rt::get_op(rt::JsObject::handle(self), "healthyRetryPolicy")
     }
     /// The request of the content sent in AWS SNS HTTP/S requests.
     ///
     /// Default: - The content type is set to 'text/plain; charset=UTF-8'
     #[track_caller]
-    pub fn request_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_sns::RequestPolicy> {
+    pub fn request_policy(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_sns::RequestPolicy>> {
         rt::get_op(rt::JsObject::handle(self), "requestPolicy")
     }
     /// The throttling policy of the delivery of SNS messages to HTTP/S endpoints.
     ///
     /// Default: - No throttling
     #[track_caller]
-    pub fn throttle_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_sns::ThrottlePolicy> {
+    pub fn throttle_policy(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_sns::ThrottlePolicy>> {
         rt::get_op(rt::JsObject::handle(self), "throttlePolicy")
     }
 }
@@ -1589,7 +1589,7 @@ impl rt::StructRef<HealthyRetryPolicy> {
     ///
     /// Default: - linear
     #[track_caller]
-    pub fn backoff_function(&self) -> rt::JsAny {
+    pub fn backoff_function(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "backoffFunction")
     }
     /// The maximum delay for a retry.
@@ -1598,7 +1598,7 @@ impl rt::StructRef<HealthyRetryPolicy> {
     ///
     /// Default: - 20 seconds
     #[track_caller]
-    pub fn max_delay_target(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn max_delay_target(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "maxDelayTarget")
     }
     /// The minimum delay for a retry.
@@ -1607,7 +1607,7 @@ impl rt::StructRef<HealthyRetryPolicy> {
     ///
     /// Default: - 20 seconds
     #[track_caller]
-    pub fn min_delay_target(&self) -> crate::aws_cdk_lib::Duration {
+    pub fn min_delay_target(&self) -> rt::JsOptional<crate::aws_cdk_lib::Duration> {
         rt::get_op(rt::JsObject::handle(self), "minDelayTarget")
     }
     /// The number of retries in the post-backoff phase, with the maximum delay between them.
@@ -1616,7 +1616,7 @@ impl rt::StructRef<HealthyRetryPolicy> {
     ///
     /// Default: 0
     #[track_caller]
-    pub fn num_max_delay_retries(&self) -> rt::JsNumber {
+    pub fn num_max_delay_retries(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "numMaxDelayRetries")
     }
     /// The number of retries in the pre-backoff phase, with the specified minimum delay between them.
@@ -1625,7 +1625,7 @@ impl rt::StructRef<HealthyRetryPolicy> {
     ///
     /// Default: 0
     #[track_caller]
-    pub fn num_min_delay_retries(&self) -> rt::JsNumber {
+    pub fn num_min_delay_retries(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "numMinDelayRetries")
     }
     /// The number of retries to be done immediately, with no delay between them.
@@ -1634,7 +1634,7 @@ impl rt::StructRef<HealthyRetryPolicy> {
     ///
     /// Default: 0
     #[track_caller]
-    pub fn num_no_delay_retries(&self) -> rt::JsNumber {
+    pub fn num_no_delay_retries(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "numNoDelayRetries")
     }
     /// The total number of retries, including immediate, pre-backoff, backoff, and post-backoff retries.
@@ -1643,7 +1643,7 @@ impl rt::StructRef<HealthyRetryPolicy> {
     ///
     /// Default: 3
     #[track_caller]
-    pub fn num_retries(&self) -> rt::JsNumber {
+    pub fn num_retries(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "numRetries")
     }
 }
@@ -1998,7 +1998,7 @@ impl ITopic {
     ///
     /// See: <https://docs.aws.amazon.com/sns/latest/dg/sns-server-side-encryption.html>
     #[track_caller]
-    pub fn master_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn master_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "masterKey")
     }
     /// The tree node.
@@ -2311,7 +2311,7 @@ impl rt::StructRef<RequestPolicy> {
     ///
     /// Default: - text/plain; charset=UTF-8
     #[track_caller]
-    pub fn header_content_type(&self) -> rt::JsString {
+    pub fn header_content_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "headerContentType")
     }
 }
@@ -2411,7 +2411,7 @@ impl Subscription {
     }
     /// The DLQ associated with this subscription if present.
     #[track_caller]
-    pub fn dead_letter_queue(&self) -> crate::aws_cdk_lib::aws_sqs::IQueue {
+    pub fn dead_letter_queue(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_sqs::IQueue> {
         rt::get_op(rt::JsObject::handle(self), "deadLetterQueue")
     }
 }
@@ -2868,7 +2868,7 @@ impl rt::StructRef<ThrottlePolicy> {
     ///
     /// Default: - no throttling
     #[track_caller]
-    pub fn max_receives_per_second(&self) -> rt::JsNumber {
+    pub fn max_receives_per_second(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maxReceivesPerSecond")
     }
 }
@@ -2954,7 +2954,7 @@ impl Topic {
     ///
     /// This property applies only to server-side encryption.
     #[track_caller]
-    pub fn master_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn master_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "masterKey")
     }
     /// The ARN of the topic.
@@ -3353,7 +3353,7 @@ impl TopicBase {
     ///
     /// This property applies only to server-side encryption.
     #[track_caller]
-    pub fn master_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn master_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "masterKey")
     }
     /// The ARN of the topic.
@@ -3945,14 +3945,14 @@ impl rt::StructRef<TopicSubscriptionConfig> {
     ///
     /// Default: - No dead letter queue enabled.
     #[track_caller]
-    pub fn dead_letter_queue(&self) -> crate::aws_cdk_lib::aws_sqs::IQueue {
+    pub fn dead_letter_queue(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_sqs::IQueue> {
         rt::get_op(rt::JsObject::handle(self), "deadLetterQueue")
     }
     /// The delivery policy.
     ///
     /// Default: - if the initial delivery of the message fails, three retries with a delay between failed attempts set at 20 seconds
     #[track_caller]
-    pub fn delivery_policy(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_sns::DeliveryPolicy> {
+    pub fn delivery_policy(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_sns::DeliveryPolicy>> {
         rt::get_op(rt::JsObject::handle(self), "deliveryPolicy")
     }
     /// The subscription endpoint.
@@ -3966,7 +3966,7 @@ impl rt::StructRef<TopicSubscriptionConfig> {
     ///
     /// Default: - all messages are delivered
     #[track_caller]
-    pub fn filter_policy(&self) -> rt::JsMap<crate::aws_cdk_lib::aws_sns::SubscriptionFilter> {
+    pub fn filter_policy(&self) -> rt::JsOptional<rt::JsMap<crate::aws_cdk_lib::aws_sns::SubscriptionFilter>> {
         rt::get_op(rt::JsObject::handle(self), "filterPolicy")
     }
     /// The filter policy that is applied on the message body.
@@ -3975,7 +3975,7 @@ impl rt::StructRef<TopicSubscriptionConfig> {
     ///
     /// Default: - all messages are delivered
     #[track_caller]
-    pub fn filter_policy_with_message_body(&self) -> rt::JsMap<crate::aws_cdk_lib::aws_sns::FilterOrPolicy> {
+    pub fn filter_policy_with_message_body(&self) -> rt::JsOptional<rt::JsMap<crate::aws_cdk_lib::aws_sns::FilterOrPolicy>> {
         rt::get_op(rt::JsObject::handle(self), "filterPolicyWithMessageBody")
     }
     /// What type of subscription to add.
@@ -3991,14 +3991,14 @@ impl rt::StructRef<TopicSubscriptionConfig> {
     ///
     /// Default: false
     #[track_caller]
-    pub fn raw_message_delivery(&self) -> rt::JsBool {
+    pub fn raw_message_delivery(&self) -> rt::JsOptional<rt::JsBool> {
         rt::get_op(rt::JsObject::handle(self), "rawMessageDelivery")
     }
     /// The region where the topic resides, in the case of cross-region subscriptions.
     ///
     /// Default: - the region where the CloudFormation stack is being deployed.
     #[track_caller]
-    pub fn region(&self) -> rt::JsString {
+    pub fn region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "region")
     }
     /// The id of the SNS subscription resource created under `scope`.
@@ -4021,7 +4021,7 @@ impl rt::StructRef<TopicSubscriptionConfig> {
     ///
     /// Default: - use the topic as the scope of the subscription, in which case `subscriberId` must be defined.
     #[track_caller]
-    pub fn subscriber_scope(&self) -> crate::constructs::Construct {
+    pub fn subscriber_scope(&self) -> rt::JsOptional<crate::constructs::Construct> {
         rt::get_op(rt::JsObject::handle(self), "subscriberScope")
     }
     /// The resources that need to be created before the subscription can be safely created.
@@ -4031,7 +4031,7 @@ impl rt::StructRef<TopicSubscriptionConfig> {
     ///
     /// Default: - empty list
     #[track_caller]
-    pub fn subscription_dependency(&self) -> crate::constructs::IDependable {
+    pub fn subscription_dependency(&self) -> rt::JsOptional<crate::constructs::IDependable> {
         rt::get_op(rt::JsObject::handle(self), "subscriptionDependency")
     }
     /// Arn of role allowing access to firehose delivery stream.
@@ -4040,7 +4040,7 @@ impl rt::StructRef<TopicSubscriptionConfig> {
     ///
     /// Default: - No subscription role is provided
     #[track_caller]
-    pub fn subscription_role_arn(&self) -> rt::JsString {
+    pub fn subscription_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "subscriptionRoleArn")
     }
 }

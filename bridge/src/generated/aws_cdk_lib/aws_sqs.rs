@@ -107,52 +107,52 @@ impl CfnQueue {
     }
     /// For first-in-first-out (FIFO) queues, specifies whether to enable content-based deduplication.
     #[track_caller]
-    pub fn content_based_deduplication(&self) -> rt::JsAny {
+    pub fn content_based_deduplication(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "contentBasedDeduplication")
     }
     /// For high throughput for FIFO queues, specifies whether message deduplication occurs at the message group or queue level.
     #[track_caller]
-    pub fn deduplication_scope(&self) -> rt::JsString {
+    pub fn deduplication_scope(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "deduplicationScope")
     }
     /// The time in seconds for which the delivery of all messages in the queue is delayed.
     #[track_caller]
-    pub fn delay_seconds(&self) -> rt::JsNumber {
+    pub fn delay_seconds(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "delaySeconds")
     }
     /// If set to true, creates a FIFO queue.
     #[track_caller]
-    pub fn fifo_queue(&self) -> rt::JsAny {
+    pub fn fifo_queue(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "fifoQueue")
     }
     /// For high throughput for FIFO queues, specifies whether the FIFO queue throughput quota applies to the entire queue or per message group.
     #[track_caller]
-    pub fn fifo_throughput_limit(&self) -> rt::JsString {
+    pub fn fifo_throughput_limit(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "fifoThroughputLimit")
     }
     /// The length of time in seconds for which Amazon SQS can reuse a data key to encrypt or decrypt messages before calling AWS  again.
     #[track_caller]
-    pub fn kms_data_key_reuse_period_seconds(&self) -> rt::JsNumber {
+    pub fn kms_data_key_reuse_period_seconds(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "kmsDataKeyReusePeriodSeconds")
     }
     /// The ID of an AWS Key Management Service (KMS) for Amazon SQS , or a custom KMS.
     #[track_caller]
-    pub fn kms_master_key_id(&self) -> rt::JsString {
+    pub fn kms_master_key_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsMasterKeyId")
     }
     /// The limit of how many bytes that a message can contain before Amazon SQS rejects it.
     #[track_caller]
-    pub fn maximum_message_size(&self) -> rt::JsNumber {
+    pub fn maximum_message_size(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "maximumMessageSize")
     }
     /// The number of seconds that Amazon SQS retains a message.
     #[track_caller]
-    pub fn message_retention_period(&self) -> rt::JsNumber {
+    pub fn message_retention_period(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "messageRetentionPeriod")
     }
     /// A name for the queue.
     #[track_caller]
-    pub fn queue_name(&self) -> rt::JsString {
+    pub fn queue_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "queueName")
     }
     /// A reference to a Queue resource.
@@ -162,7 +162,7 @@ impl CfnQueue {
     }
     /// Specifies the duration, in seconds, that the ReceiveMessage action call waits until a message is in the queue in order to include it in the response, rather than returning an empty response if a message isn't yet available.
     #[track_caller]
-    pub fn receive_message_wait_time_seconds(&self) -> rt::JsNumber {
+    pub fn receive_message_wait_time_seconds(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "receiveMessageWaitTimeSeconds")
     }
     /// The string that includes the parameters for the permissions for the dead-letter queue redrive permission and which source queues can specify dead-letter queues as a JSON object.
@@ -177,7 +177,7 @@ impl CfnQueue {
     }
     /// Enables server-side queue encryption using SQS owned encryption keys.
     #[track_caller]
-    pub fn sqs_managed_sse_enabled(&self) -> rt::JsAny {
+    pub fn sqs_managed_sse_enabled(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "sqsManagedSseEnabled")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -187,12 +187,12 @@ impl CfnQueue {
     }
     /// The tags that you attach to this queue.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The length of time during which a message will be unavailable after a message is delivered from the queue.
     #[track_caller]
-    pub fn visibility_timeout(&self) -> rt::JsNumber {
+    pub fn visibility_timeout(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "visibilityTimeout")
     }
 }
@@ -1275,12 +1275,12 @@ impl IQueue {
     }
     /// If this queue is server-side encrypted, this is the KMS encryption key.
     #[track_caller]
-    pub fn encryption_master_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_master_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionMasterKey")
     }
     /// Whether the contents of the queue are encrypted, and by what type of key.
     #[track_caller]
-    pub fn encryption_type(&self) -> rt::JsAny {
+    pub fn encryption_type(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "encryptionType")
     }
     /// The environment this resource belongs to.
@@ -1390,17 +1390,17 @@ impl Queue {
     }
     /// If this queue is configured with a dead-letter queue, this is the dead-letter queue settings.
     #[track_caller]
-    pub fn dead_letter_queue(&self) -> rt::StructRef<crate::aws_cdk_lib::aws_sqs::DeadLetterQueue> {
+    pub fn dead_letter_queue(&self) -> rt::JsOptional<rt::StructRef<crate::aws_cdk_lib::aws_sqs::DeadLetterQueue>> {
         rt::get_op(rt::JsObject::handle(self), "deadLetterQueue")
     }
     /// If this queue is encrypted, this is the KMS key.
     #[track_caller]
-    pub fn encryption_master_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_master_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionMasterKey")
     }
     /// Whether the contents of the queue are encrypted, and by what type of key.
     #[track_caller]
-    pub fn encryption_type(&self) -> rt::JsAny {
+    pub fn encryption_type(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "encryptionType")
     }
     /// Whether this queue is an Amazon SQS FIFO queue.
@@ -1880,12 +1880,12 @@ impl QueueBase {
     }
     /// If this queue is server-side encrypted, this is the KMS encryption key.
     #[track_caller]
-    pub fn encryption_master_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_master_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionMasterKey")
     }
     /// Whether the contents of the queue are encrypted, and by what type of key.
     #[track_caller]
-    pub fn encryption_type(&self) -> rt::JsAny {
+    pub fn encryption_type(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "encryptionType")
     }
     /// Whether this queue is an Amazon SQS FIFO queue.

@@ -71,17 +71,17 @@ impl CfnAssociation {
     }
     /// By default, when you create a new association, the system runs it immediately after it is created and then according to the schedule you specified.
     #[track_caller]
-    pub fn apply_only_at_cron_interval(&self) -> rt::JsAny {
+    pub fn apply_only_at_cron_interval(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "applyOnlyAtCronInterval")
     }
     /// A role used by association to take actions on your behalf.
     #[track_caller]
-    pub fn association_dispatch_assume_role(&self) -> rt::JsString {
+    pub fn association_dispatch_assume_role(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "associationDispatchAssumeRole")
     }
     /// Specify a descriptive name for the association.
     #[track_caller]
-    pub fn association_name(&self) -> rt::JsString {
+    pub fn association_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "associationName")
     }
     /// A reference to a Association resource.
@@ -96,12 +96,12 @@ impl CfnAssociation {
     }
     /// Choose the parameter that will define how your automation will branch out.
     #[track_caller]
-    pub fn automation_target_parameter_name(&self) -> rt::JsString {
+    pub fn automation_target_parameter_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "automationTargetParameterName")
     }
     /// The names or Amazon Resource Names (ARNs) of the Change Calendar type documents your associations are gated under.
     #[track_caller]
-    pub fn calendar_names(&self) -> rt::JsArray<rt::JsString> {
+    pub fn calendar_names(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "calendarNames")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -111,27 +111,27 @@ impl CfnAssociation {
     }
     /// The severity level that is assigned to the association.
     #[track_caller]
-    pub fn compliance_severity(&self) -> rt::JsString {
+    pub fn compliance_severity(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "complianceSeverity")
     }
     /// The version of the SSM document to associate with the target.
     #[track_caller]
-    pub fn document_version(&self) -> rt::JsString {
+    pub fn document_version(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "documentVersion")
     }
     /// > `InstanceId` has been deprecated.
     #[track_caller]
-    pub fn instance_id(&self) -> rt::JsString {
+    pub fn instance_id(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "instanceId")
     }
     /// The maximum number of targets allowed to run the association at the same time.
     #[track_caller]
-    pub fn max_concurrency(&self) -> rt::JsString {
+    pub fn max_concurrency(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "maxConcurrency")
     }
     /// The number of errors that are allowed before the system stops sending requests to run the association on additional targets.
     #[track_caller]
-    pub fn max_errors(&self) -> rt::JsString {
+    pub fn max_errors(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "maxErrors")
     }
     /// The name of the SSM document that contains the configuration information for the instance.
@@ -141,7 +141,7 @@ impl CfnAssociation {
     }
     /// An Amazon Simple Storage Service (Amazon S3) bucket where you want to store the output details of the request.
     #[track_caller]
-    pub fn output_location(&self) -> rt::JsAny {
+    pub fn output_location(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "outputLocation")
     }
     /// The parameters for the runtime configuration of the document.
@@ -151,32 +151,32 @@ impl CfnAssociation {
     }
     /// A cron expression that specifies a schedule when the association runs.
     #[track_caller]
-    pub fn schedule_expression(&self) -> rt::JsString {
+    pub fn schedule_expression(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "scheduleExpression")
     }
     /// Number of days to wait after the scheduled day to run an association.
     #[track_caller]
-    pub fn schedule_offset(&self) -> rt::JsNumber {
+    pub fn schedule_offset(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "scheduleOffset")
     }
     /// The mode for generating association compliance.
     #[track_caller]
-    pub fn sync_compliance(&self) -> rt::JsString {
+    pub fn sync_compliance(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "syncCompliance")
     }
     /// A key-value pair to associate with a resource.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The targets for the association.
     #[track_caller]
-    pub fn targets(&self) -> rt::JsAny {
+    pub fn targets(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "targets")
     }
     /// The number of seconds the service should wait for the association status to show "Success" before proceeding with the stack execution.
     #[track_caller]
-    pub fn wait_for_success_timeout_seconds(&self) -> rt::JsNumber {
+    pub fn wait_for_success_timeout_seconds(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "waitForSuccessTimeoutSeconds")
     }
 }
@@ -800,7 +800,7 @@ impl CfnCloudConnector {
     }
     /// The description of the cloud connector.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The display name of the cloud connector.
@@ -815,7 +815,7 @@ impl CfnCloudConnector {
     }
     /// Tags to apply to the cloud connector.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
 }
@@ -1230,7 +1230,7 @@ impl CfnDocument {
     }
     /// A list of key-value pairs that describe attachments to a version of a document.
     #[track_caller]
-    pub fn attachments(&self) -> rt::JsAny {
+    pub fn attachments(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "attachments")
     }
     /// The content for the new SSM document in JSON or YAML.
@@ -1240,7 +1240,7 @@ impl CfnDocument {
     }
     /// Specify the document format for the request.
     #[track_caller]
-    pub fn document_format(&self) -> rt::JsString {
+    pub fn document_format(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "documentFormat")
     }
     /// A reference to a Document resource.
@@ -1250,17 +1250,17 @@ impl CfnDocument {
     }
     /// The type of document to create.
     #[track_caller]
-    pub fn document_type(&self) -> rt::JsString {
+    pub fn document_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "documentType")
     }
     /// A name for the SSM document.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// A list of SSM documents required by a document.
     #[track_caller]
-    pub fn requires(&self) -> rt::JsAny {
+    pub fn requires(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "requires")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -1270,22 +1270,22 @@ impl CfnDocument {
     }
     /// AWS CloudFormation resource tags to apply to the document.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// Specify a target type to define the kinds of resources the document can run on.
     #[track_caller]
-    pub fn target_type(&self) -> rt::JsString {
+    pub fn target_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "targetType")
     }
     /// If the document resource you specify in your template already exists, this parameter determines whether a new version of the existing document is created, or the existing document is replaced.
     #[track_caller]
-    pub fn update_method(&self) -> rt::JsString {
+    pub fn update_method(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "updateMethod")
     }
     /// An optional field specifying the version of the artifact you are creating with the document.
     #[track_caller]
-    pub fn version_name(&self) -> rt::JsString {
+    pub fn version_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "versionName")
     }
 }
@@ -1700,7 +1700,7 @@ impl CfnMaintenanceWindow {
     }
     /// A description of the maintenance window.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The duration of the maintenance window in hours.
@@ -1710,7 +1710,7 @@ impl CfnMaintenanceWindow {
     }
     /// The date and time, in ISO-8601 Extended format, for when the maintenance window is scheduled to become inactive.
     #[track_caller]
-    pub fn end_date(&self) -> rt::JsString {
+    pub fn end_date(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "endDate")
     }
     /// A reference to a MaintenanceWindow resource.
@@ -1730,17 +1730,17 @@ impl CfnMaintenanceWindow {
     }
     /// The number of days to wait to run a maintenance window after the scheduled cron expression date and time.
     #[track_caller]
-    pub fn schedule_offset(&self) -> rt::JsNumber {
+    pub fn schedule_offset(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "scheduleOffset")
     }
     /// The time zone that the scheduled maintenance window executions are based on, in Internet Assigned Numbers Authority (IANA) format.
     #[track_caller]
-    pub fn schedule_timezone(&self) -> rt::JsString {
+    pub fn schedule_timezone(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "scheduleTimezone")
     }
     /// The date and time, in ISO-8601 Extended format, for when the maintenance window is scheduled to become active.
     #[track_caller]
-    pub fn start_date(&self) -> rt::JsString {
+    pub fn start_date(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "startDate")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -1750,7 +1750,7 @@ impl CfnMaintenanceWindow {
     }
     /// Optional metadata that you assign to a resource in the form of an arbitrary set of tags (key-value pairs).
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -2005,7 +2005,7 @@ impl CfnMaintenanceWindowTarget {
     }
     /// A description for the target.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// A reference to a MaintenanceWindowTarget resource.
@@ -2015,12 +2015,12 @@ impl CfnMaintenanceWindowTarget {
     }
     /// The name for the maintenance window target.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// A user-provided value that will be included in any Amazon CloudWatch Events events that are raised while running tasks for these targets in this maintenance window.
     #[track_caller]
-    pub fn owner_information(&self) -> rt::JsString {
+    pub fn owner_information(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "ownerInformation")
     }
     /// The type of target that is being registered with the maintenance window.
@@ -2290,17 +2290,17 @@ impl CfnMaintenanceWindowTask {
     }
     /// The specification for whether tasks should continue to run after the cutoff time specified in the maintenance windows is reached.
     #[track_caller]
-    pub fn cutoff_behavior(&self) -> rt::JsString {
+    pub fn cutoff_behavior(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "cutoffBehavior")
     }
     /// A description of the task.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// > `LoggingInfo` has been deprecated.
     #[track_caller]
-    pub fn logging_info(&self) -> rt::JsAny {
+    pub fn logging_info(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "loggingInfo")
     }
     /// A reference to a MaintenanceWindowTask resource.
@@ -2310,17 +2310,17 @@ impl CfnMaintenanceWindowTask {
     }
     /// The maximum number of targets this task can be run for, in parallel.
     #[track_caller]
-    pub fn max_concurrency(&self) -> rt::JsString {
+    pub fn max_concurrency(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "maxConcurrency")
     }
     /// The maximum number of errors allowed before this task stops being scheduled.
     #[track_caller]
-    pub fn max_errors(&self) -> rt::JsString {
+    pub fn max_errors(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "maxErrors")
     }
     /// The task name.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// The priority of the task in the maintenance window.
@@ -2330,12 +2330,12 @@ impl CfnMaintenanceWindowTask {
     }
     /// The Amazon Resource Name (ARN) of the IAM service role for AWS Systems Manager to assume when running a maintenance window task.
     #[track_caller]
-    pub fn service_role_arn(&self) -> rt::JsString {
+    pub fn service_role_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "serviceRoleArn")
     }
     /// The targets, either instances or window target IDs.
     #[track_caller]
-    pub fn targets(&self) -> rt::JsAny {
+    pub fn targets(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "targets")
     }
     /// The resource that the task uses during execution.
@@ -2345,7 +2345,7 @@ impl CfnMaintenanceWindowTask {
     }
     /// The parameters to pass to the task when it runs.
     #[track_caller]
-    pub fn task_invocation_parameters(&self) -> rt::JsAny {
+    pub fn task_invocation_parameters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "taskInvocationParameters")
     }
     /// > `TaskParameters` has been deprecated.
@@ -3477,7 +3477,7 @@ impl CfnOpsItem {
     }
     /// The category of the OpsItem.
     #[track_caller]
-    pub fn category(&self) -> rt::JsString {
+    pub fn category(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "category")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -3497,12 +3497,12 @@ impl CfnOpsItem {
     }
     /// The priority of the OpsItem.
     #[track_caller]
-    pub fn priority(&self) -> rt::JsNumber {
+    pub fn priority(&self) -> rt::JsOptional<rt::JsNumber> {
         rt::get_op(rt::JsObject::handle(self), "priority")
     }
     /// The severity of the OpsItem.
     #[track_caller]
-    pub fn severity(&self) -> rt::JsString {
+    pub fn severity(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "severity")
     }
     /// The origin of the OpsItem.
@@ -3512,7 +3512,7 @@ impl CfnOpsItem {
     }
     /// Tags for the OpsItem.
     #[track_caller]
-    pub fn tags(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tags")
     }
     /// The title of the OpsItem.
@@ -3705,7 +3705,7 @@ impl CfnParameter {
     }
     /// A regular expression used to validate the parameter value.
     #[track_caller]
-    pub fn allowed_pattern(&self) -> rt::JsString {
+    pub fn allowed_pattern(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "allowedPattern")
     }
     #[track_caller]
@@ -3726,17 +3726,17 @@ impl CfnParameter {
     }
     /// The data type of the parameter, such as `text` or `aws:ec2:image` .
     #[track_caller]
-    pub fn data_type(&self) -> rt::JsString {
+    pub fn data_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "dataType")
     }
     /// Information about the parameter.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The name of the parameter.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// A reference to a Parameter resource.
@@ -3746,7 +3746,7 @@ impl CfnParameter {
     }
     /// Information about the policies assigned to a parameter.
     #[track_caller]
-    pub fn policies(&self) -> rt::JsString {
+    pub fn policies(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "policies")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -3756,12 +3756,12 @@ impl CfnParameter {
     }
     /// Optional metadata that you assign to a resource in the form of an arbitrary set of tags (key-value pairs).
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsMap<rt::JsString> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsMap<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// The parameter tier.
     #[track_caller]
-    pub fn tier(&self) -> rt::JsString {
+    pub fn tier(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "tier")
     }
     /// The type of parameter.
@@ -4004,22 +4004,22 @@ impl CfnPatchBaseline {
     }
     /// A set of rules used to include patches in the baseline.
     #[track_caller]
-    pub fn approval_rules(&self) -> rt::JsAny {
+    pub fn approval_rules(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "approvalRules")
     }
     /// A list of explicitly approved patches for the baseline.
     #[track_caller]
-    pub fn approved_patches(&self) -> rt::JsArray<rt::JsString> {
+    pub fn approved_patches(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "approvedPatches")
     }
     /// Defines the compliance level for approved patches.
     #[track_caller]
-    pub fn approved_patches_compliance_level(&self) -> rt::JsString {
+    pub fn approved_patches_compliance_level(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "approvedPatchesComplianceLevel")
     }
     /// Indicates whether the list of approved patches includes non-security updates that should be applied to the managed nodes.
     #[track_caller]
-    pub fn approved_patches_enable_non_security(&self) -> rt::JsAny {
+    pub fn approved_patches_enable_non_security(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "approvedPatchesEnableNonSecurity")
     }
     /// The ID of the patch baseline.
@@ -4029,22 +4029,22 @@ impl CfnPatchBaseline {
     }
     /// Indicates the status you want to assign to security patches that are available but not approved because they don't meet the installation criteria specified in the patch baseline.
     #[track_caller]
-    pub fn available_security_updates_compliance_status(&self) -> rt::JsString {
+    pub fn available_security_updates_compliance_status(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "availableSecurityUpdatesComplianceStatus")
     }
     /// Indicates whether this is the default baseline.
     #[track_caller]
-    pub fn default_baseline(&self) -> rt::JsAny {
+    pub fn default_baseline(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "defaultBaseline")
     }
     /// A description of the patch baseline.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// A set of global filters used to include patches in the baseline.
     #[track_caller]
-    pub fn global_filters(&self) -> rt::JsAny {
+    pub fn global_filters(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "globalFilters")
     }
     /// The name of the patch baseline.
@@ -4054,7 +4054,7 @@ impl CfnPatchBaseline {
     }
     /// Defines the operating system the patch baseline applies to.
     #[track_caller]
-    pub fn operating_system(&self) -> rt::JsString {
+    pub fn operating_system(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "operatingSystem")
     }
     /// A reference to a PatchBaseline resource.
@@ -4064,22 +4064,22 @@ impl CfnPatchBaseline {
     }
     /// The name of the patch group to be registered with the patch baseline.
     #[track_caller]
-    pub fn patch_groups(&self) -> rt::JsArray<rt::JsString> {
+    pub fn patch_groups(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "patchGroups")
     }
     /// A list of explicitly rejected patches for the baseline.
     #[track_caller]
-    pub fn rejected_patches(&self) -> rt::JsArray<rt::JsString> {
+    pub fn rejected_patches(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "rejectedPatches")
     }
     /// The action for Patch Manager to take on patches included in the `RejectedPackages` list.
     #[track_caller]
-    pub fn rejected_patches_action(&self) -> rt::JsString {
+    pub fn rejected_patches_action(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "rejectedPatchesAction")
     }
     /// Information about the patches to use to update the managed nodes, including target operating systems and source repositories.
     #[track_caller]
-    pub fn sources(&self) -> rt::JsAny {
+    pub fn sources(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "sources")
     }
     /// Tag Manager which manages the tags for this resource.
@@ -4089,7 +4089,7 @@ impl CfnPatchBaseline {
     }
     /// Optional metadata that you assign to a resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -4837,22 +4837,22 @@ impl CfnResourceDataSync {
     }
     /// The name of the S3 bucket where the aggregated data is stored.
     #[track_caller]
-    pub fn bucket_name(&self) -> rt::JsString {
+    pub fn bucket_name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bucketName")
     }
     /// An Amazon S3 prefix for the bucket.
     #[track_caller]
-    pub fn bucket_prefix(&self) -> rt::JsString {
+    pub fn bucket_prefix(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bucketPrefix")
     }
     /// The AWS Region with the S3 bucket targeted by the resource data sync.
     #[track_caller]
-    pub fn bucket_region(&self) -> rt::JsString {
+    pub fn bucket_region(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "bucketRegion")
     }
     /// The Amazon Resource Name (ARN) of an encryption key for a destination in Amazon S3 .
     #[track_caller]
-    pub fn kms_key_arn(&self) -> rt::JsString {
+    pub fn kms_key_arn(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "kmsKeyArn")
     }
     /// A reference to a ResourceDataSync resource.
@@ -4862,12 +4862,12 @@ impl CfnResourceDataSync {
     }
     /// Configuration information for the target S3 bucket.
     #[track_caller]
-    pub fn s3_destination(&self) -> rt::JsAny {
+    pub fn s3_destination(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "s3Destination")
     }
     /// A supported sync format.
     #[track_caller]
-    pub fn sync_format(&self) -> rt::JsString {
+    pub fn sync_format(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "syncFormat")
     }
     /// A name for the resource data sync.
@@ -4877,12 +4877,12 @@ impl CfnResourceDataSync {
     }
     /// Information about the source where the data was synchronized.
     #[track_caller]
-    pub fn sync_source(&self) -> rt::JsAny {
+    pub fn sync_source(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "syncSource")
     }
     /// The type of resource data sync.
     #[track_caller]
-    pub fn sync_type(&self) -> rt::JsString {
+    pub fn sync_type(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "syncType")
     }
 }
@@ -6497,7 +6497,7 @@ impl StringListParameter {
     ///
     /// Default: - default master key
     #[track_caller]
-    pub fn encryption_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKey")
     }
     /// The ARN of the SSM Parameter resource.
@@ -6947,7 +6947,7 @@ impl StringParameter {
     ///
     /// Default: - default master key
     #[track_caller]
-    pub fn encryption_key(&self) -> crate::aws_cdk_lib::aws_kms::IKey {
+    pub fn encryption_key(&self) -> rt::JsOptional<crate::aws_cdk_lib::aws_kms::IKey> {
         rt::get_op(rt::JsObject::handle(self), "encryptionKey")
     }
     /// The ARN of the SSM Parameter resource.

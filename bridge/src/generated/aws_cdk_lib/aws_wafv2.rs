@@ -81,7 +81,7 @@ impl CfnIPSet {
     }
     /// A description of the IP set that helps with identification.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The version of the IP addresses, either `IPV4` or `IPV6` .
@@ -96,7 +96,7 @@ impl CfnIPSet {
     }
     /// The name of the IP set.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// Specifies whether this is for an Amazon CloudFront distribution or for a regional application.
@@ -111,7 +111,7 @@ impl CfnIPSet {
     }
     /// Key:value pairs associated with an AWS resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -372,7 +372,7 @@ impl CfnLoggingConfiguration {
     }
     /// The parts of the request that you want to keep out of the logs.
     #[track_caller]
-    pub fn redacted_fields(&self) -> rt::JsAny {
+    pub fn redacted_fields(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "redactedFields")
     }
     /// The Amazon Resource Name (ARN) of the web ACL that you want to associate with `LogDestinationConfigs` .
@@ -1085,12 +1085,12 @@ impl CfnRegexPatternSet {
     }
     /// A description of the set that helps with identification.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// The name of the set.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// A reference to a RegexPatternSet resource.
@@ -1115,7 +1115,7 @@ impl CfnRegexPatternSet {
     }
     /// Key:value pairs associated with an AWS resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
 }
@@ -1317,7 +1317,7 @@ impl CfnRuleGroup {
     }
     /// The labels that one or more rules in this rule group add to matching web requests.
     #[track_caller]
-    pub fn available_labels(&self) -> rt::JsAny {
+    pub fn available_labels(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "availableLabels")
     }
     /// The web ACL capacity units (WCUs) required for this rule group.
@@ -1327,27 +1327,27 @@ impl CfnRuleGroup {
     }
     /// The labels that one or more rules in this rule group match against in label match statements.
     #[track_caller]
-    pub fn consumed_labels(&self) -> rt::JsAny {
+    pub fn consumed_labels(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "consumedLabels")
     }
     /// A map of custom response keys and content bodies.
     #[track_caller]
-    pub fn custom_response_bodies(&self) -> rt::JsAny {
+    pub fn custom_response_bodies(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "customResponseBodies")
     }
     /// A description of the rule group that helps with identification.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// Configures monetization for the web ACL or rule group.
     #[track_caller]
-    pub fn monetization_config(&self) -> rt::JsAny {
+    pub fn monetization_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "monetizationConfig")
     }
     /// The name of the rule group.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// A reference to a RuleGroup resource.
@@ -1357,7 +1357,7 @@ impl CfnRuleGroup {
     }
     /// The rule statements used to identify the web requests that you want to allow, block, or count.
     #[track_caller]
-    pub fn rules(&self) -> rt::JsAny {
+    pub fn rules(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "rules")
     }
     /// Specifies whether this is for an Amazon CloudFront distribution or for a regional application.
@@ -1372,7 +1372,7 @@ impl CfnRuleGroup {
     }
     /// Key:value pairs associated with an AWS resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// Defines and enables Amazon CloudWatch metrics and web request sample collection.
@@ -6845,12 +6845,12 @@ impl CfnWebACL {
     }
     /// Returns a list of `ApplicationAttribute` s.
     #[track_caller]
-    pub fn application_config(&self) -> rt::JsAny {
+    pub fn application_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "applicationConfig")
     }
     /// Specifies custom configurations for the associations between the web ACL and protected resources.
     #[track_caller]
-    pub fn association_config(&self) -> rt::JsAny {
+    pub fn association_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "associationConfig")
     }
     /// The Amazon Resource Name (ARN) of the web ACL.
@@ -6883,22 +6883,22 @@ impl CfnWebACL {
     }
     /// Specifies how AWS WAF should handle `CAPTCHA` evaluations for rules that don't have their own `CaptchaConfig` settings.
     #[track_caller]
-    pub fn captcha_config(&self) -> rt::JsAny {
+    pub fn captcha_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "captchaConfig")
     }
     /// Specifies how AWS WAF should handle challenge evaluations for rules that don't have their own `ChallengeConfig` settings.
     #[track_caller]
-    pub fn challenge_config(&self) -> rt::JsAny {
+    pub fn challenge_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "challengeConfig")
     }
     /// A map of custom response keys and content bodies.
     #[track_caller]
-    pub fn custom_response_bodies(&self) -> rt::JsAny {
+    pub fn custom_response_bodies(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "customResponseBodies")
     }
     /// Specifies data protection to apply to the web request data for the web ACL.
     #[track_caller]
-    pub fn data_protection_config(&self) -> rt::JsAny {
+    pub fn data_protection_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "dataProtectionConfig")
     }
     /// The action to perform if none of the `Rules` contained in the `WebACL` match.
@@ -6908,27 +6908,27 @@ impl CfnWebACL {
     }
     /// A description of the web ACL that helps with identification.
     #[track_caller]
-    pub fn description(&self) -> rt::JsString {
+    pub fn description(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "description")
     }
     /// Configures monetization for the web ACL or rule group.
     #[track_caller]
-    pub fn monetization_config(&self) -> rt::JsAny {
+    pub fn monetization_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "monetizationConfig")
     }
     /// The name of the web ACL.
     #[track_caller]
-    pub fn name(&self) -> rt::JsString {
+    pub fn name(&self) -> rt::JsOptional<rt::JsString> {
         rt::get_op(rt::JsObject::handle(self), "name")
     }
     /// Configures the level of DDoS protection that applies to web ACLs associated with Application Load Balancers.
     #[track_caller]
-    pub fn on_source_d_do_s_protection_config(&self) -> rt::JsAny {
+    pub fn on_source_d_do_s_protection_config(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "onSourceDDoSProtectionConfig")
     }
     /// The rule statements used to identify the web requests that you want to manage.
     #[track_caller]
-    pub fn rules(&self) -> rt::JsAny {
+    pub fn rules(&self) -> rt::JsOptional<rt::JsAny> {
         rt::get_op(rt::JsObject::handle(self), "rules")
     }
     /// Specifies whether this is for an Amazon CloudFront distribution or for a regional application.
@@ -6943,12 +6943,12 @@ impl CfnWebACL {
     }
     /// Key:value pairs associated with an AWS resource.
     #[track_caller]
-    pub fn tags_raw(&self) -> rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>> {
+    pub fn tags_raw(&self) -> rt::JsOptional<rt::JsArray<rt::StructRef<crate::aws_cdk_lib::CfnTag>>> {
         rt::get_op(rt::JsObject::handle(self), "tagsRaw")
     }
     /// Specifies the domains that AWS WAF should accept in a web request token.
     #[track_caller]
-    pub fn token_domains(&self) -> rt::JsArray<rt::JsString> {
+    pub fn token_domains(&self) -> rt::JsOptional<rt::JsArray<rt::JsString>> {
         rt::get_op(rt::JsObject::handle(self), "tokenDomains")
     }
     /// Defines and enables Amazon CloudWatch metrics and web request sample collection.
