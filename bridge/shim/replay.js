@@ -22,7 +22,7 @@ const path = require('path');
 
 const SCHEMA = 'cdk-from-rust.program';
 const SUPPORTED_MAJOR = 1;
-const OP_KINDS = ['new', 'call', 'get', 'static', 'static-get', 'length'];
+const OP_KINDS = ['new', 'call', 'get', 'static', 'static-get', 'length', 'defined'];
 // Fields each op kind requires, with their JSON types ('ref' = id of an earlier op).
 const OP_FIELDS = {
   'new': { fqn: 'string', args: 'array' },
@@ -31,6 +31,7 @@ const OP_FIELDS = {
   'static': { fqn: 'string', method: 'string', args: 'array' },
   'static-get': { fqn: 'string', property: 'string' },
   'length': { target: 'ref', length: 'count' },
+  'defined': { target: 'ref', message: 'string' },
 };
 const EXIT = { ok: 0, refused: 2, operation: 3, synthesis: 4, environment: 5, internal: 70 };
 // Failure kinds that mean the project's node_modules is not what the program needs.
@@ -368,7 +369,7 @@ function replay(program) {
     try {
       args = (op.args || []).map((a) => decode(a, results));
       setHostStackTrace(op, results);
-      results[op.id] = execute(op, args, results);
+      results[op.id] = execute(op, args, results, program.ops);
     } catch (err) {
       throw operationFailure(program, op, args, results, err);
     } finally {
@@ -401,20 +402,20 @@ function setHostStackTrace(op, results) {
   }
 }
 
-function execute(op, args, results) {
+function execute(op, args, results, ops) {
   switch (op.op) {
     case 'new': return new (resolveFqn(op.fqn))(...args);
     case 'static': return resolveFqn(op.fqn)[op.method](...args);
     case 'static-get': return resolveFqn(op.fqn)[op.property];
     case 'call': {
-      const target = targetOf(op, results);
+      const target = targetOf(op, results, ops);
       if (typeof target[op.method] !== 'function') {
         throw new Error(`${describeValue(target)} has no method "${op.method}"`);
       }
       return target[op.method](...args);
     }
     case 'get': {
-      const target = targetOf(op, results);
+      const target = targetOf(op, results, ops);
       // JsArray::at: an index past the end is an error here, at the Rust line that read it,
       // not an `undefined` that fails some later operation.
       if (Array.isArray(target) && /^(0|[1-9][0-9]*)$/.test(op.property)
@@ -426,7 +427,7 @@ function execute(op, args, results) {
     case 'length': {
       // JsArray::expect_len: the Rust code iterates `length` elements; any other count fails
       // here, at the Rust line that said how many it expects.
-      const target = targetOf(op, results);
+      const target = targetOf(op, results, ops);
       if (!Array.isArray(target)) throw new Error(`${describeValue(target)} is not a list`);
       if (target.length !== op.length) {
         throw new Error(`the list has ${target.length} element${target.length === 1 ? '' : 's'}, `
@@ -434,14 +435,31 @@ function execute(op, args, results) {
       }
       return target;
     }
+    case 'defined': {
+      // JsOptional::expect: an optional result the Rust code relies on; nothing there fails
+      // here, at the Rust line that said why it must exist.
+      const value = results[op.target];
+      if (value === null || value === undefined) {
+        throw new Error(`${resultOf(op.target, ops, results)}, is ${value}: ${op.message}`);
+      }
+      return value;
+    }
     default: throw new Error(`unknown op kind ${op.op}`); // unreachable after validation
   }
 }
 
-function targetOf(op, results) {
+/** `the result of #3 (get defaultCloudMapNamespace of #2 ...), recorded at src/x.rs:4:5` */
+function resultOf(id, ops, results) {
+  const op = ops && ops[id];
+  if (!op) return `the result of operation #${id}`;
+  return `the result of operation #${id} (${describeOp(op, results)}), recorded at ${formatSite(op.site)}`;
+}
+
+function targetOf(op, results, ops) {
   const target = results[op.target];
   if (target === null || target === undefined) {
-    throw new Error(`its target, the result of operation #${op.target}, is ${target}`);
+    throw new Error(`its target, ${resultOf(op.target, ops, results)}, is ${target}`
+      + ' (an optional result: check it with JsOptional::expect where it is read)');
   }
   return target;
 }
@@ -636,6 +654,7 @@ function describeOp(op, results) {
     case 'call': return `call ${op.method} on #${op.target}${targetFqn(op, results)}`;
     case 'get': return `get ${op.property} of #${op.target}${targetFqn(op, results)}`;
     case 'length': return `length of #${op.target} (expect ${op.length})`;
+    case 'defined': return `defined #${op.target}`;
     default: return String(op.op);
   }
 }

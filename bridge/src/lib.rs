@@ -24,5 +24,6 @@ include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 pub use generated::*;
 
 pub use runtime::{
-    record, synthesize, Handle, JsAny, JsArray, JsBool, JsNumber, JsObject, JsString, Opaque,
+    record, synthesize, Handle, JsAny, JsArray, JsBool, JsList, JsMap, JsNumber, JsObject,
+    JsOptional, JsString, ListArg, Opaque, StructRef,
 };

@@ -14,7 +14,7 @@ pub const SCHEMA_NAME: &str = "cdk-from-rust.program";
 /// Major version: bumped on any change an older shim could misread. The shim refuses other majors.
 pub const SCHEMA_MAJOR: u32 = 1;
 /// Minor version: bumped on additions an older shim of the same major can ignore.
-pub const SCHEMA_MINOR: u32 = 2;
+pub const SCHEMA_MINOR: u32 = 3;
 
 /// A recorded construct program.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -77,7 +77,7 @@ pub struct Op {
     pub site: Site,
 }
 
-/// The six kinds of operation.
+/// The seven kinds of operation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum OpKind {
@@ -103,6 +103,10 @@ pub enum OpKind {
     /// 1.1 shim refuses it as an unknown op kind): what `JsArray::expect_len` records, so that
     /// Rust iterating a list of aws-cdk-lib's agrees with the list's real length.
     Length { target: u32, length: u32 },
+    /// `results[target]`, checked to be neither `undefined` nor `null` (since 1.3): what
+    /// `JsOptional::expect` records for an optional result the Rust code relies on; the replay
+    /// fails at that line with `message` when aws-cdk-lib returned nothing.
+    Defined { target: u32, message: String },
 }
 
 impl OpKind {
@@ -115,6 +119,7 @@ impl OpKind {
             OpKind::Static { fqn, method, .. } => format!("static {fqn}.{method}"),
             OpKind::StaticGet { fqn, property } => format!("static-get {fqn}.{property}"),
             OpKind::Length { length, .. } => format!("length (expect {length})"),
+            OpKind::Defined { .. } => "defined".to_string(),
         }
     }
 }

@@ -542,6 +542,236 @@ impl<T> ToValue for JsArray<T> {
     }
 }
 
+impl<T> std::fmt::Debug for JsArray<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JsArray(#{})", self.handle.0)
+    }
+}
+
+impl<T> PartialEq for JsArray<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.handle == other.handle
+    }
+}
+
+/// A list argument or field: items given in Rust ([`JsList::Items`]), or an array aws-cdk-lib
+/// made ([`JsList::Array`], e.g. `vpc.private_subnets()`), passed on as it is. Every generated
+/// list parameter and struct field takes one through [`ListArg`], so a `Vec`, an array, any
+/// iterator of convertible items and a [`JsArray`] are all accepted where TypeScript takes a list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JsList<T> {
+    /// Items known while recording.
+    Items(Vec<T>),
+    /// An array produced by aws-cdk-lib (a token list, resolved at replay).
+    Array(JsArray<T>),
+}
+
+impl<T: ToValue> ToValue for JsList<T> {
+    fn to_value(&self) -> Value {
+        match self {
+            JsList::Items(items) => items.to_value(),
+            JsList::Array(array) => array.to_value(),
+        }
+    }
+}
+
+impl<T, A: Into<T>> From<Vec<A>> for JsList<T> {
+    fn from(items: Vec<A>) -> Self {
+        JsList::Items(collect(items))
+    }
+}
+
+impl<T, U: Into<T>> From<JsArray<U>> for JsList<T> {
+    fn from(array: JsArray<U>) -> Self {
+        JsList::Array(JsArray::from_handle(array.handle))
+    }
+}
+
+/// What a list parameter accepts: anything iterable whose items convert into `T` (a `Vec`, an
+/// array, an iterator), or a [`JsArray`] of items that convert into `T` (an array from
+/// aws-cdk-lib, passed as a reference; the conversion is the same upcast as for one item).
+pub trait ListArg<T> {
+    /// The list, as the generated code stores and passes it.
+    fn into_list(self) -> JsList<T>;
+}
+
+impl<T, I> ListArg<T> for I
+where
+    I: IntoIterator,
+    I::Item: Into<T>,
+{
+    fn into_list(self) -> JsList<T> {
+        JsList::Items(collect(self))
+    }
+}
+
+impl<T, U: Into<T>> ListArg<T> for JsArray<U> {
+    fn into_list(self) -> JsList<T> {
+        JsList::Array(JsArray::from_handle(self.handle))
+    }
+}
+
+impl<T, U: Into<T>> ListArg<T> for &JsArray<U> {
+    fn into_list(self) -> JsList<T> {
+        JsList::Array(JsArray::from_handle(self.handle))
+    }
+}
+
+/// An optional result of aws-cdk-lib (a property or method jsii marks optional, such as
+/// `cluster.default_cloud_map_namespace()`): whether it is there is known only at replay, so the
+/// Rust code says what it relies on. [`JsOptional::expect`] gives the value, checked at replay:
+/// when aws-cdk-lib returned nothing, the replay fails at the `expect` line with its message (not
+/// at some later operation that used it). Passed on as it is (`JsAny::from`), `undefined` is
+/// allowed.
+pub struct JsOptional<T> {
+    handle: Handle,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for JsOptional<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for JsOptional<T> {}
+
+impl<T> std::fmt::Debug for JsOptional<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JsOptional(#{})", self.handle.0)
+    }
+}
+
+impl<T: FromRef> JsOptional<T> {
+    /// The value, which must be there: the replay checks it and otherwise fails at this line
+    /// with `why` (say what makes it present, e.g. "the cluster is created with a Cloud Map
+    /// namespace").
+    #[track_caller]
+    pub fn expect(&self, why: &str) -> T {
+        T::from_ref(push(
+            OpKind::Defined {
+                target: self.handle.0,
+                message: why.to_string(),
+            },
+            Location::caller(),
+        ))
+    }
+}
+
+impl<T> JsObject for JsOptional<T> {
+    fn handle(&self) -> Handle {
+        self.handle
+    }
+    fn from_handle(handle: Handle) -> Self {
+        JsOptional {
+            handle,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<T> ToValue for JsOptional<T> {
+    fn to_value(&self) -> Value {
+        Value::reference(self.handle.0)
+    }
+}
+
+impl<T> From<JsOptional<T>> for JsAny {
+    fn from(v: JsOptional<T>) -> JsAny {
+        JsAny(v.to_value())
+    }
+}
+
+/// A struct (jsii datatype) produced by aws-cdk-lib: a method's or property's result, such as
+/// `vpc.select_subnets()`'s `SelectedSubnets`. Its fields are read one by one with the typed
+/// accessors generated for `StructRef<S>` (each a property read, resolved at replay); it passes
+/// on where any value is taken ([`JsAny`]) as a reference.
+pub struct StructRef<S> {
+    handle: Handle,
+    shape: PhantomData<fn() -> S>,
+}
+
+impl<S> Clone for StructRef<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S> Copy for StructRef<S> {}
+
+impl<S> std::fmt::Debug for StructRef<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StructRef(#{})", self.handle.0)
+    }
+}
+
+impl<S> JsObject for StructRef<S> {
+    fn handle(&self) -> Handle {
+        self.handle
+    }
+    fn from_handle(handle: Handle) -> Self {
+        StructRef {
+            handle,
+            shape: PhantomData,
+        }
+    }
+}
+
+impl<S> ToValue for StructRef<S> {
+    fn to_value(&self) -> Value {
+        Value::reference(self.handle.0)
+    }
+}
+
+impl<S> From<StructRef<S>> for JsAny {
+    fn from(v: StructRef<S>) -> JsAny {
+        JsAny(v.to_value())
+    }
+}
+
+/// A map (jsii `Map<string, T>`) produced by aws-cdk-lib: its entries are read by key.
+pub struct JsMap<T> {
+    handle: Handle,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for JsMap<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for JsMap<T> {}
+
+impl<T> std::fmt::Debug for JsMap<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JsMap(#{})", self.handle.0)
+    }
+}
+
+impl<T: FromRef> JsMap<T> {
+    /// The value under `key` (recorded as a property read, resolved in the shim).
+    #[track_caller]
+    pub fn get(&self, key: &str) -> T {
+        get_op(self.handle, key)
+    }
+}
+
+impl<T> JsObject for JsMap<T> {
+    fn handle(&self) -> Handle {
+        self.handle
+    }
+    fn from_handle(handle: Handle) -> Self {
+        JsMap {
+            handle,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<T> ToValue for JsMap<T> {
+    fn to_value(&self) -> Value {
+        Value::reference(self.handle.0)
+    }
+}
+
 /// A handle for a type the bindings do not model (outside the generated allow-list).
 /// Every generated handle converts into it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -756,6 +986,63 @@ mod tests {
     #[should_panic(expected = "[\"$custom\"] are reserved")]
     fn fails_json_with_tokens_on_a_lone_dollar_key() {
         let _ = JsAny::map([("$custom", JsAny::from(1))]);
+    }
+
+    #[test]
+    fn a_list_argument_is_its_items_or_the_array_aws_cdk_lib_made() {
+        fn take(list: impl ListArg<JsString>) -> Value {
+            list.into_list().to_value()
+        }
+        let (_, (items, array, boxed)) = record(|| {
+            let a: JsArray<JsString> = static_op("x.Y", "list", vec![]);
+            (
+                take(["a", "b"]),
+                take(a),
+                JsList::<JsString>::from(vec!["c"]).to_value(),
+            )
+        });
+        assert_eq!(
+            items,
+            Value::Array(vec![Value::String("a".into()), Value::String("b".into())])
+        );
+        assert_eq!(array, Value::reference(0), "passed on as the array itself");
+        assert_eq!(boxed, Value::Array(vec![Value::String("c".into())]));
+    }
+
+    #[test]
+    fn struct_and_map_results_read_their_fields_as_property_gets() {
+        struct Shape;
+        let (program, ()) = record(|| {
+            let s: StructRef<Shape> = static_op("x.Y", "shape", vec![]);
+            let m: JsMap<JsString> = get_op(s.handle(), "tags");
+            let _: JsString = m.get("team");
+            assert_eq!(JsAny::from(s).0, Value::reference(0));
+        });
+        assert_eq!(
+            program.ops[2].kind,
+            OpKind::Get {
+                target: 1,
+                property: "team".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_optional_result_is_checked_where_the_rust_code_relies_on_it() {
+        let (program, value) = record(|| {
+            let o: JsOptional<JsString> = static_op("x.Y", "maybe", vec![]);
+            o.expect("Y always has one here")
+        });
+        assert_eq!(
+            program.ops[1].kind,
+            OpKind::Defined {
+                target: 0,
+                message: "Y always has one here".into()
+            }
+        );
+        assert_eq!(value.value(), &Value::reference(1), "the checked value");
+        let json = serde_json::to_value(&program.ops[1]).unwrap();
+        assert_eq!(json["op"], "defined");
     }
 
     #[test]

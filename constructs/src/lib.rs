@@ -30,6 +30,21 @@ pub mod validation;
 pub mod wiring;
 pub mod work_queue;
 
+use cdk_from_rust::aws_cdk_lib::CfnResource;
+use cdk_from_rust::constructs::Node;
+use cdk_from_rust::Opaque;
+
+/// The CloudFormation resource (L1) of an aws-cdk-lib L2 construct: its node's default child,
+/// checked at replay (an L2 of aws-cdk-lib always has one), for metadata and property overrides.
+#[track_caller]
+pub(crate) fn l1(node: Node) -> CfnResource {
+    Opaque::from(
+        node.default_child()
+            .expect("an aws-cdk-lib L2 construct has its CloudFormation resource as default child"),
+    )
+    .cast::<CfnResource>()
+}
+
 pub use network::{Network, NetworkProps};
 pub use platform::{Platform, PlatformProps};
 pub use task_size::TaskSize;

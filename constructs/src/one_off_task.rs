@@ -25,7 +25,6 @@ use cdk_from_rust::aws_cdk_lib::aws_ecs::{
 use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps};
 use cdk_from_rust::aws_cdk_lib::{CfnOutput, CfnOutputProps, Fn, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
-use cdk_from_rust::runtime::{static_op, ToValue};
 use cdk_from_rust::JsString;
 
 use crate::platform::Platform;
@@ -302,14 +301,7 @@ impl OneOffTask {
         // the number of subnets out of Rust.
         let selection = vpc
             .select_subnets_with(SubnetSelection::new().subnet_type(SubnetType::PrivateWithEgress));
-        let subnet_ids: JsString = static_op(
-            "aws-cdk-lib.Fn",
-            "join",
-            vec![
-                JsString::from(",").to_value(),
-                selection.get("subnetIds").to_value(),
-            ],
-        );
+        let subnet_ids = Fn::join(",", selection.subnet_ids());
         let run_task_command = Fn::join(
             "",
             [

@@ -1623,7 +1623,7 @@ impl PatroniCluster {
         let service = CloudMapService::new(
             scope,
             "DnsName",
-            ServiceProps::new(platform.cluster.default_cloud_map_namespace())
+            ServiceProps::new(platform.cloud_map)
                 .name(props.endpoint_name.as_str())
                 .dns_record_type(DnsRecordType::Cname)
                 .dns_ttl(Duration::seconds(30))

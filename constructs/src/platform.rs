@@ -22,6 +22,7 @@ use cdk_from_rust::aws_cdk_lib::aws_logs::RetentionDays;
 use cdk_from_rust::aws_cdk_lib::aws_s3::{
     BlockPublicAccess, Bucket, BucketEncryption, BucketProps, LifecycleRule,
 };
+use cdk_from_rust::aws_cdk_lib::aws_servicediscovery::INamespace;
 use cdk_from_rust::aws_cdk_lib::{Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsString;
@@ -124,6 +125,9 @@ pub struct Platform {
     pub cluster: Cluster,
     /// The namespace name (`staging.tracker.internal`): `db.<namespace>` resolves by DNS.
     pub namespace: String,
+    /// The cluster's default Cloud Map namespace (named [`Platform::namespace`]), for Cloud Map
+    /// services and Service Connect.
+    pub cloud_map: INamespace,
     pub alb: ApplicationLoadBalancer,
     /// The HTTPS listener public services attach their host rules to.
     pub https_listener: ApplicationListener,
@@ -167,6 +171,9 @@ impl Platform {
                     ExecuteCommandConfiguration::new().logging(ExecuteCommandLogging::Default),
                 ),
         );
+        let cloud_map = cluster
+            .default_cloud_map_namespace()
+            .expect("the cluster is created with a default Cloud Map namespace just above");
         let access_logs = Bucket::new_with(
             scope,
             "AlbAccessLogs",
@@ -267,6 +274,7 @@ impl Platform {
             network,
             cluster,
             namespace,
+            cloud_map,
             alb,
             https_listener,
             log_retention: props.log_retention,

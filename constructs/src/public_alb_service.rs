@@ -61,7 +61,6 @@ use cdk_from_rust::aws_cdk_lib::aws_wafv2::{
     CfnWebACLVisibilityConfigProperty, CfnWebACLVisibilityConfigPropertyRequired,
     IResolvableOrCfnWebACLRuleProperty,
 };
-use cdk_from_rust::aws_cdk_lib::CfnResource;
 use cdk_from_rust::aws_cdk_lib::{Duration, Stack};
 use cdk_from_rust::constructs::Construct;
 use cdk_from_rust::JsAny;
@@ -775,12 +774,10 @@ fn shift_traffic(
     // aws-cdk-lib makes the service depend on the rule (the target group's listener attachment)
     // and the advanced configuration refers to it too: cfn-lint's W3005 (a redundant DependsOn)
     // on aws-cdk-lib's output, accepted on this resource only.
-    Opaque::from(service.node().default_child())
-        .cast::<CfnResource>()
-        .add_metadata(
-            "cfn-lint",
-            JsAny::from(serde_json::json!({"config": {"ignore_checks": ["W3005"]}})),
-        );
+    crate::l1(service.node()).add_metadata(
+        "cfn-lint",
+        JsAny::from(serde_json::json!({"config": {"ignore_checks": ["W3005"]}})),
+    );
 }
 
 /// The target groups' alarms (unhealthy targets, 5xx share, p99 latency) under `scope`; returns
@@ -956,9 +953,7 @@ fn target_alarms(
             // A literal name: the service refers to its deployment alarms by name, and a name
             // token would be the alarm's logical id.
             let alarm_name = format!("{}-{}-{suffix}", platform.environment, props.service.name);
-            Opaque::from(alarm.node().default_child())
-                .cast::<CfnResource>()
-                .add_property_override("AlarmName", alarm_name.as_str());
+            crate::l1(alarm.node()).add_property_override("AlarmName", alarm_name.as_str());
             service.node().add_dependency([alarm]);
             deployment_alarms.push(alarm_name);
         }

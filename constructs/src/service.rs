@@ -37,9 +37,9 @@ use cdk_from_rust::aws_cdk_lib::aws_ecs::{
 };
 use cdk_from_rust::aws_cdk_lib::aws_iam::{PolicyStatement, PolicyStatementProps};
 use cdk_from_rust::aws_cdk_lib::aws_logs::{LogGroup, LogGroupProps};
-use cdk_from_rust::aws_cdk_lib::{CfnResource, Duration, RemovalPolicy};
+use cdk_from_rust::aws_cdk_lib::{Duration, RemovalPolicy};
 use cdk_from_rust::constructs::Construct;
-use cdk_from_rust::{JsAny, Opaque};
+use cdk_from_rust::JsAny;
 
 use crate::deployment::Deployment;
 use crate::log_alarms::LogErrorAlarm;
@@ -712,10 +712,7 @@ pub fn build(
     let container = task_definition.add_container(name, options);
     sidecar::build(task_definition, log_group, props, container);
 
-    let namespace_arn = platform
-        .cluster
-        .default_cloud_map_namespace()
-        .namespace_arn();
+    let namespace_arn = platform.cloud_map.namespace_arn();
     let mut service_connect = ServiceConnectProps::new().namespace(namespace_arn);
     if !props.ports.is_empty() {
         service_connect = service_connect.services(props.ports.iter().map(|&p| {
@@ -770,8 +767,7 @@ pub fn build(
         );
     }
     if let Some(reason) = &props.health_check_waiver {
-        Opaque::from(service.node().default_child())
-            .cast::<CfnResource>()
+        crate::l1(service.node())
             .add_metadata(HEALTH_CHECK_WAIVER_METADATA, JsAny::from(reason.as_str()));
     }
 

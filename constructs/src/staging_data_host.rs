@@ -680,7 +680,7 @@ impl StagingDataHost {
         );
 
         // Names in the platform namespace: db and redis -> the host's private address.
-        let cloud_map_namespace = platform.cluster.default_cloud_map_namespace();
+        let cloud_map_namespace = platform.cloud_map;
         for (name, construct_id) in [("db", "DbName"), ("redis", "RedisName")] {
             let service = CloudMapService::new(
                 scope,

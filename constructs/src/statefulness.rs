@@ -5,9 +5,8 @@
 //! data lives on a separate, retained volume is declared replaceable compute (replacing it
 //! interrupts, it loses nothing), the volume is declared data.
 
-use cdk_from_rust::aws_cdk_lib::CfnResource;
 use cdk_from_rust::constructs::Node;
-use cdk_from_rust::{JsAny, Opaque};
+use cdk_from_rust::JsAny;
 
 /// The metadata key (the review's `tracker_review::risk::STATEFULNESS_METADATA`).
 pub const METADATA_KEY: &str = "tracker:statefulness";
@@ -27,10 +26,8 @@ pub fn declare(node: Node, role: Holds, reason: &str) {
         Holds::Data => "data",
         Holds::Compute => "compute",
     };
-    Opaque::from(node.default_child())
-        .cast::<CfnResource>()
-        .add_metadata(
-            METADATA_KEY,
-            JsAny::from(serde_json::json!({ "role": role, "reason": reason })),
-        );
+    crate::l1(node).add_metadata(
+        METADATA_KEY,
+        JsAny::from(serde_json::json!({ "role": role, "reason": reason })),
+    );
 }

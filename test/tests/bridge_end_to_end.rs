@@ -193,3 +193,119 @@ fn synthesis_errors_name_the_rust_site_and_leave_no_assembly_behind() {
         "the CDK CLI's lock files are kept"
     );
 }
+
+/// Typed results (issue 11 item 5): a struct result read field by field (`StructRef`), and
+/// arrays made by aws-cdk-lib passed where a list is taken, to a method and into a struct field,
+/// with no escape hatch; the replayed template holds the tokens aws-cdk-lib resolved.
+#[test]
+fn struct_results_and_arrays_from_aws_cdk_lib_pass_where_lists_are_taken() {
+    use cdk_from_rust::aws_cdk_lib::aws_ec2::{SubnetSelection, Vpc, VpcProps};
+    use cdk_from_rust::aws_cdk_lib::{CfnOutput, CfnOutputProps, Fn};
+    let (program, ()) = cdk_from_rust::record(|| {
+        let app = App::new();
+        let stack = Stack::new(app, "TypedResults");
+        let vpc = Vpc::new_with(
+            stack,
+            "Vpc",
+            VpcProps::new()
+                .max_azs(2)
+                .nat_gateways(0)
+                .restrict_default_security_group(false),
+        );
+        // A JsArray into a struct's list field, and the struct result's fields read typed.
+        let selected =
+            vpc.select_subnets_with(SubnetSelection::new().subnets(vpc.isolated_subnets()));
+        CfnOutput::new(
+            stack,
+            "SubnetIds",
+            CfnOutputProps::new(Fn::join(",", selected.subnet_ids())),
+        );
+        CfnOutput::new(
+            stack,
+            "FirstZone",
+            CfnOutputProps::new(Fn::select(0, selected.availability_zones())),
+        );
+        cdk_from_rust::synthesize(&app);
+    });
+    let out = tempfile::tempdir().unwrap();
+    synth_program(&program, out.path()).unwrap();
+    let t = template_json(out.path(), "TypedResults");
+    let join = &t["Outputs"]["SubnetIds"]["Value"]["Fn::Join"];
+    assert_eq!(join[0], ",");
+    let refs: Vec<&str> = join[1]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list of subnet refs: {join}"))
+        .iter()
+        .map(|r| r["Ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs.len(), 2, "{refs:?}");
+    for r in &refs {
+        assert!(
+            r.starts_with("VpcIsolatedSubnet"),
+            "an isolated subnet: {r}"
+        );
+        assert_eq!(t["Resources"][*r]["Type"], "AWS::EC2::Subnet");
+    }
+    // availabilityZones of a selection are plain strings in aws-cdk-lib (resolved from the
+    // stack's environment-agnostic zones), so select 0 gives the first zone token.
+    assert!(
+        !t["Outputs"]["FirstZone"]["Value"].is_null(),
+        "{}",
+        t["Outputs"]
+    );
+    // The Program: the struct field read is a `get` of `subnetIds` on the `selectSubnets` result.
+    let json = serde_json::to_value(&program).unwrap();
+    let ops = json["ops"].as_array().unwrap();
+    let select = ops
+        .iter()
+        .position(|o| o["method"] == "selectSubnets")
+        .expect("selectSubnets recorded");
+    assert!(
+        ops.iter()
+            .any(|o| o["op"] == "get" && o["target"] == select && o["property"] == "subnetIds"),
+        "subnetIds read from the selection"
+    );
+}
+
+/// An optional result (`JsOptional`) the code relies on: `expect` records the check, and when
+/// aws-cdk-lib returned nothing (a cluster without a Cloud Map namespace) the replay fails at the
+/// `expect` line with its message, not at a later operation with op numbers.
+#[test]
+fn a_missing_optional_result_fails_at_the_rust_line_that_expects_it() {
+    use cdk_from_rust::aws_cdk_lib::aws_ecs::Cluster;
+    use cdk_from_rust::aws_cdk_lib::{CfnOutput, CfnOutputProps};
+    let mut line = 0;
+    let (program, ()) = cdk_from_rust::record(|| {
+        let app = App::new();
+        let stack = Stack::new(app, "NoNamespace");
+        let cluster = Cluster::new(stack, "Cluster");
+        line = line!() + 3;
+        let namespace = cluster
+            .default_cloud_map_namespace()
+            .expect("the cluster is made with a namespace");
+        CfnOutput::new(
+            stack,
+            "Namespace",
+            CfnOutputProps::new(namespace.namespace_arn()),
+        );
+        cdk_from_rust::synthesize(&app);
+    });
+    let out = tempfile::tempdir().unwrap();
+    let err = synth_program(&program, out.path()).unwrap_err();
+    let RunError::Operation { problems, .. } = &err else {
+        panic!("expected an operation error, got {err}")
+    };
+    let site = problems[0].site.as_ref().expect("a Rust site");
+    assert_eq!(
+        (site.file.as_str(), site.line),
+        ("test/tests/bridge_end_to_end.rs", line),
+        "{err}"
+    );
+    let message = &problems[0].message;
+    assert!(
+        message.contains("get defaultCloudMapNamespace")
+            && message.contains("is undefined: the cluster is made with a namespace"),
+        "{err}"
+    );
+    assert!(!out.path().join("manifest.json").exists());
+}

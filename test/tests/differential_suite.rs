@@ -525,7 +525,13 @@ fn suite() -> Program {
                 .removal_policy(RemovalPolicy::Retain),
         );
         bucket.grant_read(role);
-        let cfn_bucket: CfnResource = Opaque::from(bucket.node().default_child()).cast();
+        let cfn_bucket: CfnResource = Opaque::from(
+            bucket
+                .node()
+                .default_child()
+                .expect("a Bucket has its CfnBucket"),
+        )
+        .cast();
         cfn_bucket.add_property_override(
             "AnalyticsConfigurations",
             JsAny::from(json!([{ "Id": "all", "StorageClassAnalysis": {} }])),
@@ -581,12 +587,18 @@ fn suite() -> Program {
             "ServiceGroupFullName",
             CfnOutputProps::new(service_group.target_group_full_name()),
         );
-        let cfn_nlb: CfnResource = Opaque::from(nlb.node().default_child()).cast();
+        let cfn_nlb: CfnResource = Opaque::from(
+            nlb.node()
+                .default_child()
+                .expect("a load balancer has its CfnLoadBalancer"),
+        )
+        .cast();
         cfn_nlb.add_property_override(
             "Subnets",
-            vpc.select_subnets_with(
+            // The raw read of a field (the typed one is `.subnet_ids()` on the StructRef).
+            JsAny::object(&vpc.select_subnets_with(
                 SubnetSelection::new().subnet_type(SubnetType::PrivateIsolated),
-            )
+            ))
             .get("subnetIds"),
         );
 
@@ -773,7 +785,7 @@ fn the_suite_synthesizes_the_same_assembly_from_rust_and_javascript() {
     let kinds: Vec<&str> = coverage.op_kinds.iter().map(String::as_str).collect();
     assert_eq!(
         kinds,
-        ["call", "get", "length", "new", "static", "static-get"],
+        ["call", "defined", "get", "length", "new", "static", "static-get"],
         "every op kind of the Program schema"
     );
     let forms: Vec<&str> = coverage.value_forms.iter().copied().collect();

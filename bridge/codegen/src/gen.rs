@@ -47,6 +47,12 @@ struct Index<'a> {
     /// (module index, Rust name) of every generated type.
     taken: HashSet<(usize, String)>,
     modules: &'a [ModuleSpec],
+    /// Structs (jsii datatypes) that some method or property of their own assembly returns, and
+    /// the structs of that assembly their fields hold: these get typed field accessors on
+    /// `rt::StructRef<S>`. Computed over every type of the assembly, not only the generated
+    /// modules, and never from another assembly's types, so neither enabling one more module nor
+    /// binding one more library changes what another module's code contains.
+    returned: HashSet<&'a str>,
 }
 
 const RESERVED_TYPE_NAMES: &[&str] = &[
@@ -99,11 +105,13 @@ impl<'a> Index<'a> {
             taken.insert((m, name.clone()));
             place.insert(*fqn, (m, name));
         }
+        let returned = returned_structs(&types);
         Index {
             types,
             place,
             taken,
             modules,
+            returned,
         }
     }
 
@@ -128,6 +136,76 @@ impl<'a> Index<'a> {
             None
         }
     }
+}
+
+/// The structs that are results in their own assembly (see [`Index::returned`]), with the
+/// structs of that assembly their fields hold, to a fixed point.
+fn returned_structs<'a>(types: &HashMap<&'a str, &'a Type>) -> HashSet<&'a str> {
+    /// The assembly of a fqn: `aws-cdk-lib.aws_ec2.Vpc` -> `aws-cdk-lib`.
+    fn assembly(fqn: &str) -> &str {
+        fqn.split('.').next().unwrap_or(fqn)
+    }
+    /// Pushes the structs of `owner`'s assembly that `t` names (directly or as list/map items).
+    fn structs_in<'a>(
+        types: &HashMap<&'a str, &'a Type>,
+        owner: &str,
+        t: &TypeRef,
+        found: &mut Vec<&'a str>,
+    ) {
+        match t {
+            TypeRef::Named { fqn } => {
+                if let Some((key, ty)) = types.get_key_value(fqn.as_str()) {
+                    if ty.kind == Kind::Interface && ty.datatype && assembly(key) == assembly(owner)
+                    {
+                        found.push(key);
+                    }
+                }
+            }
+            TypeRef::Collection { collection } => {
+                structs_in(types, owner, &collection.elementtype, found)
+            }
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    let mut fqns: Vec<&&str> = types.keys().collect();
+    fqns.sort();
+    for fqn in fqns {
+        let t = types[*fqn];
+        if t.datatype {
+            continue;
+        }
+        for m in t.methods.iter().filter(|m| !m.protected) {
+            if let Some(r) = &m.returns {
+                structs_in(types, fqn, &r.type_ref, &mut pending);
+            }
+        }
+        for p in t.properties.iter().filter(|p| !p.protected) {
+            structs_in(types, fqn, &p.type_ref, &mut pending);
+        }
+    }
+    let mut returned = HashSet::new();
+    while let Some(fqn) = pending.pop() {
+        if !returned.insert(fqn) {
+            continue;
+        }
+        let mut queue = vec![types[fqn]];
+        let mut seen = HashSet::new();
+        while let Some(ty) = queue.pop() {
+            if !seen.insert(ty.fqn.as_str()) {
+                continue;
+            }
+            for p in &ty.properties {
+                structs_in(types, fqn, &p.type_ref, &mut pending);
+            }
+            queue.extend(
+                ty.interfaces
+                    .iter()
+                    .filter_map(|i| types.get(i.as_str()).copied()),
+            );
+        }
+    }
+    returned
 }
 
 /// What a jsii type becomes in Rust.
@@ -158,7 +236,7 @@ impl RustType {
             RustType::Any => "rt::JsAny".into(),
             RustType::Opaque => "rt::Opaque".into(),
             RustType::Named { path, .. } => path.clone(),
-            RustType::Vec(t) => format!("Vec<{}>", t.render()),
+            RustType::Vec(t) => format!("rt::JsList<{}>", t.render()),
             RustType::Map(t) => format!("std::collections::BTreeMap<String, {}>", t.render()),
             RustType::Union(name) => name.clone(),
         }
@@ -268,14 +346,32 @@ impl<'a> ModuleGen<'a> {
         }
     }
 
+    /// The Rust type a method's or property's result is returned as: [`Self::output`], in an
+    /// `rt::JsOptional` when jsii marks it optional (`expect` it where the code relies on it).
+    fn result(&mut self, t: &TypeRef, optional: bool) -> String {
+        let ret = self.output(t);
+        if optional {
+            format!("rt::JsOptional<{ret}>")
+        } else {
+            ret
+        }
+    }
+
     /// The Rust type a result of jsii type `t` is returned as.
     fn output(&mut self, t: &TypeRef) -> String {
         match t {
             TypeRef::Collection { collection } if collection.kind == "array" => {
                 format!("rt::JsArray<{}>", self.output(&collection.elementtype))
             }
-            TypeRef::Union { .. } | TypeRef::Collection { .. } | TypeRef::Intersection { .. } => {
-                "rt::JsAny".into()
+            TypeRef::Collection { collection } => {
+                format!("rt::JsMap<{}>", self.output(&collection.elementtype))
+            }
+            TypeRef::Union { .. } | TypeRef::Intersection { .. } => "rt::JsAny".into(),
+            TypeRef::Named { fqn } if self.index.returned.contains(fqn.as_str()) => {
+                match self.input(t) {
+                    RustType::Named { path, .. } => format!("rt::StructRef<{path}>"),
+                    _ => "rt::JsAny".into(),
+                }
             }
             other => match self.input(other) {
                 RustType::Named { path, handle: true } => path,
@@ -805,7 +901,7 @@ fn gen_members(
         gen_callable(g, body, t, c, &n, &with, target);
     }
     for (p, n) in sprops.into_iter().chain(iprops).zip(prop_names) {
-        let ret = g.output(&p.type_ref);
+        let ret = g.result(&p.type_ref, p.optional);
         doc(body, "    ", &p.docs, &[]);
         let _ = writeln!(body, "    #[track_caller]");
         if p.is_static {
@@ -829,9 +925,9 @@ fn param(g: &mut ModuleGen, name: &str, t: &TypeRef) -> (String, String) {
     let r = g.input(t);
     match &r {
         RustType::Vec(item) => (
-            format!("impl IntoIterator<Item = impl Into<{}>>", item.render()),
+            format!("impl rt::ListArg<{}>", item.render()),
             format!(
-                "rt::ToValue::to_value(&rt::collect::<{}, _>({name}))",
+                "rt::ToValue::to_value(&rt::ListArg::<{}>::into_list({name}))",
                 item.render()
             ),
         ),
@@ -910,7 +1006,7 @@ fn gen_callable(
     }
     let ret = match (&target, &c.returns) {
         (Target::New, _) => "Self".to_string(),
-        (_, Some(r)) => g.output(&r.type_ref),
+        (_, Some(r)) => g.result(&r.type_ref, r.optional),
         (_, None) => "()".to_string(),
     };
     let call = match target {
@@ -1070,8 +1166,7 @@ fn gen_struct(g: &mut ModuleGen, t: &Type, name: &str) {
             inits.push(format!("{n}: {}", convert(&v, r)));
             match r {
                 RustType::Vec(item) => {
-                    bounds.push(format!("{t}: IntoIterator"));
-                    bounds.push(format!("{t}::Item: Into<{}>", item.render()));
+                    bounds.push(format!("{t}: rt::ListArg<{}>", item.render()));
                 }
                 RustType::Map(item) => {
                     let (k, x) = (format!("{t}K"), format!("{t}V"));
@@ -1142,6 +1237,23 @@ fn gen_struct(g: &mut ModuleGen, t: &Type, name: &str) {
         }
     }
     let _ = writeln!(out, "        o.build()\n    }}\n}}\n");
+    if g.index.returned.contains(t.fqn.as_str()) {
+        // A result of this shape (`rt::StructRef<Self>`): one typed read per field.
+        let mut body = String::new();
+        for (p, (n, _)) in fields.iter().zip(&rendered) {
+            let ret = g.result(&p.type_ref, p.optional);
+            doc(&mut body, "    ", &p.docs, &[]);
+            let _ = writeln!(
+                body,
+                "    #[track_caller]\n    pub fn {n}(&self) -> {ret} {{\n        rt::get_op(rt::JsObject::handle(self), \"{}\")\n    }}",
+                p.name
+            );
+        }
+        let _ = writeln!(
+            g.out,
+            "/// The fields of a [`{name}`] that aws-cdk-lib returned, each read at replay.\nimpl rt::StructRef<{name}> {{\n{body}}}\n"
+        );
+    }
 }
 
 /// `{name}Required`: the required fields of a struct with more than one, as named members of any
@@ -1167,7 +1279,10 @@ fn gen_required_struct(
     for (t, i) in params.iter().zip(required) {
         let (n, r) = &rendered[*i];
         let what = match r {
-            RustType::Vec(item) => format!("items converting into `{}`", item.render()),
+            RustType::Vec(item) => format!(
+                "items converting into `{}`, or a `JsArray` of them",
+                item.render()
+            ),
             RustType::Map(item) => format!(
                 "`(key, value)` pairs, values converting into `{}`",
                 item.render()
@@ -1190,7 +1305,7 @@ fn gen_required_struct(
 /// Setter / constructor parameter type for a field of type `r`.
 fn param_simple(r: &RustType) -> (String, ()) {
     let ty = match r {
-        RustType::Vec(item) => format!("impl IntoIterator<Item = impl Into<{}>>", item.render()),
+        RustType::Vec(item) => format!("impl rt::ListArg<{}>", item.render()),
         RustType::Map(item) => format!(
             "impl IntoIterator<Item = (impl Into<String>, impl Into<{}>)>",
             item.render()
@@ -1202,7 +1317,7 @@ fn param_simple(r: &RustType) -> (String, ()) {
 
 fn convert(n: &str, r: &RustType) -> String {
     match r {
-        RustType::Vec(item) => format!("rt::collect::<{}, _>({n})", item.render()),
+        RustType::Vec(item) => format!("rt::ListArg::<{}>::into_list({n})", item.render()),
         RustType::Map(item) => format!("rt::collect_map::<{}, _, _>({n})", item.render()),
         _ => format!("{n}.into()"),
     }
@@ -1268,6 +1383,16 @@ fn gen_unions(g: &mut ModuleGen) {
             emit(out, m.render(), v, if boxed { "Box::new(v)" } else { "v" });
             if let RustType::Named { handle: true, path } = m {
                 emit(out, format!("&{path}"), v, "*v");
+            }
+            if let RustType::Vec(item) = m {
+                let item = item.render();
+                emit(out, format!("Vec<{item}>"), v, "rt::JsList::Items(v)");
+                emit(
+                    out,
+                    format!("rt::JsArray<{item}>"),
+                    v,
+                    "rt::JsList::Array(v)",
+                );
             }
         }
         let literal_target = |want: &RustType| {

@@ -210,3 +210,33 @@ test('a length op is validated like the others', async (t) => {
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /"length" must be a non-negative integer/);
 });
+
+test('an optional result that is not there fails at the Rust line that expects it (JsOptional::expect)', async (t) => {
+  const cluster = [
+    APP,
+    STACK,
+    { op: 'new', fqn: 'aws-cdk-lib.aws_ecs.Cluster', args: [{ $ref: 1 }, 'Cluster'], site: site(20) },
+    { op: 'get', target: 2, property: 'defaultCloudMapNamespace', site: site(21, 'stacks/src/app.rs', 5) },
+  ];
+  const missing = await runShim(program([
+    ...cluster,
+    { op: 'defined', target: 3, message: 'the cluster has a namespace', site: site(22, 'stacks/src/app.rs', 9) },
+  ]), { outdir: tempOutdir(t) });
+  assert.equal(missing.code, 3, missing.stderr);
+  assert.match(missing.stderr, /operation #4 \(defined #3\) recorded at stacks\/src\/app\.rs:22:9 failed/);
+  assert.match(missing.stderr, /the result of operation #3 \(get defaultCloudMapNamespace of #2 \(aws-cdk-lib\.aws_ecs\.Cluster\)\), recorded at stacks\/src\/app\.rs:21:5, is undefined: the cluster has a namespace/);
+  // Without the check, the later use names the optional result and where it was read.
+  const unchecked = await runShim(program([
+    ...cluster,
+    { op: 'get', target: 3, property: 'namespaceArn', site: site(23) },
+  ]), { outdir: tempOutdir(t) });
+  assert.equal(unchecked.code, 3, unchecked.stderr);
+  assert.match(unchecked.stderr, /its target, the result of operation #3 \(get defaultCloudMapNamespace of #2 .*\), recorded at stacks\/src\/app\.rs:21:5, is undefined \(an optional result: check it with JsOptional::expect/);
+  const present = await runShim(program([
+    APP,
+    STACK,
+    { op: 'get', target: 1, property: 'stackName', site: site(20) },
+    { op: 'defined', target: 2, message: 'a stack has a name', site: site(21) },
+  ]), { outdir: tempOutdir(t) });
+  assert.equal(present.code, 0, present.stderr);
+});
