@@ -188,4 +188,3 @@ test('CDK_FROM_RUST_TIMINGS receives the phases and the validation counts', asyn
   assert.equal(timings.stacks_cached, 0);
   assert.equal(timings.validation_jobs, 2);
 });
-module.exports = { twoStacks };
