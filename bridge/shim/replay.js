@@ -623,7 +623,7 @@ const VALIDATION_CACHE_MAX = 256;
 /** Bumped when the cache entry format or the merge changes. */
 const VALIDATION_CACHE_FORMAT = 1;
 
-const timings = { replay_ms: 0, synth_ms: 0, validation_ms: 0, wait_ms: 0, engine_ms: [], stacks: [] };
+const timings = { load_ms: 0, replay_ms: 0, synth_ms: 0, validation_ms: 0, wait_ms: 0, engine_ms: [], stacks: [] };
 const validationStats = { ran: false, validated: [], cached: [], jobs: 0 };
 
 function now() {
@@ -1164,6 +1164,8 @@ function writeTimings() {
     stacks_validated: validationStats.validated.length,
     stacks_cached: validationStats.cached.length,
     validation_jobs: validationStats.jobs,
+    load_ms: ms(timings.load_ms),
+    total_ms: ms(process.uptime() * 1000),
     validation_wait_ms: ms(timings.wait_ms),
     engine_ms: timings.engine_ms.map(ms),
     stacks: timings.stacks.map((s) => ({ ...s, ms: ms(s.ms) })),
@@ -1296,6 +1298,7 @@ async function main() {
     checkEnvironment(program);
     validateProgram(program);
     startValidation(program);
+    timings.load_ms = process.uptime() * 1000;
     const started = now();
     const { results, creators } = replay(program);
     timings.replay_ms = now() - started;
