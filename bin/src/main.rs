@@ -59,9 +59,9 @@ $XDG_CACHE_HOME/tracker-cdk/synth (else ~/.cache/tracker-cdk/synth), at most 8 a
 it by deleting that directory.
 
 Validation cache: aws-cdk-lib's CloudFormation validation runs per stack template, in worker
-threads (CDK_FROM_RUST_VALIDATION_JOBS, default the cores; 1 = one after another), and a template
-whose bytes and validator inputs are unchanged keeps its earlier result (stderr says which stacks
-were validated). Kept in $CDK_FROM_RUST_VALIDATION_CACHE, else
+threads (CDK_FROM_RUST_VALIDATION_JOBS, default the cores, at most 4; 1 = one after another),
+and a template whose bytes and validator inputs are unchanged keeps its earlier result (stderr
+says which stacks were validated). Kept in $CDK_FROM_RUST_VALIDATION_CACHE, else
 $XDG_CACHE_HOME/cdk-from-rust/validation (else ~/.cache/cdk-from-rust/validation), at most 256
 results; clear it by deleting that directory.
 

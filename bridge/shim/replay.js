@@ -618,6 +618,8 @@ function nearestCreator(cpath, creators) {
 // for the phase timings). README.md says more.
 
 const WORKER_ROLE = 'cdk-from-rust-validator';
+/** At most this many jobs by default: each worker thread holds an engine of about 225 MB. */
+const DEFAULT_JOBS_MAX = 4;
 /** Cache entries kept (one per stack template and inputs; a few KB each). */
 const VALIDATION_CACHE_MAX = 256;
 /** Bumped when the cache entry format or the merge changes. */
@@ -635,12 +637,13 @@ function sha256(data) {
 }
 
 /**
- * CDK_FROM_RUST_VALIDATION_JOBS, else the cores this process may use: the threads that validate
- * templates, the main thread included (1: only the main thread; 0: aws-cdk-lib validates by
- * itself, all stacks at once, without this section and its cache).
+ * CDK_FROM_RUST_VALIDATION_JOBS, else the cores this process may use (at most DEFAULT_JOBS_MAX):
+ * the threads that validate templates, the main thread included (1: only the main thread; 0:
+ * aws-cdk-lib validates by itself, all stacks at once, without this section and its cache).
  */
 function validationJobs() {
-  const fallback = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const fallback = Math.min(cores, DEFAULT_JOBS_MAX);
   const raw = process.env.CDK_FROM_RUST_VALIDATION_JOBS;
   if (raw === undefined || raw === '') return Math.max(1, fallback);
   if (/^(0|[1-9][0-9]*)$/.test(raw)) return Number(raw);
@@ -1103,8 +1106,9 @@ function startValidation(program) {
 
 /** For the result: which stacks the CloudFormation validator ran on, which came from the cache. */
 function validationResult() {
-  if (!validationStats.ran) return null;
-  return { validated: validationStats.validated, cached: validationStats.cached, jobs: validationStats.jobs };
+  if (!validationStats.ran) return {};
+  const { validated, cached, jobs } = validationStats;
+  return { validation: { validated, cached, jobs } };
 }
 
 /**
@@ -1303,7 +1307,7 @@ async function main() {
     const { results, creators } = replay(program);
     timings.replay_ms = now() - started;
     const synthesized = synthesize(program, results, creators);
-    finish(EXIT.ok, { ok: true, synthesized, validation: validationResult() });
+    finish(EXIT.ok, { ok: true, synthesized, ...validationResult() });
   } catch (err) {
     if (!(err instanceof Failure)) throw err;
     // A caller that reads the result file renders the report itself.
@@ -1323,7 +1327,7 @@ async function main() {
     finish(code, {
       ok: false,
       error: { kind: err.kind, message: err.message, problems: err.problems },
-      validation: validationResult(),
+      ...validationResult(),
     });
   }
 }

@@ -9,9 +9,10 @@
 //! the CLI runs the app) and its parents, or from `$CDK_FROM_RUST_NODE_PATH`.
 //!
 //! aws-cdk-lib's CloudFormation template validation runs per stack template, in worker threads
-//! (`CDK_FROM_RUST_VALIDATION_JOBS`, default the cores; `1`: in the shim's main thread), and a
-//! template whose bytes and validator inputs did not change keeps its earlier result from
-//! [`Runner::validation_cache`]; [`Synthesized::validation`] says which stacks were validated.
+//! (`CDK_FROM_RUST_VALIDATION_JOBS`, default the cores, at most 4; `1`: in the shim's main
+//! thread), and a template whose bytes and validator inputs did not change keeps its earlier
+//! result from [`Runner::validation_cache`]; [`Synthesized::validation`] says which stacks were
+//! validated.
 
 use std::path::{Path, PathBuf};
 

@@ -79,7 +79,7 @@ test('per stack, in worker threads or in the main thread, the report is the one 
   const prog = twoStacks();
   const own = await run(t, prog, { jobs: '0' });
   assert.equal(own.code, 0, own.stderr);
-  assert.equal(own.result.validation, null, 'jobs=0 leaves validation to aws-cdk-lib');
+  assert.equal(own.result.validation, undefined, 'jobs=0 leaves validation to aws-cdk-lib');
   // The report groups one rule and description across both stacks: what the merge must reproduce.
   const zoneA = violations(own.report).find((v) => v.rule === 'W3010' && v.description.includes("'eu-west-1a'"));
   assert.deepEqual(zoneA.paths, ['A/SubnetA', 'B/SubnetB1'], JSON.stringify(violations(own.report)));
