@@ -327,8 +327,8 @@ fn main() -> ExitCode {
             if off == cache::Off::All {
                 runner.validation_cache = None;
             }
-            let cache = (off == cache::Off::Nothing)
-                .then(|| cache::SynthCache::new(cache::default_dir()));
+            let cache =
+                (off == cache::Off::Nothing).then(|| cache::SynthCache::new(cache::default_dir()));
             if let Some(file) = program {
                 return match read_program(&file) {
                     Ok(program) => synth_cached(&runner, &program, cache.as_ref()),

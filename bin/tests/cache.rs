@@ -105,7 +105,10 @@ fn unchanged_inputs_restore_a_byte_identical_assembly_and_changed_ones_synthesiz
     assert!(expected == files(&uncached), "a fresh synthesis differs");
     let (off, _) = run("off", &[], &[("TRACKER_CDK_NO_CACHE", "1")]);
     assert!(!restored(&off), "{off}");
-    assert!(off.contains("validation: 1 stack validated (Cached), no cache"), "{off}");
+    assert!(
+        off.contains("validation: 1 stack validated (Cached), no cache"),
+        "{off}"
+    );
     // The synthesis cache only: replayed, but the template keeps its validation result.
     let (synth_off, replayed) = run("synth-off", &[], &[("TRACKER_CDK_NO_CACHE", "synth")]);
     assert!(!restored(&synth_off), "{synth_off}");
@@ -113,7 +116,10 @@ fn unchanged_inputs_restore_a_byte_identical_assembly_and_changed_ones_synthesiz
         synth_off.contains("validation: 0 stacks validated, 1 from cache"),
         "{synth_off}"
     );
-    assert!(expected == files(&replayed), "a replay with a cached validation differs");
+    assert!(
+        expected == files(&replayed),
+        "a replay with a cached validation differs"
+    );
 
     // A changed input (a CDK variable) misses; the first entry is still there for its inputs.
     let (changed, _) = run("changed", &[], &[("CDK_DEFAULT_REGION", "eu-west-1")]);
@@ -190,18 +196,28 @@ fn the_runner_says_which_stacks_were_validated_and_keeps_their_results_where_tol
     };
     let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
 
-    let first = runner("first", Some(&validation_cache)).run(&program).unwrap();
+    let first = runner("first", Some(&validation_cache))
+        .run(&program)
+        .unwrap();
     let first = first.validation.expect("the validator ran");
     assert_eq!(first.validated, names(&["First", "Second"]));
     assert!(first.cached.is_empty());
     assert!(first.jobs >= 1);
-    assert!(validation_cache.is_dir(), "the results are kept where the runner said");
+    assert!(
+        validation_cache.is_dir(),
+        "the results are kept where the runner said"
+    );
 
-    let again = runner("again", Some(&validation_cache)).run(&program).unwrap();
+    let again = runner("again", Some(&validation_cache))
+        .run(&program)
+        .unwrap();
     let again = again.validation.unwrap();
     assert!(again.validated.is_empty());
     assert_eq!(again.cached, names(&["First", "Second"]));
 
     let off = runner("off", None).run(&program).unwrap();
-    assert_eq!(off.validation.unwrap().validated, names(&["First", "Second"]));
+    assert_eq!(
+        off.validation.unwrap().validated,
+        names(&["First", "Second"])
+    );
 }

@@ -188,3 +188,29 @@ test('CDK_FROM_RUST_TIMINGS receives the phases and the validation counts', asyn
   assert.equal(timings.stacks_cached, 0);
   assert.equal(timings.validation_jobs, 2);
 });
+
+test('cdk-nag findings fail synthesis as before, beside validation results from worker threads and the cache', async (t) => {
+  // cdk-nag reads the construct tree: it runs in the main thread, in every synthesis.
+  const prog = program([
+    { op: 'new', fqn: 'aws-cdk-lib.App', args: [], site: site(1) }, // 0
+    { op: 'static', fqn: 'aws-cdk-lib.Validations', method: 'of', args: [{ $ref: 0 }], site: site(2) }, // 1
+    { op: 'new', fqn: 'cdk-nag.AwsSolutionsChecks', args: [{ $ref: 0 }, {}], site: site(2) }, // 2
+    { op: 'call', target: 1, method: 'addPlugins', args: [{ $ref: 2 }], site: site(2) }, // 3
+    { op: 'new', fqn: 'aws-cdk-lib.Stack', args: [{ $ref: 0 }, 'Bare', { env: ENV }], site: site(3) }, // 4
+    { op: 'new', fqn: 'aws-cdk-lib.aws_s3.Bucket', args: [{ $ref: 4 }, 'Plain'], site: site(44, 'stacks/src/storage.rs') }, // 5
+  ]);
+  const own = await run(t, prog, { jobs: '0' });
+  assert.equal(own.code, 4, own.stderr);
+  const rules = own.result.error.problems.map((p) => p.message);
+  assert.ok(rules.some((m) => m.includes('AwsSolutions-S1')), JSON.stringify(rules));
+  for (const p of own.result.error.problems) assert.deepEqual(p.site, site(44, 'stacks/src/storage.rs'));
+  const cache = tempDir(t, 'cdk-from-rust-validation-');
+  for (const expected of [{ validated: ['Bare'], cached: [], jobs: 2 }, { validated: [], cached: ['Bare'], jobs: 2 }]) {
+    const r = await run(t, prog, { cache });
+    assert.equal(r.code, 4, r.stderr);
+    assert.deepEqual(r.result.validation, expected);
+    assert.deepEqual(r.result.error, own.result.error);
+    assert.equal(r.report, own.report);
+    assert.equal(r.printed, own.printed);
+  }
+});
