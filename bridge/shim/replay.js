@@ -613,9 +613,10 @@ function nearestCreator(cpath, creators) {
 // itself merges templates. Everything else (other plugins such as cdk-nag, which read the
 // construct tree, and all of the post-processing) stays aws-cdk-lib's own code, in this thread.
 //
-// Env: CDK_FROM_RUST_VALIDATION_JOBS (worker threads; 1 = in this thread), CDK_FROM_RUST_
-// VALIDATION_CACHE (the cache directory; unset = no cache), CDK_FROM_RUST_TIMINGS (a file
-// for the phase timings). README.md says more.
+// Env: CDK_FROM_RUST_VALIDATION_JOBS (threads, this one included; 1: this one only; 0:
+// aws-cdk-lib's own step, untouched), CDK_FROM_RUST_VALIDATION_CACHE (the cache directory; unset:
+// no cache), CDK_FROM_RUST_TIMINGS (a file for the phase timings). README.md (beside this file)
+// says more.
 
 const WORKER_ROLE = 'cdk-from-rust-validator';
 /** At most this many jobs by default: each worker thread holds an engine of about 225 MB. */
@@ -907,7 +908,12 @@ function installValidation() {
   } catch {
     return false;
   }
-  const Plugin = loadModule('aws-cdk-lib').CloudFormationValidatePlugin;
+  let Plugin;
+  try {
+    Plugin = loadModule('aws-cdk-lib').CloudFormationValidatePlugin;
+  } catch {
+    return false;
+  }
   const original = synthesisValidation.validateTemplates;
   if (typeof original !== 'function' || typeof Plugin !== 'function'
     || typeof Plugin.prototype.validate !== 'function' || typeof Plugin.prototype.initializeEngine !== 'function') {
@@ -937,18 +943,24 @@ function installValidation() {
 
   /** A run of the validation step: jobs by key, for the speculative and the real requests. */
   function newRun() {
-    return { entries: new Map(), version: null };
+    return { entries: new Map(), plans: new Map(), version: null };
   }
 
   /** The per-stack jobs for `stackTemplates` as `plugin` would validate them together. */
-  function plan(plugin, stackTemplates) {
+  function plan(run, plugin, stackTemplates) {
+    const props = JSON.parse(JSON.stringify(plugin.props ?? {}));
+    const id = JSON.stringify([plugin.name, props, stackTemplates]);
+    if (!run.plans.has(id)) run.plans.set(id, planAnew(plugin.name, props, stackTemplates));
+    return run.plans.get(id);
+  }
+
+  function planAnew(name, props, stackTemplates) {
     const texts = stackTemplates.map((s) => fs.readFileSync(s.templatePath));
     const all = new Set();
     for (const text of texts) for (const t of resourceTypes(text)) all.add(t);
     const types = [...all].sort();
     const relevant = ruleTypes ? types.filter((t) => ruleTypes.has(t)) : types;
-    const props = JSON.parse(JSON.stringify(plugin.props ?? {}));
-    const pluginKey = JSON.stringify({ name: plugin.name, props, relevant });
+    const pluginKey = JSON.stringify({ name, props, relevant });
     const jobs = stackTemplates.map((s, i) => ({
       key: sha256(JSON.stringify([common, pluginKey, s.stackConstructPath, s.accountId ?? null,
         s.region ?? null, sha256(texts[i])])),
@@ -982,7 +994,7 @@ function installValidation() {
 
   /** The plugin's report for `context`, per stack, in aws-cdk-lib's order and grouping. */
   function validate(run, plugin, context) {
-    const planned = plan(plugin, context.stackTemplates);
+    const planned = plan(run, plugin, context.stackTemplates);
     request(run, planned);
     const fresh = (j) => !run.entries.get(j.key).cached && !run.entries.get(j.key).report;
     const pending = planned.jobs.filter(fresh).map((j) => j.key);
@@ -1045,7 +1057,7 @@ function installValidation() {
       const own = (root._validationPlugins || []).find((p) => p instanceof Plugin);
       const target = own || (defaultOn ? Plugin._singletonInstance() : null);
       if (target && !target.props?._additionalSchemasDirectory && stacks.length > 0) {
-        request(run, plan(target, stacks.map((s) => ({
+        request(run, plan(run, target, stacks.map((s) => ({
           stackConstructPath: s.hierarchicalId,
           templatePath: s.templateFullPath,
           accountId: s.environment?.account !== 'unknown-account' ? s.environment?.account : undefined,
@@ -1094,14 +1106,16 @@ function startValidation(program) {
   if (jobs === 0 || !installValidation()) return; // aws-cdk-lib's own serial path
   // The validator is 9 MB of WebAssembly that runs for a few seconds in a short-lived process:
   // V8's baseline compiler alone (no optimizing tier-up in background threads) costs about a
-  // third less CPU here. Same code, same results; process-wide, so set before any is compiled.
+  // quarter less CPU here. Same code, same results; process-wide, so set before any is compiled.
   try {
     require('v8').setFlagsFromString('--liftoff-only');
   } catch {
     // a Node.js without the flag compiles as usual
   }
-  validationPool = jobs > 1 ? new ValidatorPool(jobs - 1) : null;
-  validationStats.jobs = jobs;
+  // CDK_VALIDATION=false turns aws-cdk-lib's default validator off: no engine to build ahead.
+  const ahead = jobs > 1 && process.env.CDK_VALIDATION !== 'false';
+  validationPool = ahead ? new ValidatorPool(jobs - 1) : null;
+  validationStats.jobs = validationPool ? jobs : 1;
 }
 
 /** For the result: which stacks the CloudFormation validator ran on, which came from the cache. */
