@@ -627,7 +627,7 @@ const VALIDATION_CACHE_MAX = 256;
 const VALIDATION_CACHE_FORMAT = 1;
 
 const timings = { load_ms: 0, replay_ms: 0, synth_ms: 0, validation_ms: 0, wait_ms: 0, engine_ms: [], stacks: [] };
-const validationStats = { ran: false, validated: [], cached: [], jobs: 0 };
+const validationStats = { ran: false, validated: [], cached: [], jobs: 0, keys: [] };
 
 function now() {
   return Number(process.hrtime.bigint() / 1000n) / 1000;
@@ -838,6 +838,18 @@ class ValidationCache {
     }
   }
 
+  /** Records the entries a program's run used (see hintKey). */
+  putHint(hint, keys) {
+    this.put(`hint-${hint}`, { keys, report: {} });
+  }
+
+  /** Whether the entries a program's last run used are all still here. */
+  hintHolds(hint) {
+    const entry = this.get(`hint-${hint}`);
+    if (!entry || !Array.isArray(entry.keys) || entry.keys.length === 0) return false;
+    return entry.keys.every((k) => fs.existsSync(path.join(this.dir, `${k}.json`)));
+  }
+
   evict() {
     try {
       const entries = fs.readdirSync(this.dir)
@@ -897,6 +909,10 @@ function resourceTypes(text) {
  */
 let validationInstalled = null;
 let validationPool = null; // the worker threads, if any
+let validationCache = null; // the ValidationCache, if any
+let validationCommon = null; // the key part every entry shares
+let validationLazy = false; // start the worker threads at the first miss (none was expected)
+let validationHint = null; // the hint file's key for this program (see hintKey)
 function installValidation() {
   if (validationInstalled !== null) return validationInstalled;
   validationInstalled = false;
@@ -930,6 +946,7 @@ function installValidation() {
   }
   const dir = process.env.CDK_FROM_RUST_VALIDATION_CACHE;
   const cache = dir ? new ValidationCache(path.resolve(dir)) : null;
+  validationCache = cache;
   const common = sha256(JSON.stringify({
     format: VALIDATION_CACHE_FORMAT,
     shim: sha256(fs.readFileSync(__filename)),
@@ -938,6 +955,7 @@ function installValidation() {
     validator: sha256(packageManifest('@aws/cloudformation-validate', lib) || ''),
     rules: sha256(rulesIndex || ''),
   }));
+  validationCommon = common;
   const validateOriginal = Plugin.prototype.validate;
   const engines = { main: null }; // with one job: this thread's engines
 
@@ -986,6 +1004,10 @@ function installValidation() {
         misses.push(job);
       }
     }
+    if (validationLazy && misses.length > 0) {
+      validationLazy = false;
+      validationPool = new ValidatorPool(validationStats.jobs - 1);
+    }
     if (validationPool && misses.length > 0) {
       misses.sort((a, b) => b.size - a.size);
       validationPool.submit(misses, planned.props, planned.types, planned.relevant);
@@ -1030,6 +1052,8 @@ function installValidation() {
       timings.stacks.push({ stack: job.stackConstructPath, cached: entry.cached, ms: entry.cached ? 0 : entry.ms });
       reports.push(entry.cached ? restored(entry.report, job.templatePath) : JSON.parse(JSON.stringify(entry.report)));
     }
+    validationStats.keys.push(...planned.jobs.map((j) => j.key));
+    if (cache && validationHint) cache.putHint(validationHint, validationStats.keys);
     if (cache) cache.evict();
     validationStats.ran = true;
     validationStats.validated.push(...validated);
@@ -1112,10 +1136,28 @@ function startValidation(program) {
   } catch {
     // a Node.js without the flag compiles as usual
   }
-  // CDK_VALIDATION=false turns aws-cdk-lib's default validator off: no engine to build ahead.
-  const ahead = jobs > 1 && process.env.CDK_VALIDATION !== 'false';
-  validationPool = ahead ? new ValidatorPool(jobs - 1) : null;
-  validationStats.jobs = validationPool ? jobs : 1;
+  // No engine to build ahead when CDK_VALIDATION=false turns aws-cdk-lib's default validator off,
+  // nor when this program's last run found every template's result in the cache (then its
+  // templates are most likely the same; should one differ, the workers start then).
+  const parallel = jobs > 1 && process.env.CDK_VALIDATION !== 'false';
+  validationHint = validationCache ? hintKey(program) : null;
+  validationLazy = parallel && validationHint !== null && validationCache.hintHolds(validationHint);
+  validationPool = parallel && !validationLazy ? new ValidatorPool(jobs - 1) : null;
+  validationStats.jobs = parallel ? jobs : 1;
+}
+
+/**
+ * What identifies a program's templates before it is replayed: its operations without their call
+ * sites (moving Rust code changes no template), the environment aws-cdk-lib reads (the context),
+ * the working directory and the validator. Only a guess that saves building an engine: a wrong
+ * one costs time, never a wrong result.
+ */
+function hintKey(program) {
+  const ops = (program.ops || []).map(({ site: _, ...op }) => op);
+  const env = Object.entries(process.env)
+    .filter(([k]) => /^(CDK|AWS)_/.test(k) && k !== 'CDK_OUTDIR' && !k.startsWith('CDK_FROM_RUST_'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return sha256(JSON.stringify([validationCommon, ops, program.synth, env, process.cwd()]));
 }
 
 /** For the result: which stacks the CloudFormation validator ran on, which came from the cache. */
@@ -1185,6 +1227,7 @@ function writeTimings() {
     load_ms: ms(timings.load_ms),
     total_ms: ms(process.uptime() * 1000),
     validation_wait_ms: ms(timings.wait_ms),
+    validation_workers: validationPool ? validationPool.workers.length : 0,
     engine_ms: timings.engine_ms.map(ms),
     stacks: timings.stacks.map((s) => ({ ...s, ms: ms(s.ms) })),
   };

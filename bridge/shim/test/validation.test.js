@@ -100,7 +100,8 @@ test('a restored result equals a fresh one, and only a changed template is valid
   const first = await run(t, twoStacks(), { cache });
   assert.equal(first.code, 0, first.stderr);
   assert.deepEqual(first.result.validation, { validated: ['A', 'B'], cached: [], jobs: 2 });
-  assert.equal(fs.readdirSync(cache).filter((n) => n.endsWith('.json')).length, 2, 'one entry per stack');
+  const entries = fs.readdirSync(cache).filter((n) => n.endsWith('.json'));
+  assert.equal(entries.filter((n) => !n.startsWith('hint-')).length, 2, `one entry per stack: ${entries}`);
 
   const again = await run(t, twoStacks(), { cache, jobs: '1' });
   assert.equal(again.code, 0, again.stderr);
@@ -213,4 +214,27 @@ test('cdk-nag findings fail synthesis as before, beside validation results from 
     assert.equal(r.report, own.report);
     assert.equal(r.printed, own.printed);
   }
+});
+
+test('a program whose results were all cached last time builds no engine ahead, and still validates what misses', async (t) => {
+  const cache = tempDir(t, 'cdk-from-rust-validation-');
+  const file = path.join(tempDir(t), 'timings.json');
+  const timed = async (expected, workers) => {
+    const r = await run(t, twoStacks(), { cache, env: { CDK_FROM_RUST_TIMINGS: file } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.result.validation, { ...expected, jobs: 2 });
+    assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).validation_workers, workers, r.stderr);
+    return r;
+  };
+  const first = await timed({ validated: ['A', 'B'], cached: [] }, 1);
+  await timed({ validated: [], cached: ['A', 'B'] }, 0);
+  // A's result is unreadable (the hint still finds its file): the worker starts at the miss.
+  const entryOf = (stack) => fs.readdirSync(cache).map((n) => path.join(cache, n))
+    .find((f) => JSON.parse(fs.readFileSync(f, 'utf8')).stack === stack);
+  fs.writeFileSync(entryOf('A'), 'not json');
+  const lazy = await timed({ validated: ['A'], cached: ['B'] }, 1);
+  assert.equal(lazy.report, first.report);
+  // A's result is gone: the engine is built ahead again.
+  fs.rmSync(entryOf('A'));
+  await timed({ validated: ['A'], cached: ['B'] }, 1);
 });
