@@ -63,7 +63,7 @@ threads (CDK_FROM_RUST_VALIDATION_JOBS, default the cores, at most 4; 1 = one af
 and a template whose bytes and validator inputs are unchanged keeps its earlier result (stderr
 says which stacks were validated). Kept in $CDK_FROM_RUST_VALIDATION_CACHE, else
 $XDG_CACHE_HOME/cdk-from-rust/validation (else ~/.cache/cdk-from-rust/validation), at most 256
-results; clear it by deleting that directory.
+small files; clear it by deleting that directory.
 
 Off: --no-cache or TRACKER_CDK_NO_CACHE=1 (both caches); TRACKER_CDK_NO_CACHE=synth (the synthesis
 cache only).";

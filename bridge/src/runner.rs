@@ -69,8 +69,9 @@ fn validation_cache_disabled_by_env() -> bool {
 }
 
 /// The validation cache: `$CDK_FROM_RUST_VALIDATION_CACHE`, else `validation` in [`cache_dir`].
-/// One small file per stack template and validator inputs, at most 256 (the least recently
-/// used go first); deleting the directory clears it.
+/// Small files (a result per stack template and validator inputs, and per program which results
+/// its last run used), at most 256, the least recently used evicted; deleting the directory
+/// clears it.
 pub fn validation_cache_dir() -> PathBuf {
     match std::env::var_os(VALIDATION_CACHE_ENV).filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
