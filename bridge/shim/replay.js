@@ -903,16 +903,17 @@ function resourceTypes(text) {
   return types;
 }
 
-/**
- * Set up before the first app.synth(): wraps aws-cdk-lib's validateTemplates. Returns false (and
- * leaves aws-cdk-lib alone) when this aws-cdk-lib does not have the expected shape.
- */
-let validationInstalled = null;
+let validationInstalled = null; // whether installValidation() wrapped the step
 let validationPool = null; // the worker threads, if any
 let validationCache = null; // the ValidationCache, if any
 let validationCommon = null; // the key part every entry shares
 let validationLazy = false; // start the worker threads at the first miss (none was expected)
 let validationHint = null; // the hint file's key for this program (see hintKey)
+
+/**
+ * Set up before the first app.synth(): wraps aws-cdk-lib's validateTemplates. Returns false (and
+ * leaves aws-cdk-lib alone) when this aws-cdk-lib does not have the expected shape.
+ */
 function installValidation() {
   if (validationInstalled !== null) return validationInstalled;
   validationInstalled = false;
