@@ -11,7 +11,9 @@
 //!
 //! Where: `$TRACKER_CDK_CACHE_DIR`, else `tracker-cdk/synth` beside the bridge's shim cache
 //! (`$XDG_CACHE_HOME`, else `~/.cache`). At most [`MAX_ENTRIES`] entries are kept; the least
-//! recently used go first. Off with `--no-cache` or `TRACKER_CDK_NO_CACHE=1`.
+//! recently used go first. Off with `--no-cache` or `TRACKER_CDK_NO_CACHE=1`, which also turn off
+//! the bridge's validation cache (per stack template, `cdk_from_rust::runner::validation_cache_dir`);
+//! `TRACKER_CDK_NO_CACHE=synth` turns off this cache only.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -136,9 +138,28 @@ fn project_dir(start: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// Whether `TRACKER_CDK_NO_CACHE` turns the cache off.
-pub fn disabled_by_env() -> bool {
-    std::env::var(NO_CACHE_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
+/// What `TRACKER_CDK_NO_CACHE` turns off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Off {
+    /// Unset, empty or `0`: both caches are used.
+    Nothing,
+    /// `synth`: the synthesis cache only (the validation cache stays on).
+    Synthesis,
+    /// Anything else (`1`): the synthesis cache and the validation cache.
+    All,
+}
+
+/// What `TRACKER_CDK_NO_CACHE` turns off.
+pub fn off_by_env() -> Off {
+    off_by_value(std::env::var(NO_CACHE_ENV).ok().as_deref())
+}
+
+fn off_by_value(value: Option<&str>) -> Off {
+    match value {
+        None | Some("" | "0") => Off::Nothing,
+        Some("synth") => Off::Synthesis,
+        Some(_) => Off::All,
+    }
 }
 
 /// The cache directory: `$TRACKER_CDK_CACHE_DIR`, else `tracker-cdk/synth` in the user's cache
@@ -374,6 +395,16 @@ mod tests {
         e.push(("PATH".into(), "/usr/bin".into()));
         let unchanged = Inputs::from_parts("{}", &[], &e, Some(dir)).key();
         assert_eq!(unchanged, key("{}", &[], &base_env));
+    }
+
+    #[test]
+    fn tracker_cdk_no_cache_turns_off_both_caches_or_the_synthesis_cache() {
+        assert_eq!(off_by_value(None), Off::Nothing);
+        assert_eq!(off_by_value(Some("")), Off::Nothing);
+        assert_eq!(off_by_value(Some("0")), Off::Nothing);
+        assert_eq!(off_by_value(Some("synth")), Off::Synthesis);
+        assert_eq!(off_by_value(Some("1")), Off::All);
+        assert_eq!(off_by_value(Some("yes")), Off::All);
     }
 
     #[test]

@@ -56,7 +56,17 @@ package-lock.json, the installed aws-cdk-lib/constructs/cdk-nag and the shim are
 the assembly of the last such run is restored instead of replayed (what aws-cdk-lib prints during
 synthesis is then not printed again). Kept in $TRACKER_CDK_CACHE_DIR, else
 $XDG_CACHE_HOME/tracker-cdk/synth (else ~/.cache/tracker-cdk/synth), at most 8 assemblies; clear
-it by deleting that directory. Off with --no-cache or TRACKER_CDK_NO_CACHE=1.";
+it by deleting that directory.
+
+Validation cache: aws-cdk-lib's CloudFormation validation runs per stack template, in worker
+threads (CDK_FROM_RUST_VALIDATION_JOBS, default the cores, at most 4; 1 = one after another),
+and a template whose bytes and validator inputs are unchanged keeps its earlier result (stderr
+says which stacks were validated). Kept in $CDK_FROM_RUST_VALIDATION_CACHE, else
+$XDG_CACHE_HOME/cdk-from-rust/validation (else ~/.cache/cdk-from-rust/validation), at most 256
+small files; clear it by deleting that directory.
+
+Off: --no-cache or TRACKER_CDK_NO_CACHE=1 (both caches); TRACKER_CDK_NO_CACHE=synth (the synthesis
+cache only).";
 
 const REVIEW_HELP: &str = "\
 Baselines: `golden` = stacks/golden/<STACK>.template.json (default offline), `deployed` = the
@@ -160,8 +170,9 @@ enum Command {
         /// Replay this recorded Program (JSON, as `program` prints it) instead of the tracker app.
         #[arg(long, value_name = "FILE")]
         program: Option<PathBuf>,
-        /// Always replay: neither restore from nor write to the synthesis cache (also
-        /// `TRACKER_CDK_NO_CACHE=1`).
+        /// Always replay and validate: use neither the synthesis cache nor the validation cache
+        /// (also `TRACKER_CDK_NO_CACHE=1`; `TRACKER_CDK_NO_CACHE=synth` turns off the synthesis
+        /// cache only).
         #[arg(long)]
         no_cache: bool,
     },
@@ -308,8 +319,16 @@ fn main() -> ExitCode {
             if let Some(out) = out {
                 runner.outdir = out;
             }
-            let cache = (!no_cache && !cache::disabled_by_env())
-                .then(|| cache::SynthCache::new(cache::default_dir()));
+            let off = if no_cache {
+                cache::Off::All
+            } else {
+                cache::off_by_env()
+            };
+            if off == cache::Off::All {
+                runner.validation_cache = None;
+            }
+            let cache =
+                (off == cache::Off::Nothing).then(|| cache::SynthCache::new(cache::default_dir()));
             if let Some(file) = program {
                 return match read_program(&file) {
                     Ok(program) => synth_cached(&runner, &program, cache.as_ref()),

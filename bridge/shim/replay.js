@@ -17,8 +17,11 @@ const writeStderr = process.stderr.write.bind(process.stderr);
 process.stdout.write = writeStderr;
 const RESULT_FILE = process.env.CDK_FROM_RUST_RESULT || null;
 
+const crypto = require('crypto');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
+const threads = require('worker_threads');
 
 const SCHEMA = 'cdk-from-rust.program';
 const SUPPORTED_MAJOR = 1;
@@ -507,10 +510,14 @@ function synthesize(program, results, creators) {
     }
     const errors = []; // {path, message}
     let assembly = null;
+    const validationBefore = timings.validation_ms;
+    const started = now();
     try {
       assembly = app.synth();
     } catch (err) {
       errors.push(...errorsFromSynthThrow(err, app.outdir));
+    } finally {
+      timings.synth_ms += now() - started - (timings.validation_ms - validationBefore);
     }
     if (assembly) {
       // Synthesis succeeded, but error annotations (Annotations.of(x).addError) only
@@ -609,6 +616,648 @@ function nearestCreator(cpath, creators) {
 }
 
 // ---------------------------------------------------------------------------
+// Template validation: per stack, in worker threads, cached
+// ---------------------------------------------------------------------------
+//
+// aws-cdk-lib's synthesize() ends with validateTemplates() (core/lib/private/
+// synthesis-validation.js): it runs every validation plugin over all stacks, maps the
+// violations to construct paths, applies acknowledgments, writes validation-report.json and
+// throws or prints. Its slow part is the built-in CloudFormationValidatePlugin: building its
+// WASM engine takes seconds, and the engine's report on one template depends only on that
+// template, the stack's path and environment, the plugin's props and the rules chosen for the
+// resource types of all templates. So while that step runs, the plugin's validate() is
+// replaced by one that takes each template's report from the cache or from worker threads
+// (which load the engine while the main thread replays), and merges them exactly as the plugin
+// itself merges templates. Everything else (other plugins such as cdk-nag, which read the
+// construct tree, and all of the post-processing) stays aws-cdk-lib's own code, in this thread.
+//
+// Env: CDK_FROM_RUST_VALIDATION_JOBS (threads, this one included; 1: this one only; 0:
+// aws-cdk-lib's own step, untouched), CDK_FROM_RUST_VALIDATION_CACHE (the cache directory; unset:
+// no cache), CDK_FROM_RUST_TIMINGS (a file for the phase timings). README.md (beside this file)
+// says more.
+
+const WORKER_ROLE = 'cdk-from-rust-validator';
+/** At most this many jobs by default: each worker thread holds an engine of about 225 MB. */
+const DEFAULT_JOBS_MAX = 4;
+/** Cache entries kept (one per stack template and inputs; a few KB each). */
+const VALIDATION_CACHE_MAX = 256;
+/** Bumped when the cache entry format or the merge changes. */
+const VALIDATION_CACHE_FORMAT = 1;
+
+const timings = { load_ms: 0, replay_ms: 0, synth_ms: 0, validation_ms: 0, wait_ms: 0, engine_ms: [], stacks: [] };
+const validationStats = { ran: false, validated: [], cached: [], jobs: 0, keys: [] };
+
+function now() {
+  return Number(process.hrtime.bigint() / 1000n) / 1000;
+}
+
+function sha256(data) {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * CDK_FROM_RUST_VALIDATION_JOBS, else the cores this process may use (at most DEFAULT_JOBS_MAX):
+ * the threads that validate templates, the main thread included (1: only the main thread; 0:
+ * aws-cdk-lib validates by itself, all stacks at once, without this section and its cache).
+ */
+function validationJobs() {
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const fallback = Math.min(cores, DEFAULT_JOBS_MAX);
+  const raw = process.env.CDK_FROM_RUST_VALIDATION_JOBS;
+  if (raw === undefined || raw === '') return Math.max(1, fallback);
+  if (/^(0|[1-9][0-9]*)$/.test(raw)) return Number(raw);
+  writeStderr(`warning: CDK_FROM_RUST_VALIDATION_JOBS must be a number (1: in the main thread, `
+    + `0: aws-cdk-lib's own validation); got ${JSON.stringify(raw)}, using ${fallback}\n`);
+  return Math.max(1, fallback);
+}
+
+/**
+ * The validator engines of one thread (a worker, or the main thread with one job): one
+ * CloudFormationValidatePlugin per (props, rule-relevant resource types), its engine built once.
+ * The plugin picks its rules by the resource types of the templates it is given; `relevant` is
+ * the part of those types any rule names, so an engine built for `relevant` has exactly the rules
+ * the plugin would pick for `types`, and is told so (engineResourceTypes) to keep it.
+ */
+class Engines {
+  /** `validate`: the plugin's own validate() (in the main thread, the prototype's is replaced). */
+  constructor(Plugin, validate = Plugin.prototype.validate) {
+    this.Plugin = Plugin;
+    this.validateTemplates = validate;
+    this.plugins = new Map();
+  }
+
+  plugin(props, types, relevant) {
+    const key = JSON.stringify([props, relevant]);
+    let plugin = this.plugins.get(key);
+    if (!plugin) {
+      plugin = new this.Plugin(props);
+      plugin.initializeEngine(new Set(relevant));
+      this.plugins.set(key, plugin);
+    }
+    plugin.engineResourceTypes = new Set([...plugin.engineResourceTypes, ...types]);
+    return plugin;
+  }
+
+  /** The plugin's report on one stack's template, as plain data. */
+  validate(job, props, types, relevant) {
+    const plugin = this.plugin(props, types, relevant);
+    const report = this.validateTemplates.call(plugin, {
+      templatePaths: [job.templatePath],
+      stackTemplates: [{
+        stackConstructPath: job.stackConstructPath,
+        templatePath: job.templatePath,
+        accountId: job.accountId,
+        region: job.region,
+      }],
+      accountId: job.accountId,
+      region: job.region,
+    });
+    return JSON.parse(JSON.stringify(report));
+  }
+}
+
+/** A worker thread: builds the common engine, then validates the templates of each batch. */
+function validatorWorker() {
+  const { port, signal } = threads.workerData;
+  const reply = (message) => {
+    port.postMessage(message);
+    Atomics.add(signal, 0, 1);
+    Atomics.notify(signal, 0);
+  };
+  let engines = null;
+  try {
+    const Plugin = loadModule('aws-cdk-lib').CloudFormationValidatePlugin;
+    engines = new Engines(Plugin);
+    reply({ type: 'ready', version: String(new Plugin().version) });
+    // The engine of the default plugin for templates with no rule-specific resource types:
+    // what most apps need, built while the main thread replays.
+    const started = now();
+    engines.plugin({}, [], []);
+    reply({ type: 'engine', ms: now() - started });
+  } catch (err) {
+    reply({ type: 'ready', error: errorText(err) });
+  }
+  threads.parentPort.on('message', (batch) => {
+    for (;;) {
+      const index = Atomics.add(batch.counter, 0, 1);
+      if (index >= batch.jobs.length) break;
+      const job = batch.jobs[index];
+      try {
+        if (!engines) throw new Error('the validator could not be loaded in its worker thread');
+        const started = now();
+        const report = engines.validate(job, batch.props, batch.types, batch.relevant);
+        reply({ type: 'result', key: job.key, report, ms: now() - started });
+      } catch (err) {
+        reply({ type: 'result', key: job.key, error: errorText(err) });
+      }
+    }
+  });
+}
+
+/** Worker threads validating templates; results are read synchronously (aws-cdk-lib is). */
+class ValidatorPool {
+  /** Starts `count` worker threads; each loads the validator and builds the common engine. */
+  constructor(count) {
+    this.workers = [];
+    this.signal = new Int32Array(new SharedArrayBuffer(4));
+    this.version = null;
+    this.results = new Map(); // job key -> {report, ms} | {error}
+    for (let i = 0; i < count; i++) {
+      const { port1, port2 } = new threads.MessageChannel();
+      const worker = new threads.Worker(__filename, {
+        workerData: { role: WORKER_ROLE, port: port2, signal: this.signal },
+        transferList: [port2],
+      });
+      worker.unref();
+      worker.on('error', () => {}); // a dead worker is noticed by waitFor (threadId -1)
+      this.workers.push({ worker, port: port1 });
+    }
+  }
+
+  /** Posts jobs (biggest template first); each idle worker takes the next one. */
+  submit(jobs, props, types, relevant) {
+    if (jobs.length === 0) return;
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const batch = { jobs, props, types, relevant, counter };
+    for (const w of this.workers) w.worker.postMessage(batch);
+  }
+
+  drain() {
+    for (const w of this.workers) {
+      for (let m = threads.receiveMessageOnPort(w.port); m; m = threads.receiveMessageOnPort(w.port)) {
+        const message = m.message;
+        if (message.type === 'ready') {
+          if (message.version && this.version === null) this.version = message.version;
+        } else if (message.type === 'engine') {
+          timings.engine_ms.push(message.ms);
+        } else if (message.type === 'result') {
+          this.results.set(message.key, message.error ? { error: message.error } : { report: message.report, ms: message.ms });
+        }
+      }
+    }
+  }
+
+  /** Blocks until every key has a result; false if the workers died first. */
+  waitFor(keys) {
+    for (;;) {
+      const seen = Atomics.load(this.signal, 0);
+      this.drain();
+      if (keys.every((k) => this.results.has(k))) return true;
+      if (this.workers.every((w) => w.worker.threadId === -1)) return false;
+      Atomics.wait(this.signal, 0, seen, 250);
+    }
+  }
+
+  /** The validator's version as a worker reported it, waiting for the first one to load. */
+  validatorVersion() {
+    while (this.version === null && this.workers.some((w) => w.worker.threadId !== -1)) {
+      const seen = Atomics.load(this.signal, 0);
+      this.drain();
+      if (this.version !== null) break;
+      Atomics.wait(this.signal, 0, seen, 250);
+    }
+    return this.version;
+  }
+}
+
+/** Per-stack reports kept on disk, one file per key, the least recently used evicted. */
+class ValidationCache {
+  constructor(dir) {
+    this.dir = dir;
+    this.warned = false;
+  }
+
+  get(key) {
+    const file = path.join(this.dir, `${key}.json`);
+    let entry;
+    try {
+      entry = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      return null;
+    }
+    if (!isPlainObject(entry) || entry.key !== key || !isPlainObject(entry.report)) return null;
+    try {
+      const t = new Date();
+      fs.utimesSync(file, t, t);
+    } catch {
+      // still a hit
+    }
+    return entry;
+  }
+
+  put(key, entry) {
+    try {
+      fs.mkdirSync(this.dir, { recursive: true });
+      const tmp = path.join(this.dir, `.${key}.${process.pid}.${threads.threadId}.tmp`);
+      fs.writeFileSync(tmp, JSON.stringify({ key, ...entry }));
+      fs.renameSync(tmp, path.join(this.dir, `${key}.json`));
+    } catch (err) {
+      this.warn(err);
+    }
+  }
+
+  /** Records the entries a program's run used (see hintKey). */
+  putHint(hint, keys) {
+    this.put(`hint-${hint}`, { keys, report: {} });
+  }
+
+  /** Whether the entries a program's last run used are all still here. */
+  hintHolds(hint) {
+    const entry = this.get(`hint-${hint}`);
+    if (!entry || !Array.isArray(entry.keys) || entry.keys.length === 0) return false;
+    return entry.keys.every((k) => fs.existsSync(path.join(this.dir, `${k}.json`)));
+  }
+
+  evict() {
+    try {
+      const entries = fs.readdirSync(this.dir)
+        .filter((n) => n.endsWith('.json') && !n.startsWith('.'))
+        .map((n) => {
+          const file = path.join(this.dir, n);
+          try {
+            return { file, mtime: fs.statSync(file).mtimeMs };
+          } catch {
+            return null;
+          }
+        })
+        .filter(Boolean)
+        .sort((a, b) => a.mtime - b.mtime);
+      for (const e of entries.slice(0, Math.max(0, entries.length - VALIDATION_CACHE_MAX))) {
+        fs.rmSync(e.file, { force: true });
+      }
+    } catch (err) {
+      this.warn(err);
+    }
+  }
+
+  warn(err) {
+    if (this.warned) return;
+    this.warned = true;
+    writeStderr(`warning: the validation cache ${this.dir} could not be written: ${firstLine(errorText(err))}\n`);
+  }
+}
+
+/** The installed package.json of `name` as found from `dir`, as bytes (null if none). */
+function packageManifest(name, dir) {
+  const found = installedPackage(name, dir);
+  if (!found) return null;
+  try {
+    return fs.readFileSync(path.join(found.dir, 'package.json'));
+  } catch {
+    return null;
+  }
+}
+
+/** Resource types of a template's text (as the plugin counts them). */
+function resourceTypes(text) {
+  const types = new Set();
+  try {
+    for (const r of Object.values(JSON.parse(text)?.Resources ?? {})) {
+      if (r && typeof r === 'object' && typeof r.Type === 'string') types.add(r.Type);
+    }
+  } catch {
+    // the plugin ignores unparsable templates here too
+  }
+  return types;
+}
+
+let validationInstalled = null; // whether installValidation() wrapped the step
+let validationPool = null; // the worker threads, if any
+let validationCache = null; // the ValidationCache, if any
+let validationCommon = null; // the key part every entry shares
+let validationLazy = false; // start the worker threads at the first miss (none was expected)
+let validationHint = null; // the hint file's key for this program (see hintKey)
+
+/**
+ * Set up before the first app.synth(): wraps aws-cdk-lib's validateTemplates. Returns false (and
+ * leaves aws-cdk-lib alone) when this aws-cdk-lib does not have the expected shape.
+ */
+function installValidation() {
+  if (validationInstalled !== null) return validationInstalled;
+  validationInstalled = false;
+  let lib;
+  let synthesisValidation;
+  try {
+    lib = path.dirname(require.resolve('aws-cdk-lib', { paths: [packageBase()] }));
+    synthesisValidation = require(path.join(lib, 'core', 'lib', 'private', 'synthesis-validation.js'));
+  } catch {
+    return false;
+  }
+  let Plugin;
+  try {
+    Plugin = loadModule('aws-cdk-lib').CloudFormationValidatePlugin;
+  } catch {
+    return false;
+  }
+  const original = synthesisValidation.validateTemplates;
+  if (typeof original !== 'function' || typeof Plugin !== 'function'
+    || typeof Plugin.prototype.validate !== 'function' || typeof Plugin.prototype.initializeEngine !== 'function') {
+    return false;
+  }
+  let ruleTypes = null; // every resource type any built-in rule names
+  let rulesIndex = null;
+  try {
+    rulesIndex = fs.readFileSync(path.join(lib, 'core', 'lib', 'validation', 'rules', 'index.generated.json'));
+    ruleTypes = new Set();
+    for (const r of JSON.parse(rulesIndex).rules) for (const t of r.types || []) ruleTypes.add(t);
+  } catch {
+    ruleTypes = null; // then every type counts
+  }
+  const dir = process.env.CDK_FROM_RUST_VALIDATION_CACHE;
+  const cache = dir ? new ValidationCache(path.resolve(dir)) : null;
+  validationCache = cache;
+  const common = sha256(JSON.stringify({
+    format: VALIDATION_CACHE_FORMAT,
+    shim: sha256(fs.readFileSync(__filename)),
+    node: process.version,
+    'aws-cdk-lib': sha256(packageManifest('aws-cdk-lib', packageBase()) || ''),
+    validator: sha256(packageManifest('@aws/cloudformation-validate', lib) || ''),
+    rules: sha256(rulesIndex || ''),
+  }));
+  validationCommon = common;
+  const validateOriginal = Plugin.prototype.validate;
+  const engines = { main: null }; // with one job: this thread's engines
+
+  /** A run of the validation step: jobs by key, for the speculative and the real requests. */
+  function newRun() {
+    return { entries: new Map(), plans: new Map(), version: null };
+  }
+
+  /** The per-stack jobs for `stackTemplates` as `plugin` would validate them together. */
+  function plan(run, plugin, stackTemplates) {
+    const props = JSON.parse(JSON.stringify(plugin.props ?? {}));
+    const id = JSON.stringify([plugin.name, props, stackTemplates]);
+    if (!run.plans.has(id)) run.plans.set(id, planAnew(plugin.name, props, stackTemplates));
+    return run.plans.get(id);
+  }
+
+  function planAnew(name, props, stackTemplates) {
+    const texts = stackTemplates.map((s) => fs.readFileSync(s.templatePath));
+    const all = new Set();
+    for (const text of texts) for (const t of resourceTypes(text)) all.add(t);
+    const types = [...all].sort();
+    const relevant = ruleTypes ? types.filter((t) => ruleTypes.has(t)) : types;
+    const pluginKey = JSON.stringify({ name, props, relevant });
+    const jobs = stackTemplates.map((s, i) => ({
+      key: sha256(JSON.stringify([common, pluginKey, s.stackConstructPath, s.accountId ?? null,
+        s.region ?? null, sha256(texts[i])])),
+      stackConstructPath: s.stackConstructPath,
+      templatePath: s.templatePath,
+      accountId: s.accountId,
+      region: s.region,
+      size: texts[i].length,
+    }));
+    return { jobs, props, types, relevant };
+  }
+
+  /** Starts what `plan` needs: cache hits are taken, misses go to the workers. */
+  function request(run, planned) {
+    const misses = [];
+    for (const job of planned.jobs) {
+      if (run.entries.has(job.key)) continue;
+      const hit = cache && cache.get(job.key);
+      if (hit) {
+        run.entries.set(job.key, { job, cached: true, report: hit.report, version: hit.version });
+      } else {
+        run.entries.set(job.key, { job, cached: false });
+        misses.push(job);
+      }
+    }
+    if (validationLazy && misses.length > 0) {
+      validationLazy = false;
+      validationPool = new ValidatorPool(validationStats.jobs - 1);
+    }
+    if (validationPool && misses.length > 0) {
+      misses.sort((a, b) => b.size - a.size);
+      validationPool.submit(misses, planned.props, planned.types, planned.relevant);
+    }
+  }
+
+  /** The plugin's report for `context`, per stack, in aws-cdk-lib's order and grouping. */
+  function validate(run, plugin, context) {
+    const planned = plan(run, plugin, context.stackTemplates);
+    request(run, planned);
+    const fresh = (j) => !run.entries.get(j.key).cached && !run.entries.get(j.key).report;
+    const pending = planned.jobs.filter(fresh).map((j) => j.key);
+    const waitStarted = now();
+    if (pending.length > 0 && validationPool && !validationPool.waitFor(pending)) {
+      writeStderr('warning: the validation worker threads ended early; validating in the main thread\n');
+    }
+    timings.wait_ms += now() - waitStarted;
+    const reports = [];
+    const validated = [];
+    const cached = [];
+    for (const job of planned.jobs) {
+      const entry = run.entries.get(job.key);
+      if (!entry.cached && !entry.report) {
+        const result = validationPool && validationPool.results.get(job.key);
+        if (result && result.error) throw new Error(result.error);
+        if (result) {
+          entry.report = result.report;
+          entry.ms = result.ms;
+        } else {
+          const started = now();
+          engines.main ??= new Engines(Plugin, validateOriginal);
+          entry.report = engines.main.validate(job, planned.props, planned.types, planned.relevant);
+          entry.ms = now() - started;
+        }
+        const stored = storable(entry.report, job.templatePath);
+        if (cache && stored) {
+          cache.put(job.key, { stack: job.stackConstructPath, version: pluginVersion(run), report: stored });
+        }
+      }
+      if (entry.cached && entry.version && run.version === null) run.version = entry.version;
+      (entry.cached ? cached : validated).push(job.stackConstructPath);
+      timings.stacks.push({ stack: job.stackConstructPath, cached: entry.cached, ms: entry.cached ? 0 : entry.ms });
+      reports.push(entry.cached ? restored(entry.report, job.templatePath) : JSON.parse(JSON.stringify(entry.report)));
+    }
+    validationStats.keys.push(...planned.jobs.map((j) => j.key));
+    if (cache && validationHint) cache.putHint(validationHint, validationStats.keys);
+    if (cache) cache.evict();
+    validationStats.ran = true;
+    validationStats.validated.push(...validated);
+    validationStats.cached.push(...cached);
+    const n = validated.length;
+    writeStderr(`validation: ${n} stack${n === 1 ? '' : 's'} validated${n > 0 ? ` (${validated.join(', ')})` : ''}, `
+      + `${cache ? `${cached.length} from cache` : 'no cache'}, ${validationStats.jobs} job${validationStats.jobs === 1 ? '' : 's'}\n`);
+    return merge(reports);
+  }
+
+  function pluginVersion(run) {
+    if (run.version === null) {
+      run.version = (validationPool && validationPool.validatorVersion()) || (engines.main ? String(new Plugin().version) : null);
+    }
+    return run.version;
+  }
+
+  synthesisValidation.validateTemplates = function validateTemplates(root, outdir, assembly) {
+    const started = now();
+    const run = newRun();
+    // The speculation: the default plugin will be asked about every stack of the assembly.
+    try {
+      const stacks = assembly.stacksRecursively || assembly.stacks || [];
+      const defaultOn = root._builtinCloudFormationValidation && process.env.CDK_VALIDATION !== 'false';
+      const own = (root._validationPlugins || []).find((p) => p instanceof Plugin);
+      const target = own || (defaultOn ? Plugin._singletonInstance() : null);
+      if (target && !target.props?._additionalSchemasDirectory && stacks.length > 0) {
+        request(run, plan(run, target, stacks.map((s) => ({
+          stackConstructPath: s.hierarchicalId,
+          templatePath: s.templateFullPath,
+          accountId: s.environment?.account !== 'unknown-account' ? s.environment?.account : undefined,
+          region: s.environment?.region !== 'unknown-region' ? s.environment?.region : undefined,
+        }))));
+      }
+    } catch {
+      // only a head start; validate() plans again from what aws-cdk-lib asks
+    }
+    const shadowed = new Set();
+    Plugin.prototype.validate = function validateByStack(context) {
+      // Schema overlays are read (and reported) by the plugin itself: its own path.
+      if (this.props?._additionalSchemasDirectory) return validateOriginal.call(this, context);
+      try {
+        return validate(run, this, context);
+      } finally {
+        // aws-cdk-lib names the validator's version in the report: known from the cache or a
+        // worker, so this thread need not load the engine for it.
+        const version = run.version ?? (validationPool ? validationPool.validatorVersion() : null);
+        if (version !== null && !Object.prototype.hasOwnProperty.call(this, 'version')) {
+          Object.defineProperty(this, 'version', { value: version, configurable: true });
+          shadowed.add(this);
+        }
+      }
+    };
+    try {
+      return original.call(this, root, outdir, assembly);
+    } finally {
+      Plugin.prototype.validate = validateOriginal;
+      for (const p of shadowed) delete p.version;
+      timings.validation_ms += now() - started;
+    }
+  };
+  validationInstalled = true;
+  return true;
+}
+
+/**
+ * Before the replay: when the program synthesizes, wraps aws-cdk-lib's validation step and
+ * starts the worker threads (jobs - 1: the main thread, which replays, synthesizes and runs the
+ * other plugins, is the first job), so that they load the validator while the main thread replays.
+ */
+function startValidation(program) {
+  if (!Array.isArray(program.synth) || program.synth.length === 0) return;
+  const jobs = validationJobs();
+  if (jobs === 0 || !installValidation()) return; // aws-cdk-lib's own serial path
+  // The validator is 9 MB of WebAssembly that runs for a few seconds in a short-lived process:
+  // V8's baseline compiler alone (no optimizing tier-up in background threads) costs about a
+  // quarter less CPU here. Same code, same results; process-wide, so set before any is compiled.
+  try {
+    require('v8').setFlagsFromString('--liftoff-only');
+  } catch {
+    // a Node.js without the flag compiles as usual
+  }
+  // No engine to build ahead when CDK_VALIDATION=false turns aws-cdk-lib's default validator off,
+  // nor when this program's last run found every template's result in the cache (then its
+  // templates are most likely the same; should one differ, the workers start then).
+  const parallel = jobs > 1 && process.env.CDK_VALIDATION !== 'false';
+  validationHint = validationCache ? hintKey(program) : null;
+  validationLazy = parallel && validationHint !== null && validationCache.hintHolds(validationHint);
+  validationPool = parallel && !validationLazy ? new ValidatorPool(jobs - 1) : null;
+  validationStats.jobs = parallel ? jobs : 1;
+}
+
+/**
+ * What identifies a program's templates before it is replayed: its operations without their call
+ * sites (moving Rust code changes no template), the environment aws-cdk-lib reads (the context),
+ * the working directory and the validator. Only a guess that saves building an engine: a wrong
+ * one costs time, never a wrong result.
+ */
+function hintKey(program) {
+  const ops = (program.ops || []).map(({ site: _, ...op }) => op);
+  const env = Object.entries(process.env)
+    .filter(([k]) => /^(CDK|AWS)_/.test(k) && k !== 'CDK_OUTDIR' && !k.startsWith('CDK_FROM_RUST_'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return sha256(JSON.stringify([validationCommon, ops, program.synth, env, process.cwd()]));
+}
+
+/** For the result: which stacks the CloudFormation validator ran on, which came from the cache. */
+function validationResult() {
+  if (!validationStats.ran) return {};
+  const { validated, cached, jobs } = validationStats;
+  return { validation: { validated, cached, jobs } };
+}
+
+/**
+ * A fresh report as the cache keeps it: the template's path (which differs between output
+ * directories) left out; null if the report names another template (then it is not kept).
+ */
+function storable(report, templatePath) {
+  const copy = JSON.parse(JSON.stringify(report));
+  for (const v of copy.violations || []) {
+    for (const r of v.violatingResources || []) {
+      if (!('templatePath' in r)) continue;
+      if (r.templatePath !== templatePath) return null;
+      r.templatePath = null;
+    }
+  }
+  return copy;
+}
+
+/** A cached report with this run's template path put back. */
+function restored(report, templatePath) {
+  const copy = JSON.parse(JSON.stringify(report));
+  for (const v of copy.violations || []) {
+    for (const r of v.violatingResources || []) {
+      if ('templatePath' in r && r.templatePath === null) r.templatePath = templatePath;
+    }
+  }
+  return copy;
+}
+
+/**
+ * Per-stack reports as one, the way CloudFormationValidatePlugin.validate groups the templates
+ * it is given: in stack order, a violation with the rule, severity and description of an
+ * earlier one adds its resources to that one.
+ */
+function merge(reports) {
+  const violations = [];
+  for (const report of reports) {
+    for (const v of report.violations || []) {
+      const existing = violations.find((e) => e.ruleName === v.ruleName && e.severity === v.severity
+        && e.description === v.description);
+      if (existing) existing.violatingResources.push(...v.violatingResources);
+      else violations.push(v);
+    }
+  }
+  return { success: violations.every((v) => v.severity !== 'error' && v.severity !== 'fatal'), violations };
+}
+
+/** CDK_FROM_RUST_TIMINGS: the phase timings and validation counts, as one JSON object. */
+function writeTimings() {
+  const file = process.env.CDK_FROM_RUST_TIMINGS;
+  if (!file) return;
+  const ms = (v) => Math.round(v);
+  const data = {
+    replay_ms: ms(timings.replay_ms),
+    synth_ms: ms(timings.synth_ms),
+    validation_ms: ms(timings.validation_ms),
+    stacks_validated: validationStats.validated.length,
+    stacks_cached: validationStats.cached.length,
+    validation_jobs: validationStats.jobs,
+    load_ms: ms(timings.load_ms),
+    total_ms: ms(process.uptime() * 1000),
+    validation_wait_ms: ms(timings.wait_ms),
+    validation_workers: validationPool ? validationPool.workers.length : 0,
+    engine_ms: timings.engine_ms.map(ms),
+    stacks: timings.stacks.map((s) => ({ ...s, ms: ms(s.ms) })),
+  };
+  try {
+    fs.writeFileSync(file, `${JSON.stringify(data)}\n`);
+  } catch (err) {
+    writeStderr(`warning: cannot write the timings to ${file}: ${errorText(err)}\n`);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Formatting helpers
 // ---------------------------------------------------------------------------
 
@@ -700,6 +1349,7 @@ async function readInput() {
  * aws-cdk-lib's reports a second time; process.exit() skips 'beforeExit'.
  */
 function finish(code, result) {
+  writeTimings();
   const line = `${JSON.stringify(result)}\n`;
   if (RESULT_FILE) {
     try {
@@ -728,9 +1378,13 @@ async function main() {
     checkVersion(program);
     checkEnvironment(program);
     validateProgram(program);
+    startValidation(program);
+    timings.load_ms = process.uptime() * 1000;
+    const started = now();
     const { results, creators } = replay(program);
+    timings.replay_ms = now() - started;
     const synthesized = synthesize(program, results, creators);
-    finish(EXIT.ok, { ok: true, synthesized });
+    finish(EXIT.ok, { ok: true, synthesized, ...validationResult() });
   } catch (err) {
     if (!(err instanceof Failure)) throw err;
     // A caller that reads the result file renders the report itself.
@@ -747,15 +1401,25 @@ async function main() {
     const code = err.kind === 'operation' ? EXIT.operation
       : err.kind === 'synthesis' ? EXIT.synthesis
         : ENVIRONMENT_KINDS.includes(err.kind) ? EXIT.environment : EXIT.refused;
-    finish(code, { ok: false, error: { kind: err.kind, message: err.message, problems: err.problems } });
+    finish(code, {
+      ok: false,
+      error: { kind: err.kind, message: err.message, problems: err.problems },
+      ...validationResult(),
+    });
   }
 }
 
-main().catch((err) => {
+if (!threads.isMainThread && threads.workerData?.role === WORKER_ROLE) {
+  validatorWorker();
+} else {
+  main().catch(crashed);
+}
+
+function crashed(err) {
   const message = `internal error in the cdk-from-rust shim: ${errorText(err)}`;
   writeStderr(`error: ${message}\n`);
   finish(EXIT.internal, {
     ok: false,
     error: { kind: 'internal', message: firstLine(message), problems: [{ message, op: null, site: null, path: null }] },
   });
-});
+}

@@ -7,6 +7,12 @@
 //! app environment (`CDK_OUTDIR`, `CDK_CONTEXT_JSON`, `CDK_DEFAULT_*`, ...) passes straight
 //! through. npm packages are resolved from the working directory (the CDK app's project, where
 //! the CLI runs the app) and its parents, or from `$CDK_FROM_RUST_NODE_PATH`.
+//!
+//! aws-cdk-lib's CloudFormation template validation runs per stack template, in worker threads
+//! (`CDK_FROM_RUST_VALIDATION_JOBS`, default the cores, at most 4; `1`: in the shim's main
+//! thread), and a template whose bytes and validator inputs did not change keeps its earlier
+//! result from [`Runner::validation_cache`]; [`Synthesized::validation`] says which stacks were
+//! validated.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +37,11 @@ pub struct Runner {
     pub outdir: PathBuf,
     /// Extra environment for the shim (on top of this process's environment).
     pub env: Vec<(String, String)>,
+    /// Where the shim keeps each stack template's validation result
+    /// (`CDK_FROM_RUST_VALIDATION_CACHE`); `None`: validate every template anew. Default:
+    /// [`validation_cache_dir`], or `None` when `$CDK_FROM_RUST_NO_VALIDATION_CACHE` is set to
+    /// anything but empty or `0`.
+    pub validation_cache: Option<PathBuf>,
 }
 
 impl Default for Runner {
@@ -42,7 +53,29 @@ impl Default for Runner {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| "cdk.out".into()),
             env: Vec::new(),
+            validation_cache: (!validation_cache_disabled_by_env()).then(validation_cache_dir),
         }
+    }
+}
+
+/// Turns the validation cache off (for every [`Runner::default`]) when set to anything but empty
+/// or `0`.
+pub const NO_VALIDATION_CACHE_ENV: &str = "CDK_FROM_RUST_NO_VALIDATION_CACHE";
+/// The validation cache directory the shim uses, instead of the default.
+pub const VALIDATION_CACHE_ENV: &str = "CDK_FROM_RUST_VALIDATION_CACHE";
+
+fn validation_cache_disabled_by_env() -> bool {
+    std::env::var(NO_VALIDATION_CACHE_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The validation cache: `$CDK_FROM_RUST_VALIDATION_CACHE`, else `validation` in [`cache_dir`].
+/// Small files (a result per stack template and validator inputs, and per program which results
+/// its last run used), at most 256, the least recently used evicted; deleting the directory
+/// clears it.
+pub fn validation_cache_dir() -> PathBuf {
+    match std::env::var_os(VALIDATION_CACHE_ENV).filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => cache_dir().join("validation"),
     }
 }
 
@@ -98,6 +131,22 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Synthesized {
     pub synthesized: Vec<SynthesizedApp>,
+    /// What aws-cdk-lib's CloudFormation validator did, when it ran (`None`: it was off, or this
+    /// aws-cdk-lib validated in its own serial way).
+    #[serde(default)]
+    pub validation: Option<Validation>,
+}
+
+/// The CloudFormation template validation of a synthesis, per stack (stack construct paths, in
+/// the order aws-cdk-lib validates them).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Validation {
+    /// The stacks whose templates were validated in this run.
+    pub validated: Vec<String>,
+    /// The stacks whose unchanged templates kept their cached result.
+    pub cached: Vec<String>,
+    /// The threads that validated (`CDK_FROM_RUST_VALIDATION_JOBS`; 1: the shim's main thread).
+    pub jobs: u32,
 }
 
 /// One synthesized App.
@@ -243,6 +292,10 @@ impl Runner {
             // Everything the shim and aws-cdk-lib print (warnings, reports) is for the user.
             .stdout_to_stderr()
             .unchecked();
+        expression = match &self.validation_cache {
+            Some(dir) => expression.env(VALIDATION_CACHE_ENV, dir),
+            None => expression.env_remove(VALIDATION_CACHE_ENV),
+        };
         for (k, v) in &self.env {
             expression = expression.env(k, v);
         }

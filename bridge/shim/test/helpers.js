@@ -51,7 +51,10 @@ function runShim(input, { outdir, env = {}, cwd, resultFile } = {}) {
   const childEnv = { ...process.env, ...env };
   delete childEnv.CDK_CONTEXT_JSON;
   delete childEnv.CDK_FROM_RUST_RESULT;
-  if (!('CDK_FROM_RUST_NODE_PATH' in env)) delete childEnv.CDK_FROM_RUST_NODE_PATH;
+  for (const key of ['CDK_FROM_RUST_NODE_PATH', 'CDK_FROM_RUST_VALIDATION_CACHE',
+    'CDK_FROM_RUST_VALIDATION_JOBS', 'CDK_FROM_RUST_TIMINGS']) {
+    if (!(key in env)) delete childEnv[key];
+  }
   if (outdir) childEnv.CDK_OUTDIR = outdir;
   if (resultFile) childEnv.CDK_FROM_RUST_RESULT = resultFile;
   return new Promise((resolve, reject) => {
