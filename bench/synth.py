@@ -43,6 +43,8 @@ CLEARED = ["CDK_OUTDIR", "CDK_CONTEXT_JSON", "CDK_FROM_RUST_TIMINGS", "CDK_FROM_
            "TRACKER_CDK_CACHE_DIR", "CDK_FROM_RUST_SHIM", "CDK_FROM_RUST_RESULT"]
 BASE_ENV = {k: v for k, v in os.environ.items() if k not in CLEARED}
 BASE_ENV.update(CDK_DISABLE_VERSION_CHECK="1", CDK_DISABLE_CLI_TELEMETRY="1")
+# The largest last/previous ratio of marginal costs still read as linear (the machine's noise).
+TOLERANCE = 1.5
 NO_TIMINGS = "n/a: shim has no timings (CDK_FROM_RUST_TIMINGS not written)"
 
 
@@ -220,25 +222,35 @@ def cases(n):
 def scale_once(n, shim_env, tmp):
     program = os.path.join(tmp, f"program-{n}.json")
     record = run([SCALE, str(n), "--program"], stdout_path=program)
-    out = os.path.join(tmp, f"out-{n}")
-    shutil.rmtree(out, ignore_errors=True)
-    result_file = os.path.join(tmp, "result.json")
-    env = dict(shim_env, CDK_OUTDIR=out, CDK_FROM_RUST_RESULT=result_file,
-               XDG_CACHE_HOME=os.path.join(tmp, "cache"))
-    node = run(["node", SHIM, program], env, timings=True)
-    with open(result_file) as f:
-        result = json.load(f)
-    if not result.get("ok"):
-        raise BenchError(f"the shim failed on scale {n}: {json.dumps(result)[:4000]}")
-    run([SCALE, "--check", out])  # every stack under 80 % of each quota, or the bench fails
-    stacks = sum(len(app["stacks"]) for app in result["synthesized"])
-    return record, node, stacks
+    nodes = []
+    for validation in (True, False):
+        out = os.path.join(tmp, f"out-{n}")
+        shutil.rmtree(out, ignore_errors=True)
+        result_file = os.path.join(tmp, "result.json")
+        env = dict(shim_env, CDK_OUTDIR=out, CDK_FROM_RUST_RESULT=result_file,
+                   XDG_CACHE_HOME=os.path.join(tmp, "cache"))
+        if not validation:
+            env["CDK_VALIDATION"] = "false"  # aws-cdk-lib's switch for its default validator
+        node = run(["node", SHIM, program], env, timings=True)
+        with open(result_file) as f:
+            result = json.load(f)
+        if not result.get("ok"):
+            raise BenchError(f"the shim failed on scale {n}: {json.dumps(result)[:4000]}")
+        if validation:
+            run([SCALE, "--check", out])  # every stack under 80 % of each quota, or the bench fails
+            stacks = sum(len(app["stacks"]) for app in result["synthesized"])
+        elif node.timings and node.timings.get("stacks_validated"):
+            raise BenchError(f"CDK_VALIDATION=false still validated {node.timings['stacks_validated']} stacks")
+        nodes.append(node)
+    return record, nodes[0], nodes[1], stacks
 
 
 def scale(sizes, runs):
     print(f"\n3. Growth: scale N (a data stack + N workers, 25 a services stack), median of {runs} "
-          f"run(s) each; record = the Rust process, node = the shim process (replay + synth + "
-          f"validation); MB = that process's peak RSS")
+          f"run(s) each. record: the Rust process recording the Program; node: the shim's process "
+          f"replaying it (replay + synth + validation, split by its timings; validation in worker "
+          f"threads of the same process); node w/o val.: the same with CDK_VALIDATION=false. "
+          f"s = wall seconds, MB = that process's peak RSS (ru_maxrss from wait4)")
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         shim_env_file = os.path.join(tmp, "env.json")
         run([SCALE, "--shim-env"], stdout_path=shim_env_file)
@@ -248,29 +260,32 @@ def scale(sizes, runs):
         print(f"  (a process started from this script starts at its RSS, {floor:.0f} MB: a value at that "
               f"floor means at most that)")
         rows = []
-        print("  services | stacks | record s | record MB | node s | replay s | synth s | validation s "
-              "| node MB | load")
+        print("  services | stacks | record s | record MB | replay s | synth s | validation s | node s "
+              "| node MB | w/o val. s | w/o val. MB | load")
+        med = statistics.median
         for n in sizes:
             samples = [scale_once(n, shim_env, tmp) for _ in range(runs)]
-            med = statistics.median
 
             def t(key):
-                vals = [node.timings.get(key) for _, node, _ in samples if node.timings]
+                vals = [node.timings.get(key) for _, node, _, _ in samples if node.timings]
                 return med(vals) / 1000 if vals and None not in vals else None
 
             row = {
-                "n": n, "stacks": samples[0][2],
-                "record_s": med(r.seconds for r, _, _ in samples),
-                "record_mb": med(r.maxrss_mb for r, _, _ in samples),
-                "node_s": med(node.seconds for _, node, _ in samples),
-                "node_mb": med(node.maxrss_mb for _, node, _ in samples),
+                "n": n, "stacks": samples[0][3],
+                "record_s": med(r.seconds for r, _, _, _ in samples),
+                "record_mb": med(r.maxrss_mb for r, _, _, _ in samples),
+                "node_s": med(node.seconds for _, node, _, _ in samples),
+                "node_mb": med(node.maxrss_mb for _, node, _, _ in samples),
+                "noval_s": med(nv.seconds for _, _, nv, _ in samples),
+                "noval_mb": med(nv.maxrss_mb for _, _, nv, _ in samples),
                 "replay_s": t("replay_ms"), "synth_s": t("synth_ms"), "validation_s": t("validation_ms"),
             }
             rows.append(row)
-            cell = lambda v: "   n/a" if v is None else f"{v:6.2f}"
+            cell = lambda v: "n/a" if v is None else f"{v:.2f}"
             print(f"  {n:8d} | {row['stacks']:6d} | {row['record_s']:8.2f} | {row['record_mb']:9.0f} | "
-                  f"{row['node_s']:6.2f} | {cell(row['replay_s']):>8} | {cell(row['synth_s']):>7} | "
-                  f"{cell(row['validation_s']):>12} | {row['node_mb']:7.0f} | {load()}", flush=True)
+                  f"{cell(row['replay_s']):>8} | {cell(row['synth_s']):>7} | {cell(row['validation_s']):>12} | "
+                  f"{row['node_s']:6.2f} | {row['node_mb']:7.0f} | {row['noval_s']:10.2f} | "
+                  f"{row['noval_mb']:11.0f} | {load()}", flush=True)
         if rows[0]["replay_s"] is None:
             print(f"  replay / synth / validation: {NO_TIMINGS}")
         linearity(rows)
@@ -281,19 +296,24 @@ def linearity(rows):
     linearly (its fixed cost cancels out), growing when it grows faster."""
     if len(rows) < 3:
         return
-    print("  marginal ms per added service (t(n2) - t(n1)) / (n2 - n1); last/previous near 1 = linear:")
-    for key, label in [("record_s", "record"), ("replay_s", "replay"), ("synth_s", "synth"),
-                       ("validation_s", "validation"), ("node_s", "node (all)")]:
+    print("  marginal cost per added service, (v(n2) - v(n1)) / (n2 - n1), in ms or KB; a step that grows "
+          "linearly keeps it flat (last/previous near 1 or below), a faster one makes it grow:")
+    for key, label in [("record_s", "record s"), ("record_mb", "record MB"), ("replay_s", "replay s"),
+                       ("synth_s", "synth s"), ("validation_s", "validation s"), ("node_s", "node s"),
+                       ("node_mb", "node MB"), ("noval_s", "w/o val. s"), ("noval_mb", "w/o val. MB")]:
         if any(r[key] is None for r in rows):
             continue
         marginals = []
         for lo, hi in zip(rows, rows[1:]):
-            marginals.append((hi[key] - lo[key]) * 1000 / (hi["n"] - lo["n"]))
+            marginals.append((hi[key] - lo[key]) * (1024 if key.endswith("mb") else 1000) / (hi["n"] - lo["n"]))
         spans = "  ".join(f"{lo['n']}->{hi['n']}: {m:7.1f}" for (lo, hi), m in
                           zip(zip(rows, rows[1:]), marginals))
         last, prev = marginals[-1], marginals[-2]
-        verdict = f"{last / prev:.2f}" if prev > 0 else "n/a"
-        print(f"    {label:11s} {spans}   last/previous {verdict}")
+        if prev <= 0 or last <= 0:
+            verdict = "n/a (no growth to compare)"
+        else:
+            verdict = f"{last / prev:.2f}" + (" linear" if last / prev <= TOLERANCE else " FASTER THAN LINEAR")
+        print(f"    {label:12s} {spans}   last/previous {verdict}")
 
 
 def machine():
