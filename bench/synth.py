@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Synthesis benchmarks (not a test): `python3 bench/synth.py [N] [--only pairs,cases,scale]
 [--sizes 1,8,32,128,500] [--scale-runs R]`. Build first:
-`cargo build -p tracker-cdk -p tracker-stacks --examples` (debug, as `cdk.json` runs it).
+`cargo build -p tracker-cdk -p tracker-stacks --bins --examples` (debug, as `cdk.json` runs it).
 
 1. Paired ratios: the two sides of each pair run alternately N times (ABBA order, so a drift of the
    machine's load hits both sides alike); each round gives one ratio A/B; printed are the median
@@ -342,7 +342,7 @@ def main():
     args = parser.parse_args()
     for path in (BIN, SAMPLE, SCALE):
         if not os.path.exists(path):
-            sys.exit(f"{path} is missing: run `cargo build -p tracker-cdk -p tracker-stacks --examples`")
+            sys.exit(f"{path} is missing: run `cargo build -p tracker-cdk -p tracker-stacks --bins --examples`")
     only = set(args.only.split(","))
     print(machine(), flush=True)
     try:
