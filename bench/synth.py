@@ -288,14 +288,13 @@ def scale(sizes, runs):
                   f"{row['noval_mb']:11.0f} | {load()}", flush=True)
         if rows[0]["replay_s"] is None:
             print(f"  replay / synth / validation: {NO_TIMINGS}")
-        linearity(rows)
+        linearity(rows, floor)
 
 
-def linearity(rows):
+def linearity(rows, floor):
     """Marginal cost per added service between consecutive sizes: flat when a step grows
-    linearly (its fixed cost cancels out), growing when it grows faster."""
-    if len(rows) < 3:
-        return
+    linearly (its fixed cost cancels out), growing when it grows faster. Peak memory at the
+    floor (the RSS a child inherits from this script) says nothing, so those sizes are left out."""
     print("  marginal cost per added service, (v(n2) - v(n1)) / (n2 - n1), in ms or KB; a step that grows "
           "linearly keeps it flat (last/previous near 1 or below), a faster one makes it grow:")
     for key, label in [("record_s", "record s"), ("record_mb", "record MB"), ("replay_s", "replay s"),
@@ -303,11 +302,15 @@ def linearity(rows):
                        ("node_mb", "node MB"), ("noval_s", "w/o val. s"), ("noval_mb", "w/o val. MB")]:
         if any(r[key] is None for r in rows):
             continue
+        used = [r for r in rows if not key.endswith("mb") or r[key] > floor + 1]
+        if len(used) < 3:
+            print(f"    {label:12s} n/a: fewer than 3 sizes above the {floor:.0f} MB floor")
+            continue
         marginals = []
-        for lo, hi in zip(rows, rows[1:]):
+        for lo, hi in zip(used, used[1:]):
             marginals.append((hi[key] - lo[key]) * (1024 if key.endswith("mb") else 1000) / (hi["n"] - lo["n"]))
         spans = "  ".join(f"{lo['n']}->{hi['n']}: {m:7.1f}" for (lo, hi), m in
-                          zip(zip(rows, rows[1:]), marginals))
+                          zip(zip(used, used[1:]), marginals))
         last, prev = marginals[-1], marginals[-2]
         if prev <= 0 or last <= 0:
             verdict = "n/a (no growth to compare)"
