@@ -3,7 +3,9 @@
 //! [`WORKERS_PER_STACK`] each, synthesized into `$CDK_OUTDIR` (or `cdk.out`): how synthesis grows
 //! with the number of services (`bench/synth.py`). Every synthesized stack is then checked against
 //! 80 % of each quota (`tracker_stacks::limits`), so what it measures could be deployed; it fails
-//! otherwise. `scale N --program` only records the Program.
+//! otherwise. `scale N --program` only records the Program; `scale --check DIR` only checks the
+//! assembly in `DIR` against the quotas (the benchmark replays the Program in the shim itself, to
+//! measure the Node process alone), with the environment `scale --shim-env` prints (JSON).
 
 use cdk_from_rust::aws_cdk_lib::{App, Environment, Stack, StackProps};
 use tracker_constructs::private_worker_service::{PrivateWorkerService, PrivateWorkerServiceProps};
@@ -13,16 +15,29 @@ use tracker_constructs::{Network, NetworkProps, Platform, PlatformProps};
 const CERT: &str =
     "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000";
 
-/// Workers in one services stack. A worker is 8 resources and about 6 KB of template (measured on
-/// aws-cdk-lib 2.276): 40 make 320 resources and about 250 KB, under 80 % of 500 resources and of
-/// 1 MB, with room for the per-stack rest.
-const WORKERS_PER_STACK: usize = 40;
+/// Workers in one services stack. A worker is 14 resources (4 of them alarms) and about 13 KB of
+/// template (measured on aws-cdk-lib 2.276): 25 make 350 resources and about 330 KB, under 80 %
+/// of 500 resources and of 1 MB, with room for the per-stack rest.
+const WORKERS_PER_STACK: usize = 25;
 
 fn main() -> std::process::ExitCode {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1);
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).is_some_and(|a| a == "--shim-env") {
+        let env: serde_json::Map<String, serde_json::Value> =
+            shim_env().into_iter().map(|(k, v)| (k, v.into())).collect();
+        println!("{}", serde_json::Value::Object(env));
+        return std::process::ExitCode::SUCCESS;
+    }
+    if args.get(1).is_some_and(|a| a == "--check") {
+        return match args.get(2) {
+            Some(dir) => check(std::path::Path::new(dir)),
+            None => {
+                eprintln!("usage: scale --check <assembly directory>");
+                std::process::ExitCode::from(2)
+            }
+        };
+    }
+    let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1);
     let (program, ()) = cdk_from_rust::record(|| {
         let app = App::new();
         let stack = |name: &str| {
@@ -61,27 +76,38 @@ fn main() -> std::process::ExitCode {
         }
         cdk_from_rust::synthesize(&app);
     });
-    if std::env::args().any(|a| a == "--program") {
+    if args.iter().any(|a| a == "--program") {
         println!("{}", program.to_json());
         return std::process::ExitCode::SUCCESS;
     }
     let runner = cdk_from_rust::runner::Runner {
-        env: tracker_stacks::shim_env(
-            &serde_json::json!({
-                "availability-zones:account=111111111111:region=eu-west-1":
-                    ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
-            })
-            .as_object()
-            .unwrap()
-            .clone(),
-        ),
+        env: shim_env(),
         ..Default::default()
     };
     if let Err(e) = runner.run(&program) {
         eprintln!("error: {e}");
         return std::process::ExitCode::FAILURE;
     }
-    match tracker_stacks::limits::check_assembly(&runner.outdir) {
+    check(&runner.outdir)
+}
+
+/// The environment the shim gets beyond this process's: the context (the example account's
+/// availability zones).
+fn shim_env() -> Vec<(String, String)> {
+    tracker_stacks::shim_env(
+        serde_json::json!({
+            "availability-zones:account=111111111111:region=eu-west-1":
+                ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+        })
+        .as_object()
+        .expect("a JSON object"),
+    )
+}
+
+/// Checks every stack of the assembly in `dir` against 80 % of each CloudFormation quota,
+/// printing a line per stack.
+fn check(dir: &std::path::Path) -> std::process::ExitCode {
+    match tracker_stacks::limits::check_assembly(dir) {
         Ok((problems, lines)) => {
             for line in lines {
                 eprintln!("{line}");
@@ -97,7 +123,7 @@ fn main() -> std::process::ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error: reading {}: {e}", runner.outdir.display());
+            eprintln!("error: reading {}: {e}", dir.display());
             std::process::ExitCode::FAILURE
         }
     }
