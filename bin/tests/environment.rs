@@ -107,7 +107,12 @@ fn a_copied_binary_synthesizes_from_a_subdirectory_of_another_project() {
     let shims: Vec<PathBuf> = std::fs::read_dir(cache.path().join("cdk-from-rust"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("shim-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("shim-")
+        })
         .map(|p| p.join("replay.js"))
         .collect();
     assert_eq!(shims.len(), 1, "{shims:?}");

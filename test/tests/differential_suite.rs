@@ -785,7 +785,15 @@ fn the_suite_synthesizes_the_same_assembly_from_rust_and_javascript() {
     let kinds: Vec<&str> = coverage.op_kinds.iter().map(String::as_str).collect();
     assert_eq!(
         kinds,
-        ["call", "defined", "get", "length", "new", "static", "static-get"],
+        [
+            "call",
+            "defined",
+            "get",
+            "length",
+            "new",
+            "static",
+            "static-get"
+        ],
         "every op kind of the Program schema"
     );
     let forms: Vec<&str> = coverage.value_forms.iter().copied().collect();
