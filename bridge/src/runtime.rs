@@ -474,23 +474,71 @@ impl JsAny {
     }
 }
 
-/// An array produced by aws-cdk-lib (e.g. `vpc.private_subnets()`).
-///
-/// Its length is not known while the Program is recorded (aws-cdk-lib computes it when the
-/// Program is replayed), so it has no `len()` and no iterator: [`JsArray::at`] reads one element,
-/// and [`JsArray::length`] is the length as a token (for outputs and other props). An index out
-/// of range fails the replay with an error naming the Rust line of the `at` call.
-pub struct JsArray<T> {
-    handle: Handle,
-    item: PhantomData<fn() -> T>,
+/// Declares a typed handle to a result of aws-cdk-lib whose Rust type is generic over what it
+/// holds (`JsArray<T>`, `JsOptional<T>`, `JsMap<T>`, `StructRef<S>`): `Copy`, compared and
+/// printed by its op id, passed on as a reference (also as a [`JsAny`]).
+macro_rules! typed_handle {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name<T> {
+            handle: Handle,
+            item: PhantomData<fn() -> T>,
+        }
+
+        impl<T> Clone for $name<T> {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+        impl<T> Copy for $name<T> {}
+
+        impl<T> std::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($name), "(#{})"), self.handle.0)
+            }
+        }
+
+        impl<T> PartialEq for $name<T> {
+            fn eq(&self, other: &Self) -> bool {
+                self.handle == other.handle
+            }
+        }
+
+        impl<T> JsObject for $name<T> {
+            fn handle(&self) -> Handle {
+                self.handle
+            }
+            fn from_handle(handle: Handle) -> Self {
+                $name {
+                    handle,
+                    item: PhantomData,
+                }
+            }
+        }
+
+        impl<T> ToValue for $name<T> {
+            fn to_value(&self) -> Value {
+                Value::reference(self.handle.0)
+            }
+        }
+
+        impl<T> From<$name<T>> for JsAny {
+            fn from(v: $name<T>) -> JsAny {
+                JsAny(v.to_value())
+            }
+        }
+    };
 }
 
-impl<T> Clone for JsArray<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<T> Copy for JsArray<T> {}
+typed_handle!(
+    /// An array produced by aws-cdk-lib (e.g. `vpc.private_subnets()`).
+    ///
+    /// Its length is not known while the Program is recorded (aws-cdk-lib computes it when the
+    /// Program is replayed), so it has no `len()` and no iterator: [`JsArray::at`] reads one element,
+    /// and [`JsArray::length`] is the length as a token (for outputs and other props). An index out
+    /// of range fails the replay with an error naming the Rust line of the `at` call.
+    JsArray
+);
 
 impl<T: FromRef> JsArray<T> {
     /// The element at `index` (recorded as a property read, resolved in the shim).
@@ -521,36 +569,6 @@ impl<T: FromRef> JsArray<T> {
         (0..len)
             .map(|i| get_op_at(checked, &i.to_string(), site))
             .collect()
-    }
-}
-
-impl<T> JsObject for JsArray<T> {
-    fn handle(&self) -> Handle {
-        self.handle
-    }
-    fn from_handle(handle: Handle) -> Self {
-        JsArray {
-            handle,
-            item: PhantomData,
-        }
-    }
-}
-
-impl<T> ToValue for JsArray<T> {
-    fn to_value(&self) -> Value {
-        Value::reference(self.handle.0)
-    }
-}
-
-impl<T> std::fmt::Debug for JsArray<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "JsArray(#{})", self.handle.0)
-    }
-}
-
-impl<T> PartialEq for JsArray<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.handle == other.handle
     }
 }
 
@@ -617,29 +635,15 @@ impl<T, U: Into<T>> ListArg<T> for &JsArray<U> {
     }
 }
 
-/// An optional result of aws-cdk-lib (a property or method jsii marks optional, such as
-/// `cluster.default_cloud_map_namespace()`): whether it is there is known only at replay, so the
-/// Rust code says what it relies on. [`JsOptional::expect`] gives the value, checked at replay:
-/// when aws-cdk-lib returned nothing, the replay fails at the `expect` line with its message (not
-/// at some later operation that used it). Passed on as it is (`JsAny::from`), `undefined` is
-/// allowed.
-pub struct JsOptional<T> {
-    handle: Handle,
-    item: PhantomData<fn() -> T>,
-}
-
-impl<T> Clone for JsOptional<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<T> Copy for JsOptional<T> {}
-
-impl<T> std::fmt::Debug for JsOptional<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "JsOptional(#{})", self.handle.0)
-    }
-}
+typed_handle!(
+    /// An optional result of aws-cdk-lib (a property or method jsii marks optional, such as
+    /// `cluster.default_cloud_map_namespace()`): whether it is there is known only at replay, so the
+    /// Rust code says what it relies on. [`JsOptional::expect`] gives the value, checked at replay:
+    /// when aws-cdk-lib returned nothing, the replay fails at the `expect` line with its message (not
+    /// at some later operation that used it). Passed on as it is (`JsAny::from`), `undefined` is
+    /// allowed.
+    JsOptional
+);
 
 impl<T: FromRef> JsOptional<T> {
     /// The value, which must be there: the replay checks it and otherwise fails at this line
@@ -657,118 +661,24 @@ impl<T: FromRef> JsOptional<T> {
     }
 }
 
-impl<T> JsObject for JsOptional<T> {
-    fn handle(&self) -> Handle {
-        self.handle
-    }
-    fn from_handle(handle: Handle) -> Self {
-        JsOptional {
-            handle,
-            item: PhantomData,
-        }
-    }
-}
+typed_handle!(
+    /// A struct (jsii datatype) produced by aws-cdk-lib: a method's or property's result, such as
+    /// `vpc.select_subnets()`'s `SelectedSubnets`. Its fields are read one by one with the typed
+    /// accessors generated for `StructRef<S>` (each a property read, resolved at replay); it passes
+    /// on where any value is taken ([`JsAny`]) as a reference.
+    StructRef
+);
 
-impl<T> ToValue for JsOptional<T> {
-    fn to_value(&self) -> Value {
-        Value::reference(self.handle.0)
-    }
-}
-
-impl<T> From<JsOptional<T>> for JsAny {
-    fn from(v: JsOptional<T>) -> JsAny {
-        JsAny(v.to_value())
-    }
-}
-
-/// A struct (jsii datatype) produced by aws-cdk-lib: a method's or property's result, such as
-/// `vpc.select_subnets()`'s `SelectedSubnets`. Its fields are read one by one with the typed
-/// accessors generated for `StructRef<S>` (each a property read, resolved at replay); it passes
-/// on where any value is taken ([`JsAny`]) as a reference.
-pub struct StructRef<S> {
-    handle: Handle,
-    shape: PhantomData<fn() -> S>,
-}
-
-impl<S> Clone for StructRef<S> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<S> Copy for StructRef<S> {}
-
-impl<S> std::fmt::Debug for StructRef<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "StructRef(#{})", self.handle.0)
-    }
-}
-
-impl<S> JsObject for StructRef<S> {
-    fn handle(&self) -> Handle {
-        self.handle
-    }
-    fn from_handle(handle: Handle) -> Self {
-        StructRef {
-            handle,
-            shape: PhantomData,
-        }
-    }
-}
-
-impl<S> ToValue for StructRef<S> {
-    fn to_value(&self) -> Value {
-        Value::reference(self.handle.0)
-    }
-}
-
-impl<S> From<StructRef<S>> for JsAny {
-    fn from(v: StructRef<S>) -> JsAny {
-        JsAny(v.to_value())
-    }
-}
-
-/// A map (jsii `Map<string, T>`) produced by aws-cdk-lib: its entries are read by key.
-pub struct JsMap<T> {
-    handle: Handle,
-    item: PhantomData<fn() -> T>,
-}
-
-impl<T> Clone for JsMap<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<T> Copy for JsMap<T> {}
-
-impl<T> std::fmt::Debug for JsMap<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "JsMap(#{})", self.handle.0)
-    }
-}
+typed_handle!(
+    /// A map (jsii `Map<string, T>`) produced by aws-cdk-lib: its entries are read by key.
+    JsMap
+);
 
 impl<T: FromRef> JsMap<T> {
     /// The value under `key` (recorded as a property read, resolved in the shim).
     #[track_caller]
     pub fn get(&self, key: &str) -> T {
         get_op(self.handle, key)
-    }
-}
-
-impl<T> JsObject for JsMap<T> {
-    fn handle(&self) -> Handle {
-        self.handle
-    }
-    fn from_handle(handle: Handle) -> Self {
-        JsMap {
-            handle,
-            item: PhantomData,
-        }
-    }
-}
-
-impl<T> ToValue for JsMap<T> {
-    fn to_value(&self) -> Value {
-        Value::reference(self.handle.0)
     }
 }
 
