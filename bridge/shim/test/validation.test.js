@@ -188,6 +188,12 @@ test('CDK_FROM_RUST_TIMINGS receives the phases and the validation counts', asyn
   assert.equal(timings.stacks_validated, 2);
   assert.equal(timings.stacks_cached, 0);
   assert.equal(timings.validation_jobs, 2);
+  // The worker built its engine in a reserved heap (a changed validator packaging shows here).
+  assert.deepEqual(timings.validator_heap_reserved, [true]);
+  // So did the main thread, validating alone.
+  const serial = await run(t, twoStacks(), { jobs: '1', env: { CDK_FROM_RUST_TIMINGS: file } });
+  assert.equal(serial.code, 0, serial.stderr);
+  assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')).validator_heap_reserved, [true]);
 });
 
 test('cdk-nag findings fail synthesis as before, beside validation results from worker threads and the cache', async (t) => {
