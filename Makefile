@@ -1,6 +1,7 @@
 # Quick start (see README.md):
 #   make synth   set up (npm ci) and synthesize every stack into cdk.out/, offline, no AWS account
-#   make test    every test: shim (node:test), formatting, clippy, Rust unit/integration/e2e tests,
+#   make test    every test: shim (node:test), formatting, clippy, Rust unit/integration/e2e tests
+#                (with the AWS SDK: `--features tracker-cdk/aws`; a plain `cargo build` has none),
 #                goldens + cfn-lint + cdk-nag + checkov on the stacks, the review scenarios, the moto deploy loop,
 #                the data-plane suite (the rendered Patroni/staging files run on loopback; needs root)
 
@@ -84,7 +85,7 @@ VERIFY_FEATURES := $(if $(filter all,$(SAMPLE)),$(FEATURES),$(SAMPLE))
 # Building cdk-from-rust generates its bindings from node_modules' assemblies (bridge/build.rs).
 lint: node_modules/.package-lock.json
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --features tracker-cdk/aws -- -D warnings
 	cargo check -q -p tracker-review --no-default-features
 	cargo clippy -q -p tracker-stacks --features png -- -D warnings
 	cargo check -q -p tracker-release --no-default-features
@@ -96,7 +97,7 @@ verify-features: node_modules/.package-lock.json
 
 test: setup test-packages lint
 	node --test bridge/shim/test/
-	cargo test --workspace
+	cargo test --workspace --features tracker-cdk/aws
 
 # Rewrite stacks/golden/*.template.json after an intended change; review `git diff stacks/golden`.
 golden: setup

@@ -94,6 +94,26 @@ pub trait ToValue {
     fn to_value(&self) -> Value;
 }
 
+/// A generated method's argument: `v` converted to the parameter type `T`, then to its wire value.
+/// One call per argument keeps the generated bodies to a single expression.
+#[doc(hidden)]
+#[inline]
+#[track_caller]
+pub fn arg<T: ToValue>(v: impl Into<T>) -> Value {
+    v.into().to_value()
+}
+
+/// A generated method's arguments: the fixed ones, then each of its variadic parameter's.
+#[doc(hidden)]
+pub fn args_then<const N: usize>(
+    fixed: [Value; N],
+    rest: impl Iterator<Item = Value>,
+) -> Vec<Value> {
+    let mut args = Vec::from(fixed);
+    args.extend(rest);
+    args
+}
+
 /// Results of operations: what a `get`, `call` or `static` op returns in Rust.
 pub trait FromRef {
     fn from_ref(handle: Handle) -> Self;
