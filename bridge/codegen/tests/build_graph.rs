@@ -1,76 +1,104 @@
-//! The AWS SDK (tracker-cdk's `aws` feature) must not change how the bindings are built. Every
-//! package the bindings depend on has to resolve to the same features with and without it, or
-//! `cargo run -p tracker-cdk` (what cdk.json runs) and `cargo run -p tracker-cdk --features aws`
-//! (the online review, the release) each compile the bindings: two builds of about 50 s and
-//! 280 MB instead of one. The SDK's proc macros turn on features of `syn`, which serde's,
-//! thiserror's and schemars' derives are built with; bridge/Cargo.toml's build dependencies name
-//! them too (`syn2`, `syn3`). This test fails when an upgrade brings another such feature: name it
-//! there.
+//! The AWS SDK (tracker-cdk's `aws` feature) must not change how the bindings, the constructs
+//! and the stacks are built. Every compilation unit they depend on has to be the same with and
+//! without it, or `cargo run -p tracker-cdk` (what cdk.json runs) and `cargo run -p tracker-cdk
+//! --features aws` (the online review, the release) each compile them: two builds of the bindings
+//! (about 50 s and 280 MB each) instead of one. The SDK turns on features of `syn` (which serde's,
+//! thiserror's and schemars' derives parse with) and the default feature of `crc32fast`;
+//! bridge/Cargo.toml's build dependencies and constructs/Cargo.toml name them too. This test fails
+//! when an upgrade brings another such feature: name it there.
+//!
+//! It compares cargo's unit graphs (`--unit-graph`, which tells host units from target units,
+//! unlike `cargo tree`); the flag is unstable, so the test sets RUSTC_BOOTSTRAP for that one call.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-/// `cargo tree` lines (`--prefix none`, duplicates' `(*)` marks removed) of the workspace.
-fn tree(args: &[&str]) -> BTreeSet<String> {
+use serde_json::Value;
+
+/// The units tracker-stacks' library is built from (itself included): package, target, mode,
+/// features and platform of each.
+fn stacks_units(features: &[&str]) -> BTreeSet<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&root)
+        .env("RUSTC_BOOTSTRAP", "1")
         .args([
-            "tree",
+            "build",
             "--quiet",
             "--locked",
             "--offline",
-            "--prefix",
-            "none",
-            "-e",
-            "normal,build",
+            "-p",
+            "tracker-cdk",
         ])
-        .args(args)
+        .args(features)
+        .args(["--unit-graph", "-Z", "unstable-options"])
         .output()
         .expect("cargo runs");
     assert!(
         out.status.success(),
-        "cargo tree {args:?} failed:\n{}",
+        "cargo build --unit-graph {features:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .lines()
-        .map(|l| l.trim_end_matches(" (*)").to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
+    let graph: Value = serde_json::from_slice(&out.stdout).expect("a unit graph");
+    let units = graph["units"].as_array().expect("units");
+    let start = units
+        .iter()
+        .position(|u| {
+            u["pkg_id"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("tracker-stacks")
+                && u["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "lib"))
+        })
+        .expect("tracker-stacks' library is a unit of tracker-cdk");
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![start];
+    let mut described = BTreeSet::new();
+    while let Some(i) = todo.pop() {
+        if !seen.insert(i) {
+            continue;
+        }
+        let u = &units[i];
+        described.insert(format!(
+            "{} {} {} {} [{}]",
+            u["pkg_id"].as_str().unwrap_or_default(),
+            u["target"]["name"].as_str().unwrap_or_default(),
+            u["mode"].as_str().unwrap_or_default(),
+            u["platform"].as_str().unwrap_or("host"),
+            u["features"]
+                .as_array()
+                .map(|f| f
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","))
+                .unwrap_or_default()
+        ));
+        for d in u["dependencies"].as_array().into_iter().flatten() {
+            todo.push(d["index"].as_u64().expect("a unit index") as usize);
+        }
+    }
+    described
 }
 
 #[test]
-fn the_aws_sdk_leaves_the_bindings_build_unchanged() {
-    // The packages the bindings are built from (names and versions; features vary by caller).
-    let closure = tree(&["-p", "cdk-from-rust", "-f", "{p}"]);
-    let of_closure = |lines: BTreeSet<String>| -> BTreeSet<String> {
-        lines
-            .into_iter()
-            .filter(|l| closure.iter().any(|p| l.starts_with(&format!("{p} "))))
-            .collect()
-    };
-    let plain = of_closure(tree(&["-p", "tracker-cdk", "-f", "{p} [{f}]"]));
-    let aws = of_closure(tree(&[
-        "-p",
-        "tracker-cdk",
-        "--features",
-        "aws",
-        "-f",
-        "{p} [{f}]",
-    ]));
+fn the_aws_sdk_leaves_the_stacks_build_unchanged() {
+    let plain = stacks_units(&[]);
+    let aws = stacks_units(&["--features", "aws"]);
     assert!(
-        plain.len() >= closure.len(),
-        "every package of the bindings is listed: {plain:?}"
+        plain.iter().any(|u| u.contains("cdk-from-rust")),
+        "the bindings are among the units: {plain:#?}"
     );
     let only_plain: Vec<_> = plain.difference(&aws).collect();
     let only_aws: Vec<_> = aws.difference(&plain).collect();
     assert!(
         only_plain.is_empty() && only_aws.is_empty(),
-        "the AWS SDK changes the features of packages the bindings are built from, so the \
-         bindings would be compiled twice; name these features in bridge/Cargo.toml's [build-dependencies]:\n\
+        "the AWS SDK changes units the stacks are built from, so the bindings, the constructs or \
+         the stacks would be compiled twice; name these features in bridge/Cargo.toml's \
+         [build-dependencies] (for proc macros and build scripts) or constructs/Cargo.toml:\n\
          without --features aws: {only_plain:#?}\nwith --features aws: {only_aws:#?}"
     );
 }
