@@ -83,12 +83,20 @@ SAMPLE ?= $(TYPED_CORE) cdk_nag aws_lambda aws_rds aws_ecs_patterns aws_ecs_mixi
 VERIFY_FEATURES := $(if $(filter all,$(SAMPLE)),$(FEATURES),$(SAMPLE))
 
 # Building cdk-from-rust generates its bindings from node_modules' assemblies (bridge/build.rs).
+# The bindings are the one expensive crate (about 40 s a build), so every command here and in
+# `test` that compiles them with the tracker's modules shares one feature set: the workspace's
+# (tracker-cdk's, with or without `aws`: bridge/codegen/tests/build_graph.rs). cdk-from-rust's own
+# targets (unit tests, compile-fail cases, doctests, example) need only its core module, so they
+# are linted and tested apart, without features, instead of compiling the tracker's modules again
+# in test mode; `cargo check` with aws_wafv2, then aws_ecs, compiles a module alone. The tests
+# build with the dev profile (`--profile dev`; the test profile only inherits it), so the binary
+# the tests run through cargo (`cargo run -p tracker-cdk`, cdk.json's app, in the deploy loop) is
+# the one already built, instead of the bindings, constructs and stacks compiled a second time.
 lint: node_modules/.package-lock.json
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets --features tracker-cdk/aws -- -D warnings
-	cargo check -q -p tracker-review --no-default-features
-	cargo clippy -q -p tracker-stacks --features png -- -D warnings
-	cargo check -q -p tracker-release --no-default-features
+	cargo clippy --workspace --exclude cdk-from-rust --all-targets --features tracker-cdk/aws,tracker-cdk/png -- -D warnings
+	cargo clippy -p cdk-from-rust --all-targets -- -D warnings
+	cargo check -q -p tracker-review -p tracker-release
 	cargo check -q -p cdk-from-rust --features aws_wafv2
 	cargo check -q -p cdk-from-rust --features aws_ecs
 
@@ -97,7 +105,8 @@ verify-features: node_modules/.package-lock.json
 
 test: setup test-packages lint
 	node --test bridge/shim/test/
-	cargo test --workspace --features tracker-cdk/aws
+	cargo test --workspace --exclude cdk-from-rust --features tracker-cdk/aws --profile dev
+	cargo test -p cdk-from-rust
 
 # Rewrite stacks/golden/*.template.json after an intended change; review `git diff stacks/golden`.
 golden: setup
