@@ -1,14 +1,14 @@
-//! The AWS SDK (tracker-cdk's `aws` feature) must not change how the bindings, the constructs
-//! and the stacks are built. Every compilation unit they depend on has to be the same with and
-//! without it, or `cargo run -p tracker-cdk` (what cdk.json runs) and `cargo run -p tracker-cdk
-//! --features aws` (the online review, the release) each compile them: two builds of the bindings
-//! (about 50 s and 280 MB each) instead of one. The SDK turns on features of `syn` (which serde's,
-//! thiserror's and schemars' derives parse with) and the default feature of `crc32fast`;
-//! bridge/Cargo.toml's build dependencies and constructs/Cargo.toml name them too. This test fails
-//! when an upgrade brings another such feature: name it there.
+//! `cargo run -p tracker-cdk` (what cdk.json runs), `cargo run -p tracker-cdk --features aws` (the
+//! online review, the release) and the tests' build in `make test` must build the bindings, the
+//! constructs and the stacks from the same compilation units, or each compiles them again: a
+//! build of the bindings is about 40 s and 250 MB. Two things made them differ, and would again
+//! after an upgrade: the AWS SDK turns on features of `syn` (which serde's, thiserror's and
+//! schemars' derives parse with) and the default feature of `crc32fast`, which bridge/Cargo.toml's
+//! build dependencies and constructs/Cargo.toml name too; and the code generator, the bindings'
+//! build dependency and a workspace member, must have one profile either way (Cargo.toml).
 //!
 //! It compares cargo's unit graphs (`--unit-graph`, which tells host units from target units,
-//! unlike `cargo tree`); the flag is unstable, so the test sets RUSTC_BOOTSTRAP for that one call.
+//! unlike `cargo tree`); the flag is unstable, so the test sets RUSTC_BOOTSTRAP for those calls.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -16,28 +16,21 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// The units tracker-stacks' library is built from (itself included): package, target, mode,
-/// features and platform of each.
-fn stacks_units(features: &[&str]) -> BTreeSet<String> {
+/// The units tracker-stacks' library is built from (itself included) by `cargo ARGS`: package,
+/// target, mode, platform, features and profile of each.
+fn stacks_units(args: &[&str]) -> BTreeSet<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&root)
         .env("RUSTC_BOOTSTRAP", "1")
-        .args([
-            "build",
-            "--quiet",
-            "--locked",
-            "--offline",
-            "-p",
-            "tracker-cdk",
-        ])
-        .args(features)
+        .args(args)
+        .args(["--quiet", "--locked", "--offline"])
         .args(["--unit-graph", "-Z", "unstable-options"])
         .output()
         .expect("cargo runs");
     assert!(
         out.status.success(),
-        "cargo build --unit-graph {features:?} failed:\n{}",
+        "cargo {args:?} --unit-graph failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let graph: Value = serde_json::from_slice(&out.stdout).expect("a unit graph");
@@ -49,11 +42,12 @@ fn stacks_units(features: &[&str]) -> BTreeSet<String> {
                 .as_str()
                 .unwrap_or_default()
                 .contains("tracker-stacks")
+                && u["mode"] == "build"
                 && u["target"]["kind"]
                     .as_array()
                     .is_some_and(|k| k.iter().any(|k| k == "lib"))
         })
-        .expect("tracker-stacks' library is a unit of tracker-cdk");
+        .expect("tracker-stacks' library is a unit of the build");
     let mut seen = BTreeSet::new();
     let mut todo = vec![start];
     let mut described = BTreeSet::new();
@@ -63,7 +57,7 @@ fn stacks_units(features: &[&str]) -> BTreeSet<String> {
         }
         let u = &units[i];
         described.insert(format!(
-            "{} {} {} {} [{}]",
+            "{} {} {} {} [{}] {}",
             u["pkg_id"].as_str().unwrap_or_default(),
             u["target"]["name"].as_str().unwrap_or_default(),
             u["mode"].as_str().unwrap_or_default(),
@@ -75,7 +69,8 @@ fn stacks_units(features: &[&str]) -> BTreeSet<String> {
                     .filter_map(Value::as_str)
                     .collect::<Vec<_>>()
                     .join(","))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            u["profile"]
         ));
         for d in u["dependencies"].as_array().into_iter().flatten() {
             todo.push(d["index"].as_u64().expect("a unit index") as usize);
@@ -84,21 +79,48 @@ fn stacks_units(features: &[&str]) -> BTreeSet<String> {
     described
 }
 
-#[test]
-fn the_aws_sdk_leaves_the_stacks_build_unchanged() {
-    let plain = stacks_units(&[]);
-    let aws = stacks_units(&["--features", "aws"]);
+/// Fails with the units only one of the two builds has.
+fn assert_same(what: &str, a: &BTreeSet<String>, b: &BTreeSet<String>) {
+    let only_a: Vec<_> = a.difference(b).collect();
+    let only_b: Vec<_> = b.difference(a).collect();
     assert!(
-        plain.iter().any(|u| u.contains("cdk-from-rust")),
+        only_a.is_empty() && only_b.is_empty(),
+        "{what} build the stacks from different units, so the bindings, the constructs or the \
+         stacks are compiled twice (a feature: name it in bridge/Cargo.toml's \
+         [build-dependencies] for proc macros and build scripts, or in constructs/Cargo.toml; a \
+         profile setting: see Cargo.toml):\nonly the first: {only_a:#?}\nonly the second: \
+         {only_b:#?}"
+    );
+}
+
+#[test]
+fn cdk_json_the_aws_build_and_the_tests_share_one_build_of_the_stacks() {
+    let plain = stacks_units(&["build", "-p", "tracker-cdk"]);
+    assert!(
+        plain.iter().any(|u| u.contains("cdk-from-rust@")),
         "the bindings are among the units: {plain:#?}"
     );
-    let only_plain: Vec<_> = plain.difference(&aws).collect();
-    let only_aws: Vec<_> = aws.difference(&plain).collect();
-    assert!(
-        only_plain.is_empty() && only_aws.is_empty(),
-        "the AWS SDK changes units the stacks are built from, so the bindings, the constructs or \
-         the stacks would be compiled twice; name these features in bridge/Cargo.toml's \
-         [build-dependencies] (for proc macros and build scripts) or constructs/Cargo.toml:\n\
-         without --features aws: {only_plain:#?}\nwith --features aws: {only_aws:#?}"
+    let aws = stacks_units(&["build", "-p", "tracker-cdk", "--features", "aws"]);
+    assert_same(
+        "`cargo build -p tracker-cdk` with and without --features aws",
+        &plain,
+        &aws,
+    );
+    // The tests' build, as the Makefile's `test` runs it.
+    let tests = stacks_units(&[
+        "test",
+        "--workspace",
+        "--exclude",
+        "cdk-from-rust",
+        "--features",
+        "tracker-cdk/aws",
+        "--profile",
+        "dev",
+        "--no-run",
+    ]);
+    assert_same(
+        "`make test`'s cargo test and `cargo build -p tracker-cdk`",
+        &tests,
+        &plain,
     );
 }
