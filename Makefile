@@ -103,6 +103,10 @@ lint: node_modules/.package-lock.json
 verify-features: node_modules/.package-lock.json
 	for f in $(VERIFY_FEATURES); do echo "cdk-from-rust --features $$f"; cargo check -q -p cdk-from-rust --features $$f || exit 1; done
 
+# No incremental caches in `make test` (nor in its `lint`): one run of the whole suite never reuses
+# them, and they were a third of `target/` afterwards (1.1 GB). Plain `cargo build`/`cargo test`
+# keep them for the edit-compile loop.
+test: export CARGO_INCREMENTAL := 0
 test: setup test-packages lint
 	node --test bridge/shim/test/
 	cargo test --workspace --exclude cdk-from-rust --features tracker-cdk/aws --profile dev
