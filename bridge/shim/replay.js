@@ -730,9 +730,9 @@ const VALIDATOR_HEAP_RESERVE = 160 * 1024 * 1024;
 
 /**
  * Loads the validator into this thread; returns its version and whether its heap was reserved.
- * Its WebAssembly allocator grows the module's memory 64 KiB at a time, over a thousand times while an engine is built, and V8
- * runs a garbage collection for nearly every grow (each grown buffer counts as new external
- * memory): about two thirds of an engine's build. So, when this load instantiates the module,
+ * Its WebAssembly allocator grows the module's memory 64 KiB at a time, over a thousand times
+ * while an engine is built, and V8 runs a garbage collection for nearly every grow (each grown
+ * buffer counts as new external memory): about two thirds of an engine's build. So, when this load instantiates the module,
  * one allocation of VALIDATOR_HEAP_RESERVE is made and freed through the module's own exported
  * allocator (wasm-bindgen's `__wbindgen_malloc`/`__wbindgen_free`), which keeps the memory for
  * the engine: one grow instead of a thousand, an engine about three times faster, the same code

@@ -982,7 +982,7 @@ fn gen_callable(
     let mut param_docs = Vec::new();
     for p in &c.parameters {
         let mut n = ident(&p.name);
-        while !used.insert(n.clone()) || n == "__args" {
+        while !used.insert(n.clone()) {
             n.push('_');
         }
         if p.variadic {
