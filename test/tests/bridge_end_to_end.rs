@@ -4,7 +4,7 @@
 use cdk_from_rust::aws_cdk_lib::aws_s3::{Bucket, BucketProps};
 use cdk_from_rust::aws_cdk_lib::aws_sqs::{Queue, QueueProps};
 use cdk_from_rust::aws_cdk_lib::{Annotations, App, Duration, Stack};
-use cdk_from_rust::runner::RunError;
+use cdk_from_rust::runner::{Problem, RunError};
 use tracker_tests::{repo_root, synth_js, synth_program, template_json, templates};
 
 fn sample_program() -> cdk_from_rust::program::Program {
@@ -14,6 +14,29 @@ fn sample_program() -> cdk_from_rust::program::Program {
         cdk_from_rust::synthesize(&app);
     })
     .0
+}
+
+/// Replays `program`, which aws-cdk-lib must reject at an operation; asserts that the first
+/// problem is at `line` of this file and that no assembly is left; returns the error and that
+/// problem.
+fn rejected_at_line(program: &cdk_from_rust::program::Program, line: u32) -> (RunError, Problem) {
+    let out = tempfile::tempdir().unwrap();
+    let err = synth_program(program, out.path()).unwrap_err();
+    let RunError::Operation { problems, .. } = &err else {
+        panic!("expected an operation error, got {err}")
+    };
+    let site = problems[0]
+        .site
+        .as_ref()
+        .expect("the problem has a Rust site");
+    assert_eq!(
+        (site.file.as_str(), site.line),
+        ("test/tests/bridge_end_to_end.rs", line),
+        "{err}"
+    );
+    assert!(!out.path().join("manifest.json").exists());
+    let first = problems[0].clone();
+    (err, first)
 }
 
 #[test]
@@ -91,23 +114,13 @@ fn a_list_of_another_length_than_expected_fails_at_the_rust_line_that_iterates_i
         }
         cdk_from_rust::synthesize(&app);
     });
-    let out = tempfile::tempdir().unwrap();
-    let err = synth_program(&program, out.path()).unwrap_err();
-    let RunError::Operation { problems, .. } = &err else {
-        panic!("expected an operation error, got {err}")
-    };
-    let site = problems[0].site.as_ref().expect("a Rust site");
-    assert_eq!(
-        (site.file.as_str(), site.line),
-        ("test/tests/bridge_end_to_end.rs", line)
-    );
+    let (err, problem) = rejected_at_line(&program, line);
     assert!(
-        problems[0]
+        problem
             .message
             .contains("the list has 2 elements, but the Rust code expects 3 (expect_len)"),
         "{err}"
     );
-    assert!(!out.path().join("manifest.json").exists());
 }
 
 #[test]
@@ -125,24 +138,14 @@ fn an_operation_aws_cdk_lib_rejects_is_reported_at_its_rust_call_site() {
         );
         cdk_from_rust::synthesize(&app);
     });
-    let out = tempfile::tempdir().unwrap();
-    let err = synth_program(&program, out.path()).unwrap_err();
-    let RunError::Operation { problems, .. } = &err else {
-        panic!("expected an operation error, got {err}")
-    };
-    let site = problems[0]
-        .site
-        .as_ref()
-        .expect("the problem has a Rust site");
-    assert_eq!(site.file, "test/tests/bridge_end_to_end.rs");
-    assert_eq!(site.line, line);
+    let (err, problem) = rejected_at_line(&program, line);
     assert!(
-        problems[0]
+        problem
             .message
             .contains("There is already a Construct with name 'Jobs'"),
         "{err}"
     );
-    assert_eq!(problems[0].path.as_deref(), Some("Clash/Jobs"));
+    assert_eq!(problem.path.as_deref(), Some("Clash/Jobs"));
     let shown = err.to_string();
     assert!(
         shown.contains(&format!("test/tests/bridge_end_to_end.rs:{line}")),
@@ -152,7 +155,6 @@ fn an_operation_aws_cdk_lib_rejects_is_reported_at_its_rust_call_site() {
         shown.len() < 2000,
         "no minified source dump in the message: {shown}"
     );
-    assert!(!out.path().join("manifest.json").exists());
 }
 
 #[test]
@@ -290,22 +292,11 @@ fn a_missing_optional_result_fails_at_the_rust_line_that_expects_it() {
         );
         cdk_from_rust::synthesize(&app);
     });
-    let out = tempfile::tempdir().unwrap();
-    let err = synth_program(&program, out.path()).unwrap_err();
-    let RunError::Operation { problems, .. } = &err else {
-        panic!("expected an operation error, got {err}")
-    };
-    let site = problems[0].site.as_ref().expect("a Rust site");
-    assert_eq!(
-        (site.file.as_str(), site.line),
-        ("test/tests/bridge_end_to_end.rs", line),
-        "{err}"
-    );
-    let message = &problems[0].message;
+    let (err, problem) = rejected_at_line(&program, line);
+    let message = &problem.message;
     assert!(
         message.contains("get defaultCloudMapNamespace")
             && message.contains("is undefined: the cluster is made with a namespace"),
         "{err}"
     );
-    assert!(!out.path().join("manifest.json").exists());
 }
