@@ -156,9 +156,9 @@ pub fn off_by_env() -> Off {
 
 fn off_by_value(value: Option<&str>) -> Off {
     match value {
-        None | Some("" | "0") => Off::Nothing,
+        _ if !cdk_from_rust::runner::env_switch_on(value) => Off::Nothing,
         Some("synth") => Off::Synthesis,
-        Some(_) => Off::All,
+        _ => Off::All,
     }
 }
 

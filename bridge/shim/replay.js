@@ -732,11 +732,12 @@ const VALIDATOR_HEAP_RESERVE = 160 * 1024 * 1024;
  * Loads the validator into this thread; returns its version and whether its heap was reserved.
  * Its WebAssembly allocator grows the module's memory 64 KiB at a time, over a thousand times
  * while an engine is built, and V8 runs a garbage collection for nearly every grow (each grown
- * buffer counts as new external memory): about two thirds of an engine's build. So, when this load instantiates the module,
- * one allocation of VALIDATOR_HEAP_RESERVE is made and freed through the module's own exported
- * allocator (wasm-bindgen's `__wbindgen_malloc`/`__wbindgen_free`), which keeps the memory for
- * the engine: one grow instead of a thousand, an engine about three times faster, the same code
- * and results. Best effort: if the validator's packaging changes, it is loaded as before.
+ * buffer counts as new external memory): about two thirds of an engine's build. So, when this
+ * load instantiates the module, one allocation of VALIDATOR_HEAP_RESERVE is made and freed
+ * through the module's own exported allocator (wasm-bindgen's `__wbindgen_malloc` and
+ * `__wbindgen_free`), which keeps the memory for the engine: one grow instead of a thousand, an
+ * engine about three times faster, the same code and results. Best effort: if the validator's
+ * packaging changes, it is loaded as before.
  */
 function loadValidator(Plugin) {
   const Instance = WebAssembly.Instance;
@@ -850,25 +851,25 @@ class ValidatorPool {
     }
   }
 
-  /** Blocks until every key has a result; false if the workers died first. */
-  waitFor(keys) {
+  /** Blocks until `done()` holds, reading the workers' messages; false if they all died first. */
+  waitUntil(done) {
     for (;;) {
       const seen = Atomics.load(this.signal, 0);
       this.drain();
-      if (keys.every((k) => this.results.has(k))) return true;
+      if (done()) return true;
       if (this.workers.every((w) => w.worker.threadId === -1)) return false;
       Atomics.wait(this.signal, 0, seen, 250);
     }
   }
 
+  /** Blocks until every key has a result; false if the workers died first. */
+  waitFor(keys) {
+    return this.waitUntil(() => keys.every((k) => this.results.has(k)));
+  }
+
   /** The validator's version as a worker reported it, waiting for the first one to load. */
   validatorVersion() {
-    while (this.version === null && this.workers.some((w) => w.worker.threadId !== -1)) {
-      const seen = Atomics.load(this.signal, 0);
-      this.drain();
-      if (this.version !== null) break;
-      Atomics.wait(this.signal, 0, seen, 250);
-    }
+    this.waitUntil(() => this.version !== null);
     return this.version;
   }
 }

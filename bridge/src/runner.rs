@@ -65,7 +65,14 @@ pub const NO_VALIDATION_CACHE_ENV: &str = "CDK_FROM_RUST_NO_VALIDATION_CACHE";
 pub const VALIDATION_CACHE_ENV: &str = "CDK_FROM_RUST_VALIDATION_CACHE";
 
 fn validation_cache_disabled_by_env() -> bool {
-    std::env::var(NO_VALIDATION_CACHE_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
+    env_switch_on(std::env::var(NO_VALIDATION_CACHE_ENV).ok().as_deref())
+}
+
+/// Whether the value of an on/off environment variable (`CDK_FROM_RUST_NO_VALIDATION_CACHE`, and
+/// programs' own, such as tracker-cdk's `TRACKER_CDK_NO_CACHE`) turns it on: set to anything but
+/// empty or `0`.
+pub fn env_switch_on(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// The validation cache: `$CDK_FROM_RUST_VALIDATION_CACHE`, else `validation` in [`cache_dir`].

@@ -645,13 +645,13 @@ where
 
 impl<T, U: Into<T>> ListArg<T> for JsArray<U> {
     fn into_list(self) -> JsList<T> {
-        JsList::Array(JsArray::from_handle(self.handle))
+        self.into()
     }
 }
 
 impl<T, U: Into<T>> ListArg<T> for &JsArray<U> {
     fn into_list(self) -> JsList<T> {
-        JsList::Array(JsArray::from_handle(self.handle))
+        (*self).into()
     }
 }
 
