@@ -189,6 +189,11 @@ pub fn packages(libraries: &[Library]) -> Vec<String> {
     p
 }
 
+/// The modules of the assemblies [`load`] read (aws-cdk-lib's is the second of [`packages`]).
+fn modules_of(assemblies: &[jsii::Assembly], libraries: &[Library]) -> Vec<ModuleSpec> {
+    modules(&assemblies[1], libraries)
+}
+
 /// The environment variable naming the `node_modules` directory the build reads the assemblies
 /// from (absolute, or relative to the directory cargo runs the build script in: the bridge crate).
 pub const NODE_MODULES_ENV: &str = "CDK_FROM_RUST_NODE_MODULES";
@@ -274,7 +279,7 @@ pub fn pinned_versions(cargo_toml: &str) -> Option<&str> {
 
 /// The whole library, every module generated: for the feature table and measurements.
 pub fn generate_all(assemblies: &[jsii::Assembly], libraries: &[Library]) -> gen::Generated {
-    gen::generate(assemblies, &modules(&assemblies[1], libraries), &|_| true)
+    gen::generate(assemblies, &modules_of(assemblies, libraries), &|_| true)
 }
 
 /// `bridge/Cargo.toml` with its feature table regenerated from these assemblies.
@@ -284,7 +289,7 @@ pub fn feature_table(
     libraries: &[Library],
 ) -> Result<File, CodegenError> {
     let all = generate_all(assemblies, libraries);
-    let table = gen::features_text(&modules(&assemblies[1], libraries), &all.uses);
+    let table = gen::features_text(&modules_of(assemblies, libraries), &all.uses);
     let cargo_path = bridge_dir.join("Cargo.toml");
     let cargo = std::fs::read_to_string(&cargo_path).map_err(|source| CodegenError::Write {
         path: cargo_path,
@@ -334,7 +339,7 @@ pub fn generate_enabled(
             expected: expected.to_string(),
         });
     }
-    let modules = modules(&assemblies[1], &libraries);
+    let modules = modules_of(&assemblies, &libraries);
     Ok(gen::generate(&assemblies, &modules, &|m| {
         m.feature.as_ref().is_none_or(|f| enabled.contains(f))
     }))
