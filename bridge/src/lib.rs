@@ -15,14 +15,15 @@
 //! cdk_from_rust::runner::Runner::default().run(&program).unwrap();
 //! ```
 
-pub mod program;
 pub mod runner;
-pub mod runtime;
 
-// The bindings: `mod generated`, written by build.rs to OUT_DIR for the enabled features.
-include!(concat!(env!("OUT_DIR"), "/generated.rs"));
-pub use generated::*;
+// The bindings are generated at build time by `cdk-from-rust-core` (which also holds the runtime)
+// and compiled in a few crates along the module graph (README.md, "Build cost"); the last one
+// re-exports them all: `aws_cdk_lib`, `constructs`, the bound libraries and `PACKAGES`.
+#[doc(inline)]
+pub use cdk_from_rust_top::*;
 
+pub use cdk_from_rust_core::{program, runtime};
 pub use runtime::{
     record, synthesize, Handle, JsAny, JsArray, JsBool, JsList, JsMap, JsNumber, JsObject,
     JsOptional, JsString, ListArg, Opaque, StructRef,

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
+use std::path::Path;
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
@@ -29,6 +30,8 @@ pub struct ModuleSpec {
     /// an untyped module are `rt::Opaque` / `rt::JsAny`, so its feature never joins another
     /// module's dependencies (README.md, "Which references are typed").
     pub typed: bool,
+    /// Which crate compiles it: an index into [`crate::SHARDS`].
+    pub shard: usize,
 }
 
 /// A generated file.
@@ -532,20 +535,25 @@ pub struct Generated {
 /// Generates the modules for which `emit` holds. `modules[i].jsii` picks which jsii submodule
 /// goes where. Every module of `modules` is indexed, emitted or not, so a module's text depends
 /// only on the assemblies and the whole spec list, never on which other modules are emitted.
+///
+/// `dir` is where the files will be written: the shard crates include their modules from there
+/// by absolute path (the macros of the root `mod.rs`, [`root_text`]).
 pub fn generate(
     assemblies: &[Assembly],
     modules: &[ModuleSpec],
     emit: &dyn Fn(&ModuleSpec) -> bool,
+    dir: &Path,
 ) -> Generated {
     let index = Index::new(assemblies, modules);
     let mut by_module: Vec<Vec<(&str, &String)>> = vec![Vec::new(); modules.len()];
     for (fqn, (m, name)) in &index.place {
         by_module[*m].push((fqn, name));
     }
+    let emitted: Vec<bool> = modules.iter().map(emit).collect();
     let mut files = Vec::new();
     let mut uses = Vec::new();
     for (m, (spec, mut mine)) in modules.iter().zip(by_module).enumerate() {
-        if !emit(spec) {
+        if !emitted[m] {
             uses.push(None);
             continue;
         }
@@ -571,12 +579,12 @@ pub fn generate(
         uses.push(Some(g.uses));
         files.push(File {
             path: module_file(spec),
-            contents: module_text(spec, modules, g.out),
+            contents: module_text(m, modules, &emitted, g.out),
         });
     }
     files.push(File {
         path: "mod.rs".into(),
-        contents: root_text(modules, assemblies),
+        contents: root_text(modules, &emitted, assemblies, dir),
     });
     Generated { files, uses }
 }
@@ -588,33 +596,47 @@ pub fn module_file(spec: &ModuleSpec) -> String {
 
 const HEADER: &str = "// @generated at build time by cdk-from-rust's build.rs (bridge/codegen) from the pinned jsii\n// assemblies in node_modules. Not committed; see README.md, \"Regenerating the bindings\".\n";
 
-fn module_text(spec: &ModuleSpec, modules: &[ModuleSpec], body: String) -> String {
+fn module_text(m: usize, modules: &[ModuleSpec], emitted: &[bool], body: String) -> String {
+    let spec = &modules[m];
     let mut out = String::from(HEADER);
     let _ = writeln!(out, "//! Bindings for jsii module `{}`.", spec.jsii);
     out.push_str("#![allow(clippy::all, clippy::pedantic, non_camel_case_types, unused_imports, deprecated)]\n\n");
-    // Child modules (e.g. aws_cdk_lib's submodules) are declared in their parent's file.
-    for child in modules
-        .iter()
-        .filter(|c| c.path.len() == spec.path.len() + 1 && c.path.starts_with(&spec.path))
-    {
-        if let Some(f) = &child.feature {
-            let _ = writeln!(out, "#[cfg(feature = \"{f}\")]");
+    // The generated children in this module's shard are declared in its file (a nested module
+    // is always in its parent's shard); the others by their shard's root (`root_text`). Paths
+    // are relative to this file's directory, however the shard's root loaded it.
+    for (c, child) in modules.iter().enumerate() {
+        if emitted[c]
+            && child.shard == spec.shard
+            && child.path.len() == spec.path.len() + 1
+            && child.path.starts_with(&spec.path)
+        {
+            let name = child.path.last().unwrap();
+            let dir = spec.path.last().unwrap();
+            let _ = writeln!(out, "#[path = \"{dir}/{name}.rs\"]\npub mod {name};");
         }
-        let _ = writeln!(out, "pub mod {};", child.path.last().unwrap());
     }
     out.push_str("\nuse crate::runtime as rt;\n\n");
     out.push_str(&body);
     out
 }
 
-fn root_text(modules: &[ModuleSpec], assemblies: &[Assembly]) -> String {
+/// The root `mod.rs`, part of `cdk-from-rust-core`: its modules (constructs and aws-cdk-lib's
+/// core), `PACKAGES`, and one macro per other shard, `__shard_<name>!()`, which
+/// that shard's crate expands at its root: it re-exports the shards below it, then declares its
+/// generated modules by absolute path under `dir`, those below aws-cdk-lib's core in a module
+/// `aws_cdk_lib` that re-exports the core's (and every shard's below) items beside them.
+fn root_text(
+    modules: &[ModuleSpec],
+    emitted: &[bool],
+    assemblies: &[Assembly],
+    dir: &Path,
+) -> String {
     let mut out = String::from(HEADER);
     out.push_str("//! The generated bindings, one module per jsii module.\n\n");
-    for m in modules.iter().filter(|m| m.path.len() == 1) {
-        if let Some(f) = &m.feature {
-            let _ = writeln!(out, "#[cfg(feature = \"{f}\")]");
+    for (m, spec) in modules.iter().enumerate() {
+        if emitted[m] && spec.shard == 0 && spec.path.len() == 1 {
+            let _ = writeln!(out, "pub mod {};", spec.path[0]);
         }
-        let _ = writeln!(out, "pub mod {};", m.path[0]);
     }
     out.push_str(
         "\n/// The npm packages these bindings were generated from, with their exact versions. Every\n\
@@ -626,11 +648,73 @@ fn root_text(modules: &[ModuleSpec], assemblies: &[Assembly]) -> String {
         let _ = writeln!(out, "    ({:?}, {:?}),", a.name, a.version);
     }
     out.push_str("];\n");
+    for (s, shard) in crate::SHARDS.iter().enumerate().skip(1) {
+        let deps: Vec<String> = shard
+            .deps
+            .iter()
+            .map(|d| match *d {
+                "core" => "$crate".to_string(),
+                d => format!("::cdk_from_rust_{d}"),
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "\n/// The root of crate `cdk-from-rust-{0}`: its generated modules, and the shards below it.\n\
+             #[doc(hidden)]\n#[macro_export]\nmacro_rules! __shard_{0} {{\n    () => {{\n",
+            shard.name
+        );
+        for d in &deps {
+            let _ = writeln!(
+                out,
+                "        #[allow(unused_imports)]\n        pub use {d}::*;"
+            );
+        }
+        let mine: Vec<&ModuleSpec> = modules
+            .iter()
+            .enumerate()
+            .filter(|(m, spec)| emitted[*m] && spec.shard == s)
+            .map(|(_, spec)| spec)
+            .collect();
+        let file = |spec: &ModuleSpec| dir.join(module_file(spec)).to_string_lossy().into_owned();
+        for spec in mine.iter().filter(|m| m.path.len() == 1) {
+            let _ = writeln!(
+                out,
+                "        #[path = {:?}]\n        pub mod {};",
+                file(spec),
+                spec.path[0]
+            );
+        }
+        // Only aws-cdk-lib's submodules have a parent in another shard (the core).
+        let below_core: Vec<&&ModuleSpec> = mine
+            .iter()
+            .filter(|m| m.path.len() == 2 && m.path[0] == "aws_cdk_lib")
+            .collect();
+        if !below_core.is_empty() {
+            out.push_str("        /// Bindings for jsii module `aws-cdk-lib`.\n        pub mod aws_cdk_lib {\n");
+            for d in &deps {
+                let _ = writeln!(
+                    out,
+                    "            #[allow(unused_imports)]\n            pub use {d}::aws_cdk_lib::*;"
+                );
+            }
+            for spec in below_core {
+                let _ = writeln!(
+                    out,
+                    "            #[path = {:?}]\n            pub mod {};",
+                    file(spec),
+                    spec.path[1]
+                );
+            }
+            out.push_str("        }\n");
+        }
+        out.push_str("    };\n}\n");
+    }
     out
 }
 
-/// The cargo feature table: each feature with the features of the modules its public types
-/// refer to (and its parent module's, for a nested module), then `all`. `uses` must cover every
+/// The cargo feature table of `cdk-from-rust`: each feature with the features of the modules its
+/// public types refer to (and its parent module's, for a nested module) and the core's feature of
+/// the same name, then `all`. `uses` must cover every
 /// module that has a feature.
 pub fn features_text(modules: &[ModuleSpec], uses: &[Option<BTreeSet<usize>>]) -> String {
     let mut out = String::new();
@@ -652,10 +736,24 @@ pub fn features_text(modules: &[ModuleSpec], uses: &[Option<BTreeSet<usize>>]) -
             .filter_map(|d| modules[d].feature.as_ref())
             .filter(|d| *d != f)
             .collect();
-        let needs: Vec<String> = needs.iter().map(|d| format!("\"{d}\"")).collect();
+        let needs: Vec<String> = needs
+            .iter()
+            .map(|d| format!("\"{d}\""))
+            .chain(std::iter::once(format!("\"cdk-from-rust-core/{f}\"")))
+            .collect();
         let _ = writeln!(out, "{f} = [{}]", needs.join(", "));
     }
     let _ = writeln!(out, "all = [{}]", all.join(", "));
+    out
+}
+
+/// The feature table of `cdk-from-rust-core` (whose build script generates the enabled modules):
+/// one feature per module, each turned on by `cdk-from-rust`'s feature of the same name.
+pub fn core_features_text(modules: &[ModuleSpec]) -> String {
+    let mut out = String::new();
+    for f in modules.iter().filter_map(|m| m.feature.as_ref()) {
+        let _ = writeln!(out, "{f} = []");
+    }
     out
 }
 
@@ -1245,13 +1343,19 @@ fn gen_struct(g: &mut ModuleGen, t: &Type, name: &str) {
             doc(&mut body, "    ", &p.docs, &[]);
             let _ = writeln!(
                 body,
-                "    #[track_caller]\n    pub fn {n}(&self) -> {ret} {{\n        rt::get_op(rt::JsObject::handle(self), \"{}\")\n    }}",
+                "    #[track_caller]\n    pub fn {n}(&self) -> {ret} {{\n        rt::get_op(rt::JsObject::handle(&self.0), \"{}\")\n    }}",
                 p.name
             );
         }
+        // `rt::StructRef<Self>` derefs to `<Self>Fields`, a type of this module: a shard's crate
+        // cannot add methods to the core's `StructRef`.
+        let mut fields_name = format!("{name}Fields");
+        while g.index.taken.contains(&(g.me, fields_name.clone())) {
+            fields_name.push('_');
+        }
         let _ = writeln!(
             g.out,
-            "/// The fields of a [`{name}`] that aws-cdk-lib returned, each read at replay.\nimpl rt::StructRef<{name}> {{\n{body}}}\n"
+            "crate::__struct_fields!(\n    /// The fields of a [`{name}`] that aws-cdk-lib returned (an [`rt::StructRef<{name}>`] derefs\n    /// to it), each read at replay.\n    {name} => {fields_name}\n);\nimpl {fields_name} {{\n{body}}}\n"
         );
     }
 }

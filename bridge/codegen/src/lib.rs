@@ -54,6 +54,141 @@ pub const TYPED_AWS_CDK_LIB_MODULES: &[&str] = &[
     "aws_wafv2",
 ];
 
+/// One crate of the generated bindings. The bindings are split into a few crates along the module
+/// graph, so that rustc compiles independent ones on different cores and none of them alone holds
+/// the whole tracker's set (one crate of about 430k lines took 44 s and 2.7 GB): `cdk-from-rust-core`
+/// (the runtime, constructs and aws-cdk-lib's core, and the build script that generates every
+/// enabled module) and one `cdk-from-rust-<name>` crate per other shard, each of which includes
+/// its enabled modules from the core's `OUT_DIR` (`cdk_from_rust_core::__shard_<name>!()`) and
+/// re-exports the shards below it; `cdk-from-rust` re-exports the last one. Where a module is
+/// compiled is invisible to users: every path is `cdk_from_rust::aws_cdk_lib::...`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// The crate is `cdk-from-rust-<name>`, in `bridge/shards/<name>`; `core` is `bridge/core`.
+    pub name: &'static str,
+    /// The shards whose modules this one's refer to (directly; their own below them too).
+    pub deps: &'static [&'static str],
+    /// The aws-cdk-lib submodules compiled in this shard (their nested modules with them). The
+    /// core holds constructs and aws-cdk-lib's core; the last shard everything not listed.
+    pub modules: &'static [&'static str],
+}
+
+/// The shards, lowest first: a module's typed references must stay in its shard or the shards
+/// below it ([`check_shards`]). Chosen for the tracker's set on two cores: after `ec2` (the largest
+/// module), `net` and `compute` compile side by side.
+pub const SHARDS: &[Shard] = &[
+    Shard {
+        name: "core",
+        deps: &[],
+        modules: &[],
+    },
+    Shard {
+        name: "base",
+        deps: &["core"],
+        modules: &[
+            "aws_applicationautoscaling",
+            "aws_backup",
+            "aws_cloudwatch",
+            "aws_ecr",
+            "aws_events",
+            "aws_iam",
+            "aws_kms",
+            "aws_logs",
+            "aws_s3",
+            "aws_scheduler",
+            "aws_sns",
+            "aws_sqs",
+            "aws_ssm",
+        ],
+    },
+    Shard {
+        name: "ec2",
+        deps: &["base"],
+        modules: &["aws_ec2"],
+    },
+    Shard {
+        name: "net",
+        deps: &["ec2"],
+        modules: &[
+            "aws_autoscaling",
+            "aws_certificatemanager",
+            "aws_elasticloadbalancingv2",
+            "aws_route53",
+            "aws_servicediscovery",
+        ],
+    },
+    Shard {
+        name: "compute",
+        deps: &["ec2"],
+        modules: &[
+            "aws_efs",
+            "aws_elasticache",
+            "aws_lambda",
+            "aws_secretsmanager",
+            "aws_wafv2",
+        ],
+    },
+    Shard {
+        name: "top",
+        deps: &["net", "compute"],
+        modules: &[],
+    },
+];
+
+/// The shard (index into [`SHARDS`]) of an aws-cdk-lib submodule path below `aws_cdk_lib`
+/// (`["aws_ecs"]`, `["aws_ecr", "mixins"]`): a nested module goes with its top-level one.
+fn shard_of_submodule(names: &[String]) -> usize {
+    SHARDS
+        .iter()
+        .position(|s| s.modules.contains(&names[0].as_str()))
+        .unwrap_or(SHARDS.len() - 1)
+}
+
+/// The shards reachable from `shard` through [`Shard::deps`], itself included.
+pub fn shards_below(shard: usize) -> BTreeSet<usize> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![shard];
+    while let Some(s) = todo.pop() {
+        if seen.insert(s) {
+            todo.extend(SHARDS[s].deps.iter().map(|d| {
+                SHARDS
+                    .iter()
+                    .position(|x| x.name == *d)
+                    .expect("a shard's deps are shards")
+            }));
+        }
+    }
+    seen
+}
+
+/// Fails when a module refers by type to a module of a shard that is not below its own: that
+/// crate would not compile. `uses` as [`gen::Generated::uses`], for every module.
+pub fn check_shards(
+    modules: &[ModuleSpec],
+    uses: &[Option<BTreeSet<usize>>],
+) -> Result<(), CodegenError> {
+    let mut problems = Vec::new();
+    for (m, spec) in modules.iter().enumerate() {
+        let below = shards_below(spec.shard);
+        for u in uses[m].iter().flatten() {
+            if !below.contains(&modules[*u].shard) {
+                problems.push(format!(
+                    "{} (shard {}) refers to {} (shard {})",
+                    spec.jsii,
+                    SHARDS[spec.shard].name,
+                    modules[*u].jsii,
+                    SHARDS[modules[*u].shard].name
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CodegenError::Shards { problems })
+    }
+}
+
 /// The list of bound jsii libraries, relative to the bridge crate: one npm package name a line,
 /// optionally followed by `all` to put its feature into the `all` feature; `#` starts a comment.
 pub const LIBRARIES_FILE: &str = "codegen/libraries.txt";
@@ -145,6 +280,7 @@ pub fn modules(aws_cdk_lib: &jsii::Assembly, libraries: &[Library]) -> Vec<Modul
             feature: None,
             in_all: true,
             typed: true,
+            shard: 0,
         },
         ModuleSpec {
             jsii: "aws-cdk-lib".into(),
@@ -152,6 +288,7 @@ pub fn modules(aws_cdk_lib: &jsii::Assembly, libraries: &[Library]) -> Vec<Modul
             feature: None,
             in_all: true,
             typed: true,
+            shard: 0,
         },
     ];
     // BTreeMap order puts a parent right before its children.
@@ -168,6 +305,7 @@ pub fn modules(aws_cdk_lib: &jsii::Assembly, libraries: &[Library]) -> Vec<Modul
             typed: TYPED_AWS_CDK_LIB_MODULES.contains(&rest),
             feature: Some(names.join("_")),
             in_all: true,
+            shard: shard_of_submodule(&names),
         });
     }
     for library in libraries {
@@ -177,6 +315,7 @@ pub fn modules(aws_cdk_lib: &jsii::Assembly, libraries: &[Library]) -> Vec<Modul
             feature: Some(library.feature()),
             in_all: library.in_all,
             typed: true,
+            shard: SHARDS.len() - 1,
         });
     }
     m
@@ -210,10 +349,12 @@ pub enum CodegenError {
     },
     #[error("bridge/Cargo.toml has no `# BEGIN GENERATED FEATURES` / `# END GENERATED FEATURES` markers")]
     Markers,
+    #[error("the shards of bridge/codegen/src/lib.rs (SHARDS) do not follow the module graph; move a module to a shard at or above the ones it refers to:\n  {}", problems.join("\n  "))]
+    Shards { problems: Vec<String> },
     #[error("{LIBRARIES_FILE}: `{line}`: unknown word `{word}` (a line is an npm package name, optionally followed by `all`)")]
     LibraryLine { line: String, word: String },
-    #[error("the committed feature table of bridge/Cargo.toml differs from what the pinned assemblies generate; run `cargo run -p cdk-from-rust-codegen` and commit the result")]
-    Drift,
+    #[error("the committed bridge/{path} differs from what the pinned assemblies (and SHARDS) generate; run `cargo run -p cdk-from-rust-codegen` and commit the result")]
+    Drift { path: String },
     #[error("no node_modules with aws-cdk-lib found: {NODE_MODULES_ENV} is not set and no ancestor of {start} has node_modules/aws-cdk-lib/.jsii; run `npm ci` in the repository, or set {NODE_MODULES_ENV} to the node_modules of the project that pins aws-cdk-lib")]
     NoNodeModules { start: PathBuf },
     #[error("{NODE_MODULES_ENV}={path}: no aws-cdk-lib/.jsii there (run `npm ci` in the project that pins aws-cdk-lib)")]
@@ -277,20 +418,30 @@ pub fn pinned_versions(cargo_toml: &str) -> Option<&str> {
         .strip_suffix(GENERATED_BY)
 }
 
-/// The whole library, every module generated: for the feature table and measurements.
-pub fn generate_all(assemblies: &[jsii::Assembly], libraries: &[Library]) -> gen::Generated {
-    gen::generate(assemblies, &modules_of(assemblies, libraries), &|_| true)
-}
-
-/// `bridge/Cargo.toml` with its feature table regenerated from these assemblies.
-pub fn feature_table(
-    bridge_dir: &Path,
+/// The whole library, every module generated: for the feature table and measurements. `dir` as
+/// [`gen::generate`]'s.
+pub fn generate_all(
     assemblies: &[jsii::Assembly],
     libraries: &[Library],
+    dir: &Path,
+) -> gen::Generated {
+    gen::generate(
+        assemblies,
+        &modules_of(assemblies, libraries),
+        &|_| true,
+        dir,
+    )
+}
+
+/// Replaces the lines between `# BEGIN GENERATED FEATURES` and `# END GENERATED FEATURES` of the
+/// manifest `path` (relative to `bridge_dir`) with the versions line and `table`.
+fn splice_table(
+    bridge_dir: &Path,
+    path: &str,
+    assemblies: &[jsii::Assembly],
+    table: &str,
 ) -> Result<File, CodegenError> {
-    let all = generate_all(assemblies, libraries);
-    let table = gen::features_text(&modules_of(assemblies, libraries), &all.uses);
-    let cargo_path = bridge_dir.join("Cargo.toml");
+    let cargo_path = bridge_dir.join(path);
     let cargo = std::fs::read_to_string(&cargo_path).map_err(|source| CodegenError::Write {
         path: cargo_path,
         source,
@@ -310,18 +461,107 @@ pub fn feature_table(
         &cargo[end..]
     );
     Ok(File {
-        path: "Cargo.toml".into(),
+        path: path.into(),
         contents: spliced,
     })
 }
 
+/// The manifest and root of a shard's crate (`bridge/shards/<name>`), all generated from [`SHARDS`].
+fn shard_crate(shard: &Shard) -> [File; 2] {
+    let name = shard.name;
+    let mut manifest = format!(
+        "# generated from SHARDS in bridge/codegen/src/lib.rs by cdk-from-rust-codegen; do not edit\n\
+         [package]\n\
+         name = \"cdk-from-rust-{name}\"\n\
+         description = \"Part of cdk-from-rust's generated bindings (shard `{name}`); depend on cdk-from-rust instead\"\n\
+         edition.workspace = true\n\
+         version.workspace = true\n\
+         license.workspace = true\n\
+         publish.workspace = true\n\
+         \n\
+         # Generated code with no tests of its own: `cargo test --workspace` would compile it again.\n\
+         [lib]\n\
+         test = false\n\
+         doctest = false\n\
+         \n\
+         [dependencies]\n\
+         cdk-from-rust-core = {{ path = \"../../core\" }}\n"
+    );
+    for d in shard.deps.iter().filter(|d| **d != "core") {
+        let _ = std::fmt::Write::write_fmt(
+            &mut manifest,
+            format_args!("cdk-from-rust-{d} = {{ path = \"../{d}\" }}\n"),
+        );
+    }
+    let modules = if shard.modules.is_empty() {
+        "every aws-cdk-lib module no other shard has, and the bound libraries".to_string()
+    } else {
+        shard
+            .modules
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let lib = format!(
+        "// generated from SHARDS in bridge/codegen/src/lib.rs by cdk-from-rust-codegen; do not edit\n\
+         //! Shard `{name}` of cdk-from-rust's generated bindings: {modules} (those enabled), compiled\n\
+         //! apart from the other shards. Depend on `cdk-from-rust`, which re-exports every module.\n\
+         \n\
+         cdk_from_rust_core::__shard_{name}!();\n"
+    );
+    [
+        File {
+            path: format!("shards/{name}/Cargo.toml"),
+            contents: manifest,
+        },
+        File {
+            path: format!("shards/{name}/src/lib.rs"),
+            contents: lib,
+        },
+    ]
+}
+
+/// The generated files committed under `bridge/`: the feature tables of `Cargo.toml` and
+/// `core/Cargo.toml` (spliced into the committed files) and the shard crates, after checking
+/// that [`SHARDS`] follows the module graph.
+pub fn feature_table(
+    bridge_dir: &Path,
+    assemblies: &[jsii::Assembly],
+    libraries: &[Library],
+) -> Result<Vec<File>, CodegenError> {
+    let all = generate_all(assemblies, libraries, Path::new("/"));
+    let modules = modules_of(assemblies, libraries);
+    check_shards(&modules, &all.uses)?;
+    let mut files = vec![
+        splice_table(
+            bridge_dir,
+            "Cargo.toml",
+            assemblies,
+            &gen::features_text(&modules, &all.uses),
+        )?,
+        splice_table(
+            bridge_dir,
+            "core/Cargo.toml",
+            assemblies,
+            &gen::core_features_text(&modules),
+        )?,
+    ];
+    for shard in &SHARDS[1..] {
+        files.extend(shard_crate(shard));
+    }
+    Ok(files)
+}
+
 /// The bindings of the modules whose features are `enabled` (plus constructs and aws-cdk-lib's
 /// core), after checking that the assemblies are the versions the committed feature table of
-/// `bridge_dir/Cargo.toml` was generated from. What `bridge/build.rs` writes to `OUT_DIR`.
+/// `bridge_dir/Cargo.toml` was generated from. What `bridge/core/build.rs` writes to `dir` (in its
+/// `OUT_DIR`).
 pub fn generate_enabled(
     node_modules: &Path,
     bridge_dir: &Path,
     enabled: &BTreeSet<String>,
+    dir: &Path,
 ) -> Result<gen::Generated, CodegenError> {
     let libraries = read_libraries(bridge_dir)?;
     let assemblies = load(node_modules, &libraries)?;
@@ -340,9 +580,12 @@ pub fn generate_enabled(
         });
     }
     let modules = modules_of(&assemblies, &libraries);
-    Ok(gen::generate(&assemblies, &modules, &|m| {
-        m.feature.as_ref().is_none_or(|f| enabled.contains(f))
-    }))
+    Ok(gen::generate(
+        &assemblies,
+        &modules,
+        &|m| m.feature.as_ref().is_none_or(|f| enabled.contains(f)),
+        dir,
+    ))
 }
 
 /// Writes generated files under `dir`.
@@ -365,10 +608,17 @@ pub fn write(dir: &Path, files: &[File]) -> Result<(), CodegenError> {
     Ok(())
 }
 
-/// Compares the regenerated `bridge/Cargo.toml` with the committed one: the verify mode.
-pub fn verify(bridge_dir: &Path, cargo_toml: &File) -> Result<(), CodegenError> {
-    match std::fs::read_to_string(bridge_dir.join(&cargo_toml.path)) {
-        Ok(committed) if committed == cargo_toml.contents => Ok(()),
-        _ => Err(CodegenError::Drift),
+/// Compares the regenerated files of [`feature_table`] with the committed ones: the verify mode.
+pub fn verify(bridge_dir: &Path, files: &[File]) -> Result<(), CodegenError> {
+    for f in files {
+        match std::fs::read_to_string(bridge_dir.join(&f.path)) {
+            Ok(committed) if committed == f.contents => {}
+            _ => {
+                return Err(CodegenError::Drift {
+                    path: f.path.clone(),
+                })
+            }
+        }
     }
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! `cargo run -p cdk-from-rust-codegen [-- --verify | --library <npm package> | --emit-all <dir>]`:
-//! regenerates (or verifies) the committed feature table of `bridge/Cargo.toml` from the jsii
-//! assemblies in the repository's `node_modules`. The bindings themselves are generated at build
-//! time by `bridge/build.rs`, for the enabled features only.
+//! regenerates (or verifies) the committed feature tables of `bridge/Cargo.toml` and
+//! `bridge/core/Cargo.toml` from the jsii assemblies in the repository's `node_modules`, and the
+//! shard crates `bridge/shards/*` from `SHARDS`. The bindings themselves are generated at build
+//! time by `bridge/core/build.rs`, for the enabled features only.
 //!
 //! `--library` binds one more jsii library (installed in `node_modules` first, e.g.
 //! `npm install --save-exact cdk-monitoring-constructs@10.2.0`): it is added to
@@ -51,7 +52,7 @@ fn main() -> ExitCode {
         let assemblies = cdk_from_rust_codegen::load(&node_modules, &libraries)?;
         let loaded = start.elapsed();
         if let Some(dir) = &emit_all {
-            let all = cdk_from_rust_codegen::generate_all(&assemblies, &libraries);
+            let all = cdk_from_rust_codegen::generate_all(&assemblies, &libraries, dir);
             let generated = start.elapsed();
             cdk_from_rust_codegen::write(dir, &all.files)?;
             let lines: usize = all.files.iter().map(|f| f.contents.lines().count()).sum();
@@ -65,16 +66,16 @@ fn main() -> ExitCode {
             );
             return Ok(());
         }
-        let cargo_toml = cdk_from_rust_codegen::feature_table(bridge, &assemblies, &libraries)?;
+        let files = cdk_from_rust_codegen::feature_table(bridge, &assemblies, &libraries)?;
         if verify {
-            cdk_from_rust_codegen::verify(bridge, &cargo_toml)?;
-            eprintln!("the feature table of bridge/Cargo.toml is up to date");
+            cdk_from_rust_codegen::verify(bridge, &files)?;
+            eprintln!("the feature tables and shard crates under bridge/ are up to date");
         } else {
-            cdk_from_rust_codegen::write(bridge, &[cargo_toml])?;
+            cdk_from_rust_codegen::write(bridge, &files)?;
             if let Some(package) = &library {
                 cdk_from_rust_codegen::add_library(bridge, package)?;
             }
-            eprintln!("wrote the feature table of bridge/Cargo.toml");
+            eprintln!("wrote the feature tables of bridge/Cargo.toml and bridge/core/Cargo.toml, and bridge/shards/");
         }
         Ok::<(), CodegenError>(())
     });

@@ -112,6 +112,8 @@ fn cdk_json_the_aws_build_and_the_tests_share_one_build_of_the_stacks() {
         "--workspace",
         "--exclude",
         "cdk-from-rust",
+        "--exclude",
+        "cdk-from-rust-core",
         "--features",
         "tracker-cdk/aws",
         "--profile",

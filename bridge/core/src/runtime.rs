@@ -684,10 +684,31 @@ impl<T: FromRef> JsOptional<T> {
 typed_handle!(
     /// A struct (jsii datatype) produced by aws-cdk-lib: a method's or property's result, such as
     /// `vpc.select_subnets()`'s `SelectedSubnets`. Its fields are read one by one with the typed
-    /// accessors generated for `StructRef<S>` (each a property read, resolved at replay); it passes
-    /// on where any value is taken ([`JsAny`]) as a reference.
+    /// accessors of `S`'s generated `<S>Fields` type, which `StructRef<S>` derefs to
+    /// (`selected.subnet_ids()`; each a property read, resolved at replay); it passes on where any
+    /// value is taken ([`JsAny`]) as a reference.
     StructRef
 );
+
+/// A generated struct that aws-cdk-lib returns, with its typed field accessors: the generated
+/// type [`StructRef<Self>`] derefs to. Implemented by `__struct_fields!` only.
+///
+/// # Safety
+///
+/// `Fields` must be a `#[repr(transparent)]` wrapper of `StructRef<Self>`.
+#[doc(hidden)]
+pub unsafe trait StructFields: Sized {
+    type Fields;
+}
+
+impl<S: StructFields> std::ops::Deref for StructRef<S> {
+    type Target = S::Fields;
+    fn deref(&self) -> &S::Fields {
+        // SAFETY: `S::Fields` is a `#[repr(transparent)]` wrapper of `StructRef<S>` (the trait's
+        // contract, which `__struct_fields!` keeps), so the two have one layout.
+        unsafe { &*(self as *const StructRef<S>).cast::<S::Fields>() }
+    }
+}
 
 typed_handle!(
     /// A map (jsii `Map<string, T>`) produced by aws-cdk-lib: its entries are read by key.
@@ -818,6 +839,22 @@ macro_rules! __handle {
             fn deref(&self) -> &$base {
                 &self.0
             }
+        }
+    };
+}
+
+/// Declares the field accessors' type of a generated struct that aws-cdk-lib returns:
+/// `StructRef<$struct>` derefs to `$fields`, whose (generated) methods read `self.0`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __struct_fields {
+    ($(#[$doc:meta])* $struct:ident => $fields:ident) => {
+        $(#[$doc])*
+        #[repr(transparent)]
+        pub struct $fields($crate::runtime::StructRef<$struct>);
+        // SAFETY: `$fields` is a `#[repr(transparent)]` wrapper of `StructRef<$struct>`.
+        unsafe impl $crate::runtime::StructFields for $struct {
+            type Fields = $fields;
         }
     };
 }

@@ -252,10 +252,10 @@ mod tests {
 
     #[test]
     fn committed_schema_matches_the_rust_types() {
-        let committed = include_str!("../schema/program.schema.json");
+        let committed = include_str!("../../schema/program.schema.json");
         assert!(
             committed == json_schema(),
-            "bridge/schema/program.schema.json is out of date with bridge/src/program.rs; \
+            "bridge/schema/program.schema.json is out of date with bridge/core/src/program.rs; \
              regenerate it with `cargo run -p cdk-from-rust --example write-schema`"
         );
     }

@@ -1,8 +1,9 @@
-//! Generates the bindings of the enabled modules into `OUT_DIR` (`src/lib.rs` includes them):
-//! constructs and aws-cdk-lib's core always, every other module only when its cargo feature is
-//! on. The jsii assemblies come from `node_modules` (README.md, "Regenerating the bindings"):
-//! `CDK_FROM_RUST_NODE_MODULES` if set, else the nearest ancestor of this crate with
-//! `node_modules/aws-cdk-lib/.jsii`.
+//! Generates the bindings of the enabled modules into `OUT_DIR`, once for all the crates that
+//! compile them: constructs and aws-cdk-lib's core always (`src/lib.rs` includes them), every
+//! other module only when its cargo feature is on (its shard's crate includes it from here, through
+//! the `__shard_<name>!` macro of the generated root). The jsii assemblies come from
+//! `node_modules` (README.md, "Regenerating the bindings"): `CDK_FROM_RUST_NODE_MODULES` if set,
+//! else the nearest ancestor of the bridge with `node_modules/aws-cdk-lib/.jsii`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,13 +11,19 @@ use std::path::{Path, PathBuf};
 use cdk_from_rust_codegen::{CodegenError, NODE_MODULES_ENV};
 
 fn main() {
-    let bridge = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let core = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    // The bridge: its Cargo.toml names the pinned versions, its codegen/ the bound libraries.
+    let bridge = core.parent().expect("core lives in bridge/").to_path_buf();
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
     println!("cargo:rerun-if-env-changed={NODE_MODULES_ENV}");
     println!("cargo:rerun-if-changed=Cargo.toml");
     println!(
         "cargo:rerun-if-changed={}",
-        cdk_from_rust_codegen::LIBRARIES_FILE
+        bridge.join("Cargo.toml").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        bridge.join(cdk_from_rust_codegen::LIBRARIES_FILE).display()
     );
     if let Err(e) = run(&bridge, &out_dir) {
         // A message, not a panic backtrace: cargo prints the build script's stderr.
@@ -42,8 +49,9 @@ fn run(bridge: &Path, out_dir: &Path) -> Result<(), CodegenError> {
                 .map(str::to_ascii_lowercase)
         })
         .collect();
-    let generated = cdk_from_rust_codegen::generate_enabled(&node_modules, bridge, &enabled)?;
     let root = out_dir.join("generated");
+    let generated =
+        cdk_from_rust_codegen::generate_enabled(&node_modules, bridge, &enabled, &root)?;
     // Modules of features switched off since the last build go.
     if root.exists() {
         let keep: BTreeSet<PathBuf> = generated.files.iter().map(|f| root.join(&f.path)).collect();
