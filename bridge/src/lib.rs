@@ -23,6 +23,12 @@ pub mod runner;
 #[doc(inline)]
 pub use cdk_from_rust_top::*;
 
+// Each shard re-exports one `aws_cdk_lib` (its own, which globs the shards' below), whatever is
+// enabled: were two different ones globbed, these names would be ambiguous and this would not
+// compile (`make lint` and `make verify-features` check the crate alone with one module).
+#[allow(unused_imports)]
+use self::{aws_cdk_lib as _, constructs as _};
+
 pub use cdk_from_rust_core::{program, runtime};
 pub use runtime::{
     record, synthesize, Handle, JsAny, JsArray, JsBool, JsList, JsMap, JsNumber, JsObject,

@@ -684,12 +684,14 @@ fn root_text(
                 spec.path[0]
             );
         }
-        // Only aws-cdk-lib's submodules have a parent in another shard (the core).
+        // Only aws-cdk-lib's submodules have a parent in another shard (the core). The module is
+        // declared even when this shard has none: two shards below would each re-export their
+        // own `aws_cdk_lib`, and the two globs would make the name ambiguous.
         let below_core: Vec<&&ModuleSpec> = mine
             .iter()
             .filter(|m| m.path.len() == 2 && m.path[0] == "aws_cdk_lib")
             .collect();
-        if !below_core.is_empty() {
+        {
             out.push_str("        /// Bindings for jsii module `aws-cdk-lib`.\n        pub mod aws_cdk_lib {\n");
             for d in &deps {
                 let _ = writeln!(

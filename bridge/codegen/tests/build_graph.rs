@@ -3,9 +3,10 @@
 //! constructs and the stacks from the same compilation units, or each compiles them again: a
 //! build of the bindings is about 40 s and 250 MB. Two things made them differ, and would again
 //! after an upgrade: the AWS SDK turns on features of `syn` (which serde's, thiserror's and
-//! schemars' derives parse with) and the default feature of `crc32fast`, which bridge/Cargo.toml's
-//! build dependencies and constructs/Cargo.toml name too; and the code generator, the bindings'
-//! build dependency and a workspace member, must have one profile either way (Cargo.toml).
+//! schemars' derives parse with) and the default feature of `crc32fast`, which the build
+//! dependencies of bridge/core/Cargo.toml and constructs/Cargo.toml name too; and the code
+//! generator, the bindings' build dependency and a workspace member, must have one profile either
+//! way (Cargo.toml).
 //!
 //! It compares cargo's unit graphs (`--unit-graph`, which tells host units from target units,
 //! unlike `cargo tree`); the flag is unstable, so the test sets RUSTC_BOOTSTRAP for those calls.
@@ -86,7 +87,7 @@ fn assert_same(what: &str, a: &BTreeSet<String>, b: &BTreeSet<String>) {
     assert!(
         only_a.is_empty() && only_b.is_empty(),
         "{what} build the stacks from different units, so the bindings, the constructs or the \
-         stacks are compiled twice (a feature: name it in bridge/Cargo.toml's \
+         stacks are compiled twice (a feature: name it in bridge/core/Cargo.toml's \
          [build-dependencies] for proc macros and build scripts, or in constructs/Cargo.toml; a \
          profile setting: see Cargo.toml):\nonly the first: {only_a:#?}\nonly the second: \
          {only_b:#?}"

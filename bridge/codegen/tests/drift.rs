@@ -18,3 +18,27 @@ fn committed_feature_table_matches_the_pinned_assemblies() {
         panic!("{e}");
     }
 }
+
+#[test]
+fn every_shard_crate_builds_without_incremental_cache_or_debug_info() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    for shard in cdk_from_rust_codegen::SHARDS {
+        let section = format!(
+            "[profile.dev.package.cdk-from-rust-{}]\nincremental = false\ndebug = false\n",
+            shard.name
+        );
+        assert!(
+            cargo.contains(&section),
+            "Cargo.toml has no `{section}`: the shard would keep rustc's incremental cache (0.7-2 GB)"
+        );
+    }
+    // And no shard directory outlives its entry in SHARDS (a stale one would stay a member).
+    for dir in std::fs::read_dir(root.join("bridge/shards")).unwrap() {
+        let name = dir.unwrap().file_name().into_string().unwrap();
+        assert!(
+            cdk_from_rust_codegen::SHARDS.iter().any(|s| s.name == name),
+            "bridge/shards/{name} is not in SHARDS: delete it"
+        );
+    }
+}

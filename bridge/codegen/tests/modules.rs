@@ -81,8 +81,8 @@ fn enabling_one_more_module_changes_no_other_and_disabled_modules_are_not_genera
     assert!(!shard(&root(&base), "top").contains("aws_quicksight"));
     let top = shard(&root(&plus), "top");
     for decl in [
-        "pub use ::cdk_from_rust_net::*;",
-        "pub use ::cdk_from_rust_compute::*;",
+        "pub use ::cdk_from_rust_ecs::*;",
+        "pub use ::cdk_from_rust_edge::*;",
         "#[path = \"/out/generated/aws_cdk_lib/aws_quicksight.rs\"]\n            pub mod aws_quicksight;",
     ] {
         assert!(top.contains(decl), "no `{decl}` in {top}");

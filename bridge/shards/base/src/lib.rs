@@ -1,5 +1,5 @@
 // generated from SHARDS in bridge/codegen/src/lib.rs by cdk-from-rust-codegen; do not edit
-//! Shard `base` of cdk-from-rust's generated bindings: `aws_applicationautoscaling`, `aws_backup`, `aws_cloudwatch`, `aws_ecr`, `aws_events`, `aws_iam`, `aws_kms`, `aws_logs`, `aws_s3`, `aws_scheduler`, `aws_sns`, `aws_sqs`, `aws_ssm` (those enabled), compiled
+//! Shard `base` of cdk-from-rust's generated bindings: `aws_cloudwatch`, `aws_events`, `aws_iam`, `aws_kms`, `aws_logs`, `aws_s3`, `aws_sqs`, `aws_ssm` (those enabled), compiled
 //! apart from the other shards. Depend on `cdk-from-rust`, which re-exports every module.
 
 cdk_from_rust_core::__shard_base!();

@@ -1,5 +1,5 @@
 // generated from SHARDS in bridge/codegen/src/lib.rs by cdk-from-rust-codegen; do not edit
-//! Shard `compute` of cdk-from-rust's generated bindings: `aws_efs`, `aws_elasticache`, `aws_lambda`, `aws_secretsmanager`, `aws_wafv2` (those enabled), compiled
+//! Shard `compute` of cdk-from-rust's generated bindings: `aws_efs`, `aws_lambda`, `aws_secretsmanager` (those enabled), compiled
 //! apart from the other shards. Depend on `cdk-from-rust`, which re-exports every module.
 
 cdk_from_rust_core::__shard_compute!();

@@ -1,0 +1,5 @@
+// generated from SHARDS in bridge/codegen/src/lib.rs by cdk-from-rust-codegen; do not edit
+//! Shard `ecs` of cdk-from-rust's generated bindings: `aws_ecs` (those enabled), compiled
+//! apart from the other shards. Depend on `cdk-from-rust`, which re-exports every module.
+
+cdk_from_rust_core::__shard_ecs!();
