@@ -594,7 +594,7 @@ pub fn module_file(spec: &ModuleSpec) -> String {
     format!("{}.rs", spec.path.join("/"))
 }
 
-const HEADER: &str = "// @generated at build time by cdk-from-rust's build.rs (bridge/codegen) from the pinned jsii\n// assemblies in node_modules. Not committed; see README.md, \"Regenerating the bindings\".\n";
+const HEADER: &str = "// @generated at build time by cdk-from-rust-core's build.rs (bridge/codegen) from the pinned\n// jsii assemblies in node_modules. Not committed; see README.md, \"Regenerating the bindings\".\n";
 
 fn module_text(m: usize, modules: &[ModuleSpec], emitted: &[bool], body: String) -> String {
     let spec = &modules[m];
@@ -621,10 +621,10 @@ fn module_text(m: usize, modules: &[ModuleSpec], emitted: &[bool], body: String)
 }
 
 /// The root `mod.rs`, part of `cdk-from-rust-core`: its modules (constructs and aws-cdk-lib's
-/// core), `PACKAGES`, and one macro per other shard, `__shard_<name>!()`, which
-/// that shard's crate expands at its root: it re-exports the shards below it, then declares its
-/// generated modules by absolute path under `dir`, those below aws-cdk-lib's core in a module
-/// `aws_cdk_lib` that re-exports the core's (and every shard's below) items beside them.
+/// core), `PACKAGES`, and one macro per other shard, `__shard_<name>!()`, which that shard's crate
+/// expands at its root: it re-exports the shards below it, then declares its generated modules by
+/// absolute path under `dir`, those below aws-cdk-lib's core in a module `aws_cdk_lib` that
+/// re-exports the core's (and every shard's below) items beside them.
 fn root_text(
     modules: &[ModuleSpec],
     emitted: &[bool],
@@ -691,24 +691,24 @@ fn root_text(
             .iter()
             .filter(|m| m.path.len() == 2 && m.path[0] == "aws_cdk_lib")
             .collect();
-        {
-            out.push_str("        /// Bindings for jsii module `aws-cdk-lib`.\n        pub mod aws_cdk_lib {\n");
-            for d in &deps {
-                let _ = writeln!(
-                    out,
-                    "            #[allow(unused_imports)]\n            pub use {d}::aws_cdk_lib::*;"
-                );
-            }
-            for spec in below_core {
-                let _ = writeln!(
-                    out,
-                    "            #[path = {:?}]\n            pub mod {};",
-                    file(spec),
-                    spec.path[1]
-                );
-            }
-            out.push_str("        }\n");
+        out.push_str(
+            "        /// Bindings for jsii module `aws-cdk-lib`.\n        pub mod aws_cdk_lib {\n",
+        );
+        for d in &deps {
+            let _ = writeln!(
+                out,
+                "            #[allow(unused_imports)]\n            pub use {d}::aws_cdk_lib::*;"
+            );
         }
+        for spec in below_core {
+            let _ = writeln!(
+                out,
+                "            #[path = {:?}]\n            pub mod {};",
+                file(spec),
+                spec.path[1]
+            );
+        }
+        out.push_str("        }\n");
         out.push_str("    };\n}\n");
     }
     out
@@ -716,8 +716,7 @@ fn root_text(
 
 /// The cargo feature table of `cdk-from-rust`: each feature with the features of the modules its
 /// public types refer to (and its parent module's, for a nested module) and the core's feature of
-/// the same name, then `all`. `uses` must cover every
-/// module that has a feature.
+/// the same name, then `all`. `uses` must cover every module that has a feature.
 pub fn features_text(modules: &[ModuleSpec], uses: &[Option<BTreeSet<usize>>]) -> String {
     let mut out = String::new();
     let mut all = Vec::new();

@@ -1,7 +1,7 @@
 //! The bindings generator of `cdk-from-rust`: jsii assemblies -> Rust source.
 //!
 //! Pipeline: [`jsii::load`] (stage 1, the assembly) -> [`gen::generate`] (stage 2, Rust files).
-//! Stage 3 is twofold: `bridge/build.rs` writes the enabled modules to its `OUT_DIR`
+//! Stage 3 is twofold: `bridge/core/build.rs` writes the enabled modules to its `OUT_DIR`
 //! ([`generate_enabled`]); the codegen binary writes or verifies the committed feature table of
 //! `bridge/Cargo.toml` ([`feature_table`], [`verify`]).
 
@@ -56,7 +56,7 @@ pub const TYPED_AWS_CDK_LIB_MODULES: &[&str] = &[
 
 /// One crate of the generated bindings. The bindings are split into a few crates along the module
 /// graph, so that rustc compiles independent ones on different cores and none of them alone holds
-/// the whole tracker's set (one crate of about 430k lines took 44 s and 2.7 GB): `cdk-from-rust-core`
+/// the tracker's whole set (as one crate, 431k lines took 44 s and 2.7 GB): `cdk-from-rust-core`
 /// (the runtime, constructs and aws-cdk-lib's core, and the build script that generates every
 /// enabled module) and one `cdk-from-rust-<name>` crate per other shard, each of which includes
 /// its enabled modules from the core's `OUT_DIR` (`cdk_from_rust_core::__shard_<name>!()`) and
@@ -503,25 +503,24 @@ fn shard_crate(shard: &Shard) -> [File; 2] {
          cdk-from-rust-core = {{ path = \"../../core\" }}\n"
     );
     for d in shard.deps.iter().filter(|d| **d != "core") {
-        let _ = std::fmt::Write::write_fmt(
-            &mut manifest,
-            format_args!("cdk-from-rust-{d} = {{ path = \"../{d}\" }}\n"),
-        );
+        manifest.push_str(&format!("cdk-from-rust-{d} = {{ path = \"../{d}\" }}\n"));
     }
     let modules = if shard.modules.is_empty() {
-        "every aws-cdk-lib module no other shard has, and the bound libraries".to_string()
+        "//! - every aws-cdk-lib module no other shard has, and the bound libraries\n".to_string()
     } else {
         shard
             .modules
             .iter()
-            .map(|m| format!("`{m}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
+            .map(|m| format!("//! - `{m}`\n"))
+            .collect()
     };
     let lib = format!(
         "// generated from SHARDS in bridge/codegen/src/lib.rs by cdk-from-rust-codegen; do not edit\n\
-         //! Shard `{name}` of cdk-from-rust's generated bindings: {modules} (those enabled), compiled\n\
-         //! apart from the other shards. Depend on `cdk-from-rust`, which re-exports every module.\n\
+         //! Shard `{name}` of cdk-from-rust's generated bindings, compiled apart from the other\n\
+         //! shards: the enabled ones of\n\
+         {modules}\
+         //!\n\
+         //! Depend on `cdk-from-rust`, which re-exports every module.\n\
          \n\
          cdk_from_rust_core::__shard_{name}!();\n"
     );

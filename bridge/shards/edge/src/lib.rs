@@ -1,5 +1,8 @@
 // generated from SHARDS in bridge/codegen/src/lib.rs by cdk-from-rust-codegen; do not edit
-//! Shard `edge` of cdk-from-rust's generated bindings: `aws_cloudfront` (those enabled), compiled
-//! apart from the other shards. Depend on `cdk-from-rust`, which re-exports every module.
+//! Shard `edge` of cdk-from-rust's generated bindings, compiled apart from the other
+//! shards: the enabled ones of
+//! - `aws_cloudfront`
+//!
+//! Depend on `cdk-from-rust`, which re-exports every module.
 
 cdk_from_rust_core::__shard_edge!();
