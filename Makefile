@@ -89,10 +89,11 @@ VERIFY_FEATURES := $(if $(filter all,$(SAMPLE)),$(FEATURES),$(SAMPLE))
 # without `aws`: bridge/codegen/tests/build_graph.rs). The targets of cdk-from-rust and its core
 # (unit tests, compile-fail cases, doctests, example) need only the core modules, so they are
 # linted and tested apart, without features, instead of compiling the tracker's modules again in
-# test mode (the shards have no test targets); `cargo check` with aws_wafv2, then aws_ecs, compiles a module alone. The tests
-# build with the dev profile (`--profile dev`; the test profile only inherits it), so the binary
-# the tests run through cargo (`cargo run -p tracker-cdk`, cdk.json's app, in the deploy loop) is
-# the one already built, instead of the bindings, constructs and stacks compiled a second time.
+# test mode (the shards have no test targets); `cargo check` with aws_wafv2, then aws_ecs,
+# compiles a module alone. The tests build with the dev profile (`--profile dev`; the test profile
+# only inherits it), so the binary the tests run through cargo (`cargo run -p tracker-cdk`,
+# cdk.json's app, in the deploy loop) is the one already built, instead of the bindings,
+# constructs and stacks compiled a second time.
 lint: node_modules/.package-lock.json
 	cargo fmt --all -- --check
 	cargo clippy --workspace --exclude cdk-from-rust --exclude cdk-from-rust-core --all-targets --features tracker-cdk/aws,tracker-cdk/png -- -D warnings
