@@ -1,9 +1,9 @@
 //! `cdk-from-rust`: JSII-free, typed Rust bindings to the real aws-cdk-lib.
 //!
-//! Rust code calls the generated bindings ([`aws_cdk_lib`], [`constructs`], [`cdk_nag`]); each
-//! call records an operation in a [`program::Program`] (see [`record`]). The [`runner::Runner`]
-//! hands the Program to a generic Node shim that replays it against aws-cdk-lib and synthesizes
-//! the cloud assembly the CDK CLI reads.
+//! Rust code calls the generated bindings ([`aws_cdk_lib`], [`constructs`], and `cdk_nag` with
+//! the feature of that name); each call records an operation in a [`program::Program`] (see
+//! [`record`]). The [`runner::Runner`] hands the Program to a generic Node shim that replays it
+//! against aws-cdk-lib and synthesizes the cloud assembly the CDK CLI reads.
 //!
 //! ```no_run
 //! use cdk_from_rust::aws_cdk_lib::{App, AppProps, Stack};
