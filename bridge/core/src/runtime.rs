@@ -922,6 +922,29 @@ mod tests {
     }
 
     #[test]
+    fn a_struct_result_derefs_to_its_fields_which_read_its_own_handle() {
+        struct Selected;
+        crate::__struct_fields!(Selected => SelectedFields);
+        impl SelectedFields {
+            fn subnet_ids(&self) -> JsArray<JsString> {
+                get_op(JsObject::handle(&self.0), "subnetIds")
+            }
+        }
+        let (program, ()) = record(|| {
+            let _other: Opaque = new_op("x.Vpc", vec![]);
+            let selected: StructRef<Selected> = static_op("x.Vpc", "select", vec![]);
+            let _ = selected.subnet_ids();
+        });
+        assert_eq!(
+            program.ops[2].kind,
+            OpKind::Get {
+                target: 1,
+                property: "subnetIds".into()
+            }
+        );
+    }
+
+    #[test]
     fn json_with_tokens_keeps_references_inside_objects_and_lists() {
         let (program, value) = record(|| {
             let arn: JsString = static_op("x.Y", "arn", vec![]);
