@@ -14,7 +14,7 @@ dependencies must be downloaded already: `cargo fetch`). Printed per run and as 
 
 `--sample` also reads /proc every 0.2 s for the sum of the rustc processes' RSS at once (what
 both cores hold together). The sampling costs CPU, so those runs' times are not comparable with
-the others'. Run on an idle machine; `uptime` is printed first.
+the others'. Run on an idle machine; the load average is printed first.
 """
 import argparse
 import json
@@ -22,13 +22,13 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synth  # noqa: E402  (its process runner: wall time, wait4's peak RSS and CPU, stderr on failure)
 
 
 def rustc_rss_sum():
@@ -86,7 +86,6 @@ def timings(target):
 
 def one_build(sample):
     target = tempfile.mkdtemp(prefix="bench-build-")
-    env = dict(os.environ, CARGO_TARGET_DIR=target)
     peak_sum = [0]
     done = threading.Event()
 
@@ -95,29 +94,24 @@ def one_build(sample):
             peak_sum[0] = max(peak_sum[0], rustc_rss_sum())
             time.sleep(0.2)
 
-    thread = threading.Thread(target=sampler) if sample else None
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        ["cargo", "build", "--workspace", "--timings", "--quiet"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    if thread:
+    thread = threading.Thread(target=sampler)
+    if sample:
         thread.start()
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    done.set()
-    if thread:
-        thread.join()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"bench/build.py: cargo build failed:\n{stderr.decode(errors='replace')}")
+    try:
+        r = synth.run(
+            ["cargo", "build", "--workspace", "--timings", "--quiet"],
+            env={"CARGO_TARGET_DIR": target},
+        )
+    except synth.BenchError as e:
+        sys.exit(f"bench/build.py: {e}")
+    finally:
+        done.set()
+        if sample:
+            thread.join()
     result = {
-        "wall_s": wall,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "max_rss_gb": usage.ru_maxrss * 1024 / 1e9,
+        "wall_s": r.seconds,
+        "cpu_s": r.cpu_seconds,
+        "max_rss_gb": r.maxrss_mb * 1024 * 1024 / 1e9,  # MiB to GB
         "target_gb": du(target) / 1e9,
         "units": timings(target),
     }
@@ -132,7 +126,7 @@ def main():
     parser.add_argument("n", nargs="?", type=int, default=3, help="cold builds (default 3)")
     parser.add_argument("--sample", action="store_true", help="also sum rustc RSS from /proc")
     args = parser.parse_args()
-    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    print(synth.load())
     runs = []
     for i in range(args.n):
         r = one_build(args.sample)

@@ -53,10 +53,11 @@ class BenchError(Exception):
 
 
 class Result:
-    def __init__(self, seconds, maxrss_mb, timings):
+    def __init__(self, seconds, maxrss_mb, timings, cpu_seconds=0.0):
         self.seconds = seconds
-        self.maxrss_mb = maxrss_mb
+        self.maxrss_mb = maxrss_mb  # the largest of it and its waited-for children (ru_maxrss)
         self.timings = timings  # the shim's CDK_FROM_RUST_TIMINGS object, or None
+        self.cpu_seconds = cpu_seconds  # user + system, its children's included
 
 
 def run(cmd, env=None, stdout_path=None, timings=False):
@@ -82,7 +83,7 @@ def run(cmd, env=None, stdout_path=None, timings=False):
         if timings and os.path.exists(timings_file):
             with open(timings_file) as f:
                 data = json.load(f)
-        return Result(seconds, usage.ru_maxrss / 1024, data)
+        return Result(seconds, usage.ru_maxrss / 1024, data, usage.ru_utime + usage.ru_stime)
 
 
 def load():
